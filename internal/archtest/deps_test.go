@@ -1,0 +1,163 @@
+package archtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/perpx/perpx/"
+
+type pkg struct {
+	ImportPath string
+	Dir        string
+	GoFiles    []string
+	Imports    []string
+	Deps       []string
+	Standard   bool
+}
+
+func listPackages(t *testing.T) map[string]pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "github.com/perpx/perpx/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, mod)] = p
+	}
+	return pkgs
+}
+
+func isStd(path string) bool {
+	first := strings.SplitN(path, "/", 2)[0]
+	return !strings.Contains(first, ".")
+}
+
+// pure lists each pure core and the non-stdlib packages it may depend on
+// (transitively).
+var pure = map[string][]string{
+	"book":   {"github.com/google/btree"},
+	"market": {mod + "book", "github.com/shopspring/decimal"},
+	"risk":   {mod + "book", mod + "market", "github.com/shopspring/decimal"},
+	"fund":   {mod + "book", mod + "market", "github.com/shopspring/decimal"},
+	"adl":    {mod + "book", mod + "market", "github.com/shopspring/decimal", "github.com/google/btree"},
+}
+
+func TestPureCoresDependOnlyOnAllowedPackages(t *testing.T) {
+	pkgs := listPackages(t)
+	for name, allowed := range pure {
+		p, ok := pkgs[name]
+		if !ok {
+			continue // package not written yet
+		}
+		for _, d := range p.Deps {
+			if isStd(d) {
+				continue
+			}
+			if !allowedDep(d, allowed) {
+				t.Errorf("%s depends on %s; DESIGN.md allows only stdlib and %v", name, d, allowed)
+			}
+		}
+		for _, e := range impurities(t, p) {
+			t.Error(e)
+		}
+	}
+}
+
+func allowedDep(d string, allowed []string) bool {
+	for _, a := range allowed {
+		if d == a || strings.HasPrefix(d, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// impurities parses the package's non-test files and reports time.Now,
+// logging and goroutines: pure cores take time as a parameter and return events.
+func impurities(t *testing.T, p pkg) (errs []string) {
+	t.Helper()
+	fset := token.NewFileSet()
+	for _, f := range p.GoFiles {
+		file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range file.Imports {
+			switch strings.Trim(imp.Path.Value, `"`) {
+			case "log", "log/slog", "os", "net", "sync":
+				errs = append(errs, fmt.Sprintf("%s/%s imports %s; pure cores do no I/O, logging or locking", p.ImportPath, f, imp.Path.Value))
+			}
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if id, ok := n.X.(*ast.Ident); ok && id.Name == "time" && (n.Sel.Name == "Now" || n.Sel.Name == "Since" || n.Sel.Name == "Sleep") {
+					errs = append(errs, fmt.Sprintf("%s: time.%s in a pure core; pass time in", fset.Position(n.Pos()), n.Sel.Name))
+				}
+			case *ast.GoStmt:
+				errs = append(errs, fmt.Sprintf("%s: goroutine in a pure core", fset.Position(n.Pos())))
+			}
+			return true
+		})
+	}
+	return errs
+}
+
+// TestImpuritiesAreFound proves the checker above can fail.
+func TestImpuritiesAreFound(t *testing.T) {
+	dir := t.TempDir()
+	src := "package x\nimport (\"log\"; \"time\")\nfunc f() { go log.Print(time.Now()) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "x.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errs := impurities(t, pkg{ImportPath: "x", Dir: dir, GoFiles: []string{"x.go"}})
+	if len(errs) != 3 {
+		t.Fatalf("want 3 findings (log import, time.Now, go statement), got %q", errs)
+	}
+	if allowedDep("github.com/nats-io/nats.go", pure["risk"]) || !allowedDep(mod+"book", pure["risk"]) {
+		t.Fatal("allowedDep misjudges")
+	}
+}
+
+// TestImportBoundaries checks who may import protoactor-go, nats and the cores.
+func TestImportBoundaries(t *testing.T) {
+	pkgs := listPackages(t)
+	for name, p := range pkgs {
+		top := strings.SplitN(name, "/", 2)[0]
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/asynkron/protoactor-go") && top != "actors" && top != "bench" {
+				t.Errorf("%s imports %s; only actors/ may use protoactor-go", name, imp)
+			}
+			if imp == mod+"bench" || strings.HasPrefix(imp, mod+"cmd/") {
+				t.Errorf("%s imports %s; nothing imports bench or cmd", name, imp)
+			}
+		}
+		if top == "loadtest" || name == "cmd/loadtest" || top == "wire" {
+			for _, d := range p.Deps {
+				for core := range pure {
+					if d == mod+core || d == mod+"actors" {
+						t.Errorf("%s depends on %s; it must be a black-box NATS client", name, d)
+					}
+				}
+			}
+		}
+	}
+}

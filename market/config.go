@@ -1,0 +1,30 @@
+package market
+
+import "github.com/shopspring/decimal"
+
+// SymbolConfig is one symbol as written in the config file (API.md): decimals
+// as strings. Compile turns it into the integer Symbol the hot paths use.
+type SymbolConfig struct {
+	Symbol           string          `json:"symbol"`
+	Quote            string          `json:"quote,omitempty"`
+	Tick             decimal.Decimal `json:"tick"`
+	Lot              decimal.Decimal `json:"lot"`
+	MinNotional      decimal.Decimal `json:"min_notional"`
+	MaxLeverage      decimal.Decimal `json:"max_leverage"`
+	MMTiers          []TierConfig    `json:"mm_tiers"`
+	MakerFee         decimal.Decimal `json:"maker_fee"`
+	TakerFee         decimal.Decimal `json:"taker_fee"`
+	LiquidationFee   decimal.Decimal `json:"liquidation_fee"`
+	PriceBand        decimal.Decimal `json:"price_band"`
+	FundingIntervalS int64           `json:"funding_interval_s"`
+	Funding          *bool           `json:"funding,omitempty"`
+	// ADLMode is "adl" (default) or "socialized".
+	ADLMode string `json:"adl_mode,omitempty"`
+}
+
+// TierConfig is one maintenance-margin tier: positions with notional up to
+// MaxNotional use rate MMR.
+type TierConfig struct {
+	MaxNotional decimal.Decimal `json:"max_notional"`
+	MMR         decimal.Decimal `json:"mmr"`
+}
