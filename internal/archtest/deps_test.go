@@ -51,14 +51,19 @@ func isStd(path string) bool {
 }
 
 // pure lists each pure core and the non-stdlib packages it may depend on
-// (transitively).
+// (transitively; book's btree comes along with its value types).
 var pure = map[string][]string{
-	"book":   {"github.com/google/btree"},
-	"market": {mod + "book", "github.com/shopspring/decimal"},
-	"risk":   {mod + "book", mod + "market", "github.com/shopspring/decimal"},
-	"fund":   {mod + "book", mod + "market", "github.com/shopspring/decimal"},
-	"adl":    {mod + "book", mod + "market", "github.com/shopspring/decimal", "github.com/google/btree"},
+	"book":   {btree},
+	"market": {mod + "book", btree, decimal},
+	"risk":   {mod + "book", mod + "market", btree, decimal},
+	"fund":   {mod + "book", mod + "market", btree, decimal},
+	"adl":    {mod + "book", mod + "market", btree, decimal},
 }
+
+const (
+	btree   = "github.com/google/btree"
+	decimal = "github.com/shopspring/decimal"
+)
 
 func TestPureCoresDependOnlyOnAllowedPackages(t *testing.T) {
 	pkgs := listPackages(t)

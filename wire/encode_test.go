@@ -1,0 +1,83 @@
+package wire
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func sampleOrder(s string) *Order {
+	return &Order{OrderID: "17", ClientOrderID: s, Account: "alice", Symbol: "BTC-PERP",
+		Side: Buy, Type: Limit, Price: d("30000.5"), Qty: d("0.010"), FilledQty: d("-0"),
+		AvgPrice: d("123456789.123456789"), Status: StatusPartiallyFilled, TIF: GTC,
+		ReduceOnly: true, CreatedMs: -1}
+}
+
+// The hand-written encoders must be byte-identical to encoding/json.
+func TestAppendMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "c1", "quote\" back\\slash", "<a&b>", "\x00\x01\b\f\n\r\t\x1f\x7f", "é€\u2028\u2029", "bad\xffutf8\xc3"} {
+		o := sampleOrder(s)
+		want, _ := json.Marshal(OrderReply{Reply: OK(), Order: o})
+		if got := AppendOrderReply(nil, o); string(got) != string(want) {
+			t.Errorf("order reply\n got %s\nwant %s", got, want)
+		}
+		e := &Error{Code: CodeInvalidQty, Message: s}
+		want, _ = json.Marshal(Fail(e))
+		if got := AppendError(nil, e); string(got) != string(want) {
+			t.Errorf("error reply\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	f.Add("plain")
+	f.Add("\"\\<>&\u2028\x00\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("got %s want %s", got, want)
+		}
+	})
+}
+
+func TestAppendOrderReplyAllocs(t *testing.T) {
+	o := sampleOrder("c1")
+	buf := make([]byte, 0, 1024)
+	n := testing.AllocsPerRun(100, func() { buf = AppendOrderReply(buf[:0], o) })
+	// Only decimal.String allocates (4 decimals); the envelope must not.
+	if n > 8 {
+		t.Fatalf("%v allocs per reply", n)
+	}
+}
+
+func TestReplyShapes(t *testing.T) {
+	got := string(Encode(DepthReply{Reply: OK(), Bids: []Level{NewLevel(d("1.5"), d("2"))}, Asks: []Level{}, Seq: 7}))
+	if want := `{"ok":true,"bids":[["1.5","2"]],"asks":[],"seq":7}`; got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+	var back DepthReply
+	if err := json.Unmarshal([]byte(got), &back); err != nil || !back.OK || back.Bids[0].Price().String() != "1.5" || back.Bids[0].Qty().String() != "2" {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	// Failures are sent as the bare envelope; a typed reply still decodes them.
+	var bal BalanceReply
+	if err := json.Unmarshal(Encode(Fail(Errorf(CodeRateLimited, "slow down"))), &bal); err != nil || bal.OK || bal.Error.Code != CodeRateLimited || bal.Error.Message != "slow down" {
+		t.Fatalf("failure round trip: %+v %v", bal, err)
+	}
+}
+
+func BenchmarkAppendOrderReply(b *testing.B) {
+	o := sampleOrder("c1")
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendOrderReply(buf[:0], o)
+	}
+}
+
+func BenchmarkMarshalOrderReply(b *testing.B) {
+	r := OrderReply{Reply: OK(), Order: sampleOrder("c1")}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = json.Marshal(r)
+	}
+}

@@ -1,0 +1,75 @@
+package wire
+
+// Side of an order or of a trade's taker.
+type Side string
+
+const (
+	Buy  Side = "buy"
+	Sell Side = "sell"
+)
+
+// OrderType is limit or market.
+type OrderType string
+
+const (
+	Limit  OrderType = "limit"
+	Market OrderType = "market"
+)
+
+// TIF is an order's time in force.
+type TIF string
+
+const (
+	GTC TIF = "GTC"
+	IOC TIF = "IOC"
+	FOK TIF = "FOK"
+)
+
+// PosSide is the direction of a position.
+type PosSide string
+
+const (
+	Long  PosSide = "long"
+	Short PosSide = "short"
+)
+
+// Status is an order's state; canceled, filled, rejected and expired are
+// terminal.
+type Status string
+
+const (
+	StatusNew             Status = "new"
+	StatusPartiallyFilled Status = "partially_filled"
+	StatusFilled          Status = "filled"
+	StatusCanceled        Status = "canceled"
+	StatusRejected        Status = "rejected"
+	StatusExpired         Status = "expired"
+)
+
+// EventType tags a private account event.
+type EventType string
+
+const (
+	EventFill        EventType = "fill"
+	EventOrder       EventType = "order"
+	EventLiquidation EventType = "liquidation"
+	EventADL         EventType = "adl"
+	EventFunding     EventType = "funding"
+)
+
+// FundReason says why the insurance fund moved.
+type FundReason string
+
+const (
+	ReasonLiquidationSurplus FundReason = "liquidation_surplus"
+	ReasonLiquidationDeficit FundReason = "liquidation_deficit"
+	ReasonDeposit            FundReason = "deposit"
+)
+
+// Liquidity says whether a fill made (maker) or took (taker) liquidity.
+type Liquidity string
+
+const (
+	Maker Liquidity = "maker"
+	Taker Liquidity = "taker"
+)

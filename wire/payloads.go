@@ -1,0 +1,234 @@
+package wire
+
+import "github.com/shopspring/decimal"
+
+// Reply is the envelope every reply starts with; typed replies embed it so
+// its fields sit at the top level: {"ok":true,...} or {"ok":false,"error":{..}}.
+type Reply struct {
+	OK    bool   `json:"ok"`
+	Error *Error `json:"error,omitempty"`
+}
+
+// OK is the envelope of a successful reply.
+func OK() Reply { return Reply{OK: true} }
+
+// Fail is the envelope of a failed reply.
+func Fail(err *Error) Reply { return Reply{Error: err} }
+
+// OrderReply answers order.place and order.cancel.
+type OrderReply struct {
+	Reply
+	Order *Order `json:"order,omitempty"`
+}
+
+// BalanceReply answers admin.deposit and admin.fund.deposit.
+type BalanceReply struct {
+	Reply
+	Balance decimal.Decimal `json:"balance"`
+}
+
+// IndexReply answers admin.index.<sym>.
+type IndexReply struct {
+	Reply
+	Index decimal.Decimal `json:"index"`
+	Mark  decimal.Decimal `json:"mark"`
+}
+
+// LeverageReply answers acct.<acct>.leverage.
+type LeverageReply struct {
+	Reply
+	Leverage decimal.Decimal `json:"leverage"`
+}
+
+// AccountReply answers acct.<acct>.state.
+type AccountReply struct {
+	Reply
+	Account *Account `json:"account,omitempty"`
+}
+
+// DepthReply answers md.<sym>.depth: best levels first; Seq is the book
+// update sequence the snapshot includes, so diffs with a higher Seq apply on
+// top of it.
+type DepthReply struct {
+	Reply
+	Bids []Level `json:"bids"`
+	Asks []Level `json:"asks"`
+	Seq  uint64  `json:"seq"`
+}
+
+// FundStateReply answers fund.state.
+type FundStateReply struct {
+	Reply
+	Balances map[string]decimal.Decimal `json:"balances"`
+	History  []FundEvent                `json:"history"`
+}
+
+// ADLQueueReply answers adl.<sym>.queue, best rank (first deleveraged) first.
+type ADLQueueReply struct {
+	Reply
+	Queue []ADLQueueEntry `json:"queue"`
+}
+
+// ADLQueueEntry is one position in an ADL queue.
+type ADLQueueEntry struct {
+	Account  string          `json:"account"`
+	Rank     decimal.Decimal `json:"rank"`
+	PnL      decimal.Decimal `json:"pnl"`
+	Leverage decimal.Decimal `json:"leverage"`
+}
+
+// Level is a price level on the wire: ["price","qty"].
+type Level [2]decimal.Decimal
+
+// NewLevel builds a level.
+func NewLevel(price, qty decimal.Decimal) Level { return Level{price, qty} }
+
+func (l Level) Price() decimal.Decimal { return l[0] }
+func (l Level) Qty() decimal.Decimal   { return l[1] }
+
+// Order is an order as replied and in events. Qty is the original size.
+type Order struct {
+	OrderID       string          `json:"order_id"`
+	ClientOrderID string          `json:"client_order_id"`
+	Account       string          `json:"account"`
+	Symbol        string          `json:"symbol"`
+	Side          Side            `json:"side"`
+	Type          OrderType       `json:"type"`
+	Price         decimal.Decimal `json:"price"`
+	Qty           decimal.Decimal `json:"qty"`
+	FilledQty     decimal.Decimal `json:"filled_qty"`
+	AvgPrice      decimal.Decimal `json:"avg_price"`
+	Status        Status          `json:"status"`
+	TIF           TIF             `json:"tif"`
+	ReduceOnly    bool            `json:"reduce_only"`
+	PostOnly      bool            `json:"post_only"`
+	CreatedMs     int64           `json:"created_ms"`
+}
+
+// Account is an account snapshot (the state reply).
+type Account struct {
+	Account    string                     `json:"account"`
+	Balances   map[string]decimal.Decimal `json:"balances"`
+	Equity     decimal.Decimal            `json:"equity"`
+	Available  decimal.Decimal            `json:"available"`
+	Positions  []Position                 `json:"positions"`
+	OpenOrders []Order                    `json:"open_orders"`
+}
+
+// Position is an open position; Qty is the absolute size, Side the direction,
+// ADLRank the 1-5 indicator.
+type Position struct {
+	Symbol           string          `json:"symbol"`
+	Side             PosSide         `json:"side"`
+	Qty              decimal.Decimal `json:"qty"`
+	EntryPrice       decimal.Decimal `json:"entry_price"`
+	MarkPrice        decimal.Decimal `json:"mark_price"`
+	UnrealizedPnL    decimal.Decimal `json:"unrealized_pnl"`
+	Margin           decimal.Decimal `json:"margin"`
+	Leverage         decimal.Decimal `json:"leverage"`
+	LiquidationPrice decimal.Decimal `json:"liquidation_price"`
+	BankruptcyPrice  decimal.Decimal `json:"bankruptcy_price"`
+	ADLRank          int             `json:"adl_rank"`
+}
+
+// FundEvent is one insurance-fund movement (fund.events, fund.state history).
+type FundEvent struct {
+	Seq     uint64          `json:"seq"`
+	TimeMs  int64           `json:"time_ms"`
+	Asset   string          `json:"asset"`
+	Delta   decimal.Decimal `json:"delta"`
+	Balance decimal.Decimal `json:"balance"`
+	Reason  FundReason      `json:"reason"`
+	Account string          `json:"account,omitempty"`
+	Symbol  string          `json:"symbol,omitempty"`
+}
+
+// Trade is published on md.<sym>.trades.
+type Trade struct {
+	Symbol    string          `json:"symbol"`
+	Price     decimal.Decimal `json:"price"`
+	Qty       decimal.Decimal `json:"qty"`
+	TakerSide Side            `json:"taker_side"`
+	Seq       uint64          `json:"seq"`
+	TimeMs    int64           `json:"time_ms"`
+}
+
+// BookUpdate is an incremental depth update on md.<sym>.book: each level
+// replaces the quantity at its price, qty "0" removes it. Seq increases by
+// one per update, so a gap means a missed update.
+type BookUpdate struct {
+	Seq  uint64  `json:"seq"`
+	Bids []Level `json:"bids"`
+	Asks []Level `json:"asks"`
+}
+
+// MarkUpdate is published on md.<sym>.mark.
+type MarkUpdate struct {
+	Symbol        string          `json:"symbol"`
+	Index         decimal.Decimal `json:"index"`
+	Mark          decimal.Decimal `json:"mark"`
+	FundingRate   decimal.Decimal `json:"funding_rate"`
+	NextFundingMs int64           `json:"next_funding_ms"`
+	TimeMs        int64           `json:"time_ms"`
+}
+
+// ADLEvent is one forced close at the bankruptcy price (adl.<sym>.events,
+// and inside the "adl" account event of both accounts).
+type ADLEvent struct {
+	Symbol          string          `json:"symbol"`
+	BankruptAccount string          `json:"bankrupt_account"`
+	Counterparty    string          `json:"counterparty"`
+	Qty             decimal.Decimal `json:"qty"`
+	Price           decimal.Decimal `json:"price"`
+	TimeMs          int64           `json:"time_ms"`
+}
+
+// AccountEvent is published on acct.<acct>.events. Type says which one of
+// the detail objects is set; a fill event also carries the order after it.
+// Seq counts the account's events so a subscriber can spot a gap.
+type AccountEvent struct {
+	Type        EventType    `json:"type"`
+	Seq         uint64       `json:"seq"`
+	TimeMs      int64        `json:"time_ms"`
+	Order       *Order       `json:"order,omitempty"`
+	Fill        *Fill        `json:"fill,omitempty"`
+	Liquidation *Liquidation `json:"liquidation,omitempty"`
+	ADL         *ADLEvent    `json:"adl,omitempty"`
+	Funding     *Funding     `json:"funding,omitempty"`
+}
+
+// Fill is one execution of the account's order. RealizedPnL excludes the
+// fee; Fee is what the account paid (negative: a rebate).
+type Fill struct {
+	Symbol        string          `json:"symbol"`
+	OrderID       string          `json:"order_id"`
+	ClientOrderID string          `json:"client_order_id"`
+	Side          Side            `json:"side"`
+	Price         decimal.Decimal `json:"price"`
+	Qty           decimal.Decimal `json:"qty"`
+	Fee           decimal.Decimal `json:"fee"`
+	Liquidity     Liquidity       `json:"liquidity"`
+	RealizedPnL   decimal.Decimal `json:"realized_pnl"`
+	TradeSeq      uint64          `json:"trade_seq"`
+}
+
+// Liquidation tells an account that its position was taken over.
+type Liquidation struct {
+	Symbol           string          `json:"symbol"`
+	Side             PosSide         `json:"side"`
+	Qty              decimal.Decimal `json:"qty"`
+	MarkPrice        decimal.Decimal `json:"mark_price"`
+	LiquidationPrice decimal.Decimal `json:"liquidation_price"`
+	BankruptcyPrice  decimal.Decimal `json:"bankruptcy_price"`
+}
+
+// Funding is one funding payment; Payment is signed from the account's view
+// (positive: received).
+type Funding struct {
+	Symbol    string          `json:"symbol"`
+	Rate      decimal.Decimal `json:"rate"`
+	Payment   decimal.Decimal `json:"payment"`
+	Side      PosSide         `json:"side"`
+	Qty       decimal.Decimal `json:"qty"`
+	MarkPrice decimal.Decimal `json:"mark_price"`
+}

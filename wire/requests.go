@@ -1,0 +1,240 @@
+package wire
+
+import "github.com/shopspring/decimal"
+
+// Request defaults and bounds.
+const (
+	DefaultAsset       = "USDT"
+	DefaultDepthLevels = 20
+	MaxDepthLevels     = 1000
+)
+
+// PlaceOrder is the body of <prefix>.acct.<acct>.order.place. The account
+// comes from the subject only. TIF defaults to GTC for limit orders and IOC
+// for market orders.
+type PlaceOrder struct {
+	Symbol        string          `json:"symbol"`
+	Side          Side            `json:"side"`
+	Type          OrderType       `json:"type"`
+	Price         decimal.Decimal `json:"price,omitzero"`
+	Qty           decimal.Decimal `json:"qty"`
+	TIF           TIF             `json:"tif,omitempty"`
+	ReduceOnly    bool            `json:"reduce_only,omitempty"`
+	PostOnly      bool            `json:"post_only,omitempty"`
+	ClientOrderID string          `json:"client_order_id,omitempty"`
+}
+
+// DecodePlace decodes and shape-checks an order. Besides the package rules:
+// a limit order needs a price and a market order must not have one; a market
+// order is IOC or FOK; post_only needs a GTC limit order.
+func DecodePlace(data []byte) (PlaceOrder, *Error) {
+	var p PlaceOrder
+	var hasPrice bool
+	err := decodeObject(data, []field{
+		{"symbol", true, token(&p.Symbol)},
+		{"side", true, enum(&p.Side, Buy, Sell)},
+		{"type", true, enum(&p.Type, Limit, Market)},
+		{"price", false, present(&hasPrice, dec(&p.Price))},
+		{"qty", true, dec(&p.Qty)},
+		{"tif", false, enum(&p.TIF, GTC, IOC, FOK)},
+		{"reduce_only", false, boolean(&p.ReduceOnly)},
+		{"post_only", false, boolean(&p.PostOnly)},
+		{"client_order_id", false, token(&p.ClientOrderID)},
+	})
+	if err != nil {
+		return PlaceOrder{}, err
+	}
+	switch p.Type {
+	case Limit:
+		if !hasPrice {
+			return PlaceOrder{}, Errorf(CodeBadRequest, `missing field "price": a limit order needs one`)
+		}
+		if p.Price.Sign() <= 0 {
+			return PlaceOrder{}, Errorf(CodeInvalidPrice, "price %s must be positive", p.Price)
+		}
+		if p.TIF == "" {
+			p.TIF = GTC
+		}
+	case Market:
+		if hasPrice {
+			return PlaceOrder{}, Errorf(CodeBadRequest, "a market order takes no price")
+		}
+		switch p.TIF {
+		case "":
+			p.TIF = IOC
+		case GTC:
+			return PlaceOrder{}, Errorf(CodeBadRequest, "a market order cannot rest: tif must be IOC or FOK")
+		}
+	}
+	if p.PostOnly && (p.Type != Limit || p.TIF != GTC) {
+		return PlaceOrder{}, Errorf(CodeBadRequest, "post_only needs a GTC limit order")
+	}
+	if p.Qty.Sign() <= 0 {
+		return PlaceOrder{}, Errorf(CodeInvalidQty, "qty %s must be positive", p.Qty)
+	}
+	return p, nil
+}
+
+// Cancel is the body of <prefix>.acct.<acct>.order.cancel: exactly one of
+// OrderID and ClientOrderID.
+type Cancel struct {
+	Symbol        string `json:"symbol"`
+	OrderID       string `json:"order_id,omitempty"`
+	ClientOrderID string `json:"client_order_id,omitempty"`
+}
+
+// DecodeCancel decodes a cancel request.
+func DecodeCancel(data []byte) (Cancel, *Error) {
+	var c Cancel
+	err := decodeObject(data, []field{
+		{"symbol", true, token(&c.Symbol)},
+		{"order_id", false, token(&c.OrderID)},
+		{"client_order_id", false, token(&c.ClientOrderID)},
+	})
+	if err == nil && (c.OrderID == "") == (c.ClientOrderID == "") {
+		err = Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
+	}
+	if err != nil {
+		return Cancel{}, err
+	}
+	return c, nil
+}
+
+// Leverage is the body of <prefix>.acct.<acct>.leverage.
+type Leverage struct {
+	Symbol   string          `json:"symbol"`
+	Leverage decimal.Decimal `json:"leverage"`
+}
+
+// DecodeLeverage decodes a leverage change. Below 1 is BAD_REQUEST (it is
+// not a leverage); the symbol's maximum is risk's LEVERAGE_TOO_HIGH.
+func DecodeLeverage(data []byte) (Leverage, *Error) {
+	var l Leverage
+	err := decodeObject(data, []field{
+		{"symbol", true, token(&l.Symbol)},
+		{"leverage", true, dec(&l.Leverage)},
+	})
+	if err == nil && l.Leverage.LessThan(decimal.NewFromInt(1)) {
+		err = Errorf(CodeBadRequest, "leverage %s must be at least 1", l.Leverage)
+	}
+	if err != nil {
+		return Leverage{}, err
+	}
+	return l, nil
+}
+
+// State is the (empty) body of <prefix>.acct.<acct>.state.
+type State struct{}
+
+// DecodeState accepts {} or an empty payload.
+func DecodeState(data []byte) (State, *Error) { return State{}, decodeObject(data, nil) }
+
+// Deposit is the body of <prefix>.admin.deposit. Asset defaults to
+// DefaultAsset; an amount of 0 is allowed and just reports the balance.
+type Deposit struct {
+	Account string          `json:"account"`
+	Asset   string          `json:"asset,omitempty"`
+	Amount  decimal.Decimal `json:"amount"`
+}
+
+// DecodeDeposit decodes a deposit; a negative amount is BAD_REQUEST.
+func DecodeDeposit(data []byte) (Deposit, *Error) {
+	d := Deposit{Asset: DefaultAsset}
+	err := decodeObject(data, []field{
+		{"account", true, token(&d.Account)},
+		{"asset", false, token(&d.Asset)},
+		{"amount", true, dec(&d.Amount)},
+	})
+	if err == nil {
+		err = nonNegative("amount", d.Amount)
+	}
+	if err != nil {
+		return Deposit{}, err
+	}
+	return d, nil
+}
+
+// IndexSet is the body of <prefix>.admin.index.<sym>.
+type IndexSet struct {
+	Price decimal.Decimal `json:"price"`
+}
+
+// DecodeIndexSet decodes an index move; a price ≤ 0 is INVALID_PRICE.
+func DecodeIndexSet(data []byte) (IndexSet, *Error) {
+	var x IndexSet
+	err := decodeObject(data, []field{{"price", true, dec(&x.Price)}})
+	if err == nil && x.Price.Sign() <= 0 {
+		err = Errorf(CodeInvalidPrice, "price %s must be positive", x.Price)
+	}
+	if err != nil {
+		return IndexSet{}, err
+	}
+	return x, nil
+}
+
+// FundDeposit is the body of <prefix>.admin.fund.deposit; asset defaults
+// to DefaultAsset, amount 0 just reports the balance.
+type FundDeposit struct {
+	Asset  string          `json:"asset,omitempty"`
+	Amount decimal.Decimal `json:"amount"`
+}
+
+// DecodeFundDeposit decodes a fund deposit; a negative amount is BAD_REQUEST.
+func DecodeFundDeposit(data []byte) (FundDeposit, *Error) {
+	f := FundDeposit{Asset: DefaultAsset}
+	err := decodeObject(data, []field{
+		{"asset", false, token(&f.Asset)},
+		{"amount", true, dec(&f.Amount)},
+	})
+	if err == nil {
+		err = nonNegative("amount", f.Amount)
+	}
+	if err != nil {
+		return FundDeposit{}, err
+	}
+	return f, nil
+}
+
+// Depth is the body of <prefix>.md.<sym>.depth: levels per side, 1 to
+// MaxDepthLevels, default DefaultDepthLevels.
+type Depth struct {
+	Levels int `json:"levels,omitempty"`
+}
+
+// DecodeDepth decodes a depth snapshot request.
+func DecodeDepth(data []byte) (Depth, *Error) {
+	d := Depth{Levels: DefaultDepthLevels}
+	if err := decodeObject(data, []field{{"levels", false, integer(&d.Levels, 1, MaxDepthLevels)}}); err != nil {
+		return Depth{}, err
+	}
+	return d, nil
+}
+
+// FundState is the (empty) body of <prefix>.fund.state.
+type FundState struct{}
+
+// DecodeFundState accepts {} or an empty payload.
+func DecodeFundState(data []byte) (FundState, *Error) {
+	return FundState{}, decodeObject(data, nil)
+}
+
+// ADLQueue is the body of <prefix>.adl.<sym>.queue.
+type ADLQueue struct {
+	Side PosSide `json:"side"`
+}
+
+// DecodeADLQueue decodes an ADL queue request.
+func DecodeADLQueue(data []byte) (ADLQueue, *Error) {
+	var q ADLQueue
+	if err := decodeObject(data, []field{{"side", true, enum(&q.Side, Long, Short)}}); err != nil {
+		return ADLQueue{}, err
+	}
+	return q, nil
+}
+
+func nonNegative(name string, d decimal.Decimal) *Error {
+	if d.Sign() < 0 {
+		return Errorf(CodeBadRequest, "%s %s must not be negative", name, d)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package wire
+
+import "strings"
+
+// DefaultPrefix is the subject prefix when none is configured.
+const DefaultPrefix = "px"
+
+// MaxTokenLen bounds account, symbol, asset, order and client order ids.
+const MaxTokenLen = 64
+
+// Any is the single-token NATS wildcard: Subjects.OrderPlace(Any) is the
+// subject a gateway subscribes to for every account.
+const Any = "*"
+
+// ValidToken reports whether s is 1..MaxTokenLen characters of
+// [A-Za-z0-9_-]: such a token can never smuggle a '.', '*' or '>' into a
+// subject, which is what lets NATS permissions confine a user to its account.
+func ValidToken(s string) bool {
+	if len(s) == 0 || len(s) > MaxTokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// InboxPrefix is the reply-inbox prefix a user must use when the exchange
+// runs with authorization (nats.CustomInboxPrefix, `nats --inbox-prefix`):
+// a trader may subscribe only to its own inboxes, so nobody can read the
+// replies meant for another account.
+func InboxPrefix(user string) string { return "_INBOX." + user }
+
+// Endpoint names one subject of the contract.
+type Endpoint uint8
+
+// The endpoints of API.md: requests first, then streams.
+const (
+	EpInvalid Endpoint = iota
+	EpOrderPlace
+	EpOrderCancel
+	EpLeverage
+	EpState
+	EpAdminDeposit
+	EpAdminIndex
+	EpAdminFundDeposit
+	EpDepth
+	EpFundState
+	EpADLQueue
+	EpAccountEvents
+	EpTrades
+	EpBook
+	EpMark
+	EpFundEvents
+	EpADLEvents
+)
+
+var endpointNames = [...]string{
+	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel",
+	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
+	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit",
+	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
+	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
+	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
+}
+
+func (e Endpoint) String() string {
+	if int(e) < len(endpointNames) {
+		return endpointNames[e]
+	}
+	return "invalid"
+}
+
+// IsRequest reports whether e is a request-reply subject (else a stream).
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpADLQueue }
+
+// Route is a parsed subject: the endpoint and the tokens it carries.
+type Route struct {
+	Endpoint Endpoint
+	Account  string // account endpoints only
+	Symbol   string // per-symbol endpoints only
+}
+
+// Subjects builds and parses the subjects under one prefix. The builders do
+// not validate their arguments (they accept Any); Parse does.
+type Subjects struct {
+	prefix string // without the trailing dot
+}
+
+// NewSubjects returns the scheme under prefix: one or more dot-separated
+// tokens ("px", "paper.px"); "" means DefaultPrefix.
+func NewSubjects(prefix string) (Subjects, error) {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	for _, t := range strings.Split(prefix, ".") {
+		if !ValidToken(t) {
+			return Subjects{}, Errorf(CodeBadRequest, "subject prefix %q: tokens must be [A-Za-z0-9_-]", prefix)
+		}
+	}
+	return Subjects{prefix: prefix}, nil
+}
+
+// DefaultSubjects is the scheme under DefaultPrefix.
+func DefaultSubjects() Subjects { return Subjects{prefix: DefaultPrefix} }
+
+// Prefix returns the prefix without a trailing dot.
+func (s Subjects) Prefix() string { return s.prefix }
+
+func (s Subjects) acct(a, rest string) string  { return s.prefix + ".acct." + a + "." + rest }
+func (s Subjects) md(sym, rest string) string  { return s.prefix + ".md." + sym + "." + rest }
+func (s Subjects) adl(sym, rest string) string { return s.prefix + ".adl." + sym + "." + rest }
+
+func (s Subjects) OrderPlace(acct string) string  { return s.acct(acct, "order.place") }
+func (s Subjects) OrderCancel(acct string) string { return s.acct(acct, "order.cancel") }
+func (s Subjects) Leverage(acct string) string    { return s.acct(acct, "leverage") }
+func (s Subjects) State(acct string) string       { return s.acct(acct, "state") }
+func (s Subjects) Events(acct string) string      { return s.acct(acct, "events") }
+func (s Subjects) AdminDeposit() string           { return s.prefix + ".admin.deposit" }
+func (s Subjects) AdminIndex(sym string) string   { return s.prefix + ".admin.index." + sym }
+func (s Subjects) AdminFundDeposit() string       { return s.prefix + ".admin.fund.deposit" }
+func (s Subjects) Depth(sym string) string        { return s.md(sym, "depth") }
+func (s Subjects) Trades(sym string) string       { return s.md(sym, "trades") }
+func (s Subjects) Book(sym string) string         { return s.md(sym, "book") }
+func (s Subjects) Mark(sym string) string         { return s.md(sym, "mark") }
+func (s Subjects) FundState() string              { return s.prefix + ".fund.state" }
+func (s Subjects) FundEvents() string             { return s.prefix + ".fund.events" }
+func (s Subjects) ADLQueue(sym string) string     { return s.adl(sym, "queue") }
+func (s Subjects) ADLEvents(sym string) string    { return s.adl(sym, "events") }
+
+// Subtree wildcards, for permissions and catch-all subscriptions.
+func (s Subjects) AccountAll(acct string) string { return s.prefix + ".acct." + acct + ".>" }
+func (s Subjects) AdminAll() string              { return s.prefix + ".admin.>" }
+func (s Subjects) MarketDataAll() string         { return s.prefix + ".md.>" }
+func (s Subjects) FundAll() string               { return s.prefix + ".fund.>" }
+func (s Subjects) ADLAll() string                { return s.prefix + ".adl.>" }
+
+// Build returns the subject of r; the inverse of Parse for valid routes.
+func (s Subjects) Build(r Route) string {
+	switch r.Endpoint {
+	case EpOrderPlace:
+		return s.OrderPlace(r.Account)
+	case EpOrderCancel:
+		return s.OrderCancel(r.Account)
+	case EpLeverage:
+		return s.Leverage(r.Account)
+	case EpState:
+		return s.State(r.Account)
+	case EpAccountEvents:
+		return s.Events(r.Account)
+	case EpAdminDeposit:
+		return s.AdminDeposit()
+	case EpAdminIndex:
+		return s.AdminIndex(r.Symbol)
+	case EpAdminFundDeposit:
+		return s.AdminFundDeposit()
+	case EpDepth:
+		return s.Depth(r.Symbol)
+	case EpTrades:
+		return s.Trades(r.Symbol)
+	case EpBook:
+		return s.Book(r.Symbol)
+	case EpMark:
+		return s.Mark(r.Symbol)
+	case EpFundState:
+		return s.FundState()
+	case EpFundEvents:
+		return s.FundEvents()
+	case EpADLQueue:
+		return s.ADLQueue(r.Symbol)
+	case EpADLEvents:
+		return s.ADLEvents(r.Symbol)
+	}
+	return ""
+}
+
+// Parse maps a concrete subject to its route. An unknown shape, a foreign
+// prefix or a malformed account or symbol token is BAD_REQUEST.
+func (s Subjects) Parse(subject string) (Route, *Error) {
+	rest, ok := strings.CutPrefix(subject, s.prefix+".")
+	if !ok {
+		return Route{}, Errorf(CodeBadRequest, "subject %.100q is not under prefix %q", subject, s.prefix)
+	}
+	t := strings.Split(rest, ".")
+	r := Route{}
+	switch {
+	case t[0] == "acct" && len(t) == 4 && t[2] == "order" && t[3] == "place":
+		r = Route{Endpoint: EpOrderPlace, Account: t[1]}
+	case t[0] == "acct" && len(t) == 4 && t[2] == "order" && t[3] == "cancel":
+		r = Route{Endpoint: EpOrderCancel, Account: t[1]}
+	case t[0] == "acct" && len(t) == 3 && t[2] == "leverage":
+		r = Route{Endpoint: EpLeverage, Account: t[1]}
+	case t[0] == "acct" && len(t) == 3 && t[2] == "state":
+		r = Route{Endpoint: EpState, Account: t[1]}
+	case t[0] == "acct" && len(t) == 3 && t[2] == "events":
+		r = Route{Endpoint: EpAccountEvents, Account: t[1]}
+	case t[0] == "admin" && len(t) == 2 && t[1] == "deposit":
+		r = Route{Endpoint: EpAdminDeposit}
+	case t[0] == "admin" && len(t) == 3 && t[1] == "index":
+		r = Route{Endpoint: EpAdminIndex, Symbol: t[2]}
+	case t[0] == "admin" && len(t) == 3 && t[1] == "fund" && t[2] == "deposit":
+		r = Route{Endpoint: EpAdminFundDeposit}
+	case t[0] == "md" && len(t) == 3:
+		r = Route{Endpoint: mdEndpoints[t[2]], Symbol: t[1]}
+	case t[0] == "fund" && len(t) == 2 && t[1] == "state":
+		r = Route{Endpoint: EpFundState}
+	case t[0] == "fund" && len(t) == 2 && t[1] == "events":
+		r = Route{Endpoint: EpFundEvents}
+	case t[0] == "adl" && len(t) == 3 && t[2] == "queue":
+		r = Route{Endpoint: EpADLQueue, Symbol: t[1]}
+	case t[0] == "adl" && len(t) == 3 && t[2] == "events":
+		r = Route{Endpoint: EpADLEvents, Symbol: t[1]}
+	}
+	if r.Endpoint == EpInvalid {
+		return Route{}, Errorf(CodeBadRequest, "unknown subject %.100q", subject)
+	}
+	if needsAccount(r.Endpoint) && !ValidToken(r.Account) {
+		return Route{}, Errorf(CodeBadRequest, "account %.100q: must be 1-%d characters of [A-Za-z0-9_-]", r.Account, MaxTokenLen)
+	}
+	if needsSymbol(r.Endpoint) && !ValidToken(r.Symbol) {
+		return Route{}, Errorf(CodeBadRequest, "symbol %.100q: must be 1-%d characters of [A-Za-z0-9_-]", r.Symbol, MaxTokenLen)
+	}
+	return r, nil
+}
+
+var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark}
+
+func needsAccount(e Endpoint) bool {
+	switch e {
+	case EpOrderPlace, EpOrderCancel, EpLeverage, EpState, EpAccountEvents:
+		return true
+	}
+	return false
+}
+
+func needsSymbol(e Endpoint) bool {
+	switch e {
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents:
+		return true
+	}
+	return false
+}
