@@ -20,6 +20,12 @@ type SymbolConfig struct {
 	Funding          *bool           `json:"funding,omitempty"`
 	// ADLMode is "adl" (default) or "socialized".
 	ADLMode string `json:"adl_mode,omitempty"`
+	// Kind is "linear" (default); "inverse" is reserved.
+	Kind string `json:"kind,omitempty"`
+	// MaxPrice and MaxQty bound order prices and position sizes; when omitted
+	// Compile derives them from MaxNotionalCap (see doc.go).
+	MaxPrice decimal.Decimal `json:"max_price"`
+	MaxQty   decimal.Decimal `json:"max_qty"`
 }
 
 // TierConfig is one maintenance-margin tier: positions with notional up to
@@ -27,4 +33,7 @@ type SymbolConfig struct {
 type TierConfig struct {
 	MaxNotional decimal.Decimal `json:"max_notional"`
 	MMR         decimal.Decimal `json:"mmr"`
+	// MaxLeverage allowed in this tier; when omitted min(symbol max leverage,
+	// floor(1/(2×MMR))).
+	MaxLeverage decimal.Decimal `json:"max_leverage"`
 }

@@ -1,0 +1,24 @@
+package market
+
+import "errors"
+
+// Sentinel errors. Compile and the conversions wrap them with detail
+// (fmt.Errorf("%w: ...")), so callers test with errors.Is.
+var (
+	// ErrConfig is wrapped by every error Compile returns.
+	ErrConfig = errors.New("market: invalid symbol config")
+
+	// ErrNotTickMultiple: a price is not a whole number of ticks.
+	ErrNotTickMultiple = errors.New("market: price is not a multiple of the tick size")
+	// ErrNotLotMultiple: a quantity is not a whole number of lots.
+	ErrNotLotMultiple = errors.New("market: quantity is not a multiple of the lot size")
+	// ErrPriceRange: a price is ≤ 0 or above the symbol's MaxPrice.
+	ErrPriceRange = errors.New("market: price out of range")
+	// ErrQtyRange: a quantity is ≤ 0 or above the symbol's MaxQty.
+	ErrQtyRange = errors.New("market: quantity out of range")
+
+	// ErrIndex: an index price update that is ≤ 0 or above MaxPrice.
+	ErrIndex = errors.New("market: index price out of range")
+	// ErrTimeBackwards: a mark update older than the previous one.
+	ErrTimeBackwards = errors.New("market: time went backwards")
+)

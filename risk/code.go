@@ -1,0 +1,59 @@
+package risk
+
+// Code is the outcome of a risk decision. OK is zero; every other value's
+// String is its API.md error code.
+type Code uint8
+
+const (
+	OK Code = iota
+	BadRequest
+	UnknownSymbol
+	InvalidPrice
+	InvalidQty
+	MinNotional
+	InsufficientMargin
+	ReduceOnlyRejected
+	LeverageTooHigh
+	AccountInLiquidation
+	UnknownOrder
+	// NoMarkPrice: the symbol has no mark price yet, so no band or margin
+	// can be computed.
+	NoMarkPrice
+	// PositionOpen: the margin mode of a symbol with a position or open
+	// orders cannot change.
+	PositionOpen
+	// NoPosition: the operation needs an open position in the symbol.
+	NoPosition
+	// NotLiquidatable: StartLiquidation on a position that is not
+	// liquidatable at the stored marks.
+	NotLiquidatable
+	// Internal: a fill or close the account cannot account for (for example
+	// more than the order's remaining quantity) — a caller bug.
+	Internal
+)
+
+var codeNames = [...]string{
+	OK:                   "OK",
+	BadRequest:           "BAD_REQUEST",
+	UnknownSymbol:        "UNKNOWN_SYMBOL",
+	InvalidPrice:         "INVALID_PRICE",
+	InvalidQty:           "INVALID_QTY",
+	MinNotional:          "MIN_NOTIONAL",
+	InsufficientMargin:   "INSUFFICIENT_MARGIN",
+	ReduceOnlyRejected:   "REDUCE_ONLY_REJECTED",
+	LeverageTooHigh:      "LEVERAGE_TOO_HIGH",
+	AccountInLiquidation: "ACCOUNT_IN_LIQUIDATION",
+	UnknownOrder:         "UNKNOWN_ORDER",
+	NoMarkPrice:          "NO_MARK_PRICE",
+	PositionOpen:         "POSITION_OPEN",
+	NoPosition:           "NO_POSITION",
+	NotLiquidatable:      "NOT_LIQUIDATABLE",
+	Internal:             "INTERNAL",
+}
+
+func (c Code) String() string {
+	if int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return "INTERNAL"
+}

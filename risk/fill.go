@@ -1,0 +1,121 @@
+package risk
+
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Fill is one execution of an accepted order of this account.
+type Fill struct {
+	OrderID book.OrderID
+	Side    book.Side
+	Price   book.Ticks
+	Qty     book.Lots
+	Maker   bool
+	// FeeRate charged on the fill's notional (normally sym.FeeRate(Maker));
+	// negative for a rebate. Must be within ±10 %.
+	FeeRate market.Rate
+}
+
+// FillResult is what a fill (or an ADL close) did.
+type FillResult struct {
+	// Fee charged (negative: rebate paid); book it to the fees ledger.
+	Fee market.Money
+	// Realized PnL of the closed part (fees excluded).
+	Realized market.Money
+	// Deficit is a loss beyond what backed the position, on a full close of
+	// an isolated position (margin < 0) or of the account's last position
+	// (cash < 0): the caller draws it from the insurance fund; the account is
+	// left at zero, never negative.
+	Deficit market.Money
+	// Position after the fill (signed lots).
+	Position book.Lots
+	// Released is how much the symbol's order margin shrank (may be < 0 when
+	// a position flip makes remaining orders opening).
+	Released market.Money
+	// OrderDone: the order has no remaining quantity.
+	OrderDone bool
+	// ReduceOnlyExcess: reduce-only orders now exceed the position; cancel
+	// ExcessReduceOnly(sym).
+	ReduceOnlyExcess bool
+	// Liquidate: at the stored marks (never the fill price) the position, or
+	// the cross account, is now at or below maintenance margin.
+	Liquidate bool
+}
+
+// maxFeeRate bounds Fill.FeeRate.
+const maxFeeRate market.Rate = market.RateScale / 10
+
+// ApplyFill settles one fill of an open order: position, cost basis,
+// realized PnL, fee, and the order's reservation for the filled part. Bad
+// input changes nothing: UnknownOrder (not an open order of this account),
+// BadRequest (wrong symbol or side, fee rate out of range), InvalidQty (qty ≤
+// 0 or above the order's remaining qty), InvalidPrice (≤ 0 or > MaxPrice).
+// A reduce-only fill that crosses zero is applied as it happened (the book
+// matched it); ReduceOnlyExcess tells the caller to trim the rest.
+func (a *Account) ApplyFill(sym *market.Symbol, f Fill) (FillResult, Code) {
+	o, ok := a.orders[f.OrderID]
+	switch {
+	case !ok:
+		return FillResult{}, UnknownOrder
+	case a.pos[o.slot].sym != sym || f.Side != o.side || f.FeeRate < -maxFeeRate || f.FeeRate > maxFeeRate:
+		return FillResult{}, BadRequest
+	case f.Qty <= 0 || f.Qty > o.qty:
+		return FillResult{}, InvalidQty
+	case f.Price <= 0 || f.Price > sym.MaxPrice:
+		return FillResult{}, InvalidPrice
+	}
+	a.removeOrderQty(f.OrderID, &o, f.Qty)
+	i := int(o.slot)
+	res := a.applyTrade(i, book.Lots(f.Side.Sign())*f.Qty, f.Price, f.FeeRate)
+	res.OrderDone = o.qty == 0
+	return res, OK
+}
+
+// ApplyADLClose closes qty lots (> 0) of this account's position in sym at
+// price (the bankrupt position's bankruptcy price), without fee: the
+// counterparty side of auto-deleveraging. InvalidQty when qty exceeds the
+// position, NoPosition without one, InvalidPrice when price is ≤ 0 or above
+// 2×MaxPrice.
+func (a *Account) ApplyADLClose(sym *market.Symbol, qty book.Lots, price book.Ticks) (FillResult, Code) {
+	i := a.find(sym)
+	switch {
+	case i < 0 || a.pos[i].qty == 0:
+		return FillResult{}, NoPosition
+	case qty <= 0 || qty > abs(a.pos[i].qty):
+		return FillResult{}, InvalidQty
+	case price <= 0 || price > 2*sym.MaxPrice:
+		return FillResult{}, InvalidPrice
+	}
+	d := qty
+	if a.pos[i].qty > 0 {
+		d = -qty
+	}
+	return a.applyTrade(i, d, price, 0), OK
+}
+
+// applyTrade trades slot i and brings every derived number up to date.
+func (a *Account) applyTrade(i int, delta book.Lots, price book.Ticks, feeRate market.Rate) FillResult {
+	p := &a.pos[i]
+	if p.mark == 0 {
+		p.mark = price // first sight of the symbol: the fill price is the best mark known
+	}
+	tr := a.trade(p, delta, price, feeRate)
+	a.afterChange(i)
+	if a.nOpen == 0 && a.cash < 0 {
+		// The account is flat and nothing backs the cross wallet any more:
+		// the loss beyond it (a close far from the mark) is the fund's, like
+		// an isolated deficit.
+		tr.deficit -= a.cash
+		a.cash = 0
+	}
+	return FillResult{
+		Fee:              tr.fee,
+		Realized:         tr.realized,
+		Deficit:          tr.deficit,
+		Position:         p.qty,
+		Released:         -a.updateOrderMargin(i),
+		ReduceOnlyExcess: p.roExcess(),
+		Liquidate:        a.liquidatable(i),
+	}
+}

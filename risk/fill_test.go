@@ -1,0 +1,158 @@
+package risk
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/book"
+)
+
+func TestFillsPnLAndCrossingZero(t *testing.T) {
+	btc, _ := demo()
+	a := funded("10000", Cross)
+	const mark book.Ticks = 300_000
+	steps := []struct {
+		side     book.Side
+		price    book.Ticks
+		qty      book.Lots
+		maker    bool
+		fee      string
+		realized string
+		pos      book.Lots
+		cost     string
+		cash     string
+	}{
+		// long 1 BTC at 30000, taker 0.0005 → fee 15
+		{book.Buy, 300_000, 1000, false, "15", "0", 1000, "30000", "9985"},
+		// add 1 at 30100.5 (maker 0.0002 → 6.0201): avg 30050.25
+		{book.Buy, 301_005, 1000, true, "6.0201", "0", 2000, "60100.5", "9978.9799"},
+		// sell 0.7 at 30500: closes 0.35 of the cost = 21035.175; realized 314.825
+		{book.Sell, 305_000, 700, true, "4.27", "314.825", 1300, "39065.325", "10289.5349"},
+		// sell 2 at 29000 crosses zero: close 1.3 (cost 39065.325) at 37700 → −1365.325,
+		// open short 0.7 at 29000; fee on 58000 taker = 29
+		{book.Sell, 290_000, 2000, false, "29", "-1365.325", -700, "-20300", "8895.2099"},
+		// buy 0.3 at 28000.1: close 3/7 of −20300 = −8700; realized 8700 − 8400.03 = 299.97
+		{book.Buy, 280_001, 300, false, "4.2000150", "299.97", -400, "-11600", "9190.9798850"},
+		// buy 0.4 at 28000: flat; realized 11600 − 11200 = 400
+		{book.Buy, 280_000, 400, false, "5.6", "400", 0, "0", "9585.379885"},
+	}
+	for i, s := range steps {
+		r := trade(t, a, btc, s.side, s.price, s.qty, mark, s.maker)
+		ps, _ := a.Position(btc)
+		if r.Fee != usdt(s.fee) || r.Realized != usdt(s.realized) || r.Position != s.pos ||
+			ps.Cost != usdt(s.cost) || a.Cash() != usdt(s.cash) {
+			t.Fatalf("step %d: fee %s realized %s pos %d cost %s cash %s", i, r.Fee, r.Realized, r.Position, ps.Cost, a.Cash())
+		}
+	}
+	ps, _ := a.Position(btc)
+	// Exactness: cash = deposit − fees + realized.
+	if ps.Realized != usdt("-350.53") || a.Cash() != usdt("10000")-usdt("64.090115")+usdt("-350.53") {
+		t.Fatalf("realized %s cash %s", ps.Realized, a.Cash())
+	}
+	if a.OrderMargin() != 0 || a.Available() != a.Cash() {
+		t.Fatalf("flat account: order margin %s available %s", a.OrderMargin(), a.Available())
+	}
+}
+
+func TestFillErrorsChangeNothing(t *testing.T) {
+	btc, eth := demo()
+	a := funded("10000", Cross)
+	id := newID()
+	c, _ := a.PreTrade(btc, Order{ID: id, Side: book.Buy, Type: Limit, Price: 300_000, Qty: 100}, 300_000)
+	mustOK(t, c, "place")
+	before := *a
+	for _, c := range []struct {
+		f    Fill
+		sym  bool
+		want Code
+	}{
+		{Fill{OrderID: id + 1000, Side: book.Buy, Price: 300_000, Qty: 1}, true, UnknownOrder},
+		{Fill{OrderID: id, Side: book.Sell, Price: 300_000, Qty: 1}, true, BadRequest},
+		{Fill{OrderID: id, Side: book.Buy, Price: 300_000, Qty: 1}, false, BadRequest},
+		{Fill{OrderID: id, Side: book.Buy, Price: 300_000, Qty: 101}, true, InvalidQty},
+		{Fill{OrderID: id, Side: book.Buy, Price: 300_000, Qty: 0}, true, InvalidQty},
+		{Fill{OrderID: id, Side: book.Buy, Price: 0, Qty: 1}, true, InvalidPrice},
+		{Fill{OrderID: id, Side: book.Buy, Price: 300_000, Qty: 1, FeeRate: 20_000_000}, true, BadRequest},
+	} {
+		sym := btc
+		if !c.sym {
+			sym = eth
+		}
+		if _, got := a.ApplyFill(sym, c.f); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.f, got, c.want)
+		}
+	}
+	if a.cash != before.cash || a.orderMargin != before.orderMargin || a.pos[0].side != before.pos[0].side || a.pos[0].qty != 0 {
+		t.Fatal("bad fill changed the account")
+	}
+}
+
+func TestIsolatedFills(t *testing.T) {
+	btc, _ := demo()
+	a := funded("10000", Isolated)
+	mustOK(t, a.SetLeverage(btc, 10), "lev")
+	const mark book.Ticks = 300_000
+	trade(t, a, btc, book.Buy, mark, 1000, mark, false) // IM 3000, fee 15
+	ps, _ := a.Position(btc)
+	if ps.Margin != usdt("3000") || a.Cash() != usdt("6985") || a.Balance() != usdt("9985") {
+		t.Fatalf("open: margin %s cash %s", ps.Margin, a.Cash())
+	}
+	// Cross equity does not back it: liquidation 27000 = 30000 − 3000 + MM 135...
+	// E(P) = 3000 + P − 30000 ≤ 0.005 P  →  P ≤ 27000/0.995 = 27135.67 → 27135.6
+	if liq, ok := a.LiquidationPrice(btc); !ok || liq != 271_356 {
+		t.Fatalf("liq %d", liq)
+	}
+	if bk, _ := a.BankruptcyPrice(btc); bk != 270_000 {
+		t.Fatalf("bk %d", bk)
+	}
+	// Close 0.25 at 31000: realized +250 into margin, then a quarter of the
+	// margin (3250/4 = 812.5) back to cash; fee 3.875 from cash.
+	trade(t, a, btc, book.Sell, 310_000, 250, mark, false)
+	ps, _ = a.Position(btc)
+	if ps.Margin != usdt("2437.5") || a.Cash() != usdt("7793.625") {
+		t.Fatalf("partial close: margin %s cash %s", ps.Margin, a.Cash())
+	}
+	// Add and remove margin.
+	mustOK(t, a.AddMargin(btc, usdt("500")), "add")
+	if c := a.RemoveMargin(btc, usdt("700.00000001")); c != InsufficientMargin { // keep IM 2250
+		t.Fatalf("remove too much: %s", c)
+	}
+	mustOK(t, a.RemoveMargin(btc, usdt("687.5")), "remove")
+	ps, _ = a.Position(btc)
+	if ps.Margin != usdt("2250") {
+		t.Fatalf("margin %s", ps.Margin)
+	}
+	if c := a.SetLeverage(btc, 5); c != InsufficientMargin {
+		t.Fatalf("lower leverage without margin: %s", c)
+	}
+	if c := a.SetMarginMode(btc, Cross); c != PositionOpen {
+		t.Fatalf("mode change with position: %s", c)
+	}
+	// Close the rest at a loss larger than the margin: the deficit is reported.
+	before := a.Cash()
+	r := trade(t, a, btc, book.Sell, 270_000, 750, mark, false)
+	// realized 0.75 × (27000 − 30000) = −2250 → margin 0 exactly: no deficit.
+	if r.Deficit != 0 || a.Cash() != before-r.Fee {
+		t.Fatalf("close: %+v cash %s", r, a.Cash())
+	}
+	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false)
+	r = trade(t, a, btc, book.Sell, 270_000, 1000, 300_000, false) // loss 3000 vs margin 3000
+	if r.Deficit != 0 {
+		t.Fatalf("deficit %s", r.Deficit)
+	}
+	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false)
+	r = trade(t, a, btc, book.Sell, 269_000, 1000, 290_000, false) // loss 3100 vs margin 3000
+	if r.Deficit != usdt("100") || a.Balance() < 0 {
+		t.Fatalf("deficit %s balance %s", r.Deficit, a.Balance())
+	}
+	mustOK(t, a.SetMarginMode(btc, Cross), "mode change when flat")
+}
+
+func TestCrossCloseBeyondCashIsDeficit(t *testing.T) {
+	btc, _ := demo()
+	a := funded("2000", Cross)
+	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false)       // fee 15
+	r := trade(t, a, btc, book.Sell, 270_000, 1000, 300_000, false) // −3000, fee 13.5
+	if r.Deficit != usdt("1028.5") || a.Cash() != 0 || a.Balance() != 0 {
+		t.Fatalf("deficit %s cash %s", r.Deficit, a.Cash())
+	}
+}

@@ -1,0 +1,84 @@
+package risk
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/shopspring/decimal"
+)
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// usdt converts a decimal string to Money.
+func usdt(s string) market.Money {
+	m, ok := market.MoneyFromDecimal(dec(s))
+	if !ok {
+		panic(s)
+	}
+	return m
+}
+
+func demo() (btc, eth *market.Symbol) {
+	s := market.DemoSymbols()
+	return s[0], s[1]
+}
+
+// seedSymbol is tick 1, lot 1, no fees: one unit at price P is worth P USDT.
+func seedSymbol(t testing.TB, tiers ...[2]string) *market.Symbol {
+	t.Helper()
+	tc := make([]market.TierConfig, len(tiers))
+	for i, x := range tiers {
+		tc[i] = market.TierConfig{MaxNotional: dec(x[0]), MMR: dec(x[1])}
+	}
+	s, err := market.SymbolConfig{Symbol: "SEED", MMTiers: tc}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// longSeed: MM(P) = 0.1·P − 210 above 3000 (so MM(3100) = 100).
+func longSeed(t testing.TB) *market.Symbol {
+	return seedSymbol(t, [2]string{"3000", "0.03"}, [2]string{"100000", "0.1"})
+}
+
+// shortSeed: MM(P) = 0.05·P − 45 above 1500 (so MM(2900) = 100).
+func shortSeed(t testing.TB) *market.Symbol {
+	return seedSymbol(t, [2]string{"1500", "0.02"}, [2]string{"100000", "0.05"})
+}
+
+var nextID book.OrderID
+
+func newID() book.OrderID { nextID++; return nextID }
+
+// mustOK fails the test unless c is OK.
+func mustOK(t testing.TB, c Code, what string) {
+	t.Helper()
+	if c != OK {
+		t.Fatalf("%s: %s", what, c)
+	}
+}
+
+// trade places a limit order of a at price and fills it completely as taker
+// (maker when maker is set) at the same price.
+func trade(t testing.TB, a *Account, sym *market.Symbol, side book.Side, price book.Ticks, qty book.Lots, mark book.Ticks, maker bool) FillResult {
+	t.Helper()
+	id := newID()
+	c, _ := a.PreTrade(sym, Order{ID: id, Side: side, Type: Limit, Price: price, Qty: qty}, mark)
+	mustOK(t, c, "PreTrade")
+	r, c := a.ApplyFill(sym, Fill{OrderID: id, Side: side, Price: price, Qty: qty, Maker: maker, FeeRate: sym.FeeRate(maker)})
+	mustOK(t, c, "ApplyFill")
+	if !r.OrderDone {
+		t.Fatal("order not done after full fill")
+	}
+	return r
+}
+
+func funded(amount string, mode MarginMode) *Account {
+	a := NewAccount(1, mode)
+	if c := a.Deposit(usdt(amount)); c != OK {
+		panic(c)
+	}
+	return a
+}

@@ -1,0 +1,258 @@
+package risk
+
+import (
+	"math"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Liquidation and bankruptcy prices (formulas in doc.go).
+//
+// For a position of q lots (signed) with cost basis C backed by W, equity at
+// price P is E(P) = W + q·P·m − C and the position is liquidatable at P when
+// E(P) ≤ MM(|q|·P·m). W is the isolated margin, or for cross the cash plus
+// the other cross positions' (uPnL − MM) at their marks (for the bankruptcy
+// price: their uPnL only). E − MM is monotone in P, so the liquidatable
+// prices are [1, liq] for a long and [liq, MaxPrice] for a short: a mark tick
+// is one comparison against the cached tick.
+
+// liqAt reports whether slot p backed by w is liquidatable at price x.
+func (p *position) liqAt(w market.Money, x book.Ticks) bool {
+	e := w + p.sym.PnL(p.qty, p.cost, x)
+	return e <= p.sym.MaintenanceMargin(p.sym.Notional(x, p.qty))
+}
+
+// triggered is the comparison a mark tick costs.
+func (p *position) triggered(mark book.Ticks) bool {
+	if p.qty > 0 {
+		return mark <= p.liq
+	}
+	return mark >= p.liq
+}
+
+// backing returns W for the liquidation price and for the bankruptcy price
+// of slot i.
+func (a *Account) backing(i int) (wLiq, wBk market.Money) {
+	p := &a.pos[i]
+	if p.mode == Isolated {
+		return p.margin, p.margin
+	}
+	wLiq, wBk = a.cash, a.cash
+	for j := range a.pos {
+		o := &a.pos[j]
+		if j == i || o.qty == 0 || o.mode != Cross {
+			continue
+		}
+		u := o.upnl()
+		wLiq += u - o.maintenance()
+		wBk += u
+	}
+	return wLiq, wBk
+}
+
+// recompute refreshes slot i's cached liquidation and bankruptcy ticks.
+func (a *Account) recompute(i int) {
+	p := &a.pos[i]
+	wl, wb := a.backing(i)
+	p.liq = p.solveLiq(wl)
+	p.bk = p.solveBk(wb)
+	p.fresh = true
+}
+
+// solveLiq returns the trigger tick: for a long the highest price in
+// [1, MaxPrice] that is liquidatable (0: none), for a short the lowest
+// (MaxPrice+1: none).
+func (p *position) solveLiq(w market.Money) book.Ticks {
+	g := p.guessLiq(w)
+	hi := int64(p.sym.MaxPrice)
+	if p.qty > 0 {
+		return book.Ticks(lastTrue(func(x int64) bool { return p.liqAt(w, book.Ticks(x)) }, 1, hi, g))
+	}
+	return book.Ticks(lastTrue(func(x int64) bool { return !p.liqAt(w, book.Ticks(x)) }, 1, hi, g-1) + 1)
+}
+
+// solveBk returns the bankruptcy tick: for a long the lowest price with
+// E ≥ 0, ⌈(C − W)/(q·m)⌉; for a short the highest, ⌊(W − C)/(|q|·m)⌋;
+// clamped to [0, 2×MaxPrice].
+func (p *position) solveBk(w market.Money) book.Ticks {
+	qm := int64(p.qty) * int64(p.sym.Multiplier)
+	var b int64
+	if qm > 0 {
+		b = ceilDiv(int64(p.cost-w), qm)
+	} else {
+		b = floorDiv(int64(w-p.cost), -qm)
+	}
+	return book.Ticks(min(max(b, 0), 2*int64(p.sym.MaxPrice)))
+}
+
+// guessLiq solves E(P) = MM(P) in floating point, tier by tier (the root is
+// the one that falls inside its own tier). It is only the starting point of
+// lastTrue's exact search, so its rounding never matters.
+func (p *position) guessLiq(w market.Money) int64 {
+	q := float64(p.qty) * float64(p.sym.Multiplier)
+	base := float64(p.cost) - float64(w) // C − W
+	prev := 0.0
+	guess := 1.0
+	for _, t := range p.sym.Tiers {
+		r := float64(t.MMR) / market.RateScale
+		var x float64
+		if q > 0 {
+			x = (base - float64(t.Cum)) / (q * (1 - r))
+		} else {
+			x = (float64(t.Cum) - base) / (-q * (1 + r))
+		}
+		guess = x
+		if n := math.Abs(q) * x; n > prev && n <= float64(t.MaxNotional) {
+			break
+		}
+		prev = float64(t.MaxNotional)
+	}
+	if !(guess >= 1) { // also NaN
+		return 1
+	}
+	if guess >= float64(p.sym.MaxPrice) {
+		return int64(p.sym.MaxPrice)
+	}
+	return int64(guess)
+}
+
+// lastTrue returns the largest x in [lo, hi] with pred(x), or lo−1 when there
+// is none; pred must be true up to some point and false after it. It starts
+// at guess and gallops, so a good guess costs two or three calls.
+func lastTrue(pred func(int64) bool, lo, hi, guess int64) int64 {
+	g := min(max(guess, lo), hi)
+	var t, f int64 // pred(t) (or t = lo−1), !pred(f) (or f = hi+1)
+	if pred(g) {
+		t, f = g, hi+1
+		for step := int64(1); t+step <= hi; step *= 2 {
+			if !pred(t + step) {
+				f = t + step
+				break
+			}
+			t += step
+		}
+	} else {
+		t, f = lo-1, g
+		for step := int64(1); f-step >= lo; step *= 2 {
+			if pred(f - step) {
+				t = f - step
+				break
+			}
+			f -= step
+		}
+	}
+	for f-t > 1 {
+		m := t + (f-t)/2
+		if pred(m) {
+			t = m
+		} else {
+			f = m
+		}
+	}
+	return t
+}
+
+// afterChange runs after anything that moves cash, a margin or a position
+// in slot i (i < 0: cash only): recount the cross positions and refresh the
+// cached prices the mark trigger relies on. An isolated position depends
+// only on itself; a lone cross position on cash; with several cross
+// positions each one's price depends on the others' marks, so they are left
+// stale and the trigger evaluates the account directly (OnMark).
+func (a *Account) afterChange(i int) {
+	a.nOpen, a.nCross, a.crossSlot = 0, 0, -1
+	for j := range a.pos {
+		p := &a.pos[j]
+		if p.qty == 0 {
+			p.fresh = false
+			continue
+		}
+		a.nOpen++
+		if p.mode == Cross {
+			a.nCross++
+			a.crossSlot = j
+			p.fresh = false
+		}
+	}
+	if a.nCross == 1 {
+		a.recompute(a.crossSlot)
+	}
+	if i >= 0 && a.pos[i].mode == Isolated && a.pos[i].qty != 0 {
+		a.recompute(i)
+	}
+}
+
+// liquidatable evaluates slot i (or, for cross, the account) exactly at the
+// stored marks.
+func (a *Account) liquidatable(i int) bool {
+	p := &a.pos[i]
+	if p.mode == Isolated {
+		return p.qty != 0 && p.liqAt(p.margin, p.mark)
+	}
+	if a.nCross == 0 {
+		return false
+	}
+	eq, mm := a.crossEquityMM()
+	return eq <= mm
+}
+
+// OnMark stores sym's new mark and reports whether the account must be
+// liquidated: for an isolated position, or a lone cross position, one
+// comparison with the cached liquidation tick; with k ≥ 2 cross positions
+// the cross equity and maintenance margin are summed directly (O(k), k is
+// small) because each cached price assumes the others' marks. The mark is
+// clamped to [1, MaxPrice]; accounts already in liquidation report false.
+func (a *Account) OnMark(sym *market.Symbol, mark book.Ticks) bool {
+	i := a.find(sym)
+	if i < 0 {
+		return false
+	}
+	p := &a.pos[i]
+	p.mark = min(max(mark, 1), sym.MaxPrice)
+	if p.qty == 0 || a.inLiq {
+		return false
+	}
+	if p.mode == Isolated || a.nCross == 1 {
+		if !p.fresh { // never after afterChange; kept as a guard
+			a.recompute(i)
+		}
+		return p.triggered(p.mark)
+	}
+	for j := range a.pos {
+		a.pos[j].fresh = a.pos[j].fresh && a.pos[j].mode == Isolated
+	}
+	eq, mm := a.crossEquityMM()
+	return eq <= mm
+}
+
+// prices returns slot i's cached ticks, recomputing them when stale.
+func (a *Account) prices(i int) (liq, bk book.Ticks) {
+	if !a.pos[i].fresh {
+		a.recompute(i)
+	}
+	return a.pos[i].liq, a.pos[i].bk
+}
+
+// LiquidationPrice is the mark at or beyond which sym's position is
+// liquidated (for cross: given the other symbols at their marks). ok is false
+// without a position or when no mark in [1, MaxPrice] liquidates it.
+func (a *Account) LiquidationPrice(sym *market.Symbol) (liq book.Ticks, ok bool) {
+	i := a.find(sym)
+	if i < 0 || a.pos[i].qty == 0 {
+		return 0, false
+	}
+	liq, _ = a.prices(i)
+	return liq, liq >= 1 && liq <= sym.MaxPrice
+}
+
+// BankruptcyPrice is the price at which sym's position's equity is zero
+// (rounded to the tick where equity is still ≥ 0; for cross: the others at
+// their marks). ok is false without a position or when it is below 1 tick.
+func (a *Account) BankruptcyPrice(sym *market.Symbol) (bk book.Ticks, ok bool) {
+	i := a.find(sym)
+	if i < 0 || a.pos[i].qty == 0 {
+		return 0, false
+	}
+	_, bk = a.prices(i)
+	return bk, bk >= 1
+}

@@ -1,0 +1,228 @@
+package risk
+
+import (
+	"slices"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Exec is one execution of a liquidation: qty lots (> 0) closed at price.
+type Exec struct {
+	Price book.Ticks
+	Qty   book.Lots
+}
+
+// legGain is sign(qty) × q × (price − bk) × m: what closing q lots of a
+// position of sign(qty) at price instead of at the bankruptcy price bk leaves
+// for the insurance fund.
+func legGain(sym *market.Symbol, long bool, bk, price book.Ticks, q book.Lots) market.Money {
+	g := sym.Value(price-bk, q)
+	if !long {
+		g = -g
+	}
+	return g
+}
+
+// SettlementSurplus returns the surplus (+, to the insurance fund) or
+// deficit (−, drawn from it) of closing the bankrupt position qty (signed)
+// with bankruptcy price bk through execs: Σ sign(qty) × q × (p − bk) × m.
+// A long bankrupt at 3000 sold at 3060 leaves +60 per unit, at 2960 −40.
+// BadRequest when qty is 0, an exec has qty ≤ 0 or price outside
+// [1, 2×MaxPrice], or the execs close more than |qty|.
+func SettlementSurplus(sym *market.Symbol, qty book.Lots, bk book.Ticks, execs []Exec) (market.Money, Code) {
+	if qty == 0 || bk < 0 || bk > 2*sym.MaxPrice {
+		return 0, BadRequest
+	}
+	var s market.Money
+	left := abs(qty)
+	for _, e := range execs {
+		if e.Qty <= 0 || e.Qty > left || e.Price < 1 || e.Price > 2*sym.MaxPrice {
+			return 0, BadRequest
+		}
+		left -= e.Qty
+		s += legGain(sym, qty > 0, bk, e.Price, e.Qty)
+	}
+	return s, OK
+}
+
+// LiquidationLeg is one position taken over by a liquidation.
+type LiquidationLeg struct {
+	Symbol *market.Symbol
+	// Qty is the signed size taken over, Remaining what is still to close.
+	Qty, Remaining book.Lots
+	Cost           market.Money
+	// Bankruptcy and Liquidation ticks at takeover (cross: the other legs at
+	// their marks), Mark the mark then.
+	Bankruptcy, Liquidation, Mark book.Ticks
+	// Gain is Σ legGain over the executions so far, Executed their notional.
+	Gain, Executed market.Money
+}
+
+// Liquidation is a bankrupt book taken over from an account: its legs, and
+// the escrow (the cross cash, or the isolated margin) that backed them. It
+// is closed by liquidation-order fills and ADL closes, then Settle says what
+// the insurance fund gets or pays. Pure value like Account.
+type Liquidation struct {
+	Account book.AccountID
+	Mode    MarginMode
+	Escrow  market.Money
+	Legs    []LiquidationLeg
+	// Base is the book's equity with every leg at its bankruptcy tick:
+	// Escrow − Σ (Cost − Qty·Bankruptcy·m). It is ≥ 0 and below one tick per
+	// lot for a single leg (the bankruptcy tick rounds in the fund's favour).
+	Base market.Money
+}
+
+// StartLiquidation takes over sym's liquidatable position (isolated) or all
+// the cross positions (cross) into a Liquidation, sets the account in
+// liquidation (no new orders until EndLiquidation) and returns the open
+// orders to cancel (isolated: sym's; cross: all), ascending. The account is
+// left with zero cash (cross) or zero margin (isolated), so its balance is
+// never negative after liquidation: the fund takes the rest. NoPosition
+// without a position, NotLiquidatable when the stored marks do not
+// liquidate it, AccountInLiquidation when already liquidating.
+func (a *Account) StartLiquidation(sym *market.Symbol) (*Liquidation, []book.OrderID, Code) {
+	i := a.find(sym)
+	switch {
+	case a.inLiq:
+		return nil, nil, AccountInLiquidation
+	case i < 0 || a.pos[i].qty == 0:
+		return nil, nil, NoPosition
+	case !a.liquidatable(i):
+		return nil, nil, NotLiquidatable
+	}
+	mode := a.pos[i].mode
+	l := &Liquidation{Account: a.id, Mode: mode}
+	var take []int
+	if mode == Isolated {
+		take = []int{i}
+		l.Escrow = a.pos[i].margin
+	} else {
+		for j := range a.pos {
+			if a.pos[j].qty != 0 && a.pos[j].mode == Cross {
+				take = append(take, j)
+			}
+		}
+		l.Escrow = a.cash
+	}
+	l.Base = l.Escrow
+	for _, j := range take {
+		p := &a.pos[j]
+		liq, bk := a.prices(j)
+		l.Legs = append(l.Legs, LiquidationLeg{
+			Symbol: p.sym, Qty: p.qty, Remaining: p.qty, Cost: p.cost,
+			Bankruptcy: bk, Liquidation: liq, Mark: p.mark,
+		})
+		l.Base -= p.cost - p.sym.Value(bk, p.qty)
+	}
+	var cancel []book.OrderID
+	for id, o := range a.orders {
+		if mode == Cross || int(o.slot) == i {
+			cancel = append(cancel, id)
+		}
+	}
+	slices.Sort(cancel)
+	for _, j := range take {
+		p := &a.pos[j]
+		p.qty, p.cost, p.margin = 0, 0, 0
+		a.updateOrderMargin(j)
+	}
+	if mode == Cross {
+		a.cash = 0
+	}
+	a.inLiq = true
+	a.afterChange(-1)
+	return l, cancel, OK
+}
+
+// EndLiquidation lets the account trade again.
+func (a *Account) EndLiquidation() { a.inLiq = false }
+
+// Leg returns sym's leg or nil.
+func (l *Liquidation) Leg(sym *market.Symbol) *LiquidationLeg {
+	for i := range l.Legs {
+		if l.Legs[i].Symbol == sym {
+			return &l.Legs[i]
+		}
+	}
+	return nil
+}
+
+// ApplyFill books an execution closing qty lots of sym's leg at price (a
+// liquidation-order fill, or an ADL close at the leg's Bankruptcy tick).
+// BadRequest for an unknown leg, qty ≤ 0 or above Remaining, or a price
+// outside [1, 2×MaxPrice].
+func (l *Liquidation) ApplyFill(sym *market.Symbol, price book.Ticks, qty book.Lots) Code {
+	g := l.Leg(sym)
+	if g == nil || qty <= 0 || qty > abs(g.Remaining) || price < 1 || price > 2*sym.MaxPrice {
+		return BadRequest
+	}
+	long := g.Qty > 0
+	g.Gain += legGain(sym, long, g.Bankruptcy, price, qty)
+	g.Executed += sym.Notional(price, qty)
+	if long {
+		g.Remaining -= qty
+	} else {
+		g.Remaining += qty
+	}
+	return OK
+}
+
+// OrderLimit is the limit of the IOC liquidation order for sym's leg given a
+// coverage reservation R from the fund (DESIGN.md): bankruptcy − R/(q·m) for
+// a long, + for a short, with R/(q·m) rounded down so the deficit of a full
+// fill never exceeds R, clamped to the price band around mark. 0 for an
+// unknown or closed leg.
+func (l *Liquidation) OrderLimit(sym *market.Symbol, reserve market.Money, mark book.Ticks) book.Ticks {
+	g := l.Leg(sym)
+	if g == nil || g.Remaining == 0 || reserve < 0 {
+		return 0
+	}
+	per := int64(abs(g.Remaining)) * int64(sym.Multiplier)
+	lo, hi := sym.Band(mark)
+	room := book.Ticks(int64(reserve) / per)
+	if g.Qty > 0 {
+		return min(max(g.Bankruptcy-room, lo), hi)
+	}
+	return min(max(g.Bankruptcy+room, lo), hi)
+}
+
+// Done is true when every leg is closed.
+func (l *Liquidation) Done() bool {
+	for i := range l.Legs {
+		if l.Legs[i].Remaining != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Settlement is the outcome of a closed liquidation.
+type Settlement struct {
+	// Surplus = Base + Σ Gain = Escrow + Σ (proceeds − cost): what is left of
+	// the margin at execution; negative is a deficit.
+	Surplus market.Money
+	// Fee is the liquidation fee for the fees ledger: min(Surplus,
+	// Σ ⌈Executed × LiquidationFee⌉), never negative.
+	Fee market.Money
+	// Fund is Surplus − Fee: + into the insurance fund, − drawn from it.
+	Fund market.Money
+}
+
+// Settle returns the settlement once Done; Internal before that.
+func (l *Liquidation) Settle() (Settlement, Code) {
+	if !l.Done() {
+		return Settlement{}, Internal
+	}
+	s := Settlement{Surplus: l.Base}
+	var fee market.Money
+	for i := range l.Legs {
+		g := &l.Legs[i]
+		s.Surplus += g.Gain
+		fee += market.Money(market.MustMulDiv(int64(g.Executed), int64(g.Symbol.LiquidationFee), market.RateScale, true))
+	}
+	s.Fee = min(max(s.Surplus, 0), fee)
+	s.Fund = s.Surplus - s.Fee
+	return s, OK
+}

@@ -1,0 +1,225 @@
+package risk
+
+import (
+	"slices"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// OrderType is limit or market.
+type OrderType uint8
+
+const (
+	Limit  OrderType = 1
+	Market OrderType = 2
+)
+
+// Order is what PreTrade checks: integer price and quantity (the gateway
+// converted and tick/lot-checked the decimals with market.Symbol).
+type Order struct {
+	ID    book.OrderID
+	Side  book.Side
+	Type  OrderType
+	Price book.Ticks // limit price; ignored for market orders
+	Qty   book.Lots
+	// ReduceOnly orders may only shrink the position.
+	ReduceOnly bool
+}
+
+// openOrder is an accepted order's reservation record.
+type openOrder struct {
+	slot       int32
+	side       book.Side
+	reduceOnly bool
+	price      book.Ticks // the margin price (see PreTrade)
+	qty        book.Lots  // remaining
+}
+
+// PreTrade runs the pre-trade checks for o in sym with the symbol's current
+// mark and, when it passes, records the order and its reservation. reserved
+// is how much the symbol's order margin grew (0 or more; an order that only
+// closes reserves nothing). Checks, in order (first failure wins):
+//
+//  1. account in liquidation → AccountInLiquidation; sym nil → UnknownSymbol;
+//     bad side/type or a duplicate id → BadRequest;
+//  2. qty ≤ 0 or > MaxQty → InvalidQty; mark ≤ 0 → NoMarkPrice;
+//  3. limit price ≤ 0, > MaxPrice or outside the price band around the mark
+//     → InvalidPrice;
+//  4. notional (at the limit price; at the mark for market orders) below
+//     MinNotional → MinNotional (reduce-only orders are exempt);
+//  5. reduce-only that would not shrink the position → ReduceOnlyRejected:
+//     its side must oppose the position and its qty plus the side's open
+//     reduce-only qty must be ≤ |position| (rejected, never trimmed);
+//  6. |position| if every open order of that side filled > MaxQty, or its
+//     notional at the mark > the last tier → InvalidQty; the symbol's
+//     leverage above that notional's tier → LeverageTooHigh;
+//  7. growth of the order margin > Available → InsufficientMargin.
+//
+// The margin price is the limit price for buys and max(limit, mark) for
+// sells (a sell may fill above its limit); market buys use the band's top,
+// market sells the mark. Order margin per side is (IM + taker fee) on the
+// side's opening part; the symbol reserves the larger side.
+func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, market.Money) {
+	switch {
+	case a.inLiq:
+		return AccountInLiquidation, 0
+	case sym == nil:
+		return UnknownSymbol, 0
+	case o.Side != book.Buy && o.Side != book.Sell, o.Type != Limit && o.Type != Market:
+		return BadRequest, 0
+	case o.Qty <= 0 || o.Qty > sym.MaxQty:
+		return InvalidQty, 0
+	case mark <= 0 || mark > sym.MaxPrice:
+		return NoMarkPrice, 0
+	}
+	if _, dup := a.orders[o.ID]; dup {
+		return BadRequest, 0
+	}
+	lo, hi := sym.Band(mark)
+	price, ref := o.Price, o.Price
+	if o.Type == Market {
+		price, ref = lo, mark
+		if o.Side == book.Buy {
+			price = hi
+		}
+	} else if price < lo || price > hi {
+		return InvalidPrice, 0
+	}
+	if o.Side == book.Sell {
+		price = max(price, mark)
+	}
+	if !o.ReduceOnly && sym.Notional(ref, o.Qty) < sym.MinNotional {
+		return MinNotional, 0
+	}
+	i := a.slot(sym)
+	if i < 0 {
+		return BadRequest, 0
+	}
+	p := &a.pos[i]
+	so := &p.side[sideIdx(o.Side)]
+	if o.ReduceOnly && so.roQty+o.Qty > p.closeCap(o.Side) {
+		return ReduceOnlyRejected, 0
+	}
+	if w := p.worstQty(o.Side, o.Qty); w > abs(p.qty) {
+		if w > sym.MaxQty {
+			return InvalidQty, 0
+		}
+		n := sym.Notional(mark, w)
+		if n > sym.PositionLimit() {
+			return InvalidQty, 0
+		}
+		if p.lev > sym.TierFor(n).MaxLeverage {
+			return LeverageTooHigh, 0
+		}
+	}
+	add := sym.Notional(price, o.Qty)
+	so.qty += o.Qty
+	so.notional += add
+	om := p.requiredOrderMargin()
+	delta := om - p.orderMargin
+	if delta > 0 && delta > a.Available() {
+		so.qty -= o.Qty
+		so.notional -= add
+		return InsufficientMargin, 0
+	}
+	if o.ReduceOnly {
+		so.roQty += o.Qty
+	}
+	p.orderMargin = om
+	a.orderMargin += delta
+	a.orders[o.ID] = openOrder{slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty}
+	return OK, max(delta, 0)
+}
+
+// removeOrderQty takes q lots of order o (id) off its side's totals and
+// forgets the order when nothing remains.
+func (a *Account) removeOrderQty(id book.OrderID, o *openOrder, q book.Lots) {
+	p := &a.pos[o.slot]
+	so := &p.side[sideIdx(o.side)]
+	so.qty -= q
+	so.notional -= p.sym.Notional(o.price, q)
+	if o.reduceOnly {
+		so.roQty -= q
+	}
+	o.qty -= q
+	if o.qty == 0 {
+		delete(a.orders, id)
+	} else {
+		a.orders[id] = *o
+	}
+}
+
+// updateOrderMargin recomputes slot i's reservation after its orders or
+// position changed; it returns the change.
+func (a *Account) updateOrderMargin(i int) market.Money {
+	p := &a.pos[i]
+	om := p.requiredOrderMargin()
+	d := om - p.orderMargin
+	p.orderMargin = om
+	a.orderMargin += d
+	return d
+}
+
+// OnOrderDone forgets an order that will not fill any more (canceled,
+// expired, rejected by the book, or the unfilled rest of an IOC) and releases
+// its reservation; released is how much the order margin shrank. ok is false
+// for an unknown (or already finished) order.
+func (a *Account) OnOrderDone(id book.OrderID) (released market.Money, ok bool) {
+	o, ok := a.orders[id]
+	if !ok {
+		return 0, false
+	}
+	a.removeOrderQty(id, &o, o.qty)
+	return -a.updateOrderMargin(int(o.slot)), true
+}
+
+// OnCancel is OnOrderDone for a canceled order.
+func (a *Account) OnCancel(id book.OrderID) (released market.Money, ok bool) {
+	return a.OnOrderDone(id)
+}
+
+// OpenOrders returns the ids of the open orders, ascending.
+func (a *Account) OpenOrders() []book.OrderID {
+	ids := make([]book.OrderID, 0, len(a.orders))
+	for id := range a.orders {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// ExcessReduceOnly returns the reduce-only orders of sym to cancel, newest
+// (highest id) first, so the remaining reduce-only quantity no longer exceeds
+// what would close the position (ApplyFill reports when that is needed).
+func (a *Account) ExcessReduceOnly(sym *market.Symbol) []book.OrderID {
+	i := a.find(sym)
+	if i < 0 {
+		return nil
+	}
+	p := &a.pos[i]
+	var out []book.OrderID
+	for _, s := range [2]book.Side{book.Buy, book.Sell} {
+		excess := p.side[sideIdx(s)].roQty - p.closeCap(s)
+		if excess <= 0 {
+			continue
+		}
+		var ids []book.OrderID
+		for id, o := range a.orders {
+			if int(o.slot) == i && o.side == s && o.reduceOnly {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		for j := len(ids) - 1; j >= 0 && excess > 0; j-- {
+			out = append(out, ids[j])
+			excess -= a.orders[ids[j]].qty
+		}
+	}
+	return out
+}
+
+// roExcess reports whether slot i's reduce-only orders exceed the position.
+func (p *position) roExcess() bool {
+	return p.side[0].roQty > p.closeCap(book.Buy) || p.side[1].roQty > p.closeCap(book.Sell)
+}

@@ -1,0 +1,198 @@
+package risk
+
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// sideOrders aggregates one side's open orders in a symbol.
+type sideOrders struct {
+	qty      book.Lots    // remaining quantity
+	roQty    book.Lots    // of which reduce-only
+	notional market.Money // Σ remaining qty × margin price × multiplier
+}
+
+// position is one symbol's slot in an account: the one-way position, its
+// open orders and its cached liquidation and bankruptcy prices.
+type position struct {
+	sym      *market.Symbol
+	mode     MarginMode
+	lev      int64
+	qty      book.Lots    // signed, + long
+	cost     market.Money // signed Σ value of the open part's fills
+	margin   market.Money // isolated margin (0 in cross)
+	mark     book.Ticks
+	realized market.Money
+
+	side        [2]sideOrders // [0] buy, [1] sell
+	orderMargin market.Money  // this symbol's share of Account.orderMargin
+
+	// liq and bk are the trigger tick and bankruptcy tick (liqprice.go);
+	// valid while fresh.
+	liq, bk book.Ticks
+	fresh   bool
+}
+
+func sideIdx(s book.Side) int { return int(s) - 1 }
+
+func abs(q book.Lots) book.Lots {
+	if q < 0 {
+		return -q
+	}
+	return q
+}
+
+// ceilDiv is ⌈a/b⌉ for b > 0.
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
+}
+
+// floorDiv is ⌊a/b⌋ for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// upnl is the unrealized PnL at the stored mark.
+func (p *position) upnl() market.Money { return p.sym.PnL(p.qty, p.cost, p.mark) }
+
+// notional is the position's notional at the stored mark.
+func (p *position) notional() market.Money { return p.sym.Notional(p.mark, p.qty) }
+
+// initialMargin is ⌈notional / leverage⌉ at the stored mark.
+func (p *position) initialMargin() market.Money {
+	return market.Money(ceilDiv(int64(p.notional()), p.lev))
+}
+
+// maintenance is MM(notional) at the stored mark.
+func (p *position) maintenance() market.Money { return p.sym.MaintenanceMargin(p.notional()) }
+
+// closeCap is how much of side s's orders would close the position.
+func (p *position) closeCap(s book.Side) book.Lots {
+	if s == book.Sell && p.qty > 0 {
+		return p.qty
+	}
+	if s == book.Buy && p.qty < 0 {
+		return -p.qty
+	}
+	return 0
+}
+
+// sideReq is the margin side s's open orders need: initial margin plus taker
+// fee on their opening part (the part beyond what closes the position, its
+// notional pro rata, rounded up).
+func (p *position) sideReq(s book.Side) market.Money {
+	so := &p.side[sideIdx(s)]
+	c := p.closeCap(s)
+	if so.qty <= c {
+		return 0
+	}
+	n := int64(so.notional)
+	if c > 0 {
+		n = market.MustMulDiv(n, int64(so.qty-c), int64(so.qty), true)
+	}
+	fee := market.MustMulDiv(n, int64(p.sym.TakerFee), market.RateScale, true)
+	return market.Money(ceilDiv(n, p.lev) + fee)
+}
+
+// requiredOrderMargin is the larger of the two sides' requirements.
+func (p *position) requiredOrderMargin() market.Money {
+	return max(p.sideReq(book.Buy), p.sideReq(book.Sell))
+}
+
+// worstQty is |position| if every open order of side s (plus extra lots)
+// filled.
+func (p *position) worstQty(s book.Side, extra book.Lots) book.Lots {
+	so := &p.side[sideIdx(s)]
+	return abs(p.qty + book.Lots(s.Sign())*(so.qty+extra))
+}
+
+// tradeResult is what one trade did to the money.
+type tradeResult struct {
+	realized market.Money
+	fee      market.Money
+	deficit  market.Money
+}
+
+// trade moves the position by delta lots (signed) at price and charges
+// feeRate on the traded notional: the closing part realizes PnL against a
+// pro-rata share of the cost basis, the opening part adds its value to the
+// cost. Cross: realized PnL and fee go to cash. Isolated: realized PnL goes
+// to the margin, the closed share of the margin returns to cash, the
+// opening part moves ⌈value/leverage⌉ from cash into the margin, the fee is
+// paid from cash; a full close with a negative margin reports the deficit.
+func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate market.Rate) tradeResult {
+	sym := p.sym
+	var r tradeResult
+	n := int64(sym.Notional(price, delta))
+	// Fee rounds toward +∞: charges round up, rebates round down.
+	r.fee = market.Money(market.MustMulDiv(n, int64(feeRate), market.RateScale, feeRate > 0))
+	a.cash -= r.fee
+
+	closeQty := book.Lots(0)
+	if p.qty != 0 && (p.qty > 0) != (delta > 0) {
+		closeQty = min(abs(delta), abs(p.qty))
+	}
+	if closeQty > 0 {
+		before := abs(p.qty)
+		dc := closeQty
+		if delta < 0 {
+			dc = -dc
+		}
+		removed := p.cost
+		if closeQty < before {
+			removed = market.Money(market.MustMulDiv(int64(p.cost), int64(closeQty), int64(before), false))
+		}
+		r.realized = -sym.Value(price, dc) - removed
+		p.qty += dc
+		p.cost -= removed
+		p.realized += r.realized
+		if p.mode == Isolated {
+			a.settleIsolatedClose(p, before, &r)
+		} else {
+			a.cash += r.realized
+		}
+	}
+	if open := abs(delta) - closeQty; open > 0 {
+		do := open
+		if delta < 0 {
+			do = -do
+		}
+		v := sym.Value(price, do)
+		p.qty += do
+		p.cost += v
+		if p.mode == Isolated {
+			im := market.Money(ceilDiv(int64(sym.Notional(price, do)), p.lev))
+			a.cash -= im
+			p.margin += im
+		}
+	}
+	return r
+}
+
+// settleIsolatedClose books an isolated close: realized PnL into the
+// margin, then the closed share of the margin back to cash.
+func (a *Account) settleIsolatedClose(p *position, before book.Lots, r *tradeResult) {
+	p.margin += r.realized
+	if p.qty == 0 {
+		if p.margin < 0 {
+			r.deficit = -p.margin
+		} else {
+			a.cash += p.margin
+		}
+		p.margin = 0
+		return
+	}
+	if p.margin > 0 {
+		keep := market.Money(market.MustMulDiv(int64(p.margin), int64(abs(p.qty)), int64(before), true))
+		a.cash += p.margin - keep
+		p.margin = keep
+	}
+}

@@ -1,0 +1,214 @@
+package risk
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+func TestPreTradeRules(t *testing.T) {
+	btc, _ := demo()
+	const mark book.Ticks = 300_000 // 30000.0
+	buy := func(price book.Ticks, qty book.Lots) Order {
+		return Order{Side: book.Buy, Type: Limit, Price: price, Qty: qty}
+	}
+	cases := []struct {
+		name  string
+		setup func(a *Account)
+		sym   *market.Symbol
+		o     Order
+		mark  book.Ticks
+		want  Code
+	}{
+		{"ok", nil, btc, buy(mark, 100), mark, OK},
+		{"unknown symbol", nil, nil, buy(mark, 100), mark, UnknownSymbol},
+		{"bad side", nil, btc, Order{Side: 3, Type: Limit, Price: mark, Qty: 1}, mark, BadRequest},
+		{"bad type", nil, btc, Order{Side: book.Buy, Price: mark, Qty: 1}, mark, BadRequest},
+		{"qty zero", nil, btc, buy(mark, 0), mark, InvalidQty},
+		{"qty negative", nil, btc, buy(mark, -5), mark, InvalidQty},
+		{"qty over max", nil, btc, buy(mark, btc.MaxQty+1), mark, InvalidQty},
+		{"no mark", nil, btc, buy(mark, 1), 0, NoMarkPrice},
+		{"price zero", nil, btc, buy(0, 100), mark, InvalidPrice},
+		{"price negative", nil, btc, buy(-1, 100), mark, InvalidPrice},
+		{"price over max", nil, btc, buy(btc.MaxPrice+1, 100), btc.MaxPrice, InvalidPrice},
+		{"above band", nil, btc, buy(330_001, 100), mark, InvalidPrice},
+		{"band top ok", nil, btc, buy(330_000, 100), mark, OK},
+		{"below band", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 269_999, Qty: 100}, mark, InvalidPrice},
+		{"band bottom ok", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, OK},
+		{"min notional", nil, btc, buy(40_000, 1), 40_000, MinNotional}, // 4 USDT < 5
+		{"min notional exact", nil, btc, buy(50_000, 1), 50_000, OK},    // 5 USDT
+		{"market min notional at mark", nil, btc, Order{Side: book.Buy, Type: Market, Qty: 1}, 40_000, MinNotional},
+		{"market ok", nil, btc, Order{Side: book.Buy, Type: Market, Qty: 100}, mark, OK},
+		{"insufficient margin", nil, btc, buy(mark, 7000), mark, InsufficientMargin}, // 210k/20 = 10.5k
+		{"margin just enough", nil, btc, buy(mark, 6600), mark, OK},                  // 9900 + 99 fee
+		{"margin one lot over", nil, btc, buy(mark, 6601), mark, InsufficientMargin},
+		{"reduce-only flat", nil, btc, Order{Side: book.Sell, Type: Limit, Price: mark, Qty: 1, ReduceOnly: true}, mark, ReduceOnlyRejected},
+		{"reduce-only same side", func(a *Account) { trade(t, a, btc, book.Buy, mark, 100, mark, false) },
+			btc, Order{Side: book.Buy, Type: Limit, Price: mark, Qty: 1, ReduceOnly: true}, mark, ReduceOnlyRejected},
+		{"reduce-only too big", func(a *Account) { trade(t, a, btc, book.Buy, mark, 100, mark, false) },
+			btc, Order{Side: book.Sell, Type: Limit, Price: mark, Qty: 101, ReduceOnly: true}, mark, ReduceOnlyRejected},
+		{"reduce-only exact", func(a *Account) { trade(t, a, btc, book.Buy, mark, 100, mark, false) },
+			btc, Order{Side: book.Sell, Type: Limit, Price: mark, Qty: 100, ReduceOnly: true}, mark, OK},
+		{"reduce-only below min notional", func(a *Account) { trade(t, a, btc, book.Buy, mark, 100, mark, false) },
+			btc, Order{Side: book.Sell, Type: Market, Qty: 1, ReduceOnly: true}, 40_000, OK},
+		{"reduce-only beyond open reduce-only", func(a *Account) {
+			trade(t, a, btc, book.Buy, mark, 100, mark, false)
+			c, _ := a.PreTrade(btc, Order{ID: 999, Side: book.Sell, Type: Limit, Price: mark, Qty: 60, ReduceOnly: true}, mark)
+			mustOK(t, c, "first reduce-only")
+		}, btc, Order{Side: book.Sell, Type: Limit, Price: mark, Qty: 41, ReduceOnly: true}, mark, ReduceOnlyRejected},
+		{"leverage tier", func(a *Account) { mustOK(t, a.SetLeverage(btc, 100), "lev") },
+			btc, buy(mark, 1667), mark, LeverageTooHigh}, // 50010 USDT > 50k tier at 100x
+		{"leverage tier edge", func(a *Account) { mustOK(t, a.SetLeverage(btc, 100), "lev") },
+			btc, buy(mark, 1666), mark, OK},
+		{"in liquidation", func(a *Account) { a.inLiq = true }, btc, buy(mark, 100), mark, AccountInLiquidation},
+		{"duplicate id", func(a *Account) {
+			c, _ := a.PreTrade(btc, Order{ID: 4242, Side: book.Buy, Type: Limit, Price: mark, Qty: 1}, mark)
+			mustOK(t, c, "first")
+		}, btc, Order{ID: 4242, Side: book.Buy, Type: Limit, Price: mark, Qty: 1}, mark, BadRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := funded("10000", Cross)
+			if c.setup != nil {
+				c.setup(a)
+			}
+			before := a.Available()
+			o := c.o
+			if o.ID == 0 {
+				o.ID = newID()
+			}
+			got, reserved := a.PreTrade(c.sym, o, c.mark)
+			if got != c.want {
+				t.Fatalf("got %s, want %s", got, c.want)
+			}
+			if got != OK && (reserved != 0 || a.Available() != before) {
+				t.Fatalf("rejected order changed state: reserved %s available %s → %s", reserved, before, a.Available())
+			}
+			if got == OK && a.Available() != before-reserved {
+				t.Fatalf("available %s → %s with reserved %s", before, a.Available(), reserved)
+			}
+		})
+	}
+}
+
+func TestPreTradePositionLimit(t *testing.T) {
+	btc, _ := demo()
+	a := funded("900000000", Cross)
+	mustOK(t, a.SetLeverage(btc, 4), "lev")
+	trade(t, a, btc, book.Buy, 100_000, btc.MaxQty, 100_000, false) // 1000 BTC at 10000
+	id := newID()
+	if c, _ := a.PreTrade(btc, Order{ID: id, Side: book.Buy, Type: Limit, Price: 100_000, Qty: 1}, 100_000); c != InvalidQty {
+		t.Fatalf("over MaxQty: %s", c)
+	}
+	// Selling the whole position and as much again is within the limit.
+	if c, _ := a.PreTrade(btc, Order{ID: id, Side: book.Sell, Type: Limit, Price: 100_000, Qty: btc.MaxQty}, 100_000); c != OK {
+		t.Fatalf("closing order: %s", c)
+	}
+}
+
+func TestReservations(t *testing.T) {
+	btc, _ := demo()
+	a := funded("10000", Cross)
+	const mark book.Ticks = 300_000
+	place := func(side book.Side, price book.Ticks, qty book.Lots) (book.OrderID, string) {
+		id := newID()
+		c, r := a.PreTrade(btc, Order{ID: id, Side: side, Type: Limit, Price: price, Qty: qty}, mark)
+		mustOK(t, c, "place")
+		return id, r.String()
+	}
+	// Buy 1 BTC at 30000, 20x: IM 1500 + taker fee 15.
+	b1, r := place(book.Buy, 300_000, 1000)
+	if r != "1515" || a.Available() != usdt("8485") {
+		t.Fatalf("buy reserved %s available %s", r, a.Available())
+	}
+	// Sell 0.5 at 31000: side needs 775 + 7.75 < 1515: nothing more.
+	s1, r := place(book.Sell, 310_000, 500)
+	if r != "0" {
+		t.Fatalf("smaller side reserved %s", r)
+	}
+	// Sell 2 more at 31000: sell side 2.5 BTC = 77500 → 3875 + 38.75.
+	s2, r := place(book.Sell, 310_000, 2000)
+	if r != "2398.75" || a.OrderMargin() != usdt("3913.75") {
+		t.Fatalf("larger side reserved %s, order margin %s", r, a.OrderMargin())
+	}
+	// A sell below the mark reserves at the mark (it may fill higher).
+	s3, r := place(book.Sell, 290_000, 1000)
+	if r != "1515" {
+		t.Fatalf("sell below mark reserved %s", r)
+	}
+	for _, id := range []book.OrderID{s3, b1, s1} {
+		if _, ok := a.OnCancel(id); !ok {
+			t.Fatal("cancel")
+		}
+	}
+	if a.OrderMargin() != usdt("3131") { // 2 BTC × 31000 / 20 + fee 31
+		t.Fatalf("order margin %s", a.OrderMargin())
+	}
+	if _, ok := a.OnOrderDone(b1); ok {
+		t.Fatal("second cancel accepted")
+	}
+	rel, _ := a.OnOrderDone(s2)
+	if rel != usdt("3131") || a.Available() != usdt("10000") || a.OrderMargin() != 0 {
+		t.Fatalf("released %s available %s", rel, a.Available())
+	}
+}
+
+func TestReservationsWithPosition(t *testing.T) {
+	btc, _ := demo()
+	a := funded("10000", Cross)
+	const mark book.Ticks = 300_000
+	trade(t, a, btc, book.Buy, mark, 1000, mark, false) // long 1 BTC
+	avail := a.Available()
+	// Selling up to the position only closes: no margin.
+	id := newID()
+	c, r := a.PreTrade(btc, Order{ID: id, Side: book.Sell, Type: Limit, Price: mark, Qty: 1000}, mark)
+	if c != OK || r != 0 || a.Available() != avail {
+		t.Fatalf("closing sell: %s reserved %s", c, r)
+	}
+	// Another 1 BTC sell: the side's opening half (1 of 2 BTC) needs margin.
+	c, r = a.PreTrade(btc, Order{ID: newID(), Side: book.Sell, Type: Limit, Price: mark, Qty: 1000}, mark)
+	if c != OK || r != usdt("1515") {
+		t.Fatalf("opening sell: %s reserved %s", c, r)
+	}
+	// Partial fill of the first sell (0.4 BTC): closes 0.4, the position
+	// shrinks to 0.6, so 1.6 − 0.6 = 1.0 BTC of sells still opens.
+	res, c := a.ApplyFill(btc, Fill{OrderID: id, Side: book.Sell, Price: mark, Qty: 400, FeeRate: btc.TakerFee})
+	mustOK(t, c, "fill")
+	if res.OrderDone || res.Released != 0 || res.Position != 600 {
+		t.Fatalf("partial fill: %+v", res)
+	}
+	rel, _ := a.OnOrderDone(id) // the rest of the first sell: 0.6 BTC
+	// sells left: 1 BTC vs position 0.6 → opening 0.4 BTC: 600 + 6.
+	if rel != usdt("909") || a.OrderMargin() != usdt("606") {
+		t.Fatalf("released %s order margin %s", rel, a.OrderMargin())
+	}
+}
+
+func TestExcessReduceOnly(t *testing.T) {
+	btc, _ := demo()
+	a := funded("10000", Cross)
+	const mark book.Ticks = 300_000
+	trade(t, a, btc, book.Buy, mark, 1000, mark, false)
+	ids := make([]book.OrderID, 3)
+	for i := range ids {
+		ids[i] = newID()
+		c, _ := a.PreTrade(btc, Order{ID: ids[i], Side: book.Sell, Type: Limit, Price: 310_000, Qty: 300, ReduceOnly: true}, mark)
+		mustOK(t, c, "ro")
+	}
+	// Another sell (not reduce-only) fills 0.5: position 0.5 < 0.9 reduce-only.
+	r := trade(t, a, btc, book.Sell, mark, 500, mark, false)
+	if !r.ReduceOnlyExcess {
+		t.Fatal("excess not reported")
+	}
+	got := a.ExcessReduceOnly(btc)
+	if len(got) != 2 || got[0] != ids[2] || got[1] != ids[1] {
+		t.Fatalf("to cancel %v, ids %v", got, ids)
+	}
+	for _, id := range got {
+		a.OnCancel(id)
+	}
+	if a.ExcessReduceOnly(btc) != nil {
+		t.Fatal("still excess")
+	}
+}

@@ -1,0 +1,121 @@
+package risk
+
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// SetLeverage sets sym's leverage. LeverageTooHigh when lev exceeds the
+// symbol's max or the max of the tier of the current worst-case notional
+// (position plus every open order of one side, at the mark); BadRequest when
+// lev < 1; InsufficientMargin when the new reservations or initial margin
+// would not fit (cross: Available < 0 afterwards; isolated with a position:
+// its margin below the new initial margin — add margin first).
+func (a *Account) SetLeverage(sym *market.Symbol, lev int64) Code {
+	switch {
+	case a.inLiq:
+		return AccountInLiquidation
+	case sym == nil:
+		return UnknownSymbol
+	case lev < 1:
+		return BadRequest
+	case lev > sym.MaxLeverage:
+		return LeverageTooHigh
+	}
+	i := a.slot(sym)
+	if i < 0 {
+		return BadRequest
+	}
+	p := &a.pos[i]
+	w := max(p.worstQty(book.Buy, 0), p.worstQty(book.Sell, 0))
+	if lev > sym.TierFor(sym.Notional(p.mark, w)).MaxLeverage {
+		return LeverageTooHigh
+	}
+	old := p.lev
+	p.lev = lev
+	a.updateOrderMargin(i)
+	bad := a.Available() < 0 && lev < old
+	if p.mode == Isolated && p.qty != 0 && p.margin < p.initialMargin() {
+		bad = true
+	}
+	if bad {
+		p.lev = old
+		a.updateOrderMargin(i)
+		return InsufficientMargin
+	}
+	return OK
+}
+
+// SetMarginMode sets sym's margin mode; PositionOpen while sym has a
+// position or open orders.
+func (a *Account) SetMarginMode(sym *market.Symbol, mode MarginMode) Code {
+	switch {
+	case a.inLiq:
+		return AccountInLiquidation
+	case sym == nil:
+		return UnknownSymbol
+	case mode != Cross && mode != Isolated:
+		return BadRequest
+	}
+	i := a.slot(sym)
+	if i < 0 {
+		return BadRequest
+	}
+	p := &a.pos[i]
+	if p.qty != 0 || p.side[0].qty != 0 || p.side[1].qty != 0 {
+		return PositionOpen
+	}
+	p.mode = mode
+	return OK
+}
+
+// isolatedSlot returns sym's slot when it holds an isolated position.
+func (a *Account) isolatedSlot(sym *market.Symbol) (int, Code) {
+	i := a.find(sym)
+	switch {
+	case a.inLiq:
+		return -1, AccountInLiquidation
+	case sym == nil:
+		return -1, UnknownSymbol
+	case i < 0 || a.pos[i].qty == 0 || a.pos[i].mode != Isolated:
+		return -1, NoPosition
+	}
+	return i, OK
+}
+
+// AddMargin moves amount (≤ Available) from cash into sym's isolated margin.
+func (a *Account) AddMargin(sym *market.Symbol, amount market.Money) Code {
+	i, c := a.isolatedSlot(sym)
+	switch {
+	case c != OK:
+		return c
+	case amount <= 0:
+		return BadRequest
+	case amount > a.Available():
+		return InsufficientMargin
+	}
+	a.cash -= amount
+	a.pos[i].margin += amount
+	a.afterChange(i)
+	return OK
+}
+
+// RemoveMargin moves amount from sym's isolated margin back to cash while
+// margin − amount + min(uPnL, 0) stays ≥ the position's initial margin.
+func (a *Account) RemoveMargin(sym *market.Symbol, amount market.Money) Code {
+	i, c := a.isolatedSlot(sym)
+	if c != OK {
+		return c
+	}
+	p := &a.pos[i]
+	if amount <= 0 {
+		return BadRequest
+	}
+	if amount > p.margin || p.margin-amount+min(p.upnl(), 0) < p.initialMargin() {
+		return InsufficientMargin
+	}
+	p.margin -= amount
+	a.cash += amount
+	a.afterChange(i)
+	return OK
+}
