@@ -1,0 +1,218 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// ErrInvalid is wrapped by every error Parse and Validate return.
+var ErrInvalid = errors.New("config: invalid")
+
+// MarginCross is the only margin mode so far.
+const MarginCross = "cross"
+
+// DefaultRateLimit applies when the file has no rate_limit: generous enough
+// for a market maker, low enough that one runaway client cannot starve a
+// book.
+var DefaultRateLimit = RateLimit{OrdersPerS: 1000, Burst: 1000}
+
+// Config is the whole config file.
+type Config struct {
+	Symbols    []market.SymbolConfig `json:"symbols"`
+	MarginMode string                `json:"margin_mode"`
+	Users      []User                `json:"users,omitempty"`
+	RateLimit  RateLimit             `json:"rate_limit"`
+}
+
+// User is one NATS login of the embedded server.
+type User struct {
+	User     string `json:"user"`
+	Password string `json:"password,omitempty"`
+	NKey     string `json:"nkey,omitempty"`
+	Account  string `json:"account,omitempty"`
+	Admin    bool   `json:"admin,omitempty"`
+}
+
+// RateLimit is a per-account token bucket for order requests.
+type RateLimit struct {
+	OrdersPerS float64 `json:"orders_per_s"`
+	Burst      int     `json:"burst"`
+}
+
+// Enabled reports whether requests are limited at all.
+func (r RateLimit) Enabled() bool { return r.OrdersPerS > 0 }
+
+// BucketSize is Burst, or one second's worth of orders (at least 1) when
+// Burst is 0.
+func (r RateLimit) BucketSize() int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return max(1, int(math.Ceil(r.OrdersPerS)))
+}
+
+// Demo returns the demo symbols BTC-PERP (tick 0.1, lot 0.001) and ETH-PERP
+// (tick 0.01, lot 0.01); the values are market.DemoConfigs', documented there.
+func Demo() []market.SymbolConfig { return market.DemoConfigs() }
+
+// Default is the config used without a file: demo symbols, cross margin, no
+// authorization, DefaultRateLimit.
+func Default() *Config {
+	return &Config{Symbols: Demo(), MarginMode: MarginCross, RateLimit: DefaultRateLimit}
+}
+
+// Load reads and parses the file at path; "" means Default.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// file mirrors Config with the parts whose absence matters left raw.
+type file struct {
+	Symbols    []json.RawMessage `json:"symbols"`
+	MarginMode string            `json:"margin_mode"`
+	Users      []json.RawMessage `json:"users"`
+	RateLimit  *RateLimit        `json:"rate_limit"`
+}
+
+// Parse decodes a config file, applies defaults and validates it.
+func Parse(data []byte) (*Config, error) {
+	var f file
+	if err := strict(data, &f); err != nil {
+		return nil, invalid("%v", err)
+	}
+	c := &Config{MarginMode: f.MarginMode, RateLimit: DefaultRateLimit}
+	if c.MarginMode == "" {
+		c.MarginMode = MarginCross
+	}
+	if f.RateLimit != nil {
+		c.RateLimit = *f.RateLimit
+	}
+	if f.Symbols == nil {
+		c.Symbols = Demo()
+	}
+	for i, raw := range f.Symbols {
+		var s market.SymbolConfig
+		if err := strict(raw, &s); err != nil {
+			return nil, invalid("symbols[%d]: %v", i, err)
+		}
+		c.Symbols = append(c.Symbols, s)
+	}
+	for i, raw := range f.Users {
+		var u User
+		if err := strict(raw, &u); err != nil {
+			return nil, invalid("users[%d]: %v", i, err)
+		}
+		c.Users = append(c.Users, u)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// strict decodes one JSON value into v, refusing unknown fields (a typo must
+// not silently become a default) and trailing data.
+func strict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Validate checks c as Parse does; use it on a Config built in code.
+func (c *Config) Validate() error {
+	if c.MarginMode != MarginCross {
+		return invalid("margin_mode %q: only %q is supported", c.MarginMode, MarginCross)
+	}
+	if _, err := c.Compile(); err != nil {
+		return err
+	}
+	if err := validateUsers(c.Users); err != nil {
+		return err
+	}
+	r := c.RateLimit
+	if math.IsNaN(r.OrdersPerS) || math.IsInf(r.OrdersPerS, 0) || r.OrdersPerS < 0 || r.Burst < 0 {
+		return invalid("rate_limit: orders_per_s and burst must be finite and not negative")
+	}
+	return nil
+}
+
+// Compile compiles every symbol, in file order.
+func (c *Config) Compile() ([]*market.Symbol, error) {
+	if len(c.Symbols) == 0 {
+		return nil, invalid("symbols: at least one symbol is needed")
+	}
+	out := make([]*market.Symbol, len(c.Symbols))
+	seen := map[string]int{}
+	for i, sc := range c.Symbols {
+		s, err := sc.Compile()
+		if err != nil {
+			return nil, invalid("symbols[%d]: %v", i, err)
+		}
+		// Case-insensitive: BTC-PERP and btc-perp side by side can only confuse.
+		key := strings.ToUpper(s.Name)
+		if j, dup := seen[key]; dup {
+			return nil, invalid("symbols[%d]: %q duplicates symbols[%d]", i, s.Name, j)
+		}
+		seen[key] = i
+		out[i] = s
+	}
+	return out, nil
+}
+
+func validateUsers(users []User) error {
+	names := map[string]bool{}
+	keys := map[string]bool{}
+	for i, u := range users {
+		at := fmt.Sprintf("users[%d] %q", i, u.User)
+		switch {
+		case !wire.ValidToken(u.User):
+			return invalid("%s: user must be 1-%d characters of [A-Za-z0-9_-] (it names the user's reply inbox)", at, wire.MaxTokenLen)
+		case names[u.User]:
+			return invalid("%s: duplicate user", at)
+		case (u.Password == "") == (u.NKey == ""):
+			return invalid("%s: give exactly one of password and nkey", at)
+		case u.NKey != "" && !nkeys.IsValidPublicUserKey(u.NKey):
+			return invalid("%s: nkey is not a user public key (U...)", at)
+		case keys[u.NKey] && u.NKey != "":
+			return invalid("%s: nkey already used by another user", at)
+		case u.Account == "" && !u.Admin:
+			return invalid("%s: a trader needs an account", at)
+		case u.Account != "" && !wire.ValidToken(u.Account):
+			return invalid("%s: account must be 1-%d characters of [A-Za-z0-9_-]", at, wire.MaxTokenLen)
+		}
+		names[u.User] = true
+		keys[u.NKey] = true
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nkeys"
+)
+
+func TestDefault(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("default config invalid: %v", err)
+	}
+	syms, err := c.Compile()
+	if err != nil || len(syms) != 2 {
+		t.Fatalf("compile: %v, %d symbols", err, len(syms))
+	}
+	want := map[string][2]string{"BTC-PERP": {"0.1", "0.001"}, "ETH-PERP": {"0.01", "0.01"}}
+	for _, s := range syms {
+		w := want[s.Name]
+		if s.TickSize.String() != w[0] || s.LotSize.String() != w[1] || s.Quote != "USDT" || s.MaxLeverage != 100 {
+			t.Errorf("%s: tick %s lot %s quote %s maxlev %d", s.Name, s.TickSize, s.LotSize, s.Quote, s.MaxLeverage)
+		}
+	}
+	if c.MarginMode != "cross" || c.Users != nil || c.RateLimit != DefaultRateLimit {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// apiExample is API.md's config example plus users.
+const apiExample = `{"symbols":[{"symbol":"TEST-PERP","quote":"USDT","tick":"1","lot":"1","min_notional":"0",
+  "max_leverage":"100","mm_tiers":[{"max_notional":"1000000000","mmr":"0.01"}],
+  "maker_fee":"0","taker_fee":"0","liquidation_fee":"0","price_band":"0.5",
+  "funding_interval_s":28800,"funding":false}],
+ "margin_mode":"cross",
+ "users":[{"user":"alice","password":"s3cret","account":"alice"},
+          {"user":"ops","password":"root-pw","admin":true}],
+ "rate_limit":{"orders_per_s":5}}`
+
+func TestParseAPIExample(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "perpx.json")
+	if err := os.WriteFile(path, []byte(apiExample), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Symbols) != 1 || c.Symbols[0].Symbol != "TEST-PERP" || c.Symbols[0].Funding == nil || *c.Symbols[0].Funding {
+		t.Fatalf("symbols: %+v", c.Symbols)
+	}
+	if len(c.Users) != 2 || c.Users[0] != (User{User: "alice", Password: "s3cret", Account: "alice"}) || !c.Users[1].Admin {
+		t.Fatalf("users: %+v", c.Users)
+	}
+	if c.RateLimit.OrdersPerS != 5 || c.RateLimit.Burst != 0 || c.RateLimit.BucketSize() != 5 || !c.RateLimit.Enabled() {
+		t.Fatalf("rate limit: %+v", c.RateLimit)
+	}
+	c2, err := Parse([]byte(`{"symbols":[{"symbol":"MIN"}],"rate_limit":{"orders_per_s":0}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.RateLimit.Enabled() || c2.MarginMode != "cross" || len(c2.Symbols) != 1 {
+		t.Fatalf("minimal config: %+v", c2)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	pub := func() string {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := kp.PublicKey()
+		return p
+	}()
+	acctKey, _ := nkeys.CreateAccount()
+	acctPub, _ := acctKey.PublicKey()
+	cases := []struct{ in, want string }{
+		{`not json`, "invalid character"},
+		{`{"symbols":[]}`, "at least one symbol"},
+		{`{"symbols":[{"symbol":"A"}]} {}`, "trailing data"},
+		{`{"symbol":[{"symbol":"A"}]}`, `unknown field "symbol"`},
+		{`{"symbols":[{"symbol":"A","tik":"1"}]}`, `symbols[0]: unknown field "tik"`},
+		{`{"symbols":[{"symbol":"A","mm_tiers":[{"max_notional":"1","mrr":"0.1"}]}]}`, `unknown field "mrr"`},
+		{`{"symbols":[{"symbol":"A"},{"symbol":"B"},{"symbol":"A"}]}`, `symbols[2]: "A" duplicates symbols[0]`},
+		{`{"symbols":[{"symbol":"btc"},{"symbol":"BTC"}]}`, "duplicates"},
+		{`{"symbols":[{"symbol":"A.B"}]}`, "symbols[0]"},
+		{`{"symbols":[{"symbol":"A","tick":"-1"}]}`, "tick"},
+		{`{"symbols":[{"symbol":"A","tick":"abc"}]}`, "symbols[0]"},
+		{`{"symbols":[{"symbol":"A","max_leverage":"5000"}]}`, "max_leverage"},
+		{`{"margin_mode":"isolated"}`, "margin_mode"},
+		{`{"rate_limit":{"orders_per_s":-1}}`, "rate_limit"},
+		{`{"rate_limit":{"orders_per_s":1,"burts":3}}`, `unknown field "burts"`},
+		{`{"users":[{"user":"a","password":"p","account":"a","role":"x"}]}`, `users[0]: unknown field "role"`},
+		{`{"users":[{"user":"a.b","password":"p","account":"a"}]}`, "user must be"},
+		{`{"users":[{"user":"a","account":"a"}]}`, "exactly one of password and nkey"},
+		{`{"users":[{"user":"a","password":"p","nkey":"` + pub + `","account":"a"}]}`, "exactly one"},
+		{`{"users":[{"user":"a","nkey":"` + acctPub + `","account":"a"}]}`, "user public key"},
+		{`{"users":[{"user":"a","nkey":"Uxyz","account":"a"}]}`, "user public key"},
+		{`{"users":[{"user":"a","nkey":"` + pub + `","account":"a"},{"user":"b","nkey":"` + pub + `","account":"b"}]}`, "nkey already used"},
+		{`{"users":[{"user":"a","password":"p"}]}`, "needs an account"},
+		{`{"users":[{"user":"a","password":"p","account":"x y"}]}`, "account must be"},
+		{`{"users":[{"user":"a","password":"p","account":"a"},{"user":"a","password":"q","account":"b"}]}`, "duplicate user"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.in))
+		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%.70s: got %v, want ErrInvalid containing %q", c.in, err, c.want)
+		}
+	}
+	ok := `{"users":[{"user":"a","nkey":"` + pub + `","account":"a"},{"user":"ops","password":"p","admin":true}]}`
+	if _, err := Parse([]byte(ok)); err != nil {
+		t.Fatalf("nkey user and admin without account rejected: %v", err)
+	}
+}

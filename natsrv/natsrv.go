@@ -1,0 +1,168 @@
+package natsrv
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/wire"
+)
+
+// DefaultListen is where the embedded server listens by default.
+const DefaultListen = "127.0.0.1:4222"
+
+// readyTimeout bounds the wait for the server to accept connections.
+const readyTimeout = 10 * time.Second
+
+// serviceUser names the exchange's own login. The '.' keeps it apart from
+// config users, whose names are tokens without dots.
+const serviceUser = "perpx.service"
+
+// ErrStart is wrapped by every error Start returns.
+var ErrStart = errors.New("natsrv: cannot start the embedded NATS server")
+
+// Options configures Start.
+type Options struct {
+	// Listen is host:port for clients; "" means DefaultListen, port -1 a
+	// random free port (tests).
+	Listen string
+	// Monitor is host:port of the HTTP monitoring endpoint; "" turns it off.
+	Monitor string
+	// Prefix is the subject prefix; "" means wire.DefaultPrefix.
+	Prefix string
+	// Users turns authorization on when not empty (config validates them).
+	Users []config.User
+	// Logger receives the server's own log lines; nil keeps it quiet.
+	Logger server.Logger
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	ns          *server.Server
+	servicePass string // "" when authorization is off
+}
+
+// Start starts the server and waits until it accepts connections.
+func Start(o Options) (*Server, error) {
+	subj, err := wire.NewSubjects(o.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	opts := &server.Options{ServerName: "perpx", NoSigs: true, NoLog: o.Logger == nil}
+	if opts.Host, opts.Port, err = hostPort(o.Listen, DefaultListen); err != nil {
+		return nil, fmt.Errorf("%w: listen: %v", ErrStart, err)
+	}
+	if o.Monitor != "" {
+		if opts.HTTPHost, opts.HTTPPort, err = hostPort(o.Monitor, ""); err != nil {
+			return nil, fmt.Errorf("%w: monitor: %v", ErrStart, err)
+		}
+	}
+	s := &Server{}
+	if len(o.Users) > 0 {
+		if s.servicePass, err = randomSecret(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrStart, err)
+		}
+		opts.Users = append(opts.Users, &server.User{Username: serviceUser, Password: s.servicePass})
+		for _, u := range o.Users {
+			perms := Permissions(subj, u)
+			if u.NKey != "" {
+				opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.NKey, Permissions: perms})
+			} else {
+				opts.Users = append(opts.Users, &server.User{Username: u.User, Password: u.Password, Permissions: perms})
+			}
+		}
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	if o.Logger != nil {
+		ns.SetLogger(o.Logger, false, false)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(readyTimeout) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("%w: not ready after %v (is %s:%d in use?)", ErrStart, readyTimeout, opts.Host, opts.Port)
+	}
+	s.ns = ns
+	return s, nil
+}
+
+// hostPort splits "host:port"; "" means def. Port -1 asks for a random port.
+func hostPort(hp, def string) (string, int, error) {
+	if hp == "" {
+		hp = def
+	}
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q: want -1 (random) or 0-65535", p)
+	}
+	return host, port, nil
+}
+
+func randomSecret() (string, error) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// Permissions returns the NATS permissions of u under the subjects subj;
+// nil (everything) for an admin.
+func Permissions(subj wire.Subjects, u config.User) *server.Permissions {
+	if u.Admin {
+		return nil
+	}
+	// Public request subjects: traders ask, only the exchange answers.
+	requests := []string{subj.Depth(wire.Any), subj.FundState(), subj.ADLQueue(wire.Any)}
+	return &server.Permissions{
+		Publish: &server.SubjectPermission{
+			Allow: append([]string{subj.AccountAll(u.Account)}, requests...),
+			// Only the exchange speaks on a trader's event stream.
+			Deny: []string{subj.Events(u.Account)},
+		},
+		Subscribe: &server.SubjectPermission{
+			Allow: []string{subj.AccountAll(u.Account), subj.MarketDataAll(), subj.FundAll(), subj.ADLAll(),
+				wire.InboxPrefix(u.User) + ".>"},
+			Deny: requests,
+		},
+	}
+}
+
+// ClientURL is the URL outside clients connect to.
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// MonitorAddr is the monitoring endpoint's address, nil when it is off.
+func (s *Server) MonitorAddr() *net.TCPAddr { return s.ns.MonitorAddr() }
+
+// NATS exposes the underlying server (JetStream, stats).
+func (s *Server) NATS() *server.Server { return s.ns }
+
+// Connect opens the exchange's own in-process connection, logged in as the
+// service user when authorization is on.
+func (s *Server) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	all := []nats.Option{nats.InProcessServer(s.ns), nats.Name(name)}
+	if s.servicePass != "" {
+		all = append(all, nats.UserInfo(serviceUser, s.servicePass))
+	}
+	return nats.Connect("", append(all, opts...)...)
+}
+
+// Shutdown stops the server and waits until it is gone; callers drain their
+// own connections first.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
