@@ -1,0 +1,193 @@
+// Command loadtest drives a perpx exchange over NATS with simulated traders
+// at an open-loop rate and reports throughput, latency (corrected for
+// coordinated omission), rejects, liquidations and the exchange's own
+// invariant audit. It exits 1 when the invariants fail, 2 on usage or run
+// errors.
+//
+//	go run ./cmd/loadtest --embedded --duration 10s --rate 20000 --shock --json out.json --plot out.html
+//	go run ./cmd/loadtest --nats-url nats://127.0.0.1:4222 --index manual --rate 100000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/loadtest"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitInvariants = 1
+	exitError      = 2
+)
+
+// options are the flags that do not map one to one onto loadtest.Config.
+type options struct {
+	embedded       bool
+	index          string
+	symbols        string
+	jsonFile       string
+	plotFile       string
+	user, password string
+	leverage       string
+	makerCapital   string
+	leveredCapital string
+	traderCapital  string
+	quiet          bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, error) {
+	var cfg loadtest.Config
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&o.embedded, "embedded", false, "start an exchange in this process (implies --index manual)")
+	fs.StringVar(&cfg.URL, "nats-url", nats.DefaultURL, "NATS server of the exchange")
+	fs.StringVar(&o.user, "user", "", "NATS user (must be an admin: the run deposits and moves the index)")
+	fs.StringVar(&o.password, "password", "", "NATS password")
+	fs.StringVar(&cfg.Prefix, "prefix", wire.DefaultPrefix, "subject prefix")
+	fs.StringVar(&o.index, "index", "sim", "the exchange's index source: manual (the run sets it from --symbols prices) or sim (wait for published marks)")
+	fs.StringVar(&o.symbols, "symbols", "BTC-PERP,ETH-PERP", "NAME (demo symbol) or NAME:TICK:LOT[:PRICE], comma-separated")
+	fs.DurationVar(&cfg.Duration, "duration", 10e9, "sending window")
+	fs.Uint64Var(&cfg.Orders, "orders", 0, "also stop after this many requests (0: no cap)")
+	fs.IntVar(&cfg.Rate, "rate", 10000, "requests (orders and cancels) per second, open loop")
+	fs.IntVar(&cfg.Conns, "conns", 4, "NATS connections, each pipelining its share")
+	fs.IntVar(&cfg.Makers, "makers", 4, "market makers quoting both sides around the mark")
+	fs.IntVar(&cfg.Takers, "takers", 8, "takers sending market orders")
+	fs.IntVar(&cfg.Levered, "levered", 8, "high-leverage directional traders (liquidated by --shock)")
+	fs.IntVar(&cfg.Cancelers, "cancelers", 4, "cancel-heavy bots")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of every trader's choices")
+	fs.StringVar(&cfg.RunID, "run-id", "", "account-name prefix (default: unique per run)")
+	fs.BoolVar(&cfg.Shock, "shock", false, "move the index sharply mid-run to force a liquidation cascade")
+	fs.Float64Var(&cfg.ShockPct, "shock-pct", 8, "percent the index falls at the shock (negative: rises; levered traders take the losing side)")
+	fs.Float64Var(&cfg.ShockAt, "shock-at", 0.5, "when the shock comes, as a fraction of --duration")
+	fs.StringVar(&o.leverage, "leverage", "50", "leverage of the levered traders")
+	fs.StringVar(&o.makerCapital, "maker-capital", "1000000", "USDT deposited per market maker")
+	fs.StringVar(&o.traderCapital, "trader-capital", "100000", "USDT deposited per taker and canceler")
+	fs.StringVar(&o.leveredCapital, "levered-capital", "1000", "USDT deposited per levered trader")
+	fs.BoolVar(&cfg.SkipAccountEvents, "skip-account-events", false, "do not subscribe px.acct.*.events (saves the exchange a delivery per event; liquidations read 0)")
+	fs.DurationVar(&cfg.Drain, "drain", 3e9, "how long to wait for the last replies")
+	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report to FILE")
+	fs.StringVar(&o.plotFile, "plot", "", "write a self-contained HTML latency/throughput plot to FILE")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch o.index {
+	case "manual":
+		cfg.SetIndex = true
+	case "sim":
+		cfg.SetIndex = o.embedded
+	default:
+		return nil, nil, fmt.Errorf("--index %q: want manual or sim", o.index)
+	}
+	var err error
+	if cfg.Symbols, err = loadtest.ParseSymbols(o.symbols); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *decimal.Decimal
+	}{{"leverage", o.leverage, &cfg.Leverage}, {"maker-capital", o.makerCapital, &cfg.MakerCapital},
+		{"trader-capital", o.traderCapital, &cfg.TraderCapital}, {"levered-capital", o.leveredCapital, &cfg.LeveredCapital}} {
+		v, ok := wire.ParseDecimal(d.in)
+		if !ok || v.Sign() <= 0 {
+			return nil, nil, fmt.Errorf("--%s %q: want a positive decimal", d.name, d.in)
+		}
+		*d.out = v
+	}
+	if o.user != "" {
+		// With authorization on, replies may only come to the user's own inboxes.
+		cfg.Options = append(cfg.Options, nats.UserInfo(o.user, o.password), nats.CustomInboxPrefix(wire.InboxPrefix(o.user)))
+	}
+	if !o.quiet {
+		cfg.Progress = stderr
+	}
+	return &cfg, &o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitError
+	}
+	// The first signal ends the window early; the run still drains,
+	// audits and reports.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); stop() }() // a second signal kills as usual
+
+	if o.embedded {
+		if startEmbedded == nil {
+			fmt.Fprintln(stderr, "loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
+			return exitError
+		}
+		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix})
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest: embedded exchange:", err)
+			return exitError
+		}
+		defer stopExchange()
+		cfg.URL = url
+	}
+
+	rep, err := loadtest.Run(ctx, *cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err) // already says "loadtest: …"
+		return exitError
+	}
+	if err := rep.WriteText(stdout); err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitError
+	}
+	for _, out := range []struct {
+		file  string
+		write func(io.Writer) error
+	}{{o.jsonFile, rep.WriteJSON}, {o.plotFile, rep.WritePlot}} {
+		if out.file == "" {
+			continue
+		}
+		if err := writeFile(out.file, out.write); err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			return exitError
+		}
+	}
+	if !rep.InvariantsOK {
+		return exitInvariants
+	}
+	return exitOK
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

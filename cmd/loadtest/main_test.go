@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// startExchangeStub runs a NATS server with a responder that accepts every
+// order and answers the audit with invariantsOK.
+func startExchangeStub(t *testing.T, invariantsOK bool) string {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(ns.Shutdown)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	replies := map[string]string{
+		"px.acct.*.order.*":  `{"ok":true,"order":{"status":"new"}}`,
+		"px.acct.*.leverage": `{"ok":true,"leverage":"50"}`,
+		"px.admin.deposit":   `{"ok":true,"balance":"1"}`,
+		"px.admin.index.*":   `{"ok":true,"index":"30000","mark":"30000"}`,
+		"px.fund.state":      `{"ok":true,"balances":{"USDT":"0"},"history":[]}`,
+		"px.admin.audit":     `{"ok":true,"open_interest":{},"invariants_ok":` + map[bool]string{true: "true", false: "false"}[invariantsOK] + `}`,
+	}
+	for subject, reply := range replies {
+		if _, err := nc.Subscribe(subject, func(m *nats.Msg) { _ = m.Respond([]byte(reply)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return ns.ClientURL()
+}
+
+func TestCommandWritesReportsAndExitsOnInvariants(t *testing.T) {
+	for _, ok := range []bool{true, false} {
+		url := startExchangeStub(t, ok)
+		dir := t.TempDir()
+		jsonFile, plotFile := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"--nats-url", url, "--index", "manual", "--orders", "300", "--rate", "3000", "--conns", "2",
+			"--json", jsonFile, "--plot", plotFile, "--quiet"}, &stdout, &stderr)
+		want := map[bool]int{true: exitOK, false: exitInvariants}[ok]
+		if code != want {
+			t.Fatalf("invariants %v: exit %d, want %d; stderr %s", ok, code, want, stderr.String())
+		}
+		var rep struct {
+			Sent         int64 `json:"sent"`
+			InvariantsOK bool  `json:"invariants_ok"`
+		}
+		data, err := os.ReadFile(jsonFile)
+		if err != nil || json.Unmarshal(data, &rep) != nil || rep.Sent != 300 || rep.InvariantsOK != ok {
+			t.Fatalf("json report %s (%v)", data, err)
+		}
+		if page, err := os.ReadFile(plotFile); err != nil || !strings.Contains(string(page), "<svg") {
+			t.Fatalf("plot: %v", err)
+		}
+		if !strings.Contains(stdout.String(), "throughput") {
+			t.Fatalf("text report %q", stdout.String())
+		}
+	}
+}
+
+func TestCommandUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--index", "replay"}, {"--symbols", "NOPE"}, {"--leverage", "-1"}, {"stray"}, {"--no-such-flag"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitError {
+			t.Errorf("%q: exit %d, want %d", args, code, exitError)
+		}
+	}
+	if startEmbedded == nil {
+		var out, errOut bytes.Buffer
+		if code := run([]string{"--embedded"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "not wired") {
+			t.Errorf("--embedded without app: exit %d, %q", code, errOut.String())
+		}
+	}
+}

@@ -1,0 +1,16 @@
+// Package loadtest drives a perpx exchange through NATS only, the way outside
+// trading bots do: it imports the wire schemas and nats.go, never the cores.
+//
+// Run starts simulated traders (market makers quoting around the mark,
+// takers, high-leverage directional traders, cancel-heavy bots) and sends
+// their orders open loop: request i is due at a fixed time whatever happened
+// to request i-1, and its latency is measured from that due time, so a
+// stalled exchange shows up in the percentiles instead of slowing the
+// generator down (coordinated omission). Requests are pipelined: each
+// connection publishes with one shared reply subscription and matches replies
+// by the request number in the reply subject. At the end Run asks the
+// exchange to audit its invariants (px.admin.audit).
+//
+// RunMarketMaker is the closed-loop quoting bot the exchange binary reuses as
+// its built-in liquidity (--bots).
+package loadtest

@@ -1,0 +1,164 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// maxPause keeps a sender responsive to the end of the window and to
+// cancellation even at very low rates.
+const maxPause = 50 * time.Millisecond
+
+// drive sends this pipe's share of the schedule until the window ends at
+// end (ns), the share is sent, or stop closes. Request i goes to
+// table[i%len] and is stamped with its due time, not the time it leaves.
+func (p *pipe) drive(sched Schedule, end int64, table []trader, stop <-chan struct{}) {
+	buf := make([]byte, 0, 512)
+	var i uint64
+	giveUpAt := end + int64(maxPause)
+	for {
+		now := p.clock()
+		select {
+		case <-stop:
+			end = min(end, now+1)
+		default:
+		}
+		// Everything due within the window goes out, late if need be (its
+		// latency says so), unless the sender is hopelessly behind.
+		for due := sched.Due(min(now, end-1)); i < due; i++ {
+			if i%64 == 63 && p.clock() >= giveUpAt {
+				break
+			}
+			k, subject, body := table[i%uint64(len(table))].next(buf[:0])
+			p.send(k, subject, body, sched.At(i))
+			buf = body[:0] // keep the grown buffer
+		}
+		if now >= end || sched.Limit > 0 && i >= sched.Total() || p.clock() >= giveUpAt {
+			break
+		}
+		pause(min(time.Duration(min(sched.At(i), end)-p.clock()), maxPause))
+	}
+	// Requests due within the window but never sent mean the generator
+	// could not keep the rate; they are reported, not silently dropped.
+	if due := sched.Due(end - 1); due > i {
+		p.mu.Lock()
+		p.t.unsent += int64(due - i)
+		p.mu.Unlock()
+	}
+}
+
+// run performs the measured window and builds the report.
+func (r *runner) run(ctx context.Context) (*Report, error) {
+	cfg := r.cfg
+	t0 := time.Now()
+	clock := func() int64 { return int64(time.Since(t0)) }
+	for _, nc := range r.conns {
+		p, err := newPipe(nc, clock, cfg.Ring)
+		if err != nil {
+			return nil, err
+		}
+		r.pipes = append(r.pipes, p)
+	}
+	for _, nc := range r.conns {
+		if err := nc.Flush(); err != nil { // reply subscriptions in place before the first request
+			return nil, fmt.Errorf("loadtest: flush: %w", err)
+		}
+	}
+	col := newCollector(r.pipes, r.events)
+	end := int64(cfg.Duration)
+
+	var senders sync.WaitGroup
+	for i, p := range r.pipes {
+		sched := Schedule{Rate: uint64(cfg.Rate), Stride: uint64(len(r.pipes)), Offset: uint64(i), Limit: cfg.Orders}
+		senders.Go(func() { p.drive(sched, end, r.tables[i], ctx.Done()) })
+	}
+	progressDone := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Go(func() { r.progress(col, clock, progressDone) })
+	var shock *ShockReport
+	if cfg.Shock {
+		bg.Go(func() { shock = r.shock(ctx, time.Duration(float64(end)*cfg.ShockAt), clock, progressDone) })
+	}
+
+	senders.Wait()
+	window := min(clock(), end)
+	r.drain(clock)
+	close(progressDone)
+	bg.Wait()
+	last := col.collect(clock())
+	if cfg.Progress != nil {
+		progressLine(cfg.Progress, last, col.last.rejects)
+	}
+	rep := r.report(col, window)
+	rep.Shock = shock
+	r.audit(ctx, rep)
+	return rep, nil
+}
+
+// drain waits up to Drain for the replies in flight, then gives up on the
+// rest: they count as timeouts at their age.
+func (r *runner) drain(clock func() int64) {
+	deadline := clock() + int64(r.cfg.Drain)
+	for clock() < deadline {
+		n := 0
+		for _, p := range r.pipes {
+			n += p.inFlight()
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, p := range r.pipes {
+		p.giveUpAll()
+	}
+}
+
+func (r *runner) progress(col *collector, clock func() int64, done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			pt := col.collect(clock())
+			if r.cfg.Progress != nil {
+				progressLine(r.cfg.Progress, pt, col.last.rejects)
+			}
+		}
+	}
+}
+
+// shock moves every symbol's index by ShockPct at offset at into the run.
+func (r *runner) shock(ctx context.Context, at time.Duration, clock func() int64, done <-chan struct{}) *ShockReport {
+	select {
+	case <-time.After(at - time.Duration(clock())):
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+	rep := &ShockReport{AtS: float64(clock()) / 1e9, Pct: r.cfg.ShockPct, Indexes: map[string]string{}}
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	factor := 1 - r.cfg.ShockPct/100
+	for i, s := range r.syms {
+		ticks := max(int64(float64(r.marks.ticks[i].Load())*factor), 1)
+		price := decimal.New(ticks*s.tick.mant, int32(-s.tick.scale))
+		mark, err := setIndex(c, r.ctl, r.subj, s.Name, price)
+		if err != nil {
+			rep.Error = err.Error()
+			return rep
+		}
+		rep.Indexes[s.Name] = price.String()
+		if mark.Sign() > 0 {
+			r.marks.ticks[i].Store(s.tick.units(mark))
+		}
+	}
+	return rep
+}

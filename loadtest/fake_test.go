@@ -1,0 +1,227 @@
+package loadtest
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// startNATS runs an embedded server on a random loopback port for one test.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns.ClientURL()
+}
+
+// fakeExchange answers the API.md subjects with fixed, countable rules, so
+// a test can compare what the load test reports with what was replied:
+//   - order.place: strict wire decoding; every 4th order of a levered
+//     account is INSUFFICIENT_MARGIN; market orders fill; every 10th limit
+//     order fills at once, the others rest;
+//   - order.cancel: cancels a resting order, else UNKNOWN_ORDER;
+//   - admin.index: a fall below the previous index is a shock: one
+//     liquidation event per levered account and one ADL event per symbol;
+//   - admin.audit: invariants as auditOK says.
+type fakeExchange struct {
+	t    *testing.T
+	nc   *nats.Conn
+	subj wire.Subjects
+
+	mu       sync.Mutex
+	requests int // order.place and order.cancel
+	rejects  map[string]int64
+	statuses map[wire.Status]int64
+	deposits map[string]decimal.Decimal
+	leverage map[string]string // account -> symbol:leverage
+	index    map[string]decimal.Decimal
+	resting  map[string]map[string]wire.Order // account -> client order id -> order
+	perAcct  map[string]int
+	liqSent  int
+	adlSent  int
+	auditOK  bool
+}
+
+func newFakeExchange(t *testing.T, url string) *fakeExchange {
+	nc, err := nats.Connect(url, nats.Name("fake-exchange"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	f := &fakeExchange{t: t, nc: nc, subj: wire.DefaultSubjects(), rejects: map[string]int64{},
+		statuses: map[wire.Status]int64{}, deposits: map[string]decimal.Decimal{}, leverage: map[string]string{},
+		index: map[string]decimal.Decimal{}, resting: map[string]map[string]wire.Order{}, perAcct: map[string]int{}, auditOK: true}
+	sub, err := nc.Subscribe(f.subj.Prefix()+".>", f.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fakeExchange) handle(m *nats.Msg) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m.Subject == AuditSubject(f.subj) {
+		oi := `{"BTC-PERP":{"long":"1.5","short":"1.5"}}`
+		f.respond(m, map[string]any{"ok": true, "deposits": "10", "balances": "7", "unrealized": "1", "fund": "1", "fees": "1",
+			"open_interest": json.RawMessage(oi), "invariants_ok": f.auditOK})
+		return
+	}
+	r, perr := f.subj.Parse(m.Subject)
+	if perr != nil || !r.Endpoint.IsRequest() {
+		return // our own streams
+	}
+	switch r.Endpoint {
+	case wire.EpOrderPlace:
+		f.place(m, r.Account)
+	case wire.EpOrderCancel:
+		f.cancel(m, r.Account)
+	case wire.EpAdminDeposit:
+		d, err := wire.DecodeDeposit(m.Data)
+		if f.fail(m, err) {
+			return
+		}
+		f.deposits[d.Account] = f.deposits[d.Account].Add(d.Amount)
+		f.respond(m, wire.BalanceReply{Reply: wire.OK(), Balance: f.deposits[d.Account]})
+	case wire.EpLeverage:
+		l, err := wire.DecodeLeverage(m.Data)
+		if f.fail(m, err) {
+			return
+		}
+		f.leverage[r.Account] = l.Symbol + ":" + l.Leverage.String()
+		f.respond(m, wire.LeverageReply{Reply: wire.OK(), Leverage: l.Leverage})
+	case wire.EpAdminIndex:
+		x, err := wire.DecodeIndexSet(m.Data)
+		if f.fail(m, err) {
+			return
+		}
+		f.moveIndex(r.Symbol, x.Price)
+		f.respond(m, wire.IndexReply{Reply: wire.OK(), Index: x.Price, Mark: x.Price})
+	case wire.EpState:
+		acct := &wire.Account{Account: r.Account, Balances: map[string]decimal.Decimal{"USDT": f.deposits[r.Account]}}
+		for _, o := range f.resting[r.Account] {
+			acct.OpenOrders = append(acct.OpenOrders, o)
+		}
+		f.respond(m, wire.AccountReply{Reply: wire.OK(), Account: acct})
+	case wire.EpDepth:
+		f.respond(m, wire.DepthReply{Reply: wire.OK(), Bids: []wire.Level{}, Asks: []wire.Level{}})
+	case wire.EpFundState:
+		f.respond(m, wire.FundStateReply{Reply: wire.OK(), Balances: map[string]decimal.Decimal{"USDT": decimal.NewFromInt(123)}, History: []wire.FundEvent{}})
+	default:
+		f.fail(m, wire.Errorf(wire.CodeBadRequest, "not faked"))
+	}
+}
+
+func (f *fakeExchange) place(m *nats.Msg, account string) {
+	f.requests++
+	p, err := wire.DecodePlace(m.Data)
+	if f.fail(m, err) {
+		return
+	}
+	f.perAcct[account]++
+	if strings.Contains(account, "-"+KindLevered) && f.perAcct[account]%4 == 0 {
+		f.fail(m, wire.Errorf(wire.CodeInsufficientMargin, "fake margin call"))
+		return
+	}
+	o := wire.Order{OrderID: "o1", ClientOrderID: p.ClientOrderID, Account: account, Symbol: p.Symbol, Side: p.Side,
+		Type: p.Type, Price: p.Price, Qty: p.Qty, TIF: p.TIF, PostOnly: p.PostOnly, Status: wire.StatusNew}
+	if p.Type == wire.Market || f.perAcct[account]%10 == 0 {
+		o.Status, o.FilledQty = wire.StatusFilled, p.Qty
+	} else {
+		if f.resting[account] == nil {
+			f.resting[account] = map[string]wire.Order{}
+		}
+		f.resting[account][p.ClientOrderID] = o
+	}
+	f.statuses[o.Status]++
+	_ = m.Respond(wire.AppendOrderReply(nil, &o))
+}
+
+func (f *fakeExchange) cancel(m *nats.Msg, account string) {
+	f.requests++
+	c, err := wire.DecodeCancel(m.Data)
+	if f.fail(m, err) {
+		return
+	}
+	o, ok := f.resting[account][c.ClientOrderID]
+	if !ok {
+		f.fail(m, wire.Errorf(wire.CodeUnknownOrder, "no such order"))
+		return
+	}
+	delete(f.resting[account], c.ClientOrderID)
+	o.Status = wire.StatusCanceled
+	f.statuses[o.Status]++
+	_ = m.Respond(wire.AppendOrderReply(nil, &o))
+}
+
+// moveIndex publishes the mark and, on a fall, the shock's events, with
+// look-alike events the load test must not count.
+func (f *fakeExchange) moveIndex(sym string, price decimal.Decimal) {
+	prev, had := f.index[sym]
+	f.index[sym] = price
+	f.publish(f.subj.Mark(sym), wire.MarkUpdate{Symbol: sym, Index: price, Mark: price})
+	if !had || !price.LessThan(prev) {
+		return
+	}
+	for acct, lev := range f.leverage {
+		if !strings.HasPrefix(lev, sym+":") {
+			continue
+		}
+		f.publish(f.subj.Events(acct), wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{Symbol: sym}})
+		f.publish(f.subj.Events(acct), wire.AccountEvent{Type: wire.EventOrder, Order: &wire.Order{ClientOrderID: "liquidation"}})
+		f.liqSent++
+	}
+	f.publish(f.subj.ADLEvents(sym), wire.ADLEvent{Symbol: sym, BankruptAccount: "x", Counterparty: "y"})
+	f.adlSent++
+}
+
+func (f *fakeExchange) publish(subject string, v any) {
+	if err := f.nc.Publish(subject, wire.Encode(v)); err != nil {
+		f.t.Error(err)
+	}
+}
+
+func (f *fakeExchange) respond(m *nats.Msg, v any) {
+	if err := m.Respond(wire.Encode(v)); err != nil {
+		f.t.Error(err)
+	}
+}
+
+// fail replies err and counts it; false when err is nil.
+func (f *fakeExchange) fail(m *nats.Msg, err *wire.Error) bool {
+	if err == nil {
+		return false
+	}
+	f.rejects[string(err.Code)]++
+	_ = m.Respond(wire.AppendError(nil, err))
+	return true
+}
+
+// restingOf returns a copy of acct's resting orders.
+func (f *fakeExchange) restingOf(acct string) map[string]wire.Order {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]wire.Order{}
+	for k, v := range f.resting[acct] {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package loadtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// Report is the outcome of a run; its JSON is the --json file.
+type Report struct {
+	DurationS  float64        `json:"duration_s"` // the sending window
+	TargetRate int            `json:"target_rate"`
+	Conns      int            `json:"conns"`
+	Seed       uint64         `json:"seed"`
+	RunID      string         `json:"run_id"`
+	Symbols    []string       `json:"symbols"`
+	Traders    map[string]int `json:"traders"`
+
+	// OrdersPerS is answered order requests (places and cancels) per
+	// second, from the start to the end of the window or to the last
+	// reply if later; SentPerS is what was sent per second of the window.
+	OrdersPerS float64 `json:"orders_per_s"`
+	SentPerS   float64 `json:"sent_per_s"`
+	Sent       int64   `json:"sent"`
+	Replies    int64   `json:"replies"`
+	Places     int64   `json:"places"`
+	Cancels    int64   `json:"cancels"`
+	// Latency is from each request's scheduled send time to its reply, so
+	// it includes any time the request waited to be sent (coordinated
+	// omission corrected); requests given up on count at their age.
+	Latency  Latency               `json:"latency_us"`
+	Rejects  map[string]int64      `json:"rejects"`
+	Statuses map[wire.Status]int64 `json:"statuses"`
+	Timeouts int64                 `json:"timeouts"`
+	Strays   int64                 `json:"stray_replies"`
+	PubErrs  int64                 `json:"publish_errors"`
+	Unsent   int64                 `json:"unsent"`
+
+	Liquidations int64             `json:"liquidations"`
+	ADLEvents    int64             `json:"adl_events"`
+	FundBalance  map[string]string `json:"fund_balance"`
+	Shock        *ShockReport      `json:"shock,omitempty"`
+
+	Audit        json.RawMessage `json:"audit,omitempty"`    // the audit reply verbatim
+	Problems     []string        `json:"problems,omitempty"` // broken or unverifiable invariants
+	Warnings     []string        `json:"warnings,omitempty"`
+	InvariantsOK bool            `json:"invariants_ok"`
+
+	Series []Point `json:"series"`
+}
+
+// ShockReport says how the index was moved mid-run.
+type ShockReport struct {
+	AtS     float64           `json:"at_s"`
+	Pct     float64           `json:"pct"`
+	Indexes map[string]string `json:"indexes"` // symbol -> new index
+	Error   string            `json:"error,omitempty"`
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the human summary.
+func (r *Report) WriteText(w io.Writer) error {
+	l := r.Latency
+	verdict := "OK"
+	if !r.InvariantsOK {
+		verdict = "FAILED"
+	}
+	_, err := fmt.Fprintf(w, `perpx load test %s: %.1fs at target %d orders/s over %d connections, seed %d
+traders     %v on %v
+throughput  %.0f orders/s answered, %.0f/s sent (%d sent: %d places, %d cancels; %d replies)
+latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from scheduled send)
+rejects     %d%s
+lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d stray replies
+statuses    %v
+risk        %d liquidations, %d ADL events, fund %v
+invariants  %s%s%s
+`,
+		r.RunID, r.DurationS, r.TargetRate, r.Conns, r.Seed,
+		r.Traders, r.Symbols,
+		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Replies,
+		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max),
+		sum(r.Rejects), rejectList(r.Rejects),
+		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,
+		r.Statuses,
+		r.Liquidations, r.ADLEvents, r.FundBalance,
+		verdict, problemList(r.Problems), problemList(r.Warnings))
+	return err
+}
+
+func sum(m map[string]int64) (n int64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func problemList(ps []string) (s string) {
+	for _, p := range slices.Sorted(slices.Values(ps)) {
+		s += "\n  - " + p
+	}
+	return s
+}

@@ -1,0 +1,317 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// Config configures Run. Zero fields take the defaults in brackets.
+type Config struct {
+	URL     string        // NATS server [nats.DefaultURL]
+	Options []nats.Option // for every connection: credentials, inbox prefix
+	Prefix  string        // subject prefix [px]
+
+	Symbols []SymbolInfo // [DemoSymbols]
+	// SetIndex sets each symbol's index to its Price before the run, for an
+	// exchange started with --index manual; otherwise the run waits for the
+	// marks the exchange publishes.
+	SetIndex bool
+
+	Duration time.Duration // sending window [10s]
+	Orders   uint64        // also stop after this many requests (0: no cap)
+	Rate     int           // requests per second, open loop [10000]
+	Conns    int           // connections [4]
+
+	Makers, Takers, Levered, Cancelers int // accounts per kind
+
+	Seed  uint64 // seeds every trader's choices
+	RunID string // account-name prefix, unique per run [from the clock]
+
+	Shock    bool    // move the index mid-run to force liquidations
+	ShockPct float64 // percent the index falls (negative: rises) [8]
+	ShockAt  float64 // when, as a fraction of Duration [0.5]
+
+	MM             MMConfig        // makers' ladder (Levels, SpreadBps, StepBps, Notional)
+	MakerCapital   decimal.Decimal // [1000000]
+	TraderCapital  decimal.Decimal // takers and cancelers [100000]
+	LeveredCapital decimal.Decimal // [1000]
+	Leverage       decimal.Decimal // of the levered traders [50]
+	TakerNotional  float64         // [500]
+
+	// SkipAccountEvents does not subscribe px.acct.*.events, which costs an
+	// extra delivery per private event; liquidations then read 0.
+	SkipAccountEvents bool
+
+	Drain    time.Duration // wait for the last replies [3s]
+	MarkWait time.Duration // wait for published marks [5s]
+	Ring     int           // requests in flight per connection [65536]
+	Progress io.Writer     // the live line each second; nil: none
+}
+
+func (c Config) withDefaults() Config {
+	if c.URL == "" {
+		c.URL = nats.DefaultURL
+	}
+	if c.Symbols == nil {
+		c.Symbols = DemoSymbols()
+	}
+	if c.Duration <= 0 && c.Orders == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Duration <= 0 {
+		c.Duration = 365 * 24 * time.Hour // bounded by Orders
+	}
+	if c.Rate <= 0 {
+		c.Rate = 10000
+	}
+	if c.Conns <= 0 {
+		c.Conns = 4
+	}
+	if c.RunID == "" {
+		c.RunID = "lt" + strconv.FormatInt(time.Now().UnixMilli(), 36)
+	}
+	if c.ShockPct == 0 {
+		c.ShockPct = 8
+	}
+	if c.ShockAt <= 0 || c.ShockAt >= 1 {
+		c.ShockAt = 0.5
+	}
+	c.MM = c.MM.withDefaults()
+	dflt := func(d *decimal.Decimal, v int64) {
+		if d.Sign() <= 0 {
+			*d = decimal.NewFromInt(v)
+		}
+	}
+	dflt(&c.MakerCapital, 1_000_000)
+	dflt(&c.TraderCapital, 100_000)
+	dflt(&c.LeveredCapital, 1000)
+	dflt(&c.Leverage, 50)
+	if c.TakerNotional <= 0 {
+		c.TakerNotional = 500
+	}
+	if c.Drain <= 0 {
+		c.Drain = 3 * time.Second
+	}
+	if c.MarkWait <= 0 {
+		c.MarkWait = 5 * time.Second
+	}
+	if c.Ring <= 0 {
+		c.Ring = 1 << 16
+	}
+	return c
+}
+
+// ErrConfig is wrapped by configuration errors.
+var ErrConfig = errors.New("loadtest: bad config")
+
+// Run sets up the accounts, runs the open-loop flow for the window, waits
+// for the last replies, audits the exchange and returns the report. An
+// error means the run could not take place; broken invariants are reported
+// in Report.InvariantsOK and Problems. Cancelling ctx ends the window early
+// (the run still drains, audits and reports).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg = cfg.withDefaults()
+	subj, err := wire.NewSubjects(cfg.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	syms, err := compileSymbols(cfg.Symbols)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers <= 0 {
+		return nil, fmt.Errorf("%w: no traders", ErrConfig)
+	}
+	r := &runner{cfg: cfg, subj: subj, syms: syms, marks: newMarks(syms), events: &eventCounter{}}
+	defer r.close()
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// runner holds one run's connections and state.
+type runner struct {
+	cfg    Config
+	subj   wire.Subjects
+	syms   []*symbol
+	marks  *marks
+	events *eventCounter
+
+	ctl     *nats.Conn // setup, marks, events, shock, audit
+	conns   []*nats.Conn
+	pipes   []*pipe
+	tables  [][]trader // per pipe, weighted
+	traders map[string]int
+}
+
+func (r *runner) connect(name string) (*nats.Conn, error) {
+	opts := append([]nats.Option{nats.Name(name)}, r.cfg.Options...)
+	nc, err := nats.Connect(r.cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: connect %s: %w", r.cfg.URL, err)
+	}
+	return nc, nil
+}
+
+func (r *runner) close() {
+	for _, p := range r.pipes {
+		p.close()
+	}
+	for _, nc := range append(r.conns, r.ctl) {
+		if nc != nil {
+			nc.Close()
+		}
+	}
+}
+
+// prepare connects, learns the marks and creates the funded traders.
+func (r *runner) prepare(ctx context.Context) error {
+	var err error
+	if r.ctl, err = r.connect("perpx-loadtest-ctl"); err != nil {
+		return err
+	}
+	// The subscriptions end with the connection.
+	if err := r.marks.watch(r.ctl, r.subj); err != nil {
+		return err
+	}
+	if err := r.events.watch(r.ctl, r.subj, !r.cfg.SkipAccountEvents); err != nil {
+		return err
+	}
+	if err := r.initialMarks(ctx); err != nil {
+		return err
+	}
+	if err := r.makeTraders(ctx); err != nil {
+		return err
+	}
+	for i := range r.tables {
+		nc, err := r.connect(fmt.Sprintf("perpx-loadtest-%d", i))
+		if err != nil {
+			return err
+		}
+		r.conns = append(r.conns, nc)
+	}
+	return nil
+}
+
+// initialMarks sets the index (SetIndex) or waits for published marks,
+// falling back to the depth's mid and then to the configured price.
+func (r *runner) initialMarks(ctx context.Context) error {
+	c, cancel := context.WithTimeout(ctx, r.cfg.MarkWait)
+	defer cancel()
+	if r.cfg.SetIndex {
+		for i, s := range r.syms {
+			if s.Price.Sign() <= 0 {
+				return fmt.Errorf("%w: %s needs a price to set the index", ErrConfig, s.Name)
+			}
+			mark, err := setIndex(c, r.ctl, r.subj, s.Name, s.Price)
+			if err != nil {
+				return fmt.Errorf("loadtest: set index: %w", err)
+			}
+			if mark.Sign() <= 0 {
+				mark = s.Price
+			}
+			r.marks.ticks[i].Store(s.tick.units(mark))
+		}
+		return nil
+	}
+	for !r.marks.ready() && c.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, s := range r.syms {
+		if r.marks.ticks[i].Load() > 0 {
+			continue
+		}
+		mid, ok := depthMid(ctx, r.ctl, r.subj, s.Name)
+		switch {
+		case ok:
+			r.marks.ticks[i].Store(s.tick.units(mid))
+		case s.Price.Sign() > 0:
+			r.marks.ticks[i].Store(s.tick.units(s.Price))
+		default:
+			return fmt.Errorf("loadtest: no mark for %s: none published within %v, empty book, no configured price", s.Name, r.cfg.MarkWait)
+		}
+	}
+	return nil
+}
+
+// makeTraders creates, funds and spreads the traders over the connections:
+// kind by kind, round robin, so every connection gets a similar mix.
+func (r *runner) makeTraders(ctx context.Context) error {
+	cfg := r.cfg
+	nConns := min(cfg.Conns, cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers)
+	r.tables = make([][]trader, nConns)
+	r.traders = map[string]int{}
+	levSide := wire.Buy // the side a falling index hurts
+	if cfg.ShockPct < 0 {
+		levSide = wire.Sell
+	}
+	maxNotional, _ := cfg.LeveredCapital.Mul(cfg.Leverage).Float64()
+	var setup []func(context.Context) error
+	n := 0
+	add := func(kindTag, plural string, count int, capital decimal.Decimal, mk func(acct) trader) {
+		for i := range count {
+			name := fmt.Sprintf("%s-%s%d", cfg.RunID, kindTag, i)
+			si := n % len(r.syms)
+			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name),
+				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n)))}
+			t := mk(a)
+			conn := n % nConns
+			for range weight[kindTag] {
+				r.tables[conn] = append(r.tables[conn], t)
+			}
+			setup = append(setup, func(c context.Context) error {
+				if err := deposit(c, r.ctl, r.subj, name, cfg.MM.Asset, capital); err != nil {
+					return err
+				}
+				if kindTag == KindLevered {
+					return setLeverage(c, r.ctl, r.subj, name, a.sym.Name, cfg.Leverage)
+				}
+				return nil
+			})
+			n++
+		}
+		r.traders[plural] = count
+	}
+	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader { return newMaker(a, cfg.MM) })
+	add(KindTaker, "takers", cfg.Takers, cfg.TraderCapital, func(a acct) trader { return &taker{acct: a, notional: cfg.TakerNotional} })
+	add(KindLevered, "levered", cfg.Levered, cfg.LeveredCapital, func(a acct) trader {
+		// 80% of the most the capital can carry, in 20 steps; the idle
+		// order sits 5% away, inside a typical price band.
+		return &levered{acct: a, side: levSide, target: 0.8 * maxNotional, step: 0.04 * maxNotional, holdOffBps: 500}
+	})
+	add(KindCanceler, "cancelers", cfg.Cancelers, cfg.TraderCapital, func(a acct) trader { return &canceler{acct: a, notional: cfg.TakerNotional} })
+	return parallel(ctx, 8, 10*time.Second, setup)
+}
+
+// parallel runs fns with at most width at a time, each under timeout, and
+// returns the first error.
+func parallel(ctx context.Context, width int, timeout time.Duration, fns []func(context.Context) error) error {
+	sem := make(chan struct{}, width)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, fn := range fns {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			if err := fn(c); err != nil {
+				once.Do(func() { first = fmt.Errorf("loadtest: setup: %w", err) })
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}

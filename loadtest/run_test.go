@@ -1,0 +1,136 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// TestRunAgainstFakeExchange drives the whole generator against the fake:
+// every request sent is answered, the report's counts and rejects are the
+// fake's, the shock's liquidations and ADL events are counted (look-alikes
+// are not), and the JSON has the contract's shape.
+func TestRunAgainstFakeExchange(t *testing.T) {
+	url := startNATS(t)
+	fake := newFakeExchange(t, url)
+	var progress bytes.Buffer
+	cfg := Config{
+		URL: url, SetIndex: true, Duration: 1500 * time.Millisecond, Rate: 4000, Conns: 3,
+		Makers: 2, Takers: 2, Levered: 3, Cancelers: 2, Seed: 7, RunID: "e2e",
+		Shock: true, ShockAt: 0.5, Progress: &progress,
+	}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+
+	if rep.Sent+rep.Unsent != 6000 || rep.Unsent > 600 {
+		t.Errorf("sent %d + unsent %d: want 6000 due in 1.5 s at 4000/s, nearly all sent", rep.Sent, rep.Unsent)
+	}
+	if rep.Sent != int64(fake.requests) || rep.Replies != rep.Sent || rep.Places+rep.Cancels != rep.Sent {
+		t.Errorf("sent %d (%d places, %d cancels), replies %d; the fake answered %d", rep.Sent, rep.Places, rep.Cancels, rep.Replies, fake.requests)
+	}
+	if rep.Timeouts != 0 || rep.Strays != 0 || rep.PubErrs != 0 {
+		t.Errorf("lost requests: %d timeouts, %d strays, %d publish errors", rep.Timeouts, rep.Strays, rep.PubErrs)
+	}
+	if !maps.Equal(rep.Rejects, fake.rejects) || !maps.Equal(rep.Statuses, fake.statuses) {
+		t.Errorf("rejects %v, statuses %v; the fake replied %v, %v", rep.Rejects, rep.Statuses, fake.rejects, fake.statuses)
+	}
+	if rep.Rejects[string(wire.CodeInsufficientMargin)] == 0 || rep.Rejects[string(wire.CodeUnknownOrder)] == 0 {
+		t.Errorf("the run should meet both fake reject rules: %v", rep.Rejects)
+	}
+	if rep.Liquidations != 3 || fake.liqSent != 3 || rep.ADLEvents != 2 || fake.adlSent != 2 {
+		t.Errorf("liquidations %d (fake sent %d), ADL %d (fake sent %d); want 3 and 2", rep.Liquidations, fake.liqSent, rep.ADLEvents, fake.adlSent)
+	}
+	if rep.Shock == nil || rep.Shock.Indexes["BTC-PERP"] != "27600" || rep.Shock.Indexes["ETH-PERP"] != "1840" || rep.Shock.Error != "" {
+		t.Errorf("shock %+v: want an 8%% fall to 27600 and 1840", rep.Shock)
+	}
+	if !rep.InvariantsOK || len(rep.Problems) != 0 || rep.FundBalance["USDT"] != "123" {
+		t.Errorf("invariants %v %v, fund %v", rep.InvariantsOK, rep.Problems, rep.FundBalance)
+	}
+	for acct, want := range map[string]string{"e2e-mm0": "1000000", "e2e-tk1": "100000", "e2e-lv2": "1000", "e2e-cx0": "100000"} {
+		if got := fake.deposits[acct]; !got.Equal(decimal.RequireFromString(want)) {
+			t.Errorf("%s deposited %s, want %s", acct, got, want)
+		}
+	}
+	if fake.leverage["e2e-lv0"] != "BTC-PERP:50" || len(fake.leverage) != 3 {
+		t.Errorf("leverage set %v: want 50 for the 3 levered accounts", fake.leverage)
+	}
+	if rep.Latency.P50 <= 0 || rep.Latency.Max < rep.Latency.P99 || rep.OrdersPerS <= 0 || rep.OrdersPerS > 4040 {
+		t.Errorf("latency %+v, %.0f orders/s", rep.Latency, rep.OrdersPerS)
+	}
+	if len(rep.Series) < 2 || !strings.Contains(progress.String(), "replies") {
+		t.Errorf("%d series points, progress %q", len(rep.Series), progress.String())
+	}
+	checkJSONShape(t, rep)
+}
+
+// checkJSONShape holds the report to the keys and types the issue names.
+func checkJSONShape(t *testing.T, rep *Report) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"orders_per_s": "number", "latency_us": "object", "rejects": "object",
+		"liquidations": "number", "adl_events": "number", "invariants_ok": "bool", "series": "array", "fund_balance": "object"} {
+		if got := jsonType(m[key]); got != want {
+			t.Errorf("%q is %s, want %s", key, got, want)
+		}
+	}
+	lat, _ := m["latency_us"].(map[string]any)
+	for _, key := range []string{"p50", "p90", "p99", "p999", "max"} {
+		if jsonType(lat[key]) != "number" {
+			t.Errorf("latency_us.%s is %s", key, jsonType(lat[key]))
+		}
+	}
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	}
+	return "missing"
+}
+
+// TestRunFailsWhenTheAuditFails: a broken invariant or a missing audit is a
+// failed run. Also checks the order cap.
+func TestRunFailsWhenTheAuditFails(t *testing.T) {
+	url := startNATS(t)
+	fake := newFakeExchange(t, url)
+	fake.auditOK = false
+	cfg := Config{URL: url, SetIndex: true, Orders: 200, Rate: 2000, Conns: 2, Takers: 3, Seed: 1, RunID: "bad"}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.InvariantsOK || len(rep.Problems) != 1 || rep.Sent != 200 || rep.Replies != 200 {
+		t.Fatalf("invariants %v, problems %q, sent %d, replies %d", rep.InvariantsOK, rep.Problems, rep.Sent, rep.Replies)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "FAILED") {
+		t.Fatalf("text report %q, %v", text.String(), err)
+	}
+}
