@@ -17,6 +17,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"depth":        func(b []byte) (any, *Error) { return DecodeDepth(b) },
 	"fund.state":   func(b []byte) (any, *Error) { return DecodeFundState(b) },
 	"adl.queue":    func(b []byte) (any, *Error) { return DecodeADLQueue(b) },
+	"audit":        func(b []byte) (any, *Error) { return DecodeAudit(b) },
 }
 
 var seeds = []string{

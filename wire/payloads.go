@@ -15,6 +15,11 @@ func OK() Reply { return Reply{OK: true} }
 // Fail is the envelope of a failed reply.
 func Fail(err *Error) Reply { return Reply{Error: err} }
 
+// Envelope returns the envelope itself. Every typed reply embeds Reply, so
+// they all have this method and generic code (the gateway) can read ok and
+// error of any of them.
+func (r Reply) Envelope() Reply { return r }
+
 // OrderReply answers order.place and order.cancel.
 type OrderReply struct {
 	Reply
@@ -67,6 +72,35 @@ type FundStateReply struct {
 type ADLQueueReply struct {
 	Reply
 	Queue []ADLQueueEntry `json:"queue"`
+}
+
+// AuditReply answers admin.audit: the exchange-wide invariant check the
+// load test runs. Money conservation:
+//
+//	balances + unrealized + fund + fees == deposits + fund_deposits
+//
+// where deposits are the traders' (net of withdrawals) and fund_deposits
+// the admin top-ups of the insurance fund; per symbol Σ long = Σ short open
+// interest; no account balance below zero (NegativeBalances lists any).
+// InvariantsOK is the exchange's own verdict over all of them.
+type AuditReply struct {
+	Reply
+	Deposits         decimal.Decimal         `json:"deposits"`
+	FundDeposits     decimal.Decimal         `json:"fund_deposits"`
+	Balances         decimal.Decimal         `json:"balances"`
+	Unrealized       decimal.Decimal         `json:"unrealized"`
+	Fund             decimal.Decimal         `json:"fund"`
+	Fees             decimal.Decimal         `json:"fees"`
+	OpenInterest     map[string]OpenInterest `json:"open_interest"`
+	NegativeBalances []string                `json:"negative_balances"`
+	InvariantsOK     bool                    `json:"invariants_ok"`
+}
+
+// OpenInterest is the summed absolute size of a symbol's long and short
+// positions; they are equal when the exchange is consistent.
+type OpenInterest struct {
+	Long  decimal.Decimal `json:"long"`
+	Short decimal.Decimal `json:"short"`
 }
 
 // ADLQueueEntry is one position in an ADL queue.

@@ -195,6 +195,12 @@ func DecodeFundDeposit(data []byte) (FundDeposit, *Error) {
 	return f, nil
 }
 
+// Audit is the (empty) body of <prefix>.admin.audit.
+type Audit struct{}
+
+// DecodeAudit accepts {} or an empty payload.
+func DecodeAudit(data []byte) (Audit, *Error) { return Audit{}, decodeObject(data, nil) }
+
 // Depth is the body of <prefix>.md.<sym>.depth: levels per side, 1 to
 // MaxDepthLevels, default DefaultDepthLevels.
 type Depth struct {

@@ -47,6 +47,7 @@ const (
 	EpAdminDeposit
 	EpAdminIndex
 	EpAdminFundDeposit
+	EpAdminAudit
 	EpDepth
 	EpFundState
 	EpADLQueue
@@ -61,7 +62,7 @@ const (
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel",
 	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
-	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit",
+	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
@@ -122,6 +123,7 @@ func (s Subjects) Events(acct string) string      { return s.acct(acct, "events"
 func (s Subjects) AdminDeposit() string           { return s.prefix + ".admin.deposit" }
 func (s Subjects) AdminIndex(sym string) string   { return s.prefix + ".admin.index." + sym }
 func (s Subjects) AdminFundDeposit() string       { return s.prefix + ".admin.fund.deposit" }
+func (s Subjects) AdminAudit() string             { return s.prefix + ".admin.audit" }
 func (s Subjects) Depth(sym string) string        { return s.md(sym, "depth") }
 func (s Subjects) Trades(sym string) string       { return s.md(sym, "trades") }
 func (s Subjects) Book(sym string) string         { return s.md(sym, "book") }
@@ -157,6 +159,8 @@ func (s Subjects) Build(r Route) string {
 		return s.AdminIndex(r.Symbol)
 	case EpAdminFundDeposit:
 		return s.AdminFundDeposit()
+	case EpAdminAudit:
+		return s.AdminAudit()
 	case EpDepth:
 		return s.Depth(r.Symbol)
 	case EpTrades:
@@ -203,6 +207,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpAdminIndex, Symbol: t[2]}
 	case t[0] == "admin" && len(t) == 3 && t[1] == "fund" && t[2] == "deposit":
 		r = Route{Endpoint: EpAdminFundDeposit}
+	case t[0] == "admin" && len(t) == 2 && t[1] == "audit":
+		r = Route{Endpoint: EpAdminAudit}
 	case t[0] == "md" && len(t) == 3:
 		r = Route{Endpoint: mdEndpoints[t[2]], Symbol: t[1]}
 	case t[0] == "fund" && len(t) == 2 && t[1] == "state":

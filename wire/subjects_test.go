@@ -36,6 +36,7 @@ func TestSubjectsRoundTrip(t *testing.T) {
 		s.OrderCancel(Any):       "px.acct.*.order.cancel",
 		s.AdminIndex("ETH-PERP"): "px.admin.index.ETH-PERP",
 		s.AdminFundDeposit():     "px.admin.fund.deposit",
+		s.AdminAudit():           "px.admin.audit",
 		s.Depth("BTC-PERP"):      "px.md.BTC-PERP.depth",
 		s.ADLQueue("BTC-PERP"):   "px.adl.BTC-PERP.queue",
 		s.AccountAll("bob"):      "px.acct.bob.>",
@@ -53,7 +54,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 		"px.acct.alice", "px.acct.alice.order", "px.acct.alice.order.place.x",
 		"px.acct..state", "px.acct.*.state", "px.acct.>.state", "px.acct.al ice.state",
 		"px.acct." + strings.Repeat("a", 65) + ".state",
-		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.md.BTC-PERP",
+		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.admin.audit.x", "px.md.BTC-PERP",
 		"px.md.BTC-PERP.candles", "px.md..depth", "px.fund", "px.adl.X.queue.y",
 	} {
 		if r, err := s.Parse(subj); err == nil || err.Code != CodeBadRequest {
@@ -77,8 +78,8 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 10 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
-		t.Fatalf("%d request endpoints, want the 10 of API.md", reqs)
+	if reqs != 11 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+		t.Fatalf("%d request endpoints, want the 11 of API.md", reqs)
 	}
 }
 

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"github.com/perpx/perpx/wire"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// op is one request endpoint.
+type op struct {
+	ep      wire.Endpoint
+	name    string // micro endpoint name
+	subject string // with wildcards for the account or symbol token
+	limited bool   // takes a token from the account's rate-limit bucket
+	// serve decodes the payload and calls the exchange, which answers
+	// through p; an error means the payload was refused before the call.
+	serve   func(g *Gateway, rt wire.Route, data []byte, p *pending) *wire.Error
+	latency prometheus.Observer
+}
+
+// ops lists the request endpoints of API.md under subj.
+func ops(subj wire.Subjects) []*op {
+	return []*op{
+		{ep: wire.EpOrderPlace, name: "order-place", subject: subj.OrderPlace(wire.Any), limited: true,
+			serve: call(wire.DecodePlace, func(x Exchange, rt wire.Route, r wire.PlaceOrder, done func(wire.OrderReply)) {
+				x.PlaceOrder(rt.Account, r, done)
+			}, orderBody)},
+		{ep: wire.EpOrderCancel, name: "order-cancel", subject: subj.OrderCancel(wire.Any), limited: true,
+			serve: call(wire.DecodeCancel, func(x Exchange, rt wire.Route, r wire.Cancel, done func(wire.OrderReply)) {
+				x.CancelOrder(rt.Account, r, done)
+			}, orderBody)},
+		{ep: wire.EpLeverage, name: "leverage", subject: subj.Leverage(wire.Any), limited: true,
+			serve: call(wire.DecodeLeverage, func(x Exchange, rt wire.Route, r wire.Leverage, done func(wire.LeverageReply)) {
+				x.SetLeverage(rt.Account, r, done)
+			}, jsonBody)},
+		{ep: wire.EpState, name: "state", subject: subj.State(wire.Any),
+			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, _ wire.State, done func(wire.AccountReply)) {
+				x.AccountState(rt.Account, done)
+			}, jsonBody)},
+		{ep: wire.EpAdminDeposit, name: "admin-deposit", subject: subj.AdminDeposit(),
+			serve: call(wire.DecodeDeposit, func(x Exchange, _ wire.Route, r wire.Deposit, done func(wire.BalanceReply)) {
+				x.Deposit(r, done)
+			}, jsonBody)},
+		{ep: wire.EpAdminIndex, name: "admin-index", subject: subj.AdminIndex(wire.Any),
+			serve: call(wire.DecodeIndexSet, func(x Exchange, rt wire.Route, r wire.IndexSet, done func(wire.IndexReply)) {
+				x.SetIndex(rt.Symbol, r, done)
+			}, jsonBody)},
+		{ep: wire.EpAdminFundDeposit, name: "admin-fund-deposit", subject: subj.AdminFundDeposit(),
+			serve: call(wire.DecodeFundDeposit, func(x Exchange, _ wire.Route, r wire.FundDeposit, done func(wire.BalanceReply)) {
+				x.FundDeposit(r, done)
+			}, jsonBody)},
+		{ep: wire.EpAdminAudit, name: "admin-audit", subject: subj.AdminAudit(),
+			serve: call(wire.DecodeAudit, func(x Exchange, _ wire.Route, _ wire.Audit, done func(wire.AuditReply)) {
+				x.Audit(done)
+			}, jsonBody)},
+		{ep: wire.EpDepth, name: "depth", subject: subj.Depth(wire.Any),
+			serve: call(wire.DecodeDepth, func(x Exchange, rt wire.Route, r wire.Depth, done func(wire.DepthReply)) {
+				x.Depth(rt.Symbol, r, done)
+			}, jsonBody)},
+		{ep: wire.EpFundState, name: "fund-state", subject: subj.FundState(),
+			serve: call(wire.DecodeFundState, func(x Exchange, _ wire.Route, _ wire.FundState, done func(wire.FundStateReply)) {
+				x.FundState(done)
+			}, jsonBody)},
+		{ep: wire.EpADLQueue, name: "adl-queue", subject: subj.ADLQueue(wire.Any),
+			serve: call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
+				x.ADLQueue(rt.Symbol, r, done)
+			}, jsonBody)},
+	}
+}
+
+// reply is what every typed wire reply is: it embeds wire.Reply.
+type reply interface{ Envelope() wire.Reply }
+
+// call builds an endpoint's serve from its decoder, the exchange call and
+// the encoder of its ok reply.
+func call[Req any, Rep reply](
+	decode func([]byte) (Req, *wire.Error),
+	invoke func(x Exchange, rt wire.Route, req Req, done func(Rep)),
+	body func(dst []byte, r Rep) ([]byte, *wire.Error),
+) func(*Gateway, wire.Route, []byte, *pending) *wire.Error {
+	return func(g *Gateway, rt wire.Route, data []byte, p *pending) *wire.Error {
+		req, err := decode(data)
+		if err != nil {
+			return err
+		}
+		invoke(g.x, rt, req, func(r Rep) {
+			p.finish(r.Envelope(), func(dst []byte) ([]byte, *wire.Error) { return body(dst, r) })
+		})
+		return nil
+	}
+}
+
+// orderBody encodes an ok order reply without reflection: it is the reply
+// sent once per order.
+func orderBody(dst []byte, r wire.OrderReply) ([]byte, *wire.Error) {
+	if r.Order == nil {
+		return dst, wire.Errorf(wire.CodeInternal, "the exchange accepted the request but returned no order")
+	}
+	return wire.AppendOrderReply(dst, r.Order), nil
+}
+
+// jsonBody encodes any other ok reply with encoding/json.
+func jsonBody[Rep reply](dst []byte, r Rep) ([]byte, *wire.Error) {
+	return append(dst, wire.Encode(r)...), nil
+}

@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"sync"
+
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// record is one Exchange call the fake saw.
+type record struct {
+	Method string
+	Key    string // account or symbol from the subject, "" if none
+	Req    any
+}
+
+func (c record) String() string {
+	return fmt.Sprintf("%s(%s, %s)", c.Method, c.Key, wire.Encode(c.Req))
+}
+
+// fake is an in-memory Exchange: it keeps just enough state to answer like
+// the real one (balances, open orders by id and client id, index prices,
+// the fund) and hashes every accepted change, so "a rejected request
+// changes nothing" can be checked through StateHash. It replies from a new
+// goroutine, as the contract says.
+type fake struct {
+	mu      sync.Mutex
+	calls   []record
+	symbols map[string]bool
+	hash    uint64
+	nextID  int
+	orders  map[string]wire.Order // "acct/order_id"
+	cids    map[string]string     // "acct/client_order_id" -> order id
+	balance map[string]decimal.Decimal
+	index   map[string]decimal.Decimal
+	fund    decimal.Decimal
+	script  map[string]any // method -> reply to give instead of the computed one
+	gate    chan struct{}  // when set, replies wait for it to close
+}
+
+func newFake() *fake {
+	return &fake{symbols: map[string]bool{"BTC-PERP": true, "ETH-PERP": true}, orders: map[string]wire.Order{},
+		cids: map[string]string{}, balance: map[string]decimal.Decimal{}, index: map[string]decimal.Decimal{}}
+}
+
+// Calls returns a copy of the calls so far.
+func (f *fake) Calls() []record {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]record(nil), f.calls...)
+}
+
+// Hash is StateHash without the callback.
+func (f *fake) Hash() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hash
+}
+
+// do records the call, computes the reply under the lock (or takes the
+// scripted one) and delivers it from another goroutine.
+func do[R any](f *fake, method, key string, req any, done func(R), compute func() R) {
+	f.mu.Lock()
+	f.calls = append(f.calls, record{method, key, req})
+	r, scripted := f.script[method].(R)
+	if !scripted {
+		r = compute()
+	}
+	gate := f.gate
+	f.mu.Unlock()
+	go func() {
+		if gate != nil {
+			<-gate
+		}
+		done(r)
+	}()
+}
+
+// changed mixes an accepted change into the state hash (caller holds mu).
+func (f *fake) changed(what string) {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s", f.hash, what)
+	f.hash = h.Sum64()
+}
+
+func fail(code wire.Code, format string, args ...any) wire.Reply {
+	return wire.Fail(wire.Errorf(code, format, args...))
+}
+
+func (f *fake) unknown(sym string) (wire.Reply, bool) {
+	if f.symbols[sym] {
+		return wire.OK(), false
+	}
+	return fail(wire.CodeUnknownSymbol, "unknown symbol %s", sym), true
+}
+
+func (f *fake) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply)) {
+	do(f, "PlaceOrder", acct, req, done, func() wire.OrderReply {
+		if env, bad := f.unknown(req.Symbol); bad {
+			return wire.OrderReply{Reply: env}
+		}
+		if req.ClientOrderID != "" && f.cids[acct+"/"+req.ClientOrderID] != "" {
+			return wire.OrderReply{Reply: fail(wire.CodeDuplicateClientOrderID, "client order id %s in use", req.ClientOrderID)}
+		}
+		f.nextID++
+		o := wire.Order{OrderID: strconv.Itoa(f.nextID), ClientOrderID: req.ClientOrderID, Account: acct,
+			Symbol: req.Symbol, Side: req.Side, Type: req.Type, Price: req.Price, Qty: req.Qty,
+			Status: wire.StatusNew, TIF: req.TIF, ReduceOnly: req.ReduceOnly, PostOnly: req.PostOnly, CreatedMs: 1700000000000}
+		f.orders[acct+"/"+o.OrderID] = o
+		if o.ClientOrderID != "" {
+			f.cids[acct+"/"+o.ClientOrderID] = o.OrderID
+		}
+		f.changed("place " + string(wire.AppendOrder(nil, &o)))
+		return wire.OrderReply{Reply: wire.OK(), Order: &o}
+	})
+}
+
+func (f *fake) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply)) {
+	do(f, "CancelOrder", acct, req, done, func() wire.OrderReply {
+		if env, bad := f.unknown(req.Symbol); bad {
+			return wire.OrderReply{Reply: env}
+		}
+		id := req.OrderID
+		if req.ClientOrderID != "" {
+			id = f.cids[acct+"/"+req.ClientOrderID]
+		}
+		o, ok := f.orders[acct+"/"+id]
+		if !ok || o.Symbol != req.Symbol {
+			return wire.OrderReply{Reply: fail(wire.CodeUnknownOrder, "no open order %s", id)}
+		}
+		delete(f.orders, acct+"/"+id)
+		delete(f.cids, acct+"/"+o.ClientOrderID)
+		o.Status = wire.StatusCanceled
+		f.changed("cancel " + acct + "/" + id)
+		return wire.OrderReply{Reply: wire.OK(), Order: &o}
+	})
+}
+
+func (f *fake) SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply)) {
+	do(f, "SetLeverage", acct, req, done, func() wire.LeverageReply {
+		if env, bad := f.unknown(req.Symbol); bad {
+			return wire.LeverageReply{Reply: env}
+		}
+		if req.Leverage.GreaterThan(decimal.NewFromInt(100)) {
+			return wire.LeverageReply{Reply: fail(wire.CodeLeverageTooHigh, "max leverage is 100")}
+		}
+		f.changed("leverage " + acct + req.Symbol + req.Leverage.String())
+		return wire.LeverageReply{Reply: wire.OK(), Leverage: req.Leverage}
+	})
+}
+
+func (f *fake) AccountState(acct string, done func(wire.AccountReply)) {
+	do(f, "AccountState", acct, wire.State{}, done, func() wire.AccountReply {
+		b := f.balance[acct]
+		return wire.AccountReply{Reply: wire.OK(), Account: &wire.Account{Account: acct,
+			Balances: map[string]decimal.Decimal{wire.DefaultAsset: b}, Equity: b, Available: b,
+			Positions: []wire.Position{}, OpenOrders: []wire.Order{}}}
+	})
+}
+
+func (f *fake) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
+	do(f, "Deposit", "", req, done, func() wire.BalanceReply {
+		b := f.balance[req.Account].Add(req.Amount)
+		if !req.Amount.IsZero() {
+			f.balance[req.Account] = b
+			f.changed("deposit " + req.Account + req.Amount.String())
+		}
+		return wire.BalanceReply{Reply: wire.OK(), Balance: b}
+	})
+}
+
+func (f *fake) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply)) {
+	do(f, "SetIndex", sym, req, done, func() wire.IndexReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.IndexReply{Reply: env}
+		}
+		f.index[sym] = req.Price
+		f.changed("index " + sym + req.Price.String())
+		return wire.IndexReply{Reply: wire.OK(), Index: req.Price, Mark: req.Price}
+	})
+}
+
+func (f *fake) FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply)) {
+	do(f, "FundDeposit", "", req, done, func() wire.BalanceReply {
+		if !req.Amount.IsZero() {
+			f.fund = f.fund.Add(req.Amount)
+			f.changed("fund " + req.Amount.String())
+		}
+		return wire.BalanceReply{Reply: wire.OK(), Balance: f.fund}
+	})
+}
+
+func (f *fake) Depth(sym string, req wire.Depth, done func(wire.DepthReply)) {
+	do(f, "Depth", sym, req, done, func() wire.DepthReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.DepthReply{Reply: env, Bids: []wire.Level{}, Asks: []wire.Level{}}
+		}
+		lvl := wire.NewLevel(decimal.NewFromInt(30000), decimal.RequireFromString("0.5"))
+		return wire.DepthReply{Reply: wire.OK(), Bids: []wire.Level{lvl}, Asks: []wire.Level{}, Seq: 7}
+	})
+}
+
+func (f *fake) FundState(done func(wire.FundStateReply)) {
+	do(f, "FundState", "", wire.FundState{}, done, func() wire.FundStateReply {
+		return wire.FundStateReply{Reply: wire.OK(), Balances: map[string]decimal.Decimal{wire.DefaultAsset: f.fund},
+			History: []wire.FundEvent{}}
+	})
+}
+
+func (f *fake) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
+	do(f, "ADLQueue", sym, req, done, func() wire.ADLQueueReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.ADLQueueReply{Reply: env, Queue: []wire.ADLQueueEntry{}}
+		}
+		return wire.ADLQueueReply{Reply: wire.OK(), Queue: []wire.ADLQueueEntry{}}
+	})
+}
+
+func (f *fake) Audit(done func(wire.AuditReply)) {
+	do(f, "Audit", "", wire.Audit{}, done, func() wire.AuditReply {
+		var total decimal.Decimal
+		for _, b := range f.balance {
+			total = total.Add(b)
+		}
+		return wire.AuditReply{Reply: wire.OK(), Deposits: total, FundDeposits: f.fund, Balances: total, Fund: f.fund,
+			OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: []string{}, InvariantsOK: true}
+	})
+}
+
+func (f *fake) StateHash(done func(uint64)) {
+	h := f.Hash()
+	go done(h)
+}

@@ -1,0 +1,300 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/wire"
+)
+
+// Exchange is what the gateway needs from the exchange (actors.Exchange
+// implements it). Every method returns at once and calls done exactly once,
+// from another goroutine; done does not block (it encodes and publishes).
+// Requests arrive decoded and shape-checked; every exchange rule (symbols,
+// tick and lot sizes, margin, the order's fate) is the exchange's.
+type Exchange interface {
+	PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply))
+	CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply))
+	SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply))
+	AccountState(acct string, done func(wire.AccountReply))
+	Deposit(req wire.Deposit, done func(wire.BalanceReply))
+	SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply))
+	FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply))
+	Depth(sym string, req wire.Depth, done func(wire.DepthReply))
+	FundState(done func(wire.FundStateReply))
+	ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply))
+	Audit(done func(wire.AuditReply))
+	// StateHash hashes all exchange state, for "a rejection changes
+	// nothing" tests.
+	StateHash(done func(uint64))
+}
+
+// Service identity shown by `nats micro ls`.
+const (
+	ServiceName    = "perpx"
+	ServiceVersion = "0.1.0"
+	DefaultQueue   = "perpx"
+)
+
+// quiet is how long Stop wants to see no new request after the endpoint
+// subscriptions are drained before it trusts that none is still queued.
+const quiet = 20 * time.Millisecond
+
+// flushTimeout bounds Stop's round trip to the server when its context has
+// no deadline.
+const flushTimeout = 10 * time.Second
+
+// ErrStop is returned by Stop when requests are still unanswered at the
+// context's deadline.
+var ErrStop = errors.New("gateway: requests still in flight at shutdown")
+
+// Options configure Start and NewPublisher.
+type Options struct {
+	Prefix string       // subject prefix; "" means wire.DefaultPrefix
+	Logger *slog.Logger // nil discards
+	// RateLimit is the per-account token bucket for order place, cancel and
+	// leverage requests; OrdersPerS 0 turns it off.
+	RateLimit config.RateLimit
+	Queue     string   // queue group of the endpoints; "" means DefaultQueue
+	Metrics   *Metrics // nil keeps metrics private (not exported)
+}
+
+func (o Options) fill() (wire.Subjects, Options, error) {
+	subj, err := wire.NewSubjects(o.Prefix)
+	if err != nil {
+		return subj, o, fmt.Errorf("gateway: %w", err)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Queue == "" {
+		o.Queue = DefaultQueue
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	return subj, o, nil
+}
+
+// Gateway serves the request subjects of API.md as the micro service
+// "perpx", one endpoint per request subject, all in one queue group.
+type Gateway struct {
+	nc      *nats.Conn
+	x       Exchange
+	subj    wire.Subjects
+	log     *slog.Logger
+	m       *Metrics
+	limiter *limiter
+	svc     micro.Service
+
+	inflight atomic.Int64 // requests received and not yet answered
+	lastRecv atomic.Int64 // unix nanos of the latest request
+}
+
+// Start registers the endpoints on nc and serves them until Stop; when it
+// returns the server routes requests to them.
+func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
+	subj, opts, err := opts.fill()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
+	g.svc, err = micro.AddService(nc, micro.Config{
+		Name:        ServiceName,
+		Version:     ServiceVersion,
+		Description: "perpx perpetual-futures paper-trading exchange (API.md)",
+		QueueGroup:  opts.Queue,
+		Metadata:    map[string]string{"prefix": subj.Prefix()},
+		ErrorHandler: func(_ micro.Service, e *micro.NATSError) {
+			g.log.Error("gateway: subscription error", "subject", e.Subject, "err", e.Description)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	for _, o := range ops(subj) {
+		o.latency = g.m.latency.WithLabelValues(o.ep.String())
+		err := g.svc.AddEndpoint(o.name, micro.HandlerFunc(func(req micro.Request) { g.serveMicro(o, req) }),
+			micro.WithEndpointSubject(o.subject))
+		if err != nil {
+			_ = g.svc.Stop()
+			return nil, fmt.Errorf("gateway: endpoint %s: %w", o.name, err)
+		}
+	}
+	// Once Start returns the server knows the subscriptions, so a request
+	// sent right after it (a test, the ready line) finds a responder.
+	if err := nc.FlushTimeout(flushTimeout); err != nil {
+		_ = g.svc.Stop()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return g, nil
+}
+
+// Service is the underlying micro service (Info, Stats).
+func (g *Gateway) Service() micro.Service { return g.svc }
+
+// Stop drains the endpoints, so no new request arrives, and waits until
+// every request received has been answered or ctx ends (ErrStop). The
+// connection stays open: the caller drains it after Stop and after the
+// exchange's last published event.
+func (g *Gateway) Stop(ctx context.Context) error {
+	if err := g.svc.Stop(); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	fctx := ctx
+	if _, ok := ctx.Deadline(); !ok { // FlushWithContext insists on one
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
+	}
+	if err := g.nc.FlushWithContext(fctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	// Drained subscriptions still deliver what they had queued; micro does
+	// not say when that is done, so wait for a quiet, empty moment.
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		idle := time.Since(time.Unix(0, g.lastRecv.Load())) > quiet
+		if g.inflight.Load() == 0 && idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %d unanswered: %v", ErrStop, g.inflight.Load(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// serveMicro is the micro handler: a request refused before it reaches
+// the exchange is answered here with req.Error, so `nats micro stats`
+// counts it; the exchange's answers are published by pending.finish.
+func (g *Gateway) serveMicro(o *op, req micro.Request) {
+	start := g.received()
+	if err := g.handle(o, req.Subject(), req.Reply(), req.Data(), start); err != nil {
+		g.refused(o, start, err, func(body []byte) error {
+			if req.Reply() == "" {
+				return nil
+			}
+			return req.Error(string(err.Code), headerValue(err.Message), body)
+		})
+	}
+}
+
+// headerValue makes s safe as a NATS header value (no line breaks or other
+// control characters) and non-empty, as micro requires.
+func headerValue(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if s == "" {
+		return "error"
+	}
+	return s
+}
+
+// received notes a new request; every one is later balanced by answered.
+func (g *Gateway) received() time.Time {
+	now := time.Now()
+	g.inflight.Add(1)
+	g.lastRecv.Store(now.UnixNano())
+	return now
+}
+
+func (g *Gateway) answered() { g.inflight.Add(-1) }
+
+// handle checks the subject and the rate limit and hands the payload to the
+// endpoint, which decodes it and calls the exchange. A non-nil error means
+// the request was refused and the exchange never saw it.
+func (g *Gateway) handle(o *op, subject, reply string, data []byte, start time.Time) *wire.Error {
+	rt, err := g.subj.Parse(subject)
+	if err != nil {
+		return err
+	}
+	if rt.Endpoint != o.ep {
+		return wire.Errorf(wire.CodeBadRequest, "subject %.100q is not a %s request", subject, o.ep)
+	}
+	if o.limited && !g.limiter.allow(rt.Account, start) {
+		return wire.Errorf(wire.CodeRateLimited, "account %s is over its rate limit; retry later", rt.Account)
+	}
+	return o.serve(g, rt, data, &pending{g: g, op: o, reply: reply, start: start})
+}
+
+// refused answers a request the gateway turned down through send.
+func (g *Gateway) refused(o *op, start time.Time, err *wire.Error, send func([]byte) error) {
+	g.account(o, start, err)
+	if e := send(wire.AppendError(nil, err)); e != nil {
+		g.publishFailed(e)
+	}
+	g.answered()
+}
+
+// account records a finished request in the metrics, before its reply goes
+// out, so a client holding the reply sees it counted.
+func (g *Gateway) account(o *op, start time.Time, err *wire.Error) {
+	o.latency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		g.m.reject(o.ep, err.Code)
+	}
+	if o.ep == wire.EpOrderPlace {
+		if err != nil {
+			g.m.orders.WithLabelValues("rejected").Inc()
+		} else {
+			g.m.orders.WithLabelValues("accepted").Inc()
+		}
+	}
+}
+
+func (g *Gateway) publishFailed(err error) {
+	g.m.publishErrors.Inc()
+	g.log.Debug("gateway: publish failed", "err", err)
+}
+
+// pending is a request handed to the exchange, waiting for its reply.
+type pending struct {
+	g     *Gateway
+	op    *op
+	reply string
+	start time.Time
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// finish encodes the exchange's reply and publishes it. body appends the
+// ok reply; it fails only when the exchange broke its own contract (an ok
+// order reply without the order).
+func (p *pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error)) {
+	bp := bufPool.Get().(*[]byte)
+	out, err := (*bp)[:0], env.Error
+	switch {
+	case env.OK:
+		out, err = body(out)
+	case err == nil:
+		err = wire.Errorf(wire.CodeInternal, "the exchange failed the request without an error")
+	}
+	if err != nil {
+		out = wire.AppendError(out[:0], err)
+	}
+	p.g.account(p.op, p.start, err)
+	if p.reply != "" {
+		if e := p.g.nc.Publish(p.reply, out); e != nil {
+			p.g.publishFailed(e)
+		}
+	}
+	*bp = out
+	bufPool.Put(bp)
+	p.g.answered()
+}
