@@ -1,0 +1,205 @@
+package adl
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Accounts of the seed example.
+const (
+	traderA book.AccountID = 1 // 200 long, bankrupt
+	traderB book.AccountID = 2 // short, top of the queue
+	traderC book.AccountID = 3 // short, next
+	traderD book.AccountID = 4 // long, balances open interest
+)
+
+// seedBook: A is long 200 at 3300 with 10× (bankruptcy price 2970), the mark
+// has fallen to 2950, the fund is empty. B is short at 3400 with 20× (PnL
+// 13%, leverage ~4.8: top), C short 230 at 3200 with 5×.
+func seedBook(t *testing.T, bQty book.Lots) *Ranking {
+	t.Helper()
+	rk := mustNew(t, unitConfig)
+	open(t, rk, traderA, Long, 200, 3300, 10)
+	open(t, rk, traderB, Short, bQty, 3400, 20)
+	open(t, rk, traderC, Short, 230, 3200, 5)
+	open(t, rk, traderD, Long, bQty+30, 3000, 3)
+	if err := rk.SetMark(2950); err != nil {
+		t.Fatal(err)
+	}
+	top, err := rk.Top(Short, 2, nil)
+	if err != nil || len(top) != 2 || top[0].Account != traderB || top[1].Account != traderC {
+		t.Fatalf("queue %+v (%v), want B then C", top, err)
+	}
+	return rk
+}
+
+func TestSeedExampleTopTraderAbsorbsAll(t *testing.T) {
+	rk := seedBook(t, 230)
+	out, err := rk.Deleverage(Request{Account: traderA, Side: Long, Qty: 200, Price: 2970}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Close{Account: traderB, Side: Short, Qty: 200, Price: 2970, Remaining: 30, Rank: 1,
+		Realized: usdt(200 * (3400 - 2970))}
+	if len(out.Closes) != 1 || out.Closes[0] != want || out.Covered != 200 || out.Uncovered != 0 {
+		t.Fatalf("outcome %+v, want one close %+v", out, want)
+	}
+	if out.BankruptRealized != usdt(200*(2970-3300)) {
+		t.Fatalf("A realized %v", out.BankruptRealized)
+	}
+	if b, _ := rk.Position(traderB); b.Qty != 30 || b.Cost != usdt(30*3400) {
+		t.Fatalf("B keeps %+v, want 30 at 3400", b)
+	}
+	if _, ok := rk.Position(traderA); ok {
+		t.Fatal("A's position should be gone")
+	}
+}
+
+func TestSeedExampleNextTraderTakesTheRest(t *testing.T) {
+	rk := seedBook(t, 150)
+	out, err := rk.Deleverage(Request{Account: traderA, Side: Long, Qty: 200, Price: 2970}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Closes) != 2 ||
+		out.Closes[0].Account != traderB || out.Closes[0].Qty != 150 || out.Closes[0].Remaining != 0 ||
+		out.Closes[1].Account != traderC || out.Closes[1].Qty != 50 || out.Closes[1].Remaining != 180 ||
+		out.Closes[1].Price != 2970 || out.Closes[1].Realized != usdt(50*(3200-2970)) {
+		t.Fatalf("closes %+v, want B 150 then C 50 at 2970", out.Closes)
+	}
+	if _, ok := rk.Position(traderB); ok {
+		t.Fatal("B fully closed but still ranked")
+	}
+	if rk.OpenInterest(Long) != rk.OpenInterest(Short) {
+		t.Fatalf("open interest %d long / %d short", rk.OpenInterest(Long), rk.OpenInterest(Short))
+	}
+}
+
+func TestDeleverageRejectsBadRequests(t *testing.T) {
+	rk := seedBook(t, 230)
+	for _, c := range []struct {
+		name string
+		req  Request
+		want error
+	}{
+		{"bad side", Request{Account: traderA, Qty: 1, Price: 1}, ErrInvalidSide},
+		{"zero qty", Request{Account: traderA, Side: Long, Price: 1}, ErrInvalidQty},
+		{"zero price", Request{Account: traderA, Side: Long, Qty: 1}, ErrInvalidPrice},
+		{"unknown account", Request{Account: 99, Side: Long, Qty: 1, Price: 1}, ErrNoPosition},
+		{"wrong side", Request{Account: traderA, Side: Short, Qty: 1, Price: 1}, ErrNoPosition},
+		{"more than held", Request{Account: traderA, Side: Long, Qty: 201, Price: 1}, ErrQtyExceedsPosition},
+	} {
+		if _, err := rk.Deleverage(c.req, nil); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	if rk.OpenInterest(Long) != 460 || rk.OpenInterest(Short) != 460 {
+		t.Fatal("a rejected request changed state")
+	}
+	if _, err := mustNew(t, unitConfig).Deleverage(Request{Account: 1, Side: Long, Qty: 1, Price: 1}, nil); !errors.Is(err, ErrNoMark) {
+		t.Fatalf("no mark: %v", err)
+	}
+}
+
+func TestDeleverageReportsUncoveredRemainder(t *testing.T) {
+	rk := mustNew(t, unitConfig)
+	open(t, rk, 1, Long, 100, 3000, 10)
+	open(t, rk, 2, Short, 60, 3000, 10)
+	_ = rk.SetMark(2900)
+	out, err := rk.Deleverage(Request{Account: 1, Side: Long, Qty: 100, Price: 2710}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Covered != 60 || out.Uncovered != 40 || len(out.Closes) != 1 {
+		t.Fatalf("outcome %+v, want 60 covered, 40 uncovered", out)
+	}
+	if a, _ := rk.Position(1); a.Qty != 40 {
+		t.Fatalf("bankrupt keeps %d, want the uncovered 40", a.Qty)
+	}
+}
+
+// TestDeleverageProperties runs random books through random deleverages:
+// the closes follow the naive ranking, cover exactly the requested quantity,
+// leave open interest balanced, and move money only between the parties
+// (Σ realized + Σ unrealized at the mark is unchanged, to the unit).
+func TestDeleverageProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 30 {
+		rk := mustNew(t, Config{Multiplier: 10_000})
+		ps := genPopulation(rng, 200+rng.IntN(400), 1_000_000, rk.cfg.Multiplier)
+		load(t, rk, ps)
+		// balance open interest with one more position
+		if d := rk.OpenInterest(Long) - rk.OpenInterest(Short); d != 0 {
+			side := Short
+			if d < 0 {
+				side, d = Long, -d
+			}
+			open(t, rk, 0, side, d, 1_000_000, 5)
+		}
+		var closes []Close
+		for step := range 40 {
+			mark := book.Ticks(700_000 + rng.IntN(600_000))
+			_ = rk.SetMark(mark)
+			if rng.IntN(3) == 0 { // some position changes in between
+				p := genOne(rng, book.AccountID(rng.IntN(len(ps))+1), mark, rk.cfg.Multiplier)
+				if old, ok := rk.Position(p.acct); ok && old.Side == p.side {
+					// keep OI balanced: only change cost and margin
+					_ = rk.Update(p.acct, p.side, old.Qty, p.cost/market.Money(p.qty)*market.Money(old.Qty), p.margin)
+				}
+			}
+			var accts []book.AccountID
+			for _, p := range rk.pos {
+				if p.live {
+					accts = append(accts, p.acct)
+				}
+			}
+			bankrupt, _ := rk.Position(accts[rng.IntN(len(accts))])
+			qty := book.Lots(1 + rng.IntN(int(bankrupt.Qty)))
+			price := book.Ticks(float64(mark) * (0.9 + 0.2*rng.Float64()))
+			ref := reference(rk, bankrupt.Side.Opposite())
+			held := map[book.AccountID]book.Lots{}
+			for _, s := range ref {
+				p, _ := rk.Position(s.acct)
+				held[s.acct] = p.Qty
+			}
+			before := unrealized(t, rk)
+
+			out, err := rk.Deleverage(Request{Account: bankrupt.Account, Side: bankrupt.Side, Qty: qty, Price: price}, closes[:0])
+			if err != nil {
+				t.Fatalf("round %d step %d: %v", round, step, err)
+			}
+			closes = out.Closes
+			var sum book.Lots
+			realized := out.BankruptRealized
+			for i, c := range out.Closes {
+				if c.Account != ref[i].acct {
+					t.Fatalf("round %d step %d: close %d hits %d, naive rank says %d", round, step, i, c.Account, ref[i].acct)
+				}
+				if c.Qty <= 0 || c.Qty > held[c.Account] || c.Remaining != held[c.Account]-c.Qty || c.Price != price {
+					t.Fatalf("close %+v of a position of %d", c, held[c.Account])
+				}
+				if i < len(out.Closes)-1 && c.Remaining != 0 {
+					t.Fatalf("close %d is partial but not the last", i)
+				}
+				sum += c.Qty
+				realized += c.Realized
+			}
+			if sum != qty || out.Covered != qty || out.Uncovered != 0 {
+				t.Fatalf("round %d step %d: closed %d (covered %d, uncovered %d) of %d", round, step, sum, out.Covered, out.Uncovered, qty)
+			}
+			if rk.OpenInterest(Long) != rk.OpenInterest(Short) {
+				t.Fatalf("open interest %d / %d", rk.OpenInterest(Long), rk.OpenInterest(Short))
+			}
+			if after := unrealized(t, rk); after+realized != before {
+				t.Fatalf("money: unrealized %v before, %v after + %v realized", before, after, realized)
+			}
+			if err := rk.Check(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

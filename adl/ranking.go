@@ -1,0 +1,345 @@
+package adl
+
+import (
+	"fmt"
+
+	"github.com/google/btree"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Position sides. A long is a net buy (book.Buy), a short a net sell.
+const (
+	Long  = book.Buy
+	Short = book.Sell
+)
+
+// Mode says how a symbol absorbs a loss the fund cannot cover.
+type Mode uint8
+
+const (
+	// ModeADL closes the uncovered quantity against the top-ranked opposite
+	// positions at the bankruptcy price (Deleverage), so no money is lost.
+	ModeADL Mode = iota
+	// ModeSocialized lets the liquidation fill beyond the bankruptcy price
+	// and charges the money deficit to the profitable opposite positions in
+	// proportion to their profit (Socialize). Quantity the book cannot absorb
+	// still goes through Deleverage.
+	ModeSocialized
+)
+
+// ParseMode reads the config spelling: "" or "adl", or "socialized".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "", "adl":
+		return ModeADL, nil
+	case "socialized":
+		return ModeSocialized, nil
+	}
+	return 0, fmt.Errorf("%w: %q", ErrInvalidMode, s)
+}
+
+func (m Mode) String() string {
+	if m == ModeSocialized {
+		return "socialized"
+	}
+	return "adl"
+}
+
+// Config is one symbol's ADL setup.
+type Config struct {
+	Symbol string
+	// Multiplier is the Money value of one tick × one lot (tick size × lot
+	// size × 1e8 for a linear contract): notional = qty × price × Multiplier.
+	Multiplier market.Money
+	Mode       Mode
+	// IndicatorRefreshMs bounds how often Indicator recomputes the quintile
+	// cuts (an O(n) pass); 0 refreshes on every query.
+	IndicatorRefreshMs int64
+}
+
+// Degree of the per-bucket B-trees and size of the shared node free list.
+const (
+	treeDegree   = 32
+	freeListSize = 4096
+)
+
+// item is what the B-trees hold, by value: ordered by entry key, then by
+// account (the deterministic tie-break); idx points at the position record.
+type item struct {
+	key  float64
+	acct book.AccountID
+	idx  int32
+}
+
+func itemLess(a, b item) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.acct < b.acct
+}
+
+// position is one account's position in the symbol, as last reported.
+type position struct {
+	acct   book.AccountID
+	qty    book.Lots
+	cost   market.Money
+	margin market.Money
+	key    float64 // cost per lot (entry price × Multiplier), the tree key
+	b      float64 // margin / cost
+	side   book.Side
+	bucket uint8
+	live   bool
+}
+
+func (p *position) item(idx int32) item { return item{key: p.key, acct: p.acct, idx: idx} }
+
+// sideBook holds one side's buckets.
+type sideBook struct {
+	trees [numBuckets]*btree.BTreeG[item]
+	count int
+	oi    book.Lots
+	cuts  cuts
+}
+
+// Ranking is one symbol's ADL queue: both sides, every open position. It is
+// single-threaded and deterministic; the mark is a parameter (SetMark).
+type Ranking struct {
+	cfg   Config
+	mult  float64
+	mark  book.Ticks
+	sides [2]sideBook
+	pos   []position
+	free  []int32
+	index accountIndex
+	m     merger
+
+	scratch     []scored // indicator refresh
+	socialOrder []int32  // socialized-loss remainder order
+}
+
+// New returns an empty ranking for one symbol.
+func New(cfg Config) (*Ranking, error) {
+	if cfg.Multiplier <= 0 || cfg.IndicatorRefreshMs < 0 || cfg.Mode > ModeSocialized {
+		return nil, fmt.Errorf("%w: multiplier %d, indicator refresh %d ms, mode %d",
+			ErrInvalidConfig, cfg.Multiplier, cfg.IndicatorRefreshMs, cfg.Mode)
+	}
+	rk := &Ranking{cfg: cfg, mult: float64(cfg.Multiplier)}
+	fl := btree.NewFreeListG[item](freeListSize)
+	for s := range rk.sides {
+		for i := range rk.sides[s].trees {
+			rk.sides[s].trees[i] = btree.NewWithFreeListG(treeDegree, itemLess, fl)
+		}
+	}
+	rk.m.init(rk)
+	return rk, nil
+}
+
+// Config returns the symbol's config.
+func (rk *Ranking) Config() Config { return rk.cfg }
+
+func sideIndex(s book.Side) int { return int(s) - 1 }
+
+func validSide(s book.Side) bool { return s == Long || s == Short }
+
+// SetMark records the mark price. It is O(1): nothing is re-ranked, because
+// every tree key is independent of the mark (see doc.go).
+func (rk *Ranking) SetMark(mark book.Ticks) error {
+	if mark <= 0 {
+		return ErrInvalidPrice
+	}
+	rk.mark = mark
+	return nil
+}
+
+// Mark returns the last mark price (0 before the first SetMark).
+func (rk *Ranking) Mark() book.Ticks { return rk.mark }
+
+// Update sets an account's position: side, absolute qty, entry cost (total
+// notional at entry, qty × entry price × Multiplier) and margin (the
+// collateral behind it excluding its own unrealized PnL: isolated margin, or
+// the cross-margin equity share the risk layer assigns). qty 0 removes the
+// position. O(log n), no allocation once the account is known.
+func (rk *Ranking) Update(acct book.AccountID, side book.Side, qty book.Lots, cost, margin market.Money) error {
+	switch {
+	case qty < 0:
+		return ErrInvalidQty
+	case qty > 0 && !validSide(side):
+		return ErrInvalidSide
+	case qty > 0 && cost <= 0:
+		return ErrInvalidCost
+	case qty > 0 && margin <= 0:
+		return ErrInvalidMargin
+	}
+	idx, ok := rk.index.get(acct)
+	if qty == 0 {
+		if ok {
+			rk.unlink(idx)
+			rk.release(idx)
+		}
+		return nil
+	}
+	if !ok {
+		idx = rk.alloc(acct)
+	} else if p := &rk.pos[idx]; p.side == side && p.qty == qty && p.cost == cost {
+		// Same key: a margin change only moves the record if it changes bucket.
+		b := float64(margin) / float64(cost)
+		if bucketOf(b) == int(p.bucket) {
+			p.margin, p.b = margin, b
+			return nil
+		}
+		rk.unlink(idx)
+	} else {
+		rk.unlink(idx)
+	}
+	p := &rk.pos[idx]
+	p.side, p.qty, p.cost, p.margin = side, qty, cost, margin
+	rk.link(idx)
+	return nil
+}
+
+// alloc takes a free record for acct and indexes it.
+func (rk *Ranking) alloc(acct book.AccountID) int32 {
+	var idx int32
+	if n := len(rk.free); n > 0 {
+		idx = rk.free[n-1]
+		rk.free = rk.free[:n-1]
+	} else {
+		rk.pos = append(rk.pos, position{})
+		idx = int32(len(rk.pos) - 1)
+	}
+	rk.pos[idx] = position{acct: acct}
+	rk.index.set(acct, idx)
+	return idx
+}
+
+// release frees an unlinked record.
+func (rk *Ranking) release(idx int32) {
+	rk.index.del(rk.pos[idx].acct)
+	rk.pos[idx] = position{}
+	rk.free = append(rk.free, idx)
+}
+
+// link computes the record's key and bucket and inserts it.
+func (rk *Ranking) link(idx int32) {
+	p := &rk.pos[idx]
+	p.key = float64(p.cost) / float64(p.qty)
+	p.b = float64(p.margin) / float64(p.cost)
+	p.bucket = uint8(bucketOf(p.b))
+	p.live = true
+	sb := &rk.sides[sideIndex(p.side)]
+	sb.trees[p.bucket].ReplaceOrInsert(p.item(idx))
+	sb.count++
+	sb.oi += p.qty
+}
+
+// unlink removes the record from its tree (the record stays allocated).
+func (rk *Ranking) unlink(idx int32) {
+	p := &rk.pos[idx]
+	sb := &rk.sides[sideIndex(p.side)]
+	sb.trees[p.bucket].Delete(p.item(idx))
+	sb.count--
+	sb.oi -= p.qty
+	p.live = false
+}
+
+// Count returns the number of positions on a side.
+func (rk *Ranking) Count(side book.Side) int {
+	if !validSide(side) {
+		return 0
+	}
+	return rk.sides[sideIndex(side)].count
+}
+
+// OpenInterest returns the total quantity held on a side.
+func (rk *Ranking) OpenInterest(side book.Side) book.Lots {
+	if !validSide(side) {
+		return 0
+	}
+	return rk.sides[sideIndex(side)].oi
+}
+
+// PositionInfo is a position as the ranking holds it, valued at the mark.
+type PositionInfo struct {
+	Account  book.AccountID
+	Side     book.Side
+	Qty      book.Lots
+	Cost     market.Money
+	Margin   market.Money
+	PnL      market.Money // at the mark; 0 before the first mark
+	Score    float64      // ranking value at the mark
+	Leverage float64      // effective leverage at the mark
+}
+
+// Position returns an account's position.
+func (rk *Ranking) Position(acct book.AccountID) (PositionInfo, bool) {
+	idx, ok := rk.index.get(acct)
+	if !ok {
+		return PositionInfo{}, false
+	}
+	info, _ := rk.info(idx)
+	return info, true
+}
+
+// info values record idx at the mark; ok is false if its PnL overflows.
+func (rk *Ranking) info(idx int32) (PositionInfo, bool) {
+	p := &rk.pos[idx]
+	info := PositionInfo{Account: p.acct, Side: p.side, Qty: p.qty, Cost: p.cost, Margin: p.margin}
+	if rk.mark == 0 {
+		return info, true
+	}
+	r, g := ratios(p.side == Long, p.key, rk.markValue())
+	info.Score, info.Leverage = score(r, g, p.b), leverage(r, g, p.b)
+	var ok bool
+	info.PnL, ok = pnl(p.side == Long, p.qty, p.cost, rk.mark, rk.cfg.Multiplier)
+	return info, ok
+}
+
+// markValue is the mark's value per lot, comparable with position keys.
+func (rk *Ranking) markValue() float64 { return float64(rk.mark) * rk.mult }
+
+// exact is the record's score at the mark.
+func (rk *Ranking) exact(idx int32) float64 {
+	p := &rk.pos[idx]
+	r, g := ratios(p.side == Long, p.key, rk.markValue())
+	return score(r, g, p.b)
+}
+
+// Check verifies the internal state: every live record is in the tree its
+// side and bucket say, counts and open interest add up, the index is exact.
+func (rk *Ranking) Check() error {
+	var count [2]int
+	var oi [2]book.Lots
+	for i := range rk.pos {
+		p := &rk.pos[i]
+		if !p.live {
+			continue
+		}
+		s := sideIndex(p.side)
+		count[s]++
+		oi[s] += p.qty
+		if idx, ok := rk.index.get(p.acct); !ok || idx != int32(i) {
+			return fmt.Errorf("adl: record %d (account %d) not indexed", i, p.acct)
+		}
+		if p.key != float64(p.cost)/float64(p.qty) || p.b != float64(p.margin)/float64(p.cost) || int(p.bucket) != bucketOf(p.b) {
+			return fmt.Errorf("adl: record %d (account %d) has a stale key or bucket", i, p.acct)
+		}
+		if !rk.sides[s].trees[p.bucket].Has(p.item(int32(i))) {
+			return fmt.Errorf("adl: record %d (account %d) missing from its tree", i, p.acct)
+		}
+	}
+	if rk.index.len() != count[0]+count[1] {
+		return fmt.Errorf("adl: index has %d accounts, %d live records", rk.index.len(), count[0]+count[1])
+	}
+	for s := range rk.sides {
+		sb := &rk.sides[s]
+		n := 0
+		for _, t := range sb.trees {
+			n += t.Len()
+		}
+		if n != count[s] || sb.count != count[s] || sb.oi != oi[s] {
+			return fmt.Errorf("adl: side %d holds %d items, counts %d/%d, oi %d/%d", s, n, sb.count, count[s], sb.oi, oi[s])
+		}
+	}
+	return nil
+}

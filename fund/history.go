@@ -1,0 +1,94 @@
+package fund
+
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Reason says why the fund's balance changed (FUNDEVENT "reason").
+type Reason uint8
+
+const (
+	ReasonDeposit Reason = iota + 1
+	ReasonLiquidationSurplus
+	ReasonLiquidationFee
+	ReasonLiquidationDeficit
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonDeposit:
+		return "deposit"
+	case ReasonLiquidationSurplus:
+		return "liquidation_surplus"
+	case ReasonLiquidationFee:
+		return "liquidation_fee"
+	case ReasonLiquidationDeficit:
+		return "liquidation_deficit"
+	}
+	return "invalid"
+}
+
+// Event is one change of one asset's balance: a FUNDEVENT on px.fund.events.
+// Account and Symbol are zero for deposits.
+type Event struct {
+	Seq     uint64 // 1, 2, … over all assets; 0 means nothing was recorded
+	TimeMs  int64
+	Asset   string
+	Delta   market.Money
+	Balance market.Money // after the change
+	Reason  Reason
+	Account book.AccountID
+	Symbol  string
+}
+
+// ring keeps the last cap events.
+type ring struct {
+	buf   []Event
+	start int
+	cap   int
+}
+
+func (r *ring) push(e Event) {
+	if len(r.buf) < r.cap {
+		r.buf = append(r.buf, e)
+		return
+	}
+	r.buf[r.start] = e
+	r.start = (r.start + 1) % r.cap
+}
+
+// at returns the i-th kept event, oldest first.
+func (r *ring) at(i int) Event { return r.buf[(r.start+i)%len(r.buf)] }
+
+// History appends the last n kept events (all kept ones if n ≤ 0), oldest
+// first, to dst.
+func (f *Fund) History(dst []Event, n int) []Event {
+	kept := len(f.hist.buf)
+	if n <= 0 || n > kept {
+		n = kept
+	}
+	for i := kept - n; i < kept; i++ {
+		dst = append(dst, f.hist.at(i))
+	}
+	return dst
+}
+
+// Since appends the kept events with Seq > seq, oldest first: a subscriber's
+// catch-up. If the ring has dropped some of them, the first returned Seq is
+// above seq+1.
+func (f *Fund) Since(seq uint64, dst []Event) []Event {
+	kept := len(f.hist.buf)
+	if kept == 0 || seq >= f.seq {
+		return dst
+	}
+	first := f.hist.at(0).Seq
+	skip := 0
+	if seq >= first {
+		skip = int(seq - first + 1)
+	}
+	for i := skip; i < kept; i++ {
+		dst = append(dst, f.hist.at(i))
+	}
+	return dst
+}
