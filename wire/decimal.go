@@ -6,43 +6,59 @@ import "github.com/shopspring/decimal"
 // exchange can hold, short enough that parsing costs nothing.
 const MaxDecimalLen = 30
 
+// maxInt64Digits is the most digits a coefficient may have to be
+// accumulated in an int64 without overflow.
+const maxInt64Digits = 18
+
 // ParseDecimal parses s if it matches ^-?[0-9]+(\.[0-9]+)?$ and has at most
 // MaxDecimalLen characters: no exponents, NaN, Inf, '+', spaces or bare dots.
-func ParseDecimal(s string) (decimal.Decimal, bool) {
-	if !plainDecimal(s) {
+func ParseDecimal(s string) (decimal.Decimal, bool) { return parseDecimal(s) }
+
+// parseDecimal is ParseDecimal for a string or its bytes. It checks the
+// syntax and accumulates the coefficient in one pass; a coefficient of at
+// most maxInt64Digits digits becomes decimal.New(coefficient, -fraction
+// digits) directly, which is what decimal.NewFromString builds for it,
+// without the string conversion; longer ones go through NewFromString.
+func parseDecimal[T ~string | ~[]byte](s T) (decimal.Decimal, bool) {
+	if len(s) == 0 || len(s) > MaxDecimalLen {
 		return decimal.Decimal{}, false
 	}
-	d, err := decimal.NewFromString(s)
-	return d, err == nil
-}
-
-func plainDecimal(s string) bool {
-	if len(s) == 0 || len(s) > MaxDecimalLen {
-		return false
-	}
 	i := 0
-	if s[0] == '-' {
+	neg := s[0] == '-'
+	if neg {
 		i++
 	}
-	intDigits := digits(s[i:])
+	var coef uint64 // wraps past maxInt64Digits digits, where it is not used
+	start := i
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		coef = coef*10 + uint64(s[i]-'0')
+	}
+	intDigits := i - start
 	if intDigits == 0 {
-		return false
+		return decimal.Decimal{}, false
 	}
-	i += intDigits
-	if i == len(s) {
-		return true
+	frac := 0
+	if i < len(s) {
+		if s[i] != '.' {
+			return decimal.Decimal{}, false
+		}
+		for i++; i < len(s) && isDigit(s[i]); i++ {
+			coef = coef*10 + uint64(s[i]-'0')
+			frac++
+		}
+		if frac == 0 || i != len(s) {
+			return decimal.Decimal{}, false
+		}
 	}
-	if s[i] != '.' {
-		return false
+	if intDigits+frac > maxInt64Digits {
+		d, err := decimal.NewFromString(string(s))
+		return d, err == nil
 	}
-	frac := digits(s[i+1:])
-	return frac > 0 && i+1+frac == len(s)
+	c := int64(coef)
+	if neg {
+		c = -c
+	}
+	return decimal.New(c, int32(-frac)), true
 }
 
-func digits(s string) int {
-	n := 0
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
-		n++
-	}
-	return n
-}
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

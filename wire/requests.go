@@ -28,22 +28,74 @@ type PlaceOrder struct {
 // a limit order needs a price and a market order must not have one; a market
 // order is IOC or FOK; post_only needs a GTC limit order.
 func DecodePlace(data []byte) (PlaceOrder, *Error) {
+	if p, hasPrice, ok := decodePlaceFast(data); ok {
+		return checkPlace(p, hasPrice)
+	}
+	return decodePlaceSlow(data)
+}
+
+// The fields of an order in the order of the place* indexes.
+const (
+	placeSymbol = iota
+	placeSide
+	placeType
+	placePrice
+	placeQty
+	placeTIF
+	placeReduceOnly
+	placePostOnly
+	placeClientOrderID
+	placeFieldCount
+)
+
+// placeFields is the schema of an order, decoding into p; hasPrice records
+// a non-null price.
+func placeFields(p *PlaceOrder, hasPrice *bool) []field {
+	return []field{
+		placeSymbol:        {"symbol", true, token(&p.Symbol)},
+		placeSide:          {"side", true, enum(&p.Side, Buy, Sell)},
+		placeType:          {"type", true, enum(&p.Type, Limit, Market)},
+		placePrice:         {"price", false, present(hasPrice, dec(&p.Price))},
+		placeQty:           {"qty", true, dec(&p.Qty)},
+		placeTIF:           {"tif", false, enum(&p.TIF, GTC, IOC, FOK)},
+		placeReduceOnly:    {"reduce_only", false, boolean(&p.ReduceOnly)},
+		placePostOnly:      {"post_only", false, boolean(&p.PostOnly)},
+		placeClientOrderID: {"client_order_id", false, token(&p.ClientOrderID)},
+	}
+}
+
+var placeSchema = schemaOf(placeFields(new(PlaceOrder), new(bool)))
+
+// decodePlaceSlow is DecodePlace by decodeObject: the reference decoder.
+func decodePlaceSlow(data []byte) (PlaceOrder, *Error) {
 	var p PlaceOrder
 	var hasPrice bool
-	err := decodeObject(data, []field{
-		{"symbol", true, token(&p.Symbol)},
-		{"side", true, enum(&p.Side, Buy, Sell)},
-		{"type", true, enum(&p.Type, Limit, Market)},
-		{"price", false, present(&hasPrice, dec(&p.Price))},
-		{"qty", true, dec(&p.Qty)},
-		{"tif", false, enum(&p.TIF, GTC, IOC, FOK)},
-		{"reduce_only", false, boolean(&p.ReduceOnly)},
-		{"post_only", false, boolean(&p.PostOnly)},
-		{"client_order_id", false, token(&p.ClientOrderID)},
-	})
-	if err != nil {
+	if err := decodeObject(data, placeFields(&p, &hasPrice)); err != nil {
 		return PlaceOrder{}, err
 	}
+	return checkPlace(p, hasPrice)
+}
+
+// decodePlaceFast is decodePlaceSlow before checkPlace for the inputs the
+// flat scanner handles; ok is false for the others.
+func decodePlaceFast(data []byte) (p PlaceOrder, hasPrice, ok bool) {
+	var v [placeFieldCount]flatValue
+	ok = placeSchema.scan(data, v[:]) &&
+		v[placeSymbol].token(&p.Symbol) &&
+		flatEnum(v[placeSide], &p.Side, Buy, Sell) &&
+		flatEnum(v[placeType], &p.Type, Limit, Market) &&
+		v[placePrice].decimal(&p.Price) &&
+		v[placeQty].decimal(&p.Qty) &&
+		flatEnum(v[placeTIF], &p.TIF, GTC, IOC, FOK) &&
+		v[placeReduceOnly].boolean(&p.ReduceOnly) &&
+		v[placePostOnly].boolean(&p.PostOnly) &&
+		v[placeClientOrderID].token(&p.ClientOrderID)
+	return p, v[placePrice].kind != flatAbsent, ok
+}
+
+// checkPlace applies the order rules that span fields and fills in the
+// default TIF.
+func checkPlace(p PlaceOrder, hasPrice bool) (PlaceOrder, *Error) {
 	switch p.Type {
 	case Limit:
 		if !hasPrice {
@@ -85,17 +137,53 @@ type Cancel struct {
 
 // DecodeCancel decodes a cancel request.
 func DecodeCancel(data []byte) (Cancel, *Error) {
-	var c Cancel
-	err := decodeObject(data, []field{
-		{"symbol", true, token(&c.Symbol)},
-		{"order_id", false, token(&c.OrderID)},
-		{"client_order_id", false, token(&c.ClientOrderID)},
-	})
-	if err == nil && (c.OrderID == "") == (c.ClientOrderID == "") {
-		err = Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
+	if c, ok := decodeCancelFast(data); ok {
+		return checkCancel(c)
 	}
-	if err != nil {
+	return decodeCancelSlow(data)
+}
+
+// The fields of a cancel in the order of the cancel* indexes.
+const (
+	cancelSymbol = iota
+	cancelOrderID
+	cancelClientOrderID
+	cancelFieldCount
+)
+
+func cancelFields(c *Cancel) []field {
+	return []field{
+		cancelSymbol:        {"symbol", true, token(&c.Symbol)},
+		cancelOrderID:       {"order_id", false, token(&c.OrderID)},
+		cancelClientOrderID: {"client_order_id", false, token(&c.ClientOrderID)},
+	}
+}
+
+var cancelSchema = schemaOf(cancelFields(new(Cancel)))
+
+// decodeCancelSlow is DecodeCancel by decodeObject: the reference decoder.
+func decodeCancelSlow(data []byte) (Cancel, *Error) {
+	var c Cancel
+	if err := decodeObject(data, cancelFields(&c)); err != nil {
 		return Cancel{}, err
+	}
+	return checkCancel(c)
+}
+
+// decodeCancelFast is decodeCancelSlow before checkCancel for the inputs
+// the flat scanner handles; ok is false for the others.
+func decodeCancelFast(data []byte) (c Cancel, ok bool) {
+	var v [cancelFieldCount]flatValue
+	ok = cancelSchema.scan(data, v[:]) &&
+		v[cancelSymbol].token(&c.Symbol) &&
+		v[cancelOrderID].token(&c.OrderID) &&
+		v[cancelClientOrderID].token(&c.ClientOrderID)
+	return c, ok
+}
+
+func checkCancel(c Cancel) (Cancel, *Error) {
+	if (c.OrderID == "") == (c.ClientOrderID == "") {
+		return Cancel{}, Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
 	}
 	return c, nil
 }

@@ -15,7 +15,10 @@ const Any = "*"
 // ValidToken reports whether s is 1..MaxTokenLen characters of
 // [A-Za-z0-9_-]: such a token can never smuggle a '.', '*' or '>' into a
 // subject, which is what lets NATS permissions confine a user to its account.
-func ValidToken(s string) bool {
+func ValidToken(s string) bool { return validToken(s) }
+
+// validToken is ValidToken for a string or its bytes.
+func validToken[T ~string | ~[]byte](s T) bool {
 	if len(s) == 0 || len(s) > MaxTokenLen {
 		return false
 	}
