@@ -1,0 +1,564 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/risk"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// accountActor owns one account: its risk.Account, the wire-level view of
+// its open orders, and its share of the ledgers the audit sums (deposits,
+// fees paid, funding received).
+type accountActor struct {
+	x    *Exchange
+	e    *accountEntry
+	acct *risk.Account
+
+	orders   map[book.OrderID]*order
+	byClient map[string]book.OrderID
+	syms     []acctSym // by symbol index
+
+	deposits market.Money // Σ deposits
+	fees     market.Money // Σ trading and liquidation fees paid (the fees ledger's share)
+	funding  market.Money // Σ funding received (+) or paid (−)
+
+	liq   *liquidation // in-flight liquidation, nil when none
+	seq   uint64       // account event seq
+	n     uint64       // messages handled (quiescence probe)
+}
+
+// acctSym is the account's per-symbol bookkeeping outside risk.
+type acctSym struct {
+	// fills received from the symbol actor; it subscribes the account to
+	// marks on every fill, and an unsubscribe carrying this count only
+	// takes effect if no fill crossed it (see symbolActor.onUnsubscribe).
+	fills      uint64
+	subscribed bool
+	// adl is the position last reported to the ADL actor (signed).
+	adl book.Lots
+}
+
+// order is an open order as the client sees it.
+type order struct {
+	id         book.OrderID
+	h          *symbolHandle
+	clientID   string
+	side       book.Side
+	typ        book.OrderType
+	tif        book.TIF
+	price      book.Ticks
+	qty        book.Lots
+	filled     book.Lots
+	value      market.Money // Σ fill notional, for the average price
+	status     wire.Status
+	reduceOnly bool
+	postOnly   bool
+	createdMs  int64
+}
+
+func newAccountActor(x *Exchange, e *accountEntry) *accountActor {
+	return &accountActor{
+		x: x, e: e, acct: risk.NewAccount(e.id, x.mode),
+		orders: map[book.OrderID]*order{}, byClient: map[string]book.OrderID{},
+		syms: make([]acctSym, len(x.symbols)),
+	}
+}
+
+func (a *accountActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *probeMsg:
+		m.reply(a.n)
+		return
+	case *auditMsg:
+		m.reply(a.auditShare())
+		return
+	case *hashMsg:
+		m.reply(a.hash())
+		return
+	}
+	if a.e.failed.Load() {
+		a.refuseAll(ctx.Message())
+		return
+	}
+	switch m := ctx.Message().(type) {
+	case *makerFillMsg:
+		a.onMakerFill(ctx, m)
+	case *takerResultMsg:
+		a.onTakerResult(ctx, m)
+	case *placeReq:
+		a.place(ctx, m)
+	case *cancelReq:
+		a.cancel(ctx, m)
+	case *canceledMsg:
+		a.onCanceled(ctx, m)
+	case *markMsg:
+		a.onMark(ctx, m)
+	case *fundingMsg:
+		a.onFunding(ctx, m)
+	case *leverageReq:
+		a.setLeverage(m)
+	case *stateReq:
+		a.state(ctx, m)
+	case *depositReq:
+		a.deposit(ctx, m)
+	case *reservedMsg:
+		a.onReserved(ctx, m)
+	case *adlCloseMsg:
+		a.onADLClose(ctx, m)
+	case *adlPlanMsg:
+		a.onADLPlan(ctx, m)
+	case *adlFilledMsg:
+		a.onADLFilled(ctx, m)
+	case *adlRetryMsg:
+		if m.fast {
+			a.x.timers.Add(-1)
+		}
+		a.askADL(ctx, m.sym)
+	case *testHook:
+		m.fn(a)
+	default:
+		return // lifecycle messages
+	}
+	a.n++
+}
+
+// refuseAll is a failed account's whole behaviour: requests are answered
+// INTERNAL, everything else is dropped (and logged: money sent to it is
+// lost to the audit, which lists the account).
+func (a *accountActor) refuseAll(m any) {
+	switch m := m.(type) {
+	case refusable:
+		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
+	case *takerResultMsg:
+		if m.done != nil {
+			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
+		}
+	case *canceledMsg:
+		if m.done != nil {
+			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
+		}
+	case *makerFillMsg, *adlCloseMsg, *adlFilledMsg, *fundingMsg, *reservedMsg:
+		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
+	}
+}
+
+// ---- client requests ----
+
+func (a *accountActor) place(ctx actor.Context, m *placeReq) {
+	r := &m.req
+	h := a.x.symbol(r.Symbol)
+	s := h.sym
+	if a.acct.InLiquidation() {
+		m.refuse(riskError(risk.AccountInLiquidation))
+		return
+	}
+	qty, err := s.QtyToLots(r.Qty)
+	if err != nil {
+		m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
+		return
+	}
+	o := &order{
+		h: h, clientID: r.ClientOrderID, side: bookSide(r.Side), tif: bookTIF(r.TIF), qty: qty,
+		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, createdMs: a.x.now(),
+	}
+	mark := h.lastMark()
+	rt := risk.Limit
+	bound := book.Ticks(0) // the book's price: limit, or a market order's protection bound
+	if r.Type == wire.Market {
+		o.typ, rt = book.Market, risk.Market
+		if mark > 0 {
+			lo, hi := s.Band(mark)
+			bound = lo
+			if o.side == book.Buy {
+				bound = hi
+			}
+		}
+	} else {
+		if o.price, err = s.PriceToTicks(r.Price); err != nil {
+			m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
+			return
+		}
+		bound = o.price
+	}
+	if o.clientID != "" {
+		if _, dup := a.byClient[o.clientID]; dup {
+			m.refuse(wire.Errorf(wire.CodeDuplicateClientOrderID, "client_order_id %q is already used by an open order", o.clientID))
+			return
+		}
+	}
+	o.id = book.OrderID(a.x.orderIDs.Add(1))
+	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: qty, ReduceOnly: o.reduceOnly}, mark)
+	if code != risk.OK {
+		m.refuse(riskError(code))
+		return
+	}
+	a.orders[o.id] = o
+	if o.clientID != "" {
+		a.byClient[o.clientID] = o.id
+	}
+	ctx.Send(h.pid, &placeMsg{
+		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,
+			Price: bound, Qty: qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
+		from: ctx.Self(), done: m.done,
+	})
+}
+
+func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
+	h := a.x.symbol(m.req.Symbol)
+	var o *order
+	if m.req.ClientOrderID != "" {
+		o = a.orders[a.byClient[m.req.ClientOrderID]]
+	} else if id, err := strconv.ParseUint(m.req.OrderID, 10, 64); err == nil {
+		o = a.orders[book.OrderID(id)]
+	}
+	if o == nil || o.h != h {
+		m.refuse(wire.Errorf(wire.CodeUnknownOrder, "no open order %s%s in %s", m.req.OrderID, m.req.ClientOrderID, m.req.Symbol))
+		return
+	}
+	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done})
+}
+
+func (a *accountActor) setLeverage(m *leverageReq) {
+	lev := m.req.Leverage
+	if !lev.IsInteger() || !lev.IsPositive() || lev.GreaterThan(decimal.NewFromInt(market.MaxLeverageCap)) {
+		if lev.IsInteger() && lev.IsPositive() {
+			m.refuse(riskError(risk.LeverageTooHigh))
+			return
+		}
+		m.refuse(wire.Errorf(wire.CodeBadRequest, "leverage %s must be a whole number", lev))
+		return
+	}
+	if code := a.acct.SetLeverage(a.x.symbol(m.req.Symbol).sym, lev.IntPart()); code != risk.OK {
+		m.refuse(riskError(code))
+		return
+	}
+	m.done(wire.LeverageReply{Reply: wire.OK(), Leverage: decimal.NewFromInt(lev.IntPart())})
+}
+
+func (a *accountActor) deposit(ctx actor.Context, m *depositReq) {
+	if m.amount > 0 {
+		if code := a.acct.Deposit(m.amount); code != risk.OK {
+			m.refuse(wire.Errorf(wire.CodeBadRequest, "the deposit would take the balance over %s", risk.MaxBalance))
+			return
+		}
+		a.deposits += m.amount
+		a.afterBackingChange(ctx)
+	}
+	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: a.acct.Balance().Decimal()})
+}
+
+// state replies with the ACCOUNT object; positions get their ADL light
+// from the ADL actor, which then calls done.
+func (a *accountActor) state(ctx actor.Context, m *stateReq) {
+	rep := a.acct.Report()
+	w := &wire.Account{
+		Account:  a.e.name,
+		Balances: map[string]decimal.Decimal{a.x.quote: rep.Balance},
+		Equity:   rep.Equity, Available: rep.Available,
+		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, len(a.orders)),
+	}
+	for _, p := range rep.Positions {
+		w.Positions = append(w.Positions, wire.Position{
+			Symbol: p.Symbol, Side: wire.PosSide(p.Side), Qty: p.Qty, EntryPrice: p.EntryPrice,
+			MarkPrice: p.MarkPrice, UnrealizedPnL: p.UnrealizedPnL, Margin: p.Margin, Leverage: p.Leverage,
+			LiquidationPrice: p.LiquidationPrice, BankruptcyPrice: p.BankruptcyPrice,
+		})
+	}
+	ids := make([]book.OrderID, 0, len(a.orders))
+	for id := range a.orders {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		w.OpenOrders = append(w.OpenOrders, *a.wireOrder(a.orders[id]))
+	}
+	if len(w.Positions) == 0 {
+		m.done(wire.AccountReply{Reply: wire.OK(), Account: w})
+		return
+	}
+	ctx.Send(a.x.adl, &rankMsg{acct: a.e.id, account: w, done: m.done})
+}
+
+// ---- book results ----
+
+func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
+	h := a.x.symbols[m.sym]
+	a.syms[m.sym].fills += uint64(len(m.fills))
+	if len(m.fills) > 0 {
+		a.syms[m.sym].subscribed = true
+	}
+	if a.liq != nil && a.liq.isOrder(m.id) {
+		a.onLiquidationResult(ctx, h, m)
+		return
+	}
+	o := a.orders[m.id]
+	if o == nil {
+		a.x.log.Error("actors: taker result for an unknown order", "account", a.e.name, "order", m.id)
+		return
+	}
+	if m.code != book.OK {
+		a.acct.OnOrderDone(o.id)
+		a.forget(o)
+		o.status = wire.StatusRejected
+		a.orderEvent(o)
+		m.done(wire.OrderReply{Reply: wire.Fail(bookError(m.code))})
+		return
+	}
+	liquidate := false
+	for i := range m.fills {
+		f := &m.fills[i]
+		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i)) || liquidate
+	}
+	o.status = wireStatus(m.status)
+	if terminal(o.status) {
+		a.acct.OnOrderDone(o.id) // the unfilled rest of an IOC/market order, if any
+		a.forget(o)
+	}
+	a.canceled(m.canceled)
+	a.orderEvent(o)
+	m.done(wire.OrderReply{Reply: wire.OK(), Order: a.wireOrder(o)})
+	a.afterFills(ctx, h, liquidate)
+}
+
+func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
+	h := a.x.symbols[m.sym]
+	st := &a.syms[m.sym]
+	st.fills++
+	st.subscribed = true
+	f := &m.fill
+	o := a.orders[f.MakerID]
+	if o == nil {
+		a.x.log.Error("actors: maker fill for an unknown order", "account", a.e.name, "order", f.MakerID)
+		return
+	}
+	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq)
+	if f.MakerRemaining == 0 {
+		o.status = wire.StatusFilled
+		a.forget(o)
+	} else {
+		o.status = wire.StatusPartiallyFilled
+	}
+	a.orderEvent(o)
+	a.afterFills(ctx, h, liquidate)
+}
+
+// applyFill settles one fill of an open order through risk and publishes
+// it; it reports whether risk asks for a liquidation.
+func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, price book.Ticks, qty book.Lots, maker bool, tradeSeq uint64) bool {
+	s := h.sym
+	res, code := a.acct.ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: s.FeeRate(maker)})
+	if code != risk.OK {
+		a.x.log.Error("actors: risk refused a book fill", "account", a.e.name, "order", o.id, "code", code.String())
+		return false
+	}
+	a.fees += res.Fee
+	o.filled += qty
+	o.value += s.Notional(price, qty)
+	if res.Deficit > 0 {
+		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
+	}
+	if res.ReduceOnlyExcess {
+		if ids := a.acct.ExcessReduceOnly(s); len(ids) > 0 {
+			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
+		}
+	}
+	if a.x.events {
+		liq := wire.Taker
+		if maker {
+			liq = wire.Maker
+		}
+		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.wireOrder(o), Fill: &wire.Fill{
+			Symbol: s.Name, OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.clientID,
+			Side: wireSide(o.side), Price: s.Price(price), Qty: s.Qty(qty), Fee: res.Fee.Decimal(),
+			Liquidity: liq, RealizedPnL: res.Realized.Decimal(), TradeSeq: tradeSeq,
+		}})
+	}
+	return res.Liquidate
+}
+
+// afterFills reports the position to ADL and the mark subscription, and
+// starts a liquidation when a fill left the account under maintenance.
+func (a *accountActor) afterFills(ctx actor.Context, h *symbolHandle, liquidate bool) {
+	a.positionChanged(ctx, h)
+	if liquidate {
+		a.liquidate(ctx, h)
+	}
+}
+
+// onCanceled handles the book's answer to a cancel.
+func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
+	if m.code != book.OK {
+		if m.done != nil {
+			m.done(wire.OrderReply{Reply: wire.Fail(bookError(m.code))})
+		}
+		return
+	}
+	gone := a.canceled(m.orders)
+	if m.done == nil {
+		return
+	}
+	for _, o := range gone {
+		if o.id == m.id {
+			m.done(wire.OrderReply{Reply: wire.OK(), Order: a.wireOrder(o)})
+			return
+		}
+	}
+	m.done(wire.OrderReply{Reply: wire.Fail(bookError(book.RejectUnknownOrder))})
+}
+
+// canceled books orders that left the book unfilled and returns them.
+func (a *accountActor) canceled(cs []book.CanceledOrder) []*order {
+	var gone []*order
+	for _, c := range cs {
+		o := a.orders[c.ID]
+		if o == nil {
+			continue
+		}
+		a.acct.OnCancel(c.ID)
+		o.status = wire.StatusCanceled
+		a.forget(o)
+		a.orderEvent(o)
+		gone = append(gone, o)
+	}
+	return gone
+}
+
+func (a *accountActor) forget(o *order) {
+	delete(a.orders, o.id)
+	if o.clientID != "" && a.byClient[o.clientID] == o.id {
+		delete(a.byClient, o.clientID)
+	}
+}
+
+// ---- marks and funding ----
+
+func (a *accountActor) onMark(ctx actor.Context, m *markMsg) {
+	h := a.x.symbols[m.sym]
+	if a.acct.OnMark(h.sym, m.mark) {
+		a.liquidate(ctx, h)
+	}
+}
+
+func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
+	h := a.x.symbols[m.sym]
+	pos, ok := a.acct.Position(h.sym)
+	if !ok || pos.Qty == 0 {
+		a.acct.OnMark(h.sym, m.mark)
+		return
+	}
+	res := a.acct.ApplyFunding(h.sym, m.rate, m.mark)
+	a.funding += res.Delta
+	if a.x.events {
+		a.emit(&wire.AccountEvent{Type: wire.EventFunding, Funding: &wire.Funding{
+			Symbol: h.sym.Name, Rate: m.rate.Decimal(), Payment: res.Delta.Decimal(), Side: posSide(pos.Qty),
+			Qty: h.sym.Qty(abs(pos.Qty)), MarkPrice: h.sym.Price(m.mark),
+		}})
+	}
+	a.positionChanged(ctx, h)
+	if res.Liquidate {
+		a.liquidate(ctx, h)
+	}
+}
+
+// afterBackingChange re-reports positions to ADL after cash moved (their
+// margin share changed).
+func (a *accountActor) afterBackingChange(ctx actor.Context) {
+	for _, h := range a.x.symbols {
+		if a.syms[h.idx].adl != 0 {
+			a.positionChanged(ctx, h)
+		}
+	}
+}
+
+// positionChanged tells the ADL actor about sym's position and drops the
+// mark subscription once the position is flat. acked is the quantity of
+// forced closes handled (see adlPositionMsg).
+func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked ...book.Lots) {
+	pos, _ := a.acct.Position(h.sym)
+	st := &a.syms[h.idx]
+	if pos.Qty == 0 && st.subscribed {
+		st.subscribed = false
+		ctx.Send(h.pid, &unsubscribeMsg{acct: a.e.id, fills: st.fills})
+	}
+	var m *adlPositionMsg
+	switch leg := a.adlLeg(h.idx); {
+	case leg != nil && len(acked) == 0:
+		return // the leg is reported by the liquidation (askADL)
+	case leg != nil:
+		m = a.legPosition(leg)
+	case pos.Qty == 0 && st.adl == 0 && len(acked) == 0:
+		return
+	default:
+		st.adl = pos.Qty
+		m = a.adlPosition(h, pos)
+	}
+	for _, q := range acked {
+		m.acked += q
+	}
+	ctx.Send(a.x.adl, m)
+}
+
+// adlPosition is sym's position as the ADL ranking wants it: side, size,
+// entry cost and the collateral behind it (isolated margin, or the cross
+// cash shared pro rata by cost among the cross positions).
+func (a *accountActor) adlPosition(h *symbolHandle, pos risk.PositionState) *adlPositionMsg {
+	m := &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: pos.Qty, cost: abs(pos.Cost)}
+	if pos.Qty == 0 {
+		return m
+	}
+	if pos.Mode == risk.Isolated {
+		m.margin = pos.Margin
+	} else {
+		var total market.Money
+		for _, o := range a.x.symbols {
+			if p, ok := a.acct.Position(o.sym); ok && p.Qty != 0 && p.Mode == risk.Cross {
+				total += abs(p.Cost)
+			}
+		}
+		if total > 0 && a.acct.Cash() > 0 {
+			m.margin = market.Money(market.MustMulDiv(int64(a.acct.Cash()), int64(m.cost), int64(total), false))
+		}
+	}
+	m.margin = max(m.margin, 1)
+	m.cost = max(m.cost, 1)
+	return m
+}
+
+// ---- events ----
+
+func (a *accountActor) emit(e *wire.AccountEvent) {
+	a.seq++
+	e.Seq, e.TimeMs = a.seq, a.x.now()
+	a.x.sink.AccountEvent(a.e.name, e)
+}
+
+func (a *accountActor) orderEvent(o *order) {
+	if a.x.events {
+		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.wireOrder(o)})
+	}
+}
+
+func (a *accountActor) wireOrder(o *order) *wire.Order {
+	s := o.h.sym
+	w := &wire.Order{
+		OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.clientID, Account: a.e.name,
+		Symbol: s.Name, Side: wireSide(o.side), Type: wire.Limit, Qty: s.Qty(o.qty), FilledQty: s.Qty(o.filled),
+		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, CreatedMs: o.createdMs,
+	}
+	if o.typ == book.Market {
+		w.Type = wire.Market
+	} else {
+		w.Price = s.Price(o.price)
+	}
+	if o.filled > 0 {
+		w.AvgPrice = s.PriceOf(o.value, o.filled)
+	}
+	return w
+}

@@ -1,0 +1,358 @@
+package actors
+
+// The facade the NATS gateway (and in-process tests) drive the exchange
+// through. Requests and replies are the wire schemas, so the gateway only
+// decodes, calls and encodes. Every request method returns at once and calls
+// done exactly once, from an actor goroutine (or, for a request refused
+// before it reaches an actor, from the caller's); done must not block
+// (publishing a NATS reply is fine).
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/risk"
+	"github.com/perpx/perpx/wire"
+)
+
+// Sink receives market data and private events as the actors produce them.
+// The NATS gateway implements it by publishing; tests record. Calls come from
+// actor goroutines concurrently (different symbols/accounts); an implementation
+// must be safe for that and must not block.
+type Sink interface {
+	Trade(symbol string, t *wire.Trade)
+	BookUpdate(symbol string, u *wire.BookUpdate)
+	Mark(symbol string, m *wire.MarkUpdate)
+	FundEvent(e *wire.FundEvent)
+	ADLEvent(symbol string, e *wire.ADLEvent)
+	AccountEvent(account string, e *wire.AccountEvent)
+}
+
+// Options configure Start.
+type Options struct {
+	Symbols    []*market.Symbol // at least one, all settled in the same quote asset
+	MarginMode risk.MarginMode  // default for new accounts (zero: cross)
+	Sink       Sink             // nil discards (and skips building events)
+	Logger     *slog.Logger     // nil discards
+	// Now returns unix milliseconds; nil uses the wall clock. Tests pass a
+	// manual clock to drive funding.
+	Now func() int64
+	// FundHistory caps the insurance-fund history kept for fund.state
+	// (default 1000).
+	FundHistory int
+	// ImpactNotional is the notional (in the quote asset) of the impact
+	// orders whose average prices feed the premium index; default 200 ×
+	// the symbol's max leverage (Binance's impact margin notional).
+	ImpactNotional market.Money
+	// ADLRetry is the pause before a liquidation asks ADL again after a
+	// round that closed nothing (the ranking was momentarily stale);
+	// default 1 ms.
+	ADLRetry time.Duration
+}
+
+// ErrOptions is wrapped by every error Start returns.
+var ErrOptions = errors.New("actors: invalid options")
+
+// Exchange is a running actor system: one symbol actor per symbol, one
+// account actor per account (spawned on first use), the fund actor and the
+// ADL actor. It implements gateway.Exchange.
+type Exchange struct {
+	sys  *actor.ActorSystem
+	root *actor.RootContext
+	log  *slog.Logger
+	sink Sink
+	// events is false when no Sink was given: event payloads are not built.
+	events bool
+	now    func() int64
+	mode   risk.MarginMode
+	quote  string
+	retry  time.Duration
+
+	symbols []*symbolHandle
+	bySym   map[string]*symbolHandle
+	fund    *actor.PID
+	adl     *actor.PID
+
+	accounts registry
+	orderIDs atomic.Uint64
+	// timers counts ADL retries waiting on a timer, so quiescence can tell
+	// that work is still pending although every mailbox is empty.
+	timers  atomic.Int64
+	stopped atomic.Bool
+}
+
+// Start validates opts and starts the actors.
+func Start(opts Options) (*Exchange, error) {
+	if len(opts.Symbols) == 0 {
+		return nil, fmt.Errorf("%w: no symbols", ErrOptions)
+	}
+	x := &Exchange{
+		log: opts.Logger, sink: opts.Sink, events: opts.Sink != nil, now: opts.Now,
+		mode: opts.MarginMode, retry: opts.ADLRetry, bySym: map[string]*symbolHandle{},
+	}
+	if x.log == nil {
+		x.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if x.sink == nil {
+		x.sink = nopSink{}
+	}
+	if x.now == nil {
+		x.now = func() int64 { return time.Now().UnixMilli() }
+	}
+	if x.mode != risk.Isolated {
+		x.mode = risk.Cross
+	}
+	if x.retry <= 0 {
+		x.retry = time.Millisecond
+	}
+	if opts.FundHistory <= 0 {
+		opts.FundHistory = 1000
+	}
+	x.quote = opts.Symbols[0].Quote
+	for i, s := range opts.Symbols {
+		if s == nil {
+			return nil, fmt.Errorf("%w: symbol %d is nil", ErrOptions, i)
+		}
+		if _, dup := x.bySym[s.Name]; dup {
+			return nil, fmt.Errorf("%w: duplicate symbol %s", ErrOptions, s.Name)
+		}
+		if s.Quote != x.quote {
+			return nil, fmt.Errorf("%w: symbol %s settles in %s, %s in %s", ErrOptions, s.Name, s.Quote, opts.Symbols[0].Name, x.quote)
+		}
+		h := &symbolHandle{idx: i, sym: s, impact: opts.ImpactNotional}
+		if h.impact <= 0 {
+			h.impact = market.Money(200*s.MaxLeverage) * market.MoneyScale
+		}
+		x.symbols = append(x.symbols, h)
+		x.bySym[s.Name] = h
+	}
+
+	logger := x.log
+	x.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	x.root = x.sys.Root
+	x.sys.EventStream.Subscribe(x.onDeadLetter)
+
+	adlActor, err := newADLActor(x)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
+	}
+	x.adl = x.spawn(adlActor, "adl")
+	x.fund = x.spawn(newFundActor(x, opts.FundHistory), "fund")
+	for _, h := range x.symbols {
+		h.pid = x.spawn(newSymbolActor(x, h), "symbol-"+h.sym.Name)
+	}
+	return x, nil
+}
+
+// spawn starts one of the exchange's singleton actors; they are pure
+// wrappers whose only failure mode is a bug, so they keep protoactor's
+// default supervision (restart) and log it.
+func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), name)
+	if err != nil {
+		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
+	}
+	return pid
+}
+
+// Stop stops every actor. Requests after Stop are answered INTERNAL.
+func (x *Exchange) Stop() {
+	if x.stopped.Swap(true) {
+		return
+	}
+	x.sys.Shutdown()
+}
+
+// nopSink discards everything.
+type nopSink struct{}
+
+func (nopSink) Trade(string, *wire.Trade)               {}
+func (nopSink) BookUpdate(string, *wire.BookUpdate)     {}
+func (nopSink) Mark(string, *wire.MarkUpdate)           {}
+func (nopSink) FundEvent(*wire.FundEvent)               {}
+func (nopSink) ADLEvent(string, *wire.ADLEvent)         {}
+func (nopSink) AccountEvent(string, *wire.AccountEvent) {}
+
+// symbolHandle is what every actor may read about a symbol: its config, its
+// actor, and the latest index and mark (atomics written by the symbol
+// actor, read by account actors for pre-trade checks before they hold a
+// position and so receive marks).
+type symbolHandle struct {
+	idx    int
+	sym    *market.Symbol
+	pid    *actor.PID
+	impact market.Money
+	mark   atomic.Int64
+	index  atomic.Int64
+}
+
+func (h *symbolHandle) lastMark() book.Ticks { return book.Ticks(h.mark.Load()) }
+
+func (x *Exchange) symbol(name string) *symbolHandle { return x.bySym[name] }
+
+// ---- request methods (gateway.Exchange) ----
+
+// PlaceOrder validates and places an order for acct.
+func (x *Exchange) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply)) {
+	if x.symbol(req.Symbol) == nil {
+		done(wire.OrderReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+		return
+	}
+	x.toAccount(acct, &placeReq{req: req, done: done}, func(e *wire.Error) { done(wire.OrderReply{Reply: wire.Fail(e)}) })
+}
+
+// CancelOrder cancels one of acct's open orders by order id or client id.
+func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply)) {
+	if x.symbol(req.Symbol) == nil {
+		done(wire.OrderReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+		return
+	}
+	x.toAccount(acct, &cancelReq{req: req, done: done}, func(e *wire.Error) { done(wire.OrderReply{Reply: wire.Fail(e)}) })
+}
+
+// SetLeverage sets acct's leverage in a symbol.
+func (x *Exchange) SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply)) {
+	if x.symbol(req.Symbol) == nil {
+		done(wire.LeverageReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+		return
+	}
+	x.toAccount(acct, &leverageReq{req: req, done: done}, func(e *wire.Error) { done(wire.LeverageReply{Reply: wire.Fail(e)}) })
+}
+
+// AccountState reports acct's balances, positions and open orders.
+func (x *Exchange) AccountState(acct string, done func(wire.AccountReply)) {
+	x.toAccount(acct, &stateReq{done: done}, func(e *wire.Error) { done(wire.AccountReply{Reply: wire.Fail(e)}) })
+}
+
+// Deposit credits an account (admin); amount 0 just reports the balance.
+func (x *Exchange) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
+	amount, ok := market.MoneyFromDecimal(req.Amount)
+	switch {
+	case req.Asset != x.quote:
+		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", req.Asset, x.quote)})
+		return
+	case !ok || amount < 0:
+		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "amount %s is not a valid %s amount", req.Amount, x.quote)})
+		return
+	}
+	x.toAccount(req.Account, &depositReq{amount: amount, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
+}
+
+// SetIndex feeds an index price to a symbol (admin or the index source).
+func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.IndexReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
+		return
+	}
+	idx, ok := priceToNearestTick(h.sym, req.Price)
+	if !ok {
+		done(wire.IndexReply{Reply: fail(wire.CodeInvalidPrice, "index %s is out of range", req.Price)})
+		return
+	}
+	x.send(h.pid, &indexMsg{index: idx, done: done}, func(e *wire.Error) { done(wire.IndexReply{Reply: wire.Fail(e)}) })
+}
+
+// FundDeposit tops up the insurance fund (admin); 0 reports the balance.
+func (x *Exchange) FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply)) {
+	amount, ok := market.MoneyFromDecimal(req.Amount)
+	switch {
+	case req.Asset != x.quote:
+		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "unknown asset %q (the fund holds %s)", req.Asset, x.quote)})
+		return
+	case !ok || amount < 0:
+		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "amount %s is not a valid %s amount", req.Amount, x.quote)})
+		return
+	}
+	x.send(x.fund, &fundDepositMsg{amount: amount, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
+}
+
+// Depth replies with a depth snapshot and the book-update seq it includes.
+func (x *Exchange) Depth(sym string, req wire.Depth, done func(wire.DepthReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.DepthReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
+		return
+	}
+	x.send(h.pid, &depthMsg{levels: req.Levels, done: done}, func(e *wire.Error) { done(wire.DepthReply{Reply: wire.Fail(e)}) })
+}
+
+// FundState replies with the fund's balance and recent history.
+func (x *Exchange) FundState(done func(wire.FundStateReply)) {
+	x.send(x.fund, &fundStateMsg{done: done}, func(e *wire.Error) { done(wire.FundStateReply{Reply: wire.Fail(e)}) })
+}
+
+// ADLQueue replies with the first positions of a symbol's ADL queue side.
+func (x *Exchange) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.ADLQueueReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
+		return
+	}
+	x.send(x.adl, &queueMsg{sym: h.idx, side: req.Side, done: done}, func(e *wire.Error) { done(wire.ADLQueueReply{Reply: wire.Fail(e)}) })
+}
+
+// Audit checks the exchange-wide invariants (meaningful when the exchange
+// is quiet: every actor reports its state as of when it handles the probe).
+func (x *Exchange) Audit(done func(wire.AuditReply)) {
+	x.audit(func(a AuditReport) { done(a.Wire(x.symbols)) })
+}
+
+// StateHash hashes every book, account, the fund and the ADL rankings.
+func (x *Exchange) StateHash(done func(uint64)) {
+	x.stateHash(done)
+}
+
+// ---- delivery ----
+
+// toAccount delivers m to acct's actor, spawning it on first use; a failed
+// account (its actor panicked and was stopped) or a stopped exchange
+// answers INTERNAL through refuse.
+func (x *Exchange) toAccount(acct string, m any, refuse func(*wire.Error)) {
+	if x.stopped.Load() {
+		refuse(wire.Errorf(wire.CodeInternal, "the exchange is stopped"))
+		return
+	}
+	e := x.accounts.get(x, acct)
+	if e.failed.Load() {
+		refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", acct))
+		return
+	}
+	x.root.Send(e.pid, m)
+}
+
+// send delivers m to one of the singleton actors.
+func (x *Exchange) send(pid *actor.PID, m any, refuse func(*wire.Error)) {
+	if x.stopped.Load() {
+		refuse(wire.Errorf(wire.CodeInternal, "the exchange is stopped"))
+		return
+	}
+	x.root.Send(pid, m)
+}
+
+// refusable is a request message that can still be answered when its actor
+// is gone (INTERNAL).
+type refusable interface{ refuse(*wire.Error) }
+
+// onDeadLetter answers requests that reached a stopped actor, so done is
+// still called exactly once.
+func (x *Exchange) onDeadLetter(ev any) {
+	d, ok := ev.(*actor.DeadLetterEvent)
+	if !ok {
+		return
+	}
+	if r, ok := d.Message.(refusable); ok {
+		r.refuse(wire.Errorf(wire.CodeInternal, "the actor for this request is gone"))
+	}
+}
+
+func fail(code wire.Code, format string, args ...any) wire.Reply {
+	return wire.Fail(wire.Errorf(code, format, args...))
+}

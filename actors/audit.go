@@ -1,0 +1,320 @@
+package actors
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// Probes every actor answers (all handled without counting as work).
+type (
+	// probeMsg asks for the number of messages the actor has handled.
+	probeMsg struct{ reply func(uint64) }
+	// auditMsg asks for the actor's share of the audit.
+	auditMsg struct{ reply func(any) }
+	// hashMsg asks for a digest of the actor's state.
+	hashMsg struct{ reply func(uint64) }
+)
+
+// AuditReport is the exchange-wide invariant check in Money units.
+type AuditReport struct {
+	Deposits     market.Money // Σ account deposits (no withdrawals yet)
+	FundDeposits market.Money
+	Balances     market.Money // Σ account balances (cash + isolated margins)
+	Unrealized   market.Money // Σ unrealized PnL at each symbol's mark
+	// InFlight is the value of liquidations not yet settled (risk's
+	// conservation term: Base + Σ gains + Σ Value(mark − P_bk, Remaining)).
+	InFlight market.Money
+	Fund     market.Money
+	// Fees is the fees ledger: trading and liquidation fees, plus the
+	// funding payments' net (the rounding dust once a funding time is paid).
+	Fees market.Money
+	// Long and Short are Σ position lots per symbol (liquidation legs
+	// included).
+	Long, Short []book.Lots
+	Negative    []string // accounts with a negative balance
+	// OpenOrders is Σ open orders the accounts know, Resting Σ orders in the
+	// books; equal when every order is resting or terminal.
+	OpenOrders, Resting int
+	Liquidating         int      // accounts with a liquidation in flight
+	Failed              []string // accounts whose actor panicked
+	Uncovered           int64    // deficits the fund could not pay
+	Err                 error    // a core's own consistency check failed
+	OK                  bool
+}
+
+// Conserved reports the money identity
+// Balances + Unrealized + InFlight + Fund + Fees == Deposits + FundDeposits.
+func (r *AuditReport) Conserved() bool {
+	return r.Balances+r.Unrealized+r.InFlight+r.Fund+r.Fees == r.Deposits+r.FundDeposits
+}
+
+// Wire converts the report to the admin.audit reply.
+func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
+	out := wire.AuditReply{Reply: wire.OK(), Deposits: r.Deposits.Decimal(), FundDeposits: r.FundDeposits.Decimal(),
+		Balances: r.Balances.Decimal(), Unrealized: (r.Unrealized + r.InFlight).Decimal(), Fund: r.Fund.Decimal(),
+		Fees: r.Fees.Decimal(), OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: slices.Clone(r.Negative),
+		InvariantsOK: r.OK}
+	if out.NegativeBalances == nil {
+		out.NegativeBalances = []string{}
+	}
+	for i, h := range syms {
+		out.OpenInterest[h.sym.Name] = wire.OpenInterest{Long: h.sym.Qty(r.Long[i]), Short: h.sym.Qty(r.Short[i])}
+	}
+	return out
+}
+
+// accountAudit is an account actor's share.
+type accountAudit struct {
+	name                    string
+	balance, deposits, fees market.Money
+	funding                 market.Money
+	qty                     []book.Lots
+	cost                    []market.Money
+	openOrders              int
+	liquidating             bool
+	base                    market.Money
+	legs                    []legAudit
+	failed                  bool
+}
+
+type legAudit struct {
+	sym       int
+	remaining book.Lots
+	bk        book.Ticks
+	gain      market.Money
+}
+
+type symbolAudit struct {
+	sym     int
+	resting int
+	mark    book.Ticks
+}
+
+type fundAudit struct {
+	balance, deposits market.Money
+	uncovered         int64
+	check             error
+}
+
+type adlAudit struct {
+	long, short []book.Lots
+	err         error
+}
+
+func (a *accountActor) auditShare() accountAudit {
+	out := accountAudit{name: a.e.name, failed: a.e.failed.Load(), balance: a.acct.Balance(), deposits: a.deposits, fees: a.fees,
+		funding: a.funding, openOrders: len(a.orders), qty: make([]book.Lots, len(a.x.symbols)),
+		cost: make([]market.Money, len(a.x.symbols))}
+	for _, h := range a.x.symbols {
+		if p, ok := a.acct.Position(h.sym); ok {
+			out.qty[h.idx], out.cost[h.idx] = p.Qty, p.Cost
+		}
+	}
+	if lq := a.liq; lq != nil {
+		out.liquidating, out.base = true, lq.l.Base
+		for _, g := range lq.legs {
+			out.legs = append(out.legs, legAudit{sym: g.h.idx, remaining: g.g.Remaining, bk: g.g.Bankruptcy, gain: g.g.Gain})
+		}
+	}
+	return out
+}
+
+// hash digests what decides the account's future: cash and balance,
+// positions, open orders with their fills, the liquidation state.
+func (a *accountActor) hash() uint64 {
+	v := []uint64{uint64(a.e.id), uint64(a.acct.Cash()), uint64(a.acct.Balance()), uint64(a.acct.OrderMargin())}
+	for _, h := range a.x.symbols {
+		if p, ok := a.acct.Position(h.sym); ok {
+			v = append(v, uint64(h.idx), uint64(p.Qty), uint64(p.Cost), uint64(p.Margin), uint64(p.Leverage),
+				uint64(p.BuyQty), uint64(p.SellQty), uint64(p.OrderMargin))
+		}
+	}
+	ids := make([]book.OrderID, 0, len(a.orders))
+	for id := range a.orders {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		o := a.orders[id]
+		v = append(v, uint64(id), uint64(o.filled), uint64(len(o.clientID)))
+	}
+	if a.liq != nil {
+		v = append(v, 1, uint64(a.liq.l.Base))
+	}
+	return hashInts(v...)
+}
+
+func hashInts(v ...uint64) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint64(b[:], x)
+		h.Write(b[:])
+	}
+	return h.Sum64()
+}
+
+// ---- gathering over all actors ----
+
+// actorPIDs lists every actor: symbols, fund, ADL, then the accounts.
+func (x *Exchange) actorPIDs() (pids []*actor.PID) {
+	for _, h := range x.symbols {
+		pids = append(pids, h.pid)
+	}
+	pids = append(pids, x.fund, x.adl)
+	for _, e := range x.accounts.all() {
+		pids = append(pids, e.pid)
+	}
+	return pids
+}
+
+// gather sends mk(pid, reply) to every pid and calls finish with the
+// replies once all arrived (from the last replier's goroutine).
+func gather[T any](x *Exchange, pids []*actor.PID, mk func(*actor.PID, func(T)) any, finish func([]T)) {
+	if len(pids) == 0 {
+		finish(nil)
+		return
+	}
+	var mu sync.Mutex
+	out := make([]T, 0, len(pids))
+	reply := func(v T) {
+		mu.Lock()
+		out = append(out, v)
+		last := len(out) == len(pids)
+		mu.Unlock()
+		if last {
+			finish(out)
+		}
+	}
+	for _, p := range pids {
+		x.root.Send(p, mk(p, reply))
+	}
+}
+
+// keyed is one actor's answer to a probe, tagged with its process id.
+type keyed struct {
+	id string
+	v  uint64
+}
+
+func (x *Exchange) audit(done func(AuditReport)) {
+	gather(x, x.actorPIDs(), func(_ *actor.PID, r func(any)) any { return &auditMsg{reply: r} }, func(parts []any) {
+		done(x.sumAudit(parts))
+	})
+}
+
+func (x *Exchange) sumAudit(parts []any) AuditReport {
+	n := len(x.symbols)
+	r := AuditReport{Long: make([]book.Lots, n), Short: make([]book.Lots, n)}
+	marks := make([]book.Ticks, n)
+	var accts []accountAudit
+	var adlOI *adlAudit
+	for _, p := range parts {
+		switch v := p.(type) {
+		case symbolAudit:
+			marks[v.sym] = v.mark
+			r.Resting += v.resting
+		case fundAudit:
+			r.Fund, r.FundDeposits, r.Uncovered = v.balance, v.deposits, v.uncovered
+			if v.check != nil {
+				r.Err = v.check
+			}
+		case adlAudit:
+			adlOI = &v
+		case accountAudit:
+			accts = append(accts, v)
+		}
+	}
+	for _, a := range accts {
+		r.Deposits += a.deposits
+		r.Balances += a.balance
+		r.Fees += a.fees - a.funding
+		r.OpenOrders += a.openOrders
+		if a.failed {
+			r.Failed = append(r.Failed, a.name)
+		}
+		if a.balance < 0 {
+			r.Negative = append(r.Negative, a.name)
+		}
+		for i, h := range x.symbols {
+			q := a.qty[i]
+			if q != 0 {
+				r.Unrealized += h.sym.PnL(q, a.cost[i], marks[i])
+			}
+			r.addOI(i, q)
+		}
+		if a.liquidating {
+			r.Liquidating++
+			r.InFlight += a.base
+			for _, g := range a.legs {
+				s := x.symbols[g.sym].sym
+				r.InFlight += g.gain + s.Value(marks[g.sym]-g.bk, g.remaining)
+				r.addOI(g.sym, g.remaining)
+			}
+		}
+	}
+	slices.Sort(r.Negative)
+	r.OK = r.Conserved() && len(r.Negative) == 0 && r.Fund >= 0 && r.Uncovered == 0 && r.Err == nil
+	for i := range x.symbols {
+		r.OK = r.OK && r.Long[i] == r.Short[i]
+	}
+	if adlOI != nil && adlOI.err != nil && r.Err == nil {
+		r.Err, r.OK = adlOI.err, false
+	}
+	return r
+}
+
+func (r *AuditReport) addOI(sym int, q book.Lots) {
+	if q > 0 {
+		r.Long[sym] += q
+	} else {
+		r.Short[sym] -= q
+	}
+}
+
+func (x *Exchange) stateHash(done func(uint64)) {
+	gather(x, x.actorPIDs(), func(p *actor.PID, r func(keyed)) any {
+		return &hashMsg{reply: func(h uint64) { r(keyed{p.Id, h}) }}
+	}, func(parts []keyed) {
+		slices.SortFunc(parts, func(a, b keyed) int { return strings.Compare(a.id, b.id) })
+		v := make([]uint64, 0, 2*len(parts))
+		for _, p := range parts {
+			v = append(v, hashInts(uint64(len(p.id))), p.v)
+		}
+		done(hashInts(v...))
+	})
+}
+
+// quiesce blocks until no actor has work left: two consecutive rounds of
+// probes see the same per-actor message counts, and no fast retry timer is
+// pending. (A message processed between an actor's two probes would change
+// its count; one sent later would have to be caused by such a message.)
+func (x *Exchange) quiesce() {
+	var last []keyed
+	for {
+		pids := x.actorPIDs()
+		ch := make(chan []keyed, 1)
+		gather(x, pids, func(p *actor.PID, r func(keyed)) any {
+			return &probeMsg{reply: func(n uint64) { r(keyed{p.Id, n}) }}
+		}, func(parts []keyed) { ch <- parts })
+		cur := <-ch
+		slices.SortFunc(cur, func(a, b keyed) int { return strings.Compare(a.id, b.id) })
+		pending := x.timers.Load() != 0
+		if !pending && slices.Equal(last, cur) {
+			return
+		}
+		if pending {
+			time.Sleep(x.retry)
+		}
+		last = cur
+	}
+}

@@ -1,0 +1,171 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+const csym = "CASCADE-PERP"
+
+// cascadeSymbol: tick 1, lot 1, real fees, no funding, band 50 %, 1 % MM
+// up to 100 000 USDT (max leverage 50).
+func cascadeSymbol(tb testing.TB) *market.Symbol {
+	tb.Helper()
+	off := false
+	s, err := market.SymbolConfig{Symbol: csym, Tick: dec("1"), Lot: dec("1"), MaxLeverage: dec("50"),
+		MMTiers:  []market.TierConfig{{MaxNotional: dec("100000"), MMR: dec("0.01")}, {MaxNotional: dec("1000000000"), MMR: dec("0.05")}},
+		MakerFee: dec("0.0002"), TakerFee: dec("0.0005"), LiquidationFee: dec("0.005"), PriceBand: dec("0.5"), Funding: &off,
+	}.Compile()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// pipeline runs n asynchronous chains (one per account) with at most
+// inflight of them outstanding, and fails the test on a refused request.
+func pipeline(tb testing.TB, n, inflight int, chain func(i int, next func(wire.Reply))) {
+	tb.Helper()
+	var wg sync.WaitGroup
+	var bad atomic.Value
+	sem := make(chan struct{}, inflight)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		chain(i, func(r wire.Reply) {
+			if !r.OK {
+				bad.Store(fmt.Sprintf("chain %d: %v", i, r.Error))
+			}
+			<-sem
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if v := bad.Load(); v != nil {
+		tb.Fatal(v)
+	}
+}
+
+// cascade is a market of n accounts: n/2 longs at 10x–50x against n/2
+// shorts at 1x–4x, entered around 1000, plus a few market makers
+// bidding 880 down to 800 for a fifth of the open interest, and a small
+// insurance fund. A shock of the index to 850 liquidates every long: the
+// first ones sell into the makers' bids below their bankruptcy prices and
+// drain the fund, the rest go to ADL against the shorts.
+type cascade struct {
+	e     *env
+	longs int
+	oi    int64
+}
+
+func newCascade(tb testing.TB, n int) *cascade {
+	tb.Helper()
+	e := newEnv(tb, cascadeSymbol(tb))
+	e.index(csym, "1000")
+	e.fundDeposit("300")
+	c := &cascade{e: e, longs: n / 2}
+	qty := func(i int) int64 { return 1 + int64(i%5) }
+	for i := range c.longs {
+		c.oi += qty(i)
+	}
+	open := func(prefix string, side wire.Side, tif wire.TIF, price func(int) int64, lev func(int) int64, margin func(int) decimal.Decimal) {
+		pipeline(tb, c.longs, 512, func(i int, next func(wire.Reply)) {
+			acct := fmt.Sprintf("%s%d", prefix, i)
+			e.x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: margin(i)}, func(r wire.BalanceReply) {
+				if !r.OK {
+					next(r.Reply)
+					return
+				}
+				e.x.SetLeverage(acct, wire.Leverage{Symbol: csym, Leverage: decimal.NewFromInt(lev(i))}, func(r wire.LeverageReply) {
+					if !r.OK {
+						next(r.Reply)
+						return
+					}
+					e.x.PlaceOrder(acct, wire.PlaceOrder{Symbol: csym, Side: side, Type: wire.Limit, Price: decimal.NewFromInt(price(i)),
+						Qty: decimal.NewFromInt(qty(i)), TIF: tif}, func(r wire.OrderReply) {
+						if r.OK && tif == wire.IOC && r.Order.Status != wire.StatusFilled {
+							r.Reply = fail(wire.CodeInternal, "long not filled: %s", r.Order.Status)
+						}
+						next(r.Reply)
+					})
+				})
+			})
+		})
+	}
+	// Shorts rest first, at 1000 to 1049 and 1x to 4x (they survive any
+	// fall), then the longs take them at up to 1049: entries and leverage
+	// spread as in a real market (the ADL ranking's cost grows with the
+	// number of positions sharing one entry price and margin ratio).
+	open("S", wire.Sell, wire.GTC, func(i int) int64 { return 1000 + int64(i%50) }, func(i int) int64 { return 1 + int64(i%4) },
+		func(i int) decimal.Decimal {
+			return decimal.NewFromInt(qty(i) * 1060).Div(decimal.NewFromInt(1 + int64(i%4))).Round(2).Add(decimal.NewFromInt(qty(i)))
+		})
+	open("L", wire.Buy, wire.IOC, func(int) int64 { return 1049 }, func(i int) int64 { return 10 + int64(i%41) },
+		func(i int) decimal.Decimal {
+			return decimal.NewFromInt(qty(i) * 1049).Div(decimal.NewFromInt(10 + int64(i%41))).Round(2).Add(decimal.NewFromInt(qty(i)))
+		})
+	makers := max(20, n/200)
+	pipeline(tb, makers, makers, func(i int, next func(wire.Reply)) {
+		acct := fmt.Sprintf("M%d", i)
+		e.x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: dec("10000000")}, func(r wire.BalanceReply) {
+			per := max(1, c.oi/5/int64(makers))
+			e.x.PlaceOrder(acct, wire.PlaceOrder{Symbol: csym, Side: wire.Buy, Type: wire.Limit,
+				Price: decimal.NewFromInt(940 - int64(i%20)*4), Qty: decimal.NewFromInt(per), TIF: wire.GTC}, func(r wire.OrderReply) { next(r.Reply) })
+		})
+	})
+	e.x.quiesce()
+	return c
+}
+
+func TestCascade(t *testing.T) {
+	n := 10_000
+	if testing.Short() {
+		n = 1_000
+	}
+	c := newCascade(t, n)
+	e := c.e
+	start := time.Now()
+	e.index(csym, "850")
+	e.x.quiesce()
+	t.Logf("%d accounts: shock settled in %v", n, time.Since(start))
+
+	a := e.audit()
+	liq, adlEvents := 0, 0
+	e.rec.mu.Lock()
+	for acct, evs := range e.rec.accounts {
+		for _, ev := range evs {
+			switch {
+			case ev.Type == wire.EventLiquidation:
+				liq++
+			case ev.Type == wire.EventADL && ev.ADL.Counterparty == acct:
+				adlEvents++
+			}
+		}
+	}
+	var deficits int
+	for _, f := range e.rec.fund {
+		if f.Reason == wire.ReasonLiquidationDeficit {
+			deficits++
+		}
+	}
+	e.rec.mu.Unlock()
+	if liq != c.longs {
+		t.Fatalf("%d liquidations, want every long (%d)", liq, c.longs)
+	}
+	if deficits == 0 || adlEvents == 0 || a.Fund < 0 {
+		t.Fatalf("fund deficits %d, ADL closes %d, fund %s", deficits, adlEvents, a.Fund)
+	}
+	if a.Long[0] != a.Short[0] || a.Long[0] == 0 {
+		t.Fatalf("open interest %v/%v", a.Long, a.Short)
+	}
+	t.Logf("liquidations %d, fund deficits %d, ADL closes %d, fund left %s, open interest %d (was %d)",
+		liq, deficits, adlEvents, a.Fund, a.Long[0], c.oi)
+}
+

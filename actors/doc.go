@@ -1,0 +1,104 @@
+// Package actors runs the pure cores (book, market, risk, fund, adl) as
+// protoactor-go actors and is the exchange's facade: Start returns an
+// Exchange whose request methods (PlaceOrder, CancelOrder, SetLeverage,
+// AccountState, Deposit, SetIndex, FundDeposit, Depth, FundState, ADLQueue,
+// Audit, StateHash) take wire requests and call done exactly once with the
+// wire reply. It is the only package that imports protoactor-go. Actors
+// translate messages into core calls and send the returned events on; every
+// exchange rule is decided in the cores.
+//
+// # Actors
+//
+//   - symbol (one per symbol, symbol.go): owns book.Book and
+//     market.MarkState. Matches orders, cancels by id, answers depth
+//     snapshots (with the book-update seq), turns index ticks into marks
+//     (impact prices from its own book) and funding.
+//   - account (one per account, spawned on first use, account.go,
+//     liquidation.go): owns risk.Account and the wire view of its open
+//     orders (client ids, creation time, fills for the average price).
+//   - fund (one, fund.go): owns fund.Fund.
+//   - ADL (one, adl.go): owns an adl.Ranking per symbol.
+//
+// Messages are small structs sent by pointer (msg_*.go, one file per
+// receiving actor). The hot path uses Send only: a request carries its done
+// callback through the actors and whichever actor finishes it calls done;
+// no futures (a future round trip costs microseconds, protoactor-go #838).
+// Accounts are interned to book.AccountID by a registry (sync.Map plus an
+// id-ordered list) and their actors named "acct-<name>".
+//
+// # Message flow
+//
+// Order: facade → account actor (tick/lot conversion, duplicate client id,
+// risk.PreTrade against the symbol's latest mark, order id from a global
+// counter) → symbol actor (book.Place) → the taker's result (fills, own
+// orders removed by self-trade prevention) back to the account actor, which
+// settles the fills through risk, replies to the client (so the reply
+// reflects the taker's fills: read-your-writes) and publishes its events;
+// each maker fill goes to the maker's account actor; trades and one
+// BookUpdate per command (seq+1, all of the command's level changes) go to
+// the Sink. Market orders carry the price band's edge as protection bound.
+//
+// Marks: index tick → symbol actor → MarkState.Update → Sink, the ADL
+// actor, and every subscribed account. The symbol actor subscribes an
+// account when it sends it a fill; the account unsubscribes when its
+// position is flat, quoting how many fills of that symbol it has seen, and
+// the unsubscribe only takes effect if no fill was sent since — so exactly
+// the accounts that may hold a position get marks. Accounts without one
+// read the symbol's latest mark from an atomic for pre-trade checks.
+// Funding due at a tick goes to the same subscribers (risk.ApplyFunding).
+//
+// # Liquidation rule
+//
+// Triggered only by marks (risk.OnMark, or a fill/funding that risk says
+// left the account under maintenance at the stored marks — never the trade
+// price). The account actor calls risk.StartLiquidation (cross: the whole
+// account; isolated: the one position), cancels the returned orders by id
+// in their books, and asks the fund actor for a coverage reservation R =
+// min(available, need), need being what the legs' IOC orders could lose
+// down (up) to the price band's edge. Each leg gets an IOC order limited
+// by risk's OrderLimit: B − R/qty for a long, B + R/qty for a short
+// (R split over the legs by need), clamped to the band — so a full fill's
+// deficit never exceeds the reservation and the fund never goes negative,
+// however many liquidations are in flight. Fills settle against the
+// risk.Liquidation. What the book does not absorb goes to the ADL actor at
+// the bankruptcy price B: it updates the ranking with the remainder, runs
+// adl.Deleverage, sends each chosen counterparty a forced close and the
+// bankrupt account the plan. A counterparty closes what it actually holds
+// (risk.ApplyADLClose, no fee) — a stale ranking only means less — and
+// answers the bankrupt account, which books the close on its leg; rounds
+// repeat until the leg is closed (at once after progress, else after a
+// backoff from Options.ADLRetry). A counterparty that is itself being
+// liquidated can close its leg too, but only at a price no worse than its
+// own bankruptcy price. When every leg is closed, risk's Settle gives the
+// fund's share (surplus in, deficit out of the reservation; the rest is
+// released) and the liquidation fee, and the account trades again.
+// Deleveraged traders get an "adl" event and keep trading at once.
+// Socialized-loss symbols are deleveraged like the others for now: risk has
+// no call yet to debit a socialized charge from a winner.
+//
+// # Ledgers and the audit
+//
+// Conservation: Σ balances + Σ unrealized at the marks + liquidations in
+// flight + fund + fees = Σ deposits + fund deposits. The fees ledger is
+// kept per account actor (fees paid, funding received) and summed by the
+// audit: fees − funding received, which is the funding rounding dust once
+// every subscriber has been paid. Audit and StateHash probe every actor;
+// they are exact when the exchange is quiet (tests call quiesce first,
+// which repeats probe rounds until no actor handled anything between two
+// rounds and no fast retry is pending).
+//
+// # Failure and restart
+//
+// Account actors run under a guardian strategy (accountSupervisor): a panic
+// takes that one account out of service — it is not restarted, since its
+// in-memory state cannot be trusted — logs the event, answers the request
+// that caused it INTERNAL and marks the account failed. The actor is
+// resumed in a refuse-all mode, so every request queued in its mailbox or
+// sent later is still answered INTERNAL exactly once (a stopped actor
+// would drop its mailbox); fills or ADL closes sent to it are lost to it,
+// so the audit lists it and fails conservation. No other account is
+// affected. The singleton actors keep protoactor's default (restart with
+// the same state). Durability has not landed: nothing survives a restart
+// of the process — a restarted exchange starts empty until the JetStream
+// journal (snapshot + replay) exists.
+package actors

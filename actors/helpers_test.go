@@ -1,0 +1,269 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// recorder is a Sink that keeps everything.
+type recorder struct {
+	mu       sync.Mutex
+	trades   map[string][]wire.Trade
+	books    map[string][]wire.BookUpdate
+	marks    map[string][]wire.MarkUpdate
+	fund     []wire.FundEvent
+	adl      map[string][]wire.ADLEvent
+	accounts map[string][]wire.AccountEvent
+}
+
+func newRecorder() *recorder {
+	return &recorder{trades: map[string][]wire.Trade{}, books: map[string][]wire.BookUpdate{},
+		marks: map[string][]wire.MarkUpdate{}, adl: map[string][]wire.ADLEvent{}, accounts: map[string][]wire.AccountEvent{}}
+}
+
+func (r *recorder) Trade(s string, t *wire.Trade) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trades[s] = append(r.trades[s], *t)
+}
+
+func (r *recorder) BookUpdate(s string, u *wire.BookUpdate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.books[s] = append(r.books[s], *u)
+}
+
+func (r *recorder) Mark(s string, m *wire.MarkUpdate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.marks[s] = append(r.marks[s], *m)
+}
+
+func (r *recorder) FundEvent(e *wire.FundEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fund = append(r.fund, *e)
+}
+
+func (r *recorder) ADLEvent(s string, e *wire.ADLEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.adl[s] = append(r.adl[s], *e)
+}
+
+func (r *recorder) AccountEvent(a string, e *wire.AccountEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accounts[a] = append(r.accounts[a], *e)
+}
+
+// events returns a copy of an account's events of one type.
+func (r *recorder) events(acct string, typ wire.EventType) []wire.AccountEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []wire.AccountEvent
+	for _, e := range r.accounts[acct] {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// clock is a manual unix-ms clock.
+type clock struct{ ms atomic.Int64 }
+
+func (c *clock) now() int64              { return c.ms.Load() }
+func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+
+// env is an exchange under test with its sink and clock.
+type env struct {
+	t   testing.TB
+	x   *Exchange
+	rec *recorder
+	clk *clock
+}
+
+func newEnv(t testing.TB, syms ...*market.Symbol) *env {
+	t.Helper()
+	e := &env{t: t, rec: newRecorder(), clk: &clock{}}
+	e.clk.ms.Store(1_700_000_000_000)
+	x, err := Start(Options{Symbols: syms, Sink: e.rec, Now: e.clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.x = x
+	t.Cleanup(x.Stop)
+	return e
+}
+
+// call runs an asynchronous request and waits for its reply, failing the
+// test if done is not called within 10 s or is called twice.
+func call[T any](t testing.TB, f func(done func(T))) T {
+	t.Helper()
+	ch := make(chan T, 2)
+	f(func(v T) { ch <- v })
+	select {
+	case v := <-ch:
+		select {
+		case <-ch:
+			t.Fatal("done called twice")
+		case <-time.After(time.Millisecond):
+		}
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reply within 10 s")
+	}
+	var zero T
+	return zero
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func (e *env) deposit(acct, amount string) {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.BalanceReply)) {
+		e.x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: dec(amount)}, d)
+	})
+	if !r.OK {
+		e.t.Fatalf("deposit %s %s: %v", acct, amount, r.Error)
+	}
+}
+
+func (e *env) fundDeposit(amount string) {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.BalanceReply)) {
+		e.x.FundDeposit(wire.FundDeposit{Asset: "USDT", Amount: dec(amount)}, d)
+	})
+	if !r.OK {
+		e.t.Fatalf("fund deposit: %v", r.Error)
+	}
+}
+
+func (e *env) index(sym, price string) wire.IndexReply {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.IndexReply)) { e.x.SetIndex(sym, wire.IndexSet{Price: dec(price)}, d) })
+	if !r.OK {
+		e.t.Fatalf("index %s %s: %v", sym, price, r.Error)
+	}
+	return r
+}
+
+func (e *env) leverage(acct, sym string, lev int64) {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.LeverageReply)) {
+		e.x.SetLeverage(acct, wire.Leverage{Symbol: sym, Leverage: decimal.NewFromInt(lev)}, d)
+	})
+	if !r.OK {
+		e.t.Fatalf("leverage %s %s %d: %v", acct, sym, lev, r.Error)
+	}
+}
+
+// place sends a limit order ("buy"/"sell", GTC unless tif given).
+func (e *env) place(acct, sym string, side wire.Side, price, qty string, tif ...wire.TIF) wire.OrderReply {
+	e.t.Helper()
+	req := wire.PlaceOrder{Symbol: sym, Side: side, Type: wire.Limit, Price: dec(price), Qty: dec(qty), TIF: wire.GTC}
+	if len(tif) > 0 {
+		req.TIF = tif[0]
+	}
+	return e.send(acct, req)
+}
+
+func (e *env) send(acct string, req wire.PlaceOrder) wire.OrderReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.OrderReply)) { e.x.PlaceOrder(acct, req, d) })
+}
+
+// mustPlace places and fails on a reject, returning the order.
+func (e *env) mustPlace(acct, sym string, side wire.Side, price, qty string, tif ...wire.TIF) *wire.Order {
+	e.t.Helper()
+	r := e.place(acct, sym, side, price, qty, tif...)
+	if !r.OK {
+		e.t.Fatalf("%s %s %s %s@%s: %v", acct, sym, side, qty, price, r.Error)
+	}
+	return r.Order
+}
+
+func (e *env) state(acct string) *wire.Account {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.AccountReply)) { e.x.AccountState(acct, d) })
+	if !r.OK {
+		e.t.Fatalf("state %s: %v", acct, r.Error)
+	}
+	return r.Account
+}
+
+func (e *env) fundBalance() decimal.Decimal {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.FundStateReply)) { e.x.FundState(d) })
+	return r.Balances["USDT"]
+}
+
+func (e *env) hash() uint64 {
+	e.t.Helper()
+	e.x.quiesce()
+	return call(e.t, func(d func(uint64)) { e.x.StateHash(d) })
+}
+
+// audit waits for quiescence and checks every invariant: conservation, open
+// interest symmetry, no negative balance, fund ≥ 0, every order resting or
+// terminal, no liquidation left in flight.
+func (e *env) audit() AuditReport {
+	e.t.Helper()
+	e.x.quiesce()
+	r := call(e.t, func(d func(AuditReport)) { e.x.audit(d) })
+	if !r.OK || r.OpenOrders != r.Resting || r.Liquidating != 0 || len(r.Failed) != 0 {
+		e.t.Fatalf("audit failed: %s", r.String())
+	}
+	return r
+}
+
+func (r AuditReport) String() string {
+	return fmt.Sprintf("ok=%v conserved=%v (balances %s + unrealized %s + in-flight %s + fund %s + fees %s vs deposits %s + fund %s; diff %s) long=%v short=%v negative=%v open=%d resting=%d liquidating=%d failed=%v uncovered=%d err=%v",
+		r.OK, r.Conserved(), r.Balances, r.Unrealized, r.InFlight, r.Fund, r.Fees, r.Deposits, r.FundDeposits,
+		r.Balances+r.Unrealized+r.InFlight+r.Fund+r.Fees-r.Deposits-r.FundDeposits,
+		r.Long, r.Short, r.Negative, r.OpenOrders, r.Resting, r.Liquidating, r.Failed, r.Uncovered, r.Err)
+}
+
+// position returns acct's position in sym (nil when flat).
+func (e *env) position(acct, sym string) *wire.Position {
+	e.t.Helper()
+	for _, p := range e.state(acct).Positions {
+		if p.Symbol == sym {
+			return &p
+		}
+	}
+	return nil
+}
+
+// testSymbol compiles a tick-1 lot-1 symbol without fees or funding, with
+// the maintenance tiers of risk's worked examples.
+func testSymbol(t testing.TB, name string, tiers ...[2]string) *market.Symbol {
+	t.Helper()
+	off := false
+	cfg := market.SymbolConfig{Symbol: name, Tick: dec("1"), Lot: dec("1"), MaxLeverage: dec("100"),
+		PriceBand: dec("0.5"), Funding: &off}
+	for _, tr := range tiers {
+		cfg.MMTiers = append(cfg.MMTiers, market.TierConfig{MaxNotional: dec(tr[0]), MMR: dec(tr[1])})
+	}
+	s, err := cfg.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// longTiers make a 1-lot long at 3750 with margin 750 liquidate at 3100
+// with bankruptcy price 3000 (risk's worked example).
+func longTiers() [][2]string { return [][2]string{{"3000", "0.03"}, {"1000000000", "0.10"}} }
+
+// shortTiers make a 1-lot short at 2500 with margin 500 liquidate at 2900
+// with bankruptcy price 3000.
+func shortTiers() [][2]string { return [][2]string{{"1500", "0.02"}, {"1000000000", "0.05"}} }

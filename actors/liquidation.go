@@ -1,0 +1,360 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/risk"
+	"github.com/perpx/perpx/wire"
+)
+
+// liquidation is an account actor's in-flight risk.Liquidation and the
+// protocol state around it: the fund reservation, each leg's IOC order and
+// its ADL rounds.
+type liquidation struct {
+	l        *risk.Liquidation
+	resID    fund.ReservationID
+	reserved bool // the fund answered the reservation
+	legs     []*liqLeg
+}
+
+type liqLeg struct {
+	h    *symbolHandle
+	g    *risk.LiquidationLeg // points into l.Legs
+	need market.Money         // coverage asked from the fund
+	// order is the leg's IOC liquidation order while it is in the book.
+	order book.OrderID
+	// ADL round: asked is set while a deleverage request is out; planned
+	// when the ADL actor's plan arrived; pending counts closes not yet
+	// answered; expect is the planned quantity not yet answered; progress
+	// records whether the round closed anything.
+	asked, planned, progress bool
+	pending                  int
+	expect                   book.Lots
+	idle                     int // rounds in a row that closed nothing
+}
+
+// slowRetry is the backoff from which a waiting leg no longer counts as
+// pending work for quiescence (it waits for the book or the ranking to
+// change, which may never happen in a quiet test).
+const slowRetry = 64 * time.Millisecond
+
+func (lq *liquidation) leg(h *symbolHandle) *liqLeg {
+	for _, g := range lq.legs {
+		if g.h == h {
+			return g
+		}
+	}
+	return nil
+}
+
+func (lq *liquidation) isOrder(id book.OrderID) bool {
+	for _, g := range lq.legs {
+		if g.order == id {
+			return true
+		}
+	}
+	return false
+}
+
+// liquidate takes over the account (cross) or h's position (isolated) when
+// risk agrees it is liquidatable at the stored marks: cancel the orders,
+// ask the fund for coverage, then send IOC orders (onReserved).
+func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
+	if a.liq != nil {
+		return
+	}
+	l, cancels, code := a.acct.StartLiquidation(h.sym)
+	if code != risk.OK {
+		return
+	}
+	lq := &liquidation{l: l, resID: fund.ReservationID(a.x.orderIDs.Add(1))}
+	a.liq = lq
+	bySym := map[int][]book.OrderID{}
+	for _, id := range cancels {
+		if o := a.orders[id]; o != nil {
+			bySym[o.h.idx] = append(bySym[o.h.idx], id)
+		}
+	}
+	for idx, ids := range bySym {
+		ctx.Send(a.x.symbols[idx].pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
+	}
+	var total market.Money
+	for i := range l.Legs {
+		g := &l.Legs[i]
+		lh := a.x.symbol(g.Symbol.Name)
+		leg := &liqLeg{h: lh, g: g, need: coverageNeed(lh, g)}
+		total += leg.need
+		lq.legs = append(lq.legs, leg)
+		// The position left the account: off the ranking until its
+		// remainder is offered to ADL, and no more marks.
+		a.syms[lh.idx].adl = 0
+		ctx.Send(a.x.adl, &adlPositionMsg{sym: lh.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
+		a.positionChanged(ctx, lh)
+		if a.x.events {
+			s := g.Symbol
+			a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
+				Symbol: s.Name, Side: posSide(g.Qty), Qty: s.Qty(abs(g.Qty)), MarkPrice: s.Price(g.Mark),
+				LiquidationPrice: s.Price(g.Liquidation), BankruptcyPrice: s.Price(g.Bankruptcy),
+			}})
+		}
+	}
+	ctx.Send(a.x.fund, &reserveMsg{id: lq.resID, need: total, from: ctx.Self()})
+}
+
+// coverageNeed is the most a leg's IOC order can lose against its
+// bankruptcy price: down to the band's floor for a long, up to its ceiling
+// for a short, at the current mark.
+func coverageNeed(h *symbolHandle, g *risk.LiquidationLeg) market.Money {
+	lo, hi := h.sym.Band(h.lastMark())
+	if g.Qty > 0 && g.Bankruptcy > lo {
+		return h.sym.Value(g.Bankruptcy-lo, g.Qty)
+	}
+	if g.Qty < 0 && hi > g.Bankruptcy {
+		return h.sym.Value(hi-g.Bankruptcy, -g.Qty)
+	}
+	return 0
+}
+
+// onReserved splits the reservation over the legs by need and sends each
+// leg's IOC order, limited per Liquidation.OrderLimit.
+func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
+	lq := a.liq
+	if lq == nil || lq.reserved {
+		return
+	}
+	lq.reserved = true
+	var total market.Money
+	for _, g := range lq.legs {
+		total += g.need
+	}
+	for _, leg := range lq.legs {
+		if leg.g.Remaining == 0 {
+			continue
+		}
+		var share market.Money
+		if total > 0 {
+			share = market.Money(market.MustMulDiv(int64(m.amount), int64(leg.need), int64(total), false))
+		}
+		limit := lq.l.OrderLimit(leg.h.sym, share, leg.h.lastMark())
+		if limit <= 0 {
+			a.askADL(ctx, leg.h.idx)
+			continue
+		}
+		side := book.Sell
+		if leg.g.Remaining < 0 {
+			side = book.Buy
+		}
+		leg.order = book.OrderID(a.x.orderIDs.Add(1))
+		ctx.Send(leg.h.pid, &placeMsg{order: book.Order{ID: leg.order, Account: a.e.id, Side: side,
+			Type: book.Limit, TIF: book.IOC, Price: limit, Qty: abs(leg.g.Remaining)}, from: ctx.Self()})
+	}
+	a.checkLiquidationDone(ctx)
+}
+
+// onLiquidationResult settles an IOC liquidation order's fills against the
+// leg and offers the remainder to ADL.
+func (a *accountActor) onLiquidationResult(ctx actor.Context, h *symbolHandle, m *takerResultMsg) {
+	leg := a.liq.leg(h)
+	leg.order = 0
+	for _, f := range m.fills {
+		if code := a.liq.l.ApplyFill(h.sym, f.Price, f.Qty); code != risk.OK {
+			a.x.log.Error("actors: liquidation fill refused", "account", a.e.name, "code", code.String())
+		}
+	}
+	a.canceled(m.canceled)
+	if leg.g.Remaining != 0 {
+		a.askADL(ctx, h.idx)
+		return
+	}
+	a.checkLiquidationDone(ctx)
+}
+
+// askADL offers a leg's remainder to the ADL actor at its bankruptcy price.
+func (a *accountActor) askADL(ctx actor.Context, sym int) {
+	lq := a.liq
+	if lq == nil {
+		return
+	}
+	leg := lq.leg(a.x.symbols[sym])
+	if leg == nil || leg.asked || leg.order != 0 {
+		return
+	}
+	if leg.g.Remaining == 0 {
+		a.checkLiquidationDone(ctx)
+		return
+	}
+	leg.asked, leg.planned, leg.progress, leg.pending, leg.expect = true, false, false, 0, 0
+	a.syms[sym].adl = leg.g.Remaining // the ranking holds the leg until the account reports again
+	ctx.Send(a.x.adl, &deleverageMsg{price: leg.g.Bankruptcy, pos: *a.legPosition(leg)})
+}
+
+// legPosition is a leg's remainder as the ADL ranking holds it: its share
+// of the entry cost and a token margin (a bankrupt leg has no collateral;
+// it ranks last, as a losing position).
+func (a *accountActor) legPosition(leg *liqLeg) *adlPositionMsg {
+	cost := market.Money(market.MustMulDiv(int64(abs(leg.g.Cost)), int64(abs(leg.g.Remaining)), int64(abs(leg.g.Qty)), false))
+	return &adlPositionMsg{sym: leg.h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: leg.g.Remaining, cost: max(cost, 1), margin: 1}
+}
+
+func (a *accountActor) onADLPlan(ctx actor.Context, m *adlPlanMsg) {
+	leg := a.adlLeg(m.sym)
+	if leg == nil {
+		return
+	}
+	leg.planned = true
+	leg.pending += m.closes
+	leg.expect += m.covered
+	a.adlRoundStep(ctx, leg)
+}
+
+func (a *accountActor) onADLFilled(ctx actor.Context, m *adlFilledMsg) {
+	leg := a.adlLeg(m.sym)
+	if leg == nil {
+		a.x.log.Error("actors: ADL close for no liquidation", "account", a.e.name)
+		return
+	}
+	leg.pending--
+	leg.expect -= m.asked
+	if m.qty > 0 {
+		leg.progress = true
+		if code := a.liq.l.ApplyFill(leg.h.sym, leg.g.Bankruptcy, m.qty); code != risk.OK {
+			a.x.log.Error("actors: ADL close refused by the liquidation", "account", a.e.name, "code", code.String())
+		}
+		a.adlEvent(leg.h, a.e.name, m.counterparty, m.qty, leg.g.Bankruptcy)
+	}
+	a.adlRoundStep(ctx, leg)
+}
+
+func (a *accountActor) adlLeg(sym int) *liqLeg {
+	if a.liq == nil {
+		return nil
+	}
+	return a.liq.leg(a.x.symbols[sym])
+}
+
+// adlRoundStep ends an ADL round once the plan and every answer are in:
+// done, ask again at once (the round made progress), or after a backoff
+// (the ranking was stale or the opposite side empty).
+func (a *accountActor) adlRoundStep(ctx actor.Context, leg *liqLeg) {
+	if !leg.planned || leg.pending != 0 {
+		return
+	}
+	leg.asked = false
+	switch {
+	case leg.g.Remaining == 0:
+		a.checkLiquidationDone(ctx)
+	case leg.progress:
+		leg.idle = 0
+		a.askADL(ctx, leg.h.idx)
+	default:
+		leg.idle++
+		delay := a.x.retry << min(leg.idle-1, 10)
+		self, x, sym := ctx.Self(), a.x, leg.h.idx
+		fast := delay < slowRetry
+		if fast {
+			x.timers.Add(1)
+		}
+		time.AfterFunc(delay, func() { x.root.Send(self, &adlRetryMsg{sym: sym, fast: fast}) })
+	}
+}
+
+// onADLClose is this account's side of a forced close: its position (or,
+// while it is itself being liquidated, its leg) closes at the bankrupt
+// account's bankruptcy price. It closes what it can and tells the bankrupt
+// account how much, so a stale ranking only costs another round.
+func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
+	h := a.x.symbols[m.sym]
+	want := book.Lots(1)
+	if m.side == book.Sell {
+		want = -1
+	}
+	var done book.Lots
+	if pos, ok := a.acct.Position(h.sym); ok && pos.Qty*want > 0 {
+		done = min(m.qty, abs(pos.Qty))
+		res, code := a.acct.ApplyADLClose(h.sym, done, m.price)
+		if code != risk.OK {
+			a.x.log.Error("actors: ADL close refused", "account", a.e.name, "code", code.String())
+			done = 0
+		} else {
+			if res.Deficit > 0 {
+				ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
+			}
+			if res.Liquidate {
+				a.liquidate(ctx, h)
+			}
+		}
+	} else if leg := a.adlLeg(m.sym); leg != nil && leg.g.Remaining*want > 0 && a.liq.reserved && leg.order == 0 && (!leg.asked || leg.planned) {
+		// A leg closes against another bankrupt leg only at a price no
+		// worse than its own bankruptcy price, so its deficit stays within
+		// its reservation.
+		better := (want > 0 && m.price >= leg.g.Bankruptcy) || (want < 0 && m.price <= leg.g.Bankruptcy)
+		if better {
+			done = max(0, min(m.qty, abs(leg.g.Remaining)-leg.expect))
+			if done > 0 {
+				if code := a.liq.l.ApplyFill(h.sym, m.price, done); code != risk.OK {
+					a.x.log.Error("actors: ADL close refused by the liquidation", "account", a.e.name, "code", code.String())
+					done = 0
+				}
+			}
+		}
+	}
+	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
+	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name})
+	if done > 0 {
+		a.adlEvent(h, m.name, a.e.name, done, m.price)
+		if a.x.events {
+			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,
+				Counterparty: a.e.name, Qty: h.sym.Qty(done), Price: h.sym.Price(m.price), TimeMs: a.x.now()})
+		}
+		a.checkLiquidationDone(ctx)
+	}
+}
+
+func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, qty book.Lots, price book.Ticks) {
+	if a.x.events {
+		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
+			BankruptAccount: bankrupt, Counterparty: counterparty, Qty: h.sym.Qty(qty),
+			Price: h.sym.Price(price), TimeMs: a.x.now()}})
+	}
+}
+
+// checkLiquidationDone settles a closed liquidation with the fund (which
+// releases the reservation), lets the account trade again and re-checks
+// any position that in-flight fills opened meanwhile.
+func (a *accountActor) checkLiquidationDone(ctx actor.Context) {
+	lq := a.liq
+	if lq == nil || !lq.reserved || !lq.l.Done() {
+		return
+	}
+	for _, g := range lq.legs {
+		if g.order != 0 || g.asked {
+			return // answers still due
+		}
+	}
+	s, code := lq.l.Settle()
+	if code != risk.OK {
+		a.x.log.Error("actors: liquidation settlement refused", "account", a.e.name, "code", code.String())
+		return
+	}
+	a.fees += s.Fee
+	var volume market.Money
+	for _, g := range lq.legs {
+		volume += g.g.Executed
+	}
+	ctx.Send(a.x.fund, &settleMsg{id: lq.resID, acct: a.e.id, name: a.e.name, sym: lq.legs[0].h.sym.Name, pnl: s.Fund, volume: volume})
+	a.liq = nil
+	a.acct.EndLiquidation()
+	for _, g := range lq.legs {
+		a.positionChanged(ctx, g.h)
+	}
+	for _, h := range a.x.symbols {
+		if p, ok := a.acct.Position(h.sym); ok && p.Qty != 0 && a.acct.OnMark(h.sym, max(h.lastMark(), 1)) {
+			a.liquidate(ctx, h)
+			return
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/wire"
+)
+
+const tsym = "TEST-PERP"
+
+// openPosition gives acct a position of qty at price against maker (who
+// rests the opposite order first), after setting both leverages to lev.
+func (e *env) openPosition(acct, maker string, side wire.Side, price, qty string, lev int64) {
+	e.t.Helper()
+	e.leverage(acct, tsym, lev)
+	e.leverage(maker, tsym, lev)
+	opp := wire.Sell
+	if side == wire.Sell {
+		opp = wire.Buy
+	}
+	e.mustPlace(maker, tsym, opp, price, qty)
+	if o := e.mustPlace(acct, tsym, side, price, qty, wire.IOC); o.Status != wire.StatusFilled {
+		e.t.Fatalf("opening %s %s@%s: %+v", side, qty, price, o)
+	}
+}
+
+func (e *env) liquidations(acct string) int { return len(e.rec.events(acct, wire.EventLiquidation)) }
+
+// TestDualPrice: a last trade far below the liquidation price does not
+// liquidate while the mark stays above it; the mark crossing it does.
+func TestDualPrice(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "750")
+	for _, a := range []string{"bob", "carol", "dave"} {
+		e.deposit(a, "100000")
+	}
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	p := e.position("alice", tsym)
+	if !p.LiquidationPrice.Equal(dec("3100")) || !p.BankruptcyPrice.Equal(dec("3000")) {
+		t.Fatalf("liquidation %s, bankruptcy %s; want 3100, 3000", p.LiquidationPrice, p.BankruptcyPrice)
+	}
+	e.leverage("carol", tsym, 5)
+	e.leverage("dave", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Sell, "2000", "1")
+	if o := e.mustPlace("dave", tsym, wire.Buy, "2000", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("trade at 2000: %+v", o)
+	}
+	e.index(tsym, "3101")
+	e.x.quiesce()
+	if e.liquidations("alice") != 0 || e.position("alice", tsym) == nil {
+		t.Fatal("liquidated by the last trade price (2000) or a mark above the liquidation price")
+	}
+	e.index(tsym, "3100")
+	e.x.quiesce()
+	if e.liquidations("alice") != 1 || e.position("alice", tsym) != nil {
+		t.Fatalf("not liquidated at mark 3100: %d events, position %+v", e.liquidations("alice"), e.position("alice", tsym))
+	}
+	e.audit()
+}
+
+// TestLiquidationSettlesWithFund: the seed examples per unit, no fees — a
+// long (liquidation 3100, bankruptcy 3000) sold at 3060 pays the fund +60,
+// at 2960 draws 40; a short (2900 / 3000) bought at 2960 pays +40, at 3060
+// draws 60.
+func TestLiquidationSettlesWithFund(t *testing.T) {
+	cases := []struct {
+		name       string
+		tiers      [][2]string
+		side       wire.Side
+		entry      string
+		mark       string
+		exec       string
+		fund       string
+		wantFund   string
+		wantReason wire.FundReason
+		wantDelta  string
+	}{
+		{"long surplus", longTiers(), wire.Buy, "3750", "3100", "3060", "0", "60", wire.ReasonLiquidationSurplus, "60"},
+		{"long deficit", longTiers(), wire.Buy, "3750", "3100", "2960", "100", "60", wire.ReasonLiquidationDeficit, "-40"},
+		{"short surplus", shortTiers(), wire.Sell, "2500", "2900", "2960", "0", "40", wire.ReasonLiquidationSurplus, "40"},
+		{"short deficit", shortTiers(), wire.Sell, "2500", "2900", "3060", "100", "40", wire.ReasonLiquidationDeficit, "-60"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, testSymbol(t, tsym, c.tiers...))
+			e.index(tsym, c.entry)
+			margin := "750"
+			if c.side == wire.Sell {
+				margin = "500"
+			}
+			e.deposit("alice", margin)
+			e.deposit("bob", "100000")
+			e.deposit("erin", "100000")
+			if c.fund != "0" {
+				e.fundDeposit(c.fund)
+			}
+			e.openPosition("alice", "bob", c.side, c.entry, "1", 5)
+			e.leverage("erin", tsym, 5)
+			e.mustPlace("erin", tsym, c.side, c.exec, "1") // the liquidity the IOC will take
+			e.index(tsym, c.mark)
+			e.x.quiesce()
+			if got := e.fundBalance(); !got.Equal(dec(c.wantFund)) {
+				t.Fatalf("fund %s, want %s", got, c.wantFund)
+			}
+			e.rec.mu.Lock()
+			last := e.rec.fund[len(e.rec.fund)-1]
+			e.rec.mu.Unlock()
+			if last.Reason != c.wantReason || !last.Delta.Equal(dec(c.wantDelta)) || last.Account != "alice" || last.Symbol != tsym {
+				t.Fatalf("fund event %+v, want %s %s", last, c.wantReason, c.wantDelta)
+			}
+			st := e.state("alice")
+			if len(st.Positions) != 0 || !st.Balances["USDT"].IsZero() {
+				t.Fatalf("alice after liquidation: %+v", st)
+			}
+			if p := e.position("erin", tsym); p == nil || !p.EntryPrice.Equal(dec(c.exec)) {
+				t.Fatalf("erin's position from the liquidation order: %+v", p)
+			}
+			e.audit()
+		})
+	}
+}
+
+// TestADLWithEmptyFund: A's 200-lot long is bankrupt at 3000, the fund is
+// empty and the book has no bids: the top-ranked short is closed at 3000;
+// if it holds fewer, the next one takes the rest. The deleveraged trader is
+// notified and trades again at once.
+func TestADLWithEmptyFund(t *testing.T) {
+	cases := []struct {
+		name   string
+		shorts [][2]string // account, qty (placed in this order)
+		deps   map[string]string
+		closed map[string]string // account -> qty closed by ADL
+		keeps  map[string]string
+	}{
+		{"one counterparty", [][2]string{{"B", "230"}}, map[string]string{"B": "200000"},
+			map[string]string{"B": "200"}, map[string]string{"B": "30"}},
+		{"two counterparties", [][2]string{{"B", "150"}, {"C", "80"}}, map[string]string{"B": "120000", "C": "1000000"},
+			map[string]string{"B": "150", "C": "50"}, map[string]string{"C": "30"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, testSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+			e.index(tsym, "3750")
+			e.deposit("A", "150000")
+			e.deposit("D", "1000000")
+			for _, a := range []string{"A", "D"} {
+				e.leverage(a, tsym, 5)
+			}
+			for _, s := range c.shorts {
+				e.deposit(s[0], c.deps[s[0]])
+				e.leverage(s[0], tsym, 5)
+				e.mustPlace(s[0], tsym, wire.Sell, "3750", s[1])
+			}
+			e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+			e.mustPlace("D", tsym, wire.Buy, "3750", "30", wire.IOC)
+			if p := e.position("A", tsym); !p.BankruptcyPrice.Equal(dec("3000")) || !p.LiquidationPrice.Equal(dec("3100")) {
+				t.Fatalf("A: %+v", p)
+			}
+			e.index(tsym, "3100")
+			e.x.quiesce()
+			if e.liquidations("A") != 1 || e.position("A", tsym) != nil {
+				t.Fatal("A was not liquidated")
+			}
+			for acct, qty := range c.closed {
+				evs := e.rec.events(acct, wire.EventADL)
+				if len(evs) != 1 || !evs[0].ADL.Qty.Equal(dec(qty)) || !evs[0].ADL.Price.Equal(dec("3000")) ||
+					evs[0].ADL.BankruptAccount != "A" || evs[0].ADL.Counterparty != acct {
+					t.Fatalf("%s's adl events: %+v", acct, evs)
+				}
+				p := e.position(acct, tsym)
+				if keep, ok := c.keeps[acct]; ok != (p != nil) || (ok && !p.Qty.Equal(dec(keep))) {
+					t.Fatalf("%s keeps %+v, want %s", acct, p, keep)
+				}
+				// Free to trade at once.
+				if r := e.place(acct, tsym, wire.Buy, "3000", "1"); !r.OK {
+					t.Fatalf("%s after ADL: %v", acct, r.Error)
+				}
+			}
+			if evs := e.rec.events("A", wire.EventADL); len(evs) != len(c.closed) {
+				t.Fatalf("bankrupt account's adl events: %+v", evs)
+			}
+			if !e.fundBalance().IsZero() {
+				t.Fatalf("fund %s", e.fundBalance())
+			}
+			q := call(t, func(d func(wire.ADLQueueReply)) { e.x.ADLQueue(tsym, wire.ADLQueue{Side: wire.Short}, d) })
+			if len(c.keeps) == 1 {
+				for acct := range c.keeps {
+					if len(q.Queue) != 1 || q.Queue[0].Account != acct {
+						t.Fatalf("short queue %+v, want only %s", q.Queue, acct)
+					}
+				}
+			}
+			e.audit()
+		})
+	}
+}

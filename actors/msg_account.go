@@ -1,0 +1,128 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// Messages an account actor receives.
+
+// Client requests (from the facade).
+type (
+	placeReq struct {
+		req  wire.PlaceOrder
+		done func(wire.OrderReply)
+	}
+	cancelReq struct {
+		req  wire.Cancel
+		done func(wire.OrderReply)
+	}
+	leverageReq struct {
+		req  wire.Leverage
+		done func(wire.LeverageReply)
+	}
+	stateReq struct {
+		done func(wire.AccountReply)
+	}
+	depositReq struct {
+		amount market.Money
+		done   func(wire.BalanceReply)
+	}
+)
+
+func (m *placeReq) refuse(e *wire.Error)    { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
+func (m *cancelReq) refuse(e *wire.Error)   { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
+func (m *leverageReq) refuse(e *wire.Error) { m.done(wire.LeverageReply{Reply: wire.Fail(e)}) }
+func (m *stateReq) refuse(e *wire.Error)    { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }
+func (m *depositReq) refuse(e *wire.Error)  { m.done(wire.BalanceReply{Reply: wire.Fail(e)}) }
+
+// From a symbol actor.
+type (
+	// takerResultMsg is the book's outcome of an order this account sent
+	// (a client order or a liquidation order). Fills are the taker's, in
+	// order; tradeSeq is the seq of the first one.
+	takerResultMsg struct {
+		sym      int
+		id       book.OrderID
+		code     book.RejectCode
+		status   book.Status
+		fills    []book.Fill
+		canceled []book.CanceledOrder // own resting orders removed by self-trade prevention
+		tradeSeq uint64
+		done     func(wire.OrderReply)
+	}
+	// makerFillMsg is one fill of a resting order of this account.
+	makerFillMsg struct {
+		sym      int
+		fill     book.Fill
+		tradeSeq uint64
+	}
+	// canceledMsg answers a cancel (done set: a client cancel) or a batch
+	// cancel by id (liquidation, reduce-only trimming). code is the book's
+	// reject of a single cancel (the order had already left the book).
+	canceledMsg struct {
+		sym    int
+		code   book.RejectCode
+		id     book.OrderID
+		orders []book.CanceledOrder
+		done   func(wire.OrderReply)
+	}
+	// markMsg is a new mark price of a symbol this account holds.
+	markMsg struct {
+		sym  int
+		mark book.Ticks
+	}
+	// fundingMsg is a funding payment due at rate and mark.
+	fundingMsg struct {
+		sym  int
+		rate market.Rate
+		mark book.Ticks
+	}
+)
+
+// From the fund actor.
+type reservedMsg struct {
+	sym    int
+	amount market.Money
+}
+
+// From the ADL actor and from counterparties.
+type (
+	// adlCloseMsg asks this account (a counterparty) to close qty of its
+	// position in sym at price, against the bankrupt account.
+	adlCloseMsg struct {
+		sym      int
+		side     book.Side // side of the position to close
+		qty      book.Lots
+		price    book.Ticks
+		bankrupt *actor.PID
+		name     string // the bankrupt account
+	}
+	// adlPlanMsg tells a bankrupt account how many closes the ADL actor
+	// sent for its leg in sym (each answers with an adlFilledMsg).
+	adlPlanMsg struct {
+		sym     int
+		closes  int
+		covered book.Lots
+	}
+	// adlFilledMsg is a counterparty's answer: qty of the requested close
+	// was done at the bankruptcy price (less than asked when the ranking
+	// was stale).
+	adlFilledMsg struct {
+		sym          int
+		qty, asked   book.Lots
+		counterparty string
+	}
+	// adlRetryMsg re-asks ADL after a pause; fast retries count as pending
+	// work for quiescence.
+	adlRetryMsg struct {
+		sym  int
+		fast bool
+	}
+)
+
+// testHook runs a function inside the account actor; only tests send it
+// (to inspect state, or to inject a panic for the supervision test).
+type testHook struct{ fn func(a *accountActor) }

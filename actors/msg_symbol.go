@@ -1,0 +1,53 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/wire"
+)
+
+// Messages a symbol actor receives.
+type (
+	// placeMsg is an order accepted by its account actor (or a liquidation
+	// order); the result goes back to from, with done.
+	placeMsg struct {
+		order book.Order
+		from  *actor.PID
+		done  func(wire.OrderReply)
+	}
+	// cancelMsg cancels one order (a client cancel): answered with a
+	// canceledMsg carrying done.
+	cancelMsg struct {
+		id   book.OrderID
+		from *actor.PID
+		done func(wire.OrderReply)
+	}
+	// cancelIDsMsg cancels several orders of one account by id (liquidation,
+	// reduce-only trimming); ids no longer resting are skipped.
+	cancelIDsMsg struct {
+		ids  []book.OrderID
+		from *actor.PID
+	}
+	// unsubscribeMsg: the account's position is flat; stop sending it
+	// marks unless a fill was sent after the fills it has seen.
+	unsubscribeMsg struct {
+		acct  book.AccountID
+		fills uint64
+	}
+	// indexMsg is an index tick (admin or the index source).
+	indexMsg struct {
+		index book.Ticks
+		done  func(wire.IndexReply)
+	}
+	// depthMsg asks for a depth snapshot.
+	depthMsg struct {
+		levels int
+		done   func(wire.DepthReply)
+	}
+)
+
+func (m *indexMsg) refuse(e *wire.Error) { m.done(wire.IndexReply{Reply: wire.Fail(e)}) }
+func (m *depthMsg) refuse(e *wire.Error) { m.done(wire.DepthReply{Reply: wire.Fail(e)}) }
+
+// symbolHook runs a function inside the symbol actor (tests only).
+type symbolHook struct{ fn func(s *symbolActor) }

@@ -1,0 +1,180 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+func demoEnv(t *testing.T) *env {
+	e := newEnv(t, market.DemoSymbols()...)
+	e.index("BTC-PERP", "30000")
+	e.index("ETH-PERP", "2000")
+	return e
+}
+
+func wantCode(t *testing.T, what string, r wire.Reply, code wire.Code) {
+	t.Helper()
+	if r.OK || r.Error == nil || r.Error.Code != code {
+		t.Fatalf("%s: got %+v, want %s", what, r, code)
+	}
+}
+
+func TestRejectionsChangeNothing(t *testing.T) {
+	e := demoEnv(t)
+	e.deposit("alice", "10000")
+	e.mustPlace("alice", "BTC-PERP", wire.Buy, "29000", "0.1")
+	h0 := e.hash()
+	cases := []struct {
+		name string
+		req  wire.PlaceOrder
+		code wire.Code
+	}{
+		{"unknown symbol", wire.PlaceOrder{Symbol: "DOGE-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("1"), Qty: dec("1"), TIF: wire.GTC}, wire.CodeUnknownSymbol},
+		{"off tick", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30000.05"), Qty: dec("0.1"), TIF: wire.GTC}, wire.CodeInvalidPrice},
+		{"off lot", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30000"), Qty: dec("0.0001"), TIF: wire.GTC}, wire.CodeInvalidQty},
+		{"outside band", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("40000"), Qty: dec("0.01"), TIF: wire.GTC}, wire.CodeInvalidPrice},
+		{"min notional", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30000"), Qty: dec("0.0001"), TIF: wire.GTC}, wire.CodeInvalidQty},
+		{"margin", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30000"), Qty: dec("10"), TIF: wire.GTC}, wire.CodeInsufficientMargin},
+		{"reduce only", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("30000"), Qty: dec("0.1"), TIF: wire.GTC, ReduceOnly: true}, wire.CodeReduceOnlyRejected},
+		{"post only", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("28000"), Qty: dec("0.01"), TIF: wire.GTC, PostOnly: true}, wire.CodePostOnlyWouldTake},
+		{"fok", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("29000"), Qty: dec("0.2"), TIF: wire.FOK}, wire.CodeFOKNotFilled},
+	}
+	for _, c := range cases {
+		wantCode(t, c.name, e.send("alice", c.req).Reply, c.code)
+	}
+	cid := wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("28000"), Qty: dec("0.01"), TIF: wire.GTC, ClientOrderID: "c1"}
+	if r := e.send("alice", cid); !r.OK {
+		t.Fatal(r.Error)
+	}
+	h1 := e.hash()
+	wantCode(t, "duplicate client id", e.send("alice", cid).Reply, wire.CodeDuplicateClientOrderID)
+	wantCode(t, "cancel unknown", call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: "BTC-PERP", OrderID: "999999"}, d)
+	}).Reply, wire.CodeUnknownOrder)
+	wantCode(t, "leverage", call(t, func(d func(wire.LeverageReply)) {
+		e.x.SetLeverage("alice", wire.Leverage{Symbol: "BTC-PERP", Leverage: dec("1000")}, d)
+	}).Reply, wire.CodeLeverageTooHigh)
+	if h := e.hash(); h != h1 || h1 == h0 {
+		t.Fatalf("state hash: before %x, after accepted order %x, after rejections %x", h0, h1, h)
+	}
+	e.audit()
+}
+
+func TestOrderFlowSettlesBothSides(t *testing.T) {
+	e := demoEnv(t)
+	e.deposit("alice", "10000")
+	e.deposit("bob", "10000")
+
+	bid := e.mustPlace("alice", "BTC-PERP", wire.Buy, "30000", "0.1")
+	if bid.Status != wire.StatusNew || bid.ClientOrderID != "" {
+		t.Fatalf("resting bid: %+v", bid)
+	}
+	// Taker reply reflects its fills, and its state sees them at once.
+	o := e.mustPlace("bob", "BTC-PERP", wire.Sell, "29900", "0.04", wire.IOC)
+	if o.Status != wire.StatusFilled || !o.FilledQty.Equal(dec("0.04")) || !o.AvgPrice.Equal(dec("30000")) {
+		t.Fatalf("taker: %+v", o)
+	}
+	if p := e.position("bob", "BTC-PERP"); p == nil || p.Side != wire.Short || !p.Qty.Equal(dec("0.04")) {
+		t.Fatalf("bob's position right after the reply: %+v", p)
+	}
+	m := e.send("bob", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Market, Qty: dec("0.1"), TIF: wire.IOC})
+	if !m.OK || m.Order.Status != wire.StatusCanceled || !m.Order.FilledQty.Equal(dec("0.06")) {
+		t.Fatalf("market sell sweeping the rest: %+v %v", m.Order, m.Error)
+	}
+	e.x.quiesce()
+	if p := e.position("alice", "BTC-PERP"); p == nil || p.Side != wire.Long || !p.Qty.Equal(dec("0.1")) {
+		t.Fatalf("maker position: %+v", p)
+	}
+	if fills := e.rec.events("alice", wire.EventFill); len(fills) != 2 || fills[0].Fill.Liquidity != wire.Maker {
+		t.Fatalf("maker fill events: %+v", fills)
+	}
+	wantCode(t, "cancel a filled order", call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: "BTC-PERP", OrderID: bid.OrderID}, d)
+	}).Reply, wire.CodeUnknownOrder)
+
+	// Cancel by client id; the reservation is released.
+	before := e.state("alice").Available
+	r := e.send("alice", wire.PlaceOrder{Symbol: "ETH-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("1990"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "e1"})
+	if !r.OK {
+		t.Fatal(r.Error)
+	}
+	c := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: "ETH-PERP", ClientOrderID: "e1"}, d)
+	})
+	if !c.OK || c.Order.Status != wire.StatusCanceled || c.Order.OrderID != r.Order.OrderID {
+		t.Fatalf("cancel: %+v %v", c.Order, c.Error)
+	}
+	if after := e.state("alice").Available; !after.Equal(before) {
+		t.Fatalf("available %s after cancel, %s before the order", after, before)
+	}
+
+	a := e.audit()
+	if a.Fees <= 0 || a.Long[0] != 100 || a.Short[0] != 100 {
+		t.Fatalf("fees %s, open interest %v/%v", a.Fees, a.Long, a.Short)
+	}
+	checkTradeSeqs(t, e, "BTC-PERP", 2)
+	checkDepthRebuild(t, e, "BTC-PERP")
+	checkDepthRebuild(t, e, "ETH-PERP")
+}
+
+func checkTradeSeqs(t *testing.T, e *env, sym string, n int) {
+	t.Helper()
+	e.rec.mu.Lock()
+	defer e.rec.mu.Unlock()
+	tr := e.rec.trades[sym]
+	if len(tr) != n {
+		t.Fatalf("%d trades, want %d", len(tr), n)
+	}
+	for i, x := range tr {
+		if x.Seq != uint64(i+1) {
+			t.Fatalf("trade %d has seq %d", i, x.Seq)
+		}
+	}
+}
+
+// checkDepthRebuild applies every published BookUpdate in order (seqs
+// without gaps) and compares the result with a depth snapshot.
+func checkDepthRebuild(t *testing.T, e *env, sym string) {
+	t.Helper()
+	snap := call(t, func(d func(wire.DepthReply)) { e.x.Depth(sym, wire.Depth{Levels: 1000}, d) })
+	e.rec.mu.Lock()
+	ups := append([]wire.BookUpdate(nil), e.rec.books[sym]...)
+	e.rec.mu.Unlock()
+	bids, asks := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+	for i, u := range ups {
+		if u.Seq != uint64(i+1) {
+			t.Fatalf("%s update %d has seq %d", sym, i, u.Seq)
+		}
+		for _, side := range []struct {
+			ls []wire.Level
+			m  map[string]decimal.Decimal
+		}{{u.Bids, bids}, {u.Asks, asks}} {
+			for _, l := range side.ls {
+				if l.Qty().IsZero() {
+					delete(side.m, l.Price().String())
+				} else {
+					side.m[l.Price().String()] = l.Qty()
+				}
+			}
+		}
+	}
+	if snap.Seq != uint64(len(ups)) {
+		t.Fatalf("%s snapshot seq %d, %d updates", sym, snap.Seq, len(ups))
+	}
+	for _, side := range []struct {
+		ls []wire.Level
+		m  map[string]decimal.Decimal
+	}{{snap.Bids, bids}, {snap.Asks, asks}} {
+		if len(side.ls) != len(side.m) {
+			t.Fatalf("%s: snapshot %v, rebuilt %v", sym, side.ls, side.m)
+		}
+		for _, l := range side.ls {
+			if q, ok := side.m[l.Price().String()]; !ok || !q.Equal(l.Qty()) {
+				t.Fatalf("%s level %s: snapshot %s, rebuilt %s", sym, l.Price(), l.Qty(), q)
+			}
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package actors
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/wire"
+)
+
+// accountEntry is one account in the registry: its name, interned id and
+// actor. failed is set (once) when the actor panicked.
+type accountEntry struct {
+	name   string
+	id     book.AccountID
+	pid    *actor.PID
+	failed atomic.Bool
+}
+
+// registry interns account names to book.AccountIDs (1, 2, ...) and spawns
+// each account's actor on first use. Lookups of known accounts are
+// lock-free (sync.Map); creation takes the mutex.
+type registry struct {
+	byName sync.Map // string -> *accountEntry
+	mu     sync.Mutex
+	list   []*accountEntry // id-1 -> entry
+	super  *accountSupervisor
+}
+
+// accountPrefix names account actors in the process registry.
+const accountPrefix = "acct-"
+
+func (r *registry) get(x *Exchange, name string) *accountEntry {
+	if e, ok := r.byName.Load(name); ok {
+		return e.(*accountEntry)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.byName.Load(name); ok {
+		return e.(*accountEntry)
+	}
+	if r.super == nil {
+		r.super = &accountSupervisor{x: x}
+	}
+	e := &accountEntry{name: name, id: book.AccountID(len(r.list) + 1)}
+	a := newAccountActor(x, e)
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithGuardian(r.super))
+	pid, err := x.root.SpawnNamed(props, accountPrefix+name)
+	if err != nil {
+		// Only a name taken outside the registry could collide; fall back
+		// to a generated name rather than refuse the account.
+		pid = x.root.Spawn(props)
+	}
+	e.pid = pid
+	r.list = append(r.list, e)
+	r.byName.Store(name, e)
+	return e
+}
+
+// all returns every account entry so far, by id.
+func (r *registry) all() []*accountEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.list)
+}
+
+func (r *registry) byPID(pid *actor.PID) *accountEntry {
+	for _, e := range r.all() {
+		if e.pid != nil && e.pid.Equal(pid) {
+			return e
+		}
+	}
+	return nil
+}
+
+// accountSupervisor is the guardian strategy of every account actor. A
+// panic takes the account out of service — no restart: its in-memory state
+// cannot be trusted and durability has not landed — marks it failed,
+// answers the request that panicked INTERNAL and logs. The actor is then
+// resumed rather than stopped, in a refuse-all mode (accountActor.refuseAll)
+// in which every request still queued in its mailbox or sent later is
+// answered INTERNAL exactly once (a stopped actor would drop its mailbox
+// silently) and only audits and probes read its frozen state. Nothing else
+// is touched, so no other account is affected.
+type accountSupervisor struct{ x *Exchange }
+
+func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
+	name := strings.TrimPrefix(child.Id, accountPrefix)
+	if e := s.x.accounts.byPID(child); e != nil {
+		e.failed.Store(true)
+		name = e.name
+	}
+	s.x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until restart",
+		"account", name, "reason", reason)
+	if r, ok := message.(refusable); ok {
+		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", name))
+	}
+	sup.ResumeChildren(child)
+}

@@ -1,0 +1,237 @@
+package actors
+
+import (
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// symbolActor owns one symbol's book.Book and market.MarkState. It matches
+// orders, sends the taker its result and each maker its fill, publishes
+// trades and one BookUpdate per command, and turns index ticks into marks
+// (impact prices from its own book) fanned out to the accounts holding a
+// position, plus funding when due.
+type symbolActor struct {
+	x    *Exchange
+	h    *symbolHandle
+	sym  *market.Symbol
+	book *book.Book
+	res  book.Result
+	ms   *market.MarkState
+
+	refs map[book.AccountID]*acctRef // every account that sent an order
+	subs map[book.AccountID]*acctRef // accounts holding a position: get marks
+
+	seq      uint64 // book updates published
+	tradeSeq uint64
+	n        uint64
+
+	bids, asks []book.Level // depth scratch
+	depth      []book.DepthChange
+}
+
+// acctRef is an account as a symbol actor knows it.
+type acctRef struct {
+	pid *actor.PID
+	// fills sent to the account; see onUnsubscribe.
+	fills uint64
+}
+
+func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
+	return &symbolActor{
+		x: x, h: h, sym: h.sym, book: book.New(), ms: market.NewMarkState(h.sym, x.now()),
+		refs: map[book.AccountID]*acctRef{}, subs: map[book.AccountID]*acctRef{},
+	}
+}
+
+func (s *symbolActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *placeMsg:
+		s.onPlace(ctx, m)
+	case *cancelMsg:
+		s.onCancel(ctx, m)
+	case *cancelIDsMsg:
+		s.onCancelIDs(ctx, m)
+	case *unsubscribeMsg:
+		if r := s.subs[m.acct]; r != nil && r.fills == m.fills {
+			delete(s.subs, m.acct)
+		}
+	case *indexMsg:
+		s.onIndex(ctx, m)
+	case *depthMsg:
+		s.onDepth(m)
+	case *probeMsg:
+		m.reply(s.n)
+		return
+	case *auditMsg:
+		m.reply(symbolAudit{sym: s.h.idx, resting: s.book.Len(), mark: s.h.lastMark()})
+		return
+	case *hashMsg:
+		m.reply(s.book.StateHash())
+		return
+	case *symbolHook:
+		m.fn(s)
+	default:
+		return
+	}
+	s.n++
+}
+
+func (s *symbolActor) ref(id book.AccountID, pid *actor.PID) *acctRef {
+	r := s.refs[id]
+	if r == nil {
+		r = &acctRef{pid: pid}
+		s.refs[id] = r
+	}
+	return r
+}
+
+// filled counts a fill sent to r and subscribes it to marks: an account
+// with a fill may hold a position. It unsubscribes itself when flat.
+func (s *symbolActor) filled(id book.AccountID, r *acctRef) {
+	r.fills++
+	s.subs[id] = r
+}
+
+func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
+	taker := s.ref(m.order.Account, m.from)
+	r := &s.res
+	s.book.Place(m.order, r)
+	out := &takerResultMsg{sym: s.h.idx, id: m.order.ID, code: r.Code, status: r.Status, done: m.done}
+	if r.Code == book.OK {
+		if len(r.Fills) > 0 {
+			out.fills = slices.Clone(r.Fills)
+			out.tradeSeq = s.tradeSeq + 1
+			for _, f := range r.Fills {
+				s.tradeSeq++
+				mk := s.refs[f.MakerAccount]
+				s.filled(f.MakerAccount, mk)
+				s.filled(f.TakerAccount, taker)
+				ctx.Send(mk.pid, &makerFillMsg{sym: s.h.idx, fill: f, tradeSeq: s.tradeSeq})
+				if s.x.events {
+					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.sym.Price(f.Price),
+						Qty: s.sym.Qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.now()})
+				}
+			}
+		}
+		if len(r.Canceled) > 0 {
+			out.canceled = slices.Clone(r.Canceled)
+		}
+		s.publishDepth(r.Depth)
+	}
+	ctx.Send(m.from, out)
+}
+
+func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
+	r := &s.res
+	s.book.Cancel(m.id, r)
+	out := &canceledMsg{sym: s.h.idx, code: r.Code, id: m.id, done: m.done}
+	if r.Code == book.OK {
+		out.orders = slices.Clone(r.Canceled)
+		s.publishDepth(r.Depth)
+	}
+	ctx.Send(m.from, out)
+}
+
+func (s *symbolActor) onCancelIDs(ctx actor.Context, m *cancelIDsMsg) {
+	out := &canceledMsg{sym: s.h.idx}
+	s.depth = s.depth[:0]
+	r := &s.res
+	for _, id := range m.ids {
+		s.book.Cancel(id, r)
+		if r.Code != book.OK {
+			continue
+		}
+		out.orders = append(out.orders, r.Canceled...)
+		s.depth = mergeDepth(s.depth, r.Depth)
+	}
+	s.publishDepth(s.depth)
+	ctx.Send(m.from, out)
+}
+
+// mergeDepth folds new level totals into dst, the latest total per level
+// winning, so one update carries all of a command's changes once each.
+func mergeDepth(dst, add []book.DepthChange) []book.DepthChange {
+next:
+	for _, c := range add {
+		for i := range dst {
+			if dst[i].Side == c.Side && dst[i].Price == c.Price {
+				dst[i].Qty = c.Qty
+				continue next
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func (s *symbolActor) publishDepth(ch []book.DepthChange) {
+	if len(ch) == 0 {
+		return
+	}
+	s.seq++
+	if !s.x.events {
+		return
+	}
+	u := &wire.BookUpdate{Seq: s.seq, Bids: []wire.Level{}, Asks: []wire.Level{}}
+	for _, c := range ch {
+		l := wire.NewLevel(s.sym.Price(c.Price), s.sym.Qty(c.Qty))
+		if c.Side == book.Buy {
+			u.Bids = append(u.Bids, l)
+		} else {
+			u.Asks = append(u.Asks, l)
+		}
+	}
+	s.x.sink.BookUpdate(s.sym.Name, u)
+}
+
+func (s *symbolActor) onDepth(m *depthMsg) {
+	s.bids, s.asks = s.book.Depth(m.levels, s.bids, s.asks)
+	m.done(wire.DepthReply{Reply: wire.OK(), Bids: levels(s.sym, s.bids), Asks: levels(s.sym, s.asks), Seq: s.seq})
+}
+
+// onIndex computes the mark from the index and the book's impact prices,
+// publishes it, sends it to every subscribed account and the ADL actor, and
+// sends funding to the subscribers when a funding time passed.
+func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
+	in := market.MarkInput{Index: m.index, NowMs: s.x.now()}
+	if q := s.impactQty(m.index); q > 0 {
+		in.ImpactBid, _ = s.book.ImpactPrice(book.Sell, q)
+		in.ImpactAsk, _ = s.book.ImpactPrice(book.Buy, q)
+	}
+	up, err := s.ms.Update(in)
+	if err != nil {
+		m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
+		return
+	}
+	s.h.index.Store(int64(up.Index))
+	s.h.mark.Store(int64(up.Mark))
+	if s.x.events {
+		s.x.sink.Mark(s.sym.Name, &wire.MarkUpdate{Symbol: s.sym.Name, Index: s.sym.Price(up.Index),
+			Mark: s.sym.Price(up.Mark), FundingRate: up.FundingRate.Decimal(), NextFundingMs: up.NextFundingMs, TimeMs: in.NowMs})
+	}
+	mm := &markMsg{sym: s.h.idx, mark: up.Mark}
+	for _, r := range s.subs {
+		ctx.Send(r.pid, mm)
+	}
+	ctx.Send(s.x.adl, &adlMarkMsg{sym: s.h.idx, mark: up.Mark})
+	if up.Due {
+		fm := &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
+		for _, r := range s.subs {
+			ctx.Send(r.pid, fm)
+		}
+	}
+	m.done(wire.IndexReply{Reply: wire.OK(), Index: s.sym.Price(up.Index), Mark: s.sym.Price(up.Mark)})
+}
+
+// impactQty is the size of the impact orders at price p.
+func (s *symbolActor) impactQty(p book.Ticks) book.Lots {
+	per := int64(p) * int64(s.sym.Multiplier)
+	if per <= 0 {
+		return 0
+	}
+	return book.Lots(max(1, int64(s.h.impact)/per))
+}

@@ -1,0 +1,208 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/actors"
+	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/gateway"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/natsrv"
+	"github.com/perpx/perpx/risk"
+)
+
+// Options configure Start. The zero value is the demo: embedded NATS on
+// 127.0.0.1:4222, demo symbols, simulated index, no bots (cmd/exchange
+// defaults Bots to 2).
+type Options struct {
+	NATSListen  string // embedded server's client address; "" = natsrv.DefaultListen
+	NATSMonitor string // embedded server's monitoring address; "" = off
+	NATSURL     string // join an outside server instead of embedding one
+	NATSUser    string // credentials for NATSURL (must be allowed every subject of the prefix)
+	NATSPass    string
+	Config      *config.Config // nil = config.Default()
+	Prefix      string         // subject prefix; "" = px
+	Index       string         // sim | manual | replay:FILE | nats:SUBJECT; "" = sim
+	Speed       float64        // replay speed; 0 = 1
+	Seed        uint64         // sim seed
+	Bots        int            // built-in market makers
+	HTTP        string         // /metrics and /debug/pprof address; "" = off
+	Logger      *slog.Logger   // nil discards
+}
+
+// App is a running exchange process.
+type App struct {
+	log     *slog.Logger
+	srv     *natsrv.Server // nil with NATSURL
+	nc      *nats.Conn
+	x       *actors.Exchange
+	gw      *gateway.Gateway
+	httpSrv *http.Server
+	httpLn  net.Listener
+	url     string
+	symbols []*market.Symbol
+
+	cancel context.CancelFunc // stops feed and bots
+	wg     sync.WaitGroup
+}
+
+// Start brings the exchange up; when it returns, requests are served.
+func Start(ctx context.Context, o Options) (a *App, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := o.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	syms, err := cfg.Compile()
+	if err != nil {
+		return nil, err
+	}
+	mode := risk.Cross
+	if cfg.MarginMode == "isolated" {
+		mode = risk.Isolated
+	}
+	feed, err := newFeed(o, syms)
+	if err != nil {
+		return nil, err
+	}
+
+	a = &App{log: log, symbols: syms}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+		}
+	}()
+	if err = a.connect(o, cfg); err != nil {
+		return nil, err
+	}
+	metrics := gateway.NewMetrics()
+	gopts := gateway.Options{Prefix: o.Prefix, Logger: log, RateLimit: cfg.RateLimit, Metrics: metrics}
+	pub, err := gateway.NewPublisher(a.nc, gopts)
+	if err != nil {
+		return nil, err
+	}
+	a.x, err = actors.Start(actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if a.gw, err = gateway.Start(a.nc, a.x, gopts); err != nil {
+		return nil, err
+	}
+	if o.HTTP != "" {
+		if err = a.serveHTTP(o.HTTP, metrics.Handler()); err != nil {
+			return nil, err
+		}
+	}
+
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.go_(func() { feed.run(bg, a) })
+	a.startBots(bg, o)
+	log.Info("ready", "nats", a.url, "symbols", len(syms), "index", feed.name, "bots", o.Bots)
+	return a, nil
+}
+
+func (a *App) connect(o Options, cfg *config.Config) error {
+	if o.NATSURL != "" {
+		nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1)}
+		if o.NATSUser != "" {
+			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
+		}
+		nc, err := nats.Connect(o.NATSURL, nopts...)
+		if err != nil {
+			return fmt.Errorf("app: connect %s: %w", o.NATSURL, err)
+		}
+		a.nc, a.url = nc, o.NATSURL
+		return nil
+	}
+	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users})
+	if err != nil {
+		return err
+	}
+	a.srv, a.url = srv, srv.ClientURL()
+	a.nc, err = srv.Connect("perpx-exchange")
+	return err
+}
+
+func (a *App) serveHTTP(addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("app: http: %w", err)
+	}
+	a.httpLn = ln
+	a.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	a.go_(func() {
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "err", err)
+		}
+	})
+	return nil
+}
+
+func (a *App) go_(f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// URL is the NATS URL clients connect to.
+func (a *App) URL() string { return a.url }
+
+// HTTPAddr is the metrics listener's address ("" when off).
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Exchange is the in-process exchange (tests use it for audits).
+func (a *App) Exchange() *actors.Exchange { return a.x }
+
+// Symbols are the compiled symbols the exchange runs.
+func (a *App) Symbols() []*market.Symbol { return a.symbols }
+
+// Close shuts down in dependency order: stop taking requests and answer
+// those in flight, stop feed and bots, stop the actors, flush and close
+// NATS. ctx bounds the wait for in-flight requests.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.gw != nil {
+		errs = append(errs, a.gw.Stop(ctx))
+	}
+	if a.httpSrv != nil {
+		errs = append(errs, a.httpSrv.Shutdown(ctx))
+	}
+	a.wg.Wait()
+	if a.x != nil {
+		a.x.Stop()
+	}
+	if a.nc != nil {
+		if err := a.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+		for !a.nc.IsClosed() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if a.srv != nil {
+		a.srv.Shutdown()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/index"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// simStart is where the simulated index starts per demo symbol; other
+// symbols start at defaultSimStart.
+var simStart = map[string]decimal.Decimal{
+	"BTC-PERP": decimal.NewFromInt(30000),
+	"ETH-PERP": decimal.NewFromInt(2000),
+}
+
+var defaultSimStart = decimal.NewFromInt(100)
+
+// feed drives index ticks from a pure index.Source into the exchange, or
+// subscribes to an outside feeder's subject (nats:SUBJECT).
+type feed struct {
+	name    string
+	src     index.Source
+	subject string // nats:SUBJECT
+	closer  func() error
+}
+
+func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
+	spec, err := index.ParseSpec(o.Index)
+	if o.Index == "" {
+		spec, err = index.Spec{Kind: index.KindSim}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := &feed{name: spec.Kind.String(), src: index.Idle{}}
+	switch spec.Kind {
+	case index.KindSim:
+		cfg := index.SimConfig{Seed: o.Seed}
+		for _, s := range syms {
+			start, ok := simStart[s.Name]
+			if !ok {
+				start = defaultSimStart
+			}
+			cfg.Symbols = append(cfg.Symbols, index.SimSymbol{Symbol: s.Name, Start: start, Tick: s.TickSize})
+		}
+		f.src, err = index.NewSim(cfg, time.Now())
+	case index.KindReplay:
+		speed := o.Speed
+		if speed == 0 {
+			speed = 1
+		}
+		var file *os.File
+		if file, err = os.Open(spec.Arg); err != nil {
+			return nil, fmt.Errorf("app: index replay: %w", err)
+		}
+		f.closer = file.Close
+		f.src, err = index.NewReplay(file, time.Now(), speed)
+	case index.KindNATS:
+		f.subject = spec.Arg
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// run feeds ticks until ctx ends or the source is exhausted.
+func (f *feed) run(ctx context.Context, a *App) {
+	if f.closer != nil {
+		defer f.closer()
+	}
+	if f.subject != "" {
+		f.subscribe(ctx, a)
+		return
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		t, ok, err := f.src.Next()
+		if err != nil {
+			a.log.Error("index feed stopped", "source", f.name, "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		if d := time.Until(t.Due); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		a.setIndex(t.Symbol, t.Price)
+	}
+}
+
+func (f *feed) subscribe(ctx context.Context, a *App) {
+	sub, err := a.nc.Subscribe(f.subject, func(m *nats.Msg) {
+		p, err := index.ParseFeed(m.Data)
+		if err != nil {
+			a.log.Warn("index feed message refused", "subject", m.Subject, "err", err)
+			return
+		}
+		a.setIndex(p.Symbol, p.Price)
+	})
+	if err != nil {
+		a.log.Error("index feed subscribe", "subject", f.subject, "err", err)
+		return
+	}
+	<-ctx.Done()
+	_ = sub.Unsubscribe()
+}
+
+func (a *App) setIndex(sym string, price decimal.Decimal) {
+	a.x.SetIndex(sym, wire.IndexSet{Price: price}, func(r wire.IndexReply) {
+		if !r.OK {
+			a.log.Warn("index tick refused", "symbol", sym, "price", price, "err", r.Error)
+		}
+	})
+}

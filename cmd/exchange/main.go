@@ -1,0 +1,75 @@
+// Command exchange runs the perpx paper-trading exchange. With no flags it
+// embeds a NATS server on 127.0.0.1:4222, runs the demo symbols BTC-PERP and
+// ETH-PERP on a simulated index with two liquidity bots, and serves
+// /metrics and /debug/pprof on 127.0.0.1:9090. See README.md for the flags.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/perpx/perpx/app"
+	"github.com/perpx/perpx/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
+	var o app.Options
+	fs.StringVar(&o.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS server's client address")
+	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off)")
+	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
+	fs.StringVar(&o.NATSUser, "nats-user", "", "user for --nats-url")
+	fs.StringVar(&o.NATSPass, "nats-password", "", "password for --nats-url")
+	cfgPath := fs.String("config", "", "config file (JSON, see API.md); default: the demo symbols")
+	fs.StringVar(&o.Prefix, "prefix", "px", "subject prefix")
+	fs.StringVar(&o.Index, "index", "sim", "index source: sim | manual | replay:FILE | nats:SUBJECT")
+	fs.Float64Var(&o.Speed, "speed", 1, "replay speed multiplier for --index replay:FILE")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated index")
+	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of /metrics and /debug/pprof (\"\" = off)")
+	level := fs.String("log-level", "info", "debug | info | warn | error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintln(os.Stderr, "exchange: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	o.Logger = log
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		log.Error("config", "err", err)
+		return 2
+	}
+	o.Config = cfg
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Start(ctx, o)
+	if err != nil {
+		log.Error("start", "err", err)
+		return 1
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Close(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

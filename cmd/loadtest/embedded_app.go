@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+
+	"github.com/perpx/perpx/app"
+)
+
+// The load test's --embedded exchange: the real wiring on a random loopback
+// port, without bots (the load test brings its own makers).
+func init() {
+	startEmbedded = func(ctx context.Context, o EmbeddedOptions) (string, func(), error) {
+		idx := "sim"
+		if o.ManualIndex {
+			idx = "manual"
+		}
+		a, err := app.Start(ctx, app.Options{NATSListen: "127.0.0.1:-1", Prefix: o.Prefix, Index: idx})
+		if err != nil {
+			return "", nil, err
+		}
+		return a.URL(), func() { _ = a.Close(context.Background()) }, nil
+	}
+}
