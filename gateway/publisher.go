@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"log/slog"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/wire"
@@ -32,29 +33,29 @@ func NewPublisher(nc *nats.Conn, opts Options) (*Publisher, error) {
 // Trade publishes on <prefix>.md.<symbol>.trades.
 func (p *Publisher) Trade(symbol string, t *wire.Trade) {
 	p.m.trades.WithLabelValues(symbol).Inc()
-	p.publish(p.subj.Trades(symbol), t)
+	publish(p, p.subj.Trades(symbol), t, wire.AppendTrade)
 }
 
 // BookUpdate publishes an incremental depth update on <prefix>.md.<symbol>.book.
 func (p *Publisher) BookUpdate(symbol string, u *wire.BookUpdate) {
-	p.publish(p.subj.Book(symbol), u)
+	publish(p, p.subj.Book(symbol), u, wire.AppendBookUpdate)
 }
 
 // Mark publishes on <prefix>.md.<symbol>.mark.
 func (p *Publisher) Mark(symbol string, m *wire.MarkUpdate) {
-	p.publish(p.subj.Mark(symbol), m)
+	publish(p, p.subj.Mark(symbol), m, wire.AppendMarkUpdate)
 }
 
 // FundEvent publishes on <prefix>.fund.events and sets the fund balance gauge.
 func (p *Publisher) FundEvent(e *wire.FundEvent) {
 	p.m.fundBalance.WithLabelValues(e.Asset).Set(e.Balance.InexactFloat64())
-	p.publish(p.subj.FundEvents(), e)
+	publish(p, p.subj.FundEvents(), e, wire.AppendFundEvent)
 }
 
 // ADLEvent publishes on <prefix>.adl.<symbol>.events.
 func (p *Publisher) ADLEvent(symbol string, e *wire.ADLEvent) {
 	p.m.adlEvents.WithLabelValues(symbol).Inc()
-	p.publish(p.subj.ADLEvents(symbol), e)
+	publish(p, p.subj.ADLEvents(symbol), e, wire.AppendADLEvent)
 }
 
 // AccountEvent publishes on <prefix>.acct.<account>.events; a liquidation
@@ -63,11 +64,29 @@ func (p *Publisher) AccountEvent(account string, e *wire.AccountEvent) {
 	if e.Type == wire.EventLiquidation && e.Liquidation != nil {
 		p.m.liquidations.WithLabelValues(e.Liquidation.Symbol).Inc()
 	}
-	p.publish(p.subj.Events(account), e)
+	publish(p, p.subj.Events(account), e, wire.AppendAccountEvent)
 }
 
-func (p *Publisher) publish(subject string, v any) {
-	if err := p.nc.Publish(subject, wire.Encode(v)); err != nil {
+// payloadBufs holds the buffers payloads are encoded into: Publish copies
+// the payload into the connection's buffer before it returns, so a buffer
+// is reused as soon as its message is published.
+var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBuf is the largest buffer put back in payloadBufs, so that one
+// huge payload does not stay pinned in the pool.
+const maxPooledBuf = 64 << 10
+
+// publish encodes v with enc (one of wire's Append encoders) into a pooled
+// buffer and publishes it on subject.
+func publish[T any](p *Publisher, subject string, v *T, enc func([]byte, *T) []byte) {
+	bp := payloadBufs.Get().(*[]byte)
+	data := enc((*bp)[:0], v)
+	err := p.nc.Publish(subject, data)
+	if cap(data) <= maxPooledBuf {
+		*bp = data
+		payloadBufs.Put(bp)
+	}
+	if err != nil {
 		p.m.publishErrors.Inc()
 		p.log.Debug("gateway: publish failed", "subject", subject, "err", err)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +58,9 @@ func TestPublisherSubjectsAndPayloads(t *testing.T) {
 	p.AccountEvent("bob", &wire.AccountEvent{Type: wire.EventLiquidation, Seq: 8, TimeMs: 4, Liquidation: &wire.Liquidation{Symbol: "BTC-PERP", Side: wire.Long,
 		Qty: dec("1"), MarkPrice: dec("29500"), LiquidationPrice: dec("29600"), BankruptcyPrice: dec("29000")}})
 	p.AccountEvent("carol", &wire.AccountEvent{Type: wire.EventADL, Seq: 2, TimeMs: 5, ADL: adl})
+	p.AccountEvent("alice", benchFill)
+	p.AccountEvent("dave", &wire.AccountEvent{Type: wire.EventFunding, Seq: 1, TimeMs: 6, Funding: &wire.Funding{Symbol: "ETH-PERP",
+		Rate: dec("-0.000125"), Payment: dec("0.41250"), Side: wire.Short, Qty: dec("1.00"), MarkPrice: dec("3300")}})
 	want := []struct{ subject, data string }{
 		{"px.md.BTC-PERP.trades", `{"symbol":"BTC-PERP","price":"30000.5","qty":"0.01","taker_side":"buy","seq":3,"time_ms":1}`},
 		{"px.md.BTC-PERP.book", `{"seq":4,"bids":[["30000","0"]],"asks":[]}`},
@@ -65,6 +69,13 @@ func TestPublisherSubjectsAndPayloads(t *testing.T) {
 		{"px.adl.BTC-PERP.events", `{"symbol":"BTC-PERP","bankrupt_account":"bob","counterparty":"carol","qty":"0.5","price":"29000","time_ms":5}`},
 		{"px.acct.bob.events", `{"type":"liquidation","seq":8,"time_ms":4,"liquidation":{"symbol":"BTC-PERP","side":"long","qty":"1","mark_price":"29500","liquidation_price":"29600","bankruptcy_price":"29000"}}`},
 		{"px.acct.carol.events", `{"type":"adl","seq":2,"time_ms":5,"adl":{"symbol":"BTC-PERP","bankrupt_account":"bob","counterparty":"carol","qty":"0.5","price":"29000","time_ms":5}}`},
+		{"px.acct.alice.events", `{"type":"fill","seq":981,"time_ms":1718000000123,"order":{"order_id":"17","client_order_id":"c-1042",` +
+			`"account":"alice","symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.01","filled_qty":"0.004",` +
+			`"avg_price":"30000.45","status":"partially_filled","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1718000000100},` +
+			`"fill":{"symbol":"BTC-PERP","order_id":"17","client_order_id":"c-1042","side":"buy","price":"30000.4","qty":"0.002",` +
+			`"fee":"0.0300004","liquidity":"taker","realized_pnl":"-1.25","trade_seq":4411}}`},
+		{"px.acct.dave.events", `{"type":"funding","seq":1,"time_ms":6,"funding":{"symbol":"ETH-PERP","rate":"-0.000125","payment":"0.4125",` +
+			`"side":"short","qty":"1","mark_price":"3300"}}`},
 	}
 	for _, w := range want {
 		msg, err := sub.NextMsg(5 * time.Second)
@@ -89,7 +100,8 @@ func TestPublisherSubjectsAndPayloads(t *testing.T) {
 	}
 }
 
-// Actors call the sink from many goroutines at once.
+// Actors call the sink from many goroutines at once; each message must
+// carry its own payload, intact, although the encoding buffers are reused.
 func TestPublisherConcurrentUse(t *testing.T) {
 	e := newEnv(t, Options{})
 	p, err := NewPublisher(e.nc, Options{Metrics: e.m})
@@ -103,18 +115,38 @@ func TestPublisherConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			sym := []string{"BTC-PERP", "ETH-PERP"}[w%2]
 			for i := range each {
-				p.Trade(sym, &wire.Trade{Symbol: sym, Price: dec("1"), Qty: dec("1"), TakerSide: wire.Sell, Seq: uint64(i)})
+				p.Trade(sym, &wire.Trade{Symbol: sym, Price: dec(strings.Repeat("9", w+1)), Qty: dec("1"), TakerSide: wire.Sell, Seq: uint64(i)})
 			}
 		})
 	}
 	wg.Wait()
 	for i := range workers * each {
-		if _, err := sub.NextMsg(5 * time.Second); err != nil {
+		msg, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
 			t.Fatalf("got %d of %d trades: %v", i, workers*each, err)
+		}
+		var tr wire.Trade
+		if err := json.Unmarshal(msg.Data, &tr); err != nil || string(wire.Encode(&tr)) != string(msg.Data) ||
+			msg.Subject != subj.Trades(tr.Symbol) || len(tr.Price.String()) > workers {
+			t.Fatalf("%s: corrupt trade %s (%v)", msg.Subject, msg.Data, err)
 		}
 	}
 	if n := value(e.m.trades.WithLabelValues("BTC-PERP")) + value(e.m.trades.WithLabelValues("ETH-PERP")); n != workers*each {
 		t.Fatalf("trades counted %v", n)
+	}
+}
+
+// A publish encodes into a pooled buffer: its only allocation is the
+// subject. AllocsPerRun counts the whole process, the embedded server's
+// read buffers included, hence the margin; encoding/json made 25.
+func TestPublisherAllocs(t *testing.T) {
+	e := newEnv(t, Options{})
+	p, err := NewPublisher(e.nc, Options{Metrics: e.m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() { p.AccountEvent("alice", benchFill) }); n > 2 {
+		t.Fatalf("%v allocations per account event", n)
 	}
 }
 

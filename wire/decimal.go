@@ -1,6 +1,11 @@
 package wire
 
-import "github.com/shopspring/decimal"
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/shopspring/decimal"
+)
 
 // MaxDecimalLen bounds a decimal string: enough for any price or quantity the
 // exchange can hold, short enough that parsing costs nothing.
@@ -62,3 +67,74 @@ func parseDecimal[T ~string | ~[]byte](s T) (decimal.Decimal, bool) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// appendDecimalString appends d.String(). A coefficient that fits in an
+// int64 is formatted here with strconv, following the steps of String
+// (including decimal.TrimTrailingZeros and decimal.UseScientificNotation),
+// without its math/big conversion and string concatenations; any other
+// value goes through String.
+func appendDecimalString(dst []byte, d decimal.Decimal) []byte {
+	c, ok := coefficientInt64(d)
+	exp := int(d.Exponent())
+	if !ok || exp > 0 && decimal.UseScientificNotation {
+		return append(dst, d.String()...)
+	}
+	u := uint64(c)
+	if c < 0 {
+		dst = append(dst, '-')
+		u = -u
+	}
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], u, 10)
+	if exp >= 0 { // String rescales to exponent 0: the digits, then exp zeros
+		dst = append(dst, digits...)
+		if u != 0 {
+			dst = appendZeros(dst, exp)
+		}
+		return dst
+	}
+	// exp < 0: the last -exp digits, left-padded with lead zeros, are the
+	// fraction.
+	frac, lead := digits, 0
+	if n := len(digits) + exp; n > 0 {
+		dst = append(dst, digits[:n]...)
+		frac = digits[n:]
+	} else {
+		dst = append(dst, '0')
+		lead = -n
+	}
+	if decimal.TrimTrailingZeros {
+		frac = bytes.TrimRight(frac, "0")
+		if len(frac) == 0 {
+			lead = 0
+		}
+	}
+	if lead+len(frac) == 0 {
+		return dst
+	}
+	dst = append(dst, '.')
+	dst = appendZeros(dst, lead)
+	return append(dst, frac...)
+}
+
+// coefficientInt64 returns d's coefficient if it fits in an int64. Below
+// 20 digits the coefficient is under 2^64, so CoefficientInt64 (its low 64
+// bits, negated if negative) has the coefficient's sign exactly when it
+// fits; NumDigits of such a coefficient does not allocate.
+func coefficientInt64(d decimal.Decimal) (int64, bool) {
+	if d.NumDigits() > 19 {
+		return 0, false
+	}
+	c := d.CoefficientInt64()
+	return c, (c < 0) == (d.Sign() < 0)
+}
+
+const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// appendZeros appends n zeros.
+func appendZeros(dst []byte, n int) []byte {
+	for ; n > len(zeros); n -= len(zeros) {
+		dst = append(dst, zeros...)
+	}
+	return append(dst, zeros[:n]...)
+}

@@ -20,15 +20,22 @@ func AppendError(dst []byte, e *Error) []byte {
 	return append(dst, "}}"...)
 }
 
-// AppendOrderReply appends {"ok":true,"order":{..}}.
+// AppendOrderReply appends {"ok":true,"order":{..}}, or {"ok":true} for a
+// nil o (the order is omitempty).
 func AppendOrderReply(dst []byte, o *Order) []byte {
+	if o == nil {
+		return append(dst, `{"ok":true}`...)
+	}
 	dst = append(dst, `{"ok":true,"order":`...)
 	dst = AppendOrder(dst, o)
 	return append(dst, '}')
 }
 
-// AppendOrder appends o as a JSON object.
+// AppendOrder appends o as a JSON object (null if nil).
 func AppendOrder(dst []byte, o *Order) []byte {
+	if o == nil {
+		return appendNull(dst)
+	}
 	dst = append(dst, `{"order_id":`...)
 	dst = appendString(dst, o.OrderID)
 	dst = append(dst, `,"client_order_id":`...)
@@ -73,10 +80,14 @@ func Encode(v any) []byte {
 	return b
 }
 
-// appendDecimal writes d as decimal.Decimal.MarshalJSON does by default.
+// appendDecimal writes d as decimal.Decimal.MarshalJSON does: its String,
+// quoted unless decimal.MarshalJSONWithoutQuotes is set.
 func appendDecimal(dst []byte, d decimal.Decimal) []byte {
+	if decimal.MarshalJSONWithoutQuotes {
+		return appendDecimalString(dst, d)
+	}
 	dst = append(dst, '"')
-	dst = append(dst, d.String()...)
+	dst = appendDecimalString(dst, d)
 	return append(dst, '"')
 }
 
