@@ -67,6 +67,48 @@ func ops(subj wire.Subjects) []*op {
 	}
 }
 
+// endpoint is one micro endpoint: one subscription serving one or more ops.
+type endpoint struct {
+	name    string
+	subject string
+	ops     []*op
+}
+
+// endpoints groups the ops into micro endpoints. Order place and cancel
+// share one subscription: NATS keeps a connection's messages in order only
+// within a subscription, and a trader pipelining a place and its cancel
+// must not see the cancel overtake the place.
+func endpoints(subj wire.Subjects) []*endpoint {
+	var es []*endpoint
+	orders := &endpoint{name: "order", subject: subj.Orders(wire.Any)}
+	for _, o := range ops(subj) {
+		if o.ep == wire.EpOrderPlace || o.ep == wire.EpOrderCancel {
+			if len(orders.ops) == 0 {
+				es = append(es, orders)
+			}
+			orders.ops = append(orders.ops, o)
+			continue
+		}
+		es = append(es, &endpoint{name: o.name, subject: o.subject, ops: []*op{o}})
+	}
+	return es
+}
+
+// route picks the op a subject belongs to; a subject no op serves goes to
+// the first op, whose subject check refuses it with BAD_REQUEST.
+func (e *endpoint) route(subj wire.Subjects, subject string) *op {
+	if len(e.ops) > 1 {
+		if rt, err := subj.Parse(subject); err == nil {
+			for _, o := range e.ops {
+				if o.ep == rt.Endpoint {
+					return o
+				}
+			}
+		}
+	}
+	return e.ops[0]
+}
+
 // reply is what every typed wire reply is: it embeds wire.Reply.
 type reply interface{ Envelope() wire.Reply }
 

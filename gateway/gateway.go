@@ -121,13 +121,15 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	for _, o := range ops(subj) {
-		o.latency = g.m.latency.WithLabelValues(o.ep.String())
-		err := g.svc.AddEndpoint(o.name, micro.HandlerFunc(func(req micro.Request) { g.serveMicro(o, req) }),
-			micro.WithEndpointSubject(o.subject))
+	for _, e := range endpoints(subj) {
+		for _, o := range e.ops {
+			o.latency = g.m.latency.WithLabelValues(o.ep.String())
+		}
+		err := g.svc.AddEndpoint(e.name, micro.HandlerFunc(func(req micro.Request) { g.serveMicro(e, req) }),
+			micro.WithEndpointSubject(e.subject))
 		if err != nil {
 			_ = g.svc.Stop()
-			return nil, fmt.Errorf("gateway: endpoint %s: %w", o.name, err)
+			return nil, fmt.Errorf("gateway: endpoint %s: %w", e.name, err)
 		}
 	}
 	// Once Start returns the server knows the subscriptions, so a request
@@ -179,8 +181,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 // serveMicro is the micro handler: a request refused before it reaches
 // the exchange is answered here with req.Error, so `nats micro stats`
 // counts it; the exchange's answers are published by pending.finish.
-func (g *Gateway) serveMicro(o *op, req micro.Request) {
+func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 	start := g.received()
+	o := e.route(g.subj, req.Subject())
 	if err := g.handle(o, req.Subject(), req.Reply(), req.Data(), start); err != nil {
 		g.refused(o, start, err, func(body []byte) error {
 			if req.Reply() == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -411,15 +412,15 @@ func TestMicroServiceAndQueueGroup(t *testing.T) {
 	}
 	defer g2.Stop(context.Background())
 	info := e.g.Service().Info()
-	if info.Name != ServiceName || len(info.Endpoints) != len(ops(subj)) {
+	if info.Name != ServiceName || len(info.Endpoints) != len(endpoints(subj)) {
 		t.Fatalf("info %+v", info)
 	}
 	for _, ep := range info.Endpoints {
 		if ep.QueueGroup != DefaultQueue {
 			t.Errorf("%s: queue group %q", ep.Name, ep.QueueGroup)
 		}
-		if ep.Name == "order-place" && ep.Subject != "px.acct.*.order.place" {
-			t.Errorf("order-place on %q", ep.Subject)
+		if ep.Name == "order" && ep.Subject != "px.acct.*.order.*" {
+			t.Errorf("order endpoint on %q", ep.Subject)
 		}
 	}
 	const n = 60
@@ -444,7 +445,7 @@ func TestMicroServiceAndQueueGroup(t *testing.T) {
 	})
 	// The stock tooling sees the service: `nats micro ls` is a $SRV.INFO request.
 	msg, err := e.cl.Request("$SRV.INFO.perpx", nil, 5*time.Second)
-	if err != nil || !strings.Contains(string(msg.Data), `"subject":"px.acct.*.order.place"`) {
+	if err != nil || !strings.Contains(string(msg.Data), `"subject":"px.acct.*.order.*"`) {
 		t.Fatalf("$SRV.INFO: %v %s", err, msg.Data)
 	}
 }
@@ -493,5 +494,49 @@ func TestStopWaitsForUnansweredRequests(t *testing.T) {
 	// Stopped: nobody answers any more.
 	if _, err := e.cl.Request(subj.State("alice"), []byte(`{}`), time.Second); !errors.Is(err, nats.ErrNoResponders) {
 		t.Fatalf("after Stop: %v", err)
+	}
+}
+
+// A trader pipelining place, cancel, place, cancel... on one connection
+// must have them reach the exchange in that order.
+func TestOrderRequestsKeepConnectionOrder(t *testing.T) {
+	e := newEnv(t, Options{})
+	inbox := nats.NewInbox()
+	const n = 400
+	got := make(chan struct{}, 2*n)
+	sub, err := e.cl.Subscribe(inbox, func(*nats.Msg) { got <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	for i := 0; i < n; i++ {
+		place := fmt.Sprintf(`{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"100","qty":"1","tif":"GTC","client_order_id":"c%d"}`, i)
+		cancel := fmt.Sprintf(`{"symbol":"BTC-PERP","client_order_id":"c%d"}`, i)
+		if err := e.cl.PublishRequest(subj.OrderPlace("alice"), inbox, []byte(place)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.cl.PublishRequest(subj.OrderCancel("alice"), inbox, []byte(cancel)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2*n; i++ {
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d replies", i, 2*n)
+		}
+	}
+	calls := e.x.Calls()
+	if len(calls) != 2*n {
+		t.Fatalf("%d calls, want %d", len(calls), 2*n)
+	}
+	for i, c := range calls {
+		want := "PlaceOrder"
+		if i%2 == 1 {
+			want = "CancelOrder"
+		}
+		if c.Method != want {
+			t.Fatalf("call %d is %s, want %s: order requests were reordered", i, c.Method, want)
+		}
 	}
 }

@@ -120,6 +120,11 @@ func (s Subjects) adl(sym, rest string) string { return s.prefix + ".adl." + sym
 
 func (s Subjects) OrderPlace(acct string) string  { return s.acct(acct, "order.place") }
 func (s Subjects) OrderCancel(acct string) string { return s.acct(acct, "order.cancel") }
+
+// Orders matches every order request of acct (place and cancel): the
+// gateway serves them from one subscription so an account's pipelined
+// place and cancel are handled in the order they were sent.
+func (s Subjects) Orders(acct string) string { return s.acct(acct, "order.*") }
 func (s Subjects) Leverage(acct string) string    { return s.acct(acct, "leverage") }
 func (s Subjects) State(acct string) string       { return s.acct(acct, "state") }
 func (s Subjects) Events(acct string) string      { return s.acct(acct, "events") }
