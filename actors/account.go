@@ -29,9 +29,9 @@ type accountActor struct {
 	fees     market.Money // Σ trading and liquidation fees paid (the fees ledger's share)
 	funding  market.Money // Σ funding received (+) or paid (−)
 
-	liq   *liquidation // in-flight liquidation, nil when none
-	seq   uint64       // account event seq
-	n     uint64       // messages handled (quiescence probe)
+	liq *liquidation // in-flight liquidation, nil when none
+	seq uint64       // account event seq
+	n   uint64       // messages handled (quiescence probe)
 }
 
 // acctSym is the account's per-symbol bookkeeping outside risk.
@@ -491,6 +491,8 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 	switch leg := a.adlLeg(h.idx); {
 	case leg != nil && len(acked) == 0:
 		return // the leg is reported by the liquidation (askADL)
+	case leg != nil && leg.price == 0: // not offered to ADL yet: off the ranking
+		m = &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid}
 	case leg != nil:
 		m = a.legPosition(leg)
 	case pos.Qty == 0 && st.adl == 0 && len(acked) == 0:

@@ -81,11 +81,15 @@ type Exchange struct {
 	adl     *actor.PID
 
 	accounts registry
+	disp     *workerDispatcher
 	orderIDs atomic.Uint64
 	// timers counts ADL retries waiting on a timer, so quiescence can tell
 	// that work is still pending although every mailbox is empty.
-	timers  atomic.Int64
-	stopped atomic.Bool
+	timers atomic.Int64
+	// liquidations counts liquidations settled (a metric and the
+	// cascade benchmark's finish line).
+	liquidations atomic.Int64
+	stopped      atomic.Bool
 }
 
 // Start validates opts and starts the actors.
@@ -137,6 +141,7 @@ func Start(opts Options) (*Exchange, error) {
 	logger := x.log
 	x.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	x.root = x.sys.Root
+	x.disp = newWorkerDispatcher(300)
 	x.sys.EventStream.Subscribe(x.onDeadLetter)
 
 	adlActor, err := newADLActor(x)
@@ -155,7 +160,7 @@ func Start(opts Options) (*Exchange, error) {
 // wrappers whose only failure mode is a bug, so they keep protoactor's
 // default supervision (restart) and log it.
 func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), name)
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp)), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}
@@ -168,6 +173,7 @@ func (x *Exchange) Stop() {
 		return
 	}
 	x.sys.Shutdown()
+	x.disp.close()
 }
 
 // nopSink discards everything.

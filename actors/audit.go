@@ -40,7 +40,12 @@ type AuditReport struct {
 	// Long and Short are Σ position lots per symbol (liquidation legs
 	// included).
 	Long, Short []book.Lots
-	Negative    []string // accounts with a negative balance
+	// Negative lists flat accounts (no position, no liquidation) with a
+	// negative balance: a settled loss nobody covered. risk lets cash dip
+	// below zero while positions stay open (the account is liquidated if it
+	// matters), so those are only counted, in NegativeOpen.
+	Negative     []string
+	NegativeOpen int
 	// OpenOrders is Σ open orders the accounts know, Resting Σ orders in the
 	// books; equal when every order is resting or terminal.
 	OpenOrders, Resting int
@@ -243,7 +248,11 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			r.Failed = append(r.Failed, a.name)
 		}
 		if a.balance < 0 {
-			r.Negative = append(r.Negative, a.name)
+			if a.liquidating || slices.ContainsFunc(a.qty, func(q book.Lots) bool { return q != 0 }) {
+				r.NegativeOpen++
+			} else {
+				r.Negative = append(r.Negative, a.name)
+			}
 		}
 		for i, h := range x.symbols {
 			q := a.qty[i]

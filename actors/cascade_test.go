@@ -69,7 +69,7 @@ func newCascade(tb testing.TB, n int) *cascade {
 	tb.Helper()
 	e := newEnv(tb, cascadeSymbol(tb))
 	e.index(csym, "1000")
-	e.fundDeposit("300")
+	e.fundDeposit("2000")
 	c := &cascade{e: e, longs: n / 2}
 	qty := func(i int) int64 { return 1 + int64(i%5) }
 	for i := range c.longs {
@@ -117,7 +117,7 @@ func newCascade(tb testing.TB, n int) *cascade {
 		e.x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: dec("10000000")}, func(r wire.BalanceReply) {
 			per := max(1, c.oi/5/int64(makers))
 			e.x.PlaceOrder(acct, wire.PlaceOrder{Symbol: csym, Side: wire.Buy, Type: wire.Limit,
-				Price: decimal.NewFromInt(940 - int64(i%20)*4), Qty: decimal.NewFromInt(per), TIF: wire.GTC}, func(r wire.OrderReply) { next(r.Reply) })
+				Price: decimal.NewFromInt(880 - int64(i%20)*4), Qty: decimal.NewFromInt(per), TIF: wire.GTC}, func(r wire.OrderReply) { next(r.Reply) })
 		})
 	})
 	e.x.quiesce()
@@ -159,7 +159,7 @@ func TestCascade(t *testing.T) {
 	if liq != c.longs {
 		t.Fatalf("%d liquidations, want every long (%d)", liq, c.longs)
 	}
-	if deficits == 0 || adlEvents == 0 || a.Fund < 0 {
+	if deficits == 0 || adlEvents == 0 || a.Fund < 0 || a.Fund >= a.FundDeposits {
 		t.Fatalf("fund deficits %d, ADL closes %d, fund %s", deficits, adlEvents, a.Fund)
 	}
 	if a.Long[0] != a.Short[0] || a.Long[0] == 0 {
@@ -168,4 +168,3 @@ func TestCascade(t *testing.T) {
 	t.Logf("liquidations %d, fund deficits %d, ADL closes %d, fund left %s, open interest %d (was %d)",
 		liq, deficits, adlEvents, a.Fund, a.Long[0], c.oi)
 }
-

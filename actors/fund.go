@@ -38,12 +38,12 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		}
 		ctx.Send(m.from, &reservedMsg{sym: m.sym, amount: got})
 	case *settleMsg:
-		a.settle(m.id, fund.Settlement{Account: m.acct, Symbol: m.sym, PnL: m.pnl, Volume: m.volume}, m.name)
+		a.settle(m.id, fund.Settlement{Account: m.acct, Symbol: m.sym, PnL: m.pnl, Volume: m.volume}, m.name, "liquidation")
 		if _, err := a.f.Release(m.id); err != nil {
 			a.x.log.Error("actors: fund release failed", "id", m.id, "err", err)
 		}
 	case *deficitMsg:
-		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct)
+		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
 	case *fundDepositMsg:
 		ev, err := a.f.Deposit(a.x.quote, m.amount, a.x.now())
 		if err != nil {
@@ -77,7 +77,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	a.n++
 }
 
-func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name string) {
+func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what string) {
 	s.Asset, s.TimeMs = a.x.quote, a.x.now()
 	out, err := a.f.Settle(id, s)
 	if err != nil {
@@ -86,7 +86,7 @@ func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name string
 	}
 	if out.Uncovered > 0 {
 		a.uncovered += int64(out.Uncovered)
-		a.x.log.Error("actors: the insurance fund could not cover a deficit", "account", name, "uncovered", out.Uncovered)
+		a.x.log.Error("actors: the insurance fund could not cover a deficit", "account", name, "of", what, "uncovered", out.Uncovered)
 	}
 	if name != "" && s.Account != 0 {
 		if a.names == nil {

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,7 +97,7 @@ func newEnv(t testing.TB, syms ...*market.Symbol) *env {
 	t.Helper()
 	e := &env{t: t, rec: newRecorder(), clk: &clock{}}
 	e.clk.ms.Store(1_700_000_000_000)
-	x, err := Start(Options{Symbols: syms, Sink: e.rec, Now: e.clk.now})
+	x, err := Start(Options{Symbols: syms, Sink: e.rec, Now: e.clk.now, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,3 +269,16 @@ func longTiers() [][2]string { return [][2]string{{"3000", "0.03"}, {"1000000000
 // shortTiers make a 1-lot short at 2500 with margin 500 liquidate at 2900
 // with bankruptcy price 3000.
 func shortTiers() [][2]string { return [][2]string{{"1500", "0.02"}, {"1000000000", "0.05"}} }
+
+// describeLiquidation reports an in-flight liquidation ("" without one).
+func (a *accountActor) describeLiquidation() string {
+	if a.liq == nil {
+		return ""
+	}
+	out := fmt.Sprintf("%s: reserved=%v base=%s", a.e.name, a.liq.reserved, a.liq.l.Base)
+	for _, g := range a.liq.legs {
+		out += fmt.Sprintf(" [%s qty %d rem %d bk %d order %d asked %v planned %v pending %d expect %d idle %d]",
+			g.h.sym.Name, g.g.Qty, g.g.Remaining, g.g.Bankruptcy, g.order, g.asked, g.planned, g.pending, g.expect, g.idle)
+	}
+	return out
+}

@@ -35,6 +35,21 @@ type liqLeg struct {
 	pending                  int
 	expect                   book.Lots
 	idle                     int // rounds in a row that closed nothing
+	// price of the leg's ADL closes: its bankruptcy price, or the mark when
+	// risk has none in range (see adlPrice).
+	price book.Ticks
+}
+
+// adlPrice is the price the leg's remainder is deleveraged at: the
+// bankruptcy price. Workaround (risk): when an account's cash is so negative
+// that a short is bankrupt at every price, risk reports bankruptcy tick 0,
+// which no close can use; such a leg is deleveraged at the mark and the fund
+// pays the difference (its reservation asked for it: see coverageNeed).
+func (leg *liqLeg) adlPrice() book.Ticks {
+	if leg.g.Bankruptcy >= 1 {
+		return leg.g.Bankruptcy
+	}
+	return max(leg.h.lastMark(), 1)
 }
 
 // slowRetry is the backoff from which a waiting leg no longer counts as
@@ -102,8 +117,15 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 			}})
 		}
 	}
-	ctx.Send(a.x.fund, &reserveMsg{id: lq.resID, need: total, from: ctx.Self()})
+	// Workaround (risk): with k ≥ 2 cross legs each leg's bankruptcy price
+	// assumes the others at their marks, so Base ≈ −(k−1)·equity < 0 and
+	// closing at those prices costs the fund −Base. Reserve it first.
+	ctx.Send(a.x.fund, &reserveMsg{id: lq.resID, need: total + lq.baseDeficit(), from: ctx.Self()})
 }
+
+// baseDeficit is what the liquidation costs the fund even if every leg
+// closes at its bankruptcy price (see liquidate).
+func (lq *liquidation) baseDeficit() market.Money { return max(0, -lq.l.Base) }
 
 // coverageNeed is the most a leg's IOC order can lose against its
 // bankruptcy price: down to the band's floor for a long, up to its ceiling
@@ -131,13 +153,14 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 	for _, g := range lq.legs {
 		total += g.need
 	}
+	room := max(0, m.amount-lq.baseDeficit()) // what the IOC orders may lose
 	for _, leg := range lq.legs {
 		if leg.g.Remaining == 0 {
 			continue
 		}
 		var share market.Money
 		if total > 0 {
-			share = market.Money(market.MustMulDiv(int64(m.amount), int64(leg.need), int64(total), false))
+			share = market.Money(market.MustMulDiv(int64(room), int64(leg.need), int64(total), false))
 		}
 		limit := lq.l.OrderLimit(leg.h.sym, share, leg.h.lastMark())
 		if limit <= 0 {
@@ -189,7 +212,8 @@ func (a *accountActor) askADL(ctx actor.Context, sym int) {
 	}
 	leg.asked, leg.planned, leg.progress, leg.pending, leg.expect = true, false, false, 0, 0
 	a.syms[sym].adl = leg.g.Remaining // the ranking holds the leg until the account reports again
-	ctx.Send(a.x.adl, &deleverageMsg{price: leg.g.Bankruptcy, pos: *a.legPosition(leg)})
+	leg.price = leg.adlPrice()
+	ctx.Send(a.x.adl, &deleverageMsg{price: leg.price, pos: *a.legPosition(leg)})
 }
 
 // legPosition is a leg's remainder as the ADL ranking holds it: its share
@@ -221,10 +245,10 @@ func (a *accountActor) onADLFilled(ctx actor.Context, m *adlFilledMsg) {
 	leg.expect -= m.asked
 	if m.qty > 0 {
 		leg.progress = true
-		if code := a.liq.l.ApplyFill(leg.h.sym, leg.g.Bankruptcy, m.qty); code != risk.OK {
+		if code := a.liq.l.ApplyFill(leg.h.sym, leg.price, m.qty); code != risk.OK {
 			a.x.log.Error("actors: ADL close refused by the liquidation", "account", a.e.name, "code", code.String())
 		}
-		a.adlEvent(leg.h, a.e.name, m.counterparty, m.qty, leg.g.Bankruptcy)
+		a.adlEvent(leg.h, a.e.name, m.counterparty, m.qty, leg.price)
 	}
 	a.adlRoundStep(ctx, leg)
 }
@@ -291,7 +315,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		// A leg closes against another bankrupt leg only at a price no
 		// worse than its own bankruptcy price, so its deficit stays within
 		// its reservation.
-		better := (want > 0 && m.price >= leg.g.Bankruptcy) || (want < 0 && m.price <= leg.g.Bankruptcy)
+		better := (want > 0 && m.price >= leg.adlPrice()) || (want < 0 && m.price <= leg.adlPrice())
 		if better {
 			done = max(0, min(m.qty, abs(leg.g.Remaining)-leg.expect))
 			if done > 0 {
@@ -348,6 +372,7 @@ func (a *accountActor) checkLiquidationDone(ctx actor.Context) {
 	ctx.Send(a.x.fund, &settleMsg{id: lq.resID, acct: a.e.id, name: a.e.name, sym: lq.legs[0].h.sym.Name, pnl: s.Fund, volume: volume})
 	a.liq = nil
 	a.acct.EndLiquidation()
+	a.x.liquidations.Add(1)
 	for _, g := range lq.legs {
 		a.positionChanged(ctx, g.h)
 	}

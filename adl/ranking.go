@@ -266,7 +266,7 @@ type PositionInfo struct {
 	Qty      book.Lots
 	Cost     market.Money
 	Margin   market.Money
-	PnL      market.Money // at the mark; 0 before the first mark
+	PnL      market.Money // at the mark; 0 before the first mark or if it overflows
 	Score    float64      // ranking value at the mark
 	Leverage float64      // effective leverage at the mark
 }

@@ -36,6 +36,10 @@ type Options struct {
 	Bots        int            // built-in market makers
 	HTTP        string         // /metrics and /debug/pprof address; "" = off
 	Logger      *slog.Logger   // nil discards
+	// Now is the exchange's clock in unix milliseconds (marks, funding,
+	// event times); nil is the wall clock. Tests pass a manual clock to
+	// reach a funding time at once.
+	Now func() int64
 }
 
 // App is a running exchange process.
@@ -92,7 +96,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.x, err = actors.Start(actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log})
+	a.x, err = actors.Start(actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now})
 	if err != nil {
 		return nil, err
 	}

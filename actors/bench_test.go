@@ -1,0 +1,99 @@
+package actors
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// BenchmarkActorsOrders measures end-to-end orders through the facade: risk
+// pre-trade in the account actor, matching in the symbol actor, settlement
+// of the taker (reply) and the maker (fill message) through risk. 1000
+// accounts on BTC-PERP and ETH-PERP alternate buys one tick above and sells
+// one tick below the mark, so about every other order trades against a
+// resting one; a window of orders is kept in flight so mailboxes stay busy.
+// No Sink: events are not built (the replies are).
+func BenchmarkActorsOrders(b *testing.B) {
+	const accounts, window = 1000, 8192
+	syms := market.DemoSymbols()
+	x, err := Start(Options{Symbols: syms})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Stop()
+	e := &env{t: b, x: x}
+	e.index("BTC-PERP", "30000")
+	e.index("ETH-PERP", "2000")
+	names := make([]string, accounts)
+	for i := range names {
+		names[i] = fmt.Sprintf("bench%d", i)
+		e.deposit(names[i], "100000000")
+	}
+	reqs := [2][2]wire.PlaceOrder{}
+	for s, sym := range syms {
+		mark := []string{"30000", "2000"}[s]
+		tick := sym.TickSize
+		for side, w := range []wire.Side{wire.Buy, wire.Sell} {
+			p := dec(mark).Add(tick)
+			if w == wire.Sell {
+				p = dec(mark).Sub(tick)
+			}
+			reqs[s][side] = wire.PlaceOrder{Symbol: sym.Name, Side: w, Type: wire.Limit, Price: p, Qty: sym.LotSize.Mul(decimal.NewFromInt(10)), TIF: wire.GTC}
+		}
+	}
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, window)
+	done := func(r wire.OrderReply) {
+		if !r.OK {
+			failed.Add(1)
+		}
+		<-sem
+		wg.Done()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		sem <- struct{}{}
+		wg.Add(1)
+		a := i % accounts
+		x.PlaceOrder(names[a], reqs[(i/accounts)%2][(i/(2*accounts))%2], done)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "orders/s")
+	if f := failed.Load(); f > int64(b.N)/100 {
+		b.Fatalf("%d of %d orders refused", f, b.N)
+	}
+}
+
+// BenchmarkCascade10k measures a mark shock liquidating 5000 of 10 000
+// accounts (see newCascade): from the index tick to every liquidation
+// settled (book, fund and ADL), metric ms/cascade. Setup is not timed.
+func BenchmarkCascade10k(b *testing.B) {
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		c := newCascade(b, 10_000)
+		runtime.GC()
+		b.StartTimer()
+		start := time.Now()
+		c.e.x.SetIndex(csym, wire.IndexSet{Price: dec("850")}, func(wire.IndexReply) {})
+		for c.e.x.liquidations.Load() < int64(c.longs) {
+			time.Sleep(50 * time.Microsecond)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		c.e.x.Stop()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/cascade")
+}
