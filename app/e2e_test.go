@@ -708,13 +708,9 @@ func TestE2ECloseAnswersInFlight(t *testing.T) {
 // let alice write into bob's private event stream or a public market-data
 // stream, nor spend bob's rate-limit tokens with her (unlimited) reads.
 //
-// Known bug (gateway/natsrv): all three happen today, so the test only runs
-// with PERPX_KNOWN_BUGS=1 until the gateway refuses reply subjects outside
-// the inboxes (or natsrv confines the service user's publishes).
+// The gateway drops requests whose reply subject lies inside the exchange's
+// namespace (gateway.replyAllowed).
 func TestE2EReplySubjectIsNotARelay(t *testing.T) {
-	if os.Getenv("PERPX_KNOWN_BUGS") == "" {
-		t.Skip("known bug: replies are published to any reply subject a trader names; PERPX_KNOWN_BUGS=1 runs it")
-	}
 	e := start(t, parseConfig(t, symbolJSON("100", 0, longTiers()...), secUsers+`,"rate_limit":{"orders_per_s":1,"burst":2}`),
 		startOpts{admin: []nats.Option{nats.UserInfo("ops", "root-pw")}})
 	e.index("1000")

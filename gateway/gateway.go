@@ -184,6 +184,16 @@ func (g *Gateway) Stop(ctx context.Context) error {
 func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 	start := g.received()
 	o := e.route(g.subj, req.Subject())
+	if !g.replyAllowed(req.Reply()) {
+		// The exchange publishes replies with its own unconfined login, so a
+		// reply subject inside the exchange's namespace would let a trader
+		// write into another account's events, the market data or requests.
+		// Such a request is dropped unserved: no reply could go anywhere.
+		g.account(o, start, wire.Errorf(wire.CodeBadRequest, "reply subject refused"))
+		g.log.Warn("gateway: request with a reply subject inside the exchange namespace dropped", "subject", req.Subject(), "reply", req.Reply())
+		g.answered()
+		return
+	}
 	if err := g.handle(o, req.Subject(), req.Reply(), req.Data(), start); err != nil {
 		g.refused(o, start, err, func(body []byte) error {
 			if req.Reply() == "" {
@@ -192,6 +202,14 @@ func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 			return req.Error(string(err.Code), headerValue(err.Message), body)
 		})
 	}
+}
+
+// replyAllowed refuses reply subjects in the exchange's own namespace and
+// NATS system subjects ($SYS, $JS, $SRV...); inboxes and any other subject
+// are the client's business.
+func (g *Gateway) replyAllowed(reply string) bool {
+	p := g.subj.Prefix()
+	return !strings.HasPrefix(reply, "$") && reply != p && !strings.HasPrefix(reply, p+".")
 }
 
 // headerValue makes s safe as a NATS header value (no line breaks or other
