@@ -121,25 +121,26 @@ func (s Subjects) adl(sym, rest string) string { return s.prefix + ".adl." + sym
 func (s Subjects) OrderPlace(acct string) string  { return s.acct(acct, "order.place") }
 func (s Subjects) OrderCancel(acct string) string { return s.acct(acct, "order.cancel") }
 
+func (s Subjects) Leverage(acct string) string  { return s.acct(acct, "leverage") }
+func (s Subjects) State(acct string) string     { return s.acct(acct, "state") }
+func (s Subjects) Events(acct string) string    { return s.acct(acct, "events") }
+func (s Subjects) AdminDeposit() string         { return s.prefix + ".admin.deposit" }
+func (s Subjects) AdminIndex(sym string) string { return s.prefix + ".admin.index." + sym }
+func (s Subjects) AdminFundDeposit() string     { return s.prefix + ".admin.fund.deposit" }
+func (s Subjects) AdminAudit() string           { return s.prefix + ".admin.audit" }
+func (s Subjects) Depth(sym string) string      { return s.md(sym, "depth") }
+func (s Subjects) Trades(sym string) string     { return s.md(sym, "trades") }
+func (s Subjects) Book(sym string) string       { return s.md(sym, "book") }
+func (s Subjects) Mark(sym string) string       { return s.md(sym, "mark") }
+func (s Subjects) FundState() string            { return s.prefix + ".fund.state" }
+func (s Subjects) FundEvents() string           { return s.prefix + ".fund.events" }
+func (s Subjects) ADLQueue(sym string) string   { return s.adl(sym, "queue") }
+func (s Subjects) ADLEvents(sym string) string  { return s.adl(sym, "events") }
+
 // Orders matches every order request of acct (place and cancel): the
 // gateway serves them from one subscription so an account's pipelined
 // place and cancel are handled in the order they were sent.
 func (s Subjects) Orders(acct string) string { return s.acct(acct, "order.*") }
-func (s Subjects) Leverage(acct string) string    { return s.acct(acct, "leverage") }
-func (s Subjects) State(acct string) string       { return s.acct(acct, "state") }
-func (s Subjects) Events(acct string) string      { return s.acct(acct, "events") }
-func (s Subjects) AdminDeposit() string           { return s.prefix + ".admin.deposit" }
-func (s Subjects) AdminIndex(sym string) string   { return s.prefix + ".admin.index." + sym }
-func (s Subjects) AdminFundDeposit() string       { return s.prefix + ".admin.fund.deposit" }
-func (s Subjects) AdminAudit() string             { return s.prefix + ".admin.audit" }
-func (s Subjects) Depth(sym string) string        { return s.md(sym, "depth") }
-func (s Subjects) Trades(sym string) string       { return s.md(sym, "trades") }
-func (s Subjects) Book(sym string) string         { return s.md(sym, "book") }
-func (s Subjects) Mark(sym string) string         { return s.md(sym, "mark") }
-func (s Subjects) FundState() string              { return s.prefix + ".fund.state" }
-func (s Subjects) FundEvents() string             { return s.prefix + ".fund.events" }
-func (s Subjects) ADLQueue(sym string) string     { return s.adl(sym, "queue") }
-func (s Subjects) ADLEvents(sym string) string    { return s.adl(sym, "events") }
 
 // Subtree wildcards, for permissions and catch-all subscriptions.
 func (s Subjects) AccountAll(acct string) string { return s.prefix + ".acct." + acct + ".>" }
