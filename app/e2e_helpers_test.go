@@ -99,13 +99,21 @@ type exchange struct {
 type startOpts struct {
 	admin []nats.Option
 	now   func() int64
+	index string // "" = manual
+	speed float64
+	bots  int
+	http  string
 }
 
-// start runs the exchange with cfg, manual index, no bots, no HTTP.
+// start runs the exchange with cfg, manual index, no bots, no HTTP unless o
+// says otherwise.
 func start(t testing.TB, cfg *config.Config, o startOpts) *exchange {
 	t.Helper()
+	if o.index == "" {
+		o.index = "manual"
+	}
 	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg,
-		Index: "manual", Now: o.now})
+		Index: o.index, Speed: o.speed, Bots: o.bots, HTTP: o.http, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,90 @@
+package app_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// marks returns the index prices published on the symbol's mark stream.
+func (e *exchange) marks(sym string) []string {
+	var out []string
+	for _, m := range decoded[wire.MarkUpdate](e.rec, e.subj.Mark(sym)) {
+		out = append(out, m.Index.String())
+	}
+	return out
+}
+
+func wantMarks(e *exchange, want ...string) {
+	e.t.Helper()
+	eventually(e.t, "index ticks", func() error {
+		if got := e.marks(tsym); strings.Join(got, " ") != strings.Join(want, " ") {
+			return fmt.Errorf("index %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+// --index replay:FILE replays a recorded market in order, sped up.
+func TestReplayFeed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "prices.csv")
+	// 3 s of market at 10× speed: 100 ms between ticks. The first tick goes
+	// out as the exchange starts, before the test's subscription may exist.
+	csv := "time_ms,symbol,price\n1000,TEST-PERP,3000\n2000,TEST-PERP,3010\n2500,OTHER,1\n3000,TEST-PERP,2990\n"
+	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "replay:" + file, speed: 10})
+	// OTHER is not a symbol of the exchange: refused and skipped, the rest
+	// still replays, in order.
+	eventually(t, "the replay", func() error {
+		got := strings.Join(e.marks(tsym), " ")
+		if got != "3000 3010 2990" && got != "3010 2990" {
+			return fmt.Errorf("index ticks %q, want 3000 3010 2990 (the first may precede the subscription)", got)
+		}
+		return nil
+	})
+}
+
+// --index nats:SUBJECT takes prices from an outside feeder; bad messages
+// are skipped.
+func TestNATSFeed(t *testing.T) {
+	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "nats:feed.prices"})
+	for _, msg := range []string{`{"symbol":"TEST-PERP","price":"3000"}`, `not json`, `{"symbol":"TEST-PERP","price":"-5"}`, `{"symbol":"TEST-PERP","price":"3050"}`} {
+		if err := e.nc.Publish("feed.prices", []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantMarks(e, "3000", "3050")
+}
+
+// --bots N: a lone trader finds both sides of the book quoted around the
+// mark of the simulated index, and /metrics is served.
+func TestBotsQuoteAndMetrics(t *testing.T) {
+	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "sim", bots: 2, http: "127.0.0.1:0"})
+	eventually(t, "bots' quotes", func() error {
+		d := e.depth()
+		if len(d.Bids) == 0 || len(d.Asks) == 0 {
+			return fmt.Errorf("depth %+v", d)
+		}
+		if !d.Bids[0].Price().LessThan(d.Asks[0].Price()) {
+			return fmt.Errorf("crossed: %+v", d)
+		}
+		return nil
+	})
+	resp, err := http.Get("http://" + e.app.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "perpx_orders_total") {
+		t.Fatalf("/metrics lacks perpx_orders_total:\n%.500s", body)
+	}
+}
