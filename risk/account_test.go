@@ -12,7 +12,8 @@ func TestCodeNames(t *testing.T) {
 		InvalidQty: "INVALID_QTY", MinNotional: "MIN_NOTIONAL", InsufficientMargin: "INSUFFICIENT_MARGIN",
 		ReduceOnlyRejected: "REDUCE_ONLY_REJECTED", LeverageTooHigh: "LEVERAGE_TOO_HIGH",
 		AccountInLiquidation: "ACCOUNT_IN_LIQUIDATION", UnknownOrder: "UNKNOWN_ORDER", Internal: "INTERNAL",
-		Code(200): "INTERNAL",
+		ChargeExceedsProfit: "CHARGE_EXCEEDS_PROFIT",
+		Code(200):           "INTERNAL",
 	}
 	for c, s := range want {
 		if c.String() != s {

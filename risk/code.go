@@ -30,6 +30,10 @@ const (
 	// Internal: a fill or close the account cannot account for (for example
 	// more than the order's remaining quantity) — a caller bug.
 	Internal
+	// ChargeExceedsProfit: a socialized-loss charge larger than the
+	// position's unrealized profit at the given mark (internal; never sent
+	// to clients).
+	ChargeExceedsProfit
 )
 
 var codeNames = [...]string{
@@ -49,6 +53,7 @@ var codeNames = [...]string{
 	NoPosition:           "NO_POSITION",
 	NotLiquidatable:      "NOT_LIQUIDATABLE",
 	Internal:             "INTERNAL",
+	ChargeExceedsProfit:  "CHARGE_EXCEEDS_PROFIT",
 }
 
 func (c Code) String() string {

@@ -23,6 +23,8 @@ type world struct {
 	pool     market.Money // funding in flight
 	liqs     int
 	adls     int
+	// socialized counts the socialized-loss charges.
+	socialized int
 }
 
 func newWorld(t *testing.T, seed uint64, n int) *world {
@@ -47,12 +49,12 @@ func (w *world) deposit(a *Account, m market.Money) {
 }
 
 // check asserts conservation at the common marks, Σ qty = 0, and that a
-// flat account never has negative cash.
+// flat account never has (or reports) a negative balance.
 func (w *world) check(step int) {
 	w.t.Helper()
 	for _, a := range w.accts {
-		if a.nOpen == 0 && a.Cash() < 0 {
-			w.t.Fatalf("step %d: flat account %d has cash %s", step, a.ID(), a.Cash())
+		if a.nOpen == 0 && (a.Cash() < 0 || a.Balance() != a.Cash() || a.Report().Balance.IsNegative()) {
+			w.t.Fatalf("step %d: flat account %d has cash %s, balance %s", step, a.ID(), a.Cash(), a.Balance())
 		}
 	}
 	total := w.fund + w.fees + w.pool
@@ -193,8 +195,9 @@ func (w *world) liquidate(a *Account, s *market.Symbol) {
 	for _, id := range cancel {
 		a.OnCancel(id)
 	}
-	if a.Cash() < 0 || a.Balance() < 0 {
-		w.t.Fatalf("balance %s after takeover", a.Balance())
+	// Cash may stay below zero only while other positions back it (doc.go).
+	if a.nOpen == 0 && (a.Cash() < 0 || a.Balance() < 0) {
+		w.t.Fatalf("flat account: balance %s cash %s after takeover", a.Balance(), a.Cash())
 	}
 	var again []*Account
 	for li := range l.Legs {
@@ -235,6 +238,9 @@ func (w *world) liquidate(a *Account, s *market.Symbol) {
 		w.t.Fatalf("settlement %+v", st)
 	}
 	w.fund += st.Fund
+	if st.Fund < 0 && w.rng.IntN(2) == 0 {
+		again = append(again, w.socialize(a, l.Legs[0], -st.Fund)...)
+	}
 	w.fees += st.Fee
 	a.EndLiquidation()
 	for _, x := range again {
@@ -285,10 +291,10 @@ func TestConservationProperty(t *testing.T) {
 				}
 			}
 		}
-		if w.liqs == 0 || w.adls == 0 {
-			t.Errorf("seed %d: %d liquidations, %d ADL closes: the walk is too tame", seed, w.liqs, w.adls)
+		if w.liqs == 0 || w.adls == 0 || w.socialized == 0 {
+			t.Errorf("seed %d: %d liquidations, %d ADL closes, %d socialized charges: the walk is too tame", seed, w.liqs, w.adls, w.socialized)
 		}
-		t.Logf("seed %d: %d liquidations, %d ADL closes, fund %s, fees %s", seed, w.liqs, w.adls, w.fund, w.fees)
+		t.Logf("seed %d: %d liquidations, %d ADL closes, %d socialized charges, fund %s, fees %s", seed, w.liqs, w.adls, w.socialized, w.fund, w.fees)
 	}
 }
 
@@ -339,4 +345,33 @@ func TestFundingConservation(t *testing.T) {
 	if p := FundingPayment(btc, -1, 3333, 300_001); p != 99990 {
 		t.Errorf("receiver rounding %d", p)
 	}
+}
+
+// socialize charges up to deficit to the profitable positions opposite leg
+// (socialized-loss mode), in account order, each at most its profit at the
+// mark; what they pay goes to the fund, which paid the deficit. Returns the
+// accounts the charges made liquidatable.
+func (w *world) socialize(bankrupt *Account, leg LiquidationLeg, deficit market.Money) []*Account {
+	var hit []*Account
+	s, mark := leg.Symbol, w.mark[leg.Symbol]
+	for _, a := range w.accts {
+		ps, _ := a.Position(s)
+		profit := s.PnL(ps.Qty, ps.Cost, mark)
+		if deficit == 0 || a == bankrupt || ps.Qty == 0 || (ps.Qty > 0) == (leg.Qty > 0) || profit <= 0 {
+			continue
+		}
+		charge := min(deficit, profit)
+		if _, c := a.ApplySocializedCharge(s, profit+1, mark); c != ChargeExceedsProfit {
+			w.t.Fatalf("charge above profit: %s", c)
+		}
+		r, c := a.ApplySocializedCharge(s, charge, mark)
+		mustOK(w.t, c, "socialized charge")
+		w.fund += charge
+		deficit -= charge
+		w.socialized++
+		if r.Liquidate {
+			hit = append(hit, a)
+		}
+	}
+	return hit
 }

@@ -41,14 +41,32 @@
 // the position's margin; realized PnL and funding go to that margin; a
 // partial close returns the closed share of the margin to cash; a full close
 // returns all of it, or reports a negative margin as FillResult.Deficit
-// (drawn from the fund). Balance = cash + Σ isolated margins. Cash may dip
-// below zero only while positions remain open (a losing close paid from
-// another position's unrealized profit; a sell filled above its reserved
-// margin price): cross positions are then liquidated if it matters, and the
-// takeover below resets cash to zero; when the account's last position
-// closes with cash < 0 (a close far from the mark), the shortfall is a
-// Deficit and cash is set to zero. So no balance stays negative once the
-// account is flat or liquidated.
+// (drawn from the fund). Balance = cash + Σ isolated margins.
+//
+// # Negative cash
+//
+// Cash may be below zero only while the account has an open position, and
+// only through these flows:
+//
+//   - a cross close realizing a loss larger than cash (paid from the other
+//     cross positions' unrealized profit);
+//   - fees, cross funding and socialized charges taken from cash;
+//   - an isolated opening fill's ⌈value/leverage⌉ plus fee taken at the fill
+//     price, which can exceed what PreTrade reserved (a sell filled above its
+//     margin price) or what cash holds (Available counts cross uPnL);
+//   - AddMargin up to Available, which counts cross uPnL.
+//
+// An isolated margin may likewise be negative while its position is open
+// (funding, socialized charges, partial-close losses). The cross check
+// (OnMark, Liquidate) sees negative cash in the cross equity. It is settled
+// at the latest when the account goes flat: a cross takeover moves cash into
+// the Liquidation's Escrow and leaves 0; a fill or ADL close of the last
+// position with cash < 0 reports the shortfall as FillResult.Deficit and
+// sets cash to 0 (an isolated full close with margin < 0 likewise); a
+// takeover of the last (isolated) position with cash < 0 adds the cash to
+// the Liquidation's Escrow (hence its Deficit) and sets it to 0. So a flat
+// account's Balance is its cash, ≥ 0, and Report never shows it negative
+// (asserted after every step of the conservation walk).
 //
 // # Margins
 //
@@ -83,9 +101,11 @@
 //
 //	E(P) = W + q·P·m − C            liquidatable  ⇔  E(P) ≤ MM(|q|·P·m)
 //
-// W is the isolated margin; for cross, cash + Σ other cross (uPnL − MM) at
-// their marks (for the bankruptcy price: cash + Σ other uPnL). E − MM is
-// monotone in P, so with r_k, Cum_k of the tier holding the root:
+// W is the isolated margin; for the cross liquidation price, cash + Σ other
+// cross (uPnL − MM) at their marks (the mark of this symbol alone that
+// triggers); for the cross bankruptcy price, the position's share of the
+// equity less its own uPnL (the joint rule below). E − MM is monotone in P,
+// so with r_k, Cum_k of the tier holding the root:
 //
 //	long:  P_liq = (C − W − Cum_k) / (q·m·(1 − r_k))      trigger: mark ≤ ⌊P_liq⌋
 //	short: P_liq = (W − C + Cum_k) / (|q|·m·(1 + r_k))    trigger: mark ≥ ⌈P_liq⌉
@@ -100,6 +120,35 @@
 // (3750 − 750 − 210)/0.9 = 3100. Mirrored short (tiers {1500: 2 %, 100000:
 // 5 %}): short 1 at 2500 with margin 500: P_bk = 3000, P_liq = (500 + 2500 +
 // 45)/1.05 = 2900.
+//
+// The joint bankruptcy rule (k ≥ 2 cross positions). Taking each position's
+// P_bk with the others at their marks would let every leg use the whole
+// cross equity E = cash + Σ cross uPnL, so closing all k legs there would
+// cost the fund (k−1)·E. Instead E is split over the cross positions in
+// proportion to their maintenance margin at the marks (notional when Σ MM
+// is 0):
+//
+//	e_i = E × MM_i / Σ MM   (toward zero; the last slot takes the rest, Σ e_i = E)
+//	W_i = e_i − uPnL_i      so  P_bk,i = mark_i ∓ e_i / (|q_i|·m)   (long −, short +)
+//
+// rounded in the fund's favour as above: each leg is bankrupt where its own
+// share is used up, its distance from the mark (relative) proportional to
+// its effective MM rate. Closing every leg at its P_bk leaves the book with
+// Σ_i E_i(P_bk,i) ∈ [0, Σ |q_i|·m): zero plus rounding dust for the fund
+// (Liquidation.Base), never below zero unless a tick is clamped (below).
+// One cross position has e = E and
+// W = cash: the single-position formulas and the seed numbers above are
+// unchanged. Example: two longs of 1 at 3750 on 1500 of cash, marks 3100:
+// E = 200, MM 100 + 100, e = 100 each, P_bk = 3000 each (not 2900).
+//
+// Clamp. P_bk is clamped to [1, MaxPrice], so ADL closes and liquidation
+// fills can always use it. Clamped in the fund's favour (a long whose
+// backing exceeds its cost, a short bankrupt above MaxPrice), the leg only
+// leaves more in Base. Clamped against the fund (a short bankrupt at every
+// price: its share is so negative that even 1 tick leaves it below zero; a
+// long bankrupt only above MaxPrice), the leg's equity at the tick is below
+// zero: LiquidationLeg.Deficit, which the fund (or socialized charges) must
+// cover even if the leg closes at its tick.
 //
 // # The mark trigger
 //
@@ -118,17 +167,20 @@
 //
 // StartLiquidation (after OnMark said so, re-checked) takes over the isolated
 // position, or every cross position, into a Liquidation: Escrow = the margin
-// or the whole cross cash, legs with their bankruptcy ticks (cross: others
-// at their marks). The account keeps zero of it (balance never negative
-// after liquidation), is InLiquidation (ACCOUNT_IN_LIQUIDATION) until
-// EndLiquidation and gets the list of orders to cancel. The legs close
-// through IOC liquidation orders (OrderLimit: bankruptcy ∓ R/(q·m) for a fund
-// reservation R, clamped to the price band — DESIGN.md's rule) and, for what
-// the book cannot absorb, ADL closes at the bankruptcy tick
-// (Account.ApplyADLClose for the counterparty, no fee). Settlement:
+// or the whole cross cash (plus negative cash the takeover of the last
+// position leaves), legs with their bankruptcy ticks (the joint rule),
+// computed afresh at the stored marks. The account keeps zero of it (a flat
+// account's balance is never negative), is InLiquidation
+// (ACCOUNT_IN_LIQUIDATION) until EndLiquidation and gets the list of orders
+// to cancel. The legs close through IOC liquidation orders (OrderLimit:
+// bankruptcy ∓ R/(q·m) for a fund reservation R, clamped to the price band —
+// DESIGN.md's rule) and, for what the book cannot absorb, ADL closes at the
+// bankruptcy tick (Account.ApplyADLClose for the counterparty, no fee).
+// Settlement:
 //
 //	gain per execution = sign(q) × qₑ × (pₑ − P_bk) × m     (SettlementSurplus)
-//	Base     = Escrow − Σ (C − Value(P_bk, q))  (≥ 0, < 1 tick/lot for one leg)
+//	Base     = Escrow − Σ (C − Value(P_bk, q))  (∈ [0, Σ |q|·m) unless clamped)
+//	Deficit  = max(0, −Base)                   (the fund's cost at the P_bk)
 //	Surplus  = Base + Σ gains = Escrow + Σ proceeds − Σ C
 //	Fee      = min(max(Surplus, 0), Σ ⌈executed notional × liquidation_fee⌉)
 //	Fund     = Surplus − Fee        (+ into the fund, − drawn from it)
@@ -136,6 +188,20 @@
 // Seed: long bankrupt at 3000 sold at 3060 → +60, at 2960 → −40; short at
 // 3000 bought at 2960 → +40, at 3060 → −60 (per unit, no fee). Fills of the
 // account's own orders still in flight are applied normally.
+//
+// # Socialized loss
+//
+// On a market.ADLSocialized symbol a bankrupt leg's deficit is spread over
+// the profitable opposite positions (adl.Ranking.Socialize gives amounts,
+// each ≤ its profit at the mark). ApplySocializedCharge(sym, charge, mark)
+// books one: realized PnL −charge to cash (cross) or the isolated margin;
+// qty and cost basis stay, so the position's uPnL is unchanged and the
+// account's equity drops by exactly charge, never below what it would be
+// without that profit (charge ≤ uPnL at mark, else CHARGE_EXCEEDS_PROFIT).
+// The caller credits the same amount to the deficit instead of drawing it
+// from the fund, so Σ charges + fund draw = −Settlement.Fund and money is
+// conserved to the unit. The charge may leave cash or the margin negative
+// while the position is open (Negative cash).
 //
 // # Funding
 //

@@ -27,11 +27,18 @@ func demo() (btc, eth *market.Symbol) {
 // seedSymbol is tick 1, lot 1, no fees: one unit at price P is worth P USDT.
 func seedSymbol(t testing.TB, tiers ...[2]string) *market.Symbol {
 	t.Helper()
+	return namedSymbol(t, "SEED", tiers...)
+}
+
+// namedSymbol is seedSymbol under another name (distinct symbols of one
+// account).
+func namedSymbol(t testing.TB, name string, tiers ...[2]string) *market.Symbol {
+	t.Helper()
 	tc := make([]market.TierConfig, len(tiers))
 	for i, x := range tiers {
 		tc[i] = market.TierConfig{MaxNotional: dec(x[0]), MMR: dec(x[1])}
 	}
-	s, err := market.SymbolConfig{Symbol: "SEED", MMTiers: tc}.Compile()
+	s, err := market.SymbolConfig{Symbol: name, MMTiers: tc}.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}

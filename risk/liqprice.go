@@ -12,15 +12,20 @@ import (
 // For a position of q lots (signed) with cost basis C backed by W, equity at
 // price P is E(P) = W + q·P·m − C and the position is liquidatable at P when
 // E(P) ≤ MM(|q|·P·m). W is the isolated margin, or for cross the cash plus
-// the other cross positions' (uPnL − MM) at their marks (for the bankruptcy
-// price: their uPnL only). E − MM is monotone in P, so the liquidatable
-// prices are [1, liq] for a long and [liq, MaxPrice] for a short: a mark tick
-// is one comparison against the cached tick.
+// the other cross positions' (uPnL − MM) at their marks. For the bankruptcy
+// price a cross position is backed by its share of the cross equity (the
+// joint rule, crossShare) less its own uPnL. E − MM is monotone in P, so the
+// liquidatable prices are [1, liq] for a long and [liq, MaxPrice] for a
+// short: a mark tick is one comparison against the cached tick.
+
+// equityAt is E(x) for slot p backed by w.
+func (p *position) equityAt(w market.Money, x book.Ticks) market.Money {
+	return w + p.sym.PnL(p.qty, p.cost, x)
+}
 
 // liqAt reports whether slot p backed by w is liquidatable at price x.
 func (p *position) liqAt(w market.Money, x book.Ticks) bool {
-	e := w + p.sym.PnL(p.qty, p.cost, x)
-	return e <= p.sym.MaintenanceMargin(p.sym.Notional(x, p.qty))
+	return p.equityAt(w, x) <= p.sym.MaintenanceMargin(p.sym.Notional(x, p.qty))
 }
 
 // triggered is the comparison a mark tick costs.
@@ -38,26 +43,69 @@ func (a *Account) backing(i int) (wLiq, wBk market.Money) {
 	if p.mode == Isolated {
 		return p.margin, p.margin
 	}
-	wLiq, wBk = a.cash, a.cash
+	if a.nCross == 1 { // the fill hot path: only cash backs a lone position
+		return a.cash, a.cash
+	}
+	wLiq = a.cash
 	for j := range a.pos {
 		o := &a.pos[j]
 		if j == i || o.qty == 0 || o.mode != Cross {
 			continue
 		}
-		u := o.upnl()
-		wLiq += u - o.maintenance()
-		wBk += u
+		wLiq += o.upnl() - o.maintenance()
 	}
-	return wLiq, wBk
+	return wLiq, a.crossShare(i) - p.upnl()
 }
 
-// recompute refreshes slot i's cached liquidation and bankruptcy ticks.
-func (a *Account) recompute(i int) {
+// crossShare is cross slot i's share of the cross equity E = cash + Σ cross
+// uPnL at the stored marks (doc.go, "the joint bankruptcy rule"): E × MM_i /
+// Σ MM rounded toward zero (weights: notional when Σ MM is 0), the last
+// cross slot taking what the others' shares leave, so the shares add up to
+// E exactly. A lone cross position's share is E, its backing the cash.
+func (a *Account) crossShare(i int) market.Money {
+	eq, mm := a.crossEquityMM()
+	weight := (*position).maintenance
+	if mm == 0 {
+		weight = (*position).notional
+		for j := range a.pos {
+			if o := &a.pos[j]; o.qty != 0 && o.mode == Cross {
+				mm += o.notional()
+			}
+		}
+	}
+	last := -1
+	for j := range a.pos {
+		if a.pos[j].qty != 0 && a.pos[j].mode == Cross {
+			last = j
+		}
+	}
+	part := func(j int) market.Money {
+		if mm == 0 { // no weight at all (never with marks ≥ 1): the last slot takes E
+			return 0
+		}
+		return market.Money(market.MustMulDiv(int64(eq), int64(weight(&a.pos[j])), int64(mm), false))
+	}
+	if i != last {
+		return part(i)
+	}
+	share := eq
+	for j := range a.pos {
+		if o := &a.pos[j]; j != i && o.qty != 0 && o.mode == Cross {
+			share -= part(j)
+		}
+	}
+	return share
+}
+
+// recompute refreshes slot i's cached liquidation and bankruptcy ticks and
+// returns the bankruptcy backing it used.
+func (a *Account) recompute(i int) (wBk market.Money) {
 	p := &a.pos[i]
 	wl, wb := a.backing(i)
 	p.liq = p.solveLiq(wl)
 	p.bk = p.solveBk(wb)
 	p.fresh = true
+	return wb
 }
 
 // solveLiq returns the trigger tick: for a long the highest price in
@@ -74,7 +122,8 @@ func (p *position) solveLiq(w market.Money) book.Ticks {
 
 // solveBk returns the bankruptcy tick: for a long the lowest price with
 // E ≥ 0, ⌈(C − W)/(q·m)⌉; for a short the highest, ⌊(W − C)/(|q|·m)⌋;
-// clamped to [0, 2×MaxPrice].
+// clamped to [1, MaxPrice] so every close can use it (bkDeficit is what the
+// clamp leaves uncovered).
 func (p *position) solveBk(w market.Money) book.Ticks {
 	qm := int64(p.qty) * int64(p.sym.Multiplier)
 	var b int64
@@ -83,7 +132,14 @@ func (p *position) solveBk(w market.Money) book.Ticks {
 	} else {
 		b = floorDiv(int64(w-p.cost), -qm)
 	}
-	return book.Ticks(min(max(b, 0), 2*int64(p.sym.MaxPrice)))
+	return book.Ticks(min(max(b, 1), int64(p.sym.MaxPrice)))
+}
+
+// bkDeficit is how far below zero the equity of slot p backed by w is at its
+// bankruptcy tick bk: 0 unless the clamp of solveBk moved bk against the
+// fund (a long bankrupt above MaxPrice, a short bankrupt below 1 tick).
+func (p *position) bkDeficit(w market.Money, bk book.Ticks) market.Money {
+	return max(0, -p.equityAt(w, bk))
 }
 
 // guessLiq solves E(P) = MM(P) in floating point, tier by tier (the root is
@@ -209,7 +265,17 @@ func (a *Account) OnMark(sym *market.Symbol, mark book.Ticks) bool {
 	}
 	p := &a.pos[i]
 	p.mark = min(max(mark, 1), sym.MaxPrice)
-	if p.qty == 0 || a.inLiq {
+	if p.qty == 0 {
+		return false
+	}
+	if p.mode == Cross && a.nCross > 1 {
+		// Every cross price depends on this mark (even while an isolated
+		// liquidation runs): recompute them lazily.
+		for j := range a.pos {
+			a.pos[j].fresh = a.pos[j].fresh && a.pos[j].mode == Isolated
+		}
+	}
+	if a.inLiq {
 		return false
 	}
 	if p.mode == Isolated || a.nCross == 1 {
@@ -217,9 +283,6 @@ func (a *Account) OnMark(sym *market.Symbol, mark book.Ticks) bool {
 			a.recompute(i)
 		}
 		return p.triggered(p.mark)
-	}
-	for j := range a.pos {
-		a.pos[j].fresh = a.pos[j].fresh && a.pos[j].mode == Isolated
 	}
 	eq, mm := a.crossEquityMM()
 	return eq <= mm
@@ -246,13 +309,14 @@ func (a *Account) LiquidationPrice(sym *market.Symbol) (liq book.Ticks, ok bool)
 }
 
 // BankruptcyPrice is the price at which sym's position's equity is zero
-// (rounded to the tick where equity is still ≥ 0; for cross: the others at
-// their marks). ok is false without a position or when it is below 1 tick.
+// (rounded to the tick where equity is still ≥ 0; for k ≥ 2 cross
+// positions: where the position's share of the cross equity is used up,
+// doc.go), clamped to [1, MaxPrice]. ok is false without a position.
 func (a *Account) BankruptcyPrice(sym *market.Symbol) (bk book.Ticks, ok bool) {
 	i := a.find(sym)
 	if i < 0 || a.pos[i].qty == 0 {
 		return 0, false
 	}
 	_, bk = a.prices(i)
-	return bk, bk >= 1
+	return bk, true
 }

@@ -160,10 +160,13 @@ func TestLiquidationPriceBruteForce(t *testing.T) {
 }
 
 // TestBankruptcyPriceBruteForce: equity ≥ 0 at the bankruptcy tick and < 0
-// one tick beyond it.
+// one tick beyond it; a tick clamped to [1, MaxPrice] against the fund
+// reports the equity missing there as its deficit. Every fourth margin is
+// negative (funding ate it), so such clamps occur.
 func TestBankruptcyPriceBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	btc, _ := demo()
+	clamped := 0
 	for iter := 0; iter < 2000; iter++ {
 		a := NewAccount(1, Isolated)
 		i := a.slot(btc)
@@ -175,21 +178,35 @@ func TestBankruptcyPriceBruteForce(t *testing.T) {
 		entry := book.Ticks(1 + rng.Int64N(int64(btc.MaxPrice)))
 		p.cost = btc.Value(entry, p.qty)
 		p.margin = market.Money(rng.Int64N(int64(btc.Notional(entry, p.qty)) + 1))
+		if iter%4 >= 2 {
+			p.margin = -p.margin
+		}
 		p.mark = entry
 		a.afterChange(i)
 		bk, _ := a.BankruptcyPrice(btc)
 		eq := func(x book.Ticks) market.Money { return p.margin + btc.PnL(p.qty, p.cost, x) }
-		beyond := bk - 1
+		beyond, fundEdge, againstEdge := bk-1, book.Ticks(1), btc.MaxPrice
 		if p.qty < 0 {
-			beyond = bk + 1
+			beyond, fundEdge, againstEdge = bk+1, btc.MaxPrice, 1
 		}
-		if bk > 0 && bk < 2*btc.MaxPrice && (eq(bk) < 0 || eq(beyond) >= 0) {
+		switch {
+		case bk < 1 || bk > btc.MaxPrice:
+			t.Fatalf("bk %d out of [1, MaxPrice]", bk)
+		case eq(bk) < 0 && bk != againstEdge, bk != fundEdge && bk != againstEdge && eq(beyond) >= 0:
 			t.Fatalf("qty %d cost %d margin %d: bk %d eq %d, beyond %d", p.qty, p.cost, p.margin, bk, eq(bk), eq(beyond))
+		case p.bkDeficit(p.margin, bk) != max(0, -eq(bk)):
+			t.Fatalf("bk %d: deficit %d, equity there %d", bk, p.bkDeficit(p.margin, bk), eq(bk))
+		}
+		if eq(bk) < 0 {
+			clamped++
 		}
 		// The liquidation trigger is never past bankruptcy.
 		if liq, ok := a.LiquidationPrice(btc); ok && ((p.qty > 0 && liq < bk-1) || (p.qty < 0 && liq > bk+1)) {
 			t.Fatalf("qty %d: liq %d beyond bk %d", p.qty, liq, bk)
 		}
+	}
+	if clamped == 0 {
+		t.Fatal("no bankruptcy tick was clamped against the fund")
 	}
 }
 

@@ -52,9 +52,17 @@ type LiquidationLeg struct {
 	// Qty is the signed size taken over, Remaining what is still to close.
 	Qty, Remaining book.Lots
 	Cost           market.Money
-	// Bankruptcy and Liquidation ticks at takeover (cross: the other legs at
-	// their marks), Mark the mark then.
+	// Bankruptcy and Liquidation ticks at takeover, Mark the mark then.
+	// Liquidation assumes the other cross legs at their marks; Bankruptcy
+	// is where the leg's share of the equity is used up (doc.go, the joint
+	// rule), so closing every leg at it leaves the book at zero. Bankruptcy
+	// is clamped to [1, MaxPrice].
 	Bankruptcy, Liquidation, Mark book.Ticks
+	// Deficit is the leg's equity below zero at its Bankruptcy tick: 0
+	// unless the clamp moved the tick against the fund (a short bankrupt at
+	// every price, a long bankrupt only above MaxPrice). The fund, or ADL's
+	// socialized charges, must cover it even if the leg closes at the tick.
+	Deficit market.Money
 	// Gain is Σ legGain over the executions so far, Executed their notional.
 	Gain, Executed market.Money
 }
@@ -69,9 +77,15 @@ type Liquidation struct {
 	Escrow  market.Money
 	Legs    []LiquidationLeg
 	// Base is the book's equity with every leg at its bankruptcy tick:
-	// Escrow − Σ (Cost − Qty·Bankruptcy·m). It is ≥ 0 and below one tick per
-	// lot for a single leg (the bankruptcy tick rounds in the fund's favour).
+	// Escrow − Σ (Cost − Qty·Bankruptcy·m) = Σ of each leg's equity at its
+	// tick. Without clamped ticks it is ≥ 0 and below one tick per lot of
+	// each leg (every tick rounds in the fund's favour): the rounding dust
+	// the fund receives when every leg closes at its bankruptcy tick.
 	Base market.Money
+	// Deficit = max(0, −Base): what the fund must pay if every leg closes at
+	// its bankruptcy tick. 0 unless a leg has a Deficit, or the takeover
+	// left the account flat with negative cash (folded into Escrow).
+	Deficit market.Money
 }
 
 // StartLiquidation takes over sym's liquidatable position (isolated) or all
@@ -109,12 +123,12 @@ func (a *Account) StartLiquidation(sym *market.Symbol) (*Liquidation, []book.Ord
 	l.Base = l.Escrow
 	for _, j := range take {
 		p := &a.pos[j]
-		liq, bk := a.prices(j)
+		wBk := a.recompute(j) // the takeover's ticks are never a stale cache
 		l.Legs = append(l.Legs, LiquidationLeg{
 			Symbol: p.sym, Qty: p.qty, Remaining: p.qty, Cost: p.cost,
-			Bankruptcy: bk, Liquidation: liq, Mark: p.mark,
+			Bankruptcy: p.bk, Liquidation: p.liq, Mark: p.mark, Deficit: p.bkDeficit(wBk, p.bk),
 		})
-		l.Base -= p.cost - p.sym.Value(bk, p.qty)
+		l.Base -= p.cost - p.sym.Value(p.bk, p.qty)
 	}
 	var cancel []book.OrderID
 	for id, o := range a.orders {
@@ -133,6 +147,15 @@ func (a *Account) StartLiquidation(sym *market.Symbol) (*Liquidation, []book.Ord
 	}
 	a.inLiq = true
 	a.afterChange(-1)
+	if a.nOpen == 0 && a.cash < 0 {
+		// The last (isolated) position left with the cross cash below zero:
+		// nothing backs it any more, so the liquidation takes the shortfall
+		// and the flat account shows zero, never a negative balance.
+		l.Escrow += a.cash
+		l.Base += a.cash
+		a.cash = 0
+	}
+	l.Deficit = max(0, -l.Base)
 	return l, cancel, OK
 }
 

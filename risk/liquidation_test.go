@@ -268,11 +268,18 @@ func TestCrossLiquidationCancelsAllOrders(t *testing.T) {
 	if a.OrderMargin() != 0 || a.Balance() != 0 || a.Equity() != 0 {
 		t.Fatalf("order margin %s balance %s", a.OrderMargin(), a.Balance())
 	}
-	// The legs' bankruptcy prices each assume the other at its mark.
+	// The legs' bankruptcy ticks share the equity (the joint rule): closing
+	// both there leaves the fund at most one tick of each leg, never less
+	// than zero.
+	var dust market.Money
 	for _, g := range l.Legs {
-		if g.Remaining != g.Qty || g.Bankruptcy <= 0 {
+		if g.Remaining != g.Qty || g.Bankruptcy <= 0 || g.Deficit != 0 {
 			t.Fatalf("leg %+v", g)
 		}
+		dust += g.Symbol.Value(1, abs(g.Qty))
+	}
+	if l.Base < 0 || l.Base >= dust || l.Deficit != 0 {
+		t.Fatalf("base %s (dust bound %s), deficit %s", l.Base, dust, l.Deficit)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 
 // PositionReport is one open position for the API's ACCOUNT object: plain
 // decimals (encoding belongs to the gateway). Qty is the absolute size, Side
-// "long" or "short". LiquidationPrice and BankruptcyPrice are zero when there
-// is none in range.
+// "long" or "short". LiquidationPrice is zero when there is none in range;
+// BankruptcyPrice is clamped to [1 tick, MaxPrice] (doc.go).
 type PositionReport struct {
 	Symbol            string
 	Side              string
@@ -81,9 +81,7 @@ func (a *Account) Report() AccountReport {
 		if liq >= 1 && liq <= p.sym.MaxPrice {
 			pr.LiquidationPrice = p.sym.Price(liq)
 		}
-		if bk >= 1 {
-			pr.BankruptcyPrice = p.sym.Price(bk)
-		}
+		pr.BankruptcyPrice = p.sym.Price(bk)
 		r.Positions = append(r.Positions, pr)
 	}
 	return r
