@@ -32,6 +32,11 @@ type accountActor struct {
 	liq *liquidation // in-flight liquidation, nil when none
 	seq uint64       // account event seq
 	n   uint64       // messages handled (quiescence probe)
+
+	// wants caches wantEvents' answer for the message being handled
+	// (wantsAt = n+1 while it is).
+	wants   bool
+	wantsAt uint64
 }
 
 // acctSym is the account's per-symbol bookkeeping outside risk.
@@ -61,6 +66,12 @@ type order struct {
 	reduceOnly bool
 	postOnly   bool
 	createdMs  int64
+	// w is the order's wire view, built once; view brings its filled qty
+	// and average price up to date when a fill made them stale, and
+	// wireOrder snapshots it. Its strings and decimals are immutable and
+	// shared by the snapshots.
+	w     wire.Order
+	stale bool
 }
 
 func newAccountActor(x *Exchange, e *accountEntry) *accountActor {
@@ -153,13 +164,13 @@ func (a *accountActor) refuseAll(m any) {
 
 func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	r := &m.req
-	h := a.x.symbol(r.Symbol)
+	h := m.h
 	s := h.sym
 	if a.acct.InLiquidation() {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
-	qty, err := s.QtyToLots(r.Qty)
+	qty, err := h.toLots(r.Qty)
 	if err != nil {
 		m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
 		return
@@ -181,7 +192,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 			}
 		}
 	} else {
-		if o.price, err = s.PriceToTicks(r.Price); err != nil {
+		if o.price, err = h.toTicks(r.Price); err != nil {
 			m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
 			return
 		}
@@ -203,11 +214,13 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	if o.clientID != "" {
 		a.byClient[o.clientID] = o.id
 	}
-	ctx.Send(h.pid, &placeMsg{
+	a.initWire(o, r)
+	m.place = placeMsg{
 		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,
 			Price: bound, Qty: qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
-		from: ctx.Self(), done: m.done,
-	})
+		from: ctx.Self(), done: m.done, req: m,
+	}
+	ctx.Send(h.pid, &m.place)
 }
 
 func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
@@ -309,6 +322,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		o.status = wire.StatusRejected
 		a.orderEvent(o)
 		m.done(wire.OrderReply{Reply: wire.Fail(bookError(m.code))})
+		m.req.recycle()
 		return
 	}
 	liquidate := false
@@ -322,9 +336,13 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		a.forget(o)
 	}
 	a.canceled(m.canceled)
-	a.orderEvent(o)
-	m.done(wire.OrderReply{Reply: wire.OK(), Order: a.wireOrder(o)})
+	w := a.snapshot(o) // the event and the reply show the same state
+	if a.wantEvents() {
+		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
+	}
+	m.done(wire.OrderReply{Reply: wire.OK(), Order: w})
 	a.afterFills(ctx, h, liquidate)
+	m.req.recycle()
 }
 
 func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
@@ -361,6 +379,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	a.fees += res.Fee
 	o.filled += qty
 	o.value += s.Notional(price, qty)
+	o.stale = true
 	if res.Deficit > 0 {
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}
@@ -369,14 +388,14 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
 	}
-	if a.x.events {
+	if a.wantEvents() {
 		liq := wire.Taker
 		if maker {
 			liq = wire.Maker
 		}
 		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.wireOrder(o), Fill: &wire.Fill{
-			Symbol: s.Name, OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.clientID,
-			Side: wireSide(o.side), Price: s.Price(price), Qty: s.Qty(qty), Fee: res.Fee.Decimal(),
+			Symbol: s.Name, OrderID: o.w.OrderID, ClientOrderID: o.clientID,
+			Side: wireSide(o.side), Price: h.price(price), Qty: h.qty(qty), Fee: res.Fee.Decimal(),
 			Liquidity: liq, RealizedPnL: res.Realized.Decimal(), TradeSeq: tradeSeq,
 		}})
 	}
@@ -406,7 +425,7 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 	}
 	for _, o := range gone {
 		if o.id == m.id {
-			m.done(wire.OrderReply{Reply: wire.OK(), Order: a.wireOrder(o)})
+			m.done(wire.OrderReply{Reply: wire.OK(), Order: a.snapshot(o)})
 			return
 		}
 	}
@@ -541,26 +560,81 @@ func (a *accountActor) emit(e *wire.AccountEvent) {
 	a.x.sink.AccountEvent(a.e.name, e)
 }
 
+// wantEvents says whether to build an account event: there is a Sink and,
+// if it can tell, a receiver. An event not built still takes its seq, so
+// seqs count the account's events whoever listens.
+func (a *accountActor) wantEvents() bool {
+	if !a.x.events {
+		return false
+	}
+	if a.wantsAt != a.n+1 { // asked once per message handled
+		a.wantsAt, a.wants = a.n+1, a.x.wantsAccountEvents(a.e.name)
+	}
+	if a.wants {
+		return true
+	}
+	a.seq++
+	return false
+}
+
 func (a *accountActor) orderEvent(o *order) {
-	if a.x.events {
-		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.wireOrder(o)})
+	if a.wantEvents() {
+		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o)})
 	}
 }
 
+// wireOrder is a snapshot of o as the client sees it.
 func (a *accountActor) wireOrder(o *order) *wire.Order {
-	s := o.h.sym
-	w := &wire.Order{
-		OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.clientID, Account: a.e.name,
-		Symbol: s.Name, Side: wireSide(o.side), Type: wire.Limit, Qty: s.Qty(o.qty), FilledQty: s.Qty(o.filled),
-		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, CreatedMs: o.createdMs,
-	}
-	if o.typ == book.Market {
-		w.Type = wire.Market
-	} else {
-		w.Price = s.Price(o.price)
-	}
-	if o.filled > 0 {
-		w.AvgPrice = s.PriceOf(o.value, o.filled)
-	}
+	w := new(wire.Order)
+	*w = *a.view(o)
 	return w
+}
+
+// view brings o's wire view up to date and returns it. It writes only
+// what changed, so the view of a finished order, which replies and events
+// share, is never written again.
+func (a *accountActor) view(o *order) *wire.Order {
+	if o.stale {
+		o.stale = false
+		o.w.FilledQty = o.h.qty(o.filled)
+		o.w.AvgPrice = o.h.priceOf(o.value, o.filled)
+	}
+	if o.w.Status != o.status {
+		o.w.Status = o.status
+	}
+	return &o.w
+}
+
+// snapshot is o as the client sees it now, for a reply or an event: the
+// view itself once o is finished (forgotten, never to change), else a copy.
+func (a *accountActor) snapshot(o *order) *wire.Order {
+	if terminal(o.status) {
+		return a.view(o)
+	}
+	return a.wireOrder(o)
+}
+
+// initWire builds o's wire view when it is accepted. The request's price
+// and qty are reused when written at the tick's and lot's exponent: they
+// are then the very decimals market.Symbol's Price and Qty would build.
+func (a *accountActor) initWire(o *order, r *wire.PlaceOrder) {
+	h := o.h
+	o.w = wire.Order{
+		OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.clientID, Account: a.e.name,
+		Symbol: h.sym.Name, Side: wireSide(o.side), Type: wire.Limit, FilledQty: h.qty(0),
+		TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, CreatedMs: o.createdMs,
+	}
+	if r.Qty.Exponent() == h.conv.lot.exp && h.conv.lot.ok {
+		o.w.Qty = r.Qty
+	} else {
+		o.w.Qty = h.qty(o.qty)
+	}
+	switch {
+	case o.typ == book.Market:
+		o.w.Type = wire.Market
+	case r.Price.Exponent() == h.conv.tick.exp && h.conv.tick.ok:
+		o.w.Price = r.Price
+	default:
+		o.w.Price = h.price(o.price)
+	}
 }

@@ -24,9 +24,17 @@ type adlActor struct {
 	// the account saw a later close does not resurrect what that close
 	// already took.
 	promised map[adlKey]book.Lots
-	closes   []adl.Close
-	queue    []adl.QueueEntry
-	n        uint64
+	// pending are the deleverage requests since the last flush (flushing:
+	// an adlFlushMsg is on its way); served per symbol in one
+	// adl.DeleverageBatch, so a cascade's requests share the merge setup.
+	pending, spare []*deleverageMsg
+	flushing       bool
+	reqs           []adl.Request
+	batch          []*deleverageMsg
+	results        []adl.BatchResult
+	closes         []adl.Close
+	queue          []adl.QueueEntry
+	n              uint64
 }
 
 type adlKey struct {
@@ -68,6 +76,8 @@ func (a *adlActor) Receive(ctx actor.Context) {
 		}
 	case *deleverageMsg:
 		a.deleverage(ctx, m)
+	case *adlFlushMsg:
+		a.flush(ctx)
 	case *queueMsg:
 		a.onQueue(m)
 	case *rankMsg:
@@ -126,26 +136,84 @@ func (a *adlActor) position(m *adlPositionMsg) book.Lots {
 	return held
 }
 
+// adlBatchMax caps a flush: a long mailbox (a cascade) is served 32
+// requests at a time, so forced closes keep flowing to the counterparties
+// while the rest queue, and each batch still shares one merge.
+const adlBatchMax = 32
+
+// deleverage books a bankrupt leg's remainder in the ranking and queues
+// its request for the next flush, which a message to itself schedules
+// behind whatever the mailbox already holds (or adlBatchMax requests
+// trigger at once): the requests that arrive meanwhile are served together.
 func (a *adlActor) deleverage(ctx actor.Context, m *deleverageMsg) {
-	p := &m.pos
-	held := a.position(p)
-	rk := a.ranks[p.sym]
-	if held == 0 {
-		ctx.Send(p.pid, &adlPlanMsg{sym: p.sym}) // all of it is promised to other plans
+	if a.position(&m.pos) == 0 {
+		ctx.Send(m.pos.pid, &adlPlanMsg{sym: m.pos.sym}) // all of it is promised to other plans
 		return
 	}
-	out, err := rk.Deleverage(adl.Request{Account: p.acct, Side: sideOf(p.qty), Qty: held, Price: m.price}, a.closes[:0])
-	if err != nil {
-		a.x.log.Debug("actors: deleverage postponed", "account", p.name, "err", err)
-		ctx.Send(p.pid, &adlPlanMsg{sym: p.sym})
+	a.pending = append(a.pending, m)
+	if len(a.pending) >= adlBatchMax {
+		a.flush(ctx)
+		a.flushing = true // the note already sent will find an empty queue or later requests
 		return
 	}
-	a.closes = out.Closes
-	for _, c := range out.Closes {
-		a.promised[adlKey{p.sym, c.Account}] += c.Qty
-		ctx.Send(a.refs[c.Account].pid, &adlCloseMsg{sym: p.sym, side: c.Side, qty: c.Qty, price: m.price, bankrupt: p.pid, name: p.name})
+	if !a.flushing {
+		a.flushing = true
+		ctx.Send(ctx.Self(), &adlFlushMsg{})
 	}
-	ctx.Send(p.pid, &adlPlanMsg{sym: p.sym, closes: len(out.Closes), covered: out.Covered})
+}
+
+// flush serves the queued requests, per symbol and side in arrival order,
+// each for what the ranking holds of its leg now, with one
+// adl.DeleverageBatch (the same closes as one Deleverage per request). A
+// side is read after the other side's batch, which may have closed some of
+// its legs as counterparties. Each chosen counterparty gets a forced close
+// at its request's bankruptcy price, each bankrupt account its plan.
+func (a *adlActor) flush(ctx actor.Context) {
+	a.flushing = false
+	pend := a.pending
+	a.pending, a.spare = a.spare[:0], pend
+	for sym, rk := range a.ranks {
+		for _, side := range []book.Side{adl.Long, adl.Short} {
+			a.reqs, a.batch = a.reqs[:0], a.batch[:0]
+			for _, m := range pend {
+				p := &m.pos
+				if p.sym != sym || sideOf(p.qty) != side {
+					continue
+				}
+				info, ok := rk.Position(p.acct)
+				if !ok || info.Side != side {
+					ctx.Send(p.pid, &adlPlanMsg{sym: sym}) // closed as a counterparty since
+					continue
+				}
+				a.reqs = append(a.reqs, adl.Request{Account: p.acct, Side: side, Qty: info.Qty, Price: m.price})
+				a.batch = append(a.batch, m)
+			}
+			if len(a.reqs) > 0 {
+				a.serve(ctx, sym, rk)
+			}
+		}
+	}
+	clear(pend) // drop the messages
+}
+
+// serve runs one side's batch (a.reqs, from a.batch) and sends its closes
+// and plans.
+func (a *adlActor) serve(ctx actor.Context, sym int, rk *adl.Ranking) {
+	a.results, a.closes = rk.DeleverageBatch(a.reqs, a.results[:0], a.closes[:0])
+	for i, r := range a.results {
+		m := a.batch[i]
+		p := &m.pos
+		if r.Err != nil {
+			a.x.log.Debug("actors: deleverage postponed", "account", p.name, "err", r.Err)
+			ctx.Send(p.pid, &adlPlanMsg{sym: sym})
+			continue
+		}
+		for _, c := range r.Closes {
+			a.promised[adlKey{sym, c.Account}] += c.Qty
+			ctx.Send(a.refs[c.Account].pid, &adlCloseMsg{sym: sym, side: c.Side, qty: c.Qty, price: m.price, bankrupt: p.pid, name: p.name})
+		}
+		ctx.Send(p.pid, &adlPlanMsg{sym: sym, closes: len(r.Closes), covered: r.Covered})
+	}
 }
 
 func (a *adlActor) onQueue(m *queueMsg) {

@@ -35,6 +35,18 @@ type Sink interface {
 	AccountEvent(account string, e *wire.AccountEvent)
 }
 
+// Interest is implemented by a Sink that can tell whether anyone receives
+// a stream (the gateway's Publisher, on an embedded NATS server): the
+// actors then skip building the trades, book updates and account events
+// nobody would receive. Sequence numbers advance all the same. The methods
+// are called once per event, so they must be cheap, and safe for
+// concurrent use.
+type Interest interface {
+	WantsTrades(symbol string) bool
+	WantsBook(symbol string) bool
+	WantsAccountEvents(account string) bool
+}
+
 // Options configure Start.
 type Options struct {
 	Symbols    []*market.Symbol // at least one, all settled in the same quote asset
@@ -70,10 +82,12 @@ type Exchange struct {
 	sink Sink
 	// events is false when no Sink was given: event payloads are not built.
 	events bool
-	now    func() int64
-	mode   risk.MarginMode
-	quote  string
-	retry  time.Duration
+	// interest is the Sink's, when it implements Interest.
+	interest Interest
+	now      func() int64
+	mode     risk.MarginMode
+	quote    string
+	retry    time.Duration
 
 	symbols []*symbolHandle
 	bySym   map[string]*symbolHandle
@@ -107,6 +121,7 @@ func Start(opts Options) (*Exchange, error) {
 	if x.sink == nil {
 		x.sink = nopSink{}
 	}
+	x.interest, _ = x.sink.(Interest)
 	if x.now == nil {
 		x.now = func() int64 { return time.Now().UnixMilli() }
 	}
@@ -130,7 +145,7 @@ func Start(opts Options) (*Exchange, error) {
 		if s.Quote != x.quote {
 			return nil, fmt.Errorf("%w: symbol %s settles in %s, %s in %s", ErrOptions, s.Name, s.Quote, opts.Symbols[0].Name, x.quote)
 		}
-		h := &symbolHandle{idx: i, sym: s, impact: opts.ImpactNotional}
+		h := &symbolHandle{idx: i, sym: s, conv: newConv(s), impact: opts.ImpactNotional}
 		if h.impact <= 0 {
 			h.impact = market.Money(200*s.MaxLeverage) * market.MoneyScale
 		}
@@ -160,7 +175,7 @@ func Start(opts Options) (*Exchange, error) {
 // wrappers whose only failure mode is a bug, so they keep protoactor's
 // default supervision (restart) and log it.
 func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp)), name)
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp), actor.WithMailbox(newMailbox)), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}
@@ -193,6 +208,7 @@ func (nopSink) AccountEvent(string, *wire.AccountEvent) {}
 type symbolHandle struct {
 	idx    int
 	sym    *market.Symbol
+	conv   conv // tick and lot sizes for the integer conversions (convert.go)
 	pid    *actor.PID
 	impact market.Money
 	mark   atomic.Int64
@@ -203,15 +219,30 @@ func (h *symbolHandle) lastMark() book.Ticks { return book.Ticks(h.mark.Load()) 
 
 func (x *Exchange) symbol(name string) *symbolHandle { return x.bySym[name] }
 
+// wantsAccountEvents, wantsTrades and wantsBook say whether to build an
+// event: there is a Sink and, if it can tell, a receiver.
+func (x *Exchange) wantsAccountEvents(name string) bool {
+	return x.events && (x.interest == nil || x.interest.WantsAccountEvents(name))
+}
+
+func (x *Exchange) wantsTrades(sym string) bool {
+	return x.events && (x.interest == nil || x.interest.WantsTrades(sym))
+}
+
+func (x *Exchange) wantsBook(sym string) bool {
+	return x.events && (x.interest == nil || x.interest.WantsBook(sym))
+}
+
 // ---- request methods (gateway.Exchange) ----
 
 // PlaceOrder validates and places an order for acct.
 func (x *Exchange) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply)) {
-	if x.symbol(req.Symbol) == nil {
+	h := x.symbol(req.Symbol)
+	if h == nil {
 		done(wire.OrderReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
 		return
 	}
-	x.toAccount(acct, &placeReq{req: req, done: done}, func(e *wire.Error) { done(wire.OrderReply{Reply: wire.Fail(e)}) })
+	x.toAccount(acct, newPlaceReq(req, h, done), func(e *wire.Error) { done(wire.OrderReply{Reply: wire.Fail(e)}) })
 }
 
 // CancelOrder cancels one of acct's open orders by order id or client id.

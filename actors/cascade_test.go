@@ -54,23 +54,28 @@ func pipeline(tb testing.TB, n, inflight int, chain func(i int, next func(wire.R
 }
 
 // cascade is a market of n accounts: n/2 longs at 10x–50x against n/2
-// shorts at 1x–4x, entered around 1000, plus a few market makers
-// bidding 880 down to 800 for a fifth of the open interest, and a small
-// insurance fund. A shock of the index to 850 liquidates every long: the
-// first ones sell into the makers' bids below their bankruptcy prices and
-// drain the fund, the rest go to ADL against the shorts.
+// shorts at 1x–4x, entered around 1000 (a crowd of a quarter of them
+// identical), plus a few market makers bidding 880 down to 800 for a fifth
+// of the open interest, and a small insurance fund (10 000 USDT). A shock of
+// the index to 850 liquidates every long: the first ones sell into the
+// makers' bids below their bankruptcy prices and drain the fund, the rest
+// go to ADL against the shorts.
 type cascade struct {
 	e     *env
 	longs int
+	crowd int // shorts S0 … S<crowd-1>: one entry price (1040), 4×
 	oi    int64
 }
+
+// cascadeFund is the insurance fund before the shock.
+const cascadeFund = "10000"
 
 func newCascade(tb testing.TB, n int) *cascade {
 	tb.Helper()
 	e := newEnv(tb, cascadeSymbol(tb))
 	e.index(csym, "1000")
-	e.fundDeposit("2000")
-	c := &cascade{e: e, longs: n / 2}
+	e.fundDeposit(cascadeFund)
+	c := &cascade{e: e, longs: n / 2, crowd: n / 8}
 	qty := func(i int) int64 { return 1 + int64(i%5) }
 	for i := range c.longs {
 		c.oi += qty(i)
@@ -101,12 +106,24 @@ func newCascade(tb testing.TB, n int) *cascade {
 	}
 	// Shorts rest first, at 1000 to 1049 and 1x to 4x (they survive any
 	// fall), then the longs take them at up to 1049: entries and leverage
-	// spread as in a real market (the ADL ranking's cost grows with the
-	// number of positions sharing one entry price and margin ratio).
-	open("S", wire.Sell, wire.GTC, func(i int) int64 { return 1000 + int64(i%50) }, func(i int) int64 { return 1 + int64(i%4) },
-		func(i int) decimal.Decimal {
-			return decimal.NewFromInt(qty(i) * 1060).Div(decimal.NewFromInt(1 + int64(i%4))).Round(2).Add(decimal.NewFromInt(qty(i)))
-		})
+	// spread as in a real market, groups of 50 alike, and a crowd of
+	// identical ones (one entry price and margin ratio) near the top of the
+	// ADL queue, which the ranking must serve in O(log n) per close.
+	sPrice := func(i int) int64 {
+		if i < c.crowd {
+			return 1040
+		}
+		return 1000 + int64(i%50)
+	}
+	sLev := func(i int) int64 {
+		if i < c.crowd {
+			return 4
+		}
+		return 1 + int64(i%4)
+	}
+	open("S", wire.Sell, wire.GTC, sPrice, sLev, func(i int) decimal.Decimal {
+		return decimal.NewFromInt(qty(i) * 1060).Div(decimal.NewFromInt(sLev(i))).Round(2).Add(decimal.NewFromInt(qty(i)))
+	})
 	open("L", wire.Buy, wire.IOC, func(int) int64 { return 1049 }, func(i int) int64 { return 10 + int64(i%41) },
 		func(i int) decimal.Decimal {
 			return decimal.NewFromInt(qty(i) * 1049).Div(decimal.NewFromInt(10 + int64(i%41))).Round(2).Add(decimal.NewFromInt(qty(i)))
@@ -137,7 +154,7 @@ func TestCascade(t *testing.T) {
 	t.Logf("%d accounts: shock settled in %v", n, time.Since(start))
 
 	a := e.audit()
-	liq, adlEvents := 0, 0
+	liq, adlEvents, crowdClosed := 0, 0, 0
 	e.rec.mu.Lock()
 	for acct, evs := range e.rec.accounts {
 		for _, ev := range evs {
@@ -146,6 +163,10 @@ func TestCascade(t *testing.T) {
 				liq++
 			case ev.Type == wire.EventADL && ev.ADL.Counterparty == acct:
 				adlEvents++
+				var i int
+				if _, err := fmt.Sscanf(acct, "S%d", &i); err == nil && i < c.crowd {
+					crowdClosed++
+				}
 			}
 		}
 	}
@@ -159,12 +180,80 @@ func TestCascade(t *testing.T) {
 	if liq != c.longs {
 		t.Fatalf("%d liquidations, want every long (%d)", liq, c.longs)
 	}
-	if deficits == 0 || adlEvents == 0 || a.Fund < 0 || a.Fund >= a.FundDeposits {
-		t.Fatalf("fund deficits %d, ADL closes %d, fund %s", deficits, adlEvents, a.Fund)
+	// The fund reserves what each order needs in the book (not the band's
+	// floor), so it covers many of the concurrent liquidations before it
+	// runs dry; then ADL takes over, the identical crowd included.
+	if deficits < 10 || adlEvents == 0 || crowdClosed == 0 || a.Fund < 0 || a.Fund >= a.FundDeposits {
+		t.Fatalf("fund deficits %d, ADL closes %d (%d in the crowd), fund %s", deficits, adlEvents, crowdClosed, a.Fund)
 	}
 	if a.Long[0] != a.Short[0] || a.Long[0] == 0 {
 		t.Fatalf("open interest %v/%v", a.Long, a.Short)
 	}
-	t.Logf("liquidations %d, fund deficits %d, ADL closes %d, fund left %s, open interest %d (was %d)",
-		liq, deficits, adlEvents, a.Fund, a.Long[0], c.oi)
+	t.Logf("liquidations %d, fund deficits %d, ADL closes %d (%d in the crowd), fund left %s, open interest %d (was %d)",
+		liq, deficits, adlEvents, crowdClosed, a.Fund, a.Long[0], c.oi)
+}
+
+// TestFundCoversConcurrentLiquidations: one mark tick liquidates two
+// accounts (the seed's 1-lot examples, bankruptcy 3000) while the book
+// holds two lots at 2960 (long) or 3060 (short). Each reservation is what
+// its IOC needs in that book, 40 or 60, not the way to the band's edge, so
+// a fund of 100 or 150 covers both: both close in the book, the fund pays
+// both deficits, nobody is deleveraged, and the rest stays in the fund.
+func TestFundCoversConcurrentLiquidations(t *testing.T) {
+	cases := []struct {
+		name                      string
+		tiers                     [][2]string
+		side                      wire.Side
+		entry, margin, mark, exec string
+		fund, wantDelta, wantLeft string
+	}{
+		{"long", longTiers(), wire.Buy, "3750", "750", "3100", "2960", "100", "-40", "20"},
+		{"short", shortTiers(), wire.Sell, "2500", "500", "2900", "3060", "150", "-60", "30"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, testSymbol(t, tsym, c.tiers...))
+			e.index(tsym, c.entry)
+			e.fundDeposit(c.fund)
+			for _, a := range []string{"bob", "carol", "erin"} {
+				e.deposit(a, "100000")
+			}
+			e.deposit("alice", c.margin)
+			e.deposit("dave", c.margin)
+			e.openPosition("alice", "bob", c.side, c.entry, "1", 5)
+			e.openPosition("dave", "carol", c.side, c.entry, "1", 5)
+			e.leverage("erin", tsym, 5)
+			e.mustPlace("erin", tsym, c.side, c.exec, "2") // the liquidity both IOCs take
+			e.index(tsym, c.mark)
+			e.x.quiesce()
+			for _, a := range []string{"alice", "dave"} {
+				if e.liquidations(a) != 1 || e.position(a, tsym) != nil {
+					t.Fatalf("%s not liquidated", a)
+				}
+			}
+			for _, a := range []string{"bob", "carol"} {
+				if evs := e.rec.events(a, wire.EventADL); len(evs) != 0 {
+					t.Fatalf("%s deleveraged: %+v", a, evs)
+				}
+			}
+			if p := e.position("erin", tsym); p == nil || !p.Qty.Equal(dec("2")) || !p.EntryPrice.Equal(dec(c.exec)) {
+				t.Fatalf("erin took %+v, want both lots at %s", p, c.exec)
+			}
+			e.rec.mu.Lock()
+			deficits := map[string]string{}
+			for _, f := range e.rec.fund {
+				if f.Reason == wire.ReasonLiquidationDeficit {
+					deficits[f.Account] = f.Delta.String()
+				}
+			}
+			e.rec.mu.Unlock()
+			if len(deficits) != 2 || deficits["alice"] != c.wantDelta || deficits["dave"] != c.wantDelta {
+				t.Fatalf("fund deficits %v, want %s for alice and dave", deficits, c.wantDelta)
+			}
+			if got := e.fundBalance(); !got.Equal(dec(c.wantLeft)) {
+				t.Fatalf("fund %s, want %s", got, c.wantLeft)
+			}
+			e.audit()
+		})
+	}
 }

@@ -12,7 +12,8 @@
 //   - symbol (one per symbol, symbol.go): owns book.Book and
 //     market.MarkState. Matches orders, cancels by id, answers depth
 //     snapshots (with the book-update seq), turns index ticks into marks
-//     (impact prices from its own book) and funding.
+//     (impact prices from its own book) and funding, and quotes
+//     liquidations' coverage needs from its book (liquidation.go).
 //   - account (one per account, spawned on first use, account.go,
 //     liquidation.go): owns risk.Account and the wire view of its open
 //     orders (client ids, creation time, fills for the average price).
@@ -26,7 +27,18 @@
 // Accounts are interned to book.AccountID by a registry (sync.Map plus an
 // id-ordered list) and their actors named "acct-<name>". Mailboxes run on a
 // small pool of long-lived worker goroutines (dispatch.go) rather than a
-// new goroutine per activation, whose stack growth cost a fifth of the CPU.
+// new goroutine per activation, whose stack growth cost a fifth of the CPU,
+// in the exchange's own mailbox (mailbox.go: protoactor's default one
+// without its closure per activation and its divisions per message).
+//
+// Hot-path costs, measured (bench/): a client order is one allocation from
+// the facade to its reply — the placeReq carries the book's request and
+// the book's result back, each written by one actor before it is sent on;
+// tick and lot conversions are integer fast paths that fall back to
+// market.Symbol's (convert.go), and an order's wire view is built once and
+// kept current (account.go); when the Sink implements Interest (the
+// gateway's Publisher on the embedded server), trades, book updates and
+// account events nobody subscribes to are not built at all.
 //
 // # Message flow
 //
@@ -55,21 +67,34 @@
 // left the account under maintenance at the stored marks — never the trade
 // price). The account actor calls risk.StartLiquidation (cross: the whole
 // account; isolated: the one position), cancels the returned orders by id
-// in their books, and asks the fund actor for a coverage reservation R =
-// min(available, need), need being what the legs' IOC orders could lose
-// down (up) to the price band's edge. Each leg gets an IOC order limited
+// in their books, and asks for a coverage reservation. The request passes
+// through each leg's symbol actor (after the cancels), which quotes the
+// leg's need from its visible book: qty × (B − P) for a long, P being the
+// level at which a sell of twice the leg's quantity (room for as much again
+// taken by other liquidations in flight) ends in the bids — the last level
+// if they hold less — and never below the band's floor; mirrored for a
+// short; 0 when that side is empty or better than B. Then the fund actor
+// reserves R = min(available, Σ need). Each leg gets an IOC order limited
 // by risk's OrderLimit: B − R/qty for a long, B + R/qty for a short
 // (R split over the legs by need), clamped to the band — so a full fill's
 // deficit never exceeds the reservation and the fund never goes negative,
-// however many liquidations are in flight. Fills settle against the
-// risk.Liquidation. What the book does not absorb goes to the ADL actor at
-// the bankruptcy price B: it updates the ranking with the remainder, runs
-// adl.Deleverage, sends each chosen counterparty a forced close and the
-// bankrupt account the plan. A counterparty closes what it actually holds
-// (risk.ApplyADLClose, no fee) — a stale ranking only means less — and
-// answers the bankrupt account, which books the close on its leg; rounds
-// repeat until the leg is closed (at once after progress, else after a
-// backoff from Options.ADLRetry). A counterparty that is itself being
+// however many liquidations are in flight, whatever the book did since the
+// quote. The quote only decides how much is set aside: what the book can
+// absorb, not the way to the band's edge, so one fund covers many
+// concurrent liquidations instead of the first one reserving it all; an
+// IOC that finds the book thinner than quoted fills less and the rest goes
+// to ADL. Fills settle against the risk.Liquidation, and the unused part of
+// R is released. What the book does not absorb goes to the ADL actor at
+// the bankruptcy price B: it updates the ranking with the remainder and
+// queues the request; a note it sends itself (so behind what its mailbox
+// already holds), or the 32nd queued request, serves the queue per symbol
+// and side with one adl.DeleverageBatch — the closes of one Deleverage per
+// request from one merge — and sends each chosen counterparty a forced
+// close and each bankrupt account its plan. A counterparty closes what it
+// actually holds (risk.ApplyADLClose, no fee) — a stale ranking only means
+// less — and answers the bankrupt account, which books the close on its
+// leg; rounds repeat until the leg is closed (at once after progress, else
+// after a backoff from Options.ADLRetry). A counterparty that is itself being
 // liquidated can close its leg too, but only at a price no worse than its
 // own bankruptcy price. When every leg is closed, risk's Settle gives the
 // fund's share (surplus in, deficit out of the reservation; the rest is

@@ -32,11 +32,15 @@ func newFundActor(x *Exchange, history int) *fundActor {
 func (a *fundActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *reserveMsg:
-		got, err := a.f.Reserve(m.id, a.x.quote, m.need)
+		need := m.base
+		for _, g := range m.legs {
+			need += g.need
+		}
+		got, err := a.f.Reserve(m.id, a.x.quote, need)
 		if err != nil {
 			a.x.log.Error("actors: fund reservation failed", "id", m.id, "err", err)
 		}
-		ctx.Send(m.from, &reservedMsg{sym: m.sym, amount: got})
+		ctx.Send(m.from, &reservedMsg{amount: got})
 	case *settleMsg:
 		a.settle(m.id, fund.Settlement{Account: m.acct, Symbol: m.sym, PnL: m.pnl, Volume: m.volume}, m.name, "liquidation")
 		if _, err := a.f.Release(m.id); err != nil {

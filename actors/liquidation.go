@@ -17,14 +17,15 @@ import (
 type liquidation struct {
 	l        *risk.Liquidation
 	resID    fund.ReservationID
-	reserved bool // the fund answered the reservation
+	quote    *reserveMsg // the reservation request, its legs' needs quoted by the books
+	reserved bool        // the fund answered the reservation
 	legs     []*liqLeg
 }
 
 type liqLeg struct {
 	h    *symbolHandle
 	g    *risk.LiquidationLeg // points into l.Legs
-	need market.Money         // coverage asked from the fund
+	need market.Money         // coverage quoted for the leg (set on the fund's answer)
 	// order is the leg's IOC liquidation order while it is in the book.
 	order book.OrderID
 	// ADL round: asked is set while a deleverage request is out; planned
@@ -44,7 +45,7 @@ type liqLeg struct {
 // bankruptcy price. Workaround (risk): when an account's cash is so negative
 // that a short is bankrupt at every price, risk reports bankruptcy tick 0,
 // which no close can use; such a leg is deleveraged at the mark and the fund
-// pays the difference (its reservation asked for it: see coverageNeed).
+// pays the difference (its reservation asked for it: see quoteNeed).
 func (leg *liqLeg) adlPrice() book.Ticks {
 	if leg.g.Bankruptcy >= 1 {
 		return leg.g.Bankruptcy
@@ -97,13 +98,12 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	for idx, ids := range bySym {
 		ctx.Send(a.x.symbols[idx].pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 	}
-	var total market.Money
+	q := &reserveMsg{id: lq.resID, base: lq.baseDeficit(), from: ctx.Self()}
 	for i := range l.Legs {
 		g := &l.Legs[i]
 		lh := a.x.symbol(g.Symbol.Name)
-		leg := &liqLeg{h: lh, g: g, need: coverageNeed(lh, g)}
-		total += leg.need
-		lq.legs = append(lq.legs, leg)
+		lq.legs = append(lq.legs, &liqLeg{h: lh, g: g})
+		q.legs = append(q.legs, quoteLeg{h: lh, qty: g.Remaining, bankruptcy: g.Bankruptcy})
 		// The position left the account: off the ranking until its
 		// remainder is offered to ADL, and no more marks.
 		a.syms[lh.idx].adl = 0
@@ -120,25 +120,88 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	// Workaround (risk): with k ≥ 2 cross legs each leg's bankruptcy price
 	// assumes the others at their marks, so Base ≈ −(k−1)·equity < 0 and
 	// closing at those prices costs the fund −Base. Reserve it first.
-	ctx.Send(a.x.fund, &reserveMsg{id: lq.resID, need: total + lq.baseDeficit(), from: ctx.Self()})
+	// The request goes through the legs' books (after the cancels above,
+	// so the account's own orders are gone) to the fund.
+	lq.quote = q
+	if len(q.legs) == 0 {
+		ctx.Send(a.x.fund, q)
+		return
+	}
+	ctx.Send(q.legs[0].h.pid, q)
 }
 
 // baseDeficit is what the liquidation costs the fund even if every leg
 // closes at its bankruptcy price (see liquidate).
 func (lq *liquidation) baseDeficit() market.Money { return max(0, -lq.l.Base) }
 
-// coverageNeed is the most a leg's IOC order can lose against its
-// bankruptcy price: down to the band's floor for a long, up to its ceiling
-// for a short, at the current mark.
-func coverageNeed(h *symbolHandle, g *risk.LiquidationLeg) market.Money {
-	lo, hi := h.sym.Band(h.lastMark())
-	if g.Qty > 0 && g.Bankruptcy > lo {
-		return h.sym.Value(g.Bankruptcy-lo, g.Qty)
+// quoteDepth: a leg's need is quoted for a sweep of quoteDepth times its
+// quantity, room for as much again taken first by liquidations in flight.
+const quoteDepth = 2
+
+// onQuote runs in the symbol actor of the reservation's next leg: it quotes
+// the leg's need from the book and passes the request on, to the next leg's
+// symbol or to the fund.
+func (s *symbolActor) onQuote(ctx actor.Context, m *reserveMsg) {
+	if m.next < len(m.legs) {
+		g := &m.legs[m.next]
+		g.need = s.quoteNeed(g)
+		m.next++
 	}
-	if g.Qty < 0 && hi > g.Bankruptcy {
-		return h.sym.Value(hi-g.Bankruptcy, -g.Qty)
+	if m.next < len(m.legs) {
+		ctx.Send(m.legs[m.next].h.pid, m)
+		return
+	}
+	ctx.Send(s.x.fund, m)
+}
+
+// quoteNeed is the coverage a leg's IOC order needs to fill in the visible
+// book: a long sells quoteDepth × qty into the bids down to level price P
+// (the last level if the bids hold less), so need = qty × (B − P) with P no
+// lower than the band's floor (a short buys up the asks, need = qty ×
+// (P − B), P no higher than the ceiling); 0 when that side is empty or
+// better than B. The IOC's limit B ∓ R/qty then reaches P when the fund
+// grants it all. Workaround (risk): a short with bankruptcy tick 0 is
+// deleveraged at the mark (adlPrice), so it needs the band's ceiling.
+func (s *symbolActor) quoteNeed(g *quoteLeg) market.Money {
+	lo, hi := s.sym.Band(s.h.lastMark())
+	qty := abs(g.qty)
+	if g.qty < 0 && g.bankruptcy < 1 {
+		return s.sym.Value(hi-g.bankruptcy, qty)
+	}
+	p, ok := s.sweepPrice(g.qty > 0, quoteDepth*qty)
+	switch {
+	case !ok:
+	case g.qty > 0 && g.bankruptcy > max(p, lo):
+		return s.sym.Value(g.bankruptcy-max(p, lo), qty)
+	case g.qty < 0 && min(p, hi) > g.bankruptcy:
+		return s.sym.Value(min(p, hi)-g.bankruptcy, qty)
 	}
 	return 0
+}
+
+// sweepPrice is the price of the last level a sell (buy) of qty lots takes
+// in the book's bids (asks), or of its last level when it holds less; false
+// when that side is empty.
+func (s *symbolActor) sweepPrice(sell bool, qty book.Lots) (book.Ticks, bool) {
+	for n := 16; ; n *= 8 {
+		s.bids, s.asks = s.book.Depth(n, s.bids, s.asks)
+		lv := s.asks
+		if sell {
+			lv = s.bids
+		}
+		if len(lv) == 0 {
+			return 0, false
+		}
+		var sum book.Lots
+		for _, l := range lv {
+			if sum += l.Qty; sum >= qty {
+				return l.Price, true
+			}
+		}
+		if len(lv) < n {
+			return lv[len(lv)-1].Price, true
+		}
+	}
 }
 
 // onReserved splits the reservation over the legs by need and sends each
@@ -150,7 +213,8 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 	}
 	lq.reserved = true
 	var total market.Money
-	for _, g := range lq.legs {
+	for i, g := range lq.legs {
+		g.need = lq.quote.legs[i].need
 		total += g.need
 	}
 	room := max(0, m.amount-lq.baseDeficit()) // what the IOC orders may lose

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
@@ -11,9 +13,19 @@ import (
 
 // Client requests (from the facade).
 type (
+	// placeReq is a client order on its way. The same allocation carries
+	// the order to the book (place) and the book's answer back (result,
+	// with room for one fill): each part is written by one actor before
+	// it sends it on and only read after, so ownership just moves down the
+	// pipeline, and the account actor that handles the result recycles it
+	// (newPlaceReq, recycle). Nothing it holds outlives it: the reply's
+	// order is the order's own final wire view or a snapshot.
 	placeReq struct {
-		req  wire.PlaceOrder
-		done func(wire.OrderReply)
+		req    wire.PlaceOrder
+		h      *symbolHandle // req.Symbol's
+		done   func(wire.OrderReply)
+		place  placeMsg
+		result takerResultMsg
 	}
 	cancelReq struct {
 		req  wire.Cancel
@@ -32,7 +44,25 @@ type (
 	}
 )
 
-func (m *placeReq) refuse(e *wire.Error)    { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
+func (m *placeReq) refuse(e *wire.Error) { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
+
+var placeReqs = sync.Pool{New: func() any { return new(placeReq) }}
+
+func newPlaceReq(req wire.PlaceOrder, h *symbolHandle, done func(wire.OrderReply)) *placeReq {
+	m := placeReqs.Get().(*placeReq)
+	m.req, m.h, m.done = req, h, done
+	return m
+}
+
+// recycle returns m to the pool once the order's result has been handled
+// and answered; a nil m (a liquidation order's result) is ignored. Paths
+// that refuse a request early just leave m to the garbage collector.
+func (m *placeReq) recycle() {
+	if m != nil {
+		*m = placeReq{}
+		placeReqs.Put(m)
+	}
+}
 func (m *cancelReq) refuse(e *wire.Error)   { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
 func (m *leverageReq) refuse(e *wire.Error) { m.done(wire.LeverageReply{Reply: wire.Fail(e)}) }
 func (m *stateReq) refuse(e *wire.Error)    { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }
@@ -52,6 +82,8 @@ type (
 		canceled []book.CanceledOrder // own resting orders removed by self-trade prevention
 		tradeSeq uint64
 		done     func(wire.OrderReply)
+		req      *placeReq    // the client order's allocation; nil for a liquidation order
+		one      [1]book.Fill // fills' storage when there is one
 	}
 	// makerFillMsg is one fill of a resting order of this account.
 	makerFillMsg struct {
@@ -84,7 +116,6 @@ type (
 
 // From the fund actor.
 type reservedMsg struct {
-	sym    int
 	amount market.Money
 }
 

@@ -50,5 +50,9 @@ type (
 	}
 )
 
+// adlFlushMsg is the ADL actor's note to itself to serve the queued
+// deleverage requests.
+type adlFlushMsg struct{}
+
 func (m *queueMsg) refuse(e *wire.Error) { m.done(wire.ADLQueueReply{Reply: wire.Fail(e)}) }
 func (m *rankMsg) refuse(e *wire.Error)  { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }

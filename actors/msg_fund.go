@@ -10,13 +10,27 @@ import (
 
 // Messages the fund actor receives.
 type (
-	// reserveMsg asks for a coverage reservation of up to need for
-	// liquidation id; answered with a reservedMsg to from.
+	// reserveMsg asks for liquidation id's coverage reservation. It goes
+	// first through the symbol actor of each leg in turn (legs[next]),
+	// which sets the leg's need from its book (symbolActor.quoteNeed),
+	// then to the fund actor, which reserves min(available, base + Σ need)
+	// and answers from with a reservedMsg. Each hop owns the message in
+	// turn; the account reads the needs back when the answer arrives.
 	reserveMsg struct {
 		id   fund.ReservationID
-		need market.Money
-		sym  int
+		base market.Money // reserved before the legs (liquidation.baseDeficit)
+		legs []quoteLeg
+		next int
 		from *actor.PID
+	}
+	// quoteLeg is a liquidation leg as its symbol actor quotes it: the
+	// position's signed remaining qty (> 0 long: the IOC sells) and its
+	// bankruptcy price; need is filled in by the symbol actor.
+	quoteLeg struct {
+		h          *symbolHandle
+		qty        book.Lots
+		bankruptcy book.Ticks
+		need       market.Money
 	}
 	// settleMsg books a finished liquidation (pnl = risk's Settlement.Fund:
 	// + surplus in, − deficit out of the reservation) and releases the

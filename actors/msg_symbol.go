@@ -14,6 +14,7 @@ type (
 		order book.Order
 		from  *actor.PID
 		done  func(wire.OrderReply)
+		req   *placeReq // a client order: the result goes in req.result; nil allocates one
 	}
 	// cancelMsg cancels one order (a client cancel): answered with a
 	// canceledMsg carrying done.

@@ -47,7 +47,7 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	}
 	e := &accountEntry{name: name, id: book.AccountID(len(r.list) + 1)}
 	a := newAccountActor(x, e)
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithGuardian(r.super), actor.WithDispatcher(x.disp))
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithGuardian(r.super), actor.WithDispatcher(x.disp), actor.WithMailbox(newMailbox))
 	pid, err := x.root.SpawnNamed(props, accountPrefix+name)
 	if err != nil {
 		// Only a name taken outside the registry could collide; fall back

@@ -22,7 +22,7 @@ type symbolActor struct {
 	res  book.Result
 	ms   *market.MarkState
 
-	refs map[book.AccountID]*acctRef // every account that sent an order
+	refs []*acctRef                  // by AccountID (dense from 1): every account that sent an order
 	subs map[book.AccountID]*acctRef // accounts holding a position: get marks
 
 	seq      uint64 // book updates published
@@ -38,12 +38,13 @@ type acctRef struct {
 	pid *actor.PID
 	// fills sent to the account; see onUnsubscribe.
 	fills uint64
+	sub   bool // in subs
 }
 
 func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
 	return &symbolActor{
 		x: x, h: h, sym: h.sym, book: book.New(), ms: market.NewMarkState(h.sym, x.now()),
-		refs: map[book.AccountID]*acctRef{}, subs: map[book.AccountID]*acctRef{},
+		subs: map[book.AccountID]*acctRef{},
 	}
 }
 
@@ -55,9 +56,12 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 		s.onCancel(ctx, m)
 	case *cancelIDsMsg:
 		s.onCancelIDs(ctx, m)
+	case *reserveMsg: // a liquidation's coverage quote (liquidation.go)
+		s.onQuote(ctx, m)
 	case *unsubscribeMsg:
 		if r := s.subs[m.acct]; r != nil && r.fills == m.fills {
 			delete(s.subs, m.acct)
+			r.sub = false
 		}
 	case *indexMsg:
 		s.onIndex(ctx, m)
@@ -81,6 +85,9 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 }
 
 func (s *symbolActor) ref(id book.AccountID, pid *actor.PID) *acctRef {
+	if int(id) >= len(s.refs) {
+		s.refs = append(s.refs, make([]*acctRef, int(id)+1-len(s.refs))...)
+	}
 	r := s.refs[id]
 	if r == nil {
 		r = &acctRef{pid: pid}
@@ -93,27 +100,42 @@ func (s *symbolActor) ref(id book.AccountID, pid *actor.PID) *acctRef {
 // with a fill may hold a position. It unsubscribes itself when flat.
 func (s *symbolActor) filled(id book.AccountID, r *acctRef) {
 	r.fills++
-	s.subs[id] = r
+	if !r.sub {
+		r.sub = true
+		s.subs[id] = r
+	}
 }
 
 func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 	taker := s.ref(m.order.Account, m.from)
 	r := &s.res
 	s.book.Place(m.order, r)
-	out := &takerResultMsg{sym: s.h.idx, id: m.order.ID, code: r.Code, status: r.Status, done: m.done}
+	var out *takerResultMsg
+	if m.req != nil {
+		out = &m.req.result
+	} else {
+		out = new(takerResultMsg)
+	}
+	*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: r.Code, status: r.Status, done: m.done, req: m.req}
 	if r.Code == book.OK {
-		if len(r.Fills) > 0 {
+		if len(r.Fills) == 1 {
+			out.one[0] = r.Fills[0]
+			out.fills = out.one[:]
+		} else if len(r.Fills) > 1 {
 			out.fills = slices.Clone(r.Fills)
+		}
+		if len(r.Fills) > 0 {
 			out.tradeSeq = s.tradeSeq + 1
+			trades := s.x.wantsTrades(s.sym.Name)
 			for _, f := range r.Fills {
 				s.tradeSeq++
 				mk := s.refs[f.MakerAccount]
 				s.filled(f.MakerAccount, mk)
 				s.filled(f.TakerAccount, taker)
 				ctx.Send(mk.pid, &makerFillMsg{sym: s.h.idx, fill: f, tradeSeq: s.tradeSeq})
-				if s.x.events {
-					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.sym.Price(f.Price),
-						Qty: s.sym.Qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.now()})
+				if trades {
+					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.h.price(f.Price),
+						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.now()})
 				}
 			}
 		}
@@ -173,12 +195,12 @@ func (s *symbolActor) publishDepth(ch []book.DepthChange) {
 		return
 	}
 	s.seq++
-	if !s.x.events {
+	if !s.x.wantsBook(s.sym.Name) {
 		return
 	}
 	u := &wire.BookUpdate{Seq: s.seq, Bids: []wire.Level{}, Asks: []wire.Level{}}
 	for _, c := range ch {
-		l := wire.NewLevel(s.sym.Price(c.Price), s.sym.Qty(c.Qty))
+		l := wire.NewLevel(s.h.price(c.Price), s.h.qty(c.Qty))
 		if c.Side == book.Buy {
 			u.Bids = append(u.Bids, l)
 		} else {
@@ -190,7 +212,7 @@ func (s *symbolActor) publishDepth(ch []book.DepthChange) {
 
 func (s *symbolActor) onDepth(m *depthMsg) {
 	s.bids, s.asks = s.book.Depth(m.levels, s.bids, s.asks)
-	m.done(wire.DepthReply{Reply: wire.OK(), Bids: levels(s.sym, s.bids), Asks: levels(s.sym, s.asks), Seq: s.seq})
+	m.done(wire.DepthReply{Reply: wire.OK(), Bids: levels(s.h, s.bids), Asks: levels(s.h, s.asks), Seq: s.seq})
 }
 
 // onIndex computes the mark from the index and the book's impact prices,
@@ -210,8 +232,8 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 	s.h.index.Store(int64(up.Index))
 	s.h.mark.Store(int64(up.Mark))
 	if s.x.events {
-		s.x.sink.Mark(s.sym.Name, &wire.MarkUpdate{Symbol: s.sym.Name, Index: s.sym.Price(up.Index),
-			Mark: s.sym.Price(up.Mark), FundingRate: up.FundingRate.Decimal(), NextFundingMs: up.NextFundingMs, TimeMs: in.NowMs})
+		s.x.sink.Mark(s.sym.Name, &wire.MarkUpdate{Symbol: s.sym.Name, Index: s.h.price(up.Index),
+			Mark: s.h.price(up.Mark), FundingRate: up.FundingRate.Decimal(), NextFundingMs: up.NextFundingMs, TimeMs: in.NowMs})
 	}
 	mm := &markMsg{sym: s.h.idx, mark: up.Mark}
 	for _, r := range s.subs {
@@ -224,7 +246,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 			ctx.Send(r.pid, fm)
 		}
 	}
-	m.done(wire.IndexReply{Reply: wire.OK(), Index: s.sym.Price(up.Index), Mark: s.sym.Price(up.Mark)})
+	m.done(wire.IndexReply{Reply: wire.OK(), Index: s.h.price(up.Index), Mark: s.h.price(up.Mark)})
 }
 
 // impactQty is the size of the impact orders at price p.

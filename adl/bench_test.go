@@ -123,6 +123,66 @@ func benchDeleverage(b *testing.B, n int) {
 	}
 }
 
+// benchCrowd deleverages a 2 000-lot long against 10 000 random positions
+// plus 5 000 shorts of 100 lots that share one entry price (+8 %) at about
+// 200× — identical, or with margins spread inside one bucket — and rank
+// first: 20 closes from the crowd per call, the book restored outside the
+// timer. A cascade meets such crowds (round entry prices, default leverage).
+func benchCrowd(b *testing.B, jitter float64) {
+	rng := rand.New(rand.NewPCG(3, 7))
+	rk := mustNew(b, Config{Multiplier: benchMult})
+	ps := genPopulation(rng, 10_000, benchMark, benchMult)
+	entry := benchMark * 108 / 100
+	for i := range 5000 {
+		cost := moneyOf(100) * moneyOf(entry) * benchMult
+		margin := market.Money(float64(cost) / 200 * (1 + jitter*rng.Float64()))
+		ps = append(ps, genPos{acct: book.AccountID(20_000 + i), side: Short, qty: 100, cost: cost, margin: margin})
+	}
+	load(b, rk, ps)
+	_ = rk.SetMark(benchMark)
+	byAcct := map[book.AccountID]genPos{}
+	for _, p := range ps {
+		byAcct[p.acct] = p
+	}
+	const bankrupt = book.AccountID(1 << 40)
+	cost := moneyOf(2000) * moneyOf(benchMark) * benchMult
+	var closes []Close
+	rk.m.scoredN = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := rk.Update(bankrupt, Long, 2000, cost, cost/20); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		out, err := rk.Deleverage(Request{Account: bankrupt, Side: Long, Qty: 2000, Price: benchMark}, closes[:0])
+		if err != nil || out.Covered != 2000 {
+			b.Fatal(out, err)
+		}
+		b.StopTimer()
+		closes = out.Closes
+		if closes[0].Account < 20_000 {
+			b.Fatalf("the crowd does not rank first: %+v", closes[0])
+		}
+		for _, cl := range closes {
+			p := byAcct[cl.Account]
+			if err := rk.Update(p.acct, p.side, p.qty, p.cost, p.margin); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rk.m.scoredN)/float64(b.N), "scored/op")
+}
+
+// BenchmarkDeleverageCrowd: 5 000 identical shorts, and 5 000 at one entry
+// price with margins spread by up to 5 % (many groups, one key).
+func BenchmarkDeleverageCrowd(b *testing.B) {
+	b.Run("identical", func(b *testing.B) { benchCrowd(b, 0) })
+	b.Run("sameEntry", func(b *testing.B) { benchCrowd(b, 0.05) })
+}
+
 func BenchmarkDeleverage10k(b *testing.B) { benchDeleverage(b, 10_000) }
 func BenchmarkDeleverage1M(b *testing.B)  { benchDeleverage(b, 1_000_000) }
 

@@ -1,6 +1,8 @@
 package adl
 
 import (
+	"slices"
+
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
 )
@@ -33,6 +35,8 @@ type Outcome struct {
 	// BankruptRealized is the bankrupt position's PnL on Covered at Price
 	// (its equity there is zero by definition of the bankruptcy price).
 	BankruptRealized market.Money
+
+	from, to int // Closes in the batch's dst
 }
 
 // Deleverage closes the request's quantity against opposite positions in
@@ -43,59 +47,188 @@ type Outcome struct {
 // what is left (cost and margin scaled down) until the risk layer sends its
 // own Update. The closes are appended to dst. Nothing changes on error.
 func (rk *Ranking) Deleverage(req Request, dst []Close) (Outcome, error) {
+	var res [1]BatchResult
+	dst, _ = rk.deleverageRun([]Request{req}, res[:], dst)
+	if res[0].Err != nil {
+		return Outcome{}, res[0].Err
+	}
+	out := res[0].Outcome
+	out.Closes = dst
+	return out, nil
+}
+
+// BatchResult is one request's part of a DeleverageBatch.
+type BatchResult struct {
+	Outcome       // Closes is the request's part of the batch's dst
+	Err     error // refused as Deleverage would refuse it; nothing changed
+}
+
+// DeleverageBatch serves reqs in order with exactly the outcomes of calling
+// Deleverage on each in turn — the same closes, ranks and amounts — but a
+// run of consecutive requests on one side (distinct accounts) shares one
+// merge of the opposite side, so a cascade's requests pay its setup (the
+// bucket bounds, the seeks that open streams and keys) once per run rather
+// than once per request. A position partly closed by one request goes back
+// into the merge at its score after the reduction, as a fresh Deleverage
+// would rank it; nothing is applied to the trees until the run is planned.
+// res[i] (appended to res) is reqs[i]'s outcome; closes are appended to dst.
+func (rk *Ranking) DeleverageBatch(reqs []Request, res []BatchResult, dst []Close) ([]BatchResult, []Close) {
+	base := len(res)
+	res = slices.Grow(res, len(reqs))[:base+len(reqs)]
+	clear(res[base:])
+	for i := 0; i < len(reqs); {
+		n := 1
+		for n < len(reqs)-i && reqs[i+n].Side == reqs[i].Side && !hasAccount(reqs[i:i+n], reqs[i+n].Account) {
+			n++
+		}
+		var done int
+		dst, done = rk.deleverageRun(reqs[i:i+n], res[base+i:base+i+n], dst)
+		i += done
+	}
+	for i := range res[base:] {
+		r := &res[base+i]
+		r.Closes = dst[r.from:r.to:r.to]
+	}
+	return res, dst
+}
+
+func hasAccount(reqs []Request, acct book.AccountID) bool {
+	for _, r := range reqs {
+		if r.Account == acct {
+			return true
+		}
+	}
+	return false
+}
+
+// partial is a position partly closed earlier in a run, not applied yet.
+type partial struct {
+	idx          int32
+	qty          book.Lots
+	cost, margin market.Money
+}
+
+// validate refuses a request as Deleverage would, else returns the
+// bankrupt position's record.
+func (rk *Ranking) validate(req Request) (int32, error) {
 	switch {
 	case !validSide(req.Side):
-		return Outcome{}, ErrInvalidSide
+		return 0, ErrInvalidSide
 	case req.Qty <= 0:
-		return Outcome{}, ErrInvalidQty
+		return 0, ErrInvalidQty
 	case req.Price <= 0:
-		return Outcome{}, ErrInvalidPrice
+		return 0, ErrInvalidPrice
 	case rk.mark == 0:
-		return Outcome{}, ErrNoMark
+		return 0, ErrNoMark
 	}
 	bidx, ok := rk.index.get(req.Account)
 	if !ok || rk.pos[bidx].side != req.Side {
-		return Outcome{}, ErrNoPosition
+		return 0, ErrNoPosition
 	}
 	if rk.pos[bidx].qty < req.Qty {
-		return Outcome{}, ErrQtyExceedsPosition
+		return 0, ErrQtyExceedsPosition
 	}
+	return bidx, nil
+}
 
-	// Plan without touching state: the merge reads the trees.
-	start := len(dst)
-	need := req.Qty
-	rk.m.begin(req.Side.Opposite())
-	for need > 0 {
-		it, _, ok := rk.m.next()
+// deleverageRun plans reqs (one side, distinct accounts) from one merge,
+// then applies them. A request whose amounts overflow is refused and ends
+// the run (the requests before it are applied); done counts the requests
+// handled.
+func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close) (_ []Close, done int) {
+	started := false
+	runStart := len(dst)
+	rk.partials = rk.partials[:0]
+	for j, req := range reqs {
+		r := &res[j]
+		r.from, r.to = len(dst), len(dst)
+		bidx, err := rk.validate(req)
+		if err != nil {
+			r.Err = err
+			continue
+		}
+		if !started {
+			rk.m.begin(req.Side.Opposite())
+			started = true
+		}
+		start := len(dst)
+		need := req.Qty
+		ok := true
+		for need > 0 {
+			it, _, more := rk.m.next()
+			if !more {
+				break
+			}
+			idx := rk.rec(it)
+			p := &rk.pos[idx]
+			qty, cost, margin := p.qty, p.cost, p.margin
+			pi := rk.partialOf(idx)
+			if pi >= 0 {
+				v := &rk.partials[pi]
+				qty, cost, margin = v.qty, v.cost, v.margin
+			}
+			take := min(qty, need)
+			removed := cost
+			if take < qty {
+				removed -= kept(cost, qty-take, qty)
+			}
+			var realized market.Money
+			if realized, ok = pnl(p.side == Long, take, removed, req.Price, rk.cfg.Multiplier); !ok {
+				break
+			}
+			dst = append(dst, Close{Account: p.acct, Side: p.side, Qty: take, Price: req.Price,
+				Realized: realized, Remaining: qty - take, Rank: len(dst) - start + 1})
+			need -= take
+			if take < qty { // the last close of this request: back into the merge, reduced
+				left := qty - take
+				v := partial{idx: idx, qty: left, cost: kept(cost, left, qty), margin: kept(margin, left, qty)}
+				if pi < 0 {
+					rk.partials = append(rk.partials, v)
+				} else {
+					rk.partials[pi] = v
+				}
+				rk.m.pushSingle(it, v.cost, v.margin, v.qty)
+			}
+		}
+		r.Covered, r.Uncovered = req.Qty-need, need
+		if ok && r.Covered > 0 {
+			r.BankruptRealized, ok = rk.closeValue(bidx, r.Covered, req.Price)
+		}
 		if !ok {
-			break
+			r.Outcome, r.Err = Outcome{}, ErrOverflow
+			r.from, r.to = start, start
+			dst = dst[:start]
+			rk.apply(reqs[:j], res[:j], dst[runStart:])
+			return dst, j + 1
 		}
-		p := &rk.pos[it.idx]
-		take := min(p.qty, need)
-		realized, ok := rk.closeValue(it.idx, take, req.Price)
-		if !ok {
-			return Outcome{}, ErrOverflow
-		}
-		dst = append(dst, Close{Account: p.acct, Side: p.side, Qty: take, Price: req.Price,
-			Realized: realized, Remaining: p.qty - take, Rank: len(dst) - start + 1})
-		need -= take
+		r.to = len(dst)
 	}
-	out := Outcome{Closes: dst, Covered: req.Qty - need, Uncovered: need}
-	if out.Covered > 0 {
-		if out.BankruptRealized, ok = rk.closeValue(bidx, out.Covered, req.Price); !ok {
-			return Outcome{}, ErrOverflow
-		}
-	}
+	rk.apply(reqs, res, dst[runStart:])
+	return dst, len(reqs)
+}
 
-	// Apply.
-	for _, c := range dst[start:] {
+func (rk *Ranking) partialOf(idx int32) int {
+	for i := range rk.partials {
+		if rk.partials[i].idx == idx {
+			return i
+		}
+	}
+	return -1
+}
+
+// apply books a planned run: each close in order (a position closed twice
+// is scaled down twice, as the plan computed), then each bankrupt position.
+func (rk *Ranking) apply(reqs []Request, res []BatchResult, closes []Close) {
+	for _, c := range closes {
 		idx, _ := rk.index.get(c.Account)
 		rk.reduce(idx, c.Qty)
 	}
-	if out.Covered > 0 {
-		rk.reduce(bidx, out.Covered)
+	for j, req := range reqs {
+		if res[j].Err == nil && res[j].Covered > 0 {
+			idx, _ := rk.index.get(req.Account)
+			rk.reduce(idx, res[j].Covered)
+		}
 	}
-	return out, nil
 }
 
 // kept is the part of v (a cost or margin) that stays with a position

@@ -203,3 +203,128 @@ func TestDeleverageProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleverageBatchEqualsSequential serves random batches of requests
+// (mostly one side, as in a cascade, with side switches, repeated and
+// refused accounts, and prices whose amounts overflow) with one
+// DeleverageBatch on one ranking and one Deleverage per request on an
+// identical one: every outcome, close and final position must be the same.
+func TestDeleverageBatchEqualsSequential(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for range 40 {
+		seed := rng.Uint64()
+		mk := func() *Ranking { return crowdedBook(t, rand.New(rand.NewPCG(seed, 1))) }
+		a, b := mk(), mk()
+		mark := crowdMarks[rng.IntN(len(crowdMarks))]
+		_ = a.SetMark(mark)
+		_ = b.SetMark(mark)
+		accts := liveAccounts(a)
+		for range 5 {
+			side := Long
+			if rng.IntN(2) == 0 {
+				side = Short
+			}
+			reqs := make([]Request, 1+rng.IntN(60))
+			for i := range reqs {
+				if rng.IntN(10) == 0 {
+					side = side.Opposite()
+				}
+				acct := accts[rng.IntN(len(accts))]
+				if i > 0 && rng.IntN(15) == 0 {
+					acct = reqs[rng.IntN(i)].Account // repeated in the batch
+				}
+				p, _ := a.Position(acct)
+				qty := book.Lots(1 + rng.IntN(max(1, int(p.Qty))))
+				price := book.Ticks(float64(mark) * (0.9 + 0.2*rng.Float64()))
+				if rng.IntN(25) == 0 {
+					price = 1e11 // Money overflows
+				}
+				reqs[i] = Request{Account: acct, Side: side, Qty: qty, Price: price}
+				if rng.IntN(8) != 0 {
+					reqs[i].Side = p.Side // mostly a real position
+				}
+			}
+			batchMatchesSequential(t, a, b, reqs, accts)
+		}
+	}
+}
+
+// TestDeleverageBatchReranksPartialCloses: 100 alike shorts whose cost is
+// no multiple of their 7 lots rank first; 3-lot requests close them
+// partly, which rounds each one's entry key down and so sends it behind
+// the untouched ones — a batch must re-rank it as the next Deleverage
+// would, not keep serving it.
+func TestDeleverageBatchReranksPartialCloses(t *testing.T) {
+	mk := func() *Ranking {
+		rk := mustNew(t, unitConfig)
+		for i := range 100 {
+			cost := market.Money(7*3080)*rk.cfg.Multiplier + 3
+			if err := rk.Update(book.AccountID(1000+i), Short, 7, cost, cost/10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 50 {
+			open(t, rk, book.AccountID(1+i), Long, 14, 3000, 50)
+		}
+		_ = rk.SetMark(3000)
+		return rk
+	}
+	a, b := mk(), mk()
+	var reqs []Request
+	for i := range 50 {
+		reqs = append(reqs, Request{Account: book.AccountID(1 + i), Side: Long, Qty: 3, Price: 2950})
+	}
+	batchMatchesSequential(t, a, b, reqs, liveAccounts(a))
+}
+
+func liveAccounts(rk *Ranking) []book.AccountID {
+	var accts []book.AccountID
+	for _, p := range rk.pos {
+		if p.live {
+			accts = append(accts, p.acct)
+		}
+	}
+	return accts
+}
+
+// batchMatchesSequential runs reqs as one batch on a and one by one on b
+// and compares outcomes, closes and the positions of accts.
+func batchMatchesSequential(t *testing.T, a, b *Ranking, reqs []Request, accts []book.AccountID) {
+	t.Helper()
+	res, closes := a.DeleverageBatch(reqs, nil, nil)
+	if len(res) != len(reqs) {
+		t.Fatalf("%d results for %d requests", len(res), len(reqs))
+	}
+	var seq []Close
+	for i, req := range reqs {
+		out, err := b.Deleverage(req, seq[:0])
+		seq = out.Closes
+		got := res[i]
+		if err != got.Err || out.Covered != got.Covered || out.Uncovered != got.Uncovered ||
+			out.BankruptRealized != got.BankruptRealized || len(out.Closes) != len(got.Closes) {
+			t.Fatalf("request %d %+v: batch %+v / %v, sequential %+v / %v", i, req, got.Outcome, got.Err, out, err)
+		}
+		for k := range out.Closes {
+			if out.Closes[k] != got.Closes[k] {
+				t.Fatalf("request %d close %d: batch %+v, sequential %+v", i, k, got.Closes[k], out.Closes[k])
+			}
+		}
+	}
+	total := 0
+	for _, r := range res {
+		total += len(r.Closes)
+	}
+	if total != len(closes) {
+		t.Fatalf("results hold %d closes, dst %d", total, len(closes))
+	}
+	for _, acct := range accts {
+		pa, oka := a.Position(acct)
+		pb, okb := b.Position(acct)
+		if oka != okb || pa != pb {
+			t.Fatalf("account %d: batch %+v, sequential %+v", acct, pa, pb)
+		}
+	}
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

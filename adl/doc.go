@@ -1,8 +1,9 @@
 // Package adl owns auto-deleveraging for every symbol: the ranking of open
 // positions, the forced closes at a bankrupt position's bankruptcy price
-// (Deleverage), the ADL indicator (Indicator, the five lights), the queue
-// listing of px.adl.<sym>.queue (Top) and the socialized-loss split
-// (Socialize). It is pure: no clock, no I/O, no goroutines. The ADL actor
+// (Deleverage; DeleverageBatch serves many requests exactly as one after
+// the other, from one merge per run of one side), the ADL indicator
+// (Indicator, the five lights), the queue listing of px.adl.<sym>.queue
+// (Top) and the socialized-loss split (Socialize). It is pure: no clock, no I/O, no goroutines. The ADL actor
 // feeds it position updates from the risk actors (Update) and mark prices
 // (SetMark) and sends the returned closes back to the risk actors.
 //
@@ -45,9 +46,9 @@
 //     for a fixed mark it is a function of the entry key C/qty and of b only.
 //   - Positions are bucketed by b (16 buckets per octave, 1× to 1024×
 //     leverage, each at most 6.25% wide); each bucket is a google/btree
-//     BTreeG of value items keyed by (C/qty, account). SetMark stores a
+//     BTreeG of value items keyed by (C/qty, b, account). SetMark stores a
 //     number (O(1)); Update is a delete + insert in one bucket (O(log n),
-//     0 allocs; a margin change that keeps the bucket is O(1)).
+//     0 allocs; a report that changes nothing is O(1)).
 //   - Score is decreasing in b, so score(r, bucket floor) bounds a bucket.
 //     As a function of r it has closed-form turning points (long:
 //     r = sqrt(1−b)−1; short: r = 1−sqrt(1+b) and r = sqrt(b²+b)−b; see
@@ -60,6 +61,19 @@
 //     every unseen one, so positions come out in exact rank order at the
 //     current mark, after scoring only those whose bound came near the
 //     winners. TestTopMatchesNaiveRanking checks it against a full sort.
+//   - At one entry key the score falls as b grows, so a key's positions in
+//     tree order (b, then account) are already ranked: a stream walks key
+//     by key and a key enters the heap as one exact cursor over them. A
+//     crowd sharing entry price and margin ratio (common in a cascade)
+//     costs one tree step per position closed, not a scoring pass over the
+//     crowd: per-position bounds all sat above the crowd's one score, so
+//     Deleverage scored and heaped all of it (5 000 alike: 2.2 ms a call).
+//     Float ties between margin ratios (every b scores 0 when r = 0) and a
+//     key's bankrupt prefix are split off so the order stays exact
+//     (TestTopMatchesNaiveRankingWithCrowds; details in merge.go).
+//   - A bucket enters the heap as one entry bounding all of it (a short's
+//     profit score peaks at r*, a long's at its lowest entry key) and opens
+//     its streams, a tree seek each, only if that bound reaches the top.
 //
 // The indicator needs a rank among all n, so each side keeps its four
 // quintile cuts, recomputed in O(n) (scores + quickselect) at most every

@@ -32,7 +32,7 @@ func (rk *Ranking) Top(side book.Side, n int, dst []QueueEntry) ([]QueueEntry, e
 		if !ok {
 			break
 		}
-		info, ok := rk.info(it.idx)
+		info, ok := rk.info(rk.rec(it))
 		if !ok {
 			return dst[:start], ErrOverflow
 		}

@@ -152,3 +152,123 @@ func TestLargeAccountIDsUseTheSparseIndex(t *testing.T) {
 		t.Fatalf("%v, %d left", err, rk.Count(Long))
 	}
 }
+
+// crowd appends n positions on side at one entry price (ticks) and leverage
+// lev: identical when jitter is 0, otherwise with margins spread by up to
+// jitter (a fraction) inside about one bucket, so one key holds many groups.
+func crowd(rng *rand.Rand, ps []genPos, first book.AccountID, n int, side book.Side, entry book.Ticks, lev, jitter float64, mult market.Money) []genPos {
+	for i := range n {
+		qty := book.Lots(3)
+		if jitter > 0 {
+			qty = book.Lots(1 + rng.IntN(50)) // cost/qty is the same key; b differs by rounding
+		}
+		cost := market.Money(int64(qty) * int64(entry) * int64(mult))
+		margin := max(1, market.Money(float64(cost)/lev*(1+jitter*rng.Float64())))
+		ps = append(ps, genPos{acct: first + book.AccountID(i), side: side, qty: qty, cost: cost, margin: margin})
+	}
+	return ps
+}
+
+// crowdedBook is a random population plus crowds that share an entry price:
+// identical positions, one entry with margins spread in a bucket, positions
+// entered at a price the marks below hit exactly (r = 0 ties every b),
+// leverage beyond 1024× (the open-ended bucket 0), and account ids at the top
+// of the range.
+func crowdedBook(t *testing.T, rng *rand.Rand) *Ranking {
+	rk := mustNew(t, unitConfig)
+	ps := genPopulation(rng, 1000, 3000, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 10_000, 300, Short, 3100, 10, 0, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 20_000, 300, Long, 2900, 10, 0, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 30_000, 200, Short, 3050, 20, 0.05, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 40_000, 200, Long, 3000, 5, 0.04, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 50_000, 100, Short, 3000, 3, 0.5, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 60_000, 20, Short, 3030, 5000, 0.5, rk.cfg.Multiplier) // bucket 0 (b < 2^-10)
+	ps = crowd(rng, ps, 70_000, 20, Long, 2970, 5000, 0.5, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 80_000, 20, Short, 3060, 700, 0.1, rk.cfg.Multiplier) // just below bucket 0 at 3000
+	ps = crowd(rng, ps, 90_000, 20, Long, 2940, 700, 0.1, rk.cfg.Multiplier)
+	for i := range 100 { // alike, with a cost that is no multiple of qty: a partial close rounds the key down
+		cost := market.Money(7*3080)*rk.cfg.Multiplier + 3
+		ps = append(ps, genPos{acct: 100_000 + book.AccountID(i), side: Short, qty: 7, cost: cost, margin: cost / 10})
+	}
+	ps = crowd(rng, ps, 1<<64-60, 50, Short, 3100, 10, 0, rk.cfg.Multiplier)
+	ps = crowd(rng, ps, 1<<64-10, 10, Long, 2900, 10, 0, rk.cfg.Multiplier)
+	rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+	load(t, rk, ps)
+	return rk
+}
+
+// crowdMarks: flat, the crowds' entries exactly (r = 0), moves that put the
+// crowds deep in profit, in loss, and past bankruptcy (3100 shorts at 10×
+// are bankrupt above 3410).
+var crowdMarks = []book.Ticks{3000, 3100, 2900, 3050, 2700, 3300, 3400, 3410, 3411, 3500, 2600, 2610, 2000, 4500, 3009, 2991}
+
+// TestTopMatchesNaiveRankingWithCrowds checks the runs of one entry price
+// (identical groups, float ties between groups, bankrupt prefixes) against
+// the naive sort.
+func TestTopMatchesNaiveRankingWithCrowds(t *testing.T) {
+	rk := crowdedBook(t, rand.New(rand.NewPCG(9, 10)))
+	var top []QueueEntry
+	for _, mark := range crowdMarks {
+		if err := rk.SetMark(mark); err != nil {
+			t.Fatal(err)
+		}
+		for _, side := range []book.Side{Long, Short} {
+			ref := reference(rk, side)
+			var err error
+			top, err = rk.Top(side, len(ref), top[:0])
+			if err != nil || len(top) != len(ref) {
+				t.Fatalf("mark %d %v: Top lists %d (%v), naive %d", mark, side, len(top), err, len(ref))
+			}
+			for i := range ref {
+				if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
+					t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
+						mark, side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
+				}
+			}
+			// A short listing must be the naive prefix too (the merge stops early).
+			n := 1 + len(ref)/7
+			top, _ = rk.Top(side, n, top[:0])
+			for i := range n {
+				if top[i].Account != ref[i].acct {
+					t.Fatalf("mark %d %v: Top(%d)[%d] is %d, naive %d", mark, side, n, i, top[i].Account, ref[i].acct)
+				}
+			}
+		}
+	}
+}
+
+// TestDeleverageCrowdsFollowTheRanking deleverages through the crowds in
+// many small requests: each request's closes are the naive ranking's head
+// at that moment, partly closed positions included.
+func TestDeleverageCrowdsFollowTheRanking(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, mark := range crowdMarks {
+		rk := crowdedBook(t, rng)
+		_ = rk.SetMark(mark)
+		for _, side := range []book.Side{Long, Short} {
+			const bankrupt = book.AccountID(1 << 40)
+			var closes []Close
+			for step := range 40 {
+				qty := book.Lots(1 + rng.IntN(40))
+				cost := market.Money(int64(qty) * int64(mark) * int64(rk.cfg.Multiplier))
+				if err := rk.Update(bankrupt, side, qty, cost, 1); err != nil {
+					t.Fatal(err)
+				}
+				ref := reference(rk, side.Opposite())
+				out, err := rk.Deleverage(Request{Account: bankrupt, Side: side, Qty: qty, Price: mark}, closes[:0])
+				if err != nil || out.Covered != qty {
+					t.Fatalf("mark %d step %d: %+v %v", mark, step, out, err)
+				}
+				closes = out.Closes
+				for i, c := range closes {
+					if c.Account != ref[i].acct {
+						t.Fatalf("mark %d %v step %d: close %d hits %d, naive %d", mark, side, step, i, c.Account, ref[i].acct)
+					}
+				}
+				if err := rk.Check(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}

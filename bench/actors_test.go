@@ -2,7 +2,6 @@ package bench
 
 import (
 	"testing"
-	"time"
 
 	"github.com/perpx/perpx/actors"
 	"github.com/perpx/perpx/market"
@@ -66,7 +65,7 @@ func BenchmarkFlowActors(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start := startClock()
 	for i := 0; i < b.N; i++ {
 		slots <- struct{}{}
 		o := &ops[i%len(ops)]

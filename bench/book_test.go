@@ -2,7 +2,6 @@ package bench
 
 import (
 	"testing"
-	"time"
 
 	"github.com/perpx/perpx/book"
 )
@@ -17,7 +16,7 @@ func BenchmarkFlowBook(b *testing.B) {
 	var next book.OrderID
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start := startClock()
 	for i := 0; i < b.N; i++ {
 		o := &ops[i%len(ops)]
 		if o.cancel {

@@ -123,7 +123,7 @@ func benchNATS(b *testing.B, conns, win int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start := startClock()
 	var wg sync.WaitGroup
 	for ci := range cs {
 		wg.Add(1)

@@ -13,7 +13,7 @@ type op struct {
 	limited bool   // takes a token from the account's rate-limit bucket
 	// serve decodes the payload and calls the exchange, which answers
 	// through p; an error means the payload was refused before the call.
-	serve   func(g *Gateway, rt wire.Route, data []byte, p *pending) *wire.Error
+	serve   func(g *Gateway, rt wire.Route, data []byte, p pending) *wire.Error
 	latency prometheus.Observer
 }
 
@@ -94,15 +94,13 @@ func endpoints(subj wire.Subjects) []*endpoint {
 	return es
 }
 
-// route picks the op a subject belongs to; a subject no op serves goes to
+// route picks the op a parsed subject belongs to; a subject no op serves goes to
 // the first op, whose subject check refuses it with BAD_REQUEST.
-func (e *endpoint) route(subj wire.Subjects, subject string) *op {
-	if len(e.ops) > 1 {
-		if rt, err := subj.Parse(subject); err == nil {
-			for _, o := range e.ops {
-				if o.ep == rt.Endpoint {
-					return o
-				}
+func (e *endpoint) route(rt wire.Route, err *wire.Error) *op {
+	if len(e.ops) > 1 && err == nil {
+		for _, o := range e.ops {
+			if o.ep == rt.Endpoint {
+				return o
 			}
 		}
 	}
@@ -118,8 +116,8 @@ func call[Req any, Rep reply](
 	decode func([]byte) (Req, *wire.Error),
 	invoke func(x Exchange, rt wire.Route, req Req, done func(Rep)),
 	body func(dst []byte, r Rep) ([]byte, *wire.Error),
-) func(*Gateway, wire.Route, []byte, *pending) *wire.Error {
-	return func(g *Gateway, rt wire.Route, data []byte, p *pending) *wire.Error {
+) func(*Gateway, wire.Route, []byte, pending) *wire.Error {
+	return func(g *Gateway, rt wire.Route, data []byte, p pending) *wire.Error {
 		req, err := decode(data)
 		if err != nil {
 			return err

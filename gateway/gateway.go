@@ -183,7 +183,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 // counts it; the exchange's answers are published by pending.finish.
 func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 	start := g.received()
-	o := e.route(g.subj, req.Subject())
+	subject := req.Subject()
+	rt, perr := g.subj.Parse(subject)
+	o := e.route(rt, perr)
 	if !g.replyAllowed(req.Reply()) {
 		// The exchange publishes replies with its own unconfined login, so a
 		// reply subject inside the exchange's namespace would let a trader
@@ -194,7 +196,7 @@ func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 		g.answered()
 		return
 	}
-	if err := g.handle(o, req.Subject(), req.Reply(), req.Data(), start); err != nil {
+	if err := g.serveParsed(o, rt, perr, subject, req.Reply(), req.Data(), start); err != nil {
 		g.refused(o, start, err, func(body []byte) error {
 			if req.Reply() == "" {
 				return nil
@@ -242,8 +244,13 @@ func (g *Gateway) answered() { g.inflight.Add(-1) }
 // the request was refused and the exchange never saw it.
 func (g *Gateway) handle(o *op, subject, reply string, data []byte, start time.Time) *wire.Error {
 	rt, err := g.subj.Parse(subject)
-	if err != nil {
-		return err
+	return g.serveParsed(o, rt, err, subject, reply, data, start)
+}
+
+// serveParsed is handle for a subject already parsed into rt (or perr).
+func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, reply string, data []byte, start time.Time) *wire.Error {
+	if perr != nil {
+		return perr
 	}
 	if rt.Endpoint != o.ep {
 		return wire.Errorf(wire.CodeBadRequest, "subject %.100q is not a %s request", subject, o.ep)
@@ -251,7 +258,7 @@ func (g *Gateway) handle(o *op, subject, reply string, data []byte, start time.T
 	if o.limited && !g.limiter.allow(rt.Account, start) {
 		return wire.Errorf(wire.CodeRateLimited, "account %s is over its rate limit; retry later", rt.Account)
 	}
-	return o.serve(g, rt, data, &pending{g: g, op: o, reply: reply, start: start})
+	return o.serve(g, rt, data, pending{g: g, op: o, reply: reply, start: start})
 }
 
 // refused answers a request the gateway turned down through send.
@@ -271,11 +278,7 @@ func (g *Gateway) account(o *op, start time.Time, err *wire.Error) {
 		g.m.reject(o.ep, err.Code)
 	}
 	if o.ep == wire.EpOrderPlace {
-		if err != nil {
-			g.m.orders.WithLabelValues("rejected").Inc()
-		} else {
-			g.m.orders.WithLabelValues("accepted").Inc()
-		}
+		g.m.order(err == nil)
 	}
 }
 
@@ -284,7 +287,9 @@ func (g *Gateway) publishFailed(err error) {
 	g.log.Debug("gateway: publish failed", "err", err)
 }
 
-// pending is a request handed to the exchange, waiting for its reply.
+// pending is a request handed to the exchange, waiting for its reply. It
+// is passed by value so that the exchange's done callback, which captures
+// it, is the request's only allocation.
 type pending struct {
 	g     *Gateway
 	op    *op
@@ -297,7 +302,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // finish encodes the exchange's reply and publishes it. body appends the
 // ok reply; it fails only when the exchange broke its own contract (an ok
 // order reply without the order).
-func (p *pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error)) {
+func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error)) {
 	bp := bufPool.Get().(*[]byte)
 	out, err := (*bp)[:0], env.Error
 	switch {

@@ -28,6 +28,28 @@ type Metrics struct {
 	publishErrors prometheus.Counter
 
 	mailboxes *mailboxCollector
+
+	// Series of the vectors above looked up once instead of per request
+	// (WithLabelValues hashes its labels on every call); created on first
+	// use, so /metrics lists the same series as before.
+	accepted, rejected lazyCounter
+	rejectSeries       sync.Map // rejectKey -> prometheus.Counter
+}
+
+// lazyCounter is one series of a CounterVec, created on first use.
+type lazyCounter struct {
+	once sync.Once
+	c    prometheus.Counter
+}
+
+func (l *lazyCounter) get(vec *prometheus.CounterVec, labels ...string) prometheus.Counter {
+	l.once.Do(func() { l.c = vec.WithLabelValues(labels...) })
+	return l.c
+}
+
+type rejectKey struct {
+	ep   wire.Endpoint
+	code wire.Code
 }
 
 // LatencyBuckets are the request latency histogram's upper bounds in
@@ -118,7 +140,21 @@ func (m *Metrics) Handler() http.Handler {
 
 // reject counts one error reply.
 func (m *Metrics) reject(ep wire.Endpoint, code wire.Code) {
-	m.rejects.WithLabelValues(ep.String(), string(code)).Inc()
+	k := rejectKey{ep, code}
+	c, ok := m.rejectSeries.Load(k)
+	if !ok {
+		c, _ = m.rejectSeries.LoadOrStore(k, m.rejects.WithLabelValues(ep.String(), string(code)))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
+// order counts one answered order placement.
+func (m *Metrics) order(accepted bool) {
+	if accepted {
+		m.accepted.get(m.orders, "accepted").Inc()
+	} else {
+		m.rejected.get(m.orders, "rejected").Inc()
+	}
 }
 
 // mailboxCollector reports the registered mailbox depths at scrape time.

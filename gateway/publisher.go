@@ -4,8 +4,10 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/wire"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Publisher publishes the exchange's market data and private events on the
@@ -18,6 +20,21 @@ type Publisher struct {
 	subj wire.Subjects
 	m    *Metrics
 	log  *slog.Logger
+
+	// interest reports whether a subject has a subscriber; nil when the
+	// server cannot be asked (see embeddedInterest): everything has.
+	interest func(subject string) bool
+
+	// Subjects and metric series per account and per symbol, built once:
+	// the publisher runs once per event.
+	accounts sync.Map // account -> events subject
+	symbols  sync.Map // symbol -> *symbolSubjects
+}
+
+// symbolSubjects are one symbol's market-data subjects and trade counter.
+type symbolSubjects struct {
+	trades, book, mark string
+	count              prometheus.Counter
 }
 
 // NewPublisher returns a publisher on nc; it uses opts' Prefix, Logger and
@@ -27,23 +44,58 @@ func NewPublisher(nc *nats.Conn, opts Options) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{nc: nc, subj: subj, m: opts.Metrics, log: opts.Logger}, nil
+	return &Publisher{nc: nc, subj: subj, m: opts.Metrics, log: opts.Logger, interest: embeddedInterest(nc)}, nil
+}
+
+func (p *Publisher) symbol(symbol string) *symbolSubjects {
+	if s, ok := p.symbols.Load(symbol); ok {
+		return s.(*symbolSubjects)
+	}
+	s, _ := p.symbols.LoadOrStore(symbol, &symbolSubjects{trades: p.subj.Trades(symbol), book: p.subj.Book(symbol),
+		mark: p.subj.Mark(symbol), count: p.m.trades.WithLabelValues(symbol)})
+	return s.(*symbolSubjects)
+}
+
+func (p *Publisher) events(account string) string {
+	if s, ok := p.accounts.Load(account); ok {
+		return s.(string)
+	}
+	s, _ := p.accounts.LoadOrStore(account, p.subj.Events(account))
+	return s.(string)
+}
+
+// WantsTrades reports whether <prefix>.md.<symbol>.trades has a
+// subscriber (always true unless the server can tell; see
+// embeddedInterest): the actors skip building trades nobody receives.
+func (p *Publisher) WantsTrades(symbol string) bool {
+	return p.interest == nil || p.interest(p.symbol(symbol).trades)
+}
+
+// WantsBook is WantsTrades for <prefix>.md.<symbol>.book.
+func (p *Publisher) WantsBook(symbol string) bool {
+	return p.interest == nil || p.interest(p.symbol(symbol).book)
+}
+
+// WantsAccountEvents is WantsTrades for <prefix>.acct.<account>.events.
+func (p *Publisher) WantsAccountEvents(account string) bool {
+	return p.interest == nil || p.interest(p.events(account))
 }
 
 // Trade publishes on <prefix>.md.<symbol>.trades.
 func (p *Publisher) Trade(symbol string, t *wire.Trade) {
-	p.m.trades.WithLabelValues(symbol).Inc()
-	publish(p, p.subj.Trades(symbol), t, wire.AppendTrade)
+	s := p.symbol(symbol)
+	s.count.Inc()
+	publish(p, s.trades, t, wire.AppendTrade)
 }
 
 // BookUpdate publishes an incremental depth update on <prefix>.md.<symbol>.book.
 func (p *Publisher) BookUpdate(symbol string, u *wire.BookUpdate) {
-	publish(p, p.subj.Book(symbol), u, wire.AppendBookUpdate)
+	publish(p, p.symbol(symbol).book, u, wire.AppendBookUpdate)
 }
 
 // Mark publishes on <prefix>.md.<symbol>.mark.
 func (p *Publisher) Mark(symbol string, m *wire.MarkUpdate) {
-	publish(p, p.subj.Mark(symbol), m, wire.AppendMarkUpdate)
+	publish(p, p.symbol(symbol).mark, m, wire.AppendMarkUpdate)
 }
 
 // FundEvent publishes on <prefix>.fund.events and sets the fund balance gauge.
@@ -64,7 +116,7 @@ func (p *Publisher) AccountEvent(account string, e *wire.AccountEvent) {
 	if e.Type == wire.EventLiquidation && e.Liquidation != nil {
 		p.m.liquidations.WithLabelValues(e.Liquidation.Symbol).Inc()
 	}
-	publish(p, p.subj.Events(account), e, wire.AppendAccountEvent)
+	publish(p, p.events(account), e, wire.AppendAccountEvent)
 }
 
 // payloadBufs holds the buffers payloads are encoded into: Publish copies
@@ -90,4 +142,39 @@ func publish[T any](p *Publisher, subject string, v *T, enc func([]byte, *T) []b
 		p.m.publishErrors.Inc()
 		p.log.Debug("gateway: publish failed", "subject", subject, "err", err)
 	}
+}
+
+// embeddedInterest returns a subject-interest check when nc is an
+// in-process connection to an embedded server (natsrv.Server.Connect): the
+// server's sublist for nc's account knows every subscription that a
+// publish on a subject would reach — local clients, routes, leaf nodes,
+// stream imports and JetStream streams — which is what the server itself
+// consults to deliver it. So a subject without interest is one whose
+// message the server would drop, and not building it loses nothing. A
+// subscriber that subscribed (and flushed) before an event is checked sees
+// it, as with a publish. nil (no check) for any other connection, and for
+// a server with gateways, which forward messages to other clusters without
+// knowing their interest.
+func embeddedInterest(nc *nats.Conn) func(string) bool {
+	srv, ok := nc.Opts.InProcessServer.(*server.Server)
+	if !ok || srv == nil || srv.GatewayAddr() != nil {
+		return nil
+	}
+	cid, err := nc.GetClientID()
+	if err != nil {
+		return nil
+	}
+	cz, err := srv.Connz(&server.ConnzOptions{CID: cid, Username: true})
+	if err != nil || len(cz.Conns) != 1 {
+		return nil
+	}
+	name := cz.Conns[0].Account
+	if name == "" { // Connz leaves the global account's name out
+		name = server.DEFAULT_GLOBAL_ACCOUNT
+	}
+	acc, err := srv.LookupAccount(name)
+	if err != nil {
+		return nil
+	}
+	return acc.SubscriptionInterest
 }

@@ -28,6 +28,48 @@ type sink interface {
 
 var _ sink = (*Publisher)(nil)
 
+// interest is actors.Interest, restated like sink.
+type interest interface {
+	WantsTrades(symbol string) bool
+	WantsBook(symbol string) bool
+	WantsAccountEvents(account string) bool
+}
+
+var _ interest = (*Publisher)(nil)
+
+// TestPublisherInterest: on the embedded server's in-process connection the
+// publisher knows which streams have a subscriber, wildcards included, as
+// soon as the subscriber has flushed its subscription.
+func TestPublisherInterest(t *testing.T) {
+	e := newEnv(t, Options{})
+	p, err := NewPublisher(e.nc, Options{Metrics: e.m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.interest == nil {
+		t.Fatal("no interest check on an in-process connection")
+	}
+	if p.WantsTrades("BTC-PERP") || p.WantsBook("BTC-PERP") || p.WantsAccountEvents("bob") {
+		t.Fatal("interest without a subscriber")
+	}
+	subscribeAll(t, e, "px.acct.*.events")
+	subscribeAll(t, e, "px.md.BTC-PERP.book")
+	if !p.WantsAccountEvents("bob") || !p.WantsBook("BTC-PERP") {
+		t.Fatal("no interest after subscribing")
+	}
+	if p.WantsTrades("BTC-PERP") || p.WantsBook("ETH-PERP") {
+		t.Fatal("interest in a subject nobody subscribed")
+	}
+	// A TCP connection cannot ask: everything is wanted.
+	q, err := NewPublisher(e.cl, Options{Metrics: e.m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.WantsTrades("BTC-PERP") {
+		t.Fatal("a TCP publisher must publish everything")
+	}
+}
+
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 func subscribeAll(t *testing.T, e *env, subject string) *nats.Subscription {

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/shopspring/decimal"
 )
@@ -63,7 +64,35 @@ func parseDecimal[T ~string | ~[]byte](s T) (decimal.Decimal, bool) {
 	if neg {
 		c = -c
 	}
-	return decimal.New(c, int32(-frac)), true
+	return newDecimal(c, int32(-frac)), true
+}
+
+// decCacheSize is the number of entries of decCache (a power of two).
+const decCacheSize = 4096
+
+// decCache holds recently parsed decimals, direct-mapped by coefficient
+// and exponent: an order's price and quantity are mostly a few values near
+// the market, and decimal.New allocates twice (a big.Int and its word). A
+// decimal.Decimal is immutable, so every request that wrote the same
+// digits shares one.
+var decCache [decCacheSize]atomic.Pointer[cachedDec]
+
+type cachedDec struct {
+	coef int64
+	exp  int32
+	d    decimal.Decimal
+}
+
+// newDecimal is decimal.New(c, exp), from decCache when it is there.
+func newDecimal(c int64, exp int32) decimal.Decimal {
+	h := uint64(c)*0x9e3779b97f4a7c15 ^ uint64(uint32(exp))*0xbf58476d1ce4e5b9
+	e := &decCache[(h>>32)&(decCacheSize-1)]
+	if v := e.Load(); v != nil && v.coef == c && v.exp == exp {
+		return v.d
+	}
+	d := decimal.New(c, exp)
+	e.Store(&cachedDec{coef: c, exp: exp, d: d})
+	return d
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

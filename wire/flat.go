@@ -1,6 +1,10 @@
 package wire
 
-import "github.com/shopspring/decimal"
+import (
+	"sync/atomic"
+
+	"github.com/shopspring/decimal"
+)
 
 // The fast path of the hot decoders (DecodePlace, DecodeCancel): a
 // single-pass scanner for the flat objects clients actually send. It only
@@ -185,6 +189,31 @@ func (v flatValue) token(dst *string) bool {
 	}
 	return false
 }
+
+// internedToken is token for a field with few distinct values (a
+// symbol): the string is shared from internTokens instead of allocated.
+func (v flatValue) internedToken(dst *string) bool {
+	if v.kind != flatString || !validToken(v.str) {
+		return v.token(dst)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range v.str {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	e := &internTokens[h%uint32(len(internTokens))]
+	if s := e.Load(); s != nil && *s == string(v.str) {
+		*dst = *s
+		return true
+	}
+	s := string(v.str)
+	e.Store(&s)
+	*dst = s
+	return true
+}
+
+// internTokens holds the strings internedToken shares, direct-mapped by
+// hash.
+var internTokens [256]atomic.Pointer[string]
 
 func (v flatValue) decimal(dst *decimal.Decimal) bool {
 	switch v.kind {

@@ -81,7 +81,7 @@ func decodePlaceSlow(data []byte) (PlaceOrder, *Error) {
 func decodePlaceFast(data []byte) (p PlaceOrder, hasPrice, ok bool) {
 	var v [placeFieldCount]flatValue
 	ok = placeSchema.scan(data, v[:]) &&
-		v[placeSymbol].token(&p.Symbol) &&
+		v[placeSymbol].internedToken(&p.Symbol) &&
 		flatEnum(v[placeSide], &p.Side, Buy, Sell) &&
 		flatEnum(v[placeType], &p.Type, Limit, Market) &&
 		v[placePrice].decimal(&p.Price) &&
@@ -175,7 +175,7 @@ func decodeCancelSlow(data []byte) (Cancel, *Error) {
 func decodeCancelFast(data []byte) (c Cancel, ok bool) {
 	var v [cancelFieldCount]flatValue
 	ok = cancelSchema.scan(data, v[:]) &&
-		v[cancelSymbol].token(&c.Symbol) &&
+		v[cancelSymbol].internedToken(&c.Symbol) &&
 		v[cancelOrderID].token(&c.OrderID) &&
 		v[cancelClientOrderID].token(&c.ClientOrderID)
 	return c, ok

@@ -193,40 +193,41 @@ func (s Subjects) Build(r Route) string {
 // Parse maps a concrete subject to its route. An unknown shape, a foreign
 // prefix or a malformed account or symbol token is BAD_REQUEST.
 func (s Subjects) Parse(subject string) (Route, *Error) {
-	rest, ok := strings.CutPrefix(subject, s.prefix+".")
-	if !ok {
+	rest, ok := strings.CutPrefix(subject, s.prefix)
+	if !ok || len(rest) == 0 || rest[0] != '.' {
 		return Route{}, Errorf(CodeBadRequest, "subject %.100q is not under prefix %q", subject, s.prefix)
 	}
-	t := strings.Split(rest, ".")
+	var t [maxSubjectTokens]string
+	n := splitTokens(rest[1:], &t)
 	r := Route{}
 	switch {
-	case t[0] == "acct" && len(t) == 4 && t[2] == "order" && t[3] == "place":
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "place":
 		r = Route{Endpoint: EpOrderPlace, Account: t[1]}
-	case t[0] == "acct" && len(t) == 4 && t[2] == "order" && t[3] == "cancel":
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "cancel":
 		r = Route{Endpoint: EpOrderCancel, Account: t[1]}
-	case t[0] == "acct" && len(t) == 3 && t[2] == "leverage":
+	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
-	case t[0] == "acct" && len(t) == 3 && t[2] == "state":
+	case t[0] == "acct" && n == 3 && t[2] == "state":
 		r = Route{Endpoint: EpState, Account: t[1]}
-	case t[0] == "acct" && len(t) == 3 && t[2] == "events":
+	case t[0] == "acct" && n == 3 && t[2] == "events":
 		r = Route{Endpoint: EpAccountEvents, Account: t[1]}
-	case t[0] == "admin" && len(t) == 2 && t[1] == "deposit":
+	case t[0] == "admin" && n == 2 && t[1] == "deposit":
 		r = Route{Endpoint: EpAdminDeposit}
-	case t[0] == "admin" && len(t) == 3 && t[1] == "index":
+	case t[0] == "admin" && n == 3 && t[1] == "index":
 		r = Route{Endpoint: EpAdminIndex, Symbol: t[2]}
-	case t[0] == "admin" && len(t) == 3 && t[1] == "fund" && t[2] == "deposit":
+	case t[0] == "admin" && n == 3 && t[1] == "fund" && t[2] == "deposit":
 		r = Route{Endpoint: EpAdminFundDeposit}
-	case t[0] == "admin" && len(t) == 2 && t[1] == "audit":
+	case t[0] == "admin" && n == 2 && t[1] == "audit":
 		r = Route{Endpoint: EpAdminAudit}
-	case t[0] == "md" && len(t) == 3:
+	case t[0] == "md" && n == 3:
 		r = Route{Endpoint: mdEndpoints[t[2]], Symbol: t[1]}
-	case t[0] == "fund" && len(t) == 2 && t[1] == "state":
+	case t[0] == "fund" && n == 2 && t[1] == "state":
 		r = Route{Endpoint: EpFundState}
-	case t[0] == "fund" && len(t) == 2 && t[1] == "events":
+	case t[0] == "fund" && n == 2 && t[1] == "events":
 		r = Route{Endpoint: EpFundEvents}
-	case t[0] == "adl" && len(t) == 3 && t[2] == "queue":
+	case t[0] == "adl" && n == 3 && t[2] == "queue":
 		r = Route{Endpoint: EpADLQueue, Symbol: t[1]}
-	case t[0] == "adl" && len(t) == 3 && t[2] == "events":
+	case t[0] == "adl" && n == 3 && t[2] == "events":
 		r = Route{Endpoint: EpADLEvents, Symbol: t[1]}
 	}
 	if r.Endpoint == EpInvalid {
@@ -239,6 +240,30 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		return Route{}, Errorf(CodeBadRequest, "symbol %.100q: must be 1-%d characters of [A-Za-z0-9_-]", r.Symbol, MaxTokenLen)
 	}
 	return r, nil
+}
+
+// maxSubjectTokens is the most tokens a subject after the prefix has.
+const maxSubjectTokens = 4
+
+// splitTokens splits s at its dots into t, as strings.Split would, without
+// allocating: it returns the number of tokens, which may exceed len(t)
+// (only the first len(t) are stored; no subject has more).
+func splitTokens(s string, t *[maxSubjectTokens]string) int {
+	n := 0
+	for {
+		i := strings.IndexByte(s, '.')
+		if i < 0 {
+			if n < len(t) {
+				t[n] = s
+			}
+			return n + 1
+		}
+		if n < len(t) {
+			t[n] = s[:i]
+		}
+		n++
+		s = s[i+1:]
+	}
 }
 
 var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark}

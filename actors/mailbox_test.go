@@ -1,0 +1,95 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+func TestRingFIFOAcrossGrowth(t *testing.T) {
+	var r ring
+	next, want := 0, 0
+	for round := range 50 {
+		for range round % 7 * 5 {
+			r.push(next)
+			next++
+		}
+		for range round % 5 * 4 {
+			v := r.pop()
+			if want == next {
+				if v != nil {
+					t.Fatalf("pop from an empty ring = %v", v)
+				}
+				continue
+			}
+			if v != want {
+				t.Fatalf("pop = %v, want %d", v, want)
+			}
+			want++
+		}
+	}
+	if r.size != next-want {
+		t.Fatalf("size %d, want %d", r.size, next-want)
+	}
+}
+
+// syncDispatcher runs a scheduled mailbox at once on the caller.
+type syncDispatcher struct{}
+
+func (syncDispatcher) Schedule(fn func()) { fn() }
+func (syncDispatcher) Throughput() int    { return 3 }
+
+// logInvoker records what the mailbox hands it; a "panic" message panics.
+type logInvoker struct {
+	log      []string
+	failures []any
+}
+
+func (l *logInvoker) InvokeSystemMessage(m any) { l.log = append(l.log, fmt.Sprint("sys:", m)) }
+func (l *logInvoker) InvokeUserMessage(m any) {
+	if m == "panic" {
+		panic("boom")
+	}
+	l.log = append(l.log, fmt.Sprint("user:", m))
+}
+func (l *logInvoker) EscalateFailure(_ any, m any) { l.failures = append(l.failures, m) }
+
+// TestMailboxLikeProtoactors: the exchange's mailbox keeps protoactor's
+// default semantics: system messages first, user messages held while
+// suspended and resumed in order, a panic escalated with its message and
+// the following messages still delivered.
+func TestMailboxLikeProtoactors(t *testing.T) {
+	inv := &logInvoker{}
+	m := newMailbox().(*mailbox)
+	m.RegisterHandlers(inv, syncDispatcher{})
+
+	m.PostSystemMessage(&actor.SuspendMailbox{})
+	for i := range 5 {
+		m.PostUserMessage(i)
+	}
+	m.PostSystemMessage("stop-ish")
+	if len(inv.log) != 1 || inv.log[0] != "sys:stop-ish" {
+		t.Fatalf("while suspended: %v", inv.log)
+	}
+	if m.UserMessageCount() != 5 {
+		t.Fatalf("%d user messages queued, want 5", m.UserMessageCount())
+	}
+	m.PostSystemMessage(&actor.ResumeMailbox{})
+	want := []string{"sys:stop-ish", "user:0", "user:1", "user:2", "user:3", "user:4"}
+	if !slices.Equal(inv.log, want) {
+		t.Fatalf("after resume: %v, want %v", inv.log, want)
+	}
+	m.PostUserMessage("panic")
+	m.PostUserMessage(5)
+	if len(inv.failures) != 1 || inv.failures[0] != "panic" {
+		t.Fatalf("failures %v", inv.failures)
+	}
+	if got := inv.log[len(inv.log)-1]; got != "user:5" {
+		t.Fatalf("after a panic: last %q", got)
+	}
+	if m.UserMessageCount() != 0 || m.running.Load() {
+		t.Fatalf("not idle: %d queued, running %v", m.UserMessageCount(), m.running.Load())
+	}
+}
