@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/perpx/perpx/app"
+	"github.com/perpx/perpx/config"
 )
 
 // The load test's --embedded exchange: the real wiring on a random loopback
@@ -14,7 +15,11 @@ func init() {
 		if o.ManualIndex {
 			idx = "manual"
 		}
-		a, err := app.Start(ctx, app.Options{NATSListen: "127.0.0.1:-1", Prefix: o.Prefix, Index: idx})
+		// No per-account rate limit: the load test's few accounts send far
+		// more than a trader may.
+		cfg := config.Default()
+		cfg.RateLimit = config.RateLimit{}
+		a, err := app.Start(ctx, app.Options{NATSListen: "127.0.0.1:-1", Prefix: o.Prefix, Index: idx, Config: cfg})
 		if err != nil {
 			return "", nil, err
 		}
