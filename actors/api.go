@@ -104,6 +104,16 @@ type Exchange struct {
 	// cascade benchmark's finish line).
 	liquidations atomic.Int64
 	stopped      atomic.Bool
+
+	// shared are the mailboxes of the symbol, fund and ADL actors, the
+	// ones every order or liquidation crosses: their depth is the backlog
+	// an operator watches (Mailboxes).
+	shared []namedMailbox
+}
+
+type namedMailbox struct {
+	name string
+	mb   *mailbox
 }
 
 // Start validates opts and starts the actors.
@@ -175,11 +185,25 @@ func Start(opts Options) (*Exchange, error) {
 // wrappers whose only failure mode is a bug, so they keep protoactor's
 // default supervision (restart) and log it.
 func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp), actor.WithMailbox(newMailbox)), name)
+	mb := newMailbox().(*mailbox)
+	x.shared = append(x.shared, namedMailbox{name, mb})
+	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp), actor.WithMailbox(produce)), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}
 	return pid
+}
+
+// Mailboxes returns, per shared actor ("symbol-BTC-PERP", "fund", "adl"),
+// a reader of the number of user messages waiting in its mailbox: the
+// backlog an operator watches. The readers are safe to call concurrently.
+func (x *Exchange) Mailboxes() map[string]func() int {
+	m := make(map[string]func() int, len(x.shared))
+	for _, s := range x.shared {
+		m[s.name] = func() int { return int(s.mb.userN.Load()) }
+	}
+	return m
 }
 
 // Stop stops every actor. Requests after Stop are answered INTERNAL.

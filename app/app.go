@@ -100,6 +100,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	for name, depth := range a.x.Mailboxes() {
+		metrics.RegisterMailbox(name, depth)
+	}
 	if a.gw, err = gateway.Start(a.nc, a.x, gopts); err != nil {
 		return nil, err
 	}

@@ -84,7 +84,9 @@ func TestBotsQuoteAndMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "perpx_orders_total") {
-		t.Fatalf("/metrics lacks perpx_orders_total:\n%.500s", body)
+	for _, want := range []string{"perpx_orders_total", `perpx_mailbox_depth{actor="symbol-TEST-PERP"}`, `perpx_mailbox_depth{actor="adl"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%.2000s", want, body)
+		}
 	}
 }
