@@ -20,6 +20,7 @@ import (
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 // Sink receives market data and private events as the actors produce them.
@@ -294,16 +295,24 @@ func (x *Exchange) AccountState(acct string, done func(wire.AccountReply)) {
 
 // Deposit credits an account (admin); amount 0 just reports the balance.
 func (x *Exchange) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
-	amount, ok := market.MoneyFromDecimal(req.Amount)
-	switch {
-	case req.Asset != x.quote:
-		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", req.Asset, x.quote)})
-		return
-	case !ok || amount < 0:
-		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "amount %s is not a valid %s amount", req.Amount, x.quote)})
+	amount, err := x.deposit(req.Asset, req.Amount)
+	if err != nil {
+		done(wire.BalanceReply{Reply: wire.Fail(err)})
 		return
 	}
 	x.toAccount(req.Account, &depositReq{amount: amount, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
+}
+
+// deposit checks an admin deposit of the settlement asset.
+func (x *Exchange) deposit(asset string, d decimal.Decimal) (market.Money, *wire.Error) {
+	amount, ok := market.MoneyFromDecimal(d)
+	switch {
+	case asset != x.quote:
+		return 0, wire.Errorf(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", asset, x.quote)
+	case !ok || amount < 0:
+		return 0, wire.Errorf(wire.CodeBadRequest, "amount %s is not a valid %s amount", d, x.quote)
+	}
+	return amount, nil
 }
 
 // SetIndex feeds an index price to a symbol (admin or the index source).
@@ -323,13 +332,9 @@ func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexR
 
 // FundDeposit tops up the insurance fund (admin); 0 reports the balance.
 func (x *Exchange) FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply)) {
-	amount, ok := market.MoneyFromDecimal(req.Amount)
-	switch {
-	case req.Asset != x.quote:
-		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "unknown asset %q (the fund holds %s)", req.Asset, x.quote)})
-		return
-	case !ok || amount < 0:
-		done(wire.BalanceReply{Reply: fail(wire.CodeBadRequest, "amount %s is not a valid %s amount", req.Amount, x.quote)})
+	amount, err := x.deposit(req.Asset, req.Amount)
+	if err != nil {
+		done(wire.BalanceReply{Reply: wire.Fail(err)})
 		return
 	}
 	x.send(x.fund, &fundDepositMsg{amount: amount, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
