@@ -83,16 +83,20 @@
 // # Measurements
 //
 // 2 shared cores (AMD EPYC), other engineers' jobs running, so ±30%; books
-// of random positions, entries ±15% around the mark, leverage 1–125×:
+// of random positions, entries ±15% around the mark, leverage 1–125×
+// (benchstat medians; "was" is the per-position merge without runs or lazy
+// buckets):
 //
 //	Update, 1 M positions (BenchmarkADLUpdate1M)        1.5–1.9 µs, 0 allocs
 //	bare btree delete+insert, 1 M items (baseline)      1.3–1.9 µs
 //	Update, 10 k positions                               0.24 µs, 0 allocs
 //	SetMark (a mark tick)                                0.4 ns
-//	Deleverage 20 000 lots (≈4 closes), 10 k positions   20–23 µs, scores 7–15
-//	Deleverage 20 000 lots, 1 M positions                77–111 µs, scores 137–178
-//	Top 20, 1 M positions                                ~90 µs, scores 186
-//	Top 20 of a side wholly in loss, 1 M positions       ~1.1 ms, scores 2 366
+//	Deleverage 20 000 lots (≈4 closes), 10 k positions   5–8 µs, scores 8–16 (was 22–25 µs)
+//	Deleverage 20 000 lots, 1 M positions                32–39 µs, scores 91–111 (was 82–94 µs)
+//	Deleverage, 20 closes from 5 000 alike shorts        8.6 µs, scores 1 (was 2.25 ms, 5 000)
+//	  the same, margins spread in one bucket             10 µs, scores 42 (was 1.17 ms, 2 489)
+//	Top 20, 1 M positions                                ~40 µs, scores 117 (was ~89 µs)
+//	Top 20 of a side wholly in loss, 1 M positions       ~1.2 ms, scores 2 428
 //	indicator refresh, one side of 1 M                   ~21 ms, 0 allocs
 //	re-rank all (the rejected design), one side of 1 M   ~130 ms, 28 k allocs
 //
