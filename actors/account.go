@@ -127,6 +127,8 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.onADLPlan(ctx, m)
 	case *adlFilledMsg:
 		a.onADLFilled(ctx, m)
+	case *socialMsg:
+		a.onSocial(ctx, m)
 	case *adlRetryMsg:
 		if m.fast {
 			a.x.timers.Add(-1)

@@ -34,7 +34,11 @@ type adlActor struct {
 	results        []adl.BatchResult
 	closes         []adl.Close
 	queue          []adl.QueueEntry
-	n              uint64
+	charges        []adl.Charge
+	// earmarked is, per symbol and bankrupt side (adlKey.acct holds the
+	// side), the winners' profit quoted to liquidations in flight.
+	earmarked map[adlKey]market.Money
+	n         uint64
 }
 
 type adlKey struct {
@@ -51,7 +55,7 @@ type adlRef struct {
 const queueDepth = 50
 
 func newADLActor(x *Exchange) (*adlActor, error) {
-	a := &adlActor{x: x, refs: map[book.AccountID]*adlRef{}, promised: map[adlKey]book.Lots{}}
+	a := &adlActor{x: x, refs: map[book.AccountID]*adlRef{}, promised: map[adlKey]book.Lots{}, earmarked: map[adlKey]market.Money{}}
 	for _, h := range x.symbols {
 		mode := adl.ModeADL
 		if h.sym.ADL == market.ADLSocialized {
@@ -78,6 +82,8 @@ func (a *adlActor) Receive(ctx actor.Context) {
 		a.deleverage(ctx, m)
 	case *adlFlushMsg:
 		a.flush(ctx)
+	case *socializeMsg:
+		a.socialize(ctx, m)
 	case *queueMsg:
 		a.onQueue(m)
 	case *rankMsg:

@@ -102,8 +102,26 @@
 // Deleveraged traders get an "adl" event and keep trading at once; the
 // counterparty publishes the symbol's ADL event when it applies the close,
 // with the quantity it actually closed.
-// Socialized-loss symbols are deleveraged like the others for now: risk has
-// no call yet to debit a socialized charge from a winner. Two workarounds
+// Socialized loss (adl_mode "socialized", socialize.go): a leg on such a
+// symbol is closed against the book, not against the winners. Once the
+// fund answers, the account asks the ADL actor to set aside the profit of
+// the opposite side's winners at its mark (less what liquidations in
+// flight already set aside); the leg's IOC may then lose up to its share
+// of R plus that capacity (at most the quoted need, within the band), and
+// only what the book does not absorb goes to ADL at B as above (closing at
+// B costs nothing). When every leg is closed, the account sends the
+// shortfall (deficit beyond R, at most the capacity; it also releases the
+// capacity) to the ADL actor, which splits it with
+// adl.Ranking.Socialize over the profitable opposite positions in
+// proportion to their profit at its mark and sends each winner a charge;
+// the winner debits it (risk.ApplySocializedCharge), keeps its position,
+// gets an "adl" event with qty 0 (price: the mark; the amount is in its
+// realized PnL) and tells the bankrupt account what it paid (0 if its
+// position or profit is gone). The bankrupt account settles with the fund
+// for its deficit less the charges paid, so money is conserved exactly;
+// what the winners could not pay (no profit left) is drawn from the fund as
+// far as it goes and recorded as uncovered, as for any settlement. A
+// liquidation socializes once, on its first socialized leg. Two workarounds
 // for risk (liquidation.go): a cross liquidation with k ≥ 2 legs has
 // bankruptcy prices that each assume the other legs at their marks, so
 // closing every leg at them costs the fund −Base ≈ (k−1)·equity — that is

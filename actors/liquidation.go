@@ -17,9 +17,11 @@ import (
 type liquidation struct {
 	l        *risk.Liquidation
 	resID    fund.ReservationID
-	quote    *reserveMsg // the reservation request, its legs' needs quoted by the books
-	reserved bool        // the fund answered the reservation
+	quote    *reserveMsg  // the reservation request, its legs' needs quoted by the books
+	reserved bool         // the fund answered the reservation
+	amount   market.Money // what the fund reserved
 	legs     []*liqLeg
+	social   social // the socialized-loss round (socialize.go)
 }
 
 type liqLeg struct {
@@ -212,12 +214,23 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 		return
 	}
 	lq.reserved = true
+	lq.amount = m.amount
+	if a.quoteSocial(ctx) {
+		return // sendOrders once the ADL actor quoted the winners' profit
+	}
+	a.sendOrders(ctx)
+}
+
+// sendOrders splits the reservation over the legs by need and sends each
+// leg's IOC order, limited per Liquidation.OrderLimit (see onReserved).
+func (a *accountActor) sendOrders(ctx actor.Context) {
+	lq := a.liq
 	var total market.Money
 	for i, g := range lq.legs {
 		g.need = lq.quote.legs[i].need
 		total += g.need
 	}
-	room := max(0, m.amount-lq.baseDeficit()) // what the IOC orders may lose
+	room := max(0, lq.amount-lq.baseDeficit()) // what the IOC orders may lose
 	for _, leg := range lq.legs {
 		if leg.g.Remaining == 0 {
 			continue
@@ -225,6 +238,11 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 		var share market.Money
 		if total > 0 {
 			share = market.Money(market.MustMulDiv(int64(room), int64(leg.need), int64(total), false))
+		}
+		if leg == lq.socialLeg() {
+			// Socialized loss: the book may take the quoted need beyond
+			// the reservation, up to the winners' profit set aside.
+			share = min(max(share, leg.need), share+lq.social.capacity)
 		}
 		limit := lq.l.OrderLimit(leg.h.sym, share, leg.h.lastMark())
 		if limit <= 0 {
@@ -428,12 +446,15 @@ func (a *accountActor) checkLiquidationDone(ctx actor.Context) {
 		a.x.log.Error("actors: liquidation settlement refused", "account", a.e.name, "code", code.String())
 		return
 	}
+	if !a.socialized(ctx, s.Fund) {
+		return // the winners' charges are due
+	}
 	a.fees += s.Fee
 	var volume market.Money
 	for _, g := range lq.legs {
 		volume += g.g.Executed
 	}
-	ctx.Send(a.x.fund, &settleMsg{id: lq.resID, acct: a.e.id, name: a.e.name, sym: lq.legs[0].h.sym.Name, pnl: s.Fund, volume: volume})
+	ctx.Send(a.x.fund, &settleMsg{id: lq.resID, acct: a.e.id, name: a.e.name, sym: lq.legs[0].h.sym.Name, pnl: s.Fund + lq.social.charged, volume: volume})
 	a.liq = nil
 	a.acct.EndLiquidation()
 	a.x.liquidations.Add(1)

@@ -1,0 +1,52 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// socializeMsg asks the ADL actor to spread a liquidation's deficit the
+// fund could not cover over the profitable positions opposite side on a
+// socialized-loss symbol (adl.Ranking.Socialize). The ADL actor sends each
+// winner a socialMsg{kind: socialCharge} and the bankrupt account a
+// socialMsg{kind: socialPlan}.
+type socializeMsg struct {
+	sym     int
+	side    book.Side // the bankrupt leg's side
+	deficit market.Money
+	// release is the capacity the quote set aside, released now.
+	release market.Money
+	// quote asks instead for the winners' profit not set aside yet, to be
+	// set aside; answered with a socialMsg{kind: socialCap}.
+	quote bool
+	pid   *actor.PID
+	name  string
+}
+
+type socialKind uint8
+
+const (
+	// socialCharge (ADL actor → winner): debit amount at mark, answer the
+	// bankrupt account with a socialCharged.
+	socialCharge socialKind = iota + 1
+	// socialPlan (ADL actor → bankrupt): n charges were sent.
+	socialPlan
+	// socialCharged (winner → bankrupt): amount was debited (0 if the
+	// winner could not pay it).
+	socialCharged
+	// socialCap (ADL actor → bankrupt): amount of winners' profit is set
+	// aside for the liquidation.
+	socialCap
+)
+
+// socialMsg is every socialized-loss message an account actor receives.
+type socialMsg struct {
+	kind     socialKind
+	sym      int
+	n        int
+	amount   market.Money
+	mark     book.Ticks
+	bankrupt *actor.PID
+	name     string // the bankrupt account (charge) or the winner (charged)
+}

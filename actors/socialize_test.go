@@ -1,0 +1,102 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// socializedSymbol is testSymbol's symbol with adl_mode "socialized".
+func socializedSymbol(t *testing.T, name string, tiers ...[2]string) *market.Symbol {
+	t.Helper()
+	off := false
+	cfg := market.SymbolConfig{Symbol: name, Tick: dec("1"), Lot: dec("1"), MaxLeverage: dec("100"),
+		PriceBand: dec("0.5"), Funding: &off, ADLMode: "socialized"}
+	for _, tr := range tiers {
+		cfg.MMTiers = append(cfg.MMTiers, market.TierConfig{MaxNotional: dec(tr[0]), MMR: dec(tr[1])})
+	}
+	s, err := cfg.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ADL != market.ADLSocialized {
+		t.Fatalf("mode %v", s.ADL)
+	}
+	return s
+}
+
+func balance(t *testing.T, a *wire.Account) string {
+	t.Helper()
+	if len(a.Balances) != 1 {
+		t.Fatalf("balances %v", a.Balances)
+	}
+	for _, b := range a.Balances {
+		return b.String()
+	}
+	return ""
+}
+
+// TestSocializedLoss: with an empty fund, a bankrupt long on a socialized
+// symbol sells its position into the book below its bankruptcy price; the
+// deficit is split over the two profitable shorts (profits 3:1), which pay
+// 3:1 from their profit and keep their positions.
+func TestSocializedLoss(t *testing.T) {
+	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+	e.index(tsym, "3750")
+	deps := map[string]string{"A": "150000", "B": "1000000", "C": "1000000", "D": "1000000"}
+	for _, a := range []string{"A", "B", "C", "D"} {
+		e.deposit(a, deps[a])
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("B", tsym, wire.Sell, "3750", "150")
+	e.mustPlace("C", tsym, wire.Sell, "3750", "50")
+	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+	if p := e.position("A", tsym); !p.BankruptcyPrice.Equal(dec("3000")) || !p.LiquidationPrice.Equal(dec("3100")) {
+		t.Fatalf("A: %+v", p)
+	}
+	// The book's only bid is 100 below A's bankruptcy price: selling 200
+	// there leaves a deficit of 200 × 100 = 20000 the empty fund cannot pay.
+	e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+	e.index(tsym, "3100")
+	e.x.quiesce()
+	if e.liquidations("A") != 1 || e.position("A", tsym) != nil {
+		t.Fatal("A was not liquidated")
+	}
+	if p := e.position("D", tsym); p == nil || !p.Qty.Equal(dec("200")) || p.Side != wire.Long {
+		t.Fatalf("D: %+v", p)
+	}
+	// Profits at the mark 3100: B 150 × 650 = 97500, C 50 × 650 = 32500.
+	for acct, want := range map[string][2]string{"B": {"150", "985000"}, "C": {"50", "995000"}} {
+		p := e.position(acct, tsym)
+		if p == nil || !p.Qty.Equal(dec(want[0])) || p.Side != wire.Short {
+			t.Fatalf("%s keeps %+v, want %s", acct, p, want[0])
+		}
+		st := e.state(acct)
+		if b := balance(t, st); !dec(b).Equal(dec(want[1])) {
+			t.Fatalf("%s balance %s, want %s", acct, b, want[1])
+		}
+		evs := e.rec.events(acct, wire.EventADL)
+		if len(evs) != 1 || evs[0].ADL.BankruptAccount != "A" || evs[0].ADL.Counterparty != acct || !evs[0].ADL.Qty.IsZero() {
+			t.Fatalf("%s's adl events: %+v", acct, evs)
+		}
+		if r := e.place(acct, tsym, wire.Buy, "3000", "1"); !r.OK {
+			t.Fatalf("%s after the charge: %v", acct, r.Error)
+		}
+	}
+	if b := balance(t, e.state("A")); !dec(b).IsZero() {
+		t.Fatalf("A balance %s", b)
+	}
+	if !e.fundBalance().IsZero() {
+		t.Fatalf("fund %s", e.fundBalance())
+	}
+	r := e.audit()
+	if r.Uncovered != 0 || !r.Conserved() {
+		t.Fatalf("audit: %s", r.String())
+	}
+	for i := range r.Long {
+		if r.Long[i] != r.Short[i] {
+			t.Fatalf("open interest: %s", r.String())
+		}
+	}
+}
