@@ -121,12 +121,10 @@
 // for its deficit less the charges paid, so money is conserved exactly;
 // what the winners could not pay (no profit left) is drawn from the fund as
 // far as it goes and recorded as uncovered, as for any settlement. A
-// liquidation socializes once, on its first socialized leg. Two workarounds
-// for risk (liquidation.go): a cross liquidation with k ≥ 2 legs has
-// bankruptcy prices that each assume the other legs at their marks, so
-// closing every leg at them costs the fund −Base ≈ (k−1)·equity — that is
-// reserved first; and a leg risk gives bankruptcy tick 0 (bankrupt at any
-// price) is deleveraged at the mark.
+// liquidation socializes once, on its first socialized leg. What closing
+// every leg at its bankruptcy price still costs the fund (risk's
+// Liquidation.Deficit, from legs whose bankruptcy price was clamped to
+// [1 tick, MaxPrice]) is reserved before the legs' own coverage.
 //
 // # Ledgers and the audit
 //

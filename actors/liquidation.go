@@ -44,16 +44,9 @@ type liqLeg struct {
 }
 
 // adlPrice is the price the leg's remainder is deleveraged at: the
-// bankruptcy price. Workaround (risk): when an account's cash is so negative
-// that a short is bankrupt at every price, risk reports bankruptcy tick 0,
-// which no close can use; such a leg is deleveraged at the mark and the fund
-// pays the difference (its reservation asked for it: see quoteNeed).
-func (leg *liqLeg) adlPrice() book.Ticks {
-	if leg.g.Bankruptcy >= 1 {
-		return leg.g.Bankruptcy
-	}
-	return max(leg.h.lastMark(), 1)
-}
+// bankruptcy price (risk keeps it within [1 tick, MaxPrice] and reports
+// what a clamp costs in the leg's Deficit, reserved up front).
+func (leg *liqLeg) adlPrice() book.Ticks { return leg.g.Bankruptcy }
 
 // slowRetry is the backoff from which a waiting leg no longer counts as
 // pending work for quiescence (it waits for the book or the ranking to
@@ -119,9 +112,8 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 			}})
 		}
 	}
-	// Workaround (risk): with k ≥ 2 cross legs each leg's bankruptcy price
-	// assumes the others at their marks, so Base ≈ −(k−1)·equity < 0 and
-	// closing at those prices costs the fund −Base. Reserve it first.
+	// What closing every leg at its bankruptcy price still costs the fund
+	// (risk's Liquidation.Deficit: clamped legs) is reserved first.
 	// The request goes through the legs' books (after the cancels above,
 	// so the account's own orders are gone) to the fund.
 	lq.quote = q
@@ -134,7 +126,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 
 // baseDeficit is what the liquidation costs the fund even if every leg
 // closes at its bankruptcy price (see liquidate).
-func (lq *liquidation) baseDeficit() market.Money { return max(0, -lq.l.Base) }
+func (lq *liquidation) baseDeficit() market.Money { return lq.l.Deficit }
 
 // quoteDepth: a leg's need is quoted for a sweep of quoteDepth times its
 // quantity, room for as much again taken first by liquidations in flight.
@@ -162,14 +154,10 @@ func (s *symbolActor) onQuote(ctx actor.Context, m *reserveMsg) {
 // lower than the band's floor (a short buys up the asks, need = qty ×
 // (P − B), P no higher than the ceiling); 0 when that side is empty or
 // better than B. The IOC's limit B ∓ R/qty then reaches P when the fund
-// grants it all. Workaround (risk): a short with bankruptcy tick 0 is
-// deleveraged at the mark (adlPrice), so it needs the band's ceiling.
+// grants it all.
 func (s *symbolActor) quoteNeed(g *quoteLeg) market.Money {
 	lo, hi := s.sym.Band(s.h.lastMark())
 	qty := abs(g.qty)
-	if g.qty < 0 && g.bankruptcy < 1 {
-		return s.sym.Value(hi-g.bankruptcy, qty)
-	}
 	p, ok := s.sweepPrice(g.qty > 0, quoteDepth*qty)
 	switch {
 	case !ok:
