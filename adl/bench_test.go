@@ -93,32 +93,7 @@ func benchDeleverage(b *testing.B, n int) {
 		b.Run(c.name, func(b *testing.B) {
 			_ = rk.SetMark(c.mark)
 			defer func() { _ = rk.SetMark(benchMark) }()
-			cost := moneyOf(20_000) * moneyOf(benchMark) * benchMult
-			var closes []Close
-			rk.m.scoredN = 0
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				if err := rk.Update(bankrupt, Long, 20_000, cost, cost/20); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				out, err := rk.Deleverage(Request{Account: bankrupt, Side: Long, Qty: 20_000, Price: c.mark}, closes[:0])
-				if err != nil || out.Covered != 20_000 {
-					b.Fatal(out, err)
-				}
-				b.StopTimer()
-				closes = out.Closes
-				for _, cl := range closes {
-					p := bb.ps[cl.Account-1]
-					if err := rk.Update(p.acct, p.side, p.qty, p.cost, p.margin); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(rk.m.scoredN)/float64(b.N), "scored/op")
+			timedDeleverage(b, rk, bankrupt, 20_000, benchMark, c.mark, func(cl Close) genPos { return bb.ps[cl.Account-1] }, nil)
 		})
 	}
 }
@@ -144,29 +119,41 @@ func benchCrowd(b *testing.B, jitter float64) {
 	for _, p := range ps {
 		byAcct[p.acct] = p
 	}
-	const bankrupt = book.AccountID(1 << 40)
-	cost := moneyOf(2000) * moneyOf(benchMark) * benchMult
+	timedDeleverage(b, rk, book.AccountID(1<<40), 2000, benchMark, benchMark, func(cl Close) genPos { return byAcct[cl.Account] },
+		func(first Close) {
+			if first.Account < 20_000 {
+				b.Fatalf("the crowd does not rank first: %+v", first)
+			}
+		})
+}
+
+// timedDeleverage times Deleverage of a bankrupt long of qty entered at
+// entry, closed at price, restoring the closed positions (orig) outside the timer each round;
+// check, when set, looks at each round's first close.
+func timedDeleverage(b *testing.B, rk *Ranking, bankrupt book.AccountID, qty book.Lots, entry, price book.Ticks,
+	orig func(Close) genPos, check func(Close)) {
+	cost := moneyOf(int64(qty)) * moneyOf(int64(entry)) * benchMult
 	var closes []Close
 	rk.m.scoredN = 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		if err := rk.Update(bankrupt, Long, 2000, cost, cost/20); err != nil {
+		if err := rk.Update(bankrupt, Long, qty, cost, cost/20); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		out, err := rk.Deleverage(Request{Account: bankrupt, Side: Long, Qty: 2000, Price: benchMark}, closes[:0])
-		if err != nil || out.Covered != 2000 {
+		out, err := rk.Deleverage(Request{Account: bankrupt, Side: Long, Qty: qty, Price: price}, closes[:0])
+		if err != nil || out.Covered != qty {
 			b.Fatal(out, err)
 		}
 		b.StopTimer()
 		closes = out.Closes
-		if closes[0].Account < 20_000 {
-			b.Fatalf("the crowd does not rank first: %+v", closes[0])
+		if check != nil {
+			check(closes[0])
 		}
 		for _, cl := range closes {
-			p := byAcct[cl.Account]
+			p := orig(cl)
 			if err := rk.Update(p.acct, p.side, p.qty, p.cost, p.margin); err != nil {
 				b.Fatal(err)
 			}
