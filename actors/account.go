@@ -37,7 +37,15 @@ type accountActor struct {
 	// (wantsAt = n+1 while it is).
 	wants   bool
 	wantsAt uint64
+
+	// free holds finished orders for reuse (newOrder, release): an order
+	// lives from acceptance to its terminal state, and nothing outside
+	// the actor keeps one (replies and events hold snapshots).
+	free []*order
 }
+
+// maxFreeOrders caps an account's free list.
+const maxFreeOrders = 8
 
 // acctSym is the account's per-symbol bookkeeping outside risk.
 type acctSym struct {
@@ -48,6 +56,12 @@ type acctSym struct {
 	subscribed bool
 	// adl is the position last reported to the ADL actor (signed).
 	adl book.Lots
+	// report is the message carrying the latest position report to the
+	// ADL actor; unsub asks the symbol actor to stop the marks. Each is
+	// reused while nothing was sent that must not be overtaken (see
+	// reportPosition, unsubscribe).
+	report *adlReport
+	unsub  *unsubscribeMsg
 }
 
 // order is an open order as the client sees it.
@@ -66,12 +80,21 @@ type order struct {
 	reduceOnly bool
 	postOnly   bool
 	createdMs  int64
-	// w is the order's wire view, built once; view brings its filled qty
-	// and average price up to date when a fill made them stale, and
-	// wireOrder snapshots it. Its strings and decimals are immutable and
-	// shared by the snapshots.
-	w     wire.Order
-	stale bool
+	// The wire view's parts fixed at acceptance: the order id's text and
+	// the limit price and qty decimals.
+	wid          string
+	wprice, wqty decimal.Decimal
+	// snap is the latest snapshot handed out (snapshot), nil once the
+	// order changed since; a snapshot is never written after.
+	snap *wire.Order
+}
+
+// setStatus changes o's status; the snapshot is stale if it did.
+func (o *order) setStatus(s wire.Status) {
+	if o.status != s {
+		o.status = s
+		o.snap = nil
+	}
 }
 
 func newAccountActor(x *Exchange, e *accountEntry) *accountActor {
@@ -101,6 +124,7 @@ func (a *accountActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *makerFillMsg:
 		a.onMakerFill(ctx, m)
+		m.recycle()
 	case *takerResultMsg:
 		a.onTakerResult(ctx, m)
 	case *placeReq:
@@ -159,6 +183,9 @@ func (a *accountActor) refuseAll(m any) {
 		}
 	case *makerFillMsg, *adlCloseMsg, *adlFilledMsg, *fundingMsg, *reservedMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
+		if f, ok := m.(*makerFillMsg); ok {
+			f.recycle()
+		}
 	}
 }
 
@@ -177,7 +204,8 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
 		return
 	}
-	o := &order{
+	o := a.newOrder()
+	*o = order{
 		h: h, clientID: r.ClientOrderID, side: bookSide(r.Side), tif: bookTIF(r.TIF), qty: qty,
 		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, createdMs: a.x.now(),
 	}
@@ -195,6 +223,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		}
 	} else {
 		if o.price, err = h.toTicks(r.Price); err != nil {
+			a.release(o)
 			m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
 			return
 		}
@@ -202,6 +231,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	}
 	if o.clientID != "" {
 		if _, dup := a.byClient[o.clientID]; dup {
+			a.release(o)
 			m.refuse(wire.Errorf(wire.CodeDuplicateClientOrderID, "client_order_id %q is already used by an open order", o.clientID))
 			return
 		}
@@ -209,6 +239,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	o.id = book.OrderID(a.x.orderIDs.Add(1))
 	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: qty, ReduceOnly: o.reduceOnly}, mark)
 	if code != risk.OK {
+		a.release(o)
 		m.refuse(riskError(code))
 		return
 	}
@@ -217,12 +248,13 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		a.byClient[o.clientID] = o.id
 	}
 	a.initWire(o, r)
+	m.o = o
 	m.place = placeMsg{
 		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,
 			Price: bound, Qty: qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
 		from: ctx.Self(), done: m.done, req: m,
 	}
-	ctx.Send(h.pid, &m.place)
+	deliver(ctx, h.mb, h.pid, &m.place)
 }
 
 func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
@@ -292,7 +324,7 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		w.OpenOrders = append(w.OpenOrders, *a.wireOrder(a.orders[id]))
+		w.OpenOrders = append(w.OpenOrders, *a.snapshot(a.orders[id]))
 	}
 	if len(w.Positions) == 0 {
 		m.done(wire.AccountReply{Reply: wire.OK(), Account: w})
@@ -313,7 +345,12 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		a.onLiquidationResult(ctx, h, m)
 		return
 	}
-	o := a.orders[m.id]
+	var o *order
+	if m.req != nil && m.req.o != nil && m.req.o.id == m.id {
+		o = m.req.o // still open: only its result finishes it
+	} else {
+		o = a.orders[m.id]
+	}
 	if o == nil {
 		a.x.log.Error("actors: taker result for an unknown order", "account", a.e.name, "order", m.id)
 		return
@@ -321,8 +358,9 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if m.code != book.OK {
 		a.acct.OnOrderDone(o.id)
 		a.forget(o)
-		o.status = wire.StatusRejected
+		o.setStatus(wire.StatusRejected)
 		a.orderEvent(o)
+		a.release(o)
 		m.done(wire.OrderReply{Reply: wire.Fail(bookError(m.code))})
 		m.req.recycle()
 		return
@@ -332,13 +370,17 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		f := &m.fills[i]
 		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i)) || liquidate
 	}
-	o.status = wireStatus(m.status)
-	if terminal(o.status) {
+	o.setStatus(wireStatus(m.status))
+	done := terminal(o.status)
+	if done {
 		a.acct.OnOrderDone(o.id) // the unfilled rest of an IOC/market order, if any
 		a.forget(o)
 	}
 	a.canceled(m.canceled)
 	w := a.snapshot(o) // the event and the reply show the same state
+	if done {
+		a.release(o)
+	}
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
 	}
@@ -360,12 +402,14 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	}
 	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq)
 	if f.MakerRemaining == 0 {
-		o.status = wire.StatusFilled
+		o.setStatus(wire.StatusFilled)
 		a.forget(o)
+		a.orderEvent(o)
+		a.release(o)
 	} else {
-		o.status = wire.StatusPartiallyFilled
+		o.setStatus(wire.StatusPartiallyFilled)
+		a.orderEvent(o)
 	}
-	a.orderEvent(o)
 	a.afterFills(ctx, h, liquidate)
 }
 
@@ -381,7 +425,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	a.fees += res.Fee
 	o.filled += qty
 	o.value += s.Notional(price, qty)
-	o.stale = true
+	o.snap = nil
 	if res.Deficit > 0 {
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}
@@ -395,8 +439,8 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 		if maker {
 			liq = wire.Maker
 		}
-		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.wireOrder(o), Fill: &wire.Fill{
-			Symbol: s.Name, OrderID: o.w.OrderID, ClientOrderID: o.clientID,
+		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: &wire.Fill{
+			Symbol: s.Name, OrderID: o.wid, ClientOrderID: o.clientID,
 			Side: wireSide(o.side), Price: h.price(price), Qty: h.qty(qty), Fee: res.Fee.Decimal(),
 			Liquidity: liq, RealizedPnL: res.Realized.Decimal(), TradeSeq: tradeSeq,
 		}})
@@ -421,34 +465,39 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 		}
 		return
 	}
-	gone := a.canceled(m.orders)
 	if m.done == nil {
+		a.canceled(m.orders)
 		return
 	}
-	for _, o := range gone {
-		if o.id == m.id {
-			m.done(wire.OrderReply{Reply: wire.OK(), Order: a.snapshot(o)})
-			return
-		}
+	if w := a.cancelOrders(m.orders, m.id); w != nil {
+		m.done(wire.OrderReply{Reply: wire.OK(), Order: w})
+		return
 	}
 	m.done(wire.OrderReply{Reply: wire.Fail(bookError(book.RejectUnknownOrder))})
 }
 
-// canceled books orders that left the book unfilled and returns them.
-func (a *accountActor) canceled(cs []book.CanceledOrder) []*order {
-	var gone []*order
+// canceled books orders that left the book unfilled.
+func (a *accountActor) canceled(cs []book.CanceledOrder) { a.cancelOrders(cs, 0) }
+
+// cancelOrders books orders that left the book unfilled and returns the
+// final snapshot of the one with id want (order ids start at 1), if any.
+func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID) *wire.Order {
+	var w *wire.Order
 	for _, c := range cs {
 		o := a.orders[c.ID]
 		if o == nil {
 			continue
 		}
 		a.acct.OnCancel(c.ID)
-		o.status = wire.StatusCanceled
+		o.setStatus(wire.StatusCanceled)
 		a.forget(o)
 		a.orderEvent(o)
-		gone = append(gone, o)
+		if o.id == want {
+			w = a.snapshot(o)
+		}
+		a.release(o)
 	}
-	return gone
+	return w
 }
 
 func (a *accountActor) forget(o *order) {
@@ -506,10 +555,21 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 	st := &a.syms[h.idx]
 	if pos.Qty == 0 && st.subscribed {
 		st.subscribed = false
-		ctx.Send(h.pid, &unsubscribeMsg{acct: a.e.id, fills: st.fills})
+		a.unsubscribe(ctx, h, st)
+	}
+	var ack book.Lots
+	for _, q := range acked {
+		ack += q
 	}
 	var m *adlPositionMsg
-	switch leg := a.adlLeg(h.idx); {
+	leg := a.adlLeg(h.idx)
+	if leg != nil {
+		// The liquidation reports the leg with messages of its own
+		// (liquidation.go): a later report must not join one queued
+		// before them, so it gets a new message.
+		st.report = nil
+	}
+	switch {
 	case leg != nil && len(acked) == 0:
 		return // the leg is reported by the liquidation (askADL)
 	case leg != nil && leg.price == 0: // not offered to ADL yet: off the ranking
@@ -520,19 +580,47 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 		return
 	default:
 		st.adl = pos.Qty
-		m = a.adlPosition(h, pos)
+		a.reportPosition(ctx, st, a.adlPosition(h, pos), ack)
+		return
 	}
-	for _, q := range acked {
-		m.acked += q
-	}
+	m.acked += ack
 	ctx.Send(a.x.adl, m)
+}
+
+// reportPosition sends the ADL actor a position report, or, when the
+// previous one is still queued at the ADL actor, overwrites it (its acked
+// quantity carried over): the ranking only wants the latest position, and
+// the report it gets is never older than the one sent would have been.
+func (a *accountActor) reportPosition(ctx actor.Context, st *acctSym, p adlPositionMsg, acked book.Lots) {
+	r := st.report
+	if r == nil {
+		r = new(adlReport)
+		st.report = r
+	}
+	if r.update(p, acked) {
+		deliver(ctx, a.x.adlMB, a.x.adl, r)
+	}
+}
+
+// unsubscribe asks h's symbol actor to stop the marks. As with the
+// position reports, a request still queued there is updated, not repeated:
+// the symbol actor reads the fill count when it handles it.
+func (a *accountActor) unsubscribe(ctx actor.Context, h *symbolHandle, st *acctSym) {
+	u := st.unsub
+	if u == nil {
+		u = &unsubscribeMsg{acct: a.e.id}
+		st.unsub = u
+	}
+	if u.update(st.fills) {
+		deliver(ctx, h.mb, h.pid, u)
+	}
 }
 
 // adlPosition is sym's position as the ADL ranking wants it: side, size,
 // entry cost and the collateral behind it (isolated margin, or the cross
 // cash shared pro rata by cost among the cross positions).
-func (a *accountActor) adlPosition(h *symbolHandle, pos risk.PositionState) *adlPositionMsg {
-	m := &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: pos.Qty, cost: abs(pos.Cost)}
+func (a *accountActor) adlPosition(h *symbolHandle, pos risk.PositionState) adlPositionMsg {
+	m := adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: pos.Qty, cost: abs(pos.Cost)}
 	if pos.Qty == 0 {
 		return m
 	}
@@ -585,58 +673,66 @@ func (a *accountActor) orderEvent(o *order) {
 	}
 }
 
-// wireOrder is a snapshot of o as the client sees it.
-func (a *accountActor) wireOrder(o *order) *wire.Order {
-	w := new(wire.Order)
-	*w = *a.view(o)
+// snapshot is o as the client sees it now, for a reply or an event. It is
+// built when o changed since the last one and shared until o changes
+// again, so a resting order's snapshots cost one allocation per change,
+// not one per reply or event, and nothing written is ever seen changing.
+func (a *accountActor) snapshot(o *order) *wire.Order {
+	if o.snap != nil {
+		return o.snap
+	}
+	h := o.h
+	w := &wire.Order{
+		OrderID: o.wid, ClientOrderID: o.clientID, Account: a.e.name, Symbol: h.sym.Name,
+		Side: wireSide(o.side), Type: wire.Limit, Price: o.wprice, Qty: o.wqty, FilledQty: h.qty(o.filled),
+		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, CreatedMs: o.createdMs,
+	}
+	if o.typ == book.Market {
+		w.Type = wire.Market
+	}
+	if o.filled != 0 {
+		w.AvgPrice = h.priceOf(o.value, o.filled)
+	}
+	o.snap = w
 	return w
 }
 
-// view brings o's wire view up to date and returns it. It writes only
-// what changed, so the view of a finished order, which replies and events
-// share, is never written again.
-func (a *accountActor) view(o *order) *wire.Order {
-	if o.stale {
-		o.stale = false
-		o.w.FilledQty = o.h.qty(o.filled)
-		o.w.AvgPrice = o.h.priceOf(o.value, o.filled)
-	}
-	if o.w.Status != o.status {
-		o.w.Status = o.status
-	}
-	return &o.w
-}
-
-// snapshot is o as the client sees it now, for a reply or an event: the
-// view itself once o is finished (forgotten, never to change), else a copy.
-func (a *accountActor) snapshot(o *order) *wire.Order {
-	if terminal(o.status) {
-		return a.view(o)
-	}
-	return a.wireOrder(o)
-}
-
-// initWire builds o's wire view when it is accepted. The request's price
-// and qty are reused when written at the tick's and lot's exponent: they
-// are then the very decimals market.Symbol's Price and Qty would build.
+// initWire builds the fixed parts of o's wire view when it is accepted.
+// The request's price and qty are reused when written at the tick's and
+// lot's exponent: they are then the very decimals market.Symbol's Price
+// and Qty would build.
 func (a *accountActor) initWire(o *order, r *wire.PlaceOrder) {
 	h := o.h
-	o.w = wire.Order{
-		OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.clientID, Account: a.e.name,
-		Symbol: h.sym.Name, Side: wireSide(o.side), Type: wire.Limit, FilledQty: h.qty(0),
-		TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, CreatedMs: o.createdMs,
-	}
+	o.wid = strconv.FormatUint(uint64(o.id), 10)
 	if r.Qty.Exponent() == h.conv.lot.exp && h.conv.lot.ok {
-		o.w.Qty = r.Qty
+		o.wqty = r.Qty
 	} else {
-		o.w.Qty = h.qty(o.qty)
+		o.wqty = h.qty(o.qty)
 	}
 	switch {
 	case o.typ == book.Market:
-		o.w.Type = wire.Market
 	case r.Price.Exponent() == h.conv.tick.exp && h.conv.tick.ok:
-		o.w.Price = r.Price
+		o.wprice = r.Price
 	default:
-		o.w.Price = h.price(o.price)
+		o.wprice = h.price(o.price)
+	}
+}
+
+// newOrder returns a cleared order, reused when one is free.
+func (a *accountActor) newOrder() *order {
+	if n := len(a.free); n > 0 {
+		o := a.free[n-1]
+		a.free = a.free[:n-1]
+		return o
+	}
+	return new(order)
+}
+
+// release returns a finished order (forgotten, its last snapshot taken) to
+// the free list.
+func (a *accountActor) release(o *order) {
+	*o = order{}
+	if len(a.free) < maxFreeOrders {
+		a.free = append(a.free, o)
 	}
 }

@@ -74,6 +74,9 @@ func (a *adlActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *adlPositionMsg:
 		a.position(m)
+	case *adlReport:
+		p := m.take()
+		a.position(&p)
 	case *adlMarkMsg:
 		if err := a.ranks[m.sym].SetMark(m.mark); err != nil {
 			a.x.log.Error("actors: adl mark refused", "err", err)

@@ -94,6 +94,7 @@ type Exchange struct {
 	bySym   map[string]*symbolHandle
 	fund    *actor.PID
 	adl     *actor.PID
+	adlMB   *mailbox // adl's (deliver)
 
 	accounts registry
 	disp     *workerDispatcher
@@ -174,10 +175,10 @@ func Start(opts Options) (*Exchange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 	}
-	x.adl = x.spawn(adlActor, "adl")
-	x.fund = x.spawn(newFundActor(x, opts.FundHistory), "fund")
+	x.adl, x.adlMB = x.spawn(adlActor, "adl")
+	x.fund, _ = x.spawn(newFundActor(x, opts.FundHistory), "fund")
 	for _, h := range x.symbols {
-		h.pid = x.spawn(newSymbolActor(x, h), "symbol-"+h.sym.Name)
+		h.pid, h.mb = x.spawn(newSymbolActor(x, h), "symbol-"+h.sym.Name)
 	}
 	return x, nil
 }
@@ -185,7 +186,7 @@ func Start(opts Options) (*Exchange, error) {
 // spawn starts one of the exchange's singleton actors; they are pure
 // wrappers whose only failure mode is a bug, so they keep protoactor's
 // default supervision (restart) and log it.
-func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
+func (x *Exchange) spawn(a actor.Actor, name string) (*actor.PID, *mailbox) {
 	mb := newMailbox().(*mailbox)
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
@@ -193,7 +194,23 @@ func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}
-	return pid
+	return pid, mb
+}
+
+// deliver sends m from inside an actor to one of the exchange's actors,
+// straight into its mailbox when mb is known: protoactor's Send resolves
+// the PID first (three dependent loads, cold when the symbol actor answers
+// one of thousands of accounts), and the exchange's actors are never
+// replaced (singletons restart on the same mailbox, accounts are never
+// restarted), so the mailbox is the PID's for good. A message to an actor
+// that has stopped (after Stop) is dropped either way; FIFO order per
+// sender holds, since both paths post synchronously.
+func deliver(ctx actor.Context, mb *mailbox, pid *actor.PID, m any) {
+	if mb != nil {
+		mb.PostUserMessage(m)
+		return
+	}
+	ctx.Send(pid, m)
 }
 
 // Mailboxes returns, per shared actor ("symbol-BTC-PERP", "fund", "adl"),
@@ -202,7 +219,7 @@ func (x *Exchange) spawn(a actor.Actor, name string) *actor.PID {
 func (x *Exchange) Mailboxes() map[string]func() int {
 	m := make(map[string]func() int, len(x.shared))
 	for _, s := range x.shared {
-		m[s.name] = func() int { return int(s.mb.userN.Load()) }
+		m[s.name] = func() int { return s.mb.UserMessageCount() }
 	}
 	return m
 }
@@ -235,6 +252,7 @@ type symbolHandle struct {
 	sym    *market.Symbol
 	conv   conv // tick and lot sizes for the integer conversions (convert.go)
 	pid    *actor.PID
+	mb     *mailbox // pid's (deliver)
 	impact market.Money
 	mark   atomic.Int64
 	index  atomic.Int64

@@ -267,21 +267,33 @@ type conv struct {
 	// ticks caches prices by tick, direct-mapped: trades, depth and fills
 	// happen at a few prices near the mark.
 	ticks *[tickCacheSize]atomic.Pointer[tickDec]
+	// avgs caches average prices by coefficient, direct-mapped: most
+	// orders fill at one price, near the mark, so their averages repeat.
+	avgs *[tickCacheSize]atomic.Pointer[avgDec]
 }
 
 // smallLots is how many quantities conv.lots holds per symbol.
 const smallLots = 1024
 
 // tickCacheSize is the number of entries of conv.ticks (a power of two).
-const tickCacheSize = 4096
+const (
+	tickCacheBits = 12
+	tickCacheSize = 1 << tickCacheBits
+)
 
 type tickDec struct {
 	t book.Ticks
 	d decimal.Decimal
 }
 
+type avgDec struct {
+	coef int64
+	d    decimal.Decimal
+}
+
 func newConv(s *market.Symbol) conv {
-	c := conv{tick: newDecUnit(s.TickSize), lot: newDecUnit(s.LotSize), ticks: new([tickCacheSize]atomic.Pointer[tickDec])}
+	c := conv{tick: newDecUnit(s.TickSize), lot: newDecUnit(s.LotSize), ticks: new([tickCacheSize]atomic.Pointer[tickDec]),
+		avgs: new([tickCacheSize]atomic.Pointer[avgDec])}
 	if c.lot.ok {
 		c.lots = make([]decimal.Decimal, smallLots)
 		for n := range c.lots {
@@ -340,43 +352,52 @@ func (h *symbolHandle) priceOf(v market.Money, q book.Lots) decimal.Decimal {
 	if q == 0 {
 		return decimal.Zero
 	}
-	if d, ok := h.conv.priceOf(int64(abs(v)), int64(abs(q))); ok {
-		return d
+	c, ok := h.conv.avgCoef(int64(abs(v)), int64(abs(q)))
+	if !ok {
+		return h.sym.PriceOf(v, q)
 	}
-	return h.sym.PriceOf(v, q)
+	// Fibonacci hashing: the coefficients' low bits are mostly zeros.
+	e := &h.conv.avgs[(uint64(c)*0x9E3779B97F4A7C15)>>(64-tickCacheBits)]
+	if a := e.Load(); a != nil && a.coef == c {
+		return a.d
+	}
+	d := decimal.New(c, h.conv.tick.exp-market.MoneyDecimals)
+	e.Store(&avgDec{coef: c, d: d})
+	return d
 }
 
-func (c conv) priceOf(v, q int64) (decimal.Decimal, bool) {
+// avgCoef is priceOf's coefficient, at exponent tick.exp − 8.
+func (c conv) avgCoef(v, q int64) (int64, bool) {
 	if !c.tick.ok || !c.lot.ok || v < 0 || q <= 0 {
-		return decimal.Decimal{}, false
+		return 0, false
 	}
 	den, ok := mul64(q, c.lot.coef)
 	if !ok {
-		return decimal.Decimal{}, false
+		return 0, false
 	}
 	k := -int(c.tick.exp) - int(c.lot.exp)
 	if k < 0 {
 		if -k >= len(pow10) {
-			return decimal.Decimal{}, false
+			return 0, false
 		}
 		if den, ok = mul64(den, pow10[-k]); !ok {
-			return decimal.Decimal{}, false
+			return 0, false
 		}
 		k = 0
 	}
 	if k >= len(pow10) {
-		return decimal.Decimal{}, false
+		return 0, false
 	}
 	hi, lo := bits.Mul64(uint64(v), uint64(pow10[k]))
 	if hi >= uint64(den) {
-		return decimal.Decimal{}, false
+		return 0, false
 	}
 	quo, rem := bits.Div64(hi, lo, uint64(den))
 	if rem >= uint64(den)-rem { // 2·rem ≥ den: half away from zero
 		quo++
 	}
 	if quo > math.MaxInt64 {
-		return decimal.Decimal{}, false
+		return 0, false
 	}
-	return decimal.New(int64(quo), c.tick.exp-market.MoneyDecimals), true
+	return int64(quo), true
 }

@@ -68,6 +68,7 @@ func TestConvMatchesMarket(t *testing.T) {
 					v = s.Notional(tk, lt) + market.Money(r.Int64N(1000))
 				}
 				sameDec(t, s.Name+" avg", h.priceOf(v, lt), s.PriceOf(v, lt))
+				sameDec(t, s.Name+" avg (cached)", h.priceOf(v, lt), s.PriceOf(v, lt))
 				sameDec(t, s.Name+" avg-", h.priceOf(-v, -lt), s.PriceOf(-v, -lt))
 			}
 		}
@@ -107,5 +108,9 @@ func TestConvAllocs(t *testing.T) {
 	d := h.price(300000)
 	if n := testing.AllocsPerRun(100, func() { _, _ = h.toTicks(d) }); n != 0 {
 		t.Errorf("toTicks allocates %v times", n)
+	}
+	v := h.sym.Notional(300000, 7)
+	if n := testing.AllocsPerRun(100, func() { _ = h.priceOf(v, 7) }); n != 0 {
+		t.Errorf("a repeated average price allocates %v times", n)
 	}
 }

@@ -31,14 +31,19 @@
 // in the exchange's own mailbox (mailbox.go: protoactor's default one
 // without its closure per activation and its divisions per message).
 //
-// Hot-path costs, measured (bench/): a client order is one allocation from
-// the facade to its reply — the placeReq carries the book's request and
-// the book's result back, each written by one actor before it is sent on;
-// tick and lot conversions are integer fast paths that fall back to
-// market.Symbol's (convert.go), and an order's wire view is built once and
-// kept current (account.go); when the Sink implements Interest (the
-// gateway's Publisher on the embedded server), trades, book updates and
-// account events nobody subscribes to are not built at all.
+// Hot-path costs, measured (bench/): a client order allocates its reply's
+// snapshot and its id's text, nothing else — the pooled placeReq carries
+// the book's request and the book's result back, each written by one actor
+// before it is sent on; maker fills are pooled; orders are reused per
+// account; an order's snapshot is built only when it changed since the
+// last one handed out (account.go); position reports to the ADL actor and
+// unsubscribes are one reused message per account and symbol, updated in
+// place while still queued (msg_adl.go, msg_symbol.go); tick and lot
+// conversions are integer fast paths that fall back to market.Symbol's
+// (convert.go); actors post to each other's mailboxes directly (deliver);
+// when the Sink implements Interest (the gateway's Publisher on the
+// embedded server), trades, book updates and account events nobody
+// subscribes to are not built at all.
 //
 // # Message flow
 //

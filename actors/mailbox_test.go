@@ -2,8 +2,11 @@ package actors
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -91,5 +94,67 @@ func TestMailboxLikeProtoactors(t *testing.T) {
 	}
 	if m.UserMessageCount() != 0 || m.running.Load() {
 		t.Fatalf("not idle: %d queued, running %v", m.UserMessageCount(), m.running.Load())
+	}
+}
+
+// countInvoker checks that each producer's messages arrive in order.
+type countInvoker struct {
+	next []int // per producer: the next sequence number expected
+	bad  int
+	n    int
+}
+
+type seqMsg struct{ producer, seq int }
+
+func (c *countInvoker) InvokeSystemMessage(any) {}
+func (c *countInvoker) InvokeUserMessage(m any) {
+	s := m.(seqMsg)
+	if s.seq != c.next[s.producer] {
+		c.bad++
+	}
+	c.next[s.producer] = s.seq + 1
+	c.n++
+}
+func (c *countInvoker) EscalateFailure(any, any) {}
+
+// TestMailboxConcurrentPosters: with posters on several goroutines and
+// the consumer taking batches, every message is handled once, each
+// poster's in order, and the mailbox ends idle.
+func TestMailboxConcurrentPosters(t *testing.T) {
+	const posters, each = 4, 20000
+	d := newWorkerDispatcher(300)
+	defer d.close()
+	inv := &countInvoker{next: make([]int, posters)}
+	m := newMailbox().(*mailbox)
+	m.RegisterHandlers(inv, d)
+	var wg sync.WaitGroup
+	for p := range posters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				m.PostUserMessage(seqMsg{p, i})
+			}
+		}()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	m.PostUserMessage(seqMsg{0, each}) // the last one: handled after the rest of poster 0's
+	go func() {
+		for m.running.Load() || m.UserMessageCount() > 0 {
+			runtime.Gosched()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("mailbox not idle: %d queued", m.UserMessageCount())
+	}
+	for !m.running.CompareAndSwap(false, true) { // own the consumer's state to read it
+		runtime.Gosched()
+	}
+	if inv.n != posters*each+1 || inv.bad != 0 {
+		t.Fatalf("handled %d of %d, %d out of order", inv.n, posters*each+1, inv.bad)
 	}
 }

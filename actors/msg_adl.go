@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
@@ -22,6 +24,16 @@ type (
 		cost   market.Money
 		margin market.Money
 		acked  book.Lots
+	}
+	// adlReport carries an account's latest ordinary position report in
+	// one symbol (accountActor.reportPosition): one per account and symbol,
+	// reused, so reports cost no allocation and those that arrive while
+	// one is queued cost no message. queued is true from the send until the
+	// ADL actor takes the report.
+	adlReport struct {
+		mu     sync.Mutex
+		queued bool
+		pos    adlPositionMsg
 	}
 	// adlMarkMsg is a symbol's new mark.
 	adlMarkMsg struct {
@@ -56,3 +68,26 @@ type adlFlushMsg struct{}
 
 func (m *queueMsg) refuse(e *wire.Error) { m.done(wire.ADLQueueReply{Reply: wire.Fail(e)}) }
 func (m *rankMsg) refuse(e *wire.Error)  { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }
+
+// update stores the account's latest report, adding acked to the acked
+// quantity of a report still queued; send says the report is not queued
+// (send it).
+func (r *adlReport) update(p adlPositionMsg, acked book.Lots) (send bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queued {
+		acked += r.pos.acked
+	}
+	send = !r.queued
+	r.pos, r.pos.acked, r.queued = p, acked, true
+	return send
+}
+
+// take returns the report and lets the account send the next one.
+func (r *adlReport) take() adlPositionMsg {
+	r.mu.Lock()
+	p := r.pos
+	r.queued = false
+	r.mu.Unlock()
+	return p
+}

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync/atomic"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/wire"
@@ -30,10 +32,14 @@ type (
 		from *actor.PID
 	}
 	// unsubscribeMsg: the account's position is flat; stop sending it
-	// marks unless a fill was sent after the fills it has seen.
+	// marks unless a fill was sent after the fills it has seen. One per
+	// account and symbol, reused (accountActor.unsubscribe): fills is the
+	// account's latest count, queued is true from the send until the
+	// symbol actor handles it.
 	unsubscribeMsg struct {
-		acct  book.AccountID
-		fills uint64
+		acct   book.AccountID
+		fills  atomic.Uint64
+		queued atomic.Bool
 	}
 	// indexMsg is an index tick (admin or the index source).
 	indexMsg struct {
@@ -46,6 +52,19 @@ type (
 		done   func(wire.DepthReply)
 	}
 )
+
+// update stores the account's fill count; send says the message is not
+// queued (send it).
+func (m *unsubscribeMsg) update(fills uint64) (send bool) {
+	m.fills.Store(fills)
+	return !m.queued.Swap(true)
+}
+
+// take reads the latest fill count and lets the account send again.
+func (m *unsubscribeMsg) take() uint64 {
+	m.queued.Store(false) // before reading fills: a newer count is sent again or read here
+	return m.fills.Load()
+}
 
 func (m *indexMsg) refuse(e *wire.Error) { m.done(wire.IndexReply{Reply: wire.Fail(e)}) }
 func (m *depthMsg) refuse(e *wire.Error) { m.done(wire.DepthReply{Reply: wire.Fail(e)}) }

@@ -36,6 +36,7 @@ type symbolActor struct {
 // acctRef is an account as a symbol actor knows it.
 type acctRef struct {
 	pid *actor.PID
+	mb  *mailbox // pid's (deliver)
 	// fills sent to the account; see onUnsubscribe.
 	fills uint64
 	sub   bool // in subs
@@ -59,7 +60,8 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 	case *reserveMsg: // a liquidation's coverage quote (liquidation.go)
 		s.onQuote(ctx, m)
 	case *unsubscribeMsg:
-		if r := s.subs[m.acct]; r != nil && r.fills == m.fills {
+		fills := m.take() // always: it lets the account send the next one
+		if r := s.subs[m.acct]; r != nil && r.fills == fills {
 			delete(s.subs, m.acct)
 			r.sub = false
 		}
@@ -90,7 +92,7 @@ func (s *symbolActor) ref(id book.AccountID, pid *actor.PID) *acctRef {
 	}
 	r := s.refs[id]
 	if r == nil {
-		r = &acctRef{pid: pid}
+		r = &acctRef{pid: pid, mb: s.x.accounts.mailbox(id)}
 		s.refs[id] = r
 	}
 	return r
@@ -132,7 +134,7 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 				mk := s.refs[f.MakerAccount]
 				s.filled(f.MakerAccount, mk)
 				s.filled(f.TakerAccount, taker)
-				ctx.Send(mk.pid, &makerFillMsg{sym: s.h.idx, fill: f, tradeSeq: s.tradeSeq})
+				deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq))
 				if trades {
 					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.h.price(f.Price),
 						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.now()})
@@ -144,7 +146,7 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 		}
 		s.publishDepth(r.Depth)
 	}
-	ctx.Send(m.from, out)
+	deliver(ctx, taker.mb, m.from, out)
 }
 
 func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
