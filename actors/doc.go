@@ -145,9 +145,12 @@
 // that caused it INTERNAL and marks the account failed. The actor is
 // resumed in a refuse-all mode, so every request queued in its mailbox or
 // sent later is still answered INTERNAL exactly once (a stopped actor
-// would drop its mailbox); fills or ADL closes sent to it are lost to it,
-// so the audit lists it and fails conservation. No other account is
-// affected. The singleton actors keep protoactor's default (restart with
+// would drop its mailbox). Nothing it held may block anyone else
+// (failure.go): its resting orders leave the books, its positions leave
+// the ADL ranking, a liquidation's fund reservation and socialized-loss
+// set-aside are given back, and forced closes or charges sent to it are
+// answered "nothing done". Fills already in flight to it are lost to it,
+// so the audit lists it. No other account is affected. The singleton actors keep protoactor's default (restart with
 // the same state). Durability has not landed: nothing survives a restart
 // of the process — a restarted exchange starts empty until the JetStream
 // journal (snapshot + replay) exists.

@@ -90,6 +90,9 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 	if a.earmarked[k] -= m.release; a.earmarked[k] <= 0 {
 		delete(a.earmarked, k)
 	}
+	if m.abandon {
+		return
+	}
 	res, err := rk.Socialize(m.side, m.deficit, a.charges[:0])
 	if err != nil {
 		a.x.log.Error("actors: socialized loss refused", "account", m.name, "err", err)
