@@ -117,10 +117,12 @@
 // the winner debits it (risk.ApplySocializedCharge), keeps its position,
 // gets an "adl" event with qty 0 (price: the mark; the amount is in its
 // realized PnL) and tells the bankrupt account what it paid (0 if its
-// position or profit is gone). The bankrupt account settles with the fund
-// for its deficit less the charges paid, so money is conserved exactly;
-// what the winners could not pay (no profit left) is drawn from the fund as
-// far as it goes and recorded as uncovered, as for any settlement. A
+// position or profit is gone since the ranking saw it). What a winner
+// could not pay is spread again over the winners as they are now, for up
+// to four rounds while a round still collects something. The bankrupt
+// account settles with the fund for its deficit less the charges paid, so
+// money is conserved exactly; what is still unpaid is drawn from the fund
+// as far as it goes and recorded as uncovered, as for any settlement. A
 // liquidation socializes once, on its first socialized leg. What closing
 // every leg at its bankruptcy price still costs the fund (risk's
 // Liquidation.Deficit, from legs whose bankruptcy price was clamped to

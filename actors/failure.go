@@ -43,7 +43,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case *socialMsg:
 		switch m.kind {
 		case socialCharge:
-			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, name: a.e.name})
+			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
 		case socialCap: // quoted after the failure: give it back
 			if lq := a.liq; lq != nil {
 				if leg := lq.socialLeg(); leg != nil {

@@ -49,6 +49,7 @@ type socialMsg struct {
 	sym      int
 	n        int
 	amount   market.Money
+	asked    market.Money // socialCharged: the charge, amount what was paid
 	mark     book.Ticks
 	bankrupt *actor.PID
 	name     string // the bankrupt account (charge) or the winner (charged)
