@@ -118,7 +118,7 @@ func TestSocializedChargeRespreads(t *testing.T) {
 	e.mustPlace("B", tsym, wire.Sell, "3750", "150")
 	e.mustPlace("C", tsym, wire.Sell, "3750", "50")
 	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
-	e.mustPlace("D", tsym, wire.Buy, "2900", "200") // A sells here: deficit 20000
+	e.mustPlace("D", tsym, wire.Buy, "2900", "200")  // A sells here: deficit 20000
 	e.mustPlace("E", tsym, wire.Sell, "3100", "150") // where B closes
 
 	// B's close is matched while B's actor is held: its result, and
