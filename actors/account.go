@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -118,7 +117,7 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		return
 	}
 	if a.e.failed.Load() {
-		a.refuseAll(ctx.Message())
+		a.refuseAll(ctx)
 		return
 	}
 	switch m := ctx.Message().(type) {
@@ -164,29 +163,6 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		return // lifecycle messages
 	}
 	a.n++
-}
-
-// refuseAll is a failed account's whole behaviour: requests are answered
-// INTERNAL, everything else is dropped (and logged: money sent to it is
-// lost to the audit, which lists the account).
-func (a *accountActor) refuseAll(m any) {
-	switch m := m.(type) {
-	case refusable:
-		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
-	case *takerResultMsg:
-		if m.done != nil {
-			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
-		}
-	case *canceledMsg:
-		if m.done != nil {
-			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
-		}
-	case *makerFillMsg, *adlCloseMsg, *adlFilledMsg, *fundingMsg, *reservedMsg:
-		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
-		if f, ok := m.(*makerFillMsg); ok {
-			f.recycle()
-		}
-	}
 }
 
 // ---- client requests ----

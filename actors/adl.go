@@ -85,6 +85,8 @@ func (a *adlActor) Receive(ctx actor.Context) {
 		a.deleverage(ctx, m)
 	case *adlFlushMsg:
 		a.flush(ctx)
+	case *pauseMsg:
+		<-m.until
 	case *socializeMsg:
 		a.socialize(ctx, m)
 	case *queueMsg:
@@ -264,6 +266,9 @@ func (a *adlActor) onRank(m *rankMsg) {
 
 func (a *adlActor) audit() adlAudit {
 	var out adlAudit
+	for _, m := range a.earmarked {
+		out.earmarked += m
+	}
 	for _, rk := range a.ranks {
 		out.long = append(out.long, rk.OpenInterest(adl.Long))
 		out.short = append(out.short, rk.OpenInterest(adl.Short))

@@ -52,8 +52,12 @@ type AuditReport struct {
 	Liquidating         int      // accounts with a liquidation in flight
 	Failed              []string // accounts whose actor panicked
 	Uncovered           int64    // deficits the fund could not pay
-	Err                 error    // a core's own consistency check failed
-	OK                  bool
+	// FundReserved is the fund's cover reserved for liquidations in
+	// flight, Earmarked the winners' profit set aside for socialized ones;
+	// both must be zero when no liquidation is in flight, or cover leaked.
+	FundReserved, Earmarked market.Money
+	Err                     error // a core's own consistency check failed
+	OK                      bool
 }
 
 // Conserved reports the money identity
@@ -106,12 +110,14 @@ type symbolAudit struct {
 
 type fundAudit struct {
 	balance, deposits market.Money
+	reserved          market.Money
 	uncovered         int64
 	check             error
 }
 
 type adlAudit struct {
 	long, short []book.Lots
+	earmarked   market.Money
 	err         error
 }
 
@@ -229,12 +235,13 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			marks[v.sym] = v.mark
 			r.Resting += v.resting
 		case fundAudit:
-			r.Fund, r.FundDeposits, r.Uncovered = v.balance, v.deposits, v.uncovered
+			r.Fund, r.FundDeposits, r.Uncovered, r.FundReserved = v.balance, v.deposits, v.uncovered, v.reserved
 			if v.check != nil {
 				r.Err = v.check
 			}
 		case adlAudit:
 			adlOI = &v
+			r.Earmarked = v.earmarked
 		case accountAudit:
 			accts = append(accts, v)
 		}
@@ -272,7 +279,8 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 		}
 	}
 	slices.Sort(r.Negative)
-	r.OK = r.Conserved() && len(r.Negative) == 0 && r.Fund >= 0 && r.Uncovered == 0 && r.Err == nil
+	r.OK = r.Conserved() && len(r.Negative) == 0 && r.Fund >= 0 && r.Uncovered == 0 && r.Err == nil &&
+		(r.Liquidating > 0 || r.FundReserved == 0 && r.Earmarked == 0)
 	for i := range x.symbols {
 		r.OK = r.OK && r.Long[i] == r.Short[i]
 	}

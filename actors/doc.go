@@ -122,10 +122,12 @@
 // the winner debits it (risk.ApplySocializedCharge), keeps its position,
 // gets an "adl" event with qty 0 (price: the mark; the amount is in its
 // realized PnL) and tells the bankrupt account what it paid (0 if its
-// position or profit is gone). The bankrupt account settles with the fund
-// for its deficit less the charges paid, so money is conserved exactly;
-// what the winners could not pay (no profit left) is drawn from the fund as
-// far as it goes and recorded as uncovered, as for any settlement. A
+// position or profit is gone since the ranking saw it). What a winner
+// could not pay is spread again over the winners as they are now, for up
+// to four rounds while a round still collects something. The bankrupt
+// account settles with the fund for its deficit less the charges paid, so
+// money is conserved exactly; what is still unpaid is drawn from the fund
+// as far as it goes and recorded as uncovered, as for any settlement. A
 // liquidation socializes once, on its first socialized leg. What closing
 // every leg at its bankruptcy price still costs the fund (risk's
 // Liquidation.Deficit, from legs whose bankruptcy price was clamped to
@@ -150,9 +152,12 @@
 // that caused it INTERNAL and marks the account failed. The actor is
 // resumed in a refuse-all mode, so every request queued in its mailbox or
 // sent later is still answered INTERNAL exactly once (a stopped actor
-// would drop its mailbox); fills or ADL closes sent to it are lost to it,
-// so the audit lists it and fails conservation. No other account is
-// affected. The singleton actors keep protoactor's default (restart with
+// would drop its mailbox). Nothing it held may block anyone else
+// (failure.go): its resting orders leave the books, its positions leave
+// the ADL ranking, a liquidation's fund reservation and socialized-loss
+// set-aside are given back, and forced closes or charges sent to it are
+// answered "nothing done". Fills already in flight to it are lost to it,
+// so the audit lists it. No other account is affected. The singleton actors keep protoactor's default (restart with
 // the same state). Durability has not landed: nothing survives a restart
 // of the process — a restarted exchange starts empty until the JetStream
 // journal (snapshot + replay) exists.

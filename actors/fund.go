@@ -46,6 +46,12 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		if _, err := a.f.Release(m.id); err != nil {
 			a.x.log.Error("actors: fund release failed", "id", m.id, "err", err)
 		}
+	case *pauseMsg:
+		<-m.until
+	case *releaseMsg:
+		if _, err := a.f.Release(m.id); err != nil {
+			a.x.log.Error("actors: fund release failed", "id", m.id, "err", err)
+		}
 	case *deficitMsg:
 		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
 	case *fundDepositMsg:
@@ -70,7 +76,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		return
 	case *auditMsg:
 		m.reply(fundAudit{balance: a.f.Balance(a.x.quote), deposits: a.f.Lifetime(a.x.quote).Deposits,
-			uncovered: a.uncovered, check: a.f.Check()})
+			reserved: a.f.Reserved(a.x.quote), uncovered: a.uncovered, check: a.f.Check()})
 		return
 	case *hashMsg:
 		m.reply(hashInts(uint64(a.f.Balance(a.x.quote)), uint64(a.f.Reserved(a.x.quote))))

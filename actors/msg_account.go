@@ -171,6 +171,14 @@ type (
 	}
 )
 
+// failedMsg tells an account actor its supervisor took it out of service
+// (registry.go); it gives up what it held for others (failure.go).
+type failedMsg struct{}
+
+// pauseMsg holds the fund or ADL actor until the channel closes (tests
+// only: to freeze a liquidation at a chosen step).
+type pauseMsg struct{ until <-chan struct{} }
+
 // testHook runs a function inside the account actor; only tests send it
 // (to inspect state, or to inject a panic for the supervision test).
 type testHook struct{ fn func(a *accountActor) }

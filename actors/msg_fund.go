@@ -51,6 +51,11 @@ type (
 		sym    int
 		amount market.Money
 	}
+	// releaseMsg gives back a reservation that will never be settled: its
+	// account failed mid-liquidation (failure.go).
+	releaseMsg struct {
+		id fund.ReservationID
+	}
 	fundDepositMsg struct {
 		amount market.Money
 		done   func(wire.BalanceReply)

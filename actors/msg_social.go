@@ -20,8 +20,11 @@ type socializeMsg struct {
 	// quote asks instead for the winners' profit not set aside yet, to be
 	// set aside; answered with a socialMsg{kind: socialCap}.
 	quote bool
-	pid   *actor.PID
-	name  string
+	// abandon only releases: the liquidation's account failed before
+	// it could settle (failure.go); nothing is answered.
+	abandon bool
+	pid     *actor.PID
+	name    string
 }
 
 type socialKind uint8
@@ -46,6 +49,7 @@ type socialMsg struct {
 	sym      int
 	n        int
 	amount   market.Money
+	asked    market.Money // socialCharged: the charge, amount what was paid
 	mark     book.Ticks
 	bankrupt *actor.PID
 	name     string // the bankrupt account (charge) or the winner (charged)

@@ -149,4 +149,5 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", name))
 	}
 	sup.ResumeChildren(child)
+	s.x.root.Send(child, &failedMsg{})
 }

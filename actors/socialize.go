@@ -25,7 +25,17 @@ type social struct {
 	asked, planned bool
 	pending        int          // charges not answered yet
 	charged        market.Money // what the winners paid
+	// A winner may no longer hold the profit it was charged against (it
+	// closed or lost it since the ranking saw it): what it could not pay
+	// is spread again over the winners as they are now, for up to
+	// maxSocialRounds rounds while a round still collects something.
+	unpaid, roundPaid market.Money
+	rounds            int
 }
+
+// maxSocialRounds bounds the re-spreading of unpaid charges; what is still
+// unpaid after it falls to the fund.
+const maxSocialRounds = 4
 
 // socialLeg is the liquidation's first leg on a socialized-loss symbol, nil
 // when it has none.
@@ -44,15 +54,25 @@ func (lq *liquidation) socialLeg() *liqLeg {
 func (a *accountActor) socialized(ctx actor.Context, fund market.Money) bool {
 	lq := a.liq
 	sc := &lq.social
-	if sc.asked {
-		return sc.planned && sc.pending == 0
-	}
 	leg := lq.socialLeg()
+	if sc.asked {
+		if !sc.planned || sc.pending > 0 {
+			return false
+		}
+		if sc.unpaid == 0 || sc.roundPaid == 0 || sc.rounds >= maxSocialRounds {
+			return true
+		}
+		short := sc.unpaid
+		sc.unpaid, sc.roundPaid, sc.planned = 0, 0, false
+		sc.rounds++
+		ctx.Send(a.x.adl, &socializeMsg{sym: leg.h.idx, side: sideOf(leg.g.Qty), deficit: short, pid: a.e.pid, name: a.e.name})
+		return false
+	}
 	if leg == nil || !sc.quoted {
 		return true
 	}
 	short := max(0, min(-fund-lq.amount, sc.capacity))
-	sc.asked = true
+	sc.asked, sc.rounds = true, 1
 	ctx.Send(a.x.adl, &socializeMsg{sym: leg.h.idx, side: sideOf(leg.g.Qty), deficit: short, release: sc.capacity, pid: a.e.pid, name: a.e.name})
 	return false
 }
@@ -89,6 +109,9 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 	}
 	if a.earmarked[k] -= m.release; a.earmarked[k] <= 0 {
 		delete(a.earmarked, k)
+	}
+	if m.abandon {
+		return
 	}
 	res, err := rk.Socialize(m.side, m.deficit, a.charges[:0])
 	if err != nil {
@@ -130,6 +153,8 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 		} else {
 			lq.social.pending--
 			lq.social.charged += m.amount
+			lq.social.roundPaid += m.amount
+			lq.social.unpaid += m.asked - m.amount
 		}
 		a.checkLiquidationDone(ctx)
 	}
@@ -137,8 +162,8 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 
 // onCharge debits a winner's share (risk.Account.ApplySocializedCharge) and
 // answers the bankrupt account with what it paid: 0 when its position is
-// gone or its profit no longer covers the charge (the bankrupt's fund
-// settlement then carries that part).
+// gone or its profit no longer covers the charge (the bankrupt account
+// spreads that part again, see social.unpaid).
 func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 	h := a.x.symbols[m.sym]
 	paid := m.amount
@@ -147,7 +172,7 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 		a.x.log.Debug("actors: socialized charge refused", "account", a.e.name, "code", code.String())
 		paid = 0
 	}
-	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, name: a.e.name})
+	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, asked: m.amount, name: a.e.name})
 	if paid == 0 {
 		return
 	}

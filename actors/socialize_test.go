@@ -2,6 +2,7 @@ package actors
 
 import (
 	"testing"
+	"time"
 
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
@@ -98,5 +99,70 @@ func TestSocializedLoss(t *testing.T) {
 		if r.Long[i] != r.Short[i] {
 			t.Fatalf("open interest: %s", r.String())
 		}
+	}
+}
+
+// TestSocializedChargeRespreads: B is charged for a profit it no longer
+// holds (it closed its short between the ranking's view and the charge):
+// it pays nothing, and its share is spread again over the winners left, so
+// C pays the whole deficit, nothing falls on the empty fund and no money
+// is created.
+func TestSocializedChargeRespreads(t *testing.T) {
+	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+	e.index(tsym, "3750")
+	deps := map[string]string{"A": "150000", "B": "1000000", "C": "1000000", "D": "1000000", "E": "1000000"}
+	for _, a := range []string{"A", "B", "C", "D", "E"} {
+		e.deposit(a, deps[a])
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("B", tsym, wire.Sell, "3750", "150")
+	e.mustPlace("C", tsym, wire.Sell, "3750", "50")
+	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+	e.mustPlace("D", tsym, wire.Buy, "2900", "200")  // A sells here: deficit 20000
+	e.mustPlace("E", tsym, wire.Sell, "3100", "150") // where B closes
+
+	// B's close is matched while B's actor is held: its result, and
+	// later its charge, queue up behind the hold (the book is held until
+	// B is, so the result cannot overtake it).
+	holdBook, holdB := make(chan struct{}), make(chan struct{})
+	e.x.root.Send(e.x.symbol(tsym).pid, &symbolHook{fn: func(*symbolActor) { <-holdBook }})
+	closed := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder("B", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("3100"), Qty: dec("150"), TIF: wire.IOC},
+		func(r wire.OrderReply) { closed <- r })
+	held := make(chan struct{})
+	e.x.root.Send(e.x.accounts.get(e.x, "B").pid, &testHook{fn: func(*accountActor) { close(held); <-holdB }})
+	<-held
+	close(holdBook)
+	e.index(tsym, "3100")
+	// C's charge is sent with B's: once C paid, B's is queued behind its close.
+	for deadline := time.Now().Add(5 * time.Second); len(e.rec.events("C", wire.EventADL)) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("C was never charged")
+		}
+	}
+	close(holdB)
+	if r := <-closed; !r.OK || r.Order.Status != wire.StatusFilled {
+		t.Fatalf("B's close: %+v", r)
+	}
+	e.x.quiesce()
+	if e.liquidations("A") != 1 || e.position("A", tsym) != nil {
+		t.Fatal("A's liquidation did not finish")
+	}
+	// B realized 150 × (3750 − 3100) = 97500 and paid nothing; C paid
+	// 5000 in the first round and B's 15000 in the second.
+	for acct, want := range map[string]string{"B": "1097500", "C": "980000"} {
+		if b := balance(t, e.state(acct)); !dec(b).Equal(dec(want)) {
+			t.Fatalf("%s balance %s, want %s", acct, b, want)
+		}
+	}
+	if n := len(e.rec.events("C", wire.EventADL)); n != 2 {
+		t.Fatalf("C charged %d times, want 2", n)
+	}
+	if !e.fundBalance().IsZero() {
+		t.Fatalf("fund %s", e.fundBalance())
+	}
+	r := e.audit()
+	if r.Uncovered != 0 {
+		t.Fatalf("audit: %s", r.String())
 	}
 }

@@ -1,0 +1,92 @@
+package actors
+
+import (
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/wire"
+)
+
+// A failed account (its actor panicked, see accountSupervisor) keeps its
+// state frozen for the audit, but nothing it held may block or cost anyone
+// else: its resting orders leave the books (nobody trades against an
+// account that cannot settle), its positions leave the ADL ranking, the
+// fund reservation and the socialized-loss set-aside of a liquidation it
+// was running are given back, and every forced close or charge other
+// liquidations send it is answered "nothing done" so they go on without it.
+
+// refuseAll is a failed account's whole behaviour: requests are answered
+// INTERNAL, protocol messages of other accounts' liquidations are answered
+// as above, fills still in flight to it are dropped (and logged: money
+// sent to it is lost to the audit, which lists the account).
+func (a *accountActor) refuseAll(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *failedMsg:
+		a.abandon(ctx)
+	case refusable:
+		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
+	case *takerResultMsg:
+		if m.done != nil {
+			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
+		}
+	case *canceledMsg:
+		if m.done != nil {
+			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
+		}
+		for _, o := range m.orders { // the books no longer hold them
+			delete(a.orders, o.ID)
+		}
+	case *adlCloseMsg:
+		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
+		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
+	case *socialMsg:
+		switch m.kind {
+		case socialCharge:
+			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
+		case socialCap: // quoted after the failure: give it back
+			if lq := a.liq; lq != nil {
+				if leg := lq.socialLeg(); leg != nil {
+					ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: m.amount})
+				}
+			}
+		}
+	case *reservedMsg: // granted after the failure: give it back
+		if a.liq != nil && !a.liq.reserved {
+			ctx.Send(a.x.fund, &releaseMsg{id: a.liq.resID})
+		}
+	case *makerFillMsg, *adlFilledMsg, *fundingMsg:
+		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
+		if f, ok := m.(*makerFillMsg); ok {
+			f.recycle()
+		}
+	}
+}
+
+// abandon gives up, once, what the failed account held for others (see
+// above). Answers to requests it had sent still arrive and are handled by
+// refuseAll.
+func (a *accountActor) abandon(ctx actor.Context) {
+	bySym := map[int][]book.OrderID{}
+	for id, o := range a.orders {
+		bySym[o.h.idx] = append(bySym[o.h.idx], id)
+	}
+	for idx, ids := range bySym {
+		ctx.Send(a.x.symbols[idx].pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
+	}
+	for _, h := range a.x.symbols {
+		// Off the ranking: a zero position removes it.
+		ctx.Send(a.x.adl, &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
+	}
+	lq := a.liq
+	if lq == nil {
+		return
+	}
+	if lq.reserved {
+		ctx.Send(a.x.fund, &releaseMsg{id: lq.resID})
+	}
+	if sc := &lq.social; sc.quoted && !sc.asked {
+		leg := lq.socialLeg()
+		ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: sc.capacity})
+	}
+}

@@ -1,0 +1,163 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/wire"
+)
+
+// fail panics acct's actor through fn (run first, inside the actor) and
+// waits until the supervisor has marked the account failed.
+func (e *env) fail(acct string, fn func(a *accountActor)) {
+	e.t.Helper()
+	ent := e.x.accounts.get(e.x, acct)
+	e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) {
+		fn(a)
+		panic("injected")
+	}})
+	for deadline := time.Now().Add(5 * time.Second); !ent.failed.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s never failed", acct)
+		}
+	}
+}
+
+// failedAudit is audit for a run in which accounts failed on purpose: the
+// same invariants, but the failed accounts are listed.
+func (e *env) failedAudit(failed ...string) AuditReport {
+	e.t.Helper()
+	e.x.quiesce()
+	r := call(e.t, func(d func(AuditReport)) { e.x.audit(d) })
+	if !r.OK || r.OpenOrders != r.Resting || len(r.Failed) != len(failed) || r.FundReserved != 0 || r.Earmarked != 0 {
+		e.t.Fatalf("audit failed: %s", r.String())
+	}
+	for i := range failed {
+		if r.Failed[i] != failed[i] {
+			e.t.Fatalf("failed %v, want %v", r.Failed, failed)
+		}
+	}
+	for i := range r.Long {
+		if r.Long[i] != r.Short[i] {
+			e.t.Fatalf("open interest: %s", r.String())
+		}
+	}
+	return r
+}
+
+// TestFailedCounterpartyDoesNotBlockADL: B, the top of the short ADL queue,
+// fails. Its resting order leaves the book (nobody trades against it), its
+// position leaves the ranking, and A's bankrupt long is deleveraged against
+// the other shorts at its bankruptcy price, B untouched.
+func TestFailedCounterpartyDoesNotBlockADL(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+	e.index(tsym, "3750")
+	deps := map[string]string{"A": "150000", "B": "60000", "C": "1000000", "D": "1000000", "F": "1000000", "G": "1000000"}
+	for _, a := range []string{"A", "B", "C", "D", "F", "G"} {
+		e.deposit(a, deps[a])
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("B", tsym, wire.Sell, "3750", "50")
+	e.mustPlace("C", tsym, wire.Sell, "3750", "100")
+	e.mustPlace("D", tsym, wire.Sell, "3750", "50")
+	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+	e.mustPlace("G", tsym, wire.Sell, "3750", "100")
+	e.mustPlace("F", tsym, wire.Buy, "3750", "100", wire.IOC)
+	e.mustPlace("B", tsym, wire.Sell, "5000", "1")
+	q := call(t, func(d func(wire.ADLQueueReply)) { e.x.ADLQueue(tsym, wire.ADLQueue{Side: wire.Short}, d) })
+	if len(q.Queue) != 4 || q.Queue[0].Account != "B" {
+		t.Fatalf("B should lead the short queue: %+v", q.Queue)
+	}
+
+	e.fail("B", func(*accountActor) {})
+	e.x.quiesce()
+	if o := e.mustPlace("F", tsym, wire.Buy, "5000", "1", wire.IOC); o.Status == wire.StatusFilled {
+		t.Fatal("F traded against the failed account's resting order")
+	}
+	q = call(t, func(d func(wire.ADLQueueReply)) { e.x.ADLQueue(tsym, wire.ADLQueue{Side: wire.Short}, d) })
+	for _, p := range q.Queue {
+		if p.Account == "B" {
+			t.Fatalf("the failed account is still ranked: %+v", q.Queue)
+		}
+	}
+
+	e.index(tsym, "3100")
+	e.x.quiesce()
+	if e.liquidations("A") != 1 || e.position("A", tsym) != nil {
+		t.Fatal("A's liquidation did not finish")
+	}
+	var closed book.Lots
+	for _, acct := range []string{"C", "D", "G"} {
+		for _, ev := range e.rec.events(acct, wire.EventADL) {
+			if !ev.ADL.Price.Equal(dec("3000")) {
+				t.Fatalf("%s closed at %s", acct, ev.ADL.Price)
+			}
+			closed += book.Lots(ev.ADL.Qty.IntPart())
+		}
+	}
+	if closed != 200 || len(e.rec.events("B", wire.EventADL)) != 0 {
+		t.Fatalf("ADL closed %d of 200 among C, D, G; B's events %+v", closed, e.rec.events("B", wire.EventADL))
+	}
+	r := e.failedAudit("B")
+	if r.Long[0] != 100 { // F's 100 against B's frozen 50 and the 50 shorts left
+		t.Fatalf("open interest %s", r.String())
+	}
+}
+
+// TestFailedLiquidationGivesBackCover: an account that fails in the middle
+// of its own liquidation gives back the fund's reservation (granted before
+// or after the failure) and the socialized-loss set-aside, so the cover
+// stays available to everyone else.
+func TestFailedLiquidationGivesBackCover(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		// held is the actor (fund or ADL) paused while A fails.
+		held func(x *Exchange) *actor.PID
+	}{
+		// The reservation is in the fund's mailbox: granted after the failure.
+		{"reservation granted after the failure", func(x *Exchange) *actor.PID { return x.fund }},
+		// The fund reserved; A waits for the ADL actor's quote of the
+		// winners' profit, answered after the failure.
+		{"set-aside quoted after the failure", func(x *Exchange) *actor.PID { return x.adl }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+			e.index(tsym, "3750")
+			e.fundDeposit("1000")
+			for acct, dep := range map[string]string{"A": "150000", "B": "1000000", "D": "1000000"} {
+				e.deposit(acct, dep)
+				e.leverage(acct, tsym, 5)
+			}
+			e.mustPlace("B", tsym, wire.Sell, "3750", "200")
+			e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+			// The only bid is below A's bankruptcy price 3000: the fund
+			// reserves all it has (1000 of the 20000 the sweep needs).
+			e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+
+			until := make(chan struct{})
+			e.x.root.Send(c.held(e.x), &pauseMsg{until: until})
+			e.index(tsym, "3100")
+			var liquidating bool
+			e.fail("A", func(a *accountActor) { liquidating = a.liq != nil })
+			close(until)
+			if !liquidating {
+				t.Fatal("A was not liquidating when it failed")
+			}
+			e.x.quiesce()
+			r := call(t, func(d func(AuditReport)) { e.x.audit(d) })
+			if r.FundReserved != 0 || r.Earmarked != 0 || len(r.Failed) != 1 {
+				t.Fatalf("cover held by the failed account: %s", r.String())
+			}
+			// The fund's 1000 is there for the next liquidation.
+			if !e.fundBalance().Equal(dec("1000")) {
+				t.Fatalf("fund %s", e.fundBalance())
+			}
+			if p := e.position("B", tsym); p == nil || !p.Qty.Equal(dec("200")) {
+				t.Fatalf("B was touched by a frozen liquidation: %+v", p)
+			}
+		})
+	}
+}
