@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/perpx/perpx/app"
+	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/loadtest"
 )
 
@@ -27,7 +28,11 @@ func BenchmarkLoadtest(b *testing.B) {
 	}
 	for range b.N {
 		b.StopTimer()
-		a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Index: "manual"})
+		// As cmd/loadtest --embedded: no per-account rate limit, which the
+		// load test's few accounts would hit at once.
+		xcfg := config.Default()
+		xcfg.RateLimit = config.RateLimit{}
+		a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Index: "manual", Config: xcfg})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -18,7 +18,7 @@ func (r *runner) report(col *collector, window int64) *Report {
 		Traders: r.traders,
 		Sent:    t.totalSent(), Replies: t.totalReplies(),
 		Places: t.sent[kindPlace], Cancels: t.sent[kindCancel],
-		Latency: summarize(col.total), Rejects: t.rejects, Statuses: t.statuses,
+		Latency: summarize(col.total), SendLag: summarize(col.lag), Rejects: t.rejects, Statuses: t.statuses,
 		Timeouts: t.timeouts, Strays: t.strays, PubErrs: t.pubErrs, Unsent: t.unsent,
 		Liquidations: r.events.liquidations.Load(), ADLEvents: r.events.adl.Load(),
 		FundBalance: map[string]string{},

@@ -52,10 +52,13 @@ type tally struct {
 	unsent        int64 // due before the end but not sent: the generator fell behind
 	lastReply     int64 // when the latest reply arrived (pipe clock)
 	hist          *hdrhistogram.Histogram
+	// lag holds, since the collector last took it, how late each request
+	// left after its due time: the generator's own part of the latency.
+	lag *hdrhistogram.Histogram
 }
 
 func newTally() tally {
-	return tally{rejects: map[string]int64{}, statuses: map[wire.Status]int64{}, hist: newHist()}
+	return tally{rejects: map[string]int64{}, statuses: map[wire.Status]int64{}, hist: newHist(), lag: newHist()}
 }
 
 // addCounters adds o's counters (not its histogram) to t.
@@ -99,8 +102,11 @@ func (t *tally) totalRejects() (n int64) {
 }
 
 // recordLatency stores ns in microseconds, clamped into the histogram range.
-func (t *tally) recordLatency(ns int64) {
-	_ = t.hist.RecordValue(min(max(ns/1000, 0), histMaxMicros)) // clamped: cannot fail
+func (t *tally) recordLatency(ns int64) { record(t.hist, ns) }
+
+// record stores ns in h in microseconds, clamped into the histogram range.
+func record(h *hdrhistogram.Histogram, ns int64) {
+	_ = h.RecordValue(min(max(ns/1000, 0), histMaxMicros)) // clamped: cannot fail
 }
 
 // pipe is one connection that pipelines requests: it publishes with reply
@@ -179,6 +185,7 @@ func (p *pipe) register(k kind, due int64) uint64 {
 	*s = pending{n: n, due: due, kind: k, live: true}
 	p.outstanding++
 	p.t.sent[k]++
+	record(p.t.lag, p.clock()-due)
 	return n
 }
 
@@ -249,13 +256,16 @@ func (p *pipe) giveUpAll() {
 	}
 }
 
-// take adds the pipe's counters to into and moves its latencies into hist.
-func (p *pipe) take(into *tally, hist *hdrhistogram.Histogram) {
+// take adds the pipe's counters to into and moves its latencies into hist
+// and its send lags into lag.
+func (p *pipe) take(into *tally, hist, lag *hdrhistogram.Histogram) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	into.addCounters(&p.t)
 	hist.Merge(p.t.hist)
 	p.t.hist.Reset()
+	lag.Merge(p.t.lag)
+	p.t.lag.Reset()
 }
 
 func (p *pipe) close() {

@@ -31,7 +31,11 @@ type Report struct {
 	// Latency is from each request's scheduled send time to its reply, so
 	// it includes any time the request waited to be sent (coordinated
 	// omission corrected); requests given up on count at their age.
-	Latency  Latency               `json:"latency_us"`
+	Latency Latency `json:"latency_us"`
+	// SendLag is how late each request left after its scheduled time:
+	// the part of Latency that is the generator's own (timer wake-ups,
+	// a busy CPU), before the request reached the connection.
+	SendLag  Latency               `json:"send_lag_us"`
 	Rejects  map[string]int64      `json:"rejects"`
 	Statuses map[wire.Status]int64 `json:"statuses"`
 	Timeouts int64                 `json:"timeouts"`
@@ -69,7 +73,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the human summary.
 func (r *Report) WriteText(w io.Writer) error {
-	l := r.Latency
+	l, g := r.Latency, r.SendLag
 	verdict := "OK"
 	if !r.InvariantsOK {
 		verdict = "FAILED"
@@ -78,6 +82,7 @@ func (r *Report) WriteText(w io.Writer) error {
 traders     %v on %v
 throughput  %.0f orders/s answered, %.0f/s sent (%d sent: %d places, %d cancels; %d replies)
 latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from scheduled send)
+send lag    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (scheduled send to publish: the generator's part)
 rejects     %d%s
 lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d stray replies
 statuses    %v
@@ -88,6 +93,7 @@ invariants  %s%s%s
 		r.Traders, r.Symbols,
 		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Replies,
 		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max),
+		micros(g.P50), micros(g.P90), micros(g.P99), micros(g.P999), micros(g.Max),
 		sum(r.Rejects), rejectList(r.Rejects),
 		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,
 		r.Statuses,

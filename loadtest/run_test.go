@@ -68,6 +68,12 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	if rep.Latency.P50 <= 0 || rep.Latency.Max < rep.Latency.P99 || rep.OrdersPerS <= 0 || rep.OrdersPerS > 4040 {
 		t.Errorf("latency %+v, %.0f orders/s", rep.Latency, rep.OrdersPerS)
 	}
+	// Each request's send lag is part of its latency, so no percentile of
+	// the lags can exceed the same percentile of the latencies.
+	if rep.SendLag.Max <= 0 && rep.SendLag.Mean <= 0 || rep.SendLag.P50 > rep.Latency.P50 ||
+		rep.SendLag.P99 > rep.Latency.P99 || rep.SendLag.Max > rep.Latency.Max {
+		t.Errorf("send lag %+v against latency %+v", rep.SendLag, rep.Latency)
+	}
 	if len(rep.Series) < 2 || !strings.Contains(progress.String(), "replies") {
 		t.Errorf("%d series points, progress %q", len(rep.Series), progress.String())
 	}
@@ -86,7 +92,8 @@ func checkJSONShape(t *testing.T, rep *Report) {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]string{"orders_per_s": "number", "latency_us": "object", "rejects": "object",
-		"liquidations": "number", "adl_events": "number", "invariants_ok": "bool", "series": "array", "fund_balance": "object"} {
+		"liquidations": "number", "adl_events": "number", "invariants_ok": "bool", "series": "array", "fund_balance": "object",
+		"send_lag_us": "object"} {
 		if got := jsonType(m[key]); got != want {
 			t.Errorf("%q is %s, want %s", key, got, want)
 		}

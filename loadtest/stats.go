@@ -49,13 +49,14 @@ type collector struct {
 	pipes  []*pipe
 	events *eventCounter
 	total  *hdrhistogram.Histogram
-	last   tally // cumulative counters as of the last collect
+	lag    *hdrhistogram.Histogram // send lags of the whole run
+	last   tally                   // cumulative counters as of the last collect
 	lastT  int64
 	series []Point
 }
 
 func newCollector(pipes []*pipe, events *eventCounter) *collector {
-	return &collector{pipes: pipes, events: events, total: newHist(), last: newTally()}
+	return &collector{pipes: pipes, events: events, total: newHist(), lag: newHist(), last: newTally()}
 }
 
 // collect closes the interval ending at now (ns since the start).
@@ -63,7 +64,7 @@ func (c *collector) collect(now int64) Point {
 	cur := newTally()
 	interval := newHist()
 	for _, p := range c.pipes {
-		p.take(&cur, interval)
+		p.take(&cur, interval, c.lag)
 	}
 	c.total.Merge(interval)
 	dt := float64(now-c.lastT) / 1e9

@@ -6,6 +6,11 @@
 //
 //	go run ./cmd/loadtest --embedded --duration 10s --rate 20000 --shock --json out.json --plot out.html
 //	go run ./cmd/loadtest --nats-url nats://127.0.0.1:4222 --index manual --rate 100000
+//	go run ./cmd/loadtest --embedded --echo inproc --rate 50000   # the floor: NATS and this generator, no exchange
+//
+// The report separates the generator's own share of the latency (send lag:
+// scheduled send to publish) from the rest; --cpuprofile and --trace record
+// the whole process, the embedded exchange included.
 package main
 
 import (
@@ -48,6 +53,9 @@ type options struct {
 	leveredCapital string
 	traderCapital  string
 	quiet          bool
+	echo           string
+	cpuProfile     string
+	traceFile      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, error) {
@@ -84,11 +92,17 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report to FILE")
 	fs.StringVar(&o.plotFile, "plot", "", "write a self-contained HTML latency/throughput plot to FILE")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the exchange too with --embedded) over the run to FILE")
+	fs.StringVar(&o.traceFile, "trace", "", "write a Go execution trace of this process over the run to FILE")
+	fs.StringVar(&o.echo, "echo", "", "with --embedded: start an echo responder on an embedded NATS server instead of the exchange, connected inproc or tcp (the floor of NATS here)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.echo != "" && !o.embedded {
+		return nil, nil, fmt.Errorf("--echo needs --embedded")
 	}
 	switch o.index {
 	case "manual":
@@ -139,7 +153,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second signal kills as usual
 
-	if o.embedded {
+	if o.embedded && o.echo != "" {
+		url, stopEcho, err := startEcho(cfg.Prefix, o.echo)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest: echo responder:", err)
+			return exitError
+		}
+		defer stopEcho()
+		cfg.URL = url
+	} else if o.embedded {
 		if startEmbedded == nil {
 			fmt.Fprintln(stderr, "loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
 			return exitError
@@ -153,7 +175,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.URL = url
 	}
 
+	stopProfiles, err := startProfiles(o.cpuProfile, o.traceFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitError
+	}
 	rep, err := loadtest.Run(ctx, *cfg)
+	stopProfiles()
 	if err != nil {
 		fmt.Fprintln(stderr, err) // already says "loadtest: …"
 		return exitError

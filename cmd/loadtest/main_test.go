@@ -81,7 +81,7 @@ func TestCommandWritesReportsAndExitsOnInvariants(t *testing.T) {
 
 func TestCommandUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"--index", "replay"}, {"--symbols", "NOPE"}, {"--leverage", "-1"}, {"stray"}, {"--no-such-flag"},
+		{"--index", "replay"}, {"--symbols", "NOPE"}, {"--echo", "inproc"}, {"--leverage", "-1"}, {"stray"}, {"--no-such-flag"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != exitError {
@@ -93,5 +93,43 @@ func TestCommandUsageErrors(t *testing.T) {
 		if code := run([]string{"--embedded"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "not wired") {
 			t.Errorf("--embedded without app: exit %d, %q", code, errOut.String())
 		}
+	}
+}
+
+// TestCommandEchoFloor: --embedded --echo answers every request from a
+// canned responder on the embedded server, in process or over loopback TCP,
+// and --cpuprofile and --trace leave non-empty files.
+func TestCommandEchoFloor(t *testing.T) {
+	for _, conn := range []string{"inproc", "tcp"} {
+		dir := t.TempDir()
+		files := map[string]string{"json": filepath.Join(dir, "r.json"), "cpuprofile": filepath.Join(dir, "cpu.prof"), "trace": filepath.Join(dir, "trace.out")}
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"--embedded", "--echo", conn, "--orders", "400", "--rate", "4000", "--conns", "2", "--quiet",
+			"--json", files["json"], "--cpuprofile", files["cpuprofile"], "--trace", files["trace"]}, &stdout, &stderr)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d; stderr %s", conn, code, stderr.String())
+		}
+		var rep struct {
+			Sent     int64            `json:"sent"`
+			Replies  int64            `json:"replies"`
+			Rejects  map[string]int64 `json:"rejects"`
+			Timeouts int64            `json:"timeouts"`
+		}
+		data, err := os.ReadFile(files["json"])
+		if err != nil || json.Unmarshal(data, &rep) != nil || rep.Sent != 400 || rep.Replies != 400 || len(rep.Rejects) != 0 || rep.Timeouts != 0 {
+			t.Fatalf("%s: report %s (%v)", conn, data, err)
+		}
+		for _, f := range []string{files["cpuprofile"], files["trace"]} {
+			if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+				t.Errorf("%s: %s empty or missing (%v)", conn, f, err)
+			}
+		}
+		if !strings.Contains(stdout.String(), "send lag") {
+			t.Errorf("%s: text report %q", conn, stdout.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--embedded", "--echo", "udp", "--orders", "10"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "inproc or tcp") {
+		t.Errorf("--echo udp: exit %d, %q", code, errOut.String())
 	}
 }
