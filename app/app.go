@@ -112,6 +112,11 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		}
 	}
 
+	if feed.subject != "" {
+		if err = feed.subscribe(a); err != nil {
+			return nil, err
+		}
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.go_(func() { feed.run(bg, a) })

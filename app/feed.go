@@ -27,7 +27,8 @@ var defaultSimStart = decimal.NewFromInt(100)
 type feed struct {
 	name    string
 	src     index.Source
-	subject string // nats:SUBJECT
+	subject string             // nats:SUBJECT
+	sub     *nats.Subscription // its subscription, once made
 	closer  func() error
 }
 
@@ -76,8 +77,9 @@ func (f *feed) run(ctx context.Context, a *App) {
 	if f.closer != nil {
 		defer f.closer()
 	}
-	if f.subject != "" {
-		f.subscribe(ctx, a)
+	if f.sub != nil {
+		<-ctx.Done()
+		_ = f.sub.Unsubscribe()
 		return
 	}
 	timer := time.NewTimer(0)
@@ -105,7 +107,10 @@ func (f *feed) run(ctx context.Context, a *App) {
 	}
 }
 
-func (f *feed) subscribe(ctx context.Context, a *App) {
+// subscribe takes ticks from an outside feeder (nats:SUBJECT). It runs
+// before the exchange reports ready, and waits until the server has the
+// subscription, so a tick published right after start is not lost.
+func (f *feed) subscribe(a *App) error {
 	sub, err := a.nc.Subscribe(f.subject, func(m *nats.Msg) {
 		p, err := index.ParseFeed(m.Data)
 		if err != nil {
@@ -114,12 +119,14 @@ func (f *feed) subscribe(ctx context.Context, a *App) {
 		}
 		a.setIndex(p.Symbol, p.Price)
 	})
-	if err != nil {
-		a.log.Error("index feed subscribe", "subject", f.subject, "err", err)
-		return
+	if err == nil {
+		err = a.nc.Flush()
 	}
-	<-ctx.Done()
-	_ = sub.Unsubscribe()
+	if err != nil {
+		return fmt.Errorf("app: index feed %s: %w", f.subject, err)
+	}
+	f.sub = sub
+	return nil
 }
 
 func (a *App) setIndex(sym string, price decimal.Decimal) {
