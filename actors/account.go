@@ -1,8 +1,8 @@
 package actors
 
 import (
-	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
@@ -20,7 +20,7 @@ type accountActor struct {
 	e    *accountEntry
 	acct *risk.Account
 
-	orders   map[book.OrderID]*order
+	orders   openOrders
 	byClient map[string]book.OrderID
 	syms     []acctSym // by symbol index
 
@@ -41,6 +41,9 @@ type accountActor struct {
 	// lives from acceptance to its terminal state, and nothing outside
 	// the actor keeps one (replies and events hold snapshots).
 	free []*order
+
+	// idText holds the text of the account's latest order ids (idString).
+	idText []byte
 }
 
 // maxFreeOrders caps an account's free list.
@@ -99,8 +102,8 @@ func (o *order) setStatus(s wire.Status) {
 func newAccountActor(x *Exchange, e *accountEntry) *accountActor {
 	return &accountActor{
 		x: x, e: e, acct: risk.NewAccount(e.id, x.mode),
-		orders: map[book.OrderID]*order{}, byClient: map[string]book.OrderID{},
-		syms: make([]acctSym, len(x.symbols)),
+		byClient: map[string]book.OrderID{},
+		syms:     make([]acctSym, len(x.symbols)),
 	}
 }
 
@@ -219,7 +222,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		m.refuse(riskError(code))
 		return
 	}
-	a.orders[o.id] = o
+	a.orders.add(o)
 	if o.clientID != "" {
 		a.byClient[o.clientID] = o.id
 	}
@@ -237,9 +240,9 @@ func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
 	h := a.x.symbol(m.req.Symbol)
 	var o *order
 	if m.req.ClientOrderID != "" {
-		o = a.orders[a.byClient[m.req.ClientOrderID]]
+		o = a.orders.get(a.byClient[m.req.ClientOrderID])
 	} else if id, err := strconv.ParseUint(m.req.OrderID, 10, 64); err == nil {
-		o = a.orders[book.OrderID(id)]
+		o = a.orders.get(book.OrderID(id))
 	}
 	if o == nil || o.h != h {
 		m.refuse(wire.Errorf(wire.CodeUnknownOrder, "no open order %s%s in %s", m.req.OrderID, m.req.ClientOrderID, m.req.Symbol))
@@ -285,7 +288,7 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 		Account:  a.e.name,
 		Balances: map[string]decimal.Decimal{a.x.quote: rep.Balance},
 		Equity:   rep.Equity, Available: rep.Available,
-		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, len(a.orders)),
+		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, a.orders.len()),
 	}
 	for _, p := range rep.Positions {
 		w.Positions = append(w.Positions, wire.Position{
@@ -294,13 +297,8 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 			LiquidationPrice: p.LiquidationPrice, BankruptcyPrice: p.BankruptcyPrice,
 		})
 	}
-	ids := make([]book.OrderID, 0, len(a.orders))
-	for id := range a.orders {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		w.OpenOrders = append(w.OpenOrders, *a.snapshot(a.orders[id]))
+	for _, o := range a.orders.sorted() {
+		w.OpenOrders = append(w.OpenOrders, *a.snapshot(o))
 	}
 	if len(w.Positions) == 0 {
 		m.done(wire.AccountReply{Reply: wire.OK(), Account: w})
@@ -325,7 +323,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if m.req != nil && m.req.o != nil && m.req.o.id == m.id {
 		o = m.req.o // still open: only its result finishes it
 	} else {
-		o = a.orders[m.id]
+		o = a.orders.get(m.id)
 	}
 	if o == nil {
 		a.x.log.Error("actors: taker result for an unknown order", "account", a.e.name, "order", m.id)
@@ -371,7 +369,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	st.fills++
 	st.subscribed = true
 	f := &m.fill
-	o := a.orders[f.MakerID]
+	o := a.orders.get(f.MakerID)
 	if o == nil {
 		a.x.log.Error("actors: maker fill for an unknown order", "account", a.e.name, "order", f.MakerID)
 		return
@@ -460,7 +458,7 @@ func (a *accountActor) canceled(cs []book.CanceledOrder) { a.cancelOrders(cs, 0)
 func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID) *wire.Order {
 	var w *wire.Order
 	for _, c := range cs {
-		o := a.orders[c.ID]
+		o := a.orders.get(c.ID)
 		if o == nil {
 			continue
 		}
@@ -477,7 +475,7 @@ func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID) 
 }
 
 func (a *accountActor) forget(o *order) {
-	delete(a.orders, o.id)
+	a.orders.remove(o.id)
 	if o.clientID != "" && a.byClient[o.clientID] == o.id {
 		delete(a.byClient, o.clientID)
 	}
@@ -679,7 +677,7 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 // and Qty would build.
 func (a *accountActor) initWire(o *order, r *wire.PlaceOrder) {
 	h := o.h
-	o.wid = strconv.FormatUint(uint64(o.id), 10)
+	o.wid = a.idString(o.id)
 	if r.Qty.Exponent() == h.conv.lot.exp && h.conv.lot.ok {
 		o.wqty = r.Qty
 	} else {
@@ -692,6 +690,21 @@ func (a *accountActor) initWire(o *order, r *wire.PlaceOrder) {
 	default:
 		o.wprice = h.price(o.price)
 	}
+}
+
+// idString returns id's decimal text. Ids are appended to one buffer and
+// each text is a string over its bytes, which are never written again (a
+// full buffer is left to the strings still using it and a new one is
+// started), so many orders share one allocation where each allocated its
+// own; the buffer grows with use, so a quiet account keeps 64 bytes.
+func (a *accountActor) idString(id book.OrderID) string {
+	const maxDigits = 20 // of a uint64: appending never reallocates
+	if cap(a.idText)-len(a.idText) < maxDigits {
+		a.idText = make([]byte, 0, min(max(64, 2*cap(a.idText)), 512))
+	}
+	start := len(a.idText)
+	a.idText = strconv.AppendUint(a.idText, uint64(id), 10)
+	return unsafe.String(&a.idText[start], len(a.idText)-start)
 }
 
 // newOrder returns a cleared order, reused when one is free.

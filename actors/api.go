@@ -135,7 +135,7 @@ func Start(opts Options) (*Exchange, error) {
 	}
 	x.interest, _ = x.sink.(Interest)
 	if x.now == nil {
-		x.now = func() int64 { return time.Now().UnixMilli() }
+		x.now = newWallClock().now
 	}
 	if x.mode != risk.Isolated {
 		x.mode = risk.Cross
@@ -224,7 +224,9 @@ func (x *Exchange) Mailboxes() map[string]func() int {
 	return m
 }
 
-// Stop stops every actor. Requests after Stop are answered INTERNAL.
+// Stop stops every actor. Requests after Stop are answered INTERNAL; a
+// request racing Stop may go unanswered, so callers stop taking requests
+// first (the gateway drains before the app stops the exchange).
 func (x *Exchange) Stop() {
 	if x.stopped.Swap(true) {
 		return
@@ -280,21 +282,66 @@ func (x *Exchange) wantsBook(sym string) bool {
 
 // PlaceOrder validates and places an order for acct.
 func (x *Exchange) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply)) {
-	h := x.symbol(req.Symbol)
-	if h == nil {
-		done(wire.OrderReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
-		return
+	if h := x.orderSymbol(req.Symbol, done); h != nil { // an unknown symbol spawns no account
+		x.toAccount(x.Account(acct).e, newPlaceReq(req, h, done))
 	}
-	x.toAccount(acct, newPlaceReq(req, h, done), func(e *wire.Error) { done(wire.OrderReply{Reply: wire.Fail(e)}) })
 }
 
 // CancelOrder cancels one of acct's open orders by order id or client id.
 func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply)) {
-	if x.symbol(req.Symbol) == nil {
-		done(wire.OrderReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
-		return
+	if x.orderSymbol(req.Symbol, done) != nil {
+		x.toAccount(x.Account(acct).e, &cancelReq{req: req, done: done})
 	}
-	x.toAccount(acct, &cancelReq{req: req, done: done}, func(e *wire.Error) { done(wire.OrderReply{Reply: wire.Fail(e)}) })
+}
+
+// orderSymbol returns sym's handle, or answers done UNKNOWN_SYMBOL.
+func (x *Exchange) orderSymbol(sym string, done func(wire.OrderReply)) *symbolHandle {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.OrderReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
+	}
+	return h
+}
+
+// AccountRef is an account resolved once (Exchange.Account): a caller that
+// keeps it (a gateway session, a load driver) places and cancels orders
+// without the lookup by name the name-based methods do on every call. It
+// is a small value, safe for concurrent use; refs to one account are
+// interchangeable, and a ref of a failed account answers INTERNAL like the
+// name-based methods.
+type AccountRef struct {
+	x *Exchange
+	e *accountEntry // nil when resolved on a stopped exchange
+}
+
+// Account resolves acct, spawning its actor on first use.
+func (x *Exchange) Account(acct string) AccountRef {
+	if x.stopped.Load() {
+		return AccountRef{x: x} // no actor to spawn: every request is refused
+	}
+	return AccountRef{x: x, e: x.accounts.get(x, acct)}
+}
+
+// Name is the account's name ("" for a ref resolved after Stop).
+func (r AccountRef) Name() string {
+	if r.e == nil {
+		return ""
+	}
+	return r.e.name
+}
+
+// PlaceOrder is Exchange.PlaceOrder for r's account.
+func (r AccountRef) PlaceOrder(req wire.PlaceOrder, done func(wire.OrderReply)) {
+	if h := r.x.orderSymbol(req.Symbol, done); h != nil {
+		r.x.toAccount(r.e, newPlaceReq(req, h, done))
+	}
+}
+
+// CancelOrder is Exchange.CancelOrder for r's account.
+func (r AccountRef) CancelOrder(req wire.Cancel, done func(wire.OrderReply)) {
+	if r.x.orderSymbol(req.Symbol, done) != nil {
+		r.x.toAccount(r.e, &cancelReq{req: req, done: done})
+	}
 }
 
 // SetLeverage sets acct's leverage in a symbol.
@@ -303,12 +350,12 @@ func (x *Exchange) SetLeverage(acct string, req wire.Leverage, done func(wire.Le
 		done(wire.LeverageReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
 		return
 	}
-	x.toAccount(acct, &leverageReq{req: req, done: done}, func(e *wire.Error) { done(wire.LeverageReply{Reply: wire.Fail(e)}) })
+	x.toAccount(x.Account(acct).e, &leverageReq{req: req, done: done})
 }
 
 // AccountState reports acct's balances, positions and open orders.
 func (x *Exchange) AccountState(acct string, done func(wire.AccountReply)) {
-	x.toAccount(acct, &stateReq{done: done}, func(e *wire.Error) { done(wire.AccountReply{Reply: wire.Fail(e)}) })
+	x.toAccount(x.Account(acct).e, &stateReq{done: done})
 }
 
 // Deposit credits an account (admin); amount 0 just reports the balance.
@@ -318,7 +365,7 @@ func (x *Exchange) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
 		done(wire.BalanceReply{Reply: wire.Fail(err)})
 		return
 	}
-	x.toAccount(req.Account, &depositReq{amount: amount, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
+	x.toAccount(x.Account(req.Account).e, &depositReq{amount: amount, done: done})
 }
 
 // deposit checks an admin deposit of the settlement asset.
@@ -396,20 +443,20 @@ func (x *Exchange) StateHash(done func(uint64)) {
 
 // ---- delivery ----
 
-// toAccount delivers m to acct's actor, spawning it on first use; a failed
-// account (its actor panicked and was stopped) or a stopped exchange
-// answers INTERNAL through refuse.
-func (x *Exchange) toAccount(acct string, m any, refuse func(*wire.Error)) {
-	if x.stopped.Load() {
-		refuse(wire.Errorf(wire.CodeInternal, "the exchange is stopped"))
+// toAccount delivers m to account e's actor (nil: resolved on a stopped
+// exchange); a failed account (its actor panicked) or a stopped exchange
+// answers INTERNAL through m.refuse. It posts straight to the mailbox, as
+// deliver does: an account's actor is never replaced.
+func (x *Exchange) toAccount(e *accountEntry, m refusable) {
+	if e == nil || x.stopped.Load() {
+		m.refuse(wire.Errorf(wire.CodeInternal, "the exchange is stopped"))
 		return
 	}
-	e := x.accounts.get(x, acct)
 	if e.failed.Load() {
-		refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", acct))
+		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", e.name))
 		return
 	}
-	x.root.Send(e.pid, m)
+	e.mb.PostUserMessage(m)
 }
 
 // send delivers m to one of the singleton actors.

@@ -123,7 +123,7 @@ type adlAudit struct {
 
 func (a *accountActor) auditShare() accountAudit {
 	out := accountAudit{name: a.e.name, failed: a.e.failed.Load(), balance: a.acct.Balance(), deposits: a.deposits, fees: a.fees,
-		funding: a.funding, openOrders: len(a.orders), qty: make([]book.Lots, len(a.x.symbols)),
+		funding: a.funding, openOrders: a.orders.len(), qty: make([]book.Lots, len(a.x.symbols)),
 		cost: make([]market.Money, len(a.x.symbols))}
 	for _, h := range a.x.symbols {
 		if p, ok := a.acct.Position(h.sym); ok {
@@ -149,14 +149,8 @@ func (a *accountActor) hash() uint64 {
 				uint64(p.BuyQty), uint64(p.SellQty), uint64(p.OrderMargin))
 		}
 	}
-	ids := make([]book.OrderID, 0, len(a.orders))
-	for id := range a.orders {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		o := a.orders[id]
-		v = append(v, uint64(id), uint64(o.filled), uint64(len(o.clientID)))
+	for _, o := range a.orders.sorted() {
+		v = append(v, uint64(o.id), uint64(o.filled), uint64(len(o.clientID)))
 	}
 	if a.liq != nil {
 		v = append(v, 1, uint64(a.liq.l.Base))

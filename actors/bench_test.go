@@ -20,7 +20,8 @@ import (
 // accounts on BTC-PERP and ETH-PERP alternate buys one tick above and sells
 // one tick below the mark, so about every other order trades against a
 // resting one; a window of orders is kept in flight so mailboxes stay busy.
-// No Sink: events are not built (the replies are).
+// No Sink: events are not built (the replies are). The driver resolves
+// each account once (AccountRef), as a gateway session would.
 func BenchmarkActorsOrders(b *testing.B) {
 	const accounts, window = 1000, 8192
 	syms := market.DemoSymbols()
@@ -32,10 +33,11 @@ func BenchmarkActorsOrders(b *testing.B) {
 	e := &env{t: b, x: x}
 	e.index("BTC-PERP", "30000")
 	e.index("ETH-PERP", "2000")
-	names := make([]string, accounts)
-	for i := range names {
-		names[i] = fmt.Sprintf("bench%d", i)
-		e.deposit(names[i], "100000000")
+	refs := make([]AccountRef, accounts)
+	for i := range refs {
+		name := fmt.Sprintf("bench%d", i)
+		e.deposit(name, "100000000")
+		refs[i] = x.Account(name)
 	}
 	reqs := [2][2]wire.PlaceOrder{}
 	for s, sym := range syms {
@@ -66,7 +68,7 @@ func BenchmarkActorsOrders(b *testing.B) {
 		sem <- struct{}{}
 		wg.Add(1)
 		a := i % accounts
-		x.PlaceOrder(names[a], reqs[(i/accounts)%2][(i/(2*accounts))%2], done)
+		refs[a].PlaceOrder(reqs[(i/accounts)%2][(i/(2*accounts))%2], done)
 	}
 	wg.Wait()
 	el := time.Since(start)

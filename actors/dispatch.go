@@ -18,28 +18,30 @@ import (
 type workerDispatcher struct {
 	queue      chan func()
 	throughput int
-	stop       chan struct{}
+	workers    int
 	once       sync.Once
 }
 
 var _ actor.Dispatcher = (*workerDispatcher)(nil)
 
 func newWorkerDispatcher(throughput int) *workerDispatcher {
-	d := &workerDispatcher{queue: make(chan func(), 1<<16), throughput: throughput, stop: make(chan struct{})}
-	for range 2 * runtime.GOMAXPROCS(0) {
+	d := &workerDispatcher{queue: make(chan func(), 1<<16), throughput: throughput, workers: 2 * runtime.GOMAXPROCS(0)}
+	for range d.workers {
 		go d.work()
 	}
 	return d
 }
 
+// work runs scheduled mailboxes until it takes a nil (close). A plain
+// receive, not a select with a stop channel: the select locked both
+// channels on every mailbox run, and all workers shared the stop
+// channel's lock.
 func (d *workerDispatcher) work() {
-	for {
-		select {
-		case fn := <-d.queue:
-			fn()
-		case <-d.stop:
+	for fn := range d.queue {
+		if fn == nil {
 			return
 		}
+		fn()
 	}
 }
 
@@ -53,4 +55,15 @@ func (d *workerDispatcher) Schedule(fn func()) {
 
 func (d *workerDispatcher) Throughput() int { return d.throughput }
 
-func (d *workerDispatcher) close() { d.once.Do(func() { close(d.stop) }) }
+// close stops every worker once the mailboxes scheduled before it have
+// run; the channel stays open, since actors may still schedule (Schedule
+// then falls back to a goroutine when the queue is full).
+func (d *workerDispatcher) close() {
+	d.once.Do(func() {
+		go func() { // the queue may be full: do not block Stop
+			for range d.workers {
+				d.queue <- nil
+			}
+		}()
+	})
+}

@@ -3,9 +3,11 @@
 // Exchange whose request methods (PlaceOrder, CancelOrder, SetLeverage,
 // AccountState, Deposit, SetIndex, FundDeposit, Depth, FundState, ADLQueue,
 // Audit, StateHash) take wire requests and call done exactly once with the
-// wire reply. It is the only package that imports protoactor-go. Actors
-// translate messages into core calls and send the returned events on; every
-// exchange rule is decided in the cores.
+// wire reply; Account resolves an account once into an AccountRef whose
+// PlaceOrder and CancelOrder skip the lookup by name (for a caller that
+// keeps it, such as a gateway session). It is the only package that imports
+// protoactor-go. Actors translate messages into core calls and send the
+// returned events on; every exchange rule is decided in the cores.
 //
 // # Actors
 //
@@ -32,18 +34,21 @@
 // without its closure per activation and its divisions per message).
 //
 // Hot-path costs, measured (bench/): a client order allocates its reply's
-// snapshot and its id's text, nothing else — the pooled placeReq carries
-// the book's request and the book's result back, each written by one actor
-// before it is sent on; maker fills are pooled; orders are reused per
-// account; an order's snapshot is built only when it changed since the
-// last one handed out (account.go); position reports to the ADL actor and
-// unsubscribes are one reused message per account and symbol, updated in
-// place while still queued (msg_adl.go, msg_symbol.go); tick and lot
-// conversions are integer fast paths that fall back to market.Symbol's
-// (convert.go); actors post to each other's mailboxes directly (deliver);
-// when the Sink implements Interest (the gateway's Publisher on the
-// embedded server), trades, book updates and account events nobody
-// subscribes to are not built at all.
+// snapshot, nothing else — its id's text shares a buffer with the account's
+// other recent ids (idString); the pooled placeReq carries the book's
+// request and the book's result back, each written by one actor before it is
+// sent on; maker fills are pooled; orders are reused per account, and found
+// by id in a short slice rather than a map (orders.go; risk keeps its order
+// records the same way); the facade posts straight to the account's mailbox;
+// the default clock reads the monotonic clock only (clock.go); an order's
+// snapshot is built only when it changed since the last one handed out
+// (account.go); position reports to the ADL actor and unsubscribes are one
+// reused message per account and symbol, updated in place while still queued
+// (msg_adl.go, msg_symbol.go); tick and lot conversions are integer fast
+// paths that fall back to market.Symbol's (convert.go); actors post to each
+// other's mailboxes directly (deliver); when the Sink implements Interest
+// (the gateway's Publisher on the embedded server), trades, book updates and
+// account events nobody subscribes to are not built at all.
 //
 // # Message flow
 //

@@ -86,7 +86,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	a.liq = lq
 	bySym := map[int][]book.OrderID{}
 	for _, id := range cancels {
-		if o := a.orders[id]; o != nil {
+		if o := a.orders.get(id); o != nil {
 			bySym[o.h.idx] = append(bySym[o.h.idx], id)
 		}
 	}

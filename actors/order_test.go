@@ -178,3 +178,42 @@ func checkDepthRebuild(t *testing.T, e *env, sym string) {
 		}
 	}
 }
+
+// TestAccountRefActsForItsAccount: requests through a resolved AccountRef
+// reach the same account as the name-based methods, refuse what they
+// refuse, and a ref outliving Stop answers INTERNAL.
+func TestAccountRefActsForItsAccount(t *testing.T) {
+	e := demoEnv(t)
+	e.deposit("alice", "10000")
+	ref := e.x.Account("alice")
+	if ref.Name() != "alice" || e.x.Account("alice").e != ref.e {
+		t.Fatalf("ref %q does not resolve to alice's entry", ref.Name())
+	}
+	req := wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("29000"), Qty: dec("0.1"), TIF: wire.GTC, ClientOrderID: "r1"}
+	r := call(t, func(d func(wire.OrderReply)) { ref.PlaceOrder(req, d) })
+	if !r.OK || r.Order.ClientOrderID != "r1" {
+		t.Fatalf("place through ref: %+v", r)
+	}
+	if s := e.state("alice"); len(s.OpenOrders) != 1 || s.OpenOrders[0].OrderID != r.Order.OrderID {
+		t.Fatalf("alice's state does not show the ref's order: %+v", s.OpenOrders)
+	}
+	wantCode(t, "duplicate client id by name", e.send("alice", req).Reply, wire.CodeDuplicateClientOrderID)
+	bad := req
+	bad.Symbol = "DOGE-PERP"
+	wantCode(t, "unknown symbol", call(t, func(d func(wire.OrderReply)) { ref.PlaceOrder(bad, d) }).Reply, wire.CodeUnknownSymbol)
+	c := call(t, func(d func(wire.OrderReply)) {
+		ref.CancelOrder(wire.Cancel{Symbol: "BTC-PERP", ClientOrderID: "r1"}, d)
+	})
+	if !c.OK || c.Order.Status != wire.StatusCanceled {
+		t.Fatalf("cancel through ref: %+v", c)
+	}
+	e.audit()
+
+	e.x.Stop()
+	wantCode(t, "ref after stop", call(t, func(d func(wire.OrderReply)) { ref.PlaceOrder(req, d) }).Reply, wire.CodeInternal)
+	late := e.x.Account("carol")
+	if late.Name() != "" {
+		t.Fatalf("a ref resolved after Stop names %q", late.Name())
+	}
+	wantCode(t, "ref resolved after stop", call(t, func(d func(wire.OrderReply)) { late.CancelOrder(wire.Cancel{Symbol: "BTC-PERP", OrderID: "1"}, d) }).Reply, wire.CodeInternal)
+}

@@ -49,7 +49,7 @@ type Account struct {
 	mode   MarginMode // default for new symbols
 	cash   market.Money
 	pos    []position // one slot per symbol ever used; never removed
-	orders map[book.OrderID]openOrder
+	orders orderSet   // open orders
 	// orderMargin is Σ pos[i].orderMargin.
 	orderMargin market.Money
 	nOpen       int // positions with qty ≠ 0
@@ -64,7 +64,7 @@ func NewAccount(id book.AccountID, mode MarginMode) *Account {
 	if mode != Isolated {
 		mode = Cross
 	}
-	return &Account{id: id, mode: mode, orders: make(map[book.OrderID]openOrder, 16), crossSlot: -1}
+	return &Account{id: id, mode: mode, crossSlot: -1}
 }
 
 // ID is the account's id.

@@ -54,10 +54,12 @@ const maxFeeRate market.Rate = market.RateScale / 10
 // A reduce-only fill that crosses zero is applied as it happened (the book
 // matched it); ReduceOnlyExcess tells the caller to trim the rest.
 func (a *Account) ApplyFill(sym *market.Symbol, f Fill) (FillResult, Code) {
-	o, ok := a.orders[f.OrderID]
-	switch {
-	case !ok:
+	j := a.orders.find(f.OrderID)
+	if j < 0 {
 		return FillResult{}, UnknownOrder
+	}
+	o := &a.orders.recs[j]
+	switch {
 	case a.pos[o.slot].sym != sym || f.Side != o.side || f.FeeRate < -maxFeeRate || f.FeeRate > maxFeeRate:
 		return FillResult{}, BadRequest
 	case f.Qty <= 0 || f.Qty > o.qty:
@@ -65,10 +67,9 @@ func (a *Account) ApplyFill(sym *market.Symbol, f Fill) (FillResult, Code) {
 	case f.Price <= 0 || f.Price > sym.MaxPrice:
 		return FillResult{}, InvalidPrice
 	}
-	a.removeOrderQty(f.OrderID, &o, f.Qty)
-	i := int(o.slot)
+	i, left := a.removeOrderQty(j, f.Qty)
 	res := a.applyTrade(i, book.Lots(f.Side.Sign())*f.Qty, f.Price, f.FeeRate)
-	res.OrderDone = o.qty == 0
+	res.OrderDone = left == 0
 	return res, OK
 }
 

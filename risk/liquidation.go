@@ -131,9 +131,9 @@ func (a *Account) StartLiquidation(sym *market.Symbol) (*Liquidation, []book.Ord
 		l.Base -= p.cost - p.sym.Value(p.bk, p.qty)
 	}
 	var cancel []book.OrderID
-	for id, o := range a.orders {
+	for _, o := range a.orders.recs {
 		if mode == Cross || int(o.slot) == i {
-			cancel = append(cancel, id)
+			cancel = append(cancel, o.id)
 		}
 	}
 	slices.Sort(cancel)

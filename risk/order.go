@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/perpx/perpx/book"
@@ -29,6 +30,7 @@ type Order struct {
 
 // openOrder is an accepted order's reservation record.
 type openOrder struct {
+	id         book.OrderID
 	slot       int32
 	side       book.Side
 	reduceOnly bool
@@ -73,7 +75,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	case mark <= 0 || mark > sym.MaxPrice:
 		return NoMarkPrice, 0
 	}
-	if _, dup := a.orders[o.ID]; dup {
+	if a.orders.find(o.ID) >= 0 {
 		return BadRequest, 0
 	}
 	lo, hi := sym.Band(mark)
@@ -128,13 +130,15 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	}
 	p.orderMargin = om
 	a.orderMargin += delta
-	a.orders[o.ID] = openOrder{slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty}
+	a.orders.add(openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty})
 	return OK, max(delta, 0)
 }
 
-// removeOrderQty takes q lots of order o (id) off its side's totals and
-// forgets the order when nothing remains.
-func (a *Account) removeOrderQty(id book.OrderID, o *openOrder, q book.Lots) {
+// removeOrderQty takes q lots of open order j (its index in a.orders) off
+// its side's totals and forgets the order when nothing remains; it returns
+// the order's slot and remaining qty.
+func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) {
+	o := &a.orders.recs[j]
 	p := &a.pos[o.slot]
 	so := &p.side[sideIdx(o.side)]
 	so.qty -= q
@@ -143,11 +147,11 @@ func (a *Account) removeOrderQty(id book.OrderID, o *openOrder, q book.Lots) {
 		so.roQty -= q
 	}
 	o.qty -= q
-	if o.qty == 0 {
-		delete(a.orders, id)
-	} else {
-		a.orders[id] = *o
+	slot, left = int(o.slot), o.qty
+	if left == 0 {
+		a.orders.remove(j)
 	}
+	return slot, left
 }
 
 // updateOrderMargin recomputes slot i's reservation after its orders or
@@ -166,12 +170,12 @@ func (a *Account) updateOrderMargin(i int) market.Money {
 // its reservation; released is how much the order margin shrank. ok is false
 // for an unknown (or already finished) order.
 func (a *Account) OnOrderDone(id book.OrderID) (released market.Money, ok bool) {
-	o, ok := a.orders[id]
-	if !ok {
+	j := a.orders.find(id)
+	if j < 0 {
 		return 0, false
 	}
-	a.removeOrderQty(id, &o, o.qty)
-	return -a.updateOrderMargin(int(o.slot)), true
+	slot, _ := a.removeOrderQty(j, a.orders.recs[j].qty)
+	return -a.updateOrderMargin(slot), true
 }
 
 // OnCancel is OnOrderDone for a canceled order.
@@ -181,9 +185,9 @@ func (a *Account) OnCancel(id book.OrderID) (released market.Money, ok bool) {
 
 // OpenOrders returns the ids of the open orders, ascending.
 func (a *Account) OpenOrders() []book.OrderID {
-	ids := make([]book.OrderID, 0, len(a.orders))
-	for id := range a.orders {
-		ids = append(ids, id)
+	ids := make([]book.OrderID, 0, a.orders.len())
+	for _, o := range a.orders.recs {
+		ids = append(ids, o.id)
 	}
 	slices.Sort(ids)
 	return ids
@@ -204,16 +208,19 @@ func (a *Account) ExcessReduceOnly(sym *market.Symbol) []book.OrderID {
 		if excess <= 0 {
 			continue
 		}
-		var ids []book.OrderID
-		for id, o := range a.orders {
+		var ros []openOrder
+		for _, o := range a.orders.recs {
 			if int(o.slot) == i && o.side == s && o.reduceOnly {
-				ids = append(ids, id)
+				ros = append(ros, o)
 			}
 		}
-		slices.Sort(ids)
-		for j := len(ids) - 1; j >= 0 && excess > 0; j-- {
-			out = append(out, ids[j])
-			excess -= a.orders[ids[j]].qty
+		slices.SortFunc(ros, func(x, y openOrder) int { return cmp.Compare(y.id, x.id) }) // newest first
+		for _, o := range ros {
+			if excess <= 0 {
+				break
+			}
+			out = append(out, o.id)
+			excess -= o.qty
 		}
 	}
 	return out
