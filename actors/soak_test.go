@@ -2,6 +2,7 @@ package actors
 
 import (
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +38,11 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		accounts, rounds, batch = 60, 60, 60
 	}
+	// PERPX_SOAK_SEED replays another seed (a failure's log names it).
+	seed, _ := strconv.ParseUint(os.Getenv("PERPX_SOAK_SEED"), 10, 64)
+	t.Logf("seed %d", seed)
 	syms := market.DemoSymbols()
-	s := &soak{t: t, e: newEnv(t, syms...), rng: rand.New(rand.NewPCG(1, 2)), syms: syms,
+	s := &soak{t: t, e: newEnv(t, syms...), rng: rand.New(rand.NewPCG(1+seed, 2)), syms: syms,
 		index: []decimal.Decimal{dec("30000"), dec("2000")}, open: map[string][]string{}, counts: map[string]int{}}
 	for i, sym := range syms {
 		s.e.index(sym.Name, s.index[i].String())
