@@ -288,7 +288,7 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 		Account:  a.e.name,
 		Balances: map[string]decimal.Decimal{a.x.quote: rep.Balance},
 		Equity:   rep.Equity, Available: rep.Available,
-		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, a.orders.len()),
+		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, a.orders.Len()),
 	}
 	for _, p := range rep.Positions {
 		w.Positions = append(w.Positions, wire.Position{
@@ -475,7 +475,7 @@ func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID) 
 }
 
 func (a *accountActor) forget(o *order) {
-	a.orders.remove(o.id)
+	a.orders.Remove(o.id)
 	if o.clientID != "" && a.byClient[o.clientID] == o.id {
 		delete(a.byClient, o.clientID)
 	}

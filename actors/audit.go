@@ -123,7 +123,7 @@ type adlAudit struct {
 
 func (a *accountActor) auditShare() accountAudit {
 	out := accountAudit{name: a.e.name, failed: a.e.failed.Load(), balance: a.acct.Balance(), deposits: a.deposits, fees: a.fees,
-		funding: a.funding, openOrders: a.orders.len(), qty: make([]book.Lots, len(a.x.symbols)),
+		funding: a.funding, openOrders: a.orders.Len(), qty: make([]book.Lots, len(a.x.symbols)),
 		cost: make([]market.Money, len(a.x.symbols))}
 	for _, h := range a.x.symbols {
 		if p, ok := a.acct.Position(h.sym); ok {

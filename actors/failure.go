@@ -35,7 +35,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
 		}
 		for _, o := range m.orders { // the books no longer hold them
-			a.orders.remove(o.ID)
+			a.orders.Remove(o.ID)
 		}
 	case *adlCloseMsg:
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
@@ -68,7 +68,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 // refuseAll.
 func (a *accountActor) abandon(ctx actor.Context) {
 	bySym := map[int][]book.OrderID{}
-	for _, o := range a.orders.os {
+	for _, o := range a.orders.Values() {
 		bySym[o.h.idx] = append(bySym[o.h.idx], o.id)
 	}
 	for idx, ids := range bySym {

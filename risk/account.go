@@ -48,8 +48,8 @@ type Account struct {
 	id     book.AccountID
 	mode   MarginMode // default for new symbols
 	cash   market.Money
-	pos    []position // one slot per symbol ever used; never removed
-	orders orderSet   // open orders
+	pos    []position               // one slot per symbol ever used; never removed
+	orders book.OrderSet[openOrder] // open orders
 	// orderMargin is Σ pos[i].orderMargin.
 	orderMargin market.Money
 	nOpen       int // positions with qty ≠ 0

@@ -286,7 +286,7 @@ func TestConservationProperty(t *testing.T) {
 			}
 			w.check(step)
 			for _, x := range w.accts {
-				if x.orders.len() != 0 || x.OrderMargin() != 0 {
+				if x.orders.Len() != 0 || x.OrderMargin() != 0 {
 					t.Fatalf("step %d: leaked reservation %s", step, x.OrderMargin())
 				}
 			}

@@ -54,11 +54,11 @@ const maxFeeRate market.Rate = market.RateScale / 10
 // A reduce-only fill that crosses zero is applied as it happened (the book
 // matched it); ReduceOnlyExcess tells the caller to trim the rest.
 func (a *Account) ApplyFill(sym *market.Symbol, f Fill) (FillResult, Code) {
-	j := a.orders.find(f.OrderID)
+	j := a.orders.Find(f.OrderID)
 	if j < 0 {
 		return FillResult{}, UnknownOrder
 	}
-	o := &a.orders.recs[j]
+	o := a.orders.At(j)
 	switch {
 	case a.pos[o.slot].sym != sym || f.Side != o.side || f.FeeRate < -maxFeeRate || f.FeeRate > maxFeeRate:
 		return FillResult{}, BadRequest

@@ -131,7 +131,7 @@ func (a *Account) StartLiquidation(sym *market.Symbol) (*Liquidation, []book.Ord
 		l.Base -= p.cost - p.sym.Value(p.bk, p.qty)
 	}
 	var cancel []book.OrderID
-	for _, o := range a.orders.recs {
+	for _, o := range a.orders.Values() {
 		if mode == Cross || int(o.slot) == i {
 			cancel = append(cancel, o.id)
 		}

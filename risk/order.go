@@ -75,7 +75,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	case mark <= 0 || mark > sym.MaxPrice:
 		return NoMarkPrice, 0
 	}
-	if a.orders.find(o.ID) >= 0 {
+	if a.orders.Find(o.ID) >= 0 {
 		return BadRequest, 0
 	}
 	lo, hi := sym.Band(mark)
@@ -130,7 +130,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	}
 	p.orderMargin = om
 	a.orderMargin += delta
-	a.orders.add(openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty})
+	a.orders.Add(o.ID, openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty})
 	return OK, max(delta, 0)
 }
 
@@ -138,7 +138,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 // its side's totals and forgets the order when nothing remains; it returns
 // the order's slot and remaining qty.
 func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) {
-	o := &a.orders.recs[j]
+	o := a.orders.At(j)
 	p := &a.pos[o.slot]
 	so := &p.side[sideIdx(o.side)]
 	so.qty -= q
@@ -149,7 +149,7 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 	o.qty -= q
 	slot, left = int(o.slot), o.qty
 	if left == 0 {
-		a.orders.remove(j)
+		a.orders.RemoveAt(j)
 	}
 	return slot, left
 }
@@ -170,11 +170,11 @@ func (a *Account) updateOrderMargin(i int) market.Money {
 // its reservation; released is how much the order margin shrank. ok is false
 // for an unknown (or already finished) order.
 func (a *Account) OnOrderDone(id book.OrderID) (released market.Money, ok bool) {
-	j := a.orders.find(id)
+	j := a.orders.Find(id)
 	if j < 0 {
 		return 0, false
 	}
-	slot, _ := a.removeOrderQty(j, a.orders.recs[j].qty)
+	slot, _ := a.removeOrderQty(j, a.orders.At(j).qty)
 	return -a.updateOrderMargin(slot), true
 }
 
@@ -185,8 +185,8 @@ func (a *Account) OnCancel(id book.OrderID) (released market.Money, ok bool) {
 
 // OpenOrders returns the ids of the open orders, ascending.
 func (a *Account) OpenOrders() []book.OrderID {
-	ids := make([]book.OrderID, 0, a.orders.len())
-	for _, o := range a.orders.recs {
+	ids := make([]book.OrderID, 0, a.orders.Len())
+	for _, o := range a.orders.Values() {
 		ids = append(ids, o.id)
 	}
 	slices.Sort(ids)
@@ -209,7 +209,7 @@ func (a *Account) ExcessReduceOnly(sym *market.Symbol) []book.OrderID {
 			continue
 		}
 		var ros []openOrder
-		for _, o := range a.orders.recs {
+		for _, o := range a.orders.Values() {
 			if int(o.slot) == i && o.side == s && o.reduceOnly {
 				ros = append(ros, o)
 			}

@@ -17,7 +17,7 @@ import (
 func TestOpenOrdersAcrossIndexModes(t *testing.T) {
 	sym := seedSymbol(t)
 	a := funded("100000000", Cross)
-	const n = 3 * orderSetLinear
+	const n = 3 * book.OrderSetLinear
 	left := map[book.OrderID]book.Lots{}
 	sides := map[book.OrderID]book.Side{}
 	check := func(what string) {
@@ -30,8 +30,8 @@ func TestOpenOrdersAcrossIndexModes(t *testing.T) {
 		if got := a.OpenOrders(); !slices.Equal(got, want) {
 			t.Fatalf("%s: open orders %v, want %v", what, got, want)
 		}
-		for i, o := range a.orders.recs {
-			if a.orders.find(o.id) != i || o.qty != left[o.id] {
+		for i, o := range a.orders.Values() {
+			if a.orders.Find(o.id) != i || o.qty != left[o.id] {
 				t.Fatalf("%s: record %d (order %d, qty %d) is not found at its index or has the wrong qty (want %d)", what, i, o.id, o.qty, left[o.id])
 			}
 		}
@@ -50,7 +50,7 @@ func TestOpenOrdersAcrossIndexModes(t *testing.T) {
 			t.Fatalf("duplicate id %d with %d open: %s, want BadRequest", ids[i], i+1, c)
 		}
 	}
-	if a.orders.idx == nil {
+	if a.orders.Len() <= book.OrderSetLinear {
 		t.Fatalf("%d open orders and no id index", n)
 	}
 	check("all placed")
@@ -90,7 +90,7 @@ func TestOpenOrdersAcrossIndexModes(t *testing.T) {
 			t.Fatalf("fill of finished order %d: %s, want UnknownOrder", id, c)
 		}
 	}
-	if a.orders.idx != nil || a.OrderMargin() != 0 {
-		t.Fatalf("no open orders left, but index kept (%v) or margin %d reserved", a.orders.idx != nil, a.OrderMargin())
+	if a.orders.Len() != 0 || a.OrderMargin() != 0 {
+		t.Fatalf("%d open orders left or margin %d reserved", a.orders.Len(), a.OrderMargin())
 	}
 }
