@@ -1,7 +1,8 @@
 // Package book is the price-time priority order book every symbol runs on.
 //
 // It owns the matching rules and the book's value types (Side, Ticks, Lots,
-// OrderID, Order, Fill, reject codes). It is a pure core: one goroutine,
+// OrderID, Order, Fill, reject codes), and OrderSet, the small open-order
+// set risk and the account actors keep per account. It is a pure core: one goroutine,
 // deterministic, integer ticks and lots, no clock, no I/O. Every call
 // (Place, Cancel, Amend, CancelAll) writes its outcome into a caller-owned
 // Result (reject code, status, fills, depth changes, cancelled orders) that
