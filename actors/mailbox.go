@@ -189,10 +189,10 @@ func (m *mailbox) drain() {
 				return
 			}
 			m.mu.Lock()
-			m.user, m.local = m.local, m.user // local is empty: user keeps a buffer
+			m.user, m.local = m.local, m.user   // local is empty: user keeps a buffer
+			m.localN.Store(int32(m.local.size)) // before userN drops: the count never reads 0 meanwhile
 			m.userN.Store(0)
 			m.mu.Unlock()
-			m.localN.Store(int32(m.local.size))
 		}
 		msg = m.local.pop()
 		if m.local.size&63 == 0 {

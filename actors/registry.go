@@ -139,8 +139,9 @@ type accountSupervisor struct{ x *Exchange }
 
 func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	name := strings.TrimPrefix(child.Id, accountPrefix)
+	first := true
 	if e := s.x.accounts.byPID(child); e != nil {
-		e.failed.Store(true)
+		first = !e.failed.Swap(true)
 		name = e.name
 	}
 	s.x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until restart",
@@ -149,5 +150,7 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", name))
 	}
 	sup.ResumeChildren(child)
-	s.x.root.Send(child, &failedMsg{})
+	if first { // a later panic (an audit of the broken state) must not give back twice
+		s.x.root.Send(child, &failedMsg{})
+	}
 }
