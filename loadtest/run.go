@@ -286,9 +286,10 @@ func (r *runner) makeTraders(ctx context.Context) error {
 	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader { return newMaker(a, cfg.MM) })
 	add(KindTaker, "takers", cfg.Takers, cfg.TraderCapital, func(a acct) trader { return &taker{acct: a, notional: cfg.TakerNotional} })
 	add(KindLevered, "levered", cfg.Levered, cfg.LeveredCapital, func(a acct) trader {
-		// 80% of the most the capital can carry, in 20 steps; the idle
-		// order sits 5% away, inside a typical price band.
-		return &levered{acct: a, side: levSide, target: 0.8 * maxNotional, step: 0.04 * maxNotional, holdOffBps: 500}
+		// Orders of 2% of the most the capital can carry, three times
+		// over (see levered); the idle order sits 5% away, inside a
+		// typical price band.
+		return &levered{acct: a, side: levSide, step: 0.02 * maxNotional, buildOrders: 150, holdOffBps: 500}
 	})
 	add(KindCanceler, "cancelers", cfg.Cancelers, cfg.TraderCapital, func(a acct) trader { return &canceler{acct: a, notional: cfg.TakerNotional} })
 	return parallel(ctx, 8, 10*time.Second, setup)

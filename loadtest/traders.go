@@ -125,22 +125,25 @@ func (t *taker) next(buf []byte) (kind, string, []byte) {
 	return t.placeOrder(buf, order{side: randomSide(t.rng), lots: t.sym.lotsFor(n, t.mark.Load())})
 }
 
-// levered builds a position of about target notional on one side with
-// market orders at high leverage, then holds it, idling with a far passive
-// order and its cancel: the position is what a shock liquidates.
+// levered builds a position on one side with market orders at high
+// leverage, then holds it, idling with a far passive order and its cancel:
+// the position is what a shock liquidates. A market order fills only what
+// the makers' thin quotes hold, so it does not count fills: it sends
+// buildOrders of step notional, several times what the capital carries,
+// and the margin check refuses the ones beyond it (INSUFFICIENT_MARGIN in
+// the report) — a bot pushing its leverage to the limit.
 type levered struct {
 	acct
-	side       wire.Side
-	step       float64 // notional per building order
-	target     float64
-	built      float64
-	holdOrder  uint64 // the resting idle order, 0 when none
-	holdOffBps float64
+	side        wire.Side
+	step        float64 // notional per building order
+	buildOrders int     // building orders left to send
+	holdOrder   uint64  // the resting idle order, 0 when none
+	holdOffBps  float64
 }
 
 func (l *levered) next(buf []byte) (kind, string, []byte) {
-	if l.built < l.target {
-		l.built += l.step
+	if l.buildOrders > 0 {
+		l.buildOrders--
 		return l.placeOrder(buf, order{side: l.side, lots: l.sym.lotsFor(l.step, l.mark.Load())})
 	}
 	if l.holdOrder != 0 {

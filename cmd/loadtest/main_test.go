@@ -133,3 +133,28 @@ func TestCommandEchoFloor(t *testing.T) {
 		t.Errorf("--echo udp: exit %d, %q", code, errOut.String())
 	}
 }
+
+// TestCommandShockLiquidates: against the real exchange (--embedded), the
+// levered traders build high-leverage positions and --shock liquidates
+// them: liquidations and ADL events reach the report, and the exchange's
+// invariants hold afterwards.
+func TestCommandShockLiquidates(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--embedded", "--rate", "4000", "--duration", "3s", "--shock", "--quiet", "--json", jsonFile}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr.String())
+	}
+	var rep struct {
+		Liquidations int64 `json:"liquidations"`
+		ADLEvents    int64 `json:"adl_events"`
+		InvariantsOK bool  `json:"invariants_ok"`
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	if rep.Liquidations == 0 || !rep.InvariantsOK {
+		t.Fatalf("liquidations %d, ADL events %d, invariants ok %v: %s", rep.Liquidations, rep.ADLEvents, rep.InvariantsOK, stdout.String())
+	}
+}
