@@ -113,27 +113,32 @@
 // counterparty publishes the symbol's ADL event when it applies the close,
 // with the quantity it actually closed.
 // Socialized loss (adl_mode "socialized", socialize.go): a leg on such a
-// symbol is closed against the book, not against the winners. Once the
-// fund answers, the account asks the ADL actor to set aside the profit of
-// the opposite side's winners at its mark (less what liquidations in
-// flight already set aside); the leg's IOC may then lose up to its share
-// of R plus that capacity (at most the quoted need, within the band), and
-// only what the book does not absorb goes to ADL at B as above (closing at
-// B costs nothing). When every leg is closed, the account sends the
-// shortfall (deficit beyond R, at most the capacity; it also releases the
-// capacity) to the ADL actor, which splits it with
-// adl.Ranking.Socialize over the profitable opposite positions in
-// proportion to their profit at its mark and sends each winner a charge;
-// the winner debits it (risk.ApplySocializedCharge), keeps its position,
-// gets an "adl" event with qty 0 (price: the mark; the amount is in its
-// realized PnL) and tells the bankrupt account what it paid (0 if its
-// position or profit is gone since the ranking saw it). What a winner
-// could not pay is spread again over the winners as they are now, for up
-// to four rounds while a round still collects something. The bankrupt
-// account settles with the fund for its deficit less the charges paid, so
-// money is conserved exactly; what is still unpaid is drawn from the fund
-// as far as it goes and recorded as uncovered, as for any settlement. A
-// liquidation socializes once, on its first socialized leg. What closing
+// symbol is closed against the book, not against the winners, and each
+// such leg has its own round. Once the fund answers, the account asks the
+// ADL actor, for every socialized leg, to set aside the profit of the
+// opposite side's winners on that leg's symbol at its mark (less what
+// liquidations in flight already set aside); once every quote is in, each
+// socialized leg's IOC may lose up to its share of R plus its own capacity
+// (at most the quoted need, within the band), and only what the book does
+// not absorb goes to ADL at B as above (closing at B costs nothing). When
+// every leg is closed, the shortfall beyond R is split over the socialized
+// legs in proportion to each leg's loss beyond its share of R (by capacity
+// when none lost more), each part capped by its leg's capacity (what the
+// caps leave falls on the fund). Each leg sends its part (releasing its
+// capacity) to the ADL actor, which splits it with adl.Ranking.Socialize
+// over the profitable opposite positions on the leg's symbol in proportion
+// to their profit at its mark and sends each winner a charge; the winner
+// debits it (risk.ApplySocializedCharge), keeps its position, gets an
+// "adl" event with qty 0 (price: the mark; the amount is in its realized
+// PnL) and tells the bankrupt account what it paid (0 if its position or
+// profit is gone since the ranking saw it); answers go to the leg of their
+// symbol. What a winner could not pay is spread again over that symbol's
+// winners as they are now, for up to four rounds per leg while a round
+// still collects something. Once every leg's round is complete the
+// bankrupt account settles with the fund for its deficit less the charges
+// paid on every leg, so money is conserved exactly whatever the split;
+// what is still unpaid is drawn from the fund as far as it goes and
+// recorded as uncovered, as for any settlement. What closing
 // every leg at its bankruptcy price still costs the fund (risk's
 // Liquidation.Deficit, from legs whose bankruptcy price was clamped to
 // [1 tick, MaxPrice]) is reserved before the legs' own coverage.
@@ -159,8 +164,8 @@
 // sent later is still answered INTERNAL exactly once (a stopped actor
 // would drop its mailbox). Nothing it held may block anyone else
 // (failure.go): its resting orders leave the books, its positions leave
-// the ADL ranking, a liquidation's fund reservation and socialized-loss
-// set-aside are given back, and forced closes or charges sent to it are
+// the ADL ranking, a liquidation's fund reservation and every leg's
+// socialized-loss set-aside are given back, and forced closes or charges sent to it are
 // answered "nothing done". Fills already in flight to it are lost to it,
 // so the audit lists it. No other account is affected. The singleton actors keep protoactor's default (restart with
 // the same state). Durability has not landed: nothing survives a restart

@@ -12,9 +12,10 @@ import (
 // state frozen for the audit, but nothing it held may block or cost anyone
 // else: its resting orders leave the books (nobody trades against an
 // account that cannot settle), its positions leave the ADL ranking, the
-// fund reservation and the socialized-loss set-aside of a liquidation it
-// was running are given back, and every forced close or charge other
-// liquidations send it is answered "nothing done" so they go on without it.
+// fund reservation and every leg's socialized-loss set-aside of a
+// liquidation it was running are given back, and every forced close or
+// charge other liquidations send it is answered "nothing done" so they go
+// on without it.
 
 // refuseAll is a failed account's whole behaviour: requests are answered
 // INTERNAL, protocol messages of other accounts' liquidations are answered
@@ -44,11 +45,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		switch m.kind {
 		case socialCharge:
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
-		case socialCap: // quoted after the failure: give it back
-			if lq := a.liq; lq != nil {
-				if leg := lq.socialLeg(); leg != nil {
-					ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: m.amount})
-				}
+		case socialCap: // quoted after the failure, for any leg: give it back
+			if leg := a.adlLeg(m.sym); leg != nil {
+				ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: m.amount})
 			}
 		}
 	case *reservedMsg: // granted after the failure: give it back
@@ -85,8 +84,11 @@ func (a *accountActor) abandon(ctx actor.Context) {
 	if lq.reserved {
 		ctx.Send(a.x.fund, &releaseMsg{id: lq.resID})
 	}
-	if sc := &lq.social; sc.quoted && !sc.asked {
-		leg := lq.socialLeg()
-		ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: sc.capacity})
+	for _, leg := range lq.legs {
+		// Every leg's set-aside quoted before the failure and not yet
+		// released by its socializeMsg.
+		if sc := &leg.social; sc.quoted && !sc.asked {
+			ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: sc.capacity})
+		}
 	}
 }

@@ -48,6 +48,21 @@ func (e *env) failedAudit(failed ...string) AuditReport {
 	return r
 }
 
+// coverGivenBack waits for quiescence and checks that the one failed
+// account holds no fund reservation or set-aside and that the fund still
+// has fund, there for the next liquidation.
+func (e *env) coverGivenBack(fund string) {
+	e.t.Helper()
+	e.x.quiesce()
+	r := call(e.t, func(d func(AuditReport)) { e.x.audit(d) })
+	if r.FundReserved != 0 || r.Earmarked != 0 || len(r.Failed) != 1 {
+		e.t.Fatalf("cover held by the failed account: %s", r.String())
+	}
+	if !e.fundBalance().Equal(dec(fund)) {
+		e.t.Fatalf("fund %s, want %s", e.fundBalance(), fund)
+	}
+}
+
 // TestFailedCounterpartyDoesNotBlockADL: B, the top of the short ADL queue,
 // fails. Its resting order leaves the book (nobody trades against it), its
 // position leaves the ranking, and A's bankrupt long is deleveraged against
@@ -146,18 +161,65 @@ func TestFailedLiquidationGivesBackCover(t *testing.T) {
 			if !liquidating {
 				t.Fatal("A was not liquidating when it failed")
 			}
-			e.x.quiesce()
-			r := call(t, func(d func(AuditReport)) { e.x.audit(d) })
-			if r.FundReserved != 0 || r.Earmarked != 0 || len(r.Failed) != 1 {
-				t.Fatalf("cover held by the failed account: %s", r.String())
-			}
-			// The fund's 1000 is there for the next liquidation.
-			if !e.fundBalance().Equal(dec("1000")) {
-				t.Fatalf("fund %s", e.fundBalance())
-			}
+			e.coverGivenBack("1000")
 			if p := e.position("B", tsym); p == nil || !p.Qty.Equal(dec("200")) {
 				t.Fatalf("B was touched by a frozen liquidation: %+v", p)
 			}
 		})
+	}
+}
+
+// TestFailedLiquidationGivesBackEveryLegsSetAside: A, bankrupt with longs on
+// two socialized-loss symbols, fails while both legs' set-aside quotes are
+// with the (paused) ADL actor: both are answered after the failure and both
+// are given back, so nothing stays earmarked and the winners are untouched.
+func TestFailedLiquidationGivesBackEveryLegsSetAside(t *testing.T) {
+	const aaa, bbb = "AAA-PERP", "BBB-PERP"
+	tiers := [][2]string{{"600000", "0.03"}, {"1000000000", "0.10"}}
+	e := newEnv(t, socializedSymbol(t, aaa, tiers...), socializedSymbol(t, bbb, tiers...))
+	e.index(aaa, "3750")
+	e.index(bbb, "3750")
+	e.fundDeposit("1000")
+	for acct, dep := range map[string]string{"A": "300000", "B": "1000000", "D": "1000000"} {
+		e.deposit(acct, dep)
+		e.leverage(acct, aaa, 5)
+		e.leverage(acct, bbb, 5)
+	}
+	for _, sym := range []string{aaa, bbb} {
+		e.mustPlace("B", sym, wire.Sell, "3750", "200")
+		e.mustPlace("A", sym, wire.Buy, "3750", "200", wire.IOC)
+		e.mustPlace("D", sym, wire.Buy, "2900", "200")
+	}
+	e.index(aaa, "3100")
+	e.x.quiesce()
+
+	until := make(chan struct{})
+	e.x.root.Send(e.x.adl, &pauseMsg{until: until})
+	e.index(bbb, "3100")
+	// Wait until A asked for both legs' set-asides.
+	pid := e.x.accounts.get(e.x, "A").pid
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		quotes := make(chan int, 1)
+		e.x.root.Send(pid, &testHook{fn: func(a *accountActor) {
+			if a.liq == nil {
+				quotes <- 0
+				return
+			}
+			quotes <- a.liq.quotes
+		}})
+		if <-quotes == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A never asked for both set-asides")
+		}
+	}
+	e.fail("A", func(*accountActor) {})
+	close(until)
+	e.coverGivenBack("1000")
+	for _, sym := range []string{aaa, bbb} {
+		if p := e.position("B", sym); p == nil || !p.Qty.Equal(dec("200")) {
+			t.Fatalf("B was touched by a frozen liquidation on %s: %+v", sym, p)
+		}
 	}
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // liquidation is an account actor's in-flight risk.Liquidation and the
-// protocol state around it: the fund reservation, each leg's IOC order and
-// its ADL rounds.
+// protocol state around it: the fund reservation, each leg's IOC order, its
+// ADL rounds and (on a socialized-loss symbol) its socialization round.
 type liquidation struct {
 	l        *risk.Liquidation
 	resID    fund.ReservationID
@@ -21,13 +21,20 @@ type liquidation struct {
 	reserved bool         // the fund answered the reservation
 	amount   market.Money // what the fund reserved
 	legs     []*liqLeg
-	social   social // the socialized-loss round (socialize.go)
+	// quotes counts the socialized legs' set-aside quotes not answered yet
+	// (socialize.go); the IOC orders go out when it is back to 0.
+	quotes int
+	// socialStarted: the socialized legs' rounds were started at settlement.
+	socialStarted bool
 }
 
 type liqLeg struct {
 	h    *symbolHandle
 	g    *risk.LiquidationLeg // points into l.Legs
 	need market.Money         // coverage quoted for the leg (set on the fund's answer)
+	// share is the leg's share of the reservation (set by sendOrders,
+	// before any socialized-loss extension).
+	share market.Money
 	// order is the leg's IOC liquidation order while it is in the book.
 	order book.OrderID
 	// ADL round: asked is set while a deleverage request is out; planned
@@ -41,6 +48,9 @@ type liqLeg struct {
 	// price of the leg's ADL closes: its bankruptcy price, or the mark when
 	// risk has none in range (see adlPrice).
 	price book.Ticks
+	// social is the leg's socialized-loss round (socialize.go); unused
+	// unless the leg's symbol is in adl_mode "socialized".
+	social social
 }
 
 // adlPrice is the price the leg's remainder is deleveraged at: the
@@ -204,7 +214,7 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 	lq.reserved = true
 	lq.amount = m.amount
 	if a.quoteSocial(ctx) {
-		return // sendOrders once the ADL actor quoted the winners' profit
+		return // sendOrders once the ADL actor quoted every socialized leg's winners' profit
 	}
 	a.sendOrders(ctx)
 }
@@ -227,10 +237,12 @@ func (a *accountActor) sendOrders(ctx actor.Context) {
 		if total > 0 {
 			share = market.Money(market.MustMulDiv(int64(room), int64(leg.need), int64(total), false))
 		}
-		if leg == lq.socialLeg() {
+		leg.share = share
+		if leg.social.quoted {
 			// Socialized loss: the book may take the quoted need beyond
-			// the reservation, up to the winners' profit set aside.
-			share = min(max(share, leg.need), share+lq.social.capacity)
+			// the reservation, up to the winners' profit set aside for
+			// this leg.
+			share = min(max(share, leg.need), share+leg.social.capacity)
 		}
 		limit := lq.l.OrderLimit(leg.h.sym, share, leg.h.lastMark())
 		if limit <= 0 {
@@ -442,7 +454,7 @@ func (a *accountActor) checkLiquidationDone(ctx actor.Context) {
 	for _, g := range lq.legs {
 		volume += g.g.Executed
 	}
-	ctx.Send(a.x.fund, &settleMsg{id: lq.resID, acct: a.e.id, name: a.e.name, sym: lq.legs[0].h.sym.Name, pnl: s.Fund + lq.social.charged, volume: volume})
+	ctx.Send(a.x.fund, &settleMsg{id: lq.resID, acct: a.e.id, name: a.e.name, sym: lq.legs[0].h.sym.Name, pnl: s.Fund + lq.charged(), volume: volume})
 	a.liq = nil
 	a.acct.EndLiquidation()
 	a.x.liquidations.Add(1)

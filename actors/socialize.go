@@ -16,10 +16,11 @@ import (
 // pays its share from its profit and keeps its position; the bankrupt
 // account settles with the fund for the deficit less what the winners paid.
 
-// social is a liquidation's socialization round.
+// social is a socialized leg's socialization round.
 type social struct {
-	// quoted: the ADL actor set capacity (the winners' profit) aside for
-	// this liquidation; it is released by the socializeMsg at settlement.
+	// quoted: the ADL actor set capacity (the winners' profit opposite
+	// the leg) aside for it; it is released by the leg's socializeMsg at
+	// settlement.
 	quoted         bool
 	capacity       market.Money
 	asked, planned bool
@@ -37,56 +38,125 @@ type social struct {
 // unpaid after it falls to the fund.
 const maxSocialRounds = 4
 
-// socialLeg is the liquidation's first leg on a socialized-loss symbol, nil
-// when it has none.
-func (lq *liquidation) socialLeg() *liqLeg {
+// socialized reports whether a leg is on a socialized-loss symbol.
+func (leg *liqLeg) socialized() bool { return leg.h.sym.ADL == market.ADLSocialized }
+
+// charged is what the winners of every socialized leg paid.
+func (lq *liquidation) charged() market.Money {
+	var sum market.Money
 	for _, g := range lq.legs {
-		if g.h.sym.ADL == market.ADLSocialized {
-			return g
-		}
+		sum += g.social.charged
 	}
-	return nil
+	return sum
 }
 
 // socialized reports whether the liquidation may settle: true when no
-// socialization is needed or its round is complete; otherwise it starts
-// the round (once) and returns false. fund is the settlement's share.
+// socialization is needed or every socialized leg's round is complete;
+// otherwise it starts the rounds (once) and returns false. fund is the
+// settlement's share.
 func (a *accountActor) socialized(ctx actor.Context, fund market.Money) bool {
 	lq := a.liq
-	sc := &lq.social
-	leg := lq.socialLeg()
-	if sc.asked {
-		if !sc.planned || sc.pending > 0 {
-			return false
+	if !lq.socialStarted {
+		var quoted bool
+		for _, g := range lq.legs {
+			quoted = quoted || g.social.quoted
 		}
-		if sc.unpaid == 0 || sc.roundPaid == 0 || sc.rounds >= maxSocialRounds {
+		if !quoted {
 			return true
 		}
-		short := sc.unpaid
-		sc.unpaid, sc.roundPaid, sc.planned = 0, 0, false
-		sc.rounds++
-		ctx.Send(a.x.adl, &socializeMsg{sym: leg.h.idx, side: sideOf(leg.g.Qty), deficit: short, pid: a.e.pid, name: a.e.name})
+		lq.socialStarted = true
+		shorts := lq.splitShortfall(max(0, -fund-lq.amount))
+		for i, g := range lq.legs {
+			sc := &g.social
+			if !sc.quoted {
+				continue
+			}
+			sc.asked, sc.rounds = true, 1
+			ctx.Send(a.x.adl, &socializeMsg{sym: g.h.idx, side: sideOf(g.g.Qty), deficit: shorts[i], release: sc.capacity, pid: a.e.pid, name: a.e.name})
+		}
 		return false
 	}
-	if leg == nil || !sc.quoted {
+	done := true
+	for _, g := range lq.legs {
+		if g.social.asked && !a.socialRound(ctx, g) {
+			done = false
+		}
+	}
+	return done
+}
+
+// socialRound reports whether a leg's socialization is complete, starting
+// another round over what its winners could not pay when one is due.
+func (a *accountActor) socialRound(ctx actor.Context, leg *liqLeg) bool {
+	sc := &leg.social
+	if !sc.planned || sc.pending > 0 {
+		return false
+	}
+	if sc.unpaid == 0 || sc.roundPaid == 0 || sc.rounds >= maxSocialRounds {
 		return true
 	}
-	short := max(0, min(-fund-lq.amount, sc.capacity))
-	sc.asked, sc.rounds = true, 1
-	ctx.Send(a.x.adl, &socializeMsg{sym: leg.h.idx, side: sideOf(leg.g.Qty), deficit: short, release: sc.capacity, pid: a.e.pid, name: a.e.name})
+	short := sc.unpaid
+	sc.unpaid, sc.roundPaid, sc.planned = 0, 0, false
+	sc.rounds++
+	ctx.Send(a.x.adl, &socializeMsg{sym: leg.h.idx, side: sideOf(leg.g.Qty), deficit: short, pid: a.e.pid, name: a.e.name})
 	return false
 }
 
-// quoteSocial asks the ADL actor to set aside the profit of the winners
-// opposite the liquidation's socialized leg, if it has one; false when
-// there is nothing to ask.
-func (a *accountActor) quoteSocial(ctx actor.Context) bool {
-	leg := a.liq.socialLeg()
-	if leg == nil || leg.g.Remaining == 0 {
-		return false
+// splitShortfall splits the shortfall beyond the reservation over the
+// quoted socialized legs in proportion to each leg's loss beyond its share
+// of the reservation (by their capacities when none lost beyond its
+// share), each capped by its leg's capacity; what the caps leave falls on
+// the fund. The split is exact before the caps (cumulative rounding).
+func (lq *liquidation) splitShortfall(short market.Money) []market.Money {
+	out := make([]market.Money, len(lq.legs))
+	if short <= 0 {
+		return out
 	}
-	ctx.Send(a.x.adl, &socializeMsg{quote: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), pid: a.e.pid, name: a.e.name})
-	return true
+	w := make([]market.Money, len(lq.legs))
+	var total market.Money
+	for i, g := range lq.legs {
+		if g.social.quoted {
+			w[i] = max(0, -g.g.Gain-g.share)
+			total += w[i]
+		}
+	}
+	if total == 0 {
+		for i, g := range lq.legs {
+			if g.social.quoted {
+				w[i] = g.social.capacity
+				total += w[i]
+			}
+		}
+	}
+	if total == 0 {
+		return out
+	}
+	var cum, prev market.Money
+	for i := range lq.legs {
+		if w[i] == 0 {
+			continue
+		}
+		cum += w[i]
+		upto := market.Money(market.MustMulDiv(int64(short), int64(cum), int64(total), false))
+		out[i] = min(upto-prev, lq.legs[i].social.capacity)
+		prev = upto
+	}
+	return out
+}
+
+// quoteSocial asks the ADL actor to set aside, for every socialized leg
+// still open, the profit of the winners opposite it; false when there is
+// nothing to ask.
+func (a *accountActor) quoteSocial(ctx actor.Context) bool {
+	lq := a.liq
+	for _, leg := range lq.legs {
+		if !leg.socialized() || leg.g.Remaining == 0 {
+			continue
+		}
+		lq.quotes++
+		ctx.Send(a.x.adl, &socializeMsg{quote: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), pid: a.e.pid, name: a.e.name})
+	}
+	return lq.quotes > 0
 }
 
 // socialize (ADL actor) splits the deficit with adl.Ranking.Socialize and
@@ -135,26 +205,29 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 	case socialCharge:
 		a.onCharge(ctx, m)
 	case socialCap:
-		lq := a.liq
-		if lq == nil || lq.social.quoted {
+		leg := a.adlLeg(m.sym)
+		if leg == nil || leg.social.quoted || a.liq.quotes == 0 {
 			return
 		}
-		lq.social.quoted, lq.social.capacity = true, m.amount
-		a.sendOrders(ctx)
+		leg.social.quoted, leg.social.capacity = true, m.amount
+		if a.liq.quotes--; a.liq.quotes == 0 {
+			a.sendOrders(ctx)
+		}
 	case socialPlan, socialCharged:
-		lq := a.liq
-		if lq == nil || !lq.social.asked {
+		leg := a.adlLeg(m.sym)
+		if leg == nil || !leg.social.asked {
 			a.x.log.Error("actors: socialized loss answer for no liquidation", "account", a.e.name)
 			return
 		}
+		sc := &leg.social
 		if m.kind == socialPlan {
-			lq.social.planned = true
-			lq.social.pending += m.n
+			sc.planned = true
+			sc.pending += m.n
 		} else {
-			lq.social.pending--
-			lq.social.charged += m.amount
-			lq.social.roundPaid += m.amount
-			lq.social.unpaid += m.asked - m.amount
+			sc.pending--
+			sc.charged += m.amount
+			sc.roundPaid += m.amount
+			sc.unpaid += m.asked - m.amount
 		}
 		a.checkLiquidationDone(ctx)
 	}

@@ -166,3 +166,82 @@ func TestSocializedChargeRespreads(t *testing.T) {
 		t.Fatalf("audit: %s", r.String())
 	}
 }
+
+// TestSocializedLossTwoLegs: a cross account bankrupt with longs on two
+// socialized-loss symbols sells both into bids 100 below its bankruptcy
+// prices with an empty fund. Each leg gets its own set-aside and its own
+// round: each symbol's winners pay that leg's deficit (20000 each, split by
+// profit) and keep their positions; nothing falls on the fund.
+func TestSocializedLossTwoLegs(t *testing.T) {
+	const aaa, bbb = "AAA-PERP", "BBB-PERP"
+	tiers := [][2]string{{"600000", "0.03"}, {"1000000000", "0.10"}}
+	e := newEnv(t, socializedSymbol(t, aaa, tiers...), socializedSymbol(t, bbb, tiers...))
+	e.index(aaa, "3750")
+	e.index(bbb, "3750")
+	deps := map[string]string{"A": "300000", "B": "1000000", "C": "1000000", "D": "1000000", "E": "1000000", "F": "1000000", "G": "1000000"}
+	for acct, dep := range deps {
+		e.deposit(acct, dep)
+		e.leverage(acct, aaa, 5)
+		e.leverage(acct, bbb, 5)
+	}
+	// Winners: B and C short AAA (3:1), F and G short BBB (1:1).
+	e.mustPlace("B", aaa, wire.Sell, "3750", "150")
+	e.mustPlace("C", aaa, wire.Sell, "3750", "50")
+	e.mustPlace("A", aaa, wire.Buy, "3750", "200", wire.IOC)
+	e.mustPlace("F", bbb, wire.Sell, "3750", "100")
+	e.mustPlace("G", bbb, wire.Sell, "3750", "100")
+	e.mustPlace("A", bbb, wire.Buy, "3750", "200", wire.IOC)
+	// The only bids are 100 below A's bankruptcy prices (3000 on each
+	// leg): selling 200 there leaves 20000 per leg.
+	e.mustPlace("D", aaa, wire.Buy, "2900", "200")
+	e.mustPlace("E", bbb, wire.Buy, "2900", "200")
+	e.index(aaa, "3100")
+	e.x.quiesce()
+	if e.liquidations("A") != 0 {
+		t.Fatal("A liquidated on one shock")
+	}
+	e.index(bbb, "3100")
+	e.x.quiesce()
+	// One liquidation, one event per leg.
+	if e.liquidations("A") != 2 || e.position("A", aaa) != nil || e.position("A", bbb) != nil {
+		t.Fatal("A was not liquidated")
+	}
+	for acct, sym := range map[string]string{"D": aaa, "E": bbb} {
+		if p := e.position(acct, sym); p == nil || !p.Qty.Equal(dec("200")) || p.Side != wire.Long {
+			t.Fatalf("%s: %+v", acct, p)
+		}
+	}
+	// Profits at the marks 3100: B 97500, C 32500 on AAA; F, G 65000 on
+	// BBB. Each leg's 20000 is split by profit on its own symbol.
+	for acct, want := range map[string][3]string{
+		"B": {aaa, "150", "985000"}, "C": {aaa, "50", "995000"},
+		"F": {bbb, "100", "990000"}, "G": {bbb, "100", "990000"},
+	} {
+		p := e.position(acct, want[0])
+		if p == nil || !p.Qty.Equal(dec(want[1])) || p.Side != wire.Short {
+			t.Fatalf("%s keeps %+v, want %s", acct, p, want[1])
+		}
+		if b := balance(t, e.state(acct)); !dec(b).Equal(dec(want[2])) {
+			t.Fatalf("%s balance %s, want %s", acct, b, want[2])
+		}
+		evs := e.rec.events(acct, wire.EventADL)
+		if len(evs) != 1 || evs[0].ADL.Symbol != want[0] || evs[0].ADL.BankruptAccount != "A" || !evs[0].ADL.Qty.IsZero() {
+			t.Fatalf("%s's adl events: %+v", acct, evs)
+		}
+	}
+	if b := balance(t, e.state("A")); !dec(b).IsZero() {
+		t.Fatalf("A balance %s", b)
+	}
+	if !e.fundBalance().IsZero() {
+		t.Fatalf("fund %s", e.fundBalance())
+	}
+	r := e.audit()
+	if r.Uncovered != 0 || !r.Conserved() || r.Earmarked != 0 {
+		t.Fatalf("audit: %s", r.String())
+	}
+	for i := range r.Long {
+		if r.Long[i] != r.Short[i] {
+			t.Fatalf("open interest: %s", r.String())
+		}
+	}
+}
