@@ -336,6 +336,18 @@ func (e *exchange) hash() uint64 {
 	}
 }
 
+// unchanged fails unless the audit and the state hash are still before and
+// h0: what refused requests must leave alone.
+func (e *exchange) unchanged(before wire.AuditReply, h0 uint64) {
+	e.t.Helper()
+	if after := e.audit(); !sameJSON(e.t, after, before) {
+		e.t.Fatalf("audit changed:\n%+v\n%+v", before, after)
+	}
+	if h := e.hash(); h != h0 {
+		e.t.Fatalf("state hash %x, was %x", h, h0)
+	}
+}
+
 // ---- traders ----
 
 // trader speaks for one account over a connection (the admin one on an

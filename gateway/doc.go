@@ -11,7 +11,8 @@
 //  1. parses the subject (wire.Subjects.Parse): a malformed account or
 //     symbol token is BAD_REQUEST;
 //  2. takes a token from the account's rate-limit bucket for order.place,
-//     order.cancel and leverage (RATE_LIMITED when empty);
+//     order.cancel and leverage (RATE_LIMITED when empty); order.batch takes
+//     one per item after decoding, all or none (gateway/batch.go);
 //  3. decodes the payload strictly (wire.Decode...): over 4 KiB, bad JSON,
 //     wrong types, unknown or missing fields, bad numbers are coded errors;
 //     the account is taken from the subject only, a payload naming one is

@@ -64,6 +64,8 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
 				x.ADLQueue(rt.Symbol, r, done)
 			}, jsonBody)},
+		// Not limited here: serveBatch takes one token per item.
+		{ep: wire.EpOrderBatch, name: "order-batch", subject: subj.OrderBatch(wire.Any), serve: serveBatch},
 	}
 }
 
@@ -74,15 +76,15 @@ type endpoint struct {
 	ops     []*op
 }
 
-// endpoints groups the ops into micro endpoints. Order place and cancel
-// share one subscription: NATS keeps a connection's messages in order only
-// within a subscription, and a trader pipelining a place and its cancel
+// endpoints groups the ops into micro endpoints. Order place, cancel and
+// batch share one subscription: NATS keeps a connection's messages in order
+// only within a subscription, and a trader pipelining a place and its cancel
 // must not see the cancel overtake the place.
 func endpoints(subj wire.Subjects) []*endpoint {
 	var es []*endpoint
 	orders := &endpoint{name: "order", subject: subj.Orders(wire.Any)}
 	for _, o := range ops(subj) {
-		if o.ep == wire.EpOrderPlace || o.ep == wire.EpOrderCancel {
+		if o.ep == wire.EpOrderPlace || o.ep == wire.EpOrderCancel || o.ep == wire.EpOrderBatch {
 			if len(orders.ops) == 0 {
 				es = append(es, orders)
 			}

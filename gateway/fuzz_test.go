@@ -54,6 +54,11 @@ func FuzzGateway(f *testing.F) {
 	f.Add(uint8(0), "alice", []byte(`{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.010","client_order_id":"c1"}`))
 	f.Add(uint8(1), "alice", []byte(`{"symbol":"BTC-PERP","client_order_id":"c1"}`))
 	f.Add(uint8(4), "x", []byte(`{"account":"alice","amount":"10000"}`))
+	for i, o := range all {
+		if o.ep == wire.EpOrderBatch {
+			f.Add(uint8(i), "alice", []byte(`{"orders":[{"place":{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"1","qty":"1","client_order_id":"c1"}},{"cancel":{"symbol":"BTC-PERP","client_order_id":"c1"}}]}`))
+		}
+	}
 
 	e := newEnv(f, Options{})
 	f.Fuzz(func(t *testing.T, sel uint8, token string, payload []byte) {

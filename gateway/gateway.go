@@ -255,10 +255,14 @@ func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, r
 	if rt.Endpoint != o.ep {
 		return wire.Errorf(wire.CodeBadRequest, "subject %.100q is not a %s request", subject, o.ep)
 	}
-	if o.limited && !g.limiter.allow(rt.Account, start) {
-		return wire.Errorf(wire.CodeRateLimited, "account %s is over its rate limit; retry later", rt.Account)
+	if o.limited && !g.limiter.allow(rt.Account, 1, start) {
+		return rateLimited(rt.Account)
 	}
 	return o.serve(g, rt, data, pending{g: g, op: o, reply: reply, start: start})
+}
+
+func rateLimited(acct string) *wire.Error {
+	return wire.Errorf(wire.CodeRateLimited, "account %s is over its rate limit; retry later", acct)
 }
 
 // refused answers a request the gateway turned down through send.
@@ -274,10 +278,15 @@ func (g *Gateway) refused(o *op, start time.Time, err *wire.Error, send func([]b
 // out, so a client holding the reply sees it counted.
 func (g *Gateway) account(o *op, start time.Time, err *wire.Error) {
 	o.latency.Observe(time.Since(start).Seconds())
+	g.count(o.ep, err)
+}
+
+// count records the outcome of one answered request, or batch item, of ep.
+func (g *Gateway) count(ep wire.Endpoint, err *wire.Error) {
 	if err != nil {
-		g.m.reject(o.ep, err.Code)
+		g.m.reject(ep, err.Code)
 	}
-	if o.ep == wire.EpOrderPlace {
+	if ep == wire.EpOrderPlace {
 		g.m.order(err == nil)
 	}
 }
@@ -297,6 +306,22 @@ type pending struct {
 	start time.Time
 }
 
+// appendReply appends the reply of env: body for an ok one, else the error;
+// it returns the error the reply carries.
+func appendReply(dst []byte, env wire.Reply, body func([]byte) ([]byte, *wire.Error)) ([]byte, *wire.Error) {
+	n, err := len(dst), env.Error
+	switch {
+	case env.OK:
+		dst, err = body(dst)
+	case err == nil:
+		err = wire.Errorf(wire.CodeInternal, "the exchange failed the request without an error")
+	}
+	if err != nil {
+		dst = wire.AppendError(dst[:n], err)
+	}
+	return dst, err
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // finish encodes the exchange's reply and publishes it. body appends the
@@ -304,16 +329,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // order reply without the order).
 func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error)) {
 	bp := bufPool.Get().(*[]byte)
-	out, err := (*bp)[:0], env.Error
-	switch {
-	case env.OK:
-		out, err = body(out)
-	case err == nil:
-		err = wire.Errorf(wire.CodeInternal, "the exchange failed the request without an error")
-	}
-	if err != nil {
-		out = wire.AppendError(out[:0], err)
-	}
+	out, err := appendReply((*bp)[:0], env, body)
 	p.g.account(p.op, p.start, err)
 	if p.reply != "" {
 		if e := p.g.nc.Publish(p.reply, out); e != nil {

@@ -98,6 +98,9 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		{subj.OrderCancel("alice"), `{"symbol":"BTC-PERP","client_order_id":"c1"}`,
 			`CancelOrder(alice, {"symbol":"BTC-PERP","client_order_id":"c1"})`,
 			`{"ok":true,"order":{"order_id":"1","client_order_id":"c1","account":"alice","symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.01","filled_qty":"0","avg_price":"0","status":"canceled","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}}`},
+		{subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}`,
+			`CancelOrder(alice, {"symbol":"BTC-PERP","order_id":"1"})`,
+			`{"ok":true,"results":[{"ok":false,"error":{"code":"UNKNOWN_ORDER","message":"no open order 1"}}]}`},
 		{subj.Leverage("alice"), `{"symbol":"ETH-PERP","leverage":"10"}`,
 			`SetLeverage(alice, {"symbol":"ETH-PERP","leverage":"10"})`,
 			`{"ok":true,"leverage":"10"}`},
@@ -196,6 +199,22 @@ var badInputs = []struct {
 	{"malformed token in payload", subj.AdminDeposit(), `{"account":"al ice","amount":"1"}`, wire.CodeBadRequest},
 	{"fields on an empty request", subj.AdminAudit(), `{"x":1}`, wire.CodeBadRequest},
 	{"oversize", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"1"}` + strings.Repeat(" ", wire.MaxPayload), wire.CodeBadRequest},
+	{"batch unparsable", subj.OrderBatch("alice"), `{"orders":[{"place":{"symbol":"BTC-PERP"`, wire.CodeBadRequest},
+	{"batch not an object", subj.OrderBatch("alice"), `[{"place":{}}]`, wire.CodeBadRequest},
+	{"batch empty", subj.OrderBatch("alice"), `{"orders":[]}`, wire.CodeBadRequest},
+	{"batch empty", subj.OrderBatch("alice"), `{}`, wire.CodeBadRequest},
+	{"batch empty", subj.OrderBatch("alice"), `{"orders":null}`, wire.CodeBadRequest},
+	{"batch too long", subj.OrderBatch("alice"), `{"orders":[` + strings.Repeat(`{"cancel":{"symbol":"BTC-PERP","order_id":"1"}},`, wire.MaxBatchItems) + `{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}`, wire.CodeBadRequest},
+	{"batch unknown key", subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}],"account":"bob"}`, wire.CodeBadRequest},
+	{"batch unknown key", subj.OrderBatch("alice"), `{"orders":[{"amend":{"symbol":"BTC-PERP","order_id":"1"}}]}`, wire.CodeBadRequest},
+	{"batch unknown key", subj.OrderBatch("alice"), `{"Orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}`, wire.CodeBadRequest},
+	{"batch two keys", subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"},"place":{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"1"}}]}`, wire.CodeBadRequest},
+	{"batch no key", subj.OrderBatch("alice"), `{"orders":[{}]}`, wire.CodeBadRequest},
+	{"batch wrong type", subj.OrderBatch("alice"), `{"orders":{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}}`, wire.CodeBadRequest},
+	{"batch wrong type", subj.OrderBatch("alice"), `{"orders":[{"cancel":"1"}]}`, wire.CodeBadRequest},
+	{"batch wrong type", subj.OrderBatch("alice"), `{"orders":[["cancel"]]}`, wire.CodeBadRequest},
+	{"batch trailing data", subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}{}`, wire.CodeBadRequest},
+	{"batch oversize", subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}` + strings.Repeat(" ", wire.MaxBatchPayload), wire.CodeBadRequest},
 	{"oversize", subj.FundState(), `{}` + strings.Repeat("\n", 1<<20-1024), wire.CodeBadRequest},
 }
 
@@ -334,7 +353,7 @@ func TestLimiterRefillsAndForgets(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	allowed := func(at time.Duration, tries int) (n int) {
 		for range tries {
-			if l.allow("a", t0.Add(at)) {
+			if l.allow("a", 1, t0.Add(at)) {
 				n++
 			}
 		}
@@ -356,12 +375,12 @@ func TestLimiterRefillsAndForgets(t *testing.T) {
 	}
 	// Made-up account names do not pile up: full buckets are swept.
 	for i := range 10 * minSweep {
-		l.allow(strconv.Itoa(i), t0.Add(2*time.Hour+time.Duration(i)*time.Second))
+		l.allow(strconv.Itoa(i), 1, t0.Add(2*time.Hour+time.Duration(i)*time.Second))
 	}
 	if n := len(l.buckets); n > 2*minSweep {
 		t.Fatalf("%d buckets kept", n)
 	}
-	if newLimiter(config.RateLimit{}) != nil || !(*limiter)(nil).allow("a", t0) {
+	if newLimiter(config.RateLimit{}) != nil || !(*limiter)(nil).allow("a", 1, t0) {
 		t.Fatal("a zero rate must turn the limit off")
 	}
 }

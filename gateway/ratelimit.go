@@ -37,9 +37,10 @@ func newLimiter(r config.RateLimit) *limiter {
 	return &limiter{rate: r.OrdersPerS, burst: float64(r.BucketSize()), buckets: map[string]*bucket{}, sweepAt: minSweep}
 }
 
-// allow takes a token from acct's bucket at time now, reporting whether
-// there was one. A nil limiter allows everything.
-func (l *limiter) allow(acct string, now time.Time) bool {
+// allow takes n tokens from acct's bucket at time now, reporting whether
+// there were that many; it takes none when there were not, so a batch is
+// refused whole. A nil limiter allows everything.
+func (l *limiter) allow(acct string, n int, now time.Time) bool {
 	if l == nil {
 		return true
 	}
@@ -57,10 +58,10 @@ func (l *limiter) allow(acct string, now time.Time) bool {
 	if now.After(b.at) { // a clock stepping back neither adds nor loses time
 		b.at = now
 	}
-	if b.tokens < 1 {
+	if b.tokens < float64(n) {
 		return false
 	}
-	b.tokens--
+	b.tokens -= float64(n)
 	return true
 }
 

@@ -27,8 +27,13 @@ type field struct {
 // fields, each at most once, with every required one present and non-null,
 // and hands each value to its parser.
 func decodeObject(data []byte, fields []field) *Error {
-	if len(data) > MaxPayload {
-		return Errorf(CodeBadRequest, "payload of %d bytes exceeds %d", len(data), MaxPayload)
+	return decodeObjectUpTo(data, MaxPayload, fields)
+}
+
+// decodeObjectUpTo is decodeObject for payloads of at most limit bytes.
+func decodeObjectUpTo(data []byte, limit int, fields []field) *Error {
+	if len(data) > limit {
+		return Errorf(CodeBadRequest, "payload of %d bytes exceeds %d", len(data), limit)
 	}
 	if len(fields) > 64 {
 		return Errorf(CodeInternal, "decoder with %d fields", len(fields))

@@ -45,6 +45,7 @@ const (
 	EpInvalid Endpoint = iota
 	EpOrderPlace
 	EpOrderCancel
+	EpOrderBatch
 	EpLeverage
 	EpState
 	EpAdminDeposit
@@ -63,7 +64,7 @@ const (
 )
 
 var endpointNames = [...]string{
-	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel",
+	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
 	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
@@ -120,6 +121,7 @@ func (s Subjects) adl(sym, rest string) string { return s.prefix + ".adl." + sym
 
 func (s Subjects) OrderPlace(acct string) string  { return s.acct(acct, "order.place") }
 func (s Subjects) OrderCancel(acct string) string { return s.acct(acct, "order.cancel") }
+func (s Subjects) OrderBatch(acct string) string  { return s.acct(acct, "order.batch") }
 
 func (s Subjects) Leverage(acct string) string  { return s.acct(acct, "leverage") }
 func (s Subjects) State(acct string) string     { return s.acct(acct, "state") }
@@ -137,7 +139,7 @@ func (s Subjects) FundEvents() string           { return s.prefix + ".fund.event
 func (s Subjects) ADLQueue(sym string) string   { return s.adl(sym, "queue") }
 func (s Subjects) ADLEvents(sym string) string  { return s.adl(sym, "events") }
 
-// Orders matches every order request of acct (place and cancel): the
+// Orders matches every order request of acct (place, cancel and batch): the
 // gateway serves them from one subscription so an account's pipelined
 // place and cancel are handled in the order they were sent.
 func (s Subjects) Orders(acct string) string { return s.acct(acct, "order.*") }
@@ -156,6 +158,8 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderPlace(r.Account)
 	case EpOrderCancel:
 		return s.OrderCancel(r.Account)
+	case EpOrderBatch:
+		return s.OrderBatch(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
 	case EpState:
@@ -205,6 +209,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderPlace, Account: t[1]}
 	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "cancel":
 		r = Route{Endpoint: EpOrderCancel, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "batch":
+		r = Route{Endpoint: EpOrderBatch, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "state":
@@ -270,7 +276,7 @@ var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "boo
 
 func needsAccount(e Endpoint) bool {
 	switch e {
-	case EpOrderPlace, EpOrderCancel, EpLeverage, EpState, EpAccountEvents:
+	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpLeverage, EpState, EpAccountEvents:
 		return true
 	}
 	return false
