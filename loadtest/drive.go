@@ -16,8 +16,14 @@ const maxPause = 50 * time.Millisecond
 // drive sends this pipe's share of the schedule until the window ends at
 // end (ns), the share is sent, or stop closes. Request i goes to
 // table[i%len] and is stamped with its due time, not the time it leaves.
-func (p *pipe) drive(sched Schedule, end int64, table []trader, stop <-chan struct{}) {
+// With batch > 1 the requests due in one wake-up go out grouped by account
+// in order.batch requests (see batcher), each item with its own due time.
+func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop <-chan struct{}) {
 	buf := make([]byte, 0, 512)
+	var b *batcher
+	if batch > 1 {
+		b = newBatcher(table, batch)
+	}
 	var i uint64
 	giveUpAt := end + int64(maxPause)
 	for {
@@ -33,9 +39,16 @@ func (p *pipe) drive(sched Schedule, end int64, table []trader, stop <-chan stru
 			if i%64 == 63 && p.clock() >= giveUpAt {
 				break
 			}
+			if b != nil {
+				b.add(p, table, int(i%uint64(len(table))), sched.At(i))
+				continue
+			}
 			k, subject, body := table[i%uint64(len(table))].next(buf[:0])
 			p.send(k, subject, body, sched.At(i))
 			buf = body[:0] // keep the grown buffer
+		}
+		if b != nil {
+			b.flush(p)
 		}
 		if now >= end || sched.Limit > 0 && i >= sched.Total() || p.clock() >= giveUpAt {
 			break
@@ -74,7 +87,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	var senders sync.WaitGroup
 	for i, p := range r.pipes {
 		sched := Schedule{Rate: uint64(cfg.Rate), Stride: uint64(len(r.pipes)), Offset: uint64(i), Limit: cfg.Orders}
-		senders.Go(func() { p.drive(sched, end, r.tables[i], ctx.Done()) })
+		senders.Go(func() { p.drive(sched, end, r.tables[i], cfg.Batch, ctx.Done()) })
 	}
 	progressDone := make(chan struct{})
 	var bg sync.WaitGroup

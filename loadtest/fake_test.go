@@ -34,6 +34,8 @@ func startNATS(t *testing.T) string {
 //     account is INSUFFICIENT_MARGIN; market orders fill; every 10th limit
 //     order fills at once, the others rest;
 //   - order.cancel: cancels a resting order, else UNKNOWN_ORDER;
+//   - order.batch: each item as the single request would be, except that
+//     every 5th batch of a taker account is RATE_LIMITED as a whole;
 //   - admin.index: a fall below the previous index is a shock: one
 //     liquidation event per levered account and one ADL event per symbol;
 //   - admin.audit: invariants as auditOK says.
@@ -43,7 +45,9 @@ type fakeExchange struct {
 	subj wire.Subjects
 
 	mu       sync.Mutex
-	requests int // order.place and order.cancel
+	requests int         // order.place and order.cancel, batch items included
+	batches  map[int]int // items -> order.batch requests of that size
+	perBatch map[string]int
 	rejects  map[string]int64
 	statuses map[wire.Status]int64
 	deposits map[string]decimal.Decimal
@@ -64,7 +68,8 @@ func newFakeExchange(t *testing.T, url string) *fakeExchange {
 	t.Cleanup(nc.Close)
 	f := &fakeExchange{t: t, nc: nc, subj: wire.DefaultSubjects(), rejects: map[string]int64{},
 		statuses: map[wire.Status]int64{}, deposits: map[string]decimal.Decimal{}, leverage: map[string]string{},
-		index: map[string]decimal.Decimal{}, resting: map[string]map[string]wire.Order{}, perAcct: map[string]int{}, auditOK: true}
+		index: map[string]decimal.Decimal{}, resting: map[string]map[string]wire.Order{}, perAcct: map[string]int{}, auditOK: true,
+		batches: map[int]int{}, perBatch: map[string]int{}}
 	sub, err := nc.Subscribe(f.subj.Prefix()+".>", f.handle)
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +96,15 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 	}
 	switch r.Endpoint {
 	case wire.EpOrderPlace:
-		f.place(m, r.Account)
+		f.requests++
+		p, err := wire.DecodePlace(m.Data)
+		_ = m.Respond(f.place(r.Account, p, err))
 	case wire.EpOrderCancel:
-		f.cancel(m, r.Account)
+		f.requests++
+		c, err := wire.DecodeCancel(m.Data)
+		_ = m.Respond(f.cancel(r.Account, c, err))
+	case wire.EpOrderBatch:
+		f.batch(m, r.Account)
 	case wire.EpAdminDeposit:
 		d, err := wire.DecodeDeposit(m.Data)
 		if f.fail(m, err) {
@@ -130,16 +141,13 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 	}
 }
 
-func (f *fakeExchange) place(m *nats.Msg, account string) {
-	f.requests++
-	p, err := wire.DecodePlace(m.Data)
-	if f.fail(m, err) {
-		return
+func (f *fakeExchange) place(account string, p wire.PlaceOrder, err *wire.Error) []byte {
+	if err != nil {
+		return f.failReply(err)
 	}
 	f.perAcct[account]++
 	if strings.Contains(account, "-"+KindLevered) && f.perAcct[account]%4 == 0 {
-		f.fail(m, wire.Errorf(wire.CodeInsufficientMargin, "fake margin call"))
-		return
+		return f.failReply(wire.Errorf(wire.CodeInsufficientMargin, "fake margin call"))
 	}
 	o := wire.Order{OrderID: "o1", ClientOrderID: p.ClientOrderID, Account: account, Symbol: p.Symbol, Side: p.Side,
 		Type: p.Type, Price: p.Price, Qty: p.Qty, TIF: p.TIF, PostOnly: p.PostOnly, Status: wire.StatusNew}
@@ -152,24 +160,53 @@ func (f *fakeExchange) place(m *nats.Msg, account string) {
 		f.resting[account][p.ClientOrderID] = o
 	}
 	f.statuses[o.Status]++
-	_ = m.Respond(wire.AppendOrderReply(nil, &o))
+	return wire.AppendOrderReply(nil, &o)
 }
 
-func (f *fakeExchange) cancel(m *nats.Msg, account string) {
-	f.requests++
-	c, err := wire.DecodeCancel(m.Data)
-	if f.fail(m, err) {
-		return
+func (f *fakeExchange) cancel(account string, c wire.Cancel, err *wire.Error) []byte {
+	if err != nil {
+		return f.failReply(err)
 	}
 	o, ok := f.resting[account][c.ClientOrderID]
 	if !ok {
-		f.fail(m, wire.Errorf(wire.CodeUnknownOrder, "no such order"))
-		return
+		return f.failReply(wire.Errorf(wire.CodeUnknownOrder, "no such order"))
 	}
 	delete(f.resting[account], c.ClientOrderID)
 	o.Status = wire.StatusCanceled
 	f.statuses[o.Status]++
-	_ = m.Respond(wire.AppendOrderReply(nil, &o))
+	return wire.AppendOrderReply(nil, &o)
+}
+
+// batch answers an order.batch as API.md says: results in item order, or
+// one error for the whole batch, counted once per item.
+func (f *fakeExchange) batch(m *nats.Msg, account string) {
+	items, err := wire.DecodeBatch(m.Data)
+	if f.fail(m, err) {
+		return
+	}
+	f.requests += len(items)
+	f.batches[len(items)]++
+	f.perBatch[account]++
+	if strings.Contains(account, "-"+KindTaker) && f.perBatch[account]%5 == 0 {
+		f.rejects[string(wire.CodeRateLimited)] += int64(len(items))
+		_ = m.Respond(wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited, "fake bucket empty")))
+		return
+	}
+	out := []byte(`{"ok":true,"results":[`)
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		switch {
+		case it.Err != nil:
+			out = append(out, f.failReply(it.Err)...)
+		case it.Endpoint == wire.EpOrderCancel:
+			out = append(out, f.cancel(account, it.Cancel, nil)...)
+		default:
+			out = append(out, f.place(account, it.Place, nil)...)
+		}
+	}
+	_ = m.Respond(append(out, "]}"...))
 }
 
 // moveIndex publishes the mark and, on a fall, the shock's events, with
@@ -210,9 +247,14 @@ func (f *fakeExchange) fail(m *nats.Msg, err *wire.Error) bool {
 	if err == nil {
 		return false
 	}
-	f.rejects[string(err.Code)]++
-	_ = m.Respond(wire.AppendError(nil, err))
+	_ = m.Respond(f.failReply(err))
 	return true
+}
+
+// failReply counts err and returns its reply.
+func (f *fakeExchange) failReply(err *wire.Error) []byte {
+	f.rejects[string(err.Code)]++
+	return wire.AppendError(nil, err)
 }
 
 // restingOf returns a copy of acct's resting orders.

@@ -38,6 +38,7 @@ type pending struct {
 	due  int64  // scheduled send time: latency is measured from here
 	kind kind
 	live bool
+	size uint8 // of the batch this request's reply answers, 0 for a single request
 }
 
 // tally is what a pipe has seen; counters are cumulative, hist holds the
@@ -176,32 +177,36 @@ func (p *pipe) send(k kind, subject string, body []byte, due int64) {
 func (p *pipe) register(k kind, due int64) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.registerLocked(k, due, p.clock())
+}
+
+func (p *pipe) registerLocked(k kind, due, now int64) uint64 {
 	n := p.next
 	p.next++
 	s := &p.ring[n&p.mask]
 	if s.live {
-		p.giveUp(s, p.clock())
+		p.giveUp(s, now)
 	}
 	*s = pending{n: n, due: due, kind: k, live: true}
 	p.outstanding++
 	p.t.sent[k]++
-	record(p.t.lag, p.clock()-due)
+	record(p.t.lag, now-due)
 	return n
 }
 
 func (p *pipe) onReply(m *nats.Msg) {
 	now := p.clock()
-	var o outcome
+	var r replyOutcomes
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
-		o.code = CodeNoResponders
+		r.whole.code = CodeNoResponders
 	} else {
-		o = classify(m.Data)
+		r.read(m.Data)
 	}
 	n, err := strconv.ParseUint(m.Subject[len(p.inbox)+1:], 10, 64)
 	if err != nil {
 		n = math.MaxUint64 // matches no request: a stray
 	}
-	p.complete(n, now, o)
+	p.completeReply(n, now, &r)
 }
 
 // complete records the reply to request n received at now: its latency is
@@ -209,11 +214,24 @@ func (p *pipe) onReply(m *nats.Msg) {
 func (p *pipe) complete(n uint64, now int64, o outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if s := p.liveLocked(n); s != nil {
+		p.completeLocked(s, now, o)
+	}
+}
+
+// liveLocked is request n's record while it waits for its reply; nil (a
+// stray reply, counted) when it was answered or given up already.
+func (p *pipe) liveLocked(n uint64) *pending {
 	s := &p.ring[n&p.mask]
 	if !s.live || s.n != n {
 		p.t.strays++
-		return
+		return nil
 	}
+	return s
+}
+
+// completeLocked records the reply o to the live request s.
+func (p *pipe) completeLocked(s *pending, now int64, o outcome) {
 	s.live = false
 	p.outstanding--
 	p.t.replies[s.kind]++

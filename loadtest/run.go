@@ -31,6 +31,10 @@ type Config struct {
 	Orders   uint64        // also stop after this many requests (0: no cap)
 	Rate     int           // requests per second, open loop [10000]
 	Conns    int           // connections [4]
+	// Batch > 1 groups each sender's requests due in one wake-up by
+	// account into order.batch requests of up to Batch items (at most
+	// MaxBatch); each item keeps its own due time and latency. [1: none]
+	Batch int
 
 	Makers, Takers, Levered, Cancelers int // accounts per kind
 
@@ -77,6 +81,9 @@ func (c Config) withDefaults() Config {
 	if c.Conns <= 0 {
 		c.Conns = 4
 	}
+	if c.Batch <= 0 {
+		c.Batch = 1
+	}
 	if c.RunID == "" {
 		c.RunID = "lt" + strconv.FormatInt(time.Now().UnixMilli(), 36)
 	}
@@ -108,6 +115,7 @@ func (c Config) withDefaults() Config {
 	if c.Ring <= 0 {
 		c.Ring = 1 << 16
 	}
+	c.Ring = max(c.Ring, c.Batch) // a batch's items are in flight together
 	return c
 }
 
@@ -128,6 +136,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	syms, err := compileSymbols(cfg.Symbols)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.Batch > MaxBatch {
+		return nil, fmt.Errorf("%w: batch %d: at most %d items", ErrConfig, cfg.Batch, MaxBatch)
 	}
 	if cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers <= 0 {
 		return nil, fmt.Errorf("%w: no traders", ErrConfig)
@@ -263,7 +274,7 @@ func (r *runner) makeTraders(ctx context.Context) error {
 		for i := range count {
 			name := fmt.Sprintf("%s-%s%d", cfg.RunID, kindTag, i)
 			si := n % len(r.syms)
-			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name),
+			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name), batch: r.subj.OrderBatch(name),
 				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n)))}
 			t := mk(a)
 			conn := n % nConns

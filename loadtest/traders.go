@@ -14,6 +14,8 @@ import (
 // which is what a real bot sees too).
 type trader interface {
 	next(buf []byte) (kind, string, []byte)
+	// batchSubject is the order.batch subject of the trader's account.
+	batchSubject() string
 }
 
 // Trader kinds, also the tags in account names.
@@ -33,11 +35,14 @@ var weight = map[string]int{KindMaker: 4, KindCanceler: 4, KindTaker: 2, KindLev
 type acct struct {
 	name          string
 	place, cancel string // subjects
+	batch         string // order.batch subject
 	sym           *symbol
 	mark          *atomic.Int64 // the symbol's mark in ticks
 	rng           *rand.Rand
 	coid          uint64
 }
+
+func (a *acct) batchSubject() string { return a.batch }
 
 func (a *acct) placeOrder(buf []byte, o order) (kind, string, []byte) {
 	a.coid++

@@ -74,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.Uint64Var(&cfg.Orders, "orders", 0, "also stop after this many requests (0: no cap)")
 	fs.IntVar(&cfg.Rate, "rate", 10000, "requests (orders and cancels) per second, open loop")
 	fs.IntVar(&cfg.Conns, "conns", 4, "NATS connections, each pipelining its share")
+	fs.IntVar(&cfg.Batch, "batch", 1, "group each sender's requests due together by account into order.batch requests of up to N items (1: no batching; at most 20)")
 	fs.IntVar(&cfg.Makers, "makers", 4, "market makers quoting both sides around the mark")
 	fs.IntVar(&cfg.Takers, "takers", 8, "takers sending market orders")
 	fs.IntVar(&cfg.Levered, "levered", 8, "high-leverage directional traders (liquidated by --shock)")

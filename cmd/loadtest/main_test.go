@@ -158,3 +158,54 @@ func TestCommandShockLiquidates(t *testing.T) {
 		t.Fatalf("liquidations %d, ADL events %d, invariants ok %v: %s", rep.Liquidations, rep.ADLEvents, rep.InvariantsOK, stdout.String())
 	}
 }
+
+// TestCommandBatchAgainstExchange: with --batch 8 against the real
+// exchange (--embedded), every item gets exactly one result (replies =
+// sent, each classified once as a status or a reject, nothing lost or
+// stray), rejects are counted per item, and the invariants hold.
+func TestCommandBatchAgainstExchange(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--embedded", "--batch", "8", "--orders", "6000", "--rate", "20000", "--conns", "2", "--quiet", "--json", jsonFile}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
+	}
+	var rep struct {
+		Sent         int64            `json:"sent"`
+		Replies      int64            `json:"replies"`
+		Places       int64            `json:"places"`
+		Cancels      int64            `json:"cancels"`
+		Rejects      map[string]int64 `json:"rejects"`
+		Statuses     map[string]int64 `json:"statuses"`
+		Timeouts     int64            `json:"timeouts"`
+		Strays       int64            `json:"stray_replies"`
+		PubErrs      int64            `json:"publish_errors"`
+		OrdersPerS   float64          `json:"orders_per_s"`
+		InvariantsOK bool             `json:"invariants_ok"`
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	classified := int64(0)
+	for _, n := range rep.Rejects {
+		classified += n
+	}
+	for _, n := range rep.Statuses {
+		classified += n
+	}
+	if rep.Sent != 6000 || rep.Replies != rep.Sent || rep.Places+rep.Cancels != rep.Sent || classified != rep.Replies ||
+		rep.Timeouts != 0 || rep.Strays != 0 || rep.PubErrs != 0 || rep.OrdersPerS <= 0 {
+		t.Fatalf("items not answered once each: %s", data)
+	}
+	if rep.Rejects["BAD_REQUEST"] != 0 || rep.Rejects["UNPARSABLE_REPLY"] != 0 || rep.Rejects["UNKNOWN_ORDER"] == 0 {
+		t.Errorf("rejects %v: want cancels of filled orders refused per item, and no malformed batches", rep.Rejects)
+	}
+	if !rep.InvariantsOK {
+		t.Errorf("invariants broken: %s", stdout.String())
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--embedded", "--batch", "21"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "at most 20") {
+		t.Errorf("--batch 21: exit %d, %q", code, errOut.String())
+	}
+}
