@@ -24,8 +24,6 @@ type liquidation struct {
 	// quotes counts the socialized legs' set-aside quotes not answered yet
 	// (socialize.go); the IOC orders go out when it is back to 0.
 	quotes int
-	// socialStarted: the socialized legs' rounds were started at settlement.
-	socialStarted bool
 }
 
 type liqLeg struct {

@@ -23,16 +23,10 @@ type accountEntry struct {
 
 // registry interns account names to book.AccountIDs (1, 2, ...) and spawns
 // each account's actor on first use. Lookups of known accounts are
-// lock-free: first in frozen, a plain map (half the cost of a sync.Map
-// lookup, and every order does one), then in byName, which also holds the
-// accounts created since frozen was built. frozen is rebuilt once lookups
-// have missed it as many times as it has entries, so rebuilding costs
-// O(1) per lookup (sync.Map's read map before Go 1.24 worked the same
-// way). Creation takes the mutex.
+// lock-free (sync.Map); creation takes the mutex. Callers on a hot path
+// resolve an account once (Exchange.Account) instead of by name per order.
 type registry struct {
-	frozen atomic.Pointer[map[string]*accountEntry]
-	misses atomic.Int64 // lookups that missed frozen since it was built
-	byName sync.Map     // string -> *accountEntry
+	byName sync.Map // string -> *accountEntry
 	mu     sync.Mutex
 	list   []*accountEntry // id-1 -> entry
 	super  *accountSupervisor
@@ -42,13 +36,7 @@ type registry struct {
 const accountPrefix = "acct-"
 
 func (r *registry) get(x *Exchange, name string) *accountEntry {
-	if m := r.frozen.Load(); m != nil {
-		if e := (*m)[name]; e != nil {
-			return e
-		}
-	}
 	if e, ok := r.byName.Load(name); ok {
-		r.missed()
 		return e.(*accountEntry)
 	}
 	r.mu.Lock()
@@ -74,30 +62,6 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	r.list = append(r.list, e)
 	r.byName.Store(name, e)
 	return e
-}
-
-// missed counts a lookup that missed frozen and rebuilds it when the
-// misses have paid for it.
-func (r *registry) missed() {
-	m := r.frozen.Load()
-	n := 0
-	if m != nil {
-		n = len(*m)
-	}
-	if r.misses.Add(1) < int64(max(n, 64)) {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.frozen.Load() != m { // rebuilt meanwhile
-		return
-	}
-	f := make(map[string]*accountEntry, len(r.list))
-	for _, e := range r.list {
-		f[e.name] = e
-	}
-	r.frozen.Store(&f)
-	r.misses.Store(0)
 }
 
 // mailbox returns the mailbox of account id's actor (nil if unknown).

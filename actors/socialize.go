@@ -56,15 +56,15 @@ func (lq *liquidation) charged() market.Money {
 // settlement's share.
 func (a *accountActor) socialized(ctx actor.Context, fund market.Money) bool {
 	lq := a.liq
-	if !lq.socialStarted {
-		var quoted bool
-		for _, g := range lq.legs {
-			quoted = quoted || g.social.quoted
-		}
+	var quoted, started bool
+	for _, g := range lq.legs {
+		quoted = quoted || g.social.quoted
+		started = started || g.social.asked // every quoted leg is asked at once
+	}
+	if !started {
 		if !quoted {
 			return true
 		}
-		lq.socialStarted = true
 		shorts := lq.splitShortfall(max(0, -fund-lq.amount))
 		for i, g := range lq.legs {
 			sc := &g.social
