@@ -179,46 +179,13 @@ func (r *replyOutcomes) split(rest []byte) {
 			rest = rest[1:]
 			continue
 		}
-		end := objectEnd(rest)
+		end := wire.ObjectEnd(rest)
 		if end < 0 {
 			return
 		}
 		r.add(classify(rest[:end]))
 		rest = rest[end:]
 	}
-}
-
-// objectEnd returns the length of the JSON object at the start of b, -1 if
-// b does not start with a complete object.
-func objectEnd(b []byte) int {
-	if len(b) == 0 || b[0] != '{' {
-		return -1
-	}
-	depth, inString := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
 }
 
 // completeReply records the reply to request n received at now. For a

@@ -113,7 +113,11 @@ func decodeBatchFast(data []byte) (items []BatchItem, ok bool) {
 		if i, ok = expect(data, skipSpace(data, i), ':'); !ok || i == len(data) || data[i] != '{' {
 			return nil, false
 		}
-		end := skipObject(data, i)
+		n := ObjectEnd(data[i:])
+		if n < 0 {
+			return nil, false
+		}
+		end := i + n
 		switch string(key) {
 		case "place", "cancel":
 			items = append(items, batchItem(string(key), data[i:end]))
@@ -148,18 +152,29 @@ func expectKey(data []byte, i int, key string) (int, bool) {
 	return expect(data, skipSpace(data, i), ':')
 }
 
-// skipObject returns the index after the object starting at data[i] in
-// valid JSON, skipping strings and nested values.
-func skipObject(data []byte, i int) int {
-	depth := 0
-	for ; i < len(data); i++ {
-		switch data[i] {
-		case '"':
-			for i++; i < len(data) && data[i] != '"'; i++ {
-				if data[i] == '\\' {
-					i++
-				}
+// ObjectEnd returns the length of the JSON object at the start of b,
+// skipping strings and nested values, or -1 if b does not start with a
+// complete object. It splits arrays of objects (batch items, batch
+// results) without decoding them.
+func ObjectEnd(b []byte) int {
+	if len(b) == 0 || b[0] != '{' {
+		return -1
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
 			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -168,5 +183,5 @@ func skipObject(data []byte, i int) int {
 			}
 		}
 	}
-	return i
+	return -1
 }
