@@ -64,6 +64,35 @@ func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop 
 	}
 }
 
+// driveClosed keeps window requests in flight until the window ends at end
+// (ns) or stop closes: a closed loop, each request sent as soon as a reply
+// frees a slot. There is no schedule to be late against, so a request's
+// latency counts from when it left, and a slow exchange lowers the rate
+// instead of growing the latency (the price of a closed loop; the open loop
+// is what measures latency under a given load).
+func (p *pipe) driveClosed(window int, end int64, table []trader, stop <-chan struct{}) {
+	buf := make([]byte, 0, 512)
+	// The timer only bounds a wait with nothing in flight to wake it (a
+	// publish error), so the end of the window is still seen.
+	wait := time.NewTimer(maxPause)
+	defer wait.Stop()
+	for i := 0; p.clock() < end; {
+		for free := window - p.inFlight(); free > 0; free-- {
+			k, subject, body := table[i%len(table)].next(buf[:0])
+			p.send(k, subject, body, p.clock())
+			buf = body[:0]
+			i++
+		}
+		wait.Reset(maxPause)
+		select {
+		case <-p.freed:
+		case <-wait.C:
+		case <-stop:
+			return
+		}
+	}
+}
+
 // run performs the measured window and builds the report.
 func (r *runner) run(ctx context.Context) (*Report, error) {
 	cfg := r.cfg
@@ -86,6 +115,10 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 
 	var senders sync.WaitGroup
 	for i, p := range r.pipes {
+		if cfg.Window > 0 {
+			senders.Go(func() { p.driveClosed(cfg.Window, end, r.tables[i], ctx.Done()) })
+			continue
+		}
 		sched := Schedule{Rate: uint64(cfg.Rate), Stride: uint64(len(r.pipes)), Offset: uint64(i), Limit: cfg.Orders}
 		senders.Go(func() { p.drive(sched, end, r.tables[i], cfg.Batch, ctx.Done()) })
 	}

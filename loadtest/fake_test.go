@@ -58,6 +58,10 @@ type fakeExchange struct {
 	liqSent  int
 	adlSent  int
 	auditOK  bool
+	// delay > 0 answers order.place and order.cancel that much later,
+	// counting the requests held meanwhile (inflight, its peak maxHeld).
+	delay             time.Duration
+	inflight, maxHeld int
 }
 
 func newFakeExchange(t *testing.T, url string) *fakeExchange {
@@ -98,11 +102,11 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 	case wire.EpOrderPlace:
 		f.requests++
 		p, err := wire.DecodePlace(m.Data)
-		_ = m.Respond(f.place(r.Account, p, err))
+		f.answer(m, f.place(r.Account, p, err))
 	case wire.EpOrderCancel:
 		f.requests++
 		c, err := wire.DecodeCancel(m.Data)
-		_ = m.Respond(f.cancel(r.Account, c, err))
+		f.answer(m, f.cancel(r.Account, c, err))
 	case wire.EpOrderBatch:
 		f.batch(m, r.Account)
 	case wire.EpAdminDeposit:
@@ -228,6 +232,24 @@ func (f *fakeExchange) moveIndex(sym string, price decimal.Decimal) {
 	}
 	f.publish(f.subj.ADLEvents(sym), wire.ADLEvent{Symbol: sym, BankruptAccount: "x", Counterparty: "y"})
 	f.adlSent++
+}
+
+// answer replies reply to an order request, after f.delay if set. The
+// request stops counting as held before the reply leaves, so a client that
+// sends on each reply never finds it still counted.
+func (f *fakeExchange) answer(m *nats.Msg, reply []byte) {
+	if f.delay <= 0 {
+		_ = m.Respond(reply)
+		return
+	}
+	f.inflight++
+	f.maxHeld = max(f.maxHeld, f.inflight)
+	time.AfterFunc(f.delay, func() {
+		f.mu.Lock()
+		f.inflight--
+		f.mu.Unlock()
+		_ = m.Respond(reply)
+	})
 }
 
 func (f *fakeExchange) publish(subject string, v any) {

@@ -19,7 +19,7 @@ func (r *runner) report(col *collector, window int64) *Report {
 		Sent:    t.totalSent(), Replies: t.totalReplies(),
 		Places: t.sent[kindPlace], Cancels: t.sent[kindCancel],
 		Latency: summarize(col.total), SendLag: summarize(col.lag), Rejects: t.rejects, Statuses: t.statuses,
-		Timeouts: t.timeouts, Strays: t.strays, PubErrs: t.pubErrs, Unsent: t.unsent,
+		LateCancels: t.lateCancels, Timeouts: t.timeouts, Strays: t.strays, PubErrs: t.pubErrs, Unsent: t.unsent,
 		Liquidations: r.events.liquidations.Load(), ADLEvents: r.events.adl.Load(),
 		FundBalance: map[string]string{},
 		Series:      col.series,
@@ -30,6 +30,9 @@ func (r *runner) report(col *collector, window int64) *Report {
 	if secs > 0 {
 		rep.OrdersPerS = float64(rep.Replies) / answered
 		rep.SentPerS = float64(rep.Sent) / secs
+	}
+	if r.cfg.Window > 0 {
+		rep.TargetRate, rep.Window = 0, r.cfg.Window
 	}
 	return rep
 }

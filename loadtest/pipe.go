@@ -51,8 +51,11 @@ type tally struct {
 	strays        int64 // replies matching no pending request
 	pubErrs       int64
 	unsent        int64 // due before the end but not sent: the generator fell behind
-	lastReply     int64 // when the latest reply arrived (pipe clock)
-	hist          *hdrhistogram.Histogram
+	// lateCancels are the UNKNOWN_ORDER rejects of cancels (also in
+	// rejects): the order had filled, expired or was never placed.
+	lateCancels int64
+	lastReply   int64 // when the latest reply arrived (pipe clock)
+	hist        *hdrhistogram.Histogram
 	// lag holds, since the collector last took it, how late each request
 	// left after its due time: the generator's own part of the latency.
 	lag *hdrhistogram.Histogram
@@ -78,6 +81,7 @@ func (t *tally) addCounters(o *tally) {
 	t.strays += o.strays
 	t.pubErrs += o.pubErrs
 	t.unsent += o.unsent
+	t.lateCancels += o.lateCancels
 	t.lastReply = max(t.lastReply, o.lastReply)
 }
 
@@ -126,6 +130,9 @@ type pipe struct {
 	next        uint64
 	outstanding int
 	t           tally
+	// freed wakes a closed-loop sender when a reply (or a give-up) frees a
+	// slot; it holds at most one wake-up, which is all a sender needs.
+	freed chan struct{}
 }
 
 // newPipe subscribes the reply inbox of nc. ring bounds the requests in
@@ -154,7 +161,7 @@ func newPending(clock func() int64, ring int) *pipe {
 	for size < ring {
 		size <<= 1
 	}
-	return &pipe{clock: clock, ring: make([]pending, size), mask: uint64(size - 1), t: newTally()}
+	return &pipe{clock: clock, ring: make([]pending, size), mask: uint64(size - 1), t: newTally(), freed: make(chan struct{}, 1)}
 }
 
 // send publishes one request due at due (ns on the pipe's clock). One
@@ -232,8 +239,7 @@ func (p *pipe) liveLocked(n uint64) *pending {
 
 // completeLocked records the reply o to the live request s.
 func (p *pipe) completeLocked(s *pending, now int64, o outcome) {
-	s.live = false
-	p.outstanding--
+	p.retire(s)
 	p.t.replies[s.kind]++
 	p.t.lastReply = max(p.t.lastReply, now)
 	p.t.recordLatency(now - s.due)
@@ -243,16 +249,28 @@ func (p *pipe) completeLocked(s *pending, now int64, o outcome) {
 		}
 	} else {
 		p.t.rejects[o.code]++
+		if s.kind == kindCancel && o.code == string(wire.CodeUnknownOrder) {
+			p.t.lateCancels++
+		}
 	}
 }
 
 // giveUp retires an unanswered request as a timeout. Its age still goes into
 // the histogram: leaving it out would hide exactly the slowest requests.
 func (p *pipe) giveUp(s *pending, now int64) {
-	s.live = false
-	p.outstanding--
+	p.retire(s)
 	p.t.timeouts++
 	p.t.recordLatency(now - s.due)
+}
+
+// retire takes s out of flight and wakes a closed-loop sender.
+func (p *pipe) retire(s *pending) {
+	s.live = false
+	p.outstanding--
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
 }
 
 // inFlight returns the number of requests awaiting a reply.

@@ -34,16 +34,17 @@ func (r *Report) WritePlot(w io.Writer) error {
 	if r.Shock != nil {
 		mark = r.Shock.AtS
 	}
+	load, from := r.mode()
 	var b strings.Builder
 	fmt.Fprintf(&b, `<!doctype html>
 <html><head><meta charset="utf-8"><title>perpx load test %s</title>
 <style>body{font:14px sans-serif;margin:20px}svg{display:block;margin:10px 0}</style></head><body>
 <h2>perpx load test %s</h2>
-<p>%.0f orders/s answered (target %d/s, %d connections) · latency p50 %s · p99 %s · p99.9 %s · max %s · rejects %d · liquidations %d · ADL %d · invariants %s</p>
-`, html.EscapeString(r.RunID), html.EscapeString(r.RunID), r.OrdersPerS, r.TargetRate, r.Conns,
+<p>%.0f orders/s answered (%s, %d connections) · latency p50 %s · p99 %s · p99.9 %s · max %s · rejects %d · liquidations %d · ADL %d · invariants %s</p>
+`, html.EscapeString(r.RunID), html.EscapeString(r.RunID), r.OrdersPerS, load, r.Conns,
 		micros(r.Latency.P50), micros(r.Latency.P99), micros(r.Latency.P999), micros(r.Latency.Max),
 		sum(r.Rejects), r.Liquidations, r.ADLEvents, map[bool]string{true: "ok", false: "FAILED"}[r.InvariantsOK])
-	chart(&b, "Latency from scheduled send (µs, log scale) per second", xs, lat, true, mark)
+	chart(&b, "Latency from "+from+" (µs, log scale) per second", xs, lat, true, mark)
 	chart(&b, "Throughput (requests/s) per second", xs, thr, false, mark)
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())

@@ -11,8 +11,9 @@ import (
 
 // Report is the outcome of a run; its JSON is the --json file.
 type Report struct {
-	DurationS  float64        `json:"duration_s"` // the sending window
-	TargetRate int            `json:"target_rate"`
+	DurationS  float64        `json:"duration_s"`       // the sending window
+	TargetRate int            `json:"target_rate"`      // 0 in a closed loop
+	Window     int            `json:"window,omitempty"` // requests in flight per connection in a closed loop
 	Conns      int            `json:"conns"`
 	Seed       uint64         `json:"seed"`
 	RunID      string         `json:"run_id"`
@@ -35,13 +36,16 @@ type Report struct {
 	// SendLag is how late each request left after its scheduled time:
 	// the part of Latency that is the generator's own (timer wake-ups,
 	// a busy CPU), before the request reached the connection.
-	SendLag  Latency               `json:"send_lag_us"`
-	Rejects  map[string]int64      `json:"rejects"`
-	Statuses map[wire.Status]int64 `json:"statuses"`
-	Timeouts int64                 `json:"timeouts"`
-	Strays   int64                 `json:"stray_replies"`
-	PubErrs  int64                 `json:"publish_errors"`
-	Unsent   int64                 `json:"unsent"`
+	SendLag Latency          `json:"send_lag_us"`
+	Rejects map[string]int64 `json:"rejects"`
+	// LateCancels are the cancels among Rejects answered UNKNOWN_ORDER: the
+	// bots cancel open loop, so some orders filled or expired first.
+	LateCancels int64                 `json:"late_cancels"`
+	Statuses    map[wire.Status]int64 `json:"statuses"`
+	Timeouts    int64                 `json:"timeouts"`
+	Strays      int64                 `json:"stray_replies"`
+	PubErrs     int64                 `json:"publish_errors"`
+	Unsent      int64                 `json:"unsent"`
 
 	Liquidations int64             `json:"liquidations"`
 	ADLEvents    int64             `json:"adl_events"`
@@ -78,28 +82,49 @@ func (r *Report) WriteText(w io.Writer) error {
 	if !r.InvariantsOK {
 		verdict = "FAILED"
 	}
-	_, err := fmt.Fprintf(w, `perpx load test %s: %.1fs at target %d orders/s over %d connections, seed %d
+	load, from := r.mode()
+	lag := fmt.Sprintf("send lag    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (scheduled send to publish: the generator's part)\n",
+		micros(g.P50), micros(g.P90), micros(g.P99), micros(g.P999), micros(g.Max))
+	if r.Window > 0 {
+		lag = "" // a closed loop sends when a slot frees: no schedule to lag
+	}
+	_, err := fmt.Fprintf(w, `perpx load test %s: %.1fs, %s, %d connections, seed %d
 traders     %v on %v
 throughput  %.0f orders/s answered, %.0f/s sent (%d sent: %d places, %d cancels; %d replies)
-latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from scheduled send)
-send lag    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (scheduled send to publish: the generator's part)
-rejects     %d%s
+latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from %s)
+%srejects     %d%s%s
 lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d stray replies
 statuses    %v
 risk        %d liquidations, %d ADL events, fund %v
 invariants  %s%s%s
 `,
-		r.RunID, r.DurationS, r.TargetRate, r.Conns, r.Seed,
+		r.RunID, r.DurationS, load, r.Conns, r.Seed,
 		r.Traders, r.Symbols,
 		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Replies,
-		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max),
-		micros(g.P50), micros(g.P90), micros(g.P99), micros(g.P999), micros(g.Max),
-		sum(r.Rejects), rejectList(r.Rejects),
+		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max), from,
+		lag, sum(r.Rejects), rejectList(r.Rejects), lateCancels(r.LateCancels),
 		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,
 		r.Statuses,
 		r.Liquidations, r.ADLEvents, r.FundBalance,
 		verdict, problemList(r.Problems), problemList(r.Warnings))
 	return err
+}
+
+func lateCancels(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n            of which %d cancels of orders no longer open (filled or expired first: expected of open-loop bots)", n)
+}
+
+// mode names the load and where latency is measured from: the scheduled
+// send in an open loop, the send itself in a closed one (which waits for a
+// free slot instead of queueing, so its latency hides overload).
+func (r *Report) mode() (load, from string) {
+	if r.Window > 0 {
+		return fmt.Sprintf("closed loop of %d in flight per connection", r.Window), "send"
+	}
+	return fmt.Sprintf("open loop at %d orders/s", r.TargetRate), "scheduled send"
 }
 
 func sum(m map[string]int64) (n int64) {

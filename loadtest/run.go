@@ -35,6 +35,12 @@ type Config struct {
 	// account into order.batch requests of up to Batch items (at most
 	// MaxBatch); each item keeps its own due time and latency. [1: none]
 	Batch int
+	// Window > 0 runs a closed loop instead: each connection keeps Window
+	// requests in flight and sends the next as soon as a reply comes back;
+	// Rate and Orders are then ignored and latency counts from the send.
+	// It measures the most the exchange answers at a bounded concurrency
+	// (Little's law: latency ≈ Window × Conns ÷ throughput). [0: open loop]
+	Window int
 
 	Makers, Takers, Levered, Cancelers int // accounts per kind
 
@@ -115,7 +121,7 @@ func (c Config) withDefaults() Config {
 	if c.Ring <= 0 {
 		c.Ring = 1 << 16
 	}
-	c.Ring = max(c.Ring, c.Batch) // a batch's items are in flight together
+	c.Ring = max(c.Ring, c.Batch, c.Window) // a batch's items are in flight together
 	return c
 }
 
@@ -139,6 +145,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Batch > MaxBatch {
 		return nil, fmt.Errorf("%w: batch %d: at most %d items", ErrConfig, cfg.Batch, MaxBatch)
+	}
+	if cfg.Window > 0 && cfg.Batch > 1 {
+		return nil, fmt.Errorf("%w: a closed-loop window and batches do not mix", ErrConfig)
+	}
+	if cfg.Window < 0 {
+		return nil, fmt.Errorf("%w: window %d", ErrConfig, cfg.Window)
 	}
 	if cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers <= 0 {
 		return nil, fmt.Errorf("%w: no traders", ErrConfig)

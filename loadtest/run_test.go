@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"strings"
 	"testing"
@@ -47,6 +48,10 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	}
 	if rep.Rejects[string(wire.CodeInsufficientMargin)] == 0 || rep.Rejects[string(wire.CodeUnknownOrder)] == 0 {
 		t.Errorf("the run should meet both fake reject rules: %v", rep.Rejects)
+	}
+	// The fake answers UNKNOWN_ORDER only to cancels.
+	if rep.LateCancels != rep.Rejects[string(wire.CodeUnknownOrder)] {
+		t.Errorf("late cancels %d, UNKNOWN_ORDER rejects %d", rep.LateCancels, rep.Rejects[string(wire.CodeUnknownOrder)])
 	}
 	if rep.Liquidations != 3 || fake.liqSent != 3 || rep.ADLEvents != 2 || fake.adlSent != 2 {
 		t.Errorf("liquidations %d (fake sent %d), ADL %d (fake sent %d); want 3 and 2", rep.Liquidations, fake.liqSent, rep.ADLEvents, fake.adlSent)
@@ -139,5 +144,50 @@ func TestRunFailsWhenTheAuditFails(t *testing.T) {
 	var text bytes.Buffer
 	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "FAILED") {
 		t.Fatalf("text report %q, %v", text.String(), err)
+	}
+}
+
+// TestRunClosedLoop: with a window the generator keeps exactly Window
+// requests in flight per connection (the fake, answering 2 ms late, sees
+// Window × Conns held at its peak and never more), refills a slot as each
+// reply comes, and reports the mode.
+func TestRunClosedLoop(t *testing.T) {
+	url := startNATS(t)
+	fake := newFakeExchange(t, url)
+	fake.delay = 2 * time.Millisecond
+	const window, conns = 3, 2
+	cfg := Config{URL: url, SetIndex: true, Duration: 600 * time.Millisecond, Window: window, Conns: conns,
+		Makers: 1, Takers: 2, Cancelers: 1, Seed: 3, RunID: "closed"}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if fake.maxHeld != window*conns {
+		t.Errorf("the fake held at most %d requests at once, want %d", fake.maxHeld, window*conns)
+	}
+	// A slot's round trip takes at least the delay; a slot not refilled on
+	// its reply would sit until the sender's 50 ms timer (≈ 12 rounds).
+	if most := int64(window * conns * 300); rep.Sent > most+window*conns || rep.Sent < window*conns*40 {
+		t.Errorf("sent %d in 0.6 s: want between %d and %d", rep.Sent, window*conns*40, most)
+	}
+	if rep.Sent != int64(fake.requests) || rep.Replies != rep.Sent || rep.Timeouts != 0 || rep.Strays != 0 || rep.Unsent != 0 {
+		t.Errorf("sent %d, replies %d, fake saw %d, timeouts %d, strays %d, unsent %d",
+			rep.Sent, rep.Replies, fake.requests, rep.Timeouts, rep.Strays, rep.Unsent)
+	}
+	if rep.Latency.P50 < 2000 {
+		t.Errorf("latency p50 %d µs: every request was held 2 ms", rep.Latency.P50)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Window != window || rep.TargetRate != 0 || !strings.Contains(text.String(), "closed loop of 3 in flight") ||
+		strings.Contains(text.String(), "send lag") {
+		t.Errorf("window %d, target %d, text:\n%s", rep.Window, rep.TargetRate, text.String())
+	}
+	if _, err := Run(context.Background(), Config{URL: url, Window: 2, Batch: 4, Takers: 1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("window with batches: %v, want ErrConfig", err)
 	}
 }

@@ -7,6 +7,7 @@
 //	go run ./cmd/loadtest --embedded --duration 10s --rate 20000 --shock --json out.json --plot out.html
 //	go run ./cmd/loadtest --nats-url nats://127.0.0.1:4222 --index manual --rate 100000
 //	go run ./cmd/loadtest --embedded --echo inproc --rate 50000   # the floor: NATS and this generator, no exchange
+//	go run ./cmd/loadtest --embedded --window 8                   # closed loop: the most it answers with 8 in flight per connection
 //
 // The report separates the generator's own share of the latency (send lag:
 // scheduled send to publish) from the rest; --cpuprofile and --trace record
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.Uint64Var(&cfg.Orders, "orders", 0, "also stop after this many requests (0: no cap)")
 	fs.IntVar(&cfg.Rate, "rate", 10000, "requests (orders and cancels) per second, open loop")
 	fs.IntVar(&cfg.Conns, "conns", 4, "NATS connections, each pipelining its share")
+	fs.IntVar(&cfg.Window, "window", 0, "closed loop instead of --rate: keep N requests in flight per connection, send the next when a reply comes (latency from the send)")
 	fs.IntVar(&cfg.Batch, "batch", 1, "group each sender's requests due together by account into order.batch requests of up to N items (1: no batching; at most 20)")
 	fs.IntVar(&cfg.Makers, "makers", 4, "market makers quoting both sides around the mark")
 	fs.IntVar(&cfg.Takers, "takers", 8, "takers sending market orders")
