@@ -125,7 +125,7 @@ func start(t testing.TB, cfg *config.Config, o startOpts) *exchange {
 	})
 	e.nc = connect(t, a.URL(), o.admin...)
 	e.rec = newRecorder(t, e.nc, e.subj.Events(wire.Any), e.subj.ADLEvents(wire.Any), e.subj.FundEvents(),
-		e.subj.Trades(wire.Any), e.subj.Mark(wire.Any))
+		e.subj.Trades(wire.Any), e.subj.Mark(wire.Any), e.subj.Liquidations(wire.Any))
 	return e
 }
 
@@ -510,6 +510,10 @@ func sameFundEvent(a, b wire.FundEvent) bool {
 
 func (e *exchange) adlEvents() []wire.ADLEvent {
 	return decoded[wire.ADLEvent](e.rec, e.subj.ADLEvents(tsym))
+}
+
+func (e *exchange) liquidationNotices() []wire.LiquidationNotice {
+	return decoded[wire.LiquidationNotice](e.rec, e.subj.Liquidations(tsym))
 }
 
 func (e *exchange) fundEvents() []wire.FundEvent {

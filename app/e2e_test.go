@@ -123,10 +123,23 @@ func TestE2ELiquidationSettlesWithFund(t *testing.T) {
 			erin.limit(c.side, c.exec, "1") // the liquidity the liquidation order takes
 			e.index(c.mark)
 
-			liq := e.waitEvents("alice", wire.EventLiquidation, 1)[0].Liquidation
+			liqEv := e.waitEvents("alice", wire.EventLiquidation, 1)[0]
+			liq := liqEv.Liquidation
 			if !liq.BankruptcyPrice.Equal(dec("3000")) || !liq.LiquidationPrice.Equal(dec(c.mark)) {
 				t.Fatalf("liquidation event %+v", liq)
 			}
+			// Everyone sees it on the symbol's public stream, without the account.
+			eventually(t, "the public liquidation notice", func() error {
+				ns := e.liquidationNotices()
+				if len(ns) != 1 {
+					return fmt.Errorf("notices %+v", ns)
+				}
+				if n := ns[0]; n.Symbol != liq.Symbol || n.Side != liq.Side || !n.Qty.Equal(liq.Qty) || !n.MarkPrice.Equal(liq.MarkPrice) ||
+					!n.LiquidationPrice.Equal(liq.LiquidationPrice) || !n.BankruptcyPrice.Equal(liq.BankruptcyPrice) || n.TimeMs != liqEv.TimeMs {
+					t.Fatalf("notice %+v, want the event %+v", n, liqEv)
+				}
+				return nil
+			})
 			var ev wire.FundEvent
 			eventually(t, "the fund event", func() error {
 				evs := e.fundEvents()

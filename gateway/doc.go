@@ -35,12 +35,12 @@
 // payload is decoded, so malformed floods are limited too.
 //
 // Streams. Publisher implements the actors' Sink: trades, incremental depth,
-// mark, fund and ADL events, private account events, JSON per API.md. On
-// the embedded server's in-process connection it also implements
-// actors.Interest from the server's own subscription index, so the actors
-// do not build trades, depth updates or account events for subjects nobody
-// subscribes to (the server would drop them); on any other connection
-// everything is published.
+// mark, public liquidation notices, fund and ADL events, private account
+// events, JSON per API.md. On the embedded server's in-process connection
+// it also implements actors.Interest from the server's own subscription
+// index, so the actors do not build trades, depth updates or account events
+// for subjects nobody subscribes to (the server would drop them); on any
+// other connection everything is published.
 //
 // Wiring (cmd/exchange): natsrv.Start → srv.Connect → NewMetrics →
 // NewPublisher → actors.Start(Sink: publisher) → gateway.Start(nc,

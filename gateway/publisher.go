@@ -33,8 +33,8 @@ type Publisher struct {
 
 // symbolSubjects are one symbol's market-data subjects and trade counter.
 type symbolSubjects struct {
-	trades, book, mark string
-	count              prometheus.Counter
+	trades, book, mark, liquidations string
+	count                            prometheus.Counter
 }
 
 // NewPublisher returns a publisher on nc; it uses opts' Prefix, Logger and
@@ -52,7 +52,7 @@ func (p *Publisher) symbol(symbol string) *symbolSubjects {
 		return s.(*symbolSubjects)
 	}
 	s, _ := p.symbols.LoadOrStore(symbol, &symbolSubjects{trades: p.subj.Trades(symbol), book: p.subj.Book(symbol),
-		mark: p.subj.Mark(symbol), count: p.m.trades.WithLabelValues(symbol)})
+		mark: p.subj.Mark(symbol), liquidations: p.subj.Liquidations(symbol), count: p.m.trades.WithLabelValues(symbol)})
 	return s.(*symbolSubjects)
 }
 
@@ -111,10 +111,12 @@ func (p *Publisher) ADLEvent(symbol string, e *wire.ADLEvent) {
 }
 
 // AccountEvent publishes on <prefix>.acct.<account>.events; a liquidation
-// event counts in perpx_liquidations_total.
+// event also counts in perpx_liquidations_total and goes without the
+// account to <prefix>.md.<symbol>.liquidations.
 func (p *Publisher) AccountEvent(account string, e *wire.AccountEvent) {
-	if e.Type == wire.EventLiquidation && e.Liquidation != nil {
-		p.m.liquidations.WithLabelValues(e.Liquidation.Symbol).Inc()
+	if l := e.Liquidation; e.Type == wire.EventLiquidation && l != nil {
+		p.m.liquidations.WithLabelValues(l.Symbol).Inc()
+		publish(p, p.symbol(l.Symbol).liquidations, &wire.LiquidationNotice{Liquidation: *l, TimeMs: e.TimeMs}, wire.AppendLiquidationNotice)
 	}
 	publish(p, p.events(account), e, wire.AppendAccountEvent)
 }

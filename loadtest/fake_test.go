@@ -226,7 +226,10 @@ func (f *fakeExchange) moveIndex(sym string, price decimal.Decimal) {
 		if !strings.HasPrefix(lev, sym+":") {
 			continue
 		}
-		f.publish(f.subj.Events(acct), wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{Symbol: sym}})
+		// As the exchange does: the account's event and the public notice.
+		liq := wire.Liquidation{Symbol: sym, Side: wire.Long}
+		f.publish(f.subj.Events(acct), wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &liq})
+		f.publish(f.subj.Liquidations(sym), wire.LiquidationNotice{Liquidation: liq})
 		f.publish(f.subj.Events(acct), wire.AccountEvent{Type: wire.EventOrder, Order: &wire.Order{ClientOrderID: "liquidation"}})
 		f.liqSent++
 	}

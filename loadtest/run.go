@@ -58,8 +58,9 @@ type Config struct {
 	Leverage       decimal.Decimal // of the levered traders [50]
 	TakerNotional  float64         // [500]
 
-	// SkipAccountEvents does not subscribe px.acct.*.events, which costs an
-	// extra delivery per private event; liquidations then read 0.
+	// SkipAccountEvents does not subscribe px.acct.*.events, as if no bot
+	// listened to its fills: the exchange then neither builds nor sends
+	// them (about two per order). Liquidations are counted either way.
 	SkipAccountEvents bool
 
 	Drain    time.Duration // wait for the last replies [3s]

@@ -163,6 +163,17 @@ func appendLiquidation(dst []byte, l *Liquidation) []byte {
 	return append(dst, '}')
 }
 
+// AppendLiquidationNotice appends n as encoding/json would.
+func AppendLiquidationNotice(dst []byte, n *LiquidationNotice) []byte {
+	if n == nil {
+		return appendNull(dst)
+	}
+	dst = appendLiquidation(dst, &n.Liquidation)
+	dst = append(dst[:len(dst)-1], `,"time_ms":`...) // reopen its object
+	dst = strconv.AppendInt(dst, n.TimeMs, 10)
+	return append(dst, '}')
+}
+
 func appendFunding(dst []byte, f *Funding) []byte {
 	dst = append(dst, `{"symbol":`...)
 	dst = appendString(dst, f.Symbol)

@@ -40,6 +40,7 @@ func checkAllAppends(t *testing.T, fill func(any)) {
 	checkValues(t, fill, AppendMarkUpdate)
 	checkValues(t, fill, AppendFundEvent)
 	checkValues(t, fill, AppendADLEvent)
+	checkValues(t, fill, AppendLiquidationNotice)
 	checkValues(t, fill, AppendOrder)
 }
 
@@ -78,6 +79,7 @@ func TestAppendSinkTable(t *testing.T) {
 	checkAppend(t, benchMarkUpdate(), AppendMarkUpdate)
 	checkAppend(t, adl, AppendADLEvent)
 	checkAppend(t, liq, appendLiquidation)
+	checkAppend(t, &LiquidationNotice{Liquidation: *liq, TimeMs: -1}, AppendLiquidationNotice)
 	checkAppend(t, funding, appendFunding)
 	checkAllAppends(t, func(any) {})
 	for _, o := range []*Order{nil, order} {

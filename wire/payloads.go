@@ -256,6 +256,14 @@ type Liquidation struct {
 	BankruptcyPrice  decimal.Decimal `json:"bankruptcy_price"`
 }
 
+// LiquidationNotice is published on md.<sym>.liquidations for everyone:
+// the account's liquidation event without the account (its size and prices
+// move the market; whose position it was stays private).
+type LiquidationNotice struct {
+	Liquidation
+	TimeMs int64 `json:"time_ms"`
+}
+
 // Funding is one funding payment; Payment is signed from the account's view
 // (positive: received).
 type Funding struct {

@@ -61,6 +61,7 @@ const (
 	EpMark
 	EpFundEvents
 	EpADLEvents
+	EpLiquidations
 )
 
 var endpointNames = [...]string{
@@ -70,6 +71,7 @@ var endpointNames = [...]string{
 	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
+	EpLiquidations: "md.liquidations",
 }
 
 func (e Endpoint) String() string {
@@ -139,6 +141,9 @@ func (s Subjects) FundEvents() string           { return s.prefix + ".fund.event
 func (s Subjects) ADLQueue(sym string) string   { return s.adl(sym, "queue") }
 func (s Subjects) ADLEvents(sym string) string  { return s.adl(sym, "events") }
 
+// Liquidations is the public stream of liquidations on sym.
+func (s Subjects) Liquidations(sym string) string { return s.md(sym, "liquidations") }
+
 // Orders matches every order request of acct (place, cancel and batch): the
 // gateway serves them from one subscription so an account's pipelined
 // place and cancel are handled in the order they were sent.
@@ -182,6 +187,8 @@ func (s Subjects) Build(r Route) string {
 		return s.Book(r.Symbol)
 	case EpMark:
 		return s.Mark(r.Symbol)
+	case EpLiquidations:
+		return s.Liquidations(r.Symbol)
 	case EpFundState:
 		return s.FundState()
 	case EpFundEvents:
@@ -272,7 +279,8 @@ func splitTokens(s string, t *[maxSubjectTokens]string) int {
 	}
 }
 
-var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark}
+var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark,
+	"liquidations": EpLiquidations}
 
 func needsAccount(e Endpoint) bool {
 	switch e {
@@ -284,7 +292,7 @@ func needsAccount(e Endpoint) bool {
 
 func needsSymbol(e Endpoint) bool {
 	switch e {
-	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents:
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations:
 		return true
 	}
 	return false

@@ -12,7 +12,7 @@ func TestSubjectsRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := s.Prefix()
-		for e := EpOrderPlace; e <= EpADLEvents; e++ {
+		for e := EpOrderPlace; e <= EpLiquidations; e++ {
 			r := Route{Endpoint: e}
 			if needsAccount(e) {
 				r.Account = "alice_1"
@@ -70,7 +70,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 
 func TestEndpointKinds(t *testing.T) {
 	reqs := 0
-	for e := EpOrderPlace; e <= EpADLEvents; e++ {
+	for e := EpOrderPlace; e <= EpLiquidations; e++ {
 		if e.IsRequest() {
 			reqs++
 		}

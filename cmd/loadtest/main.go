@@ -90,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.StringVar(&o.makerCapital, "maker-capital", "1000000", "USDT deposited per market maker")
 	fs.StringVar(&o.traderCapital, "trader-capital", "100000", "USDT deposited per taker and canceler")
 	fs.StringVar(&o.leveredCapital, "levered-capital", "1000", "USDT deposited per levered trader")
-	fs.BoolVar(&cfg.SkipAccountEvents, "skip-account-events", false, "do not subscribe px.acct.*.events (saves the exchange a delivery per event; liquidations read 0)")
+	fs.BoolVar(&cfg.SkipAccountEvents, "skip-account-events", false, "do not subscribe px.acct.*.events, as if no bot listened to its fills (the exchange then skips them)")
 	fs.DurationVar(&cfg.Drain, "drain", 3e9, "how long to wait for the last replies")
 	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report to FILE")
 	fs.StringVar(&o.plotFile, "plot", "", "write a self-contained HTML latency/throughput plot to FILE")
