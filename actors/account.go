@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -133,6 +136,8 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.place(ctx, m)
 	case *cancelReq:
 		a.cancel(ctx, m)
+	case *cancelAllReq:
+		a.cancelAll(ctx, m)
 	case *canceledMsg:
 		a.onCanceled(ctx, m)
 	case *markMsg:
@@ -249,6 +254,44 @@ func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
 		return
 	}
 	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done})
+}
+
+// cancelAll cancels every open order (in m.h's symbol when set) with one
+// cancel-by-ids per symbol and answers once every symbol has: with what the
+// books removed, so an order that filled or was canceled meanwhile is not
+// listed.
+func (a *accountActor) cancelAll(ctx actor.Context, m *cancelAllReq) {
+	m.orders = make([]wire.Order, 0, a.orders.Len())
+	if m.pending = a.cancelIDs(ctx, a.openIDs(m.h), m); m.pending == 0 {
+		m.done(wire.CancelAllReply{Reply: wire.OK(), Orders: m.orders})
+	}
+}
+
+// openIDs returns the ids of the open orders, only h's when h is set.
+func (a *accountActor) openIDs(h *symbolHandle) []book.OrderID {
+	ids := make([]book.OrderID, 0, a.orders.Len())
+	for _, o := range a.orders.Values() {
+		if h == nil || o.h == h {
+			ids = append(ids, o.id)
+		}
+	}
+	return ids
+}
+
+// cancelIDs asks the books to cancel the open orders among ids, one message
+// per symbol carrying all (nil but for a cancel-all), and returns how many
+// it sent.
+func (a *accountActor) cancelIDs(ctx actor.Context, ids []book.OrderID, all *cancelAllReq) int {
+	bySym := map[int][]book.OrderID{}
+	for _, id := range ids {
+		if o := a.orders.get(id); o != nil {
+			bySym[o.h.idx] = append(bySym[o.h.idx], id)
+		}
+	}
+	for idx, ids := range bySym {
+		ctx.Send(a.x.symbols[idx].pid, &cancelIDsMsg{ids: ids, from: ctx.Self(), all: all})
+	}
+	return len(bySym)
 }
 
 func (a *accountActor) setLeverage(m *leverageReq) {
@@ -439,11 +482,21 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 		}
 		return
 	}
+	if all := m.all; all != nil {
+		a.cancelOrders(m.orders, 0, all)
+		if all.pending--; all.pending == 0 {
+			slices.SortFunc(all.orders, func(x, y wire.Order) int {
+				return cmp.Or(cmp.Compare(len(x.OrderID), len(y.OrderID)), strings.Compare(x.OrderID, y.OrderID))
+			})
+			all.done(wire.CancelAllReply{Reply: wire.OK(), Orders: all.orders})
+		}
+		return
+	}
 	if m.done == nil {
 		a.canceled(m.orders)
 		return
 	}
-	if w := a.cancelOrders(m.orders, m.id); w != nil {
+	if w := a.cancelOrders(m.orders, m.id, nil); w != nil {
 		m.done(wire.OrderReply{Reply: wire.OK(), Order: w})
 		return
 	}
@@ -451,11 +504,12 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 }
 
 // canceled books orders that left the book unfilled.
-func (a *accountActor) canceled(cs []book.CanceledOrder) { a.cancelOrders(cs, 0) }
+func (a *accountActor) canceled(cs []book.CanceledOrder) { a.cancelOrders(cs, 0, nil) }
 
 // cancelOrders books orders that left the book unfilled and returns the
-// final snapshot of the one with id want (order ids start at 1), if any.
-func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID) *wire.Order {
+// final snapshot of the one with id want (order ids start at 1), if any;
+// a cancel-all collects every one's.
+func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID, all *cancelAllReq) *wire.Order {
 	var w *wire.Order
 	for _, c := range cs {
 		o := a.orders.get(c.ID)
@@ -468,6 +522,9 @@ func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID) 
 		a.orderEvent(o)
 		if o.id == want {
 			w = a.snapshot(o)
+		}
+		if all != nil {
+			all.orders = append(all.orders, *a.snapshot(o))
 		}
 		a.release(o)
 	}

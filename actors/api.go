@@ -294,6 +294,18 @@ func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.Orde
 	}
 }
 
+// CancelAll cancels every open order of acct, or of acct in req.Symbol.
+func (x *Exchange) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply)) {
+	var h *symbolHandle
+	if req.Symbol != "" {
+		if h = x.symbol(req.Symbol); h == nil {
+			done(wire.CancelAllReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+			return
+		}
+	}
+	x.toAccount(x.Account(acct).e, &cancelAllReq{h: h, done: done})
+}
+
 // orderSymbol returns sym's handle, or answers done UNKNOWN_SYMBOL.
 func (x *Exchange) orderSymbol(sym string, done func(wire.OrderReply)) *symbolHandle {
 	h := x.symbol(sym)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -34,6 +33,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case *canceledMsg:
 		if m.done != nil {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
+		}
+		if m.all != nil && m.all.pending >= 0 { // answered once, whichever part comes first
+			m.all.refuse(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))
 		}
 		for _, o := range m.orders { // the books no longer hold them
 			a.orders.Remove(o.ID)
@@ -66,13 +68,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 // above). Answers to requests it had sent still arrive and are handled by
 // refuseAll.
 func (a *accountActor) abandon(ctx actor.Context) {
-	bySym := map[int][]book.OrderID{}
-	for _, o := range a.orders.Values() {
-		bySym[o.h.idx] = append(bySym[o.h.idx], o.id)
-	}
-	for idx, ids := range bySym {
-		ctx.Send(a.x.symbols[idx].pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
-	}
+	a.cancelIDs(ctx, a.openIDs(nil), nil)
 	for _, h := range a.x.symbols {
 		// Off the ranking: a zero position removes it.
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})

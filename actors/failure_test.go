@@ -223,3 +223,34 @@ func TestFailedLiquidationGivesBackEveryLegsSetAside(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelAllAnswersWhenTheAccountFails: a cancel-all whose books answer
+// after the account failed is answered INTERNAL, once, and the orders the
+// books removed are off the account, so the audit still balances.
+func TestCancelAllAnswersWhenTheAccountFails(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, [2]string{"1000000000", "0.01"}))
+	e.index(tsym, "1000")
+	e.deposit("A", "10000")
+	e.mustPlace("A", tsym, wire.Buy, "990", "1")
+	e.mustPlace("A", tsym, wire.Buy, "980", "1")
+	hold := make(chan struct{})
+	e.x.root.Send(e.x.symbol(tsym).pid, &symbolHook{fn: func(*symbolActor) { <-hold }})
+	replies := make(chan wire.CancelAllReply, 2)
+	e.x.CancelAll("A", wire.CancelAll{}, func(r wire.CancelAllReply) { replies <- r })
+	e.fail("A", func(*accountActor) {}) // after the cancel-all went to the held book
+	close(hold)
+	select {
+	case r := <-replies:
+		if r.OK || r.Error == nil || r.Error.Code != wire.CodeInternal {
+			t.Fatalf("cancel-all of a failed account: %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancel-all was never answered")
+	}
+	e.failedAudit("A")
+	select {
+	case r := <-replies:
+		t.Fatalf("answered twice: %+v", r)
+	case <-time.After(20 * time.Millisecond):
+	}
+}

@@ -92,15 +92,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	}
 	lq := &liquidation{l: l, resID: fund.ReservationID(a.x.orderIDs.Add(1))}
 	a.liq = lq
-	bySym := map[int][]book.OrderID{}
-	for _, id := range cancels {
-		if o := a.orders.get(id); o != nil {
-			bySym[o.h.idx] = append(bySym[o.h.idx], id)
-		}
-	}
-	for idx, ids := range bySym {
-		ctx.Send(a.x.symbols[idx].pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
-	}
+	a.cancelIDs(ctx, cancels, nil)
 	q := &reserveMsg{id: lq.resID, base: lq.baseDeficit(), from: ctx.Self()}
 	for i := range l.Legs {
 		g := &l.Legs[i]

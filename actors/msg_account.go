@@ -39,6 +39,15 @@ type (
 	stateReq struct {
 		done func(wire.AccountReply)
 	}
+	// cancelAllReq cancels every open order of the account (in h's symbol
+	// when h is set). It rides along with its cancel-by-ids messages and
+	// their answers; the reply goes when the last symbol has answered.
+	cancelAllReq struct {
+		h       *symbolHandle
+		done    func(wire.CancelAllReply)
+		pending int // symbols yet to answer; -1 once answered
+		orders  []wire.Order
+	}
 	depositReq struct {
 		amount market.Money
 		done   func(wire.BalanceReply)
@@ -84,6 +93,11 @@ func (m *leverageReq) refuse(e *wire.Error) { m.done(wire.LeverageReply{Reply: w
 func (m *stateReq) refuse(e *wire.Error)    { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }
 func (m *depositReq) refuse(e *wire.Error)  { m.done(wire.BalanceReply{Reply: wire.Fail(e)}) }
 
+func (m *cancelAllReq) refuse(e *wire.Error) {
+	m.pending = -1
+	m.done(wire.CancelAllReply{Reply: wire.Fail(e)})
+}
+
 // From a symbol actor.
 type (
 	// takerResultMsg is the book's outcome of an order this account sent
@@ -117,6 +131,7 @@ type (
 		id     book.OrderID
 		orders []book.CanceledOrder
 		done   func(wire.OrderReply)
+		all    *cancelAllReq // the cancel-all this answers a part of, if any
 	}
 	// markMsg is a new mark price of a symbol this account holds.
 	markMsg struct {

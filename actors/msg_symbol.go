@@ -30,6 +30,7 @@ type (
 	cancelIDsMsg struct {
 		ids  []book.OrderID
 		from *actor.PID
+		all  *cancelAllReq // handed back in the answer
 	}
 	// unsubscribeMsg: the account's position is flat; stop sending it
 	// marks unless a fill was sent after the fills it has seen. One per

@@ -161,7 +161,7 @@ func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
 }
 
 func (s *symbolActor) onCancelIDs(ctx actor.Context, m *cancelIDsMsg) {
-	out := &canceledMsg{sym: s.h.idx}
+	out := &canceledMsg{sym: s.h.idx, all: m.all}
 	s.depth = s.depth[:0]
 	r := &s.res
 	for _, id := range m.ids {

@@ -66,6 +66,10 @@ func ops(subj wire.Subjects) []*op {
 			}, jsonBody)},
 		// Not limited here: serveBatch takes one token per item.
 		{ep: wire.EpOrderBatch, name: "order-batch", subject: subj.OrderBatch(wire.Any), serve: serveBatch},
+		{ep: wire.EpOrderCancelAll, name: "order-cancel-all", subject: subj.OrderCancelAll(wire.Any), limited: true,
+			serve: call(wire.DecodeCancelAll, func(x Exchange, rt wire.Route, r wire.CancelAll, done func(wire.CancelAllReply)) {
+				x.CancelAll(rt.Account, r, done)
+			}, jsonBody)},
 	}
 }
 
@@ -76,15 +80,15 @@ type endpoint struct {
 	ops     []*op
 }
 
-// endpoints groups the ops into micro endpoints. Order place, cancel and
-// batch share one subscription: NATS keeps a connection's messages in order
+// endpoints groups the ops into micro endpoints. Order place, cancel,
+// cancel-all and batch share one subscription: NATS keeps a connection's messages in order
 // only within a subscription, and a trader pipelining a place and its cancel
 // must not see the cancel overtake the place.
 func endpoints(subj wire.Subjects) []*endpoint {
 	var es []*endpoint
 	orders := &endpoint{name: "order", subject: subj.Orders(wire.Any)}
 	for _, o := range ops(subj) {
-		if o.ep == wire.EpOrderPlace || o.ep == wire.EpOrderCancel || o.ep == wire.EpOrderBatch {
+		if o.ep == wire.EpOrderPlace || o.ep == wire.EpOrderCancel || o.ep == wire.EpOrderCancelAll || o.ep == wire.EpOrderBatch {
 			if len(orders.ops) == 0 {
 				es = append(es, orders)
 			}

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -136,6 +138,26 @@ func (f *fake) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderRep
 		o.Status = wire.StatusCanceled
 		f.changed("cancel " + acct + "/" + id)
 		return wire.OrderReply{Reply: wire.OK(), Order: &o}
+	})
+}
+
+func (f *fake) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply)) {
+	do(f, "CancelAll", acct, req, done, func() wire.CancelAllReply {
+		if env, bad := f.unknown(req.Symbol); req.Symbol != "" && bad {
+			return wire.CancelAllReply{Reply: env}
+		}
+		out := []wire.Order{}
+		for key, o := range f.orders {
+			if o.Account == acct && (req.Symbol == "" || o.Symbol == req.Symbol) {
+				delete(f.orders, key)
+				delete(f.cids, acct+"/"+o.ClientOrderID)
+				o.Status = wire.StatusCanceled
+				out = append(out, o)
+				f.changed("cancel " + key)
+			}
+		}
+		slices.SortFunc(out, func(a, b wire.Order) int { return cmp.Compare(len(a.OrderID), len(b.OrderID)) })
+		return wire.CancelAllReply{Reply: wire.OK(), Orders: out}
 	})
 }
 

@@ -98,6 +98,11 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		{subj.OrderCancel("alice"), `{"symbol":"BTC-PERP","client_order_id":"c1"}`,
 			`CancelOrder(alice, {"symbol":"BTC-PERP","client_order_id":"c1"})`,
 			`{"ok":true,"order":{"order_id":"1","client_order_id":"c1","account":"alice","symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.01","filled_qty":"0","avg_price":"0","status":"canceled","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}}`},
+		{subj.OrderPlace("alice"), `{"symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1"}`,
+			`PlaceOrder(alice, {"symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","tif":"GTC"})`,
+			`{"ok":true,"order":{"order_id":"2","client_order_id":"","account":"alice","symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","filled_qty":"0","avg_price":"0","status":"new","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}}`},
+		{subj.OrderCancelAll("alice"), `{"symbol":"ETH-PERP"}`, `CancelAll(alice, {"symbol":"ETH-PERP"})`,
+			`{"ok":true,"orders":[{"order_id":"2","client_order_id":"","account":"alice","symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","filled_qty":"0","avg_price":"0","status":"canceled","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}]}`},
 		{subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}`,
 			`CancelOrder(alice, {"symbol":"BTC-PERP","order_id":"1"})`,
 			`{"ok":true,"results":[{"ok":false,"error":{"code":"UNKNOWN_ORDER","message":"no open order 1"}}]}`},
@@ -324,9 +329,11 @@ func TestRateLimit(t *testing.T) {
 	if ok != 3 || limited != 2 || len(e.x.Calls()) != 3 {
 		t.Fatalf("%d ok, %d limited, %d calls; want 3, 2, 3", ok, limited, len(e.x.Calls()))
 	}
-	// Cancel and leverage share alice's (empty) bucket, even when malformed.
+	// Cancel, cancel-all and leverage share alice's (empty) bucket, even
+	// when malformed.
 	for _, r := range []struct{ subject, payload string }{
 		{subj.OrderCancel("alice"), `{"symbol":"BTC-PERP","order_id":"1"}`},
+		{subj.OrderCancelAll("alice"), `{}`},
 		{subj.Leverage("alice"), `{"symbol":"BTC-PERP","leverage":"2"}`},
 		{subj.Leverage("alice"), `garbage`},
 	} {

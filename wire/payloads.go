@@ -26,6 +26,13 @@ type OrderReply struct {
 	Order *Order `json:"order,omitempty"`
 }
 
+// CancelAllReply answers order.cancel_all: the orders it canceled, in their
+// final state, by order id (empty, not null, when there were none).
+type CancelAllReply struct {
+	Reply
+	Orders []Order `json:"orders"`
+}
+
 // BalanceReply answers admin.deposit and admin.fund.deposit.
 type BalanceReply struct {
 	Reply

@@ -135,6 +135,21 @@ type Cancel struct {
 	ClientOrderID string `json:"client_order_id,omitempty"`
 }
 
+// CancelAll is the body of <prefix>.acct.<acct>.order.cancel_all: every
+// open order of the account, or only those in Symbol when it is set.
+type CancelAll struct {
+	Symbol string `json:"symbol,omitempty"`
+}
+
+// DecodeCancelAll accepts {}, an empty payload or {"symbol":..}.
+func DecodeCancelAll(data []byte) (CancelAll, *Error) {
+	var c CancelAll
+	if err := decodeObject(data, []field{{"symbol", false, token(&c.Symbol)}}); err != nil {
+		return CancelAll{}, err
+	}
+	return c, nil
+}
+
 // DecodeCancel decodes a cancel request.
 func DecodeCancel(data []byte) (Cancel, *Error) {
 	if c, ok := decodeCancelFast(data); ok {

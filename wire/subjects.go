@@ -46,6 +46,7 @@ const (
 	EpOrderPlace
 	EpOrderCancel
 	EpOrderBatch
+	EpOrderCancelAll
 	EpLeverage
 	EpState
 	EpAdminDeposit
@@ -66,7 +67,8 @@ const (
 
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
-	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
+	EpOrderCancelAll: "order.cancel_all",
+	EpLeverage:       "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
@@ -125,6 +127,9 @@ func (s Subjects) OrderPlace(acct string) string  { return s.acct(acct, "order.p
 func (s Subjects) OrderCancel(acct string) string { return s.acct(acct, "order.cancel") }
 func (s Subjects) OrderBatch(acct string) string  { return s.acct(acct, "order.batch") }
 
+// OrderCancelAll cancels every open order of acct, or of acct in a symbol.
+func (s Subjects) OrderCancelAll(acct string) string { return s.acct(acct, "order.cancel_all") }
+
 func (s Subjects) Leverage(acct string) string  { return s.acct(acct, "leverage") }
 func (s Subjects) State(acct string) string     { return s.acct(acct, "state") }
 func (s Subjects) Events(acct string) string    { return s.acct(acct, "events") }
@@ -165,6 +170,8 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderCancel(r.Account)
 	case EpOrderBatch:
 		return s.OrderBatch(r.Account)
+	case EpOrderCancelAll:
+		return s.OrderCancelAll(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
 	case EpState:
@@ -218,6 +225,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderCancel, Account: t[1]}
 	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "batch":
 		r = Route{Endpoint: EpOrderBatch, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "cancel_all":
+		r = Route{Endpoint: EpOrderCancelAll, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "state":
@@ -284,7 +293,7 @@ var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "boo
 
 func needsAccount(e Endpoint) bool {
 	switch e {
-	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpLeverage, EpState, EpAccountEvents:
+	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpLeverage, EpState, EpAccountEvents:
 		return true
 	}
 	return false

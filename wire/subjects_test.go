@@ -34,6 +34,7 @@ func TestSubjectsRoundTrip(t *testing.T) {
 	for subj, want := range map[string]string{
 		s.OrderPlace("alice"):    "px.acct.alice.order.place",
 		s.OrderCancel(Any):       "px.acct.*.order.cancel",
+		s.OrderCancelAll("bob"):  "px.acct.bob.order.cancel_all",
 		s.AdminIndex("ETH-PERP"): "px.admin.index.ETH-PERP",
 		s.AdminFundDeposit():     "px.admin.fund.deposit",
 		s.AdminAudit():           "px.admin.audit",
@@ -78,8 +79,8 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 12 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
-		t.Fatalf("%d request endpoints, want the 12 of API.md", reqs)
+	if reqs != 13 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+		t.Fatalf("%d request endpoints, want the 13 of API.md", reqs)
 	}
 }
 

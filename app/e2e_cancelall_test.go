@@ -1,0 +1,136 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/wire"
+)
+
+// cancelAllReply is order.cancel_all's reply with its raw bytes.
+func (c *trader) cancelAll(body string) (wire.CancelAllReply, string) {
+	c.t.Helper()
+	m, err := c.nc.Request(c.e.subj.OrderCancelAll(c.acct), []byte(body), wait)
+	if err != nil {
+		c.t.Fatalf("cancel_all: %v", err)
+	}
+	var r wire.CancelAllReply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		c.t.Fatalf("cancel_all reply %q: %v", m.Data, err)
+	}
+	return r, string(m.Data)
+}
+
+// TestE2ECancelAll: order.cancel_all takes every open order of the account
+// off the books (of one symbol when named) and answers with them in their
+// final state; other accounts' orders stay; it is ordered with the
+// account's pipelined places; margin comes back; bad requests change
+// nothing; money is conserved.
+func TestE2ECancelAll(t *testing.T) {
+	const other = "OTHER-PERP"
+	sym := symbolJSON("100", 0, longTiers()...)
+	e := start(t, parseConfig(t, sym+","+strings.Replace(sym, tsym, other, 1), ""), startOpts{})
+	e.index("1000")
+	mustOK(t, "index", request[wire.IndexReply](t, e.nc, e.subj.AdminIndex(other), wire.IndexSet{Price: dec("1000")}).Reply)
+	tr := e.funded("10000", "alice", "bob")
+	alice, bob := tr[0], tr[1]
+	free := alice.state().Available
+
+	a1 := alice.limit(wire.Buy, "990", "1")
+	a2 := alice.limit(wire.Sell, "1010", "1")
+	r := alice.place(wire.PlaceOrder{Symbol: other, Side: wire.Buy, Type: wire.Limit, Price: dec("990"), Qty: dec("2"), TIF: wire.GTC})
+	mustOK(t, "other symbol", r.Reply)
+	a3 := r.Order
+	bob.limit(wire.Sell, "1020", "1")
+	if st := alice.state(); !st.Available.LessThan(free) || len(st.OpenOrders) != 3 {
+		t.Fatalf("alice before: available %s of %s, %d open orders", st.Available, free, len(st.OpenOrders))
+	}
+
+	// One symbol: only its orders, in order id order, canceled.
+	got, _ := alice.cancelAll(`{"symbol":"TEST-PERP"}`)
+	mustOK(t, "cancel_all TEST-PERP", got.Reply)
+	if len(got.Orders) != 2 || got.Orders[0].OrderID != a1.OrderID || got.Orders[1].OrderID != a2.OrderID {
+		t.Fatalf("canceled %+v, want %s and %s", got.Orders, a1.OrderID, a2.OrderID)
+	}
+	for _, o := range got.Orders {
+		if o.Status != wire.StatusCanceled || o.Symbol != tsym || o.Account != "alice" || !o.FilledQty.IsZero() {
+			t.Fatalf("canceled order %+v", o)
+		}
+	}
+	if st := alice.state(); len(st.OpenOrders) != 1 || st.OpenOrders[0].OrderID != a3.OrderID {
+		t.Fatalf("alice's open orders %+v, want only %s", st.OpenOrders, a3.OrderID)
+	}
+	if d := e.depth(); len(d.Bids) != 0 || len(d.Asks) != 1 || !d.Asks[0].Price().Equal(dec("1020")) {
+		t.Fatalf("TEST-PERP book %+v: only bob's ask should be left", d)
+	}
+
+	// A place pipelined before the cancel_all on the same connection is
+	// in the books when the cancel_all runs, so it is canceled too.
+	replies := make(chan *nats.Msg, 2)
+	sub, err := alice.nc.ChanSubscribe(nats.NewInbox()+".*", replies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	inbox := strings.TrimSuffix(sub.Subject, "*")
+	place := payload(t, wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("985"), Qty: dec("1"), TIF: wire.GTC})
+	if err := alice.nc.PublishRequest(e.subj.OrderPlace("alice"), inbox+"place", place); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.nc.PublishRequest(e.subj.OrderCancelAll("alice"), inbox+"all", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	var placed wire.OrderReply
+	for range 2 {
+		m := <-replies
+		if strings.HasSuffix(m.Subject, "place") {
+			_ = json.Unmarshal(m.Data, &placed)
+		} else if err := json.Unmarshal(m.Data, &got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustOK(t, "pipelined place", placed.Reply)
+	mustOK(t, "cancel_all", got.Reply)
+	if len(got.Orders) != 2 || got.Orders[0].OrderID != a3.OrderID || got.Orders[1].OrderID != placed.Order.OrderID {
+		t.Fatalf("cancel_all took %+v, want %s and the pipelined %s", got.Orders, a3.OrderID, placed.Order.OrderID)
+	}
+	if st := alice.state(); len(st.OpenOrders) != 0 || !st.Available.Equal(free) {
+		t.Fatalf("alice after: available %s (was %s), open orders %+v", st.Available, free, st.OpenOrders)
+	}
+	canceledEvents := 0
+	eventually(t, "alice's order events", func() error {
+		canceledEvents = 0
+		for _, ev := range e.events("alice", wire.EventOrder) {
+			if ev.Order != nil && ev.Order.Status == wire.StatusCanceled {
+				canceledEvents++
+			}
+		}
+		if canceledEvents != 4 {
+			return fmt.Errorf("%d canceled order events, want 4", canceledEvents)
+		}
+		return nil
+	})
+
+	// Nothing left: an empty list, not null. Bad requests change nothing.
+	before, h0 := e.settledAudit(), e.hash()
+	if r, raw := alice.cancelAll(``); !r.OK || !strings.Contains(raw, `"orders":[]`) {
+		t.Fatalf("cancel_all with nothing open: %s", raw)
+	}
+	for body, code := range map[string]wire.Code{
+		`{"symbol":"NOPE-PERP"}`: wire.CodeUnknownSymbol,
+		`{"symbol":"a.b"}`:       wire.CodeBadRequest,
+		`{"order_id":"1"}`:       wire.CodeBadRequest,
+		`[]`:                     wire.CodeBadRequest,
+	} {
+		if r, raw := bob.cancelAll(body); r.OK || r.Error == nil || r.Error.Code != code {
+			t.Errorf("cancel_all %s: %s, want %s", body, raw, code)
+		}
+	}
+	e.unchanged(before, h0)
+	if d := e.depth(); len(d.Asks) != 1 {
+		t.Fatalf("bob's ask is gone: %+v", d)
+	}
+}
