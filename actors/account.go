@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -47,6 +48,15 @@ type accountActor struct {
 
 	// idText holds the text of the account's latest order ids (idString).
 	idText []byte
+
+	// deadman is the dead man's switch (order.cancel_all_after): the armed
+	// timer and when it fires (Unix ms, 0 when off). gen tells the live
+	// timer's message from one a stopped timer had already posted.
+	deadman struct {
+		gen     uint64
+		timer   *time.Timer
+		trigger int64
+	}
 }
 
 // maxFreeOrders caps an account's free list.
@@ -138,6 +148,10 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.cancel(ctx, m)
 	case *cancelAllReq:
 		a.cancelAll(ctx, m)
+	case *cancelAfterReq:
+		a.cancelAllAfter(ctx, m)
+	case *deadmanMsg:
+		a.onDeadman(ctx, m)
 	case *canceledMsg:
 		a.onCanceled(ctx, m)
 	case *markMsg:
@@ -265,6 +279,38 @@ func (a *accountActor) cancelAll(ctx actor.Context, m *cancelAllReq) {
 	if m.pending = a.cancelIDs(ctx, a.openIDs(m.h), m); m.pending == 0 {
 		m.done(wire.CancelAllReply{Reply: wire.OK(), Orders: m.orders})
 	}
+}
+
+// cancelAllAfter arms (or re-arms) the dead man's switch for
+// m.req.TimeoutMs, or disarms it for 0: unless the next request comes
+// first, every open order is canceled when the countdown ends.
+func (a *accountActor) cancelAllAfter(ctx actor.Context, m *cancelAfterReq) {
+	d := &a.deadman
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.timer, d.trigger = nil, 0
+	if ms := m.req.TimeoutMs; ms > 0 {
+		x, gen, self := a.x, d.gen, ctx.Self()
+		d.timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
+			if !x.stopped.Load() {
+				x.root.Send(self, &deadmanMsg{gen: gen})
+			}
+		})
+		d.trigger = a.x.now() + int64(ms)
+	}
+	m.done(wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: m.req.TimeoutMs, TriggerMs: d.trigger})
+}
+
+// onDeadman fires the switch: every open order is canceled, each with its
+// order event, and the switch is off until armed again.
+func (a *accountActor) onDeadman(ctx actor.Context, m *deadmanMsg) {
+	if m.gen != a.deadman.gen || a.deadman.timer == nil {
+		return // re-armed or disarmed after this timer fired
+	}
+	a.deadman.timer, a.deadman.trigger = nil, 0
+	a.cancelIDs(ctx, a.openIDs(nil), nil)
 }
 
 // openIDs returns the ids of the open orders, only h's when h is set.

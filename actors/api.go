@@ -306,6 +306,13 @@ func (x *Exchange) CancelAll(acct string, req wire.CancelAll, done func(wire.Can
 	x.toAccount(x.Account(acct).e, &cancelAllReq{h: h, done: done})
 }
 
+// CancelAllAfter arms, re-arms or (TimeoutMs 0) disarms acct's dead man's
+// switch: unless the next call comes within TimeoutMs, all of acct's open
+// orders are canceled.
+func (x *Exchange) CancelAllAfter(acct string, req wire.CancelAllAfter, done func(wire.CancelAllAfterReply)) {
+	x.toAccount(x.Account(acct).e, &cancelAfterReq{req: req, done: done})
+}
+
 // orderSymbol returns sym's handle, or answers done UNKNOWN_SYMBOL.
 func (x *Exchange) orderSymbol(sym string, done func(wire.OrderReply)) *symbolHandle {
 	h := x.symbol(sym)

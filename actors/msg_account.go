@@ -39,6 +39,10 @@ type (
 	stateReq struct {
 		done func(wire.AccountReply)
 	}
+	cancelAfterReq struct {
+		req  wire.CancelAllAfter
+		done func(wire.CancelAllAfterReply)
+	}
 	// cancelAllReq cancels every open order of the account (in h's symbol
 	// when h is set). It rides along with its cancel-by-ids messages and
 	// their answers; the reply goes when the last symbol has answered.
@@ -92,6 +96,10 @@ func (m *cancelReq) refuse(e *wire.Error)   { m.done(wire.OrderReply{Reply: wire
 func (m *leverageReq) refuse(e *wire.Error) { m.done(wire.LeverageReply{Reply: wire.Fail(e)}) }
 func (m *stateReq) refuse(e *wire.Error)    { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }
 func (m *depositReq) refuse(e *wire.Error)  { m.done(wire.BalanceReply{Reply: wire.Fail(e)}) }
+
+func (m *cancelAfterReq) refuse(e *wire.Error) {
+	m.done(wire.CancelAllAfterReply{Reply: wire.Fail(e)})
+}
 
 func (m *cancelAllReq) refuse(e *wire.Error) {
 	m.pending = -1
@@ -184,6 +192,8 @@ type (
 		sym  int
 		fast bool
 	}
+	// deadmanMsg is the dead man's switch timer of generation gen firing.
+	deadmanMsg struct{ gen uint64 }
 )
 
 // failedMsg tells an account actor its supervisor took it out of service

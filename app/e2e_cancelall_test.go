@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/wire"
@@ -133,4 +134,73 @@ func TestE2ECancelAll(t *testing.T) {
 	if d := e.depth(); len(d.Asks) != 1 {
 		t.Fatalf("bob's ask is gone: %+v", d)
 	}
+}
+
+// cancelAllAfter arms (ms > 0) or disarms the account's dead man's switch.
+func (c *trader) cancelAllAfter(ms int) wire.CancelAllAfterReply {
+	c.t.Helper()
+	r := request[wire.CancelAllAfterReply](c.t, c.nc, c.e.subj.OrderCancelAllAfter(c.acct), wire.CancelAllAfter{TimeoutMs: ms})
+	mustOK(c.t, fmt.Sprintf("cancel_all_after %d", ms), r.Reply)
+	return r
+}
+
+// TestE2ECancelAllAfter: the dead man's switch cancels every open order of
+// the account once its countdown runs out unrefreshed, and only then; it
+// stays quiet when disarmed; other accounts keep their orders.
+func TestE2ECancelAllAfter(t *testing.T) {
+	e := start(t, seedConfig(t, longTiers()...), startOpts{})
+	e.index("1000")
+	tr := e.funded("10000", "alice", "bob")
+	alice, bob := tr[0], tr[1]
+	free := alice.state().Available
+	alice.limit(wire.Buy, "990", "1")
+	alice.limit(wire.Sell, "1010", "1")
+	bob.limit(wire.Sell, "1020", "1")
+
+	const countdown = 600 // ms; refreshed every 100 ms, so a refresh late by 500 ms would fire it
+	before := time.Now().UnixMilli()
+	r := alice.cancelAllAfter(countdown)
+	if r.TimeoutMs != countdown || r.TriggerMs < before+countdown-1000 || r.TriggerMs > time.Now().UnixMilli()+countdown+1000 {
+		t.Fatalf("armed: %+v (asked at %d)", r, before)
+	}
+	for range 4 {
+		time.Sleep(100 * time.Millisecond)
+		alice.cancelAllAfter(countdown)
+	}
+	if n := len(alice.state().OpenOrders); n != 2 {
+		t.Fatalf("refreshed switch fired: %d open orders", n)
+	}
+	eventually(t, "the switch to fire", func() error {
+		if st := alice.state(); len(st.OpenOrders) != 0 || !st.Available.Equal(free) {
+			return fmt.Errorf("open orders %d, available %s of %s", len(st.OpenOrders), st.Available, free)
+		}
+		return nil
+	})
+	eventually(t, "the canceled order events", func() error {
+		n := 0
+		for _, ev := range e.events("alice", wire.EventOrder) {
+			if ev.Order.Status == wire.StatusCanceled {
+				n++
+			}
+		}
+		if n != 2 {
+			return fmt.Errorf("%d canceled order events", n)
+		}
+		return nil
+	})
+	if d := e.depth(); len(d.Bids) != 0 || len(d.Asks) != 1 {
+		t.Fatalf("book after the switch: %+v (bob's ask only)", d)
+	}
+
+	// Disarmed by 0 before its time: nothing fires.
+	alice.limit(wire.Buy, "980", "1")
+	alice.cancelAllAfter(countdown)
+	if r := alice.cancelAllAfter(0); r.TimeoutMs != 0 || r.TriggerMs != 0 {
+		t.Fatalf("disarmed: %+v", r)
+	}
+	time.Sleep(countdown*time.Millisecond + 300*time.Millisecond)
+	if n := len(alice.state().OpenOrders); n != 1 {
+		t.Fatalf("disarmed switch: %d open orders, want 1", n)
+	}
+	e.settledAudit()
 }

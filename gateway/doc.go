@@ -11,9 +11,9 @@
 //  1. parses the subject (wire.Subjects.Parse): a malformed account or
 //     symbol token is BAD_REQUEST;
 //  2. takes a token from the account's rate-limit bucket for order.place,
-//     order.cancel, order.cancel_all and leverage (RATE_LIMITED when
-//     empty); order.batch takes one per item after decoding, all or none
-//     (gateway/batch.go);
+//     order.cancel, order.cancel_all, order.cancel_all_after and leverage
+//     (RATE_LIMITED when empty); order.batch takes one per item after
+//     decoding, all or none (gateway/batch.go);
 //  3. decodes the payload strictly (wire.Decode...): over 4 KiB, bad JSON,
 //     wrong types, unknown or missing fields, bad numbers are coded errors;
 //     the account is taken from the subject only, a payload naming one is
@@ -29,11 +29,12 @@
 // part). perpx_rejects_total and perpx_request_duration_seconds cover both.
 //
 // Rate limit. Writes (order.place, order.cancel, order.cancel_all,
-// leverage) are limited per account: they are what can flood a shared
-// book. Reads (state, depth, fund.state, adl.queue) and admin requests are
-// not: they change nothing, and a client that was just refused with
-// RATE_LIMITED must still be able to read its state to reconcile. A limited request spends its token before its
-// payload is decoded, so malformed floods are limited too.
+// order.cancel_all_after, leverage) are limited per account: they are what
+// can flood a shared book. Reads (state, depth, fund.state, adl.queue) and
+// admin requests are not: they change nothing, and a client that was just
+// refused with RATE_LIMITED must still be able to read its state to
+// reconcile. A limited request spends its token before its payload is
+// decoded, so malformed floods are limited too.
 //
 // Streams. Publisher implements the actors' Sink: trades, incremental depth,
 // mark, public liquidation notices, fund and ADL events, private account

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"strings"
+
 	"github.com/perpx/perpx/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -70,6 +72,10 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeCancelAll, func(x Exchange, rt wire.Route, r wire.CancelAll, done func(wire.CancelAllReply)) {
 				x.CancelAll(rt.Account, r, done)
 			}, jsonBody)},
+		{ep: wire.EpOrderCancelAllAfter, name: "order-cancel-all-after", subject: subj.OrderCancelAllAfter(wire.Any), limited: true,
+			serve: call(wire.DecodeCancelAllAfter, func(x Exchange, rt wire.Route, r wire.CancelAllAfter, done func(wire.CancelAllAfterReply)) {
+				x.CancelAllAfter(rt.Account, r, done)
+			}, jsonBody)},
 	}
 }
 
@@ -80,15 +86,17 @@ type endpoint struct {
 	ops     []*op
 }
 
-// endpoints groups the ops into micro endpoints. Order place, cancel,
-// cancel-all and batch share one subscription: NATS keeps a connection's messages in order
+// endpoints groups the ops into micro endpoints. Every order.* op (place,
+// cancel, cancel_all, cancel_all_after, batch) shares one subscription: NATS keeps a connection's messages in order
 // only within a subscription, and a trader pipelining a place and its cancel
 // must not see the cancel overtake the place.
 func endpoints(subj wire.Subjects) []*endpoint {
 	var es []*endpoint
 	orders := &endpoint{name: "order", subject: subj.Orders(wire.Any)}
 	for _, o := range ops(subj) {
-		if o.ep == wire.EpOrderPlace || o.ep == wire.EpOrderCancel || o.ep == wire.EpOrderCancelAll || o.ep == wire.EpOrderBatch {
+		// Every subject the orders wildcard matches must be served there:
+		// an endpoint of its own would receive it a second time.
+		if strings.HasPrefix(o.ep.String(), "order.") {
 			if len(orders.ops) == 0 {
 				es = append(es, orders)
 			}

@@ -161,6 +161,17 @@ func (f *fake) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelA
 	})
 }
 
+func (f *fake) CancelAllAfter(acct string, req wire.CancelAllAfter, done func(wire.CancelAllAfterReply)) {
+	do(f, "CancelAllAfter", acct, req, done, func() wire.CancelAllAfterReply {
+		var trigger int64
+		if req.TimeoutMs > 0 {
+			trigger = 1700000000000 + int64(req.TimeoutMs)
+		}
+		f.changed("cancel_all_after " + acct + strconv.Itoa(req.TimeoutMs))
+		return wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: req.TimeoutMs, TriggerMs: trigger}
+	})
+}
+
 func (f *fake) SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply)) {
 	do(f, "SetLeverage", acct, req, done, func() wire.LeverageReply {
 		if env, bad := f.unknown(req.Symbol); bad {

@@ -10,6 +10,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"place":        func(b []byte) (any, *Error) { return DecodePlace(b) },
 	"cancel":       func(b []byte) (any, *Error) { return DecodeCancel(b) },
 	"cancel_all":   func(b []byte) (any, *Error) { return DecodeCancelAll(b) },
+	"cancel_after": func(b []byte) (any, *Error) { return DecodeCancelAllAfter(b) },
 	"leverage":     func(b []byte) (any, *Error) { return DecodeLeverage(b) },
 	"state":        func(b []byte) (any, *Error) { return DecodeState(b) },
 	"deposit":      func(b []byte) (any, *Error) { return DecodeDeposit(b) },

@@ -33,6 +33,14 @@ type CancelAllReply struct {
 	Orders []Order `json:"orders"`
 }
 
+// CancelAllAfterReply answers order.cancel_all_after: the countdown set and
+// when it fires (Unix ms), both 0 when the switch is off.
+type CancelAllAfterReply struct {
+	Reply
+	TimeoutMs int   `json:"timeout_ms"`
+	TriggerMs int64 `json:"trigger_ms"`
+}
+
 // BalanceReply answers admin.deposit and admin.fund.deposit.
 type BalanceReply struct {
 	Reply

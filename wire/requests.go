@@ -150,6 +150,25 @@ func DecodeCancelAll(data []byte) (CancelAll, *Error) {
 	return c, nil
 }
 
+// MaxCancelAfterMs is the longest dead man's switch countdown: an hour.
+const MaxCancelAfterMs = 3_600_000
+
+// CancelAllAfter is the body of <prefix>.acct.<acct>.order.cancel_all_after:
+// unless the next such request comes within TimeoutMs, every open order of
+// the account is canceled; 0 disarms the switch.
+type CancelAllAfter struct {
+	TimeoutMs int `json:"timeout_ms"`
+}
+
+// DecodeCancelAllAfter decodes a dead man's switch request.
+func DecodeCancelAllAfter(data []byte) (CancelAllAfter, *Error) {
+	var c CancelAllAfter
+	if err := decodeObject(data, []field{{"timeout_ms", true, integer(&c.TimeoutMs, 0, MaxCancelAfterMs)}}); err != nil {
+		return CancelAllAfter{}, err
+	}
+	return c, nil
+}
+
 // DecodeCancel decodes a cancel request.
 func DecodeCancel(data []byte) (Cancel, *Error) {
 	if c, ok := decodeCancelFast(data); ok {

@@ -47,6 +47,7 @@ const (
 	EpOrderCancel
 	EpOrderBatch
 	EpOrderCancelAll
+	EpOrderCancelAllAfter
 	EpLeverage
 	EpState
 	EpAdminDeposit
@@ -67,8 +68,8 @@ const (
 
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
-	EpOrderCancelAll: "order.cancel_all",
-	EpLeverage:       "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
+	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after",
+	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
@@ -130,6 +131,11 @@ func (s Subjects) OrderBatch(acct string) string  { return s.acct(acct, "order.b
 // OrderCancelAll cancels every open order of acct, or of acct in a symbol.
 func (s Subjects) OrderCancelAll(acct string) string { return s.acct(acct, "order.cancel_all") }
 
+// OrderCancelAllAfter arms, refreshes or disarms acct's dead man's switch.
+func (s Subjects) OrderCancelAllAfter(acct string) string {
+	return s.acct(acct, "order.cancel_all_after")
+}
+
 func (s Subjects) Leverage(acct string) string  { return s.acct(acct, "leverage") }
 func (s Subjects) State(acct string) string     { return s.acct(acct, "state") }
 func (s Subjects) Events(acct string) string    { return s.acct(acct, "events") }
@@ -172,6 +178,8 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderBatch(r.Account)
 	case EpOrderCancelAll:
 		return s.OrderCancelAll(r.Account)
+	case EpOrderCancelAllAfter:
+		return s.OrderCancelAllAfter(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
 	case EpState:
@@ -227,6 +235,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderBatch, Account: t[1]}
 	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "cancel_all":
 		r = Route{Endpoint: EpOrderCancelAll, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "cancel_all_after":
+		r = Route{Endpoint: EpOrderCancelAllAfter, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "state":
@@ -293,7 +303,8 @@ var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "boo
 
 func needsAccount(e Endpoint) bool {
 	switch e {
-	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpLeverage, EpState, EpAccountEvents:
+	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpLeverage, EpState,
+		EpAccountEvents:
 		return true
 	}
 	return false
