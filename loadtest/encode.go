@@ -60,6 +60,13 @@ func appendCancel(dst []byte, sym *symbol, coid uint64) []byte {
 	return append(dst, `"}`...)
 }
 
+// appendCancelAll appends the order.cancel_all body for sym.
+func appendCancelAll(dst []byte, sym *symbol) []byte {
+	dst = append(dst, `{"symbol":"`...)
+	dst = append(dst, sym.Name...)
+	return append(dst, `"}`...)
+}
+
 // appendCOID writes client order id n as "lt" and n in base 36: a token,
 // unique per account because every account belongs to one run.
 func appendCOID(dst []byte, n uint64) []byte {

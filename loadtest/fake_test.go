@@ -34,6 +34,7 @@ func startNATS(t *testing.T) string {
 //     account is INSUFFICIENT_MARGIN; market orders fill; every 10th limit
 //     order fills at once, the others rest;
 //   - order.cancel: cancels a resting order, else UNKNOWN_ORDER;
+//   - order.cancel_all: cancels the account's resting orders in the symbol;
 //   - order.batch: each item as the single request would be, except that
 //     every 5th batch of a taker account is RATE_LIMITED as a whole;
 //   - admin.index: a fall below the previous index is a shock: one
@@ -57,7 +58,9 @@ type fakeExchange struct {
 	perAcct  map[string]int
 	liqSent  int
 	adlSent  int
-	auditOK  bool
+	// cancelAlls counts order.cancel_all requests answered.
+	cancelAlls int
+	auditOK    bool
 	// delay > 0 answers order.place and order.cancel that much later,
 	// counting the requests held meanwhile (inflight, its peak maxHeld).
 	delay             time.Duration
@@ -107,6 +110,10 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 		f.requests++
 		c, err := wire.DecodeCancel(m.Data)
 		f.answer(m, f.cancel(r.Account, c, err))
+	case wire.EpOrderCancelAll:
+		f.requests++
+		c, err := wire.DecodeCancelAll(m.Data)
+		f.answer(m, f.cancelAll(r.Account, c, err))
 	case wire.EpOrderBatch:
 		f.batch(m, r.Account)
 	case wire.EpAdminDeposit:
@@ -179,6 +186,27 @@ func (f *fakeExchange) cancel(account string, c wire.Cancel, err *wire.Error) []
 	o.Status = wire.StatusCanceled
 	f.statuses[o.Status]++
 	return wire.AppendOrderReply(nil, &o)
+}
+
+// cancelAll cancels the account's resting orders (in c.Symbol if set);
+// its status is counted once, as the load test reads a reply's first one.
+func (f *fakeExchange) cancelAll(account string, c wire.CancelAll, err *wire.Error) []byte {
+	if err != nil {
+		return f.failReply(err)
+	}
+	f.cancelAlls++
+	out := []wire.Order{}
+	for coid, o := range f.resting[account] {
+		if c.Symbol == "" || o.Symbol == c.Symbol {
+			delete(f.resting[account], coid)
+			o.Status = wire.StatusCanceled
+			out = append(out, o)
+		}
+	}
+	if len(out) > 0 {
+		f.statuses[wire.StatusCanceled]++
+	}
+	return wire.Encode(wire.CancelAllReply{Reply: wire.OK(), Orders: out})
 }
 
 // batch answers an order.batch as API.md says: results in item order, or

@@ -289,6 +289,9 @@ func (r *runner) makeTraders(ctx context.Context) error {
 			si := n % len(r.syms)
 			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name), batch: r.subj.OrderBatch(name),
 				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n)))}
+			if cfg.Batch <= 1 {
+				a.cancelAll = r.subj.OrderCancelAll(name)
+			}
 			t := mk(a)
 			conn := n % nConns
 			for range weight[kindTag] {

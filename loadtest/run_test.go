@@ -49,6 +49,9 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	if rep.Rejects[string(wire.CodeInsufficientMargin)] == 0 || rep.Rejects[string(wire.CodeUnknownOrder)] == 0 {
 		t.Errorf("the run should meet both fake reject rules: %v", rep.Rejects)
 	}
+	if fake.cancelAlls == 0 {
+		t.Error("the cancelers sent no order.cancel_all")
+	}
 	// The fake answers UNKNOWN_ORDER only to cancels.
 	if rep.LateCancels != rep.Rejects[string(wire.CodeUnknownOrder)] {
 		t.Errorf("late cancels %d, UNKNOWN_ORDER rejects %d", rep.LateCancels, rep.Rejects[string(wire.CodeUnknownOrder)])

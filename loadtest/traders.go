@@ -36,6 +36,7 @@ type acct struct {
 	name          string
 	place, cancel string // subjects
 	batch         string // order.batch subject
+	cancelAll     string // order.cancel_all subject; "" when batching (it is no batch item)
 	sym           *symbol
 	mark          *atomic.Int64 // the symbol's mark in ticks
 	rng           *rand.Rand
@@ -163,17 +164,24 @@ func (l *levered) next(buf []byte) (kind, string, []byte) {
 }
 
 // canceler places a post-only order away from the touch and cancels it with
-// its next request.
+// its next request; every cancelAllEvery-th time it cancels with
+// order.cancel_all on its symbol instead (same effect: it has one order open).
 type canceler struct {
 	acct
 	notional float64
 	open     uint64
+	cancels  int
 }
+
+const cancelAllEvery = 4
 
 func (c *canceler) next(buf []byte) (kind, string, []byte) {
 	if c.open != 0 {
 		coid := c.open
 		c.open = 0
+		if c.cancels++; c.cancelAll != "" && c.cancels%cancelAllEvery == 0 {
+			return kindCancel, c.cancelAll, appendCancelAll(buf, c.sym)
+		}
 		return c.cancelOrder(buf, coid)
 	}
 	side := randomSide(c.rng)
