@@ -8,9 +8,11 @@
 // stalled exchange shows up in the percentiles instead of slowing the
 // generator down (coordinated omission). Requests are pipelined: each
 // connection publishes with one shared reply subscription and matches replies
-// by the request number in the reply subject. At the end Run asks the
-// exchange to audit its invariants (px.admin.audit).
+// by the request number in the reply subject. With Config.Window the same
+// traders run closed loop instead (a fixed number in flight per connection).
+// At the end Run asks the exchange to audit its invariants (px.admin.audit).
 //
 // RunMarketMaker is the closed-loop quoting bot the exchange binary reuses as
-// its built-in liquidity (--bots).
+// its built-in liquidity (--bots); it keeps a dead man's switch armed
+// (order.cancel_all_after), as a bot run from outside should.
 package loadtest

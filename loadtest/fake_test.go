@@ -35,6 +35,7 @@ func startNATS(t *testing.T) string {
 //     order fills at once, the others rest;
 //   - order.cancel: cancels a resting order, else UNKNOWN_ORDER;
 //   - order.cancel_all: cancels the account's resting orders in the symbol;
+//   - order.cancel_all_after: records the timeout, never fires;
 //   - order.batch: each item as the single request would be, except that
 //     every 5th batch of a taker account is RATE_LIMITED as a whole;
 //   - admin.index: a fall below the previous index is a shock: one
@@ -58,8 +59,10 @@ type fakeExchange struct {
 	perAcct  map[string]int
 	liqSent  int
 	adlSent  int
-	// cancelAlls counts order.cancel_all requests answered.
+	// cancelAlls counts order.cancel_all requests answered; deadman holds
+	// each account's order.cancel_all_after timeouts, in order.
 	cancelAlls int
+	deadman    map[string][]int
 	auditOK    bool
 	// delay > 0 answers order.place and order.cancel that much later,
 	// counting the requests held meanwhile (inflight, its peak maxHeld).
@@ -76,7 +79,7 @@ func newFakeExchange(t *testing.T, url string) *fakeExchange {
 	f := &fakeExchange{t: t, nc: nc, subj: wire.DefaultSubjects(), rejects: map[string]int64{},
 		statuses: map[wire.Status]int64{}, deposits: map[string]decimal.Decimal{}, leverage: map[string]string{},
 		index: map[string]decimal.Decimal{}, resting: map[string]map[string]wire.Order{}, perAcct: map[string]int{}, auditOK: true,
-		batches: map[int]int{}, perBatch: map[string]int{}}
+		batches: map[int]int{}, perBatch: map[string]int{}, deadman: map[string][]int{}}
 	sub, err := nc.Subscribe(f.subj.Prefix()+".>", f.handle)
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +117,13 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 		f.requests++
 		c, err := wire.DecodeCancelAll(m.Data)
 		f.answer(m, f.cancelAll(r.Account, c, err))
+	case wire.EpOrderCancelAllAfter:
+		c, err := wire.DecodeCancelAllAfter(m.Data)
+		if f.fail(m, err) {
+			return
+		}
+		f.deadman[r.Account] = append(f.deadman[r.Account], c.TimeoutMs)
+		f.respond(m, wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: c.TimeoutMs})
 	case wire.EpOrderBatch:
 		f.batch(m, r.Account)
 	case wire.EpAdminDeposit:

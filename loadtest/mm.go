@@ -33,6 +33,11 @@ type MMConfig struct {
 	MaxPosition float64
 
 	Requote time.Duration // state poll and full requote period; default 1s
+	// DeadMan is the dead man's switch countdown (order.cancel_all_after)
+	// the bot re-arms at every state poll: should the bot die or lose its
+	// connection, the exchange pulls its quotes this long after its last
+	// poll. Default 10 × Requote, at least 5s; negative: not armed.
+	DeadMan time.Duration
 	Timeout time.Duration // per request; default 2s
 	Log     *slog.Logger  // nil discards
 }
@@ -61,6 +66,9 @@ func (c MMConfig) withDefaults() MMConfig {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second
+	}
+	if c.DeadMan == 0 {
+		c.DeadMan = max(10*c.Requote, 5*time.Second)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -203,9 +211,12 @@ func (mm *marketMaker) onMark(ctx context.Context, data []byte) {
 	}
 }
 
-// refresh reconciles with the account state, fills in missing marks and
-// requotes every symbol.
+// refresh re-arms the dead man's switch, reconciles with the account
+// state, fills in missing marks and requotes every symbol.
 func (mm *marketMaker) refresh(ctx context.Context) {
+	if mm.cfg.DeadMan > 0 {
+		mm.armDeadMan(ctx, int(min(mm.cfg.DeadMan, wire.MaxCancelAfterMs*time.Millisecond)/time.Millisecond))
+	}
 	mm.sync(ctx)
 	for i, s := range mm.syms {
 		b := &mm.books[i]
@@ -313,15 +324,29 @@ func (mm *marketMaker) cancel(ctx context.Context, s *symbol, coid string) {
 	_ = call(c, mm.nc, mm.subj.OrderCancel(mm.acct), wire.Cancel{Symbol: s.Name, ClientOrderID: coid}, nil)
 }
 
-// cancelAll pulls every quote when the bot stops; ctx is over by then.
+// armDeadMan sets the account's dead man's switch to ms (0: off). A
+// refused request only costs the safety net, so it is logged, not fatal.
+func (mm *marketMaker) armDeadMan(ctx context.Context, ms int) {
+	c, cancel := mm.callCtx(ctx)
+	defer cancel()
+	if err := call(c, mm.nc, mm.subj.OrderCancelAllAfter(mm.acct), wire.CancelAllAfter{TimeoutMs: ms}, nil); err != nil {
+		mm.cfg.Log.Debug("market maker: dead man's switch", "account", mm.acct, "err", err)
+	}
+}
+
+// cancelAll pulls every quote when the bot stops (ctx is over by then):
+// it disarms its switch and cancels every open order of its account.
 func (mm *marketMaker) cancelAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), mm.cfg.Timeout)
 	defer cancel()
-	for i, s := range mm.syms {
-		for k, q := range mm.books[i].quotes {
-			mm.cancel(ctx, s, q.coid)
-			delete(mm.books[i].quotes, k)
-		}
+	if mm.cfg.DeadMan > 0 {
+		mm.armDeadMan(ctx, 0)
+	}
+	if err := call(ctx, mm.nc, mm.subj.OrderCancelAll(mm.acct), wire.CancelAll{}, nil); err != nil {
+		mm.cfg.Log.Debug("market maker: cancel all", "account", mm.acct, "err", err)
+	}
+	for i := range mm.books {
+		clear(mm.books[i].quotes)
 	}
 }
 

@@ -42,8 +42,8 @@ func waitLadder(t *testing.T, f *fakeExchange, acct string, want []string) {
 
 // TestMarketMakerQuotesAroundTheMark follows the bot through its life: it
 // funds itself, quotes around the configured price until a mark arrives,
-// requotes when the mark moves, replaces a quote that filled, and pulls
-// everything when stopped.
+// requotes when the mark moves, replaces a quote that filled, keeps its
+// dead man's switch armed, and pulls everything when stopped.
 func TestMarketMakerQuotesAroundTheMark(t *testing.T) {
 	url := startNATS(t)
 	fake := newFakeExchange(t, url)
@@ -63,6 +63,9 @@ func TestMarketMakerQuotesAroundTheMark(t *testing.T) {
 	fake.mu.Lock()
 	if !fake.deposits["bot1"].Equal(decimal.NewFromInt(500_000)) {
 		t.Errorf("deposited %s", fake.deposits["bot1"])
+	}
+	if armed := fake.deadman["bot1"]; len(armed) == 0 || armed[0] != 5000 {
+		t.Errorf("dead man's switch %v, want armed for 5000 ms (the 5 s floor over 10 × 50 ms)", armed)
 	}
 	fake.moveIndex("BTC-PERP", decimal.NewFromInt(31000)) // publishes the mark
 	fake.mu.Unlock()
@@ -90,6 +93,11 @@ func TestMarketMakerQuotesAroundTheMark(t *testing.T) {
 	}
 	if left := ladder(fake, "bot1"); len(left) != 0 {
 		t.Errorf("quotes left after stop: %q", left)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if armed := fake.deadman["bot1"]; len(armed) < 2 || armed[len(armed)-1] != 0 || fake.cancelAlls != 1 {
+		t.Errorf("at stop: switch %v (want re-armed, then 0), %d cancel_all (want 1)", armed, fake.cancelAlls)
 	}
 }
 
