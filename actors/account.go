@@ -298,7 +298,7 @@ func (a *accountActor) cancelAllAfter(ctx actor.Context, m *cancelAfterReq) {
 				x.root.Send(self, &deadmanMsg{gen: gen})
 			}
 		})
-		d.trigger = a.x.now() + int64(ms)
+		d.trigger = a.x.now() + int64(ms) // on the exchange clock; the timer runs on the wall clock
 	}
 	m.done(wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: m.req.TimeoutMs, TriggerMs: d.trigger})
 }
@@ -534,7 +534,8 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 			slices.SortFunc(all.orders, func(x, y wire.Order) int {
 				return cmp.Or(cmp.Compare(len(x.OrderID), len(y.OrderID)), strings.Compare(x.OrderID, y.OrderID))
 			})
-			all.done(wire.CancelAllReply{Reply: wire.OK(), Orders: all.orders})
+			all.done(wire.CancelAllReply{Reply: wire.OK(), Count: len(all.orders),
+				Orders: all.orders[:min(len(all.orders), wire.MaxCancelAllListed)]})
 		}
 		return
 	}

@@ -24,21 +24,16 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *failedMsg:
 		a.abandon(ctx)
+	case *canceledMsg: // refusable too, but the books no longer hold its orders
+		m.refuse(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))
+		for _, o := range m.orders {
+			a.orders.Remove(o.ID)
+		}
 	case refusable:
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
 	case *takerResultMsg:
 		if m.done != nil {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
-		}
-	case *canceledMsg:
-		if m.done != nil {
-			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
-		}
-		if m.all != nil && m.all.pending >= 0 { // answered once, whichever part comes first
-			m.all.refuse(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))
-		}
-		for _, o := range m.orders { // the books no longer hold them
-			a.orders.Remove(o.ID)
 		}
 	case *adlCloseMsg:
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})

@@ -101,6 +101,17 @@ func (m *cancelAfterReq) refuse(e *wire.Error) {
 	m.done(wire.CancelAllAfterReply{Reply: wire.Fail(e)})
 }
 
+// refuse answers what waits on a book's cancel answer when the account's
+// actor panics handling it (the supervisor refuses the failing message).
+func (m *canceledMsg) refuse(e *wire.Error) {
+	if m.done != nil {
+		m.done(wire.OrderReply{Reply: wire.Fail(e)})
+	}
+	if m.all != nil && m.all.pending >= 0 { // answered once, whichever part comes first
+		m.all.refuse(e)
+	}
+}
+
 func (m *cancelAllReq) refuse(e *wire.Error) {
 	m.pending = -1
 	m.done(wire.CancelAllReply{Reply: wire.Fail(e)})

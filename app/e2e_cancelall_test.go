@@ -53,7 +53,7 @@ func TestE2ECancelAll(t *testing.T) {
 	// One symbol: only its orders, in order id order, canceled.
 	got, _ := alice.cancelAll(`{"symbol":"TEST-PERP"}`)
 	mustOK(t, "cancel_all TEST-PERP", got.Reply)
-	if len(got.Orders) != 2 || got.Orders[0].OrderID != a1.OrderID || got.Orders[1].OrderID != a2.OrderID {
+	if got.Count != 2 || len(got.Orders) != 2 || got.Orders[0].OrderID != a1.OrderID || got.Orders[1].OrderID != a2.OrderID {
 		t.Fatalf("canceled %+v, want %s and %s", got.Orders, a1.OrderID, a2.OrderID)
 	}
 	for _, o := range got.Orders {
@@ -117,7 +117,7 @@ func TestE2ECancelAll(t *testing.T) {
 
 	// Nothing left: an empty list, not null. Bad requests change nothing.
 	before, h0 := e.settledAudit(), e.hash()
-	if r, raw := alice.cancelAll(``); !r.OK || !strings.Contains(raw, `"orders":[]`) {
+	if r, raw := alice.cancelAll(``); !r.OK || !strings.Contains(raw, `"count":0,"orders":[]`) {
 		t.Fatalf("cancel_all with nothing open: %s", raw)
 	}
 	for body, code := range map[string]wire.Code{

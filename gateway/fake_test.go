@@ -157,7 +157,7 @@ func (f *fake) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelA
 			}
 		}
 		slices.SortFunc(out, func(a, b wire.Order) int { return cmp.Compare(len(a.OrderID), len(b.OrderID)) })
-		return wire.CancelAllReply{Reply: wire.OK(), Orders: out}
+		return wire.CancelAllReply{Reply: wire.OK(), Count: len(out), Orders: out}
 	})
 }
 

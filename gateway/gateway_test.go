@@ -102,7 +102,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`PlaceOrder(alice, {"symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","tif":"GTC"})`,
 			`{"ok":true,"order":{"order_id":"2","client_order_id":"","account":"alice","symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","filled_qty":"0","avg_price":"0","status":"new","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}}`},
 		{subj.OrderCancelAll("alice"), `{"symbol":"ETH-PERP"}`, `CancelAll(alice, {"symbol":"ETH-PERP"})`,
-			`{"ok":true,"orders":[{"order_id":"2","client_order_id":"","account":"alice","symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","filled_qty":"0","avg_price":"0","status":"canceled","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}]}`},
+			`{"ok":true,"count":1,"orders":[{"order_id":"2","client_order_id":"","account":"alice","symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1","filled_qty":"0","avg_price":"0","status":"canceled","tif":"GTC","reduce_only":false,"post_only":false,"created_ms":1700000000000}]}`},
 		{subj.OrderCancelAllAfter("alice"), `{"timeout_ms":15000}`, `CancelAllAfter(alice, {"timeout_ms":15000})`,
 			`{"ok":true,"timeout_ms":15000,"trigger_ms":1700000015000}`},
 		{subj.OrderBatch("alice"), `{"orders":[{"cancel":{"symbol":"BTC-PERP","order_id":"1"}}]}`,

@@ -70,13 +70,21 @@ func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop 
 // latency counts from when it left, and a slow exchange lowers the rate
 // instead of growing the latency (the price of a closed loop; the open loop
 // is what measures latency under a given load).
-func (p *pipe) driveClosed(window int, end int64, table []trader, stop <-chan struct{}) {
+//
+// A request unanswered after stale (a lost reply) is given up as a timeout,
+// so its slot does not stay taken until the drain.
+func (p *pipe) driveClosed(window int, end, stale int64, table []trader, stop <-chan struct{}) {
 	buf := make([]byte, 0, 512)
 	// The timer only bounds a wait with nothing in flight to wake it (a
-	// publish error), so the end of the window is still seen.
+	// publish error, lost replies), so the end of the window is still seen.
 	wait := time.NewTimer(maxPause)
 	defer wait.Stop()
+	sweep := p.clock() + stale
 	for i := 0; p.clock() < end; {
+		if now := p.clock(); now >= sweep {
+			p.giveUpBefore(now - stale)
+			sweep = now + stale/4
+		}
 		for free := window - p.inFlight(); free > 0; free-- {
 			k, subject, body := table[i%len(table)].next(buf[:0])
 			p.send(k, subject, body, p.clock())
@@ -116,7 +124,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	var senders sync.WaitGroup
 	for i, p := range r.pipes {
 		if cfg.Window > 0 {
-			senders.Go(func() { p.driveClosed(cfg.Window, end, r.tables[i], ctx.Done()) })
+			senders.Go(func() { p.driveClosed(cfg.Window, end, int64(cfg.Drain), r.tables[i], ctx.Done()) })
 			continue
 		}
 		sched := Schedule{Rate: uint64(cfg.Rate), Stride: uint64(len(r.pipes)), Offset: uint64(i), Limit: cfg.Orders}

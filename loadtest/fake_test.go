@@ -65,9 +65,12 @@ type fakeExchange struct {
 	deadman    map[string][]int
 	auditOK    bool
 	// delay > 0 answers order.place and order.cancel that much later,
-	// counting the requests held meanwhile (inflight, its peak maxHeld).
+	// counting the requests held meanwhile (inflight, its peak maxHeld);
+	// dropEvery > 0 never answers every dropEvery-th of them (dropped).
 	delay             time.Duration
 	inflight, maxHeld int
+	dropEvery         int
+	dropped           int
 }
 
 func newFakeExchange(t *testing.T, url string) *fakeExchange {
@@ -216,7 +219,7 @@ func (f *fakeExchange) cancelAll(account string, c wire.CancelAll, err *wire.Err
 	if len(out) > 0 {
 		f.statuses[wire.StatusCanceled]++
 	}
-	return wire.Encode(wire.CancelAllReply{Reply: wire.OK(), Orders: out})
+	return wire.Encode(wire.CancelAllReply{Reply: wire.OK(), Count: len(out), Orders: out})
 }
 
 // batch answers an order.batch as API.md says: results in item order, or
@@ -279,6 +282,10 @@ func (f *fakeExchange) moveIndex(sym string, price decimal.Decimal) {
 // request stops counting as held before the reply leaves, so a client that
 // sends on each reply never finds it still counted.
 func (f *fakeExchange) answer(m *nats.Msg, reply []byte) {
+	if f.dropEvery > 0 && f.requests%f.dropEvery == 0 {
+		f.dropped++
+		return
+	}
 	if f.delay <= 0 {
 		_ = m.Respond(reply)
 		return

@@ -36,7 +36,8 @@ type MMConfig struct {
 	// DeadMan is the dead man's switch countdown (order.cancel_all_after)
 	// the bot re-arms at every state poll: should the bot die or lose its
 	// connection, the exchange pulls its quotes this long after its last
-	// poll. Default 10 × Requote, at least 5s; negative: not armed.
+	// poll. Default 10 × Requote, at least 5s; raised to at least 2 ×
+	// Requote and 1s; negative: not armed.
 	DeadMan time.Duration
 	Timeout time.Duration // per request; default 2s
 	Log     *slog.Logger  // nil discards
@@ -67,8 +68,11 @@ func (c MMConfig) withDefaults() MMConfig {
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second
 	}
-	if c.DeadMan == 0 {
+	switch {
+	case c.DeadMan == 0:
 		c.DeadMan = max(10*c.Requote, 5*time.Second)
+	case c.DeadMan > 0: // re-armed every Requote: shorter would fire between polls
+		c.DeadMan = max(c.DeadMan, 2*c.Requote, time.Second)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -334,16 +338,16 @@ func (mm *marketMaker) armDeadMan(ctx context.Context, ms int) {
 	}
 }
 
-// cancelAll pulls every quote when the bot stops (ctx is over by then):
-// it disarms its switch and cancels every open order of its account.
+// cancelAll pulls every quote when the bot stops (ctx is over by then): it
+// cancels every open order of its account, then disarms its switch, which
+// stays armed to pull the quotes if the cancel failed (rate limit, timeout).
 func (mm *marketMaker) cancelAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), mm.cfg.Timeout)
 	defer cancel()
-	if mm.cfg.DeadMan > 0 {
-		mm.armDeadMan(ctx, 0)
-	}
 	if err := call(ctx, mm.nc, mm.subj.OrderCancelAll(mm.acct), wire.CancelAll{}, nil); err != nil {
 		mm.cfg.Log.Debug("market maker: cancel all", "account", mm.acct, "err", err)
+	} else if mm.cfg.DeadMan > 0 {
+		mm.armDeadMan(ctx, 0)
 	}
 	for i := range mm.books {
 		clear(mm.books[i].quotes)

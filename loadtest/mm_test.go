@@ -99,6 +99,13 @@ func TestMarketMakerQuotesAroundTheMark(t *testing.T) {
 	if armed := fake.deadman["bot1"]; len(armed) < 2 || armed[len(armed)-1] != 0 || fake.cancelAlls != 1 {
 		t.Errorf("at stop: switch %v (want re-armed, then 0), %d cancel_all (want 1)", armed, fake.cancelAlls)
 	}
+	for _, c := range []struct{ set, want time.Duration }{
+		{0, 10 * time.Second}, {-1, -1}, {time.Millisecond, 2 * time.Second}, {time.Minute, time.Minute},
+	} {
+		if got := (MMConfig{DeadMan: c.set}).withDefaults().DeadMan; got != c.want {
+			t.Errorf("DeadMan %v: %v, want %v (Requote 1s)", c.set, got, c.want)
+		}
+	}
 }
 
 func TestMarketMakerRejectsBadInput(t *testing.T) {

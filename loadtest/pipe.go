@@ -281,13 +281,16 @@ func (p *pipe) inFlight() int {
 }
 
 // giveUpAll retires every request still in flight.
-func (p *pipe) giveUpAll() {
+func (p *pipe) giveUpAll() { p.giveUpBefore(math.MaxInt64) }
+
+// giveUpBefore retires the requests in flight that were due before cutoff.
+func (p *pipe) giveUpBefore(cutoff int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock()
 	for i := range p.ring {
-		if p.ring[i].live {
-			p.giveUp(&p.ring[i], now)
+		if s := &p.ring[i]; s.live && s.due < cutoff {
+			p.giveUp(s, now)
 		}
 	}
 }

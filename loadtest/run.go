@@ -37,7 +37,8 @@ type Config struct {
 	Batch int
 	// Window > 0 runs a closed loop instead: each connection keeps Window
 	// requests in flight and sends the next as soon as a reply comes back;
-	// Rate and Orders are then ignored and latency counts from the send.
+	// Rate is then ignored, Orders must be 0, latency counts from the send,
+	// and a request unanswered after Drain is given up as a timeout.
 	// It measures the most the exchange answers at a bounded concurrency
 	// (Little's law: latency ≈ Window × Conns ÷ throughput). [0: open loop]
 	Window int
@@ -152,6 +153,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Window < 0 {
 		return nil, fmt.Errorf("%w: window %d", ErrConfig, cfg.Window)
+	}
+	if cfg.Window > 0 && cfg.Orders > 0 {
+		return nil, fmt.Errorf("%w: a closed-loop window runs for the duration; an order cap is for the open loop", ErrConfig)
 	}
 	if cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers <= 0 {
 		return nil, fmt.Errorf("%w: no traders", ErrConfig)

@@ -194,3 +194,28 @@ func TestRunClosedLoop(t *testing.T) {
 		t.Errorf("window with batches: %v, want ErrConfig", err)
 	}
 }
+
+// TestRunClosedLoopGivesUpLostReplies: replies that never come are given up
+// after Drain, so the closed loop keeps its window busy instead of stalling
+// once Window replies were lost.
+func TestRunClosedLoopGivesUpLostReplies(t *testing.T) {
+	url := startNATS(t)
+	fake := newFakeExchange(t, url)
+	fake.dropEvery = 7
+	cfg := Config{URL: url, SetIndex: true, Duration: 1200 * time.Millisecond, Window: 2, Conns: 1,
+		Takers: 2, Seed: 5, RunID: "lost", Drain: 150 * time.Millisecond}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	// Without the give-up the loop stops after the second drop (by the
+	// 14th request); with it, it goes on for the whole window.
+	if rep.Sent < 100 || fake.dropped < 10 {
+		t.Fatalf("sent %d, the fake dropped %d: the loop stalled on lost replies", rep.Sent, fake.dropped)
+	}
+	if rep.Timeouts != int64(fake.dropped) || rep.Replies+rep.Timeouts != rep.Sent {
+		t.Errorf("sent %d = replies %d + timeouts %d? the fake dropped %d", rep.Sent, rep.Replies, rep.Timeouts, fake.dropped)
+	}
+}

@@ -26,12 +26,18 @@ type OrderReply struct {
 	Order *Order `json:"order,omitempty"`
 }
 
-// CancelAllReply answers order.cancel_all: the orders it canceled, in their
-// final state, by order id (empty, not null, when there were none).
+// CancelAllReply answers order.cancel_all: how many orders it canceled and
+// the first MaxCancelAllListed of them by order id, in their final state
+// (empty, not null, when there were none), so the reply stays far below
+// NATS's payload limit however many orders an account holds.
 type CancelAllReply struct {
 	Reply
+	Count  int     `json:"count"`
 	Orders []Order `json:"orders"`
 }
+
+// MaxCancelAllListed caps the orders a cancel_all reply lists (≈ 300 KB).
+const MaxCancelAllListed = 1000
 
 // CancelAllAfterReply answers order.cancel_all_after: the countdown set and
 // when it fires (Unix ms), both 0 when the switch is off.

@@ -155,9 +155,9 @@ func (s Subjects) ADLEvents(sym string) string  { return s.adl(sym, "events") }
 // Liquidations is the public stream of liquidations on sym.
 func (s Subjects) Liquidations(sym string) string { return s.md(sym, "liquidations") }
 
-// Orders matches every order request of acct (place, cancel and batch): the
-// gateway serves them from one subscription so an account's pipelined
-// place and cancel are handled in the order they were sent.
+// Orders matches every order.* request of acct (place, cancel, cancel_all,
+// cancel_all_after, batch): the gateway serves them from one subscription
+// so an account's pipelined requests are handled in the order sent.
 func (s Subjects) Orders(acct string) string { return s.acct(acct, "order.*") }
 
 // Subtree wildcards, for permissions and catch-all subscriptions.

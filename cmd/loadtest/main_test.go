@@ -82,7 +82,7 @@ func TestCommandWritesReportsAndExitsOnInvariants(t *testing.T) {
 func TestCommandUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--index", "replay"}, {"--symbols", "NOPE"}, {"--echo", "inproc"}, {"--leverage", "-1"}, {"stray"}, {"--no-such-flag"},
-		{"--window", "2", "--batch", "4"}, {"--window", "-1"},
+		{"--window", "2", "--batch", "4"}, {"--window", "-1"}, {"--window", "2", "--orders", "10"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != exitError {
