@@ -97,6 +97,9 @@ type Gateway struct {
 	m       *Metrics
 	limiter *limiter
 	svc     micro.Service
+	// maxPayload is the server's max_payload when Start ran (0: unknown):
+	// a bigger reply is answered INTERNAL instead of being refused unseen.
+	maxPayload int64
 
 	inflight atomic.Int64 // requests received and not yet answered
 	lastRecv atomic.Int64 // unix nanos of the latest request
@@ -109,7 +112,8 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
+	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit),
+		maxPayload: nc.MaxPayload()}
 	g.svc, err = micro.AddService(nc, micro.Config{
 		Name:        ServiceName,
 		Version:     ServiceVersion,
@@ -332,6 +336,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error)) {
 	bp := bufPool.Get().(*[]byte)
 	out, err := appendReply((*bp)[:0], env, body)
+	if max := p.g.maxPayload; err == nil && max > 0 && int64(len(out)) > max {
+		// The server would refuse it and the client only time out: it
+		// learns why instead (an account with thousands of orders asking
+		// for its state).
+		err = wire.Errorf(wire.CodeInternal, "the reply (%d bytes) exceeds the server's max_payload (%d bytes)", len(out), max)
+		out = wire.AppendError(out[:0], err)
+	}
 	p.g.account(p.op, p.start, err)
 	if p.reply != "" {
 		if e := p.g.nc.Publish(p.reply, out); e != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/perpx/perpx/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/shopspring/decimal"
 )
 
 // env is an embedded server on a random port, a fake exchange behind a
@@ -567,5 +568,27 @@ func TestOrderRequestsKeepConnectionOrder(t *testing.T) {
 		if c.Method != want {
 			t.Fatalf("call %d is %s, want %s: order requests were reordered", i, c.Method, want)
 		}
+	}
+}
+
+// TestOversizedReplyIsAnError: a reply bigger than the server's max_payload
+// (an account with thousands of open orders asking for its state) would be
+// refused by the server and leave the client waiting; it gets INTERNAL
+// saying why instead.
+func TestOversizedReplyIsAnError(t *testing.T) {
+	e := newEnv(t, Options{})
+	orders := make([]wire.Order, 6000)
+	for i := range orders {
+		orders[i] = wire.Order{OrderID: strconv.Itoa(i + 1), Account: "alice", Symbol: "BTC-PERP", Side: wire.Buy,
+			Type: wire.Limit, Price: decimal.NewFromInt(30000), Qty: decimal.NewFromInt(1), Status: wire.StatusNew, TIF: wire.GTC}
+	}
+	e.x.script = map[string]any{"AccountState": wire.AccountReply{Reply: wire.OK(), Account: &wire.Account{Account: "alice",
+		Balances: map[string]decimal.Decimal{}, Positions: []wire.Position{}, OpenOrders: orders}}}
+	raw, env := e.req(subj.State("alice"), `{}`)
+	if env.OK || env.Error.Code != wire.CodeInternal || !strings.Contains(env.Error.Message, "max_payload") {
+		t.Fatalf("oversized reply: %.300s", raw)
+	}
+	if len(wire.Encode(e.x.script["AccountState"])) <= int(e.nc.MaxPayload()) {
+		t.Fatal("the scripted reply is not over the limit: the test proves nothing")
 	}
 }
