@@ -11,7 +11,9 @@ import (
 // lists cancels them all, counts them all and lists the first
 // MaxCancelAllListed by order id; the books and the account hold none after.
 func TestCancelAllListsAtMostTheCap(t *testing.T) {
-	e := newEnv(t, testSymbol(t, tsym, [2]string{"1000000000", "0.01"}))
+	sym := testSymbol(t, tsym, [2]string{"1000000000", "0.01"})
+	sym.MaxOpenOrders = 2 * wire.MaxCancelAllListed
+	e := newEnv(t, sym)
 	e.index(tsym, "1000")
 	e.deposit("A", "100000000")
 	const n = wire.MaxCancelAllListed + 3

@@ -37,6 +37,8 @@ func riskCode(c risk.Code) wire.Code {
 		return wire.CodeAccountInLiquidation
 	case risk.UnknownOrder:
 		return wire.CodeUnknownOrder
+	case risk.TooManyOrders:
+		return wire.CodeTooManyOrders
 	case risk.PositionOpen, risk.NoPosition, risk.NotLiquidatable:
 		return wire.CodeBadRequest
 	}

@@ -204,3 +204,28 @@ func TestE2ECancelAllAfter(t *testing.T) {
 	}
 	e.settledAudit()
 }
+
+// TestE2EMaxOpenOrders: a symbol's max_open_orders caps one account's open
+// orders there; one more is TOO_MANY_ORDERS and changes nothing, other
+// accounts are not affected, and a cancel frees a place.
+func TestE2EMaxOpenOrders(t *testing.T) {
+	sym := strings.Replace(symbolJSON("100", 0, longTiers()...), `"price_band"`, `"max_open_orders":2,"price_band"`, 1)
+	e := start(t, parseConfig(t, sym, ""), startOpts{})
+	e.index("1000")
+	tr := e.funded("10000", "alice", "bob")
+	alice, bob := tr[0], tr[1]
+	first := alice.limit(wire.Buy, "990", "1")
+	alice.limit(wire.Buy, "980", "1")
+	before, h0 := e.settledAudit(), e.hash()
+	r := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, Price: dec("1010"), Qty: dec("1"), TIF: wire.GTC})
+	if r.OK || r.Error == nil || r.Error.Code != wire.CodeTooManyOrders {
+		t.Fatalf("3rd open order: %+v", r)
+	}
+	e.unchanged(before, h0)
+	bob.limit(wire.Sell, "1010", "1") // bob's orders count apart
+	if c := alice.cancel(wire.Cancel{Symbol: tsym, OrderID: first.OrderID}); !c.OK {
+		t.Fatalf("cancel: %+v", c.Error)
+	}
+	alice.limit(wire.Sell, "1010", "1")
+	e.settledAudit()
+}

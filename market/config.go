@@ -26,6 +26,9 @@ type SymbolConfig struct {
 	// Compile derives them from MaxNotionalCap (see doc.go).
 	MaxPrice decimal.Decimal `json:"max_price"`
 	MaxQty   decimal.Decimal `json:"max_qty"`
+	// MaxOpenOrders caps one account's open orders in the symbol;
+	// default DefaultMaxOpenOrders.
+	MaxOpenOrders int `json:"max_open_orders,omitempty"`
 }
 
 // TierConfig is one maintenance-margin tier: positions with notional up to

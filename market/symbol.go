@@ -89,6 +89,10 @@ type Symbol struct {
 
 	MinNotional Money
 	MaxLeverage int64
+	// MaxOpenOrders caps one account's open orders in the symbol, so no
+	// account can grow the books and its own state without bound; 0 (a
+	// Symbol built by hand) means no cap.
+	MaxOpenOrders int
 	// Tiers ascend by MaxNotional; the last tier's MaxNotional is the largest
 	// position notional an order may create.
 	Tiers []Tier
@@ -127,6 +131,8 @@ const (
 
 	DefaultQuote            = "USDT"
 	DefaultMaxLeverage      = 100
+	DefaultMaxOpenOrders    = 1000
+	MaxOpenOrdersCap        = 100_000
 	DefaultFundingIntervalS = 8 * 3600
 	MinFundingIntervalS     = 60
 	MaxFundingIntervalS     = 7 * 24 * 3600
@@ -272,6 +278,13 @@ func (s *Symbol) compileLimits(c SymbolConfig) error {
 		return cfgErr(s.Name, "max_leverage", "must be a whole number from 1 to %d", MaxLeverageCap)
 	}
 	s.MaxLeverage = lev.IntPart()
+	s.MaxOpenOrders = c.MaxOpenOrders
+	if s.MaxOpenOrders == 0 {
+		s.MaxOpenOrders = DefaultMaxOpenOrders
+	}
+	if s.MaxOpenOrders < 1 || s.MaxOpenOrders > MaxOpenOrdersCap {
+		return cfgErr(s.Name, "max_open_orders", "must be from 1 to %d", MaxOpenOrdersCap)
+	}
 	return nil
 }
 

@@ -90,16 +90,17 @@ func TestCompileDefaults(t *testing.T) {
 	}
 	if !s.TickSize.Equal(decOne) || !s.LotSize.Equal(decOne) || s.Multiplier != MoneyScale ||
 		s.MaxLeverage != 100 || len(s.Tiers) != 1 || s.Tiers[0].MMR != 1_000_000 || s.Tiers[0].MaxLeverage != 50 ||
-		s.PriceBand != 50_000_000 || s.FundingIntervalMs != 28_800_000 || !s.Funding || s.MaxPrice != 100_000 || s.MaxQty != 10_000 {
+		s.PriceBand != 50_000_000 || s.FundingIntervalMs != 28_800_000 || !s.Funding || s.MaxPrice != 100_000 || s.MaxQty != 10_000 ||
+		s.MaxOpenOrders != DefaultMaxOpenOrders {
 		t.Errorf("defaults: %+v", s)
 	}
 	off := false
-	s, err = SymbolConfig{Symbol: "X", Funding: &off, MaxPrice: d("1000000"), FundingIntervalS: 3600}.Compile()
+	s, err = SymbolConfig{Symbol: "X", Funding: &off, MaxPrice: d("1000000"), FundingIntervalS: 3600, MaxOpenOrders: 5}.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Funding || s.MaxPrice != 1_000_000 || s.MaxQty != 1000 || s.InterestRate != 1250 {
-		t.Errorf("explicit: funding %v max %d/%d interest %d", s.Funding, s.MaxPrice, s.MaxQty, s.InterestRate)
+	if s.Funding || s.MaxPrice != 1_000_000 || s.MaxQty != 1000 || s.InterestRate != 1250 || s.MaxOpenOrders != 5 {
+		t.Errorf("explicit: funding %v max %d/%d interest %d open orders %d", s.Funding, s.MaxPrice, s.MaxQty, s.InterestRate, s.MaxOpenOrders)
 	}
 }
 
@@ -130,6 +131,8 @@ func TestCompileErrors(t *testing.T) {
 		{"min notional 9 decimals", SymbolConfig{Symbol: "A", MinNotional: d("0.000000001")}, "min_notional"},
 		{"fractional leverage", SymbolConfig{Symbol: "A", MaxLeverage: d("2.5")}, "max_leverage"},
 		{"leverage too high", SymbolConfig{Symbol: "A", MaxLeverage: d("1001")}, "max_leverage"},
+		{"negative open orders cap", SymbolConfig{Symbol: "A", MaxOpenOrders: -1}, "max_open_orders"},
+		{"open orders cap too high", SymbolConfig{Symbol: "A", MaxOpenOrders: MaxOpenOrdersCap + 1}, "max_open_orders"},
 		{"zero mmr", SymbolConfig{Symbol: "A", MMTiers: tier("1000", "0")}, "mm_tiers[0].mmr"},
 		{"mmr above half", SymbolConfig{Symbol: "A", MMTiers: tier("1000", "0.6")}, "mm_tiers[0].mmr"},
 		{"tier notional zero", SymbolConfig{Symbol: "A", MMTiers: tier("0", "0.01")}, "mm_tiers[0].max_notional"},

@@ -34,6 +34,8 @@ const (
 	// position's unrealized profit at the given mark (internal; never sent
 	// to clients).
 	ChargeExceedsProfit
+	// TooManyOrders: the account already holds the symbol's MaxOpenOrders.
+	TooManyOrders
 )
 
 var codeNames = [...]string{
@@ -54,6 +56,7 @@ var codeNames = [...]string{
 	NotLiquidatable:      "NOT_LIQUIDATABLE",
 	Internal:             "INTERNAL",
 	ChargeExceedsProfit:  "CHARGE_EXCEEDS_PROFIT",
+	TooManyOrders:        "TOO_MANY_ORDERS",
 }
 
 func (c Code) String() string {

@@ -99,6 +99,9 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		return BadRequest, 0
 	}
 	p := &a.pos[i]
+	if max := sym.MaxOpenOrders; max > 0 && p.orders >= max {
+		return TooManyOrders, 0
+	}
 	so := &p.side[sideIdx(o.Side)]
 	if o.ReduceOnly && so.roQty+o.Qty > p.closeCap(o.Side) {
 		return ReduceOnlyRejected, 0
@@ -131,6 +134,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	p.orderMargin = om
 	a.orderMargin += delta
 	a.orders.Add(o.ID, openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty})
+	p.orders++
 	return OK, max(delta, 0)
 }
 
@@ -150,6 +154,7 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 	slot, left = int(o.slot), o.qty
 	if left == 0 {
 		a.orders.RemoveAt(j)
+		p.orders--
 	}
 	return slot, left
 }

@@ -25,6 +25,7 @@ type position struct {
 	realized market.Money
 
 	side        [2]sideOrders // [0] buy, [1] sell
+	orders      int           // open orders in the symbol (capped by MaxOpenOrders)
 	orderMargin market.Money  // this symbol's share of Account.orderMargin
 
 	// liq and bk are the trigger tick and bankruptcy tick (liqprice.go);

@@ -212,3 +212,47 @@ func TestExcessReduceOnly(t *testing.T) {
 		t.Fatal("still excess")
 	}
 }
+
+// TestPreTradeMaxOpenOrders: an account holds at most the symbol's
+// MaxOpenOrders open orders there, whatever they are; an order that leaves
+// (filled or canceled) frees its place, and other symbols have their own.
+func TestPreTradeMaxOpenOrders(t *testing.T) {
+	s := seedSymbol(t, [2]string{"1000000", "0.01"})
+	s.MaxOpenOrders = 3
+	other := namedSymbol(t, "OTHER", [2]string{"1000000", "0.01"})
+	other.MaxOpenOrders = 3
+	a := NewAccount(1, Cross)
+	if code := a.Deposit(market.Money(1_000_000 * market.MoneyScale)); code != OK {
+		t.Fatal(code)
+	}
+	place := func(sym *market.Symbol, id book.OrderID, side book.Side, reduceOnly bool) Code {
+		code, _ := a.PreTrade(sym, Order{ID: id, Side: side, Type: Limit, Price: 100, Qty: 1, ReduceOnly: reduceOnly}, 100)
+		return code
+	}
+	for id := book.OrderID(1); id <= 3; id++ {
+		if code := place(s, id, book.Buy, false); code != OK {
+			t.Fatalf("order %d: %s", id, code)
+		}
+	}
+	if code := place(s, 4, book.Sell, false); code != TooManyOrders {
+		t.Fatalf("4th open order: %s, want TOO_MANY_ORDERS", code)
+	}
+	if code := place(other, 5, book.Buy, false); code != OK {
+		t.Fatalf("another symbol: %s", code)
+	}
+	if _, ok := a.OnCancel(2); !ok {
+		t.Fatal("cancel of order 2 refused")
+	}
+	if code := place(s, 6, book.Sell, false); code != OK {
+		t.Fatalf("after a cancel: %s", code)
+	}
+	if _, code := a.ApplyFill(s, Fill{OrderID: 1, Side: book.Buy, Price: 100, Qty: 1}); code != OK {
+		t.Fatalf("fill: %s", code)
+	}
+	if code := place(s, 7, book.Buy, false); code != OK {
+		t.Fatalf("after a fill: %s", code)
+	}
+	if code := place(s, 8, book.Sell, true); code != TooManyOrders {
+		t.Fatalf("a reduce-only order counts too: %s", code)
+	}
+}

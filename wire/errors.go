@@ -21,6 +21,7 @@ const (
 	CodeLeverageTooHigh        Code = "LEVERAGE_TOO_HIGH"
 	CodeAccountInLiquidation   Code = "ACCOUNT_IN_LIQUIDATION"
 	CodeRateLimited            Code = "RATE_LIMITED"
+	CodeTooManyOrders          Code = "TOO_MANY_ORDERS"
 	CodeInternal               Code = "INTERNAL"
 )
 
@@ -29,7 +30,7 @@ var allCodes = []Code{
 	CodeMinNotional, CodeInsufficientMargin, CodeReduceOnlyRejected,
 	CodePostOnlyWouldTake, CodeFOKNotFilled, CodeUnknownOrder,
 	CodeDuplicateClientOrderID, CodeLeverageTooHigh, CodeAccountInLiquidation,
-	CodeRateLimited, CodeInternal,
+	CodeRateLimited, CodeTooManyOrders, CodeInternal,
 }
 
 // Codes returns every error code of the contract.
