@@ -177,6 +177,23 @@ func (s *soak) act(done func()) {
 		x.PlaceOrder(acct, req, orderDone)
 	case p < 70:
 		x.PlaceOrder(acct, wire.PlaceOrder{Symbol: sym.Name, Side: s.side(), Type: wire.Market, Qty: s.qty(sym), TIF: wire.IOC}, orderDone)
+	case p < 73: // cancel-all, of one symbol or of every one, racing fills and liquidations
+		req := wire.CancelAll{}
+		if s.rng.IntN(2) == 0 {
+			req.Symbol = sym.Name
+		}
+		x.CancelAll(acct, req, func(r wire.CancelAllReply) {
+			if r.OK && r.Count != len(r.Orders) {
+				s.t.Errorf("cancel-all of %s: count %d, %d listed", acct, r.Count, len(r.Orders))
+			}
+			for _, o := range r.Orders {
+				if o.Status != wire.StatusCanceled || o.Account != acct || req.Symbol != "" && o.Symbol != req.Symbol {
+					s.t.Errorf("cancel-all of %s %q listed %+v", acct, req.Symbol, o)
+				}
+			}
+			s.record(acct, r.Reply, nil)
+			done()
+		})
 	case p < 85:
 		s.mu.Lock()
 		ids := s.open[acct]
