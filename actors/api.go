@@ -455,6 +455,10 @@ func (x *Exchange) Audit(done func(wire.AuditReply)) {
 	x.audit(func(a AuditReport) { done(a.Wire(x.symbols)) })
 }
 
+// LiquidationsSettled is how many liquidations have settled since Start (a
+// metric, and the finish line of a liquidation-cascade benchmark).
+func (x *Exchange) LiquidationsSettled() int64 { return x.liquidations.Load() }
+
 // StateHash hashes every book, account, the fund and the ADL rankings.
 func (x *Exchange) StateHash(done func(uint64)) {
 	x.stateHash(done)
