@@ -380,6 +380,9 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, a.orders.Len()),
 	}
 	for _, p := range rep.Positions {
+		if m.h != nil && p.Symbol != m.h.sym.Name {
+			continue
+		}
 		w.Positions = append(w.Positions, wire.Position{
 			Symbol: p.Symbol, Side: wire.PosSide(p.Side), Qty: p.Qty, EntryPrice: p.EntryPrice,
 			MarkPrice: p.MarkPrice, UnrealizedPnL: p.UnrealizedPnL, Margin: p.Margin, Leverage: p.Leverage,
@@ -387,7 +390,9 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 		})
 	}
 	for _, o := range a.orders.sorted() {
-		w.OpenOrders = append(w.OpenOrders, *a.snapshot(o))
+		if m.h == nil || o.h == m.h {
+			w.OpenOrders = append(w.OpenOrders, *a.snapshot(o))
+		}
 	}
 	if len(w.Positions) == 0 {
 		m.done(wire.AccountReply{Reply: wire.OK(), Account: w})

@@ -372,9 +372,18 @@ func (x *Exchange) SetLeverage(acct string, req wire.Leverage, done func(wire.Le
 	x.toAccount(x.Account(acct).e, &leverageReq{req: req, done: done})
 }
 
-// AccountState reports acct's balances, positions and open orders.
-func (x *Exchange) AccountState(acct string, done func(wire.AccountReply)) {
-	x.toAccount(x.Account(acct).e, &stateReq{done: done})
+// AccountState reports acct's balances, positions and open orders; with
+// req.Symbol only that symbol's position and orders (balances, equity and
+// available stay the account's).
+func (x *Exchange) AccountState(acct string, req wire.State, done func(wire.AccountReply)) {
+	var h *symbolHandle
+	if req.Symbol != "" {
+		if h = x.symbol(req.Symbol); h == nil {
+			done(wire.AccountReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+			return
+		}
+	}
+	x.toAccount(x.Account(acct).e, &stateReq{h: h, done: done})
 }
 
 // Deposit credits an account (admin); amount 0 just reports the balance.

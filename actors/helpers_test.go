@@ -195,7 +195,7 @@ func (e *env) mustPlace(acct, sym string, side wire.Side, price, qty string, tif
 
 func (e *env) state(acct string) *wire.Account {
 	e.t.Helper()
-	r := call(e.t, func(d func(wire.AccountReply)) { e.x.AccountState(acct, d) })
+	r := call(e.t, func(d func(wire.AccountReply)) { e.x.AccountState(acct, wire.State{}, d) })
 	if !r.OK {
 		e.t.Fatalf("state %s: %v", acct, r.Error)
 	}

@@ -37,6 +37,7 @@ type (
 		done func(wire.LeverageReply)
 	}
 	stateReq struct {
+		h    *symbolHandle // nil: every symbol
 		done func(wire.AccountReply)
 	}
 	cancelAfterReq struct {

@@ -213,7 +213,7 @@ func (s *soak) act(done func()) {
 		x.SetLeverage(acct, wire.Leverage{Symbol: sym.Name, Leverage: decimal.NewFromInt(int64(5 + s.rng.IntN(60)))},
 			func(r wire.LeverageReply) { s.record(acct, r.Reply, nil); done() })
 	case p < 95:
-		x.AccountState(acct, func(r wire.AccountReply) { s.record(acct, r.Reply, nil); done() })
+		x.AccountState(acct, wire.State{}, func(r wire.AccountReply) { s.record(acct, r.Reply, nil); done() })
 	default:
 		x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: decimal.NewFromInt(int64(s.rng.IntN(2000)))},
 			func(r wire.BalanceReply) { s.record(acct, r.Reply, nil); done() })

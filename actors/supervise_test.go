@@ -18,7 +18,7 @@ func TestPanickingAccountIsIsolated(t *testing.T) {
 	victim := e.x.accounts.get(e.x, "victim")
 	e.x.root.Send(victim.pid, &testHook{fn: func(*accountActor) { panic("injected") }})
 	// Queued behind the panic: answered, not dropped.
-	queued := call(t, func(d func(wire.AccountReply)) { e.x.AccountState("victim", d) })
+	queued := call(t, func(d func(wire.AccountReply)) { e.x.AccountState("victim", wire.State{}, d) })
 	wantCode(t, "state of the failed account", queued.Reply, wire.CodeInternal)
 	deadline := time.Now().Add(5 * time.Second)
 	for !victim.failed.Load() && time.Now().Before(deadline) {

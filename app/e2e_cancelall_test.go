@@ -49,6 +49,15 @@ func TestE2ECancelAll(t *testing.T) {
 	if st := alice.state(); !st.Available.LessThan(free) || len(st.OpenOrders) != 3 {
 		t.Fatalf("alice before: available %s of %s, %d open orders", st.Available, free, len(st.OpenOrders))
 	}
+	// The state of one symbol lists only its orders (balances stay the account's).
+	one := request[wire.AccountReply](t, alice.nc, e.subj.State("alice"), wire.State{Symbol: other})
+	if !one.OK || len(one.Account.OpenOrders) != 1 || one.Account.OpenOrders[0].OrderID != a3.OrderID ||
+		!one.Account.Balances["USDT"].Equal(dec("10000")) {
+		t.Fatalf("state of %s: %+v %+v", other, one.Reply, one.Account)
+	}
+	if r := request[wire.AccountReply](t, alice.nc, e.subj.State("alice"), wire.State{Symbol: "NOPE-PERP"}); r.OK || r.Error.Code != wire.CodeUnknownSymbol {
+		t.Fatalf("state of an unknown symbol: %+v", r.Reply)
+	}
 
 	// One symbol: only its orders, in order id order, canceled.
 	got, _ := alice.cancelAll(`{"symbol":"TEST-PERP"}`)

@@ -146,7 +146,7 @@ func checkCascade(b *testing.B, x *actors.Exchange) {
 		b.Fatalf("after the cascade: invariants %v, open interest %+v, fund %s", a.InvariantsOK, oi, a.Fund)
 	}
 	state := make(chan wire.AccountReply, 1)
-	x.AccountState("wall", func(r wire.AccountReply) { state <- r })
+	x.AccountState("wall", wire.State{}, func(r wire.AccountReply) { state <- r })
 	if r := <-state; len(r.Account.Positions) != 1 || !r.Account.Positions[0].Qty.Equal(decimal.NewFromInt(cascadeLongs)) {
 		b.Fatalf("the wall holds %+v, want every long's lot", r.Account.Positions)
 	}

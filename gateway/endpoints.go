@@ -35,8 +35,8 @@ func ops(subj wire.Subjects) []*op {
 				x.SetLeverage(rt.Account, r, done)
 			}, jsonBody)},
 		{ep: wire.EpState, name: "state", subject: subj.State(wire.Any),
-			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, _ wire.State, done func(wire.AccountReply)) {
-				x.AccountState(rt.Account, done)
+			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, r wire.State, done func(wire.AccountReply)) {
+				x.AccountState(rt.Account, r, done)
 			}, jsonBody)},
 		{ep: wire.EpAdminDeposit, name: "admin-deposit", subject: subj.AdminDeposit(),
 			serve: call(wire.DecodeDeposit, func(x Exchange, _ wire.Route, r wire.Deposit, done func(wire.BalanceReply)) {

@@ -185,8 +185,8 @@ func (f *fake) SetLeverage(acct string, req wire.Leverage, done func(wire.Levera
 	})
 }
 
-func (f *fake) AccountState(acct string, done func(wire.AccountReply)) {
-	do(f, "AccountState", acct, wire.State{}, done, func() wire.AccountReply {
+func (f *fake) AccountState(acct string, req wire.State, done func(wire.AccountReply)) {
+	do(f, "AccountState", acct, req, done, func() wire.AccountReply {
 		b := f.balance[acct]
 		return wire.AccountReply{Reply: wire.OK(), Account: &wire.Account{Account: acct,
 			Balances: map[string]decimal.Decimal{wire.DefaultAsset: b}, Equity: b, Available: b,

@@ -27,7 +27,7 @@ type Exchange interface {
 	CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply))
 	CancelAllAfter(acct string, req wire.CancelAllAfter, done func(wire.CancelAllAfterReply))
 	SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply))
-	AccountState(acct string, done func(wire.AccountReply))
+	AccountState(acct string, req wire.State, done func(wire.AccountReply))
 	Deposit(req wire.Deposit, done func(wire.BalanceReply))
 	SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply))
 	FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply))

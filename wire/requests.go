@@ -245,11 +245,20 @@ func DecodeLeverage(data []byte) (Leverage, *Error) {
 	return l, nil
 }
 
-// State is the (empty) body of <prefix>.acct.<acct>.state.
-type State struct{}
+// State is the body of <prefix>.acct.<acct>.state: {} for the whole
+// account, or a Symbol to list only that symbol's position and open orders.
+type State struct {
+	Symbol string `json:"symbol,omitempty"`
+}
 
-// DecodeState accepts {} or an empty payload.
-func DecodeState(data []byte) (State, *Error) { return State{}, decodeObject(data, nil) }
+// DecodeState accepts {}, an empty payload or {"symbol":..}.
+func DecodeState(data []byte) (State, *Error) {
+	var s State
+	if err := decodeObject(data, []field{{"symbol", false, token(&s.Symbol)}}); err != nil {
+		return State{}, err
+	}
+	return s, nil
+}
 
 // Deposit is the body of <prefix>.admin.deposit. Asset defaults to
 // DefaultAsset; an amount of 0 is allowed and just reports the balance.
