@@ -296,14 +296,24 @@ func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.Orde
 
 // CancelAll cancels every open order of acct, or of acct in req.Symbol.
 func (x *Exchange) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply)) {
-	var h *symbolHandle
-	if req.Symbol != "" {
-		if h = x.symbol(req.Symbol); h == nil {
-			done(wire.CancelAllReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
-			return
-		}
+	m := &cancelAllReq{done: done}
+	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
+		m.h = h
+		x.toAccount(x.Account(acct).e, m)
 	}
-	x.toAccount(x.Account(acct).e, &cancelAllReq{h: h, done: done})
+}
+
+// symbolFilter resolves an optional symbol of a request: nil for "" (every
+// symbol); an unknown one is refused UNKNOWN_SYMBOL (no account spawned).
+func (x *Exchange) symbolFilter(sym string, refuse func(*wire.Error)) (*symbolHandle, bool) {
+	if sym == "" {
+		return nil, true
+	}
+	h := x.symbol(sym)
+	if h == nil {
+		refuse(wire.Errorf(wire.CodeUnknownSymbol, "unknown symbol %q", sym))
+	}
+	return h, h != nil
 }
 
 // CancelAllAfter arms, re-arms or (TimeoutMs 0) disarms acct's dead man's
@@ -376,14 +386,11 @@ func (x *Exchange) SetLeverage(acct string, req wire.Leverage, done func(wire.Le
 // req.Symbol only that symbol's position and orders (balances, equity and
 // available stay the account's).
 func (x *Exchange) AccountState(acct string, req wire.State, done func(wire.AccountReply)) {
-	var h *symbolHandle
-	if req.Symbol != "" {
-		if h = x.symbol(req.Symbol); h == nil {
-			done(wire.AccountReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
-			return
-		}
+	m := &stateReq{done: done}
+	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
+		m.h = h
+		x.toAccount(x.Account(acct).e, m)
 	}
-	x.toAccount(x.Account(acct).e, &stateReq{h: h, done: done})
 }
 
 // Deposit credits an account (admin); amount 0 just reports the balance.

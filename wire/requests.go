@@ -143,11 +143,8 @@ type CancelAll struct {
 
 // DecodeCancelAll accepts {}, an empty payload or {"symbol":..}.
 func DecodeCancelAll(data []byte) (CancelAll, *Error) {
-	var c CancelAll
-	if err := decodeObject(data, []field{{"symbol", false, token(&c.Symbol)}}); err != nil {
-		return CancelAll{}, err
-	}
-	return c, nil
+	sym, err := decodeSymbolFilter(data)
+	return CancelAll{Symbol: sym}, err
 }
 
 // MaxCancelAfterMs is the longest dead man's switch countdown: an hour.
@@ -253,11 +250,17 @@ type State struct {
 
 // DecodeState accepts {}, an empty payload or {"symbol":..}.
 func DecodeState(data []byte) (State, *Error) {
-	var s State
-	if err := decodeObject(data, []field{{"symbol", false, token(&s.Symbol)}}); err != nil {
-		return State{}, err
+	sym, err := decodeSymbolFilter(data)
+	return State{Symbol: sym}, err
+}
+
+// decodeSymbolFilter decodes a body whose one, optional field is a symbol.
+func decodeSymbolFilter(data []byte) (string, *Error) {
+	var sym string
+	if err := decodeObject(data, []field{{"symbol", false, token(&sym)}}); err != nil {
+		return "", err
 	}
-	return s, nil
+	return sym, nil
 }
 
 // Deposit is the body of <prefix>.admin.deposit. Asset defaults to
