@@ -235,7 +235,8 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		}
 	}
 	o.id = book.OrderID(a.x.orderIDs.Add(1))
-	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: qty, ReduceOnly: o.reduceOnly}, mark)
+	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: qty, ReduceOnly: o.reduceOnly,
+		NeverRests: o.tif != book.GTC}, mark)
 	if code != risk.OK {
 		a.release(o)
 		m.refuse(riskError(code))

@@ -305,6 +305,11 @@ func (x *Exchange) stateHash(done func(uint64)) {
 	})
 }
 
+// Quiesce blocks until no actor has work left (see quiesce): a barrier for
+// tests and benchmarks outside this package; under live traffic it may
+// wait as long as the traffic lasts.
+func (x *Exchange) Quiesce() { x.quiesce() }
+
 // quiesce blocks until no actor has work left: two consecutive rounds of
 // probes see the same per-actor message counts, and no fast retry timer is
 // pending. (A message processed between an actor's two probes would change

@@ -215,8 +215,9 @@ func TestE2ECancelAllAfter(t *testing.T) {
 }
 
 // TestE2EMaxOpenOrders: a symbol's max_open_orders caps one account's open
-// orders there; one more is TOO_MANY_ORDERS and changes nothing, other
-// accounts are not affected, and a cancel frees a place.
+// orders there; one more GTC order is TOO_MANY_ORDERS and changes nothing,
+// an IOC still passes, other accounts are not affected, and a cancel frees
+// a place.
 func TestE2EMaxOpenOrders(t *testing.T) {
 	sym := strings.Replace(symbolJSON("100", 0, longTiers()...), `"price_band"`, `"max_open_orders":2,"price_band"`, 1)
 	e := start(t, parseConfig(t, sym, ""), startOpts{})
@@ -231,6 +232,10 @@ func TestE2EMaxOpenOrders(t *testing.T) {
 		t.Fatalf("3rd open order: %+v", r)
 	}
 	e.unchanged(before, h0)
+	// An order that cannot rest is not refused by the cap.
+	if o := alice.limit(wire.Sell, "1010", "1", wire.IOC); o.Status != wire.StatusExpired {
+		t.Fatalf("IOC at the cap: %+v", o)
+	}
 	bob.limit(wire.Sell, "1010", "1") // bob's orders count apart
 	if c := alice.cancel(wire.Cancel{Symbol: tsym, OrderID: first.OrderID}); !c.OK {
 		t.Fatalf("cancel: %+v", c.Error)

@@ -96,8 +96,9 @@ func BenchmarkFlowRisk(b *testing.B) {
 }
 
 // BenchmarkFlowADL is BenchmarkFlowRisk with the ADL ranking kept current:
-// both sides' positions re-ranked after every trade, the mark set every
-// cycle, as the ADL actor does from the accounts' reports.
+// both sides' positions re-ranked after every trade, as the ADL actor does
+// from the accounts' reports (and the mark moved once per pass of the flow;
+// SetMark is O(1)).
 func BenchmarkFlowADL(b *testing.B) {
 	f := newRiskFlow(b)
 	rk, err := adl.New(adl.Config{Symbol: f.sym.Name, Multiplier: f.sym.Multiplier, IndicatorRefreshMs: 1000})

@@ -312,6 +312,14 @@ type pending struct {
 	start time.Time
 }
 
+// tooBig replaces a reply the server would refuse (the client would only
+// time out) with the error saying why: an account with thousands of orders
+// asking for its whole state, say. The request itself was carried out.
+func tooBig(out []byte, max int64) ([]byte, *wire.Error) {
+	err := wire.Errorf(wire.CodeInternal, "the request was handled, but its reply (%d bytes) exceeds the server's max_payload (%d bytes)", len(out), max)
+	return wire.AppendError(out[:0], err), err
+}
+
 // appendReply appends the reply of env: body for an ok one, else the error;
 // it returns the error the reply carries.
 func appendReply(dst []byte, env wire.Reply, body func([]byte) ([]byte, *wire.Error)) ([]byte, *wire.Error) {
@@ -337,15 +345,16 @@ func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error))
 	bp := bufPool.Get().(*[]byte)
 	out, err := appendReply((*bp)[:0], env, body)
 	if max := p.g.maxPayload; err == nil && max > 0 && int64(len(out)) > max {
-		// The server would refuse it and the client only time out: it
-		// learns why instead (an account with thousands of orders asking
-		// for its state).
-		err = wire.Errorf(wire.CodeInternal, "the reply (%d bytes) exceeds the server's max_payload (%d bytes)", len(out), max)
-		out = wire.AppendError(out[:0], err)
+		out, err = tooBig(out, max)
 	}
 	p.g.account(p.op, p.start, err)
 	if p.reply != "" {
-		if e := p.g.nc.Publish(p.reply, out); e != nil {
+		e := p.g.nc.Publish(p.reply, out)
+		if errors.Is(e, nats.ErrMaxPayload) { // a server with a smaller limit since Start
+			out, _ = tooBig(out, p.g.nc.MaxPayload())
+			e = p.g.nc.Publish(p.reply, out)
+		}
+		if e != nil {
 			p.g.publishFailed(e)
 		}
 	}

@@ -129,10 +129,12 @@ const (
 	// maxSizeDecimals bounds the decimals of tick and lot sizes.
 	maxSizeDecimals = 18
 
-	DefaultQuote            = "USDT"
-	DefaultMaxLeverage      = 100
-	DefaultMaxOpenOrders    = 1000
-	MaxOpenOrdersCap        = 100_000
+	DefaultQuote         = "USDT"
+	DefaultMaxLeverage   = 100
+	DefaultMaxOpenOrders = 1000
+	// MaxOpenOrdersCap keeps one symbol's state of one account within
+	// NATS's default 1 MiB max_payload (an order is ≈ 250-450 bytes).
+	MaxOpenOrdersCap        = 2000
 	DefaultFundingIntervalS = 8 * 3600
 	MinFundingIntervalS     = 60
 	MaxFundingIntervalS     = 7 * 24 * 3600

@@ -26,6 +26,10 @@ type Order struct {
 	Qty   book.Lots
 	// ReduceOnly orders may only shrink the position.
 	ReduceOnly bool
+	// NeverRests marks an order that cannot rest in the book (IOC, FOK): the
+	// open-order cap does not refuse it (nor does it a market order), so a
+	// bot at the cap can still cut its position.
+	NeverRests bool
 }
 
 // openOrder is an accepted order's reservation record.
@@ -99,7 +103,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		return BadRequest, 0
 	}
 	p := &a.pos[i]
-	if max := sym.MaxOpenOrders; max > 0 && p.orders >= max {
+	if max := sym.MaxOpenOrders; max > 0 && p.orders >= max && o.Type == Limit && !o.NeverRests {
 		return TooManyOrders, 0
 	}
 	so := &p.side[sideIdx(o.Side)]

@@ -253,6 +253,17 @@ func TestPreTradeMaxOpenOrders(t *testing.T) {
 		t.Fatalf("after a fill: %s", code)
 	}
 	if code := place(s, 8, book.Sell, true); code != TooManyOrders {
-		t.Fatalf("a reduce-only order counts too: %s", code)
+		t.Fatalf("a resting reduce-only order counts too: %s", code)
+	}
+	// Orders that cannot rest pass at the cap: a bot can still cut its
+	// position with a market or IOC order.
+	for id, o := range map[book.OrderID]Order{
+		9:  {Side: book.Sell, Type: Market, Qty: 1, ReduceOnly: true},
+		10: {Side: book.Sell, Type: Limit, Price: 100, Qty: 1, NeverRests: true},
+	} {
+		o.ID = id
+		if code, _ := a.PreTrade(s, o, 100); code != OK {
+			t.Fatalf("order %d (%v, never rests %v) at the cap: %s", id, o.Type, o.NeverRests, code)
+		}
 	}
 }
