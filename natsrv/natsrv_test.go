@@ -85,6 +85,11 @@ func start(t *testing.T, o Options) *Server {
 func respond(t *testing.T, nc *nats.Conn, subject string) {
 	t.Helper()
 	_, err := nc.QueueSubscribe(subject, "gw", func(m *nats.Msg) { _ = m.Respond([]byte("ok:" + m.Subject)) })
+	if err == nil {
+		// The server must have the subscription before another
+		// connection's request arrives, or that is "no responders".
+		err = nc.Flush()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
