@@ -50,12 +50,11 @@ type accountActor struct {
 	idText []byte
 
 	// deadman is the dead man's switch (order.cancel_all_after): the armed
-	// timer and when it fires (Unix ms, 0 when off). gen tells the live
-	// timer's message from one a stopped timer had already posted.
+	// timer, nil when off. gen tells the live timer's message from one a
+	// stopped timer had already posted.
 	deadman struct {
-		gen     uint64
-		timer   *time.Timer
-		trigger int64
+		gen   uint64
+		timer *time.Timer
 	}
 }
 
@@ -290,8 +289,9 @@ func (a *accountActor) cancelAllAfter(ctx actor.Context, m *cancelAfterReq) {
 	d.gen++
 	if d.timer != nil {
 		d.timer.Stop()
+		d.timer = nil
 	}
-	d.timer, d.trigger = nil, 0
+	var trigger int64
 	if ms := m.req.TimeoutMs; ms > 0 {
 		x, gen, self := a.x, d.gen, ctx.Self()
 		d.timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
@@ -299,18 +299,18 @@ func (a *accountActor) cancelAllAfter(ctx actor.Context, m *cancelAfterReq) {
 				x.root.Send(self, &deadmanMsg{gen: gen})
 			}
 		})
-		d.trigger = a.x.now() + int64(ms) // on the exchange clock; the timer runs on the wall clock
+		trigger = a.x.now() + int64(ms) // on the exchange clock; the timer runs on the wall clock
 	}
-	m.done(wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: m.req.TimeoutMs, TriggerMs: d.trigger})
+	m.done(wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: m.req.TimeoutMs, TriggerMs: trigger})
 }
 
 // onDeadman fires the switch: every open order is canceled, each with its
 // order event, and the switch is off until armed again.
 func (a *accountActor) onDeadman(ctx actor.Context, m *deadmanMsg) {
-	if m.gen != a.deadman.gen || a.deadman.timer == nil {
+	if m.gen != a.deadman.gen {
 		return // re-armed or disarmed after this timer fired
 	}
-	a.deadman.timer, a.deadman.trigger = nil, 0
+	a.deadman.timer = nil
 	a.cancelIDs(ctx, a.openIDs(nil), nil)
 }
 
