@@ -97,9 +97,6 @@ type Gateway struct {
 	m       *Metrics
 	limiter *limiter
 	svc     micro.Service
-	// maxPayload is the server's max_payload when Start ran (0: unknown):
-	// a bigger reply is answered INTERNAL instead of being refused unseen.
-	maxPayload int64
 
 	inflight atomic.Int64 // requests received and not yet answered
 	lastRecv atomic.Int64 // unix nanos of the latest request
@@ -112,8 +109,7 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit),
-		maxPayload: nc.MaxPayload()}
+	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
 	g.svc, err = micro.AddService(nc, micro.Config{
 		Name:        ServiceName,
 		Version:     ServiceVersion,
@@ -312,14 +308,6 @@ type pending struct {
 	start time.Time
 }
 
-// tooBig replaces a reply the server would refuse (the client would only
-// time out) with the error saying why: an account with thousands of orders
-// asking for its whole state, say. The request itself was carried out.
-func tooBig(out []byte, max int64) ([]byte, *wire.Error) {
-	err := wire.Errorf(wire.CodeInternal, "the request was handled, but its reply (%d bytes) exceeds the server's max_payload (%d bytes)", len(out), max)
-	return wire.AppendError(out[:0], err), err
-}
-
 // appendReply appends the reply of env: body for an ok one, else the error;
 // it returns the error the reply carries.
 func appendReply(dst []byte, env wire.Reply, body func([]byte) ([]byte, *wire.Error)) ([]byte, *wire.Error) {
@@ -344,17 +332,19 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error)) {
 	bp := bufPool.Get().(*[]byte)
 	out, err := appendReply((*bp)[:0], env, body)
-	if max := p.g.maxPayload; err == nil && max > 0 && int64(len(out)) > max {
-		out, err = tooBig(out, max)
+	// A reply the server would refuse leaves the client timing out: it gets
+	// the error saying why instead (an account with thousands of orders
+	// asking for its whole state). A server that takes the API's requests
+	// takes replies as big, so only a bigger one asks for its current limit.
+	if err == nil && len(out) > wire.MaxPayload {
+		if max := p.g.nc.MaxPayload(); int64(len(out)) > max {
+			err = wire.Errorf(wire.CodeInternal, "the request was handled, but its reply (%d bytes) exceeds the server's max_payload (%d bytes)", len(out), max)
+			out = wire.AppendError(out[:0], err)
+		}
 	}
 	p.g.account(p.op, p.start, err)
 	if p.reply != "" {
-		e := p.g.nc.Publish(p.reply, out)
-		if errors.Is(e, nats.ErrMaxPayload) { // a server with a smaller limit since Start
-			out, _ = tooBig(out, p.g.nc.MaxPayload())
-			e = p.g.nc.Publish(p.reply, out)
-		}
-		if e != nil {
+		if e := p.g.nc.Publish(p.reply, out); e != nil {
 			p.g.publishFailed(e)
 		}
 	}
