@@ -124,6 +124,9 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	var senders sync.WaitGroup
 	for i, p := range r.pipes {
 		if cfg.Window > 0 {
+			p.mu.Lock()
+			p.freed = make(chan struct{}, 1)
+			p.mu.Unlock()
 			senders.Go(func() { p.driveClosed(cfg.Window, end, int64(cfg.Drain), r.tables[i], ctx.Done()) })
 			continue
 		}

@@ -131,7 +131,8 @@ type pipe struct {
 	outstanding int
 	t           tally
 	// freed wakes a closed-loop sender when a reply (or a give-up) frees a
-	// slot; it holds at most one wake-up, which is all a sender needs.
+	// slot; it holds at most one wake-up, which is all a sender needs. nil
+	// in an open loop: nobody waits for slots there.
 	freed chan struct{}
 }
 
@@ -161,7 +162,7 @@ func newPending(clock func() int64, ring int) *pipe {
 	for size < ring {
 		size <<= 1
 	}
-	return &pipe{clock: clock, ring: make([]pending, size), mask: uint64(size - 1), t: newTally(), freed: make(chan struct{}, 1)}
+	return &pipe{clock: clock, ring: make([]pending, size), mask: uint64(size - 1), t: newTally()}
 }
 
 // send publishes one request due at due (ns on the pipe's clock). One
@@ -267,9 +268,11 @@ func (p *pipe) giveUp(s *pending, now int64) {
 func (p *pipe) retire(s *pending) {
 	s.live = false
 	p.outstanding--
-	select {
-	case p.freed <- struct{}{}:
-	default:
+	if p.freed != nil {
+		select {
+		case p.freed <- struct{}{}:
+		default:
+		}
 	}
 }
 
