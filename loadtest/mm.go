@@ -36,8 +36,8 @@ type MMConfig struct {
 	// DeadMan is the dead man's switch countdown (order.cancel_all_after)
 	// the bot re-arms at every state poll: should the bot die or lose its
 	// connection, the exchange pulls its quotes this long after its last
-	// poll. Default 10 × Requote, at least 5s; raised to at least 2 ×
-	// Requote and 1s; negative: not armed.
+	// poll. Default 10 × Requote, at least 5s; kept within 2 × Requote
+	// (and 1s) and the API's hour; negative: not armed.
 	DeadMan time.Duration
 	Timeout time.Duration // per request; default 2s
 	Log     *slog.Logger  // nil discards
@@ -74,6 +74,7 @@ func (c MMConfig) withDefaults() MMConfig {
 	case c.DeadMan > 0: // re-armed every Requote: shorter would fire between polls
 		c.DeadMan = max(c.DeadMan, 2*c.Requote, time.Second)
 	}
+	c.DeadMan = min(c.DeadMan, wire.MaxCancelAfterMs*time.Millisecond)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -219,7 +220,7 @@ func (mm *marketMaker) onMark(ctx context.Context, data []byte) {
 // state, fills in missing marks and requotes every symbol.
 func (mm *marketMaker) refresh(ctx context.Context) {
 	if mm.cfg.DeadMan > 0 {
-		mm.armDeadMan(ctx, int(min(mm.cfg.DeadMan, wire.MaxCancelAfterMs*time.Millisecond)/time.Millisecond))
+		mm.armDeadMan(ctx, int(mm.cfg.DeadMan/time.Millisecond))
 	}
 	mm.sync(ctx)
 	for i, s := range mm.syms {

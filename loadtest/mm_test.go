@@ -101,6 +101,7 @@ func TestMarketMakerQuotesAroundTheMark(t *testing.T) {
 	}
 	for _, c := range []struct{ set, want time.Duration }{
 		{0, 10 * time.Second}, {-1, -1}, {time.Millisecond, 2 * time.Second}, {time.Minute, time.Minute},
+		{2 * time.Hour, time.Hour},
 	} {
 		if got := (MMConfig{DeadMan: c.set}).withDefaults().DeadMan; got != c.want {
 			t.Errorf("DeadMan %v: %v, want %v (Requote 1s)", c.set, got, c.want)
