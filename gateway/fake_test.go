@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/perpx/perpx/wire"
@@ -156,7 +157,9 @@ func (f *fake) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelA
 				f.changed("cancel " + key)
 			}
 		}
-		slices.SortFunc(out, func(a, b wire.Order) int { return cmp.Compare(len(a.OrderID), len(b.OrderID)) })
+		slices.SortFunc(out, func(a, b wire.Order) int {
+			return cmp.Or(cmp.Compare(len(a.OrderID), len(b.OrderID)), strings.Compare(a.OrderID, b.OrderID))
+		})
 		return wire.CancelAllReply{Reply: wire.OK(), Count: len(out), Orders: out}
 	})
 }
