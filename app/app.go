@@ -73,7 +73,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 	mode := risk.Cross
-	if cfg.MarginMode == "isolated" {
+	if cfg.MarginMode == config.MarginIsolated {
 		mode = risk.Isolated
 	}
 	feed, err := newFeed(o, syms)

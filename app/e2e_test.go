@@ -173,6 +173,39 @@ func TestE2ELiquidationSettlesWithFund(t *testing.T) {
 	}
 }
 
+// TestE2EIsolatedMarginMode: with "margin_mode":"isolated" in the config a
+// position is backed by its own margin only. Alice holds 1000 besides the
+// 750 her 5x long at 3750 takes: the long is still liquidated at 3100, as if
+// she had nothing else (cross, the 1750 would carry it down to 2061), and
+// the liquidation takes its margin only, leaving her the 1000.
+func TestE2EIsolatedMarginMode(t *testing.T) {
+	e := start(t, parseConfig(t, symbolJSON("100", 0, longTiers()...), `"margin_mode":"isolated"`), startOpts{})
+	e.index("3750")
+	alice := e.funded("1750", "alice")[0]
+	tr := e.funded("100000", "bob", "erin")
+	bob, erin := tr[0], tr[1]
+	alice.openPosition(bob, wire.Buy, "3750", "1", "5")
+	st := alice.state()
+	if p := st.Positions; len(p) != 1 || !p[0].Margin.Equal(dec("750")) || !p[0].LiquidationPrice.Equal(dec("3100")) ||
+		!p[0].BankruptcyPrice.Equal(dec("3000")) || !st.Balances["USDT"].Equal(dec("1750")) || !st.Available.Equal(dec("1000")) {
+		t.Fatalf("alice's isolated long: %+v", st)
+	}
+	erin.leverage("5")
+	erin.limit(wire.Buy, "3060", "1") // the liquidity the liquidation order takes
+	e.index("3100")
+
+	e.waitEvents("alice", wire.EventLiquidation, 1)
+	eventually(t, "the liquidation's settlement", func() error {
+		if st := alice.state(); len(st.Positions) != 0 || len(st.OpenOrders) != 0 || !st.Balances["USDT"].Equal(dec("1000")) {
+			return fmt.Errorf("alice %+v", st)
+		}
+		return nil
+	})
+	if a := e.settledAudit(); !a.Fund.Equal(dec("60")) {
+		t.Fatalf("audit fund %s, want the 60 surplus", a.Fund)
+	}
+}
+
 // TestE2EADLWithEmptyFund: A's 200-lot long is bankrupt at 3000, the fund
 // is empty and the book has no bids: the top-ranked short is closed at
 // 3000; if it holds fewer, the next one takes the rest. Deleveraged traders

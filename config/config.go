@@ -18,8 +18,14 @@ import (
 // ErrInvalid is wrapped by every error Parse and Validate return.
 var ErrInvalid = errors.New("config: invalid")
 
-// MarginCross is the only margin mode so far.
-const MarginCross = "cross"
+// The values of margin_mode, the margin mode of every account's positions
+// (risk.Cross, risk.Isolated).
+const (
+	// MarginCross: the account's whole balance backs all its positions.
+	MarginCross = "cross"
+	// MarginIsolated: each position is backed by its own margin only.
+	MarginIsolated = "isolated"
+)
 
 // DefaultRateLimit applies when the file has no rate_limit: generous enough
 // for a market maker, low enough that one runaway client cannot starve a
@@ -151,8 +157,8 @@ func invalid(format string, args ...any) error {
 
 // Validate checks c as Parse does; use it on a Config built in code.
 func (c *Config) Validate() error {
-	if c.MarginMode != MarginCross {
-		return invalid("margin_mode %q: only %q is supported", c.MarginMode, MarginCross)
+	if c.MarginMode != MarginCross && c.MarginMode != MarginIsolated {
+		return invalid("margin_mode %q: must be %q or %q", c.MarginMode, MarginCross, MarginIsolated)
 	}
 	if _, err := c.Compile(); err != nil {
 		return err

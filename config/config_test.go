@@ -75,6 +75,21 @@ func TestParseAPIExample(t *testing.T) {
 	}
 }
 
+func TestParseMarginMode(t *testing.T) {
+	for _, mode := range []string{MarginCross, MarginIsolated} {
+		c, err := Parse([]byte(`{"margin_mode":"` + mode + `"}`))
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if c.MarginMode != mode {
+			t.Fatalf("%s: parsed as %q", mode, c.MarginMode)
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: Validate: %v", mode, err)
+		}
+	}
+}
+
 func TestParseRejects(t *testing.T) {
 	pub := func() string {
 		kp, err := nkeys.CreateUser()
@@ -99,7 +114,8 @@ func TestParseRejects(t *testing.T) {
 		{`{"symbols":[{"symbol":"A","tick":"-1"}]}`, "tick"},
 		{`{"symbols":[{"symbol":"A","tick":"abc"}]}`, "symbols[0]"},
 		{`{"symbols":[{"symbol":"A","max_leverage":"5000"}]}`, "max_leverage"},
-		{`{"margin_mode":"isolated"}`, "margin_mode"},
+		{`{"margin_mode":"portfolio"}`, "margin_mode"},
+		{`{"margin_mode":"Isolated"}`, "margin_mode"},
 		{`{"rate_limit":{"orders_per_s":-1}}`, "rate_limit"},
 		{`{"rate_limit":{"orders_per_s":1,"burts":3}}`, `unknown field "burts"`},
 		{`{"users":[{"user":"a","password":"p","account":"a","role":"x"}]}`, `users[0]: unknown field "role"`},

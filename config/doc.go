@@ -10,7 +10,8 @@
 //   - symbols: missing means the demo symbols of Demo (BTC-PERP, ETH-PERP);
 //     omitted fields inside a symbol get market.SymbolConfig.Compile's
 //     defaults, which also checks every value and names the bad field;
-//   - margin_mode: "cross", the only mode so far;
+//   - margin_mode: "cross" (default) or "isolated", the margin mode of every
+//     account's positions;
 //   - users: missing means no authorization; otherwise every user needs a
 //     token-safe name and exactly one of password (plain or a bcrypt hash
 //     "$2a$...", as nats-server accepts) and nkey (a user public key "U...");
