@@ -51,7 +51,7 @@ func place(t *testing.T, b *Book, o Order) Result {
 
 func mustValid(t *testing.T, b *Book) {
 	t.Helper()
-	if err := b.Validate(); err != nil {
+	if err := b.Check(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -497,11 +497,11 @@ func TestStateHashAndReset(t *testing.T) {
 	}
 }
 
-func TestValidateDetectsCorruption(t *testing.T) {
+func TestCheckDetectsCorruption(t *testing.T) {
 	b := bookWith(t, buy(1, alice, 99, 2), buy(2, alice, 99, 2))
 	b.levels[b.bids.best].total++
-	if err := b.Validate(); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Validate() = %v on a wrong level total", err)
+	if err := b.Check(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Check() = %v on a wrong level total", err)
 	}
 }
 

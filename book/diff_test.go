@@ -104,7 +104,7 @@ func (h *harness) compare() error {
 	case r.Code != OK && len(r.Depth) > 0:
 		return fmt.Errorf("rejected call changed depth: %+v", r.Depth)
 	}
-	if err := h.b.Validate(); err != nil {
+	if err := h.b.Check(); err != nil {
 		return err
 	}
 	seen := map[DepthChange]bool{}

@@ -38,5 +38,5 @@
 // level appears or empties; the best level is cached. Place, Cancel and
 // Amend cost O(1) plus O(log levels) when a level appears or empties, plus
 // the fills; CancelAll walks the whole book (it is for rare events such as
-// liquidation). Validate and StateHash are O(size), for tests and replicas.
+// liquidation). Check and StateHash are O(size), for tests and replicas.
 package book

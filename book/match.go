@@ -7,7 +7,7 @@ import "math"
 // is dropped. A rejected order changes nothing.
 func (b *Book) Place(o Order, r *Result) {
 	r.reset()
-	if c := b.check(&o); c != OK {
+	if c := b.validateOrder(&o); c != OK {
 		r.reject(c)
 		return
 	}
@@ -116,8 +116,8 @@ func (b *Book) lookup(id OrderID) (int32, bool) {
 	return b.ids.get(uint64(id))
 }
 
-// check validates a new order against its own fields and the book.
-func (b *Book) check(o *Order) RejectCode {
+// validateOrder validates a new order against its own fields and the book.
+func (b *Book) validateOrder(o *Order) RejectCode {
 	switch {
 	case o.ID == 0, o.Side != Buy && o.Side != Sell, o.Type > Market, o.TIF > FOK, o.STP > STPCancelBoth,
 		o.PostOnly && (o.Type != Limit || o.TIF != GTC),

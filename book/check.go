@@ -5,23 +5,23 @@ import (
 	"fmt"
 )
 
-// ErrCorrupt is wrapped by every Validate failure.
+// ErrCorrupt is wrapped by every Check failure.
 var ErrCorrupt = errors.New("book: internal state corrupt")
 
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 }
 
-// Validate checks the book's internal invariants: each side's tree, price
+// Check verifies the book's internal invariants: each side's tree, price
 // index and cached best agree; every level's total and count equal the sum
 // over its FIFO list, which is correctly doubly linked; every resting order
 // is indexed by id; the slabs' free lists account for every other slot; and
 // the book is not crossed. It is O(size) and meant for tests and debug
 // builds.
-func (b *Book) Validate() error {
+func (b *Book) Check() error {
 	orders := 0
 	for _, h := range [2]*half{&b.bids, &b.asks} {
-		n, err := b.validateHalf(h)
+		n, err := b.checkHalf(h)
 		if err != nil {
 			return err
 		}
@@ -56,8 +56,8 @@ func (b *Book) Validate() error {
 	return nil
 }
 
-// validateHalf checks one side and returns how many orders rest on it.
-func (b *Book) validateHalf(h *half) (int, error) {
+// checkHalf checks one side and returns how many orders rest on it.
+func (b *Book) checkHalf(h *half) (int, error) {
 	if h.tree.Len() != h.prices.n {
 		return 0, corrupt("%v: %d levels in tree, %d priced", h.side, h.tree.Len(), h.prices.n)
 	}
@@ -70,7 +70,7 @@ func (b *Book) validateHalf(h *half) (int, error) {
 		}
 		first = false
 		var n int
-		if n, err = b.validateLevel(h, k); err != nil {
+		if n, err = b.checkLevel(h, k); err != nil {
 			return false
 		}
 		orders += n
@@ -82,7 +82,7 @@ func (b *Book) validateHalf(h *half) (int, error) {
 	return orders, err
 }
 
-func (b *Book) validateLevel(h *half, k levelKey) (int, error) {
+func (b *Book) checkLevel(h *half, k levelKey) (int, error) {
 	if k.lvl < 0 || int(k.lvl) >= len(b.levels) {
 		return 0, corrupt("%v: level slot %d out of range", h.side, k.lvl)
 	}
