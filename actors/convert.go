@@ -15,61 +15,74 @@ import (
 // Conversions between the wire schemas and the cores' integer types. They
 // translate; they decide nothing.
 
-func riskCode(c risk.Code) wire.Code {
-	switch c {
-	case risk.BadRequest:
-		return wire.CodeBadRequest
-	case risk.UnknownSymbol:
-		return wire.CodeUnknownSymbol
-	case risk.InvalidPrice, risk.NoMarkPrice:
-		return wire.CodeInvalidPrice
-	case risk.InvalidQty:
-		return wire.CodeInvalidQty
-	case risk.MinNotional:
-		return wire.CodeMinNotional
-	case risk.InsufficientMargin:
-		return wire.CodeInsufficientMargin
-	case risk.ReduceOnlyRejected:
-		return wire.CodeReduceOnlyRejected
-	case risk.LeverageTooHigh:
-		return wire.CodeLeverageTooHigh
-	case risk.AccountInLiquidation:
-		return wire.CodeAccountInLiquidation
-	case risk.UnknownOrder:
-		return wire.CodeUnknownOrder
-	case risk.TooManyOrders:
-		return wire.CodeTooManyOrders
-	case risk.PositionOpen, risk.NoPosition, risk.NotLiquidatable:
-		return wire.CodeBadRequest
-	}
-	return wire.CodeInternal
+// wireError is what a core's refusal becomes on the wire.
+type wireError struct {
+	code wire.Code
+	msg  string
 }
 
+// riskErrors translates every risk.Code (TestErrorTablesCoverEveryCode).
+// A code that no client request can get from risk (the account actor only
+// passes on PreTrade's and SetLeverage's refusals) maps to INTERNAL: if one
+// ever reaches a client, the exchange called risk wrongly, not the client.
+// OK is no refusal at all, so it is such a bug too.
+var riskErrors = [...]wireError{
+	risk.OK:                   {wire.CodeInternal, "refused without a reason"},
+	risk.BadRequest:           {wire.CodeBadRequest, "the request is malformed, or the account already uses the most symbols allowed"},
+	risk.UnknownSymbol:        {wire.CodeUnknownSymbol, "unknown symbol"},
+	risk.InvalidPrice:         {wire.CodeInvalidPrice, "the price is outside the price band"},
+	risk.NoMarkPrice:          {wire.CodeInvalidPrice, "the symbol has no mark price yet"},
+	risk.InvalidQty:           {wire.CodeInvalidQty, "the quantity, or the position it could make, is over the symbol's limit"},
+	risk.MinNotional:          {wire.CodeMinNotional, "the order's notional is below the symbol's minimum"},
+	risk.InsufficientMargin:   {wire.CodeInsufficientMargin, "not enough available margin"},
+	risk.ReduceOnlyRejected:   {wire.CodeReduceOnlyRejected, "the reduce-only order could increase the position"},
+	risk.LeverageTooHigh:      {wire.CodeLeverageTooHigh, "the leverage is over the symbol's maximum or its tier's at this size"},
+	risk.AccountInLiquidation: {wire.CodeAccountInLiquidation, "the account is being liquidated"},
+	risk.UnknownOrder:         {wire.CodeUnknownOrder, "the order is not open"},
+	risk.TooManyOrders:        {wire.CodeTooManyOrders, "the account already holds the most open orders allowed in this symbol"},
+	// SetMarginMode's refusal: no request changes a margin mode (the
+	// config's margin_mode applies to every position).
+	risk.PositionOpen: {wire.CodeInternal, "the margin mode cannot change while a position or order is open"},
+	// Isolated-margin moves, fills, ADL closes and socialized charges:
+	// the exchange's own calls, never a client's.
+	risk.NoPosition: {wire.CodeInternal, "no position in the symbol"},
+	// StartLiquidation's: the account actor's own decision.
+	risk.NotLiquidatable:     {wire.CodeInternal, "the position is not liquidatable"},
+	risk.Internal:            {wire.CodeInternal, "the account cannot account for a fill or close"},
+	risk.ChargeExceedsProfit: {wire.CodeInternal, "a socialized charge exceeds the position's profit"},
+}
+
+// bookErrors translates every book.RejectCode
+// (TestErrorTablesCoverEveryCode); OK is no refusal (a bug, as above).
+var bookErrors = [...]wireError{
+	book.OK:                      {wire.CodeInternal, "refused without a reason"},
+	book.RejectBadRequest:        {wire.CodeBadRequest, "bad request"},
+	book.RejectInvalidPrice:      {wire.CodeInvalidPrice, "invalid price"},
+	book.RejectInvalidQty:        {wire.CodeInvalidQty, "invalid quantity"},
+	book.RejectPostOnlyWouldTake: {wire.CodePostOnlyWouldTake, "the post-only order would take liquidity"},
+	book.RejectFOKNotFilled:      {wire.CodeFOKNotFilled, "the fill-or-kill order could not fill completely"},
+	book.RejectUnknownOrder:      {wire.CodeUnknownOrder, "the order is no longer open"},
+	// Order ids are the exchange's (one counter), so a duplicate is its bug.
+	book.RejectDuplicateOrderID: {wire.CodeInternal, "duplicate order id"},
+}
+
+// riskError is c's wire error; a code missing from riskErrors is INTERNAL.
 func riskError(c risk.Code) *wire.Error {
-	msg := "rejected by the risk check: " + c.String()
-	if c == risk.NoMarkPrice {
-		msg = "the symbol has no mark price yet"
+	if int(c) < len(riskErrors) && riskErrors[c].code != "" {
+		return riskErrors[c].err()
 	}
-	return wire.Errorf(riskCode(c), "%s", msg)
+	return wire.Errorf(wire.CodeInternal, "unexpected risk code %s", c)
 }
 
+// bookError is c's wire error; a code missing from bookErrors is INTERNAL.
 func bookError(c book.RejectCode) *wire.Error {
-	switch c {
-	case book.RejectPostOnlyWouldTake:
-		return wire.Errorf(wire.CodePostOnlyWouldTake, "the post-only order would take liquidity")
-	case book.RejectFOKNotFilled:
-		return wire.Errorf(wire.CodeFOKNotFilled, "the fill-or-kill order could not fill completely")
-	case book.RejectUnknownOrder:
-		return wire.Errorf(wire.CodeUnknownOrder, "the order is no longer open")
-	case book.RejectInvalidPrice:
-		return wire.Errorf(wire.CodeInvalidPrice, "invalid price")
-	case book.RejectInvalidQty:
-		return wire.Errorf(wire.CodeInvalidQty, "invalid quantity")
-	case book.RejectBadRequest:
-		return wire.Errorf(wire.CodeBadRequest, "bad request")
+	if int(c) < len(bookErrors) && bookErrors[c].code != "" {
+		return bookErrors[c].err()
 	}
-	return wire.Errorf(wire.CodeInternal, "book reject %s", c)
+	return wire.Errorf(wire.CodeInternal, "unexpected book reject %s", c)
 }
+
+func (e wireError) err() *wire.Error { return &wire.Error{Code: e.code, Message: e.msg} }
 
 func bookSide(s wire.Side) book.Side {
 	if s == wire.Sell {

@@ -217,9 +217,23 @@ const (
 	RejectFOKNotFilled
 	RejectUnknownOrder
 	RejectDuplicateOrderID
+
+	numRejectCodes // not a code: the number of codes (RejectCodes)
 )
 
-// String returns the API.md error code.
+// RejectCodes returns every RejectCode, OK first, so a table keyed by
+// RejectCode (a translation into another vocabulary) can be tested for
+// completeness.
+func RejectCodes() []RejectCode {
+	cs := make([]RejectCode, numRejectCodes)
+	for i := range cs {
+		cs[i] = RejectCode(i)
+	}
+	return cs
+}
+
+// String returns the code's UPPER_SNAKE name, API.md's error code where one
+// has that name (the actors translate every code: actors/convert.go).
 func (c RejectCode) String() string {
 	switch c {
 	case OK:

@@ -1,7 +1,8 @@
 package risk
 
-// Code is the outcome of a risk decision. OK is zero; every other value's
-// String is its API.md error code.
+// Code is the outcome of a risk decision. OK is zero; String is the code's
+// UPPER_SNAKE name, API.md's error code where one has that name (the
+// actors translate every code: actors/convert.go).
 type Code uint8
 
 const (
@@ -36,9 +37,21 @@ const (
 	ChargeExceedsProfit
 	// TooManyOrders: the account already holds the symbol's MaxOpenOrders.
 	TooManyOrders
+
+	numCodes // not a code: the number of codes (Codes)
 )
 
-var codeNames = [...]string{
+// Codes returns every Code, OK first, so a table keyed by Code (a
+// translation into another vocabulary) can be tested for completeness.
+func Codes() []Code {
+	cs := make([]Code, numCodes)
+	for i := range cs {
+		cs[i] = Code(i)
+	}
+	return cs
+}
+
+var codeNames = [numCodes]string{
 	OK:                   "OK",
 	BadRequest:           "BAD_REQUEST",
 	UnknownSymbol:        "UNKNOWN_SYMBOL",
