@@ -3,7 +3,6 @@ package adl
 import (
 	"cmp"
 	"math"
-	"math/bits"
 	"slices"
 
 	"github.com/perpx/perpx/book"
@@ -15,7 +14,6 @@ type Charge struct {
 	Account book.AccountID
 	Profit  market.Money // unrealized PnL at the mark (> 0)
 	Amount  market.Money // 0 ≤ Amount ≤ Profit
-	rem     uint64
 }
 
 // Socialized is the result of Socialize.
@@ -28,11 +26,11 @@ type Socialized struct {
 
 // Socialize spreads a deficit left by a bankrupt position on bankruptSide
 // over every profitable opposite position in proportion to its unrealized
-// profit at the mark: Amount_i = floor(A × profit_i / P) with A =
-// min(deficit, P), P = Σ profit, then the A − Σ floor leftover units go one
-// each to the largest remainders (ties: lower account). The pieces sum to
-// A exactly and none exceeds its profit. It changes no position; the risk
-// layer debits the amounts. O(n log n) over the side: a rare, cold path.
+// profit at the mark: A = min(deficit, P), P = Σ profit, split with
+// market.Split's rule over the winners by account ascending (the rounding
+// dust goes to the higher accounts). The pieces sum to A exactly and none
+// exceeds its profit. It changes no position; the risk layer debits the
+// amounts. O(n log n) over the side: a rare, cold path.
 func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst []Charge) (Socialized, error) {
 	switch {
 	case !validSide(bankruptSide):
@@ -44,7 +42,7 @@ func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst [
 	}
 	opp := bankruptSide.Opposite()
 	start := len(dst)
-	var total uint64
+	var total market.Money
 	for i := range rk.pos {
 		p := &rk.pos[i]
 		if !p.live || p.side != opp {
@@ -57,39 +55,21 @@ func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst [
 		if profit <= 0 {
 			continue
 		}
-		if total += uint64(profit); total > math.MaxInt64 {
+		if profit > math.MaxInt64-total {
 			return Socialized{}, ErrOverflow
 		}
+		total += profit
 		dst = append(dst, Charge{Account: p.acct, Profit: profit})
 	}
 	cs := dst[start:]
 	slices.SortFunc(cs, func(a, b Charge) int { return cmp.Compare(a.Account, b.Account) })
-	if total == 0 {
-		return Socialized{Charges: dst, Uncovered: deficit}, nil
-	}
-	a := min(uint64(deficit), total)
-	var sum uint64
+	a := min(deficit, total)
+	var before market.Money
 	for i := range cs {
-		hi, lo := bits.Mul64(a, uint64(cs[i].Profit))
-		q, rem := bits.Div64(hi, lo, total) // hi < total since a ≤ total
-		cs[i].Amount, cs[i].rem = market.Money(q), rem
-		sum += q
-	}
-	if left := a - sum; left > 0 {
-		order := rk.socialOrder[:0]
-		for i := range cs {
-			order = append(order, int32(i))
+		if total > 0 {
+			cs[i].Amount = market.SplitPart(a, before, cs[i].Profit, total)
 		}
-		slices.SortFunc(order, func(x, y int32) int {
-			if c := cmp.Compare(cs[y].rem, cs[x].rem); c != 0 {
-				return c
-			}
-			return cmp.Compare(cs[x].Account, cs[y].Account)
-		})
-		for _, i := range order[:left] {
-			cs[i].Amount++
-		}
-		rk.socialOrder = order[:0]
+		before += cs[i].Profit
 	}
-	return Socialized{Charges: dst, Charged: market.Money(a), Uncovered: deficit - market.Money(a)}, nil
+	return Socialized{Charges: dst, Charged: a, Uncovered: deficit - a}, nil
 }

@@ -28,8 +28,9 @@ func TestSocializeSplitsInProportionToProfit(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 	out, _ = rk.Socialize(Long, 2, nil)
-	// 2 over 1,1,1: floors 0,0,0, remainders equal → the two lowest accounts
-	want := []Charge{{Account: 10, Profit: 1, Amount: 1}, {Account: 20, Profit: 1, Amount: 1}, {Account: 30, Profit: 1, Amount: 0}}
+	// 2 over 1,1,1 with market.Split's rule: the dust goes to the higher
+	// accounts (cumulative ⌊2·k/3⌋ = 0, 1, 2)
+	want := []Charge{{Account: 10, Profit: 1, Amount: 0}, {Account: 20, Profit: 1, Amount: 1}, {Account: 30, Profit: 1, Amount: 1}}
 	for i, c := range out.Charges {
 		if c.Account != want[i].Account || c.Profit != want[i].Profit || c.Amount != want[i].Amount {
 			t.Fatalf("charges %+v, want %+v", out.Charges, want)

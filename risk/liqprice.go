@@ -58,10 +58,11 @@ func (a *Account) backing(i int) (wLiq, wBk market.Money) {
 }
 
 // crossShare is cross slot i's share of the cross equity E = cash + Σ cross
-// uPnL at the stored marks (doc.go, "the joint bankruptcy rule"): E × MM_i /
-// Σ MM rounded toward zero (weights: notional when Σ MM is 0), the last
-// cross slot taking what the others' shares leave, so the shares add up to
-// E exactly. A lone cross position's share is E, its backing the cash.
+// uPnL at the stored marks (doc.go, "the joint bankruptcy rule"): E split
+// over the cross slots by maintenance margin (by notional when Σ MM is 0)
+// with market.Split's rule, in slot order, so the shares add up to E
+// exactly and the rounding dust goes to the later slots. A lone cross
+// position's share is E, its backing the cash.
 func (a *Account) crossShare(i int) market.Money {
 	eq, mm := a.crossEquityMM()
 	weight := (*position).maintenance
@@ -73,28 +74,41 @@ func (a *Account) crossShare(i int) market.Money {
 			}
 		}
 	}
-	last := -1
-	for j := range a.pos {
-		if a.pos[j].qty != 0 && a.pos[j].mode == Cross {
-			last = j
+	if mm == 0 { // no weight at all (never with marks ≥ 1): the last slot takes E
+		for j := len(a.pos) - 1; j > i; j-- {
+			if a.pos[j].qty != 0 && a.pos[j].mode == Cross {
+				return 0
+			}
+		}
+		return eq
+	}
+	var before market.Money
+	for j := range i {
+		if o := &a.pos[j]; o.qty != 0 && o.mode == Cross {
+			before += weight(o)
 		}
 	}
-	part := func(j int) market.Money {
-		if mm == 0 { // no weight at all (never with marks ≥ 1): the last slot takes E
-			return 0
-		}
-		return market.Money(market.MustMulDiv(int64(eq), int64(weight(&a.pos[j])), int64(mm), false))
+	return market.SplitPart(eq, before, weight(&a.pos[i]), mm)
+}
+
+// Collateral is what backs sym's position excluding its own unrealized PnL:
+// the isolated margin, or the position's share of the cross equity
+// (crossShare) less its uPnL, at the stored marks; 0 without a position.
+// The ADL ranking ranks by it (effective leverage), so risk's bankruptcy
+// prices and the ranking's leverage split cross equity by one rule.
+func (a *Account) Collateral(sym *market.Symbol) market.Money {
+	i := a.find(sym)
+	if i < 0 || a.pos[i].qty == 0 {
+		return 0
 	}
-	if i != last {
-		return part(i)
+	p := &a.pos[i]
+	if p.mode == Isolated {
+		return p.margin
 	}
-	share := eq
-	for j := range a.pos {
-		if o := &a.pos[j]; j != i && o.qty != 0 && o.mode == Cross {
-			share -= part(j)
-		}
+	if a.nCross == 1 {
+		return a.cash
 	}
-	return share
+	return a.crossShare(i) - p.upnl()
 }
 
 // recompute refreshes slot i's cached liquidation and bankruptcy ticks and
