@@ -157,6 +157,24 @@ func (b *Book) depthOf(h *half, n int, out []Level) []Level {
 	return out
 }
 
+// SweepPrice is the price of the level at which a taker on side filling
+// qty by sweeping the opposite side from its best level stops (the last
+// level when that side holds less than qty). It reports false when that
+// side is empty or qty ≤ 0. Self-trade prevention is ignored.
+func (b *Book) SweepPrice(side Side, qty Lots) (Ticks, bool) {
+	if qty <= 0 || (side != Buy && side != Sell) {
+		return 0, false
+	}
+	var p Ticks
+	b.half(side.Opposite()).bestFirst(func(k levelKey) bool {
+		l := &b.levels[k.lvl]
+		p = l.price
+		qty -= l.total
+		return qty > 0
+	})
+	return p, p != 0
+}
+
 // ImpactPrice is the average price, in ticks, a taker on side would pay to
 // fill qty by sweeping the opposite side from its best level, rounded
 // against the taker (up for a buy, down for a sell). It reports false when

@@ -472,6 +472,32 @@ func TestImpactPrice(t *testing.T) {
 	}
 }
 
+func TestSweepPrice(t *testing.T) {
+	b := bookWith(t, sell(1, alice, 100, 1), sell(2, alice, 101, 2), buy(3, bob, 99, 2), buy(4, bob, 97, 1))
+	for _, tc := range []struct {
+		side Side
+		qty  Lots
+		want Ticks
+		ok   bool
+	}{
+		{Buy, 1, 100, true},
+		{Buy, 2, 101, true},
+		{Buy, 3, 101, true},
+		{Buy, 9, 101, true}, // more than the asks hold: their last level
+		{Sell, 2, 99, true},
+		{Sell, 3, 97, true},
+		{Sell, 0, 0, false},
+		{0, 1, 0, false},
+	} {
+		if got, ok := b.SweepPrice(tc.side, tc.qty); got != tc.want || ok != tc.ok {
+			t.Errorf("SweepPrice(%v, %d) = %d, %v; want %d, %v", tc.side, tc.qty, got, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := New().SweepPrice(Sell, 1); ok {
+		t.Error("an empty side has no sweep price")
+	}
+}
+
 func TestStateHashAndReset(t *testing.T) {
 	orders := []Order{buy(1, alice, 99, 2), sell(2, bob, 101, 3), buy(3, carol, 101, 1)}
 	a, c := bookWith(t, orders...), bookWith(t, orders...)
