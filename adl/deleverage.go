@@ -217,8 +217,10 @@ func (rk *Ranking) partialOf(idx int32) int {
 }
 
 // apply books a planned run: each close in order (a position closed twice
-// is scaled down twice, as the plan computed), then each bankrupt position.
+// is scaled down twice, as the plan computed) and promised until its
+// account acknowledges it (Report), then each bankrupt position.
 func (rk *Ranking) apply(reqs []Request, res []BatchResult, closes []Close) {
+	rk.promise(closes)
 	for _, c := range closes {
 		idx, _ := rk.index.get(c.Account)
 		rk.reduce(idx, c.Qty)

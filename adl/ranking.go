@@ -126,9 +126,16 @@ type Ranking struct {
 	index accountIndex
 	m     merger
 
-	partials    []partial // deleverage runs
-	scratch     []scored  // indicator refresh
-	socialOrder []int32   // socialized-loss remainder order
+	partials []partial // deleverage runs
+	scratch  []scored  // indicator refresh
+
+	// promised is, per account, the quantity planned in forced closes
+	// (DeleverageBatch) the account has not acknowledged yet (Report).
+	promised map[book.AccountID]book.Lots
+	charges  []Charge // SetAside's scratch
+	// aside is, per bankrupt side, the winners' profit set aside for
+	// socialized liquidations in flight (SetAside).
+	aside [2]market.Money
 }
 
 // New returns an empty ranking for one symbol.
@@ -137,7 +144,7 @@ func New(cfg Config) (*Ranking, error) {
 		return nil, fmt.Errorf("%w: multiplier %d, indicator refresh %d ms, mode %d",
 			ErrInvalidConfig, cfg.Multiplier, cfg.IndicatorRefreshMs, cfg.Mode)
 	}
-	rk := &Ranking{cfg: cfg, mult: float64(cfg.Multiplier)}
+	rk := &Ranking{cfg: cfg, mult: float64(cfg.Multiplier), promised: map[book.AccountID]book.Lots{}}
 	fl := btree.NewFreeListG[item](freeListSize)
 	for s := range rk.sides {
 		for i := range rk.sides[s].trees {
