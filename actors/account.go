@@ -2,6 +2,7 @@ package actors
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
@@ -174,12 +176,7 @@ func (a *accountActor) Receive(ctx actor.Context) {
 	case *socialMsg:
 		a.onSocial(ctx, m)
 	case *adlRetryMsg:
-		if m.fast {
-			a.x.timers.Add(-1)
-		}
-		a.askADL(ctx, m.sym)
-	case *testHook:
-		m.fn(a)
+		a.onADLRetry(ctx, m)
 	default:
 		return // lifecycle messages
 	}
@@ -410,8 +407,8 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if len(m.fills) > 0 {
 		a.syms[m.sym].subscribed = true
 	}
-	if a.liq != nil && a.liq.isOrder(m.id) {
-		a.onLiquidationResult(ctx, h, m)
+	if a.liq != nil && a.liq.Owns(m.id) {
+		a.onLiquidationResult(ctx, m)
 		return
 	}
 	var o *order
@@ -421,8 +418,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		o = a.orders.get(m.id)
 	}
 	if o == nil {
-		a.x.log.Error("actors: taker result for an unknown order", "account", a.e.name, "order", m.id)
-		return
+		panic(fmt.Sprintf("actors: the book's result for order %d, which the account does not know", m.id))
 	}
 	if m.code != book.OK {
 		a.acct.OnOrderDone(o.id)
@@ -466,8 +462,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	f := &m.fill
 	o := a.orders.get(f.MakerID)
 	if o == nil {
-		a.x.log.Error("actors: maker fill for an unknown order", "account", a.e.name, "order", f.MakerID)
-		return
+		panic(fmt.Sprintf("actors: a maker fill of %d at %d for order %d, which the account does not know", f.Qty, f.Price, f.MakerID))
 	}
 	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq)
 	if f.MakerRemaining == 0 {
@@ -488,8 +483,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	s := h.sym
 	res, code := a.acct.ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: s.FeeRate(maker)})
 	if code != risk.OK {
-		a.x.log.Error("actors: risk refused a book fill", "account", a.e.name, "order", o.id, "code", code.String())
-		return false
+		panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", qty, price, o.id, o.side, code))
 	}
 	a.fees += res.Fee
 	o.filled += qty
@@ -646,20 +640,25 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 		ack += q
 	}
 	var m *adlPositionMsg
-	leg := a.adlLeg(h.idx)
-	if leg != nil {
+	leg := -1
+	if a.liq != nil {
+		leg = a.liq.legOf(h)
+	}
+	if leg >= 0 {
 		// The liquidation reports the leg with messages of its own
 		// (liquidation.go): a later report must not join one queued
 		// before them, so it gets a new message.
 		st.report = nil
 	}
 	switch {
-	case leg != nil && len(acked) == 0:
-		return // the leg is reported by the liquidation (askADL)
-	case leg != nil && leg.price == 0: // not offered to ADL yet: off the ranking
+	case leg >= 0 && len(acked) == 0:
+		return // the leg is reported by the liquidation (liq.Deleverage)
+	case leg >= 0 && !a.liq.Legs[leg].Offered(): // not offered to ADL yet: off the ranking
 		m = &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid}
-	case leg != nil:
-		m = a.legPosition(leg)
+	case leg >= 0:
+		g := &a.liq.Legs[leg]
+		p := a.legPosition(h, g.Remaining, liq.RankedCost(g.LiquidationLeg))
+		m = &p
 	case pos.Qty == 0 && st.adl == 0 && len(acked) == 0:
 		return
 	default:
@@ -701,28 +700,14 @@ func (a *accountActor) unsubscribe(ctx actor.Context, h *symbolHandle, st *acctS
 }
 
 // adlPosition is sym's position as the ADL ranking wants it: side, size,
-// entry cost and the collateral behind it (isolated margin, or the cross
-// cash shared pro rata by cost among the cross positions).
+// entry cost and the collateral behind it (risk.Account.Collateral: the
+// isolated margin, or its share of the cross equity less its own uPnL).
 func (a *accountActor) adlPosition(h *symbolHandle, pos risk.PositionState) adlPositionMsg {
 	m := adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: pos.Qty, cost: abs(pos.Cost)}
-	if pos.Qty == 0 {
-		return m
+	if pos.Qty != 0 {
+		m.margin = max(a.acct.Collateral(h.sym), 1)
+		m.cost = max(m.cost, 1)
 	}
-	if pos.Mode == risk.Isolated {
-		m.margin = pos.Margin
-	} else {
-		var total market.Money
-		for _, o := range a.x.symbols {
-			if p, ok := a.acct.Position(o.sym); ok && p.Qty != 0 && p.Mode == risk.Cross {
-				total += abs(p.Cost)
-			}
-		}
-		if total > 0 && a.acct.Cash() > 0 {
-			m.margin = market.Money(market.MustMulDiv(int64(a.acct.Cash()), int64(m.cost), int64(total), false))
-		}
-	}
-	m.margin = max(m.margin, 1)
-	m.cost = max(m.cost, 1)
 	return m
 }
 

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/adl"
 	"github.com/perpx/perpx/book"
@@ -18,12 +20,6 @@ type adlActor struct {
 	x     *Exchange
 	ranks []*adl.Ranking
 	refs  map[book.AccountID]*adlRef
-	// promised is, per symbol and account, the quantity planned in forced
-	// closes the account has not acknowledged yet. The ranking holds a
-	// position as reported minus what is promised, so a report sent before
-	// the account saw a later close does not resurrect what that close
-	// already took.
-	promised map[adlKey]book.Lots
 	// pending are the deleverage requests since the last flush (flushing:
 	// an adlFlushMsg is on its way); served per symbol in one
 	// adl.DeleverageBatch, so a cascade's requests share the merge setup.
@@ -35,15 +31,7 @@ type adlActor struct {
 	closes         []adl.Close
 	queue          []adl.QueueEntry
 	charges        []adl.Charge
-	// earmarked is, per symbol and bankrupt side (adlKey.acct holds the
-	// side), the winners' profit quoted to liquidations in flight.
-	earmarked map[adlKey]market.Money
-	n         uint64
-}
-
-type adlKey struct {
-	sym  int
-	acct book.AccountID
+	n              uint64
 }
 
 type adlRef struct {
@@ -55,7 +43,7 @@ type adlRef struct {
 const queueDepth = 50
 
 func newADLActor(x *Exchange) (*adlActor, error) {
-	a := &adlActor{x: x, refs: map[book.AccountID]*adlRef{}, promised: map[adlKey]book.Lots{}, earmarked: map[adlKey]market.Money{}}
+	a := &adlActor{x: x, refs: map[book.AccountID]*adlRef{}}
 	for _, h := range x.symbols {
 		mode := adl.ModeADL
 		if h.sym.ADL == market.ADLSocialized {
@@ -79,14 +67,12 @@ func (a *adlActor) Receive(ctx actor.Context) {
 		a.position(&p)
 	case *adlMarkMsg:
 		if err := a.ranks[m.sym].SetMark(m.mark); err != nil {
-			a.x.log.Error("actors: adl mark refused", "err", err)
+			panic(fmt.Sprintf("actors: the ADL ranking refused mark %d: %v", m.mark, err))
 		}
 	case *deleverageMsg:
 		a.deleverage(ctx, m)
 	case *adlFlushMsg:
 		a.flush(ctx)
-	case *pauseMsg:
-		<-m.until
 	case *socializeMsg:
 		a.socialize(ctx, m)
 	case *queueMsg:
@@ -120,29 +106,16 @@ func sideOf(qty book.Lots) book.Side {
 	return adl.Long
 }
 
-// position updates the ranking with a report and returns the quantity the
-// ranking now holds for it (the report less what is promised).
+// position updates the ranking with a report (adl.Ranking.Report) and
+// returns the quantity the ranking now holds for it.
 func (a *adlActor) position(m *adlPositionMsg) book.Lots {
 	if a.refs[m.acct] == nil {
 		a.refs[m.acct] = &adlRef{pid: m.pid, name: m.name}
 	}
-	k := adlKey{m.sym, m.acct}
-	left := a.promised[k] - m.acked
-	if left <= 0 {
-		delete(a.promised, k)
-		left = 0
-	} else {
-		a.promised[k] = left
-	}
-	q := abs(m.qty)
-	held := max(q-left, 0)
-	cost, margin := m.cost, m.margin
-	if held > 0 && held < q {
-		cost = max(1, market.Money(market.MustMulDiv(int64(cost), int64(held), int64(q), false)))
-		margin = max(1, market.Money(market.MustMulDiv(int64(margin), int64(held), int64(q), false)))
-	}
-	if err := a.ranks[m.sym].Update(m.acct, sideOf(m.qty), held, cost, margin); err != nil {
-		a.x.log.Error("actors: adl position refused", "account", m.name, "err", err)
+	held, err := a.ranks[m.sym].Report(m.acct, sideOf(m.qty), abs(m.qty), m.cost, m.margin, m.acked)
+	if err != nil {
+		panic(fmt.Sprintf("actors: the ADL ranking of %s refused %s's position %d (cost %d, margin %d): %v",
+			a.x.symbols[m.sym].sym.Name, m.name, m.qty, m.cost, m.margin, err))
 	}
 	return held
 }
@@ -220,7 +193,6 @@ func (a *adlActor) serve(ctx actor.Context, sym int, rk *adl.Ranking) {
 			continue
 		}
 		for _, c := range r.Closes {
-			a.promised[adlKey{sym, c.Account}] += c.Qty
 			ctx.Send(a.refs[c.Account].pid, &adlCloseMsg{sym: sym, side: c.Side, qty: c.Qty, price: m.price, bankrupt: p.pid, name: p.name})
 		}
 		ctx.Send(p.pid, &adlPlanMsg{sym: sym, closes: len(r.Closes), covered: r.Covered})
@@ -266,10 +238,8 @@ func (a *adlActor) onRank(m *rankMsg) {
 
 func (a *adlActor) audit() adlAudit {
 	var out adlAudit
-	for _, m := range a.earmarked {
-		out.earmarked += m
-	}
 	for _, rk := range a.ranks {
+		out.earmarked += rk.SetAsideTotal()
 		out.long = append(out.long, rk.OpenInterest(adl.Long))
 		out.short = append(out.short, rk.OpenInterest(adl.Short))
 		if err := rk.Check(); err != nil && out.err == nil {

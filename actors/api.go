@@ -107,6 +107,9 @@ type Exchange struct {
 	liquidations atomic.Int64
 	stopped      atomic.Bool
 
+	// middleware is testMiddleware as it was at Start (every actor's).
+	middleware []actor.ReceiverMiddleware
+
 	// shared are the mailboxes of the symbol, fund and ADL actors, the
 	// ones every order or liquidation crosses: their depth is the backlog
 	// an operator watches (Mailboxes).
@@ -147,6 +150,7 @@ func Start(opts Options) (*Exchange, error) {
 		opts.FundHistory = 1000
 	}
 	x.quote = opts.Symbols[0].Quote
+	x.middleware = testMiddleware
 	for i, s := range opts.Symbols {
 		if s == nil {
 			return nil, fmt.Errorf("%w: symbol %d is nil", ErrOptions, i)
@@ -183,6 +187,11 @@ func Start(opts Options) (*Exchange, error) {
 	return x, nil
 }
 
+// testMiddleware wraps every actor's Receive; only this package's tests
+// set it (to run a function inside an actor or to hold one), so no test
+// hook lives in a production Receive.
+var testMiddleware []actor.ReceiverMiddleware
+
 // spawn starts one of the exchange's singleton actors; they are pure
 // wrappers whose only failure mode is a bug, so they keep protoactor's
 // default supervision (restart) and log it.
@@ -190,7 +199,8 @@ func (x *Exchange) spawn(a actor.Actor, name string) (*actor.PID, *mailbox) {
 	mb := newMailbox().(*mailbox)
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp), actor.WithMailbox(produce)), name)
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp), actor.WithMailbox(produce),
+		actor.WithReceiverMiddleware(x.middleware...)), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}

@@ -131,9 +131,10 @@ func (a *accountActor) auditShare() accountAudit {
 		}
 	}
 	if lq := a.liq; lq != nil {
-		out.liquidating, out.base = true, lq.l.Base
-		for _, g := range lq.legs {
-			out.legs = append(out.legs, legAudit{sym: g.h.idx, remaining: g.g.Remaining, bk: g.g.Bankruptcy, gain: g.g.Gain})
+		out.liquidating, out.base = true, lq.L.Base
+		for i := range lq.Legs {
+			g := &lq.Legs[i]
+			out.legs = append(out.legs, legAudit{sym: lq.hs[i].idx, remaining: g.Remaining, bk: g.Bankruptcy, gain: g.Gain})
 		}
 	}
 	return out
@@ -153,7 +154,7 @@ func (a *accountActor) hash() uint64 {
 		v = append(v, uint64(o.id), uint64(o.filled), uint64(len(o.clientID)))
 	}
 	if a.liq != nil {
-		v = append(v, 1, uint64(a.liq.l.Base))
+		v = append(v, 1, uint64(a.liq.L.Base))
 	}
 	return hashInts(v...)
 }

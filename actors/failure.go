@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -42,14 +43,16 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		switch m.kind {
 		case socialCharge:
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
-		case socialCap: // quoted after the failure, for any leg: give it back
-			if leg := a.adlLeg(m.sym); leg != nil {
-				ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: m.amount})
+		case socialCap: // quoted after the failure: give it back
+			if a.liq != nil {
+				if i := a.liq.legOf(a.x.symbols[m.sym]); i >= 0 {
+					a.abandoned(ctx, liq.SocialCap{Leg: i, Amount: m.amount})
+				}
 			}
 		}
 	case *reservedMsg: // granted after the failure: give it back
-		if a.liq != nil && !a.liq.reserved {
-			ctx.Send(a.x.fund, &releaseMsg{id: a.liq.resID})
+		if a.liq != nil {
+			a.abandoned(ctx, liq.Reserved{Amount: m.amount})
 		}
 	case *makerFillMsg, *adlFilledMsg, *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
@@ -68,18 +71,21 @@ func (a *accountActor) abandon(ctx actor.Context) {
 		// Off the ranking: a zero position removes it.
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
 	}
-	lq := a.liq
-	if lq == nil {
-		return
-	}
-	if lq.reserved {
-		ctx.Send(a.x.fund, &releaseMsg{id: lq.resID})
-	}
-	for _, leg := range lq.legs {
-		// Every leg's set-aside quoted before the failure and not yet
-		// released by its socializeMsg.
-		if sc := &leg.social; sc.quoted && !sc.asked {
-			ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: leg.h.idx, side: sideOf(leg.g.Qty), release: sc.capacity})
+	if a.liq != nil {
+		for _, e := range a.liq.Abandon() {
+			a.giveBack(ctx, e)
 		}
+	}
+}
+
+// abandoned feeds an answer that arrived after the failure to the
+// abandoned liquidation, which gives back what it grants.
+func (a *accountActor) abandoned(ctx actor.Context, in liq.Input) {
+	for _, e := range a.liq.Abandon() { // first, if the failure's own message has not come yet
+		a.giveBack(ctx, e)
+	}
+	_ = a.liq.Step(in) // an abandoned machine only gives back
+	for _, e := range a.liq.Ready() {
+		a.giveBack(ctx, e)
 	}
 }

@@ -205,7 +205,7 @@ func TestFailedLiquidationGivesBackEveryLegsSetAside(t *testing.T) {
 				quotes <- 0
 				return
 			}
-			quotes <- a.liq.quotes
+			quotes <- a.liq.SetAsidesDue()
 		}})
 		if <-quotes == 2 {
 			break

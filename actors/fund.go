@@ -1,8 +1,11 @@
 package actors
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -32,26 +35,20 @@ func newFundActor(x *Exchange, history int) *fundActor {
 func (a *fundActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *reserveMsg:
-		need := m.base
-		for _, g := range m.legs {
-			need += g.need
+		quotes := make([]liq.Quote, len(m.legs))
+		for i, g := range m.legs {
+			quotes[i] = g.quote
 		}
-		got, err := a.f.Reserve(m.id, a.x.quote, need)
-		if err != nil {
-			a.x.log.Error("actors: fund reservation failed", "id", m.id, "err", err)
-		}
+		got, err := a.f.Reserve(m.id, a.x.quote, liq.Coverage(m.base, quotes))
+		a.must(err, "reserve coverage for liquidation", m.id)
 		ctx.Send(m.from, &reservedMsg{amount: got})
 	case *settleMsg:
 		a.settle(m.id, fund.Settlement{Account: m.acct, Symbol: m.sym, PnL: m.pnl, Volume: m.volume}, m.name, "liquidation")
-		if _, err := a.f.Release(m.id); err != nil {
-			a.x.log.Error("actors: fund release failed", "id", m.id, "err", err)
-		}
-	case *pauseMsg:
-		<-m.until
+		_, err := a.f.Release(m.id)
+		a.must(err, "release the reservation of liquidation", m.id)
 	case *releaseMsg:
-		if _, err := a.f.Release(m.id); err != nil {
-			a.x.log.Error("actors: fund release failed", "id", m.id, "err", err)
-		}
+		_, err := a.f.Release(m.id)
+		a.must(err, "release the reservation of liquidation", m.id)
 	case *deficitMsg:
 		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
 	case *fundDepositMsg:
@@ -87,12 +84,21 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	a.n++
 }
 
+// must stops the fund on a ledger it cannot keep (the fund's supervisor
+// halts the exchange, see singletonSupervisor).
+func (a *fundActor) must(err error, what string, id fund.ReservationID) {
+	if err != nil {
+		panic(fmt.Sprintf("actors: the insurance fund could not %s %d: %v; balance %s, reserved %s", what, id, err,
+			a.f.Balance(a.x.quote), a.f.Reserved(a.x.quote)))
+	}
+}
+
 func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what string) {
 	s.Asset, s.TimeMs = a.x.quote, a.x.now()
 	out, err := a.f.Settle(id, s)
-	if err != nil {
-		a.x.log.Error("actors: fund settlement failed", "account", name, "err", err)
-		return
+	a.must(err, "settle a "+what+" of account "+name+" for", id)
+	if out.Uncovered > 0 && id != fund.NoReservation {
+		panic(fmt.Sprintf("actors: the insurance fund could not cover %s of liquidation %d of account %s although it was reserved", out.Uncovered, id, name))
 	}
 	if out.Uncovered > 0 {
 		a.uncovered += int64(out.Uncovered)

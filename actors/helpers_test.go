@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -270,15 +271,31 @@ func longTiers() [][2]string { return [][2]string{{"3000", "0.03"}, {"1000000000
 // with bankruptcy price 3000.
 func shortTiers() [][2]string { return [][2]string{{"1500", "0.02"}, {"1000000000", "0.05"}} }
 
-// describeLiquidation reports an in-flight liquidation ("" without one).
-func (a *accountActor) describeLiquidation() string {
-	if a.liq == nil {
-		return ""
-	}
-	out := fmt.Sprintf("%s: reserved=%v base=%s", a.e.name, a.liq.reserved, a.liq.l.Base)
-	for _, g := range a.liq.legs {
-		out += fmt.Sprintf(" [%s qty %d rem %d bk %d order %d asked %v planned %v pending %d expect %d idle %d]",
-			g.h.sym.Name, g.g.Qty, g.g.Remaining, g.g.Bankruptcy, g.order, g.asked, g.planned, g.pending, g.expect, g.idle)
-	}
-	return out
+// Test hooks, run by testMiddleware inside the actor they are sent to.
+type (
+	// testHook runs fn inside an account actor (to inspect state, or to
+	// inject a panic for the supervision tests).
+	testHook struct{ fn func(a *accountActor) }
+	// symbolHook runs fn inside a symbol actor.
+	symbolHook struct{ fn func(s *symbolActor) }
+	// pauseMsg holds any actor (the fund's, the ADL's) until the channel
+	// closes: to freeze a liquidation at a chosen step.
+	pauseMsg struct{ until <-chan struct{} }
+)
+
+func init() {
+	testMiddleware = append(testMiddleware, func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			switch m := env.Message.(type) {
+			case *testHook:
+				m.fn(c.Actor().(*accountActor))
+			case *symbolHook:
+				m.fn(c.Actor().(*symbolActor))
+			case *pauseMsg:
+				<-m.until
+			default:
+				next(c, env)
+			}
+		}
+	})
 }

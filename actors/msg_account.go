@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
@@ -202,6 +203,7 @@ type (
 	// work for quiescence.
 	adlRetryMsg struct {
 		sym  int
+		res  fund.ReservationID // the liquidation's
 		fast bool
 	}
 	// deadmanMsg is the dead man's switch timer of generation gen firing.
@@ -211,11 +213,3 @@ type (
 // failedMsg tells an account actor its supervisor took it out of service
 // (registry.go); it gives up what it held for others (failure.go).
 type failedMsg struct{}
-
-// pauseMsg holds the fund or ADL actor until the channel closes (tests
-// only: to freeze a liquidation at a chosen step).
-type pauseMsg struct{ until <-chan struct{} }
-
-// testHook runs a function inside the account actor; only tests send it
-// (to inspect state, or to inject a panic for the supervision test).
-type testHook struct{ fn func(a *accountActor) }

@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
@@ -18,19 +19,17 @@ type (
 	// turn; the account reads the needs back when the answer arrives.
 	reserveMsg struct {
 		id   fund.ReservationID
-		base market.Money // reserved before the legs (liquidation.baseDeficit)
+		base market.Money // reserved before the legs (liq.Reserve.Base)
 		legs []quoteLeg
 		next int
 		from *actor.PID
 	}
-	// quoteLeg is a liquidation leg as its symbol actor quotes it: the
-	// position's signed remaining qty (> 0 long: the IOC sells) and its
-	// bankruptcy price; need is filled in by the symbol actor.
+	// quoteLeg is a liquidation leg on its way through the books: its
+	// symbol actor sets quote (liq.Need).
 	quoteLeg struct {
-		h          *symbolHandle
-		qty        book.Lots
-		bankruptcy book.Ticks
-		need       market.Money
+		h     *symbolHandle
+		leg   liq.QuoteLeg
+		quote liq.Quote
 	}
 	// settleMsg books a finished liquidation (pnl = risk's Settlement.Fund:
 	// + surplus in, − deficit out of the reservation) and releases the

@@ -69,6 +69,3 @@ func (m *unsubscribeMsg) take() uint64 {
 
 func (m *indexMsg) refuse(e *wire.Error) { m.done(wire.IndexReply{Reply: wire.Fail(e)}) }
 func (m *depthMsg) refuse(e *wire.Error) { m.done(wire.DepthReply{Reply: wire.Fail(e)}) }
-
-// symbolHook runs a function inside the symbol actor (tests only).
-type symbolHook struct{ fn func(s *symbolActor) }

@@ -51,7 +51,7 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	a := newAccountActor(x, e)
 	mb := newMailbox().(*mailbox)
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithGuardian(r.super), actor.WithDispatcher(x.disp), actor.WithMailbox(produce))
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithGuardian(r.super), actor.WithDispatcher(x.disp), actor.WithMailbox(produce), actor.WithReceiverMiddleware(x.middleware...))
 	pid, err := x.root.SpawnNamed(props, accountPrefix+name)
 	if err != nil {
 		// Only a name taken outside the registry could collide; fall back

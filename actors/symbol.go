@@ -78,8 +78,6 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 	case *hashMsg:
 		m.reply(s.book.StateHash())
 		return
-	case *symbolHook:
-		m.fn(s)
 	default:
 		return
 	}

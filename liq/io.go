@@ -1,0 +1,152 @@
+package liq
+
+import (
+	"time"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/risk"
+)
+
+// Input is what a Machine is told (Step).
+type Input interface{ input() }
+
+// Inputs. Leg is an index into Machine.Legs.
+type (
+	// Reserved is the fund's answer to Reserve: Amount reserved and the
+	// legs' quotes, in Reserve's leg order.
+	Reserved struct {
+		Amount market.Money
+		Quotes []Quote
+	}
+	// SocialCap answers QuoteSocial: Amount of the winners' profit is set
+	// aside for the leg.
+	SocialCap struct {
+		Leg    int
+		Amount market.Money
+	}
+	// IOCDone is a liquidation order's result: its fills; the rest was
+	// canceled.
+	IOCDone struct {
+		ID    book.OrderID
+		Fills []risk.Exec
+	}
+	// ADLPlan answers Deleverage: Closes forced closes of Covered lots in
+	// all were sent to ranked counterparties (0: nothing to close now).
+	ADLPlan struct {
+		Leg     int
+		Closes  int
+		Covered book.Lots
+	}
+	// ADLFilled is one counterparty's answer: of the Asked lots it closed
+	// Qty at the leg's bankruptcy price.
+	ADLFilled struct {
+		Leg   int
+		Qty   book.Lots
+		Asked book.Lots
+	}
+	// TimerFired: a RetryAfter's wait is over.
+	TimerFired struct{ Leg int }
+	// SocialPlan answers Socialize: N charges were sent to winners.
+	SocialPlan struct {
+		Leg int
+		N   int
+	}
+	// SocialCharged is one winner's answer: of the Asked charge it paid
+	// Paid (0 when its profit no longer covers it).
+	SocialCharged struct {
+		Leg         int
+		Paid, Asked market.Money
+	}
+)
+
+func (Reserved) input()      {}
+func (SocialCap) input()     {}
+func (IOCDone) input()       {}
+func (ADLPlan) input()       {}
+func (ADLFilled) input()     {}
+func (TimerFired) input()    {}
+func (SocialPlan) input()    {}
+func (SocialCharged) input() {}
+
+// Effect is what a Machine asks its caller to do (Ready).
+type Effect interface{ effect() }
+
+// Effects.
+type (
+	// Reserve asks the fund for coverage: each leg's need is quoted from
+	// its book (Need), then the fund reserves min(available, Coverage) and
+	// answers Reserved.
+	Reserve struct {
+		ID   fund.ReservationID
+		Base market.Money // what closing every leg at its bankruptcy price costs (risk's Liquidation.Deficit)
+		Legs []QuoteLeg
+	}
+	// QuoteSocial asks the ADL ranking to set aside the profit of the
+	// winners opposite a socialized leg (Side is the leg's); answered by
+	// SocialCap.
+	QuoteSocial struct {
+		Leg  int
+		Side book.Side
+	}
+	// PlaceIOC places the leg's liquidation order (limit, IOC); answered
+	// by IOCDone.
+	PlaceIOC struct {
+		Leg   int
+		ID    book.OrderID
+		Side  book.Side
+		Price book.Ticks
+		Qty   book.Lots
+	}
+	// Deleverage offers the leg's remainder Qty (signed) to ADL at Price,
+	// the leg's bankruptcy price; the ranking holds it with entry cost
+	// Cost (RankedCost). Answered by ADLPlan, then one ADLFilled per close.
+	Deleverage struct {
+		Leg   int
+		Price book.Ticks
+		Qty   book.Lots
+		Cost  market.Money
+	}
+	// RetryAfter: feed TimerFired for the leg after the wait.
+	RetryAfter struct {
+		Leg   int
+		After time.Duration
+	}
+	// Socialize asks the ADL ranking to spread Deficit over the winners
+	// opposite the leg (Side is the leg's) and to release Release of the
+	// leg's set-aside; answered by SocialPlan, then one SocialCharged per
+	// charge.
+	Socialize struct {
+		Leg              int
+		Side             book.Side
+		Deficit, Release market.Money
+	}
+	// Settle books the finished liquidation with the fund (Fund: + in,
+	// − out of the reservation, which is then released) and its fee in
+	// the fees ledger; the liquidation is over.
+	Settle struct {
+		ID          fund.ReservationID
+		Fund        market.Money
+		Fee, Volume market.Money
+		Symbol      *market.Symbol // the first leg's, for the fund's history
+	}
+	// Release gives the reservation back unsettled (Abandon).
+	Release struct{ ID fund.ReservationID }
+	// ReleaseSocial gives back a leg's set-aside unused (Abandon).
+	ReleaseSocial struct {
+		Leg    int
+		Side   book.Side
+		Amount market.Money
+	}
+)
+
+func (Reserve) effect()       {}
+func (QuoteSocial) effect()   {}
+func (PlaceIOC) effect()      {}
+func (Deleverage) effect()    {}
+func (RetryAfter) effect()    {}
+func (Socialize) effect()     {}
+func (Settle) effect()        {}
+func (Release) effect()       {}
+func (ReleaseSocial) effect() {}

@@ -1,0 +1,487 @@
+package liq
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/risk"
+)
+
+// ErrInvariant marks a Step the protocol's bookkeeping cannot absorb.
+var ErrInvariant = errors.New("liq: broken invariant")
+
+// Config holds what a Machine takes from the exchange.
+type Config struct {
+	// Retry is the wait after an ADL round that closed nothing; it doubles
+	// with every such round in a row, up to Retry << MaxBackoff.
+	Retry time.Duration
+	// NewID issues the IOC orders' ids from the exchange's order-id
+	// sequence.
+	NewID func() book.OrderID
+}
+
+// MaxBackoff caps the doubling of Config.Retry.
+const MaxBackoff = 10
+
+// Leg is one position of the liquidation and the protocol's state around
+// it.
+type Leg struct {
+	*risk.LiquidationLeg
+	// Socialized: the leg's symbol spreads a shortfall over the winners
+	// (market.ADLSocialized) instead of leaving it to the fund.
+	Socialized bool
+
+	quote Quote        // the book's quote for the leg (set on Reserved)
+	share market.Money // the leg's share of the reservation
+	order book.OrderID // the leg's IOC order while it is in the book
+
+	// ADL round: asked while a deleverage request is out; planned once
+	// its plan arrived; pending counts closes not yet answered, expect
+	// the planned quantity not yet answered; progress records whether
+	// the round closed anything, idle the rounds in a row that did not.
+	asked, planned, progress bool
+	offered                  bool // offered to ADL at least once
+	pending                  int
+	expect                   book.Lots
+	idle                     int
+
+	social social
+}
+
+// Offered reports whether the leg's remainder was offered to ADL (the
+// ranking holds it from then on, see RankedCost).
+func (g *Leg) Offered() bool { return g.offered }
+
+// Machine is one liquidation (see the package doc).
+type Machine struct {
+	L   *risk.Liquidation
+	Res fund.ReservationID // the fund reservation's id
+	cfg Config
+
+	Legs      []Leg
+	reserved  bool         // the fund answered the reservation
+	amount    market.Money // what it reserved
+	quotes    int          // socialized legs' set-aside quotes not answered yet
+	settled   bool
+	abandoned bool
+	out       []Effect
+}
+
+// Start takes over sym's liquidatable position (isolated) or every cross
+// position of a (risk.Account.StartLiquidation) and asks for the fund's
+// coverage: the first effect is a Reserve. It returns the open orders the
+// caller must cancel first (so the book quotes without them), and risk's
+// code when a is not liquidatable. socialized tells which symbols spread a
+// shortfall over the winners.
+func Start(a *risk.Account, sym *market.Symbol, res fund.ReservationID, cfg Config, socialized func(*market.Symbol) bool) (*Machine, []book.OrderID, risk.Code) {
+	l, cancels, code := a.StartLiquidation(sym)
+	if code != risk.OK {
+		return nil, nil, code
+	}
+	m := &Machine{L: l, Res: res, cfg: cfg}
+	r := Reserve{ID: res, Base: l.Deficit}
+	for i := range l.Legs {
+		g := &l.Legs[i]
+		m.Legs = append(m.Legs, Leg{LiquidationLeg: g, Socialized: socialized(g.Symbol)})
+		r.Legs = append(r.Legs, QuoteLeg{Symbol: g.Symbol, Qty: g.Remaining, Bankruptcy: g.Bankruptcy})
+	}
+	m.emit(r)
+	return m, cancels, risk.OK
+}
+
+// Ready returns the effects the Steps since the last call asked for, in
+// order; the slice is reused by the next Step.
+func (m *Machine) Ready() []Effect {
+	out := m.out
+	m.out = m.out[:0]
+	return out
+}
+
+func (m *Machine) emit(e Effect) { m.out = append(m.out, e) }
+
+// Settled reports whether the Settle effect was emitted: the liquidation
+// is over.
+func (m *Machine) Settled() bool { return m.settled }
+
+// Leg returns the index of sym's leg, -1 when there is none.
+func (m *Machine) Leg(sym *market.Symbol) int {
+	for i := range m.Legs {
+		if m.Legs[i].Symbol == sym {
+			return i
+		}
+	}
+	return -1
+}
+
+// Owns reports whether id is one of the liquidation's IOC orders.
+func (m *Machine) Owns(id book.OrderID) bool {
+	for i := range m.Legs {
+		if m.Legs[i].order == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Machine) broken(format string, args ...any) error {
+	return fmt.Errorf("%w: liquidation %d of account %d: %s", ErrInvariant, m.Res, m.L.Account, fmt.Sprintf(format, args...))
+}
+
+// Step feeds one input to the machine; its effects are then in Ready.
+func (m *Machine) Step(in Input) error {
+	if m.settled {
+		return m.broken("%T after the settlement", in)
+	}
+	if m.abandoned {
+		m.afterAbandon(in)
+		return nil
+	}
+	switch in := in.(type) {
+	case Reserved:
+		return m.onReserved(in)
+	case SocialCap:
+		return m.onSocialCap(in)
+	case IOCDone:
+		return m.onIOCDone(in)
+	case ADLPlan:
+		return m.onADLPlan(in)
+	case ADLFilled:
+		return m.onADLFilled(in)
+	case TimerFired:
+		return m.onTimer(in)
+	case SocialPlan:
+		return m.onSocialPlan(in)
+	case SocialCharged:
+		return m.onSocialCharged(in)
+	}
+	return m.broken("unknown input %T", in)
+}
+
+func (m *Machine) leg(i int) (*Leg, error) {
+	if i < 0 || i >= len(m.Legs) {
+		return nil, m.broken("no leg %d", i)
+	}
+	return &m.Legs[i], nil
+}
+
+func (m *Machine) onReserved(in Reserved) error {
+	if m.reserved || len(in.Quotes) != len(m.Legs) {
+		return m.broken("reservation answered twice or for %d legs of %d", len(in.Quotes), len(m.Legs))
+	}
+	m.reserved, m.amount = true, in.Amount
+	for i := range m.Legs {
+		g := &m.Legs[i]
+		g.quote = in.Quotes[i]
+		if g.Socialized && g.Remaining != 0 {
+			m.quotes++
+			m.emit(QuoteSocial{Leg: i, Side: sideOf(g.Qty)})
+		}
+	}
+	if m.quotes > 0 {
+		return nil // the orders go out once every set-aside is quoted
+	}
+	return m.sendOrders()
+}
+
+func (m *Machine) onSocialCap(in SocialCap) error {
+	g, err := m.leg(in.Leg)
+	if err != nil {
+		return err
+	}
+	if g.social.quoted || m.quotes == 0 {
+		return m.broken("set-aside for leg %d not asked", in.Leg)
+	}
+	g.social.quoted, g.social.capacity = true, in.Amount
+	if m.quotes--; m.quotes == 0 {
+		return m.sendOrders()
+	}
+	return nil
+}
+
+// sendOrders splits what the reservation leaves beyond the base deficit
+// over the legs by their quoted need (market.Split, legs in takeover
+// order) and places each open leg's IOC order at Liquidation.OrderLimit
+// for its share; a leg whose limit is out of range goes to ADL at once.
+func (m *Machine) sendOrders() error {
+	room := max(0, m.amount-m.L.Deficit) // what the IOC orders may lose
+	w := make([]market.Money, len(m.Legs))
+	for i := range m.Legs {
+		w[i] = m.Legs[i].quote.Need
+	}
+	shares := market.Split(room, w, nil)
+	for i := range m.Legs {
+		g := &m.Legs[i]
+		g.share = shares[i]
+		if g.Remaining == 0 {
+			continue
+		}
+		share := g.share
+		if g.social.quoted {
+			// Socialized loss: the book may take the quoted need beyond
+			// the reservation, up to the winners' profit set aside.
+			share = min(max(share, g.quote.Need), share+g.social.capacity)
+		}
+		limit := m.L.OrderLimit(g.Symbol, share, g.quote.Mark)
+		if limit <= 0 {
+			if err := m.askADL(i); err != nil {
+				return err
+			}
+			continue
+		}
+		side := book.Sell
+		if g.Remaining < 0 {
+			side = book.Buy
+		}
+		g.order = m.cfg.NewID()
+		m.emit(PlaceIOC{Leg: i, ID: g.order, Side: side, Price: limit, Qty: abs(g.Remaining)})
+	}
+	return m.checkDone()
+}
+
+func (m *Machine) onIOCDone(in IOCDone) error {
+	i := -1
+	for j := range m.Legs {
+		if in.ID != 0 && m.Legs[j].order == in.ID {
+			i = j
+		}
+	}
+	if i < 0 {
+		return m.broken("result of order %d, not a liquidation order", in.ID)
+	}
+	g := &m.Legs[i]
+	g.order = 0
+	for _, f := range in.Fills {
+		if code := m.L.ApplyFill(g.Symbol, f.Price, f.Qty); code != risk.OK {
+			return m.broken("leg %s refused the fill %d at %d (remaining %d): %s", g.Symbol.Name, f.Qty, f.Price, g.Remaining, code)
+		}
+	}
+	if g.Remaining != 0 {
+		return m.askADL(i)
+	}
+	return m.checkDone()
+}
+
+// askADL offers leg i's remainder to ADL at its bankruptcy price (risk
+// keeps the tick within [1, MaxPrice] and reserved what a clamp costs).
+func (m *Machine) askADL(i int) error {
+	g := &m.Legs[i]
+	if g.asked || g.order != 0 {
+		return nil
+	}
+	if g.Remaining == 0 {
+		return m.checkDone()
+	}
+	g.asked, g.planned, g.progress, g.pending, g.expect, g.offered = true, false, false, 0, 0, true
+	m.emit(Deleverage{Leg: i, Price: g.Bankruptcy, Qty: g.Remaining, Cost: RankedCost(g.LiquidationLeg)})
+	return nil
+}
+
+func (m *Machine) adlLeg(i int) (*Leg, error) {
+	g, err := m.leg(i)
+	if err != nil {
+		return nil, err
+	}
+	if !g.asked {
+		return nil, m.broken("ADL answer for leg %s, which asked nothing", g.Symbol.Name)
+	}
+	return g, nil
+}
+
+func (m *Machine) onADLPlan(in ADLPlan) error {
+	g, err := m.adlLeg(in.Leg)
+	if err != nil {
+		return err
+	}
+	if g.planned {
+		return m.broken("second ADL plan for leg %s", g.Symbol.Name)
+	}
+	g.planned = true
+	g.pending += in.Closes
+	g.expect += in.Covered
+	return m.roundStep(in.Leg)
+}
+
+func (m *Machine) onADLFilled(in ADLFilled) error {
+	g, err := m.adlLeg(in.Leg)
+	if err != nil {
+		return err
+	}
+	g.pending--
+	g.expect -= in.Asked
+	if in.Qty > 0 {
+		g.progress = true
+		if code := m.L.ApplyFill(g.Symbol, g.Bankruptcy, in.Qty); code != risk.OK {
+			return m.broken("leg %s refused an ADL close of %d (remaining %d): %s", g.Symbol.Name, in.Qty, g.Remaining, code)
+		}
+	}
+	return m.roundStep(in.Leg)
+}
+
+// roundStep ends an ADL round once the plan and every answer are in:
+// done, ask again at once (the round made progress), or after a backoff
+// (the ranking was stale or the opposite side empty).
+func (m *Machine) roundStep(i int) error {
+	g := &m.Legs[i]
+	if !g.planned || g.pending != 0 {
+		return nil
+	}
+	g.asked = false
+	switch {
+	case g.Remaining == 0:
+		return m.checkDone()
+	case g.progress:
+		g.idle = 0
+		return m.askADL(i)
+	}
+	g.idle++
+	m.emit(RetryAfter{Leg: i, After: m.cfg.Retry << min(g.idle-1, MaxBackoff)})
+	return nil
+}
+
+func (m *Machine) onTimer(in TimerFired) error {
+	if _, err := m.leg(in.Leg); err != nil {
+		return err
+	}
+	return m.askADL(in.Leg)
+}
+
+// CloseAgainst is the liquidation's side of another bankrupt leg's ADL
+// close, sent to this account as a ranked counterparty: sym's leg on the
+// opposite side closes what it can of qty at price, only at a price no
+// worse than its own bankruptcy price (so its deficit stays within its
+// reservation) and only what no ADL plan of its own already counts on. It
+// returns the quantity closed; the caller answers the other liquidation.
+func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks) (book.Lots, error) {
+	if m.settled || m.abandoned {
+		return 0, nil
+	}
+	i := m.Leg(sym)
+	if i < 0 {
+		return 0, nil
+	}
+	g := &m.Legs[i]
+	want := book.Lots(1) // the sign of the positions the close is for
+	if side == book.Sell {
+		want = -1
+	}
+	if g.Remaining*want <= 0 || !m.reserved || g.order != 0 || (g.asked && !g.planned) {
+		return 0, nil
+	}
+	if (want > 0 && price < g.Bankruptcy) || (want < 0 && price > g.Bankruptcy) {
+		return 0, nil
+	}
+	done := max(0, min(qty, abs(g.Remaining)-g.expect))
+	if done == 0 {
+		return 0, nil
+	}
+	if code := m.L.ApplyFill(sym, price, done); code != risk.OK {
+		return 0, m.broken("leg %s refused a close of %d at %d as a counterparty: %s", sym.Name, done, price, code)
+	}
+	return done, m.checkDone()
+}
+
+// checkDone settles a closed liquidation once no answer is due: after the
+// winners' charges on socialized legs, one Settle effect with what the
+// fund gets (+) or pays (−).
+func (m *Machine) checkDone() error {
+	if !m.reserved || !m.L.Done() {
+		return nil
+	}
+	for i := range m.Legs {
+		if g := &m.Legs[i]; g.order != 0 || g.asked {
+			return nil // answers still due
+		}
+	}
+	s, code := m.L.Settle()
+	if code != risk.OK {
+		return m.broken("settlement refused: %s", code)
+	}
+	if !m.socialized(s.Fund) {
+		return nil // the winners' charges are due
+	}
+	var volume market.Money
+	for i := range m.Legs {
+		volume += m.Legs[i].Executed
+	}
+	m.settled = true
+	m.emit(Settle{ID: m.Res, Fund: s.Fund + m.Charged(), Fee: s.Fee, Volume: volume, Symbol: m.Legs[0].Symbol})
+	return nil
+}
+
+// Abandon gives back what the liquidation holds for others when its
+// account can no longer run it (it failed): the reservation and every
+// set-aside not yet released. Answers still due are then absorbed by Step,
+// giving back what they grant.
+func (m *Machine) Abandon() []Effect {
+	if m.abandoned || m.settled {
+		return m.Ready()
+	}
+	m.abandoned = true
+	if m.reserved {
+		m.emit(Release{ID: m.Res})
+	}
+	for i := range m.Legs {
+		if sc := &m.Legs[i].social; sc.quoted && !sc.asked {
+			m.emit(ReleaseSocial{Leg: i, Side: sideOf(m.Legs[i].Qty), Amount: sc.capacity})
+		}
+	}
+	return m.Ready()
+}
+
+// afterAbandon gives back what an answer arriving after Abandon grants.
+func (m *Machine) afterAbandon(in Input) {
+	switch in := in.(type) {
+	case Reserved:
+		if !m.reserved {
+			m.reserved = true
+			m.emit(Release{ID: m.Res})
+		}
+	case SocialCap:
+		if in.Leg >= 0 && in.Leg < len(m.Legs) {
+			m.emit(ReleaseSocial{Leg: in.Leg, Side: sideOf(m.Legs[in.Leg].Qty), Amount: in.Amount})
+		}
+	}
+}
+
+// RankedCost is the entry cost of a leg's remainder as the ADL ranking
+// holds it: the leg's cost scaled to the remaining lots (at least 1). The
+// remainder ranks with a token margin: a bankrupt leg has no collateral,
+// so it ranks last, as a losing position.
+func RankedCost(g *risk.LiquidationLeg) market.Money {
+	if g.Qty == 0 {
+		return 1
+	}
+	c := market.MustMulDiv(int64(abs(g.Cost)), int64(abs(g.Remaining)), int64(abs(g.Qty)), false)
+	return max(market.Money(c), 1)
+}
+
+func sideOf(q book.Lots) book.Side {
+	if q < 0 {
+		return book.Sell
+	}
+	return book.Buy
+}
+
+func abs[T ~int64](v T) T {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// Describe is the machine's state in one line, for the log line of a
+// broken invariant.
+func (m *Machine) Describe() string {
+	out := fmt.Sprintf("liquidation %d of account %d: reserved=%v amount=%d base=%d deficit=%d settled=%v abandoned=%v",
+		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned)
+	for i := range m.Legs {
+		g := &m.Legs[i]
+		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d social %+v]",
+			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.social)
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+package liq
+
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// QuoteLeg is a leg as its book quotes it: the position's signed
+// remaining size (> 0 long: the IOC sells) and its bankruptcy price.
+type QuoteLeg struct {
+	Symbol     *market.Symbol
+	Qty        book.Lots
+	Bankruptcy book.Ticks
+}
+
+// Quote is a leg's coverage need from its book and the mark whose price
+// band limits the leg's IOC order.
+type Quote struct {
+	Need market.Money
+	Mark book.Ticks
+}
+
+// QuoteDepth: a leg's need is quoted for a sweep of QuoteDepth times its
+// size, room for as much again taken first by liquidations in flight.
+const QuoteDepth = 2
+
+// Need quotes the coverage leg g's IOC order needs to fill in book b at
+// mark: a long sells QuoteDepth × qty into the bids down to level price P
+// (the last level if the bids hold less), so need = qty × (B − P) with P
+// no lower than the band's floor (a short buys up the asks: need = qty ×
+// (P − B), P no higher than the ceiling); 0 when that side is empty or
+// better than B. The IOC's limit B ∓ R/qty (risk's OrderLimit) reaches P
+// when the fund grants it all.
+func Need(g QuoteLeg, b *book.Book, mark book.Ticks) Quote {
+	s := g.Symbol
+	q := Quote{Mark: mark}
+	lo, hi := s.Band(mark)
+	qty := abs(g.Qty)
+	side := book.Sell
+	if g.Qty < 0 {
+		side = book.Buy
+	}
+	p, ok := b.SweepPrice(side, QuoteDepth*qty)
+	switch {
+	case !ok:
+	case g.Qty > 0 && g.Bankruptcy > max(p, lo):
+		q.Need = s.Value(g.Bankruptcy-max(p, lo), qty)
+	case g.Qty < 0 && min(p, hi) > g.Bankruptcy:
+		q.Need = s.Value(min(p, hi)-g.Bankruptcy, qty)
+	}
+	return q
+}
+
+// Coverage is what the fund is asked to reserve for a liquidation: the
+// base deficit plus every leg's quoted need.
+func Coverage(base market.Money, quotes []Quote) market.Money {
+	for _, q := range quotes {
+		base += q.Need
+	}
+	return base
+}
