@@ -3,9 +3,10 @@
 // (Deleverage; DeleverageBatch serves many requests exactly as one after
 // the other, from one merge per run of one side), the ADL indicator
 // (Indicator, the five lights), the queue listing of px.adl.<sym>.queue
-// (Top) and the socialized-loss split (Socialize). It is pure: no clock, no I/O, no goroutines. The ADL actor
-// feeds it position updates from the risk actors (Update) and mark prices
-// (SetMark) and sends the returned closes back to the risk actors.
+// (Top) and the socialized-loss split (Socialize). It is pure: no clock, no
+// I/O, no goroutines. The ADL actor feeds it position updates from the risk
+// actors (Update) and mark prices (SetMark) and sends the returned closes
+// back to the risk actors.
 //
 // # Ranking (BitMEX's formula)
 //
@@ -36,10 +37,10 @@
 // # Why a mark tick costs nothing
 //
 // The score depends on the mark, so a tree keyed on the score would need a
-// full re-rank on every tick: BenchmarkRerankAll1M measures ~130 ms and
-// 15 MB for one side of 1 M positions, per tick, per symbol. Instead the
-// trees are keyed on what does not depend on the mark, and the exact order
-// at the mark is produced only when it is needed (Deleverage, Top):
+// full re-rank of every position on every tick, per symbol
+// (BenchmarkRerankAll1M; bench/README.md has the figures). Instead the trees
+// are keyed on what does not depend on the mark, and the exact order at the
+// mark is produced only when it is needed (Deleverage, Top):
 //
 //   - Write g = N/C = m×k/(C/qty), r = PnL% (g−1 long, 1−g short) and
 //     b = M/C. Then score = r·g/(b+r) in profit and r·(b+r)/g in loss:
@@ -66,10 +67,10 @@
 //     by key and a key enters the heap as one exact cursor over them. A
 //     crowd sharing entry price and margin ratio (common in a cascade)
 //     costs one tree step per position closed, not a scoring pass over the
-//     crowd: per-position bounds all sat above the crowd's one score, so
-//     Deleverage scored and heaped all of it (5 000 alike: 2.2 ms a call).
-//     Float ties between margin ratios (every b scores 0 when r = 0) and a
-//     key's bankrupt prefix are split off so the order stays exact
+//     crowd (per-position bounds would all sit above the crowd's one score,
+//     so every member would be scored and heaped). Float ties between
+//     margin ratios (every b scores 0 when r = 0) and a key's bankrupt
+//     prefix are split off so the order stays exact
 //     (TestTopMatchesNaiveRankingWithCrowds; details in merge.go).
 //   - A bucket enters the heap as one entry bounding all of it (a short's
 //     profit score peaks at r*, a long's at its lowest entry key) and opens
@@ -80,27 +81,10 @@
 // Config.IndicatorRefreshMs; a query scores one position against four cuts.
 // A position at rank p of n shows 5 − floor(5p/n): 5 = first in line.
 //
-// # Measurements
-//
-// 2 shared cores (AMD EPYC), other engineers' jobs running, so ±30%; books
-// of random positions, entries ±15% around the mark, leverage 1–125×
-// (benchstat medians; "was" is the per-position merge without runs or lazy
-// buckets):
-//
-//	Update, 1 M positions (BenchmarkADLUpdate1M)        1.5–1.9 µs, 0 allocs
-//	bare btree delete+insert, 1 M items (baseline)      1.3–1.9 µs
-//	Update, 10 k positions                               0.24 µs, 0 allocs
-//	SetMark (a mark tick)                                0.4 ns
-//	Deleverage 20 000 lots (≈4 closes), 10 k positions   5–8 µs, scores 8–16 (was 22–25 µs)
-//	Deleverage 20 000 lots, 1 M positions                32–39 µs, scores 91–111 (was 82–94 µs)
-//	Deleverage, 20 closes from 5 000 alike shorts        8.6 µs, scores 1 (was 2.25 ms, 5 000)
-//	  the same, margins spread in one bucket             10 µs, scores 42 (was 1.17 ms, 2 489)
-//	Top 20, 1 M positions                                ~40 µs, scores 117 (was ~89 µs)
-//	Top 20 of a side wholly in loss, 1 M positions       ~1.2 ms, scores 2 428
-//	indicator refresh, one side of 1 M                   ~21 ms, 0 allocs
-//	re-rank all (the rejected design), one side of 1 M   ~130 ms, 28 k allocs
+// # Socialized loss
 //
 // Socialize splits a deficit over the profitable opposite positions in
-// proportion to profit with integer largest-remainder rounding: the pieces
-// sum exactly to min(deficit, total profit) and none exceeds its profit.
+// proportion to profit, in integers (socialize.go gives the rounding): the
+// pieces sum exactly to min(deficit, total profit) and none exceeds its
+// profit.
 package adl
