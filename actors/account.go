@@ -193,6 +193,10 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
+	if e := a.x.haltError(); e != nil {
+		m.refuse(e)
+		return
+	}
 	qty, err := h.toLots(r.Qty)
 	if err != nil {
 		m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))

@@ -107,6 +107,7 @@ type Exchange struct {
 	liquidations atomic.Int64
 	stopped      atomic.Bool
 
+	failed failures // parts out of service (halt.go)
 	// middleware is testMiddleware as it was at Start (every actor's).
 	middleware []actor.ReceiverMiddleware
 
@@ -192,15 +193,15 @@ func Start(opts Options) (*Exchange, error) {
 // hook lives in a production Receive.
 var testMiddleware []actor.ReceiverMiddleware
 
-// spawn starts one of the exchange's singleton actors; they are pure
-// wrappers whose only failure mode is a bug, so they keep protoactor's
-// default supervision (restart) and log it.
+// spawn starts one of the exchange's singleton actors, guarded: a panic
+// (a broken invariant) takes it out of service and halts trading (halt.go).
 func (x *Exchange) spawn(a actor.Actor, name string) (*actor.PID, *mailbox) {
 	mb := newMailbox().(*mailbox)
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(x.disp), actor.WithMailbox(produce),
-		actor.WithReceiverMiddleware(x.middleware...)), name)
+	g := &guard{Actor: a, name: name}
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return g }, actor.WithDispatcher(x.disp), actor.WithMailbox(produce),
+		actor.WithReceiverMiddleware(x.middleware...), actor.WithGuardian(&singletonSupervisor{x: x, g: g})), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}

@@ -51,7 +51,11 @@ type AuditReport struct {
 	OpenOrders, Resting int
 	Liquidating         int      // accounts with a liquidation in flight
 	Failed              []string // accounts whose actor panicked
-	Uncovered           int64    // deficits the fund could not pay
+	// Failures lists every part out of service with its reason; Halted
+	// is set when one was shared (fund, ADL, a book): trading stopped.
+	Failures  []wire.Failure
+	Halted    bool
+	Uncovered int64 // deficits the fund could not pay
 	// FundReserved is the fund's cover reserved for liquidations in
 	// flight, Earmarked the winners' profit set aside for socialized ones;
 	// both must be zero when no liquidation is in flight, or cover leaked.
@@ -71,7 +75,7 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 	out := wire.AuditReply{Reply: wire.OK(), Deposits: r.Deposits.Decimal(), FundDeposits: r.FundDeposits.Decimal(),
 		Balances: r.Balances.Decimal(), Unrealized: (r.Unrealized + r.InFlight).Decimal(), Fund: r.Fund.Decimal(),
 		Fees: r.Fees.Decimal(), OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: slices.Clone(r.Negative),
-		InvariantsOK: r.OK}
+		Failures: r.Failures, InvariantsOK: r.OK}
 	if out.NegativeBalances == nil {
 		out.NegativeBalances = []string{}
 	}
@@ -274,7 +278,8 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 		}
 	}
 	slices.Sort(r.Negative)
-	r.OK = r.Conserved() && len(r.Negative) == 0 && r.Fund >= 0 && r.Uncovered == 0 && r.Err == nil &&
+	r.Failures, r.Halted = x.failed.all(), x.failed.halted.Load() != nil
+	r.OK = !r.Halted && r.Conserved() && len(r.Negative) == 0 && r.Fund >= 0 && r.Uncovered == 0 && r.Err == nil &&
 		(r.Liquidating > 0 || r.FundReserved == 0 && r.Earmarked == 0)
 	for i := range x.symbols {
 		r.OK = r.OK && r.Long[i] == r.Short[i]

@@ -80,92 +80,33 @@
 // read the symbol's latest mark from an atomic for pre-trade checks.
 // Funding due at a tick goes to the same subscribers (risk.ApplyFunding).
 //
-// # Liquidation rule
+// # Liquidation wiring
 //
-// The protocol's rules are liq's: the account actor runs one liq.Machine
-// per liquidation and performs the effects it asks for. A liquidation is
-// triggered only by marks (risk.OnMark, or a fill/funding that risk says
-// left the account under maintenance at the stored marks — never the trade
-// price). The account actor starts the machine (liq.Start, which takes over
-// the position through risk.StartLiquidation: cross, the whole account;
-// isolated, the one position), cancels the returned orders by id in their
-// books, and asks for a coverage reservation.
+// The protocol and its rules are liq's (DESIGN.md, "The liquidation
+// protocol"): an account actor runs one liq.Machine per liquidation and
+// performs its effects (liquidation.go). A liquidation is triggered only by
+// marks (risk.OnMark, or a fill or funding that risk says left the account
+// under maintenance at the stored marks — never the trade price).
 //
-// Coverage. The request passes through each leg's symbol actor (after the
-// cancels), which quotes the leg's need from its visible book: qty × (B −
-// P) for a long, P being the level at which a sell of twice the leg's
-// quantity (room for as much again taken by other liquidations in flight)
-// ends in the bids — the last level if they hold less — and never below the
-// band's floor; mirrored for a short; 0 when that side is empty or better
-// than B. Then the fund actor reserves R = min(available, Σ need). What
-// closing every leg at its bankruptcy price still costs the fund (risk's
-// Liquidation.Deficit, from legs whose bankruptcy price was clamped to [1
-// tick, MaxPrice]) is reserved before the legs' own coverage. The quote
-// only decides how much is set aside: what the book can absorb, not the way
-// to the band's edge, so one fund covers many concurrent liquidations
-// instead of the first one reserving it all.
-//
-// Execution. Each leg gets an IOC order limited by risk's OrderLimit: B −
-// R/qty for a long, B + R/qty for a short (R split over the legs by need),
-// clamped to the band — so a full fill's deficit never exceeds the
-// reservation and the fund never goes negative, however many liquidations
-// are in flight, whatever the book did since the quote. An IOC that finds
-// the book thinner than quoted fills less and the rest goes to ADL. Fills
-// settle against the risk.Liquidation, and the unused part of R is
-// released.
-//
-// ADL. What the book does not absorb goes to the ADL actor at the
-// bankruptcy price B: it updates the ranking with the remainder and queues
-// the request; a note it sends itself (so behind what its mailbox already
-// holds), or the 32nd queued request, serves the queue per symbol and side
-// with one adl.DeleverageBatch — the closes of one Deleverage per request
-// from one merge — and sends each chosen counterparty a forced close and
-// each bankrupt account its plan.
-//
-// A counterparty closes what it actually holds (risk.ApplyADLClose, no fee)
-// — a stale ranking only means less — and answers the bankrupt account,
-// which books the close on its leg; rounds repeat until the leg is closed
-// (at once after progress, else after a backoff from Options.ADLRetry). A
-// counterparty that is itself being liquidated can close its leg too, but
-// only at a price no worse than its own bankruptcy price. Deleveraged
-// traders get an "adl" event and keep trading at once; the counterparty
-// publishes the symbol's ADL event when it applies the close, with the
-// quantity it actually closed.
-//
-// Settlement. When every leg is closed, risk's Settle gives the fund's
-// share (surplus in, deficit out of the reservation; the rest is released)
-// and the liquidation fee, and the account trades again.
-//
-// Socialized loss (adl_mode "socialized", socialize.go): a leg on such a
-// symbol is closed against the book, not against the winners, and each
-// such leg has its own round. Once the fund answers, the account asks the
-// ADL actor, for every socialized leg, to set aside the profit of the
-// opposite side's winners on that leg's symbol at its mark (less what
-// liquidations in flight already set aside); once every quote is in, each
-// socialized leg's IOC may lose up to its share of R plus its own capacity
-// (at most the quoted need, within the band), and only what the book does
-// not absorb goes to ADL at B as above (closing at B costs nothing).
-//
-// When every leg is closed, the shortfall beyond R is split over the
-// socialized legs in proportion to each leg's loss beyond its share of R
-// (by capacity when none lost more), each part capped by its leg's
-// capacity (what the caps leave falls on the fund). Each leg sends its part
-// (releasing its capacity) to the ADL actor, which splits it with
-// adl.Ranking.Socialize over the profitable opposite positions on the
-// leg's symbol in proportion to their profit at its mark and sends each
-// winner a charge. The winner debits it (risk.ApplySocializedCharge), keeps
-// its position, gets an "adl" event with qty 0 (price: the mark; the
-// amount is in its realized PnL) and tells the bankrupt account what it
-// paid (0 if its position or profit is gone since the ranking saw it);
-// answers go to the leg of their symbol.
-//
-// What a winner could not pay is spread again over that symbol's winners as
-// they are now, for up to four rounds per leg while a round still collects
-// something. Once every leg's round is complete the bankrupt account
-// settles with the fund for its deficit less the charges paid on every leg,
-// so money is conserved exactly whatever the split; what is still unpaid is
-// drawn from the fund as far as it goes and recorded as uncovered, as for
-// any settlement.
+//   - Reserve travels through each leg's symbol actor, which quotes the
+//     leg from its book (liq.Need), to the fund actor, which reserves
+//     min(available, liq.Coverage) and answers the account.
+//   - PlaceIOC goes to the leg's symbol actor like any order; its result
+//     comes back as IOCDone.
+//   - Deleverage goes to the ADL actor, which queues requests and serves
+//     them per symbol and side with one adl.DeleverageBatch (a note to
+//     itself, or the 32nd request, flushes the queue), sends each chosen
+//     counterparty a forced close and the bankrupt account its plan. A
+//     counterparty closes what it holds (risk.ApplyADLClose, or
+//     liq.Machine.CloseAgainst while it is liquidated itself) and answers
+//     the bankrupt account directly; both publish "adl" events.
+//   - RetryAfter is a timer; fast ones count as pending work for quiesce.
+//   - QuoteSocial and Socialize go to the ADL actor (socialize.go:
+//     adl.Ranking.SetAside, Socialize), which charges each winner; the
+//     winner debits the charge (risk.ApplySocializedCharge), keeps its
+//     position, gets an "adl" event with qty 0 and answers what it paid.
+//   - Settle goes to the fund actor, which books it and releases the
+//     reservation; the account trades again.
 //
 // # Ledgers and the audit
 //
@@ -195,7 +136,10 @@
 // "nothing done". Fills already in flight to it are lost to it, so the
 // audit lists it. No other account is affected.
 //
-// The singleton actors keep protoactor's default (restart with the same
-// state). All state is in memory: a restarted process starts empty
-// (DESIGN.md, "Durability and scale").
+// The singleton actors (fund, ADL, symbols) hold ledgers every account
+// shares: a panic in one takes it out of service and halts trading
+// (halt.go): orders are refused INTERNAL with the reason, cancels go
+// through, the audit fails and lists it. All state is in memory: a
+// restarted process starts empty (DESIGN.md, "Durability and scale").
+
 package actors

@@ -25,6 +25,10 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *failedMsg:
 		a.abandon(ctx)
+		if a.x.events {
+			a.emit(&wire.AccountEvent{Type: wire.EventError, Error: wire.Errorf(wire.CodeInternal,
+				"the account stopped after an internal error and answers INTERNAL until the exchange restarts: %s", m.reason)})
+		}
 	case *canceledMsg: // refusable too, but the books no longer hold its orders
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))
 		for _, o := range m.orders {

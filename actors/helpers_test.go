@@ -286,11 +286,15 @@ type (
 func init() {
 	testMiddleware = append(testMiddleware, func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			a := c.Actor()
+			if g, ok := a.(*guard); ok {
+				a = g.Actor
+			}
 			switch m := env.Message.(type) {
 			case *testHook:
-				m.fn(c.Actor().(*accountActor))
+				m.fn(a.(*accountActor))
 			case *symbolHook:
-				m.fn(c.Actor().(*symbolActor))
+				m.fn(a.(*symbolActor))
 			case *pauseMsg:
 				<-m.until
 			default:

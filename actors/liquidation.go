@@ -304,7 +304,7 @@ func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, 
 // log line and the soak test ("" without one).
 func (a *accountActor) describeLiquidation() string {
 	if a.liq == nil {
-		return "no liquidation"
+		return ""
 	}
 	return a.liq.Describe()
 }

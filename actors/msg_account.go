@@ -212,4 +212,4 @@ type (
 
 // failedMsg tells an account actor its supervisor took it out of service
 // (registry.go); it gives up what it held for others (failure.go).
-type failedMsg struct{}
+type failedMsg struct{ reason string }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -115,6 +116,7 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 	}
 	sup.ResumeChildren(child)
 	if first { // a later panic (an audit of the broken state) must not give back twice
-		s.x.root.Send(child, &failedMsg{})
+		s.x.failed.add("account "+name, fmt.Sprint(reason), false)
+		s.x.root.Send(child, &failedMsg{reason: fmt.Sprint(reason)})
 	}
 }

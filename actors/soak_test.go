@@ -123,15 +123,18 @@ func soakRun(t *testing.T, syms []*market.Symbol, scale int, fund string, base u
 func (s *soak) audit() AuditReport {
 	s.e.x.quiesce()
 	r := call(s.t, func(d func(AuditReport)) { s.e.x.audit(d) })
-	if !r.OK || r.OpenOrders != r.Resting || len(r.Failed) != 0 {
-		s.t.Fatalf("audit: %s", r.String())
-	}
-	if r.Liquidating > 0 {
+	bad := !r.OK || r.OpenOrders != r.Resting || len(r.Failed) != 0
+	if r.Liquidating > 0 || bad {
 		for _, a := range s.accts {
-			s.t.Log(call(s.t, func(d func(string)) {
+			if d := call(s.t, func(d func(string)) {
 				s.e.x.root.Send(s.e.x.accounts.get(s.e.x, a).pid, &testHook{fn: func(a *accountActor) { d(a.describeLiquidation()) }})
-			}))
+			}); d != "" {
+				s.t.Log(a, d)
+			}
 		}
+	}
+	if bad {
+		s.t.Fatalf("audit: %s", r.String())
 	}
 	return r
 }

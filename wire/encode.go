@@ -13,11 +13,17 @@ import (
 
 // AppendError appends {"ok":false,"error":{"code":..,"message":..}}.
 func AppendError(dst []byte, e *Error) []byte {
-	dst = append(dst, `{"ok":false,"error":{"code":`...)
+	dst = append(dst, `{"ok":false,"error":`...)
+	return append(appendErrorObject(dst, e), '}')
+}
+
+// appendErrorObject appends {"code":..,"message":..}.
+func appendErrorObject(dst []byte, e *Error) []byte {
+	dst = append(dst, `{"code":`...)
 	dst = appendString(dst, string(e.Code))
 	dst = append(dst, `,"message":`...)
 	dst = appendString(dst, e.Message)
-	return append(dst, "}}"...)
+	return append(dst, '}')
 }
 
 // AppendOrderReply appends {"ok":true,"order":{..}}, or {"ok":true} for a

@@ -23,6 +23,7 @@ func AppendAccountEvent(dst []byte, e *AccountEvent) []byte {
 	dst = appendOmitNil(dst, `,"liquidation":`, e.Liquidation, appendLiquidation)
 	dst = appendOmitNil(dst, `,"adl":`, e.ADL, AppendADLEvent)
 	dst = appendOmitNil(dst, `,"funding":`, e.Funding, appendFunding)
+	dst = appendOmitNil(dst, `,"error":`, e.Error, appendErrorObject)
 	return append(dst, '}')
 }
 

@@ -55,6 +55,9 @@ const (
 	EventLiquidation EventType = "liquidation"
 	EventADL         EventType = "adl"
 	EventFunding     EventType = "funding"
+	// EventError: the account stopped on an internal error (Error says
+	// why); it answers INTERNAL until the exchange restarts.
+	EventError EventType = "error"
 )
 
 // FundReason says why the insurance fund moved.

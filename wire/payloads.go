@@ -114,7 +114,18 @@ type AuditReply struct {
 	Fees             decimal.Decimal         `json:"fees"`
 	OpenInterest     map[string]OpenInterest `json:"open_interest"`
 	NegativeBalances []string                `json:"negative_balances"`
-	InvariantsOK     bool                    `json:"invariants_ok"`
+	// Failures lists the parts that stopped on a broken invariant or an
+	// internal error, with the reason; a failed fund, ADL or symbol actor
+	// halts trading and fails InvariantsOK, a failed account only itself.
+	Failures     []Failure `json:"failures"`
+	InvariantsOK bool      `json:"invariants_ok"`
+}
+
+// Failure is one part of the exchange taken out of service: Actor is
+// "account <name>", "fund", "adl" or "symbol-<SYM>".
+type Failure struct {
+	Actor  string `json:"actor"`
+	Reason string `json:"reason"`
 }
 
 // OpenInterest is the summed absolute size of a symbol's long and short
@@ -250,6 +261,7 @@ type AccountEvent struct {
 	Liquidation *Liquidation `json:"liquidation,omitempty"`
 	ADL         *ADLEvent    `json:"adl,omitempty"`
 	Funding     *Funding     `json:"funding,omitempty"`
+	Error       *Error       `json:"error,omitempty"`
 }
 
 // Fill is one execution of the account's order. RealizedPnL excludes the
