@@ -777,14 +777,14 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 func (a *accountActor) initWire(o *order, r *wire.PlaceOrder) {
 	h := o.h
 	o.wid = a.idString(o.id)
-	if r.Qty.Exponent() == h.conv.lot.exp && h.conv.lot.ok {
+	if r.Qty.Exponent() == h.conv.LotExp() {
 		o.wqty = r.Qty
 	} else {
 		o.wqty = h.qty(o.qty)
 	}
 	switch {
 	case o.typ == book.Market:
-	case r.Price.Exponent() == h.conv.tick.exp && h.conv.tick.ok:
+	case r.Price.Exponent() == h.conv.TickExp():
 		o.wprice = r.Price
 	default:
 		o.wprice = h.price(o.price)

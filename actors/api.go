@@ -162,7 +162,7 @@ func Start(opts Options) (*Exchange, error) {
 		if s.Quote != x.quote {
 			return nil, fmt.Errorf("%w: symbol %s settles in %s, %s in %s", ErrOptions, s.Name, s.Quote, opts.Symbols[0].Name, x.quote)
 		}
-		h := &symbolHandle{idx: i, sym: s, conv: newConv(s), impact: opts.ImpactNotional}
+		h := &symbolHandle{idx: i, sym: s, conv: market.NewConv(s), impact: opts.ImpactNotional}
 		if h.impact <= 0 {
 			h.impact = market.Money(200*s.MaxLeverage) * market.MoneyScale
 		}
@@ -263,7 +263,7 @@ func (nopSink) AccountEvent(string, *wire.AccountEvent) {}
 type symbolHandle struct {
 	idx    int
 	sym    *market.Symbol
-	conv   conv // tick and lot sizes for the integer conversions (convert.go)
+	conv   market.Conv // the integer fast paths of sym's conversions
 	pid    *actor.PID
 	mb     *mailbox // pid's (deliver)
 	impact market.Money

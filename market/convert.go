@@ -78,3 +78,21 @@ func (s *Symbol) PriceOf(v Money, q book.Lots) decimal.Decimal {
 	den := s.Qty(q).Abs()
 	return num.DivRound(den, 8-s.TickSize.Exponent())
 }
+
+// NearestTick converts a price that need not be a tick multiple (an index
+// price) to the nearest tick, halves away from zero, and at least 1; ok is
+// false when d ≤ 0 or the nearest tick is above MaxPrice.
+func (s *Symbol) NearestTick(d decimal.Decimal) (t book.Ticks, ok bool) {
+	if d.Sign() <= 0 {
+		return 0, false
+	}
+	n := d.Div(s.TickSize).Round(0)
+	if !n.IsInteger() || n.GreaterThan(decimal.NewFromInt(int64(s.MaxPrice))) {
+		return 0, false
+	}
+	v := n.IntPart()
+	if v < 1 {
+		v = 1
+	}
+	return book.Ticks(v), true
+}
