@@ -17,6 +17,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
@@ -89,6 +90,8 @@ type Exchange struct {
 	mode     risk.MarginMode
 	quote    string
 	retry    time.Duration
+	// liqConfig is every liquidation's liq.Config.
+	liqConfig liq.Config
 
 	symbols []*symbolHandle
 	bySym   map[string]*symbolHandle
@@ -147,6 +150,7 @@ func Start(opts Options) (*Exchange, error) {
 	if x.retry <= 0 {
 		x.retry = time.Millisecond
 	}
+	x.liqConfig = liq.Config{Retry: x.retry, NewID: x.newOrderID}
 	if opts.FundHistory <= 0 {
 		opts.FundHistory = 1000
 	}

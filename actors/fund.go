@@ -22,6 +22,7 @@ type fundActor struct {
 	// keeps it zero for liquidations; a non-zero value breaks conservation
 	// and fails the audit.
 	uncovered int64
+	quotes    []liq.Quote // scratch
 }
 
 func newFundActor(x *Exchange, history int) *fundActor {
@@ -35,11 +36,11 @@ func newFundActor(x *Exchange, history int) *fundActor {
 func (a *fundActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *reserveMsg:
-		quotes := make([]liq.Quote, len(m.legs))
-		for i, g := range m.legs {
-			quotes[i] = g.quote
+		a.quotes = a.quotes[:0]
+		for _, g := range m.legs {
+			a.quotes = append(a.quotes, g.quote)
 		}
-		got, err := a.f.Reserve(m.id, a.x.quote, liq.Coverage(m.base, quotes))
+		got, err := a.f.Reserve(m.id, a.x.quote, liq.Coverage(m.base, a.quotes))
 		a.must(err, "reserve coverage for liquidation", m.id)
 		ctx.Send(m.from, &reservedMsg{amount: got})
 	case *settleMsg:

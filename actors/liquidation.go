@@ -21,6 +21,10 @@ type liquidation struct {
 	hs    []*symbolHandle // by leg
 	quote *reserveMsg
 	execs []risk.Exec // scratch for IOCDone
+	// Room for the common small cases inside the one allocation.
+	hsBuf    [2]*symbolHandle
+	quoteBuf [2]liq.Quote
+	execBuf  [4]risk.Exec
 }
 
 // slowRetry is the backoff from which a waiting leg no longer counts as
@@ -44,12 +48,12 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	if a.liq != nil {
 		return
 	}
-	cfg := liq.Config{Retry: a.x.retry, NewID: a.x.newOrderID}
-	m, cancels, code := liq.Start(a.acct, h.sym, fund.ReservationID(a.x.orderIDs.Add(1)), cfg, socialized)
+	m, cancels, code := liq.Start(a.acct, h.sym, fund.ReservationID(a.x.orderIDs.Add(1)), a.x.liqConfig, socialized)
 	if code != risk.OK {
 		return
 	}
 	lq := &liquidation{Machine: m}
+	lq.hs, lq.execs = lq.hsBuf[:0], lq.execBuf[:0]
 	a.liq = lq
 	a.cancelIDs(ctx, cancels, nil)
 	for i := range m.Legs {
@@ -99,6 +103,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 		switch e := e.(type) {
 		case liq.Reserve:
 			q := &reserveMsg{id: e.ID, base: e.Base, from: ctx.Self()}
+			q.legs = q.legBuf[:0]
 			for i, g := range e.Legs {
 				q.legs = append(q.legs, quoteLeg{h: lq.hs[i], leg: g})
 			}
@@ -186,9 +191,9 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 	if a.liq == nil {
 		panic("actors: a fund reservation for no liquidation")
 	}
-	q := make([]liq.Quote, len(a.liq.quote.legs))
-	for i, g := range a.liq.quote.legs {
-		q[i] = g.quote
+	q := a.liq.quoteBuf[:0]
+	for _, g := range a.liq.quote.legs {
+		q = append(q, g.quote)
 	}
 	a.step(ctx, liq.Reserved{Amount: m.amount, Quotes: q})
 }

@@ -22,7 +22,9 @@ type (
 		base market.Money // reserved before the legs (liq.Reserve.Base)
 		legs []quoteLeg
 		next int
-		from *actor.PID
+		// legBuf holds legs for the common case of at most two
+		legBuf [2]quoteLeg
+		from   *actor.PID
 	}
 	// quoteLeg is a liquidation leg on its way through the books: its
 	// symbol actor sets quote (liq.Need).

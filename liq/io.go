@@ -61,6 +61,30 @@ type (
 	}
 )
 
+// inputName names in's type for a broken invariant's message (fmt's %T
+// would make every input escape to the heap).
+func inputName(in Input) string {
+	switch in.(type) {
+	case Reserved:
+		return "Reserved"
+	case SocialCap:
+		return "SocialCap"
+	case IOCDone:
+		return "IOCDone"
+	case ADLPlan:
+		return "ADLPlan"
+	case ADLFilled:
+		return "ADLFilled"
+	case TimerFired:
+		return "TimerFired"
+	case SocialPlan:
+		return "SocialPlan"
+	case SocialCharged:
+		return "SocialCharged"
+	}
+	return "unknown input"
+}
+
 func (Reserved) input()      {}
 func (SocialCap) input()     {}
 func (IOCDone) input()       {}

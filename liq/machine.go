@@ -69,6 +69,12 @@ type Machine struct {
 	settled   bool
 	abandoned bool
 	out       []Effect
+
+	// Room for the common small cases inside the machine's one
+	// allocation: its legs, the Reserve's legs, the pending effects.
+	legBuf   [2]Leg
+	quoteBuf [2]QuoteLeg
+	outBuf   [4]Effect
 }
 
 // Start takes over sym's liquidatable position (isolated) or every cross
@@ -83,7 +89,8 @@ func Start(a *risk.Account, sym *market.Symbol, res fund.ReservationID, cfg Conf
 		return nil, nil, code
 	}
 	m := &Machine{L: l, Res: res, cfg: cfg}
-	r := Reserve{ID: res, Base: l.Deficit}
+	m.Legs, m.out = m.legBuf[:0], m.outBuf[:0]
+	r := Reserve{ID: res, Base: l.Deficit, Legs: m.quoteBuf[:0]}
 	for i := range l.Legs {
 		g := &l.Legs[i]
 		m.Legs = append(m.Legs, Leg{LiquidationLeg: g, Socialized: socialized(g.Symbol)})
@@ -134,7 +141,7 @@ func (m *Machine) broken(format string, args ...any) error {
 // Step feeds one input to the machine; its effects are then in Ready.
 func (m *Machine) Step(in Input) error {
 	if m.settled {
-		return m.broken("%T after the settlement", in)
+		return m.broken("%s after the settlement", inputName(in))
 	}
 	if m.abandoned {
 		m.afterAbandon(in)
@@ -158,7 +165,7 @@ func (m *Machine) Step(in Input) error {
 	case SocialCharged:
 		return m.onSocialCharged(in)
 	}
-	return m.broken("unknown input %T", in)
+	return m.broken("unknown input %s", inputName(in))
 }
 
 func (m *Machine) leg(i int) (*Leg, error) {
@@ -208,11 +215,12 @@ func (m *Machine) onSocialCap(in SocialCap) error {
 // for its share; a leg whose limit is out of range goes to ADL at once.
 func (m *Machine) sendOrders() error {
 	room := max(0, m.amount-m.L.Deficit) // what the IOC orders may lose
-	w := make([]market.Money, len(m.Legs))
+	var wbuf, sbuf [4]market.Money       // most liquidations have few legs: no allocation
+	w := wbuf[:0]
 	for i := range m.Legs {
-		w[i] = m.Legs[i].quote.Need
+		w = append(w, m.Legs[i].quote.Need)
 	}
-	shares := market.Split(room, w, nil)
+	shares := market.Split(room, w, sbuf[:0])
 	for i := range m.Legs {
 		g := &m.Legs[i]
 		g.share = shares[i]
@@ -388,7 +396,7 @@ func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots
 // winners' charges on socialized legs, one Settle effect with what the
 // fund gets (+) or pays (−).
 func (m *Machine) checkDone() error {
-	if !m.reserved || !m.L.Done() {
+	if m.settled || !m.reserved || !m.L.Done() {
 		return nil
 	}
 	for i := range m.Legs {
