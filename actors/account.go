@@ -212,13 +212,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	bound := book.Ticks(0) // the book's price: limit, or a market order's protection bound
 	if r.Type == wire.Market {
 		o.typ, rt = book.Market, risk.Market
-		if mark > 0 {
-			lo, hi := s.Band(mark)
-			bound = lo
-			if o.side == book.Buy {
-				bound = hi
-			}
-		}
+		bound = s.MarketBound(o.side, mark)
 	} else {
 		if o.price, err = h.toTicks(r.Price); err != nil {
 			a.release(o)

@@ -259,21 +259,15 @@ func (a *accountActor) onADLRetry(ctx actor.Context, m *adlRetryMsg) {
 // another round.
 func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	h := a.x.symbols[m.sym]
-	want := book.Lots(1)
-	if m.side == book.Sell {
-		want = -1
+	done, res, code := a.acct.CloseForADL(h.sym, m.side, m.qty, m.price)
+	if code != risk.OK {
+		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))
 	}
-	var done book.Lots
+	if res.Deficit > 0 {
+		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
+	}
 	inLiq := false
-	if pos, ok := a.acct.Position(h.sym); ok && pos.Qty*want > 0 {
-		done = min(m.qty, abs(pos.Qty))
-		res, code := a.acct.ApplyADLClose(h.sym, done, m.price)
-		if code != risk.OK {
-			panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d of position %d: %s", done, m.price, pos.Qty, code))
-		}
-		if res.Deficit > 0 {
-			ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
-		}
+	if done > 0 {
 		if res.Liquidate {
 			a.liquidate(ctx, h)
 		}

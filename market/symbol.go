@@ -432,6 +432,19 @@ func (s *Symbol) FeeRate(maker bool) Rate {
 	return s.TakerFee
 }
 
+// MarketBound is the worst price a market order on side may fill at: the
+// band's edge against it around mark (0, no bound, without a mark).
+func (s *Symbol) MarketBound(side book.Side, mark book.Ticks) book.Ticks {
+	if mark <= 0 {
+		return 0
+	}
+	lo, hi := s.Band(mark)
+	if side == book.Buy {
+		return hi
+	}
+	return lo
+}
+
 // Band returns the lowest and highest order price accepted around mark:
 // mark ∓ floor(mark × PriceBand), clamped to [1, MaxPrice].
 func (s *Symbol) Band(mark book.Ticks) (lo, hi book.Ticks) {

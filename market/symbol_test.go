@@ -247,4 +247,10 @@ func TestValueAndBand(t *testing.T) {
 	if lo, _ := eth.Band(1); lo != 1 {
 		t.Errorf("band at 1: %d", lo)
 	}
+	if b, s := eth.MarketBound(book.Buy, 300_000), eth.MarketBound(book.Sell, 300_000); b != 330_000 || s != 270_000 {
+		t.Errorf("market bounds %d %d", b, s)
+	}
+	if eth.MarketBound(book.Buy, 0) != 0 {
+		t.Error("no mark, no bound")
+	}
 }

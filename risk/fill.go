@@ -95,6 +95,23 @@ func (a *Account) ApplyADLClose(sym *market.Symbol, qty book.Lots, price book.Ti
 	return a.applyTrade(i, d, price, 0), OK
 }
 
+// CloseForADL is a ranked counterparty's side of a forced close: of qty
+// lots asked of its positions on side (book.Buy: long) it closes what it
+// still holds (the ranking may be stale) at price with ApplyADLClose and
+// returns how many; 0 and OK when it holds nothing on that side.
+func (a *Account) CloseForADL(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks) (book.Lots, FillResult, Code) {
+	i := a.find(sym)
+	if i < 0 || qty <= 0 || a.pos[i].qty*book.Lots(side.Sign()) <= 0 {
+		return 0, FillResult{}, OK
+	}
+	n := min(qty, abs(a.pos[i].qty))
+	res, code := a.ApplyADLClose(sym, n, price)
+	if code != OK {
+		return 0, res, code
+	}
+	return n, res, OK
+}
+
 // applyTrade trades slot i and brings every derived number up to date.
 func (a *Account) applyTrade(i int, delta book.Lots, price book.Ticks, feeRate market.Rate) FillResult {
 	p := &a.pos[i]

@@ -229,6 +229,15 @@ func TestLiquidationPartialThenADL(t *testing.T) {
 	if _, code := b.ApplyADLClose(sym, 8, 3000); code != InvalidQty {
 		t.Fatalf("adl over position: %s", code)
 	}
+	// A stale ranking asks more than b holds (7 short): b closes its 7;
+	// asked of the long side it holds nothing and closes 0.
+	n, r, code := b.CloseForADL(sym, book.Sell, 9, 3000)
+	if code != OK || n != 7 || r.Position != 0 {
+		t.Fatalf("CloseForADL over the position: %d %+v %s", n, r, code)
+	}
+	if n, _, code := b.CloseForADL(sym, book.Buy, 1, 3000); code != OK || n != 0 {
+		t.Fatalf("CloseForADL of the other side: %d %s", n, code)
+	}
 }
 
 func TestCrossLiquidationCancelsAllOrders(t *testing.T) {
