@@ -206,7 +206,7 @@ func (a *adlActor) onQueue(m *queueMsg) {
 	}
 	q, err := a.ranks[m.sym].Top(side, queueDepth, a.queue[:0])
 	if err != nil {
-		m.refuse(wire.Errorf(wire.CodeInternal, "%v", err))
+		m.refuse(coreError(err))
 		return
 	}
 	a.queue = q

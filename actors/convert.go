@@ -1,7 +1,11 @@
 package actors
 
 import (
+	"errors"
+
+	"github.com/perpx/perpx/adl"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
@@ -79,6 +83,58 @@ func bookError(c book.RejectCode) *wire.Error {
 }
 
 func (e wireError) err() *wire.Error { return &wire.Error{Code: e.code, Message: e.msg} }
+
+// coreErrors translates the sentinel errors of fund and adl (their
+// refusals are errors, not codes; TestErrorTablesCoverEveryCode) for the
+// requests that can get one; the message is the error's own text, detail
+// included. As above, a sentinel no client request can get maps to
+// INTERNAL: the exchange called the core wrongly.
+var coreErrors = [...]struct {
+	sentinel error
+	code     wire.Code
+}{
+	// Fund.Deposit's refusals of a fund deposit (admin).
+	{fund.ErrInvalidAsset, wire.CodeBadRequest},
+	{fund.ErrInvalidAmount, wire.CodeBadRequest},
+	{fund.ErrOverflow, wire.CodeBadRequest},
+	// Reservations and settlements: the liquidation protocol's calls.
+	{fund.ErrInvalidConfig, wire.CodeInternal},
+	{fund.ErrInvalidReservation, wire.CodeInternal},
+	{fund.ErrDuplicateReservation, wire.CodeInternal},
+	{fund.ErrUnknownReservation, wire.CodeInternal},
+	{fund.ErrAssetMismatch, wire.CodeInternal},
+	// The ranking is fed by the exchange (positions, marks, closes), and
+	// the ADL queue request's symbol and side are checked before it asks
+	// Ranking.Top: every refusal is the exchange's.
+	{adl.ErrInvalidConfig, wire.CodeInternal},
+	{adl.ErrInvalidMode, wire.CodeInternal},
+	{adl.ErrUnknownSymbol, wire.CodeInternal},
+	{adl.ErrDuplicateSymbol, wire.CodeInternal},
+	{adl.ErrInvalidSide, wire.CodeInternal},
+	{adl.ErrInvalidQty, wire.CodeInternal},
+	{adl.ErrInvalidCost, wire.CodeInternal},
+	{adl.ErrInvalidMargin, wire.CodeInternal},
+	{adl.ErrInvalidPrice, wire.CodeInternal},
+	{adl.ErrInvalidAmount, wire.CodeInternal},
+	// Top before the symbol's first mark: INTERNAL as it always was,
+	// though the request is not wrong (INVALID_PRICE, like risk's
+	// NoMarkPrice, would say more; a contract change).
+	{adl.ErrNoMark, wire.CodeInternal},
+	{adl.ErrNoPosition, wire.CodeInternal},
+	{adl.ErrQtyExceedsPosition, wire.CodeInternal},
+	{adl.ErrOverflow, wire.CodeInternal},
+}
+
+// coreError is err's wire error: the code of the coreErrors sentinel it
+// wraps (INTERNAL for any other error), with err's text.
+func coreError(err error) *wire.Error {
+	for _, e := range coreErrors {
+		if errors.Is(err, e.sentinel) {
+			return &wire.Error{Code: e.code, Message: err.Error()}
+		}
+	}
+	return &wire.Error{Code: wire.CodeInternal, Message: err.Error()}
+}
 
 func bookSide(s wire.Side) book.Side {
 	if s == wire.Sell {

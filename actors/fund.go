@@ -55,7 +55,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	case *fundDepositMsg:
 		ev, err := a.f.Deposit(a.x.quote, m.amount, a.x.now())
 		if err != nil {
-			m.refuse(wire.Errorf(wire.CodeBadRequest, "%v", err))
+			m.refuse(coreError(err))
 			break
 		}
 		if ev.Seq != 0 {
