@@ -437,7 +437,7 @@ func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexR
 		done(wire.IndexReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
-	idx, ok := priceToNearestTick(h.sym, req.Price)
+	idx, ok := h.sym.NearestTick(req.Price)
 	if !ok {
 		done(wire.IndexReply{Reply: fail(wire.CodeInvalidPrice, "index %s is out of range", req.Price)})
 		return

@@ -204,12 +204,6 @@ func abs[T ~int64](v T) T {
 	return v
 }
 
-// priceToNearestTick is s.NearestTick(d): an index price, which need not
-// be a tick multiple, to the nearest tick.
-func priceToNearestTick(s *market.Symbol, d decimal.Decimal) (book.Ticks, bool) {
-	return s.NearestTick(d)
-}
-
 func levels(h *symbolHandle, ls []book.Level) []wire.Level {
 	out := make([]wire.Level, len(ls))
 	for i, l := range ls {
