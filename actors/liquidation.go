@@ -101,7 +101,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 	lq := a.liq
 	for _, e := range lq.Ready() {
 		switch e := e.(type) {
-		case liq.Reserve:
+		case *liq.Reserve:
 			q := &reserveMsg{id: e.ID, base: e.Base, from: ctx.Self()}
 			q.legs = q.legBuf[:0]
 			for i, g := range e.Legs {
@@ -113,27 +113,27 @@ func (a *accountActor) perform(ctx actor.Context) {
 				continue
 			}
 			ctx.Send(q.legs[0].h.pid, q) // through the legs' books to the fund
-		case liq.QuoteSocial:
+		case *liq.QuoteSocial:
 			ctx.Send(a.x.adl, &socializeMsg{quote: true, sym: lq.hs[e.Leg].idx, side: e.Side, pid: a.e.pid, name: a.e.name})
-		case liq.PlaceIOC:
+		case *liq.PlaceIOC:
 			h := lq.hs[e.Leg]
 			ctx.Send(h.pid, &placeMsg{order: book.Order{ID: e.ID, Account: a.e.id, Side: e.Side,
 				Type: book.Limit, TIF: book.IOC, Price: e.Price, Qty: e.Qty}, from: ctx.Self()})
-		case liq.Deleverage:
+		case *liq.Deleverage:
 			h := lq.hs[e.Leg]
 			a.syms[h.idx].adl = e.Qty // the ranking holds the leg until the account reports again
 			ctx.Send(a.x.adl, &deleverageMsg{price: e.Price, pos: a.legPosition(h, e.Qty, e.Cost)})
-		case liq.RetryAfter:
+		case *liq.RetryAfter:
 			self, x, sym, res := ctx.Self(), a.x, lq.hs[e.Leg].idx, lq.Res
 			fast := e.After < slowRetry
 			if fast {
 				x.timers.Add(1)
 			}
 			time.AfterFunc(e.After, func() { x.root.Send(self, &adlRetryMsg{sym: sym, res: res, fast: fast}) })
-		case liq.Socialize:
+		case *liq.Socialize:
 			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, pid: a.e.pid, name: a.e.name})
-		case liq.Settle:
-			a.settled(ctx, e)
+		case *liq.Settle:
+			a.settled(ctx, *e)
 		default:
 			a.giveBack(ctx, e)
 		}
@@ -143,9 +143,9 @@ func (a *accountActor) perform(ctx actor.Context) {
 // giveBack performs what an abandoned liquidation returns (Abandon).
 func (a *accountActor) giveBack(ctx actor.Context, e liq.Effect) {
 	switch e := e.(type) {
-	case liq.Release:
+	case *liq.Release:
 		ctx.Send(a.x.fund, &releaseMsg{id: e.ID})
-	case liq.ReleaseSocial:
+	case *liq.ReleaseSocial:
 		ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: a.liq.hs[e.Leg].idx, side: e.Side, release: e.Amount})
 	}
 }

@@ -673,38 +673,38 @@ func (w *world) perform(a *acct, m *Machine) {
 
 func (w *world) performOne(a *acct, m *Machine, e Effect) {
 	if w.record {
-		w.effects = append(w.effects, e)
+		w.effects = append(w.effects, copyEffect(e))
 	}
 	switch e := e.(type) {
-	case Reserve:
+	case *Reserve:
 		q := &quoteMsg{a: a, m: m, id: e.ID, base: e.Base, legs: slices.Clone(e.Legs), quotes: make([]Quote, len(e.Legs))}
 		w.send(a.ep(), symEP(w.symIdx(e.Legs[0].Symbol)), q)
-	case QuoteSocial:
+	case *QuoteSocial:
 		w.st.quotes++
 		w.send(a.ep(), epADL, &socializeMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), side: e.Side, quote: true})
-	case PlaceIOC:
+	case *PlaceIOC:
 		si := w.symIdx(m.Legs[e.Leg].Symbol)
 		w.send(a.ep(), symEP(si), &placeMsg{a: a, sym: si, o: book.Order{ID: e.ID, Account: a.id, Side: e.Side,
 			Type: book.Limit, TIF: book.IOC, Price: e.Price, Qty: e.Qty}})
-	case Deleverage:
+	case *Deleverage:
 		si := w.symIdx(m.Legs[e.Leg].Symbol)
 		a.adl[si] = e.Qty
 		w.st.adlRounds++
 		w.send(a.ep(), epADL, &deleverageMsg{price: e.Price, pos: legPosition(a, si, e.Qty, e.Cost)})
-	case RetryAfter:
+	case *RetryAfter:
 		w.st.retries++
 		w.send(epTimer, a.ep(), &timerMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), res: m.Res})
-	case Socialize:
+	case *Socialize:
 		w.st.socialRounds++
 		if m.Legs[e.Leg].social.rounds > 1 {
 			w.st.respread++
 		}
 		w.send(a.ep(), epADL, &socializeMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), side: e.Side, deficit: e.Deficit, release: e.Release})
-	case Settle:
-		w.settled(a, m, e)
-	case Release:
+	case *Settle:
+		w.settled(a, m, *e)
+	case *Release:
 		w.send(a.ep(), epFund, &releaseMsg{id: e.ID})
-	case ReleaseSocial:
+	case *ReleaseSocial:
 		w.send(a.ep(), epADL, &socializeMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), side: e.Side, release: e.Amount, abandon: true})
 	default:
 		w.fatalf("unknown effect %T", e)
@@ -1326,4 +1326,39 @@ func (m *chargedMsg) pending(*world, []book.Lots) market.Money { return m.paid }
 
 func (m *chargedMsg) deliver(w *world) {
 	w.step(m.a, SocialCharged{Leg: w.leg(m.a, m.sym, "charge"), Paid: m.paid, Asked: m.asked})
+}
+
+// copyEffect copies an effect out of the machine, which reuses it.
+func copyEffect(e Effect) Effect {
+	switch e := e.(type) {
+	case *Reserve:
+		c := *e
+		c.Legs = slices.Clone(e.Legs)
+		return &c
+	case *QuoteSocial:
+		c := *e
+		return &c
+	case *PlaceIOC:
+		c := *e
+		return &c
+	case *Deleverage:
+		c := *e
+		return &c
+	case *RetryAfter:
+		c := *e
+		return &c
+	case *Socialize:
+		c := *e
+		return &c
+	case *Settle:
+		c := *e
+		return &c
+	case *Release:
+		c := *e
+		return &c
+	case *ReleaseSocial:
+		c := *e
+		return &c
+	}
+	panic("unknown effect")
 }

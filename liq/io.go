@@ -94,7 +94,8 @@ func (TimerFired) input()    {}
 func (SocialPlan) input()    {}
 func (SocialCharged) input() {}
 
-// Effect is what a Machine asks its caller to do (Ready).
+// Effect is what a Machine asks its caller to do (Ready): a pointer to
+// one of the types below.
 type Effect interface{ effect() }
 
 // Effects.
@@ -165,12 +166,12 @@ type (
 	}
 )
 
-func (Reserve) effect()       {}
-func (QuoteSocial) effect()   {}
-func (PlaceIOC) effect()      {}
-func (Deleverage) effect()    {}
-func (RetryAfter) effect()    {}
-func (Socialize) effect()     {}
-func (Settle) effect()        {}
-func (Release) effect()       {}
-func (ReleaseSocial) effect() {}
+func (*Reserve) effect()       {}
+func (*QuoteSocial) effect()   {}
+func (*PlaceIOC) effect()      {}
+func (*Deleverage) effect()    {}
+func (*RetryAfter) effect()    {}
+func (*Socialize) effect()     {}
+func (*Settle) effect()        {}
+func (*Release) effect()       {}
+func (*ReleaseSocial) effect() {}

@@ -50,6 +50,7 @@ type Leg struct {
 	idle                     int
 
 	social social
+	eff    legEffects
 }
 
 // Offered reports whether the leg's remainder was offered to ADL (the
@@ -75,6 +76,11 @@ type Machine struct {
 	legBuf   [2]Leg
 	quoteBuf [2]QuoteLeg
 	outBuf   [4]Effect
+	eff      struct {
+		reserve Reserve
+		settle  Settle
+		release Release
+	}
 }
 
 // Start takes over sym's liquidatable position (isolated) or every cross
@@ -96,12 +102,14 @@ func Start(a *risk.Account, sym *market.Symbol, res fund.ReservationID, cfg Conf
 		m.Legs = append(m.Legs, Leg{LiquidationLeg: g, Socialized: socialized(g.Symbol)})
 		r.Legs = append(r.Legs, QuoteLeg{Symbol: g.Symbol, Qty: g.Remaining, Bankruptcy: g.Bankruptcy})
 	}
-	m.emit(r)
+	m.eff.reserve = r
+	m.emit(&m.eff.reserve)
 	return m, cancels, risk.OK
 }
 
 // Ready returns the effects the Steps since the last call asked for, in
-// order; the slice is reused by the next Step.
+// order, as pointers (*PlaceIOC, ...; see legEffects); the slice is
+// reused by the next Step.
 func (m *Machine) Ready() []Effect {
 	out := m.out
 	m.out = m.out[:0]
@@ -109,6 +117,20 @@ func (m *Machine) Ready() []Effect {
 }
 
 func (m *Machine) emit(e Effect) { m.out = append(m.out, e) }
+
+// Effects are pointers into the machine (each leg and the machine keep one
+// of each kind), so a Step allocates none. An effect stays valid until it
+// is answered: the machine emits the next one of a kind for a leg only
+// after the previous one's answer (or, for Release and ReleaseSocial, once
+// per grant).
+type legEffects struct {
+	quoteSocial QuoteSocial
+	place       PlaceIOC
+	deleverage  Deleverage
+	retry       RetryAfter
+	socialize   Socialize
+	release     ReleaseSocial
+}
 
 // Settled reports whether the Settle effect was emitted: the liquidation
 // is over.
@@ -185,7 +207,8 @@ func (m *Machine) onReserved(in Reserved) error {
 		g.quote = in.Quotes[i]
 		if g.Socialized && g.Remaining != 0 {
 			m.quotes++
-			m.emit(QuoteSocial{Leg: i, Side: sideOf(g.Qty)})
+			g.eff.quoteSocial = QuoteSocial{Leg: i, Side: sideOf(g.Qty)}
+			m.emit(&g.eff.quoteSocial)
 		}
 	}
 	if m.quotes > 0 {
@@ -245,7 +268,8 @@ func (m *Machine) sendOrders() error {
 			side = book.Buy
 		}
 		g.order = m.cfg.NewID()
-		m.emit(PlaceIOC{Leg: i, ID: g.order, Side: side, Price: limit, Qty: abs(g.Remaining)})
+		g.eff.place = PlaceIOC{Leg: i, ID: g.order, Side: side, Price: limit, Qty: abs(g.Remaining)}
+		m.emit(&g.eff.place)
 	}
 	return m.checkDone()
 }
@@ -284,7 +308,8 @@ func (m *Machine) askADL(i int) error {
 		return m.checkDone()
 	}
 	g.asked, g.planned, g.progress, g.pending, g.expect, g.offered = true, false, false, 0, 0, true
-	m.emit(Deleverage{Leg: i, Price: g.Bankruptcy, Qty: g.Remaining, Cost: RankedCost(g.LiquidationLeg)})
+	g.eff.deleverage = Deleverage{Leg: i, Price: g.Bankruptcy, Qty: g.Remaining, Cost: RankedCost(g.LiquidationLeg)}
+	m.emit(&g.eff.deleverage)
 	return nil
 }
 
@@ -346,7 +371,8 @@ func (m *Machine) roundStep(i int) error {
 		return m.askADL(i)
 	}
 	g.idle++
-	m.emit(RetryAfter{Leg: i, After: m.cfg.Retry << min(g.idle-1, MaxBackoff)})
+	g.eff.retry = RetryAfter{Leg: i, After: m.cfg.Retry << min(g.idle-1, MaxBackoff)}
+	m.emit(&g.eff.retry)
 	return nil
 }
 
@@ -416,7 +442,8 @@ func (m *Machine) checkDone() error {
 		volume += m.Legs[i].Executed
 	}
 	m.settled = true
-	m.emit(Settle{ID: m.Res, Fund: s.Fund + m.Charged(), Fee: s.Fee, Volume: volume, Symbol: m.Legs[0].Symbol})
+	m.eff.settle = Settle{ID: m.Res, Fund: s.Fund + m.Charged(), Fee: s.Fee, Volume: volume, Symbol: m.Legs[0].Symbol}
+	m.emit(&m.eff.settle)
 	return nil
 }
 
@@ -430,11 +457,11 @@ func (m *Machine) Abandon() []Effect {
 	}
 	m.abandoned = true
 	if m.reserved {
-		m.emit(Release{ID: m.Res})
+		m.releaseReservation()
 	}
 	for i := range m.Legs {
 		if sc := &m.Legs[i].social; sc.quoted && !sc.asked {
-			m.emit(ReleaseSocial{Leg: i, Side: sideOf(m.Legs[i].Qty), Amount: sc.capacity})
+			m.releaseSocial(i, sc.capacity)
 		}
 	}
 	return m.Ready()
@@ -446,13 +473,24 @@ func (m *Machine) afterAbandon(in Input) {
 	case Reserved:
 		if !m.reserved {
 			m.reserved = true
-			m.emit(Release{ID: m.Res})
+			m.releaseReservation()
 		}
 	case SocialCap:
 		if in.Leg >= 0 && in.Leg < len(m.Legs) {
-			m.emit(ReleaseSocial{Leg: in.Leg, Side: sideOf(m.Legs[in.Leg].Qty), Amount: in.Amount})
+			m.releaseSocial(in.Leg, in.Amount)
 		}
 	}
+}
+
+func (m *Machine) releaseReservation() {
+	m.eff.release = Release{ID: m.Res}
+	m.emit(&m.eff.release)
+}
+
+func (m *Machine) releaseSocial(i int, amount market.Money) {
+	g := &m.Legs[i]
+	g.eff.release = ReleaseSocial{Leg: i, Side: sideOf(g.Qty), Amount: amount}
+	m.emit(&g.eff.release)
 }
 
 // RankedCost is the entry cost of a leg's remainder as the ADL ranking

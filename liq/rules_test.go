@@ -3,6 +3,7 @@ package liq
 import (
 	"errors"
 	"os"
+	"reflect"
 	"testing"
 
 	"github.com/perpx/perpx/book"
@@ -94,11 +95,11 @@ func (w *world) liquidated(a *acct, n int) {
 	}
 }
 
-func effectsOf[E Effect](w *world) []E {
+func effectsOf[E any](w *world) []E {
 	var out []E
 	for _, e := range w.effects {
-		if x, ok := e.(E); ok {
-			out = append(out, x)
+		if x, ok := any(e).(*E); ok {
+			out = append(out, *x)
 		}
 	}
 	return out
@@ -451,7 +452,7 @@ func seedMachine(t *testing.T, soc bool) (*Machine, *market.Symbol) {
 	}
 	if r := m.Ready(); len(r) != 1 {
 		t.Fatalf("first effects %+v", r)
-	} else if res, ok := r[0].(Reserve); !ok || res.ID != 7 || len(res.Legs) != 1 || res.Legs[0].Qty != 1 || res.Legs[0].Bankruptcy != 3000 {
+	} else if res, ok := r[0].(*Reserve); !ok || res.ID != 7 || len(res.Legs) != 1 || res.Legs[0].Qty != 1 || res.Legs[0].Bankruptcy != 3000 {
 		t.Fatalf("first effect %+v", r[0])
 	}
 	return m, sym
@@ -527,8 +528,8 @@ func TestStepSettlesOnce(t *testing.T) {
 		in   Input
 		want []Effect
 	}{
-		{Reserved{Quotes: []Quote{{Mark: 3100}}}, []Effect{PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 3000, Qty: 1}}},
-		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 3060, Qty: 1}}}, []Effect{Settle{ID: 7, Fund: usdt("60"), Volume: usdt("3060"), Symbol: sym}}},
+		{Reserved{Quotes: []Quote{{Mark: 3100}}}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 3000, Qty: 1}}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 3060, Qty: 1}}}, []Effect{&Settle{ID: 7, Fund: usdt("60"), Volume: usdt("3060"), Symbol: sym}}},
 	}
 	for _, s := range steps {
 		if err := m.Step(s.in); err != nil {
@@ -539,7 +540,7 @@ func TestStepSettlesOnce(t *testing.T) {
 			t.Fatalf("%T: effects %+v, want %+v", s.in, got, s.want)
 		}
 		for i := range got {
-			if got[i] != s.want[i] {
+			if !reflect.DeepEqual(got[i], s.want[i]) {
 				t.Fatalf("%T: effect %+v, want %+v", s.in, got[i], s.want[i])
 			}
 		}
@@ -556,15 +557,15 @@ func TestStepSettlesOnce(t *testing.T) {
 		in   Input
 		want []Effect
 	}{
-		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{QuoteSocial{Leg: 0, Side: book.Buy}}},
-		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
-		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000")}}},
+		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
+		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000")}}},
 		{SocialPlan{Leg: 0, N: 2}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, nil},
 		// The second winner could not pay: its 10 is spread again.
-		{SocialCharged{Leg: 0, Paid: 0, Asked: usdt("10")}, []Effect{Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
+		{SocialCharged{Leg: 0, Paid: 0, Asked: usdt("10")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
 		{SocialPlan{Leg: 0, N: 1}, nil},
-		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
+		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
 	} {
 		if err := m.Step(s.in); err != nil {
 			t.Fatal(err)
@@ -574,7 +575,7 @@ func TestStepSettlesOnce(t *testing.T) {
 			t.Fatalf("%T: effects %+v, want %+v", s.in, got, s.want)
 		}
 		for i := range got {
-			if got[i] != s.want[i] {
+			if !reflect.DeepEqual(got[i], s.want[i]) {
 				t.Fatalf("%T: effect %+v, want %+v", s.in, got[i], s.want[i])
 			}
 		}
@@ -596,15 +597,15 @@ func TestAbandon(t *testing.T) {
 		after  Input
 		then   []Effect // of the answer after Abandon
 	}{
-		{"before the reservation", false, nil, nil, reserved, []Effect{Release{ID: 7}}},
-		{"reserved", false, []Input{reserved}, []Effect{Release{ID: 7}}, IOCDone{ID: 101}, nil},
-		{"set-aside asked", true, []Input{reserved}, []Effect{Release{ID: 7}},
-			SocialCap{Leg: 0, Amount: usdt("500")}, []Effect{ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}},
+		{"before the reservation", false, nil, nil, reserved, []Effect{&Release{ID: 7}}},
+		{"reserved", false, []Input{reserved}, []Effect{&Release{ID: 7}}, IOCDone{ID: 101}, nil},
+		{"set-aside asked", true, []Input{reserved}, []Effect{&Release{ID: 7}},
+			SocialCap{Leg: 0, Amount: usdt("500")}, []Effect{&ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}},
 		{"set-aside quoted", true, []Input{reserved, SocialCap{Leg: 0, Amount: usdt("500")}},
-			[]Effect{Release{ID: 7}, ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, IOCDone{ID: 101}, nil},
+			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, IOCDone{ID: 101}, nil},
 		// Once the Socialize went out, it releases the set-aside itself.
 		{"socializing", true, []Input{reserved, SocialCap{Leg: 0, Amount: usdt("500")}, IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2950, Qty: 1}}}},
-			[]Effect{Release{ID: 7}}, SocialPlan{Leg: 0, N: 1}, nil},
+			[]Effect{&Release{ID: 7}}, SocialPlan{Leg: 0, N: 1}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, _ := seedMachine(t, c.soc)
@@ -619,7 +620,7 @@ func TestAbandon(t *testing.T) {
 				t.Fatalf("Abandon: %+v, want %+v", got, c.want)
 			}
 			for i := range got {
-				if got[i] != c.want[i] {
+				if !reflect.DeepEqual(got[i], c.want[i]) {
 					t.Fatalf("Abandon: %+v, want %+v", got[i], c.want[i])
 				}
 			}
@@ -634,7 +635,7 @@ func TestAbandon(t *testing.T) {
 				t.Fatalf("%T after Abandon: %+v, want %+v", c.after, got, c.then)
 			}
 			for i := range got {
-				if got[i] != c.then[i] {
+				if !reflect.DeepEqual(got[i], c.then[i]) {
 					t.Fatalf("%T after Abandon: %+v, want %+v", c.after, got[i], c.then[i])
 				}
 			}

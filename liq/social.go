@@ -61,7 +61,7 @@ func (m *Machine) socialized(fund market.Money) bool {
 				continue
 			}
 			sc.asked, sc.rounds = true, 1
-			m.emit(Socialize{Leg: i, Side: sideOf(m.Legs[i].Qty), Deficit: shorts[i], Release: sc.capacity})
+			m.socialize(i, shorts[i], sc.capacity)
 		}
 		return false
 	}
@@ -88,7 +88,7 @@ func (m *Machine) socialRound(i int) bool {
 	short := sc.unpaid
 	sc.unpaid, sc.roundPaid, sc.planned = 0, 0, false
 	sc.rounds++
-	m.emit(Socialize{Leg: i, Side: sideOf(g.Qty), Deficit: short})
+	m.socialize(i, short, 0)
 	return false
 }
 
@@ -162,3 +162,9 @@ func (m *Machine) onSocialCharged(in SocialCharged) error {
 // SetAsidesDue counts the socialized legs' set-asides asked and not
 // answered yet (the IOC orders wait for them).
 func (m *Machine) SetAsidesDue() int { return m.quotes }
+
+func (m *Machine) socialize(i int, deficit, release market.Money) {
+	g := &m.Legs[i]
+	g.eff.socialize = Socialize{Leg: i, Side: sideOf(g.Qty), Deficit: deficit, Release: release}
+	m.emit(&g.eff.socialize)
+}
