@@ -134,6 +134,8 @@ func (a *accountActor) perform(ctx actor.Context) {
 			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, pid: a.e.pid, name: a.e.name})
 		case *liq.Settle:
 			a.settled(ctx, *e)
+		case *liq.AnswerClose:
+			a.answerClose(ctx, e.Token.(*adlCloseMsg), e.Qty)
 		default:
 			a.giveBack(ctx, e)
 		}
@@ -147,6 +149,10 @@ func (a *accountActor) giveBack(ctx actor.Context, e liq.Effect) {
 		ctx.Send(a.x.fund, &releaseMsg{id: e.ID})
 	case *liq.ReleaseSocial:
 		ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: a.liq.hs[e.Leg].idx, side: e.Side, release: e.Amount})
+	case *liq.AnswerClose: // closed nothing
+		m := e.Token.(*adlCloseMsg)
+		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
+		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
 	}
 }
 
@@ -272,11 +278,25 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 			a.liquidate(ctx, h)
 		}
 	} else if a.liq != nil {
+		var deferred bool
 		var err error
-		done, err = a.liq.CloseAgainst(h.sym, m.side, m.qty, m.price)
+		done, deferred, err = a.liq.CloseAgainst(h.sym, m.side, m.qty, m.price, m)
 		a.mustOK(err)
+		if deferred {
+			return // answered once the leg's own plan is in (liq.AnswerClose)
+		}
 		inLiq = true
 	}
+	a.answerClose(ctx, m, done)
+	if inLiq {
+		a.perform(ctx)
+	}
+}
+
+// answerClose acknowledges a forced close to the ADL ranking, tells the
+// bankrupt account what it closed and publishes it.
+func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots) {
+	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
 	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name})
 	if done > 0 {
@@ -285,9 +305,6 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,
 				Counterparty: a.e.name, Qty: h.sym.Qty(done), Price: h.sym.Price(m.price), TimeMs: a.x.now()})
 		}
-	}
-	if inLiq {
-		a.perform(ctx)
 	}
 }
 

@@ -159,16 +159,16 @@ type stats struct {
 	adlCloses, closeAgainst, adlRounds, retries     int
 	quotes, charges, unpaid, socialRounds, respread int
 	deficits, reserveEmpty, reservePartial          int
-	trades, shortfalls, closeToLiq                  int
+	trades, shortfalls, closeToLiq, closeDeferred   int
 	uncoveredDeficits, uncoveredADL, overdrawn      int
 }
 
 func (s stats) String() string {
 	return fmt.Sprintf("steps %d (deliveries %d, actions %d), liquidations %d (settled %d, multi-leg %d, isolated %d), "+
-		"IOC fills %d, fund surplus %d / draws %d, reservations empty %d / partial %d, ADL rounds %d, ADL closes %d, CloseAgainst %d (of %d tries), retries %d, "+
+		"IOC fills %d, fund surplus %d / draws %d, reservations empty %d / partial %d, ADL rounds %d, ADL closes %d, CloseAgainst %d (of %d tries, %d deferred), retries %d, "+
 		"set-asides %d, socialized rounds %d (re-spread %d), charges paid %d / unpaid %d, close deficits %d, trades %d, socialized settlements beyond the reservation %d (short of cover %d), close deficits uncovered %d (of which ADL closes %d)",
 		s.steps, s.deliveries, s.actions, s.liquidations, s.settled, s.multiLeg, s.isolated, s.iocFills, s.surplus, s.drawn,
-		s.reserveEmpty, s.reservePartial, s.adlRounds, s.adlCloses, s.closeAgainst, s.closeToLiq, s.retries, s.quotes, s.socialRounds,
+		s.reserveEmpty, s.reservePartial, s.adlRounds, s.adlCloses, s.closeAgainst, s.closeToLiq, s.closeDeferred, s.retries, s.quotes, s.socialRounds,
 		s.respread, s.charges, s.unpaid, s.deficits, s.trades, s.overdrawn, s.shortfalls, s.uncoveredDeficits, s.uncoveredADL)
 }
 
@@ -702,6 +702,11 @@ func (w *world) performOne(a *acct, m *Machine, e Effect) {
 		w.send(a.ep(), epADL, &socializeMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), side: e.Side, deficit: e.Deficit, release: e.Release})
 	case *Settle:
 		w.settled(a, m, *e)
+	case *AnswerClose:
+		if e.Qty > 0 {
+			w.st.closeAgainst++
+		}
+		e.Token.(*adlCloseMsg).answer(w, e.Qty)
 	case *Release:
 		w.send(a.ep(), epFund, &releaseMsg{id: e.ID})
 	case *ReleaseSocial:
@@ -1168,25 +1173,36 @@ func (m *adlCloseMsg) deliver(w *world) {
 		}
 	} else if a.m != nil {
 		var err error
+		var deferred bool
 		w.st.closeToLiq++
-		done, err = a.m.CloseAgainst(s, m.side, m.qty, m.price)
+		done, deferred, err = a.m.CloseAgainst(s, m.side, m.qty, m.price, m)
 		if err != nil {
 			w.fatalf("%s: CloseAgainst: %v\nstate: %s", a.name, err, a.m.Describe())
+		}
+		if w.trace != nil {
+			w.trace(fmt.Sprintf("CloseAgainst %s %d at %d by %s: done %d deferred %v; %s", m.side, m.qty, m.price, m.bankrupt.name, done, deferred, a.m.Describe()))
+		}
+		if deferred {
+			w.st.closeDeferred++
+			return // answered by an AnswerClose once the leg's plan is in
 		}
 		if done > 0 {
 			w.st.closeAgainst++
 		}
-		if w.trace != nil {
-			w.trace(fmt.Sprintf("CloseAgainst %s %d at %d by %s: done %d; %s", m.side, m.qty, m.price, m.bankrupt.name, done, a.m.Describe()))
-		}
 		inLiq = true
 	}
-	w.positionChanged(a, m.sym, m.qty, true)
-	w.send(a.ep(), m.bankrupt.ep(), &adlFilledMsg{a: m.bankrupt, sym: m.sym, qty: done, asked: m.qty, price: m.price,
-		d: book.Lots(m.side.Sign()) * done})
+	m.answer(w, done)
 	if inLiq && a.m != nil {
 		w.perform(a, a.m)
 	}
+}
+
+// answer is accountActor.answerClose: the acknowledgement to the ranking
+// and the bankrupt account's answer.
+func (m *adlCloseMsg) answer(w *world, done book.Lots) {
+	w.positionChanged(m.a, m.sym, m.qty, true)
+	w.send(m.a.ep(), m.bankrupt.ep(), &adlFilledMsg{a: m.bankrupt, sym: m.sym, qty: done, asked: m.qty, price: m.price,
+		d: book.Lots(m.side.Sign()) * done})
 }
 
 // adlFilledMsg: counterparty → bankrupt: qty closed at price; d is the
@@ -1354,6 +1370,9 @@ func copyEffect(e Effect) Effect {
 		c := *e
 		return &c
 	case *Release:
+		c := *e
+		return &c
+	case *AnswerClose:
 		c := *e
 		return &c
 	case *ReleaseSocial:

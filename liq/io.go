@@ -156,6 +156,15 @@ type (
 		Fee, Volume market.Money
 		Symbol      *market.Symbol // the first leg's, for the fund's history
 	}
+	// AnswerClose answers a counterparty close CloseAgainst deferred: of
+	// the Asked lots, Qty were closed at Price; Token is the caller's, as
+	// given to CloseAgainst.
+	AnswerClose struct {
+		Leg        int
+		Token      any
+		Qty, Asked book.Lots
+		Price      book.Ticks
+	}
 	// Release gives the reservation back unsettled (Abandon).
 	Release struct{ ID fund.ReservationID }
 	// ReleaseSocial gives back a leg's set-aside unused (Abandon).
@@ -173,5 +182,6 @@ func (*Deleverage) effect()    {}
 func (*RetryAfter) effect()    {}
 func (*Socialize) effect()     {}
 func (*Settle) effect()        {}
+func (*AnswerClose) effect()   {}
 func (*Release) effect()       {}
 func (*ReleaseSocial) effect() {}

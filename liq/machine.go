@@ -51,6 +51,9 @@ type Leg struct {
 
 	social social
 	eff    legEffects
+	// deferred are counterparty closes waiting for the leg's plan
+	// (CloseAgainst).
+	deferred []AnswerClose
 }
 
 // Offered reports whether the leg's remainder was offered to ADL (the
@@ -335,6 +338,9 @@ func (m *Machine) onADLPlan(in ADLPlan) error {
 	g.planned = true
 	g.pending += in.Closes
 	g.expect += in.Covered
+	if err := m.answerDeferred(g, false); err != nil {
+		return err
+	}
 	return m.roundStep(in.Leg)
 }
 
@@ -389,33 +395,70 @@ func (m *Machine) onTimer(in TimerFired) error {
 // worse than its own bankruptcy price (so its deficit stays within its
 // reservation) and only what no ADL plan of its own already counts on. It
 // returns the quantity closed; the caller answers the other liquidation.
-func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks) (book.Lots, error) {
+//
+// While the leg's own deleverage request is out and not planned yet, what
+// that plan counts on is unknown: the close waits (deferred) and is
+// answered by an AnswerClose effect, carrying token, once the plan is in.
+// (Refusing it instead lets two opposite bankrupt legs, each the other's
+// only counterparty, retry against each other in lockstep forever.)
+func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks, token any) (done book.Lots, deferred bool, err error) {
 	if m.settled || m.abandoned {
-		return 0, nil
+		return 0, false, nil
 	}
 	i := m.Leg(sym)
 	if i < 0 {
-		return 0, nil
+		return 0, false, nil
 	}
 	g := &m.Legs[i]
-	want := book.Lots(1) // the sign of the positions the close is for
-	if side == book.Sell {
-		want = -1
-	}
-	if g.Remaining*want <= 0 || !m.reserved || g.order != 0 || (g.asked && !g.planned) {
-		return 0, nil
+	want := book.Lots(side.Sign()) // the sign of the positions the close is for
+	if g.Remaining*want <= 0 || !m.reserved || g.order != 0 || qty <= 0 {
+		return 0, false, nil
 	}
 	if (want > 0 && price < g.Bankruptcy) || (want < 0 && price > g.Bankruptcy) {
-		return 0, nil
+		return 0, false, nil
 	}
+	if g.asked && !g.planned {
+		g.deferred = append(g.deferred, AnswerClose{Leg: i, Token: token, Asked: qty, Price: price})
+		return 0, true, nil
+	}
+	done, err = m.closeLeg(g, qty, price)
+	if err != nil {
+		return 0, false, err
+	}
+	return done, false, m.checkDone()
+}
+
+// closeLeg closes what it can of qty lots of g at price for a
+// counterparty close: what g's own plan does not count on.
+func (m *Machine) closeLeg(g *Leg, qty book.Lots, price book.Ticks) (book.Lots, error) {
 	done := max(0, min(qty, abs(g.Remaining)-g.expect))
 	if done == 0 {
 		return 0, nil
 	}
-	if code := m.L.ApplyFill(sym, price, done); code != risk.OK {
-		return 0, m.broken("leg %s refused a close of %d at %d as a counterparty: %s", sym.Name, done, price, code)
+	if code := m.L.ApplyFill(g.Symbol, price, done); code != risk.OK {
+		return 0, m.broken("leg %s refused a close of %d at %d as a counterparty: %s", g.Symbol.Name, done, price, code)
 	}
-	return done, m.checkDone()
+	return done, nil
+}
+
+// answerDeferred closes and answers the counterparty closes that waited
+// for leg g's plan (CloseAgainst); what they close counts as the round's
+// progress. abandon answers them with nothing closed.
+func (m *Machine) answerDeferred(g *Leg, abandon bool) error {
+	for k := range g.deferred {
+		d := &g.deferred[k]
+		if !abandon {
+			n, err := m.closeLeg(g, d.Asked, d.Price)
+			if err != nil {
+				return err
+			}
+			d.Qty = n
+			g.progress = g.progress || n > 0
+		}
+		m.emit(d)
+	}
+	g.deferred = nil // the effects keep the answered ones
+	return nil
 }
 
 // checkDone settles a closed liquidation once no answer is due: after the
@@ -463,6 +506,7 @@ func (m *Machine) Abandon() []Effect {
 		if sc := &m.Legs[i].social; sc.quoted && !sc.asked {
 			m.releaseSocial(i, sc.capacity)
 		}
+		_ = m.answerDeferred(&m.Legs[i], true) // cannot fail: closes nothing
 	}
 	return m.Ready()
 }

@@ -773,13 +773,13 @@ func knownIssue(t *testing.T, what string) {
 	}
 }
 
-// TestCloseAgainstLockstep reproduces a livelock: with the duelists' two
-// liquidations asking ADL in lockstep (the same backoff, the same flush),
-// X's close reaches Y while Y's own request is out (asked, not planned),
-// so Y refuses it; Y's request finds nothing (X's leg is promised to X's
-// own plan); both retry after the same wait, forever.
+// TestCloseAgainstLockstep: the duelists' two liquidations ask ADL in
+// lockstep (the same backoff, the same flush); X's close reaches Y while
+// Y's own request is out (asked, not planned), and Y's request finds
+// nothing (X's leg is promised to X's own plan). Refusing X's close there
+// made both retry after the same wait, forever; CloseAgainst defers it
+// until Y's plan is in, then closes it.
 func TestCloseAgainstLockstep(t *testing.T) {
-	knownIssue(t, "two opposite liquidations whose ADL rounds are batched together never close against each other")
 	w, x, y := duelists(t)
 	for n := 0; w.deliverOne(); n++ {
 		w.check("lockstep")
@@ -789,6 +789,9 @@ func TestCloseAgainstLockstep(t *testing.T) {
 		}
 	}
 	w.quiet()
+	if w.st.closeDeferred == 0 || w.st.closeAgainst == 0 || w.st.settled != 2 {
+		t.Fatalf("the duel was not settled by a deferred close: %s", w.st)
+	}
 }
 
 // TestSocializedShortfallBeyondReservation reproduces a shortfall the fund
