@@ -75,7 +75,7 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 	out := wire.AuditReply{Reply: wire.OK(), Deposits: r.Deposits.Decimal(), FundDeposits: r.FundDeposits.Decimal(),
 		Balances: r.Balances.Decimal(), Unrealized: (r.Unrealized + r.InFlight).Decimal(), Fund: r.Fund.Decimal(),
 		Fees: r.Fees.Decimal(), OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: slices.Clone(r.Negative),
-		Failures: r.Failures, InvariantsOK: r.OK}
+		Uncovered: market.Money(r.Uncovered).Decimal(), Failures: r.Failures, InvariantsOK: r.OK}
 	if out.NegativeBalances == nil {
 		out.NegativeBalances = []string{}
 	}

@@ -262,7 +262,7 @@ func (f *fake) Audit(done func(wire.AuditReply)) {
 			total = total.Add(b)
 		}
 		return wire.AuditReply{Reply: wire.OK(), Deposits: total, FundDeposits: f.fund, Balances: total, Fund: f.fund,
-			OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: []string{}, Failures: []wire.Failure{}, InvariantsOK: true}
+			OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: []string{}, Uncovered: decimal.Zero, Failures: []wire.Failure{}, InvariantsOK: true}
 	})
 }
 

@@ -125,7 +125,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		{subj.ADLQueue("BTC-PERP"), `{"side":"short"}`, `ADLQueue(BTC-PERP, {"side":"short"})`,
 			`{"ok":true,"queue":[]}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,
-			`{"ok":true,"deposits":"10000","fund_deposits":"500","balances":"10000","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"failures":[],"invariants_ok":true}`},
+			`{"ok":true,"deposits":"10000","fund_deposits":"500","balances":"10000","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","failures":[],"invariants_ok":true}`},
 	}
 	for i, s := range steps {
 		raw, _ := e.req(s.subject, s.payload)

@@ -801,7 +801,7 @@ func TestCloseAgainstLockstep(t *testing.T) {
 // the mark then rises to 3760 before the socialization, the shorts' profit
 // is gone, Socialize charges nothing, and the settlement asks the fund for
 // 20000 while it reserved 1000: fund.Settle reports 19000 uncovered
-// (actors/fund.go panics and halts the exchange).
+// (the audit reports it and fails; DESIGN.md, known gap 1).
 func TestSocializedShortfallBeyondReservation(t *testing.T) {
 	knownIssue(t, "a socialized leg's IOC may lose beyond the reservation on a set-aside that is gone by settlement")
 	w := newWorld(t, nil, compile(t, symSpec{name: "SOC", socialized: true, tiers: bigTiers()}))
@@ -837,7 +837,8 @@ func TestSocializedShortfallBeyondReservation(t *testing.T) {
 // 1020, where Z, profitable at the mark and highly leveraged, ranks first:
 // closed at 1020 it loses 800 on a margin of 220, and risk's Deficit (580)
 // is drawn from the fund without a reservation — which is empty:
-// uncovered, money is created (actors/fund.go only counts it).
+// uncovered, money is created (the audit reports it and fails; DESIGN.md,
+// known gap 2).
 func TestADLCloseBeyondCounterpartyMargin(t *testing.T) {
 	knownIssue(t, "an ADL close at the bankrupt leg's price may take a counterparty beyond its own bankruptcy price")
 	w := newWorld(t, nil, compile(t, symSpec{name: "AAA", tiers: simTiers()}))

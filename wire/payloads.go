@@ -114,6 +114,9 @@ type AuditReply struct {
 	Fees             decimal.Decimal         `json:"fees"`
 	OpenInterest     map[string]OpenInterest `json:"open_interest"`
 	NegativeBalances []string                `json:"negative_balances"`
+	// Uncovered sums deficits the insurance fund could not pay (a loss
+	// nobody held money for); anything but 0 fails InvariantsOK.
+	Uncovered decimal.Decimal `json:"uncovered"`
 	// Failures lists the parts that stopped on a broken invariant or an
 	// internal error, with the reason; a failed fund, ADL or symbol actor
 	// halts trading and fails InvariantsOK, a failed account only itself.
