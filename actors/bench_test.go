@@ -25,7 +25,9 @@ import (
 func BenchmarkActorsOrders(b *testing.B) {
 	const accounts, window = 1000, 8192
 	syms := market.DemoSymbols()
-	x, err := Start(Options{Symbols: syms})
+	var x *Exchange
+	var err error
+	withoutHooks(func() { x, err = Start(Options{Symbols: syms}) })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,7 +103,8 @@ func BenchmarkCascade10k(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		tb := &iterTB{TB: b}
-		c := newCascade(tb, 10_000)
+		var c *cascade
+		withoutHooks(func() { c = newCascade(tb, 10_000) })
 		runtime.GC()
 		b.StartTimer()
 		start := time.Now()

@@ -98,7 +98,9 @@ func (a *fundActor) must(err error, what string, id fund.ReservationID) {
 func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what string) {
 	s.Asset, s.TimeMs = a.x.quote, a.x.now()
 	out, err := a.f.Settle(id, s)
-	a.must(err, "settle a "+what+" of account "+name+" for", id)
+	if err != nil {
+		a.must(err, "settle a "+what+" of account "+name+" for", id)
+	}
 	if out.Uncovered > 0 {
 		a.uncovered += int64(out.Uncovered)
 		a.x.log.Error("actors: the insurance fund could not cover a deficit", "account", name, "of", what, "uncovered", out.Uncovered)

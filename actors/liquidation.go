@@ -22,9 +22,9 @@ type liquidation struct {
 	quote *reserveMsg
 	execs []risk.Exec // scratch for IOCDone
 	// Room for the common small cases inside the one allocation.
-	hsBuf    [2]*symbolHandle
-	quoteBuf [2]liq.Quote
-	execBuf  [4]risk.Exec
+	hsBuf    [1]*symbolHandle
+	quoteBuf [1]liq.Quote
+	execBuf  [2]risk.Exec
 }
 
 // slowRetry is the backoff from which a waiting leg no longer counts as

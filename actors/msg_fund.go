@@ -22,8 +22,8 @@ type (
 		base market.Money // reserved before the legs (liq.Reserve.Base)
 		legs []quoteLeg
 		next int
-		// legBuf holds legs for the common case of at most two
-		legBuf [2]quoteLeg
+		// legBuf holds the leg of the common single-leg case
+		legBuf [1]quoteLeg
 		from   *actor.PID
 	}
 	// quoteLeg is a liquidation leg on its way through the books: its

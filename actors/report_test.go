@@ -52,10 +52,9 @@ func TestUnsubscribeKeepsLatest(t *testing.T) {
 func TestOrderPathAllocs(t *testing.T) {
 	// The test hooks' middleware wraps every message in an envelope; this
 	// exchange runs as production does, without it.
-	hooks := testMiddleware
-	testMiddleware = nil
-	x, err := Start(Options{Symbols: market.DemoSymbols()})
-	testMiddleware = hooks
+	var x *Exchange
+	var err error
+	withoutHooks(func() { x, err = Start(Options{Symbols: market.DemoSymbols()}) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,10 +74,10 @@ type Machine struct {
 	abandoned bool
 	out       []Effect
 
-	// Room for the common small cases inside the machine's one
-	// allocation: its legs, the Reserve's legs, the pending effects.
-	legBuf   [2]Leg
-	quoteBuf [2]QuoteLeg
+	// Room for the common case (one leg) inside the machine's one
+	// allocation: its leg, the Reserve's leg, the pending effects.
+	legBuf   [1]Leg
+	quoteBuf [1]QuoteLeg
 	outBuf   [4]Effect
 	eff      struct {
 		reserve Reserve
