@@ -120,3 +120,51 @@ func TestADLRankingRefusingAReportHaltsTrading(t *testing.T) {
 	}
 	wantCode(t, "an order while halted", e.place("A", "BTC-PERP", wire.Buy, "29000", "0.01").Reply, wire.CodeInternal)
 }
+
+// TestEveryLedgerBreakStopsThePartThatSawIt provokes each remaining path
+// where one ledger disagreed with another and the actor used to log and
+// carry on: each now stops the actor that saw it, with a reason the audit
+// reports (the liquidation machine's own breaks are liq's tests:
+// ErrInvariant).
+func TestEveryLedgerBreakStopsThePartThatSawIt(t *testing.T) {
+	for _, c := range []struct {
+		name, who, reason string
+		send              func(e *env, a *accountEntry)
+	}{
+		{"a maker fill for an order the account does not know", "account A", "which the account does not know",
+			func(e *env, a *accountEntry) {
+				e.x.root.Send(a.pid, &makerFillMsg{sym: 0, fill: book.Fill{MakerID: 999_999, Price: 3_000_000, Qty: 1, MakerRemaining: 0}})
+			}},
+		{"a taker result for an order the account does not know", "account A", "which the account does not know",
+			func(e *env, a *accountEntry) {
+				e.x.root.Send(a.pid, &takerResultMsg{sym: 0, id: 999_999, code: book.OK, status: book.StatusFilled})
+			}},
+		{"risk refusing an ADL close", "account A", "risk refused an ADL close",
+			func(e *env, a *accountEntry) {
+				e.x.root.Send(a.pid, &adlCloseMsg{sym: 0, side: book.Buy, qty: 1, price: 0, bankrupt: a.pid, name: "ghost"})
+			}},
+		{"the fund asked to reserve under no id", "fund", "could not reserve coverage",
+			func(e *env, a *accountEntry) { e.x.root.Send(e.x.fund, &reserveMsg{id: 0, from: a.pid}) }},
+		{"the fund asked to settle a reservation it never made", "fund", "could not settle a liquidation",
+			func(e *env, a *accountEntry) {
+				e.x.root.Send(e.x.fund, &settleMsg{id: 4242, acct: a.id, name: "A", sym: "BTC-PERP", pnl: -1})
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := demoEnv(t)
+			e.deposit("A", "100000")
+			e.deposit("B", "100000")
+			e.mustPlace("B", "BTC-PERP", wire.Sell, "30000", "0.01")
+			e.mustPlace("A", "BTC-PERP", wire.Buy, "30000", "0.01", wire.IOC) // A holds a long
+			a := e.x.accounts.get(e.x, "A")
+			c.send(e, a)
+			r, reason := e.waitFailure(c.who)
+			if !strings.Contains(reason, c.reason) {
+				t.Fatalf("reason %q, want %q", reason, c.reason)
+			}
+			if halted := c.who != "account A"; r.Halted != halted || (halted && r.OK) {
+				t.Fatalf("halted %v: %s", r.Halted, r.String())
+			}
+		})
+	}
+}

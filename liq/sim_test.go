@@ -460,11 +460,3 @@ func (s *sim) refill() {
 		}
 	}
 }
-
-func compileAll(t *testing.T, specs ...symSpec) []*market.Symbol {
-	var out []*market.Symbol
-	for _, s := range specs {
-		out = append(out, compile(t, s))
-	}
-	return out
-}
