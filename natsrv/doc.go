@@ -1,7 +1,8 @@
 // Package natsrv owns the embedded NATS server: starting nats-server on a
 // host:port (and optionally its HTTP monitoring port), turning the config's
-// users into NATS authorization, and the exchange's own in-process service
-// connection. It decides no exchange rule.
+// users into NATS authorization, the exchange's own in-process service
+// connection and, when given a store directory, JetStream with every write
+// fsynced before it is acknowledged. It decides no exchange rule.
 //
 // Permissions with users configured (P is the prefix, default "px"):
 //

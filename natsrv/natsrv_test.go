@@ -1,15 +1,19 @@
 package natsrv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/wire"
@@ -280,5 +284,76 @@ func TestStartRejectsBadOptions(t *testing.T) {
 func TestPermissionsOfAdmin(t *testing.T) {
 	if p := Permissions(wire.DefaultSubjects(), config.User{User: "ops", Admin: true, Account: "ops"}); p != nil {
 		t.Fatalf("admin restricted: %+v", p)
+	}
+}
+
+func TestJetStream(t *testing.T) {
+	dir := t.TempDir()
+	users := []config.User{{User: "alice", Password: "pw", Account: "alice"}}
+	o := Options{Listen: "127.0.0.1:-1", Users: users, JetStreamDir: dir}
+	s := start(t, o)
+	// The server keeps its files in a "jetstream" folder below StoreDir.
+	if c := s.NATS().JetStreamConfig(); c == nil || !strings.HasPrefix(c.StoreDir, dir) || !c.SyncAlways {
+		t.Fatalf("jetstream config %+v: want a store below %s, sync always", c, dir)
+	}
+	// stream opens the journal-like stream J on the service connection.
+	stream := func(s *Server) jetstream.Stream {
+		t.Helper()
+		nc, err := s.Connect("exchange")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "J", Subjects: []string{"j"}, Storage: jetstream.FileStorage})
+		if err != nil {
+			t.Fatalf("the service user's stream: %v", err)
+		}
+		if _, err := js.Publish(ctx, "j", []byte("kept")); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	stream(s)
+	// A trader may not use the JetStream API.
+	av := newViolations()
+	alice := connect(t, s.ClientURL(), av, nats.UserInfo("alice", "pw"), nats.CustomInboxPrefix(wire.InboxPrefix("alice")))
+	ajs, err := jetstream.New(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := ajs.Stream(ctx, "J"); err == nil {
+		t.Fatal("a trader reached the JetStream API")
+	}
+	av.expect(t, "Publish", "$JS.API.STREAM.INFO.J")
+
+	// What was acknowledged survives a restart on the same store.
+	s.Shutdown()
+	m, err := stream(start(t, o)).GetMsg(context.Background(), 1)
+	if err != nil || string(m.Data) != "kept" {
+		t.Fatalf("after restart: %v %v", m, err)
+	}
+}
+
+func TestJetStreamOffByDefault(t *testing.T) {
+	if s := start(t, Options{Listen: "127.0.0.1:-1"}); s.NATS().JetStreamEnabled() {
+		t.Fatal("jetstream on without a store directory")
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Start(Options{Listen: "127.0.0.1:-1", JetStreamDir: filepath.Join(file, "js")}); !errors.Is(err, ErrStart) {
+		if s != nil {
+			s.Shutdown()
+		}
+		t.Fatalf("store under a file: got %v, want ErrStart", err)
 	}
 }
