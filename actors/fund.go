@@ -19,7 +19,7 @@ type fundActor struct {
 	names   map[uint64]string // account id -> name, for events
 	n       uint64
 	// uncovered sums deficits the fund could not pay: a loss nobody held
-	// the money for (DESIGN.md names the two known ways). It breaks
+	// the money for (DESIGN.md names the known way). It breaks
 	// conservation, and admin.audit reports it and fails; the fund's own
 	// ledger is still whole, so trading goes on.
 	uncovered int64

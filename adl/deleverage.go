@@ -30,7 +30,8 @@ type Close struct {
 type Outcome struct {
 	Closes []Close
 	// Covered + Uncovered = Request.Qty; Uncovered > 0 only when the
-	// opposite side held less than Qty.
+	// opposite side held less than Qty that can be closed at Price without
+	// losing more than its own collateral (margin + realized ≥ 0).
 	Covered, Uncovered book.Lots
 	// BankruptRealized is the bankrupt position's PnL on Covered at Price
 	// (its equity there is zero by definition of the bankruptcy price).
@@ -99,6 +100,14 @@ func hasAccount(reqs []Request, acct book.AccountID) bool {
 		}
 	}
 	return false
+}
+
+// skip is a position passed over by the current request (it could not
+// afford the close), put back into the merge for the next one.
+type skip struct {
+	it           item
+	qty          book.Lots
+	cost, margin market.Money
 }
 
 // partial is a position partly closed earlier in a run, not applied yet.
@@ -176,6 +185,18 @@ func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close)
 			if realized, ok = pnl(p.side == Long, take, removed, req.Price, rk.cfg.Multiplier); !ok {
 				break
 			}
+			backing := margin // the collateral behind the lots to close
+			if take < qty {
+				backing -= kept(margin, qty-take, qty)
+			}
+			if realized+backing < 0 {
+				// Closed at the bankrupt leg's price this position would
+				// lose more than its collateral: a deficit nobody
+				// reserved. It is passed over for this request and ranks
+				// again for the next; the leg waits for one that can.
+				rk.skipped = append(rk.skipped, skip{it: it, qty: qty, cost: cost, margin: margin})
+				continue
+			}
 			dst = append(dst, Close{Account: p.acct, Side: p.side, Qty: take, Price: req.Price,
 				Realized: realized, Remaining: qty - take, Rank: len(dst) - start + 1})
 			need -= take
@@ -190,6 +211,10 @@ func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close)
 				rk.m.pushSingle(it, v.cost, v.margin, v.qty)
 			}
 		}
+		for _, v := range rk.skipped {
+			rk.m.pushSingle(v.it, v.cost, v.margin, v.qty)
+		}
+		rk.skipped = rk.skipped[:0]
 		r.Covered, r.Uncovered = req.Qty-need, need
 		if ok && r.Covered > 0 {
 			r.BankruptRealized, ok = rk.closeValue(bidx, r.Covered, req.Price)

@@ -123,11 +123,14 @@ func TestDeleverageReportsUncoveredRemainder(t *testing.T) {
 }
 
 // TestDeleverageProperties runs random books through random deleverages:
-// the closes follow the naive ranking, cover exactly the requested quantity,
+// the closes follow the naive ranking of the positions that can afford a
+// close at the price (the others are passed over), cover the request as
+// far as those go,
 // leave open interest balanced, and move money only between the parties
 // (Σ realized + Σ unrealized at the mark is unchanged, to the unit).
 func TestDeleverageProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
+	passedOver := 0
 	for round := range 30 {
 		rk := mustNew(t, Config{Multiplier: 10_000})
 		ps := genPopulation(rng, 200+rng.IntN(400), 1_000_000, rk.cfg.Multiplier)
@@ -167,17 +170,22 @@ func TestDeleverageProperties(t *testing.T) {
 				held[s.acct] = p.Qty
 			}
 			before := unrealized(t, rk)
+			want, passed := affordable(rk, ref, qty, price) // before the closes change the positions
+			passedOver += passed
 
 			out, err := rk.Deleverage(Request{Account: bankrupt.Account, Side: bankrupt.Side, Qty: qty, Price: price}, closes[:0])
 			if err != nil {
 				t.Fatalf("round %d step %d: %v", round, step, err)
 			}
 			closes = out.Closes
+			if len(want) != len(out.Closes) {
+				t.Fatalf("round %d step %d: %d closes, the naive rank of those that can afford it says %d", round, step, len(out.Closes), len(want))
+			}
 			var sum book.Lots
 			realized := out.BankruptRealized
 			for i, c := range out.Closes {
-				if c.Account != ref[i].acct {
-					t.Fatalf("round %d step %d: close %d hits %d, naive rank says %d", round, step, i, c.Account, ref[i].acct)
+				if c.Account != want[i] {
+					t.Fatalf("round %d step %d: close %d hits %d, naive rank says %d", round, step, i, c.Account, want[i])
 				}
 				if c.Qty <= 0 || c.Qty > held[c.Account] || c.Remaining != held[c.Account]-c.Qty || c.Price != price {
 					t.Fatalf("close %+v of a position of %d", c, held[c.Account])
@@ -188,7 +196,7 @@ func TestDeleverageProperties(t *testing.T) {
 				sum += c.Qty
 				realized += c.Realized
 			}
-			if sum != qty || out.Covered != qty || out.Uncovered != 0 {
+			if sum != out.Covered || out.Covered+out.Uncovered != qty {
 				t.Fatalf("round %d step %d: closed %d (covered %d, uncovered %d) of %d", round, step, sum, out.Covered, out.Uncovered, qty)
 			}
 			if rk.OpenInterest(Long) != rk.OpenInterest(Short) {
@@ -202,6 +210,10 @@ func TestDeleverageProperties(t *testing.T) {
 			}
 		}
 	}
+	if passedOver == 0 {
+		t.Fatal("no position was ever passed over for a close it could not afford")
+	}
+	t.Logf("%d positions passed over", passedOver)
 }
 
 // TestDeleverageBatchEqualsSequential serves random batches of requests
@@ -327,4 +339,31 @@ func batchMatchesSequential(t *testing.T, a, b *Ranking, reqs []Request, accts [
 	if err := a.Check(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// affordable is the naive plan of a deleverage of qty at price: the
+// ranked positions in order, each closing what is still needed, passed over
+// when it would lose more than its collateral (margin + realized < 0).
+func affordable(rk *Ranking, ref []scored, qty book.Lots, price book.Ticks) (out []book.AccountID, passed int) {
+	for _, s := range ref {
+		if qty == 0 {
+			break
+		}
+		idx, _ := rk.index.get(s.acct)
+		p := &rk.pos[idx]
+		take := min(p.qty, qty)
+		removed, backing := p.cost, p.margin
+		if take < p.qty {
+			removed -= kept(p.cost, p.qty-take, p.qty)
+			backing -= kept(p.margin, p.qty-take, p.qty)
+		}
+		realized, _ := pnl(p.side == Long, take, removed, price, rk.cfg.Multiplier)
+		if realized+backing < 0 {
+			passed++
+			continue
+		}
+		out = append(out, s.acct)
+		qty -= take
+	}
+	return out, passed
 }

@@ -127,6 +127,7 @@ type Ranking struct {
 	m     merger
 
 	partials []partial // deleverage runs
+	skipped  []skip    // a request's passed-over positions
 	scratch  []scored  // indicator refresh
 
 	// promised is, per account, the quantity planned in forced closes

@@ -1042,7 +1042,7 @@ func (m *deficitMsg) deliver(w *world) {
 		if m.adl {
 			w.st.uncoveredADL++
 		}
-		if !w.tolerate {
+		if !w.tolerate || m.adl { // ADL passes over counterparties that cannot afford the close
 			w.fatalf("the fund could not cover %s of a close beyond the account's cash (ADL close: %v)", out.Uncovered, m.adl)
 		}
 	}

@@ -801,7 +801,7 @@ func TestCloseAgainstLockstep(t *testing.T) {
 // the mark then rises to 3760 before the socialization, the shorts' profit
 // is gone, Socialize charges nothing, and the settlement asks the fund for
 // 20000 while it reserved 1000: fund.Settle reports 19000 uncovered
-// (the audit reports it and fails; DESIGN.md, known gap 1).
+// (the audit reports it and fails; DESIGN.md, the known gap).
 func TestSocializedShortfallBeyondReservation(t *testing.T) {
 	knownIssue(t, "a socialized leg's IOC may lose beyond the reservation on a set-aside that is gone by settlement")
 	w := newWorld(t, nil, compile(t, symSpec{name: "SOC", socialized: true, tiers: bigTiers()}))
@@ -830,17 +830,15 @@ func TestSocializedShortfallBeyondReservation(t *testing.T) {
 	w.quiet()
 }
 
-// TestADLCloseBeyondCounterpartyMargin reproduces a deficit nobody
-// reserved: X's 100-lot short (bankrupt at 1020) waits in liquidation while
-// the mark runs to 1120 and Z opens a 10-lot isolated long at 1100 (50×,
-// margin 220). With no asks and an empty fund X's remainder goes to ADL at
-// 1020, where Z, profitable at the mark and highly leveraged, ranks first:
-// closed at 1020 it loses 800 on a margin of 220, and risk's Deficit (580)
-// is drawn from the fund without a reservation — which is empty:
-// uncovered, money is created (the audit reports it and fails; DESIGN.md,
-// known gap 2).
-func TestADLCloseBeyondCounterpartyMargin(t *testing.T) {
-	knownIssue(t, "an ADL close at the bankrupt leg's price may take a counterparty beyond its own bankruptcy price")
+// TestADLPassesOverACounterpartyThatCannotAfford: X's 100-lot short
+// (bankrupt at 1020) waits in liquidation while the mark runs to 1120 and
+// Z opens a 10-lot isolated long at 1100 (50×, margin 220). With no asks
+// and an empty fund X's remainder goes to ADL at 1020, where Z, profitable
+// at the mark and highly leveraged, ranks first; closed at 1020 it would
+// lose 800 on a margin of 220, a deficit nobody reserved. The ranking
+// passes it over: Y takes the close, Z keeps its position, no money is
+// created.
+func TestADLPassesOverACounterpartyThatCannotAfford(t *testing.T) {
 	w := newWorld(t, nil, compile(t, symSpec{name: "AAA", tiers: simTiers()}))
 	w.setMark(0, 1000)
 	x := w.addAccount("X", risk.Cross, usdt("2000"))
@@ -866,4 +864,9 @@ func TestADLCloseBeyondCounterpartyMargin(t *testing.T) {
 	w.setMark(0, 1120)
 	w.drain()
 	w.quiet()
+	w.liquidated(x, 1)
+	w.position(z, 0, 10, w.syms[0].Value(1100, 10), 0)
+	if w.st.adlCloses == 0 || w.uncovered != 0 {
+		t.Fatalf("ADL closes %d, uncovered %s", w.st.adlCloses, w.uncovered)
+	}
 }
