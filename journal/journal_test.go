@@ -330,6 +330,71 @@ func TestFenceHoldsForBatchesInFlight(t *testing.T) {
 	})
 }
 
+// A batch the server refuses mid-pipeline (here: larger than the stream
+// now allows) takes every batch behind it down: each expects the refused
+// one's place and gets a wrong-last-sequence answer. The writer reports
+// the first cause to all of them, ErrWrite, not a fence.
+func TestRefusalMidPipelineIsNotAFence(t *testing.T) {
+	nc := fresh(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cfg := config("REFUSED")
+	cfg.MaxBatch, cfg.MaxInFlight, cfg.MaxDelay = 1, 16, -1
+	w := open(t, nc, cfg)
+	appendTexts(w, nil, "fits")
+	mustSync(t, w)
+	sc := cfg.streamConfig()
+	sc.MaxMsgSize = 400
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("raw", func(t *testing.T) {
+		var futs []jetstream.PubAckFuture
+		for i, size := range []int{500, 10, 10} {
+			f, err := js.PublishAsync(cfg.Subject, make([]byte, size), jetstream.WithExpectLastSequence(uint64(1+i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			futs = append(futs, f)
+		}
+		for i, want := range []jetstream.ErrorCode{10054, codeWrongLastSeq, codeWrongLastSeq} {
+			var api *jetstream.APIError
+			select {
+			case pa := <-futs[i].Ok():
+				t.Fatalf("publish %d stored at %d", i, pa.Sequence)
+			case err := <-futs[i].Err():
+				if !errors.As(err, &api) || api.ErrorCode != want {
+					t.Fatalf("publish %d: %v, want code %d", i, err, want)
+				}
+			}
+		}
+	})
+
+	var errs []error
+	cb := func(_ uint64, err error) { errs = append(errs, err) }
+	w.Append(0, 0, make([]byte, 500), cb)
+	appendTexts(w, cb, texts("small-", 8)...)
+	err = w.Close()
+	if !errors.Is(err, ErrWrite) || errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "err_code=10054") {
+		t.Fatalf("Close: %v, want ErrWrite for the refused batch", err)
+	}
+	for i, e := range errs {
+		if e != err {
+			t.Fatalf("callback %d: %v, want the writer's error", i, e)
+		}
+	}
+	if _, err := js.UpdateStream(ctx, cfg.streamConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := readAll(t, nc, cfg, 1); len(errs) != 9 || len(recs) != 1 {
+		t.Fatalf("%d callbacks, %d records readable; want 9 and 1", len(errs), len(recs))
+	}
+}
+
 // Two writers race from the start: whatever lands, the journal is dense
 // and holds exactly the records whose callbacks said so.
 func TestRacingWritersKeepTheJournalHonest(t *testing.T) {
