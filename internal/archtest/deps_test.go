@@ -158,6 +158,15 @@ func TestImportBoundaries(t *testing.T) {
 				t.Errorf("%s imports %s; nothing imports bench or cmd", name, imp)
 			}
 		}
+		// The journal stores opaque records: nats.go, never what they mean.
+		if top == "journal" {
+			for _, d := range p.Deps {
+				dep := strings.TrimPrefix(d, mod)
+				if _, core := pure[dep]; core || dep == "actors" || dep == "gateway" || dep == "app" {
+					t.Errorf("%s depends on %s; the journal never imports the actors or the cores", name, d)
+				}
+			}
+		}
 		// cmd/loadtest may embed an exchange (--embedded); the client itself may not.
 		if top == "loadtest" || top == "wire" {
 			for _, d := range p.Deps {
