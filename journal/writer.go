@@ -135,7 +135,9 @@ func Open(nc *nats.Conn, cfg Config) (*Writer, error) {
 // blocks only while MaxPending records are waiting to become durable. The
 // payload is copied. onDurable (may be nil) runs once, on the writer's
 // goroutine in sequence order, after the record's batch is stored, or
-// with the error that stopped the writer; it must not block, nor Append.
+// with the error that stopped the writer (the record may or may not be
+// stored then). It must not block: an Append inside it would wait forever
+// on a full queue that only its own goroutine empties.
 // A record too large for a batch, or one appended after Close, gets
 // sequence 0 and its callback at once, on the caller's goroutine.
 func (w *Writer) Append(kind uint16, actor uint32, payload []byte, onDurable func(seq uint64, err error)) uint64 {
