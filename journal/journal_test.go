@@ -63,6 +63,18 @@ func fresh(t testing.TB) *nats.Conn {
 	return dial(t, startServer(t, t.TempDir()).ClientURL())
 }
 
+func jsOf(t testing.TB, nc *nats.Conn) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// ignore is a replay callback for tests that look only at Read's result.
+func ignore(uint64, uint16, uint32, []byte) error { return nil }
+
 func config(name string) Config {
 	return Config{Stream: name, Subject: "px.journal." + strings.ToLower(name), Timeout: wait}
 }
@@ -279,10 +291,7 @@ func TestSecondWriterFencesTheFirst(t *testing.T) {
 // has.
 func TestFenceHoldsForBatchesInFlight(t *testing.T) {
 	nc := fresh(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsOf(t, nc)
 	ctx := context.Background()
 
 	t.Run("sequence alone", func(t *testing.T) {
@@ -336,10 +345,7 @@ func TestFenceHoldsForBatchesInFlight(t *testing.T) {
 // the first cause to all of them, ErrWrite, not a fence.
 func TestRefusalMidPipelineIsNotAFence(t *testing.T) {
 	nc := fresh(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsOf(t, nc)
 	ctx := context.Background()
 	cfg := config("REFUSED")
 	cfg.MaxBatch, cfg.MaxInFlight, cfg.MaxDelay = 1, 16, -1
@@ -378,7 +384,7 @@ func TestRefusalMidPipelineIsNotAFence(t *testing.T) {
 	cb := func(_ uint64, err error) { errs = append(errs, err) }
 	w.Append(0, 0, make([]byte, 500), cb)
 	appendTexts(w, cb, texts("small-", 8)...)
-	err = w.Close()
+	err := w.Close()
 	if !errors.Is(err, ErrWrite) || errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "err_code=10054") {
 		t.Fatalf("Close: %v, want ErrWrite for the refused batch", err)
 	}
@@ -480,17 +486,14 @@ func TestRestartContinuesTheSequence(t *testing.T) {
 			t.Errorf("Read from %d: %d records to %d, want %d to %d", c.from, len(recs), last, c.n, c.last)
 		}
 	}
-	if _, err := Read(nc, cfg, 303, func(uint64, uint16, uint32, []byte) error { return nil }); !errors.Is(err, ErrGap) {
+	if _, err := Read(nc, cfg, 303, ignore); !errors.Is(err, ErrGap) {
 		t.Fatalf("Read past the end: %v, want ErrGap", err)
 	}
 }
 
 func TestReadRefusesCorruptionAndGaps(t *testing.T) {
 	nc := fresh(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsOf(t, nc)
 	for _, c := range []struct {
 		name string
 		bad  []byte
@@ -532,7 +535,7 @@ func TestReadRefusesCorruptionAndGaps(t *testing.T) {
 				t.Fatalf("%d records before the bad batch, want 20", n)
 			}
 			// From a point past the bad batch, a search must not step over it either.
-			if _, err := Read(nc, cfg, 22, func(uint64, uint16, uint32, []byte) error { return nil }); err == nil {
+			if _, err := Read(nc, cfg, 22, ignore); err == nil {
 				t.Fatal("Read from 22 succeeded past a bad batch")
 			}
 		})
@@ -560,10 +563,7 @@ func TestTrim(t *testing.T) {
 	}
 	// The writer's batching depends on timing; these are published as they
 	// are: batch i holds records 10i+1 … 10i+10.
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsOf(t, nc)
 	for i := range 10 {
 		recs := make([]Record, 10)
 		for j := range recs {
@@ -582,7 +582,7 @@ func TestTrim(t *testing.T) {
 	if recs, _ := readAll(t, nc, cfg, 51); len(recs) != 50 {
 		t.Fatalf("the batch holding 55 is kept whole: %d records from 51", len(recs))
 	}
-	if _, err := Read(nc, cfg, 50, func(uint64, uint16, uint32, []byte) error { return nil }); !errors.Is(err, ErrGap) {
+	if _, err := Read(nc, cfg, 50, ignore); !errors.Is(err, ErrGap) {
 		t.Fatalf("Read before the trim point: %v, want ErrGap", err)
 	}
 	if err := Trim(nc, cfg, 20); err != nil {
@@ -643,7 +643,7 @@ func TestAppendRefusals(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 
-	js, _ := jetstream.New(nc)
+	js := jsOf(t, nc)
 	mem := config("MEMORY")
 	sc := mem.streamConfig()
 	sc.Storage = jetstream.MemoryStorage
