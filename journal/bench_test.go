@@ -97,3 +97,30 @@ func BenchmarkJournalCommitSerial(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkJournalRead replays a journal of 256 k records of 64 bytes,
+// 1 024 a batch, from the start: records/s is the replay rate.
+func BenchmarkJournalRead(b *testing.B) {
+	const records = 256 << 10
+	nc := fresh(b)
+	cfg := config("REPLAY")
+	w := open(b, nc, cfg)
+	payload := make([]byte, 64)
+	for range records {
+		w.Append(1, 1, payload, nil)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(records * 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		last, err := Read(nc, cfg, 1, func(uint64, uint16, uint32, []byte) error { n++; return nil })
+		if err != nil || n != records || last != records {
+			b.Fatalf("read %d records to %d: %v", n, last, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*records/b.Elapsed().Seconds(), "records/s")
+}
