@@ -540,17 +540,45 @@ func TestReadRefusesCorruptionAndGaps(t *testing.T) {
 			}
 		})
 	}
-	// A writer does not start on a corrupt tail.
+}
+
+// A writer does not start on a corrupt tail; once an operator has deleted
+// it (`nats stream rmm`), the journal goes on after the last good batch.
+func TestCorruptTail(t *testing.T) {
+	nc := fresh(t)
+	js := jsOf(t, nc)
+	ctx := context.Background()
 	cfg := config("TAIL")
-	if _, err := js.CreateStream(context.Background(), cfg.streamConfig()); err != nil {
+	w := open(t, nc, cfg)
+	appendTexts(w, nil, texts("good-", 5)...)
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	pa, err := js.Publish(context.Background(), cfg.Subject, []byte("garbage"))
+	pa, err := js.Publish(ctx, cfg.Subject, []byte("torn"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(nc, cfg); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("seq %d", pa.Sequence)) {
 		t.Fatalf("Open on a corrupt tail: %v", err)
+	}
+	st, err := js.Stream(ctx, cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteMsg(ctx, pa.Sequence); err != nil {
+		t.Fatal(err)
+	}
+	if recs, last := readAll(t, nc, cfg, 1); len(recs) != 5 || last != 5 {
+		t.Fatalf("after the cut: %d records to %d", len(recs), last)
+	}
+	w = open(t, nc, cfg)
+	appendTexts(w, nil, "next")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := readAll(t, nc, cfg, 1)
+	if want := append(texts("good-", 5), "next"); strings.Join(payloads(recs), " ") != strings.Join(want, " ") {
+		t.Fatalf("journal %q, want %q", payloads(recs), want)
 	}
 }
 

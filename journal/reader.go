@@ -18,10 +18,11 @@ var ErrGap = errors.New("journal: sequence gap")
 type tail struct {
 	last   uint64 // the last record's sequence, 0 when none was ever written
 	stream uint64 // the stream's last sequence
-	msgID  string // the last batch's message id
 }
 
-// tailOf reads the last batch of st.
+// tailOf reads the last batch of st. The stream's last sequence may be a
+// message deleted since (an operator cutting off a damaged tail): the
+// journal then goes on from the last batch still there.
 func tailOf(ctx context.Context, st jetstream.Stream) (tail, error) {
 	info, err := st.Info(ctx)
 	if err != nil {
@@ -35,14 +36,15 @@ func tailOf(ctx context.Context, st jetstream.Stream) (tail, error) {
 		}
 		return tail{}, nil
 	}
-	m, b, err := batchAt(ctx, st, s.LastSeq)
+	m, err := st.GetLastMsgForSubject(ctx, info.Config.Subjects[0])
 	if err != nil {
-		return tail{}, err
+		return tail{}, fmt.Errorf("journal: stream %s: last message: %w", info.Config.Name, err)
 	}
-	if m.Sequence != s.LastSeq {
-		return tail{}, fmt.Errorf("%w: stream %s's last message (seq %d) is gone", ErrGap, info.Config.Name, s.LastSeq)
+	b, err := DecodeBatch(m.Data)
+	if err != nil {
+		return tail{}, at(err, info.Config.Name, m.Sequence)
 	}
-	return tail{last: b.Last(), stream: s.LastSeq, msgID: m.Header.Get(jetstream.MsgIDHeader)}, nil
+	return tail{last: b.Last(), stream: s.LastSeq}, nil
 }
 
 // batchAt fetches and decodes the first message at or after stream
@@ -83,6 +85,8 @@ func locate(ctx context.Context, st jetstream.Stream, rec uint64) (uint64, error
 		mid := lo + (hi-lo+1)/2
 		m, b, err := batchAt(ctx, st, mid)
 		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			hi = mid - 1 // deleted up to the end
 		case err != nil:
 			return 0, err
 		case m.Sequence > hi || b.First > rec:
@@ -160,6 +164,7 @@ func endsBefore(last, from uint64) error {
 // replay streams the batches at stream sequences start..end through an
 // ordered consumer, checks that their records are dense and passes those
 // from fromSeq on to fn. It returns the sequence after the last record.
+// It stops at end or at the last message there is, should end be deleted.
 func replay(cfg Config, st jetstream.Stream, start, end, fromSeq uint64, fn func(uint64, uint16, uint32, []byte) error) (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
@@ -204,7 +209,7 @@ func replay(cfg Config, st jetstream.Stream, start, end, fromSeq uint64, fn func
 			}
 		}
 		next = b.Last() + 1
-		if seq >= end {
+		if seq >= end || meta.NumPending == 0 {
 			return next, nil
 		}
 	}

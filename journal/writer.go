@@ -43,11 +43,12 @@ const (
 // packed into batches, one JetStream message each, published several at a
 // time, and reported durable when the server has stored their batch.
 //
-// Each batch expects the stream's last sequence and last message id to be
-// those of the writer's previous batch, so a batch lands only right behind
-// its predecessor. The sequence alone does not fence: once another
-// writer's message has taken the place of one batch, the next batch in
-// flight expects exactly that sequence and would land behind the stranger.
+// Each batch expects the stream's last sequence to be its predecessor's
+// and, behind a batch of this writer, that batch's message id, so a batch
+// lands only right behind its predecessor. The sequence alone does not
+// fence: once another writer's message has taken the place of one batch,
+// the next batch in flight expects exactly that sequence and would land
+// behind the stranger.
 type Writer struct {
 	cfg   Config
 	js    jetstream.JetStream
@@ -73,7 +74,9 @@ type Writer struct {
 	tokens   chan struct{} // one per batch in flight
 	done     chan struct{} // closed when the acker has resolved the last batch
 
-	// Owned by the flusher: where the previous batch went.
+	// Owned by the flusher: where the previous batch went. The first batch
+	// expects only the stream's last sequence seen at Open: no batch of
+	// this writer is ahead of it.
 	lastStream uint64
 	lastID     string
 }
@@ -122,7 +125,6 @@ func Open(nc *nats.Conn, cfg Config) (*Writer, error) {
 		tokens:     make(chan struct{}, cfg.MaxInFlight),
 		done:       make(chan struct{}),
 		lastStream: t.stream,
-		lastID:     t.msgID,
 	}
 	w.space.L = &w.mu
 	w.durable.Store(t.last)
