@@ -418,13 +418,17 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if o == nil {
 		panic(fmt.Sprintf("actors: the book's result for order %d, which the account does not know", m.id))
 	}
-	if m.code != book.OK {
+	if m.code != book.OK || m.err != nil {
 		a.acct.OnOrderDone(o.id)
 		a.forget(o)
 		o.setStatus(wire.StatusRejected)
 		a.orderEvent(o)
 		a.release(o)
-		m.done(wire.OrderReply{Reply: wire.Fail(bookError(m.code))})
+		e := m.err
+		if e == nil {
+			e = bookError(m.code)
+		}
+		m.done(wire.OrderReply{Reply: wire.Fail(e)})
 		m.req.recycle()
 		return
 	}
@@ -520,9 +524,13 @@ func (a *accountActor) afterFills(ctx actor.Context, h *symbolHandle, liquidate 
 
 // onCanceled handles the book's answer to a cancel.
 func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
-	if m.code != book.OK {
+	if m.code != book.OK || m.err != nil {
 		if m.done != nil {
-			m.done(wire.OrderReply{Reply: wire.Fail(bookError(m.code))})
+			e := m.err
+			if e == nil {
+				e = bookError(m.code)
+			}
+			m.done(wire.OrderReply{Reply: wire.Fail(e)})
 		}
 		return
 	}

@@ -268,7 +268,9 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			r.addOI(i, q)
 		}
 		if a.liquidating {
-			r.Liquidating++
+			if !a.failed { // an abandoned one is frozen, not in flight: leaked cover must still show
+				r.Liquidating++
+			}
 			r.InFlight += a.base
 			for _, g := range a.legs {
 				s := x.symbols[g.sym].sym

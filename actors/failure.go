@@ -58,6 +58,10 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		if a.liq != nil {
 			a.abandoned(ctx, liq.Reserved{Amount: m.amount})
 		}
+	case *adlRetryMsg:
+		if m.fast {
+			a.x.timers.Add(-1) // or quiesce waits for it forever
+		}
 	case *makerFillMsg, *adlFilledMsg, *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 		if f, ok := m.(*makerFillMsg); ok {

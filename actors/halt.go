@@ -61,6 +61,9 @@ func (g *guard) Receive(ctx actor.Context) {
 		g.Actor.Receive(ctx)
 		return
 	}
+	if f, ok := g.Actor.(interface{ refuseFailed(actor.Context) bool }); ok && f.refuseFailed(ctx) {
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *probeMsg, *auditMsg, *hashMsg:
 		g.Actor.Receive(ctx)
@@ -84,6 +87,11 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 	}
 	if r, ok := message.(refusable); ok {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in %s", s.g.name))
+	} else if first {
+		switch message.(type) {
+		case *placeMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
+			s.x.root.Send(child, message)
+		}
 	}
 	sup.ResumeChildren(child)
 }

@@ -219,7 +219,7 @@ func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg)
 // legPosition is a leg's remainder as the ADL ranking holds it (see
 // liq.RankedCost): a token margin, it ranks last.
 func (a *accountActor) legPosition(h *symbolHandle, qty book.Lots, cost market.Money) adlPositionMsg {
-	return adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: qty, cost: cost, margin: 1}
+	return adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: qty, cost: cost, margin: 1, bankrupt: true}
 }
 
 // adlLeg returns the liquidation's leg index in symbol sym, or stops the

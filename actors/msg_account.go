@@ -131,6 +131,9 @@ type (
 		status   book.Status
 		fills    []book.Fill
 		canceled []book.CanceledOrder // own resting orders removed by self-trade prevention
+		// err, when set, refuses the order whatever code says: its book
+		// is out of service (symbolActor.refuseFailed).
+		err      *wire.Error
 		tradeSeq uint64
 		done     func(wire.OrderReply)
 		req      *placeReq    // the client order's allocation; nil for a liquidation order
@@ -153,6 +156,9 @@ type (
 		orders []book.CanceledOrder
 		done   func(wire.OrderReply)
 		all    *cancelAllReq // the cancel-all this answers a part of, if any
+		// err, when set, answers a single cancel instead of code: its book
+		// is out of service.
+		err *wire.Error
 	}
 	// markMsg is a new mark price of a symbol this account holds.
 	markMsg struct {

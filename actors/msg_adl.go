@@ -24,6 +24,8 @@ type (
 		cost   market.Money
 		margin market.Money
 		acked  book.Lots
+		// bankrupt: a liquidation's remainder (adl.Ranking.Report)
+		bankrupt bool
 	}
 	// adlReport carries an account's latest ordinary position report in
 	// one symbol (accountActor.reportPosition): one per account and symbol,

@@ -91,6 +91,16 @@ func (r *registry) byPID(pid *actor.PID) *accountEntry {
 	return nil
 }
 
+// answeredWhenFailed reports whether a failed account answers m
+// (refuseAll): the messages whose senders wait for an answer.
+func answeredWhenFailed(m any) bool {
+	switch m.(type) {
+	case *adlCloseMsg, *socialMsg, *takerResultMsg, *reservedMsg, *canceledMsg, *makerFillMsg:
+		return true
+	}
+	return false
+}
+
 // accountSupervisor is the guardian strategy of every account actor. A
 // panic takes the account out of service — no restart: its in-memory state
 // cannot be trusted and durability has not landed — marks it failed,
@@ -113,6 +123,11 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		"account", name, "reason", reason)
 	if r, ok := message.(refusable); ok {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", name))
+	} else if first && answeredWhenFailed(message) {
+		// Another actor's protocol message (a forced close, a charge, a
+		// book's answer): the failed account answers it as it answers
+		// those queued behind it (refuseAll), or its sender waits forever.
+		s.x.root.Send(child, message)
 	}
 	sup.ResumeChildren(child)
 	if first { // a later panic (an audit of the broken state) must not give back twice

@@ -147,6 +147,32 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 	deliver(ctx, taker.mb, m.from, out)
 }
 
+// refuseFailed answers, once the book is out of service (halt.go), what
+// would otherwise wait for it forever: an order is rejected INTERNAL (its
+// account releases it), a cancel refused INTERNAL, a cancel by ids
+// answered with nothing canceled (the orders stay where the frozen book
+// holds them).
+func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
+	e := wire.Errorf(wire.CodeInternal, "the %s book is out of service after an internal error", s.sym.Name)
+	switch m := ctx.Message().(type) {
+	case *placeMsg:
+		taker := s.ref(m.order.Account, m.from)
+		out := new(takerResultMsg)
+		if m.req != nil {
+			out = &m.req.result
+		}
+		*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: book.OK, status: book.StatusRejected, done: m.done, req: m.req, err: e}
+		deliver(ctx, taker.mb, m.from, out)
+	case *cancelMsg:
+		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, err: e})
+	case *cancelIDsMsg:
+		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, all: m.all})
+	default:
+		return false
+	}
+	return true
+}
+
 func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
 	r := &s.res
 	s.book.Cancel(m.id, r)

@@ -189,7 +189,7 @@ func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close)
 			if take < qty {
 				backing -= kept(margin, qty-take, qty)
 			}
-			if realized+backing < 0 {
+			if realized+backing < 0 && !p.bankrupt {
 				// Closed at the bankrupt leg's price this position would
 				// lose more than its collateral: a deficit nobody
 				// reserved. It is passed over for this request and ranks

@@ -358,7 +358,7 @@ func affordable(rk *Ranking, ref []scored, qty book.Lots, price book.Ticks) (out
 			backing -= kept(p.margin, p.qty-take, p.qty)
 		}
 		realized, _ := pnl(p.side == Long, take, removed, price, rk.cfg.Multiplier)
-		if realized+backing < 0 {
+		if realized+backing < 0 && !p.bankrupt {
 			passed++
 			continue
 		}

@@ -96,6 +96,10 @@ type position struct {
 	side   book.Side
 	bucket uint8
 	live   bool
+	// bankrupt: the position is a liquidation's remainder (Report): its
+	// margin is a token, and it guards its own closes by its bankruptcy
+	// price, so deleveraging does not test whether it can afford one.
+	bankrupt bool
 }
 
 func (p *position) item() item { return item{key: p.key, b: p.b, acct: p.acct} }

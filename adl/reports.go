@@ -17,8 +17,9 @@ import (
 // arguments; qty 0 removes it), acked being the forced closes the account
 // handled since its previous report, whatever it could close. The ranking
 // holds the report less the closes still promised, its cost and margin
-// scaled to what it holds; Report returns that quantity.
-func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, cost, margin market.Money, acked book.Lots) (book.Lots, error) {
+// scaled to what it holds; Report returns that quantity. bankrupt marks a
+// liquidation's remainder (see position.bankrupt).
+func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, cost, margin market.Money, acked book.Lots, bankrupt bool) (book.Lots, error) {
 	left := rk.promised[acct] - acked
 	if left <= 0 {
 		delete(rk.promised, acct)
@@ -31,7 +32,13 @@ func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, co
 		cost = max(1, scaleDown(cost, held, qty))
 		margin = max(1, scaleDown(margin, held, qty))
 	}
-	return held, rk.Update(acct, side, held, cost, margin)
+	if err := rk.Update(acct, side, held, cost, margin); err != nil {
+		return held, err
+	}
+	if idx, ok := rk.index.get(acct); ok {
+		rk.pos[idx].bankrupt = bankrupt
+	}
+	return held, nil
 }
 
 // Promised returns the forced closes planned against acct and not yet

@@ -605,7 +605,7 @@ func (w *world) positionChanged(a *acct, si int, acked book.Lots, hasAck bool) {
 }
 
 func legPosition(a *acct, si int, qty book.Lots, cost market.Money) adlPos {
-	return adlPos{a: a, sym: si, qty: qty, cost: cost, margin: 1}
+	return adlPos{a: a, sym: si, qty: qty, cost: cost, margin: 1, bankrupt: true}
 }
 
 // liquidate is accountActor.liquidate.
@@ -1058,12 +1058,13 @@ type adlPos struct {
 	qty          book.Lots
 	cost, margin market.Money
 	acked        book.Lots
+	bankrupt     bool
 }
 
 func (p *adlPos) deliver(w *world) { w.report(p) }
 
 func (w *world) report(p *adlPos) book.Lots {
-	held, err := w.ranks[p.sym].Report(p.a.id, sideOfQty(p.qty), abs(p.qty), p.cost, p.margin, p.acked)
+	held, err := w.ranks[p.sym].Report(p.a.id, sideOfQty(p.qty), abs(p.qty), p.cost, p.margin, p.acked, p.bankrupt)
 	if err != nil {
 		w.fatalf("ranking refused %s's position %d (cost %d, margin %d): %v", p.a.name, p.qty, p.cost, p.margin, err)
 	}
@@ -1155,19 +1156,16 @@ type adlCloseMsg struct {
 
 func (m *adlCloseMsg) deliver(w *world) {
 	a, s := m.a, w.syms[m.sym]
-	want := book.Lots(m.side.Sign())
-	var done book.Lots
+	done, res, code := a.r.CloseForADL(s, m.side, m.qty, m.price)
+	if code != risk.OK {
+		w.fatalf("%s: risk refused an ADL close of %d at %d: %s", a.name, m.qty, m.price, code)
+	}
+	if res.Deficit > 0 {
+		w.send(a.ep(), epFund, &deficitMsg{amount: res.Deficit, adl: true})
+	}
 	inLiq := false
-	if pos, ok := a.r.Position(s); ok && pos.Qty*want > 0 {
-		done = min(m.qty, abs(pos.Qty))
-		res, code := a.r.ApplyADLClose(s, done, m.price)
-		if code != risk.OK {
-			w.fatalf("%s: risk refused an ADL close of %d at %d of position %d: %s", a.name, done, m.price, pos.Qty, code)
-		}
+	if done > 0 {
 		w.st.adlCloses++
-		if res.Deficit > 0 {
-			w.send(a.ep(), epFund, &deficitMsg{amount: res.Deficit, adl: true})
-		}
 		if res.Liquidate {
 			w.liquidate(a, m.sym)
 		}

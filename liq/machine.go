@@ -411,8 +411,8 @@ func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots
 	}
 	g := &m.Legs[i]
 	want := book.Lots(side.Sign()) // the sign of the positions the close is for
-	if g.Remaining*want <= 0 || !m.reserved || g.order != 0 || qty <= 0 {
-		return 0, false, nil
+	if g.Remaining*want <= 0 || !m.reserved || m.quotes > 0 || g.order != 0 || qty <= 0 {
+		return 0, false, nil // before the IOC orders went out (reserving, setting aside) or while one is in the book
 	}
 	if (want > 0 && price < g.Bankruptcy) || (want < 0 && price > g.Bankruptcy) {
 		return 0, false, nil
@@ -445,19 +445,20 @@ func (m *Machine) closeLeg(g *Leg, qty book.Lots, price book.Ticks) (book.Lots, 
 // for leg g's plan (CloseAgainst); what they close counts as the round's
 // progress. abandon answers them with nothing closed.
 func (m *Machine) answerDeferred(g *Leg, abandon bool) error {
-	for k := range g.deferred {
-		d := &g.deferred[k]
+	for len(g.deferred) > 0 {
+		d := &g.deferred[0]
 		if !abandon {
 			n, err := m.closeLeg(g, d.Asked, d.Price)
 			if err != nil {
-				return err
+				return err // the ones not answered yet stay, for Abandon
 			}
 			d.Qty = n
 			g.progress = g.progress || n > 0
 		}
 		m.emit(d)
+		g.deferred = g.deferred[1:] // answered once; the effect keeps the entry
 	}
-	g.deferred = nil // the effects keep the answered ones
+	g.deferred = nil
 	return nil
 }
 
@@ -465,7 +466,7 @@ func (m *Machine) answerDeferred(g *Leg, abandon bool) error {
 // winners' charges on socialized legs, one Settle effect with what the
 // fund gets (+) or pays (−).
 func (m *Machine) checkDone() error {
-	if m.settled || !m.reserved || !m.L.Done() {
+	if m.settled || !m.reserved || m.quotes > 0 || !m.L.Done() {
 		return nil
 	}
 	for i := range m.Legs {

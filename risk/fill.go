@@ -98,18 +98,58 @@ func (a *Account) ApplyADLClose(sym *market.Symbol, qty book.Lots, price book.Ti
 // CloseForADL is a ranked counterparty's side of a forced close: of qty
 // lots asked of its positions on side (book.Buy: long) it closes what it
 // still holds (the ranking may be stale) at price with ApplyADLClose and
-// returns how many; 0 and OK when it holds nothing on that side.
+// returns how many; 0 and OK when it holds nothing on that side, or when
+// the close would leave what backs the position below zero (the ranking's
+// view of its collateral may be stale): ADL must not make a counterparty
+// bankrupt, a deficit nobody reserved.
 func (a *Account) CloseForADL(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks) (book.Lots, FillResult, Code) {
 	i := a.find(sym)
 	if i < 0 || qty <= 0 || a.pos[i].qty*book.Lots(side.Sign()) <= 0 {
 		return 0, FillResult{}, OK
 	}
 	n := min(qty, abs(a.pos[i].qty))
+	if price <= 0 || price > 2*sym.MaxPrice {
+		return 0, FillResult{}, InvalidPrice
+	}
+	if !a.affordsClose(i, n, price) {
+		return 0, FillResult{}, OK
+	}
 	res, code := a.ApplyADLClose(sym, n, price)
 	if code != OK {
 		return 0, res, code
 	}
 	return n, res, OK
+}
+
+// affordsClose reports whether closing n lots of slot i at price leaves
+// what backs it — the isolated margin, or the cross equity at the stored
+// marks — at zero or above, or costs it nothing against the mark.
+func (a *Account) affordsClose(i int, n book.Lots, price book.Ticks) bool {
+	p := &a.pos[i]
+	mark := p.mark
+	if mark == 0 {
+		mark = price
+	}
+	d := p.sym.Value(price-mark, n) // the close at price instead of at the mark
+	if p.qty < 0 {
+		d = -d
+	}
+	if d >= 0 {
+		return true
+	}
+	if p.mode == Isolated {
+		dc := n
+		if p.qty > 0 {
+			dc = -n
+		}
+		removed := p.cost
+		if n < abs(p.qty) {
+			removed = market.Money(market.MustMulDiv(int64(p.cost), int64(n), int64(abs(p.qty)), false))
+		}
+		return p.margin-p.sym.Value(price, dc)-removed >= 0
+	}
+	eq, _ := a.crossEquityMM()
+	return eq+d >= 0
 }
 
 // applyTrade trades slot i and brings every derived number up to date.
