@@ -323,3 +323,42 @@ func TestIsolatedLiquidationCancelsOnlyItsSymbol(t *testing.T) {
 		t.Fatalf("second start: %s", code)
 	}
 }
+
+// TestCloseForADLOnlyWhatItCanAfford: a counterparty closed at a bankrupt
+// leg's price closes nothing that would leave what backs it below zero —
+// the isolated margin, or the cross equity at the marks — however stale
+// the ranking's view of it was; a close no worse than the mark always goes.
+func TestCloseForADLOnlyWhatItCanAfford(t *testing.T) {
+	sym := seedSymbol(t)
+	for _, c := range []struct {
+		name  string
+		mode  MarginMode
+		price book.Ticks
+		want  book.Lots
+	}{
+		{"isolated, a loss within the margin", Isolated, 1090, 10}, // −100 of 220
+		{"isolated, a loss beyond the margin", Isolated, 1070, 0},  // −300 of 220
+		{"cross, a loss within the equity", Cross, 1060, 10},       // −400 of 500
+		{"cross, a loss beyond the equity", Cross, 1020, 0},        // −800 of 500
+		{"cross, better than the mark", Cross, 1200, 10},           // a gain
+		{"isolated, a gain on a thin margin", Isolated, 1100, 10},  // at the mark
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			deposit := "500"
+			if c.mode == Isolated {
+				deposit = "10000"
+			}
+			a := funded(deposit, c.mode)
+			mustOK(t, a.SetLeverage(sym, 50), "leverage")
+			trade(t, a, sym, book.Buy, 1100, 10, 1100, false) // long 10 at 1100: isolated margin 220
+			n, r, code := a.CloseForADL(sym, book.Buy, 10, c.price)
+			mustOK(t, code, "CloseForADL")
+			if n != c.want || r.Deficit != 0 {
+				t.Fatalf("closed %d (deficit %d), want %d", n, r.Deficit, c.want)
+			}
+			if p, _ := a.Position(sym); p.Qty != 10-c.want {
+				t.Fatalf("position %d", p.Qty)
+			}
+		})
+	}
+}
