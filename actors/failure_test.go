@@ -139,18 +139,7 @@ func TestFailedLiquidationGivesBackCover(t *testing.T) {
 		{"set-aside quoted after the failure", func(x *Exchange) *actor.PID { return x.adl }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
-			e.index(tsym, "3750")
-			e.fundDeposit("1000")
-			for acct, dep := range map[string]string{"A": "150000", "B": "1000000", "D": "1000000"} {
-				e.deposit(acct, dep)
-				e.leverage(acct, tsym, 5)
-			}
-			e.mustPlace("B", tsym, wire.Sell, "3750", "200")
-			e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
-			// The only bid is below A's bankruptcy price 3000: the fund
-			// reserves all it has (1000 of the 20000 the sweep needs).
-			e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+			e := socializedShortfallEnv(t)
 
 			until := make(chan struct{})
 			e.x.root.Send(c.held(e.x), &pauseMsg{until: until})
@@ -253,4 +242,22 @@ func TestCancelAllAnswersWhenTheAccountFails(t *testing.T) {
 		t.Fatalf("answered twice: %+v", r)
 	case <-time.After(20 * time.Millisecond):
 	}
+}
+
+// socializedShortfallEnv: on a socialized symbol A is long 200 at 3750
+// against B, the fund holds 1000, and the only bid (D's, 200 at 2900) is
+// below A's bankruptcy price 3000, so A's liquidation at 3100 reserves all
+// the fund has (1000 of the 20000 the sweep needs).
+func socializedShortfallEnv(t *testing.T) *env {
+	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+	e.index(tsym, "3750")
+	e.fundDeposit("1000")
+	for acct, dep := range map[string]string{"A": "150000", "B": "1000000", "D": "1000000"} {
+		e.deposit(acct, dep)
+		e.leverage(acct, tsym, 5)
+	}
+	e.mustPlace("B", tsym, wire.Sell, "3750", "200")
+	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+	e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+	return e
 }

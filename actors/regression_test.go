@@ -164,16 +164,7 @@ func TestFailedBookAnswersOrdersAndCancels(t *testing.T) {
 // good: a reservation nobody will ever release passes the audit.
 // Fixed: a failed account's frozen liquidation is no longer counted as in flight.
 func TestAuditSeesLeakedCoverAfterAFailedLiquidation(t *testing.T) {
-	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
-	e.index(tsym, "3750")
-	e.fundDeposit("1000")
-	for acct, dep := range map[string]string{"A": "150000", "B": "1000000", "D": "1000000"} {
-		e.deposit(acct, dep)
-		e.leverage(acct, tsym, 5)
-	}
-	e.mustPlace("B", tsym, wire.Sell, "3750", "200")
-	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
-	e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+	e := socializedShortfallEnv(t)
 	until := make(chan struct{})
 	e.x.root.Send(e.x.fund, &pauseMsg{until: until})
 	e.index(tsym, "3100")

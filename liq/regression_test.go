@@ -67,26 +67,7 @@ func TestLosingDuelistsSettle(t *testing.T) {
 // count off.
 // Fixed: answerDeferred now drops each close as it answers it.
 func TestAbandonAfterAFailedStepAnswersEachCloseOnce(t *testing.T) {
-	sym := compile(t, symSpec{name: "SEED", tiers: longTiers()})
-	a := risk.NewAccount(1, risk.Cross)
-	if a.Deposit(usdt("1500")) != risk.OK || a.SetLeverage(sym, 5) != risk.OK {
-		t.Fatal("setup")
-	}
-	if c, _ := a.PreTrade(sym, risk.Order{ID: 1, Side: book.Buy, Type: risk.Limit, Price: 3750, Qty: 2}, 3750); c != risk.OK {
-		t.Fatal(c)
-	}
-	if _, c := a.ApplyFill(sym, risk.Fill{OrderID: 1, Side: book.Buy, Price: 3750, Qty: 2}); c != risk.OK {
-		t.Fatal(c)
-	}
-	if !a.OnMark(sym, 3100) {
-		t.Fatal("not liquidatable")
-	}
-	ids := book.OrderID(100)
-	m, _, code := Start(a, sym, 7, Config{NewID: func() book.OrderID { ids++; return ids }}, socialized)
-	if code != risk.OK {
-		t.Fatal(code)
-	}
-	m.Ready()
+	m, sym := seedMachineOf(t, false, 2)
 	for _, in := range []Input{Reserved{Quotes: []Quote{{Mark: 3100}}}, IOCDone{ID: 101}} {
 		if err := m.Step(in); err != nil {
 			t.Fatal(err)

@@ -431,15 +431,21 @@ func TestSplitReservationByNeed(t *testing.T) {
 // with its first effect (the Reserve) consumed.
 func seedMachine(t *testing.T, soc bool) (*Machine, *market.Symbol) {
 	t.Helper()
+	return seedMachineOf(t, soc, 1)
+}
+
+// seedMachineOf is seedMachine for a long of qty units (margin 750 each).
+func seedMachineOf(t *testing.T, soc bool, qty book.Lots) (*Machine, *market.Symbol) {
+	t.Helper()
 	sym := compile(t, symSpec{name: "SEED", socialized: soc, tiers: longTiers()})
 	a := risk.NewAccount(1, risk.Cross)
-	if a.Deposit(usdt("750")) != risk.OK || a.SetLeverage(sym, 5) != risk.OK {
+	if a.Deposit(750*market.MoneyScale*market.Money(qty)) != risk.OK || a.SetLeverage(sym, 5) != risk.OK {
 		t.Fatal("setup")
 	}
-	if c, _ := a.PreTrade(sym, risk.Order{ID: 1, Side: book.Buy, Type: risk.Limit, Price: 3750, Qty: 1}, 3750); c != risk.OK {
+	if c, _ := a.PreTrade(sym, risk.Order{ID: 1, Side: book.Buy, Type: risk.Limit, Price: 3750, Qty: qty}, 3750); c != risk.OK {
 		t.Fatal(c)
 	}
-	if _, c := a.ApplyFill(sym, risk.Fill{OrderID: 1, Side: book.Buy, Price: 3750, Qty: 1}); c != risk.OK {
+	if _, c := a.ApplyFill(sym, risk.Fill{OrderID: 1, Side: book.Buy, Price: 3750, Qty: qty}); c != risk.OK {
 		t.Fatal(c)
 	}
 	if !a.OnMark(sym, 3100) {
@@ -452,7 +458,7 @@ func seedMachine(t *testing.T, soc bool) (*Machine, *market.Symbol) {
 	}
 	if r := m.Ready(); len(r) != 1 {
 		t.Fatalf("first effects %+v", r)
-	} else if res, ok := r[0].(*Reserve); !ok || res.ID != 7 || len(res.Legs) != 1 || res.Legs[0].Qty != 1 || res.Legs[0].Bankruptcy != 3000 {
+	} else if res, ok := r[0].(*Reserve); !ok || res.ID != 7 || len(res.Legs) != 1 || res.Legs[0].Qty != qty || res.Legs[0].Bankruptcy != 3000 {
 		t.Fatalf("first effect %+v", r[0])
 	}
 	return m, sym
