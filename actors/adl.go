@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -188,8 +189,13 @@ func (a *adlActor) serve(ctx actor.Context, sym int, rk *adl.Ranking) {
 		m := a.batch[i]
 		p := &m.pos
 		if r.Err != nil {
-			a.x.log.Debug("actors: deleverage postponed", "account", p.name, "err", r.Err)
-			ctx.Send(p.pid, &adlPlanMsg{sym: sym})
+			if !errors.Is(r.Err, adl.ErrNoMark) && !errors.Is(r.Err, adl.ErrNoPosition) {
+				// The request was built from the ranking's own view of the
+				// leg: anything else means the two disagree.
+				panic(fmt.Sprintf("actors: the ADL ranking of %s refused %s's deleverage of %d at %d: %v",
+					a.x.symbols[sym].sym.Name, p.name, a.reqs[i].Qty, m.price, r.Err))
+			}
+			ctx.Send(p.pid, &adlPlanMsg{sym: sym}) // postponed: no mark yet, or closed as a counterparty since
 			continue
 		}
 		for _, c := range r.Closes {

@@ -94,7 +94,7 @@ type accountAudit struct {
 	cost                    []market.Money
 	openOrders              int
 	liquidating             bool
-	base                    market.Money
+	base                    market.Money // the liquidation's, with what its winners paid so far
 	legs                    []legAudit
 	failed                  bool
 }
@@ -135,7 +135,7 @@ func (a *accountActor) auditShare() accountAudit {
 		}
 	}
 	if lq := a.liq; lq != nil {
-		out.liquidating, out.base = true, lq.L.Base
+		out.liquidating, out.base = true, lq.L.Base+lq.Charged() // winners' payments are held until the settlement
 		for i := range lq.Legs {
 			g := &lq.Legs[i]
 			out.legs = append(out.legs, legAudit{sym: lq.hs[i].idx, remaining: g.Remaining, bk: g.Bankruptcy, gain: g.Gain})

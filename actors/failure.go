@@ -37,6 +37,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case refusable:
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
 	case *takerResultMsg:
+		if len(m.fills) > 0 {
+			a.x.log.Error("actors: fills of an order of a failed account dropped", "account", a.e.name, "order", m.id, "fills", len(m.fills))
+		}
 		if m.done != nil {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
 		}
@@ -45,6 +48,10 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
 	case *socialMsg:
 		switch m.kind {
+		case socialCharged:
+			if m.amount > 0 { // a winner's payment the abandoned liquidation will never settle
+				a.x.log.Error("actors: a socialized-loss payment to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
+			}
 		case socialCharge:
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
 		case socialCap: // quoted after the failure: give it back

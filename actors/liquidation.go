@@ -129,7 +129,11 @@ func (a *accountActor) perform(ctx actor.Context) {
 			if fast {
 				x.timers.Add(1)
 			}
-			time.AfterFunc(e.After, func() { x.root.Send(self, &adlRetryMsg{sym: sym, res: res, fast: fast}) })
+			time.AfterFunc(e.After, func() {
+				if !x.stopped.Load() {
+					x.root.Send(self, &adlRetryMsg{sym: sym, res: res, fast: fast})
+				}
+			})
 		case *liq.Socialize:
 			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, pid: a.e.pid, name: a.e.name})
 		case *liq.Settle:
