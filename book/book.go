@@ -72,21 +72,23 @@ const btreeDegree = 16
 // New returns an empty book.
 func New() *Book {
 	b := &Book{}
-	b.bids = newHalf(Buy)
-	b.asks = newHalf(Sell)
+	b.bids = newHalf(Buy, minIndexSize)
+	b.asks = newHalf(Sell, minIndexSize)
 	b.ids.init(minIndexSize)
 	b.freeNode, b.freeLevel = nilIdx, nilIdx
 	return b
 }
 
-func newHalf(s Side) half {
+// newHalf returns an empty side whose price index starts with at least size
+// slots (it grows at half load).
+func newHalf(s Side, size int) half {
 	h := half{side: s, best: nilIdx}
 	// The tree holds levels worst first, so the best level is the last
 	// item of the rightmost leaf and a new best level is an append, not a
 	// shift of the whole leaf.
 	h.tree = btree.NewWithFreeListG(btreeDegree, func(a, b levelKey) bool { return a.key > b.key },
 		btree.NewFreeListG[levelKey](256))
-	h.prices.init(minIndexSize)
+	h.prices.init(size)
 	return h
 }
 
@@ -275,8 +277,13 @@ func (b *Book) levelTotal(s Side, p Ticks) Lots {
 
 // rest appends a new resting order at the back of its level's queue.
 func (b *Book) rest(o *Order, remaining, filled Lots, r *Result) {
-	h := b.half(o.Side)
-	li := b.levelAt(h, o.Price)
+	l := b.enqueue(b.levelAt(b.half(o.Side), o.Price), o, remaining, filled)
+	r.depth(o.Side, l.price, l.total)
+}
+
+// enqueue appends o at the back of level li's queue, indexes it and
+// returns the level.
+func (b *Book) enqueue(li int32, o *Order, remaining, filled Lots) *level {
 	ni := b.allocNode()
 	l := &b.levels[li]
 	b.nodes[ni] = node{Order: *o, remaining: remaining, filled: filled, prev: l.tail, next: nilIdx, level: li}
@@ -289,7 +296,7 @@ func (b *Book) rest(o *Order, remaining, filled Lots, r *Result) {
 	l.count++
 	l.total += remaining
 	b.ids.put(uint64(o.ID), ni)
-	r.depth(o.Side, l.price, l.total)
+	return l
 }
 
 // unlink takes node ni out of its level's queue and the id index and frees

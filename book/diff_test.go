@@ -92,16 +92,11 @@ func (h *harness) do(c cmd) {
 }
 
 func (h *harness) compare() error {
-	r, rr := &h.r, &h.rr
-	switch {
-	case r.Code != rr.Code || r.Status != rr.Status || r.Filled != rr.Filled || r.Remaining != rr.Remaining:
-		return fmt.Errorf("result %v/%v filled %d remaining %d, reference %v/%v filled %d remaining %d",
-			r.Code, r.Status, r.Filled, r.Remaining, rr.Code, rr.Status, rr.Filled, rr.Remaining)
-	case !slices.Equal(r.Fills, rr.Fills):
-		return fmt.Errorf("fills %+v, reference %+v", r.Fills, rr.Fills)
-	case !slices.Equal(r.Canceled, rr.Canceled):
-		return fmt.Errorf("canceled %+v, reference %+v", r.Canceled, rr.Canceled)
-	case r.Code != OK && len(r.Depth) > 0:
+	r := &h.r
+	if err := sameOutcome(r, &h.rr, "reference"); err != nil {
+		return err
+	}
+	if r.Code != OK && len(r.Depth) > 0 {
 		return fmt.Errorf("rejected call changed depth: %+v", r.Depth)
 	}
 	if err := h.b.Check(); err != nil {
@@ -156,6 +151,21 @@ func (h *harness) compare() error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// sameOutcome compares two results but for their depth changes (the
+// reference book makes none); other names the one r is compared with.
+func sameOutcome(r, other *Result, name string) error {
+	switch {
+	case r.Code != other.Code || r.Status != other.Status || r.Filled != other.Filled || r.Remaining != other.Remaining:
+		return fmt.Errorf("result %v/%v filled %d remaining %d, %s %v/%v filled %d remaining %d",
+			r.Code, r.Status, r.Filled, r.Remaining, name, other.Code, other.Status, other.Filled, other.Remaining)
+	case !slices.Equal(r.Fills, other.Fills):
+		return fmt.Errorf("fills %+v, %s %+v", r.Fills, name, other.Fills)
+	case !slices.Equal(r.Canceled, other.Canceled):
+		return fmt.Errorf("canceled %+v, %s %+v", r.Canceled, name, other.Canceled)
 	}
 	return nil
 }
@@ -257,28 +267,39 @@ func (h *harness) liveIDs() []OrderID {
 	return ids
 }
 
-func TestDifferential(t *testing.T) {
-	n := 100_000
+// newGen returns a generator of commands for h's book.
+func (h *harness) newGen(seed, stream uint64) *gen {
+	return &gen{rng: rand.New(rand.NewPCG(seed, stream)), live: h.liveIDs}
+}
+
+// eachSeed runs fn in a subtest for each of four seeds with a fresh harness,
+// its generator, and n commands to run (a tenth in short and race mode).
+func eachSeed(t *testing.T, stream uint64, n int, fn func(t *testing.T, h *harness, g *gen, n int)) {
 	if testing.Short() || raceEnabled {
-		n = 10_000
+		n /= 10
 	}
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			h := newHarness(t)
-			g := &gen{rng: rand.New(rand.NewPCG(seed, 0x5eed)), live: h.liveIDs}
-			fills, canceled, resting := 0, 0, 0
-			for range n / 4 {
-				h.do(g.next())
-				fills += len(h.r.Fills)
-				canceled += len(h.r.Canceled)
-				resting += h.b.Len()
-			}
-			if fills < n/100 || canceled < n/100 || resting < n/4*20 {
-				t.Fatalf("weak generator: %d fills, %d cancels, %d resting on average", fills, canceled, resting/(n/4))
-			}
-			t.Logf("%d commands, %d fills, %d canceled, %d resting on average", n/4, fills, canceled, resting/(n/4))
+			fn(t, h, h.newGen(seed, stream), n)
 		})
 	}
+}
+
+func TestDifferential(t *testing.T) {
+	eachSeed(t, 0x5eed, 25_000, func(t *testing.T, h *harness, g *gen, n int) {
+		fills, canceled, resting := 0, 0, 0
+		for range n {
+			h.do(g.next())
+			fills += len(h.r.Fills)
+			canceled += len(h.r.Canceled)
+			resting += h.b.Len()
+		}
+		if fills < n/25 || canceled < n/25 || resting < n*20 {
+			t.Fatalf("weak generator: %d fills, %d cancels, %d resting on average", fills, canceled, resting/n)
+		}
+		t.Logf("%d commands, %d fills, %d canceled, %d resting on average", n, fills, canceled, resting/n)
+	})
 }
 
 // maxFuzzCmds bounds one fuzz input: the reference book is quadratic, and
