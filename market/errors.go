@@ -21,4 +21,8 @@ var (
 	ErrIndex = errors.New("market: index price out of range")
 	// ErrTimeBackwards: a mark update older than the previous one.
 	ErrTimeBackwards = errors.New("market: time went backwards")
+
+	// ErrSnapshot: DecodeMarkSnapshot's input is damaged, of another
+	// version, or of another symbol or funding config.
+	ErrSnapshot = errors.New("market: bad mark snapshot")
 )
