@@ -53,6 +53,9 @@ func (w *world) deposit(a *Account, m market.Money) {
 func (w *world) check(step int) {
 	w.t.Helper()
 	for _, a := range w.accts {
+		if err := a.Check(); err != nil {
+			w.t.Fatalf("step %d: %v", step, err)
+		}
 		if a.nOpen == 0 && (a.Cash() < 0 || a.Balance() != a.Cash() || a.Report().Balance.IsNegative()) {
 			w.t.Fatalf("step %d: flat account %d has cash %s, balance %s", step, a.ID(), a.Cash(), a.Balance())
 		}
