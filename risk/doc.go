@@ -225,4 +225,12 @@
 //
 // ADLScore = (uPnL / |C|) × (Notional / equity) as a Rate (equity: the
 // isolated margin + uPnL, or the cross equity); 0 when not in profit.
+//
+// # Snapshots
+//
+// AppendSnapshot and DecodeAccountSnapshot (snapshot.go, which describes
+// the format) store what the account cannot derive and rebuild the rest,
+// so a decoded account goes on exactly as the original would; an account in
+// liquidation is stored as it is (its Liquidation is not part of it).
+// Check verifies the invariants a decoded account must meet.
 package risk
