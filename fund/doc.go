@@ -34,4 +34,8 @@
 //
 // Reason strings are API.md's (deposit, liquidation_surplus,
 // liquidation_deficit) plus liquidation_fee for the fee inflow.
+//
+// AppendSnapshot and DecodeSnapshot (snapshot.go, which describes the
+// format) store the whole fund, reservations in flight and history
+// included, so a decoded fund goes on exactly as the original would.
 package fund
