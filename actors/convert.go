@@ -103,6 +103,8 @@ var coreErrors = [...]struct {
 	{fund.ErrDuplicateReservation, wire.CodeInternal},
 	{fund.ErrUnknownReservation, wire.CodeInternal},
 	{fund.ErrAssetMismatch, wire.CodeInternal},
+	{fund.ErrSnapshot, wire.CodeInternal}, // recovery's, never a request's
+	{fund.ErrSnapshotVersion, wire.CodeInternal},
 	// The ranking is fed by the exchange (positions, marks, closes), and
 	// the ADL queue request's symbol and side are checked before it asks
 	// Ranking.Top: every refusal is the exchange's.

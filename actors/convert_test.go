@@ -30,6 +30,8 @@ var coreSentinels = map[string]error{
 	"fund.ErrUnknownReservation":   fund.ErrUnknownReservation,
 	"fund.ErrAssetMismatch":        fund.ErrAssetMismatch,
 	"fund.ErrOverflow":             fund.ErrOverflow,
+	"fund.ErrSnapshot":             fund.ErrSnapshot,
+	"fund.ErrSnapshotVersion":      fund.ErrSnapshotVersion,
 	"adl.ErrInvalidConfig":         adl.ErrInvalidConfig,
 	"adl.ErrInvalidMode":           adl.ErrInvalidMode,
 	"adl.ErrUnknownSymbol":         adl.ErrUnknownSymbol,
