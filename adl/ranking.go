@@ -141,6 +141,8 @@ type Ranking struct {
 	// aside is, per bankrupt side, the winners' profit set aside for
 	// socialized liquidations in flight (SetAside).
 	aside [2]market.Money
+
+	snapAccts []book.AccountID // AppendSnapshot's scratch
 }
 
 // New returns an empty ranking for one symbol.
