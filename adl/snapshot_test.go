@@ -195,8 +195,8 @@ func walkSnapshots(t testing.TB, seed uint64, steps int) [][]byte {
 // positions, cuts, sparse accounts), so its comparison means something.
 func TestSnapshotCopiesGoOnAsTheOriginal(t *testing.T) {
 	var promised, aside, bankrupt, cuts, sparse bool
-	for seed := range uint64(5) {
-		for _, snap := range walkSnapshots(t, seed, 600) {
+	for seed := range uint64(4) {
+		for _, snap := range walkSnapshots(t, seed, 500) {
 			rk := decodeAll(t, snap)
 			promised = promised || len(rk.promised) > 0
 			aside = aside || rk.SetAsideTotal() > 0
@@ -240,10 +240,11 @@ func TestSnapshotDamage(t *testing.T) {
 				t.Fatalf("truncated to %d of %d: %v", n, len(snap), err)
 			}
 		}
-		if k == 0 {
-			continue // bit flips in one
+		if k == 1 {
+			continue // bit flips in the smaller one
 		}
-		t.Logf("%d bytes", len(snap))
+		rk := decodeAll(t, snap)
+		t.Logf("%d bytes: %d positions, %d promised, cuts %d/%d, set aside %d", len(snap), rk.index.len(), len(rk.promised), rk.sides[0].cuts.ncut, rk.sides[1].cuts.ncut, rk.SetAsideTotal())
 		bad := bytes.Clone(snap)
 		for i := range len(snap) * 8 {
 			bad[i/8] ^= 1 << (i % 8)
@@ -272,7 +273,7 @@ func exerciseDecoded(t testing.TB, rk *Ranking, snap []byte, seed uint64) {
 		t.Fatal("a decoded ranking encodes to other bytes")
 	}
 	w := &snapWalk{rng: rand.New(rand.NewPCG(seed, 7)), quiet: true}
-	for range 10 {
+	for range 6 {
 		w.step([]*Ranking{rk})
 		if err := rk.Check(); err != nil {
 			t.Fatal(err)
