@@ -125,6 +125,8 @@ var coreErrors = [...]struct {
 	{adl.ErrNoPosition, wire.CodeInternal},
 	{adl.ErrQtyExceedsPosition, wire.CodeInternal},
 	{adl.ErrOverflow, wire.CodeInternal},
+	{adl.ErrSnapshot, wire.CodeInternal},
+	{adl.ErrSnapshotVersion, wire.CodeInternal},
 }
 
 // coreError is err's wire error: the code of the coreErrors sentinel it

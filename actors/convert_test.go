@@ -46,6 +46,8 @@ var coreSentinels = map[string]error{
 	"adl.ErrNoPosition":            adl.ErrNoPosition,
 	"adl.ErrQtyExceedsPosition":    adl.ErrQtyExceedsPosition,
 	"adl.ErrOverflow":              adl.ErrOverflow,
+	"adl.ErrSnapshot":              adl.ErrSnapshot,
+	"adl.ErrSnapshotVersion":       adl.ErrSnapshotVersion,
 }
 
 // TestCoreSentinelsListed: coreSentinels names exactly the exported Err*
