@@ -21,6 +21,10 @@ type liquidation struct {
 	hs    []*symbolHandle // by leg
 	quote *reserveMsg
 	execs []risk.Exec // scratch for IOCDone
+	// deferred holds the forced closes the machine deferred, by the token
+	// it was given (liq.AnswerClose answers them).
+	deferred  map[uint64]*adlCloseMsg
+	lastClose uint64
 	// Room for the common small cases inside the one allocation.
 	hsBuf    [1]*symbolHandle
 	quoteBuf [1]liq.Quote
@@ -31,6 +35,16 @@ type liquidation struct {
 // pending work for quiescence (it waits for the book or the ranking to
 // change, which may never happen in a quiet test).
 const slowRetry = 64 * time.Millisecond
+
+// deferredClose takes back the forced close the machine answers now.
+func (lq *liquidation) deferredClose(token uint64) *adlCloseMsg {
+	m := lq.deferred[token]
+	if m == nil {
+		panic(fmt.Sprintf("actors: the liquidation answered close %d, which it never deferred", token))
+	}
+	delete(lq.deferred, token)
+	return m
+}
 
 // legOf returns the index of h's leg, -1 when h has none.
 func (lq *liquidation) legOf(h *symbolHandle) int {
@@ -139,7 +153,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 		case *liq.Settle:
 			a.settled(ctx, *e)
 		case *liq.AnswerClose:
-			a.answerClose(ctx, e.Token.(*adlCloseMsg), e.Qty)
+			a.answerClose(ctx, lq.deferredClose(e.Token), e.Qty)
 		default:
 			a.giveBack(ctx, e)
 		}
@@ -154,7 +168,7 @@ func (a *accountActor) giveBack(ctx actor.Context, e liq.Effect) {
 	case *liq.ReleaseSocial:
 		ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: a.liq.hs[e.Leg].idx, side: e.Side, release: e.Amount})
 	case *liq.AnswerClose: // closed nothing
-		m := e.Token.(*adlCloseMsg)
+		m := a.liq.deferredClose(e.Token)
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
 		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
 	}
@@ -282,11 +296,17 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 			a.liquidate(ctx, h)
 		}
 	} else if a.liq != nil {
+		lq := a.liq
+		lq.lastClose++
 		var deferred bool
 		var err error
-		done, deferred, err = a.liq.CloseAgainst(h.sym, m.side, m.qty, m.price, m)
+		done, deferred, err = lq.CloseAgainst(h.sym, m.side, m.qty, m.price, lq.lastClose)
 		a.mustOK(err)
 		if deferred {
+			if lq.deferred == nil {
+				lq.deferred = map[uint64]*adlCloseMsg{}
+			}
+			lq.deferred[lq.lastClose] = m
 			return // answered once the leg's own plan is in (liq.AnswerClose)
 		}
 		inLiq = true

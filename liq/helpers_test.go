@@ -174,6 +174,10 @@ func (s stats) String() string {
 
 // world is the exchange.
 type world struct {
+	// deferred are the forced closes machines deferred, by token.
+	deferred  map[uint64]*adlCloseMsg
+	lastClose uint64
+
 	t     testing.TB
 	rng   *rand.Rand // nil: FIFO delivery
 	syms  []*market.Symbol
@@ -227,7 +231,7 @@ func newWorld(t testing.TB, rng *rand.Rand, syms ...*market.Symbol) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, rng: rng, syms: syms, fund: f, byID: map[book.AccountID]*acct{},
+	w := &world{t: t, rng: rng, syms: syms, fund: f, byID: map[book.AccountID]*acct{}, deferred: map[uint64]*adlCloseMsg{},
 		chans: map[[2]ep]*channel{}, settles: map[*Machine]int{}, marks: make([]book.Ticks, len(syms)),
 		oi: make([]book.Lots, len(syms))}
 	w.cfg = Config{Retry: time.Millisecond, NewID: w.newID}
@@ -706,7 +710,12 @@ func (w *world) performOne(a *acct, m *Machine, e Effect) {
 		if e.Qty > 0 {
 			w.st.closeAgainst++
 		}
-		e.Token.(*adlCloseMsg).answer(w, e.Qty)
+		dm := w.deferred[e.Token]
+		if dm == nil {
+			w.fatalf("the liquidation answered close %d, which it never deferred", e.Token)
+		}
+		delete(w.deferred, e.Token)
+		dm.answer(w, e.Qty)
 	case *Release:
 		w.send(a.ep(), epFund, &releaseMsg{id: e.ID})
 	case *ReleaseSocial:
@@ -1173,7 +1182,8 @@ func (m *adlCloseMsg) deliver(w *world) {
 		var err error
 		var deferred bool
 		w.st.closeToLiq++
-		done, deferred, err = a.m.CloseAgainst(s, m.side, m.qty, m.price, m)
+		w.lastClose++
+		done, deferred, err = a.m.CloseAgainst(s, m.side, m.qty, m.price, w.lastClose)
 		if err != nil {
 			w.fatalf("%s: CloseAgainst: %v\nstate: %s", a.name, err, a.m.Describe())
 		}
@@ -1181,6 +1191,7 @@ func (m *adlCloseMsg) deliver(w *world) {
 			w.trace(fmt.Sprintf("CloseAgainst %s %d at %d by %s: done %d deferred %v; %s", m.side, m.qty, m.price, m.bankrupt.name, done, deferred, a.m.Describe()))
 		}
 		if deferred {
+			w.deferred[w.lastClose] = m
 			w.st.closeDeferred++
 			return // answered by an AnswerClose once the leg's plan is in
 		}

@@ -157,11 +157,12 @@ type (
 		Symbol      *market.Symbol // the first leg's, for the fund's history
 	}
 	// AnswerClose answers a counterparty close CloseAgainst deferred: of
-	// the Asked lots, Qty were closed at Price; Token is the caller's, as
-	// given to CloseAgainst.
+	// the Asked lots, Qty were closed at Price; Token is the caller's name
+	// for the close, as given to CloseAgainst (a value, so the machine's
+	// state can be journaled and snapshotted).
 	AnswerClose struct {
 		Leg        int
-		Token      any
+		Token      uint64
 		Qty, Asked book.Lots
 		Price      book.Ticks
 	}

@@ -401,7 +401,7 @@ func (m *Machine) onTimer(in TimerFired) error {
 // answered by an AnswerClose effect, carrying token, once the plan is in.
 // (Refusing it instead lets two opposite bankrupt legs, each the other's
 // only counterparty, retry against each other in lockstep forever.)
-func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks, token any) (done book.Lots, deferred bool, err error) {
+func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks, token uint64) (done book.Lots, deferred bool, err error) {
 	if m.settled || m.abandoned {
 		return 0, false, nil
 	}

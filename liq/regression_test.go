@@ -77,22 +77,22 @@ func TestAbandonAfterAFailedStepAnswersEachCloseOnce(t *testing.T) {
 	// Two closes against the leg while its own ADL request is unplanned.
 	for _, c := range []struct {
 		price book.Ticks
-		token string
-	}{{3100, "first"}, {2*sym.MaxPrice + 1, "second"}} {
+		token uint64
+	}{{3100, 1}, {2*sym.MaxPrice + 1, 2}} {
 		if _, deferred, err := m.CloseAgainst(sym, book.Buy, 1, c.price, c.token); err != nil || !deferred {
-			t.Fatalf("%s: deferred %v, %v", c.token, deferred, err)
+			t.Fatalf("close %d: deferred %v, %v", c.token, deferred, err)
 		}
 	}
 	if err := m.Step(ADLPlan{Leg: 0}); !errors.Is(err, ErrInvariant) {
 		t.Fatalf("ADLPlan: %v", err)
 	}
-	answers := map[any]int{}
+	answers := map[uint64]int{}
 	for _, e := range m.Abandon() {
 		if ac, ok := e.(*AnswerClose); ok {
 			answers[ac.Token]++
 		}
 	}
-	if answers["first"] != 1 || answers["second"] != 1 {
+	if answers[1] != 1 || answers[2] != 1 {
 		t.Fatalf("answers per close after Abandon: %v, want each once", answers)
 	}
 }
