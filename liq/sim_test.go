@@ -159,7 +159,7 @@ type sim struct {
 	injections int
 }
 
-func newSim(t *testing.T, seed uint64, syms []*market.Symbol) *sim {
+func newSim(t testing.TB, seed uint64, syms []*market.Symbol) *sim {
 	rng := rand.New(rand.NewPCG(seed, seed*0x9E3779B97F4A7C15))
 	s := &sim{world: newWorld(t, rng, syms...), rng: rng, refused: map[risk.Code]int{}, bias: map[*acct][]book.Side{}}
 	s.tolerate = true
