@@ -157,6 +157,8 @@ type sim struct {
 	refused   map[risk.Code]int // the trader opens, by PreTrade's code
 	// injections counts the rounds of fresh open interest finish needed.
 	injections int
+	// afterStep, when set, runs after each step's checks.
+	afterStep func()
 }
 
 func newSim(t testing.TB, seed uint64, syms []*market.Symbol) *sim {
@@ -203,6 +205,9 @@ func (s *sim) run(steps int) {
 			s.action()
 		}
 		s.check("step")
+		if s.afterStep != nil {
+			s.afterStep()
+		}
 	}
 	s.finish()
 }

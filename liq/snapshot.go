@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/fund"
@@ -91,48 +92,46 @@ func (m *Machine) AppendSnapshot(dst []byte) []byte {
 	if err := m.SnapshotReady(); err != nil {
 		panic(err)
 	}
-	le := binary.LittleEndian
-	i64 := func(dst []byte, vs ...int64) []byte {
-		for _, v := range vs {
-			dst = le.AppendUint64(dst, uint64(v))
-		}
-		return dst
-	}
 	l := m.L
-	dst = append(dst, snapMagic...)
-	dst = append(dst, snapVersion)
-	dst = le.AppendUint64(dst, uint64(l.Account))
-	dst = append(dst, byte(l.Mode))
-	dst = i64(dst, int64(l.Escrow), int64(l.Base), int64(l.Deficit))
-	dst = le.AppendUint64(dst, uint64(m.Res))
-	dst = append(dst, bits(m.reserved, m.settled, m.abandoned))
-	dst = i64(dst, int64(m.amount))
-	dst = binary.AppendUvarint(dst, uint64(m.quotes))
-	dst = binary.AppendUvarint(dst, uint64(len(m.Legs)))
+	dst = append(append(dst, snapMagic...), snapVersion)
+	dst = append(appendI64s(dst, int64(l.Account)), byte(l.Mode))
+	dst = appendI64s(dst, int64(l.Escrow), int64(l.Base), int64(l.Deficit), int64(m.Res))
+	dst = appendI64s(append(dst, flagByte(m.reserved, m.settled, m.abandoned)), int64(m.amount))
+	dst = binary.AppendUvarint(binary.AppendUvarint(dst, uint64(m.quotes)), uint64(len(m.Legs)))
 	for i := range m.Legs {
-		g := &m.Legs[i]
-		dst = binary.AppendUvarint(dst, uint64(len(g.Symbol.Name)))
-		dst = append(dst, g.Symbol.Name...)
-		dst = i64(dst, int64(g.Qty), int64(g.Remaining), int64(g.Cost), int64(g.Bankruptcy), int64(g.Liquidation),
-			int64(g.Mark), int64(g.Deficit), int64(g.Gain), int64(g.Executed))
-		dst = append(dst, bits(g.Socialized, g.asked, g.planned, g.progress, g.offered))
-		dst = i64(dst, int64(g.quote.Need), int64(g.quote.Mark), int64(g.share))
-		dst = le.AppendUint64(dst, uint64(g.order))
-		dst = i64(dst, int64(g.pending), int64(g.expect), int64(g.idle))
-		sc := &g.social
-		dst = append(dst, bits(sc.quoted, sc.asked, sc.planned))
-		dst = i64(dst, int64(sc.capacity), int64(sc.pending), int64(sc.charged), int64(sc.unpaid), int64(sc.roundPaid), int64(sc.rounds))
-		dst = binary.AppendUvarint(dst, uint64(len(g.deferred)))
-		for _, d := range g.deferred {
-			dst = le.AppendUint64(dst, d.Token)
-			dst = i64(dst, int64(d.Asked), int64(d.Price))
-		}
+		dst = m.Legs[i].appendSnapshot(dst)
 	}
 	return dst
 }
 
-// bits packs flags, the first in bit 0.
-func bits(flags ...bool) byte {
+// appendSnapshot appends the leg's part of the machine's snapshot.
+func (g *Leg) appendSnapshot(dst []byte) []byte {
+	dst = append(binary.AppendUvarint(dst, uint64(len(g.Symbol.Name))), g.Symbol.Name...)
+	dst = appendI64s(dst, int64(g.Qty), int64(g.Remaining), int64(g.Cost), int64(g.Bankruptcy), int64(g.Liquidation),
+		int64(g.Mark), int64(g.Deficit), int64(g.Gain), int64(g.Executed))
+	dst = append(dst, flagByte(g.Socialized, g.asked, g.planned, g.progress, g.offered))
+	dst = appendI64s(dst, int64(g.quote.Need), int64(g.quote.Mark), int64(g.share), int64(g.order),
+		int64(g.pending), int64(g.expect), int64(g.idle))
+	sc := &g.social
+	dst = append(dst, flagByte(sc.quoted, sc.asked, sc.planned))
+	dst = appendI64s(dst, int64(sc.capacity), int64(sc.pending), int64(sc.charged), int64(sc.unpaid), int64(sc.roundPaid), int64(sc.rounds))
+	dst = binary.AppendUvarint(dst, uint64(len(g.deferred)))
+	for _, d := range g.deferred {
+		dst = appendI64s(dst, int64(d.Token), int64(d.Asked), int64(d.Price))
+	}
+	return dst
+}
+
+// appendI64s appends vs, 8 bytes each, little endian.
+func appendI64s(dst []byte, vs ...int64) []byte {
+	for _, v := range vs {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+	}
+	return dst
+}
+
+// flagByte packs flags, the first in bit 0.
+func flagByte(flags ...bool) byte {
 	var b byte
 	for i, f := range flags {
 		if f {
@@ -142,73 +141,44 @@ func bits(flags ...bool) byte {
 	return b
 }
 
-// snapReader reads a snapshot's fields; the first failure sticks.
-type snapReader struct {
-	p   []byte
-	err error
-}
+// block is a run of fixed-width fields whose length the decoder checked
+// (take); each read consumes its field.
+type block []byte
 
-func (r *snapReader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrSnapshot}, args...)...)
-	}
-}
-
-func (r *snapReader) u64(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.p) < 8 {
-		r.fail("truncated %s", what)
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.p)
-	r.p = r.p[8:]
+func (b *block) u64() uint64 {
+	v := binary.LittleEndian.Uint64(*b)
+	*b = (*b)[8:]
 	return v
 }
 
-func (r *snapReader) i64(what string) int64 { return int64(r.u64(what)) }
+func (b *block) i64() int64 { return int64(b.u64()) }
 
-// flags reads a byte of flags, refusing bits beyond mask.
-func (r *snapReader) flags(what string, mask byte) byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.p) < 1 {
-		r.fail("truncated %s", what)
-		return 0
-	}
-	v := r.p[0]
-	r.p = r.p[1:]
-	if v&^mask != 0 {
-		r.fail("%s %#x", what, v)
-	}
+func (b *block) flags() byte {
+	v := (*b)[0]
+	*b = (*b)[1:]
 	return v
 }
 
-// uvarint reads a minimal uvarint: a count of items of size bytes each that
-// the rest of the input can hold, or with size 0 a number up to MaxInt32.
-func (r *snapReader) uvarint(what string, size int) int {
-	if r.err != nil {
-		return 0
+// take cuts the next n bytes off *p as a block, false when fewer are left.
+func take(p *[]byte, n int) (block, bool) {
+	if len(*p) < n {
+		return nil, false
 	}
-	v, k := binary.Uvarint(r.p)
-	limit := uint64(math.MaxInt32)
-	if size > 0 && k > 0 {
-		limit = uint64((len(r.p) - k) / size)
+	b := block((*p)[:n])
+	*p = (*p)[n:]
+	return b, true
+}
+
+// count cuts a minimal uvarint off *p: a number of items of size bytes
+// each that the rest of *p can hold, so it never sizes an allocation
+// beyond the input; false otherwise.
+func count(p *[]byte, size int) (int, bool) {
+	v, k := binary.Uvarint(*p)
+	if k <= 0 || k != (bits.Len64(v|1)+6)/7 || v > uint64((len(*p)-k)/size) {
+		return 0, false // truncated, overlong, longer than needed (a second encoding), or beyond the input
 	}
-	switch {
-	case k <= 0:
-		r.fail("truncated or overlong %s", what)
-	case k > 1 && r.p[k-1] == 0: // a longer form than needed would be a second encoding
-		r.fail("non-minimal %s", what)
-	case v > limit:
-		r.fail("%s %d exceeds %d", what, v, limit)
-	default:
-		r.p = r.p[k:]
-		return int(v)
-	}
-	return 0
+	*p = (*p)[k:]
+	return int(v), true
 }
 
 // DecodeSnapshot decodes a snapshot written by AppendSnapshot at the start
@@ -225,76 +195,104 @@ func DecodeSnapshot(p []byte, symbols func(string) *market.Symbol, cfg Config) (
 	if v := p[len(snapMagic)]; v != snapVersion {
 		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, v, snapVersion)
 	}
-	r := &snapReader{p: p[len(snapMagic)+1:]}
-	l := &risk.Liquidation{Account: book.AccountID(r.u64("account"))}
-	l.Mode = risk.MarginMode(r.flags("margin mode", 3))
-	l.Escrow, l.Base, l.Deficit = market.Money(r.i64("escrow")), market.Money(r.i64("base")), market.Money(r.i64("deficit"))
-	m := &Machine{L: l, Res: fund.ReservationID(r.u64("reservation")), cfg: cfg}
-	f := r.flags("flags", snapReserved|snapSettled|snapAbandoned)
-	m.reserved, m.settled, m.abandoned = f&snapReserved != 0, f&snapSettled != 0, f&snapAbandoned != 0
-	m.amount = market.Money(r.i64("amount"))
-	m.quotes = r.uvarint("set-asides due", 0)
-	n := r.uvarint("leg count", 1+snapLeg+1)
-	if r.err != nil {
-		return nil, nil, r.err
+	m, err := decodeMachine(&p, symbols, cfg)
+	if err == nil {
+		err = m.check()
 	}
-	if n == 1 {
-		l.Legs, m.Legs = make([]risk.LiquidationLeg, 1), m.legBuf[:1]
-	} else {
-		l.Legs, m.Legs = make([]risk.LiquidationLeg, n), make([]Leg, n)
-	}
-	m.out = m.outBuf[:0]
-	for i := 0; i < n && r.err == nil; i++ {
-		r.leg(m, i, symbols)
-	}
-	if r.err != nil {
-		return nil, nil, r.err
-	}
-	if err := m.check(); err != nil {
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	return m, r.p, nil
+	return m, p, nil
 }
 
-// leg reads leg i of m.
-func (r *snapReader) leg(m *Machine, i int, symbols func(string) *market.Symbol) {
-	k := r.uvarint("name length", 1)
-	if r.err != nil {
-		return
+var errTruncated = errors.New("truncated")
+
+// decodeMachine reads the snapshot at *p (its magic and version checked)
+// and leaves the rest in *p.
+func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (*Machine, error) {
+	h, ok := take(p, snapHeader)
+	if !ok {
+		return nil, errTruncated
 	}
-	name := string(r.p[:k])
-	r.p = r.p[k:]
+	h = h[len(snapMagic)+1:]
+	l := &risk.Liquidation{Account: book.AccountID(h.u64()), Mode: risk.MarginMode(h.flags())}
+	l.Escrow, l.Base, l.Deficit = market.Money(h.i64()), market.Money(h.i64()), market.Money(h.i64())
+	m := &Machine{L: l, Res: fund.ReservationID(h.u64()), cfg: cfg}
+	f := h.flags()
+	if f&^(snapReserved|snapSettled|snapAbandoned) != 0 {
+		return nil, fmt.Errorf("flags %#x", f)
+	}
+	m.reserved, m.settled, m.abandoned = f&snapReserved != 0, f&snapSettled != 0, f&snapAbandoned != 0
+	m.amount = market.Money(h.i64())
+	var n int
+	if m.quotes, ok = count(p, 1); !ok {
+		return nil, errors.New("set-asides due: bad count")
+	}
+	if n, ok = count(p, 1+snapLeg+1); !ok {
+		return nil, errors.New("legs: bad count")
+	}
+	l.Legs = make([]risk.LiquidationLeg, n)
+	m.Legs, m.out = m.legBuf[:0], m.outBuf[:0]
+	if n > len(m.legBuf) {
+		m.Legs = make([]Leg, 0, n)
+	}
+	for i := range n {
+		if err := m.decodeLeg(p, i, symbols); err != nil {
+			return nil, fmt.Errorf("leg %d: %w", i, err)
+		}
+	}
+	return m, nil
+}
+
+// decodeLeg reads leg i and appends it.
+func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbol) error {
+	k, ok := count(p, 1)
+	if !ok {
+		return errors.New("bad name length")
+	}
+	name := string((*p)[:k])
+	*p = (*p)[k:]
+	b, ok := take(p, snapLeg)
+	if !ok {
+		return errTruncated
+	}
 	sym := symbols(name)
 	if sym == nil {
-		r.fail("unknown symbol %q", name)
-		return
+		return fmt.Errorf("unknown symbol %q", name)
 	}
 	lg := &m.L.Legs[i]
-	*lg = risk.LiquidationLeg{Symbol: sym, Qty: book.Lots(r.i64("qty")), Remaining: book.Lots(r.i64("remaining")),
-		Cost: market.Money(r.i64("cost")), Bankruptcy: book.Ticks(r.i64("bankruptcy")), Liquidation: book.Ticks(r.i64("liquidation")),
-		Mark: book.Ticks(r.i64("mark")), Deficit: market.Money(r.i64("leg deficit")), Gain: market.Money(r.i64("gain")),
-		Executed: market.Money(r.i64("executed"))}
+	*lg = risk.LiquidationLeg{Symbol: sym, Qty: book.Lots(b.i64()), Remaining: book.Lots(b.i64()), Cost: market.Money(b.i64()),
+		Bankruptcy: book.Ticks(b.i64()), Liquidation: book.Ticks(b.i64()), Mark: book.Ticks(b.i64()),
+		Deficit: market.Money(b.i64()), Gain: market.Money(b.i64()), Executed: market.Money(b.i64())}
+	m.Legs = append(m.Legs, Leg{LiquidationLeg: lg})
 	g := &m.Legs[i]
-	g.LiquidationLeg = lg
-	f := r.flags("leg flags", legSocialized|legAsked|legPlanned|legProgress|legOffered)
+	f := b.flags()
+	if f&^(legSocialized|legAsked|legPlanned|legProgress|legOffered) != 0 {
+		return fmt.Errorf("flags %#x", f)
+	}
 	g.Socialized, g.asked, g.planned, g.progress, g.offered = f&legSocialized != 0, f&legAsked != 0, f&legPlanned != 0, f&legProgress != 0, f&legOffered != 0
-	g.quote = Quote{Need: market.Money(r.i64("need")), Mark: book.Ticks(r.i64("quote mark"))}
-	g.share = market.Money(r.i64("share"))
-	g.order = book.OrderID(r.u64("order"))
-	g.pending, g.expect, g.idle = int(r.i64("pending")), book.Lots(r.i64("expect")), int(r.i64("idle"))
+	g.quote = Quote{Need: market.Money(b.i64()), Mark: book.Ticks(b.i64())}
+	g.share, g.order = market.Money(b.i64()), book.OrderID(b.u64())
+	g.pending, g.expect, g.idle = int(b.i64()), book.Lots(b.i64()), int(b.i64())
 	sc := &g.social
-	f = r.flags("social flags", socQuoted|socAsked|socPlanned)
+	if f = b.flags(); f&^(socQuoted|socAsked|socPlanned) != 0 {
+		return fmt.Errorf("socialized-round flags %#x", f)
+	}
 	sc.quoted, sc.asked, sc.planned = f&socQuoted != 0, f&socAsked != 0, f&socPlanned != 0
-	sc.capacity, sc.pending, sc.charged = market.Money(r.i64("capacity")), int(r.i64("social pending")), market.Money(r.i64("charged"))
-	sc.unpaid, sc.roundPaid, sc.rounds = market.Money(r.i64("unpaid")), market.Money(r.i64("round paid")), int(r.i64("rounds"))
-	nd := r.uvarint("deferred count", snapDeferred)
-	if r.err != nil || nd == 0 {
-		return
+	sc.capacity, sc.pending, sc.charged = market.Money(b.i64()), int(b.i64()), market.Money(b.i64())
+	sc.unpaid, sc.roundPaid, sc.rounds = market.Money(b.i64()), market.Money(b.i64()), int(b.i64())
+	nd, ok := count(p, snapDeferred)
+	if !ok {
+		return errors.New("deferred closes: bad count")
 	}
-	g.deferred = make([]AnswerClose, nd)
+	if nd > 0 {
+		g.deferred = make([]AnswerClose, nd)
+	}
 	for j := range g.deferred {
-		g.deferred[j] = AnswerClose{Leg: i, Token: r.u64("token"), Asked: book.Lots(r.i64("asked")), Price: book.Ticks(r.i64("price"))}
+		d, _ := take(p, snapDeferred) // count saw them in the input
+		g.deferred[j] = AnswerClose{Leg: i, Token: d.u64(), Asked: book.Lots(d.i64()), Price: book.Ticks(d.i64())}
 	}
+	return nil
 }
 
 // check reports what makes m a machine no run of Start and Step could

@@ -1,15 +1,12 @@
 package liq
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
 )
@@ -37,14 +34,11 @@ func snapSims() []struct {
 
 // symbolsOf resolves the world's symbols by name.
 func symbolsOf(syms []*market.Symbol) func(string) *market.Symbol {
-	return func(name string) *market.Symbol {
-		for _, s := range syms {
-			if s.Name == name {
-				return s
-			}
-		}
-		return nil
+	byName := make(map[string]*market.Symbol, len(syms))
+	for _, s := range syms {
+		byName[s.Name] = s
 	}
+	return func(name string) *market.Symbol { return byName[name] }
 }
 
 // snapRun runs a sim of steps steps; with swap > 0, after each step it
@@ -72,13 +66,13 @@ func snapRun(t testing.TB, seed uint64, specs []symSpec, quiet map[int]bool, ste
 			}
 			buf = m.AppendSnapshot(buf[:0])
 			if keep != nil {
-				keep(bytes.Clone(buf))
+				keep(append([]byte(nil), buf...))
 			}
 			m2, rest, err := DecodeSnapshot(buf, lookup, s.cfg)
 			if err != nil || len(rest) != 0 {
 				s.fatalf("%s: decode: %v (%d bytes left)\n%s", a.name, err, len(rest), m.Describe())
 			}
-			if again := m2.AppendSnapshot(nil); !bytes.Equal(again, buf) {
+			if again := m2.AppendSnapshot(nil); string(again) != string(buf) {
 				s.fatalf("%s: the decoded machine encodes to other bytes\n%s\n%s", a.name, m.Describe(), m2.Describe())
 			}
 			if m2.Describe() != m.Describe() {
@@ -92,23 +86,8 @@ func snapRun(t testing.TB, seed uint64, specs []symSpec, quiet map[int]bool, ste
 			}
 		}
 	}
-	for s.st.steps < steps {
-		deliver := s.queued > 0 && s.rng.IntN(100) < 50+min(s.queued, 45)
-		if s.storm > 0 {
-			s.storm--
-			deliver = s.queued > 200
-		}
-		if deliver {
-			s.deliverOne()
-		} else {
-			s.st.steps++
-			s.st.actions++
-			s.action()
-		}
-		s.check("step")
-		swapAll()
-	}
-	s.finish()
+	s.afterStep = swapAll
+	s.run(steps)
 	h := sha256.New()
 	var b []byte
 	for _, a := range s.accts {
@@ -123,7 +102,7 @@ func snapRun(t testing.TB, seed uint64, specs []symSpec, quiet map[int]bool, ste
 	for _, m := range s.machines {
 		h.Write(m.AppendSnapshot(b[:0]))
 	}
-	h.Write(binary.LittleEndian.AppendUint64(b[:0], uint64(s.fees)))
+	fmt.Fprint(h, s.fees)
 	return fmt.Sprintf("%x", h.Sum(nil)), s.st
 }
 
@@ -230,8 +209,6 @@ func realSnapshots(tb testing.TB) ([][]byte, func(string) *market.Symbol) {
 	return out, lookup
 }
 
-func damageCfg() Config { return Config{Retry: 1, NewID: func() book.OrderID { return 1 }} }
-
 // TestSnapshotDamage: every truncation is refused; every single bit flip is
 // refused or decodes to a machine that encodes to the flipped bytes.
 func TestSnapshotDamage(t *testing.T) {
@@ -239,11 +216,11 @@ func TestSnapshotDamage(t *testing.T) {
 	t.Logf("%d snapshots, %d to %d bytes", len(snaps), len(snaps[0]), len(snaps[len(snaps)-1]))
 	for _, snap := range snaps {
 		for n := range len(snap) {
-			if _, _, err := DecodeSnapshot(snap[:n], lookup, damageCfg()); err == nil {
+			if _, _, err := DecodeSnapshot(snap[:n], lookup, Config{Retry: 1}); err == nil {
 				t.Fatalf("truncated to %d of %d: decoded", n, len(snap))
 			}
 		}
-		p := bytes.Clone(snap)
+		p := append([]byte(nil), snap...)
 		for i := range len(p) * 8 {
 			p[i/8] ^= 1 << (i % 8)
 			checkDecoded(t, p, lookup)
@@ -255,14 +232,14 @@ func TestSnapshotDamage(t *testing.T) {
 // checkDecoded: p is refused with one of the package's errors, or decodes
 // to a machine that encodes to what it consumed.
 func checkDecoded(t *testing.T, p []byte, lookup func(string) *market.Symbol) {
-	m, rest, err := DecodeSnapshot(p, lookup, damageCfg())
+	m, rest, err := DecodeSnapshot(p, lookup, Config{Retry: 1})
 	if err != nil {
 		if !errors.Is(err, ErrSnapshot) && !errors.Is(err, ErrSnapshotVersion) {
 			t.Fatalf("error %v", err)
 		}
 		return
 	}
-	if again := m.AppendSnapshot(nil); !bytes.Equal(again, p[:len(p)-len(rest)]) {
+	if again := m.AppendSnapshot(nil); string(again) != string(p[:len(p)-len(rest)]) {
 		t.Fatalf("decoded %x to a machine encoding to %x", p, again)
 	}
 }
@@ -296,7 +273,7 @@ func TestSnapshotPendingEffects(t *testing.T) {
 	}
 	p := m.AppendSnapshot(nil)
 	m2, rest, err := DecodeSnapshot(append(p, 7), lookup, m.cfg)
-	if err != nil || !bytes.Equal(rest, []byte{7}) || !bytes.Equal(m2.AppendSnapshot(nil), p) {
+	if err != nil || string(rest) != "\x07" || string(m2.AppendSnapshot(nil)) != string(p) {
 		t.Fatalf("decode: %v, rest %x", err, rest)
 	}
 	p[4] = 2
