@@ -19,6 +19,10 @@
 // wrapping ErrInvariant: the caller stops; the ledgers must never carry on
 // diverged.
 //
+// A Machine between Steps, its effects handed out (Ready), is snapshotted
+// whole (AppendSnapshot, DecodeSnapshot: snapshot.go has the format); the
+// copy goes on exactly as the original.
+//
 // The package also holds the protocol's pure rules used outside a
 // Machine: the coverage a leg needs from a book (Need), the fund's total
 // (Coverage), and the ranked view of a leg's remainder (RankedCost).

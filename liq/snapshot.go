@@ -338,7 +338,7 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s bankruptcy %d mark %d", s.Name, g.Bankruptcy, g.Mark)
 		case g.Deficit < 0 || g.Executed < 0:
 			return fmt.Errorf("leg %s deficit %d executed %d", s.Name, g.Deficit, g.Executed)
-		case g.quote.Need < 0 || g.quote.Mark < 0 || g.quote.Mark > s.MaxPrice || g.share < 0:
+		case g.quote.Need < 0 || g.quote.Mark < 0 || g.share < 0:
 			return fmt.Errorf("leg %s need %d quote mark %d share %d", s.Name, g.quote.Need, g.quote.Mark, g.share)
 		case !m.reserved && (g.quote != Quote{} || g.share != 0 || g.order != 0 || g.asked || g.planned || g.offered || sc.quoted):
 			return fmt.Errorf("leg %s under way before the reservation", s.Name)
@@ -360,7 +360,7 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s: %d socialized rounds (asked %v)", s.Name, sc.rounds, sc.asked)
 		}
 		for _, d := range g.deferred {
-			if d.Asked <= 0 || d.Price < 1 || d.Price > s.MaxPrice {
+			if d.Asked <= 0 || d.Price < 1 || d.Price > 2*s.MaxPrice { // ApplyFill's range
 				return fmt.Errorf("leg %s: deferred close of %d at %d", s.Name, d.Asked, d.Price)
 			}
 		}

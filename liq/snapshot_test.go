@@ -272,6 +272,10 @@ func TestSnapshotPendingEffects(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := m.AppendSnapshot(nil)
+	buf := make([]byte, 0, 2*len(p))
+	if n := testing.AllocsPerRun(10, func() { buf = m.AppendSnapshot(buf[:0]) }); n != 0 {
+		t.Errorf("AppendSnapshot into room: %v allocations", n)
+	}
 	m2, rest, err := DecodeSnapshot(append(p, 7), lookup, m.cfg)
 	if err != nil || string(rest) != "\x07" || string(m2.AppendSnapshot(nil)) != string(p) {
 		t.Fatalf("decode: %v, rest %x", err, rest)
