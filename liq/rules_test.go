@@ -222,14 +222,7 @@ func TestSeedADLWithEmptyFund(t *testing.T) {
 			}
 			w.mustPlace(a, 0, book.Buy, 3750, 200, book.IOC)
 			w.mustPlace(d, 0, book.Buy, 3750, 30, book.IOC)
-			w.drain()
-			w.prices(a, 0, 3100, 3000)
-			w.setMark(0, 3100)
-			w.drain()
-			w.quiet()
-
-			w.liquidated(a, 1)
-			w.fundIs(0)
+			w.liquidateSeed(a)
 			if ioc := effectsOf[PlaceIOC](w); len(ioc) != 1 || ioc[0].Price != 3000 {
 				t.Fatalf("liquidation orders %+v, want one limited at the bankruptcy price", ioc)
 			}
@@ -291,14 +284,7 @@ func TestSeedSocializedLoss(t *testing.T) {
 			w.mustPlace(cc, 0, book.Sell, 3750, 50, book.GTC)
 			w.mustPlace(a, 0, book.Buy, 3750, 200, book.IOC)
 			w.mustPlace(d, 0, book.Buy, 2900, 200, book.GTC)
-			w.drain()
-			w.prices(a, 0, 3100, 3000)
-			w.setMark(0, 3100)
-			w.drain()
-			w.quiet()
-
-			w.liquidated(a, 1)
-			w.fundIs(0)
+			w.liquidateSeed(a)
 			// The IOC may lose the quoted need (200 × 100) beyond the
 			// reservation, up to the winners' profit set aside.
 			if ioc := effectsOf[PlaceIOC](w); len(ioc) != 1 || ioc[0].Price != 2900 {
@@ -538,18 +524,7 @@ func TestStepSettlesOnce(t *testing.T) {
 		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 3060, Qty: 1}}}, []Effect{&Settle{ID: 7, Fund: usdt("60"), Volume: usdt("3060"), Symbol: sym}}},
 	}
 	for _, s := range steps {
-		if err := m.Step(s.in); err != nil {
-			t.Fatal(err)
-		}
-		got := m.Ready()
-		if len(got) != len(s.want) {
-			t.Fatalf("%T: effects %+v, want %+v", s.in, got, s.want)
-		}
-		for i := range got {
-			if !reflect.DeepEqual(got[i], s.want[i]) {
-				t.Fatalf("%T: effect %+v, want %+v", s.in, got[i], s.want[i])
-			}
-		}
+		stepWants(t, m, s.in, s.want...)
 	}
 	if !m.Settled() {
 		t.Fatal("not settled")
@@ -573,18 +548,7 @@ func TestStepSettlesOnce(t *testing.T) {
 		{SocialPlan{Leg: 0, N: 1}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
 	} {
-		if err := m.Step(s.in); err != nil {
-			t.Fatal(err)
-		}
-		got := m.Ready()
-		if len(got) != len(s.want) {
-			t.Fatalf("%T: effects %+v, want %+v", s.in, got, s.want)
-		}
-		for i := range got {
-			if !reflect.DeepEqual(got[i], s.want[i]) {
-				t.Fatalf("%T: effect %+v, want %+v", s.in, got[i], s.want[i])
-			}
-		}
+		stepWants(t, m, s.in, s.want...)
 	}
 	if m.Charged() != usdt("40") || !m.Settled() {
 		t.Fatalf("charged %s", m.Charged())
@@ -874,5 +838,36 @@ func TestADLPassesOverACounterpartyThatCannotAfford(t *testing.T) {
 	w.position(z, 0, 10, w.syms[0].Value(1100, 10), 0)
 	if w.st.adlCloses == 0 || w.uncovered != 0 {
 		t.Fatalf("ADL closes %d, uncovered %s", w.st.adlCloses, w.uncovered)
+	}
+}
+
+// liquidateSeed runs the seed long a (liquidation 3100, bankruptcy 3000)
+// into its liquidation: the mark goes to 3100 and the world runs quiet; a
+// was liquidated once and the fund ends empty.
+func (w *world) liquidateSeed(a *acct) {
+	w.t.Helper()
+	w.drain()
+	w.prices(a, 0, 3100, 3000)
+	w.setMark(0, 3100)
+	w.drain()
+	w.quiet()
+	w.liquidated(a, 1)
+	w.fundIs(0)
+}
+
+// stepWants steps m with in and requires exactly the effects want.
+func stepWants(t *testing.T, m *Machine, in Input, want ...Effect) {
+	t.Helper()
+	if err := m.Step(in); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Ready()
+	if len(got) != len(want) {
+		t.Fatalf("%T: effects %+v, want %+v", in, got, want)
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("%T: effect %+v, want %+v", in, got[i], want[i])
+		}
 	}
 }
