@@ -292,6 +292,15 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	}
 	inLiq := false
 	if done > 0 {
+		// Moved from outside, the position may leave reduce-only orders
+		// beyond it, or closing orders that would now open past MaxQty.
+		ids := a.acct.ExcessOverMax(h.sym)
+		if res.ReduceOnlyExcess {
+			ids = append(ids, a.acct.ExcessReduceOnly(h.sym)...)
+		}
+		if len(ids) > 0 {
+			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
+		}
 		if res.Liquidate {
 			a.liquidate(ctx, h)
 		}

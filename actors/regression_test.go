@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -183,4 +185,32 @@ func TestAuditSeesLeakedCoverAfterAFailedLiquidation(t *testing.T) {
 		t.Fatalf("the audit passes with %d reserved and no live liquidation (it counts A's abandoned one: liquidating=%d): %s",
 			r.FundReserved, r.Liquidating, r.String())
 	}
+}
+
+// TestADLCloseTrimsOrdersPastMaxQty: S is short 10 (MaxQty 10) with two
+// buys of 10 resting, each only closing when placed. A forced close takes
+// the short: both buys filling would now make a long of 20, so the newest
+// is canceled and S keeps the older one.
+func TestADLCloseTrimsOrdersPastMaxQty(t *testing.T) {
+	off := false
+	sym, err := market.SymbolConfig{Symbol: tsym, Tick: dec("1"), Lot: dec("1"), MaxQty: dec("10"), MaxLeverage: dec("100"),
+		PriceBand: dec("0.5"), Funding: &off, MMTiers: []market.TierConfig{{MaxNotional: dec("1000000000"), MMR: dec("0.01")}}}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, sym)
+	e.index(tsym, "1000")
+	e.deposit("S", "100000")
+	e.deposit("M", "100000")
+	e.openPosition("M", "S", wire.Buy, "1000", "10", 5) // S short 10
+	older := e.mustPlace("S", tsym, wire.Buy, "900", "10")
+	newer := e.mustPlace("S", tsym, wire.Buy, "890", "10")
+	e.x.root.Send(e.x.accounts.get(e.x, "S").pid, &adlCloseMsg{sym: 0, side: book.Sell, qty: 10, price: 1000, bankrupt: e.x.adl, name: "ghost"})
+	e.x.quiesce()
+	st := e.state("S")
+	if len(st.Positions) != 0 || len(st.OpenOrders) != 1 || st.OpenOrders[0].OrderID != older.OrderID {
+		t.Fatalf("S after the close: positions %+v, orders %+v (want only %s; %s canceled)", st.Positions, st.OpenOrders, older.OrderID, newer.OrderID)
+	}
+	// (No audit: the forced close is sent by hand, with no bankrupt leg
+	// on the other side, so open interest is off by design.)
 }

@@ -11,9 +11,11 @@
 // # Units and overflow
 //
 // Prices are book.Ticks, quantities book.Lots, money market.Money (1e-8).
-// Positions never exceed MaxQty (PreTrade caps |position + a side's open
-// orders|), fills never exceed MaxPrice, so a position's value, cost and
-// uPnL are ≤ 1e17; an account holds ≤ 32 symbols and deposits stop at
+// Positions stay within MaxQty: PreTrade caps |position + a side's open
+// orders|, and ExcessOverMax names the orders to cancel when an ADL close
+// moved the position from outside (the cancel races the book, as the
+// reduce-only trim does). Fills never exceed MaxPrice, so a position's
+// value, cost and uPnL are ≤ 1e17; an account holds ≤ 32 symbols and deposits stop at
 // MaxBalance = 1e17, so every account sum stays below 2^62. Rates multiply
 // through market.MulDiv (128-bit). The exchange must keep total deposits
 // below ~1e18 (a single account can at most win everyone's money).

@@ -362,3 +362,29 @@ func TestCloseForADLOnlyWhatItCanAfford(t *testing.T) {
 		})
 	}
 }
+
+// TestExcessOverMaxAfterADL: short 10 (MaxQty 10) with two buys of 10
+// resting (each only closes when placed); ADL closes the short, so both
+// buys filling would make a long of 20: the newest buy is the excess.
+func TestExcessOverMaxAfterADL(t *testing.T) {
+	cfg := market.SymbolConfig{Symbol: "CAP", MaxQty: dec("10"), MMTiers: []market.TierConfig{{MaxNotional: dec("1000000000"), MMR: dec("0.01")}}}
+	sym, err := cfg.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := funded("100000", Cross)
+	trade(t, a, sym, book.Sell, 1000, 10, 1000, false)
+	for _, id := range []book.OrderID{901, 902} {
+		c, _ := a.PreTrade(sym, Order{ID: id, Side: book.Buy, Type: Limit, Price: 990, Qty: 10}, 1000)
+		mustOK(t, c, "a closing buy")
+	}
+	if ids := a.ExcessOverMax(sym); len(ids) != 0 {
+		t.Fatalf("excess %v while the short stands", ids)
+	}
+	if n, _, code := a.CloseForADL(sym, book.Sell, 10, 1000); code != OK || n != 10 {
+		t.Fatalf("ADL close %d %s", n, code)
+	}
+	if ids := a.ExcessOverMax(sym); !slices.Equal(ids, []book.OrderID{902}) {
+		t.Fatalf("excess %v, want the newest buy", ids)
+	}
+}

@@ -235,6 +235,41 @@ func (a *Account) ExcessReduceOnly(sym *market.Symbol) []book.OrderID {
 	return out
 }
 
+// ExcessOverMax returns the open orders to cancel, newest first, so that
+// sym's position stays within MaxQty if every order of a side filled:
+// PreTrade keeps that true for each new order, but a position moved from
+// outside (an ADL close) can leave closing orders that would now open past
+// it (short 10 with two buys of 10, the short closed by ADL: long 20).
+func (a *Account) ExcessOverMax(sym *market.Symbol) []book.OrderID {
+	i := a.find(sym)
+	if i < 0 {
+		return nil
+	}
+	p := &a.pos[i]
+	var out []book.OrderID
+	for _, s := range [2]book.Side{book.Buy, book.Sell} {
+		excess := p.worstQty(s, 0) - sym.MaxQty
+		if excess <= 0 {
+			continue
+		}
+		var os []openOrder
+		for _, o := range a.orders.Values() {
+			if int(o.slot) == i && o.side == s {
+				os = append(os, o)
+			}
+		}
+		slices.SortFunc(os, func(x, y openOrder) int { return cmp.Compare(y.id, x.id) }) // newest first
+		for _, o := range os {
+			if excess <= 0 {
+				break
+			}
+			out = append(out, o.id)
+			excess -= o.qty
+		}
+	}
+	return out
+}
+
 // roExcess reports whether slot i's reduce-only orders exceed the position.
 func (p *position) roExcess() bool {
 	return p.side[0].roQty > p.closeCap(book.Buy) || p.side[1].roQty > p.closeCap(book.Sell)
