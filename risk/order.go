@@ -213,24 +213,7 @@ func (a *Account) ExcessReduceOnly(sym *market.Symbol) []book.OrderID {
 	p := &a.pos[i]
 	var out []book.OrderID
 	for _, s := range [2]book.Side{book.Buy, book.Sell} {
-		excess := p.side[sideIdx(s)].roQty - p.closeCap(s)
-		if excess <= 0 {
-			continue
-		}
-		var ros []openOrder
-		for _, o := range a.orders.Values() {
-			if int(o.slot) == i && o.side == s && o.reduceOnly {
-				ros = append(ros, o)
-			}
-		}
-		slices.SortFunc(ros, func(x, y openOrder) int { return cmp.Compare(y.id, x.id) }) // newest first
-		for _, o := range ros {
-			if excess <= 0 {
-				break
-			}
-			out = append(out, o.id)
-			excess -= o.qty
-		}
+		out = a.newestOf(i, s, p.side[sideIdx(s)].roQty-p.closeCap(s), true, out)
 	}
 	return out
 }
@@ -248,24 +231,31 @@ func (a *Account) ExcessOverMax(sym *market.Symbol) []book.OrderID {
 	p := &a.pos[i]
 	var out []book.OrderID
 	for _, s := range [2]book.Side{book.Buy, book.Sell} {
-		excess := p.worstQty(s, 0) - sym.MaxQty
+		out = a.newestOf(i, s, p.worstQty(s, 0)-sym.MaxQty, false, out)
+	}
+	return out
+}
+
+// newestOf appends to out slot i's open orders on side s (only the
+// reduce-only ones if reduceOnly), newest (highest id) first, until their
+// quantity covers excess; nothing when excess ≤ 0.
+func (a *Account) newestOf(i int, s book.Side, excess book.Lots, reduceOnly bool, out []book.OrderID) []book.OrderID {
+	if excess <= 0 {
+		return out
+	}
+	var os []openOrder
+	for _, o := range a.orders.Values() {
+		if int(o.slot) == i && o.side == s && (o.reduceOnly || !reduceOnly) {
+			os = append(os, o)
+		}
+	}
+	slices.SortFunc(os, func(x, y openOrder) int { return cmp.Compare(y.id, x.id) })
+	for _, o := range os {
 		if excess <= 0 {
-			continue
+			break
 		}
-		var os []openOrder
-		for _, o := range a.orders.Values() {
-			if int(o.slot) == i && o.side == s {
-				os = append(os, o)
-			}
-		}
-		slices.SortFunc(os, func(x, y openOrder) int { return cmp.Compare(y.id, x.id) }) // newest first
-		for _, o := range os {
-			if excess <= 0 {
-				break
-			}
-			out = append(out, o.id)
-			excess -= o.qty
-		}
+		out = append(out, o.id)
+		excess -= o.qty
 	}
 	return out
 }
