@@ -424,11 +424,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		o.setStatus(wire.StatusRejected)
 		a.orderEvent(o)
 		a.release(o)
-		e := m.err
-		if e == nil {
-			e = bookError(m.code)
-		}
-		m.done(wire.OrderReply{Reply: wire.Fail(e)})
+		m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
 		m.req.recycle()
 		return
 	}
@@ -526,11 +522,7 @@ func (a *accountActor) afterFills(ctx actor.Context, h *symbolHandle, liquidate 
 func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 	if m.code != book.OK || m.err != nil {
 		if m.done != nil {
-			e := m.err
-			if e == nil {
-				e = bookError(m.code)
-			}
-			m.done(wire.OrderReply{Reply: wire.Fail(e)})
+			m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
 		}
 		return
 	}

@@ -82,6 +82,15 @@ func bookError(c book.RejectCode) *wire.Error {
 	return wire.Errorf(wire.CodeInternal, "unexpected book reject %s", c)
 }
 
+// refusal is a book's answer as a wire error: err when the book set one
+// (it is out of service), else its reject code's.
+func refusal(err *wire.Error, c book.RejectCode) *wire.Error {
+	if err != nil {
+		return err
+	}
+	return bookError(c)
+}
+
 func (e wireError) err() *wire.Error { return &wire.Error{Code: e.code, Message: e.msg} }
 
 // coreErrors translates the sentinel errors of fund and adl (their

@@ -110,12 +110,7 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 	taker := s.ref(m.order.Account, m.from)
 	r := &s.res
 	s.book.Place(m.order, r)
-	var out *takerResultMsg
-	if m.req != nil {
-		out = &m.req.result
-	} else {
-		out = new(takerResultMsg)
-	}
+	out := m.result()
 	*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: r.Code, status: r.Status, done: m.done, req: m.req}
 	if r.Code == book.OK {
 		if len(r.Fills) == 1 {
@@ -147,6 +142,15 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 	deliver(ctx, taker.mb, m.from, out)
 }
 
+// result is where the book writes m's result: inside the pooled request
+// when there is one.
+func (m *placeMsg) result() *takerResultMsg {
+	if m.req != nil {
+		return &m.req.result
+	}
+	return new(takerResultMsg)
+}
+
 // refuseFailed answers, once the book is out of service (halt.go), what
 // would otherwise wait for it forever: an order is rejected INTERNAL (its
 // account releases it), a cancel refused INTERNAL, a cancel by ids
@@ -157,10 +161,7 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 	switch m := ctx.Message().(type) {
 	case *placeMsg:
 		taker := s.ref(m.order.Account, m.from)
-		out := new(takerResultMsg)
-		if m.req != nil {
-			out = &m.req.result
-		}
+		out := m.result()
 		*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: book.OK, status: book.StatusRejected, done: m.done, req: m.req, err: e}
 		deliver(ctx, taker.mb, m.from, out)
 	case *cancelMsg:
