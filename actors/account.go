@@ -23,6 +23,7 @@ import (
 // fees paid, funding received).
 type accountActor struct {
 	x    *Exchange
+	j    jstate // the record being handled (durable mode)
 	e    *accountEntry
 	acct *risk.Account
 
@@ -56,7 +57,7 @@ type accountActor struct {
 	// stopped timer had already posted.
 	deadman struct {
 		gen   uint64
-		timer *time.Timer
+		timer *timerRef
 	}
 }
 
@@ -137,6 +138,7 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.refuseAll(ctx)
 		return
 	}
+	a.x.begin(ctx, &a.j, actorAccount+uint32(a.e.id))
 	switch m := ctx.Message().(type) {
 	case *makerFillMsg:
 		a.onMakerFill(ctx, m)
@@ -205,9 +207,12 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	o := a.newOrder()
 	*o = order{
 		h: h, clientID: r.ClientOrderID, side: bookSide(r.Side), tif: bookTIF(r.TIF), qty: qty,
-		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, createdMs: a.x.now(),
+		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, createdMs: a.x.clock(&a.j),
 	}
-	mark := h.lastMark()
+	mark := m.mark // read when its record was made (durable mode)
+	if a.x.rec == nil {
+		mark = h.lastMark()
+	}
 	rt := risk.Limit
 	bound := book.Ticks(0) // the book's price: limit, or a market order's protection bound
 	if r.Type == wire.Market {
@@ -228,7 +233,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 			return
 		}
 	}
-	o.id = book.OrderID(a.x.orderIDs.Add(1))
+	o.id = book.OrderID(a.x.newID(&a.j))
 	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: qty, ReduceOnly: o.reduceOnly,
 		NeverRests: o.tif != book.GTC}, mark)
 	if code != risk.OK {
@@ -247,7 +252,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 			Price: bound, Qty: qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
 		from: ctx.Self(), done: m.done, req: m,
 	}
-	deliver(ctx, h.mb, h.pid, &m.place)
+	a.x.deliver(ctx, h.mb, h.pid, &m.place)
 }
 
 func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
@@ -282,19 +287,12 @@ func (a *accountActor) cancelAll(ctx actor.Context, m *cancelAllReq) {
 func (a *accountActor) cancelAllAfter(ctx actor.Context, m *cancelAfterReq) {
 	d := &a.deadman
 	d.gen++
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
+	a.x.stopTimer(d.timer)
+	d.timer = nil
 	var trigger int64
 	if ms := m.req.TimeoutMs; ms > 0 {
-		x, gen, self := a.x, d.gen, ctx.Self()
-		d.timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-			if !x.stopped.Load() {
-				x.root.Send(self, &deadmanMsg{gen: gen})
-			}
-		})
-		trigger = a.x.now() + int64(ms) // on the exchange clock; the timer runs on the wall clock
+		d.timer = a.x.after(&a.j, time.Duration(ms)*time.Millisecond, ctx.Self(), &deadmanMsg{gen: d.gen, timer: a.x.timerID(&a.j)})
+		trigger = a.x.clock(&a.j) + int64(ms) // on the exchange clock; the timer runs on the wall clock
 	}
 	m.done(wire.CancelAllAfterReply{Reply: wire.OK(), TimeoutMs: m.req.TimeoutMs, TriggerMs: trigger})
 }
@@ -673,13 +671,19 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 // quantity carried over): the ranking only wants the latest position, and
 // the report it gets is never older than the one sent would have been.
 func (a *accountActor) reportPosition(ctx actor.Context, st *acctSym, p adlPositionMsg, acked book.Lots) {
+	if a.x.rec != nil { // durable mode: a message per report, so replay sees what the ADL actor saw
+		q := p // a copy, so p stays on the stack in memory mode
+		q.acked = acked
+		ctx.Send(a.x.adl, &q)
+		return
+	}
 	r := st.report
 	if r == nil {
 		r = new(adlReport)
 		st.report = r
 	}
 	if r.update(p, acked) {
-		deliver(ctx, a.x.adlMB, a.x.adl, r)
+		a.x.deliver(ctx, a.x.adlMB, a.x.adl, r)
 	}
 }
 
@@ -687,13 +691,19 @@ func (a *accountActor) reportPosition(ctx actor.Context, st *acctSym, p adlPosit
 // position reports, a request still queued there is updated, not repeated:
 // the symbol actor reads the fill count when it handles it.
 func (a *accountActor) unsubscribe(ctx actor.Context, h *symbolHandle, st *acctSym) {
+	if a.x.rec != nil { // durable mode: a message per request (see reportPosition)
+		u := &unsubscribeMsg{acct: a.e.id}
+		u.update(st.fills)
+		ctx.Send(h.pid, u)
+		return
+	}
 	u := st.unsub
 	if u == nil {
 		u = &unsubscribeMsg{acct: a.e.id}
 		st.unsub = u
 	}
 	if u.update(st.fills) {
-		deliver(ctx, h.mb, h.pid, u)
+		a.x.deliver(ctx, h.mb, h.pid, u)
 	}
 }
 
@@ -713,7 +723,7 @@ func (a *accountActor) adlPosition(h *symbolHandle, pos risk.PositionState) adlP
 
 func (a *accountActor) emit(e *wire.AccountEvent) {
 	a.seq++
-	e.Seq, e.TimeMs = a.seq, a.x.now()
+	e.Seq, e.TimeMs = a.seq, a.x.clock(&a.j)
 	a.x.sink.AccountEvent(a.e.name, e)
 }
 

@@ -19,6 +19,7 @@ import (
 // answer the bankrupt account directly.
 type adlActor struct {
 	x     *Exchange
+	j     jstate // the record being handled (durable mode)
 	ranks []*adl.Ranking
 	refs  map[book.AccountID]*adlRef
 	// pending are the deleverage requests since the last flush (flushing:
@@ -60,6 +61,7 @@ func newADLActor(x *Exchange) (*adlActor, error) {
 }
 
 func (a *adlActor) Receive(ctx actor.Context) {
+	a.x.begin(ctx, &a.j, actorADL)
 	switch m := ctx.Message().(type) {
 	case *adlPositionMsg:
 		a.position(m)
@@ -230,7 +232,7 @@ func (a *adlActor) onQueue(m *queueMsg) {
 }
 
 func (a *adlActor) onRank(m *rankMsg) {
-	now := a.x.now()
+	now := a.x.clock(&a.j)
 	for i := range m.account.Positions {
 		p := &m.account.Positions[i]
 		if h := a.x.symbol(p.Symbol); h != nil {

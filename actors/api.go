@@ -69,6 +69,9 @@ type Options struct {
 	// round that closed nothing (the ranking was momentarily stale);
 	// default 1 ms.
 	ADLRetry time.Duration
+	// Journal makes the exchange durable (durable.go): nil runs in memory.
+	// Call Recover before serving.
+	Journal Journal
 }
 
 // ErrOptions is wrapped by every error Start returns.
@@ -111,6 +114,8 @@ type Exchange struct {
 	stopped      atomic.Bool
 
 	failed failures // parts out of service (halt.go)
+	// rec journals and recovers in durable mode (durable.go); nil in memory.
+	rec *durability
 	// middleware is testMiddleware as it was at Start (every actor's).
 	middleware []actor.ReceiverMiddleware
 
@@ -139,6 +144,10 @@ func Start(opts Options) (*Exchange, error) {
 	}
 	if x.sink == nil {
 		x.sink = nopSink{}
+	}
+	if opts.Journal != nil {
+		x.rec = newDurability(x, opts.Journal)
+		x.sink = durableSink{x.sink, x.rec}
 	}
 	x.interest, _ = x.sink.(Interest)
 	if x.now == nil {
@@ -184,10 +193,12 @@ func Start(opts Options) (*Exchange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 	}
-	x.adl, x.adlMB = x.spawn(adlActor, "adl")
-	x.fund, _ = x.spawn(newFundActor(x, opts.FundHistory), "fund")
+	x.adl, x.adlMB = x.spawn(adlActor, "adl", actorADL, &adlActor.j)
+	fa := newFundActor(x, opts.FundHistory)
+	x.fund, _ = x.spawn(fa, "fund", actorFund, &fa.j)
 	for _, h := range x.symbols {
-		h.pid, h.mb = x.spawn(newSymbolActor(x, h), "symbol-"+h.sym.Name)
+		sa := newSymbolActor(x, h)
+		h.pid, h.mb = x.spawn(sa, "symbol-"+h.sym.Name, actorSymbol+uint32(h.idx), &sa.j)
 	}
 	return x, nil
 }
@@ -199,17 +210,29 @@ var testMiddleware []actor.ReceiverMiddleware
 
 // spawn starts one of the exchange's singleton actors, guarded: a panic
 // (a broken invariant) takes it out of service and halts trading (halt.go).
-func (x *Exchange) spawn(a actor.Actor, name string) (*actor.PID, *mailbox) {
+func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*actor.PID, *mailbox) {
 	mb := newMailbox().(*mailbox)
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
 	g := &guard{Actor: a, name: name}
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return g }, actor.WithDispatcher(x.disp), actor.WithMailbox(produce),
-		actor.WithReceiverMiddleware(x.middleware...), actor.WithGuardian(&singletonSupervisor{x: x, g: g})), name)
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return g }, x.props(actor.WithMailbox(produce),
+		actor.WithGuardian(&singletonSupervisor{x: x, g: g}))...), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}
+	if x.rec != nil {
+		x.rec.register(n, a, pid, j)
+	}
 	return pid, mb
+}
+
+// props are the options every actor of the exchange is spawned with.
+func (x *Exchange) props(more ...actor.PropsOption) []actor.PropsOption {
+	o := append([]actor.PropsOption{actor.WithDispatcher(x.disp), actor.WithReceiverMiddleware(x.middleware...)}, more...)
+	if x.rec != nil {
+		o = append(o, actor.WithSenderMiddleware(withSender))
+	}
+	return o
 }
 
 // deliver sends m from inside an actor to one of the exchange's actors,
@@ -220,8 +243,8 @@ func (x *Exchange) spawn(a actor.Actor, name string) (*actor.PID, *mailbox) {
 // restarted), so the mailbox is the PID's for good. A message to an actor
 // that has stopped (after Stop) is dropped either way; FIFO order per
 // sender holds, since both paths post synchronously.
-func deliver(ctx actor.Context, mb *mailbox, pid *actor.PID, m any) {
-	if mb != nil {
+func (x *Exchange) deliver(ctx actor.Context, mb *mailbox, pid *actor.PID, m any) {
+	if mb != nil && x.rec == nil { // durable mode: the sender middleware names the sender
 		mb.PostUserMessage(m)
 		return
 	}
@@ -297,6 +320,7 @@ func (x *Exchange) wantsBook(sym string) bool {
 
 // PlaceOrder validates and places an order for acct.
 func (x *Exchange) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply)) {
+	done = durably(x, done)
 	if h := x.orderSymbol(req.Symbol, done); h != nil { // an unknown symbol spawns no account
 		x.toAccount(x.Account(acct).e, newPlaceReq(req, h, done))
 	}
@@ -304,6 +328,7 @@ func (x *Exchange) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.O
 
 // CancelOrder cancels one of acct's open orders by order id or client id.
 func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply)) {
+	done = durably(x, done)
 	if x.orderSymbol(req.Symbol, done) != nil {
 		x.toAccount(x.Account(acct).e, &cancelReq{req: req, done: done})
 	}
@@ -311,6 +336,7 @@ func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.Orde
 
 // CancelAll cancels every open order of acct, or of acct in req.Symbol.
 func (x *Exchange) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply)) {
+	done = durably(x, done)
 	m := &cancelAllReq{done: done}
 	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
 		m.h = h
@@ -335,6 +361,7 @@ func (x *Exchange) symbolFilter(sym string, refuse func(*wire.Error)) (*symbolHa
 // switch: unless the next call comes within TimeoutMs, all of acct's open
 // orders are canceled.
 func (x *Exchange) CancelAllAfter(acct string, req wire.CancelAllAfter, done func(wire.CancelAllAfterReply)) {
+	done = durably(x, done)
 	x.toAccount(x.Account(acct).e, &cancelAfterReq{req: req, done: done})
 }
 
@@ -376,6 +403,7 @@ func (r AccountRef) Name() string {
 
 // PlaceOrder is Exchange.PlaceOrder for r's account.
 func (r AccountRef) PlaceOrder(req wire.PlaceOrder, done func(wire.OrderReply)) {
+	done = durably(r.x, done)
 	if h := r.x.orderSymbol(req.Symbol, done); h != nil {
 		r.x.toAccount(r.e, newPlaceReq(req, h, done))
 	}
@@ -383,6 +411,7 @@ func (r AccountRef) PlaceOrder(req wire.PlaceOrder, done func(wire.OrderReply)) 
 
 // CancelOrder is Exchange.CancelOrder for r's account.
 func (r AccountRef) CancelOrder(req wire.Cancel, done func(wire.OrderReply)) {
+	done = durably(r.x, done)
 	if r.x.orderSymbol(req.Symbol, done) != nil {
 		r.x.toAccount(r.e, &cancelReq{req: req, done: done})
 	}
@@ -390,6 +419,7 @@ func (r AccountRef) CancelOrder(req wire.Cancel, done func(wire.OrderReply)) {
 
 // SetLeverage sets acct's leverage in a symbol.
 func (x *Exchange) SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply)) {
+	done = durably(x, done)
 	if x.symbol(req.Symbol) == nil {
 		done(wire.LeverageReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
 		return
@@ -410,6 +440,7 @@ func (x *Exchange) AccountState(acct string, req wire.State, done func(wire.Acco
 
 // Deposit credits an account (admin); amount 0 just reports the balance.
 func (x *Exchange) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
+	done = durably(x, done)
 	amount, err := x.deposit(req.Asset, req.Amount)
 	if err != nil {
 		done(wire.BalanceReply{Reply: wire.Fail(err)})
@@ -432,6 +463,7 @@ func (x *Exchange) deposit(asset string, d decimal.Decimal) (market.Money, *wire
 
 // SetIndex feeds an index price to a symbol (admin or the index source).
 func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply)) {
+	done = durably(x, done)
 	h := x.symbol(sym)
 	if h == nil {
 		done(wire.IndexReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
@@ -447,6 +479,7 @@ func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexR
 
 // FundDeposit tops up the insurance fund (admin); 0 reports the balance.
 func (x *Exchange) FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply)) {
+	done = durably(x, done)
 	amount, err := x.deposit(req.Asset, req.Amount)
 	if err != nil {
 		done(wire.BalanceReply{Reply: wire.Fail(err)})

@@ -14,6 +14,7 @@ import (
 // liquidations, their settlement, admin deposits, and the public history.
 type fundActor struct {
 	x       *Exchange
+	j       jstate // the record being handled (durable mode)
 	f       *fund.Fund
 	history int
 	names   map[uint64]string // account id -> name, for events
@@ -35,6 +36,7 @@ func newFundActor(x *Exchange, history int) *fundActor {
 }
 
 func (a *fundActor) Receive(ctx actor.Context) {
+	a.x.begin(ctx, &a.j, actorFund)
 	switch m := ctx.Message().(type) {
 	case *reserveMsg:
 		a.quotes = a.quotes[:0]
@@ -54,7 +56,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	case *deficitMsg:
 		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
 	case *fundDepositMsg:
-		ev, err := a.f.Deposit(a.x.quote, m.amount, a.x.now())
+		ev, err := a.f.Deposit(a.x.quote, m.amount, a.x.clock(&a.j))
 		if err != nil {
 			m.refuse(coreError(err))
 			break
@@ -96,7 +98,7 @@ func (a *fundActor) must(err error, what string, id fund.ReservationID) {
 }
 
 func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what string) {
-	s.Asset, s.TimeMs = a.x.quote, a.x.now()
+	s.Asset, s.TimeMs = a.x.quote, a.x.clock(&a.j)
 	out, err := a.f.Settle(id, s)
 	if err != nil {
 		a.must(err, "settle a "+what+" of account "+name+" for", id)

@@ -62,7 +62,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	if a.liq != nil {
 		return
 	}
-	m, cancels, code := liq.Start(a.acct, h.sym, fund.ReservationID(a.x.orderIDs.Add(1)), a.x.liqConfig, socialized)
+	m, cancels, code := liq.Start(a.acct, h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
 	if code != risk.OK {
 		return
 	}
@@ -93,6 +93,16 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 func socialized(s *market.Symbol) bool { return s.ADL == market.ADLSocialized }
 
 func (x *Exchange) newOrderID() book.OrderID { return book.OrderID(x.orderIDs.Add(1)) }
+
+// liqConfig is a liquidation's liq.Config: in durable mode its ids come
+// from the record being handled.
+func (a *accountActor) liqConfig() liq.Config {
+	c := a.x.liqConfig
+	if a.x.rec != nil {
+		c.NewID = func() book.OrderID { return book.OrderID(a.x.newID(&a.j)) }
+	}
+	return c
+}
 
 // step feeds the liquidation one input and performs its effects; a broken
 // invariant stops the account (mustOK).
@@ -138,16 +148,11 @@ func (a *accountActor) perform(ctx actor.Context) {
 			a.syms[h.idx].adl = e.Qty // the ranking holds the leg until the account reports again
 			ctx.Send(a.x.adl, &deleverageMsg{price: e.Price, pos: a.legPosition(h, e.Qty, e.Cost)})
 		case *liq.RetryAfter:
-			self, x, sym, res := ctx.Self(), a.x, lq.hs[e.Leg].idx, lq.Res
 			fast := e.After < slowRetry
 			if fast {
-				x.timers.Add(1)
+				a.x.timers.Add(1)
 			}
-			time.AfterFunc(e.After, func() {
-				if !x.stopped.Load() {
-					x.root.Send(self, &adlRetryMsg{sym: sym, res: res, fast: fast})
-				}
-			})
+			a.x.after(&a.j, e.After, ctx.Self(), &adlRetryMsg{sym: lq.hs[e.Leg].idx, res: lq.Res, fast: fast, timer: a.x.timerID(&a.j)})
 		case *liq.Socialize:
 			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, pid: a.e.pid, name: a.e.name})
 		case *liq.Settle:
@@ -188,7 +193,7 @@ func (a *accountActor) settled(ctx actor.Context, s liq.Settle) {
 		a.positionChanged(ctx, h)
 	}
 	for _, h := range a.x.symbols {
-		if p, ok := a.acct.Position(h.sym); ok && p.Qty != 0 && a.acct.OnMark(h.sym, max(h.lastMark(), 1)) {
+		if p, ok := a.acct.Position(h.sym); ok && p.Qty != 0 && a.acct.OnMark(h.sym, max(a.markOf(h, p), 1)) {
 			a.liquidate(ctx, h)
 			return
 		}
@@ -336,7 +341,7 @@ func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.
 		a.adlEvent(h, m.name, a.e.name, done, m.price)
 		if a.x.events {
 			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,
-				Counterparty: a.e.name, Qty: h.sym.Qty(done), Price: h.sym.Price(m.price), TimeMs: a.x.now()})
+				Counterparty: a.e.name, Qty: h.sym.Qty(done), Price: h.sym.Price(m.price), TimeMs: a.x.clock(&a.j)})
 		}
 	}
 }
@@ -345,7 +350,7 @@ func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, 
 	if a.x.events {
 		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
 			BankruptAccount: bankrupt, Counterparty: counterparty, Qty: h.sym.Qty(qty),
-			Price: h.sym.Price(price), TimeMs: a.x.now()}})
+			Price: h.sym.Price(price), TimeMs: a.x.clock(&a.j)}})
 	}
 }
 

@@ -28,6 +28,7 @@ type (
 		place  placeMsg
 		result takerResultMsg
 		o      *order // the accepted order, for its result (saves a map lookup)
+		mark   book.Ticks // the symbol's mark when the order's record was made (durable mode)
 	}
 	cancelReq struct {
 		req  wire.Cancel
@@ -208,12 +209,13 @@ type (
 	// adlRetryMsg re-asks ADL after a pause; fast retries count as pending
 	// work for quiescence.
 	adlRetryMsg struct {
-		sym  int
-		res  fund.ReservationID // the liquidation's
-		fast bool
+		sym   int
+		res   fund.ReservationID // the liquidation's
+		fast  bool
+		timer uint64 // its id (durable mode)
 	}
 	// deadmanMsg is the dead man's switch timer of generation gen firing.
-	deadmanMsg struct{ gen uint64 }
+	deadmanMsg struct{ gen, timer uint64 }
 )
 
 // failedMsg tells an account actor its supervisor took it out of service

@@ -52,7 +52,7 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	a := newAccountActor(x, e)
 	mb := newMailbox().(*mailbox)
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithGuardian(r.super), actor.WithDispatcher(x.disp), actor.WithMailbox(produce), actor.WithReceiverMiddleware(x.middleware...))
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, x.props(actor.WithGuardian(r.super), actor.WithMailbox(produce))...)
 	pid, err := x.root.SpawnNamed(props, accountPrefix+name)
 	if err != nil {
 		// Only a name taken outside the registry could collide; fall back
@@ -60,6 +60,11 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 		pid = x.root.Spawn(props)
 	}
 	e.pid, e.mb = pid, mb
+	if x.rec != nil {
+		// Under r.mu: ids are issued in journal order, so recovery
+		// gives every account the id it had.
+		x.rec.newAccount(e, a)
+	}
 	r.list = append(r.list, e)
 	r.byName.Store(name, e)
 	return e

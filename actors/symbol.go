@@ -16,6 +16,7 @@ import (
 // position, plus funding when due.
 type symbolActor struct {
 	x    *Exchange
+	j    jstate // the record being handled (durable mode)
 	h    *symbolHandle
 	sym  *market.Symbol
 	book *book.Book
@@ -50,6 +51,7 @@ func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
 }
 
 func (s *symbolActor) Receive(ctx actor.Context) {
+	s.x.begin(ctx, &s.j, actorSymbol+uint32(s.h.idx))
 	switch m := ctx.Message().(type) {
 	case *placeMsg:
 		s.onPlace(ctx, m)
@@ -127,10 +129,10 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 				mk := s.refs[f.MakerAccount]
 				s.filled(f.MakerAccount, mk)
 				s.filled(f.TakerAccount, taker)
-				deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq))
+				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq))
 				if trades {
 					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.h.price(f.Price),
-						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.now()})
+						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.clock(&s.j)})
 				}
 			}
 		}
@@ -139,7 +141,7 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 		}
 		s.publishDepth(r.Depth)
 	}
-	deliver(ctx, taker.mb, m.from, out)
+	s.x.deliver(ctx, taker.mb, m.from, out)
 }
 
 // result is where the book writes m's result: inside the pooled request
@@ -163,7 +165,7 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 		taker := s.ref(m.order.Account, m.from)
 		out := m.result()
 		*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: book.OK, status: book.StatusRejected, done: m.done, req: m.req, err: e}
-		deliver(ctx, taker.mb, m.from, out)
+		s.x.deliver(ctx, taker.mb, m.from, out)
 	case *cancelMsg:
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, err: e})
 	case *cancelIDsMsg:
@@ -246,7 +248,7 @@ func (s *symbolActor) onDepth(m *depthMsg) {
 // publishes it, sends it to every subscribed account and the ADL actor, and
 // sends funding to the subscribers when a funding time passed.
 func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
-	in := market.MarkInput{Index: m.index, NowMs: s.x.now()}
+	in := market.MarkInput{Index: m.index, NowMs: s.x.clock(&s.j)}
 	if q := s.impactQty(m.index); q > 0 {
 		in.ImpactBid, _ = s.book.ImpactPrice(book.Sell, q)
 		in.ImpactAsk, _ = s.book.ImpactPrice(book.Buy, q)

@@ -1,0 +1,261 @@
+package actors
+
+// The journal's encoding of the messages that enter the exchange from
+// outside its actors (requests, index ticks, timers): their records carry
+// them whole. Messages between actors are not encoded: recovery recomputes
+// them by running their senders (replay.go).
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// journaled reports whether handling m can change state: those messages
+// are journaled, the rest (reads, probes, lifecycle) are not.
+func journaled(m any) bool {
+	switch m.(type) {
+	case *placeReq, *cancelReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
+		*indexMsg, *fundDepositMsg, *adlRetryMsg,
+		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
+		*adlPlanMsg, *adlFilledMsg, *socialMsg,
+		*placeMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
+		*settleMsg, *releaseMsg, *deficitMsg,
+		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:
+		return true
+	}
+	return false
+}
+
+// encodeInput appends an external message to p and returns its kind; a
+// message only other actors send must not arrive without a sender.
+func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
+	switch m := m.(type) {
+	case *placeReq:
+		r := &m.req
+		m.mark = m.h.lastMark()
+		p = binary.AppendUvarint(p, uint64(m.h.idx))
+		p = appendStr(p, string(r.Side))
+		p = appendStr(p, string(r.Type))
+		p = appendDec(p, r.Price)
+		p = appendDec(p, r.Qty)
+		p = appendStr(p, string(r.TIF))
+		p = append(p, flags(r.ReduceOnly, r.PostOnly))
+		p = appendStr(p, r.ClientOrderID)
+		return recPlace, binary.AppendVarint(p, int64(m.mark))
+	case *cancelReq:
+		p = appendStr(p, m.req.Symbol)
+		p = appendStr(p, m.req.OrderID)
+		return recCancel, appendStr(p, m.req.ClientOrderID)
+	case *cancelAllReq:
+		return recCancelAll, appendSym(p, m.h)
+	case *cancelAfterReq:
+		return recCancelAfter, binary.AppendVarint(p, int64(m.req.TimeoutMs))
+	case *deadmanMsg:
+		p = binary.AppendUvarint(p, m.gen)
+		return recDeadman, binary.AppendUvarint(p, m.timer)
+	case *leverageReq:
+		p = appendStr(p, m.req.Symbol)
+		return recLeverage, appendDec(p, m.req.Leverage)
+	case *depositReq:
+		return recDeposit, binary.AppendVarint(p, int64(m.amount))
+	case *indexMsg:
+		return recIndex, binary.AppendVarint(p, int64(m.index))
+	case *fundDepositMsg:
+		return recFundDeposit, binary.AppendVarint(p, int64(m.amount))
+	case *adlRetryMsg:
+		p = binary.AppendUvarint(p, uint64(m.sym))
+		p = binary.AppendUvarint(p, uint64(m.res))
+		p = append(p, flags(m.fast, false))
+		return recADLRetry, binary.AppendUvarint(p, m.timer)
+	}
+	panic(fmt.Sprintf("actors: %T reached an actor from outside, and the journal cannot hold it", m))
+}
+
+// errPayload: a record's payload does not decode.
+var errPayload = errors.New("payload does not decode")
+
+// decodeInput rebuilds an external message from its record; its done
+// callbacks do nothing (the client's reply was sent, or never will be).
+func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
+	d := &payload{p: p}
+	var m any
+	switch kind {
+	case recPlace:
+		h := d.sym(x, false)
+		var r wire.PlaceOrder
+		if h != nil {
+			r.Symbol = h.sym.Name
+		}
+		r.Side, r.Type = wire.Side(d.str()), wire.OrderType(d.str())
+		r.Price, r.Qty = d.dec(), d.dec()
+		r.TIF = wire.TIF(d.str())
+		r.ReduceOnly, r.PostOnly = d.flags()
+		r.ClientOrderID = d.str()
+		pr := newPlaceReq(r, h, func(wire.OrderReply) {})
+		pr.mark = book.Ticks(d.varint())
+		m = pr
+	case recCancel:
+		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}}
+	case recCancelAll:
+		m = &cancelAllReq{h: d.sym(x, true), done: func(wire.CancelAllReply) {}}
+	case recCancelAfter:
+		m = &cancelAfterReq{req: wire.CancelAllAfter{TimeoutMs: int(d.varint())}, done: func(wire.CancelAllAfterReply) {}}
+	case recDeadman:
+		m = &deadmanMsg{gen: d.uvarint(), timer: d.uvarint()}
+	case recLeverage:
+		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}}
+	case recDeposit:
+		m = &depositReq{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
+	case recIndex:
+		m = &indexMsg{index: book.Ticks(d.varint()), done: func(wire.IndexReply) {}}
+	case recFundDeposit:
+		m = &fundDepositMsg{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
+	case recADLRetry:
+		sym := int(d.uvarint())
+		res := fund.ReservationID(d.uvarint())
+		fast, _ := d.flags()
+		m = &adlRetryMsg{sym: sym, res: res, fast: fast, timer: d.uvarint()}
+	default:
+		return nil, fmt.Errorf("%w: unknown record kind %d", errPayload, kind)
+	}
+	if d.err != nil || len(d.p) != 0 {
+		return nil, fmt.Errorf("%w: %T (%d bytes left, %v)", errPayload, m, len(d.p), d.err)
+	}
+	return m, nil
+}
+
+func flags(a, b bool) byte {
+	var f byte
+	if a {
+		f |= 1
+	}
+	if b {
+		f |= 2
+	}
+	return f
+}
+
+func appendStr(p []byte, s string) []byte {
+	return append(binary.AppendUvarint(p, uint64(len(s))), s...)
+}
+
+// appendSym appends a symbol filter: 0 for every symbol, else index+1.
+func appendSym(p []byte, h *symbolHandle) []byte {
+	if h == nil {
+		return append(p, 0)
+	}
+	return binary.AppendUvarint(p, uint64(h.idx)+1)
+}
+
+// appendDec appends a decimal as coefficient and exponent when the
+// coefficient fits 63 bits (every real order), else as text.
+func appendDec(p []byte, v decimal.Decimal) []byte {
+	if c := v.Coefficient(); c.IsInt64() {
+		p = append(p, 0)
+		p = binary.AppendVarint(p, c.Int64())
+		return binary.AppendVarint(p, int64(v.Exponent()))
+	}
+	return appendStr(append(p, 1), v.String())
+}
+
+// payload reads a record's payload; the first error sticks.
+type payload struct {
+	p   []byte
+	err error
+}
+
+func (d *payload) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: bad %s", errPayload, what)
+	}
+	d.p = nil
+}
+
+func (d *payload) uvarint() uint64 {
+	v, n := binary.Uvarint(d.p)
+	if n <= 0 {
+		d.fail("uvarint")
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *payload) varint() int64 {
+	v, n := binary.Varint(d.p)
+	if n <= 0 {
+		d.fail("varint")
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *payload) byte() byte {
+	if len(d.p) == 0 {
+		d.fail("byte")
+		return 0
+	}
+	b := d.p[0]
+	d.p = d.p[1:]
+	return b
+}
+
+func (d *payload) flags() (a, b bool) {
+	f := d.byte()
+	return f&1 != 0, f&2 != 0
+}
+
+func (d *payload) str() string {
+	n := d.uvarint()
+	if n > uint64(len(d.p)) {
+		d.fail("string")
+		return ""
+	}
+	s := string(d.p[:n])
+	d.p = d.p[n:]
+	return s
+}
+
+func (d *payload) dec() decimal.Decimal {
+	switch d.byte() {
+	case 0:
+		c, e := d.varint(), d.varint()
+		if e < -1<<31 || e > 1<<31-1 {
+			d.fail("exponent")
+			return decimal.Zero
+		}
+		return decimal.New(c, int32(e))
+	case 1:
+		v, err := decimal.NewFromString(d.str())
+		if err != nil {
+			d.fail("decimal")
+		}
+		return v
+	}
+	d.fail("decimal tag")
+	return decimal.Zero
+}
+
+// sym reads a symbol index (a filter when optional: 0 is every symbol).
+func (d *payload) sym(x *Exchange, optional bool) *symbolHandle {
+	i := d.uvarint()
+	if optional {
+		if i == 0 {
+			return nil
+		}
+		i--
+	}
+	if i >= uint64(len(x.symbols)) {
+		d.fail("symbol")
+		return nil
+	}
+	return x.symbols[i]
+}

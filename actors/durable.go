@@ -1,0 +1,362 @@
+package actors
+
+// Durable mode (Options.Journal; DESIGN.md "Durability: the journal"):
+// every actor appends a record of each state-changing message before it
+// handles it, replies and events wait until that record is durable, and
+// Recover rebuilds the state by running the same handlers over the
+// journal. What a handler reads besides its message comes from its record:
+// the time (the record's), order and timer ids (the record's sequence) and,
+// for an order, the symbol's mark.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/risk"
+	"github.com/perpx/perpx/wire"
+)
+
+// Journal is where a durable exchange appends its records; journal.Writer
+// implements it. onDurable runs once per record, in sequence order, when
+// the record is stored (err nil) or can no longer be.
+type Journal interface {
+	Append(kind uint16, actor uint32, payload []byte, onDurable func(seq uint64, err error)) uint64
+	// Last is the sequence of the latest record appended.
+	Last() uint64
+}
+
+// Record kinds. A record's payload starts with the time (unix ms, uvarint)
+// its actor handles it at.
+const (
+	recGenesis  uint16 = 1 + iota // the exchange's first start
+	recAccount                    // an account's first use: its name
+	recMsg                        // a message from another actor: the sender's number
+	recPlace                      // the external inputs (codec.go)
+	recCancel
+	recCancelAll
+	recCancelAfter
+	recDeadman
+	recLeverage
+	recDeposit
+	recIndex
+	recFundDeposit
+	recADLRetry
+)
+
+// Actor numbers in the journal.
+const (
+	actorFund    uint32 = 1
+	actorADL     uint32 = 2
+	actorSymbol  uint32 = 0x100   // + symbol index
+	actorAccount uint32 = 0x10000 // + account id
+)
+
+// maxIDsPerRecord bounds the ids one record issues: ids are seq<<8 | k.
+const maxIDsPerRecord = 256
+
+// jstate is an actor's view of the record it is handling in durable mode.
+type jstate struct {
+	seq uint64
+	ms  int64
+	ids uint64
+	buf []byte // payload scratch (Append copies it)
+}
+
+// clock is the time for the handler of j's record: the record's in durable
+// mode, the exchange clock otherwise.
+func (x *Exchange) clock(j *jstate) int64 {
+	if x.rec == nil {
+		return x.now()
+	}
+	return j.ms
+}
+
+// newID issues an order, reservation or timer id: the journal sequence of
+// the record being handled (shifted, plus its index within the record) in
+// durable mode, so replay issues the same ids; a counter otherwise.
+func (x *Exchange) newID(j *jstate) uint64 {
+	if x.rec == nil {
+		return x.orderIDs.Add(1)
+	}
+	if j.ids == maxIDsPerRecord {
+		panic(fmt.Sprintf("actors: record %d issued more than %d ids", j.seq, maxIDsPerRecord))
+	}
+	j.ids++
+	return j.seq<<8 | (j.ids - 1)
+}
+
+// timerID names a timer in durable mode (0 otherwise).
+func (x *Exchange) timerID(j *jstate) uint64 {
+	if x.rec == nil {
+		return 0
+	}
+	return x.newID(j)
+}
+
+func (m *deadmanMsg) timerID() uint64  { return m.timer }
+func (m *adlRetryMsg) timerID() uint64 { return m.timer }
+
+// markOf is the mark a check outside a mark message uses: the symbol's
+// latest, or in durable mode the one the account was last sent (it holds a
+// position, so it gets every mark), which replay sees too.
+func (a *accountActor) markOf(h *symbolHandle, p risk.PositionState) book.Ticks {
+	if a.x.rec != nil {
+		return p.Mark
+	}
+	return h.lastMark()
+}
+
+// target is an actor as recovery drives it.
+type target struct {
+	recv actor.Actor // the actor itself, not its guard
+	pid  *actor.PID
+	j    *jstate
+}
+
+// durability is the exchange's side of the journal.
+type durability struct {
+	x *Exchange
+	w Journal
+
+	ids     sync.Map // *actor.PID -> actor number
+	mu      sync.Mutex
+	targets map[uint32]target
+
+	// Replies and events held until the journal is durable past seq.
+	wmu     sync.Mutex
+	durable uint64
+	failed  error
+	waiting []waiter
+
+	// Recovery's state (replay.go); replaying is only true inside Recover,
+	// before any request is served.
+	replaying bool
+	flight    map[[2]uint32]*fifo
+	pending   map[uint64]*pendingTimer
+}
+
+type waiter struct {
+	seq uint64
+	fn  func()
+}
+
+func newDurability(x *Exchange, w Journal) *durability {
+	return &durability{x: x, w: w, targets: map[uint32]target{}}
+}
+
+// register makes an actor known by its number: to name senders in live
+// records and to receive records in recovery.
+func (r *durability) register(n uint32, recv actor.Actor, pid *actor.PID, j *jstate) {
+	r.ids.Store(pid, n)
+	r.mu.Lock()
+	r.targets[n] = target{recv: recv, pid: pid, j: j}
+	r.mu.Unlock()
+}
+
+// newAccount journals an account's first use (unless recovery is creating
+// it) and registers its actor.
+func (r *durability) newAccount(e *accountEntry, a *accountActor) {
+	n := actorAccount + uint32(e.id)
+	if !r.replaying {
+		p := binary.AppendUvarint(nil, uint64(r.x.now()))
+		if r.w.Append(recAccount, n, append(p, e.name...), r.onDurable) == 0 {
+			panic(fmt.Sprintf("actors: the journal refused account %s", e.name))
+		}
+	}
+	r.register(n, a, e.pid, &a.j)
+}
+
+func (r *durability) target(n uint32) (target, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.targets[n]
+	return t, ok
+}
+
+// withSender is the sender middleware of durable mode: every message an
+// actor sends names it, so the receiver's record can.
+func withSender(next actor.SenderFunc) actor.SenderFunc {
+	return func(ctx actor.SenderContext, to *actor.PID, env *actor.MessageEnvelope) {
+		env.Sender = ctx.Self()
+		next(ctx, to, env)
+	}
+}
+
+// begin journals the message ctx holds before actor n handles it, and
+// points j at its record. Messages that change nothing (reads, probes,
+// lifecycle) are not journaled.
+func (x *Exchange) begin(ctx actor.Context, j *jstate, n uint32) {
+	r := x.rec
+	if r == nil || r.replaying {
+		return
+	}
+	m := ctx.Message()
+	if !journaled(m) {
+		return
+	}
+	ms := x.now()
+	p := binary.AppendUvarint(j.buf[:0], uint64(ms))
+	var kind uint16
+	if from := ctx.Sender(); from != nil {
+		v, ok := r.ids.Load(from)
+		if !ok {
+			panic(fmt.Sprintf("actors: %T from unregistered actor %s", m, from.Id))
+		}
+		kind, p = recMsg, binary.AppendUvarint(p, uint64(v.(uint32)))
+	} else {
+		kind, p = x.encodeInput(p, m)
+	}
+	seq := r.w.Append(kind, n, p, r.onDurable)
+	if seq == 0 {
+		panic(fmt.Sprintf("actors: the journal refused the record of %T", m))
+	}
+	j.buf, j.seq, j.ms, j.ids = p, seq, ms, 0
+}
+
+// onDurable releases the replies and events waiting for seq. A journal
+// that failed stops the exchange: what was decided since may be lost, so
+// nothing more is acknowledged and trading halts.
+func (r *durability) onDurable(seq uint64, err error) {
+	r.wmu.Lock()
+	if err != nil {
+		first := r.failed == nil
+		if first {
+			r.failed = err
+		}
+		r.waiting = nil
+		r.wmu.Unlock()
+		if first {
+			r.x.log.Error("actors: the journal failed; trading halted", "seq", seq, "err", err)
+			r.x.failed.add("journal", err.Error(), true)
+		}
+		return
+	}
+	r.durable = seq
+	n := 0
+	for n < len(r.waiting) && r.waiting[n].seq <= seq {
+		n++
+	}
+	ready := r.waiting[:n]
+	r.waiting = r.waiting[n:]
+	r.wmu.Unlock()
+	for _, w := range ready {
+		w.fn()
+	}
+}
+
+// after runs fn once everything journaled so far is durable (at once when
+// it is); never when the journal failed.
+func (r *durability) after(fn func()) {
+	r.wmu.Lock()
+	if r.failed != nil {
+		r.wmu.Unlock()
+		return
+	}
+	seq := r.w.Last()
+	if seq <= r.durable || r.replaying {
+		r.wmu.Unlock()
+		fn()
+		return
+	}
+	r.waiting = append(r.waiting, waiter{seq, fn})
+	r.wmu.Unlock()
+}
+
+// durably wraps a request's done so that, in durable mode, the reply waits
+// until what it reports is on disk.
+func durably[T any](x *Exchange, done func(T)) func(T) {
+	if x.rec == nil {
+		return done
+	}
+	return func(v T) { x.rec.after(func() { done(v) }) }
+}
+
+// timerRef is a timer an actor armed; id names it in the journal.
+type timerRef struct {
+	t  *time.Timer
+	id uint64
+}
+
+// timerMsg is a message a timer posts to its actor.
+type timerMsg interface{ timerID() uint64 }
+
+// pendingTimer is a timer armed during recovery, to be armed for real
+// when recovery ends unless the journal shows it fired.
+type pendingTimer struct {
+	ref  *timerRef
+	due  int64
+	self *actor.PID
+	m    timerMsg
+}
+
+// after arms a timer that posts m to self after d; stopped, it posts
+// nothing. During recovery it is only noted (replay.go).
+func (x *Exchange) after(j *jstate, d time.Duration, self *actor.PID, m timerMsg) *timerRef {
+	ref := &timerRef{id: m.timerID()}
+	if r := x.rec; r != nil && r.replaying {
+		r.pending[ref.id] = &pendingTimer{ref: ref, due: j.ms + d.Milliseconds(), self: self, m: m}
+		return ref
+	}
+	x.arm(ref, d, self, m)
+	return ref
+}
+
+func (x *Exchange) arm(ref *timerRef, d time.Duration, self *actor.PID, m timerMsg) {
+	ref.t = time.AfterFunc(d, func() {
+		if !x.stopped.Load() {
+			x.root.Send(self, m)
+		}
+	})
+}
+
+// stop stops the timer (a no-op for nil).
+func (x *Exchange) stopTimer(ref *timerRef) {
+	if ref == nil {
+		return
+	}
+	if ref.t != nil {
+		ref.t.Stop()
+	}
+	if r := x.rec; r != nil && r.replaying {
+		delete(r.pending, ref.id)
+	}
+}
+
+// durableSink holds every event until the journal is durable past the
+// decision that made it: a client never sees a trade a crash takes back.
+type durableSink struct {
+	s Sink
+	r *durability
+}
+
+func (d durableSink) Trade(sym string, t *wire.Trade) { d.r.after(func() { d.s.Trade(sym, t) }) }
+func (d durableSink) BookUpdate(sym string, u *wire.BookUpdate) {
+	d.r.after(func() { d.s.BookUpdate(sym, u) })
+}
+func (d durableSink) Mark(sym string, m *wire.MarkUpdate) { d.r.after(func() { d.s.Mark(sym, m) }) }
+func (d durableSink) FundEvent(e *wire.FundEvent)         { d.r.after(func() { d.s.FundEvent(e) }) }
+func (d durableSink) ADLEvent(sym string, e *wire.ADLEvent) {
+	d.r.after(func() { d.s.ADLEvent(sym, e) })
+}
+func (d durableSink) AccountEvent(acct string, e *wire.AccountEvent) {
+	d.r.after(func() { d.s.AccountEvent(acct, e) })
+}
+
+func (d durableSink) WantsTrades(sym string) bool {
+	i, ok := d.s.(Interest)
+	return !ok || i.WantsTrades(sym)
+}
+
+func (d durableSink) WantsBook(sym string) bool {
+	i, ok := d.s.(Interest)
+	return !ok || i.WantsBook(sym)
+}
+
+func (d durableSink) WantsAccountEvents(acct string) bool {
+	i, ok := d.s.(Interest)
+	return !ok || i.WantsAccountEvents(acct)
+}

@@ -1,0 +1,200 @@
+package actors
+
+// Recovery: the journal's records, in order, each run by its actor's own
+// handler with the actor's sends captured. A record of a message from
+// another actor takes the sender's next captured message to it (each
+// sender's messages to one receiver arrive in the order sent); what is
+// left captured at the end was in flight at the crash and is delivered.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/market"
+)
+
+// ErrRecover is wrapped by every error Recover returns: the journal does
+// not rebuild a state (damaged, from another configuration, or not
+// deterministic); the exchange must not start on it.
+var ErrRecover = errors.New("actors: recovery failed")
+
+// fifo is one sender's captured messages to one receiver.
+type fifo struct {
+	q    []any
+	head int
+}
+
+// Recover rebuilds the exchange from its journal: read calls its argument
+// with every record from the first, in order. It runs before the exchange
+// serves anything, once; a fresh journal gets its genesis record. It
+// returns how many records it replayed.
+func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32, payload []byte) error) error) (n uint64, err error) {
+	r := x.rec
+	if r == nil {
+		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
+	}
+	r.replaying, r.flight, r.pending = true, map[[2]uint32]*fifo{}, map[uint64]*pendingTimer{}
+	sink, interest := x.sink, x.interest
+	x.sink, x.interest = nopSink{}, nil // nothing is published twice
+	defer func() { x.sink, x.interest = sink, interest }()
+	var at uint64
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: record %d: %v", ErrRecover, at, p)
+		}
+	}()
+	err = read(func(seq uint64, kind uint16, id uint32, p []byte) error {
+		at = seq
+		n++
+		if err := x.replay(seq, kind, id, p); err != nil {
+			return fmt.Errorf("%w: record %d (kind %d, actor %#x): %w", ErrRecover, seq, kind, id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	if n == 0 {
+		ms := x.now()
+		p := binary.AppendUvarint(nil, uint64(ms))
+		if r.w.Append(recGenesis, 0, p, nil) == 0 {
+			return 0, fmt.Errorf("%w: the journal refused its genesis record", ErrRecover)
+		}
+	}
+	x.resume()
+	return n, nil
+}
+
+// replay runs one record.
+func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
+	ms, w := binary.Uvarint(p)
+	if w <= 0 {
+		return fmt.Errorf("%w: no time", errPayload)
+	}
+	p = p[w:]
+	r := x.rec
+	switch kind {
+	case recGenesis:
+		if seq != 1 {
+			return fmt.Errorf("genesis at record %d", seq)
+		}
+		for _, t := range r.targets {
+			if s, ok := t.recv.(*symbolActor); ok {
+				s.ms = market.NewMarkState(s.sym, int64(ms))
+			}
+		}
+		return nil
+	case recAccount:
+		e := x.accounts.get(x, string(p))
+		if actorAccount+uint32(e.id) != id {
+			return fmt.Errorf("account %q is %d here, %d in the journal", p, e.id, id-actorAccount)
+		}
+		return nil
+	}
+	t, ok := r.target(id)
+	if !ok {
+		return fmt.Errorf("no actor %#x", id)
+	}
+	ctx := &replayCtx{r: r, self: t.pid, id: id}
+	if kind == recMsg {
+		from, w := binary.Uvarint(p)
+		if w <= 0 || w != len(p) {
+			return fmt.Errorf("%w: sender", errPayload)
+		}
+		q := r.flight[[2]uint32{uint32(from), id}]
+		if q == nil || q.head == len(q.q) {
+			return fmt.Errorf("actor %#x handled a message from %#x that was never sent", id, from)
+		}
+		ctx.msg = q.q[q.head]
+		q.q[q.head] = nil
+		q.head++
+		if s, ok := r.target(uint32(from)); ok {
+			ctx.sender = s.pid
+		}
+	} else {
+		m, err := x.decodeInput(kind, p)
+		if err != nil {
+			return err
+		}
+		ctx.msg = m
+		if tm, ok := m.(timerMsg); ok {
+			delete(r.pending, tm.timerID())
+		}
+	}
+	t.j.seq, t.j.ms, t.j.ids = seq, int64(ms), 0
+	t.recv.Receive(ctx)
+	return nil
+}
+
+// resume ends recovery: the messages in flight at the crash are delivered,
+// the timers still running are armed with the time they have left (or
+// fire now), and records are journaled again.
+func (x *Exchange) resume() {
+	r := x.rec
+	keys := slices.SortedFunc(maps.Keys(r.flight), func(a, b [2]uint32) int {
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		return int(a[1]) - int(b[1])
+	})
+	r.replaying = false
+	for _, k := range keys {
+		q := r.flight[k]
+		from, _ := r.target(k[0])
+		to, _ := r.target(k[1])
+		for _, m := range q.q[q.head:] {
+			x.root.Send(to.pid, &actor.MessageEnvelope{Message: m, Sender: from.pid})
+		}
+	}
+	now := x.now()
+	for _, id := range slices.Sorted(maps.Keys(r.pending)) {
+		t := r.pending[id]
+		x.arm(t.ref, time.Duration(max(0, t.due-now))*time.Millisecond, t.self, t.m)
+	}
+	r.flight, r.pending = nil, nil
+}
+
+// replayCtx is the actor.Context a handler runs with in recovery: its
+// message, its sender, and sends captured for their receivers' records.
+// Anything else a handler asked of it would panic (nil Context), which
+// recovery reports.
+type replayCtx struct {
+	actor.Context
+	r            *durability
+	self, sender *actor.PID
+	id           uint32
+	msg          any
+}
+
+func (c *replayCtx) Message() any        { return c.msg }
+func (c *replayCtx) Self() *actor.PID    { return c.self }
+func (c *replayCtx) Sender() *actor.PID  { return c.sender }
+func (c *replayCtx) Send(to *actor.PID, m any) { c.capture(to, m) }
+func (c *replayCtx) Request(to *actor.PID, m any) { c.capture(to, m) }
+
+// capture queues m for its receiver; messages that are not journaled
+// (reads) are dropped: no record will ask for them.
+func (c *replayCtx) capture(to *actor.PID, m any) {
+	if !journaled(m) {
+		return
+	}
+	v, ok := c.r.ids.Load(to)
+	if !ok {
+		panic(fmt.Sprintf("actors: %T sent in recovery to unregistered actor %s", m, to.Id))
+	}
+	k := [2]uint32{c.id, v.(uint32)}
+	q := c.r.flight[k]
+	if q == nil {
+		q = &fifo{}
+		c.r.flight[k] = q
+	}
+	if q.head == len(q.q) {
+		q.q, q.head = q.q[:0], 0
+	}
+	q.q = append(q.q, m)
+}
