@@ -235,7 +235,8 @@ func (r *durability) onDurable(seq uint64, err error) {
 		}
 		return
 	}
-	r.durable = seq
+	r.durable = max(r.durable, seq)
+	seq = r.durable
 	n := 0
 	for n < len(r.waiting) && r.waiting[n].seq <= seq {
 		n++

@@ -96,9 +96,23 @@ type env struct {
 
 func newEnv(t testing.TB, syms ...*market.Symbol) *env {
 	t.Helper()
+	return newEnvWith(t, nil, syms...)
+}
+
+// newEnvWith is newEnv with the exchange durable on j (nil: in memory),
+// recovered from what j already holds.
+func newEnvWith(t testing.TB, j *memJournal, syms ...*market.Symbol) *env {
+	t.Helper()
 	e := &env{t: t, rec: newRecorder(), clk: &clock{}}
 	e.clk.ms.Store(1_700_000_000_000)
-	x, err := Start(Options{Symbols: syms, Sink: e.rec, Now: e.clk.now, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+	o := Options{Symbols: syms, Sink: e.rec, Now: e.clk.now, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	if j != nil {
+		o.Journal = j
+	}
+	x, err := Start(o)
+	if err == nil && j != nil {
+		_, err = x.Recover(j.read)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

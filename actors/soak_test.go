@@ -37,7 +37,7 @@ type soak struct {
 // socialized-loss mode (the deficits the fund cannot take are charged to
 // the winners instead of deleveraging them).
 func TestSoak(t *testing.T) {
-	t.Run("adl", func(t *testing.T) { soakRun(t, market.DemoSymbols(), 1, "1000000", 1) })
+	t.Run("adl", func(t *testing.T) { soakRun(t, nil, market.DemoSymbols(), 1, "1000000", 1) })
 	t.Run("socialized", func(t *testing.T) {
 		cfgs := market.DemoConfigs()
 		syms := make([]*market.Symbol, len(cfgs))
@@ -51,14 +51,14 @@ func TestSoak(t *testing.T) {
 			}
 			syms[i] = s
 		}
-		soakRun(t, syms, 2, "0", 3) // a seed whose shocks leave deficits to socialize
+		soakRun(t, nil, syms, 2, "0", 3) // a seed whose shocks leave deficits to socialize
 	})
 }
 
 // soakRun soaks syms with an insurance fund of fund from random seed base
 // (+ PERPX_SOAK_SEED); the socialized run is shorter (scale 2 halves the
-// rounds) to keep CI quick.
-func soakRun(t *testing.T, syms []*market.Symbol, scale int, fund string, base uint64) {
+// rounds) to keep CI quick. With j the exchange is durable on it.
+func soakRun(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, fund string, base uint64) *soak {
 	accounts, rounds, batch := 300, 800/scale, 150
 	if testing.Short() {
 		accounts, rounds, batch = 60, 60, 60
@@ -66,7 +66,7 @@ func soakRun(t *testing.T, syms []*market.Symbol, scale int, fund string, base u
 	// PERPX_SOAK_SEED replays another seed (a failure's log names it).
 	seed, _ := strconv.ParseUint(os.Getenv("PERPX_SOAK_SEED"), 10, 64)
 	t.Logf("seed %d", seed)
-	s := &soak{t: t, e: newEnv(t, syms...), rng: rand.New(rand.NewPCG(base+seed, 2)), syms: syms,
+	s := &soak{t: t, e: newEnvWith(t, j, syms...), rng: rand.New(rand.NewPCG(base+seed, 2)), syms: syms,
 		index: []decimal.Decimal{dec("30000"), dec("2000")}, open: map[string][]string{}, counts: map[string]int{}}
 	for i, sym := range syms {
 		s.e.index(sym.Name, s.index[i].String())
@@ -116,6 +116,7 @@ func soakRun(t *testing.T, syms []*market.Symbol, scale int, fund string, base u
 	if s.counts["ok"] == 0 || s.counts[string(wire.CodeInternal)] != 0 {
 		t.Fatalf("replies: %v", s.counts)
 	}
+	return s
 }
 
 // audit checks every invariant; a liquidation may still be waiting for a
