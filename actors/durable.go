@@ -32,10 +32,10 @@ type Journal interface {
 // Record kinds. A record's payload starts with the time (unix ms, uvarint)
 // its actor handles it at.
 const (
-	recGenesis  uint16 = 1 + iota // the exchange's first start
-	recAccount                    // an account's first use: its name
-	recMsg                        // a message from another actor: the sender's number
-	recPlace                      // the external inputs (codec.go)
+	recGenesis uint16 = 1 + iota // the exchange's first start
+	recAccount                   // an account's first use: its name
+	recMsg                       // a message from another actor: the sender's number
+	recPlace                     // the external inputs (codec.go)
 	recCancel
 	recCancelAll
 	recCancelAfter

@@ -27,7 +27,7 @@ type (
 		done   func(wire.OrderReply)
 		place  placeMsg
 		result takerResultMsg
-		o      *order // the accepted order, for its result (saves a map lookup)
+		o      *order     // the accepted order, for its result (saves a map lookup)
 		mark   book.Ticks // the symbol's mark when the order's record was made (durable mode)
 	}
 	cancelReq struct {

@@ -171,10 +171,10 @@ type replayCtx struct {
 	msg          any
 }
 
-func (c *replayCtx) Message() any        { return c.msg }
-func (c *replayCtx) Self() *actor.PID    { return c.self }
-func (c *replayCtx) Sender() *actor.PID  { return c.sender }
-func (c *replayCtx) Send(to *actor.PID, m any) { c.capture(to, m) }
+func (c *replayCtx) Message() any                 { return c.msg }
+func (c *replayCtx) Self() *actor.PID             { return c.self }
+func (c *replayCtx) Sender() *actor.PID           { return c.sender }
+func (c *replayCtx) Send(to *actor.PID, m any)    { c.capture(to, m) }
 func (c *replayCtx) Request(to *actor.PID, m any) { c.capture(to, m) }
 
 // capture queues m for its receiver; messages that are not journaled
