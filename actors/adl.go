@@ -232,7 +232,9 @@ func (a *adlActor) onQueue(m *queueMsg) {
 }
 
 func (a *adlActor) onRank(m *rankMsg) {
-	now := a.x.clock(&a.j)
+	// A read, not journaled: the clock, not a record's time, ages the
+	// lights' cached cuts (they decide nothing).
+	now := a.x.now()
 	for i := range m.account.Positions {
 		p := &m.account.Positions[i]
 		if h := a.x.symbol(p.Symbol); h != nil {

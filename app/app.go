@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/perpx/perpx/actors"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/gateway"
+	"github.com/perpx/perpx/journal"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/risk"
@@ -40,6 +42,12 @@ type Options struct {
 	// event times); nil is the wall clock. Tests pass a manual clock to
 	// reach a funding time at once.
 	Now func() int64
+	// Data makes the exchange durable: the embedded server keeps its
+	// JetStream store (the journal) in this directory; with NATSURL the
+	// journal lives in that server's JetStream. "" runs in memory.
+	Data string
+	// JournalReplicas of the journal stream on NATSURL (default 1).
+	JournalReplicas int
 }
 
 // App is a running exchange process.
@@ -47,6 +55,7 @@ type App struct {
 	log     *slog.Logger
 	srv     *natsrv.Server // nil with NATSURL
 	nc      *nats.Conn
+	jw      *journal.Writer // nil in memory
 	x       *actors.Exchange
 	gw      *gateway.Gateway
 	httpSrv *http.Server
@@ -96,9 +105,27 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.x, err = actors.Start(actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now})
-	if err != nil {
+	xo := actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now}
+	jcfg := journalConfig(o)
+	if o.Data != "" {
+		if a.jw, err = journal.Open(a.nc, jcfg); err != nil {
+			return nil, fmt.Errorf("app: journal: %w", err)
+		}
+		xo.Journal = a.jw
+	}
+	if a.x, err = actors.Start(xo); err != nil {
 		return nil, err
+	}
+	if a.jw != nil {
+		t := time.Now()
+		n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
+			_, err := journal.Read(a.nc, jcfg, 1, fn)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("recovered", "records", n, "took", time.Since(t).Round(time.Millisecond))
 	}
 	for name, depth := range a.x.Mailboxes() {
 		metrics.RegisterMailbox(name, depth)
@@ -125,6 +152,16 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	return a, nil
 }
 
+// journalConfig names the journal's stream after the subject prefix.
+func journalConfig(o Options) journal.Config {
+	p := o.Prefix
+	if p == "" {
+		p = "px"
+	}
+	return journal.Config{Stream: "PERPX_JOURNAL_" + strings.ToUpper(strings.NewReplacer(".", "_", "*", "_", ">", "_").Replace(p)),
+		Subject: "$PERPX." + p + ".journal", Replicas: o.JournalReplicas}
+}
+
 func (a *App) connect(o Options, cfg *config.Config) error {
 	if o.NATSURL != "" {
 		nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1)}
@@ -138,7 +175,7 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 		a.nc, a.url = nc, o.NATSURL
 		return nil
 	}
-	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users})
+	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users, JetStreamDir: o.Data})
 	if err != nil {
 		return err
 	}
@@ -204,6 +241,9 @@ func (a *App) Close(ctx context.Context) error {
 	a.wg.Wait()
 	if a.x != nil {
 		a.x.Stop()
+	}
+	if a.jw != nil {
+		errs = append(errs, a.jw.Close())
 	}
 	if a.nc != nil {
 		if err := a.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {

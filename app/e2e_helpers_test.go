@@ -103,6 +103,7 @@ type startOpts struct {
 	speed float64
 	bots  int
 	http  string
+	data  string // the journal's directory ("" in memory)
 }
 
 // start runs the exchange with cfg, manual index, no bots, no HTTP unless o
@@ -113,7 +114,7 @@ func start(t testing.TB, cfg *config.Config, o startOpts) *exchange {
 		o.index = "manual"
 	}
 	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg,
-		Index: o.index, Speed: o.speed, Bots: o.bots, HTTP: o.http, Now: o.now})
+		Index: o.index, Speed: o.speed, Bots: o.bots, HTTP: o.http, Now: o.now, Data: o.data})
 	if err != nil {
 		t.Fatal(err)
 	}

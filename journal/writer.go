@@ -189,6 +189,13 @@ func refuse(cb func(uint64, error), err error) {
 	}
 }
 
+// Last is the sequence of the latest record appended (0 for none).
+func (w *Writer) Last() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.next - 1
+}
+
 // Durable is the sequence up to which every record is stored and its
 // callback has returned.
 func (w *Writer) Durable() uint64 { return w.durable.Load() }

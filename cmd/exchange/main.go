@@ -37,6 +37,8 @@ func run(args []string) int {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated index")
 	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of /metrics and /debug/pprof (\"\" = off)")
+	fs.StringVar(&o.Data, "data", "perpx-data", "directory of the journal (the embedded server's JetStream store); \"\" = in memory, nothing survives a restart")
+	fs.IntVar(&o.JournalReplicas, "journal-replicas", 1, "replicas of the journal stream with --nats-url (3 on a cluster)")
 	level := fs.String("log-level", "info", "debug | info | warn | error")
 	if err := fs.Parse(args); err != nil {
 		return 2
