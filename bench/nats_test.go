@@ -17,11 +17,13 @@ import (
 
 // startExchange runs the whole exchange (embedded NATS on a random loopback
 // port, manual index, no bots, no rate limit) with the flow's accounts funded.
-func startExchange(b *testing.B) string {
+// With data set it is durable: the embedded server keeps the journal in its
+// JetStream file store there (sync always), as app.Options.Data does.
+func startExchange(b *testing.B, data string) string {
 	b.Helper()
 	cfg := config.Default()
 	cfg.RateLimit = config.RateLimit{}
-	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual"})
+	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual", Data: data})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,9 +97,15 @@ func (c *outcome) recordReply(data []byte) {
 
 // benchNATS drives the flow from conns connections, each pipelining up to
 // win requests with one reply subscription (blocking Request per order tops
-// out far lower; see README.md).
-func benchNATS(b *testing.B, conns, win int) {
-	url := startExchange(b)
+// out far lower; see README.md). With durable set the exchange journals
+// every order to JetStream in b.TempDir() and each reply waits for its
+// record's fsync.
+func benchNATS(b *testing.B, conns, win int, durable bool) {
+	data := ""
+	if durable {
+		data = b.TempDir()
+	}
+	url := startExchange(b, data)
 	ops := natsOps(conns)
 	var out outcome
 	type client struct {
@@ -153,11 +161,17 @@ func benchNATS(b *testing.B, conns, win int) {
 
 // BenchmarkNATSOrders: the flow end to end over NATS on loopback, four
 // pipelining client connections (the load generator shares the machine).
-func BenchmarkNATSOrders(b *testing.B) { benchNATS(b, 4, 256) }
+func BenchmarkNATSOrders(b *testing.B) { benchNATS(b, 4, 256, false) }
+
+// BenchmarkNATSOrdersDurable: BenchmarkNATSOrders with the journal on
+// (issue 13): every order's records appended to JetStream (file store,
+// sync always, group commit) before it is handled, its reply and events
+// held until they are stored.
+func BenchmarkNATSOrdersDurable(b *testing.B) { benchNATS(b, 4, 256, true) }
 
 // BenchmarkNATSOrdersOneClient: one pipelining connection.
-func BenchmarkNATSOrdersOneClient(b *testing.B) { benchNATS(b, 1, 256) }
+func BenchmarkNATSOrdersOneClient(b *testing.B) { benchNATS(b, 1, 256, false) }
 
 // BenchmarkNATSOrdersSerial: one client, one request at a time — the round
 // trip latency (ns/op) of an order through the whole exchange.
-func BenchmarkNATSOrdersSerial(b *testing.B) { benchNATS(b, 1, 1) }
+func BenchmarkNATSOrdersSerial(b *testing.B) { benchNATS(b, 1, 1, false) }
