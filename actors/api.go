@@ -230,7 +230,7 @@ func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*acto
 func (x *Exchange) props(more ...actor.PropsOption) []actor.PropsOption {
 	o := append([]actor.PropsOption{actor.WithDispatcher(x.disp), actor.WithReceiverMiddleware(x.middleware...)}, more...)
 	if x.rec != nil {
-		o = append(o, actor.WithSenderMiddleware(withSender))
+		o = append(o, actor.WithSenderMiddleware(x.rec.withSender), actor.WithReceiverMiddleware(x.rec.counting))
 	}
 	return o
 }
@@ -543,7 +543,7 @@ func (x *Exchange) toAccount(e *accountEntry, m refusable) {
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", e.name))
 		return
 	}
-	e.mb.PostUserMessage(m)
+	x.post(nil, e.mb, m)
 }
 
 // send delivers m to one of the singleton actors.
@@ -552,7 +552,7 @@ func (x *Exchange) send(pid *actor.PID, m any, refuse func(*wire.Error)) {
 		refuse(wire.Errorf(wire.CodeInternal, "the exchange is stopped"))
 		return
 	}
-	x.root.Send(pid, m)
+	x.post(pid, nil, m)
 }
 
 // refusable is a request message that can still be answered when its actor

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -132,9 +133,15 @@ type durability struct {
 	failed  error
 	waiting []waiter
 
+	// gate holds posts from outside while a snapshot is taken; inflight
+	// counts the messages posted or sent and not handled yet.
+	gate     sync.RWMutex
+	inflight atomic.Int64
+
 	// Recovery's state (replay.go); replaying is only true inside Recover,
 	// before any request is served.
 	replaying bool
+	loaded    bool // a snapshot was loaded: the journal is not new
 	flight    map[[2]uint32]*fifo
 	pending   map[uint64]*pendingTimer
 }
@@ -178,12 +185,61 @@ func (r *durability) target(n uint32) (target, bool) {
 }
 
 // withSender is the sender middleware of durable mode: every message an
-// actor sends names it, so the receiver's record can.
-func withSender(next actor.SenderFunc) actor.SenderFunc {
+// actor sends names it, so the receiver's record can, and is counted in
+// flight until handled (counting).
+func (r *durability) withSender(next actor.SenderFunc) actor.SenderFunc {
 	return func(ctx actor.SenderContext, to *actor.PID, env *actor.MessageEnvelope) {
 		env.Sender = ctx.Self()
+		r.inflight.Add(1)
 		next(ctx, to, env)
 	}
+}
+
+// counting is the receiver middleware of durable mode: a message counted
+// in flight (post, withSender) is no longer once handled, even by a panic.
+func (r *durability) counting(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+		if !counted(env.Message) {
+			next(ctx, env)
+			return
+		}
+		defer r.inflight.Add(-1)
+		next(ctx, env)
+	}
+}
+
+// counted reports whether m was counted when posted: all but the failure
+// notice and protoactor's own messages.
+func counted(m any) bool {
+	switch m.(type) {
+	case *failedMsg, *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting,
+		*actor.ReceiveTimeout, actor.SystemMessage, actor.AutoReceiveMessage:
+		return false
+	}
+	return true
+}
+
+// post sends m to an actor from outside the actors (a request, a timer, a
+// redelivery): straight to mb when known. In durable mode it waits while a
+// snapshot is being taken, and counts m in flight.
+func (x *Exchange) post(pid *actor.PID, mb *mailbox, m any) {
+	r := x.rec
+	if r == nil {
+		x.postNow(pid, mb, m)
+		return
+	}
+	r.gate.RLock()
+	r.inflight.Add(1)
+	x.postNow(pid, mb, m)
+	r.gate.RUnlock()
+}
+
+func (x *Exchange) postNow(pid *actor.PID, mb *mailbox, m any) {
+	if mb != nil {
+		mb.PostUserMessage(m)
+		return
+	}
+	x.root.Send(pid, m)
 }
 
 // begin journals the message ctx holds before actor n handles it, and
@@ -278,8 +334,9 @@ func durably[T any](x *Exchange, done func(T)) func(T) {
 
 // timerRef is a timer an actor armed; id names it in the journal.
 type timerRef struct {
-	t  *time.Timer
-	id uint64
+	t   *time.Timer
+	id  uint64
+	due int64 // on the exchange clock (snapshots)
 }
 
 // timerMsg is a message a timer posts to its actor.
@@ -297,9 +354,9 @@ type pendingTimer struct {
 // after arms a timer that posts m to self after d; stopped, it posts
 // nothing. During recovery it is only noted (replay.go).
 func (x *Exchange) after(j *jstate, d time.Duration, self *actor.PID, m timerMsg) *timerRef {
-	ref := &timerRef{id: m.timerID()}
+	ref := &timerRef{id: m.timerID(), due: x.clock(j) + d.Milliseconds()}
 	if r := x.rec; r != nil && r.replaying {
-		r.pending[ref.id] = &pendingTimer{ref: ref, due: j.ms + d.Milliseconds(), self: self, m: m}
+		r.pending[ref.id] = &pendingTimer{ref: ref, due: ref.due, self: self, m: m}
 		return ref
 	}
 	x.arm(ref, d, self, m)
@@ -309,7 +366,7 @@ func (x *Exchange) after(j *jstate, d time.Duration, self *actor.PID, m timerMsg
 func (x *Exchange) arm(ref *timerRef, d time.Duration, self *actor.PID, m timerMsg) {
 	ref.t = time.AfterFunc(d, func() {
 		if !x.stopped.Load() {
-			x.root.Send(self, m)
+			x.post(self, nil, m)
 		}
 	})
 }

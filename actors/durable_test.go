@@ -2,9 +2,11 @@ package actors
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
@@ -39,17 +41,23 @@ func (j *memJournal) Last() uint64 {
 	return uint64(len(j.recs))
 }
 
-// read is Recover's reader over the records so far.
-func (j *memJournal) read(fn func(uint64, uint16, uint32, []byte) error) error {
-	j.mu.Lock()
-	recs := slices.Clone(j.recs)
-	j.mu.Unlock()
-	for i, r := range recs {
-		if err := fn(uint64(i+1), r.kind, r.actor, r.payload); err != nil {
-			return err
+// read is Recover's reader over every record.
+func (j *memJournal) read(fn func(uint64, uint16, uint32, []byte) error) error { return j.readFrom(1)(fn) }
+
+// readFrom is Recover's reader over the records from seq on.
+func (j *memJournal) readFrom(seq uint64) func(func(uint64, uint16, uint32, []byte) error) error {
+	return func(fn func(uint64, uint16, uint32, []byte) error) error {
+		j.mu.Lock()
+		recs := slices.Clone(j.recs)
+		j.mu.Unlock()
+		for i := int(seq) - 1; i < len(recs); i++ {
+			r := recs[i]
+			if err := fn(uint64(i+1), r.kind, r.actor, r.payload); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	return nil
 }
 
 // clone is a journal holding the same records, for a second exchange.
@@ -107,5 +115,78 @@ func TestReplaySoak(t *testing.T) {
 		if a := e.audit(); a.Liquidating != 0 {
 			t.Fatalf("replay %d: %v", try, a)
 		}
+	}
+}
+
+// TestSnapshotReplay takes snapshots while a soak trades (each waits for
+// a quiescent point, holding requests from outside), then recovers from
+// one taken midway plus the records after it, and from the last one:
+// the same state as the live exchange and as a full replay.
+func TestSnapshotReplay(t *testing.T) {
+	j := &memJournal{}
+	type snap struct {
+		p   []byte
+		seq uint64
+	}
+	var snaps []snap
+	var busy int
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var s *soak
+	ready := make(chan *Exchange, 1)
+	wg.Go(func() {
+		x := <-ready
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			p, seq, err := x.Snapshot(20 * time.Millisecond)
+			switch {
+			case errors.Is(err, ErrBusy):
+				busy++
+			case err != nil:
+				t.Error(err)
+				return
+			default:
+				snaps = append(snaps, snap{p, seq})
+			}
+		}
+	})
+	s = soakRunHook(t, j, market.DemoSymbols(), 4, "1000000", 11, func(x *Exchange) { ready <- x })
+	close(stop)
+	wg.Wait()
+	want := s.e.hash()
+	wantSnap := snapshotOf(t, s.e, s.accts)
+	t.Logf("%d records, %d snapshots, %d busy", j.Last(), len(snaps), busy)
+	if len(snaps) < 2 {
+		t.Fatalf("%d snapshots taken", len(snaps))
+	}
+	for _, sn := range []snap{snaps[len(snaps)/2], snaps[len(snaps)-1]} {
+		if seq, err := SnapshotSeq(sn.p); err != nil || seq != sn.seq {
+			t.Fatalf("SnapshotSeq %d, %v; want %d", seq, err, sn.seq)
+		}
+		e := newEnvFrom(t, j.clone(), sn.p, market.DemoSymbols()...)
+		if got := e.hash(); got != want {
+			t.Fatalf("from the snapshot at %d: state hash %x, want %x", sn.seq, got, want)
+		}
+		got := snapshotOf(t, e, s.accts)
+		for k, v := range wantSnap {
+			if got[k] != v {
+				t.Fatalf("from the snapshot at %d: %s differs:\n got %s\nwant %s", sn.seq, k, got[k], v)
+			}
+		}
+	}
+	// A damaged snapshot is refused, never loaded.
+	bad := slices.Clone(snaps[0].p)
+	bad[len(bad)/2] ^= 1
+	x, err := Start(Options{Symbols: market.DemoSymbols(), Journal: j.clone()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Stop()
+	if _, err := x.LoadSnapshot(bad); !errors.Is(err, ErrSnapshot) {
+		t.Fatalf("a damaged snapshot: %v", err)
 	}
 }

@@ -90,7 +90,7 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 	} else if first {
 		switch message.(type) {
 		case *placeMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
-			s.x.root.Send(child, message)
+			s.x.post(child, nil, message)
 		}
 	}
 	sup.ResumeChildren(child)

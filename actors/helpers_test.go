@@ -103,6 +103,13 @@ func newEnv(t testing.TB, syms ...*market.Symbol) *env {
 // recovered from what j already holds.
 func newEnvWith(t testing.TB, j *memJournal, syms ...*market.Symbol) *env {
 	t.Helper()
+	return newEnvFrom(t, j, nil, syms...)
+}
+
+// newEnvFrom is newEnvWith recovering from snapshot snap (nil: none) and
+// the records after it.
+func newEnvFrom(t testing.TB, j *memJournal, snap []byte, syms ...*market.Symbol) *env {
+	t.Helper()
 	e := &env{t: t, rec: newRecorder(), clk: &clock{}}
 	e.clk.ms.Store(1_700_000_000_000)
 	o := Options{Symbols: syms, Sink: e.rec, Now: e.clk.now, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
@@ -110,8 +117,12 @@ func newEnvWith(t testing.TB, j *memJournal, syms ...*market.Symbol) *env {
 		o.Journal = j
 	}
 	x, err := Start(o)
+	var from uint64
+	if err == nil && snap != nil {
+		from, err = x.LoadSnapshot(snap)
+	}
 	if err == nil && j != nil {
-		_, err = x.Recover(j.read)
+		_, err = x.Recover(j.readFrom(from + 1))
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,11 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	if e, ok := r.byName.Load(name); ok {
 		return e.(*accountEntry)
 	}
+	if d := x.rec; d != nil && !d.replaying {
+		// A snapshot has every account journaled before it (Snapshot).
+		d.gate.RLock()
+		defer d.gate.RUnlock()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.byName.Load(name); ok {
@@ -78,6 +83,16 @@ func (r *registry) mailbox(id book.AccountID) *mailbox {
 		return nil
 	}
 	return r.list[id-1].mb
+}
+
+// entry returns account id's entry (nil if unknown).
+func (r *registry) entry(id book.AccountID) *accountEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id < 1 || int(id) > len(r.list) {
+		return nil
+	}
+	return r.list[id-1]
 }
 
 // all returns every account entry so far, by id.
@@ -132,7 +147,7 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		// Another actor's protocol message (a forced close, a charge, a
 		// book's answer): the failed account answers it as it answers
 		// those queued behind it (refuseAll), or its sender waits forever.
-		s.x.root.Send(child, message)
+		s.x.post(child, nil, message)
 	}
 	sup.ResumeChildren(child)
 	if first { // a later panic (an audit of the broken state) must not give back twice

@@ -38,7 +38,10 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if r == nil {
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
-	r.replaying, r.flight, r.pending = true, map[[2]uint32]*fifo{}, map[uint64]*pendingTimer{}
+	r.replaying, r.flight = true, map[[2]uint32]*fifo{}
+	if r.pending == nil { // LoadSnapshot may have armed some
+		r.pending = map[uint64]*pendingTimer{}
+	}
 	sink, interest := x.sink, x.interest
 	x.sink, x.interest = nopSink{}, nil // nothing is published twice
 	defer func() { x.sink, x.interest = sink, interest }()
@@ -59,7 +62,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if err != nil {
 		return n, err
 	}
-	if n == 0 {
+	if n == 0 && !r.loaded {
 		ms := x.now()
 		p := binary.AppendUvarint(nil, uint64(ms))
 		if r.w.Append(recGenesis, 0, p, nil) == 0 {
@@ -80,7 +83,7 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 	r := x.rec
 	switch kind {
 	case recGenesis:
-		if seq != 1 {
+		if seq != 1 || r.loaded {
 			return fmt.Errorf("genesis at record %d", seq)
 		}
 		for _, t := range r.targets {
@@ -148,7 +151,7 @@ func (x *Exchange) resume() {
 		from, _ := r.target(k[0])
 		to, _ := r.target(k[1])
 		for _, m := range q.q[q.head:] {
-			x.root.Send(to.pid, &actor.MessageEnvelope{Message: m, Sender: from.pid})
+			x.post(to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: from.pid})
 		}
 	}
 	now := x.now()

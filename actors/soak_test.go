@@ -59,6 +59,11 @@ func TestSoak(t *testing.T) {
 // (+ PERPX_SOAK_SEED); the socialized run is shorter (scale 2 halves the
 // rounds) to keep CI quick. With j the exchange is durable on it.
 func soakRun(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, fund string, base uint64) *soak {
+	return soakRunHook(t, j, syms, scale, fund, base, nil)
+}
+
+// soakRunHook is soakRun calling started with the exchange once it runs.
+func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, fund string, base uint64, started func(*Exchange)) *soak {
 	accounts, rounds, batch := 300, 800/scale, 150
 	if testing.Short() {
 		accounts, rounds, batch = 60, 60, 60
@@ -68,6 +73,9 @@ func soakRun(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, fund
 	t.Logf("seed %d", seed)
 	s := &soak{t: t, e: newEnvWith(t, j, syms...), rng: rand.New(rand.NewPCG(base+seed, 2)), syms: syms,
 		index: []decimal.Decimal{dec("30000"), dec("2000")}, open: map[string][]string{}, counts: map[string]int{}}
+	if started != nil {
+		started(s.e.x)
+	}
 	for i, sym := range syms {
 		s.e.index(sym.Name, s.index[i].String())
 	}

@@ -48,6 +48,11 @@ type Options struct {
 	Data string
 	// JournalReplicas of the journal stream on NATSURL (default 1).
 	JournalReplicas int
+	// SnapshotEvery and SnapshotInterval: a snapshot is taken after this
+	// many journal records or this long, whichever comes first (defaults
+	// 1 000 000 and 10 minutes), and on a clean stop.
+	SnapshotEvery    int
+	SnapshotInterval time.Duration
 }
 
 // App is a running exchange process.
@@ -56,6 +61,13 @@ type App struct {
 	srv     *natsrv.Server // nil with NATSURL
 	nc      *nats.Conn
 	jw      *journal.Writer // nil in memory
+	jcfg    journal.Config
+	data    Options // the durable settings (Data, Snapshot*)
+	// The latest snapshot's sequence and time (snapshotter's, then Close's).
+	snapSeq uint64
+	snapAt  time.Time
+	// ready: Start succeeded, so the state is whole and may be snapshot.
+	ready bool
 	x       *actors.Exchange
 	gw      *gateway.Gateway
 	httpSrv *http.Server
@@ -91,9 +103,10 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	}
 
 	a = &App{log: log, symbols: syms}
+	started := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
-			a.Close(context.Background())
+			started.Close(context.Background())
 		}
 	}()
 	if err = a.connect(o, cfg); err != nil {
@@ -117,15 +130,16 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 	if a.jw != nil {
-		t := time.Now()
-		n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
-			_, err := journal.Read(a.nc, jcfg, 1, fn)
-			return err
-		})
-		if err != nil {
+		if o.SnapshotEvery <= 0 {
+			o.SnapshotEvery = 1_000_000
+		}
+		if o.SnapshotInterval <= 0 {
+			o.SnapshotInterval = 10 * time.Minute
+		}
+		a.jcfg, a.data = jcfg, o
+		if err = a.recover(o, jcfg); err != nil {
 			return nil, err
 		}
-		log.Info("recovered", "records", n, "took", time.Since(t).Round(time.Millisecond))
 	}
 	for name, depth := range a.x.Mailboxes() {
 		metrics.RegisterMailbox(name, depth)
@@ -147,7 +161,11 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.go_(func() { feed.run(bg, a) })
+	if a.jw != nil {
+		a.go_(func() { a.snapshotter(bg, o, jcfg) })
+	}
 	a.startBots(bg, o)
+	a.ready = true
 	log.Info("ready", "nats", a.url, "symbols", len(syms), "index", feed.name, "bots", o.Bots)
 	return a, nil
 }
@@ -239,6 +257,12 @@ func (a *App) Close(ctx context.Context) error {
 		errs = append(errs, a.httpSrv.Shutdown(ctx))
 	}
 	a.wg.Wait()
+	if a.ready && a.jw != nil && a.jw.Last() != a.snapSeq {
+		// A clean stop leaves a snapshot: the next start replays nothing.
+		if err := a.snapshot(a.data, a.jcfg, 2*time.Second); err != nil {
+			a.log.Error("snapshot at stop", "err", err)
+		}
+	}
 	if a.x != nil {
 		a.x.Stop()
 	}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
@@ -104,6 +106,9 @@ type startOpts struct {
 	bots  int
 	http  string
 	data  string // the journal's directory ("" in memory)
+	// snapEvery is app.Options.SnapshotEvery; log the exchange's logger.
+	snapEvery int
+	log       *slog.Logger
 }
 
 // start runs the exchange with cfg, manual index, no bots, no HTTP unless o
@@ -114,7 +119,7 @@ func start(t testing.TB, cfg *config.Config, o startOpts) *exchange {
 		o.index = "manual"
 	}
 	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg,
-		Index: o.index, Speed: o.speed, Bots: o.bots, HTTP: o.http, Now: o.now, Data: o.data})
+		Index: o.index, Speed: o.speed, Bots: o.bots, HTTP: o.http, Now: o.now, Data: o.data, SnapshotEvery: o.snapEvery, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,8 @@ func run(args []string) int {
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of /metrics and /debug/pprof (\"\" = off)")
 	fs.StringVar(&o.Data, "data", "perpx-data", "directory of the journal (the embedded server's JetStream store); \"\" = in memory, nothing survives a restart")
 	fs.IntVar(&o.JournalReplicas, "journal-replicas", 1, "replicas of the journal stream with --nats-url (3 on a cluster)")
+	fs.IntVar(&o.SnapshotEvery, "snapshot-every", 1_000_000, "take a snapshot after this many journal records")
+	fs.DurationVar(&o.SnapshotInterval, "snapshot-interval", 10*time.Minute, "take a snapshot at least this often while records come")
 	level := fs.String("log-level", "info", "debug | info | warn | error")
 	if err := fs.Parse(args); err != nil {
 		return 2

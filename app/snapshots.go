@@ -1,0 +1,200 @@
+package app
+
+// Snapshots of a durable exchange, as files under <data>/snapshots: taken
+// every SnapshotEvery records or SnapshotInterval and on a clean stop,
+// each written once the journal is durable up to its sequence; the newest
+// two are kept and the journal before the older one is trimmed. Recovery
+// loads the newest whose hash verifies and replays the journal after it.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/perpx/perpx/actors"
+	"github.com/perpx/perpx/journal"
+)
+
+const (
+	snapPrefix, snapSuffix = "snap-", ".bin"
+	// snapshotsKept: the newest and one to fall back on.
+	snapshotsKept = 2
+	// snapshotWait bounds how long requests wait for a quiescent point.
+	snapshotWait = 20 * time.Millisecond
+)
+
+func snapDir(data string) string { return filepath.Join(data, "snapshots") }
+
+// snapFile is a snapshot on disk.
+type snapFile struct {
+	path string
+	seq  uint64
+}
+
+// snapshotFiles lists the snapshots newest first.
+func snapshotFiles(data string) ([]snapFile, error) {
+	ents, err := os.ReadDir(snapDir(data))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: snapshots: %w", err)
+	}
+	var out []snapFile
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, snapPrefix) || !strings.HasSuffix(n, snapSuffix) {
+			continue
+		}
+		seq, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, snapPrefix), snapSuffix), 10, 64)
+		if err == nil {
+			out = append(out, snapFile{filepath.Join(snapDir(data), n), seq})
+		}
+	}
+	slices.SortFunc(out, func(a, b snapFile) int { return -cmpU64(a.seq, b.seq) })
+	return out, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// recover loads the newest good snapshot into a.x and replays the journal
+// after it. A damaged snapshot is skipped (logged); one whose content the
+// exchange refuses, or a journal that does not continue it, stops start.
+func (a *App) recover(o Options, cfg journal.Config) error {
+	t := time.Now()
+	files, err := snapshotFiles(o.Data)
+	if err != nil {
+		return err
+	}
+	var from uint64
+	for _, f := range files {
+		p, err := os.ReadFile(f.path)
+		if err == nil {
+			var seq uint64
+			if seq, err = actors.SnapshotSeq(p); err == nil && seq != f.seq {
+				err = fmt.Errorf("it holds sequence %d", seq)
+			}
+		}
+		if err != nil {
+			a.log.Error("snapshot unusable, trying an older one", "file", f.path, "err", err)
+			continue
+		}
+		if from, err = a.x.LoadSnapshot(p); err != nil {
+			return fmt.Errorf("app: snapshot %s: %w", f.path, err)
+		}
+		a.log.Info("snapshot loaded", "file", f.path, "seq", from)
+		break
+	}
+	n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
+		_, err := journal.Read(a.nc, cfg, from+1, fn)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("app: recovery from the journal after record %d: %w", from, err)
+	}
+	a.snapSeq, a.snapAt = max(from, a.jw.Last()), time.Now()
+	a.log.Info("recovered", "snapshot", from, "records", n, "took", time.Since(t).Round(time.Millisecond))
+	return nil
+}
+
+// snapshotter takes snapshots while ctx lives.
+func (a *App) snapshotter(ctx context.Context, o Options, cfg journal.Config) {
+	every, interval := o.SnapshotEvery, o.SnapshotInterval
+	tick := time.NewTicker(min(interval, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		last := a.jw.Last()
+		if last == a.snapSeq || (last-a.snapSeq < uint64(every) && time.Since(a.snapAt) < interval) {
+			continue
+		}
+		if err := a.snapshot(o, cfg, snapshotWait); err != nil && !errors.Is(err, actors.ErrBusy) {
+			a.log.Error("snapshot", "err", err)
+		}
+	}
+}
+
+// snapshot takes one, stores it once the journal holds its sequence,
+// drops the oldest and trims the journal before the one kept to fall back
+// on.
+func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error {
+	t := time.Now()
+	p, seq, err := a.x.Snapshot(wait)
+	if err != nil {
+		return err
+	}
+	took := time.Since(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.jw.Sync(ctx); err != nil {
+		return fmt.Errorf("app: snapshot %d: the journal: %w", seq, err)
+	}
+	dir := snapDir(o.Data)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("app: snapshot: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s%020d%s", snapPrefix, seq, snapSuffix))
+	if err := writeFileSync(path, p); err != nil {
+		return fmt.Errorf("app: snapshot: %w", err)
+	}
+	a.snapSeq, a.snapAt = seq, time.Now()
+	a.log.Info("snapshot", "seq", seq, "bytes", len(p), "paused", took.Round(time.Microsecond))
+	files, err := snapshotFiles(o.Data)
+	if err != nil || len(files) <= snapshotsKept {
+		return err
+	}
+	for _, f := range files[snapshotsKept:] {
+		if err := os.Remove(f.path); err != nil {
+			return fmt.Errorf("app: snapshot: %w", err)
+		}
+	}
+	return journal.Trim(a.nc, cfg, files[snapshotsKept-1].seq+1)
+}
+
+// writeFileSync writes path whole or not at all: a temporary file, synced,
+// renamed over it, the directory synced.
+func writeFileSync(path string, p []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(p)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
