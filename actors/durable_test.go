@@ -42,7 +42,9 @@ func (j *memJournal) Last() uint64 {
 }
 
 // read is Recover's reader over every record.
-func (j *memJournal) read(fn func(uint64, uint16, uint32, []byte) error) error { return j.readFrom(1)(fn) }
+func (j *memJournal) read(fn func(uint64, uint16, uint32, []byte) error) error {
+	return j.readFrom(1)(fn)
+}
 
 // readFrom is Recover's reader over the records from seq on.
 func (j *memJournal) readFrom(seq uint64) func(func(uint64, uint16, uint32, []byte) error) error {

@@ -57,17 +57,17 @@ type Options struct {
 
 // App is a running exchange process.
 type App struct {
-	log     *slog.Logger
-	srv     *natsrv.Server // nil with NATSURL
-	nc      *nats.Conn
-	jw      *journal.Writer // nil in memory
-	jcfg    journal.Config
-	data    Options // the durable settings (Data, Snapshot*)
+	log  *slog.Logger
+	srv  *natsrv.Server // nil with NATSURL
+	nc   *nats.Conn
+	jw   *journal.Writer // nil in memory
+	jcfg journal.Config
+	data Options // the durable settings (Data, Snapshot*)
 	// The latest snapshot's sequence and time (snapshotter's, then Close's).
 	snapSeq uint64
 	snapAt  time.Time
 	// ready: Start succeeded, so the state is whole and may be snapshot.
-	ready bool
+	ready   bool
 	x       *actors.Exchange
 	gw      *gateway.Gateway
 	httpSrv *http.Server
