@@ -8,6 +8,9 @@ type EmbeddedOptions struct {
 	// test sets the index and its shock is the only move.
 	ManualIndex bool
 	Prefix      string
+	// Data makes the exchange durable, its journal in this directory
+	// ("" in memory).
+	Data string
 }
 
 // startEmbedded starts an exchange in this process for --embedded and

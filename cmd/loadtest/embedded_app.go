@@ -19,7 +19,7 @@ func init() {
 		// more than a trader may.
 		cfg := config.Default()
 		cfg.RateLimit = config.RateLimit{}
-		a, err := app.Start(ctx, app.Options{NATSListen: "127.0.0.1:-1", Prefix: o.Prefix, Index: idx, Config: cfg})
+		a, err := app.Start(ctx, app.Options{NATSListen: "127.0.0.1:-1", Prefix: o.Prefix, Index: idx, Config: cfg, Data: o.Data})
 		if err != nil {
 			return "", nil, err
 		}

@@ -44,6 +44,7 @@ const (
 // options are the flags that do not map one to one onto loadtest.Config.
 type options struct {
 	embedded       bool
+	data           string
 	index          string
 	symbols        string
 	jsonFile       string
@@ -65,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.embedded, "embedded", false, "start an exchange in this process (implies --index manual)")
+	fs.StringVar(&o.data, "data", "", "with --embedded: the exchange is durable, its journal in this directory (\"\" = in memory)")
 	fs.StringVar(&cfg.URL, "nats-url", nats.DefaultURL, "NATS server of the exchange")
 	fs.StringVar(&o.user, "user", "", "NATS user (must be an admin: the run deposits and moves the index)")
 	fs.StringVar(&o.password, "password", "", "NATS password")
@@ -103,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.data != "" && !o.embedded {
+		return nil, nil, fmt.Errorf("--data needs --embedded")
 	}
 	if o.echo != "" && !o.embedded {
 		return nil, nil, fmt.Errorf("--echo needs --embedded")
@@ -169,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
 			return exitError
 		}
-		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix})
+		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix, Data: o.data})
 		if err != nil {
 			fmt.Fprintln(stderr, "loadtest: embedded exchange:", err)
 			return exitError
