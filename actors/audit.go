@@ -144,10 +144,14 @@ func (a *accountActor) auditShare() accountAudit {
 	return out
 }
 
-// hash digests what decides the account's future: cash and balance,
-// positions, open orders with their fills, the liquidation state.
+// hash digests what decides the account's future: cash and balance, the
+// deposits, fees and funding ledgers, positions, open orders (terms, client
+// id, fills, status), the dead man's switch and the liquidation state. Not
+// the event sequence a.seq: a refused order's event advances it, and a
+// refusal must leave the hash alone.
 func (a *accountActor) hash() uint64 {
-	v := []uint64{uint64(a.e.id), uint64(a.acct.Cash()), uint64(a.acct.Balance()), uint64(a.acct.OrderMargin())}
+	v := []uint64{uint64(a.e.id), uint64(a.acct.Cash()), uint64(a.acct.Balance()), uint64(a.acct.OrderMargin()),
+		uint64(a.deposits), uint64(a.fees), uint64(a.funding)}
 	for _, h := range a.x.symbols {
 		if p, ok := a.acct.Position(h.sym); ok {
 			v = append(v, uint64(h.idx), uint64(p.Qty), uint64(p.Cost), uint64(p.Margin), uint64(p.Leverage),
@@ -155,12 +159,31 @@ func (a *accountActor) hash() uint64 {
 		}
 	}
 	for _, o := range a.orders.sorted() {
-		v = append(v, uint64(o.id), uint64(o.filled), uint64(len(o.clientID)))
+		v = append(v, uint64(o.id), uint64(o.h.idx), uint64(o.side), uint64(o.typ), uint64(o.tif), uint64(o.price),
+			uint64(o.qty), uint64(o.filled), uint64(o.value), hashString(string(o.status)),
+			flag(o.reduceOnly)|flag(o.postOnly)<<1, uint64(len(o.clientID)), hashString(o.clientID))
+	}
+	if a.deadman.timer != nil {
+		v = append(v, 2)
 	}
 	if a.liq != nil {
 		v = append(v, 1, uint64(a.liq.L.Base))
 	}
 	return hashInts(v...)
+}
+
+// hashString digests s (FNV-1a).
+func hashString(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+func flag(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func hashInts(v ...uint64) uint64 {
@@ -206,7 +229,7 @@ func gather[T any](x *Exchange, pids []*actor.PID, mk func(*actor.PID, func(T)) 
 		}
 	}
 	for _, p := range pids {
-		x.root.Send(p, mk(p, reply))
+		x.post(p, nil, mk(p, reply))
 	}
 }
 
@@ -300,16 +323,34 @@ func (r *AuditReport) addOI(sym int, q book.Lots) {
 	}
 }
 
+// stateHash digests every actor's hash (by process id) and, per symbol,
+// the book's update sequence (a depth read: the symbol actor's own hash is
+// its book's), its index and its mark.
 func (x *Exchange) stateHash(done func(uint64)) {
 	gather(x, x.actorPIDs(), func(p *actor.PID, r func(keyed)) any {
 		return &hashMsg{reply: func(h uint64) { r(keyed{p.Id, h}) }}
 	}, func(parts []keyed) {
 		slices.SortFunc(parts, func(a, b keyed) int { return strings.Compare(a.id, b.id) })
-		v := make([]uint64, 0, 2*len(parts))
+		v := make([]uint64, 0, 2*len(parts)+3*len(x.symbols))
 		for _, p := range parts {
 			v = append(v, hashInts(uint64(len(p.id))), p.v)
 		}
-		done(hashInts(v...))
+		pids := make([]*actor.PID, len(x.symbols))
+		for i, h := range x.symbols {
+			pids[i] = h.pid
+		}
+		gather(x, pids, func(p *actor.PID, r func(keyed)) any {
+			return &depthMsg{levels: 1, done: func(d wire.DepthReply) { r(keyed{p.Id, d.Seq}) }}
+		}, func(seqs []keyed) {
+			seq := make(map[string]uint64, len(seqs))
+			for _, k := range seqs {
+				seq[k.id] = k.v
+			}
+			for _, h := range x.symbols { // in symbol order
+				v = append(v, seq[h.pid.Id], uint64(h.index.Load()), uint64(h.lastMark()))
+			}
+			done(hashInts(v...))
+		})
 	})
 }
 

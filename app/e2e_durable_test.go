@@ -1,9 +1,19 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/perpx/perpx/app"
 
 	"github.com/perpx/perpx/wire"
 )
@@ -91,6 +101,10 @@ func TestE2ERestart(t *testing.T) {
 
 	clk.advance(2 * time.Second) // the ADL lights' cached cuts are stale: each read below refreshes them
 	want, h := e.readable(accts...), e.hash()
+	sh := e.stateHash()
+	if sh.Seq == 0 {
+		t.Fatalf("state hash %+v: a durable exchange's seq is its journal position", sh)
+	}
 	if err := e.close(); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +120,9 @@ func TestE2ERestart(t *testing.T) {
 	}
 	if h2 := e.hash(); h2 != h {
 		t.Fatalf("state hash %x after restart, want %x", h2, h)
+	}
+	if sh2 := e.stateHash(); sh2.Hash != sh.Hash || sh2.Seq < sh.Seq {
+		t.Fatalf("px.admin.state_hash %+v after restart, %+v before", sh2, sh)
 	}
 	// Trading goes on where it was: M's sell takes C's first bid (time
 	// priority survived), the ids go on growing, and C's switch fires.
@@ -125,4 +142,112 @@ func TestE2ERestart(t *testing.T) {
 		return nil
 	})
 	e.settledAudit()
+}
+
+// logBuf collects a logger's lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestE2ESnapshots: snapshots are taken as records accumulate and at a
+// clean stop, two are kept and the journal before the older one is
+// trimmed; a damaged newest snapshot is passed over for the older one and
+// a longer replay, with the same state; with no usable snapshot and the
+// journal trimmed, the exchange refuses to start and says why.
+func TestE2ESnapshots(t *testing.T) {
+	dir := t.TempDir()
+	cfg := seedConfig(t, [2]string{"1000000000", "0.01"})
+	logs := &logBuf{}
+	opts := startOpts{data: dir, snapEvery: 20, log: slog.New(slog.NewTextHandler(logs, nil))}
+	e := start(t, cfg, opts)
+	e.index("1000")
+	traders := e.funded("10000000", "a", "b", "c")
+	for _, c := range traders {
+		c.leverage("10")
+	}
+	var open []*openOrder
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 3 {
+		e.randomFlow(rng, traders, &open, 60)
+		time.Sleep(1100 * time.Millisecond) // the snapshotter looks every second
+	}
+	want, h := e.readable("a", "b", "c"), e.hash()
+	deps := e.deposits
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.bin"))
+	if err != nil || len(files) != 2 {
+		t.Fatalf("snapshot files %v (%v), want the newest two", files, err)
+	}
+	if n := strings.Count(logs.String(), "msg=snapshot "); n < 3 {
+		t.Fatalf("%d snapshots taken:\n%s", n, logs.String())
+	}
+
+	restart := func(what string) {
+		t.Helper()
+		e = start(t, cfg, opts)
+		e.deposits = deps
+		got := e.readable("a", "b", "c")
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%s: %s:\n got %s\nwant %s", what, k, got[k], v)
+			}
+		}
+		if h2 := e.hash(); h2 != h {
+			t.Fatalf("%s: state hash %x, want %x", what, h2, h)
+		}
+		if err := e.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restart("from the newest snapshot")
+
+	// Damage the newest: the older one and the journal after it give the
+	// same state. (The clean stop above wrote no new snapshot: nothing
+	// was journaled since.)
+	files, _ = filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.bin"))
+	slices.Sort(files)
+	newest := files[len(files)-1]
+	p, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p[len(p)/2] ^= 0x40
+	if err := os.WriteFile(newest, p, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	restart("from the older snapshot")
+	if !strings.Contains(logs.String(), "snapshot unusable") || !strings.Contains(logs.String(), filepath.Base(newest)) {
+		t.Fatalf("the damaged snapshot was not reported:\n%s", logs.String())
+	}
+
+	// No usable snapshot, and the journal no longer starts at 1: refused.
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte("garbage"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual", Data: dir})
+	if err == nil {
+		a.Close(context.Background())
+		t.Fatal("started without a usable snapshot on a trimmed journal")
+	}
+	t.Logf("refused: %v", err)
+	if after, _ := filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.bin")); !slices.Equal(after, files) {
+		t.Fatalf("a refused start wrote snapshots: %v, had %v", after, files)
+	}
 }

@@ -459,6 +459,7 @@ func TestE2ESecurity(t *testing.T) {
 		{e.subj.AdminDeposit(), `{"account":"alice","amount":"1000000"}`},
 		{e.subj.AdminFundDeposit(), `{"amount":"1000000"}`},
 		{e.subj.AdminAudit(), `{}`},
+		{e.subj.AdminStateHash(), `{}`},
 		{e.subj.Events("alice"), `{"type":"fill"}`}, // only the exchange speaks there
 	}
 	for _, a := range attempts {

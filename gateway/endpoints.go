@@ -54,6 +54,10 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeAudit, func(x Exchange, _ wire.Route, _ wire.Audit, done func(wire.AuditReply)) {
 				x.Audit(done)
 			}, jsonBody)},
+		{ep: wire.EpAdminStateHash, name: "admin-state-hash", subject: subj.AdminStateHash(),
+			serve: call(wire.DecodeStateHash, func(x Exchange, _ wire.Route, _ wire.StateHash, done func(wire.StateHashReply)) {
+				x.StateHashAt(done)
+			}, jsonBody)},
 		{ep: wire.EpDepth, name: "depth", subject: subj.Depth(wire.Any),
 			serve: call(wire.DecodeDepth, func(x Exchange, rt wire.Route, r wire.Depth, done func(wire.DepthReply)) {
 				x.Depth(rt.Symbol, r, done)

@@ -266,6 +266,12 @@ func (f *fake) Audit(done func(wire.AuditReply)) {
 	})
 }
 
+func (f *fake) StateHashAt(done func(wire.StateHashReply)) {
+	do(f, "StateHashAt", "", wire.StateHash{}, done, func() wire.StateHashReply {
+		return wire.StateHashReply{Reply: wire.OK(), Hash: fmt.Sprintf("%016x", f.hash), Seq: 0}
+	})
+}
+
 func (f *fake) StateHash(done func(uint64)) {
 	h := f.Hash()
 	go done(h)

@@ -38,6 +38,9 @@ type Exchange interface {
 	// StateHash hashes all exchange state, for "a rejection changes
 	// nothing" tests.
 	StateHash(done func(uint64))
+	// StateHashAt answers admin.state_hash: the state hash at a quiescent
+	// point and the journal position it is the state of.
+	StateHashAt(done func(wire.StateHashReply))
 }
 
 // Service identity shown by `nats micro ls`.

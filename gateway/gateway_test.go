@@ -126,6 +126,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"queue":[]}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,
 			`{"ok":true,"deposits":"10000","fund_deposits":"500","balances":"10000","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","failures":[],"invariants_ok":true}`},
+		{subj.AdminStateHash(), ``, `StateHashAt(, {})`, `{"ok":true,"hash":"2a67e184e7c697e6","seq":0}`},
 	}
 	for i, s := range steps {
 		raw, _ := e.req(s.subject, s.payload)
@@ -206,6 +207,7 @@ var badInputs = []struct {
 	{"malformed token in payload", subj.OrderCancel("alice"), `{"symbol":"BTC-PERP","order_id":"1.2"}`, wire.CodeBadRequest},
 	{"malformed token in payload", subj.AdminDeposit(), `{"account":"al ice","amount":"1"}`, wire.CodeBadRequest},
 	{"fields on an empty request", subj.AdminAudit(), `{"x":1}`, wire.CodeBadRequest},
+	{"fields on an empty request", subj.AdminStateHash(), `{"seq":1}`, wire.CodeBadRequest},
 	{"oversize", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"1"}` + strings.Repeat(" ", wire.MaxPayload), wire.CodeBadRequest},
 	{"batch unparsable", subj.OrderBatch("alice"), `{"orders":[{"place":{"symbol":"BTC-PERP"`, wire.CodeBadRequest},
 	{"batch not an object", subj.OrderBatch("alice"), `[{"place":{}}]`, wire.CodeBadRequest},

@@ -133,6 +133,9 @@ var othersAccept = []struct {
 	{"depth", `{"levels":5}`, Depth{Levels: 5}},
 	{"fund.state", `{}`, FundState{}},
 	{"adl.queue", `{"side":"short"}`, ADLQueue{Side: Short}},
+	{"audit", `{}`, Audit{}},
+	{"state_hash", ``, StateHash{}},
+	{"state_hash", ` {} `, StateHash{}},
 }
 
 // othersReject are requests those decoders refuse.
@@ -171,6 +174,8 @@ var othersReject = []struct {
 	{"fund.state", `[]`, CodeBadRequest, "object"},
 	{"adl.queue", `{"side":"buy"}`, CodeBadRequest, "one of"},
 	{"adl.queue", `{}`, CodeBadRequest, "missing"},
+	{"state_hash", `{"seq":1}`, CodeBadRequest, "unknown field"},
+	{"state_hash", `null`, CodeBadRequest, "object"},
 }
 
 func TestDecodeOthers(t *testing.T) {

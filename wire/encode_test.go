@@ -100,3 +100,23 @@ func TestAuditReplyShape(t *testing.T) {
 		t.Fatalf("audit body with a field: %v", err)
 	}
 }
+
+func TestStateHashReplyShape(t *testing.T) {
+	r := StateHashReply{Reply: OK(), Hash: "00c0ffee12345678", Seq: 42}
+	if got, want := string(Encode(r)), `{"ok":true,"hash":"00c0ffee12345678","seq":42}`; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if env := r.Envelope(); !env.OK || env.Error != nil {
+		t.Fatalf("envelope %+v", env)
+	}
+	for _, ok := range []string{``, `{}`, ` { } `} {
+		if _, err := DecodeStateHash([]byte(ok)); err != nil {
+			t.Errorf("DecodeStateHash(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{`{"x":1}`, `null`, `[]`, `{} {}`, `{`, "\xff"} {
+		if _, err := DecodeStateHash([]byte(bad)); err == nil || err.Code != CodeBadRequest {
+			t.Errorf("DecodeStateHash(%q): %v, want BAD_REQUEST", bad, err)
+		}
+	}
+}

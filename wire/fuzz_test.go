@@ -20,6 +20,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"fund.state":   func(b []byte) (any, *Error) { return DecodeFundState(b) },
 	"adl.queue":    func(b []byte) (any, *Error) { return DecodeADLQueue(b) },
 	"audit":        func(b []byte) (any, *Error) { return DecodeAudit(b) },
+	"state_hash":   func(b []byte) (any, *Error) { return DecodeStateHash(b) },
 }
 
 var seeds = []string{

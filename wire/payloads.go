@@ -124,6 +124,17 @@ type AuditReply struct {
 	InvariantsOK bool      `json:"invariants_ok"`
 }
 
+// StateHashReply answers admin.state_hash: a digest of the whole exchange
+// state (books, accounts, fund, ADL rankings) taken when the exchange was
+// quiet, at journal position Seq (0 without a journal). Hash is 16
+// lower-case hex digits; replaying the journal up to Seq gives the same
+// hash.
+type StateHashReply struct {
+	Reply
+	Hash string `json:"hash"`
+	Seq  uint64 `json:"seq"`
+}
+
 // Failure is one part of the exchange taken out of service: Actor is
 // "account <name>", "fund", "adl" or "symbol-<SYM>".
 type Failure struct {

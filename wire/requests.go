@@ -335,6 +335,12 @@ type Audit struct{}
 // DecodeAudit accepts {} or an empty payload.
 func DecodeAudit(data []byte) (Audit, *Error) { return Audit{}, decodeObject(data, nil) }
 
+// StateHash is the (empty) body of <prefix>.admin.state_hash.
+type StateHash struct{}
+
+// DecodeStateHash accepts {} or an empty payload.
+func DecodeStateHash(data []byte) (StateHash, *Error) { return StateHash{}, decodeObject(data, nil) }
+
 // Depth is the body of <prefix>.md.<sym>.depth: levels per side, 1 to
 // MaxDepthLevels, default DefaultDepthLevels.
 type Depth struct {

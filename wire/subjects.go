@@ -54,6 +54,7 @@ const (
 	EpAdminIndex
 	EpAdminFundDeposit
 	EpAdminAudit
+	EpAdminStateHash
 	EpDepth
 	EpFundState
 	EpADLQueue
@@ -71,7 +72,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after",
 	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
+	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations",
@@ -143,6 +144,7 @@ func (s Subjects) AdminDeposit() string         { return s.prefix + ".admin.depo
 func (s Subjects) AdminIndex(sym string) string { return s.prefix + ".admin.index." + sym }
 func (s Subjects) AdminFundDeposit() string     { return s.prefix + ".admin.fund.deposit" }
 func (s Subjects) AdminAudit() string           { return s.prefix + ".admin.audit" }
+func (s Subjects) AdminStateHash() string       { return s.prefix + ".admin.state_hash" }
 func (s Subjects) Depth(sym string) string      { return s.md(sym, "depth") }
 func (s Subjects) Trades(sym string) string     { return s.md(sym, "trades") }
 func (s Subjects) Book(sym string) string       { return s.md(sym, "book") }
@@ -194,6 +196,8 @@ func (s Subjects) Build(r Route) string {
 		return s.AdminFundDeposit()
 	case EpAdminAudit:
 		return s.AdminAudit()
+	case EpAdminStateHash:
+		return s.AdminStateHash()
 	case EpDepth:
 		return s.Depth(r.Symbol)
 	case EpTrades:
@@ -251,6 +255,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpAdminFundDeposit}
 	case t[0] == "admin" && n == 2 && t[1] == "audit":
 		r = Route{Endpoint: EpAdminAudit}
+	case t[0] == "admin" && n == 2 && t[1] == "state_hash":
+		r = Route{Endpoint: EpAdminStateHash}
 	case t[0] == "md" && n == 3:
 		r = Route{Endpoint: mdEndpoints[t[2]], Symbol: t[1]}
 	case t[0] == "fund" && n == 2 && t[1] == "state":

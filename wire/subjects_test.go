@@ -38,6 +38,7 @@ func TestSubjectsRoundTrip(t *testing.T) {
 		s.AdminIndex("ETH-PERP"): "px.admin.index.ETH-PERP",
 		s.AdminFundDeposit():     "px.admin.fund.deposit",
 		s.AdminAudit():           "px.admin.audit",
+		s.AdminStateHash():       "px.admin.state_hash",
 		s.Depth("BTC-PERP"):      "px.md.BTC-PERP.depth",
 		s.ADLQueue("BTC-PERP"):   "px.adl.BTC-PERP.queue",
 		s.AccountAll("bob"):      "px.acct.bob.>",
@@ -55,7 +56,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 		"px.acct.alice", "px.acct.alice.order", "px.acct.alice.order.place.x",
 		"px.acct..state", "px.acct.*.state", "px.acct.>.state", "px.acct.al ice.state",
 		"px.acct." + strings.Repeat("a", 65) + ".state",
-		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.admin.audit.x", "px.md.BTC-PERP",
+		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.admin.audit.x", "px.admin.state_hash.x", "px.admin.statehash", "px.md.BTC-PERP",
 		"px.md.BTC-PERP.candles", "px.md..depth", "px.fund", "px.adl.X.queue.y",
 	} {
 		if r, err := s.Parse(subj); err == nil || err.Code != CodeBadRequest {
@@ -79,8 +80,8 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 14 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
-		t.Fatalf("%d request endpoints, want the 14 of API.md", reqs)
+	if reqs != 15 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+		t.Fatalf("%d request endpoints, want the 15 of API.md", reqs)
 	}
 }
 
