@@ -28,6 +28,8 @@ type Journal interface {
 	Append(kind uint16, actor uint32, payload []byte, onDurable func(seq uint64, err error)) uint64
 	// Last is the sequence of the latest record appended.
 	Last() uint64
+	// Durable is the sequence up to which every record is stored.
+	Durable() uint64
 }
 
 // Record kinds. A record's payload starts with the time (unix ms, uvarint)
@@ -140,7 +142,7 @@ type durability struct {
 
 	// Recovery's state (replay.go); replaying is only true inside Recover,
 	// before any request is served.
-	replaying bool
+	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
 	loaded    bool // a snapshot was loaded: the journal is not new
 	flight    map[[2]uint32]*fifo
 	pending   map[uint64]*pendingTimer
@@ -152,7 +154,9 @@ type waiter struct {
 }
 
 func newDurability(x *Exchange, w Journal) *durability {
-	return &durability{x: x, w: w, targets: map[uint32]target{}}
+	// What the journal held when opened is durable: a reply after a
+	// restart waits for nothing older.
+	return &durability{x: x, w: w, targets: map[uint32]target{}, durable: w.Durable()}
 }
 
 // register makes an actor known by its number: to name senders in live
@@ -168,7 +172,7 @@ func (r *durability) register(n uint32, recv actor.Actor, pid *actor.PID, j *jst
 // it) and registers its actor.
 func (r *durability) newAccount(e *accountEntry, a *accountActor) {
 	n := actorAccount + uint32(e.id)
-	if !r.replaying {
+	if !r.replaying.Load() {
 		p := binary.AppendUvarint(nil, uint64(r.x.now()))
 		if r.w.Append(recAccount, n, append(p, e.name...), r.onDurable) == 0 {
 			panic(fmt.Sprintf("actors: the journal refused account %s", e.name))
@@ -247,7 +251,7 @@ func (x *Exchange) postNow(pid *actor.PID, mb *mailbox, m any) {
 // lifecycle) are not journaled.
 func (x *Exchange) begin(ctx actor.Context, j *jstate, n uint32) {
 	r := x.rec
-	if r == nil || r.replaying {
+	if r == nil || r.replaying.Load() {
 		return
 	}
 	m := ctx.Message()
@@ -314,7 +318,7 @@ func (r *durability) after(fn func()) {
 		return
 	}
 	seq := r.w.Last()
-	if seq <= r.durable || r.replaying {
+	if seq <= r.durable || r.replaying.Load() {
 		r.wmu.Unlock()
 		fn()
 		return
@@ -355,7 +359,7 @@ type pendingTimer struct {
 // nothing. During recovery it is only noted (replay.go).
 func (x *Exchange) after(j *jstate, d time.Duration, self *actor.PID, m timerMsg) *timerRef {
 	ref := &timerRef{id: m.timerID(), due: x.clock(j) + d.Milliseconds()}
-	if r := x.rec; r != nil && r.replaying {
+	if r := x.rec; r != nil && r.replaying.Load() {
 		r.pending[ref.id] = &pendingTimer{ref: ref, due: ref.due, self: self, m: m}
 		return ref
 	}
@@ -379,7 +383,7 @@ func (x *Exchange) stopTimer(ref *timerRef) {
 	if ref.t != nil {
 		ref.t.Stop()
 	}
-	if r := x.rec; r != nil && r.replaying {
+	if r := x.rec; r != nil && r.replaying.Load() {
 		delete(r.pending, ref.id)
 	}
 }

@@ -35,6 +35,8 @@ func (j *memJournal) Append(kind uint16, actor uint32, payload []byte, onDurable
 	return seq
 }
 
+func (j *memJournal) Durable() uint64 { return j.Last() }
+
 func (j *memJournal) Last() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -40,7 +40,7 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	if e, ok := r.byName.Load(name); ok {
 		return e.(*accountEntry)
 	}
-	if d := x.rec; d != nil && !d.replaying {
+	if d := x.rec; d != nil && !d.replaying.Load() {
 		// A snapshot has every account journaled before it (Snapshot).
 		d.gate.RLock()
 		defer d.gate.RUnlock()

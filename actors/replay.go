@@ -38,13 +38,19 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if r == nil {
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
-	r.replaying, r.flight = true, map[[2]uint32]*fifo{}
+	r.replaying.Store(true)
+	r.flight = map[[2]uint32]*fifo{}
 	if r.pending == nil { // LoadSnapshot may have armed some
 		r.pending = map[uint64]*pendingTimer{}
 	}
 	sink, interest := x.sink, x.interest
 	x.sink, x.interest = nopSink{}, nil // nothing is published twice
-	defer func() { x.sink, x.interest = sink, interest }()
+	restore := func() { x.sink, x.interest = sink, interest }
+	defer func() {
+		if err != nil {
+			restore()
+		}
+	}()
 	var at uint64
 	defer func() {
 		if p := recover(); p != nil {
@@ -69,6 +75,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 			return 0, fmt.Errorf("%w: the journal refused its genesis record", ErrRecover)
 		}
 	}
+	restore() // before resume: the actors run again from there
 	x.resume()
 	return n, nil
 }
@@ -145,7 +152,7 @@ func (x *Exchange) resume() {
 		}
 		return int(a[1]) - int(b[1])
 	})
-	r.replaying = false
+	r.replaying.Store(false)
 	for _, k := range keys {
 		q := r.flight[k]
 		from, _ := r.target(k[0])

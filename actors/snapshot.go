@@ -134,8 +134,9 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 		return 0, err
 	}
 	seq = binary.BigEndian.Uint64(body[len(snapMagic):])
-	r.replaying, r.pending = true, map[uint64]*pendingTimer{}
-	defer func() { r.replaying = false }()
+	r.replaying.Store(true)
+	r.pending = map[uint64]*pendingTimer{}
+	defer r.replaying.Store(false)
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: %v", ErrSnapshot, v)

@@ -78,7 +78,7 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 		m.reply(symbolAudit{sym: s.h.idx, resting: s.book.Len(), mark: s.h.lastMark()})
 		return
 	case *hashMsg:
-		m.reply(s.book.StateHash())
+		m.reply(hashInts(s.book.StateHash(), s.seq, s.tradeSeq, hashString(string(s.ms.AppendSnapshot(nil)))))
 		return
 	default:
 		return
