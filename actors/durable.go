@@ -143,7 +143,7 @@ type durability struct {
 	// Recovery's state (replay.go); replaying is only true inside Recover,
 	// before any request is served.
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
-	loaded    bool // a snapshot was loaded: the journal is not new
+	loaded    bool        // a snapshot was loaded: the journal is not new
 	flight    map[[2]uint32]*fifo
 	pending   map[uint64]*pendingTimer
 }
