@@ -62,6 +62,10 @@ func startChild(t *testing.T, dir string) *child {
 		t.Fatal(err)
 	}
 	c := &child{t: t, cmd: cmd, done: make(chan struct{})}
+	t.Cleanup(func() { // a failed test leaves no exchange running
+		_ = cmd.Process.Kill()
+		<-c.done
+	})
 	ready := make(chan string, 1)
 	var tail []string
 	var mu sync.Mutex
