@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -250,4 +251,62 @@ func TestE2ESnapshots(t *testing.T) {
 	if after, _ := filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.bin")); !slices.Equal(after, files) {
 		t.Fatalf("a refused start wrote snapshots: %v, had %v", after, files)
 	}
+}
+
+// TestE2ERestartKeepsFunding: funding times and the premium gathered over
+// an interval survive a restart in the middle of it: the same script run
+// without a restart, in memory, pays the same funding to the cent.
+func TestE2ERestartKeepsFunding(t *testing.T) {
+	const iv = 60 * time.Second
+	t0 := (time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).UnixMilli()/iv.Milliseconds() + 1) * iv.Milliseconds()
+	cfg := parseConfig(t, symbolJSON("10", int(iv.Seconds()), [2]string{"1000000000", "0.01"}), "")
+	run := func(data string) (pays []*wire.Funding, state map[string]string) {
+		clk := &clock{}
+		clk.ms.Store(t0)
+		opts := startOpts{data: data, now: clk.now}
+		e := start(t, cfg, opts)
+		e.index("1000")
+		tr := e.funded("100000", "alice", "bob", "carol")
+		tr[0].openPosition(tr[1], wire.Buy, "1000", "10", "5")
+		tr[2].leverage("5")
+		bid := tr[2].limit(wire.Buy, "1004", "5") // a premium of 0.4 %, under the cap
+		for range 3 {
+			clk.advance(iv / 4)
+			e.index("1000")
+		}
+		if data != "" { // restart three quarters into the interval
+			deps := e.deposits
+			if err := e.close(); err != nil {
+				t.Fatal(err)
+			}
+			e = start(t, cfg, opts)
+			e.deposits = deps
+		}
+		// Then a premium of 0.1 % for the rest of it.
+		c := e.trader("carol")
+		if r := c.cancel(wire.Cancel{Symbol: tsym, OrderID: bid.OrderID}); !r.OK {
+			t.Fatalf("cancel: %+v", r.Error)
+		}
+		c.limit(wire.Buy, "1001", "5")
+		for range 2 {
+			clk.advance(iv / 4)
+			e.index("1000")
+		}
+		for _, ev := range e.waitEvents("alice", wire.EventFunding, 1) {
+			pays = append(pays, ev.Funding)
+		}
+		return pays, e.readable("alice", "bob", "carol")
+	}
+	wantPays, wantState := run("")
+	gotPays, gotState := run(t.TempDir())
+	if len(gotPays) != 1 || !gotPays[0].Rate.Equal(wantPays[0].Rate) || !gotPays[0].Payment.Equal(wantPays[0].Payment) {
+		t.Fatalf("funding with a restart %+v, without %+v", gotPays[0], wantPays[0])
+	}
+	ids := regexp.MustCompile(`"order_id":"[0-9]+"`) // a counter in memory, journal sequences on disk
+	for k, v := range wantState {
+		if g := ids.ReplaceAllString(gotState[k], ""); g != ids.ReplaceAllString(v, "") {
+			t.Fatalf("%s with a restart:\n got %s\nwant %s", k, gotState[k], v)
+		}
+	}
+	t.Logf("rate %s, payment %s", gotPays[0].Rate, gotPays[0].Payment)
 }
