@@ -128,6 +128,7 @@ type durability struct {
 	ids     sync.Map // *actor.PID -> actor number
 	mu      sync.Mutex
 	targets map[uint32]target
+	numbers map[*actor.PID]uint32 // ids' contents, for recovery (no sync.Map)
 
 	// Replies and events held until the journal is durable past seq.
 	wmu     sync.Mutex
@@ -145,6 +146,7 @@ type durability struct {
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	flight    map[[2]uint32]*fifo
+	ctx       *replayCtx
 	pending   map[uint64]*pendingTimer
 }
 
@@ -156,7 +158,7 @@ type waiter struct {
 func newDurability(x *Exchange, w Journal) *durability {
 	// What the journal held when opened is durable: a reply after a
 	// restart waits for nothing older.
-	return &durability{x: x, w: w, targets: map[uint32]target{}, durable: w.Durable()}
+	return &durability{x: x, w: w, targets: map[uint32]target{}, numbers: map[*actor.PID]uint32{}, durable: w.Durable()}
 }
 
 // register makes an actor known by its number: to name senders in live
@@ -164,8 +166,17 @@ func newDurability(x *Exchange, w Journal) *durability {
 func (r *durability) register(n uint32, recv actor.Actor, pid *actor.PID, j *jstate) {
 	r.ids.Store(pid, n)
 	r.mu.Lock()
-	r.targets[n] = target{recv: recv, pid: pid, j: j}
+	t := target{recv: recv, pid: pid, j: j}
+	r.targets[n] = t
+	r.numbers[pid] = n
 	r.mu.Unlock()
+}
+
+// replayTarget is target for recovery's goroutine, the only one that
+// registers actors meanwhile: no lock.
+func (r *durability) replayTarget(n uint32) (target, bool) {
+	t, ok := r.targets[n]
+	return t, ok
 }
 
 // newAccount journals an account's first use (unless recovery is creating

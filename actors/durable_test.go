@@ -52,7 +52,7 @@ func (j *memJournal) read(fn func(uint64, uint16, uint32, []byte) error) error {
 func (j *memJournal) readFrom(seq uint64) func(func(uint64, uint16, uint32, []byte) error) error {
 	return func(fn func(uint64, uint16, uint32, []byte) error) error {
 		j.mu.Lock()
-		recs := slices.Clone(j.recs)
+		recs := j.recs[:len(j.recs):len(j.recs)] // appends never touch these
 		j.mu.Unlock()
 		for i := int(seq) - 1; i < len(recs); i++ {
 			r := recs[i]

@@ -52,6 +52,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		}
 	}()
 	var at uint64
+	r.ctx = &replayCtx{r: r}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: record %d: %v", ErrRecover, at, p)
@@ -106,11 +107,12 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		}
 		return nil
 	}
-	t, ok := r.target(id)
+	t, ok := r.replayTarget(id)
 	if !ok {
 		return fmt.Errorf("no actor %#x", id)
 	}
-	ctx := &replayCtx{r: r, self: t.pid, id: id}
+	ctx := r.ctx // one for every record: handlers do not keep it
+	ctx.self, ctx.sender, ctx.id = t.pid, nil, id
 	if kind == recMsg {
 		from, w := binary.Uvarint(p)
 		if w <= 0 || w != len(p) {
@@ -123,7 +125,7 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		ctx.msg = q.q[q.head]
 		q.q[q.head] = nil
 		q.head++
-		if s, ok := r.target(uint32(from)); ok {
+		if s, ok := r.replayTarget(uint32(from)); ok {
 			ctx.sender = s.pid
 		}
 	} else {
@@ -193,11 +195,11 @@ func (c *replayCtx) capture(to *actor.PID, m any) {
 	if !journaled(m) {
 		return
 	}
-	v, ok := c.r.ids.Load(to)
+	n, ok := c.r.numbers[to]
 	if !ok {
 		panic(fmt.Sprintf("actors: %T sent in recovery to unregistered actor %s", m, to.Id))
 	}
-	k := [2]uint32{c.id, v.(uint32)}
+	k := [2]uint32{c.id, n}
 	q := c.r.flight[k]
 	if q == nil {
 		q = &fifo{}
