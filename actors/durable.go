@@ -122,8 +122,9 @@ type target struct {
 
 // durability is the exchange's side of the journal.
 type durability struct {
-	x *Exchange
-	w Journal
+	x         *Exchange
+	w         Journal
+	durableFn func(uint64, error) // onDurable
 
 	ids     sync.Map // *actor.PID -> actor number
 	mu      sync.Mutex
@@ -158,7 +159,9 @@ type waiter struct {
 func newDurability(x *Exchange, w Journal) *durability {
 	// What the journal held when opened is durable: a reply after a
 	// restart waits for nothing older.
-	return &durability{x: x, w: w, targets: map[uint32]target{}, numbers: map[*actor.PID]uint32{}, durable: w.Durable()}
+	r := &durability{x: x, w: w, targets: map[uint32]target{}, numbers: map[*actor.PID]uint32{}, durable: w.Durable()}
+	r.durableFn = r.onDurable // a method value allocates: once, not per record
+	return r
 }
 
 // register makes an actor known by its number: to name senders in live
@@ -185,7 +188,7 @@ func (r *durability) newAccount(e *accountEntry, a *accountActor) {
 	n := actorAccount + uint32(e.id)
 	if !r.replaying.Load() {
 		p := binary.AppendUvarint(nil, uint64(r.x.now()))
-		if r.w.Append(recAccount, n, append(p, e.name...), r.onDurable) == 0 {
+		if r.w.Append(recAccount, n, append(p, e.name...), r.durableFn) == 0 {
 			panic(fmt.Sprintf("actors: the journal refused account %s", e.name))
 		}
 	}
@@ -281,7 +284,7 @@ func (x *Exchange) begin(ctx actor.Context, j *jstate, n uint32) {
 	} else {
 		kind, p = x.encodeInput(p, m)
 	}
-	seq := r.w.Append(kind, n, p, r.onDurable)
+	seq := r.w.Append(kind, n, p, r.durableFn)
 	if seq == 0 {
 		panic(fmt.Sprintf("actors: the journal refused the record of %T", m))
 	}

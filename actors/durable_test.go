@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,5 +193,33 @@ func TestSnapshotReplay(t *testing.T) {
 	defer x.Stop()
 	if _, err := x.LoadSnapshot(bad); !errors.Is(err, ErrSnapshot) {
 		t.Fatalf("a damaged snapshot: %v", err)
+	}
+}
+
+// TestGenesisClock: on a fresh journal the marks start at the genesis
+// record's time, as replay starts them, even when the clock moves between
+// Start and Recover (it used to start them at Start's reading).
+func TestGenesisClock(t *testing.T) {
+	var ms atomic.Int64
+	ms.Store(1_700_000_000_000)
+	tick := func() int64 { return ms.Add(7) } // every reading is later
+	j := &memJournal{}
+	run := func(j *memJournal) uint64 {
+		x, err := Start(Options{Symbols: market.DemoSymbols(), Journal: j, Now: tick})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Stop()
+		if _, err := x.Recover(j.read); err != nil {
+			t.Fatal(err)
+		}
+		e := &env{t: t, x: x}
+		if j.Last() == 1 { // fresh: move the index once
+			e.index("BTC-PERP", "30000")
+		}
+		return e.hash()
+	}
+	if live, replayed := run(j), run(j.clone()); live != replayed {
+		t.Fatalf("state hash %x live, %x replayed", live, replayed)
 	}
 }

@@ -75,6 +75,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		if r.w.Append(recGenesis, 0, p, nil) == 0 {
 			return 0, fmt.Errorf("%w: the journal refused its genesis record", ErrRecover)
 		}
+		x.genesis(ms) // as replay will: the marks start at the genesis record's time
 	}
 	restore() // before resume: the actors run again from there
 	x.resume()
@@ -94,11 +95,7 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		if seq != 1 || r.loaded {
 			return fmt.Errorf("genesis at record %d", seq)
 		}
-		for _, t := range r.targets {
-			if s, ok := t.recv.(*symbolActor); ok {
-				s.ms = market.NewMarkState(s.sym, int64(ms))
-			}
-		}
+		x.genesis(int64(ms))
 		return nil
 	case recAccount:
 		e := x.accounts.get(x, string(p))
@@ -141,6 +138,15 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 	t.j.seq, t.j.ms, t.j.ids = seq, int64(ms), 0
 	t.recv.Receive(ctx)
 	return nil
+}
+
+// genesis starts every symbol's mark state at the exchange's first start.
+func (x *Exchange) genesis(ms int64) {
+	for _, t := range x.rec.targets {
+		if s, ok := t.recv.(*symbolActor); ok {
+			s.ms = market.NewMarkState(s.sym, ms)
+		}
+	}
 }
 
 // resume ends recovery: the messages in flight at the crash are delivered,
