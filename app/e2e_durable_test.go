@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/perpx/perpx/app"
+	"github.com/perpx/perpx/natsrv"
 
 	"github.com/perpx/perpx/wire"
 )
@@ -309,4 +310,48 @@ func TestE2ERestartKeepsFunding(t *testing.T) {
 		}
 	}
 	t.Logf("rate %s, payment %s", gotPays[0].Rate, gotPays[0].Payment)
+}
+
+// TestE2EJournalOnOutsideServer: with --nats-url the journal lives in that
+// server's JetStream (the data directory keeps only snapshots): an
+// exchange started on the same server from an empty data directory (as on
+// another machine) has everything back from the journal alone.
+func TestE2EJournalOnOutsideServer(t *testing.T) {
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", JetStreamDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	cfg := seedConfig(t, longTiers()...)
+	opts := app.Options{NATSURL: srv.ClientURL(), Config: cfg, Index: "manual", Data: t.TempDir(), JournalReplicas: 1}
+	a, err := app.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &exchange{t: t, app: a, subj: wire.DefaultSubjects(), nc: connect(t, srv.ClientURL())}
+	e.index("3750")
+	tr := e.funded("100000", "alice", "bob")
+	tr[0].openPosition(tr[1], wire.Buy, "3750", "2", "5")
+	tr[0].limit(wire.Buy, "3000", "1")
+	want := e.readable("alice", "bob")
+	e.nc.Close()
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Started on another machine: its data directory has no snapshot, so
+	// the journal on the server alone must carry the state.
+	opts.Data = t.TempDir()
+	b, err := app.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	e2 := &exchange{t: t, app: b, subj: wire.DefaultSubjects(), nc: connect(t, srv.ClientURL())}
+	e2.deposits = e.deposits
+	got := e2.readable("alice", "bob")
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%s:\n got %s\nwant %s", k, got[k], v)
+		}
+	}
 }
