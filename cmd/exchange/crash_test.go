@@ -311,8 +311,7 @@ func (ld *load) mover(rng *rand.Rand, indexes *[2]atomic.Uint64) {
 // moment, on one data directory; after each restart every acknowledged
 // effect is there, the invariants hold, and each account's positions are
 // what the fills on its event stream add up to (streamsAgree).
-// PERPX_CRASH_ROUNDS sets the
-// number of crashes (default 20, 3 with -short).
+// PERPX_CRASH_ROUNDS sets the number of crashes (default 20, 3 with -short).
 func TestCrashRecovery(t *testing.T) {
 	rounds := 20
 	if testing.Short() {
