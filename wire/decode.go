@@ -13,7 +13,8 @@ import (
 // BAD_REQUEST before it is parsed.
 const MaxPayload = 4 << 10
 
-// parser stores one raw JSON value (never null) into its destination.
+// parser stores one raw JSON value (never null: scanObject refuses it)
+// into its destination.
 type parser func(name string, raw []byte) *Error
 
 // field is one key a request object may carry.
@@ -24,8 +25,11 @@ type field struct {
 }
 
 // decodeObject checks data is a single JSON object whose keys are among
-// fields, each at most once, with every required one present and non-null,
-// and hands each value to its parser.
+// fields, each at most once and none null, with every required one present,
+// and hands each value to its parser. Only an empty payload stands for {}:
+// a body of whitespace alone is refused, as is a null member (a client that
+// means "no symbol" leaves the key out; one that sends null has a bug, and
+// guessing would turn a cancel of one symbol into a cancel of all).
 func decodeObject(data []byte, fields []field) *Error {
 	return decodeObjectUpTo(data, MaxPayload, fields)
 }
@@ -39,7 +43,10 @@ func decodeObjectUpTo(data []byte, limit int, fields []field) *Error {
 		return Errorf(CodeInternal, "decoder with %d fields", len(fields))
 	}
 	var set uint64
-	if len(bytes.TrimSpace(data)) > 0 {
+	if len(data) > 0 {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return Errorf(CodeBadRequest, "a body of only whitespace is not a request: send an empty payload or {}")
+		}
 		var err *Error
 		if set, err = scanObject(data, fields); err != nil {
 			return err
@@ -53,7 +60,7 @@ func decodeObjectUpTo(data []byte, limit int, fields []field) *Error {
 	return nil
 }
 
-// scanObject returns the bit set of fields given a non-null value.
+// scanObject returns the bit set of fields given; a null value is refused.
 func scanObject(data []byte, fields []field) (set uint64, _ *Error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
@@ -83,7 +90,7 @@ func scanObject(data []byte, fields []field) (set uint64, _ *Error) {
 		}
 		seen |= 1 << i
 		if string(raw) == "null" {
-			continue
+			return 0, Errorf(CodeBadRequest, "field %q is null: leave it out instead", key)
 		}
 		if e := fields[i].parse(key, raw); e != nil {
 			return 0, e

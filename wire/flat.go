@@ -9,7 +9,8 @@ import (
 // The fast path of the hot decoders (DecodePlace, DecodeCancel): a
 // single-pass scanner for the flat objects clients actually send. It only
 // ever accepts; whatever it does not handle (escapes, numbers, nested
-// values, unknown or repeated keys, wrong types, missing fields, bad JSON)
+// values, null, unknown or repeated keys, wrong types, missing fields, bad
+// JSON)
 // goes to decodeObject, which stays the reference and words the error, so
 // correctness never depends on the fast path (FuzzDecodePlaceFast holds the
 // two to the same results).
@@ -18,7 +19,7 @@ import (
 type flatKind uint8
 
 const (
-	flatAbsent flatKind = iota // not given, or null
+	flatAbsent flatKind = iota // not given
 	flatString
 	flatTrue
 	flatFalse
@@ -34,7 +35,7 @@ type flatValue struct {
 // flatSchema is the key set of a decoder's []field.
 type flatSchema struct {
 	names    []string
-	required uint64 // bit i: names[i] must be given non-null
+	required uint64 // bit i: names[i] must be given
 }
 
 // schemaOf takes the names and required flags of fields (at most 64).
@@ -60,9 +61,9 @@ func (s *flatSchema) index(key []byte) int {
 
 // scan fills vals (zeroed, len(s.names)) by key index if data is one JSON
 // object, without trailing data, of known keys given at most once, whose
-// values are escape-free strings, booleans or null, with every required
-// key given non-null. It reports false for anything else, and the caller
-// must then use decodeObject.
+// values are escape-free strings or booleans, with every required key
+// given. It reports false for anything else (null included: decodeObject
+// refuses it), and the caller must then use decodeObject.
 func (s *flatSchema) scan(data []byte, vals []flatValue) bool {
 	if len(data) > MaxPayload {
 		return false
@@ -71,7 +72,7 @@ func (s *flatSchema) scan(data []byte, vals []flatValue) bool {
 	if i == len(data) || data[i] != '{' {
 		return false
 	}
-	var seen, given uint64
+	var seen uint64
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
 		i++
@@ -105,9 +106,6 @@ func (s *flatSchema) scan(data []byte, vals []flatValue) bool {
 					return false
 				}
 			}
-			if v.kind != flatAbsent {
-				given |= 1 << k
-			}
 			if i = skipSpace(data, i); i == len(data) {
 				return false
 			}
@@ -121,7 +119,7 @@ func (s *flatSchema) scan(data []byte, vals []flatValue) bool {
 			i = skipSpace(data, i+1)
 		}
 	}
-	return skipSpace(data, i) == len(data) && given&s.required == s.required
+	return skipSpace(data, i) == len(data) && seen&s.required == s.required
 }
 
 // skipSpace returns the index of the first non-JSON-whitespace byte at or
@@ -160,13 +158,13 @@ var stringStop = func() (t [256]bool) {
 	return t
 }()
 
-// scanLiteral reads true, false or null at data[i], returning its kind and
-// the index after it.
+// scanLiteral reads true or false at data[i], returning its kind and the
+// index after it; null is not handled.
 func scanLiteral(data []byte, i int) (kind flatKind, next int, ok bool) {
 	for _, l := range [...]struct {
 		lit  string
 		kind flatKind
-	}{{"true", flatTrue}, {"false", flatFalse}, {"null", flatAbsent}} {
+	}{{"true", flatTrue}, {"false", flatFalse}} {
 		if end := i + len(l.lit); end <= len(data) && string(data[i:end]) == l.lit {
 			return l.kind, end, true
 		}

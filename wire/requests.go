@@ -2,7 +2,8 @@ package wire
 
 import "github.com/shopspring/decimal"
 
-// Request defaults and bounds.
+// Request defaults and bounds. DefaultAsset is the settlement asset of the
+// demo symbols; it is not a request default: a deposit names its asset.
 const (
 	DefaultAsset       = "USDT"
 	DefaultDepthLevels = 20
@@ -141,7 +142,8 @@ type CancelAll struct {
 	Symbol string `json:"symbol,omitempty"`
 }
 
-// DecodeCancelAll accepts {}, an empty payload or {"symbol":..}.
+// DecodeCancelAll accepts {}, an empty payload or {"symbol":..}; a symbol
+// of null, like a body of whitespace, is BAD_REQUEST, never "all symbols".
 func DecodeCancelAll(data []byte) (CancelAll, *Error) {
 	sym, err := decodeSymbolFilter(data)
 	return CancelAll{Symbol: sym}, err
@@ -263,20 +265,22 @@ func decodeSymbolFilter(data []byte) (string, *Error) {
 	return sym, nil
 }
 
-// Deposit is the body of <prefix>.admin.deposit. Asset defaults to
-// DefaultAsset; an amount of 0 is allowed and just reports the balance.
+// Deposit is the body of <prefix>.admin.deposit. Every field is required:
+// the asset is never implied (once symbols settle in more than one asset, a
+// default would credit the wrong one). An amount of 0 is allowed and just
+// reports the balance.
 type Deposit struct {
 	Account string          `json:"account"`
-	Asset   string          `json:"asset,omitempty"`
+	Asset   string          `json:"asset"`
 	Amount  decimal.Decimal `json:"amount"`
 }
 
 // DecodeDeposit decodes a deposit; a negative amount is BAD_REQUEST.
 func DecodeDeposit(data []byte) (Deposit, *Error) {
-	d := Deposit{Asset: DefaultAsset}
+	var d Deposit
 	err := decodeObject(data, []field{
 		{"account", true, token(&d.Account)},
-		{"asset", false, token(&d.Asset)},
+		{"asset", true, token(&d.Asset)},
 		{"amount", true, dec(&d.Amount)},
 	})
 	if err == nil {
@@ -306,18 +310,18 @@ func DecodeIndexSet(data []byte) (IndexSet, *Error) {
 	return x, nil
 }
 
-// FundDeposit is the body of <prefix>.admin.fund.deposit; asset defaults
-// to DefaultAsset, amount 0 just reports the balance.
+// FundDeposit is the body of <prefix>.admin.fund.deposit: asset and amount
+// are required, as for Deposit; amount 0 just reports the balance.
 type FundDeposit struct {
-	Asset  string          `json:"asset,omitempty"`
+	Asset  string          `json:"asset"`
 	Amount decimal.Decimal `json:"amount"`
 }
 
 // DecodeFundDeposit decodes a fund deposit; a negative amount is BAD_REQUEST.
 func DecodeFundDeposit(data []byte) (FundDeposit, *Error) {
-	f := FundDeposit{Asset: DefaultAsset}
+	var f FundDeposit
 	err := decodeObject(data, []field{
-		{"asset", false, token(&f.Asset)},
+		{"asset", true, token(&f.Asset)},
 		{"amount", true, dec(&f.Amount)},
 	})
 	if err == nil {
