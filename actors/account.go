@@ -228,8 +228,8 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	}
 	if o.clientID != "" {
 		if _, dup := a.byClient[o.clientID]; dup {
-			a.release(o)
-			m.refuse(wire.Errorf(wire.CodeDuplicateClientOrderID, "client_order_id %q is already used by an open order", o.clientID))
+			a.release(o) // zeroes o: name the id from the request
+			m.refuse(wire.Errorf(wire.CodeDuplicateClientOrderID, "client_order_id %q is already used by an open order", r.ClientOrderID))
 			return
 		}
 	}
