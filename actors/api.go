@@ -462,6 +462,10 @@ func (x *Exchange) deposit(asset string, d decimal.Decimal) (market.Money, *wire
 }
 
 // SetIndex feeds an index price to a symbol (admin or the index source).
+// The mark is kept in ticks, so an index that is not a whole number of the
+// symbol's ticks is refused (INVALID_PRICE, naming the tick) rather than
+// silently rounded: the caller rounds, knowing it does (app's index feeds
+// round to the tick before they call).
 func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply)) {
 	done = durably(x, done)
 	h := x.symbol(sym)
@@ -469,9 +473,13 @@ func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexR
 		done(wire.IndexReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
-	idx, ok := h.sym.NearestTick(req.Price)
-	if !ok {
-		done(wire.IndexReply{Reply: fail(wire.CodeInvalidPrice, "index %s is out of range", req.Price)})
+	idx, err := h.sym.PriceToTicks(req.Price)
+	switch {
+	case errors.Is(err, market.ErrNotTickMultiple):
+		done(wire.IndexReply{Reply: fail(wire.CodeInvalidPrice, "index %s is not a multiple of %s's tick %s", req.Price, sym, h.sym.TickSize)})
+		return
+	case err != nil:
+		done(wire.IndexReply{Reply: fail(wire.CodeInvalidPrice, "index %s is outside %s's price range (0, %s]", req.Price, sym, h.sym.Price(h.sym.MaxPrice))})
 		return
 	}
 	x.send(h.pid, &indexMsg{index: idx, done: done}, func(e *wire.Error) { done(wire.IndexReply{Reply: wire.Fail(e)}) })

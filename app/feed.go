@@ -23,13 +23,17 @@ var simStart = map[string]decimal.Decimal{
 var defaultSimStart = decimal.NewFromInt(100)
 
 // feed drives index ticks from a pure index.Source into the exchange, or
-// subscribes to an outside feeder's subject (nats:SUBJECT).
+// subscribes to an outside feeder's subject (nats:SUBJECT). The exchange
+// refuses an index off the symbol's tick, so a feed rounds every price to
+// the nearest tick first (a recorded or outside price has whatever
+// precision its source had; the sim rounds already).
 type feed struct {
 	name    string
 	src     index.Source
 	subject string             // nats:SUBJECT
 	sub     *nats.Subscription // its subscription, once made
 	closer  func() error
+	syms    map[string]*market.Symbol
 }
 
 func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
@@ -40,7 +44,10 @@ func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &feed{name: spec.Kind.String(), src: index.Idle{}}
+	f := &feed{name: spec.Kind.String(), src: index.Idle{}, syms: map[string]*market.Symbol{}}
+	for _, s := range syms {
+		f.syms[s.Name] = s
+	}
 	switch spec.Kind {
 	case index.KindSim:
 		cfg := index.SimConfig{Seed: o.Seed}
@@ -103,7 +110,7 @@ func (f *feed) run(ctx context.Context, a *App) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		a.setIndex(t.Symbol, t.Price)
+		a.setIndex(t.Symbol, f.round(t.Symbol, t.Price))
 	}
 }
 
@@ -117,7 +124,7 @@ func (f *feed) subscribe(a *App) error {
 			a.log.Warn("index feed message refused", "subject", m.Subject, "err", err)
 			return
 		}
-		a.setIndex(p.Symbol, p.Price)
+		a.setIndex(p.Symbol, f.round(p.Symbol, p.Price))
 	})
 	if err == nil {
 		err = a.nc.Flush()
@@ -127,6 +134,21 @@ func (f *feed) subscribe(a *App) error {
 	}
 	f.sub = sub
 	return nil
+}
+
+// round returns price at the nearest tick of sym (halves away from zero, at
+// least one tick); an unknown symbol's price, or one beyond the symbol's
+// range, is returned as is for the exchange to refuse with its reason.
+func (f *feed) round(sym string, price decimal.Decimal) decimal.Decimal {
+	s := f.syms[sym]
+	if s == nil {
+		return price
+	}
+	t, ok := s.NearestTick(price)
+	if !ok {
+		return price
+	}
+	return s.Price(t)
 }
 
 func (a *App) setIndex(sym string, price decimal.Decimal) {
