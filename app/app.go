@@ -106,9 +106,21 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	started := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
-			started.Close(context.Background())
+			if feed.closer != nil { // feed.run, which closes it, never started
+				_ = feed.closer()
+			}
+			if started.httpSrv == nil && started.httpLn != nil {
+				_ = started.httpLn.Close()
+			}
+			_ = started.Close(context.Background())
 		}
 	}()
+	// A port in use fails here, before anything has started or logged.
+	if o.HTTP != "" {
+		if a.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
+			return nil, fmt.Errorf("app: metrics HTTP server (--http): %w", err)
+		}
+	}
 	if err = a.connect(o, cfg); err != nil {
 		return nil, err
 	}
@@ -147,10 +159,8 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if a.gw, err = gateway.Start(a.nc, a.x, gopts); err != nil {
 		return nil, err
 	}
-	if o.HTTP != "" {
-		if err = a.serveHTTP(o.HTTP, metrics.Handler()); err != nil {
-			return nil, err
-		}
+	if a.httpLn != nil {
+		a.serveHTTP(metrics.Handler())
 	}
 
 	if feed.subject != "" {
@@ -193,8 +203,28 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 		a.nc, a.url = nc, o.NATSURL
 		return nil
 	}
-	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users, JetStreamDir: o.Data})
+	// The embedded server reports a port in use only after its 10 s
+	// readiness wait, and not which port: try them first.
+	listen := o.NATSListen
+	if listen == "" {
+		listen = natsrv.DefaultListen
+	}
+	if err := portFree("embedded NATS server (--nats-listen)", listen); err != nil {
+		return err
+	}
+	if err := portFree("embedded NATS server's monitoring (--nats-monitor)", o.NATSMonitor); err != nil {
+		return err
+	}
+	nl := &natsLog{}
+	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users,
+		JetStreamDir: o.Data, Logger: nl})
 	if err != nil {
+		if why := nl.reason(); why != "" { // e.g. a JetStream store it cannot use
+			if o.Data != "" {
+				why += " (data directory " + o.Data + ")"
+			}
+			return fmt.Errorf("%w: %s", natsrv.ErrStart, why)
+		}
 		return err
 	}
 	a.srv, a.url = srv, srv.ClientURL()
@@ -202,19 +232,57 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 	return err
 }
 
-func (a *App) serveHTTP(addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("app: http: %w", err)
+// portFree fails when addr (host:port) cannot be listened on; a random
+// port (0 or -1) and an address natsrv will refuse itself pass.
+func portFree(what, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" || port == "-1" {
+		return nil
 	}
-	a.httpLn = ln
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return fmt.Errorf("app: %s: %w", what, err)
+	}
+	return ln.Close()
+}
+
+// natsLog keeps the embedded server as quiet as no logger would, but for
+// why it failed to start: natsrv.Start itself then says only that the
+// server was not ready in time.
+type natsLog struct {
+	mu    sync.Mutex
+	fatal string
+}
+
+func (l *natsLog) Fatalf(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fatal == "" {
+		l.fatal = fmt.Sprintf(format, v...)
+	}
+}
+
+func (l *natsLog) reason() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fatal
+}
+
+func (*natsLog) Noticef(string, ...any) {}
+func (*natsLog) Warnf(string, ...any)   {}
+func (*natsLog) Errorf(string, ...any)  {}
+func (*natsLog) Debugf(string, ...any)  {}
+func (*natsLog) Tracef(string, ...any)  {}
+
+// serveHTTP serves h on the listener Start opened.
+func (a *App) serveHTTP(h http.Handler) {
 	a.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ln := a.httpLn
 	a.go_(func() {
 		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", "err", err)
 		}
 	})
-	return nil
 }
 
 func (a *App) go_(f func()) {

@@ -6,8 +6,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -42,7 +44,16 @@ func run(args []string) int {
 	fs.IntVar(&o.SnapshotEvery, "snapshot-every", 1_000_000, "take a snapshot after this many journal records")
 	fs.DurationVar(&o.SnapshotInterval, "snapshot-interval", 10*time.Minute, "take a snapshot at least this often while records come")
 	level := fs.String("log-level", "info", "debug | info | warn | error")
+	// A bad flag is one line on stderr; -h lists the flags.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fmt.Fprintln(os.Stderr, "Usage of exchange:")
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "exchange: %v (exchange -h lists the flags)\n", err)
 		return 2
 	}
 	var lv slog.Level
@@ -54,7 +65,7 @@ func run(args []string) int {
 	o.Logger = log
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
-		log.Error("config", "err", err)
+		log.Error("cannot load the config", "err", err)
 		return 2
 	}
 	o.Config = cfg
@@ -63,7 +74,7 @@ func run(args []string) int {
 	defer stop()
 	a, err := app.Start(ctx, o)
 	if err != nil {
-		log.Error("start", "err", err)
+		log.Error("cannot start", "err", err)
 		return 1
 	}
 	<-ctx.Done()
