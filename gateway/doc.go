@@ -28,6 +28,14 @@
 // nor times them (its processing time is the gateway's own decode-and-call
 // part). perpx_rejects_total and perpx_request_duration_seconds cover both.
 //
+// Reply subjects (replies.go). The exchange publishes replies with its own
+// unconfined login, so a request whose reply subject the requester could
+// not use itself is dropped unanswered before step 1: never inside the
+// exchange's namespace or on a $ subject; with users, only in an inbox
+// (_INBOX.<token>.…) that is not another account's trader's. Counted in
+// perpx_replies_refused_total{reason}; every line a client can trigger is
+// logged at most once per 10 s with its count (ratelog).
+//
 // Rate limit. Writes (order.place, order.cancel, order.cancel_all,
 // order.cancel_all_after, leverage) are limited per account: they are what
 // can flood a shared book. Reads (state, depth, fund.state, adl.queue) and

@@ -66,6 +66,12 @@ var ErrStop = errors.New("gateway: requests still in flight at shutdown")
 type Options struct {
 	Prefix string       // subject prefix; "" means wire.DefaultPrefix
 	Logger *slog.Logger // nil discards
+	// Users are the config users whose natsrv.Permissions the NATS server
+	// enforces; they confine reply subjects to the requesters' inboxes
+	// (replies.go). nil: those of the connection's embedded server when it
+	// is natsrv's in-process one (natsrv.Server.Connect), else none (an
+	// open or outside server: only the exchange's namespace is refused).
+	Users []config.User
 	// RateLimit is the per-account token bucket for order place, cancel and
 	// leverage requests; OrdersPerS 0 turns it off.
 	RateLimit config.RateLimit
@@ -99,6 +105,8 @@ type Gateway struct {
 	log     *slog.Logger
 	m       *Metrics
 	limiter *limiter
+	replies replyRules
+	logs    clientLogs
 	svc     micro.Service
 
 	inflight atomic.Int64 // requests received and not yet answered
@@ -113,14 +121,17 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
+	g.initReplies(opts)
 	g.svc, err = micro.AddService(nc, micro.Config{
 		Name:        ServiceName,
 		Version:     ServiceVersion,
 		Description: "perpx perpetual-futures paper-trading exchange (API.md)",
 		QueueGroup:  opts.Queue,
 		Metadata:    map[string]string{"prefix": subj.Prefix()},
+		// A slow consumer error comes once per message a flood overflows.
 		ErrorHandler: func(_ micro.Service, e *micro.NATSError) {
-			g.log.Error("gateway: subscription error", "subject", e.Subject, "err", e.Description)
+			g.m.subscriptionErrors.Inc()
+			g.logs.subErr.Event("subject", e.Subject, "err", e.Description)
 		},
 	})
 	if err != nil {
@@ -154,6 +165,7 @@ func (g *Gateway) Service() micro.Service { return g.svc }
 // connection stays open: the caller drains it after Stop and after the
 // exchange's last published event.
 func (g *Gateway) Stop(ctx context.Context) error {
+	defer g.logs.flush()
 	if err := g.svc.Stop(); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -191,13 +203,15 @@ func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 	subject := req.Subject()
 	rt, perr := g.subj.Parse(subject)
 	o := e.route(rt, perr)
-	if !g.replyAllowed(req.Reply()) {
+	if why := g.replies.refuse(o.ep, subject, req.Reply()); why != "" {
 		// The exchange publishes replies with its own unconfined login, so a
-		// reply subject inside the exchange's namespace would let a trader
-		// write into another account's events, the market data or requests.
-		// Such a request is dropped unserved: no reply could go anywhere.
+		// reply subject the requester may not use itself would let a trader
+		// write into another account's events or inbox, the market data or
+		// requests (replies.go). Such a request is dropped unserved: no
+		// reply could go anywhere. Counted; logged at most once per logEvery.
 		g.account(o, start, wire.Errorf(wire.CodeBadRequest, "reply subject refused"))
-		g.log.Warn("gateway: request with a reply subject inside the exchange namespace dropped", "subject", req.Subject(), "reply", req.Reply())
+		g.m.replyRefused(why)
+		g.logs.badReply.Event("reason", why, "subject", subject, "reply", req.Reply())
 		g.answered()
 		return
 	}
@@ -209,14 +223,6 @@ func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
 			return req.Error(string(err.Code), headerValue(err.Message), body)
 		})
 	}
-}
-
-// replyAllowed refuses reply subjects in the exchange's own namespace and
-// NATS system subjects ($SYS, $JS, $SRV...); inboxes and any other subject
-// are the client's business.
-func (g *Gateway) replyAllowed(reply string) bool {
-	p := g.subj.Prefix()
-	return !strings.HasPrefix(reply, "$") && reply != p && !strings.HasPrefix(reply, p+".")
 }
 
 // headerValue makes s safe as a NATS header value (no line breaks or other
@@ -298,7 +304,7 @@ func (g *Gateway) count(ep wire.Endpoint, err *wire.Error) {
 
 func (g *Gateway) publishFailed(err error) {
 	g.m.publishErrors.Inc()
-	g.log.Debug("gateway: publish failed", "err", err)
+	g.logs.pubErr.Event("err", err)
 }
 
 // pending is a request handed to the exchange, waiting for its reply. It

@@ -26,6 +26,9 @@ type Metrics struct {
 	adlEvents     *prometheus.CounterVec   // symbol
 	fundBalance   *prometheus.GaugeVec     // asset
 	publishErrors prometheus.Counter
+	// Requests dropped for their reply subject (replies.go), by reason.
+	repliesRefused     *prometheus.CounterVec
+	subscriptionErrors prometheus.Counter
 
 	mailboxes *mailboxCollector
 
@@ -94,6 +97,14 @@ func NewMetrics() *Metrics {
 			Name: "perpx_publish_errors_total",
 			Help: "Replies and stream messages that could not be published.",
 		}),
+		repliesRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "perpx_replies_refused_total",
+			Help: "Requests dropped unanswered for their reply subject, by reason (exchange_subject, not_inbox, foreign_inbox).",
+		}, []string{"reason"}),
+		subscriptionErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "perpx_subscription_errors_total",
+			Help: "Errors of the gateway's request subscriptions (a slow consumer's dropped requests).",
+		}),
 		mailboxes: &mailboxCollector{
 			desc: prometheus.NewDesc("perpx_mailbox_depth",
 				"Messages waiting in an actor's mailbox, by actor.", []string{"actor"}, nil),
@@ -101,7 +112,7 @@ func NewMetrics() *Metrics {
 		},
 	}
 	m.reg.MustRegister(m.orders, m.rejects, m.latency, m.trades, m.liquidations, m.adlEvents,
-		m.fundBalance, m.publishErrors, m.mailboxes,
+		m.fundBalance, m.publishErrors, m.repliesRefused, m.subscriptionErrors, m.mailboxes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -146,6 +157,11 @@ func (m *Metrics) reject(ep wire.Endpoint, code wire.Code) {
 		c, _ = m.rejectSeries.LoadOrStore(k, m.rejects.WithLabelValues(ep.String(), string(code)))
 	}
 	c.(prometheus.Counter).Inc()
+}
+
+// replyRefused counts one request dropped for its reply subject.
+func (m *Metrics) replyRefused(reason string) {
+	m.repliesRefused.WithLabelValues(reason).Inc()
 }
 
 // order counts one answered order placement.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/gateway/ratelog"
 	"github.com/perpx/perpx/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,6 +21,9 @@ type Publisher struct {
 	subj wire.Subjects
 	m    *Metrics
 	log  *slog.Logger
+	// pubErr: a failed publish comes once per message while the
+	// connection is down.
+	pubErr *ratelog.Limiter
 
 	// interest reports whether a subject has a subscriber; nil when the
 	// server cannot be asked (see embeddedInterest): everything has.
@@ -44,7 +48,8 @@ func NewPublisher(nc *nats.Conn, opts Options) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{nc: nc, subj: subj, m: opts.Metrics, log: opts.Logger, interest: embeddedInterest(nc)}, nil
+	return &Publisher{nc: nc, subj: subj, m: opts.Metrics, log: opts.Logger, interest: embeddedInterest(nc),
+		pubErr: ratelog.Slog(opts.Logger, slog.LevelDebug, "gateway: publish failed (perpx_publish_errors_total)", logEvery)}, nil
 }
 
 func (p *Publisher) symbol(symbol string) *symbolSubjects {
@@ -142,7 +147,7 @@ func publish[T any](p *Publisher, subject string, v *T, enc func([]byte, *T) []b
 	}
 	if err != nil {
 		p.m.publishErrors.Inc()
-		p.log.Debug("gateway: publish failed", "subject", subject, "err", err)
+		p.pubErr.Event("subject", subject, "err", err)
 	}
 }
 
@@ -159,6 +164,9 @@ func publish[T any](p *Publisher, subject string, v *T, enc func([]byte, *T) []b
 // knowing their interest.
 func embeddedInterest(nc *nats.Conn) func(string) bool {
 	srv, ok := nc.Opts.InProcessServer.(*server.Server)
+	if e, isNatsrv := nc.Opts.InProcessServer.(interface{ NATS() *server.Server }); isNatsrv {
+		srv, ok = e.NATS(), true // natsrv.Server.Connect hands over itself
+	}
 	if !ok || srv == nil || srv.GatewayAddr() != nil {
 		return nil
 	}

@@ -8,17 +8,26 @@
 //
 //	trader: publish   P.acct.<account>.>  except P.acct.<account>.events,
 //	                  P.md.*.depth, P.fund.state, P.adl.*.queue
-//	        subscribe P.acct.<account>.>, P.md.>, P.fund.>, P.adl.>,
+//	        subscribe P.acct.<account>.events, P.md.>, P.fund.>, P.adl.>,
 //	                  _INBOX.<user>.>  except the request subjects
 //	                  P.md.*.depth, P.fund.state, P.adl.*.queue
 //	admin:  everything, P.admin.> included
 //
-// A trader may not subscribe to the public request subjects, else it could
-// join the gateway's queue group and answer other traders' requests with
-// fake data, nor to other users' inboxes, else it could read their replies:
-// with users configured a trader must use the reply-inbox prefix
-// wire.InboxPrefix(user) (nats.CustomInboxPrefix; `nats --inbox-prefix`).
-// Without users the server is open, as the stock `nats` CLI expects.
+// A trader subscribes to streams and its inbox only. Not to any request
+// subject, its own account's included (P.acct.<account>.state, .order.*,
+// the subtree P.acct.<account>.>): a subscription there, in the gateway's
+// queue group "perpx" or not, would take requests away from the exchange
+// and answer them with fake data. Not to other users' inboxes, else it
+// could read their replies: with users configured a trader must use the
+// reply-inbox prefix wire.InboxPrefix(user) (nats.CustomInboxPrefix;
+// `nats --inbox-prefix`). Publish permissions check the subject only, not
+// the reply subject, so the gateway confines where replies go (Users, and
+// gateway/replies.go). Without users the server is open, as the stock
+// `nats` CLI expects.
+//
+// The server's own log lines (Options.Logger) are rate-limited per kind:
+// nats-server writes one per permissions violation, which a client can
+// repeat thousands of times a second (logger.go).
 //
 // The exchange's service connection (Server.Connect) is in process, so it
 // needs no loopback TCP, and logs in as a service user whose random password

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,7 +53,8 @@ type Options struct {
 // Server is a running embedded NATS server.
 type Server struct {
 	ns          *server.Server
-	servicePass string // "" when authorization is off
+	servicePass string        // "" when authorization is off
+	users       []config.User // nil when authorization is off
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -80,6 +82,7 @@ func Start(o Options) (*Server, error) {
 	}
 	s := &Server{}
 	if len(o.Users) > 0 {
+		s.users = slices.Clone(o.Users)
 		if s.servicePass, err = randomSecret(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrStart, err)
 		}
@@ -98,7 +101,7 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	if o.Logger != nil {
-		ns.SetLogger(o.Logger, false, false)
+		ns.SetLogger(limitLogger(o.Logger, logEvery), false, false)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(readyTimeout) {
@@ -151,13 +154,28 @@ func Permissions(subj wire.Subjects, u config.User) *server.Permissions {
 			// Only the exchange speaks on a trader's event stream.
 			Deny: []string{subj.Events(u.Account)},
 		},
+		// Streams and the own inbox only: of its account's subjects just the
+		// events, so no subscription (queue group "perpx" or not) can take
+		// the account's own requests away from the exchange; the wildcards
+		// of the public trees minus their request subjects.
 		Subscribe: &server.SubjectPermission{
-			Allow: []string{subj.AccountAll(u.Account), subj.MarketDataAll(), subj.FundAll(), subj.ADLAll(),
+			Allow: []string{subj.Events(u.Account), subj.MarketDataAll(), subj.FundAll(), subj.ADLAll(),
 				wire.InboxPrefix(u.User) + ".>"},
 			Deny: requests,
 		},
 	}
 }
+
+// Users are the config users whose permissions (Permissions) the server
+// enforces; nil when it is open. The gateway finds them through its
+// in-process connection (Connect) to confine reply subjects (API.md
+// "Authorization").
+func (s *Server) Users() []config.User { return slices.Clone(s.users) }
+
+// InProcessConn makes the Server a nats.InProcessConnProvider: Connect
+// hands the Server itself to nats.InProcessServer, so whoever holds the
+// connection can find the users (Users) and the embedded server (NATS).
+func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
 
 // ClientURL is the URL outside clients connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
@@ -171,7 +189,7 @@ func (s *Server) NATS() *server.Server { return s.ns }
 // Connect opens the exchange's own in-process connection, logged in as the
 // service user when authorization is on.
 func (s *Server) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
-	all := []nats.Option{nats.InProcessServer(s.ns), nats.Name(name)}
+	all := []nats.Option{nats.InProcessServer(s), nats.Name(name)}
 	if s.servicePass != "" {
 		all = append(all, nats.UserInfo(serviceUser, s.servicePass))
 	}
