@@ -75,8 +75,12 @@ type Options struct {
 	// RateLimit is the per-account token bucket for order place, cancel and
 	// leverage requests; OrdersPerS 0 turns it off.
 	RateLimit config.RateLimit
-	Queue     string   // queue group of the endpoints; "" means DefaultQueue
-	Metrics   *Metrics // nil keeps metrics private (not exported)
+	Queue     string // queue group of the endpoints; "" means DefaultQueue
+	// MaxInflight bounds an account's requests in flight and
+	// MaxPublicInflight the public reads in flight per subject
+	// (fairness.go); 0 means the defaults.
+	MaxInflight, MaxPublicInflight int
+	Metrics                        *Metrics // nil keeps metrics private (not exported)
 }
 
 func (o Options) fill() (wire.Subjects, Options, error) {
@@ -107,6 +111,8 @@ type Gateway struct {
 	limiter *limiter
 	replies replyRules
 	logs    clientLogs
+	fair    *fairness
+	intake  *intake
 	svc     micro.Service
 
 	inflight atomic.Int64 // requests received and not yet answered
@@ -120,7 +126,9 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
+	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit),
+		fair: newFairness(opts.MaxInflight, opts.MaxPublicInflight)}
+	g.intake = newIntake(g)
 	g.initReplies(opts)
 	g.svc, err = micro.AddService(nc, micro.Config{
 		Name:        ServiceName,
@@ -141,7 +149,7 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 		for _, o := range e.ops {
 			o.latency = g.m.latency.WithLabelValues(o.ep.String())
 		}
-		err := g.svc.AddEndpoint(e.name, micro.HandlerFunc(func(req micro.Request) { g.serveMicro(e, req) }),
+		err := g.svc.AddEndpoint(e.name, micro.HandlerFunc(func(req micro.Request) { g.intake.push(e, req) }),
 			micro.WithEndpointSubject(e.subject))
 		if err != nil {
 			_ = g.svc.Stop()
@@ -185,6 +193,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	for {
 		idle := time.Since(time.Unix(0, g.lastRecv.Load())) > quiet
 		if g.inflight.Load() == 0 && idle {
+			g.intake.close()
 			return nil
 		}
 		select {
@@ -195,11 +204,10 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 }
 
-// serveMicro is the micro handler: a request refused before it reaches
+// serveNow serves a request from the intake (fairqueue.go): a request refused before it reaches
 // the exchange is answered here with req.Error, so `nats micro stats`
 // counts it; the exchange's answers are published by pending.finish.
-func (g *Gateway) serveMicro(e *endpoint, req micro.Request) {
-	start := g.received()
+func (g *Gateway) serveNow(e *endpoint, req micro.Request, start time.Time) {
 	subject := req.Subject()
 	rt, perr := g.subj.Parse(subject)
 	o := e.route(rt, perr)
@@ -269,7 +277,15 @@ func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, r
 	if o.limited && !g.limiter.allow(rt.Account, 1, start) {
 		return rateLimited(rt.Account)
 	}
-	return o.serve(g, rt, data, pending{g: g, op: o, reply: reply, start: start})
+	slot, err := g.fair.admit(rt)
+	if err != nil {
+		return err
+	}
+	if err := o.serve(g, rt, data, pending{g: g, op: o, reply: reply, start: start, slot: slot}); err != nil {
+		release(slot)
+		return err
+	}
+	return nil
 }
 
 func rateLimited(acct string) *wire.Error {
@@ -315,6 +331,7 @@ type pending struct {
 	op    *op
 	reply string
 	start time.Time
+	slot  *atomic.Int64 // the requester's place in flight (fairness.go)
 }
 
 // appendReply appends the reply of env: body for an ok one, else the error;
@@ -359,5 +376,6 @@ func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error))
 	}
 	*bp = out
 	bufPool.Put(bp)
+	release(p.slot)
 	p.g.answered()
 }

@@ -90,7 +90,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		call             string // the fake's record of the call
 		reply            string
 	}{
-		{subj.AdminDeposit(), `{"account":"alice","amount":"10000"}`,
+		{subj.AdminDeposit(), `{"account":"alice","asset":"USDT","amount":"10000"}`,
 			`Deposit(, {"account":"alice","asset":"USDT","amount":"10000"})`,
 			`{"ok":true,"balance":"10000"}`},
 		{subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.010","client_order_id":"c1"}`,
@@ -116,7 +116,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"account":{"account":"alice","balances":{"USDT":"10000"},"equity":"10000","available":"10000","positions":[],"open_orders":[]}}`},
 		{subj.AdminIndex("ETH-PERP"), `{"price":"3300"}`, `SetIndex(ETH-PERP, {"price":"3300"})`,
 			`{"ok":true,"index":"3300","mark":"3300"}`},
-		{subj.AdminFundDeposit(), `{"amount":"500"}`, `FundDeposit(, {"asset":"USDT","amount":"500"})`,
+		{subj.AdminFundDeposit(), `{"asset":"USDT","amount":"500"}`, `FundDeposit(, {"asset":"USDT","amount":"500"})`,
 			`{"ok":true,"balance":"500"}`},
 		{subj.Depth("BTC-PERP"), ``, `Depth(BTC-PERP, {"levels":20})`,
 			`{"ok":true,"bids":[["30000","0.5"]],"asks":[],"seq":7}`},
@@ -186,8 +186,8 @@ var badInputs = []struct {
 	{"bad enum", subj.ADLQueue("BTC-PERP"), `{"side":"up"}`, wire.CodeBadRequest},
 	{"negative", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"-1","qty":"1"}`, wire.CodeInvalidPrice},
 	{"negative", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"-0.5"}`, wire.CodeInvalidQty},
-	{"negative", subj.AdminDeposit(), `{"account":"alice","amount":"-100"}`, wire.CodeBadRequest},
-	{"negative", subj.AdminFundDeposit(), `{"amount":"-1"}`, wire.CodeBadRequest},
+	{"negative", subj.AdminDeposit(), `{"account":"alice","asset":"USDT","amount":"-100"}`, wire.CodeBadRequest},
+	{"negative", subj.AdminFundDeposit(), `{"asset":"USDT","amount":"-1"}`, wire.CodeBadRequest},
 	{"negative", subj.Leverage("alice"), `{"symbol":"BTC-PERP","leverage":"-5"}`, wire.CodeBadRequest},
 	{"zero", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"0","qty":"1"}`, wire.CodeInvalidPrice},
 	{"zero", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"1","qty":"0.000"}`, wire.CodeInvalidQty},
@@ -201,11 +201,11 @@ var badInputs = []struct {
 	{"huge", subj.Depth("BTC-PERP"), `{"levels":1001}`, wire.CodeBadRequest},
 	{"huge", subj.Depth("BTC-PERP"), `{"levels":99999999999999999999}`, wire.CodeBadRequest},
 	{"too many decimals", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"1.` + strings.Repeat("0", 30) + `1","qty":"1"}`, wire.CodeBadRequest},
-	{"too many decimals", subj.AdminDeposit(), `{"account":"alice","amount":"0.` + strings.Repeat("1", 31) + `"}`, wire.CodeBadRequest},
+	{"too many decimals", subj.AdminDeposit(), `{"account":"alice","asset":"USDT","amount":"0.` + strings.Repeat("1", 31) + `"}`, wire.CodeBadRequest},
 	{"shape", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","price":"1","qty":"1"}`, wire.CodeBadRequest},
 	{"shape", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"1","qty":"1","tif":"IOC","post_only":true}`, wire.CodeBadRequest},
 	{"malformed token in payload", subj.OrderCancel("alice"), `{"symbol":"BTC-PERP","order_id":"1.2"}`, wire.CodeBadRequest},
-	{"malformed token in payload", subj.AdminDeposit(), `{"account":"al ice","amount":"1"}`, wire.CodeBadRequest},
+	{"malformed token in payload", subj.AdminDeposit(), `{"account":"al ice","asset":"USDT","amount":"1"}`, wire.CodeBadRequest},
 	{"fields on an empty request", subj.AdminAudit(), `{"x":1}`, wire.CodeBadRequest},
 	{"fields on an empty request", subj.AdminStateHash(), `{"seq":1}`, wire.CodeBadRequest},
 	{"oversize", subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"1"}` + strings.Repeat(" ", wire.MaxPayload), wire.CodeBadRequest},
@@ -230,7 +230,7 @@ var badInputs = []struct {
 
 func TestBadInputIsRefusedBeforeTheExchange(t *testing.T) {
 	e := newEnv(t, Options{})
-	e.req(subj.AdminDeposit(), `{"account":"alice","amount":"100"}`) // some state to keep
+	e.req(subj.AdminDeposit(), `{"account":"alice","asset":"USDT","amount":"100"}`) // some state to keep
 	before, calls := e.x.Hash(), len(e.x.Calls())
 	for _, b := range badInputs {
 		raw, env := e.req(b.subject, b.payload)
@@ -307,7 +307,7 @@ func TestBrokenExchangeReplyIsInternal(t *testing.T) {
 	}
 	for _, r := range []struct{ subject, payload string }{
 		{subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"1"}`},
-		{subj.AdminDeposit(), `{"account":"alice","amount":"1"}`},
+		{subj.AdminDeposit(), `{"account":"alice","asset":"USDT","amount":"1"}`},
 	} {
 		raw, env := e.req(r.subject, r.payload)
 		if env.OK || env.Error.Code != wire.CodeInternal {
@@ -469,11 +469,12 @@ func TestMicroServiceAndQueueGroup(t *testing.T) {
 		return 0, 0
 	}
 	// micro counts a request when the handler returns, which may be after
-	// the exchange's reply went out.
+	// the exchange's reply went out. It does not count errors: the handler
+	// only queues the request (fairqueue.go); /metrics counts the rejects.
 	eventually(t, "both instances to share the requests", func() bool {
-		r1, e1 := count(e.g)
-		r2, e2 := count(g2)
-		return r1+r2 == n+1 && r1 > 0 && r2 > 0 && e1+e2 == 1
+		r1, _ := count(e.g)
+		r2, _ := count(g2)
+		return r1+r2 == n+1 && r1 > 0 && r2 > 0
 	})
 	// The stock tooling sees the service: `nats micro ls` is a $SRV.INFO request.
 	msg, err := e.cl.Request("$SRV.INFO.perpx", nil, 5*time.Second)
