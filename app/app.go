@@ -67,7 +67,9 @@ type App struct {
 	snapSeq uint64
 	snapAt  time.Time
 	// ready: Start succeeded, so the state is whole and may be snapshot.
-	ready   bool
+	ready bool
+	// unlock releases the data directory (lockData); nil in memory.
+	unlock  func(failed bool)
 	x       *actors.Exchange
 	gw      *gateway.Gateway
 	httpSrv *http.Server
@@ -115,6 +117,11 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			_ = started.Close(context.Background())
 		}
 	}()
+	if o.Data != "" {
+		if a.unlock, err = lockData(o.Data); err != nil {
+			return nil, err
+		}
+	}
 	// A port in use fails here, before anything has started or logged.
 	if o.HTTP != "" {
 		if a.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
@@ -347,6 +354,9 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	if a.srv != nil {
 		a.srv.Shutdown()
+	}
+	if a.unlock != nil {
+		a.unlock(!a.ready) // after the store is closed
 	}
 	return errors.Join(errs...)
 }

@@ -355,3 +355,30 @@ func TestE2EJournalOnOutsideServer(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EDataDirectoryIsExclusive: a second exchange on a running one's
+// data directory is refused (two writers would share one store); once the
+// first stops, it starts.
+func TestE2EDataDirectoryIsExclusive(t *testing.T) {
+	dir := t.TempDir()
+	cfg := seedConfig(t, longTiers()...)
+	o := app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual", Data: dir}
+	a, err := app.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := app.Start(context.Background(), o); err == nil || !strings.Contains(err.Error(), "in use") {
+		if b != nil {
+			b.Close(context.Background())
+		}
+		t.Fatalf("a second exchange on the same data directory: %v", err)
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := app.Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	b.Close(context.Background())
+}
