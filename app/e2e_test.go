@@ -751,7 +751,7 @@ func TestE2ECloseAnswersInFlight(t *testing.T) {
 // stream, nor spend bob's rate-limit tokens with her (unlimited) reads.
 //
 // The gateway drops requests whose reply subject lies inside the exchange's
-// namespace (gateway.replyAllowed).
+// namespace (gateway/replies.go).
 func TestE2EReplySubjectIsNotARelay(t *testing.T) {
 	e := start(t, parseConfig(t, symbolJSON("100", 0, longTiers()...), secUsers+`,"rate_limit":{"orders_per_s":1,"burst":2}`),
 		startOpts{admin: []nats.Option{nats.UserInfo("ops", "root-pw")}})

@@ -173,10 +173,3 @@ func hasAccount(ep wire.Endpoint) bool {
 	}
 	return false
 }
-
-// replyAllowed reports whether reply is outside the exchange's namespace
-// and the $ subjects, without the users' inbox rule, which needs the
-// request's endpoint and subject: use replies.refuse where they are known.
-func (g *Gateway) replyAllowed(reply string) bool {
-	return g.replies.refuse(wire.EpAdminAudit, "", reply) != refusedExchange
-}
