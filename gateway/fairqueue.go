@@ -10,22 +10,35 @@ import (
 	"github.com/perpx/perpx/wire"
 )
 
-// The gateway's intake: every endpoint's subscription hands its requests
-// to a queue per requester (the account of an account's subject, the
-// subject for public ones), and workers serve the queues round-robin, one
-// request at a time per queue, so each requester's requests keep their
-// order while one requester's backlog waits behind its own requests only
-// (a subscription serves its messages one by one: without this, 100 000
-// requests of one account held everyone's behind them for a second and
-// more). A queue holds at most queueCap requests; those beyond are
-// refused at once, RATE_LIMITED, without parsing more than the subject.
-const queueCap = 1024
+// The gateway's intake, fairness between requesters (issue 14): every
+// endpoint's subscription hands its requests to a queue per requester (the
+// account of an account's subject, the subject for public ones) and
+// workers serve the queues round-robin, one request at a time per queue,
+// so each requester's requests keep their order and one requester's
+// backlog waits behind its own requests only (a subscription serves its
+// messages one by one: without this, 100 000 requests of one account held
+// everyone's behind them for seconds). A requester also has a bound on
+// requests in the exchange at once — what it may put in the shared actors'
+// mailboxes — beyond which its queue waits (backpressure, no refusal); only
+// a full queue refuses, at once, RATE_LIMITED.
+const (
+	// queueCap is the most requests a requester may have queued.
+	queueCap = 1024
+	// maxInflight: an account's requests in the exchange at once.
+	maxInflight = 1024
+	// maxStateInflight: an account's state reads in the exchange at once
+	// (each costs in proportion to what the account holds).
+	maxStateInflight = 64
+	// maxPublicInflight: a public read subject's (a symbol's depth, its
+	// ADL queue, the fund's state) requests in the exchange at once.
+	maxPublicInflight = 32
+)
 
 type intake struct {
 	g  *Gateway
 	mu sync.Mutex
-	// queues by requester; ready lists those with work and no worker, in
-	// arrival order (round-robin: a served queue with more goes last).
+	// queues by requester; ready lists those with work, no worker and room
+	// in the exchange, in arrival order (a served queue with more goes last).
 	queues map[string]*reqQueue
 	ready  []*reqQueue
 	wake   *sync.Cond
@@ -35,15 +48,26 @@ type intake struct {
 
 type reqQueue struct {
 	key     string
+	public  bool
 	items   []queued
 	head    int
-	serving bool // a worker holds it (or it is in ready)
+	queued  bool // in ready, or held by a worker
+	parked  bool // waiting for a request in flight to finish
+	flying  int  // requests in the exchange
+	reading int  // state reads among them
 }
 
 type queued struct {
 	e     *endpoint
 	req   micro.Request
 	start time.Time
+}
+
+// slot is a request's place in flight: given back by done.
+type slot struct {
+	in    *intake
+	q     *reqQueue
+	state bool
 }
 
 func newIntake(g *Gateway) *intake {
@@ -58,24 +82,23 @@ func newIntake(g *Gateway) *intake {
 
 // requester is the queue key of a request subject: the account for
 // `<prefix>.acct.<account>.…`, else the subject.
-func (in *intake) requester(subject string) string {
-	p := in.g.subj.Prefix() + ".acct."
-	if rest, ok := strings.CutPrefix(subject, p); ok {
+func (in *intake) requester(subject string) (key string, public bool) {
+	if rest, ok := strings.CutPrefix(subject, in.g.subj.Prefix()+".acct."); ok {
 		if i := strings.IndexByte(rest, '.'); i > 0 {
-			return rest[:i]
+			return rest[:i], false
 		}
 	}
-	return subject
+	return subject, true
 }
 
 // push queues a request, or refuses it when its requester's queue is full.
 func (in *intake) push(e *endpoint, req micro.Request) {
 	start := in.g.received()
-	key := in.requester(req.Subject())
+	key, public := in.requester(req.Subject())
 	in.mu.Lock()
 	q := in.queues[key]
 	if q == nil {
-		q = &reqQueue{key: key}
+		q = &reqQueue{key: key, public: public}
 		in.queues[key] = q
 	}
 	if len(q.items)-q.head >= queueCap || in.closed {
@@ -84,16 +107,28 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 		return
 	}
 	q.items = append(q.items, queued{e, req, start})
-	if !q.serving {
-		q.serving = true
-		in.ready = append(in.ready, q)
-		in.wake.Signal()
-	}
+	in.schedule(q)
 	in.mu.Unlock()
 }
 
+// schedule puts q in line if it has work, no worker and room. in.mu held.
+func (in *intake) schedule(q *reqQueue) {
+	if q.queued || q.head == len(q.items) {
+		return
+	}
+	state := q.items[q.head].e.ops[0].ep == wire.EpState
+	full := q.flying >= maxInflight || (q.public && q.flying >= maxPublicInflight) || (state && q.reading >= maxStateInflight)
+	if full {
+		q.parked = true
+		return
+	}
+	q.parked, q.queued = false, true
+	in.ready = append(in.ready, q)
+	in.wake.Signal()
+}
+
 // work serves one request of the queue first in line, then puts the queue
-// back at the end of the line if it has more.
+// back in line if it has more and room.
 func (in *intake) work() {
 	defer in.wg.Done()
 	in.mu.Lock()
@@ -110,20 +145,47 @@ func (in *intake) work() {
 		it := q.items[q.head]
 		q.items[q.head] = queued{}
 		q.head++
-		in.mu.Unlock()
-		in.g.serveNow(it.e, it.req, it.start)
-		in.mu.Lock()
-		switch {
-		case q.head < len(q.items):
-			in.ready = append(in.ready, q)
-		case len(in.queues) > 4*queueCap:
-			// Idle requesters' queues are dropped when there are many: the
-			// map stays proportional to the active ones.
-			delete(in.queues, q.key)
-			q.serving = false
-		default:
-			q.items, q.head, q.serving = q.items[:0], 0, false
+		s := &slot{in: in, q: q, state: it.e.ops[0].ep == wire.EpState}
+		q.flying++
+		if s.state {
+			q.reading++
 		}
+		in.mu.Unlock()
+		in.g.serveNow(it.e, it.req, it.start, s)
+		in.mu.Lock()
+		q.queued = false
+		in.schedule(q)
+		in.tidy(q)
+	}
+}
+
+// done gives a request's slot back and lets its queue go on if it waited.
+func (s *slot) done() {
+	if s == nil {
+		return
+	}
+	in, q := s.in, s.q
+	in.mu.Lock()
+	q.flying--
+	if s.state {
+		q.reading--
+	}
+	if q.parked {
+		in.schedule(q)
+	}
+	in.tidy(q)
+	in.mu.Unlock()
+}
+
+// tidy forgets an idle requester's queue once there are many: the map
+// stays proportional to the active ones. in.mu held.
+func (in *intake) tidy(q *reqQueue) {
+	if q.queued || q.parked || q.flying > 0 || q.head < len(q.items) {
+		return
+	}
+	q.items, q.head = q.items[:0], 0
+	if len(in.queues) > 4*queueCap {
+		delete(in.queues, q.key)
 	}
 }
 

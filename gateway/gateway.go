@@ -75,12 +75,8 @@ type Options struct {
 	// RateLimit is the per-account token bucket for order place, cancel and
 	// leverage requests; OrdersPerS 0 turns it off.
 	RateLimit config.RateLimit
-	Queue     string // queue group of the endpoints; "" means DefaultQueue
-	// MaxInflight bounds an account's requests in flight and
-	// MaxPublicInflight the public reads in flight per subject
-	// (fairness.go); 0 means the defaults.
-	MaxInflight, MaxPublicInflight int
-	Metrics                        *Metrics // nil keeps metrics private (not exported)
+	Queue     string   // queue group of the endpoints; "" means DefaultQueue
+	Metrics   *Metrics // nil keeps metrics private (not exported)
 }
 
 func (o Options) fill() (wire.Subjects, Options, error) {
@@ -111,7 +107,6 @@ type Gateway struct {
 	limiter *limiter
 	replies replyRules
 	logs    clientLogs
-	fair    *fairness
 	intake  *intake
 	svc     micro.Service
 
@@ -126,8 +121,7 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit),
-		fair: newFairness(opts.MaxInflight, opts.MaxPublicInflight)}
+	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
 	g.intake = newIntake(g)
 	g.initReplies(opts)
 	g.svc, err = micro.AddService(nc, micro.Config{
@@ -207,7 +201,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 // serveNow serves a request from the intake (fairqueue.go): a request refused before it reaches
 // the exchange is answered here with req.Error, so `nats micro stats`
 // counts it; the exchange's answers are published by pending.finish.
-func (g *Gateway) serveNow(e *endpoint, req micro.Request, start time.Time) {
+func (g *Gateway) serveNow(e *endpoint, req micro.Request, start time.Time, s *slot) {
 	subject := req.Subject()
 	rt, perr := g.subj.Parse(subject)
 	o := e.route(rt, perr)
@@ -220,10 +214,12 @@ func (g *Gateway) serveNow(e *endpoint, req micro.Request, start time.Time) {
 		g.account(o, start, wire.Errorf(wire.CodeBadRequest, "reply subject refused"))
 		g.m.replyRefused(why)
 		g.logs.badReply.Event("reason", why, "subject", subject, "reply", req.Reply())
+		s.done()
 		g.answered()
 		return
 	}
-	if err := g.serveParsed(o, rt, perr, subject, req.Reply(), req.Data(), start); err != nil {
+	if err := g.serveParsed(o, rt, perr, subject, req.Reply(), req.Data(), start, s); err != nil {
+		s.done() // never reached the exchange
 		g.refused(o, start, err, func(body []byte) error {
 			if req.Reply() == "" {
 				return nil
@@ -263,11 +259,11 @@ func (g *Gateway) answered() { g.inflight.Add(-1) }
 // the request was refused and the exchange never saw it.
 func (g *Gateway) handle(o *op, subject, reply string, data []byte, start time.Time) *wire.Error {
 	rt, err := g.subj.Parse(subject)
-	return g.serveParsed(o, rt, err, subject, reply, data, start)
+	return g.serveParsed(o, rt, err, subject, reply, data, start, nil)
 }
 
 // serveParsed is handle for a subject already parsed into rt (or perr).
-func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, reply string, data []byte, start time.Time) *wire.Error {
+func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, reply string, data []byte, start time.Time, s *slot) *wire.Error {
 	if perr != nil {
 		return perr
 	}
@@ -277,15 +273,7 @@ func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, r
 	if o.limited && !g.limiter.allow(rt.Account, 1, start) {
 		return rateLimited(rt.Account)
 	}
-	slot, err := g.fair.admit(rt)
-	if err != nil {
-		return err
-	}
-	if err := o.serve(g, rt, data, pending{g: g, op: o, reply: reply, start: start, slot: slot}); err != nil {
-		release(slot)
-		return err
-	}
-	return nil
+	return o.serve(g, rt, data, pending{g: g, op: o, reply: reply, start: start, slot: s})
 }
 
 func rateLimited(acct string) *wire.Error {
@@ -331,7 +319,7 @@ type pending struct {
 	op    *op
 	reply string
 	start time.Time
-	slot  *atomic.Int64 // the requester's place in flight (fairness.go)
+	slot  *slot // the requester's place in flight (fairqueue.go)
 }
 
 // appendReply appends the reply of env: body for an ok one, else the error;
@@ -376,6 +364,6 @@ func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error))
 	}
 	*bp = out
 	bufPool.Put(bp)
-	release(p.slot)
+	p.slot.done()
 	p.g.answered()
 }
