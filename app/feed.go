@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/gateway/ratelog"
 	"github.com/perpx/perpx/index"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
@@ -28,12 +30,16 @@ var defaultSimStart = decimal.NewFromInt(100)
 // the nearest tick first (a recorded or outside price has whatever
 // precision its source had; the sim rounds already).
 type feed struct {
-	name    string
-	src     index.Source
-	subject string             // nats:SUBJECT
-	sub     *nats.Subscription // its subscription, once made
-	closer  func() error
-	syms    map[string]*market.Symbol
+	// refused and rejected log the feed's bad messages and refused ticks
+	// at most once a second each: a feeder (nats:SUBJECT is anyone's on an
+	// open server) can send them by the thousand.
+	refused, rejected *ratelog.Limiter
+	name              string
+	src               index.Source
+	subject           string             // nats:SUBJECT
+	sub               *nats.Subscription // its subscription, once made
+	closer            func() error
+	syms              map[string]*market.Symbol
 }
 
 func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
@@ -44,7 +50,13 @@ func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &feed{name: spec.Kind.String(), src: index.Idle{}, syms: map[string]*market.Symbol{}}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := &feed{name: spec.Kind.String(), src: index.Idle{}, syms: map[string]*market.Symbol{},
+		refused:  ratelog.Slog(log, slog.LevelWarn, "index feed messages refused", time.Second),
+		rejected: ratelog.Slog(log, slog.LevelWarn, "index ticks refused", time.Second)}
 	for _, s := range syms {
 		f.syms[s.Name] = s
 	}
@@ -110,7 +122,7 @@ func (f *feed) run(ctx context.Context, a *App) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		a.setIndex(t.Symbol, f.round(t.Symbol, t.Price))
+		f.set(a, t.Symbol, f.round(t.Symbol, t.Price))
 	}
 }
 
@@ -121,10 +133,10 @@ func (f *feed) subscribe(a *App) error {
 	sub, err := a.nc.Subscribe(f.subject, func(m *nats.Msg) {
 		p, err := index.ParseFeed(m.Data)
 		if err != nil {
-			a.log.Warn("index feed message refused", "subject", m.Subject, "err", err)
+			f.refused.Event("subject", m.Subject, "err", err)
 			return
 		}
-		a.setIndex(p.Symbol, f.round(p.Symbol, p.Price))
+		f.set(a, p.Symbol, f.round(p.Symbol, p.Price))
 	})
 	if err == nil {
 		err = a.nc.Flush()
@@ -151,10 +163,10 @@ func (f *feed) round(sym string, price decimal.Decimal) decimal.Decimal {
 	return s.Price(t)
 }
 
-func (a *App) setIndex(sym string, price decimal.Decimal) {
+func (f *feed) set(a *App, sym string, price decimal.Decimal) {
 	a.x.SetIndex(sym, wire.IndexSet{Price: price}, func(r wire.IndexReply) {
 		if !r.OK {
-			a.log.Warn("index tick refused", "symbol", sym, "price", price, "err", r.Error)
+			f.rejected.Event("symbol", sym, "price", price, "err", r.Error)
 		}
 	})
 }
