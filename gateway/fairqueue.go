@@ -32,6 +32,13 @@ const (
 	// maxPublicInflight: a public read subject's (a symbol's depth, its
 	// ADL queue, the fund's state) requests in the exchange at once.
 	maxPublicInflight = 32
+	// readRate and readBurst are a requester's budget for reads, in reply
+	// bytes: a read is refused (RATE_LIMITED) while the budget is spent.
+	// Reads cost in proportion to what they return (a 1 000-order state,
+	// a 1 000-level depth: tens of kB), so ten accounts reading flat out
+	// took the CPU from everyone; a bot reading its state ten times a
+	// second with 1 000 orders uses a quarter of it.
+	readRate, readBurst = 4 << 20, 8 << 20
 )
 
 type intake struct {
@@ -55,6 +62,9 @@ type reqQueue struct {
 	parked  bool // waiting for a request in flight to finish
 	flying  int  // requests in the exchange
 	reading int  // state reads among them
+	// budget is the reads' budget in bytes (readRate), as of budgetAt.
+	budget   float64
+	budgetAt time.Time
 }
 
 type queued struct {
@@ -68,6 +78,7 @@ type slot struct {
 	in    *intake
 	q     *reqQueue
 	state bool
+	read  bool // charged to the read budget
 }
 
 func newIntake(g *Gateway) *intake {
@@ -98,7 +109,7 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 	in.mu.Lock()
 	q := in.queues[key]
 	if q == nil {
-		q = &reqQueue{key: key, public: public}
+		q = &reqQueue{key: key, public: public, budget: readBurst, budgetAt: start}
 		in.queues[key] = q
 	}
 	if len(q.items)-q.head >= queueCap || in.closed {
@@ -145,13 +156,19 @@ func (in *intake) work() {
 		it := q.items[q.head]
 		q.items[q.head] = queued{}
 		q.head++
-		s := &slot{in: in, q: q, state: it.e.ops[0].ep == wire.EpState}
-		q.flying++
-		if s.state {
-			q.reading++
+		ep := it.e.ops[0].ep
+		s := &slot{in: in, q: q, state: ep == wire.EpState, read: isRead(ep)}
+		if s.read && !q.afford(it.start) {
+			in.mu.Unlock()
+			in.g.refuseRead(it.e, it.req, it.start)
+		} else {
+			q.flying++
+			if s.state {
+				q.reading++
+			}
+			in.mu.Unlock()
+			in.g.serveNow(it.e, it.req, it.start, s)
 		}
-		in.mu.Unlock()
-		in.g.serveNow(it.e, it.req, it.start, s)
 		in.mu.Lock()
 		q.queued = false
 		in.schedule(q)
@@ -160,12 +177,19 @@ func (in *intake) work() {
 }
 
 // done gives a request's slot back and lets its queue go on if it waited.
-func (s *slot) done() {
+func (s *slot) done() { s.finish(0) }
+
+// finish is done for a request answered with n bytes, charged to its
+// requester's read budget if it is a read.
+func (s *slot) finish(n int) {
 	if s == nil {
 		return
 	}
 	in, q := s.in, s.q
 	in.mu.Lock()
+	if s.read {
+		q.budget -= float64(n)
+	}
 	q.flying--
 	if s.state {
 		q.reading--
@@ -210,6 +234,40 @@ func (g *Gateway) overflow(e *endpoint, req micro.Request, start time.Time) {
 	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
 	if r := req.Reply(); r != "" && g.replies.refuse(e.ops[0].ep, req.Subject(), r) == "" {
 		if err := g.nc.Publish(r, overflowBody); err != nil {
+			g.publishFailed(err)
+		}
+	}
+	g.answered()
+}
+
+// isRead reports whether ep only reads: charged to the read budget.
+func isRead(ep wire.Endpoint) bool {
+	switch ep {
+	case wire.EpState, wire.EpDepth, wire.EpFundState, wire.EpADLQueue:
+		return true
+	}
+	return false
+}
+
+// afford refills the read budget to now and reports whether it is not
+// spent. in.mu held.
+func (q *reqQueue) afford(now time.Time) bool {
+	if d := now.Sub(q.budgetAt); d > 0 {
+		q.budget = min(readBurst, q.budget+d.Seconds()*readRate)
+		q.budgetAt = now
+	}
+	return q.budget >= 0
+}
+
+// readLimitedBody is the reply to a read over its requester's budget.
+var readLimitedBody = wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited,
+	"this requester's reads are over %d MiB/s of replies: read less often", readRate>>20))
+
+// refuseRead refuses a read over its requester's budget.
+func (g *Gateway) refuseRead(e *endpoint, req micro.Request, start time.Time) {
+	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
+	if r := req.Reply(); r != "" && g.replies.refuse(e.ops[0].ep, req.Subject(), r) == "" {
+		if err := g.nc.Publish(r, readLimitedBody); err != nil {
 			g.publishFailed(err)
 		}
 	}

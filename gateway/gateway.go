@@ -364,6 +364,6 @@ func (p pending) finish(env wire.Reply, body func([]byte) ([]byte, *wire.Error))
 	}
 	*bp = out
 	bufPool.Put(bp)
-	p.slot.done()
+	p.slot.finish(len(out))
 	p.g.answered()
 }
