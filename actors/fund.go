@@ -2,9 +2,12 @@ package actors
 
 import (
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/fund"
+	"github.com/perpx/perpx/internal/ratelog"
 	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -24,7 +27,10 @@ type fundActor struct {
 	// conservation, and admin.audit reports it and fails; the fund's own
 	// ledger is still whole, so trading goes on.
 	uncovered int64
-	quotes    []liq.Quote // scratch
+	// uncoveredLog writes those at most once a second (a cascade makes
+	// thousands); the audit has the total.
+	uncoveredLog *ratelog.Limiter
+	quotes       []liq.Quote // scratch
 }
 
 func newFundActor(x *Exchange, history int) *fundActor {
@@ -32,7 +38,8 @@ func newFundActor(x *Exchange, history int) *fundActor {
 	if err != nil {
 		panic(err) // history > 0 is the only input
 	}
-	return &fundActor{x: x, f: f, history: history}
+	return &fundActor{x: x, f: f, history: history,
+		uncoveredLog: ratelog.Slog(x.log, slog.LevelError, "actors: the insurance fund could not cover deficits", time.Second)}
 }
 
 func (a *fundActor) Receive(ctx actor.Context) {
@@ -105,7 +112,7 @@ func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what 
 	}
 	if out.Uncovered > 0 {
 		a.uncovered += int64(out.Uncovered)
-		a.x.log.Error("actors: the insurance fund could not cover a deficit", "account", name, "of", what, "uncovered", out.Uncovered)
+		a.uncoveredLog.Event("account", name, "of", what, "uncovered", out.Uncovered)
 	}
 	if name != "" && s.Account != 0 {
 		if a.names == nil {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/perpx/perpx/gateway/ratelog"
 	"github.com/perpx/perpx/index"
+	"github.com/perpx/perpx/internal/ratelog"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"

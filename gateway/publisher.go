@@ -6,7 +6,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/perpx/perpx/gateway/ratelog"
+	"github.com/perpx/perpx/internal/ratelog"
 	"github.com/perpx/perpx/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/config"
-	"github.com/perpx/perpx/gateway/ratelog"
+	"github.com/perpx/perpx/internal/ratelog"
 	"github.com/perpx/perpx/wire"
 )
 
