@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/perpx/perpx/gateway/ratelog"
+	"github.com/perpx/perpx/internal/ratelog"
 )
 
 // logEvery is the most often one kind of server log line is written.
