@@ -67,10 +67,13 @@ type reqQueue struct {
 	budgetAt time.Time
 }
 
+// queued is a request as its subscription delivered it: the micro.Request
+// itself is not touched after the handler returns (micro reads it then).
 type queued struct {
-	e     *endpoint
-	req   micro.Request
-	start time.Time
+	e              *endpoint
+	subject, reply string
+	data           []byte
+	start          time.Time
 }
 
 // slot is a request's place in flight: given back by done.
@@ -114,10 +117,10 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 	}
 	if len(q.items)-q.head >= queueCap || in.closed {
 		in.mu.Unlock()
-		in.g.overflow(e, req, start)
+		in.g.overflow(e, req.Subject(), req.Reply())
 		return
 	}
-	q.items = append(q.items, queued{e, req, start})
+	q.items = append(q.items, queued{e: e, subject: req.Subject(), reply: req.Reply(), data: req.Data(), start: start})
 	in.schedule(q)
 	in.mu.Unlock()
 }
@@ -160,14 +163,14 @@ func (in *intake) work() {
 		s := &slot{in: in, q: q, state: ep == wire.EpState, read: isRead(ep)}
 		if s.read && !q.afford(it.start) {
 			in.mu.Unlock()
-			in.g.refuseRead(it.e, it.req, it.start)
+			in.g.refuseRead(it.e, it.subject, it.reply)
 		} else {
 			q.flying++
 			if s.state {
 				q.reading++
 			}
 			in.mu.Unlock()
-			in.g.serveNow(it.e, it.req, it.start, s)
+			in.g.serveNow(it.e, it.subject, it.reply, it.data, it.start, s)
 		}
 		in.mu.Lock()
 		q.queued = false
@@ -230,9 +233,9 @@ var overflowBody = wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited,
 // overflow refuses a request its requester's full queue has no room for,
 // on the subscription's goroutine, so as cheaply as it can: no parsing, a
 // ready-made reply without micro's error headers.
-func (g *Gateway) overflow(e *endpoint, req micro.Request, start time.Time) {
+func (g *Gateway) overflow(e *endpoint, subject, reply string) {
 	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
-	if r := req.Reply(); r != "" && g.replies.refuse(e.ops[0].ep, req.Subject(), r) == "" {
+	if r := reply; r != "" && g.replies.refuse(e.ops[0].ep, subject, r) == "" {
 		if err := g.nc.Publish(r, overflowBody); err != nil {
 			g.publishFailed(err)
 		}
@@ -264,9 +267,9 @@ var readLimitedBody = wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited,
 	"this requester's reads are over %d MiB/s of replies: read less often", readRate>>20))
 
 // refuseRead refuses a read over its requester's budget.
-func (g *Gateway) refuseRead(e *endpoint, req micro.Request, start time.Time) {
+func (g *Gateway) refuseRead(e *endpoint, subject, reply string) {
 	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
-	if r := req.Reply(); r != "" && g.replies.refuse(e.ops[0].ep, req.Subject(), r) == "" {
+	if r := reply; r != "" && g.replies.refuse(e.ops[0].ep, subject, r) == "" {
 		if err := g.nc.Publish(r, readLimitedBody); err != nil {
 			g.publishFailed(err)
 		}

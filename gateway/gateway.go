@@ -198,14 +198,15 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 }
 
-// serveNow serves a request from the intake (fairqueue.go): a request refused before it reaches
-// the exchange is answered here with req.Error, so `nats micro stats`
-// counts it; the exchange's answers are published by pending.finish.
-func (g *Gateway) serveNow(e *endpoint, req micro.Request, start time.Time, s *slot) {
-	subject := req.Subject()
+// serveNow serves a request from the intake (fairqueue.go). A request
+// refused before it reaches the exchange is answered here with micro's
+// error headers, so `nats req` shows the code (micro's own stats do not
+// count it: its handler only queued the request); the exchange's answers
+// are published by pending.finish.
+func (g *Gateway) serveNow(e *endpoint, subject, reply string, data []byte, start time.Time, s *slot) {
 	rt, perr := g.subj.Parse(subject)
 	o := e.route(rt, perr)
-	if why := g.replies.refuse(o.ep, subject, req.Reply()); why != "" {
+	if why := g.replies.refuse(o.ep, subject, reply); why != "" {
 		// The exchange publishes replies with its own unconfined login, so a
 		// reply subject the requester may not use itself would let a trader
 		// write into another account's events or inbox, the market data or
@@ -213,20 +214,24 @@ func (g *Gateway) serveNow(e *endpoint, req micro.Request, start time.Time, s *s
 		// reply could go anywhere. Counted; logged at most once per logEvery.
 		g.account(o, start, wire.Errorf(wire.CodeBadRequest, "reply subject refused"))
 		g.m.replyRefused(why)
-		g.logs.badReply.Event("reason", why, "subject", subject, "reply", req.Reply())
+		g.logs.badReply.Event("reason", why, "subject", subject, "reply", reply)
 		s.done()
 		g.answered()
 		return
 	}
-	if err := g.serveParsed(o, rt, perr, subject, req.Reply(), req.Data(), start, s); err != nil {
+	if err := g.serveParsed(o, rt, perr, subject, reply, data, start, s); err != nil {
 		s.done() // never reached the exchange
-		g.refused(o, start, err, func(body []byte) error {
-			if req.Reply() == "" {
-				return nil
-			}
-			return req.Error(string(err.Code), headerValue(err.Message), body)
-		})
+		g.refused(o, start, err, func(body []byte) error { return g.replyError(reply, err, body) })
 	}
+}
+
+// replyError publishes a refusal to reply with micro's error headers.
+func (g *Gateway) replyError(reply string, err *wire.Error, body []byte) error {
+	if reply == "" {
+		return nil
+	}
+	return g.nc.PublishMsg(&nats.Msg{Subject: reply, Data: body, Header: nats.Header{
+		micro.ErrorHeader: []string{headerValue(err.Message)}, micro.ErrorCodeHeader: []string{string(err.Code)}}})
 }
 
 // headerValue makes s safe as a NATS header value (no line breaks or other
