@@ -193,7 +193,7 @@ func floodFairness(t *testing.T, spec floodSpec) {
 	if raceEnabled {
 		// The race detector makes every request many times dearer and the
 		// two cores are shared with the flooders: only liveness is checked.
-		n, open, p99, worst = 10_000, 200, 20*time.Second, 20*time.Second
+		n, open, p99, worst = 2_000, 100, 20*time.Second, 20*time.Second
 	}
 	f := flood(t, e, open, n, spec)
 	t.Logf("flood of %d: victim's %d round trips p50 %v p99 %v max %v; heap up to %.0f MiB",
