@@ -515,9 +515,9 @@ func TestE2ESecurity(t *testing.T) {
 	if p := alice.position(); p == nil || p.Side != wire.Short || !p.Qty.Equal(dec("2")) {
 		t.Fatalf("alice's position %+v", p)
 	}
-	for _, subj := range []string{e.subj.Depth(tsym), e.subj.FundState(), e.subj.ADLQueue(tsym)} {
+	for _, subj := range []string{e.subj.AccountDepth("alice", tsym), e.subj.AccountFundState("alice"), e.subj.AccountADLQueue("alice", tsym)} {
 		body := `{}`
-		if subj == e.subj.ADLQueue(tsym) {
+		if subj == e.subj.AccountADLQueue("alice", tsym) {
 			body = `{"side":"long"}`
 		}
 		mustOK(t, subj, request[wire.Reply](t, alice.nc, subj, body))

@@ -58,18 +58,14 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeStateHash, func(x Exchange, _ wire.Route, _ wire.StateHash, done func(wire.StateHashReply)) {
 				x.StateHashAt(done)
 			}, jsonBody)},
-		{ep: wire.EpDepth, name: "depth", subject: subj.Depth(wire.Any),
-			serve: call(wire.DecodeDepth, func(x Exchange, rt wire.Route, r wire.Depth, done func(wire.DepthReply)) {
-				x.Depth(rt.Symbol, r, done)
-			}, jsonBody)},
-		{ep: wire.EpFundState, name: "fund-state", subject: subj.FundState(),
-			serve: call(wire.DecodeFundState, func(x Exchange, _ wire.Route, _ wire.FundState, done func(wire.FundStateReply)) {
-				x.FundState(done)
-			}, jsonBody)},
-		{ep: wire.EpADLQueue, name: "adl-queue", subject: subj.ADLQueue(wire.Any),
-			serve: call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
-				x.ADLQueue(rt.Symbol, r, done)
-			}, jsonBody)},
+		{ep: wire.EpDepth, name: "depth", subject: subj.Depth(wire.Any), serve: serveDepth},
+		{ep: wire.EpFundState, name: "fund-state", subject: subj.FundState(), serve: serveFundState},
+		{ep: wire.EpADLQueue, name: "adl-queue", subject: subj.ADLQueue(wire.Any), serve: serveADLQueue},
+		// The same reads asked under an account (what traders use when the
+		// server has users): answered only in the account's inboxes.
+		{ep: wire.EpDepth, name: "acct-depth", subject: subj.AccountDepth(wire.Any, wire.Any), serve: serveDepth},
+		{ep: wire.EpFundState, name: "acct-fund-state", subject: subj.AccountFundState(wire.Any), serve: serveFundState},
+		{ep: wire.EpADLQueue, name: "acct-adl-queue", subject: subj.AccountADLQueue(wire.Any, wire.Any), serve: serveADLQueue},
 		// Not limited here: serveBatch takes one token per item.
 		{ep: wire.EpOrderBatch, name: "order-batch", subject: subj.OrderBatch(wire.Any), serve: serveBatch},
 		{ep: wire.EpOrderCancelAll, name: "order-cancel-all", subject: subj.OrderCancelAll(wire.Any), limited: true,
@@ -89,6 +85,19 @@ type endpoint struct {
 	subject string
 	ops     []*op
 }
+
+// The public reads, served on their own subjects and under an account.
+var (
+	serveDepth = call(wire.DecodeDepth, func(x Exchange, rt wire.Route, r wire.Depth, done func(wire.DepthReply)) {
+		x.Depth(rt.Symbol, r, done)
+	}, jsonBody)
+	serveFundState = call(wire.DecodeFundState, func(x Exchange, _ wire.Route, _ wire.FundState, done func(wire.FundStateReply)) {
+		x.FundState(done)
+	}, jsonBody)
+	serveADLQueue = call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
+		x.ADLQueue(rt.Symbol, r, done)
+	}, jsonBody)
+)
 
 // endpoints groups the ops into micro endpoints. Every order.* op (place,
 // cancel, cancel_all, cancel_all_after, batch) shares one subscription: NATS keeps a connection's messages in order

@@ -134,8 +134,8 @@ func (r *replyRules) refuse(ep wire.Endpoint, subject, reply string) string {
 		return refusedNotInbox
 	}
 	acct, trader := r.traders[rest[:dot]]
-	if !trader || !hasAccount(ep) || acct == r.account(subject) {
-		return ""
+	if owner := r.account(subject); !trader || owner == "" || acct == owner {
+		return "" // a public subject (not a trader's with users: natsrv) or its own inbox
 	}
 	return refusedForeignInbox
 }
@@ -159,16 +159,6 @@ func (r *replyRules) account(subject string) string {
 func isAdmin(ep wire.Endpoint) bool {
 	switch ep {
 	case wire.EpAdminDeposit, wire.EpAdminIndex, wire.EpAdminFundDeposit, wire.EpAdminAudit, wire.EpAdminStateHash:
-		return true
-	}
-	return false
-}
-
-// hasAccount reports whether ep is under P.acct.<acct>.
-func hasAccount(ep wire.Endpoint) bool {
-	switch ep {
-	case wire.EpOrderPlace, wire.EpOrderCancel, wire.EpOrderBatch, wire.EpOrderCancelAll, wire.EpOrderCancelAllAfter,
-		wire.EpLeverage, wire.EpState:
 		return true
 	}
 	return false

@@ -6,8 +6,10 @@
 //
 // Permissions with users configured (P is the prefix, default "px"):
 //
-//	trader: publish   P.acct.<account>.>  except P.acct.<account>.events,
-//	                  P.md.*.depth, P.fund.state, P.adl.*.queue
+//	trader: publish   P.acct.<account>.>  except P.acct.<account>.events
+//	                  (the public reads too: P.acct.<account>.md.<sym>.depth,
+//	                  .fund.state, .adl.<sym>.queue; the public subjects are
+//	                  the exchange's and admins', nothing would say who asked)
 //	        subscribe P.acct.<account>.events, P.md.>, P.fund.>, P.adl.>,
 //	                  _INBOX.<user>.>  except the request subjects
 //	                  P.md.*.depth, P.fund.state, P.adl.*.queue

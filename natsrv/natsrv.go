@@ -146,11 +146,14 @@ func Permissions(subj wire.Subjects, u config.User) *server.Permissions {
 	if u.Admin {
 		return nil
 	}
-	// Public request subjects: traders ask, only the exchange answers.
+	// Public request subjects: only the exchange answers them, and a trader
+	// asks under its own account (wire.Subjects.AccountDepth ...), where
+	// the gateway knows whose inboxes the reply may go to: within one NATS
+	// account nothing says who sent a request on a public subject.
 	requests := []string{subj.Depth(wire.Any), subj.FundState(), subj.ADLQueue(wire.Any)}
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{
-			Allow: append([]string{subj.AccountAll(u.Account)}, requests...),
+			Allow: []string{subj.AccountAll(u.Account)},
 			// Only the exchange speaks on a trader's event stream.
 			Deny: []string{subj.Events(u.Account)},
 		},

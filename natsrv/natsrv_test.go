@@ -129,7 +129,7 @@ func TestAuthorization(t *testing.T) {
 		t.Fatalf("service connection: %v", err)
 	}
 	t.Cleanup(svc.Close)
-	for _, subj := range []string{px.OrderPlace(wire.Any), px.State(wire.Any), px.Depth(wire.Any), px.AdminAll()} {
+	for _, subj := range []string{px.OrderPlace(wire.Any), px.State(wire.Any), px.Depth(wire.Any), px.AccountDepth(wire.Any, wire.Any), px.AdminAll()} {
 		respond(t, svc, subj)
 	}
 	// The admin watches every subject: nothing refused may reach it.
@@ -145,8 +145,11 @@ func TestAuthorization(t *testing.T) {
 	av := newViolations()
 	alice := connect(t, url, av, nats.UserInfo("alice", "s3cret"), nats.CustomInboxPrefix(wire.InboxPrefix("alice")))
 	request(t, alice, px.OrderPlace("alice"))
-	request(t, alice, px.Depth("BTC-PERP"))
-	denied := []string{px.OrderPlace("bob"), px.AdminDeposit(), px.AdminIndex("BTC-PERP"), px.AdminFundDeposit(), px.Events("alice")}
+	request(t, alice, px.AccountDepth("alice", "BTC-PERP")) // the public reads, asked under her account
+	// The public read subjects themselves are the exchange's and admins':
+	// a trader asks under its account, where the reply rule knows its inboxes.
+	denied := []string{px.OrderPlace("bob"), px.AdminDeposit(), px.AdminIndex("BTC-PERP"), px.AdminFundDeposit(), px.Events("alice"),
+		px.Depth("BTC-PERP"), px.FundState(), px.ADLQueue("BTC-PERP"), px.AccountDepth("bob", "BTC-PERP")}
 	for _, subj := range denied {
 		if err := alice.Publish(subj, []byte(`{"account":"alice","amount":"1e9"}`)); err != nil {
 			t.Fatal(err)
@@ -206,7 +209,7 @@ func TestAuthorization(t *testing.T) {
 
 	bob := connect(t, url, nil, nats.Nkey(bobPub, bobKey.Sign), nats.CustomInboxPrefix(wire.InboxPrefix("bob")))
 	request(t, bob, px.State("bob"))
-	request(t, bob, px.Depth("ETH-PERP"))
+	request(t, bob, px.AccountDepth("bob", "ETH-PERP"))
 	// In order from the service: bob's event, a trade, alice's event.
 	for _, subj := range []string{px.Events("bob"), px.Trades("ETH-PERP"), px.Events("alice")} {
 		if err := svc.Publish(subj, []byte("x")); err != nil {

@@ -166,8 +166,15 @@ func (s Subjects) Orders(acct string) string { return s.acct(acct, "order.*") }
 func (s Subjects) AccountAll(acct string) string { return s.prefix + ".acct." + acct + ".>" }
 func (s Subjects) AdminAll() string              { return s.prefix + ".admin.>" }
 func (s Subjects) MarketDataAll() string         { return s.prefix + ".md.>" }
-func (s Subjects) FundAll() string               { return s.prefix + ".fund.>" }
-func (s Subjects) ADLAll() string                { return s.prefix + ".adl.>" }
+
+// AccountDepth, AccountFundState and AccountADLQueue are the public reads
+// asked under an account: the same requests and replies; with users a
+// trader must use them (API.md "Authorization").
+func (s Subjects) AccountDepth(acct, sym string) string    { return s.acct(acct, "md."+sym+".depth") }
+func (s Subjects) AccountFundState(acct string) string     { return s.acct(acct, "fund.state") }
+func (s Subjects) AccountADLQueue(acct, sym string) string { return s.acct(acct, "adl."+sym+".queue") }
+func (s Subjects) FundAll() string                         { return s.prefix + ".fund.>" }
+func (s Subjects) ADLAll() string                          { return s.prefix + ".adl.>" }
 
 // Build returns the subject of r; the inverse of Parse for valid routes.
 func (s Subjects) Build(r Route) string {
@@ -199,6 +206,9 @@ func (s Subjects) Build(r Route) string {
 	case EpAdminStateHash:
 		return s.AdminStateHash()
 	case EpDepth:
+		if r.Account != "" {
+			return s.AccountDepth(r.Account, r.Symbol)
+		}
 		return s.Depth(r.Symbol)
 	case EpTrades:
 		return s.Trades(r.Symbol)
@@ -209,10 +219,16 @@ func (s Subjects) Build(r Route) string {
 	case EpLiquidations:
 		return s.Liquidations(r.Symbol)
 	case EpFundState:
+		if r.Account != "" {
+			return s.AccountFundState(r.Account)
+		}
 		return s.FundState()
 	case EpFundEvents:
 		return s.FundEvents()
 	case EpADLQueue:
+		if r.Account != "" {
+			return s.AccountADLQueue(r.Account, r.Symbol)
+		}
 		return s.ADLQueue(r.Symbol)
 	case EpADLEvents:
 		return s.ADLEvents(r.Symbol)
@@ -247,6 +263,15 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpState, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "events":
 		r = Route{Endpoint: EpAccountEvents, Account: t[1]}
+	// The public reads asked under an account (AccountDepth...): what a
+	// trader uses when the server has users, so the reply rule knows whose
+	// inbox it may go to.
+	case t[0] == "acct" && n == 5 && t[2] == "md" && t[4] == "depth":
+		r = Route{Endpoint: EpDepth, Account: t[1], Symbol: t[3]}
+	case t[0] == "acct" && n == 4 && t[2] == "fund" && t[3] == "state":
+		r = Route{Endpoint: EpFundState, Account: t[1]}
+	case t[0] == "acct" && n == 5 && t[2] == "adl" && t[4] == "queue":
+		r = Route{Endpoint: EpADLQueue, Account: t[1], Symbol: t[3]}
 	case t[0] == "admin" && n == 2 && t[1] == "deposit":
 		r = Route{Endpoint: EpAdminDeposit}
 	case t[0] == "admin" && n == 3 && t[1] == "index":
@@ -271,7 +296,7 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 	if r.Endpoint == EpInvalid {
 		return Route{}, Errorf(CodeBadRequest, "unknown subject %.100q", subject)
 	}
-	if needsAccount(r.Endpoint) && !ValidToken(r.Account) {
+	if (needsAccount(r.Endpoint) || r.Account != "") && !ValidToken(r.Account) {
 		return Route{}, Errorf(CodeBadRequest, "account %.100q: must be 1-%d characters of [A-Za-z0-9_-]", r.Account, MaxTokenLen)
 	}
 	if needsSymbol(r.Endpoint) && !ValidToken(r.Symbol) {
@@ -281,7 +306,7 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 }
 
 // maxSubjectTokens is the most tokens a subject after the prefix has.
-const maxSubjectTokens = 4
+const maxSubjectTokens = 5
 
 // splitTokens splits s at its dots into t, as strings.Split would, without
 // allocating: it returns the number of tokens, which may exceed len(t)

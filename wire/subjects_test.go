@@ -29,19 +29,30 @@ func TestSubjectsRoundTrip(t *testing.T) {
 				t.Errorf("Parse(%q) = %+v, %v; want %+v", subj, got, perr, r)
 			}
 		}
+		// The public reads asked under an account.
+		for _, r := range []Route{{Endpoint: EpDepth, Account: "alice_1", Symbol: "BTC-PERP"},
+			{Endpoint: EpFundState, Account: "alice_1"}, {Endpoint: EpADLQueue, Account: "alice_1", Symbol: "BTC-PERP"}} {
+			subj := s.Build(r)
+			if got, perr := s.Parse(subj); perr != nil || got != r {
+				t.Errorf("Parse(%q) = %+v, %v; want %+v", subj, got, perr, r)
+			}
+		}
 	}
 	s := DefaultSubjects()
 	for subj, want := range map[string]string{
-		s.OrderPlace("alice"):    "px.acct.alice.order.place",
-		s.OrderCancel(Any):       "px.acct.*.order.cancel",
-		s.OrderCancelAll("bob"):  "px.acct.bob.order.cancel_all",
-		s.AdminIndex("ETH-PERP"): "px.admin.index.ETH-PERP",
-		s.AdminFundDeposit():     "px.admin.fund.deposit",
-		s.AdminAudit():           "px.admin.audit",
-		s.AdminStateHash():       "px.admin.state_hash",
-		s.Depth("BTC-PERP"):      "px.md.BTC-PERP.depth",
-		s.ADLQueue("BTC-PERP"):   "px.adl.BTC-PERP.queue",
-		s.AccountAll("bob"):      "px.acct.bob.>",
+		s.OrderPlace("alice"):                "px.acct.alice.order.place",
+		s.OrderCancel(Any):                   "px.acct.*.order.cancel",
+		s.OrderCancelAll("bob"):              "px.acct.bob.order.cancel_all",
+		s.AdminIndex("ETH-PERP"):             "px.admin.index.ETH-PERP",
+		s.AdminFundDeposit():                 "px.admin.fund.deposit",
+		s.AdminAudit():                       "px.admin.audit",
+		s.AdminStateHash():                   "px.admin.state_hash",
+		s.Depth("BTC-PERP"):                  "px.md.BTC-PERP.depth",
+		s.ADLQueue("BTC-PERP"):               "px.adl.BTC-PERP.queue",
+		s.AccountAll("bob"):                  "px.acct.bob.>",
+		s.AccountDepth("bob", "BTC-PERP"):    "px.acct.bob.md.BTC-PERP.depth",
+		s.AccountFundState("bob"):            "px.acct.bob.fund.state",
+		s.AccountADLQueue("bob", "ETH-PERP"): "px.acct.bob.adl.ETH-PERP.queue",
 	} {
 		if subj != want {
 			t.Errorf("got %q want %q", subj, want)
@@ -58,6 +69,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 		"px.acct." + strings.Repeat("a", 65) + ".state",
 		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.admin.audit.x", "px.admin.state_hash.x", "px.admin.statehash", "px.md.BTC-PERP",
 		"px.md.BTC-PERP.candles", "px.md..depth", "px.fund", "px.adl.X.queue.y",
+		"px.acct.bob.md.BTC-PERP.depth.x", "px.acct.bob.md..depth", "px.acct.b*b.fund.state", "px.acct.bob.fund", "px.acct.bob.adl.X.events",
 	} {
 		if r, err := s.Parse(subj); err == nil || err.Code != CodeBadRequest {
 			t.Errorf("Parse(%q) = %+v, %v; want BAD_REQUEST", subj, r, err)
