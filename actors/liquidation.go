@@ -15,20 +15,17 @@ import (
 
 // liquidation is an account actor's in-flight liq.Machine and the
 // wiring around it: each leg's symbol handle and the coverage request
-// whose quotes come back with the fund's answer.
+// whose quotes come back with the fund's answer. The machine lives inside
+// it (one allocation, liq.StartInto), so a liquidation must not be copied.
 type liquidation struct {
-	*liq.Machine
+	liq.Machine
 	hs    []*symbolHandle // by leg
 	quote *reserveMsg
-	execs []risk.Exec // scratch for IOCDone
 	// deferred holds the forced closes the machine deferred, by the token
 	// it was given (liq.AnswerClose answers them).
 	deferred  map[uint64]*adlCloseMsg
 	lastClose uint64
-	// Room for the common small cases inside the one allocation.
-	hsBuf    [1]*symbolHandle
-	quoteBuf [1]liq.Quote
-	execBuf  [2]risk.Exec
+	hsBuf     [1]*symbolHandle // room for the common single leg
 }
 
 // slowRetry is the backoff from which a waiting leg no longer counts as
@@ -62,12 +59,13 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	if a.liq != nil {
 		return
 	}
-	m, cancels, code := liq.Start(a.acct, h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
+	lq := new(liquidation)
+	cancels, code := liq.StartInto(&lq.Machine, a.acct, h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
 	if code != risk.OK {
 		return
 	}
-	lq := &liquidation{Machine: m}
-	lq.hs, lq.execs = lq.hsBuf[:0], lq.execBuf[:0]
+	lq.hs = lq.hsBuf[:0]
+	m := &lq.Machine
 	a.liq = lq
 	a.cancelIDs(ctx, cancels, nil)
 	for i := range m.Legs {
@@ -220,7 +218,8 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 	if a.liq == nil {
 		panic("actors: a fund reservation for no liquidation")
 	}
-	q := a.liq.quoteBuf[:0]
+	var buf [4]liq.Quote // the input does not escape: on the stack
+	q := buf[:0]
 	for _, g := range a.liq.quote.legs {
 		q = append(q, g.quote)
 	}
@@ -230,13 +229,13 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 // onLiquidationResult feeds an IOC liquidation order's fills to the
 // liquidation.
 func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg) {
-	lq := a.liq
-	lq.execs = lq.execs[:0]
+	var buf [8]risk.Exec // the input does not escape: on the stack
+	execs := buf[:0]
 	for _, f := range m.fills {
-		lq.execs = append(lq.execs, risk.Exec{Price: f.Price, Qty: f.Qty})
+		execs = append(execs, risk.Exec{Price: f.Price, Qty: f.Qty})
 	}
 	a.canceled(m.canceled)
-	a.step(ctx, liq.IOCDone{ID: m.id, Fills: lq.execs})
+	a.step(ctx, liq.IOCDone{ID: m.id, Fills: execs})
 }
 
 // legPosition is a leg's remainder as the ADL ranking holds it (see

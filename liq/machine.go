@@ -35,19 +35,21 @@ type Leg struct {
 	// (market.ADLSocialized) instead of leaving it to the fund.
 	Socialized bool
 
-	quote Quote        // the book's quote for the leg (set on Reserved)
-	share market.Money // the leg's share of the reservation
-	order book.OrderID // the leg's IOC order while it is in the book
-
 	// ADL round: asked while a deleverage request is out; planned once
 	// its plan arrived; pending counts closes not yet answered, expect
 	// the planned quantity not yet answered; progress records whether
 	// the round closed anything, idle the rounds in a row that did not.
+	// (The flags sit next to Socialized: one word for all five.)
 	asked, planned, progress bool
 	offered                  bool // offered to ADL at least once
-	pending                  int
-	expect                   book.Lots
-	idle                     int
+
+	quote Quote        // the book's quote for the leg (set on Reserved)
+	share market.Money // the leg's share of the reservation
+	order book.OrderID // the leg's IOC order while it is in the book
+
+	pending int
+	expect  book.Lots
+	idle    int
 
 	social social
 	eff    legEffects
@@ -67,18 +69,19 @@ type Machine struct {
 	cfg Config
 
 	Legs      []Leg
-	reserved  bool         // the fund answered the reservation
-	amount    market.Money // what it reserved
-	quotes    int          // socialized legs' set-aside quotes not answered yet
+	reserved  bool // the fund answered the reservation
 	settled   bool
 	abandoned bool
+	amount    market.Money // what it reserved
+	quotes    int          // socialized legs' set-aside quotes not answered yet
 	out       []Effect
 
 	// Room for the common case (one leg) inside the machine's one
-	// allocation: its leg, the Reserve's leg, the pending effects.
+	// allocation: its leg, the Reserve's leg, the pending effects (a
+	// single-leg Step emits one or two; more grow out once and stay).
 	legBuf   [1]Leg
 	quoteBuf [1]QuoteLeg
-	outBuf   [4]Effect
+	outBuf   [2]Effect
 	eff      struct {
 		reserve Reserve
 		settle  Settle
@@ -93,21 +96,37 @@ type Machine struct {
 // code when a is not liquidatable. socialized tells which symbols spread a
 // shortfall over the winners.
 func Start(a *risk.Account, sym *market.Symbol, res fund.ReservationID, cfg Config, socialized func(*market.Symbol) bool) (*Machine, []book.OrderID, risk.Code) {
-	l, cancels, code := a.StartLiquidation(sym)
+	m := new(Machine)
+	cancels, code := StartInto(m, a, sym, res, cfg, socialized)
 	if code != risk.OK {
 		return nil, nil, code
 	}
-	m := &Machine{L: l, Res: res, cfg: cfg}
+	return m, cancels, risk.OK
+}
+
+// StartInto is Start into a Machine the caller holds, e.g. inside its own
+// struct so that one allocation holds both: it overwrites the whole of *m,
+// and leaves it untouched when a is not liquidatable. The machine's slices
+// point into it, so it must not be copied after StartInto.
+func StartInto(m *Machine, a *risk.Account, sym *market.Symbol, res fund.ReservationID, cfg Config, socialized func(*market.Symbol) bool) ([]book.OrderID, risk.Code) {
+	l, cancels, code := a.StartLiquidation(sym)
+	if code != risk.OK {
+		return nil, code
+	}
+	*m = Machine{L: l, Res: res, cfg: cfg}
 	m.Legs, m.out = m.legBuf[:0], m.outBuf[:0]
 	r := Reserve{ID: res, Base: l.Deficit, Legs: m.quoteBuf[:0]}
 	for i := range l.Legs {
 		g := &l.Legs[i]
 		m.Legs = append(m.Legs, Leg{LiquidationLeg: g, Socialized: socialized(g.Symbol)})
+		if lg := &m.Legs[len(m.Legs)-1]; lg.Socialized {
+			lg.socialEffects() // allocated here, so that Steps allocate none
+		}
 		r.Legs = append(r.Legs, QuoteLeg{Symbol: g.Symbol, Qty: g.Remaining, Bankruptcy: g.Bankruptcy})
 	}
 	m.eff.reserve = r
 	m.emit(&m.eff.reserve)
-	return m, cancels, risk.OK
+	return cancels, risk.OK
 }
 
 // Ready returns the effects the Steps since the last call asked for, in
@@ -125,14 +144,29 @@ func (m *Machine) emit(e Effect) { m.out = append(m.out, e) }
 // of each kind), so a Step allocates none. An effect stays valid until it
 // is answered: the machine emits the next one of a kind for a leg only
 // after the previous one's answer (or, for Release and ReleaseSocial, once
-// per grant).
+// per grant). A socialized leg's own effects are out of line (social),
+// allocated with the leg: most legs never emit one.
 type legEffects struct {
+	place      PlaceIOC
+	deleverage Deleverage
+	retry      RetryAfter
+	social     *socialEffects
+}
+
+// socialEffects are the effects only a socialized leg emits.
+type socialEffects struct {
 	quoteSocial QuoteSocial
-	place       PlaceIOC
-	deleverage  Deleverage
-	retry       RetryAfter
 	socialize   Socialize
 	release     ReleaseSocial
+}
+
+// socialEffects returns the leg's socialized-loss effects, allocating them
+// the first time (Start does for every socialized leg).
+func (g *Leg) socialEffects() *socialEffects {
+	if g.eff.social == nil {
+		g.eff.social = new(socialEffects)
+	}
+	return g.eff.social
 }
 
 // Settled reports whether the Settle effect was emitted: the liquidation
@@ -210,8 +244,9 @@ func (m *Machine) onReserved(in Reserved) error {
 		g.quote = in.Quotes[i]
 		if g.Socialized && g.Remaining != 0 {
 			m.quotes++
-			g.eff.quoteSocial = QuoteSocial{Leg: i, Side: sideOf(g.Qty)}
-			m.emit(&g.eff.quoteSocial)
+			se := g.socialEffects()
+			se.quoteSocial = QuoteSocial{Leg: i, Side: sideOf(g.Qty)}
+			m.emit(&se.quoteSocial)
 		}
 	}
 	if m.quotes > 0 {
@@ -534,8 +569,9 @@ func (m *Machine) releaseReservation() {
 
 func (m *Machine) releaseSocial(i int, amount market.Money) {
 	g := &m.Legs[i]
-	g.eff.release = ReleaseSocial{Leg: i, Side: sideOf(g.Qty), Amount: amount}
-	m.emit(&g.eff.release)
+	se := g.socialEffects()
+	se.release = ReleaseSocial{Leg: i, Side: sideOf(g.Qty), Amount: amount}
+	m.emit(&se.release)
 }
 
 // RankedCost is the entry cost of a leg's remainder as the ADL ranking

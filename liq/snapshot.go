@@ -271,6 +271,9 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 		return fmt.Errorf("flags %#x", f)
 	}
 	g.Socialized, g.asked, g.planned, g.progress, g.offered = f&legSocialized != 0, f&legAsked != 0, f&legPlanned != 0, f&legProgress != 0, f&legOffered != 0
+	if g.Socialized {
+		g.socialEffects() // as Start does
+	}
 	g.quote = Quote{Need: market.Money(b.i64()), Mark: book.Ticks(b.i64())}
 	g.share, g.order = market.Money(b.i64()), book.OrderID(b.u64())
 	g.pending, g.expect, g.idle = int(b.i64()), book.Lots(b.i64()), int(b.i64())

@@ -165,6 +165,7 @@ func (m *Machine) SetAsidesDue() int { return m.quotes }
 
 func (m *Machine) socialize(i int, deficit, release market.Money) {
 	g := &m.Legs[i]
-	g.eff.socialize = Socialize{Leg: i, Side: sideOf(g.Qty), Deficit: deficit, Release: release}
-	m.emit(&g.eff.socialize)
+	se := g.socialEffects()
+	se.socialize = Socialize{Leg: i, Side: sideOf(g.Qty), Deficit: deficit, Release: release}
+	m.emit(&se.socialize)
 }
