@@ -164,6 +164,17 @@ func (l *logBuf) String() string {
 	return l.b.String()
 }
 
+// count is the number of lines containing s.
+func (l *logBuf) count(s string) int {
+	n := 0
+	for _, line := range strings.Split(l.String(), "\n") {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
 // TestE2ESnapshots: snapshots are taken as records accumulate and at a
 // clean stop, two are kept and the journal before the older one is
 // trimmed; a damaged newest snapshot is passed over for the older one and

@@ -1,45 +1,18 @@
 package app_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/wire"
 )
-
-// lineCounter is a log sink that counts the lines containing a string.
-type lineCounter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lineCounter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lineCounter) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, line := range strings.Split(l.buf.String(), "\n") {
-		if strings.Contains(line, s) {
-			n++
-		}
-	}
-	return n
-}
 
 // metric reads one sample of /metrics, 0 when it is absent.
 func metric(t *testing.T, e *exchange, series string) float64 {
@@ -140,7 +113,7 @@ func TestE2EReplyToAnotherInboxIsRefused(t *testing.T) {
 // TestE2EBadReplyFloodLogsBounded: 20 000 requests with a reply subject
 // inside px. are all counted, and write a bounded number of log lines.
 func TestE2EBadReplyFloodLogsBounded(t *testing.T) {
-	var logs lineCounter
+	var logs logBuf
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := start(t, parseConfig(t, symbolJSON("100", 0, longTiers()...), secUsers),
 		startOpts{admin: []nats.Option{nats.UserInfo("ops", "root-pw")}, http: "127.0.0.1:0", log: log})
@@ -167,13 +140,13 @@ func TestE2EBadReplyFloodLogsBounded(t *testing.T) {
 		return nil
 	})
 	if got := logs.count("refused reply subject"); got < 1 || got > 3 {
-		t.Fatalf("%d log lines for %d refused requests, want 1 to 3:\n%.3000s", got, n, logs.buf.String())
+		t.Fatalf("%d log lines for %d refused requests, want 1 to 3:\n%.3000s", got, n, logs.String())
 	}
 	if err := e.close(); err != nil { // Stop writes the count still pending
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`refused reply subject.*count=\d{4,}`).MatchString(logs.buf.String()) {
-		t.Fatalf("no line with the aggregated count:\n%.3000s", logs.buf.String())
+	if !regexp.MustCompile(`refused reply subject.*count=\d{4,}`).MatchString(logs.String()) {
+		t.Fatalf("no line with the aggregated count:\n%.3000s", logs.String())
 	}
 }
 

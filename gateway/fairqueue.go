@@ -163,7 +163,7 @@ func (in *intake) work() {
 		s := &slot{in: in, q: q, state: ep == wire.EpState, read: isRead(ep)}
 		if s.read && !q.afford(it.start) {
 			in.mu.Unlock()
-			in.g.refuseRead(it.e, it.subject, it.reply)
+			in.g.refuseQueued(it.e, it.subject, it.reply, readLimitedBody)
 		} else {
 			q.flying++
 			if s.state {
@@ -231,12 +231,17 @@ var overflowBody = wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited,
 	"%d requests of this requester are queued: wait for their replies", queueCap))
 
 // overflow refuses a request its requester's full queue has no room for,
-// on the subscription's goroutine, so as cheaply as it can: no parsing, a
-// ready-made reply without micro's error headers.
+// on the subscription's goroutine, so as cheaply as it can.
 func (g *Gateway) overflow(e *endpoint, subject, reply string) {
+	g.refuseQueued(e, subject, reply, overflowBody)
+}
+
+// refuseQueued answers a request the intake turns down with a ready-made
+// RATE_LIMITED body: no parsing, no micro error headers.
+func (g *Gateway) refuseQueued(e *endpoint, subject, reply string, body []byte) {
 	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
-	if r := reply; r != "" && g.replies.refuse(e.ops[0].ep, subject, r) == "" {
-		if err := g.nc.Publish(r, overflowBody); err != nil {
+	if reply != "" && g.replies.refuse(e.ops[0].ep, subject, reply) == "" {
+		if err := g.nc.Publish(reply, body); err != nil {
 			g.publishFailed(err)
 		}
 	}
@@ -265,14 +270,3 @@ func (q *reqQueue) afford(now time.Time) bool {
 // readLimitedBody is the reply to a read over its requester's budget.
 var readLimitedBody = wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited,
 	"this requester's reads are over %d MiB/s of replies: read less often", readRate>>20))
-
-// refuseRead refuses a read over its requester's budget.
-func (g *Gateway) refuseRead(e *endpoint, subject, reply string) {
-	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
-	if r := reply; r != "" && g.replies.refuse(e.ops[0].ep, subject, r) == "" {
-		if err := g.nc.Publish(r, readLimitedBody); err != nil {
-			g.publishFailed(err)
-		}
-	}
-	g.answered()
-}
