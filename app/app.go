@@ -64,6 +64,7 @@ type App struct {
 	jcfg journal.Config
 	data Options // the durable settings (Data, Snapshot*)
 	// The latest snapshot's sequence and time (snapshotter's, then Close's).
+	snapMu  sync.Mutex // snapSeq and snapAt, for /metrics (their writers read without it)
 	snapSeq uint64
 	snapAt  time.Time
 	// ready: Start succeeded, so the state is whole and may be snapshot.
@@ -162,6 +163,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	}
 	for name, depth := range a.x.Mailboxes() {
 		metrics.RegisterMailbox(name, depth)
+	}
+	if a.jw != nil {
+		a.exportDurability(metrics)
 	}
 	if a.gw, err = gateway.Start(a.nc, a.x, gopts); err != nil {
 		return nil, err

@@ -393,3 +393,20 @@ func TestE2EDataDirectoryIsExclusive(t *testing.T) {
 	}
 	b.Close(context.Background())
 }
+
+// TestE2EDurabilityMetrics: /metrics shows where the journal is and how old
+// the latest snapshot is.
+func TestE2EDurabilityMetrics(t *testing.T) {
+	e := start(t, seedConfig(t, longTiers()...), startOpts{data: t.TempDir(), http: "127.0.0.1:0"})
+	e.deposit("alice", "100")
+	eventually(t, "the journal's position in /metrics", func() error {
+		last, durable := metric(t, e, "perpx_journal_last_seq"), metric(t, e, "perpx_journal_durable_seq")
+		if last < 2 || durable != last {
+			return fmt.Errorf("last %v durable %v", last, durable)
+		}
+		return nil
+	})
+	if age := metric(t, e, "perpx_snapshot_age_seconds"); age <= 0 || age > 60 {
+		t.Fatalf("snapshot age %v", age)
+	}
+}

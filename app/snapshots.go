@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/perpx/perpx/actors"
+	"github.com/perpx/perpx/gateway"
 	"github.com/perpx/perpx/journal"
 )
 
@@ -106,7 +107,9 @@ func (a *App) recover(o Options, cfg journal.Config) error {
 	if err != nil {
 		return fmt.Errorf("app: recovery from the journal after record %d: %w", from, err)
 	}
+	a.snapMu.Lock()
 	a.snapSeq, a.snapAt = max(from, a.jw.Last()), time.Now()
+	a.snapMu.Unlock()
 	a.log.Info("recovered", "snapshot", from, "records", n, "took", time.Since(t).Round(time.Millisecond))
 	return nil
 }
@@ -155,7 +158,9 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 	if err := writeFileSync(path, p); err != nil {
 		return fmt.Errorf("app: snapshot: %w", err)
 	}
+	a.snapMu.Lock()
 	a.snapSeq, a.snapAt = seq, time.Now()
+	a.snapMu.Unlock()
 	a.log.Info("snapshot", "seq", seq, "bytes", len(p), "paused", took.Round(time.Microsecond))
 	files, err := snapshotFiles(o.Data)
 	if err != nil || len(files) <= snapshotsKept {
@@ -197,4 +202,22 @@ func writeFileSync(path string, p []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// exportDurability puts the journal's position and the latest snapshot in
+// /metrics: an operator sees the journal stalled (durable behind last) or
+// snapshots failing (the age growing).
+func (a *App) exportDurability(m *gateway.Metrics) {
+	m.RegisterGauge("perpx_journal_last_seq", "The latest journal record appended.", func() float64 { return float64(a.jw.Last()) })
+	m.RegisterGauge("perpx_journal_durable_seq", "The journal record up to which everything is stored.", func() float64 { return float64(a.jw.Durable()) })
+	m.RegisterGauge("perpx_snapshot_seq", "The journal record the latest snapshot was taken at.", func() float64 {
+		a.snapMu.Lock()
+		defer a.snapMu.Unlock()
+		return float64(a.snapSeq)
+	})
+	m.RegisterGauge("perpx_snapshot_age_seconds", "Seconds since the latest snapshot (or the start).", func() float64 {
+		a.snapMu.Lock()
+		defer a.snapMu.Unlock()
+		return time.Since(a.snapAt).Seconds()
+	})
 }

@@ -136,6 +136,13 @@ func (m *Metrics) RegisterMailbox(name string, depth func() int) (unregister fun
 	}
 }
 
+// RegisterGauge exports fn's value as the gauge name (the journal's
+// position, the latest snapshot's age: what the app knows and an operator
+// watches).
+func (m *Metrics) RegisterGauge(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
 // Handler serves /metrics from the registry and the net/http/pprof
 // profiles under /debug/pprof/ (for --http 127.0.0.1:9090).
 func (m *Metrics) Handler() http.Handler {
