@@ -203,7 +203,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 // error headers, so `nats req` shows the code (micro's own stats do not
 // count it: its handler only queued the request); the exchange's answers
 // are published by pending.finish.
-func (g *Gateway) serveNow(e *endpoint, subject, reply string, data []byte, start time.Time, s *slot) {
+func (g *Gateway) serveNow(e *endpoint, subject, reply string, data []byte, start time.Time, s slot) {
 	rt, perr := g.subj.Parse(subject)
 	o := e.route(rt, perr)
 	if why := g.replies.refuse(o.ep, subject, reply); why != "" {
@@ -264,11 +264,11 @@ func (g *Gateway) answered() { g.inflight.Add(-1) }
 // the request was refused and the exchange never saw it.
 func (g *Gateway) handle(o *op, subject, reply string, data []byte, start time.Time) *wire.Error {
 	rt, err := g.subj.Parse(subject)
-	return g.serveParsed(o, rt, err, subject, reply, data, start, nil)
+	return g.serveParsed(o, rt, err, subject, reply, data, start, slot{})
 }
 
 // serveParsed is handle for a subject already parsed into rt (or perr).
-func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, reply string, data []byte, start time.Time, s *slot) *wire.Error {
+func (g *Gateway) serveParsed(o *op, rt wire.Route, perr *wire.Error, subject, reply string, data []byte, start time.Time, s slot) *wire.Error {
 	if perr != nil {
 		return perr
 	}
@@ -324,7 +324,7 @@ type pending struct {
 	op    *op
 	reply string
 	start time.Time
-	slot  *slot // the requester's place in flight (fairqueue.go)
+	slot  slot // the requester's place in flight (fairqueue.go)
 }
 
 // appendReply appends the reply of env: body for an ok one, else the error;
