@@ -208,10 +208,10 @@ func (d *payload) byte() byte {
 	return b
 }
 
-func (d *payload) flags() (a, b bool) {
-	f := d.byte()
-	return f&1 != 0, f&2 != 0
-}
+func (d *payload) flags() (a, b bool) { return flagsOf(d.byte()) }
+
+// flagsOf reads the two booleans flags wrote.
+func flagsOf(f byte) (a, b bool) { return f&1 != 0, f&2 != 0 }
 
 func (d *payload) str() string {
 	n := d.uvarint()

@@ -246,8 +246,6 @@ func (s *symbolActor) loadSnapshot(d *payload) {
 	}
 }
 
-func flagsOf(f byte) (a, b bool) { return f&1 != 0, f&2 != 0 }
-
 func (a *fundActor) appendSnapshot(p []byte) []byte {
 	p = a.f.AppendSnapshot(p)
 	p = binary.AppendVarint(p, a.uncovered)
