@@ -93,6 +93,10 @@ type Symbol struct {
 	// account can grow the books and its own state without bound; 0 (a
 	// Symbol built by hand) means no cap.
 	MaxOpenOrders int
+	// MaxConditionalOrders caps one account's untriggered conditional
+	// orders in the symbol (they count apart from MaxOpenOrders: they
+	// reserve nothing until they trigger); 0 means no cap.
+	MaxConditionalOrders int
 	// Tiers ascend by MaxNotional; the last tier's MaxNotional is the largest
 	// position notional an order may create.
 	Tiers []Tier
@@ -134,10 +138,14 @@ const (
 	DefaultMaxOpenOrders = 1000
 	// MaxOpenOrdersCap keeps one symbol's state of one account within
 	// NATS's default 1 MiB max_payload (an order is ≈ 250-450 bytes).
-	MaxOpenOrdersCap        = 2000
-	DefaultFundingIntervalS = 8 * 3600
-	MinFundingIntervalS     = 60
-	MaxFundingIntervalS     = 7 * 24 * 3600
+	MaxOpenOrdersCap = 2000
+	// DefaultMaxConditionalOrders is also the cap (MaxOpenOrdersCap's
+	// reason: with 2 000 open orders and 200 conditional ones a symbol's
+	// state still fits 1 MiB).
+	DefaultMaxConditionalOrders = 200
+	DefaultFundingIntervalS     = 8 * 3600
+	MinFundingIntervalS         = 60
+	MaxFundingIntervalS         = 7 * 24 * 3600
 
 	// DefaultInterest8h is the interest component of the funding rate per
 	// 8 hours (0.01 %), scaled linearly to the symbol's interval.
@@ -286,6 +294,12 @@ func (s *Symbol) compileLimits(c SymbolConfig) error {
 	}
 	if s.MaxOpenOrders < 1 || s.MaxOpenOrders > MaxOpenOrdersCap {
 		return cfgErr(s.Name, "max_open_orders", "must be from 1 to %d", MaxOpenOrdersCap)
+	}
+	if s.MaxConditionalOrders = c.MaxConditionalOrders; s.MaxConditionalOrders == 0 {
+		s.MaxConditionalOrders = DefaultMaxConditionalOrders
+	}
+	if s.MaxConditionalOrders < 1 || s.MaxConditionalOrders > DefaultMaxConditionalOrders {
+		return cfgErr(s.Name, "max_conditional_orders", "must be from 1 to %d", DefaultMaxConditionalOrders)
 	}
 	return nil
 }

@@ -72,7 +72,32 @@ func AppendOrder(dst []byte, o *Order) []byte {
 	dst = strconv.AppendBool(dst, o.PostOnly)
 	dst = append(dst, `,"created_ms":`...)
 	dst = strconv.AppendInt(dst, o.CreatedMs, 10)
-	return append(dst, '}')
+	return append(appendConditional(dst, o), '}')
+}
+
+// appendConditional appends a conditional order's fields as their
+// omitzero/omitempty tags would.
+func appendConditional(dst []byte, o *Order) []byte {
+	if !o.TriggerPrice.IsZero() {
+		dst = append(dst, `,"trigger_price":`...)
+		dst = appendDecimal(dst, o.TriggerPrice)
+	}
+	if o.TriggerBy != "" {
+		dst = append(dst, `,"trigger_by":`...)
+		dst = appendString(dst, string(o.TriggerBy))
+	}
+	if !o.CallbackRate.IsZero() {
+		dst = append(dst, `,"callback_rate":`...)
+		dst = appendDecimal(dst, o.CallbackRate)
+	}
+	if !o.ActivationPrice.IsZero() {
+		dst = append(dst, `,"activation_price":`...)
+		dst = appendDecimal(dst, o.ActivationPrice)
+	}
+	if o.ClosePosition {
+		dst = append(dst, `,"close_position":true`...)
+	}
+	return dst
 }
 
 // Encode marshals any reply or payload of this package. Should marshaling

@@ -20,6 +20,15 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 		if got := AppendOrderReply(nil, o); string(got) != string(want) {
 			t.Errorf("order reply\n got %s\nwant %s", got, want)
 		}
+		c := *o // a conditional order's extra fields, some given
+		c.Type, c.Status, c.TriggerBy, c.CallbackRate, c.ClosePosition = TrailingStopMarket, StatusUntriggered, TriggerLast, d("1.5"), len(s)%2 == 0
+		if len(s)%3 == 0 {
+			c.TriggerPrice, c.ActivationPrice = d("3000"), d("3100.5")
+		}
+		want, _ = json.Marshal(OrderReply{Reply: OK(), Order: &c})
+		if got := AppendOrderReply(nil, &c); string(got) != string(want) {
+			t.Errorf("conditional order reply\n got %s\nwant %s", got, want)
+		}
 		e := &Error{Code: CodeInvalidQty, Message: s}
 		want, _ = json.Marshal(Fail(e))
 		if got := AppendError(nil, e); string(got) != string(want) {

@@ -14,6 +14,29 @@ type OrderType string
 const (
 	Limit  OrderType = "limit"
 	Market OrderType = "market"
+	// The conditional types rest untriggered until their trigger price
+	// source crosses trigger_price (trailing: moves callback_rate off its
+	// best price), then enter the book as a market or limit order.
+	StopMarket         OrderType = "stop_market"
+	StopLimit          OrderType = "stop_limit"
+	TakeProfitMarket   OrderType = "take_profit_market"
+	TakeProfitLimit    OrderType = "take_profit_limit"
+	TrailingStopMarket OrderType = "trailing_stop_market"
+)
+
+// Conditional reports whether t waits for a trigger.
+func (t OrderType) Conditional() bool { return t != Limit && t != Market && t != "" }
+
+// Limited reports whether t enters the book as a limit order (it has a price).
+func (t OrderType) Limited() bool { return t == Limit || t == StopLimit || t == TakeProfitLimit }
+
+// TriggerBy is the price a conditional order watches.
+type TriggerBy string
+
+const (
+	TriggerMark  TriggerBy = "mark"
+	TriggerLast  TriggerBy = "last"
+	TriggerIndex TriggerBy = "index"
 )
 
 // TIF is an order's time in force.
@@ -38,6 +61,10 @@ const (
 type Status string
 
 const (
+	// StatusUntriggered: a conditional order waiting for its trigger;
+	// StatusTriggered: fired, on its way to the book.
+	StatusUntriggered     Status = "untriggered"
+	StatusTriggered       Status = "triggered"
 	StatusNew             Status = "new"
 	StatusPartiallyFilled Status = "partially_filled"
 	StatusFilled          Status = "filled"

@@ -23,6 +23,9 @@ const (
 	CodeRateLimited            Code = "RATE_LIMITED"
 	CodeTooManyOrders          Code = "TOO_MANY_ORDERS"
 	CodeInternal               Code = "INTERNAL"
+	// CodeWouldTriggerImmediately: a conditional order whose trigger
+	// already holds (Binance -2021).
+	CodeWouldTriggerImmediately Code = "WOULD_TRIGGER_IMMEDIATELY"
 )
 
 var allCodes = []Code{
@@ -30,7 +33,7 @@ var allCodes = []Code{
 	CodeMinNotional, CodeInsufficientMargin, CodeReduceOnlyRejected,
 	CodePostOnlyWouldTake, CodeFOKNotFilled, CodeUnknownOrder,
 	CodeDuplicateClientOrderID, CodeLeverageTooHigh, CodeAccountInLiquidation,
-	CodeRateLimited, CodeTooManyOrders, CodeInternal,
+	CodeRateLimited, CodeTooManyOrders, CodeInternal, CodeWouldTriggerImmediately,
 }
 
 // Codes returns every error code of the contract.

@@ -183,6 +183,13 @@ type Order struct {
 	ReduceOnly    bool            `json:"reduce_only"`
 	PostOnly      bool            `json:"post_only"`
 	CreatedMs     int64           `json:"created_ms"`
+	// Conditional orders only (see PlaceOrder); Extreme is a trailing
+	// stop's best price since activation (its trigger trails it).
+	TriggerPrice    decimal.Decimal `json:"trigger_price,omitzero"`
+	TriggerBy       TriggerBy       `json:"trigger_by,omitempty"`
+	CallbackRate    decimal.Decimal `json:"callback_rate,omitzero"`
+	ActivationPrice decimal.Decimal `json:"activation_price,omitzero"`
+	ClosePosition   bool            `json:"close_position,omitempty"`
 }
 
 // Account is an account snapshot (the state reply).

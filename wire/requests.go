@@ -23,17 +23,38 @@ type PlaceOrder struct {
 	ReduceOnly    bool            `json:"reduce_only,omitempty"`
 	PostOnly      bool            `json:"post_only,omitempty"`
 	ClientOrderID string          `json:"client_order_id,omitempty"`
+	// Conditional orders (Type.Conditional): TriggerPrice for the stop and
+	// take-profit types; CallbackRate (percent, 0.1-10 in steps of 0.1) and
+	// an optional ActivationPrice for the trailing stop. TriggerBy defaults
+	// to mark. ClosePosition closes the whole position at trigger time (no
+	// qty; reduce-only).
+	TriggerPrice    decimal.Decimal `json:"trigger_price,omitzero"`
+	TriggerBy       TriggerBy       `json:"trigger_by,omitempty"`
+	CallbackRate    decimal.Decimal `json:"callback_rate,omitzero"`
+	ActivationPrice decimal.Decimal `json:"activation_price,omitzero"`
+	ClosePosition   bool            `json:"close_position,omitempty"`
 }
+
+// Callback rate bounds, in percent (as Binance's callbackRate).
+var (
+	MinCallbackRate  = decimal.New(1, -1)
+	MaxCallbackRate  = decimal.New(10, 0)
+	CallbackRateStep = decimal.New(1, -1)
+)
 
 // DecodePlace decodes and shape-checks an order. Besides the package rules:
 // a limit order needs a price and a market order must not have one; a market
-// order is IOC or FOK; post_only needs a GTC limit order.
+// order is IOC or FOK; post_only needs a GTC limit order; the conditional
+// fields go with the conditional types only (see checkPlace).
 func DecodePlace(data []byte) (PlaceOrder, *Error) {
-	if p, hasPrice, ok := decodePlaceFast(data); ok {
-		return checkPlace(p, hasPrice)
+	if p, seen, ok := decodePlaceFast(data); ok {
+		return checkPlace(p, seen)
 	}
 	return decodePlaceSlow(data)
 }
+
+// placeSeen records which optional fields an order gave.
+type placeSeen struct{ price, qty, trigger, callback, activation, closePosition, reduceOnly bool }
 
 // The fields of an order in the order of the place* indexes.
 const (
@@ -46,61 +67,87 @@ const (
 	placeReduceOnly
 	placePostOnly
 	placeClientOrderID
+	placeTriggerPrice
+	placeTriggerBy
+	placeCallbackRate
+	placeActivationPrice
+	placeClosePosition
 	placeFieldCount
 )
 
-// placeFields is the schema of an order, decoding into p; hasPrice records
-// a non-null price.
-func placeFields(p *PlaceOrder, hasPrice *bool) []field {
+var orderTypes = []OrderType{Limit, Market, StopMarket, StopLimit, TakeProfitMarket, TakeProfitLimit, TrailingStopMarket}
+var triggerSources = []TriggerBy{TriggerMark, TriggerLast, TriggerIndex}
+
+// placeFields is the schema of an order, decoding into p; seen records the
+// optional fields given (non-null).
+func placeFields(p *PlaceOrder, seen *placeSeen) []field {
 	return []field{
-		placeSymbol:        {"symbol", true, token(&p.Symbol)},
-		placeSide:          {"side", true, enum(&p.Side, Buy, Sell)},
-		placeType:          {"type", true, enum(&p.Type, Limit, Market)},
-		placePrice:         {"price", false, present(hasPrice, dec(&p.Price))},
-		placeQty:           {"qty", true, dec(&p.Qty)},
-		placeTIF:           {"tif", false, enum(&p.TIF, GTC, IOC, FOK)},
-		placeReduceOnly:    {"reduce_only", false, boolean(&p.ReduceOnly)},
-		placePostOnly:      {"post_only", false, boolean(&p.PostOnly)},
-		placeClientOrderID: {"client_order_id", false, token(&p.ClientOrderID)},
+		placeSymbol:          {"symbol", true, token(&p.Symbol)},
+		placeSide:            {"side", true, enum(&p.Side, Buy, Sell)},
+		placeType:            {"type", true, enum(&p.Type, orderTypes...)},
+		placePrice:           {"price", false, present(&seen.price, dec(&p.Price))},
+		placeQty:             {"qty", false, present(&seen.qty, dec(&p.Qty))},
+		placeTIF:             {"tif", false, enum(&p.TIF, GTC, IOC, FOK)},
+		placeReduceOnly:      {"reduce_only", false, present(&seen.reduceOnly, boolean(&p.ReduceOnly))},
+		placePostOnly:        {"post_only", false, boolean(&p.PostOnly)},
+		placeClientOrderID:   {"client_order_id", false, token(&p.ClientOrderID)},
+		placeTriggerPrice:    {"trigger_price", false, present(&seen.trigger, dec(&p.TriggerPrice))},
+		placeTriggerBy:       {"trigger_by", false, enum(&p.TriggerBy, triggerSources...)},
+		placeCallbackRate:    {"callback_rate", false, present(&seen.callback, dec(&p.CallbackRate))},
+		placeActivationPrice: {"activation_price", false, present(&seen.activation, dec(&p.ActivationPrice))},
+		placeClosePosition:   {"close_position", false, present(&seen.closePosition, boolean(&p.ClosePosition))},
 	}
 }
 
-var placeSchema = schemaOf(placeFields(new(PlaceOrder), new(bool)))
+var placeSchema = schemaOf(placeFields(new(PlaceOrder), new(placeSeen)))
 
 // decodePlaceSlow is DecodePlace by decodeObject: the reference decoder.
 func decodePlaceSlow(data []byte) (PlaceOrder, *Error) {
 	var p PlaceOrder
-	var hasPrice bool
-	if err := decodeObject(data, placeFields(&p, &hasPrice)); err != nil {
+	var seen placeSeen
+	if err := decodeObject(data, placeFields(&p, &seen)); err != nil {
 		return PlaceOrder{}, err
 	}
-	return checkPlace(p, hasPrice)
+	return checkPlace(p, seen)
 }
 
 // decodePlaceFast is decodePlaceSlow before checkPlace for the inputs the
 // flat scanner handles; ok is false for the others.
-func decodePlaceFast(data []byte) (p PlaceOrder, hasPrice, ok bool) {
+func decodePlaceFast(data []byte) (p PlaceOrder, seen placeSeen, ok bool) {
 	var v [placeFieldCount]flatValue
 	ok = placeSchema.scan(data, v[:]) &&
 		v[placeSymbol].internedToken(&p.Symbol) &&
 		flatEnum(v[placeSide], &p.Side, Buy, Sell) &&
-		flatEnum(v[placeType], &p.Type, Limit, Market) &&
+		flatEnum(v[placeType], &p.Type, orderTypes...) &&
 		v[placePrice].decimal(&p.Price) &&
 		v[placeQty].decimal(&p.Qty) &&
 		flatEnum(v[placeTIF], &p.TIF, GTC, IOC, FOK) &&
 		v[placeReduceOnly].boolean(&p.ReduceOnly) &&
 		v[placePostOnly].boolean(&p.PostOnly) &&
-		v[placeClientOrderID].token(&p.ClientOrderID)
-	return p, v[placePrice].kind != flatAbsent, ok
+		v[placeClientOrderID].token(&p.ClientOrderID) &&
+		v[placeTriggerPrice].decimal(&p.TriggerPrice) &&
+		flatEnum(v[placeTriggerBy], &p.TriggerBy, triggerSources...) &&
+		v[placeCallbackRate].decimal(&p.CallbackRate) &&
+		v[placeActivationPrice].decimal(&p.ActivationPrice) &&
+		v[placeClosePosition].boolean(&p.ClosePosition)
+	seen = placeSeen{
+		price: v[placePrice].kind != flatAbsent, qty: v[placeQty].kind != flatAbsent,
+		trigger: v[placeTriggerPrice].kind != flatAbsent, callback: v[placeCallbackRate].kind != flatAbsent,
+		activation: v[placeActivationPrice].kind != flatAbsent, closePosition: v[placeClosePosition].kind != flatAbsent,
+		reduceOnly: v[placeReduceOnly].kind != flatAbsent,
+	}
+	return p, seen, ok
 }
 
 // checkPlace applies the order rules that span fields and fills in the
-// default TIF.
-func checkPlace(p PlaceOrder, hasPrice bool) (PlaceOrder, *Error) {
-	switch p.Type {
-	case Limit:
-		if !hasPrice {
-			return PlaceOrder{}, Errorf(CodeBadRequest, `missing field "price": a limit order needs one`)
+// defaults (TIF, trigger_by).
+func checkPlace(p PlaceOrder, seen placeSeen) (PlaceOrder, *Error) {
+	bad := func(format string, args ...any) (PlaceOrder, *Error) {
+		return PlaceOrder{}, Errorf(CodeBadRequest, format, args...)
+	}
+	if p.Type.Limited() {
+		if !seen.price {
+			return bad(`missing field "price": a %s order needs one`, p.Type)
 		}
 		if p.Price.Sign() <= 0 {
 			return PlaceOrder{}, Errorf(CodeInvalidPrice, "price %s must be positive", p.Price)
@@ -108,24 +155,86 @@ func checkPlace(p PlaceOrder, hasPrice bool) (PlaceOrder, *Error) {
 		if p.TIF == "" {
 			p.TIF = GTC
 		}
-	case Market:
-		if hasPrice {
-			return PlaceOrder{}, Errorf(CodeBadRequest, "a market order takes no price")
+	} else {
+		if seen.price {
+			return bad("a %s order takes no price", p.Type)
 		}
 		switch p.TIF {
 		case "":
 			p.TIF = IOC
 		case GTC:
-			return PlaceOrder{}, Errorf(CodeBadRequest, "a market order cannot rest: tif must be IOC or FOK")
+			return bad("a %s order cannot rest: tif must be IOC or FOK", p.Type)
 		}
 	}
-	if p.PostOnly && (p.Type != Limit || p.TIF != GTC) {
-		return PlaceOrder{}, Errorf(CodeBadRequest, "post_only needs a GTC limit order")
+	if p.PostOnly && (!p.Type.Limited() || p.TIF != GTC) {
+		return bad("post_only needs a GTC limit order")
+	}
+	if e := checkTrigger(&p, seen); e != nil {
+		return PlaceOrder{}, e
+	}
+	if p.ClosePosition {
+		if seen.qty {
+			return bad("a close_position order takes no qty: it closes the whole position")
+		}
+		if seen.reduceOnly && !p.ReduceOnly {
+			return bad("a close_position order is reduce-only")
+		}
+		p.ReduceOnly = true
+		return p, nil
+	}
+	if !seen.qty {
+		return bad(`missing field "qty"`)
 	}
 	if p.Qty.Sign() <= 0 {
 		return PlaceOrder{}, Errorf(CodeInvalidQty, "qty %s must be positive", p.Qty)
 	}
 	return p, nil
+}
+
+// checkTrigger checks the conditional fields against the type.
+func checkTrigger(p *PlaceOrder, seen placeSeen) *Error {
+	bad := func(format string, args ...any) *Error { return Errorf(CodeBadRequest, format, args...) }
+	if !p.Type.Conditional() {
+		for _, f := range []struct {
+			name  string
+			given bool
+		}{{"trigger_price", seen.trigger}, {"trigger_by", p.TriggerBy != ""}, {"callback_rate", seen.callback},
+			{"activation_price", seen.activation}, {"close_position", seen.closePosition}} {
+			if f.given {
+				return bad("%s is for conditional orders, not %s", f.name, p.Type)
+			}
+		}
+		return nil
+	}
+	if p.TriggerBy == "" {
+		p.TriggerBy = TriggerMark
+	}
+	if p.ClosePosition && p.Type != StopMarket && p.Type != TakeProfitMarket {
+		return bad("close_position goes with stop_market and take_profit_market only")
+	}
+	if p.Type == TrailingStopMarket {
+		switch {
+		case seen.trigger:
+			return bad("a trailing_stop_market order takes no trigger_price: it trails by callback_rate")
+		case !seen.callback:
+			return bad(`missing field "callback_rate": a trailing stop needs one`)
+		case p.CallbackRate.LessThan(MinCallbackRate) || p.CallbackRate.GreaterThan(MaxCallbackRate) ||
+			!p.CallbackRate.Mod(CallbackRateStep).IsZero():
+			return bad("callback_rate %s must be %s to %s (percent) in steps of %s", p.CallbackRate, MinCallbackRate, MaxCallbackRate, CallbackRateStep)
+		case seen.activation && p.ActivationPrice.Sign() <= 0:
+			return Errorf(CodeInvalidPrice, "activation_price %s must be positive", p.ActivationPrice)
+		}
+		return nil
+	}
+	switch {
+	case seen.callback || seen.activation:
+		return bad("callback_rate and activation_price are for trailing_stop_market only")
+	case !seen.trigger:
+		return bad(`missing field "trigger_price": a %s order needs one`, p.Type)
+	case p.TriggerPrice.Sign() <= 0:
+		return Errorf(CodeInvalidPrice, "trigger_price %s must be positive", p.TriggerPrice)
+	}
+	return nil
 }
 
 // Cancel is the body of <prefix>.acct.<acct>.order.cancel: exactly one of
