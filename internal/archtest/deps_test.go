@@ -60,6 +60,8 @@ var pure = map[string][]string{
 	"adl":    {mod + "book", mod + "market", btree, decimal},
 	// liq runs the liquidation protocol over the other cores' values.
 	"liq": {mod + "book", mod + "market", mod + "risk", mod + "fund", btree, decimal},
+	// trigger holds one symbol's untriggered stops, take-profits and trailing stops.
+	"trigger": {mod + "book", btree},
 }
 
 const (
