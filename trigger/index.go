@@ -31,6 +31,9 @@ func (x *idIndex) init(size int) {
 func (x *idIndex) home(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> x.shift }
 
 func (x *idIndex) get(k uint64) (int32, bool) {
+	if k == 0 {
+		return 0, false // the empty slot's key
+	}
 	for i := x.home(k); ; i = (i + 1) & x.mask {
 		s := &x.slots[i]
 		if s.key == k {

@@ -214,7 +214,7 @@ func (s *Set) leave(slot int32) {
 }
 
 // trail applies price to bucket b of src: the groups price overtakes merge
-// into one at price, then groups fire from the old end while the callback
+// into one at price (with the group already there, if any), then groups fire from the old end while the callback
 // condition holds. The merged group cannot fire: callback ≥ 1.
 func (s *Set) trail(src Source, b int, price book.Ticks, fired []Order) []Order {
 	side, cb := bucketKey(b)
@@ -222,7 +222,8 @@ func (s *Set) trail(src Source, b int, price book.Ticks, fired []Order) []Order 
 	if t := bk.tail; overtakes(side, price, s.groups[t].ext) {
 		s.unlinkGroup(bk, t)
 		m := t
-		for t = bk.tail; t != 0 && overtakes(side, price, s.groups[t].ext); t = bk.tail {
+		// Down to a group already at price, which must merge too.
+		for t = bk.tail; t != 0 && !overtakes(side, s.groups[t].ext, price); t = bk.tail {
 			s.unlinkGroup(bk, t)
 			m = s.union(m, t)
 		}
