@@ -46,14 +46,14 @@
 // deque of groups ordered by extreme, each group the stops sharing one
 // extreme. A new price merges the groups it overtakes at the recent end
 // into one group at that price (O(1) per group merged) and fires groups
-// from the old end while the callback condition holds. A stop's group is
-// found through union-find (path compression, union by rank), and members
-// are in an intrusive doubly linked list, so a merge is O(1) and Remove is
-// O(α) — cancelled stops leave at once and never fire. A bitmap of
-// non-empty buckets per source makes a price change cost
+// from the old end while the callback condition holds. Members are in an
+// intrusive doubly linked list and a stop finds its group through
+// union-find (union by rank, reference-counted records), so a merge is
+// O(1) and Remove O(log n): cancelled stops leave at once and never fire.
+// A bitmap of non-empty buckets per source makes a price change cost
 // O(active buckets + merged groups + fired·log n), never O(orders).
 //
 // Add, Remove and Update allocate nothing in steady state (the B-trees
 // share a free list; slabs and index are reused). Check, StateHash and
-// AppendSnapshot are O(n) or O(n log n), for tests, invariants and replicas.
+// AppendSnapshot walk the whole set, for tests, invariants and replicas.
 package trigger

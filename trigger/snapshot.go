@@ -217,7 +217,7 @@ func uvarintLen(x uint64) int {
 
 // StateHash is a hash of the armed orders (with activation state and
 // extreme) and the last prices: what AppendSnapshot encodes, whatever the
-// layout. It is O(n) and allocates nothing.
+// layout. It walks the slab and allocates nothing.
 func (s *Set) StateHash() uint64 {
 	h := mix(uint64(s.n))
 	for _, p := range s.last {
