@@ -79,6 +79,8 @@ type acctSym struct {
 	// reportPosition, unsubscribe).
 	report *adlReport
 	unsub  *unsubscribeMsg
+	// conds counts the untriggered conditional orders (max_conditional_orders).
+	conds int
 }
 
 // order is an open order as the client sees it.
@@ -104,6 +106,9 @@ type order struct {
 	// snap is the latest snapshot handed out (snapshot), nil once the
 	// order changed since; a snapshot is never written after.
 	snap *wire.Order
+	// cond is a conditional order's trigger (conditional.go), nil for the
+	// others.
+	cond *conditional
 }
 
 // setStatus changes o's status; the snapshot is stale if it did.
@@ -147,6 +152,10 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.onTakerResult(ctx, m)
 	case *placeReq:
 		a.place(ctx, m)
+	case *armedMsg:
+		a.onArmed(m)
+	case *triggeredMsg:
+		a.onTriggered(ctx, m)
 	case *cancelReq:
 		a.cancel(ctx, m)
 	case *cancelAllReq:
@@ -190,7 +199,6 @@ func (a *accountActor) Receive(ctx actor.Context) {
 func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	r := &m.req
 	h := m.h
-	s := h.sym
 	if a.acct.InLiquidation() {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
@@ -199,32 +207,28 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		m.refuse(e)
 		return
 	}
-	qty, err := h.toLots(r.Qty)
-	if err != nil {
-		m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
-		return
+	var qty book.Lots
+	if !r.ClosePosition { // sized when it triggers
+		var err error
+		if qty, err = h.toLots(r.Qty); err != nil {
+			m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
+			return
+		}
 	}
 	o := a.newOrder()
 	*o = order{
 		h: h, clientID: r.ClientOrderID, side: bookSide(r.Side), tif: bookTIF(r.TIF), qty: qty,
 		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, createdMs: a.x.clock(&a.j),
 	}
-	mark := m.mark // read when its record was made (durable mode)
-	if a.x.rec == nil {
-		mark = h.lastMark()
-	}
-	rt := risk.Limit
-	bound := book.Ticks(0) // the book's price: limit, or a market order's protection bound
-	if r.Type == wire.Market {
-		o.typ, rt = book.Market, risk.Market
-		bound = s.MarketBound(o.side, mark)
+	if !r.Type.Limited() {
+		o.typ = book.Market
 	} else {
+		var err error
 		if o.price, err = h.toTicks(r.Price); err != nil {
 			a.release(o)
 			m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
 			return
 		}
-		bound = o.price
 	}
 	if o.clientID != "" {
 		if _, dup := a.byClient[o.clientID]; dup {
@@ -234,25 +238,53 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		}
 	}
 	o.id = book.OrderID(a.x.newID(&a.j))
-	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: qty, ReduceOnly: o.reduceOnly,
-		NeverRests: o.tif != book.GTC}, mark)
-	if code != risk.OK {
-		a.release(o)
-		m.refuse(riskError(code))
+	if r.Type.Conditional() {
+		a.arm(ctx, o, m)
 		return
 	}
+	mark := m.mark // read when its record was made (durable mode)
+	if a.x.rec == nil {
+		mark = h.lastMark()
+	}
+	if e := a.submit(ctx, o, m, mark); e != nil {
+		a.release(o)
+		m.refuse(e)
+		return
+	}
+	a.open(o, r)
+	a.x.deliver(ctx, h.mb, h.pid, &m.place)
+}
+
+// open makes an accepted order one of the account's open orders.
+func (a *accountActor) open(o *order, r *wire.PlaceOrder) {
 	a.orders.add(o)
 	if o.clientID != "" {
 		a.byClient[o.clientID] = o.id
 	}
 	a.initWire(o, r)
+}
+
+// submit runs o's pre-trade checks at mark and, when they pass, readies
+// m.place, the message taking o to its book.
+func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark book.Ticks) *wire.Error {
+	s := o.h.sym
+	rt := risk.Limit
+	bound := o.price // the book's price: limit, or a market order's protection bound
+	if o.typ == book.Market {
+		rt, bound = risk.Market, s.MarketBound(o.side, mark)
+	}
+	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
+		NeverRests: o.tif != book.GTC}, mark)
+	if code != risk.OK {
+		return riskError(code)
+	}
 	m.o = o
 	m.place = placeMsg{
 		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,
-			Price: bound, Qty: qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
+			Price: bound, Qty: o.qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
 		from: ctx.Self(), done: m.done, req: m,
 	}
-	a.x.deliver(ctx, h.mb, h.pid, &m.place)
+	return nil
 }
 
 func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
@@ -518,6 +550,18 @@ func (a *accountActor) afterFills(ctx actor.Context, h *symbolHandle, liquidate 
 
 // onCanceled handles the book's answer to a cancel.
 func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
+	if m.code == book.RejectUnknownOrder && m.err == nil && !m.again && a.firedInFlight(m.id) {
+		ctx.Send(a.x.symbols[m.sym].pid, &cancelMsg{id: m.id, from: ctx.Self(), done: m.done, again: true})
+		return
+	}
+	if !m.again && len(m.unknown) > 0 {
+		if ids := slices.DeleteFunc(m.unknown, func(id book.OrderID) bool { return !a.firedInFlight(id) }); len(ids) > 0 {
+			if m.all != nil {
+				m.all.pending++
+			}
+			ctx.Send(a.x.symbols[m.sym].pid, &cancelIDsMsg{ids: ids, from: ctx.Self(), all: m.all, again: true})
+		}
+	}
 	if m.code != book.OK || m.err != nil {
 		if m.done != nil {
 			m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
@@ -766,6 +810,9 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 	}
 	if o.typ == book.Market {
 		w.Type = wire.Market
+	}
+	if o.cond != nil {
+		conditionalView(w, o.cond)
 	}
 	if o.filled != 0 {
 		w.AvgPrice = h.priceOf(o.value, o.filled)

@@ -24,7 +24,7 @@ func journaled(m any) bool {
 	case *placeReq, *cancelReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
 		*indexMsg, *fundDepositMsg, *adlRetryMsg,
 		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
-		*adlPlanMsg, *adlFilledMsg, *socialMsg,
+		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg,
 		*placeMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
 		*settleMsg, *releaseMsg, *deficitMsg,
 		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:
@@ -48,7 +48,15 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = appendStr(p, string(r.TIF))
 		p = append(p, flags(r.ReduceOnly, r.PostOnly))
 		p = appendStr(p, r.ClientOrderID)
-		return recPlace, binary.AppendVarint(p, int64(m.mark))
+		p = binary.AppendVarint(p, int64(m.mark))
+		if r.Type.Conditional() { // a tail, so records written before it decode
+			p = appendDec(p, r.TriggerPrice)
+			p = appendStr(p, string(r.TriggerBy))
+			p = appendDec(p, r.CallbackRate)
+			p = appendDec(p, r.ActivationPrice)
+			p = append(p, flags(r.ClosePosition, false))
+		}
+		return recPlace, p
 	case *cancelReq:
 		p = appendStr(p, m.req.Symbol)
 		p = appendStr(p, m.req.OrderID)
@@ -98,8 +106,15 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		r.TIF = wire.TIF(d.str())
 		r.ReduceOnly, r.PostOnly = d.flags()
 		r.ClientOrderID = d.str()
+		mark := book.Ticks(d.varint())
+		if r.Type.Conditional() {
+			r.TriggerPrice = d.dec()
+			r.TriggerBy = wire.TriggerBy(d.str())
+			r.CallbackRate, r.ActivationPrice = d.dec(), d.dec()
+			r.ClosePosition, _ = d.flags()
+		}
 		pr := newPlaceReq(r, h, func(wire.OrderReply) {})
-		pr.mark = book.Ticks(d.varint())
+		pr.mark = mark
 		m = pr
 	case recCancel:
 		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}}

@@ -67,6 +67,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 	lq.hs = lq.hsBuf[:0]
 	m := &lq.Machine
 	a.liq = lq
+	cancels = append(cancels, a.untriggered(func(h *symbolHandle) bool { return m.Leg(h.sym) >= 0 })...)
 	a.cancelIDs(ctx, cancels, nil)
 	for i := range m.Legs {
 		g := &m.Legs[i]

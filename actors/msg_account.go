@@ -160,6 +160,10 @@ type (
 		// err, when set, answers a single cancel instead of code: its book
 		// is out of service.
 		err *wire.Error
+		// unknown lists the ids of a first cancel by ids that were in
+		// neither the book nor the trigger set; again echoes the cancel's.
+		unknown []book.OrderID
+		again   bool
 	}
 	// markMsg is a new mark price of a symbol this account holds.
 	markMsg struct {

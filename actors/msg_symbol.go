@@ -24,13 +24,17 @@ type (
 		id   book.OrderID
 		from *actor.PID
 		done func(wire.OrderReply)
+		// again: sent a second time, after a conditional order that fired
+		// (see accountActor.firedInFlight).
+		again bool
 	}
 	// cancelIDsMsg cancels several orders of one account by id (liquidation,
 	// reduce-only trimming); ids no longer resting are skipped.
 	cancelIDsMsg struct {
-		ids  []book.OrderID
-		from *actor.PID
-		all  *cancelAllReq // handed back in the answer
+		ids   []book.OrderID
+		from  *actor.PID
+		all   *cancelAllReq // handed back in the answer
+		again bool          // as cancelMsg's
 	}
 	// unsubscribeMsg: the account's position is flat; stop sending it
 	// marks unless a fill was sent after the fills it has seen. One per

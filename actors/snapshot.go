@@ -95,6 +95,7 @@ func (x *Exchange) encodeSnapshot(seq uint64) ([]byte, error) {
 			return nil, err
 		}
 	}
+	p = x.appendConditional(p, accts)
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...), nil
 }
@@ -172,11 +173,14 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 		t, _ := r.target(actorAccount + uint32(e.id))
 		t.recv.(*accountActor).loadSnapshot(d)
 	}
+	if len(d.p) != 0 && d.err == nil { // absent from snapshots taken before conditional orders existed
+		x.loadConditional(d)
+	}
 	if d.err != nil {
 		return 0, d.err
 	}
 	if len(d.p) != 0 {
-		return 0, fmt.Errorf("%w: %d bytes after the last account", ErrSnapshot, len(d.p))
+		return 0, fmt.Errorf("%w: %d bytes after the conditional orders", ErrSnapshot, len(d.p))
 	}
 	r.loaded = true
 	return seq, nil

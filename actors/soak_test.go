@@ -161,7 +161,7 @@ func (s *soak) record(acct string, r wire.Reply, o *wire.Order) {
 	defer s.mu.Unlock()
 	if r.OK {
 		s.counts["ok"]++
-		if o != nil && (o.Status == wire.StatusNew || o.Status == wire.StatusPartiallyFilled) {
+		if o != nil && (o.Status == wire.StatusNew || o.Status == wire.StatusPartiallyFilled || o.Status == wire.StatusUntriggered) {
 			s.open[acct] = append(s.open[acct], o.Symbol+"/"+o.OrderID)
 		}
 		return
@@ -193,6 +193,8 @@ func (s *soak) act(done func()) {
 			req.ReduceOnly = true
 		case q < 11:
 			req.ClientOrderID = "c" + strconv.Itoa(s.rng.IntN(5))
+		case q < 14:
+			s.conditional(&req, si)
 		}
 		x.PlaceOrder(acct, req, orderDone)
 	case p < 70:
@@ -271,4 +273,29 @@ func (s *soak) moveIndex() {
 	s.index[si] = s.price(si, step)
 	s.e.clk.advance(time.Duration(s.rng.IntN(40)) * time.Minute)
 	s.e.index(s.syms[si].Name, s.index[si].String())
+}
+
+// conditional makes req a random conditional order near the symbol's
+// price: some fire on the soak's index moves and trades, some are refused
+// as already triggered, some never fire.
+func (s *soak) conditional(req *wire.PlaceOrder, si int) {
+	types := []wire.OrderType{wire.StopMarket, wire.StopLimit, wire.TakeProfitMarket, wire.TakeProfitLimit, wire.TrailingStopMarket}
+	req.Type = types[s.rng.IntN(len(types))]
+	req.TriggerBy = []wire.TriggerBy{wire.TriggerMark, wire.TriggerLast, wire.TriggerIndex}[s.rng.IntN(3)]
+	req.PostOnly = false
+	if !req.Type.Limited() {
+		req.Price, req.TIF = decimal.Decimal{}, wire.IOC
+	}
+	switch {
+	case req.Type == wire.TrailingStopMarket:
+		req.CallbackRate = decimal.New(int64(1+s.rng.IntN(30)), -1)
+		if s.rng.IntN(2) == 0 {
+			req.ActivationPrice = s.price(si, 0.02)
+		}
+	default:
+		req.TriggerPrice = s.price(si, 0.02)
+	}
+	if s.rng.IntN(4) == 0 && (req.Type == wire.StopMarket || req.Type == wire.TakeProfitMarket) {
+		req.ClosePosition, req.ReduceOnly, req.Qty = true, true, decimal.Decimal{}
+	}
 }

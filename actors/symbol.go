@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/trigger"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -22,6 +23,9 @@ type symbolActor struct {
 	book *book.Book
 	res  book.Result
 	ms   *market.MarkState
+	// trig holds the untriggered conditional orders (conditional.go).
+	trig  *trigger.Set
+	fired []trigger.Order
 
 	refs []*acctRef                  // by AccountID (dense from 1): every account that sent an order
 	subs map[book.AccountID]*acctRef // accounts holding a position: get marks
@@ -45,7 +49,7 @@ type acctRef struct {
 
 func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
 	return &symbolActor{
-		x: x, h: h, sym: h.sym, book: book.New(), ms: market.NewMarkState(h.sym, x.now()),
+		x: x, h: h, sym: h.sym, book: book.New(), trig: trigger.New(), ms: market.NewMarkState(h.sym, x.now()),
 		subs: map[book.AccountID]*acctRef{},
 	}
 }
@@ -55,6 +59,8 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *placeMsg:
 		s.onPlace(ctx, m)
+	case *armMsg:
+		s.onArm(ctx, m)
 	case *cancelMsg:
 		s.onCancel(ctx, m)
 	case *cancelIDsMsg:
@@ -75,10 +81,10 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 		m.reply(s.n)
 		return
 	case *auditMsg:
-		m.reply(symbolAudit{sym: s.h.idx, resting: s.book.Len(), mark: s.h.lastMark()})
+		m.reply(symbolAudit{sym: s.h.idx, resting: s.book.Len() + s.trig.Len(), mark: s.h.lastMark()})
 		return
 	case *hashMsg:
-		m.reply(hashInts(s.book.StateHash(), s.seq, s.tradeSeq, hashString(string(s.ms.AppendSnapshot(nil)))))
+		m.reply(hashInts(s.book.StateHash(), s.trig.StateHash(), s.seq, s.tradeSeq, hashString(string(s.ms.AppendSnapshot(nil)))))
 		return
 	default:
 		return
@@ -142,6 +148,9 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 		s.publishDepth(r.Depth)
 	}
 	s.x.deliver(ctx, taker.mb, m.from, out)
+	if n := len(r.Fills); n > 0 && r.Code == book.OK { // after the result: the taker learns of its fills first
+		s.fire(ctx, trigger.Last, r.Fills[n-1].Price)
+	}
 }
 
 // result is where the book writes m's result: inside the pooled request
@@ -170,6 +179,8 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, err: e})
 	case *cancelIDsMsg:
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, all: m.all})
+	case *armMsg:
+		ctx.Send(m.from, &armedMsg{id: m.o.ID, err: e, req: m.req})
 	default:
 		return false
 	}
@@ -178,8 +189,10 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 
 func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
 	r := &s.res
-	s.book.Cancel(m.id, r)
-	out := &canceledMsg{sym: s.h.idx, code: r.Code, id: m.id, done: m.done}
+	if s.book.Cancel(m.id, r); r.Code == book.RejectUnknownOrder {
+		s.cancelTrigger(m.id, r)
+	}
+	out := &canceledMsg{sym: s.h.idx, code: r.Code, id: m.id, done: m.done, again: m.again}
 	if r.Code == book.OK {
 		out.orders = slices.Clone(r.Canceled)
 		s.publishDepth(r.Depth)
@@ -188,11 +201,16 @@ func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
 }
 
 func (s *symbolActor) onCancelIDs(ctx actor.Context, m *cancelIDsMsg) {
-	out := &canceledMsg{sym: s.h.idx, all: m.all}
+	out := &canceledMsg{sym: s.h.idx, all: m.all, again: m.again}
 	s.depth = s.depth[:0]
 	r := &s.res
 	for _, id := range m.ids {
-		s.book.Cancel(id, r)
+		if s.book.Cancel(id, r); r.Code == book.RejectUnknownOrder && !s.cancelTrigger(id, r) {
+			if !m.again {
+				out.unknown = append(out.unknown, id)
+			}
+			continue
+		}
 		if r.Code != book.OK {
 			continue
 		}
@@ -269,6 +287,8 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 		ctx.Send(r.pid, mm)
 	}
 	ctx.Send(s.x.adl, &adlMarkMsg{sym: s.h.idx, mark: up.Mark})
+	s.fire(ctx, trigger.Index, up.Index)
+	s.fire(ctx, trigger.Mark, up.Mark)
 	if up.Due {
 		fm := &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
 		for _, r := range s.subs {

@@ -36,7 +36,7 @@ var ErrSnapshot = errors.New("trigger: bad snapshot")
 const (
 	snapMagic    = "PXTG"
 	snapVersion  = 1
-	snapOrderMin = 8 + 1 + 8
+	snapOrderMin = 8 + 1 + 8 + 8 // id, flags, price, account
 
 	flagSell        = 1
 	flagTrailing    = 2
@@ -87,6 +87,7 @@ func (s *Set) AppendSnapshot(dst []byte) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(o.ID))
 		dst = append(dst, flagsOf(o))
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(o.Price))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(o.Account))
 		if o.Kind == Trailing {
 			dst = append(dst, byte(o.Callback))
 			dst = binary.LittleEndian.AppendUint64(dst, uint64(s.Extreme(o.ID)))
@@ -151,6 +152,7 @@ func DecodeSnapshot(p []byte) (*Set, []byte, error) {
 			TakeProfit: f&flagTakeProfit != 0,
 			Source:     Source(f >> flagSourceShift & 3),
 			Price:      book.Ticks(binary.LittleEndian.Uint64(p[9:])),
+			Account:    book.AccountID(binary.LittleEndian.Uint64(p[17:])),
 		}
 		p = p[snapOrderMin:]
 		if f&flagSell != 0 {
@@ -235,6 +237,7 @@ func (s *Set) StateHash() uint64 {
 		x := mix(uint64(n.o.ID))
 		x = mix(x ^ uint64(flagsOf(n.o)) ^ uint64(n.o.Callback)<<8)
 		x = mix(x ^ uint64(n.o.Price))
+		x = mix(x ^ uint64(n.o.Account))
 		x = mix(x ^ uint64(ext))
 		h += x // order-free: slot order is history, not state
 	}

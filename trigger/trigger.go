@@ -83,6 +83,9 @@ type Order struct {
 	Price book.Ticks
 	// Trailing only: the callback rate in units of 0.1 %, 1..MaxCallback.
 	Callback uint32
+	// Account owns the order; the set only carries it (for the caller to
+	// tell whom a fired order belongs to).
+	Account book.AccountID
 }
 
 // FireDir is the price move that fires o: a stop buy and a take-profit sell
