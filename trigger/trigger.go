@@ -335,6 +335,9 @@ func (s *Set) Update(src Source, price book.Ticks, fired []Order) []Order {
 		return fired
 	}
 	s.last[src] = price
+	if s.n == 0 { // every trade of a symbol without stops comes here
+		return fired
+	}
 	fired = s.fireTree(s.stops[src][Rise], Rise, price, fired)
 	fired = s.fireTree(s.stops[src][Fall], Fall, price, fired)
 
