@@ -272,6 +272,12 @@ func (ld *load) parking(rng *rand.Rand, indexes *[2]atomic.Uint64) {
 		if rng.IntN(2) == 0 {
 			o.Side, o.Price = wire.Sell, price(idx*1.04, s.tick)
 		}
+		if i%3 == 0 { // a stop no move reaches (the mover stays within ±2 % of the start)
+			o.Type, o.TIF, o.TriggerPrice, o.Price = wire.StopMarket, wire.IOC, price(idx*1.06, s.tick), decimal.Decimal{}
+			if o.Side == wire.Sell {
+				o.TriggerPrice = price(idx*0.94, s.tick)
+			}
+		}
 		ld.l.mu.Lock()
 		ld.l.sent[o.ClientOrderID] = o
 		ld.l.mu.Unlock()
@@ -279,7 +285,7 @@ func (ld *load) parking(rng *rand.Rand, indexes *[2]atomic.Uint64) {
 		if err != nil {
 			return
 		}
-		if r.OK && r.Order.Status == wire.StatusNew {
+		if r.OK && (r.Order.Status == wire.StatusNew || r.Order.Status == wire.StatusUntriggered) {
 			ld.l.mu.Lock()
 			ld.l.resting[o.ClientOrderID] = [2]string{acct, r.Order.OrderID}
 			ld.l.mu.Unlock()
@@ -525,6 +531,7 @@ func check(t *testing.T, nc *nats.Conn, l *ledger, when string) map[string]strin
 	rest := map[key]decimal.Decimal{}
 	open := map[string]bool{}
 	filled := map[string]bool{} // parking accounts a liquidation reached
+	stops := 0
 	for acct := range l.accts {
 		st := must[wire.AccountReply](t, nc, subj.State(acct), wire.State{})
 		if !st.OK {
@@ -538,6 +545,14 @@ func check(t *testing.T, nc *nats.Conn, l *ledger, when string) map[string]strin
 			if l.canceled[o.OrderID] {
 				t.Fatalf("%s: %s's order %s was acknowledged canceled, and is open", when, acct, o.OrderID)
 			}
+			if o.Status == wire.StatusUntriggered { // waits in its symbol's trigger set, not in the book
+				if !sent.TriggerPrice.Equal(o.TriggerPrice) || o.Type != sent.Type {
+					t.Fatalf("%s: %s's stop %+v, sent %+v", when, acct, o, sent)
+				}
+				open[o.OrderID] = true
+				stops++
+				continue
+			}
 			k := key{o.Symbol, o.Side, o.Price.String()}
 			rest[k] = rest[k].Add(o.Qty.Sub(o.FilledQty))
 			open[o.OrderID] = true
@@ -548,6 +563,7 @@ func check(t *testing.T, nc *nats.Conn, l *ledger, when string) map[string]strin
 		}
 		put("state "+acct, st.Account)
 	}
+	t.Logf("%s: %d untriggered stops kept", when, stops)
 	for cid, r := range l.resting {
 		if !filled[r[0]] && !open[r[1]] {
 			t.Fatalf("%s: parking order %s (%s) was acknowledged resting and is gone", when, r[1], cid)
