@@ -23,11 +23,13 @@ type PlaceOrder struct {
 	ReduceOnly    bool            `json:"reduce_only,omitempty"`
 	PostOnly      bool            `json:"post_only,omitempty"`
 	ClientOrderID string          `json:"client_order_id,omitempty"`
+	STP           STP             `json:"stp,omitempty"`
 }
 
 // DecodePlace decodes and shape-checks an order. Besides the package rules:
 // a limit order needs a price and a market order must not have one; a market
-// order is IOC or FOK; post_only needs a GTC limit order.
+// order is IOC or FOK; post_only needs a GTC limit order; stp defaults to
+// DefaultSTP.
 func DecodePlace(data []byte) (PlaceOrder, *Error) {
 	if p, hasPrice, ok := decodePlaceFast(data); ok {
 		return checkPlace(p, hasPrice)
@@ -46,6 +48,7 @@ const (
 	placeReduceOnly
 	placePostOnly
 	placeClientOrderID
+	placeSTP
 	placeFieldCount
 )
 
@@ -62,6 +65,7 @@ func placeFields(p *PlaceOrder, hasPrice *bool) []field {
 		placeReduceOnly:    {"reduce_only", false, boolean(&p.ReduceOnly)},
 		placePostOnly:      {"post_only", false, boolean(&p.PostOnly)},
 		placeClientOrderID: {"client_order_id", false, token(&p.ClientOrderID)},
+		placeSTP:           {"stp", false, enum(&p.STP, STPNone, STPCancelTaker, STPCancelMaker, STPCancelBoth)},
 	}
 }
 
@@ -90,12 +94,13 @@ func decodePlaceFast(data []byte) (p PlaceOrder, hasPrice, ok bool) {
 		flatEnum(v[placeTIF], &p.TIF, GTC, IOC, FOK) &&
 		v[placeReduceOnly].boolean(&p.ReduceOnly) &&
 		v[placePostOnly].boolean(&p.PostOnly) &&
-		v[placeClientOrderID].token(&p.ClientOrderID)
+		v[placeClientOrderID].token(&p.ClientOrderID) &&
+		flatEnum(v[placeSTP], &p.STP, STPNone, STPCancelTaker, STPCancelMaker, STPCancelBoth)
 	return p, v[placePrice].kind != flatAbsent, ok
 }
 
 // checkPlace applies the order rules that span fields and fills in the
-// default TIF.
+// default TIF and STP.
 func checkPlace(p PlaceOrder, hasPrice bool) (PlaceOrder, *Error) {
 	switch p.Type {
 	case Limit:
@@ -124,6 +129,9 @@ func checkPlace(p PlaceOrder, hasPrice bool) (PlaceOrder, *Error) {
 	}
 	if p.Qty.Sign() <= 0 {
 		return PlaceOrder{}, Errorf(CodeInvalidQty, "qty %s must be positive", p.Qty)
+	}
+	if p.STP == "" {
+		p.STP = DefaultSTP
 	}
 	return p, nil
 }
@@ -219,6 +227,47 @@ func checkCancel(c Cancel) (Cancel, *Error) {
 		return Cancel{}, Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
 	}
 	return c, nil
+}
+
+// Amend is the body of <prefix>.acct.<acct>.order.amend: exactly one of
+// OrderID and ClientOrderID, and Price (the new limit price), Qty (the new
+// total quantity: filled + open) or both. A zero Price or Qty was not
+// given: the order keeps it.
+type Amend struct {
+	Symbol        string          `json:"symbol"`
+	OrderID       string          `json:"order_id,omitempty"`
+	ClientOrderID string          `json:"client_order_id,omitempty"`
+	Price         decimal.Decimal `json:"price,omitzero"`
+	Qty           decimal.Decimal `json:"qty,omitzero"`
+}
+
+// DecodeAmend decodes an amend; a price or qty given ≤ 0 is INVALID_PRICE
+// or INVALID_QTY.
+func DecodeAmend(data []byte) (Amend, *Error) {
+	var a Amend
+	var hasPrice, hasQty bool
+	err := decodeObject(data, []field{
+		{"symbol", true, token(&a.Symbol)},
+		{"order_id", false, token(&a.OrderID)},
+		{"client_order_id", false, token(&a.ClientOrderID)},
+		{"price", false, present(&hasPrice, dec(&a.Price))},
+		{"qty", false, present(&hasQty, dec(&a.Qty))},
+	})
+	switch {
+	case err != nil:
+	case (a.OrderID == "") == (a.ClientOrderID == ""):
+		err = Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
+	case !hasPrice && !hasQty:
+		err = Errorf(CodeBadRequest, `give "price", "qty" or both`)
+	case hasPrice && a.Price.Sign() <= 0:
+		err = Errorf(CodeInvalidPrice, "price %s must be positive", a.Price)
+	case hasQty && a.Qty.Sign() <= 0:
+		err = Errorf(CodeInvalidQty, "qty %s must be positive", a.Qty)
+	}
+	if err != nil {
+		return Amend{}, err
+	}
+	return a, nil
 }
 
 // Leverage is the body of <prefix>.acct.<acct>.leverage.
