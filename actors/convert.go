@@ -163,6 +163,32 @@ func wireSide(s book.Side) wire.Side {
 	return wire.Buy
 }
 
+// bookSTP is s's book mode; an order that names none (an in-process
+// caller's) gets wire.DefaultSTP, cancel_taker.
+func bookSTP(s wire.STP) book.STPMode {
+	switch s {
+	case wire.STPNone:
+		return book.STPNone
+	case wire.STPCancelMaker:
+		return book.STPCancelMaker
+	case wire.STPCancelBoth:
+		return book.STPCancelBoth
+	}
+	return book.STPCancelTaker
+}
+
+func wireSTP(m book.STPMode) wire.STP {
+	switch m {
+	case book.STPNone:
+		return wire.STPNone
+	case book.STPCancelTaker:
+		return wire.STPCancelTaker
+	case book.STPCancelBoth:
+		return wire.STPCancelBoth
+	}
+	return wire.STPCancelMaker
+}
+
 func posSide(qty book.Lots) wire.PosSide {
 	if qty < 0 {
 		return wire.Short
