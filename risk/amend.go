@@ -54,6 +54,15 @@ func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark
 	return true
 }
 
+// OrderQty is open order id's reserved (remaining) quantity.
+func (a *Account) OrderQty(id book.OrderID) (book.Lots, bool) {
+	j := a.orders.Find(id)
+	if j < 0 {
+		return 0, false
+	}
+	return a.orders.At(j).qty, true
+}
+
 // dropOrder forgets open order j and releases its reservation.
 func (a *Account) dropOrder(j int) {
 	slot, _ := a.removeOrderQty(j, a.orders.At(j).qty)
