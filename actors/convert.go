@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/perpx/perpx/adl"
 	"github.com/perpx/perpx/book"
@@ -163,31 +164,20 @@ func wireSide(s book.Side) wire.Side {
 	return wire.Buy
 }
 
+// stpModes are the wire names of the book's STP modes.
+var stpModes = [...]wire.STP{book.STPCancelMaker: wire.STPCancelMaker, book.STPCancelTaker: wire.STPCancelTaker,
+	book.STPCancelBoth: wire.STPCancelBoth, book.STPNone: wire.STPNone}
+
 // bookSTP is s's book mode; an order that names none (an in-process
-// caller's) gets wire.DefaultSTP, cancel_taker.
+// caller's) gets wire.DefaultSTP's.
 func bookSTP(s wire.STP) book.STPMode {
-	switch s {
-	case wire.STPNone:
-		return book.STPNone
-	case wire.STPCancelMaker:
-		return book.STPCancelMaker
-	case wire.STPCancelBoth:
-		return book.STPCancelBoth
+	if i := slices.Index(stpModes[:], s); i >= 0 {
+		return book.STPMode(i)
 	}
-	return book.STPCancelTaker
+	return book.STPCancelTaker // wire.DefaultSTP (TestSTPModes)
 }
 
-func wireSTP(m book.STPMode) wire.STP {
-	switch m {
-	case book.STPNone:
-		return wire.STPNone
-	case book.STPCancelTaker:
-		return wire.STPCancelTaker
-	case book.STPCancelBoth:
-		return wire.STPCancelBoth
-	}
-	return wire.STPCancelMaker
-}
+func wireSTP(m book.STPMode) wire.STP { return stpModes[m] }
 
 func posSide(qty book.Lots) wire.PosSide {
 	if qty < 0 {

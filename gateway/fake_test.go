@@ -121,18 +121,28 @@ func (f *fake) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.Order
 	})
 }
 
+// open finds acct's open order in sym by order or client id (caller
+// holds mu); a refusal is the reply to send instead.
+func (f *fake) open(acct, sym, orderID, clientID string) (wire.Order, string, *wire.OrderReply) {
+	if env, bad := f.unknown(sym); bad {
+		return wire.Order{}, "", &wire.OrderReply{Reply: env}
+	}
+	id := orderID
+	if clientID != "" {
+		id = f.cids[acct+"/"+clientID]
+	}
+	o, ok := f.orders[acct+"/"+id]
+	if !ok || o.Symbol != sym {
+		return wire.Order{}, "", &wire.OrderReply{Reply: fail(wire.CodeUnknownOrder, "no open order %s", id)}
+	}
+	return o, id, nil
+}
+
 func (f *fake) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply)) {
 	do(f, "CancelOrder", acct, req, done, func() wire.OrderReply {
-		if env, bad := f.unknown(req.Symbol); bad {
-			return wire.OrderReply{Reply: env}
-		}
-		id := req.OrderID
-		if req.ClientOrderID != "" {
-			id = f.cids[acct+"/"+req.ClientOrderID]
-		}
-		o, ok := f.orders[acct+"/"+id]
-		if !ok || o.Symbol != req.Symbol {
-			return wire.OrderReply{Reply: fail(wire.CodeUnknownOrder, "no open order %s", id)}
+		o, id, refused := f.open(acct, req.Symbol, req.OrderID, req.ClientOrderID)
+		if refused != nil {
+			return *refused
 		}
 		delete(f.orders, acct+"/"+id)
 		delete(f.cids, acct+"/"+o.ClientOrderID)
@@ -144,16 +154,9 @@ func (f *fake) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderRep
 
 func (f *fake) AmendOrder(acct string, req wire.Amend, done func(wire.OrderReply)) {
 	do(f, "AmendOrder", acct, req, done, func() wire.OrderReply {
-		if env, bad := f.unknown(req.Symbol); bad {
-			return wire.OrderReply{Reply: env}
-		}
-		id := req.OrderID
-		if req.ClientOrderID != "" {
-			id = f.cids[acct+"/"+req.ClientOrderID]
-		}
-		o, ok := f.orders[acct+"/"+id]
-		if !ok || o.Symbol != req.Symbol {
-			return wire.OrderReply{Reply: fail(wire.CodeUnknownOrder, "no open order %s", id)}
+		o, id, refused := f.open(acct, req.Symbol, req.OrderID, req.ClientOrderID)
+		if refused != nil {
+			return *refused
 		}
 		if !req.Price.IsZero() {
 			o.Price = req.Price

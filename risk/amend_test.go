@@ -100,24 +100,26 @@ func TestAmendKeepsItsPlaceUnderTheCap(t *testing.T) {
 	}
 }
 
-func TestAmendMinNotional(t *testing.T) {
+// TestAmendRefusedAt: refusals that need their own mark or account state.
+func TestAmendRefusedAt(t *testing.T) {
 	btc, _ := demo()
-	a := funded("10000", Cross)
-	c, _ := a.PreTrade(btc, Order{ID: 1, Side: book.Buy, Type: Limit, Price: 40_000, Qty: 100}, 40_000)
-	mustOK(t, c, "PreTrade")
-	if c := a.Amend(btc, 1, 40_000, 1, 40_000); c != MinNotional { // 4 USDT < 5
-		t.Fatalf("Amend below min notional: %s", c)
-	}
-}
-
-func TestAmendInLiquidation(t *testing.T) {
-	btc, _ := demo()
-	a := funded("10000", Cross)
-	c, _ := a.PreTrade(btc, Order{ID: 1, Side: book.Buy, Type: Limit, Price: 300_000, Qty: 100}, 300_000)
-	mustOK(t, c, "PreTrade")
-	a.inLiq = true
-	if c := a.Amend(btc, 1, 300_000, 50, 300_000); c != AccountInLiquidation {
-		t.Fatalf("Amend in liquidation: %s", c)
+	for _, tc := range []struct {
+		name        string
+		price, mark book.Ticks
+		qty         book.Lots
+		inLiq       bool
+		want        Code
+	}{
+		{"min notional", 40_000, 40_000, 1, false, MinNotional}, // 4 USDT < 5
+		{"in liquidation", 300_000, 300_000, 50, true, AccountInLiquidation},
+	} {
+		a := funded("10000", Cross)
+		c, _ := a.PreTrade(btc, Order{ID: 1, Side: book.Buy, Type: Limit, Price: tc.price, Qty: 100}, tc.mark)
+		mustOK(t, c, "PreTrade")
+		a.inLiq = tc.inLiq
+		if c := a.Amend(btc, 1, tc.price, tc.qty, tc.mark); c != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, c, tc.want)
+		}
 	}
 }
 
