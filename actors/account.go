@@ -98,9 +98,19 @@ type order struct {
 	status     wire.Status
 	reduceOnly bool
 	postOnly   bool
-	createdMs  int64
-	// The wire view's parts fixed at acceptance: the order id's text and
-	// the limit price and qty decimals.
+	stp        book.STPMode
+	// stpCanceled: self-trade prevention canceled it (set with its
+	// terminal status).
+	stpCanceled bool
+	createdMs   int64
+	// amending counts the order's amends sent to the book and not yet
+	// answered; amendMark is the mark the latest was checked at. Until the
+	// answer, risk holds the amended reservation while the book may still
+	// fill the order as it was (applyFill).
+	amending  int
+	amendMark book.Ticks
+	// The wire view's parts fixed at acceptance (or amend): the order id's
+	// text and the limit price and qty decimals.
 	wid          string
 	wprice, wqty decimal.Decimal
 	// snap is the latest snapshot handed out (snapshot), nil once the
@@ -158,6 +168,8 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.onTriggered(ctx, m)
 	case *cancelReq:
 		a.cancel(ctx, m)
+	case *amendReq:
+		a.amend(ctx, m)
 	case *cancelAllReq:
 		a.cancelAll(ctx, m)
 	case *cancelAfterReq:
@@ -218,7 +230,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	o := a.newOrder()
 	*o = order{
 		h: h, clientID: r.ClientOrderID, side: bookSide(r.Side), tif: bookTIF(r.TIF), qty: qty,
-		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, createdMs: a.x.clock(&a.j),
+		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, stp: bookSTP(r.STP), createdMs: a.x.clock(&a.j),
 	}
 	if !r.Type.Limited() {
 		o.typ = book.Market
@@ -281,7 +293,7 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	m.o = o
 	m.place = placeMsg{
 		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,
-			Price: bound, Qty: o.qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly},
+			Price: bound, Qty: o.qty, PostOnly: o.postOnly, ReduceOnly: o.reduceOnly, STP: o.stp},
 		from: ctx.Self(), done: m.done, req: m,
 	}
 	return nil
@@ -289,17 +301,83 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 
 func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
 	h := a.x.symbol(m.req.Symbol)
-	var o *order
-	if m.req.ClientOrderID != "" {
-		o = a.orders.get(a.byClient[m.req.ClientOrderID])
-	} else if id, err := strconv.ParseUint(m.req.OrderID, 10, 64); err == nil {
-		o = a.orders.get(book.OrderID(id))
-	}
-	if o == nil || o.h != h {
-		m.refuse(wire.Errorf(wire.CodeUnknownOrder, "no open order %s%s in %s", m.req.OrderID, m.req.ClientOrderID, m.req.Symbol))
+	o := a.openOrder(h, m.req.OrderID, m.req.ClientOrderID)
+	if o == nil {
+		m.refuse(unknownOrder(m.req.Symbol, m.req.OrderID, m.req.ClientOrderID))
 		return
 	}
 	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done})
+}
+
+// openOrder finds an open order of h's symbol by order id or client id.
+func (a *accountActor) openOrder(h *symbolHandle, orderID, clientID string) *order {
+	var o *order
+	if clientID != "" {
+		o = a.orders.get(a.byClient[clientID])
+	} else if id, err := strconv.ParseUint(orderID, 10, 64); err == nil {
+		o = a.orders.get(book.OrderID(id))
+	}
+	if o == nil || o.h != h {
+		return nil
+	}
+	return o
+}
+
+func unknownOrder(sym, orderID, clientID string) *wire.Error {
+	return wire.Errorf(wire.CodeUnknownOrder, "no open order %s%s in %s", orderID, clientID, sym)
+}
+
+// amend checks an order's new price and total quantity against risk,
+// which holds the new reservation from now on (risk.Account.Amend), and
+// sends the amend to the book, whose answer (onTakerResult) says what the
+// order became. Fields not given keep the book's values: the book resolves
+// them, so an earlier amend still on its way is not undone. Only resting
+// (GTC limit) orders can be amended.
+func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
+	h, r := m.h, &m.req
+	if a.acct.InLiquidation() {
+		m.refuse(riskError(risk.AccountInLiquidation))
+		return
+	}
+	if e := a.x.haltError(); e != nil {
+		m.refuse(e)
+		return
+	}
+	o := a.openOrder(h, r.OrderID, r.ClientOrderID)
+	if o == nil || o.typ != book.Limit || o.tif != book.GTC {
+		m.refuse(unknownOrder(r.Symbol, r.OrderID, r.ClientOrderID))
+		return
+	}
+	price, qty := book.Ticks(0), book.Lots(0) // 0: not given
+	var err error
+	if !r.Price.IsZero() {
+		if price, err = h.toTicks(r.Price); err != nil {
+			m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
+			return
+		}
+	}
+	if !r.Qty.IsZero() {
+		if qty, err = h.toLots(r.Qty); err != nil {
+			m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
+			return
+		}
+		if qty <= o.filled {
+			m.refuse(wire.Errorf(wire.CodeInvalidQty, "qty %s is the new total quantity and must exceed the %s already filled", r.Qty, h.qty(o.filled)))
+			return
+		}
+	}
+	mark := m.mark // read when its record was made (durable mode)
+	if a.x.rec == nil {
+		mark = h.lastMark()
+	}
+	newPrice, newQty := cmp.Or(price, o.price), cmp.Or(qty, o.qty)
+	if code := a.acct.Amend(h.sym, o.id, newPrice, newQty-o.filled, mark); code != risk.OK {
+		m.refuse(riskError(code))
+		return
+	}
+	o.amending++
+	o.amendMark = mark
+	ctx.Send(h.pid, &amendMsg{id: o.id, acct: a.e.id, price: price, qty: qty, from: ctx.Self(), done: m.done})
 }
 
 // cancelAll cancels every open order (in m.h's symbol when set) with one
@@ -445,6 +523,9 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	} else {
 		o = a.orders.get(m.id)
 	}
+	if m.amend != nil && !a.amended(o, m) {
+		return
+	}
 	if o == nil {
 		panic(fmt.Sprintf("actors: the book's result for order %d, which the account does not know", m.id))
 	}
@@ -464,12 +545,13 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i)) || liquidate
 	}
 	o.setStatus(wireStatus(m.status))
+	o.stpCanceled = m.stpKilled
 	done := terminal(o.status)
 	if done {
 		a.acct.OnOrderDone(o.id) // the unfilled rest of an IOC/market order, if any
 		a.forget(o)
 	}
-	a.canceled(m.canceled)
+	stp := a.stpCanceled(m.canceled)
 	w := a.snapshot(o) // the event and the reply show the same state
 	if done {
 		a.release(o)
@@ -477,9 +559,41 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
 	}
-	m.done(wire.OrderReply{Reply: wire.OK(), Order: w})
+	m.done(wire.OrderReply{Reply: wire.OK(), Order: w, STPCanceled: stp})
 	a.afterFills(ctx, h, liquidate)
 	m.req.recycle()
+}
+
+// amended makes the order and its risk record agree with the book's
+// answer to an amend of it. A refused amend is answered here (the order is
+// as it was: risk takes its reservation back) and false returned; an
+// accepted one returns true, the order updated to what the amend made of
+// it before it traded, for onTakerResult to book its fills and new state
+// like an order's result.
+func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
+	if o != nil {
+		o.amending--
+	}
+	if m.err != nil || m.code != book.OK {
+		if o != nil {
+			a.acct.Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
+		}
+		m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
+		return false
+	}
+	if o == nil { // the book's fills come before it and the order's end
+		panic(fmt.Sprintf("actors: the book amended order %d, which the account does not know", m.id))
+	}
+	am := m.amend
+	a.acct.Restate(o.id, am.price, am.open, am.mark)
+	if am.price != o.price {
+		o.price, o.wprice = am.price, o.h.price(am.price)
+	}
+	if am.qty != o.qty {
+		o.qty, o.wqty = am.qty, o.h.qty(am.qty)
+	}
+	o.snap = nil
+	return true
 }
 
 func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
@@ -509,6 +623,12 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 // it; it reports whether risk asks for a liquidation.
 func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, price book.Ticks, qty book.Lots, maker bool, tradeSeq uint64) bool {
 	s := h.sym
+	if o.amending > 0 {
+		// The book made this fill before it saw the amend risk already
+		// holds: book it against the order as it was (o is the book's
+		// latest known state), which the amend's answer restates.
+		a.acct.Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
+	}
 	res, code := a.acct.ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: s.FeeRate(maker)})
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", qty, price, o.id, o.side, code))
@@ -592,6 +712,20 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 
 // canceled books orders that left the book unfilled.
 func (a *accountActor) canceled(cs []book.CanceledOrder) { a.cancelOrders(cs, 0, nil) }
+
+// stpCanceled books the resting orders self-trade prevention removed and
+// returns their ids (nil when none); each one's order event says so.
+func (a *accountActor) stpCanceled(cs []book.CanceledOrder) []string {
+	var ids []string
+	for _, c := range cs {
+		if o := a.orders.get(c.ID); o != nil {
+			o.stpCanceled = true
+			ids = append(ids, o.wid)
+		}
+	}
+	a.canceled(cs)
+	return ids
+}
 
 // cancelOrders books orders that left the book unfilled and returns the
 // final snapshot of the one with id want (order ids start at 1), if any;
@@ -806,7 +940,8 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 	w := &wire.Order{
 		OrderID: o.wid, ClientOrderID: o.clientID, Account: a.e.name, Symbol: h.sym.Name,
 		Side: wireSide(o.side), Type: wire.Limit, Price: o.wprice, Qty: o.wqty, FilledQty: h.qty(o.filled),
-		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, CreatedMs: o.createdMs,
+		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, STP: wireSTP(o.stp),
+		CanceledBySTP: o.stpCanceled, CreatedMs: o.createdMs,
 	}
 	if o.typ == book.Market {
 		w.Type = wire.Market

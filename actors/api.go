@@ -334,6 +334,15 @@ func (x *Exchange) CancelOrder(acct string, req wire.Cancel, done func(wire.Orde
 	}
 }
 
+// AmendOrder changes the price or total quantity of one of acct's open
+// orders, by order id or client id.
+func (x *Exchange) AmendOrder(acct string, req wire.Amend, done func(wire.OrderReply)) {
+	done = durably(x, done)
+	if h := x.orderSymbol(req.Symbol, done); h != nil {
+		x.toAccount(x.Account(acct).e, &amendReq{req: req, h: h, done: done})
+	}
+}
+
 // CancelAll cancels every open order of acct, or of acct in req.Symbol.
 func (x *Exchange) CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply)) {
 	done = durably(x, done)
@@ -414,6 +423,14 @@ func (r AccountRef) CancelOrder(req wire.Cancel, done func(wire.OrderReply)) {
 	done = durably(r.x, done)
 	if r.x.orderSymbol(req.Symbol, done) != nil {
 		r.x.toAccount(r.e, &cancelReq{req: req, done: done})
+	}
+}
+
+// AmendOrder is Exchange.AmendOrder for r's account.
+func (r AccountRef) AmendOrder(req wire.Amend, done func(wire.OrderReply)) {
+	done = durably(r.x, done)
+	if h := r.x.orderSymbol(req.Symbol, done); h != nil {
+		r.x.toAccount(r.e, &amendReq{req: req, h: h, done: done})
 	}
 }
 

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strings"
@@ -97,6 +98,9 @@ type accountAudit struct {
 	base                    market.Money // the liquidation's, with what its winners paid so far
 	legs                    []legAudit
 	failed                  bool
+	// check: risk's own consistency, and its open orders' quantities
+	// against the account's view of them.
+	check error
 }
 
 type legAudit struct {
@@ -134,6 +138,7 @@ func (a *accountActor) auditShare() accountAudit {
 			out.qty[h.idx], out.cost[h.idx] = p.Qty, p.Cost
 		}
 	}
+	out.check = a.checkOrders()
 	if lq := a.liq; lq != nil {
 		out.liquidating, out.base = true, lq.L.Base+lq.Charged() // winners' payments are held until the settlement
 		for i := range lq.Legs {
@@ -142,6 +147,31 @@ func (a *accountActor) auditShare() accountAudit {
 		}
 	}
 	return out
+}
+
+// checkOrders runs risk's consistency check and compares every open
+// order's remaining quantity with risk's reservation of it (not while an
+// amend of it is on its way: risk then holds the amended one); an
+// untriggered conditional order has none.
+func (a *accountActor) checkOrders() error {
+	if a.e.failed.Load() {
+		return nil
+	}
+	if err := a.acct.Check(); err != nil {
+		return fmt.Errorf("account %s: %w", a.e.name, err)
+	}
+	for _, o := range a.orders.Values() {
+		if o.cond != nil && !o.cond.fired {
+			if _, ok := a.acct.OrderQty(o.id); ok {
+				return fmt.Errorf("account %s: untriggered order %d has a reservation", a.e.name, o.id)
+			}
+			continue
+		}
+		if q, ok := a.acct.OrderQty(o.id); o.amending == 0 && (!ok || q != o.qty-o.filled) {
+			return fmt.Errorf("account %s: order %d has %d open, risk reserves %d (%v)", a.e.name, o.id, o.qty-o.filled, q, ok)
+		}
+	}
+	return nil
 }
 
 // hash digests what decides the account's future: cash and balance, the
@@ -277,6 +307,9 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 		r.Balances += a.balance
 		r.Fees += a.fees - a.funding
 		r.OpenOrders += a.openOrders
+		if a.check != nil && r.Err == nil {
+			r.Err = a.check
+		}
 		if a.failed {
 			r.Failed = append(r.Failed, a.name)
 		}

@@ -21,11 +21,11 @@ import (
 // are journaled, the rest (reads, probes, lifecycle) are not.
 func journaled(m any) bool {
 	switch m.(type) {
-	case *placeReq, *cancelReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
+	case *placeReq, *cancelReq, *amendReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
 		*indexMsg, *fundDepositMsg, *adlRetryMsg,
 		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
 		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg,
-		*placeMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
+		*placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
 		*settleMsg, *releaseMsg, *deficitMsg,
 		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:
 		return true
@@ -46,7 +46,9 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = appendDec(p, r.Price)
 		p = appendDec(p, r.Qty)
 		p = appendStr(p, string(r.TIF))
-		p = append(p, flags(r.ReduceOnly, r.PostOnly))
+		// Bits 2-3: the book's STP mode (0, cancel_maker, in the records
+		// of the releases before order.place had stp).
+		p = append(p, flags(r.ReduceOnly, r.PostOnly)|byte(bookSTP(r.STP))<<2)
 		p = appendStr(p, r.ClientOrderID)
 		p = binary.AppendVarint(p, int64(m.mark))
 		if r.Type.Conditional() { // a tail, so records written before it decode
@@ -61,6 +63,15 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = appendStr(p, m.req.Symbol)
 		p = appendStr(p, m.req.OrderID)
 		return recCancel, appendStr(p, m.req.ClientOrderID)
+	case *amendReq:
+		r := &m.req
+		m.mark = m.h.lastMark()
+		p = binary.AppendUvarint(p, uint64(m.h.idx))
+		p = appendStr(p, r.OrderID)
+		p = appendStr(p, r.ClientOrderID)
+		p = appendDec(p, r.Price)
+		p = appendDec(p, r.Qty)
+		return recAmend, binary.AppendVarint(p, int64(m.mark))
 	case *cancelAllReq:
 		return recCancelAll, appendSym(p, m.h)
 	case *cancelAfterReq:
@@ -104,7 +115,9 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		r.Side, r.Type = wire.Side(d.str()), wire.OrderType(d.str())
 		r.Price, r.Qty = d.dec(), d.dec()
 		r.TIF = wire.TIF(d.str())
-		r.ReduceOnly, r.PostOnly = d.flags()
+		f := d.byte()
+		r.ReduceOnly, r.PostOnly = flagsOf(f)
+		r.STP = wireSTP(book.STPMode(f >> 2 & 3))
 		r.ClientOrderID = d.str()
 		mark := book.Ticks(d.varint())
 		if r.Type.Conditional() {
@@ -116,6 +129,15 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		pr := newPlaceReq(r, h, func(wire.OrderReply) {})
 		pr.mark = mark
 		m = pr
+	case recAmend:
+		h := d.sym(x, false)
+		var r wire.Amend
+		if h != nil {
+			r.Symbol = h.sym.Name
+		}
+		r.OrderID, r.ClientOrderID = d.str(), d.str()
+		r.Price, r.Qty = d.dec(), d.dec()
+		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: book.Ticks(d.varint())}
 	case recCancel:
 		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}}
 	case recCancelAll:

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/perpx/perpx/adl"
 	"github.com/perpx/perpx/book"
@@ -162,6 +163,21 @@ func wireSide(s book.Side) wire.Side {
 	}
 	return wire.Buy
 }
+
+// stpModes are the wire names of the book's STP modes.
+var stpModes = [...]wire.STP{book.STPCancelMaker: wire.STPCancelMaker, book.STPCancelTaker: wire.STPCancelTaker,
+	book.STPCancelBoth: wire.STPCancelBoth, book.STPNone: wire.STPNone}
+
+// bookSTP is s's book mode; an order that names none (an in-process
+// caller's) gets wire.DefaultSTP's.
+func bookSTP(s wire.STP) book.STPMode {
+	if i := slices.Index(stpModes[:], s); i >= 0 {
+		return book.STPMode(i)
+	}
+	return book.STPCancelTaker // wire.DefaultSTP (TestSTPModes)
+}
+
+func wireSTP(m book.STPMode) wire.STP { return stpModes[m] }
 
 func posSide(qty book.Lots) wire.PosSide {
 	if qty < 0 {

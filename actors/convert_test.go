@@ -155,3 +155,14 @@ func TestErrorTablesCoverEveryCode(t *testing.T) {
 		t.Errorf("an unknown error is sent as %v", e)
 	}
 }
+
+func TestSTPModes(t *testing.T) {
+	for m := book.STPCancelMaker; m <= book.STPNone; m++ {
+		if w := wireSTP(m); w == "" || bookSTP(w) != m || w != wire.STP(m.String()) {
+			t.Errorf("%v: wire %q, back %v", m, w, bookSTP(w))
+		}
+	}
+	if bookSTP("") != bookSTP(wire.DefaultSTP) {
+		t.Errorf("an order naming no stp gets %v, want the default %s", bookSTP(""), wire.DefaultSTP)
+	}
+}

@@ -48,6 +48,7 @@ const (
 	recIndex
 	recFundDeposit
 	recADLRetry
+	recAmend
 )
 
 // Actor numbers in the journal.

@@ -89,7 +89,7 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in %s", s.g.name))
 	} else if first {
 		switch message.(type) {
-		case *placeMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
+		case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
 			s.x.post(child, nil, message)
 		}
 	}

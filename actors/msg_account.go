@@ -34,6 +34,13 @@ type (
 		req  wire.Cancel
 		done func(wire.OrderReply)
 	}
+	// amendReq changes an open order's price or quantity (order.amend).
+	amendReq struct {
+		req  wire.Amend
+		h    *symbolHandle // req.Symbol's
+		done func(wire.OrderReply)
+		mark book.Ticks // the symbol's mark when the record was made (durable mode)
+	}
 	leverageReq struct {
 		req  wire.Leverage
 		done func(wire.LeverageReply)
@@ -96,6 +103,7 @@ func newMakerFill(sym int, f book.Fill, tradeSeq uint64) *makerFillMsg {
 func (m *makerFillMsg) recycle() { makerFills.Put(m) }
 
 func (m *cancelReq) refuse(e *wire.Error)   { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
+func (m *amendReq) refuse(e *wire.Error)    { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
 func (m *leverageReq) refuse(e *wire.Error) { m.done(wire.LeverageReply{Reply: wire.Fail(e)}) }
 func (m *stateReq) refuse(e *wire.Error)    { m.done(wire.AccountReply{Reply: wire.Fail(e)}) }
 func (m *depositReq) refuse(e *wire.Error)  { m.done(wire.BalanceReply{Reply: wire.Fail(e)}) }
@@ -123,15 +131,22 @@ func (m *cancelAllReq) refuse(e *wire.Error) {
 // From a symbol actor.
 type (
 	// takerResultMsg is the book's outcome of an order this account sent
-	// (a client order or a liquidation order). Fills are the taker's, in
-	// order; tradeSeq is the seq of the first one.
+	// (a client order or a liquidation order), or of an amend (amend set).
+	// Fills are the taker's, in order; tradeSeq is the seq of the first one.
 	takerResultMsg struct {
-		sym      int
-		id       book.OrderID
-		code     book.RejectCode
-		status   book.Status
-		fills    []book.Fill
-		canceled []book.CanceledOrder // own resting orders removed by self-trade prevention
+		sym       int
+		id        book.OrderID
+		code      book.RejectCode
+		status    book.Status
+		stpKilled bool // self-trade prevention canceled the order's remainder
+		fills     []book.Fill
+		// own resting orders removed by self-trade prevention (an amended
+		// order killed by it is among them)
+		canceled []book.CanceledOrder
+		// amend is the order as the book holds it after an amend, before
+		// the amended order traded (unchanged when refused); nil for an
+		// order's result.
+		amend *amended
 		// err, when set, refuses the order whatever code says: its book
 		// is out of service (symbolActor.refuseFailed).
 		err      *wire.Error
@@ -139,6 +154,14 @@ type (
 		done     func(wire.OrderReply)
 		req      *placeReq    // the client order's allocation; nil for a liquidation order
 		one      [1]book.Fill // fills' storage when there is one
+	}
+	// amended is an order as an amend left it in the book: its price,
+	// total quantity (filled + open) and open quantity, and the symbol's
+	// mark (for the reservation's margin price).
+	amended struct {
+		price     book.Ticks
+		qty, open book.Lots
+		mark      book.Ticks
 	}
 	// makerFillMsg is one fill of a resting order of this account; pooled
 	// (newMakerFill, recycle).

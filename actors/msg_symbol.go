@@ -18,6 +18,17 @@ type (
 		done  func(wire.OrderReply)
 		req   *placeReq // a client order: the result goes in req.result; nil allocates one
 	}
+	// amendMsg amends one resting order of acct (a client amend): price 0
+	// keeps the book's price, qty 0 its quantity; qty is the new total
+	// (filled + open). Answered with a takerResultMsg whose amend is set.
+	amendMsg struct {
+		id    book.OrderID
+		acct  book.AccountID
+		price book.Ticks
+		qty   book.Lots
+		from  *actor.PID
+		done  func(wire.OrderReply)
+	}
 	// cancelMsg cancels one order (a client cancel): answered with a
 	// canceledMsg carrying done.
 	cancelMsg struct {

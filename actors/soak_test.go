@@ -3,6 +3,7 @@ package actors
 import (
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -194,6 +195,8 @@ func (s *soak) act(done func()) {
 		case q < 11:
 			req.ClientOrderID = "c" + strconv.Itoa(s.rng.IntN(5))
 		case q < 14:
+			req.STP = []wire.STP{wire.STPNone, wire.STPCancelMaker, wire.STPCancelBoth}[s.rng.IntN(3)]
+		case q < 17:
 			s.conditional(&req, si)
 		}
 		x.PlaceOrder(acct, req, orderDone)
@@ -234,8 +237,30 @@ func (s *soak) act(done func()) {
 	case p < 90:
 		x.SetLeverage(acct, wire.Leverage{Symbol: sym.Name, Leverage: decimal.NewFromInt(int64(5 + s.rng.IntN(60)))},
 			func(r wire.LeverageReply) { s.record(acct, r.Reply, nil); done() })
-	case p < 95:
+	case p < 92:
 		x.AccountState(acct, wire.State{}, func(r wire.AccountReply) { s.record(acct, r.Reply, nil); done() })
+	case p < 95: // an amend of an order seen resting (maybe filled or gone since), racing its fills
+		s.mu.Lock()
+		var key string
+		if ids := s.open[acct]; len(ids) > 0 {
+			key = ids[s.rng.IntN(len(ids))]
+		}
+		s.mu.Unlock()
+		symName, id, ok := strings.Cut(key, "/")
+		if !ok {
+			symName, id = sym.Name, "1"
+		}
+		req := wire.Amend{Symbol: symName, OrderID: id}
+		si := slices.IndexFunc(s.syms, func(m *market.Symbol) bool { return m.Name == symName })
+		switch s.rng.IntN(3) {
+		case 0:
+			req.Price = s.price(si, 0.02)
+		case 1:
+			req.Qty = s.qty(s.syms[si])
+		default:
+			req.Price, req.Qty = s.price(si, 0.02), s.qty(s.syms[si])
+		}
+		x.AmendOrder(acct, req, orderDone)
 	default:
 		x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: decimal.NewFromInt(int64(s.rng.IntN(2000)))},
 			func(r wire.BalanceReply) { s.record(acct, r.Reply, nil); done() })

@@ -61,6 +61,8 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 		s.onPlace(ctx, m)
 	case *armMsg:
 		s.onArm(ctx, m)
+	case *amendMsg:
+		s.onAmend(ctx, m)
 	case *cancelMsg:
 		s.onCancel(ctx, m)
 	case *cancelIDsMsg:
@@ -119,7 +121,39 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 	r := &s.res
 	s.book.Place(m.order, r)
 	out := m.result()
-	*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: r.Code, status: r.Status, done: m.done, req: m.req}
+	*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, done: m.done, req: m.req}
+	s.answer(ctx, taker, m.from, out)
+}
+
+// onAmend amends a resting order (book.Book.Amend) and answers like an
+// order's result, with the order as the amend left it: the book's word,
+// whatever fills of it were on their way to the account meanwhile. A new
+// total at or below what the order has filled is INVALID_QTY.
+func (s *symbolActor) onAmend(ctx actor.Context, m *amendMsg) {
+	taker := s.ref(m.acct, m.from)
+	r := &s.res
+	cur, ok := s.book.Order(m.id)
+	a := &amended{price: cur.Price, qty: cur.Qty, open: cur.Remaining, mark: s.h.lastMark()}
+	if m.price > 0 {
+		a.price = m.price
+	}
+	if m.qty > 0 {
+		a.qty, a.open = m.qty, m.qty-cur.Filled
+	}
+	s.book.Amend(m.id, a.price, a.open, r) // an unknown id: UNKNOWN_ORDER (ids are the exchange's, so never another account's)
+	if !ok || r.Code != book.OK {
+		a.price, a.qty, a.open = cur.Price, cur.Qty, cur.Remaining
+	}
+	out := &takerResultMsg{sym: s.h.idx, id: m.id, done: m.done, amend: a}
+	s.answer(ctx, taker, m.from, out)
+}
+
+// answer sends the taker's account the outcome in s.res of its order or
+// amend (out, with its identity set), each maker its fill, and publishes
+// the trades and the depth change.
+func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID, out *takerResultMsg) {
+	r := &s.res
+	out.code, out.status, out.stpKilled = r.Code, r.Status, r.STPKilled
 	if r.Code == book.OK {
 		if len(r.Fills) == 1 {
 			out.one[0] = r.Fills[0]
@@ -147,7 +181,7 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 		}
 		s.publishDepth(r.Depth)
 	}
-	s.x.deliver(ctx, taker.mb, m.from, out)
+	s.x.deliver(ctx, taker.mb, from, out)
 	if n := len(r.Fills); n > 0 && r.Code == book.OK { // after the result: the taker learns of its fills first
 		s.fire(ctx, trigger.Last, r.Fills[n-1].Price)
 	}
@@ -164,7 +198,7 @@ func (m *placeMsg) result() *takerResultMsg {
 
 // refuseFailed answers, once the book is out of service (halt.go), what
 // would otherwise wait for it forever: an order is rejected INTERNAL (its
-// account releases it), a cancel refused INTERNAL, a cancel by ids
+// account releases it), an amend or a cancel refused INTERNAL, a cancel by ids
 // answered with nothing canceled (the orders stay where the frozen book
 // holds them).
 func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
@@ -175,6 +209,10 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 		out := m.result()
 		*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, code: book.OK, status: book.StatusRejected, done: m.done, req: m.req, err: e}
 		s.x.deliver(ctx, taker.mb, m.from, out)
+	case *amendMsg:
+		taker := s.ref(m.acct, m.from)
+		s.x.deliver(ctx, taker.mb, m.from, &takerResultMsg{sym: s.h.idx, id: m.id, code: book.OK, status: book.StatusRejected,
+			done: m.done, err: e, amend: &amended{}})
 	case *cancelMsg:
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, err: e})
 	case *cancelIDsMsg:

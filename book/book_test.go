@@ -167,6 +167,12 @@ func TestFOKAllOrNothing(t *testing.T) {
 			t.Fatalf("%+v: a rejected FOK changed the book", o)
 		}
 	}
+	// Without STP, bob's FOK counts his own order as liquidity.
+	c := bookWith(t, sell(1, alice, 100, 2), sell(2, bob, 100, 2))
+	if r := place(t, c, buy(12, bob, 100, 4).with(fok).with(func(o *Order) { o.STP = STPNone })); r.Status != StatusFilled ||
+		len(r.Fills) != 2 || r.Fills[1].MakerAccount != bob {
+		t.Fatalf("FOK with STP none: %+v", r)
+	}
 	// With cancel-maker STP, bob's FOK may cancel his own order and still fill from alice.
 	r := place(t, b, buy(11, bob, 101, 3).with(fok))
 	if r.Status != StatusFilled || len(r.Canceled) != 0 || r.Fills[0].MakerID != 1 {
@@ -190,6 +196,9 @@ func TestSelfTradePrevention(t *testing.T) {
 			0, []Level{{101, 2, 1}}},
 		{STPCancelTaker, StatusCanceled, nil, nil, 0, []Level{{100, 4, 2}, {101, 2, 1}}},
 		{STPCancelBoth, StatusCanceled, nil, []OrderID{1}, 0, []Level{{100, 2, 1}, {101, 2, 1}}},
+		// None: alice trades with her own order like with anyone's.
+		{STPNone, StatusFilled, []Fill{fill(1, 10, alice, alice, 100, 2, Buy, 0)}, nil, 0,
+			[]Level{{100, 2, 1}, {101, 2, 1}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode.String(), func(t *testing.T) {
@@ -200,8 +209,9 @@ func TestSelfTradePrevention(t *testing.T) {
 				canceled = append(canceled, c.ID)
 			}
 			_, asks := depth(t, b)
+			killed := tc.mode == STPCancelTaker || tc.mode == STPCancelBoth
 			if r.Status != tc.status || !slices.Equal(r.Fills, tc.fills) || !slices.Equal(canceled, tc.canceled) ||
-				r.Remaining != tc.remaining || !slices.Equal(asks, tc.asks) {
+				r.Remaining != tc.remaining || !slices.Equal(asks, tc.asks) || r.STPKilled != killed {
 				t.Fatalf("status %v fills %+v canceled %v asks %v; want %v %+v %v %v",
 					r.Status, r.Fills, canceled, asks, tc.status, tc.fills, tc.canceled, tc.asks)
 			}
@@ -242,7 +252,7 @@ func TestRejects(t *testing.T) {
 		{"no side", buy(10, bob, 99, 1).with(func(o *Order) { o.Side = 0 }), RejectBadRequest},
 		{"unknown type", buy(10, bob, 99, 1).with(func(o *Order) { o.Type = 2 }), RejectBadRequest},
 		{"unknown tif", buy(10, bob, 99, 1).with(func(o *Order) { o.TIF = 3 }), RejectBadRequest},
-		{"unknown stp", buy(10, bob, 99, 1).with(func(o *Order) { o.STP = 3 }), RejectBadRequest},
+		{"unknown stp", buy(10, bob, 99, 1).with(func(o *Order) { o.STP = STPNone + 1 }), RejectBadRequest},
 		{"post-only IOC", buy(10, bob, 99, 1).with(post).with(ioc), RejectBadRequest},
 		{"post-only market", buy(10, bob, 99, 1).with(market).with(post), RejectBadRequest},
 		{"market without bound", buy(10, bob, 0, 1).with(market), RejectBadRequest},
@@ -539,7 +549,8 @@ func TestStrings(t *testing.T) {
 		StatusNew: "new", StatusPartiallyFilled: "partially_filled", StatusFilled: "filled", StatusCanceled: "canceled",
 		StatusRejected: "rejected", StatusExpired: "expired", Status(99): "invalid",
 		Limit: "limit", Market: "market", GTC: "GTC", IOC: "IOC", FOK: "FOK", TIF(9): "invalid",
-		STPCancelMaker: "cancel_maker", STPCancelTaker: "cancel_taker", STPCancelBoth: "cancel_both",
+		STPCancelMaker: "cancel_maker", STPCancelTaker: "cancel_taker", STPCancelBoth: "cancel_both", STPNone: "none",
+		STPMode(9): "invalid",
 	} {
 		if got := v.String(); got != want {
 			t.Errorf("%#v.String() = %q, want %q", v, got, want)

@@ -159,9 +159,10 @@ func (h *harness) compare() error {
 // reference book makes none); other names the one r is compared with.
 func sameOutcome(r, other *Result, name string) error {
 	switch {
-	case r.Code != other.Code || r.Status != other.Status || r.Filled != other.Filled || r.Remaining != other.Remaining:
-		return fmt.Errorf("result %v/%v filled %d remaining %d, %s %v/%v filled %d remaining %d",
-			r.Code, r.Status, r.Filled, r.Remaining, name, other.Code, other.Status, other.Filled, other.Remaining)
+	case r.Code != other.Code || r.Status != other.Status || r.Filled != other.Filled || r.Remaining != other.Remaining ||
+		r.STPKilled != other.STPKilled:
+		return fmt.Errorf("result %v/%v filled %d remaining %d stp %v, %s %v/%v filled %d remaining %d stp %v",
+			r.Code, r.Status, r.Filled, r.Remaining, r.STPKilled, name, other.Code, other.Status, other.Filled, other.Remaining, other.STPKilled)
 	case !slices.Equal(r.Fills, other.Fills):
 		return fmt.Errorf("fills %+v, %s %+v", r.Fills, name, other.Fills)
 	case !slices.Equal(r.Canceled, other.Canceled):
@@ -227,7 +228,7 @@ func (g *gen) next() cmd {
 		g.nextID++
 		side := Side(1 + g.pick(2))
 		o := Order{ID: g.nextID, Account: AccountID(1 + g.pick(4)), ClientID: fmt.Sprint("c", g.pick(3)),
-			Side: side, Price: g.price(side), Qty: g.qty(), STP: STPMode(g.pick(3)),
+			Side: side, Price: g.price(side), Qty: g.qty(), STP: STPMode(g.pick(4)),
 			ReduceOnly: g.pick(5) == 0}
 		switch g.pick(10) {
 		case 0, 1:
@@ -245,7 +246,7 @@ func (g *gen) next() cmd {
 		case 1:
 			o.Side = Side(3 * g.pick(2))
 		case 2:
-			o.Type, o.TIF, o.STP = OrderType(2+g.pick(2)), TIF(3+g.pick(2)), STPMode(3+g.pick(2))
+			o.Type, o.TIF, o.STP = OrderType(2+g.pick(2)), TIF(3+g.pick(2)), STPMode(4+g.pick(2))
 		}
 		return cmd{kind: cmdPlace, o: o}
 	case k < 86:

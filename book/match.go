@@ -119,7 +119,7 @@ func (b *Book) lookup(id OrderID) (int32, bool) {
 // validateOrder validates a new order against its own fields and the book.
 func (b *Book) validateOrder(o *Order) RejectCode {
 	switch {
-	case o.ID == 0, o.Side != Buy && o.Side != Sell, o.Type > Market, o.TIF > FOK, o.STP > STPCancelBoth,
+	case o.ID == 0, o.Side != Buy && o.Side != Sell, o.Type > Market, o.TIF > FOK, o.STP > STPNone,
 		o.PostOnly && (o.Type != Limit || o.TIF != GTC),
 		o.Type == Market && o.Price == 0:
 		return RejectBadRequest
@@ -168,7 +168,7 @@ func (b *Book) exec(o *Order, qty, filled Lots, r *Result) {
 	case left == 0:
 		r.Status = StatusFilled
 	case killed:
-		r.Status = StatusCanceled
+		r.Status, r.STPKilled = StatusCanceled, true
 	case rests(o):
 		b.rest(o, left, filled, r)
 		r.Remaining, r.Status = left, restingStatus(filled)
@@ -188,6 +188,7 @@ func (b *Book) crosses(o *Order) bool {
 // match trades taker o for qty against the opposite side, best level first
 // and FIFO within a level, applying o's self-trade prevention. It returns
 // the quantity left and whether self-trade prevention killed the taker.
+// With STPNone the taker fills against its own orders like any other.
 func (b *Book) match(o *Order, qty Lots, r *Result) (left Lots, killed bool) {
 	opp := b.half(o.Side.Opposite())
 	limit := opp.keyOf(o.Price)
@@ -201,7 +202,7 @@ func (b *Book) match(o *Order, qty Lots, r *Result) (left Lots, killed bool) {
 		for ni := l.head; ni != nilIdx && qty > 0; {
 			m := &b.nodes[ni]
 			next := m.next
-			if m.Account == o.Account {
+			if m.Account == o.Account && o.STP != STPNone {
 				if o.STP != STPCancelTaker {
 					b.cancelNode(ni, r)
 					changed = true
@@ -248,7 +249,7 @@ func (b *Book) fillable(o *Order, qty Lots) bool {
 		}
 		for ni := b.levels[k.lvl].head; ni != nilIdx; ni = b.nodes[ni].next {
 			m := &b.nodes[ni]
-			if m.Account == o.Account {
+			if m.Account == o.Account && o.STP != STPNone {
 				if o.STP == STPCancelMaker {
 					continue
 				}

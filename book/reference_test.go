@@ -66,7 +66,7 @@ func (rb *refBook) place(o Order, r *Result) {
 	resetResult(r)
 	bad := o.ID == 0 || (o.Side != Buy && o.Side != Sell) || (o.Type != Limit && o.Type != Market) ||
 		(o.TIF != GTC && o.TIF != IOC && o.TIF != FOK) ||
-		(o.STP != STPCancelMaker && o.STP != STPCancelTaker && o.STP != STPCancelBoth) ||
+		o.STP > STPNone ||
 		(o.PostOnly && !(o.Type == Limit && o.TIF == GTC)) || (o.Type == Market && o.Price == 0)
 	code := OK
 	switch {
@@ -118,7 +118,7 @@ func (rb *refBook) exec(o Order, qty, filled Lots, r *Result) {
 	case left == 0:
 		r.Status = StatusFilled
 	case killed:
-		r.Status = StatusCanceled
+		r.Status, r.STPKilled = StatusCanceled, true
 	case o.Type == Limit && o.TIF == GTC:
 		rb.insert(refOrder{Order: o, remaining: left, filled: filled})
 		r.Remaining = left
@@ -140,7 +140,7 @@ func (rb *refBook) match(o Order, qty Lots, r *Result) (Lots, bool) {
 		if better(o.Side.Opposite(), o.Price, m.Price) { // the maker is worse than the limit
 			break
 		}
-		if m.Account == o.Account {
+		if m.Account == o.Account && o.STP != STPNone {
 			if o.STP != STPCancelTaker {
 				r.Canceled = append(r.Canceled, canceledOf(m))
 				*opp = (*opp)[1:]

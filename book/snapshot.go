@@ -169,7 +169,7 @@ func (b *Book) decodeOrder(d *snapDecoder, side Side, li int32) error {
 		return snapErr("order %d: remaining %d, filled %d", id, rem, filled)
 	case rem > math.MaxInt64-l.total: // the level total Place keeps within int64
 		return snapErr("%v %d: level total overflows", side, l.price)
-	case flags>>(flagSTPShift+2) != 0 || STPMode(flags>>flagSTPShift) > STPCancelBoth:
+	case flags>>(flagSTPShift+2) != 0 || STPMode(flags>>flagSTPShift) > STPNone:
 		return snapErr("order %d: flags %#x", id, flags)
 	}
 	if _, dup := b.ids.get(uint64(id)); dup {

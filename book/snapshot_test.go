@@ -185,7 +185,6 @@ func TestSnapshotRefusals(t *testing.T) {
 		{"duplicate id", u64(askID, 1), "order 1 twice"},
 		{"zero remaining", u64(bidRem, 0), "remaining 0"},
 		{"qty overflow", u64(bidFilled, math.MaxInt64), "filled 9223372036854775807"},
-		{"stp mode", set(bidFlags, 3<<flagSTPShift), "flags"},
 		{"unknown flag", set(bidFlags, 1<<4), "flags"},
 		{"client id past the end", set(bidFlags+1, 100), "client id of 100"},
 		{"non-minimal uvarint", func(p []byte) []byte { p[bidFlags+1] = 0x80; return slices.Insert(p, bidFlags+2, 0) }, "bad uvarint"},

@@ -96,6 +96,9 @@ const (
 	STPCancelMaker STPMode = iota // cancel the resting order, keep matching
 	STPCancelTaker                // cancel the taker's remainder, leave the maker
 	STPCancelBoth                 // cancel the resting order and the taker's remainder
+	// STPNone: no prevention; the taker trades with its own resting order
+	// like with any other (a fill whose maker and taker are one account).
+	STPNone
 )
 
 func (m STPMode) String() string {
@@ -106,6 +109,8 @@ func (m STPMode) String() string {
 		return "cancel_taker"
 	case STPCancelBoth:
 		return "cancel_both"
+	case STPNone:
+		return "none"
 	}
 	return "invalid"
 }
@@ -190,6 +195,10 @@ type Result struct {
 	// Remaining is the addressed order's resting quantity after the call
 	// (0 unless it rests).
 	Remaining Lots
+	// STPKilled: self-trade prevention canceled the addressed order's
+	// remainder (Status is StatusCanceled), as opposed to an IOC or market
+	// remainder dropped for want of liquidity.
+	STPKilled bool
 	Fills     []Fill
 	Depth     []DepthChange
 	Canceled  []CanceledOrder
@@ -197,7 +206,7 @@ type Result struct {
 
 // reset empties r field by field: re-slicing in place only stores lengths.
 func (r *Result) reset() {
-	r.Code, r.Status, r.Filled, r.Remaining = OK, StatusNone, 0, 0
+	r.Code, r.Status, r.Filled, r.Remaining, r.STPKilled = OK, StatusNone, 0, 0, false
 	r.Fills, r.Depth, r.Canceled = r.Fills[:0], r.Depth[:0], r.Canceled[:0]
 }
 

@@ -30,6 +30,10 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeCancel, func(x Exchange, rt wire.Route, r wire.Cancel, done func(wire.OrderReply)) {
 				x.CancelOrder(rt.Account, r, done)
 			}, orderBody)},
+		{ep: wire.EpOrderAmend, name: "order-amend", subject: subj.OrderAmend(wire.Any), limited: true,
+			serve: call(wire.DecodeAmend, func(x Exchange, rt wire.Route, r wire.Amend, done func(wire.OrderReply)) {
+				x.AmendOrder(rt.Account, r, done)
+			}, orderBody)},
 		{ep: wire.EpLeverage, name: "leverage", subject: subj.Leverage(wire.Any), limited: true,
 			serve: call(wire.DecodeLeverage, func(x Exchange, rt wire.Route, r wire.Leverage, done func(wire.LeverageReply)) {
 				x.SetLeverage(rt.Account, r, done)
@@ -100,7 +104,7 @@ var (
 )
 
 // endpoints groups the ops into micro endpoints. Every order.* op (place,
-// cancel, cancel_all, cancel_all_after, batch) shares one subscription: NATS keeps a connection's messages in order
+// cancel, amend, cancel_all, cancel_all_after, batch) shares one subscription: NATS keeps a connection's messages in order
 // only within a subscription, and a trader pipelining a place and its cancel
 // must not see the cancel overtake the place.
 func endpoints(subj wire.Subjects) []*endpoint {
@@ -162,7 +166,7 @@ func orderBody(dst []byte, r wire.OrderReply) ([]byte, *wire.Error) {
 	if r.Order == nil {
 		return dst, wire.Errorf(wire.CodeInternal, "the exchange accepted the request but returned no order")
 	}
-	return wire.AppendOrderReply(dst, r.Order), nil
+	return wire.AppendOrderReplyOf(dst, &r), nil
 }
 
 // jsonBody encodes any other ok reply with encoding/json.

@@ -111,7 +111,7 @@ func (f *fake) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.Order
 		f.nextID++
 		o := wire.Order{OrderID: strconv.Itoa(f.nextID), ClientOrderID: req.ClientOrderID, Account: acct,
 			Symbol: req.Symbol, Side: req.Side, Type: req.Type, Price: req.Price, Qty: req.Qty,
-			Status: wire.StatusNew, TIF: req.TIF, ReduceOnly: req.ReduceOnly, PostOnly: req.PostOnly, CreatedMs: 1700000000000}
+			Status: wire.StatusNew, TIF: req.TIF, ReduceOnly: req.ReduceOnly, PostOnly: req.PostOnly, STP: req.STP, CreatedMs: 1700000000000}
 		f.orders[acct+"/"+o.OrderID] = o
 		if o.ClientOrderID != "" {
 			f.cids[acct+"/"+o.ClientOrderID] = o.OrderID
@@ -121,23 +121,51 @@ func (f *fake) PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.Order
 	})
 }
 
+// open finds acct's open order in sym by order or client id (caller
+// holds mu); a refusal is the reply to send instead.
+func (f *fake) open(acct, sym, orderID, clientID string) (wire.Order, string, *wire.OrderReply) {
+	if env, bad := f.unknown(sym); bad {
+		return wire.Order{}, "", &wire.OrderReply{Reply: env}
+	}
+	id := orderID
+	if clientID != "" {
+		id = f.cids[acct+"/"+clientID]
+	}
+	o, ok := f.orders[acct+"/"+id]
+	if !ok || o.Symbol != sym {
+		return wire.Order{}, "", &wire.OrderReply{Reply: fail(wire.CodeUnknownOrder, "no open order %s", id)}
+	}
+	return o, id, nil
+}
+
 func (f *fake) CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply)) {
 	do(f, "CancelOrder", acct, req, done, func() wire.OrderReply {
-		if env, bad := f.unknown(req.Symbol); bad {
-			return wire.OrderReply{Reply: env}
-		}
-		id := req.OrderID
-		if req.ClientOrderID != "" {
-			id = f.cids[acct+"/"+req.ClientOrderID]
-		}
-		o, ok := f.orders[acct+"/"+id]
-		if !ok || o.Symbol != req.Symbol {
-			return wire.OrderReply{Reply: fail(wire.CodeUnknownOrder, "no open order %s", id)}
+		o, id, refused := f.open(acct, req.Symbol, req.OrderID, req.ClientOrderID)
+		if refused != nil {
+			return *refused
 		}
 		delete(f.orders, acct+"/"+id)
 		delete(f.cids, acct+"/"+o.ClientOrderID)
 		o.Status = wire.StatusCanceled
 		f.changed("cancel " + acct + "/" + id)
+		return wire.OrderReply{Reply: wire.OK(), Order: &o}
+	})
+}
+
+func (f *fake) AmendOrder(acct string, req wire.Amend, done func(wire.OrderReply)) {
+	do(f, "AmendOrder", acct, req, done, func() wire.OrderReply {
+		o, id, refused := f.open(acct, req.Symbol, req.OrderID, req.ClientOrderID)
+		if refused != nil {
+			return *refused
+		}
+		if !req.Price.IsZero() {
+			o.Price = req.Price
+		}
+		if !req.Qty.IsZero() {
+			o.Qty = req.Qty
+		}
+		f.orders[acct+"/"+id] = o
+		f.changed("amend " + string(wire.AppendOrder(nil, &o)))
 		return wire.OrderReply{Reply: wire.OK(), Order: &o}
 	})
 }

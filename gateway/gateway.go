@@ -24,6 +24,7 @@ import (
 type Exchange interface {
 	PlaceOrder(acct string, req wire.PlaceOrder, done func(wire.OrderReply))
 	CancelOrder(acct string, req wire.Cancel, done func(wire.OrderReply))
+	AmendOrder(acct string, req wire.Amend, done func(wire.OrderReply))
 	CancelAll(acct string, req wire.CancelAll, done func(wire.CancelAllReply))
 	CancelAllAfter(acct string, req wire.CancelAllAfter, done func(wire.CancelAllAfterReply))
 	SetLeverage(acct string, req wire.Leverage, done func(wire.LeverageReply))

@@ -21,7 +21,7 @@ func benchPublisher(b *testing.B) *Publisher {
 var benchFill = &wire.AccountEvent{Type: wire.EventFill, Seq: 981, TimeMs: 1718000000123,
 	Order: &wire.Order{OrderID: "17", ClientOrderID: "c-1042", Account: "alice", Symbol: "BTC-PERP", Side: wire.Buy,
 		Type: wire.Limit, Price: dec("30000.5"), Qty: dec("0.010"), FilledQty: dec("0.004"), AvgPrice: dec("30000.45"),
-		Status: wire.StatusPartiallyFilled, TIF: wire.GTC, CreatedMs: 1718000000100},
+		Status: wire.StatusPartiallyFilled, TIF: wire.GTC, STP: wire.STPCancelTaker, CreatedMs: 1718000000100},
 	Fill: &wire.Fill{Symbol: "BTC-PERP", OrderID: "17", ClientOrderID: "c-1042", Side: wire.Buy, Price: dec("30000.4"),
 		Qty: dec("0.002"), Fee: dec("0.0300004"), Liquidity: wire.Taker, RealizedPnL: dec("-1.25"), TradeSeq: 4411}}
 

@@ -60,6 +60,18 @@ func appendCancel(dst []byte, sym *symbol, coid uint64) []byte {
 	return append(dst, `"}`...)
 }
 
+// appendAmendPrice appends the order.amend body moving the order with
+// client order id coid to priceTicks.
+func appendAmendPrice(dst []byte, sym *symbol, coid uint64, priceTicks int64) []byte {
+	dst = append(dst, `{"symbol":"`...)
+	dst = append(dst, sym.Name...)
+	dst = append(dst, `","client_order_id":"`...)
+	dst = appendCOID(dst, coid)
+	dst = append(dst, `","price":"`...)
+	dst = sym.tick.appendUnits(dst, priceTicks)
+	return append(dst, `"}`...)
+}
+
 // appendCancelAll appends the order.cancel_all body for sym.
 func appendCancelAll(dst []byte, sym *symbol) []byte {
 	dst = append(dst, `{"symbol":"`...)

@@ -53,7 +53,7 @@ func TestBodiesDecodeAsSent(t *testing.T) {
 		t.Fatal(werr)
 	}
 	want := wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: decimal.RequireFromString("30000.5"),
-		Qty: decimal.RequireFromString("0.012"), TIF: wire.GTC, PostOnly: true, ClientOrderID: "lt1z"}
+		Qty: decimal.RequireFromString("0.012"), TIF: wire.GTC, PostOnly: true, ClientOrderID: "lt1z", STP: wire.DefaultSTP}
 	if !p.Price.Equal(want.Price) || !p.Qty.Equal(want.Qty) {
 		t.Fatalf("decoded %+v, want %+v", p, want)
 	}
@@ -66,6 +66,10 @@ func TestBodiesDecodeAsSent(t *testing.T) {
 	p, werr = wire.DecodePlace(appendPlace(nil, &market))
 	if werr != nil || p.Type != wire.Market || p.TIF != wire.IOC || !p.ReduceOnly || !p.Price.IsZero() {
 		t.Fatalf("market order decoded as %+v, %v", p, werr)
+	}
+	a, werr := wire.DecodeAmend(appendAmendPrice(nil, btc, 71, 300015))
+	if werr != nil || a.Symbol != "BTC-PERP" || a.ClientOrderID != "lt1z" || !a.Price.Equal(decimal.RequireFromString("30001.5")) || !a.Qty.IsZero() {
+		t.Fatalf("amend decoded as %+v, %v", a, werr)
 	}
 
 	c, werr := wire.DecodeCancel(appendCancel(nil, btc, 71))

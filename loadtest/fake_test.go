@@ -62,6 +62,7 @@ type fakeExchange struct {
 	// cancelAlls counts order.cancel_all requests answered; deadman holds
 	// each account's order.cancel_all_after timeouts, in order.
 	cancelAlls int
+	amends     int
 	deadman    map[string][]int
 	auditOK    bool
 	// delay > 0 answers order.place and order.cancel that much later,
@@ -116,6 +117,10 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 		f.requests++
 		c, err := wire.DecodeCancel(m.Data)
 		f.answer(m, f.cancel(r.Account, c, err))
+	case wire.EpOrderAmend:
+		f.requests++
+		a, err := wire.DecodeAmend(m.Data)
+		f.answer(m, f.amend(r.Account, a, err))
 	case wire.EpOrderCancelAll:
 		f.requests++
 		c, err := wire.DecodeCancelAll(m.Data)
@@ -197,6 +202,22 @@ func (f *fakeExchange) cancel(account string, c wire.Cancel, err *wire.Error) []
 	}
 	delete(f.resting[account], c.ClientOrderID)
 	o.Status = wire.StatusCanceled
+	f.statuses[o.Status]++
+	return wire.AppendOrderReply(nil, &o)
+}
+
+// amend moves a resting order to a new price.
+func (f *fakeExchange) amend(account string, a wire.Amend, err *wire.Error) []byte {
+	if err != nil {
+		return f.failReply(err)
+	}
+	o, ok := f.resting[account][a.ClientOrderID]
+	if !ok {
+		return f.failReply(wire.Errorf(wire.CodeUnknownOrder, "no such order"))
+	}
+	o.Price = a.Price
+	f.resting[account][a.ClientOrderID] = o
+	f.amends++
 	f.statuses[o.Status]++
 	return wire.AppendOrderReply(nil, &o)
 }

@@ -17,7 +17,7 @@ func (r *runner) report(col *collector, window int64) *Report {
 		DurationS: secs, TargetRate: r.cfg.Rate, Conns: len(r.pipes), Seed: r.cfg.Seed, RunID: r.cfg.RunID,
 		Traders: r.traders,
 		Sent:    t.totalSent(), Replies: t.totalReplies(),
-		Places: t.sent[kindPlace], Cancels: t.sent[kindCancel],
+		Places: t.sent[kindPlace], Cancels: t.sent[kindCancel], Amends: t.sent[kindAmend],
 		Latency: summarize(col.total), SendLag: summarize(col.lag), Rejects: t.rejects, Statuses: t.statuses,
 		LateCancels: t.lateCancels, Timeouts: t.timeouts, Strays: t.strays, PubErrs: t.pubErrs, Unsent: t.unsent,
 		Liquidations: r.events.liquidations.Load(), ADLEvents: r.events.adl.Load(),

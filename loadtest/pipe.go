@@ -17,6 +17,7 @@ type kind uint8
 const (
 	kindPlace kind = iota
 	kindCancel
+	kindAmend
 	nKinds
 )
 
@@ -51,8 +52,8 @@ type tally struct {
 	strays        int64 // replies matching no pending request
 	pubErrs       int64
 	unsent        int64 // due before the end but not sent: the generator fell behind
-	// lateCancels are the UNKNOWN_ORDER rejects of cancels (also in
-	// rejects): the order had filled, expired or was never placed.
+	// lateCancels are the UNKNOWN_ORDER rejects of cancels and amends
+	// (also in rejects): the order had filled, expired or was never placed.
 	lateCancels int64
 	lastReply   int64 // when the latest reply arrived (pipe clock)
 	hist        *hdrhistogram.Histogram
@@ -250,7 +251,7 @@ func (p *pipe) completeLocked(s *pending, now int64, o outcome) {
 		}
 	} else {
 		p.t.rejects[o.code]++
-		if s.kind == kindCancel && o.code == string(wire.CodeUnknownOrder) {
+		if s.kind != kindPlace && o.code == string(wire.CodeUnknownOrder) {
 			p.t.lateCancels++
 		}
 	}

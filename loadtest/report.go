@@ -29,6 +29,7 @@ type Report struct {
 	Replies    int64   `json:"replies"`
 	Places     int64   `json:"places"`
 	Cancels    int64   `json:"cancels"`
+	Amends     int64   `json:"amends"`
 	// Latency is from each request's scheduled send time to its reply, so
 	// it includes any time the request waited to be sent (coordinated
 	// omission corrected); requests given up on count at their age.
@@ -38,8 +39,9 @@ type Report struct {
 	// a busy CPU), before the request reached the connection.
 	SendLag Latency          `json:"send_lag_us"`
 	Rejects map[string]int64 `json:"rejects"`
-	// LateCancels are the cancels among Rejects answered UNKNOWN_ORDER: the
-	// bots cancel open loop, so some orders filled or expired first.
+	// LateCancels are the cancels and amends among Rejects answered
+	// UNKNOWN_ORDER: the bots act open loop, so some orders filled or
+	// expired first.
 	LateCancels int64                 `json:"late_cancels"`
 	Statuses    map[wire.Status]int64 `json:"statuses"`
 	Timeouts    int64                 `json:"timeouts"`
@@ -90,7 +92,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := fmt.Fprintf(w, `perpx load test %s: %.1fs, %s, %d connections, seed %d
 traders     %v on %v
-throughput  %.0f orders/s answered, %.0f/s sent (%d sent: %d places, %d cancels; %d replies)
+throughput  %.0f orders/s answered, %.0f/s sent (%d sent: %d places, %d cancels, %d amends; %d replies)
 latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from %s)
 %srejects     %d%s%s
 lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d stray replies
@@ -100,7 +102,7 @@ invariants  %s%s%s
 `,
 		r.RunID, r.DurationS, load, r.Conns, r.Seed,
 		r.Traders, r.Symbols,
-		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Replies,
+		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Amends, r.Replies,
 		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max), from,
 		lag, sum(r.Rejects), rejectList(r.Rejects), lateCancels(r.LateCancels),
 		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,

@@ -294,7 +294,7 @@ func (r *runner) makeTraders(ctx context.Context) error {
 			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name), batch: r.subj.OrderBatch(name),
 				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n)))}
 			if cfg.Batch <= 1 {
-				a.cancelAll = r.subj.OrderCancelAll(name)
+				a.cancelAll, a.amend = r.subj.OrderCancelAll(name), r.subj.OrderAmend(name)
 			}
 			t := mk(a)
 			conn := n % nConns

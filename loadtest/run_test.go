@@ -37,8 +37,12 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	if rep.Sent+rep.Unsent != 6000 || rep.Unsent > 600 {
 		t.Errorf("sent %d + unsent %d: want 6000 due in 1.5 s at 4000/s, nearly all sent", rep.Sent, rep.Unsent)
 	}
-	if rep.Sent != int64(fake.requests) || rep.Replies != rep.Sent || rep.Places+rep.Cancels != rep.Sent {
-		t.Errorf("sent %d (%d places, %d cancels), replies %d; the fake answered %d", rep.Sent, rep.Places, rep.Cancels, rep.Replies, fake.requests)
+	if rep.Sent != int64(fake.requests) || rep.Replies != rep.Sent || rep.Places+rep.Cancels+rep.Amends != rep.Sent {
+		t.Errorf("sent %d (%d places, %d cancels, %d amends), replies %d; the fake answered %d", rep.Sent, rep.Places, rep.Cancels, rep.Amends,
+			rep.Replies, fake.requests)
+	}
+	if rep.Amends == 0 || int64(fake.amends) > rep.Amends {
+		t.Errorf("%d amends sent, the fake amended %d", rep.Amends, fake.amends)
 	}
 	if rep.Timeouts != 0 || rep.Strays != 0 || rep.PubErrs != 0 {
 		t.Errorf("lost requests: %d timeouts, %d strays, %d publish errors", rep.Timeouts, rep.Strays, rep.PubErrs)

@@ -37,6 +37,7 @@ type acct struct {
 	place, cancel string // subjects
 	batch         string // order.batch subject
 	cancelAll     string // order.cancel_all subject; "" when batching (it is no batch item)
+	amend         string // order.amend subject; "" when batching (nor is it)
 	sym           *symbol
 	mark          *atomic.Int64 // the symbol's mark in ticks
 	rng           *rand.Rand
@@ -166,16 +167,27 @@ func (l *levered) next(buf []byte) (kind, string, []byte) {
 // canceler places a post-only order away from the touch and cancels it with
 // its next request; every cancelAllEvery-th time it cancels with
 // order.cancel_all on its symbol instead (same effect: it has one order open).
+// One order in amendEvery is first moved to another price away from the
+// touch by order.amend (not when batching).
 type canceler struct {
 	acct
 	notional float64
 	open     uint64
+	side     wire.Side
+	amended  bool
 	cancels  int
 }
 
-const cancelAllEvery = 4
+const (
+	cancelAllEvery = 4
+	amendEvery     = 5
+)
 
 func (c *canceler) next(buf []byte) (kind, string, []byte) {
+	if c.open != 0 && !c.amended && c.amend != "" && c.rng.IntN(amendEvery) == 0 {
+		c.amended = true
+		return kindAmend, c.amend, appendAmendPrice(buf, c.sym, c.open, c.offsetTicks(c.side, 10+40*c.rng.Float64()))
+	}
 	if c.open != 0 {
 		coid := c.open
 		c.open = 0
@@ -185,6 +197,7 @@ func (c *canceler) next(buf []byte) (kind, string, []byte) {
 		return c.cancelOrder(buf, coid)
 	}
 	side := randomSide(c.rng)
+	c.side, c.amended = side, false
 	ticks := c.offsetTicks(side, 10+40*c.rng.Float64())
 	k, subj, body := c.placeOrder(buf, order{side: side, priceTicks: ticks,
 		lots: c.sym.lotsFor(c.notional, ticks), tif: wire.GTC, postOnly: true})

@@ -27,6 +27,7 @@ func TestDecodeConditional(t *testing.T) {
 			PlaceOrder{Symbol: "X", Side: Sell, Type: TrailingStopMarket, Qty: d("1"), TIF: IOC, CallbackRate: d("10.0"), TriggerBy: TriggerMark}},
 	}
 	for _, c := range ok {
+		c.want.STP = DefaultSTP
 		for name, decode := range map[string]func([]byte) (PlaceOrder, *Error){"fast": DecodePlace, "slow": decodePlaceSlow} {
 			got, err := decode([]byte(c.body))
 			if err != nil {

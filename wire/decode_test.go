@@ -16,15 +16,17 @@ var placeAccepts = []struct {
 	want PlaceOrder
 }{
 	{"full limit", `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.010","tif":"IOC","reduce_only":true,"post_only":false,"client_order_id":"c1"}`,
-		PlaceOrder{Symbol: "BTC-PERP", Side: Buy, Type: Limit, Price: d("30000.5"), Qty: d("0.01"), TIF: IOC, ReduceOnly: true, ClientOrderID: "c1"}},
+		PlaceOrder{Symbol: "BTC-PERP", Side: Buy, Type: Limit, Price: d("30000.5"), Qty: d("0.01"), TIF: IOC, ReduceOnly: true, ClientOrderID: "c1", STP: DefaultSTP}},
 	{"limit defaults to GTC", `{"symbol":"ETH-PERP","side":"sell","type":"limit","price":"3300","qty":"1"}`,
-		PlaceOrder{Symbol: "ETH-PERP", Side: Sell, Type: Limit, Price: d("3300"), Qty: d("1"), TIF: GTC}},
+		PlaceOrder{Symbol: "ETH-PERP", Side: Sell, Type: Limit, Price: d("3300"), Qty: d("1"), TIF: GTC, STP: DefaultSTP}},
 	{"market defaults to IOC", `{"symbol":"ETH-PERP","side":"sell","type":"market","qty":"1"}`,
-		PlaceOrder{Symbol: "ETH-PERP", Side: Sell, Type: Market, Qty: d("1"), TIF: IOC}},
+		PlaceOrder{Symbol: "ETH-PERP", Side: Sell, Type: Market, Qty: d("1"), TIF: IOC, STP: DefaultSTP}},
 	{"market FOK", `{"symbol":"X","side":"buy","type":"market","qty":"2","tif":"FOK"}`,
-		PlaceOrder{Symbol: "X", Side: Buy, Type: Market, Qty: d("2"), TIF: FOK}},
+		PlaceOrder{Symbol: "X", Side: Buy, Type: Market, Qty: d("2"), TIF: FOK, STP: DefaultSTP}},
+	{"stp given", `{"symbol":"X","side":"buy","type":"limit","price":"1","qty":"2","stp":"none"}`,
+		PlaceOrder{Symbol: "X", Side: Buy, Type: Limit, Price: d("1"), Qty: d("2"), TIF: GTC, STP: STPNone}},
 	{"post only GTC, whitespace", " {\n\"symbol\" : \"X\", \"side\":\"buy\",\"type\":\"limit\",\"price\":\"1\",\"qty\":\"2\",\"post_only\":true}\n",
-		PlaceOrder{Symbol: "X", Side: Buy, Type: Limit, Price: d("1"), Qty: d("2"), TIF: GTC, PostOnly: true}},
+		PlaceOrder{Symbol: "X", Side: Buy, Type: Limit, Price: d("1"), Qty: d("2"), TIF: GTC, PostOnly: true, STP: DefaultSTP}},
 }
 
 func TestDecodePlaceAccepts(t *testing.T) {
@@ -50,6 +52,7 @@ var placeRejects = []struct {
 }{
 	{``, CodeBadRequest, `missing field "symbol"`},
 	{`{}`, CodeBadRequest, `missing field "symbol"`},
+	{`{` + okPlace + `,"stp":"cancel_all"}`, CodeBadRequest, `"stp"`},
 	{`null`, CodeBadRequest, "JSON object"},
 	{`[1]`, CodeBadRequest, "JSON object"},
 	{`"x"`, CodeBadRequest, "JSON object"},
@@ -214,6 +217,32 @@ func TestParseDecimal(t *testing.T) {
 	for _, s := range decimalRejects {
 		if _, ok := ParseDecimal(s); ok {
 			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func TestDecodeAmend(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string // the decoded body re-encoded, or the error code
+	}{
+		{`{"symbol":"X","order_id":"7","qty":"2"}`, `{"symbol":"X","order_id":"7","qty":"2"}`},
+		{`{"symbol":"X","client_order_id":"c1","price":"1.5"}`, `{"symbol":"X","client_order_id":"c1","price":"1.5"}`},
+		{`{"symbol":"X","order_id":"7","price":"1","qty":"3"}`, `{"symbol":"X","order_id":"7","price":"1","qty":"3"}`},
+		{`{"symbol":"X","order_id":"7"}`, string(CodeBadRequest)},
+		{`{"symbol":"X","price":"1"}`, string(CodeBadRequest)},
+		{`{"symbol":"X","order_id":"7","client_order_id":"c1","price":"1"}`, string(CodeBadRequest)},
+		{`{"symbol":"X","order_id":"7","price":"0"}`, string(CodeInvalidPrice)},
+		{`{"symbol":"X","order_id":"7","qty":"-1"}`, string(CodeInvalidQty)},
+		{`{"symbol":"X","order_id":"7","qty":"1","stp":"none"}`, string(CodeBadRequest)},
+	} {
+		a, err := DecodeAmend([]byte(c.in))
+		got := string(Encode(a))
+		if err != nil {
+			got = string(err.Code)
+		}
+		if got != c.want {
+			t.Errorf("%s: got %s, want %s", c.in, got, c.want)
 		}
 	}
 }

@@ -37,6 +37,23 @@ func AppendOrderReply(dst []byte, o *Order) []byte {
 	return append(dst, '}')
 }
 
+// AppendOrderReplyOf appends the ok reply r: AppendOrderReply's bytes with
+// r.STPCanceled when there is one.
+func AppendOrderReplyOf(dst []byte, r *OrderReply) []byte {
+	dst = AppendOrderReply(dst, r.Order)
+	if len(r.STPCanceled) == 0 {
+		return dst
+	}
+	dst = append(dst[:len(dst)-1], `,"stp_canceled":[`...) // before the reply's closing brace
+	for i, id := range r.STPCanceled {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, id)
+	}
+	return append(dst, "]}"...)
+}
+
 // AppendOrder appends o as a JSON object (null if nil).
 func AppendOrder(dst []byte, o *Order) []byte {
 	if o == nil {
@@ -70,6 +87,11 @@ func AppendOrder(dst []byte, o *Order) []byte {
 	dst = strconv.AppendBool(dst, o.ReduceOnly)
 	dst = append(dst, `,"post_only":`...)
 	dst = strconv.AppendBool(dst, o.PostOnly)
+	dst = append(dst, `,"stp":`...)
+	dst = appendString(dst, string(o.STP))
+	if o.CanceledBySTP {
+		dst = append(dst, `,"canceled_by_stp":true`...)
+	}
 	dst = append(dst, `,"created_ms":`...)
 	dst = strconv.AppendInt(dst, o.CreatedMs, 10)
 	return append(appendConditional(dst, o), '}')

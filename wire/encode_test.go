@@ -29,6 +29,13 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 		if got := AppendOrderReply(nil, &c); string(got) != string(want) {
 			t.Errorf("conditional order reply\n got %s\nwant %s", got, want)
 		}
+		o.STP, o.CanceledBySTP = STPCancelBoth, true
+		for _, r := range []OrderReply{{Reply: OK(), Order: o, STPCanceled: []string{"12", s}}, {Reply: OK(), STPCanceled: []string{"3"}}, {Reply: OK(), Order: o}} {
+			want, _ = json.Marshal(r)
+			if got := AppendOrderReplyOf(nil, &r); string(got) != string(want) {
+				t.Errorf("order reply with stp\n got %s\nwant %s", got, want)
+			}
+		}
 		e := &Error{Code: CodeInvalidQty, Message: s}
 		want, _ = json.Marshal(Fail(e))
 		if got := AppendError(nil, e); string(got) != string(want) {

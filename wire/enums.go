@@ -48,6 +48,20 @@ const (
 	FOK TIF = "FOK"
 )
 
+// STP is an order's self-trade prevention mode: what happens when it would
+// trade with a resting order of its own account.
+type STP string
+
+const (
+	STPNone        STP = "none"         // trade with it like with anyone's
+	STPCancelTaker STP = "cancel_taker" // cancel the incoming order's remainder, leave the resting one
+	STPCancelMaker STP = "cancel_maker" // cancel the resting order, keep matching
+	STPCancelBoth  STP = "cancel_both"  // cancel both
+	// DefaultSTP is an order's mode when it names none: it never removes
+	// a resting order its account placed on purpose.
+	DefaultSTP = STPCancelTaker
+)
+
 // PosSide is the direction of a position.
 type PosSide string
 

@@ -9,6 +9,7 @@ import (
 var decoders = map[string]func([]byte) (any, *Error){
 	"place":        func(b []byte) (any, *Error) { return DecodePlace(b) },
 	"cancel":       func(b []byte) (any, *Error) { return DecodeCancel(b) },
+	"amend":        func(b []byte) (any, *Error) { return DecodeAmend(b) },
 	"cancel_all":   func(b []byte) (any, *Error) { return DecodeCancelAll(b) },
 	"cancel_after": func(b []byte) (any, *Error) { return DecodeCancelAllAfter(b) },
 	"leverage":     func(b []byte) (any, *Error) { return DecodeLeverage(b) },

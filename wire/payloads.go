@@ -20,10 +20,14 @@ func Fail(err *Error) Reply { return Reply{Error: err} }
 // error of any of them.
 func (r Reply) Envelope() Reply { return r }
 
-// OrderReply answers order.place and order.cancel.
+// OrderReply answers order.place, order.amend and order.cancel.
+// STPCanceled lists the ids of the account's resting orders that
+// self-trade prevention removed while the placed or amended order matched
+// (omitted when none).
 type OrderReply struct {
 	Reply
-	Order *Order `json:"order,omitempty"`
+	Order       *Order   `json:"order,omitempty"`
+	STPCanceled []string `json:"stp_canceled,omitempty"`
 }
 
 // CancelAllReply answers order.cancel_all: how many orders it canceled and
@@ -182,9 +186,12 @@ type Order struct {
 	TIF           TIF             `json:"tif"`
 	ReduceOnly    bool            `json:"reduce_only"`
 	PostOnly      bool            `json:"post_only"`
-	CreatedMs     int64           `json:"created_ms"`
-	// Conditional orders only (see PlaceOrder); Extreme is a trailing
-	// stop's best price since activation (its trigger trails it).
+	STP           STP             `json:"stp"`
+	// CanceledBySTP: self-trade prevention canceled the order (its
+	// remainder as a taker, or the whole of it resting).
+	CanceledBySTP bool  `json:"canceled_by_stp,omitempty"`
+	CreatedMs     int64 `json:"created_ms"`
+	// Conditional orders only (see PlaceOrder).
 	TriggerPrice    decimal.Decimal `json:"trigger_price,omitzero"`
 	TriggerBy       TriggerBy       `json:"trigger_by,omitempty"`
 	CallbackRate    decimal.Decimal `json:"callback_rate,omitzero"`

@@ -33,6 +33,7 @@ type PlaceOrder struct {
 	CallbackRate    decimal.Decimal `json:"callback_rate,omitzero"`
 	ActivationPrice decimal.Decimal `json:"activation_price,omitzero"`
 	ClosePosition   bool            `json:"close_position,omitempty"`
+	STP             STP             `json:"stp,omitempty"`
 }
 
 // Callback rate bounds, in percent (as Binance's callbackRate).
@@ -45,7 +46,8 @@ var (
 // DecodePlace decodes and shape-checks an order. Besides the package rules:
 // a limit order needs a price and a market order must not have one; a market
 // order is IOC or FOK; post_only needs a GTC limit order; the conditional
-// fields go with the conditional types only (see checkPlace).
+// fields go with the conditional types only (see checkPlace); stp defaults
+// to DefaultSTP.
 func DecodePlace(data []byte) (PlaceOrder, *Error) {
 	if p, seen, ok := decodePlaceFast(data); ok {
 		return checkPlace(p, seen)
@@ -72,6 +74,7 @@ const (
 	placeCallbackRate
 	placeActivationPrice
 	placeClosePosition
+	placeSTP
 	placeFieldCount
 )
 
@@ -96,6 +99,7 @@ func placeFields(p *PlaceOrder, seen *placeSeen) []field {
 		placeCallbackRate:    {"callback_rate", false, present(&seen.callback, dec(&p.CallbackRate))},
 		placeActivationPrice: {"activation_price", false, present(&seen.activation, dec(&p.ActivationPrice))},
 		placeClosePosition:   {"close_position", false, present(&seen.closePosition, boolean(&p.ClosePosition))},
+		placeSTP:             {"stp", false, enum(&p.STP, STPNone, STPCancelTaker, STPCancelMaker, STPCancelBoth)},
 	}
 }
 
@@ -129,7 +133,8 @@ func decodePlaceFast(data []byte) (p PlaceOrder, seen placeSeen, ok bool) {
 		flatEnum(v[placeTriggerBy], &p.TriggerBy, triggerSources...) &&
 		v[placeCallbackRate].decimal(&p.CallbackRate) &&
 		v[placeActivationPrice].decimal(&p.ActivationPrice) &&
-		v[placeClosePosition].boolean(&p.ClosePosition)
+		v[placeClosePosition].boolean(&p.ClosePosition) &&
+		flatEnum(v[placeSTP], &p.STP, STPNone, STPCancelTaker, STPCancelMaker, STPCancelBoth)
 	seen = placeSeen{
 		price: v[placePrice].kind != flatAbsent, qty: v[placeQty].kind != flatAbsent,
 		trigger: v[placeTriggerPrice].kind != flatAbsent, callback: v[placeCallbackRate].kind != flatAbsent,
@@ -140,8 +145,11 @@ func decodePlaceFast(data []byte) (p PlaceOrder, seen placeSeen, ok bool) {
 }
 
 // checkPlace applies the order rules that span fields and fills in the
-// defaults (TIF, trigger_by).
+// defaults (TIF, trigger_by, STP).
 func checkPlace(p PlaceOrder, seen placeSeen) (PlaceOrder, *Error) {
+	if p.STP == "" {
+		p.STP = DefaultSTP
+	}
 	bad := func(format string, args ...any) (PlaceOrder, *Error) {
 		return PlaceOrder{}, Errorf(CodeBadRequest, format, args...)
 	}
@@ -328,6 +336,47 @@ func checkCancel(c Cancel) (Cancel, *Error) {
 		return Cancel{}, Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
 	}
 	return c, nil
+}
+
+// Amend is the body of <prefix>.acct.<acct>.order.amend: exactly one of
+// OrderID and ClientOrderID, and Price (the new limit price), Qty (the new
+// total quantity: filled + open) or both. A zero Price or Qty was not
+// given: the order keeps it.
+type Amend struct {
+	Symbol        string          `json:"symbol"`
+	OrderID       string          `json:"order_id,omitempty"`
+	ClientOrderID string          `json:"client_order_id,omitempty"`
+	Price         decimal.Decimal `json:"price,omitzero"`
+	Qty           decimal.Decimal `json:"qty,omitzero"`
+}
+
+// DecodeAmend decodes an amend; a price or qty given ≤ 0 is INVALID_PRICE
+// or INVALID_QTY.
+func DecodeAmend(data []byte) (Amend, *Error) {
+	var a Amend
+	var hasPrice, hasQty bool
+	err := decodeObject(data, []field{
+		{"symbol", true, token(&a.Symbol)},
+		{"order_id", false, token(&a.OrderID)},
+		{"client_order_id", false, token(&a.ClientOrderID)},
+		{"price", false, present(&hasPrice, dec(&a.Price))},
+		{"qty", false, present(&hasQty, dec(&a.Qty))},
+	})
+	switch {
+	case err != nil:
+	case (a.OrderID == "") == (a.ClientOrderID == ""):
+		err = Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
+	case !hasPrice && !hasQty:
+		err = Errorf(CodeBadRequest, `give "price", "qty" or both`)
+	case hasPrice && a.Price.Sign() <= 0:
+		err = Errorf(CodeInvalidPrice, "price %s must be positive", a.Price)
+	case hasQty && a.Qty.Sign() <= 0:
+		err = Errorf(CodeInvalidQty, "qty %s must be positive", a.Qty)
+	}
+	if err != nil {
+		return Amend{}, err
+	}
+	return a, nil
 }
 
 // Leverage is the body of <prefix>.acct.<acct>.leverage.

@@ -12,7 +12,8 @@ import (
 // still break a rule spanning fields, such as cancel's "exactly one id").
 var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpOrderPlace: {"place", `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"1","qty":"1","tif":"GTC",` +
-		`"reduce_only":false,"post_only":false,"client_order_id":"c1"}`},
+		`"reduce_only":false,"post_only":false,"client_order_id":"c1","stp":"none"}`},
+	EpOrderAmend:          {"amend", `{"symbol":"BTC-PERP","order_id":"1","client_order_id":"c1","price":"1","qty":"2"}`},
 	EpOrderCancel:         {"cancel", `{"symbol":"BTC-PERP","order_id":"1","client_order_id":"c1"}`},
 	EpOrderCancelAll:      {"cancel_all", `{"symbol":"BTC-PERP"}`},
 	EpOrderCancelAllAfter: {"cancel_after", `{"timeout_ms":1000}`},

@@ -48,6 +48,7 @@ const (
 	EpOrderBatch
 	EpOrderCancelAll
 	EpOrderCancelAllAfter
+	EpOrderAmend
 	EpLeverage
 	EpState
 	EpAdminDeposit
@@ -69,7 +70,7 @@ const (
 
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
-	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after",
+	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
 	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
@@ -128,6 +129,9 @@ func (s Subjects) adl(sym, rest string) string { return s.prefix + ".adl." + sym
 func (s Subjects) OrderPlace(acct string) string  { return s.acct(acct, "order.place") }
 func (s Subjects) OrderCancel(acct string) string { return s.acct(acct, "order.cancel") }
 func (s Subjects) OrderBatch(acct string) string  { return s.acct(acct, "order.batch") }
+
+// OrderAmend changes the price or quantity of one of acct's open orders.
+func (s Subjects) OrderAmend(acct string) string { return s.acct(acct, "order.amend") }
 
 // OrderCancelAll cancels every open order of acct, or of acct in a symbol.
 func (s Subjects) OrderCancelAll(acct string) string { return s.acct(acct, "order.cancel_all") }
@@ -189,6 +193,8 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderCancelAll(r.Account)
 	case EpOrderCancelAllAfter:
 		return s.OrderCancelAllAfter(r.Account)
+	case EpOrderAmend:
+		return s.OrderAmend(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
 	case EpState:
@@ -257,6 +263,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderCancelAll, Account: t[1]}
 	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "cancel_all_after":
 		r = Route{Endpoint: EpOrderCancelAllAfter, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "amend":
+		r = Route{Endpoint: EpOrderAmend, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "state":
@@ -334,7 +342,7 @@ var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "boo
 
 func needsAccount(e Endpoint) bool {
 	switch e {
-	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpLeverage, EpState,
+	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpLeverage, EpState,
 		EpAccountEvents:
 		return true
 	}

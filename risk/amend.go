@@ -1,0 +1,84 @@
+package risk
+
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// Amend replaces open order id's reservation by one for qty lots (its new
+// open quantity) at the limit price, atomically: the old reservation is
+// released, the new one is checked as PreTrade checks a new limit order of
+// the same side and reduce-only flag at mark (band, min notional, reduce
+// only, position limits, leverage tier, margin against what the release
+// freed), and on any refusal the old one is back exactly, its code
+// returned. The order keeps its id and its place under MaxOpenOrders.
+// UnknownOrder: id is not an open order of this account in sym.
+func (a *Account) Amend(sym *market.Symbol, id book.OrderID, price book.Ticks, qty book.Lots, mark book.Ticks) Code {
+	if a.inLiq {
+		return AccountInLiquidation
+	}
+	j := a.orders.Find(id)
+	if j < 0 || a.pos[a.orders.At(j).slot].sym != sym {
+		return UnknownOrder
+	}
+	old := *a.orders.At(j)
+	a.dropOrder(j)
+	code, _ := a.PreTrade(sym, Order{ID: id, Side: old.side, Type: Limit, Price: price, Qty: qty, ReduceOnly: old.reduceOnly}, mark)
+	if code != OK {
+		a.putOrder(old)
+	}
+	return code
+}
+
+// Restate sets open order id's reservation to qty lots (its open quantity;
+// 0 forgets the order) at the limit price, unchecked: it is how the caller
+// makes the record agree with what the book says the order is (after an
+// amend, or before a fill the book made while an amend was on its way).
+// Like a fill, it may leave Available below zero for a while. The margin
+// price is PreTrade's: the limit for a buy, max(limit, mark) for a sell.
+// It reports whether id was an open order.
+func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark book.Ticks) bool {
+	j := a.orders.Find(id)
+	if j < 0 {
+		return false
+	}
+	o := *a.orders.At(j)
+	a.dropOrder(j)
+	if qty > 0 {
+		o.price, o.qty = price, qty
+		if o.side == book.Sell {
+			o.price = max(price, mark)
+		}
+		a.putOrder(o)
+	}
+	return true
+}
+
+// OrderQty is open order id's reserved (remaining) quantity.
+func (a *Account) OrderQty(id book.OrderID) (book.Lots, bool) {
+	j := a.orders.Find(id)
+	if j < 0 {
+		return 0, false
+	}
+	return a.orders.At(j).qty, true
+}
+
+// dropOrder forgets open order j and releases its reservation.
+func (a *Account) dropOrder(j int) {
+	slot, _ := a.removeOrderQty(j, a.orders.At(j).qty)
+	a.updateOrderMargin(slot)
+}
+
+// putOrder records o (qty > 0) and its reservation: dropOrder's inverse.
+func (a *Account) putOrder(o openOrder) {
+	p := &a.pos[o.slot]
+	so := &p.side[sideIdx(o.side)]
+	so.qty += o.qty
+	so.notional += p.sym.Notional(o.price, o.qty)
+	if o.reduceOnly {
+		so.roQty += o.qty
+	}
+	a.orders.Add(o.id, o)
+	p.orders++
+	a.updateOrderMargin(int(o.slot))
+}

@@ -1,0 +1,155 @@
+package risk
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+)
+
+// twin is an account funded like a, holding what a fresh PreTrade of o
+// would hold: Amend must leave a reservation no different from it.
+func twinMargin(t *testing.T, sym *market.Symbol, setup func(*Account), o Order, mark book.Ticks) market.Money {
+	t.Helper()
+	b := funded("10000", Cross)
+	if setup != nil {
+		setup(b)
+	}
+	c, _ := b.PreTrade(sym, o, mark)
+	mustOK(t, c, "twin PreTrade")
+	return b.OrderMargin()
+}
+
+func TestAmendRules(t *testing.T) {
+	btc, eth := demo()
+	const mark book.Ticks = 300_000
+	long100 := func(a *Account) { trade(t, a, btc, book.Buy, mark, 100, mark, false) }
+	cases := []struct {
+		name  string
+		setup func(*Account)
+		o     Order // the order placed first (ID 1)
+		sym   *market.Symbol
+		id    book.OrderID
+		price book.Ticks
+		qty   book.Lots
+		want  Code
+	}{
+		{"qty up", nil, Order{Side: book.Buy, Price: mark, Qty: 100}, btc, 1, mark, 6600, OK},
+		{"qty up past the margin", nil, Order{Side: book.Buy, Price: mark, Qty: 100}, btc, 1, mark, 6601, InsufficientMargin},
+		{"the old reservation counts as free", nil, Order{Side: book.Buy, Price: mark, Qty: 6600}, btc, 1, mark - 10, 6600, OK},
+		{"qty down", nil, Order{Side: book.Buy, Price: mark, Qty: 6600}, btc, 1, mark, 1000, OK},
+		{"price moved", nil, Order{Side: book.Sell, Price: mark, Qty: 100}, btc, 1, mark + 1000, 100, OK},
+		{"price out of band", nil, Order{Side: book.Buy, Price: mark, Qty: 100}, btc, 1, 330_001, 100, InvalidPrice},
+		{"qty zero", nil, Order{Side: book.Buy, Price: mark, Qty: 100}, btc, 1, mark, 0, InvalidQty},
+		{"unknown id", nil, Order{Side: book.Buy, Price: mark, Qty: 100}, btc, 2, mark, 100, UnknownOrder},
+		{"other symbol", nil, Order{Side: book.Buy, Price: mark, Qty: 100}, eth, 1, mark, 100, UnknownOrder},
+		{"reduce-only within the position", long100, Order{Side: book.Sell, Price: mark, Qty: 60, ReduceOnly: true}, btc, 1, mark, 100, OK},
+		{"reduce-only beyond the position", long100, Order{Side: book.Sell, Price: mark, Qty: 60, ReduceOnly: true}, btc, 1, mark, 101, ReduceOnlyRejected},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := funded("10000", Cross)
+			if tc.setup != nil {
+				tc.setup(a)
+			}
+			tc.o.ID, tc.o.Type = 1, Limit
+			c, _ := a.PreTrade(btc, tc.o, mark)
+			mustOK(t, c, "PreTrade")
+			before, avail := a.OrderMargin(), a.Available()
+			if got := a.Amend(tc.sym, tc.id, tc.price, tc.qty, mark); got != tc.want {
+				t.Fatalf("Amend: %s, want %s", got, tc.want)
+			}
+			if err := a.Check(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != OK {
+				if a.OrderMargin() != before || a.Available() != avail {
+					t.Fatalf("a refused amend moved the reservation: %d → %d", before, a.OrderMargin())
+				}
+				return
+			}
+			amended := tc.o
+			amended.Price, amended.Qty = tc.price, tc.qty
+			if want := twinMargin(t, btc, tc.setup, amended, mark); a.OrderMargin() != want {
+				t.Fatalf("order margin %d after the amend, %d for the same order placed afresh", a.OrderMargin(), want)
+			}
+			// The order is still one open order, and it fills as amended.
+			if ids := a.OpenOrders(); len(ids) != 1 || ids[0] != 1 {
+				t.Fatalf("open orders %v", ids)
+			}
+			if _, c := a.ApplyFill(btc, Fill{OrderID: 1, Side: tc.o.Side, Price: tc.price, Qty: tc.qty, FeeRate: btc.TakerFee}); c != OK {
+				t.Fatalf("a fill of the amended quantity: %s", c)
+			}
+		})
+	}
+}
+
+// TestAmendKeepsItsPlaceUnderTheCap: an amend is not one more open order.
+func TestAmendKeepsItsPlaceUnderTheCap(t *testing.T) {
+	s := seedSymbol(t, [2]string{"1000000", "0.01"})
+	s.MaxOpenOrders = 2
+	a := NewAccount(1, Cross)
+	mustOK(t, a.Deposit(market.Money(1_000_000*market.MoneyScale)), "deposit")
+	for id := book.OrderID(1); id <= 2; id++ {
+		c, _ := a.PreTrade(s, Order{ID: id, Side: book.Buy, Type: Limit, Price: 100, Qty: 1}, 100)
+		mustOK(t, c, "PreTrade")
+	}
+	mustOK(t, a.Amend(s, 2, 101, 3, 100), "amend at the cap")
+	if c, _ := a.PreTrade(s, Order{ID: 3, Side: book.Buy, Type: Limit, Price: 100, Qty: 1}, 100); c != TooManyOrders {
+		t.Fatalf("third order: %s", c)
+	}
+}
+
+// TestAmendRefusedAt: refusals that need their own mark or account state.
+func TestAmendRefusedAt(t *testing.T) {
+	btc, _ := demo()
+	for _, tc := range []struct {
+		name        string
+		price, mark book.Ticks
+		qty         book.Lots
+		inLiq       bool
+		want        Code
+	}{
+		{"min notional", 40_000, 40_000, 1, false, MinNotional}, // 4 USDT < 5
+		{"in liquidation", 300_000, 300_000, 50, true, AccountInLiquidation},
+	} {
+		a := funded("10000", Cross)
+		c, _ := a.PreTrade(btc, Order{ID: 1, Side: book.Buy, Type: Limit, Price: tc.price, Qty: 100}, tc.mark)
+		mustOK(t, c, "PreTrade")
+		a.inLiq = tc.inLiq
+		if c := a.Amend(btc, 1, tc.price, tc.qty, tc.mark); c != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, c, tc.want)
+		}
+	}
+}
+
+// TestRestate: the record takes the book's word, unchecked, and equals a
+// fresh reservation of that state; 0 forgets the order.
+func TestRestate(t *testing.T) {
+	btc, _ := demo()
+	const mark book.Ticks = 300_000
+	a := funded("10000", Cross)
+	c, _ := a.PreTrade(btc, Order{ID: 1, Side: book.Sell, Type: Limit, Price: mark, Qty: 100}, mark)
+	mustOK(t, c, "PreTrade")
+	if !a.Restate(1, mark-100, 40, mark) {
+		t.Fatal("Restate of an open order")
+	}
+	// A sell's margin price is max(limit, mark): the mark here.
+	want := twinMargin(t, btc, nil, Order{ID: 1, Side: book.Sell, Type: Limit, Price: mark, Qty: 40}, mark)
+	if a.OrderMargin() != want {
+		t.Fatalf("order margin %d, want %d", a.OrderMargin(), want)
+	}
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// Unchecked: far beyond what the account could place.
+	if !a.Restate(1, mark, 100_000, mark) || a.Available() >= 0 {
+		t.Fatalf("Restate past the margin: available %d", a.Available())
+	}
+	if !a.Restate(1, mark, 0, mark) || len(a.OpenOrders()) != 0 || a.OrderMargin() != 0 {
+		t.Fatalf("Restate to 0: orders %v margin %d", a.OpenOrders(), a.OrderMargin())
+	}
+	if a.Restate(1, mark, 1, mark) {
+		t.Fatal("Restate of a forgotten order")
+	}
+}
