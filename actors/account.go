@@ -344,6 +344,14 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 		return
 	}
 	o := a.openOrder(h, r.OrderID, r.ClientOrderID)
+	if o != nil && o.cond != nil && !o.cond.fired {
+		a.amendConditional(ctx, o, m)
+		return
+	}
+	if !r.TriggerPrice.IsZero() {
+		m.refuse(wire.Errorf(wire.CodeBadRequest, "trigger_price amends an untriggered stop or take-profit only"))
+		return
+	}
 	if o == nil || o.typ != book.Limit || o.tif != book.GTC {
 		m.refuse(unknownOrder(r.Symbol, r.OrderID, r.ClientOrderID))
 		return

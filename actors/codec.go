@@ -71,7 +71,8 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = appendStr(p, r.ClientOrderID)
 		p = appendDec(p, r.Price)
 		p = appendDec(p, r.Qty)
-		return recAmend, binary.AppendVarint(p, int64(m.mark))
+		p = binary.AppendVarint(p, int64(m.mark))
+		return recAmend, appendDec(p, r.TriggerPrice)
 	case *cancelAllReq:
 		return recCancelAll, appendSym(p, m.h)
 	case *cancelAfterReq:
@@ -137,7 +138,9 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		}
 		r.OrderID, r.ClientOrderID = d.str(), d.str()
 		r.Price, r.Qty = d.dec(), d.dec()
-		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: book.Ticks(d.varint())}
+		mark := book.Ticks(d.varint())
+		r.TriggerPrice = d.dec()
+		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: mark}
 	case recCancel:
 		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}}
 	case recCancelAll:

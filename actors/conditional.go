@@ -39,6 +39,9 @@ type (
 		o    trigger.Order
 		from *actor.PID
 		req  *placeReq
+		// amend, when set, re-arms the armed order o.ID with o's trigger:
+		// refused, the order keeps its old one.
+		amend *condAmend
 	}
 	armedMsg struct {
 		id    book.OrderID
@@ -46,6 +49,15 @@ type (
 		price book.Ticks  // the source's price when refused
 		err   *wire.Error // set: refused whatever code says (the book is out of service)
 		req   *placeReq
+		amend *condAmend
+		gone  bool // amend: the order had fired
+	}
+	// condAmend is an amend of an untriggered order waiting for its
+	// symbol to move the trigger.
+	condAmend struct {
+		m     *amendReq
+		price book.Ticks // 0: unchanged
+		qty   book.Lots  // 0: unchanged
 	}
 	// triggeredMsg: the symbol actor fired conditional order id, with the
 	// symbol's mark at that moment.
@@ -109,11 +121,21 @@ func (a *accountActor) arm(ctx actor.Context, o *order, m *placeReq) {
 	ctx.Send(h.pid, &armMsg{o: c.t, from: ctx.Self(), req: m})
 }
 
-func (m *armedMsg) refuse(e *wire.Error) { m.req.refuse(e) }
+func (m *armedMsg) refuse(e *wire.Error) {
+	if m.amend != nil {
+		m.amend.m.refuse(e)
+		return
+	}
+	m.req.refuse(e)
+}
 
 // onArmed answers the client: armed, or refused and forgotten.
 func (a *accountActor) onArmed(m *armedMsg) {
 	o := a.orders.get(m.id)
+	if m.amend != nil {
+		a.onRearmed(o, m)
+		return
+	}
 	if o == nil || o.cond == nil {
 		panic(fmt.Sprintf("actors: the symbol armed conditional order %d, which the account does not know", m.id))
 	}
@@ -136,6 +158,88 @@ func (a *accountActor) onArmed(m *armedMsg) {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
 	}
 	m.req.done(wire.OrderReply{Reply: wire.OK(), Order: w})
+}
+
+// amendConditional amends an untriggered order: its limit price and qty
+// at once (they wait in the account), its trigger price through its
+// symbol (onRearmed), which refuses one the price already reached.
+func (a *accountActor) amendConditional(ctx actor.Context, o *order, m *amendReq) {
+	r, h, c := &m.req, o.h, o.cond
+	ca := &condAmend{m: m}
+	var err error
+	switch {
+	case !r.Price.IsZero() && !c.typ.Limited():
+		m.refuse(wire.Errorf(wire.CodeBadRequest, "a %s order has no price to amend", c.typ))
+		return
+	case !r.Qty.IsZero() && c.close:
+		m.refuse(wire.Errorf(wire.CodeBadRequest, "a close_position order has no qty to amend: it closes the whole position"))
+		return
+	case !r.TriggerPrice.IsZero() && c.t.Kind == trigger.Trailing:
+		m.refuse(wire.Errorf(wire.CodeBadRequest, "a trailing stop has no trigger_price: it trails by callback_rate"))
+		return
+	}
+	if !r.Price.IsZero() {
+		if ca.price, err = h.toTicks(r.Price); err != nil {
+			m.refuse(wire.Errorf(wire.CodeInvalidPrice, "%v", err))
+			return
+		}
+	}
+	if !r.Qty.IsZero() {
+		if ca.qty, err = h.toLots(r.Qty); err != nil {
+			m.refuse(wire.Errorf(wire.CodeInvalidQty, "%v", err))
+			return
+		}
+	}
+	if r.TriggerPrice.IsZero() {
+		a.amendedConditional(o, ca)
+		return
+	}
+	t := c.t
+	if t.Price, err = h.toTicks(r.TriggerPrice); err != nil || t.Price > h.sym.MaxPrice {
+		m.refuse(wire.Errorf(wire.CodeInvalidPrice, "trigger_price %s must be a multiple of the tick up to %s", r.TriggerPrice, h.price(h.sym.MaxPrice)))
+		return
+	}
+	ctx.Send(h.pid, &armMsg{o: t, from: ctx.Self(), amend: ca})
+}
+
+// onRearmed finishes an amend that moved the trigger; o is nil when the
+// order fired and ended meanwhile.
+func (a *accountActor) onRearmed(o *order, m *armedMsg) {
+	ca := m.amend
+	switch {
+	case m.err != nil:
+		ca.m.refuse(m.err)
+	case m.gone || o == nil || o.cond.fired: // it fired before the amend reached its symbol
+		ca.m.refuse(wire.Errorf(wire.CodeUnknownOrder, "order %d has triggered: amend it as the order it became", m.id))
+	case m.code == trigger.WouldTrigger:
+		ca.m.refuse(wire.Errorf(wire.CodeWouldTriggerImmediately, "the %s price %s already reached the trigger price %s",
+			o.cond.by, o.h.price(m.price), ca.m.req.TriggerPrice))
+	case m.code != trigger.OK:
+		panic(fmt.Sprintf("actors: the symbol refused to re-arm order %d: %s", o.id, m.code))
+	default:
+		c := o.cond
+		c.t.Price = m.price // the new trigger
+		c.wtrigger = o.h.price(c.t.Price)
+		a.amendedConditional(o, ca)
+	}
+}
+
+// amendedConditional applies an untriggered order's new limit price and
+// qty and answers.
+func (a *accountActor) amendedConditional(o *order, ca *condAmend) {
+	h := o.h
+	if ca.price != 0 {
+		o.price, o.wprice = ca.price, h.price(ca.price)
+	}
+	if ca.qty != 0 {
+		o.qty, o.wqty = ca.qty, h.qty(ca.qty)
+	}
+	o.snap = nil
+	w := a.snapshot(o)
+	if a.wantEvents() {
+		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
+	}
+	ca.m.done(wire.OrderReply{Reply: wire.OK(), Order: w})
 }
 
 // onTriggered sends a fired conditional order to its book through the
@@ -214,8 +318,26 @@ func conditionalView(w *wire.Order, c *conditional) {
 func (s *symbolActor) onArm(ctx actor.Context, m *armMsg) {
 	s.ref(m.o.Account, m.from)
 	price := s.trig.Price(m.o.Source)
-	code := s.trig.Add(m.o, price)
-	ctx.Send(m.from, &armedMsg{id: m.o.ID, code: code, price: price, req: m.req})
+	out := &armedMsg{id: m.o.ID, price: price, req: m.req, amend: m.amend}
+	if m.amend != nil {
+		old, ok := s.trig.Remove(m.o.ID)
+		if !ok { // fired: the account learns it first (per-pair FIFO)
+			out.gone = true
+			ctx.Send(m.from, out)
+			return
+		}
+		if out.code = s.trig.Add(m.o, price); out.code != trigger.OK {
+			if c := s.trig.Add(old, price); c != trigger.OK {
+				panic(fmt.Sprintf("actors: %s refused to re-arm order %d as it was (%s) after refusing its amend (%s)", s.sym.Name, old.ID, c, out.code))
+			}
+		} else {
+			out.price = m.o.Price
+		}
+		ctx.Send(m.from, out)
+		return
+	}
+	out.code = s.trig.Add(m.o, price)
+	ctx.Send(m.from, out)
 }
 
 // fire tells src's new price to the trigger set and sends each order it

@@ -218,7 +218,7 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 	case *cancelIDsMsg:
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, all: m.all})
 	case *armMsg:
-		ctx.Send(m.from, &armedMsg{id: m.o.ID, err: e, req: m.req})
+		ctx.Send(m.from, &armedMsg{id: m.o.ID, err: e, req: m.req, amend: m.amend})
 	default:
 		return false
 	}

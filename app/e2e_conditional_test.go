@@ -274,3 +274,46 @@ func TestE2EStopDuringLiquidation(t *testing.T) {
 	}
 	e.settledAudit()
 }
+
+// An untriggered order's trigger, limit price and qty amend in place (same
+// id); a trigger the price already reached is refused and changes nothing.
+func TestE2EConditionalAmend(t *testing.T) {
+	e := start(t, condConfig(t), startOpts{})
+	ts := e.funded("1000000", "alice", "mm")
+	alice, mm := ts[0], ts[1]
+	e.index("1000")
+	mm.limit(wire.Sell, "1035", "5")
+	r := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.StopLimit, Qty: dec("2"), Price: dec("1020"),
+		TriggerPrice: dec("1010"), ClientOrderID: "s"})
+	mustOK(t, "place", r.Reply)
+	id := r.Order.OrderID
+	if a := alice.amend(wire.Amend{ClientOrderID: "s", TriggerPrice: dec("990")}); a.OK || a.Error.Code != wire.CodeWouldTriggerImmediately {
+		t.Fatalf("amend to a reached trigger: %+v", a)
+	}
+	if a := alice.amend(wire.Amend{ClientOrderID: "s", TriggerPrice: dec("1030.5")}); a.OK || a.Error.Code != wire.CodeInvalidPrice {
+		t.Fatalf("amend off the tick: %+v", a)
+	}
+	if o := alice.state().OpenOrders[0]; !o.TriggerPrice.Equal(dec("1010")) || !o.Qty.Equal(dec("2")) {
+		t.Fatalf("a refused amend changed the order: %+v", o)
+	}
+	o := alice.mustAmend(wire.Amend{OrderID: id, TriggerPrice: dec("1030"), Price: dec("1040"), Qty: dec("3")})
+	if o.OrderID != id || o.Status != wire.StatusUntriggered || !o.TriggerPrice.Equal(dec("1030")) || !o.Price.Equal(dec("1040")) || !o.Qty.Equal(dec("3")) {
+		t.Fatalf("amended %+v", o)
+	}
+	e.index("1020") // the old trigger would fire here
+	alice.state()
+	if sts, _ := e.orderStatuses("alice", id); len(sts) != 2 { // placed, amended
+		t.Fatalf("fired at the old trigger: %v", sts)
+	}
+	e.index("1030")
+	e.waitStatus("alice", id, wire.StatusFilled)
+	if p := alice.position(); p == nil || !p.Qty.Equal(dec("3")) || !p.EntryPrice.Equal(dec("1035")) {
+		t.Fatalf("position %+v", p)
+	}
+	// trigger_price amends untriggered stops only.
+	l := alice.limit(wire.Buy, "900", "1")
+	if a := alice.amend(wire.Amend{OrderID: l.OrderID, TriggerPrice: dec("950")}); a.OK || a.Error.Code != wire.CodeBadRequest {
+		t.Fatalf("trigger_price on a limit order: %+v", a)
+	}
+	e.settledAudit()
+}

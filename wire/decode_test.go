@@ -235,6 +235,8 @@ func TestDecodeAmend(t *testing.T) {
 		{`{"symbol":"X","order_id":"7","price":"0"}`, string(CodeInvalidPrice)},
 		{`{"symbol":"X","order_id":"7","qty":"-1"}`, string(CodeInvalidQty)},
 		{`{"symbol":"X","order_id":"7","qty":"1","stp":"none"}`, string(CodeBadRequest)},
+		{`{"symbol":"X","order_id":"7","trigger_price":"9.5"}`, `{"symbol":"X","order_id":"7","trigger_price":"9.5"}`},
+		{`{"symbol":"X","order_id":"7","trigger_price":"0"}`, string(CodeInvalidPrice)},
 	} {
 		a, err := DecodeAmend([]byte(c.in))
 		got := string(Encode(a))

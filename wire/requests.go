@@ -348,26 +348,31 @@ type Amend struct {
 	ClientOrderID string          `json:"client_order_id,omitempty"`
 	Price         decimal.Decimal `json:"price,omitzero"`
 	Qty           decimal.Decimal `json:"qty,omitzero"`
+	// TriggerPrice moves an untriggered stop or take-profit's trigger.
+	TriggerPrice decimal.Decimal `json:"trigger_price,omitzero"`
 }
 
-// DecodeAmend decodes an amend; a price or qty given ≤ 0 is INVALID_PRICE
-// or INVALID_QTY.
+// DecodeAmend decodes an amend; a price, qty or trigger_price given ≤ 0 is
+// INVALID_PRICE or INVALID_QTY.
 func DecodeAmend(data []byte) (Amend, *Error) {
 	var a Amend
-	var hasPrice, hasQty bool
+	var hasPrice, hasQty, hasTrigger bool
 	err := decodeObject(data, []field{
 		{"symbol", true, token(&a.Symbol)},
 		{"order_id", false, token(&a.OrderID)},
 		{"client_order_id", false, token(&a.ClientOrderID)},
 		{"price", false, present(&hasPrice, dec(&a.Price))},
 		{"qty", false, present(&hasQty, dec(&a.Qty))},
+		{"trigger_price", false, present(&hasTrigger, dec(&a.TriggerPrice))},
 	})
 	switch {
 	case err != nil:
 	case (a.OrderID == "") == (a.ClientOrderID == ""):
 		err = Errorf(CodeBadRequest, `give exactly one of "order_id" and "client_order_id"`)
-	case !hasPrice && !hasQty:
-		err = Errorf(CodeBadRequest, `give "price", "qty" or both`)
+	case !hasPrice && !hasQty && !hasTrigger:
+		err = Errorf(CodeBadRequest, `give "price", "qty", "trigger_price" or several`)
+	case hasTrigger && a.TriggerPrice.Sign() <= 0:
+		err = Errorf(CodeInvalidPrice, "trigger_price %s must be positive", a.TriggerPrice)
 	case hasPrice && a.Price.Sign() <= 0:
 		err = Errorf(CodeInvalidPrice, "price %s must be positive", a.Price)
 	case hasQty && a.Qty.Sign() <= 0:
