@@ -761,6 +761,9 @@ func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID, 
 }
 
 func (a *accountActor) forget(o *order) {
+	if c := o.cond; c != nil && !c.fired {
+		a.syms[o.h.idx].conds-- // arm counted it; a fire uncounts it itself
+	}
 	a.orders.Remove(o.id)
 	if o.clientID != "" && a.byClient[o.clientID] == o.id {
 		delete(a.byClient, o.clientID)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/perpx/perpx/config"
@@ -213,9 +214,11 @@ func TestE2EClosePosition(t *testing.T) {
 	e.settledAudit()
 }
 
-// Canceled conditional orders never fire; cancel_all takes them too.
+// Canceled conditional orders never fire; cancel_all takes them too; the
+// max_conditional_orders cap counts the untriggered ones only.
 func TestE2EConditionalCancel(t *testing.T) {
-	e := start(t, condConfig(t), startOpts{})
+	sym := strings.Replace(symbolJSON("100", 0, [2]string{"1000000000", "0.01"}), `{"symbol":`, `{"max_conditional_orders":2,"symbol":`, 1)
+	e := start(t, parseConfig(t, sym, ""), startOpts{})
 	ts := e.funded("1000000", "alice", "mm")
 	alice, mm := ts[0], ts[1]
 	e.index("1000")
@@ -227,6 +230,9 @@ func TestE2EConditionalCancel(t *testing.T) {
 	}
 	a := place("a", "1010")
 	place("b", "1020")
+	if r := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.StopMarket, Qty: dec("1"), TriggerPrice: dec("1030")}); r.OK || r.Error.Code != wire.CodeTooManyOrders {
+		t.Fatalf("a third conditional order under a cap of 2: %+v", r)
+	}
 	c := alice.cancel(wire.Cancel{Symbol: tsym, ClientOrderID: "a"})
 	mustOK(t, "cancel", c.Reply)
 	if c.Order.Status != wire.StatusCanceled || c.Order.OrderID != a.OrderID {
@@ -243,7 +249,11 @@ func TestE2EConditionalCancel(t *testing.T) {
 		t.Fatalf("a canceled stop fired: %+v", p)
 	}
 	// Reusing a canceled order's client id is fine; the cap counts only live ones.
-	place("a", "1100")
+	a = place("a", "1100")
+	place("c", "1200")
+	e.index("1100") // fires a: the cap has room again
+	e.waitStatus("alice", a.OrderID, wire.StatusFilled)
+	place("d", "1300")
 	e.settledAudit()
 }
 

@@ -17,6 +17,9 @@ type order struct {
 	postOnly   bool
 	reduceOnly bool
 	coid       uint64 // client order id number, see appendCOID
+	// stopTicks > 0 makes it a close_position stop_market triggered by the
+	// mark at that price (no price, no qty).
+	stopTicks int64
 }
 
 // appendPlace appends the order.place body of o. Symbol names and enums are
@@ -26,6 +29,13 @@ func appendPlace(dst []byte, o *order) []byte {
 	dst = append(dst, o.sym.Name...)
 	dst = append(dst, `","side":"`...)
 	dst = append(dst, o.side...)
+	if o.stopTicks > 0 {
+		dst = append(dst, `","type":"stop_market","close_position":true,"trigger_price":"`...)
+		dst = o.sym.tick.appendUnits(dst, o.stopTicks)
+		dst = append(dst, `","client_order_id":"`...)
+		dst = appendCOID(dst, o.coid)
+		return append(dst, `"}`...)
+	}
 	if o.priceTicks > 0 {
 		dst = append(dst, `","type":"limit","price":"`...)
 		dst = o.sym.tick.appendUnits(dst, o.priceTicks)

@@ -67,6 +67,12 @@ func TestBodiesDecodeAsSent(t *testing.T) {
 	if werr != nil || p.Type != wire.Market || p.TIF != wire.IOC || !p.ReduceOnly || !p.Price.IsZero() {
 		t.Fatalf("market order decoded as %+v, %v", p, werr)
 	}
+	stop := order{sym: btc, side: wire.Sell, stopTicks: 290005, coid: 2}
+	p, werr = wire.DecodePlace(appendPlace(nil, &stop))
+	if werr != nil || p.Type != wire.StopMarket || !p.ClosePosition || !p.ReduceOnly || p.TriggerBy != wire.TriggerMark ||
+		!p.TriggerPrice.Equal(decimal.RequireFromString("29000.5")) || !p.Qty.IsZero() {
+		t.Fatalf("stop decoded as %+v, %v", p, werr)
+	}
 	a, werr := wire.DecodeAmend(appendAmendPrice(nil, btc, 71, 300015))
 	if werr != nil || a.Symbol != "BTC-PERP" || a.ClientOrderID != "lt1z" || !a.Price.Equal(decimal.RequireFromString("30001.5")) || !a.Qty.IsZero() {
 		t.Fatalf("amend decoded as %+v, %v", a, werr)

@@ -146,6 +146,7 @@ type levered struct {
 	buildOrders int     // building orders left to send
 	holdOrder   uint64  // the resting idle order, 0 when none
 	holdOffBps  float64
+	holds       int // idle orders placed: every other one is a protective stop
 }
 
 func (l *levered) next(buf []byte) (kind, string, []byte) {
@@ -158,8 +159,20 @@ func (l *levered) next(buf []byte) (kind, string, []byte) {
 		l.holdOrder = 0
 		return l.cancelOrder(buf, coid)
 	}
-	ticks := l.offsetTicks(l.side, l.holdOffBps)
-	k, subj, body := l.placeOrder(buf, order{side: l.side, priceTicks: ticks, lots: 1, tif: wire.GTC, postOnly: true})
+	var o order
+	if l.holds++; l.holds%2 == 0 {
+		// A stop closing the whole position twice the idle distance
+		// away on the losing side: a shock may fire it before it is
+		// canceled, or liquidate the position first.
+		close := wire.Sell
+		if l.side == wire.Sell {
+			close = wire.Buy
+		}
+		o = order{side: close, stopTicks: l.offsetTicks(l.side, 2*l.holdOffBps)}
+	} else {
+		o = order{side: l.side, priceTicks: l.offsetTicks(l.side, l.holdOffBps), lots: 1, tif: wire.GTC, postOnly: true}
+	}
+	k, subj, body := l.placeOrder(buf, o)
 	l.holdOrder = l.coid
 	return k, subj, body
 }
