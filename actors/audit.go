@@ -160,15 +160,22 @@ func (a *accountActor) checkOrders() error {
 	if err := a.acct.Check(); err != nil {
 		return fmt.Errorf("account %s: %w", a.e.name, err)
 	}
+	conds := make([]int, len(a.syms))
 	for _, o := range a.orders.Values() {
 		if o.cond != nil && !o.cond.fired {
 			if _, ok := a.acct.OrderQty(o.id); ok {
 				return fmt.Errorf("account %s: untriggered order %d has a reservation", a.e.name, o.id)
 			}
+			conds[o.h.idx]++
 			continue
 		}
 		if q, ok := a.acct.OrderQty(o.id); o.amending == 0 && (!ok || q != o.qty-o.filled) {
 			return fmt.Errorf("account %s: order %d has %d open, risk reserves %d (%v)", a.e.name, o.id, o.qty-o.filled, q, ok)
+		}
+	}
+	for i, n := range conds {
+		if n != a.syms[i].conds {
+			return fmt.Errorf("account %s: %d untriggered orders in %s, counted %d", a.e.name, n, a.x.symbols[i].sym.Name, a.syms[i].conds)
 		}
 	}
 	return nil
