@@ -327,3 +327,26 @@ func TestE2EConditionalAmend(t *testing.T) {
 	}
 	e.settledAudit()
 }
+
+// Conditional orders ride order.batch like any place: a later item sees
+// (and cancels) one placed by an earlier item, and a refused one is
+// answered in its place.
+func TestE2EConditionalBatch(t *testing.T) {
+	e := start(t, condConfig(t), startOpts{})
+	alice := e.funded("1000000", "alice")[0]
+	e.index("1000")
+	stop := func(cid, trig string) string {
+		return `{"place":{"symbol":"TEST-PERP","side":"buy","type":"stop_market","qty":"1","trigger_price":"` + trig + `","client_order_id":"` + cid + `"}}`
+	}
+	r, _ := alice.batch(stop("s1", "1100"), stop("s2", "900"), stop("s3", "1200"), cancelItem("s1"))
+	mustOK(t, "batch", r.Reply)
+	if len(r.Results) != 4 || !r.Results[0].OK || r.Results[0].Order.Status != wire.StatusUntriggered ||
+		r.Results[1].OK || r.Results[1].Error.Code != wire.CodeWouldTriggerImmediately ||
+		!r.Results[2].OK || !r.Results[3].OK || r.Results[3].Order.Status != wire.StatusCanceled {
+		t.Fatalf("batch results %+v", r.Results)
+	}
+	if st := alice.state(); len(st.OpenOrders) != 1 || st.OpenOrders[0].ClientOrderID != "s3" {
+		t.Fatalf("open orders %+v", st.OpenOrders)
+	}
+	e.settledAudit()
+}
