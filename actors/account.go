@@ -188,6 +188,12 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.state(ctx, m)
 	case *depositReq:
 		a.deposit(ctx, m)
+	case *marginModeReq:
+		a.setMarginMode(m)
+	case *positionMarginReq:
+		a.movePositionMargin(ctx, m)
+	case *withdrawReq:
+		a.withdraw(ctx, m)
 	case *reservedMsg:
 		a.onReserved(ctx, m)
 	case *adlCloseMsg:

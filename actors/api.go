@@ -444,6 +444,45 @@ func (x *Exchange) SetLeverage(acct string, req wire.Leverage, done func(wire.Le
 	x.toAccount(x.Account(acct).e, &leverageReq{req: req, done: done})
 }
 
+// SetMarginMode sets the margin mode of acct's position in a symbol.
+func (x *Exchange) SetMarginMode(acct string, req wire.MarginMode, done func(wire.MarginModeReply)) {
+	done = durably(x, done)
+	h := x.symbol(req.Symbol)
+	if h == nil {
+		done(wire.MarginModeReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+		return
+	}
+	x.toAccount(x.Account(acct).e, &marginModeReq{h: h, isolated: req.Mode == wire.MarginIsolated, done: done})
+}
+
+// MovePositionMargin adds margin to acct's isolated position in a symbol
+// or takes some back.
+func (x *Exchange) MovePositionMargin(acct string, req wire.PositionMargin, done func(wire.PositionMarginReply)) {
+	done = durably(x, done)
+	h := x.symbol(req.Symbol)
+	if h == nil {
+		done(wire.PositionMarginReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", req.Symbol)})
+		return
+	}
+	delta, ok := market.MoneyFromDecimal(req.Delta)
+	if !ok {
+		done(wire.PositionMarginReply{Reply: fail(wire.CodeBadRequest, "delta %s is not a valid %s amount", req.Delta, x.quote)})
+		return
+	}
+	x.toAccount(x.Account(acct).e, &positionMarginReq{h: h, delta: delta, done: done})
+}
+
+// Withdraw takes money out of acct: at most its available balance.
+func (x *Exchange) Withdraw(acct string, req wire.Withdraw, done func(wire.BalanceReply)) {
+	done = durably(x, done)
+	amount, err := x.deposit(req.Asset, req.Amount)
+	if err != nil {
+		done(wire.BalanceReply{Reply: wire.Fail(err)})
+		return
+	}
+	x.toAccount(x.Account(acct).e, &withdrawReq{amount: amount, done: done})
+}
+
 // AccountState reports acct's balances, positions and open orders; with
 // req.Symbol only that symbol's position and orders (balances, equity and
 // available stay the account's).

@@ -21,7 +21,7 @@ import (
 // are journaled, the rest (reads, probes, lifecycle) are not.
 func journaled(m any) bool {
 	switch m.(type) {
-	case *placeReq, *cancelReq, *amendReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
+	case *placeReq, *cancelReq, *amendReq, *marginModeReq, *positionMarginReq, *withdrawReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
 		*indexMsg, *fundDepositMsg, *adlRetryMsg,
 		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
 		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg,
@@ -85,6 +85,14 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		return recLeverage, appendDec(p, m.req.Leverage)
 	case *depositReq:
 		return recDeposit, binary.AppendVarint(p, int64(m.amount))
+	case *marginModeReq:
+		p = binary.AppendUvarint(p, uint64(m.h.idx))
+		return recMarginMode, append(p, flags(m.isolated, false))
+	case *positionMarginReq:
+		p = binary.AppendUvarint(p, uint64(m.h.idx))
+		return recPositionMargin, binary.AppendVarint(p, int64(m.delta))
+	case *withdrawReq:
+		return recWithdraw, binary.AppendVarint(p, int64(m.amount))
 	case *indexMsg:
 		return recIndex, binary.AppendVarint(p, int64(m.index))
 	case *fundDepositMsg:
@@ -153,6 +161,14 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}}
 	case recDeposit:
 		m = &depositReq{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
+	case recMarginMode:
+		r := &marginModeReq{h: d.sym(x, false), done: func(wire.MarginModeReply) {}}
+		r.isolated, _ = d.flags()
+		m = r
+	case recPositionMargin:
+		m = &positionMarginReq{h: d.sym(x, false), delta: market.Money(d.varint()), done: func(wire.PositionMarginReply) {}}
+	case recWithdraw:
+		m = &withdrawReq{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
 	case recIndex:
 		m = &indexMsg{index: book.Ticks(d.varint()), done: func(wire.IndexReply) {}}
 	case recFundDeposit:

@@ -41,12 +41,12 @@ var riskErrors = [...]wireError{
 	risk.AccountInLiquidation: {wire.CodeAccountInLiquidation, "the account is being liquidated"},
 	risk.UnknownOrder:         {wire.CodeUnknownOrder, "the order is not open"},
 	risk.TooManyOrders:        {wire.CodeTooManyOrders, "the account already holds the most open orders allowed in this symbol"},
-	// SetMarginMode's refusal: no request changes a margin mode (the
-	// config's margin_mode applies to every position).
-	risk.PositionOpen: {wire.CodeInternal, "the margin mode cannot change while a position or order is open"},
-	// Isolated-margin moves, fills, ADL closes and socialized charges:
-	// the exchange's own calls, never a client's.
-	risk.NoPosition: {wire.CodeInternal, "no position in the symbol"},
+	// SetMarginMode's refusal (the account actor names the position or the
+	// orders itself first: margin.go).
+	risk.PositionOpen: {wire.CodePositionOpen, "the margin mode cannot change while a position or order is open"},
+	// position_margin's (margin.go says it itself); fills, ADL closes and
+	// socialized charges get it only from the exchange's own calls.
+	risk.NoPosition: {wire.CodeNoIsolatedPosition, "no isolated position in the symbol"},
 	// StartLiquidation's: the account actor's own decision.
 	risk.NotLiquidatable:     {wire.CodeInternal, "the position is not liquidatable"},
 	risk.Internal:            {wire.CodeInternal, "the account cannot account for a fill or close"},

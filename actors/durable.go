@@ -49,6 +49,9 @@ const (
 	recFundDeposit
 	recADLRetry
 	recAmend
+	recMarginMode
+	recPositionMargin
+	recWithdraw
 )
 
 // Actor numbers in the journal.

@@ -66,7 +66,27 @@ type (
 		amount market.Money
 		done   func(wire.BalanceReply)
 	}
+	marginModeReq struct {
+		h        *symbolHandle
+		isolated bool
+		done     func(wire.MarginModeReply)
+	}
+	positionMarginReq struct {
+		h     *symbolHandle
+		delta market.Money // + adds, − removes
+		done  func(wire.PositionMarginReply)
+	}
+	withdrawReq struct {
+		amount market.Money
+		done   func(wire.BalanceReply)
+	}
 )
+
+func (m *marginModeReq) refuse(e *wire.Error) { m.done(wire.MarginModeReply{Reply: wire.Fail(e)}) }
+func (m *positionMarginReq) refuse(e *wire.Error) {
+	m.done(wire.PositionMarginReply{Reply: wire.Fail(e)})
+}
+func (m *withdrawReq) refuse(e *wire.Error) { m.done(wire.BalanceReply{Reply: wire.Fail(e)}) }
 
 func (m *placeReq) refuse(e *wire.Error) { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
 

@@ -261,9 +261,22 @@ func (s *soak) act(done func()) {
 			req.Price, req.Qty = s.price(si, 0.02), s.qty(s.syms[si])
 		}
 		x.AmendOrder(acct, req, orderDone)
-	default:
+	case p < 97:
 		x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: decimal.NewFromInt(int64(s.rng.IntN(2000)))},
 			func(r wire.BalanceReply) { s.record(acct, r.Reply, nil); done() })
+	case p < 98: // refused beyond what is available
+		x.Withdraw(acct, wire.Withdraw{Asset: "USDT", Amount: decimal.NewFromInt(int64(1 + s.rng.IntN(1000)))},
+			func(r wire.BalanceReply) { s.record(acct, r.Reply, nil); done() })
+	case p < 99: // refused while a position or an order is there
+		mode := wire.MarginCross
+		if s.rng.IntN(2) == 0 {
+			mode = wire.MarginIsolated
+		}
+		x.SetMarginMode(acct, wire.MarginMode{Symbol: sym.Name, Mode: mode},
+			func(r wire.MarginModeReply) { s.record(acct, r.Reply, nil); done() })
+	default: // refused without an isolated position
+		x.MovePositionMargin(acct, wire.PositionMargin{Symbol: sym.Name, Delta: decimal.NewFromInt(int64(s.rng.IntN(400) - 200))},
+			func(r wire.PositionMarginReply) { s.record(acct, r.Reply, nil); done() })
 	}
 }
 

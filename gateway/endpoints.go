@@ -38,6 +38,18 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeLeverage, func(x Exchange, rt wire.Route, r wire.Leverage, done func(wire.LeverageReply)) {
 				x.SetLeverage(rt.Account, r, done)
 			}, jsonBody)},
+		{ep: wire.EpMarginMode, name: "margin-mode", subject: subj.MarginMode(wire.Any), limited: true,
+			serve: call(wire.DecodeMarginMode, func(x Exchange, rt wire.Route, r wire.MarginMode, done func(wire.MarginModeReply)) {
+				x.SetMarginMode(rt.Account, r, done)
+			}, jsonBody)},
+		{ep: wire.EpPositionMargin, name: "position-margin", subject: subj.PositionMargin(wire.Any), limited: true,
+			serve: call(wire.DecodePositionMargin, func(x Exchange, rt wire.Route, r wire.PositionMargin, done func(wire.PositionMarginReply)) {
+				x.MovePositionMargin(rt.Account, r, done)
+			}, jsonBody)},
+		{ep: wire.EpWithdraw, name: "withdraw", subject: subj.Withdraw(wire.Any), limited: true,
+			serve: call(wire.DecodeWithdraw, func(x Exchange, rt wire.Route, r wire.Withdraw, done func(wire.BalanceReply)) {
+				x.Withdraw(rt.Account, r, done)
+			}, jsonBody)},
 		{ep: wire.EpState, name: "state", subject: subj.State(wire.Any),
 			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, r wire.State, done func(wire.AccountReply)) {
 				x.AccountState(rt.Account, r, done)

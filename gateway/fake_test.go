@@ -216,6 +216,36 @@ func (f *fake) SetLeverage(acct string, req wire.Leverage, done func(wire.Levera
 	})
 }
 
+func (f *fake) SetMarginMode(acct string, req wire.MarginMode, done func(wire.MarginModeReply)) {
+	do(f, "SetMarginMode", acct, req, done, func() wire.MarginModeReply {
+		if env, bad := f.unknown(req.Symbol); bad {
+			return wire.MarginModeReply{Reply: env}
+		}
+		f.changed("margin_mode " + acct + req.Symbol + string(req.Mode))
+		return wire.MarginModeReply{Reply: wire.OK(), Symbol: req.Symbol, Mode: req.Mode}
+	})
+}
+
+func (f *fake) MovePositionMargin(acct string, req wire.PositionMargin, done func(wire.PositionMarginReply)) {
+	do(f, "MovePositionMargin", acct, req, done, func() wire.PositionMarginReply {
+		if env, bad := f.unknown(req.Symbol); bad {
+			return wire.PositionMarginReply{Reply: env}
+		}
+		return wire.PositionMarginReply{Reply: fail(wire.CodeNoIsolatedPosition, "no isolated position")}
+	})
+}
+
+func (f *fake) Withdraw(acct string, req wire.Withdraw, done func(wire.BalanceReply)) {
+	do(f, "Withdraw", acct, req, done, func() wire.BalanceReply {
+		if req.Amount.GreaterThan(f.balance[acct]) {
+			return wire.BalanceReply{Reply: fail(wire.CodeInsufficientMargin, "more than available")}
+		}
+		f.balance[acct] = f.balance[acct].Sub(req.Amount)
+		f.changed("withdraw " + acct + req.Amount.String())
+		return wire.BalanceReply{Reply: wire.OK(), Balance: f.balance[acct]}
+	})
+}
+
 func (f *fake) AccountState(acct string, req wire.State, done func(wire.AccountReply)) {
 	do(f, "AccountState", acct, req, done, func() wire.AccountReply {
 		b := f.balance[acct]

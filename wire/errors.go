@@ -26,6 +26,12 @@ const (
 	// CodeWouldTriggerImmediately: a conditional order whose trigger
 	// already holds (Binance -2021).
 	CodeWouldTriggerImmediately Code = "WOULD_TRIGGER_IMMEDIATELY"
+	// CodePositionOpen, CodeOpenOrders: a margin mode cannot change while
+	// the symbol has a position, or open orders (Binance -4048, -4047).
+	CodePositionOpen Code = "POSITION_OPEN"
+	CodeOpenOrders   Code = "OPEN_ORDERS"
+	// CodeNoIsolatedPosition: position_margin needs an isolated position.
+	CodeNoIsolatedPosition Code = "NO_ISOLATED_POSITION"
 )
 
 var allCodes = []Code{
@@ -34,6 +40,7 @@ var allCodes = []Code{
 	CodePostOnlyWouldTake, CodeFOKNotFilled, CodeUnknownOrder,
 	CodeDuplicateClientOrderID, CodeLeverageTooHigh, CodeAccountInLiquidation,
 	CodeRateLimited, CodeTooManyOrders, CodeInternal, CodeWouldTriggerImmediately,
+	CodePositionOpen, CodeOpenOrders, CodeNoIsolatedPosition,
 }
 
 // Codes returns every error code of the contract.

@@ -22,12 +22,18 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"adl.queue":    func(b []byte) (any, *Error) { return DecodeADLQueue(b) },
 	"audit":        func(b []byte) (any, *Error) { return DecodeAudit(b) },
 	"state_hash":   func(b []byte) (any, *Error) { return DecodeStateHash(b) },
+	"margin_mode":  func(b []byte) (any, *Error) { return DecodeMarginMode(b) },
+	"margin":       func(b []byte) (any, *Error) { return DecodePositionMargin(b) },
+	"withdraw":     func(b []byte) (any, *Error) { return DecodeWithdraw(b) },
 }
 
 var seeds = []string{
 	``, `{}`, `null`, `[]`, `{"a":1}`, `{"symbol":"BTC-PERP"`,
 	`{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.010","tif":"GTC","reduce_only":false,"post_only":false,"client_order_id":"c1"}`,
 	`{"symbol":"BTC-PERP","side":"sell","type":"market","qty":"1e9"}`,
+	`{"symbol":"BTC-PERP","side":"sell","type":"trailing_stop_market","qty":"1","callback_rate":"1.5","activation_price":"31000","trigger_by":"last"}`,
+	`{"symbol":"BTC-PERP","side":"buy","type":"stop_market","trigger_price":"29000","close_position":true}`,
+	`{"symbol":"BTC-PERP","mode":"isolated"}`, `{"symbol":"BTC-PERP","delta":"-12.5"}`, `{"asset":"USDT","amount":"10"}`,
 	`{"symbol":"BTC-PERP","order_id":"7"}`, `{"symbol":"BTC-PERP","client_order_id":"c1","order_id":null}`,
 	`{"symbol":"BTC-PERP","leverage":"10"}`, `{"account":"alice","asset":"USDT","amount":"10000"}`,
 	`{"price":"3300"}`, `{"asset":"USDT","amount":"0"}`, `{"levels":20}`, `{"side":"long"}`,

@@ -18,7 +18,7 @@ type PlaceOrder struct {
 	Side          Side            `json:"side"`
 	Type          OrderType       `json:"type"`
 	Price         decimal.Decimal `json:"price,omitzero"`
-	Qty           decimal.Decimal `json:"qty"`
+	Qty           decimal.Decimal `json:"qty,omitzero"` // absent on close_position
 	TIF           TIF             `json:"tif,omitempty"`
 	ReduceOnly    bool            `json:"reduce_only,omitempty"`
 	PostOnly      bool            `json:"post_only,omitempty"`

@@ -12,12 +12,16 @@ import (
 // still break a rule spanning fields, such as cancel's "exactly one id").
 var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpOrderPlace: {"place", `{"symbol":"BTC-PERP","side":"buy","type":"limit","price":"1","qty":"1","tif":"GTC",` +
-		`"reduce_only":false,"post_only":false,"client_order_id":"c1","stp":"none"}`},
-	EpOrderAmend:          {"amend", `{"symbol":"BTC-PERP","order_id":"1","client_order_id":"c1","price":"1","qty":"2"}`},
+		`"reduce_only":false,"post_only":false,"client_order_id":"c1","stp":"none","trigger_price":"1","trigger_by":"mark",` +
+		`"callback_rate":"1","activation_price":"1","close_position":false}`},
+	EpOrderAmend:          {"amend", `{"symbol":"BTC-PERP","order_id":"1","client_order_id":"c1","price":"1","qty":"2","trigger_price":"1"}`},
 	EpOrderCancel:         {"cancel", `{"symbol":"BTC-PERP","order_id":"1","client_order_id":"c1"}`},
 	EpOrderCancelAll:      {"cancel_all", `{"symbol":"BTC-PERP"}`},
 	EpOrderCancelAllAfter: {"cancel_after", `{"timeout_ms":1000}`},
 	EpLeverage:            {"leverage", `{"symbol":"BTC-PERP","leverage":"10"}`},
+	EpMarginMode:          {"margin_mode", `{"symbol":"BTC-PERP","mode":"isolated"}`},
+	EpPositionMargin:      {"margin", `{"symbol":"BTC-PERP","delta":"-1"}`},
+	EpWithdraw:            {"withdraw", `{"asset":"USDT","amount":"1"}`},
 	EpState:               {"state", `{"symbol":"BTC-PERP"}`},
 	EpAdminDeposit:        {"deposit", `{"account":"alice","asset":"USDT","amount":"1"}`},
 	EpAdminIndex:          {"index", `{"price":"3300"}`},

@@ -50,6 +50,9 @@ const (
 	EpOrderCancelAllAfter
 	EpOrderAmend
 	EpLeverage
+	EpMarginMode
+	EpPositionMargin
+	EpWithdraw
 	EpState
 	EpAdminDeposit
 	EpAdminIndex
@@ -71,7 +74,7 @@ const (
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
-	EpLeverage: "leverage", EpState: "state", EpAdminDeposit: "admin.deposit",
+	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
@@ -141,22 +144,25 @@ func (s Subjects) OrderCancelAllAfter(acct string) string {
 	return s.acct(acct, "order.cancel_all_after")
 }
 
-func (s Subjects) Leverage(acct string) string  { return s.acct(acct, "leverage") }
-func (s Subjects) State(acct string) string     { return s.acct(acct, "state") }
-func (s Subjects) Events(acct string) string    { return s.acct(acct, "events") }
-func (s Subjects) AdminDeposit() string         { return s.prefix + ".admin.deposit" }
-func (s Subjects) AdminIndex(sym string) string { return s.prefix + ".admin.index." + sym }
-func (s Subjects) AdminFundDeposit() string     { return s.prefix + ".admin.fund.deposit" }
-func (s Subjects) AdminAudit() string           { return s.prefix + ".admin.audit" }
-func (s Subjects) AdminStateHash() string       { return s.prefix + ".admin.state_hash" }
-func (s Subjects) Depth(sym string) string      { return s.md(sym, "depth") }
-func (s Subjects) Trades(sym string) string     { return s.md(sym, "trades") }
-func (s Subjects) Book(sym string) string       { return s.md(sym, "book") }
-func (s Subjects) Mark(sym string) string       { return s.md(sym, "mark") }
-func (s Subjects) FundState() string            { return s.prefix + ".fund.state" }
-func (s Subjects) FundEvents() string           { return s.prefix + ".fund.events" }
-func (s Subjects) ADLQueue(sym string) string   { return s.adl(sym, "queue") }
-func (s Subjects) ADLEvents(sym string) string  { return s.adl(sym, "events") }
+func (s Subjects) Leverage(acct string) string       { return s.acct(acct, "leverage") }
+func (s Subjects) MarginMode(acct string) string     { return s.acct(acct, "margin_mode") }
+func (s Subjects) PositionMargin(acct string) string { return s.acct(acct, "position_margin") }
+func (s Subjects) Withdraw(acct string) string       { return s.acct(acct, "withdraw") }
+func (s Subjects) State(acct string) string          { return s.acct(acct, "state") }
+func (s Subjects) Events(acct string) string         { return s.acct(acct, "events") }
+func (s Subjects) AdminDeposit() string              { return s.prefix + ".admin.deposit" }
+func (s Subjects) AdminIndex(sym string) string      { return s.prefix + ".admin.index." + sym }
+func (s Subjects) AdminFundDeposit() string          { return s.prefix + ".admin.fund.deposit" }
+func (s Subjects) AdminAudit() string                { return s.prefix + ".admin.audit" }
+func (s Subjects) AdminStateHash() string            { return s.prefix + ".admin.state_hash" }
+func (s Subjects) Depth(sym string) string           { return s.md(sym, "depth") }
+func (s Subjects) Trades(sym string) string          { return s.md(sym, "trades") }
+func (s Subjects) Book(sym string) string            { return s.md(sym, "book") }
+func (s Subjects) Mark(sym string) string            { return s.md(sym, "mark") }
+func (s Subjects) FundState() string                 { return s.prefix + ".fund.state" }
+func (s Subjects) FundEvents() string                { return s.prefix + ".fund.events" }
+func (s Subjects) ADLQueue(sym string) string        { return s.adl(sym, "queue") }
+func (s Subjects) ADLEvents(sym string) string       { return s.adl(sym, "events") }
 
 // Liquidations is the public stream of liquidations on sym.
 func (s Subjects) Liquidations(sym string) string { return s.md(sym, "liquidations") }
@@ -197,6 +203,12 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderAmend(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
+	case EpMarginMode:
+		return s.MarginMode(r.Account)
+	case EpPositionMargin:
+		return s.PositionMargin(r.Account)
+	case EpWithdraw:
+		return s.Withdraw(r.Account)
 	case EpState:
 		return s.State(r.Account)
 	case EpAccountEvents:
@@ -267,6 +279,12 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderAmend, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
+	case t[0] == "acct" && n == 3 && t[2] == "margin_mode":
+		r = Route{Endpoint: EpMarginMode, Account: t[1]}
+	case t[0] == "acct" && n == 3 && t[2] == "position_margin":
+		r = Route{Endpoint: EpPositionMargin, Account: t[1]}
+	case t[0] == "acct" && n == 3 && t[2] == "withdraw":
+		r = Route{Endpoint: EpWithdraw, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "state":
 		r = Route{Endpoint: EpState, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "events":
@@ -343,7 +361,7 @@ var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "boo
 func needsAccount(e Endpoint) bool {
 	switch e {
 	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpLeverage, EpState,
-		EpAccountEvents:
+		EpMarginMode, EpPositionMargin, EpWithdraw, EpAccountEvents:
 		return true
 	}
 	return false

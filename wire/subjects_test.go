@@ -92,8 +92,8 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 16 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
-		t.Fatalf("%d request endpoints, want the 16 of API.md", reqs)
+	if reqs != 19 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+		t.Fatalf("%d request endpoints, want the 19 of API.md", reqs)
 	}
 }
 
