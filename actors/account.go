@@ -35,7 +35,8 @@ type accountActor struct {
 	fees     market.Money // Σ trading and liquidation fees paid (the fees ledger's share)
 	funding  market.Money // Σ funding received (+) or paid (−)
 
-	liq *liquidation // in-flight liquidation, nil when none
+	liq     *liquidation // in-flight liquidation, nil when none
+	partial *partialLiq  // in-flight partial liquidation, nil when none
 	seq uint64       // account event seq
 	n   uint64       // messages handled (quiescence probe)
 
@@ -529,6 +530,10 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	}
 	if a.liq != nil && a.liq.Owns(m.id) {
 		a.onLiquidationResult(ctx, m)
+		return
+	}
+	if p := a.partial; p != nil && p.o.id == m.id {
+		a.onPartialResult(ctx, m)
 		return
 	}
 	var o *order

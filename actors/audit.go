@@ -210,6 +210,9 @@ func (a *accountActor) hash() uint64 {
 	if a.liq != nil {
 		v = append(v, 1, uint64(a.liq.L.Base))
 	}
+	if a.partial != nil {
+		v = append(v, 3, uint64(a.partial.o.id))
+	}
 	return hashInts(v...)
 }
 

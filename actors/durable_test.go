@@ -101,13 +101,13 @@ func snapshotOf(t *testing.T, e *env, accts []string) map[string]string {
 // the same, and the recovered exchange trades on.
 func TestReplaySoak(t *testing.T) {
 	j := &memJournal{}
-	s := soakRun(t, j, market.DemoSymbols(), 4, "1000000", 7)
+	s := soakRun(t, j, partialDemo(), 4, "1000000", 7)
 	want := s.e.hash()
 	wantSnap := snapshotOf(t, s.e, s.accts)
 	t.Logf("%d records", j.Last())
 
 	for try := range 2 { // replaying the same journal twice gives the same state
-		e := newEnvWith(t, j.clone(), market.DemoSymbols()...)
+		e := newEnvWith(t, j.clone(), partialDemo()...)
 		if got := e.hash(); got != want {
 			t.Fatalf("replay %d: state hash %x, want %x", try, got, want)
 		}
@@ -159,7 +159,7 @@ func TestSnapshotReplay(t *testing.T) {
 			}
 		}
 	})
-	s = soakRunHook(t, j, market.DemoSymbols(), 4, "1000000", 11, func(x *Exchange) { ready <- x })
+	s = soakRunHook(t, j, partialDemo(), 4, "1000000", 11, func(x *Exchange) { ready <- x })
 	close(stop)
 	wg.Wait()
 	want := s.e.hash()
@@ -172,7 +172,7 @@ func TestSnapshotReplay(t *testing.T) {
 		if seq, err := SnapshotSeq(sn.p); err != nil || seq != sn.seq {
 			t.Fatalf("SnapshotSeq %d, %v; want %d", seq, err, sn.seq)
 		}
-		e := newEnvFrom(t, j.clone(), sn.p, market.DemoSymbols()...)
+		e := newEnvFrom(t, j.clone(), sn.p, partialDemo()...)
 		if got := e.hash(); got != want {
 			t.Fatalf("from the snapshot at %d: state hash %x, want %x", sn.seq, got, want)
 		}
@@ -186,7 +186,7 @@ func TestSnapshotReplay(t *testing.T) {
 	// A damaged snapshot is refused, never loaded.
 	bad := slices.Clone(snaps[0].p)
 	bad[len(bad)/2] ^= 1
-	x, err := Start(Options{Symbols: market.DemoSymbols(), Journal: j.clone()})
+	x, err := Start(Options{Symbols: partialDemo(), Journal: j.clone()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +222,12 @@ func TestGenesisClock(t *testing.T) {
 	if live, replayed := run(j), run(j.clone()); live != replayed {
 		t.Fatalf("state hash %x live, %x replayed", live, replayed)
 	}
+}
+
+// partialDemo is the demo symbols with ETH-PERP liquidating partially, so
+// the replay soaks replay partial liquidations too.
+func partialDemo() []*market.Symbol {
+	syms := market.DemoSymbols()
+	syms[1].PartialLiquidation = true
+	return syms
 }

@@ -56,9 +56,15 @@ func (lq *liquidation) legOf(h *symbolHandle) int {
 // liquidate starts a liquidation when risk agrees the account (cross) or
 // h's position (isolated) is liquidatable at the stored marks.
 func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
-	if a.liq != nil {
+	if a.liq != nil || a.partial != nil || a.partialLiquidate(ctx, h) {
 		return
 	}
+	a.takeOver(ctx, h)
+}
+
+// takeOver starts the full liquidation: the position (isolated) or every
+// cross position taken over by a liq.Machine.
+func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 	lq := new(liquidation)
 	cancels, code := liq.StartInto(&lq.Machine, a.acct, h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
 	if code != risk.OK {
@@ -82,7 +88,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 			s := g.Symbol
 			a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
 				Symbol: s.Name, Side: posSide(g.Qty), Qty: s.Qty(abs(g.Qty)), MarkPrice: s.Price(g.Mark),
-				LiquidationPrice: s.Price(g.Liquidation), BankruptcyPrice: s.Price(g.Bankruptcy),
+				LiquidationPrice: s.Price(g.Liquidation), BankruptcyPrice: s.Price(g.Bankruptcy), Kind: wire.LiquidationFull,
 			}})
 		}
 	}

@@ -312,7 +312,7 @@ func (a *adlActor) loadSnapshot(d *payload) {
 }
 
 func (a *accountActor) appendSnapshot(p []byte) ([]byte, error) {
-	if a.liq != nil {
+	if a.liq != nil || a.partial != nil {
 		return nil, fmt.Errorf("%w: account %s is being liquidated", ErrBusy, a.e.name)
 	}
 	p = a.acct.AppendSnapshot(p)

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -108,4 +109,67 @@ func TestE2EMarginRequests(t *testing.T) {
 	if st := alice.state(); len(st.Positions) != 0 || !st.Balances["USDT"].Equal(dec("3000")) {
 		t.Fatalf("after the isolated liquidation: %+v", st)
 	}
+}
+
+// TestE2EPartialLiquidation: with partial_liquidation a long 20 at 1 000
+// (2 000 cash, in the 5 % tier above 10 000 notional) liquidated at 926 is
+// first reduced by 10 (back under the first tier's 10 000 at the mark) at
+// no worse than its bankruptcy price 900; it fills at 920 and the long 10
+// stays open, safe. A second such long finds no bid: the reduction does
+// nothing, and the full takeover follows. Events and the public stream say
+// which kind each was; money is conserved throughout.
+func TestE2EPartialLiquidation(t *testing.T) {
+	sym := strings.Replace(symbolJSON("100", 0, [2]string{"10000", "0.01"}, [2]string{"1000000", "0.05"}),
+		`{"symbol":`, `{"partial_liquidation":true,"symbol":`, 1)
+	e := start(t, parseConfig(t, sym, ""), startOpts{})
+	e.fundDeposit("100000")
+	alice := e.funded("2000", "alice")[0]
+	mm := e.funded("1000000", "mm")[0]
+	e.index("1000")
+	alice.openPosition(mm, wire.Buy, "1000", "20", "10")
+	mm.limit(wire.Buy, "920", "10")
+	e.index("926")
+	ev := e.waitEvents("alice", wire.EventLiquidation, 1)[0].Liquidation
+	if ev.Kind != wire.LiquidationPartial || !ev.Qty.Equal(dec("10")) || !ev.BankruptcyPrice.Equal(dec("900")) || ev.Side != wire.Long {
+		t.Fatalf("partial liquidation event %+v", ev)
+	}
+	eventually(t, "the reduction", func() error {
+		if p := alice.position(); p == nil || !p.Qty.Equal(dec("10")) {
+			return fmt.Errorf("position %+v", p)
+		}
+		return nil
+	})
+	if st := alice.state(); !st.Balances["USDT"].Equal(dec("1200")) {
+		t.Fatalf("after the partial: %+v", st)
+	}
+	e.settledAudit()
+	e.index("927")
+	e.index("926") // safe in the first tier now: no second liquidation
+	alice.state()
+	if n := len(e.events("alice", wire.EventLiquidation)); n != 1 {
+		t.Fatalf("%d liquidations of alice", n)
+	}
+
+	bob := e.funded("2000", "bob")[0]
+	e.index("1000")
+	bob.openPosition(mm, wire.Buy, "1000", "20", "10")
+	e.index("926")
+	evs := e.waitEvents("bob", wire.EventLiquidation, 2)
+	if evs[0].Liquidation.Kind != wire.LiquidationPartial || evs[1].Liquidation.Kind != wire.LiquidationFull || !evs[1].Liquidation.Qty.Equal(dec("20")) {
+		t.Fatalf("bob's liquidations %+v %+v", evs[0].Liquidation, evs[1].Liquidation)
+	}
+	eventually(t, "the public liquidations", func() error {
+		if n := e.liquidationNotices(); len(n) != 3 || n[0].Kind != wire.LiquidationPartial || n[1].Kind != wire.LiquidationPartial || n[2].Kind != wire.LiquidationFull {
+			return fmt.Errorf("%+v", n)
+		}
+		return nil
+	})
+	mm.limit(wire.Buy, "850", "20") // the takeover's liquidity
+	eventually(t, "bob's takeover", func() error {
+		if p := bob.position(); p != nil {
+			return fmt.Errorf("position %+v", p)
+		}
+		return nil
+	})
+	e.settledAudit()
 }

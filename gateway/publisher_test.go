@@ -98,7 +98,7 @@ func TestPublisherSubjectsAndPayloads(t *testing.T) {
 	p.FundEvent(&wire.FundEvent{Seq: 1, TimeMs: 3, Asset: "USDT", Delta: dec("12.5"), Balance: dec("1012.5"), Reason: wire.ReasonLiquidationSurplus, Account: "bob", Symbol: "BTC-PERP"})
 	p.ADLEvent("BTC-PERP", adl)
 	p.AccountEvent("bob", &wire.AccountEvent{Type: wire.EventLiquidation, Seq: 8, TimeMs: 4, Liquidation: &wire.Liquidation{Symbol: "BTC-PERP", Side: wire.Long,
-		Qty: dec("1"), MarkPrice: dec("29500"), LiquidationPrice: dec("29600"), BankruptcyPrice: dec("29000")}})
+		Qty: dec("1"), MarkPrice: dec("29500"), LiquidationPrice: dec("29600"), BankruptcyPrice: dec("29000"), Kind: wire.LiquidationPartial}})
 	p.AccountEvent("carol", &wire.AccountEvent{Type: wire.EventADL, Seq: 2, TimeMs: 5, ADL: adl})
 	p.AccountEvent("alice", benchFill)
 	p.AccountEvent("dave", &wire.AccountEvent{Type: wire.EventFunding, Seq: 1, TimeMs: 6, Funding: &wire.Funding{Symbol: "ETH-PERP",
@@ -109,8 +109,8 @@ func TestPublisherSubjectsAndPayloads(t *testing.T) {
 		{"px.md.ETH-PERP.mark", `{"symbol":"ETH-PERP","index":"3300","mark":"3301.5","funding_rate":"0.0001","next_funding_ms":9,"time_ms":2}`},
 		{"px.fund.events", `{"seq":1,"time_ms":3,"asset":"USDT","delta":"12.5","balance":"1012.5","reason":"liquidation_surplus","account":"bob","symbol":"BTC-PERP"}`},
 		{"px.adl.BTC-PERP.events", `{"symbol":"BTC-PERP","bankrupt_account":"bob","counterparty":"carol","qty":"0.5","price":"29000","time_ms":5}`},
-		{"px.md.BTC-PERP.liquidations", `{"symbol":"BTC-PERP","side":"long","qty":"1","mark_price":"29500","liquidation_price":"29600","bankruptcy_price":"29000","time_ms":4}`},
-		{"px.acct.bob.events", `{"type":"liquidation","seq":8,"time_ms":4,"liquidation":{"symbol":"BTC-PERP","side":"long","qty":"1","mark_price":"29500","liquidation_price":"29600","bankruptcy_price":"29000"}}`},
+		{"px.md.BTC-PERP.liquidations", `{"symbol":"BTC-PERP","side":"long","qty":"1","mark_price":"29500","liquidation_price":"29600","bankruptcy_price":"29000","kind":"partial","time_ms":4}`},
+		{"px.acct.bob.events", `{"type":"liquidation","seq":8,"time_ms":4,"liquidation":{"symbol":"BTC-PERP","side":"long","qty":"1","mark_price":"29500","liquidation_price":"29600","bankruptcy_price":"29000","kind":"partial"}}`},
 		{"px.acct.carol.events", `{"type":"adl","seq":2,"time_ms":5,"adl":{"symbol":"BTC-PERP","bankrupt_account":"bob","counterparty":"carol","qty":"0.5","price":"29000","time_ms":5}}`},
 		{"px.acct.alice.events", `{"type":"fill","seq":981,"time_ms":1718000000123,"order":{"order_id":"17","client_order_id":"c-1042",` +
 			`"account":"alice","symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.01","filled_qty":"0.004",` +

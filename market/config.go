@@ -29,6 +29,9 @@ type SymbolConfig struct {
 	// MaxOpenOrders caps one account's open orders in the symbol;
 	// default DefaultMaxOpenOrders.
 	MaxOpenOrders int `json:"max_open_orders,omitempty"`
+	// PartialLiquidation: liquidate a position beyond the first tier by
+	// first reducing it to the tier below (default false: full takeover).
+	PartialLiquidation bool `json:"partial_liquidation,omitempty"`
 	// MaxConditionalOrders caps one account's untriggered conditional
 	// orders in the symbol; default DefaultMaxConditionalOrders.
 	MaxConditionalOrders int `json:"max_conditional_orders,omitempty"`

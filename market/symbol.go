@@ -117,6 +117,9 @@ type Symbol struct {
 	FundingCap   Rate
 
 	ADL ADLMode
+	// PartialLiquidation: a liquidatable position beyond the first tier is
+	// first reduced to the tier below rather than taken over (risk).
+	PartialLiquidation bool
 
 	maxPriceDec decimal.Decimal
 	maxQtyDec   decimal.Decimal
@@ -295,6 +298,7 @@ func (s *Symbol) compileLimits(c SymbolConfig) error {
 	if s.MaxOpenOrders < 1 || s.MaxOpenOrders > MaxOpenOrdersCap {
 		return cfgErr(s.Name, "max_open_orders", "must be from 1 to %d", MaxOpenOrdersCap)
 	}
+	s.PartialLiquidation = c.PartialLiquidation
 	if s.MaxConditionalOrders = c.MaxConditionalOrders; s.MaxConditionalOrders == 0 {
 		s.MaxConditionalOrders = DefaultMaxConditionalOrders
 	}
@@ -396,16 +400,20 @@ func (s *Symbol) compileFeesAndFunding(c SymbolConfig) error {
 	return nil
 }
 
-// TierFor returns the tier whose range holds notional n (the last tier for
-// anything above it).
-func (s *Symbol) TierFor(n Money) *Tier {
+// TierIndex is the index of the tier whose range holds notional n (the
+// last tier for anything above it).
+func (s *Symbol) TierIndex(n Money) int {
 	for i := range s.Tiers {
 		if n <= s.Tiers[i].MaxNotional {
-			return &s.Tiers[i]
+			return i
 		}
 	}
-	return &s.Tiers[len(s.Tiers)-1]
+	return len(s.Tiers) - 1
 }
+
+// TierFor returns the tier whose range holds notional n (the last tier for
+// anything above it).
+func (s *Symbol) TierFor(n Money) *Tier { return &s.Tiers[s.TierIndex(n)] }
 
 // MaintenanceMargin is MM(n) = ceil(n×MMR/1e8) − Cum of n's tier, for a
 // position notional 0 ≤ n ≤ 2×MaxNotionalCap.

@@ -161,6 +161,8 @@ func appendLiquidation(dst []byte, l *Liquidation) []byte {
 	dst = appendDecimal(dst, l.LiquidationPrice)
 	dst = append(dst, `,"bankruptcy_price":`...)
 	dst = appendDecimal(dst, l.BankruptcyPrice)
+	dst = append(dst, `,"kind":`...)
+	dst = appendString(dst, string(l.Kind))
 	return append(dst, '}')
 }
 

@@ -315,7 +315,18 @@ type Liquidation struct {
 	MarkPrice        decimal.Decimal `json:"mark_price"`
 	LiquidationPrice decimal.Decimal `json:"liquidation_price"`
 	BankruptcyPrice  decimal.Decimal `json:"bankruptcy_price"`
+	// Kind: full (the position taken over) or partial (Qty of it reduced
+	// by an order of the account's; the rest stays open).
+	Kind LiquidationKind `json:"kind"`
 }
+
+// LiquidationKind says whether a liquidation takes the whole position.
+type LiquidationKind string
+
+const (
+	LiquidationFull    LiquidationKind = "full"
+	LiquidationPartial LiquidationKind = "partial"
+)
 
 // LiquidationNotice is published on md.<sym>.liquidations for everyone:
 // the account's liquidation event without the account (its size and prices

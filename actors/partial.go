@@ -1,0 +1,83 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/risk"
+	"github.com/perpx/perpx/wire"
+)
+
+// partialLiq is an account's partial liquidation in flight: the reduce
+// order risk planned (risk.StartPartialLiquidation), sent to the book as
+// the account's own IOC order bounded by the bankruptcy price. Its result
+// ends it; if the account is still under maintenance then, the full
+// takeover follows.
+type partialLiq struct {
+	o *order
+	h *symbolHandle
+}
+
+// partialLiquidate starts a partial liquidation of h's position when risk
+// plans one; false leaves the full takeover to the caller.
+func (a *accountActor) partialLiquidate(ctx actor.Context, h *symbolHandle) bool {
+	if !h.sym.PartialLiquidation {
+		return false
+	}
+	id := book.OrderID(a.x.newID(&a.j))
+	plan, ok := a.acct.StartPartialLiquidation(h.sym, id)
+	if !ok {
+		return false
+	}
+	// Every order the position's backing stands behind goes first: cross,
+	// all of them; isolated, the symbol's.
+	pos, _ := a.acct.Position(h.sym)
+	var ids []book.OrderID
+	for _, o := range a.orders.Values() {
+		if pos.Mode == risk.Cross || o.h == h {
+			ids = append(ids, o.id)
+		}
+	}
+	a.cancelIDs(ctx, ids, nil)
+	o := a.newOrder()
+	*o = order{id: id, h: h, side: plan.Side, typ: book.Market, tif: book.IOC, qty: plan.Qty, status: wire.StatusNew,
+		reduceOnly: true, createdMs: a.x.clock(&a.j), wid: a.idString(id), wqty: h.qty(plan.Qty)}
+	a.partial = &partialLiq{o: o, h: h}
+	s := h.sym
+	liq, _ := a.acct.LiquidationPrice(s)
+	if a.x.events {
+		a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
+			Symbol: s.Name, Side: posSide(pos.Qty), Qty: s.Qty(plan.Qty), MarkPrice: s.Price(pos.Mark),
+			LiquidationPrice: s.Price(liq), BankruptcyPrice: s.Price(plan.Bound), Kind: wire.LiquidationPartial,
+		}})
+	}
+	ctx.Send(h.pid, &placeMsg{order: book.Order{ID: id, Account: a.e.id, Side: plan.Side, Type: book.Market, TIF: book.IOC,
+		Price: plan.Bound, Qty: plan.Qty, ReduceOnly: true, STP: book.STPCancelMaker}, from: ctx.Self()})
+	return true
+}
+
+// onPartialResult books the reduce order's fills and ends the partial
+// liquidation; the full takeover follows when it was not enough.
+func (a *accountActor) onPartialResult(ctx actor.Context, m *takerResultMsg) {
+	p := a.partial
+	o, h := p.o, p.h
+	for i := range m.fills {
+		f := &m.fills[i]
+		a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i))
+	}
+	a.acct.OnOrderDone(o.id) // its unfilled rest, if any
+	a.canceled(m.canceled)
+	st := wireStatus(m.status)
+	if m.code != book.OK || m.err != nil {
+		st = wire.StatusRejected
+	}
+	o.setStatus(st)
+	if a.wantEvents() {
+		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o)})
+	}
+	a.partial = nil
+	a.release(o)
+	a.positionChanged(ctx, h)
+	if a.acct.EndPartialLiquidation(h.sym) && a.liq == nil {
+		a.takeOver(ctx, h) // the reduction was not enough
+	}
+}
