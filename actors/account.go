@@ -37,8 +37,8 @@ type accountActor struct {
 
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none
-	seq uint64       // account event seq
-	n   uint64       // messages handled (quiescence probe)
+	seq     uint64       // account event seq
+	n       uint64       // messages handled (quiescence probe)
 
 	// wants caches wantEvents' answer for the message being handled
 	// (wantsAt = n+1 while it is).
