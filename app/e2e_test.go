@@ -87,89 +87,105 @@ func TestE2EDualPrice(t *testing.T) {
 // TestE2ELiquidationSettlesWithFund: the seed examples per unit, no fees —
 // a long (liquidation 3100, bankruptcy 3000) sold at 3060 pays the fund
 // +60, at 2960 draws 40; a short (2900 / 3000) bought at 2960 pays +40, at
-// 3060 draws 60.
+// 3060 draws 60 — in cross margin, and in isolated margin (the account
+// switched by margin_mode) with 1 000 more that the liquidation leaves alone.
 func TestE2ELiquidationSettlesWithFund(t *testing.T) {
-	cases := []struct {
-		name       string
-		tiers      [][2]string
-		side       wire.Side
-		entry      string
-		margin     string
-		mark       string
-		exec       string
-		fund       string
-		wantFund   string
-		wantReason wire.FundReason
-		wantDelta  string
-	}{
+	cases := []seedCase{
 		{"long surplus", longTiers(), wire.Buy, "3750", "750", "3100", "3060", "0", "60", wire.ReasonLiquidationSurplus, "60"},
 		{"long deficit", longTiers(), wire.Buy, "3750", "750", "3100", "2960", "100", "60", wire.ReasonLiquidationDeficit, "-40"},
 		{"short surplus", shortTiers(), wire.Sell, "2500", "500", "2900", "2960", "0", "40", wire.ReasonLiquidationSurplus, "40"},
 		{"short deficit", shortTiers(), wire.Sell, "2500", "500", "2900", "3060", "100", "40", wire.ReasonLiquidationDeficit, "-60"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e := start(t, seedConfig(t, c.tiers...), startOpts{})
-			e.index(c.entry)
-			e.deposit("alice", c.margin)
-			alice := e.trader("alice")
-			tr := e.funded("100000", "bob", "erin")
-			bob, erin := tr[0], tr[1]
-			if c.fund != "0" {
-				e.fundDeposit(c.fund)
-			}
-			alice.openPosition(bob, c.side, c.entry, "1", "5")
-			erin.leverage("5")
-			erin.limit(c.side, c.exec, "1") // the liquidity the liquidation order takes
-			e.index(c.mark)
+	for _, mode := range []wire.MarginModeName{wire.MarginCross, wire.MarginIsolated} {
+		for _, c := range cases {
+			t.Run(string(mode)+" "+c.name, func(t *testing.T) { seedLiquidation(t, mode, c) })
+		}
+	}
+}
 
-			liqEv := e.waitEvents("alice", wire.EventLiquidation, 1)[0]
-			liq := liqEv.Liquidation
-			if !liq.BankruptcyPrice.Equal(dec("3000")) || !liq.LiquidationPrice.Equal(dec(c.mark)) {
-				t.Fatalf("liquidation event %+v", liq)
-			}
-			// Everyone sees it on the symbol's public stream, without the account.
-			eventually(t, "the public liquidation notice", func() error {
-				ns := e.liquidationNotices()
-				if len(ns) != 1 {
-					return fmt.Errorf("notices %+v", ns)
-				}
-				if n := ns[0]; n.Symbol != liq.Symbol || n.Side != liq.Side || !n.Qty.Equal(liq.Qty) || !n.MarkPrice.Equal(liq.MarkPrice) ||
-					!n.LiquidationPrice.Equal(liq.LiquidationPrice) || !n.BankruptcyPrice.Equal(liq.BankruptcyPrice) || n.TimeMs != liqEv.TimeMs {
-					t.Fatalf("notice %+v, want the event %+v", n, liqEv)
-				}
-				return nil
-			})
-			var ev wire.FundEvent
-			eventually(t, "the fund event", func() error {
-				evs := e.fundEvents()
-				if len(evs) == 0 || evs[len(evs)-1].Reason == wire.ReasonDeposit {
-					return fmt.Errorf("fund events %+v", evs)
-				}
-				ev = evs[len(evs)-1]
-				return nil
-			})
-			if ev.Reason != c.wantReason || !ev.Delta.Equal(dec(c.wantDelta)) || !ev.Balance.Equal(dec(c.wantFund)) ||
-				ev.Account != "alice" || ev.Symbol != tsym || ev.Asset != "USDT" {
-				t.Fatalf("fund event %+v, want %s %s -> %s", ev, c.wantReason, c.wantDelta, c.wantFund)
-			}
-			fs := e.fundState()
-			if !fs.Balances["USDT"].Equal(dec(c.wantFund)) || len(fs.History) == 0 || !sameFundEvent(fs.History[len(fs.History)-1], ev) {
-				t.Fatalf("fund state %+v, want balance %s and last event %+v", fs, c.wantFund, ev)
-			}
-			if st := alice.state(); len(st.Positions) != 0 || len(st.OpenOrders) != 0 || !st.Balances["USDT"].IsZero() {
-				t.Fatalf("alice after liquidation: %+v", st)
-			}
-			eventually(t, "erin's position from the liquidation order", func() error {
-				if p := erin.position(); p == nil || !p.EntryPrice.Equal(dec(c.exec)) || !p.Qty.Equal(dec("1")) {
-					return fmt.Errorf("erin %+v", p)
-				}
-				return nil
-			})
-			if a := e.settledAudit(); !a.Fund.Equal(dec(c.wantFund)) {
-				t.Fatalf("audit fund %s, want %s", a.Fund, c.wantFund)
-			}
-		})
+// seedCase is one of the seed's liquidation examples.
+type seedCase struct {
+	name       string
+	tiers      [][2]string
+	side       wire.Side
+	entry      string
+	margin     string
+	mark       string
+	exec       string
+	fund       string
+	wantFund   string
+	wantReason wire.FundReason
+	wantDelta  string
+}
+
+func seedLiquidation(t *testing.T, mode wire.MarginModeName, c seedCase) {
+	e := start(t, seedConfig(t, c.tiers...), startOpts{})
+	e.index(c.entry)
+	e.deposit("alice", c.margin)
+	alice := e.trader("alice")
+	left := "0" // what alice keeps
+	if mode == wire.MarginIsolated {
+		left = "1000"
+		e.deposit("alice", left)
+		if r := alice.marginMode(mode); !r.OK {
+			t.Fatalf("margin mode: %+v", r)
+		}
+	}
+	tr := e.funded("100000", "bob", "erin")
+	bob, erin := tr[0], tr[1]
+	if c.fund != "0" {
+		e.fundDeposit(c.fund)
+	}
+	alice.openPosition(bob, c.side, c.entry, "1", "5")
+	erin.leverage("5")
+	erin.limit(c.side, c.exec, "1") // the liquidity the liquidation order takes
+	e.index(c.mark)
+
+	liqEv := e.waitEvents("alice", wire.EventLiquidation, 1)[0]
+	liq := liqEv.Liquidation
+	if !liq.BankruptcyPrice.Equal(dec("3000")) || !liq.LiquidationPrice.Equal(dec(c.mark)) {
+		t.Fatalf("liquidation event %+v", liq)
+	}
+	// Everyone sees it on the symbol's public stream, without the account.
+	eventually(t, "the public liquidation notice", func() error {
+		ns := e.liquidationNotices()
+		if len(ns) != 1 {
+			return fmt.Errorf("notices %+v", ns)
+		}
+		if n := ns[0]; n.Symbol != liq.Symbol || n.Side != liq.Side || !n.Qty.Equal(liq.Qty) || !n.MarkPrice.Equal(liq.MarkPrice) ||
+			!n.LiquidationPrice.Equal(liq.LiquidationPrice) || !n.BankruptcyPrice.Equal(liq.BankruptcyPrice) || n.TimeMs != liqEv.TimeMs {
+			t.Fatalf("notice %+v, want the event %+v", n, liqEv)
+		}
+		return nil
+	})
+	var ev wire.FundEvent
+	eventually(t, "the fund event", func() error {
+		evs := e.fundEvents()
+		if len(evs) == 0 || evs[len(evs)-1].Reason == wire.ReasonDeposit {
+			return fmt.Errorf("fund events %+v", evs)
+		}
+		ev = evs[len(evs)-1]
+		return nil
+	})
+	if ev.Reason != c.wantReason || !ev.Delta.Equal(dec(c.wantDelta)) || !ev.Balance.Equal(dec(c.wantFund)) ||
+		ev.Account != "alice" || ev.Symbol != tsym || ev.Asset != "USDT" {
+		t.Fatalf("fund event %+v, want %s %s -> %s", ev, c.wantReason, c.wantDelta, c.wantFund)
+	}
+	fs := e.fundState()
+	if !fs.Balances["USDT"].Equal(dec(c.wantFund)) || len(fs.History) == 0 || !sameFundEvent(fs.History[len(fs.History)-1], ev) {
+		t.Fatalf("fund state %+v, want balance %s and last event %+v", fs, c.wantFund, ev)
+	}
+	if st := alice.state(); len(st.Positions) != 0 || len(st.OpenOrders) != 0 || !st.Balances["USDT"].Equal(dec(left)) {
+		t.Fatalf("alice after liquidation: %+v", st)
+	}
+	eventually(t, "erin's position from the liquidation order", func() error {
+		if p := erin.position(); p == nil || !p.EntryPrice.Equal(dec(c.exec)) || !p.Qty.Equal(dec("1")) {
+			return fmt.Errorf("erin %+v", p)
+		}
+		return nil
+	})
+	if a := e.settledAudit(); !a.Fund.Equal(dec(c.wantFund)) {
+		t.Fatalf("audit fund %s, want %s", a.Fund, c.wantFund)
 	}
 }
 
