@@ -9,7 +9,6 @@ import (
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/trigger"
 	"github.com/perpx/perpx/wire"
-	"github.com/shopspring/decimal"
 )
 
 // Conditional orders (stop, take-profit, trailing stop). The account owns
@@ -28,8 +27,9 @@ type conditional struct {
 	t     trigger.Order
 	close bool // close_position: sized at trigger time
 	fired bool // triggered: no longer counted in acctSym.conds
-	// The wire view's parts fixed at acceptance.
-	wtrigger, wcallback, wactivation decimal.Decimal
+	// view is the wire view's trigger, shared by every snapshot of the
+	// order until an amend replaces it (never written after it is built).
+	view *wire.OrderTrigger
 }
 
 type (
@@ -87,20 +87,21 @@ func (a *accountActor) arm(ctx actor.Context, o *order, m *placeReq) {
 		refuse(wire.Errorf(wire.CodeTooManyOrders, "the account already holds %d conditional orders in %s (max_conditional_orders)", st.conds, h.sym.Name))
 		return
 	}
-	c := &conditional{typ: r.Type, by: r.TriggerBy, close: r.ClosePosition}
+	c := &conditional{typ: r.Type, by: r.TriggerBy, close: r.ClosePosition,
+		view: &wire.OrderTrigger{TriggerBy: r.TriggerBy, ClosePosition: r.ClosePosition}}
 	c.t = trigger.Order{ID: o.id, Account: a.e.id, Side: o.side, Source: triggerSources[r.TriggerBy]}
 	var err error
 	switch r.Type {
 	case wire.TrailingStopMarket:
 		c.t.Kind = trigger.Trailing
 		c.t.Callback = uint32(r.CallbackRate.Shift(1).IntPart()) // wire checked: 1..100
-		c.wcallback = r.CallbackRate
+		c.view.CallbackRate = r.CallbackRate
 		if !r.ActivationPrice.IsZero() {
 			if c.t.Price, err = h.toTicks(r.ActivationPrice); err != nil {
 				refuse(wire.Errorf(wire.CodeInvalidPrice, "activation_price: %v", err))
 				return
 			}
-			c.wactivation = h.price(c.t.Price)
+			c.view.ActivationPrice = h.price(c.t.Price)
 		}
 	default:
 		c.t.TakeProfit = r.Type == wire.TakeProfitMarket || r.Type == wire.TakeProfitLimit
@@ -108,7 +109,7 @@ func (a *accountActor) arm(ctx actor.Context, o *order, m *placeReq) {
 			refuse(wire.Errorf(wire.CodeInvalidPrice, "trigger_price: %v", err))
 			return
 		}
-		c.wtrigger = h.price(c.t.Price)
+		c.view.TriggerPrice = h.price(c.t.Price)
 	}
 	if c.t.Price > h.sym.MaxPrice {
 		refuse(wire.Errorf(wire.CodeInvalidPrice, "the trigger price is above the symbol's maximum %s", h.price(h.sym.MaxPrice)))
@@ -219,7 +220,9 @@ func (a *accountActor) onRearmed(o *order, m *armedMsg) {
 	default:
 		c := o.cond
 		c.t.Price = m.price // the new trigger
-		c.wtrigger = o.h.price(c.t.Price)
+		v := *c.view // snapshots handed out keep the old one
+		v.TriggerPrice = o.h.price(c.t.Price)
+		c.view = &v
 		a.amendedConditional(o, ca)
 	}
 }
@@ -307,8 +310,7 @@ func (a *accountActor) untriggered(in func(*symbolHandle) bool) []book.OrderID {
 
 // conditionalView adds a conditional order's fields to its wire view.
 func conditionalView(w *wire.Order, c *conditional) {
-	w.Type, w.TriggerBy, w.ClosePosition = c.typ, c.by, c.close
-	w.TriggerPrice, w.CallbackRate, w.ActivationPrice = c.wtrigger, c.wcallback, c.wactivation
+	w.Type, w.OrderTrigger = c.typ, c.view
 }
 
 // ---- the symbol actor's side ----
@@ -395,9 +397,9 @@ func (x *Exchange) appendConditional(p []byte, accts []*accountEntry) []byte {
 			p = append(p, flags(c.close, c.fired), byte(c.t.Kind), flags(c.t.TakeProfit, false), byte(c.t.Source))
 			p = binary.AppendVarint(p, int64(c.t.Price))
 			p = binary.AppendUvarint(p, uint64(c.t.Callback))
-			p = appendDec(p, c.wtrigger)
-			p = appendDec(p, c.wcallback)
-			p = appendDec(p, c.wactivation)
+			p = appendDec(p, c.view.TriggerPrice)
+			p = appendDec(p, c.view.CallbackRate)
+			p = appendDec(p, c.view.ActivationPrice)
 		}
 	}
 	return p
@@ -429,7 +431,8 @@ func (x *Exchange) loadConditional(d *payload) {
 			c.t.TakeProfit, _ = d.flags()
 			c.t.Source = trigger.Source(d.byte())
 			c.t.Price, c.t.Callback = book.Ticks(d.varint()), uint32(d.uvarint())
-			c.wtrigger, c.wcallback, c.wactivation = d.dec(), d.dec(), d.dec()
+			c.view = &wire.OrderTrigger{TriggerBy: c.by, ClosePosition: c.close}
+			c.view.TriggerPrice, c.view.CallbackRate, c.view.ActivationPrice = d.dec(), d.dec(), d.dec()
 			o.cond = c
 			if !c.fired {
 				a.syms[o.h.idx].conds++

@@ -94,12 +94,15 @@ func AppendOrder(dst []byte, o *Order) []byte {
 	}
 	dst = append(dst, `,"created_ms":`...)
 	dst = strconv.AppendInt(dst, o.CreatedMs, 10)
-	return append(appendConditional(dst, o), '}')
+	if o.OrderTrigger != nil {
+		dst = appendConditional(dst, o.OrderTrigger)
+	}
+	return append(dst, '}')
 }
 
 // appendConditional appends a conditional order's fields as their
 // omitzero/omitempty tags would.
-func appendConditional(dst []byte, o *Order) []byte {
+func appendConditional(dst []byte, o *OrderTrigger) []byte {
 	if !o.TriggerPrice.IsZero() {
 		dst = append(dst, `,"trigger_price":`...)
 		dst = appendDecimal(dst, o.TriggerPrice)

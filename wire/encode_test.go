@@ -21,7 +21,8 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("order reply\n got %s\nwant %s", got, want)
 		}
 		c := *o // a conditional order's extra fields, some given
-		c.Type, c.Status, c.TriggerBy, c.CallbackRate, c.ClosePosition = TrailingStopMarket, StatusUntriggered, TriggerLast, d("1.5"), len(s)%2 == 0
+		c.Type, c.Status = TrailingStopMarket, StatusUntriggered
+		c.OrderTrigger = &OrderTrigger{TriggerBy: TriggerLast, CallbackRate: d("1.5"), ClosePosition: len(s)%2 == 0}
 		if len(s)%3 == 0 {
 			c.TriggerPrice, c.ActivationPrice = d("3000"), d("3100.5")
 		}

@@ -191,7 +191,14 @@ type Order struct {
 	// remainder as a taker, or the whole of it resting).
 	CanceledBySTP bool  `json:"canceled_by_stp,omitempty"`
 	CreatedMs     int64 `json:"created_ms"`
-	// Conditional orders only (see PlaceOrder).
+	// *OrderTrigger is a conditional order's trigger, inlined in the JSON;
+	// nil (nothing on the wire) for the others, so their per-order
+	// snapshots stay small.
+	*OrderTrigger
+}
+
+// OrderTrigger is what a conditional order adds to ORDER (see PlaceOrder).
+type OrderTrigger struct {
 	TriggerPrice    decimal.Decimal `json:"trigger_price,omitzero"`
 	TriggerBy       TriggerBy       `json:"trigger_by,omitempty"`
 	CallbackRate    decimal.Decimal `json:"callback_rate,omitzero"`
