@@ -220,7 +220,7 @@ func (a *accountActor) onRearmed(o *order, m *armedMsg) {
 	default:
 		c := o.cond
 		c.t.Price = m.price // the new trigger
-		v := *c.view // snapshots handed out keep the old one
+		v := *c.view        // snapshots handed out keep the old one
 		v.TriggerPrice = o.h.price(c.t.Price)
 		c.view = &v
 		a.amendedConditional(o, ca)
