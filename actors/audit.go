@@ -344,7 +344,7 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			r.InFlight += a.base
 			for _, g := range a.legs {
 				s := x.symbols[g.sym].sym
-				r.InFlight += g.gain + s.Value(marks[g.sym]-g.bk, g.remaining)
+				r.InFlight += g.gain + s.ValueDiff(marks[g.sym], g.bk, g.remaining)
 				r.addOI(g.sym, g.remaining)
 			}
 		}

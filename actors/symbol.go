@@ -338,7 +338,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 
 // impactQty is the size of the impact orders at price p.
 func (s *symbolActor) impactQty(p book.Ticks) book.Lots {
-	per := int64(p) * int64(s.sym.Multiplier)
+	per := int64(s.sym.Notional(p, 1))
 	if per <= 0 {
 		return 0
 	}

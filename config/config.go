@@ -185,6 +185,11 @@ func (c *Config) Compile() ([]*market.Symbol, error) {
 		if err != nil {
 			return nil, invalid("symbols[%d]: %v", i, err)
 		}
+		if s.Kind == market.Inverse {
+			// The risk core prices inverse contracts; the ADL ranking and
+			// the accounts' one wallet per settlement coin do not yet.
+			return nil, invalid("symbols[%d]: %s: inverse contracts are not served yet (the ADL ranking and multi-coin wallets are missing)", i, s.Name)
+		}
 		// Case-insensitive: BTC-PERP and btc-perp side by side can only confuse.
 		key := strings.ToUpper(s.Name)
 		if j, dup := seen[key]; dup {

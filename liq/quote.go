@@ -44,9 +44,9 @@ func Need(g QuoteLeg, b *book.Book, mark book.Ticks) Quote {
 	switch {
 	case !ok:
 	case g.Qty > 0 && g.Bankruptcy > max(p, lo):
-		q.Need = s.Value(g.Bankruptcy-max(p, lo), qty)
+		q.Need = s.ValueDiff(g.Bankruptcy, max(p, lo), qty)
 	case g.Qty < 0 && min(p, hi) > g.Bankruptcy:
-		q.Need = s.Value(min(p, hi)-g.Bankruptcy, qty)
+		q.Need = s.ValueDiff(min(p, hi), g.Bankruptcy, qty)
 	}
 	return q
 }

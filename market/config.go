@@ -20,8 +20,14 @@ type SymbolConfig struct {
 	Funding          *bool           `json:"funding,omitempty"`
 	// ADLMode is "adl" (default) or "socialized".
 	ADLMode string `json:"adl_mode,omitempty"`
-	// Kind is "linear" (default); "inverse" is reserved.
-	Kind string `json:"kind,omitempty"`
+	// Contract is "linear" (default) or "inverse" (Kind is its older name).
+	// An inverse contract settles in Settle (the base coin: "BTC"), each
+	// contract worth ContractSize of the quote (default 1): value in the
+	// settlement coin = contracts × ContractSize / price.
+	Contract     string          `json:"contract,omitempty"`
+	Kind         string          `json:"kind,omitempty"`
+	Settle       string          `json:"settle,omitempty"`
+	ContractSize decimal.Decimal `json:"contract_size"`
 	// MaxPrice and MaxQty bound order prices and position sizes; when omitted
 	// Compile derives them from MaxNotionalCap (see doc.go).
 	MaxPrice decimal.Decimal `json:"max_price"`

@@ -19,8 +19,23 @@
 //	PnL(q, C, p)   = Value(p, q) − C      (C: cost basis, the sum of the
 //	                                       open fills' values)
 //
-// Inverse (coin-margined) contracts are a ContractKind reserved for later:
-// callers already go through Value/Notional/PnL, which will switch on Kind.
+// For an inverse (coin-margined) contract, settled in Settle (the base
+// coin), with K = lot × contract_size × 1e8 / tick Money·ticks per lot:
+//
+//	Value(p, q)    = −sign(q) × ⌊|q| × K / p⌋   (a long's value is negative)
+//	Notional(p, q) = |Value(p, q)|
+//	PnL(q, C, p)   = Value(p, q) − C        (the same formula: a long of 100 000
+//	                                         XBTUSD contracts from 10 000 to
+//	                                         10 500 makes 0.47619048 BTC)
+//
+// The magnitude rounds down, so a trade's two sides are worth exactly
+// opposite amounts. Values are not additive (⌊a⌋ + ⌊b⌋ ≠ ⌊a + b⌋), so risk
+// splits a value by subtraction (a flip's opening part, an order's
+// remaining notional, a leg's bankruptcy part): money is conserved to the
+// satoshi (risk's TestConservationPropertyInverse). ValueDiff(a, b, q) =
+// Value(a, q) − Value(b, q) replaces linear's Value(a − b, q).
+// MaxQty × K ≤ MaxNotionalCap (a lot is worth at most K, at one tick);
+// MaxPrice only bounds tick arithmetic (DefaultInverseMaxPrice).
 //
 // # Bounds (why int64 never overflows)
 //

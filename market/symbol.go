@@ -9,17 +9,17 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// ContractKind selects the value and PnL formulas of a symbol. Only Linear is
-// compiled today; Inverse is reserved so the risk core's call sites (Value,
-// Notional, PnL) already go through the symbol and need no rewrite when it
-// lands.
+// ContractKind selects the value and PnL formulas of a symbol; every caller
+// goes through Value, Notional and PnL (and ValueDiff for a price
+// difference), which switch on it.
 type ContractKind uint8
 
 const (
 	// Linear: quoted and settled in the quote asset; value = qty × price.
 	Linear ContractKind = 1
-	// Inverse: settled in the base coin; value = qty × contract / price.
-	// Not supported yet (Compile rejects it).
+	// Inverse: settled in the base coin; value = qty × contract / price,
+	// signed against the position (a long's value is negative), so that
+	// PnL = Value − cost holds for both kinds: a long gains as 1/price falls.
 	Inverse ContractKind = 2
 )
 
@@ -72,7 +72,14 @@ type Tier struct {
 type Symbol struct {
 	Name  string
 	Quote string
-	Kind  ContractKind
+	// Settle is the asset margin, PnL, fees and the insurance fund are in:
+	// Quote for a linear contract, the base coin for an inverse one.
+	Settle string
+	Kind   ContractKind
+	// InverseK is an inverse contract's Money × ticks per lot (lot ×
+	// contract size × 1e8 / tick): one lot at price p ticks is worth
+	// InverseK / p of the settlement coin.
+	InverseK Money
 
 	// TickSize and LotSize are the decimal sizes of one tick and one lot.
 	TickSize decimal.Decimal
@@ -136,9 +143,13 @@ const (
 	// maxSizeDecimals bounds the decimals of tick and lot sizes.
 	maxSizeDecimals = 18
 
-	DefaultQuote         = "USDT"
-	DefaultMaxLeverage   = 100
-	DefaultMaxOpenOrders = 1000
+	// DefaultInverseMaxPrice is an inverse contract's default (and
+	// largest) MaxPrice in ticks: prices do not raise its values, so the
+	// bound only keeps tick arithmetic far from overflow.
+	DefaultInverseMaxPrice = 1_000_000_000_000
+	DefaultQuote           = "USDT"
+	DefaultMaxLeverage     = 100
+	DefaultMaxOpenOrders   = 1000
 	// MaxOpenOrdersCap keeps one symbol's state of one account within
 	// NATS's default 1 MiB max_payload (an order is ≈ 250-450 bytes).
 	MaxOpenOrdersCap = 2000
@@ -208,12 +219,26 @@ func (c SymbolConfig) Compile() (*Symbol, error) {
 	if !validName(s.Quote) {
 		return nil, cfgErr(name, "quote", "must be 1-32 characters of [A-Za-z0-9_-]")
 	}
-	switch strings.ToLower(c.Kind) {
+	kind, field := c.Contract, "contract"
+	if kind == "" {
+		kind, field = c.Kind, "kind"
+	}
+	switch strings.ToLower(kind) {
 	case "", "linear":
+		if c.Settle != "" && c.Settle != s.Quote {
+			return nil, cfgErr(name, "settle", "a linear contract settles in its quote %s", s.Quote)
+		}
+		s.Settle = s.Quote
+		if !c.ContractSize.IsZero() {
+			return nil, cfgErr(name, "contract_size", "is for inverse contracts")
+		}
 	case "inverse":
-		return nil, cfgErr(name, "kind", "inverse contracts are not supported yet")
+		s.Kind, s.Settle = Inverse, c.Settle
+		if !validName(s.Settle) || s.Settle == s.Quote {
+			return nil, cfgErr(name, "settle", "an inverse contract names the coin it settles in (not its quote %s)", s.Quote)
+		}
 	default:
-		return nil, cfgErr(name, "kind", "%q is neither linear nor inverse", c.Kind)
+		return nil, cfgErr(name, field, "%q is neither linear nor inverse", kind)
 	}
 	if err := s.compileSizes(c); err != nil {
 		return nil, err
@@ -239,6 +264,16 @@ func (s *Symbol) compileSizes(c SymbolConfig) error {
 	}
 	if s.LotSize.Sign() < 0 || !s.LotSize.Shift(maxSizeDecimals).IsInteger() {
 		return cfgErr(s.Name, "lot", "must be positive with at most %d decimals", maxSizeDecimals)
+	}
+	if s.Kind == Inverse {
+		// A lot is worth InverseK/p ≤ InverseK: the budget bounds the lots,
+		// and prices only by the tick count (they cannot raise a value).
+		k, ok := MoneyFromDecimal(s.LotSize.Mul(orDefault(c.ContractSize, decOne)).Div(s.TickSize))
+		if !ok || k < 1 || k > MaxNotionalCap || c.ContractSize.Sign() < 0 {
+			return cfgErr(s.Name, "lot×contract_size/tick", "must be a positive whole multiple of 0.00000001 of the settlement coin, at most %s", MaxNotionalCap)
+		}
+		s.InverseK = k
+		return s.compileInverseLimits(c, uint64(MaxNotionalCap/k))
 	}
 	m, ok := MoneyFromDecimal(s.TickSize.Mul(s.LotSize))
 	if !ok || m < 1 || m > MaxNotionalCap {
@@ -273,6 +308,31 @@ func (s *Symbol) compileSizes(c SymbolConfig) error {
 	}
 	if hi, lo := bits.Mul64(uint64(s.MaxPrice), uint64(s.MaxQty)); s.MaxQty < 1 || hi != 0 || lo > budget {
 		return cfgErr(s.Name, "max_price×max_qty", "position value must be ≥ 1 lot and ≤ %s", MaxNotionalCap)
+	}
+	s.maxPriceDec = s.Price(s.MaxPrice)
+	s.maxQtyDec = s.Qty(s.MaxQty)
+	return nil
+}
+
+// compileInverseLimits sets an inverse contract's MaxPrice (default
+// DefaultInverseMaxPrice ticks) and MaxQty (default: the lots whose value
+// at one tick is MaxNotionalCap).
+func (s *Symbol) compileInverseLimits(c SymbolConfig, maxLots uint64) error {
+	s.MaxPrice = DefaultInverseMaxPrice
+	if !c.MaxPrice.IsZero() {
+		v, ok := units(c.MaxPrice, s.TickSize)
+		if !ok || v < 1 || v > DefaultInverseMaxPrice {
+			return cfgErr(s.Name, "max_price", "must be a positive multiple of the tick, at most %d ticks", DefaultInverseMaxPrice)
+		}
+		s.MaxPrice = book.Ticks(v)
+	}
+	s.MaxQty = book.Lots(maxLots)
+	if !c.MaxQty.IsZero() {
+		v, ok := units(c.MaxQty, s.LotSize)
+		if !ok || v < 1 || uint64(v) > maxLots {
+			return cfgErr(s.Name, "max_qty", "must be a positive multiple of the lot with max_qty×lot×contract_size/tick ≤ %s", MaxNotionalCap)
+		}
+		s.MaxQty = book.Lots(v)
 	}
 	s.maxPriceDec = s.Price(s.MaxPrice)
 	s.maxQtyDec = s.Qty(s.MaxQty)
@@ -426,16 +486,56 @@ func (s *Symbol) MaintenanceMargin(n Money) Money {
 // the last tier's MaxNotional.
 func (s *Symbol) PositionLimit() Money { return s.Tiers[len(s.Tiers)-1].MaxNotional }
 
-// Value is the signed Money value of q lots at price p (linear:
-// q × p × Multiplier). Inputs within MaxQty and 2×MaxPrice never overflow.
+// Value is the signed Money value of q lots at price p: linear q × p ×
+// Multiplier; inverse −q × InverseK / p, its magnitude rounded down (so a
+// trade's two sides are worth exactly opposite amounts) and 0 for p ≤ 0.
+// Inputs within MaxQty and 2×MaxPrice never overflow.
 func (s *Symbol) Value(p book.Ticks, q book.Lots) Money {
-	return Money(int64(q) * int64(p) * int64(s.Multiplier))
+	if s.Kind != Inverse {
+		return Money(int64(q) * int64(p) * int64(s.Multiplier))
+	}
+	if p <= 0 {
+		return 0
+	}
+	v := Money(MustMulDiv(int64(abs(q)), int64(s.InverseK), int64(p), false))
+	if q > 0 {
+		return -v
+	}
+	return v
+}
+
+// ValueDiff is Value(a, q) − Value(b, q): what holding q lots gains from a
+// move from price b to price a (linear: q × (a − b) × Multiplier).
+func (s *Symbol) ValueDiff(a, b book.Ticks, q book.Lots) Money {
+	if s.Kind != Inverse {
+		return s.Value(a-b, q)
+	}
+	return s.Value(a, q) - s.Value(b, q)
+}
+
+// MaxLotValue bounds |Value(p, 1)| over the prices a close may use
+// (up to 2 × MaxPrice): linear at 2 × MaxPrice, inverse at one tick.
+func (s *Symbol) MaxLotValue() Money {
+	if s.Kind == Inverse {
+		return s.InverseK
+	}
+	return Money(2 * int64(s.MaxPrice) * int64(s.Multiplier))
+}
+
+func abs(q book.Lots) book.Lots {
+	if q < 0 {
+		return -q
+	}
+	return q
 }
 
 // Notional is |Value(p, q)|.
 func (s *Symbol) Notional(p book.Ticks, q book.Lots) Money {
 	if q < 0 {
 		q = -q
+	}
+	if s.Kind == Inverse {
+		return -s.Value(p, q)
 	}
 	return s.Value(p, q)
 }

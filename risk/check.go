@@ -18,7 +18,7 @@ var ErrInvariant = errors.New("risk: account invariant broken")
 // once an ADL close or a takeover moved the position they were checked
 // against.
 func lotsBound(sym *market.Symbol) book.Lots {
-	return book.Lots(math.MaxInt64 / int64(sym.MaxPrice) / int64(sym.Multiplier) / 2)
+	return book.Lots(math.MaxInt64 / int64(sym.MaxLotValue()))
 }
 
 // Check verifies the account's invariants, for tests and for decoded
@@ -147,7 +147,7 @@ func (a *Account) checkSlot(i int) error {
 	// The cost basis is a sum of fills at prices in [1, MaxPrice] (partial
 	// closes round the removed share toward zero, which keeps it in range).
 	lo, hi := sym.Value(1, p.qty), sym.Value(sym.MaxPrice, p.qty)
-	if p.qty < 0 {
+	if lo > hi { // a short's linear value, or an inverse long's
 		lo, hi = hi, lo
 	}
 	if p.cost < lo || p.cost > hi {

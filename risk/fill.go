@@ -130,7 +130,7 @@ func (a *Account) affordsClose(i int, n book.Lots, price book.Ticks) bool {
 	if mark == 0 {
 		mark = price
 	}
-	d := p.sym.Value(price-mark, n) // the close at price instead of at the mark
+	d := p.sym.ValueDiff(price, mark, n) // the close at price instead of at the mark
 	if p.qty < 0 {
 		d = -d
 	}

@@ -13,7 +13,10 @@ import (
 // ±100 %.
 func FundingPayment(sym *market.Symbol, qty book.Lots, rate market.Rate, mark book.Ticks) market.Money {
 	rate = min(max(rate, -market.RateScale), market.RateScale)
-	v := int64(sym.Value(mark, qty))
+	v := int64(sym.Notional(mark, qty)) // a long's direction: its value's sign is the contract's
+	if qty < 0 {
+		v = -v
+	}
 	pays := (v > 0) == (rate > 0)
 	return -market.Money(market.MustMulDiv(v, int64(rate), market.RateScale, pays))
 }

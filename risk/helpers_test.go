@@ -89,3 +89,15 @@ func funded(amount string, mode MarginMode) *Account {
 	}
 	return a
 }
+
+// inverseSymbol is an XBTUSD-like inverse perpetual: contracts of 1 USD,
+// tick 0.5, settled in BTC, tiers 0.5 % up to 10 BTC, 1 % up to 1 000.
+func inverseSymbol(t testing.TB, name string) *market.Symbol {
+	t.Helper()
+	s, err := market.SymbolConfig{Symbol: name, Quote: "USD", Contract: "inverse", Settle: "BTC", Tick: dec("0.5"), Lot: dec("1"),
+		MMTiers: []market.TierConfig{{MaxNotional: dec("10"), MMR: dec("0.005")}, {MaxNotional: dec("1000"), MMR: dec("0.01")}}}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

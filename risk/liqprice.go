@@ -139,6 +139,9 @@ func (p *position) solveLiq(w market.Money) book.Ticks {
 // clamped to [1, MaxPrice] so every close can use it (bkDeficit is what the
 // clamp leaves uncovered).
 func (p *position) solveBk(w market.Money) book.Ticks {
+	if p.sym.Kind == market.Inverse {
+		return p.searchBk(w)
+	}
 	qm := int64(p.qty) * int64(p.sym.Multiplier)
 	var b int64
 	if qm > 0 {
@@ -147,6 +150,19 @@ func (p *position) solveBk(w market.Money) book.Ticks {
 		b = floorDiv(int64(w-p.cost), -qm)
 	}
 	return book.Ticks(min(max(b, 1), int64(p.sym.MaxPrice)))
+}
+
+// searchBk is solveBk by search (inverse contracts: E is monotone in the
+// price, but not linear in it): a long's lowest tick with E ≥ 0, a short's
+// highest, clamped to [1, MaxPrice].
+func (p *position) searchBk(w market.Money) book.Ticks {
+	hi := int64(p.sym.MaxPrice)
+	g := p.guessLiq(w)
+	neg := func(x int64) bool { return p.equityAt(w, book.Ticks(x)) < 0 }
+	if p.qty > 0 {
+		return book.Ticks(min(max(lastTrue(neg, 1, hi, g)+1, 1), hi))
+	}
+	return book.Ticks(min(max(lastTrue(func(x int64) bool { return !neg(x) }, 1, hi, g), 1), hi))
 }
 
 // bkDeficit is how far below zero the equity of slot p backed by w is at its
@@ -160,6 +176,9 @@ func (p *position) bkDeficit(w market.Money, bk book.Ticks) market.Money {
 // the one that falls inside its own tier). It is only the starting point of
 // lastTrue's exact search, so its rounding never matters.
 func (p *position) guessLiq(w market.Money) int64 {
+	if p.sym.Kind == market.Inverse {
+		return p.guessInverse(w)
+	}
 	q := float64(p.qty) * float64(p.sym.Multiplier)
 	base := float64(p.cost) - float64(w) // C − W
 	prev := 0.0
@@ -179,6 +198,36 @@ func (p *position) guessLiq(w market.Money) int64 {
 		prev = float64(t.MaxNotional)
 	}
 	if !(guess >= 1) { // also NaN
+		return 1
+	}
+	if guess >= float64(p.sym.MaxPrice) {
+		return int64(p.sym.MaxPrice)
+	}
+	return int64(guess)
+}
+
+// guessInverse is guessLiq for an inverse contract: with k = |q|·K and the
+// long's E(P) = W − C − k/P against MM = r·k/P − cum, the root is
+// P = (1 + r)·k / (W − C + cum); a short's E(P) = W − C + k/P gives
+// P = (1 − r)·k / (C − W − cum). Tier by tier as guessLiq.
+func (p *position) guessInverse(w market.Money) int64 {
+	k := math.Abs(float64(p.qty)) * float64(p.sym.InverseK)
+	base := float64(w) - float64(p.cost) // W − C
+	guess := 1.0
+	prev := 0.0
+	for _, t := range p.sym.Tiers {
+		r := float64(t.MMR) / market.RateScale
+		if p.qty > 0 {
+			guess = (1 + r) * k / (base + float64(t.Cum))
+		} else {
+			guess = (1 - r) * k / (-base - float64(t.Cum))
+		}
+		if n := k / guess; n > prev && n <= float64(t.MaxNotional) {
+			break
+		}
+		prev = float64(t.MaxNotional)
+	}
+	if !(guess >= 1) { // also NaN and negative roots
 		return 1
 	}
 	if guess >= float64(p.sym.MaxPrice) {

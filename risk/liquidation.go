@@ -13,11 +13,14 @@ type Exec struct {
 	Qty   book.Lots
 }
 
-// legGain is sign(qty) × q × (price − bk) × m: what closing q lots of a
-// position of sign(qty) at price instead of at the bankruptcy price bk leaves
-// for the insurance fund.
-func legGain(sym *market.Symbol, long bool, bk, price book.Ticks, q book.Lots) market.Money {
-	g := sym.Value(price-bk, q)
+// legGainAt is sign(qty) × (Value(price, q) − Value(bk, q)) for lots
+// done … done+q of a leg of sign(qty) closed at price instead of at its
+// bankruptcy price bk, what that leaves for the insurance fund (linear:
+// q × (price − bk) × m). Its bankruptcy part telescopes (Value(bk, done+q) − Value(bk, done)), so
+// the parts of a whole leg add up to exactly the Value(bk, |Qty|) its Base
+// counted (an inverse value rounds per amount; a linear one is additive).
+func legGainAt(sym *market.Symbol, long bool, bk, price book.Ticks, done, q book.Lots) market.Money {
+	g := sym.Value(price, q) - (sym.Value(bk, done+q) - sym.Value(bk, done))
 	if !long {
 		g = -g
 	}
@@ -40,8 +43,8 @@ func SettlementSurplus(sym *market.Symbol, qty book.Lots, bk book.Ticks, execs [
 		if e.Qty <= 0 || e.Qty > left || e.Price < 1 || e.Price > 2*sym.MaxPrice {
 			return 0, BadRequest
 		}
+		s += legGainAt(sym, qty > 0, bk, e.Price, abs(qty)-left, e.Qty)
 		left -= e.Qty
-		s += legGain(sym, qty > 0, bk, e.Price, e.Qty)
 	}
 	return s, OK
 }
@@ -182,7 +185,7 @@ func (l *Liquidation) ApplyFill(sym *market.Symbol, price book.Ticks, qty book.L
 		return BadRequest
 	}
 	long := g.Qty > 0
-	g.Gain += legGain(sym, long, g.Bankruptcy, price, qty)
+	g.Gain += legGainAt(sym, long, g.Bankruptcy, price, abs(g.Qty)-abs(g.Remaining), qty)
 	g.Executed += sym.Notional(price, qty)
 	if long {
 		g.Remaining -= qty
@@ -202,8 +205,20 @@ func (l *Liquidation) OrderLimit(sym *market.Symbol, reserve market.Money, mark 
 	if g == nil || g.Remaining == 0 || reserve < 0 {
 		return 0
 	}
-	per := int64(abs(g.Remaining)) * int64(sym.Multiplier)
 	lo, hi := sym.Band(mark)
+	q := abs(g.Remaining)
+	if sym.Kind == market.Inverse {
+		// The furthest price from bankruptcy whose full fill's deficit
+		// (ValueDiff) stays within the reserve.
+		bk := int64(g.Bankruptcy)
+		if g.Qty > 0 {
+			worse := func(x int64) bool { return sym.ValueDiff(g.Bankruptcy, book.Ticks(x), q) > reserve }
+			return min(max(book.Ticks(lastTrue(worse, 1, bk, bk)+1), lo), hi)
+		}
+		ok := func(x int64) bool { return sym.ValueDiff(book.Ticks(x), g.Bankruptcy, q) <= reserve }
+		return min(max(book.Ticks(lastTrue(ok, bk, 2*int64(sym.MaxPrice), bk)), lo), hi)
+	}
+	per := int64(q) * int64(sym.Multiplier)
 	room := book.Ticks(int64(reserve) / per)
 	if g.Qty > 0 {
 		return min(max(g.Bankruptcy-room, lo), hi)

@@ -62,9 +62,11 @@ type openOrder struct {
 //     leverage above that notional's tier → LeverageTooHigh;
 //  7. growth of the order margin > Available → InsufficientMargin.
 //
-// The margin price is the limit price for buys and max(limit, mark) for
-// sells (a sell may fill above its limit); market buys use the band's top,
-// market sells the mark. Order margin per side is (IM + taker fee) on the
+// The margin price is where the order's notional is largest among the
+// prices it may likely fill at (marginPrice): for a linear contract the
+// limit price for buys and max(limit, mark) for sells (a sell may fill
+// above its limit), the band's top for market buys and the mark for market
+// sells. Order margin per side is (IM + taker fee) on the
 // side's opening part; the symbol reserves the larger side.
 func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, market.Money) {
 	switch {
@@ -83,17 +85,12 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		return BadRequest, 0
 	}
 	lo, hi := sym.Band(mark)
-	price, ref := o.Price, o.Price
-	if o.Type == Market {
-		price, ref = lo, mark
-		if o.Side == book.Buy {
-			price = hi
-		}
-	} else if price < lo || price > hi {
+	if o.Type == Limit && (o.Price < lo || o.Price > hi) {
 		return InvalidPrice, 0
 	}
-	if o.Side == book.Sell {
-		price = max(price, mark)
+	price, ref := marginPrice(sym, o, mark, lo, hi), o.Price
+	if o.Type == Market {
+		ref = mark
 	}
 	if !o.ReduceOnly && sym.Notional(ref, o.Qty) < sym.MinNotional {
 		return MinNotional, 0
@@ -142,6 +139,37 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	return OK, max(delta, 0)
 }
 
+// marginPrice is the price an order's margin is reserved at: where its
+// notional is largest among the prices it may likely fill at. Linear
+// (notional grows with the price): a buy's limit (the band's top for a
+// market buy), a sell's limit or the mark if higher (a sell may fill above
+// its limit). Inverse (it shrinks as the price grows): a buy's limit or the
+// mark if lower (the mark for a market buy), a sell's limit (the band's
+// bottom for a market sell).
+func marginPrice(sym *market.Symbol, o Order, mark, lo, hi book.Ticks) book.Ticks {
+	buy := o.Side == book.Buy
+	if sym.Kind == market.Inverse {
+		switch {
+		case o.Type == Market && buy:
+			return mark
+		case o.Type == Market:
+			return lo
+		case buy:
+			return min(o.Price, mark)
+		}
+		return o.Price
+	}
+	switch {
+	case o.Type == Market && buy:
+		return hi
+	case o.Type == Market:
+		return mark
+	case buy:
+		return o.Price
+	}
+	return max(o.Price, mark)
+}
+
 // removeOrderQty takes q lots of open order j (its index in a.orders) off
 // its side's totals and forgets the order when nothing remains; it returns
 // the order's slot and remaining qty.
@@ -150,7 +178,9 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 	p := &a.pos[o.slot]
 	so := &p.side[sideIdx(o.side)]
 	so.qty -= q
-	so.notional -= p.sym.Notional(o.price, q)
+	// The order's notional before less after, not q's: an inverse value
+	// rounds, so the side's total stays Σ Notional(price, remaining).
+	so.notional -= p.sym.Notional(o.price, o.qty) - p.sym.Notional(o.price, o.qty-q)
 	if o.reduceOnly {
 		so.roQty -= q
 	}

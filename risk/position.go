@@ -117,9 +117,10 @@ func (p *position) worstQty(s book.Side, extra book.Lots) book.Lots {
 
 // tradeResult is what one trade did to the money.
 type tradeResult struct {
-	realized market.Money
-	fee      market.Money
-	deficit  market.Money
+	realized  market.Money
+	fee       market.Money
+	deficit   market.Money
+	openValue market.Money // a flip's opening part's value (trade)
 }
 
 // trade moves the position by delta lots (signed) at price and charges
@@ -152,6 +153,12 @@ func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate 
 			removed = market.Money(market.MustMulDiv(int64(p.cost), int64(closeQty), int64(before), false))
 		}
 		r.realized = -sym.Value(price, dc) - removed
+		if closeQty < abs(delta) {
+			// A flip: the opening part's value is the trade's less the
+			// closing part's (below), so the two add up to exactly what the
+			// counterparty booked (an inverse value rounds per amount).
+			r.openValue = sym.Value(price, delta) - sym.Value(price, dc)
+		}
 		p.qty += dc
 		p.cost -= removed
 		p.realized += r.realized
@@ -167,6 +174,9 @@ func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate 
 			do = -do
 		}
 		v := sym.Value(price, do)
+		if closeQty > 0 {
+			v = r.openValue
+		}
 		p.qty += do
 		p.cost += v
 		if p.mode == Isolated {
