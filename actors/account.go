@@ -494,7 +494,7 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 	rep := a.acct.Report()
 	w := &wire.Account{
 		Account:  a.e.name,
-		Balances: map[string]decimal.Decimal{a.x.quote: rep.Balance},
+		Balances: map[string]decimal.Decimal{a.x.settle: rep.Balance},
 		Equity:   rep.Equity, Available: rep.Available,
 		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, a.orders.Len()),
 	}

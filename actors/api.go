@@ -51,7 +51,7 @@ type Interest interface {
 
 // Options configure Start.
 type Options struct {
-	Symbols    []*market.Symbol // at least one, all settled in the same quote asset
+	Symbols    []*market.Symbol // at least one, all settled in the same asset
 	MarginMode risk.MarginMode  // default for new accounts (zero: cross)
 	Sink       Sink             // nil discards (and skips building events)
 	Logger     *slog.Logger     // nil discards
@@ -91,7 +91,7 @@ type Exchange struct {
 	interest Interest
 	now      func() int64
 	mode     risk.MarginMode
-	quote    string
+	settle   string // the asset every symbol settles in (market.Symbol.Settle)
 	retry    time.Duration
 	// liqConfig is every liquidation's liq.Config.
 	liqConfig liq.Config
@@ -163,7 +163,7 @@ func Start(opts Options) (*Exchange, error) {
 	if opts.FundHistory <= 0 {
 		opts.FundHistory = 1000
 	}
-	x.quote = opts.Symbols[0].Quote
+	x.settle = opts.Symbols[0].Settle
 	x.middleware = testMiddleware
 	for i, s := range opts.Symbols {
 		if s == nil {
@@ -172,8 +172,8 @@ func Start(opts Options) (*Exchange, error) {
 		if _, dup := x.bySym[s.Name]; dup {
 			return nil, fmt.Errorf("%w: duplicate symbol %s", ErrOptions, s.Name)
 		}
-		if s.Quote != x.quote {
-			return nil, fmt.Errorf("%w: symbol %s settles in %s, %s in %s", ErrOptions, s.Name, s.Quote, opts.Symbols[0].Name, x.quote)
+		if s.Settle != x.settle {
+			return nil, fmt.Errorf("%w: symbol %s settles in %s, %s in %s", ErrOptions, s.Name, s.Settle, opts.Symbols[0].Name, x.settle)
 		}
 		h := &symbolHandle{idx: i, sym: s, conv: market.NewConv(s), impact: opts.ImpactNotional}
 		if h.impact <= 0 {
@@ -466,7 +466,7 @@ func (x *Exchange) MovePositionMargin(acct string, req wire.PositionMargin, done
 	}
 	delta, ok := market.MoneyFromDecimal(req.Delta)
 	if !ok {
-		done(wire.PositionMarginReply{Reply: fail(wire.CodeBadRequest, "delta %s is not a valid %s amount", req.Delta, x.quote)})
+		done(wire.PositionMarginReply{Reply: fail(wire.CodeBadRequest, "delta %s is not a valid %s amount", req.Delta, x.settle)})
 		return
 	}
 	x.toAccount(x.Account(acct).e, &positionMarginReq{h: h, delta: delta, done: done})
@@ -509,10 +509,10 @@ func (x *Exchange) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
 func (x *Exchange) deposit(asset string, d decimal.Decimal) (market.Money, *wire.Error) {
 	amount, ok := market.MoneyFromDecimal(d)
 	switch {
-	case asset != x.quote:
-		return 0, wire.Errorf(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", asset, x.quote)
+	case asset != x.settle:
+		return 0, wire.Errorf(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", asset, x.settle)
 	case !ok || amount < 0:
-		return 0, wire.Errorf(wire.CodeBadRequest, "amount %s is not a valid %s amount", d, x.quote)
+		return 0, wire.Errorf(wire.CodeBadRequest, "amount %s is not a valid %s amount", d, x.settle)
 	}
 	return amount, nil
 }

@@ -332,7 +332,13 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 		}
 		for i, h := range x.symbols {
 			q := a.qty[i]
-			if q != 0 {
+			switch {
+			case q != 0 && h.sym.Kind == market.Inverse:
+				// Every position at one mark is worth nothing together
+				// (Σ qty = 0), exactly; an inverse value rounds position by
+				// position, so the exact sum of their uPnLs is Σ −cost.
+				r.Unrealized -= a.cost[i]
+			case q != 0:
 				r.Unrealized += h.sym.PnL(q, a.cost[i], marks[i])
 			}
 			r.addOI(i, q)

@@ -50,7 +50,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		for _, g := range m.legs {
 			a.quotes = append(a.quotes, g.quote)
 		}
-		got, err := a.f.Reserve(m.id, a.x.quote, liq.Coverage(m.base, a.quotes))
+		got, err := a.f.Reserve(m.id, a.x.settle, liq.Coverage(m.base, a.quotes))
 		a.must(err, "reserve coverage for liquidation", m.id)
 		ctx.Send(m.from, &reservedMsg{amount: got})
 	case *settleMsg:
@@ -63,7 +63,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	case *deficitMsg:
 		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
 	case *fundDepositMsg:
-		ev, err := a.f.Deposit(a.x.quote, m.amount, a.x.clock(&a.j))
+		ev, err := a.f.Deposit(a.x.settle, m.amount, a.x.clock(&a.j))
 		if err != nil {
 			m.refuse(coreError(err))
 			break
@@ -74,7 +74,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		m.done(wire.BalanceReply{Reply: wire.OK(), Balance: ev.Balance.Decimal()})
 	case *fundStateMsg:
 		rep := wire.FundStateReply{Reply: wire.OK(), Balances: map[string]decimal.Decimal{}, History: []wire.FundEvent{}}
-		rep.Balances[a.x.quote] = a.f.Balance(a.x.quote).Decimal()
+		rep.Balances[a.x.settle] = a.f.Balance(a.x.settle).Decimal()
 		for _, e := range a.f.History(nil, a.history) {
 			rep.History = append(rep.History, a.wireEvent(e, a.names[uint64(e.Account)]))
 		}
@@ -83,11 +83,11 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		m.reply(a.n)
 		return
 	case *auditMsg:
-		m.reply(fundAudit{balance: a.f.Balance(a.x.quote), deposits: a.f.Lifetime(a.x.quote).Deposits,
-			reserved: a.f.Reserved(a.x.quote), uncovered: a.uncovered, check: a.f.Check()})
+		m.reply(fundAudit{balance: a.f.Balance(a.x.settle), deposits: a.f.Lifetime(a.x.settle).Deposits,
+			reserved: a.f.Reserved(a.x.settle), uncovered: a.uncovered, check: a.f.Check()})
 		return
 	case *hashMsg:
-		m.reply(hashInts(uint64(a.f.Balance(a.x.quote)), uint64(a.f.Reserved(a.x.quote))))
+		m.reply(hashInts(uint64(a.f.Balance(a.x.settle)), uint64(a.f.Reserved(a.x.settle))))
 		return
 	default:
 		return
@@ -100,12 +100,12 @@ func (a *fundActor) Receive(ctx actor.Context) {
 func (a *fundActor) must(err error, what string, id fund.ReservationID) {
 	if err != nil {
 		panic(fmt.Sprintf("actors: the insurance fund could not %s %d: %v; balance %s, reserved %s", what, id, err,
-			a.f.Balance(a.x.quote), a.f.Reserved(a.x.quote)))
+			a.f.Balance(a.x.settle), a.f.Reserved(a.x.settle)))
 	}
 }
 
 func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what string) {
-	s.Asset, s.TimeMs = a.x.quote, a.x.clock(&a.j)
+	s.Asset, s.TimeMs = a.x.settle, a.x.clock(&a.j)
 	out, err := a.f.Settle(id, s)
 	if err != nil {
 		a.must(err, "settle a "+what+" of account "+name+" for", id)

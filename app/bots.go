@@ -35,7 +35,8 @@ func (a *App) startBots(ctx context.Context, o Options) {
 	}
 	for i := 1; i <= o.Bots; i++ {
 		acct := fmt.Sprintf("bot-%d", i)
-		cfg := loadtest.MMConfig{Capital: botCapital, Leverage: decimal.NewFromInt(10), SpreadBps: float64(3 + 2*i), Log: a.log.With("bot", acct)}
+		cfg := loadtest.MMConfig{Capital: botCapital, Asset: a.symbols[0].Settle, Leverage: decimal.NewFromInt(10), SpreadBps: float64(3 + 2*i),
+			Log: a.log.With("bot", acct)}
 		a.go_(func() {
 			if err := loadtest.RunMarketMaker(ctx, a.nc, subj, acct, syms, cfg); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("bot stopped", "bot", acct, "err", err)

@@ -88,6 +88,8 @@ type exchange struct {
 	subj wire.Subjects
 	nc   *nats.Conn // admin (or, without users, unrestricted) connection
 	rec  *recorder
+	// asset is what the exchange settles in (deposits and the fund).
+	asset string
 
 	mu           sync.Mutex
 	deposits     decimal.Decimal
@@ -123,7 +125,10 @@ func start(t testing.TB, cfg *config.Config, o startOpts) *exchange {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &exchange{t: t, app: a, subj: wire.DefaultSubjects()}
+	e := &exchange{t: t, app: a, subj: wire.DefaultSubjects(), asset: "USDT"}
+	if cfg != nil && len(cfg.Symbols) > 0 && cfg.Symbols[0].Settle != "" {
+		e.asset = cfg.Symbols[0].Settle
+	}
 	t.Cleanup(func() {
 		if err := e.close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -220,7 +225,7 @@ func eventually(t testing.TB, what string, cond func() error) {
 
 func (e *exchange) deposit(acct, amount string) {
 	e.t.Helper()
-	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: "USDT", Amount: dec(amount)})
+	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: e.asset, Amount: dec(amount)})
 	mustOK(e.t, "deposit "+acct, r.Reply)
 	e.mu.Lock()
 	e.deposits = e.deposits.Add(dec(amount))
@@ -229,7 +234,7 @@ func (e *exchange) deposit(acct, amount string) {
 
 func (e *exchange) fundDeposit(amount string) {
 	e.t.Helper()
-	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminFundDeposit(), wire.FundDeposit{Asset: "USDT", Amount: dec(amount)})
+	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminFundDeposit(), wire.FundDeposit{Asset: e.asset, Amount: dec(amount)})
 	mustOK(e.t, "fund deposit", r.Reply)
 	e.mu.Lock()
 	e.fundDeposits = e.fundDeposits.Add(dec(amount))

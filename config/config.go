@@ -185,10 +185,10 @@ func (c *Config) Compile() ([]*market.Symbol, error) {
 		if err != nil {
 			return nil, invalid("symbols[%d]: %v", i, err)
 		}
-		if s.Kind == market.Inverse {
-			// The risk core prices inverse contracts; the ADL ranking and
-			// the accounts' one wallet per settlement coin do not yet.
-			return nil, invalid("symbols[%d]: %s: inverse contracts are not served yet (the ADL ranking and multi-coin wallets are missing)", i, s.Name)
+		if i > 0 && s.Settle != out[0].Settle {
+			// An account has one wallet: every symbol settles in one asset.
+			return nil, invalid("symbols[%d]: %s settles in %s, %s in %s: one exchange settles in one asset (multi-coin wallets are not served yet)",
+				i, s.Name, s.Settle, out[0].Name, out[0].Settle)
 		}
 		// Case-insensitive: BTC-PERP and btc-perp side by side can only confuse.
 		key := strings.ToUpper(s.Name)

@@ -133,7 +133,7 @@ func (c *Conv) AvgPrice(v Money, q book.Lots) decimal.Decimal {
 		return decimal.Zero
 	}
 	n, ok := c.avgCoef(int64(absInt(v)), int64(absInt(q)))
-	if !ok {
+	if !ok || c.s.Kind == Inverse {
 		return c.s.PriceOf(v, q)
 	}
 	// Fibonacci hashing: the coefficients' low bits are mostly zeros.

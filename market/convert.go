@@ -68,11 +68,16 @@ func (s *Symbol) Qty(l book.Lots) decimal.Decimal {
 }
 
 // PriceOf returns the decimal price at which q lots are worth v (an average
-// entry price: |v| / (|q| × lot)), rounded half away from zero to 8 decimals
-// beyond the tick's. Zero when q is zero.
+// entry price: |v| / (|q| × lot); inverse, |q| × K × tick / |v|, the
+// harmonic mean), rounded half away from zero to 8 decimals beyond the
+// tick's. Zero when q (or an inverse v) is zero.
 func (s *Symbol) PriceOf(v Money, q book.Lots) decimal.Decimal {
-	if q == 0 {
+	if q == 0 || s.Kind == Inverse && v == 0 {
 		return decimal.Zero
+	}
+	if s.Kind == Inverse { // the harmonic mean: contracts × size / coins
+		num := decimal.NewFromInt(int64(abs(q))).Mul(decimal.NewFromInt(int64(s.InverseK))).Mul(s.TickSize)
+		return num.DivRound(decimal.NewFromInt(int64(absInt(v))), 8-s.TickSize.Exponent())
 	}
 	num := v.Decimal().Abs()
 	den := s.Qty(q).Abs()

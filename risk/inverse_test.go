@@ -91,3 +91,17 @@ func TestInverseSettlement(t *testing.T) {
 		}
 	}
 }
+
+// TestInverseEntryPrice: an inverse position's entry price is the harmonic
+// mean of its fills (BitMEX): 100 000 contracts at 10 000 and 100 000 at
+// 11 000 enter at 200 000 / (10 + 9.09090909) = 10 476.19...
+func TestInverseEntryPrice(t *testing.T) {
+	sym := inverseSymbol(t, "XBTUSD")
+	a := funded("10", Cross)
+	trade(t, a, sym, book.Buy, 20_000, 100_000, 20_000, false)
+	trade(t, a, sym, book.Buy, 22_000, 100_000, 22_000, false)
+	pos, _ := a.Position(sym)
+	if got := sym.PriceOf(pos.Cost, pos.Qty).StringFixed(2); got != "10476.19" {
+		t.Fatalf("entry price %s (cost %s)", got, pos.Cost.Decimal())
+	}
+}
