@@ -1,6 +1,7 @@
 package adl
 
 import (
+	"math"
 	"slices"
 
 	"github.com/perpx/perpx/book"
@@ -182,7 +183,7 @@ func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close)
 				removed -= kept(cost, qty-take, qty)
 			}
 			var realized market.Money
-			if realized, ok = pnl(p.side == Long, take, removed, req.Price, rk.cfg.Multiplier); !ok {
+			if realized, ok = rk.pnl(p.side, take, removed, req.Price); !ok {
 				break
 			}
 			backing := margin // the collateral behind the lots to close
@@ -217,7 +218,7 @@ func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close)
 		rk.skipped = rk.skipped[:0]
 		r.Covered, r.Uncovered = req.Qty-need, need
 		if ok && r.Covered > 0 {
-			r.BankruptRealized, ok = rk.closeValue(bidx, r.Covered, req.Price)
+			r.BankruptRealized, ok = rk.closeValue(bidx, r.Covered, req.Price, dst[start:])
 		}
 		if !ok {
 			r.Outcome, r.Err = Outcome{}, ErrOverflow
@@ -264,15 +265,31 @@ func kept(v market.Money, left, qty book.Lots) market.Money {
 	return max(1, scaleDown(v, left, qty))
 }
 
-// closeValue is the PnL realized by closing c lots of record idx at price:
-// the close's value against the part of the entry cost it removes.
-func (rk *Ranking) closeValue(idx int32, c book.Lots, price book.Ticks) (market.Money, bool) {
+// closeValue is the PnL realized by closing c lots of record idx at price
+// against closes (which sum to c): the close's value against the part of
+// the entry cost it removes. An inverse value rounds per amount (⌊a⌋ + ⌊b⌋
+// ≠ ⌊a + b⌋), so there the close's value is the sum of the counterparties'
+// closes' values, as the bankrupt leg fills once per close: every close is
+// a trade whose two sides are worth exactly opposite amounts, and money is
+// conserved to the unit. A linear value is additive: qty × price × mult.
+func (rk *Ranking) closeValue(idx int32, c book.Lots, price book.Ticks, closes []Close) (market.Money, bool) {
 	p := &rk.pos[idx]
 	removed := p.cost
 	if c < p.qty {
 		removed -= kept(p.cost, p.qty-c, p.qty)
 	}
-	return pnl(p.side == Long, c, removed, price, rk.cfg.Multiplier)
+	if !rk.inverse {
+		return rk.pnl(p.side, c, removed, price)
+	}
+	var n market.Money
+	for _, cl := range closes {
+		v, ok := rk.notional(cl.Qty, price)
+		if !ok || v > math.MaxInt64-n {
+			return 0, false
+		}
+		n += v
+	}
+	return rk.gain(p.side, n, removed), true
 }
 
 // reduce takes c lots off record idx (c ≤ qty), removing it when flat.

@@ -12,7 +12,8 @@
 //
 // For a position of qty lots with entry cost C (qty × entry × Multiplier,
 // Money), margin M (collateral without its own unrealized PnL, supplied by
-// risk) and the symbol's Multiplier k, at mark m:
+// risk) and the symbol's Multiplier k, at mark m (a linear contract; an
+// inverse one below):
 //
 //	N        = qty × m × k                    notional at the mark
 //	PnL      = N − C (long), C − N (short)
@@ -33,6 +34,32 @@
 // guarantees; otherwise it reports the uncovered rest. Closes are at the
 // bankruptcy price, so the bankrupt and the closed positions trade with
 // each other at one price: money and open interest are conserved (tested).
+//
+// # Inverse contracts
+//
+// Config describes the contract as market.Symbol does (Kind, Multiplier,
+// InverseK), and every amount is market.Symbol's: for an inverse contract
+// (settled in the base coin, K = InverseK) the value of q lots at p is
+// −sign(q)·⌊|q|·K/p⌋ — a long's value and cost are negative — and PnL =
+// Value − cost. The ranking takes costs and notionals as magnitudes, so
+// with C = |cost| (≈ qty × K / entry) and N = ⌊qty × K / m⌋:
+//
+//	PnL      = C − N (long), N − C (short)    in the settlement coin
+//	PnL%     = PnL / C,  leverage = N / (M + PnL),  score as above
+//
+// An inverse long gains as the value per lot K/m falls, so in values per
+// lot it is shaped as a linear short (r = 1 − g) and an inverse short as a
+// linear long (r = g − 1); g = N/C ≈ entry/m. The tree key stays the entry
+// value per lot, C/qty ≈ K/entry — decreasing in the entry price, and still
+// independent of the mark — and the mark enters as its value per lot,
+// K/m; the merge below runs unchanged on "gains as the value per lot
+// rises" instead of "long" (Ranking.up). The float score uses the
+// unrounded value K·qty/m (N's floor would make it depend on qty as well
+// as on the key); every Money amount — PnL, realized PnL, profit shares,
+// the affordability test — uses the rounded values. A bankrupt position's
+// realized PnL is its closes' values summed (each close is one trade whose
+// two sides are worth exactly opposite amounts, as the liquidation leg
+// fills once per close), so money is conserved to the satoshi.
 //
 // # Why a mark tick costs nothing
 //

@@ -77,11 +77,11 @@ func (rk *Ranking) refreshCuts(side book.Side, nowMs int64) {
 	sb := &rk.sides[sideIndex(side)]
 	all := rk.scratch[:0]
 	mk := rk.markValue()
-	long := side == Long
+	up := rk.up(side)
 	for i := range rk.pos {
 		p := &rk.pos[i]
 		if p.live && p.side == side {
-			r, g := ratios(long, p.key, mk)
+			r, g := ratios(up, p.key, mk)
 			all = append(all, scored{score(r, g, p.b), p.acct})
 		}
 	}

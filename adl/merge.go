@@ -21,6 +21,11 @@ import (
 //	short: r_m = 1 - sqrt(1+b)          key split mk/sqrt(1+b)
 //	       r*  = sqrt(b²+b) - b         key split mk/(1-r*)
 //
+// "Long" and "short" here are the two shapes of r in g: r = g−1 for a
+// position that gains as the value per lot rises (Ranking.up: a linear long
+// or an inverse short), r = 1−g for the other (a linear short or an inverse
+// long); keys and mk are values per lot in either contract (doc.go).
+//
 // Long keys [0, mk/sqrt(1-b)) walk up (r falls from its top, score falls);
 // keys above walk down (r rises from the most negative, loss score falls).
 // Short keys: [0, split_m) up, [split_m, split*) down, [split*, ∞) up.
@@ -110,7 +115,7 @@ func (a *entry) before(b *entry) bool {
 // merger is the reusable state of one merge; a Ranking owns one.
 type merger struct {
 	rk      *Ranking
-	long    bool
+	up      bool // the side gains as the value per lot rises (Ranking.up)
 	mk      float64
 	sb      *sideBook
 	scoredN int // positions scored, for benchmarks
@@ -141,7 +146,7 @@ func (m *merger) init(rk *Ranking) {
 // opened (a tree seek each) only if that bound reaches the top, so buckets
 // that cannot hold a winner cost no seek.
 func (m *merger) begin(side book.Side) {
-	m.long = side == Long
+	m.up = m.rk.up(side)
 	m.mk = m.rk.markValue()
 	m.streams = m.streams[:0]
 	m.heap = m.heap[:0]
@@ -158,9 +163,9 @@ func (m *merger) begin(side book.Side) {
 // when bLo is 0); a long's r(1+r)/(b+r) rises with r, so the bucket's
 // lowest entry key, its highest r, bounds it.
 func (m *merger) bucketBound(t *btree.BTreeG[item], bLo float64) float64 {
-	if m.long {
+	if m.up {
 		it, _ := t.Min()
-		if r, g := ratios(true, it.key, m.mk); r > 0 {
+		if r, g := ratios(m.up, it.key, m.mk); r > 0 {
 			return bound(r, g, bLo)
 		}
 		return bound(0, 1, bLo)
@@ -175,7 +180,7 @@ func (m *merger) bucketBound(t *btree.BTreeG[item], bLo float64) float64 {
 // open opens bucket i's streams.
 func (m *merger) open(i int32) {
 	t := m.sb.trees[i]
-	ps, n := pieces(m.long, bucketLo[i], bucketHi(int(i)), m.mk)
+	ps, n := pieces(m.up, bucketLo[i], bucketHi(int(i)), m.mk)
 	for _, p := range ps[:n] {
 		m.add(t, bucketLo[i], p)
 	}
@@ -197,11 +202,11 @@ const bankruptMargin = 1e-9
 // pieces cuts a bucket holding b in [bLo, bHi) at the turning points of
 // score(·, bLo) for mark value mk (see the formulas above), and splits off
 // the surely-bankrupt keys.
-func pieces(long bool, bLo, bHi, mk float64) (ps [4]piece, n int) {
+func pieces(up bool, bLo, bHi, mk float64) (ps [4]piece, n int) {
 	inf := math.Inf(1)
 	// the loss beyond which every position of the bucket is bankrupt
 	rBust := -bHi - float64(bHi*bankruptMargin)
-	if long {
+	if up {
 		split := mk / math.Sqrt(1-bLo)
 		bust := inf // r > −1 always: no bankrupt piece when bHi ≥ 1
 		if rBust > -1 {
@@ -239,7 +244,7 @@ func (m *merger) pushHead(si int32) {
 	s := &m.streams[si]
 	v := math.Inf(-1)
 	if !s.bankrupt {
-		r, g := ratios(m.long, s.cur.key, m.mk)
+		r, g := ratios(m.up, s.cur.key, m.mk)
 		v = bound(r, g, s.bLo)
 	}
 	m.push(entry{v: v, kind: kindHead, s: si, it: s.cur})
@@ -344,7 +349,7 @@ func (m *merger) enterKey(si int32) {
 	if s.desc { // the head is the key's last item
 		first, _ = m.seekUp(s.tree, item{key: first.key, b: math.Inf(-1)}, false, lo, hi)
 	}
-	r, _ := ratios(m.long, first.key, m.mk)
+	r, _ := ratios(m.up, first.key, m.mk)
 	if r < 0 && first.b+r <= 0 { // the same test as score's: bankrupt
 		m.push(entry{v: math.Inf(-1), kind: kindSpan, s: si, it: first})
 		var ok bool
@@ -378,7 +383,7 @@ func (m *merger) enterRun(si int32, g item, v float64) {
 
 // expandSpan pushes a key's bankrupt groups, from it on, as group cursors.
 func (m *merger) expandSpan(si int32, g item) {
-	r, _ := ratios(m.long, g.key, m.mk)
+	r, _ := ratios(m.up, g.key, m.mk)
 	for {
 		m.push(entry{v: math.Inf(-1), kind: kindGroup, s: si, it: g})
 		nx, ok := m.afterGroup(si, g)
@@ -411,7 +416,7 @@ func (m *merger) successor(e *entry) {
 func (m *merger) pushSingle(it item, cost, margin market.Money, qty book.Lots) {
 	it.key = float64(cost) / float64(qty)
 	it.b = float64(margin) / float64(cost)
-	r, g := ratios(m.long, it.key, m.mk)
+	r, g := ratios(m.up, it.key, m.mk)
 	m.scoredN++
 	m.push(entry{v: score(r, g, it.b), kind: kindSingle, it: it})
 }

@@ -46,13 +46,23 @@ func (m Mode) String() string {
 	return "adl"
 }
 
-// Config is one symbol's ADL setup.
+// Config is one symbol's ADL setup. Kind, Multiplier and InverseK describe
+// the contract as market.Symbol does (pass its fields of the same names),
+// so values here are exactly market.Symbol.Value's.
 type Config struct {
 	Symbol string
-	// Multiplier is the Money value of one tick × one lot (tick size × lot
-	// size × 1e8 for a linear contract): notional = qty × price × Multiplier.
+	// Kind is the contract kind: market.Linear (0 means linear too) or
+	// market.Inverse.
+	Kind market.ContractKind
+	// Multiplier is a linear contract's Money value of one tick × one lot
+	// (tick size × lot size × 1e8): notional = qty × price × Multiplier.
+	// 0 for an inverse contract.
 	Multiplier market.Money
-	Mode       Mode
+	// InverseK is an inverse contract's Money × ticks per lot (lot ×
+	// contract size × 1e8 / tick): notional = ⌊qty × InverseK / price⌋.
+	// 0 for a linear contract.
+	InverseK market.Money
+	Mode     Mode
 	// IndicatorRefreshMs bounds how often Indicator recomputes the quintile
 	// cuts (an O(n) pass); 0 refreshes on every query.
 	IndicatorRefreshMs int64
@@ -91,7 +101,7 @@ type position struct {
 	qty    book.Lots
 	cost   market.Money
 	margin market.Money
-	key    float64 // cost per lot (entry price × Multiplier), the tree key
+	key    float64 // cost per lot: entry price × Multiplier, or ≈ InverseK / entry price; the tree key
 	b      float64 // margin / cost
 	side   book.Side
 	bucket uint8
@@ -121,14 +131,16 @@ type sideBook struct {
 // Ranking is one symbol's ADL queue: both sides, every open position. It is
 // single-threaded and deterministic; the mark is a parameter (SetMark).
 type Ranking struct {
-	cfg   Config
-	mult  float64
-	mark  book.Ticks
-	sides [2]sideBook
-	pos   []position
-	free  []int32
-	index accountIndex
-	m     merger
+	cfg     Config
+	inverse bool    // cfg.Kind == market.Inverse
+	mult    float64 // linear: cfg.Multiplier
+	k       float64 // inverse: cfg.InverseK
+	mark    book.Ticks
+	sides   [2]sideBook
+	pos     []position
+	free    []int32
+	index   accountIndex
+	m       merger
 
 	partials []partial // deleverage runs
 	skipped  []skip    // a request's passed-over positions
@@ -145,13 +157,19 @@ type Ranking struct {
 	snapAccts []book.AccountID // AppendSnapshot's scratch
 }
 
-// New returns an empty ranking for one symbol.
+// New returns an empty ranking for one symbol. A linear contract (Kind 0
+// or market.Linear) needs Multiplier > 0 and InverseK 0, an inverse one
+// InverseK > 0 and Multiplier 0.
 func New(cfg Config) (*Ranking, error) {
-	if cfg.Multiplier <= 0 || cfg.IndicatorRefreshMs < 0 || cfg.Mode > ModeSocialized {
-		return nil, fmt.Errorf("%w: multiplier %d, indicator refresh %d ms, mode %d",
-			ErrInvalidConfig, cfg.Multiplier, cfg.IndicatorRefreshMs, cfg.Mode)
+	inverse := cfg.Kind == market.Inverse
+	linear := cfg.Kind == 0 || cfg.Kind == market.Linear
+	if linear && (cfg.Multiplier <= 0 || cfg.InverseK != 0) || inverse && (cfg.InverseK <= 0 || cfg.Multiplier != 0) ||
+		!linear && !inverse || cfg.IndicatorRefreshMs < 0 || cfg.Mode > ModeSocialized {
+		return nil, fmt.Errorf("%w: kind %v, multiplier %d, inverse k %d, indicator refresh %d ms, mode %d",
+			ErrInvalidConfig, cfg.Kind, cfg.Multiplier, cfg.InverseK, cfg.IndicatorRefreshMs, cfg.Mode)
 	}
-	rk := &Ranking{cfg: cfg, mult: float64(cfg.Multiplier), promised: map[book.AccountID]book.Lots{}}
+	rk := &Ranking{cfg: cfg, inverse: inverse, mult: float64(cfg.Multiplier), k: float64(cfg.InverseK),
+		promised: map[book.AccountID]book.Lots{}}
 	fl := btree.NewFreeListG[item](freeListSize)
 	for s := range rk.sides {
 		for i := range rk.sides[s].trees {
@@ -182,8 +200,10 @@ func (rk *Ranking) SetMark(mark book.Ticks) error {
 // Mark returns the last mark price (0 before the first SetMark).
 func (rk *Ranking) Mark() book.Ticks { return rk.mark }
 
-// Update sets an account's position: side, absolute qty, entry cost (total
-// notional at entry, qty × entry price × Multiplier) and margin (the
+// Update sets an account's position: side, absolute qty, entry cost (the
+// magnitude of the position's cost basis, its fills' summed values: qty ×
+// entry price × Multiplier for a linear contract, about qty × InverseK /
+// entry price for an inverse one; risk's |PositionState.Cost|) and margin (the
 // collateral behind it excluding its own unrealized PnL: isolated margin, or
 // the cross-margin equity share the risk layer assigns). qty 0 removes the
 // position. O(log n), no allocation once the account is known; a report
@@ -310,20 +330,32 @@ func (rk *Ranking) info(idx int32) (PositionInfo, bool) {
 	if rk.mark == 0 {
 		return info, true
 	}
-	r, g := ratios(p.side == Long, p.key, rk.markValue())
+	r, g := ratios(rk.up(p.side), p.key, rk.markValue())
 	info.Score, info.Leverage = score(r, g, p.b), leverage(r, g, p.b)
 	var ok bool
-	info.PnL, ok = pnl(p.side == Long, p.qty, p.cost, rk.mark, rk.cfg.Multiplier)
+	info.PnL, ok = rk.pnl(p.side, p.qty, p.cost, rk.mark)
 	return info, ok
 }
 
-// markValue is the mark's value per lot, comparable with position keys.
-func (rk *Ranking) markValue() float64 { return float64(rk.mark) * rk.mult }
+// markValue is the mark's value per lot, comparable with position keys:
+// mark × Multiplier, or InverseK / mark (unrounded) for an inverse contract.
+func (rk *Ranking) markValue() float64 {
+	if rk.inverse {
+		return rk.k / float64(rk.mark)
+	}
+	return float64(rk.mark) * rk.mult
+}
+
+// up reports whether a position on side gains as the value per lot rises
+// (its value has the sign of its side): a linear long or an inverse short.
+// The scoring and the merge see an inverse long as a linear short and the
+// other way round (doc.go).
+func (rk *Ranking) up(side book.Side) bool { return (side == Long) != rk.inverse }
 
 // exact is the record's score at the mark.
 func (rk *Ranking) exact(idx int32) float64 {
 	p := &rk.pos[idx]
-	r, g := ratios(p.side == Long, p.key, rk.markValue())
+	r, g := ratios(rk.up(p.side), p.key, rk.markValue())
 	return score(r, g, p.b)
 }
 

@@ -10,7 +10,9 @@ import "math"
 // Every formula is written in two numbers per position at a mark:
 //
 //	g = N/C  notional at the mark over entry cost (= mark/entry)
-//	r = PnL/C  the PnL fraction: g-1 for a long, 1-g for a short
+//	r = PnL/C  the PnL fraction: g-1 for a long, 1-g for a short (an
+//	           inverse contract's value per lot falls as the price rises:
+//	           there an inverse long's r is 1-g, a short's g-1)
 //	b = M/C  margin over entry cost (1/initial leverage)
 //
 // so equity/C = b+r and effective leverage = g/(b+r).
@@ -24,10 +26,11 @@ const (
 )
 
 // ratios returns g and r for a position with entry key (cost per lot) at a
-// mark whose value per lot is mk.
-func ratios(long bool, key, mk float64) (r, g float64) {
+// mark whose value per lot is mk; up: the position gains as the value per
+// lot rises (a linear long, an inverse short; Ranking.up).
+func ratios(up bool, key, mk float64) (r, g float64) {
 	g = mk / key
-	if long {
+	if up {
 		return g - 1, g
 	}
 	return 1 - g, g

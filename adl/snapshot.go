@@ -17,7 +17,8 @@ import (
 //
 //	magic     [4]byte "PXAD"
 //	version   uint8   1
-//	config    symbol (uvarint length, bytes), Multiplier int64, Mode uint8,
+//	config    symbol (uvarint length, bytes), Multiplier int64 (an inverse
+//	          contract's InverseK), Mode and Kind uint8 (Mode | Kind<<4),
 //	          IndicatorRefreshMs int64
 //	mark      int64 (0: none yet)
 //	aside     int64 long, int64 short (set aside for a bankrupt side)
@@ -31,6 +32,11 @@ import (
 //	          cuts it implies (≤ 4): score float64 bits, account uint64
 //
 // The config is part of the state (the caller gets it back with Config).
+// The contract kind shares Mode's byte: a ranking of Kind 0 (linear, as
+// every ranking before inverse contracts) encodes exactly as it did, so
+// those snapshots decode unchanged; Kind market.Linear or market.Inverse
+// sets the high nibble, and the multiplier's int64 carries InverseK for an
+// inverse contract (whose Multiplier is 0).
 // Derived on decode: each position's tree key, margin ratio and bucket, the
 // trees, counts and open interest, the account index. The indicator cuts
 // are kept as they were (a light lags the mark until the next refresh, so
@@ -62,8 +68,12 @@ func (rk *Ranking) AppendSnapshot(dst []byte) []byte {
 	dst = append(dst, snapVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(rk.cfg.Symbol)))
 	dst = append(dst, rk.cfg.Symbol...)
-	dst = le.AppendUint64(dst, uint64(rk.cfg.Multiplier))
-	dst = append(dst, byte(rk.cfg.Mode))
+	if rk.inverse {
+		dst = le.AppendUint64(dst, uint64(rk.cfg.InverseK))
+	} else {
+		dst = le.AppendUint64(dst, uint64(rk.cfg.Multiplier))
+	}
+	dst = append(dst, byte(rk.cfg.Mode)|byte(rk.cfg.Kind)<<4)
 	dst = le.AppendUint64(dst, uint64(rk.cfg.IndicatorRefreshMs))
 	dst = le.AppendUint64(dst, uint64(rk.mark))
 	dst = le.AppendUint64(dst, uint64(rk.aside[0]))
@@ -232,8 +242,14 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 		cfg.Symbol = string(r.p[:n])
 		r.p = r.p[n:]
 	}
-	cfg.Multiplier = market.Money(r.u64("multiplier"))
-	cfg.Mode = Mode(r.byte("mode", byte(ModeSocialized)))
+	mult := market.Money(r.u64("multiplier"))
+	mode := r.byte("mode and kind", byte(market.Inverse)<<4|byte(ModeSocialized))
+	cfg.Mode, cfg.Kind = Mode(mode&0xf), market.ContractKind(mode>>4)
+	if cfg.Kind == market.Inverse {
+		cfg.InverseK = mult
+	} else {
+		cfg.Multiplier = mult
+	}
 	cfg.IndicatorRefreshMs = int64(r.u64("indicator refresh"))
 	mark := book.Ticks(r.u64("mark"))
 	aside := [2]market.Money{market.Money(r.u64("long set-aside")), market.Money(r.u64("short set-aside"))}

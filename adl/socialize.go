@@ -48,7 +48,7 @@ func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst [
 		if !p.live || p.side != opp {
 			continue
 		}
-		profit, ok := pnl(p.side == Long, p.qty, p.cost, rk.mark, rk.cfg.Multiplier)
+		profit, ok := rk.pnl(p.side, p.qty, p.cost, rk.mark)
 		if !ok {
 			return Socialized{}, ErrOverflow
 		}
