@@ -9,7 +9,8 @@ import (
 )
 
 // notional returns qty×price×mult exactly, or ok=false when it does not fit
-// in Money. All three are positive.
+// in Money. All three are positive. It is a linear contract's value;
+// Ranking.notional serves both kinds.
 func notional(qty book.Lots, price book.Ticks, mult market.Money) (market.Money, bool) {
 	hi, lo := bits.Mul64(uint64(qty), uint64(price))
 	if hi != 0 {
@@ -23,7 +24,8 @@ func notional(qty book.Lots, price book.Ticks, mult market.Money) (market.Money,
 }
 
 // pnl is the signed PnL of holding qty (side long or not) bought for cost,
-// valued at price: qty×price×mult − cost for a long, cost − that for a short.
+// valued at price: qty×price×mult − cost for a long, cost − that for a
+// short. Linear only; Ranking.pnl serves both kinds.
 func pnl(long bool, qty book.Lots, cost market.Money, price book.Ticks, mult market.Money) (market.Money, bool) {
 	n, ok := notional(qty, price, mult)
 	if !ok {
