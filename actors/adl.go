@@ -51,7 +51,8 @@ func newADLActor(x *Exchange) (*adlActor, error) {
 		if h.sym.ADL == market.ADLSocialized {
 			mode = adl.ModeSocialized
 		}
-		rk, err := adl.New(adl.Config{Symbol: h.sym.Name, Multiplier: h.sym.Multiplier, Mode: mode, IndicatorRefreshMs: 1000})
+		rk, err := adl.New(adl.Config{Symbol: h.sym.Name, Kind: h.sym.Kind, Multiplier: h.sym.Multiplier, InverseK: h.sym.InverseK,
+			Mode: mode, IndicatorRefreshMs: 1000})
 		if err != nil {
 			return nil, err
 		}
