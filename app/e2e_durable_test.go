@@ -339,7 +339,7 @@ func TestE2EJournalOnOutsideServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &exchange{t: t, app: a, subj: wire.DefaultSubjects(), nc: connect(t, srv.ClientURL())}
+	e := &exchange{t: t, app: a, subj: wire.DefaultSubjects(), asset: "USDT", nc: connect(t, srv.ClientURL())}
 	e.index("3750")
 	tr := e.funded("100000", "alice", "bob")
 	tr[0].openPosition(tr[1], wire.Buy, "3750", "2", "5")
@@ -357,7 +357,7 @@ func TestE2EJournalOnOutsideServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())
-	e2 := &exchange{t: t, app: b, subj: wire.DefaultSubjects(), nc: connect(t, srv.ClientURL())}
+	e2 := &exchange{t: t, app: b, subj: wire.DefaultSubjects(), asset: "USDT", nc: connect(t, srv.ClientURL())}
 	e2.deposits = e.deposits
 	got := e2.readable("alice", "bob")
 	for k, v := range want {
