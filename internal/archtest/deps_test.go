@@ -62,6 +62,8 @@ var pure = map[string][]string{
 	"liq": {mod + "book", mod + "market", mod + "risk", mod + "fund", btree, decimal},
 	// trigger holds one symbol's untriggered stops, take-profits and trailing stops.
 	"trigger": {mod + "book", btree},
+	// history keeps a symbol's candles, ticker window and recent trades.
+	"history": {mod + "book", mod + "market", btree, decimal},
 }
 
 const (
