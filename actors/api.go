@@ -100,6 +100,7 @@ type Exchange struct {
 	bySym   map[string]*symbolHandle
 	fund    *actor.PID
 	adl     *actor.PID
+	history *actor.PID
 	adlMB   *mailbox // adl's (deliver)
 
 	accounts registry
@@ -196,6 +197,8 @@ func Start(opts Options) (*Exchange, error) {
 	x.adl, x.adlMB = x.spawn(adlActor, "adl", actorADL, &adlActor.j)
 	fa := newFundActor(x, opts.FundHistory)
 	x.fund, _ = x.spawn(fa, "fund", actorFund, &fa.j)
+	ha := newHistoryActor(x)
+	x.history, _ = x.spawn(ha, "history", actorHistory, &ha.j)
 	for _, h := range x.symbols {
 		sa := newSymbolActor(x, h)
 		h.pid, h.mb = x.spawn(sa, "symbol-"+h.sym.Name, actorSymbol+uint32(h.idx), &sa.j)

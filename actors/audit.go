@@ -247,7 +247,7 @@ func (x *Exchange) actorPIDs() (pids []*actor.PID) {
 	for _, h := range x.symbols {
 		pids = append(pids, h.pid)
 	}
-	pids = append(pids, x.fund, x.adl)
+	pids = append(pids, x.fund, x.adl, x.history)
 	for _, e := range x.accounts.all() {
 		pids = append(pids, e.pid)
 	}

@@ -58,6 +58,7 @@ const (
 const (
 	actorFund    uint32 = 1
 	actorADL     uint32 = 2
+	actorHistory uint32 = 3
 	actorSymbol  uint32 = 0x100   // + symbol index
 	actorAccount uint32 = 0x10000 // + account id
 )

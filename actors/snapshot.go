@@ -96,6 +96,8 @@ func (x *Exchange) encodeSnapshot(seq uint64) ([]byte, error) {
 		}
 	}
 	p = x.appendConditional(p, accts)
+	t, _ = r.target(actorHistory)
+	p = t.recv.(*historyActor).appendSnapshot(p)
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...), nil
 }
@@ -175,6 +177,10 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 	}
 	if len(d.p) != 0 && d.err == nil { // absent from snapshots taken before conditional orders existed
 		x.loadConditional(d)
+	}
+	if len(d.p) != 0 && d.err == nil { // and before the history actor
+		t, _ := r.target(actorHistory)
+		t.recv.(*historyActor).loadSnapshot(d)
 	}
 	if d.err != nil {
 		return 0, d.err

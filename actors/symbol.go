@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/history"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/trigger"
 	"github.com/perpx/perpx/wire"
@@ -164,6 +165,12 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 		if len(r.Fills) > 0 {
 			out.tradeSeq = s.tradeSeq + 1
 			trades := s.x.wantsTrades(s.sym.Name)
+			hist := &histTradesMsg{sym: s.h.idx, trades: make([]history.Trade, 0, len(r.Fills))}
+			ms := s.x.clock(&s.j)
+			for i := range r.Fills {
+				hist.trades = append(hist.trades, histTrade(&r.Fills[i], s.tradeSeq+1+uint64(i), ms))
+			}
+			ctx.Send(s.x.history, hist)
 			for _, f := range r.Fills {
 				s.tradeSeq++
 				mk := s.refs[f.MakerAccount]
@@ -325,6 +332,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 		ctx.Send(r.pid, mm)
 	}
 	ctx.Send(s.x.adl, &adlMarkMsg{sym: s.h.idx, mark: up.Mark})
+	ctx.Send(s.x.history, &histMarkMsg{sym: s.h.idx, ms: in.NowMs, mark: up.Mark})
 	s.fire(ctx, trigger.Index, up.Index)
 	s.fire(ctx, trigger.Mark, up.Mark)
 	if up.Due {

@@ -82,6 +82,10 @@ func ops(subj wire.Subjects) []*op {
 		{ep: wire.EpDepth, name: "acct-depth", subject: subj.AccountDepth(wire.Any, wire.Any), serve: serveDepth},
 		{ep: wire.EpFundState, name: "acct-fund-state", subject: subj.AccountFundState(wire.Any), serve: serveFundState},
 		{ep: wire.EpADLQueue, name: "acct-adl-queue", subject: subj.AccountADLQueue(wire.Any, wire.Any), serve: serveADLQueue},
+		{ep: wire.EpKlines, name: "klines", subject: subj.Klines(wire.Any), serve: serveKlines},
+		{ep: wire.EpRecentTrades, name: "recent-trades", subject: subj.RecentTrades(wire.Any), serve: serveRecentTrades},
+		{ep: wire.EpKlines, name: "acct-klines", subject: subj.AccountKlines(wire.Any, wire.Any), serve: serveKlines},
+		{ep: wire.EpRecentTrades, name: "acct-recent-trades", subject: subj.AccountRecentTrades(wire.Any, wire.Any), serve: serveRecentTrades},
 		// Not limited here: serveBatch takes one token per item.
 		{ep: wire.EpOrderBatch, name: "order-batch", subject: subj.OrderBatch(wire.Any), serve: serveBatch},
 		{ep: wire.EpOrderCancelAll, name: "order-cancel-all", subject: subj.OrderCancelAll(wire.Any), limited: true,
@@ -112,6 +116,12 @@ var (
 	}, jsonBody)
 	serveADLQueue = call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
 		x.ADLQueue(rt.Symbol, r, done)
+	}, jsonBody)
+	serveKlines = call(wire.DecodeKlines, func(x Exchange, rt wire.Route, r wire.Klines, done func(wire.KlinesReply)) {
+		x.Klines(rt.Symbol, r, done)
+	}, jsonBody)
+	serveRecentTrades = call(wire.DecodeRecentTrades, func(x Exchange, rt wire.Route, r wire.RecentTrades, done func(wire.RecentTradesReply)) {
+		x.RecentTrades(rt.Symbol, r, done)
 	}, jsonBody)
 )
 

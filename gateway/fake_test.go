@@ -304,6 +304,24 @@ func (f *fake) FundState(done func(wire.FundStateReply)) {
 	})
 }
 
+func (f *fake) Klines(sym string, req wire.Klines, done func(wire.KlinesReply)) {
+	do(f, "Klines", sym, req, done, func() wire.KlinesReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.KlinesReply{Reply: env, Klines: []wire.Kline{}}
+		}
+		return wire.KlinesReply{Reply: wire.OK(), Symbol: sym, Interval: req.Interval, Source: req.Source, Klines: []wire.Kline{}}
+	})
+}
+
+func (f *fake) RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply)) {
+	do(f, "RecentTrades", sym, req, done, func() wire.RecentTradesReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.RecentTradesReply{Reply: env, Trades: []wire.Trade{}}
+		}
+		return wire.RecentTradesReply{Reply: wire.OK(), Trades: []wire.Trade{}}
+	})
+}
+
 func (f *fake) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
 	do(f, "ADLQueue", sym, req, done, func() wire.ADLQueueReply {
 		if env, bad := f.unknown(sym); bad {

@@ -38,6 +38,8 @@ type Exchange interface {
 	Depth(sym string, req wire.Depth, done func(wire.DepthReply))
 	FundState(done func(wire.FundStateReply))
 	ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply))
+	Klines(sym string, req wire.Klines, done func(wire.KlinesReply))
+	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))
 	Audit(done func(wire.AuditReply))
 	// StateHash hashes all exchange state, for "a rejection changes
 	// nothing" tests.

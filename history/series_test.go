@@ -201,3 +201,35 @@ func TestRecentTrades(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	var s Series
+	r := NewTrades(4)
+	for i := range 50 {
+		trade(&s, at(i*2, i, 0), book.Ticks(100+i%7), book.Lots(1+i%3))
+		r.Add(Trade{TimeMs: at(i, 0, 0), Price: book.Ticks(100 + i), Qty: 1, TakerSide: book.Sell, Seq: uint64(i)})
+	}
+	p := r.AppendSnapshot(s.AppendSnapshot(nil))
+	var s2 Series
+	rest, err := s2.DecodeSnapshot(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, rest, err := DecodeTradesSnapshot(rest)
+	if err != nil || len(rest) != 0 {
+		t.Fatal(err, len(rest))
+	}
+	if fmt.Sprint(s2.Candles(Hour, t0, at(200, 0, 0), 10, nil)) != fmt.Sprint(s.Candles(Hour, t0, at(200, 0, 0), 10, nil)) ||
+		fmt.Sprint(r2.Recent(10, nil)) != fmt.Sprint(r.Recent(10, nil)) {
+		t.Fatal("round trip differs")
+	}
+	for i := range p { // damage never panics
+		q := append([]byte(nil), p...)
+		q[i] ^= 0xff
+		var s3 Series
+		if rest, err := s3.DecodeSnapshot(q); err == nil {
+			_, _, _ = DecodeTradesSnapshot(rest)
+		}
+		_, _, _ = DecodeTradesSnapshot(q[:i])
+	}
+}

@@ -31,6 +31,8 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpDepth:               {"md.depth", `{"levels":5}`},
 	EpFundState:           {"fund.state", `{}`},
 	EpADLQueue:            {"adl.queue", `{"side":"long"}`},
+	EpKlines:              {"klines", `{"interval":"1m","start_ms":1,"end_ms":2,"limit":5,"source":"mark"}`},
+	EpRecentTrades:        {"recent_trades", `{"limit":5}`},
 	// EpOrderBatch has its own decoder: TestBatchIsStrict.
 }
 

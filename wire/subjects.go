@@ -62,6 +62,8 @@ const (
 	EpDepth
 	EpFundState
 	EpADLQueue
+	EpKlines
+	EpRecentTrades
 	EpAccountEvents
 	EpTrades
 	EpBook
@@ -76,7 +78,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue",
+	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations",
@@ -90,7 +92,7 @@ func (e Endpoint) String() string {
 }
 
 // IsRequest reports whether e is a request-reply subject (else a stream).
-func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpADLQueue }
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpRecentTrades }
 
 // Route is a parsed subject: the endpoint and the tokens it carries.
 type Route struct {
@@ -156,6 +158,8 @@ func (s Subjects) AdminFundDeposit() string          { return s.prefix + ".admin
 func (s Subjects) AdminAudit() string                { return s.prefix + ".admin.audit" }
 func (s Subjects) AdminStateHash() string            { return s.prefix + ".admin.state_hash" }
 func (s Subjects) Depth(sym string) string           { return s.md(sym, "depth") }
+func (s Subjects) Klines(sym string) string          { return s.md(sym, "klines") }
+func (s Subjects) RecentTrades(sym string) string    { return s.md(sym, "recent_trades") }
 func (s Subjects) Trades(sym string) string          { return s.md(sym, "trades") }
 func (s Subjects) Book(sym string) string            { return s.md(sym, "book") }
 func (s Subjects) Mark(sym string) string            { return s.md(sym, "mark") }
@@ -180,7 +184,11 @@ func (s Subjects) MarketDataAll() string         { return s.prefix + ".md.>" }
 // AccountDepth, AccountFundState and AccountADLQueue are the public reads
 // asked under an account: the same requests and replies; with users a
 // trader must use them (API.md "Authorization").
-func (s Subjects) AccountDepth(acct, sym string) string    { return s.acct(acct, "md."+sym+".depth") }
+func (s Subjects) AccountDepth(acct, sym string) string  { return s.acct(acct, "md."+sym+".depth") }
+func (s Subjects) AccountKlines(acct, sym string) string { return s.acct(acct, "md."+sym+".klines") }
+func (s Subjects) AccountRecentTrades(acct, sym string) string {
+	return s.acct(acct, "md."+sym+".recent_trades")
+}
 func (s Subjects) AccountFundState(acct string) string     { return s.acct(acct, "fund.state") }
 func (s Subjects) AccountADLQueue(acct, sym string) string { return s.acct(acct, "adl."+sym+".queue") }
 func (s Subjects) FundAll() string                         { return s.prefix + ".fund.>" }
@@ -228,6 +236,16 @@ func (s Subjects) Build(r Route) string {
 			return s.AccountDepth(r.Account, r.Symbol)
 		}
 		return s.Depth(r.Symbol)
+	case EpKlines:
+		if r.Account != "" {
+			return s.AccountKlines(r.Account, r.Symbol)
+		}
+		return s.Klines(r.Symbol)
+	case EpRecentTrades:
+		if r.Account != "" {
+			return s.AccountRecentTrades(r.Account, r.Symbol)
+		}
+		return s.RecentTrades(r.Symbol)
 	case EpTrades:
 		return s.Trades(r.Symbol)
 	case EpBook:
@@ -292,8 +310,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 	// The public reads asked under an account (AccountDepth...): what a
 	// trader uses when the server has users, so the reply rule knows whose
 	// inbox it may go to.
-	case t[0] == "acct" && n == 5 && t[2] == "md" && t[4] == "depth":
-		r = Route{Endpoint: EpDepth, Account: t[1], Symbol: t[3]}
+	case t[0] == "acct" && n == 5 && t[2] == "md" && accountReads[t[4]] != EpInvalid:
+		r = Route{Endpoint: accountReads[t[4]], Account: t[1], Symbol: t[3]}
 	case t[0] == "acct" && n == 4 && t[2] == "fund" && t[3] == "state":
 		r = Route{Endpoint: EpFundState, Account: t[1]}
 	case t[0] == "acct" && n == 5 && t[2] == "adl" && t[4] == "queue":
@@ -356,7 +374,10 @@ func splitTokens(s string, t *[maxSubjectTokens]string) int {
 }
 
 var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark,
-	"liquidations": EpLiquidations}
+	"liquidations": EpLiquidations, "klines": EpKlines, "recent_trades": EpRecentTrades}
+
+// accountReads are the market-data reads a trader asks under its account.
+var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "recent_trades": EpRecentTrades}
 
 func needsAccount(e Endpoint) bool {
 	switch e {
@@ -369,7 +390,7 @@ func needsAccount(e Endpoint) bool {
 
 func needsSymbol(e Endpoint) bool {
 	switch e {
-	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations:
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades:
 		return true
 	}
 	return false

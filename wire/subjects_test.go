@@ -53,6 +53,8 @@ func TestSubjectsRoundTrip(t *testing.T) {
 		s.AccountDepth("bob", "BTC-PERP"):    "px.acct.bob.md.BTC-PERP.depth",
 		s.AccountFundState("bob"):            "px.acct.bob.fund.state",
 		s.AccountADLQueue("bob", "ETH-PERP"): "px.acct.bob.adl.ETH-PERP.queue",
+		s.Klines("BTC-PERP"):                 "px.md.BTC-PERP.klines",
+		s.AccountRecentTrades("bob", "X"):    "px.acct.bob.md.X.recent_trades",
 	} {
 		if subj != want {
 			t.Errorf("got %q want %q", subj, want)
@@ -69,7 +71,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 		"px.acct." + strings.Repeat("a", 65) + ".state",
 		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.admin.audit.x", "px.admin.state_hash.x", "px.admin.statehash", "px.md.BTC-PERP",
 		"px.md.BTC-PERP.candles", "px.md..depth", "px.fund", "px.adl.X.queue.y",
-		"px.acct.bob.md.BTC-PERP.depth.x", "px.acct.bob.md..depth", "px.acct.b*b.fund.state", "px.acct.bob.fund", "px.acct.bob.adl.X.events",
+		"px.acct.bob.md.BTC-PERP.depth.x", "px.acct.bob.md..depth", "px.acct.bob.md.X.trades", "px.acct.b*b.fund.state", "px.acct.bob.fund", "px.acct.bob.adl.X.events",
 	} {
 		if r, err := s.Parse(subj); err == nil || err.Code != CodeBadRequest {
 			t.Errorf("Parse(%q) = %+v, %v; want BAD_REQUEST", subj, r, err)
@@ -92,8 +94,8 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 19 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
-		t.Fatalf("%d request endpoints, want the 19 of API.md", reqs)
+	if reqs != 21 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+		t.Fatalf("%d request endpoints, want the 21 of API.md", reqs)
 	}
 }
 

@@ -1,0 +1,195 @@
+package actors
+
+import (
+	"encoding/binary"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/history"
+	"github.com/perpx/perpx/wire"
+)
+
+// historyActor keeps every symbol's market-data history (history package):
+// the candles of the last trades and of the mark, and the recent trades.
+// The symbol actors send it what they printed; it answers the history
+// reads, so no candle arithmetic runs on a book's actor. Its state is
+// journaled like any actor's (its inputs are the symbol actors' messages)
+// and snapshotted.
+type historyActor struct {
+	x      *Exchange
+	j      jstate
+	last   []history.Series
+	mark   []history.Series
+	trades []*history.Trades
+	n      uint64
+}
+
+// History retention: 30 days of 1-minute candles, the newest 1 000 trades.
+const (
+	historyMinutes = 30 * 24 * 60
+	recentTrades   = wire.MaxRecentTrades
+)
+
+type (
+	// histTradesMsg: trades a symbol actor printed.
+	histTradesMsg struct {
+		sym    int
+		trades []history.Trade
+	}
+	// histMarkMsg: a symbol's new mark.
+	histMarkMsg struct {
+		sym  int
+		ms   int64
+		mark book.Ticks
+	}
+	klinesMsg struct {
+		h    *symbolHandle
+		req  wire.Klines
+		iv   history.Interval
+		done func(wire.KlinesReply)
+	}
+	recentTradesMsg struct {
+		h    *symbolHandle
+		req  wire.RecentTrades
+		done func(wire.RecentTradesReply)
+	}
+)
+
+func newHistoryActor(x *Exchange) *historyActor {
+	a := &historyActor{x: x}
+	for range x.symbols {
+		a.last = append(a.last, history.Series{Retention: historyMinutes})
+		a.mark = append(a.mark, history.Series{Retention: historyMinutes})
+		a.trades = append(a.trades, history.NewTrades(recentTrades))
+	}
+	return a
+}
+
+func (a *historyActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *probeMsg:
+		m.reply(a.n)
+		return
+	case *auditMsg:
+		m.reply(nil)
+		return
+	case *hashMsg:
+		m.reply(hashString(string(a.appendSnapshot(nil))))
+		return
+	case *klinesMsg:
+		a.klines(m)
+		return
+	case *recentTradesMsg:
+		a.recent(m)
+		return
+	}
+	a.x.begin(ctx, &a.j, actorHistory)
+	switch m := ctx.Message().(type) {
+	case *histTradesMsg:
+		s := a.x.symbols[m.sym].sym
+		for _, t := range m.trades {
+			a.last[m.sym].Add(t.TimeMs, t.Price, t.Qty, s.Notional(t.Price, t.Qty))
+			a.trades[m.sym].Add(t)
+		}
+	case *histMarkMsg:
+		a.mark[m.sym].Add(m.ms, m.mark, 0, 0)
+	default:
+		return
+	}
+	a.n++
+}
+
+func (a *historyActor) klines(m *klinesMsg) {
+	h := m.h
+	series := &a.last[h.idx]
+	if m.req.Source == wire.SourceMark {
+		series = &a.mark[h.idx]
+	}
+	end := m.req.EndMs
+	if end == 0 {
+		end = a.x.now()
+	}
+	cs := series.Candles(m.iv, m.req.StartMs, end, m.req.Limit, nil)
+	out := make([]wire.Kline, len(cs))
+	for i, c := range cs {
+		out[i] = wire.Kline{OpenMs: c.OpenMs, CloseMs: c.CloseMs(m.iv), Open: h.price(c.Open), High: h.price(c.High), Low: h.price(c.Low),
+			Close: h.price(c.Close), Volume: h.qty(c.Volume), QuoteVolume: c.Quote.Decimal(), Trades: c.Trades}
+	}
+	m.done(wire.KlinesReply{Reply: wire.OK(), Symbol: h.sym.Name, Interval: m.req.Interval, Source: m.req.Source, Klines: out})
+}
+
+func (a *historyActor) recent(m *recentTradesMsg) {
+	h := m.h
+	ts := a.trades[h.idx].Recent(m.req.Limit, nil)
+	out := make([]wire.Trade, len(ts))
+	for i, t := range ts {
+		out[i] = wire.Trade{Symbol: h.sym.Name, Price: h.price(t.Price), Qty: h.qty(t.Qty), TakerSide: wireSide(t.TakerSide), Seq: t.Seq, TimeMs: t.TimeMs}
+	}
+	m.done(wire.RecentTradesReply{Reply: wire.OK(), Trades: out})
+}
+
+// appendSnapshot writes every symbol's series and trades.
+func (a *historyActor) appendSnapshot(p []byte) []byte {
+	p = binary.AppendUvarint(p, uint64(len(a.last)))
+	for i := range a.last {
+		p = a.last[i].AppendSnapshot(p)
+		p = a.mark[i].AppendSnapshot(p)
+		p = a.trades[i].AppendSnapshot(p)
+	}
+	return p
+}
+
+func (a *historyActor) loadSnapshot(d *payload) {
+	if n := d.uvarint(); n != uint64(len(a.last)) {
+		d.fail("history symbols")
+		return
+	}
+	for i := range a.last {
+		for _, s := range []*history.Series{&a.last[i], &a.mark[i]} {
+			rest, err := s.DecodeSnapshot(d.p)
+			if err != nil {
+				d.fail("history series")
+				return
+			}
+			d.p = rest
+		}
+		t, rest, err := history.DecodeTradesSnapshot(d.p)
+		if err != nil {
+			d.fail("history trades")
+			return
+		}
+		a.trades[i], d.p = t, rest
+	}
+}
+
+// ---- the exchange's requests ----
+
+// Klines answers a symbol's candles.
+func (x *Exchange) Klines(sym string, req wire.Klines, done func(wire.KlinesReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.KlinesReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), Klines: []wire.Kline{}})
+		return
+	}
+	iv, err := history.ParseInterval(req.Interval)
+	if err != nil {
+		done(wire.KlinesReply{Reply: fail(wire.CodeBadRequest, "%v", err), Klines: []wire.Kline{}})
+		return
+	}
+	x.root.Send(x.history, &klinesMsg{h: h, req: req, iv: iv, done: done})
+}
+
+// RecentTrades answers a symbol's newest trades.
+func (x *Exchange) RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.RecentTradesReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), Trades: []wire.Trade{}})
+		return
+	}
+	x.root.Send(x.history, &recentTradesMsg{h: h, req: req, done: done})
+}
+
+// trade is a fill as the history keeps it.
+func histTrade(f *book.Fill, seq uint64, ms int64) history.Trade {
+	return history.Trade{TimeMs: ms, Price: f.Price, Qty: f.Qty, TakerSide: f.TakerSide, Seq: seq}
+}

@@ -1,0 +1,111 @@
+package app_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/wire"
+)
+
+func (e *exchange) klines(req wire.Klines) []wire.Kline {
+	e.t.Helper()
+	r := request[wire.KlinesReply](e.t, e.nc, e.subj.Klines(tsym), req)
+	mustOK(e.t, "klines", r.Reply)
+	return r.Klines
+}
+
+func (e *exchange) recentTrades(limit int) []wire.Trade {
+	e.t.Helper()
+	r := request[wire.RecentTradesReply](e.t, e.nc, e.subj.RecentTrades(tsym), wire.RecentTrades{Limit: limit})
+	mustOK(e.t, "recent trades", r.Reply)
+	return r.Trades
+}
+
+// kline is "open high low close volume trades" for comparing candles.
+func kline(k wire.Kline) string {
+	return fmt.Sprintf("%s %s %s %s %s %d", k.Open, k.High, k.Low, k.Close, k.Volume, k.Trades)
+}
+
+// TestE2EHistory: candles and recent trades over NATS, built from the
+// trades the book printed at known times (a manual clock): a minute
+// without trades repeats the close, the 5m candle aggregates its minutes,
+// the mark series follows the index; and a durable exchange keeps them
+// across a restart and goes on from where they were.
+func TestE2EHistory(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	clk.ms.Store(t0)
+	cfg := condConfig(t)
+	e := start(t, cfg, startOpts{data: dir, now: clk.now})
+	ts := e.funded("1000000", "alice", "bob")
+	alice, bob := ts[0], ts[1]
+	e.index("1000")
+	tradeAt := func(price, qty string) {
+		t.Helper()
+		bob.limit(wire.Sell, price, qty)
+		if o := alice.limit(wire.Buy, price, qty, wire.IOC); o.Status != wire.StatusFilled {
+			t.Fatalf("trade %s@%s: %+v", qty, price, o)
+		}
+	}
+	tradeAt("1000", "2") // 12:00:00
+	clk.advance(20 * time.Second)
+	tradeAt("1010", "1") // 12:00:20
+	clk.advance(40 * time.Second)
+	e.index("1005")          // 12:01:00: a mark, no trade
+	clk.advance(time.Minute) // 12:02 has the next trade
+	tradeAt("990", "3")
+	clk.advance(5 * time.Minute) // 12:07
+	e.app.Exchange().Quiesce()
+
+	k1 := e.klines(wire.Klines{Interval: "1m", StartMs: t0, EndMs: clk.now()})
+	got := []string{}
+	for _, k := range k1 {
+		got = append(got, kline(k))
+	}
+	want := []string{"1000 1010 1000 1010 3 2", "1010 1010 1010 1010 0 0", "990 990 990 990 3 1",
+		"990 990 990 990 0 0", "990 990 990 990 0 0", "990 990 990 990 0 0", "990 990 990 990 0 0", "990 990 990 990 0 0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) || k1[0].OpenMs != t0 || k1[0].CloseMs != t0+59_999 || !k1[0].QuoteVolume.Equal(dec("3010")) {
+		t.Fatalf("1m klines %v %+v", got, k1[0])
+	}
+	k5 := e.klines(wire.Klines{Interval: "5m", StartMs: t0, EndMs: clk.now()})
+	if len(k5) != 2 || kline(k5[0]) != "1000 1010 990 990 6 3" || kline(k5[1]) != "990 990 990 990 0 0" {
+		t.Fatalf("5m klines %+v", k5)
+	}
+	if mk := e.klines(wire.Klines{Interval: "1h", Source: wire.SourceMark, StartMs: t0, EndMs: clk.now()}); len(mk) != 1 ||
+		kline(mk[0]) != "1000 1005 1000 1005 0 0" {
+		t.Fatalf("mark klines %+v", mk)
+	}
+	rt := e.recentTrades(2)
+	if len(rt) != 2 || !rt[0].Price.Equal(dec("1010")) || !rt[1].Price.Equal(dec("990")) || rt[1].Seq != rt[0].Seq+1 || rt[1].TakerSide != wire.Buy {
+		t.Fatalf("recent trades %+v", rt)
+	}
+	if r := request[wire.KlinesReply](t, e.nc, e.subj.Klines(tsym), `{"interval":"2m"}`); r.OK || r.Error.Code != wire.CodeBadRequest {
+		t.Fatalf("a 2m interval: %+v", r)
+	}
+
+	// A restart keeps the history; new trades join it.
+	before := e.klines(wire.Klines{Interval: "1m", StartMs: t0, EndMs: clk.now()})
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	deps := e.deposits
+	e = start(t, cfg, startOpts{data: dir, now: clk.now})
+	e.deposits = deps
+	after := e.klines(wire.Klines{Interval: "1m", StartMs: t0, EndMs: clk.now()})
+	if !sameJSON(t, before, after) {
+		t.Fatalf("after the restart:\n%+v\nbefore:\n%+v", after, before)
+	}
+	alice, bob = e.trader("alice"), e.trader("bob")
+	tradeAt("995", "1") // 12:07
+	e.app.Exchange().Quiesce()
+	last := e.klines(wire.Klines{Interval: "1m", Limit: 1, EndMs: clk.now()})
+	if len(last) != 1 || kline(last[0]) != "995 995 995 995 1 1" {
+		t.Fatalf("the minute after the restart: %+v", last)
+	}
+	if rt := e.recentTrades(10); len(rt) != 4 || !rt[3].Price.Equal(dec("995")) || rt[3].Seq != rt[2].Seq+1 {
+		t.Fatalf("recent trades after the restart %+v", rt)
+	}
+	e.settledAudit()
+}

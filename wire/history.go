@@ -1,0 +1,100 @@
+package wire
+
+import "github.com/shopspring/decimal"
+
+// Klines limits, as Binance's.
+const (
+	DefaultKlines      = 500
+	MaxKlines          = 1500
+	DefaultRecentTrade = 500
+	MaxRecentTrades    = 1000
+	maxTimeMs          = 1 << 53
+)
+
+// KlineSource is the price a candle series follows.
+type KlineSource string
+
+const (
+	SourceLast KlineSource = "last" // the trades
+	SourceMark KlineSource = "mark"
+)
+
+// Klines is the body of <prefix>.md.<sym>.klines: candles of Interval
+// (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d) whose open times lie in
+// [StartMs, EndMs], at most Limit (default DefaultKlines); without StartMs
+// the last Limit up to EndMs (default now).
+type Klines struct {
+	Interval string      `json:"interval"`
+	StartMs  int64       `json:"start_ms,omitempty"`
+	EndMs    int64       `json:"end_ms,omitempty"`
+	Limit    int         `json:"limit,omitempty"`
+	Source   KlineSource `json:"source,omitempty"`
+}
+
+var klineIntervals = []string{"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"}
+
+// DecodeKlines decodes a klines request and fills in its defaults.
+func DecodeKlines(data []byte) (Klines, *Error) {
+	k := Klines{Limit: DefaultKlines, Source: SourceLast}
+	var start, end int
+	err := decodeObject(data, []field{
+		{"interval", true, enum(&k.Interval, klineIntervals...)},
+		{"start_ms", false, integer(&start, 0, maxTimeMs)},
+		{"end_ms", false, integer(&end, 0, maxTimeMs)},
+		{"limit", false, integer(&k.Limit, 1, MaxKlines)},
+		{"source", false, enum(&k.Source, SourceLast, SourceMark)},
+	})
+	k.StartMs, k.EndMs = int64(start), int64(end)
+	if err == nil && k.EndMs != 0 && k.StartMs > k.EndMs {
+		err = Errorf(CodeBadRequest, "start_ms %d is after end_ms %d", k.StartMs, k.EndMs)
+	}
+	if err != nil {
+		return Klines{}, err
+	}
+	return k, nil
+}
+
+// Kline is one candle: its prices as decimals, Volume in the symbol's
+// quantity, QuoteVolume in its settlement asset.
+type Kline struct {
+	OpenMs      int64           `json:"open_ms"`
+	CloseMs     int64           `json:"close_ms"`
+	Open        decimal.Decimal `json:"open"`
+	High        decimal.Decimal `json:"high"`
+	Low         decimal.Decimal `json:"low"`
+	Close       decimal.Decimal `json:"close"`
+	Volume      decimal.Decimal `json:"volume"`
+	QuoteVolume decimal.Decimal `json:"quote_volume"`
+	Trades      int64           `json:"trades"`
+}
+
+// KlinesReply answers klines, oldest candle first.
+type KlinesReply struct {
+	Reply
+	Symbol   string      `json:"symbol,omitempty"`
+	Interval string      `json:"interval,omitempty"`
+	Source   KlineSource `json:"source,omitempty"`
+	Klines   []Kline     `json:"klines"`
+}
+
+// RecentTrades is the body of <prefix>.md.<sym>.recent_trades.
+type RecentTrades struct {
+	Limit int `json:"limit,omitempty"`
+}
+
+// DecodeRecentTrades decodes a recent trades request (default limit
+// DefaultRecentTrade).
+func DecodeRecentTrades(data []byte) (RecentTrades, *Error) {
+	r := RecentTrades{Limit: DefaultRecentTrade}
+	if err := decodeObject(data, []field{{"limit", false, integer(&r.Limit, 1, MaxRecentTrades)}}); err != nil {
+		return RecentTrades{}, err
+	}
+	return r, nil
+}
+
+// RecentTradesReply answers recent_trades: the newest trades, oldest first,
+// as the trades stream published them.
+type RecentTradesReply struct {
+	Reply
+	Trades []Trade `json:"trades"`
+}
