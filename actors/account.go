@@ -274,6 +274,27 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	a.x.deliver(ctx, h.mb, h.pid, &m.place)
 }
 
+// closeBound tightens a market order's protection bound to the position's
+// bankruptcy price when the order closes it: a close never sells a long
+// below (or buys a short back above) the price where its margin is used
+// up, so no market close — a fired stop-loss in a gapping market above all
+// — leaves a loss the account cannot pay; what the book cannot fill within
+// it expires.
+func closeBound(acct *risk.Account, s *market.Symbol, side book.Side, bound book.Ticks) book.Ticks {
+	pos, ok := acct.Position(s)
+	if !ok || pos.Qty == 0 || (pos.Qty > 0) == (side == book.Buy) {
+		return bound
+	}
+	bk, ok := acct.BankruptcyPrice(s)
+	if !ok || bk <= 0 {
+		return bound
+	}
+	if side == book.Sell {
+		return max(bound, bk)
+	}
+	return min(bound, bk)
+}
+
 // open makes an accepted order one of the account's open orders.
 func (a *accountActor) open(o *order, r *wire.PlaceOrder) {
 	a.orders.add(o)
@@ -290,7 +311,7 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	rt := risk.Limit
 	bound := o.price // the book's price: limit, or a market order's protection bound
 	if o.typ == book.Market {
-		rt, bound = risk.Market, s.MarketBound(o.side, mark)
+		rt, bound = risk.Market, closeBound(a.acct, s, o.side, s.MarketBound(o.side, mark))
 	}
 	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
 		NeverRests: o.tif != book.GTC}, mark)

@@ -32,6 +32,9 @@ type soak struct {
 	mu     sync.Mutex
 	open   map[string][]string // account -> order ids seen resting
 	counts map[string]int      // reply code -> count
+	// crossOnly keeps every account in cross margin: with an empty fund an
+	// isolated close's deficit has nobody to pay it (DESIGN.md, known gaps).
+	crossOnly bool
 }
 
 // TestSoak runs the demo symbols, then again with ETH-PERP in
@@ -73,7 +76,7 @@ func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, 
 	seed, _ := strconv.ParseUint(os.Getenv("PERPX_SOAK_SEED"), 10, 64)
 	t.Logf("seed %d", seed)
 	s := &soak{t: t, e: newEnvWith(t, j, syms...), rng: rand.New(rand.NewPCG(base+seed, 2)), syms: syms,
-		index: []decimal.Decimal{dec("30000"), dec("2000")}, open: map[string][]string{}, counts: map[string]int{}}
+		index: []decimal.Decimal{dec("30000"), dec("2000")}, open: map[string][]string{}, counts: map[string]int{}, crossOnly: fund == "0"}
 	if started != nil {
 		started(s.e.x)
 	}
@@ -269,7 +272,7 @@ func (s *soak) act(done func()) {
 			func(r wire.BalanceReply) { s.record(acct, r.Reply, nil); done() })
 	case p < 99: // refused while a position or an order is there
 		mode := wire.MarginCross
-		if s.rng.IntN(2) == 0 {
+		if s.rng.IntN(2) == 0 && !s.crossOnly {
 			mode = wire.MarginIsolated
 		}
 		x.SetMarginMode(acct, wire.MarginMode{Symbol: sym.Name, Mode: mode},
