@@ -2,10 +2,13 @@ package actors
 
 import (
 	"encoding/binary"
+	"math"
+	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/history"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -21,8 +24,19 @@ type historyActor struct {
 	last   []history.Series
 	mark   []history.Series
 	trades []*history.Trades
-	n      uint64
+	// funding is each symbol's funding events, oldest first (at most
+	// maxFundingKept: three years of 8-hour intervals).
+	funding [][]fundingRecord
+	n       uint64
 }
+
+type fundingRecord struct {
+	ms   int64
+	rate market.Rate
+	mark book.Ticks
+}
+
+const maxFundingKept = 3 * 365 * 3
 
 // History retention: 30 days of 1-minute candles, the newest 1 000 trades.
 const (
@@ -35,6 +49,19 @@ type (
 	histTradesMsg struct {
 		sym    int
 		trades []history.Trade
+	}
+	// histFundingMsg: a funding event of a symbol (the rate for the
+	// interval that ended at ms, paid at mark).
+	histFundingMsg struct {
+		sym  int
+		ms   int64
+		rate market.Rate
+		mark book.Ticks
+	}
+	fundingHistoryMsg struct {
+		h    *symbolHandle
+		req  wire.FundingHistory
+		done func(wire.FundingHistoryReply)
 	}
 	// histMarkMsg: a symbol's new mark.
 	histMarkMsg struct {
@@ -62,6 +89,7 @@ func newHistoryActor(x *Exchange) *historyActor {
 		a.mark = append(a.mark, history.Series{Retention: historyMinutes})
 		a.trades = append(a.trades, history.NewTrades(recentTrades))
 	}
+	a.funding = make([][]fundingRecord, len(x.symbols))
 	return a
 }
 
@@ -82,6 +110,9 @@ func (a *historyActor) Receive(ctx actor.Context) {
 	case *recentTradesMsg:
 		a.recent(m)
 		return
+	case *fundingHistoryMsg:
+		a.fundingHistory(m)
+		return
 	}
 	a.x.begin(ctx, &a.j, actorHistory)
 	switch m := ctx.Message().(type) {
@@ -93,6 +124,12 @@ func (a *historyActor) Receive(ctx actor.Context) {
 		}
 	case *histMarkMsg:
 		a.mark[m.sym].Add(m.ms, m.mark, 0, 0)
+	case *histFundingMsg:
+		f := append(a.funding[m.sym], fundingRecord{ms: m.ms, rate: m.rate, mark: m.mark})
+		if len(f) > maxFundingKept {
+			f = append(f[:0], f[len(f)-maxFundingKept:]...)
+		}
+		a.funding[m.sym] = f
 	default:
 		return
 	}
@@ -128,13 +165,37 @@ func (a *historyActor) recent(m *recentTradesMsg) {
 	m.done(wire.RecentTradesReply{Reply: wire.OK(), Trades: out})
 }
 
-// appendSnapshot writes every symbol's series and trades.
+// fundingHistory answers the funding events in [start, end], the newest
+// limit of them, oldest first.
+func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
+	h, f := m.h, a.funding[m.h.idx]
+	end := m.req.EndMs
+	if end == 0 {
+		end = math.MaxInt64
+	}
+	lo := sort.Search(len(f), func(i int) bool { return f[i].ms >= m.req.StartMs })
+	hi := sort.Search(len(f), func(i int) bool { return f[i].ms > end })
+	lo = max(lo, hi-m.req.Limit)
+	out := make([]wire.FundingRecord, 0, max(hi-lo, 0))
+	for _, r := range f[lo:max(hi, lo)] {
+		out = append(out, wire.FundingRecord{Symbol: h.sym.Name, FundingRate: r.rate.Decimal(), FundingMs: r.ms, MarkPrice: h.price(r.mark)})
+	}
+	m.done(wire.FundingHistoryReply{Reply: wire.OK(), History: out})
+}
+
+// appendSnapshot writes every symbol's series, trades and funding events.
 func (a *historyActor) appendSnapshot(p []byte) []byte {
 	p = binary.AppendUvarint(p, uint64(len(a.last)))
 	for i := range a.last {
 		p = a.last[i].AppendSnapshot(p)
 		p = a.mark[i].AppendSnapshot(p)
 		p = a.trades[i].AppendSnapshot(p)
+		p = binary.AppendUvarint(p, uint64(len(a.funding[i])))
+		for _, r := range a.funding[i] {
+			p = binary.AppendVarint(p, r.ms)
+			p = binary.AppendVarint(p, int64(r.rate))
+			p = binary.AppendVarint(p, int64(r.mark))
+		}
 	}
 	return p
 }
@@ -159,6 +220,15 @@ func (a *historyActor) loadSnapshot(d *payload) {
 			return
 		}
 		a.trades[i], d.p = t, rest
+		n := d.uvarint()
+		if n > uint64(len(d.p)/3) || n > maxFundingKept {
+			d.fail("history funding")
+			return
+		}
+		a.funding[i] = make([]fundingRecord, n)
+		for k := range a.funding[i] {
+			a.funding[i][k] = fundingRecord{ms: d.varint(), rate: market.Rate(d.varint()), mark: book.Ticks(d.varint())}
+		}
 	}
 }
 
@@ -187,6 +257,16 @@ func (x *Exchange) RecentTrades(sym string, req wire.RecentTrades, done func(wir
 		return
 	}
 	x.root.Send(x.history, &recentTradesMsg{h: h, req: req, done: done})
+}
+
+// FundingHistory answers a symbol's funding events.
+func (x *Exchange) FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.FundingHistoryReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.FundingRecord{}})
+		return
+	}
+	x.root.Send(x.history, &fundingHistoryMsg{h: h, req: req, done: done})
 }
 
 // trade is a fill as the history keeps it.

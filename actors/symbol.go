@@ -336,6 +336,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 	s.fire(ctx, trigger.Index, up.Index)
 	s.fire(ctx, trigger.Mark, up.Mark)
 	if up.Due {
+		ctx.Send(s.x.history, &histFundingMsg{sym: s.h.idx, ms: up.DueMs, rate: up.DueRate, mark: up.Mark})
 		fm := &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
 		for _, r := range s.subs {
 			ctx.Send(r.pid, fm)

@@ -437,6 +437,26 @@ func TestE2EFundingPayments(t *testing.T) {
 	}
 	dave.limit(wire.Sell, "990", "5")
 	round(2, -1)
+
+	// Both events are in the symbol's funding history, at their funding
+	// times, with the rates and marks the accounts were paid at.
+	e.app.Exchange().Quiesce()
+	fh := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{})
+	mustOK(t, "funding history", fh.Reply)
+	pays := e.events("alice", wire.EventFunding)
+	if len(fh.History) != 2 || fh.History[0].FundingMs != t0+iv.Milliseconds() || fh.History[1].FundingMs != t0+2*iv.Milliseconds() ||
+		!fh.History[0].FundingRate.Equal(dec("0.0075")) || !fh.History[1].FundingRate.Equal(dec("-0.0075")) ||
+		!fh.History[1].MarkPrice.Equal(pays[1].Funding.MarkPrice) || fh.History[0].Symbol != tsym {
+		t.Fatalf("funding history %+v", fh.History)
+	}
+	last := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{Limit: 1})
+	if len(last.History) != 1 || last.History[0].FundingMs != fh.History[1].FundingMs {
+		t.Fatalf("the newest funding event %+v", last.History)
+	}
+	none := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{StartMs: t0, EndMs: t0 + 1})
+	if !none.OK || len(none.History) != 0 {
+		t.Fatalf("a window without funding %+v", none)
+	}
 }
 
 // TestE2ESecurity: with config users, alice cannot place, cancel, change

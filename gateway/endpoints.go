@@ -86,6 +86,8 @@ func ops(subj wire.Subjects) []*op {
 		{ep: wire.EpRecentTrades, name: "recent-trades", subject: subj.RecentTrades(wire.Any), serve: serveRecentTrades},
 		{ep: wire.EpKlines, name: "acct-klines", subject: subj.AccountKlines(wire.Any, wire.Any), serve: serveKlines},
 		{ep: wire.EpRecentTrades, name: "acct-recent-trades", subject: subj.AccountRecentTrades(wire.Any, wire.Any), serve: serveRecentTrades},
+		{ep: wire.EpFundingHistory, name: "funding-history", subject: subj.FundingHistory(wire.Any), serve: serveFundingHistory},
+		{ep: wire.EpFundingHistory, name: "acct-funding-history", subject: subj.AccountFundingHistory(wire.Any, wire.Any), serve: serveFundingHistory},
 		// Not limited here: serveBatch takes one token per item.
 		{ep: wire.EpOrderBatch, name: "order-batch", subject: subj.OrderBatch(wire.Any), serve: serveBatch},
 		{ep: wire.EpOrderCancelAll, name: "order-cancel-all", subject: subj.OrderCancelAll(wire.Any), limited: true,
@@ -119,6 +121,9 @@ var (
 	}, jsonBody)
 	serveKlines = call(wire.DecodeKlines, func(x Exchange, rt wire.Route, r wire.Klines, done func(wire.KlinesReply)) {
 		x.Klines(rt.Symbol, r, done)
+	}, jsonBody)
+	serveFundingHistory = call(wire.DecodeFundingHistory, func(x Exchange, rt wire.Route, r wire.FundingHistory, done func(wire.FundingHistoryReply)) {
+		x.FundingHistory(rt.Symbol, r, done)
 	}, jsonBody)
 	serveRecentTrades = call(wire.DecodeRecentTrades, func(x Exchange, rt wire.Route, r wire.RecentTrades, done func(wire.RecentTradesReply)) {
 		x.RecentTrades(rt.Symbol, r, done)

@@ -322,6 +322,15 @@ func (f *fake) RecentTrades(sym string, req wire.RecentTrades, done func(wire.Re
 	})
 }
 
+func (f *fake) FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply)) {
+	do(f, "FundingHistory", sym, req, done, func() wire.FundingHistoryReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.FundingHistoryReply{Reply: env, History: []wire.FundingRecord{}}
+		}
+		return wire.FundingHistoryReply{Reply: wire.OK(), History: []wire.FundingRecord{}}
+	})
+}
+
 func (f *fake) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
 	do(f, "ADLQueue", sym, req, done, func() wire.ADLQueueReply {
 		if env, bad := f.unknown(sym); bad {

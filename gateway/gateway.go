@@ -40,6 +40,7 @@ type Exchange interface {
 	ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply))
 	Klines(sym string, req wire.Klines, done func(wire.KlinesReply))
 	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))
+	FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply))
 	Audit(done func(wire.AuditReply))
 	// StateHash hashes all exchange state, for "a rejection changes
 	// nothing" tests.

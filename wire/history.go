@@ -98,3 +98,53 @@ type RecentTradesReply struct {
 	Reply
 	Trades []Trade `json:"trades"`
 }
+
+// FundingHistory is the body of <prefix>.md.<sym>.funding_history: the
+// funding events whose times lie in [StartMs, EndMs] (EndMs 0: now), at
+// most Limit (default DefaultFundingHistory), the newest ones when more
+// match.
+type FundingHistory struct {
+	StartMs int64 `json:"start_ms,omitempty"`
+	EndMs   int64 `json:"end_ms,omitempty"`
+	Limit   int   `json:"limit,omitempty"`
+}
+
+// Funding history limits, as Binance's fundingRate.
+const (
+	DefaultFundingHistory = 100
+	MaxFundingHistory     = 1000
+)
+
+// DecodeFundingHistory decodes a funding history request.
+func DecodeFundingHistory(data []byte) (FundingHistory, *Error) {
+	f := FundingHistory{Limit: DefaultFundingHistory}
+	var start, end int
+	err := decodeObject(data, []field{
+		{"start_ms", false, integer(&start, 0, maxTimeMs)},
+		{"end_ms", false, integer(&end, 0, maxTimeMs)},
+		{"limit", false, integer(&f.Limit, 1, MaxFundingHistory)},
+	})
+	f.StartMs, f.EndMs = int64(start), int64(end)
+	if err == nil && f.EndMs != 0 && f.StartMs > f.EndMs {
+		err = Errorf(CodeBadRequest, "start_ms %d is after end_ms %d", f.StartMs, f.EndMs)
+	}
+	if err != nil {
+		return FundingHistory{}, err
+	}
+	return f, nil
+}
+
+// FundingRecord is one funding event of a symbol: the rate paid at
+// FundingMs (longs pay shorts when positive) at MarkPrice.
+type FundingRecord struct {
+	Symbol      string          `json:"symbol"`
+	FundingRate decimal.Decimal `json:"funding_rate"`
+	FundingMs   int64           `json:"funding_ms"`
+	MarkPrice   decimal.Decimal `json:"mark_price"`
+}
+
+// FundingHistoryReply answers funding_history, oldest first.
+type FundingHistoryReply struct {
+	Reply
+	History []FundingRecord `json:"history"`
+}

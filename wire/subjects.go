@@ -64,6 +64,7 @@ const (
 	EpADLQueue
 	EpKlines
 	EpRecentTrades
+	EpFundingHistory
 	EpAccountEvents
 	EpTrades
 	EpBook
@@ -78,7 +79,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades",
+	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations",
@@ -92,7 +93,7 @@ func (e Endpoint) String() string {
 }
 
 // IsRequest reports whether e is a request-reply subject (else a stream).
-func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpRecentTrades }
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpFundingHistory }
 
 // Route is a parsed subject: the endpoint and the tokens it carries.
 type Route struct {
@@ -160,6 +161,7 @@ func (s Subjects) AdminStateHash() string            { return s.prefix + ".admin
 func (s Subjects) Depth(sym string) string           { return s.md(sym, "depth") }
 func (s Subjects) Klines(sym string) string          { return s.md(sym, "klines") }
 func (s Subjects) RecentTrades(sym string) string    { return s.md(sym, "recent_trades") }
+func (s Subjects) FundingHistory(sym string) string  { return s.md(sym, "funding_history") }
 func (s Subjects) Trades(sym string) string          { return s.md(sym, "trades") }
 func (s Subjects) Book(sym string) string            { return s.md(sym, "book") }
 func (s Subjects) Mark(sym string) string            { return s.md(sym, "mark") }
@@ -188,6 +190,9 @@ func (s Subjects) AccountDepth(acct, sym string) string  { return s.acct(acct, "
 func (s Subjects) AccountKlines(acct, sym string) string { return s.acct(acct, "md."+sym+".klines") }
 func (s Subjects) AccountRecentTrades(acct, sym string) string {
 	return s.acct(acct, "md."+sym+".recent_trades")
+}
+func (s Subjects) AccountFundingHistory(acct, sym string) string {
+	return s.acct(acct, "md."+sym+".funding_history")
 }
 func (s Subjects) AccountFundState(acct string) string     { return s.acct(acct, "fund.state") }
 func (s Subjects) AccountADLQueue(acct, sym string) string { return s.acct(acct, "adl."+sym+".queue") }
@@ -246,6 +251,11 @@ func (s Subjects) Build(r Route) string {
 			return s.AccountRecentTrades(r.Account, r.Symbol)
 		}
 		return s.RecentTrades(r.Symbol)
+	case EpFundingHistory:
+		if r.Account != "" {
+			return s.AccountFundingHistory(r.Account, r.Symbol)
+		}
+		return s.FundingHistory(r.Symbol)
 	case EpTrades:
 		return s.Trades(r.Symbol)
 	case EpBook:
@@ -374,10 +384,12 @@ func splitTokens(s string, t *[maxSubjectTokens]string) int {
 }
 
 var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark,
-	"liquidations": EpLiquidations, "klines": EpKlines, "recent_trades": EpRecentTrades}
+	"liquidations": EpLiquidations, "klines": EpKlines, "recent_trades": EpRecentTrades,
+	"funding_history": EpFundingHistory}
 
 // accountReads are the market-data reads a trader asks under its account.
-var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "recent_trades": EpRecentTrades}
+var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "recent_trades": EpRecentTrades,
+	"funding_history": EpFundingHistory}
 
 func needsAccount(e Endpoint) bool {
 	switch e {
@@ -390,7 +402,7 @@ func needsAccount(e Endpoint) bool {
 
 func needsSymbol(e Endpoint) bool {
 	switch e {
-	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades:
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory:
 		return true
 	}
 	return false
