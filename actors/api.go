@@ -570,6 +570,11 @@ func (x *Exchange) FundState(done func(wire.FundStateReply)) {
 	x.send(x.fund, &fundStateMsg{done: done}, func(e *wire.Error) { done(wire.FundStateReply{Reply: wire.Fail(e)}) })
 }
 
+// FundDaily replies with the insurance fund's daily report.
+func (x *Exchange) FundDaily(req wire.FundDaily, done func(wire.FundDailyReply)) {
+	x.send(x.fund, &fundDailyMsg{req: req, done: done}, func(e *wire.Error) { done(wire.FundDailyReply{Reply: wire.Fail(e)}) })
+}
+
 // ADLQueue replies with the first positions of a symbol's ADL queue side.
 func (x *Exchange) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
 	h := x.symbol(sym)

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -79,6 +80,9 @@ func (a *fundActor) Receive(ctx actor.Context) {
 			rep.History = append(rep.History, a.wireEvent(e, a.names[uint64(e.Account)]))
 		}
 		m.done(rep)
+	case *fundDailyMsg:
+		m.done(a.daily(m.req))
+		return
 	case *probeMsg:
 		m.reply(a.n)
 		return
@@ -93,6 +97,37 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		return
 	}
 	a.n++
+}
+
+// daily is the fund's report per UTC day in the request's window. The
+// balance moves only by what a day's totals count (deposits, surpluses and
+// fees in, deficits out), so the first kept day opens at today's balance
+// less every kept day's net, and each day closes at its opening plus its
+// net.
+func (a *fundActor) daily(req wire.FundDaily) wire.FundDailyReply {
+	asset := a.x.settle
+	days := a.f.Days(asset, nil)
+	bal := a.f.Balance(asset)
+	for _, d := range days {
+		bal -= d.Net()
+	}
+	end := req.EndMs
+	if end == 0 {
+		end = math.MaxInt64
+	}
+	out := []wire.FundDay{}
+	for _, d := range days {
+		open := bal
+		bal += d.Net()
+		ms := d.Day * 86_400_000
+		if ms < req.StartMs || ms > end {
+			continue
+		}
+		out = append(out, wire.FundDay{Date: d.Date(), DayMs: ms, Asset: asset, OpeningBalance: open.Decimal(), ClosingBalance: bal.Decimal(),
+			Deposits: d.Deposits.Decimal(), Surplus: d.Surplus.Decimal(), Fees: d.Fees.Decimal(), Deficits: d.Deficits.Decimal(),
+			Uncovered: d.Uncovered.Decimal(), Liquidations: d.Liquidations, LiquidationVolume: d.LiquidationVolume.Decimal()})
+	}
+	return wire.FundDailyReply{Reply: wire.OK(), Days: out}
 }
 
 // must stops the fund on a ledger it cannot keep (the fund's supervisor

@@ -64,6 +64,10 @@ type (
 	fundStateMsg struct {
 		done func(wire.FundStateReply)
 	}
+	fundDailyMsg struct {
+		req  wire.FundDaily
+		done func(wire.FundDailyReply)
+	}
 )
 
 func (m *fundDepositMsg) refuse(e *wire.Error) { m.done(wire.BalanceReply{Reply: wire.Fail(e)}) }

@@ -187,6 +187,16 @@ func seedLiquidation(t *testing.T, mode wire.MarginModeName, c seedCase) {
 	if a := e.settledAudit(); !a.Fund.Equal(dec(c.wantFund)) {
 		t.Fatalf("audit fund %s, want %s", a.Fund, c.wantFund)
 	}
+	// The fund's daily report: the day opens at 0, takes the deposit and
+	// the surplus or pays the deficit, and closes at the balance.
+	fd := request[wire.FundDailyReply](t, e.nc, e.subj.FundDaily(), wire.FundDaily{})
+	mustOK(t, "fund daily", fd.Reply)
+	d := fd.Days
+	if len(d) != 1 || !d[0].OpeningBalance.IsZero() || !d[0].ClosingBalance.Equal(dec(c.wantFund)) || d[0].Liquidations != 1 ||
+		!d[0].Deposits.Equal(dec(c.fund)) || d[0].Asset != "USDT" ||
+		!d[0].Surplus.Sub(d[0].Deficits).Equal(dec(c.wantFund).Sub(dec(c.fund))) {
+		t.Fatalf("fund daily %+v", d)
+	}
 }
 
 // TestE2EIsolatedMarginMode: with "margin_mode":"isolated" in the config a

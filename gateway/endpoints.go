@@ -86,6 +86,8 @@ func ops(subj wire.Subjects) []*op {
 		{ep: wire.EpRecentTrades, name: "recent-trades", subject: subj.RecentTrades(wire.Any), serve: serveRecentTrades},
 		{ep: wire.EpKlines, name: "acct-klines", subject: subj.AccountKlines(wire.Any, wire.Any), serve: serveKlines},
 		{ep: wire.EpRecentTrades, name: "acct-recent-trades", subject: subj.AccountRecentTrades(wire.Any, wire.Any), serve: serveRecentTrades},
+		{ep: wire.EpFundDaily, name: "fund-daily", subject: subj.FundDaily(), serve: serveFundDaily},
+		{ep: wire.EpFundDaily, name: "acct-fund-daily", subject: subj.AccountFundDaily(wire.Any), serve: serveFundDaily},
 		{ep: wire.EpFundingHistory, name: "funding-history", subject: subj.FundingHistory(wire.Any), serve: serveFundingHistory},
 		{ep: wire.EpFundingHistory, name: "acct-funding-history", subject: subj.AccountFundingHistory(wire.Any, wire.Any), serve: serveFundingHistory},
 		// Not limited here: serveBatch takes one token per item.
@@ -121,6 +123,9 @@ var (
 	}, jsonBody)
 	serveKlines = call(wire.DecodeKlines, func(x Exchange, rt wire.Route, r wire.Klines, done func(wire.KlinesReply)) {
 		x.Klines(rt.Symbol, r, done)
+	}, jsonBody)
+	serveFundDaily = call(wire.DecodeFundDaily, func(x Exchange, _ wire.Route, r wire.FundDaily, done func(wire.FundDailyReply)) {
+		x.FundDaily(r, done)
 	}, jsonBody)
 	serveFundingHistory = call(wire.DecodeFundingHistory, func(x Exchange, rt wire.Route, r wire.FundingHistory, done func(wire.FundingHistoryReply)) {
 		x.FundingHistory(rt.Symbol, r, done)

@@ -331,6 +331,12 @@ func (f *fake) FundingHistory(sym string, req wire.FundingHistory, done func(wir
 	})
 }
 
+func (f *fake) FundDaily(req wire.FundDaily, done func(wire.FundDailyReply)) {
+	do(f, "FundDaily", "", req, done, func() wire.FundDailyReply {
+		return wire.FundDailyReply{Reply: wire.OK(), Days: []wire.FundDay{}}
+	})
+}
+
 func (f *fake) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
 	do(f, "ADLQueue", sym, req, done, func() wire.ADLQueueReply {
 		if env, bad := f.unknown(sym); bad {

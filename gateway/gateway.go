@@ -41,6 +41,7 @@ type Exchange interface {
 	Klines(sym string, req wire.Klines, done func(wire.KlinesReply))
 	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))
 	FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply))
+	FundDaily(req wire.FundDaily, done func(wire.FundDailyReply))
 	Audit(done func(wire.AuditReply))
 	// StateHash hashes all exchange state, for "a rejection changes
 	// nothing" tests.

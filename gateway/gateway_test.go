@@ -142,6 +142,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"trades":[]}`},
 		{subj.FundingHistory("BTC-PERP"), `{"limit":3}`, `FundingHistory(BTC-PERP, {"limit":3})`,
 			`{"ok":true,"history":[]}`},
+		{subj.FundDaily(), ``, `FundDaily(, {})`, `{"ok":true,"days":[]}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,
 			`{"ok":true,"deposits":"9900","fund_deposits":"500","balances":"9900","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","failures":[],"invariants_ok":true}`},
 		{subj.AdminStateHash(), ``, `StateHashAt(, {})`, `{"ok":true,"hash":"e476039832a4b176","seq":0}`},

@@ -28,6 +28,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"klines":          func(b []byte) (any, *Error) { return DecodeKlines(b) },
 	"recent_trades":   func(b []byte) (any, *Error) { return DecodeRecentTrades(b) },
 	"funding_history": func(b []byte) (any, *Error) { return DecodeFundingHistory(b) },
+	"fund.daily":      func(b []byte) (any, *Error) { return DecodeFundDaily(b) },
 }
 
 var seeds = []string{

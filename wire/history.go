@@ -148,3 +148,53 @@ type FundingHistoryReply struct {
 	Reply
 	History []FundingRecord `json:"history"`
 }
+
+// FundDaily is the body of <prefix>.fund.daily: the insurance fund's
+// report per UTC day whose start lies in [StartMs, EndMs] (EndMs 0: now).
+type FundDaily struct {
+	StartMs int64 `json:"start_ms,omitempty"`
+	EndMs   int64 `json:"end_ms,omitempty"`
+}
+
+// DecodeFundDaily decodes a fund daily report request.
+func DecodeFundDaily(data []byte) (FundDaily, *Error) {
+	var start, end int
+	err := decodeObject(data, []field{
+		{"start_ms", false, integer(&start, 0, maxTimeMs)},
+		{"end_ms", false, integer(&end, 0, maxTimeMs)},
+	})
+	f := FundDaily{StartMs: int64(start), EndMs: int64(end)}
+	if err == nil && f.EndMs != 0 && f.StartMs > f.EndMs {
+		err = Errorf(CodeBadRequest, "start_ms %d is after end_ms %d", f.StartMs, f.EndMs)
+	}
+	if err != nil {
+		return FundDaily{}, err
+	}
+	return f, nil
+}
+
+// FundDay is one asset's insurance fund day: its balance at the day's
+// start and end, what came in (deposits, liquidation surpluses and fees),
+// what went out (deficits paid), what it could not pay (uncovered, left to
+// ADL), and the liquidations it settled.
+type FundDay struct {
+	Date              string          `json:"date"`
+	DayMs             int64           `json:"day_ms"`
+	Asset             string          `json:"asset"`
+	OpeningBalance    decimal.Decimal `json:"opening_balance"`
+	ClosingBalance    decimal.Decimal `json:"closing_balance"`
+	Deposits          decimal.Decimal `json:"deposits"`
+	Surplus           decimal.Decimal `json:"surplus"`
+	Fees              decimal.Decimal `json:"fees"`
+	Deficits          decimal.Decimal `json:"deficits"`
+	Uncovered         decimal.Decimal `json:"uncovered"`
+	Liquidations      int             `json:"liquidations"`
+	LiquidationVolume decimal.Decimal `json:"liquidation_volume"`
+}
+
+// FundDailyReply answers fund.daily, oldest day first (days without any
+// movement are not listed).
+type FundDailyReply struct {
+	Reply
+	Days []FundDay `json:"days"`
+}

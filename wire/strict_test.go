@@ -34,6 +34,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpKlines:              {"klines", `{"interval":"1m","start_ms":1,"end_ms":2,"limit":5,"source":"mark"}`},
 	EpRecentTrades:        {"recent_trades", `{"limit":5}`},
 	EpFundingHistory:      {"funding_history", `{"start_ms":1,"end_ms":2,"limit":5}`},
+	EpFundDaily:           {"fund.daily", `{"start_ms":1,"end_ms":2}`},
 	// EpOrderBatch has its own decoder: TestBatchIsStrict.
 }
 

@@ -65,6 +65,7 @@ const (
 	EpKlines
 	EpRecentTrades
 	EpFundingHistory
+	EpFundDaily
 	EpAccountEvents
 	EpTrades
 	EpBook
@@ -79,7 +80,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history",
+	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations",
@@ -93,7 +94,7 @@ func (e Endpoint) String() string {
 }
 
 // IsRequest reports whether e is a request-reply subject (else a stream).
-func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpFundingHistory }
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpFundDaily }
 
 // Route is a parsed subject: the endpoint and the tokens it carries.
 type Route struct {
@@ -195,6 +196,8 @@ func (s Subjects) AccountFundingHistory(acct, sym string) string {
 	return s.acct(acct, "md."+sym+".funding_history")
 }
 func (s Subjects) AccountFundState(acct string) string     { return s.acct(acct, "fund.state") }
+func (s Subjects) AccountFundDaily(acct string) string     { return s.acct(acct, "fund.daily") }
+func (s Subjects) FundDaily() string                       { return s.prefix + ".fund.daily" }
 func (s Subjects) AccountADLQueue(acct, sym string) string { return s.acct(acct, "adl."+sym+".queue") }
 func (s Subjects) FundAll() string                         { return s.prefix + ".fund.>" }
 func (s Subjects) ADLAll() string                          { return s.prefix + ".adl.>" }
@@ -271,6 +274,11 @@ func (s Subjects) Build(r Route) string {
 		return s.FundState()
 	case EpFundEvents:
 		return s.FundEvents()
+	case EpFundDaily:
+		if r.Account != "" {
+			return s.AccountFundDaily(r.Account)
+		}
+		return s.FundDaily()
 	case EpADLQueue:
 		if r.Account != "" {
 			return s.AccountADLQueue(r.Account, r.Symbol)
@@ -324,6 +332,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: accountReads[t[4]], Account: t[1], Symbol: t[3]}
 	case t[0] == "acct" && n == 4 && t[2] == "fund" && t[3] == "state":
 		r = Route{Endpoint: EpFundState, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "fund" && t[3] == "daily":
+		r = Route{Endpoint: EpFundDaily, Account: t[1]}
 	case t[0] == "acct" && n == 5 && t[2] == "adl" && t[4] == "queue":
 		r = Route{Endpoint: EpADLQueue, Account: t[1], Symbol: t[3]}
 	case t[0] == "admin" && n == 2 && t[1] == "deposit":
@@ -340,6 +350,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: mdEndpoints[t[2]], Symbol: t[1]}
 	case t[0] == "fund" && n == 2 && t[1] == "state":
 		r = Route{Endpoint: EpFundState}
+	case t[0] == "fund" && n == 2 && t[1] == "daily":
+		r = Route{Endpoint: EpFundDaily}
 	case t[0] == "fund" && n == 2 && t[1] == "events":
 		r = Route{Endpoint: EpFundEvents}
 	case t[0] == "adl" && n == 3 && t[2] == "queue":
