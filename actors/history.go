@@ -10,6 +10,7 @@ import (
 	"github.com/perpx/perpx/history"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 // historyActor keeps every symbol's market-data history (history package):
@@ -27,7 +28,10 @@ type historyActor struct {
 	// funding is each symbol's funding events, oldest first (at most
 	// maxFundingKept: three years of 8-hour intervals).
 	funding [][]fundingRecord
-	n       uint64
+	// marks is each symbol's latest mark update (the ticker's mark, index
+	// and funding).
+	marks []market.MarkUpdate
+	n     uint64
 }
 
 type fundingRecord struct {
@@ -63,11 +67,16 @@ type (
 		req  wire.FundingHistory
 		done func(wire.FundingHistoryReply)
 	}
-	// histMarkMsg: a symbol's new mark.
+	// histMarkMsg: a symbol's new mark, and with it its index and funding.
 	histMarkMsg struct {
 		sym  int
 		ms   int64
 		mark book.Ticks
+		up   market.MarkUpdate
+	}
+	tickerMsg struct {
+		h    *symbolHandle
+		done func(wire.TickerReply)
 	}
 	klinesMsg struct {
 		h    *symbolHandle
@@ -90,6 +99,7 @@ func newHistoryActor(x *Exchange) *historyActor {
 		a.trades = append(a.trades, history.NewTrades(recentTrades))
 	}
 	a.funding = make([][]fundingRecord, len(x.symbols))
+	a.marks = make([]market.MarkUpdate, len(x.symbols))
 	return a
 }
 
@@ -113,6 +123,9 @@ func (a *historyActor) Receive(ctx actor.Context) {
 	case *fundingHistoryMsg:
 		a.fundingHistory(m)
 		return
+	case *tickerMsg:
+		a.ticker(m)
+		return
 	}
 	a.x.begin(ctx, &a.j, actorHistory)
 	switch m := ctx.Message().(type) {
@@ -124,6 +137,7 @@ func (a *historyActor) Receive(ctx actor.Context) {
 		}
 	case *histMarkMsg:
 		a.mark[m.sym].Add(m.ms, m.mark, 0, 0)
+		a.marks[m.sym] = m.up
 	case *histFundingMsg:
 		f := append(a.funding[m.sym], fundingRecord{ms: m.ms, rate: m.rate, mark: m.mark})
 		if len(f) > maxFundingKept {
@@ -183,6 +197,22 @@ func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
 	m.done(wire.FundingHistoryReply{Reply: wire.OK(), History: out})
 }
 
+// ticker answers a symbol's last 24 hours and its mark, index and funding.
+func (a *historyActor) ticker(m *tickerMsg) {
+	h := m.h
+	now := a.x.now()
+	w := a.last[h.idx].Window(now, history.Day)
+	up := a.marks[h.idx]
+	t := &wire.TickerStats{Symbol: h.sym.Name, Last: h.price(w.Last), Open: h.price(w.Open), Change: h.price(w.Last - w.Open),
+		ChangePct: decimal.Zero, High: h.price(w.High), Low: h.price(w.Low), Volume: h.qty(w.Volume), QuoteVolume: w.Quote.Decimal(),
+		Trades: w.Trades, Mark: h.price(up.Mark), Index: h.price(up.Index), FundingRate: up.FundingRate.Decimal(),
+		NextFundingMs: up.NextFundingMs, TimeMs: now}
+	if w.Open > 0 {
+		t.ChangePct = t.Change.Mul(decimal.NewFromInt(100)).DivRound(t.Open, 4)
+	}
+	m.done(wire.TickerReply{Reply: wire.OK(), Ticker: t})
+}
+
 // appendSnapshot writes every symbol's series, trades and funding events.
 func (a *historyActor) appendSnapshot(p []byte) []byte {
 	p = binary.AppendUvarint(p, uint64(len(a.last)))
@@ -195,6 +225,10 @@ func (a *historyActor) appendSnapshot(p []byte) []byte {
 			p = binary.AppendVarint(p, r.ms)
 			p = binary.AppendVarint(p, int64(r.rate))
 			p = binary.AppendVarint(p, int64(r.mark))
+		}
+		u := a.marks[i]
+		for _, v := range [...]int64{int64(u.Index), int64(u.Mark), int64(u.FundingRate), u.NextFundingMs} {
+			p = binary.AppendVarint(p, v)
 		}
 	}
 	return p
@@ -229,6 +263,8 @@ func (a *historyActor) loadSnapshot(d *payload) {
 		for k := range a.funding[i] {
 			a.funding[i][k] = fundingRecord{ms: d.varint(), rate: market.Rate(d.varint()), mark: book.Ticks(d.varint())}
 		}
+		a.marks[i] = market.MarkUpdate{Index: book.Ticks(d.varint()), Mark: book.Ticks(d.varint()), FundingRate: market.Rate(d.varint()),
+			NextFundingMs: d.varint()}
 	}
 }
 
@@ -267,6 +303,16 @@ func (x *Exchange) FundingHistory(sym string, req wire.FundingHistory, done func
 		return
 	}
 	x.root.Send(x.history, &fundingHistoryMsg{h: h, req: req, done: done})
+}
+
+// Ticker answers a symbol's 24-hour ticker.
+func (x *Exchange) Ticker(sym string, done func(wire.TickerReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.TickerReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
+		return
+	}
+	x.root.Send(x.history, &tickerMsg{h: h, done: done})
 }
 
 // trade is a fill as the history keeps it.

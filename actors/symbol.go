@@ -332,7 +332,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 		ctx.Send(r.pid, mm)
 	}
 	ctx.Send(s.x.adl, &adlMarkMsg{sym: s.h.idx, mark: up.Mark})
-	ctx.Send(s.x.history, &histMarkMsg{sym: s.h.idx, ms: in.NowMs, mark: up.Mark})
+	ctx.Send(s.x.history, &histMarkMsg{sym: s.h.idx, ms: in.NowMs, mark: up.Mark, up: up})
 	s.fire(ctx, trigger.Index, up.Index)
 	s.fire(ctx, trigger.Mark, up.Mark)
 	if up.Due {

@@ -81,6 +81,13 @@ func TestE2EHistory(t *testing.T) {
 	if len(rt) != 2 || !rt[0].Price.Equal(dec("1010")) || !rt[1].Price.Equal(dec("990")) || rt[1].Seq != rt[0].Seq+1 || rt[1].TakerSide != wire.Buy {
 		t.Fatalf("recent trades %+v", rt)
 	}
+	tk := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
+	mustOK(t, "ticker", tk.Reply)
+	if x := tk.Ticker; !x.Last.Equal(dec("990")) || !x.Open.Equal(dec("1000")) || !x.High.Equal(dec("1010")) || !x.Low.Equal(dec("990")) ||
+		!x.Volume.Equal(dec("6")) || x.Trades != 3 || !x.Change.Equal(dec("-10")) || !x.ChangePct.Equal(dec("-1")) ||
+		!x.Mark.Equal(dec("1005")) || !x.Index.Equal(dec("1005")) || x.TimeMs != clk.now() {
+		t.Fatalf("ticker %+v", x)
+	}
 	if r := request[wire.KlinesReply](t, e.nc, e.subj.Klines(tsym), `{"interval":"2m"}`); r.OK || r.Error.Code != wire.CodeBadRequest {
 		t.Fatalf("a 2m interval: %+v", r)
 	}

@@ -86,6 +86,8 @@ func ops(subj wire.Subjects) []*op {
 		{ep: wire.EpRecentTrades, name: "recent-trades", subject: subj.RecentTrades(wire.Any), serve: serveRecentTrades},
 		{ep: wire.EpKlines, name: "acct-klines", subject: subj.AccountKlines(wire.Any, wire.Any), serve: serveKlines},
 		{ep: wire.EpRecentTrades, name: "acct-recent-trades", subject: subj.AccountRecentTrades(wire.Any, wire.Any), serve: serveRecentTrades},
+		{ep: wire.EpTicker, name: "ticker", subject: subj.Ticker(wire.Any), serve: serveTicker},
+		{ep: wire.EpTicker, name: "acct-ticker", subject: subj.AccountTicker(wire.Any, wire.Any), serve: serveTicker},
 		{ep: wire.EpFundDaily, name: "fund-daily", subject: subj.FundDaily(), serve: serveFundDaily},
 		{ep: wire.EpFundDaily, name: "acct-fund-daily", subject: subj.AccountFundDaily(wire.Any), serve: serveFundDaily},
 		{ep: wire.EpFundingHistory, name: "funding-history", subject: subj.FundingHistory(wire.Any), serve: serveFundingHistory},
@@ -123,6 +125,9 @@ var (
 	}, jsonBody)
 	serveKlines = call(wire.DecodeKlines, func(x Exchange, rt wire.Route, r wire.Klines, done func(wire.KlinesReply)) {
 		x.Klines(rt.Symbol, r, done)
+	}, jsonBody)
+	serveTicker = call(wire.DecodeTicker, func(x Exchange, rt wire.Route, _ wire.Ticker, done func(wire.TickerReply)) {
+		x.Ticker(rt.Symbol, done)
 	}, jsonBody)
 	serveFundDaily = call(wire.DecodeFundDaily, func(x Exchange, _ wire.Route, r wire.FundDaily, done func(wire.FundDailyReply)) {
 		x.FundDaily(r, done)

@@ -337,6 +337,15 @@ func (f *fake) FundDaily(req wire.FundDaily, done func(wire.FundDailyReply)) {
 	})
 }
 
+func (f *fake) Ticker(sym string, done func(wire.TickerReply)) {
+	do(f, "Ticker", sym, wire.Ticker{}, done, func() wire.TickerReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.TickerReply{Reply: env}
+		}
+		return wire.TickerReply{Reply: wire.OK(), Ticker: &wire.TickerStats{Symbol: sym}}
+	})
+}
+
 func (f *fake) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
 	do(f, "ADLQueue", sym, req, done, func() wire.ADLQueueReply {
 		if env, bad := f.unknown(sym); bad {

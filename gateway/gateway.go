@@ -42,6 +42,7 @@ type Exchange interface {
 	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))
 	FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply))
 	FundDaily(req wire.FundDaily, done func(wire.FundDailyReply))
+	Ticker(sym string, done func(wire.TickerReply))
 	Audit(done func(wire.AuditReply))
 	// StateHash hashes all exchange state, for "a rejection changes
 	// nothing" tests.

@@ -143,6 +143,8 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		{subj.FundingHistory("BTC-PERP"), `{"limit":3}`, `FundingHistory(BTC-PERP, {"limit":3})`,
 			`{"ok":true,"history":[]}`},
 		{subj.FundDaily(), ``, `FundDaily(, {})`, `{"ok":true,"days":[]}`},
+		{subj.Ticker("ETH-PERP"), `{}`, `Ticker(ETH-PERP, {})`,
+			`{"ok":true,"ticker":{"symbol":"ETH-PERP","last":"0","open":"0","change":"0","change_pct":"0","high":"0","low":"0","volume":"0","quote_volume":"0","trades":0,"mark":"0","index":"0","funding_rate":"0","next_funding_ms":0,"time_ms":0}}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,
 			`{"ok":true,"deposits":"9900","fund_deposits":"500","balances":"9900","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","failures":[],"invariants_ok":true}`},
 		{subj.AdminStateHash(), ``, `StateHashAt(, {})`, `{"ok":true,"hash":"e476039832a4b176","seq":0}`},

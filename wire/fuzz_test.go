@@ -29,6 +29,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"recent_trades":   func(b []byte) (any, *Error) { return DecodeRecentTrades(b) },
 	"funding_history": func(b []byte) (any, *Error) { return DecodeFundingHistory(b) },
 	"fund.daily":      func(b []byte) (any, *Error) { return DecodeFundDaily(b) },
+	"ticker":          func(b []byte) (any, *Error) { return DecodeTicker(b) },
 }
 
 var seeds = []string{

@@ -198,3 +198,35 @@ type FundDailyReply struct {
 	Reply
 	Days []FundDay `json:"days"`
 }
+
+// Ticker is the (empty) body of <prefix>.md.<sym>.ticker.
+type Ticker struct{}
+
+// DecodeTicker accepts {} or an empty payload.
+func DecodeTicker(data []byte) (Ticker, *Error) { return Ticker{}, decodeObject(data, nil) }
+
+// TickerStats is a symbol's rolling 24 hours (at minute granularity) and
+// its current mark, index and funding.
+type TickerStats struct {
+	Symbol        string          `json:"symbol"`
+	Last          decimal.Decimal `json:"last"`
+	Open          decimal.Decimal `json:"open"`
+	Change        decimal.Decimal `json:"change"`
+	ChangePct     decimal.Decimal `json:"change_pct"`
+	High          decimal.Decimal `json:"high"`
+	Low           decimal.Decimal `json:"low"`
+	Volume        decimal.Decimal `json:"volume"`
+	QuoteVolume   decimal.Decimal `json:"quote_volume"`
+	Trades        int64           `json:"trades"`
+	Mark          decimal.Decimal `json:"mark"`
+	Index         decimal.Decimal `json:"index"`
+	FundingRate   decimal.Decimal `json:"funding_rate"`
+	NextFundingMs int64           `json:"next_funding_ms"`
+	TimeMs        int64           `json:"time_ms"`
+}
+
+// TickerReply answers ticker.
+type TickerReply struct {
+	Reply
+	Ticker *TickerStats `json:"ticker,omitempty"`
+}

@@ -35,6 +35,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpRecentTrades:        {"recent_trades", `{"limit":5}`},
 	EpFundingHistory:      {"funding_history", `{"start_ms":1,"end_ms":2,"limit":5}`},
 	EpFundDaily:           {"fund.daily", `{"start_ms":1,"end_ms":2}`},
+	EpTicker:              {"ticker", `{}`},
 	// EpOrderBatch has its own decoder: TestBatchIsStrict.
 }
 

@@ -66,6 +66,7 @@ const (
 	EpRecentTrades
 	EpFundingHistory
 	EpFundDaily
+	EpTicker
 	EpAccountEvents
 	EpTrades
 	EpBook
@@ -80,7 +81,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily",
+	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations",
@@ -94,7 +95,7 @@ func (e Endpoint) String() string {
 }
 
 // IsRequest reports whether e is a request-reply subject (else a stream).
-func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpFundDaily }
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpTicker }
 
 // Route is a parsed subject: the endpoint and the tokens it carries.
 type Route struct {
@@ -163,6 +164,7 @@ func (s Subjects) Depth(sym string) string           { return s.md(sym, "depth")
 func (s Subjects) Klines(sym string) string          { return s.md(sym, "klines") }
 func (s Subjects) RecentTrades(sym string) string    { return s.md(sym, "recent_trades") }
 func (s Subjects) FundingHistory(sym string) string  { return s.md(sym, "funding_history") }
+func (s Subjects) Ticker(sym string) string          { return s.md(sym, "ticker") }
 func (s Subjects) Trades(sym string) string          { return s.md(sym, "trades") }
 func (s Subjects) Book(sym string) string            { return s.md(sym, "book") }
 func (s Subjects) Mark(sym string) string            { return s.md(sym, "mark") }
@@ -195,6 +197,7 @@ func (s Subjects) AccountRecentTrades(acct, sym string) string {
 func (s Subjects) AccountFundingHistory(acct, sym string) string {
 	return s.acct(acct, "md."+sym+".funding_history")
 }
+func (s Subjects) AccountTicker(acct, sym string) string   { return s.acct(acct, "md."+sym+".ticker") }
 func (s Subjects) AccountFundState(acct string) string     { return s.acct(acct, "fund.state") }
 func (s Subjects) AccountFundDaily(acct string) string     { return s.acct(acct, "fund.daily") }
 func (s Subjects) FundDaily() string                       { return s.prefix + ".fund.daily" }
@@ -259,6 +262,11 @@ func (s Subjects) Build(r Route) string {
 			return s.AccountFundingHistory(r.Account, r.Symbol)
 		}
 		return s.FundingHistory(r.Symbol)
+	case EpTicker:
+		if r.Account != "" {
+			return s.AccountTicker(r.Account, r.Symbol)
+		}
+		return s.Ticker(r.Symbol)
 	case EpTrades:
 		return s.Trades(r.Symbol)
 	case EpBook:
@@ -397,11 +405,11 @@ func splitTokens(s string, t *[maxSubjectTokens]string) int {
 
 var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark,
 	"liquidations": EpLiquidations, "klines": EpKlines, "recent_trades": EpRecentTrades,
-	"funding_history": EpFundingHistory}
+	"funding_history": EpFundingHistory, "ticker": EpTicker}
 
 // accountReads are the market-data reads a trader asks under its account.
 var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "recent_trades": EpRecentTrades,
-	"funding_history": EpFundingHistory}
+	"funding_history": EpFundingHistory, "ticker": EpTicker}
 
 func needsAccount(e Endpoint) bool {
 	switch e {
@@ -414,7 +422,7 @@ func needsAccount(e Endpoint) bool {
 
 func needsSymbol(e Endpoint) bool {
 	switch e {
-	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory:
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory, EpTicker:
 		return true
 	}
 	return false
