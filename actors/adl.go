@@ -73,6 +73,9 @@ func (a *adlActor) Receive(ctx actor.Context) {
 		if err := a.ranks[m.sym].SetMark(m.mark); err != nil {
 			panic(fmt.Sprintf("actors: the ADL ranking refused mark %d: %v", m.mark, err))
 		}
+		// The open interest as the ranking holds it, for the history's
+		// 5-minute samples.
+		ctx.Send(a.x.history, &histOIMsg{sym: m.sym, ms: a.x.clock(&a.j), long: a.ranks[m.sym].OpenInterest(adl.Long)})
 	case *deleverageMsg:
 		a.deleverage(ctx, m)
 	case *adlFlushMsg:
@@ -83,6 +86,9 @@ func (a *adlActor) Receive(ctx actor.Context) {
 		a.onQueue(m)
 	case *rankMsg:
 		a.onRank(m)
+	case *oiMsg:
+		m.reply(a.ranks[m.sym].OpenInterest(adl.Long))
+		return
 	case *probeMsg:
 		m.reply(a.n)
 		return

@@ -24,7 +24,7 @@ func journaled(m any) bool {
 	case *placeReq, *cancelReq, *amendReq, *marginModeReq, *positionMarginReq, *withdrawReq, *cancelAllReq, *cancelAfterReq, *deadmanMsg, *leverageReq, *depositReq,
 		*indexMsg, *fundDepositMsg, *adlRetryMsg,
 		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
-		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg, *histTradesMsg, *histMarkMsg, *histFundingMsg,
+		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg, *histTradesMsg, *histMarkMsg, *histFundingMsg, *histOIMsg,
 		*placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
 		*settleMsg, *releaseMsg, *deficitMsg,
 		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:

@@ -31,8 +31,21 @@ type historyActor struct {
 	// marks is each symbol's latest mark update (the ticker's mark, index
 	// and funding).
 	marks []market.MarkUpdate
-	n     uint64
+	// oi is each symbol's open interest at the end of each 5-minute
+	// period, oldest first (30 days).
+	oi [][]oiSample
+	n  uint64
 }
+
+type oiSample struct {
+	ms   int64 // the period's start
+	long book.Lots
+}
+
+const (
+	oiPeriodMs = 5 * 60_000
+	oiKept     = 30 * 24 * 12
+)
 
 type fundingRecord struct {
 	ms   int64
@@ -76,7 +89,25 @@ type (
 	}
 	tickerMsg struct {
 		h    *symbolHandle
+		oi   book.Lots
 		done func(wire.TickerReply)
+	}
+	// histOIMsg: a symbol's open interest (the longs' total) at ms.
+	histOIMsg struct {
+		sym  int
+		ms   int64
+		long book.Lots
+	}
+	// oiMsg asks the ADL actor for a symbol's open interest now.
+	oiMsg struct {
+		sym   int
+		reply func(book.Lots)
+	}
+	openInterestMsg struct {
+		h    *symbolHandle
+		req  wire.OpenInterestReq
+		now  book.Lots
+		done func(wire.OpenInterestReply)
 	}
 	klinesMsg struct {
 		h    *symbolHandle
@@ -100,6 +131,7 @@ func newHistoryActor(x *Exchange) *historyActor {
 	}
 	a.funding = make([][]fundingRecord, len(x.symbols))
 	a.marks = make([]market.MarkUpdate, len(x.symbols))
+	a.oi = make([][]oiSample, len(x.symbols))
 	return a
 }
 
@@ -126,6 +158,9 @@ func (a *historyActor) Receive(ctx actor.Context) {
 	case *tickerMsg:
 		a.ticker(m)
 		return
+	case *openInterestMsg:
+		a.openInterest(m)
+		return
 	}
 	a.x.begin(ctx, &a.j, actorHistory)
 	switch m := ctx.Message().(type) {
@@ -138,6 +173,18 @@ func (a *historyActor) Receive(ctx actor.Context) {
 	case *histMarkMsg:
 		a.mark[m.sym].Add(m.ms, m.mark, 0, 0)
 		a.marks[m.sym] = m.up
+	case *histOIMsg:
+		at := m.ms / oiPeriodMs * oiPeriodMs
+		s := a.oi[m.sym]
+		if n := len(s); n > 0 && s[n-1].ms == at {
+			s[n-1].long = m.long // the period's latest
+		} else if n == 0 || s[n-1].ms < at {
+			s = append(s, oiSample{ms: at, long: m.long})
+			if len(s) > oiKept {
+				s = append(s[:0], s[len(s)-oiKept:]...)
+			}
+			a.oi[m.sym] = s
+		}
 	case *histFundingMsg:
 		f := append(a.funding[m.sym], fundingRecord{ms: m.ms, rate: m.rate, mark: m.mark})
 		if len(f) > maxFundingKept {
@@ -206,11 +253,29 @@ func (a *historyActor) ticker(m *tickerMsg) {
 	t := &wire.TickerStats{Symbol: h.sym.Name, Last: h.price(w.Last), Open: h.price(w.Open), Change: h.price(w.Last - w.Open),
 		ChangePct: decimal.Zero, High: h.price(w.High), Low: h.price(w.Low), Volume: h.qty(w.Volume), QuoteVolume: w.Quote.Decimal(),
 		Trades: w.Trades, Mark: h.price(up.Mark), Index: h.price(up.Index), FundingRate: up.FundingRate.Decimal(),
-		NextFundingMs: up.NextFundingMs, TimeMs: now}
+		NextFundingMs: up.NextFundingMs, OpenInterest: h.qty(m.oi), TimeMs: now}
 	if w.Open > 0 {
 		t.ChangePct = t.Change.Mul(decimal.NewFromInt(100)).DivRound(t.Open, 4)
 	}
 	m.done(wire.TickerReply{Reply: wire.OK(), Ticker: t})
+}
+
+// openInterest answers the open interest now and its 5-minute samples in
+// the window, the newest limit of them.
+func (a *historyActor) openInterest(m *openInterestMsg) {
+	h, s := m.h, a.oi[m.h.idx]
+	end := m.req.EndMs
+	if end == 0 {
+		end = math.MaxInt64
+	}
+	lo := sort.Search(len(s), func(i int) bool { return s[i].ms >= m.req.StartMs })
+	hi := sort.Search(len(s), func(i int) bool { return s[i].ms > end })
+	lo = max(lo, hi-m.req.Limit)
+	out := make([]wire.OISample, 0, max(hi-lo, 0))
+	for _, x := range s[lo:max(hi, lo)] {
+		out = append(out, wire.OISample{TimeMs: x.ms, OpenInterest: h.qty(x.long)})
+	}
+	m.done(wire.OpenInterestReply{Reply: wire.OK(), Symbol: h.sym.Name, OpenInterest: h.qty(m.now), TimeMs: a.x.now(), History: out})
 }
 
 // appendSnapshot writes every symbol's series, trades and funding events.
@@ -229,6 +294,11 @@ func (a *historyActor) appendSnapshot(p []byte) []byte {
 		u := a.marks[i]
 		for _, v := range [...]int64{int64(u.Index), int64(u.Mark), int64(u.FundingRate), u.NextFundingMs} {
 			p = binary.AppendVarint(p, v)
+		}
+		p = binary.AppendUvarint(p, uint64(len(a.oi[i])))
+		for _, x := range a.oi[i] {
+			p = binary.AppendVarint(p, x.ms)
+			p = binary.AppendVarint(p, int64(x.long))
 		}
 	}
 	return p
@@ -265,6 +335,15 @@ func (a *historyActor) loadSnapshot(d *payload) {
 		}
 		a.marks[i] = market.MarkUpdate{Index: book.Ticks(d.varint()), Mark: book.Ticks(d.varint()), FundingRate: market.Rate(d.varint()),
 			NextFundingMs: d.varint()}
+		k := d.uvarint()
+		if k > uint64(len(d.p)/2) || k > oiKept {
+			d.fail("history open interest")
+			return
+		}
+		a.oi[i] = make([]oiSample, k)
+		for j := range a.oi[i] {
+			a.oi[i][j] = oiSample{ms: d.varint(), long: book.Lots(d.varint())}
+		}
 	}
 }
 
@@ -312,7 +391,22 @@ func (x *Exchange) Ticker(sym string, done func(wire.TickerReply)) {
 		done(wire.TickerReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
-	x.root.Send(x.history, &tickerMsg{h: h, done: done})
+	x.root.Send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
+		x.root.Send(x.history, &tickerMsg{h: h, oi: oi, done: done})
+	}})
+}
+
+// OpenInterest answers a symbol's open interest now (as the ADL ranking
+// holds the positions) and its 5-minute history.
+func (x *Exchange) OpenInterest(sym string, req wire.OpenInterestReq, done func(wire.OpenInterestReply)) {
+	h := x.symbol(sym)
+	if h == nil {
+		done(wire.OpenInterestReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.OISample{}})
+		return
+	}
+	x.root.Send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
+		x.root.Send(x.history, &openInterestMsg{h: h, req: req, now: oi, done: done})
+	}})
 }
 
 // trade is a fill as the history keeps it.

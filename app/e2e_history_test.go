@@ -88,6 +88,19 @@ func TestE2EHistory(t *testing.T) {
 		!x.Mark.Equal(dec("1005")) || !x.Index.Equal(dec("1005")) || x.TimeMs != clk.now() {
 		t.Fatalf("ticker %+v", x)
 	}
+	// Open interest: alice holds 6 long now; the 12:00 period's sample was
+	// taken at the 12:01 mark (3 by then), the 12:05 one at the next mark.
+	if !tk.Ticker.OpenInterest.Equal(dec("6")) {
+		t.Fatalf("ticker open interest %s", tk.Ticker.OpenInterest)
+	}
+	e.index("1000") // 12:07
+	e.app.Exchange().Quiesce()
+	oi := request[wire.OpenInterestReply](t, e.nc, e.subj.OpenInterest(tsym), wire.OpenInterestReq{StartMs: t0})
+	mustOK(t, "open interest", oi.Reply)
+	if !oi.OpenInterest.Equal(dec("6")) || len(oi.History) != 2 || oi.History[0].TimeMs != t0 || !oi.History[0].OpenInterest.Equal(dec("3")) ||
+		oi.History[1].TimeMs != t0+5*60_000 || !oi.History[1].OpenInterest.Equal(dec("6")) {
+		t.Fatalf("open interest %+v", oi)
+	}
 	if r := request[wire.KlinesReply](t, e.nc, e.subj.Klines(tsym), `{"interval":"2m"}`); r.OK || r.Error.Code != wire.CodeBadRequest {
 		t.Fatalf("a 2m interval: %+v", r)
 	}

@@ -86,6 +86,8 @@ func ops(subj wire.Subjects) []*op {
 		{ep: wire.EpRecentTrades, name: "recent-trades", subject: subj.RecentTrades(wire.Any), serve: serveRecentTrades},
 		{ep: wire.EpKlines, name: "acct-klines", subject: subj.AccountKlines(wire.Any, wire.Any), serve: serveKlines},
 		{ep: wire.EpRecentTrades, name: "acct-recent-trades", subject: subj.AccountRecentTrades(wire.Any, wire.Any), serve: serveRecentTrades},
+		{ep: wire.EpOpenInterest, name: "open-interest", subject: subj.OpenInterest(wire.Any), serve: serveOpenInterest},
+		{ep: wire.EpOpenInterest, name: "acct-open-interest", subject: subj.AccountOpenInterest(wire.Any, wire.Any), serve: serveOpenInterest},
 		{ep: wire.EpTicker, name: "ticker", subject: subj.Ticker(wire.Any), serve: serveTicker},
 		{ep: wire.EpTicker, name: "acct-ticker", subject: subj.AccountTicker(wire.Any, wire.Any), serve: serveTicker},
 		{ep: wire.EpFundDaily, name: "fund-daily", subject: subj.FundDaily(), serve: serveFundDaily},
@@ -125,6 +127,9 @@ var (
 	}, jsonBody)
 	serveKlines = call(wire.DecodeKlines, func(x Exchange, rt wire.Route, r wire.Klines, done func(wire.KlinesReply)) {
 		x.Klines(rt.Symbol, r, done)
+	}, jsonBody)
+	serveOpenInterest = call(wire.DecodeOpenInterest, func(x Exchange, rt wire.Route, r wire.OpenInterestReq, done func(wire.OpenInterestReply)) {
+		x.OpenInterest(rt.Symbol, r, done)
 	}, jsonBody)
 	serveTicker = call(wire.DecodeTicker, func(x Exchange, rt wire.Route, _ wire.Ticker, done func(wire.TickerReply)) {
 		x.Ticker(rt.Symbol, done)

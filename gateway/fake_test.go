@@ -346,6 +346,15 @@ func (f *fake) Ticker(sym string, done func(wire.TickerReply)) {
 	})
 }
 
+func (f *fake) OpenInterest(sym string, req wire.OpenInterestReq, done func(wire.OpenInterestReply)) {
+	do(f, "OpenInterest", sym, req, done, func() wire.OpenInterestReply {
+		if env, bad := f.unknown(sym); bad {
+			return wire.OpenInterestReply{Reply: env, History: []wire.OISample{}}
+		}
+		return wire.OpenInterestReply{Reply: wire.OK(), Symbol: sym, History: []wire.OISample{}}
+	})
+}
+
 func (f *fake) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply)) {
 	do(f, "ADLQueue", sym, req, done, func() wire.ADLQueueReply {
 		if env, bad := f.unknown(sym); bad {

@@ -43,6 +43,7 @@ type Exchange interface {
 	FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply))
 	FundDaily(req wire.FundDaily, done func(wire.FundDailyReply))
 	Ticker(sym string, done func(wire.TickerReply))
+	OpenInterest(sym string, req wire.OpenInterestReq, done func(wire.OpenInterestReply))
 	Audit(done func(wire.AuditReply))
 	// StateHash hashes all exchange state, for "a rejection changes
 	// nothing" tests.

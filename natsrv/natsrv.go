@@ -151,7 +151,8 @@ func Permissions(subj wire.Subjects, u config.User) *server.Permissions {
 	// the gateway knows whose inboxes the reply may go to: within one NATS
 	// account nothing says who sent a request on a public subject.
 	requests := []string{subj.Depth(wire.Any), subj.FundState(), subj.ADLQueue(wire.Any), subj.Klines(wire.Any), subj.RecentTrades(wire.Any),
-		subj.FundingHistory(wire.Any), subj.FundDaily(), subj.Ticker(wire.Any)}
+		subj.FundingHistory(wire.Any), subj.FundDaily(), subj.Ticker(wire.Any),
+		subj.OpenInterest(wire.Any)}
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{
 			Allow: []string{subj.AccountAll(u.Account)},

@@ -30,6 +30,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"funding_history": func(b []byte) (any, *Error) { return DecodeFundingHistory(b) },
 	"fund.daily":      func(b []byte) (any, *Error) { return DecodeFundDaily(b) },
 	"ticker":          func(b []byte) (any, *Error) { return DecodeTicker(b) },
+	"open_interest":   func(b []byte) (any, *Error) { return DecodeOpenInterest(b) },
 }
 
 var seeds = []string{

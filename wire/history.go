@@ -222,6 +222,7 @@ type TickerStats struct {
 	Index         decimal.Decimal `json:"index"`
 	FundingRate   decimal.Decimal `json:"funding_rate"`
 	NextFundingMs int64           `json:"next_funding_ms"`
+	OpenInterest  decimal.Decimal `json:"open_interest"`
 	TimeMs        int64           `json:"time_ms"`
 }
 
@@ -229,4 +230,54 @@ type TickerStats struct {
 type TickerReply struct {
 	Reply
 	Ticker *TickerStats `json:"ticker,omitempty"`
+}
+
+// OpenInterestReq is the body of <prefix>.md.<sym>.open_interest: the open
+// interest now and its 5-minute history in [StartMs, EndMs] (EndMs 0:
+// now), the newest Limit samples (default DefaultOIHistory).
+type OpenInterestReq struct {
+	StartMs int64 `json:"start_ms,omitempty"`
+	EndMs   int64 `json:"end_ms,omitempty"`
+	Limit   int   `json:"limit,omitempty"`
+}
+
+// Open interest history limits, as Binance's openInterestHist.
+const (
+	DefaultOIHistory = 30
+	MaxOIHistory     = 500
+)
+
+// DecodeOpenInterest decodes an open interest request.
+func DecodeOpenInterest(data []byte) (OpenInterestReq, *Error) {
+	o := OpenInterestReq{Limit: DefaultOIHistory}
+	var start, end int
+	err := decodeObject(data, []field{
+		{"start_ms", false, integer(&start, 0, maxTimeMs)},
+		{"end_ms", false, integer(&end, 0, maxTimeMs)},
+		{"limit", false, integer(&o.Limit, 1, MaxOIHistory)},
+	})
+	o.StartMs, o.EndMs = int64(start), int64(end)
+	if err == nil && o.EndMs != 0 && o.StartMs > o.EndMs {
+		err = Errorf(CodeBadRequest, "start_ms %d is after end_ms %d", o.StartMs, o.EndMs)
+	}
+	if err != nil {
+		return OpenInterestReq{}, err
+	}
+	return o, nil
+}
+
+// OISample is the open interest (the longs' total size) at the end of a
+// 5-minute period.
+type OISample struct {
+	TimeMs       int64           `json:"time_ms"`
+	OpenInterest decimal.Decimal `json:"open_interest"`
+}
+
+// OpenInterestReply answers open_interest.
+type OpenInterestReply struct {
+	Reply
+	Symbol       string          `json:"symbol,omitempty"`
+	OpenInterest decimal.Decimal `json:"open_interest"`
+	TimeMs       int64           `json:"time_ms"`
+	History      []OISample      `json:"history"`
 }

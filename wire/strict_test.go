@@ -36,6 +36,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpFundingHistory:      {"funding_history", `{"start_ms":1,"end_ms":2,"limit":5}`},
 	EpFundDaily:           {"fund.daily", `{"start_ms":1,"end_ms":2}`},
 	EpTicker:              {"ticker", `{}`},
+	EpOpenInterest:        {"open_interest", `{"start_ms":1,"end_ms":2,"limit":5}`},
 	// EpOrderBatch has its own decoder: TestBatchIsStrict.
 }
 

@@ -67,6 +67,7 @@ const (
 	EpFundingHistory
 	EpFundDaily
 	EpTicker
+	EpOpenInterest
 	EpAccountEvents
 	EpTrades
 	EpBook
@@ -81,7 +82,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker",
+	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations",
@@ -95,7 +96,7 @@ func (e Endpoint) String() string {
 }
 
 // IsRequest reports whether e is a request-reply subject (else a stream).
-func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpTicker }
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpOpenInterest }
 
 // Route is a parsed subject: the endpoint and the tokens it carries.
 type Route struct {
@@ -165,6 +166,7 @@ func (s Subjects) Klines(sym string) string          { return s.md(sym, "klines"
 func (s Subjects) RecentTrades(sym string) string    { return s.md(sym, "recent_trades") }
 func (s Subjects) FundingHistory(sym string) string  { return s.md(sym, "funding_history") }
 func (s Subjects) Ticker(sym string) string          { return s.md(sym, "ticker") }
+func (s Subjects) OpenInterest(sym string) string    { return s.md(sym, "open_interest") }
 func (s Subjects) Trades(sym string) string          { return s.md(sym, "trades") }
 func (s Subjects) Book(sym string) string            { return s.md(sym, "book") }
 func (s Subjects) Mark(sym string) string            { return s.md(sym, "mark") }
@@ -197,7 +199,10 @@ func (s Subjects) AccountRecentTrades(acct, sym string) string {
 func (s Subjects) AccountFundingHistory(acct, sym string) string {
 	return s.acct(acct, "md."+sym+".funding_history")
 }
-func (s Subjects) AccountTicker(acct, sym string) string   { return s.acct(acct, "md."+sym+".ticker") }
+func (s Subjects) AccountTicker(acct, sym string) string { return s.acct(acct, "md."+sym+".ticker") }
+func (s Subjects) AccountOpenInterest(acct, sym string) string {
+	return s.acct(acct, "md."+sym+".open_interest")
+}
 func (s Subjects) AccountFundState(acct string) string     { return s.acct(acct, "fund.state") }
 func (s Subjects) AccountFundDaily(acct string) string     { return s.acct(acct, "fund.daily") }
 func (s Subjects) FundDaily() string                       { return s.prefix + ".fund.daily" }
@@ -267,6 +272,11 @@ func (s Subjects) Build(r Route) string {
 			return s.AccountTicker(r.Account, r.Symbol)
 		}
 		return s.Ticker(r.Symbol)
+	case EpOpenInterest:
+		if r.Account != "" {
+			return s.AccountOpenInterest(r.Account, r.Symbol)
+		}
+		return s.OpenInterest(r.Symbol)
 	case EpTrades:
 		return s.Trades(r.Symbol)
 	case EpBook:
@@ -405,11 +415,11 @@ func splitTokens(s string, t *[maxSubjectTokens]string) int {
 
 var mdEndpoints = map[string]Endpoint{"depth": EpDepth, "trades": EpTrades, "book": EpBook, "mark": EpMark,
 	"liquidations": EpLiquidations, "klines": EpKlines, "recent_trades": EpRecentTrades,
-	"funding_history": EpFundingHistory, "ticker": EpTicker}
+	"funding_history": EpFundingHistory, "ticker": EpTicker, "open_interest": EpOpenInterest}
 
 // accountReads are the market-data reads a trader asks under its account.
 var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "recent_trades": EpRecentTrades,
-	"funding_history": EpFundingHistory, "ticker": EpTicker}
+	"funding_history": EpFundingHistory, "ticker": EpTicker, "open_interest": EpOpenInterest}
 
 func needsAccount(e Endpoint) bool {
 	switch e {
@@ -422,7 +432,7 @@ func needsAccount(e Endpoint) bool {
 
 func needsSymbol(e Endpoint) bool {
 	switch e {
-	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory, EpTicker:
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory, EpTicker, EpOpenInterest:
 		return true
 	}
 	return false
