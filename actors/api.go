@@ -566,8 +566,8 @@ func (x *Exchange) Depth(sym string, req wire.Depth, done func(wire.DepthReply))
 }
 
 // FundState replies with the fund's balance and recent history.
-func (x *Exchange) FundState(done func(wire.FundStateReply)) {
-	x.send(x.fund, &fundStateMsg{done: done}, func(e *wire.Error) { done(wire.FundStateReply{Reply: wire.Fail(e)}) })
+func (x *Exchange) FundState(req wire.FundState, done func(wire.FundStateReply)) {
+	x.send(x.fund, &fundStateMsg{req: req, done: done}, func(e *wire.Error) { done(wire.FundStateReply{Reply: wire.Fail(e)}) })
 }
 
 // FundDaily replies with the insurance fund's daily report.

@@ -92,7 +92,7 @@ func snapshotOf(t *testing.T, e *env, accts []string, clock int64) map[string]st
 	for _, a := range accts {
 		put("state "+a, e.state(a))
 	}
-	put("fund", call(t, func(d func(wire.FundStateReply)) { e.x.FundState(d) }))
+	put("fund", call(t, func(d func(wire.FundStateReply)) { e.x.FundState(wire.FundState{Limit: wire.MaxFundHistoryPage}, d) }))
 	for _, h := range e.x.symbols {
 		put("depth "+h.sym.Name, call(t, func(d func(wire.DepthReply)) { e.x.Depth(h.sym.Name, wire.Depth{Levels: 1000}, d) }))
 	}

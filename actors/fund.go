@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -76,7 +77,12 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	case *fundStateMsg:
 		rep := wire.FundStateReply{Reply: wire.OK(), Balances: map[string]decimal.Decimal{}, History: []wire.FundEvent{}}
 		rep.Balances[a.x.settle] = a.f.Balance(a.x.settle).Decimal()
-		for _, e := range a.f.History(nil, a.history) {
+		evs := a.f.History(nil, a.history)
+		if b := m.req.BeforeSeq; b > 0 { // a page back: the entries before b
+			evs = evs[:sort.Search(len(evs), func(i int) bool { return evs[i].Seq >= b })]
+		}
+		evs = evs[max(0, len(evs)-m.req.Limit):]
+		for _, e := range evs {
 			rep.History = append(rep.History, a.wireEvent(e, a.names[uint64(e.Account)]))
 		}
 		m.done(rep)

@@ -230,7 +230,7 @@ func (e *env) state(acct string) *wire.Account {
 
 func (e *env) fundBalance() decimal.Decimal {
 	e.t.Helper()
-	r := call(e.t, func(d func(wire.FundStateReply)) { e.x.FundState(d) })
+	r := call(e.t, func(d func(wire.FundStateReply)) { e.x.FundState(wire.FundState{Limit: wire.MaxFundHistoryPage}, d) })
 	return r.Balances["USDT"]
 }
 

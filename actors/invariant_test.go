@@ -99,7 +99,7 @@ func TestFundThatCannotKeepItsLedgerHaltsTrading(t *testing.T) {
 	if !strings.Contains(rep.Error.Message, "halted") {
 		t.Fatalf("refusal %q", rep.Error.Message)
 	}
-	wantCode(t, "fund state of a failed fund", call(t, func(d func(wire.FundStateReply)) { e.x.FundState(d) }).Reply, wire.CodeInternal)
+	wantCode(t, "fund state of a failed fund", call(t, func(d func(wire.FundStateReply)) { e.x.FundState(wire.FundState{Limit: wire.MaxFundHistoryPage}, d) }).Reply, wire.CodeInternal)
 	c := call(t, func(d func(wire.OrderReply)) {
 		e.x.CancelOrder("A", wire.Cancel{Symbol: "BTC-PERP", OrderID: o.OrderID}, d)
 	})

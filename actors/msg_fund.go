@@ -62,6 +62,7 @@ type (
 		done   func(wire.BalanceReply)
 	}
 	fundStateMsg struct {
+		req  wire.FundState
 		done func(wire.FundStateReply)
 	}
 	fundDailyMsg struct {

@@ -835,3 +835,29 @@ func TestE2EReplySubjectIsNotARelay(t *testing.T) {
 		t.Errorf("the trades stream carries %s", tr)
 	}
 }
+
+// TestE2EFundStatePaging: px.fund.state's history pages back by
+// before_seq, newest entries first in each page's window, oldest first in
+// the list.
+func TestE2EFundStatePaging(t *testing.T) {
+	e := start(t, seedConfig(t, longTiers()...), startOpts{})
+	for i := 1; i <= 5; i++ {
+		e.fundDeposit(fmt.Sprint(i))
+	}
+	all := e.fundState().History
+	if len(all) != 5 {
+		t.Fatalf("history %+v", all)
+	}
+	page := request[wire.FundStateReply](t, e.nc, e.subj.FundState(), wire.FundState{Limit: 2})
+	if len(page.History) != 2 || page.History[1].Seq != all[4].Seq || page.History[0].Seq != all[3].Seq {
+		t.Fatalf("newest page %+v", page.History)
+	}
+	back := request[wire.FundStateReply](t, e.nc, e.subj.FundState(), wire.FundState{BeforeSeq: page.History[0].Seq, Limit: 2})
+	if len(back.History) != 2 || back.History[1].Seq != all[2].Seq || back.History[0].Seq != all[1].Seq || !back.History[0].Delta.Equal(dec("2")) {
+		t.Fatalf("the page before %+v", back.History)
+	}
+	first := request[wire.FundStateReply](t, e.nc, e.subj.FundState(), wire.FundState{BeforeSeq: back.History[0].Seq, Limit: 2})
+	if len(first.History) != 1 || first.History[0].Seq != all[0].Seq {
+		t.Fatalf("the first page %+v", first.History)
+	}
+}

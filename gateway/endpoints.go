@@ -119,8 +119,8 @@ var (
 	serveDepth = call(wire.DecodeDepth, func(x Exchange, rt wire.Route, r wire.Depth, done func(wire.DepthReply)) {
 		x.Depth(rt.Symbol, r, done)
 	}, jsonBody)
-	serveFundState = call(wire.DecodeFundState, func(x Exchange, _ wire.Route, _ wire.FundState, done func(wire.FundStateReply)) {
-		x.FundState(done)
+	serveFundState = call(wire.DecodeFundState, func(x Exchange, _ wire.Route, r wire.FundState, done func(wire.FundStateReply)) {
+		x.FundState(r, done)
 	}, jsonBody)
 	serveADLQueue = call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
 		x.ADLQueue(rt.Symbol, r, done)

@@ -297,8 +297,8 @@ func (f *fake) Depth(sym string, req wire.Depth, done func(wire.DepthReply)) {
 	})
 }
 
-func (f *fake) FundState(done func(wire.FundStateReply)) {
-	do(f, "FundState", "", wire.FundState{}, done, func() wire.FundStateReply {
+func (f *fake) FundState(req wire.FundState, done func(wire.FundStateReply)) {
+	do(f, "FundState", "", req, done, func() wire.FundStateReply {
 		return wire.FundStateReply{Reply: wire.OK(), Balances: map[string]decimal.Decimal{wire.DefaultAsset: f.fund},
 			History: []wire.FundEvent{}}
 	})

@@ -36,7 +36,7 @@ type Exchange interface {
 	SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply))
 	FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply))
 	Depth(sym string, req wire.Depth, done func(wire.DepthReply))
-	FundState(done func(wire.FundStateReply))
+	FundState(req wire.FundState, done func(wire.FundStateReply))
 	ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply))
 	Klines(sym string, req wire.Klines, done func(wire.KlinesReply))
 	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))

@@ -132,7 +132,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"balance":"500"}`},
 		{subj.Depth("BTC-PERP"), ``, `Depth(BTC-PERP, {"levels":20})`,
 			`{"ok":true,"bids":[["30000","0.5"]],"asks":[],"seq":7}`},
-		{subj.FundState(), `{}`, `FundState(, {})`,
+		{subj.FundState(), `{}`, `FundState(, {"limit":1000})`,
 			`{"ok":true,"balances":{"USDT":"500"},"history":[]}`},
 		{subj.ADLQueue("BTC-PERP"), `{"side":"short"}`, `ADLQueue(BTC-PERP, {"side":"short"})`,
 			`{"ok":true,"queue":[]}`},

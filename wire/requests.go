@@ -523,12 +523,30 @@ func DecodeDepth(data []byte) (Depth, *Error) {
 	return d, nil
 }
 
-// FundState is the (empty) body of <prefix>.fund.state.
-type FundState struct{}
+// FundState is the body of <prefix>.fund.state: {} for the newest
+// history entries; a page of Limit (default and most MaxFundHistoryPage)
+// entries older than BeforeSeq walks back through the rest.
+type FundState struct {
+	BeforeSeq uint64 `json:"before_seq,omitempty"`
+	Limit     int    `json:"limit,omitempty"`
+}
 
-// DecodeFundState accepts {} or an empty payload.
+// MaxFundHistoryPage is the most fund history entries one reply lists.
+const MaxFundHistoryPage = 1000
+
+// DecodeFundState accepts {}, an empty payload or a page request.
 func DecodeFundState(data []byte) (FundState, *Error) {
-	return FundState{}, decodeObject(data, nil)
+	f := FundState{Limit: MaxFundHistoryPage}
+	var before int
+	err := decodeObject(data, []field{
+		{"before_seq", false, integer(&before, 1, maxTimeMs)},
+		{"limit", false, integer(&f.Limit, 1, MaxFundHistoryPage)},
+	})
+	if err != nil {
+		return FundState{}, err
+	}
+	f.BeforeSeq = uint64(before)
+	return f, nil
 }
 
 // ADLQueue is the body of <prefix>.adl.<sym>.queue.

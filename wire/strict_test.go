@@ -29,7 +29,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpAdminAudit:          {"audit", `{}`},
 	EpAdminStateHash:      {"state_hash", `{}`},
 	EpDepth:               {"md.depth", `{"levels":5}`},
-	EpFundState:           {"fund.state", `{}`},
+	EpFundState:           {"fund.state", `{"before_seq":5,"limit":2}`},
 	EpADLQueue:            {"adl.queue", `{"side":"long"}`},
 	EpKlines:              {"klines", `{"interval":"1m","start_ms":1,"end_ms":2,"limit":5,"source":"mark"}`},
 	EpRecentTrades:        {"recent_trades", `{"limit":5}`},
