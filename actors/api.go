@@ -37,6 +37,14 @@ type Sink interface {
 	AccountEvent(account string, e *wire.AccountEvent)
 }
 
+// KlineSink is implemented by a Sink that publishes the candle streams
+// (the gateway's Publisher); WantsKline says whether a stream has a
+// receiver, so the history actor builds only the candles somebody reads.
+type KlineSink interface {
+	Kline(symbol, interval string, k *wire.KlineUpdate)
+	WantsKline(symbol, interval string) bool
+}
+
 // Interest is implemented by a Sink that can tell whether anyone receives
 // a stream (the gateway's Publisher, on an embedded NATS server): the
 // actors then skip building the trades, book updates and account events

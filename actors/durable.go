@@ -427,6 +427,17 @@ func (d durableSink) AccountEvent(acct string, e *wire.AccountEvent) {
 	d.r.after(func() { d.s.AccountEvent(acct, e) })
 }
 
+func (d durableSink) Kline(sym, iv string, k *wire.KlineUpdate) {
+	if ks, ok := d.s.(KlineSink); ok {
+		d.r.after(func() { ks.Kline(sym, iv, k) })
+	}
+}
+
+func (d durableSink) WantsKline(sym, iv string) bool {
+	ks, ok := d.s.(KlineSink)
+	return ok && ks.WantsKline(sym, iv)
+}
+
 func (d durableSink) WantsTrades(sym string) bool {
 	i, ok := d.s.(Interest)
 	return !ok || i.WantsTrades(sym)

@@ -34,7 +34,11 @@ type historyActor struct {
 	// oi is each symbol's open interest at the end of each 5-minute
 	// period, oldest first (30 days).
 	oi [][]oiSample
-	n  uint64
+	// forming is each symbol's candle in progress per interval
+	// (history.Intervals order), derived from the series: the stream's
+	// state, rebuilt from the series when a period starts.
+	forming [][]history.Candle
+	n       uint64
 }
 
 type oiSample struct {
@@ -132,6 +136,10 @@ func newHistoryActor(x *Exchange) *historyActor {
 	a.funding = make([][]fundingRecord, len(x.symbols))
 	a.marks = make([]market.MarkUpdate, len(x.symbols))
 	a.oi = make([][]oiSample, len(x.symbols))
+	a.forming = make([][]history.Candle, len(x.symbols))
+	for i := range a.forming {
+		a.forming[i] = make([]history.Candle, len(history.Intervals()))
+	}
 	return a
 }
 
@@ -170,6 +178,7 @@ func (a *historyActor) Receive(ctx actor.Context) {
 			a.last[m.sym].Add(t.TimeMs, t.Price, t.Qty, s.Notional(t.Price, t.Qty))
 			a.trades[m.sym].Add(t)
 		}
+		a.streamKlines(m.sym, m.trades[len(m.trades)-1].TimeMs)
 	case *histMarkMsg:
 		a.mark[m.sym].Add(m.ms, m.mark, 0, 0)
 		a.marks[m.sym] = m.up
@@ -210,8 +219,7 @@ func (a *historyActor) klines(m *klinesMsg) {
 	cs := series.Candles(m.iv, m.req.StartMs, end, m.req.Limit, nil)
 	out := make([]wire.Kline, len(cs))
 	for i, c := range cs {
-		out[i] = wire.Kline{OpenMs: c.OpenMs, CloseMs: c.CloseMs(m.iv), Open: h.price(c.Open), High: h.price(c.High), Low: h.price(c.Low),
-			Close: h.price(c.Close), Volume: h.qty(c.Volume), QuoteVolume: c.Quote.Decimal(), Trades: c.Trades}
+		out[i] = a.wireKline(h, m.iv, c)
 	}
 	m.done(wire.KlinesReply{Reply: wire.OK(), Symbol: h.sym.Name, Interval: m.req.Interval, Source: m.req.Source, Klines: out})
 }
@@ -242,6 +250,42 @@ func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
 		out = append(out, wire.FundingRecord{Symbol: h.sym.Name, FundingRate: r.rate.Decimal(), FundingMs: r.ms, MarkPrice: h.price(r.mark)})
 	}
 	m.done(wire.FundingHistoryReply{Reply: wire.OK(), History: out})
+}
+
+// streamKlines publishes, for each interval somebody follows, the candle
+// in progress at ms, and the one before it as closed when ms starts a new
+// period. The candles come from the series, so nothing of the stream is
+// state of its own (a restart or a replay rebuilds the same).
+func (a *historyActor) streamKlines(sym int, ms int64) {
+	ks, ok := a.x.sink.(KlineSink)
+	if !ok || !a.x.events {
+		return
+	}
+	h := a.x.symbols[sym]
+	for k, iv := range history.Intervals() {
+		name := iv.String()
+		if !ks.WantsKline(h.sym.Name, name) {
+			continue
+		}
+		open := iv.Open(ms)
+		f := &a.forming[sym][k]
+		if f.OpenMs != open && f.Trades > 0 {
+			ks.Kline(h.sym.Name, name, a.klineUpdate(h, iv, *f, true))
+		}
+		if c := a.last[sym].Candles(iv, open, open, 1, nil); len(c) == 1 {
+			*f = c[0]
+			ks.Kline(h.sym.Name, name, a.klineUpdate(h, iv, *f, false))
+		}
+	}
+}
+
+func (a *historyActor) klineUpdate(h *symbolHandle, iv history.Interval, c history.Candle, closed bool) *wire.KlineUpdate {
+	return &wire.KlineUpdate{Symbol: h.sym.Name, Interval: iv.String(), Closed: closed, Kline: a.wireKline(h, iv, c)}
+}
+
+func (a *historyActor) wireKline(h *symbolHandle, iv history.Interval, c history.Candle) wire.Kline {
+	return wire.Kline{OpenMs: c.OpenMs, CloseMs: c.CloseMs(iv), Open: h.price(c.Open), High: h.price(c.High), Low: h.price(c.Low),
+		Close: h.price(c.Close), Volume: h.qty(c.Volume), QuoteVolume: c.Quote.Decimal(), Trades: c.Trades}
 }
 
 // ticker answers a symbol's last 24 hours and its mark, index and funding.

@@ -39,6 +39,7 @@ func TestE2EHistory(t *testing.T) {
 	clk.ms.Store(t0)
 	cfg := condConfig(t)
 	e := start(t, cfg, startOpts{data: dir, now: clk.now})
+	stream := newRecorder(t, e.nc, e.subj.Kline(tsym, "1m"), e.subj.Kline(tsym, "5m"))
 	ts := e.funded("1000000", "alice", "bob")
 	alice, bob := ts[0], ts[1]
 	e.index("1000")
@@ -80,6 +81,23 @@ func TestE2EHistory(t *testing.T) {
 	rt := e.recentTrades(2)
 	if len(rt) != 2 || !rt[0].Price.Equal(dec("1010")) || !rt[1].Price.Equal(dec("990")) || rt[1].Seq != rt[0].Seq+1 || rt[1].TakerSide != wire.Buy {
 		t.Fatalf("recent trades %+v", rt)
+	}
+	// The 1m stream: minute 0 forming after each trade, closed when the
+	// 12:02 trade came; the 5m candle forming throughout.
+	var m1, m5 []wire.KlineUpdate
+	eventually(t, "kline streams", func() error {
+		m1, m5 = decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "1m")), decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "5m"))
+		if len(m1) != 4 || len(m5) != 3 {
+			return fmt.Errorf("1m %d, 5m %d updates", len(m1), len(m5))
+		}
+		return nil
+	})
+	if kline(m1[1].Kline) != "1000 1010 1000 1010 3 2" || m1[1].Closed || !m1[2].Closed || kline(m1[2].Kline) != "1000 1010 1000 1010 3 2" ||
+		m1[3].Closed || kline(m1[3].Kline) != "990 990 990 990 3 1" || m1[3].OpenMs != t0+120_000 || m1[3].Interval != "1m" {
+		t.Fatalf("1m stream %+v", m1)
+	}
+	if kline(m5[2].Kline) != "1000 1010 990 990 6 3" || m5[2].Closed || m5[2].Symbol != tsym {
+		t.Fatalf("5m stream %+v", m5)
 	}
 	tk := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
 	mustOK(t, "ticker", tk.Reply)

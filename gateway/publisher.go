@@ -39,6 +39,17 @@ type Publisher struct {
 type symbolSubjects struct {
 	trades, book, mark, liquidations string
 	count                            prometheus.Counter
+	klines                           sync.Map // interval -> its kline stream's subject
+}
+
+// kline returns the subject of the symbol's candle stream of interval.
+func (p *Publisher) kline(symbol, interval string) string {
+	s := p.symbol(symbol)
+	if v, ok := s.klines.Load(interval); ok {
+		return v.(string)
+	}
+	v, _ := s.klines.LoadOrStore(interval, p.subj.Kline(symbol, interval))
+	return v.(string)
 }
 
 // NewPublisher returns a publisher on nc; it uses opts' Prefix, Logger and
@@ -67,6 +78,16 @@ func (p *Publisher) events(account string) string {
 	}
 	s, _ := p.accounts.LoadOrStore(account, p.subj.Events(account))
 	return s.(string)
+}
+
+// Kline publishes a candle on <prefix>.md.<symbol>.kline.<interval>.
+func (p *Publisher) Kline(symbol, interval string, k *wire.KlineUpdate) {
+	publish(p, p.kline(symbol, interval), k, wire.AppendKlineUpdate)
+}
+
+// WantsKline reports whether a candle stream has a subscriber.
+func (p *Publisher) WantsKline(symbol, interval string) bool {
+	return p.interest == nil || p.interest(p.kline(symbol, interval))
 }
 
 // WantsTrades reports whether <prefix>.md.<symbol>.trades has a

@@ -1,6 +1,10 @@
 package wire
 
-import "github.com/shopspring/decimal"
+import (
+	"encoding/json"
+
+	"github.com/shopspring/decimal"
+)
 
 // Klines limits, as Binance's.
 const (
@@ -280,4 +284,24 @@ type OpenInterestReply struct {
 	OpenInterest decimal.Decimal `json:"open_interest"`
 	TimeMs       int64           `json:"time_ms"`
 	History      []OISample      `json:"history"`
+}
+
+// KlineUpdate is published on <prefix>.md.<sym>.kline.<interval>: the
+// candle of the period in progress after each command that traded in it,
+// and once more with Closed set when the first trade of a later period
+// shows it ended.
+type KlineUpdate struct {
+	Symbol   string `json:"symbol"`
+	Interval string `json:"interval"`
+	Closed   bool   `json:"closed"`
+	Kline
+}
+
+// AppendKlineUpdate appends k as JSON.
+func AppendKlineUpdate(dst []byte, k *KlineUpdate) []byte {
+	b, err := json.Marshal(k)
+	if err != nil {
+		return dst
+	}
+	return append(dst, b...)
 }

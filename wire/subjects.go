@@ -1,6 +1,9 @@
 package wire
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // DefaultPrefix is the subject prefix when none is configured.
 const DefaultPrefix = "px"
@@ -75,6 +78,7 @@ const (
 	EpFundEvents
 	EpADLEvents
 	EpLiquidations
+	EpKline
 )
 
 var endpointNames = [...]string{
@@ -85,7 +89,7 @@ var endpointNames = [...]string{
 	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
-	EpLiquidations: "md.liquidations",
+	EpLiquidations: "md.liquidations", EpKline: "md.kline",
 }
 
 func (e Endpoint) String() string {
@@ -103,6 +107,7 @@ type Route struct {
 	Endpoint Endpoint
 	Account  string // account endpoints only
 	Symbol   string // per-symbol endpoints only
+	Interval string // EpKline only
 }
 
 // Subjects builds and parses the subjects under one prefix. The builders do
@@ -177,6 +182,9 @@ func (s Subjects) ADLEvents(sym string) string       { return s.adl(sym, "events
 
 // Liquidations is the public stream of liquidations on sym.
 func (s Subjects) Liquidations(sym string) string { return s.md(sym, "liquidations") }
+
+// Kline is the stream of sym's candles of interval (wire.Klines' names).
+func (s Subjects) Kline(sym, interval string) string { return s.md(sym, "kline."+interval) }
 
 // Orders matches every order.* request of acct (place, cancel, cancel_all,
 // cancel_all_after, batch): the gateway serves them from one subscription
@@ -283,6 +291,8 @@ func (s Subjects) Build(r Route) string {
 		return s.Book(r.Symbol)
 	case EpMark:
 		return s.Mark(r.Symbol)
+	case EpKline:
+		return s.Kline(r.Symbol, r.Interval)
 	case EpLiquidations:
 		return s.Liquidations(r.Symbol)
 	case EpFundState:
@@ -364,6 +374,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpAdminAudit}
 	case t[0] == "admin" && n == 2 && t[1] == "state_hash":
 		r = Route{Endpoint: EpAdminStateHash}
+	case t[0] == "md" && n == 4 && t[2] == "kline" && slices.Contains(klineIntervals, t[3]):
+		r = Route{Endpoint: EpKline, Symbol: t[1], Interval: t[3]}
 	case t[0] == "md" && n == 3:
 		r = Route{Endpoint: mdEndpoints[t[2]], Symbol: t[1]}
 	case t[0] == "fund" && n == 2 && t[1] == "state":
@@ -432,7 +444,7 @@ func needsAccount(e Endpoint) bool {
 
 func needsSymbol(e Endpoint) bool {
 	switch e {
-	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory, EpTicker, EpOpenInterest:
+	case EpAdminIndex, EpDepth, EpTrades, EpBook, EpMark, EpADLQueue, EpADLEvents, EpLiquidations, EpKlines, EpRecentTrades, EpFundingHistory, EpTicker, EpOpenInterest, EpKline:
 		return true
 	}
 	return false

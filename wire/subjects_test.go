@@ -12,13 +12,16 @@ func TestSubjectsRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := s.Prefix()
-		for e := EpOrderPlace; e <= EpLiquidations; e++ {
+		for e := EpOrderPlace; e <= EpKline; e++ {
 			r := Route{Endpoint: e}
 			if needsAccount(e) {
 				r.Account = "alice_1"
 			}
 			if needsSymbol(e) {
 				r.Symbol = "BTC-PERP"
+			}
+			if e == EpKline {
+				r.Interval = "4h"
 			}
 			subj := s.Build(r)
 			if !strings.HasPrefix(subj, p+".") {
@@ -54,6 +57,7 @@ func TestSubjectsRoundTrip(t *testing.T) {
 		s.AccountFundState("bob"):            "px.acct.bob.fund.state",
 		s.AccountADLQueue("bob", "ETH-PERP"): "px.acct.bob.adl.ETH-PERP.queue",
 		s.Klines("BTC-PERP"):                 "px.md.BTC-PERP.klines",
+		s.Kline("BTC-PERP", "5m"):            "px.md.BTC-PERP.kline.5m",
 		s.AccountRecentTrades("bob", "X"):    "px.acct.bob.md.X.recent_trades",
 	} {
 		if subj != want {
@@ -71,7 +75,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 		"px.acct." + strings.Repeat("a", 65) + ".state",
 		"px.admin.index", "px.admin.index.*", "px.admin.withdraw", "px.admin.audit.x", "px.admin.state_hash.x", "px.admin.statehash", "px.md.BTC-PERP",
 		"px.md.BTC-PERP.candles", "px.md..depth", "px.fund", "px.adl.X.queue.y",
-		"px.acct.bob.md.BTC-PERP.depth.x", "px.acct.bob.md..depth", "px.acct.bob.md.X.trades", "px.acct.b*b.fund.state", "px.acct.bob.fund", "px.acct.bob.adl.X.events",
+		"px.acct.bob.md.BTC-PERP.depth.x", "px.acct.bob.md..depth", "px.acct.bob.md.X.trades", "px.md.X.kline.2m", "px.md.X.kline", "px.acct.b*b.fund.state", "px.acct.bob.fund", "px.acct.bob.adl.X.events",
 	} {
 		if r, err := s.Parse(subj); err == nil || err.Code != CodeBadRequest {
 			t.Errorf("Parse(%q) = %+v, %v; want BAD_REQUEST", subj, r, err)
@@ -86,7 +90,7 @@ func TestSubjectsParseRejects(t *testing.T) {
 
 func TestEndpointKinds(t *testing.T) {
 	reqs := 0
-	for e := EpOrderPlace; e <= EpLiquidations; e++ {
+	for e := EpOrderPlace; e <= EpKline; e++ {
 		if e.IsRequest() {
 			reqs++
 		}
