@@ -110,6 +110,10 @@ type order struct {
 	// fill the order as it was (applyFill).
 	amending  int
 	amendMark book.Ticks
+	// pendPrice and pendQty are the latest amend's terms (price, total),
+	// which risk holds while it is on its way (restatePending).
+	pendPrice book.Ticks
+	pendQty   book.Lots
 	// The wire view's parts fixed at acceptance (or amend): the order id's
 	// text and the limit price and qty decimals.
 	wid          string
@@ -412,7 +416,7 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 		return
 	}
 	o.amending++
-	o.amendMark = mark
+	o.amendMark, o.pendPrice, o.pendQty = mark, newPrice, newQty
 	ctx.Send(h.pid, &amendMsg{id: o.id, acct: a.e.id, price: price, qty: qty, from: ctx.Self(), done: m.done})
 }
 
@@ -617,6 +621,7 @@ func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
 	if m.err != nil || m.code != book.OK {
 		if o != nil {
 			a.acct.Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
+			a.restatePending(o)
 		}
 		m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
 		return false
@@ -633,7 +638,21 @@ func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
 		o.qty, o.wqty = am.qty, o.h.qty(am.qty)
 	}
 	o.snap = nil
+	a.restatePending(o)
 	return true
+}
+
+// restatePending gives risk back the reservation of the latest amend of o
+// still on its way (checked when it was sent): a fill of the order as it
+// was, or the answer to an earlier amend, must not leave risk holding less
+// than the book may yet be asked to hold. An amend whose total the fills
+// already reached will be refused: the order as it is stays reserved.
+func (a *accountActor) restatePending(o *order) {
+	if o.amending > 0 {
+		if rem := o.pendQty - o.filled; rem > 0 {
+			a.acct.Restate(o.id, o.pendPrice, max(rem, o.qty-o.filled), o.amendMark)
+		}
+	}
 }
 
 func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
@@ -677,6 +696,9 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	o.filled += qty
 	o.value += s.Notional(price, qty)
 	o.snap = nil
+	if o.amending > 0 && o.filled < o.qty {
+		a.restatePending(o)
+	}
 	if res.Deficit > 0 {
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}

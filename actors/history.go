@@ -213,8 +213,8 @@ func (a *historyActor) klines(m *klinesMsg) {
 		series = &a.mark[h.idx]
 	}
 	end := m.req.EndMs
-	if end == 0 {
-		end = a.x.now()
+	if now := a.x.now(); end == 0 || end > now { // no candles of periods not begun
+		end = now
 	}
 	cs := series.Candles(m.iv, m.req.StartMs, end, m.req.Limit, nil)
 	out := make([]wire.Kline, len(cs))

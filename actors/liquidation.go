@@ -294,6 +294,13 @@ func (a *accountActor) onADLRetry(ctx actor.Context, m *adlRetryMsg) {
 // another round.
 func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	h := a.x.symbols[m.sym]
+	if a.partial != nil {
+		// A partial liquidation's reduce-only order is in the book against
+		// this position: a forced close now could let it flip it. Close
+		// nothing; the bankrupt account asks the next in line.
+		a.answerClose(ctx, m, 0)
+		return
+	}
 	done, res, code := a.acct.CloseForADL(h.sym, m.side, m.qty, m.price)
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))

@@ -22,6 +22,17 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
+	current := risk.Cross // a symbol the account never used starts in the exchange's mode
+	if a.x.mode == risk.Isolated {
+		current = risk.Isolated
+	}
+	if pos, ok := a.acct.Position(h.sym); ok {
+		current = pos.Mode
+	}
+	if current == mode {
+		m.done(wire.MarginModeReply{Reply: wire.OK(), Symbol: h.sym.Name, Mode: name}) // already so: nothing to change
+		return
+	}
 	if pos, ok := a.acct.Position(h.sym); ok && pos.Qty != 0 {
 		m.refuse(wire.Errorf(wire.CodePositionOpen, "the margin mode of %s cannot change while a position is open there", h.sym.Name))
 		return

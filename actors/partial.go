@@ -77,7 +77,17 @@ func (a *accountActor) onPartialResult(ctx actor.Context, m *takerResultMsg) {
 	a.partial = nil
 	a.release(o)
 	a.positionChanged(ctx, h)
-	if a.acct.EndPartialLiquidation(h.sym) && a.liq == nil {
+	if !a.acct.EndPartialLiquidation(h.sym) || a.liq != nil {
+		return
+	}
+	if p, ok := a.acct.Position(h.sym); ok && p.Qty != 0 && a.acct.OnMark(h.sym, max(a.markOf(h, p), 1)) {
 		a.takeOver(ctx, h) // the reduction was not enough
+		return
+	}
+	for _, o := range a.x.symbols { // another position crossed meanwhile (its marks waited)
+		if p, ok := a.acct.Position(o.sym); ok && p.Qty != 0 && a.acct.OnMark(o.sym, max(a.markOf(o, p), 1)) {
+			a.liquidate(ctx, o)
+			return
+		}
 	}
 }

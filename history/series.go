@@ -76,6 +76,9 @@ func (s *Series) Candles(iv Interval, startMs, endMs int64, limit int, dst []Can
 	first := iv.Open(s.mins[0].OpenMs)
 	end := iv.Open(endMs)
 	start := iv.Open(startMs)
+	if start < startMs { // the first candle opening at or after startMs
+		start += int64(iv)
+	}
 	if startMs == 0 {
 		start = end - int64(limit-1)*int64(iv)
 	}

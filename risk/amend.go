@@ -35,8 +35,8 @@ func (a *Account) Amend(sym *market.Symbol, id book.OrderID, price book.Ticks, q
 // makes the record agree with what the book says the order is (after an
 // amend, or before a fill the book made while an amend was on its way).
 // Like a fill, it may leave Available below zero for a while. The margin
-// price is PreTrade's: the limit for a buy, max(limit, mark) for a sell.
-// It reports whether id was an open order.
+// price is PreTrade's (marginPrice). It reports whether id was an open
+// order.
 func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark book.Ticks) bool {
 	j := a.orders.Find(id)
 	if j < 0 {
@@ -45,10 +45,9 @@ func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark
 	o := *a.orders.At(j)
 	a.dropOrder(j)
 	if qty > 0 {
-		o.price, o.qty = price, qty
-		if o.side == book.Sell {
-			o.price = max(price, mark)
-		}
+		sym := a.pos[o.slot].sym
+		lo, hi := sym.Band(mark)
+		o.price, o.qty = marginPrice(sym, Order{Side: o.side, Type: Limit, Price: price}, mark, lo, hi), qty
 		a.putOrder(o)
 	}
 	return true

@@ -105,3 +105,19 @@ func TestInverseEntryPrice(t *testing.T) {
 		t.Fatalf("entry price %s (cost %s)", got, pos.Cost.Decimal())
 	}
 }
+
+// TestInverseRestateKeepsTheMarginPrice: restating an open inverse order as
+// it is (what an amend's answer does) reserves exactly what PreTrade did.
+func TestInverseRestateKeepsTheMarginPrice(t *testing.T) {
+	sym := inverseSymbol(t, "XBTUSD")
+	for _, o := range []Order{{ID: 1, Side: book.Buy, Type: Limit, Price: 20_100, Qty: 100_000}, {ID: 2, Side: book.Sell, Type: Limit, Price: 19_900, Qty: 100_000}} {
+		a := funded("2", Cross)
+		mustOK(t, a.SetLeverage(sym, 10), "leverage")
+		c, _ := a.PreTrade(sym, o, 20_000)
+		mustOK(t, c, "PreTrade")
+		before := a.Available()
+		if !a.Restate(o.ID, o.Price, o.Qty, 20_000) || a.Available() != before {
+			t.Fatalf("%s: available %s after restating, %s before", o.Side, a.Available().Decimal(), before.Decimal())
+		}
+	}
+}

@@ -37,12 +37,11 @@ func (a *Account) StartPartialLiquidation(sym *market.Symbol, id book.OrderID) (
 	if tier == 0 {
 		return PartialPlan{}, false
 	}
-	per := sym.Notional(p.mark, 1) // one lot's notional at the mark
-	if per <= 0 {
-		return PartialPlan{}, false
-	}
-	keep := book.Lots(sym.Tiers[tier-1].MaxNotional / per)
 	size := abs(p.qty)
+	top := sym.Tiers[tier-1].MaxNotional
+	// The largest size whose notional at the mark is within the tier below
+	// (a search: an inverse notional rounds, so top/per can overshoot).
+	keep := book.Lots(lastTrue(func(k int64) bool { return sym.Notional(p.mark, book.Lots(k)) <= top }, 0, int64(size), 0))
 	if keep <= 0 || keep >= size {
 		return PartialPlan{}, false
 	}
