@@ -186,6 +186,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		a.go_(func() { a.snapshotter(bg, o, jcfg) })
 	}
 	a.startBots(bg, o)
+	a.go_(func() { a.tickers(bg, pub) })
 	a.ready = true
 	log.Info("ready", "nats", a.url, "symbols", len(syms), "index", feed.name, "bots", o.Bots)
 	return a, nil

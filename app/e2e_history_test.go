@@ -147,3 +147,24 @@ func TestE2EHistory(t *testing.T) {
 	}
 	e.settledAudit()
 }
+
+// TestE2ETickerStream: a subscriber of px.md.<sym>.ticker.1s gets the
+// ticker every second.
+func TestE2ETickerStream(t *testing.T) {
+	e := start(t, condConfig(t), startOpts{})
+	ts := e.funded("1000000", "alice", "bob")
+	e.index("1000")
+	ts[1].limit(wire.Sell, "1001", "2")
+	ts[0].limit(wire.Buy, "1001", "2", wire.IOC)
+	stream := newRecorder(t, e.nc, e.subj.TickerStream(tsym))
+	eventually(t, "a ticker", func() error {
+		got := decoded[wire.TickerStats](stream, e.subj.TickerStream(tsym))
+		if len(got) == 0 {
+			return fmt.Errorf("none yet")
+		}
+		if x := got[0]; x.Symbol != tsym || !x.Last.Equal(dec("1001")) || !x.Volume.Equal(dec("2")) || !x.OpenInterest.Equal(dec("2")) {
+			t.Fatalf("ticker %+v", x)
+		}
+		return nil
+	})
+}

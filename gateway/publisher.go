@@ -80,6 +80,20 @@ func (p *Publisher) events(account string) string {
 	return s.(string)
 }
 
+// Ticker publishes a symbol's ticker on <prefix>.md.<symbol>.ticker.1s when
+// anybody subscribes to it.
+func (p *Publisher) Ticker(symbol string, t *wire.TickerStats) {
+	s := p.subj.TickerStream(symbol)
+	if p.interest == nil || p.interest(s) {
+		publish(p, s, t, wire.AppendTickerStats)
+	}
+}
+
+// WantsTicker reports whether a symbol's ticker stream has a subscriber.
+func (p *Publisher) WantsTicker(symbol string) bool {
+	return p.interest == nil || p.interest(p.subj.TickerStream(symbol))
+}
+
 // Kline publishes a candle on <prefix>.md.<symbol>.kline.<interval>.
 func (p *Publisher) Kline(symbol, interval string, k *wire.KlineUpdate) {
 	publish(p, p.kline(symbol, interval), k, wire.AppendKlineUpdate)

@@ -297,6 +297,15 @@ type KlineUpdate struct {
 	Kline
 }
 
+// AppendTickerStats appends t as JSON.
+func AppendTickerStats(dst []byte, t *TickerStats) []byte {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return dst
+	}
+	return append(dst, b...)
+}
+
 // AppendKlineUpdate appends k as JSON.
 func AppendKlineUpdate(dst []byte, k *KlineUpdate) []byte {
 	b, err := json.Marshal(k)

@@ -183,6 +183,10 @@ func (s Subjects) ADLEvents(sym string) string       { return s.adl(sym, "events
 // Liquidations is the public stream of liquidations on sym.
 func (s Subjects) Liquidations(sym string) string { return s.md(sym, "liquidations") }
 
+// TickerStream is sym's ticker, published once a second (the request
+// Ticker answers the same on demand).
+func (s Subjects) TickerStream(sym string) string { return s.md(sym, "ticker.1s") }
+
 // Kline is the stream of sym's candles of interval (wire.Klines' names).
 func (s Subjects) Kline(sym, interval string) string { return s.md(sym, "kline."+interval) }
 
