@@ -15,6 +15,7 @@ import (
 	"github.com/perpx/perpx/actors"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/gateway"
+
 	"github.com/perpx/perpx/journal"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/natsrv"
@@ -139,6 +140,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 	xo := actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now}
+	if xo.Now == nil {
+		xo.Now = feed.replayClock() // nil but for a replay
+	}
 	jcfg := journalConfig(o)
 	if o.Data != "" {
 		if a.jw, err = journal.Open(a.nc, jcfg); err != nil {

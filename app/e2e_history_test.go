@@ -2,10 +2,14 @@ package app_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 func (e *exchange) klines(req wire.Klines) []wire.Kline {
@@ -167,4 +171,38 @@ func TestE2ETickerStream(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestE2EReplayHistory: a recorded half hour replayed at 100 000× happens at
+// its recorded times: afterwards the mark candles of that half hour read
+// back minute by minute.
+func TestE2EReplayHistory(t *testing.T) {
+	t0 := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
+	var b strings.Builder
+	b.WriteString("time_ms,symbol,price\n")
+	for m := range 30 {
+		fmt.Fprintf(&b, "%d,%s,%d\n", t0+int64(m)*60_000+5_000, tsym, 1000+m)
+	}
+	file := filepath.Join(t.TempDir(), "day.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, condConfig(t), startOpts{index: "replay:" + file, speed: 100_000})
+	var ks []wire.Kline
+	eventually(t, "the replayed candles", func() error {
+		ks = e.klines(wire.Klines{Interval: "1m", Source: wire.SourceMark, StartMs: t0, EndMs: t0 + 29*60_000})
+		if len(ks) != 30 || !ks[29].Close.Equal(dec("1029")) {
+			return fmt.Errorf("%d candles", len(ks))
+		}
+		return nil
+	})
+	for m, k := range ks {
+		if k.OpenMs != t0+int64(m)*60_000 || !k.Open.Equal(decimal.NewFromInt(int64(1000+m))) {
+			t.Fatalf("minute %d: %+v", m, k)
+		}
+	}
+	if h := e.klines(wire.Klines{Interval: "1h", Source: wire.SourceMark, StartMs: t0, EndMs: t0}); len(h) != 1 ||
+		kline(h[0]) != "1000 1029 1000 1029 0 0" {
+		t.Fatalf("the hour %+v", h)
+	}
 }

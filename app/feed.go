@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,6 +41,25 @@ type feed struct {
 	sub               *nats.Subscription // its subscription, once made
 	closer            func() error
 	syms              map[string]*market.Symbol
+	// clock is a replay's recorded time, the exchange's clock while it
+	// replays (replayClock): each tick is applied at its own time.
+	clock atomic.Int64
+}
+
+// replayClock returns the exchange clock for a replay (nil for the other
+// sources): the recorded time of the tick last applied, from the first
+// row's time on, so that a replayed day happens at its recorded times.
+func (f *feed) replayClock() func() int64 {
+	r, ok := f.src.(*index.Replay)
+	if !ok {
+		return nil
+	}
+	first, ok := r.First()
+	if !ok {
+		return nil
+	}
+	f.clock.Store(first)
+	return f.clock.Load
 }
 
 func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
@@ -122,7 +142,20 @@ func (f *feed) run(ctx context.Context, a *App) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		f.set(a, t.Symbol, f.round(t.Symbol, t.Price))
+		if t.TimeMs == 0 {
+			f.set(a, t.Symbol, f.round(t.Symbol, t.Price), nil)
+			continue
+		}
+		// A replayed tick: the clock moves to its time, and the next waits
+		// until the exchange applied it, so nothing is stamped out of order.
+		f.clock.Store(max(f.clock.Load(), t.TimeMs))
+		applied := make(chan struct{})
+		f.set(a, t.Symbol, f.round(t.Symbol, t.Price), func() { close(applied) })
+		select {
+		case <-applied:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -136,7 +169,7 @@ func (f *feed) subscribe(a *App) error {
 			f.refused.Event("subject", m.Subject, "err", err)
 			return
 		}
-		f.set(a, p.Symbol, f.round(p.Symbol, p.Price))
+		f.set(a, p.Symbol, f.round(p.Symbol, p.Price), nil)
 	})
 	if err == nil {
 		err = a.nc.Flush()
@@ -163,10 +196,13 @@ func (f *feed) round(sym string, price decimal.Decimal) decimal.Decimal {
 	return s.Price(t)
 }
 
-func (f *feed) set(a *App, sym string, price decimal.Decimal) {
+func (f *feed) set(a *App, sym string, price decimal.Decimal, applied func()) {
 	a.x.SetIndex(sym, wire.IndexSet{Price: price}, func(r wire.IndexReply) {
 		if !r.OK {
 			f.rejected.Event("symbol", sym, "price", price, "err", r.Error)
+		}
+		if applied != nil {
+			applied()
 		}
 	})
 }

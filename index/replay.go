@@ -28,6 +28,8 @@ type Replay struct {
 	rows    int   // records read, header included
 	rowsOut int   // ticks returned
 	err     error // sticky: a replay stops at its first error
+	// first is the first row, read by NewReplay (its time starts Clock).
+	first *Tick
 }
 
 // NewReplay replays r from start at speed× (1 = as recorded).
@@ -40,12 +42,33 @@ func NewReplay(r io.Reader, start time.Time, speed float64) (*Replay, error) {
 	cr.FieldsPerRecord = 3
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
-	return &Replay{r: cr, start: start, speed: speed}, nil
+	p := &Replay{r: cr, start: start, speed: speed}
+	// The first row is read now, for Clock; a bad one is reported by Next,
+	// as any row's is.
+	if t, ok, err := p.next(); err != nil {
+		p.err = err
+	} else if ok {
+		p.first = &t
+	}
+	return p, nil
+}
+
+// First is the first row's recorded time (Unix ms); ok is false for an
+// empty replay or a bad first row.
+func (p *Replay) First() (ms int64, ok bool) {
+	if p.first == nil {
+		return 0, false
+	}
+	return p.first.TimeMs, true
 }
 
 // Next returns the next row as a tick; ok is false at the end of the input
 // or after an error.
 func (p *Replay) Next() (Tick, bool, error) {
+	if t := p.first; t != nil {
+		p.first = nil
+		return *t, true, nil
+	}
 	if p.err != nil {
 		return Tick{}, false, p.err
 	}
@@ -105,5 +128,5 @@ func (p *Replay) row(line int, rec []string) (Tick, bool, error) {
 	if off > math.MaxInt64/2 {
 		return bad("time_ms %d is too far from the first row at speed %v", ms, p.speed)
 	}
-	return Tick{Due: p.start.Add(time.Duration(off)), Symbol: sym, Price: price}, true, nil
+	return Tick{Due: p.start.Add(time.Duration(off)), Symbol: sym, Price: price, TimeMs: ms}, true, nil
 }

@@ -22,6 +22,8 @@ type Tick struct {
 	Due    time.Time
 	Symbol string
 	Price  decimal.Decimal
+	// TimeMs is a replayed tick's recorded time (0 for the other sources).
+	TimeMs int64
 }
 
 // Source yields ticks in due order. ok is false when nothing (more) is
