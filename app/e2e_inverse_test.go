@@ -105,3 +105,61 @@ func TestE2EInverse(t *testing.T) {
 		t.Fatalf("audit fund %s", a.Fund)
 	}
 }
+
+// TestE2EInverseADL: the seed's ADL example in BTC. A's 200 000-contract
+// long (2 BTC at 10×) is bankrupt with an empty fund and no bids: B, short
+// 230 000 and the top of the ranking, is closed by 200 000 at A's
+// bankruptcy price and keeps 30 000; money is conserved in BTC.
+func TestE2EInverseADL(t *testing.T) {
+	e := start(t, parseConfig(t, inverseSymbol, ""), startOpts{})
+	index := func(price string) {
+		t.Helper()
+		mustOK(t, "index "+price, request[wire.IndexReply](t, e.nc, e.subj.AdminIndex("XBTUSD"), wire.IndexSet{Price: dec(price)}).Reply)
+	}
+	e.deposit("A", "2")
+	e.deposit("B", "10")
+	e.deposit("D", "10")
+	index("10000")
+	place := func(acct string, side wire.Side, qty string, tif wire.TIF) {
+		t.Helper()
+		c := e.trader(acct)
+		mustOK(t, "leverage", request[wire.LeverageReply](t, c.nc, e.subj.Leverage(acct), wire.Leverage{Symbol: "XBTUSD", Leverage: dec("10")}).Reply)
+		r := c.place(wire.PlaceOrder{Symbol: "XBTUSD", Side: side, Type: wire.Limit, Price: dec("10000"), Qty: dec(qty), TIF: tif})
+		mustOK(t, acct+" order", r.Reply)
+	}
+	place("B", wire.Sell, "230000", wire.GTC)
+	place("A", wire.Buy, "200000", wire.IOC)
+	place("D", wire.Buy, "30000", wire.IOC)
+	var pa *wire.Position
+	eventually(t, "A's long", func() error {
+		if st := e.trader("A").state(); len(st.Positions) != 1 {
+			return fmt.Errorf("%+v", st)
+		} else {
+			pa = &st.Positions[0]
+		}
+		return nil
+	})
+	if !pa.BankruptcyPrice.Equal(dec("9091")) {
+		t.Fatalf("A's long %+v", pa)
+	}
+	e.settledAudit()
+	index(pa.LiquidationPrice.String())
+	e.waitEvents("A", wire.EventLiquidation, 1)
+	eventually(t, "B's forced close", func() error {
+		evs := e.events("B", wire.EventADL)
+		if len(evs) != 1 {
+			return fmt.Errorf("B's adl events %+v", evs)
+		}
+		if ev := evs[0].ADL; ev.BankruptAccount != "A" || !ev.Qty.Equal(dec("200000")) || !ev.Price.Equal(dec("9091")) {
+			t.Fatalf("B's adl event %+v", ev)
+		}
+		return nil
+	})
+	eventually(t, "B keeps 30 000 short", func() error {
+		if st := e.trader("B").state(); len(st.Positions) != 1 || st.Positions[0].Side != wire.Short || !st.Positions[0].Qty.Equal(dec("30000")) {
+			return fmt.Errorf("%+v", st.Positions)
+		}
+		return nil
+	})
+	e.settledAudit()
+}
