@@ -38,7 +38,7 @@ type levelKey struct {
 type half struct {
 	side   Side
 	tree   *btree.BTreeG[levelKey] // level order, only touched when a level appears or empties
-	prices index                   // price -> level slot, for O(1) joins at existing levels
+	prices Index                   // price -> level slot, for O(1) joins at existing levels
 	best   int32                   // cached best level, nilIdx when the side is empty
 }
 
@@ -60,7 +60,7 @@ type Book struct {
 	freeNode  int32
 	levels    []level
 	freeLevel int32
-	ids       index // order id -> node slot
+	ids       Index // order id -> node slot
 	bids      half
 	asks      half
 	last      Ticks
@@ -74,7 +74,7 @@ func New() *Book {
 	b := &Book{}
 	b.bids = newHalf(Buy, minIndexSize)
 	b.asks = newHalf(Sell, minIndexSize)
-	b.ids.init(minIndexSize)
+	b.ids.Init(minIndexSize)
 	b.freeNode, b.freeLevel = nilIdx, nilIdx
 	return b
 }
@@ -88,7 +88,7 @@ func newHalf(s Side, size int) half {
 	// shift of the whole leaf.
 	h.tree = btree.NewWithFreeListG(btreeDegree, func(a, b levelKey) bool { return a.key > b.key },
 		btree.NewFreeListG[levelKey](256))
-	h.prices.init(size)
+	h.prices.Init(size)
 	return h
 }
 
@@ -97,10 +97,10 @@ func newHalf(s Side, size int) half {
 func (b *Book) Reset() {
 	b.nodes, b.levels = b.nodes[:0], b.levels[:0]
 	b.freeNode, b.freeLevel = nilIdx, nilIdx
-	b.ids.clear()
+	b.ids.Clear()
 	for _, h := range [2]*half{&b.bids, &b.asks} {
 		h.tree.Clear(true)
-		h.prices.clear()
+		h.prices.Clear()
 		h.best = nilIdx
 	}
 	b.last = 0
@@ -238,12 +238,12 @@ func (b *Book) allocLevel() int32 {
 
 // levelAt returns the level slot for price on h, creating it if needed.
 func (b *Book) levelAt(h *half, p Ticks) int32 {
-	if li, ok := h.prices.get(uint64(p)); ok {
+	if li, ok := h.prices.Get(uint64(p)); ok {
 		return li
 	}
 	li := b.allocLevel()
 	b.levels[li] = level{price: p, head: nilIdx, tail: nilIdx}
-	h.prices.put(uint64(p), li)
+	h.prices.Put(uint64(p), li)
 	k := levelKey{key: h.keyOf(p), lvl: li}
 	h.tree.ReplaceOrInsert(k)
 	if h.best == nilIdx || k.key < h.keyOf(b.levels[h.best].price) {
@@ -255,7 +255,7 @@ func (b *Book) levelAt(h *half, p Ticks) int32 {
 // dropLevel removes an empty level from h.
 func (b *Book) dropLevel(h *half, li int32) {
 	p := b.levels[li].price
-	h.prices.del(uint64(p))
+	h.prices.Del(uint64(p))
 	h.tree.Delete(levelKey{key: h.keyOf(p)})
 	if h.best == li {
 		h.best = nilIdx
@@ -269,7 +269,7 @@ func (b *Book) dropLevel(h *half, li int32) {
 
 // levelTotal is the open quantity resting at price p on side s.
 func (b *Book) levelTotal(s Side, p Ticks) Lots {
-	if li, ok := b.half(s).prices.get(uint64(p)); ok {
+	if li, ok := b.half(s).prices.Get(uint64(p)); ok {
 		return b.levels[li].total
 	}
 	return 0
@@ -295,7 +295,7 @@ func (b *Book) enqueue(li int32, o *Order, remaining, filled Lots) *level {
 	l.tail = ni
 	l.count++
 	l.total += remaining
-	b.ids.put(uint64(o.ID), ni)
+	b.ids.Put(uint64(o.ID), ni)
 	return l
 }
 
@@ -316,7 +316,7 @@ func (b *Book) unlink(ni int32) {
 	}
 	l.count--
 	l.total -= n.remaining
-	b.ids.del(uint64(n.ID))
+	b.ids.Del(uint64(n.ID))
 	b.freeNodeAt(ni)
 }
 

@@ -90,7 +90,7 @@ func (b *Book) checkLevel(h *half, k levelKey) (int, error) {
 	if h.keyOf(l.price) != k.key || l.price <= 0 {
 		return 0, corrupt("%v: level %d has price %d under key %d", h.side, k.lvl, l.price, k.key)
 	}
-	if li, ok := h.prices.get(uint64(l.price)); !ok || li != k.lvl {
+	if li, ok := h.prices.Get(uint64(l.price)); !ok || li != k.lvl {
 		return 0, corrupt("%v: price %d indexed to %d, tree says %d", h.side, l.price, li, k.lvl)
 	}
 	var total Lots

@@ -10,8 +10,8 @@ import (
 // backward-shift deletion is exercised heavily.
 func TestIndexAgainstMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var x index
-	x.init(0)
+	var x Index
+	x.Init(0)
 	want := map[uint64]int32{}
 	for i := range 200_000 {
 		k := 1 + rng.Uint64N(300)
@@ -21,11 +21,11 @@ func TestIndexAgainstMap(t *testing.T) {
 		switch rng.IntN(3) {
 		case 0, 1:
 			v := int32(i)
-			x.put(k, v)
+			x.Put(k, v)
 			want[k] = v
 		default:
 			_, had := want[k]
-			if x.del(k) != had {
+			if x.Del(k) != had {
 				t.Fatalf("del(%d) disagrees with the map", k)
 			}
 			delete(want, k)
@@ -35,14 +35,14 @@ func TestIndexAgainstMap(t *testing.T) {
 		}
 		if i%1000 == 0 {
 			for k, v := range want {
-				if got, ok := x.get(k); !ok || got != v {
+				if got, ok := x.Get(k); !ok || got != v {
 					t.Fatalf("get(%d) = %d, %v; want %d", k, got, ok, v)
 				}
 			}
 		}
 	}
-	x.clear()
-	if _, ok := x.get(1); ok || x.n != 0 {
+	x.Clear()
+	if _, ok := x.Get(1); ok || x.n != 0 {
 		t.Fatal("clear kept entries")
 	}
 }

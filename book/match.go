@@ -113,7 +113,7 @@ func (b *Book) lookup(id OrderID) (int32, bool) {
 	if id == 0 { // 0 marks empty index slots
 		return nilIdx, false
 	}
-	return b.ids.get(uint64(id))
+	return b.ids.Get(uint64(id))
 }
 
 // validateOrder validates a new order against its own fields and the book.
@@ -128,7 +128,7 @@ func (b *Book) validateOrder(o *Order) RejectCode {
 	case o.Qty <= 0:
 		return RejectInvalidQty
 	}
-	if _, dup := b.ids.get(uint64(o.ID)); dup {
+	if _, dup := b.ids.Get(uint64(o.ID)); dup {
 		return RejectDuplicateOrderID
 	}
 	return b.admit(o, o.Qty, 0)

@@ -109,7 +109,7 @@ func DecodeBookSnapshot(p []byte) (*Book, []byte, error) {
 		bids: newHalf(Buy, 2*nb), asks: newHalf(Sell, 2*na),
 		last: last,
 	}
-	b.ids.init(2 * orders) // the index grows at half load
+	b.ids.Init(2 * orders) // the index grows at half load
 	for _, s := range [2]struct {
 		h *half
 		n int
@@ -172,7 +172,7 @@ func (b *Book) decodeOrder(d *snapDecoder, side Side, li int32) error {
 	case flags>>(flagSTPShift+2) != 0 || STPMode(flags>>flagSTPShift) > STPNone:
 		return snapErr("order %d: flags %#x", id, flags)
 	}
-	if _, dup := b.ids.get(uint64(id)); dup {
+	if _, dup := b.ids.Get(uint64(id)); dup {
 		return snapErr("order %d twice", id)
 	}
 	b.enqueue(li, &Order{ID: id, Account: acct, ClientID: cid, Side: side, Type: Limit, TIF: GTC,

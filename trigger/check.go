@@ -25,15 +25,15 @@ func (s *Set) Check() error {
 		if !n.o.valid() {
 			return fmt.Errorf("trigger: slot %d holds malformed %+v", i, n.o)
 		}
-		if slot, ok := s.ids.get(uint64(n.o.ID)); !ok || slot != int32(i) {
+		if slot, ok := s.ids.Get(uint64(n.o.ID)); !ok || slot != int32(i) {
 			return fmt.Errorf("trigger: id %d at slot %d, index says %d, %v", n.o.ID, i, slot, ok)
 		}
 		if (n.o.Kind == Stop) != (n.state == fixed) {
 			return fmt.Errorf("trigger: id %d: %v in state %d", n.o.ID, n.o.Kind, n.state)
 		}
 	}
-	if live := len(s.nodes) - 1 - states[free]; live != s.n || s.ids.n != s.n {
-		return fmt.Errorf("trigger: %d live slots, Len %d, index %d", live, s.n, s.ids.n)
+	if live := len(s.nodes) - 1 - states[free]; live != s.n || s.ids.Len() != s.n {
+		return fmt.Errorf("trigger: %d live slots, Len %d, index %d", live, s.n, s.ids.Len())
 	}
 	freeSeen := 0
 	for i := s.freeNode; i != 0; i = s.nodes[i].next {
@@ -45,18 +45,15 @@ func (s *Set) Check() error {
 	if freeSeen != states[free] {
 		return fmt.Errorf("trigger: %d free slots, %d on the free list", states[free], freeSeen)
 	}
-	inIndex := 0
-	for _, e := range s.ids.slots {
-		if e.key == 0 {
-			continue
+	var bad error
+	s.ids.Each(func(id uint64, slot int32) bool {
+		if slot <= 0 || int(slot) >= len(s.nodes) || s.nodes[slot].state == free || uint64(s.nodes[slot].o.ID) != id {
+			bad = fmt.Errorf("trigger: index maps id %d to slot %d", id, slot)
 		}
-		inIndex++
-		if e.val <= 0 || int(e.val) >= len(s.nodes) || s.nodes[e.val].state == free || uint64(s.nodes[e.val].o.ID) != e.key {
-			return fmt.Errorf("trigger: index maps id %d to slot %d", e.key, e.val)
-		}
-	}
-	if inIndex != s.ids.n {
-		return fmt.Errorf("trigger: index holds %d ids, counts %d", inIndex, s.ids.n)
+		return bad == nil
+	})
+	if bad != nil {
+		return bad
 	}
 
 	var inTrees [4]int

@@ -134,7 +134,7 @@ func DecodeSnapshot(p []byte) (*Set, []byte, error) {
 	}
 	p = p[k:]
 	s.nodes = slices.Grow(s.nodes, int(count))
-	s.ids.init(2 * int(count))
+	s.ids.Init(2 * int(count))
 	type act struct {
 		slot int32
 		ext  book.Ticks

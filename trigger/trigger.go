@@ -175,7 +175,7 @@ const degree = 32
 type Set struct {
 	nodes    []node
 	freeNode int32
-	ids      idIndex
+	ids      book.Index
 	n        int
 	last     [NumSources]book.Ticks
 
@@ -192,7 +192,7 @@ type Set struct {
 // New returns an empty set.
 func New() *Set {
 	s := &Set{nodes: make([]node, 1, 64), groups: make([]group, 1, 16)}
-	s.ids.init(64)
+	s.ids.Init(64)
 	fl := btree.NewFreeListG[item](256)
 	for src := range NumSources {
 		s.stops[src][Rise] = btree.NewWithFreeListG(degree, lessRise, fl)
@@ -234,7 +234,7 @@ func (s *Set) Add(o Order, now book.Ticks) Refusal {
 	if !o.valid() {
 		return Invalid
 	}
-	if _, dup := s.ids.get(uint64(o.ID)); dup {
+	if _, dup := s.ids.Get(uint64(o.ID)); dup {
 		return Duplicate
 	}
 	if s.WouldTrigger(o, now) {
@@ -273,7 +273,7 @@ func (s *Set) alloc(o Order) int32 {
 		slot = int32(len(s.nodes))
 		s.nodes = append(s.nodes, node{o: o})
 	}
-	s.ids.put(uint64(o.ID), slot)
+	s.ids.Put(uint64(o.ID), slot)
 	s.n++
 	return slot
 }
@@ -281,7 +281,7 @@ func (s *Set) alloc(o Order) int32 {
 // release frees slot and forgets its id; the caller has unlinked it.
 func (s *Set) release(slot int32) {
 	n := &s.nodes[slot]
-	s.ids.del(uint64(n.o.ID))
+	s.ids.Del(uint64(n.o.ID))
 	*n = node{next: s.freeNode}
 	s.freeNode = slot
 	s.n--
@@ -289,7 +289,7 @@ func (s *Set) release(slot int32) {
 
 // Get returns the armed order id.
 func (s *Set) Get(id book.OrderID) (Order, bool) {
-	slot, ok := s.ids.get(uint64(id))
+	slot, ok := s.ids.Get(uint64(id))
 	if !ok {
 		return Order{}, false
 	}
@@ -298,7 +298,7 @@ func (s *Set) Get(id book.OrderID) (Order, bool) {
 
 // Remove disarms id and returns it.
 func (s *Set) Remove(id book.OrderID) (Order, bool) {
-	slot, ok := s.ids.get(uint64(id))
+	slot, ok := s.ids.Get(uint64(id))
 	if !ok {
 		return Order{}, false
 	}
@@ -319,7 +319,7 @@ func (s *Set) Remove(id book.OrderID) (Order, bool) {
 // Extreme is a trailing stop's peak (sell) or trough (buy) since it
 // activated; 0 while it is not active, or for any other order.
 func (s *Set) Extreme(id book.OrderID) book.Ticks {
-	slot, ok := s.ids.get(uint64(id))
+	slot, ok := s.ids.Get(uint64(id))
 	if !ok || s.nodes[slot].state != active {
 		return 0
 	}
