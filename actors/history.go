@@ -234,19 +234,24 @@ func (a *historyActor) recent(m *recentTradesMsg) {
 	m.done(wire.RecentTradesReply{Reply: wire.OK(), Trades: out})
 }
 
-// fundingHistory answers the funding events in [start, end], the newest
-// limit of them, oldest first.
-func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
-	h, f := m.h, a.funding[m.h.idx]
-	end := m.req.EndMs
+// window is the part of s (ascending by at) whose times lie in [start,
+// end] (end 0: no end), its newest limit entries.
+func window[T any](s []T, at func(T) int64, start, end int64, limit int) []T {
 	if end == 0 {
 		end = math.MaxInt64
 	}
-	lo := sort.Search(len(f), func(i int) bool { return f[i].ms >= m.req.StartMs })
-	hi := sort.Search(len(f), func(i int) bool { return f[i].ms > end })
-	lo = max(lo, hi-m.req.Limit)
-	out := make([]wire.FundingRecord, 0, max(hi-lo, 0))
-	for _, r := range f[lo:max(hi, lo)] {
+	lo := sort.Search(len(s), func(i int) bool { return at(s[i]) >= start })
+	hi := sort.Search(len(s), func(i int) bool { return at(s[i]) > end })
+	return s[max(lo, hi-limit):max(hi, lo)]
+}
+
+// fundingHistory answers the funding events in [start, end], the newest
+// limit of them, oldest first.
+func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
+	h := m.h
+	f := window(a.funding[h.idx], func(r fundingRecord) int64 { return r.ms }, m.req.StartMs, m.req.EndMs, m.req.Limit)
+	out := make([]wire.FundingRecord, 0, len(f))
+	for _, r := range f {
 		out = append(out, wire.FundingRecord{Symbol: h.sym.Name, FundingRate: r.rate.Decimal(), FundingMs: r.ms, MarkPrice: h.price(r.mark)})
 	}
 	m.done(wire.FundingHistoryReply{Reply: wire.OK(), History: out})
@@ -307,16 +312,10 @@ func (a *historyActor) ticker(m *tickerMsg) {
 // openInterest answers the open interest now and its 5-minute samples in
 // the window, the newest limit of them.
 func (a *historyActor) openInterest(m *openInterestMsg) {
-	h, s := m.h, a.oi[m.h.idx]
-	end := m.req.EndMs
-	if end == 0 {
-		end = math.MaxInt64
-	}
-	lo := sort.Search(len(s), func(i int) bool { return s[i].ms >= m.req.StartMs })
-	hi := sort.Search(len(s), func(i int) bool { return s[i].ms > end })
-	lo = max(lo, hi-m.req.Limit)
-	out := make([]wire.OISample, 0, max(hi-lo, 0))
-	for _, x := range s[lo:max(hi, lo)] {
+	h := m.h
+	s := window(a.oi[h.idx], func(x oiSample) int64 { return x.ms }, m.req.StartMs, m.req.EndMs, m.req.Limit)
+	out := make([]wire.OISample, 0, len(s))
+	for _, x := range s {
 		out = append(out, wire.OISample{TimeMs: x.ms, OpenInterest: h.qty(x.long)})
 	}
 	m.done(wire.OpenInterestReply{Reply: wire.OK(), Symbol: h.sym.Name, OpenInterest: h.qty(m.now), TimeMs: a.x.now(), History: out})

@@ -525,6 +525,22 @@ func sameFundEvent(a, b wire.FundEvent) bool {
 		a.Balance.Equal(b.Balance) && a.Reason == b.Reason && a.Account == b.Account && a.Symbol == b.Symbol
 }
 
+// settlementEvent waits for the fund's latest event to be a liquidation's
+// (not a deposit) and returns it.
+func (e *exchange) settlementEvent() wire.FundEvent {
+	e.t.Helper()
+	var ev wire.FundEvent
+	eventually(e.t, "the fund event", func() error {
+		evs := e.fundEvents()
+		if len(evs) == 0 || evs[len(evs)-1].Reason == wire.ReasonDeposit {
+			return fmt.Errorf("fund events %+v", evs)
+		}
+		ev = evs[len(evs)-1]
+		return nil
+	})
+	return ev
+}
+
 func (e *exchange) adlEvents() []wire.ADLEvent {
 	return decoded[wire.ADLEvent](e.rec, e.subj.ADLEvents(tsym))
 }

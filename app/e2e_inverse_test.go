@@ -89,15 +89,7 @@ func TestE2EInverse(t *testing.T) {
 	place(erin, wire.Buy, "9200", "100000", wire.GTC) // the liquidation order's liquidity
 	index("9140")
 	e.waitEvents("carol", wire.EventLiquidation, 1)
-	var ev wire.FundEvent
-	eventually(t, "the fund event", func() error {
-		evs := e.fundEvents()
-		if len(evs) == 0 || evs[len(evs)-1].Reason == wire.ReasonDeposit {
-			return fmt.Errorf("fund events %+v", evs)
-		}
-		ev = evs[len(evs)-1]
-		return nil
-	})
+	ev := e.settlementEvent()
 	if ev.Asset != "BTC" || ev.Reason != wire.ReasonLiquidationSurplus || !ev.Delta.Equal(dec("0.13043479")) || !ev.Balance.Equal(dec("1.13043479")) {
 		t.Fatalf("fund event %+v", ev)
 	}

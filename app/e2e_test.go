@@ -158,15 +158,7 @@ func seedLiquidation(t *testing.T, mode wire.MarginModeName, c seedCase) {
 		}
 		return nil
 	})
-	var ev wire.FundEvent
-	eventually(t, "the fund event", func() error {
-		evs := e.fundEvents()
-		if len(evs) == 0 || evs[len(evs)-1].Reason == wire.ReasonDeposit {
-			return fmt.Errorf("fund events %+v", evs)
-		}
-		ev = evs[len(evs)-1]
-		return nil
-	})
+	ev := e.settlementEvent()
 	if ev.Reason != c.wantReason || !ev.Delta.Equal(dec(c.wantDelta)) || !ev.Balance.Equal(dec(c.wantFund)) ||
 		ev.Account != "alice" || ev.Symbol != tsym || ev.Asset != "USDT" {
 		t.Fatalf("fund event %+v, want %s %s -> %s", ev, c.wantReason, c.wantDelta, c.wantFund)
