@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/market"
 )
 
@@ -92,9 +93,9 @@ func (f *Fund) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, index(r.asset))
 		dst = le.AppendUint64(dst, uint64(r.amount))
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(f.hist.buf)))
-	for i := range len(f.hist.buf) {
-		e := f.hist.at(i)
+	dst = binary.AppendUvarint(dst, uint64(f.hist.Len()))
+	for i := range f.hist.Len() {
+		e := f.hist.At(i)
 		dst = le.AppendUint64(dst, uint64(e.TimeMs))
 		dst = binary.AppendUvarint(dst, index(e.Asset))
 		dst = le.AppendUint64(dst, uint64(e.Delta))
@@ -278,7 +279,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		c.fail("%d events kept, the ring holds %d", n, min(f.seq, uint64(f.cfg.HistoryCap)))
 	}
 	symbols := map[string]string{} // one string per symbol, as live
-	f.hist.buf = make([]Event, 0, n)
+	f.hist = ring.New[Event](f.cfg.HistoryCap)
 	for i := 0; i < n && c.err == nil; i++ {
 		e := Event{Seq: f.seq - uint64(n-1-i), TimeMs: int64(c.u64())}
 		ai := c.index(len(names))
@@ -304,7 +305,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		default:
 			c.fail("event %d: reason %d", e.Seq, e.Reason)
 		}
-		f.hist.push(e)
+		f.hist.Push(e)
 	}
 	// Back from each asset's balance: an event's Balance is the balance
 	// after it, and no balance is ever below zero.
@@ -312,8 +313,8 @@ func (c *cursor) history(f *Fund, names []string) {
 	for _, name := range names {
 		bal[name] = f.assets[name].balance
 	}
-	for i := len(f.hist.buf) - 1; i >= 0 && c.err == nil; i-- {
-		e := &f.hist.buf[i]
+	for i := f.hist.Len() - 1; i >= 0 && c.err == nil; i-- {
+		e := f.hist.At(i)
 		b := bal[e.Asset]
 		if b < 0 || e.Delta > b || e.Delta < 0 && -e.Delta > math.MaxInt64-b {
 			c.fail("event %d: %s balance %v cannot have moved by %v", e.Seq, e.Asset, b, e.Delta)
@@ -321,7 +322,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		e.Balance = b
 		bal[e.Asset] = b - e.Delta
 	}
-	if f.seq > uint64(len(f.hist.buf)) {
+	if f.seq > uint64(f.hist.Len()) {
 		return // the ring dropped the first events
 	}
 	for _, name := range names {

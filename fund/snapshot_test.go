@@ -179,7 +179,7 @@ func TestSnapshotContinuesExactly(t *testing.T) {
 			if w.rng.IntN(25) == 0 {
 				c = fundRoundTrip(t, c)
 				snaps++
-				if f.hist.start != 0 {
+				if f.seq > uint64(f.hist.Len()) {
 					wrapped++
 				}
 				if len(f.res) > 0 {
