@@ -404,7 +404,8 @@ func (x *Exchange) Klines(sym string, req wire.Klines, done func(wire.KlinesRepl
 		done(wire.KlinesReply{Reply: fail(wire.CodeBadRequest, "%v", err), Klines: []wire.Kline{}})
 		return
 	}
-	x.root.Send(x.history, &klinesMsg{h: h, req: req, iv: iv, done: done})
+	m := &klinesMsg{h: h, req: req, iv: iv, done: done}
+	x.send(x.history, m, func(e *wire.Error) { done(wire.KlinesReply{Reply: wire.Fail(e), Klines: []wire.Kline{}}) })
 }
 
 // RecentTrades answers a symbol's newest trades.
@@ -414,7 +415,9 @@ func (x *Exchange) RecentTrades(sym string, req wire.RecentTrades, done func(wir
 		done(wire.RecentTradesReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), Trades: []wire.Trade{}})
 		return
 	}
-	x.root.Send(x.history, &recentTradesMsg{h: h, req: req, done: done})
+	x.send(x.history, &recentTradesMsg{h: h, req: req, done: done}, func(e *wire.Error) {
+		done(wire.RecentTradesReply{Reply: wire.Fail(e), Trades: []wire.Trade{}})
+	})
 }
 
 // FundingHistory answers a symbol's funding events.
@@ -424,7 +427,9 @@ func (x *Exchange) FundingHistory(sym string, req wire.FundingHistory, done func
 		done(wire.FundingHistoryReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.FundingRecord{}})
 		return
 	}
-	x.root.Send(x.history, &fundingHistoryMsg{h: h, req: req, done: done})
+	x.send(x.history, &fundingHistoryMsg{h: h, req: req, done: done}, func(e *wire.Error) {
+		done(wire.FundingHistoryReply{Reply: wire.Fail(e), History: []wire.FundingRecord{}})
+	})
 }
 
 // Ticker answers a symbol's 24-hour ticker.
@@ -434,9 +439,9 @@ func (x *Exchange) Ticker(sym string, done func(wire.TickerReply)) {
 		done(wire.TickerReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
-	x.root.Send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
-		x.root.Send(x.history, &tickerMsg{h: h, oi: oi, done: done})
-	}})
+	x.send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
+		x.relay(x.history, &tickerMsg{h: h, oi: oi, done: done})
+	}}, func(e *wire.Error) { done(wire.TickerReply{Reply: wire.Fail(e)}) })
 }
 
 // OpenInterest answers a symbol's open interest now (as the ADL ranking
@@ -447,9 +452,9 @@ func (x *Exchange) OpenInterest(sym string, req wire.OpenInterestReq, done func(
 		done(wire.OpenInterestReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.OISample{}})
 		return
 	}
-	x.root.Send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
-		x.root.Send(x.history, &openInterestMsg{h: h, req: req, now: oi, done: done})
-	}})
+	x.send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
+		x.relay(x.history, &openInterestMsg{h: h, req: req, now: oi, done: done})
+	}}, func(e *wire.Error) { done(wire.OpenInterestReply{Reply: wire.Fail(e), History: []wire.OISample{}}) })
 }
 
 // trade is a fill as the history keeps it.
