@@ -1,7 +1,10 @@
 package fund
 
 import (
+	"slices"
+
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/market"
 )
 
@@ -68,4 +71,24 @@ func (f *Fund) Since(seq uint64, dst []Event) []Event {
 		dst = append(dst, *f.hist.At(i))
 	}
 	return dst
+}
+
+// Resize applies new caps (0: the default) to a fund that has history, as
+// a snapshot taken under other caps brings: the newest events and days stay.
+func (f *Fund) Resize(cfg Config) error {
+	g, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	hist := ring.New[Event](g.cfg.HistoryCap)
+	for _, e := range f.History(nil, g.cfg.HistoryCap) {
+		hist.Push(e)
+	}
+	f.hist, f.cfg = hist, g.cfg
+	for _, a := range f.assets {
+		if n := len(a.days); n > f.cfg.DailyCap {
+			a.days = slices.Delete(a.days, 0, n-f.cfg.DailyCap)
+		}
+	}
+	return nil
 }

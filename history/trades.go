@@ -25,3 +25,16 @@ func (r *Trades) Add(t Trade) { r.r.Push(t) }
 
 // Recent appends the newest limit trades to dst, oldest first.
 func (r *Trades) Recent(limit int, dst []Trade) []Trade { return r.r.Newest(limit, dst) }
+
+// Resized returns r with capacity n, keeping its newest trades (r itself
+// when n is its capacity already).
+func (r *Trades) Resized(n int) *Trades {
+	if max(n, 1) == r.r.Cap() {
+		return r
+	}
+	t := NewTrades(n)
+	for _, tr := range r.Recent(n, nil) {
+		t.Add(tr)
+	}
+	return t
+}
