@@ -64,6 +64,8 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		a.must(err, "release the reservation of liquidation", m.id)
 	case *deficitMsg:
 		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
+	case *adlCountMsg:
+		a.f.RecordADL(a.x.settle, a.x.clock(&a.j))
 	case *fundDepositMsg:
 		ev, err := a.f.Deposit(a.x.settle, m.amount, a.x.clock(&a.j))
 		if err != nil {
@@ -131,7 +133,7 @@ func (a *fundActor) daily(req wire.FundDaily) wire.FundDailyReply {
 		}
 		out = append(out, wire.FundDay{Date: d.Date(), DayMs: ms, Asset: asset, OpeningBalance: open.Decimal(), ClosingBalance: bal.Decimal(),
 			Deposits: d.Deposits.Decimal(), Surplus: d.Surplus.Decimal(), Fees: d.Fees.Decimal(), Deficits: d.Deficits.Decimal(),
-			Uncovered: d.Uncovered.Decimal(), Liquidations: d.Liquidations, LiquidationVolume: d.LiquidationVolume.Decimal()})
+			Uncovered: d.Uncovered.Decimal(), Liquidations: d.Liquidations, LiquidationVolume: d.LiquidationVolume.Decimal(), ADL: d.ADL})
 	}
 	return wire.FundDailyReply{Reply: wire.OK(), Days: out}
 }

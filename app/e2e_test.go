@@ -184,7 +184,7 @@ func seedLiquidation(t *testing.T, mode wire.MarginModeName, c seedCase) {
 	fd := request[wire.FundDailyReply](t, e.nc, e.subj.FundDaily(), wire.FundDaily{})
 	mustOK(t, "fund daily", fd.Reply)
 	d := fd.Days
-	if len(d) != 1 || !d[0].OpeningBalance.IsZero() || !d[0].ClosingBalance.Equal(dec(c.wantFund)) || d[0].Liquidations != 1 ||
+	if len(d) != 1 || !d[0].OpeningBalance.IsZero() || !d[0].ClosingBalance.Equal(dec(c.wantFund)) || d[0].Liquidations != 1 || d[0].ADL != 0 ||
 		!d[0].Deposits.Equal(dec(c.fund)) || d[0].Asset != "USDT" ||
 		!d[0].Surplus.Sub(d[0].Deficits).Equal(dec(c.wantFund).Sub(dec(c.fund))) {
 		t.Fatalf("fund daily %+v", d)
@@ -312,6 +312,14 @@ func TestE2EADLWithEmptyFund(t *testing.T) {
 					t.Fatalf("the empty fund moved: %+v", fs.History)
 				}
 			}
+			// The fund's day counts the counterparties closed.
+			eventually(t, "the ADL count in fund.daily", func() error {
+				fd := request[wire.FundDailyReply](t, e.nc, e.subj.FundDaily(), wire.FundDaily{})
+				if len(fd.Days) != 1 || fd.Days[0].ADL != len(c.closed) || fd.Days[0].Liquidations != 1 {
+					return fmt.Errorf("fund daily %+v, want %d ADL", fd.Days, len(c.closed))
+				}
+				return nil
+			})
 			q := e.adlQueue(wire.Short)
 			for acct := range c.keeps {
 				if len(q) != 1 || q[0].Account != acct {

@@ -2,6 +2,7 @@ package fund
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -301,5 +302,31 @@ func TestResize(t *testing.T) {
 	}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSnapshotVersion1: a snapshot written before the totals had the ADL
+// count (version 1) still loads, with ADL 0, and is written back as
+// version 2.
+func TestSnapshotVersion1(t *testing.T) {
+	// A fund with a 1000 deposit on day 2 and a liquidation paying 60 + 5 on
+	// day 3, encoded by the version-1 build.
+	v1, _ := hex.DecodeString("50584655010a000000000000000500000000000000030000000000000001045553445429040000000000000100000000000000f40b000000000000e8030000000000003c0000000000000005000000000000000000000000000000000000000000000002020000000000000000000000000000000000000000000000e803000000000000000000000000000000000000000000000000000000000000000000000000000003000000000000000100000000000000f40b00000000000000000000000000003c00000000000000050000000000000000000000000000000000000000000000000300b84c0a0000000000e803000000000000010000000000000000000014730f00000000000500000000000000030700000000000000084254432d504552500014730f00000000003c00000000000000020700000000000000084254432d50455250")
+	f, rest, err := DecodeSnapshot(v1)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("version 1: %v, %d bytes left", err, len(rest))
+	}
+	days := f.Days("USDT", nil)
+	if f.Balance("USDT") != 1065 || len(days) != 2 || days[1].Surplus != 60 || days[1].Fees != 5 || days[1].Liquidations != 1 || days[1].ADL != 0 {
+		t.Fatalf("balance %d, days %+v", f.Balance("USDT"), days)
+	}
+	f.RecordADL("USDT", 3*msPerDay)
+	c := fundRoundTrip(t, f)
+	if d, _ := c.Day("USDT", 3); d.ADL != 1 || c.Lifetime("USDT").ADL != 1 || c.AppendSnapshot(nil)[4] != snapVersion {
+		t.Fatalf("after an ADL and a round trip: %+v", d)
+	}
+	v1[4] = snapVersion + 1
+	if _, _, err := DecodeSnapshot(v1); !errors.Is(err, ErrSnapshotVersion) {
+		t.Fatalf("a later version: %v", err)
 	}
 }
