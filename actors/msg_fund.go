@@ -59,7 +59,7 @@ type (
 	}
 	// adlCountMsg: a counterparty's position was closed by ADL (counted
 	// in the fund's daily report).
-	adlCountMsg struct{ sym int }
+	adlCountMsg    struct{ sym int }
 	fundDepositMsg struct {
 		amount market.Money
 		done   func(wire.BalanceReply)

@@ -38,7 +38,7 @@ import (
 // an event, so walking back from the asset's balance by the deltas gives
 // it); the ring restarts at its oldest event, which it cannot tell apart.
 const (
-	snapMagic   = "PXFU"
+	snapMagic = "PXFU"
 	// Version 2 added the ADL count to the totals; version 1 is read too.
 	snapVersion = 2
 	snapTotals  = 7 * 8 // at least: version 2's are 8 * 8
