@@ -179,10 +179,11 @@ func (a *historyActor) Receive(ctx actor.Context) {
 			a.last[m.sym].Add(t.TimeMs, t.Price, t.Qty, s.Notional(t.Price, t.Qty))
 			a.trades[m.sym].Add(t)
 		}
-		a.streamKlines(m.sym, m.trades[len(m.trades)-1].TimeMs)
+		a.streamKlines(m.sym, m.trades[len(m.trades)-1].TimeMs, true)
 	case *histMarkMsg:
 		a.mark[m.sym].Add(m.ms, m.mark, 0, 0)
 		a.marks[m.sym] = m.up
+		a.streamKlines(m.sym, m.ms, false) // the clock: periods end without trades too
 	case *histOIMsg:
 		at := m.ms / oiPeriodMs * oiPeriodMs
 		s := a.oi[m.sym]
@@ -251,10 +252,14 @@ func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
 }
 
 // streamKlines publishes, for each interval somebody follows, the candle
-// in progress at ms, and the one before it as closed when ms starts a new
-// period. The candles come from the series, so nothing of the stream is
-// state of its own (a restart or a replay rebuilds the same).
-func (a *historyActor) streamKlines(sym int, ms int64) {
+// in progress at ms after a trade (traded) or when ms starts a new period,
+// and the one before it as closed when ms is past its period: a trade or a
+// mark (the symbol's clock, ticking with the index) tells the period ended.
+// The candles come from the series, so the stream keeps no state of its
+// own but which period it announced last; after a restart or a first
+// subscription that is taken as the newest trade's, so the period open at
+// a crash is announced closed (perhaps once more).
+func (a *historyActor) streamKlines(sym int, ms int64, traded bool) {
 	ks, ok := a.x.sink.(KlineSink)
 	if !ok || !a.x.events {
 		return
@@ -267,8 +272,16 @@ func (a *historyActor) streamKlines(sym int, ms int64) {
 		}
 		open := iv.Open(ms)
 		f := &a.forming[sym][k]
-		if f.OpenMs != open && f.Trades > 0 {
-			ks.Kline(h.sym.Name, name, a.klineUpdate(h, iv, *f, true))
+		if f.OpenMs == 0 {
+			f.OpenMs = iv.Open(a.last[sym].LastOpenMs())
+		}
+		if f.OpenMs != 0 && f.OpenMs < open {
+			if c := a.last[sym].Candles(iv, f.OpenMs, f.OpenMs, 1, nil); len(c) == 1 {
+				ks.Kline(h.sym.Name, name, a.klineUpdate(h, iv, c[0], true))
+			}
+		}
+		if !traded && f.OpenMs >= open {
+			continue
 		}
 		if c := a.last[sym].Candles(iv, open, open, 1, nil); len(c) == 1 {
 			*f = c[0]
