@@ -399,7 +399,8 @@ func TestE2EFundingPayments(t *testing.T) {
 	// max leverage 10: impact notional 2000, 2 lots at 1000; mmr 0.01: the
 	// funding cap is 0.75 %.
 	cfg := parseConfig(t, symbolJSON("10", int(iv.Seconds()), [2]string{"1000000000", "0.01"}), "")
-	e := start(t, cfg, startOpts{now: clk.now})
+	dir := t.TempDir()
+	e := start(t, cfg, startOpts{now: clk.now, data: dir})
 	e.index("1000")
 	tr := e.funded("100000", "alice", "bob", "carol", "dave")
 	alice, bob, carol, dave := tr[0], tr[1], tr[2], tr[3]
@@ -467,6 +468,31 @@ func TestE2EFundingPayments(t *testing.T) {
 	if !none.OK || len(none.History) != 0 {
 		t.Fatalf("a window without funding %+v", none)
 	}
+
+	// A restart keeps the funding history and the ticker; the next funding
+	// joins the history once, at its time.
+	tk := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	deps := e.deposits
+	e = start(t, cfg, startOpts{now: clk.now, data: dir})
+	e.deposits = deps
+	fh2 := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{})
+	tk2 := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
+	if !sameJSON(t, fh, fh2) || !sameJSON(t, tk, tk2) {
+		t.Fatalf("after the restart:\n%+v %+v\nbefore:\n%+v %+v", fh2, tk2.Ticker, fh, tk.Ticker)
+	}
+	clk.advance(iv)
+	e.index("1000")
+	eventually(t, "the third funding", func() error {
+		fh3 := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{})
+		if len(fh3.History) != 3 || fh3.History[2].FundingMs != t0+3*iv.Milliseconds() || !sameJSON(t, fh3.History[:2], fh.History) {
+			return fmt.Errorf("funding history %+v", fh3.History)
+		}
+		return nil
+	})
+	e.settledAudit()
 }
 
 // TestE2ESecurity: with config users, alice cannot place, cancel, change
