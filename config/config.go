@@ -209,11 +209,6 @@ func (c *Config) Compile() ([]*market.Symbol, error) {
 		if err != nil {
 			return nil, invalid("symbols[%d]: %v", i, err)
 		}
-		if i > 0 && s.Settle != out[0].Settle {
-			// An account has one wallet: every symbol settles in one asset.
-			return nil, invalid("symbols[%d]: %s settles in %s, %s in %s: one exchange settles in one asset (multi-coin wallets are not served yet)",
-				i, s.Name, s.Settle, out[0].Name, out[0].Settle)
-		}
 		// Case-insensitive: BTC-PERP and btc-perp side by side can only confuse.
 		key := strings.ToUpper(s.Name)
 		if j, dup := seen[key]; dup {
