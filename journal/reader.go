@@ -131,14 +131,9 @@ func Read(nc *nats.Conn, cfg Config, fromSeq uint64, fn func(seq uint64, kind ui
 		}
 		return fromSeq - 1, nil
 	}
-	start, err := locate(ctx, st, fromSeq)
+	start, err := startOf(ctx, st, fromSeq)
 	if err != nil {
 		return 0, err
-	}
-	// The batch before is read too, so that the link into the batch found
-	// is checked: a search does not see what it steps over.
-	if start > st.CachedInfo().State.FirstSeq {
-		start--
 	}
 	next, err := replay(cfg, st, start, st.CachedInfo().State.LastSeq, fromSeq, fn)
 	if err != nil {
@@ -148,6 +143,20 @@ func Read(nc *nats.Conn, cfg Config, fromSeq uint64, fn func(seq uint64, kind ui
 		return 0, endsBefore(next-1, fromSeq)
 	}
 	return next - 1, nil
+}
+
+// startOf is the stream sequence to read from for record fromSeq: the
+// batch holding it, or the one before, so that the link into the batch
+// found is checked (a search does not see what it steps over).
+func startOf(ctx context.Context, st jetstream.Stream, fromSeq uint64) (uint64, error) {
+	start, err := locate(ctx, st, fromSeq)
+	if err != nil {
+		return 0, err
+	}
+	if start > st.CachedInfo().State.FirstSeq {
+		start--
+	}
+	return start, nil
 }
 
 func tailOrNone(ctx context.Context, st jetstream.Stream) (tail, error) {
@@ -179,40 +188,56 @@ func replay(cfg Config, st jetstream.Stream, start, end, fromSeq uint64, fn func
 		return 0, fmt.Errorf("journal: %w", err)
 	}
 	defer it.Stop()
-	var next uint64 // the next record's sequence; 0 before the first batch
+	c := cursor{cfg: cfg, from: fromSeq}
 	for {
 		m, err := it.Next(jetstream.NextMaxWait(cfg.Timeout))
 		if err != nil {
-			return 0, fmt.Errorf("journal: stream %s after record %d: %w", cfg.Stream, next-1, err)
+			return 0, fmt.Errorf("journal: stream %s after record %d: %w", cfg.Stream, c.next-1, err)
 		}
 		meta, err := m.Metadata()
 		if err != nil {
 			return 0, fmt.Errorf("journal: %w", err)
 		}
 		seq := meta.Sequence.Stream
-		b, err := DecodeBatch(m.Data())
-		if err != nil {
-			return 0, at(err, cfg.Stream, seq)
+		if err := c.batch(seq, m.Data(), fn); err != nil {
+			return 0, err
 		}
-		switch {
-		case next == 0 && b.First > fromSeq:
-			return 0, fmt.Errorf("%w: stream %s seq %d starts at record %d, replay asked from %d", ErrGap, cfg.Stream, seq, b.First, fromSeq)
-		case next != 0 && b.First != next:
-			return 0, fmt.Errorf("%w: stream %s seq %d starts at record %d, want %d", ErrGap, cfg.Stream, seq, b.First, next)
-		}
-		for r := range b.Records() {
-			if r.Seq < fromSeq {
-				continue
-			}
-			if err := fn(r.Seq, r.Kind, r.Actor, r.Payload); err != nil {
-				return 0, fmt.Errorf("journal: record %d: %w", r.Seq, err)
-			}
-		}
-		next = b.Last() + 1
 		if seq >= end || meta.NumPending == 0 {
-			return next, nil
+			return c.next, nil
 		}
 	}
+}
+
+// cursor walks batches in stream order: it checks that their records are
+// dense and passes those from its from on to fn.
+type cursor struct {
+	cfg  Config
+	from uint64
+	next uint64 // the next record's sequence; 0 before the first batch
+}
+
+// batch checks and applies the batch stored at stream sequence seq.
+func (c *cursor) batch(seq uint64, data []byte, fn func(uint64, uint16, uint32, []byte) error) error {
+	b, err := DecodeBatch(data)
+	if err != nil {
+		return at(err, c.cfg.Stream, seq)
+	}
+	switch {
+	case c.next == 0 && b.First > c.from:
+		return fmt.Errorf("%w: stream %s seq %d starts at record %d, replay asked from %d", ErrGap, c.cfg.Stream, seq, b.First, c.from)
+	case c.next != 0 && b.First != c.next:
+		return fmt.Errorf("%w: stream %s seq %d starts at record %d, want %d", ErrGap, c.cfg.Stream, seq, b.First, c.next)
+	}
+	for r := range b.Records() {
+		if r.Seq < c.from {
+			continue
+		}
+		if err := fn(r.Seq, r.Kind, r.Actor, r.Payload); err != nil {
+			return fmt.Errorf("journal: record %d: %w", r.Seq, err)
+		}
+	}
+	c.next = b.Last() + 1
+	return nil
 }
 
 // Trim purges the batches wholly before record beforeSeq, typically the

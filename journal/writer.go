@@ -68,6 +68,8 @@ type Writer struct {
 	synced  chan struct{} // closed when durable advances or err is set; nil unless someone waits
 
 	durable atomic.Uint64
+	opened  tail          // the journal's end when Open read it
+	failed  chan struct{} // closed when err is set
 
 	kick     chan struct{} // wakes the flusher
 	inflight chan *batch   // flusher → acker, in publish order
@@ -125,6 +127,8 @@ func Open(nc *nats.Conn, cfg Config) (*Writer, error) {
 		tokens:     make(chan struct{}, cfg.MaxInFlight),
 		done:       make(chan struct{}),
 		lastStream: t.stream,
+		opened:     t,
+		failed:     make(chan struct{}),
 	}
 	w.space.L = &w.mu
 	w.durable.Store(t.last)
@@ -194,6 +198,17 @@ func (w *Writer) Last() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.next - 1
+}
+
+// Failed is closed when the writer stops on an error (Err says which):
+// fenced by another writer, or a batch refused or not acknowledged.
+func (w *Writer) Failed() <-chan struct{} { return w.failed }
+
+// Err is the error that stopped the writer, nil while it runs.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // Durable is the sequence up to which every record is stored and its
@@ -352,6 +367,7 @@ func (w *Writer) ack() {
 		w.mu.Lock()
 		if w.err == nil && err != nil {
 			w.err = err
+			close(w.failed)
 			w.space.Broadcast()
 			w.notify()
 			w.wake() // the open batch fails now, not after MaxDelay

@@ -1,0 +1,117 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// collect is a follower's fn that keeps copies of the records.
+type collect struct{ recs []Record }
+
+func (c *collect) fn(seq uint64, kind uint16, actor uint32, p []byte) error {
+	c.recs = append(c.recs, Record{Seq: seq, Kind: kind, Actor: actor, Payload: bytes.Clone(p)})
+	return nil
+}
+
+func follow(t *testing.T, f *Follower, c *collect, upTo uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for f.Applied() < upTo {
+		if err := f.Next(ctx, c.fn); err != nil {
+			t.Fatalf("follower at %d, want %d: %v", f.Applied(), upTo, err)
+		}
+	}
+}
+
+// A follower started before the stream exists sees every record as the
+// writer appends it; Promote takes over at the end with a mark record,
+// after which the old writer is fenced, and the records read back are the
+// old writer's, the mark, then the new writer's.
+func TestFollowerTailsAndPromoteFences(t *testing.T) {
+	nc := fresh(t)
+	cfg := config("FOLLOW")
+	f, err := Follow(nc, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var c collect
+
+	old := open(t, nc, cfg)
+	appendTexts(old, nil, texts("old-", 30)...)
+	mustSync(t, old)
+	follow(t, f, &c, 20) // part of it: Promote reads the rest
+	// More lands meanwhile: Promote catches up to the end it finds.
+	appendTexts(old, nil, texts("late-", 5)...)
+	mustSync(t, old)
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	w, err := f.Promote(ctx, c.fn, 9, 0, []byte("mark"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Applied() != 35 || w.Last() != 36 || w.Durable() != 36 {
+		t.Fatalf("applied %d, writer last %d durable %d; want 35, 36, 36", f.Applied(), w.Last(), w.Durable())
+	}
+	if got, want := strings.Join(payloads(c.recs), " "), strings.Join(append(texts("old-", 30), texts("late-", 5)...), " "); got != want {
+		t.Fatalf("follower applied %q, want %q", got, want)
+	}
+	appendTexts(old, nil, "deposed")
+	if err := old.Sync(ctx); !errors.Is(err, ErrFenced) {
+		t.Fatalf("old writer after the mark: %v, want ErrFenced", err)
+	}
+	select {
+	case <-old.Failed():
+	default:
+		t.Fatal("old writer's Failed not closed")
+	}
+	if !errors.Is(old.Err(), ErrFenced) {
+		t.Fatalf("old writer's Err %v", old.Err())
+	}
+	appendTexts(w, nil, "new")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := readAll(t, nc, cfg, 30)
+	if got := strings.Join(payloads(recs), " "); got != "old-29 late-0 late-1 late-2 late-3 late-4 mark new" {
+		t.Fatalf("journal tail %q", got)
+	}
+	_ = old.Close()
+}
+
+// A follower from a snapshot's sequence starts inside a batch; one asked
+// past the journal's end or before its trimmed start is an ErrGap.
+func TestFollowFromAndGaps(t *testing.T) {
+	nc := fresh(t)
+	cfg := config("FOLLOWFROM")
+	w := open(t, nc, cfg)
+	for range 3 {
+		appendTexts(w, nil, texts("r", 10)...)
+		mustSync(t, w)
+	}
+	f, err := Follow(nc, cfg, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c collect
+	follow(t, f, &c, 30)
+	f.Close()
+	if len(c.recs) != 16 || c.recs[0].Seq != 15 {
+		t.Fatalf("from 15: %d records from %d", len(c.recs), c.recs[0].Seq)
+	}
+	if _, err := Follow(nc, cfg, 32); !errors.Is(err, ErrGap) {
+		t.Fatalf("past the end: %v", err)
+	}
+	if err := Trim(nc, cfg, 21); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Follow(nc, cfg, 5); !errors.Is(err, ErrGap) {
+		t.Fatalf("before the trimmed start: %v", err)
+	}
+	_ = w.Close()
+}
