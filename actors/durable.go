@@ -52,6 +52,7 @@ const (
 	recMarginMode
 	recPositionMargin
 	recWithdraw
+	recLeader // a writer took over the journal (LeaderRecord); changes nothing
 )
 
 // Actor numbers in the journal.
@@ -62,6 +63,13 @@ const (
 	actorSymbol  uint32 = 0x100   // + symbol index
 	actorAccount uint32 = 0x10000 // + account id
 )
+
+// LeaderRecord is the record a new leader appends to take over the
+// journal (journal.Follower.Promote's mark): the time and its name. Replay
+// passes over it; it is in the journal only to fence the writer before.
+func LeaderRecord(ms int64, name string) (kind uint16, actor uint32, payload []byte) {
+	return recLeader, 0, append(binary.AppendUvarint(nil, uint64(ms)), name...)
+}
 
 // maxIDsPerRecord bounds the ids one record issues: ids are seq<<8 | k.
 const maxIDsPerRecord = 256
@@ -151,6 +159,7 @@ type durability struct {
 	// before any request is served.
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
 	loaded    bool        // a snapshot was loaded: the journal is not new
+	begun     bool        // a record other than a leader's mark was replayed
 	flight    map[[2]uint32]*fifo
 	ctx       *replayCtx
 	pending   map[uint64]*pendingTimer

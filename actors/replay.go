@@ -69,7 +69,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if err != nil {
 		return n, err
 	}
-	if n == 0 && !r.loaded {
+	if !r.begun && !r.loaded {
 		ms := x.now()
 		p := binary.AppendUvarint(nil, uint64(ms))
 		if r.w.Append(recGenesis, 0, p, nil) == 0 {
@@ -77,6 +77,11 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		}
 		x.genesis(ms) // as replay will: the marks start at the genesis record's time
 	}
+	// A writer opened after the exchange (a standby's, at its takeover)
+	// holds everything up to its Durable: replies wait for nothing older.
+	r.wmu.Lock()
+	r.durable = max(r.durable, r.w.Durable())
+	r.wmu.Unlock()
 	restore() // before resume: the actors run again from there
 	x.resume()
 	return n, nil
@@ -90,9 +95,14 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 	}
 	p = p[w:]
 	r := x.rec
+	if kind == recLeader {
+		return nil
+	}
+	begun := r.begun
+	r.begun = true
 	switch kind {
 	case recGenesis:
-		if seq != 1 || r.loaded {
+		if begun || r.loaded {
 			return fmt.Errorf("genesis at record %d", seq)
 		}
 		x.genesis(int64(ms))
