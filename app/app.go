@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -54,6 +55,16 @@ type Options struct {
 	// 1 000 000 and 10 minutes), and on a clean stop.
 	SnapshotEvery    int
 	SnapshotInterval time.Duration
+	// Role makes this instance one of several on a NATS cluster (NATSURL
+	// and Data required; cluster.go): RoleAuto follows the journal until
+	// it wins the leadership lease, RoleLeader too but Start waits until it
+	// leads, RoleFollower only follows. "" is a lone exchange, no lease.
+	Role string
+	// Lease is the leadership lease's time to live (default 3 s); the
+	// bucket's creator sets it for every instance.
+	Lease time.Duration
+	// Name names the instance in px.admin.cluster ("" = host name and pid).
+	Name string
 }
 
 // App is a running exchange process.
@@ -68,16 +79,23 @@ type App struct {
 	snapMu  sync.Mutex // snapSeq and snapAt, for /metrics (their writers read without it)
 	snapSeq uint64
 	snapAt  time.Time
-	// ready: Start succeeded, so the state is whole and may be snapshot.
-	ready bool
+	// started: Start succeeded. served: the running exchange recovered
+	// and serves, so its state is whole and may be snapshot.
+	started, served bool
 	// unlock releases the data directory (lockData); nil in memory.
-	unlock  func(failed bool)
-	x       *actors.Exchange
-	gw      *gateway.Gateway
-	httpSrv *http.Server
-	httpLn  net.Listener
-	url     string
-	symbols []*market.Symbol
+	unlock   func(failed bool)
+	termMu   sync.RWMutex // x and jw for readers outside the exchange's turn (Exchange, cluster)
+	x        *actors.Exchange
+	gw       *gateway.Gateway
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	httpDone chan struct{}
+	handler  atomic.Pointer[http.Handler] // the running exchange's /metrics and pprof
+	url      string
+	symbols  []*market.Symbol
+	cfg      *config.Config
+	mode     risk.MarginMode
+	cl       *cluster // nil for a lone exchange
 
 	cancel context.CancelFunc // stops feed and bots
 	wg     sync.WaitGroup
@@ -106,11 +124,14 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 
-	a = &App{log: log, symbols: syms}
+	if err := checkRole(o); err != nil {
+		return nil, err
+	}
+	a = &App{log: log, symbols: syms, cfg: cfg, mode: mode}
 	started := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
-			if feed.closer != nil { // feed.run, which closes it, never started
+			if feed != nil && feed.closer != nil { // feed.run, which closes it, never started
 				_ = feed.closer()
 			}
 			if started.httpSrv == nil && started.httpLn != nil {
@@ -133,71 +154,129 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err = a.connect(o, cfg); err != nil {
 		return nil, err
 	}
+	if a.httpLn != nil {
+		a.serveHTTP()
+	}
+	if o.SnapshotEvery <= 0 {
+		o.SnapshotEvery = 1_000_000
+	}
+	if o.SnapshotInterval <= 0 {
+		o.SnapshotInterval = 10 * time.Minute
+	}
+	a.jcfg, a.data = journalConfig(o), o
+	if o.Role != "" {
+		feed.closeSource() // each term of the cluster makes its own
+		feed = nil
+		if err = a.startCluster(ctx, o); err != nil {
+			return nil, err
+		}
+		a.started = true
+		return a, nil
+	}
+	var j actors.Journal
+	if o.Data != "" {
+		if a.jw, err = journal.Open(a.nc, a.jcfg); err != nil {
+			return nil, fmt.Errorf("app: journal: %w", err)
+		}
+		j = a.jw
+	}
+	t, err := a.newExchange(o, feed, j)
+	if err != nil {
+		return nil, err
+	}
+	if a.jw != nil {
+		if err = a.recover(o, a.jcfg); err != nil {
+			return nil, err
+		}
+	}
+	if err = a.serve(o, t); err != nil {
+		return nil, err
+	}
+	a.started = true
+	return a, nil
+}
+
+// term is what one exchange in the process is made of beside its actors:
+// a process has one, but for a clustered instance's every turn as a
+// follower and then leader (cluster.go).
+type term struct {
+	feed    *feed
+	pub     *gateway.Publisher
+	metrics *gateway.Metrics
+	gopts   gateway.Options
+}
+
+// newExchange starts the actors (a.x), publishing through a new publisher,
+// journaling to j (nil in memory); nothing is served yet.
+func (a *App) newExchange(o Options, feed *feed, j actors.Journal) (*term, error) {
 	metrics := gateway.NewMetrics()
-	gopts := gateway.Options{Prefix: o.Prefix, Logger: log, RateLimit: cfg.RateLimit, Metrics: metrics}
+	gopts := gateway.Options{Prefix: o.Prefix, Logger: a.log, RateLimit: a.cfg.RateLimit, Metrics: metrics}
 	pub, err := gateway.NewPublisher(a.nc, gopts)
 	if err != nil {
 		return nil, err
 	}
-	h := cfg.History
-	xo := actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now,
+	h := a.cfg.History
+	xo := actors.Options{Symbols: a.symbols, MarginMode: a.mode, Sink: pub, Logger: a.log, Now: o.Now, Journal: j,
 		Retention: actors.Retention{CandleDays: h.CandleDays, RecentTrades: h.RecentTrades, FundingEvents: h.FundingEvents,
 			OpenInterestDays: h.OpenInterestDays, AccountOrders: h.AccountOrders, AccountFills: h.AccountFills,
 			FundEvents: h.FundEvents, FundDays: h.FundDays}}
 	if xo.Now == nil {
 		xo.Now = feed.replayClock() // nil but for a replay
 	}
-	jcfg := journalConfig(o)
-	if o.Data != "" {
-		if a.jw, err = journal.Open(a.nc, jcfg); err != nil {
-			return nil, fmt.Errorf("app: journal: %w", err)
-		}
-		xo.Journal = a.jw
-	}
-	if a.x, err = actors.Start(xo); err != nil {
+	x, err := actors.Start(xo)
+	if err != nil {
 		return nil, err
 	}
-	if a.jw != nil {
-		if o.SnapshotEvery <= 0 {
-			o.SnapshotEvery = 1_000_000
-		}
-		if o.SnapshotInterval <= 0 {
-			o.SnapshotInterval = 10 * time.Minute
-		}
-		a.jcfg, a.data = jcfg, o
-		if err = a.recover(o, jcfg); err != nil {
-			return nil, err
-		}
-	}
-	for name, depth := range a.x.Mailboxes() {
-		metrics.RegisterMailbox(name, depth)
-	}
-	if a.jw != nil {
-		a.exportDurability(metrics)
-	}
-	if a.gw, err = gateway.Start(a.nc, a.x, gopts); err != nil {
-		return nil, err
-	}
-	if a.httpLn != nil {
-		a.serveHTTP(metrics.Handler())
-	}
+	a.termMu.Lock()
+	a.x = x
+	a.termMu.Unlock()
+	return &term{feed: feed, pub: pub, metrics: metrics, gopts: gopts}, nil
+}
 
-	if feed.subject != "" {
-		if err = feed.subscribe(a); err != nil {
-			return nil, err
+// serve makes the recovered exchange a.x answer requests and run its feed,
+// snapshots, bots and tickers.
+func (a *App) serve(o Options, t *term) (err error) {
+	for name, depth := range a.x.Mailboxes() {
+		t.metrics.RegisterMailbox(name, depth)
+	}
+	if a.jw != nil {
+		a.exportDurability(t.metrics, a.jw)
+	}
+	if a.gw, err = gateway.Start(a.nc, a.x, t.gopts); err != nil {
+		return err
+	}
+	h := t.metrics.Handler()
+	a.handler.Store(&h)
+	if t.feed.subject != "" {
+		if err = t.feed.subscribe(a); err != nil {
+			return err
 		}
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.go_(func() { feed.run(bg, a) })
+	a.go_(func() { t.feed.run(bg, a) })
 	if a.jw != nil {
-		a.go_(func() { a.snapshotter(bg, o, jcfg) })
+		a.go_(func() { a.snapshotter(bg, o, a.jcfg) })
 	}
 	a.startBots(bg, o)
-	a.go_(func() { a.tickers(bg, pub) })
-	a.ready = true
-	log.Info("ready", "nats", a.url, "symbols", len(syms), "index", feed.name, "bots", o.Bots)
-	return a, nil
+	a.go_(func() { a.tickers(bg, t.pub) })
+	a.served = true
+	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots)
+	return nil
+}
+
+// unserve stops what serve started: no more requests (those in flight are
+// answered while ctx lasts), no feed, snapshots, bots or tickers.
+func (a *App) unserve(ctx context.Context) error {
+	var err error
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.gw != nil {
+		err = a.gw.Stop(ctx)
+	}
+	a.wg.Wait()
+	return err
 }
 
 // journalConfig names the journal's stream after the subject prefix.
@@ -294,15 +373,25 @@ func (*natsLog) Errorf(string, ...any)  {}
 func (*natsLog) Debugf(string, ...any)  {}
 func (*natsLog) Tracef(string, ...any)  {}
 
-// serveHTTP serves h on the listener Start opened.
-func (a *App) serveHTTP(h http.Handler) {
+// serveHTTP serves on the listener Start opened what the running
+// exchange's metrics handle (a.handler; 503 while there is none).
+func (a *App) serveHTTP() {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := a.handler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "the exchange is starting", http.StatusServiceUnavailable)
+	})
 	a.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ln := a.httpLn
-	a.go_(func() {
+	a.httpDone = make(chan struct{})
+	go func() {
+		defer close(a.httpDone)
 		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", "err", err)
 		}
-	})
+	}()
 }
 
 func (a *App) go_(f func()) {
@@ -324,8 +413,13 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
-// Exchange is the in-process exchange (tests use it for audits).
-func (a *App) Exchange() *actors.Exchange { return a.x }
+// Exchange is the in-process exchange (tests use it for audits); a
+// clustered instance's changes when it takes over or steps down.
+func (a *App) Exchange() *actors.Exchange {
+	a.termMu.RLock()
+	defer a.termMu.RUnlock()
+	return a.x
+}
 
 // Symbols are the compiled symbols the exchange runs.
 func (a *App) Symbols() []*market.Symbol { return a.symbols }
@@ -335,27 +429,14 @@ func (a *App) Symbols() []*market.Symbol { return a.symbols }
 // NATS. ctx bounds the wait for in-flight requests.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
-	if a.cancel != nil {
-		a.cancel()
-	}
-	if a.gw != nil {
-		errs = append(errs, a.gw.Stop(ctx))
+	if a.cl != nil {
+		errs = append(errs, a.cl.stop(ctx))
+	} else {
+		errs = append(errs, a.stopExchange(ctx, true))
 	}
 	if a.httpSrv != nil {
 		errs = append(errs, a.httpSrv.Shutdown(ctx))
-	}
-	a.wg.Wait()
-	if a.ready && a.jw != nil && a.jw.Last() != a.snapSeq {
-		// A clean stop leaves a snapshot: the next start replays nothing.
-		if err := a.snapshot(a.data, a.jcfg, 2*time.Second); err != nil {
-			a.log.Error("snapshot at stop", "err", err)
-		}
-	}
-	if a.x != nil {
-		a.x.Stop()
-	}
-	if a.jw != nil {
-		errs = append(errs, a.jw.Close())
+		<-a.httpDone
 	}
 	if a.nc != nil {
 		if err := a.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
@@ -369,7 +450,30 @@ func (a *App) Close(ctx context.Context) error {
 		a.srv.Shutdown()
 	}
 	if a.unlock != nil {
-		a.unlock(!a.ready) // after the store is closed
+		a.unlock(!a.started) // after the store is closed
+	}
+	return errors.Join(errs...)
+}
+
+// stopExchange stops serving, takes a snapshot when clean (a clean stop
+// leaves one: the next start replays nothing) and stops the actors and
+// the journal writer.
+func (a *App) stopExchange(ctx context.Context, clean bool) error {
+	errs := []error{a.unserve(ctx)}
+	if clean && a.served && a.jw != nil && a.jw.Err() == nil && a.jw.Last() != a.snapSeq {
+		if err := a.snapshot(a.data, a.jcfg, 2*time.Second); err != nil {
+			a.log.Error("snapshot at stop", "err", err)
+		}
+	}
+	a.termMu.Lock()
+	x, jw := a.x, a.jw
+	a.x, a.jw, a.gw, a.served = nil, nil, nil, false
+	a.termMu.Unlock()
+	if x != nil {
+		x.Stop()
+	}
+	if jw != nil {
+		errs = append(errs, jw.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -111,6 +111,14 @@ func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
 	return f, nil
 }
 
+// closeSource closes a replay's file when run never will.
+func (f *feed) closeSource() {
+	if f.closer != nil {
+		_ = f.closer()
+		f.closer = nil
+	}
+}
+
 // run feeds ticks until ctx ends or the source is exhausted.
 func (f *feed) run(ctx context.Context, a *App) {
 	if f.closer != nil {

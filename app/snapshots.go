@@ -77,9 +77,35 @@ func cmpU64(a, b uint64) int {
 // exchange refuses, or a journal that does not continue it, stops start.
 func (a *App) recover(o Options, cfg journal.Config) error {
 	t := time.Now()
-	files, err := snapshotFiles(o.Data)
+	from, err := a.loadSnapshot(o)
 	if err != nil {
 		return err
+	}
+	n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
+		_, err := journal.Read(a.nc, cfg, from+1, fn)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("app: recovery from the journal after record %d: %w", from, err)
+	}
+	a.recovered(from)
+	a.log.Info("recovered", "snapshot", from, "records", n, "took", time.Since(t).Round(time.Millisecond))
+	return nil
+}
+
+// recovered notes the state as snapshot at from or the journal's end.
+func (a *App) recovered(from uint64) {
+	a.snapMu.Lock()
+	a.snapSeq, a.snapAt = max(from, a.jw.Last()), time.Now()
+	a.snapMu.Unlock()
+}
+
+// loadSnapshot loads the newest good snapshot into a.x and returns its
+// sequence (0 when there is none).
+func (a *App) loadSnapshot(o Options) (uint64, error) {
+	files, err := snapshotFiles(o.Data)
+	if err != nil {
+		return 0, err
 	}
 	var from uint64
 	for _, f := range files {
@@ -95,23 +121,12 @@ func (a *App) recover(o Options, cfg journal.Config) error {
 			continue
 		}
 		if from, err = a.x.LoadSnapshot(p); err != nil {
-			return fmt.Errorf("app: snapshot %s: %w", f.path, err)
+			return 0, fmt.Errorf("app: snapshot %s: %w", f.path, err)
 		}
 		a.log.Info("snapshot loaded", "file", f.path, "seq", from)
 		break
 	}
-	n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
-		_, err := journal.Read(a.nc, cfg, from+1, fn)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("app: recovery from the journal after record %d: %w", from, err)
-	}
-	a.snapMu.Lock()
-	a.snapSeq, a.snapAt = max(from, a.jw.Last()), time.Now()
-	a.snapMu.Unlock()
-	a.log.Info("recovered", "snapshot", from, "records", n, "took", time.Since(t).Round(time.Millisecond))
-	return nil
+	return from, nil
 }
 
 // snapshotter takes snapshots while ctx lives.
@@ -207,9 +222,9 @@ func writeFileSync(path string, p []byte) error {
 // exportDurability puts the journal's position and the latest snapshot in
 // /metrics: an operator sees the journal stalled (durable behind last) or
 // snapshots failing (the age growing).
-func (a *App) exportDurability(m *gateway.Metrics) {
-	m.RegisterGauge("perpx_journal_last_seq", "The latest journal record appended.", func() float64 { return float64(a.jw.Last()) })
-	m.RegisterGauge("perpx_journal_durable_seq", "The journal record up to which everything is stored.", func() float64 { return float64(a.jw.Durable()) })
+func (a *App) exportDurability(m *gateway.Metrics, jw *journal.Writer) {
+	m.RegisterGauge("perpx_journal_last_seq", "The latest journal record appended.", func() float64 { return float64(jw.Last()) })
+	m.RegisterGauge("perpx_journal_durable_seq", "The journal record up to which everything is stored.", func() float64 { return float64(jw.Durable()) })
 	m.RegisterGauge("perpx_snapshot_seq", "The journal record the latest snapshot was taken at.", func() float64 {
 		a.snapMu.Lock()
 		defer a.snapMu.Unlock()

@@ -154,6 +154,31 @@ type StateHashReply struct {
 	Seq  uint64 `json:"seq"`
 }
 
+// ClusterReply answers admin.cluster: the instances of a clustered exchange
+// (cmd/exchange --role), the leader first, then the others by name.
+type ClusterReply struct {
+	Reply
+	// Leader names the instance that holds the lease and answers.
+	Leader string `json:"leader"`
+	// LeaseMs is the lease's time to live.
+	LeaseMs int64 `json:"lease_ms"`
+	// JournalSeq is the leader's last journal record.
+	JournalSeq uint64            `json:"journal_seq"`
+	Instances  []ClusterInstance `json:"instances"`
+}
+
+// ClusterInstance is one instance as it last announced itself: Applied is
+// the last journal record it applied (a leader: appended), Lag how many
+// records it is behind the leader's JournalSeq, AgeMs how old the
+// announcement is.
+type ClusterInstance struct {
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Applied uint64 `json:"applied"`
+	Lag     uint64 `json:"lag"`
+	AgeMs   int64  `json:"age_ms"`
+}
+
 // Failure is one part of the exchange taken out of service: Actor is
 // "account <name>", "fund", "adl" or "symbol-<SYM>".
 type Failure struct {

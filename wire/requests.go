@@ -508,6 +508,12 @@ type StateHash struct{}
 // DecodeStateHash accepts {} or an empty payload.
 func DecodeStateHash(data []byte) (StateHash, *Error) { return StateHash{}, decodeObject(data, nil) }
 
+// Cluster is the (empty) body of <prefix>.admin.cluster.
+type Cluster struct{}
+
+// DecodeCluster accepts {} or an empty payload.
+func DecodeCluster(data []byte) (Cluster, *Error) { return Cluster{}, decodeObject(data, nil) }
+
 // Depth is the body of <prefix>.md.<sym>.depth: levels per side, 1 to
 // MaxDepthLevels, default DefaultDepthLevels.
 type Depth struct {

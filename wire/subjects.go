@@ -185,6 +185,9 @@ func (s Subjects) FundEvents() string                { return s.prefix + ".fund.
 func (s Subjects) ADLQueue(sym string) string        { return s.adl(sym, "queue") }
 func (s Subjects) ADLEvents(sym string) string       { return s.adl(sym, "events") }
 
+// AdminCluster reports the instances of a clustered exchange (--role).
+func (s Subjects) AdminCluster() string { return s.prefix + ".admin.cluster" }
+
 // Liquidations is the public stream of liquidations on sym.
 func (s Subjects) Liquidations(sym string) string { return s.md(sym, "liquidations") }
 

@@ -50,6 +50,7 @@ func TestSubjectsRoundTrip(t *testing.T) {
 		s.AdminFundDeposit():                 "px.admin.fund.deposit",
 		s.AdminAudit():                       "px.admin.audit",
 		s.AdminStateHash():                   "px.admin.state_hash",
+		s.AdminCluster():                     "px.admin.cluster",
 		s.Depth("BTC-PERP"):                  "px.md.BTC-PERP.depth",
 		s.ADLQueue("BTC-PERP"):               "px.adl.BTC-PERP.queue",
 		s.AccountAll("bob"):                  "px.acct.bob.>",
