@@ -537,7 +537,9 @@ var errFollowing = errors.New("app: a follower does not write the journal")
 
 // standby is a clustered exchange's journal: nothing while it follows,
 // the writer Promote gave it once it leads.
-type standby struct{ w atomic.Pointer[journal.Writer] }
+type standby struct {
+	w atomic.Pointer[journal.Writer]
+}
 
 func (s *standby) Append(kind uint16, actor uint32, p []byte, onDurable func(uint64, error)) uint64 {
 	if w := s.w.Load(); w != nil {

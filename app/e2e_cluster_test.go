@@ -1,0 +1,489 @@
+package app_test
+
+// A clustered exchange on a real three-server NATS cluster (embedded
+// nats-server, routes on loopback, the journal with three replicas): the
+// leader killed under load, a NATS server stopped, a leader fenced and its
+// lease taken, a leader's server cut off from the others.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/perpx/perpx/actors"
+	"github.com/perpx/perpx/app"
+	"github.com/perpx/perpx/internal/natscluster"
+	"github.com/perpx/perpx/journal"
+	"github.com/perpx/perpx/wire"
+)
+
+// testLease is the lease of the cluster tests: short, to keep them quick.
+const testLease = time.Second
+
+// failoverGoal is the issue's bound on a takeover after the lease expired.
+const failoverGoal = 2 * time.Second
+
+type natsCluster struct {
+	*natscluster.Cluster
+	t testing.TB
+}
+
+func startNATSCluster(t testing.TB) *natsCluster {
+	t.Helper()
+	c, err := natscluster.Start(3, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &natsCluster{Cluster: c, t: t}
+}
+
+// node starts an exchange instance with role on the cluster, its client
+// connection to server i first.
+func (c *natsCluster) node(name, role string, i int) *app.App {
+	c.t.Helper()
+	a, err := app.Start(context.Background(), app.Options{NATSURL: c.URLs(i), Data: c.t.TempDir(), JournalReplicas: 3,
+		Role: role, Lease: testLease, Name: name, Config: seedConfig(c.t, longTiers()...), Index: "manual"})
+	if err != nil {
+		c.t.Fatalf("start %s: %v", name, err)
+	}
+	c.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_ = a.Close(ctx)
+	})
+	return a
+}
+
+// client is a trader's and admin's connection to the cluster.
+func (c *natsCluster) client(i int) *exchange {
+	c.t.Helper()
+	nc, err := nats.Connect(c.URLs(i), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(nc.Close)
+	return &exchange{t: c.t, nc: nc, subj: wire.DefaultSubjects(), asset: "USDT"}
+}
+
+func waitRole(t testing.TB, a *app.App, role string, within time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for a.Role() != role {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance is %q after %v, want %s", a.Role(), within, role)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Now()
+}
+
+// leaseExpiry is when the lease the leader holds now expires if it is not
+// renewed: a lease after the server stored its last renewal.
+func leaseExpiry(t testing.TB, nc *nats.Conn) (string, time.Time) {
+	t.Helper()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, "PERPX_CLUSTER_PX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, "leader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Name string }
+	_ = json.Unmarshal(e.Value(), &v)
+	return v.Name, e.Created().Add(testLease)
+}
+
+// load places orders from several accounts until stopped, each one
+// acknowledged or, after a timeout, found or placed again: the retry rule
+// of API.md ("Failover"): look the client_order_id up, resend only when it
+// is UNKNOWN_ORDER.
+type load struct {
+	e      *exchange
+	accts  []string
+	acked  sync.Map // client_order_id -> account
+	n      atomic.Int64
+	retry  atomic.Int64 // requests that timed out and were looked up
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	okAt   []time.Time // every acknowledgement's time
+	failed error
+}
+
+func startLoad(e *exchange, accts []string) *load {
+	l := &load{e: e, accts: accts, stop: make(chan struct{})}
+	for i, acct := range accts {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			l.run(acct, rand.New(rand.NewPCG(uint64(i), 7)))
+		}()
+	}
+	return l
+}
+
+const (
+	loadTimeout = 300 * time.Millisecond
+	loadPace    = 5 * time.Millisecond
+	loadOrders  = 900 // an account keeps its last 1000 closed orders
+)
+
+// ask sends one request and decodes the reply; false when none came.
+func ask[R any](nc *nats.Conn, subject string, body any) (R, bool) {
+	var r R
+	p, _ := json.Marshal(body)
+	m, err := nc.Request(subject, p, loadTimeout)
+	if err != nil {
+		return r, false
+	}
+	return r, json.Unmarshal(m.Data, &r) == nil
+}
+
+func (l *load) run(acct string, rng *rand.Rand) {
+	subj := l.e.subj
+	// Paced, and at most loadOrders each: verify sees every order.
+	for k := 0; k < loadOrders; k++ {
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(loadPace):
+		}
+		side, off := wire.Buy, -rng.IntN(40)
+		if rng.IntN(2) == 0 {
+			side, off = wire.Sell, rng.IntN(40)
+		}
+		if rng.IntN(4) == 0 {
+			off = -off // crosses: trades
+		}
+		tif := wire.GTC
+		if rng.IntN(5) == 0 {
+			tif = wire.IOC
+		}
+		cid := fmt.Sprintf("%s-%d", acct, k)
+		req := wire.PlaceOrder{Symbol: tsym, Side: side, Type: wire.Limit, Price: dec(fmt.Sprint(3000 + off)), Qty: dec("1"), TIF: tif, ClientOrderID: cid}
+		for {
+			r, ok := ask[wire.OrderReply](l.e.nc, subj.OrderPlace(acct), req)
+			if ok {
+				if r.OK {
+					l.ack(cid, acct)
+				} else if r.Error.Code != wire.CodeInternal {
+					l.fail(fmt.Errorf("%s refused: %+v", cid, r.Error))
+				}
+				break
+			}
+			if l.lookUp(acct, cid) {
+				break
+			}
+		}
+	}
+}
+
+// lookUp asks for cid until an answer comes: true (acknowledged now) when
+// the order is there, false when it must be sent again.
+func (l *load) lookUp(acct, cid string) bool {
+	l.retry.Add(1)
+	for {
+		r, ok := ask[wire.OrdersReply](l.e.nc, l.e.subj.AccountOrders(acct), wire.Orders{ClientOrderID: cid})
+		switch {
+		case !ok:
+			continue
+		case r.OK && len(r.Orders) == 1:
+			l.ack(cid, acct)
+			return true
+		case r.Error != nil && r.Error.Code == wire.CodeUnknownOrder:
+			return false
+		}
+		l.fail(fmt.Errorf("looking up %s: %+v", cid, r.Reply))
+		return true
+	}
+}
+
+func (l *load) ack(cid, acct string) {
+	l.acked.Store(cid, acct)
+	l.n.Add(1)
+	l.mu.Lock()
+	l.okAt = append(l.okAt, time.Now())
+	l.mu.Unlock()
+}
+
+func (l *load) fail(err error) {
+	l.mu.Lock()
+	if l.failed == nil {
+		l.failed = err
+	}
+	l.mu.Unlock()
+}
+
+// waitAcked waits until n more orders are acknowledged.
+func (l *load) waitAcked(t testing.TB, n int64, within time.Duration) {
+	t.Helper()
+	target := l.n.Load() + n
+	deadline := time.Now().Add(within)
+	for l.n.Load() < target {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d acknowledged, waiting for %d", l.n.Load(), target)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// firstAckAfter is the first acknowledgement at or after t.
+func (l *load) firstAckAfter(t time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, at := range l.okAt {
+		if !at.Before(t) {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+func (l *load) finish(t testing.TB) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	if l.failed != nil {
+		t.Fatal(l.failed)
+	}
+}
+
+// verify checks every acknowledged order is on the exchange once, and no
+// client order id twice.
+func (l *load) verify(t testing.TB) {
+	t.Helper()
+	acked := map[string][]string{}
+	l.acked.Range(func(k, v any) bool {
+		acked[v.(string)] = append(acked[v.(string)], k.(string))
+		return true
+	})
+	total := 0
+	for _, acct := range l.accts {
+		r := request[wire.OrdersReply](t, l.e.nc, l.e.subj.AccountOrders(acct), wire.Orders{Limit: wire.MaxAccountHistory})
+		mustOK(t, "orders of "+acct, r.Reply)
+		seen := map[string]int{}
+		for _, o := range r.Orders {
+			seen[o.ClientOrderID]++
+		}
+		for cid, n := range seen {
+			if n != 1 {
+				t.Errorf("%s: client order id %s applied %d times", acct, cid, n)
+			}
+		}
+		for _, cid := range acked[acct] {
+			if seen[cid] != 1 {
+				t.Errorf("%s: acknowledged order %s not on the exchange", acct, cid)
+			}
+		}
+		total += len(acked[acct])
+	}
+	t.Logf("%d orders acknowledged, all there once; %d requests timed out and were looked up", total, l.retry.Load())
+}
+
+// TestClusterFailover: A leads, B follows; under load A is killed (its
+// connection cut, no clean stop): B leads within failoverGoal of the
+// lease's expiry, every acknowledged order is there once, the audit holds;
+// a NATS server is stopped and trading goes on; C joins, follows, and when
+// B is killed it leads with B's state hash.
+func TestClusterFailover(t *testing.T) {
+	c := startNATSCluster(t)
+	a := c.node("a", app.RoleLeader, 0)
+	b := c.node("b", app.RoleAuto, 1)
+	if b.Role() != app.RoleFollower {
+		t.Fatalf("b is %q, want follower", b.Role())
+	}
+	e := c.client(2)
+	e.index("3000")
+	accts := []string{"u0", "u1", "u2", "u3"}
+	for _, acct := range accts {
+		e.deposit(acct, "100000000")
+		e.trader(acct).leverage("5")
+	}
+	l := startLoad(e, accts)
+	l.waitAcked(t, 150, wait)
+
+	// B follows: it has applied (nearly) everything A appended.
+	cl := request[wire.ClusterReply](t, e.nc, e.subj.AdminCluster(), "{}")
+	mustOK(t, "cluster", cl.Reply)
+	if cl.Leader != "a" || len(cl.Instances) != 2 || cl.Instances[0].Name != "a" || cl.Instances[1].Name != "b" ||
+		cl.Instances[1].Role != app.RoleFollower || cl.Instances[1].Applied == 0 {
+		t.Fatalf("px.admin.cluster %+v", cl)
+	}
+	t.Logf("px.admin.cluster before the kill: %+v", cl)
+
+	leader, expires := leaseExpiry(t, e.nc)
+	if leader != "a" {
+		t.Fatalf("lease held by %q", leader)
+	}
+	killed := time.Now()
+	a.Kill()
+	_, expires = leaseExpiry(t, e.nc) // a renewal may have landed meanwhile
+	leads := waitRole(t, b, app.RoleLeader, testLease+failoverGoal+time.Second)
+	l.waitAcked(t, 50, wait)
+	first := l.firstAckAfter(leads)
+	t.Logf("killed %v before the lease expired; b leads %v after it expired, first acknowledgement %v after",
+		expires.Sub(killed).Round(time.Millisecond), leads.Sub(expires).Round(time.Millisecond), first.Sub(expires).Round(time.Millisecond))
+	if d := first.Sub(expires); d > failoverGoal {
+		t.Errorf("first acknowledgement %v after the lease expired, want under %v", d, failoverGoal)
+	}
+
+	// Losing one NATS server of three changes nothing a client sees.
+	c.Stop(0)
+	l.waitAcked(t, 100, wait)
+	l.finish(t)
+	l.verify(t)
+	e.settledAudit()
+	h := e.stateHash()
+
+	// C joins from nothing: it replays the journal from the start.
+	cn := c.node("c", app.RoleAuto, 2)
+	deadline := time.Now().Add(wait)
+	for cn.Applied() < h.Seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("c applied %d, the journal is at %d", cn.Applied(), h.Seq)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	eventually(t, "c announced", func() error {
+		cl = request[wire.ClusterReply](t, e.nc, e.subj.AdminCluster(), "{}")
+		if cl.Leader != "b" || len(cl.Instances) != 2 || cl.Instances[1].Name != "c" || cl.Instances[1].Lag != 0 {
+			return fmt.Errorf("%+v", cl)
+		}
+		return nil
+	})
+	b.Kill()
+	waitRole(t, cn, app.RoleLeader, testLease+failoverGoal+time.Second)
+	h2 := e.stateHash()
+	if h2.Hash != h.Hash || h2.Seq != h.Seq+1 { // + c's mark
+		t.Fatalf("c's state %+v, b's was %+v", h2, h)
+	}
+	e.settledAudit()
+	l.verify(t)
+}
+
+// TestClusterDeposedLeaderIsFenced: a stranger promotes itself behind A's
+// back (as a standby that won a lease A still believes it holds): A's next
+// write is fenced, the request is never acknowledged, A steps down, and
+// when it leads again the order it could not journal is not there. Then
+// its lease is taken outright: it steps down without having written.
+func TestClusterDeposedLeaderIsFenced(t *testing.T) {
+	c := startNATSCluster(t)
+	a := c.node("a", app.RoleLeader, 0)
+	e := c.client(1)
+	e.index("3000")
+	e.deposit("u", "1000000")
+	u := e.trader("u")
+	u.limit(wire.Buy, "2990", "1")
+
+	// The usurper: a follower of the journal promoted with its own mark.
+	jcfg := journal.Config{Stream: "PERPX_JOURNAL_PX", Subject: "$PERPX.px.journal", Replicas: 3, Timeout: wait}
+	f, err := journal.Follow(e.nc, jcfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	kind, actor, p := actors.LeaderRecord(time.Now().UnixMilli(), "usurper")
+	w, err := f.Promote(ctx, func(uint64, uint16, uint32, []byte) error { return nil }, kind, actor, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+
+	r, ok := ask[wire.OrderReply](e.nc, e.subj.OrderPlace("u"), wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit,
+		Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "fenced"})
+	if ok && r.OK {
+		t.Fatalf("a fenced leader acknowledged an order: %+v", r)
+	}
+	waitRole(t, a, app.RoleFollower, wait)
+	waitRole(t, a, app.RoleLeader, testLease+failoverGoal+time.Second) // its own lease is free again
+	g := request[wire.OrdersReply](t, e.nc, e.subj.AccountOrders("u"), wire.Orders{ClientOrderID: "fenced"})
+	if g.OK || g.Error == nil || g.Error.Code != wire.CodeUnknownOrder {
+		t.Fatalf("the order a fenced leader could not journal: %+v", g)
+	}
+	if s := u.state(); len(s.OpenOrders) != 1 || !s.OpenOrders[0].Price.Equal(dec("2990")) {
+		t.Fatalf("u's open orders %+v, want the one at 2990", s.OpenOrders)
+	}
+	e.settledAudit()
+
+	// The lease taken: A's renewal meets another revision and it steps down.
+	js, _ := jetstream.New(e.nc)
+	kv, err := js.KeyValue(ctx, "PERPX_CLUSTER_PX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "leader", []byte(`{"name":"thief"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, a, app.RoleFollower, testLease)
+	if _, ok := ask[wire.StateHashReply](e.nc, e.subj.AdminStateHash(), "{}"); ok {
+		t.Fatal("a deposed leader still answers")
+	}
+	waitRole(t, a, app.RoleLeader, testLease+failoverGoal+time.Second)
+	e.settledAudit()
+}
+
+// TestClusterPartitionedLeader: A's NATS server is cut off from the other
+// two. A can neither renew its lease nor write (no quorum): it steps down;
+// B, on the majority side, takes over after the lease expires and serves
+// clients there; healed, A follows B.
+func TestClusterPartitionedLeader(t *testing.T) {
+	c := startNATSCluster(t)
+	// A talks to server 0 only, so the cut isolates it.
+	a, err := app.Start(context.Background(), app.Options{NATSURL: c.URL(0), Data: t.TempDir(), JournalReplicas: 3,
+		Role: app.RoleLeader, Lease: testLease, Name: "a", Config: seedConfig(t, longTiers()...), Index: "manual"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Kill() })
+	b := c.node("b", app.RoleAuto, 1)
+	e := c.client(2)
+	e.index("3000")
+	e.deposit("u", "1000000")
+	u := e.trader("u")
+	u.limit(wire.Buy, "2990", "1")
+
+	c.Partition(0)
+	cut := time.Now()
+	stepped := waitRole(t, a, app.RoleFollower, testLease+time.Second)
+	leads := waitRole(t, b, app.RoleLeader, 2*testLease+failoverGoal+time.Second)
+	t.Logf("cut: a stepped down after %v, b leads after %v", stepped.Sub(cut).Round(time.Millisecond), leads.Sub(cut).Round(time.Millisecond))
+	if !stepped.Before(leads) {
+		t.Errorf("b led (%v) before a stepped down (%v)", leads, stepped)
+	}
+	u.limit(wire.Buy, "2980", "1")
+	c.Heal(0)
+	eventually(t, "a follows b", func() error {
+		cl := request[wire.ClusterReply](t, e.nc, e.subj.AdminCluster(), "{}")
+		if cl.Leader != "b" || len(cl.Instances) != 2 || cl.Instances[0].Name != "a" && cl.Instances[1].Name != "a" {
+			return fmt.Errorf("%+v", cl)
+		}
+		for _, in := range cl.Instances {
+			if in.Name == "a" && (in.Role != app.RoleFollower || in.Lag != 0) {
+				return fmt.Errorf("%+v", in)
+			}
+		}
+		return nil
+	})
+	if s := u.state(); len(s.OpenOrders) != 2 {
+		t.Fatalf("open orders %+v", s.OpenOrders)
+	}
+	e.settledAudit()
+	_ = errors.Is
+	_ = slices.Contains[[]string]
+}
