@@ -45,9 +45,10 @@ const (
 	minLease     = 300 * time.Millisecond
 	leaseKey     = "leader"
 	nodePrefix   = "node."
-	// stepDownWait bounds how long a deposed leader answers what it had
-	// in flight (a fenced writer's requests get no answer anyway).
-	stepDownWait = time.Second
+	// stopWait bounds how long a leader that stops answers what it had in
+	// flight; a deposed one waits less: its writes get no answer anyway.
+	stopWait     = 2 * time.Second
+	stepDownWait = 100 * time.Millisecond
 )
 
 // nameToken is what a name may be made of in a KV key.
@@ -82,6 +83,7 @@ type cluster struct {
 	mu   sync.Mutex
 	role string        // RoleFollower or RoleLeader now ("" between terms)
 	pos  func() uint64 // the journal record it applied (follower) or appended (leader)
+	led  int           // how many times it took over
 
 	first     chan error    // the first term: following (nil) or failed
 	leads     chan struct{} // closed when the instance first leads
@@ -190,6 +192,16 @@ func (a *App) Applied() uint64 {
 	return pos
 }
 
+// Takeovers is how many times a clustered instance took the lead.
+func (a *App) Takeovers() int {
+	if a.cl == nil {
+		return 0
+	}
+	a.cl.mu.Lock()
+	defer a.cl.mu.Unlock()
+	return a.cl.led
+}
+
 func (c *cluster) state() (string, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -204,6 +216,7 @@ func (c *cluster) setRole(role string, pos func() uint64) {
 	c.role, c.pos = role, pos
 	c.mu.Unlock()
 	if role == RoleLeader {
+		c.led++
 		c.leadsOnce.Do(func() { close(c.leads) })
 	}
 }
@@ -355,7 +368,12 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 		a.log.Warn("cluster: the journal writer stopped; stepping down", "err", w.Err())
 	}
 	_ = sub.Unsubscribe()
-	sctx, cancel := context.WithTimeout(context.Background(), stepDownWait)
+	c.setRole("", nil)
+	wait := stepDownWait
+	if clean {
+		wait = stopWait
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := a.stopExchange(sctx, clean); err != nil && clean {
 		a.log.Warn("cluster: stop", "err", err)
