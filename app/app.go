@@ -291,7 +291,9 @@ func journalConfig(o Options) journal.Config {
 
 func (a *App) connect(o Options, cfg *config.Config) error {
 	if o.NATSURL != "" {
-		nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1)}
+		// Another server of the cluster at once: a lease renewal cannot wait
+		// the default 2 s.
+		nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
 		if o.NATSUser != "" {
 			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
 		}

@@ -14,7 +14,10 @@ package app
 // memory.
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,11 +390,18 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 func (c *cluster) acquire(ctx context.Context) *lease {
 	tick := time.NewTicker(max(c.ttl/20, 10*time.Millisecond))
 	defer tick.Stop()
-	val, _ := json.Marshal(map[string]string{"name": c.name})
+	// The nonce tells this attempt's claim from any other, this instance's
+	// earlier ones included.
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	val, _ := json.Marshal(map[string]string{"name": c.name, "nonce": hex.EncodeToString(nonce[:])})
 	for {
 		sent := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, c.ttl/4)
 		rev, err := c.kv.Create(rctx, leaseKey, val)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			rev, err = c.ours(rctx, val, err)
+		}
 		cancel()
 		if err == nil {
 			l := &lease{c: c, val: val, rev: rev, acquired: sent, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
@@ -407,6 +417,21 @@ func (c *cluster) acquire(ctx context.Context) *lease {
 		case <-tick.C:
 		}
 	}
+}
+
+// ours returns the lease key's revision when it holds val: a claim or
+// renewal of this lease that timed out but was stored (a JetStream
+// leader elected meanwhile may apply a request whose client gave up);
+// otherwise why (taken).
+func (c *cluster) ours(ctx context.Context, val []byte, why error) (uint64, error) {
+	e, err := c.kv.Get(ctx, leaseKey)
+	if err != nil {
+		return 0, errors.Join(why, err)
+	}
+	if !bytes.Equal(e.Value(), val) {
+		return 0, why
+	}
+	return e.Revision(), nil
 }
 
 // lease is the leadership, held while keep renews it.
@@ -451,7 +476,19 @@ func (l *lease) keep(ok time.Time) {
 			l.rev, ok = rev, sent
 			t.Reset(max(0, ttl/4-time.Since(sent)))
 			continue
-		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyNotFound), !time.Now().Before(deadline):
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+			rctx, cancel := context.WithDeadline(context.Background(), deadline)
+			rev, err = l.c.ours(rctx, l.val, err)
+			cancel()
+			if err == nil {
+				l.rev = rev // our own write, stored after we gave up on it
+				t.Reset(0)
+				continue
+			}
+			l.c.a.log.Warn("cluster: lease lost", "err", err)
+			close(l.lost)
+			return
+		case errors.Is(err, jetstream.ErrKeyNotFound), !time.Now().Before(deadline):
 			l.c.a.log.Warn("cluster: lease lost", "err", err)
 			close(l.lost)
 			return

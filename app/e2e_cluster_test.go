@@ -72,6 +72,37 @@ func (c *natsCluster) node(name, role string, i int) *app.App {
 	return a
 }
 
+// raftElection bounds how long JetStream takes to elect a new leader for
+// a stream whose leader's server is gone (nats-server's election timeout is
+// 4 to 9 s, not configurable).
+const raftElection = 10 * time.Second
+
+type stoppedServer struct {
+	name string
+	at   time.Time
+}
+
+// stopJournalLeader stops the server that leads the journal's replicas.
+func (c *natsCluster) stopJournalLeader(nc *nats.Conn) stoppedServer {
+	c.t.Helper()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	st, err := js.Stream(ctx, "PERPX_JOURNAL_PX")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	name := st.CachedInfo().Cluster.Leader
+	for i, s := range c.Servers {
+		if s.Name() == name {
+			c.Stop(i)
+			return stoppedServer{name, time.Now()}
+		}
+	}
+	c.t.Fatalf("journal led by %q, not a server of the cluster", name)
+	return stoppedServer{}
+}
+
 // client is a trader's and admin's connection to the cluster.
 func (c *natsCluster) client(i int) *exchange {
 	c.t.Helper()
@@ -162,7 +193,6 @@ func ask[R any](nc *nats.Conn, subject string, body any) (R, bool) {
 }
 
 func (l *load) run(acct string, rng *rand.Rand) {
-	subj := l.e.subj
 	// Paced, and at most loadOrders each: verify sees every order.
 	for k := 0; k < loadOrders; k++ {
 		select {
@@ -183,19 +213,24 @@ func (l *load) run(acct string, rng *rand.Rand) {
 		}
 		cid := fmt.Sprintf("%s-%d", acct, k)
 		req := wire.PlaceOrder{Symbol: tsym, Side: side, Type: wire.Limit, Price: dec(fmt.Sprint(3000 + off)), Qty: dec("1"), TIF: tif, ClientOrderID: cid}
-		for {
-			r, ok := ask[wire.OrderReply](l.e.nc, subj.OrderPlace(acct), req)
-			if ok {
-				if r.OK {
-					l.ack(cid, acct)
-				} else if r.Error.Code != wire.CodeInternal {
-					l.fail(fmt.Errorf("%s refused: %+v", cid, r.Error))
-				}
-				break
+		l.place(acct, req)
+	}
+}
+
+// place sends req until it is answered, or found after a timeout.
+func (l *load) place(acct string, req wire.PlaceOrder) {
+	for {
+		r, ok := ask[wire.OrderReply](l.e.nc, l.e.subj.OrderPlace(acct), req)
+		if ok {
+			if r.OK {
+				l.ack(req.ClientOrderID, acct)
+			} else if r.Error.Code != wire.CodeInternal {
+				l.fail(fmt.Errorf("%s refused: %+v", req.ClientOrderID, r.Error))
 			}
-			if l.lookUp(acct, cid) {
-				break
-			}
+			return
+		}
+		if l.lookUp(acct, req.ClientOrderID) {
+			return
 		}
 	}
 }
@@ -349,9 +384,13 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("first acknowledgement %v after the lease expired, want under %v", d, failoverGoal)
 	}
 
-	// Losing one NATS server of three changes nothing a client sees.
-	c.Stop(0)
-	l.waitAcked(t, 100, wait)
+	// Losing one NATS server of three, the one that leads the journal's
+	// replicas (a clean shutdown: it hands its leaderships over; a crash
+	// is the partition test's case, where the other two elect new leaders
+	// in raft's 4 to 9 s): trading goes on.
+	stopped := c.stopJournalLeader(e.nc)
+	l.waitAcked(t, 100, raftElection+wait)
+	t.Logf("NATS server %s stopped: the next acknowledgement %v later", stopped.name, l.firstAckAfter(stopped.at).Sub(stopped.at).Round(time.Millisecond))
 	l.finish(t)
 	l.verify(t)
 	e.settledAudit()
@@ -373,6 +412,9 @@ func TestClusterFailover(t *testing.T) {
 		}
 		return nil
 	})
+	if b.Role() != app.RoleLeader {
+		t.Fatalf("b is %q", b.Role())
+	}
 	b.Kill()
 	waitRole(t, cn, app.RoleLeader, testLease+failoverGoal+time.Second)
 	h2 := e.stateHash()
@@ -395,6 +437,7 @@ func TestClusterDeposedLeaderIsFenced(t *testing.T) {
 	e.index("3000")
 	e.deposit("u", "1000000")
 	u := e.trader("u")
+	u.leverage("5")
 	u.limit(wire.Buy, "2990", "1")
 
 	// The usurper: a follower of the journal promoted with its own mark.
@@ -444,7 +487,7 @@ func TestClusterDeposedLeaderIsFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRole(t, a, app.RoleFollower, testLease)
-	if _, ok := ask[wire.StateHashReply](e.nc, e.subj.AdminStateHash(), "{}"); ok {
+	if _, ok := ask[wire.StateHashReply](e.nc, e.subj.AdminStateHash(), wire.StateHash{}); ok {
 		t.Fatal("a deposed leader still answers")
 	}
 	waitRole(t, a, app.RoleLeader, testLease+failoverGoal+time.Second)
@@ -469,21 +512,39 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	e.index("3000")
 	e.deposit("u", "1000000")
 	u := e.trader("u")
+	u.leverage("5")
 	u.limit(wire.Buy, "2990", "1")
 
 	c.Partition(0)
 	cut := time.Now()
-	stepped := waitRole(t, a, app.RoleFollower, testLease+time.Second)
-	leads := waitRole(t, b, app.RoleLeader, 2*testLease+failoverGoal+time.Second)
+	var stepped time.Time
+	eventually(t, "a steps down", func() error {
+		if r := a.Role(); r == app.RoleLeader {
+			return fmt.Errorf("a is %s", r)
+		}
+		stepped = time.Now()
+		return nil
+	})
+	if d := stepped.Sub(cut); d > testLease {
+		t.Errorf("a stepped down %v after the cut, want within the lease (%v)", d, testLease)
+	}
+	// The majority elects new leaders of the replicas A's server led.
+	leads := waitRole(t, b, app.RoleLeader, testLease+raftElection+failoverGoal)
 	t.Logf("cut: a stepped down after %v, b leads after %v", stepped.Sub(cut).Round(time.Millisecond), leads.Sub(cut).Round(time.Millisecond))
 	if !stepped.Before(leads) {
 		t.Errorf("b led (%v) before a stepped down (%v)", leads, stepped)
 	}
-	u.limit(wire.Buy, "2980", "1")
+	// Clients learn of B's subscriptions as the servers do: the retry
+	// rule again.
+	l := &load{e: e}
+	l.place("u", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "after"})
+	if l.n.Load() != 1 || l.failed != nil {
+		t.Fatalf("the order after the takeover: %v", l.failed)
+	}
 	c.Heal(0)
 	eventually(t, "a follows b", func() error {
-		cl := request[wire.ClusterReply](t, e.nc, e.subj.AdminCluster(), "{}")
-		if cl.Leader != "b" || len(cl.Instances) != 2 || cl.Instances[0].Name != "a" && cl.Instances[1].Name != "a" {
+		cl, ok := ask[wire.ClusterReply](e.nc, e.subj.AdminCluster(), wire.Cluster{})
+		if !ok || cl.Leader != "b" || len(cl.Instances) != 2 || cl.Instances[0].Name != "a" && cl.Instances[1].Name != "a" {
 			return fmt.Errorf("%+v", cl)
 		}
 		for _, in := range cl.Instances {

@@ -1,6 +1,7 @@
 package natscluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Cluster is n routed servers.
@@ -72,24 +75,40 @@ func Start(n int, dir string) (*Cluster, error) {
 			return nil, errors.New("natscluster: a server is not ready")
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !c.ready() {
-		if time.Now().After(deadline) {
-			c.Close()
-			return nil, errors.New("natscluster: no JetStream meta leader")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := c.placeable(20 * time.Second); err != nil {
+		c.Close()
+		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Cluster) ready() bool {
-	for _, s := range c.Servers {
-		if s.Running() && (!s.JetStreamIsCurrent() || s.NumRoutes() < len(c.Servers)-1) {
-			return false
+// placeable waits until a stream with a replica on every server can be
+// made: the meta leader is elected and knows every peer online.
+func (c *Cluster) placeable(within time.Duration) error {
+	nc, err := nats.Connect(c.URLs(0))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		_, err := js.CreateStream(rctx, jetstream.StreamConfig{Name: "NATSCLUSTER_PROBE", Storage: jetstream.MemoryStorage, Replicas: len(c.Servers)})
+		rcancel()
+		if err == nil {
+			return js.DeleteStream(ctx, "NATSCLUSTER_PROBE")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("natscluster: JetStream cannot place three replicas: %w", err)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return true
 }
 
 // URL is server i's client URL.
