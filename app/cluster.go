@@ -471,24 +471,22 @@ func (l *lease) keep(ok time.Time) {
 		ctx, cancel := context.WithDeadline(context.Background(), until)
 		rev, err := l.c.kv.Update(ctx, leaseKey, l.val, l.rev)
 		cancel()
-		switch {
-		case err == nil:
+		if err == nil {
 			l.rev, ok = rev, sent
 			t.Reset(max(0, ttl/4-time.Since(sent)))
 			continue
-		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		}
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			// Our own write stored after we gave up on it holds the key:
+			// renew on its revision. Anyone else's: lost.
 			rctx, cancel := context.WithDeadline(context.Background(), deadline)
 			rev, err = l.c.ours(rctx, l.val, err)
 			cancel()
 			if err == nil {
-				l.rev = rev // our own write, stored after we gave up on it
-				t.Reset(0)
-				continue
+				l.rev = rev
 			}
-			l.c.a.log.Warn("cluster: lease lost", "err", err)
-			close(l.lost)
-			return
-		case errors.Is(err, jetstream.ErrKeyNotFound), !time.Now().Before(deadline):
+		}
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) || !time.Now().Before(deadline) {
 			l.c.a.log.Warn("cluster: lease lost", "err", err)
 			close(l.lost)
 			return

@@ -73,9 +73,10 @@ func (c *natsCluster) node(name, role string, i int) *app.App {
 }
 
 // raftElection bounds how long JetStream takes to elect a new leader for
-// a stream whose leader's server is gone (nats-server's election timeout is
-// 4 to 9 s, not configurable).
-const raftElection = 10 * time.Second
+// a stream whose leader's server is gone: nats-server's election timeout
+// is 4 to 9 s, not configurable, and a first round may not settle it (up
+// to 14 s seen here).
+const raftElection = 20 * time.Second
 
 type stoppedServer struct {
 	name string
@@ -243,6 +244,7 @@ func (l *load) lookUp(acct, cid string) bool {
 		r, ok := ask[wire.OrdersReply](l.e.nc, l.e.subj.AccountOrders(acct), wire.Orders{ClientOrderID: cid})
 		switch {
 		case !ok:
+			time.Sleep(10 * time.Millisecond) // no responders comes back at once
 			continue
 		case r.OK && len(r.Orders) == 1:
 			l.ack(cid, acct)

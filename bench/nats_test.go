@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/internal/natscluster"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -20,10 +22,16 @@ import (
 // With data set it is durable: the embedded server keeps the journal in its
 // JetStream file store there (sync always), as app.Options.Data does.
 func startExchange(b *testing.B, data string) string {
+	return startExchangeWith(b, app.Options{NATSListen: "127.0.0.1:-1", Data: data})
+}
+
+// startExchangeWith is startExchange with o's NATS and durability.
+func startExchangeWith(b *testing.B, o app.Options) string {
 	b.Helper()
 	cfg := config.Default()
 	cfg.RateLimit = config.RateLimit{}
-	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual", Data: data})
+	o.Config, o.Index = cfg, "manual"
+	a, err := app.Start(context.Background(), o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +113,11 @@ func benchNATS(b *testing.B, conns, win int, durable bool) {
 	if durable {
 		data = b.TempDir()
 	}
-	url := startExchange(b, data)
+	benchNATSAt(b, conns, win, startExchange(b, data))
+}
+
+// benchNATSAt runs the flow against the exchange at url.
+func benchNATSAt(b *testing.B, conns, win int, url string) {
 	ops := natsOps(conns)
 	var out outcome
 	type client struct {
@@ -168,6 +180,24 @@ func BenchmarkNATSOrders(b *testing.B) { benchNATS(b, 4, 256, false) }
 // sync always, group commit) before it is handled, its reply and events
 // held until they are stored.
 func BenchmarkNATSOrdersDurable(b *testing.B) { benchNATS(b, 4, 256, true) }
+
+// BenchmarkNATSOrdersCluster: BenchmarkNATSOrdersDurable on a three-server
+// NATS cluster (internal/natscluster: loopback, file stores, sync always),
+// the exchange a clustered leader (issue 20) with the journal on one
+// replica or on three; exchange and clients on the first server.
+func BenchmarkNATSOrdersCluster(b *testing.B) {
+	for _, r := range []int{1, 3} {
+		b.Run(fmt.Sprintf("R%d", r), func(b *testing.B) {
+			c, err := natscluster.Start(3, b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(c.Close)
+			url := startExchangeWith(b, app.Options{NATSURL: c.URL(0), Data: b.TempDir(), JournalReplicas: r, Role: app.RoleLeader})
+			benchNATSAt(b, 4, 256, url)
+		})
+	}
+}
 
 // BenchmarkNATSOrdersOneClient: one pipelining connection.
 func BenchmarkNATSOrdersOneClient(b *testing.B) { benchNATS(b, 1, 256, false) }
