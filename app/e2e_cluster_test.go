@@ -497,9 +497,9 @@ func TestClusterDeposedLeaderIsFenced(t *testing.T) {
 }
 
 // TestClusterPartitionedLeader: A's NATS server is cut off from the other
-// two. A can neither renew its lease nor write (no quorum): it steps down;
-// B, on the majority side, takes over after the lease expires and serves
-// clients there; healed, A follows B.
+// two. A can neither renew its lease nor write (no quorum): it steps down
+// within the lease; B, on the majority side, takes over after the lease
+// expires there and serves; healed, the two are leader and follower again.
 func TestClusterPartitionedLeader(t *testing.T) {
 	c := startNATSCluster(t)
 	// A talks to server 0 only, so the cut isolates it.
@@ -544,15 +544,13 @@ func TestClusterPartitionedLeader(t *testing.T) {
 		t.Fatalf("the order after the takeover: %v", l.failed)
 	}
 	c.Heal(0)
-	eventually(t, "a follows b", func() error {
+	// Healed, one leads and the other follows it to the same record. (A
+	// partitioned raft peer rejoining can stall JetStream for an election,
+	// and the lease may change hands then: either may lead.)
+	eventually(t, "one leader, one follower in step", func() error {
 		cl, ok := ask[wire.ClusterReply](e.nc, e.subj.AdminCluster(), wire.Cluster{})
-		if !ok || cl.Leader != "b" || len(cl.Instances) != 2 || cl.Instances[0].Name != "a" && cl.Instances[1].Name != "a" {
+		if !ok || len(cl.Instances) != 2 || cl.Instances[1].Role != app.RoleFollower || cl.Instances[1].Lag != 0 {
 			return fmt.Errorf("%+v", cl)
-		}
-		for _, in := range cl.Instances {
-			if in.Name == "a" && (in.Role != app.RoleFollower || in.Lag != 0) {
-				return fmt.Errorf("%+v", in)
-			}
 		}
 		return nil
 	})
