@@ -58,7 +58,7 @@ func (m *historyReq) refuse(e *wire.Error) {
 // closed ones.
 func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.OrdersReply)) {
 	q := &ordersQuery{req: req}
-	m := &historyReq{orders: q, done: done}
+	m := &historyReq{orders: q, done: durably(x, done)} // as AccountState
 	if req.OrderID != "" {
 		id, err := strconv.ParseUint(req.OrderID, 10, 64)
 		if err != nil || id == 0 {
@@ -75,7 +75,7 @@ func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.Or
 
 // Fills answers acct's kept fills.
 func (x *Exchange) Fills(acct string, req wire.Fills, done func(wire.FillsReply)) {
-	m := &historyReq{fills: &req, doneF: done}
+	m := &historyReq{fills: &req, doneF: durably(x, done)} // as AccountState
 	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
 		m.h = h
 		x.toAccount(x.Account(acct).e, m)

@@ -538,8 +538,14 @@ func (x *Exchange) Withdraw(acct string, req wire.Withdraw, done func(wire.Balan
 // AccountState reports acct's balances, positions and open orders; with
 // req.Symbol only that symbol's position and orders (balances, equity and
 // available stay the account's).
+//
+// In durable mode the reply, like those of the account's other reads
+// (AccountOrders, Fills), waits until the journal is durable past what it
+// reports: a client that decides whether to resend an order by reading it
+// (API.md, the retry rule) must not see one a crash or a failover can
+// take back.
 func (x *Exchange) AccountState(acct string, req wire.State, done func(wire.AccountReply)) {
-	m := &stateReq{done: done}
+	m := &stateReq{done: durably(x, done)}
 	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
 		m.h = h
 		x.toAccount(x.Account(acct).e, m)

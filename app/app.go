@@ -69,9 +69,13 @@ type Options struct {
 
 // App is a running exchange process.
 type App struct {
-	log  *slog.Logger
-	srv  *natsrv.Server // nil with NATSURL
-	nc   *nats.Conn
+	log *slog.Logger
+	srv *natsrv.Server // nil with NATSURL
+	nc  *nats.Conn     // the process's
+	// tnc is the running exchange's: nc, but a clustered instance's own
+	// per turn, closed when it steps down, so that nothing it subscribed
+	// (a gateway that did not stop cleanly) outlives its turn.
+	tnc  *nats.Conn
 	jw   *journal.Writer // nil in memory
 	jcfg journal.Config
 	data Options // the durable settings (Data, Snapshot*)
@@ -175,7 +179,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	}
 	var j actors.Journal
 	if o.Data != "" {
-		if a.jw, err = journal.Open(a.nc, a.jcfg); err != nil {
+		if a.jw, err = journal.Open(a.tnc, a.jcfg); err != nil {
 			return nil, fmt.Errorf("app: journal: %w", err)
 		}
 		j = a.jw
@@ -211,7 +215,7 @@ type term struct {
 func (a *App) newExchange(o Options, feed *feed, j actors.Journal) (*term, error) {
 	metrics := gateway.NewMetrics()
 	gopts := gateway.Options{Prefix: o.Prefix, Logger: a.log, RateLimit: a.cfg.RateLimit, Metrics: metrics}
-	pub, err := gateway.NewPublisher(a.nc, gopts)
+	pub, err := gateway.NewPublisher(a.tnc, gopts)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +246,7 @@ func (a *App) serve(o Options, t *term) (err error) {
 	if a.jw != nil {
 		a.exportDurability(t.metrics, a.jw)
 	}
-	if a.gw, err = gateway.Start(a.nc, a.x, t.gopts); err != nil {
+	if a.gw, err = gateway.Start(a.tnc, a.x, t.gopts); err != nil {
 		return err
 	}
 	h := t.metrics.Handler()
@@ -291,17 +295,11 @@ func journalConfig(o Options) journal.Config {
 
 func (a *App) connect(o Options, cfg *config.Config) error {
 	if o.NATSURL != "" {
-		// Another server of the cluster at once: a lease renewal cannot wait
-		// the default 2 s.
-		nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
-		if o.NATSUser != "" {
-			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
-		}
-		nc, err := nats.Connect(o.NATSURL, nopts...)
+		nc, err := dial(o)
 		if err != nil {
-			return fmt.Errorf("app: connect %s: %w", o.NATSURL, err)
+			return err
 		}
-		a.nc, a.url = nc, o.NATSURL
+		a.nc, a.tnc, a.url = nc, nc, o.NATSURL
 		return nil
 	}
 	// The embedded server reports a port in use only after its 10 s
@@ -330,7 +328,23 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 	}
 	a.srv, a.url = srv, srv.ClientURL()
 	a.nc, err = srv.Connect("perpx-exchange")
+	a.tnc = a.nc
 	return err
+}
+
+// dial connects to o.NATSURL.
+func dial(o Options) (*nats.Conn, error) {
+	// Another server of the cluster at once: a lease renewal cannot wait
+	// the default 2 s.
+	nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
+	if o.NATSUser != "" {
+		nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
+	}
+	nc, err := nats.Connect(o.NATSURL, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("app: connect %s: %w", o.NATSURL, err)
+	}
+	return nc, nil
 }
 
 // portFree fails when addr (host:port) cannot be listened on; a random
@@ -467,15 +481,28 @@ func (a *App) stopExchange(ctx context.Context, clean bool) error {
 			a.log.Error("snapshot at stop", "err", err)
 		}
 	}
+	a.handler.Store(nil)
 	a.termMu.Lock()
-	x, jw := a.x, a.jw
+	x, jw, tnc := a.x, a.jw, a.tnc
 	a.x, a.jw, a.gw, a.served = nil, nil, nil, false
+	if tnc != a.nc {
+		a.tnc = nil
+	}
 	a.termMu.Unlock()
 	if x != nil {
 		x.Stop()
 	}
 	if jw != nil {
 		errs = append(errs, jw.Close())
+	}
+	if tnc != nil && tnc != a.nc { // a clustered turn's own
+		if clean {
+			_ = tnc.Drain()
+			for !tnc.IsClosed() && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		tnc.Close()
 	}
 	return errors.Join(errs...)
 }

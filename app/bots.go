@@ -38,7 +38,7 @@ func (a *App) startBots(ctx context.Context, o Options) {
 		cfg := loadtest.MMConfig{Capital: botCapital, Asset: a.symbols[0].Settle, Leverage: decimal.NewFromInt(10), SpreadBps: float64(3 + 2*i),
 			Log: a.log.With("bot", acct)}
 		a.go_(func() {
-			if err := loadtest.RunMarketMaker(ctx, a.nc, subj, acct, syms, cfg); err != nil && !errors.Is(err, context.Canceled) {
+			if err := loadtest.RunMarketMaker(ctx, a.tnc, subj, acct, syms, cfg); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("bot stopped", "bot", acct, "err", err)
 			}
 		})

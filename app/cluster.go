@@ -273,25 +273,34 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 	if err != nil {
 		return false, err
 	}
-	sb := &standby{}
-	t, err := a.newExchange(c.o, feed, sb)
+	tnc, err := dial(c.o)
 	if err != nil {
 		feed.closeSource()
 		return false, err
 	}
+	a.termMu.Lock()
+	a.tnc = tnc
+	a.termMu.Unlock()
 	var l *lease
 	defer func() {
 		if err != nil { // a clean end stopped everything itself
 			feed.closeSource()
-			_ = a.stopExchange(context.Background(), false)
+			sctx, cancel := context.WithTimeout(context.Background(), stepDownWait)
+			defer cancel()
+			_ = a.stopExchange(sctx, false)
 			l.release(true)
 		}
 	}()
+	sb := &standby{}
+	t, err := a.newExchange(c.o, feed, sb)
+	if err != nil {
+		return false, err
+	}
 	from, err := a.loadSnapshot(c.o)
 	if err != nil {
 		return false, err
 	}
-	f, err := journal.Follow(a.nc, a.jcfg, from+1)
+	f, err := journal.Follow(a.tnc, a.jcfg, from+1)
 	if err != nil {
 		return false, fmt.Errorf("app: following the journal after record %d: %w", from, err)
 	}
@@ -354,7 +363,7 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 	if err = a.serve(c.o, t); err != nil {
 		return true, err
 	}
-	sub, err := a.nc.QueueSubscribe(c.subj.AdminCluster(), t.gopts.Queue, c.answer)
+	sub, err := a.tnc.QueueSubscribe(c.subj.AdminCluster(), t.gopts.Queue, c.answer)
 	if err != nil {
 		return true, err
 	}

@@ -127,9 +127,19 @@ func waitRole(t testing.TB, a *app.App, role string, within time.Duration) time.
 	return time.Now()
 }
 
-// leaseExpiry is when the lease the leader holds now expires if it is not
-// renewed: a lease after the server stored its last renewal.
-func leaseExpiry(t testing.TB, nc *nats.Conn) (string, time.Time) {
+// leaseWatch records every write of the lease key from now on.
+type leaseWatch struct {
+	mu     sync.Mutex
+	writes []leaseWrite
+	stop   func() error
+}
+
+type leaseWrite struct {
+	holder string
+	at     time.Time // when the server stored it
+}
+
+func watchLease(t testing.TB, nc *nats.Conn) *leaseWatch {
 	t.Helper()
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -138,13 +148,39 @@ func leaseExpiry(t testing.TB, nc *nats.Conn) (string, time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := kv.Get(ctx, "leader")
+	w, err := kv.Watch(context.Background(), "leader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v struct{ Name string }
-	_ = json.Unmarshal(e.Value(), &v)
-	return v.Name, e.Created().Add(testLease)
+	lw := &leaseWatch{stop: w.Stop}
+	go func() {
+		for e := range w.Updates() {
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			var v struct{ Name string }
+			_ = json.Unmarshal(e.Value(), &v)
+			lw.mu.Lock()
+			lw.writes = append(lw.writes, leaseWrite{v.Name, e.Created()})
+			lw.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { _ = lw.stop() })
+	return lw
+}
+
+// expiry is when holder's lease expired: a lease after its last write.
+func (lw *leaseWatch) expiry(t testing.TB, holder string) time.Time {
+	t.Helper()
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	for i := len(lw.writes) - 1; i >= 0; i-- {
+		if lw.writes[i].holder == holder {
+			return lw.writes[i].at.Add(testLease)
+		}
+	}
+	t.Fatalf("no lease write of %s seen", holder)
+	return time.Time{}
 }
 
 // load places orders from several accounts until stopped, each one
@@ -370,14 +406,13 @@ func TestClusterFailover(t *testing.T) {
 	}
 	t.Logf("px.admin.cluster before the kill: %+v", cl)
 
-	leader, expires := leaseExpiry(t, e.nc)
-	if leader != "a" {
-		t.Fatalf("lease held by %q", leader)
-	}
+	lw := watchLease(t, e.nc)
+	time.Sleep(testLease / 2) // a renewal or two seen
 	killed := time.Now()
-	a.Kill()
-	_, expires = leaseExpiry(t, e.nc) // a renewal may have landed meanwhile
+	aDone := a.Kill()
+	t.Cleanup(func() { <-aDone })
 	leads := waitRole(t, b, app.RoleLeader, testLease+failoverGoal+time.Second)
+	expires := lw.expiry(t, "a")
 	l.waitAcked(t, 50, wait)
 	first := l.firstAckAfter(leads)
 	t.Logf("killed %v before the lease expired; b leads %v after it expired, first acknowledgement %v after",
@@ -417,7 +452,8 @@ func TestClusterFailover(t *testing.T) {
 	if b.Role() != app.RoleLeader {
 		t.Fatalf("b is %q", b.Role())
 	}
-	b.Kill()
+	bDone := b.Kill()
+	t.Cleanup(func() { <-bDone })
 	waitRole(t, cn, app.RoleLeader, testLease+failoverGoal+time.Second)
 	h2 := e.stateHash()
 	if h2.Hash != h.Hash || h2.Seq != h.Seq+1 { // + c's mark
@@ -508,7 +544,7 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Kill() })
+	t.Cleanup(func() { <-a.Kill() })
 	b := c.node("b", app.RoleAuto, 1)
 	e := c.client(2)
 	e.index("3000")

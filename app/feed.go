@@ -171,7 +171,7 @@ func (f *feed) run(ctx context.Context, a *App) {
 // before the exchange reports ready, and waits until the server has the
 // subscription, so a tick published right after start is not lost.
 func (f *feed) subscribe(a *App) error {
-	sub, err := a.nc.Subscribe(f.subject, func(m *nats.Msg) {
+	sub, err := a.tnc.Subscribe(f.subject, func(m *nats.Msg) {
 		p, err := index.ParseFeed(m.Data)
 		if err != nil {
 			f.refused.Event("subject", m.Subject, "err", err)
@@ -180,7 +180,7 @@ func (f *feed) subscribe(a *App) error {
 		f.set(a, p.Symbol, f.round(p.Symbol, p.Price), nil)
 	})
 	if err == nil {
-		err = a.nc.Flush()
+		err = a.tnc.Flush()
 	}
 	if err != nil {
 		return fmt.Errorf("app: index feed %s: %w", f.subject, err)

@@ -82,7 +82,7 @@ func (a *App) recover(o Options, cfg journal.Config) error {
 		return err
 	}
 	n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
-		_, err := journal.Read(a.nc, cfg, from+1, fn)
+		_, err := journal.Read(a.tnc, cfg, from+1, fn)
 		return err
 	})
 	if err != nil {
@@ -186,7 +186,7 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 			return fmt.Errorf("app: snapshot: %w", err)
 		}
 	}
-	return journal.Trim(a.nc, cfg, files[snapshotsKept-1].seq+1)
+	return journal.Trim(a.tnc, cfg, files[snapshotsKept-1].seq+1)
 }
 
 // writeFileSync writes path whole or not at all: a temporary file, synced,
