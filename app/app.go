@@ -28,6 +28,10 @@ import (
 type Options struct {
 	NATSListen  string // embedded server's client address; "" = natsrv.DefaultListen
 	NATSMonitor string // embedded server's monitoring address; "" = off
+	// NATSWS is the embedded server's WebSocket address (the web page's
+	// NATS connection, no TLS); "" = off. With HTTP on a loopback or named
+	// host, only pages from that origin may open it.
+	NATSWS string
 	NATSURL     string // join an outside server instead of embedding one
 	NATSUser    string // credentials for NATSURL (must be allowed every subject of the prefix)
 	NATSPass    string
@@ -37,7 +41,7 @@ type Options struct {
 	Speed       float64        // replay speed; 0 = 1
 	Seed        uint64         // sim seed
 	Bots        int            // built-in market makers
-	HTTP        string         // /metrics and /debug/pprof address; "" = off
+	HTTP        string         // the web page, /metrics and /debug/pprof address; "" = off
 	Logger      *slog.Logger   // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
@@ -127,7 +131,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	// A port in use fails here, before anything has started or logged.
 	if o.HTTP != "" {
 		if a.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
-			return nil, fmt.Errorf("app: metrics HTTP server (--http): %w", err)
+			return nil, fmt.Errorf("app: HTTP server (--http): %w", err)
 		}
 	}
 	if err = a.connect(o, cfg); err != nil {
@@ -175,7 +179,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 	if a.httpLn != nil {
-		a.serveHTTP(metrics.Handler())
+		a.serveHTTP(a.httpHandler(metrics, o, cfg))
 	}
 
 	if feed.subject != "" {
@@ -231,9 +235,12 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 	if err := portFree("embedded NATS server's monitoring (--nats-monitor)", o.NATSMonitor); err != nil {
 		return err
 	}
+	if err := portFree("embedded NATS server's WebSocket (--nats-ws)", o.NATSWS); err != nil {
+		return err
+	}
 	nl := &natsLog{}
 	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users,
-		JetStreamDir: o.Data, Logger: nl})
+		JetStreamDir: o.Data, Logger: nl, Websocket: o.NATSWS, WebsocketOrigins: a.pageOrigins(o.HTTP)})
 	if err != nil {
 		if why := nl.reason(); why != "" { // e.g. a JetStream store it cannot use
 			if o.Data != "" {
@@ -312,7 +319,15 @@ func (a *App) go_(f func()) {
 // URL is the NATS URL clients connect to.
 func (a *App) URL() string { return a.url }
 
-// HTTPAddr is the metrics listener's address ("" when off).
+// WebsocketURL is the embedded NATS server's WebSocket URL ("" when off).
+func (a *App) WebsocketURL() string {
+	if a.srv == nil {
+		return ""
+	}
+	return a.srv.WebsocketURL()
+}
+
+// HTTPAddr is the HTTP listener's address ("" when off).
 func (a *App) HTTPAddr() string {
 	if a.httpLn == nil {
 		return ""
