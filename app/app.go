@@ -31,18 +31,18 @@ type Options struct {
 	// NATSWS is the embedded server's WebSocket address (the web page's
 	// NATS connection, no TLS); "" = off. With HTTP on a loopback or named
 	// host, only pages from that origin may open it.
-	NATSWS string
-	NATSURL     string // join an outside server instead of embedding one
-	NATSUser    string // credentials for NATSURL (must be allowed every subject of the prefix)
-	NATSPass    string
-	Config      *config.Config // nil = config.Default()
-	Prefix      string         // subject prefix; "" = px
-	Index       string         // sim | manual | replay:FILE | nats:SUBJECT; "" = sim
-	Speed       float64        // replay speed; 0 = 1
-	Seed        uint64         // sim seed
-	Bots        int            // built-in market makers
-	HTTP        string         // the web page, /metrics and /debug/pprof address; "" = off
-	Logger      *slog.Logger   // nil discards
+	NATSWS   string
+	NATSURL  string // join an outside server instead of embedding one
+	NATSUser string // credentials for NATSURL (must be allowed every subject of the prefix)
+	NATSPass string
+	Config   *config.Config // nil = config.Default()
+	Prefix   string         // subject prefix; "" = px
+	Index    string         // sim | manual | replay:FILE | nats:SUBJECT; "" = sim
+	Speed    float64        // replay speed; 0 = 1
+	Seed     uint64         // sim seed
+	Bots     int            // built-in market makers
+	HTTP     string         // the web page, /metrics and /debug/pprof address; "" = off
+	Logger   *slog.Logger   // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
 	// reach a funding time at once.
