@@ -90,3 +90,28 @@ func TestBotsQuoteAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// --bots N also runs noise takers: on the demo symbols and the simulated
+// index trades happen with nobody at the keyboard (before them: none in
+// 40 s), and the bots' money, deposited like anyone's, is conserved.
+func TestBotsTradeOnTheSimulatedIndex(t *testing.T) {
+	e := start(t, nil, startOpts{index: "sim", bots: 2})
+	eventually(t, "trades by the bots", func() error {
+		n := 0
+		for _, s := range []string{"BTC-PERP", "ETH-PERP"} {
+			n += len(decoded[wire.Trade](e.rec, e.subj.Trades(s)))
+		}
+		if n < 3 {
+			return fmt.Errorf("%d trades", n)
+		}
+		return nil
+	})
+	eventually(t, "conservation", func() error {
+		r := e.audit()
+		held := r.Balances.Add(r.Unrealized).Add(r.Fund).Add(r.Fees)
+		if !r.InvariantsOK || !held.Equal(r.Deposits.Add(r.FundDeposits)) || r.Deposits.Sign() <= 0 {
+			return fmt.Errorf("audit %+v", r)
+		}
+		return nil
+	})
+}
