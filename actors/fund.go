@@ -35,12 +35,12 @@ type fundActor struct {
 	quotes       []liq.Quote // scratch
 }
 
-func newFundActor(x *Exchange, history int) *fundActor {
-	f, err := fund.New(fund.Config{HistoryCap: history})
+func newFundActor(x *Exchange) *fundActor {
+	f, err := fund.New(x.fundConfig())
 	if err != nil {
-		panic(err) // history > 0 is the only input
+		panic(err) // positive caps are the only input
 	}
-	return &fundActor{x: x, f: f, history: history,
+	return &fundActor{x: x, f: f, history: x.keep.FundEvents,
 		uncoveredLog: ratelog.Slog(x.log, slog.LevelError, "actors: the insurance fund could not cover deficits", time.Second)}
 }
 
@@ -64,6 +64,8 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		a.must(err, "release the reservation of liquidation", m.id)
 	case *deficitMsg:
 		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
+	case *adlCountMsg:
+		a.f.RecordADL(a.x.settle, a.x.clock(&a.j))
 	case *fundDepositMsg:
 		ev, err := a.f.Deposit(a.x.settle, m.amount, a.x.clock(&a.j))
 		if err != nil {
@@ -131,7 +133,7 @@ func (a *fundActor) daily(req wire.FundDaily) wire.FundDailyReply {
 		}
 		out = append(out, wire.FundDay{Date: d.Date(), DayMs: ms, Asset: asset, OpeningBalance: open.Decimal(), ClosingBalance: bal.Decimal(),
 			Deposits: d.Deposits.Decimal(), Surplus: d.Surplus.Decimal(), Fees: d.Fees.Decimal(), Deficits: d.Deficits.Decimal(),
-			Uncovered: d.Uncovered.Decimal(), Liquidations: d.Liquidations, LiquidationVolume: d.LiquidationVolume.Decimal()})
+			Uncovered: d.Uncovered.Decimal(), Liquidations: d.Liquidations, LiquidationVolume: d.LiquidationVolume.Decimal(), ADL: d.ADL})
 	}
 	return wire.FundDailyReply{Reply: wire.OK(), Days: out}
 }
@@ -183,4 +185,9 @@ func (a *fundActor) wireEvent(e fund.Event, name string) wire.FundEvent {
 	}
 	return wire.FundEvent{Seq: e.Seq, TimeMs: e.TimeMs, Asset: e.Asset, Delta: e.Delta.Decimal(),
 		Balance: e.Balance.Decimal(), Reason: reason, Account: name, Symbol: e.Symbol}
+}
+
+// fundConfig is the fund's caps from the retention.
+func (x *Exchange) fundConfig() fund.Config {
+	return fund.Config{HistoryCap: x.keep.FundEvents, DailyCap: x.keep.FundDays}
 }

@@ -351,6 +351,7 @@ func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
 	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name})
 	if done > 0 {
+		ctx.Send(a.x.fund, &adlCountMsg{sym: m.sym})
 		a.adlEvent(h, m.name, a.e.name, done, m.price)
 		if a.x.events {
 			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,

@@ -57,6 +57,9 @@ type (
 	releaseMsg struct {
 		id fund.ReservationID
 	}
+	// adlCountMsg: a counterparty's position was closed by ADL (counted
+	// in the fund's daily report).
+	adlCountMsg    struct{ sym int }
 	fundDepositMsg struct {
 		amount market.Money
 		done   func(wire.BalanceReply)

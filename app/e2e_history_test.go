@@ -86,18 +86,21 @@ func TestE2EHistory(t *testing.T) {
 	if len(rt) != 2 || !rt[0].Price.Equal(dec("1010")) || !rt[1].Price.Equal(dec("990")) || rt[1].Seq != rt[0].Seq+1 || rt[1].TakerSide != wire.Buy {
 		t.Fatalf("recent trades %+v", rt)
 	}
-	// The 1m stream: minute 0 forming after each trade, closed when the
-	// 12:02 trade came; the 5m candle forming throughout.
+	// The 1m stream: minute 0 forming after each trade, closed by the 12:01
+	// mark, which starts minute 1 (no trade: the close repeated), closed by
+	// the 12:02 trade; the 5m candle forming throughout.
 	var m1, m5 []wire.KlineUpdate
 	eventually(t, "kline streams", func() error {
 		m1, m5 = decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "1m")), decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "5m"))
-		if len(m1) != 4 || len(m5) != 3 {
+		if len(m1) != 6 || len(m5) != 3 {
 			return fmt.Errorf("1m %d, 5m %d updates", len(m1), len(m5))
 		}
 		return nil
 	})
 	if kline(m1[1].Kline) != "1000 1010 1000 1010 3 2" || m1[1].Closed || !m1[2].Closed || kline(m1[2].Kline) != "1000 1010 1000 1010 3 2" ||
-		m1[3].Closed || kline(m1[3].Kline) != "990 990 990 990 3 1" || m1[3].OpenMs != t0+120_000 || m1[3].Interval != "1m" {
+		m1[3].Closed || kline(m1[3].Kline) != "1010 1010 1010 1010 0 0" || m1[3].OpenMs != t0+60_000 ||
+		!m1[4].Closed || m1[4].OpenMs != t0+60_000 || kline(m1[4].Kline) != "1010 1010 1010 1010 0 0" ||
+		m1[5].Closed || kline(m1[5].Kline) != "990 990 990 990 3 1" || m1[5].OpenMs != t0+120_000 || m1[5].Interval != "1m" {
 		t.Fatalf("1m stream %+v", m1)
 	}
 	if kline(m5[2].Kline) != "1000 1010 990 990 6 3" || m5[2].Closed || m5[2].Symbol != tsym {
@@ -205,4 +208,41 @@ func TestE2EReplayHistory(t *testing.T) {
 		kline(h[0]) != "1000 1029 1000 1029 0 0" {
 		t.Fatalf("the hour %+v", h)
 	}
+}
+
+// TestE2EKlineClosedAfterRestart: the minute that was forming when the
+// exchange stopped is announced closed after the restart, when the clock
+// (a mark) passes its end, with the trades it had.
+func TestE2EKlineClosedAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	clk.ms.Store(t0 + 10_000)
+	cfg := condConfig(t)
+	e := start(t, cfg, startOpts{data: dir, now: clk.now})
+	ts := e.funded("1000000", "alice", "bob")
+	e.index("1000")
+	ts[1].limit(wire.Sell, "1002", "2")
+	ts[0].limit(wire.Buy, "1002", "2", wire.IOC) // 12:00:10
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	deps := e.deposits
+	e = start(t, cfg, startOpts{data: dir, now: clk.now})
+	e.deposits = deps
+	stream := newRecorder(t, e.nc, e.subj.Kline(tsym, "1m"))
+	clk.advance(55 * time.Second) // 12:01:05
+	eventually(t, "the subscription", func() error {
+		e.index("1001") // a mark: minute 0 ended
+		if got := decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "1m")); len(got) < 2 {
+			return fmt.Errorf("%d updates", len(got))
+		}
+		return nil
+	})
+	got := decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "1m"))
+	if !got[0].Closed || got[0].OpenMs != t0 || kline(got[0].Kline) != "1002 1002 1002 1002 2 1" ||
+		got[1].Closed || got[1].OpenMs != t0+60_000 || kline(got[1].Kline) != "1002 1002 1002 1002 0 0" {
+		t.Fatalf("1m updates after the restart %+v", got)
+	}
+	e.settledAudit()
 }

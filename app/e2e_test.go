@@ -184,7 +184,7 @@ func seedLiquidation(t *testing.T, mode wire.MarginModeName, c seedCase) {
 	fd := request[wire.FundDailyReply](t, e.nc, e.subj.FundDaily(), wire.FundDaily{})
 	mustOK(t, "fund daily", fd.Reply)
 	d := fd.Days
-	if len(d) != 1 || !d[0].OpeningBalance.IsZero() || !d[0].ClosingBalance.Equal(dec(c.wantFund)) || d[0].Liquidations != 1 ||
+	if len(d) != 1 || !d[0].OpeningBalance.IsZero() || !d[0].ClosingBalance.Equal(dec(c.wantFund)) || d[0].Liquidations != 1 || d[0].ADL != 0 ||
 		!d[0].Deposits.Equal(dec(c.fund)) || d[0].Asset != "USDT" ||
 		!d[0].Surplus.Sub(d[0].Deficits).Equal(dec(c.wantFund).Sub(dec(c.fund))) {
 		t.Fatalf("fund daily %+v", d)
@@ -312,6 +312,14 @@ func TestE2EADLWithEmptyFund(t *testing.T) {
 					t.Fatalf("the empty fund moved: %+v", fs.History)
 				}
 			}
+			// The fund's day counts the counterparties closed.
+			eventually(t, "the ADL count in fund.daily", func() error {
+				fd := request[wire.FundDailyReply](t, e.nc, e.subj.FundDaily(), wire.FundDaily{})
+				if len(fd.Days) != 1 || fd.Days[0].ADL != len(c.closed) || fd.Days[0].Liquidations != 1 {
+					return fmt.Errorf("fund daily %+v, want %d ADL", fd.Days, len(c.closed))
+				}
+				return nil
+			})
 			q := e.adlQueue(wire.Short)
 			for acct := range c.keeps {
 				if len(q) != 1 || q[0].Account != acct {
@@ -391,7 +399,8 @@ func TestE2EFundingPayments(t *testing.T) {
 	// max leverage 10: impact notional 2000, 2 lots at 1000; mmr 0.01: the
 	// funding cap is 0.75 %.
 	cfg := parseConfig(t, symbolJSON("10", int(iv.Seconds()), [2]string{"1000000000", "0.01"}), "")
-	e := start(t, cfg, startOpts{now: clk.now})
+	dir := t.TempDir()
+	e := start(t, cfg, startOpts{now: clk.now, data: dir})
 	e.index("1000")
 	tr := e.funded("100000", "alice", "bob", "carol", "dave")
 	alice, bob, carol, dave := tr[0], tr[1], tr[2], tr[3]
@@ -459,6 +468,31 @@ func TestE2EFundingPayments(t *testing.T) {
 	if !none.OK || len(none.History) != 0 {
 		t.Fatalf("a window without funding %+v", none)
 	}
+
+	// A restart keeps the funding history and the ticker; the next funding
+	// joins the history once, at its time.
+	tk := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	deps := e.deposits
+	e = start(t, cfg, startOpts{now: clk.now, data: dir})
+	e.deposits = deps
+	fh2 := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{})
+	tk2 := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
+	if !sameJSON(t, fh, fh2) || !sameJSON(t, tk, tk2) {
+		t.Fatalf("after the restart:\n%+v %+v\nbefore:\n%+v %+v", fh2, tk2.Ticker, fh, tk.Ticker)
+	}
+	clk.advance(iv)
+	e.index("1000")
+	eventually(t, "the third funding", func() error {
+		fh3 := request[wire.FundingHistoryReply](t, e.nc, e.subj.FundingHistory(tsym), wire.FundingHistory{})
+		if len(fh3.History) != 3 || fh3.History[2].FundingMs != t0+3*iv.Milliseconds() || !sameJSON(t, fh3.History[:2], fh.History) {
+			return fmt.Errorf("funding history %+v", fh3.History)
+		}
+		return nil
+	})
+	e.settledAudit()
 }
 
 // TestE2ESecurity: with config users, alice cannot place, cancel, change

@@ -29,6 +29,7 @@ type Totals struct {
 	Fees              market.Money // inflow
 	Deficits          market.Money // outflow: deficits the fund paid
 	Uncovered         market.Money // deficits it could not pay (sent to ADL)
+	ADL               int          // positions auto-deleveraged (RecordADL)
 }
 
 // Inflow is deposits + surplus + fees.
@@ -102,4 +103,13 @@ func (f *Fund) Lifetime(asset string) Totals {
 		return a.life
 	}
 	return Totals{}
+}
+
+// RecordADL counts one counterparty position closed by auto-deleveraging
+// against a bankrupt position settled in asset: the fund's daily report
+// says how often its shortfalls fell on traders.
+func (f *Fund) RecordADL(asset string, timeMs int64) {
+	a := f.asset(asset)
+	a.life.ADL++
+	a.day(asset, DayOf(timeMs), f.cfg.DailyCap).ADL++
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/market"
 )
 
@@ -17,7 +18,7 @@ import (
 // minimal uvarints, so a fund has one encoding:
 //
 //	magic     [4]byte "PXFU"
-//	version   uint8   1
+//	version   uint8   2 (1: totals without the ADL count)
 //	config    uint64 HistoryCap, uint64 DailyCap
 //	seq       uint64  the last event's sequence number
 //	assets    uvarint, then each asset in name order: name (uvarint length,
@@ -25,20 +26,22 @@ import (
 //	          uvarint count, each (oldest first) day int64 and its totals
 //	reserved  uvarint, then each open reservation by ascending id: id
 //	          uint64, asset uvarint (its index in the asset list), amount int64
-//	history   uvarint (= min(seq, HistoryCap)), then each kept event, oldest
+//	history   uvarint (≤ min(seq, HistoryCap): fewer when a Resize grew the
+//	          cap), then each kept event, oldest
 //	          first: time int64, asset uvarint (index), delta int64, reason
 //	          uint8, account uint64, symbol (uvarint length, bytes)
 //
-// where totals are 7 int64s: liquidations, liquidation volume, deposits,
-// surplus, fees, deficits, uncovered. Derived on decode: each asset's
+// where totals are 8 int64s: liquidations, liquidation volume, deposits,
+// surplus, fees, deficits, uncovered, ADL count (7, without it, in version 1). Derived on decode: each asset's
 // reserved sum, and each kept event's Seq (the kept events are the last
 // ones recorded: dense, ending at seq) and Balance (every balance change is
 // an event, so walking back from the asset's balance by the deltas gives
 // it); the ring restarts at its oldest event, which it cannot tell apart.
 const (
-	snapMagic   = "PXFU"
-	snapVersion = 1
-	snapTotals  = 7 * 8
+	snapMagic = "PXFU"
+	// Version 2 added the ADL count to the totals; version 1 is read too.
+	snapVersion = 2
+	snapTotals  = 7 * 8 // at least: version 2's are 8 * 8
 	// The fewest bytes an asset, a day, a reservation and an event take.
 	snapAsset       = 1 + 1 + 8 + snapTotals + 1
 	snapDay         = 8 + snapTotals
@@ -61,7 +64,7 @@ func (f *Fund) AppendSnapshot(dst []byte) []byte {
 	le := binary.LittleEndian
 	str := func(dst []byte, s string) []byte { return append(binary.AppendUvarint(dst, uint64(len(s))), s...) }
 	totals := func(dst []byte, t Totals) []byte {
-		for _, v := range [...]market.Money{market.Money(t.Liquidations), t.LiquidationVolume, t.Deposits, t.Surplus, t.Fees, t.Deficits, t.Uncovered} {
+		for _, v := range [...]market.Money{market.Money(t.Liquidations), t.LiquidationVolume, t.Deposits, t.Surplus, t.Fees, t.Deficits, t.Uncovered, market.Money(t.ADL)} {
 			dst = le.AppendUint64(dst, uint64(v))
 		}
 		return dst
@@ -92,9 +95,9 @@ func (f *Fund) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, index(r.asset))
 		dst = le.AppendUint64(dst, uint64(r.amount))
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(f.hist.buf)))
-	for i := range len(f.hist.buf) {
-		e := f.hist.at(i)
+	dst = binary.AppendUvarint(dst, uint64(f.hist.Len()))
+	for i := range f.hist.Len() {
+		e := f.hist.At(i)
 		dst = le.AppendUint64(dst, uint64(e.TimeMs))
 		dst = binary.AppendUvarint(dst, index(e.Asset))
 		dst = le.AppendUint64(dst, uint64(e.Delta))
@@ -108,8 +111,9 @@ func (f *Fund) AppendSnapshot(dst []byte) []byte {
 // cursor reads a snapshot front to back; the first problem sticks in err
 // and every later read returns zero values.
 type cursor struct {
-	p   []byte
-	err error
+	p       []byte
+	err     error
+	version byte
 }
 
 func (c *cursor) fail(format string, args ...any) {
@@ -173,8 +177,11 @@ func (c *cursor) totals(t *Totals) {
 	for _, m := range [...]*market.Money{&t.LiquidationVolume, &t.Deposits, &t.Surplus, &t.Fees, &t.Deficits, &t.Uncovered} {
 		*m = c.money()
 	}
-	if t.Liquidations < 0 {
-		c.fail("%d liquidations", t.Liquidations)
+	if c.version >= 2 {
+		t.ADL = int(c.u64())
+	}
+	if t.Liquidations < 0 || t.ADL < 0 {
+		c.fail("%d liquidations, %d ADL", t.Liquidations, t.ADL)
 	}
 }
 
@@ -186,14 +193,16 @@ func (c *cursor) totals(t *Totals) {
 // capacity it claims.
 func DecodeSnapshot(p []byte) (*Fund, []byte, error) {
 	c := &cursor{p: p}
-	switch hdr := c.next(5); {
+	hdr := c.next(5)
+	switch {
 	case c.err != nil:
 		return nil, nil, c.err
 	case string(hdr[:4]) != snapMagic:
 		return nil, nil, fmt.Errorf("%w: bad magic %q", ErrSnapshot, hdr[:4])
-	case hdr[4] != snapVersion:
-		return nil, nil, fmt.Errorf("%w: version %d, this build reads %d", ErrSnapshotVersion, hdr[4], snapVersion)
+	case hdr[4] < 1 || hdr[4] > snapVersion:
+		return nil, nil, fmt.Errorf("%w: version %d, this build reads 1 to %d", ErrSnapshotVersion, hdr[4], snapVersion)
 	}
+	c.version = hdr[4]
 	hc, dc, seq := c.u64(), c.u64(), c.u64()
 	if c.err == nil && (hc < 1 || hc > math.MaxInt || dc < 1 || dc > math.MaxInt) {
 		c.fail("history cap %d, daily cap %d", hc, dc)
@@ -274,11 +283,12 @@ func (c *cursor) reservations(f *Fund, names []string) {
 // Balance.
 func (c *cursor) history(f *Fund, names []string) {
 	n := c.count("events", snapEvent)
-	if c.err == nil && uint64(n) != min(f.seq, uint64(f.cfg.HistoryCap)) {
+	// Fewer than the ring holds when a Resize grew it since.
+	if c.err == nil && uint64(n) > min(f.seq, uint64(f.cfg.HistoryCap)) {
 		c.fail("%d events kept, the ring holds %d", n, min(f.seq, uint64(f.cfg.HistoryCap)))
 	}
 	symbols := map[string]string{} // one string per symbol, as live
-	f.hist.buf = make([]Event, 0, n)
+	f.hist = ring.New[Event](f.cfg.HistoryCap)
 	for i := 0; i < n && c.err == nil; i++ {
 		e := Event{Seq: f.seq - uint64(n-1-i), TimeMs: int64(c.u64())}
 		ai := c.index(len(names))
@@ -304,7 +314,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		default:
 			c.fail("event %d: reason %d", e.Seq, e.Reason)
 		}
-		f.hist.push(e)
+		f.hist.Push(e)
 	}
 	// Back from each asset's balance: an event's Balance is the balance
 	// after it, and no balance is ever below zero.
@@ -312,8 +322,8 @@ func (c *cursor) history(f *Fund, names []string) {
 	for _, name := range names {
 		bal[name] = f.assets[name].balance
 	}
-	for i := len(f.hist.buf) - 1; i >= 0 && c.err == nil; i-- {
-		e := &f.hist.buf[i]
+	for i := f.hist.Len() - 1; i >= 0 && c.err == nil; i-- {
+		e := f.hist.At(i)
 		b := bal[e.Asset]
 		if b < 0 || e.Delta > b || e.Delta < 0 && -e.Delta > math.MaxInt64-b {
 			c.fail("event %d: %s balance %v cannot have moved by %v", e.Seq, e.Asset, b, e.Delta)
@@ -321,7 +331,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		e.Balance = b
 		bal[e.Asset] = b - e.Delta
 	}
-	if f.seq > uint64(len(f.hist.buf)) {
+	if f.seq > uint64(f.hist.Len()) {
 		return // the ring dropped the first events
 	}
 	for _, name := range names {

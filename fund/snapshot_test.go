@@ -2,6 +2,7 @@ package fund
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -179,7 +180,7 @@ func TestSnapshotContinuesExactly(t *testing.T) {
 			if w.rng.IntN(25) == 0 {
 				c = fundRoundTrip(t, c)
 				snaps++
-				if f.hist.start != 0 {
+				if f.seq > uint64(f.hist.Len()) {
 					wrapped++
 				}
 				if len(f.res) > 0 {
@@ -264,4 +265,68 @@ func FuzzDecodeFundSnapshot(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkDecodedFund)
+}
+
+// TestResize: new caps keep the newest events and days; a fund whose cap
+// grew past what it kept still round-trips, and goes on recording.
+func TestResize(t *testing.T) {
+	f, _ := New(Config{HistoryCap: 4, DailyCap: 3})
+	for d := range int64(6) {
+		if _, err := f.Deposit("USDT", market.Money(d+1), d*msPerDay); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Resize(Config{HistoryCap: 2, DailyCap: 2}); err != nil {
+		t.Fatal(err)
+	}
+	h := f.History(nil, 0)
+	if len(h) != 2 || h[0].Seq != 5 || h[1].Seq != 6 || h[1].Balance != 21 {
+		t.Fatalf("history after shrinking %+v", h)
+	}
+	if days := f.Days("USDT", nil); len(days) != 2 || days[0].Day != 4 || days[1].Day != 5 {
+		t.Fatalf("days after shrinking %+v", days)
+	}
+	if err := f.Resize(Config{HistoryCap: 10}); err != nil {
+		t.Fatal(err)
+	}
+	c := fundRoundTrip(t, f)
+	if _, err := c.Deposit("USDT", 7, 6*msPerDay); err != nil {
+		t.Fatal(err)
+	}
+	h = c.History(nil, 0)
+	if len(h) != 3 || h[0].Seq != 5 || h[2].Seq != 7 || h[2].Balance != 28 || len(c.Days("USDT", nil)) != 3 {
+		t.Fatalf("after growing, a round trip and a deposit: %+v", h)
+	}
+	if err := f.Resize(Config{HistoryCap: -1}); err == nil {
+		t.Fatal("a negative cap was taken")
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSnapshotVersion1: a snapshot written before the totals had the ADL
+// count (version 1) still loads, with ADL 0, and is written back as
+// version 2.
+func TestSnapshotVersion1(t *testing.T) {
+	// A fund with a 1000 deposit on day 2 and a liquidation paying 60 + 5 on
+	// day 3, encoded by the version-1 build.
+	v1, _ := hex.DecodeString("50584655010a000000000000000500000000000000030000000000000001045553445429040000000000000100000000000000f40b000000000000e8030000000000003c0000000000000005000000000000000000000000000000000000000000000002020000000000000000000000000000000000000000000000e803000000000000000000000000000000000000000000000000000000000000000000000000000003000000000000000100000000000000f40b00000000000000000000000000003c00000000000000050000000000000000000000000000000000000000000000000300b84c0a0000000000e803000000000000010000000000000000000014730f00000000000500000000000000030700000000000000084254432d504552500014730f00000000003c00000000000000020700000000000000084254432d50455250")
+	f, rest, err := DecodeSnapshot(v1)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("version 1: %v, %d bytes left", err, len(rest))
+	}
+	days := f.Days("USDT", nil)
+	if f.Balance("USDT") != 1065 || len(days) != 2 || days[1].Surplus != 60 || days[1].Fees != 5 || days[1].Liquidations != 1 || days[1].ADL != 0 {
+		t.Fatalf("balance %d, days %+v", f.Balance("USDT"), days)
+	}
+	f.RecordADL("USDT", 3*msPerDay)
+	c := fundRoundTrip(t, f)
+	if d, _ := c.Day("USDT", 3); d.ADL != 1 || c.Lifetime("USDT").ADL != 1 || c.AppendSnapshot(nil)[4] != snapVersion {
+		t.Fatalf("after an ADL and a round trip: %+v", d)
+	}
+	v1[4] = snapVersion + 1
+	if _, _, err := DecodeSnapshot(v1); !errors.Is(err, ErrSnapshotVersion) {
+		t.Fatalf("a later version: %v", err)
+	}
 }

@@ -62,6 +62,14 @@ func (s *Series) Add(ms int64, price book.Ticks, qty book.Lots, quote market.Mon
 	}
 }
 
+// LastOpenMs is the open time of the newest minute kept (0: none).
+func (s *Series) LastOpenMs() int64 {
+	if len(s.mins) == 0 {
+		return 0
+	}
+	return s.mins[len(s.mins)-1].OpenMs
+}
+
 // Len is the number of minutes with trades kept.
 func (s *Series) Len() int { return len(s.mins) }
 

@@ -194,6 +194,7 @@ type FundDay struct {
 	Uncovered         decimal.Decimal `json:"uncovered"`
 	Liquidations      int             `json:"liquidations"`
 	LiquidationVolume decimal.Decimal `json:"liquidation_volume"`
+	ADL               int             `json:"adl"` // counterparty positions closed by ADL
 }
 
 // FundDailyReply answers fund.daily, oldest day first (days without any
