@@ -182,6 +182,12 @@ func phone(t *testing.T, browser context.Context, e *exchange) {
 	if m.ChartW < 350 || m.OrderW < 350 {
 		t.Errorf("at phone width the chart is %v px and the order form %v px wide, want the screen's width", m.ChartW, m.OrderW)
 	}
+	// A fresh page reads alice's fills from px.acct.alice.fills: her buy (the
+	// liquidation took the position over: its sale is not her fill).
+	p.until("the fills history", `window.perpx.S.fillsFromHistory === true && document.querySelectorAll("#t-fills tbody tr").length === 1`)
+	if row := p.text("#t-fills tbody"); !strings.Contains(row, "30,010.0") || !strings.Contains(row, "3.000") || !strings.Contains(row, "taker") {
+		t.Errorf("fills %q", row)
+	}
 	p.shot("phone")
 }
 
