@@ -9,11 +9,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,10 +39,12 @@ type exchange struct {
 	page string // the page's URL
 }
 
-func startExchange(t *testing.T, cfg *config.Config, admin ...nats.Option) *exchange {
+// startExchange runs the exchange with cfg (nil: the demo symbols) and
+// clock (nil: the wall clock), connecting its admin with the options given.
+func startExchange(t *testing.T, cfg *config.Config, clock func() int64, admin ...nats.Option) *exchange {
 	t.Helper()
 	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", NATSWS: "127.0.0.1:-1",
-		HTTP: "127.0.0.1:0", Index: "manual", Config: cfg})
+		HTTP: "127.0.0.1:0", Index: "manual", Config: cfg, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +109,58 @@ func (e *exchange) state(acct string) *wire.Account {
 	var r wire.AccountReply
 	e.req(e.subj.State(acct), wire.State{}, &r)
 	return r.Account
+}
+
+// lagClock is the wall clock running lag behind, so a test can print an
+// hour and a half of trades in a second: the lag only ever shrinks, to
+// zero, so time never runs backwards.
+type lagClock struct{ lag atomic.Int64 }
+
+func newLagClock(lag time.Duration) *lagClock {
+	c := &lagClock{}
+	c.lag.Store(lag.Milliseconds())
+	return c
+}
+
+func (c *lagClock) now() int64 { return time.Now().UnixMilli() - c.lag.Load() }
+
+// history prints BTC-PERP trades between two accounts of its own, a
+// minute of the exchange's clock (c, lagging) apart, along a seeded path
+// that ends at end, so the chart and the tape have a past. It leaves the
+// clock on time.
+func (e *exchange) history(c *lagClock, end decimal.Decimal) {
+	e.t.Helper()
+	e.deposit("hist-a", "1000000")
+	e.deposit("hist-b", "1000000")
+	rng := rand.New(rand.NewPCG(7, 7))
+	minutes := int(c.lag.Load() / 60_000)
+	price := end.InexactFloat64()
+	path := make([]float64, minutes)
+	for i := minutes - 1; i >= 0; i-- { // backwards from the end: it ends there
+		path[i] = price
+		price *= 1 + 0.0018*rng.NormFloat64()
+	}
+	for _, p := range path {
+		for k := range 4 {
+			tp := decimal.NewFromFloat(p * (1 + 0.0008*rng.NormFloat64())).Round(1)
+			if k == 0 {
+				e.index(btc, tp.StringFixed(1))
+			}
+			maker, taker, side := "hist-a", "hist-b", wire.Sell
+			if rng.IntN(2) == 0 {
+				maker, taker, side = taker, maker, wire.Buy
+			}
+			qty := decimal.New(int64(5+rng.IntN(80)), -3)
+			e.limit(maker, btc, side, tp.StringFixed(1), qty.StringFixed(3))
+			opp := wire.Buy
+			if side == wire.Buy {
+				opp = wire.Sell
+			}
+			e.req(e.subj.OrderPlace(taker), wire.PlaceOrder{Symbol: btc, Side: opp, Type: wire.Market, Qty: qty}, nil)
+		}
+		c.lag.Add(-60_000)
+	}
+	c.lag.Store(0)
 }
 
 // conserved checks the exchange's audit: money in equals money held, and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,15 +33,19 @@ func ladderHas(side, price string) string {
 // updates a second.
 func TestTradingPage(t *testing.T) {
 	browser := newBrowser(t)
-	e := startExchange(t, nil)
+	clock := newLagClock(90 * time.Minute)
+	e := startExchange(t, nil, clock.now)
+	e.history(clock, decimal.NewFromInt(30000))
 	e.index(btc, "30000")
 	e.index("ETH-PERP", "2000")
 	e.deposit("mm", "10000000")
 	for _, o := range []struct {
 		side       wire.Side
 		price, qty string
-	}{{wire.Sell, "30010.0", "3.000"}, {wire.Sell, "30020.0", "1.000"}, {wire.Sell, "30035.5", "0.800"},
-		{wire.Buy, "29990.0", "1.000"}, {wire.Buy, "29980.0", "1.000"}, {wire.Buy, "29962.5", "0.600"}} {
+	}{{wire.Sell, "30010.0", "3.000"}, {wire.Sell, "30012.5", "0.420"}, {wire.Sell, "30015.0", "0.800"}, {wire.Sell, "30020.0", "1.000"},
+		{wire.Sell, "30027.5", "0.350"}, {wire.Sell, "30035.5", "0.800"}, {wire.Sell, "30042.0", "1.200"}, {wire.Sell, "30050.0", "2.000"},
+		{wire.Buy, "29990.0", "1.000"}, {wire.Buy, "29987.5", "0.300"}, {wire.Buy, "29980.0", "1.000"}, {wire.Buy, "29975.0", "0.450"},
+		{wire.Buy, "29962.5", "0.600"}, {wire.Buy, "29955.0", "1.500"}, {wire.Buy, "29948.0", "0.700"}, {wire.Buy, "29940.0", "2.500"}} {
 		e.limit("mm", btc, o.side, o.price, o.qty)
 	}
 
@@ -128,6 +133,7 @@ func TestTradingPage(t *testing.T) {
 	t.Logf("position: long 3 at 30010, liquidation %s (preview %s, shown %s), bankruptcy %s, ADL rank %d",
 		liq, promised, shown, pos[0].BankruptcyPrice, pos[0].ADLRank)
 	p.shot("position")
+	t.Run("phone", func(t *testing.T) { phone(t, browser, e) })
 
 	// The admin moves the index to just below the liquidation price: a bid
 	// there takes the position over, and what is left of its margin beyond
@@ -164,15 +170,15 @@ func TestTradingPage(t *testing.T) {
 		e.limit("mm", btc, wire.Buy, bid.Sub(step).StringFixed(1), "0.250")
 	}
 
-	t.Run("phone", func(t *testing.T) { phone(t, browser, e) })
 	t.Run("smooth", func(t *testing.T) { smooth(t, browser, e) })
 }
 
-// phone: the page at 390×844 (the same profile, so logged in as alice)
-// lays out in one column with nothing wider than the screen.
+// phone: the page at 390×844 (the same profile, so logged in as alice,
+// with her position open) lays out in one column with nothing wider than
+// the screen.
 func phone(t *testing.T, browser context.Context, e *exchange) {
 	p := newTab(t, browser, e.page, 390, 844)
-	p.until("the book", `document.querySelector("#bids .lrow:not(.empty)") !== null && document.getElementById("who").textContent === "alice"`)
+	p.until("the book and the position", `document.querySelector("#bids .lrow:not(.empty)") !== null && document.getElementById("n-positions").textContent === "1"`)
 	m := eval[struct{ Scroll, Inner, ChartW, OrderW float64 }](p, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth,
 		ChartW: document.getElementById("p-chart").getBoundingClientRect().width,
 		OrderW: document.getElementById("p-order").getBoundingClientRect().width})`)
@@ -182,8 +188,7 @@ func phone(t *testing.T, browser context.Context, e *exchange) {
 	if m.ChartW < 350 || m.OrderW < 350 {
 		t.Errorf("at phone width the chart is %v px and the order form %v px wide, want the screen's width", m.ChartW, m.OrderW)
 	}
-	// A fresh page reads alice's fills from px.acct.alice.fills: her buy (the
-	// liquidation took the position over: its sale is not her fill).
+	// A fresh page reads alice's fills from px.acct.alice.fills: her buy.
 	p.until("the fills history", `window.perpx.S.fillsFromHistory === true && document.querySelectorAll("#t-fills tbody tr").length === 1`)
 	if row := p.text("#t-fills tbody"); !strings.Contains(row, "30,010.0") || !strings.Contains(row, "3.000") || !strings.Contains(row, "taker") {
 		t.Errorf("fills %q", row)
@@ -209,25 +214,53 @@ func smooth(t *testing.T, browser context.Context, e *exchange) {
 
 	eval[bool](p, `(() => { const m = window.__m = {u0: perpx.perf.bookUpdates, r0: perpx.perf.bookRenders, f: 0, t0: performance.now()};
 		const loop = () => { m.f++; if (!m.stop) requestAnimationFrame(loop); }; requestAnimationFrame(loop); return true; })()`)
-	const rate, dur = 200, 3 * time.Second
-	tick := time.NewTicker(time.Second / rate)
-	defer tick.Stop()
-	var open []string
-	sent := 0
-	for end := time.Now().Add(dur); time.Now().Before(end); <-tick.C {
-		if len(open) >= 10 { // a cancel removes a level, a place adds one: each is one diff
-			var r wire.OrderReply
-			e.req(e.subj.OrderCancel("flood"), wire.Cancel{Symbol: btc, OrderID: open[0]}, &r)
-			open = open[1:]
-		} else {
-			price := base.Sub(decimal.NewFromInt(int64(sent % 97)))
-			open = append(open, e.limit("flood", btc, wire.Buy, price.StringFixed(1), "0.010").OrderID)
+	// Fire and forget, paced: each tick places one order and cancels the
+	// one placed ten ticks before (by client order id: an account's order
+	// requests on one connection are handled in the order sent), so the
+	// rate does not depend on round trips. The replies are counted.
+	const ticks, dur = 100, 3 * time.Second
+	var replies, refused atomic.Int64
+	inbox := nats.NewInbox()
+	sub, err := e.nc.Subscribe(inbox, func(m *nats.Msg) {
+		replies.Add(1)
+		if !strings.Contains(string(m.Data), `"ok":true`) {
+			refused.Add(1)
 		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	send := func(subject string, body any) {
+		data, _ := json.Marshal(body)
+		if err := e.nc.PublishRequest(subject, inbox, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick := time.NewTicker(time.Second / ticks)
+	defer tick.Stop()
+	sent := 0
+	for i, end := 0, time.Now().Add(dur); time.Now().Before(end); i++ {
+		<-tick.C
+		price := base.Sub(decimal.NewFromInt(int64(i % 97)))
+		send(e.subj.OrderPlace("flood"), wire.PlaceOrder{Symbol: btc, Side: wire.Buy, Type: wire.Limit,
+			Price: price, Qty: decimal.RequireFromString("0.010"), ClientOrderID: fmt.Sprint("f", i)})
 		sent++
+		if i >= 10 {
+			send(e.subj.OrderCancel("flood"), wire.Cancel{Symbol: btc, ClientOrderID: fmt.Sprint("f", i-10)})
+			sent++
+		}
 	}
 	m := eval[struct{ Updates, Renders, Frames, Ms float64 }](p, `(() => { const m = window.__m; m.stop = true;
 		return {Updates: perpx.perf.bookUpdates - m.u0, Renders: perpx.perf.bookRenders - m.r0, Frames: m.f, Ms: performance.now() - m.t0}; })()`)
 	s := m.Ms / 1000
+	deadline := time.Now().Add(wait)
+	for replies.Load() < int64(sent) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if replies.Load() != int64(sent) || refused.Load() != 0 {
+		t.Fatalf("%d requests, %d replies, %d refused", sent, replies.Load(), refused.Load())
+	}
 	t.Logf("book flood: %d requests in %v; the page applied %.0f diffs (%.0f/s), drew the ladder %.0f times (%.0f/s) in %.0f animation frames (%.0f/s)",
 		sent, dur, m.Updates, m.Updates/s, m.Renders, m.Renders/s, m.Frames, m.Frames/s)
 	if m.Updates/s < 100 {
@@ -248,7 +281,7 @@ func smooth(t *testing.T, browser context.Context, e *exchange) {
 			want[side+" "+l.Price().StringFixed(1)] = l.Qty().StringFixed(3)
 		}
 	}
-	deadline := time.Now().Add(wait)
+	deadline = time.Now().Add(wait)
 	for {
 		got := eval[map[string]string](p, `(() => { const b = perpx.S.book, out = {};
 			for (const side of ["bids", "asks"]) for (const [t, l] of b.levels(side)) out[side + " " + (t / 10).toFixed(1)] = (l / 1000).toFixed(3);
@@ -273,7 +306,7 @@ func TestLoginWithUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startExchange(t, cfg, nats.UserInfo("ops", "root-pw"))
+	e := startExchange(t, cfg, nil, nats.UserInfo("ops", "root-pw"))
 	e.index(btc, "30000")
 	e.deposit("alice", "5000")
 	e.deposit("mm", "100000")

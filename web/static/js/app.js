@@ -690,6 +690,13 @@ function renderAccount() {
   }
 }
 
+// labelCells names each cell after its column, so narrow screens can show
+// a row as a card (style.css).
+function labelCells(table) {
+  const names = [...table.tHead.rows[0].cells].map((c) => c.textContent.trim());
+  for (const r of table.tBodies[0].rows) [...r.cells].forEach((c, i) => names[i] && c.setAttribute("data-label", names[i]));
+}
+
 function renderPositions() {
   const list = S.state?.positions || [];
   const tb = $("t-positions").tBodies[0];
@@ -714,6 +721,7 @@ function renderPositions() {
         h("td", {}, lights), h("td", {}, close, err));
     }),
   );
+  labelCells($("t-positions"));
   $("e-positions").hidden = list.length > 0;
   setText("n-positions", list.length ? String(list.length) : "");
 }
@@ -737,6 +745,7 @@ function renderOrders() {
         h("td", {}, o.status.replace(/_/g, " ")), h("td", {}, cancel, err));
     }),
   );
+  labelCells($("t-orders"));
   $("e-orders").hidden = list.length > 0;
   $("cancel-all").disabled = list.length === 0;
   setText("n-orders", list.length ? String(list.length) : "");

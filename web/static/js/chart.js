@@ -39,7 +39,9 @@ export class PriceChart {
     this.mark.setData(markKlines.map((k) => ({ time: k.open_ms / 1000, value: Number(k.close) })));
     this.last.candle = klines.length ? klines[klines.length - 1].open_ms / 1000 : 0;
     this.last.mark = markKlines.length ? markKlines[markKlines.length - 1].open_ms / 1000 : 0;
-    this.chart.timeScale().scrollToRealTime();
+    // A short history fills the width; a long one shows its newest part.
+    if (klines.length >= 30 && klines.length < 120) this.chart.timeScale().fitContent();
+    else this.chart.timeScale().scrollToRealTime();
     this.showLegend(klines[klines.length - 1]);
   }
 

@@ -203,7 +203,8 @@ export function preview(sym, order, ctx) {
       fills.push({ price, lots: left, taker: false });
       left = 0n;
     }
-    if (left > 0n) out.note = "Only part would fill against the book now; the rest would expire.";
+    if (left === lots) out.note = "Nothing would fill against the book at this price now: the order would expire.";
+    else if (left > 0n) out.note = "Only part would fill against the book now; the rest would expire.";
   }
   out.fillLots = lots - left;
 
