@@ -114,17 +114,7 @@ func (t *noiseTaker) pause() time.Duration {
 func (t *noiseTaker) setup(ctx context.Context) error {
 	c, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	if err := deposit(c, t.nc, t.subj, t.acct, t.cfg.Asset, t.cfg.Capital); err != nil {
-		return err
-	}
-	if t.cfg.Leverage.Sign() > 0 {
-		for _, s := range t.syms {
-			if err := setLeverage(c, t.nc, t.subj, t.acct, s.Name, t.cfg.Leverage); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return openAccount(c, t.nc, t.subj, t.acct, t.cfg.Asset, t.cfg.Capital, t.cfg.Leverage, t.syms)
 }
 
 // step reads the account, tops it up when it is flat and short of money,
