@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/loadtest"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -15,12 +17,13 @@ import (
 // through the same admin deposit and risk checks as anyone's.
 var botCapital = decimal.NewFromInt(10_000_000)
 
-// The noise takers: taker-1 trades near 45× its small capital, so the
-// simulated index's moves liquidate it now and then (it tops itself up
-// again like a testnet user), the others at 10× with room to spare.
+// The takers: taker-1 holds one position at a time at 45× its small
+// capital, so the simulated index's moves (a 1.5 % move against it)
+// liquidate it now and then, and it tops itself up again like a testnet
+// user; the others trade noise at 10× with room to spare.
 var (
 	degenTaker = loadtest.TakerConfig{Capital: decimal.NewFromInt(1_000), Leverage: decimal.NewFromInt(50),
-		MinNotional: 500, MaxNotional: 5_000, MaxPosition: 45_000, Interval: 1500 * time.Millisecond}
+		MinNotional: 500, MaxNotional: 10_000, Interval: 1500 * time.Millisecond, HoldLeverage: 45, ExitProb: 1.0 / 400}
 	calmTaker = loadtest.TakerConfig{Capital: decimal.NewFromInt(100_000), Leverage: decimal.NewFromInt(10),
 		MinNotional: 200, MaxNotional: 3_000, MaxPosition: 30_000, Interval: 2 * time.Second}
 )
@@ -56,6 +59,7 @@ func (a *App) startBots(ctx context.Context, o Options) {
 			}
 		})
 	}
+	a.seedFund(subj, a.symbols[0].Settle)
 	for i := 1; i <= o.Bots; i++ {
 		acct, cfg := fmt.Sprintf("taker-%d", i), calmTaker
 		if i == 1 {
@@ -67,5 +71,26 @@ func (a *App) startBots(ctx context.Context, o Options) {
 				a.log.Error("bot stopped", "bot", acct, "err", err)
 			}
 		})
+	}
+}
+
+// fundSeed is what the demo's insurance fund gets when the bots start (an
+// admin top-up, as px.admin.fund.deposit, counted in the audit's
+// fund_deposits): the bots' liquidations draw on it.
+var fundSeed = decimal.NewFromInt(100_000)
+
+func (a *App) seedFund(subj wire.Subjects, asset string) {
+	body, err := json.Marshal(wire.FundDeposit{Asset: asset, Amount: fundSeed})
+	if err == nil {
+		var m *nats.Msg
+		if m, err = a.nc.Request(subj.AdminFundDeposit(), body, 2*time.Second); err == nil {
+			var r wire.Reply
+			if err = json.Unmarshal(m.Data, &r); err == nil && !r.OK {
+				err = fmt.Errorf("refused: %v", r.Error)
+			}
+		}
+	}
+	if err != nil {
+		a.log.Error("bots: insurance fund deposit", "err", err)
 	}
 }

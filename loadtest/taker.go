@@ -34,9 +34,16 @@ type TakerConfig struct {
 	// Interval is the mean time between orders (exponentially
 	// distributed); default 2s.
 	Interval time.Duration
-	Seed     uint64        // of its choices
-	Timeout  time.Duration // per request; default 2s
-	Log      *slog.Logger  // nil discards
+	// HoldLeverage, when positive, makes the bot a holder instead of a
+	// noise trader: when flat it builds a position of HoldLeverage × its
+	// equity in a random direction and symbol (MaxNotional at a time),
+	// then holds it until it is liquidated or, with probability ExitProb
+	// at each step, closes it.
+	HoldLeverage float64
+	ExitProb     float64
+	Seed         uint64        // of its choices
+	Timeout      time.Duration // per request; default 2s
+	Log          *slog.Logger  // nil discards
 }
 
 func (c TakerConfig) withDefaults() TakerConfig {
@@ -71,7 +78,8 @@ var ErrTaker = errors.New("loadtest: noise taker")
 // account acct at random times until ctx ends: the demo's flow, so trades,
 // candles and now and then a liquidation happen with nobody at the
 // keyboard. It leans towards reducing as its position grows and never
-// opens beyond MaxPosition. nc must be allowed px.admin.deposit.
+// opens beyond MaxPosition; with HoldLeverage it holds one large position
+// at a time instead. nc must be allowed px.admin.deposit.
 func RunNoiseTaker(ctx context.Context, nc *nats.Conn, subj wire.Subjects, acct string, symbols []SymbolInfo, cfg TakerConfig) error {
 	cfg = cfg.withDefaults()
 	if !wire.ValidToken(acct) || cfg.Capital.Sign() <= 0 {
@@ -105,6 +113,15 @@ type noiseTaker struct {
 	cfg  TakerConfig
 	syms []*symbol
 	rng  *rand.Rand
+	// A holder's position being built: its symbol, side and notional goal
+	// (nil when holding or flat).
+	build *holdGoal
+}
+
+type holdGoal struct {
+	sym      *symbol
+	side     wire.Side
+	notional float64
 }
 
 func (t *noiseTaker) pause() time.Duration {
@@ -117,8 +134,8 @@ func (t *noiseTaker) setup(ctx context.Context) error {
 	return openAccount(c, t.nc, t.subj, t.acct, t.cfg.Asset, t.cfg.Capital, t.cfg.Leverage, t.syms)
 }
 
-// step reads the account, tops it up when it is flat and short of money,
-// and sends one market order.
+// step reads the account, tops it up when it is short of money (a holder
+// only when flat), and sends at most one market order.
 func (t *noiseTaker) step(ctx context.Context) {
 	c, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
@@ -128,29 +145,20 @@ func (t *noiseTaker) step(ctx context.Context) {
 		return
 	}
 	a := r.Account
-	if bal := a.Balances[t.cfg.Asset]; len(a.Positions) == 0 && bal.LessThan(t.cfg.Capital.Div(decimal.NewFromInt(2))) {
+	holder := t.cfg.HoldLeverage > 0
+	if bal := a.Balances[t.cfg.Asset]; (len(a.Positions) == 0 || !holder) && bal.LessThan(t.cfg.Capital.Div(decimal.NewFromInt(2))) {
+		t.build = nil
 		if err := deposit(c, t.nc, t.subj, t.acct, t.cfg.Asset, t.cfg.Capital.Sub(bal)); err != nil {
 			t.cfg.Log.Warn("noise taker: top-up", "account", t.acct, "err", err)
 		}
 		return
 	}
+	if holder {
+		t.hold(c, a)
+		return
+	}
 	s := t.syms[t.rng.IntN(len(t.syms))]
-	price, position := s.Price, 0.0 // position: signed notional at the mark
-	for _, p := range a.Positions {
-		if p.Symbol == s.Name {
-			price = p.MarkPrice
-			position, _ = p.Qty.Mul(p.MarkPrice).Float64()
-			if p.Side == wire.Short {
-				position = -position
-			}
-		}
-	}
-	if len(a.Positions) == 0 || price.Equal(s.Price) {
-		if mid, ok := depthMid(c, t.nc, t.subj, s.Name); ok {
-			price = mid
-		}
-	}
-	pf, _ := price.Float64()
+	pf, position := t.mark(c, a, s)
 	if pf <= 0 {
 		return
 	}
@@ -160,10 +168,70 @@ func (t *noiseTaker) step(ctx context.Context) {
 	if t.rng.Float64() < 0.5*(1-lean) {
 		side = wire.Buy
 	}
-	notional := t.cfg.MinNotional + t.rng.Float64()*(t.cfg.MaxNotional-t.cfg.MinNotional)
-	lots := s.lotsFor(notional, int64(pf/s.tick.f))
+	t.market(c, s, side, t.cfg.MinNotional+t.rng.Float64()*(t.cfg.MaxNotional-t.cfg.MinNotional), pf)
+}
+
+// hold is a holder's step: start or go on building its position, or hold
+// it (closing it now and then).
+func (t *noiseTaker) hold(ctx context.Context, a *wire.Account) {
+	if len(a.Positions) == 0 && t.build == nil {
+		eq, _ := a.Equity.Float64()
+		side := wire.Buy
+		if t.rng.IntN(2) == 0 {
+			side = wire.Sell
+		}
+		t.build = &holdGoal{sym: t.syms[t.rng.IntN(len(t.syms))], side: side, notional: eq * t.cfg.HoldLeverage}
+	}
+	if g := t.build; g != nil {
+		pf, position := t.mark(ctx, a, g.sym)
+		if left := g.notional - math.Abs(position); pf > 0 && left > t.cfg.MinNotional {
+			t.market(ctx, g.sym, g.side, math.Min(left, t.cfg.MaxNotional), pf)
+			return
+		}
+		t.build = nil
+		return
+	}
+	if t.rng.Float64() >= t.cfg.ExitProb {
+		return
+	}
+	for _, p := range a.Positions {
+		side := wire.Sell
+		if p.Side == wire.Short {
+			side = wire.Buy
+		}
+		err := call(ctx, t.nc, t.subj.OrderPlace(t.acct), wire.PlaceOrder{Symbol: p.Symbol, Side: side, Type: wire.Market, Qty: p.Qty, ReduceOnly: true}, nil)
+		if err != nil {
+			t.cfg.Log.Debug("noise taker: close", "account", t.acct, "symbol", p.Symbol, "err", err)
+		}
+	}
+}
+
+// mark is s's mark (from the position, else the book's mid, else the
+// reference price) and the account's signed notional in s at it.
+func (t *noiseTaker) mark(ctx context.Context, a *wire.Account, s *symbol) (price, position float64) {
+	for _, p := range a.Positions {
+		if p.Symbol == s.Name {
+			price, _ = p.MarkPrice.Float64()
+			position, _ = p.Qty.Mul(p.MarkPrice).Float64()
+			if p.Side == wire.Short {
+				position = -position
+			}
+			return price, position
+		}
+	}
+	if mid, ok := depthMid(ctx, t.nc, t.subj, s.Name); ok {
+		price, _ = mid.Float64()
+		return price, 0
+	}
+	price, _ = s.Price.Float64()
+	return price, 0
+}
+
+// market sends a market order of about notional at price.
+func (t *noiseTaker) market(ctx context.Context, s *symbol, side wire.Side, notional, price float64) {
+	lots := s.lotsFor(notional, int64(price/s.tick.f))
 	qty := decimal.RequireFromString(string(s.lot.appendUnits(nil, lots)))
-	err := call(c, t.nc, t.subj.OrderPlace(t.acct), wire.PlaceOrder{Symbol: s.Name, Side: side, Type: wire.Market, Qty: qty}, nil)
+	err := call(ctx, t.nc, t.subj.OrderPlace(t.acct), wire.PlaceOrder{Symbol: s.Name, Side: side, Type: wire.Market, Qty: qty}, nil)
 	if err != nil {
 		t.cfg.Log.Debug("noise taker: order", "account", t.acct, "symbol", s.Name, "err", err)
 	}
