@@ -309,8 +309,10 @@ func TestLoginWithUsers(t *testing.T) {
 	e := startExchange(t, cfg, nil, nats.UserInfo("ops", "root-pw"))
 	e.index(btc, "30000")
 	e.deposit("alice", "5000")
+	e.index("ETH-PERP", "2000")
 	e.deposit("mm", "100000")
 	e.limit("mm", btc, wire.Sell, "30010.0", "0.100")
+	e.limit("mm", "ETH-PERP", wire.Buy, "1999.25", "1.50")
 
 	p := newTab(t, browser, e.page, 1280, 800)
 	p.until("the login form", `!document.getElementById("login").hidden`)
@@ -336,5 +338,11 @@ func TestLoginWithUsers(t *testing.T) {
 	raw, _ := json.Marshal(e.state("alice").OpenOrders)
 	if !strings.Contains(string(raw), `"29000`) {
 		t.Errorf("alice's open orders %s", raw)
+	}
+	// Another symbol: its own book, units and mark.
+	p.choose("#symbol", "ETH-PERP")
+	p.until("ETH-PERP's book", ladderHas("bids", "1999.25")+` && !`+ladderHas("asks", "30010.0"))
+	if unit, mark := p.text("#u-qty"), p.text("#st-mark"); unit != "ETH" || !strings.HasPrefix(mark, "2,00") {
+		t.Errorf("ETH-PERP shows size in %q and mark %q", unit, mark)
 	}
 }

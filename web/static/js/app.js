@@ -181,6 +181,8 @@ function frame() {
 function symbolChanged() {
   S.symbol = $("symbol").value;
   localStorage.setItem("perpx.symbol", S.symbol);
+  for (const id of ["o-price", "o-qty", "o-trigger", "o-activation"]) $(id).value = "";
+  clearOrderErrors();
   setupGroups();
   setupOrderUnits();
   startMarket();
@@ -191,7 +193,9 @@ function startMarket() {
   const name = S.symbol;
   S.trades = [];
   S.ticker = null;
+  setText("st-last", "—");
   renderTicker();
+  invalidate("tape");
   startBook(name);
   sub(S.symSubs, subj.stream(`md.${name}.trades`), (t) => {
     S.trades.unshift(t);
@@ -697,6 +701,19 @@ function labelCells(table) {
   for (const r of table.tBodies[0].rows) [...r.cells].forEach((c, i) => names[i] && c.setAttribute("data-label", names[i]));
 }
 
+// Errors of a row's buttons (a cancel, a close), kept across the
+// re-renders of the table for a while so they stay next to their row.
+const rowErrors = new Map(); // key → {msg, until}
+function rowError(key, msg) {
+  if (msg) rowErrors.set(key, { msg, until: Date.now() + 10000 });
+  else rowErrors.delete(key);
+}
+function rowErrorSpan(key) {
+  const e = rowErrors.get(key);
+  if (e && e.until < Date.now()) rowErrors.delete(key);
+  return h("span", { class: "err", role: "alert" }, e && e.until >= Date.now() ? e.msg : "");
+}
+
 function renderPositions() {
   const list = S.state?.positions || [];
   const tb = $("t-positions").tBodies[0];
@@ -705,7 +722,7 @@ function renderPositions() {
       const s = S.syms[p.symbol];
       const asset = s.settle;
       const roe = Number(p.margin) > 0 ? (100 * Number(p.unrealized_pnl)) / Number(p.margin) : 0;
-      const err = h("span", { class: "err", role: "alert" });
+      const err = rowErrorSpan("pos:" + p.symbol);
       const close = h("button", { class: "link", type: "button" }, "Close");
       close.addEventListener("click", () => closePosition(p, close, err));
       const lights = h("span", { class: `adl r${p.adl_rank}`, title: `ADL rank ${p.adl_rank} of 5`, "data-field": "adl", "data-rank": p.adl_rank },
@@ -732,7 +749,7 @@ function renderOrders() {
   tb.replaceChildren(
     ...list.map((o) => {
       const s = S.syms[o.symbol];
-      const err = h("span", { class: "err", role: "alert" });
+      const err = rowErrorSpan("ord:" + o.order_id);
       const cancel = h("button", { class: "link", type: "button" }, "Cancel");
       cancel.addEventListener("click", () => cancelOrder(o, cancel, err));
       const flags = [o.tif, o.post_only ? "post-only" : "", o.reduce_only ? "reduce-only" : ""].filter(Boolean).join(" ");
@@ -752,11 +769,14 @@ function renderOrders() {
 }
 
 async function cancelOrder(o, btn, err) {
+  const key = "ord:" + o.order_id;
   btn.disabled = true;
+  rowError(key, "");
   setText(err, "");
   try {
     await call(subj.acct("order.cancel"), { symbol: o.symbol, order_id: o.order_id });
   } catch (e) {
+    rowError(key, sentence(e));
     setText(err, sentence(e));
     btn.disabled = false;
   }
@@ -764,14 +784,18 @@ async function cancelOrder(o, btn, err) {
 }
 
 async function closePosition(p, btn, err) {
+  const key = "pos:" + p.symbol;
+  let msg = "";
   btn.disabled = true;
   setText(err, "");
   try {
     const r = await call(subj.acct("order.place"), { symbol: p.symbol, side: p.side === "long" ? "sell" : "buy", type: "market", qty: p.qty, reduce_only: true });
-    if (r.order.status === "expired" && Number(r.order.filled_qty) === 0) setText(err, "Nothing filled: the book has no liquidity within the price band.");
+    if (r.order.status === "expired" && Number(r.order.filled_qty) === 0) msg = "Nothing filled: the book has no liquidity within the price band.";
   } catch (e) {
-    setText(err, sentence(e));
+    msg = sentence(e);
   }
+  rowError(key, msg);
+  setText(err, msg);
   btn.disabled = false;
   scheduleState(0);
 }
@@ -1086,11 +1110,14 @@ function bindUI() {
   });
 }
 
+// The account's state is read again every second: marks move its PnL,
+// margins and liquidation prices, and `state` is what says so.
+let poller = null;
 function startAll() {
   startGlobalStreams();
   startMarket();
   loadFund();
-  setInterval(() => {
+  poller ??= setInterval(() => {
     if (S.account && S.nc && !S.nc.isClosed()) refreshState();
   }, 1000);
 }
