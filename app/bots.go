@@ -17,13 +17,13 @@ import (
 // through the same admin deposit and risk checks as anyone's.
 var botCapital = decimal.NewFromInt(10_000_000)
 
-// The takers: taker-1 holds one position at a time at 45× its small
-// capital, so the simulated index's moves (a 1.5 % move against it)
+// The takers: taker-1 holds one position at a time at about 42× its small
+// capital, so the simulated index's moves (under 2 % against it)
 // liquidate it now and then, and it tops itself up again like a testnet
 // user; the others trade noise at 10× with room to spare.
 var (
 	degenTaker = loadtest.TakerConfig{Capital: decimal.NewFromInt(1_000), Leverage: decimal.NewFromInt(50),
-		MinNotional: 500, MaxNotional: 10_000, Interval: 1500 * time.Millisecond, HoldLeverage: 45, ExitProb: 1.0 / 400}
+		MinNotional: 500, MaxNotional: 10_000, Interval: 1500 * time.Millisecond, HoldLeverage: 42, ExitProb: 1.0 / 400}
 	calmTaker = loadtest.TakerConfig{Capital: decimal.NewFromInt(100_000), Leverage: decimal.NewFromInt(10),
 		MinNotional: 200, MaxNotional: 3_000, MaxPosition: 30_000, Interval: 2 * time.Second}
 )

@@ -168,7 +168,7 @@ func (t *noiseTaker) step(ctx context.Context) {
 	if t.rng.Float64() < 0.5*(1-lean) {
 		side = wire.Buy
 	}
-	t.market(c, s, side, t.cfg.MinNotional+t.rng.Float64()*(t.cfg.MaxNotional-t.cfg.MinNotional), pf)
+	_ = t.market(c, s, side, t.cfg.MinNotional+t.rng.Float64()*(t.cfg.MaxNotional-t.cfg.MinNotional), pf)
 }
 
 // hold is a holder's step: start or go on building its position, or hold
@@ -184,8 +184,10 @@ func (t *noiseTaker) hold(ctx context.Context, a *wire.Account) {
 	}
 	if g := t.build; g != nil {
 		pf, position := t.mark(ctx, a, g.sym)
-		if left := g.notional - math.Abs(position); pf > 0 && left > t.cfg.MinNotional {
-			t.market(ctx, g.sym, g.side, math.Min(left, t.cfg.MaxNotional), pf)
+		// Built, or the margin ran out first (a market buy reserves at
+		// the band's top): hold what there is.
+		if left := g.notional - math.Abs(position); pf > 0 && left > t.cfg.MinNotional &&
+			t.market(ctx, g.sym, g.side, math.Min(left, t.cfg.MaxNotional), pf) == nil {
 			return
 		}
 		t.build = nil
@@ -228,11 +230,12 @@ func (t *noiseTaker) mark(ctx context.Context, a *wire.Account, s *symbol) (pric
 }
 
 // market sends a market order of about notional at price.
-func (t *noiseTaker) market(ctx context.Context, s *symbol, side wire.Side, notional, price float64) {
+func (t *noiseTaker) market(ctx context.Context, s *symbol, side wire.Side, notional, price float64) error {
 	lots := s.lotsFor(notional, int64(price/s.tick.f))
 	qty := decimal.RequireFromString(string(s.lot.appendUnits(nil, lots)))
 	err := call(ctx, t.nc, t.subj.OrderPlace(t.acct), wire.PlaceOrder{Symbol: s.Name, Side: side, Type: wire.Market, Qty: qty}, nil)
 	if err != nil {
 		t.cfg.Log.Debug("noise taker: order", "account", t.acct, "symbol", s.Name, "err", err)
 	}
+	return err
 }

@@ -82,6 +82,17 @@ func TestTradingPage(t *testing.T) {
 	if open := e.state("alice").OpenOrders; len(open) != 0 {
 		t.Errorf("after the cancel, state's open orders %+v", open)
 	}
+	// Two more, and "Cancel all".
+	for _, price := range []string{"29800.0", "29700.0"} {
+		p.fill("#o-price", price)
+		p.click("#submit")
+	}
+	p.until("two open orders", `document.getElementById("n-orders").textContent === "2"`)
+	p.click("#cancel-all")
+	p.until("cancel all", `document.getElementById("n-orders").textContent === ""`)
+	if open := e.state("alice").OpenOrders; len(open) != 0 {
+		t.Errorf("after cancel all, state's open orders %+v", open)
+	}
 
 	// Refused orders say why, next to what caused it.
 	p.fill("#o-price", "29900.05")

@@ -85,7 +85,6 @@ const signClass = (v) => (Number(v) > 0 ? "up" : Number(v) < 0 ? "down" : "");
 
 // ---- NATS ----
 const subj = {
-  p: () => S.cfg.prefix,
   acct: (rest) => `${S.cfg.prefix}.acct.${S.account}.${rest}`,
   // Reads under the account when there is one (how traders must ask them
   // with users), else the public subjects (the open demo before login).
@@ -174,8 +173,14 @@ function frame() {
     perf.bookRenders++;
   }
   if (d.has("tape")) renderTape();
-  if (d.has("preview") || d.has("book")) renderPreview();
+  // The preview follows the book too, but a few times a second is enough.
+  const now = performance.now();
+  if (d.has("preview") || (d.has("book") && now - lastPreview > 250)) {
+    lastPreview = now;
+    renderPreview();
+  }
 }
+let lastPreview = 0;
 
 // ---- symbol and market data ----
 function symbolChanged() {
