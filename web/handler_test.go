@@ -50,11 +50,11 @@ func TestHTTPServesPageAndConfig(t *testing.T) {
 	}
 	for path, want := range map[string]string{
 		"":                                     "<title>perpx",
-		"js/app.js":                            "px.acct",
+		"js/app.js":                            "openConnection",
 		"vendor/nats.js":                       "export { connect as connect }",
 		"vendor/lightweight-charts.mjs":        "TradingView",
 		"vendor/NOTICE.lightweight-charts.txt": "Copyright",
-		"metrics":                              "perpx_orders_total",
+		"metrics":                              "perpx_mailbox_depth",
 	} {
 		resp, body := get(t, e.page+path)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
