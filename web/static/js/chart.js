@@ -15,7 +15,7 @@ export class PriceChart {
       layout: { background: { color: "#14181f" }, textColor: "#8a93a1", fontSize: 11, attributionLogo: true },
       grid: { vertLines: { color: "#1d222b" }, horzLines: { color: "#1d222b" } },
       rightPriceScale: { borderColor: "#262c36" },
-      timeScale: { borderColor: "#262c36", timeVisible: true, secondsVisible: false, rightOffset: 4 },
+      timeScale: { borderColor: "#262c36", timeVisible: true, secondsVisible: false, rightOffset: 4, barSpacing: 9 },
       crosshair: { mode: CrosshairMode.Normal },
       localization: { timeFormatter: (t) => new Date(t * 1000).toLocaleString() },
     });
