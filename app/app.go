@@ -43,7 +43,7 @@ type Options struct {
 	// (package binance) on this address, over a NATS connection of its
 	// own; "" = off.
 	BinanceHTTP string
-	Logger      *slog.Logger   // nil discards
+	Logger      *slog.Logger // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
 	// reach a funding time at once.
