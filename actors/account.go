@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
@@ -34,6 +35,10 @@ type accountActor struct {
 	deposits market.Money // Σ deposits
 	fees     market.Money // Σ trading and liquidation fees paid (the fees ledger's share)
 	funding  market.Money // Σ funding received (+) or paid (−)
+
+	// closed and fills are the account's history (acct_history.go).
+	closed ring.Ring[order]
+	fills  ring.Ring[fillRec]
 
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none
@@ -104,6 +109,7 @@ type order struct {
 	// terminal status).
 	stpCanceled bool
 	createdMs   int64
+	updatedMs   int64 // the time of its last change (changed)
 	// amending counts the order's amends sent to the book and not yet
 	// answered; amendMark is the mark the latest was checked at. Until the
 	// answer, risk holds the amended reservation while the book may still
@@ -127,11 +133,16 @@ type order struct {
 }
 
 // setStatus changes o's status; the snapshot is stale if it did.
-func (o *order) setStatus(s wire.Status) {
+func (a *accountActor) setStatus(o *order, s wire.Status) {
 	if o.status != s {
 		o.status = s
-		o.snap = nil
+		a.changed(o)
 	}
+}
+
+// changed marks o changed now: its snapshot is stale.
+func (a *accountActor) changed(o *order) {
+	o.snap, o.updatedMs = nil, a.x.clock(&a.j)
 }
 
 func newAccountActor(x *Exchange, e *accountEntry) *accountActor {
@@ -191,6 +202,8 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		a.setLeverage(m)
 	case *stateReq:
 		a.state(ctx, m)
+	case *historyReq:
+		a.history(m)
 	case *depositReq:
 		a.deposit(ctx, m)
 	case *marginModeReq:
@@ -243,6 +256,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		h: h, clientID: r.ClientOrderID, side: bookSide(r.Side), tif: bookTIF(r.TIF), qty: qty,
 		status: wire.StatusNew, reduceOnly: r.ReduceOnly, postOnly: r.PostOnly, stp: bookSTP(r.STP), createdMs: a.x.clock(&a.j),
 	}
+	o.updatedMs = o.createdMs
 	if !r.Type.Limited() {
 		o.typ = book.Market
 	} else {
@@ -577,9 +591,13 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if m.code != book.OK || m.err != nil {
 		a.acct.OnOrderDone(o.id)
 		a.forget(o)
-		o.setStatus(wire.StatusRejected)
+		a.setStatus(o, wire.StatusRejected)
 		a.orderEvent(o)
-		a.release(o)
+		if o.cond == nil {
+			a.discard(o) // its place was refused: no order to keep
+		} else {
+			a.release(o) // a fired conditional order, open since it was armed
+		}
 		m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
 		m.req.recycle()
 		return
@@ -589,7 +607,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		f := &m.fills[i]
 		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i)) || liquidate
 	}
-	o.setStatus(wireStatus(m.status))
+	a.setStatus(o, wireStatus(m.status))
 	o.stpCanceled = m.stpKilled
 	done := terminal(o.status)
 	if done {
@@ -638,7 +656,7 @@ func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
 	if am.qty != o.qty {
 		o.qty, o.wqty = am.qty, o.h.qty(am.qty)
 	}
-	o.snap = nil
+	a.changed(o)
 	a.restatePending(o)
 	return true
 }
@@ -668,12 +686,12 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	}
 	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq)
 	if f.MakerRemaining == 0 {
-		o.setStatus(wire.StatusFilled)
+		a.setStatus(o, wire.StatusFilled)
 		a.forget(o)
 		a.orderEvent(o)
 		a.release(o)
 	} else {
-		o.setStatus(wire.StatusPartiallyFilled)
+		a.setStatus(o, wire.StatusPartiallyFilled)
 		a.orderEvent(o)
 	}
 	a.afterFills(ctx, h, liquidate)
@@ -696,7 +714,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	a.fees += res.Fee
 	o.filled += qty
 	o.value += s.Notional(price, qty)
-	o.snap = nil
+	a.changed(o)
 	if o.amending > 0 && o.filled < o.qty {
 		a.restatePending(o)
 	}
@@ -708,16 +726,10 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
 	}
+	f := a.keepFill(fillRec{h: h, wid: o.wid, clientID: o.clientID, side: o.side, maker: maker, price: price, qty: qty,
+		fee: res.Fee, realized: res.Realized, tradeSeq: tradeSeq, ms: o.updatedMs})
 	if a.wantEvents() {
-		liq := wire.Taker
-		if maker {
-			liq = wire.Maker
-		}
-		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: &wire.Fill{
-			Symbol: s.Name, OrderID: o.wid, ClientOrderID: o.clientID,
-			Side: wireSide(o.side), Price: h.price(price), Qty: h.qty(qty), Fee: res.Fee.Decimal(),
-			Liquidity: liq, RealizedPnL: res.Realized.Decimal(), TradeSeq: tradeSeq,
-		}})
+		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: fillView(f)})
 	}
 	return res.Liquidate
 }
@@ -801,7 +813,7 @@ func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID, 
 			continue
 		}
 		a.acct.OnCancel(c.ID)
-		o.setStatus(wire.StatusCanceled)
+		a.setStatus(o, wire.StatusCanceled)
 		a.forget(o)
 		a.orderEvent(o)
 		if o.id == want {
@@ -1007,7 +1019,7 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 		OrderID: o.wid, ClientOrderID: o.clientID, Account: a.e.name, Symbol: h.sym.Name,
 		Side: wireSide(o.side), Type: wire.Limit, Price: o.wprice, Qty: o.wqty, FilledQty: h.qty(o.filled),
 		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, STP: wireSTP(o.stp),
-		CanceledBySTP: o.stpCanceled, CreatedMs: o.createdMs,
+		CanceledBySTP: o.stpCanceled, CreatedMs: o.createdMs, UpdatedMs: o.updatedMs,
 	}
 	if o.typ == book.Market {
 		w.Type = wire.Market
@@ -1071,6 +1083,13 @@ func (a *accountActor) newOrder() *order {
 // release returns a finished order (forgotten, its last snapshot taken) to
 // the free list.
 func (a *accountActor) release(o *order) {
+	a.keepClosed(o)
+	a.discard(o)
+}
+
+// discard returns an order to the free list without keeping it in the
+// closed orders (an order whose place was refused).
+func (a *accountActor) discard(o *order) {
 	*o = order{}
 	if len(a.free) < maxFreeOrders {
 		a.free = append(a.free, o)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/fund"
 	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
@@ -66,9 +67,8 @@ type Options struct {
 	// Now returns unix milliseconds; nil uses the wall clock. Tests pass a
 	// manual clock to drive funding.
 	Now func() int64
-	// FundHistory caps the insurance-fund history kept for fund.state
-	// (default 1000).
-	FundHistory int
+	// Retention bounds the history the exchange keeps for its reads.
+	Retention Retention
 	// ImpactNotional is the notional (in the quote asset) of the impact
 	// orders whose average prices feed the premium index; default 200 ×
 	// the symbol's max leverage (Binance's impact margin notional).
@@ -80,6 +80,37 @@ type Options struct {
 	// Journal makes the exchange durable (durable.go): nil runs in memory.
 	// Call Recover before serving.
 	Journal Journal
+}
+
+// Retention is how much history the exchange keeps; a zero field takes
+// its default.
+type Retention struct {
+	CandleDays       int // 1-minute candles of the trades and of the mark (30)
+	RecentTrades     int // trades per symbol (1000; at most wire.MaxRecentTrades)
+	FundingEvents    int // funding events per symbol (3285: three years of 8-hour intervals)
+	OpenInterestDays int // 5-minute open-interest samples (30)
+	AccountOrders    int // closed orders per account (1000)
+	AccountFills     int // fills per account (1000)
+	FundEvents       int // insurance-fund events for fund.state (1000)
+	FundDays         int // UTC days of fund.daily totals per asset (400)
+}
+
+// DefaultRetention is the retention of a zero Retention.
+var DefaultRetention = Retention{CandleDays: 30, RecentTrades: wire.MaxRecentTrades, FundingEvents: 3 * 365 * 3,
+	OpenInterestDays: 30, AccountOrders: 1000, AccountFills: 1000, FundEvents: fund.DefaultHistoryCap, FundDays: fund.DefaultDailyCap}
+
+func (r Retention) withDefaults() Retention {
+	d := DefaultRetention
+	for _, f := range []struct{ v, def *int }{{&r.CandleDays, &d.CandleDays}, {&r.RecentTrades, &d.RecentTrades},
+		{&r.FundingEvents, &d.FundingEvents}, {&r.OpenInterestDays, &d.OpenInterestDays},
+		{&r.AccountOrders, &d.AccountOrders}, {&r.AccountFills, &d.AccountFills},
+		{&r.FundEvents, &d.FundEvents}, {&r.FundDays, &d.FundDays}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	r.RecentTrades = min(r.RecentTrades, wire.MaxRecentTrades)
+	return r
 }
 
 // ErrOptions is wrapped by every error Start returns.
@@ -101,6 +132,8 @@ type Exchange struct {
 	mode     risk.MarginMode
 	settle   string // the asset every symbol settles in (market.Symbol.Settle)
 	retry    time.Duration
+	// keep is Options.Retention with its defaults.
+	keep Retention
 	// liqConfig is every liquidation's liq.Config.
 	liqConfig liq.Config
 
@@ -169,9 +202,7 @@ func Start(opts Options) (*Exchange, error) {
 		x.retry = time.Millisecond
 	}
 	x.liqConfig = liq.Config{Retry: x.retry, NewID: x.newOrderID}
-	if opts.FundHistory <= 0 {
-		opts.FundHistory = 1000
-	}
+	x.keep = opts.Retention.withDefaults()
 	x.settle = opts.Symbols[0].Settle
 	x.middleware = testMiddleware
 	for i, s := range opts.Symbols {
@@ -203,7 +234,7 @@ func Start(opts Options) (*Exchange, error) {
 		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 	}
 	x.adl, x.adlMB = x.spawn(adlActor, "adl", actorADL, &adlActor.j)
-	fa := newFundActor(x, opts.FundHistory)
+	fa := newFundActor(x)
 	x.fund, _ = x.spawn(fa, "fund", actorFund, &fa.j)
 	ha := newHistoryActor(x)
 	x.history, _ = x.spawn(ha, "history", actorHistory, &ha.j)

@@ -183,7 +183,9 @@ func (a *accountActor) checkOrders() error {
 
 // hash digests what decides the account's future: cash and balance, the
 // deposits, fees and funding ledgers, positions, open orders (terms, client
-// id, fills, status), the dead man's switch and the liquidation state. Not
+// id, fills, status), the dead man's switch and the liquidation state; and
+// the kept history (closed orders, fills, update times), so a replay that
+// rebuilt it wrong shows. Not
 // the event sequence a.seq: a refused order's event advances it, and a
 // refusal must leave the hash alone.
 func (a *accountActor) hash() uint64 {
@@ -213,6 +215,7 @@ func (a *accountActor) hash() uint64 {
 	if a.partial != nil {
 		v = append(v, 3, uint64(a.partial.o.id))
 	}
+	v = append(v, a.historyHash())
 	return hashInts(v...)
 }
 

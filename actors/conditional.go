@@ -237,7 +237,7 @@ func (a *accountActor) amendedConditional(o *order, ca *condAmend) {
 	if ca.qty != 0 {
 		o.qty, o.wqty = ca.qty, h.qty(ca.qty)
 	}
-	o.snap = nil
+	a.changed(o)
 	w := a.snapshot(o)
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
@@ -256,7 +256,7 @@ func (a *accountActor) onTriggered(ctx actor.Context, m *triggeredMsg) {
 	c, h := o.cond, o.h
 	c.fired = true
 	a.syms[h.idx].conds--
-	o.setStatus(wire.StatusTriggered)
+	a.setStatus(o, wire.StatusTriggered)
 	a.orderEvent(o)
 	e := a.x.haltError()
 	switch {
@@ -280,7 +280,7 @@ func (a *accountActor) onTriggered(ctx actor.Context, m *triggeredMsg) {
 		}
 	}
 	a.forget(o)
-	o.setStatus(wire.StatusRejected)
+	a.setStatus(o, wire.StatusRejected)
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o), Error: e})
 	}

@@ -257,6 +257,16 @@ func (x *Exchange) post(pid *actor.PID, mb *mailbox, m any) {
 	r.gate.RUnlock()
 }
 
+// relay sends m on from inside an actor's handler without its context (a
+// reply callback): counted in flight as withSender counts a send, and
+// never held by the snapshot gate, which waits for that handler to end.
+func (x *Exchange) relay(pid *actor.PID, m any) {
+	if r := x.rec; r != nil {
+		r.inflight.Add(1)
+	}
+	x.postNow(pid, nil, m)
+}
+
 func (x *Exchange) postNow(pid *actor.PID, mb *mailbox, m any) {
 	if mb != nil {
 		mb.PostUserMessage(m)

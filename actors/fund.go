@@ -35,12 +35,12 @@ type fundActor struct {
 	quotes       []liq.Quote // scratch
 }
 
-func newFundActor(x *Exchange, history int) *fundActor {
-	f, err := fund.New(fund.Config{HistoryCap: history})
+func newFundActor(x *Exchange) *fundActor {
+	f, err := fund.New(x.fundConfig())
 	if err != nil {
-		panic(err) // history > 0 is the only input
+		panic(err) // positive caps are the only input
 	}
-	return &fundActor{x: x, f: f, history: history,
+	return &fundActor{x: x, f: f, history: x.keep.FundEvents,
 		uncoveredLog: ratelog.Slog(x.log, slog.LevelError, "actors: the insurance fund could not cover deficits", time.Second)}
 }
 
@@ -183,4 +183,9 @@ func (a *fundActor) wireEvent(e fund.Event, name string) wire.FundEvent {
 	}
 	return wire.FundEvent{Seq: e.Seq, TimeMs: e.TimeMs, Asset: e.Asset, Delta: e.Delta.Decimal(),
 		Balance: e.Balance.Decimal(), Reason: reason, Account: name, Symbol: e.Symbol}
+}
+
+// fundConfig is the fund's caps from the retention.
+func (x *Exchange) fundConfig() fund.Config {
+	return fund.Config{HistoryCap: x.keep.FundEvents, DailyCap: x.keep.FundDays}
 }

@@ -26,13 +26,13 @@ type historyActor struct {
 	mark   []history.Series
 	trades []*history.Trades
 	// funding is each symbol's funding events, oldest first (at most
-	// maxFundingKept: three years of 8-hour intervals).
+	// Retention.FundingEvents).
 	funding [][]fundingRecord
 	// marks is each symbol's latest mark update (the ticker's mark, index
 	// and funding).
 	marks []market.MarkUpdate
 	// oi is each symbol's open interest at the end of each 5-minute
-	// period, oldest first (30 days).
+	// period, oldest first (Retention.OpenInterestDays).
 	oi [][]oiSample
 	// forming is each symbol's candle in progress per interval
 	// (history.Intervals order), derived from the series: the stream's
@@ -46,10 +46,7 @@ type oiSample struct {
 	long book.Lots
 }
 
-const (
-	oiPeriodMs = 5 * 60_000
-	oiKept     = 30 * 24 * 12
-)
+const oiPeriodMs = 5 * 60_000
 
 type fundingRecord struct {
 	ms   int64
@@ -57,13 +54,16 @@ type fundingRecord struct {
 	mark book.Ticks
 }
 
-const maxFundingKept = 3 * 365 * 3
+// oiKept is the open-interest samples kept per symbol.
+func (a *historyActor) oiKept() int { return a.x.keep.OpenInterestDays * 24 * 12 }
 
-// History retention: 30 days of 1-minute candles, the newest 1 000 trades.
-const (
-	historyMinutes = 30 * 24 * 60
-	recentTrades   = wire.MaxRecentTrades
-)
+// keepNewest drops the oldest of s beyond n.
+func keepNewest[T any](s []T, n int) []T {
+	if len(s) > n {
+		s = append(s[:0], s[len(s)-n:]...)
+	}
+	return s
+}
 
 type (
 	// histTradesMsg: trades a symbol actor printed.
@@ -129,9 +129,10 @@ type (
 func newHistoryActor(x *Exchange) *historyActor {
 	a := &historyActor{x: x}
 	for range x.symbols {
-		a.last = append(a.last, history.Series{Retention: historyMinutes})
-		a.mark = append(a.mark, history.Series{Retention: historyMinutes})
-		a.trades = append(a.trades, history.NewTrades(recentTrades))
+		minutes := x.keep.CandleDays * 24 * 60
+		a.last = append(a.last, history.Series{Retention: minutes})
+		a.mark = append(a.mark, history.Series{Retention: minutes})
+		a.trades = append(a.trades, history.NewTrades(x.keep.RecentTrades))
 	}
 	a.funding = make([][]fundingRecord, len(x.symbols))
 	a.marks = make([]market.MarkUpdate, len(x.symbols))
@@ -188,18 +189,10 @@ func (a *historyActor) Receive(ctx actor.Context) {
 		if n := len(s); n > 0 && s[n-1].ms == at {
 			s[n-1].long = m.long // the period's latest
 		} else if n == 0 || s[n-1].ms < at {
-			s = append(s, oiSample{ms: at, long: m.long})
-			if len(s) > oiKept {
-				s = append(s[:0], s[len(s)-oiKept:]...)
-			}
-			a.oi[m.sym] = s
+			a.oi[m.sym] = keepNewest(append(s, oiSample{ms: at, long: m.long}), a.oiKept())
 		}
 	case *histFundingMsg:
-		f := append(a.funding[m.sym], fundingRecord{ms: m.ms, rate: m.rate, mark: m.mark})
-		if len(f) > maxFundingKept {
-			f = append(f[:0], f[len(f)-maxFundingKept:]...)
-		}
-		a.funding[m.sym] = f
+		a.funding[m.sym] = keepNewest(append(a.funding[m.sym], fundingRecord{ms: m.ms, rate: m.rate, mark: m.mark}), a.x.keep.FundingEvents)
 	default:
 		return
 	}
@@ -366,9 +359,9 @@ func (a *historyActor) loadSnapshot(d *payload) {
 			d.fail("history trades")
 			return
 		}
-		a.trades[i], d.p = t, rest
+		a.trades[i], d.p = t.Resized(a.x.keep.RecentTrades), rest
 		n := d.uvarint()
-		if n > uint64(len(d.p)/3) || n > maxFundingKept {
+		if n > uint64(len(d.p)/3) {
 			d.fail("history funding")
 			return
 		}
@@ -376,10 +369,11 @@ func (a *historyActor) loadSnapshot(d *payload) {
 		for k := range a.funding[i] {
 			a.funding[i][k] = fundingRecord{ms: d.varint(), rate: market.Rate(d.varint()), mark: book.Ticks(d.varint())}
 		}
+		a.funding[i] = keepNewest(a.funding[i], a.x.keep.FundingEvents) // the retention may have shrunk since
 		a.marks[i] = market.MarkUpdate{Index: book.Ticks(d.varint()), Mark: book.Ticks(d.varint()), FundingRate: market.Rate(d.varint()),
 			NextFundingMs: d.varint()}
 		k := d.uvarint()
-		if k > uint64(len(d.p)/2) || k > oiKept {
+		if k > uint64(len(d.p)/2) {
 			d.fail("history open interest")
 			return
 		}
@@ -387,6 +381,7 @@ func (a *historyActor) loadSnapshot(d *payload) {
 		for j := range a.oi[i] {
 			a.oi[i][j] = oiSample{ms: d.varint(), long: book.Lots(d.varint())}
 		}
+		a.oi[i] = keepNewest(a.oi[i], a.oiKept())
 	}
 }
 
@@ -404,7 +399,8 @@ func (x *Exchange) Klines(sym string, req wire.Klines, done func(wire.KlinesRepl
 		done(wire.KlinesReply{Reply: fail(wire.CodeBadRequest, "%v", err), Klines: []wire.Kline{}})
 		return
 	}
-	x.root.Send(x.history, &klinesMsg{h: h, req: req, iv: iv, done: done})
+	m := &klinesMsg{h: h, req: req, iv: iv, done: done}
+	x.send(x.history, m, func(e *wire.Error) { done(wire.KlinesReply{Reply: wire.Fail(e), Klines: []wire.Kline{}}) })
 }
 
 // RecentTrades answers a symbol's newest trades.
@@ -414,7 +410,9 @@ func (x *Exchange) RecentTrades(sym string, req wire.RecentTrades, done func(wir
 		done(wire.RecentTradesReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), Trades: []wire.Trade{}})
 		return
 	}
-	x.root.Send(x.history, &recentTradesMsg{h: h, req: req, done: done})
+	x.send(x.history, &recentTradesMsg{h: h, req: req, done: done}, func(e *wire.Error) {
+		done(wire.RecentTradesReply{Reply: wire.Fail(e), Trades: []wire.Trade{}})
+	})
 }
 
 // FundingHistory answers a symbol's funding events.
@@ -424,7 +422,9 @@ func (x *Exchange) FundingHistory(sym string, req wire.FundingHistory, done func
 		done(wire.FundingHistoryReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.FundingRecord{}})
 		return
 	}
-	x.root.Send(x.history, &fundingHistoryMsg{h: h, req: req, done: done})
+	x.send(x.history, &fundingHistoryMsg{h: h, req: req, done: done}, func(e *wire.Error) {
+		done(wire.FundingHistoryReply{Reply: wire.Fail(e), History: []wire.FundingRecord{}})
+	})
 }
 
 // Ticker answers a symbol's 24-hour ticker.
@@ -434,9 +434,9 @@ func (x *Exchange) Ticker(sym string, done func(wire.TickerReply)) {
 		done(wire.TickerReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
-	x.root.Send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
-		x.root.Send(x.history, &tickerMsg{h: h, oi: oi, done: done})
-	}})
+	x.send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
+		x.relay(x.history, &tickerMsg{h: h, oi: oi, done: done})
+	}}, func(e *wire.Error) { done(wire.TickerReply{Reply: wire.Fail(e)}) })
 }
 
 // OpenInterest answers a symbol's open interest now (as the ADL ranking
@@ -447,9 +447,9 @@ func (x *Exchange) OpenInterest(sym string, req wire.OpenInterestReq, done func(
 		done(wire.OpenInterestReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.OISample{}})
 		return
 	}
-	x.root.Send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
-		x.root.Send(x.history, &openInterestMsg{h: h, req: req, now: oi, done: done})
-	}})
+	x.send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
+		x.relay(x.history, &openInterestMsg{h: h, req: req, now: oi, done: done})
+	}}, func(e *wire.Error) { done(wire.OpenInterestReply{Reply: wire.Fail(e), History: []wire.OISample{}}) })
 }
 
 // trade is a fill as the history keeps it.

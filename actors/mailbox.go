@@ -23,7 +23,7 @@ type mailbox struct {
 	// Written by every poster. userN is the size of user, changed under
 	// mu with it and read without it to decide whether to keep running.
 	mu    sync.Mutex
-	user  ring
+	user  msgQueue
 	userN atomic.Int32
 
 	// Read for every message, rarely written: off the posters' line, so
@@ -33,7 +33,7 @@ type mailbox struct {
 	sysN       atomic.Int32 // size of sys (under mu, like userN)
 	running    atomic.Bool
 	suspended  atomic.Bool
-	sys        ring
+	sys        msgQueue
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
 	run        func() // m.process, bound once
@@ -43,7 +43,7 @@ type mailbox struct {
 	// UserMessageCount, stored every 64 messages (an atomic store per
 	// message would cost more than the rest of the pop).
 	_      [64]byte
-	local  ring
+	local  msgQueue
 	localN atomic.Int32
 }
 
@@ -56,13 +56,13 @@ func newMailbox() actor.Mailbox {
 	return m
 }
 
-// ring is a FIFO of messages in a power-of-two circular buffer.
-type ring struct {
+// msgQueue is a FIFO of messages in a power-of-two circular buffer.
+type msgQueue struct {
 	buf        []any
 	head, size int
 }
 
-func (r *ring) push(v any) {
+func (r *msgQueue) push(v any) {
 	if r.size == len(r.buf) {
 		n := make([]any, max(16, 2*len(r.buf)))
 		for i := range r.size {
@@ -74,7 +74,7 @@ func (r *ring) push(v any) {
 	r.size++
 }
 
-func (r *ring) pop() any {
+func (r *msgQueue) pop() any {
 	if r.size == 0 {
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func TestRingFIFOAcrossGrowth(t *testing.T) {
-	var r ring
+	var r msgQueue
 	next, want := 0, 0
 	for round := range 50 {
 		for range round % 7 * 5 {

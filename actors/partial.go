@@ -70,7 +70,7 @@ func (a *accountActor) onPartialResult(ctx actor.Context, m *takerResultMsg) {
 	if m.code != book.OK || m.err != nil {
 		st = wire.StatusRejected
 	}
-	o.setStatus(st)
+	a.setStatus(o, st)
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o)})
 	}

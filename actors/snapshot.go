@@ -98,6 +98,10 @@ func (x *Exchange) encodeSnapshot(seq uint64) ([]byte, error) {
 	p = x.appendConditional(p, accts)
 	t, _ = r.target(actorHistory)
 	p = t.recv.(*historyActor).appendSnapshot(p)
+	for _, e := range accts {
+		t, _ := r.target(actorAccount + uint32(e.id))
+		p = t.recv.(*accountActor).appendHistory(p)
+	}
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...), nil
 }
@@ -182,11 +186,17 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 		t, _ := r.target(actorHistory)
 		t.recv.(*historyActor).loadSnapshot(d)
 	}
+	if len(d.p) != 0 && d.err == nil { // and before accounts kept theirs
+		for _, e := range x.accounts.all() {
+			t, _ := r.target(actorAccount + uint32(e.id))
+			t.recv.(*accountActor).loadHistory(d)
+		}
+	}
 	if d.err != nil {
 		return 0, d.err
 	}
 	if len(d.p) != 0 {
-		return 0, fmt.Errorf("%w: %d bytes after the conditional orders", ErrSnapshot, len(d.p))
+		return 0, fmt.Errorf("%w: %d bytes after the accounts' history", ErrSnapshot, len(d.p))
 	}
 	r.loaded = true
 	return seq, nil
@@ -270,6 +280,11 @@ func (a *fundActor) appendSnapshot(p []byte) []byte {
 
 func (a *fundActor) loadSnapshot(d *payload) {
 	a.f = core(d, fund.DecodeSnapshot)
+	if a.f != nil {
+		if err := a.f.Resize(a.x.fundConfig()); err != nil { // the retention may differ from the snapshot's
+			d.fail("fund caps: " + err.Error())
+		}
+	}
 	a.uncovered = d.varint()
 	n := d.uvarint()
 	if n > uint64(len(d.p)) {
@@ -334,18 +349,7 @@ func (a *accountActor) appendSnapshot(p []byte) ([]byte, error) {
 	orders := a.orders.sorted()
 	p = binary.AppendUvarint(p, uint64(len(orders)))
 	for _, o := range orders {
-		p = binary.AppendUvarint(p, uint64(o.id))
-		p = binary.AppendUvarint(p, uint64(o.h.idx))
-		p = appendStr(p, o.clientID)
-		p = append(p, byte(o.side), byte(o.typ), byte(o.tif), flags(o.reduceOnly, o.postOnly)|byte(o.stp)<<2) // bits 2-3: STP (0 before it was kept)
-		p = binary.AppendVarint(p, int64(o.price))
-		p = binary.AppendVarint(p, int64(o.qty))
-		p = binary.AppendVarint(p, int64(o.filled))
-		p = binary.AppendVarint(p, int64(o.value))
-		p = appendStr(p, string(o.status))
-		p = binary.AppendVarint(p, o.createdMs)
-		p = appendDec(p, o.wprice)
-		p = appendDec(p, o.wqty)
+		p = appendOrder(p, o)
 	}
 	dm := &a.deadman
 	p = binary.AppendUvarint(p, dm.gen)
@@ -357,6 +361,47 @@ func (a *accountActor) appendSnapshot(p []byte) ([]byte, error) {
 		p = append(p, 0)
 	}
 	return p, nil
+}
+
+// appendOrder writes the terms and state of o (open or closed).
+func appendOrder(p []byte, o *order) []byte {
+	p = binary.AppendUvarint(p, uint64(o.id))
+	p = binary.AppendUvarint(p, uint64(o.h.idx))
+	p = appendStr(p, o.clientID)
+	p = append(p, byte(o.side), byte(o.typ), byte(o.tif), flags(o.reduceOnly, o.postOnly)|byte(o.stp)<<2) // bits 2-3: STP (0 before it was kept)
+	p = binary.AppendVarint(p, int64(o.price))
+	p = binary.AppendVarint(p, int64(o.qty))
+	p = binary.AppendVarint(p, int64(o.filled))
+	p = binary.AppendVarint(p, int64(o.value))
+	p = appendStr(p, string(o.status))
+	p = binary.AppendVarint(p, o.createdMs)
+	p = appendDec(p, o.wprice)
+	return appendDec(p, o.wqty)
+}
+
+// decodeOrder reads what appendOrder wrote into o; false when d failed.
+func (a *accountActor) decodeOrder(d *payload, o *order) bool {
+	if d.err != nil {
+		return false
+	}
+	o.id = book.OrderID(d.uvarint())
+	o.h = d.sym(a.x, false)
+	o.clientID = d.str()
+	o.side, o.typ, o.tif = book.Side(d.byte()), book.OrderType(d.byte()), book.TIF(d.byte())
+	f := d.byte()
+	o.reduceOnly, o.postOnly = flagsOf(f)
+	o.stp = book.STPMode(f >> 2 & 3)
+	o.price, o.qty, o.filled = book.Ticks(d.varint()), book.Lots(d.varint()), book.Lots(d.varint())
+	o.value = market.Money(d.varint())
+	o.status = wire.Status(d.str())
+	o.createdMs = d.varint()
+	o.updatedMs = o.createdMs // the account-history section has the later ones
+	o.wprice, o.wqty = d.dec(), d.dec()
+	if d.err != nil {
+		return false
+	}
+	o.wid = a.idString(o.id)
+	return true
 }
 
 func (a *accountActor) loadSnapshot(d *payload) {
@@ -381,25 +426,10 @@ func (a *accountActor) loadSnapshot(d *payload) {
 		d.fail("orders")
 	}
 	for range n {
-		if d.err != nil {
+		o := &order{}
+		if !a.decodeOrder(d, o) {
 			return
 		}
-		o := &order{id: book.OrderID(d.uvarint())}
-		o.h = d.sym(a.x, false)
-		o.clientID = d.str()
-		o.side, o.typ, o.tif = book.Side(d.byte()), book.OrderType(d.byte()), book.TIF(d.byte())
-		f := d.byte()
-		o.reduceOnly, o.postOnly = flagsOf(f)
-		o.stp = book.STPMode(f >> 2 & 3)
-		o.price, o.qty, o.filled = book.Ticks(d.varint()), book.Lots(d.varint()), book.Lots(d.varint())
-		o.value = market.Money(d.varint())
-		o.status = wire.Status(d.str())
-		o.createdMs = d.varint()
-		o.wprice, o.wqty = d.dec(), d.dec()
-		if d.err != nil {
-			return
-		}
-		o.wid = a.idString(o.id)
 		a.orders.add(o)
 		if o.clientID != "" {
 			a.byClient[o.clientID] = o.id

@@ -155,7 +155,11 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	xo := actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now}
+	h := cfg.History
+	xo := actors.Options{Symbols: syms, MarginMode: mode, Sink: pub, Logger: log, Now: o.Now,
+		Retention: actors.Retention{CandleDays: h.CandleDays, RecentTrades: h.RecentTrades, FundingEvents: h.FundingEvents,
+			OpenInterestDays: h.OpenInterestDays, AccountOrders: h.AccountOrders, AccountFills: h.AccountFills,
+			FundEvents: h.FundEvents, FundDays: h.FundDays}}
 	if xo.Now == nil {
 		xo.Now = feed.replayClock() // nil but for a replay
 	}

@@ -15,7 +15,7 @@ func (c *call) newAlgoOrder() (any, *apiError) {
 	if e := c.s.request(c.ctx, c.s.subj.OrderPlace(c.account), p, &rep, ctxAlgo); e != nil {
 		return nil, e
 	}
-	return c.s.toAlgo(rep.Order, 0), nil
+	return c.s.toAlgo(rep.Order), nil
 }
 
 func (c *call) algoRef() (id, cid string, e *apiError) { return c.orderRef("algoId", "clientAlgoId") }
@@ -26,15 +26,15 @@ func (c *call) queryAlgoOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep ordersReply
-	if e := c.s.request(c.ctx, c.ordersSubject(), ordersReq{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
+	var rep wire.OrdersReply
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
 		return nil, e
 	}
 	if len(rep.Orders) == 0 || !rep.Orders[0].Type.Conditional() {
 		return nil, errNoSuchOrder
 	}
 	o := &rep.Orders[0]
-	return c.s.toAlgo(&o.Order, o.UpdatedMs), nil
+	return c.s.toAlgo(o), nil
 }
 
 func (c *call) cancelAlgoOrder() (any, *apiError) {
@@ -42,8 +42,8 @@ func (c *call) cancelAlgoOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep ordersReply // the cancel subject needs the symbol
-	if e := c.s.request(c.ctx, c.ordersSubject(), ordersReq{OrderID: id, ClientOrderID: cid}, &rep, ctxCancel); e != nil {
+	var rep wire.OrdersReply // the cancel subject needs the symbol
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxCancel); e != nil {
 		return nil, e
 	}
 	if len(rep.Orders) == 0 || !rep.Orders[0].Type.Conditional() {
@@ -71,7 +71,7 @@ func (c *call) openAlgoOrders() (any, *apiError) {
 	}
 	out := make([]bnAlgo, len(os))
 	for i := range os {
-		out[i] = c.s.toAlgo(&os[i], 0)
+		out[i] = c.s.toAlgo(&os[i])
 	}
 	return out, nil
 }

@@ -4,48 +4,7 @@ import (
 	"strconv"
 
 	"github.com/perpx/perpx/wire"
-	"github.com/shopspring/decimal"
 )
-
-// order is an ORDER of API.md as px.acct.<acct>.orders answers it: with
-// updated_ms, the time of its last change.
-type order struct {
-	wire.Order
-	UpdatedMs int64 `json:"updated_ms"`
-}
-
-// fill is a FILL of px.acct.<acct>.fills: the fill event's body and its time.
-type fill struct {
-	wire.Fill
-	TimeMs int64 `json:"time_ms"`
-}
-
-// ordersReply answers px.acct.<acct>.orders.
-type ordersReply struct {
-	wire.Reply
-	Orders []order `json:"orders"`
-}
-
-// fillsReply answers px.acct.<acct>.fills.
-type fillsReply struct {
-	wire.Reply
-	Fills []fill `json:"fills"`
-}
-
-// ordersReq and fillsReq are the bodies of those reads.
-type ordersReq struct {
-	Symbol        string `json:"symbol,omitempty"`
-	OrderID       string `json:"order_id,omitempty"`
-	ClientOrderID string `json:"client_order_id,omitempty"`
-	Limit         int    `json:"limit,omitempty"`
-}
-
-type fillsReq struct {
-	Symbol  string `json:"symbol,omitempty"`
-	StartMs int64  `json:"start_ms,omitempty"`
-	EndMs   int64  `json:"end_ms,omitempty"`
-	Limit   int    `json:"limit,omitempty"`
-}
 
 // Binance's names of perpx's enums.
 var (
@@ -101,8 +60,6 @@ func orderID(id string) uint64 {
 	return n
 }
 
-func zeroIfEmpty(d decimal.Decimal) string { return d.String() }
-
 // cumQuote is what the order's fills were worth: average price × filled.
 func cumQuote(o *wire.Order) string { return o.AvgPrice.Mul(o.FilledQty).String() }
 
@@ -140,7 +97,8 @@ type bnOrder struct {
 // toOrder is o as Binance shows a regular order. A conditional order that
 // fired shows the order it became (MARKET or LIMIT), its own type as
 // origType, as Binance's algo service places a plain order when it fires.
-func (s *Server) toOrder(o *wire.Order, updated int64) bnOrder {
+func (s *Server) toOrder(o *wire.Order) bnOrder {
+	updated := o.UpdatedMs
 	t := bnTypes[o.Type]
 	orig := t
 	if o.Type.Conditional() && o.Status != wire.StatusUntriggered {
@@ -207,7 +165,8 @@ type bnAlgo struct {
 
 // toAlgo is a conditional order as Binance's algo service shows it; the
 // order it becomes when it fires keeps its id (actualOrderId).
-func (s *Server) toAlgo(o *wire.Order, updated int64) bnAlgo {
+func (s *Server) toAlgo(o *wire.Order) bnAlgo {
+	updated := o.UpdatedMs
 	if updated == 0 {
 		updated = o.CreatedMs
 	}
@@ -256,7 +215,7 @@ type bnTrade struct {
 
 // toTrade is f as Binance shows an account's trade; its id is the trade's
 // sequence in the symbol (px.md.<sym>.trades' seq).
-func (s *Server) toTrade(f *fill) bnTrade {
+func (s *Server) toTrade(f *wire.Fill) bnTrade {
 	sym := s.syms.byName[f.Symbol]
 	asset := ""
 	if sym != nil {

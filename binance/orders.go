@@ -238,7 +238,7 @@ func (c *call) newOrder() (any, *apiError) {
 	if e := c.s.request(c.ctx, c.s.subj.OrderPlace(c.account), p, &rep, oc); e != nil {
 		return nil, e
 	}
-	return c.s.toOrder(rep.Order, 0), nil
+	return c.s.toOrder(rep.Order), nil
 }
 
 // orderRef is the order a request names: orderId or origClientOrderId
@@ -259,14 +259,10 @@ func (c *call) orderRef(idName, cidName string) (id, cid string, e *apiError) {
 	return "", "", errf(400, codeMandatory, "Either %s or %s must be sent.", idName, cidName)
 }
 
-// ordersSubject is px.acct.<acct>.orders: the account's open and recently
-// closed orders.
-func (c *call) ordersSubject() string { return c.s.subj.Prefix() + ".acct." + c.account + ".orders" }
-
 // findOrder reads one order, open or closed, of sym.
-func (c *call) findOrder(sym *symbol, id, cid string) (*order, *apiError) {
-	var rep ordersReply
-	if e := c.s.request(c.ctx, c.ordersSubject(), ordersReq{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
+func (c *call) findOrder(sym *symbol, id, cid string) (*wire.Order, *apiError) {
+	var rep wire.OrdersReply
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
 		return nil, e
 	}
 	if len(rep.Orders) == 0 || rep.Orders[0].Symbol != sym.name {
@@ -291,7 +287,7 @@ func (c *call) queryOrder() (any, *apiError) {
 	if o.Status == wire.StatusUntriggered { // an algo order until it fires
 		return nil, errNoSuchOrder
 	}
-	return c.s.toOrder(&o.Order, o.UpdatedMs), nil
+	return c.s.toOrder(o), nil
 }
 
 // cancel cancels one order (plain or conditional) and answers it.
@@ -317,7 +313,7 @@ func (c *call) cancelOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	return c.s.toOrder(o, nowMs()), nil
+	return c.s.toOrder(o), nil
 }
 
 // openOf is the account's open orders (of sym when not nil); algo picks
@@ -347,7 +343,7 @@ func (c *call) openOrders() (any, *apiError) {
 	}
 	out := make([]bnOrder, len(os))
 	for i := range os {
-		out[i] = c.s.toOrder(&os[i], 0)
+		out[i] = c.s.toOrder(&os[i])
 	}
 	return out, nil
 }
@@ -367,7 +363,7 @@ func (c *call) openOrder() (any, *apiError) {
 	}
 	for i := range os {
 		if id != "" && os[i].OrderID == id || cid != "" && os[i].ClientOrderID == cid {
-			return c.s.toOrder(&os[i], 0), nil
+			return c.s.toOrder(&os[i]), nil
 		}
 	}
 	return nil, errNoSuchOrder
@@ -450,8 +446,8 @@ func (c *call) allOrders() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep ordersReply
-	if e := c.s.request(c.ctx, c.ordersSubject(), ordersReq{Symbol: sym.name, Limit: 1000}, &rep, ctxQuery); e != nil {
+	var rep wire.OrdersReply
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{Symbol: sym.name, Limit: 1000}, &rep, ctxQuery); e != nil {
 		return nil, e
 	}
 	out := []bnOrder{}
@@ -461,7 +457,7 @@ func (c *call) allOrders() (any, *apiError) {
 			start != 0 && o.CreatedMs < start || end != 0 && o.CreatedMs > end {
 			continue
 		}
-		out = append(out, c.s.toOrder(&o.Order, o.UpdatedMs))
+		out = append(out, c.s.toOrder(o))
 	}
 	if hasFrom {
 		return out[:min(len(out), limit)], nil
@@ -493,9 +489,8 @@ func (c *call) userTrades() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep fillsReply
-	subject := c.s.subj.Prefix() + ".acct." + c.account + ".fills"
-	if e := c.s.request(c.ctx, subject, fillsReq{Symbol: sym.name, StartMs: start, EndMs: end, Limit: 1000}, &rep, ctxQuery); e != nil {
+	var rep wire.FillsReply
+	if e := c.s.request(c.ctx, c.s.subj.Fills(c.account), wire.Fills{Symbol: sym.name, StartMs: start, EndMs: end, Limit: 1000}, &rep, ctxQuery); e != nil {
 		return nil, e
 	}
 	out := []bnTrade{}

@@ -301,7 +301,7 @@ func (f *feed) order(ev *wire.AccountEvent, fl *wire.Fill) {
 	terminal := o.Status == wire.StatusFilled || o.Status == wire.StatusCanceled || o.Status == wire.StatusExpired ||
 		o.Status == wire.StatusRejected
 	if o.Type.Conditional() {
-		b, _ := json.Marshal(map[string]any{"e": "ALGO_UPDATE", "E": ev.TimeMs, "T": ev.TimeMs, "o": f.algoFields(o, ev.TimeMs)})
+		b, _ := json.Marshal(map[string]any{"e": "ALGO_UPDATE", "E": ev.TimeMs, "T": ev.TimeMs, "o": f.algoFields(o)})
 		f.broadcast(b)
 		inBook := o.Status != wire.StatusUntriggered && o.Status != wire.StatusTriggered
 		if !inBook || !f.fired[o.OrderID] && fl == nil && o.FilledQty.IsZero() && terminal {
@@ -334,7 +334,7 @@ func (f *feed) order(ev *wire.AccountEvent, fl *wire.Fill) {
 
 // orderFields is ORDER_TRADE_UPDATE's "o".
 func (f *feed) orderFields(o *wire.Order, fl *wire.Fill, exec string, t int64) map[string]any {
-	b := f.s.toOrder(o, t)
+	b := f.s.toOrder(o)
 	m := map[string]any{"s": b.Symbol, "c": b.ClientOrderID, "S": b.Side, "o": b.Type, "f": b.TimeInForce, "q": b.OrigQty,
 		"p": b.Price, "ap": b.AvgPrice, "sp": b.StopPrice, "x": exec, "X": b.Status, "i": b.OrderID, "l": "0", "z": b.ExecutedQty,
 		"L": "0", "N": f.s.settle(), "n": "0", "T": t, "t": 0, "b": "0", "a": "0", "m": false, "R": b.ReduceOnly,
@@ -351,8 +351,8 @@ func (f *feed) orderFields(o *wire.Order, fl *wire.Fill, exec string, t int64) m
 }
 
 // algoFields is ALGO_UPDATE's "o".
-func (f *feed) algoFields(o *wire.Order, t int64) map[string]any {
-	a := f.s.toAlgo(o, t)
+func (f *feed) algoFields(o *wire.Order) map[string]any {
+	a := f.s.toAlgo(o)
 	return map[string]any{"caid": a.ClientAlgoID, "aid": a.AlgoID, "at": a.AlgoType, "o": a.OrderType, "s": a.Symbol,
 		"S": a.Side, "ps": "BOTH", "f": a.TimeInForce, "q": a.Quantity, "X": a.AlgoStatus, "ai": a.ActualOrderID,
 		"ap": a.ActualPrice, "aq": a.ActualQty, "act": "0", "tp": a.TriggerPrice, "p": a.Price, "V": a.STP,

@@ -38,6 +38,7 @@ type Config struct {
 	MarginMode string                `json:"margin_mode"`
 	Users      []User                `json:"users,omitempty"`
 	RateLimit  RateLimit             `json:"rate_limit"`
+	History    History               `json:"history"`
 	// Binance configures the Binance-compatible HTTP face (package binance).
 	Binance Binance `json:"binance,omitzero"`
 }
@@ -68,6 +69,20 @@ func (c *Config) BinanceSymbol(name, settle string) string {
 		base += settle
 	}
 	return base
+}
+
+// History is how much history the exchange keeps for its reads (candles,
+// trades, funding, open interest, the insurance fund's events, accounts'
+// closed orders and fills); a field left out (0) takes its default.
+type History struct {
+	CandleDays       int `json:"candle_days,omitempty"`        // 1-minute candles (30)
+	RecentTrades     int `json:"recent_trades,omitempty"`      // trades per symbol (1000, at most 1000)
+	FundingEvents    int `json:"funding_events,omitempty"`     // funding events per symbol (3285)
+	OpenInterestDays int `json:"open_interest_days,omitempty"` // 5-minute samples (30)
+	FundEvents       int `json:"fund_events,omitempty"`        // insurance-fund events (1000)
+	FundDays         int `json:"fund_days,omitempty"`          // UTC days of fund.daily totals (400)
+	AccountOrders    int `json:"account_orders,omitempty"`     // closed orders per account (1000)
+	AccountFills     int `json:"account_fills,omitempty"`      // fills per account (1000)
 }
 
 // User is one NATS login of the embedded server.
@@ -152,6 +167,7 @@ type file struct {
 	MarginMode string            `json:"margin_mode"`
 	Users      []json.RawMessage `json:"users"`
 	RateLimit  *RateLimit        `json:"rate_limit"`
+	History    json.RawMessage   `json:"history"`
 	Binance    json.RawMessage   `json:"binance"`
 }
 
@@ -170,6 +186,11 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if f.Symbols == nil {
 		c.Symbols = Demo()
+	}
+	if f.History != nil {
+		if err := strict(f.History, &c.History); err != nil {
+			return nil, invalid("history: %v", err)
+		}
 	}
 	for i, raw := range f.Symbols {
 		var s market.SymbolConfig
@@ -223,6 +244,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := validateUsers(c.Users); err != nil {
+		return err
+	}
+	if err := c.History.validate(); err != nil {
 		return err
 	}
 	if err := c.validateBinance(); err != nil {
@@ -326,6 +350,21 @@ func (c *Config) validateBinance() error {
 			return invalid("binance.symbols: %s and %s would both be %s", other, s.Name, b)
 		}
 		seen[b] = s.Name
+	}
+	return nil
+}
+
+func (h History) validate() error {
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{{"candle_days", h.CandleDays, 3650}, {"recent_trades", h.RecentTrades, wire.MaxRecentTrades},
+		{"funding_events", h.FundingEvents, 100_000}, {"open_interest_days", h.OpenInterestDays, 3650},
+		{"fund_events", h.FundEvents, 1_000_000}, {"fund_days", h.FundDays, 36_500}, {"account_orders", h.AccountOrders, 100_000},
+		{"account_fills", h.AccountFills, 100_000}} {
+		if f.v < 0 || f.v > f.max {
+			return invalid("history.%s %d: must be 0 (the default) to %d", f.name, f.v, f.max)
+		}
 	}
 	return nil
 }

@@ -119,6 +119,9 @@ func TestParseRejects(t *testing.T) {
 		{`{"margin_mode":"Isolated"}`, "margin_mode"},
 		{`{"rate_limit":{"orders_per_s":-1}}`, "rate_limit"},
 		{`{"rate_limit":{"orders_per_s":1,"burts":3}}`, `unknown field "burts"`},
+		{`{"history":{"recent_trades":1001}}`, "history.recent_trades 1001"},
+		{`{"history":{"account_orders":-1}}`, "history.account_orders -1"},
+		{`{"history":{"candle_dayz":3}}`, `history: unknown field "candle_dayz"`},
 		{`{"users":[{"user":"a","password":"p","account":"a","role":"x"}]}`, `users[0]: unknown field "role"`},
 		{`{"users":[{"user":"a.b","password":"p","account":"a"}]}`, "user must be"},
 		{`{"users":[{"user":"a","account":"a"}]}`, "exactly one of password and nkey"},
@@ -135,6 +138,10 @@ func TestParseRejects(t *testing.T) {
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%.70s: got %v, want ErrInvalid containing %q", c.in, err, c.want)
 		}
+	}
+	if c, err := Parse([]byte(`{"history":{"candle_days":7,"account_fills":5000}}`)); err != nil ||
+		c.History != (History{CandleDays: 7, AccountFills: 5000}) {
+		t.Errorf("history: %+v, %v", c, err)
 	}
 	ok := `{"users":[{"user":"a","nkey":"` + pub + `","account":"a"},{"user":"ops","password":"p","admin":true}]}`
 	if _, err := Parse([]byte(ok)); err != nil {

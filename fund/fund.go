@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/market"
 )
 
@@ -47,7 +48,7 @@ type Fund struct {
 	cfg    Config
 	assets map[string]*assetState
 	res    map[ReservationID]*reservation
-	hist   ring
+	hist   ring.Ring[Event]
 	seq    uint64
 }
 
@@ -66,7 +67,7 @@ func New(cfg Config) (*Fund, error) {
 		cfg:    cfg,
 		assets: make(map[string]*assetState),
 		res:    make(map[ReservationID]*reservation),
-		hist:   ring{cap: cfg.HistoryCap},
+		hist:   ring.New[Event](cfg.HistoryCap),
 	}, nil
 }
 
@@ -114,7 +115,7 @@ func (f *Fund) record(name string, a *assetState, delta market.Money, reason Rea
 	f.seq++
 	e := Event{Seq: f.seq, TimeMs: timeMs, Asset: name, Delta: delta, Balance: a.balance,
 		Reason: reason, Account: acct, Symbol: sym}
-	f.hist.push(e)
+	f.hist.Push(e)
 	return e
 }
 

@@ -1,7 +1,10 @@
 package fund
 
 import (
+	"slices"
+
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/market"
 )
 
@@ -42,53 +45,50 @@ type Event struct {
 	Symbol  string
 }
 
-// ring keeps the last cap events.
-type ring struct {
-	buf   []Event
-	start int
-	cap   int
-}
-
-func (r *ring) push(e Event) {
-	if len(r.buf) < r.cap {
-		r.buf = append(r.buf, e)
-		return
-	}
-	r.buf[r.start] = e
-	r.start = (r.start + 1) % r.cap
-}
-
-// at returns the i-th kept event, oldest first.
-func (r *ring) at(i int) Event { return r.buf[(r.start+i)%len(r.buf)] }
-
 // History appends the last n kept events (all kept ones if n ≤ 0), oldest
 // first, to dst.
 func (f *Fund) History(dst []Event, n int) []Event {
-	kept := len(f.hist.buf)
-	if n <= 0 || n > kept {
-		n = kept
+	if n <= 0 {
+		n = f.hist.Len()
 	}
-	for i := kept - n; i < kept; i++ {
-		dst = append(dst, f.hist.at(i))
-	}
-	return dst
+	return f.hist.Newest(n, dst)
 }
 
 // Since appends the kept events with Seq > seq, oldest first: a subscriber's
 // catch-up. If the ring has dropped some of them, the first returned Seq is
 // above seq+1.
 func (f *Fund) Since(seq uint64, dst []Event) []Event {
-	kept := len(f.hist.buf)
+	kept := f.hist.Len()
 	if kept == 0 || seq >= f.seq {
 		return dst
 	}
-	first := f.hist.at(0).Seq
+	first := f.hist.At(0).Seq
 	skip := 0
 	if seq >= first {
 		skip = int(seq - first + 1)
 	}
 	for i := skip; i < kept; i++ {
-		dst = append(dst, f.hist.at(i))
+		dst = append(dst, *f.hist.At(i))
 	}
 	return dst
+}
+
+// Resize applies new caps (0: the default) to a fund that has history, as
+// a snapshot taken under other caps brings: the newest events and days stay.
+func (f *Fund) Resize(cfg Config) error {
+	g, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	hist := ring.New[Event](g.cfg.HistoryCap)
+	for _, e := range f.History(nil, g.cfg.HistoryCap) {
+		hist.Push(e)
+	}
+	f.hist, f.cfg = hist, g.cfg
+	for _, a := range f.assets {
+		if n := len(a.days); n > f.cfg.DailyCap {
+			a.days = slices.Delete(a.days, 0, n-f.cfg.DailyCap)
+		}
+	}
+	return nil
 }

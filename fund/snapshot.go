@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
 	"github.com/perpx/perpx/market"
 )
 
@@ -25,7 +26,8 @@ import (
 //	          uvarint count, each (oldest first) day int64 and its totals
 //	reserved  uvarint, then each open reservation by ascending id: id
 //	          uint64, asset uvarint (its index in the asset list), amount int64
-//	history   uvarint (= min(seq, HistoryCap)), then each kept event, oldest
+//	history   uvarint (≤ min(seq, HistoryCap): fewer when a Resize grew the
+//	          cap), then each kept event, oldest
 //	          first: time int64, asset uvarint (index), delta int64, reason
 //	          uint8, account uint64, symbol (uvarint length, bytes)
 //
@@ -92,9 +94,9 @@ func (f *Fund) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, index(r.asset))
 		dst = le.AppendUint64(dst, uint64(r.amount))
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(f.hist.buf)))
-	for i := range len(f.hist.buf) {
-		e := f.hist.at(i)
+	dst = binary.AppendUvarint(dst, uint64(f.hist.Len()))
+	for i := range f.hist.Len() {
+		e := f.hist.At(i)
 		dst = le.AppendUint64(dst, uint64(e.TimeMs))
 		dst = binary.AppendUvarint(dst, index(e.Asset))
 		dst = le.AppendUint64(dst, uint64(e.Delta))
@@ -274,11 +276,12 @@ func (c *cursor) reservations(f *Fund, names []string) {
 // Balance.
 func (c *cursor) history(f *Fund, names []string) {
 	n := c.count("events", snapEvent)
-	if c.err == nil && uint64(n) != min(f.seq, uint64(f.cfg.HistoryCap)) {
+	// Fewer than the ring holds when a Resize grew it since.
+	if c.err == nil && uint64(n) > min(f.seq, uint64(f.cfg.HistoryCap)) {
 		c.fail("%d events kept, the ring holds %d", n, min(f.seq, uint64(f.cfg.HistoryCap)))
 	}
 	symbols := map[string]string{} // one string per symbol, as live
-	f.hist.buf = make([]Event, 0, n)
+	f.hist = ring.New[Event](f.cfg.HistoryCap)
 	for i := 0; i < n && c.err == nil; i++ {
 		e := Event{Seq: f.seq - uint64(n-1-i), TimeMs: int64(c.u64())}
 		ai := c.index(len(names))
@@ -304,7 +307,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		default:
 			c.fail("event %d: reason %d", e.Seq, e.Reason)
 		}
-		f.hist.push(e)
+		f.hist.Push(e)
 	}
 	// Back from each asset's balance: an event's Balance is the balance
 	// after it, and no balance is ever below zero.
@@ -312,8 +315,8 @@ func (c *cursor) history(f *Fund, names []string) {
 	for _, name := range names {
 		bal[name] = f.assets[name].balance
 	}
-	for i := len(f.hist.buf) - 1; i >= 0 && c.err == nil; i-- {
-		e := &f.hist.buf[i]
+	for i := f.hist.Len() - 1; i >= 0 && c.err == nil; i-- {
+		e := f.hist.At(i)
 		b := bal[e.Asset]
 		if b < 0 || e.Delta > b || e.Delta < 0 && -e.Delta > math.MaxInt64-b {
 			c.fail("event %d: %s balance %v cannot have moved by %v", e.Seq, e.Asset, b, e.Delta)
@@ -321,7 +324,7 @@ func (c *cursor) history(f *Fund, names []string) {
 		e.Balance = b
 		bal[e.Asset] = b - e.Delta
 	}
-	if f.seq > uint64(len(f.hist.buf)) {
+	if f.seq > uint64(f.hist.Len()) {
 		return // the ring dropped the first events
 	}
 	for _, name := range names {

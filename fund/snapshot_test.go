@@ -179,7 +179,7 @@ func TestSnapshotContinuesExactly(t *testing.T) {
 			if w.rng.IntN(25) == 0 {
 				c = fundRoundTrip(t, c)
 				snaps++
-				if f.hist.start != 0 {
+				if f.seq > uint64(f.hist.Len()) {
 					wrapped++
 				}
 				if len(f.res) > 0 {
@@ -264,4 +264,42 @@ func FuzzDecodeFundSnapshot(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkDecodedFund)
+}
+
+// TestResize: new caps keep the newest events and days; a fund whose cap
+// grew past what it kept still round-trips, and goes on recording.
+func TestResize(t *testing.T) {
+	f, _ := New(Config{HistoryCap: 4, DailyCap: 3})
+	for d := range int64(6) {
+		if _, err := f.Deposit("USDT", market.Money(d+1), d*msPerDay); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Resize(Config{HistoryCap: 2, DailyCap: 2}); err != nil {
+		t.Fatal(err)
+	}
+	h := f.History(nil, 0)
+	if len(h) != 2 || h[0].Seq != 5 || h[1].Seq != 6 || h[1].Balance != 21 {
+		t.Fatalf("history after shrinking %+v", h)
+	}
+	if days := f.Days("USDT", nil); len(days) != 2 || days[0].Day != 4 || days[1].Day != 5 {
+		t.Fatalf("days after shrinking %+v", days)
+	}
+	if err := f.Resize(Config{HistoryCap: 10}); err != nil {
+		t.Fatal(err)
+	}
+	c := fundRoundTrip(t, f)
+	if _, err := c.Deposit("USDT", 7, 6*msPerDay); err != nil {
+		t.Fatal(err)
+	}
+	h = c.History(nil, 0)
+	if len(h) != 3 || h[0].Seq != 5 || h[2].Seq != 7 || h[2].Balance != 28 || len(c.Days("USDT", nil)) != 3 {
+		t.Fatalf("after growing, a round trip and a deposit: %+v", h)
+	}
+	if err := f.Resize(Config{HistoryCap: -1}); err == nil {
+		t.Fatal("a negative cap was taken")
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -54,6 +54,14 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, r wire.State, done func(wire.AccountReply)) {
 				x.AccountState(rt.Account, r, done)
 			}, jsonBody)},
+		{ep: wire.EpOrders, name: "orders", subject: subj.AccountOrders(wire.Any),
+			serve: call(wire.DecodeOrders, func(x Exchange, rt wire.Route, r wire.Orders, done func(wire.OrdersReply)) {
+				x.AccountOrders(rt.Account, r, done)
+			}, jsonBody)},
+		{ep: wire.EpFills, name: "fills", subject: subj.Fills(wire.Any),
+			serve: call(wire.DecodeFills, func(x Exchange, rt wire.Route, r wire.Fills, done func(wire.FillsReply)) {
+				x.Fills(rt.Account, r, done)
+			}, jsonBody)},
 		{ep: wire.EpAdminDeposit, name: "admin-deposit", subject: subj.AdminDeposit(),
 			serve: call(wire.DecodeDeposit, func(x Exchange, _ wire.Route, r wire.Deposit, done func(wire.BalanceReply)) {
 				x.Deposit(r, done)

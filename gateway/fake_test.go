@@ -385,3 +385,15 @@ func (f *fake) StateHash(done func(uint64)) {
 	h := f.Hash()
 	go done(h)
 }
+
+func (f *fake) AccountOrders(acct string, req wire.Orders, done func(wire.OrdersReply)) {
+	do(f, "AccountOrders", acct, req, done, func() wire.OrdersReply {
+		return wire.OrdersReply{Reply: wire.OK(), Orders: []wire.Order{}}
+	})
+}
+
+func (f *fake) Fills(acct string, req wire.Fills, done func(wire.FillsReply)) {
+	do(f, "Fills", acct, req, done, func() wire.FillsReply {
+		return wire.FillsReply{Reply: wire.OK(), Fills: []wire.Fill{}}
+	})
+}

@@ -40,6 +40,8 @@ type Exchange interface {
 	ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQueueReply))
 	Klines(sym string, req wire.Klines, done func(wire.KlinesReply))
 	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))
+	AccountOrders(acct string, req wire.Orders, done func(wire.OrdersReply))
+	Fills(acct string, req wire.Fills, done func(wire.FillsReply))
 	FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply))
 	FundDaily(req wire.FundDaily, done func(wire.FundDailyReply))
 	Ticker(sym string, done func(wire.TickerReply))

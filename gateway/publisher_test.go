@@ -114,9 +114,9 @@ func TestPublisherSubjectsAndPayloads(t *testing.T) {
 		{"px.acct.carol.events", `{"type":"adl","seq":2,"time_ms":5,"adl":{"symbol":"BTC-PERP","bankrupt_account":"bob","counterparty":"carol","qty":"0.5","price":"29000","time_ms":5}}`},
 		{"px.acct.alice.events", `{"type":"fill","seq":981,"time_ms":1718000000123,"order":{"order_id":"17","client_order_id":"c-1042",` +
 			`"account":"alice","symbol":"BTC-PERP","side":"buy","type":"limit","price":"30000.5","qty":"0.01","filled_qty":"0.004",` +
-			`"avg_price":"30000.45","status":"partially_filled","tif":"GTC","reduce_only":false,"post_only":false,"stp":"cancel_taker","created_ms":1718000000100},` +
+			`"avg_price":"30000.45","status":"partially_filled","tif":"GTC","reduce_only":false,"post_only":false,"stp":"cancel_taker","created_ms":1718000000100,"updated_ms":0},` +
 			`"fill":{"symbol":"BTC-PERP","order_id":"17","client_order_id":"c-1042","side":"buy","price":"30000.4","qty":"0.002",` +
-			`"fee":"0.0300004","liquidity":"taker","realized_pnl":"-1.25","trade_seq":4411}}`},
+			`"fee":"0.0300004","liquidity":"taker","realized_pnl":"-1.25","trade_seq":4411,"time_ms":0}}`},
 		{"px.acct.dave.events", `{"type":"funding","seq":1,"time_ms":6,"funding":{"symbol":"ETH-PERP","rate":"-0.000125","payment":"0.4125",` +
 			`"side":"short","qty":"1","mark_price":"3300"}}`},
 	}

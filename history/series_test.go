@@ -233,3 +233,22 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		_, _, _ = DecodeTradesSnapshot(q[:i])
 	}
 }
+
+func TestTradesResized(t *testing.T) {
+	r := NewTrades(5)
+	for i := range 5 {
+		r.Add(Trade{Seq: uint64(i + 1)})
+	}
+	if r.Resized(5) != r {
+		t.Fatal("same capacity: a copy")
+	}
+	small := r.Resized(2)
+	if got := small.Recent(10, nil); len(got) != 2 || got[0].Seq != 4 || got[1].Seq != 5 {
+		t.Fatalf("shrunk to 2: %+v", got)
+	}
+	big := r.Resized(10)
+	big.Add(Trade{Seq: 6})
+	if got := big.Recent(10, nil); len(got) != 6 || got[0].Seq != 1 || got[5].Seq != 6 {
+		t.Fatalf("grown to 10: %+v", got)
+	}
+}

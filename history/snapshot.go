@@ -50,8 +50,8 @@ func (s *Series) DecodeSnapshot(p []byte) ([]byte, error) {
 
 // AppendSnapshot appends the ring's trades, oldest first, and its capacity.
 func (r *Trades) AppendSnapshot(dst []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(r.buf)))
-	ts := r.Recent(r.n, nil)
+	dst = binary.AppendUvarint(dst, uint64(r.r.Cap()))
+	ts := r.Recent(r.r.Len(), nil)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
 	for _, t := range ts {
 		dst = binary.AppendVarint(dst, t.TimeMs)

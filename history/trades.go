@@ -1,6 +1,9 @@
 package history
 
-import "github.com/perpx/perpx/book"
+import (
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/internal/ring"
+)
 
 // Trade is one public trade.
 type Trade struct {
@@ -12,27 +15,26 @@ type Trade struct {
 }
 
 // Trades keeps the newest trades in a ring.
-type Trades struct {
-	buf  []Trade
-	next int // where the next trade goes
-	n    int // trades held
-}
+type Trades struct{ r ring.Ring[Trade] }
 
 // NewTrades returns a ring of capacity n (at least 1).
-func NewTrades(n int) *Trades { return &Trades{buf: make([]Trade, max(n, 1))} }
+func NewTrades(n int) *Trades { return &Trades{r: ring.New[Trade](n)} }
 
 // Add records t, dropping the oldest when full.
-func (r *Trades) Add(t Trade) {
-	r.buf[r.next] = t
-	r.next = (r.next + 1) % len(r.buf)
-	r.n = min(r.n+1, len(r.buf))
-}
+func (r *Trades) Add(t Trade) { r.r.Push(t) }
 
 // Recent appends the newest limit trades to dst, oldest first.
-func (r *Trades) Recent(limit int, dst []Trade) []Trade {
-	k := min(max(limit, 0), r.n)
-	for i := k; i > 0; i-- {
-		dst = append(dst, r.buf[(r.next-i+len(r.buf))%len(r.buf)])
+func (r *Trades) Recent(limit int, dst []Trade) []Trade { return r.r.Newest(limit, dst) }
+
+// Resized returns r with capacity n, keeping its newest trades (r itself
+// when n is its capacity already).
+func (r *Trades) Resized(n int) *Trades {
+	if max(n, 1) == r.r.Cap() {
+		return r
 	}
-	return dst
+	t := NewTrades(n)
+	for _, tr := range r.Recent(n, nil) {
+		t.Add(tr)
+	}
+	return t
 }

@@ -94,6 +94,8 @@ func AppendOrder(dst []byte, o *Order) []byte {
 	}
 	dst = append(dst, `,"created_ms":`...)
 	dst = strconv.AppendInt(dst, o.CreatedMs, 10)
+	dst = append(dst, `,"updated_ms":`...)
+	dst = strconv.AppendInt(dst, o.UpdatedMs, 10)
 	if o.OrderTrigger != nil {
 		dst = appendConditional(dst, o.OrderTrigger)
 	}

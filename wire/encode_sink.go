@@ -145,6 +145,8 @@ func appendFill(dst []byte, f *Fill) []byte {
 	dst = appendDecimal(dst, f.RealizedPnL)
 	dst = append(dst, `,"trade_seq":`...)
 	dst = strconv.AppendUint(dst, f.TradeSeq, 10)
+	dst = append(dst, `,"time_ms":`...)
+	dst = strconv.AppendInt(dst, f.TimeMs, 10)
 	return append(dst, '}')
 }
 

@@ -27,6 +27,8 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"withdraw":        func(b []byte) (any, *Error) { return DecodeWithdraw(b) },
 	"klines":          func(b []byte) (any, *Error) { return DecodeKlines(b) },
 	"recent_trades":   func(b []byte) (any, *Error) { return DecodeRecentTrades(b) },
+	"orders":          func(b []byte) (any, *Error) { return DecodeOrders(b) },
+	"fills":           func(b []byte) (any, *Error) { return DecodeFills(b) },
 	"funding_history": func(b []byte) (any, *Error) { return DecodeFundingHistory(b) },
 	"fund.daily":      func(b []byte) (any, *Error) { return DecodeFundDaily(b) },
 	"ticker":          func(b []byte) (any, *Error) { return DecodeTicker(b) },

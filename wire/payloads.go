@@ -191,6 +191,9 @@ type Order struct {
 	// remainder as a taker, or the whole of it resting).
 	CanceledBySTP bool  `json:"canceled_by_stp,omitempty"`
 	CreatedMs     int64 `json:"created_ms"`
+	// UpdatedMs is the time of the order's last change (its creation,
+	// a fill, an amend, its trigger or its end).
+	UpdatedMs int64 `json:"updated_ms"`
 	// *OrderTrigger is a conditional order's trigger, inlined in the JSON;
 	// nil (nothing on the wire) for the others, so their per-order
 	// snapshots stay small.
@@ -316,6 +319,7 @@ type Fill struct {
 	Liquidity     Liquidity       `json:"liquidity"`
 	RealizedPnL   decimal.Decimal `json:"realized_pnl"`
 	TradeSeq      uint64          `json:"trade_seq"`
+	TimeMs        int64           `json:"time_ms"`
 }
 
 // Liquidation tells an account that its position was taken over.

@@ -98,8 +98,8 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 25 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
-		t.Fatalf("%d request endpoints, want the 25 of API.md", reqs)
+	if reqs != 27 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+		t.Fatalf("%d request endpoints, want the 27 of API.md", reqs)
 	}
 }
 

@@ -56,17 +56,20 @@ var pure = map[string][]string{
 	"book":   {btree},
 	"market": {mod + "book", btree, decimal},
 	"risk":   {mod + "book", mod + "market", btree, decimal},
-	"fund":   {mod + "book", mod + "market", btree, decimal},
+	"fund":   {mod + "book", mod + "market", ring, btree, decimal},
 	"adl":    {mod + "book", mod + "market", btree, decimal},
 	// liq runs the liquidation protocol over the other cores' values.
-	"liq": {mod + "book", mod + "market", mod + "risk", mod + "fund", btree, decimal},
+	"liq": {mod + "book", mod + "market", mod + "risk", mod + "fund", ring, btree, decimal},
 	// trigger holds one symbol's untriggered stops, take-profits and trailing stops.
 	"trigger": {mod + "book", btree},
 	// history keeps a symbol's candles, ticker window and recent trades.
-	"history": {mod + "book", mod + "market", btree, decimal},
+	"history": {mod + "book", mod + "market", ring, btree, decimal},
+	// internal/ring is the histories' bounded buffer: stdlib only.
+	"internal/ring": {},
 }
 
 const (
+	ring    = mod + "internal/ring"
 	btree   = "github.com/google/btree"
 	decimal = "github.com/shopspring/decimal"
 )
