@@ -30,12 +30,21 @@ type source struct {
 	mu    sync.RWMutex
 	conns map[*wsConn]struct{}
 	stop  func()
+	// last is the latest message of a stream of states (bookTicker), sent
+	// to a subscriber when it joins: it sends only changes.
+	keep bool
+	last []byte
 }
 
 func newHub(s *Server) *hub { return &hub{s: s, sources: map[string]*source{}} }
 
 // publish queues data on every subscriber.
 func (src *source) publish(data []byte) {
+	if src.keep {
+		src.mu.Lock()
+		src.last = data
+		src.mu.Unlock()
+	}
 	src.mu.RLock()
 	defer src.mu.RUnlock()
 	for w := range src.conns {
@@ -93,6 +102,9 @@ func (h *hub) subscribe(w *wsConn, name string) error {
 	}
 	src.mu.Lock()
 	src.conns[w] = struct{}{}
+	if src.last != nil {
+		w.send(src.name, src.last)
+	}
 	src.mu.Unlock()
 	w.mu.Lock()
 	if !slices.Contains(w.streams, n.canonical) {
@@ -422,6 +434,7 @@ func top(m map[string]wire.Level, highest bool) (string, string) {
 }
 
 func (h *hub) bookTicker(src *source, sym *symbol) (func(), error) {
+	src.keep = true
 	b := &localBook{}
 	resync := make(chan struct{}, 1)
 	resync <- struct{}{}
