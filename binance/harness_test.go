@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -239,5 +238,3 @@ func vals(kv ...string) url.Values {
 	}
 	return v
 }
-
-func itoa(n int64) string { return fmt.Sprint(n) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -426,6 +425,3 @@ func (s *Server) routes() {
 func errNotFound(r *http.Request) *apiError {
 	return errf(404, -5000, "Path %s, Method %s is invalid", r.URL.Path, r.Method)
 }
-
-// fmtInt formats an id for messages.
-func fmtInt(n uint64) string { return fmt.Sprint(n) }

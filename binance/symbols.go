@@ -2,7 +2,6 @@ package binance
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/perpx/perpx/config"
@@ -137,14 +136,4 @@ func (s *symbol) maxNotional(lev int64) decimal.Decimal {
 		}
 	}
 	return best
-}
-
-// sortedBN is every served symbol's Binance name, sorted.
-func (t *symbols) sortedBN() []string {
-	out := make([]string, 0, len(t.list))
-	for _, s := range t.list {
-		out = append(out, s.bn)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -67,10 +67,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(64 << 10)
 	conn := &wsConn{s: s, c: c, out: make(chan []byte, sendQueue), done: make(chan struct{}), combined: combined}
-	var names []string
-	for _, t := range strings.Split(strings.Trim(rest, "/"), "/") {
-		names = append(names, t)
-	}
+	names := strings.Split(strings.Trim(rest, "/"), "/")
 	if q := r.URL.Query().Get("streams"); q != "" {
 		names = append(names, strings.Split(q, "/")...)
 	}
