@@ -65,16 +65,20 @@ func benchEnv(name string, def time.Duration) time.Duration {
 	return def
 }
 
+func benchInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
 // BenchmarkBinanceOrderREST: signed POST /fapi/v1/order at PERPX_RATE
 // orders/s (default 1000) for PERPX_DURATION (default 5s), open loop
 // (latency from each request's scheduled time), over keep-alive HTTP
 // connections. Each order is a LIMIT IOC buy below the book, so it goes
 // all the way (signature, NATS, risk, book) and expires: nothing rests.
 func BenchmarkBinanceOrderREST(b *testing.B) {
-	rate := 1000
-	if v, err := strconv.Atoi(os.Getenv("PERPX_RATE")); err == nil && v > 0 {
-		rate = v
-	}
+	rate := benchInt("PERPX_RATE", 1000)
 	dur := benchEnv("PERPX_DURATION", 5*time.Second)
 	for range b.N {
 		b.StopTimer()
@@ -147,13 +151,7 @@ func BenchmarkBinanceOrderREST(b *testing.B) {
 // publishing, the face's decode, encode, fan-out and WebSocket write, and
 // the client's read.
 func BenchmarkBinanceWSFanout(b *testing.B) {
-	subs, rate := 100, 200
-	if v, err := strconv.Atoi(os.Getenv("PERPX_SUBSCRIBERS")); err == nil && v > 0 {
-		subs = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("PERPX_RATE")); err == nil && v > 0 {
-		rate = v
-	}
+	subs, rate := benchInt("PERPX_SUBSCRIBERS", 100), benchInt("PERPX_RATE", 200)
 	dur := benchEnv("PERPX_DURATION", 5*time.Second)
 	for range b.N {
 		b.StopTimer()

@@ -146,6 +146,21 @@ func (c *cmp) decode(raw json.RawMessage, v any) {
 	}
 }
 
+// both decodes ccxt's result and the exchange's reply.
+func (c *cmp) both(got, nats json.RawMessage, g, w any) {
+	c.t.Helper()
+	c.decode(got, g)
+	c.decode(nats, w)
+}
+
+// count stops the check unless ccxt and the exchange list as many (some).
+func (c *cmp) count(what string, got, want int) {
+	c.t.Helper()
+	if got != want || got == 0 {
+		c.t.Fatalf("ccxt has %d %s, the exchange %d", got, what, want)
+	}
+}
+
 // num reads a ccxt number (or numeric string; null is nil).
 func num(v any) (decimal.Decimal, bool) {
 	switch x := v.(type) {
@@ -336,6 +351,23 @@ func (c *cmp) positions(got []ccxtPosition, a *wire.Account, full bool) {
 	}
 }
 
+// bookCheck compares ccxt's order book (REST, or rebuilt from the diff
+// stream) with the exchange's depth: every level and the sequence.
+func bookCheck(c *cmp, got, nats json.RawMessage) {
+	var ob struct {
+		Bids, Asks [][2]float64
+		Nonce      uint64
+	}
+	var d wire.DepthReply
+	c.both(got, nats, &ob, &d)
+	c.same("nonce", ob.Nonce, d.Seq)
+	c.book("bids", ob.Bids, d.Bids)
+	c.book("asks", ob.Asks, d.Asks)
+	if c.t.Failed() {
+		c.t.Logf("ccxt: %s\nexchange: %s", got, nats)
+	}
+}
+
 // ccxtChecks compares each step of suite.mjs.
 var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"loadMarkets": func(c *cmp, got, _ json.RawMessage) {
@@ -369,18 +401,7 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			c.eq(key+" contractSize", g.ContractSize, decimal.NewFromInt(1))
 		}
 	},
-	"fetchOrderBook": func(c *cmp, got, nats json.RawMessage) {
-		var ob struct {
-			Bids, Asks [][2]float64
-			Nonce      uint64
-		}
-		var d wire.DepthReply
-		c.decode(got, &ob)
-		c.decode(nats, &d)
-		c.book("bids", ob.Bids, d.Bids)
-		c.book("asks", ob.Asks, d.Asks)
-		c.same("nonce", ob.Nonce, d.Seq)
-	},
+	"fetchOrderBook": bookCheck,
 	"fetchBalance": func(c *cmp, got, nats json.RawMessage) {
 		var b struct{ Free, Used, Total any }
 		c.decode(got, &b)
@@ -450,11 +471,8 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			Fee                           struct{ Cost any }
 		}
 		var r wire.FillsReply
-		c.decode(got, &ts)
-		c.decode(nats, &r)
-		if len(ts) != len(r.Fills) || len(ts) == 0 {
-			c.t.Fatalf("ccxt has %d trades, the exchange %d fills", len(ts), len(r.Fills))
-		}
+		c.both(got, nats, &ts, &r)
+		c.count("trades (fills)", len(ts), len(r.Fills))
 		for i, f := range r.Fills {
 			g := ts[i]
 			c.same("id", g.ID, fmt.Sprint(f.TradeSeq))
@@ -473,8 +491,7 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			FundingTimestamp                   int64
 		}
 		var r wire.TickerReply
-		c.decode(got, &f)
-		c.decode(nats, &r)
+		c.both(got, nats, &f, &r)
 		c.eq("fundingRate", f.FundingRate, r.Ticker.FundingRate)
 		c.eq("markPrice", f.MarkPrice, r.Ticker.Mark)
 		c.eq("indexPrice", f.IndexPrice, r.Ticker.Index)
@@ -483,8 +500,7 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"fetchTicker": func(c *cmp, got, nats json.RawMessage) {
 		var tk struct{ Last, High, Low, Open, BaseVolume, QuoteVolume, Change, Percentage any }
 		var r wire.TickerReply
-		c.decode(got, &tk)
-		c.decode(nats, &r)
+		c.both(got, nats, &tk, &r)
 		s := r.Ticker
 		for _, f := range []struct {
 			name string
@@ -499,11 +515,8 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"fetchOHLCV": func(c *cmp, got, nats json.RawMessage) {
 		var ks [][6]float64
 		var r wire.KlinesReply
-		c.decode(got, &ks)
-		c.decode(nats, &r)
-		if len(ks) != len(r.Klines) || len(ks) == 0 {
-			c.t.Fatalf("ccxt has %d candles, the exchange %d", len(ks), len(r.Klines))
-		}
+		c.both(got, nats, &ks, &r)
+		c.count("candles", len(ks), len(r.Klines))
 		for i, k := range r.Klines {
 			c.same("open time", int64(ks[i][0]), k.OpenMs)
 			for j, w := range []decimal.Decimal{k.Open, k.High, k.Low, k.Close, k.Volume} {
@@ -518,11 +531,8 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			Timestamp     int64
 		}
 		var r wire.RecentTradesReply
-		c.decode(got, &ts)
-		c.decode(nats, &r)
-		if len(ts) != len(r.Trades) || len(ts) == 0 {
-			c.t.Fatalf("ccxt has %d trades, the exchange %d", len(ts), len(r.Trades))
-		}
+		c.both(got, nats, &ts, &r)
+		c.count("trades", len(ts), len(r.Trades))
 		for i, w := range r.Trades {
 			c.same("id", ts[i].ID, fmt.Sprint(w.Seq))
 			c.same("side", ts[i].Side, string(w.TakerSide))
@@ -546,29 +556,14 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			c.same(p.Symbol+" exchange's margin mode", p.MarginMode, want)
 		}
 	},
-	"watchOrderBook": func(c *cmp, got, nats json.RawMessage) {
-		var ob struct {
-			Bids, Asks [][2]float64
-			Nonce      uint64
-		}
-		var d wire.DepthReply
-		c.decode(got, &ob)
-		c.decode(nats, &d)
-		c.same("nonce", ob.Nonce, d.Seq)
-		c.book("bids", ob.Bids, d.Bids)
-		c.book("asks", ob.Asks, d.Asks)
-		if c.t.Failed() {
-			c.t.Logf("ccxt: %s\nexchange: %s", got, nats)
-		}
-	},
+	"watchOrderBook": bookCheck,
 	"watchTrades": func(c *cmp, got, nats json.RawMessage) {
 		var ts []struct {
 			ID, Side      string
 			Price, Amount any
 		}
 		var r wire.RecentTradesReply
-		c.decode(got, &ts)
-		c.decode(nats, &r)
+		c.both(got, nats, &ts, &r)
 		if len(ts) == 0 {
 			c.t.Fatal("no trade watched")
 		}

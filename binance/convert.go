@@ -114,21 +114,29 @@ func (s *Server) toOrder(o *wire.Order) bnOrder {
 		OrderID: orderID(o.OrderID), Symbol: s.bnName(o.Symbol), Status: bnStatus[o.Status], ClientOrderID: o.ClientOrderID,
 		Price: o.Price.String(), AvgPrice: o.AvgPrice.String(), OrigQty: o.Qty.String(), ExecutedQty: o.FilledQty.String(),
 		CumQty: o.FilledQty.String(), CumQuote: cumQuote(o), TimeInForce: bnTIF(o), Type: t, ReduceOnly: o.ReduceOnly,
-		Side: bnSide(o.Side), PositionSide: "BOTH", StopPrice: "0", WorkingType: "CONTRACT_PRICE", OrigType: orig,
+		Side: bnSide(o.Side), PositionSide: "BOTH", OrigType: orig,
 		PriceMatch: "NONE", STP: bnSTP[o.STP], Time: o.CreatedMs, UpdateTime: updated,
 	}
-	if tr := o.OrderTrigger; tr != nil {
-		b.ClosePosition = tr.ClosePosition
-		b.WorkingType = bnWorking[tr.TriggerBy]
-		if !tr.TriggerPrice.IsZero() {
-			b.StopPrice = tr.TriggerPrice.String()
-		}
-		if !tr.CallbackRate.IsZero() {
-			b.PriceRate = tr.CallbackRate.String()
-			b.ActivatePrice = tr.ActivationPrice.String()
-		}
-	}
+	b.ClosePosition, b.WorkingType, b.StopPrice, b.PriceRate, b.ActivatePrice = triggerOf(o)
 	return b
+}
+
+// triggerOf is a conditional order's trigger as Binance's fields: close
+// position, working type, trigger price ("0" when none), callback rate and
+// activation price ("" unless trailing).
+func triggerOf(o *wire.Order) (closePos bool, working, trigger, rate, activation string) {
+	tr := o.OrderTrigger
+	if tr == nil {
+		return false, "CONTRACT_PRICE", "0", "", ""
+	}
+	trigger = "0"
+	if !tr.TriggerPrice.IsZero() {
+		trigger = tr.TriggerPrice.String()
+	}
+	if !tr.CallbackRate.IsZero() {
+		rate, activation = tr.CallbackRate.String(), tr.ActivationPrice.String()
+	}
+	return tr.ClosePosition, bnWorking[tr.TriggerBy], trigger, rate, activation
 }
 
 // bnAlgo is a conditional order as /fapi/v1/algoOrder answers.
@@ -173,25 +181,15 @@ func (s *Server) toAlgo(o *wire.Order) bnAlgo {
 	b := bnAlgo{
 		AlgoID: orderID(o.OrderID), ClientAlgoID: o.ClientOrderID, AlgoType: "CONDITIONAL", OrderType: bnTypes[o.Type],
 		Symbol: s.bnName(o.Symbol), Side: bnSide(o.Side), PositionSide: "BOTH", TimeInForce: bnTIF(o), Quantity: o.Qty.String(),
-		AlgoStatus: bnAlgoStatus[o.Status], TriggerPrice: "0", Price: o.Price.String(), STP: bnSTP[o.STP],
-		WorkingType: "CONTRACT_PRICE", PriceMatch: "NONE", ReduceOnly: o.ReduceOnly,
+		AlgoStatus: bnAlgoStatus[o.Status], Price: o.Price.String(), STP: bnSTP[o.STP],
+		PriceMatch: "NONE", ReduceOnly: o.ReduceOnly,
 		ActualQty: o.FilledQty.String(), ActualPrice: o.AvgPrice.String(), CreateTime: o.CreatedMs, UpdateTime: updated,
 	}
 	if o.Status != wire.StatusUntriggered {
 		b.ActualOrderID = o.OrderID
 		b.TriggerTime = updated
 	}
-	if tr := o.OrderTrigger; tr != nil {
-		b.ClosePosition = tr.ClosePosition
-		b.WorkingType = bnWorking[tr.TriggerBy]
-		if !tr.TriggerPrice.IsZero() {
-			b.TriggerPrice = tr.TriggerPrice.String()
-		}
-		if !tr.CallbackRate.IsZero() {
-			b.CallbackRate = tr.CallbackRate.String()
-			b.ActivatePrice = tr.ActivationPrice.String()
-		}
-	}
+	b.ClosePosition, b.WorkingType, b.TriggerPrice, b.CallbackRate, b.ActivatePrice = triggerOf(o)
 	return b
 }
 

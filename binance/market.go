@@ -111,42 +111,22 @@ func (c *call) trades() (any, *apiError) {
 // aggTrades: every perpx trade is its own aggregate (a = f = l = its seq);
 // fromId, startTime and endTime select among the kept 1 000.
 func (c *call) aggTrades() (any, *apiError) {
-	sym, e := c.symbol(true)
+	p, e := c.page("fromId")
 	if e != nil {
 		return nil, e
 	}
-	limit, e := c.limit(500, 1000)
-	if e != nil {
-		return nil, e
-	}
-	from, hasFrom, e := c.integer("fromId", 0, 1<<62)
-	if e != nil {
-		return nil, e
-	}
-	start, hasStart, e := c.integer("startTime", 0, 1<<62)
-	if e != nil {
-		return nil, e
-	}
-	end, hasEnd, e := c.integer("endTime", 0, 1<<62)
-	if e != nil {
-		return nil, e
-	}
-	ts, e := c.recent(sym)
+	ts, e := c.recent(p.sym)
 	if e != nil {
 		return nil, e
 	}
 	out := []map[string]any{}
 	for _, t := range ts {
-		if hasFrom && t.Seq < uint64(from) || hasStart && t.TimeMs < start || hasEnd && t.TimeMs > end {
-			continue
+		if p.in(t.Seq, t.TimeMs) {
+			out = append(out, map[string]any{"a": t.Seq, "p": t.Price.String(), "q": t.Qty.String(), "f": t.Seq, "l": t.Seq,
+				"T": t.TimeMs, "m": t.TakerSide == wire.Sell})
 		}
-		out = append(out, map[string]any{"a": t.Seq, "p": t.Price.String(), "q": t.Qty.String(), "f": t.Seq, "l": t.Seq,
-			"T": t.TimeMs, "m": t.TakerSide == wire.Sell})
 	}
-	if hasFrom || hasStart {
-		return out[:min(len(out), limit)], nil // the first limit from there
-	}
-	return newest(out, limit), nil
+	return cut(&p, out), nil
 }
 
 // klineIntervals are the intervals perpx keeps (Binance's but 3d, 1w, 1M).

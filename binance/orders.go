@@ -271,12 +271,18 @@ func (c *call) findOrder(sym *symbol, id, cid string) (*wire.Order, *apiError) {
 	return &rep.Orders[0], nil
 }
 
-func (c *call) queryOrder() (any, *apiError) {
-	sym, e := c.symbol(true)
-	if e != nil {
-		return nil, e
+// symbolOrder is the symbol and the order (orderId or origClientOrderId)
+// a request names.
+func (c *call) symbolOrder() (sym *symbol, id, cid string, e *apiError) {
+	if sym, e = c.symbol(true); e != nil {
+		return nil, "", "", e
 	}
-	id, cid, e := c.orderRef("orderId", "origClientOrderId")
+	id, cid, e = c.orderRef("orderId", "origClientOrderId")
+	return sym, id, cid, e
+}
+
+func (c *call) queryOrder() (any, *apiError) {
+	sym, id, cid, e := c.symbolOrder()
 	if e != nil {
 		return nil, e
 	}
@@ -301,11 +307,7 @@ func (c *call) cancel(sym *symbol, id, cid string) (*wire.Order, *apiError) {
 }
 
 func (c *call) cancelOrder() (any, *apiError) {
-	sym, e := c.symbol(true)
-	if e != nil {
-		return nil, e
-	}
-	id, cid, e := c.orderRef("orderId", "origClientOrderId")
+	sym, id, cid, e := c.symbolOrder()
 	if e != nil {
 		return nil, e
 	}
@@ -349,11 +351,7 @@ func (c *call) openOrders() (any, *apiError) {
 }
 
 func (c *call) openOrder() (any, *apiError) {
-	sym, e := c.symbol(true)
-	if e != nil {
-		return nil, e
-	}
-	id, cid, e := c.orderRef("orderId", "origClientOrderId")
+	sym, id, cid, e := c.symbolOrder()
 	if e != nil {
 		return nil, e
 	}
@@ -412,68 +410,33 @@ func (c *call) cancelOpen(algo bool) (any, *apiError) {
 	return ok("The operation of cancel all open order is done."), nil
 }
 
-// timeRange reads startTime and endTime (ms).
-func (c *call) timeRange() (start, end int64, e *apiError) {
-	if start, _, e = c.integer("startTime", 0, 1<<53); e != nil {
-		return 0, 0, e
-	}
-	if end, _, e = c.integer("endTime", 0, 1<<53); e != nil {
-		return 0, 0, e
-	}
-	if end != 0 && start > end {
-		return 0, 0, errf(400, -1023, "Start time is greater than end time.")
-	}
-	return start, end, nil
-}
-
 // allOrders is GET /fapi/v1/allOrders: the symbol's orders the exchange
 // keeps (open, and the last 1 000 closed), from orderId on or the newest
 // limit, within startTime..endTime (creation times).
 func (c *call) allOrders() (any, *apiError) {
-	sym, e := c.symbol(true)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := c.limit(500, 1000)
-	if e != nil {
-		return nil, e
-	}
-	from, hasFrom, e := c.integer("orderId", 0, 1<<62)
-	if e != nil {
-		return nil, e
-	}
-	start, end, e := c.timeRange()
+	p, e := c.page("orderId")
 	if e != nil {
 		return nil, e
 	}
 	var rep wire.OrdersReply
-	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{Symbol: sym.name, Limit: 1000}, &rep, ctxQuery); e != nil {
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{Symbol: p.sym.name, Limit: 1000}, &rep, ctxQuery); e != nil {
 		return nil, e
 	}
 	out := []bnOrder{}
 	for i := range rep.Orders {
 		o := &rep.Orders[i]
-		if o.Status == wire.StatusUntriggered || hasFrom && orderID(o.OrderID) < uint64(from) ||
-			start != 0 && o.CreatedMs < start || end != 0 && o.CreatedMs > end {
-			continue
+		if o.Status != wire.StatusUntriggered && p.in(orderID(o.OrderID), o.CreatedMs) {
+			out = append(out, c.s.toOrder(o))
 		}
-		out = append(out, c.s.toOrder(o))
 	}
-	if hasFrom {
-		return out[:min(len(out), limit)], nil
-	}
-	return newest(out, limit), nil
+	return cut(&p, out), nil
 }
 
 // userTrades is GET /fapi/v1/userTrades: the account's fills in the symbol
-// (the last 1 000 kept), by orderId, from fromId (a trade id) on, or within
+// (the last 1 000 kept), of orderId, from fromId (a trade id) on, or within
 // startTime..endTime.
 func (c *call) userTrades() (any, *apiError) {
-	sym, e := c.symbol(true)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := c.limit(500, 1000)
+	p, e := c.page("fromId")
 	if e != nil {
 		return nil, e
 	}
@@ -481,28 +444,17 @@ func (c *call) userTrades() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	from, hasFrom, e := c.integer("fromId", 0, 1<<62)
-	if e != nil {
-		return nil, e
-	}
-	start, end, e := c.timeRange()
-	if e != nil {
-		return nil, e
-	}
 	var rep wire.FillsReply
-	if e := c.s.request(c.ctx, c.s.subj.Fills(c.account), wire.Fills{Symbol: sym.name, StartMs: start, EndMs: end, Limit: 1000}, &rep, ctxQuery); e != nil {
+	req := wire.Fills{Symbol: p.sym.name, StartMs: p.start, EndMs: p.end, Limit: 1000}
+	if e := c.s.request(c.ctx, c.s.subj.Fills(c.account), req, &rep, ctxQuery); e != nil {
 		return nil, e
 	}
 	out := []bnTrade{}
 	for i := range rep.Fills {
 		f := &rep.Fills[i]
-		if hasOrder && orderID(f.OrderID) != uint64(oid) || hasFrom && f.TradeSeq < uint64(from) {
-			continue
+		if (!hasOrder || orderID(f.OrderID) == uint64(oid)) && p.in(f.TradeSeq, f.TimeMs) {
+			out = append(out, c.s.toTrade(f))
 		}
-		out = append(out, c.s.toTrade(f))
 	}
-	if hasFrom {
-		return out[:min(len(out), limit)], nil
-	}
-	return newest(out, limit), nil
+	return cut(&p, out), nil
 }

@@ -309,6 +309,56 @@ func (c *call) limit(def, max int64) (int, *apiError) {
 	return int(n), nil
 }
 
+// page is what a history endpoint selects: the symbol, at most limit
+// (default 500, at most 1000) from the id fromName names on (when given:
+// the first limit from there, else the newest limit), within
+// startTime..endTime (0: unbounded).
+type page struct {
+	sym        *symbol
+	limit      int
+	from       uint64
+	hasFrom    bool
+	start, end int64
+}
+
+func (c *call) page(fromName string) (p page, e *apiError) {
+	if p.sym, e = c.symbol(true); e != nil {
+		return p, e
+	}
+	if p.limit, e = c.limit(500, 1000); e != nil {
+		return p, e
+	}
+	from, hasFrom, e := c.integer(fromName, 0, 1<<62)
+	if e != nil {
+		return p, e
+	}
+	p.from, p.hasFrom = uint64(from), hasFrom
+	if p.start, _, e = c.integer("startTime", 0, 1<<53); e != nil {
+		return p, e
+	}
+	if p.end, _, e = c.integer("endTime", 0, 1<<53); e != nil {
+		return p, e
+	}
+	if p.end != 0 && p.start > p.end {
+		return p, errf(400, -1023, "Start time is greater than end time.")
+	}
+	return p, nil
+}
+
+// in reports whether an item with this id and time is selected.
+func (p *page) in(id uint64, timeMs int64) bool {
+	return (!p.hasFrom || id >= p.from) && timeMs >= p.start && (p.end == 0 || timeMs <= p.end)
+}
+
+// cut keeps the first limit of the selected items from the id on, else the
+// newest limit.
+func cut[T any](p *page, out []T) []T {
+	if p.hasFrom {
+		return out[:min(len(out), p.limit)]
+	}
+	return newest(out, p.limit)
+}
+
 // ---- NATS ----
 
 // envelope is any reply of API.md.

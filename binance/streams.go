@@ -226,17 +226,23 @@ func (h *hub) each(subject string, f func([]byte)) (func(), error) {
 
 // every calls f each period until the returned function is called.
 func (h *hub) every(period time.Duration, f func()) func() {
+	t := time.NewTicker(period)
+	stop := loop(h, t.C, f)
+	return func() { stop(); t.Stop() }
+}
+
+// loop calls f on each value of c until the returned function is called
+// or the server stops.
+func loop[T any](h *hub, c <-chan T, f func()) func() {
 	quit := make(chan struct{})
 	h.s.go_(func() {
-		t := time.NewTicker(period)
-		defer t.Stop()
 		for {
 			select {
 			case <-quit:
 				return
 			case <-h.s.ctx.Done():
 				return
-			case <-t.C:
+			case <-c:
 				f()
 			}
 		}
@@ -463,21 +469,8 @@ func (h *hub) bookTicker(src *source, sym *symbol) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	quit := make(chan struct{})
-	h.s.go_(func() {
-		for {
-			select {
-			case <-quit:
-				return
-			case <-h.s.ctx.Done():
-				return
-			case <-resync:
-				h.snapshot(src, sym, b)
-			}
-		}
-	})
-	var once sync.Once
-	return func() { unsub(); once.Do(func() { close(quit) }) }, nil
+	stop := loop(h, resync, func() { h.snapshot(src, sym, b) })
+	return func() { unsub(); stop() }, nil
 }
 
 // snapshot loads the book and applies the updates that came meanwhile.

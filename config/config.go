@@ -105,17 +105,10 @@ const MaxAPIKeyLen = 128
 // ValidAPIKey reports whether s has an API key's form: 1-MaxAPIKeyLen
 // characters of [A-Za-z0-9_-].
 func ValidAPIKey(s string) bool {
-	if len(s) == 0 || len(s) > MaxAPIKeyLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return len(s) > 0 && len(s) <= MaxAPIKeyLen && strings.Trim(s, keyChars) == ""
 }
+
+const keyChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 // RateLimit is a per-account token bucket for order requests.
 type RateLimit struct {
