@@ -23,18 +23,15 @@ import (
 // its open orders, and its share of the ledgers the audit sums (deposits,
 // fees paid, funding received).
 type accountActor struct {
-	x    *Exchange
-	j    jstate // the record being handled (durable mode)
-	e    *accountEntry
-	acct *risk.Account
+	x *Exchange
+	j jstate // the record being handled (durable mode)
+	e *accountEntry
+	// wallets are the account's money per settlement asset (Exchange.assets).
+	wallets []wallet
 
 	orders   openOrders
 	byClient map[string]book.OrderID
 	syms     []acctSym // by symbol index
-
-	deposits market.Money // Σ deposits
-	fees     market.Money // Σ trading and liquidation fees paid (the fees ledger's share)
-	funding  market.Money // Σ funding received (+) or paid (−)
 
 	// closed and fills are the account's history (acct_history.go).
 	closed ring.Ring[order]
@@ -147,7 +144,7 @@ func (a *accountActor) changed(o *order) {
 
 func newAccountActor(x *Exchange, e *accountEntry) *accountActor {
 	return &accountActor{
-		x: x, e: e, acct: risk.NewAccount(e.id, x.mode),
+		x: x, e: e, wallets: newWallets(x, e),
 		byClient: map[string]book.OrderID{},
 		syms:     make([]acctSym, len(x.symbols)),
 	}
@@ -235,7 +232,7 @@ func (a *accountActor) Receive(ctx actor.Context) {
 func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	r := &m.req
 	h := m.h
-	if a.acct.InLiquidation() {
+	if a.risk(h).InLiquidation() {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
@@ -329,9 +326,9 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	rt := risk.Limit
 	bound := o.price // the book's price: limit, or a market order's protection bound
 	if o.typ == book.Market {
-		rt, bound = risk.Market, closeBound(a.acct, s, o.side, s.MarketBound(o.side, mark))
+		rt, bound = risk.Market, closeBound(a.risk(o.h), s, o.side, s.MarketBound(o.side, mark))
 	}
-	code, _ := a.acct.PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
+	code, _ := a.risk(o.h).PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
 		NeverRests: o.tif != book.GTC}, mark)
 	if code != risk.OK {
 		return riskError(code)
@@ -381,7 +378,7 @@ func unknownOrder(sym, orderID, clientID string) *wire.Error {
 // (GTC limit) orders can be amended.
 func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 	h, r := m.h, &m.req
-	if a.acct.InLiquidation() {
+	if a.risk(h).InLiquidation() {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
@@ -425,7 +422,7 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 		mark = h.lastMark()
 	}
 	newPrice, newQty := cmp.Or(price, o.price), cmp.Or(qty, o.qty)
-	if code := a.acct.Amend(h.sym, o.id, newPrice, newQty-o.filled, mark); code != risk.OK {
+	if code := a.risk(h).Amend(h.sym, o.id, newPrice, newQty-o.filled, mark); code != risk.OK {
 		m.refuse(riskError(code))
 		return
 	}
@@ -508,7 +505,8 @@ func (a *accountActor) setLeverage(m *leverageReq) {
 		m.refuse(wire.Errorf(wire.CodeBadRequest, "leverage %s must be a whole number", lev))
 		return
 	}
-	if code := a.acct.SetLeverage(a.x.symbol(m.req.Symbol).sym, lev.IntPart()); code != risk.OK {
+	h := a.x.symbol(m.req.Symbol)
+	if code := a.risk(h).SetLeverage(h.sym, lev.IntPart()); code != risk.OK {
 		m.refuse(riskError(code))
 		return
 	}
@@ -516,36 +514,50 @@ func (a *accountActor) setLeverage(m *leverageReq) {
 }
 
 func (a *accountActor) deposit(ctx actor.Context, m *depositReq) {
+	w := &a.wallets[m.asset]
 	if m.amount > 0 {
-		if code := a.acct.Deposit(m.amount); code != risk.OK {
+		if code := w.acct.Deposit(m.amount); code != risk.OK {
 			m.refuse(wire.Errorf(wire.CodeBadRequest, "the deposit would take the balance over %s", risk.MaxBalance))
 			return
 		}
-		a.deposits += m.amount
-		a.afterBackingChange(ctx)
+		w.deposits += m.amount
+		a.afterBackingChange(ctx, m.asset)
 	}
-	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: a.acct.Balance().Decimal()})
+	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
 }
 
 // state replies with the ACCOUNT object; positions get their ADL light
 // from the ADL actor, which then calls done.
 func (a *accountActor) state(ctx actor.Context, m *stateReq) {
-	rep := a.acct.Report()
 	w := &wire.Account{
-		Account:  a.e.name,
-		Balances: map[string]decimal.Decimal{a.x.settle: rep.Balance},
-		Equity:   rep.Equity, Available: rep.Available,
-		Positions: make([]wire.Position, 0, len(rep.Positions)), OpenOrders: make([]wire.Order, 0, a.orders.Len()),
+		Account:   a.e.name,
+		Balances:  make(map[string]decimal.Decimal, len(a.wallets)),
+		Positions: []wire.Position{}, OpenOrders: make([]wire.Order, 0, a.orders.Len()),
 	}
-	for _, p := range rep.Positions {
-		if m.h != nil && p.Symbol != m.h.sym.Name {
-			continue
+	if len(a.wallets) > 1 {
+		w.Wallets = make(map[string]wire.Wallet, len(a.wallets))
+	}
+	for i := range a.wallets {
+		rep := a.wallets[i].acct.Report()
+		asset := a.x.assets[i]
+		w.Balances[asset] = rep.Balance
+		if i == 0 {
+			w.Equity, w.Available = rep.Equity, rep.Available
 		}
-		w.Positions = append(w.Positions, wire.Position{
-			Symbol: p.Symbol, Side: wire.PosSide(p.Side), Qty: p.Qty, EntryPrice: p.EntryPrice,
-			MarkPrice: p.MarkPrice, UnrealizedPnL: p.UnrealizedPnL, Margin: p.Margin, Leverage: p.Leverage,
-			LiquidationPrice: p.LiquidationPrice, BankruptcyPrice: p.BankruptcyPrice,
-		})
+		if w.Wallets != nil {
+			w.Wallets[asset] = wire.Wallet{Balance: rep.Balance, Equity: rep.Equity, Available: rep.Available}
+		}
+		for _, p := range rep.Positions {
+			if m.h != nil && p.Symbol != m.h.sym.Name {
+				continue
+			}
+			w.Positions = append(w.Positions, wire.Position{
+				Symbol: p.Symbol, Side: wire.PosSide(p.Side), MarginMode: wire.MarginModeName(p.Mode), Qty: p.Qty,
+				MaintenanceMargin: p.MaintenanceMargin, EntryPrice: p.EntryPrice,
+				MarkPrice: p.MarkPrice, UnrealizedPnL: p.UnrealizedPnL, Margin: p.Margin, Leverage: p.Leverage,
+				LiquidationPrice: p.LiquidationPrice, BankruptcyPrice: p.BankruptcyPrice,
+			})
+		}
 	}
 	for _, o := range a.orders.sorted() {
 		if m.h == nil || o.h == m.h {
@@ -588,7 +600,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		panic(fmt.Sprintf("actors: the book's result for order %d, which the account does not know", m.id))
 	}
 	if m.code != book.OK || m.err != nil {
-		a.acct.OnOrderDone(o.id)
+		a.risk(o.h).OnOrderDone(o.id)
 		a.forget(o)
 		a.setStatus(o, wire.StatusRejected)
 		a.orderEvent(o)
@@ -610,7 +622,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	o.stpCanceled = m.stpKilled
 	done := terminal(o.status)
 	if done {
-		a.acct.OnOrderDone(o.id) // the unfilled rest of an IOC/market order, if any
+		a.risk(o.h).OnOrderDone(o.id) // the unfilled rest of an IOC/market order, if any
 		a.forget(o)
 	}
 	stp := a.stpCanceled(m.canceled)
@@ -638,7 +650,7 @@ func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
 	}
 	if m.err != nil || m.code != book.OK {
 		if o != nil {
-			a.acct.Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
+			a.risk(o.h).Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
 			a.restatePending(o)
 		}
 		m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
@@ -648,7 +660,7 @@ func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
 		panic(fmt.Sprintf("actors: the book amended order %d, which the account does not know", m.id))
 	}
 	am := m.amend
-	a.acct.Restate(o.id, am.price, am.open, am.mark)
+	a.risk(o.h).Restate(o.id, am.price, am.open, am.mark)
 	if am.price != o.price {
 		o.price, o.wprice = am.price, o.h.price(am.price)
 	}
@@ -668,7 +680,7 @@ func (a *accountActor) amended(o *order, m *takerResultMsg) bool {
 func (a *accountActor) restatePending(o *order) {
 	if o.amending > 0 {
 		if rem := o.pendQty - o.filled; rem > 0 {
-			a.acct.Restate(o.id, o.pendPrice, max(rem, o.qty-o.filled), o.amendMark)
+			a.risk(o.h).Restate(o.id, o.pendPrice, max(rem, o.qty-o.filled), o.amendMark)
 		}
 	}
 }
@@ -704,13 +716,13 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 		// The book made this fill before it saw the amend risk already
 		// holds: book it against the order as it was (o is the book's
 		// latest known state), which the amend's answer restates.
-		a.acct.Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
+		a.risk(h).Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
 	}
-	res, code := a.acct.ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: s.FeeRate(maker)})
+	res, code := a.risk(h).ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: s.FeeRate(maker)})
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", qty, price, o.id, o.side, code))
 	}
-	a.fees += res.Fee
+	a.wallet(h).fees += res.Fee
 	o.filled += qty
 	o.value += s.Notional(price, qty)
 	a.changed(o)
@@ -721,7 +733,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}
 	if res.ReduceOnlyExcess {
-		if ids := a.acct.ExcessReduceOnly(s); len(ids) > 0 {
+		if ids := a.risk(h).ExcessReduceOnly(s); len(ids) > 0 {
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
 	}
@@ -811,7 +823,7 @@ func (a *accountActor) cancelOrders(cs []book.CanceledOrder, want book.OrderID, 
 		if o == nil {
 			continue
 		}
-		a.acct.OnCancel(c.ID)
+		a.risk(o.h).OnCancel(c.ID)
 		a.setStatus(o, wire.StatusCanceled)
 		a.forget(o)
 		a.orderEvent(o)
@@ -840,20 +852,20 @@ func (a *accountActor) forget(o *order) {
 
 func (a *accountActor) onMark(ctx actor.Context, m *markMsg) {
 	h := a.x.symbols[m.sym]
-	if a.acct.OnMark(h.sym, m.mark) {
+	if a.risk(h).OnMark(h.sym, m.mark) {
 		a.liquidate(ctx, h)
 	}
 }
 
 func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	h := a.x.symbols[m.sym]
-	pos, ok := a.acct.Position(h.sym)
+	pos, ok := a.risk(h).Position(h.sym)
 	if !ok || pos.Qty == 0 {
-		a.acct.OnMark(h.sym, m.mark)
+		a.risk(h).OnMark(h.sym, m.mark)
 		return
 	}
-	res := a.acct.ApplyFunding(h.sym, m.rate, m.mark)
-	a.funding += res.Delta
+	res := a.risk(h).ApplyFunding(h.sym, m.rate, m.mark)
+	a.wallet(h).funding += res.Delta
 	if a.x.events {
 		a.emit(&wire.AccountEvent{Type: wire.EventFunding, Funding: &wire.Funding{
 			Symbol: h.sym.Name, Rate: m.rate.Decimal(), Payment: res.Delta.Decimal(), Side: posSide(pos.Qty),
@@ -868,9 +880,9 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 
 // afterBackingChange re-reports positions to ADL after cash moved (their
 // margin share changed).
-func (a *accountActor) afterBackingChange(ctx actor.Context) {
+func (a *accountActor) afterBackingChange(ctx actor.Context, asset int) {
 	for _, h := range a.x.symbols {
-		if a.syms[h.idx].adl != 0 {
+		if h.asset == asset && a.syms[h.idx].adl != 0 {
 			a.positionChanged(ctx, h)
 		}
 	}
@@ -880,7 +892,7 @@ func (a *accountActor) afterBackingChange(ctx actor.Context) {
 // mark subscription once the position is flat. acked is the quantity of
 // forced closes handled (see adlPositionMsg).
 func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked ...book.Lots) {
-	pos, _ := a.acct.Position(h.sym)
+	pos, _ := a.risk(h).Position(h.sym)
 	st := &a.syms[h.idx]
 	if pos.Qty == 0 && st.subscribed {
 		st.subscribed = false
@@ -968,7 +980,7 @@ func (a *accountActor) unsubscribe(ctx actor.Context, h *symbolHandle, st *acctS
 func (a *accountActor) adlPosition(h *symbolHandle, pos risk.PositionState) adlPositionMsg {
 	m := adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: pos.Qty, cost: abs(pos.Cost)}
 	if pos.Qty != 0 {
-		m.margin = max(a.acct.Collateral(h.sym), 1)
+		m.margin = max(a.risk(h).Collateral(h.sym), 1)
 		m.cost = max(m.cost, 1)
 	}
 	return m

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -130,8 +132,11 @@ type Exchange struct {
 	interest Interest
 	now      func() int64
 	mode     risk.MarginMode
-	settle   string // the asset every symbol settles in (market.Symbol.Settle)
-	retry    time.Duration
+	settle   string // the primary asset: the first symbol's (market.Symbol.Settle)
+	// assets are the symbols' settlement assets, the primary first: an
+	// account has one wallet (a risk.Account) per asset.
+	assets []string
+	retry  time.Duration
 	// keep is Options.Retention with its defaults.
 	keep Retention
 	// liqConfig is every liquidation's liq.Config.
@@ -205,6 +210,13 @@ func Start(opts Options) (*Exchange, error) {
 	x.keep = opts.Retention.withDefaults()
 	x.settle = opts.Symbols[0].Settle
 	x.middleware = testMiddleware
+	// Each settlement asset is a wallet of every account (the first
+	// symbol's, the primary, first).
+	for _, s := range opts.Symbols {
+		if s != nil && !slices.Contains(x.assets, s.Settle) {
+			x.assets = append(x.assets, s.Settle)
+		}
+	}
 	for i, s := range opts.Symbols {
 		if s == nil {
 			return nil, fmt.Errorf("%w: symbol %d is nil", ErrOptions, i)
@@ -212,10 +224,7 @@ func Start(opts Options) (*Exchange, error) {
 		if _, dup := x.bySym[s.Name]; dup {
 			return nil, fmt.Errorf("%w: duplicate symbol %s", ErrOptions, s.Name)
 		}
-		if s.Settle != x.settle {
-			return nil, fmt.Errorf("%w: symbol %s settles in %s, %s in %s", ErrOptions, s.Name, s.Settle, opts.Symbols[0].Name, x.settle)
-		}
-		h := &symbolHandle{idx: i, sym: s, conv: market.NewConv(s), impact: opts.ImpactNotional}
+		h := &symbolHandle{idx: i, sym: s, conv: market.NewConv(s), impact: opts.ImpactNotional, asset: slices.Index(x.assets, s.Settle)}
 		if h.impact <= 0 {
 			h.impact = market.Money(200*s.MaxLeverage) * market.MoneyScale
 		}
@@ -331,6 +340,7 @@ func (nopSink) AccountEvent(string, *wire.AccountEvent) {}
 // position and so receive marks).
 type symbolHandle struct {
 	idx    int
+	asset  int // index of its settlement asset in Exchange.assets: the wallet it trades from
 	sym    *market.Symbol
 	conv   market.Conv // the integer fast paths of sym's conversions
 	pid    *actor.PID
@@ -508,7 +518,7 @@ func (x *Exchange) MovePositionMargin(acct string, req wire.PositionMargin, done
 	}
 	delta, ok := market.MoneyFromDecimal(req.Delta)
 	if !ok {
-		done(wire.PositionMarginReply{Reply: fail(wire.CodeBadRequest, "delta %s is not a valid %s amount", req.Delta, x.settle)})
+		done(wire.PositionMarginReply{Reply: fail(wire.CodeBadRequest, "delta %s is not a valid %s amount", req.Delta, h.sym.Settle)})
 		return
 	}
 	x.toAccount(x.Account(acct).e, &positionMarginReq{h: h, delta: delta, done: done})
@@ -517,12 +527,12 @@ func (x *Exchange) MovePositionMargin(acct string, req wire.PositionMargin, done
 // Withdraw takes money out of acct: at most its available balance.
 func (x *Exchange) Withdraw(acct string, req wire.Withdraw, done func(wire.BalanceReply)) {
 	done = durably(x, done)
-	amount, err := x.deposit(req.Asset, req.Amount)
+	amount, asset, err := x.deposit(req.Asset, req.Amount)
 	if err != nil {
 		done(wire.BalanceReply{Reply: wire.Fail(err)})
 		return
 	}
-	x.toAccount(x.Account(acct).e, &withdrawReq{amount: amount, done: done})
+	x.toAccount(x.Account(acct).e, &withdrawReq{amount: amount, asset: asset, done: done})
 }
 
 // AccountState reports acct's balances, positions and open orders; with
@@ -539,24 +549,26 @@ func (x *Exchange) AccountState(acct string, req wire.State, done func(wire.Acco
 // Deposit credits an account (admin); amount 0 just reports the balance.
 func (x *Exchange) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
 	done = durably(x, done)
-	amount, err := x.deposit(req.Asset, req.Amount)
+	amount, asset, err := x.deposit(req.Asset, req.Amount)
 	if err != nil {
 		done(wire.BalanceReply{Reply: wire.Fail(err)})
 		return
 	}
-	x.toAccount(x.Account(req.Account).e, &depositReq{amount: amount, done: done})
+	x.toAccount(x.Account(req.Account).e, &depositReq{amount: amount, asset: asset, done: done})
 }
 
-// deposit checks an admin deposit of the settlement asset.
-func (x *Exchange) deposit(asset string, d decimal.Decimal) (market.Money, *wire.Error) {
+// deposit checks an amount of one of the settlement assets and returns it
+// with the asset's wallet index.
+func (x *Exchange) deposit(asset string, d decimal.Decimal) (market.Money, int, *wire.Error) {
 	amount, ok := market.MoneyFromDecimal(d)
+	i := slices.Index(x.assets, asset)
 	switch {
-	case asset != x.settle:
-		return 0, wire.Errorf(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", asset, x.settle)
+	case i < 0:
+		return 0, 0, wire.Errorf(wire.CodeBadRequest, "unknown asset %q (the exchange settles in %s)", asset, strings.Join(x.assets, ", "))
 	case !ok || amount < 0:
-		return 0, wire.Errorf(wire.CodeBadRequest, "amount %s is not a valid %s amount", d, x.settle)
+		return 0, 0, wire.Errorf(wire.CodeBadRequest, "amount %s is not a valid %s amount", d, asset)
 	}
-	return amount, nil
+	return amount, i, nil
 }
 
 // SetIndex feeds an index price to a symbol (admin or the index source).
@@ -586,12 +598,12 @@ func (x *Exchange) SetIndex(sym string, req wire.IndexSet, done func(wire.IndexR
 // FundDeposit tops up the insurance fund (admin); 0 reports the balance.
 func (x *Exchange) FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply)) {
 	done = durably(x, done)
-	amount, err := x.deposit(req.Asset, req.Amount)
+	amount, asset, err := x.deposit(req.Asset, req.Amount)
 	if err != nil {
 		done(wire.BalanceReply{Reply: wire.Fail(err)})
 		return
 	}
-	x.send(x.fund, &fundDepositMsg{amount: amount, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
+	x.send(x.fund, &fundDepositMsg{amount: amount, asset: asset, done: done}, func(e *wire.Error) { done(wire.BalanceReply{Reply: wire.Fail(e)}) })
 }
 
 // Depth replies with a depth snapshot and the book-update seq it includes.

@@ -25,9 +25,10 @@ type (
 	hashMsg struct{ reply func(uint64) }
 )
 
-// AuditReport is the exchange-wide invariant check in Money units.
-type AuditReport struct {
-	Deposits     market.Money // Σ account deposits (no withdrawals yet)
+// AssetAudit is one settlement asset's sums, in Money units of it.
+type AssetAudit struct {
+	Asset        string
+	Deposits     market.Money // Σ account deposits, net of withdrawals
 	FundDeposits market.Money
 	Balances     market.Money // Σ account balances (cash + isolated margins)
 	Unrealized   market.Money // Σ unrealized PnL at each symbol's mark
@@ -37,7 +38,25 @@ type AuditReport struct {
 	Fund     market.Money
 	// Fees is the fees ledger: trading and liquidation fees, plus the
 	// funding payments' net (the rounding dust once a funding time is paid).
-	Fees market.Money
+	Fees      market.Money
+	Uncovered int64 // deficits the fund could not pay
+	// FundReserved is the fund's cover reserved for liquidations in
+	// flight: zero when none is, or cover leaked.
+	FundReserved market.Money
+}
+
+// Conserved reports the money identity
+// Balances + Unrealized + InFlight + Fund + Fees == Deposits + FundDeposits.
+func (a *AssetAudit) Conserved() bool {
+	return a.Balances+a.Unrealized+a.InFlight+a.Fund+a.Fees == a.Deposits+a.FundDeposits
+}
+
+// AuditReport is the exchange-wide invariant check in Money units: the
+// primary asset's sums (embedded) and every asset's (Assets, the primary
+// first); money never moves between assets, so each balances on its own.
+type AuditReport struct {
+	AssetAudit
+	Assets []AssetAudit
 	// Long and Short are Σ position lots per symbol (liquidation legs
 	// included).
 	Long, Short []book.Lots
@@ -54,21 +73,26 @@ type AuditReport struct {
 	Failed              []string // accounts whose actor panicked
 	// Failures lists every part out of service with its reason; Halted
 	// is set when one was shared (fund, ADL, a book): trading stopped.
-	Failures  []wire.Failure
-	Halted    bool
-	Uncovered int64 // deficits the fund could not pay
-	// FundReserved is the fund's cover reserved for liquidations in
-	// flight, Earmarked the winners' profit set aside for socialized ones;
-	// both must be zero when no liquidation is in flight, or cover leaked.
-	FundReserved, Earmarked market.Money
-	Err                     error // a core's own consistency check failed
-	OK                      bool
+	Failures []wire.Failure
+	Halted   bool
+	// Earmarked is the winners' profit set aside for socialized
+	// liquidations: zero when none is in flight.
+	Earmarked market.Money
+	Err       error // a core's own consistency check failed
+	OK        bool
 }
 
-// Conserved reports the money identity
-// Balances + Unrealized + InFlight + Fund + Fees == Deposits + FundDeposits.
+// Conserved reports whether every asset's money identity holds.
 func (r *AuditReport) Conserved() bool {
-	return r.Balances+r.Unrealized+r.InFlight+r.Fund+r.Fees == r.Deposits+r.FundDeposits
+	if len(r.Assets) == 0 {
+		return r.AssetAudit.Conserved()
+	}
+	for i := range r.Assets {
+		if !r.Assets[i].Conserved() {
+			return false
+		}
+	}
+	return true
 }
 
 // Wire converts the report to the admin.audit reply.
@@ -80,6 +104,14 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 	if out.NegativeBalances == nil {
 		out.NegativeBalances = []string{}
 	}
+	if len(r.Assets) > 1 {
+		out.Assets = map[string]wire.AuditAsset{}
+		for _, a := range r.Assets {
+			out.Assets[a.Asset] = wire.AuditAsset{Deposits: a.Deposits.Decimal(), FundDeposits: a.FundDeposits.Decimal(),
+				Balances: a.Balances.Decimal(), Unrealized: (a.Unrealized + a.InFlight).Decimal(), Fund: a.Fund.Decimal(),
+				Fees: a.Fees.Decimal(), Uncovered: market.Money(a.Uncovered).Decimal()}
+		}
+	}
 	for i, h := range syms {
 		out.OpenInterest[h.sym.Name] = wire.OpenInterest{Long: h.sym.Qty(r.Long[i]), Short: h.sym.Qty(r.Short[i])}
 	}
@@ -88,19 +120,23 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 
 // accountAudit is an account actor's share.
 type accountAudit struct {
-	name                    string
-	balance, deposits, fees market.Money
-	funding                 market.Money
-	qty                     []book.Lots
-	cost                    []market.Money
-	openOrders              int
-	liquidating             bool
-	base                    market.Money // the liquidation's, with what its winners paid so far
-	legs                    []legAudit
-	failed                  bool
+	name        string
+	wallets     []walletAudit // per asset
+	qty         []book.Lots
+	cost        []market.Money
+	openOrders  int
+	liquidating bool
+	liqAsset    int          // the liquidating wallet's
+	base        market.Money // the liquidation's, with what its winners paid so far
+	legs        []legAudit
+	failed      bool
 	// check: risk's own consistency, and its open orders' quantities
 	// against the account's view of them.
 	check error
+}
+
+type walletAudit struct {
+	balance, deposits, fees, funding market.Money
 }
 
 type legAudit struct {
@@ -117,10 +153,13 @@ type symbolAudit struct {
 }
 
 type fundAudit struct {
-	balance, deposits market.Money
-	reserved          market.Money
-	uncovered         int64
-	check             error
+	assets []fundAssetAudit // per asset
+	check  error
+}
+
+type fundAssetAudit struct {
+	balance, deposits, reserved market.Money
+	uncovered                   int64
 }
 
 type adlAudit struct {
@@ -130,17 +169,21 @@ type adlAudit struct {
 }
 
 func (a *accountActor) auditShare() accountAudit {
-	out := accountAudit{name: a.e.name, failed: a.e.failed.Load(), balance: a.acct.Balance(), deposits: a.deposits, fees: a.fees,
-		funding: a.funding, openOrders: a.orders.Len(), qty: make([]book.Lots, len(a.x.symbols)),
+	out := accountAudit{name: a.e.name, failed: a.e.failed.Load(), openOrders: a.orders.Len(), qty: make([]book.Lots, len(a.x.symbols)),
 		cost: make([]market.Money, len(a.x.symbols))}
+	for i := range a.wallets {
+		w := &a.wallets[i]
+		out.wallets = append(out.wallets, walletAudit{balance: w.acct.Balance(), deposits: w.deposits, fees: w.fees, funding: w.funding})
+	}
 	for _, h := range a.x.symbols {
-		if p, ok := a.acct.Position(h.sym); ok {
+		if p, ok := a.risk(h).Position(h.sym); ok {
 			out.qty[h.idx], out.cost[h.idx] = p.Qty, p.Cost
 		}
 	}
 	out.check = a.checkOrders()
 	if lq := a.liq; lq != nil {
 		out.liquidating, out.base = true, lq.L.Base+lq.Charged() // winners' payments are held until the settlement
+		out.liqAsset = lq.hs[0].asset
 		for i := range lq.Legs {
 			g := &lq.Legs[i]
 			out.legs = append(out.legs, legAudit{sym: lq.hs[i].idx, remaining: g.Remaining, bk: g.Bankruptcy, gain: g.Gain})
@@ -157,19 +200,21 @@ func (a *accountActor) checkOrders() error {
 	if a.e.failed.Load() {
 		return nil
 	}
-	if err := a.acct.Check(); err != nil {
-		return fmt.Errorf("account %s: %w", a.e.name, err)
+	for i := range a.wallets {
+		if err := a.wallets[i].acct.Check(); err != nil {
+			return fmt.Errorf("account %s, %s wallet: %w", a.e.name, a.x.assets[i], err)
+		}
 	}
 	conds := make([]int, len(a.syms))
 	for _, o := range a.orders.Values() {
 		if o.cond != nil && !o.cond.fired {
-			if _, ok := a.acct.OrderQty(o.id); ok {
+			if _, ok := a.risk(o.h).OrderQty(o.id); ok {
 				return fmt.Errorf("account %s: untriggered order %d has a reservation", a.e.name, o.id)
 			}
 			conds[o.h.idx]++
 			continue
 		}
-		if q, ok := a.acct.OrderQty(o.id); o.amending == 0 && (!ok || q != o.qty-o.filled) {
+		if q, ok := a.risk(o.h).OrderQty(o.id); o.amending == 0 && (!ok || q != o.qty-o.filled) {
 			return fmt.Errorf("account %s: order %d has %d open, risk reserves %d (%v)", a.e.name, o.id, o.qty-o.filled, q, ok)
 		}
 	}
@@ -189,10 +234,14 @@ func (a *accountActor) checkOrders() error {
 // the event sequence a.seq: a refused order's event advances it, and a
 // refusal must leave the hash alone.
 func (a *accountActor) hash() uint64 {
-	v := []uint64{uint64(a.e.id), uint64(a.acct.Cash()), uint64(a.acct.Balance()), uint64(a.acct.OrderMargin()),
-		uint64(a.deposits), uint64(a.fees), uint64(a.funding)}
+	v := []uint64{uint64(a.e.id)}
+	for i := range a.wallets {
+		w := &a.wallets[i]
+		v = append(v, uint64(w.acct.Cash()), uint64(w.acct.Balance()), uint64(w.acct.OrderMargin()),
+			uint64(w.deposits), uint64(w.fees), uint64(w.funding))
+	}
 	for _, h := range a.x.symbols {
-		if p, ok := a.acct.Position(h.sym); ok {
+		if p, ok := a.risk(h).Position(h.sym); ok {
 			v = append(v, uint64(h.idx), uint64(p.Qty), uint64(p.Cost), uint64(p.Margin), uint64(p.Leverage),
 				uint64(p.BuyQty), uint64(p.SellQty), uint64(p.OrderMargin))
 		}
@@ -294,7 +343,10 @@ func (x *Exchange) audit(done func(AuditReport)) {
 
 func (x *Exchange) sumAudit(parts []any) AuditReport {
 	n := len(x.symbols)
-	r := AuditReport{Long: make([]book.Lots, n), Short: make([]book.Lots, n)}
+	r := AuditReport{Long: make([]book.Lots, n), Short: make([]book.Lots, n), Assets: make([]AssetAudit, len(x.assets))}
+	for i, name := range x.assets {
+		r.Assets[i].Asset = name
+	}
 	marks := make([]book.Ticks, n)
 	var accts []accountAudit
 	var adlOI *adlAudit
@@ -304,7 +356,10 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			marks[v.sym] = v.mark
 			r.Resting += v.resting
 		case fundAudit:
-			r.Fund, r.FundDeposits, r.Uncovered, r.FundReserved = v.balance, v.deposits, v.uncovered, v.reserved
+			for i, f := range v.assets {
+				as := &r.Assets[i]
+				as.Fund, as.FundDeposits, as.Uncovered, as.FundReserved = f.balance, f.deposits, f.uncovered, f.reserved
+			}
 			if v.check != nil {
 				r.Err = v.check
 			}
@@ -316,9 +371,14 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 		}
 	}
 	for _, a := range accts {
-		r.Deposits += a.deposits
-		r.Balances += a.balance
-		r.Fees += a.fees - a.funding
+		negative, flat := false, true
+		for i, w := range a.wallets {
+			as := &r.Assets[i]
+			as.Deposits += w.deposits
+			as.Balances += w.balance
+			as.Fees += w.fees - w.funding
+			negative = negative || w.balance < 0
+		}
 		r.OpenOrders += a.openOrders
 		if a.check != nil && r.Err == nil {
 			r.Err = a.check
@@ -326,42 +386,50 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 		if a.failed {
 			r.Failed = append(r.Failed, a.name)
 		}
-		if a.balance < 0 {
-			if a.liquidating || slices.ContainsFunc(a.qty, func(q book.Lots) bool { return q != 0 }) {
-				r.NegativeOpen++
-			} else {
-				r.Negative = append(r.Negative, a.name)
-			}
-		}
 		for i, h := range x.symbols {
 			q := a.qty[i]
+			as := &r.Assets[h.asset]
 			switch {
 			case q != 0 && h.sym.Kind == market.Inverse:
 				// Every position at one mark is worth nothing together
 				// (Σ qty = 0), exactly; an inverse value rounds position by
 				// position, so the exact sum of their uPnLs is Σ −cost.
-				r.Unrealized -= a.cost[i]
+				as.Unrealized -= a.cost[i]
 			case q != 0:
-				r.Unrealized += h.sym.PnL(q, a.cost[i], marks[i])
+				as.Unrealized += h.sym.PnL(q, a.cost[i], marks[i])
 			}
+			flat = flat && q == 0
 			r.addOI(i, q)
+		}
+		if negative {
+			// A wallet below zero with a position or a liquidation is only
+			// counted: risk lets cash dip while positions stay open.
+			if a.liquidating || !flat {
+				r.NegativeOpen++
+			} else {
+				r.Negative = append(r.Negative, a.name)
+			}
 		}
 		if a.liquidating {
 			if !a.failed { // an abandoned one is frozen, not in flight: leaked cover must still show
 				r.Liquidating++
 			}
-			r.InFlight += a.base
+			as := &r.Assets[a.liqAsset]
+			as.InFlight += a.base
 			for _, g := range a.legs {
 				s := x.symbols[g.sym].sym
-				r.InFlight += g.gain + s.ValueDiff(marks[g.sym], g.bk, g.remaining)
+				as.InFlight += g.gain + s.ValueDiff(marks[g.sym], g.bk, g.remaining)
 				r.addOI(g.sym, g.remaining)
 			}
 		}
 	}
 	slices.Sort(r.Negative)
 	r.Failures, r.Halted = x.failed.all(), x.failed.halted.Load() != nil
-	r.OK = !r.Halted && r.Conserved() && len(r.Negative) == 0 && r.Fund >= 0 && r.Uncovered == 0 && r.Err == nil &&
-		(r.Liquidating > 0 || r.FundReserved == 0 && r.Earmarked == 0)
+	r.AssetAudit = r.Assets[0]
+	r.OK = !r.Halted && r.Conserved() && len(r.Negative) == 0 && r.Err == nil && (r.Liquidating > 0 || r.Earmarked == 0)
+	for _, as := range r.Assets {
+		r.OK = r.OK && as.Fund >= 0 && as.Uncovered == 0 && (r.Liquidating > 0 || as.FundReserved == 0)
+	}
 	for i := range x.symbols {
 		r.OK = r.OK && r.Long[i] == r.Short[i]
 	}

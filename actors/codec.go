@@ -84,7 +84,7 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = appendStr(p, m.req.Symbol)
 		return recLeverage, appendDec(p, m.req.Leverage)
 	case *depositReq:
-		return recDeposit, binary.AppendVarint(p, int64(m.amount))
+		return recDeposit, appendAsset(binary.AppendVarint(p, int64(m.amount)), m.asset)
 	case *marginModeReq:
 		p = binary.AppendUvarint(p, uint64(m.h.idx))
 		return recMarginMode, append(p, flags(m.isolated, false))
@@ -92,11 +92,11 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = binary.AppendUvarint(p, uint64(m.h.idx))
 		return recPositionMargin, binary.AppendVarint(p, int64(m.delta))
 	case *withdrawReq:
-		return recWithdraw, binary.AppendVarint(p, int64(m.amount))
+		return recWithdraw, appendAsset(binary.AppendVarint(p, int64(m.amount)), m.asset)
 	case *indexMsg:
 		return recIndex, binary.AppendVarint(p, int64(m.index))
 	case *fundDepositMsg:
-		return recFundDeposit, binary.AppendVarint(p, int64(m.amount))
+		return recFundDeposit, appendAsset(binary.AppendVarint(p, int64(m.amount)), m.asset)
 	case *adlRetryMsg:
 		p = binary.AppendUvarint(p, uint64(m.sym))
 		p = binary.AppendUvarint(p, uint64(m.res))
@@ -160,7 +160,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 	case recLeverage:
 		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}}
 	case recDeposit:
-		m = &depositReq{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
+		m = &depositReq{amount: market.Money(d.varint()), asset: d.asset(x), done: func(wire.BalanceReply) {}}
 	case recMarginMode:
 		r := &marginModeReq{h: d.sym(x, false), done: func(wire.MarginModeReply) {}}
 		r.isolated, _ = d.flags()
@@ -168,11 +168,11 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 	case recPositionMargin:
 		m = &positionMarginReq{h: d.sym(x, false), delta: market.Money(d.varint()), done: func(wire.PositionMarginReply) {}}
 	case recWithdraw:
-		m = &withdrawReq{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
+		m = &withdrawReq{amount: market.Money(d.varint()), asset: d.asset(x), done: func(wire.BalanceReply) {}}
 	case recIndex:
 		m = &indexMsg{index: book.Ticks(d.varint()), done: func(wire.IndexReply) {}}
 	case recFundDeposit:
-		m = &fundDepositMsg{amount: market.Money(d.varint()), done: func(wire.BalanceReply) {}}
+		m = &fundDepositMsg{amount: market.Money(d.varint()), asset: d.asset(x), done: func(wire.BalanceReply) {}}
 	case recADLRetry:
 		sym := int(d.uvarint())
 		res := fund.ReservationID(d.uvarint())
@@ -185,6 +185,28 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		return nil, fmt.Errorf("%w: %T (%d bytes left, %v)", errPayload, m, len(d.p), d.err)
 	}
 	return m, nil
+}
+
+// appendAsset ends a money record with its asset's index, left out for
+// the primary asset (0): records from before wallets read the same.
+func appendAsset(p []byte, asset int) []byte {
+	if asset == 0 {
+		return p
+	}
+	return binary.AppendUvarint(p, uint64(asset))
+}
+
+// asset reads what appendAsset wrote at the end of a record.
+func (d *payload) asset(x *Exchange) int {
+	if len(d.p) == 0 {
+		return 0
+	}
+	i := d.uvarint()
+	if i == 0 || i >= uint64(len(x.assets)) {
+		d.fail("asset")
+		return 0
+	}
+	return int(i)
 }
 
 func flags(a, b bool) byte {

@@ -260,11 +260,11 @@ func (a *accountActor) onTriggered(ctx actor.Context, m *triggeredMsg) {
 	a.orderEvent(o)
 	e := a.x.haltError()
 	switch {
-	case a.acct.InLiquidation():
+	case a.risk(h).InLiquidation():
 		e = riskError(risk.AccountInLiquidation)
 	case e != nil:
 	case c.close:
-		pos, _ := a.acct.Position(h.sym)
+		pos, _ := a.risk(h).Position(h.sym)
 		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
 			e = wire.Errorf(wire.CodeReduceOnlyRejected, "close_position: no position the %s closes", o.side)
 			break

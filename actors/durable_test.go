@@ -164,7 +164,8 @@ func TestSnapshotReplay(t *testing.T) {
 			}
 		}
 	})
-	s = soakRunHook(t, j, partialDemo(), 4, "1000000", 11, func(x *Exchange) { ready <- x })
+	syms := append(partialDemo(), xbtusd(t)) // and a BTC wallet per account
+	s = soakRunHook(t, j, syms, 4, "1000000", 11, func(x *Exchange) { ready <- x })
 	close(stop)
 	wg.Wait()
 	want := s.e.hash()
@@ -178,7 +179,7 @@ func TestSnapshotReplay(t *testing.T) {
 		if seq, err := SnapshotSeq(sn.p); err != nil || seq != sn.seq {
 			t.Fatalf("SnapshotSeq %d, %v; want %d", seq, err, sn.seq)
 		}
-		e := newEnvFrom(t, j.clone(), sn.p, partialDemo()...)
+		e := newEnvFrom(t, j.clone(), sn.p, syms...)
 		if got := e.hash(); got != want {
 			t.Fatalf("from the snapshot at %d: state hash %x, want %x", sn.seq, got, want)
 		}
@@ -192,7 +193,7 @@ func TestSnapshotReplay(t *testing.T) {
 	// A damaged snapshot is refused, never loaded.
 	bad := slices.Clone(snaps[0].p)
 	bad[len(bad)/2] ^= 1
-	x, err := Start(Options{Symbols: partialDemo(), Journal: j.clone()})
+	x, err := Start(Options{Symbols: syms, Journal: j.clone()})
 	if err != nil {
 		t.Fatal(err)
 	}

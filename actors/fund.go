@@ -1,10 +1,13 @@
 package actors
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,11 +27,11 @@ type fundActor struct {
 	history int
 	names   map[uint64]string // account id -> name, for events
 	n       uint64
-	// uncovered sums deficits the fund could not pay: a loss nobody held
-	// the money for (DESIGN.md names the known way). It breaks
+	// uncovered sums, per asset, deficits the fund could not pay: a loss
+	// nobody held the money for (DESIGN.md names the known way). It breaks
 	// conservation, and admin.audit reports it and fails; the fund's own
 	// ledger is still whole, so trading goes on.
-	uncovered int64
+	uncovered []int64
 	// uncoveredLog writes those at most once a second (a cascade makes
 	// thousands); the audit has the total.
 	uncoveredLog *ratelog.Limiter
@@ -40,7 +43,7 @@ func newFundActor(x *Exchange) *fundActor {
 	if err != nil {
 		panic(err) // positive caps are the only input
 	}
-	return &fundActor{x: x, f: f, history: x.keep.FundEvents,
+	return &fundActor{x: x, f: f, history: x.keep.FundEvents, uncovered: make([]int64, len(x.assets)),
 		uncoveredLog: ratelog.Slog(x.log, slog.LevelError, "actors: the insurance fund could not cover deficits", time.Second)}
 }
 
@@ -52,22 +55,23 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		for _, g := range m.legs {
 			a.quotes = append(a.quotes, g.quote)
 		}
-		got, err := a.f.Reserve(m.id, a.x.settle, liq.Coverage(m.base, a.quotes))
+		got, err := a.f.Reserve(m.id, a.x.assets[m.asset], liq.Coverage(m.base, a.quotes))
 		a.must(err, "reserve coverage for liquidation", m.id)
 		ctx.Send(m.from, &reservedMsg{amount: got})
 	case *settleMsg:
-		a.settle(m.id, fund.Settlement{Account: m.acct, Symbol: m.sym, PnL: m.pnl, Volume: m.volume}, m.name, "liquidation")
+		a.settle(m.id, fund.Settlement{Asset: a.x.symbol(m.sym).sym.Settle, Account: m.acct, Symbol: m.sym, PnL: m.pnl, Volume: m.volume}, m.name, "liquidation")
 		_, err := a.f.Release(m.id)
 		a.must(err, "release the reservation of liquidation", m.id)
 	case *releaseMsg:
 		_, err := a.f.Release(m.id)
 		a.must(err, "release the reservation of liquidation", m.id)
 	case *deficitMsg:
-		a.settle(fund.NoReservation, fund.Settlement{Symbol: a.x.symbols[m.sym].sym.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
+		s := a.x.symbols[m.sym].sym
+		a.settle(fund.NoReservation, fund.Settlement{Asset: s.Settle, Symbol: s.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
 	case *adlCountMsg:
-		a.f.RecordADL(a.x.settle, a.x.clock(&a.j))
+		a.f.RecordADL(a.x.symbols[m.sym].sym.Settle, a.x.clock(&a.j))
 	case *fundDepositMsg:
-		ev, err := a.f.Deposit(a.x.settle, m.amount, a.x.clock(&a.j))
+		ev, err := a.f.Deposit(a.x.assets[m.asset], m.amount, a.x.clock(&a.j))
 		if err != nil {
 			m.refuse(coreError(err))
 			break
@@ -78,7 +82,9 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		m.done(wire.BalanceReply{Reply: wire.OK(), Balance: ev.Balance.Decimal()})
 	case *fundStateMsg:
 		rep := wire.FundStateReply{Reply: wire.OK(), Balances: map[string]decimal.Decimal{}, History: []wire.FundEvent{}}
-		rep.Balances[a.x.settle] = a.f.Balance(a.x.settle).Decimal()
+		for _, asset := range a.x.assets {
+			rep.Balances[asset] = a.f.Balance(asset).Decimal()
+		}
 		evs := a.f.History(nil, a.history)
 		if b := m.req.BeforeSeq; b > 0 { // a page back: the entries before b
 			evs = evs[:sort.Search(len(evs), func(i int) bool { return evs[i].Seq >= b })]
@@ -95,11 +101,19 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		m.reply(a.n)
 		return
 	case *auditMsg:
-		m.reply(fundAudit{balance: a.f.Balance(a.x.settle), deposits: a.f.Lifetime(a.x.settle).Deposits,
-			reserved: a.f.Reserved(a.x.settle), uncovered: a.uncovered, check: a.f.Check()})
+		out := fundAudit{check: a.f.Check()}
+		for i, asset := range a.x.assets {
+			out.assets = append(out.assets, fundAssetAudit{balance: a.f.Balance(asset), deposits: a.f.Lifetime(asset).Deposits,
+				reserved: a.f.Reserved(asset), uncovered: a.uncovered[i]})
+		}
+		m.reply(out)
 		return
 	case *hashMsg:
-		m.reply(hashInts(uint64(a.f.Balance(a.x.settle)), uint64(a.f.Reserved(a.x.settle))))
+		v := make([]uint64, 0, 2*len(a.x.assets))
+		for _, asset := range a.x.assets {
+			v = append(v, uint64(a.f.Balance(asset)), uint64(a.f.Reserved(asset)))
+		}
+		m.reply(hashInts(v...))
 		return
 	default:
 		return
@@ -113,7 +127,16 @@ func (a *fundActor) Receive(ctx actor.Context) {
 // less every kept day's net, and each day closes at its opening plus its
 // net.
 func (a *fundActor) daily(req wire.FundDaily) wire.FundDailyReply {
-	asset := a.x.settle
+	out := []wire.FundDay{}
+	for _, asset := range a.x.assets {
+		out = a.dailyOf(asset, req, out)
+	}
+	slices.SortStableFunc(out, func(x, y wire.FundDay) int { return cmp.Compare(x.DayMs, y.DayMs) }) // then by asset, as listed
+	return wire.FundDailyReply{Reply: wire.OK(), Days: out}
+}
+
+// dailyOf appends one asset's days in the request's window.
+func (a *fundActor) dailyOf(asset string, req wire.FundDaily, out []wire.FundDay) []wire.FundDay {
 	days := a.f.Days(asset, nil)
 	bal := a.f.Balance(asset)
 	for _, d := range days {
@@ -123,7 +146,6 @@ func (a *fundActor) daily(req wire.FundDaily) wire.FundDailyReply {
 	if end == 0 {
 		end = math.MaxInt64
 	}
-	out := []wire.FundDay{}
 	for _, d := range days {
 		open := bal
 		bal += d.Net()
@@ -135,26 +157,29 @@ func (a *fundActor) daily(req wire.FundDaily) wire.FundDailyReply {
 			Deposits: d.Deposits.Decimal(), Surplus: d.Surplus.Decimal(), Fees: d.Fees.Decimal(), Deficits: d.Deficits.Decimal(),
 			Uncovered: d.Uncovered.Decimal(), Liquidations: d.Liquidations, LiquidationVolume: d.LiquidationVolume.Decimal(), ADL: d.ADL})
 	}
-	return wire.FundDailyReply{Reply: wire.OK(), Days: out}
+	return out
 }
 
 // must stops the fund on a ledger it cannot keep (the fund's supervisor
 // halts the exchange, see singletonSupervisor).
 func (a *fundActor) must(err error, what string, id fund.ReservationID) {
 	if err != nil {
-		panic(fmt.Sprintf("actors: the insurance fund could not %s %d: %v; balance %s, reserved %s", what, id, err,
-			a.f.Balance(a.x.settle), a.f.Reserved(a.x.settle)))
+		var state []string
+		for _, asset := range a.x.assets {
+			state = append(state, fmt.Sprintf("%s balance %s, reserved %s", asset, a.f.Balance(asset), a.f.Reserved(asset)))
+		}
+		panic(fmt.Sprintf("actors: the insurance fund could not %s %d: %v; %s", what, id, err, strings.Join(state, "; ")))
 	}
 }
 
 func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what string) {
-	s.Asset, s.TimeMs = a.x.settle, a.x.clock(&a.j)
+	s.TimeMs = a.x.clock(&a.j)
 	out, err := a.f.Settle(id, s)
 	if err != nil {
 		a.must(err, "settle a "+what+" of account "+name+" for", id)
 	}
 	if out.Uncovered > 0 {
-		a.uncovered += int64(out.Uncovered)
+		a.uncovered[slices.Index(a.x.assets, s.Asset)] += int64(out.Uncovered)
 		a.uncoveredLog.Event("account", name, "of", what, "uncovered", out.Uncovered)
 	}
 	if name != "" && s.Account != 0 {

@@ -155,20 +155,25 @@ func call[T any](t testing.TB, f func(done func(T))) T {
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-func (e *env) deposit(acct, amount string) {
+func (e *env) deposit(acct, amount string) { e.t.Helper(); e.depositIn(acct, "USDT", amount) }
+
+// depositIn deposits amount into acct's wallet of asset.
+func (e *env) depositIn(acct, asset, amount string) {
 	e.t.Helper()
 	r := call(e.t, func(d func(wire.BalanceReply)) {
-		e.x.Deposit(wire.Deposit{Account: acct, Asset: "USDT", Amount: dec(amount)}, d)
+		e.x.Deposit(wire.Deposit{Account: acct, Asset: asset, Amount: dec(amount)}, d)
 	})
 	if !r.OK {
 		e.t.Fatalf("deposit %s %s: %v", acct, amount, r.Error)
 	}
 }
 
-func (e *env) fundDeposit(amount string) {
+func (e *env) fundDeposit(amount string) { e.t.Helper(); e.fundDepositIn("USDT", amount) }
+
+func (e *env) fundDepositIn(asset, amount string) {
 	e.t.Helper()
 	r := call(e.t, func(d func(wire.BalanceReply)) {
-		e.x.FundDeposit(wire.FundDeposit{Asset: "USDT", Amount: dec(amount)}, d)
+		e.x.FundDeposit(wire.FundDeposit{Asset: asset, Amount: dec(amount)}, d)
 	})
 	if !r.OK {
 		e.t.Fatalf("fund deposit: %v", r.Error)

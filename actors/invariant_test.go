@@ -41,7 +41,7 @@ func TestRiskRefusingABookFillStopsTheAccount(t *testing.T) {
 	o := e.mustPlace("A", "BTC-PERP", wire.Buy, "30000", "0.01")
 	call(t, func(d func(bool)) {
 		e.x.root.Send(e.x.accounts.get(e.x, "A").pid, &testHook{fn: func(a *accountActor) {
-			a.acct.OnCancel(a.orders.sorted()[0].id) // risk forgets the order; the book still holds it
+			a.wallets[0].acct.OnCancel(a.orders.sorted()[0].id) // risk forgets the order; the book still holds it
 			d(true)
 		}})
 	})

@@ -66,7 +66,7 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 // cross position taken over by a liq.Machine.
 func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 	lq := new(liquidation)
-	cancels, code := liq.StartInto(&lq.Machine, a.acct, h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
+	cancels, code := liq.StartInto(&lq.Machine, a.risk(h), h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
 	if code != risk.OK {
 		return
 	}
@@ -131,7 +131,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 	for _, e := range lq.Ready() {
 		switch e := e.(type) {
 		case *liq.Reserve:
-			q := &reserveMsg{id: e.ID, base: e.Base, from: ctx.Self()}
+			q := &reserveMsg{id: e.ID, base: e.Base, asset: lq.hs[0].asset, from: ctx.Self()}
 			q.legs = q.legBuf[:0]
 			for i, g := range e.Legs {
 				q.legs = append(q.legs, quoteLeg{h: lq.hs[i], leg: g})
@@ -189,16 +189,16 @@ func (a *accountActor) giveBack(ctx actor.Context, e liq.Effect) {
 // meanwhile.
 func (a *accountActor) settled(ctx actor.Context, s liq.Settle) {
 	lq := a.liq
-	a.fees += s.Fee
+	a.wallet(lq.hs[0]).fees += s.Fee
 	ctx.Send(a.x.fund, &settleMsg{id: s.ID, acct: a.e.id, name: a.e.name, sym: s.Symbol.Name, pnl: s.Fund, volume: s.Volume})
 	a.liq = nil
-	a.acct.EndLiquidation()
+	a.risk(lq.hs[0]).EndLiquidation()
 	a.x.liquidations.Add(1)
 	for _, h := range lq.hs {
 		a.positionChanged(ctx, h)
 	}
 	for _, h := range a.x.symbols {
-		if p, ok := a.acct.Position(h.sym); ok && p.Qty != 0 && a.acct.OnMark(h.sym, max(a.markOf(h, p), 1)) {
+		if p, ok := a.risk(h).Position(h.sym); ok && p.Qty != 0 && a.risk(h).OnMark(h.sym, max(a.markOf(h, p), 1)) {
 			a.liquidate(ctx, h)
 			return
 		}
@@ -301,7 +301,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		a.answerClose(ctx, m, 0)
 		return
 	}
-	done, res, code := a.acct.CloseForADL(h.sym, m.side, m.qty, m.price)
+	done, res, code := a.risk(h).CloseForADL(h.sym, m.side, m.qty, m.price)
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))
 	}
@@ -312,9 +312,9 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	if done > 0 {
 		// Moved from outside, the position may leave reduce-only orders
 		// beyond it, or closing orders that would now open past MaxQty.
-		ids := a.acct.ExcessOverMax(h.sym)
+		ids := a.risk(h).ExcessOverMax(h.sym)
 		if res.ReduceOnlyExcess {
-			ids = append(ids, a.acct.ExcessReduceOnly(h.sym)...)
+			ids = append(ids, a.risk(h).ExcessReduceOnly(h.sym)...)
 		}
 		if len(ids) > 0 {
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})

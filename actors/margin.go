@@ -18,7 +18,7 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 	if m.isolated {
 		mode, name = risk.Isolated, wire.MarginIsolated
 	}
-	if a.acct.InLiquidation() {
+	if a.risk(h).InLiquidation() {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
@@ -26,14 +26,14 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 	if a.x.mode == risk.Isolated {
 		current = risk.Isolated
 	}
-	if pos, ok := a.acct.Position(h.sym); ok {
+	if pos, ok := a.risk(h).Position(h.sym); ok {
 		current = pos.Mode
 	}
 	if current == mode {
 		m.done(wire.MarginModeReply{Reply: wire.OK(), Symbol: h.sym.Name, Mode: name}) // already so: nothing to change
 		return
 	}
-	if pos, ok := a.acct.Position(h.sym); ok && pos.Qty != 0 {
+	if pos, ok := a.risk(h).Position(h.sym); ok && pos.Qty != 0 {
 		m.refuse(wire.Errorf(wire.CodePositionOpen, "the margin mode of %s cannot change while a position is open there", h.sym.Name))
 		return
 	}
@@ -43,9 +43,9 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 			return
 		}
 	}
-	switch code := a.acct.SetMarginMode(h.sym, mode); code {
+	switch code := a.risk(h).SetMarginMode(h.sym, mode); code {
 	case risk.OK:
-		m.done(wire.MarginModeReply{Reply: wire.OK(), Symbol: h.sym.Name, Mode: name})
+		m.done(wire.MarginModeReply{Reply: wire.OK(), Symbol: h.sym.Name, Mode: name, Changed: true})
 	case risk.PositionOpen: // orders risk knows of that the account has let go: never
 		m.refuse(wire.Errorf(wire.CodeOpenOrders, "the margin mode of %s cannot change while orders are open there", h.sym.Name))
 	default:
@@ -59,9 +59,9 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 	h := m.h
 	var code risk.Code
 	if m.delta > 0 {
-		code = a.acct.AddMargin(h.sym, m.delta)
+		code = a.risk(h).AddMargin(h.sym, m.delta)
 	} else {
-		code = a.acct.RemoveMargin(h.sym, -m.delta)
+		code = a.risk(h).RemoveMargin(h.sym, -m.delta)
 	}
 	switch code {
 	case risk.OK:
@@ -79,25 +79,26 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 		m.refuse(riskError(code))
 		return
 	}
-	pos, _ := a.acct.Position(h.sym)
+	pos, _ := a.risk(h).Position(h.sym)
 	a.positionChanged(ctx, h)
-	m.done(wire.PositionMarginReply{Reply: wire.OK(), Symbol: h.sym.Name, Margin: pos.Margin.Decimal(), Available: a.acct.Available().Decimal()})
+	m.done(wire.PositionMarginReply{Reply: wire.OK(), Symbol: h.sym.Name, Margin: pos.Margin.Decimal(), Available: a.risk(h).Available().Decimal()})
 }
 
 // withdraw takes money out: at most what is available (equity above the
 // margin in use), never while a liquidation runs. The audit's deposits are
 // net of it.
 func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
-	switch code := a.acct.Withdraw(m.amount); code {
+	w := &a.wallets[m.asset]
+	switch code := w.acct.Withdraw(m.amount); code {
 	case risk.OK:
 	case risk.InsufficientMargin:
-		m.refuse(wire.Errorf(wire.CodeInsufficientMargin, "%s is more than the available %s", m.amount.Decimal(), a.acct.Available().Decimal()))
+		m.refuse(wire.Errorf(wire.CodeInsufficientMargin, "%s is more than the available %s", m.amount.Decimal(), w.acct.Available().Decimal()))
 		return
 	default:
 		m.refuse(riskError(code))
 		return
 	}
-	a.deposits -= m.amount
-	a.afterBackingChange(ctx)
-	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: a.acct.Balance().Decimal()})
+	w.deposits -= m.amount
+	a.afterBackingChange(ctx, m.asset)
+	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
 }

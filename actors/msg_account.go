@@ -64,6 +64,7 @@ type (
 	}
 	depositReq struct {
 		amount market.Money
+		asset  int // the wallet (Exchange.assets)
 		done   func(wire.BalanceReply)
 	}
 	marginModeReq struct {
@@ -78,6 +79,7 @@ type (
 	}
 	withdrawReq struct {
 		amount market.Money
+		asset  int
 		done   func(wire.BalanceReply)
 	}
 )

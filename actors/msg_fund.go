@@ -18,10 +18,11 @@ type (
 	// and answers from with a reservedMsg. Each hop owns the message in
 	// turn; the account reads the needs back when the answer arrives.
 	reserveMsg struct {
-		id   fund.ReservationID
-		base market.Money // reserved before the legs (liq.Reserve.Base)
-		legs []quoteLeg
-		next int
+		id    fund.ReservationID
+		asset int          // the liquidating wallet's
+		base  market.Money // reserved before the legs (liq.Reserve.Base)
+		legs  []quoteLeg
+		next  int
 		// legBuf holds the leg of the common single-leg case
 		legBuf [1]quoteLeg
 		from   *actor.PID
@@ -62,6 +63,7 @@ type (
 	adlCountMsg    struct{ sym int }
 	fundDepositMsg struct {
 		amount market.Money
+		asset  int
 		done   func(wire.BalanceReply)
 	}
 	fundStateMsg struct {

@@ -24,16 +24,16 @@ func (a *accountActor) partialLiquidate(ctx actor.Context, h *symbolHandle) bool
 		return false
 	}
 	id := book.OrderID(a.x.newID(&a.j))
-	plan, ok := a.acct.StartPartialLiquidation(h.sym, id)
+	plan, ok := a.risk(h).StartPartialLiquidation(h.sym, id)
 	if !ok {
 		return false
 	}
 	// Every order the position's backing stands behind goes first: cross,
-	// all of them; isolated, the symbol's.
-	pos, _ := a.acct.Position(h.sym)
+	// all of its wallet's; isolated, the symbol's.
+	pos, _ := a.risk(h).Position(h.sym)
 	var ids []book.OrderID
 	for _, o := range a.orders.Values() {
-		if pos.Mode == risk.Cross || o.h == h {
+		if pos.Mode == risk.Cross && o.h.asset == h.asset || o.h == h {
 			ids = append(ids, o.id)
 		}
 	}
@@ -43,7 +43,7 @@ func (a *accountActor) partialLiquidate(ctx actor.Context, h *symbolHandle) bool
 		reduceOnly: true, createdMs: a.x.clock(&a.j), wid: a.idString(id), wqty: h.qty(plan.Qty)}
 	a.partial = &partialLiq{o: o, h: h}
 	s := h.sym
-	liq, _ := a.acct.LiquidationPrice(s)
+	liq, _ := a.risk(h).LiquidationPrice(s)
 	if a.x.events {
 		a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
 			Symbol: s.Name, Side: posSide(pos.Qty), Qty: s.Qty(plan.Qty), MarkPrice: s.Price(pos.Mark),
@@ -64,7 +64,7 @@ func (a *accountActor) onPartialResult(ctx actor.Context, m *takerResultMsg) {
 		f := &m.fills[i]
 		a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i))
 	}
-	a.acct.OnOrderDone(o.id) // its unfilled rest, if any
+	a.risk(h).OnOrderDone(o.id) // its unfilled rest, if any
 	a.canceled(m.canceled)
 	st := wireStatus(m.status)
 	if m.code != book.OK || m.err != nil {
@@ -77,15 +77,15 @@ func (a *accountActor) onPartialResult(ctx actor.Context, m *takerResultMsg) {
 	a.partial = nil
 	a.release(o)
 	a.positionChanged(ctx, h)
-	if !a.acct.EndPartialLiquidation(h.sym) || a.liq != nil {
+	if !a.risk(h).EndPartialLiquidation(h.sym) || a.liq != nil {
 		return
 	}
-	if p, ok := a.acct.Position(h.sym); ok && p.Qty != 0 && a.acct.OnMark(h.sym, max(a.markOf(h, p), 1)) {
+	if p, ok := a.risk(h).Position(h.sym); ok && p.Qty != 0 && a.risk(h).OnMark(h.sym, max(a.markOf(h, p), 1)) {
 		a.takeOver(ctx, h) // the reduction was not enough
 		return
 	}
 	for _, o := range a.x.symbols { // another position crossed meanwhile (its marks waited)
-		if p, ok := a.acct.Position(o.sym); ok && p.Qty != 0 && a.acct.OnMark(o.sym, max(a.markOf(o, p), 1)) {
+		if p, ok := a.risk(o).Position(o.sym); ok && p.Qty != 0 && a.risk(o).OnMark(o.sym, max(a.markOf(o, p), 1)) {
 			a.liquidate(ctx, o)
 			return
 		}

@@ -20,7 +20,6 @@ import (
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/fund"
 	"github.com/perpx/perpx/market"
-	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -101,6 +100,16 @@ func (x *Exchange) encodeSnapshot(seq uint64) ([]byte, error) {
 	for _, e := range accts {
 		t, _ := r.target(actorAccount + uint32(e.id))
 		p = t.recv.(*accountActor).appendHistory(p)
+	}
+	t, _ = r.target(actorFund)
+	for _, u := range t.recv.(*fundActor).uncovered[1:] {
+		p = binary.AppendVarint(p, u)
+	}
+	for _, e := range accts {
+		t, _ := r.target(actorAccount + uint32(e.id))
+		for i := 1; i < len(x.assets); i++ {
+			p = t.recv.(*accountActor).wallets[i].appendSnapshot(p)
+		}
 	}
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...), nil
@@ -192,6 +201,19 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 			t.recv.(*accountActor).loadHistory(d)
 		}
 	}
+	if len(d.p) != 0 && d.err == nil { // and before wallets: the other assets'
+		t, _ := r.target(actorFund)
+		fa := t.recv.(*fundActor)
+		for i := 1; i < len(x.assets); i++ {
+			fa.uncovered[i] = d.varint()
+		}
+		for _, e := range x.accounts.all() {
+			t, _ := r.target(actorAccount + uint32(e.id))
+			for i := 1; i < len(x.assets); i++ {
+				t.recv.(*accountActor).loadWallet(d, i)
+			}
+		}
+	}
 	if d.err != nil {
 		return 0, d.err
 	}
@@ -268,7 +290,7 @@ func (s *symbolActor) loadSnapshot(d *payload) {
 
 func (a *fundActor) appendSnapshot(p []byte) []byte {
 	p = a.f.AppendSnapshot(p)
-	p = binary.AppendVarint(p, a.uncovered)
+	p = binary.AppendVarint(p, a.uncovered[0]) // the other assets' in the wallets section
 	ids := slices.Sorted(maps.Keys(a.names))
 	p = binary.AppendUvarint(p, uint64(len(ids)))
 	for _, id := range ids {
@@ -285,7 +307,7 @@ func (a *fundActor) loadSnapshot(d *payload) {
 			d.fail("fund caps: " + err.Error())
 		}
 	}
-	a.uncovered = d.varint()
+	a.uncovered[0] = d.varint()
 	n := d.uvarint()
 	if n > uint64(len(d.p)) {
 		d.fail("fund names")
@@ -336,10 +358,7 @@ func (a *accountActor) appendSnapshot(p []byte) ([]byte, error) {
 	if a.liq != nil || a.partial != nil {
 		return nil, fmt.Errorf("%w: account %s is being liquidated", ErrBusy, a.e.name)
 	}
-	p = a.acct.AppendSnapshot(p)
-	p = binary.AppendVarint(p, int64(a.deposits))
-	p = binary.AppendVarint(p, int64(a.fees))
-	p = binary.AppendVarint(p, int64(a.funding))
+	p = a.wallets[0].appendSnapshot(p) // the other wallets' in the wallets section
 	p = binary.AppendUvarint(p, a.seq)
 	for _, st := range a.syms {
 		p = binary.AppendUvarint(p, st.fills)
@@ -405,15 +424,7 @@ func (a *accountActor) decodeOrder(d *payload, o *order) bool {
 }
 
 func (a *accountActor) loadSnapshot(d *payload) {
-	a.acct = core(d, func(p []byte) (*risk.Account, []byte, error) {
-		return risk.DecodeAccountSnapshot(p, func(name string) *market.Symbol {
-			if h := a.x.symbol(name); h != nil {
-				return h.sym
-			}
-			return nil
-		})
-	})
-	a.deposits, a.fees, a.funding = market.Money(d.varint()), market.Money(d.varint()), market.Money(d.varint())
+	a.loadWallet(d, 0)
 	a.seq = d.uvarint()
 	for i := range a.syms {
 		st := &a.syms[i]

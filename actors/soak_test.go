@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -57,6 +58,35 @@ func TestSoak(t *testing.T) {
 		}
 		soakRun(t, nil, syms, 2, "0", 3) // a seed whose shocks leave deficits to socialize
 	})
+	// A wallet per coin: the demo symbols in USDT beside an inverse XBTUSD
+	// in BTC; every account trades both, each asset balances on its own.
+	t.Run("wallets", func(t *testing.T) {
+		s := soakRun(t, nil, append(market.DemoSymbols(), xbtusd(t)), 2, "1000000", 5)
+		n := 0
+		for _, a := range s.accts {
+			for _, ev := range s.e.rec.events(a, wire.EventLiquidation) {
+				if ev.Liquidation.Symbol == "XBTUSD" {
+					n++
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("no XBTUSD liquidation: the BTC wallets were never tested")
+		}
+		t.Logf("%d XBTUSD liquidations", n)
+	})
+}
+
+// xbtusd is XBTUSD, inverse and settled in BTC (100-contract lots,
+// maintenance 0.5 % to 10 BTC and 1 % above).
+func xbtusd(t *testing.T) *market.Symbol {
+	x, err := market.SymbolConfig{Symbol: "XBTUSD", Quote: "USD", Contract: "inverse", Settle: "BTC", Tick: dec("0.5"), Lot: dec("100"),
+		MaxLeverage: dec("100"), MMTiers: []market.TierConfig{{MaxNotional: dec("10"), MMR: dec("0.005")}, {MaxNotional: dec("1000"), MMR: dec("0.01")}},
+		MakerFee: dec("-0.00025"), TakerFee: dec("0.00075"), LiquidationFee: dec("0.005"), PriceBand: dec("0.5")}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
 }
 
 // soakRun soaks syms with an insurance fund of fund from random seed base
@@ -76,7 +106,20 @@ func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, 
 	seed, _ := strconv.ParseUint(os.Getenv("PERPX_SOAK_SEED"), 10, 64)
 	t.Logf("seed %d", seed)
 	s := &soak{t: t, e: newEnvWith(t, j, syms...), rng: rand.New(rand.NewPCG(base+seed, 2)), syms: syms,
-		index: []decimal.Decimal{dec("30000"), dec("2000")}, open: map[string][]string{}, counts: map[string]int{}, crossOnly: fund == "0"}
+		open: map[string][]string{}, counts: map[string]int{}, crossOnly: fund == "0"}
+	for _, sym := range syms {
+		start, ok := map[string]string{"BTC-PERP": "30000", "ETH-PERP": "2000"}[sym.Name]
+		if !ok {
+			start = "10000"
+		}
+		s.index = append(s.index, dec(start))
+	}
+	coins := map[string]bool{}
+	for _, sym := range syms[1:] {
+		if sym.Settle != syms[0].Settle {
+			coins[sym.Settle] = true
+		}
+	}
 	if started != nil {
 		started(s.e.x)
 	}
@@ -89,6 +132,9 @@ func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, 
 	// baseDeficit), which a thin fund cannot pay (the audit would count it
 	// uncovered). The socialized run's is thin, so winners are charged.
 	s.e.fundDeposit(fund)
+	for coin := range coins {
+		s.e.fundDepositIn(coin, "100")
+	}
 	liqs, charges := 0, 0
 	defer func() {
 		for _, a := range s.accts {
@@ -105,6 +151,9 @@ func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, 
 		a := "acct" + strconv.Itoa(i)
 		s.accts = append(s.accts, a)
 		s.e.deposit(a, strconv.Itoa(200+s.rng.IntN(5000)))
+		for coin := range coins {
+			s.e.depositIn(a, coin, fmt.Sprintf("0.%02d", 2+s.rng.IntN(50)))
+		}
 	}
 	start := time.Now()
 	for r := range rounds {

@@ -69,7 +69,7 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 	h := a.x.symbols[m.sym]
 	paid := m.amount
-	res, code := a.acct.ApplySocializedCharge(h.sym, m.amount, m.mark)
+	res, code := a.risk(h).ApplySocializedCharge(h.sym, m.amount, m.mark)
 	if code != risk.OK {
 		a.x.log.Debug("actors: socialized charge refused", "account", a.e.name, "code", code.String())
 		paid = 0

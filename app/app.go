@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/actors"
+	"github.com/perpx/perpx/binance"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/gateway"
 
@@ -40,9 +41,13 @@ type Options struct {
 	Index    string         // sim | manual | replay:FILE | nats:SUBJECT; "" = sim
 	Speed    float64        // replay speed; 0 = 1
 	Seed     uint64         // sim seed
-	Bots     int            // built-in market makers
+	Bots     int            // built-in market makers and takers
 	HTTP     string         // the web page, /metrics and /debug/pprof address; "" = off
-	Logger   *slog.Logger   // nil discards
+	// BinanceHTTP serves the Binance-compatible REST and WebSocket face
+	// (package binance) on this address, over a NATS connection of its
+	// own; "" = off.
+	BinanceHTTP string
+	Logger      *slog.Logger // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
 	// reach a funding time at once.
@@ -80,6 +85,9 @@ type App struct {
 	gw      *gateway.Gateway
 	httpSrv *http.Server
 	httpLn  net.Listener
+	bnLn    net.Listener
+	bn      *binance.Server
+	bnNC    *nats.Conn
 	url     string
 	symbols []*market.Symbol
 
@@ -120,6 +128,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			if started.httpSrv == nil && started.httpLn != nil {
 				_ = started.httpLn.Close()
 			}
+			if started.bn == nil && started.bnLn != nil {
+				_ = started.bnLn.Close()
+			}
 			_ = started.Close(context.Background())
 		}
 	}()
@@ -132,6 +143,11 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if o.HTTP != "" {
 		if a.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
 			return nil, fmt.Errorf("app: HTTP server (--http): %w", err)
+		}
+	}
+	if o.BinanceHTTP != "" {
+		if a.bnLn, err = net.Listen("tcp", o.BinanceHTTP); err != nil {
+			return nil, fmt.Errorf("app: Binance HTTP server (--binance-http): %w", err)
 		}
 	}
 	if err = a.connect(o, cfg); err != nil {
@@ -185,6 +201,11 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if a.httpLn != nil {
 		a.serveHTTP(a.httpHandler(metrics, o, cfg))
 	}
+	if a.bnLn != nil {
+		if err = a.serveBinance(o, cfg); err != nil {
+			return nil, err
+		}
+	}
 
 	if feed.subject != "" {
 		if err = feed.subscribe(a); err != nil {
@@ -200,7 +221,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	a.startBots(bg, o)
 	a.go_(func() { a.tickers(bg, pub) })
 	a.ready = true
-	log.Info("ready", "nats", a.url, "symbols", len(syms), "index", feed.name, "bots", o.Bots)
+	log.Info("ready", "nats", a.url, "symbols", len(syms), "index", feed.name, "bots", o.Bots, "binance", a.BinanceAddr())
 	return a, nil
 }
 
@@ -320,6 +341,39 @@ func (a *App) go_(f func()) {
 	}()
 }
 
+// serveBinance starts the Binance face on its own NATS connection: it is a
+// client of the exchange like any other (it only speaks API.md).
+func (a *App) serveBinance(o Options, cfg *config.Config) error {
+	var err error
+	if a.srv != nil {
+		a.bnNC, err = a.srv.Connect("perpx-binance")
+	} else {
+		nopts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+		if o.NATSUser != "" {
+			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
+		}
+		a.bnNC, err = nats.Connect(o.NATSURL, nopts...)
+	}
+	if err != nil {
+		return fmt.Errorf("app: the Binance face's NATS connection: %w", err)
+	}
+	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	bn.Serve(a.bnLn)
+	a.bn = bn
+	return nil
+}
+
+// BinanceAddr is the Binance face's address ("" when off).
+func (a *App) BinanceAddr() string {
+	if a.bnLn == nil {
+		return ""
+	}
+	return a.bnLn.Addr().String()
+}
+
 // URL is the NATS URL clients connect to.
 func (a *App) URL() string { return a.url }
 
@@ -352,6 +406,12 @@ func (a *App) Close(ctx context.Context) error {
 	var errs []error
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.bn != nil { // a client of the exchange: it goes first
+		errs = append(errs, a.bn.Close(ctx))
+	}
+	if a.bnNC != nil {
+		a.bnNC.Close()
 	}
 	if a.gw != nil {
 		errs = append(errs, a.gw.Stop(ctx))

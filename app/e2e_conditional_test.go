@@ -95,6 +95,7 @@ func TestE2EConditionalTriggers(t *testing.T) {
 					if st := alice.state(); len(st.OpenOrders) != 1 || st.OpenOrders[0].Status != wire.StatusUntriggered {
 						t.Fatalf("state: %+v", st.OpenOrders)
 					}
+					e.waitStatus("alice", o.OrderID, wire.StatusUntriggered) // its event is in
 					// Each source moves away, then the others cross (which must
 					// leave the order alone), then its own.
 					own, others := func(p string) { e.index(p) }, func(p string) { trade(p1, p2, p) }

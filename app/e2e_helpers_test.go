@@ -94,8 +94,10 @@ type exchange struct {
 	mu           sync.Mutex
 	deposits     decimal.Decimal
 	fundDeposits decimal.Decimal
-	closeOnce    sync.Once
-	closeErr     error
+	// byAsset is every asset's deposits, for an exchange with wallets.
+	byAsset   map[string]*assetLedger
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // startOpts tweak start: the admin login when the config has users, and a
@@ -223,22 +225,47 @@ func eventually(t testing.TB, what string, cond func() error) {
 
 // ---- admin requests ----
 
-func (e *exchange) deposit(acct, amount string) {
+func (e *exchange) deposit(acct, amount string) { e.t.Helper(); e.depositIn(acct, e.asset, amount) }
+
+// depositIn deposits into acct's wallet of asset.
+func (e *exchange) depositIn(acct, asset, amount string) {
 	e.t.Helper()
-	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: e.asset, Amount: dec(amount)})
+	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: asset, Amount: dec(amount)})
 	mustOK(e.t, "deposit "+acct, r.Reply)
 	e.mu.Lock()
-	e.deposits = e.deposits.Add(dec(amount))
+	if asset == e.asset {
+		e.deposits = e.deposits.Add(dec(amount))
+	}
+	e.ledger(asset).deposits = e.ledger(asset).deposits.Add(dec(amount))
 	e.mu.Unlock()
 }
 
-func (e *exchange) fundDeposit(amount string) {
+func (e *exchange) fundDeposit(amount string) { e.t.Helper(); e.fundDepositIn(e.asset, amount) }
+
+func (e *exchange) fundDepositIn(asset, amount string) {
 	e.t.Helper()
-	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminFundDeposit(), wire.FundDeposit{Asset: e.asset, Amount: dec(amount)})
+	r := request[wire.BalanceReply](e.t, e.nc, e.subj.AdminFundDeposit(), wire.FundDeposit{Asset: asset, Amount: dec(amount)})
 	mustOK(e.t, "fund deposit", r.Reply)
 	e.mu.Lock()
-	e.fundDeposits = e.fundDeposits.Add(dec(amount))
+	if asset == e.asset {
+		e.fundDeposits = e.fundDeposits.Add(dec(amount))
+	}
+	e.ledger(asset).fund = e.ledger(asset).fund.Add(dec(amount))
 	e.mu.Unlock()
+}
+
+// assetLedger is what the test deposited in one asset.
+type assetLedger struct{ deposits, fund decimal.Decimal }
+
+// ledger is asset's (e.mu held).
+func (e *exchange) ledger(asset string) *assetLedger {
+	if e.byAsset == nil {
+		e.byAsset = map[string]*assetLedger{}
+	}
+	if e.byAsset[asset] == nil {
+		e.byAsset[asset] = &assetLedger{}
+	}
+	return e.byAsset[asset]
 }
 
 // index moves TEST-PERP's index and returns the reply (index and mark).
@@ -283,8 +310,25 @@ func (e *exchange) audit() wire.AuditReply {
 func (e *exchange) checkAudit(r wire.AuditReply) error {
 	e.mu.Lock()
 	deps, fundDeps := e.deposits, e.fundDeposits
+	byAsset := map[string]assetLedger{}
+	for a, l := range e.byAsset {
+		byAsset[a] = *l
+	}
 	e.mu.Unlock()
 	var errs []error
+	for asset, a := range r.Assets { // each asset balances on its own
+		l := byAsset[asset]
+		if !a.Deposits.Equal(l.deposits) || !a.FundDeposits.Equal(l.fund) {
+			errs = append(errs, fmt.Errorf("%s: deposits %s + fund %s, the test deposited %s + %s", asset, a.Deposits, a.FundDeposits, l.deposits, l.fund))
+		}
+		if held := a.Balances.Add(a.Unrealized).Add(a.Fund).Add(a.Fees); !held.Equal(a.Deposits.Add(a.FundDeposits)) {
+			errs = append(errs, fmt.Errorf("%s: balances %s + unrealized %s + fund %s + fees %s != deposits %s + %s",
+				asset, a.Balances, a.Unrealized, a.Fund, a.Fees, a.Deposits, a.FundDeposits))
+		}
+		if a.Fund.Sign() < 0 || !a.Uncovered.IsZero() {
+			errs = append(errs, fmt.Errorf("%s: fund %s, uncovered %s", asset, a.Fund, a.Uncovered))
+		}
+	}
 	if !r.InvariantsOK {
 		errs = append(errs, errors.New("invariants_ok false"))
 	}
@@ -752,3 +796,9 @@ type clock struct{ ms atomic.Int64 }
 
 func (c *clock) now() int64              { return c.ms.Load() }
 func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+
+// at sets the clock to a UTC minute and returns it in Unix milliseconds.
+func (c *clock) at(year int, month time.Month, day, hour, minute int) int64 {
+	c.ms.Store(time.Date(year, month, day, hour, minute, 0, 0, time.UTC).UnixMilli())
+	return c.ms.Load()
+}

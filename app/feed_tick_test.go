@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/perpx/perpx/wire"
 )
 
 // The exchange refuses an index off the symbol's tick (TEST-PERP's is 1);
@@ -18,10 +19,12 @@ func TestFeedsRoundToTheTick(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "replay:" + file, speed: 10})
+	// The recorded times are all in minute 0: its mark candle holds every
+	// tick, whenever the test looks.
 	eventually(t, "the replay", func() error {
-		got := strings.Join(e.marks(tsym), " ")
-		if got != "3000 3011 2990" && got != "3011 2990" {
-			return fmt.Errorf("index ticks %q, want 3000 3011 2990 (the first may precede the subscription)", got)
+		ks := e.klines(wire.Klines{Interval: "1m", Source: wire.SourceMark, EndMs: 3000})
+		if len(ks) != 1 || kline(ks[0]) != "3000 3011 2990 2990 0 0" {
+			return fmt.Errorf("mark candles %+v, want 3000 3011 2990 2990", ks)
 		}
 		return nil
 	})

@@ -107,7 +107,6 @@ func TestParseRejects(t *testing.T) {
 		{`{"symbols":[{"symbol":"A"}]} {}`, "trailing data"},
 		{`{"symbol":[{"symbol":"A"}]}`, `unknown field "symbol"`},
 		{`{"symbols":[{"symbol":"A","tik":"1"}]}`, `symbols[0]: unknown field "tik"`},
-		{`{"symbols":[{"symbol":"A"},{"symbol":"XBTUSD","quote":"USD","contract":"inverse","settle":"BTC","tick":"0.5"}]}`, `symbols[1]: XBTUSD settles in BTC, A in USDT`},
 		{`{"symbols":[{"symbol":"A","mm_tiers":[{"max_notional":"1","mrr":"0.1"}]}]}`, `unknown field "mrr"`},
 		{`{"symbols":[{"symbol":"A"},{"symbol":"B"},{"symbol":"A"}]}`, `symbols[2]: "A" duplicates symbols[0]`},
 		{`{"symbols":[{"symbol":"btc"},{"symbol":"BTC"}]}`, "duplicates"},

@@ -86,12 +86,15 @@ type AuditReply struct {
 		Short decimal.Decimal `json:"short"`
 	} `json:"open_interest"`
 	InvariantsOK bool `json:"invariants_ok"`
+	// Assets is each settlement asset's sums on an exchange with wallets.
+	Assets map[string]wire.AuditAsset `json:"assets"`
 }
 
 // Problems returns every broken invariant: the exchange's own verdict,
 // open-interest symmetry rechecked here and, when the reply carries
 // fund_deposits (without it the sum cannot be closed), conservation:
-// balances + unrealized + fund + fees = deposits + fund deposits.
+// balances + unrealized + fund + fees = deposits + fund deposits, for
+// each asset when the exchange has several.
 func (a *AuditReply) Problems() []string {
 	var out []string
 	if !a.InvariantsOK {
@@ -107,6 +110,12 @@ func (a *AuditReply) Problems() []string {
 		in := a.Deposits.Add(a.FundDeposits.Decimal)
 		if !held.Equal(in) {
 			out = append(out, fmt.Sprintf("money not conserved: balances+unrealized+fund+fees = %s, deposits+fund deposits = %s", held, in))
+		}
+	}
+	for asset, s := range a.Assets {
+		held, in := s.Balances.Add(s.Unrealized).Add(s.Fund).Add(s.Fees), s.Deposits.Add(s.FundDeposits)
+		if !held.Equal(in) {
+			out = append(out, fmt.Sprintf("%s not conserved: balances+unrealized+fund+fees = %s, deposits+fund deposits = %s", asset, held, in))
 		}
 	}
 	return out

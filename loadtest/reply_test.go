@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/perpx/perpx/wire"
@@ -34,5 +36,21 @@ func TestClassifyFastPathDoesNotAllocate(t *testing.T) {
 	rej := wire.AppendError(nil, wire.Errorf(wire.CodeUnknownOrder, "gone"))
 	if n := testing.AllocsPerRun(100, func() { classify(ok); classify(rej) }); n != 0 {
 		t.Fatalf("%v allocations per reply", n)
+	}
+}
+
+// TestAuditProblemsPerAsset: on an exchange with wallets each asset must
+// balance on its own; the top-level sums are only the primary's.
+func TestAuditProblemsPerAsset(t *testing.T) {
+	body := `{"ok":true,"deposits":"100","fund_deposits":"0","balances":"100","unrealized":"0","fund":"0","fees":"0",
+		"open_interest":{},"invariants_ok":true,"assets":{
+		"USDT":{"deposits":"100","fund_deposits":"0","balances":"100","unrealized":"0","fund":"0","fees":"0"},
+		"BTC":{"deposits":"1","fund_deposits":"0","balances":"0.9","unrealized":"0","fund":"0","fees":"0"}}}`
+	var a AuditReply
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.Problems(); len(p) != 1 || !strings.HasPrefix(p[0], "BTC not conserved") {
+		t.Fatalf("problems %q", p)
 	}
 }

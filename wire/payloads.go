@@ -126,6 +126,21 @@ type AuditReply struct {
 	// halts trading and fails InvariantsOK, a failed account only itself.
 	Failures     []Failure `json:"failures"`
 	InvariantsOK bool      `json:"invariants_ok"`
+	// Assets has every settlement asset's sums, on an exchange with more
+	// than one (the top-level sums are then the primary asset's: the first
+	// symbol's); each balances on its own.
+	Assets map[string]AuditAsset `json:"assets,omitempty"`
+}
+
+// AuditAsset is one settlement asset's part of the audit.
+type AuditAsset struct {
+	Deposits     decimal.Decimal `json:"deposits"`
+	FundDeposits decimal.Decimal `json:"fund_deposits"`
+	Balances     decimal.Decimal `json:"balances"`
+	Unrealized   decimal.Decimal `json:"unrealized"`
+	Fund         decimal.Decimal `json:"fund"`
+	Fees         decimal.Decimal `json:"fees"`
+	Uncovered    decimal.Decimal `json:"uncovered"`
 }
 
 // StateHashReply answers admin.state_hash: a digest of the whole exchange
@@ -209,30 +224,45 @@ type OrderTrigger struct {
 	ClosePosition   bool            `json:"close_position,omitempty"`
 }
 
+// Wallet is an account's money in one settlement asset.
+type Wallet struct {
+	Balance   decimal.Decimal `json:"balance"`
+	Equity    decimal.Decimal `json:"equity"`
+	Available decimal.Decimal `json:"available"`
+}
+
 // Account is an account snapshot (the state reply).
 type Account struct {
-	Account    string                     `json:"account"`
-	Balances   map[string]decimal.Decimal `json:"balances"`
-	Equity     decimal.Decimal            `json:"equity"`
-	Available  decimal.Decimal            `json:"available"`
-	Positions  []Position                 `json:"positions"`
-	OpenOrders []Order                    `json:"open_orders"`
+	Account   string                     `json:"account"`
+	Balances  map[string]decimal.Decimal `json:"balances"`
+	Equity    decimal.Decimal            `json:"equity"`
+	Available decimal.Decimal            `json:"available"`
+	// Wallets is each settlement asset's balance, equity and available, on
+	// an exchange with more than one (Equity and Available are then the
+	// primary asset's, the first symbol's).
+	Wallets    map[string]Wallet `json:"wallets,omitempty"`
+	Positions  []Position        `json:"positions"`
+	OpenOrders []Order           `json:"open_orders"`
 }
 
 // Position is an open position; Qty is the absolute size, Side the direction,
-// ADLRank the 1-5 indicator.
+// ADLRank the 1-5 indicator, MarginMode the position's margin mode and
+// MaintenanceMargin what it must keep (its tier's rate less the tier's
+// cumulative amount), so a client needs no copy of the tiers.
 type Position struct {
-	Symbol           string          `json:"symbol"`
-	Side             PosSide         `json:"side"`
-	Qty              decimal.Decimal `json:"qty"`
-	EntryPrice       decimal.Decimal `json:"entry_price"`
-	MarkPrice        decimal.Decimal `json:"mark_price"`
-	UnrealizedPnL    decimal.Decimal `json:"unrealized_pnl"`
-	Margin           decimal.Decimal `json:"margin"`
-	Leverage         decimal.Decimal `json:"leverage"`
-	LiquidationPrice decimal.Decimal `json:"liquidation_price"`
-	BankruptcyPrice  decimal.Decimal `json:"bankruptcy_price"`
-	ADLRank          int             `json:"adl_rank"`
+	Symbol            string          `json:"symbol"`
+	Side              PosSide         `json:"side"`
+	MarginMode        MarginModeName  `json:"margin_mode"`
+	Qty               decimal.Decimal `json:"qty"`
+	MaintenanceMargin decimal.Decimal `json:"maintenance_margin"`
+	EntryPrice        decimal.Decimal `json:"entry_price"`
+	MarkPrice         decimal.Decimal `json:"mark_price"`
+	UnrealizedPnL     decimal.Decimal `json:"unrealized_pnl"`
+	Margin            decimal.Decimal `json:"margin"`
+	Leverage          decimal.Decimal `json:"leverage"`
+	LiquidationPrice  decimal.Decimal `json:"liquidation_price"`
+	BankruptcyPrice   decimal.Decimal `json:"bankruptcy_price"`
+	ADLRank           int             `json:"adl_rank"`
 }
 
 // FundEvent is one insurance-fund movement (fund.events, fund.state history).

@@ -23,7 +23,7 @@ import (
 // exchangeArgs are a quiet exchange's: embedded NATS on a random port,
 // nothing else listening, manual index, no bots.
 func exchangeArgs(data string, more ...string) []string {
-	return append([]string{"--nats-listen", "127.0.0.1:-1", "--nats-monitor", "", "--nats-ws", "", "--http", "",
+	return append([]string{"--nats-listen", "127.0.0.1:-1", "--nats-monitor", "", "--nats-ws", "", "--http", "", "--binance-http", "",
 		"--index", "manual", "--bots", "0", "--data", data}, more...)
 }
 

@@ -191,6 +191,8 @@ function symbolChanged() {
   setupGroups();
   setupOrderUnits();
   startMarket();
+  renderAccount();
+  renderFund();
 }
 
 function startMarket() {
@@ -487,7 +489,7 @@ async function loadFund() {
 }
 
 function renderFund() {
-  const asset = S.cfg.symbols[0].settle;
+  const asset = sym().settle;
   const bal = S.fund.balances[asset] ?? "0";
   setText("st-fund", fMoney(bal, asset) + " " + asset);
   setText("fund-balance", fMoney(bal, asset) + " " + asset);
@@ -683,12 +685,20 @@ function renderFills() {
   setText("e-fills", S.fillsFromHistory || !S.account ? "No fills yet." : "No fills since this page logged in.");
 }
 
+// wallet is the account's wallet the current symbol trades from: on an
+// exchange settling in several assets `state` lists each in `wallets`.
+function wallet(a) {
+  const asset = sym().settle;
+  const w = a?.wallets?.[asset];
+  return { asset, balance: w?.balance ?? a?.balances?.[asset] ?? "0", equity: w?.equity ?? a?.equity, available: w?.available ?? a?.available };
+}
+
 function renderAccount() {
   const a = S.state;
-  const asset = S.cfg.symbols[0].settle;
-  setText("a-balance", a ? fMoney(a.balances?.[asset] ?? "0", asset) : "—");
-  setText("a-equity", a ? fMoney(a.equity, asset) : "—");
-  setText("a-available", a ? fMoney(a.available, asset) : "—");
+  const w = wallet(a);
+  setText("a-balance", a ? fMoney(w.balance, w.asset) : "—");
+  setText("a-equity", a ? fMoney(w.equity, w.asset) : "—");
+  setText("a-available", a ? fMoney(w.available, w.asset) : "—");
   renderPositions();
   renderOrders();
   invalidate("preview");
@@ -733,7 +743,7 @@ function renderPositions() {
       const lights = h("span", { class: `adl r${p.adl_rank}`, title: `ADL rank ${p.adl_rank} of 5`, "data-field": "adl", "data-rank": p.adl_rank },
         h("i"), h("i"), h("i"), h("i"), h("i"));
       return h("tr", { "data-symbol": p.symbol },
-        h("td", { class: "sym" }, p.symbol, " ", h("span", { class: "muted" }, p.leverage + "×")),
+        h("td", { class: "sym" }, p.symbol, " ", h("span", { class: "muted" }, p.leverage + "×" + (p.margin_mode ? " " + p.margin_mode : ""))),
         h("td", { class: p.side === "long" ? "up" : "down", "data-field": "size" }, (p.side === "short" ? "-" : "") + fQty(p.qty, s)),
         h("td", {}, fPrice(p.entry_price, s)), h("td", {}, fPrice(p.mark_price, s)),
         h("td", { "data-field": "liq", class: "liq" }, Number(p.liquidation_price) > 0 ? fPrice(p.liquidation_price, s) : "—"),
@@ -816,8 +826,17 @@ function isMarketType(t) {
   return t === "market" || t.endsWith("_market");
 }
 
+// faucet is what the open demo's deposit button gives: 10 000 of a
+// stablecoin, 1 of anything else (an inverse symbol's coin).
+function faucet() {
+  const asset = sym().settle;
+  return { asset, amount: moneyPlaces(asset) === 2 ? "10000" : "1" };
+}
+
 function setupOrderUnits() {
   const s = sym();
+  const f = faucet();
+  setText("faucet", `Get ${fmt(f.amount, 0)} demo ${f.asset}`);
   setText("u-price", s.quote);
   setText("u-qty", baseOf(s));
   $("o-price").placeholder = s.tick;
@@ -834,7 +853,7 @@ function syncOrderSettings() {
   const pos = S.state?.positions?.find((p) => p.symbol === s.name);
   $("o-lev").value = pos ? pos.leverage : S.levs[s.name] || s.defaultLev;
   $("o-lev").max = s.maxLev;
-  $("o-mode").value = S.modes[s.name] || S.cfg.margin_mode;
+  $("o-mode").value = pos?.margin_mode || S.modes[s.name] || S.cfg.margin_mode;
   setText("err-lev", "");
   setText("err-mode", "");
   invalidate("preview");
@@ -895,7 +914,7 @@ function renderPreview() {
     book: { bids: S.book.bigLevels("bids"), asks: S.book.bigLevels("asks") },
     mark, account: S.state, leverage: Number($("o-lev").value) || S.levs[s.name] || s.defaultLev,
     isolated: $("o-mode").value === "isolated", symbols: S.syms,
-    isolatedOf: (name) => (S.modes[name] || S.cfg.margin_mode) === "isolated",
+    isolatedOf: (name) => (S.modes[name] || S.cfg.margin_mode) === "isolated", // when state does not say
   });
   const asset = s.settle;
   setText("pv-cost", p.cost === null ? "—" : `${fmt(toDecimal(p.cost, 8), moneyPlaces(asset))} ${asset}`);
@@ -906,7 +925,7 @@ function renderPreview() {
   else setText(liq, fPrice(unitsToDecimal(p.liq, s.tick), s));
   liq.dataset.raw = p.liq ? unitsToDecimal(p.liq, s.tick) : "";
   let note = p.note;
-  if (!note && S.state && p.cost !== null && p.cost > 0n && Number(toDecimal(p.cost, 8)) > Number(S.state.available)) {
+  if (!note && S.state && p.cost !== null && p.cost > 0n && Number(toDecimal(p.cost, 8)) > Number(wallet(S.state).available)) {
     note = "The cost is more than your available margin: the exchange will refuse it.";
   }
   setText("pv-note", note);
@@ -1011,7 +1030,7 @@ async function setMode() {
     localStorage.setItem("perpx.modes." + S.account, JSON.stringify(S.modes));
   } catch (e) {
     setText("err-mode", sentence(e));
-    $("o-mode").value = S.modes[s.name] || S.cfg.margin_mode;
+    $("o-mode").value = pos?.margin_mode || S.modes[s.name] || S.cfg.margin_mode;
   }
   invalidate("preview");
 }
@@ -1064,11 +1083,11 @@ function bindUI() {
     scheduleState(0);
   });
   $("faucet").addEventListener("click", async () => {
-    const asset = S.cfg.symbols[0].settle;
+    const { asset, amount } = faucet();
     setText("faucet-msg", "");
     try {
-      await call(`${S.cfg.prefix}.admin.deposit`, { account: S.account, asset, amount: "10000" });
-      setText("faucet-msg", `10,000 ${asset} added.`);
+      await call(`${S.cfg.prefix}.admin.deposit`, { account: S.account, asset, amount });
+      setText("faucet-msg", `${fmt(amount, 0)} ${asset} added.`);
       setTimeout(() => setText("faucet-msg", ""), 4000);
     } catch (e) {
       setText("faucet-msg", sentence(e));

@@ -224,8 +224,8 @@ export function preview(sym, order, ctx) {
   const others = [];
   for (const p of ctx.account.positions || []) {
     const s = ctx.symbols[p.symbol];
-    if (!s) continue;
-    const iso = ctx.isolatedOf(p.symbol);
+    if (!s || s.settle !== sym.settle) continue; // another wallet backs it
+    const iso = p.margin_mode ? p.margin_mode === "isolated" : ctx.isolatedOf(p.symbol);
     if (iso) acct.cash -= money(p.margin); // balances include isolated margins
     if (p.symbol !== sym.name && !iso) others.push({ s, ...positionOf(s, p) });
   }
