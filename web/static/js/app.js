@@ -743,7 +743,7 @@ function renderPositions() {
       const lights = h("span", { class: `adl r${p.adl_rank}`, title: `ADL rank ${p.adl_rank} of 5`, "data-field": "adl", "data-rank": p.adl_rank },
         h("i"), h("i"), h("i"), h("i"), h("i"));
       return h("tr", { "data-symbol": p.symbol },
-        h("td", { class: "sym" }, p.symbol, " ", h("span", { class: "muted" }, p.leverage + "×" + (p.margin_mode ? " " + p.margin_mode : ""))),
+        h("td", { class: "sym" }, p.symbol, h("span", { class: "sub muted" }, p.leverage + "×" + (p.margin_mode ? " " + p.margin_mode : ""))),
         h("td", { class: p.side === "long" ? "up" : "down", "data-field": "size" }, (p.side === "short" ? "-" : "") + fQty(p.qty, s)),
         h("td", {}, fPrice(p.entry_price, s)), h("td", {}, fPrice(p.mark_price, s)),
         h("td", { "data-field": "liq", class: "liq" }, Number(p.liquidation_price) > 0 ? fPrice(p.liquidation_price, s) : "—"),
