@@ -63,8 +63,8 @@ func startExchange(t *testing.T, cfg *config.Config, clock func() int64, admin .
 	return &exchange{t: t, app: a, nc: nc, subj: wire.DefaultSubjects(), page: "http://" + a.HTTPAddr() + "/"}
 }
 
-// req sends body on subject and decodes the reply into out; a refusal fails
-// the test unless out is a *wire.Reply (the caller checks it).
+// req sends body on subject and decodes the reply into out (nil: only
+// checked); a refusal fails the test.
 func (e *exchange) req(subject string, body, out any) {
 	e.t.Helper()
 	data, err := json.Marshal(body)
@@ -191,11 +191,18 @@ func chromium(t *testing.T) string {
 			return path
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (.ci/run installs it with apt-get)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium): browser tests skipped")
+	missing(t, "chromium is not installed (apt-get install chromium): browser tests skipped")
 	return ""
+}
+
+// missing skips the test for want of a tool, or fails it in CI (CI=true),
+// whose .ci/run installs every tool the tests use.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal("in CI: " + why)
+	}
+	t.Skip(why)
 }
 
 // newBrowser starts a headless Chromium with a fresh profile; its tabs
