@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -342,4 +343,45 @@ func init() {
 			}
 		}
 	})
+}
+
+// hashParts is each actor's state hash by process id, and for each account
+// its history's apart from the rest: what a failed state-hash comparison
+// reports, so the part that diverged is named.
+func (e *env) hashParts() map[string]uint64 {
+	e.t.Helper()
+	e.x.quiesce()
+	out := map[string]uint64{}
+	parts := call(e.t, func(d func([]keyed)) {
+		gather(e.x, e.x.actorPIDs(), func(p *actor.PID, r func(keyed)) any {
+			return &hashMsg{reply: func(h uint64) { r(keyed{p.Id, h}) }}
+		}, d)
+	})
+	for _, k := range parts {
+		out[k.id] = k.v
+	}
+	for _, ent := range e.x.accounts.all() {
+		h := call(e.t, func(d func(uint64)) {
+			e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) { d(a.historyHash()) }})
+		})
+		out[ent.pid.Id+" history"] = h
+	}
+	return out
+}
+
+// diffHashes names the parts whose hashes differ between got and want.
+func diffHashes(got, want map[string]uint64) []string {
+	var out []string
+	for k, v := range want {
+		if got[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			out = append(out, k+" (extra)")
+		}
+	}
+	slices.Sort(out)
+	return out
 }
