@@ -552,7 +552,8 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 				continue
 			}
 			w.Positions = append(w.Positions, wire.Position{
-				Symbol: p.Symbol, Side: wire.PosSide(p.Side), Qty: p.Qty, EntryPrice: p.EntryPrice,
+				Symbol: p.Symbol, Side: wire.PosSide(p.Side), MarginMode: wire.MarginModeName(p.Mode), Qty: p.Qty,
+				MaintenanceMargin: p.MaintenanceMargin, EntryPrice: p.EntryPrice,
 				MarkPrice: p.MarkPrice, UnrealizedPnL: p.UnrealizedPnL, Margin: p.Margin, Leverage: p.Leverage,
 				LiquidationPrice: p.LiquidationPrice, BankruptcyPrice: p.BankruptcyPrice,
 			})

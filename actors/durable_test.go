@@ -168,7 +168,7 @@ func TestSnapshotReplay(t *testing.T) {
 	s = soakRunHook(t, j, syms, 4, "1000000", 11, func(x *Exchange) { ready <- x })
 	close(stop)
 	wg.Wait()
-	want := s.e.hash()
+	want, wantParts := s.e.hash(), s.e.hashParts()
 	readAt := s.e.clk.now() + 2000
 	wantSnap := snapshotOf(t, s.e, s.accts, readAt)
 	t.Logf("%d records, %d snapshots, %d busy", j.Last(), len(snaps), busy)
@@ -181,7 +181,13 @@ func TestSnapshotReplay(t *testing.T) {
 		}
 		e := newEnvFrom(t, j.clone(), sn.p, syms...)
 		if got := e.hash(); got != want {
-			t.Fatalf("from the snapshot at %d: state hash %x, want %x", sn.seq, got, want)
+			diff := diffHashes(e.hashParts(), wantParts)
+			for _, acct := range s.accts {
+				if d := firstDiff(e.historyLines(acct), s.e.historyLines(acct)); d != "" {
+					t.Errorf("%s's history: %s", acct, d)
+				}
+			}
+			t.Fatalf("from the snapshot at %d: state hash %x, want %x; differing: %v", sn.seq, got, want, diff)
 		}
 		got := snapshotOf(t, e, s.accts, readAt)
 		for k, v := range wantSnap {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -342,4 +343,87 @@ func init() {
 			}
 		}
 	})
+}
+
+// hashParts is each actor's state hash by process id, and for each account
+// its history's apart from the rest: what a failed state-hash comparison
+// reports, so the part that diverged is named.
+func (e *env) hashParts() map[string]uint64 {
+	e.t.Helper()
+	e.x.quiesce()
+	out := map[string]uint64{}
+	parts := call(e.t, func(d func([]keyed)) {
+		gather(e.x, e.x.actorPIDs(), func(p *actor.PID, r func(keyed)) any {
+			return &hashMsg{reply: func(h uint64) { r(keyed{p.Id, h}) }}
+		}, d)
+	})
+	for _, k := range parts {
+		out[k.id] = k.v
+	}
+	for _, ent := range e.x.accounts.all() {
+		h := call(e.t, func(d func(uint64)) {
+			e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) { d(a.historyHash()) }})
+		})
+		out[ent.pid.Id+" history"] = h
+	}
+	return out
+}
+
+// diffHashes names the parts whose hashes differ between got and want.
+func diffHashes(got, want map[string]uint64) []string {
+	var out []string
+	for k, v := range want {
+		if got[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			out = append(out, k+" (extra)")
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// historyLines is an account's kept history as text, one line per open
+// order's update time, closed order and fill: what a diverged history is
+// compared by.
+func (e *env) historyLines(name string) []string {
+	e.t.Helper()
+	ent := e.x.accounts.get(e.x, name)
+	return call(e.t, func(d func([]string)) {
+		e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) {
+			var out []string
+			for _, o := range a.orders.sorted() {
+				out = append(out, fmt.Sprintf("open %d %s updated %d", o.id, o.status, o.updatedMs))
+			}
+			for i := range a.closed.Len() {
+				o := a.closed.At(i)
+				out = append(out, fmt.Sprintf("closed %d %s filled %d updated %d", o.id, o.status, o.filled, o.updatedMs))
+			}
+			for i := range a.fills.Len() {
+				f := a.fills.At(i)
+				out = append(out, fmt.Sprintf("fill %s trade %d qty %d fee %d at %d", f.wid, f.tradeSeq, f.qty, f.fee, f.ms))
+			}
+			d(out)
+		}})
+	})
+}
+
+// firstDiff is the first line where got and want differ ("" when equal).
+func firstDiff(got, want []string) string {
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return fmt.Sprintf("line %d: got %q, want %q (%d lines, want %d)", i, g, w, len(got), len(want))
+		}
+	}
+	return ""
 }

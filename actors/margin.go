@@ -45,7 +45,7 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 	}
 	switch code := a.risk(h).SetMarginMode(h.sym, mode); code {
 	case risk.OK:
-		m.done(wire.MarginModeReply{Reply: wire.OK(), Symbol: h.sym.Name, Mode: name})
+		m.done(wire.MarginModeReply{Reply: wire.OK(), Symbol: h.sym.Name, Mode: name, Changed: true})
 	case risk.PositionOpen: // orders risk knows of that the account has let go: never
 		m.refuse(wire.Errorf(wire.CodeOpenOrders, "the margin mode of %s cannot change while orders are open there", h.sym.Name))
 	default:

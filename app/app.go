@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/actors"
+	"github.com/perpx/perpx/binance"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/gateway"
 
@@ -29,17 +30,25 @@ import (
 type Options struct {
 	NATSListen  string // embedded server's client address; "" = natsrv.DefaultListen
 	NATSMonitor string // embedded server's monitoring address; "" = off
-	NATSURL     string // join an outside server instead of embedding one
-	NATSUser    string // credentials for NATSURL (must be allowed every subject of the prefix)
-	NATSPass    string
-	Config      *config.Config // nil = config.Default()
-	Prefix      string         // subject prefix; "" = px
-	Index       string         // sim | manual | replay:FILE | nats:SUBJECT; "" = sim
-	Speed       float64        // replay speed; 0 = 1
-	Seed        uint64         // sim seed
-	Bots        int            // built-in market makers
-	HTTP        string         // /metrics and /debug/pprof address; "" = off
-	Logger      *slog.Logger   // nil discards
+	// NATSWS is the embedded server's WebSocket address (the web page's
+	// NATS connection, no TLS); "" = off. With HTTP on a loopback or named
+	// host, only pages from that origin may open it.
+	NATSWS   string
+	NATSURL  string // join an outside server instead of embedding one
+	NATSUser string // credentials for NATSURL (must be allowed every subject of the prefix)
+	NATSPass string
+	Config   *config.Config // nil = config.Default()
+	Prefix   string         // subject prefix; "" = px
+	Index    string         // sim | manual | replay:FILE | nats:SUBJECT; "" = sim
+	Speed    float64        // replay speed; 0 = 1
+	Seed     uint64         // sim seed
+	Bots     int            // built-in market makers and takers
+	HTTP     string         // the web page, /metrics and /debug/pprof address; "" = off
+	// BinanceHTTP serves the Binance-compatible REST and WebSocket face
+	// (package binance) on this address, over a NATS connection of its
+	// own; "" = off.
+	BinanceHTTP string
+	Logger      *slog.Logger // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
 	// reach a funding time at once.
@@ -100,6 +109,9 @@ type App struct {
 	cfg      *config.Config
 	mode     risk.MarginMode
 	cl       *cluster // nil for a lone exchange
+	bnLn     net.Listener
+	bn       *binance.Server
+	bnNC     *nats.Conn
 
 	cancel context.CancelFunc // stops feed and bots
 	wg     sync.WaitGroup
@@ -141,6 +153,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			if started.httpSrv == nil && started.httpLn != nil {
 				_ = started.httpLn.Close()
 			}
+			if started.bn == nil && started.bnLn != nil {
+				_ = started.bnLn.Close()
+			}
 			_ = started.Close(context.Background())
 		}
 	}()
@@ -152,7 +167,12 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	// A port in use fails here, before anything has started or logged.
 	if o.HTTP != "" {
 		if a.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
-			return nil, fmt.Errorf("app: metrics HTTP server (--http): %w", err)
+			return nil, fmt.Errorf("app: HTTP server (--http): %w", err)
+		}
+	}
+	if o.BinanceHTTP != "" {
+		if a.bnLn, err = net.Listen("tcp", o.BinanceHTTP); err != nil {
+			return nil, fmt.Errorf("app: Binance HTTP server (--binance-http): %w", err)
 		}
 	}
 	if err = a.connect(o, cfg); err != nil {
@@ -174,8 +194,10 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		if err = a.startCluster(ctx, o); err != nil {
 			return nil, err
 		}
-		a.started = true
-		return a, nil
+		if err = a.startBinance(o); err != nil {
+		return nil, err
+	}
+	return a, nil
 	}
 	var j actors.Journal
 	if o.Data != "" {
@@ -196,8 +218,22 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err = a.serve(o, t); err != nil {
 		return nil, err
 	}
-	a.started = true
+	if err = a.startBinance(o); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// startBinance serves the Binance face, once per process (a client of
+// whichever instance leads), and marks the start done.
+func (a *App) startBinance(o Options) error {
+	if a.bnLn != nil {
+		if err := a.serveBinance(o, a.cfg); err != nil {
+			return err
+		}
+	}
+	a.started = true
+	return nil
 }
 
 // term is what one exchange in the process is made of beside its actors:
@@ -249,7 +285,7 @@ func (a *App) serve(o Options, t *term) (err error) {
 	if a.gw, err = gateway.Start(a.tnc, a.x, t.gopts); err != nil {
 		return err
 	}
-	h := t.metrics.Handler()
+	h := a.httpHandler(t.metrics, o, a.cfg)
 	a.handler.Store(&h)
 	if t.feed.subject != "" {
 		if err = t.feed.subscribe(a); err != nil {
@@ -265,7 +301,7 @@ func (a *App) serve(o Options, t *term) (err error) {
 	a.startBots(bg, o)
 	a.go_(func() { a.tickers(bg, t.pub) })
 	a.served = true
-	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots)
+	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots, "binance", a.BinanceAddr())
 	return nil
 }
 
@@ -314,9 +350,12 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 	if err := portFree("embedded NATS server's monitoring (--nats-monitor)", o.NATSMonitor); err != nil {
 		return err
 	}
+	if err := portFree("embedded NATS server's WebSocket (--nats-ws)", o.NATSWS); err != nil {
+		return err
+	}
 	nl := &natsLog{}
 	srv, err := natsrv.Start(natsrv.Options{Listen: o.NATSListen, Monitor: o.NATSMonitor, Prefix: o.Prefix, Users: cfg.Users,
-		JetStreamDir: o.Data, Logger: nl})
+		JetStreamDir: o.Data, Logger: nl, Websocket: o.NATSWS, WebsocketOrigins: a.pageOrigins(o.HTTP)})
 	if err != nil {
 		if why := nl.reason(); why != "" { // e.g. a JetStream store it cannot use
 			if o.Data != "" {
@@ -418,10 +457,51 @@ func (a *App) go_(f func()) {
 	}()
 }
 
+// serveBinance starts the Binance face on its own NATS connection: it is a
+// client of the exchange like any other (it only speaks API.md).
+func (a *App) serveBinance(o Options, cfg *config.Config) error {
+	var err error
+	if a.srv != nil {
+		a.bnNC, err = a.srv.Connect("perpx-binance")
+	} else {
+		nopts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+		if o.NATSUser != "" {
+			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
+		}
+		a.bnNC, err = nats.Connect(o.NATSURL, nopts...)
+	}
+	if err != nil {
+		return fmt.Errorf("app: the Binance face's NATS connection: %w", err)
+	}
+	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	bn.Serve(a.bnLn)
+	a.bn = bn
+	return nil
+}
+
+// BinanceAddr is the Binance face's address ("" when off).
+func (a *App) BinanceAddr() string {
+	if a.bnLn == nil {
+		return ""
+	}
+	return a.bnLn.Addr().String()
+}
+
 // URL is the NATS URL clients connect to.
 func (a *App) URL() string { return a.url }
 
-// HTTPAddr is the metrics listener's address ("" when off).
+// WebsocketURL is the embedded NATS server's WebSocket URL ("" when off).
+func (a *App) WebsocketURL() string {
+	if a.srv == nil {
+		return ""
+	}
+	return a.srv.WebsocketURL()
+}
+
+// HTTPAddr is the HTTP listener's address ("" when off).
 func (a *App) HTTPAddr() string {
 	if a.httpLn == nil {
 		return ""
@@ -445,6 +525,12 @@ func (a *App) Symbols() []*market.Symbol { return a.symbols }
 // NATS. ctx bounds the wait for in-flight requests.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
+	if a.bn != nil { // a client of the exchange: it goes first
+		errs = append(errs, a.bn.Close(ctx))
+	}
+	if a.bnNC != nil {
+		a.bnNC.Close()
+	}
 	if a.cl != nil {
 		errs = append(errs, a.cl.stop(ctx))
 	} else {

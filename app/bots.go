@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/loadtest"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -14,8 +17,21 @@ import (
 // through the same admin deposit and risk checks as anyone's.
 var botCapital = decimal.NewFromInt(10_000_000)
 
+// The takers: taker-1 holds one position at a time at about 42× its small
+// capital, so the simulated index's moves (under 2 % against it)
+// liquidate it now and then, and it tops itself up again like a testnet
+// user; the others trade noise at 10× with room to spare.
+var (
+	degenTaker = loadtest.TakerConfig{Capital: decimal.NewFromInt(1_000), Leverage: decimal.NewFromInt(50),
+		MinNotional: 500, MaxNotional: 10_000, Interval: 1500 * time.Millisecond, HoldLeverage: 42, ExitProb: 1.0 / 400}
+	calmTaker = loadtest.TakerConfig{Capital: decimal.NewFromInt(100_000), Leverage: decimal.NewFromInt(10),
+		MinNotional: 200, MaxNotional: 3_000, MaxPosition: 30_000, Interval: 2 * time.Second}
+)
+
 // startBots runs o.Bots market makers (the load test's logic) as accounts
-// bot-1..bot-N over the exchange's own NATS connection.
+// bot-1..bot-N and as many noise takers (taker-1..taker-N) over the
+// exchange's own NATS connection: without takers nothing trades on the
+// simulated index, and the page's tape and chart stay empty.
 func (a *App) startBots(ctx context.Context, o Options) {
 	if o.Bots <= 0 {
 		return
@@ -42,5 +58,39 @@ func (a *App) startBots(ctx context.Context, o Options) {
 				a.log.Error("bot stopped", "bot", acct, "err", err)
 			}
 		})
+	}
+	a.seedFund(subj, a.symbols[0].Settle)
+	for i := 1; i <= o.Bots; i++ {
+		acct, cfg := fmt.Sprintf("taker-%d", i), calmTaker
+		if i == 1 {
+			cfg = degenTaker
+		}
+		cfg.Asset, cfg.Seed, cfg.Log = a.symbols[0].Settle, o.Seed+uint64(i), a.log.With("bot", acct)
+		a.go_(func() {
+			if err := loadtest.RunNoiseTaker(ctx, a.nc, subj, acct, syms, cfg); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("bot stopped", "bot", acct, "err", err)
+			}
+		})
+	}
+}
+
+// fundSeed is what the demo's insurance fund gets when the bots start (an
+// admin top-up, as px.admin.fund.deposit, counted in the audit's
+// fund_deposits): the bots' liquidations draw on it.
+var fundSeed = decimal.NewFromInt(100_000)
+
+func (a *App) seedFund(subj wire.Subjects, asset string) {
+	body, err := json.Marshal(wire.FundDeposit{Asset: asset, Amount: fundSeed})
+	if err == nil {
+		var m *nats.Msg
+		if m, err = a.nc.Request(subj.AdminFundDeposit(), body, 2*time.Second); err == nil {
+			var r wire.Reply
+			if err = json.Unmarshal(m.Data, &r); err == nil && !r.OK {
+				err = fmt.Errorf("refused: %v", r.Error)
+			}
+		}
+	}
+	if err != nil {
+		a.log.Error("bots: insurance fund deposit", "err", err)
 	}
 }

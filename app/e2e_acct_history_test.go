@@ -31,11 +31,8 @@ func orderLine(o wire.Order) string {
 // fills equal the fill events, and a durable exchange keeps both across a
 // restart.
 func TestE2EOrdersAndFills(t *testing.T) {
-	dir := t.TempDir()
-	clk := &clock{}
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
-	clk.ms.Store(t0)
-	cfg := condConfig(t)
+	dir, clk, cfg := t.TempDir(), &clock{}, condConfig(t)
+	t0 := clk.at(2026, 3, 1, 12, 0)
 	e := start(t, cfg, startOpts{data: dir, now: clk.now})
 	ts := e.funded("1000000", "alice", "bob")
 	alice, bob := ts[0], ts[1]

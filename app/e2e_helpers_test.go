@@ -796,3 +796,9 @@ type clock struct{ ms atomic.Int64 }
 
 func (c *clock) now() int64              { return c.ms.Load() }
 func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+
+// at sets the clock to a UTC minute and returns it in Unix milliseconds.
+func (c *clock) at(year int, month time.Month, day, hour, minute int) int64 {
+	c.ms.Store(time.Date(year, month, day, hour, minute, 0, 0, time.UTC).UnixMilli())
+	return c.ms.Load()
+}

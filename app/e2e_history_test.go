@@ -37,11 +37,8 @@ func kline(k wire.Kline) string {
 // the mark series follows the index; and a durable exchange keeps them
 // across a restart and goes on from where they were.
 func TestE2EHistory(t *testing.T) {
-	dir := t.TempDir()
-	clk := &clock{}
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
-	clk.ms.Store(t0)
-	cfg := condConfig(t)
+	dir, clk, cfg := t.TempDir(), &clock{}, condConfig(t)
+	t0 := clk.at(2026, 3, 1, 12, 0)
 	e := start(t, cfg, startOpts{data: dir, now: clk.now})
 	stream := newRecorder(t, e.nc, e.subj.Kline(tsym, "1m"), e.subj.Kline(tsym, "5m"))
 	ts := e.funded("1000000", "alice", "bob")

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,4 +90,78 @@ func TestBotsQuoteAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s:\n%.2000s", want, body)
 		}
 	}
+}
+
+// --bots N also runs noise takers: on the demo symbols and the simulated
+// index trades happen with nobody at the keyboard (before them: none in
+// 40 s), and the bots' money, deposited like anyone's, is conserved.
+func TestBotsTradeOnTheSimulatedIndex(t *testing.T) {
+	e := start(t, nil, startOpts{index: "sim", bots: 2})
+	eventually(t, "trades by the bots", func() error {
+		n := 0
+		for _, s := range []string{"BTC-PERP", "ETH-PERP"} {
+			n += len(decoded[wire.Trade](e.rec, e.subj.Trades(s)))
+		}
+		if n < 3 {
+			return fmt.Errorf("%d trades", n)
+		}
+		return nil
+	})
+	e.conservedWithBots()
+}
+
+// conservedWithBots waits until the audit holds: the bots deposit their own
+// capital (and top up the fund), so its sums, not the test's ledger, say
+// what went in.
+func (e *exchange) conservedWithBots() {
+	e.t.Helper()
+	eventually(e.t, "conservation", func() error {
+		r := e.audit()
+		held := r.Balances.Add(r.Unrealized).Add(r.Fund).Add(r.Fees)
+		if !r.InvariantsOK || !held.Equal(r.Deposits.Add(r.FundDeposits)) || r.Deposits.Sign() <= 0 || r.FundDeposits.Sign() <= 0 {
+			return fmt.Errorf("audit %+v", r)
+		}
+		return nil
+	})
+}
+
+// taker-1 holds a position at high leverage: an index move against it
+// liquidates it (the flow that makes the demo's liquidations), and once
+// flat it tops itself up by a deposit, which the audit counts.
+func TestBotsHolderIsLiquidatedAndTopsUp(t *testing.T) {
+	e := start(t, nil, startOpts{index: "manual", bots: 2})
+	prices := map[string]string{"BTC-PERP": "30000", "ETH-PERP": "2000"}
+	for sym, p := range prices {
+		mustOK(t, "index", request[wire.IndexReply](t, e.nc, e.subj.AdminIndex(sym), wire.IndexSet{Price: dec(p)}).Reply)
+	}
+	holder := e.trader("taker-1")
+	var pos wire.Position
+	eventually(t, "taker-1's position", func() error {
+		a := holder.state()
+		if len(a.Positions) == 0 {
+			return errors.New("flat")
+		}
+		pos = a.Positions[0]
+		return nil
+	})
+	// 15 % against it: far beyond its liquidation price at any size it holds.
+	move := dec("0.85")
+	if pos.Side == wire.Short {
+		move = dec("1.15")
+	}
+	to := dec(prices[pos.Symbol]).Mul(move).Round(0)
+	mustOK(t, "index", request[wire.IndexReply](t, e.nc, e.subj.AdminIndex(pos.Symbol), wire.IndexSet{Price: to}).Reply)
+	eventually(t, "the liquidation", func() error {
+		if len(e.events("taker-1", wire.EventLiquidation)) == 0 {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	eventually(t, "the top-up", func() error {
+		if b := holder.state().Balances["USDT"]; b.LessThan(dec("500")) {
+			return fmt.Errorf("balance %s", b)
+		}
+		return nil
+	})
+	e.conservedWithBots()
 }

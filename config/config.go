@@ -39,6 +39,36 @@ type Config struct {
 	Users      []User                `json:"users,omitempty"`
 	RateLimit  RateLimit             `json:"rate_limit"`
 	History    History               `json:"history"`
+	// Binance configures the Binance-compatible HTTP face (package binance).
+	Binance Binance `json:"binance,omitzero"`
+}
+
+// Binance configures the Binance USDⓈ-M futures face: Symbols maps an
+// exchange symbol to its Binance name ("BTC-PERP": "BTCUSDT"); a symbol
+// left out gets BinanceSymbol's default.
+type Binance struct {
+	Symbols map[string]string `json:"symbols,omitempty"`
+}
+
+// BinanceSymbol is the Binance name of the exchange symbol name settled in
+// settle: the configured one, else name without "-PERP" and its other
+// non-alphanumerics, upper-cased, with settle appended unless it already
+// ends so (BTC-PERP settled in USDT is BTCUSDT).
+func (c *Config) BinanceSymbol(name, settle string) string {
+	if b, ok := c.Binance.Symbols[name]; ok {
+		return b
+	}
+	base := strings.ToUpper(strings.TrimSuffix(strings.ToUpper(name), "-PERP"))
+	base = strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, base)
+	if !strings.HasSuffix(base, settle) {
+		base += settle
+	}
+	return base
 }
 
 // History is how much history the exchange keeps for its reads (candles,
@@ -62,7 +92,23 @@ type User struct {
 	NKey     string `json:"nkey,omitempty"`
 	Account  string `json:"account,omitempty"`
 	Admin    bool   `json:"admin,omitempty"`
+	// APIKey and APISecret let the account's bots sign Binance-style HTTP
+	// requests (package binance): X-MBX-APIKEY names the key, the secret
+	// keys the HMAC-SHA256 signature. Both or neither; traders only.
+	APIKey    string `json:"api_key,omitempty"`
+	APISecret string `json:"api_secret,omitempty"`
 }
+
+// MaxAPIKeyLen bounds api_key and api_secret (Binance's are 64 characters).
+const MaxAPIKeyLen = 128
+
+// ValidAPIKey reports whether s has an API key's form: 1-MaxAPIKeyLen
+// characters of [A-Za-z0-9_-].
+func ValidAPIKey(s string) bool {
+	return len(s) > 0 && len(s) <= MaxAPIKeyLen && strings.Trim(s, keyChars) == ""
+}
+
+const keyChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 // RateLimit is a per-account token bucket for order requests.
 type RateLimit struct {
@@ -115,6 +161,7 @@ type file struct {
 	Users      []json.RawMessage `json:"users"`
 	RateLimit  *RateLimit        `json:"rate_limit"`
 	History    json.RawMessage   `json:"history"`
+	Binance    json.RawMessage   `json:"binance"`
 }
 
 // Parse decodes a config file, applies defaults and validates it.
@@ -151,6 +198,11 @@ func Parse(data []byte) (*Config, error) {
 			return nil, invalid("users[%d]: %v", i, err)
 		}
 		c.Users = append(c.Users, u)
+	}
+	if f.Binance != nil {
+		if err := strict(f.Binance, &c.Binance); err != nil {
+			return nil, invalid("binance: %v", err)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -190,6 +242,9 @@ func (c *Config) Validate() error {
 	if err := c.History.validate(); err != nil {
 		return err
 	}
+	if err := c.validateBinance(); err != nil {
+		return err
+	}
 	r := c.RateLimit
 	if math.IsNaN(r.OrdersPerS) || math.IsInf(r.OrdersPerS, 0) || r.OrdersPerS < 0 || r.Burst < 0 {
 		return invalid("rate_limit: orders_per_s and burst must be finite and not negative")
@@ -223,6 +278,7 @@ func (c *Config) Compile() ([]*market.Symbol, error) {
 func validateUsers(users []User) error {
 	names := map[string]bool{}
 	keys := map[string]bool{}
+	apiKeys := map[string]bool{}
 	for i, u := range users {
 		at := fmt.Sprintf("users[%d] %q", i, u.User)
 		switch {
@@ -240,9 +296,48 @@ func validateUsers(users []User) error {
 			return invalid("%s: a trader needs an account", at)
 		case u.Account != "" && !wire.ValidToken(u.Account):
 			return invalid("%s: account must be 1-%d characters of [A-Za-z0-9_-]", at, wire.MaxTokenLen)
+		case (u.APIKey == "") != (u.APISecret == ""):
+			return invalid("%s: give both api_key and api_secret, or neither", at)
+		case u.APIKey != "" && (!ValidAPIKey(u.APIKey) || !ValidAPIKey(u.APISecret)):
+			return invalid("%s: api_key and api_secret must be 1-%d characters of [A-Za-z0-9_-]", at, MaxAPIKeyLen)
+		case u.APIKey != "" && u.Account == "":
+			return invalid("%s: an api_key trades for an account: give the user one", at)
+		case apiKeys[u.APIKey] && u.APIKey != "":
+			return invalid("%s: api_key already used by another user", at)
 		}
 		names[u.User] = true
 		keys[u.NKey] = true
+		apiKeys[u.APIKey] = true
+	}
+	return nil
+}
+
+// validateBinance checks the Binance symbol names: each maps a configured
+// symbol, and no two symbols share a name.
+func (c *Config) validateBinance() error {
+	known := map[string]bool{}
+	for _, s := range c.Symbols {
+		known[s.Symbol] = true
+	}
+	for name, b := range c.Binance.Symbols {
+		if !known[name] {
+			return invalid("binance.symbols: %q is not a configured symbol", name)
+		}
+		if !ValidAPIKey(b) || strings.ContainsAny(b, "_-") {
+			return invalid("binance.symbols: %q for %s must be letters and digits", b, name)
+		}
+	}
+	syms, err := c.Compile()
+	if err != nil {
+		return err
+	}
+	seen := map[string]string{}
+	for _, s := range syms {
+		b := strings.ToUpper(c.BinanceSymbol(s.Name, s.Settle))
+		if other, dup := seen[b]; dup {
+			return invalid("binance.symbols: %s and %s would both be %s", other, s.Name, b)
+		}
+		seen[b] = s.Name
 	}
 	return nil
 }

@@ -117,7 +117,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"leverage":"10"}`},
 		{subj.MarginMode("alice"), `{"symbol":"ETH-PERP","mode":"isolated"}`,
 			`SetMarginMode(alice, {"symbol":"ETH-PERP","mode":"isolated"})`,
-			`{"ok":true,"symbol":"ETH-PERP","mode":"isolated"}`},
+			`{"ok":true,"symbol":"ETH-PERP","mode":"isolated","changed":false}`},
 		{subj.PositionMargin("alice"), `{"symbol":"ETH-PERP","delta":"-5"}`,
 			`MovePositionMargin(alice, {"symbol":"ETH-PERP","delta":"-5"})`,
 			`{"ok":false,"error":{"code":"NO_ISOLATED_POSITION","message":"no isolated position"}}`},

@@ -87,14 +87,7 @@ type AuditReply struct {
 	} `json:"open_interest"`
 	InvariantsOK bool `json:"invariants_ok"`
 	// Assets is each settlement asset's sums on an exchange with wallets.
-	Assets map[string]struct {
-		Deposits     decimal.Decimal `json:"deposits"`
-		FundDeposits decimal.Decimal `json:"fund_deposits"`
-		Balances     decimal.Decimal `json:"balances"`
-		Unrealized   decimal.Decimal `json:"unrealized"`
-		Fund         decimal.Decimal `json:"fund"`
-		Fees         decimal.Decimal `json:"fees"`
-	} `json:"assets"`
+	Assets map[string]wire.AuditAsset `json:"assets"`
 }
 
 // Problems returns every broken invariant: the exchange's own verdict,

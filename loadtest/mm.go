@@ -188,14 +188,20 @@ func (mm *marketMaker) callCtx(ctx context.Context) (context.Context, context.Ca
 func (mm *marketMaker) setup(ctx context.Context) error {
 	c, cancel := mm.callCtx(ctx)
 	defer cancel()
-	if mm.cfg.Capital.Sign() > 0 {
-		if err := deposit(c, mm.nc, mm.subj, mm.acct, mm.cfg.Asset, mm.cfg.Capital); err != nil {
+	return openAccount(c, mm.nc, mm.subj, mm.acct, mm.cfg.Asset, mm.cfg.Capital, mm.cfg.Leverage, mm.syms)
+}
+
+// openAccount deposits capital of asset to acct (none when zero) and sets
+// its leverage on every symbol (not when zero): a bot's start.
+func openAccount(ctx context.Context, nc *nats.Conn, subj wire.Subjects, acct, asset string, capital, leverage decimal.Decimal, syms []*symbol) error {
+	if capital.Sign() > 0 {
+		if err := deposit(ctx, nc, subj, acct, asset, capital); err != nil {
 			return err
 		}
 	}
-	if mm.cfg.Leverage.Sign() > 0 {
-		for _, s := range mm.syms {
-			if err := setLeverage(c, mm.nc, mm.subj, mm.acct, s.Name, mm.cfg.Leverage); err != nil {
+	if leverage.Sign() > 0 {
+		for _, s := range syms {
+			if err := setLeverage(ctx, nc, subj, acct, s.Name, leverage); err != nil {
 				return err
 			}
 		}

@@ -1,5 +1,7 @@
 // Package natsrv owns the embedded NATS server: starting nats-server on a
-// host:port (and optionally its HTTP monitoring port), turning the config's
+// host:port (and optionally its HTTP monitoring port and a WebSocket
+// listener for the web page, whose clients log in as the same users with
+// the same permissions, from the allowed page origins), turning the config's
 // users into NATS authorization, the exchange's own in-process service
 // connection and, when given a store directory, JetStream with every write
 // fsynced before it is acknowledged. It decides no exchange rule.

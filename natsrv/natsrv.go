@@ -48,12 +48,23 @@ type Options struct {
 	// acknowledged: the default 2-minute sync loses acknowledged writes on
 	// power loss (Jepsen's 2025 NATS analysis).
 	JetStreamDir string
+	// Websocket is host:port of a WebSocket listener for browser clients
+	// (the web page), without TLS, so meant for loopback; "" turns it off,
+	// port 0 or -1 picks a random one. Its clients log in as the config's users
+	// with the same permissions as TCP clients.
+	Websocket string
+	// WebsocketOrigins, when not empty, are the only page origins
+	// ("http://127.0.0.1:9090") whose scripts may open a WebSocket: without
+	// it any web site a person visits could trade on an open server from
+	// their browser. Clients that send no Origin (not browsers) pass.
+	WebsocketOrigins []string
 }
 
 // Server is a running embedded NATS server.
 type Server struct {
 	ns          *server.Server
 	servicePass string        // "" when authorization is off
+	ws          bool          // the WebSocket listener is on
 	users       []config.User // nil when authorization is off
 }
 
@@ -72,6 +83,16 @@ func Start(o Options) (*Server, error) {
 			return nil, fmt.Errorf("%w: monitor: %v", ErrStart, err)
 		}
 	}
+	if o.Websocket != "" {
+		if opts.Websocket.Host, opts.Websocket.Port, err = hostPort(o.Websocket, ""); err != nil {
+			return nil, fmt.Errorf("%w: websocket: %v", ErrStart, err)
+		}
+		if opts.Websocket.Port == 0 { // nats-server's "off"
+			opts.Websocket.Port = -1
+		}
+		opts.Websocket.NoTLS = true
+		opts.Websocket.AllowedOrigins = slices.Clone(o.WebsocketOrigins)
+	}
 	if o.JetStreamDir != "" {
 		// The server fails late and quietly on a store it cannot create.
 		if err := os.MkdirAll(o.JetStreamDir, 0o750); err != nil {
@@ -80,7 +101,7 @@ func Start(o Options) (*Server, error) {
 		opts.JetStream, opts.StoreDir, opts.SyncAlways = true, o.JetStreamDir, true
 		opts.DisableJetStreamBanner = true
 	}
-	s := &Server{}
+	s := &Server{ws: o.Websocket != ""}
 	if len(o.Users) > 0 {
 		s.users = slices.Clone(o.Users)
 		if s.servicePass, err = randomSecret(); err != nil {
@@ -184,6 +205,15 @@ func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn()
 
 // ClientURL is the URL outside clients connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// WebsocketURL is the URL (ws://host:port) of the WebSocket listener, ""
+// when it is off.
+func (s *Server) WebsocketURL() string {
+	if !s.ws {
+		return ""
+	}
+	return s.ns.WebsocketURL()
+}
 
 // MonitorAddr is the monitoring endpoint's address, nil when it is off.
 func (s *Server) MonitorAddr() *net.TCPAddr { return s.ns.MonitorAddr() }

@@ -106,9 +106,14 @@ func (a *Account) slot(sym *market.Symbol) int {
 	if len(a.pos) >= MaxSymbols {
 		return -1
 	}
-	lev := min(int64(DefaultLeverage), sym.MaxLeverage, sym.Tiers[0].MaxLeverage)
-	a.pos = append(a.pos, position{sym: sym, mode: a.mode, lev: lev})
+	a.pos = append(a.pos, position{sym: sym, mode: a.mode, lev: InitialLeverage(sym)})
 	return len(a.pos) - 1
+}
+
+// InitialLeverage is an account's leverage in sym until SetLeverage:
+// DefaultLeverage capped by the symbol's and its first tier's maximum.
+func InitialLeverage(sym *market.Symbol) int64 {
+	return min(int64(DefaultLeverage), sym.MaxLeverage, sym.Tiers[0].MaxLeverage)
 }
 
 // Deposit adds amount to cash. BadRequest when amount ≤ 0 or cash would

@@ -153,3 +153,21 @@ func TestRestate(t *testing.T) {
 		t.Fatal("Restate of a forgotten order")
 	}
 }
+
+// TestFirstFillValuedAtTheMark: a position's first fill is valued at the
+// mark its order was checked at, not at its own price: a buy filled 10
+// above the mark shows that loss at once, before the next mark tick.
+func TestFirstFillValuedAtTheMark(t *testing.T) {
+	s := seedSymbol(t, [2]string{"1000000", "0.01"})
+	a := NewAccount(1, Cross)
+	mustOK(t, a.Deposit(market.Money(1_000_000*market.MoneyScale)), "deposit")
+	c, _ := a.PreTrade(s, Order{ID: 1, Side: book.Buy, Type: Limit, Price: 110, Qty: 2}, 100)
+	mustOK(t, c, "PreTrade")
+	if _, c := a.ApplyFill(s, Fill{OrderID: 1, Side: book.Buy, Price: 110, Qty: 2}); c != OK {
+		t.Fatal(c)
+	}
+	p := a.Report().Positions[0]
+	if !p.MarkPrice.Equal(s.Price(100)) || !p.UnrealizedPnL.Equal(s.PnL(2, s.Notional(110, 2), 100).Decimal()) || p.UnrealizedPnL.IsZero() {
+		t.Fatalf("position %+v: mark %s, want 100 and the loss against it", p, p.MarkPrice)
+	}
+}

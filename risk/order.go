@@ -136,6 +136,9 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	a.orderMargin += delta
 	a.orders.Add(o.ID, openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty})
 	p.orders++
+	if p.mark == 0 {
+		p.mark = mark // the symbol's first mark here: its fills are valued at it, not at their own price
+	}
 	return OK, max(delta, 0)
 }
 

@@ -29,11 +29,13 @@ func DecodeMarginMode(data []byte) (MarginMode, *Error) {
 	return m, nil
 }
 
-// MarginModeReply answers a margin mode change.
+// MarginModeReply answers a margin mode change; Changed is false when the
+// symbol already was in Mode (nothing to do, as Binance's -4046 says).
 type MarginModeReply struct {
 	Reply
-	Symbol string         `json:"symbol,omitempty"`
-	Mode   MarginModeName `json:"mode,omitempty"`
+	Symbol  string         `json:"symbol,omitempty"`
+	Mode    MarginModeName `json:"mode,omitempty"`
+	Changed bool           `json:"changed"`
 }
 
 // PositionMargin is the body of <prefix>.acct.<acct>.position_margin: Delta

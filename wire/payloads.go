@@ -271,19 +271,23 @@ type Account struct {
 }
 
 // Position is an open position; Qty is the absolute size, Side the direction,
-// ADLRank the 1-5 indicator.
+// ADLRank the 1-5 indicator, MarginMode the position's margin mode and
+// MaintenanceMargin what it must keep (its tier's rate less the tier's
+// cumulative amount), so a client needs no copy of the tiers.
 type Position struct {
-	Symbol           string          `json:"symbol"`
-	Side             PosSide         `json:"side"`
-	Qty              decimal.Decimal `json:"qty"`
-	EntryPrice       decimal.Decimal `json:"entry_price"`
-	MarkPrice        decimal.Decimal `json:"mark_price"`
-	UnrealizedPnL    decimal.Decimal `json:"unrealized_pnl"`
-	Margin           decimal.Decimal `json:"margin"`
-	Leverage         decimal.Decimal `json:"leverage"`
-	LiquidationPrice decimal.Decimal `json:"liquidation_price"`
-	BankruptcyPrice  decimal.Decimal `json:"bankruptcy_price"`
-	ADLRank          int             `json:"adl_rank"`
+	Symbol            string          `json:"symbol"`
+	Side              PosSide         `json:"side"`
+	MarginMode        MarginModeName  `json:"margin_mode"`
+	Qty               decimal.Decimal `json:"qty"`
+	MaintenanceMargin decimal.Decimal `json:"maintenance_margin"`
+	EntryPrice        decimal.Decimal `json:"entry_price"`
+	MarkPrice         decimal.Decimal `json:"mark_price"`
+	UnrealizedPnL     decimal.Decimal `json:"unrealized_pnl"`
+	Margin            decimal.Decimal `json:"margin"`
+	Leverage          decimal.Decimal `json:"leverage"`
+	LiquidationPrice  decimal.Decimal `json:"liquidation_price"`
+	BankruptcyPrice   decimal.Decimal `json:"bankruptcy_price"`
+	ADLRank           int             `json:"adl_rank"`
 }
 
 // FundEvent is one insurance-fund movement (fund.events, fund.state history).

@@ -50,7 +50,7 @@ var readyLine = regexp.MustCompile(`msg=ready nats=(\S+)`)
 // startChild runs the exchange on dir and waits until it serves.
 func startChild(t *testing.T, dir string) *child {
 	t.Helper()
-	args := []string{"--data", dir, "--nats-listen", "127.0.0.1:-1", "--nats-monitor", "", "--http", "",
+	args := []string{"--data", dir, "--nats-listen", "127.0.0.1:-1", "--nats-monitor", "", "--nats-ws", "", "--http", "", "--binance-http", "",
 		"--index", "manual", "--bots", "0"}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join(args, "\x1f"))

@@ -1,7 +1,9 @@
 // Command exchange runs the perpx paper-trading exchange. With no flags it
 // embeds a NATS server on 127.0.0.1:4222, runs the demo symbols BTC-PERP and
-// ETH-PERP on a simulated index with two liquidity bots, and serves
-// /metrics and /debug/pprof on 127.0.0.1:9090. See README.md for the flags.
+// ETH-PERP on a simulated index with two liquidity bots and two noise
+// takers, and serves the web trading page, /metrics and /debug/pprof on
+// 127.0.0.1:9090 (the page talks NATS over the embedded server's WebSocket
+// on 127.0.0.1:9222). See README.md for the flags.
 package main
 
 import (
@@ -29,6 +31,7 @@ func run(args []string) int {
 	var o app.Options
 	fs.StringVar(&o.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS server's client address")
 	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off)")
+	fs.StringVar(&o.NATSWS, "nats-ws", "127.0.0.1:9222", "embedded NATS server's WebSocket address, the web page's connection (\"\" = off)")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
 	fs.StringVar(&o.NATSUser, "nats-user", "", "user for --nats-url")
 	fs.StringVar(&o.NATSPass, "nats-password", "", "password for --nats-url")
@@ -38,7 +41,8 @@ func run(args []string) int {
 	fs.Float64Var(&o.Speed, "speed", 1, "replay speed multiplier for --index replay:FILE")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated index")
 	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
-	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of /metrics and /debug/pprof (\"\" = off)")
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page, /metrics and /debug/pprof (\"\" = off)")
+	fs.StringVar(&o.BinanceHTTP, "binance-http", "127.0.0.1:8090", "address of the Binance USDⓈ-M futures compatible REST and WebSocket face (\"\" = off)")
 	fs.StringVar(&o.Data, "data", "perpx-data", "directory of the journal (the embedded server's JetStream store); \"\" = in memory, nothing survives a restart")
 	fs.IntVar(&o.JournalReplicas, "journal-replicas", 1, "replicas of the journal stream with --nats-url (3 on a cluster)")
 	fs.StringVar(&o.Role, "role", "", "one of several instances on a NATS cluster (--nats-url, --data): auto (follow, lead when the lease is free), leader (auto, but start once leading), follower (only follow); \"\" = a lone exchange")

@@ -23,7 +23,7 @@ import (
 // exchangeArgs are a quiet exchange's: embedded NATS on a random port,
 // nothing else listening, manual index, no bots.
 func exchangeArgs(data string, more ...string) []string {
-	return append([]string{"--nats-listen", "127.0.0.1:-1", "--nats-monitor", "", "--http", "",
+	return append([]string{"--nats-listen", "127.0.0.1:-1", "--nats-monitor", "", "--nats-ws", "", "--http", "", "--binance-http", "",
 		"--index", "manual", "--bots", "0", "--data", data}, more...)
 }
 
@@ -133,9 +133,9 @@ func TestStartupFailures(t *testing.T) {
 	unreachable := "nats://" + loopback(t)
 
 	// A running exchange holds the ports a second one asks for.
-	first := struct{ nats, monitor, http string }{loopback(t), loopback(t), loopback(t)}
+	first := struct{ nats, monitor, ws, http string }{loopback(t), loopback(t), loopback(t), loopback(t)}
 	stopFirst := readyExchange(t, exchangeArgs(filepath.Join(tmp, "first"),
-		"--nats-listen", first.nats, "--nats-monitor", first.monitor, "--http", first.http))
+		"--nats-listen", first.nats, "--nats-monitor", first.monitor, "--nats-ws", first.ws, "--http", first.http))
 
 	data := filepath.Join(tmp, "data")
 	for _, tc := range []struct {
@@ -149,6 +149,8 @@ func TestStartupFailures(t *testing.T) {
 			[]string{"--nats-listen", "listen tcp " + first.nats, "address already in use"}},
 		{"monitor port in use", exchangeArgs(data, "--nats-monitor", first.monitor), 1, "cannot start",
 			[]string{"--nats-monitor", "listen tcp " + first.monitor, "address already in use"}},
+		{"websocket port in use", exchangeArgs(data, "--nats-ws", first.ws), 1, "cannot start",
+			[]string{"--nats-ws", "listen tcp " + first.ws, "address already in use"}},
 		{"http port in use", exchangeArgs(data, "--http", first.http), 1, "cannot start",
 			[]string{"--http", "listen tcp " + first.http, "address already in use"}},
 		{"bad config", exchangeArgs(data, "--config", badJSON), 2, "cannot load the config",
@@ -196,7 +198,7 @@ func TestStartupFailures(t *testing.T) {
 		t.Fatalf("first exchange exited %d", code)
 	}
 	stop := readyExchange(t, exchangeArgs(filepath.Join(tmp, "first"),
-		"--nats-listen", first.nats, "--nats-monitor", first.monitor, "--http", first.http))
+		"--nats-listen", first.nats, "--nats-monitor", first.monitor, "--nats-ws", first.ws, "--http", first.http))
 	if code := stop(); code != 0 {
 		t.Errorf("exchange on the freed ports exited %d", code)
 	}

@@ -174,6 +174,15 @@ func TestImportBoundaries(t *testing.T) {
 				}
 			}
 		}
+		// The Binance face is a NATS client of the exchange, in-process or not.
+		if top == "binance" {
+			for _, d := range p.Deps {
+				switch strings.TrimPrefix(d, mod) {
+				case "actors", "gateway", "app", "journal", "natsrv":
+					t.Errorf("%s depends on %s; the Binance face only speaks NATS to the exchange", name, d)
+				}
+			}
+		}
 		// cmd/loadtest may embed an exchange (--embedded); the client itself may not.
 		if top == "loadtest" || top == "wire" {
 			for _, d := range p.Deps {

@@ -1,0 +1,129 @@
+package binance_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// TestErrorCodes drives each refusal of the issue's list through the face
+// to the exchange and checks Binance's code, its HTTP status, and that the
+// refused request changed nothing.
+func TestErrorCodes(t *testing.T) {
+	// BTC-PERP's minimum notional is 100 here (5 in the demo).
+	e := start(t, `{`+usersJSON+`}`, func(c *config.Config) { c.Symbols[0].MinNotional = decimal.NewFromInt(100) })
+	e.deposit("alice", "1000")
+	e.deposit("mm", "1000000")
+	e.index("BTC-PERP", "30000")
+	e.index("ETH-PERP", "2000")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	order := func(kv ...string) url.Values {
+		v := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.010", "price", "29000")
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	// A resting ask of the market maker's at 30010 for post-only and FOK.
+	mustOK(t, "mm ask", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit,
+		Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.005")}).Reply)
+	before := e.state("alice")
+
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		params       url.Values
+		status, code int
+		msg          string // a part of the message
+	}{
+		{"price off the tick", "POST", "/fapi/v1/order", order("price", "29000.05"), 400, -1013, "PRICE_FILTER"},
+		{"quantity off the lot", "POST", "/fapi/v1/order", order("quantity", "0.0105"), 400, -1013, "LOT_SIZE"},
+		{"market quantity off the lot", "POST", "/fapi/v1/order", order("type", "MARKET", "timeInForce", "", "price", "", "quantity", "0.0105"), 400, -1013, "MARKET_LOT_SIZE"},
+		{"notional under the minimum", "POST", "/fapi/v1/order", order("quantity", "0.001", "price", "29000"), 400, -1013, "MIN_NOTIONAL"},
+		{"price outside the band", "POST", "/fapi/v1/order", order("price", "50000"), 400, -1013, "PERCENT_PRICE"},
+		{"margin", "POST", "/fapi/v1/order", order("quantity", "1", "price", "29000"), 400, -2019, "Margin is insufficient"},
+		{"reduce-only without a position", "POST", "/fapi/v1/order", order("reduceOnly", "true"), 400, -2022, "ReduceOnly"},
+		{"post-only that would take", "POST", "/fapi/v1/order", order("price", "30010", "timeInForce", "GTX", "quantity", "0.004"), 400, -5022, "Post Only"},
+		{"FOK that cannot fill", "POST", "/fapi/v1/order", order("price", "30010", "timeInForce", "FOK", "quantity", "0.010"), 400, -5021, "FOK"},
+		{"stop that would trigger at once", "POST", "/fapi/v1/algoOrder", order("algoType", "CONDITIONAL", "type", "STOP_MARKET",
+			"timeInForce", "", "price", "", "side", "SELL", "triggerPrice", "31000", "workingType", "MARK_PRICE", "quantity", "0.001"), 400, -2021, "immediately trigger"},
+		{"a stop on the plain order endpoint", "POST", "/fapi/v1/order", order("type", "STOP_MARKET", "stopPrice", "29000"), 400, -4120, "Algo Order"},
+		{"cancel of an unknown order", "DELETE", "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", "987654321"), 400, -2011, "Unknown order"},
+		{"query of an unknown order", "GET", "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", "987654321"), 400, -2013, "does not exist"},
+		{"unknown symbol", "POST", "/fapi/v1/order", order("symbol", "DOGEUSDT"), 400, -1121, "Invalid symbol"},
+		{"missing quantity", "POST", "/fapi/v1/order", order("quantity", ""), 400, -1102, "quantity"},
+		{"bad side", "POST", "/fapi/v1/order", order("side", "HOLD"), 400, -1117, "side"},
+		{"hedge-mode position side", "POST", "/fapi/v1/order", order("positionSide", "LONG"), 400, -4061, "position side"},
+		{"leverage over the maximum", "POST", "/fapi/v1/leverage", vals("symbol", "BTCUSDT", "leverage", "126"), 400, -4028, "Leverage"},
+		{"margin type already so", "POST", "/fapi/v1/marginType", vals("symbol", "BTCUSDT", "marginType", "CROSSED"), 400, -4046, "No need to change margin type"},
+		{"isolated margin without an isolated position", "POST", "/fapi/v1/positionMargin", vals("symbol", "BTCUSDT", "amount", "10", "type", "1"), 400, -4049, "isolated"},
+		{"bad depth limit", "GET", "/fapi/v1/depth", vals("symbol", "BTCUSDT", "limit", "7"), 400, -4021, "depth limit"},
+		{"bad kline interval", "GET", "/fapi/v1/klines", vals("symbol", "BTCUSDT", "interval", "7m"), 400, -1120, "interval"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			params := url.Values{}
+			for k, v := range tc.params {
+				if v[0] != "" { // "" removes a default parameter
+					params[k] = v
+				}
+			}
+			status, body := alice.signed(tc.method, tc.path, params)
+			got := fails(t, tc.name, status, body, tc.status, tc.code)
+			if !contains(got.Msg, tc.msg) {
+				t.Errorf("message %q does not say %q", got.Msg, tc.msg)
+			}
+		})
+	}
+	after := e.state("alice")
+	if len(after.OpenOrders) != 0 || !after.Balances["USDT"].Equal(before.Balances["USDT"]) || len(after.Positions) != 0 {
+		t.Fatalf("a refused request changed the account: %+v", after)
+	}
+
+	// Margin type: -4047 with an open order, -4048 with a position.
+	var placed map[string]any
+	alice.ok(http.MethodPost, "/fapi/v1/order", order("symbol", "ETHUSDT", "price", "1990", "quantity", "0.10"), &placed)
+	status, body := alice.signed(http.MethodPost, "/fapi/v1/marginType", vals("symbol", "ETHUSDT", "marginType", "ISOLATED"))
+	fails(t, "margin type with an open order", status, body, 400, -4047)
+	alice.ok(http.MethodDelete, "/fapi/v1/allOpenOrders", vals("symbol", "ETHUSDT"), nil)
+	mustOK(t, "mm ETH ask", e.place("mm", wire.PlaceOrder{Symbol: "ETH-PERP", Side: wire.Sell, Type: wire.Limit,
+		Price: decimal.RequireFromString("2001"), Qty: decimal.RequireFromString("0.10")}).Reply)
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "ETHUSDT", "side", "BUY", "type", "MARKET", "quantity", "0.10"), nil)
+	status, body = alice.signed(http.MethodPost, "/fapi/v1/marginType", vals("symbol", "ETHUSDT", "marginType", "ISOLATED"))
+	fails(t, "margin type with a position", status, body, 400, -4048)
+	e.audit()
+}
+
+// TestRateLimit: the exchange's per-account order bucket, empty, is
+// Binance's -1003 with HTTP 429; nothing is placed.
+func TestRateLimit(t *testing.T) {
+	e := start(t, `{`+usersJSON+`,"rate_limit":{"orders_per_s":0.001,"burst":2}}`)
+	e.deposit("alice", "10000")
+	e.index("BTC-PERP", "30000")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	order := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.010", "price", "29000")
+	for range 2 {
+		alice.ok(http.MethodPost, "/fapi/v1/order", order, nil)
+	}
+	status, body := alice.signed(http.MethodPost, "/fapi/v1/order", order)
+	fails(t, "third order", status, body, http.StatusTooManyRequests, -1003)
+	if n := len(e.state("alice").OpenOrders); n != 2 {
+		t.Fatalf("%d open orders, want 2", n)
+	}
+}
+
+func contains(s, part string) bool {
+	return len(part) == 0 || len(s) >= len(part) && (s == part || indexOf(s, part) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,240 @@
+package binance_test
+
+// The harness: a whole exchange (app.Start: embedded NATS on a random
+// loopback port, manual index, no bots) with the Binance face on a random
+// port, an admin NATS connection to read the truth, and signed HTTP clients.
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/app"
+	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+const wait = 10 * time.Second
+
+// usersJSON are the test users: an admin and three traders with API keys.
+const usersJSON = `"users":[{"user":"admin","password":"admin-pw","admin":true},
+ {"user":"alice","password":"alice-pw","account":"alice","api_key":"aliceKey0123456789","api_secret":"aliceSecret0123456789"},
+ {"user":"bob","password":"bob-pw","account":"bob","api_key":"bobKey0123456789","api_secret":"bobSecret0123456789"},
+ {"user":"mm","password":"mm-pw","account":"mm","api_key":"mmKey0123456789","api_secret":"mmSecret0123456789"}]`
+
+type env struct {
+	t    testing.TB
+	app  *app.App
+	cfg  *config.Config
+	nc   *nats.Conn
+	subj wire.Subjects
+	base string // http://127.0.0.1:port
+}
+
+// start runs an exchange with the config file body (the demo symbols when
+// it names none), changed by the tweaks, and the Binance face.
+func start(t testing.TB, cfgJSON string, tweaks ...func(*config.Config)) *env {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tweaks {
+		f(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual",
+		BinanceHTTP: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := a.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	var opts []nats.Option
+	if len(cfg.Users) > 0 {
+		opts = append(opts, nats.UserInfo("admin", "admin-pw"))
+	}
+	nc, err := nats.Connect(a.URL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return &env{t: t, app: a, cfg: cfg, nc: nc, subj: wire.DefaultSubjects(), base: "http://" + a.BinanceAddr()}
+}
+
+// req sends body on subject and decodes the reply into rep.
+func (e *env) req(subject string, body, rep any) {
+	e.t.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := e.nc.Request(subject, data, wait)
+	if err != nil {
+		e.t.Fatalf("request %s: %v", subject, err)
+	}
+	if err := json.Unmarshal(m.Data, rep); err != nil {
+		e.t.Fatalf("reply to %s: %v: %s", subject, err, m.Data)
+	}
+}
+
+func mustOK(t testing.TB, what string, r wire.Reply) {
+	t.Helper()
+	if !r.OK {
+		t.Fatalf("%s: %+v", what, r.Error)
+	}
+}
+
+func (e *env) deposit(acct, amount string) {
+	e.t.Helper()
+	var r wire.BalanceReply
+	e.req(e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: "USDT", Amount: decimal.RequireFromString(amount)}, &r)
+	mustOK(e.t, "deposit", r.Reply)
+}
+
+func (e *env) index(sym, price string) {
+	e.t.Helper()
+	var r wire.IndexReply
+	e.req(e.subj.AdminIndex(sym), wire.IndexSet{Price: decimal.RequireFromString(price)}, &r)
+	mustOK(e.t, "index", r.Reply)
+}
+
+func (e *env) place(acct string, p wire.PlaceOrder) wire.OrderReply {
+	e.t.Helper()
+	var r wire.OrderReply
+	e.req(e.subj.OrderPlace(acct), p, &r)
+	return r
+}
+
+func (e *env) state(acct string) *wire.Account {
+	e.t.Helper()
+	var r wire.AccountReply
+	e.req(e.subj.State(acct), map[string]string{}, &r)
+	mustOK(e.t, "state", r.Reply)
+	return r.Account
+}
+
+// audit checks the exchange's invariants (money conserved, open interest
+// balanced).
+func (e *env) audit() {
+	e.t.Helper()
+	var r wire.AuditReply
+	e.req(e.subj.AdminAudit(), map[string]string{}, &r)
+	mustOK(e.t, "audit", r.Reply)
+	if !r.InvariantsOK {
+		e.t.Fatalf("audit: invariants broken: %+v", r)
+	}
+}
+
+// client signs requests as a Binance bot does.
+type client struct {
+	e           *env
+	key, secret string
+}
+
+func (e *env) client(key, secret string) client { return client{e: e, key: key, secret: secret} }
+
+func sign(secret, payload string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(payload))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// signed sends params with timestamp (now unless set) and signature,
+// in the query string for GET and DELETE, in the body otherwise.
+func (c client) signed(method, path string, params url.Values) (int, []byte) {
+	c.e.t.Helper()
+	if params == nil {
+		params = url.Values{}
+	}
+	if params.Get("timestamp") == "" {
+		params.Set("timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
+	}
+	q := params.Encode()
+	q += "&signature=" + sign(c.secret, q)
+	if method == http.MethodGet || method == http.MethodDelete {
+		return c.raw(method, path+"?"+q, "")
+	}
+	return c.raw(method, path, q)
+}
+
+// raw sends one request with the client's API key as it is given.
+func (c client) raw(method, pathQuery, body string) (int, []byte) {
+	c.e.t.Helper()
+	req, err := http.NewRequest(method, c.e.base+pathQuery, strings.NewReader(body))
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if c.key != "" {
+		req.Header.Set("X-MBX-APIKEY", c.key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+// ok decodes a successful reply into out.
+func (c client) ok(method, path string, params url.Values, out any) {
+	c.e.t.Helper()
+	status, body := c.signed(method, path, params)
+	if status != http.StatusOK {
+		c.e.t.Fatalf("%s %s: HTTP %d %s", method, path, status, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			c.e.t.Fatalf("%s %s: %v: %s", method, path, err, body)
+		}
+	}
+}
+
+// bnError is Binance's error body.
+type bnError struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+// fails expects Binance's error code with the HTTP status.
+func fails(t testing.TB, what string, status int, body []byte, wantStatus, wantCode int) bnError {
+	t.Helper()
+	var e bnError
+	if err := json.Unmarshal(body, &e); err != nil || e.Code != wantCode || status != wantStatus {
+		t.Fatalf("%s: want HTTP %d code %d, got HTTP %d %s", what, wantStatus, wantCode, status, body)
+	}
+	return e
+}
+
+func vals(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}

@@ -1,0 +1,460 @@
+package binance
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"strconv"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// The order endpoints. A plain order is one order.place; conditional
+// types are Binance's algo orders (algo.go), refused here with -4120 as
+// Binance does since its algo service took them over.
+
+// placeParams reads an order's parameters as /fapi/v1/order (algo false)
+// or /fapi/v1/algoOrder (algo true) take them.
+func (c *call) placeParams(algo bool) (*symbol, wire.PlaceOrder, *apiError) {
+	var p wire.PlaceOrder
+	sym, e := c.symbol(true)
+	if e != nil {
+		return nil, p, e
+	}
+	p.Symbol = sym.name
+	side, e := c.need("side")
+	if e != nil {
+		return nil, p, e
+	}
+	switch side {
+	case "BUY":
+		p.Side = wire.Buy
+	case "SELL":
+		p.Side = wire.Sell
+	default:
+		return nil, p, errf(400, codeBadSide, "Invalid side.")
+	}
+	if ps, given := c.str("positionSide"); given && ps != "BOTH" {
+		return nil, p, errf(400, codePositionSide, "Order's position side does not match user's setting.")
+	}
+	if algo {
+		if at, e := c.need("algoType"); e != nil {
+			return nil, p, e
+		} else if at != "CONDITIONAL" {
+			return nil, p, badData("algoType")
+		}
+	}
+	typ, e := c.need("type")
+	if e != nil {
+		return nil, p, e
+	}
+	t, known := pxTypes[typ]
+	switch {
+	case !known || algo && !t.Conditional():
+		return nil, p, errf(400, codeBadType, "Invalid orderType.")
+	case !algo && t.Conditional():
+		return nil, p, errf(400, codeUseAlgo, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")
+	}
+	p.Type = t
+	if e := c.placeTIF(&p); e != nil {
+		return nil, p, e
+	}
+	if e := c.placeSizes(&p); e != nil {
+		return nil, p, e
+	}
+	if e := c.placeTrigger(&p); e != nil {
+		return nil, p, e
+	}
+	if p.ReduceOnly, e = c.boolean("reduceOnly"); e != nil {
+		return nil, p, e
+	}
+	if _, e = c.boolean("priceProtect"); e != nil {
+		return nil, p, e
+	}
+	idParam := "newClientOrderId"
+	if algo {
+		idParam = "clientAlgoId"
+	}
+	if p.ClientOrderID, e = c.clientID(idParam); e != nil {
+		return nil, p, e
+	}
+	if v, given := c.str("selfTradePreventionMode"); given {
+		stp, ok := pxSTP[v]
+		if !ok {
+			return nil, p, errf(400, codeBadSTP, "Invalid self trade prevention mode")
+		}
+		p.STP = stp
+	}
+	if v, given := c.str("priceMatch"); given && v != "NONE" {
+		return nil, p, errf(400, codeBadPriceMatch, "Invalid price match: perpx matches at the order's price only")
+	}
+	if _, given := c.str("goodTillDate"); given {
+		return nil, p, notRequired("goodTillDate")
+	}
+	if v, given := c.str("newOrderRespType"); given && v != "ACK" && v != "RESULT" {
+		return nil, p, errf(400, codeBadRespType, "Invalid newOrderRespType")
+	}
+	return sym, p, nil
+}
+
+// placeTIF: GTX is a post-only GTC order; an order that never rests takes
+// IOC (the exchange's default) unless it says FOK.
+func (c *call) placeTIF(p *wire.PlaceOrder) *apiError {
+	v, given := c.str("timeInForce")
+	if !given {
+		return nil
+	}
+	switch v {
+	case "GTC", "IOC", "FOK":
+	case "GTX":
+		if !p.Type.Limited() {
+			return errf(400, codeBadTIF, "Invalid timeInForce.")
+		}
+		p.PostOnly, v = true, "GTC"
+	default:
+		return errf(400, codeBadTIF, "Invalid timeInForce.")
+	}
+	if !p.Type.Limited() && v == "GTC" {
+		return nil // Binance ignores a market order's GTC
+	}
+	p.TIF = wire.TIF(v)
+	return nil
+}
+
+// placeSizes reads quantity, price and closePosition.
+func (c *call) placeSizes(p *wire.PlaceOrder) *apiError {
+	closePos, e := c.boolean("closePosition")
+	if e != nil {
+		return e
+	}
+	if closePos {
+		if p.Type != wire.StopMarket && p.Type != wire.TakeProfitMarket {
+			return badData("closePosition")
+		}
+		p.ClosePosition = true
+	}
+	q, given, e := c.decimal("quantity")
+	if e != nil {
+		return e
+	}
+	switch {
+	case closePos && given && !q.IsZero():
+		return errf(400, -4137, "Quantity must be zero with closePosition equals true")
+	case !closePos && !given:
+		return mandatory("quantity")
+	case !closePos:
+		p.Qty = q
+	}
+	price, given, e := c.decimal("price")
+	if e != nil {
+		return e
+	}
+	switch {
+	case p.Type.Limited() && !given:
+		return mandatory("price")
+	case p.Type.Limited():
+		p.Price = price
+	case given && !price.IsZero():
+		return notRequired("price")
+	}
+	return nil
+}
+
+// placeTrigger reads a conditional order's trigger: triggerPrice (or
+// stopPrice), workingType (CONTRACT_PRICE, Binance's default, is the last
+// trade), callbackRate and activatePrice (or activationPrice).
+func (c *call) placeTrigger(p *wire.PlaceOrder) *apiError {
+	if !p.Type.Conditional() {
+		return nil
+	}
+	p.TriggerBy = wire.TriggerLast
+	if v, given := c.str("workingType"); given {
+		by, ok := pxWorking[v]
+		if !ok {
+			return errf(400, -4031, "Invalid parameter working type")
+		}
+		p.TriggerBy = by
+	}
+	if p.Type == wire.TrailingStopMarket {
+		rate, given, e := c.decimal("callbackRate")
+		if e != nil {
+			return e
+		}
+		if !given {
+			return mandatory("callbackRate")
+		}
+		p.CallbackRate = rate
+		name := "activatePrice"
+		if _, given := c.str(name); !given {
+			name = "activationPrice"
+		}
+		act, _, e := c.decimal(name)
+		if e != nil {
+			return e
+		}
+		p.ActivationPrice = act
+		return nil
+	}
+	name := "triggerPrice"
+	if _, given := c.str(name); !given {
+		name = "stopPrice"
+	}
+	tp, given, e := c.decimal(name)
+	if e != nil {
+		return e
+	}
+	if !given {
+		return mandatory("triggerPrice")
+	}
+	p.TriggerPrice = tp
+	return nil
+}
+
+// clientID is the order's client id: the parameter's, else one made up
+// (Binance gives every order one, so origClientOrderId always works).
+func (c *call) clientID(param string) (string, *apiError) {
+	v, given := c.str(param)
+	if !given {
+		v, given = c.str("newClientOrderId")
+	}
+	if !given {
+		return "px-" + rand.Text()[:22], nil
+	}
+	if !wire.ValidToken(v) || len(v) > 36 {
+		return "", errf(400, codeBadClientID, "Client order id is not valid: 1-36 characters of [A-Za-z0-9_-].")
+	}
+	return v, nil
+}
+
+func (c *call) newOrder() (any, *apiError) {
+	_, p, e := c.placeParams(false)
+	if e != nil {
+		return nil, e
+	}
+	oc := ctxOther
+	if p.Type == wire.Market {
+		oc = ctxMarket
+	}
+	var rep wire.OrderReply
+	if e := c.s.request(c.ctx, c.s.subj.OrderPlace(c.account), p, &rep, oc); e != nil {
+		return nil, e
+	}
+	return c.s.toOrder(rep.Order), nil
+}
+
+// orderRef is the order a request names: orderId or origClientOrderId
+// (idName and cidName, the algo endpoints' names differ).
+func (c *call) orderRef(idName, cidName string) (id, cid string, e *apiError) {
+	if v, given := c.str(idName); given {
+		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+			return "", "", illegal(idName, "^[0-9]{1,20}$")
+		}
+		return v, "", nil
+	}
+	if v, given := c.str(cidName); given {
+		if !wire.ValidToken(v) {
+			return "", "", errNoSuchOrder
+		}
+		return "", v, nil
+	}
+	return "", "", errf(400, codeMandatory, "Either %s or %s must be sent.", idName, cidName)
+}
+
+// findOrder reads one order, open or closed, of sym.
+func (c *call) findOrder(sym *symbol, id, cid string) (*wire.Order, *apiError) {
+	var rep wire.OrdersReply
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
+		return nil, e
+	}
+	if len(rep.Orders) == 0 || rep.Orders[0].Symbol != sym.name {
+		return nil, errNoSuchOrder
+	}
+	return &rep.Orders[0], nil
+}
+
+// symbolOrder is the symbol and the order (orderId or origClientOrderId)
+// a request names.
+func (c *call) symbolOrder() (sym *symbol, id, cid string, e *apiError) {
+	if sym, e = c.symbol(true); e != nil {
+		return nil, "", "", e
+	}
+	id, cid, e = c.orderRef("orderId", "origClientOrderId")
+	return sym, id, cid, e
+}
+
+func (c *call) queryOrder() (any, *apiError) {
+	sym, id, cid, e := c.symbolOrder()
+	if e != nil {
+		return nil, e
+	}
+	o, e := c.findOrder(sym, id, cid)
+	if e != nil {
+		return nil, e
+	}
+	if o.Status == wire.StatusUntriggered { // an algo order until it fires
+		return nil, errNoSuchOrder
+	}
+	return c.s.toOrder(o), nil
+}
+
+// cancel cancels one order (plain or conditional) and answers it.
+func (c *call) cancel(sym *symbol, id, cid string) (*wire.Order, *apiError) {
+	var rep wire.OrderReply
+	req := wire.Cancel{Symbol: sym.name, OrderID: id, ClientOrderID: cid}
+	if e := c.s.request(c.ctx, c.s.subj.OrderCancel(c.account), req, &rep, ctxCancel); e != nil {
+		return nil, e
+	}
+	return rep.Order, nil
+}
+
+func (c *call) cancelOrder() (any, *apiError) {
+	sym, id, cid, e := c.symbolOrder()
+	if e != nil {
+		return nil, e
+	}
+	o, e := c.cancel(sym, id, cid)
+	if e != nil {
+		return nil, e
+	}
+	return c.s.toOrder(o), nil
+}
+
+// openOf is the account's open orders (of sym when not nil); algo picks
+// the untriggered conditional ones, else the others.
+func (c *call) openOf(sym *symbol, algo bool) ([]wire.Order, *apiError) {
+	a, e := c.state(sym)
+	if e != nil {
+		return nil, e
+	}
+	out := make([]wire.Order, 0, len(a.OpenOrders))
+	for _, o := range a.OpenOrders {
+		if (o.Status == wire.StatusUntriggered) == algo {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (c *call) openOrders() (any, *apiError) {
+	sym, e := c.symbol(false)
+	if e != nil {
+		return nil, e
+	}
+	os, e := c.openOf(sym, false)
+	if e != nil {
+		return nil, e
+	}
+	out := make([]bnOrder, len(os))
+	for i := range os {
+		out[i] = c.s.toOrder(&os[i])
+	}
+	return out, nil
+}
+
+func (c *call) openOrder() (any, *apiError) {
+	sym, id, cid, e := c.symbolOrder()
+	if e != nil {
+		return nil, e
+	}
+	os, e := c.openOf(sym, false)
+	if e != nil {
+		return nil, e
+	}
+	for i := range os {
+		if id != "" && os[i].OrderID == id || cid != "" && os[i].ClientOrderID == cid {
+			return c.s.toOrder(&os[i]), nil
+		}
+	}
+	return nil, errNoSuchOrder
+}
+
+// batchReply answers order.batch: one reply per item.
+type batchReply struct {
+	wire.Reply
+	Results []json.RawMessage `json:"results"`
+}
+
+// cancelEach cancels orders in batches of 20 (order.batch's most); an
+// order that filled or went meanwhile is simply not canceled.
+func (c *call) cancelEach(sym *symbol, os []wire.Order) *apiError {
+	for len(os) > 0 {
+		n := min(len(os), 20)
+		items := make([]map[string]wire.Cancel, n)
+		for i, o := range os[:n] {
+			items[i] = map[string]wire.Cancel{"cancel": {Symbol: sym.name, OrderID: o.OrderID}}
+		}
+		var rep batchReply
+		if e := c.s.request(c.ctx, c.s.subj.OrderBatch(c.account), map[string]any{"orders": items}, &rep, ctxCancel); e != nil {
+			return e
+		}
+		os = os[n:]
+	}
+	return nil
+}
+
+// cancelAll is DELETE /fapi/v1/allOpenOrders: the symbol's plain open
+// orders, as of the state read (conditional ones are algoOpenOrders').
+func (c *call) cancelAll() (any, *apiError) { return c.cancelOpen(false) }
+
+func (c *call) cancelOpen(algo bool) (any, *apiError) {
+	sym, e := c.symbol(true)
+	if e != nil {
+		return nil, e
+	}
+	os, e := c.openOf(sym, algo)
+	if e != nil {
+		return nil, e
+	}
+	if e := c.cancelEach(sym, os); e != nil {
+		return nil, e
+	}
+	return ok("The operation of cancel all open order is done."), nil
+}
+
+// allOrders is GET /fapi/v1/allOrders: the symbol's orders the exchange
+// keeps (open, and the last 1 000 closed), from orderId on or the newest
+// limit, within startTime..endTime (creation times).
+func (c *call) allOrders() (any, *apiError) {
+	p, e := c.page("orderId")
+	if e != nil {
+		return nil, e
+	}
+	var rep wire.OrdersReply
+	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{Symbol: p.sym.name, Limit: 1000}, &rep, ctxQuery); e != nil {
+		return nil, e
+	}
+	out := []bnOrder{}
+	for i := range rep.Orders {
+		o := &rep.Orders[i]
+		if o.Status != wire.StatusUntriggered && p.in(orderID(o.OrderID), o.CreatedMs) {
+			out = append(out, c.s.toOrder(o))
+		}
+	}
+	return cut(&p, out), nil
+}
+
+// userTrades is GET /fapi/v1/userTrades: the account's fills in the symbol
+// (the last 1 000 kept), of orderId, from fromId (a trade id) on, or within
+// startTime..endTime.
+func (c *call) userTrades() (any, *apiError) {
+	p, e := c.page("fromId")
+	if e != nil {
+		return nil, e
+	}
+	oid, hasOrder, e := c.integer("orderId", 0, 1<<62)
+	if e != nil {
+		return nil, e
+	}
+	var rep wire.FillsReply
+	req := wire.Fills{Symbol: p.sym.name, StartMs: p.start, EndMs: p.end, Limit: 1000}
+	if e := c.s.request(c.ctx, c.s.subj.Fills(c.account), req, &rep, ctxQuery); e != nil {
+		return nil, e
+	}
+	out := []bnTrade{}
+	for i := range rep.Fills {
+		f := &rep.Fills[i]
+		if (!hasOrder || orderID(f.OrderID) == uint64(oid)) && p.in(f.TradeSeq, f.TimeMs) {
+			out = append(out, c.s.toTrade(f))
+		}
+	}
+	return cut(&p, out), nil
+}

@@ -1,0 +1,238 @@
+package binance_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/perpx/perpx/binance"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// wsClient reads one WebSocket's messages as JSON objects.
+type wsClient struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func dial(t *testing.T, url string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return &wsClient{t: t, c: c}
+}
+
+func (w *wsClient) write(v any) {
+	w.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := w.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// next reads until match accepts a message; it fails after wait.
+func (w *wsClient) next(what string, match func(m map[string]any) bool) map[string]any {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		_, data, err := w.c.Read(ctx)
+		if err != nil {
+			w.t.Fatalf("%s: %v", what, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			w.t.Fatalf("%s: %v: %s", what, err, data)
+		}
+		if d, ok := m["data"].(map[string]any); ok { // a combined stream's wrapper
+			m = d
+		}
+		if match(m) {
+			return m
+		}
+	}
+}
+
+func event(e string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["e"] == e }
+}
+
+func field(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, _ := v.(map[string]any)
+		v = mm[p]
+	}
+	return v
+}
+
+// TestStreams checks the WebSocket streams ccxt's suite does not: the
+// market streams by path and by SUBSCRIBE, and the user data events
+// ALGO_UPDATE, ORDER_TRADE_UPDATE, ACCOUNT_UPDATE, MARGIN_CALL and
+// listenKeyExpired, against what the exchange says over NATS.
+func TestStreams(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	e.deposit("alice", "60")
+	e.deposit("mm", "1000000")
+	e.index("BTC-PERP", "30000")
+	for _, o := range []wire.PlaceOrder{
+		{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.1")},
+		{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: decimal.RequireFromString("29990"), Qty: decimal.RequireFromString("0.1")},
+	} {
+		mustOK(t, "mm", e.place("mm", o).Reply)
+	}
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
+
+	// Market streams: two by the combined path, three by SUBSCRIBE.
+	market := dial(t, ws+"/stream?streams=btcusdt@aggTrade/btcusdt@bookTicker")
+	bt := market.next("bookTicker", event("bookTicker"))
+	if bt["b"] != "29990" || bt["a"] != "30010" || bt["A"] != "0.1" {
+		t.Errorf("bookTicker: %v", bt)
+	}
+	market.write(map[string]any{"method": "SUBSCRIBE", "params": []string{"btcusdt@kline_1m", "btcusdt@markPrice@1s", "!markPrice@arr@1s", "btcusdt@trade"}, "id": 7})
+	market.next("SUBSCRIBE's reply", func(m map[string]any) bool { return m["id"] == 7.0 && m["result"] == nil })
+	market.write(map[string]any{"method": "SUBSCRIBE", "params": []string{"btcusdt@nonsense"}, "id": 8})
+	market.next("a bad stream's refusal", func(m map[string]any) bool { return m["id"] == 8.0 && m["error"] != nil })
+
+	// The user stream.
+	var lk struct{ ListenKey string }
+	status, body := alice.raw(http.MethodPost, "/fapi/v1/listenKey", "")
+	if status != 200 || json.Unmarshal(body, &lk) != nil {
+		t.Fatalf("listenKey: %d %s", status, body)
+	}
+	user := dial(t, ws+"/private/ws?listenKey="+lk.ListenKey)
+	time.Sleep(200 * time.Millisecond) // the feed's NATS subscription is in place
+
+	var algo map[string]any
+	alice.ok(http.MethodPost, "/fapi/v1/algoOrder", vals("algoType", "CONDITIONAL", "symbol", "BTCUSDT", "side", "SELL",
+		"type", "STOP_MARKET", "triggerPrice", "25000", "workingType", "MARK_PRICE", "closePosition", "true", "clientAlgoId", "sl-1"), &algo)
+	au := user.next("ALGO_UPDATE", event("ALGO_UPDATE"))
+	if field(au, "o", "caid") != "sl-1" || field(au, "o", "X") != "NEW" || field(au, "o", "tp") != "25000" || field(au, "o", "cp") != true {
+		t.Errorf("ALGO_UPDATE: %v", au)
+	}
+
+	alice.ok(http.MethodPost, "/fapi/v1/leverage", vals("symbol", "BTCUSDT", "leverage", "50"), nil)
+	var placed map[string]any
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "MARKET", "quantity", "0.05"), &placed)
+	trade := user.next("ORDER_TRADE_UPDATE TRADE", func(m map[string]any) bool {
+		return m["e"] == "ORDER_TRADE_UPDATE" && field(m, "o", "x") == "TRADE"
+	})
+	if field(trade, "o", "L") != "30010" || field(trade, "o", "l") != "0.05" || field(trade, "o", "i") != placed["orderId"] {
+		t.Errorf("ORDER_TRADE_UPDATE: %v (order %v)", trade, placed)
+	}
+	acct := user.next("ACCOUNT_UPDATE", event("ACCOUNT_UPDATE"))
+	st := e.state("alice")
+	pos := field(acct, "a", "P").([]any)[0].(map[string]any)
+	if pos["pa"] != "0.05" || pos["ep"] != st.Positions[0].EntryPrice.String() || pos["mt"] != "cross" {
+		t.Errorf("ACCOUNT_UPDATE position: %v, the exchange: %+v", pos, st.Positions[0])
+	}
+	if wb := field(acct, "a", "B").([]any)[0].(map[string]any)["wb"]; wb != st.Balances["USDT"].String() {
+		t.Errorf("ACCOUNT_UPDATE wallet %v, the exchange %s", wb, st.Balances["USDT"])
+	}
+	got := map[string]map[string]any{}
+	market.next("aggTrade, trade and kline", func(m map[string]any) bool {
+		if e, ok := m["e"].(string); ok && got[e] == nil {
+			got[e] = m
+		}
+		return got["aggTrade"] != nil && got["trade"] != nil && got["kline"] != nil
+	})
+	at, tr, k := got["aggTrade"], got["trade"], got["kline"]
+	if at["p"] != "30010" || at["q"] != "0.05" || at["m"] != false || tr["t"] != at["a"] {
+		t.Errorf("aggTrade %v, trade %v", at, tr)
+	}
+	if field(k, "k", "c") != "30010" || field(k, "k", "i") != "1m" {
+		t.Errorf("kline: %v", k)
+	}
+
+	// A mark move: the mark price streams; then one that liquidates alice
+	// (60 USDT backing 1 500 of BTC): MARGIN_CALL.
+	e.index("BTC-PERP", "29500")
+	mp := market.next("markPrice", func(m map[string]any) bool { return m["e"] == "markPriceUpdate" && m["i"] == "29500" })
+	var tk wire.TickerReply
+	e.req(e.subj.Ticker("BTC-PERP"), map[string]string{}, &tk)
+	if mp["s"] != "BTCUSDT" || mp["p"] != tk.Ticker.Mark.String() || mp["r"] != tk.Ticker.FundingRate.String() {
+		t.Errorf("markPrice: %v, the exchange's ticker: %+v", mp, tk.Ticker)
+	}
+	e.index("BTC-PERP", "28000")
+	mc := user.next("MARGIN_CALL", event("MARGIN_CALL"))
+	if p := field(mc, "p").([]any)[0].(map[string]any); p["s"] != "BTCUSDT" || p["pa"] != "0.05" {
+		t.Errorf("MARGIN_CALL: %v", mc)
+	}
+	e.audit()
+}
+
+// TestListenKeyExpiry: a key not kept alive ends its connections with
+// listenKeyExpired; one kept alive (PUT) lives on.
+func TestListenKeyExpiry(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second face on the same exchange, a NATS client with the admin's
+	// login like a separate process, with 600 ms listen keys.
+	s, err := binance.New(binance.Options{Conn: e.nc, Config: e.cfg, ListenKeyTTL: 600 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Serve(ln)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	e.base = "http://" + s.Addr()
+	bob := e.client("bobKey0123456789", "bobSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	key := func(c client) string {
+		var lk struct{ ListenKey string }
+		c.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
+		return lk.ListenKey
+	}
+	bobKey, aliceKey := key(bob), key(alice)
+	if again := key(bob); again != bobKey {
+		t.Errorf("a second POST gave %s, want the live key %s", again, bobKey)
+	}
+	bobWS := dial(t, "ws://"+s.Addr()+"/ws/"+bobKey)
+	aliceWS := dial(t, "ws://"+s.Addr()+"/ws/"+aliceKey)
+	stop := make(chan struct{})
+	go func() { // alice's bot keeps its key alive
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(150 * time.Millisecond):
+				if status, body := alice.raw(http.MethodPut, "/fapi/v1/listenKey", ""); status != 200 {
+					t.Errorf("keepalive: %d %s", status, body)
+				}
+			}
+		}
+	}()
+	ex := bobWS.next("listenKeyExpired", event("listenKeyExpired"))
+	if ex["listenKey"] != bobKey {
+		t.Errorf("listenKeyExpired: %v", ex)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, _, err := bobWS.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Errorf("after listenKeyExpired: %v, want a normal close", err)
+	}
+	if status, body := bob.raw(http.MethodPut, "/fapi/v1/listenKey", ""); status != 400 || !strings.Contains(string(body), "-1125") {
+		t.Errorf("keepalive of an expired key: %d %s, want -1125", status, body)
+	}
+	// Alice's connection is still served: an order of hers is on it.
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "1000")
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
+		"quantity", "0.001", "price", "29000"), nil)
+	aliceWS.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
+	close(stop)
+}

@@ -1,0 +1,88 @@
+// Command binance runs perpx's Binance USDⓈ-M futures compatible face
+// (package binance) as a process of its own, a NATS client of an exchange
+// running elsewhere:
+//
+//	binance --nats-url nats://127.0.0.1:4222 --config perpx.json --listen 127.0.0.1:8090
+//
+// It needs the exchange's config (symbols, users with api_key/api_secret)
+// and, on a server with users, a login allowed every account's subjects
+// (an admin). cmd/exchange runs the same face in-process (--binance-http).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/binance"
+	"github.com/perpx/perpx/config"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("binance", flag.ContinueOnError)
+	url := fs.String("nats-url", "nats://127.0.0.1:4222", "the exchange's NATS server")
+	user := fs.String("nats-user", "", "NATS user (an admin when the server has users)")
+	pass := fs.String("nats-password", "", "NATS password")
+	cfgPath := fs.String("config", "", "the exchange's config file (symbols, users' API keys); default: the demo symbols")
+	prefix := fs.String("prefix", "px", "the exchange's subject prefix")
+	listen := fs.String("listen", "127.0.0.1:8090", "address of the REST and WebSocket server")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "binance: %v (binance -h lists the flags)\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		log.Error("cannot load the config", "err", err)
+		return 2
+	}
+	opts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+	if *user != "" {
+		opts = append(opts, nats.UserInfo(*user, *pass))
+	}
+	nc, err := nats.Connect(*url, opts...)
+	if err != nil {
+		log.Error("cannot connect", "nats", *url, "err", err)
+		return 1
+	}
+	defer nc.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Error("cannot listen (--listen)", "err", err)
+		return 1
+	}
+	s, err := binance.New(binance.Options{Conn: nc, Prefix: *prefix, Config: cfg, Logger: log})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	s.Serve(ln)
+	log.Info("ready", "binance", s.Addr(), "nats", *url)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Close(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
