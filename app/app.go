@@ -195,9 +195,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 		if err = a.startBinance(o); err != nil {
-		return nil, err
-	}
-	return a, nil
+			return nil, err
+		}
+		return a, nil
 	}
 	var j actors.Journal
 	if o.Data != "" {

@@ -52,6 +52,9 @@ const (
 	// flight; a deposed one waits less: its writes get no answer anyway.
 	stopWait     = 2 * time.Second
 	stepDownWait = 100 * time.Millisecond
+	// unreachableAfter leases without an answer from the cluster bucket,
+	// an instance moves to another server (cluster.announce).
+	unreachableAfter = 3
 )
 
 // nameToken is what a name may be made of in a KV key.
@@ -528,25 +531,52 @@ func (l *lease) release(free bool) {
 
 // announce puts the instance's role and journal position under
 // node.<name> every quarter lease (at most every half second); the bucket's
-// TTL drops an instance that stopped announcing.
+// TTL drops an instance that stopped announcing. When no put succeeds for
+// unreachableAfter leases, the NATS server it is connected to has lost the
+// cluster (a partition that left it alone keeps its clients connected):
+// it reconnects to another of --nats-url's servers.
 func (c *cluster) announce(ctx context.Context) {
 	t := time.NewTicker(min(c.ttl/4, 500*time.Millisecond))
 	defer t.Stop()
+	ok := time.Now()
 	for {
 		role, pos := c.state()
-		if role != "" {
-			p, _ := json.Marshal(nodeInfo{Role: role, Applied: pos, Ms: time.Now().UnixMilli()})
-			pctx, cancel := context.WithTimeout(ctx, c.ttl/4)
-			if _, err := c.kv.Put(pctx, nodePrefix+c.name, p); err != nil && ctx.Err() == nil {
-				c.a.log.Debug("cluster: announce", "err", err)
-			}
-			cancel()
+		if role == "" {
+			role = RoleFollower // between terms: still here
+		}
+		p, _ := json.Marshal(nodeInfo{Role: role, Applied: pos, Ms: time.Now().UnixMilli()})
+		pctx, cancel := context.WithTimeout(ctx, c.ttl/4)
+		_, err := c.kv.Put(pctx, nodePrefix+c.name, p)
+		cancel()
+		switch {
+		case err == nil:
+			ok = time.Now()
+		case ctx.Err() != nil:
+		case time.Since(ok) > unreachableAfter*c.ttl:
+			c.a.log.Warn("cluster: no answer from the cluster through this server; reconnecting to another",
+				"server", c.a.nc.ConnectedUrlRedacted(), "since", time.Since(ok).Round(time.Millisecond), "err", err)
+			c.reconnect()
+			ok = time.Now()
+		default:
+			c.a.log.Debug("cluster: announce", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// reconnect moves the process's connection, and the term's when it has
+// its own, to the next of --nats-url's servers.
+func (c *cluster) reconnect() {
+	_ = c.a.nc.ForceReconnect()
+	c.a.termMu.RLock()
+	tnc := c.a.tnc
+	c.a.termMu.RUnlock()
+	if tnc != nil && tnc != c.a.nc {
+		_ = tnc.ForceReconnect()
 	}
 }
 

@@ -76,7 +76,7 @@ func (c *natsCluster) node(name, role string, i int) *app.App {
 // a stream whose leader's server is gone: nats-server's election timeout
 // is 4 to 9 s, not configurable, and a first round may not settle it (up
 // to 14 s seen here).
-const raftElection = 20 * time.Second
+const raftElection = 30 * time.Second
 
 type stoppedServer struct {
 	name string
@@ -104,10 +104,12 @@ func (c *natsCluster) stopJournalLeader(nc *nats.Conn) stoppedServer {
 	return stoppedServer{}
 }
 
-// client is a trader's and admin's connection to the cluster.
+// client is a trader's and admin's connection to the cluster, through
+// server i while it is up (a partition test's client stays on the
+// majority's side).
 func (c *natsCluster) client(i int) *exchange {
 	c.t.Helper()
-	nc, err := nats.Connect(c.URLs(i), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	nc, err := nats.Connect(c.URLs(i), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.DontRandomize())
 	if err != nil {
 		c.t.Fatal(err)
 	}
