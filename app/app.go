@@ -47,6 +47,10 @@ type Options struct {
 	// (package binance) on this address, over a NATS connection of its
 	// own; "" = off.
 	BinanceHTTP string
+	// BinanceOpen lets the Binance face run open (a config without users:
+	// any API key trades the account it names) over a NATS login
+	// (NATSURL with NATSUser), which it otherwise refuses.
+	BinanceOpen bool
 	Logger      *slog.Logger // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
@@ -357,7 +361,8 @@ func (a *App) serveBinance(o Options, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("app: the Binance face's NATS connection: %w", err)
 	}
-	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log})
+	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log,
+		Open: o.BinanceOpen})
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,12 @@ type Options struct {
 	// ListenKeyTTL is how long a listen key lives without a keepalive
 	// (default 60 minutes, as Binance's).
 	ListenKeyTTL time.Duration
+	// Open accepts open mode (a config without users: the API key is the
+	// account's name, any signature passes) on a connection that logs in
+	// with credentials. Without it New refuses that combination: the login
+	// says the NATS server guards its accounts, and open mode would hand
+	// every account to anyone who reaches the face.
+	Open bool
 }
 
 // Server is the Binance-compatible face.
@@ -80,6 +86,14 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if len(cfg.Users) == 0 {
+		if loggedIn(o.Conn) && !o.Open {
+			return nil, errors.New("binance: the config has no users, so the face would be open (any API key trades the account it names, " +
+				"no signature checked), but its NATS connection logs in with credentials: give the users api_key/api_secret in the config, " +
+				"or accept open mode explicitly (--binance-open, cmd/binance --open)")
+		}
+		log.Warn("binance: OPEN MODE: no users in the config; the API key is the account's name and ANY signature is accepted: anyone who reaches this port trades any account")
+	}
 	s := &Server{nc: o.Conn, subj: subj, cfg: cfg, log: log, timeout: o.Timeout, keys: newKeyring(cfg.Users), syms: syms,
 		mux: http.NewServeMux()}
 	if s.timeout <= 0 {
@@ -94,6 +108,22 @@ func New(o Options) (*Server, error) {
 	s.users = newUserStreams(s, ttl)
 	s.routes()
 	return s, nil
+}
+
+// loggedIn reports whether nc authenticates to its server (a user, token,
+// nkey, JWT or credentials in the URL): then the server is not open.
+func loggedIn(nc *nats.Conn) bool {
+	o := nc.Opts
+	if o.User != "" || o.Password != "" || o.Token != "" || o.TokenHandler != nil || o.UserInfo != nil ||
+		o.UserJWT != nil || o.Nkey != "" {
+		return true
+	}
+	for _, s := range append([]string{o.Url, nc.ConnectedUrl()}, o.Servers...) {
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler serves the REST endpoints and the WebSocket streams.
