@@ -1,10 +1,14 @@
 package binance_test
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/binance"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -126,4 +130,56 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// TestHostileReplies: replies that say ok but lack what they answer (no
+// order, a ticker or a position of a symbol the face does not serve) are
+// errors or left out, never a crash. A fake exchange on another prefix
+// answers everything with such a reply.
+func TestHostileReplies(t *testing.T) {
+	e := start(t, `{}`)
+	nc, err := nats.Connect(e.app.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	hostile := []byte(`{"ok":true,"ticker":{"symbol":"ZZZ-PERP","last":"1"},
+		"account":{"account":"alice","positions":[{"symbol":"ZZZ-PERP","side":"long","qty":"1"}]}}`)
+	sub, err := nc.Subscribe("fake.>", func(m *nats.Msg) { _ = m.Respond(hostile) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	s, err := binance.New(binance.Options{Conn: nc, Prefix: "fake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Serve(ln)
+	defer func() { _ = s.Close(context.Background()) }()
+	fake := *e
+	fake.base = "http://" + s.Addr()
+	c := fake.client("alice", "any")
+
+	status, out := c.signed(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT",
+		"timeInForce", "GTC", "quantity", "0.01", "price", "30000"))
+	fails(t, "an order reply without the order", status, out, 500, -1000)
+	status, out = c.signed(http.MethodDelete, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", "1"))
+	fails(t, "a cancel reply without the order", status, out, 500, -1000)
+	status, out = c.signed(http.MethodPost, "/fapi/v1/algoOrder", vals("symbol", "BTCUSDT", "side", "SELL", "algoType", "CONDITIONAL",
+		"type", "STOP_MARKET", "quantity", "0.01", "triggerPrice", "20000"))
+	fails(t, "an algo order reply without the order", status, out, 500, -1000)
+	var prices []map[string]any
+	c.ok(http.MethodGet, "/fapi/v1/ticker/price", nil, &prices)
+	if len(prices) != 2 || prices[0]["symbol"] != "BTCUSDT" || prices[1]["symbol"] != "ETHUSDT" {
+		t.Fatalf("tickers answered for another symbol: %v", prices)
+	}
+	var rows []map[string]any
+	c.ok(http.MethodGet, "/fapi/v2/positionRisk", nil, &rows)
+	if len(rows) != 0 {
+		t.Fatalf("a position in a symbol not served: %v", rows)
+	}
 }

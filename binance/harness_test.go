@@ -105,8 +105,13 @@ func mustOK(t testing.TB, what string, r wire.Reply) {
 
 func (e *env) deposit(acct, amount string) {
 	e.t.Helper()
+	e.depositIn(acct, "USDT", amount)
+}
+
+func (e *env) depositIn(acct, asset, amount string) {
+	e.t.Helper()
 	var r wire.BalanceReply
-	e.req(e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: "USDT", Amount: decimal.RequireFromString(amount)}, &r)
+	e.req(e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: asset, Amount: decimal.RequireFromString(amount)}, &r)
 	mustOK(e.t, "deposit", r.Reply)
 }
 

@@ -167,12 +167,8 @@ func (c *call) klines(src wire.KlineSource) (any, *apiError) {
 	return out, nil
 }
 
-// tickers is the ticker of sym, or of every symbol when sym is nil.
-func (c *call) tickers(sym *symbol) ([]*wire.TickerStats, *apiError) {
-	list := c.s.syms.list
-	if sym != nil {
-		list = []*symbol{sym}
-	}
+// tickers is the ticker of each symbol of list.
+func (c *call) tickers(list []*symbol) ([]*wire.TickerStats, *apiError) {
 	out := make([]*wire.TickerStats, 0, len(list))
 	for _, s := range list {
 		var rep wire.TickerReply
@@ -188,23 +184,24 @@ func (c *call) tickers(sym *symbol) ([]*wire.TickerStats, *apiError) {
 }
 
 // perSymbol answers with one object when the request names a symbol, else
-// with the array of all, as Binance's tickers do.
+// with the array of all, as Binance's tickers do. Each ticker goes with
+// the symbol it was asked for, whatever name its reply carries.
 func (c *call) perSymbol(f func(s *symbol, t *wire.TickerStats) any) (any, *apiError) {
 	sym, e := c.symbol(false)
 	if e != nil {
 		return nil, e
 	}
-	ts, e := c.tickers(sym)
+	list := c.s.syms.list
+	if sym != nil {
+		list = []*symbol{sym}
+	}
+	ts, e := c.tickers(list)
 	if e != nil {
 		return nil, e
 	}
 	out := make([]any, len(ts))
 	for i, t := range ts {
-		s := sym
-		if s == nil {
-			s = c.s.syms.byName[t.Symbol]
-		}
-		out[i] = f(s, t)
+		out[i] = f(list[i], t)
 	}
 	if sym != nil {
 		return out[0], nil

@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"strconv"
@@ -234,11 +235,23 @@ func (c *call) newOrder() (any, *apiError) {
 	if p.Type == wire.Market {
 		oc = ctxMarket
 	}
-	var rep wire.OrderReply
-	if e := c.s.request(c.ctx, c.s.subj.OrderPlace(c.account), p, &rep, oc); e != nil {
+	o, e := c.s.orderRequest(c.ctx, c.s.subj.OrderPlace(c.account), p, oc)
+	if e != nil {
 		return nil, e
 	}
-	return c.s.toOrder(rep.Order), nil
+	return c.s.toOrder(o), nil
+}
+
+// orderRequest sends a request answered by one order (place, cancel).
+func (s *Server) orderRequest(ctx context.Context, subject string, req any, oc orderCtx) (*wire.Order, *apiError) {
+	var rep wire.OrderReply
+	if e := s.request(ctx, subject, req, &rep, oc); e != nil {
+		return nil, e
+	}
+	if rep.Order == nil {
+		return nil, errf(500, codeUnknown, "The exchange's order reply has no order.")
+	}
+	return rep.Order, nil
 }
 
 // orderRef is the order a request names: orderId or origClientOrderId
@@ -298,12 +311,8 @@ func (c *call) queryOrder() (any, *apiError) {
 
 // cancel cancels one order (plain or conditional) and answers it.
 func (c *call) cancel(sym *symbol, id, cid string) (*wire.Order, *apiError) {
-	var rep wire.OrderReply
 	req := wire.Cancel{Symbol: sym.name, OrderID: id, ClientOrderID: cid}
-	if e := c.s.request(c.ctx, c.s.subj.OrderCancel(c.account), req, &rep, ctxCancel); e != nil {
-		return nil, e
-	}
-	return rep.Order, nil
+	return c.s.orderRequest(c.ctx, c.s.subj.OrderCancel(c.account), req, ctxCancel)
 }
 
 func (c *call) cancelOrder() (any, *apiError) {

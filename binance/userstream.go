@@ -337,7 +337,7 @@ func (f *feed) orderFields(o *wire.Order, fl *wire.Fill, exec string, t int64) m
 	b := f.s.toOrder(o)
 	m := map[string]any{"s": b.Symbol, "c": b.ClientOrderID, "S": b.Side, "o": b.Type, "f": b.TimeInForce, "q": b.OrigQty,
 		"p": b.Price, "ap": b.AvgPrice, "sp": b.StopPrice, "x": exec, "X": b.Status, "i": b.OrderID, "l": "0", "z": b.ExecutedQty,
-		"L": "0", "N": f.s.settle(), "n": "0", "T": t, "t": 0, "b": "0", "a": "0", "m": false, "R": b.ReduceOnly,
+		"L": "0", "N": f.s.settleOf(o.Symbol), "n": "0", "T": t, "t": 0, "b": "0", "a": "0", "m": false, "R": b.ReduceOnly,
 		"wt": b.WorkingType, "ot": b.OrigType, "ps": "BOTH", "cp": b.ClosePosition, "pP": false, "si": 0, "ss": 0,
 		"rp": "0", "V": b.STP, "pm": "NONE", "gtd": 0}
 	if b.PriceRate != "" {
@@ -373,7 +373,7 @@ func (f *feed) accountUpdate(a accountUpdate) {
 		f.s.log.Warn("binance: ACCOUNT_UPDATE", "account", f.account, "err", e)
 		return
 	}
-	t := sumAccount(st, sym.settle)
+	t := f.s.sumAccount(st, sym.settle)
 	pos := map[string]any{"s": sym.bn, "pa": "0", "ep": "0", "bep": "0", "cr": "0", "up": "0", "mt": "cross", "iw": "0", "ps": "BOTH"}
 	for i := range st.Positions {
 		p := &st.Positions[i]
