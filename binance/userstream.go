@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -116,21 +117,36 @@ func (u *userStreams) expire() {
 	}
 }
 
+// errSecondKey refuses a second listen key on a connection: its user data
+// would share the connection's one key slot, so the first key's feed could
+// neither be stopped by its DELETE or expiry nor freed on disconnect.
+var errSecondKey = errors.New("one listen key per connection")
+
 // attach puts the account of listen key key on w; false when key is no
-// live listen key.
-func (u *userStreams) attach(w *wsConn, key string) bool {
+// live listen key, errSecondKey when w already has another.
+func (u *userStreams) attach(w *wsConn, key string) (bool, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	k := u.keys[key]
 	if k == nil || time.Now().After(k.expires) {
-		return false
+		return false, nil
+	}
+	w.mu.Lock()
+	had := w.key
+	w.mu.Unlock()
+	switch had {
+	case key:
+		return true, nil
+	case "":
+	default:
+		return true, errSecondKey
 	}
 	f := u.feeds[k.account]
 	if f == nil {
 		var err error
 		if f, err = u.startFeed(k.account); err != nil {
 			u.s.log.Warn("binance: user stream", "account", k.account, "err", err)
-			return false
+			return false, nil
 		}
 		u.feeds[k.account] = f
 	}
@@ -141,7 +157,7 @@ func (u *userStreams) attach(w *wsConn, key string) bool {
 	f.mu.Lock()
 	f.conns[w] = struct{}{}
 	f.mu.Unlock()
-	return true
+	return true, nil
 }
 
 func (u *userStreams) detach(w *wsConn) {

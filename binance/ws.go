@@ -75,15 +75,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		names = append(names, k)
 	}
 	for _, n := range names {
-		switch {
-		case n == "" || strings.Trim(n, "0123456789") == "": // ccxt's connection index
-		case s.users.attach(conn, n):
-		default:
-			if err := s.hub.subscribe(conn, n); err != nil {
-				conn.close(websocket.StatusPolicyViolation, err.Error())
-				<-conn.done
-				return
-			}
+		if n == "" || strings.Trim(n, "0123456789") == "" { // ccxt's connection index
+			continue
+		}
+		isKey, err := s.users.attach(conn, n)
+		if !isKey {
+			err = s.hub.subscribe(conn, n)
+		}
+		if err != nil {
+			conn.close(websocket.StatusPolicyViolation, err.Error())
+			<-conn.done
+			return
 		}
 	}
 	s.go_(conn.writer)

@@ -64,6 +64,15 @@ func (w *wsClient) next(what string, match func(m map[string]any) bool) map[stri
 	}
 }
 
+// attached waits until the connection's streams are set up: the server
+// reads requests only after, so a reply to one proves it (and the user
+// feed's NATS subscription went out before any order sent after this).
+func (w *wsClient) attached() {
+	w.t.Helper()
+	w.write(map[string]any{"method": "LIST_SUBSCRIPTIONS", "id": 424242})
+	w.next("LIST_SUBSCRIPTIONS' reply", func(m map[string]any) bool { return m["id"] == 424242.0 })
+}
+
 func event(e string) func(map[string]any) bool {
 	return func(m map[string]any) bool { return m["e"] == e }
 }
@@ -235,4 +244,33 @@ func TestListenKeyExpiry(t *testing.T) {
 		"quantity", "0.001", "price", "29000"), nil)
 	aliceWS.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
 	close(stop)
+}
+
+// TestOneListenKeyPerConnection: a connection naming two listen keys is
+// refused (closed, policy violation): their feeds would share its one slot
+// and the first could be neither stopped nor freed. One key, even named
+// twice, is served.
+func TestOneListenKeyPerConnection(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	key := func(c client) string {
+		var lk struct{ ListenKey string }
+		c.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
+		return lk.ListenKey
+	}
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	aliceKey, bobKey := key(alice), key(e.client("bobKey0123456789", "bobSecret0123456789"))
+	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
+	two := dial(t, ws+"/stream?streams="+aliceKey+"/"+bobKey)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, _, err := two.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("two listen keys on a connection: %v, want a policy-violation close", err)
+	}
+	one := dial(t, ws+"/stream?streams="+aliceKey+"/"+aliceKey)
+	one.attached()
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "1000")
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
+		"quantity", "0.001", "price", "29000"), nil)
+	one.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
 }
