@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/binance"
@@ -182,4 +183,39 @@ func TestHostileReplies(t *testing.T) {
 	if len(rows) != 0 {
 		t.Fatalf("a position in a symbol not served: %v", rows)
 	}
+}
+
+// TestCancelAllSmallBucket: with a rate-limit bucket of 5, DELETE
+// allOpenOrders cancels 12 plain orders (batches that fit the bucket, sent
+// again as it refills) and leaves the conditional (algo) order alone.
+func TestCancelAllSmallBucket(t *testing.T) {
+	e := start(t, `{`+usersJSON+`,"rate_limit":{"orders_per_s":20,"burst":5}}`)
+	e.deposit("alice", "100000")
+	e.index("BTC-PERP", "30000")
+	place := func(p wire.PlaceOrder) {
+		t.Helper()
+		for {
+			r := e.place("alice", p)
+			if r.OK {
+				return
+			}
+			if r.Error.Code != wire.CodeRateLimited {
+				t.Fatalf("place: %+v", r.Error)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for i := range 12 {
+		place(wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: decimal.NewFromInt(int64(29000 - i)),
+			Qty: decimal.RequireFromString("0.01")})
+	}
+	place(wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.StopMarket, TriggerPrice: decimal.NewFromInt(31000),
+		Qty: decimal.RequireFromString("0.01"), TriggerBy: wire.TriggerMark})
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice.ok(http.MethodDelete, "/fapi/v1/allOpenOrders", vals("symbol", "BTCUSDT"), nil)
+	open := e.state("alice").OpenOrders
+	if len(open) != 1 || open[0].Status != wire.StatusUntriggered {
+		t.Fatalf("after allOpenOrders: %+v, want the conditional order only", open)
+	}
+	e.audit()
 }

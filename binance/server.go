@@ -414,13 +414,18 @@ func (s *Server) request(ctx context.Context, subject string, req any, rep envel
 	if err := json.Unmarshal(msg.Data, rep); err != nil {
 		return errf(500, codeUnknown, "The exchange's reply cannot be read: %v", err)
 	}
-	if env := rep.Envelope(); !env.OK {
-		if env.Error == nil {
-			return errf(500, codeUnknown, "The exchange refused without a reason.")
-		}
-		return fromWire(env.Error, oc)
+	return fromReply(rep.Envelope(), oc)
+}
+
+// fromReply is nil for an ok reply, else Binance's error for it.
+func fromReply(env wire.Reply, oc orderCtx) *apiError {
+	if env.OK {
+		return nil
 	}
-	return nil
+	if env.Error == nil {
+		return errf(500, codeUnknown, "The exchange refused without a reason.")
+	}
+	return fromWire(env.Error, oc)
 }
 
 // state is the account's state, of one symbol when sym is not nil.
