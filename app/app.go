@@ -350,9 +350,9 @@ func (a *App) go_(f func()) {
 func (a *App) serveBinance(o Options, cfg *config.Config) error {
 	var err error
 	if a.srv != nil {
-		a.bnNC, err = a.srv.Connect("perpx-binance")
+		a.bnNC, err = a.srv.Connect("perpx-binance", binance.NATSOptions()...)
 	} else {
-		nopts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+		nopts := append([]nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}, binance.NATSOptions()...)
 		if o.NATSUser != "" {
 			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
 		}

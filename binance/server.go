@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,6 +44,17 @@ type Options struct {
 	// says the NATS server guards its accounts, and open mode would hand
 	// every account to anyone who reaches the face.
 	Open bool
+	// MaxWebSockets caps the open WebSocket connections (default 1024);
+	// one more is refused with HTTP 503, -1008.
+	MaxWebSockets int
+}
+
+// NATSOptions are the options the face's NATS connection should be opened
+// with: no reconnect buffer, so that a request made while the connection
+// is down fails at once (-1001) instead of being sent, and executed, when
+// it comes back, long after the client was told it timed out.
+func NATSOptions() []nats.Option {
+	return []nats.Option{nats.ReconnectBufSize(-1)}
 }
 
 // Server is the Binance-compatible face.
@@ -57,6 +69,9 @@ type Server struct {
 	mux     *http.ServeMux
 	hub     *hub
 	users   *userStreams
+
+	maxWS int64
+	nWS   atomic.Int64 // open WebSocket connections
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -99,6 +114,13 @@ func New(o Options) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 5 * time.Second
 	}
+	s.maxWS = int64(o.MaxWebSockets)
+	if s.maxWS <= 0 {
+		s.maxWS = 1024
+	}
+	if o.Conn.Opts.ReconnectBufSize >= 0 {
+		log.Warn("binance: the NATS connection buffers while reconnecting: an order sent during an outage may execute after its client gave up (use binance.NATSOptions)")
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hub = newHub(s)
 	ttl := o.ListenKeyTTL
@@ -132,7 +154,11 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Serve serves on ln until Close.
 func (s *Server) Serve(ln net.Listener) {
 	s.ln = ln
-	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	// A request and its answer are small and quick; the WebSockets clear
+	// these deadlines when they take their connection over (serveWS).
+	// A handler's NATS requests share one Timeout, so it answers within it.
+	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: s.timeout,
+		WriteTimeout: 2 * s.timeout, IdleTimeout: 2 * time.Minute}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -199,18 +225,24 @@ const maxBody = 64 << 10
 func (s *Server) handle(pattern string, sec security, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		out, e := s.serve(r, sec, h)
-		w.Header().Set("Content-Type", "application/json")
-		status := http.StatusOK
 		if e != nil {
-			status, out = e.status, e
+			writeError(w, e)
+			return
 		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			status, body = http.StatusInternalServerError, []byte(`{"code":-1000,"msg":"cannot encode the reply"}`)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
+		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e) }
+
+func writeJSON(w http.ResponseWriter, status int, out any) {
+	w.Header().Set("Content-Type", "application/json")
+	body, err := json.Marshal(out)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"code":-1000,"msg":"cannot encode the reply"}`)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 func (s *Server) serve(r *http.Request, sec security, h handlerFunc) (any, *apiError) {
@@ -406,6 +438,9 @@ func (s *Server) request(ctx context.Context, subject string, req any, rep envel
 	}
 	msg, err := s.nc.RequestWithContext(ctx, subject, data)
 	if err != nil {
+		if neverSent(err) {
+			return errf(http.StatusServiceUnavailable, codeDisconnected, "Internal error; unable to process your request. Please try again. (the exchange is not reachable now: %v; nothing was sent)", err)
+		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
 			return errf(http.StatusServiceUnavailable, codeTimeout, "Timeout waiting for response from backend server. Send status unknown; execution status unknown.")
 		}
@@ -426,6 +461,15 @@ func fromReply(env wire.Reply, oc orderCtx) *apiError {
 		return errf(500, codeUnknown, "The exchange refused without a reason.")
 	}
 	return fromWire(env.Error, oc)
+}
+
+// neverSent reports whether a request error means the request did not
+// reach the exchange (the connection is down, or nothing listens), so it
+// was not executed.
+func neverSent(err error) bool {
+	return errors.Is(err, nats.ErrReconnectBufExceeded) || errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrConnectionDraining) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrNoResponders)
 }
 
 // state is the account's state, of one symbol when sym is not nil.

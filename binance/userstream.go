@@ -132,8 +132,11 @@ func (u *userStreams) attach(w *wsConn, key string) (bool, error) {
 		return false, nil
 	}
 	w.mu.Lock()
-	had := w.key
+	had, closed := w.key, w.closed
 	w.mu.Unlock()
+	if closed { // detach has run or waits for u.mu: do not leave it a feed
+		return true, errConnClosed
+	}
 	switch had {
 	case key:
 		return true, nil

@@ -54,7 +54,7 @@ func run(args []string) int {
 		log.Error("cannot load the config", "err", err)
 		return 2
 	}
-	opts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+	opts := append([]nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}, binance.NATSOptions()...)
 	if *user != "" {
 		opts = append(opts, nats.UserInfo(*user, *pass))
 	}
