@@ -2,6 +2,7 @@ package binance_test
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -218,4 +219,38 @@ func TestCancelAllSmallBucket(t *testing.T) {
 		t.Fatalf("after allOpenOrders: %+v, want the conditional order only", open)
 	}
 	e.audit()
+}
+
+// TestBadRoutes: an unknown path or a method a path does not serve is
+// Binance's JSON error (404, or 405 with Allow), not Go's plain text.
+func TestBadRoutes(t *testing.T) {
+	e := start(t, `{}`)
+	c := e.client("alice", "any")
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodPut, "/fapi/v1/order", 405, "DELETE, GET, HEAD, POST"},
+		{http.MethodPost, "/fapi/v1/time", 405, "GET, HEAD"},
+		{http.MethodGet, "/fapi/v1/nothing", 404, ""},
+		{http.MethodPost, "/nothing", 404, ""},
+	} {
+		req, err := http.NewRequest(tc.method, c.e.base+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bnError
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || body.Code != -5000 || resp.Header.Get("Allow") != tc.allow ||
+			resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: HTTP %d Allow %q %+v (%v), want %d -5000 Allow %q", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Allow"), body, err, tc.status, tc.allow)
+		}
+	}
 }

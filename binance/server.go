@@ -149,7 +149,36 @@ func loggedIn(nc *nats.Conn) bool {
 }
 
 // Handler serves the REST endpoints and the WebSocket streams.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.root) }
+
+// root routes a request; one no route takes (an unknown path, 404, or a
+// method the path does not serve, 405 with Allow) is answered with
+// Binance's JSON error instead of the mux's plain text.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusOnly{header: http.Header{}, status: http.StatusNotFound}
+	h.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	e := errNotFound(r)
+	e.status = rec.status
+	writeError(w, e)
+}
+
+// statusOnly keeps the status and headers a handler answers with.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (r *statusOnly) Header() http.Header         { return r.header }
+func (r *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusOnly) WriteHeader(status int)      { r.status = status }
 
 // Serve serves on ln until Close.
 func (s *Server) Serve(ln net.Listener) {
@@ -157,7 +186,7 @@ func (s *Server) Serve(ln net.Listener) {
 	// A request and its answer are small and quick; the WebSockets clear
 	// these deadlines when they take their connection over (serveWS).
 	// A handler's NATS requests share one Timeout, so it answers within it.
-	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: s.timeout,
+	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: s.timeout,
 		WriteTimeout: 2 * s.timeout, IdleTimeout: 2 * time.Minute}
 	s.wg.Add(1)
 	go func() {
@@ -547,7 +576,12 @@ func (s *Server) routes() {
 	s.handle("DELETE /fapi/v1/listenKey", keyOnly, (*call).deleteListenKey)
 	// WebSocket streams (ws.go): /ws, /stream and ccxt's /public, /market,
 	// /private prefixes.
-	s.mux.HandleFunc("GET /", s.serveWS)
+	for _, p := range []string{"/ws", "/stream", "/public/", "/market/", "/private/"} {
+		s.mux.HandleFunc("GET "+p, s.serveWS)
+		if !strings.HasSuffix(p, "/") {
+			s.mux.HandleFunc("GET "+p+"/", s.serveWS)
+		}
+	}
 }
 
 // errNotFound answers a path that is no endpoint.

@@ -110,7 +110,7 @@ func (u *userStreams) expire() {
 		b, _ := json.Marshal(map[string]any{"e": "listenKeyExpired", "E": now.UnixMilli(), "listenKey": k.key})
 		for w := range u.conns {
 			if w.key == k.key {
-				w.send("", b)
+				w.sendUser(b)
 			}
 		}
 		u.dropKey(k)
@@ -230,7 +230,7 @@ func (f *feed) broadcast(b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for w := range f.conns {
-		w.send("", b)
+		w.sendUser(b)
 	}
 }
 

@@ -119,6 +119,15 @@ func (w *wsConn) send(stream string, data []byte) {
 	}
 }
 
+// sendUser queues a user-data event: on a combined stream it is wrapped
+// like a market one, its stream name the listen key, as Binance's.
+func (w *wsConn) sendUser(data []byte) {
+	w.mu.Lock()
+	key := w.key
+	w.mu.Unlock()
+	w.send(key, data)
+}
+
 // close ends the connection once: the writer stops, the subscriptions go.
 func (w *wsConn) close(code websocket.StatusCode, reason string) {
 	w.once.Do(func() {

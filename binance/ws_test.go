@@ -274,3 +274,39 @@ func TestOneListenKeyPerConnection(t *testing.T) {
 		"quantity", "0.001", "price", "29000"), nil)
 	one.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
 }
+
+// TestCombinedUserStream: on a combined stream the user data is wrapped
+// like the market streams, its stream name the listen key.
+func TestCombinedUserStream(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	var lk struct{ ListenKey string }
+	alice.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
+	c := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/stream?streams="+lk.ListenKey+"/btcusdt@trade")
+	c.attached()
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "1000")
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
+		"quantity", "0.001", "price", "29000"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		_, data, err := c.c.Read(ctx)
+		if err != nil {
+			t.Fatalf("no ORDER_TRADE_UPDATE: %v", err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["e"] == "ORDER_TRADE_UPDATE" {
+			t.Fatalf("a user event not wrapped on a combined stream: %s", data)
+		}
+		if field(m, "data", "e") == "ORDER_TRADE_UPDATE" {
+			if m["stream"] != lk.ListenKey {
+				t.Fatalf("stream %v, want the listen key: %s", m["stream"], data)
+			}
+			return
+		}
+	}
+}
