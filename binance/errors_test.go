@@ -254,3 +254,42 @@ func TestBadRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestNumbersAndRateLimits: a negative number is no Binance number
+// (-1100); exchangeInfo's ORDERS limit is the bucket's rate in whole
+// orders per the shortest interval that holds one, and absent when off.
+func TestNumbersAndRateLimits(t *testing.T) {
+	orders := func(e *env) []map[string]any {
+		t.Helper()
+		var info struct {
+			RateLimits []map[string]any `json:"rateLimits"`
+		}
+		e.client("", "").ok(http.MethodGet, "/fapi/v1/exchangeInfo", nil, &info)
+		var out []map[string]any
+		for _, l := range info.RateLimits {
+			if l["rateLimitType"] == "ORDERS" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	e := start(t, `{`+usersJSON+`,"rate_limit":{"orders_per_s":0.5,"burst":2}}`)
+	if o := orders(e); len(o) != 1 || o[0]["interval"] != "MINUTE" || o[0]["limit"] != 30.0 {
+		t.Errorf("0.5 orders a second: %v, want 30 a minute", o)
+	}
+	e.deposit("alice", "10000")
+	e.index("BTC-PERP", "30000")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	for _, p := range [][2]string{{"quantity", "-0.01"}, {"price", "-29000"}} {
+		params := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.01", "price", "29000")
+		params.Set(p[0], p[1])
+		status, body := alice.signed(http.MethodPost, "/fapi/v1/order", params)
+		fails(t, "a negative "+p[0], status, body, 400, -1100)
+	}
+	if n := len(e.state("alice").OpenOrders); n != 0 {
+		t.Fatalf("%d orders placed", n)
+	}
+	if o := orders(start(t, `{"rate_limit":{"orders_per_s":0}}`)); len(o) != 0 {
+		t.Errorf("no rate limit: %v, want no ORDERS limit", o)
+	}
+}

@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"math"
 	"slices"
 
 	"github.com/perpx/perpx/wire"
@@ -11,23 +12,38 @@ import (
 
 func (c *call) exchangeInfo() (any, *apiError) {
 	syms := make([]map[string]any, len(c.s.syms.list))
-	assets := map[string]bool{}
 	for i, s := range c.s.syms.list {
 		syms[i] = s.info()
-		assets[s.settle] = true
 	}
 	as := []map[string]any{}
-	for a := range assets {
+	for _, a := range c.s.assets() {
 		as = append(as, map[string]any{"asset": a, "marginAvailable": true, "autoAssetExchange": "0"})
 	}
 	return map[string]any{
 		"timezone": "UTC", "serverTime": nowMs(), "futuresType": "U_MARGINED",
-		"rateLimits": []map[string]any{
-			{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
-			{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 1, "limit": int(c.s.cfg.RateLimit.OrdersPerS)},
-		},
+		"rateLimits":      c.s.rateLimits(),
 		"exchangeFilters": []any{}, "assets": as, "symbols": syms,
 	}, nil
+}
+
+// rateLimits are exchangeInfo's: the request weight (perpx counts none, so
+// Binance's usual figure), and the order bucket's rate in whole orders per
+// the shortest interval where it is at least one (none when it is off).
+func (s *Server) rateLimits() []map[string]any {
+	out := []map[string]any{{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400}}
+	rl := s.cfg.RateLimit
+	if !rl.Enabled() {
+		return out
+	}
+	for _, iv := range []struct {
+		name string
+		secs float64
+	}{{"SECOND", 1}, {"MINUTE", 60}, {"DAY", 86400}} {
+		if n := math.Floor(rl.OrdersPerS * iv.secs); n >= 1 || iv.name == "DAY" {
+			return append(out, map[string]any{"rateLimitType": "ORDERS", "interval": iv.name, "intervalNum": 1, "limit": max(int64(n), 1)})
+		}
+	}
+	return out
 }
 
 // depthLimits are the limits Binance's depth accepts.

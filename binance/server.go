@@ -351,7 +351,7 @@ func (c *call) decimal(name string) (decimal.Decimal, bool, *apiError) {
 		return decimal.Zero, false, nil
 	}
 	d, good := wire.ParseDecimal(v)
-	if !good {
+	if !good || d.Sign() < 0 { // no Binance number is negative (its pattern has no sign)
 		return decimal.Zero, false, illegal(name, `^([0-9]{1,20})(\.[0-9]{1,20})?$`)
 	}
 	return d, true, nil
