@@ -47,7 +47,7 @@ func TestWallets(t *testing.T) {
 	if len(st.Positions) != 2 || usdt.Available.Equal(btc.Available) || !st.Available.Equal(btc.Available) {
 		t.Fatalf("the setting is not what the test needs: %+v", st)
 	}
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 
 	for _, path := range []string{"/fapi/v2/positionRisk", "/fapi/v3/positionRisk"} {
 		var rows []map[string]any

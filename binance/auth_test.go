@@ -20,7 +20,7 @@ import (
 func TestSigning(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "10000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	now := func(deltaMs int64) string { return strconv.FormatInt(time.Now().UnixMilli()+deltaMs, 10) }
 	const balance = "/fapi/v3/balance"
 
@@ -110,7 +110,7 @@ func TestReplay(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "10000")
 	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	params := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.010",
 		"price", "29000", "newClientOrderId", "replayed-1", "recvWindow", "1000",
 		"timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))

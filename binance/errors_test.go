@@ -26,7 +26,7 @@ func TestErrorCodes(t *testing.T) {
 	e.deposit("mm", "1000000")
 	e.index("BTC-PERP", "30000")
 	e.index("ETH-PERP", "2000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	order := func(kv ...string) url.Values {
 		v := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.010", "price", "29000")
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -109,7 +109,7 @@ func TestRateLimit(t *testing.T) {
 	e := start(t, `{`+usersJSON+`,"rate_limit":{"orders_per_s":0.001,"burst":2}}`)
 	e.deposit("alice", "10000")
 	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	order := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.010", "price", "29000")
 	for range 2 {
 		alice.ok(http.MethodPost, "/fapi/v1/order", order, nil)
@@ -212,7 +212,7 @@ func TestCancelAllSmallBucket(t *testing.T) {
 	}
 	place(wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.StopMarket, TriggerPrice: decimal.NewFromInt(31000),
 		Qty: decimal.RequireFromString("0.01"), TriggerBy: wire.TriggerMark})
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	alice.ok(http.MethodDelete, "/fapi/v1/allOpenOrders", vals("symbol", "BTCUSDT"), nil)
 	open := e.state("alice").OpenOrders
 	if len(open) != 1 || open[0].Status != wire.StatusUntriggered {
@@ -279,7 +279,7 @@ func TestNumbersAndRateLimits(t *testing.T) {
 	}
 	e.deposit("alice", "10000")
 	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	for _, p := range [][2]string{{"quantity", "-0.01"}, {"price", "-29000"}} {
 		params := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.01", "price", "29000")
 		params.Set(p[0], p[1])

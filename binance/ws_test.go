@@ -101,7 +101,7 @@ func TestStreams(t *testing.T) {
 	} {
 		mustOK(t, "mm", e.place("mm", o).Reply)
 	}
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
 
 	// Market streams: two by the combined path, three by SUBSCRIBE.
@@ -199,8 +199,8 @@ func TestListenKeyExpiry(t *testing.T) {
 	s.Serve(ln)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	e.base = "http://" + s.Addr()
-	bob := e.client("bobKey0123456789", "bobSecret0123456789")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	bob := e.client("bobKey0123456789", "bobSecret0123456789abcdefghijklmnop")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	key := func(c client) string {
 		var lk struct{ ListenKey string }
 		c.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
@@ -257,8 +257,8 @@ func TestOneListenKeyPerConnection(t *testing.T) {
 		c.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
 		return lk.ListenKey
 	}
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
-	aliceKey, bobKey := key(alice), key(e.client("bobKey0123456789", "bobSecret0123456789"))
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	aliceKey, bobKey := key(alice), key(e.client("bobKey0123456789", "bobSecret0123456789abcdefghijklmnop"))
 	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
 	two := dial(t, ws+"/stream?streams="+aliceKey+"/"+bobKey)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -279,7 +279,7 @@ func TestOneListenKeyPerConnection(t *testing.T) {
 // like the market streams, its stream name the listen key.
 func TestCombinedUserStream(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	var lk struct{ ListenKey string }
 	alice.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
 	c := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/stream?streams="+lk.ListenKey+"/btcusdt@trade")
