@@ -347,8 +347,18 @@ func (f *feed) order(ev *wire.AccountEvent, fl *wire.Fill) {
 		delete(f.fired, o.OrderID)
 	}
 	b, _ := json.Marshal(map[string]any{"e": "ORDER_TRADE_UPDATE", "E": ev.TimeMs, "T": ev.TimeMs,
-		"o": f.orderFields(o, fl, exec, ev.TimeMs)})
+		"o": f.orderFields(o, fl, exec, orderTime(ev, exec))})
 	f.broadcast(b)
+}
+
+// orderTime is ORDER_TRADE_UPDATE's "T": a new order's is its creation
+// time (ccxt's timestamp of the order; the event's time may be a
+// millisecond later), a change's the event's.
+func orderTime(ev *wire.AccountEvent, exec string) int64 {
+	if exec == "NEW" && ev.Order.CreatedMs > 0 {
+		return ev.Order.CreatedMs
+	}
+	return ev.TimeMs
 }
 
 // orderFields is ORDER_TRADE_UPDATE's "o".

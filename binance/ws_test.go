@@ -306,6 +306,10 @@ func TestCombinedUserStream(t *testing.T) {
 			if m["stream"] != lk.ListenKey {
 				t.Fatalf("stream %v, want the listen key: %s", m["stream"], data)
 			}
+			// A new order's time is its creation time (ccxt's timestamp).
+			if o := e.state("alice").OpenOrders; len(o) != 1 || field(m, "data", "o", "T") != float64(o[0].CreatedMs) {
+				t.Fatalf("NEW's T: %s, the order %+v", data, o)
+			}
 			return
 		}
 	}
