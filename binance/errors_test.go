@@ -1,9 +1,7 @@
 package binance_test
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -152,19 +150,8 @@ func TestHostileReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	s, err := binance.New(binance.Options{Conn: nc, Prefix: "fake"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Serve(ln)
-	defer func() { _ = s.Close(context.Background()) }()
-	fake := *e
-	fake.base = "http://" + s.Addr()
-	c := fake.client("alice", "any")
+	serveFace(t, e, binance.Options{Conn: nc, Prefix: "fake"})
+	c := e.client("alice", "any")
 
 	status, out := c.signed(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT",
 		"timeInForce", "GTC", "quantity", "0.01", "price", "30000"))
