@@ -181,7 +181,13 @@ func TestSnapshotReplay(t *testing.T) {
 		}
 		e := newEnvFrom(t, j.clone(), sn.p, syms...)
 		if got := e.hash(); got != want {
-			t.Fatalf("from the snapshot at %d: state hash %x, want %x; differing: %v", sn.seq, got, want, diffHashes(e.hashParts(), wantParts))
+			diff := diffHashes(e.hashParts(), wantParts)
+			for _, acct := range s.accts {
+				if d := firstDiff(e.historyLines(acct), s.e.historyLines(acct)); d != "" {
+					t.Errorf("%s's history: %s", acct, d)
+				}
+			}
+			t.Fatalf("from the snapshot at %d: state hash %x, want %x; differing: %v", sn.seq, got, want, diff)
 		}
 		got := snapshotOf(t, e, s.accts, readAt)
 		for k, v := range wantSnap {

@@ -385,3 +385,45 @@ func diffHashes(got, want map[string]uint64) []string {
 	slices.Sort(out)
 	return out
 }
+
+// historyLines is an account's kept history as text, one line per open
+// order's update time, closed order and fill: what a diverged history is
+// compared by.
+func (e *env) historyLines(name string) []string {
+	e.t.Helper()
+	ent := e.x.accounts.get(e.x, name)
+	return call(e.t, func(d func([]string)) {
+		e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) {
+			var out []string
+			for _, o := range a.orders.sorted() {
+				out = append(out, fmt.Sprintf("open %d %s updated %d", o.id, o.status, o.updatedMs))
+			}
+			for i := range a.closed.Len() {
+				o := a.closed.At(i)
+				out = append(out, fmt.Sprintf("closed %d %s filled %d updated %d", o.id, o.status, o.filled, o.updatedMs))
+			}
+			for i := range a.fills.Len() {
+				f := a.fills.At(i)
+				out = append(out, fmt.Sprintf("fill %s trade %d qty %d fee %d at %d", f.wid, f.tradeSeq, f.qty, f.fee, f.ms))
+			}
+			d(out)
+		}})
+	})
+}
+
+// firstDiff is the first line where got and want differ ("" when equal).
+func firstDiff(got, want []string) string {
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return fmt.Sprintf("line %d: got %q, want %q (%d lines, want %d)", i, g, w, len(got), len(want))
+		}
+	}
+	return ""
+}

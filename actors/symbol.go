@@ -249,6 +249,10 @@ func (s *symbolActor) onCancelIDs(ctx actor.Context, m *cancelIDsMsg) {
 	out := &canceledMsg{sym: s.h.idx, all: m.all, again: m.again}
 	s.depth = s.depth[:0]
 	r := &s.res
+	// By id: the senders list them in their sets' order, which a snapshot's
+	// load does not keep, and the account books the cancels (its closed
+	// orders, its events) in this order.
+	slices.Sort(m.ids)
 	for _, id := range m.ids {
 		if s.book.Cancel(id, r); r.Code == book.RejectUnknownOrder && !s.cancelTrigger(id, r) {
 			if !m.again {
