@@ -48,6 +48,10 @@ type Options struct {
 	// (package binance) on this address, over a NATS connection of its
 	// own; "" = off.
 	BinanceHTTP string
+	// BinanceOpen lets the Binance face run open (a config without users:
+	// any API key trades the account it names) over a NATS login
+	// (NATSURL with NATSUser), which it otherwise refuses.
+	BinanceOpen bool
 	Logger      *slog.Logger // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
@@ -462,9 +466,9 @@ func (a *App) go_(f func()) {
 func (a *App) serveBinance(o Options, cfg *config.Config) error {
 	var err error
 	if a.srv != nil {
-		a.bnNC, err = a.srv.Connect("perpx-binance")
+		a.bnNC, err = a.srv.Connect("perpx-binance", binance.NATSOptions()...)
 	} else {
-		nopts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+		nopts := append([]nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}, binance.NATSOptions()...)
 		if o.NATSUser != "" {
 			nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
 		}
@@ -473,7 +477,8 @@ func (a *App) serveBinance(o Options, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("app: the Binance face's NATS connection: %w", err)
 	}
-	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log})
+	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log,
+		Open: o.BinanceOpen})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package binance
 
 import (
+	"slices"
+
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -9,18 +11,53 @@ import (
 // and positionRisk shapes, and its settings (leverage, margin type,
 // isolated margin).
 
-// totals sums an account's positions the way Binance's account reports.
+// totals sums an account's wallet in one settlement asset and the
+// positions it margins, the way Binance's account reports.
 type totals struct {
-	wallet, unrealized, maint, posIM      decimal.Decimal
+	asset                                 string
+	wallet, equity, available             decimal.Decimal
+	unrealized, maint, posIM              decimal.Decimal
 	isolatedWallet, crossUnrealized, cash decimal.Decimal
 }
 
-func sumAccount(a *wire.Account, settle string) totals {
-	t := totals{wallet: a.Balances[settle]}
-	for _, p := range a.Positions {
+// wallet is the account's wallet in asset: its entry of Wallets on an
+// exchange of several settlement assets (where the top-level equity and
+// available are the exchange's primary asset's, maybe not this one), else
+// the top-level fields, the only asset's.
+func wallet(a *wire.Account, asset string) wire.Wallet {
+	if len(a.Wallets) > 0 {
+		return a.Wallets[asset]
+	}
+	return wire.Wallet{Balance: a.Balances[asset], Equity: a.Equity, Available: a.Available}
+}
+
+// heldPosition is an open position in a served symbol.
+type heldPosition struct {
+	*wire.Position
+	sym *symbol
+}
+
+// positions are the account's positions in served symbols (of asset when
+// not ""): an inverse symbol's, or one the face does not know, is not
+// Binance's to show.
+func (s *Server) positions(a *wire.Account, asset string) []heldPosition {
+	out := make([]heldPosition, 0, len(a.Positions))
+	for i := range a.Positions {
+		sym := s.syms.byName[a.Positions[i].Symbol]
+		if sym != nil && (asset == "" || sym.settle == asset) {
+			out = append(out, heldPosition{&a.Positions[i], sym})
+		}
+	}
+	return out
+}
+
+func (s *Server) sumAccount(a *wire.Account, asset string) totals {
+	w := wallet(a, asset)
+	t := totals{asset: asset, wallet: w.Balance, equity: w.Equity, available: w.Available}
+	for _, p := range s.positions(a, asset) {
 		t.unrealized = t.unrealized.Add(p.UnrealizedPnL)
 		t.maint = t.maint.Add(p.MaintenanceMargin)
-		t.posIM = t.posIM.Add(initialMargin(&p))
+		t.posIM = t.posIM.Add(initialMargin(p.Position))
 		if p.MarginMode == wire.MarginIsolated {
 			t.isolatedWallet = t.isolatedWallet.Add(p.Margin)
 		} else {
@@ -30,6 +67,12 @@ func sumAccount(a *wire.Account, settle string) totals {
 	t.cash = t.wallet.Sub(t.isolatedWallet)
 	return t
 }
+
+// im is the wallet's initial margin: what is not available of its equity;
+// orderIM the part of it that is the open orders'.
+func (t *totals) im() decimal.Decimal { return t.equity.Sub(t.available) }
+
+func (t *totals) orderIM() decimal.Decimal { return decimal.Max(decimal.Zero, t.im().Sub(t.posIM)) }
 
 // notional is the position's signed value at the mark.
 func notional(p *wire.Position) decimal.Decimal {
@@ -64,55 +107,68 @@ func isolated(p *wire.Position) (margin, wallet decimal.Decimal) {
 	return p.Margin.Add(p.UnrealizedPnL), p.Margin
 }
 
-// settle is the asset the exchange settles in.
-func (s *Server) settle() string {
-	if len(s.syms.list) > 0 {
-		return s.syms.list[0].settle
+// assets are the settlement assets of the served symbols, the first
+// symbol's first (Binance's top-level totals are its).
+func (s *Server) assets() []string {
+	var out []string
+	for _, sym := range s.syms.list {
+		if !slices.Contains(out, sym.settle) {
+			out = append(out, sym.settle)
+		}
 	}
-	return wire.DefaultAsset
+	if len(out) == 0 {
+		out = append(out, wire.DefaultAsset)
+	}
+	return out
 }
 
-// account is GET /fapi/v2/account and /fapi/v3/account. Equity is the
-// margin balance, available the available balance; what is neither
-// available nor the positions' initial margin is the open orders'.
+// account is GET /fapi/v2/account and /fapi/v3/account: one asset row per
+// settlement asset of the served symbols, the totals of the first (as
+// Binance's single-asset mode reports USDT's). Equity is the margin
+// balance, available the available balance; what is neither available nor
+// the positions' initial margin is the open orders'.
 func (c *call) accountInfo(version int) (any, *apiError) {
 	a, e := c.state(nil)
 	if e != nil {
 		return nil, e
 	}
-	asset := c.s.settle()
-	t := sumAccount(a, asset)
 	now := nowMs()
-	im := a.Equity.Sub(a.Available)
-	orderIM := decimal.Max(decimal.Zero, im.Sub(t.posIM))
-	assetRow := map[string]any{"asset": asset, "walletBalance": t.wallet.String(), "unrealizedProfit": t.unrealized.String(),
-		"marginBalance": a.Equity.String(), "maintMargin": t.maint.String(), "initialMargin": im.String(),
-		"positionInitialMargin": t.posIM.String(), "openOrderInitialMargin": orderIM.String(),
-		"crossWalletBalance": t.cash.String(), "crossUnPnl": t.crossUnrealized.String(),
-		"availableBalance": a.Available.String(), "maxWithdrawAmount": a.Available.String(), "updateTime": now}
-	positions := make([]map[string]any, 0, len(a.Positions))
-	for i := range a.Positions {
-		p := &a.Positions[i]
-		im, wallet := isolated(p)
-		row := map[string]any{"symbol": c.s.bnName(p.Symbol), "positionSide": "BOTH", "positionAmt": positionAmt(p).String(),
-			"unrealizedProfit": p.UnrealizedPnL.String(), "isolatedMargin": im.String(), "notional": notional(p).String(),
-			"isolatedWallet": wallet.String(), "initialMargin": initialMargin(p).String(),
+	var rows []any
+	var top totals
+	for i, asset := range c.s.assets() {
+		t := c.s.sumAccount(a, asset)
+		if i == 0 {
+			top = t
+		}
+		rows = append(rows, map[string]any{"asset": asset, "walletBalance": t.wallet.String(), "unrealizedProfit": t.unrealized.String(),
+			"marginBalance": t.equity.String(), "maintMargin": t.maint.String(), "initialMargin": t.im().String(),
+			"positionInitialMargin": t.posIM.String(), "openOrderInitialMargin": t.orderIM().String(),
+			"crossWalletBalance": t.cash.String(), "crossUnPnl": t.crossUnrealized.String(),
+			"availableBalance": t.available.String(), "maxWithdrawAmount": t.available.String(), "updateTime": now})
+	}
+	held := c.s.positions(a, "")
+	positions := make([]map[string]any, 0, len(held))
+	for _, p := range held {
+		im, wallet := isolated(p.Position)
+		row := map[string]any{"symbol": p.sym.bn, "positionSide": "BOTH", "positionAmt": positionAmt(p.Position).String(),
+			"unrealizedProfit": p.UnrealizedPnL.String(), "isolatedMargin": im.String(), "notional": notional(p.Position).String(),
+			"isolatedWallet": wallet.String(), "initialMargin": initialMargin(p.Position).String(),
 			"maintMargin": p.MaintenanceMargin.String(), "updateTime": now}
 		if version == 2 {
 			row["leverage"] = p.Leverage.String()
 			row["entryPrice"] = p.EntryPrice.String()
 			row["isolated"] = p.MarginMode == wire.MarginIsolated
-			row["positionInitialMargin"] = initialMargin(p).String()
+			row["positionInitialMargin"] = initialMargin(p.Position).String()
 			row["openOrderInitialMargin"] = "0"
 		}
 		positions = append(positions, row)
 	}
-	out := map[string]any{"totalInitialMargin": im.String(), "totalMaintMargin": t.maint.String(),
-		"totalWalletBalance": t.wallet.String(), "totalUnrealizedProfit": t.unrealized.String(),
-		"totalMarginBalance": a.Equity.String(), "totalPositionInitialMargin": t.posIM.String(),
-		"totalOpenOrderInitialMargin": orderIM.String(), "totalCrossWalletBalance": t.cash.String(),
-		"totalCrossUnPnl": t.crossUnrealized.String(), "availableBalance": a.Available.String(),
-		"maxWithdrawAmount": a.Available.String(), "assets": []any{assetRow}, "positions": positions}
+	out := map[string]any{"totalInitialMargin": top.im().String(), "totalMaintMargin": top.maint.String(),
+		"totalWalletBalance": top.wallet.String(), "totalUnrealizedProfit": top.unrealized.String(),
+		"totalMarginBalance": top.equity.String(), "totalPositionInitialMargin": top.posIM.String(),
+		"totalOpenOrderInitialMargin": top.orderIM().String(), "totalCrossWalletBalance": top.cash.String(),
+		"totalCrossUnPnl": top.crossUnrealized.String(), "availableBalance": top.available.String(),
+		"maxWithdrawAmount": top.available.String(), "assets": rows, "positions": positions}
 	if version == 2 {
 		out["feeTier"] = 0
 		out["canTrade"], out["canDeposit"], out["canWithdraw"] = true, true, true
@@ -122,18 +178,22 @@ func (c *call) accountInfo(version int) (any, *apiError) {
 	return out, nil
 }
 
-// balance is GET /fapi/v2/balance and /fapi/v3/balance.
+// balance is GET /fapi/v2/balance and /fapi/v3/balance: one row per
+// settlement asset of the served symbols.
 func (c *call) balance() (any, *apiError) {
 	a, e := c.state(nil)
 	if e != nil {
 		return nil, e
 	}
-	asset := c.s.settle()
-	t := sumAccount(a, asset)
-	return []map[string]any{{"accountAlias": c.account, "asset": asset, "balance": t.wallet.String(),
-		"crossWalletBalance": t.cash.String(), "crossUnPnl": t.crossUnrealized.String(),
-		"availableBalance": a.Available.String(), "maxWithdrawAmount": a.Available.String(),
-		"marginAvailable": true, "updateTime": nowMs()}}, nil
+	var out []map[string]any
+	for _, asset := range c.s.assets() {
+		t := c.s.sumAccount(a, asset)
+		out = append(out, map[string]any{"accountAlias": c.account, "asset": asset, "balance": t.wallet.String(),
+			"crossWalletBalance": t.cash.String(), "crossUnPnl": t.crossUnrealized.String(),
+			"availableBalance": t.available.String(), "maxWithdrawAmount": t.available.String(),
+			"marginAvailable": true, "updateTime": nowMs()})
+	}
+	return out, nil
 }
 
 // positionRisk is GET /fapi/v2/positionRisk and /fapi/v3/positionRisk: the
@@ -148,24 +208,25 @@ func (c *call) positionRisk(version int) (any, *apiError) {
 		return nil, e
 	}
 	now := nowMs()
-	out := make([]map[string]any, 0, len(a.Positions))
-	for i := range a.Positions {
-		p := &a.Positions[i]
+	held := c.s.positions(a, "")
+	out := make([]map[string]any, 0, len(held))
+	for _, h := range held {
+		p := h.Position
 		im, wallet := isolated(p)
-		row := map[string]any{"symbol": c.s.bnName(p.Symbol), "positionSide": "BOTH", "positionAmt": positionAmt(p).String(),
+		row := map[string]any{"symbol": h.sym.bn, "positionSide": "BOTH", "positionAmt": positionAmt(p).String(),
 			"entryPrice": p.EntryPrice.String(), "breakEvenPrice": p.EntryPrice.String(), "markPrice": p.MarkPrice.String(),
 			"unRealizedProfit": p.UnrealizedPnL.String(), "liquidationPrice": p.LiquidationPrice.String(),
 			"isolatedMargin": im.String(), "notional": notional(p).String(), "isolatedWallet": wallet.String(),
 			"updateTime": now}
 		if version == 2 {
 			row["leverage"] = p.Leverage.String()
-			row["maxNotionalValue"] = c.s.syms.byName[p.Symbol].maxNotional(p.Leverage.IntPart()).String()
+			row["maxNotionalValue"] = h.sym.maxNotional(p.Leverage.IntPart()).String()
 			row["marginType"] = string(p.MarginMode)
 			row["isAutoAddMargin"] = "false"
 			row["isolated"] = p.MarginMode == wire.MarginIsolated
 			row["adlQuantile"] = p.ADLRank
 		} else {
-			row["marginAsset"] = c.s.settle()
+			row["marginAsset"] = h.sym.settle
 			row["initialMargin"] = initialMargin(p).String()
 			row["maintMargin"] = p.MaintenanceMargin.String()
 			row["positionInitialMargin"] = initialMargin(p).String()

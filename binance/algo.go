@@ -11,11 +11,11 @@ func (c *call) newAlgoOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep wire.OrderReply
-	if e := c.s.request(c.ctx, c.s.subj.OrderPlace(c.account), p, &rep, ctxAlgo); e != nil {
+	o, e := c.s.orderRequest(c.ctx, c.s.subj.OrderPlace(c.account), p, ctxAlgo)
+	if e != nil {
 		return nil, e
 	}
-	return c.s.toAlgo(rep.Order), nil
+	return c.s.toAlgo(o), nil
 }
 
 func (c *call) algoRef() (id, cid string, e *apiError) { return c.orderRef("algoId", "clientAlgoId") }

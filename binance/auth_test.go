@@ -1,6 +1,7 @@
 package binance_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/binance"
+	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -17,7 +20,7 @@ import (
 func TestSigning(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "10000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	now := func(deltaMs int64) string { return strconv.FormatInt(time.Now().UnixMilli()+deltaMs, 10) }
 	const balance = "/fapi/v3/balance"
 
@@ -107,7 +110,7 @@ func TestReplay(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "10000")
 	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	params := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.010",
 		"price", "29000", "newClientOrderId", "replayed-1", "recvWindow", "1000",
 		"timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
@@ -143,4 +146,28 @@ func TestOpenServer(t *testing.T) {
 	long := strings.Repeat("a", wire.MaxTokenLen+1)
 	status, out = e.client(long, "x").signed(http.MethodGet, "/fapi/v2/balance", nil)
 	fails(t, "a key that is no account name", status, out, 401, -2015)
+}
+
+// TestOpenModeNeedsOptIn: a config without users makes the face open; over
+// a NATS login (the server guards its accounts) that is refused unless
+// asked for, since anyone reaching the port could trade any account.
+func TestOpenModeNeedsOptIn(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	_, err := binance.New(binance.Options{Conn: e.nc, Config: config.Default()})
+	if err == nil || !strings.Contains(err.Error(), "open") {
+		t.Fatalf("open mode over an admin login: want a refusal, got %v", err)
+	}
+	s, err := binance.New(binance.Options{Conn: e.nc, Config: config.Default(), Open: true})
+	if err != nil {
+		t.Fatalf("open mode asked for: %v", err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The same login with the users' keys is not open: fine.
+	s, err = binance.New(binance.Options{Conn: e.nc, Config: e.cfg})
+	if err != nil {
+		t.Fatalf("with users: %v", err)
+	}
+	_ = s.Close(context.Background())
 }

@@ -58,7 +58,7 @@ func TestCCXT(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	host := strings.TrimPrefix(e.base, "http://")
-	cmd := exec.CommandContext(ctx, node, "suite.mjs", e.base, "ws://"+host, probe, "aliceKey0123456789", "aliceSecret0123456789")
+	cmd := exec.CommandContext(ctx, node, "suite.mjs", e.base, "ws://"+host, probe, "aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	cmd.Dir = "ccxt"
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -214,17 +214,21 @@ type bnTrade struct {
 // toTrade is f as Binance shows an account's trade; its id is the trade's
 // sequence in the symbol (px.md.<sym>.trades' seq).
 func (s *Server) toTrade(f *wire.Fill) bnTrade {
-	sym := s.syms.byName[f.Symbol]
-	asset := ""
-	if sym != nil {
-		asset = sym.settle
-	}
 	return bnTrade{
-		Buyer: f.Side == wire.Buy, Commission: f.Fee.String(), CommissionAsset: asset, ID: f.TradeSeq,
+		Buyer: f.Side == wire.Buy, Commission: f.Fee.String(), CommissionAsset: s.settleOf(f.Symbol), ID: f.TradeSeq,
 		Maker: f.Liquidity == wire.Maker, OrderID: orderID(f.OrderID), Price: f.Price.String(), Qty: f.Qty.String(),
 		QuoteQty: f.Price.Mul(f.Qty).String(), RealizedPnl: f.RealizedPnL.String(), Side: bnSide(f.Side),
 		PositionSide: "BOTH", Symbol: s.bnName(f.Symbol), Time: f.TimeMs,
 	}
+}
+
+// settleOf is the settlement asset of the exchange's symbol name ("" when
+// the face does not serve it).
+func (s *Server) settleOf(name string) string {
+	if sym, ok := s.syms.byName[name]; ok {
+		return sym.settle
+	}
+	return ""
 }
 
 // bnName is the Binance name of an exchange symbol (itself when unmapped).

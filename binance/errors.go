@@ -25,8 +25,10 @@ func errf(status, code int, format string, args ...any) *apiError {
 // Binance's codes (developers.binance.com, USDⓈ-M futures error codes).
 const (
 	codeUnknown          = -1000
+	codeDisconnected     = -1001
 	codeTooManyRequests  = -1003
 	codeTimeout          = -1007
+	codeOverloaded       = -1008
 	codeFilter           = -1013
 	codeTimestamp        = -1021
 	codeSignature        = -1022

@@ -29,9 +29,9 @@ const wait = 10 * time.Second
 
 // usersJSON are the test users: an admin and three traders with API keys.
 const usersJSON = `"users":[{"user":"admin","password":"admin-pw","admin":true},
- {"user":"alice","password":"alice-pw","account":"alice","api_key":"aliceKey0123456789","api_secret":"aliceSecret0123456789"},
- {"user":"bob","password":"bob-pw","account":"bob","api_key":"bobKey0123456789","api_secret":"bobSecret0123456789"},
- {"user":"mm","password":"mm-pw","account":"mm","api_key":"mmKey0123456789","api_secret":"mmSecret0123456789"}]`
+ {"user":"alice","password":"alice-pw","account":"alice","api_key":"aliceKey0123456789","api_secret":"aliceSecret0123456789abcdefghijklmnop"},
+ {"user":"bob","password":"bob-pw","account":"bob","api_key":"bobKey0123456789","api_secret":"bobSecret0123456789abcdefghijklmnop"},
+ {"user":"mm","password":"mm-pw","account":"mm","api_key":"mmKey0123456789a","api_secret":"mmSecret0123456789abcdefghijklmnop"}]`
 
 type env struct {
 	t    testing.TB
@@ -105,8 +105,13 @@ func mustOK(t testing.TB, what string, r wire.Reply) {
 
 func (e *env) deposit(acct, amount string) {
 	e.t.Helper()
+	e.depositIn(acct, "USDT", amount)
+}
+
+func (e *env) depositIn(acct, asset, amount string) {
+	e.t.Helper()
 	var r wire.BalanceReply
-	e.req(e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: "USDT", Amount: decimal.RequireFromString(amount)}, &r)
+	e.req(e.subj.AdminDeposit(), wire.Deposit{Account: acct, Asset: asset, Amount: decimal.RequireFromString(amount)}, &r)
 	mustOK(e.t, "deposit", r.Reply)
 }
 

@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"math"
 	"slices"
 
 	"github.com/perpx/perpx/wire"
@@ -11,23 +12,38 @@ import (
 
 func (c *call) exchangeInfo() (any, *apiError) {
 	syms := make([]map[string]any, len(c.s.syms.list))
-	assets := map[string]bool{}
 	for i, s := range c.s.syms.list {
 		syms[i] = s.info()
-		assets[s.settle] = true
 	}
 	as := []map[string]any{}
-	for a := range assets {
+	for _, a := range c.s.assets() {
 		as = append(as, map[string]any{"asset": a, "marginAvailable": true, "autoAssetExchange": "0"})
 	}
 	return map[string]any{
 		"timezone": "UTC", "serverTime": nowMs(), "futuresType": "U_MARGINED",
-		"rateLimits": []map[string]any{
-			{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
-			{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 1, "limit": int(c.s.cfg.RateLimit.OrdersPerS)},
-		},
+		"rateLimits":      c.s.rateLimits(),
 		"exchangeFilters": []any{}, "assets": as, "symbols": syms,
 	}, nil
+}
+
+// rateLimits are exchangeInfo's: the request weight (perpx counts none, so
+// Binance's usual figure), and the order bucket's rate in whole orders per
+// the shortest interval where it is at least one (none when it is off).
+func (s *Server) rateLimits() []map[string]any {
+	out := []map[string]any{{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400}}
+	rl := s.cfg.RateLimit
+	if !rl.Enabled() {
+		return out
+	}
+	for _, iv := range []struct {
+		name string
+		secs float64
+	}{{"SECOND", 1}, {"MINUTE", 60}, {"DAY", 86400}} {
+		if n := math.Floor(rl.OrdersPerS * iv.secs); n >= 1 || iv.name == "DAY" {
+			return append(out, map[string]any{"rateLimitType": "ORDERS", "interval": iv.name, "intervalNum": 1, "limit": max(int64(n), 1)})
+		}
+	}
+	return out
 }
 
 // depthLimits are the limits Binance's depth accepts.
@@ -167,12 +183,8 @@ func (c *call) klines(src wire.KlineSource) (any, *apiError) {
 	return out, nil
 }
 
-// tickers is the ticker of sym, or of every symbol when sym is nil.
-func (c *call) tickers(sym *symbol) ([]*wire.TickerStats, *apiError) {
-	list := c.s.syms.list
-	if sym != nil {
-		list = []*symbol{sym}
-	}
+// tickers is the ticker of each symbol of list.
+func (c *call) tickers(list []*symbol) ([]*wire.TickerStats, *apiError) {
 	out := make([]*wire.TickerStats, 0, len(list))
 	for _, s := range list {
 		var rep wire.TickerReply
@@ -188,23 +200,24 @@ func (c *call) tickers(sym *symbol) ([]*wire.TickerStats, *apiError) {
 }
 
 // perSymbol answers with one object when the request names a symbol, else
-// with the array of all, as Binance's tickers do.
+// with the array of all, as Binance's tickers do. Each ticker goes with
+// the symbol it was asked for, whatever name its reply carries.
 func (c *call) perSymbol(f func(s *symbol, t *wire.TickerStats) any) (any, *apiError) {
 	sym, e := c.symbol(false)
 	if e != nil {
 		return nil, e
 	}
-	ts, e := c.tickers(sym)
+	list := c.s.syms.list
+	if sym != nil {
+		list = []*symbol{sym}
+	}
+	ts, e := c.tickers(list)
 	if e != nil {
 		return nil, e
 	}
 	out := make([]any, len(ts))
 	for i, t := range ts {
-		s := sym
-		if s == nil {
-			s = c.s.syms.byName[t.Symbol]
-		}
-		out[i] = f(s, t)
+		out[i] = f(list[i], t)
 	}
 	if sym != nil {
 		return out[0], nil

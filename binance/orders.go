@@ -1,9 +1,10 @@
 package binance
 
 import (
+	"context"
 	"crypto/rand"
-	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/perpx/perpx/wire"
 )
@@ -234,11 +235,23 @@ func (c *call) newOrder() (any, *apiError) {
 	if p.Type == wire.Market {
 		oc = ctxMarket
 	}
-	var rep wire.OrderReply
-	if e := c.s.request(c.ctx, c.s.subj.OrderPlace(c.account), p, &rep, oc); e != nil {
+	o, e := c.s.orderRequest(c.ctx, c.s.subj.OrderPlace(c.account), p, oc)
+	if e != nil {
 		return nil, e
 	}
-	return c.s.toOrder(rep.Order), nil
+	return c.s.toOrder(o), nil
+}
+
+// orderRequest sends a request answered by one order (place, cancel).
+func (s *Server) orderRequest(ctx context.Context, subject string, req any, oc orderCtx) (*wire.Order, *apiError) {
+	var rep wire.OrderReply
+	if e := s.request(ctx, subject, req, &rep, oc); e != nil {
+		return nil, e
+	}
+	if rep.Order == nil {
+		return nil, errf(500, codeUnknown, "The exchange's order reply has no order.")
+	}
+	return rep.Order, nil
 }
 
 // orderRef is the order a request names: orderId or origClientOrderId
@@ -298,12 +311,8 @@ func (c *call) queryOrder() (any, *apiError) {
 
 // cancel cancels one order (plain or conditional) and answers it.
 func (c *call) cancel(sym *symbol, id, cid string) (*wire.Order, *apiError) {
-	var rep wire.OrderReply
 	req := wire.Cancel{Symbol: sym.name, OrderID: id, ClientOrderID: cid}
-	if e := c.s.request(c.ctx, c.s.subj.OrderCancel(c.account), req, &rep, ctxCancel); e != nil {
-		return nil, e
-	}
-	return rep.Order, nil
+	return c.s.orderRequest(c.ctx, c.s.subj.OrderCancel(c.account), req, ctxCancel)
 }
 
 func (c *call) cancelOrder() (any, *apiError) {
@@ -370,25 +379,72 @@ func (c *call) openOrder() (any, *apiError) {
 // batchReply answers order.batch: one reply per item.
 type batchReply struct {
 	wire.Reply
-	Results []json.RawMessage `json:"results"`
+	Results []wire.OrderReply `json:"results"`
 }
 
-// cancelEach cancels orders in batches of 20 (order.batch's most); an
-// order that filled or went meanwhile is simply not canceled.
+// cancelChunk is how many cancels one order.batch carries: 20 (its most),
+// or the rate-limit bucket when that is smaller, since a batch takes one
+// token per item, all or none, and one larger than the bucket never fits.
+func (s *Server) cancelChunk() int {
+	n := 20
+	if rl := s.cfg.RateLimit; rl.Enabled() {
+		n = min(n, rl.BucketSize())
+	}
+	return n
+}
+
+// cancelEach cancels orders in batches of cancelChunk. order.cancel_all
+// is not used: it would take the untriggered conditional orders too, which
+// Binance's allOpenOrders leaves alone. A batch refused for the rate limit
+// is sent again once the bucket has refilled enough, while the request's
+// time lasts; it is not atomic: the batches before a failure stay done. An
+// order that filled or went meanwhile (UNKNOWN_ORDER) is simply not
+// canceled; any other refusal of an item is the answer.
 func (c *call) cancelEach(sym *symbol, os []wire.Order) *apiError {
+	chunk := c.s.cancelChunk()
 	for len(os) > 0 {
-		n := min(len(os), 20)
+		n := min(len(os), chunk)
 		items := make([]map[string]wire.Cancel, n)
 		for i, o := range os[:n] {
 			items[i] = map[string]wire.Cancel{"cancel": {Symbol: sym.name, OrderID: o.OrderID}}
 		}
 		var rep batchReply
-		if e := c.s.request(c.ctx, c.s.subj.OrderBatch(c.account), map[string]any{"orders": items}, &rep, ctxCancel); e != nil {
-			return e
+		e := c.s.request(c.ctx, c.s.subj.OrderBatch(c.account), map[string]any{"orders": items}, &rep, ctxCancel)
+		if e != nil {
+			if e.Code != codeTooManyRequests || !c.s.refill(c.ctx, n) {
+				return e
+			}
+			continue
+		}
+		for _, r := range rep.Results {
+			if !r.OK && (r.Error == nil || r.Error.Code != wire.CodeUnknownOrder) {
+				return fromReply(r.Reply, ctxCancel)
+			}
 		}
 		os = os[n:]
 	}
 	return nil
+}
+
+// refill waits until the rate-limit bucket has had time to refill n tokens;
+// false when the limit is off or ctx would end first.
+func (s *Server) refill(ctx context.Context, n int) bool {
+	rl := s.cfg.RateLimit
+	if !rl.Enabled() {
+		return false
+	}
+	d := time.Duration(float64(n) / rl.OrdersPerS * float64(time.Second))
+	if end, ok := ctx.Deadline(); ok && time.Until(end) < d {
+		return false // it would not refill in time: answer the 429 now
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // cancelAll is DELETE /fapi/v1/allOpenOrders: the symbol's plain open

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,23 @@ type Options struct {
 	// ListenKeyTTL is how long a listen key lives without a keepalive
 	// (default 60 minutes, as Binance's).
 	ListenKeyTTL time.Duration
+	// Open accepts open mode (a config without users: the API key is the
+	// account's name, any signature passes) on a connection that logs in
+	// with credentials. Without it New refuses that combination: the login
+	// says the NATS server guards its accounts, and open mode would hand
+	// every account to anyone who reaches the face.
+	Open bool
+	// MaxWebSockets caps the open WebSocket connections (default 1024);
+	// one more is refused with HTTP 503, -1008.
+	MaxWebSockets int
+}
+
+// NATSOptions are the options the face's NATS connection should be opened
+// with: no reconnect buffer, so that a request made while the connection
+// is down fails at once (-1001) instead of being sent, and executed, when
+// it comes back, long after the client was told it timed out.
+func NATSOptions() []nats.Option {
+	return []nats.Option{nats.ReconnectBufSize(-1)}
 }
 
 // Server is the Binance-compatible face.
@@ -51,6 +69,9 @@ type Server struct {
 	mux     *http.ServeMux
 	hub     *hub
 	users   *userStreams
+
+	maxWS int64
+	nWS   atomic.Int64 // open WebSocket connections
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -80,10 +101,25 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if len(cfg.Users) == 0 {
+		if loggedIn(o.Conn) && !o.Open {
+			return nil, errors.New("binance: the config has no users, so the face would be open (any API key trades the account it names, " +
+				"no signature checked), but its NATS connection logs in with credentials: give the users api_key/api_secret in the config, " +
+				"or accept open mode explicitly (--binance-open, cmd/binance --open)")
+		}
+		log.Warn("binance: OPEN MODE: no users in the config; the API key is the account's name and ANY signature is accepted: anyone who reaches this port trades any account")
+	}
 	s := &Server{nc: o.Conn, subj: subj, cfg: cfg, log: log, timeout: o.Timeout, keys: newKeyring(cfg.Users), syms: syms,
 		mux: http.NewServeMux()}
 	if s.timeout <= 0 {
 		s.timeout = 5 * time.Second
+	}
+	s.maxWS = int64(o.MaxWebSockets)
+	if s.maxWS <= 0 {
+		s.maxWS = 1024
+	}
+	if o.Conn.Opts.ReconnectBufSize >= 0 {
+		log.Warn("binance: the NATS connection buffers while reconnecting: an order sent during an outage may execute after its client gave up (use binance.NATSOptions)")
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hub = newHub(s)
@@ -96,13 +132,62 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// loggedIn reports whether nc authenticates to its server (a user, token,
+// nkey, JWT or credentials in the URL): then the server is not open.
+func loggedIn(nc *nats.Conn) bool {
+	o := nc.Opts
+	if o.User != "" || o.Password != "" || o.Token != "" || o.TokenHandler != nil || o.UserInfo != nil ||
+		o.UserJWT != nil || o.Nkey != "" {
+		return true
+	}
+	for _, s := range append([]string{o.Url, nc.ConnectedUrl()}, o.Servers...) {
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Handler serves the REST endpoints and the WebSocket streams.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.root) }
+
+// root routes a request; one no route takes (an unknown path, 404, or a
+// method the path does not serve, 405 with Allow) is answered with
+// Binance's JSON error instead of the mux's plain text.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusOnly{header: http.Header{}, status: http.StatusNotFound}
+	h.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	e := errNotFound(r)
+	e.status = rec.status
+	writeError(w, e)
+}
+
+// statusOnly keeps the status and headers a handler answers with.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (r *statusOnly) Header() http.Header         { return r.header }
+func (r *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusOnly) WriteHeader(status int)      { r.status = status }
 
 // Serve serves on ln until Close.
 func (s *Server) Serve(ln net.Listener) {
 	s.ln = ln
-	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	// A request and its answer are small and quick; the WebSockets clear
+	// these deadlines when they take their connection over (serveWS).
+	// A handler's NATS requests share one Timeout, so it answers within it.
+	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: s.timeout,
+		WriteTimeout: 2 * s.timeout, IdleTimeout: 2 * time.Minute}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -169,18 +254,24 @@ const maxBody = 64 << 10
 func (s *Server) handle(pattern string, sec security, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		out, e := s.serve(r, sec, h)
-		w.Header().Set("Content-Type", "application/json")
-		status := http.StatusOK
 		if e != nil {
-			status, out = e.status, e
+			writeError(w, e)
+			return
 		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			status, body = http.StatusInternalServerError, []byte(`{"code":-1000,"msg":"cannot encode the reply"}`)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
+		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e) }
+
+func writeJSON(w http.ResponseWriter, status int, out any) {
+	w.Header().Set("Content-Type", "application/json")
+	body, err := json.Marshal(out)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"code":-1000,"msg":"cannot encode the reply"}`)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 func (s *Server) serve(r *http.Request, sec security, h handlerFunc) (any, *apiError) {
@@ -260,7 +351,7 @@ func (c *call) decimal(name string) (decimal.Decimal, bool, *apiError) {
 		return decimal.Zero, false, nil
 	}
 	d, good := wire.ParseDecimal(v)
-	if !good {
+	if !good || d.Sign() < 0 { // no Binance number is negative (its pattern has no sign)
 		return decimal.Zero, false, illegal(name, `^([0-9]{1,20})(\.[0-9]{1,20})?$`)
 	}
 	return d, true, nil
@@ -376,6 +467,9 @@ func (s *Server) request(ctx context.Context, subject string, req any, rep envel
 	}
 	msg, err := s.nc.RequestWithContext(ctx, subject, data)
 	if err != nil {
+		if neverSent(err) {
+			return errf(http.StatusServiceUnavailable, codeDisconnected, "Internal error; unable to process your request. Please try again. (the exchange is not reachable now: %v; nothing was sent)", err)
+		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
 			return errf(http.StatusServiceUnavailable, codeTimeout, "Timeout waiting for response from backend server. Send status unknown; execution status unknown.")
 		}
@@ -384,13 +478,27 @@ func (s *Server) request(ctx context.Context, subject string, req any, rep envel
 	if err := json.Unmarshal(msg.Data, rep); err != nil {
 		return errf(500, codeUnknown, "The exchange's reply cannot be read: %v", err)
 	}
-	if env := rep.Envelope(); !env.OK {
-		if env.Error == nil {
-			return errf(500, codeUnknown, "The exchange refused without a reason.")
-		}
-		return fromWire(env.Error, oc)
+	return fromReply(rep.Envelope(), oc)
+}
+
+// fromReply is nil for an ok reply, else Binance's error for it.
+func fromReply(env wire.Reply, oc orderCtx) *apiError {
+	if env.OK {
+		return nil
 	}
-	return nil
+	if env.Error == nil {
+		return errf(500, codeUnknown, "The exchange refused without a reason.")
+	}
+	return fromWire(env.Error, oc)
+}
+
+// neverSent reports whether a request error means the request did not
+// reach the exchange (the connection is down, or nothing listens), so it
+// was not executed.
+func neverSent(err error) bool {
+	return errors.Is(err, nats.ErrReconnectBufExceeded) || errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrConnectionDraining) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrNoResponders)
 }
 
 // state is the account's state, of one symbol when sym is not nil.
@@ -468,7 +576,12 @@ func (s *Server) routes() {
 	s.handle("DELETE /fapi/v1/listenKey", keyOnly, (*call).deleteListenKey)
 	// WebSocket streams (ws.go): /ws, /stream and ccxt's /public, /market,
 	// /private prefixes.
-	s.mux.HandleFunc("GET /", s.serveWS)
+	for _, p := range []string{"/ws", "/stream", "/public/", "/market/", "/private/"} {
+		s.mux.HandleFunc("GET "+p, s.serveWS)
+		if !strings.HasSuffix(p, "/") {
+			s.mux.HandleFunc("GET "+p+"/", s.serveWS)
+		}
+	}
 }
 
 // errNotFound answers a path that is no endpoint.

@@ -3,6 +3,7 @@ package binance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,10 +93,25 @@ func (h *hub) subscribe(w *wsConn, name string) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// w's streams first, under h.mu: a close racing with this either comes
+	// first (closed: nothing is added) or finds the stream in w.streams and
+	// drops it from the source, which waits for h.mu, after this add.
+	w.mu.Lock()
+	closed := w.closed
+	if !closed && !slices.Contains(w.streams, n.canonical) {
+		w.streams = append(w.streams, n.canonical)
+	}
+	w.mu.Unlock()
+	if closed {
+		return errConnClosed
+	}
 	src := h.sources[n.canonical]
 	if src == nil {
 		src = &source{name: n.canonical, conns: map[*wsConn]struct{}{}}
 		if src.stop, err = h.start(src, n); err != nil {
+			w.mu.Lock()
+			w.streams = slices.DeleteFunc(w.streams, func(s string) bool { return s == n.canonical })
+			w.mu.Unlock()
 			return err
 		}
 		h.sources[n.canonical] = src
@@ -106,13 +122,10 @@ func (h *hub) subscribe(w *wsConn, name string) error {
 		w.send(src.name, src.last)
 	}
 	src.mu.Unlock()
-	w.mu.Lock()
-	if !slices.Contains(w.streams, n.canonical) {
-		w.streams = append(w.streams, n.canonical)
-	}
-	w.mu.Unlock()
 	return nil
 }
+
+var errConnClosed = errors.New("the connection is closed")
 
 func (h *hub) unsubscribe(w *wsConn, name string) {
 	n, err := h.parse(name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -109,28 +110,46 @@ func (u *userStreams) expire() {
 		b, _ := json.Marshal(map[string]any{"e": "listenKeyExpired", "E": now.UnixMilli(), "listenKey": k.key})
 		for w := range u.conns {
 			if w.key == k.key {
-				w.send("", b)
+				w.sendUser(b)
 			}
 		}
 		u.dropKey(k)
 	}
 }
 
+// errSecondKey refuses a second listen key on a connection: its user data
+// would share the connection's one key slot, so the first key's feed could
+// neither be stopped by its DELETE or expiry nor freed on disconnect.
+var errSecondKey = errors.New("one listen key per connection")
+
 // attach puts the account of listen key key on w; false when key is no
-// live listen key.
-func (u *userStreams) attach(w *wsConn, key string) bool {
+// live listen key, errSecondKey when w already has another.
+func (u *userStreams) attach(w *wsConn, key string) (bool, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	k := u.keys[key]
 	if k == nil || time.Now().After(k.expires) {
-		return false
+		return false, nil
+	}
+	w.mu.Lock()
+	had, closed := w.key, w.closed
+	w.mu.Unlock()
+	if closed { // detach has run or waits for u.mu: do not leave it a feed
+		return true, errConnClosed
+	}
+	switch had {
+	case key:
+		return true, nil
+	case "":
+	default:
+		return true, errSecondKey
 	}
 	f := u.feeds[k.account]
 	if f == nil {
 		var err error
 		if f, err = u.startFeed(k.account); err != nil {
 			u.s.log.Warn("binance: user stream", "account", k.account, "err", err)
-			return false
+			return false, nil
 		}
 		u.feeds[k.account] = f
 	}
@@ -141,7 +160,7 @@ func (u *userStreams) attach(w *wsConn, key string) bool {
 	f.mu.Lock()
 	f.conns[w] = struct{}{}
 	f.mu.Unlock()
-	return true
+	return true, nil
 }
 
 func (u *userStreams) detach(w *wsConn) {
@@ -211,7 +230,7 @@ func (f *feed) broadcast(b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for w := range f.conns {
-		w.send("", b)
+		w.sendUser(b)
 	}
 }
 
@@ -328,8 +347,18 @@ func (f *feed) order(ev *wire.AccountEvent, fl *wire.Fill) {
 		delete(f.fired, o.OrderID)
 	}
 	b, _ := json.Marshal(map[string]any{"e": "ORDER_TRADE_UPDATE", "E": ev.TimeMs, "T": ev.TimeMs,
-		"o": f.orderFields(o, fl, exec, ev.TimeMs)})
+		"o": f.orderFields(o, fl, exec, orderTime(ev, exec))})
 	f.broadcast(b)
+}
+
+// orderTime is ORDER_TRADE_UPDATE's "T": a new order's is its creation
+// time (ccxt's timestamp of the order; the event's time may be a
+// millisecond later), a change's the event's.
+func orderTime(ev *wire.AccountEvent, exec string) int64 {
+	if exec == "NEW" && ev.Order.CreatedMs > 0 {
+		return ev.Order.CreatedMs
+	}
+	return ev.TimeMs
 }
 
 // orderFields is ORDER_TRADE_UPDATE's "o".
@@ -337,7 +366,7 @@ func (f *feed) orderFields(o *wire.Order, fl *wire.Fill, exec string, t int64) m
 	b := f.s.toOrder(o)
 	m := map[string]any{"s": b.Symbol, "c": b.ClientOrderID, "S": b.Side, "o": b.Type, "f": b.TimeInForce, "q": b.OrigQty,
 		"p": b.Price, "ap": b.AvgPrice, "sp": b.StopPrice, "x": exec, "X": b.Status, "i": b.OrderID, "l": "0", "z": b.ExecutedQty,
-		"L": "0", "N": f.s.settle(), "n": "0", "T": t, "t": 0, "b": "0", "a": "0", "m": false, "R": b.ReduceOnly,
+		"L": "0", "N": f.s.settleOf(o.Symbol), "n": "0", "T": t, "t": 0, "b": "0", "a": "0", "m": false, "R": b.ReduceOnly,
 		"wt": b.WorkingType, "ot": b.OrigType, "ps": "BOTH", "cp": b.ClosePosition, "pP": false, "si": 0, "ss": 0,
 		"rp": "0", "V": b.STP, "pm": "NONE", "gtd": 0}
 	if b.PriceRate != "" {
@@ -373,7 +402,7 @@ func (f *feed) accountUpdate(a accountUpdate) {
 		f.s.log.Warn("binance: ACCOUNT_UPDATE", "account", f.account, "err", e)
 		return
 	}
-	t := sumAccount(st, sym.settle)
+	t := f.s.sumAccount(st, sym.settle)
 	pos := map[string]any{"s": sym.bn, "pa": "0", "ep": "0", "bep": "0", "cr": "0", "up": "0", "mt": "cross", "iw": "0", "ps": "BOTH"}
 	for i := range st.Positions {
 		p := &st.Positions[i]

@@ -22,8 +22,8 @@ import (
 
 // sendQueue bounds a connection's unsent messages; a client that falls
 // that far behind is disconnected, as Binance does, rather than slowing
-// every other subscriber.
-const sendQueue = 4096
+// every other subscriber (or holding memory: every connection has one).
+const sendQueue = 256
 
 // wsConn is one client connection.
 type wsConn struct {
@@ -34,6 +34,7 @@ type wsConn struct {
 	once sync.Once
 
 	mu       sync.Mutex
+	closed   bool // set by close: a late SUBSCRIBE must not add it anywhere
 	combined bool
 	streams  []string // market streams, as subscribed
 	key      string   // the listen key of its user data, "" if none
@@ -55,12 +56,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		combined, rest = true, strings.TrimPrefix(path, "/stream")
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || path != "/ws" && path != "/stream" && rest == "" {
-		e := errNotFound(r)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(e.status)
-		_ = json.NewEncoder(w).Encode(e)
+		writeError(w, errNotFound(r))
 		return
 	}
+	if s.nWS.Add(1) > s.maxWS {
+		s.nWS.Add(-1)
+		writeError(w, errf(http.StatusServiceUnavailable, codeOverloaded, "Server is currently overloaded with other requests. Please try again in a few minutes. (at most %d WebSocket connections)", s.maxWS))
+		return
+	}
+	defer s.nWS.Add(-1)
+	// The server's read and write timeouts are for requests: net/http
+	// clears them when Accept hijacks the connection, so a stream lives on.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
 	if err != nil {
 		return // Accept answered the client
@@ -75,15 +81,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		names = append(names, k)
 	}
 	for _, n := range names {
-		switch {
-		case n == "" || strings.Trim(n, "0123456789") == "": // ccxt's connection index
-		case s.users.attach(conn, n):
-		default:
-			if err := s.hub.subscribe(conn, n); err != nil {
-				conn.close(websocket.StatusPolicyViolation, err.Error())
-				<-conn.done
-				return
-			}
+		if n == "" || strings.Trim(n, "0123456789") == "" { // ccxt's connection index
+			continue
+		}
+		isKey, err := s.users.attach(conn, n)
+		if !isKey {
+			err = s.hub.subscribe(conn, n)
+		}
+		if err != nil {
+			conn.close(websocket.StatusPolicyViolation, err.Error())
+			<-conn.done
+			return
 		}
 	}
 	s.go_(conn.writer)
@@ -111,9 +119,21 @@ func (w *wsConn) send(stream string, data []byte) {
 	}
 }
 
+// sendUser queues a user-data event: on a combined stream it is wrapped
+// like a market one, its stream name the listen key, as Binance's.
+func (w *wsConn) sendUser(data []byte) {
+	w.mu.Lock()
+	key := w.key
+	w.mu.Unlock()
+	w.send(key, data)
+}
+
 // close ends the connection once: the writer stops, the subscriptions go.
 func (w *wsConn) close(code websocket.StatusCode, reason string) {
 	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
 		close(w.done)
 		// Apart: close may be called while a stream is fanning out to w.
 		go func() {

@@ -64,6 +64,15 @@ func (w *wsClient) next(what string, match func(m map[string]any) bool) map[stri
 	}
 }
 
+// attached waits until the connection's streams are set up: the server
+// reads requests only after, so a reply to one proves it (and the user
+// feed's NATS subscription went out before any order sent after this).
+func (w *wsClient) attached() {
+	w.t.Helper()
+	w.write(map[string]any{"method": "LIST_SUBSCRIPTIONS", "id": 424242})
+	w.next("LIST_SUBSCRIPTIONS' reply", func(m map[string]any) bool { return m["id"] == 424242.0 })
+}
+
 func event(e string) func(map[string]any) bool {
 	return func(m map[string]any) bool { return m["e"] == e }
 }
@@ -92,7 +101,7 @@ func TestStreams(t *testing.T) {
 	} {
 		mustOK(t, "mm", e.place("mm", o).Reply)
 	}
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
 
 	// Market streams: two by the combined path, three by SUBSCRIBE.
@@ -190,8 +199,8 @@ func TestListenKeyExpiry(t *testing.T) {
 	s.Serve(ln)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	e.base = "http://" + s.Addr()
-	bob := e.client("bobKey0123456789", "bobSecret0123456789")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789")
+	bob := e.client("bobKey0123456789", "bobSecret0123456789abcdefghijklmnop")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	key := func(c client) string {
 		var lk struct{ ListenKey string }
 		c.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
@@ -235,4 +244,73 @@ func TestListenKeyExpiry(t *testing.T) {
 		"quantity", "0.001", "price", "29000"), nil)
 	aliceWS.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
 	close(stop)
+}
+
+// TestOneListenKeyPerConnection: a connection naming two listen keys is
+// refused (closed, policy violation): their feeds would share its one slot
+// and the first could be neither stopped nor freed. One key, even named
+// twice, is served.
+func TestOneListenKeyPerConnection(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	key := func(c client) string {
+		var lk struct{ ListenKey string }
+		c.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
+		return lk.ListenKey
+	}
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	aliceKey, bobKey := key(alice), key(e.client("bobKey0123456789", "bobSecret0123456789abcdefghijklmnop"))
+	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
+	two := dial(t, ws+"/stream?streams="+aliceKey+"/"+bobKey)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, _, err := two.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("two listen keys on a connection: %v, want a policy-violation close", err)
+	}
+	one := dial(t, ws+"/stream?streams="+aliceKey+"/"+aliceKey)
+	one.attached()
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "1000")
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
+		"quantity", "0.001", "price", "29000"), nil)
+	one.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
+}
+
+// TestCombinedUserStream: on a combined stream the user data is wrapped
+// like the market streams, its stream name the listen key.
+func TestCombinedUserStream(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	var lk struct{ ListenKey string }
+	alice.ok(http.MethodPost, "/fapi/v1/listenKey", nil, &lk)
+	c := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/stream?streams="+lk.ListenKey+"/btcusdt@trade")
+	c.attached()
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "1000")
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
+		"quantity", "0.001", "price", "29000"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		_, data, err := c.c.Read(ctx)
+		if err != nil {
+			t.Fatalf("no ORDER_TRADE_UPDATE: %v", err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["e"] == "ORDER_TRADE_UPDATE" {
+			t.Fatalf("a user event not wrapped on a combined stream: %s", data)
+		}
+		if field(m, "data", "e") == "ORDER_TRADE_UPDATE" {
+			if m["stream"] != lk.ListenKey {
+				t.Fatalf("stream %v, want the listen key: %s", m["stream"], data)
+			}
+			// A new order's time is its creation time (ccxt's timestamp).
+			if o := e.state("alice").OpenOrders; len(o) != 1 || field(m, "data", "o", "T") != float64(o[0].CreatedMs) {
+				t.Fatalf("NEW's T: %s, the order %+v", data, o)
+			}
+			return
+		}
+	}
 }

@@ -102,6 +102,15 @@ type User struct {
 // MaxAPIKeyLen bounds api_key and api_secret (Binance's are 64 characters).
 const MaxAPIKeyLen = 128
 
+// MinAPIKeyLen and MinAPISecretLen are the shortest api_key and api_secret
+// a user may have: a secret is an HMAC key that a captured signed request
+// lets anyone guess offline, so it needs 32 random characters at least
+// (Binance's are 64); a key names the user in every request.
+const (
+	MinAPIKeyLen    = 16
+	MinAPISecretLen = 32
+)
+
 // ValidAPIKey reports whether s has an API key's form: 1-MaxAPIKeyLen
 // characters of [A-Za-z0-9_-].
 func ValidAPIKey(s string) bool {
@@ -300,6 +309,9 @@ func validateUsers(users []User) error {
 			return invalid("%s: give both api_key and api_secret, or neither", at)
 		case u.APIKey != "" && (!ValidAPIKey(u.APIKey) || !ValidAPIKey(u.APISecret)):
 			return invalid("%s: api_key and api_secret must be 1-%d characters of [A-Za-z0-9_-]", at, MaxAPIKeyLen)
+		case u.APIKey != "" && (len(u.APIKey) < MinAPIKeyLen || len(u.APISecret) < MinAPISecretLen):
+			return invalid("%s: api_key must have at least %d characters and api_secret at least %d (random ones: the secret signs every order)",
+				at, MinAPIKeyLen, MinAPISecretLen)
 		case u.APIKey != "" && u.Account == "":
 			return invalid("%s: an api_key trades for an account: give the user one", at)
 		case apiKeys[u.APIKey] && u.APIKey != "":

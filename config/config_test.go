@@ -131,6 +131,8 @@ func TestParseRejects(t *testing.T) {
 		{`{"users":[{"user":"a","password":"p"}]}`, "needs an account"},
 		{`{"users":[{"user":"a","password":"p","account":"x y"}]}`, "account must be"},
 		{`{"users":[{"user":"a","password":"p","account":"a"},{"user":"a","password":"q","account":"b"}]}`, "duplicate user"},
+		{`{"users":[{"user":"a","password":"p","account":"a","api_key":"key0123456789abc","api_secret":"short"}]}`, "api_secret at least 32"},
+		{`{"users":[{"user":"a","password":"p","account":"a","api_key":"k","api_secret":"` + strings.Repeat("s", 32) + `"}]}`, "api_key must have at least 16"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.in))

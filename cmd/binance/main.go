@@ -36,6 +36,7 @@ func run(args []string) int {
 	pass := fs.String("nats-password", "", "NATS password")
 	cfgPath := fs.String("config", "", "the exchange's config file (symbols, users' API keys); default: the demo symbols")
 	prefix := fs.String("prefix", "px", "the exchange's subject prefix")
+	open := fs.Bool("open", false, "accept open mode (a config without users: any API key trades the account it names, no signature checked) although --nats-user logs in")
 	listen := fs.String("listen", "127.0.0.1:8090", "address of the REST and WebSocket server")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -53,7 +54,7 @@ func run(args []string) int {
 		log.Error("cannot load the config", "err", err)
 		return 2
 	}
-	opts := []nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}
+	opts := append([]nats.Option{nats.Name("perpx-binance"), nats.MaxReconnects(-1)}, binance.NATSOptions()...)
 	if *user != "" {
 		opts = append(opts, nats.UserInfo(*user, *pass))
 	}
@@ -68,7 +69,7 @@ func run(args []string) int {
 		log.Error("cannot listen (--listen)", "err", err)
 		return 1
 	}
-	s, err := binance.New(binance.Options{Conn: nc, Prefix: *prefix, Config: cfg, Logger: log})
+	s, err := binance.New(binance.Options{Conn: nc, Prefix: *prefix, Config: cfg, Logger: log, Open: *open})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -43,6 +43,7 @@ func run(args []string) int {
 	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page, /metrics and /debug/pprof (\"\" = off)")
 	fs.StringVar(&o.BinanceHTTP, "binance-http", "127.0.0.1:8090", "address of the Binance USDⓈ-M futures compatible REST and WebSocket face (\"\" = off)")
+	fs.BoolVar(&o.BinanceOpen, "binance-open", false, "let the Binance face run open (config without users: any API key trades the account it names) although --nats-user logs in")
 	fs.StringVar(&o.Data, "data", "perpx-data", "directory of the journal (the embedded server's JetStream store); \"\" = in memory, nothing survives a restart")
 	fs.IntVar(&o.JournalReplicas, "journal-replicas", 1, "replicas of the journal stream with --nats-url (3 on a cluster)")
 	fs.StringVar(&o.Role, "role", "", "one of several instances on a NATS cluster (--nats-url, --data): auto (follow, lead when the lease is free), leader (auto, but start once leading), follower (only follow); \"\" = a lone exchange")

@@ -1,0 +1,83 @@
+package binance_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// walletsJSON: XBTUSD (inverse, settled in BTC) first, so the exchange's
+// primary asset (the top-level equity and available of state) is BTC;
+// BTC-PERP, the only symbol the face serves, settles in USDT.
+const walletsJSON = `{"symbols":[
+ {"symbol":"XBTUSD","quote":"USD","contract":"inverse","settle":"BTC","tick":"0.5","lot":"1","max_leverage":"100",
+  "mm_tiers":[{"max_notional":"1000","mmr":"0.01"}],"maker_fee":"0","taker_fee":"0","liquidation_fee":"0","price_band":"0.5","funding":false},
+ {"symbol":"BTC-PERP","quote":"USDT","tick":"0.1","lot":"0.001","max_leverage":"100",
+  "mm_tiers":[{"max_notional":"1000000","mmr":"0.01"}],"maker_fee":"0","taker_fee":"0","liquidation_fee":"0","price_band":"0.5","funding":false}],
+ ` + usersJSON + `}`
+
+// TestWallets: an account holding an inverse position (not served) and a
+// USDT one. positionRisk (v2, v3), account and balance show the USDT
+// position only, with USDT's wallet (not the primary BTC one's available),
+// one asset row, and do not crash on the position they do not serve.
+func TestWallets(t *testing.T) {
+	e := start(t, walletsJSON)
+	for _, acct := range []string{"alice", "bob"} {
+		e.depositIn(acct, "USDT", "10000")
+		e.depositIn(acct, "BTC", "2")
+	}
+	e.index("XBTUSD", "10000")
+	e.index("BTC-PERP", "30000")
+	trade := func(sym, price, qty string) {
+		t.Helper()
+		mustOK(t, "maker", e.place("bob", wire.PlaceOrder{Symbol: sym, Side: wire.Sell, Type: wire.Limit,
+			Price: decimal.RequireFromString(price), Qty: decimal.RequireFromString(qty)}).Reply)
+		mustOK(t, "taker", e.place("alice", wire.PlaceOrder{Symbol: sym, Side: wire.Buy, Type: wire.Limit,
+			Price: decimal.RequireFromString(price), Qty: decimal.RequireFromString(qty), TIF: wire.IOC}).Reply)
+	}
+	trade("XBTUSD", "10000", "5000")
+	trade("BTC-PERP", "30000", "0.1")
+	// A resting order takes some of USDT's available.
+	mustOK(t, "resting", e.place("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit,
+		Price: decimal.RequireFromString("29000"), Qty: decimal.RequireFromString("0.1")}).Reply)
+	st := e.state("alice")
+	usdt, btc := st.Wallets["USDT"], st.Wallets["BTC"]
+	if len(st.Positions) != 2 || usdt.Available.Equal(btc.Available) || !st.Available.Equal(btc.Available) {
+		t.Fatalf("the setting is not what the test needs: %+v", st)
+	}
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+
+	for _, path := range []string{"/fapi/v2/positionRisk", "/fapi/v3/positionRisk"} {
+		var rows []map[string]any
+		alice.ok(http.MethodGet, path, nil, &rows)
+		if len(rows) != 1 || rows[0]["symbol"] != "BTCUSDT" || rows[0]["positionAmt"] != "0.1" {
+			t.Fatalf("%s: want the BTCUSDT position only: %v", path, rows)
+		}
+		if path == "/fapi/v3/positionRisk" && rows[0]["marginAsset"] != "USDT" {
+			t.Fatalf("%s: marginAsset %v", path, rows[0]["marginAsset"])
+		}
+	}
+	var bal []map[string]any
+	alice.ok(http.MethodGet, "/fapi/v2/balance", nil, &bal)
+	if len(bal) != 1 || bal[0]["asset"] != "USDT" || bal[0]["balance"] != usdt.Balance.String() ||
+		bal[0]["availableBalance"] != usdt.Available.String() {
+		t.Fatalf("balance: %v, want USDT's wallet %+v", bal, usdt)
+	}
+	for _, path := range []string{"/fapi/v2/account", "/fapi/v3/account"} {
+		var acc struct {
+			Available string           `json:"availableBalance"`
+			Margin    string           `json:"totalMarginBalance"`
+			Assets    []map[string]any `json:"assets"`
+			Positions []map[string]any `json:"positions"`
+		}
+		alice.ok(http.MethodGet, path, nil, &acc)
+		if acc.Available != usdt.Available.String() || acc.Margin != usdt.Equity.String() || len(acc.Assets) != 1 ||
+			acc.Assets[0]["asset"] != "USDT" || acc.Assets[0]["availableBalance"] != usdt.Available.String() ||
+			len(acc.Positions) != 1 || acc.Positions[0]["symbol"] != "BTCUSDT" {
+			t.Fatalf("%s: %+v, want USDT's wallet %+v and the BTCUSDT position", path, acc, usdt)
+		}
+	}
+	e.audit()
+}
