@@ -47,6 +47,12 @@ type natsCluster struct {
 
 func startNATSCluster(t testing.TB) *natsCluster {
 	t.Helper()
+	if raceEnabled {
+		// Three servers' raft under the detector's slowdown on two cores:
+		// a fenced journal's stream stayed leaderless for over 50 s. .ci/run
+		// runs these tests without -race.
+		t.Skip("the cluster tests run without -race (nats-server's raft does not settle under it here)")
+	}
 	c, err := natscluster.Start(3, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
