@@ -548,7 +548,7 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	c := startNATSCluster(t)
 	// A talks to server 0 only, so the cut isolates it.
 	a, err := app.Start(context.Background(), app.Options{NATSURL: c.URL(0), Data: t.TempDir(), JournalReplicas: 3,
-		Role: app.RoleLeader, Lease: testLease, Name: "a", Config: seedConfig(t, longTiers()...), Index: "manual"})
+		Role: app.RoleLeader, Lease: testLease, Name: "a", Config: seedConfig(t, longTiers()...), Index: "manual", Logger: testLog("a")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +591,7 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	// Healed, one leads and the other follows it to the same record. (A
 	// partitioned raft peer rejoining can stall JetStream for an election,
 	// and the lease may change hands then: either may lead.)
-	eventually(t, "one leader, one follower in step", func() error {
+	eventuallyWithin(t, raftElection, "one leader, one follower in step", func() error {
 		cl, ok := ask[wire.ClusterReply](e.nc, e.subj.AdminCluster(), wire.Cluster{})
 		if !ok || len(cl.Instances) != 2 || cl.Instances[1].Role != app.RoleFollower || cl.Instances[1].Lag != 0 {
 			return fmt.Errorf("%+v", cl)

@@ -17,10 +17,15 @@ import (
 //
 // Next and CatchUp run on one goroutine; Applied may be read from any.
 type Follower struct {
-	cfg     Config
-	nc      *nats.Conn
-	st      jetstream.Stream
-	it      jetstream.MessagesContext
+	cfg Config
+	nc  *nats.Conn
+	st  jetstream.Stream
+	it  jetstream.MessagesContext
+	// next is pump's: the message read ahead, or the error that ended it;
+	// err keeps that error for every later Next. done ends pump.
+	next    chan nextMsg
+	err     error
+	done    chan struct{}
 	cur     cursor
 	stream  uint64        // the stream sequence of the last batch applied
 	applied atomic.Uint64 // the last record passed to fn
@@ -68,9 +73,35 @@ func Follow(nc *nats.Conn, cfg Config, fromSeq uint64) (*Follower, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	f := &Follower{cfg: cfg, nc: nc, st: st, it: it, cur: cursor{cfg: cfg, from: fromSeq}}
+	f := &Follower{cfg: cfg, nc: nc, st: st, it: it, cur: cursor{cfg: cfg, from: fromSeq},
+		next: make(chan nextMsg, 1), done: make(chan struct{})}
 	f.applied.Store(fromSeq - 1)
+	go f.pump()
 	return f, nil
+}
+
+type nextMsg struct {
+	m   jetstream.Msg
+	err error
+}
+
+// pump reads the consumer ahead of Next. The ordered consumer's Next does
+// not return on its context while it re-creates itself (a server lost,
+// the stream leaderless for an election): a standby that won the lease
+// then waited on it for good. Next waits on the pump and its own context
+// instead; a message read after Next gave up waits here for the next call.
+func (f *Follower) pump() {
+	for {
+		m, err := f.it.Next()
+		select {
+		case f.next <- nextMsg{m, err}:
+		case <-f.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // Applied is the sequence of the last record passed on (fromSeq−1 before
@@ -81,12 +112,19 @@ func (f *Follower) Applied() uint64 { return f.applied.Load() }
 // returns ctx's error when ctx ends first; a gap, a corrupt batch or an
 // error of fn stops the follower for good (Close it).
 func (f *Follower) Next(ctx context.Context, fn func(seq uint64, kind uint16, actor uint32, payload []byte) error) error {
-	m, err := f.it.Next(jetstream.NextContext(ctx))
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	if f.err != nil {
+		return f.err
+	}
+	var m jetstream.Msg
+	select {
+	case r := <-f.next:
+		if r.err != nil {
+			f.err = fmt.Errorf("journal: stream %s after record %d: %w", f.cfg.Stream, f.Applied(), r.err)
+			return f.err
 		}
-		return fmt.Errorf("journal: stream %s after record %d: %w", f.cfg.Stream, f.Applied(), err)
+		m = r.m
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	meta, err := m.Metadata()
 	if err != nil {
@@ -141,4 +179,7 @@ func (f *Follower) Promote(ctx context.Context, fn func(seq uint64, kind uint16,
 }
 
 // Close stops reading.
-func (f *Follower) Close() { f.it.Stop() }
+func (f *Follower) Close() {
+	close(f.done)
+	f.it.Stop()
+}
