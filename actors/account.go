@@ -564,6 +564,14 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 			w.OpenOrders = append(w.OpenOrders, *a.snapshot(o))
 		}
 	}
+	w.Settings = make([]wire.SymbolSetting, 0, len(a.x.symbols))
+	for _, h := range a.x.symbols {
+		if m.h == nil || h == m.h {
+			mode, lev := a.risk(h).Setting(h.sym)
+			w.Settings = append(w.Settings, wire.SymbolSetting{Symbol: h.sym.Name, MarginMode: wire.MarginModeName(mode.String()),
+				Leverage: decimal.NewFromInt(lev)})
+		}
+	}
 	if len(w.Positions) == 0 {
 		m.done(wire.AccountReply{Reply: wire.OK(), Account: w})
 		return

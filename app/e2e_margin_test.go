@@ -173,3 +173,38 @@ func TestE2EPartialLiquidation(t *testing.T) {
 	})
 	e.settledAudit()
 }
+
+// TestE2ESettingsOfAFlatSymbol: state reports a symbol's margin mode and
+// leverage without a position, as set (a bot reads back what it chose),
+// and they survive opening and closing a position.
+func TestE2ESettingsOfAFlatSymbol(t *testing.T) {
+	e := start(t, parseConfig(t, symbolJSON("100", 0, [2]string{"1000000000", "0.004"}), ""), startOpts{})
+	bob := e.funded("5000", "bob")[0]
+	mm := e.funded("1000000", "mm")[0]
+	e.index("1000")
+	setting := func() wire.SymbolSetting {
+		t.Helper()
+		s := bob.state().Settings
+		if len(s) != 1 || s[0].Symbol != tsym {
+			t.Fatalf("settings %+v, want one for %s", s, tsym)
+		}
+		return s[0]
+	}
+	if s := setting(); s.MarginMode != wire.MarginCross || !s.Leverage.Equal(dec("20")) {
+		t.Fatalf("a new account's settings %+v, want cross at the default 20", s)
+	}
+	bob.leverage("7")
+	mustOK(t, "isolated", bob.marginMode(wire.MarginIsolated).Reply)
+	if s := setting(); s.MarginMode != wire.MarginIsolated || !s.Leverage.Equal(dec("7")) {
+		t.Fatalf("settings after setting them %+v, want isolated at 7", s)
+	}
+	if len(bob.state().Positions) != 0 {
+		t.Fatal("setting a flat symbol made a position")
+	}
+	bob.openPosition(mm, wire.Buy, "1000", "1", "7")
+	bob.openPosition(mm, wire.Sell, "1000", "1", "7") // closed again
+	if s := setting(); s.MarginMode != wire.MarginIsolated || !s.Leverage.Equal(dec("7")) || len(bob.state().Positions) != 0 {
+		t.Fatalf("settings after a round trip %+v", s)
+	}
+	e.settledAudit()
+}

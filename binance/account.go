@@ -51,6 +51,21 @@ func (s *Server) positions(a *wire.Account, asset string) []heldPosition {
 	return out
 }
 
+// flat is a zero position for every served symbol a has none in, with the
+// margin mode and leverage it set there (v2 positionRisk lists every
+// symbol, as Binance does: a bot reads back a flat symbol's leverage).
+func (s *Server) flat(a *wire.Account) []heldPosition {
+	var out []heldPosition
+	for _, st := range a.Settings {
+		sym := s.syms.byName[st.Symbol]
+		if sym == nil || slices.ContainsFunc(a.Positions, func(p wire.Position) bool { return p.Symbol == st.Symbol }) {
+			continue
+		}
+		out = append(out, heldPosition{&wire.Position{Symbol: st.Symbol, MarginMode: st.MarginMode, Leverage: st.Leverage}, sym})
+	}
+	return out
+}
+
 func (s *Server) sumAccount(a *wire.Account, asset string) totals {
 	w := wallet(a, asset)
 	t := totals{asset: asset, wallet: w.Balance, equity: w.Equity, available: w.Available}
@@ -209,6 +224,9 @@ func (c *call) positionRisk(version int) (any, *apiError) {
 	}
 	now := nowMs()
 	held := c.s.positions(a, "")
+	if version == 2 {
+		held = append(held, c.s.flat(a)...)
+	}
 	out := make([]map[string]any, 0, len(held))
 	for _, h := range held {
 		p := h.Position

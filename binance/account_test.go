@@ -81,3 +81,27 @@ func TestWallets(t *testing.T) {
 	}
 	e.audit()
 }
+
+// TestFlatSymbolLeverage: v2 positionRisk lists a symbol without a
+// position with the leverage and margin type set there (as Binance does,
+// and as a bot reads them back); v3 lists positions only.
+func TestFlatSymbolLeverage(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	alice.ok(http.MethodPost, "/fapi/v1/leverage", vals("symbol", "BTCUSDT", "leverage", "7"), nil)
+	alice.ok(http.MethodPost, "/fapi/v1/marginType", vals("symbol", "BTCUSDT", "marginType", "ISOLATED"), nil)
+	var rows []map[string]any
+	alice.ok(http.MethodGet, "/fapi/v2/positionRisk", vals("symbol", "BTCUSDT"), &rows)
+	if len(rows) != 1 || rows[0]["symbol"] != "BTCUSDT" || rows[0]["positionAmt"] != "0" || rows[0]["leverage"] != "7" ||
+		rows[0]["marginType"] != "isolated" || rows[0]["isolated"] != true {
+		t.Fatalf("v2 positionRisk of a flat symbol: %v", rows)
+	}
+	alice.ok(http.MethodGet, "/fapi/v2/positionRisk", nil, &rows)
+	if len(rows) != len(e.cfg.Symbols) {
+		t.Fatalf("v2 positionRisk: %d rows, want one per symbol (%d): %v", len(rows), len(e.cfg.Symbols), rows)
+	}
+	alice.ok(http.MethodGet, "/fapi/v3/positionRisk", nil, &rows)
+	if len(rows) != 0 {
+		t.Fatalf("v3 positionRisk lists positions only: %v", rows)
+	}
+}

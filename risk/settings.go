@@ -119,3 +119,12 @@ func (a *Account) RemoveMargin(sym *market.Symbol, amount market.Money) Code {
 	a.afterChange(i)
 	return OK
 }
+
+// Setting is sym's margin mode and leverage for this account: the ones set,
+// or those a first order would get (no slot is made for asking).
+func (a *Account) Setting(sym *market.Symbol) (MarginMode, int64) {
+	if i := a.find(sym); i >= 0 {
+		return a.pos[i].mode, a.pos[i].lev
+	}
+	return a.mode, InitialLeverage(sym)
+}

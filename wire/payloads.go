@@ -268,6 +268,17 @@ type Account struct {
 	Wallets    map[string]Wallet `json:"wallets,omitempty"`
 	Positions  []Position        `json:"positions"`
 	OpenOrders []Order           `json:"open_orders"`
+	// Settings is every symbol's margin mode and leverage (of the one
+	// symbol asked for), with or without a position: what the next order
+	// there gets.
+	Settings []SymbolSetting `json:"settings"`
+}
+
+// SymbolSetting is an account's margin mode and leverage in a symbol.
+type SymbolSetting struct {
+	Symbol     string          `json:"symbol"`
+	MarginMode MarginModeName  `json:"margin_mode"`
+	Leverage   decimal.Decimal `json:"leverage"`
 }
 
 // Position is an open position; Qty is the absolute size, Side the direction,
