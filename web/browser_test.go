@@ -144,6 +144,20 @@ func TestTradingPage(t *testing.T) {
 	t.Logf("position: long 3 at 30010, liquidation %s (preview %s, shown %s), bankruptcy %s, ADL rank %d",
 		liq, promised, shown, pos[0].BankruptcyPrice, pos[0].ADLRank)
 	p.shot("position")
+
+	// The margin mode cannot change under a position: said next to it, the
+	// choice put back. A flat symbol's leverage set elsewhere (by a bot)
+	// shows when the page turns to it (state's settings).
+	p.choose("#o-mode", "isolated")
+	p.until("the mode's refusal", `document.getElementById("err-mode").textContent !== ""`)
+	if m := eval[string](p, `document.getElementById("o-mode").value`); m != "cross" {
+		t.Errorf("after the refusal (%q) the margin select shows %q, want cross", p.text("#err-mode"), m)
+	}
+	e.req(e.subj.Leverage("alice"), wire.Leverage{Symbol: "ETH-PERP", Leverage: decimal.NewFromInt(7)}, nil)
+	p.choose("#symbol", "ETH-PERP")
+	p.until("ETH-PERP's leverage from state", `document.getElementById("o-lev").value === "7"`)
+	p.choose("#symbol", btc)
+	p.until("back on BTC-PERP", `document.getElementById("o-lev").value === "10" && document.querySelector('#t-positions tr[data-symbol="BTC-PERP"]') !== null`)
 	t.Run("phone", func(t *testing.T) { phone(t, browser, e) })
 
 	// The admin moves the index to just below the liquidation price: a bid

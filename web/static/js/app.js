@@ -193,6 +193,7 @@ function symbolChanged() {
   startMarket();
   renderAccount();
   renderFund();
+  scheduleState(0); // the symbol's settings as they are now (a bot may have changed them)
 }
 
 function startMarket() {
@@ -702,7 +703,7 @@ function renderAccount() {
   renderPositions();
   renderOrders();
   invalidate("preview");
-  const lev = a?.positions?.find((p) => p.symbol === S.symbol)?.leverage;
+  const lev = a?.positions?.find((p) => p.symbol === S.symbol)?.leverage ?? setting(S.symbol)?.leverage;
   if (lev && document.activeElement !== $("o-lev")) {
     S.levs[S.symbol] = Number(lev);
     $("o-lev").value = lev;
@@ -844,16 +845,23 @@ function setupOrderUnits() {
   syncOrderSettings();
 }
 
-// syncOrderSettings shows the leverage and margin mode the page knows the
-// account has in the symbol (a flat symbol's are not in `state`: what this
-// page set, else the exchange's start values).
+// setting is the account's margin mode and leverage in a symbol, from
+// `state` (with or without a position).
+function setting(name) {
+  return S.state?.settings?.find((x) => x.symbol === name);
+}
+
+// syncOrderSettings shows the leverage and margin mode the account has in
+// the symbol (`state`'s settings; before the first state, what this page
+// set, else the exchange's start values).
 function syncOrderSettings() {
   const s = sym();
   if (!s) return;
   const pos = S.state?.positions?.find((p) => p.symbol === s.name);
-  $("o-lev").value = pos ? pos.leverage : S.levs[s.name] || s.defaultLev;
+  const st = setting(s.name);
+  $("o-lev").value = pos ? pos.leverage : st?.leverage || S.levs[s.name] || s.defaultLev;
   $("o-lev").max = s.maxLev;
-  $("o-mode").value = pos?.margin_mode || S.modes[s.name] || S.cfg.margin_mode;
+  $("o-mode").value = pos?.margin_mode || st?.margin_mode || S.modes[s.name] || S.cfg.margin_mode;
   setText("err-lev", "");
   setText("err-mode", "");
   invalidate("preview");
@@ -914,7 +922,7 @@ function renderPreview() {
     book: { bids: S.book.bigLevels("bids"), asks: S.book.bigLevels("asks") },
     mark, account: S.state, leverage: Number($("o-lev").value) || S.levs[s.name] || s.defaultLev,
     isolated: $("o-mode").value === "isolated", symbols: S.syms,
-    isolatedOf: (name) => (S.modes[name] || S.cfg.margin_mode) === "isolated", // when state does not say
+    isolatedOf: (name) => (setting(name)?.margin_mode || S.modes[name] || S.cfg.margin_mode) === "isolated", // no position
   });
   const asset = s.settle;
   setText("pv-cost", p.cost === null ? "—" : `${fmt(toDecimal(p.cost, 8), moneyPlaces(asset))} ${asset}`);
@@ -1030,9 +1038,11 @@ async function setMode() {
     localStorage.setItem("perpx.modes." + S.account, JSON.stringify(S.modes));
   } catch (e) {
     setText("err-mode", sentence(e));
-    $("o-mode").value = pos?.margin_mode || S.modes[s.name] || S.cfg.margin_mode;
+    const pos = S.state?.positions?.find((p) => p.symbol === s.name);
+    $("o-mode").value = pos?.margin_mode || setting(s.name)?.margin_mode || S.modes[s.name] || S.cfg.margin_mode;
   }
   invalidate("preview");
+  scheduleState(0);
 }
 
 // ---- banner and toasts ----
