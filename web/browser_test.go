@@ -93,6 +93,13 @@ func TestTradingPage(t *testing.T) {
 	if open := e.state("alice").OpenOrders; len(open) != 0 {
 		t.Errorf("after cancel all, state's open orders %+v", open)
 	}
+	// The three canceled orders are the order history, newest first.
+	p.click(`.tabs button[data-tab="history"]`)
+	p.until("the order history", `document.querySelectorAll("#t-history tbody tr").length === 3`)
+	if row := p.text("#t-history tbody tr"); !strings.Contains(row, "canceled") || !strings.Contains(row, "29,700.0") {
+		t.Errorf("the newest closed order %q, want the one at 29 700 canceled", row)
+	}
+	p.shot("order-history")
 
 	// Refused orders say why, next to what caused it.
 	p.fill("#o-price", "29900.05")

@@ -554,6 +554,8 @@ async function useAccount(name) {
   S.state = null;
   S.fills = [];
   S.fillKeys.clear();
+  S.history = [];
+  renderHistory();
   S.levs = JSON.parse(localStorage.getItem("perpx.levs." + name) || "{}");
   S.modes = JSON.parse(localStorage.getItem("perpx.modes." + name) || "{}");
   setText("who", name);
@@ -575,6 +577,8 @@ function leaveAccount() {
   unsubAll(S.acctSubs);
   S.account = null;
   S.state = null;
+  S.history = [];
+  renderHistory();
   setText("who", "");
   setText("acct-name", "");
   $("logout").hidden = true;
@@ -611,6 +615,7 @@ async function refreshState() {
     if (who === S.account) {
       S.state = r.account;
       renderAccount();
+      if (historyShown()) loadHistory();
     }
   } catch (e) {
     setText("a-balance", sentence(e));
@@ -782,6 +787,46 @@ function renderOrders() {
   $("e-orders").hidden = list.length > 0;
   $("cancel-all").disabled = list.length === 0;
   setText("n-orders", list.length ? String(list.length) : "");
+}
+
+// ORDER HISTORY: the account's closed orders (px.acct.<acct>.orders, the
+// kept history, API.md), loaded while its tab shows and again whenever
+// state changes there (an order may have closed).
+const OPEN = new Set(["new", "partially_filled", "untriggered", "triggered"]);
+
+function historyShown() {
+  return $("tab-history").classList.contains("on");
+}
+
+async function loadHistory() {
+  const who = S.account;
+  if (!who) return;
+  try {
+    const r = await call(subj.acct("orders"), { limit: 200 }, 3000);
+    if (who !== S.account) return;
+    S.history = (r.orders || []).filter((o) => !OPEN.has(o.status)).sort((a, b) => b.updated_ms - a.updated_ms || Number(b.order_id) - Number(a.order_id));
+    setText("err-history", "");
+  } catch (e) {
+    setText("err-history", sentence(e));
+  }
+  renderHistory();
+}
+
+function renderHistory() {
+  const list = S.history || [];
+  $("t-history").tBodies[0].replaceChildren(
+    ...list.map((o) => {
+      const s = S.syms[o.symbol] || sym();
+      return h("tr", { "data-order": o.order_id },
+        h("td", {}, clock(o.updated_ms || o.created_ms)), h("td", { class: "sym" }, o.symbol),
+        h("td", {}, o.type.replace(/_/g, " ")), h("td", { class: o.side === "buy" ? "up" : "down" }, o.side),
+        h("td", {}, Number(o.price) > 0 ? fPrice(o.price, s) : "market"), h("td", {}, fQty(o.qty, s)),
+        h("td", {}, fQty(o.filled_qty, s)), h("td", {}, Number(o.avg_price) > 0 ? fPrice(o.avg_price, s) : "—"),
+        h("td", {}, o.status.replace(/_/g, " ")));
+    }),
+  );
+  labelCells($("t-history"));
+  $("e-history").hidden = list.length > 0;
 }
 
 async function cancelOrder(o, btn, err) {
@@ -1108,6 +1153,7 @@ function bindUI() {
     b.addEventListener("click", () => {
       for (const x of document.querySelectorAll(".tabs button")) x.classList.toggle("on", x === b);
       for (const p of document.querySelectorAll(".pane")) p.classList.toggle("on", p.id === "tab-" + b.dataset.tab);
+      if (b.dataset.tab === "history") loadHistory();
     });
   }
   $("trade-as").addEventListener("submit", async (ev) => {
