@@ -22,6 +22,8 @@ import (
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/risk"
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 // Options configure Start. The zero value is the demo: embedded NATS on
@@ -296,17 +298,40 @@ func (a *App) serve(o Options, t *term) (err error) {
 			return err
 		}
 	}
+	at := a.indexes()
+	if err = t.feed.resume(at); err != nil {
+		return err
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.go_(func() { t.feed.run(bg, a) })
 	if a.jw != nil {
 		a.go_(func() { a.snapshotter(bg, o, a.jcfg) })
 	}
-	a.startBots(bg, o)
+	a.startBots(bg, o, at)
 	a.go_(func() { a.tickers(bg, t.pub) })
 	a.served = true
 	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots, "binance", a.BinanceAddr())
 	return nil
+}
+
+// indexes are the running exchange's index prices by symbol (a recovered
+// one's; none before the first tick).
+func (a *App) indexes() map[string]decimal.Decimal {
+	at := make(map[string]decimal.Decimal, len(a.symbols))
+	for _, s := range a.symbols {
+		ch := make(chan wire.TickerReply, 1)
+		a.x.Ticker(s.Name, func(r wire.TickerReply) { ch <- r })
+		select {
+		case r := <-ch:
+			if r.OK && r.Ticker != nil && r.Ticker.Index.IsPositive() {
+				at[s.Name] = r.Ticker.Index
+			}
+		case <-time.After(5 * time.Second):
+			a.log.Warn("no ticker to resume the index from", "symbol", s.Name)
+		}
+	}
+	return at
 }
 
 // unserve stops what serve started: no more requests (those in flight are

@@ -31,8 +31,10 @@ var (
 // startBots runs o.Bots market makers (the load test's logic) as accounts
 // bot-1..bot-N and as many noise takers (taker-1..taker-N) over the
 // exchange's own NATS connection: without takers nothing trades on the
-// simulated index, and the page's tape and chart stay empty.
-func (a *App) startBots(ctx context.Context, o Options) {
+// simulated index, and the page's tape and chart stay empty. The makers
+// first quote around the index in at (a recovered exchange's), else
+// around the sim's configured start.
+func (a *App) startBots(ctx context.Context, o Options, at map[string]decimal.Decimal) {
 	if o.Bots <= 0 {
 		return
 	}
@@ -43,7 +45,10 @@ func (a *App) startBots(ctx context.Context, o Options) {
 	}
 	syms := make([]loadtest.SymbolInfo, len(a.symbols))
 	for i, s := range a.symbols {
-		start, ok := simStart[s.Name]
+		start, ok := at[s.Name]
+		if !ok {
+			start, ok = simStart[s.Name]
+		}
 		if !ok {
 			start = defaultSimStart
 		}

@@ -410,3 +410,36 @@ func TestE2EDurabilityMetrics(t *testing.T) {
 		t.Fatalf("snapshot age %v", age)
 	}
 }
+
+// TestE2ESimIndexResumesAfterRestart: the simulated index starts again
+// where the recovered exchange's index was, not at its configured start:
+// a restart (or a takeover) of the durable demo must not jump the index,
+// liquidating whoever traded away from the start.
+func TestE2ESimIndexResumesAfterRestart(t *testing.T) {
+	sym := strings.Replace(symbolJSON("10", 0, [2]string{"1000000000", "0.01"}), `"tick":"1"`, `"tick":"0.01"`, 1)
+	cfg := parseConfig(t, sym, "")
+	data := t.TempDir()
+	e := start(t, cfg, startOpts{data: data})
+	e.index("250") // far from the sim's start for this symbol (100)
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	e = start(t, cfg, startOpts{data: data, index: "sim"})
+	first := ""
+	eventually(t, "a simulated tick", func() error {
+		r := request[wire.TickerReply](t, e.nc, e.subj.Ticker(tsym), "{}")
+		if !r.OK || r.Ticker == nil {
+			return fmt.Errorf("ticker %+v", r.Reply)
+		}
+		if first == "" {
+			first = r.Ticker.Index.String()
+		}
+		if r.Ticker.Index.Equal(dec("250")) { // the recovered one, not a tick yet
+			return fmt.Errorf("index still %s", r.Ticker.Index)
+		}
+		if r.Ticker.Index.LessThan(dec("200")) || r.Ticker.Index.GreaterThan(dec("300")) {
+			t.Fatalf("the simulated index went from %s to %s after the restart: it started again at its configured start", first, r.Ticker.Index)
+		}
+		return nil
+	})
+}

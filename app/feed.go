@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -41,9 +42,36 @@ type feed struct {
 	sub               *nats.Subscription // its subscription, once made
 	closer            func() error
 	syms              map[string]*market.Symbol
+	// sim is the simulated index's config (nil for other sources), kept to
+	// start it again where a recovered exchange's index was (resume).
+	sim *index.SimConfig
 	// clock is a replay's recorded time, the exchange's clock while it
 	// replays (replayClock): each tick is applied at its own time.
 	clock atomic.Int64
+}
+
+// resume starts the simulated index again from the prices in at (a
+// recovered exchange's index; symbols absent start where they would): a
+// restart or a takeover must not jump the index back to its configured
+// start, liquidating whoever traded away from it. Other sources are left
+// alone.
+func (f *feed) resume(at map[string]decimal.Decimal) error {
+	if f.sim == nil || len(at) == 0 {
+		return nil
+	}
+	cfg := *f.sim
+	cfg.Symbols = slices.Clone(cfg.Symbols)
+	for i := range cfg.Symbols {
+		if p, ok := at[cfg.Symbols[i].Symbol]; ok && p.IsPositive() {
+			cfg.Symbols[i].Start = p
+		}
+	}
+	src, err := index.NewSim(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	f.src = src
+	return nil
 }
 
 // replayClock returns the exchange clock for a replay (nil for the other
@@ -91,6 +119,7 @@ func newFeed(o Options, syms []*market.Symbol) (*feed, error) {
 			cfg.Symbols = append(cfg.Symbols, index.SimSymbol{Symbol: s.Name, Start: start, Tick: s.TickSize})
 		}
 		f.src, err = index.NewSim(cfg, time.Now())
+		f.sim = &cfg
 	case index.KindReplay:
 		speed := o.Speed
 		if speed == 0 {
