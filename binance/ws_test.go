@@ -212,8 +212,13 @@ func TestListenKeyExpiry(t *testing.T) {
 	}
 	bobWS := dial(t, "ws://"+s.Addr()+"/ws/"+bobKey)
 	aliceWS := dial(t, "ws://"+s.Addr()+"/ws/"+aliceKey)
-	stop := make(chan struct{})
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	defer func() { // before the cleanup closes the server under a keepalive in flight (EOF)
+		close(stop)
+		<-stopped
+	}()
 	go func() { // alice's bot keeps its key alive
+		defer close(stopped)
 		for {
 			select {
 			case <-stop:
@@ -243,7 +248,6 @@ func TestListenKeyExpiry(t *testing.T) {
 	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
 		"quantity", "0.001", "price", "29000"), nil)
 	aliceWS.next("alice's ORDER_TRADE_UPDATE", event("ORDER_TRADE_UPDATE"))
-	close(stop)
 }
 
 // TestOneListenKeyPerConnection: a connection naming two listen keys is

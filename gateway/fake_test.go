@@ -251,7 +251,7 @@ func (f *fake) AccountState(acct string, req wire.State, done func(wire.AccountR
 		b := f.balance[acct]
 		return wire.AccountReply{Reply: wire.OK(), Account: &wire.Account{Account: acct,
 			Balances: map[string]decimal.Decimal{wire.DefaultAsset: b}, Equity: b, Available: b,
-			Positions: []wire.Position{}, OpenOrders: []wire.Order{}}}
+			Positions: []wire.Position{}, OpenOrders: []wire.Order{}, Settings: []wire.SymbolSetting{}}}
 	})
 }
 

@@ -125,7 +125,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`Withdraw(alice, {"asset":"USDT","amount":"100"})`,
 			`{"ok":true,"balance":"9900"}`},
 		{subj.State("alice"), `{}`, `AccountState(alice, {})`,
-			`{"ok":true,"account":{"account":"alice","balances":{"USDT":"9900"},"equity":"9900","available":"9900","positions":[],"open_orders":[]}}`},
+			`{"ok":true,"account":{"account":"alice","balances":{"USDT":"9900"},"equity":"9900","available":"9900","positions":[],"open_orders":[],"settings":[]}}`},
 		{subj.AdminIndex("ETH-PERP"), `{"price":"3300"}`, `SetIndex(ETH-PERP, {"price":"3300"})`,
 			`{"ok":true,"index":"3300","mark":"3300"}`},
 		{subj.AdminFundDeposit(), `{"asset":"USDT","amount":"500"}`, `FundDeposit(, {"asset":"USDT","amount":"500"})`,
