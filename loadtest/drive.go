@@ -136,6 +136,15 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	progressDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Go(func() { r.progress(col, clock, progressDone) })
+	bg.Go(func() { r.mgr.run(ctx, progressDone) })
+	if cfg.SetIndex && !cfg.Walk.Off {
+		ticks := make([]int64, len(r.syms))
+		for i := range ticks {
+			ticks[i] = r.marks.ticks[i].Load()
+		}
+		r.walker = newWalker(cfg.Walk, cfg.Seed, ticks)
+		bg.Go(func() { r.walk(ctx, r.walker, progressDone) })
+	}
 	var shock *ShockReport
 	if cfg.Shock {
 		bg.Go(func() { shock = r.shock(ctx, time.Duration(float64(end)*cfg.ShockAt), clock, progressDone) })
@@ -152,6 +161,10 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}
 	rep := r.report(col, window)
 	rep.Shock = shock
+	rep.Management = r.mgr.report()
+	if r.walker != nil {
+		rep.IndexJumps = r.walker.jumps.Load()
+	}
 	r.audit(ctx, rep)
 	return rep, nil
 }
@@ -215,6 +228,9 @@ func (r *runner) shock(ctx context.Context, at time.Duration, clock func() int64
 		rep.Indexes[s.Name] = price.String()
 		if mark.Sign() > 0 {
 			r.marks.ticks[i].Store(s.tick.units(mark))
+		}
+		if r.walker != nil {
+			r.walker.shift(i, ticks)
 		}
 	}
 	return rep

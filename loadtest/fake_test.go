@@ -38,6 +38,8 @@ func startNATS(t *testing.T) string {
 //   - order.cancel_all_after: records the timeout, never fires;
 //   - order.batch: each item as the single request would be, except that
 //     every 5th batch of a taker account is RATE_LIMITED as a whole;
+//   - state: the deposits as balance and equity, the resting orders, no
+//     position;
 //   - admin.index: a fall below the previous index is a shock: one
 //     liquidation event per levered account and one ADL event per symbol;
 //   - admin.audit: invariants as auditOK says.
@@ -156,7 +158,7 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 		f.moveIndex(r.Symbol, x.Price)
 		f.respond(m, wire.IndexReply{Reply: wire.OK(), Index: x.Price, Mark: x.Price})
 	case wire.EpState:
-		acct := &wire.Account{Account: r.Account, Balances: map[string]decimal.Decimal{"USDT": f.deposits[r.Account]}}
+		acct := &wire.Account{Account: r.Account, Balances: map[string]decimal.Decimal{"USDT": f.deposits[r.Account]}, Equity: f.deposits[r.Account]}
 		for _, o := range f.resting[r.Account] {
 			acct.OpenOrders = append(acct.OpenOrders, o)
 		}

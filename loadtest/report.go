@@ -53,6 +53,10 @@ type Report struct {
 	ADLEvents    int64             `json:"adl_events"`
 	FundBalance  map[string]string `json:"fund_balance"`
 	Shock        *ShockReport      `json:"shock,omitempty"`
+	// IndexJumps counts the walk's jumps (see WalkConfig); Management
+	// what the traders' policies did.
+	IndexJumps int64      `json:"index_jumps"`
+	Management Management `json:"management"`
 
 	Audit        json.RawMessage `json:"audit,omitempty"`    // the audit reply verbatim
 	Problems     []string        `json:"problems,omitempty"` // broken or unverifiable invariants
@@ -79,7 +83,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the human summary.
 func (r *Report) WriteText(w io.Writer) error {
-	l, g := r.Latency, r.SendLag
+	l, g, m := r.Latency, r.SendLag, r.Management
 	verdict := "OK"
 	if !r.InvariantsOK {
 		verdict = "FAILED"
@@ -97,7 +101,8 @@ latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from %s)
 %srejects     %d%s%s
 lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d stray replies
 statuses    %v
-risk        %d liquidations, %d ADL events, fund %v
+risk        %d liquidations, %d ADL events, %d index jumps, fund %v
+bots        %d take-profits, %d stop-losses, %d deleverages, %d refills (%.0f), %d at their budget; %d state polls (%d failed)
 invariants  %s%s%s
 `,
 		r.RunID, r.DurationS, load, r.Conns, r.Seed,
@@ -107,7 +112,8 @@ invariants  %s%s%s
 		lag, sum(r.Rejects), rejectList(r.Rejects), lateCancels(r.LateCancels),
 		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,
 		r.Statuses,
-		r.Liquidations, r.ADLEvents, r.FundBalance,
+		r.Liquidations, r.ADLEvents, r.IndexJumps, r.FundBalance,
+		m.TakeProfits, m.StopLosses, m.Deleverages, m.Refills, m.Refilled, m.Broke, m.Polls, m.PollErrors,
 		verdict, problemList(r.Problems), problemList(r.Warnings))
 	return err
 }

@@ -23,7 +23,7 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	fake := newFakeExchange(t, url)
 	var progress bytes.Buffer
 	cfg := Config{
-		URL: url, SetIndex: true, Duration: 1500 * time.Millisecond, Rate: 4000, Conns: 3,
+		URL: url, SetIndex: true, Walk: WalkConfig{Off: true}, Duration: 1500 * time.Millisecond, Rate: 4000, Conns: 3,
 		Makers: 2, Takers: 2, Levered: 3, Cancelers: 2, Seed: 7, RunID: "e2e",
 		Shock: true, ShockAt: 0.5, Progress: &progress,
 	}

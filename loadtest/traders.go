@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 
@@ -121,37 +122,95 @@ func (m *maker) next(buf []byte) (kind, string, []byte) {
 	return k, subj, body
 }
 
-// taker sends market orders of random side and size around notional.
+// taker sends market orders of random side and size around notional,
+// leaning towards the side that reduces its position as the position
+// grows (its manager's last poll), and sends the reduce-only closes its
+// policy decides (take profit, cut loss, deleverage).
 type taker struct {
 	acct
 	notional float64
+	ctl      *control
+	maxLev   float64 // the lean reaches "reduce only" at this leverage
 }
 
 func (t *taker) next(buf []byte) (kind, string, []byte) {
+	if k, subj, body, ok := t.reduce(buf, t.ctl); ok {
+		return k, subj, body
+	}
 	n := t.notional * (0.5 + t.rng.Float64())
-	return t.placeOrder(buf, order{side: randomSide(t.rng), lots: t.sym.lotsFor(n, t.mark.Load())})
+	side := randomSide(t.rng)
+	if lots, notional, equity, ok := t.ctl.position(); ok && lots != 0 && t.maxLev > 0 {
+		// P(same side as the position) falls from 1/2 to 0 at maxLev.
+		lean := math.Min(1, notional/(t.maxLev*math.Max(equity, 1)))
+		side = reducing(lots)
+		if t.rng.Float64() < 0.5*(1-lean) {
+			side = opposite(side)
+		}
+	}
+	return t.placeOrder(buf, order{side: side, lots: t.sym.lotsFor(n, t.mark.Load())})
 }
 
-// levered builds a position on one side with market orders at high
-// leverage, then holds it, idling with a far passive order and its cancel:
-// the position is what a shock liquidates. A market order fills only what
-// the makers' thin quotes hold, so it does not count fills: it sends
-// buildOrders of step notional, several times what the capital carries,
-// and the margin check refuses the ones beyond it (INSUFFICIENT_MARGIN in
-// the report) — a bot pushing its leverage to the limit.
+// reduce sends the reduce-only market order the manager decided, if any.
+func (a *acct) reduce(buf []byte, c *control) (kind, string, []byte, bool) {
+	r := c.take()
+	if r == 0 {
+		return 0, "", nil, false
+	}
+	k, subj, body := a.placeOrder(buf, order{side: reducing(r), lots: abs(r), reduceOnly: true})
+	return k, subj, body, true
+}
+
+// reducing is the side of an order that reduces a position of lots.
+func reducing(lots int64) wire.Side {
+	if lots > 0 {
+		return wire.Sell
+	}
+	return wire.Buy
+}
+
+func opposite(s wire.Side) wire.Side {
+	if s == wire.Buy {
+		return wire.Sell
+	}
+	return wire.Buy
+}
+
+// levered builds a position on a random side with market orders up to
+// its policy's target leverage, then holds it, idling with a far passive
+// order and its cancel and a protective stop; its manager closes it on
+// profit or loss and deleverages it, and the index's jumps liquidate it.
+// Once a poll shows it flat again (closed, liquidated, refilled) it builds
+// anew on a new random side. A market order fills only what the makers'
+// thin quotes hold, so it sends a fixed number of building orders per
+// round and does not count fills.
 type levered struct {
 	acct
+	ctl         *control
 	side        wire.Side
+	fixedSide   bool    // every round on side (a --shock run: the side the shock hurts)
 	step        float64 // notional per building order
+	roundOrders int     // building orders per round
 	buildOrders int     // building orders left to send
+	builtAt     uint64  // the poll count when the last round ended
 	holdOrder   uint64  // the resting idle order, 0 when none
 	holdOffBps  float64
 	holds       int // idle orders placed: every other one is a protective stop
 }
 
 func (l *levered) next(buf []byte) (kind, string, []byte) {
+	if k, subj, body, ok := l.reduce(buf, l.ctl); ok {
+		return k, subj, body
+	}
+	if l.buildOrders == 0 && l.ctl.flatSince(l.builtAt) {
+		if !l.fixedSide {
+			l.side = randomSide(l.rng)
+		}
+		l.buildOrders = l.roundOrders
+	}
 	if l.buildOrders > 0 {
-		l.buildOrders--
+		if l.buildOrders--; l.buildOrders == 0 {
+			l.builtAt = l.ctl.pollCount()
+		}
 		return l.placeOrder(buf, order{side: l.side, lots: l.sym.lotsFor(l.step, l.mark.Load())})
 	}
 	if l.holdOrder != 0 {
@@ -164,11 +223,7 @@ func (l *levered) next(buf []byte) (kind, string, []byte) {
 		// A stop closing the whole position twice the idle distance
 		// away on the losing side: a shock may fire it before it is
 		// canceled, or liquidate the position first.
-		close := wire.Sell
-		if l.side == wire.Sell {
-			close = wire.Buy
-		}
-		o = order{side: close, stopTicks: l.offsetTicks(l.side, 2*l.holdOffBps)}
+		o = order{side: opposite(l.side), stopTicks: l.offsetTicks(l.side, 2*l.holdOffBps)}
 	} else {
 		o = order{side: l.side, priceTicks: l.offsetTicks(l.side, l.holdOffBps), lots: 1, tif: wire.GTC, postOnly: true}
 	}

@@ -55,6 +55,8 @@ type options struct {
 	leveredCapital string
 	traderCapital  string
 	quiet          bool
+	noWalk         bool
+	budget         float64
 	echo           string
 	cpuProfile     string
 	traceFile      string
@@ -85,6 +87,13 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.IntVar(&cfg.Cancelers, "cancelers", 4, "cancel-heavy bots")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of every trader's choices")
 	fs.StringVar(&cfg.RunID, "run-id", "", "account-name prefix (default: unique per run)")
+	fs.BoolVar(&o.noWalk, "no-walk", false, "when the run sets the index (--embedded, --index manual): keep it still instead of walking it with jumps")
+	fs.DurationVar(&cfg.Walk.Interval, "walk-every", 200e6, "time between the walk's index moves")
+	fs.Float64Var(&cfg.Walk.Bps, "walk-bps", 3, "standard deviation of one index move, in basis points")
+	fs.DurationVar(&cfg.Walk.JumpEvery, "jump-every", 8e9, "mean time between index jumps (up or down, exponentially sized; they liquidate levered traders)")
+	fs.Float64Var(&cfg.Walk.JumpPct, "jump-pct", 3, "mean size of an index jump in percent (at most 4 times it)")
+	fs.DurationVar(&cfg.Poll, "poll", 250e6, "how often each taker and levered trader reads its state to take profit, cut losses, deleverage and top up")
+	fs.Float64Var(&o.budget, "budget", 20, "each taker's and levered trader's deposits, the first included, stay within this many times its capital")
 	fs.BoolVar(&cfg.Shock, "shock", false, "move the index sharply mid-run to force a liquidation cascade")
 	fs.Float64Var(&cfg.ShockPct, "shock-pct", 8, "percent the index falls at the shock (negative: rises; levered traders take the losing side)")
 	fs.Float64Var(&cfg.ShockAt, "shock-at", 0.5, "when the shock comes, as a fraction of --duration")
@@ -119,6 +128,14 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 		cfg.SetIndex = o.embedded
 	default:
 		return nil, nil, fmt.Errorf("--index %q: want manual or sim", o.index)
+	}
+	cfg.Walk.Off = o.noWalk
+	if o.budget < 1 {
+		return nil, nil, fmt.Errorf("--budget %v: want at least 1 (the first deposit)", o.budget)
+	}
+	for _, p := range []**loadtest.Policy{&cfg.TakerPolicy, &cfg.LeveredPolicy} {
+		*p = loadtest.DefaultPolicy(p == &cfg.LeveredPolicy)
+		(*p).Budget = o.budget
 	}
 	var err error
 	if cfg.Symbols, err = loadtest.ParseSymbols(o.symbols); err != nil {
