@@ -42,7 +42,8 @@ func startNATS(t *testing.T) string {
 //     position;
 //   - admin.index: a fall below the previous index is a shock: one
 //     liquidation event per levered account and one ADL event per symbol;
-//   - admin.audit: invariants as auditOK says.
+//   - admin.audit: invariants as auditOK says, except that the first
+//     failAudits audits fail.
 type fakeExchange struct {
 	t    *testing.T
 	nc   *nats.Conn
@@ -67,6 +68,8 @@ type fakeExchange struct {
 	amends     int
 	deadman    map[string][]int
 	auditOK    bool
+	failAudits int // the first failAudits audits answer invariants_ok false
+	audits     int
 	// delay > 0 answers order.place and order.cancel that much later,
 	// counting the requests held meanwhile (inflight, its peak maxHeld);
 	// dropEvery > 0 never answers every dropEvery-th of them (dropped).
@@ -102,8 +105,9 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 	defer f.mu.Unlock()
 	if m.Subject == AuditSubject(f.subj) {
 		oi := `{"BTC-PERP":{"long":"1.5","short":"1.5"}}`
+		f.audits++
 		f.respond(m, map[string]any{"ok": true, "deposits": "10", "balances": "7", "unrealized": "1", "fund": "1", "fees": "1",
-			"open_interest": json.RawMessage(oi), "invariants_ok": f.auditOK})
+			"open_interest": json.RawMessage(oi), "invariants_ok": f.auditOK && f.audits > f.failAudits})
 		return
 	}
 	r, perr := f.subj.Parse(m.Subject)

@@ -64,6 +64,11 @@ type Report struct {
 	InvariantsOK bool            `json:"invariants_ok"`
 
 	Series []Point `json:"series"`
+	// Intervals is the run in about ten slices: the reject share over time.
+	Intervals []Interval `json:"intervals"`
+	// Audits are the audits during the run (Config.AuditEvery), each in a
+	// pause of the flow; the final one is Audit.
+	Audits []AuditCheck `json:"audits"`
 }
 
 // ShockReport says how the index was moved mid-run.
@@ -103,7 +108,7 @@ lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d str
 statuses    %v
 risk        %d liquidations, %d ADL events, %d index jumps, fund %v
 bots        %d take-profits, %d stop-losses, %d deleverages, %d refills (%.0f), %d at their budget; %d state polls (%d failed)
-invariants  %s%s%s
+%sinvariants  %s%s%s
 `,
 		r.RunID, r.DurationS, load, r.Conns, r.Seed,
 		r.Traders, r.Symbols,
@@ -114,7 +119,10 @@ invariants  %s%s%s
 		r.Statuses,
 		r.Liquidations, r.ADLEvents, r.IndexJumps, r.FundBalance,
 		m.TakeProfits, m.StopLosses, m.Deleverages, m.Refills, m.Refilled, m.Broke, m.Polls, m.PollErrors,
-		verdict, problemList(r.Problems), problemList(r.Warnings))
+		r.auditLine(), verdict, problemList(r.Problems), problemList(r.Warnings))
+	if err == nil && len(r.Intervals) > 0 {
+		writeIntervals(w, r.Intervals)
+	}
 	return err
 }
 
@@ -147,4 +155,20 @@ func problemList(ps []string) (s string) {
 		s += "\n  - " + p
 	}
 	return s
+}
+
+// auditLine sums up the audits during the run.
+func (r *Report) auditLine() string {
+	if len(r.Audits) == 0 {
+		return ""
+	}
+	failed, maxPause := 0, 0.0
+	for _, a := range r.Audits {
+		if !a.OK {
+			failed++
+		}
+		maxPause = max(maxPause, a.PauseMs)
+	}
+	return fmt.Sprintf("audits      %d during the run, %d failed (the flow paused for each, at most %.0f ms; its schedule paused too), then the final one\n",
+		len(r.Audits), failed, maxPause)
 }

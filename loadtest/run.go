@@ -218,6 +218,8 @@ type runner struct {
 
 	mgr    *managers
 	walker *walker
+	gate   *gate
+	checks []AuditCheck // the audits during the run
 	// quiet is held for writing by an audit, for reading by everything
 	// outside the measured flow that moves money or prices (deposits,
 	// index moves), so an audit sees none of them half done.

@@ -94,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.Float64Var(&cfg.Walk.JumpPct, "jump-pct", 3, "mean size of an index jump in percent (at most 4 times it)")
 	fs.DurationVar(&cfg.Poll, "poll", 250e6, "how often each taker and levered trader reads its state to take profit, cut losses, deleverage and top up")
 	fs.Float64Var(&o.budget, "budget", 20, "each taker's and levered trader's deposits, the first included, stay within this many times its capital")
+	fs.DurationVar(&cfg.AuditEvery, "audit-every", 5e9, "audit the exchange's invariants (px.admin.audit) this often during the run, each in a short pause of the flow; a failure fails the run (negative: only at the end)")
 	fs.BoolVar(&cfg.Shock, "shock", false, "move the index sharply mid-run to force a liquidation cascade")
 	fs.Float64Var(&cfg.ShockPct, "shock-pct", 8, "percent the index falls at the shock (negative: rises; levered traders take the losing side)")
 	fs.Float64Var(&cfg.ShockAt, "shock-at", 0.5, "when the shock comes, as a fraction of --duration")
@@ -130,6 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 		return nil, nil, fmt.Errorf("--index %q: want manual or sim", o.index)
 	}
 	cfg.Walk.Off = o.noWalk
+	// The embedded exchange has only the run's accounts: every audit's
+	// deposits must be what the run deposited.
+	cfg.ExclusiveExchange = o.embedded && o.echo == ""
 	if o.budget < 1 {
 		return nil, nil, fmt.Errorf("--budget %v: want at least 1 (the first deposit)", o.budget)
 	}
