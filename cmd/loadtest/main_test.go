@@ -210,3 +210,60 @@ func TestCommandBatchAgainstExchange(t *testing.T) {
 		t.Errorf("--batch 21: exit %d, %q", code, errOut.String())
 	}
 }
+
+// TestCommandRealisticLoad: against the real exchange (--embedded), with
+// the index's own walk and jumps (no --shock), the traders' policies keep
+// the rejects for their own state low after the first second, a jump
+// liquidates someone within the run, and every audit during the run (and
+// the final one, deposits included) passes.
+func TestCommandRealisticLoad(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "1s", "--audit-every", "1s",
+		"--quiet", "--json", jsonFile}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
+	}
+	var rep struct {
+		Replies      int64 `json:"replies"`
+		Liquidations int64 `json:"liquidations"`
+		IndexJumps   int64 `json:"index_jumps"`
+		InvariantsOK bool  `json:"invariants_ok"`
+		Intervals    []struct {
+			FromS       float64 `json:"from_s"`
+			Requests    int64   `json:"requests"`
+			RejectShare float64 `json:"reject_share"`
+		} `json:"intervals"`
+		Audits []struct {
+			OK bool `json:"ok"`
+		} `json:"audits"`
+		Management struct {
+			Polls int64 `json:"polls"`
+		} `json:"management"`
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	if rep.IndexJumps == 0 || rep.Liquidations == 0 || !rep.InvariantsOK || rep.Management.Polls == 0 {
+		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout.String())
+	}
+	if len(rep.Audits) < 4 {
+		t.Errorf("%d audits during a 6 s run at 1 s intervals", len(rep.Audits))
+	}
+	for i, a := range rep.Audits {
+		if !a.OK {
+			t.Errorf("audit %d failed: %s", i, stdout.String())
+		}
+	}
+	var after, refused float64
+	for _, iv := range rep.Intervals {
+		if iv.FromS >= 1 { // after the warm-up: the levered traders' first build
+			after += float64(iv.Requests)
+			refused += iv.RejectShare * float64(iv.Requests)
+		}
+	}
+	if after == 0 || refused/after >= 0.05 {
+		t.Errorf("reject share after the first second %.2f%% of %.0f requests: want under 5%%\n%s", 100*refused/max(after, 1), after, stdout.String())
+	}
+}
