@@ -135,6 +135,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		}
 	}
 	col := newCollector(r.pipes, r.events)
+	cpu0, cpuOK := processCPU()
 	end := int64(cfg.Duration)
 
 	var senders sync.WaitGroup
@@ -173,6 +174,8 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	senders.Wait()
 	window := min(clock()-r.gate.shift.Load(), end)
 	r.drain(clock)
+	cpu1, _ := processCPU()
+	wall := clock()
 	close(progressDone)
 	bg.Wait()
 	last := col.collect(clock())
@@ -181,6 +184,9 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}
 	rep := r.report(col, window)
 	rep.Shock = shock
+	if cpuOK {
+		rep.CPU = cpuReport(cpu1-cpu0, wall, rep.Replies, cfg.CPUScope)
+	}
 	rep.Management = r.mgr.report()
 	if r.walker != nil {
 		rep.IndexJumps = r.walker.jumps.Load()

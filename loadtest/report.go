@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/perpx/perpx/wire"
 )
@@ -49,6 +50,8 @@ type Report struct {
 	PubErrs     int64                 `json:"publish_errors"`
 	Unsent      int64                 `json:"unsent"`
 
+	CPU *CPU `json:"cpu,omitempty"`
+
 	Liquidations int64             `json:"liquidations"`
 	ADLEvents    int64             `json:"adl_events"`
 	FundBalance  map[string]string `json:"fund_balance"`
@@ -69,6 +72,41 @@ type Report struct {
 	// Audits are the audits during the run (Config.AuditEvery), each in a
 	// pause of the flow; the final one is Audit.
 	Audits []AuditCheck `json:"audits"`
+}
+
+// CPU is the process's CPU time over the run (the window, its audits'
+// pauses and the drain; not the setup) per answered request. The process
+// is this generator plus what Scope names: with --embedded the exchange
+// and its NATS server on the same cores, so it is an upper bound of the
+// exchange's own cost (the echo floor's CPU per request, run the same
+// way, is the generator's and NATS's share).
+type CPU struct {
+	Seconds      float64 `json:"seconds"`
+	Cores        float64 `json:"cores"` // Seconds over the wall time
+	PerRequestUs float64 `json:"per_request_us"`
+	Scope        string  `json:"scope"`
+}
+
+func cpuReport(cpu time.Duration, wall, replies int64, scope string) *CPU {
+	if scope == "" {
+		scope = "this generator alone"
+	}
+	c := &CPU{Seconds: cpu.Seconds(), Scope: scope}
+	if wall > 0 {
+		c.Cores = float64(cpu) / float64(wall)
+	}
+	if replies > 0 {
+		c.PerRequestUs = float64(cpu.Microseconds()) / float64(replies)
+	}
+	return c
+}
+
+func (c *CPU) line() string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("cpu         %.1f µs per request (%.1f s of process CPU, %.2f cores busy; the process is the generator and %s)\n",
+		c.PerRequestUs, c.Seconds, c.Cores, c.Scope)
 }
 
 // ShockReport says how the index was moved mid-run.
@@ -103,7 +141,7 @@ func (r *Report) WriteText(w io.Writer) error {
 traders     %v on %v
 throughput  %.0f orders/s answered, %.0f/s sent (%d sent: %d places, %d cancels, %d amends; %d replies)
 latency     p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (from %s)
-%srejects     %d%s%s
+%s%srejects     %d%s%s
 lost        %d timeouts, %d unsent (generator behind), %d publish errors, %d stray replies
 statuses    %v
 risk        %d liquidations, %d ADL events, %d index jumps, fund %v
@@ -114,7 +152,7 @@ bots        %d take-profits, %d stop-losses, %d deleverages, %d refills (%.0f), 
 		r.Traders, r.Symbols,
 		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Amends, r.Replies,
 		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max), from,
-		lag, sum(r.Rejects), rejectList(r.Rejects), lateCancels(r.LateCancels),
+		lag, r.CPU.line(), sum(r.Rejects), rejectList(r.Rejects), lateCancels(r.LateCancels),
 		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,
 		r.Statuses,
 		r.Liquidations, r.ADLEvents, r.IndexJumps, r.FundBalance,

@@ -83,6 +83,11 @@ type Config struct {
 	// them (about two per order). Liquidations are counted either way.
 	SkipAccountEvents bool
 
+	// CPUScope says what runs in this process besides the generator, for
+	// the report's CPU per request (e.g. "the embedded exchange and its
+	// NATS server"); "" means the generator alone.
+	CPUScope string
+
 	Drain    time.Duration // wait for the last replies [3s]
 	MarkWait time.Duration // wait for published marks [5s]
 	Ring     int           // requests in flight per connection [65536]

@@ -134,6 +134,12 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	// The embedded exchange has only the run's accounts: every audit's
 	// deposits must be what the run deposited.
 	cfg.ExclusiveExchange = o.embedded && o.echo == ""
+	switch {
+	case o.echo != "":
+		cfg.CPUScope = "the embedded NATS server and the echo responder"
+	case o.embedded:
+		cfg.CPUScope = "the embedded exchange and its NATS server"
+	}
 	if o.budget < 1 {
 		return nil, nil, fmt.Errorf("--budget %v: want at least 1 (the first deposit)", o.budget)
 	}

@@ -240,6 +240,11 @@ func TestCommandRealisticLoad(t *testing.T) {
 		Management struct {
 			Polls int64 `json:"polls"`
 		} `json:"management"`
+		CPU struct {
+			Seconds      float64 `json:"seconds"`
+			PerRequestUs float64 `json:"per_request_us"`
+			Scope        string  `json:"scope"`
+		} `json:"cpu"`
 	}
 	data, err := os.ReadFile(jsonFile)
 	if err != nil || json.Unmarshal(data, &rep) != nil {
@@ -247,6 +252,11 @@ func TestCommandRealisticLoad(t *testing.T) {
 	}
 	if rep.IndexJumps == 0 || rep.Liquidations == 0 || !rep.InvariantsOK || rep.Management.Polls == 0 {
 		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout.String())
+	}
+	// The process's CPU over the run, spread over what was answered.
+	if c := rep.CPU; c.Seconds <= 0 || c.PerRequestUs*float64(rep.Replies) < 0.9e6*c.Seconds || c.PerRequestUs*float64(rep.Replies) > 1.1e6*c.Seconds ||
+		!strings.Contains(c.Scope, "exchange") || !strings.Contains(stdout.String(), "µs per request") {
+		t.Errorf("cpu %+v for %d replies", c, rep.Replies)
 	}
 	if len(rep.Audits) < 4 {
 		t.Errorf("%d audits during a 6 s run at 1 s intervals", len(rep.Audits))
