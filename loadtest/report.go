@@ -51,6 +51,8 @@ type Report struct {
 	Unsent      int64                 `json:"unsent"`
 
 	CPU *CPU `json:"cpu,omitempty"`
+	// Echo is the echo floor measured just before, with --compare-echo.
+	Echo *EchoComparison `json:"echo,omitempty"`
 
 	Liquidations int64             `json:"liquidations"`
 	ADLEvents    int64             `json:"adl_events"`
@@ -161,6 +163,9 @@ bots        %d take-profits, %d stop-losses, %d deleverages, %d refills (%.0f), 
 	if err == nil && len(r.Intervals) > 0 {
 		writeIntervals(w, r.Intervals)
 	}
+	if err == nil && r.Echo != nil {
+		err = r.Echo.write(w, r.Latency, r.CPU)
+	}
 	return err
 }
 
@@ -209,4 +214,43 @@ func (r *Report) auditLine() string {
 	}
 	return fmt.Sprintf("audits      %d during the run, %d failed (the flow paused for each, at most %.0f ms; its schedule paused too), then the final one\n",
 		len(r.Audits), failed, maxPause)
+}
+
+// EchoComparison is the echo floor (--echo inproc: NATS and this generator
+// answering canned replies) run at the same rate, mix and seed just before
+// the exchange, and the exchange's latency over it.
+type EchoComparison struct {
+	Latency    Latency `json:"latency_us"`
+	SendLag    Latency `json:"send_lag_us"`
+	OrdersPerS float64 `json:"orders_per_s"`
+	CPU        *CPU    `json:"cpu,omitempty"`
+	// P99Ratio and P50Ratio are the exchange's over the echo's.
+	P99Ratio float64 `json:"p99_ratio"`
+	P50Ratio float64 `json:"p50_ratio"`
+}
+
+// CompareEcho sets the exchange's report rep against the echo's.
+func CompareEcho(echo, rep *Report) *EchoComparison {
+	c := &EchoComparison{Latency: echo.Latency, SendLag: echo.SendLag, OrdersPerS: echo.OrdersPerS, CPU: echo.CPU}
+	if echo.Latency.P99 > 0 {
+		c.P99Ratio = float64(rep.Latency.P99) / float64(echo.Latency.P99)
+	}
+	if echo.Latency.P50 > 0 {
+		c.P50Ratio = float64(rep.Latency.P50) / float64(echo.Latency.P50)
+	}
+	return c
+}
+
+func (c *EchoComparison) write(w io.Writer, exch Latency, cpu *CPU) error {
+	e := c.Latency
+	_, err := fmt.Fprintf(w, `echo floor  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%.0f orders/s answered; send lag p99 %s)
+exchange    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s
+p99 ratio   %.2f × the echo's (goal ≤ 1.5), p50 %.2f ×
+`, micros(e.P50), micros(e.P90), micros(e.P99), micros(e.P999), micros(e.Max), c.OrdersPerS, micros(c.SendLag.P99),
+		micros(exch.P50), micros(exch.P90), micros(exch.P99), micros(exch.P999), micros(exch.Max), c.P99Ratio, c.P50Ratio)
+	if err == nil && c.CPU != nil && cpu != nil {
+		_, err = fmt.Fprintf(w, "cpu         %.1f µs per request against the echo's %.1f: the exchange's own share about %.1f µs\n",
+			cpu.PerRequestUs, c.CPU.PerRequestUs, cpu.PerRequestUs-c.CPU.PerRequestUs)
+	}
+	return err
 }

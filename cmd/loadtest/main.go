@@ -58,6 +58,7 @@ type options struct {
 	noWalk         bool
 	budget         float64
 	echo           string
+	compareEcho    bool
 	cpuProfile     string
 	traceFile      string
 }
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report to FILE")
 	fs.StringVar(&o.plotFile, "plot", "", "write a self-contained HTML latency/throughput plot to FILE")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.BoolVar(&o.compareEcho, "compare-echo", false, "run the echo floor (--echo inproc) and then the embedded exchange at the same rate, mix and seed, and print both latencies, CPU per request and the exchange's p99 over the echo's (implies --embedded; --json, --plot and the profiles are the exchange's run)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the exchange too with --embedded) over the run to FILE")
 	fs.StringVar(&o.traceFile, "trace", "", "write a Go execution trace of this process over the run to FILE")
 	fs.StringVar(&o.echo, "echo", "", "with --embedded: start an echo responder on an embedded NATS server instead of the exchange, connected inproc or tcp (the floor of NATS here)")
@@ -118,6 +120,15 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	}
 	if o.data != "" && !o.embedded {
 		return nil, nil, fmt.Errorf("--data needs --embedded")
+	}
+	if o.compareEcho {
+		if o.echo != "" {
+			return nil, nil, fmt.Errorf("--compare-echo runs the echo itself (inproc): leave --echo out")
+		}
+		if cfg.URL != nats.DefaultURL && cfg.URL != "" {
+			return nil, nil, fmt.Errorf("--compare-echo runs both on embedded servers: leave --nats-url out")
+		}
+		o.embedded = true
 	}
 	if o.echo != "" && !o.embedded {
 		return nil, nil, fmt.Errorf("--echo needs --embedded")
@@ -131,15 +142,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 		return nil, nil, fmt.Errorf("--index %q: want manual or sim", o.index)
 	}
 	cfg.Walk.Off = o.noWalk
-	// The embedded exchange has only the run's accounts: every audit's
-	// deposits must be what the run deposited.
-	cfg.ExclusiveExchange = o.embedded && o.echo == ""
-	switch {
-	case o.echo != "":
-		cfg.CPUScope = "the embedded NATS server and the echo responder"
-	case o.embedded:
-		cfg.CPUScope = "the embedded exchange and its NATS server"
-	}
+
 	if o.budget < 1 {
 		return nil, nil, fmt.Errorf("--budget %v: want at least 1 (the first deposit)", o.budget)
 	}
@@ -188,39 +191,58 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second signal kills as usual
 
-	if o.embedded && o.echo != "" {
-		url, stopEcho, err := startEcho(cfg.Prefix, o.echo)
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest: echo responder:", err)
-			return exitError
-		}
-		defer stopEcho()
-		cfg.URL = url
-	} else if o.embedded {
-		if startEmbedded == nil {
-			fmt.Fprintln(stderr, "loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
-			return exitError
-		}
-		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix, Data: o.data})
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest: embedded exchange:", err)
-			return exitError
-		}
-		defer stopExchange()
-		cfg.URL = url
+	if o.compareEcho {
+		return compareEcho(ctx, *cfg, o, stdout, stderr)
 	}
-
-	stopProfiles, err := startProfiles(o.cpuProfile, o.traceFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "loadtest:", err)
-		return exitError
-	}
-	rep, err := loadtest.Run(ctx, *cfg)
-	stopProfiles()
+	rep, err := measure(ctx, *cfg, o, o.echo, true)
 	if err != nil {
 		fmt.Fprintln(stderr, err) // already says "loadtest: …"
 		return exitError
 	}
+	return output(rep, o, stdout, stderr)
+}
+
+// measure runs the load test once: against an echo responder (echo
+// "inproc" or "tcp"), the embedded exchange, or the exchange at cfg.URL.
+// profile records --cpuprofile and --trace over it.
+func measure(ctx context.Context, cfg loadtest.Config, o *options, echo string, profile bool) (*loadtest.Report, error) {
+	// The embedded exchange has only the run's accounts: every audit's
+	// deposits must be what the run deposited.
+	cfg.ExclusiveExchange = o.embedded && echo == ""
+	switch {
+	case o.embedded && echo != "":
+		cfg.CPUScope = "the embedded NATS server and the echo responder"
+		url, stopEcho, err := startEcho(cfg.Prefix, echo)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: echo responder: %w", err)
+		}
+		defer stopEcho()
+		cfg.URL = url
+	case o.embedded:
+		if startEmbedded == nil {
+			return nil, errors.New("loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
+		}
+		cfg.CPUScope = "the embedded exchange and its NATS server"
+		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix, Data: o.data})
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: embedded exchange: %w", err)
+		}
+		defer stopExchange()
+		cfg.URL = url
+	}
+	if !profile {
+		return loadtest.Run(ctx, cfg)
+	}
+	stopProfiles, err := startProfiles(o.cpuProfile, o.traceFile)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %w", err)
+	}
+	defer stopProfiles()
+	return loadtest.Run(ctx, cfg)
+}
+
+// output writes the report (text, --json, --plot) and returns the exit code.
+func output(rep *loadtest.Report, o *options, stdout, stderr io.Writer) int {
 	if err := rep.WriteText(stdout); err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitError

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,5 +276,45 @@ func TestCommandRealisticLoad(t *testing.T) {
 	}
 	if after == 0 || refused/after >= 0.05 {
 		t.Errorf("reject share after the first second %.2f%% of %.0f requests: want under 5%%\n%s", 100*refused/max(after, 1), after, stdout.String())
+	}
+}
+
+// TestCommandCompareEcho: --compare-echo runs the echo floor and then the
+// exchange at the same rate and mix, and reports both p99s and their ratio.
+func TestCommandCompareEcho(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--compare-echo", "--orders", "3000", "--rate", "3000", "--conns", "2", "--quiet", "--json", jsonFile}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
+	}
+	var rep struct {
+		Sent    int64 `json:"sent"`
+		Latency struct {
+			P99 int64 `json:"p99"`
+		} `json:"latency_us"`
+		Echo *struct {
+			Latency struct {
+				P99 int64 `json:"p99"`
+			} `json:"latency_us"`
+			P99Ratio float64 `json:"p99_ratio"`
+		} `json:"echo"`
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(data, &rep) != nil || rep.Echo == nil {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	if rep.Sent != 3000 || rep.Echo.Latency.P99 <= 0 || rep.Latency.P99 <= 0 ||
+		math.Abs(rep.Echo.P99Ratio-float64(rep.Latency.P99)/float64(rep.Echo.Latency.P99)) > 1e-9 {
+		t.Fatalf("exchange p99 %d µs, echo %+v", rep.Latency.P99, rep.Echo)
+	}
+	if !strings.Contains(stdout.String(), "echo floor") || !strings.Contains(stdout.String(), "p99 ratio") {
+		t.Errorf("text report %s", stdout.String())
+	}
+	for _, args := range [][]string{{"--compare-echo", "--echo", "tcp"}, {"--compare-echo", "--nats-url", "nats://127.0.0.1:1"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "--compare-echo") {
+			t.Errorf("%q: exit %d, %q", args, code, errOut.String())
+		}
 	}
 }
