@@ -34,14 +34,14 @@ type Policy struct {
 
 // The default policies. Takers trade small against their capital: they
 // close at ±2 % of it and keep their position under 2× their equity.
-// Levered traders build to 30× (their account allows 50×), take profit at
-// +50 % of their capital, cut at −40 %, deleverage beyond 45×; a jump
-// of the index larger than about 3 % liquidates them before the stop
-// can act. Both top up to their capital below half of it, within 20×
+// Levered traders build to 40× (their account allows 50×), take profit at
+// +50 % of their capital, cut at −40 % (a 1 % move), deleverage beyond
+// 60×; a jump of the index larger than about 2 % liquidates them before
+// the stop can act. Both top up to their capital below half of it, within 20×
 // it in all.
 var (
 	defaultTakerPolicy   = Policy{TakeProfit: 0.02, StopLoss: 0.02, MaxLeverage: 2, TargetLeverage: 1, Refill: 0.5, Budget: 20}
-	defaultLeveredPolicy = Policy{TakeProfit: 0.5, StopLoss: 0.4, MaxLeverage: 45, TargetLeverage: 30, Refill: 0.5, Budget: 20}
+	defaultLeveredPolicy = Policy{TakeProfit: 0.5, StopLoss: 0.4, MaxLeverage: 60, TargetLeverage: 40, Refill: 0.5, Budget: 20}
 )
 
 // DefaultPolicy returns a copy of the levered traders' default policy, or

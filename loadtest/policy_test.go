@@ -139,3 +139,41 @@ func testAcct(sym *symbol) acct {
 }
 
 func contains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }
+
+// TestMakerSkipsFilledQuotes: a quote its account events reported filled
+// is not canceled; the maker quotes again instead. The event parser reads
+// only order events of filled orders.
+func TestMakerSkipsFilledQuotes(t *testing.T) {
+	syms, _ := compileSymbols(DemoSymbols())
+	m := newMaker(testAcct(syms[0]), MMConfig{Levels: 1}.withDefaults())
+	m.next(nil)
+	m.next(nil) // the ladder (2 quotes) is full
+	ev := []byte(`{"type":"order","seq":9,"order":{"order_id":"5","client_order_id":"lt1","status":"filled"}}`)
+	coid, ok := filledQuote(ev)
+	if !ok || coid != 1 {
+		t.Fatalf("filled quote %d %v", coid, ok)
+	}
+	for _, other := range []string{`{"type":"fill","fill":{"client_order_id":"lt2","status":"filled"}}`,
+		`{"type":"order","order":{"client_order_id":"lt2","status":"partially_filled"}}`} {
+		if _, ok := filledQuote([]byte(other)); ok {
+			t.Errorf("%s read as a filled quote", other)
+		}
+	}
+	m.filled.add(coid)
+	k, _, body := m.next(nil)
+	if k != kindPlace || !contains(body, `"client_order_id":"lt3"`) {
+		t.Fatalf("after lt1 filled: %s, want a new quote instead of its cancel", body)
+	}
+	if k, _, body = m.next(nil); k != kindCancel || !contains(body, `"client_order_id":"lt2"`) {
+		t.Fatalf("then %s, want the cancel of lt2", body)
+	}
+	if m.filled.take(1) {
+		t.Error("the filled id stays in the set")
+	}
+	for i := range uint64(3 * maxFilled) {
+		m.filled.add(100 + i)
+	}
+	if n := len(m.filled.ids); n > maxFilled+1 {
+		t.Errorf("%d ids kept, at most %d", n, maxFilled)
+	}
+}

@@ -199,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers <= 0 {
 		return nil, fmt.Errorf("%w: no traders", ErrConfig)
 	}
-	r := &runner{cfg: cfg, subj: subj, syms: syms, marks: newMarks(syms), events: &eventCounter{}}
+	r := &runner{cfg: cfg, subj: subj, syms: syms, marks: newMarks(syms), events: &eventCounter{makers: map[string]*filledSet{}}}
 	defer r.close()
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
@@ -276,13 +276,14 @@ func (r *runner) prepare(ctx context.Context) error {
 	if err := r.marks.watch(r.ctl, r.subj); err != nil {
 		return err
 	}
-	if err := r.events.watch(r.ctl, r.subj, !r.cfg.SkipAccountEvents); err != nil {
-		return err
-	}
 	if err := r.initialMarks(ctx); err != nil {
 		return err
 	}
 	if err := r.makeTraders(ctx); err != nil {
+		return err
+	}
+	// After makeTraders: the subscription reads the makers' fill sets.
+	if err := r.events.watch(r.ctl, r.subj, !r.cfg.SkipAccountEvents); err != nil {
 		return err
 	}
 	for i := range r.tables {
@@ -384,7 +385,11 @@ func (r *runner) makeTraders(ctx context.Context) error {
 		}
 		r.traders[plural] = count
 	}
-	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader { return newMaker(a, cfg.MM) })
+	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader {
+		m := newMaker(a, cfg.MM)
+		r.events.makers[a.name] = &m.filled
+		return m
+	})
 	add(KindTaker, "takers", cfg.Takers, cfg.TraderCapital, func(a acct) trader {
 		return &taker{acct: a, notional: cfg.TakerNotional, ctl: manage(a, cfg.TraderCapital, *cfg.TakerPolicy), maxLev: cfg.TakerPolicy.MaxLeverage}
 	})

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 
 	"github.com/perpx/perpx/wire"
@@ -94,11 +95,14 @@ func (f *fifo) pop() (v uint64) {
 // maker keeps a ladder of post-only quotes around the mark (priced like
 // RunMarketMaker's) and replaces its oldest quote once the ladder is full,
 // so its flow is half places, half cancels, always near the current mark.
+// When the run listens to account events it learns which of its quotes
+// filled, as a bot does from its fills, and does not cancel those.
 type maker struct {
 	acct
 	cfg     MMConfig
 	resting fifo
 	placed  int
+	filled  filledSet
 }
 
 func newMaker(a acct, cfg MMConfig) *maker {
@@ -106,8 +110,11 @@ func newMaker(a acct, cfg MMConfig) *maker {
 }
 
 func (m *maker) next(buf []byte) (kind, string, []byte) {
-	if m.resting.full() {
-		return m.cancelOrder(buf, m.resting.pop())
+	for m.resting.full() {
+		coid := m.resting.pop()
+		if !m.filled.take(coid) {
+			return m.cancelOrder(buf, coid)
+		}
 	}
 	side := wire.Buy
 	if m.placed%2 == 1 {
@@ -120,6 +127,46 @@ func (m *maker) next(buf []byte) (kind, string, []byte) {
 		lots: m.sym.lotsFor(m.cfg.Notional, ticks), tif: wire.GTC, postOnly: true})
 	m.resting.push(m.coid)
 	return k, subj, body
+}
+
+// filledSet holds the client order ids of a maker's quotes that its
+// account events reported filled, until the maker would have canceled
+// them. The event subscription adds, the sender takes.
+type filledSet struct {
+	mu  sync.Mutex
+	ids map[uint64]struct{}
+	max uint64 // the highest id added
+}
+
+// maxFilled bounds the set: ids of quotes filled after their cancel left
+// are never taken, so the oldest are dropped past it.
+const maxFilled = 1024
+
+func (f *filledSet) add(coid uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ids == nil {
+		f.ids = map[uint64]struct{}{}
+	}
+	f.ids[coid] = struct{}{}
+	f.max = max(f.max, coid)
+	if len(f.ids) > maxFilled {
+		for id := range f.ids {
+			if id+maxFilled < f.max {
+				delete(f.ids, id)
+			}
+		}
+	}
+}
+
+func (f *filledSet) take(coid uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.ids[coid]; ok {
+		delete(f.ids, coid)
+		return true
+	}
+	return false
 }
 
 // taker sends market orders of random side and size around notional,
