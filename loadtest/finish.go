@@ -82,22 +82,13 @@ type AuditCheck struct {
 // audits audits the exchange every AuditEvery until done; a failure is
 // printed on the progress output at once and fails the run.
 func (r *runner) audits(ctx context.Context, clock func() int64, done <-chan struct{}) {
-	t := time.NewTicker(r.cfg.AuditEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat(ctx, done, r.cfg.AuditEvery, r.cfg.AuditEvery, func() {
 		a := r.pausedAudit(ctx, clock)
 		r.checks = append(r.checks, a)
 		if !a.OK && r.cfg.Progress != nil {
 			fmt.Fprintf(r.cfg.Progress, "AUDIT FAILED at %.1fs: %s\n", a.AtS, strings.Join(a.Problems, "; "))
 		}
-	}
+	})
 }
 
 // pausedAudit stops the flow, lets the replies in flight come back,

@@ -213,21 +213,7 @@ func (m *managers) run(ctx context.Context, done <-chan struct{}) {
 	var wg sync.WaitGroup
 	for i, t := range m.traders {
 		offset := m.every * time.Duration(i) / time.Duration(max(len(m.traders), 1))
-		wg.Go(func() {
-			tick := time.NewTimer(offset)
-			defer tick.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-				m.poll(ctx, t)
-				tick.Reset(m.every)
-			}
-		})
+		wg.Go(func() { repeat(ctx, done, offset, m.every, func() { m.poll(ctx, t) }) })
 	}
 	wg.Wait()
 }

@@ -92,17 +92,8 @@ func (w *walker) step(out []int64) []int64 {
 
 // walk moves the index every Interval until done.
 func (r *runner) walk(ctx context.Context, w *walker, done <-chan struct{}) {
-	t := time.NewTicker(w.cfg.Interval)
-	defer t.Stop()
 	var prices []int64
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat(ctx, done, w.cfg.Interval, w.cfg.Interval, func() {
 		prices = w.step(prices)
 		r.quiet.RLock() // an audit waits for the move to land
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -114,6 +105,24 @@ func (r *runner) walk(ctx context.Context, w *walker, done <-chan struct{}) {
 		}
 		cancel()
 		r.quiet.RUnlock()
+	})
+}
+
+// repeat calls fn after first, then every period after each call returns,
+// until done closes or ctx ends.
+func repeat(ctx context.Context, done <-chan struct{}, first, period time.Duration, fn func()) {
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn()
+		t.Reset(period)
 	}
 }
 

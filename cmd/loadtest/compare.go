@@ -8,10 +8,6 @@ import (
 	"github.com/perpx/perpx/loadtest"
 )
 
-// p99Goal is issue 21's goal: the exchange's p99 at most this many times
-// the echo's, measured in the same run.
-const p99Goal = 1.5
-
 // compareEcho runs the echo floor and then the exchange with the same
 // configuration (rate, mix, seed, duration), one after the other in this
 // process, and prints both and their ratio after the exchange's report.
@@ -20,22 +16,21 @@ func compareEcho(ctx context.Context, cfg loadtest.Config, o *options, stdout, s
 	if cfg.RunID != "" {
 		echoCfg.RunID = cfg.RunID + "-echo"
 	}
-	if cfg.Progress != nil {
-		fmt.Fprintln(cfg.Progress, "echo floor (--echo inproc):")
+	var reps [2]*loadtest.Report
+	for i, m := range []struct {
+		title, echo string
+		cfg         loadtest.Config
+	}{{"echo floor (--echo inproc):", "inproc", echoCfg}, {"exchange (--embedded):", "", cfg}} {
+		if cfg.Progress != nil {
+			fmt.Fprintln(cfg.Progress, m.title)
+		}
+		rep, err := measure(ctx, m.cfg, o, m.echo, m.echo == "") // profiles: the exchange's run
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError
+		}
+		reps[i] = rep
 	}
-	echo, err := measure(ctx, echoCfg, o, "inproc", false)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitError
-	}
-	if cfg.Progress != nil {
-		fmt.Fprintln(cfg.Progress, "exchange (--embedded):")
-	}
-	rep, err := measure(ctx, cfg, o, "", true)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitError
-	}
-	rep.Echo = loadtest.CompareEcho(echo, rep)
-	return output(rep, o, stdout, stderr)
+	reps[1].Echo = loadtest.CompareEcho(reps[0], reps[1])
+	return output(reps[1], o, stdout, stderr)
 }

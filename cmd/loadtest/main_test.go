@@ -167,11 +167,7 @@ func TestCommandShockLiquidates(t *testing.T) {
 // stray), rejects are counted per item, and the invariants hold.
 func TestCommandBatchAgainstExchange(t *testing.T) {
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--embedded", "--batch", "8", "--orders", "6000", "--rate", "20000", "--conns", "2", "--quiet", "--json", jsonFile}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
-	}
+	stdout := runOK(t, "--embedded", "--batch", "8", "--orders", "6000", "--rate", "20000", "--conns", "2", "--quiet", "--json", jsonFile)
 	var rep struct {
 		Sent         int64            `json:"sent"`
 		Replies      int64            `json:"replies"`
@@ -204,7 +200,7 @@ func TestCommandBatchAgainstExchange(t *testing.T) {
 		t.Errorf("rejects %v: want cancels of filled orders refused per item, and no malformed batches", rep.Rejects)
 	}
 	if !rep.InvariantsOK {
-		t.Errorf("invariants broken: %s", stdout.String())
+		t.Errorf("invariants broken: %s", stdout)
 	}
 	var out, errOut bytes.Buffer
 	if code := run([]string{"--embedded", "--batch", "21"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "at most 20") {
@@ -219,12 +215,7 @@ func TestCommandBatchAgainstExchange(t *testing.T) {
 // the final one, deposits included) passes.
 func TestCommandRealisticLoad(t *testing.T) {
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "1s", "--audit-every", "1s",
-		"--quiet", "--json", jsonFile}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
-	}
+	stdout := runOK(t, "--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "1s", "--audit-every", "1s", "--quiet", "--json", jsonFile)
 	var rep struct {
 		Replies      int64 `json:"replies"`
 		Liquidations int64 `json:"liquidations"`
@@ -252,11 +243,11 @@ func TestCommandRealisticLoad(t *testing.T) {
 		t.Fatalf("report %s (%v)", data, err)
 	}
 	if rep.IndexJumps == 0 || rep.Liquidations == 0 || !rep.InvariantsOK || rep.Management.Polls == 0 {
-		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout.String())
+		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout)
 	}
 	// The process's CPU over the run, spread over what was answered.
 	if c := rep.CPU; c.Seconds <= 0 || c.PerRequestUs*float64(rep.Replies) < 0.9e6*c.Seconds || c.PerRequestUs*float64(rep.Replies) > 1.1e6*c.Seconds ||
-		!strings.Contains(c.Scope, "exchange") || !strings.Contains(stdout.String(), "µs per request") {
+		!strings.Contains(c.Scope, "exchange") || !strings.Contains(stdout, "µs per request") {
 		t.Errorf("cpu %+v for %d replies", c, rep.Replies)
 	}
 	if len(rep.Audits) < 4 {
@@ -264,7 +255,7 @@ func TestCommandRealisticLoad(t *testing.T) {
 	}
 	for i, a := range rep.Audits {
 		if !a.OK {
-			t.Errorf("audit %d failed: %s", i, stdout.String())
+			t.Errorf("audit %d failed: %s", i, stdout)
 		}
 	}
 	var after, refused float64
@@ -275,7 +266,7 @@ func TestCommandRealisticLoad(t *testing.T) {
 		}
 	}
 	if after == 0 || refused/after >= 0.05 {
-		t.Errorf("reject share after the first second %.2f%% of %.0f requests: want under 5%%\n%s", 100*refused/max(after, 1), after, stdout.String())
+		t.Errorf("reject share after the first second %.2f%% of %.0f requests: want under 5%%\n%s", 100*refused/max(after, 1), after, stdout)
 	}
 }
 
@@ -283,11 +274,7 @@ func TestCommandRealisticLoad(t *testing.T) {
 // exchange at the same rate and mix, and reports both p99s and their ratio.
 func TestCommandCompareEcho(t *testing.T) {
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--compare-echo", "--orders", "3000", "--rate", "3000", "--conns", "2", "--quiet", "--json", jsonFile}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
-	}
+	stdout := runOK(t, "--compare-echo", "--orders", "3000", "--rate", "3000", "--conns", "2", "--quiet", "--json", jsonFile)
 	var rep struct {
 		Sent    int64 `json:"sent"`
 		Latency struct {
@@ -308,8 +295,8 @@ func TestCommandCompareEcho(t *testing.T) {
 		math.Abs(rep.Echo.P99Ratio-float64(rep.Latency.P99)/float64(rep.Echo.Latency.P99)) > 1e-9 {
 		t.Fatalf("exchange p99 %d µs, echo %+v", rep.Latency.P99, rep.Echo)
 	}
-	if !strings.Contains(stdout.String(), "echo floor") || !strings.Contains(stdout.String(), "p99 ratio") {
-		t.Errorf("text report %s", stdout.String())
+	if !strings.Contains(stdout, "echo floor") || !strings.Contains(stdout, "p99 ratio") {
+		t.Errorf("text report %s", stdout)
 	}
 	for _, args := range [][]string{{"--compare-echo", "--echo", "tcp"}, {"--compare-echo", "--nats-url", "nats://127.0.0.1:1"}} {
 		var out, errOut bytes.Buffer
@@ -317,4 +304,15 @@ func TestCommandCompareEcho(t *testing.T) {
 			t.Errorf("%q: exit %d, %q", args, code, errOut.String())
 		}
 	}
+}
+
+// runOK runs the command with args, fails the test unless it exits 0, and
+// returns its standard output.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("%q: exit %d; stderr %s; stdout %s", args, code, stderr.String(), stdout.String())
+	}
+	return stdout.String()
 }
