@@ -1,13 +1,15 @@
 // Command loadtest drives a perpx exchange over NATS with simulated traders
 // at an open-loop rate and reports throughput, latency (corrected for
-// coordinated omission), rejects, liquidations and the exchange's own
-// invariant audit. It exits 1 when the invariants fail, 2 on usage or run
+// coordinated omission), CPU per request, the reject share over time,
+// liquidations and the exchange's own invariant audits (during the run and
+// at the end). It exits 1 when the invariants fail, 2 on usage or run
 // errors.
 //
 //	go run ./cmd/loadtest --embedded --duration 10s --rate 20000 --shock --json out.json --plot out.html
 //	go run ./cmd/loadtest --nats-url nats://127.0.0.1:4222 --index manual --rate 100000
 //	go run ./cmd/loadtest --embedded --echo inproc --rate 50000   # the floor: NATS and this generator, no exchange
 //	go run ./cmd/loadtest --embedded --window 8                   # closed loop: the most it answers with 8 in flight per connection
+//	go run ./cmd/loadtest --compare-echo --rate 20000             # the echo floor, then the exchange: both p99s and their ratio
 //
 // The report separates the generator's own share of the latency (send lag:
 // scheduled send to publish) from the rest; --cpuprofile and --trace record
