@@ -102,6 +102,21 @@ func TestLeveredRebuildsWhenFlat(t *testing.T) {
 	if m := markets(10); m != 3 {
 		t.Fatalf("%d building orders after going flat, want 3", m)
 	}
+	// Flat again after a loss: the round is sized on what is left (10× on
+	// 200 is 2 orders of 1000), never more than a full round.
+	l.target = 10
+	c.mu.Lock()
+	c.seq, c.lots, c.equity, c.polled = c.seq+1, 0, 200, true
+	c.mu.Unlock()
+	if m := markets(10); m != 2 {
+		t.Fatalf("%d building orders on 200 of equity, want 2", m)
+	}
+	c.mu.Lock()
+	c.seq, c.equity = c.seq+1, 1e6
+	c.mu.Unlock()
+	if m := markets(10); m != 3 {
+		t.Fatalf("%d building orders on a large equity, want the round's 3", m)
+	}
 }
 
 // TestWalkJumps: the walk moves every step, jumps about as often as

@@ -407,7 +407,7 @@ func (r *runner) makeTraders(ctx context.Context) error {
 			side = randomSide(a.rng)
 		}
 		return &levered{acct: a, ctl: manage(a, cfg.LeveredCapital, p), side: side, fixedSide: cfg.Shock, step: 0.02 * maxNotional,
-			roundOrders: rounds, buildOrders: rounds, holdOffBps: 500}
+			target: math.Min(p.TargetLeverage, lev), roundOrders: rounds, buildOrders: rounds, holdOffBps: 500}
 	})
 	add(KindCanceler, "cancelers", cfg.Cancelers, cfg.TraderCapital, func(a acct) trader { return &canceler{acct: a, notional: cfg.TakerNotional} })
 	return parallel(ctx, 8, 10*time.Second, setup)

@@ -236,7 +236,8 @@ type levered struct {
 	side        wire.Side
 	fixedSide   bool    // every round on side (a --shock run: the side the shock hurts)
 	step        float64 // notional per building order
-	roundOrders int     // building orders per round
+	target      float64 // leverage a round builds to, on the polled equity
+	roundOrders int     // building orders per round, at most
 	buildOrders int     // building orders left to send
 	builtAt     uint64  // the poll count when the last round ended
 	holdOrder   uint64  // the resting idle order, 0 when none
@@ -253,6 +254,11 @@ func (l *levered) next(buf []byte) (kind, string, []byte) {
 			l.side = randomSide(l.rng)
 		}
 		l.buildOrders = l.roundOrders
+		// Built on what is left: a round sized for the capital would ask
+		// more margin than a trader that lost part of it has.
+		if _, _, equity, ok := l.ctl.position(); ok && l.target > 0 && equity > 0 {
+			l.buildOrders = min(max(int(l.target*equity/l.step), 1), l.roundOrders)
+		}
 	}
 	if l.buildOrders > 0 {
 		if l.buildOrders--; l.buildOrders == 0 {
