@@ -54,13 +54,15 @@ type Config struct {
 	Walk WalkConfig
 	// Poll is how often each taker and levered trader reads its state to
 	// apply its policy [250ms]; TakerPolicy and LeveredPolicy override
-	// the defaults (see defaultTakerPolicy, defaultLeveredPolicy).
+	// the defaults [DefaultPolicy].
 	Poll          time.Duration
 	TakerPolicy   *Policy
 	LeveredPolicy *Policy
 	// AuditEvery runs px.admin.audit at this interval during the run
-	// (each in a pause of the flow; see auditor), besides the final one;
-	// negative: only the final one. [5s]
+	// (each in a pause of the flow, see pausedAudit), besides the final
+	// one; negative: only the final one. The pause stops this run's flow
+	// only: against an exchange others trade on (its --bots included) an
+	// audit may not find it quiet. [5s]
 	AuditEvery time.Duration
 	// ExclusiveExchange says the run's accounts are the exchange's only
 	// ones (an --embedded exchange): every audit's deposits must then
