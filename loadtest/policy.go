@@ -39,7 +39,10 @@ type Policy struct {
 // 60×; a jump of the index larger than about 2 % liquidates them before
 // the stop can act. Both top up to their capital below half of it, within 20×
 // it in all.
+// Makers only keep their inventory within MMConfig.MaxPosition (by
+// quoting the side that reduces it) and top up like the others.
 var (
+	makerPolicy          = Policy{Refill: 0.5, Budget: 20}
 	defaultTakerPolicy   = Policy{TakeProfit: 0.02, StopLoss: 0.02, MaxLeverage: 2, TargetLeverage: 1, Refill: 0.5, Budget: 20}
 	defaultLeveredPolicy = Policy{TakeProfit: 0.5, StopLoss: 0.4, MaxLeverage: 60, TargetLeverage: 40, Refill: 0.5, Budget: 20}
 )

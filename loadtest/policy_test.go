@@ -192,3 +192,25 @@ func TestMakerSkipsFilledQuotes(t *testing.T) {
 		t.Errorf("%d ids kept, at most %d", n, maxFilled)
 	}
 }
+
+// TestMakerKeepsItsInventory: beyond MaxPosition a maker quotes only the
+// side that reduces its position.
+func TestMakerKeepsItsInventory(t *testing.T) {
+	syms, _ := compileSymbols(DemoSymbols())
+	m := newMaker(testAcct(syms[0]), MMConfig{Levels: 5, MaxPosition: 10000}.withDefaults())
+	m.ctl = &control{lots: -400, notional: 12000, polled: true}
+	for range 5 {
+		if _, _, body := m.next(nil); !contains(body, `"side":"buy"`) {
+			t.Fatalf("a maker short beyond its limit quoted %s", body)
+		}
+	}
+	m.ctl.notional = 9000
+	sides := map[bool]int{}
+	for range 4 {
+		_, _, body := m.next(nil)
+		sides[contains(body, `"side":"sell"`)]++
+	}
+	if sides[true] != 2 || sides[false] != 2 {
+		t.Errorf("within its limit: %v sells/buys, want both sides", sides)
+	}
+}

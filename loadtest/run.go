@@ -390,6 +390,7 @@ func (r *runner) makeTraders(ctx context.Context) error {
 	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader {
 		m := newMaker(a, cfg.MM)
 		r.events.makers[a.name] = &m.filled
+		m.ctl = manage(a, cfg.MakerCapital, makerPolicy)
 		return m
 	})
 	add(KindTaker, "takers", cfg.Takers, cfg.TraderCapital, func(a acct) trader {

@@ -103,6 +103,9 @@ type maker struct {
 	resting fifo
 	placed  int
 	filled  filledSet
+	// ctl is the manager's last poll (nil: unmanaged): beyond
+	// cfg.MaxPosition the maker quotes only the side that reduces it.
+	ctl *control
 }
 
 func newMaker(a acct, cfg MMConfig) *maker {
@@ -119,6 +122,11 @@ func (m *maker) next(buf []byte) (kind, string, []byte) {
 	side := wire.Buy
 	if m.placed%2 == 1 {
 		side = wire.Sell
+	}
+	if m.ctl != nil {
+		if lots, notional, _, ok := m.ctl.position(); ok && lots != 0 && notional > m.cfg.MaxPosition {
+			side = reducing(lots)
+		}
 	}
 	level := m.placed / 2 % m.cfg.Levels
 	m.placed++
