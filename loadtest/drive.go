@@ -53,8 +53,9 @@ func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop 
 				b.add(p, table, int(i%uint64(len(table))), at)
 				continue
 			}
-			k, subject, body := table[i%uint64(len(table))].next(buf[:0])
-			p.send(k, subject, body, at)
+			t := table[i%uint64(len(table))]
+			k, subject, body := t.next(buf[:0])
+			p.send(k, t.role(), subject, body, at)
 			buf = body[:0] // keep the grown buffer
 		}
 		if b != nil {
@@ -102,8 +103,9 @@ func (p *pipe) driveClosed(window int, end, stale int64, table []trader, stop <-
 			sweep = now + stale/4
 		}
 		for free := window - p.inFlight(); free > 0 && !g.stop.Load(); free-- {
-			k, subject, body := table[i%len(table)].next(buf[:0])
-			p.send(k, subject, body, p.clock())
+			t := table[i%len(table)]
+			k, subject, body := t.next(buf[:0])
+			p.send(k, t.role(), subject, body, p.clock())
 			buf = body[:0]
 			i++
 		}

@@ -26,6 +26,7 @@ func (r *runner) report(col *collector, window int64) *Report {
 		Liquidations: r.events.liquidations.Load(), ADLEvents: r.events.adl.Load(),
 		FundBalance: map[string]string{},
 		Series:      col.series,
+		RejectsBy:   rejectsBy(&t),
 		Intervals:   intervals(col.series, 10),
 		Audits:      r.checks,
 	}
@@ -162,4 +163,15 @@ func (r *runner) depositProblems(a *AuditReply) []string {
 		return []string{fmt.Sprintf("the audit's deposits are %s, the run deposited %s", got, want)}
 	}
 	return nil
+}
+
+// rejectsBy is t's rejects by trader kind (its tag), kinds without any left out.
+func rejectsBy(t *tally) map[string]map[string]int64 {
+	out := map[string]map[string]int64{}
+	for r, m := range t.rejectsBy {
+		if len(m) > 0 && roleTags[r] != "" {
+			out[roleTags[r]] = m
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -40,6 +41,9 @@ type Report struct {
 	// a busy CPU), before the request reached the connection.
 	SendLag Latency          `json:"send_lag_us"`
 	Rejects map[string]int64 `json:"rejects"`
+	// RejectsBy is Rejects by the kind of trader that sent the request
+	// (mm, tk, lv, cx).
+	RejectsBy map[string]map[string]int64 `json:"rejects_by_trader"`
 	// LateCancels are the cancels and amends among Rejects answered
 	// UNKNOWN_ORDER: the bots act open loop, so some orders filled or
 	// expired first.
@@ -154,7 +158,7 @@ bots        %d take-profits, %d stop-losses, %d deleverages, %d refills (%.0f), 
 		r.Traders, r.Symbols,
 		r.OrdersPerS, r.SentPerS, r.Sent, r.Places, r.Cancels, r.Amends, r.Replies,
 		micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max), from,
-		lag, r.CPU.line(), sum(r.Rejects), rejectList(r.Rejects), lateCancels(r.LateCancels),
+		lag, r.CPU.line(), sum(r.Rejects), rejectList(r.Rejects), byTrader(r.RejectsBy)+lateCancels(r.LateCancels),
 		r.Timeouts, r.Unsent, r.PubErrs, r.Strays,
 		r.Statuses,
 		r.Liquidations, r.ADLEvents, r.IndexJumps, r.FundBalance,
@@ -167,6 +171,14 @@ bots        %d take-profits, %d stop-losses, %d deleverages, %d refills (%.0f), 
 		err = r.Echo.write(w, r.Latency, r.CPU)
 	}
 	return err
+}
+
+// byTrader renders the rejects by trader kind, one line per kind.
+func byTrader(by map[string]map[string]int64) (s string) {
+	for _, k := range slices.Sorted(maps.Keys(by)) {
+		s += fmt.Sprintf("\n            %s%s", k, rejectList(by[k]))
+	}
+	return s
 }
 
 func lateCancels(n int64) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -361,11 +362,12 @@ func (r *runner) makeTraders(ctx context.Context) error {
 	var setup []func(context.Context) error
 	n := 0
 	add := func(kindTag, plural string, count int, capital decimal.Decimal, mk func(acct) trader) {
+		rl := role(slices.Index(roleTags[:], kindTag))
 		for i := range count {
 			name := fmt.Sprintf("%s-%s%d", cfg.RunID, kindTag, i)
 			si := n % len(r.syms)
 			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name), batch: r.subj.OrderBatch(name),
-				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n)))}
+				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n))), kind: rl}
 			if cfg.Batch <= 1 {
 				a.cancelAll, a.amend = r.subj.OrderCancelAll(name), r.subj.OrderAmend(name)
 			}

@@ -51,6 +51,16 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	if !maps.Equal(rep.Rejects, fake.rejects) || !maps.Equal(rep.Statuses, fake.statuses) {
 		t.Errorf("rejects %v, statuses %v; the fake replied %v, %v", rep.Rejects, rep.Statuses, fake.rejects, fake.statuses)
 	}
+	// The fake refuses margin to levered accounts only.
+	byKind := map[string]int64{}
+	for _, m := range rep.RejectsBy {
+		for c, n := range m {
+			byKind[c] += n
+		}
+	}
+	if !maps.Equal(byKind, rep.Rejects) || rep.RejectsBy[KindLevered][string(wire.CodeInsufficientMargin)] != rep.Rejects[string(wire.CodeInsufficientMargin)] {
+		t.Errorf("rejects by trader %v do not add up to %v, or margin refused to others than the levered", rep.RejectsBy, rep.Rejects)
+	}
 	if rep.Rejects[string(wire.CodeInsufficientMargin)] == 0 || rep.Rejects[string(wire.CodeUnknownOrder)] == 0 {
 		t.Errorf("the run should meet both fake reject rules: %v", rep.Rejects)
 	}

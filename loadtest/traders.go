@@ -18,6 +18,8 @@ type trader interface {
 	next(buf []byte) (kind, string, []byte)
 	// batchSubject is the order.batch subject of the trader's account.
 	batchSubject() string
+	// role is the trader's kind, for the report's rejects by trader.
+	role() role
 }
 
 // Trader kinds, also the tags in account names.
@@ -44,9 +46,11 @@ type acct struct {
 	mark          *atomic.Int64 // the symbol's mark in ticks
 	rng           *rand.Rand
 	coid          uint64
+	kind          role
 }
 
 func (a *acct) batchSubject() string { return a.batch }
+func (a *acct) role() role           { return a.kind }
 
 func (a *acct) placeOrder(buf []byte, o order) (kind, string, []byte) {
 	a.coid++
