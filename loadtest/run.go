@@ -53,7 +53,7 @@ type Config struct {
 	// Walk is the index the run drives when it sets the index (SetIndex):
 	// a random walk with jumps, unless Walk.Off.
 	Walk WalkConfig
-	// Poll is how often each taker and levered trader reads its state to
+	// Poll is how often each maker, taker and levered trader reads its state to
 	// apply its policy [250ms]; TakerPolicy and LeveredPolicy override
 	// the defaults [DefaultPolicy].
 	Poll          time.Duration
