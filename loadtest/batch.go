@@ -16,6 +16,7 @@ const MaxBatch = wire.MaxBatchItems
 type batchItem struct {
 	kind kind
 	due  int64
+	role role
 }
 
 // group collects one account's items of a wake-up into an order.batch body.
@@ -58,7 +59,8 @@ func newBatcher(table []trader, size int) *batcher {
 func (b *batcher) add(p *pipe, table []trader, ti int, due int64) {
 	gi := b.of[ti]
 	g := &b.groups[gi]
-	k, _, body := table[ti].next(b.scratch[:0])
+	t := table[ti]
+	k, _, body := t.next(b.scratch[:0])
 	b.scratch = body[:0]
 	if len(g.items) == 0 {
 		g.body = append(g.body[:0], `{"orders":[`...)
@@ -72,7 +74,7 @@ func (b *batcher) add(p *pipe, table []trader, ti int, due int64) {
 		g.body = append(g.body, `{"place":`...)
 	}
 	g.body = append(append(g.body, body...), '}')
-	g.items = append(g.items, batchItem{kind: k, due: due})
+	g.items = append(g.items, batchItem{kind: k, due: due, role: t.role()})
 	if len(g.items) >= b.size {
 		b.send(p, g)
 	}
@@ -119,7 +121,7 @@ func (p *pipe) registerBatch(items []batchItem) uint64 {
 	n0 := p.next
 	now := p.clock()
 	for _, it := range items {
-		p.registerLocked(it.kind, it.due, now)
+		p.registerLocked(it.kind, it.role, it.due, now)
 	}
 	p.ring[n0&p.mask].size = uint8(len(items))
 	return n0

@@ -74,7 +74,7 @@ func TestBatchReplyMatchesItems(t *testing.T) {
 		r.read([]byte(body))
 		p.completeReply(n, now, &r)
 	}
-	items := []batchItem{{kindPlace, 0}, {kindCancel, 1 * ms}, {kindPlace, 2 * ms}}
+	items := []batchItem{{kindPlace, 0, roleMaker}, {kindCancel, 1 * ms, roleMaker}, {kindPlace, 2 * ms, roleTaker}}
 	n := p.registerBatch(items)
 	now = 10 * ms
 	reply(n, `{"ok":true,"results":[{"ok":true,"order":{"client_order_id":"a\"}","status":"new"}},`+
@@ -82,6 +82,9 @@ func TestBatchReplyMatchesItems(t *testing.T) {
 	if p.t.replies[kindPlace] != 2 || p.t.replies[kindCancel] != 1 || p.t.statuses[wire.StatusNew] != 1 ||
 		p.t.statuses[wire.StatusFilled] != 1 || p.t.rejects["UNKNOWN_ORDER"] != 1 || p.outstanding != 0 {
 		t.Fatalf("tally %+v", p.t)
+	}
+	if p.t.rejectsBy[roleMaker]["UNKNOWN_ORDER"] != 1 || len(p.t.rejectsBy[roleTaker]) != 0 {
+		t.Errorf("rejects by trader %v: the maker's cancel was refused", p.t.rejectsBy)
 	}
 	if got := summarize(p.t.hist); got.Max < 9_990 || got.Max > 10_010 || got.P50 < 8_990 || got.P50 > 9_010 {
 		t.Errorf("latencies %+v: want 10, 9 and 8 ms from each item's due time", got)

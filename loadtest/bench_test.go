@@ -20,8 +20,8 @@ func hotPath(tb testing.TB) func() {
 	mark.Store(300000)
 	a := acct{name: "bench", place: "px.acct.bench.order.place", cancel: "px.acct.bench.order.cancel",
 		sym: syms[0], mark: &mark, rng: rand.New(rand.NewPCG(1, 1))}
-	traders := []trader{newMaker(a, MMConfig{}.withDefaults()), &taker{acct: a, notional: 500},
-		&canceler{acct: a, notional: 500}, &levered{acct: a, side: wire.Buy, step: 1000, buildOrders: 5, holdOffBps: 500}}
+	traders := []trader{newMaker(a, MMConfig{}.withDefaults()), &taker{acct: a, notional: 500, ctl: &control{}},
+		&canceler{acct: a, notional: 500}, &levered{acct: a, ctl: &control{}, side: wire.Buy, step: 1000, roundOrders: 5, buildOrders: 5, holdOffBps: 500}}
 	p := newPending(func() int64 { return 1000 }, 1<<10)
 	reply := wire.AppendOrderReply(nil, &wire.Order{OrderID: "1", Status: wire.StatusNew})
 	buf := make([]byte, 0, 512)

@@ -10,7 +10,16 @@
 // connection publishes with one shared reply subscription and matches replies
 // by the request number in the reply subject. With Config.Window the same
 // traders run closed loop instead (a fixed number in flight per connection).
-// At the end Run asks the exchange to audit its invariants (px.admin.audit).
+//
+// The traders stay realistic at any duration: takers and levered traders
+// read their state every Config.Poll and apply a Policy (take profit, cut
+// losses, deleverage, top up within a budget) through reduce-only orders,
+// makers skip cancelling quotes their account events reported filled, and
+// when the run sets the index it walks it with fat-tailed jumps
+// (WalkConfig), so liquidations and ADL happen on their own. Run audits the
+// exchange's invariants (px.admin.audit) every Config.AuditEvery in a pause
+// of the flow that the schedule skips, and at the end; the report shows the
+// reject share over time, the audits and the process's CPU per request.
 //
 // RunMarketMaker is the closed-loop quoting bot the exchange binary reuses as
 // its built-in liquidity (--bots); it keeps a dead man's switch armed

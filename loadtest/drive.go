@@ -18,16 +18,25 @@ const maxPause = 50 * time.Millisecond
 // table[i%len] and is stamped with its due time, not the time it leaves.
 // With batch > 1 the requests due in one wake-up go out grouped by account
 // in order.batch requests (see batcher), each item with its own due time.
-func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop <-chan struct{}) {
+func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop <-chan struct{}, g *gate) {
+	defer g.done()
 	buf := make([]byte, 0, 512)
 	var b *batcher
 	if batch > 1 {
 		b = newBatcher(table, batch)
 	}
+	// The schedule's clock stands still while the gate is closed.
+	clock := func() int64 { return p.clock() - g.shift.Load() }
 	var i uint64
 	giveUpAt := end + int64(maxPause)
 	for {
-		now := p.clock()
+		if g.stop.Load() {
+			if b != nil {
+				b.flush(p)
+			}
+			g.park()
+		}
+		now := clock()
 		select {
 		case <-stop:
 			end = min(end, now+1)
@@ -36,24 +45,28 @@ func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop 
 		// Everything due within the window goes out, late if need be (its
 		// latency says so), unless the sender is hopelessly behind.
 		for due := sched.Due(min(now, end-1)); i < due; i++ {
-			if i%64 == 63 && p.clock() >= giveUpAt {
+			if i%64 == 63 && (clock() >= giveUpAt || g.stop.Load()) {
 				break
 			}
+			at := sched.At(i) + g.shift.Load()
 			if b != nil {
-				b.add(p, table, int(i%uint64(len(table))), sched.At(i))
+				b.add(p, table, int(i%uint64(len(table))), at)
 				continue
 			}
-			k, subject, body := table[i%uint64(len(table))].next(buf[:0])
-			p.send(k, subject, body, sched.At(i))
+			t := table[i%uint64(len(table))]
+			k, subject, body := t.next(buf[:0])
+			p.send(k, t.role(), subject, body, at)
 			buf = body[:0] // keep the grown buffer
 		}
 		if b != nil {
 			b.flush(p)
 		}
-		if now >= end || sched.Limit > 0 && i >= sched.Total() || p.clock() >= giveUpAt {
+		if now >= end || sched.Limit > 0 && i >= sched.Total() || clock() >= giveUpAt {
 			break
 		}
-		pause(min(time.Duration(min(sched.At(i), end)-p.clock()), maxPause))
+		if !g.stop.Load() {
+			pause(min(time.Duration(min(sched.At(i), end)-clock()), maxPause))
+		}
 	}
 	// Requests due within the window but never sent mean the generator
 	// could not keep the rate; they are reported, not silently dropped.
@@ -73,21 +86,26 @@ func (p *pipe) drive(sched Schedule, end int64, table []trader, batch int, stop 
 //
 // A request unanswered after stale (a lost reply) is given up as a timeout,
 // so its slot does not stay taken until the drain.
-func (p *pipe) driveClosed(window int, end, stale int64, table []trader, stop <-chan struct{}) {
+func (p *pipe) driveClosed(window int, end, stale int64, table []trader, stop <-chan struct{}, g *gate) {
+	defer g.done()
 	buf := make([]byte, 0, 512)
 	// The timer only bounds a wait with nothing in flight to wake it (a
 	// publish error, lost replies), so the end of the window is still seen.
 	wait := time.NewTimer(maxPause)
 	defer wait.Stop()
 	sweep := p.clock() + stale
-	for i := 0; p.clock() < end; {
+	for i := 0; p.clock()-g.shift.Load() < end; {
+		if g.stop.Load() {
+			g.park()
+		}
 		if now := p.clock(); now >= sweep {
 			p.giveUpBefore(now - stale)
 			sweep = now + stale/4
 		}
-		for free := window - p.inFlight(); free > 0; free-- {
-			k, subject, body := table[i%len(table)].next(buf[:0])
-			p.send(k, subject, body, p.clock())
+		for free := window - p.inFlight(); free > 0 && !g.stop.Load(); free-- {
+			t := table[i%len(table)]
+			k, subject, body := t.next(buf[:0])
+			p.send(k, t.role(), subject, body, p.clock())
 			buf = body[:0]
 			i++
 		}
@@ -119,31 +137,47 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		}
 	}
 	col := newCollector(r.pipes, r.events)
+	cpu0, cpuOK := processCPU()
 	end := int64(cfg.Duration)
 
 	var senders sync.WaitGroup
+	r.gate = newGate(len(r.pipes))
 	for i, p := range r.pipes {
 		if cfg.Window > 0 {
 			p.mu.Lock()
 			p.freed = make(chan struct{}, 1)
 			p.mu.Unlock()
-			senders.Go(func() { p.driveClosed(cfg.Window, end, int64(cfg.Drain), r.tables[i], ctx.Done()) })
+			senders.Go(func() { p.driveClosed(cfg.Window, end, int64(cfg.Drain), r.tables[i], ctx.Done(), r.gate) })
 			continue
 		}
 		sched := Schedule{Rate: uint64(cfg.Rate), Stride: uint64(len(r.pipes)), Offset: uint64(i), Limit: cfg.Orders}
-		senders.Go(func() { p.drive(sched, end, r.tables[i], cfg.Batch, ctx.Done()) })
+		senders.Go(func() { p.drive(sched, end, r.tables[i], cfg.Batch, ctx.Done(), r.gate) })
 	}
 	progressDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Go(func() { r.progress(col, clock, progressDone) })
+	bg.Go(func() { r.mgr.run(ctx, progressDone) })
+	if cfg.SetIndex && !cfg.Walk.Off {
+		ticks := make([]int64, len(r.syms))
+		for i := range ticks {
+			ticks[i] = r.marks.ticks[i].Load()
+		}
+		r.walker = newWalker(cfg.Walk, cfg.Seed, ticks)
+		bg.Go(func() { r.walk(ctx, r.walker, progressDone) })
+	}
+	if cfg.AuditEvery > 0 {
+		bg.Go(func() { r.audits(ctx, clock, progressDone) })
+	}
 	var shock *ShockReport
 	if cfg.Shock {
 		bg.Go(func() { shock = r.shock(ctx, time.Duration(float64(end)*cfg.ShockAt), clock, progressDone) })
 	}
 
 	senders.Wait()
-	window := min(clock(), end)
+	window := min(clock()-r.gate.shift.Load(), end)
 	r.drain(clock)
+	cpu1, _ := processCPU()
+	wall := clock()
 	close(progressDone)
 	bg.Wait()
 	last := col.collect(clock())
@@ -152,6 +186,13 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}
 	rep := r.report(col, window)
 	rep.Shock = shock
+	if cpuOK {
+		rep.CPU = cpuReport(cpu1-cpu0, wall, rep.Replies, cfg.CPUScope)
+	}
+	rep.Management = r.mgr.report()
+	if r.walker != nil {
+		rep.IndexJumps = r.walker.jumps.Load()
+	}
 	r.audit(ctx, rep)
 	return rep, nil
 }
@@ -215,6 +256,9 @@ func (r *runner) shock(ctx context.Context, at time.Duration, clock func() int64
 		rep.Indexes[s.Name] = price.String()
 		if mark.Sign() > 0 {
 			r.marks.ticks[i].Store(s.tick.units(mark))
+		}
+		if r.walker != nil {
+			r.walker.shift(i, ticks)
 		}
 	}
 	return rep

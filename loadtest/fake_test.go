@@ -38,9 +38,12 @@ func startNATS(t *testing.T) string {
 //   - order.cancel_all_after: records the timeout, never fires;
 //   - order.batch: each item as the single request would be, except that
 //     every 5th batch of a taker account is RATE_LIMITED as a whole;
+//   - state: the deposits as balance and equity, the resting orders, no
+//     position;
 //   - admin.index: a fall below the previous index is a shock: one
 //     liquidation event per levered account and one ADL event per symbol;
-//   - admin.audit: invariants as auditOK says.
+//   - admin.audit: invariants as auditOK says, except that the first
+//     failAudits audits fail.
 type fakeExchange struct {
 	t    *testing.T
 	nc   *nats.Conn
@@ -65,6 +68,8 @@ type fakeExchange struct {
 	amends     int
 	deadman    map[string][]int
 	auditOK    bool
+	failAudits int // the first failAudits audits answer invariants_ok false
+	audits     int
 	// delay > 0 answers order.place and order.cancel that much later,
 	// counting the requests held meanwhile (inflight, its peak maxHeld);
 	// dropEvery > 0 never answers every dropEvery-th of them (dropped).
@@ -100,8 +105,9 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 	defer f.mu.Unlock()
 	if m.Subject == AuditSubject(f.subj) {
 		oi := `{"BTC-PERP":{"long":"1.5","short":"1.5"}}`
+		f.audits++
 		f.respond(m, map[string]any{"ok": true, "deposits": "10", "balances": "7", "unrealized": "1", "fund": "1", "fees": "1",
-			"open_interest": json.RawMessage(oi), "invariants_ok": f.auditOK})
+			"open_interest": json.RawMessage(oi), "invariants_ok": f.auditOK && f.audits > f.failAudits})
 		return
 	}
 	r, perr := f.subj.Parse(m.Subject)
@@ -156,7 +162,7 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 		f.moveIndex(r.Symbol, x.Price)
 		f.respond(m, wire.IndexReply{Reply: wire.OK(), Index: x.Price, Mark: x.Price})
 	case wire.EpState:
-		acct := &wire.Account{Account: r.Account, Balances: map[string]decimal.Decimal{"USDT": f.deposits[r.Account]}}
+		acct := &wire.Account{Account: r.Account, Balances: map[string]decimal.Decimal{"USDT": f.deposits[r.Account]}, Equity: f.deposits[r.Account]}
 		for _, o := range f.resting[r.Account] {
 			acct.OpenOrders = append(acct.OpenOrders, o)
 		}

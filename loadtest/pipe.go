@@ -33,11 +33,27 @@ const (
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMaxMicros, histDigits) }
 
+// role is the kind of trader that sent a request, so the report can say
+// whose requests were refused.
+type role uint8
+
+const (
+	roleNone role = iota // tests' bare requests
+	roleMaker
+	roleTaker
+	roleLevered
+	roleCanceler
+	nRoles
+)
+
+var roleTags = [nRoles]string{"", KindMaker, KindTaker, KindLevered, KindCanceler}
+
 // pending is a request awaiting its reply.
 type pending struct {
 	n    uint64 // request number, to tell a reused slot from its old owner
 	due  int64  // scheduled send time: latency is measured from here
 	kind kind
+	role role
 	live bool
 	size uint8 // of the batch this request's reply answers, 0 for a single request
 }
@@ -47,6 +63,7 @@ type pending struct {
 type tally struct {
 	sent, replies [nKinds]int64
 	rejects       map[string]int64
+	rejectsBy     [nRoles]map[string]int64 // rejects by the sender's role
 	statuses      map[wire.Status]int64
 	timeouts      int64 // never answered: recorded at their age when given up
 	strays        int64 // replies matching no pending request
@@ -63,7 +80,11 @@ type tally struct {
 }
 
 func newTally() tally {
-	return tally{rejects: map[string]int64{}, statuses: map[wire.Status]int64{}, hist: newHist(), lag: newHist()}
+	t := tally{rejects: map[string]int64{}, statuses: map[wire.Status]int64{}, hist: newHist(), lag: newHist()}
+	for i := range t.rejectsBy {
+		t.rejectsBy[i] = map[string]int64{}
+	}
+	return t
 }
 
 // addCounters adds o's counters (not its histogram) to t.
@@ -74,6 +95,11 @@ func (t *tally) addCounters(o *tally) {
 	}
 	for c, n := range o.rejects {
 		t.rejects[c] += n
+	}
+	for i, m := range o.rejectsBy {
+		for c, n := range m {
+			t.rejectsBy[i][c] += n
+		}
 	}
 	for s, n := range o.statuses {
 		t.statuses[s] += n
@@ -168,8 +194,8 @@ func newPending(clock func() int64, ring int) *pipe {
 
 // send publishes one request due at due (ns on the pipe's clock). One
 // goroutine per pipe sends; replies arrive on another.
-func (p *pipe) send(k kind, subject string, body []byte, due int64) {
-	n := p.register(k, due)
+func (p *pipe) send(k kind, r role, subject string, body []byte, due int64) {
+	n := p.registerRole(k, r, due)
 	if err := p.nc.PublishRequest(subject, string(strconv.AppendUint(p.reply, n, 10)), body); err != nil {
 		p.mu.Lock()
 		if s := &p.ring[n&p.mask]; s.live && s.n == n {
@@ -183,20 +209,22 @@ func (p *pipe) send(k kind, subject string, body []byte, due int64) {
 
 // register records request n as in flight before it is published, so its
 // reply cannot overtake the record.
-func (p *pipe) register(k kind, due int64) uint64 {
+func (p *pipe) register(k kind, due int64) uint64 { return p.registerRole(k, roleNone, due) }
+
+func (p *pipe) registerRole(k kind, r role, due int64) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.registerLocked(k, due, p.clock())
+	return p.registerLocked(k, r, due, p.clock())
 }
 
-func (p *pipe) registerLocked(k kind, due, now int64) uint64 {
+func (p *pipe) registerLocked(k kind, r role, due, now int64) uint64 {
 	n := p.next
 	p.next++
 	s := &p.ring[n&p.mask]
 	if s.live {
 		p.giveUp(s, now)
 	}
-	*s = pending{n: n, due: due, kind: k, live: true}
+	*s = pending{n: n, due: due, kind: k, role: r, live: true}
 	p.outstanding++
 	p.t.sent[k]++
 	record(p.t.lag, now-due)
@@ -251,6 +279,7 @@ func (p *pipe) completeLocked(s *pending, now int64, o outcome) {
 		}
 	} else {
 		p.t.rejects[o.code]++
+		p.t.rejectsBy[s.role][o.code]++
 		if s.kind != kindPlace && o.code == string(wire.CodeUnknownOrder) {
 			p.t.lateCancels++
 		}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -48,6 +50,26 @@ type Config struct {
 	Seed  uint64 // seeds every trader's choices
 	RunID string // account-name prefix, unique per run [from the clock]
 
+	// Walk is the index the run drives when it sets the index (SetIndex):
+	// a random walk with jumps, unless Walk.Off.
+	Walk WalkConfig
+	// Poll is how often each maker, taker and levered trader reads its state to
+	// apply its policy [250ms]; TakerPolicy and LeveredPolicy override
+	// the defaults [DefaultPolicy].
+	Poll          time.Duration
+	TakerPolicy   *Policy
+	LeveredPolicy *Policy
+	// AuditEvery runs px.admin.audit at this interval during the run
+	// (each in a pause of the flow, see pausedAudit), besides the final
+	// one; negative: only the final one. The pause stops this run's flow
+	// only: against an exchange others trade on (its --bots included) an
+	// audit may not find it quiet. [5s]
+	AuditEvery time.Duration
+	// ExclusiveExchange says the run's accounts are the exchange's only
+	// ones (an --embedded exchange): every audit's deposits must then
+	// equal what the run deposited.
+	ExclusiveExchange bool
+
 	Shock    bool    // move the index mid-run to force liquidations
 	ShockPct float64 // percent the index falls (negative: rises) [8]
 	ShockAt  float64 // when, as a fraction of Duration [0.5]
@@ -63,6 +85,11 @@ type Config struct {
 	// listened to its fills: the exchange then neither builds nor sends
 	// them (about two per order). Liquidations are counted either way.
 	SkipAccountEvents bool
+
+	// CPUScope says what runs in this process besides the generator, for
+	// the report's CPU per request (e.g. "the embedded exchange and its
+	// NATS server"); "" means the generator alone.
+	CPUScope string
 
 	Drain    time.Duration // wait for the last replies [3s]
 	MarkWait time.Duration // wait for published marks [5s]
@@ -102,6 +129,21 @@ func (c Config) withDefaults() Config {
 		c.ShockAt = 0.5
 	}
 	c.MM = c.MM.withDefaults()
+	c.Walk = c.Walk.withDefaults()
+	if c.Poll <= 0 {
+		c.Poll = 250 * time.Millisecond
+	}
+	if c.TakerPolicy == nil {
+		p := defaultTakerPolicy
+		c.TakerPolicy = &p
+	}
+	if c.LeveredPolicy == nil {
+		p := defaultLeveredPolicy
+		c.LeveredPolicy = &p
+	}
+	if c.AuditEvery == 0 {
+		c.AuditEvery = 5 * time.Second
+	}
 	dflt := func(d *decimal.Decimal, v int64) {
 		if d.Sign() <= 0 {
 			*d = decimal.NewFromInt(v)
@@ -160,7 +202,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Makers+cfg.Takers+cfg.Levered+cfg.Cancelers <= 0 {
 		return nil, fmt.Errorf("%w: no traders", ErrConfig)
 	}
-	r := &runner{cfg: cfg, subj: subj, syms: syms, marks: newMarks(syms), events: &eventCounter{}}
+	r := &runner{cfg: cfg, subj: subj, syms: syms, marks: newMarks(syms), events: &eventCounter{makers: map[string]*filledSet{}}}
 	defer r.close()
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
@@ -181,6 +223,30 @@ type runner struct {
 	pipes   []*pipe
 	tables  [][]trader // per pipe, weighted
 	traders map[string]int
+
+	mgr    *managers
+	walker *walker
+	gate   *gate
+	checks []AuditCheck // the audits during the run
+	// quiet is held for writing by an audit, for reading by everything
+	// outside the measured flow that moves money or prices (deposits,
+	// index moves), so an audit sees none of them half done.
+	quiet     sync.RWMutex
+	depMu     sync.Mutex
+	deposited decimal.Decimal // by this run, through px.admin.deposit
+}
+
+// deposit credits amount to acct and counts it in the run's deposits.
+func (r *runner) deposit(ctx context.Context, acct string, amount decimal.Decimal) error {
+	r.quiet.RLock()
+	defer r.quiet.RUnlock()
+	if err := deposit(ctx, r.ctl, r.subj, acct, r.cfg.MM.Asset, amount); err != nil {
+		return err
+	}
+	r.depMu.Lock()
+	r.deposited = r.deposited.Add(amount)
+	r.depMu.Unlock()
+	return nil
 }
 
 func (r *runner) connect(name string) (*nats.Conn, error) {
@@ -213,13 +279,14 @@ func (r *runner) prepare(ctx context.Context) error {
 	if err := r.marks.watch(r.ctl, r.subj); err != nil {
 		return err
 	}
-	if err := r.events.watch(r.ctl, r.subj, !r.cfg.SkipAccountEvents); err != nil {
-		return err
-	}
 	if err := r.initialMarks(ctx); err != nil {
 		return err
 	}
 	if err := r.makeTraders(ctx); err != nil {
+		return err
+	}
+	// After makeTraders: the subscription reads the makers' fill sets.
+	if err := r.events.watch(r.ctl, r.subj, !r.cfg.SkipAccountEvents); err != nil {
 		return err
 	}
 	for i := range r.tables {
@@ -285,14 +352,22 @@ func (r *runner) makeTraders(ctx context.Context) error {
 		levSide = wire.Sell
 	}
 	maxNotional, _ := cfg.LeveredCapital.Mul(cfg.Leverage).Float64()
+	r.mgr = &managers{r: r, every: cfg.Poll}
+	manage := func(a acct, capital decimal.Decimal, p Policy) *control {
+		c := &control{}
+		f, _ := capital.Float64()
+		r.mgr.traders = append(r.mgr.traders, &managed{name: a.name, sym: a.sym, capital: f, policy: p, ctl: c, deposited: f})
+		return c
+	}
 	var setup []func(context.Context) error
 	n := 0
 	add := func(kindTag, plural string, count int, capital decimal.Decimal, mk func(acct) trader) {
+		rl := role(slices.Index(roleTags[:], kindTag))
 		for i := range count {
 			name := fmt.Sprintf("%s-%s%d", cfg.RunID, kindTag, i)
 			si := n % len(r.syms)
 			a := acct{name: name, place: r.subj.OrderPlace(name), cancel: r.subj.OrderCancel(name), batch: r.subj.OrderBatch(name),
-				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n)))}
+				sym: r.syms[si], mark: &r.marks.ticks[si], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(n))), kind: rl}
 			if cfg.Batch <= 1 {
 				a.cancelAll, a.amend = r.subj.OrderCancelAll(name), r.subj.OrderAmend(name)
 			}
@@ -302,7 +377,7 @@ func (r *runner) makeTraders(ctx context.Context) error {
 				r.tables[conn] = append(r.tables[conn], t)
 			}
 			setup = append(setup, func(c context.Context) error {
-				if err := deposit(c, r.ctl, r.subj, name, cfg.MM.Asset, capital); err != nil {
+				if err := r.deposit(c, name, capital); err != nil {
 					return err
 				}
 				if kindTag == KindLevered {
@@ -314,13 +389,30 @@ func (r *runner) makeTraders(ctx context.Context) error {
 		}
 		r.traders[plural] = count
 	}
-	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader { return newMaker(a, cfg.MM) })
-	add(KindTaker, "takers", cfg.Takers, cfg.TraderCapital, func(a acct) trader { return &taker{acct: a, notional: cfg.TakerNotional} })
+	add(KindMaker, "makers", cfg.Makers, cfg.MakerCapital, func(a acct) trader {
+		m := newMaker(a, cfg.MM)
+		r.events.makers[a.name] = &m.filled
+		m.ctl = manage(a, cfg.MakerCapital, makerPolicy)
+		return m
+	})
+	add(KindTaker, "takers", cfg.Takers, cfg.TraderCapital, func(a acct) trader {
+		return &taker{acct: a, notional: cfg.TakerNotional, ctl: manage(a, cfg.TraderCapital, *cfg.TakerPolicy), maxLev: cfg.TakerPolicy.MaxLeverage}
+	})
 	add(KindLevered, "levered", cfg.Levered, cfg.LeveredCapital, func(a acct) trader {
-		// Orders of 2% of the most the capital can carry, three times
-		// over (see levered); the idle order sits 5% away, inside a
-		// typical price band.
-		return &levered{acct: a, side: levSide, step: 0.02 * maxNotional, buildOrders: 150, holdOffBps: 500}
+		// Orders of 2% of the most the capital can carry, as many as
+		// reach the policy's target leverage on the capital (fills are
+		// what the book holds); the idle order sits 5% away, inside a
+		// typical price band. A shock run keeps them on the side the
+		// shock hurts.
+		lev, _ := cfg.Leverage.Float64()
+		p := *cfg.LeveredPolicy
+		rounds := max(int(math.Ceil(math.Min(p.TargetLeverage, lev)/lev/0.02)), 1)
+		side := levSide
+		if !cfg.Shock {
+			side = randomSide(a.rng)
+		}
+		return &levered{acct: a, ctl: manage(a, cfg.LeveredCapital, p), side: side, fixedSide: cfg.Shock, step: 0.02 * maxNotional,
+			target: math.Min(p.TargetLeverage, lev), roundOrders: rounds, buildOrders: rounds, holdOffBps: 500}
 	})
 	add(KindCanceler, "cancelers", cfg.Cancelers, cfg.TraderCapital, func(a acct) trader { return &canceler{acct: a, notional: cfg.TakerNotional} })
 	return parallel(ctx, 8, 10*time.Second, setup)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	fake := newFakeExchange(t, url)
 	var progress bytes.Buffer
 	cfg := Config{
-		URL: url, SetIndex: true, Duration: 1500 * time.Millisecond, Rate: 4000, Conns: 3,
+		URL: url, SetIndex: true, Walk: WalkConfig{Off: true}, Duration: 1500 * time.Millisecond, Rate: 4000, Conns: 3,
 		Makers: 2, Takers: 2, Levered: 3, Cancelers: 2, Seed: 7, RunID: "e2e",
 		Shock: true, ShockAt: 0.5, Progress: &progress,
 	}
@@ -49,6 +50,16 @@ func TestRunAgainstFakeExchange(t *testing.T) {
 	}
 	if !maps.Equal(rep.Rejects, fake.rejects) || !maps.Equal(rep.Statuses, fake.statuses) {
 		t.Errorf("rejects %v, statuses %v; the fake replied %v, %v", rep.Rejects, rep.Statuses, fake.rejects, fake.statuses)
+	}
+	// The fake refuses margin to levered accounts only.
+	byKind := map[string]int64{}
+	for _, m := range rep.RejectsBy {
+		for c, n := range m {
+			byKind[c] += n
+		}
+	}
+	if !maps.Equal(byKind, rep.Rejects) || rep.RejectsBy[KindLevered][string(wire.CodeInsufficientMargin)] != rep.Rejects[string(wire.CodeInsufficientMargin)] {
+		t.Errorf("rejects by trader %v do not add up to %v, or margin refused to others than the levered", rep.RejectsBy, rep.Rejects)
 	}
 	if rep.Rejects[string(wire.CodeInsufficientMargin)] == 0 || rep.Rejects[string(wire.CodeUnknownOrder)] == 0 {
 		t.Errorf("the run should meet both fake reject rules: %v", rep.Rejects)
@@ -151,6 +162,36 @@ func TestRunFailsWhenTheAuditFails(t *testing.T) {
 	var text bytes.Buffer
 	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "FAILED") {
 		t.Fatalf("text report %q, %v", text.String(), err)
+	}
+}
+
+// TestAuditsDuringTheRun: the run audits at intervals, each in a pause of
+// the flow; an audit that fails only while the exchange settles passes on
+// a retry, one that keeps failing fails the run even though the final
+// audit passes. The pauses cost no request: all are sent and answered.
+func TestAuditsDuringTheRun(t *testing.T) {
+	for _, c := range []struct {
+		failAudits int
+		ok         bool
+	}{{3, true}, {auditTries, false}} {
+		url := startNATS(t)
+		fake := newFakeExchange(t, url)
+		fake.failAudits = c.failAudits
+		cfg := Config{URL: url, SetIndex: true, Walk: WalkConfig{Off: true}, Duration: 1200 * time.Millisecond, Rate: 2000, Conns: 2,
+			Takers: 2, Makers: 1, Seed: 1, RunID: "aud", AuditEvery: 300 * time.Millisecond}
+		rep, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Audits) < 2 || rep.Audits[0].OK != c.ok || rep.Audits[0].Tries != min(c.failAudits+1, auditTries) || !rep.Audits[1].OK {
+			t.Fatalf("fail %d: audits %+v", c.failAudits, rep.Audits)
+		}
+		if rep.InvariantsOK != c.ok || !c.ok && !strings.Contains(strings.Join(rep.Problems, ";"), fmt.Sprintf("audit at %.1fs", rep.Audits[0].AtS)) {
+			t.Errorf("fail %d: invariants %v, problems %q", c.failAudits, rep.InvariantsOK, rep.Problems)
+		}
+		if rep.Sent+rep.Unsent != 2400 || rep.Unsent > 0 || rep.Replies != rep.Sent || rep.Timeouts != 0 {
+			t.Errorf("fail %d: sent %d, unsent %d, replies %d, timeouts %d: the pauses should cost no request", c.failAudits, rep.Sent, rep.Unsent, rep.Replies, rep.Timeouts)
+		}
 	}
 }
 

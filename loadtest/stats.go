@@ -41,6 +41,10 @@ type Point struct {
 	Rejects      int64   `json:"rejects"`
 	Liquidations int64   `json:"liquidations"`
 	ADLEvents    int64   `json:"adl_events"`
+	// RejectCodes are the rejects so far by code, LateCancels those of
+	// them that are cancels of orders no longer open.
+	RejectCodes map[string]int64 `json:"reject_codes,omitempty"`
+	LateCancels int64            `json:"late_cancels"`
 }
 
 // collector gathers the pipes' tallies once per interval into the series
@@ -72,6 +76,7 @@ func (c *collector) collect(now int64) Point {
 		T: float64(now) / 1e9, Latency: summarize(interval),
 		Sent: cur.totalSent(), Replies: cur.totalReplies(), Rejects: cur.totalRejects(),
 		Liquidations: c.events.liquidations.Load(), ADLEvents: c.events.adl.Load(),
+		RejectCodes: cur.rejects, LateCancels: cur.lateCancels,
 	}
 	if dt > 0 {
 		pt.SentPerS = float64(pt.Sent-c.last.totalSent()) / dt

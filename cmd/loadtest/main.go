@@ -1,13 +1,15 @@
 // Command loadtest drives a perpx exchange over NATS with simulated traders
 // at an open-loop rate and reports throughput, latency (corrected for
-// coordinated omission), rejects, liquidations and the exchange's own
-// invariant audit. It exits 1 when the invariants fail, 2 on usage or run
+// coordinated omission), CPU per request, the reject share over time,
+// liquidations and the exchange's own invariant audits (during the run and
+// at the end). It exits 1 when the invariants fail, 2 on usage or run
 // errors.
 //
 //	go run ./cmd/loadtest --embedded --duration 10s --rate 20000 --shock --json out.json --plot out.html
 //	go run ./cmd/loadtest --nats-url nats://127.0.0.1:4222 --index manual --rate 100000
 //	go run ./cmd/loadtest --embedded --echo inproc --rate 50000   # the floor: NATS and this generator, no exchange
 //	go run ./cmd/loadtest --embedded --window 8                   # closed loop: the most it answers with 8 in flight per connection
+//	go run ./cmd/loadtest --compare-echo --rate 20000             # the echo floor, then the exchange: both p99s and their ratio
 //
 // The report separates the generator's own share of the latency (send lag:
 // scheduled send to publish) from the rest; --cpuprofile and --trace record
@@ -55,7 +57,10 @@ type options struct {
 	leveredCapital string
 	traderCapital  string
 	quiet          bool
+	noWalk         bool
+	budget         float64
 	echo           string
+	compareEcho    bool
 	cpuProfile     string
 	traceFile      string
 }
@@ -85,6 +90,14 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.IntVar(&cfg.Cancelers, "cancelers", 4, "cancel-heavy bots")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of every trader's choices")
 	fs.StringVar(&cfg.RunID, "run-id", "", "account-name prefix (default: unique per run)")
+	fs.BoolVar(&o.noWalk, "no-walk", false, "when the run sets the index (--embedded, --index manual): keep it still instead of walking it with jumps")
+	fs.DurationVar(&cfg.Walk.Interval, "walk-every", 200e6, "time between the walk's index moves")
+	fs.Float64Var(&cfg.Walk.Bps, "walk-bps", 3, "standard deviation of one index move, in basis points")
+	fs.DurationVar(&cfg.Walk.JumpEvery, "jump-every", 8e9, "mean time between index jumps (up or down, exponentially sized; they liquidate levered traders)")
+	fs.Float64Var(&cfg.Walk.JumpPct, "jump-pct", 3, "mean size of an index jump in percent (at most 4 times it)")
+	fs.DurationVar(&cfg.Poll, "poll", 250e6, "how often each maker, taker and levered trader reads its state (to take profit, cut losses, deleverage, keep its inventory and top up)")
+	fs.Float64Var(&o.budget, "budget", 20, "each taker's and levered trader's deposits, the first included, stay within this many times its capital (makers': 20)")
+	fs.DurationVar(&cfg.AuditEvery, "audit-every", 5e9, "audit the exchange's invariants (px.admin.audit) this often during the run, each in a short pause of the flow; a failure fails the run (negative: only at the end)")
 	fs.BoolVar(&cfg.Shock, "shock", false, "move the index sharply mid-run to force a liquidation cascade")
 	fs.Float64Var(&cfg.ShockPct, "shock-pct", 8, "percent the index falls at the shock (negative: rises; levered traders take the losing side)")
 	fs.Float64Var(&cfg.ShockAt, "shock-at", 0.5, "when the shock comes, as a fraction of --duration")
@@ -97,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report to FILE")
 	fs.StringVar(&o.plotFile, "plot", "", "write a self-contained HTML latency/throughput plot to FILE")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.BoolVar(&o.compareEcho, "compare-echo", false, "run the echo floor (--echo inproc) and then the embedded exchange at the same rate, mix and seed, and print both latencies, CPU per request and the exchange's p99 over the echo's (implies --embedded; --json, --plot and the profiles are the exchange's run)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the exchange too with --embedded) over the run to FILE")
 	fs.StringVar(&o.traceFile, "trace", "", "write a Go execution trace of this process over the run to FILE")
 	fs.StringVar(&o.echo, "echo", "", "with --embedded: start an echo responder on an embedded NATS server instead of the exchange, connected inproc or tcp (the floor of NATS here)")
@@ -109,6 +123,15 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	if o.data != "" && !o.embedded {
 		return nil, nil, fmt.Errorf("--data needs --embedded")
 	}
+	if o.compareEcho {
+		if o.echo != "" {
+			return nil, nil, fmt.Errorf("--compare-echo runs the echo itself (inproc): leave --echo out")
+		}
+		if cfg.URL != nats.DefaultURL && cfg.URL != "" {
+			return nil, nil, fmt.Errorf("--compare-echo runs both on embedded servers: leave --nats-url out")
+		}
+		o.embedded = true
+	}
 	if o.echo != "" && !o.embedded {
 		return nil, nil, fmt.Errorf("--echo needs --embedded")
 	}
@@ -119,6 +142,15 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 		cfg.SetIndex = o.embedded
 	default:
 		return nil, nil, fmt.Errorf("--index %q: want manual or sim", o.index)
+	}
+	cfg.Walk.Off = o.noWalk
+
+	if o.budget < 1 {
+		return nil, nil, fmt.Errorf("--budget %v: want at least 1 (the first deposit)", o.budget)
+	}
+	for _, p := range []**loadtest.Policy{&cfg.TakerPolicy, &cfg.LeveredPolicy} {
+		*p = loadtest.DefaultPolicy(p == &cfg.LeveredPolicy)
+		(*p).Budget = o.budget
 	}
 	var err error
 	if cfg.Symbols, err = loadtest.ParseSymbols(o.symbols); err != nil {
@@ -161,39 +193,58 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second signal kills as usual
 
-	if o.embedded && o.echo != "" {
-		url, stopEcho, err := startEcho(cfg.Prefix, o.echo)
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest: echo responder:", err)
-			return exitError
-		}
-		defer stopEcho()
-		cfg.URL = url
-	} else if o.embedded {
-		if startEmbedded == nil {
-			fmt.Fprintln(stderr, "loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
-			return exitError
-		}
-		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix, Data: o.data})
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest: embedded exchange:", err)
-			return exitError
-		}
-		defer stopExchange()
-		cfg.URL = url
+	if o.compareEcho {
+		return compareEcho(ctx, *cfg, o, stdout, stderr)
 	}
-
-	stopProfiles, err := startProfiles(o.cpuProfile, o.traceFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "loadtest:", err)
-		return exitError
-	}
-	rep, err := loadtest.Run(ctx, *cfg)
-	stopProfiles()
+	rep, err := measure(ctx, *cfg, o, o.echo, true)
 	if err != nil {
 		fmt.Fprintln(stderr, err) // already says "loadtest: …"
 		return exitError
 	}
+	return output(rep, o, stdout, stderr)
+}
+
+// measure runs the load test once: against an echo responder (echo
+// "inproc" or "tcp"), the embedded exchange, or the exchange at cfg.URL.
+// profile records --cpuprofile and --trace over it.
+func measure(ctx context.Context, cfg loadtest.Config, o *options, echo string, profile bool) (*loadtest.Report, error) {
+	// The embedded exchange has only the run's accounts: every audit's
+	// deposits must be what the run deposited.
+	cfg.ExclusiveExchange = o.embedded && echo == ""
+	switch {
+	case o.embedded && echo != "":
+		cfg.CPUScope = "the embedded NATS server and the echo responder"
+		url, stopEcho, err := startEcho(cfg.Prefix, echo)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: echo responder: %w", err)
+		}
+		defer stopEcho()
+		cfg.URL = url
+	case o.embedded:
+		if startEmbedded == nil {
+			return nil, errors.New("loadtest: --embedded is not wired yet (needs app/); start cmd/exchange and use --nats-url")
+		}
+		cfg.CPUScope = "the embedded exchange and its NATS server"
+		url, stopExchange, err := startEmbedded(ctx, EmbeddedOptions{ManualIndex: true, Prefix: cfg.Prefix, Data: o.data})
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: embedded exchange: %w", err)
+		}
+		defer stopExchange()
+		cfg.URL = url
+	}
+	if !profile {
+		return loadtest.Run(ctx, cfg)
+	}
+	stopProfiles, err := startProfiles(o.cpuProfile, o.traceFile)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %w", err)
+	}
+	defer stopProfiles()
+	return loadtest.Run(ctx, cfg)
+}
+
+// output writes the report (text, --json, --plot) and returns the exit code.
+func output(rep *loadtest.Report, o *options, stdout, stderr io.Writer) int {
 	if err := rep.WriteText(stdout); err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitError

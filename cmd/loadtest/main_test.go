@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,11 +167,7 @@ func TestCommandShockLiquidates(t *testing.T) {
 // stray), rejects are counted per item, and the invariants hold.
 func TestCommandBatchAgainstExchange(t *testing.T) {
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--embedded", "--batch", "8", "--orders", "6000", "--rate", "20000", "--conns", "2", "--quiet", "--json", jsonFile}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s; stdout %s", code, stderr.String(), stdout.String())
-	}
+	stdout := runOK(t, "--embedded", "--batch", "8", "--orders", "6000", "--rate", "20000", "--conns", "2", "--quiet", "--json", jsonFile)
 	var rep struct {
 		Sent         int64            `json:"sent"`
 		Replies      int64            `json:"replies"`
@@ -203,10 +200,121 @@ func TestCommandBatchAgainstExchange(t *testing.T) {
 		t.Errorf("rejects %v: want cancels of filled orders refused per item, and no malformed batches", rep.Rejects)
 	}
 	if !rep.InvariantsOK {
-		t.Errorf("invariants broken: %s", stdout.String())
+		t.Errorf("invariants broken: %s", stdout)
 	}
 	var out, errOut bytes.Buffer
 	if code := run([]string{"--embedded", "--batch", "21"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "at most 20") {
 		t.Errorf("--batch 21: exit %d, %q", code, errOut.String())
 	}
+}
+
+// TestCommandRealisticLoad: against the real exchange (--embedded), with
+// the index's own walk and jumps (no --shock; frequent and large ones, so a
+// levered position is liquidated even when a slow machine, or the race
+// detector, left it small), the traders' policies keep
+// the rejects for their own state low after the first second, a jump
+// liquidates someone within the run, and every audit during the run (and
+// the final one, deposits included) passes.
+func TestCommandRealisticLoad(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	stdout := runOK(t, "--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "500ms", "--jump-pct", "5", "--audit-every", "1s", "--quiet", "--json", jsonFile)
+	var rep struct {
+		Replies      int64 `json:"replies"`
+		Liquidations int64 `json:"liquidations"`
+		IndexJumps   int64 `json:"index_jumps"`
+		InvariantsOK bool  `json:"invariants_ok"`
+		Intervals    []struct {
+			FromS       float64 `json:"from_s"`
+			Requests    int64   `json:"requests"`
+			RejectShare float64 `json:"reject_share"`
+		} `json:"intervals"`
+		Audits []struct {
+			OK bool `json:"ok"`
+		} `json:"audits"`
+		Management struct {
+			Polls int64 `json:"polls"`
+		} `json:"management"`
+		CPU struct {
+			Seconds      float64 `json:"seconds"`
+			PerRequestUs float64 `json:"per_request_us"`
+			Scope        string  `json:"scope"`
+		} `json:"cpu"`
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	if rep.IndexJumps == 0 || rep.Liquidations == 0 || !rep.InvariantsOK || rep.Management.Polls == 0 {
+		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout)
+	}
+	// The process's CPU over the run, spread over what was answered.
+	if c := rep.CPU; c.Seconds <= 0 || c.PerRequestUs*float64(rep.Replies) < 0.9e6*c.Seconds || c.PerRequestUs*float64(rep.Replies) > 1.1e6*c.Seconds ||
+		!strings.Contains(c.Scope, "exchange") || !strings.Contains(stdout, "µs per request") {
+		t.Errorf("cpu %+v for %d replies", c, rep.Replies)
+	}
+	if len(rep.Audits) < 4 {
+		t.Errorf("%d audits during a 6 s run at 1 s intervals", len(rep.Audits))
+	}
+	for i, a := range rep.Audits {
+		if !a.OK {
+			t.Errorf("audit %d failed: %s", i, stdout)
+		}
+	}
+	var after, refused float64
+	for _, iv := range rep.Intervals {
+		if iv.FromS >= 1 { // after the warm-up: the levered traders' first build
+			after += float64(iv.Requests)
+			refused += iv.RejectShare * float64(iv.Requests)
+		}
+	}
+	if after == 0 || refused/after >= 0.05 {
+		t.Errorf("reject share after the first second %.2f%% of %.0f requests: want under 5%%\n%s", 100*refused/max(after, 1), after, stdout)
+	}
+}
+
+// TestCommandCompareEcho: --compare-echo runs the echo floor and then the
+// exchange at the same rate and mix, and reports both p99s and their ratio.
+func TestCommandCompareEcho(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	stdout := runOK(t, "--compare-echo", "--orders", "3000", "--rate", "3000", "--conns", "2", "--quiet", "--json", jsonFile)
+	var rep struct {
+		Sent    int64 `json:"sent"`
+		Latency struct {
+			P99 int64 `json:"p99"`
+		} `json:"latency_us"`
+		Echo *struct {
+			Latency struct {
+				P99 int64 `json:"p99"`
+			} `json:"latency_us"`
+			P99Ratio float64 `json:"p99_ratio"`
+		} `json:"echo"`
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(data, &rep) != nil || rep.Echo == nil {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	if rep.Sent != 3000 || rep.Echo.Latency.P99 <= 0 || rep.Latency.P99 <= 0 ||
+		math.Abs(rep.Echo.P99Ratio-float64(rep.Latency.P99)/float64(rep.Echo.Latency.P99)) > 1e-9 {
+		t.Fatalf("exchange p99 %d µs, echo %+v", rep.Latency.P99, rep.Echo)
+	}
+	if !strings.Contains(stdout, "echo floor") || !strings.Contains(stdout, "p99 ratio") {
+		t.Errorf("text report %s", stdout)
+	}
+	for _, args := range [][]string{{"--compare-echo", "--echo", "tcp"}, {"--compare-echo", "--nats-url", "nats://127.0.0.1:1"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "--compare-echo") {
+			t.Errorf("%q: exit %d, %q", args, code, errOut.String())
+		}
+	}
+}
+
+// runOK runs the command with args, fails the test unless it exits 0, and
+// returns its standard output.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("%q: exit %d; stderr %s; stdout %s", args, code, stderr.String(), stdout.String())
+	}
+	return stdout.String()
 }
