@@ -33,11 +33,7 @@
 // nats-server writes one per permissions violation, which a client can
 // repeat thousands of times a second (logger.go).
 //
-// The exchange's service connection (Server.Connect) is handed the Server
-// in process (nats.InProcessServer), so the gateway finds the users and the
-// server's subscription interest through it, but its bytes go over loopback
-// TCP to the server's own listener: a net.Pipe made the exchange's
-// publishers wait for the server's read loop (issue 21). It logs in as a
-// service user whose random password is made at start and never leaves the
-// host.
+// The exchange's service connection (Server.Connect) is in process, so it
+// needs no loopback TCP, and logs in as a service user whose random password
+// is made at start and never leaves the process.
 package natsrv

@@ -66,7 +66,6 @@ type Server struct {
 	servicePass string        // "" when authorization is off
 	ws          bool          // the WebSocket listener is on
 	users       []config.User // nil when authorization is off
-	self        string        // loopback address of the client listener (InProcessConn)
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -135,7 +134,6 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: jetstream did not start in %s", ErrStart, o.JetStreamDir)
 	}
 	s.ns = ns
-	s.self = loopback(ns.Addr())
 	return s, nil
 }
 
@@ -203,31 +201,7 @@ func (s *Server) Users() []config.User { return slices.Clone(s.users) }
 // InProcessConn makes the Server a nats.InProcessConnProvider: Connect
 // hands the Server itself to nats.InProcessServer, so whoever holds the
 // connection can find the users (Users) and the embedded server (NATS).
-//
-// The connection itself is loopback TCP to the server's own client
-// listener, not nats-server's in-process net.Pipe: a pipe write waits
-// until the server's read loop has taken it, and nats.go's flusher writes
-// under the connection's lock, so every actor publishing a reply or an
-// event queued behind each hand-over (issue 21, bench/README.md: 26 % less
-// CPU per order in BenchmarkNATSOrders over TCP).
-func (s *Server) InProcessConn() (net.Conn, error) { return net.Dial("tcp", s.self) }
-
-// loopback is the address to reach a listener at a from this host: an
-// unspecified IP (0.0.0.0, ::) listens on loopback too.
-func loopback(a net.Addr) string {
-	t, ok := a.(*net.TCPAddr)
-	if !ok {
-		return a.String()
-	}
-	ip := t.IP
-	switch {
-	case ip == nil || ip.Equal(net.IPv4zero):
-		ip = net.IPv4(127, 0, 0, 1)
-	case ip.Equal(net.IPv6unspecified):
-		ip = net.IPv6loopback
-	}
-	return net.JoinHostPort(ip.String(), strconv.Itoa(t.Port))
-}
+func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
 
 // ClientURL is the URL outside clients connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }

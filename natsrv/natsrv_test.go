@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
@@ -360,47 +358,5 @@ func TestJetStreamOffByDefault(t *testing.T) {
 			s.Shutdown()
 		}
 		t.Fatalf("store under a file: got %v, want ErrStart", err)
-	}
-}
-
-// The service connection runs over loopback TCP to the server's own
-// listener (issue 21), and still finds the server through
-// nats.InProcessServer.
-func TestServiceConnectionOverLoopback(t *testing.T) {
-	s := start(t, Options{Listen: "127.0.0.1:-1"})
-	svc, err := s.Connect("exchange")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	if p, ok := svc.Opts.InProcessServer.(*Server); !ok || p != s {
-		t.Fatalf("InProcessServer = %T, want the *Server", svc.Opts.InProcessServer)
-	}
-	cid, err := svc.GetClientID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cz, err := s.NATS().Connz(&server.ConnzOptions{CID: cid})
-	if err != nil || len(cz.Conns) != 1 {
-		t.Fatalf("connz: %v %+v", err, cz)
-	}
-	if c := cz.Conns[0]; c.IP != "127.0.0.1" || c.Port == 0 {
-		t.Fatalf("service connection from %s:%d, want loopback TCP", c.IP, c.Port)
-	}
-}
-
-func TestLoopback(t *testing.T) {
-	for _, c := range []struct {
-		in   net.Addr
-		want string
-	}{
-		{&net.TCPAddr{IP: net.IPv4zero, Port: 4222}, "127.0.0.1:4222"},
-		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 4222}, "[::1]:4222"},
-		{&net.TCPAddr{Port: 4222}, "127.0.0.1:4222"},
-		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 5}, "127.0.0.2:5"},
-	} {
-		if got := loopback(c.in); got != c.want {
-			t.Errorf("loopback(%v) = %q, want %q", c.in, got, c.want)
-		}
 	}
 }
