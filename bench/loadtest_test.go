@@ -32,10 +32,12 @@ func BenchmarkLoadtest(b *testing.B) {
 		// load test's few accounts would hit at once.
 		xcfg := config.Default()
 		xcfg.RateLimit = config.RateLimit{}
-		a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Index: "manual", Config: xcfg})
+		srv := serverStats{monitorAddr(b)}
+		a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", NATSMonitor: srv.addr, Index: "manual", Config: xcfg})
 		if err != nil {
 			b.Fatal(err)
 		}
+		in0, out0 := srv.msgs(b)
 		b.StartTimer()
 		cpu0 := cpuTime()
 		// cmd/loadtest's default traders
@@ -43,6 +45,7 @@ func BenchmarkLoadtest(b *testing.B) {
 		rep, err := loadtest.Run(context.Background(), cfg)
 		cpu := cpuTime() - cpu0
 		b.StopTimer()
+		srv.reportMsgs(b, in0, out0, int(rep.Sent))
 		_ = a.Close(context.Background())
 		if err != nil {
 			b.Fatal(err)

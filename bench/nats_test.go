@@ -21,8 +21,10 @@ import (
 // port, manual index, no bots, no rate limit) with the flow's accounts funded.
 // With data set it is durable: the embedded server keeps the journal in its
 // JetStream file store there (sync always), as app.Options.Data does.
-func startExchange(b *testing.B, data string) string {
-	return startExchangeWith(b, app.Options{NATSListen: "127.0.0.1:-1", Data: data})
+// It returns the exchange's URL and its server's message counters.
+func startExchange(b *testing.B, data string) (string, serverStats) {
+	mon := monitorAddr(b)
+	return startExchangeWith(b, app.Options{NATSListen: "127.0.0.1:-1", NATSMonitor: mon, Data: data}), serverStats{mon}
 }
 
 // startExchangeWith is startExchange with o's NATS and durability.
@@ -113,11 +115,13 @@ func benchNATS(b *testing.B, conns, win int, durable bool) {
 	if durable {
 		data = b.TempDir()
 	}
-	benchNATSAt(b, conns, win, startExchange(b, data))
+	url, srv := startExchange(b, data)
+	benchNATSAt(b, conns, win, url, srv)
 }
 
-// benchNATSAt runs the flow against the exchange at url.
-func benchNATSAt(b *testing.B, conns, win int, url string) {
+// benchNATSAt runs the flow against the exchange at url; with srv's
+// monitoring endpoint it also reports the server's messages per order.
+func benchNATSAt(b *testing.B, conns, win int, url string, srv serverStats) {
 	ops := natsOps(conns)
 	var out outcome
 	type client struct {
@@ -142,6 +146,7 @@ func benchNATSAt(b *testing.B, conns, win int, url string) {
 		cs[i] = c
 	}
 	b.ReportAllocs()
+	in0, out0 := srv.msgs(b)
 	b.ResetTimer()
 	start := startClock()
 	var wg sync.WaitGroup
@@ -165,6 +170,7 @@ func benchNATSAt(b *testing.B, conns, win int, url string) {
 	wg.Wait()
 	report(b, start)
 	b.StopTimer()
+	srv.reportMsgs(b, in0, out0, b.N/conns*conns)
 	out.check(b)
 	if got, want := out.replies.Load(), int64(b.N/conns*conns); got != want {
 		b.Fatalf("%d replies for %d requests", got, want)
@@ -194,7 +200,7 @@ func BenchmarkNATSOrdersCluster(b *testing.B) {
 			}
 			b.Cleanup(c.Close)
 			url := startExchangeWith(b, app.Options{NATSURL: c.URL(0), Data: b.TempDir(), JournalReplicas: r, Role: app.RoleLeader})
-			benchNATSAt(b, 4, 256, url)
+			benchNATSAt(b, 4, 256, url, serverStats{})
 		})
 	}
 }

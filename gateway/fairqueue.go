@@ -20,7 +20,10 @@ import (
 // everyone's behind them for seconds). A requester also has a bound on
 // requests in the exchange at once — what it may put in the shared actors'
 // mailboxes — beyond which its queue waits (backpressure, no refusal); only
-// a full queue refuses, at once, RATE_LIMITED.
+// a full queue refuses, at once, RATE_LIMITED. When nothing waits at all,
+// the subscription serves its request itself (push): the queue only
+// matters once someone does, and a hand-over to a worker per request was
+// the open loop's commonest wake-up (issue 21).
 const (
 	// queueCap is the most requests a requester may have queued.
 	queueCap = 1024
@@ -123,9 +126,28 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 		in.g.overflow(e, req.Subject(), req.Reply())
 		return
 	}
-	q.items = append(q.items, queued{e: e, subject: req.Subject(), reply: req.Reply(), data: req.Data(), start: start})
+	it := queued{e: e, subject: req.Subject(), reply: req.Reply(), data: req.Data(), start: start}
+	if q.head == len(q.items) && !q.queued && len(in.ready) == 0 && !q.full(it) {
+		// Nothing waits — no requester in line, none of this one's
+		// requests queued or being served: serve it here, in the
+		// subscription's goroutine, instead of waking a worker for it (a
+		// goroutine hand-over per request is what an open loop pays most
+		// for, issue 21). Fairness is unchanged: anyone waiting, or a
+		// requester at its bound, sends it through the queue.
+		q.queued = true
+		in.serve(q, it)
+		in.mu.Unlock()
+		return
+	}
+	q.items = append(q.items, it)
 	in.schedule(q)
 	in.mu.Unlock()
+}
+
+// full says whether q is at a bound for it, its next request.
+func (q *reqQueue) full(it queued) bool {
+	state := it.e.ops[0].ep == wire.EpState
+	return q.flying >= maxInflight || (q.public && q.flying >= maxPublicInflight) || (state && q.reading >= maxStateInflight)
 }
 
 // schedule puts q in line if it has work, no worker and room. in.mu held.
@@ -133,9 +155,7 @@ func (in *intake) schedule(q *reqQueue) {
 	if q.queued || q.head == len(q.items) {
 		return
 	}
-	state := q.items[q.head].e.ops[0].ep == wire.EpState
-	full := q.flying >= maxInflight || (q.public && q.flying >= maxPublicInflight) || (state && q.reading >= maxStateInflight)
-	if full {
+	if q.full(q.items[q.head]) {
 		q.parked = true
 		return
 	}
@@ -162,24 +182,31 @@ func (in *intake) work() {
 		it := q.items[q.head]
 		q.items[q.head] = queued{}
 		q.head++
-		ep := it.e.ops[0].ep
-		s := slot{in: in, q: q, state: ep == wire.EpState, read: isRead(ep)}
-		if s.read && !q.afford(it.start) {
-			in.mu.Unlock()
-			in.g.refuseQueued(it.e, it.subject, it.reply, readLimitedBody)
-		} else {
-			q.flying++
-			if s.state {
-				q.reading++
-			}
-			in.mu.Unlock()
-			in.g.serveNow(it.e, it.subject, it.reply, it.data, it.start, s)
-		}
-		in.mu.Lock()
-		q.queued = false
-		in.schedule(q)
-		in.tidy(q)
+		in.serve(q, it)
 	}
+}
+
+// serve serves it, a request of q (which it holds: q.queued), then puts q
+// back in line if it has more and room. in.mu is held on entry and on
+// return, not while the request is served.
+func (in *intake) serve(q *reqQueue, it queued) {
+	ep := it.e.ops[0].ep
+	s := slot{in: in, q: q, state: ep == wire.EpState, read: isRead(ep)}
+	if s.read && !q.afford(it.start) {
+		in.mu.Unlock()
+		in.g.refuseQueued(it.e, it.subject, it.reply, readLimitedBody)
+	} else {
+		q.flying++
+		if s.state {
+			q.reading++
+		}
+		in.mu.Unlock()
+		in.g.serveNow(it.e, it.subject, it.reply, it.data, it.start, s)
+	}
+	in.mu.Lock()
+	q.queued = false
+	in.schedule(q)
+	in.tidy(q)
 }
 
 // done gives a request's slot back and lets its queue go on if it waited.
