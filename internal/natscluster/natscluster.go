@@ -55,7 +55,11 @@ func Start(n int, dir string) (*Cluster, error) {
 	for i := range n {
 		opts := &server.Options{ServerName: fmt.Sprintf("s%d", i), Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
 			JetStream: true, StoreDir: filepath.Join(dir, fmt.Sprintf("s%d", i)), SyncAlways: true, DisableJetStreamBanner: true,
-			Cluster: server.ClusterOpts{Name: "perpx", Host: "127.0.0.1", Port: ports[i], NoAdvertise: true, PoolSize: -1}}
+			Cluster: server.ClusterOpts{Name: "perpx", Host: "127.0.0.1", Port: ports[i], NoAdvertise: true, PoolSize: -1,
+				// Gossip would make implicit routes straight to this port,
+				// around the proxies (a partition then left them up): the
+				// address advertised for them refuses connections.
+				Advertise: "127.0.0.1:1"}}
 		for j, p := range c.proxies[i] {
 			if j != i {
 				opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route", Host: p.addr()})
@@ -208,18 +212,28 @@ func (p *proxy) serve() {
 			_ = in.Close()
 			continue
 		}
-		p.track(in, out)
+		if !p.track(in, out) { // cut while dialing
+			_ = in.Close()
+			_ = out.Close()
+			continue
+		}
 		go p.pipe(in, out)
 		go p.pipe(out, in)
 	}
 }
 
-func (p *proxy) track(cs ...net.Conn) {
+// track keeps cs for a cut, false (keeping nothing) when a cut came
+// first: a connection accepted before a cut must not outlive it.
+func (p *proxy) track(cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.down {
+		return false
+	}
 	for _, c := range cs {
 		p.conns[c] = struct{}{}
 	}
+	return true
 }
 
 func (p *proxy) pipe(dst, src net.Conn) {

@@ -14,7 +14,7 @@ func TestPartitionAndHeal(t *testing.T) {
 	}
 	defer c.Close()
 	c.Partition(0)
-	waitFor(t, "s0 without routes", func() bool { return c.Servers[0].NumRoutes() == 0 && c.Servers[1].NumRoutes() == 1 })
+	waitFor(t, "s0 without routes", func() bool { return c.Servers[0].NumRoutes() == 0 && c.Servers[1].NumRoutes() >= 1 })
 	c.Heal(0)
 	waitFor(t, "s0 routed again", func() bool { return c.Servers[0].NumRoutes() == 2 })
 }
