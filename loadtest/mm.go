@@ -17,8 +17,8 @@ import (
 // MMConfig configures a market maker: RunMarketMaker's closed-loop bot and
 // the load test's open-loop makers share the quoting fields.
 type MMConfig struct {
-	// Capital is deposited to the account through px.admin.deposit when the
-	// bot starts; zero deposits nothing.
+	// Capital is what the account is topped up to through
+	// px.admin.deposit when the bot starts; zero deposits nothing.
 	Capital decimal.Decimal
 	Asset   string // of the deposit; "" means USDT
 	// Leverage is set on every symbol when non-zero.
@@ -195,8 +195,23 @@ func (mm *marketMaker) setup(ctx context.Context) error {
 // its leverage on every symbol (not when zero): a bot's start.
 func openAccount(ctx context.Context, nc *nats.Conn, subj wire.Subjects, acct, asset string, capital, leverage decimal.Decimal, syms []*symbol) error {
 	if capital.Sign() > 0 {
-		if err := deposit(ctx, nc, subj, acct, asset, capital); err != nil {
+		// Topped up to capital, not given it again: a durable exchange
+		// keeps the account across the bot's restarts.
+		var r wire.AccountReply
+		if err := call(ctx, nc, subj.State(acct), wire.State{}, &r); err != nil {
 			return err
+		}
+		if r.Account == nil {
+			return fmt.Errorf("loadtest: the state of %s came without the account", acct)
+		}
+		held := asset
+		if held == "" {
+			held = "USDT"
+		}
+		if need := capital.Sub(r.Account.Balances[held]); need.Sign() > 0 {
+			if err := deposit(ctx, nc, subj, acct, asset, need); err != nil {
+				return err
+			}
 		}
 	}
 	if leverage.Sign() > 0 {

@@ -16,8 +16,8 @@ import (
 
 // TakerConfig configures RunNoiseTaker.
 type TakerConfig struct {
-	// Capital is deposited through px.admin.deposit when the bot starts,
-	// and the account is topped up to it again (a testnet faucet, counted
+	// Capital is what the account is topped up to through px.admin.deposit
+	// when the bot starts, and again (a testnet faucet, counted
 	// as a deposit like any) whenever it is flat with less than half of it
 	// left, as after a liquidation. Must be positive.
 	Capital decimal.Decimal
