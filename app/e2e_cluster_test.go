@@ -471,6 +471,18 @@ func TestClusterFailover(t *testing.T) {
 	l.verify(t)
 }
 
+// restingBid gives account u an open bid (2990) at an index of 3000: the
+// state a fenced or cut-off leader must not lose.
+func restingBid(e *exchange) *trader {
+	e.t.Helper()
+	e.index("3000")
+	e.deposit("u", "1000000")
+	u := e.trader("u")
+	u.leverage("5")
+	u.limit(wire.Buy, "2990", "1")
+	return u
+}
+
 // TestClusterDeposedLeaderIsFenced: a stranger promotes itself behind A's
 // back (as a standby that won a lease A still believes it holds): A's next
 // write is fenced, the request is never acknowledged, A steps down, and
@@ -480,11 +492,7 @@ func TestClusterDeposedLeaderIsFenced(t *testing.T) {
 	c := startNATSCluster(t)
 	a := c.node("a", app.RoleLeader, 0)
 	e := c.client(1)
-	e.index("3000")
-	e.deposit("u", "1000000")
-	u := e.trader("u")
-	u.leverage("5")
-	u.limit(wire.Buy, "2990", "1")
+	u := restingBid(e)
 
 	// The usurper: a follower of the journal promoted with its own mark.
 	jcfg := journal.Config{Stream: "PERPX_JOURNAL_PX", Subject: "$PERPX.px.journal", Replicas: 3, Timeout: wait}
@@ -555,11 +563,7 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	t.Cleanup(func() { <-a.Kill() })
 	b := c.node("b", app.RoleAuto, 1)
 	e := c.client(2)
-	e.index("3000")
-	e.deposit("u", "1000000")
-	u := e.trader("u")
-	u.leverage("5")
-	u.limit(wire.Buy, "2990", "1")
+	u := restingBid(e)
 
 	c.Partition(0)
 	cut := time.Now()

@@ -47,11 +47,7 @@ func Follow(nc *nats.Conn, cfg Config, fromSeq uint64) (*Follower, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	st, err := cfg.stream(ctx, js, true)
-	if err != nil {
-		return nil, err
-	}
-	t, err := tailOf(ctx, st)
+	st, t, err := cfg.streamTail(ctx, js)
 	if err != nil {
 		return nil, err
 	}

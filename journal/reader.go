@@ -20,6 +20,17 @@ type tail struct {
 	stream uint64 // the stream's last sequence
 }
 
+// streamTail opens the journal's stream, creating it when absent, and
+// reads where it ends.
+func (c Config) streamTail(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, tail, error) {
+	st, err := c.stream(ctx, js, true)
+	if err != nil {
+		return nil, tail{}, err
+	}
+	t, err := tailOf(ctx, st)
+	return st, t, err
+}
+
 // tailOf reads the last batch of st. The stream's last sequence may be a
 // message deleted since (an operator cutting off a damaged tail): the
 // journal then goes on from the last batch still there.

@@ -109,11 +109,7 @@ func Open(nc *nats.Conn, cfg Config) (*Writer, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
-	st, err := cfg.stream(ctx, js, true)
-	if err != nil {
-		return nil, err
-	}
-	t, err := tailOf(ctx, st)
+	_, t, err := cfg.streamTail(ctx, js)
 	if err != nil {
 		return nil, err
 	}
