@@ -203,13 +203,9 @@ func (c *call) tickers(list []*symbol) ([]*wire.TickerStats, *apiError) {
 // with the array of all, as Binance's tickers do. Each ticker goes with
 // the symbol it was asked for, whatever name its reply carries.
 func (c *call) perSymbol(f func(s *symbol, t *wire.TickerStats) any) (any, *apiError) {
-	sym, e := c.symbol(false)
+	list, one, e := c.symbols()
 	if e != nil {
 		return nil, e
-	}
-	list := c.s.syms.list
-	if sym != nil {
-		list = []*symbol{sym}
 	}
 	ts, e := c.tickers(list)
 	if e != nil {
@@ -219,7 +215,7 @@ func (c *call) perSymbol(f func(s *symbol, t *wire.TickerStats) any) (any, *apiE
 	for i, t := range ts {
 		out[i] = f(list[i], t)
 	}
-	if sym != nil {
+	if one {
 		return out[0], nil
 	}
 	return out, nil
@@ -266,7 +262,7 @@ func (c *call) openInterest() (any, *apiError) {
 }
 
 func (c *call) fundingRate() (any, *apiError) {
-	sym, e := c.symbol(false)
+	list, _, e := c.symbols()
 	if e != nil {
 		return nil, e
 	}
@@ -280,10 +276,6 @@ func (c *call) fundingRate() (any, *apiError) {
 	}
 	if req.EndMs, _, e = c.integer("endTime", 0, 1<<53); e != nil {
 		return nil, e
-	}
-	list := c.s.syms.list
-	if sym != nil {
-		list = []*symbol{sym}
 	}
 	out := []map[string]any{}
 	for _, s := range list {
@@ -300,13 +292,9 @@ func (c *call) fundingRate() (any, *apiError) {
 }
 
 func (c *call) bookTicker() (any, *apiError) {
-	sym, e := c.symbol(false)
+	list, one, e := c.symbols()
 	if e != nil {
 		return nil, e
-	}
-	list := c.s.syms.list
-	if sym != nil {
-		list = []*symbol{sym}
 	}
 	out := make([]any, 0, len(list))
 	for _, s := range list {
@@ -324,7 +312,7 @@ func (c *call) bookTicker() (any, *apiError) {
 		out = append(out, map[string]any{"symbol": s.bn, "bidPrice": bp, "bidQty": bq, "askPrice": ap, "askQty": aq,
 			"time": nowMs(), "lastUpdateId": d.Seq})
 	}
-	if sym != nil {
+	if one {
 		return out[0], nil
 	}
 	return out, nil

@@ -344,6 +344,15 @@ func (c *call) symbol(required bool) (*symbol, *apiError) {
 	return s, nil
 }
 
+// symbols is the symbol the request names (one), else every served one.
+func (c *call) symbols() (list []*symbol, one bool, e *apiError) {
+	sym, e := c.symbol(false)
+	if e != nil || sym == nil {
+		return c.s.syms.list, false, e
+	}
+	return []*symbol{sym}, true, nil
+}
+
 // decimal is an optional decimal parameter (Binance's number syntax).
 func (c *call) decimal(name string) (decimal.Decimal, bool, *apiError) {
 	v, ok := c.str(name)
