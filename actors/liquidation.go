@@ -159,7 +159,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 			}
 			a.x.after(&a.j, e.After, ctx.Self(), &adlRetryMsg{sym: lq.hs[e.Leg].idx, res: lq.Res, fast: fast, timer: a.x.timerID(&a.j)})
 		case *liq.Socialize:
-			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, pid: a.e.pid, name: a.e.name})
+			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, mark: e.Mark, pid: a.e.pid, name: a.e.name})
 		case *liq.Settle:
 			a.settled(ctx, *e)
 		case *liq.AnswerClose:

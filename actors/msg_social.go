@@ -17,6 +17,7 @@ type socializeMsg struct {
 	deficit market.Money
 	// release is the capacity the quote set aside, released now.
 	release market.Money
+	mark    book.Ticks // values the winners' profit (0: the ranking's mark)
 	// quote asks instead for the winners' profit not set aside yet, to be
 	// set aside; answered with a socialMsg{kind: socialCap}.
 	quote bool
@@ -33,7 +34,8 @@ const (
 	// socialCharge (ADL actor → winner): debit amount at mark, answer the
 	// bankrupt account with a socialCharged.
 	socialCharge socialKind = iota + 1
-	// socialPlan (ADL actor → bankrupt): n charges were sent.
+	// socialPlan (ADL actor → bankrupt): n charges were sent; amount of
+	// the deficit found no profit to charge.
 	socialPlan
 	// socialCharged (winner → bankrupt): amount was debited (0 if the
 	// winner could not pay it).

@@ -32,7 +32,11 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 	if m.abandon {
 		return
 	}
-	res, err := rk.Socialize(m.side, m.deficit, a.charges[:0])
+	res, err := rk.SocializeAt(m.side, m.deficit, m.mark, a.charges[:0])
+	mark := m.mark
+	if mark == 0 {
+		mark = rk.Mark()
+	}
 	if err != nil && !errors.Is(err, adl.ErrNoMark) { // no mark yet: nobody can be charged
 		panic(fmt.Sprintf("actors: socialized loss of %d on %s refused: %v", m.deficit, a.x.symbols[m.sym].sym.Name, err))
 	}
@@ -42,10 +46,10 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 			continue
 		}
 		n++
-		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: rk.Mark(), bankrupt: m.pid, name: m.name})
+		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: mark, bankrupt: m.pid, name: m.name})
 	}
 	a.charges = res.Charges[:0]
-	ctx.Send(m.pid, &socialMsg{kind: socialPlan, sym: m.sym, n: n})
+	ctx.Send(m.pid, &socialMsg{kind: socialPlan, sym: m.sym, n: n, amount: res.Uncovered})
 }
 
 // onSocial handles the socialized-loss messages of an account actor.
@@ -56,7 +60,7 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 	case socialCap:
 		a.step(ctx, liq.SocialCap{Leg: a.adlLeg(m.sym, "socialized-loss set-aside"), Amount: m.amount})
 	case socialPlan:
-		a.step(ctx, liq.SocialPlan{Leg: a.adlLeg(m.sym, "socialized-loss plan"), N: m.n})
+		a.step(ctx, liq.SocialPlan{Leg: a.adlLeg(m.sym, "socialized-loss plan"), N: m.n, Uncovered: m.amount})
 	case socialCharged:
 		a.step(ctx, liq.SocialCharged{Leg: a.adlLeg(m.sym, "socialized-loss charge"), Paid: m.amount, Asked: m.asked})
 	}

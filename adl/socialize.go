@@ -32,13 +32,25 @@ type Socialized struct {
 // exceeds its profit. It changes no position; the risk layer debits the
 // amounts. O(n log n) over the side: a rare, cold path.
 func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst []Charge) (Socialized, error) {
+	return rk.SocializeAt(bankruptSide, deficit, 0, dst)
+}
+
+// SocializeAt is Socialize with the profit valued at mark instead of the
+// ranking's (0: the ranking's): a liquidation charges its winners what
+// they held when its loss was quoted, before the mark moved on.
+func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mark book.Ticks, dst []Charge) (Socialized, error) {
+	if mark == 0 {
+		mark = rk.mark
+	}
 	switch {
 	case !validSide(bankruptSide):
 		return Socialized{}, ErrInvalidSide
 	case deficit < 0:
 		return Socialized{}, ErrInvalidAmount
-	case rk.mark == 0:
+	case mark == 0:
 		return Socialized{}, ErrNoMark
+	case mark < 0:
+		return Socialized{}, ErrInvalidPrice
 	}
 	opp := bankruptSide.Opposite()
 	start := len(dst)
@@ -48,7 +60,7 @@ func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst [
 		if !p.live || p.side != opp {
 			continue
 		}
-		profit, ok := rk.pnl(p.side, p.qty, p.cost, rk.mark)
+		profit, ok := rk.pnl(p.side, p.qty, p.cost, mark)
 		if !ok {
 			return Socialized{}, ErrOverflow
 		}

@@ -36,6 +36,14 @@ func TestSocializeSplitsInProportionToProfit(t *testing.T) {
 			t.Fatalf("charges %+v, want %+v", out.Charges, want)
 		}
 	}
+	// At mark 7, as a liquidation quoted before the mark rose to 9, the
+	// shorts held 3 each (the losing one 1): 10 is covered there.
+	if out, err = rk.SocializeAt(Long, 10, 7, nil); err != nil || out.Charged != 10 || out.Uncovered != 0 || len(out.Charges) != 4 {
+		t.Fatalf("at mark 7: %+v, %v", out, err)
+	}
+	if _, err := rk.SocializeAt(Long, 1, -1, nil); !errors.Is(err, ErrInvalidPrice) {
+		t.Fatalf("negative mark: %v", err)
+	}
 	if _, err := rk.Socialize(Long, -1, nil); !errors.Is(err, ErrInvalidAmount) {
 		t.Fatalf("negative deficit: %v", err)
 	}

@@ -703,7 +703,7 @@ func (w *world) performOne(a *acct, m *Machine, e Effect) {
 		if m.Legs[e.Leg].social.rounds > 1 {
 			w.st.respread++
 		}
-		w.send(a.ep(), epADL, &socializeMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), side: e.Side, deficit: e.Deficit, release: e.Release})
+		w.send(a.ep(), epADL, &socializeMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), side: e.Side, deficit: e.Deficit, release: e.Release, mark: e.Mark})
 	case *Settle:
 		w.settled(a, m, *e)
 	case *AnswerClose:
@@ -1255,6 +1255,7 @@ type socializeMsg struct {
 	sym              int
 	side             book.Side
 	deficit, release market.Money
+	mark             book.Ticks
 	quote, abandon   bool
 }
 
@@ -1272,12 +1273,16 @@ func (m *socializeMsg) deliver(w *world) {
 	if m.abandon {
 		return
 	}
-	res, err := rk.Socialize(m.side, m.deficit, nil)
+	res, err := rk.SocializeAt(m.side, m.deficit, m.mark, nil)
+	mark := m.mark
+	if mark == 0 {
+		mark = rk.Mark()
+	}
 	if err != nil && !errors.Is(err, adl.ErrNoMark) {
 		w.fatalf("socialized loss of %d refused: %v", m.deficit, err)
 	}
 	if w.trace != nil {
-		w.trace(fmt.Sprintf("socialize %s side %s deficit %s at mark %d: charged %s uncovered %s, %d charges", w.syms[m.sym].Name, m.side, m.deficit, rk.Mark(), res.Charged, res.Uncovered, len(res.Charges)))
+		w.trace(fmt.Sprintf("socialize %s side %s deficit %s at mark %d: charged %s uncovered %s, %d charges", w.syms[m.sym].Name, m.side, m.deficit, mark, res.Charged, res.Uncovered, len(res.Charges)))
 	}
 	n := 0
 	for _, c := range res.Charges {
@@ -1286,9 +1291,9 @@ func (m *socializeMsg) deliver(w *world) {
 		}
 		n++
 		win := w.byID[c.Account]
-		w.send(epADL, win.ep(), &chargeMsg{a: win, sym: m.sym, amount: c.Amount, mark: rk.Mark(), bankrupt: m.a})
+		w.send(epADL, win.ep(), &chargeMsg{a: win, sym: m.sym, amount: c.Amount, mark: mark, bankrupt: m.a})
 	}
-	w.send(epADL, m.a.ep(), &socialPlanMsg{a: m.a, sym: m.sym, n: n})
+	w.send(epADL, m.a.ep(), &socialPlanMsg{a: m.a, sym: m.sym, n: n, uncovered: res.Uncovered})
 }
 
 type socialCapMsg struct {
@@ -1302,13 +1307,14 @@ func (m *socialCapMsg) deliver(w *world) {
 }
 
 type socialPlanMsg struct {
-	a   *acct
-	sym int
-	n   int
+	a         *acct
+	sym       int
+	n         int
+	uncovered market.Money
 }
 
 func (m *socialPlanMsg) deliver(w *world) {
-	w.step(m.a, SocialPlan{Leg: w.leg(m.a, m.sym, "socialized-loss plan"), N: m.n})
+	w.step(m.a, SocialPlan{Leg: w.leg(m.a, m.sym, "socialized-loss plan"), N: m.n, Uncovered: m.uncovered})
 }
 
 // chargeMsg: ADL → winner (accountActor.onCharge).

@@ -48,10 +48,13 @@ type (
 	}
 	// TimerFired: a RetryAfter's wait is over.
 	TimerFired struct{ Leg int }
-	// SocialPlan answers Socialize: N charges were sent to winners.
+	// SocialPlan answers Socialize: N charges were sent to winners, and
+	// Uncovered of the deficit found no profit to charge at the mark (it
+	// fell since the set-aside): it is spread again like an unpaid charge.
 	SocialPlan struct {
-		Leg int
-		N   int
+		Leg       int
+		N         int
+		Uncovered market.Money
 	}
 	// SocialCharged is one winner's answer: of the Asked charge it paid
 	// Paid (0 when its profit no longer covers it).
@@ -142,10 +145,13 @@ type (
 	// opposite the leg (Side is the leg's) and to release Release of the
 	// leg's set-aside; answered by SocialPlan, then one SocialCharged per
 	// charge.
+	// Mark values the winners' profit: the leg's quote mark in the first
+	// round (its set-aside was made then), 0 (the ranking's) after it.
 	Socialize struct {
 		Leg              int
 		Side             book.Side
 		Deficit, Release market.Money
+		Mark             book.Ticks
 	}
 	// Settle books the finished liquidation with the fund (Fund: + in,
 	// − out of the reservation, which is then released) and its fee in

@@ -2,7 +2,6 @@ package liq
 
 import (
 	"errors"
-	"os"
 	"reflect"
 	"testing"
 
@@ -486,6 +485,7 @@ func TestStepRejectsBrokenInvariants(t *testing.T) {
 		{"SocialCharged with Paid > Asked", true, socialDue, SocialCharged{Leg: 0, Paid: usdt("41"), Asked: usdt("40")}},
 		{"SocialCharged with Paid < 0", true, socialDue, SocialCharged{Leg: 0, Paid: -1, Asked: usdt("40")}},
 		{"a second SocialPlan", true, socialDue, SocialPlan{Leg: 0, N: 1}},
+		{"a SocialPlan leaving less than nothing", true, socialDue[:3], SocialPlan{Leg: 0, N: 1, Uncovered: -1}},
 		{"TimerFired after the settlement", false, settled, TimerFired{Leg: 0}},
 		{"Reserved after the settlement", false, settled, reserved},
 		{"IOCDone after the settlement", false, settled, IOCDone{ID: ioc}},
@@ -540,7 +540,7 @@ func TestStepSettlesOnce(t *testing.T) {
 	}{
 		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
 		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
-		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000")}}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000"), Mark: 3100}}},
 		{SocialPlan{Leg: 0, N: 2}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, nil},
 		// The second winner could not pay: its 10 is spread again.
@@ -551,6 +551,31 @@ func TestStepSettlesOnce(t *testing.T) {
 		stepWants(t, m, s.in, s.want...)
 	}
 	if m.Charged() != usdt("40") || !m.Settled() {
+		t.Fatalf("charged %s", m.Charged())
+	}
+}
+
+// TestSocialUncoveredSpreadAgain: the winners' profit at the quote's mark
+// covers only 30 of the 40 asked (SocialPlan.Uncovered 10); the 10 is
+// spread again at the current mark like an unpaid charge, and the fund
+// pays nothing.
+func TestSocialUncoveredSpreadAgain(t *testing.T) {
+	m, sym := seedMachine(t, true)
+	for _, s := range []struct {
+		in   Input
+		want []Effect
+	}{
+		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
+		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000"), Mark: 3100}}},
+		{SocialPlan{Leg: 0, N: 1, Uncovered: usdt("10")}, nil},
+		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
+		{SocialPlan{Leg: 0, N: 1}, nil},
+		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
+	} {
+		stepWants(t, m, s.in, s.want...)
+	}
+	if m.Charged() != usdt("40") {
 		t.Fatalf("charged %s", m.Charged())
 	}
 }
@@ -733,16 +758,6 @@ func TestCloseAgainstLiquidatingCounterparty(t *testing.T) {
 	w.fundIs(usdt("4000"))
 }
 
-// knownIssue skips a reproducer of an open liq issue unless
-// LIQ_KNOWN_ISSUES is set: it asserts the behaviour wanted, which the code
-// does not have yet.
-func knownIssue(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("LIQ_KNOWN_ISSUES") == "" {
-		t.Skipf("known issue (set LIQ_KNOWN_ISSUES=1 to run): %s", what)
-	}
-}
-
 // TestCloseAgainstLockstep: the duelists' two liquidations ask ADL in
 // lockstep (the same backoff, the same flush); X's close reaches Y while
 // Y's own request is out (asked, not planned), and Y's request finds
@@ -764,16 +779,15 @@ func TestCloseAgainstLockstep(t *testing.T) {
 	}
 }
 
-// TestSocializedShortfallBeyondReservation reproduces a shortfall the fund
-// cannot cover: on a socialized symbol the IOC of A's 200-lot long may lose
-// the book's quoted need (200 × 100 = 20000) beyond the fund's reservation
-// (1000), on the strength of the winners' profit set aside at mark 3100;
-// the mark then rises to 3760 before the socialization, the shorts' profit
-// is gone, Socialize charges nothing, and the settlement asks the fund for
-// 20000 while it reserved 1000: fund.Settle reports 19000 uncovered
-// (the audit reports it and fails; DESIGN.md, the known gap).
+// TestSocializedShortfallBeyondReservation: on a socialized symbol the IOC
+// of A's 200-lot long may lose the book's quoted need (200 × 100 = 20000)
+// beyond the fund's reservation (1000), on the strength of the winners'
+// profit set aside at mark 3100; the mark then rises to 3760 before the
+// socialization, where the shorts' profit is gone. They are charged the
+// profit they held at the quote's mark, so the settlement asks the fund
+// for no more than it reserved (charged at the current mark, nobody paid
+// and fund.Settle left 19000 uncovered).
 func TestSocializedShortfallBeyondReservation(t *testing.T) {
-	knownIssue(t, "a socialized leg's IOC may lose beyond the reservation on a set-aside that is gone by settlement")
 	w := newWorld(t, nil, compile(t, symSpec{name: "SOC", socialized: true, tiers: bigTiers()}))
 	w.setMark(0, 3750)
 	a := w.addAccount("A", risk.Cross, usdt("150000"))

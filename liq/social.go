@@ -1,6 +1,7 @@
 package liq
 
 import (
+	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
 )
 
@@ -20,16 +21,18 @@ type social struct {
 	pending        int          // charges not answered yet
 	charged        market.Money // what the winners paid
 	// A winner may no longer hold the profit it was charged against (it
-	// closed or lost it since the ranking saw it): what it could not pay
-	// is spread again over the winners as they are now, for up to
-	// MaxSocialRounds rounds while a round still collects something.
+	// closed or lost it since the ranking saw it), and the winners' profit
+	// at the mark may have fallen below the deficit since the set-aside:
+	// what they could not pay is spread again over the winners as they are
+	// now, for up to MaxSocialRounds rounds while a round still collects
+	// something.
 	unpaid, roundPaid market.Money
 	rounds            int
 }
 
 // MaxSocialRounds bounds the re-spreading of unpaid charges; what is still
 // unpaid after it falls to the fund.
-const MaxSocialRounds = 4
+const MaxSocialRounds = 16
 
 // Charged is what the winners of every socialized leg paid so far.
 func (m *Machine) Charged() market.Money {
@@ -61,7 +64,7 @@ func (m *Machine) socialized(fund market.Money) bool {
 				continue
 			}
 			sc.asked, sc.rounds = true, 1
-			m.socialize(i, shorts[i], sc.capacity)
+			m.socialize(i, shorts[i], sc.capacity, m.Legs[i].quote.Mark)
 		}
 		return false
 	}
@@ -88,7 +91,7 @@ func (m *Machine) socialRound(i int) bool {
 	short := sc.unpaid
 	sc.unpaid, sc.roundPaid, sc.planned = 0, 0, false
 	sc.rounds++
-	m.socialize(i, short, 0)
+	m.socialize(i, short, 0, 0)
 	return false
 }
 
@@ -139,8 +142,12 @@ func (m *Machine) onSocialPlan(in SocialPlan) error {
 	if sc.planned {
 		return m.broken("second socialized-loss plan for leg %d", in.Leg)
 	}
+	if in.N < 0 || in.Uncovered < 0 {
+		return m.broken("socialized-loss plan of %d charges leaving %d uncovered", in.N, in.Uncovered)
+	}
 	sc.planned = true
 	sc.pending += in.N
+	sc.unpaid += in.Uncovered
 	return m.checkDone()
 }
 
@@ -163,9 +170,9 @@ func (m *Machine) onSocialCharged(in SocialCharged) error {
 // answered yet (the IOC orders wait for them).
 func (m *Machine) SetAsidesDue() int { return m.quotes }
 
-func (m *Machine) socialize(i int, deficit, release market.Money) {
+func (m *Machine) socialize(i int, deficit, release market.Money, mark book.Ticks) {
 	g := &m.Legs[i]
 	se := g.socialEffects()
-	se.socialize = Socialize{Leg: i, Side: sideOf(g.Qty), Deficit: deficit, Release: release}
+	se.socialize = Socialize{Leg: i, Side: sideOf(g.Qty), Deficit: deficit, Release: release, Mark: mark}
 	m.emit(&se.socialize)
 }

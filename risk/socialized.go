@@ -10,9 +10,10 @@ import (
 // (market.ADLSocialized, adl.Ranking.Socialize), from sym's position: it is
 // booked as realized PnL (−charge) to cash (cross) or to the isolated
 // margin, and the position itself is unchanged. mark is the mark the charge
-// was computed at; it is stored as sym's mark, and the charge may not exceed
-// the position's unrealized PnL there, so the account's equity never drops
-// below what it would be without that profit. The caller credits exactly
+// was computed at (the liquidation's quote, possibly older than the
+// account's: it is not stored), and the charge may not exceed the
+// position's unrealized PnL there: the winner pays from the profit it held
+// when the loss was quoted. The caller credits exactly
 // charge to the bankrupt liquidation's deficit (instead of the fund), which
 // keeps conservation exact. Bad input changes nothing: NoPosition without a
 // position, BadRequest for charge ≤ 0, InvalidPrice for a mark outside
@@ -33,7 +34,6 @@ func (a *Account) ApplySocializedCharge(sym *market.Symbol, charge market.Money,
 	if charge > sym.PnL(p.qty, p.cost, mark) {
 		return FillResult{}, ChargeExceedsProfit
 	}
-	p.mark = mark
 	p.realized -= charge
 	if p.mode == Isolated {
 		p.margin -= charge
