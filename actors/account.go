@@ -877,7 +877,7 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	if a.x.events {
 		a.emit(&wire.AccountEvent{Type: wire.EventFunding, Funding: &wire.Funding{
 			Symbol: h.sym.Name, Rate: m.rate.Decimal(), Payment: res.Delta.Decimal(), Side: posSide(pos.Qty),
-			Qty: h.sym.Qty(abs(pos.Qty)), MarkPrice: h.sym.Price(m.mark),
+			Qty: h.qty(abs(pos.Qty)), MarkPrice: h.price(m.mark),
 		}})
 	}
 	a.positionChanged(ctx, h)

@@ -70,6 +70,7 @@ type (
 	histTradesMsg struct {
 		sym    int
 		trades []history.Trade
+		one    [1]history.Trade // room for the common single trade
 	}
 	// histFundingMsg: a funding event of a symbol (the rate for the
 	// interval that ended at ms, paid at mark).

@@ -85,10 +85,9 @@ func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: lh.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
 		a.positionChanged(ctx, lh)
 		if a.x.events {
-			s := g.Symbol
 			a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
-				Symbol: s.Name, Side: posSide(g.Qty), Qty: s.Qty(abs(g.Qty)), MarkPrice: s.Price(g.Mark),
-				LiquidationPrice: s.Price(g.Liquidation), BankruptcyPrice: s.Price(g.Bankruptcy), Kind: wire.LiquidationFull,
+				Symbol: g.Symbol.Name, Side: posSide(g.Qty), Qty: lh.qty(abs(g.Qty)), MarkPrice: lh.price(g.Mark),
+				LiquidationPrice: lh.price(g.Liquidation), BankruptcyPrice: lh.price(g.Bankruptcy), Kind: wire.LiquidationFull,
 			}})
 		}
 	}
@@ -355,7 +354,7 @@ func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.
 		a.adlEvent(h, m.name, a.e.name, done, m.price)
 		if a.x.events {
 			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,
-				Counterparty: a.e.name, Qty: h.sym.Qty(done), Price: h.sym.Price(m.price), TimeMs: a.x.clock(&a.j)})
+				Counterparty: a.e.name, Qty: h.qty(done), Price: h.price(m.price), TimeMs: a.x.clock(&a.j)})
 		}
 	}
 }
@@ -363,8 +362,8 @@ func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.
 func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, qty book.Lots, price book.Ticks) {
 	if a.x.events {
 		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
-			BankruptAccount: bankrupt, Counterparty: counterparty, Qty: h.sym.Qty(qty),
-			Price: h.sym.Price(price), TimeMs: a.x.clock(&a.j)}})
+			BankruptAccount: bankrupt, Counterparty: counterparty, Qty: h.qty(qty),
+			Price: h.price(price), TimeMs: a.x.clock(&a.j)}})
 	}
 }
 

@@ -46,8 +46,8 @@ func (a *accountActor) partialLiquidate(ctx actor.Context, h *symbolHandle) bool
 	liq, _ := a.risk(h).LiquidationPrice(s)
 	if a.x.events {
 		a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
-			Symbol: s.Name, Side: posSide(pos.Qty), Qty: s.Qty(plan.Qty), MarkPrice: s.Price(pos.Mark),
-			LiquidationPrice: s.Price(liq), BankruptcyPrice: s.Price(plan.Bound), Kind: wire.LiquidationPartial,
+			Symbol: s.Name, Side: posSide(pos.Qty), Qty: h.qty(plan.Qty), MarkPrice: h.price(pos.Mark),
+			LiquidationPrice: h.price(liq), BankruptcyPrice: h.price(plan.Bound), Kind: wire.LiquidationPartial,
 		}})
 	}
 	ctx.Send(h.pid, &placeMsg{order: book.Order{ID: id, Account: a.e.id, Side: plan.Side, Type: book.Market, TIF: book.IOC,

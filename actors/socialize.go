@@ -87,8 +87,8 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 		// An "adl" event with qty 0: the position is kept; price is the
 		// mark the charge was computed at, the amount is in realized PnL.
 		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
-			BankruptAccount: m.name, Counterparty: a.e.name, Qty: h.sym.Qty(0),
-			Price: h.sym.Price(m.mark), TimeMs: a.x.clock(&a.j)}})
+			BankruptAccount: m.name, Counterparty: a.e.name, Qty: h.qty(0),
+			Price: h.price(m.mark), TimeMs: a.x.clock(&a.j)}})
 	}
 	if res.Liquidate {
 		a.liquidate(ctx, h)

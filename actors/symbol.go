@@ -5,7 +5,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
-	"github.com/perpx/perpx/history"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/trigger"
 	"github.com/perpx/perpx/wire"
@@ -165,7 +164,8 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 		if len(r.Fills) > 0 {
 			out.tradeSeq = s.tradeSeq + 1
 			trades := s.x.wantsTrades(s.sym.Name)
-			hist := &histTradesMsg{sym: s.h.idx, trades: make([]history.Trade, 0, len(r.Fills))}
+			hist := &histTradesMsg{sym: s.h.idx}
+			hist.trades = hist.one[:0]
 			ms := s.x.clock(&s.j)
 			for i := range r.Fills {
 				hist.trades = append(hist.trades, histTrade(&r.Fills[i], s.tradeSeq+1+uint64(i), ms))

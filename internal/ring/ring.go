@@ -4,12 +4,24 @@
 // so a history nobody fills costs nothing.
 package ring
 
+// chunkShift sets the chunk length (1<<chunkShift values). Past the first
+// chunk (which grows like a slice) the ring grows a chunk at a time: no
+// copy of what it holds, no slack beyond the last chunk, so filling a ring
+// allocates its values about once instead of twice or more (a liquidation
+// cascade fills the fund's history on a fresh exchange).
+const (
+	chunkShift = 8
+	chunkLen   = 1 << chunkShift
+	chunkMask  = chunkLen - 1
+)
+
 // Ring keeps the newest Cap values pushed, oldest first. The zero value
 // holds nothing and drops everything; set Cap (or use New) first.
 type Ring[T any] struct {
-	buf   []T
-	start int // index of the oldest value once full
-	cap   int
+	chunks [][]T // value i is chunks[i>>chunkShift][i&chunkMask]
+	n      int   // values held
+	start  int   // index of the oldest value once full
+	cap    int
 }
 
 // New returns an empty ring keeping the newest n values (at least 1).
@@ -17,30 +29,41 @@ func New[T any](n int) Ring[T] { return Ring[T]{cap: max(n, 1)} }
 
 // Push records v, dropping the oldest value when full.
 func (r *Ring[T]) Push(v T) {
-	if len(r.buf) < r.cap {
-		r.buf = append(r.buf, v)
+	if r.n < r.cap {
+		c := r.n >> chunkShift
+		if c == len(r.chunks) {
+			size := 0 // the first chunk grows by append: small rings stay small
+			if c > 0 {
+				size = min(chunkLen, r.cap-r.n)
+			}
+			r.chunks = append(r.chunks, make([]T, 0, size))
+		}
+		r.chunks[c] = append(r.chunks[c], v)
+		r.n++
 		return
 	}
 	if r.cap == 0 {
 		return
 	}
-	r.buf[r.start] = v
+	*r.slot(r.start) = v
 	r.start = (r.start + 1) % r.cap
 }
 
+func (r *Ring[T]) slot(i int) *T { return &r.chunks[i>>chunkShift][i&chunkMask] }
+
 // Len is the number of values held.
-func (r *Ring[T]) Len() int { return len(r.buf) }
+func (r *Ring[T]) Len() int { return r.n }
 
 // Cap is the most values the ring keeps.
 func (r *Ring[T]) Cap() int { return r.cap }
 
 // At returns the i-th value held, oldest first (0 ≤ i < Len).
-func (r *Ring[T]) At(i int) *T { return &r.buf[(r.start+i)%len(r.buf)] }
+func (r *Ring[T]) At(i int) *T { return r.slot((r.start + i) % r.n) }
 
 // Newest appends the newest n values (all when n exceeds Len), oldest
 // first, to dst.
 func (r *Ring[T]) Newest(n int, dst []T) []T {
-	k := len(r.buf)
+	k := r.n
 	for i := k - min(max(n, 0), k); i < k; i++ {
 		dst = append(dst, *r.At(i))
 	}

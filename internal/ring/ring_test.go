@@ -32,3 +32,27 @@ func TestRingKeepsTheNewest(t *testing.T) {
 		t.Fatal("the zero ring kept a value")
 	}
 }
+
+// TestRingAcrossChunks fills rings past the first chunks, with a capacity
+// that is not a multiple of the chunk, and wraps them.
+func TestRingAcrossChunks(t *testing.T) {
+	for _, c := range []int{chunkLen - 1, chunkLen, chunkLen + 1, 3*chunkLen + 7} {
+		r := New[int](c)
+		for i := 1; i <= 2*c+5; i++ {
+			r.Push(i)
+			lo := max(1, i-c+1)
+			if r.Len() != i-lo+1 || *r.At(0) != lo || *r.At(r.Len() - 1) != i {
+				t.Fatalf("cap %d after %d pushes: Len %d, At(0) %d, newest %d", c, i, r.Len(), *r.At(0), *r.At(r.Len() - 1))
+			}
+		}
+		got := r.Newest(c+10, nil)
+		for j, v := range got {
+			if v != c+6+j {
+				t.Fatalf("cap %d: Newest[%d] = %d, want %d", c, j, v, c+6+j)
+			}
+		}
+		if last := r.chunks[len(r.chunks)-1]; cap(last) > chunkLen {
+			t.Fatalf("cap %d: last chunk has room for %d", c, cap(last))
+		}
+	}
+}
