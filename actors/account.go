@@ -874,7 +874,7 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	}
 	res := a.risk(h).ApplyFunding(h.sym, m.rate, m.mark)
 	a.wallet(h).funding += res.Delta
-	if a.x.events {
+	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventFunding, Funding: &wire.Funding{
 			Symbol: h.sym.Name, Rate: m.rate.Decimal(), Payment: res.Delta.Decimal(), Side: posSide(pos.Qty),
 			Qty: h.qty(abs(pos.Qty)), MarkPrice: h.price(m.mark),

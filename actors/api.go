@@ -93,7 +93,7 @@ type Retention struct {
 	OpenInterestDays int // 5-minute open-interest samples (30)
 	AccountOrders    int // closed orders per account (1000)
 	AccountFills     int // fills per account (1000)
-	FundEvents       int // insurance-fund events for fund.state (1000)
+	FundEvents       int // insurance-fund events for fund.state (fund.DefaultHistoryCap)
 	FundDays         int // UTC days of fund.daily totals per asset (400)
 }
 

@@ -84,7 +84,7 @@ func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 		a.syms[lh.idx].adl = 0
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: lh.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
 		a.positionChanged(ctx, lh)
-		if a.x.events {
+		if a.wantEvents() {
 			a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
 				Symbol: g.Symbol.Name, Side: posSide(g.Qty), Qty: lh.qty(abs(g.Qty)), MarkPrice: lh.price(g.Mark),
 				LiquidationPrice: lh.price(g.Liquidation), BankruptcyPrice: lh.price(g.Bankruptcy), Kind: wire.LiquidationFull,
@@ -360,7 +360,7 @@ func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.
 }
 
 func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, qty book.Lots, price book.Ticks) {
-	if a.x.events {
+	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
 			BankruptAccount: bankrupt, Counterparty: counterparty, Qty: h.qty(qty),
 			Price: h.price(price), TimeMs: a.x.clock(&a.j)}})

@@ -83,7 +83,7 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 		return
 	}
 	a.positionChanged(ctx, h)
-	if a.x.events {
+	if a.wantEvents() {
 		// An "adl" event with qty 0: the position is kept; price is the
 		// mark the charge was computed at, the amount is in realized PnL.
 		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
