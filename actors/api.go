@@ -313,6 +313,17 @@ func (x *Exchange) Mailboxes() map[string]func() int {
 	return m
 }
 
+// Trades returns, per symbol, a reader of the number of trades it ever
+// printed (its trade seq, which survives restarts), whoever receives
+// them: an operator's counter. The readers are safe to call concurrently.
+func (x *Exchange) Trades() map[string]func() uint64 {
+	m := make(map[string]func() uint64, len(x.symbols))
+	for _, h := range x.symbols {
+		m[h.sym.Name] = h.trades.Load
+	}
+	return m
+}
+
 // Stop stops every actor. Requests after Stop are answered INTERNAL; a
 // request racing Stop may go unanswered, so callers stop taking requests
 // first (the gateway drains before the app stops the exchange).
@@ -348,6 +359,7 @@ type symbolHandle struct {
 	impact market.Money
 	mark   atomic.Int64
 	index  atomic.Int64
+	trades atomic.Uint64 // the symbol actor's trade seq: trades ever printed
 }
 
 func (h *symbolHandle) lastMark() book.Ticks { return book.Ticks(h.mark.Load()) }

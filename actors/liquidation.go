@@ -84,7 +84,7 @@ func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 		a.syms[lh.idx].adl = 0
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: lh.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
 		a.positionChanged(ctx, lh)
-		if a.wantEvents() {
+		if a.x.events { // also the public liquidations stream (and its metric): built whoever follows the account
 			a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
 				Symbol: g.Symbol.Name, Side: posSide(g.Qty), Qty: lh.qty(abs(g.Qty)), MarkPrice: lh.price(g.Mark),
 				LiquidationPrice: lh.price(g.Liquidation), BankruptcyPrice: lh.price(g.Bankruptcy), Kind: wire.LiquidationFull,

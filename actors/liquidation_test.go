@@ -3,6 +3,7 @@ package actors
 import (
 	"testing"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -194,4 +195,52 @@ func TestADLWithEmptyFund(t *testing.T) {
 			e.audit()
 		})
 	}
+}
+
+// deafRecorder records like recorder but says nobody follows the accounts,
+// the trades or the book (as the gateway's Publisher does on an embedded
+// server nobody subscribed to).
+type deafRecorder struct{ *recorder }
+
+func (deafRecorder) WantsTrades(string) bool        { return false }
+func (deafRecorder) WantsBook(string) bool          { return false }
+func (deafRecorder) WantsAccountEvents(string) bool { return false }
+
+// TestLiquidationNoticeWithoutAccountListeners: a liquidation's event is
+// built even when nobody follows the account, since it also feeds the
+// symbol's public liquidations stream (and perpx_liquidations_total); the
+// account's fills, which feed nothing else, are not.
+func TestLiquidationNoticeWithoutAccountListeners(t *testing.T) {
+	deaf := deafRecorder{newRecorder()}
+	e := &env{t: t, rec: deaf.recorder, clk: &clock{}}
+	e.clk.ms.Store(1_700_000_000_000)
+	x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Sink: deaf, Now: e.clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.x = x
+	t.Cleanup(x.Stop)
+	e.index(tsym, "3750")
+	e.deposit("alice", "750")
+	e.deposit("bob", "100000")
+	e.deposit("erin", "100000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.leverage("erin", tsym, 5)
+	e.mustPlace("erin", tsym, wire.Buy, "3060", "1")
+	e.index(tsym, "3100")
+	e.x.quiesce()
+	if ls := e.rec.events("alice", wire.EventLiquidation); len(ls) != 1 || !ls[0].Liquidation.BankruptcyPrice.Equal(dec("3000")) {
+		t.Fatalf("liquidation events %+v, want one", ls)
+	}
+	if fs := e.rec.events("bob", wire.EventFill); len(fs) != 0 {
+		t.Fatalf("fill events built for nobody: %+v", fs)
+	}
+	// Two trades (the position's, the liquidation's): counted, not built.
+	e.rec.mu.Lock()
+	built := len(e.rec.trades[tsym])
+	e.rec.mu.Unlock()
+	if n := x.Trades()[tsym](); n != 2 || built != 0 {
+		t.Fatalf("trades counted %d, built %d; want 2 and 0", n, built)
+	}
+	e.audit()
 }

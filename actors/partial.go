@@ -44,7 +44,7 @@ func (a *accountActor) partialLiquidate(ctx actor.Context, h *symbolHandle) bool
 	a.partial = &partialLiq{o: o, h: h}
 	s := h.sym
 	liq, _ := a.risk(h).LiquidationPrice(s)
-	if a.wantEvents() {
+	if a.x.events { // also the public liquidations stream, as in takeOver
 		a.emit(&wire.AccountEvent{Type: wire.EventLiquidation, Liquidation: &wire.Liquidation{
 			Symbol: s.Name, Side: posSide(pos.Qty), Qty: h.qty(plan.Qty), MarkPrice: h.price(pos.Mark),
 			LiquidationPrice: h.price(liq), BankruptcyPrice: h.price(plan.Bound), Kind: wire.LiquidationPartial,

@@ -263,6 +263,7 @@ func (s *symbolActor) loadSnapshot(d *payload) {
 	s.book = core(d, book.DecodeBookSnapshot)
 	s.ms = core(d, func(p []byte) (*market.MarkState, []byte, error) { return market.DecodeMarkSnapshot(s.sym, p) })
 	s.seq, s.tradeSeq = d.uvarint(), d.uvarint()
+	s.h.trades.Store(s.tradeSeq)
 	s.h.mark.Store(d.varint())
 	s.h.index.Store(d.varint())
 	n := d.uvarint()

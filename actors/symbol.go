@@ -182,6 +182,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: s.x.clock(&s.j)})
 				}
 			}
+			s.h.trades.Store(s.tradeSeq)
 		}
 		if len(r.Canceled) > 0 {
 			out.canceled = slices.Clone(r.Canceled)

@@ -285,6 +285,9 @@ func (a *App) serve(o Options, t *term) (err error) {
 	for name, depth := range a.x.Mailboxes() {
 		t.metrics.RegisterMailbox(name, depth)
 	}
+	for sym, n := range a.x.Trades() {
+		t.metrics.RegisterTrades(sym, n)
+	}
 	if a.jw != nil {
 		a.exportDurability(t.metrics, a.jw)
 	}

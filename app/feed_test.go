@@ -85,7 +85,7 @@ func TestBotsQuoteAndMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"perpx_orders_total", `perpx_mailbox_depth{actor="symbol-TEST-PERP"}`, `perpx_mailbox_depth{actor="adl"}`} {
+	for _, want := range []string{"perpx_orders_total", `perpx_mailbox_depth{actor="symbol-TEST-PERP"}`, `perpx_mailbox_depth{actor="adl"}`, `perpx_trades_total{symbol="TEST-PERP"}`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%.2000s", want, body)
 		}

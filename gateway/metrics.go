@@ -21,7 +21,6 @@ type Metrics struct {
 	orders        *prometheus.CounterVec   // outcome: accepted|rejected
 	rejects       *prometheus.CounterVec   // endpoint, code
 	latency       *prometheus.HistogramVec // endpoint
-	trades        *prometheus.CounterVec   // symbol
 	liquidations  *prometheus.CounterVec   // symbol
 	adlEvents     *prometheus.CounterVec   // symbol
 	fundBalance   *prometheus.GaugeVec     // asset
@@ -77,10 +76,6 @@ func NewMetrics() *Metrics {
 			Help:    "Time from the gateway receiving a request to its reply being ready to publish, by endpoint.",
 			Buckets: LatencyBuckets,
 		}, []string{"endpoint"}),
-		trades: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "perpx_trades_total",
-			Help: "Trades published, by symbol.",
-		}, []string{"symbol"}),
 		liquidations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "perpx_liquidations_total",
 			Help: "Liquidation events published to accounts, by symbol.",
@@ -111,7 +106,7 @@ func NewMetrics() *Metrics {
 			depth: map[string]func() int{},
 		},
 	}
-	m.reg.MustRegister(m.orders, m.rejects, m.latency, m.trades, m.liquidations, m.adlEvents,
+	m.reg.MustRegister(m.orders, m.rejects, m.latency, m.liquidations, m.adlEvents,
 		m.fundBalance, m.publishErrors, m.repliesRefused, m.subscriptionErrors, m.mailboxes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -134,6 +129,15 @@ func (m *Metrics) RegisterMailbox(name string, depth func() int) (unregister fun
 		delete(c.depth, name)
 		c.mu.Unlock()
 	}
+}
+
+// RegisterTrades exports n() as perpx_trades_total{symbol}: the trades the
+// symbol ever printed, read at every scrape (actors.Exchange.Trades: they
+// count whether or not anybody receives them, and go on after a restart).
+func (m *Metrics) RegisterTrades(symbol string, n func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "perpx_trades_total",
+		Help: "Trades printed, by symbol.", ConstLabels: prometheus.Labels{"symbol": symbol}},
+		func() float64 { return float64(n()) }))
 }
 
 // RegisterGauge exports fn's value as the gauge name (the journal's

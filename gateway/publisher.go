@@ -68,7 +68,7 @@ func (p *Publisher) symbol(symbol string) *symbolSubjects {
 		return s.(*symbolSubjects)
 	}
 	s, _ := p.symbols.LoadOrStore(symbol, &symbolSubjects{trades: p.subj.Trades(symbol), book: p.subj.Book(symbol),
-		mark: p.subj.Mark(symbol), liquidations: p.subj.Liquidations(symbol), count: p.m.trades.WithLabelValues(symbol)})
+		mark: p.subj.Mark(symbol), liquidations: p.subj.Liquidations(symbol)})
 	return s.(*symbolSubjects)
 }
 
@@ -123,9 +123,7 @@ func (p *Publisher) WantsAccountEvents(account string) bool {
 
 // Trade publishes on <prefix>.md.<symbol>.trades.
 func (p *Publisher) Trade(symbol string, t *wire.Trade) {
-	s := p.symbol(symbol)
-	s.count.Inc()
-	publish(p, s.trades, t, wire.AppendTrade)
+	publish(p, p.symbol(symbol).trades, t, wire.AppendTrade)
 }
 
 // BookUpdate publishes an incremental depth update on <prefix>.md.<symbol>.book.
