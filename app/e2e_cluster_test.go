@@ -43,6 +43,8 @@ func testLog(name string) *slog.Logger {
 type natsCluster struct {
 	*natscluster.Cluster
 	t testing.TB
+	// snapEvery is the nodes' SnapshotEvery (0: the default).
+	snapEvery int
 }
 
 func startNATSCluster(t testing.TB) *natsCluster {
@@ -66,7 +68,8 @@ func startNATSCluster(t testing.TB) *natsCluster {
 func (c *natsCluster) node(name, role string, i int) *app.App {
 	c.t.Helper()
 	a, err := app.Start(context.Background(), app.Options{NATSURL: c.URLs(i), Data: c.t.TempDir(), JournalReplicas: 3,
-		Role: role, Lease: testLease, Name: name, Config: seedConfig(c.t, longTiers()...), Index: "manual", Logger: testLog(name)})
+		Role: role, Lease: testLease, Name: name, Config: seedConfig(c.t, longTiers()...), Index: "manual", Logger: testLog(name),
+		SnapshotEvery: c.snapEvery})
 	if err != nil {
 		c.t.Fatalf("start %s: %v", name, err)
 	}
@@ -386,10 +389,13 @@ func (l *load) verify(t testing.TB) {
 // TestClusterFailover: A leads, B follows; under load A is killed (its
 // connection cut, no clean stop): B leads within failoverGoal of the
 // lease's expiry, every acknowledged order is there once, the audit holds;
-// a NATS server is stopped and trading goes on; C joins, follows, and when
-// B is killed it leads with B's state hash.
+// a NATS server is stopped and trading goes on; C joins with nothing on
+// its disk after the journal was trimmed (the leaders snapshot every 200
+// records), follows from the shared snapshot store, and when B is killed
+// it leads with B's state hash.
 func TestClusterFailover(t *testing.T) {
 	c := startNATSCluster(t)
+	c.snapEvery = 200
 	a := c.node("a", app.RoleLeader, 0)
 	b := c.node("b", app.RoleAuto, 1)
 	if b.Role() != app.RoleFollower {
@@ -436,12 +442,26 @@ func TestClusterFailover(t *testing.T) {
 	stopped := c.stopJournalLeader(e.nc)
 	l.waitAcked(t, 100, raftElection+wait)
 	t.Logf("NATS server %s stopped: the next acknowledgement %v later", stopped.name, l.firstAckAfter(stopped.at).Sub(stopped.at).Round(time.Millisecond))
+	js, _ := jetstream.New(e.nc)
+	eventually(t, "the journal trimmed before b's snapshots", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		st, err := js.Stream(ctx, "PERPX_JOURNAL_PX")
+		if err != nil {
+			return err
+		}
+		if first := st.CachedInfo().State.FirstSeq; first <= 1 {
+			return fmt.Errorf("the journal starts at stream seq %d", first)
+		}
+		return nil
+	})
 	l.finish(t)
 	l.verify(t)
 	e.settledAudit()
 	h := e.stateHash()
 
-	// C joins from nothing: it replays the journal from the start.
+	// C joins from nothing, the journal's start trimmed: it loads the
+	// shared store's snapshot and replays the journal after it.
 	cn := c.node("c", app.RoleAuto, 2)
 	deadline := time.Now().Add(wait)
 	for cn.Applied() < h.Seq {

@@ -5,6 +5,9 @@ package app
 // each written once the journal is durable up to its sequence; the newest
 // two are kept and the journal before the older one is trimmed. Recovery
 // loads the newest whose hash verifies and replays the journal after it.
+// A clustered instance also keeps them in a JetStream object store beside
+// the journal (sharedSnapshots), so that one started after the trim (a
+// new standby, or one whose disk was lost) has a snapshot to follow from.
 
 import (
 	"context"
@@ -17,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/perpx/perpx/actors"
 	"github.com/perpx/perpx/gateway"
 	"github.com/perpx/perpx/journal"
@@ -28,14 +32,75 @@ const (
 	snapshotsKept = 2
 	// snapshotWait bounds how long requests wait for a quiescent point.
 	snapshotWait = 20 * time.Millisecond
+	// snapshotStoreTimeout bounds the shared store's requests.
+	snapshotStoreTimeout = 30 * time.Second
 )
 
 func snapDir(data string) string { return filepath.Join(data, "snapshots") }
 
-// snapFile is a snapshot on disk.
+// snapFile is a snapshot on disk, or in the shared store (shared: path
+// is then the object's name).
 type snapFile struct {
-	path string
-	seq  uint64
+	path   string
+	seq    uint64
+	shared bool
+}
+
+func snapName(seq uint64) string { return fmt.Sprintf("%s%020d%s", snapPrefix, seq, snapSuffix) }
+
+// snapSeq is the sequence a snapshot's name says it holds.
+func snapSeq(name string) (uint64, bool) {
+	if !strings.HasPrefix(name, snapPrefix) || !strings.HasSuffix(name, snapSuffix) {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, snapPrefix), snapSuffix), 10, 64)
+	return seq, err == nil
+}
+
+func newestFirst(a, b snapFile) int { return -cmpU64(a.seq, b.seq) }
+
+// sharedSnapshots opens (or creates) the object store a clustered
+// instance keeps its snapshots in; nil for a lone exchange.
+func (a *App) sharedSnapshots(ctx context.Context) (jetstream.ObjectStore, error) {
+	if a.cl == nil {
+		return nil, nil
+	}
+	js, err := jetstream.New(a.tnc)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.Replace(a.jcfg.Stream, "JOURNAL", "SNAPSHOTS", 1)
+	st, err := js.ObjectStore(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		st, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: name, Replicas: max(a.jcfg.Replicas, 1),
+			Storage: jetstream.FileStorage, Description: "perpx snapshots of journal " + a.jcfg.Stream})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another instance was quicker
+			st, err = js.ObjectStore(ctx, name)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: snapshot store %s: %w", name, err)
+	}
+	return st, nil
+}
+
+// sharedFiles lists the shared store's snapshots, newest first.
+func sharedFiles(ctx context.Context, st jetstream.ObjectStore) ([]snapFile, error) {
+	infos, err := st.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: snapshot store: %w", err)
+	}
+	var out []snapFile
+	for _, o := range infos {
+		if seq, ok := snapSeq(o.Name); ok {
+			out = append(out, snapFile{o.Name, seq, true})
+		}
+	}
+	slices.SortFunc(out, newestFirst)
+	return out, nil
 }
 
 // snapshotFiles lists the snapshots newest first.
@@ -49,16 +114,11 @@ func snapshotFiles(data string) ([]snapFile, error) {
 	}
 	var out []snapFile
 	for _, e := range ents {
-		n := e.Name()
-		if !strings.HasPrefix(n, snapPrefix) || !strings.HasSuffix(n, snapSuffix) {
-			continue
-		}
-		seq, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, snapPrefix), snapSuffix), 10, 64)
-		if err == nil {
-			out = append(out, snapFile{filepath.Join(snapDir(data), n), seq})
+		if seq, ok := snapSeq(e.Name()); ok {
+			out = append(out, snapFile{filepath.Join(snapDir(data), e.Name()), seq, false})
 		}
 	}
-	slices.SortFunc(out, func(a, b snapFile) int { return -cmpU64(a.seq, b.seq) })
+	slices.SortFunc(out, newestFirst)
 	return out, nil
 }
 
@@ -100,16 +160,39 @@ func (a *App) recovered(from uint64) {
 	a.snapMu.Unlock()
 }
 
-// loadSnapshot loads the newest good snapshot into a.x and returns its
-// sequence (0 when there is none).
+// loadSnapshot loads the newest good snapshot into a.x, its own or the
+// shared store's, and returns its sequence (0 when there is none).
 func (a *App) loadSnapshot(o Options) (uint64, error) {
 	files, err := snapshotFiles(o.Data)
 	if err != nil {
 		return 0, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), snapshotStoreTimeout)
+	defer cancel()
+	st, err := a.sharedSnapshots(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if st != nil {
+		shared, err := sharedFiles(ctx, st)
+		if err != nil {
+			return 0, err
+		}
+		for _, f := range shared {
+			if !slices.ContainsFunc(files, func(g snapFile) bool { return g.seq == f.seq }) {
+				files = append(files, f)
+			}
+		}
+		slices.SortStableFunc(files, newestFirst)
+	}
 	var from uint64
 	for _, f := range files {
-		p, err := os.ReadFile(f.path)
+		var p []byte
+		if f.shared {
+			p, err = st.GetBytes(ctx, f.path)
+		} else {
+			p, err = os.ReadFile(f.path)
+		}
 		if err == nil {
 			var seq uint64
 			if seq, err = actors.SnapshotSeq(p); err == nil && seq != f.seq {
@@ -169,9 +252,14 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("app: snapshot: %w", err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%s%020d%s", snapPrefix, seq, snapSuffix))
+	path := filepath.Join(dir, snapName(seq))
 	if err := writeFileSync(path, p); err != nil {
 		return fmt.Errorf("app: snapshot: %w", err)
+	}
+	// Shared before the trim: the journal is never trimmed past what an
+	// instance without these files could start from.
+	if err := a.shareSnapshot(ctx, seq, p); err != nil {
+		return err
 	}
 	a.snapMu.Lock()
 	a.snapSeq, a.snapAt = seq, time.Now()
@@ -187,6 +275,28 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 		}
 	}
 	return journal.Trim(a.tnc, cfg, files[snapshotsKept-1].seq+1)
+}
+
+// shareSnapshot puts the snapshot at seq in the shared store (a clustered
+// instance's) and drops the store's older ones but the newest kept.
+func (a *App) shareSnapshot(ctx context.Context, seq uint64, p []byte) error {
+	st, err := a.sharedSnapshots(ctx)
+	if err != nil || st == nil {
+		return err
+	}
+	if _, err := st.PutBytes(ctx, snapName(seq), p); err != nil {
+		return fmt.Errorf("app: snapshot %d to the shared store: %w", seq, err)
+	}
+	shared, err := sharedFiles(ctx, st)
+	if err != nil || len(shared) <= snapshotsKept {
+		return err
+	}
+	for _, f := range shared[snapshotsKept:] {
+		if err := st.Delete(ctx, f.path); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("app: snapshot store: %w", err)
+		}
+	}
+	return nil
 }
 
 // writeFileSync writes path whole or not at all: a temporary file, synced,
