@@ -166,6 +166,7 @@ func TestTradingPage(t *testing.T) {
 	p.choose("#symbol", btc)
 	p.until("back on BTC-PERP", `document.getElementById("o-lev").value === "10" && document.querySelector('#t-positions tr[data-symbol="BTC-PERP"]') !== null`)
 	t.Run("phone", func(t *testing.T) { phone(t, browser, e) })
+	t.Run("laptop", func(t *testing.T) { laptop(t, browser, e) })
 
 	// The admin moves the index to just below the liquidation price: a bid
 	// there takes the position over, and what is left of its margin beyond
@@ -226,6 +227,26 @@ func phone(t *testing.T, browser context.Context, e *exchange) {
 		t.Errorf("fills %q", row)
 	}
 	p.shot("phone")
+}
+
+// laptop: at 1024×768 and 1280×800 (three columns, the account tables
+// under the chart between the book and the order form) the position's
+// row, its close button included, fits its pane: nothing to scroll
+// sideways to (as cards where the pane is narrower than the table).
+func laptop(t *testing.T, browser context.Context, e *exchange) {
+	for _, w := range []int64{1024, 1280} {
+		p := newTab(t, browser, e.page, w, 800)
+		p.until("the position", `document.getElementById("n-positions").textContent === "1"`)
+		m := eval[struct{ Scroll, Client, Button, Pane float64 }](p, `(() => {
+			const s = document.querySelector("#tab-positions .scroll"), pane = s.getBoundingClientRect();
+			const b = document.querySelector("#t-positions tbody tr button").getBoundingClientRect();
+			return {Scroll: s.scrollWidth, Client: s.clientWidth, Button: b.right, Pane: pane.right};
+		})()`)
+		if m.Scroll > m.Client || m.Button > m.Pane {
+			t.Errorf("at %d px the positions pane is %v px wide and scrolls to %v px; the close button ends at %v, the pane at %v", w, m.Client, m.Scroll, m.Button, m.Pane)
+		}
+		p.shot(fmt.Sprintf("laptop-%d", w))
+	}
 }
 
 // smooth drives the book at over 100 updates a second (a trader placing
