@@ -8,7 +8,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/internal/ratelog"
 	"github.com/perpx/perpx/wire"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Publisher publishes the exchange's market data and private events on the
@@ -35,10 +34,9 @@ type Publisher struct {
 	symbols  sync.Map // symbol -> *symbolSubjects
 }
 
-// symbolSubjects are one symbol's market-data subjects and trade counter.
+// symbolSubjects are one symbol's market-data subjects.
 type symbolSubjects struct {
 	trades, book, mark, liquidations string
-	count                            prometheus.Counter
 	klines                           sync.Map // interval -> its kline stream's subject
 }
 
