@@ -7,6 +7,7 @@ package actors
 // left captured at the end was in flight at the crash and is delivered.
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,6 +28,59 @@ var ErrRecover = errors.New("actors: recovery failed")
 type fifo struct {
 	q    []any
 	head int
+	from uint32
+}
+
+// fixedActors bounds the numbers of the actors that are neither symbols
+// nor accounts (fund, ADL, history).
+const fixedActors = actorHistory + 1
+
+// inbox is an actor's captured messages in recovery, one fifo per sender:
+// kept in slices by the sender's number, not in a map keyed by the pair
+// (two lookups a message, and the dearest part of replaying one).
+type inbox struct {
+	fixed []fifo // from the fund, the ADL actor, the history, the symbols: by slot
+	accts []fifo // from accounts, to an actor that is not one: by account id
+	peers []fifo // from accounts, to an account (rare: a liquidation's counterparties)
+}
+
+// get is the fifo from sender n; to is the receiver.
+func (b *inbox) get(n uint32, to uint32) *fifo {
+	var s *[]fifo
+	var i int
+	switch {
+	case n < fixedActors:
+		s, i = &b.fixed, int(n)
+	case n >= actorSymbol && n < actorAccount:
+		s, i = &b.fixed, int(fixedActors+n-actorSymbol) // after the fixed numbers
+	case n >= actorAccount && to < actorAccount:
+		s, i = &b.accts, int(n-actorAccount)
+	default:
+		for k := range b.peers {
+			if b.peers[k].from == n {
+				return &b.peers[k]
+			}
+		}
+		b.peers = append(b.peers, fifo{from: n})
+		return &b.peers[len(b.peers)-1]
+	}
+	for len(*s) <= i {
+		*s = append(*s, fifo{})
+	}
+	q := &(*s)[i]
+	q.from = n
+	return q
+}
+
+// each calls f with every fifo of b that holds messages.
+func (b *inbox) each(f func(*fifo)) {
+	for _, s := range [][]fifo{b.fixed, b.accts, b.peers} {
+		for k := range s {
+			if q := &s[k]; q.head < len(q.q) {
+				f(q)
+			}
+		}
+	}
 }
 
 // Recover rebuilds the exchange from its journal: read calls its argument
@@ -39,7 +93,9 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
 	r.replaying.Store(true)
-	r.flight = map[[2]uint32]*fifo{}
+	for _, t := range r.targets {
+		t.in = inbox{} // a second Recover (tests) starts empty
+	}
 	if r.pending == nil { // LoadSnapshot may have armed some
 		r.pending = map[uint64]*pendingTimer{}
 	}
@@ -114,27 +170,29 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		}
 		return nil
 	}
-	t, ok := r.replayTarget(id)
-	if !ok {
+	t := r.replayTarget(id)
+	if t == nil {
 		return fmt.Errorf("no actor %#x", id)
 	}
 	ctx := r.ctx // one for every record: handlers do not keep it
-	ctx.self, ctx.sender, ctx.id = t.pid, nil, id
+	ctx.self, ctx.sender, ctx.t = t.pid, nil, t
 	if kind == recMsg {
 		from, w := binary.Uvarint(p)
-		if w <= 0 || w != len(p) {
+		if w <= 0 || w != len(p) || from > 1<<32-1 {
 			return fmt.Errorf("%w: sender", errPayload)
 		}
-		q := r.flight[[2]uint32{uint32(from), id}]
-		if q == nil || q.head == len(q.q) {
+		s := r.replayTarget(uint32(from))
+		if s == nil {
+			return fmt.Errorf("actor %#x handled a message from %#x, which does not exist", id, from)
+		}
+		q := t.in.get(s.n, id)
+		if q.head == len(q.q) {
 			return fmt.Errorf("actor %#x handled a message from %#x that was never sent", id, from)
 		}
 		ctx.msg = q.q[q.head]
 		q.q[q.head] = nil
 		q.head++
-		if s, ok := r.replayTarget(uint32(from)); ok {
-			ctx.sender = s.pid
-		}
+		ctx.sender = s.pid
 	} else {
 		m, err := x.decodeInput(kind, p)
 		if err != nil {
@@ -164,27 +222,37 @@ func (x *Exchange) genesis(ms int64) {
 // fire now), and records are journaled again.
 func (x *Exchange) resume() {
 	r := x.rec
-	keys := slices.SortedFunc(maps.Keys(r.flight), func(a, b [2]uint32) int {
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
+	type left struct {
+		from, to *target
+		q        *fifo
+	}
+	var flight []left
+	for _, to := range r.targets {
+		to.in.each(func(q *fifo) {
+			flight = append(flight, left{r.replayTarget(q.from), to, q})
+		})
+	}
+	slices.SortFunc(flight, func(a, b left) int {
+		if a.from.n != b.from.n {
+			return cmp.Compare(a.from.n, b.from.n)
 		}
-		return int(a[1]) - int(b[1])
+		return cmp.Compare(a.to.n, b.to.n)
 	})
 	r.replaying.Store(false)
-	for _, k := range keys {
-		q := r.flight[k]
-		from, _ := r.target(k[0])
-		to, _ := r.target(k[1])
-		for _, m := range q.q[q.head:] {
-			x.post(to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: from.pid})
+	for _, f := range flight {
+		for _, m := range f.q.q[f.q.head:] {
+			x.post(f.to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: f.from.pid})
 		}
+	}
+	for _, t := range r.targets {
+		t.in = inbox{}
 	}
 	now := x.now()
 	for _, id := range slices.Sorted(maps.Keys(r.pending)) {
 		t := r.pending[id]
 		x.arm(t.ref, time.Duration(max(0, t.due-now))*time.Millisecond, t.self, t.m)
 	}
-	r.flight, r.pending = nil, nil
+	r.pending = nil
 }
 
 // replayCtx is the actor.Context a handler runs with in recovery: its
@@ -195,7 +263,7 @@ type replayCtx struct {
 	actor.Context
 	r            *durability
 	self, sender *actor.PID
-	id           uint32
+	t            *target // the actor handling the record
 	msg          any
 }
 
@@ -211,16 +279,11 @@ func (c *replayCtx) capture(to *actor.PID, m any) {
 	if !journaled(m) {
 		return
 	}
-	n, ok := c.r.numbers[to]
-	if !ok {
+	t := c.r.byPID[to]
+	if t == nil {
 		panic(fmt.Sprintf("actors: %T sent in recovery to unregistered actor %s", m, to.Id))
 	}
-	k := [2]uint32{c.id, n}
-	q := c.r.flight[k]
-	if q == nil {
-		q = &fifo{}
-		c.r.flight[k] = q
-	}
+	q := t.in.get(c.t.n, t.n)
 	if q.head == len(q.q) {
 		q.q, q.head = q.q[:0], 0
 	}
