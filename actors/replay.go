@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -92,6 +94,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if r == nil {
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
+	defer relaxGC()()
 	r.replaying.Store(true)
 	for _, t := range r.targets {
 		t.in = inbox{} // a second Recover (tests) starts empty
@@ -141,6 +144,42 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	restore() // before resume: the actors run again from there
 	x.resume()
 	return n, nil
+}
+
+// recoveryGC is the GC percentage while a recovery runs. Replay allocates
+// ≈ 250 bytes a record, most of it short-lived (messages, replies nobody
+// reads), while the heap it builds only grows: at the default 100 the
+// collector marks the whole state again every time it doubles, a quarter
+// of recovery's CPU. At 400 a recovery runs a cycle or two; the heap may
+// reach 5× what is live meanwhile, and the default returns after.
+const recoveryGC = 400
+
+// gcRelax counts the recoveries running (tests run several exchanges):
+// the first raises the GC percentage, the last puts back what it found.
+var gcRelax struct {
+	sync.Mutex
+	n, old int
+}
+
+// relaxGC raises the GC percentage to recoveryGC (never lowers it, nor
+// turns a disabled GC on) and returns the function that restores it.
+func relaxGC() func() {
+	gcRelax.Lock()
+	defer gcRelax.Unlock()
+	if gcRelax.n == 0 {
+		gcRelax.old = debug.SetGCPercent(recoveryGC)
+		if gcRelax.old < 0 || gcRelax.old > recoveryGC {
+			debug.SetGCPercent(gcRelax.old)
+		}
+	}
+	gcRelax.n++
+	return func() {
+		gcRelax.Lock()
+		defer gcRelax.Unlock()
+		if gcRelax.n--; gcRelax.n == 0 {
+			debug.SetGCPercent(gcRelax.old)
+		}
+	}
 }
 
 // replay runs one record.
