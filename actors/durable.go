@@ -170,6 +170,7 @@ type durability struct {
 	flight    map[[2]uint32]*fifo
 	ctx       *replayCtx
 	pending   map[uint64]*pendingTimer
+	decs      decCache
 }
 
 type waiter struct {
