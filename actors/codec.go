@@ -137,7 +137,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 			r.ClosePosition, _ = d.flags()
 		}
 		pr := newPlaceReq(r, h, func(wire.OrderReply) {})
-		pr.mark = mark
+		pr.mark, pr.quiet = mark, true
 		m = pr
 	case recAmend:
 		h := d.sym(x, false)
@@ -151,7 +151,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		r.TriggerPrice = d.dec()
 		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: mark}
 	case recCancel:
-		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}}
+		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}, quiet: true}
 	case recCancelAll:
 		m = &cancelAllReq{h: d.sym(x, true), done: func(wire.CancelAllReply) {}}
 	case recCancelAfter:
