@@ -167,7 +167,6 @@ type durability struct {
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	begun     bool        // a record other than a leader's mark was replayed
-	flight    map[[2]uint32]*fifo
 	ctx       *replayCtx
 	pending   map[uint64]*pendingTimer
 	decs      decCache
