@@ -94,7 +94,8 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if r == nil {
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
-	defer relaxGC()()
+	gcDone, t0 := relaxGC(), time.Now()
+	defer gcDone()
 	r.replaying.Store(true)
 	for _, t := range r.targets {
 		t.in = inbox{} // a second Recover (tests) starts empty
@@ -119,7 +120,9 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	}()
 	err = read(func(seq uint64, kind uint16, id uint32, p []byte) error {
 		at = seq
-		n++
+		if n++; n%1024 == 0 && time.Since(t0) > recoveryGCFor {
+			gcDone() // a follower's: it replays until it takes over
+		}
 		if err := x.replay(seq, kind, id, p); err != nil {
 			return fmt.Errorf("%w: record %d (kind %d, actor %#x): %w", ErrRecover, seq, kind, id, err)
 		}
@@ -151,8 +154,13 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 // reads), while the heap it builds only grows: at the default 100 the
 // collector marks the whole state again every time it doubles, a quarter
 // of recovery's CPU. At 400 a recovery runs a cycle or two; the heap may
-// reach 5× what is live meanwhile, and the default returns after.
-const recoveryGC = 400
+// reach 5× what is live meanwhile, and the default returns after, or
+// after recoveryGCFor: a follower's Recover runs until it takes over,
+// most of it following its leader, not catching up.
+const (
+	recoveryGC    = 400
+	recoveryGCFor = 10 * time.Second
+)
 
 // gcRelax counts the recoveries running (tests run several exchanges):
 // the first raises the GC percentage, the last puts back what it found.
@@ -162,7 +170,8 @@ var gcRelax struct {
 }
 
 // relaxGC raises the GC percentage to recoveryGC (never lowers it, nor
-// turns a disabled GC on) and returns the function that restores it.
+// turns a disabled GC on) and returns the function that restores it
+// (once, however often it is called).
 func relaxGC() func() {
 	gcRelax.Lock()
 	defer gcRelax.Unlock()
@@ -173,9 +182,14 @@ func relaxGC() func() {
 		}
 	}
 	gcRelax.n++
+	restored := false
 	return func() {
 		gcRelax.Lock()
 		defer gcRelax.Unlock()
+		if restored {
+			return
+		}
+		restored = true
 		if gcRelax.n--; gcRelax.n == 0 {
 			debug.SetGCPercent(gcRelax.old)
 		}
