@@ -167,7 +167,7 @@ type durability struct {
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	begun     bool        // a record other than a leader's mark was replayed
-	ctx       *replayCtx
+	pmu       sync.Mutex  // pending, in recovery (its workers arm and stop timers)
 	pending   map[uint64]*pendingTimer
 	decs      decCache
 }
@@ -437,7 +437,9 @@ type pendingTimer struct {
 func (x *Exchange) after(j *jstate, d time.Duration, self *actor.PID, m timerMsg) *timerRef {
 	ref := &timerRef{id: m.timerID(), due: x.clock(j) + d.Milliseconds()}
 	if r := x.rec; r != nil && r.replaying.Load() {
+		r.pmu.Lock()
 		r.pending[ref.id] = &pendingTimer{ref: ref, due: ref.due, self: self, m: m}
+		r.pmu.Unlock()
 		return ref
 	}
 	x.arm(ref, d, self, m)
@@ -461,8 +463,15 @@ func (x *Exchange) stopTimer(ref *timerRef) {
 		ref.t.Stop()
 	}
 	if r := x.rec; r != nil && r.replaying.Load() {
-		delete(r.pending, ref.id)
+		r.fired(ref.id)
 	}
+}
+
+// fired forgets a timer armed in recovery: it fired or was stopped.
+func (r *durability) fired(id uint64) {
+	r.pmu.Lock()
+	delete(r.pending, id)
+	r.pmu.Unlock()
 }
 
 // durableSink holds every event until the journal is durable past the

@@ -112,9 +112,11 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		}
 	}()
 	var at uint64
-	r.ctx = &replayCtx{r: r}
+	rp := newReplayer(r, replayWorkers())
 	defer func() {
 		if p := recover(); p != nil {
+			rp.fail(0, nil) // the async worker stops
+			rp.finish()
 			err = fmt.Errorf("%w: record %d: %v", ErrRecover, at, p)
 		}
 	}()
@@ -123,11 +125,14 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		if n++; n%1024 == 0 && time.Since(t0) > recoveryGCFor {
 			gcDone() // a follower's: it replays until it takes over
 		}
-		if err := x.replay(seq, kind, id, p); err != nil {
+		if err := x.replay(rp, seq, kind, id, p); err != nil {
 			return fmt.Errorf("%w: record %d (kind %d, actor %#x): %w", ErrRecover, seq, kind, id, err)
 		}
-		return nil
+		return rp.failure() // a record failed: the read stops
 	})
+	if ferr := rp.finish(); ferr != nil && (err == nil || !errors.Is(err, ferr)) {
+		err = ferr // the record that failed first, read stopping on it or not
+	}
 	if err != nil {
 		return n, err
 	}
@@ -196,8 +201,8 @@ func relaxGC() func() {
 	}
 }
 
-// replay runs one record.
-func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
+// replay reads one record and runs it (rp.dispatch).
+func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []byte) error {
 	ms, w := binary.Uvarint(p)
 	if w <= 0 {
 		return fmt.Errorf("%w: no time", errPayload)
@@ -214,6 +219,7 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		if begun || r.loaded {
 			return fmt.Errorf("genesis at record %d", seq)
 		}
+		rp.barrier()
 		x.genesis(int64(ms))
 		return nil
 	case recAccount:
@@ -227,37 +233,23 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 	if t == nil {
 		return fmt.Errorf("no actor %#x", id)
 	}
-	ctx := r.ctx // one for every record: handlers do not keep it
-	ctx.self, ctx.sender, ctx.t = t.pid, nil, t
+	jb := job{seq: seq, ms: int64(ms), kind: kind, t: t}
 	if kind == recMsg {
 		from, w := binary.Uvarint(p)
 		if w <= 0 || w != len(p) || from > 1<<32-1 {
 			return fmt.Errorf("%w: sender", errPayload)
 		}
-		s := r.replayTarget(uint32(from))
-		if s == nil {
+		if jb.from = r.replayTarget(uint32(from)); jb.from == nil {
 			return fmt.Errorf("actor %#x handled a message from %#x, which does not exist", id, from)
 		}
-		q := t.in.get(s.n, id)
-		if q.head == len(q.q) {
-			return fmt.Errorf("actor %#x handled a message from %#x that was never sent", id, from)
-		}
-		ctx.msg = q.q[q.head]
-		q.q[q.head] = nil
-		q.head++
-		ctx.sender = s.pid
 	} else {
 		m, err := x.decodeInput(kind, p)
 		if err != nil {
 			return err
 		}
-		ctx.msg = m
-		if tm, ok := m.(timerMsg); ok {
-			delete(r.pending, tm.timerID())
-		}
+		jb.msg = m
 	}
-	t.j.seq, t.j.ms, t.j.ids = seq, int64(ms), 0
-	t.recv.Receive(ctx)
+	rp.dispatch(jb) // its failure, if any, stops the read (Recover)
 	return nil
 }
 
@@ -315,6 +307,7 @@ func (x *Exchange) resume() {
 type replayCtx struct {
 	actor.Context
 	r            *durability
+	w            *worker
 	self, sender *actor.PID
 	t            *target // the actor handling the record
 	msg          any
@@ -325,20 +318,3 @@ func (c *replayCtx) Self() *actor.PID             { return c.self }
 func (c *replayCtx) Sender() *actor.PID           { return c.sender }
 func (c *replayCtx) Send(to *actor.PID, m any)    { c.capture(to, m) }
 func (c *replayCtx) Request(to *actor.PID, m any) { c.capture(to, m) }
-
-// capture queues m for its receiver; messages that are not journaled
-// (reads) are dropped: no record will ask for them.
-func (c *replayCtx) capture(to *actor.PID, m any) {
-	if !journaled(m) {
-		return
-	}
-	t := c.r.byPID[to]
-	if t == nil {
-		panic(fmt.Sprintf("actors: %T sent in recovery to unregistered actor %s", m, to.Id))
-	}
-	q := t.in.get(c.t.n, t.n)
-	if q.head == len(q.q) {
-		q.q, q.head = q.q[:0], 0
-	}
-	q.q = append(q.q, m)
-}
