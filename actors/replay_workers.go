@@ -228,6 +228,9 @@ func (rp *replayer) fail(seq uint64, err error) {
 }
 
 func (rp *replayer) failure() error {
+	if !rp.abort.Load() {
+		return nil
+	}
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	return rp.err
