@@ -349,7 +349,7 @@ func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
 		m.refuse(unknownOrder(m.req.Symbol, m.req.OrderID, m.req.ClientOrderID))
 		return
 	}
-	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done})
+	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done, quiet: m.quiet})
 }
 
 // openOrder finds an open order of h's symbol by order id or client id.
@@ -634,11 +634,15 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		a.forget(o)
 	}
 	stp := a.stpCanceled(m.canceled)
-	w := a.snapshot(o) // the event and the reply show the same state
+	ev := a.wantEvents()
+	var w *wire.Order
+	if ev || m.req == nil || !m.req.quiet {
+		w = a.snapshot(o) // the event and the reply show the same state
+	}
 	if done {
 		a.release(o)
 	}
-	if a.wantEvents() {
+	if ev {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
 	}
 	m.done(wire.OrderReply{Reply: wire.OK(), Order: w, STPCanceled: stp})
@@ -765,7 +769,7 @@ func (a *accountActor) afterFills(ctx actor.Context, h *symbolHandle, liquidate 
 // onCanceled handles the book's answer to a cancel.
 func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 	if m.code == book.RejectUnknownOrder && m.err == nil && !m.again && a.firedInFlight(m.id) {
-		ctx.Send(a.x.symbols[m.sym].pid, &cancelMsg{id: m.id, from: ctx.Self(), done: m.done, again: true})
+		ctx.Send(a.x.symbols[m.sym].pid, &cancelMsg{id: m.id, from: ctx.Self(), done: m.done, quiet: m.quiet, again: true})
 		return
 	}
 	if !m.again && len(m.unknown) > 0 {
@@ -793,7 +797,7 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 		}
 		return
 	}
-	if m.done == nil {
+	if m.done == nil || m.quiet { // no reply, or one nobody reads: no wire view for it
 		a.canceled(m.orders)
 		return
 	}

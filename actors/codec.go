@@ -111,6 +111,7 @@ var errPayload = errors.New("payload does not decode")
 
 // decodeInput rebuilds an external message from its record; its done
 // callbacks do nothing (the client's reply was sent, or never will be).
+// Recovery's goroutine alone calls it.
 func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 	d := &payload{p: p}
 	var m any
@@ -121,9 +122,9 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		if h != nil {
 			r.Symbol = h.sym.Name
 		}
-		r.Side, r.Type = wire.Side(d.str()), wire.OrderType(d.str())
-		r.Price, r.Qty = d.dec(), d.dec()
-		r.TIF = wire.TIF(d.str())
+		r.Side, r.Type = known(d, wire.Buy, wire.Sell), known(d, wire.Limit, wire.Market)
+		r.Price, r.Qty = d.decCached(&x.rec.decs), d.decCached(&x.rec.decs)
+		r.TIF = known(d, wire.GTC, wire.IOC, wire.FOK)
 		f := d.byte()
 		r.ReduceOnly, r.PostOnly = flagsOf(f)
 		r.STP = wireSTP(book.STPMode(f >> 2 & 3))
@@ -136,7 +137,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 			r.ClosePosition, _ = d.flags()
 		}
 		pr := newPlaceReq(r, h, func(wire.OrderReply) {})
-		pr.mark = mark
+		pr.mark, pr.quiet = mark, true
 		m = pr
 	case recAmend:
 		h := d.sym(x, false)
@@ -150,7 +151,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		r.TriggerPrice = d.dec()
 		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: mark}
 	case recCancel:
-		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}}
+		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}, quiet: true}
 	case recCancelAll:
 		m = &cancelAllReq{h: d.sym(x, true), done: func(wire.CancelAllReply) {}}
 	case recCancelAfter:
@@ -320,6 +321,54 @@ func (d *payload) dec() decimal.Decimal {
 	}
 	d.fail("decimal tag")
 	return decimal.Zero
+}
+
+// known reads a string, without allocating when it is one of vs (the
+// enums' common values: one allocation each for side, type and TIF was a
+// tenth of replaying a place).
+func known[T ~string](d *payload, vs ...T) T {
+	n := d.uvarint()
+	if n > uint64(len(d.p)) {
+		d.fail("string")
+		return ""
+	}
+	b := d.p[:n]
+	d.p = d.p[n:]
+	for _, v := range vs {
+		if string(b) == string(v) {
+			return v
+		}
+	}
+	return T(b)
+}
+
+// decCache keeps the decimals decoded lately, by coefficient and
+// exponent: a replay's prices and quantities repeat, and a decimal is
+// immutable, so they are shared rather than built (a big.Int each) again.
+type decCache [256]struct {
+	c  int64
+	e  int64
+	ok bool
+	d  decimal.Decimal
+}
+
+// decCached is dec through c.
+func (d *payload) decCached(c *decCache) decimal.Decimal {
+	if len(d.p) == 0 || d.p[0] != 0 {
+		return d.dec()
+	}
+	d.p = d.p[1:]
+	co, e := d.varint(), d.varint()
+	if e < -1<<31 || e > 1<<31-1 {
+		d.fail("exponent")
+		return decimal.Zero
+	}
+	h := uint64(co)*0x9E3779B97F4A7C15 ^ uint64(e)*0xC2B2AE3D27D4EB4F
+	s := &c[h>>56]
+	if !s.ok || s.c != co || s.e != e {
+		s.c, s.e, s.ok, s.d = co, e, true, decimal.New(co, int32(e))
+	}
+	return s.d
 }
 
 // sym reads a symbol index (a filter when optional: 0 is every symbol).

@@ -131,6 +131,8 @@ type target struct {
 	recv actor.Actor // the actor itself, not its guard
 	pid  *actor.PID
 	j    *jstate
+	n    uint32
+	in   inbox // recovery: the messages sent to it, by sender (replay.go)
 }
 
 // durability is the exchange's side of the journal.
@@ -141,8 +143,13 @@ type durability struct {
 
 	ids     sync.Map // *actor.PID -> actor number
 	mu      sync.Mutex
-	targets map[uint32]target
-	numbers map[*actor.PID]uint32 // ids' contents, for recovery (no sync.Map)
+	targets map[uint32]*target
+	// For recovery's goroutine, which alone registers actors meanwhile
+	// (no lock, no sync.Map): the targets by PID, and by number in
+	// slices (replayTarget).
+	byPID          map[*actor.PID]*target
+	fixed          [actorSymbol]*target
+	symbols, accts []*target
 
 	// Replies and events held until the journal is durable past seq.
 	wmu     sync.Mutex
@@ -160,9 +167,9 @@ type durability struct {
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	begun     bool        // a record other than a leader's mark was replayed
-	flight    map[[2]uint32]*fifo
-	ctx       *replayCtx
+	pmu       sync.Mutex  // pending, in recovery (its workers arm and stop timers)
 	pending   map[uint64]*pendingTimer
+	decs      decCache
 }
 
 type waiter struct {
@@ -173,7 +180,7 @@ type waiter struct {
 func newDurability(x *Exchange, w Journal) *durability {
 	// What the journal held when opened is durable: a reply after a
 	// restart waits for nothing older.
-	r := &durability{x: x, w: w, targets: map[uint32]target{}, numbers: map[*actor.PID]uint32{}, durable: w.Durable()}
+	r := &durability{x: x, w: w, targets: map[uint32]*target{}, byPID: map[*actor.PID]*target{}, durable: w.Durable()}
 	r.durableFn = r.onDurable // a method value allocates: once, not per record
 	return r
 }
@@ -183,17 +190,46 @@ func newDurability(x *Exchange, w Journal) *durability {
 func (r *durability) register(n uint32, recv actor.Actor, pid *actor.PID, j *jstate) {
 	r.ids.Store(pid, n)
 	r.mu.Lock()
-	t := target{recv: recv, pid: pid, j: j}
+	t := &target{recv: recv, pid: pid, j: j, n: n}
 	r.targets[n] = t
-	r.numbers[pid] = n
+	r.byPID[pid] = t
+	switch {
+	case n < actorSymbol:
+		r.fixed[n] = t
+	case n < actorAccount:
+		r.symbols = setAt(r.symbols, int(n-actorSymbol), t)
+	default:
+		r.accts = setAt(r.accts, int(n-actorAccount), t)
+	}
 	r.mu.Unlock()
 }
 
+// setAt is s with s[i] = v, grown as needed.
+func setAt[T any](s []T, i int, v T) []T {
+	if i >= len(s) {
+		s = append(s, make([]T, i+1-len(s))...)
+	}
+	s[i] = v
+	return s
+}
+
 // replayTarget is target for recovery's goroutine, the only one that
-// registers actors meanwhile: no lock.
-func (r *durability) replayTarget(n uint32) (target, bool) {
-	t, ok := r.targets[n]
-	return t, ok
+// registers actors meanwhile: no lock, no map.
+func (r *durability) replayTarget(n uint32) *target {
+	var t *target
+	switch {
+	case n < actorSymbol:
+		t = r.fixed[n]
+	case n < actorAccount:
+		if i := int(n - actorSymbol); i < len(r.symbols) {
+			t = r.symbols[i]
+		}
+	default:
+		if i := int(n - actorAccount); i < len(r.accts) {
+			t = r.accts[i]
+		}
+	}
+	return t
 }
 
 // newAccount journals an account's first use (unless recovery is creating
@@ -213,7 +249,10 @@ func (r *durability) target(n uint32) (target, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.targets[n]
-	return t, ok
+	if !ok {
+		return target{}, false
+	}
+	return *t, true
 }
 
 // withSender is the sender middleware of durable mode: every message an
@@ -398,7 +437,9 @@ type pendingTimer struct {
 func (x *Exchange) after(j *jstate, d time.Duration, self *actor.PID, m timerMsg) *timerRef {
 	ref := &timerRef{id: m.timerID(), due: x.clock(j) + d.Milliseconds()}
 	if r := x.rec; r != nil && r.replaying.Load() {
+		r.pmu.Lock()
 		r.pending[ref.id] = &pendingTimer{ref: ref, due: ref.due, self: self, m: m}
+		r.pmu.Unlock()
 		return ref
 	}
 	x.arm(ref, d, self, m)
@@ -422,8 +463,15 @@ func (x *Exchange) stopTimer(ref *timerRef) {
 		ref.t.Stop()
 	}
 	if r := x.rec; r != nil && r.replaying.Load() {
-		delete(r.pending, ref.id)
+		r.fired(ref.id)
 	}
+}
+
+// fired forgets a timer armed in recovery: it fired or was stopped.
+func (r *durability) fired(id uint64) {
+	r.pmu.Lock()
+	delete(r.pending, id)
+	r.pmu.Unlock()
 }
 
 // durableSink holds every event until the journal is durable past the

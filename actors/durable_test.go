@@ -102,7 +102,8 @@ func snapshotOf(t *testing.T, e *env, accts []string, clock int64) map[string]st
 // TestReplaySoak runs the soak (random orders, cancels, index moves that
 // liquidate, ADL) on a durable exchange, then recovers a second exchange
 // from its journal: the state hash and everything a client can read are
-// the same, and the recovered exchange trades on.
+// the same, and the recovered exchange trades on; with recovery in
+// journal order on one goroutine and on two workers alike.
 func TestReplaySoak(t *testing.T) {
 	j := &memJournal{}
 	s := soakRun(t, j, partialDemo(), 4, "1000000", 7)
@@ -111,7 +112,9 @@ func TestReplaySoak(t *testing.T) {
 	wantSnap := snapshotOf(t, s.e, s.accts, readAt)
 	t.Logf("%d records", j.Last())
 
-	for try := range 2 { // replaying the same journal twice gives the same state
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for try, workers := range []int{1, 2, 2} { // replaying the same journal again gives the same state
+		replayWorkers = func() int { return workers }
 		e := newEnvWith(t, j.clone(), partialDemo()...)
 		if got := e.hash(); got != want {
 			t.Fatalf("replay %d: state hash %x, want %x", try, got, want)

@@ -29,10 +29,14 @@ type (
 		result takerResultMsg
 		o      *order     // the accepted order, for its result (saves a map lookup)
 		mark   book.Ticks // the symbol's mark when the order's record was made (durable mode)
+		// quiet: done goes nowhere (a replayed request), so no wire view
+		// of the order is built for it.
+		quiet bool
 	}
 	cancelReq struct {
-		req  wire.Cancel
-		done func(wire.OrderReply)
+		req   wire.Cancel
+		done  func(wire.OrderReply)
+		quiet bool // as placeReq's
 	}
 	// amendReq changes an open order's price or quantity (order.amend).
 	amendReq struct {
@@ -96,7 +100,7 @@ var placeReqs = sync.Pool{New: func() any { return new(placeReq) }}
 
 func newPlaceReq(req wire.PlaceOrder, h *symbolHandle, done func(wire.OrderReply)) *placeReq {
 	m := placeReqs.Get().(*placeReq)
-	m.req, m.h, m.done = req, h, done
+	m.req, m.h, m.done, m.quiet = req, h, done, false
 	return m
 }
 
@@ -201,6 +205,7 @@ type (
 		id     book.OrderID
 		orders []book.CanceledOrder
 		done   func(wire.OrderReply)
+		quiet  bool          // done goes nowhere (cancelReq.quiet)
 		all    *cancelAllReq // the cancel-all this answers a part of, if any
 		// err, when set, answers a single cancel instead of code: its book
 		// is out of service.

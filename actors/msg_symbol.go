@@ -32,9 +32,10 @@ type (
 	// cancelMsg cancels one order (a client cancel): answered with a
 	// canceledMsg carrying done.
 	cancelMsg struct {
-		id   book.OrderID
-		from *actor.PID
-		done func(wire.OrderReply)
+		id    book.OrderID
+		from  *actor.PID
+		done  func(wire.OrderReply)
+		quiet bool // done goes nowhere (cancelReq.quiet)
 		// again: sent a second time, after a conditional order that fired
 		// (see accountActor.firedInFlight).
 		again bool

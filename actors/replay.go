@@ -7,11 +7,14 @@ package actors
 // left captured at the end was in flight at the crash and is delivered.
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +30,59 @@ var ErrRecover = errors.New("actors: recovery failed")
 type fifo struct {
 	q    []any
 	head int
+	from uint32
+}
+
+// fixedActors bounds the numbers of the actors that are neither symbols
+// nor accounts (fund, ADL, history).
+const fixedActors = actorHistory + 1
+
+// inbox is an actor's captured messages in recovery, one fifo per sender:
+// kept in slices by the sender's number, not in a map keyed by the pair
+// (two lookups a message, and the dearest part of replaying one).
+type inbox struct {
+	fixed []fifo // from the fund, the ADL actor, the history, the symbols: by slot
+	accts []fifo // from accounts, to an actor that is not one: by account id
+	peers []fifo // from accounts, to an account (rare: a liquidation's counterparties)
+}
+
+// get is the fifo from sender n; to is the receiver.
+func (b *inbox) get(n uint32, to uint32) *fifo {
+	var s *[]fifo
+	var i int
+	switch {
+	case n < fixedActors:
+		s, i = &b.fixed, int(n)
+	case n >= actorSymbol && n < actorAccount:
+		s, i = &b.fixed, int(fixedActors+n-actorSymbol) // after the fixed numbers
+	case n >= actorAccount && to < actorAccount:
+		s, i = &b.accts, int(n-actorAccount)
+	default:
+		for k := range b.peers {
+			if b.peers[k].from == n {
+				return &b.peers[k]
+			}
+		}
+		b.peers = append(b.peers, fifo{from: n})
+		return &b.peers[len(b.peers)-1]
+	}
+	for len(*s) <= i {
+		*s = append(*s, fifo{})
+	}
+	q := &(*s)[i]
+	q.from = n
+	return q
+}
+
+// each calls f with every fifo of b that holds messages.
+func (b *inbox) each(f func(*fifo)) {
+	for _, s := range [][]fifo{b.fixed, b.accts, b.peers} {
+		for k := range s {
+			if q := &s[k]; q.head < len(q.q) {
+				f(q)
+			}
+		}
+	}
 }
 
 // Recover rebuilds the exchange from its journal: read calls its argument
@@ -38,8 +94,12 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if r == nil {
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
+	gcDone, t0 := relaxGC(), time.Now()
+	defer gcDone()
 	r.replaying.Store(true)
-	r.flight = map[[2]uint32]*fifo{}
+	for _, t := range r.targets {
+		t.in = inbox{} // a second Recover (tests) starts empty
+	}
 	if r.pending == nil { // LoadSnapshot may have armed some
 		r.pending = map[uint64]*pendingTimer{}
 	}
@@ -52,20 +112,27 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		}
 	}()
 	var at uint64
-	r.ctx = &replayCtx{r: r}
+	rp := newReplayer(r, replayWorkers())
 	defer func() {
 		if p := recover(); p != nil {
+			rp.fail(0, nil) // the async worker stops
+			rp.finish()
 			err = fmt.Errorf("%w: record %d: %v", ErrRecover, at, p)
 		}
 	}()
 	err = read(func(seq uint64, kind uint16, id uint32, p []byte) error {
 		at = seq
-		n++
-		if err := x.replay(seq, kind, id, p); err != nil {
+		if n++; n%1024 == 0 && time.Since(t0) > recoveryGCFor {
+			gcDone() // a follower's: it replays until it takes over
+		}
+		if err := x.replay(rp, seq, kind, id, p); err != nil {
 			return fmt.Errorf("%w: record %d (kind %d, actor %#x): %w", ErrRecover, seq, kind, id, err)
 		}
-		return nil
+		return rp.failure() // a record failed: the read stops
 	})
+	if ferr := rp.finish(); ferr != nil && (err == nil || !errors.Is(err, ferr)) {
+		err = ferr // the record that failed first, read stopping on it or not
+	}
 	if err != nil {
 		return n, err
 	}
@@ -87,8 +154,55 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	return n, nil
 }
 
-// replay runs one record.
-func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
+// recoveryGC is the GC percentage while a recovery runs. Replay allocates
+// ≈ 250 bytes a record, most of it short-lived (messages, replies nobody
+// reads), while the heap it builds only grows: at the default 100 the
+// collector marks the whole state again every time it doubles, a quarter
+// of recovery's CPU. At 400 a recovery runs a cycle or two; the heap may
+// reach 5× what is live meanwhile, and the default returns after, or
+// after recoveryGCFor: a follower's Recover runs until it takes over,
+// most of it following its leader, not catching up.
+const (
+	recoveryGC    = 400
+	recoveryGCFor = 10 * time.Second
+)
+
+// gcRelax counts the recoveries running (tests run several exchanges):
+// the first raises the GC percentage, the last puts back what it found.
+var gcRelax struct {
+	sync.Mutex
+	n, old int
+}
+
+// relaxGC raises the GC percentage to recoveryGC (never lowers it, nor
+// turns a disabled GC on) and returns the function that restores it
+// (once, however often it is called).
+func relaxGC() func() {
+	gcRelax.Lock()
+	defer gcRelax.Unlock()
+	if gcRelax.n == 0 {
+		gcRelax.old = debug.SetGCPercent(recoveryGC)
+		if gcRelax.old < 0 || gcRelax.old > recoveryGC {
+			debug.SetGCPercent(gcRelax.old)
+		}
+	}
+	gcRelax.n++
+	restored := false
+	return func() {
+		gcRelax.Lock()
+		defer gcRelax.Unlock()
+		if restored {
+			return
+		}
+		restored = true
+		if gcRelax.n--; gcRelax.n == 0 {
+			debug.SetGCPercent(gcRelax.old)
+		}
+	}
+}
+
+// replay reads one record and runs it (rp.dispatch).
+func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []byte) error {
 	ms, w := binary.Uvarint(p)
 	if w <= 0 {
 		return fmt.Errorf("%w: no time", errPayload)
@@ -105,6 +219,7 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		if begun || r.loaded {
 			return fmt.Errorf("genesis at record %d", seq)
 		}
+		rp.barrier()
 		x.genesis(int64(ms))
 		return nil
 	case recAccount:
@@ -114,39 +229,27 @@ func (x *Exchange) replay(seq uint64, kind uint16, id uint32, p []byte) error {
 		}
 		return nil
 	}
-	t, ok := r.replayTarget(id)
-	if !ok {
+	t := r.replayTarget(id)
+	if t == nil {
 		return fmt.Errorf("no actor %#x", id)
 	}
-	ctx := r.ctx // one for every record: handlers do not keep it
-	ctx.self, ctx.sender, ctx.id = t.pid, nil, id
+	jb := job{seq: seq, ms: int64(ms), kind: kind, t: t}
 	if kind == recMsg {
 		from, w := binary.Uvarint(p)
-		if w <= 0 || w != len(p) {
+		if w <= 0 || w != len(p) || from > 1<<32-1 {
 			return fmt.Errorf("%w: sender", errPayload)
 		}
-		q := r.flight[[2]uint32{uint32(from), id}]
-		if q == nil || q.head == len(q.q) {
-			return fmt.Errorf("actor %#x handled a message from %#x that was never sent", id, from)
-		}
-		ctx.msg = q.q[q.head]
-		q.q[q.head] = nil
-		q.head++
-		if s, ok := r.replayTarget(uint32(from)); ok {
-			ctx.sender = s.pid
+		if jb.from = r.replayTarget(uint32(from)); jb.from == nil {
+			return fmt.Errorf("actor %#x handled a message from %#x, which does not exist", id, from)
 		}
 	} else {
 		m, err := x.decodeInput(kind, p)
 		if err != nil {
 			return err
 		}
-		ctx.msg = m
-		if tm, ok := m.(timerMsg); ok {
-			delete(r.pending, tm.timerID())
-		}
+		jb.msg = m
 	}
-	t.j.seq, t.j.ms, t.j.ids = seq, int64(ms), 0
-	t.recv.Receive(ctx)
+	rp.dispatch(jb) // its failure, if any, stops the read (Recover)
 	return nil
 }
 
@@ -164,27 +267,37 @@ func (x *Exchange) genesis(ms int64) {
 // fire now), and records are journaled again.
 func (x *Exchange) resume() {
 	r := x.rec
-	keys := slices.SortedFunc(maps.Keys(r.flight), func(a, b [2]uint32) int {
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
+	type left struct {
+		from, to *target
+		q        *fifo
+	}
+	var flight []left
+	for _, to := range r.targets {
+		to.in.each(func(q *fifo) {
+			flight = append(flight, left{r.replayTarget(q.from), to, q})
+		})
+	}
+	slices.SortFunc(flight, func(a, b left) int {
+		if a.from.n != b.from.n {
+			return cmp.Compare(a.from.n, b.from.n)
 		}
-		return int(a[1]) - int(b[1])
+		return cmp.Compare(a.to.n, b.to.n)
 	})
 	r.replaying.Store(false)
-	for _, k := range keys {
-		q := r.flight[k]
-		from, _ := r.target(k[0])
-		to, _ := r.target(k[1])
-		for _, m := range q.q[q.head:] {
-			x.post(to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: from.pid})
+	for _, f := range flight {
+		for _, m := range f.q.q[f.q.head:] {
+			x.post(f.to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: f.from.pid})
 		}
+	}
+	for _, t := range r.targets {
+		t.in = inbox{}
 	}
 	now := x.now()
 	for _, id := range slices.Sorted(maps.Keys(r.pending)) {
 		t := r.pending[id]
 		x.arm(t.ref, time.Duration(max(0, t.due-now))*time.Millisecond, t.self, t.m)
 	}
-	r.flight, r.pending = nil, nil
+	r.pending = nil
 }
 
 // replayCtx is the actor.Context a handler runs with in recovery: its
@@ -194,8 +307,9 @@ func (x *Exchange) resume() {
 type replayCtx struct {
 	actor.Context
 	r            *durability
+	w            *worker
 	self, sender *actor.PID
-	id           uint32
+	t            *target // the actor handling the record
 	msg          any
 }
 
@@ -204,25 +318,3 @@ func (c *replayCtx) Self() *actor.PID             { return c.self }
 func (c *replayCtx) Sender() *actor.PID           { return c.sender }
 func (c *replayCtx) Send(to *actor.PID, m any)    { c.capture(to, m) }
 func (c *replayCtx) Request(to *actor.PID, m any) { c.capture(to, m) }
-
-// capture queues m for its receiver; messages that are not journaled
-// (reads) are dropped: no record will ask for them.
-func (c *replayCtx) capture(to *actor.PID, m any) {
-	if !journaled(m) {
-		return
-	}
-	n, ok := c.r.numbers[to]
-	if !ok {
-		panic(fmt.Sprintf("actors: %T sent in recovery to unregistered actor %s", m, to.Id))
-	}
-	k := [2]uint32{c.id, n}
-	q := c.r.flight[k]
-	if q == nil {
-		q = &fifo{}
-		c.r.flight[k] = q
-	}
-	if q.head == len(q.q) {
-		q.q, q.head = q.q[:0], 0
-	}
-	q.q = append(q.q, m)
-}

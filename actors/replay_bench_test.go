@@ -137,6 +137,8 @@ func buildReplayFlow(tb testing.TB) (replayFlow, error) {
 			to = "fund"
 		case r.actor == actorADL:
 			to = "adl"
+		case r.actor == actorHistory:
+			to = "history"
 		case r.actor < actorAccount:
 			to = "symbol"
 		}

@@ -222,7 +222,7 @@ func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
 		s.x.deliver(ctx, taker.mb, m.from, &takerResultMsg{sym: s.h.idx, id: m.id, code: book.OK, status: book.StatusRejected,
 			done: m.done, err: e, amend: &amended{}})
 	case *cancelMsg:
-		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, err: e})
+		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, quiet: m.quiet, err: e})
 	case *cancelIDsMsg:
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, all: m.all})
 	case *armMsg:
@@ -238,7 +238,7 @@ func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
 	if s.book.Cancel(m.id, r); r.Code == book.RejectUnknownOrder {
 		s.cancelTrigger(m.id, r)
 	}
-	out := &canceledMsg{sym: s.h.idx, code: r.Code, id: m.id, done: m.done, again: m.again}
+	out := &canceledMsg{sym: s.h.idx, code: r.Code, id: m.id, done: m.done, quiet: m.quiet, again: m.again}
 	if r.Code == book.OK {
 		out.orders = slices.Clone(r.Canceled)
 		s.publishDepth(r.Depth)
