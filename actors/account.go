@@ -906,7 +906,13 @@ func (a *accountActor) afterBackingChange(ctx actor.Context, asset int) {
 func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked ...book.Lots) {
 	pos, _ := a.risk(h).Position(h.sym)
 	st := &a.syms[h.idx]
-	if pos.Qty == 0 && st.subscribed {
+	leg := -1
+	if a.liq != nil {
+		leg = a.liq.legOf(h)
+	}
+	// A leg taken over is flat in risk, but its liquidation order's fill
+	// would subscribe it again: it unsubscribes once, when settled.
+	if pos.Qty == 0 && st.subscribed && leg < 0 {
 		st.subscribed = false
 		a.unsubscribe(ctx, h, st)
 	}
@@ -915,10 +921,6 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 		ack += q
 	}
 	var m *adlPositionMsg
-	leg := -1
-	if a.liq != nil {
-		leg = a.liq.legOf(h)
-	}
 	if leg >= 0 {
 		// The liquidation reports the leg with messages of its own
 		// (liquidation.go): a later report must not join one queued
