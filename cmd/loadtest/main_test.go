@@ -214,39 +214,63 @@ func TestCommandBatchAgainstExchange(t *testing.T) {
 // detector, left it small), the traders' policies keep
 // the rejects for their own state low after the first second, a jump
 // liquidates someone within the run, and every audit during the run (and
-// the final one, deposits included) passes.
+// the final one, deposits included) passes. A run the machine starved (a
+// median latency over 200 ms: CI's other packages under the race detector
+// held it at 0.75 s once, and the makers' quotes lagged so far that the
+// levered traders built nothing) is taken once more before its missing
+// liquidation counts.
 func TestCommandRealisticLoad(t *testing.T) {
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	stdout := runOK(t, "--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "500ms", "--jump-pct", "5", "--audit-every", "1s", "--quiet", "--json", jsonFile)
-	var rep struct {
-		Replies      int64 `json:"replies"`
-		Liquidations int64 `json:"liquidations"`
-		IndexJumps   int64 `json:"index_jumps"`
-		InvariantsOK bool  `json:"invariants_ok"`
-		Intervals    []struct {
-			FromS       float64 `json:"from_s"`
-			Requests    int64   `json:"requests"`
-			RejectShare float64 `json:"reject_share"`
-		} `json:"intervals"`
-		Audits []struct {
-			OK bool `json:"ok"`
-		} `json:"audits"`
-		Management struct {
-			Polls int64 `json:"polls"`
-		} `json:"management"`
-		CPU struct {
-			Seconds      float64 `json:"seconds"`
-			PerRequestUs float64 `json:"per_request_us"`
-			Scope        string  `json:"scope"`
-		} `json:"cpu"`
-	}
-	data, err := os.ReadFile(jsonFile)
-	if err != nil || json.Unmarshal(data, &rep) != nil {
-		t.Fatalf("report %s (%v)", data, err)
+	var rep realisticReport
+	var stdout string
+	for try := 0; try < 2; try++ {
+		stdout = runOK(t, "--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "500ms", "--jump-pct", "5", "--audit-every", "1s", "--quiet", "--json", jsonFile)
+		data, err := os.ReadFile(jsonFile)
+		rep = realisticReport{}
+		if err != nil || json.Unmarshal(data, &rep) != nil {
+			t.Fatalf("report %s (%v)", data, err)
+		}
+		if rep.Liquidations > 0 || rep.Latency.P50 < 200_000 {
+			break
+		}
+		t.Logf("no liquidation in a starved run (latency p50 %d µs): once more", rep.Latency.P50)
 	}
 	if rep.IndexJumps == 0 || rep.Liquidations == 0 || !rep.InvariantsOK || rep.Management.Polls == 0 {
 		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout)
 	}
+	rep.check(t, stdout)
+}
+
+// realisticReport is what TestCommandRealisticLoad reads of the report.
+type realisticReport struct {
+	Replies      int64 `json:"replies"`
+	Liquidations int64 `json:"liquidations"`
+	IndexJumps   int64 `json:"index_jumps"`
+	InvariantsOK bool  `json:"invariants_ok"`
+	Intervals    []struct {
+		FromS       float64 `json:"from_s"`
+		Requests    int64   `json:"requests"`
+		RejectShare float64 `json:"reject_share"`
+	} `json:"intervals"`
+	Audits []struct {
+		OK bool `json:"ok"`
+	} `json:"audits"`
+	Management struct {
+		Polls int64 `json:"polls"`
+	} `json:"management"`
+	CPU struct {
+		Seconds      float64 `json:"seconds"`
+		PerRequestUs float64 `json:"per_request_us"`
+		Scope        string  `json:"scope"`
+	} `json:"cpu"`
+	Latency struct {
+		P50 int64 `json:"p50"`
+	} `json:"latency_us"`
+}
+
+// check holds the run to the CPU, audits and reject share it reports.
+func (rep *realisticReport) check(t *testing.T, stdout string) {
+	t.Helper()
 	// The process's CPU over the run, spread over what was answered.
 	if c := rep.CPU; c.Seconds <= 0 || c.PerRequestUs*float64(rep.Replies) < 0.9e6*c.Seconds || c.PerRequestUs*float64(rep.Replies) > 1.1e6*c.Seconds ||
 		!strings.Contains(c.Scope, "exchange") || !strings.Contains(stdout, "µs per request") {
