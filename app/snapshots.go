@@ -32,8 +32,9 @@ const (
 	snapshotsKept = 2
 	// snapshotWait bounds how long requests wait for a quiescent point.
 	snapshotWait = 20 * time.Millisecond
-	// snapshotStoreTimeout bounds the shared store's requests.
-	snapshotStoreTimeout = 30 * time.Second
+	// snapshotLookup bounds how long a term's start looks for shared
+	// snapshots.
+	snapshotLookup = 5 * time.Second
 )
 
 func snapDir(data string) string { return filepath.Join(data, "snapshots") }
@@ -59,9 +60,10 @@ func snapSeq(name string) (uint64, bool) {
 
 func newestFirst(a, b snapFile) int { return -cmpU64(a.seq, b.seq) }
 
-// sharedSnapshots opens (or creates) the object store a clustered
-// instance keeps its snapshots in; nil for a lone exchange.
-func (a *App) sharedSnapshots(ctx context.Context) (jetstream.ObjectStore, error) {
+// sharedSnapshots opens the object store a clustered instance keeps its
+// snapshots in, creating it when create (the leader, to put one); nil for
+// a lone exchange, and when it does not exist and create is false.
+func (a *App) sharedSnapshots(ctx context.Context, create bool) (jetstream.ObjectStore, error) {
 	if a.cl == nil {
 		return nil, nil
 	}
@@ -71,6 +73,9 @@ func (a *App) sharedSnapshots(ctx context.Context) (jetstream.ObjectStore, error
 	}
 	name := strings.Replace(a.jcfg.Stream, "JOURNAL", "SNAPSHOTS", 1)
 	st, err := js.ObjectStore(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && !create {
+		return nil, nil
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		st, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: name, Replicas: max(a.jcfg.Replicas, 1),
 			Storage: jetstream.FileStorage, Description: "perpx snapshots of journal " + a.jcfg.Stream})
@@ -82,6 +87,14 @@ func (a *App) sharedSnapshots(ctx context.Context) (jetstream.ObjectStore, error
 		return nil, fmt.Errorf("app: snapshot store %s: %w", name, err)
 	}
 	return st, nil
+}
+
+// getShared fetches a shared snapshot (its size is the state's: its own
+// deadline, not the lookup's).
+func getShared(st jetstream.ObjectStore, name string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return st.GetBytes(ctx, name)
 }
 
 // sharedFiles lists the shared store's snapshots, newest first.
@@ -167,17 +180,19 @@ func (a *App) loadSnapshot(o Options) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), snapshotStoreTimeout)
+	// The shared store is a help, not a need: unreachable (a term starting
+	// while its server rejoins the cluster), the files are what there is,
+	// as before it existed.
+	ctx, cancel := context.WithTimeout(context.Background(), snapshotLookup)
 	defer cancel()
-	st, err := a.sharedSnapshots(ctx)
-	if err != nil {
-		return 0, err
+	st, err := a.sharedSnapshots(ctx, false)
+	var shared []snapFile
+	if err == nil && st != nil {
+		shared, err = sharedFiles(ctx, st)
 	}
-	if st != nil {
-		shared, err := sharedFiles(ctx, st)
-		if err != nil {
-			return 0, err
-		}
+	if err != nil {
+		a.log.Warn("shared snapshots unreachable: only this instance's files", "err", err)
+	} else {
 		for _, f := range shared {
 			if !slices.ContainsFunc(files, func(g snapFile) bool { return g.seq == f.seq }) {
 				files = append(files, f)
@@ -189,7 +204,7 @@ func (a *App) loadSnapshot(o Options) (uint64, error) {
 	for _, f := range files {
 		var p []byte
 		if f.shared {
-			p, err = st.GetBytes(ctx, f.path)
+			p, err = getShared(st, f.path)
 		} else {
 			p, err = os.ReadFile(f.path)
 		}
@@ -280,7 +295,7 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 // shareSnapshot puts the snapshot at seq in the shared store (a clustered
 // instance's) and drops the store's older ones but the newest kept.
 func (a *App) shareSnapshot(ctx context.Context, seq uint64, p []byte) error {
-	st, err := a.sharedSnapshots(ctx)
+	st, err := a.sharedSnapshots(ctx, true)
 	if err != nil || st == nil {
 		return err
 	}
