@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,11 @@ type Options struct {
 	// NATSWS is the embedded server's WebSocket address (the web page's
 	// NATS connection, no TLS); "" = off. With HTTP on a loopback or named
 	// host, only pages from that origin may open it.
-	NATSWS   string
+	NATSWS string
+	// WebWS is the NATS WebSocket URL the web page connects to (ws:// or
+	// wss://): with NATSURL, the outside server's own websocket listener;
+	// "" = the embedded server's (NATSWS).
+	WebWS    string
 	NATSURL  string // join an outside server instead of embedding one
 	NATSUser string // credentials for NATSURL (must be allowed every subject of the prefix)
 	NATSPass string
@@ -148,6 +153,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 
 	if err := checkRole(o); err != nil {
 		return nil, err
+	}
+	if u, err := url.Parse(o.WebWS); o.WebWS != "" && (err != nil || u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "") {
+		return nil, fmt.Errorf("app: --web-ws %q: want ws://host:port or wss://host:port", o.WebWS)
 	}
 	a = &App{log: log, symbols: syms, cfg: cfg, mode: mode}
 	started := a // a is nil once an error is returned

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"net"
 	"net/http"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 // httpHandler serves the web page at / and, as before it, /metrics and
 // /debug/pprof/ on the one --http listener.
 func (a *App) httpHandler(metrics *gateway.Metrics, o Options, cfg *config.Config) http.Handler {
-	pc := web.Config{Prefix: o.Prefix, Websocket: a.WebsocketURL(), Auth: len(cfg.Users) > 0, MarginMode: cfg.MarginMode}
+	pc := web.Config{Prefix: o.Prefix, Websocket: cmp.Or(o.WebWS, a.WebsocketURL()), Auth: len(cfg.Users) > 0, MarginMode: cfg.MarginMode}
 	if pc.Prefix == "" {
 		pc.Prefix = wire.DefaultPrefix
 	}

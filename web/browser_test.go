@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/natsrv"
+	"github.com/perpx/perpx/web"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -398,5 +401,46 @@ func TestLoginWithUsers(t *testing.T) {
 	p.until("ETH-PERP's book", ladderHas("bids", "1999.25")+` && !`+ladderHas("asks", "30010.0"))
 	if unit, mark := p.text("#u-qty"), p.text("#st-mark"); unit != "ETH" || !strings.HasPrefix(mark, "2,00") {
 		t.Errorf("ETH-PERP shows size in %q and mark %q", unit, mark)
+	}
+}
+
+// TestPageOnOutsideNATS: an exchange that joined an outside NATS server
+// (--nats-url) has no WebSocket of its own; given that server's listener
+// (--web-ws) the page connects there and shows the book. Without it the
+// page is told there is none.
+func TestPageOnOutsideNATS(t *testing.T) {
+	browser := newBrowser(t)
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", Websocket: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	for _, ws := range []string{"", srv.WebsocketURL()} {
+		a, err := app.Start(context.Background(), app.Options{NATSURL: srv.ClientURL(), WebWS: ws, HTTP: "127.0.0.1:0", Index: "manual"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := "http://" + a.HTTPAddr() + "/"
+		_, body := get(t, page+"config.json")
+		var c web.Config
+		if err := json.Unmarshal([]byte(body), &c); err != nil || c.Websocket != ws {
+			t.Fatalf("--web-ws %q: config.json %s (%v)", ws, body, err)
+		}
+		if ws == "" {
+			_ = a.Close(context.Background())
+			continue
+		}
+		t.Cleanup(func() { _ = a.Close(context.Background()) })
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		e := &exchange{t: t, app: a, nc: nc, subj: wire.DefaultSubjects(), page: page}
+		e.index(btc, "30000")
+		e.deposit("mm", "1000000")
+		e.limit("mm", btc, wire.Sell, "30010.0", "1.000")
+		p := newTab(t, browser, page, 1280, 800)
+		p.until("the book over the outside server's WebSocket", ladderHas("asks", "30010.0"))
 	}
 }

@@ -33,6 +33,7 @@ func run(args []string) int {
 	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off)")
 	fs.StringVar(&o.NATSWS, "nats-ws", "127.0.0.1:9222", "embedded NATS server's WebSocket address, the web page's connection (\"\" = off)")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
+	fs.StringVar(&o.WebWS, "web-ws", "", "the NATS WebSocket URL the web page connects to (ws://host:port; with --nats-url, that server's websocket listener; \"\" = the embedded one's, --nats-ws)")
 	fs.StringVar(&o.NATSUser, "nats-user", "", "user for --nats-url")
 	fs.StringVar(&o.NATSPass, "nats-password", "", "password for --nats-url")
 	cfgPath := fs.String("config", "", "config file (JSON, see API.md); default: the demo symbols")

@@ -1224,7 +1224,7 @@ async function boot() {
   setInterval(countdown, 1000);
   if (!S.cfg.websocket) {
     setConn("off", "no WebSocket");
-    showBanner("This exchange has no NATS WebSocket listener, so the page cannot connect: start it with --nats-ws (the default 127.0.0.1:9222).");
+    showBanner("This exchange has no NATS WebSocket listener, so the page cannot connect: start it with --nats-ws (the default 127.0.0.1:9222), or with --nats-url give the NATS server's websocket listener as --web-ws.");
     return;
   }
   if (S.cfg.auth) {
