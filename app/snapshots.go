@@ -271,17 +271,12 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 	if err := writeFileSync(path, p); err != nil {
 		return fmt.Errorf("app: snapshot: %w", err)
 	}
-	// Shared before the trim: the journal is never trimmed past what an
-	// instance without these files could start from.
-	if err := a.shareSnapshot(ctx, seq, p); err != nil {
-		return err
-	}
 	a.snapMu.Lock()
 	a.snapSeq, a.snapAt = seq, time.Now()
 	a.snapMu.Unlock()
 	a.log.Info("snapshot", "seq", seq, "bytes", len(p), "paused", took.Round(time.Microsecond))
 	files, err := snapshotFiles(o.Data)
-	if err != nil || len(files) <= snapshotsKept {
+	if err != nil || len(files) < snapshotsKept {
 		return err
 	}
 	for _, f := range files[snapshotsKept:] {
@@ -289,29 +284,44 @@ func (a *App) snapshot(o Options, cfg journal.Config, wait time.Duration) error 
 			return fmt.Errorf("app: snapshot: %w", err)
 		}
 	}
-	return journal.Trim(a.tnc, cfg, files[snapshotsKept-1].seq+1)
+	trim := files[snapshotsKept-1].seq
+	// Shared before the trim, which leaves no less than the shared store's
+	// older snapshot needs: an instance without these files starts from it.
+	// A store that fails (or holds one) trims nothing.
+	shared, err := a.shareSnapshot(ctx, seq, p)
+	if err != nil {
+		return err
+	}
+	if a.cl != nil {
+		if len(shared) < snapshotsKept {
+			return nil
+		}
+		trim = min(trim, shared[snapshotsKept-1].seq)
+	}
+	return journal.Trim(a.tnc, cfg, trim+1)
 }
 
 // shareSnapshot puts the snapshot at seq in the shared store (a clustered
-// instance's) and drops the store's older ones but the newest kept.
-func (a *App) shareSnapshot(ctx context.Context, seq uint64, p []byte) error {
+// instance's), drops the store's older ones but the newest kept and
+// returns those, newest first; nil for a lone exchange.
+func (a *App) shareSnapshot(ctx context.Context, seq uint64, p []byte) ([]snapFile, error) {
 	st, err := a.sharedSnapshots(ctx, true)
 	if err != nil || st == nil {
-		return err
+		return nil, err
 	}
 	if _, err := st.PutBytes(ctx, snapName(seq), p); err != nil {
-		return fmt.Errorf("app: snapshot %d to the shared store: %w", seq, err)
+		return nil, fmt.Errorf("app: snapshot %d to the shared store: %w", seq, err)
 	}
 	shared, err := sharedFiles(ctx, st)
 	if err != nil || len(shared) <= snapshotsKept {
-		return err
+		return shared, err
 	}
 	for _, f := range shared[snapshotsKept:] {
 		if err := st.Delete(ctx, f.path); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-			return fmt.Errorf("app: snapshot store: %w", err)
+			return nil, fmt.Errorf("app: snapshot store: %w", err)
 		}
 	}
-	return nil
+	return shared[:snapshotsKept], nil
 }
 
 // writeFileSync writes path whole or not at all: a temporary file, synced,
