@@ -85,6 +85,11 @@ func (a *accountActor) abandon(ctx actor.Context) {
 	for _, h := range a.x.symbols {
 		// Off the ranking: a zero position removes it.
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid})
+		// No more marks and funding for an account that handles none.
+		if st := &a.syms[h.idx]; st.subscribed {
+			st.subscribed = false
+			a.unsubscribe(ctx, h, st)
+		}
 	}
 	if a.liq != nil {
 		for _, e := range a.liq.Abandon() {

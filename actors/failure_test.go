@@ -154,6 +154,13 @@ func TestFailedLiquidationGivesBackCover(t *testing.T) {
 			if p := e.position("B", tsym); p == nil || !p.Qty.Equal(dec("200")) {
 				t.Fatalf("B was touched by a frozen liquidation: %+v", p)
 			}
+			// The failed account gets no more marks (nor funding).
+			a := e.x.accounts.get(e.x, "A").id
+			if subscribed := call(t, func(d func(bool)) {
+				e.x.root.Send(e.x.symbol(tsym).pid, &symbolHook{fn: func(s *symbolActor) { d(s.subs[a] != nil) }})
+			}); subscribed {
+				t.Error("the symbol still sends the failed account its marks")
+			}
 		})
 	}
 }
