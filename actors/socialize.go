@@ -72,8 +72,8 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 // spreads that part again, see social.unpaid).
 func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 	h := a.x.symbols[m.sym]
-	paid := m.amount
 	res, code := a.risk(h).ApplySocializedCharge(h.sym, m.amount, m.mark)
+	paid := -res.Realized // all, part (above its maintenance margin) or nothing
 	if code != risk.OK {
 		a.x.log.Debug("actors: socialized charge refused", "account", a.e.name, "code", code.String())
 		paid = 0

@@ -1328,8 +1328,8 @@ type chargeMsg struct {
 
 func (m *chargeMsg) deliver(w *world) {
 	a, s := m.a, w.syms[m.sym]
-	paid := m.amount
 	res, code := a.r.ApplySocializedCharge(s, m.amount, m.mark)
+	paid := -res.Realized
 	if code != risk.OK {
 		paid = 0
 		w.st.unpaid++

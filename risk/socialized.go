@@ -13,13 +13,17 @@ import (
 // was computed at (the liquidation's quote, possibly older than the
 // account's: it is not stored), and the charge may not exceed the
 // position's unrealized PnL there: the winner pays from the profit it held
-// when the loss was quoted. The caller credits exactly
-// charge to the bankrupt liquidation's deficit (instead of the fund), which
-// keeps conservation exact. Bad input changes nothing: NoPosition without a
-// position, BadRequest for charge ≤ 0, InvalidPrice for a mark outside
-// [1, MaxPrice], ChargeExceedsProfit when charge > uPnL at mark. The result
-// has Realized = −charge, Position, and Liquidate (at the stored marks;
-// false while the account is in liquidation).
+// when the loss was quoted. Since the mark may have moved against it, it
+// pays only what leaves its equity above its maintenance margin at the
+// stored marks (the position's, isolated; the cross account's): a charge
+// never makes a winner liquidatable. The caller credits exactly what was
+// taken (−Realized) to the bankrupt liquidation's deficit (instead of the
+// fund), which keeps conservation exact. Bad input changes nothing:
+// NoPosition without a position, BadRequest for charge ≤ 0, InvalidPrice
+// for a mark outside [1, MaxPrice], ChargeExceedsProfit when charge > uPnL
+// at mark or nothing is above the maintenance margin. The result has
+// Realized = −taken (0 < taken ≤ charge), Position, and Liquidate (at the
+// stored marks; false while the account is in liquidation).
 func (a *Account) ApplySocializedCharge(sym *market.Symbol, charge market.Money, mark book.Ticks) (FillResult, Code) {
 	i := a.find(sym)
 	switch {
@@ -32,6 +36,15 @@ func (a *Account) ApplySocializedCharge(sym *market.Symbol, charge market.Money,
 	}
 	p := &a.pos[i]
 	if charge > sym.PnL(p.qty, p.cost, mark) {
+		return FillResult{}, ChargeExceedsProfit
+	}
+	var eq, mm market.Money
+	if p.mode == Isolated {
+		eq, mm = p.equityAt(p.margin, p.mark), sym.MaintenanceMargin(sym.Notional(p.mark, p.qty))
+	} else {
+		eq, mm = a.crossEquityMM()
+	}
+	if charge = min(charge, eq-mm-1); charge <= 0 {
 		return FillResult{}, ChargeExceedsProfit
 	}
 	p.realized -= charge

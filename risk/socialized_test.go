@@ -147,3 +147,38 @@ func TestIsolatedTakeoverOfLastPositionTakesNegativeCash(t *testing.T) {
 	g.fund += s.Fund
 	g.check("settled", nil, marks)
 }
+
+// TestSocializedChargeStopsAboveMaintenance: a short isolated winner (1 at
+// 3500, margin 700) is charged 400, its profit at the liquidation's quote
+// (3100), after the mark rose to 3800 (uPnL −300, equity 400, maintenance
+// 0.1 × 3800 − 210 = 170). It pays what leaves its equity above the
+// maintenance margin, 230 less a unit, and is not liquidatable; asked 100 it
+// pays 100.
+func TestSocializedChargeStopsAboveMaintenance(t *testing.T) {
+	sym := longSeed(t)
+	g := &ledger{t: t}
+	w, taker := g.open("1000", Isolated), g.open("100000", Cross)
+	for _, a := range g.accts {
+		mustOK(t, a.SetLeverage(sym, 5), "leverage")
+	}
+	trade(t, taker, sym, book.Buy, 3500, 1, 3500, false)
+	trade(t, w, sym, book.Sell, 3500, 1, 3500, false)
+	if w.OnMark(sym, 3800) {
+		t.Fatal("liquidatable before the charge")
+	}
+	res, c := w.ApplySocializedCharge(sym, usdt("400"), 3100)
+	mustOK(t, c, "charge")
+	if want := usdt("230") - 1; -res.Realized != want || res.Liquidate || w.OnMark(sym, 3800) {
+		t.Fatalf("took %s (want %s), liquidate %v", -res.Realized, want, res.Liquidate)
+	}
+	if ps, _ := w.Position(sym); ps.Margin != usdt("700")-(usdt("230")-1) {
+		t.Fatalf("margin %s", ps.Margin)
+	}
+	if _, c := w.ApplySocializedCharge(sym, usdt("100"), 3100); c != ChargeExceedsProfit {
+		t.Fatalf("a charge with nothing above maintenance: %s", c)
+	}
+	w.OnMark(sym, 3500)
+	if res, c := w.ApplySocializedCharge(sym, usdt("100"), 3100); c != OK || -res.Realized != usdt("100") {
+		t.Fatalf("with room again: %+v %s", res, c)
+	}
+}
