@@ -94,8 +94,10 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if r == nil {
 		return 0, fmt.Errorf("%w: the exchange has no journal", ErrRecover)
 	}
-	gcDone, t0 := relaxGC(), time.Now()
+	gcDone := relaxGC()
 	defer gcDone()
+	// A follower's Recover replays until it takes over, idle or not.
+	defer time.AfterFunc(recoveryGCFor, gcDone).Stop()
 	r.replaying.Store(true)
 	for _, t := range r.targets {
 		t.in = inbox{} // a second Recover (tests) starts empty
@@ -122,9 +124,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	}()
 	err = read(func(seq uint64, kind uint16, id uint32, p []byte) error {
 		at = seq
-		if n++; n%1024 == 0 && time.Since(t0) > recoveryGCFor {
-			gcDone() // a follower's: it replays until it takes over
-		}
+		n++
 		if err := x.replay(rp, seq, kind, id, p); err != nil {
 			return fmt.Errorf("%w: record %d (kind %d, actor %#x): %w", ErrRecover, seq, kind, id, err)
 		}
