@@ -44,19 +44,7 @@ type soak struct {
 func TestSoak(t *testing.T) {
 	t.Run("adl", func(t *testing.T) { soakRun(t, nil, market.DemoSymbols(), 1, "1000000", 1) })
 	t.Run("socialized", func(t *testing.T) {
-		cfgs := market.DemoConfigs()
-		syms := make([]*market.Symbol, len(cfgs))
-		for i, c := range cfgs {
-			if c.Symbol == "ETH-PERP" {
-				c.ADLMode = "socialized"
-			}
-			s, err := c.Compile()
-			if err != nil {
-				t.Fatal(err)
-			}
-			syms[i] = s
-		}
-		soakRun(t, nil, syms, 2, "0", 3) // a seed whose shocks leave deficits to socialize
+		soakRun(t, nil, socializedDemo(t), 2, "0", 3) // a seed whose shocks leave deficits to socialize
 	})
 	// A wallet per coin: the demo symbols in USDT beside an inverse XBTUSD
 	// in BTC; every account trades both, each asset balances on its own.
@@ -75,6 +63,23 @@ func TestSoak(t *testing.T) {
 		}
 		t.Logf("%d XBTUSD liquidations", n)
 	})
+}
+
+// socializedDemo is the demo symbols with ETH-PERP in socialized-loss mode.
+func socializedDemo(t *testing.T) []*market.Symbol {
+	cfgs := market.DemoConfigs()
+	syms := make([]*market.Symbol, len(cfgs))
+	for i, c := range cfgs {
+		if c.Symbol == "ETH-PERP" {
+			c.ADLMode = "socialized"
+		}
+		s, err := c.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		syms[i] = s
+	}
+	return syms
 }
 
 // xbtusd is XBTUSD, inverse and settled in BTC (100-contract lots,
