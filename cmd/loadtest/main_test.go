@@ -141,24 +141,45 @@ func TestCommandEchoFloor(t *testing.T) {
 // them: liquidations and ADL events reach the report, and the exchange's
 // invariants hold afterwards.
 func TestCommandShockLiquidates(t *testing.T) {
-	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--embedded", "--rate", "4000", "--duration", "3s", "--shock", "--quiet", "--json", jsonFile}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s", code, stderr.String())
-	}
 	var rep struct {
 		Liquidations int64 `json:"liquidations"`
 		ADLEvents    int64 `json:"adl_events"`
 		InvariantsOK bool  `json:"invariants_ok"`
 	}
-	data, err := os.ReadFile(jsonFile)
-	if err != nil || json.Unmarshal(data, &rep) != nil {
-		t.Fatalf("report %s (%v)", data, err)
-	}
+	stdout := runLiquidating(t, &rep, "--embedded", "--rate", "4000", "--duration", "3s", "--shock", "--quiet")
 	if rep.Liquidations == 0 || !rep.InvariantsOK {
-		t.Fatalf("liquidations %d, ADL events %d, invariants ok %v: %s", rep.Liquidations, rep.ADLEvents, rep.InvariantsOK, stdout.String())
+		t.Fatalf("liquidations %d, ADL events %d, invariants ok %v: %s", rep.Liquidations, rep.ADLEvents, rep.InvariantsOK, stdout)
 	}
+}
+
+// runLiquidating runs the load test with args and --json, decodes the
+// report into rep and returns the text. A run the machine starved (a median
+// latency over 200 ms: CI's other packages under the race detector held
+// one at 0.67-0.75 s, the makers' quotes lagged and the levered traders
+// built nothing) that liquidated nobody is taken once more, before the
+// caller counts the missing liquidation.
+func runLiquidating(t *testing.T, rep any, args ...string) string {
+	t.Helper()
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var stdout string
+	for try := 0; try < 2; try++ {
+		stdout = runOK(t, append(args, "--json", jsonFile)...)
+		data, err := os.ReadFile(jsonFile)
+		var starved struct {
+			Liquidations int64 `json:"liquidations"`
+			Latency      struct {
+				P50 int64 `json:"p50"`
+			} `json:"latency_us"`
+		}
+		if err != nil || json.Unmarshal(data, rep) != nil || json.Unmarshal(data, &starved) != nil {
+			t.Fatalf("report %s (%v)", data, err)
+		}
+		if starved.Liquidations > 0 || starved.Latency.P50 < 200_000 {
+			break
+		}
+		t.Logf("no liquidation in a starved run (latency p50 %d µs): once more", starved.Latency.P50)
+	}
+	return stdout
 }
 
 // TestCommandBatchAgainstExchange: with --batch 8 against the real
@@ -214,27 +235,10 @@ func TestCommandBatchAgainstExchange(t *testing.T) {
 // detector, left it small), the traders' policies keep
 // the rejects for their own state low after the first second, a jump
 // liquidates someone within the run, and every audit during the run (and
-// the final one, deposits included) passes. A run the machine starved (a
-// median latency over 200 ms: CI's other packages under the race detector
-// held it at 0.75 s once, and the makers' quotes lagged so far that the
-// levered traders built nothing) is taken once more before its missing
-// liquidation counts.
+// the final one, deposits included) passes (a starved run: runLiquidating).
 func TestCommandRealisticLoad(t *testing.T) {
-	jsonFile := filepath.Join(t.TempDir(), "r.json")
 	var rep realisticReport
-	var stdout string
-	for try := 0; try < 2; try++ {
-		stdout = runOK(t, "--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "500ms", "--jump-pct", "5", "--audit-every", "1s", "--quiet", "--json", jsonFile)
-		data, err := os.ReadFile(jsonFile)
-		rep = realisticReport{}
-		if err != nil || json.Unmarshal(data, &rep) != nil {
-			t.Fatalf("report %s (%v)", data, err)
-		}
-		if rep.Liquidations > 0 || rep.Latency.P50 < 200_000 {
-			break
-		}
-		t.Logf("no liquidation in a starved run (latency p50 %d µs): once more", rep.Latency.P50)
-	}
+	stdout := runLiquidating(t, &rep, "--embedded", "--rate", "5000", "--duration", "6s", "--jump-every", "500ms", "--jump-pct", "5", "--audit-every", "1s", "--quiet")
 	if rep.IndexJumps == 0 || rep.Liquidations == 0 || !rep.InvariantsOK || rep.Management.Polls == 0 {
 		t.Fatalf("%d index jumps, %d liquidations, invariants %v, %d polls: %s", rep.IndexJumps, rep.Liquidations, rep.InvariantsOK, rep.Management.Polls, stdout)
 	}
@@ -263,9 +267,6 @@ type realisticReport struct {
 		PerRequestUs float64 `json:"per_request_us"`
 		Scope        string  `json:"scope"`
 	} `json:"cpu"`
-	Latency struct {
-		P50 int64 `json:"p50"`
-	} `json:"latency_us"`
 }
 
 // check holds the run to the CPU, audits and reject share it reports.
