@@ -499,7 +499,7 @@ func (c *trader) openPosition(maker *trader, side wire.Side, price, qty, lev str
 	c.t.Helper()
 	c.leverage(lev)
 	maker.leverage(lev)
-	maker.limit(opposite(side), price, qty)
+	maker.limit(side.Opposite(), price, qty)
 	if o := c.limit(side, price, qty, wire.IOC); o.Status != wire.StatusFilled || !o.FilledQty.Equal(dec(qty)) {
 		c.t.Fatalf("opening %s %s@%s: %+v", side, qty, price, o)
 	}
@@ -509,13 +509,6 @@ func (c *trader) openPosition(maker *trader, side wire.Side, price, qty, lev str
 	// that liquidates next would otherwise race it: seen 1 in 300 runs
 	// under load, the ranking then lacking the maker).
 	maker.state()
-}
-
-func opposite(s wire.Side) wire.Side {
-	if s == wire.Buy {
-		return wire.Sell
-	}
-	return wire.Buy
 }
 
 // ---- streams ----

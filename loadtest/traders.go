@@ -203,7 +203,7 @@ func (t *taker) next(buf []byte) (kind, string, []byte) {
 		lean := math.Min(1, notional/(t.maxLev*math.Max(equity, 1)))
 		side = reducing(lots)
 		if t.rng.Float64() < 0.5*(1-lean) {
-			side = opposite(side)
+			side = side.Opposite()
 		}
 	}
 	return t.placeOrder(buf, order{side: side, lots: t.sym.lotsFor(n, t.mark.Load())})
@@ -222,13 +222,6 @@ func (a *acct) reduce(buf []byte, c *control) (kind, string, []byte, bool) {
 // reducing is the side of an order that reduces a position of lots.
 func reducing(lots int64) wire.Side {
 	if lots > 0 {
-		return wire.Sell
-	}
-	return wire.Buy
-}
-
-func opposite(s wire.Side) wire.Side {
-	if s == wire.Buy {
 		return wire.Sell
 	}
 	return wire.Buy
@@ -288,7 +281,7 @@ func (l *levered) next(buf []byte) (kind, string, []byte) {
 		// A stop closing the whole position twice the idle distance
 		// away on the losing side: a shock may fire it before it is
 		// canceled, or liquidate the position first.
-		o = order{side: opposite(l.side), stopTicks: l.offsetTicks(l.side, 2*l.holdOffBps)}
+		o = order{side: l.side.Opposite(), stopTicks: l.offsetTicks(l.side, 2*l.holdOffBps)}
 	} else {
 		o = order{side: l.side, priceTicks: l.offsetTicks(l.side, l.holdOffBps), lots: 1, tif: wire.GTC, postOnly: true}
 	}

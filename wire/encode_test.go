@@ -137,3 +137,9 @@ func TestStateHashReplyShape(t *testing.T) {
 		}
 	}
 }
+
+func TestSideOpposite(t *testing.T) {
+	if Buy.Opposite() != Sell || Sell.Opposite() != Buy {
+		t.Fatalf("buy → %s, sell → %s", Buy.Opposite(), Sell.Opposite())
+	}
+}

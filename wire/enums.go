@@ -8,6 +8,14 @@ const (
 	Sell Side = "sell"
 )
 
+// Opposite is the other side (Buy for anything but Buy).
+func (s Side) Opposite() Side {
+	if s == Buy {
+		return Sell
+	}
+	return Buy
+}
+
 // OrderType is limit or market.
 type OrderType string
 
