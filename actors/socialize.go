@@ -33,10 +33,6 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 		return
 	}
 	res, err := rk.SocializeAt(m.side, m.deficit, m.mark, a.charges[:0])
-	mark := m.mark
-	if mark == 0 {
-		mark = rk.Mark()
-	}
 	if err != nil && !errors.Is(err, adl.ErrNoMark) { // no mark yet: nobody can be charged
 		panic(fmt.Sprintf("actors: socialized loss of %d on %s refused: %v", m.deficit, a.x.symbols[m.sym].sym.Name, err))
 	}
@@ -46,7 +42,7 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 			continue
 		}
 		n++
-		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: mark, bankrupt: m.pid, name: m.name})
+		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: res.Mark, bankrupt: m.pid, name: m.name})
 	}
 	a.charges = res.Charges[:0]
 	ctx.Send(m.pid, &socialMsg{kind: socialPlan, sym: m.sym, n: n, amount: res.Uncovered})

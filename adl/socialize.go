@@ -22,6 +22,7 @@ type Socialized struct {
 	// Charged = Σ Charges[i].Amount = min(deficit, total profit);
 	// Uncovered = deficit − Charged (left when the profit does not suffice).
 	Charged, Uncovered market.Money
+	Mark               book.Ticks // the profits were valued at
 }
 
 // Socialize spreads a deficit left by a bankrupt position on bankruptSide
@@ -83,5 +84,5 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 		}
 		before += cs[i].Profit
 	}
-	return Socialized{Charges: dst, Charged: a, Uncovered: deficit - a}, nil
+	return Socialized{Charges: dst, Charged: a, Uncovered: deficit - a, Mark: mark}, nil
 }

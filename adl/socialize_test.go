@@ -24,7 +24,7 @@ func TestSocializeSplitsInProportionToProfit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A = min(10, 3) = 3: one unit each, 7 uncovered.
-	if out.Charged != 3 || out.Uncovered != 7 || len(out.Charges) != 3 {
+	if out.Charged != 3 || out.Uncovered != 7 || len(out.Charges) != 3 || out.Mark != 9 {
 		t.Fatalf("%+v", out)
 	}
 	out, _ = rk.Socialize(Long, 2, nil)
@@ -38,7 +38,7 @@ func TestSocializeSplitsInProportionToProfit(t *testing.T) {
 	}
 	// At mark 7, as a liquidation quoted before the mark rose to 9, the
 	// shorts held 3 each (the losing one 1): 10 is covered there.
-	if out, err = rk.SocializeAt(Long, 10, 7, nil); err != nil || out.Charged != 10 || out.Uncovered != 0 || len(out.Charges) != 4 {
+	if out, err = rk.SocializeAt(Long, 10, 7, nil); err != nil || out.Charged != 10 || out.Uncovered != 0 || len(out.Charges) != 4 || out.Mark != 7 {
 		t.Fatalf("at mark 7: %+v, %v", out, err)
 	}
 	if _, err := rk.SocializeAt(Long, 1, -1, nil); !errors.Is(err, ErrInvalidPrice) {

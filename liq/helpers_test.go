@@ -1274,15 +1274,11 @@ func (m *socializeMsg) deliver(w *world) {
 		return
 	}
 	res, err := rk.SocializeAt(m.side, m.deficit, m.mark, nil)
-	mark := m.mark
-	if mark == 0 {
-		mark = rk.Mark()
-	}
 	if err != nil && !errors.Is(err, adl.ErrNoMark) {
 		w.fatalf("socialized loss of %d refused: %v", m.deficit, err)
 	}
 	if w.trace != nil {
-		w.trace(fmt.Sprintf("socialize %s side %s deficit %s at mark %d: charged %s uncovered %s, %d charges", w.syms[m.sym].Name, m.side, m.deficit, mark, res.Charged, res.Uncovered, len(res.Charges)))
+		w.trace(fmt.Sprintf("socialize %s side %s deficit %s at mark %d: charged %s uncovered %s, %d charges", w.syms[m.sym].Name, m.side, m.deficit, res.Mark, res.Charged, res.Uncovered, len(res.Charges)))
 	}
 	n := 0
 	for _, c := range res.Charges {
@@ -1291,7 +1287,7 @@ func (m *socializeMsg) deliver(w *world) {
 		}
 		n++
 		win := w.byID[c.Account]
-		w.send(epADL, win.ep(), &chargeMsg{a: win, sym: m.sym, amount: c.Amount, mark: mark, bankrupt: m.a})
+		w.send(epADL, win.ep(), &chargeMsg{a: win, sym: m.sym, amount: c.Amount, mark: res.Mark, bankrupt: m.a})
 	}
 	w.send(epADL, m.a.ep(), &socialPlanMsg{a: m.a, sym: m.sym, n: n, uncovered: res.Uncovered})
 }
