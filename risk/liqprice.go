@@ -24,8 +24,12 @@ func (p *position) equityAt(w market.Money, x book.Ticks) market.Money {
 }
 
 // liqAt reports whether slot p backed by w is liquidatable at price x.
-func (p *position) liqAt(w market.Money, x book.Ticks) bool {
-	return p.equityAt(w, x) <= p.sym.MaintenanceMargin(p.sym.Notional(x, p.qty))
+func (p *position) liqAt(w market.Money, x book.Ticks) bool { return p.aboveMM(w, x) <= 0 }
+
+// aboveMM is how far the equity with wallet w at x is above the
+// maintenance margin there.
+func (p *position) aboveMM(w market.Money, x book.Ticks) market.Money {
+	return p.equityAt(w, x) - p.sym.MaintenanceMargin(p.sym.Notional(x, p.qty))
 }
 
 // triggered is the comparison a mark tick costs.
@@ -304,15 +308,21 @@ func (a *Account) afterChange(i int) {
 // liquidatable evaluates slot i (or, for cross, the account) exactly at the
 // stored marks.
 func (a *Account) liquidatable(i int) bool {
-	p := &a.pos[i]
-	if p.mode == Isolated {
-		return p.qty != 0 && p.liqAt(p.margin, p.mark)
-	}
-	if a.nCross == 0 {
+	if p := &a.pos[i]; p.mode == Isolated && p.qty == 0 || p.mode != Isolated && a.nCross == 0 {
 		return false
 	}
+	return a.headroom(i) <= 0
+}
+
+// headroom is how far the margin behind position i (its own, isolated;
+// the cross account's) is above its maintenance margin at the stored
+// marks: at or below 0 it is liquidatable.
+func (a *Account) headroom(i int) market.Money {
+	if p := &a.pos[i]; p.mode == Isolated {
+		return p.aboveMM(p.margin, p.mark)
+	}
 	eq, mm := a.crossEquityMM()
-	return eq <= mm
+	return eq - mm
 }
 
 // OnMark stores sym's new mark and reports whether the account must be

@@ -38,13 +38,7 @@ func (a *Account) ApplySocializedCharge(sym *market.Symbol, charge market.Money,
 	if charge > sym.PnL(p.qty, p.cost, mark) {
 		return FillResult{}, ChargeExceedsProfit
 	}
-	var eq, mm market.Money
-	if p.mode == Isolated {
-		eq, mm = p.equityAt(p.margin, p.mark), sym.MaintenanceMargin(sym.Notional(p.mark, p.qty))
-	} else {
-		eq, mm = a.crossEquityMM()
-	}
-	if charge = min(charge, eq-mm-1); charge <= 0 {
+	if charge = min(charge, a.headroom(i)-1); charge <= 0 { // never liquidatable by it
 		return FillResult{}, ChargeExceedsProfit
 	}
 	p.realized -= charge
