@@ -10,6 +10,7 @@ package app
 // new standby, or one whose disk was lost) has a snapshot to follow from.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,7 +59,20 @@ func snapSeq(name string) (uint64, bool) {
 	return seq, err == nil
 }
 
-func newestFirst(a, b snapFile) int { return -cmpU64(a.seq, b.seq) }
+// snapList is the snapshots among names, newest first; path gives where
+// one named so is (shared: in the shared store).
+func snapList(names []string, path func(string) string, shared bool) []snapFile {
+	var out []snapFile
+	for _, n := range names {
+		if seq, ok := snapSeq(n); ok {
+			out = append(out, snapFile{path(n), seq, shared})
+		}
+	}
+	slices.SortFunc(out, newestFirst)
+	return out
+}
+
+func newestFirst(a, b snapFile) int { return cmp.Compare(b.seq, a.seq) }
 
 // sharedSnapshots opens the object store a clustered instance keeps its
 // snapshots in, creating it when create (the leader, to put one); nil for
@@ -106,14 +120,11 @@ func sharedFiles(ctx context.Context, st jetstream.ObjectStore) ([]snapFile, err
 	if err != nil {
 		return nil, fmt.Errorf("app: snapshot store: %w", err)
 	}
-	var out []snapFile
-	for _, o := range infos {
-		if seq, ok := snapSeq(o.Name); ok {
-			out = append(out, snapFile{o.Name, seq, true})
-		}
+	names := make([]string, len(infos))
+	for i, o := range infos {
+		names[i] = o.Name
 	}
-	slices.SortFunc(out, newestFirst)
-	return out, nil
+	return snapList(names, func(n string) string { return n }, true), nil
 }
 
 // snapshotFiles lists the snapshots newest first.
@@ -125,24 +136,11 @@ func snapshotFiles(data string) ([]snapFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: snapshots: %w", err)
 	}
-	var out []snapFile
-	for _, e := range ents {
-		if seq, ok := snapSeq(e.Name()); ok {
-			out = append(out, snapFile{filepath.Join(snapDir(data), e.Name()), seq, false})
-		}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
 	}
-	slices.SortFunc(out, newestFirst)
-	return out, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return snapList(names, func(n string) string { return filepath.Join(snapDir(data), n) }, false), nil
 }
 
 // recover loads the newest good snapshot into a.x and replays the journal
