@@ -534,24 +534,35 @@ func TestStepSettlesOnce(t *testing.T) {
 	}
 
 	m, sym = seedMachine(t, true)
-	for _, s := range []struct {
-		in   Input
-		want []Effect
-	}{
-		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
-		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
-		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000"), Mark: 3100}}},
+	for _, s := range append(socializedOpening(), []step{
 		{SocialPlan{Leg: 0, N: 2}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, nil},
 		// The second winner could not pay: its 10 is spread again.
 		{SocialCharged{Leg: 0, Paid: 0, Asked: usdt("10")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
 		{SocialPlan{Leg: 0, N: 1}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
-	} {
+	}...) {
 		stepWants(t, m, s.in, s.want...)
 	}
 	if m.Charged() != usdt("40") || !m.Settled() {
 		t.Fatalf("charged %s", m.Charged())
+	}
+}
+
+// step is an input and the effects it must give (stepWants).
+type step struct {
+	in   Input
+	want []Effect
+}
+
+// socializedOpening takes seedMachine's socialized long (bankrupt at 3000)
+// to its first Socialize: the set-aside quoted, the IOC filled at 2960, a
+// deficit of 40 beyond an empty reservation, valued at the quote's 3100.
+func socializedOpening() []step {
+	return []step{
+		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
+		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000"), Mark: 3100}}},
 	}
 }
 
@@ -561,18 +572,12 @@ func TestStepSettlesOnce(t *testing.T) {
 // pays nothing.
 func TestSocialUncoveredSpreadAgain(t *testing.T) {
 	m, sym := seedMachine(t, true)
-	for _, s := range []struct {
-		in   Input
-		want []Effect
-	}{
-		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
-		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
-		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000"), Mark: 3100}}},
+	for _, s := range append(socializedOpening(), []step{
 		{SocialPlan{Leg: 0, N: 1, Uncovered: usdt("10")}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
 		{SocialPlan{Leg: 0, N: 1}, nil},
 		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
-	} {
+	}...) {
 		stepWants(t, m, s.in, s.want...)
 	}
 	if m.Charged() != usdt("40") {
