@@ -75,8 +75,10 @@
 //   - Positions are bucketed by b (16 buckets per octave, 1× to 1024×
 //     leverage, each at most 6.25% wide); each bucket is a google/btree
 //     BTreeG of value items keyed by (C/qty, b, account). SetMark stores a
-//     number (O(1)); Update is a delete + insert in one bucket (O(log n),
-//     0 allocs; a report that changes nothing is O(1)).
+//     number (O(1)); Update changes the position's record and notes it, and
+//     the trees catch up (a delete + insert in one bucket, O(log n), 0
+//     allocs) only when something walks them: a position reported many
+//     times between two deleverages costs one tree change.
 //   - Score is decreasing in b, so score(r, bucket floor) bounds a bucket.
 //     As a function of r it has closed-form turning points (long:
 //     r = sqrt(1−b)−1; short: r = 1−sqrt(1+b) and r = sqrt(b²+b)−b; see

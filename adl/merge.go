@@ -146,6 +146,7 @@ func (m *merger) init(rk *Ranking) {
 // opened (a tree seek each) only if that bound reaches the top, so buckets
 // that cannot hold a winner cost no seek.
 func (m *merger) begin(side book.Side) {
+	m.rk.sync()
 	m.up = m.rk.up(side)
 	m.mk = m.rk.markValue()
 	m.streams = m.streams[:0]

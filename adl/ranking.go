@@ -106,6 +106,9 @@ type position struct {
 	side   book.Side
 	bucket uint8
 	live   bool
+	// inTree: the record's item (key, b, account) is in its side's tree
+	// bucket; dirty: it is in Ranking.dirty, to be inserted at sync.
+	inTree, dirty bool
 	// bankrupt: the position is a liquidation's remainder (Report): its
 	// margin is a token, and it guards its own closes by its bankruptcy
 	// price, so deleveraging does not test whether it can afford one.
@@ -155,6 +158,21 @@ type Ranking struct {
 	aside [2]market.Money
 
 	snapAccts []book.AccountID // AppendSnapshot's scratch
+
+	// The trees lag the records: Update changes a record, its side's count
+	// and open interest at once, but the trees only when something walks
+	// them (sync): stale items to delete, then records to insert. Only the
+	// newest report of an account between two walks costs a tree change,
+	// and walks (a deleverage, the queue listing) are rare.
+	dels  []treeDel
+	dirty []int32
+}
+
+// treeDel is a stale item and where it is.
+type treeDel struct {
+	it     item
+	side   uint8
+	bucket uint8
 }
 
 // New returns an empty ranking for one symbol. A linear contract (Kind 0
@@ -206,8 +224,8 @@ func (rk *Ranking) Mark() book.Ticks { return rk.mark }
 // entry price for an inverse one; risk's |PositionState.Cost|) and margin (the
 // collateral behind it excluding its own unrealized PnL: isolated margin, or
 // the cross-margin equity share the risk layer assigns). qty 0 removes the
-// position. O(log n), no allocation once the account is known; a report
-// that changes nothing is O(1).
+// position. O(1), no allocation once the account is known; the tree
+// change waits for the next walk (sync).
 func (rk *Ranking) Update(acct book.AccountID, side book.Side, qty book.Lots, cost, margin market.Money) error {
 	switch {
 	case qty < 0:
@@ -262,7 +280,8 @@ func (rk *Ranking) release(idx int32) {
 	rk.free = append(rk.free, idx)
 }
 
-// link computes the record's key and bucket and inserts it.
+// link computes the record's key and bucket and counts it; sync inserts
+// it into its tree.
 func (rk *Ranking) link(idx int32) {
 	p := &rk.pos[idx]
 	p.key = float64(p.cost) / float64(p.qty)
@@ -270,19 +289,50 @@ func (rk *Ranking) link(idx int32) {
 	p.bucket = uint8(bucketOf(p.b))
 	p.live = true
 	sb := &rk.sides[sideIndex(p.side)]
-	sb.trees[p.bucket].ReplaceOrInsert(p.item())
 	sb.count++
 	sb.oi += p.qty
+	if !p.dirty {
+		p.dirty = true
+		rk.dirty = append(rk.dirty, idx)
+		// A released record's entry stays behind; bound them.
+		if len(rk.dirty) > 2*len(rk.pos)+1024 {
+			rk.sync()
+		}
+	}
 }
 
-// unlink removes the record from its tree (the record stays allocated).
+// unlink uncounts the record (it stays allocated); sync deletes its item
+// from its tree.
 func (rk *Ranking) unlink(idx int32) {
 	p := &rk.pos[idx]
 	sb := &rk.sides[sideIndex(p.side)]
-	sb.trees[p.bucket].Delete(p.item())
+	if p.inTree {
+		rk.dels = append(rk.dels, treeDel{it: p.item(), side: uint8(sideIndex(p.side)), bucket: p.bucket})
+		p.inTree = false
+	}
 	sb.count--
 	sb.oi -= p.qty
 	p.live = false
+}
+
+// sync brings the trees up to the records: first every stale item out,
+// then every changed record in. Whatever walks the trees calls it first.
+func (rk *Ranking) sync() {
+	for _, d := range rk.dels {
+		rk.sides[d.side].trees[d.bucket].Delete(d.it)
+	}
+	for _, idx := range rk.dirty {
+		p := &rk.pos[idx]
+		if !p.dirty { // released since (and maybe dirty again, later in the list)
+			continue
+		}
+		p.dirty = false
+		if p.live {
+			rk.sides[sideIndex(p.side)].trees[p.bucket].ReplaceOrInsert(p.item())
+			p.inTree = true
+		}
+	}
+	rk.dels, rk.dirty = rk.dels[:0], rk.dirty[:0]
 }
 
 // Count returns the number of positions on a side.
@@ -362,6 +412,7 @@ func (rk *Ranking) exact(idx int32) float64 {
 // Check verifies the internal state: every live record is in the tree its
 // side and bucket say, counts and open interest add up, the index is exact.
 func (rk *Ranking) Check() error {
+	rk.sync()
 	var count [2]int
 	var oi [2]book.Lots
 	for i := range rk.pos {
