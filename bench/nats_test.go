@@ -13,6 +13,7 @@ import (
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/internal/natscluster"
+	"github.com/perpx/perpx/loadtest"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -180,6 +181,20 @@ func benchNATSAt(b *testing.B, conns, win int, url string, srv serverStats) {
 // BenchmarkNATSOrders: the flow end to end over NATS on loopback, four
 // pipelining client connections (the load generator shares the machine).
 func BenchmarkNATSOrders(b *testing.B) { benchNATS(b, 4, 256, false) }
+
+// BenchmarkNATSEcho: BenchmarkNATSOrders' clients and requests against an
+// echo responder (loadtest.StartEcho: the embedded server, one in-process
+// subscription answering each request with a canned reply), the floor the
+// exchange's figure is compared with (issue 21: BenchmarkNATSOrders ≥ 0.55
+// of it, measured in the same run: -bench 'NATSOrders$|NATSEcho$').
+func BenchmarkNATSEcho(b *testing.B) {
+	url, stop, err := loadtest.StartEcho(wire.DefaultSubjects().Prefix(), "inproc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(stop)
+	benchNATSAt(b, 4, 256, url, serverStats{})
+}
 
 // BenchmarkNATSOrdersDurable: BenchmarkNATSOrders with the journal on
 // (issue 13): every order's records appended to JetStream (file store,

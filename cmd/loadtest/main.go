@@ -214,7 +214,7 @@ func measure(ctx context.Context, cfg loadtest.Config, o *options, echo string, 
 	switch {
 	case o.embedded && echo != "":
 		cfg.CPUScope = "the embedded NATS server and the echo responder"
-		url, stopEcho, err := startEcho(cfg.Prefix, echo)
+		url, stopEcho, err := loadtest.StartEcho(cfg.Prefix, echo)
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: echo responder: %w", err)
 		}

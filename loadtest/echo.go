@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -17,13 +17,14 @@ var (
 	echoOK    = []byte(`{"ok":true}`)
 )
 
-// startEcho starts an embedded NATS server (natsrv, as the exchange does)
+// StartEcho starts an embedded NATS server (natsrv, as the exchange does)
 // and a responder that answers every request under the prefix at once with
 // a canned reply, through one subscription: no gateway, no actors. A load
-// test against it measures the floor of what NATS gives on this machine.
-// conn is "inproc" (the exchange's own in-process connection) or "tcp"
-// (a loopback client connection).
-func startEcho(prefix, conn string) (string, func(), error) {
+// test (or bench's BenchmarkNATSEcho) against it measures the floor of
+// what NATS gives on this machine. conn is "inproc" (the exchange's own
+// in-process connection) or "tcp" (a loopback client connection). It
+// returns the server's client URL and the function that stops both.
+func StartEcho(prefix, conn string) (string, func(), error) {
 	subj, err := wire.NewSubjects(prefix)
 	if err != nil {
 		return "", nil, err
