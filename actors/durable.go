@@ -165,6 +165,7 @@ type durability struct {
 	// Recovery's state (replay.go); replaying is only true inside Recover,
 	// before any request is served.
 	replaying atomic.Bool // read by actors that handle lifecycle messages meanwhile
+	rp        *replayer   // the running Recover's (ReplayCaughtUp), for its goroutine only
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	begun     bool        // a record other than a leader's mark was replayed
 	pmu       sync.Mutex  // pending, in recovery (its workers arm and stop timers)

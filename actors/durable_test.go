@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -304,5 +306,62 @@ func TestReadsLeaveNothingInFlight(t *testing.T) {
 	}
 	if _, _, err := x.Snapshot(time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReplayCaughtUpRunsTheBatch: a follower's Recover learns of a damaged
+// record (a message its sender never sent) in the records it has read so
+// far when it says it has caught up (ReplayCaughtUp), not only when more
+// records fill the second worker's batch or it takes over.
+func TestReplayCaughtUpRunsTheBatch(t *testing.T) {
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	replayWorkers = func() int { return 2 }
+	j := &memJournal{}
+	e := newEnvWith(t, j, market.DemoSymbols()...)
+	for _, a := range []string{"a", "b", "c"} {
+		e.deposit(a, "100000")
+	}
+	e.index("BTC-PERP", "30000")
+	e.place("a", "BTC-PERP", wire.Sell, "30000", "0.01")
+	e.place("b", "BTC-PERP", wire.Buy, "30000", "0.01")
+	e.x.Stop()
+
+	// An account the second worker runs handles a message from the
+	// symbol that the symbol never sent.
+	bad := j.clone()
+	var acct uint32
+	for _, r := range bad.recs {
+		if r.kind == recAccount && (r.actor-actorAccount)%replaySplit != 0 {
+			acct = r.actor
+		}
+	}
+	if acct == 0 {
+		t.Fatal("no account on the second worker")
+	}
+	p := binary.AppendUvarint(nil, 1_700_000_000_000)
+	bad.Append(recMsg, acct, binary.AppendUvarint(p, uint64(actorSymbol)), nil)
+
+	for _, caughtUp := range []bool{false, true} {
+		x, err := Start(Options{Symbols: market.DemoSymbols(), Journal: bad.clone()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var early error
+		_, err = x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
+			if err := bad.read(fn); err != nil {
+				return err
+			}
+			if caughtUp {
+				early = x.ReplayCaughtUp()
+			}
+			return nil
+		})
+		x.Stop()
+		if err == nil || !strings.Contains(err.Error(), "never sent") {
+			t.Fatalf("caught up %v: Recover returned %v, want the message never sent", caughtUp, err)
+		}
+		if caughtUp != (early != nil) || early != nil && !errors.Is(err, early) && err.Error() != early.Error() {
+			t.Fatalf("caught up %v: ReplayCaughtUp returned %v (Recover %v)", caughtUp, early, err)
+		}
 	}
 }

@@ -115,6 +115,8 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	}()
 	var at uint64
 	rp := newReplayer(r, replayWorkers())
+	r.rp = rp
+	defer func() { r.rp = nil }()
 	defer func() {
 		if p := recover(); p != nil {
 			rp.fail(0, nil) // the async worker stops
@@ -152,6 +154,22 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	restore() // before resume: the actors run again from there
 	x.resume()
 	return n, nil
+}
+
+// ReplayCaughtUp tells a Recover in progress that its read function has
+// passed it every record it has for now (a follower between its leader's
+// batches), waits until they have run and returns the error of one that
+// failed. Without it, the records batched for the second worker would
+// wait for more to fill the batch: a damaged one would fail the recovery
+// only then, or at the takeover. Call it only from Recover's read
+// function, between records; elsewhere it does nothing.
+func (x *Exchange) ReplayCaughtUp() error {
+	r := x.rec
+	if r == nil || r.rp == nil {
+		return nil
+	}
+	r.rp.barrier()
+	return r.rp.failure()
 }
 
 // recoveryGC is the GC percentage while a recovery runs. Replay allocates

@@ -336,6 +336,11 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 	_, err = a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
 		for {
 			err := f.Next(fctx, fn)
+			if err == nil && !f.Behind() {
+				// Caught up: what was read runs now, not when more fills
+				// the workers' batch, so a damaged record fails here.
+				err = a.x.ReplayCaughtUp()
+			}
 			if err == nil {
 				continue
 			}

@@ -104,6 +104,10 @@ func (f *Follower) pump() {
 // the first).
 func (f *Follower) Applied() uint64 { return f.applied.Load() }
 
+// Behind reports whether a batch read ahead waits for Next: false when
+// Next would wait for the writer (the follower has caught up, for now).
+func (f *Follower) Behind() bool { return len(f.next) > 0 }
+
 // Next waits for the next batch and passes its records to fn in order. It
 // returns ctx's error when ctx ends first; a gap, a corrupt batch or an
 // error of fn stops the follower for good (Close it).
