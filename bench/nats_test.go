@@ -13,7 +13,7 @@ import (
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/internal/natscluster"
-	"github.com/perpx/perpx/loadtest"
+	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -183,12 +183,12 @@ func benchNATSAt(b *testing.B, conns, win int, url string, srv serverStats) {
 func BenchmarkNATSOrders(b *testing.B) { benchNATS(b, 4, 256, false) }
 
 // BenchmarkNATSEcho: BenchmarkNATSOrders' clients and requests against an
-// echo responder (loadtest.StartEcho: the embedded server, one in-process
+// echo responder (natsrv.StartEcho: the embedded server, one in-process
 // subscription answering each request with a canned reply), the floor the
 // exchange's figure is compared with (issue 21: BenchmarkNATSOrders ≥ 0.55
 // of it, measured in the same run: -bench 'NATSOrders$|NATSEcho$').
 func BenchmarkNATSEcho(b *testing.B) {
-	url, stop, err := loadtest.StartEcho(wire.DefaultSubjects().Prefix(), "inproc")
+	url, stop, err := natsrv.StartEcho(wire.DefaultSubjects().Prefix(), "inproc")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,9 @@
 // the same permissions, from the allowed page origins), turning the config's
 // users into NATS authorization, the exchange's own in-process service
 // connection and, when given a store directory, JetStream with every write
-// fsynced before it is acknowledged. It decides no exchange rule.
+// fsynced before it is acknowledged; and StartEcho, the same server with a
+// canned responder instead of the exchange (the floor the load test and
+// the benchmarks compare it with). It decides no exchange rule.
 //
 // Permissions with users configured (P is the prefix, default "px"):
 //

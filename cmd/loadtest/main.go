@@ -28,6 +28,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/loadtest"
+	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -214,7 +215,7 @@ func measure(ctx context.Context, cfg loadtest.Config, o *options, echo string, 
 	switch {
 	case o.embedded && echo != "":
 		cfg.CPUScope = "the embedded NATS server and the echo responder"
-		url, stopEcho, err := loadtest.StartEcho(cfg.Prefix, echo)
+		url, stopEcho, err := natsrv.StartEcho(cfg.Prefix, echo)
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: echo responder: %w", err)
 		}

@@ -1,11 +1,10 @@
-package loadtest
+package natsrv
 
 import (
 	"bytes"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
-	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -17,7 +16,7 @@ var (
 	echoOK    = []byte(`{"ok":true}`)
 )
 
-// StartEcho starts an embedded NATS server (natsrv, as the exchange does)
+// StartEcho starts an embedded NATS server (Start, as the exchange does)
 // and a responder that answers every request under the prefix at once with
 // a canned reply, through one subscription: no gateway, no actors. A load
 // test (or bench's BenchmarkNATSEcho) against it measures the floor of
@@ -29,7 +28,7 @@ func StartEcho(prefix, conn string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", Prefix: prefix})
+	srv, err := Start(Options{Listen: "127.0.0.1:-1", Prefix: prefix})
 	if err != nil {
 		return "", nil, err
 	}
