@@ -42,10 +42,10 @@ type accountActor struct {
 	seq     uint64       // account event seq
 	n       uint64       // messages handled (quiescence probe)
 
-	// wants caches wantEvents' answer for the message being handled
-	// (wantsAt = n+1 while it is).
-	wants   bool
-	wantsAt uint64
+	// mb is the actor's mailbox; wants caches wantEvents' answer for its
+	// take of messages being handled.
+	mb    *mailbox
+	wants interest
 
 	// free holds finished orders for reuse (newOrder, release): an order
 	// lives from acceptance to its terminal state, and nothing outside
@@ -1015,10 +1015,11 @@ func (a *accountActor) wantEvents() bool {
 	if !a.x.events {
 		return false
 	}
-	if a.wantsAt != a.n+1 { // asked once per message handled
-		a.wantsAt, a.wants = a.n+1, a.x.wantsAccountEvents(a.e.name)
+	want, ok := a.wants.cached(a.mb)
+	if !ok {
+		want = a.wants.store(a.mb, a.x.wantsAccountEvents(a.e.name))
 	}
-	if a.wants {
+	if want {
 		return true
 	}
 	a.seq++

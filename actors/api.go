@@ -246,7 +246,7 @@ func Start(opts Options) (*Exchange, error) {
 	fa := newFundActor(x)
 	x.fund, _ = x.spawn(fa, "fund", actorFund, &fa.j)
 	ha := newHistoryActor(x)
-	x.history, _ = x.spawn(ha, "history", actorHistory, &ha.j)
+	x.history, ha.mb = x.spawn(ha, "history", actorHistory, &ha.j)
 	for _, h := range x.symbols {
 		sa := newSymbolActor(x, h)
 		h.pid, h.mb = x.spawn(sa, "symbol-"+h.sym.Name, actorSymbol+uint32(h.idx), &sa.j)

@@ -38,7 +38,12 @@ type historyActor struct {
 	// (history.Intervals order), derived from the series: the stream's
 	// state, rebuilt from the series when a period starts.
 	forming [][]history.Candle
-	n       uint64
+	// mb is the actor's mailbox; klineWant caches, per symbol and interval,
+	// whether the candle stream has a subscriber, for its take of
+	// messages being handled.
+	mb        *mailbox
+	klineWant [][]interest
+	n         uint64
 }
 
 type oiSample struct {
@@ -139,11 +144,26 @@ func newHistoryActor(x *Exchange) *historyActor {
 	a.marks = make([]market.MarkUpdate, len(x.symbols))
 	a.oi = make([][]oiSample, len(x.symbols))
 	a.forming = make([][]history.Candle, len(x.symbols))
+	a.klineWant = make([][]interest, len(x.symbols))
 	for i := range a.forming {
-		a.forming[i] = make([]history.Candle, len(history.Intervals()))
+		a.forming[i] = make([]history.Candle, len(klineIntervals))
+		a.klineWant[i] = make([]interest, len(klineIntervals))
 	}
 	return a
 }
+
+// klineIntervals are the candle streams' intervals (history.Intervals),
+// klineNames their names.
+var (
+	klineIntervals = history.Intervals()
+	klineNames     = func() []string {
+		out := make([]string, len(klineIntervals))
+		for i, iv := range klineIntervals {
+			out[i] = iv.String()
+		}
+		return out
+	}()
+)
 
 func (a *historyActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -266,9 +286,14 @@ func (a *historyActor) streamKlines(sym int, ms int64, traded bool) {
 		return
 	}
 	h := a.x.symbols[sym]
-	for k, iv := range history.Intervals() {
-		name := iv.String()
-		if !ks.WantsKline(h.sym.Name, name) {
+	for k, iv := range klineIntervals {
+		name := klineNames[k]
+		c := &a.klineWant[sym][k]
+		want, ok := c.cached(a.mb)
+		if !ok {
+			want = c.store(a.mb, ks.WantsKline(h.sym.Name, name))
+		}
+		if !want {
 			continue
 		}
 		open := iv.Open(ms)

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/perpx/perpx/market"
@@ -243,4 +244,44 @@ func TestLiquidationNoticeWithoutAccountListeners(t *testing.T) {
 		t.Fatalf("trades counted %d, built %d; want 2 and 0", n, built)
 	}
 	e.audit()
+}
+
+// switchRecorder records like recorder; whether anybody follows the
+// accounts is up to the test.
+type switchRecorder struct {
+	*recorder
+	follow atomic.Bool
+}
+
+func (s *switchRecorder) WantsAccountEvents(string) bool { return s.follow.Load() }
+func (s *switchRecorder) WantsTrades(string) bool        { return true }
+func (s *switchRecorder) WantsBook(string) bool          { return true }
+
+// TestAccountEventsFollowANewListener: an account builds its events only
+// while somebody follows it, and caches the answer for a take of its
+// mailbox: an order placed after a listener came builds its event,
+// although the one before it did not.
+func TestAccountEventsFollowANewListener(t *testing.T) {
+	sw := &switchRecorder{recorder: newRecorder()}
+	e := &env{t: t, rec: sw.recorder, clk: &clock{}}
+	e.clk.ms.Store(1_700_000_000_000)
+	x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym)}, Sink: sw, Now: e.clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.x = x
+	t.Cleanup(x.Stop)
+	e.index(tsym, "3750")
+	e.deposit("alice", "100000")
+	e.mustPlace("alice", tsym, wire.Buy, "3000", "1")
+	e.x.quiesce()
+	if n := len(e.rec.events("alice", wire.EventOrder)); n != 0 {
+		t.Fatalf("%d order events built for nobody", n)
+	}
+	sw.follow.Store(true)
+	e.mustPlace("alice", tsym, wire.Buy, "3001", "1")
+	e.x.quiesce()
+	if evs := e.rec.events("alice", wire.EventOrder); len(evs) != 1 || !evs[0].Order.Price.Equal(dec("3001")) {
+		t.Fatalf("order events %+v, want the second order's", evs)
+	}
 }

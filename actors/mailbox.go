@@ -45,6 +45,10 @@ type mailbox struct {
 	_      [64]byte
 	local  msgQueue
 	localN atomic.Int32
+	// takes counts the takes of user messages from user into local: the
+	// messages of one take were all posted before any of them is handled
+	// (interest, below).
+	takes uint64
 }
 
 var _ actor.Mailbox = (*mailbox)(nil)
@@ -189,7 +193,8 @@ func (m *mailbox) drain() {
 				return
 			}
 			m.mu.Lock()
-			m.user, m.local = m.local, m.user   // local is empty: user keeps a buffer
+			m.user, m.local = m.local, m.user // local is empty: user keeps a buffer
+			m.takes++
 			m.localN.Store(int32(m.local.size)) // before userN drops: the count never reads 0 meanwhile
 			m.userN.Store(0)
 			m.mu.Unlock()
@@ -200,4 +205,27 @@ func (m *mailbox) drain() {
 		}
 		m.invoker.InvokeUserMessage(msg)
 	}
+}
+
+// interest caches whether a stream has a subscriber for the take of
+// messages being handled: asking the server costs a lock and a walk of its
+// subscription tree (≈ 0.2 µs), and klines ask it for twelve streams per
+// trade. It is as exact as asking for each message: every message of a
+// take was posted before the take began, so a subscription made before
+// the post that caused an event was made before the first question of the
+// take. Recovery runs handlers outside the mailbox (no takes): what it
+// caches stays until the first take after it, when nothing is published
+// anyway.
+type interest struct {
+	at   uint64 // the take + 1 the answer is for; 0: none
+	want bool
+}
+
+// cached returns the answer cached for mb's take, ok false if none is.
+func (c *interest) cached(mb *mailbox) (want, ok bool) { return c.want, c.at == mb.takes+1 }
+
+// store caches want for mb's take and returns it.
+func (c *interest) store(mb *mailbox, want bool) bool {
+	c.at, c.want = mb.takes+1, want
+	return want
 }

@@ -56,6 +56,7 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	e := &accountEntry{name: name, id: book.AccountID(len(r.list) + 1)}
 	a := newAccountActor(x, e)
 	mb := newMailbox().(*mailbox)
+	a.mb = mb
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
 	props := actor.PropsFromProducer(func() actor.Actor { return a }, x.props(actor.WithGuardian(r.super), actor.WithMailbox(produce))...)
 	pid, err := x.root.SpawnNamed(props, accountPrefix+name)

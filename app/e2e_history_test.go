@@ -243,3 +243,36 @@ func TestE2EKlineClosedAfterRestart(t *testing.T) {
 	}
 	e.settledAudit()
 }
+
+// TestE2EKlineStreamFollowsANewSubscriber: the candle stream is built only
+// while someone subscribes, and the history actor caches the server's
+// answer for a take of its mailbox: a trade after a subscription (flushed)
+// is streamed, although the trade before it was not.
+func TestE2EKlineStreamFollowsANewSubscriber(t *testing.T) {
+	clk := &clock{}
+	clk.ms.Store(time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC).UnixMilli())
+	e := start(t, condConfig(t), startOpts{now: clk.now})
+	ts := e.funded("1000000", "alice", "bob")
+	e.index("1000")
+	trade := func(qty string) {
+		t.Helper()
+		ts[1].limit(wire.Sell, "1002", qty)
+		if o := ts[0].limit(wire.Buy, "1002", qty, wire.IOC); o.Status != wire.StatusFilled {
+			t.Fatalf("trade %s: %+v", qty, o)
+		}
+	}
+	trade("1") // nobody follows the 1m candles
+	e.app.Exchange().Quiesce()
+	stream := newRecorder(t, e.nc, e.subj.Kline(tsym, "1m"))
+	trade("2")
+	eventually(t, "the 1m update", func() error {
+		if got := decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "1m")); len(got) != 1 {
+			return fmt.Errorf("%d updates", len(got))
+		}
+		return nil
+	})
+	if got := decoded[wire.KlineUpdate](stream, e.subj.Kline(tsym, "1m"))[0]; got.Closed || kline(got.Kline) != "1002 1002 1002 1002 3 2" {
+		t.Fatalf("1m update %+v", got)
+	}
+	e.settledAudit()
+}
