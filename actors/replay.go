@@ -162,7 +162,8 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 // failed. Without it, the records batched for the second worker would
 // wait for more to fill the batch: a damaged one would fail the recovery
 // only then, or at the takeover. Call it only from Recover's read
-// function, between records; elsewhere it does nothing.
+// function (on Recover's goroutine), between records; with no Recover
+// running it does nothing.
 func (x *Exchange) ReplayCaughtUp() error {
 	r := x.rec
 	if r == nil || r.rp == nil {

@@ -338,8 +338,11 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 			err := f.Next(fctx, fn)
 			if err == nil && !f.Behind() {
 				// Caught up: what was read runs now, not when more fills
-				// the workers' batch, so a damaged record fails here.
-				err = a.x.ReplayCaughtUp()
+				// the workers' batch, so a damaged record fails here,
+				// lease won or not.
+				if err := a.x.ReplayCaughtUp(); err != nil {
+					return err
+				}
 			}
 			if err == nil {
 				continue
@@ -350,6 +353,9 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 			break // the lease is won
 		}
 		l = <-won
+		if err := a.x.ReplayCaughtUp(); err != nil {
+			return err // a damaged record read before the lease: never take over on it
+		}
 		expired = l.acquired
 		pctx, cancel := context.WithTimeout(ctx, c.ttl)
 		defer cancel()

@@ -28,6 +28,7 @@ type Follower struct {
 	done    chan struct{}
 	cur     cursor
 	stream  uint64        // the stream sequence of the last batch applied
+	pending uint64        // the batches after it, as its delivery counted them
 	applied atomic.Uint64 // the last record passed to fn
 }
 
@@ -104,9 +105,11 @@ func (f *Follower) pump() {
 // the first).
 func (f *Follower) Applied() uint64 { return f.applied.Load() }
 
-// Behind reports whether a batch read ahead waits for Next: false when
-// Next would wait for the writer (the follower has caught up, for now).
-func (f *Follower) Behind() bool { return len(f.next) > 0 }
+// Behind reports whether the journal holds batches after the last one
+// Next passed on (as the consumer counted them then) or one read ahead
+// waits: false when Next would wait for the writer (the follower has
+// caught up, for now). For Next's goroutine.
+func (f *Follower) Behind() bool { return f.pending > 0 || len(f.next) > 0 }
 
 // Next waits for the next batch and passes its records to fn in order. It
 // returns ctx's error when ctx ends first; a gap, a corrupt batch or an
@@ -134,6 +137,7 @@ func (f *Follower) Next(ctx context.Context, fn func(seq uint64, kind uint16, ac
 		return err
 	}
 	f.stream = meta.Sequence.Stream
+	f.pending = meta.NumPending
 	f.applied.Store(f.cur.next - 1)
 	return nil
 }

@@ -115,3 +115,39 @@ func TestFollowFromAndGaps(t *testing.T) {
 	}
 	_ = w.Close()
 }
+
+// TestFollowerBehind: a follower catching up on a journal already stored
+// is Behind after every batch but the last, whether its read-ahead got the
+// next one yet or not; at the end it is not, until the writer appends.
+func TestFollowerBehind(t *testing.T) {
+	nc := fresh(t)
+	cfg := config("BEHIND")
+	w := open(t, nc, cfg)
+	const batches = 40
+	for range batches {
+		appendTexts(w, nil, texts("r", 4)...)
+		mustSync(t, w)
+	}
+	f, err := Follow(nc, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var c collect
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for i := 1; f.Applied() < 4*batches; i++ {
+		if err := f.Next(ctx, c.fn); err != nil {
+			t.Fatal(err)
+		}
+		if end := f.Applied() == 4*batches; f.Behind() == end {
+			t.Fatalf("batch %d (record %d of %d): behind %v", i, f.Applied(), 4*batches, f.Behind())
+		}
+	}
+	appendTexts(w, nil, "more")
+	mustSync(t, w)
+	follow(t, f, &c, 4*batches+1)
+	if f.Behind() {
+		t.Fatal("behind at the end")
+	}
+}
