@@ -24,8 +24,13 @@ type socializeMsg struct {
 	// abandon only releases: the liquidation's account failed before
 	// it could settle (failure.go); nothing is answered.
 	abandon bool
-	pid     *actor.PID
-	name    string
+	// unable (a winner's account, not a liquidation's) says the winner
+	// could not pay all of a charge for side (one against the profit it
+	// took out when closed): later rounds pass such charges over.
+	unable book.AccountID
+	closed bool
+	pid    *actor.PID
+	name   string
 }
 
 type socialKind uint8
@@ -55,4 +60,8 @@ type socialMsg struct {
 	mark     book.Ticks
 	bankrupt *actor.PID
 	name     string // the bankrupt account (charge) or the winner (charged)
+	// closed: a charge against profit the winner took out since it was
+	// set aside (adl.Charge.Closed), paid from cash.
+	closed bool
+	side   book.Side // a charge's bankrupt side
 }

@@ -20,6 +20,10 @@ import (
 // winners (adl.Ranking.Socialize) and sends the charges and the plan.
 func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 	rk := a.ranks[m.sym]
+	if m.unable != 0 {
+		rk.Unable(m.side, m.unable, m.closed)
+		return
+	}
 	if m.quote {
 		avail, err := rk.SetAside(m.side)
 		if err != nil {
@@ -42,8 +46,10 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 			continue
 		}
 		n++
-		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: res.Mark, bankrupt: m.pid, name: m.name})
+		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: res.Mark, bankrupt: m.pid, name: m.name,
+			closed: c.Closed, side: m.side})
 	}
+	rk.Charged(m.side, res.Charges)
 	a.charges = res.Charges[:0]
 	ctx.Send(m.pid, &socialMsg{kind: socialPlan, sym: m.sym, n: n, amount: res.Uncovered})
 }
@@ -62,17 +68,29 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 	}
 }
 
-// onCharge debits a winner's share (risk.Account.ApplySocializedCharge) and
-// answers the bankrupt account with what it paid: 0 when its position is
-// gone or its profit no longer covers the charge (the bankrupt account
+// onCharge debits a winner's share (risk.Account.ApplySocializedCharge, or
+// ApplyClosedCharge from cash for profit it took out since the set-aside)
+// and answers the bankrupt account with what it paid: 0 when its position
+// is gone or its profit no longer covers the charge (the bankrupt account
 // spreads that part again, see social.unpaid).
 func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 	h := a.x.symbols[m.sym]
-	res, code := a.risk(h).ApplySocializedCharge(h.sym, m.amount, m.mark)
+	var res risk.FillResult
+	var code risk.Code
+	if m.closed {
+		res, code = a.risk(h).ApplyClosedCharge(h.sym, m.amount)
+	} else {
+		res, code = a.risk(h).ApplySocializedCharge(h.sym, m.amount, m.mark)
+	}
 	paid := -res.Realized // all, part (above its maintenance margin) or nothing
 	if code != risk.OK {
 		a.x.log.Debug("actors: socialized charge refused", "account", a.e.name, "code", code.String())
 		paid = 0
+	}
+	if paid < m.amount {
+		// Before the answer: the bankrupt account's next round, which the
+		// answer may start, finds the ranking told.
+		ctx.Send(a.x.adl, &socializeMsg{unable: a.e.id, closed: m.closed, sym: m.sym, side: m.side})
 	}
 	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, asked: m.amount, name: a.e.name})
 	if paid == 0 {

@@ -103,10 +103,10 @@ func TestSocializedLoss(t *testing.T) {
 }
 
 // TestSocializedChargeRespreads: B is charged for a profit it no longer
-// holds (it closed its short between the ranking's view and the charge):
-// it pays nothing, and its share is spread again over the winners left, so
-// C pays the whole deficit, nothing falls on the empty fund and no money
-// is created.
+// holds as a position (it closed its short between the ranking's view and
+// the charge): that charge takes nothing, and its share is spread again
+// over the winners, B among them for the profit it took out as cash, so
+// nothing falls on the empty fund and no money is created.
 func TestSocializedChargeRespreads(t *testing.T) {
 	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
 	e.index(tsym, "3750")
@@ -148,21 +148,23 @@ func TestSocializedChargeRespreads(t *testing.T) {
 	if e.liquidations("A") != 1 || e.position("A", tsym) != nil {
 		t.Fatal("A's liquidation did not finish")
 	}
-	// B realized 150 × (3750 − 3100) = 97500 and paid nothing; C paid
-	// 5000 in the first round and B's 15000 in the second.
-	for acct, want := range map[string]string{"B": "1097500", "C": "980000"} {
+	// B realized 150 × (3750 − 3100) = 97500. The first round's 20000
+	// was 15000 for B's position (gone: B paid nothing) and 5000 for C;
+	// the second spread B's 15000 over the profit B took out (97500) and
+	// C's (50 × 650 = 32500): 11250 and 3750.
+	for acct, want := range map[string]string{"B": "1086250", "C": "991250"} {
 		if b := balance(t, e.state(acct)); !dec(b).Equal(dec(want)) {
 			t.Fatalf("%s balance %s, want %s", acct, b, want)
 		}
 	}
-	if n := len(e.rec.events("C", wire.EventADL)); n != 2 {
-		t.Fatalf("C charged %d times, want 2", n)
+	if nb, nc := len(e.rec.events("B", wire.EventADL)), len(e.rec.events("C", wire.EventADL)); nb != 1 || nc != 2 {
+		t.Fatalf("B charged %d times, C %d; want 1 and 2", nb, nc)
 	}
 	if !e.fundBalance().IsZero() {
 		t.Fatalf("fund %s", e.fundBalance())
 	}
 	r := e.audit()
-	if r.Uncovered != 0 {
+	if r.Uncovered != 0 || !r.Conserved() {
 		t.Fatalf("audit: %s", r.String())
 	}
 }

@@ -250,6 +250,8 @@ func (rk *Ranking) apply(reqs []Request, res []BatchResult, closes []Close) {
 	for _, c := range closes {
 		idx, _ := rk.index.get(c.Account)
 		rk.reduce(idx, c.Qty)
+		// A winner closed by ADL takes its profit out at the price (gone).
+		rk.addGone(sideIndex(c.Side.Opposite()), c.Account, c.Realized)
 	}
 	for j, req := range reqs {
 		if res[j].Err == nil && res[j].Covered > 0 {

@@ -156,6 +156,19 @@ type Ranking struct {
 	// aside is, per bankrupt side, the winners' profit set aside for
 	// socialized liquidations in flight (SetAside).
 	aside [2]market.Money
+	// gone is, per bankrupt side, the profit winners opposite it took out
+	// of the ranking (closing or reducing, valued at the mark then) while
+	// profit was set aside for that side, or after a round charged them
+	// (charged): they hold it as cash now, and SocializeAt charges it as
+	// it charges a position's (Charge.Closed). Both start afresh with the
+	// first set-aside after every one was released.
+	gone    [2]map[book.AccountID]market.Money
+	charged [2]map[book.AccountID]bool
+	// unable is, per bankrupt side, the winners that could not pay all of
+	// a charge (Unable), by kind (unableLive, unableClosed): SocializeAt
+	// passes those charges over until the next fresh set-aside, or a
+	// round's dust would fall on the same one for ever.
+	unable [2]map[book.AccountID]uint8
 
 	snapAccts []book.AccountID // AppendSnapshot's scratch
 
@@ -238,6 +251,9 @@ func (rk *Ranking) Update(acct book.AccountID, side book.Side, qty book.Lots, co
 		return ErrInvalidMargin
 	}
 	idx, ok := rk.index.get(acct)
+	if ok {
+		rk.noteGone(idx, side, qty)
+	}
 	if qty == 0 {
 		if ok {
 			rk.unlink(idx)

@@ -56,6 +56,11 @@ func (rk *Ranking) promise(closes []Close) {
 // that other liquidations in flight have not set aside yet, and returns
 // it. ReleaseAside gives it back when the liquidation settles.
 func (rk *Ranking) SetAside(bankruptSide book.Side) (market.Money, error) {
+	if s := sideIndex(bankruptSide); validSide(bankruptSide) && rk.aside[s] == 0 {
+		clear(rk.gone[s]) // no liquidation counts on them any more
+		clear(rk.charged[s])
+		clear(rk.unable[s])
+	}
 	res, err := rk.Socialize(bankruptSide, math.MaxInt64, rk.charges[:0])
 	rk.charges = res.Charges[:0]
 	if err != nil {

@@ -11,12 +11,12 @@ import (
 	"github.com/perpx/perpx/market"
 )
 
-// A ranking snapshot (version 1) holds what the ranking needs to go on
+// A ranking snapshot (version 2) holds what the ranking needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so a ranking has one encoding:
 //
 //	magic     [4]byte "PXAD"
-//	version   uint8   1
+//	version   uint8   2 (1: the same without gone; still read)
 //	config    symbol (uvarint length, bytes), Multiplier int64 (an inverse
 //	          contract's InverseK), Mode and Kind uint8 (Mode | Kind<<4),
 //	          IndicatorRefreshMs int64
@@ -30,6 +30,11 @@ import (
 //	cuts      per side (long, short): valid uint8 (0 or 1); when 1, the
 //	          refresh time int64 ms, the side's count then uvarint, and the
 //	          cuts it implies (≤ 4): score float64 bits, account uint64
+//	gone      per bankrupt side (long, short): uvarint count, then each
+//	          by ascending account: account uint64, profit int64 (> 0);
+//	          then the accounts charged (a uvarint count, ascending uint64
+//	          accounts) and the accounts unable to pay (a uvarint count,
+//	          then by ascending account: account uint64, kinds uint8 1–3)
 //
 // The config is part of the state (the caller gets it back with Config).
 // The contract kind shares Mode's byte: a ranking of Kind 0 (linear, as
@@ -44,9 +49,10 @@ import (
 // are not state.
 const (
 	snapMagic    = "PXAD"
-	snapVersion  = 1
+	snapVersion  = 2
 	snapPosition = 8 + 1 + 1 + 3*8
 	snapPromise  = 8 + 8
+	snapGone     = 8 + 8
 )
 
 // Errors of DecodeSnapshot; the error's text says what is wrong.
@@ -105,17 +111,7 @@ func (rk *Ranking) AppendSnapshot(dst []byte) []byte {
 		rk.snapAccts = accts[:0]
 	}
 
-	accts := rk.snapAccts[:0]
-	for a := range rk.promised {
-		accts = append(accts, a)
-	}
-	slices.Sort(accts)
-	dst = binary.AppendUvarint(dst, uint64(len(accts)))
-	for _, a := range accts {
-		dst = le.AppendUint64(dst, uint64(a))
-		dst = le.AppendUint64(dst, uint64(rk.promised[a]))
-	}
-	rk.snapAccts = accts[:0]
+	dst = appendSorted(rk, dst, rk.promised, func(dst []byte, q book.Lots) []byte { return le.AppendUint64(dst, uint64(q)) })
 
 	for s := range rk.sides {
 		c := &rk.sides[s].cuts
@@ -130,6 +126,27 @@ func (rk *Ranking) AppendSnapshot(dst []byte) []byte {
 			dst = le.AppendUint64(dst, uint64(x.acct))
 		}
 	}
+	for s := range rk.gone {
+		dst = appendSorted(rk, dst, rk.gone[s], func(dst []byte, v market.Money) []byte { return le.AppendUint64(dst, uint64(v)) })
+		dst = appendSorted(rk, dst, rk.charged[s], func(dst []byte, _ bool) []byte { return dst })
+		dst = appendSorted(rk, dst, rk.unable[s], func(dst []byte, k uint8) []byte { return append(dst, k) })
+	}
+	return dst
+}
+
+// appendSorted appends m's size (uvarint) and its entries by ascending
+// account: the account (uint64) and what put appends of its value.
+func appendSorted[V any](rk *Ranking, dst []byte, m map[book.AccountID]V, put func([]byte, V) []byte) []byte {
+	accts := rk.snapAccts[:0]
+	for a := range m {
+		accts = append(accts, a)
+	}
+	slices.Sort(accts)
+	dst = binary.AppendUvarint(dst, uint64(len(accts)))
+	for _, a := range accts {
+		dst = put(binary.LittleEndian.AppendUint64(dst, uint64(a)), m[a])
+	}
+	rk.snapAccts = accts[:0]
 	return dst
 }
 
@@ -220,6 +237,32 @@ func (r *snapReader) uvarint(what string, size int) int {
 	return 0
 }
 
+// each reads a uvarint count of entries of size bytes, each an account
+// (uint64, ascending) and what read reads of the rest.
+func (r *snapReader) each(what string, size int, read func(book.AccountID)) {
+	n := r.uvarint(what+" count", size)
+	var prev book.AccountID
+	for i := 0; i < n && r.err == nil; i++ {
+		acct := book.AccountID(r.u64(what + " account"))
+		if r.err == nil && i > 0 && acct <= prev {
+			r.fail("%s account %d after %d", what, acct, prev)
+		}
+		if r.err == nil {
+			read(acct)
+		}
+		prev = acct
+	}
+}
+
+// setIn sets m[k] = v, making m if it is nil.
+func setIn[V any](m map[book.AccountID]V, k book.AccountID, v V) map[book.AccountID]V {
+	if m == nil {
+		m = map[book.AccountID]V{}
+	}
+	m[k] = v
+	return m
+}
+
 // DecodeSnapshot decodes a snapshot written by AppendSnapshot at the start
 // of p and returns the ranking and the rest of p. It never panics, allocates
 // in proportion to the input (plus the account index, which, as Update's,
@@ -232,8 +275,9 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 	if len(p) < len(snapMagic)+1 || string(p[:len(snapMagic)]) != snapMagic {
 		return nil, nil, fmt.Errorf("%w: not a ranking snapshot", ErrSnapshot)
 	}
-	if v := p[len(snapMagic)]; v != snapVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, v, snapVersion)
+	version := p[len(snapMagic)]
+	if version != 1 && version != snapVersion {
+		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, version, snapVersion)
 	}
 	r := &snapReader{p: p[len(snapMagic)+1:]}
 	n := r.uvarint("symbol length", 1)
@@ -290,21 +334,13 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 		prev = acct
 	}
 
-	nq := r.uvarint("promise count", snapPromise)
-	prev = 0
-	for i := 0; i < nq && r.err == nil; i++ {
-		acct, qty := book.AccountID(r.u64("account")), book.Lots(r.u64("promised qty"))
-		switch {
-		case r.err != nil:
-		case i > 0 && acct <= prev:
-			r.fail("promise to account %d after %d", acct, prev)
-		case qty <= 0:
-			r.fail("account %d promised %d", acct, qty)
-		default:
+	r.each("promise", snapPromise, func(acct book.AccountID) {
+		if qty := book.Lots(r.u64("promised qty")); qty > 0 {
 			rk.promised[acct] = qty
+		} else if r.err == nil {
+			r.fail("account %d promised %d", acct, qty)
 		}
-		prev = acct
-	}
+	})
 
 	for s := range rk.sides {
 		c := &rk.sides[s].cuts
@@ -331,6 +367,23 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 		if r.err == nil && mark == 0 {
 			r.fail("indicator cuts without a mark")
 		}
+	}
+	for s := 0; s < 2 && version >= 2; s++ {
+		r.each("gone", snapGone, func(acct book.AccountID) {
+			if profit := market.Money(r.u64("gone profit")); profit > 0 {
+				rk.gone[s] = setIn(rk.gone[s], acct, profit)
+			} else if r.err == nil {
+				r.fail("account %d took out %d", acct, profit)
+			}
+		})
+		r.each("charged", 8, func(acct book.AccountID) { rk.charged[s] = setIn(rk.charged[s], acct, true) })
+		r.each("unable", 9, func(acct book.AccountID) {
+			if kinds := r.byte("unable kinds", unableLive|unableClosed); kinds != 0 {
+				rk.unable[s] = setIn(rk.unable[s], acct, kinds)
+			} else if r.err == nil {
+				r.fail("account %d unable to pay nothing", acct)
+			}
+		})
 	}
 	if r.err != nil {
 		return nil, nil, r.err

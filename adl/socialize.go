@@ -14,6 +14,10 @@ type Charge struct {
 	Account book.AccountID
 	Profit  market.Money // unrealized PnL at the mark (> 0)
 	Amount  market.Money // 0 ≤ Amount ≤ Profit
+	// Closed: the winner closed or reduced its position since profit was
+	// set aside for this side; Profit is what it took out (at the mark
+	// then), which it holds as cash. Ranking.Charged consumes it once charged.
+	Closed bool
 }
 
 // Socialized is the result of Socialize.
@@ -38,7 +42,9 @@ func (rk *Ranking) Socialize(bankruptSide book.Side, deficit market.Money, dst [
 
 // SocializeAt is Socialize with the profit valued at mark instead of the
 // ranking's (0: the ranking's): a liquidation charges its winners what
-// they held when its loss was quoted, before the mark moved on.
+// they held when its loss was quoted, before the mark moved on. The
+// winners include the profit taken out since the set-aside (gone,
+// Charge.Closed), after an account's position if it still holds one.
 func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mark book.Ticks, dst []Charge) (Socialized, error) {
 	if mark == 0 {
 		mark = rk.mark
@@ -56,9 +62,10 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 	opp := bankruptSide.Opposite()
 	start := len(dst)
 	var total market.Money
+	unable := rk.unable[sideIndex(bankruptSide)]
 	for i := range rk.pos {
 		p := &rk.pos[i]
-		if !p.live || p.side != opp {
+		if !p.live || p.side != opp || unable[p.acct]&unableLive != 0 {
 			continue
 		}
 		profit, ok := rk.pnl(p.side, p.qty, p.cost, mark)
@@ -74,8 +81,23 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 		total += profit
 		dst = append(dst, Charge{Account: p.acct, Profit: profit})
 	}
+	for acct, profit := range rk.gone[sideIndex(bankruptSide)] {
+		if unable[acct]&unableClosed != 0 {
+			continue
+		}
+		if profit > math.MaxInt64-total {
+			return Socialized{}, ErrOverflow
+		}
+		total += profit
+		dst = append(dst, Charge{Account: acct, Profit: profit, Closed: true})
+	}
 	cs := dst[start:]
-	slices.SortFunc(cs, func(a, b Charge) int { return cmp.Compare(a.Account, b.Account) })
+	slices.SortFunc(cs, func(a, b Charge) int {
+		if c := cmp.Compare(a.Account, b.Account); c != 0 {
+			return c
+		}
+		return cmp.Compare(bit(a.Closed), bit(b.Closed))
+	})
 	a := min(deficit, total)
 	var before market.Money
 	for i := range cs {
@@ -85,4 +107,103 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 		before += cs[i].Profit
 	}
 	return Socialized{Charges: dst, Charged: a, Uncovered: deficit - a, Mark: mark}, nil
+}
+
+// noteGone notes the profit at the mark of what an update to (side, qty)
+// takes out of record idx, while profit is set aside against its side or
+// after a round charged it: the winner closed or reduced and holds that
+// profit as cash (gone).
+func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
+	p := &rk.pos[idx]
+	s := sideIndex(p.side.Opposite())
+	if rk.aside[s] == 0 && !rk.charged[s][p.acct] || rk.mark == 0 {
+		return
+	}
+	out := p.qty
+	if side == p.side {
+		out = p.qty - qty
+	}
+	if out <= 0 {
+		return
+	}
+	removed := p.cost
+	if out < p.qty {
+		removed -= kept(p.cost, p.qty-out, p.qty)
+	}
+	if profit, ok := rk.pnl(p.side, out, removed, rk.mark); ok {
+		rk.addGone(s, p.acct, profit)
+	}
+}
+
+// addGone adds profit > 0 that acct took out of the ranking opposite
+// bankrupt side s to gone, while profit is set aside against s or after a
+// round charged acct.
+func (rk *Ranking) addGone(s int, acct book.AccountID, profit market.Money) {
+	if profit <= 0 || rk.aside[s] == 0 && !rk.charged[s][acct] {
+		return
+	}
+	if rk.gone[s] == nil {
+		rk.gone[s] = map[book.AccountID]market.Money{}
+	}
+	rk.gone[s][acct] = min(market.Money(math.MaxInt64)-profit, rk.gone[s][acct]) + profit
+}
+
+// Charged books the charges of a SocializeAt for bankruptSide that went
+// out: a closed winner's share of the profit it took out is consumed (it
+// pays it once), and a position's winner is remembered, so that what it
+// takes out before its charge arrives is charged in the next round.
+func (rk *Ranking) Charged(bankruptSide book.Side, charges []Charge) {
+	if !validSide(bankruptSide) {
+		return
+	}
+	s := sideIndex(bankruptSide)
+	g := rk.gone[s]
+	for _, c := range charges {
+		switch {
+		case c.Amount <= 0:
+		case !c.Closed:
+			if rk.charged[s] == nil {
+				rk.charged[s] = map[book.AccountID]bool{}
+			}
+			rk.charged[s][c.Account] = true
+		case g[c.Account] > c.Amount:
+			g[c.Account] -= c.Amount
+		default:
+			delete(g, c.Account)
+		}
+	}
+}
+
+// Kinds of charges a winner could not pay (Ranking.unable).
+const (
+	unableLive   uint8 = 1 // against its position's profit
+	unableClosed uint8 = 2 // against the profit it took out (Charge.Closed)
+)
+
+// Unable notes that acct could not pay all of a charge for bankruptSide,
+// one against the profit it took out when closed, else against its
+// position's: SocializeAt passes such charges over until the next fresh
+// set-aside.
+func (rk *Ranking) Unable(bankruptSide book.Side, acct book.AccountID, closed bool) {
+	if !validSide(bankruptSide) {
+		return
+	}
+	s := sideIndex(bankruptSide)
+	if rk.unable[s] == nil {
+		rk.unable[s] = map[book.AccountID]uint8{}
+	}
+	if closed {
+		rk.unable[s][acct] |= unableClosed
+	} else {
+		rk.unable[s][acct] |= unableLive
+	}
+}
+
+// Gone returns the profit acct took out of the ranking opposite
+// bankruptSide (see Ranking.gone), not charged yet.
+func (rk *Ranking) Gone(bankruptSide book.Side, acct book.AccountID) market.Money {
+	if !validSide(bankruptSide) {
+		return 0
+	}
+	return rk.gone[sideIndex(bankruptSide)][acct]
 }

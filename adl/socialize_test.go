@@ -89,3 +89,125 @@ func TestSocializeProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestSocializeChargesProfitTakenOut: while profit is set aside against a
+// side, a winner that closes or reduces keeps its share of the loss: what
+// it took out (at the mark then) is charged like a position's profit
+// (Closed), once; a new set-aside after every one was released starts
+// afresh, and without one a close notes nothing.
+func TestSocializeChargesProfitTakenOut(t *testing.T) {
+	rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
+	open(t, rk, 10, Short, 4, 10, 2) // profit 4 at mark 9
+	open(t, rk, 20, Short, 2, 10, 2) // profit 2
+	open(t, rk, 30, Long, 6, 9, 2)
+	_ = rk.SetMark(9)
+	if err := rk.Update(20, Short, 0, 0, 0); err != nil { // closes before any set-aside
+		t.Fatal(err)
+	}
+	if g := rk.Gone(Long, 20); g != 0 {
+		t.Fatalf("gone %d without a set-aside", g)
+	}
+	open(t, rk, 20, Short, 2, 10, 2)
+	if avail, err := rk.SetAside(Long); err != nil || avail != 6 {
+		t.Fatalf("set aside %d, %v", avail, err)
+	}
+	_ = rk.SetMark(8)                                     // the shorts gain on: 20 takes 2 × 2 out
+	if err := rk.Update(20, Short, 0, 0, 0); err != nil { // closed
+		t.Fatal(err)
+	}
+	if err := rk.Update(10, Short, 3, 30, 15); err != nil { // 1 of 4 closed: 2 out
+		t.Fatal(err)
+	}
+	if g10, g20 := rk.Gone(Long, 10), rk.Gone(Long, 20); g10 != 2 || g20 != 4 {
+		t.Fatalf("gone %d, %d; want 2, 4", g10, g20)
+	}
+	// At the quote's mark 9, 10's 3 lots hold 3; with the 6 taken out,
+	// 9 in all cover a loss of 9.
+	out, err := rk.SocializeAt(Long, 9, 9, nil)
+	want := []Charge{{Account: 10, Profit: 3, Amount: 3}, {Account: 10, Profit: 2, Amount: 2, Closed: true}, {Account: 20, Profit: 4, Amount: 4, Closed: true}}
+	if err != nil || out.Charged != 9 || out.Uncovered != 0 || len(out.Charges) != len(want) {
+		t.Fatalf("%+v, %v", out, err)
+	}
+	for i, c := range out.Charges {
+		if c != want[i] {
+			t.Fatalf("charges %+v, want %+v", out.Charges, want)
+		}
+	}
+	// A charge consumes what was taken out: the next round finds 10's
+	// position alone.
+	rk.Charged(Long, out.Charges)
+	if g10, g20 := rk.Gone(Long, 10), rk.Gone(Long, 20); g10 != 0 || g20 != 0 {
+		t.Fatalf("gone after the charges %d, %d", g10, g20)
+	}
+	if out, _ := rk.SocializeAt(Long, 9, 9, nil); out.Charged != 3 || len(out.Charges) != 1 {
+		t.Fatalf("second round %+v", out)
+	}
+	// Released, then a new set-aside: what was taken out before is
+	// nobody's concern any more.
+	if err := rk.Update(10, Short, 2, 20, 10); err != nil {
+		t.Fatal(err)
+	}
+	if g := rk.Gone(Long, 10); g != 2 {
+		t.Fatalf("gone %d, want 2", g)
+	}
+	// Released: 10, charged in a round, still answers for what it takes
+	// out (its charge may arrive after its close); 40, never charged, not.
+	rk.ReleaseAside(Long, 6)
+	open(t, rk, 40, Short, 1, 10, 2)
+	for _, u := range []struct {
+		acct       book.AccountID
+		qty        book.Lots
+		cost, marg market.Money
+	}{{10, 1, 10, 5}, {40, 0, 0, 0}} {
+		if err := rk.Update(u.acct, Short, u.qty, u.cost, u.marg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g10, g40 := rk.Gone(Long, 10), rk.Gone(Long, 40); g10 != 4 || g40 != 0 {
+		t.Fatalf("gone after the release %d, %d; want 4, 0", g10, g40)
+	}
+	if _, err := rk.SetAside(Long); err != nil || rk.Gone(Long, 10) != 0 {
+		t.Fatalf("gone %d after a fresh set-aside (%v)", rk.Gone(Long, 10), err)
+	}
+	if err := rk.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSocializePassesOverWinnersUnableToPay: a round's dust goes to the
+// last winner; once that one could not pay (Unable), the next round passes
+// it over, until a fresh set-aside.
+func TestSocializePassesOverWinnersUnableToPay(t *testing.T) {
+	rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
+	open(t, rk, 10, Short, 1, 10, 2)
+	open(t, rk, 20, Short, 1, 10, 2)
+	open(t, rk, 30, Short, 1, 10, 2)
+	open(t, rk, 40, Long, 3, 9, 2)
+	_ = rk.SetMark(9)
+	payer := func() book.AccountID {
+		t.Helper()
+		out, err := rk.Socialize(Long, 1, nil)
+		if err != nil || out.Charged != 1 {
+			t.Fatalf("%+v, %v", out, err)
+		}
+		for _, c := range out.Charges {
+			if c.Amount == 1 {
+				return c.Account
+			}
+		}
+		return 0
+	}
+	if p := payer(); p != 30 {
+		t.Fatalf("dust on %d, want 30", p)
+	}
+	rk.Unable(Long, 30, false)
+	if p := payer(); p != 20 {
+		t.Fatalf("dust on %d after 30 could not pay, want 20", p)
+	}
+	if _, err := rk.SetAside(Long); err != nil {
+		t.Fatal(err)
+	}
+	if p := payer(); p != 30 {
+		t.Fatalf("dust on %d after a fresh set-aside, want 30", p)
+	}
+}

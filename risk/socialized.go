@@ -54,3 +54,37 @@ func (a *Account) ApplySocializedCharge(sym *market.Symbol, charge market.Money,
 		Liquidate: !a.inLiq && a.liquidatable(i),
 	}, OK
 }
+
+// ApplyClosedCharge debits charge (> 0), a socialized-loss share charged
+// against profit the account took out of sym's position (closing or
+// reducing it) after that profit was set aside for a liquidation
+// (adl.Charge.Closed): the profit is cash now, so the charge is taken from
+// cash, booked as realized PnL of sym's position record when there is one.
+// It takes only what the account can spare: at most its cash and its
+// Available (what a withdrawal could take), so the account still carries
+// its positions and orders at initial margin: never liquidatable by it.
+// The caller credits exactly what was taken (−Realized) to the bankrupt
+// liquidation, as with ApplySocializedCharge. BadRequest for charge ≤ 0,
+// AccountInLiquidation while the account is liquidated, and
+// ChargeExceedsProfit when nothing can be spared.
+func (a *Account) ApplyClosedCharge(sym *market.Symbol, charge market.Money) (FillResult, Code) {
+	switch {
+	case charge <= 0:
+		return FillResult{}, BadRequest
+	case a.inLiq:
+		return FillResult{}, AccountInLiquidation
+	}
+	take := min(charge, a.cash, a.Available())
+	if take <= 0 {
+		return FillResult{}, ChargeExceedsProfit
+	}
+	a.cash -= take
+	var qty book.Lots
+	i := a.find(sym)
+	if i >= 0 {
+		a.pos[i].realized -= take
+		qty = a.pos[i].qty
+	}
+	a.afterChange(i)
+	return FillResult{Realized: -take, Position: qty}, OK
+}

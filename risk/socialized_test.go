@@ -155,14 +155,7 @@ func TestIsolatedTakeoverOfLastPositionTakesNegativeCash(t *testing.T) {
 // maintenance margin, 230 less a unit, and is not liquidatable; asked 100 it
 // pays 100.
 func TestSocializedChargeStopsAboveMaintenance(t *testing.T) {
-	sym := longSeed(t)
-	g := &ledger{t: t}
-	w, taker := g.open("1000", Isolated), g.open("100000", Cross)
-	for _, a := range g.accts {
-		mustOK(t, a.SetLeverage(sym, 5), "leverage")
-	}
-	trade(t, taker, sym, book.Buy, 3500, 1, 3500, false)
-	trade(t, w, sym, book.Sell, 3500, 1, 3500, false)
+	sym, w, _ := shortWinner(t, Isolated)
 	if w.OnMark(sym, 3800) {
 		t.Fatal("liquidatable before the charge")
 	}
@@ -181,4 +174,53 @@ func TestSocializedChargeStopsAboveMaintenance(t *testing.T) {
 	if res, c := w.ApplySocializedCharge(sym, usdt("100"), 3100); c != OK || -res.Realized != usdt("100") {
 		t.Fatalf("with room again: %+v %s", res, c)
 	}
+}
+
+// TestClosedChargeTakesWhatCashSpares: a winner that closed after its
+// profit was set aside pays from cash, at most what a withdrawal could
+// take, so its other position stays carried at initial margin.
+func TestClosedChargeTakesWhatCashSpares(t *testing.T) {
+	sym, w, taker := shortWinner(t, Cross)
+	trade(t, w, sym, book.Buy, 3100, 1, 3100, false) // closed: 400 realized, less fees
+	cash := w.Cash()
+	res, c := w.ApplyClosedCharge(sym, usdt("150"))
+	if c != OK || res.Realized != -usdt("150") || res.Position != 0 || w.Cash() != cash-usdt("150") {
+		t.Fatalf("charge: %+v %s, cash %s → %s", res, c, cash, w.Cash())
+	}
+	// A new short of 1 at 3100 (initial margin 620 at 5×): the charge may
+	// take only what Available leaves, never the margin it needs.
+	trade(t, taker, sym, book.Buy, 3100, 1, 3100, false)
+	trade(t, w, sym, book.Sell, 3100, 1, 3100, false)
+	if w.OnMark(sym, 3100) {
+		t.Fatal("liquidatable before the charge")
+	}
+	avail := w.Available()
+	res, c = w.ApplyClosedCharge(sym, usdt("100000"))
+	if c != OK || -res.Realized != avail || w.Available() != 0 || w.OnMark(sym, 3100) {
+		t.Fatalf("charge beyond what it spares: took %s of available %s (%s)", -res.Realized, avail, c)
+	}
+	if _, c := w.ApplyClosedCharge(sym, usdt("1")); c != ChargeExceedsProfit {
+		t.Fatalf("with nothing to spare: %s", c)
+	}
+	if _, c := w.ApplyClosedCharge(sym, 0); c != BadRequest {
+		t.Fatalf("a charge of 0: %s", c)
+	}
+	if err := w.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shortWinner opens w (1000 USDT, mode) short 1 at 3500 against a cross
+// taker (100 000 USDT), both at 5×.
+func shortWinner(t *testing.T, mode MarginMode) (sym *market.Symbol, w, taker *Account) {
+	t.Helper()
+	sym = longSeed(t)
+	g := &ledger{t: t}
+	w, taker = g.open("1000", mode), g.open("100000", Cross)
+	for _, a := range g.accts {
+		mustOK(t, a.SetLeverage(sym, 5), "leverage")
+	}
+	trade(t, taker, sym, book.Buy, 3500, 1, 3500, false)
+	trade(t, w, sym, book.Sell, 3500, 1, 3500, false)
+	return sym, w, taker
 }
