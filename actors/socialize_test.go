@@ -151,8 +151,8 @@ func TestSocializedChargeRespreads(t *testing.T) {
 	// B realized 150 × (3750 − 3100) = 97500. The first round's 20000
 	// was 15000 for B's position (gone: B paid nothing) and 5000 for C;
 	// the second spread B's 15000 over the profit B took out (97500) and
-	// C's (50 × 650 = 32500): 11250 and 3750.
-	for acct, want := range map[string]string{"B": "1086250", "C": "991250"} {
+	// C's not charged yet (50 × 650 − 5000 = 27500): 11700 and 3300.
+	for acct, want := range map[string]string{"B": "1085800", "C": "991700"} {
 		if b := balance(t, e.state(acct)); !dec(b).Equal(dec(want)) {
 			t.Fatalf("%s balance %s, want %s", acct, b, want)
 		}

@@ -158,12 +158,14 @@ type Ranking struct {
 	aside [2]market.Money
 	// gone is, per bankrupt side, the profit winners opposite it took out
 	// of the ranking (closing or reducing, valued at the mark then) while
-	// profit was set aside for that side, or after a round charged them
-	// (charged): they hold it as cash now, and SocializeAt charges it as
-	// it charges a position's (Charge.Closed). Both start afresh with the
-	// first set-aside after every one was released.
+	// profit was set aside for that side, or after a round charged them:
+	// they hold it as cash now, and SocializeAt charges it as it charges a
+	// position's (Charge.Closed). charged is what rounds charged each
+	// position's winner so far: a later round charges only the profit
+	// beyond it. Both start afresh with the first set-aside after every
+	// one was released.
 	gone    [2]map[book.AccountID]market.Money
-	charged [2]map[book.AccountID]bool
+	charged [2]map[book.AccountID]market.Money
 	// unable is, per bankrupt side, the winners that could not pay all of
 	// a charge (Unable), by kind (unableLive, unableClosed): SocializeAt
 	// passes those charges over until the next fresh set-aside, or a

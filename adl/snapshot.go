@@ -32,9 +32,10 @@ import (
 //	          cuts it implies (≤ 4): score float64 bits, account uint64
 //	gone      per bankrupt side (long, short): uvarint count, then each
 //	          by ascending account: account uint64, profit int64 (> 0);
-//	          then the accounts charged (a uvarint count, ascending uint64
-//	          accounts) and the accounts unable to pay (a uvarint count,
-//	          then by ascending account: account uint64, kinds uint8 1–3)
+//	          then what rounds charged positions (the same form: account,
+//	          amount int64 > 0) and the accounts unable to pay (a uvarint
+//	          count, then by ascending account: account uint64, kinds
+//	          uint8 1–3)
 //
 // The config is part of the state (the caller gets it back with Config).
 // The contract kind shares Mode's byte: a ranking of Kind 0 (linear, as
@@ -128,7 +129,7 @@ func (rk *Ranking) AppendSnapshot(dst []byte) []byte {
 	}
 	for s := range rk.gone {
 		dst = appendSorted(rk, dst, rk.gone[s], func(dst []byte, v market.Money) []byte { return le.AppendUint64(dst, uint64(v)) })
-		dst = appendSorted(rk, dst, rk.charged[s], func(dst []byte, _ bool) []byte { return dst })
+		dst = appendSorted(rk, dst, rk.charged[s], func(dst []byte, v market.Money) []byte { return le.AppendUint64(dst, uint64(v)) })
 		dst = appendSorted(rk, dst, rk.unable[s], func(dst []byte, k uint8) []byte { return append(dst, k) })
 	}
 	return dst
@@ -376,7 +377,13 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 				r.fail("account %d took out %d", acct, profit)
 			}
 		})
-		r.each("charged", 8, func(acct book.AccountID) { rk.charged[s] = setIn(rk.charged[s], acct, true) })
+		r.each("charged", 16, func(acct book.AccountID) {
+			if v := market.Money(r.u64("charged")); v > 0 {
+				rk.charged[s] = setIn(rk.charged[s], acct, v)
+			} else if r.err == nil {
+				r.fail("account %d charged %d", acct, v)
+			}
+		})
 		r.each("unable", 9, func(acct book.AccountID) {
 			if kinds := r.byte("unable kinds", unableLive|unableClosed); kinds != 0 {
 				rk.unable[s] = setIn(rk.unable[s], acct, kinds)

@@ -62,7 +62,7 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 	opp := bankruptSide.Opposite()
 	start := len(dst)
 	var total market.Money
-	unable := rk.unable[sideIndex(bankruptSide)]
+	unable, charged := rk.unable[sideIndex(bankruptSide)], rk.charged[sideIndex(bankruptSide)]
 	for i := range rk.pos {
 		p := &rk.pos[i]
 		if !p.live || p.side != opp || unable[p.acct]&unableLive != 0 {
@@ -72,7 +72,7 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 		if !ok {
 			return Socialized{}, ErrOverflow
 		}
-		if profit <= 0 {
+		if profit -= charged[p.acct]; profit <= 0 { // what earlier rounds charged it
 			continue
 		}
 		if profit > math.MaxInt64-total {
@@ -116,7 +116,7 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
 	p := &rk.pos[idx]
 	s := sideIndex(p.side.Opposite())
-	if rk.aside[s] == 0 && !rk.charged[s][p.acct] || rk.mark == 0 {
+	if rk.aside[s] == 0 && rk.charged[s][p.acct] == 0 || rk.mark == 0 {
 		return
 	}
 	out := p.qty
@@ -139,7 +139,7 @@ func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
 // bankrupt side s to gone, while profit is set aside against s or after a
 // round charged acct.
 func (rk *Ranking) addGone(s int, acct book.AccountID, profit market.Money) {
-	if profit <= 0 || rk.aside[s] == 0 && !rk.charged[s][acct] {
+	if profit <= 0 || rk.aside[s] == 0 && rk.charged[s][acct] == 0 {
 		return
 	}
 	if rk.gone[s] == nil {
@@ -150,8 +150,10 @@ func (rk *Ranking) addGone(s int, acct book.AccountID, profit market.Money) {
 
 // Charged books the charges of a SocializeAt for bankruptSide that went
 // out: a closed winner's share of the profit it took out is consumed (it
-// pays it once), and a position's winner is remembered, so that what it
-// takes out before its charge arrives is charged in the next round.
+// pays it once); a position's charge is added to what rounds charged it,
+// which later rounds take off its profit (no winner pays more than its
+// profit in all), and what it takes out before its charge arrives is
+// charged in the next round.
 func (rk *Ranking) Charged(bankruptSide book.Side, charges []Charge) {
 	if !validSide(bankruptSide) {
 		return
@@ -162,10 +164,7 @@ func (rk *Ranking) Charged(bankruptSide book.Side, charges []Charge) {
 		switch {
 		case c.Amount <= 0:
 		case !c.Closed:
-			if rk.charged[s] == nil {
-				rk.charged[s] = map[book.AccountID]bool{}
-			}
-			rk.charged[s][c.Account] = true
+			rk.charged[s] = setIn(rk.charged[s], c.Account, min(market.Money(math.MaxInt64)-c.Amount, rk.charged[s][c.Account])+c.Amount)
 		case g[c.Account] > c.Amount:
 			g[c.Account] -= c.Amount
 		default:

@@ -133,14 +133,18 @@ func TestSocializeChargesProfitTakenOut(t *testing.T) {
 			t.Fatalf("charges %+v, want %+v", out.Charges, want)
 		}
 	}
-	// A charge consumes what was taken out: the next round finds 10's
-	// position alone.
+	// A charge consumes what was taken out, and a position's profit
+	// counts less what rounds charged it: a second round finds nothing
+	// left to charge; at mark 8 10's 3 lots gain 3 more, and only those.
 	rk.Charged(Long, out.Charges)
 	if g10, g20 := rk.Gone(Long, 10), rk.Gone(Long, 20); g10 != 0 || g20 != 0 {
 		t.Fatalf("gone after the charges %d, %d", g10, g20)
 	}
-	if out, _ := rk.SocializeAt(Long, 9, 9, nil); out.Charged != 3 || len(out.Charges) != 1 {
+	if out, _ := rk.SocializeAt(Long, 9, 9, nil); out.Charged != 0 || len(out.Charges) != 0 {
 		t.Fatalf("second round %+v", out)
+	}
+	if out, _ := rk.SocializeAt(Long, 9, 8, nil); out.Charged != 3 || len(out.Charges) != 1 || out.Charges[0].Profit != 3 {
+		t.Fatalf("second round at mark 8 %+v", out)
 	}
 	// Released, then a new set-aside: what was taken out before is
 	// nobody's concern any more.
