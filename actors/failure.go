@@ -53,6 +53,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 				a.x.log.Error("actors: a socialized-loss payment to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
 			}
 		case socialCharge:
+			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
 		case socialCap: // quoted after the failure: give it back
 			if a.liq != nil {

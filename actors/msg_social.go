@@ -29,6 +29,7 @@ type socializeMsg struct {
 	// took out when closed): later rounds pass such charges over.
 	unable book.AccountID
 	closed bool
+	unpaid market.Money // of the charge
 	pid    *actor.PID
 	name   string
 }

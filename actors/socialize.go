@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/adl"
 	"github.com/perpx/perpx/liq"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
 )
@@ -21,7 +22,7 @@ import (
 func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 	rk := a.ranks[m.sym]
 	if m.unable != 0 {
-		rk.Unable(m.side, m.unable, m.closed)
+		rk.Unable(m.side, m.unable, m.closed, m.unpaid)
 		return
 	}
 	if m.quote {
@@ -68,6 +69,15 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 	}
 }
 
+// unable tells the ranking that the winner paid only paid of charge m,
+// before the answer: the bankrupt account's next round, which the answer
+// may start, finds the ranking told (adl.Ranking.Unable).
+func (a *accountActor) unable(ctx actor.Context, m *socialMsg, paid market.Money) {
+	if paid < m.amount {
+		ctx.Send(a.x.adl, &socializeMsg{unable: a.e.id, closed: m.closed, unpaid: m.amount - paid, sym: m.sym, side: m.side})
+	}
+}
+
 // onCharge debits a winner's share (risk.Account.ApplySocializedCharge, or
 // ApplyClosedCharge from cash for profit it took out since the set-aside)
 // and answers the bankrupt account with what it paid: 0 when its position
@@ -87,11 +97,7 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 		a.x.log.Debug("actors: socialized charge refused", "account", a.e.name, "code", code.String())
 		paid = 0
 	}
-	if paid < m.amount {
-		// Before the answer: the bankrupt account's next round, which the
-		// answer may start, finds the ranking told.
-		ctx.Send(a.x.adl, &socializeMsg{unable: a.e.id, closed: m.closed, sym: m.sym, side: m.side})
-	}
+	a.unable(ctx, m, paid)
 	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, asked: m.amount, name: a.e.name})
 	if paid == 0 {
 		return

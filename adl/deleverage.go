@@ -249,9 +249,15 @@ func (rk *Ranking) apply(reqs []Request, res []BatchResult, closes []Close) {
 	rk.promise(closes)
 	for _, c := range closes {
 		idx, _ := rk.index.get(c.Account)
+		// What rounds charged the position stays with the lots left. (The
+		// close's profit is not noted gone: the account may close less
+		// than planned, and its report puts the rest back.)
+		s := sideIndex(c.Side.Opposite())
+		open := rk.aside[s] > 0 || rk.charged[s][c.Account] > 0
+		if ch := rk.chargedOut(s, c.Account, c.Qty, rk.pos[idx].qty); open && c.Realized > ch {
+			rk.gone[s] = setIn(rk.gone[s], c.Account, rk.gone[s][c.Account]+c.Realized-ch)
+		}
 		rk.reduce(idx, c.Qty)
-		// A winner closed by ADL takes its profit out at the price (gone).
-		rk.addGone(sideIndex(c.Side.Opposite()), c.Account, c.Realized)
 	}
 	for j, req := range reqs {
 		if res[j].Err == nil && res[j].Covered > 0 {

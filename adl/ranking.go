@@ -160,10 +160,10 @@ type Ranking struct {
 	// of the ranking (closing or reducing, valued at the mark then) while
 	// profit was set aside for that side, or after a round charged them:
 	// they hold it as cash now, and SocializeAt charges it as it charges a
-	// position's (Charge.Closed). charged is what rounds charged each
-	// position's winner so far: a later round charges only the profit
-	// beyond it. Both start afresh with the first set-aside after every
-	// one was released.
+	// position's (Charge.Closed); it starts afresh with the first set-aside
+	// after every one was released. charged is what rounds charged each
+	// position so far, which shrinks with the position (chargedOut): a
+	// later round charges only the profit beyond it.
 	gone    [2]map[book.AccountID]market.Money
 	charged [2]map[book.AccountID]market.Money
 	// unable is, per bankrupt side, the winners that could not pay all of

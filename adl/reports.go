@@ -28,6 +28,12 @@ func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, co
 		rk.promised[acct] = left
 	}
 	held := max(qty-left, 0)
+	if idx, ok := rk.index.get(acct); acked > 0 && held > 0 && (!ok || rk.pos[idx].side == side && held > rk.pos[idx].qty) {
+		// An acknowledged forced close put lots back: it closed less than
+		// planned, so the profit its plan noted gone is not all out. Drop
+		// it rather than charge those lots twice.
+		delete(rk.gone[sideIndex(side.Opposite())], acct)
+	}
 	if held > 0 && held < qty {
 		cost = max(1, scaleDown(cost, held, qty))
 		margin = max(1, scaleDown(margin, held, qty))
@@ -58,7 +64,6 @@ func (rk *Ranking) promise(closes []Close) {
 func (rk *Ranking) SetAside(bankruptSide book.Side) (market.Money, error) {
 	if s := sideIndex(bankruptSide); validSide(bankruptSide) && rk.aside[s] == 0 {
 		clear(rk.gone[s]) // no liquidation counts on them any more
-		clear(rk.charged[s])
 		clear(rk.unable[s])
 	}
 	res, err := rk.Socialize(bankruptSide, math.MaxInt64, rk.charges[:0])

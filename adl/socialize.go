@@ -111,14 +111,12 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 
 // noteGone notes the profit at the mark of what an update to (side, qty)
 // takes out of record idx, while profit is set aside against its side or
-// after a round charged it: the winner closed or reduced and holds that
-// profit as cash (gone).
+// after a round charged it, less what rounds charged those lots: the
+// winner closed or reduced and holds that profit as cash (gone). What
+// rounds charged the position shrinks with it (chargedOut).
 func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
 	p := &rk.pos[idx]
 	s := sideIndex(p.side.Opposite())
-	if rk.aside[s] == 0 && rk.charged[s][p.acct] == 0 || rk.mark == 0 {
-		return
-	}
 	out := p.qty
 	if side == p.side {
 		out = p.qty - qty
@@ -126,26 +124,42 @@ func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
 	if out <= 0 {
 		return
 	}
+	open := rk.aside[s] > 0 || rk.charged[s][p.acct] > 0
+	charged := rk.chargedOut(s, p.acct, out, p.qty)
+	if !open || rk.mark == 0 {
+		return
+	}
 	removed := p.cost
 	if out < p.qty {
 		removed -= kept(p.cost, p.qty-out, p.qty)
 	}
-	if profit, ok := rk.pnl(p.side, out, removed, rk.mark); ok {
-		rk.addGone(s, p.acct, profit)
+	if profit, ok := rk.pnl(p.side, out, removed, rk.mark); ok && profit > charged {
+		if rk.gone[s] == nil {
+			rk.gone[s] = map[book.AccountID]market.Money{}
+		}
+		profit -= charged
+		rk.gone[s][p.acct] = min(market.Money(math.MaxInt64)-profit, rk.gone[s][p.acct]) + profit
 	}
 }
 
-// addGone adds profit > 0 that acct took out of the ranking opposite
-// bankrupt side s to gone, while profit is set aside against s or after a
-// round charged acct.
-func (rk *Ranking) addGone(s int, acct book.AccountID, profit market.Money) {
-	if profit <= 0 || rk.aside[s] == 0 && rk.charged[s][acct] == 0 {
-		return
+// chargedOut takes off what rounds charged acct's position (opposite
+// bankrupt side s, qty lots) the part on the out lots leaving it, and
+// returns that part: a charge stays with the lots it was taken from.
+func (rk *Ranking) chargedOut(s int, acct book.AccountID, out, qty book.Lots) market.Money {
+	c := rk.charged[s][acct]
+	if c == 0 {
+		return 0
 	}
-	if rk.gone[s] == nil {
-		rk.gone[s] = map[book.AccountID]market.Money{}
+	left := market.Money(0)
+	if out < qty {
+		left = scaleDown(c, qty-out, qty)
 	}
-	rk.gone[s][acct] = min(market.Money(math.MaxInt64)-profit, rk.gone[s][acct]) + profit
+	if left > 0 {
+		rk.charged[s][acct] = left
+	} else {
+		delete(rk.charged[s], acct)
+	}
+	return c - left
 }
 
 // Charged books the charges of a SocializeAt for bankruptSide that went
@@ -179,11 +193,13 @@ const (
 	unableClosed uint8 = 2 // against the profit it took out (Charge.Closed)
 )
 
-// Unable notes that acct could not pay all of a charge for bankruptSide,
-// one against the profit it took out when closed, else against its
-// position's: SocializeAt passes such charges over until the next fresh
-// set-aside.
-func (rk *Ranking) Unable(bankruptSide book.Side, acct book.AccountID, closed bool) {
+// Unable notes that acct could not pay unpaid of a charge for
+// bankruptSide, one against the profit it took out when closed, else
+// against its position's: SocializeAt passes such charges over until the
+// next fresh set-aside. A position's unpaid part comes off what rounds
+// charged it; what a close since moved into gone (chargedOut) goes back
+// there.
+func (rk *Ranking) Unable(bankruptSide book.Side, acct book.AccountID, closed bool, unpaid market.Money) {
 	if !validSide(bankruptSide) {
 		return
 	}
@@ -193,8 +209,22 @@ func (rk *Ranking) Unable(bankruptSide book.Side, acct book.AccountID, closed bo
 	}
 	if closed {
 		rk.unable[s][acct] |= unableClosed
+		return
+	}
+	rk.unable[s][acct] |= unableLive
+	if unpaid <= 0 {
+		return
+	}
+	c := rk.charged[s][acct]
+	d := min(c, unpaid)
+	if d == c {
+		delete(rk.charged[s], acct)
 	} else {
-		rk.unable[s][acct] |= unableLive
+		rk.charged[s][acct] = c - d
+	}
+	// The rest offset profit a close noted gone; an ADL close notes none.
+	if g := rk.gone[s][acct]; unpaid > d && g > 0 {
+		rk.gone[s][acct] = min(market.Money(math.MaxInt64)-(unpaid-d), g) + unpaid - d
 	}
 }
 

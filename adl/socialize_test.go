@@ -146,13 +146,13 @@ func TestSocializeChargesProfitTakenOut(t *testing.T) {
 	if out, _ := rk.SocializeAt(Long, 9, 8, nil); out.Charged != 3 || len(out.Charges) != 1 || out.Charges[0].Profit != 3 {
 		t.Fatalf("second round at mark 8 %+v", out)
 	}
-	// Released, then a new set-aside: what was taken out before is
-	// nobody's concern any more.
+	// A lot closed at mark 8 takes out 2, of which the round charged 1
+	// (3 over 3 lots): 1 is gone, and 2 stays charged on the 2 lots left.
 	if err := rk.Update(10, Short, 2, 20, 10); err != nil {
 		t.Fatal(err)
 	}
-	if g := rk.Gone(Long, 10); g != 2 {
-		t.Fatalf("gone %d, want 2", g)
+	if g := rk.Gone(Long, 10); g != 1 {
+		t.Fatalf("gone %d, want 1", g)
 	}
 	// Released: 10, charged in a round, still answers for what it takes
 	// out (its charge may arrive after its close); 40, never charged, not.
@@ -167,11 +167,16 @@ func TestSocializeChargesProfitTakenOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if g10, g40 := rk.Gone(Long, 10), rk.Gone(Long, 40); g10 != 4 || g40 != 0 {
-		t.Fatalf("gone after the release %d, %d; want 4, 0", g10, g40)
+	if g10, g40 := rk.Gone(Long, 10), rk.Gone(Long, 40); g10 != 2 || g40 != 0 {
+		t.Fatalf("gone after the release %d, %d; want 2, 0", g10, g40)
 	}
+	// A new set-aside: what was taken out before is nobody's concern any
+	// more; what rounds charged the last lot stays with it (1).
 	if _, err := rk.SetAside(Long); err != nil || rk.Gone(Long, 10) != 0 {
 		t.Fatalf("gone %d after a fresh set-aside (%v)", rk.Gone(Long, 10), err)
+	}
+	if out, _ := rk.SocializeAt(Long, 9, 8, nil); len(out.Charges) != 1 || out.Charges[0].Profit != 1 {
+		t.Fatalf("a lot of profit 2 charged 1 before: %+v", out)
 	}
 	if err := rk.Check(); err != nil {
 		t.Fatal(err)
@@ -204,7 +209,7 @@ func TestSocializePassesOverWinnersUnableToPay(t *testing.T) {
 	if p := payer(); p != 30 {
 		t.Fatalf("dust on %d, want 30", p)
 	}
-	rk.Unable(Long, 30, false)
+	rk.Unable(Long, 30, false, 1)
 	if p := payer(); p != 20 {
 		t.Fatalf("dust on %d after 30 could not pay, want 20", p)
 	}
@@ -213,5 +218,76 @@ func TestSocializePassesOverWinnersUnableToPay(t *testing.T) {
 	}
 	if p := payer(); p != 30 {
 		t.Fatalf("dust on %d after a fresh set-aside, want 30", p)
+	}
+}
+
+// TestSocializeChargesAPositionsProfitOnce: what rounds charged a position
+// stays with it across liquidations (a second liquidation may quote while
+// the first's rounds go on), so no round charges its profit twice; a
+// close takes its share along.
+func TestSocializeChargesAPositionsProfitOnce(t *testing.T) {
+	rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
+	open(t, rk, 10, Short, 4, 10, 2) // profit 4 at mark 9
+	open(t, rk, 30, Long, 4, 9, 2)
+	_ = rk.SetMark(9)
+	if _, err := rk.SetAside(Long); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := rk.SocializeAt(Long, 4, 9, nil)
+	rk.Charged(Long, out.Charges) // paid 4: all of it
+	rk.ReleaseAside(Long, 4)
+	if _, err := rk.SetAside(Long); err != nil { // another liquidation quotes
+		t.Fatal(err)
+	}
+	if out, _ := rk.SocializeAt(Long, 4, 9, nil); out.Charged != 0 {
+		t.Fatalf("charged again: %+v", out)
+	}
+	if err := rk.Update(10, Short, 0, 0, 0); err != nil { // closed: nothing left to take
+		t.Fatal(err)
+	}
+	if out, _ := rk.SocializeAt(Long, 4, 9, nil); out.Charged != 0 || rk.Gone(Long, 10) != 0 {
+		t.Fatalf("charged after the close: %+v, gone %d", out, rk.Gone(Long, 10))
+	}
+}
+
+// TestSocializeADLCloseNotedOnce: a winner closed by ADL while profit is
+// set aside takes the close's profit out (gone); if its account closes
+// less than planned, its acknowledging report puts the lots back, and the
+// noted profit is dropped rather than charged beside them.
+func TestSocializeADLCloseNotedOnce(t *testing.T) {
+	for _, closes := range []bool{true, false} {
+		rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
+		open(t, rk, 10, Short, 4, 10, 2) // profit 4 at mark 9
+		open(t, rk, 20, Short, 4, 10, 2)
+		open(t, rk, 30, Long, 8, 9, 2)
+		_ = rk.SetMark(9)
+		if _, err := rk.SetAside(Long); err != nil {
+			t.Fatal(err)
+		}
+		out, err := rk.Deleverage(Request{Account: 30, Side: Long, Qty: 4, Price: 9}, nil)
+		if err != nil || len(out.Closes) != 1 {
+			t.Fatalf("%+v, %v", out, err)
+		}
+		c := out.Closes[0]
+		if g := rk.Gone(Long, c.Account); g != 4 {
+			t.Fatalf("gone %d after an ADL close of 4 at 9, want 4", g)
+		}
+		left, cost := book.Lots(0), market.Money(0)
+		if !closes {
+			left, cost = 4, 40
+		}
+		if _, err := rk.Report(c.Account, Short, left, cost, cost/2, 4, false); err != nil {
+			t.Fatal(err)
+		}
+		res, _ := rk.SocializeAt(Long, 100, 9, nil)
+		var sum market.Money
+		for _, ch := range res.Charges {
+			if ch.Account == c.Account {
+				sum += ch.Profit
+			}
+		}
+		if sum != 4 {
+			t.Fatalf("closed %v: account %d's charges count %d of profit, want 4: %+v", closes, c.Account, sum, res.Charges)
+		}
 	}
 }
