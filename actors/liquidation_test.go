@@ -198,6 +198,20 @@ func TestADLWithEmptyFund(t *testing.T) {
 	}
 }
 
+// newEnvSink is an exchange of sym publishing to sink, which records to
+// rec (and may answer whether anybody listens: Interest).
+func newEnvSink(t *testing.T, rec *recorder, sink Sink, sym *market.Symbol) *env {
+	e := &env{t: t, rec: rec, clk: &clock{}}
+	e.clk.ms.Store(1_700_000_000_000)
+	x, err := Start(Options{Symbols: []*market.Symbol{sym}, Sink: sink, Now: e.clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.x = x
+	t.Cleanup(x.Stop)
+	return e
+}
+
 // deafRecorder records like recorder but says nobody follows the accounts,
 // the trades or the book (as the gateway's Publisher does on an embedded
 // server nobody subscribed to).
@@ -213,14 +227,8 @@ func (deafRecorder) WantsAccountEvents(string) bool { return false }
 // account's fills, which feed nothing else, are not.
 func TestLiquidationNoticeWithoutAccountListeners(t *testing.T) {
 	deaf := deafRecorder{newRecorder()}
-	e := &env{t: t, rec: deaf.recorder, clk: &clock{}}
-	e.clk.ms.Store(1_700_000_000_000)
-	x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Sink: deaf, Now: e.clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.x = x
-	t.Cleanup(x.Stop)
+	e := newEnvSink(t, deaf.recorder, deaf, testSymbol(t, tsym, longTiers()...))
+	x := e.x
 	e.index(tsym, "3750")
 	e.deposit("alice", "750")
 	e.deposit("bob", "100000")
@@ -263,14 +271,7 @@ func (s *switchRecorder) WantsBook(string) bool          { return true }
 // although the one before it did not.
 func TestAccountEventsFollowANewListener(t *testing.T) {
 	sw := &switchRecorder{recorder: newRecorder()}
-	e := &env{t: t, rec: sw.recorder, clk: &clock{}}
-	e.clk.ms.Store(1_700_000_000_000)
-	x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym)}, Sink: sw, Now: e.clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.x = x
-	t.Cleanup(x.Stop)
+	e := newEnvSink(t, sw.recorder, sw, testSymbol(t, tsym))
 	e.index(tsym, "3750")
 	e.deposit("alice", "100000")
 	e.mustPlace("alice", tsym, wire.Buy, "3000", "1")

@@ -249,14 +249,9 @@ func (rk *Ranking) apply(reqs []Request, res []BatchResult, closes []Close) {
 	rk.promise(closes)
 	for _, c := range closes {
 		idx, _ := rk.index.get(c.Account)
-		// What rounds charged the position stays with the lots left. (The
-		// close's profit is not noted gone: the account may close less
-		// than planned, and its report puts the rest back.)
-		s := sideIndex(c.Side.Opposite())
-		open := rk.aside[s] > 0 || rk.charged[s][c.Account] > 0
-		if ch := rk.chargedOut(s, c.Account, c.Qty, rk.pos[idx].qty); open && c.Realized > ch {
-			rk.gone[s] = setIn(rk.gone[s], c.Account, rk.gone[s][c.Account]+c.Realized-ch)
-		}
+		// At the close's price; an account that closes less than planned
+		// puts lots back, and Report drops what this noted.
+		rk.takeOut(sideIndex(c.Side.Opposite()), c.Account, c.Qty, rk.pos[idx].qty, c.Realized)
 		rk.reduce(idx, c.Qty)
 	}
 	for j, req := range reqs {

@@ -255,6 +255,11 @@ func (r *snapReader) each(what string, size int, read func(book.AccountID)) {
 	}
 }
 
+// addTo adds v to m[k] (saturating), making m if it is nil.
+func addTo(m map[book.AccountID]market.Money, k book.AccountID, v market.Money) map[book.AccountID]market.Money {
+	return setIn(m, k, min(market.Money(math.MaxInt64)-v, m[k])+v)
+}
+
 // setIn sets m[k] = v, making m if it is nil.
 func setIn[V any](m map[book.AccountID]V, k book.AccountID, v V) map[book.AccountID]V {
 	if m == nil {

@@ -109,14 +109,14 @@ func (rk *Ranking) SocializeAt(bankruptSide book.Side, deficit market.Money, mar
 	return Socialized{Charges: dst, Charged: a, Uncovered: deficit - a, Mark: mark}, nil
 }
 
-// noteGone notes the profit at the mark of what an update to (side, qty)
-// takes out of record idx, while profit is set aside against its side or
-// after a round charged it, less what rounds charged those lots: the
-// winner closed or reduced and holds that profit as cash (gone). What
-// rounds charged the position shrinks with it (chargedOut).
+// noteGone notes what an update to (side, qty) takes out of record idx,
+// valued at the mark (takeOut).
 func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
 	p := &rk.pos[idx]
 	s := sideIndex(p.side.Opposite())
+	if rk.aside[s] == 0 && rk.charged[s][p.acct] == 0 {
+		return // nothing set aside, nothing charged: the common case
+	}
 	out := p.qty
 	if side == p.side {
 		out = p.qty - qty
@@ -124,21 +124,26 @@ func (rk *Ranking) noteGone(idx int32, side book.Side, qty book.Lots) {
 	if out <= 0 {
 		return
 	}
-	open := rk.aside[s] > 0 || rk.charged[s][p.acct] > 0
-	charged := rk.chargedOut(s, p.acct, out, p.qty)
-	if !open || rk.mark == 0 {
-		return
-	}
-	removed := p.cost
-	if out < p.qty {
-		removed -= kept(p.cost, p.qty-out, p.qty)
-	}
-	if profit, ok := rk.pnl(p.side, out, removed, rk.mark); ok && profit > charged {
-		if rk.gone[s] == nil {
-			rk.gone[s] = map[book.AccountID]market.Money{}
+	var profit market.Money
+	if rk.mark != 0 {
+		removed := p.cost
+		if out < p.qty {
+			removed -= kept(p.cost, p.qty-out, p.qty)
 		}
-		profit -= charged
-		rk.gone[s][p.acct] = min(market.Money(math.MaxInt64)-profit, rk.gone[s][p.acct]) + profit
+		profit, _ = rk.pnl(p.side, out, removed, rk.mark)
+	}
+	rk.takeOut(s, p.acct, out, p.qty, profit)
+}
+
+// takeOut books that acct takes out lots out of its qty-lot position
+// opposite bankrupt side s, with profit: what rounds charged those lots
+// comes off what they charged the position (chargedOut) and off the
+// profit, and while profit is set aside against s or after a round
+// charged acct, the rest is gone: the winner holds it as cash.
+func (rk *Ranking) takeOut(s int, acct book.AccountID, out, qty book.Lots, profit market.Money) {
+	open := rk.aside[s] > 0 || rk.charged[s][acct] > 0
+	if ch := rk.chargedOut(s, acct, out, qty); open && profit > ch {
+		rk.gone[s] = addTo(rk.gone[s], acct, profit-ch)
 	}
 }
 
@@ -178,7 +183,7 @@ func (rk *Ranking) Charged(bankruptSide book.Side, charges []Charge) {
 		switch {
 		case c.Amount <= 0:
 		case !c.Closed:
-			rk.charged[s] = setIn(rk.charged[s], c.Account, min(market.Money(math.MaxInt64)-c.Amount, rk.charged[s][c.Account])+c.Amount)
+			rk.charged[s] = addTo(rk.charged[s], c.Account, c.Amount)
 		case g[c.Account] > c.Amount:
 			g[c.Account] -= c.Amount
 		default:
@@ -222,9 +227,9 @@ func (rk *Ranking) Unable(bankruptSide book.Side, acct book.AccountID, closed bo
 	} else {
 		rk.charged[s][acct] = c - d
 	}
-	// The rest offset profit a close noted gone; an ADL close notes none.
-	if g := rk.gone[s][acct]; unpaid > d && g > 0 {
-		rk.gone[s][acct] = min(market.Money(math.MaxInt64)-(unpaid-d), g) + unpaid - d
+	// The rest offset profit a close took out (takeOut): it is gone again.
+	if unpaid > d && rk.gone[s][acct] > 0 {
+		rk.gone[s] = addTo(rk.gone[s], acct, unpaid-d)
 	}
 }
 
