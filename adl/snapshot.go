@@ -397,6 +397,11 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 			}
 		})
 	}
+	for s := 0; s < 2 && r.err == nil; s++ {
+		if !bounded(rk.gone[s]) || !bounded(rk.charged[s]) {
+			r.fail("side %d's profit taken out or charged sums past %d", s, maxOwed)
+		}
+	}
 	if r.err != nil {
 		return nil, nil, r.err
 	}
@@ -404,4 +409,22 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
 	return rk, r.p, nil
+}
+
+// maxOwed bounds the profit taken out, and what rounds charged, summed over
+// a side: a quarter of int64 leaves SocializeAt's total room for the live
+// profits (live, amounts follow positions the risk limits bound; a decoded
+// snapshot beyond it would make the ADL actor refuse).
+const maxOwed = market.Money(math.MaxInt64 / 4)
+
+// bounded reports whether the amounts of m sum to at most maxOwed.
+func bounded(m map[book.AccountID]market.Money) bool {
+	var sum market.Money
+	for _, v := range m {
+		if v > maxOwed-sum {
+			return false
+		}
+		sum += v
+	}
+	return true
 }

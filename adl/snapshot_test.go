@@ -354,3 +354,25 @@ func BenchmarkRankingSnapshot(b *testing.B) {
 		b.ReportMetric(float64(len(snap)), "B/snapshot")
 	})
 }
+
+// TestSnapshotRefusesOwedPastBound: profit taken out (or charged) summing
+// past maxOwed on a side does not decode: forged amounts near int64's limit
+// would overflow SocializeAt's total and stop the ADL actor.
+func TestSnapshotRefusesOwedPastBound(t *testing.T) {
+	for _, charged := range []bool{false, true} {
+		rk := mustNew(t, unitConfig)
+		m := &rk.gone[1]
+		if charged {
+			m = &rk.charged[1]
+		}
+		*m = setIn(*m, 7, maxOwed/2+1)
+		if _, _, err := DecodeSnapshot(rk.AppendSnapshot(nil)); err != nil {
+			t.Fatalf("one amount under the bound: %v", err)
+		}
+		*m = setIn(*m, 8, maxOwed/2+1)
+		if _, _, err := DecodeSnapshot(rk.AppendSnapshot(nil)); !errors.Is(err, ErrSnapshot) {
+			t.Fatalf("charged %v: two amounts past the bound decoded: %v", charged, err)
+		}
+		rk.gone[1], rk.charged[1] = nil, nil
+	}
+}
