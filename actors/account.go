@@ -738,6 +738,13 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	o.filled += qty
 	o.value += s.Notional(price, qty)
 	a.changed(o)
+	// The fill event shows the order as this fill left it; the result's
+	// own status (an IOC's canceled rest, say) follows in the order event.
+	if o.filled >= o.qty {
+		o.status = wire.StatusFilled
+	} else {
+		o.status = wire.StatusPartiallyFilled
+	}
 	if o.amending > 0 && o.filled < o.qty {
 		a.restatePending(o)
 	}

@@ -88,8 +88,21 @@ func TestOrderFlowSettlesBothSides(t *testing.T) {
 	if p := e.position("alice", "BTC-PERP"); p == nil || p.Side != wire.Long || !p.Qty.Equal(dec("0.1")) {
 		t.Fatalf("maker position: %+v", p)
 	}
-	if fills := e.rec.events("alice", wire.EventFill); len(fills) != 2 || fills[0].Fill.Liquidity != wire.Maker {
+	fills := e.rec.events("alice", wire.EventFill)
+	if len(fills) != 2 || fills[0].Fill.Liquidity != wire.Maker {
 		t.Fatalf("maker fill events: %+v", fills)
+	}
+	// Each fill event shows the order as that fill left it.
+	if o := fills[0].Order; o.Status != wire.StatusPartiallyFilled || !o.FilledQty.Equal(dec("0.04")) {
+		t.Fatalf("maker's first fill event's order: %+v", o)
+	}
+	if o := fills[1].Order; o.Status != wire.StatusFilled || !o.FilledQty.Equal(dec("0.1")) {
+		t.Fatalf("maker's last fill event's order: %+v", o)
+	}
+	// The market sell's fill shows it partly filled; its order event, the
+	// result: the rest canceled.
+	if fs := e.rec.events("bob", wire.EventFill); len(fs) != 2 || fs[1].Order.Status != wire.StatusPartiallyFilled {
+		t.Fatalf("taker fill events: %+v", fs)
 	}
 	wantCode(t, "cancel a filled order", call(t, func(d func(wire.OrderReply)) {
 		e.x.CancelOrder("alice", wire.Cancel{Symbol: "BTC-PERP", OrderID: bid.OrderID}, d)

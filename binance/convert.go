@@ -39,6 +39,20 @@ var (
 	pxWorking = map[string]wire.TriggerBy{"MARK_PRICE": wire.TriggerMark, "CONTRACT_PRICE": wire.TriggerLast}
 )
 
+// bnOrderStatus is o's status as Binance says it: the rest of an order
+// that never rests (IOC, FOK, market) is EXPIRED, not CANCELED, and an
+// order self-trade prevention took is EXPIRED_IN_MATCH.
+func bnOrderStatus(o *wire.Order) string {
+	switch {
+	case o.Status != wire.StatusCanceled:
+	case o.CanceledBySTP:
+		return "EXPIRED_IN_MATCH"
+	case o.TIF == wire.IOC || o.TIF == wire.FOK || o.Type == wire.Market:
+		return "EXPIRED"
+	}
+	return bnStatus[o.Status]
+}
+
 func bnSide(s wire.Side) string {
 	if s == wire.Sell {
 		return "SELL"
@@ -111,7 +125,7 @@ func (s *Server) toOrder(o *wire.Order) bnOrder {
 		updated = o.CreatedMs
 	}
 	b := bnOrder{
-		OrderID: orderID(o.OrderID), Symbol: s.bnName(o.Symbol), Status: bnStatus[o.Status], ClientOrderID: o.ClientOrderID,
+		OrderID: orderID(o.OrderID), Symbol: s.bnName(o.Symbol), Status: bnOrderStatus(o), ClientOrderID: o.ClientOrderID,
 		Price: o.Price.String(), AvgPrice: o.AvgPrice.String(), OrigQty: o.Qty.String(), ExecutedQty: o.FilledQty.String(),
 		CumQty: o.FilledQty.String(), CumQuote: cumQuote(o), TimeInForce: bnTIF(o), Type: t, ReduceOnly: o.ReduceOnly,
 		Side: bnSide(o.Side), PositionSide: "BOTH", OrigType: orig,

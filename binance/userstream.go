@@ -202,14 +202,22 @@ type feed struct {
 
 	mu    sync.Mutex
 	conns map[*wsConn]struct{}
-	// seen: orders already reported, so a later change is an AMENDMENT;
-	// fired: conditional orders in the book, reported as plain orders too.
-	seen, fired map[string]bool
+	// seen: orders already reported, with what was said of them last (a
+	// later change is an AMENDMENT, a repeat nothing); fired: conditional
+	// orders in the book, reported as plain orders too.
+	seen  map[string]reported
+	fired map[string]bool
+}
+
+// reported is what the feed last said of an order.
+type reported struct {
+	status wire.Status
+	filled decimal.Decimal
 }
 
 func (u *userStreams) startFeed(account string) (*feed, error) {
 	f := &feed{s: u.s, account: account, in: make(chan *nats.Msg, 8192), quit: make(chan struct{}),
-		conns: map[*wsConn]struct{}{}, seen: map[string]bool{}, fired: map[string]bool{}}
+		conns: map[*wsConn]struct{}{}, seen: map[string]reported{}, fired: map[string]bool{}}
 	sub, err := u.s.nc.ChanSubscribe(u.s.subj.Events(account), f.in)
 	if err != nil {
 		return nil, err
@@ -328,37 +336,57 @@ func (f *feed) order(ev *wire.AccountEvent, fl *wire.Fill) {
 		}
 		f.fired[o.OrderID] = true
 	}
+	last, known := f.seen[o.OrderID]
+	if fl == nil && known && last.status == o.Status && last.filled.Equal(o.FilledQty) {
+		if terminal {
+			f.forget(o.OrderID)
+		}
+		return // the order event after its fills: they said it all
+	}
+	if fl != nil && !known {
+		// Binance announces an order before its first trade; perpx's
+		// taker has no event before its fills.
+		pre := *o
+		pre.Status, pre.FilledQty, pre.AvgPrice = wire.StatusNew, decimal.Zero, decimal.Zero
+		f.send(ev, &pre, nil, "NEW")
+	}
+	if terminal && fl == nil {
+		f.forget(o.OrderID)
+	} else {
+		// A terminal trade's order event follows it: kept until then.
+		f.seen[o.OrderID] = reported{o.Status, o.FilledQty}
+	}
 	exec := "NEW"
 	switch {
 	case fl != nil:
 		exec = "TRADE"
-	case o.Status == wire.StatusCanceled:
+	case o.Status == wire.StatusCanceled || o.Status == wire.StatusExpired:
 		exec = "CANCELED"
-	case o.Status == wire.StatusExpired:
-		exec = "EXPIRED"
+		if s := bnOrderStatus(o); s != "CANCELED" {
+			exec = "EXPIRED"
+		}
 	case o.Status == wire.StatusRejected:
 		exec = "REJECTED"
-	case f.seen[o.OrderID]:
+	case known:
 		exec = "AMENDMENT"
 	}
-	f.seen[o.OrderID] = true
-	if terminal {
-		delete(f.seen, o.OrderID)
-		delete(f.fired, o.OrderID)
-	}
-	b, _ := json.Marshal(map[string]any{"e": "ORDER_TRADE_UPDATE", "E": ev.TimeMs, "T": ev.TimeMs,
-		"o": f.orderFields(o, fl, exec, orderTime(ev, exec))})
-	f.broadcast(b)
+	f.send(ev, o, fl, exec)
 }
 
-// orderTime is ORDER_TRADE_UPDATE's "T": a new order's is its creation
-// time (ccxt's timestamp of the order; the event's time may be a
-// millisecond later), a change's the event's.
-func orderTime(ev *wire.AccountEvent, exec string) int64 {
-	if exec == "NEW" && ev.Order.CreatedMs > 0 {
-		return ev.Order.CreatedMs
+func (f *feed) forget(id string) {
+	delete(f.seen, id)
+	delete(f.fired, id)
+}
+
+// send sends ORDER_TRADE_UPDATE.
+func (f *feed) send(ev *wire.AccountEvent, o *wire.Order, fl *wire.Fill, exec string) {
+	t := ev.TimeMs
+	if exec == "NEW" && o.CreatedMs > 0 {
+		t = o.CreatedMs // ccxt's timestamp of the order; the event's may be a millisecond later
 	}
-	return ev.TimeMs
+	b, _ := json.Marshal(map[string]any{"e": "ORDER_TRADE_UPDATE", "E": ev.TimeMs, "T": ev.TimeMs,
+		"o": f.orderFields(o, fl, exec, t)})
+	f.broadcast(b)
 }
 
 // orderFields is ORDER_TRADE_UPDATE's "o".

@@ -3,8 +3,11 @@ package binance_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -317,4 +320,68 @@ func TestCombinedUserStream(t *testing.T) {
 			return
 		}
 	}
+}
+
+// TestOrderTradeUpdates: each order's ORDER_TRADE_UPDATE events are
+// Binance's sequence: NEW first (a taker's too), every TRADE with the
+// status that fill left (PARTIALLY_FILLED, FILLED), an IOC's unfilled rest
+// EXPIRED, and nothing after a FILLED trade.
+func TestOrderTradeUpdates(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	e.deposit("alice", "100000")
+	e.deposit("mm", "1000000")
+	e.index("BTC-PERP", "30000")
+	for _, p := range []string{"30010", "30020"} {
+		mustOK(t, "mm", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit,
+			Price: decimal.RequireFromString(p), Qty: decimal.RequireFromString("0.02")}).Reply)
+	}
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	var lk struct{ ListenKey string }
+	if status, body := alice.raw(http.MethodPost, "/fapi/v1/listenKey", ""); status != 200 || json.Unmarshal(body, &lk) != nil {
+		t.Fatalf("listenKey: %d %s", status, body)
+	}
+	user := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/private/ws?listenKey="+lk.ListenKey)
+	time.Sleep(200 * time.Millisecond) // the feed's NATS subscription is in place
+
+	order := func(kv ...string) string {
+		var o map[string]any
+		alice.ok(http.MethodPost, "/fapi/v1/order", vals(append([]string{"symbol", "BTCUSDT"}, kv...)...), &o)
+		return strconv.FormatFloat(o["orderId"].(float64), 'f', -1, 64)
+	}
+	// A market buy through both asks, a buy that rests and mm fills at
+	// once, an IOC that finds half its quantity, then a resting sentinel:
+	// every event of the others comes before its NEW.
+	market := order("side", "BUY", "type", "MARKET", "quantity", "0.03")
+	rest := order("side", "BUY", "type", "LIMIT", "price", "29000", "quantity", "0.01", "timeInForce", "GTC")
+	mustOK(t, "mm", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Market,
+		Qty: decimal.RequireFromString("0.01"), TIF: wire.IOC}).Reply)
+	ioc := order("side", "BUY", "type", "LIMIT", "price", "30020", "quantity", "0.02", "timeInForce", "IOC")
+	sentinel := order("side", "BUY", "type", "LIMIT", "price", "28000", "quantity", "0.01", "timeInForce", "GTC")
+	got := map[string][]string{}
+	user.next("the sentinel's NEW", func(m map[string]any) bool {
+		if m["e"] != "ORDER_TRADE_UPDATE" {
+			return false
+		}
+		id := strconv.FormatFloat(field(m, "o", "i").(float64), 'f', -1, 64)
+		got[id] = append(got[id], fmt.Sprintf("%v/%v/%v", field(m, "o", "x"), field(m, "o", "X"), field(m, "o", "z")))
+		return id == sentinel
+	})
+	for _, c := range []struct {
+		name, id string
+		want []string
+	}{
+		{"market", market, []string{"NEW/NEW/0", "TRADE/PARTIALLY_FILLED/0.02", "TRADE/FILLED/0.03"}},
+		{"resting", rest, []string{"NEW/NEW/0", "TRADE/FILLED/0.01"}},
+		{"IOC", ioc, []string{"NEW/NEW/0", "TRADE/PARTIALLY_FILLED/0.01", "EXPIRED/EXPIRED/0.01"}},
+	} {
+		if !slices.Equal(got[c.id], c.want) {
+			t.Errorf("%s order's events %v, want %v", c.name, got[c.id], c.want)
+		}
+	}
+	var q map[string]any
+	alice.ok(http.MethodGet, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", ioc), &q)
+	if q["status"] != "EXPIRED" {
+		t.Errorf("the IOC's REST status %v, want EXPIRED", q["status"])
+	}
+	e.audit()
 }
