@@ -356,3 +356,30 @@ func (c *call) positionMargin() (any, *apiError) {
 	}
 	return map[string]any{"amount": amount.InexactFloat64(), "code": 200, "msg": "Successfully modify position margin.", "type": kind}, nil
 }
+
+// accountMode is one of the account-wide modes of /fapi/v1/positionSide/dual
+// and /fapi/v1/multiAssetsMargin: perpx has one-way positions and one
+// margin asset per wallet, so both are false; a bot (freqtrade checks both
+// at start) may set them to false, and true is refused.
+type accountMode struct {
+	path, field string
+	same        *apiError // Binance's answer to setting the mode that is set
+}
+
+var accountModes = []accountMode{
+	{"positionSide/dual", "dualSidePosition", errf(400, codeSamePositionSide, "No need to change position side.")},
+	{"multiAssetsMargin", "multiAssetsMargin", errf(400, codeSameAssetMode, "Adjusted asset mode is currently set and does not need to be adjusted.")},
+}
+
+func (m accountMode) get(*call) (any, *apiError) { return map[string]bool{m.field: false}, nil }
+
+func (m accountMode) set(c *call) (any, *apiError) {
+	v, e := c.need(m.field)
+	if e != nil {
+		return nil, e
+	}
+	if v != "false" {
+		return nil, errf(400, codeBadData, "Data sent for parameter '%s' is not valid: perpx has only %s=false.", m.field, m.field)
+	}
+	return nil, m.same
+}

@@ -1,7 +1,9 @@
 package binance_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/perpx/perpx/wire"
@@ -103,5 +105,33 @@ func TestFlatSymbolLeverage(t *testing.T) {
 	alice.ok(http.MethodGet, "/fapi/v3/positionRisk", nil, &rows)
 	if len(rows) != 0 {
 		t.Fatalf("v3 positionRisk lists positions only: %v", rows)
+	}
+}
+
+// TestAccountModes: one-way positions and single-asset margin, as a bot
+// reads them at start (freqtrade refuses to run on a 404 here); setting
+// them to what they are is Binance's "no need to change", to true refused.
+func TestAccountModes(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	for _, c := range []struct {
+		path, field string
+		same        int
+	}{{"/fapi/v1/positionSide/dual", "dualSidePosition", -4059}, {"/fapi/v1/multiAssetsMargin", "multiAssetsMargin", -4171}} {
+		var got map[string]any
+		alice.ok(http.MethodGet, c.path, nil, &got)
+		if v, ok := got[c.field]; !ok || v != false {
+			t.Errorf("GET %s: %v", c.path, got)
+		}
+		for _, w := range []struct {
+			params url.Values
+			code   int
+		}{{vals(c.field, "false"), c.same}, {vals(c.field, "true"), -1130}, {nil, -1102}} {
+			status, body := alice.signed(http.MethodPost, c.path, w.params)
+			var r struct{ Code int }
+			if status != 400 || json.Unmarshal(body, &r) != nil || r.Code != w.code {
+				t.Errorf("POST %s %v: HTTP %d %s, want code %d", c.path, w.params, status, body, w.code)
+			}
+		}
 	}
 }

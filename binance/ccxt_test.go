@@ -415,6 +415,16 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 		c.decode(got, &r)
 		c.eq("leverage", r.Leverage, decimal.NewFromInt(10))
 	},
+	"fetchPositionMode": func(c *cmp, got, _ json.RawMessage) {
+		var r struct{ Hedged *bool }
+		c.decode(got, &r)
+		c.same("hedged", r.Hedged != nil && !*r.Hedged, true)
+	},
+	"setPositionModeAgain": func(c *cmp, got, _ json.RawMessage) {
+		var r struct{ Error string }
+		c.decode(got, &r)
+		c.same("error (-4059 No need to change position side)", r.Error, "OperationRejected")
+	},
 	"setMarginMode": func(c *cmp, got, _ json.RawMessage) {
 		var r struct{ Code float64 }
 		c.decode(got, &r)

@@ -61,9 +61,11 @@ const (
 	codeMarginTypeOrders = -4047
 	codeMarginTypePos    = -4048
 	codeNotIsolated      = -4049
+	codeSamePositionSide = -4059
 	codePositionSide     = -4061
 	codeDuplicateID      = -4116
 	codeUseAlgo          = -4120
+	codeSameAssetMode    = -4171
 	codeFOK              = -5021
 	codePostOnly         = -5022
 	codeBadPriceMatch    = -5037

@@ -565,6 +565,10 @@ func (s *Server) routes() {
 	s.handle("POST /fapi/v1/leverage", signedEP, (*call).setLeverage)
 	s.handle("POST /fapi/v1/marginType", signedEP, (*call).marginType)
 	s.handle("POST /fapi/v1/positionMargin", signedEP, (*call).positionMargin)
+	for _, m := range accountModes {
+		s.handle("GET /fapi/v1/"+m.path, signedEP, m.get)
+		s.handle("POST /fapi/v1/"+m.path, signedEP, m.set)
+	}
 	// Orders (orders.go) and conditional orders (algo.go).
 	s.handle("POST /fapi/v1/order", signedEP, (*call).newOrder)
 	s.handle("GET /fapi/v1/order", signedEP, (*call).queryOrder)

@@ -368,7 +368,7 @@ func TestOrderTradeUpdates(t *testing.T) {
 	})
 	for _, c := range []struct {
 		name, id string
-		want []string
+		want     []string
 	}{
 		{"market", market, []string{"NEW/NEW/0", "TRADE/PARTIALLY_FILLED/0.02", "TRADE/FILLED/0.03"}},
 		{"resting", rest, []string{"NEW/NEW/0", "TRADE/FILLED/0.01"}},

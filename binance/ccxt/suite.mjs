@@ -57,6 +57,9 @@ async function main() {
   record('fetchOrderBook', await ex.fetchOrderBook(S, 20), await nats('px.md.BTC-PERP.depth', { levels: 20 }));
   record('fetchBalance', (await ex.fetchBalance()).USDT, await nats('px.acct.alice.state'));
   record('setLeverage', await ex.setLeverage(10, S), null);
+  // One-way mode (freqtrade reads it at start); setting it again is Binance's -4059.
+  record('fetchPositionMode', await ex.fetchPositionMode(S), null);
+  record('setPositionModeAgain', await ex.setPositionMode(false, S).catch((e) => ({ error: e.constructor.name })), null);
   record('setMarginMode', await ex.setMarginMode('isolated', E), null);
   // Again: Binance's -4046, which ccxt raises as MarginModeAlreadySet.
   record('setMarginModeAgain', await ex.setMarginMode('isolated', E).catch((e) => ({ error: e.constructor.name })), null);
