@@ -125,13 +125,21 @@ func (a *accountActor) history(m *historyReq) {
 	}
 	r := m.fills
 	out := []wire.Fill{}
-	for i := a.fills.Len() - 1; i >= 0 && len(out) < r.Limit; i-- {
+	// The first limit from start_ms when it is given (a client pages
+	// forward), else the newest limit: history's window.
+	n, i, step := a.fills.Len(), a.fills.Len()-1, -1
+	if r.StartMs > 0 {
+		i, step = 0, 1
+	}
+	for ; i >= 0 && i < n && len(out) < r.Limit; i += step {
 		f := a.fills.At(i)
 		if (m.h == nil || f.h == m.h) && f.ms >= r.StartMs && (r.EndMs == 0 || f.ms <= r.EndMs) {
 			out = append(out, *fillView(f))
 		}
 	}
-	slices.Reverse(out)
+	if step < 0 {
+		slices.Reverse(out)
+	}
 	m.doneF(wire.FillsReply{Reply: wire.OK(), Fills: out})
 }
 

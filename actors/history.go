@@ -250,18 +250,22 @@ func (a *historyActor) recent(m *recentTradesMsg) {
 }
 
 // window is the part of s (ascending by at) whose times lie in [start,
-// end] (end 0: no end), its newest limit entries.
+// end] (end 0: no end): its first limit entries from start when start is
+// given, as Binance pages and klines do, else its newest limit.
 func window[T any](s []T, at func(T) int64, start, end int64, limit int) []T {
 	if end == 0 {
 		end = math.MaxInt64
 	}
 	lo := sort.Search(len(s), func(i int) bool { return at(s[i]) >= start })
-	hi := sort.Search(len(s), func(i int) bool { return at(s[i]) > end })
-	return s[max(lo, hi-limit):max(hi, lo)]
+	hi := max(lo, sort.Search(len(s), func(i int) bool { return at(s[i]) > end }))
+	if start > 0 {
+		return s[lo:min(hi, lo+limit)]
+	}
+	return s[max(lo, hi-limit):hi]
 }
 
-// fundingHistory answers the funding events in [start, end], the newest
-// limit of them, oldest first.
+// fundingHistory answers the funding events in [start, end] (window),
+// oldest first.
 func (a *historyActor) fundingHistory(m *fundingHistoryMsg) {
 	h := m.h
 	f := window(a.funding[h.idx], func(r fundingRecord) int64 { return r.ms }, m.req.StartMs, m.req.EndMs, m.req.Limit)

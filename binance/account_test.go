@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/perpx/perpx/wire"
@@ -132,6 +134,54 @@ func TestAccountModes(t *testing.T) {
 			if status != 400 || json.Unmarshal(body, &r) != nil || r.Code != w.code {
 				t.Errorf("POST %s %v: HTTP %d %s, want code %d", c.path, w.params, status, body, w.code)
 			}
+		}
+	}
+}
+
+// TestPagingFromStart: startTime (or fromId) pages forward, as Binance and
+// ccxt's paginated fetches expect: the first limit rows from it, not the
+// newest limit (which skipped rows silently).
+func TestPagingFromStart(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	e.deposit("alice", "100000")
+	e.deposit("mm", "1000000")
+	e.index("BTC-PERP", "30000")
+	for range 5 {
+		mustOK(t, "mm", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit,
+			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01")}).Reply)
+		mustOK(t, "alice", e.place("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit,
+			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01"), TIF: wire.IOC}).Reply)
+	}
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	ids := func(path, idField string, kv ...string) []float64 {
+		t.Helper()
+		var rows []map[string]any
+		alice.ok(http.MethodGet, path, vals(append([]string{"symbol", "BTCUSDT"}, kv...)...), &rows)
+		var out []float64
+		for _, r := range rows {
+			out = append(out, r[idField].(float64))
+		}
+		return out
+	}
+	var all []map[string]any
+	alice.ok(http.MethodGet, "/fapi/v1/userTrades", vals("symbol", "BTCUSDT"), &all)
+	if len(all) != 5 {
+		t.Fatalf("alice's trades: %v", all)
+	}
+	first := strconv.FormatInt(int64(all[0]["time"].(float64)), 10)
+	id := func(i int) float64 { return all[i]["id"].(float64) }
+	for _, c := range []struct {
+		what string
+		got  []float64
+		want []float64
+	}{
+		{"userTrades from startTime", ids("/fapi/v1/userTrades", "id", "startTime", first, "limit", "2"), []float64{id(0), id(1)}},
+		{"userTrades newest", ids("/fapi/v1/userTrades", "id", "limit", "2"), []float64{id(3), id(4)}},
+		{"aggTrades from startTime", ids("/fapi/v1/aggTrades", "a", "startTime", first, "limit", "2"), []float64{id(0), id(1)}},
+		{"historicalTrades from fromId", ids("/fapi/v1/historicalTrades", "id", "fromId", strconv.FormatFloat(id(1), 'f', -1, 64), "limit", "2"), []float64{id(1), id(2)}},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
 		}
 	}
 }

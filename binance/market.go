@@ -118,10 +118,34 @@ func (c *call) trades() (any, *apiError) {
 	}
 	out := []map[string]any{}
 	for _, t := range newest(ts, limit) {
-		out = append(out, map[string]any{"id": t.Seq, "price": t.Price.String(), "qty": t.Qty.String(),
-			"quoteQty": t.Price.Mul(t.Qty).String(), "time": t.TimeMs, "isBuyerMaker": t.TakerSide == wire.Sell})
+		out = append(out, tradeView(t))
 	}
 	return out, nil
+}
+
+func tradeView(t wire.Trade) map[string]any {
+	return map[string]any{"id": t.Seq, "price": t.Price.String(), "qty": t.Qty.String(),
+		"quoteQty": t.Price.Mul(t.Qty).String(), "time": t.TimeMs, "isBuyerMaker": t.TakerSide == wire.Sell}
+}
+
+// historicalTrades is v1/trades from fromId on (a trade's id is its seq),
+// among the kept 1 000.
+func (c *call) historicalTrades() (any, *apiError) {
+	p, e := c.page("fromId")
+	if e != nil {
+		return nil, e
+	}
+	ts, e := c.recent(p.sym)
+	if e != nil {
+		return nil, e
+	}
+	out := []map[string]any{}
+	for _, t := range ts {
+		if p.in(t.Seq, t.TimeMs) {
+			out = append(out, tradeView(t))
+		}
+	}
+	return cut(&p, out), nil
 }
 
 // aggTrades: every perpx trade is its own aggregate (a = f = l = its seq);

@@ -410,9 +410,9 @@ func (c *call) limit(def, max int64) (int, *apiError) {
 }
 
 // page is what a history endpoint selects: the symbol, at most limit
-// (default 500, at most 1000) from the id fromName names on (when given:
-// the first limit from there, else the newest limit), within
-// startTime..endTime (0: unbounded).
+// (default 500, at most 1000) from the id fromName names on, within
+// startTime..endTime (0: unbounded): the first limit from the id or
+// startTime when given, else the newest limit.
 type page struct {
 	sym        *symbol
 	limit      int
@@ -450,10 +450,10 @@ func (p *page) in(id uint64, timeMs int64) bool {
 	return (!p.hasFrom || id >= p.from) && timeMs >= p.start && (p.end == 0 || timeMs <= p.end)
 }
 
-// cut keeps the first limit of the selected items from the id on, else the
-// newest limit.
+// cut keeps the first limit of the selected items from the id or the
+// startTime on, else the newest limit (Binance's paging).
 func cut[T any](p *page, out []T) []T {
-	if p.hasFrom {
+	if p.hasFrom || p.start > 0 {
 		return out[:min(len(out), p.limit)]
 	}
 	return newest(out, p.limit)
@@ -543,7 +543,7 @@ func (s *Server) routes() {
 	s.handle("GET /fapi/v1/exchangeInfo", public, (*call).exchangeInfo)
 	s.handle("GET /fapi/v1/depth", public, (*call).depth)
 	s.handle("GET /fapi/v1/trades", public, (*call).trades)
-	s.handle("GET /fapi/v1/historicalTrades", public, (*call).trades)
+	s.handle("GET /fapi/v1/historicalTrades", public, (*call).historicalTrades)
 	s.handle("GET /fapi/v1/aggTrades", public, (*call).aggTrades)
 	s.handle("GET /fapi/v1/klines", public, func(c *call) (any, *apiError) { return c.klines(wire.SourceLast) })
 	s.handle("GET /fapi/v1/markPriceKlines", public, func(c *call) (any, *apiError) { return c.klines(wire.SourceMark) })

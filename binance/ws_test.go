@@ -194,8 +194,9 @@ func TestListenKeyExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second face on the same exchange, a NATS client with the admin's
-	// login like a separate process, with 600 ms listen keys.
-	s, err := binance.New(binance.Options{Conn: e.nc, Config: e.cfg, ListenKeyTTL: 600 * time.Millisecond})
+	// login like a separate process, with 2 s listen keys (alice's keepalive
+	// every 150 ms may stall for a second on a loaded machine).
+	s, err := binance.New(binance.Options{Conn: e.nc, Config: e.cfg, ListenKeyTTL: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
