@@ -64,6 +64,7 @@ const (
 	codeSamePositionSide = -4059
 	codePositionSide     = -4061
 	codeDuplicateID      = -4116
+	codeMinNotional      = -4164
 	codeUseAlgo          = -4120
 	codeSameAssetMode    = -4171
 	codeFOK              = -5021
@@ -130,8 +131,8 @@ func fromWire(e *wire.Error, ctx orderCtx) *apiError {
 			return more(codeFilter, "Filter failure: MARKET_LOT_SIZE")
 		}
 		return more(codeFilter, "Filter failure: LOT_SIZE")
-	case wire.CodeMinNotional:
-		return more(codeFilter, "Filter failure: MIN_NOTIONAL")
+	case wire.CodeMinNotional: // Binance futures' own code, not spot's -1013 (ccxt: InvalidOrder)
+		return more(codeMinNotional, "Order's notional must be no smaller than the minimum (unless you choose reduce only).")
 	case wire.CodeInsufficientMargin:
 		return more(codeMargin, "Margin is insufficient.")
 	case wire.CodeReduceOnlyRejected:

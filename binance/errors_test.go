@@ -47,7 +47,7 @@ func TestErrorCodes(t *testing.T) {
 		{"price off the tick", "POST", "/fapi/v1/order", order("price", "29000.05"), 400, -1013, "PRICE_FILTER"},
 		{"quantity off the lot", "POST", "/fapi/v1/order", order("quantity", "0.0105"), 400, -1013, "LOT_SIZE"},
 		{"market quantity off the lot", "POST", "/fapi/v1/order", order("type", "MARKET", "timeInForce", "", "price", "", "quantity", "0.0105"), 400, -1013, "MARKET_LOT_SIZE"},
-		{"notional under the minimum", "POST", "/fapi/v1/order", order("quantity", "0.001", "price", "29000"), 400, -1013, "MIN_NOTIONAL"},
+		{"notional under the minimum", "POST", "/fapi/v1/order", order("quantity", "0.001", "price", "29000"), 400, -4164, "notional must be no smaller"},
 		{"price outside the band", "POST", "/fapi/v1/order", order("price", "50000"), 400, -1013, "PERCENT_PRICE"},
 		{"margin", "POST", "/fapi/v1/order", order("quantity", "1", "price", "29000"), 400, -2019, "Margin is insufficient"},
 		{"reduce-only without a position", "POST", "/fapi/v1/order", order("reduceOnly", "true"), 400, -2022, "ReduceOnly"},
