@@ -2,6 +2,7 @@ package binance
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -211,14 +212,21 @@ func (c *call) balance() (any, *apiError) {
 	return out, nil
 }
 
+// symbolState is the symbol a request may name and the account's state
+// (of that symbol when named).
+func (c *call) symbolState() (*symbol, *wire.Account, *apiError) {
+	sym, e := c.symbol(false)
+	if e != nil {
+		return nil, nil, e
+	}
+	a, e := c.state(sym)
+	return sym, a, e
+}
+
 // positionRisk is GET /fapi/v2/positionRisk and /fapi/v3/positionRisk: the
 // open positions (of symbol when given).
 func (c *call) positionRisk(version int) (any, *apiError) {
-	sym, e := c.symbol(false)
-	if e != nil {
-		return nil, e
-	}
-	a, e := c.state(sym)
+	_, a, e := c.symbolState()
 	if e != nil {
 		return nil, e
 	}
@@ -382,4 +390,40 @@ func (m accountMode) set(c *call) (any, *apiError) {
 		return nil, errf(400, codeBadData, "Data sent for parameter '%s' is not valid: perpx has only %s=false.", m.field, m.field)
 	}
 	return nil, m.same
+}
+
+// symbolConfig is GET /fapi/v1/symbolConfig (ccxt's fetchLeverage(s) and
+// fetchMarginMode(s)): each served symbol's margin type and leverage as the
+// account set them, from state's settings.
+func (c *call) symbolConfig() (any, *apiError) {
+	sym, a, e := c.symbolState()
+	if e != nil {
+		return nil, e
+	}
+	out := []map[string]any{}
+	for _, h := range append(c.s.positions(a, ""), c.s.flat(a)...) {
+		if sym != nil && h.sym != sym {
+			continue
+		}
+		mt := "CROSSED"
+		if h.MarginMode == wire.MarginIsolated {
+			mt = "ISOLATED"
+		}
+		lev := h.Leverage.IntPart()
+		out = append(out, map[string]any{"symbol": h.sym.bn, "marginType": mt, "isAutoAddMargin": false,
+			"leverage": lev, "maxNotionalValue": h.sym.maxNotional(lev).String()})
+	}
+	slices.SortFunc(out, func(x, y map[string]any) int { return strings.Compare(x["symbol"].(string), y["symbol"].(string)) })
+	return out, nil
+}
+
+// commissionRate is GET /fapi/v1/commissionRate (ccxt's fetchTradingFee):
+// the symbol's maker and taker fee rates (perpx has no fee tiers).
+func (c *call) commissionRate() (any, *apiError) {
+	sym, e := c.symbol(true)
+	if e != nil {
+		return nil, e
+	}
+	return map[string]string{"symbol": sym.bn, "makerCommissionRate": sym.sym.MakerFee.String(),
+		"takerCommissionRate": sym.sym.TakerFee.String()}, nil
 }

@@ -2,10 +2,12 @@ package binance_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/perpx/perpx/wire"
@@ -183,5 +185,74 @@ func TestPagingFromStart(t *testing.T) {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
 		}
+	}
+}
+
+// TestModifyOrder: PUT v1/order amends a resting limit order's price and
+// total quantity (ccxt's editOrder), and refuses what Binance refuses.
+func TestModifyOrder(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	e.deposit("alice", "100000")
+	e.index("BTC-PERP", "30000")
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	var o map[string]any
+	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
+		"price", "29000", "quantity", "0.02", "newClientOrderId", "m1"), &o)
+	id := strconv.FormatFloat(o["orderId"].(float64), 'f', -1, 64)
+	var m map[string]any
+	alice.ok(http.MethodPut, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", id, "side", "BUY", "price", "29100", "quantity", "0.01"), &m)
+	if m["orderId"] != o["orderId"] || m["price"] != "29100" || m["origQty"] != "0.01" || m["status"] != "NEW" {
+		t.Errorf("modified order: %v", m)
+	}
+	var ex wire.OrdersReply
+	e.req(e.subj.AccountOrders("alice"), wire.Orders{OrderID: id}, &ex)
+	if len(ex.Orders) != 1 || !ex.Orders[0].Price.Equal(decimal.RequireFromString("29100")) || !ex.Orders[0].Qty.Equal(decimal.RequireFromString("0.01")) {
+		t.Errorf("the exchange's order: %+v", ex.Orders)
+	}
+	for _, c := range []struct {
+		what string
+		kv   []string
+		code int
+	}{
+		{"no change", []string{"orderId", id, "side", "BUY", "price", "29100", "quantity", "0.01"}, -5027},
+		{"the other side", []string{"orderId", id, "side", "SELL", "price", "29200", "quantity", "0.01"}, -1130},
+		{"no price", []string{"orderId", id, "side", "BUY", "quantity", "0.01"}, -1102},
+		{"by client id, off the tick", []string{"origClientOrderId", "m1", "side", "BUY", "price", "29100.05", "quantity", "0.01"}, -1013},
+		{"unknown", []string{"orderId", "999999", "side", "BUY", "price", "29100", "quantity", "0.01"}, -2013},
+	} {
+		status, body := alice.signed(http.MethodPut, "/fapi/v1/order", vals(append([]string{"symbol", "BTCUSDT"}, c.kv...)...))
+		var r struct{ Code int }
+		if status != 400 || json.Unmarshal(body, &r) != nil || r.Code != c.code {
+			t.Errorf("%s: HTTP %d %s, want %d", c.what, status, body, c.code)
+		}
+	}
+}
+
+// TestSymbolConfigAndFees: symbolConfig shows the leverage and margin type
+// the account set (ccxt's fetchLeverage, fetchMarginMode), commissionRate
+// the symbol's fees.
+func TestSymbolConfigAndFees(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	alice.ok(http.MethodPost, "/fapi/v1/leverage", vals("symbol", "BTCUSDT", "leverage", "7"), nil)
+	alice.ok(http.MethodPost, "/fapi/v1/marginType", vals("symbol", "ETHUSDT", "marginType", "ISOLATED"), nil)
+	var cfg []map[string]any
+	alice.ok(http.MethodGet, "/fapi/v1/symbolConfig", nil, &cfg)
+	got := map[string]string{}
+	for _, r := range cfg {
+		got[r["symbol"].(string)] = fmt.Sprint(r["marginType"], " ", r["leverage"])
+	}
+	if got["BTCUSDT"] != "CROSSED 7" || !strings.HasPrefix(got["ETHUSDT"], "ISOLATED ") || len(got) != 2 {
+		t.Errorf("symbolConfig: %v", cfg)
+	}
+	alice.ok(http.MethodGet, "/fapi/v1/symbolConfig", vals("symbol", "ETHUSDT"), &cfg)
+	if len(cfg) != 1 || cfg[0]["symbol"] != "ETHUSDT" {
+		t.Errorf("symbolConfig of ETHUSDT: %v", cfg)
+	}
+	var fee map[string]string
+	alice.ok(http.MethodGet, "/fapi/v1/commissionRate", vals("symbol", "BTCUSDT"), &fee)
+	s := e.cfg.Symbols[0]
+	if fee["symbol"] != "BTCUSDT" || fee["makerCommissionRate"] != s.MakerFee.String() || fee["takerCommissionRate"] != s.TakerFee.String() {
+		t.Errorf("commissionRate: %v, config maker %s taker %s", fee, s.MakerFee, s.TakerFee)
 	}
 }

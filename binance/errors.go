@@ -69,6 +69,7 @@ const (
 	codeSameAssetMode    = -4171
 	codeFOK              = -5021
 	codePostOnly         = -5022
+	codeNoModify         = -5027
 	codeBadPriceMatch    = -5037
 	codeBadSTP           = -5039
 )

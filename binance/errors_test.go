@@ -218,7 +218,7 @@ func TestBadRoutes(t *testing.T) {
 		status       int
 		allow        string
 	}{
-		{http.MethodPut, "/fapi/v1/order", 405, "DELETE, GET, HEAD, POST"},
+		{http.MethodPatch, "/fapi/v1/order", 405, "DELETE, GET, HEAD, POST, PUT"},
 		{http.MethodPost, "/fapi/v1/time", 405, "GET, HEAD"},
 		{http.MethodGet, "/fapi/v1/nothing", 404, ""},
 		{http.MethodPost, "/nothing", 404, ""},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 // The order endpoints. A plain order is one order.place; conditional
@@ -307,6 +308,58 @@ func (c *call) queryOrder() (any, *apiError) {
 		return nil, errNoSuchOrder
 	}
 	return c.s.toOrder(o), nil
+}
+
+// modifyOrder is PUT /fapi/v1/order (ccxt's editOrder): an open limit
+// order's new price and quantity (the total, filled part included), both
+// required, and its side, which must be the order's. It is perpx's
+// order.amend: a smaller quantity at the same price keeps the order's
+// place in the queue.
+func (c *call) modifyOrder() (any, *apiError) {
+	sym, id, cid, e := c.symbolOrder()
+	if e != nil {
+		return nil, e
+	}
+	side, e := c.need("side")
+	if e != nil {
+		return nil, e
+	}
+	if side != "BUY" && side != "SELL" {
+		return nil, errf(400, codeBadSide, "Invalid side.")
+	}
+	var a wire.Amend
+	for _, f := range []struct {
+		name string
+		v    *decimal.Decimal
+	}{{"quantity", &a.Qty}, {"price", &a.Price}} {
+		v, given, e := c.decimal(f.name)
+		if e != nil {
+			return nil, e
+		}
+		if !given {
+			return nil, mandatory(f.name)
+		}
+		*f.v = v
+	}
+	o, e := c.findOrder(sym, id, cid)
+	switch {
+	case e != nil:
+		return nil, e
+	case o.Status != wire.StatusNew && o.Status != wire.StatusPartiallyFilled:
+		return nil, errNoSuchOrder
+	case o.Type != wire.Limit:
+		return nil, errf(400, codeBadType, "Invalid orderType: only LIMIT orders can be modified.")
+	case bnSide(o.Side) != side:
+		return nil, badData("side")
+	case o.Price.Equal(a.Price) && o.Qty.Equal(a.Qty):
+		return nil, errf(400, codeNoModify, "No need to modify the order.")
+	}
+	a.Symbol, a.OrderID = sym.name, o.OrderID
+	res, e := c.s.orderRequest(c.ctx, c.s.subj.OrderAmend(c.account), a, ctxQuery)
+	if e != nil {
+		return nil, e
+	}
+	return c.s.toOrder(res), nil
 }
 
 // cancel cancels one order (plain or conditional) and answers it.

@@ -562,6 +562,8 @@ func (s *Server) routes() {
 	s.handle("GET /fapi/v2/positionRisk", signedEP, func(c *call) (any, *apiError) { return c.positionRisk(2) })
 	s.handle("GET /fapi/v3/positionRisk", signedEP, func(c *call) (any, *apiError) { return c.positionRisk(3) })
 	s.handle("GET /fapi/v1/leverageBracket", signedEP, (*call).leverageBracket)
+	s.handle("GET /fapi/v1/symbolConfig", signedEP, (*call).symbolConfig)
+	s.handle("GET /fapi/v1/commissionRate", signedEP, (*call).commissionRate)
 	s.handle("POST /fapi/v1/leverage", signedEP, (*call).setLeverage)
 	s.handle("POST /fapi/v1/marginType", signedEP, (*call).marginType)
 	s.handle("POST /fapi/v1/positionMargin", signedEP, (*call).positionMargin)
@@ -572,6 +574,7 @@ func (s *Server) routes() {
 	// Orders (orders.go) and conditional orders (algo.go).
 	s.handle("POST /fapi/v1/order", signedEP, (*call).newOrder)
 	s.handle("GET /fapi/v1/order", signedEP, (*call).queryOrder)
+	s.handle("PUT /fapi/v1/order", signedEP, (*call).modifyOrder)
 	s.handle("DELETE /fapi/v1/order", signedEP, (*call).cancelOrder)
 	s.handle("GET /fapi/v1/openOrder", signedEP, (*call).openOrder)
 	s.handle("GET /fapi/v1/openOrders", signedEP, (*call).openOrders)

@@ -75,6 +75,11 @@ async function main() {
   const stop = await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { triggerPrice: 29000, reduceOnly: true });
   record('createOrder stop-market', stop, await order(stop.id));
 
+  record('editOrder', await ex.editOrder(limit.id, S, 'limit', 'buy', 0.015, 29850), await order(limit.id));
+  record('fetchLeverage', await ex.fetchLeverage(S), null);
+  record('fetchMarginMode', await ex.fetchMarginMode(E), null);
+  record('fetchTradingFee', await ex.fetchTradingFee(S), null);
+
   record('fetchOpenOrders', await ex.fetchOpenOrders(S), await nats('px.acct.alice.state', { symbol: 'BTC-PERP' }));
   record('fetchOpenOrders trigger', await ex.fetchOpenOrders(S, undefined, undefined, { trigger: true }),
     await nats('px.acct.alice.state', { symbol: 'BTC-PERP' }));
