@@ -269,6 +269,7 @@ func loop[T any](h *hub, c <-chan T, f func()) func() {
 type depthAgg struct {
 	mu          sync.Mutex
 	first, last uint64
+	gap         bool // an update between first and last is missing
 	bids, asks  map[string]wire.Level
 }
 
@@ -281,6 +282,8 @@ func (a *depthAgg) add(data []byte) {
 	defer a.mu.Unlock()
 	if a.first == 0 {
 		a.first = u.Seq
+	} else if u.Seq != a.last+1 {
+		a.gap = true // lost on its way here (a slow consumer): the merge hides it
 	}
 	a.last = u.Seq
 	for _, l := range u.Bids {
@@ -292,19 +295,24 @@ func (a *depthAgg) add(data []byte) {
 }
 
 // flush is the depthUpdate of what was merged since the last flush (nil
-// when nothing was); pu = U−1, so a missed update shows as a gap.
+// when nothing was); pu = U−1, so a missed update before it shows as a gap
+// (pu is not the previous u), and pu = 0 when one inside it is missing.
 func (a *depthAgg) flush(bn string) []byte {
 	a.mu.Lock()
-	first, last, bids, asks := a.first, a.last, a.bids, a.asks
+	first, last, gap, bids, asks := a.first, a.last, a.gap, a.bids, a.asks
 	if first == 0 {
 		a.mu.Unlock()
 		return nil
 	}
-	a.first, a.last, a.bids, a.asks = 0, 0, map[string]wire.Level{}, map[string]wire.Level{}
+	a.first, a.last, a.gap, a.bids, a.asks = 0, 0, false, map[string]wire.Level{}, map[string]wire.Level{}
 	a.mu.Unlock()
+	pu := first - 1
+	if gap {
+		pu = 0 // no previous u is 0: the client re-syncs
+	}
 	now := nowMs()
 	b, _ := json.Marshal(map[string]any{"e": "depthUpdate", "E": now, "T": now, "s": bn, "U": first, "u": last,
-		"pu": first - 1, "b": sortedLevels(bids, true), "a": sortedLevels(asks, false)})
+		"pu": pu, "b": sortedLevels(bids, true), "a": sortedLevels(asks, false)})
 	return b
 }
 
