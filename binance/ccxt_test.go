@@ -596,6 +596,23 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 		}
 	},
 	"watchOrderBook": bookCheck,
+	"watchTicker": func(c *cmp, got, nats json.RawMessage) {
+		var g struct {
+			Symbol                            string
+			Last, Open, High, Low, BaseVolume any
+		}
+		var r wire.TickerReply
+		c.both(got, nats, &g, &r)
+		if r.Ticker == nil {
+			c.t.Fatal("no ticker from the exchange")
+		}
+		c.same("symbol", g.Symbol, "BTC/USDT:USDT")
+		c.eq("last", g.Last, r.Ticker.Last)
+		c.eq("open", g.Open, r.Ticker.Open)
+		c.eq("high", g.High, r.Ticker.High)
+		c.eq("low", g.Low, r.Ticker.Low)
+		c.eq("baseVolume", g.BaseVolume, r.Ticker.Volume)
+	},
 	"watchTrades": func(c *cmp, got, nats json.RawMessage) {
 		var ts []struct {
 			ID, Side      string

@@ -253,14 +253,18 @@ func (c *call) premiumIndex() (any, *apiError) {
 	})
 }
 
+// weightedAvg is the 24 hours' volume-weighted average price.
+func weightedAvg(t *wire.TickerStats) decimal.Decimal {
+	if t.Volume.IsZero() {
+		return decimal.Zero
+	}
+	return t.QuoteVolume.DivRound(t.Volume, 8)
+}
+
 func (c *call) ticker24h() (any, *apiError) {
 	return c.perSymbol(func(s *symbol, t *wire.TickerStats) any {
-		wavg := decimal.Zero
-		if !t.Volume.IsZero() {
-			wavg = t.QuoteVolume.DivRound(t.Volume, 8)
-		}
 		return map[string]any{"symbol": s.bn, "priceChange": t.Change.String(), "priceChangePercent": t.ChangePct.String(),
-			"weightedAvgPrice": wavg.String(), "lastPrice": t.Last.String(), "lastQty": "0", "openPrice": t.Open.String(),
+			"weightedAvgPrice": weightedAvg(t).String(), "lastPrice": t.Last.String(), "lastQty": "0", "openPrice": t.Open.String(),
 			"highPrice": t.High.String(), "lowPrice": t.Low.String(), "volume": t.Volume.String(),
 			"quoteVolume": t.QuoteVolume.String(), "openTime": t.TimeMs - 24*3600*1000, "closeTime": t.TimeMs,
 			"firstId": -1, "lastId": -1, "count": t.Trades}

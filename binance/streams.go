@@ -78,7 +78,8 @@ func (h *hub) parse(name string) (streamName, error) {
 	}
 	switch {
 	case kind == "depth", kind == "depth@100ms", kind == "depth@250ms", kind == "depth@500ms",
-		kind == "trade", kind == "aggTrade", kind == "markPrice", kind == "markPrice@1s", kind == "bookTicker":
+		kind == "trade", kind == "aggTrade", kind == "markPrice", kind == "markPrice@1s", kind == "bookTicker",
+		kind == "ticker", kind == "miniTicker":
 	case strings.HasPrefix(kind, "kline_") && slices.Contains(klineIntervals, strings.TrimPrefix(kind, "kline_")):
 	default:
 		return streamName{}, fmt.Errorf("unknown stream %q", name)
@@ -218,6 +219,15 @@ func (h *hub) start(src *source, n streamName) (func(), error) {
 		return h.depth(src, sym, every)
 	case n.kind == "bookTicker":
 		return h.bookTicker(src, sym)
+	case n.kind == "ticker" || n.kind == "miniTicker":
+		mini := n.kind == "miniTicker"
+		return h.each(s.subj.TickerStream(sym.name), func(data []byte) {
+			var t wire.TickerStats
+			if json.Unmarshal(data, &t) != nil {
+				return
+			}
+			src.publish(tickerEvent(sym, &t, mini))
+		})
 	case strings.HasPrefix(n.kind, "markPrice"):
 		every := 3 * time.Second
 		if strings.HasSuffix(n.kind, "@1s") {
@@ -528,4 +538,17 @@ func (h *hub) sendBest(src *source, sym *symbol, b *localBook) {
 	t := nowMs()
 	src.publish(fmt.Appendf(nil, `{"e":"bookTicker","u":%d,"s":%q,"b":%q,"B":%q,"a":%q,"A":%q,"T":%d,"E":%d}`,
 		b.seq, sym.bn, now[0], now[1], now[2], now[3], t, t))
+}
+
+// tickerEvent is the 24-hour ticker stream's event (24hrTicker, or
+// 24hrMiniTicker when mini) from perpx's ticker, sent once a second.
+func tickerEvent(sym *symbol, t *wire.TickerStats, mini bool) []byte {
+	ev := map[string]any{"e": "24hrMiniTicker", "E": t.TimeMs, "s": sym.bn, "c": t.Last.String(), "o": t.Open.String(),
+		"h": t.High.String(), "l": t.Low.String(), "v": t.Volume.String(), "q": t.QuoteVolume.String()}
+	if !mini {
+		ev["e"], ev["p"], ev["P"], ev["w"], ev["Q"] = "24hrTicker", t.Change.String(), t.ChangePct.String(), weightedAvg(t).String(), "0"
+		ev["O"], ev["C"], ev["F"], ev["L"], ev["n"] = t.TimeMs-24*3600*1000, t.TimeMs, -1, -1, t.Trades
+	}
+	b, _ := json.Marshal(ev)
+	return b
 }

@@ -113,7 +113,7 @@ func TestStreams(t *testing.T) {
 	if bt["b"] != "29990" || bt["a"] != "30010" || bt["A"] != "0.1" {
 		t.Errorf("bookTicker: %v", bt)
 	}
-	market.write(map[string]any{"method": "SUBSCRIBE", "params": []string{"btcusdt@kline_1m", "btcusdt@markPrice@1s", "!markPrice@arr@1s", "btcusdt@trade"}, "id": 7})
+	market.write(map[string]any{"method": "SUBSCRIBE", "params": []string{"btcusdt@kline_1m", "btcusdt@markPrice@1s", "!markPrice@arr@1s", "btcusdt@trade", "btcusdt@miniTicker"}, "id": 7})
 	market.next("SUBSCRIBE's reply", func(m map[string]any) bool { return m["id"] == 7.0 && m["result"] == nil })
 	market.write(map[string]any{"method": "SUBSCRIBE", "params": []string{"btcusdt@nonsense"}, "id": 8})
 	market.next("a bad stream's refusal", func(m map[string]any) bool { return m["id"] == 8.0 && m["error"] != nil })
@@ -154,12 +154,15 @@ func TestStreams(t *testing.T) {
 		t.Errorf("ACCOUNT_UPDATE wallet %v, the exchange %s", wb, st.Balances["USDT"])
 	}
 	got := map[string]map[string]any{}
-	market.next("aggTrade, trade and kline", func(m map[string]any) bool {
-		if e, ok := m["e"].(string); ok && got[e] == nil {
+	market.next("aggTrade, trade, kline and miniTicker", func(m map[string]any) bool {
+		if e, ok := m["e"].(string); ok && got[e] == nil && (e != "24hrMiniTicker" || m["c"] == "30010") {
 			got[e] = m
 		}
-		return got["aggTrade"] != nil && got["trade"] != nil && got["kline"] != nil
+		return got["aggTrade"] != nil && got["trade"] != nil && got["kline"] != nil && got["24hrMiniTicker"] != nil
 	})
+	if mt := got["24hrMiniTicker"]; mt["s"] != "BTCUSDT" || mt["v"] != "0.05" || mt["h"] != "30010" {
+		t.Errorf("miniTicker: %v", mt)
+	}
 	at, tr, k := got["aggTrade"], got["trade"], got["kline"]
 	if at["p"] != "30010" || at["q"] != "0.05" || at["m"] != false || tr["t"] != at["a"] {
 		t.Errorf("aggTrade %v, trade %v", at, tr)

@@ -111,6 +111,8 @@ async function main() {
   await sleep(300);
   await ex.createOrder(S, 'market', 'buy', 0.003);
   record('watchTrades', await within(trades, 'watchTrades'), await nats('px.md.BTC-PERP.recent_trades'));
+  // The 24-hour ticker (btcusdt@ticker), once a second: no trade until it comes.
+  record('watchTicker', await within(ex.watchTicker(S), 'watchTicker'), await nats('px.md.BTC-PERP.ticker'));
 
   const orders = ex.watchOrders(S);
   await sleep(500); // the listen key's connection is being opened
