@@ -61,8 +61,11 @@ func bnSide(s wire.Side) string {
 }
 
 func bnTIF(o *wire.Order) string {
-	if o.PostOnly {
+	switch {
+	case o.PostOnly:
 		return "GTX"
+	case !o.Type.Limited(): // Binance shows its market orders GTC (perpx's are IOC)
+		return "GTC"
 	}
 	return string(o.TIF)
 }

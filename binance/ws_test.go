@@ -384,8 +384,12 @@ func TestOrderTradeUpdates(t *testing.T) {
 	}
 	var q map[string]any
 	alice.ok(http.MethodGet, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", ioc), &q)
-	if q["status"] != "EXPIRED" {
-		t.Errorf("the IOC's REST status %v, want EXPIRED", q["status"])
+	if q["status"] != "EXPIRED" || q["timeInForce"] != "IOC" {
+		t.Errorf("the IOC's REST status %v, time in force %v, want EXPIRED, IOC", q["status"], q["timeInForce"])
+	}
+	alice.ok(http.MethodGet, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", market), &q)
+	if q["status"] != "FILLED" || q["timeInForce"] != "GTC" { // as Binance shows a market order
+		t.Errorf("the market order's REST status %v, time in force %v, want FILLED, GTC", q["status"], q["timeInForce"])
 	}
 	e.audit()
 }
