@@ -163,6 +163,9 @@ func (c *call) accountInfo(version int) (any, *apiError) {
 			"availableBalance": t.available.String(), "maxWithdrawAmount": t.available.String(), "updateTime": now})
 	}
 	held := c.s.positions(a, "")
+	if version == 2 { // v2 lists every symbol, flat ones too, as Binance does
+		held = append(held, c.s.flat(a)...)
+	}
 	positions := make([]map[string]any, 0, len(held))
 	for _, p := range held {
 		im, wallet := isolated(p.Position)

@@ -88,9 +88,9 @@ func TestWallets(t *testing.T) {
 	e.audit()
 }
 
-// TestFlatSymbolLeverage: v2 positionRisk lists a symbol without a
-// position with the leverage and margin type set there (as Binance does,
-// and as a bot reads them back); v3 lists positions only.
+// TestFlatSymbolLeverage: v2 positionRisk and account list a symbol
+// without a position with the leverage and margin type set there (as
+// Binance does, and as a bot reads them back); v3 lists positions only.
 func TestFlatSymbolLeverage(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
 	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
@@ -109,6 +109,16 @@ func TestFlatSymbolLeverage(t *testing.T) {
 	alice.ok(http.MethodGet, "/fapi/v3/positionRisk", nil, &rows)
 	if len(rows) != 0 {
 		t.Fatalf("v3 positionRisk lists positions only: %v", rows)
+	}
+	// The account's positions likewise: every symbol in v2, a bot reads
+	// positions[i].leverage there.
+	for v, want := range map[string]int{"v2": len(e.cfg.Symbols), "v3": 0} {
+		var acc struct{ Positions []map[string]any }
+		alice.ok(http.MethodGet, "/fapi/"+v+"/account", nil, &acc)
+		i := slices.IndexFunc(acc.Positions, func(p map[string]any) bool { return p["symbol"] == "BTCUSDT" })
+		if len(acc.Positions) != want || want > 0 && (i < 0 || acc.Positions[i]["leverage"] != "7") {
+			t.Errorf("%s account's positions: %v, want %d rows, BTCUSDT's leverage 7", v, acc.Positions, want)
+		}
 	}
 }
 
