@@ -343,7 +343,7 @@ func (f *feed) order(ev *wire.AccountEvent, fl *wire.Fill) {
 		}
 		return // the order event after its fills: they said it all
 	}
-	if fl != nil && !known {
+	if fl != nil && !known && o.FilledQty.Equal(fl.Qty) {
 		// Binance announces an order before its first trade; perpx's
 		// taker has no event before its fills.
 		pre := *o
