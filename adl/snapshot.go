@@ -310,7 +310,7 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	if mark < 0 || aside[0] < 0 || aside[1] < 0 {
+	if mark < 0 || aside[0] < 0 || aside[1] < 0 || aside[0] > maxOwed || aside[1] > maxOwed {
 		return nil, nil, fmt.Errorf("%w: mark %d, set aside %d/%d", ErrSnapshot, mark, aside[0], aside[1])
 	}
 	rk.mark, rk.aside = mark, aside
@@ -411,8 +411,8 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 	return rk, r.p, nil
 }
 
-// maxOwed bounds the profit taken out, and what rounds charged, summed over
-// a side: a quarter of int64 leaves SocializeAt's total room for the live
+// maxOwed bounds the profit set aside for a side, and the profit taken out
+// and what rounds charged, each summed over a side: a quarter of int64 leaves SocializeAt's total room for the live
 // profits (live, amounts follow positions the risk limits bound; a decoded
 // snapshot beyond it would make the ADL actor refuse).
 const maxOwed = market.Money(math.MaxInt64 / 4)
