@@ -391,7 +391,12 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 		a.amendConditional(ctx, o, m)
 		return
 	}
-	if !r.TriggerPrice.IsZero() {
+	switch {
+	case r.TriggerPrice.IsZero():
+	case o == nil || o.cond != nil: // gone, or fired: its trigger went with it (API.md, AMEND)
+		m.refuse(unknownOrder(r.Symbol, r.OrderID, r.ClientOrderID))
+		return
+	default:
 		m.refuse(wire.Errorf(wire.CodeBadRequest, "trigger_price amends an untriggered stop or take-profit only"))
 		return
 	}
@@ -611,13 +616,16 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		a.risk(o.h).OnOrderDone(o.id)
 		a.forget(o)
 		a.setStatus(o, wire.StatusRejected)
-		a.orderEvent(o)
+		e := refusal(m.err, m.code)
 		if o.cond == nil {
-			a.discard(o) // its place was refused: no order to keep
+			a.discard(o) // its place was refused: no order to keep, no event (the reply says it)
 		} else {
-			a.release(o) // a fired conditional order, open since it was armed
+			// A fired conditional order, open since it was armed: its
+			// event says why (API.md, CONDITIONAL), as a refusal by risk's.
+			a.refusedEvent(o, e)
+			a.release(o)
 		}
-		m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
+		m.done(wire.OrderReply{Reply: wire.Fail(e)})
 		m.req.recycle()
 		return
 	}
@@ -1033,9 +1041,13 @@ func (a *accountActor) wantEvents() bool {
 	return false
 }
 
-func (a *accountActor) orderEvent(o *order) {
+func (a *accountActor) orderEvent(o *order) { a.refusedEvent(o, nil) }
+
+// refusedEvent is o's order event with the error that refused it (nil:
+// none).
+func (a *accountActor) refusedEvent(o *order, e *wire.Error) {
 	if a.wantEvents() {
-		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o)})
+		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o), Error: e})
 	}
 }
 

@@ -281,9 +281,7 @@ func (a *accountActor) onTriggered(ctx actor.Context, m *triggeredMsg) {
 	}
 	a.forget(o)
 	a.setStatus(o, wire.StatusRejected)
-	if a.wantEvents() {
-		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: a.snapshot(o), Error: e})
-	}
+	a.refusedEvent(o, e)
 	a.release(o)
 }
 

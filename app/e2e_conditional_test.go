@@ -321,10 +321,45 @@ func TestE2EConditionalAmend(t *testing.T) {
 	if p := alice.position(); p == nil || !p.Qty.Equal(dec("3")) || !p.EntryPrice.Equal(dec("1035")) {
 		t.Fatalf("position %+v", p)
 	}
-	// trigger_price amends untriggered stops only.
+	// trigger_price amends untriggered stops only; the stop that fired (and
+	// filled) or one that never was is unknown, as API.md's AMEND says.
 	l := alice.limit(wire.Buy, "900", "1")
 	if a := alice.amend(wire.Amend{OrderID: l.OrderID, TriggerPrice: dec("950")}); a.OK || a.Error.Code != wire.CodeBadRequest {
 		t.Fatalf("trigger_price on a limit order: %+v", a)
+	}
+	for _, ref := range []string{id, "999999"} {
+		if a := alice.amend(wire.Amend{OrderID: ref, TriggerPrice: dec("1050")}); a.OK || a.Error.Code != wire.CodeUnknownOrder {
+			t.Fatalf("trigger_price on order %s (fired, or none): %+v", ref, a)
+		}
+	}
+	e.settledAudit()
+}
+
+// TestE2EBookRefusalEvents: a place the book refuses (post-only that would
+// take) is answered and leaves no order, so no event names one; a fired
+// stop the book refuses is rejected with the reason in its event.
+func TestE2EBookRefusalEvents(t *testing.T) {
+	e := start(t, condConfig(t), startOpts{})
+	ts := e.funded("1000000", "alice", "mm")
+	alice, mm := ts[0], ts[1]
+	e.index("1000")
+	mm.limit(wire.Sell, "1005", "5")
+	r := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("1010"), Qty: dec("1"), PostOnly: true})
+	if r.OK || r.Error.Code != wire.CodePostOnlyWouldTake {
+		t.Fatalf("post-only that would take: %+v", r)
+	}
+	s := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.StopLimit, Qty: dec("1"), Price: dec("1010"),
+		TriggerPrice: dec("1003"), PostOnly: true})
+	mustOK(t, "stop", s.Reply)
+	e.index("1003")
+	e.waitStatus("alice", s.Order.OrderID, wire.StatusRejected)
+	if _, code := e.orderStatuses("alice", s.Order.OrderID); code != wire.CodePostOnlyWouldTake {
+		t.Errorf("the fired stop's rejection event says %q, want %s", code, wire.CodePostOnlyWouldTake)
+	}
+	for _, ev := range e.events("alice", wire.EventOrder) {
+		if ev.Order != nil && ev.Order.OrderID != s.Order.OrderID {
+			t.Fatalf("an order event for an order the refused place never made: %+v", ev.Order)
+		}
 	}
 	e.settledAudit()
 }
