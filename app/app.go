@@ -50,7 +50,8 @@ type Options struct {
 	Speed    float64        // replay speed; 0 = 1
 	Seed     uint64         // sim seed
 	Bots     int            // built-in market makers and takers
-	HTTP     string         // the web page, /metrics and /debug/pprof address; "" = off
+	HTTP     string         // the web page and /metrics address; "" = off
+	Pprof    bool           // also /debug/pprof on HTTP (its cmdline shows the flags)
 	// BinanceHTTP serves the Binance-compatible REST and WebSocket face
 	// (package binance) on this address, over a NATS connection of its
 	// own; "" = off.

@@ -90,6 +90,17 @@ func TestBotsQuoteAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s:\n%.2000s", want, body)
 		}
 	}
+	// No pprof without --pprof: its cmdline would show a --nats-password
+	// to whoever reaches the page's port.
+	resp, err = http.Get("http://" + e.app.HTTPAddr() + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && !strings.Contains(string(body), "<html") {
+		t.Errorf("/debug/pprof/cmdline served without --pprof: %.200s", body)
+	}
 }
 
 // --bots N also runs noise takers: on the demo symbols and the simulated

@@ -12,8 +12,8 @@ import (
 	"github.com/perpx/perpx/wire"
 )
 
-// httpHandler serves the web page at / and, as before it, /metrics and
-// /debug/pprof/ on the one --http listener.
+// httpHandler serves the web page at / and, as before it, /metrics (and
+// with --pprof /debug/pprof/) on the one --http listener.
 func (a *App) httpHandler(metrics *gateway.Metrics, o Options, cfg *config.Config) http.Handler {
 	pc := web.Config{Prefix: o.Prefix, Websocket: cmp.Or(o.WebWS, a.WebsocketURL()), Auth: len(cfg.Users) > 0, MarginMode: cfg.MarginMode}
 	if pc.Prefix == "" {
@@ -25,10 +25,11 @@ func (a *App) httpHandler(metrics *gateway.Metrics, o Options, cfg *config.Confi
 	for _, s := range a.symbols {
 		pc.Symbols = append(pc.Symbols, web.SymbolOf(s))
 	}
-	mh := metrics.Handler()
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", mh)
-	mux.Handle("/debug/pprof/", mh)
+	mux.Handle("/metrics", metrics.Handler())
+	if o.Pprof {
+		mux.Handle("/debug/pprof/", gateway.Pprof())
+	}
 	mux.Handle("/", web.Handler(pc))
 	return mux
 }

@@ -147,11 +147,16 @@ func (m *Metrics) RegisterGauge(name, help string, fn func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
 }
 
-// Handler serves /metrics from the registry and the net/http/pprof
-// profiles under /debug/pprof/ (for --http 127.0.0.1:9090).
+// Handler serves /metrics from the registry (for --http 127.0.0.1:9090).
 func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Pprof serves the net/http/pprof profiles under /debug/pprof/. Opt-in
+// (--pprof): cmdline shows the process's flags, a password among them, and
+// a profile costs CPU, to whoever reaches the port.
+func Pprof() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

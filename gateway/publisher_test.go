@@ -194,7 +194,10 @@ func TestMetricsAndPprofOverHTTP(t *testing.T) {
 	e.req(subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"-1"}`)
 	e.req(subj.OrderPlace("alice"), `{"symbol":"BTC-PERP","side":"buy","type":"market","qty":"1"}`)
 	unregister := e.m.RegisterMailbox("book/BTC-PERP", func() int { return 7 })
-	srv := httptest.NewServer(e.m.Handler())
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", e.m.Handler())
+	mux.Handle("/debug/pprof/", Pprof())
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	get := func(path string) string {
 		t.Helper()

@@ -1,8 +1,8 @@
 // Command exchange runs the perpx paper-trading exchange. With no flags it
 // embeds a NATS server on 127.0.0.1:4222, runs the demo symbols BTC-PERP and
 // ETH-PERP on a simulated index with two liquidity bots and two noise
-// takers, and serves the web trading page, /metrics and /debug/pprof on
-// 127.0.0.1:9090 (the page talks NATS over the embedded server's WebSocket
+// takers, and serves the web trading page and /metrics (with --pprof,
+// /debug/pprof too) on 127.0.0.1:9090 (the page talks NATS over the embedded server's WebSocket
 // on 127.0.0.1:9222). See README.md for the flags.
 package main
 
@@ -26,6 +26,19 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// monitorAddr is the embedded server's monitoring address: off by default
+// when cfg has users, since the monitor lists every user's connections and
+// subscriptions to whoever reaches it, past the permissions; given
+// explicitly, the operator's.
+func monitorAddr(fs *flag.FlagSet, addr string, cfg *config.Config) string {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "nats-monitor" })
+	if len(cfg.Users) > 0 && !set {
+		return ""
+	}
+	return addr
+}
+
 func run(args []string) int {
 	fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
 	var o app.Options
@@ -35,14 +48,15 @@ func run(args []string) int {
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
 	fs.StringVar(&o.WebWS, "web-ws", "", "the NATS WebSocket URL the web page connects to (ws://host:port; with --nats-url, that server's websocket listener; \"\" = the embedded one's, --nats-ws)")
 	fs.StringVar(&o.NATSUser, "nats-user", "", "user for --nats-url")
-	fs.StringVar(&o.NATSPass, "nats-password", "", "password for --nats-url")
+	fs.StringVar(&o.NATSPass, "nats-password", os.Getenv("PERPX_NATS_PASSWORD"), "password for --nats-url (default $PERPX_NATS_PASSWORD: a flag shows in the process list)")
 	cfgPath := fs.String("config", "", "config file (JSON, see API.md); default: the demo symbols")
 	fs.StringVar(&o.Prefix, "prefix", "px", "subject prefix")
 	fs.StringVar(&o.Index, "index", "sim", "index source: sim | manual | replay:FILE | nats:SUBJECT")
 	fs.Float64Var(&o.Speed, "speed", 1, "replay speed multiplier for --index replay:FILE")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated index")
 	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
-	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page, /metrics and /debug/pprof (\"\" = off)")
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page and /metrics (\"\" = off)")
+	fs.BoolVar(&o.Pprof, "pprof", false, "also serve /debug/pprof on --http (its cmdline shows every flag, --nats-password too: keep --http on loopback)")
 	fs.StringVar(&o.BinanceHTTP, "binance-http", "127.0.0.1:8090", "address of the Binance USDⓈ-M futures compatible REST and WebSocket face (\"\" = off)")
 	fs.BoolVar(&o.BinanceOpen, "binance-open", false, "let the Binance face run open (config without users: any API key trades the account it names) although --nats-user logs in")
 	fs.StringVar(&o.Data, "data", "perpx-data", "directory of the journal (the embedded server's JetStream store); \"\" = in memory, nothing survives a restart")
@@ -78,6 +92,7 @@ func run(args []string) int {
 		return 2
 	}
 	o.Config = cfg
+	o.NATSMonitor = monitorAddr(fs, o.NATSMonitor, cfg)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/perpx/perpx/config"
 )
 
 // exchangeArgs are a quiet exchange's: embedded NATS on a random port,
@@ -213,5 +216,33 @@ func TestBadFlagIsOneLine(t *testing.T) {
 	}
 	if code, stderr := runExchange(t, []string{"-h"}); code != 0 || !strings.Contains(stderr, "-nats-listen") {
 		t.Errorf("-h: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestMonitorOffWithUsers: with users the embedded server's monitor is off
+// unless --nats-monitor asks for it (it lists every user's connections and
+// subscriptions to whoever reaches it); without users the default stays.
+func TestMonitorOffWithUsers(t *testing.T) {
+	users, err := config.Parse([]byte(`{"users":[{"user":"admin","password":"admin-pw","admin":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		cfg  *config.Config
+		want string
+	}{
+		{nil, config.Default(), "127.0.0.1:8222"},
+		{nil, users, ""},
+		{[]string{"--nats-monitor", "127.0.0.1:18222"}, users, "127.0.0.1:18222"},
+	} {
+		fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
+		addr := fs.String("nats-monitor", "127.0.0.1:8222", "")
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := monitorAddr(fs, *addr, c.cfg); got != c.want {
+			t.Errorf("%v, %d users: monitor %q, want %q", c.args, len(c.cfg.Users), got, c.want)
+		}
 	}
 }
