@@ -728,6 +728,21 @@ const secUsers = `"users":[{"user":"alice","password":"s3cret","account":"alice"
 	{"user":"bob","password":"b0b-pw","account":"bob"},
 	{"user":"ops","password":"root-pw","admin":true}]`
 
+// startSecurity starts an exchange with secUsers (the admin's login for
+// e's own connection), the index at 1000, and alice and bob logged in with
+// 10 000 each, their permission violations collected.
+func startSecurity(t *testing.T) (e *exchange, alice, bob *trader, av, bv *violations) {
+	e = start(t, parseConfig(t, symbolJSON("100", 0, longTiers()...), secUsers),
+		startOpts{admin: []nats.Option{nats.UserInfo("ops", "root-pw")}})
+	e.index("1000")
+	e.deposit("alice", "10000")
+	e.deposit("bob", "10000")
+	av, bv = &violations{}, &violations{}
+	alice = &trader{t: t, e: e, nc: login(t, e, "alice", "s3cret", av), acct: "alice"}
+	bob = &trader{t: t, e: e, nc: login(t, e, "bob", "b0b-pw", bv), acct: "bob"}
+	return e, alice, bob, av, bv
+}
+
 // violations collects a connection's permission violations.
 type violations struct {
 	mu   sync.Mutex

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -501,14 +502,7 @@ func TestE2EFundingPayments(t *testing.T) {
 // refuses each as a permission violation and the exchange is unchanged.
 // She can trade her own account.
 func TestE2ESecurity(t *testing.T) {
-	e := start(t, parseConfig(t, symbolJSON("100", 0, longTiers()...), secUsers),
-		startOpts{admin: []nats.Option{nats.UserInfo("ops", "root-pw")}})
-	e.index("1000")
-	e.deposit("alice", "10000")
-	e.deposit("bob", "10000")
-	av, bv := &violations{}, &violations{}
-	alice := &trader{t: t, e: e, nc: login(t, e, "alice", "s3cret", av), acct: "alice"}
-	bob := &trader{t: t, e: e, nc: login(t, e, "bob", "b0b-pw", bv), acct: "bob"}
+	e, alice, bob, av, bv := startSecurity(t)
 	bid := bob.limit(wire.Buy, "990", "2")
 	e.settledAudit()
 
@@ -885,5 +879,42 @@ func TestE2EFundStatePaging(t *testing.T) {
 	first := request[wire.FundStateReply](t, e.nc, e.subj.FundState(), wire.FundState{BeforeSeq: back.History[0].Seq, Limit: 2})
 	if len(first.History) != 1 || first.History[0].Seq != all[0].Seq {
 		t.Fatalf("the first page %+v", first.History)
+	}
+}
+
+// TestE2EOthersUnnamed: with users, the ADL queue a trader reads under its
+// account names only itself (who holds the other side, at what leverage, is
+// the other traders' business); an admin's read of the public queue names
+// everyone.
+func TestE2EOthersUnnamed(t *testing.T) {
+	e, alice, bob, _, _ := startSecurity(t)
+	bob.limit(wire.Sell, "1000", "2")
+	alice.limit(wire.Buy, "1000", "2", wire.IOC)
+	e.settledAudit()
+	names := func(nc *nats.Conn, subject, side string) []string {
+		r := request[wire.ADLQueueReply](t, nc, subject, map[string]string{"side": side})
+		if !r.OK {
+			t.Fatalf("%s: %v", subject, r.Error)
+		}
+		var out []string
+		for _, q := range r.Queue {
+			out = append(out, q.Account)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		who     string
+		nc      *nats.Conn
+		subject string
+		long    string
+		short   string
+	}{
+		{"alice", alice.nc, e.subj.AccountADLQueue("alice", tsym), "alice", ""},
+		{"bob", bob.nc, e.subj.AccountADLQueue("bob", tsym), "", "bob"},
+		{"the admin", e.nc, e.subj.ADLQueue(tsym), "alice", "bob"},
+	} {
+		if l, s := names(c.nc, c.subject, "long"), names(c.nc, c.subject, "short"); !slices.Equal(l, []string{c.long}) || !slices.Equal(s, []string{c.short}) {
+			t.Errorf("%s reads the long queue %q and the short %q, want [%q] and [%q]", c.who, l, s, c.long, c.short)
+		}
 	}
 }

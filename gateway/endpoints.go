@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/perpx/perpx/wire"
@@ -127,11 +128,17 @@ var (
 	serveDepth = call(wire.DecodeDepth, func(x Exchange, rt wire.Route, r wire.Depth, done func(wire.DepthReply)) {
 		x.Depth(rt.Symbol, r, done)
 	}, jsonBody)
-	serveFundState = call(wire.DecodeFundState, func(x Exchange, _ wire.Route, r wire.FundState, done func(wire.FundStateReply)) {
-		x.FundState(r, done)
+	serveFundState = call(wire.DecodeFundState, func(x Exchange, rt wire.Route, r wire.FundState, done func(wire.FundStateReply)) {
+		x.FundState(r, func(rep wire.FundStateReply) {
+			rep.History = ownNames(rt, rep.History, func(e *wire.FundEvent) *string { return &e.Account })
+			done(rep)
+		})
 	}, jsonBody)
 	serveADLQueue = call(wire.DecodeADLQueue, func(x Exchange, rt wire.Route, r wire.ADLQueue, done func(wire.ADLQueueReply)) {
-		x.ADLQueue(rt.Symbol, r, done)
+		x.ADLQueue(rt.Symbol, r, func(rep wire.ADLQueueReply) {
+			rep.Queue = ownNames(rt, rep.Queue, func(e *wire.ADLQueueEntry) *string { return &e.Account })
+			done(rep)
+		})
 	}, jsonBody)
 	serveKlines = call(wire.DecodeKlines, func(x Exchange, rt wire.Route, r wire.Klines, done func(wire.KlinesReply)) {
 		x.Klines(rt.Symbol, r, done)
@@ -152,6 +159,28 @@ var (
 		x.RecentTrades(rt.Symbol, r, done)
 	}, jsonBody)
 )
+
+// ownNames is rows as a read asked under an account shows them: the
+// names of other accounts blanked (who holds what, who was liquidated is
+// theirs), a copy when any is; a public read's rows as they are.
+func ownNames[T any](rt wire.Route, rows []T, name func(*T) *string) []T {
+	if rt.Account == "" {
+		return rows
+	}
+	var out []T
+	for i := range rows {
+		if n := name(&rows[i]); *n != "" && *n != rt.Account {
+			if out == nil {
+				out = slices.Clone(rows)
+			}
+			*name(&out[i]) = ""
+		}
+	}
+	if out == nil {
+		return rows
+	}
+	return out
+}
 
 // endpoints groups the ops into micro endpoints. Every order.* op (place,
 // cancel, amend, cancel_all, cancel_all_after, batch) shares one subscription: NATS keeps a connection's messages in order

@@ -27,6 +27,9 @@ type Publisher struct {
 	// interest reports whether a subject has a subscriber; nil when the
 	// server cannot be asked (see embeddedInterest): everything has.
 	interest func(subject string) bool
+	// anonymous: the server has users, whom the public fund and ADL
+	// streams must not tell who was liquidated or deleveraged.
+	anonymous bool
 
 	// Subjects and metric series per account and per symbol, built once:
 	// the publisher runs once per event.
@@ -57,7 +60,8 @@ func NewPublisher(nc *nats.Conn, opts Options) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{nc: nc, subj: subj, m: opts.Metrics, log: opts.Logger, interest: embeddedInterest(nc),
+	anonymous := len(opts.Users) > 0 || len(serverUsers(nc)) > 0
+	return &Publisher{nc: nc, subj: subj, m: opts.Metrics, log: opts.Logger, interest: embeddedInterest(nc), anonymous: anonymous,
 		pubErr: ratelog.Slog(opts.Logger, slog.LevelDebug, "gateway: publish failed (perpx_publish_errors_total)", logEvery)}, nil
 }
 
@@ -137,12 +141,22 @@ func (p *Publisher) Mark(symbol string, m *wire.MarkUpdate) {
 // FundEvent publishes on <prefix>.fund.events and sets the fund balance gauge.
 func (p *Publisher) FundEvent(e *wire.FundEvent) {
 	p.m.fundBalance.WithLabelValues(e.Asset).Set(e.Balance.InexactFloat64())
+	if p.anonymous && e.Account != "" {
+		c := *e
+		c.Account = ""
+		e = &c
+	}
 	publish(p, p.subj.FundEvents(), e, wire.AppendFundEvent)
 }
 
 // ADLEvent publishes on <prefix>.adl.<symbol>.events.
 func (p *Publisher) ADLEvent(symbol string, e *wire.ADLEvent) {
 	p.m.adlEvents.WithLabelValues(symbol).Inc()
+	if p.anonymous {
+		c := *e
+		c.BankruptAccount, c.Counterparty = "", ""
+		e = &c
+	}
 	publish(p, p.subj.ADLEvents(symbol), e, wire.AppendADLEvent)
 }
 

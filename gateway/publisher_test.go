@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -233,4 +234,34 @@ func TestMetricsAndPprofOverHTTP(t *testing.T) {
 		t.Error("/debug/pprof/ index missing")
 	}
 	get("/debug/pprof/cmdline")
+}
+
+// TestPublisherAnonymousWithUsers: with users, whom the permissions confine
+// to their own accounts, the public fund and ADL streams name nobody (who
+// was liquidated or deleveraged is those accounts' own news, on their
+// events); the accounts' own events keep the names.
+func TestPublisherAnonymousWithUsers(t *testing.T) {
+	e := newEnv(t, Options{})
+	p, err := NewPublisher(e.nc, Options{Metrics: e.m, Users: []config.User{{User: "alice", Password: "pw", Account: "alice"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := subscribeAll(t, e, "px.>")
+	adl := &wire.ADLEvent{Symbol: "BTC-PERP", BankruptAccount: "bob", Counterparty: "carol", Qty: dec("0.5"), Price: dec("29000"), TimeMs: 5}
+	p.FundEvent(&wire.FundEvent{Seq: 1, TimeMs: 3, Asset: "USDT", Delta: dec("12.5"), Balance: dec("1012.5"), Reason: wire.ReasonLiquidationSurplus, Account: "bob", Symbol: "BTC-PERP"})
+	p.ADLEvent("BTC-PERP", adl)
+	p.AccountEvent("carol", &wire.AccountEvent{Type: wire.EventADL, Seq: 2, TimeMs: 5, ADL: adl})
+	for _, w := range []struct{ subject, data string }{
+		{"px.fund.events", `{"seq":1,"time_ms":3,"asset":"USDT","delta":"12.5","balance":"1012.5","reason":"liquidation_surplus","symbol":"BTC-PERP"}`},
+		{"px.adl.BTC-PERP.events", `{"symbol":"BTC-PERP","bankrupt_account":"","counterparty":"","qty":"0.5","price":"29000","time_ms":5}`},
+		{"px.acct.carol.events", `{"type":"adl","seq":2,"time_ms":5,"adl":{"symbol":"BTC-PERP","bankrupt_account":"bob","counterparty":"carol","qty":"0.5","price":"29000","time_ms":5}}`},
+	} {
+		msg, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", w.subject, err)
+		}
+		if msg.Subject != w.subject || string(msg.Data) != w.data {
+			t.Errorf("got  %s %s\nwant %s %s", msg.Subject, msg.Data, w.subject, w.data)
+		}
+	}
 }
