@@ -370,6 +370,8 @@ func TestLoginWithUsers(t *testing.T) {
 	e.deposit("mm", "100000")
 	e.limit("mm", btc, wire.Sell, "30010.0", "0.100")
 	e.limit("mm", "ETH-PERP", wire.Buy, "1999.25", "1.50")
+	e.deposit("bob", "100000")
+	e.limit("bob", btc, wire.Buy, "30010.0", "0.010") // a trade before she logs in
 
 	p := newTab(t, browser, e.page, 1280, 800)
 	p.until("the login form", `!document.getElementById("login").hidden`)
@@ -384,6 +386,15 @@ func TestLoginWithUsers(t *testing.T) {
 	p.click("#login-form button")
 	p.until("logged in", `document.getElementById("login").hidden && document.getElementById("a-balance").textContent === "5,000.00"`)
 	p.until("the book under the account's subjects", ladderHas("asks", "30010.0"))
+	// The market reads went under her account too (a trader may not ask the
+	// public subjects): the tape holds the trade before her login, and the
+	// chart and the fund panel show no permission error.
+	p.until("the trade before the login on the tape", `document.getElementById("tape").textContent.includes("30,010.0")`)
+	for _, id := range []string{"#chart-legend", "#e-fund"} {
+		if txt := p.text(id); strings.Contains(txt, "ermission") {
+			t.Errorf("%s says %q", id, txt)
+		}
+	}
 	if !p.has("#faucet-row[hidden]") {
 		t.Error("the faucet shows on an exchange with users (traders may not deposit)")
 	}

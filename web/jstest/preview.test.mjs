@@ -51,6 +51,7 @@ test("a fill that only closes leaves no position: no liquidation price", () => {
 test("decimals", () => {
   assert.equal(unitsOf("30000.5", "0.1"), 300005n);
   assert.equal(unitsOf("30000.55", "0.1"), null);
+  for (const bad of [".5", "5.", "+5", "1e3", ""]) assert.equal(unitsOf(bad, "0.1"), null, bad); // the exchange refuses them
   assert.equal(nearestUnits("-1.25", "0.1"), -13n);
   assert.equal(mulDiv(-7n, 1n, 2n, true), -4n);
   assert.equal(mulDiv(-7n, 1n, 2n, false), -3n);
@@ -70,4 +71,16 @@ test("book: snapshot, diffs in sequence, a gap, grouping", () => {
   assert.equal(b.apply({ seq: 8 }), false); // 7 is missing
   assert.deepEqual(b.grouped("asks", 100, 5), [[300100, 2100]]); // asks round up to 10.0
   assert.deepEqual(b.grouped("bids", 100, 5), [[299800, 500]]); // bids round down
+});
+
+test("the fee shows before an account is chosen; a fractional leverage is a note, not a crash", () => {
+  const s = syms["BTC-PERP"]; // the demo's fees
+  const order = { side: "buy", type: "market", qty: "0.01" };
+  const ctx = { book: { bids: [], asks: [[300000n, 100n]] }, mark: 300000n, leverage: 5, account: null, symbols: syms, isolatedOf: () => false };
+  const p = preview(s, order, ctx);
+  assert.ok(p.fee > 0n, `fee ${p.fee}`);
+  assert.equal(p.fee, preview(s, order, { ...ctx, account: { balances: { USDT: "10000" }, positions: [] } }).fee);
+  const q = preview(s, order, { ...ctx, leverage: 2.5 });
+  assert.equal(q.cost, null);
+  assert.match(q.note, /whole number/);
 });

@@ -217,15 +217,7 @@ function startMarket() {
     seedMark(t);
     renderTicker();
   });
-  call(subj.md(name, "recent_trades"), { limit: 60 })
-    .then((r) => {
-      if (S.symbol !== name) return;
-      const seen = new Set(S.trades.map((t) => t.seq));
-      S.trades = S.trades.concat(r.trades.filter((t) => !seen.has(t.seq)).reverse()).slice(0, 100);
-      if (S.trades[0]) setText("st-last", fPrice(S.trades[0].price));
-      invalidate("tape");
-    })
-    .catch(() => {});
+  loadTape(name);
   call(subj.md(name, "ticker"))
     .then((r) => {
       seedMark(r.ticker);
@@ -284,7 +276,11 @@ function resyncAll() {
   if (S.book?.resync) S.book.resync();
   startChart();
   loadFund();
-  if (S.account) refreshState();
+  loadTape(S.symbol);
+  if (S.account) {
+    refreshState();
+    loadFills(); // the fill events of the outage are gone: read the kept history
+  }
 }
 
 // ---- ladder ----
@@ -522,6 +518,27 @@ function renderLiqs() {
   setText("n-liqs", S.liqs.length ? String(S.liqs.length) : "");
 }
 
+// loadTape merges the symbol's recent trades into the tape (newest first,
+// by seq): at start and after a reconnect, whose trades no stream brought.
+function loadTape(name) {
+  call(subj.md(name, "recent_trades"), { limit: 60 })
+    .then((r) => {
+      if (S.symbol !== name) return;
+      const seen = new Set(S.trades.map((t) => t.seq));
+      S.trades = S.trades.concat(r.trades.filter((t) => !seen.has(t.seq))).sort((a, b) => b.seq - a.seq).slice(0, 100);
+      if (S.trades[0]) setText("st-last", fPrice(S.trades[0].price));
+      invalidate("tape");
+    })
+    .catch(() => {});
+}
+
+// Lists fed by streams keep their newest entries only: a page left open
+// for days must not grow.
+const KEEP = 200;
+function keepNewest(list) {
+  if (list.length > KEEP) list.length = KEEP;
+}
+
 function startGlobalStreams() {
   const list = [];
   sub(list, subj.stream("md.*.mark"), (m) => {
@@ -534,15 +551,18 @@ function startGlobalStreams() {
   });
   sub(list, subj.stream("md.*.liquidations"), (l) => {
     S.liqs.unshift(l);
+    keepNewest(S.liqs);
     renderLiqs();
   });
   sub(list, subj.stream("adl.*.events"), (a) => {
     S.liqs.unshift({ ...a, adl: true });
+    keepNewest(S.liqs);
     renderLiqs();
   });
   sub(list, subj.stream("fund.events"), (e) => {
     S.fund.balances[e.asset] = e.balance;
     if (!S.fund.history.some((x) => x.seq === e.seq)) S.fund.history.unshift(e);
+    keepNewest(S.fund.history);
     renderFund();
   });
 }
@@ -578,7 +598,10 @@ function leaveAccount() {
   S.account = null;
   S.state = null;
   S.history = [];
+  S.fills = [];
+  S.fillKeys.clear();
   renderHistory();
+  renderFills();
   setText("who", "");
   setText("acct-name", "");
   $("logout").hidden = true;
@@ -636,8 +659,18 @@ function onAccountEvent(ev) {
     case "liquidation":
       toast(`Your ${ev.liquidation.symbol} ${ev.liquidation.side} of ${ev.liquidation.qty} was liquidated at mark ${ev.liquidation.mark_price}.`, "bad");
       break;
+    case "order":
+      // A fired stop refused (margin, liquidation, reduce-only): say why,
+      // or it just leaves the open orders.
+      if (ev.error) toast(`Your ${ev.order.symbol} ${ev.order.type} order was rejected: ${sentence(ev.error)}`, "bad");
+      break;
     case "adl":
-      toast(`Auto-deleveraging closed ${ev.adl.qty} of your ${ev.adl.symbol} position at ${ev.adl.price}.`, "bad");
+      if (ev.adl.counterparty !== S.account) break; // the bankrupt side: its liquidation event said it
+      if (Number(ev.adl.qty) === 0) {
+        toast(`A socialized loss on ${ev.adl.symbol} was charged to your profit (bankrupt account ${ev.adl.bankrupt_account || "—"}).`, "bad");
+      } else {
+        toast(`Auto-deleveraging closed ${ev.adl.qty} of your ${ev.adl.symbol} position at ${ev.adl.price}.`, "bad");
+      }
       break;
     case "error":
       showBanner("Your account stopped on an exchange error: " + sentence(ev.error));
@@ -670,7 +703,10 @@ function addFill(f, fresh) {
   f.fresh = fresh;
   S.fills.push(f);
   S.fills.sort((a, b) => (b.time_ms || 0) - (a.time_ms || 0) || b.trade_seq - a.trade_seq);
-  if (S.fills.length > 500) S.fills.length = 500;
+  if (S.fills.length > 500) {
+    S.fills.length = 500;
+    S.fillKeys = new Set(S.fills.map((x) => `${x.order_id}:${x.trade_seq}:${x.liquidity}`));
+  }
   renderFills();
 }
 
@@ -978,7 +1014,8 @@ function renderPreview() {
   else setText(liq, fPrice(unitsToDecimal(p.liq, s.tick), s));
   liq.dataset.raw = p.liq ? unitsToDecimal(p.liq, s.tick) : "";
   let note = p.note;
-  if (!note && S.state && p.cost !== null && p.cost > 0n && Number(toDecimal(p.cost, 8)) > Number(wallet(S.state).available)) {
+  const armed = o.type !== "limit" && o.type !== "market"; // untriggered: reserves nothing until it fires
+  if (!note && !armed && S.state && p.cost !== null && p.cost > 0n && Number(toDecimal(p.cost, 8)) > Number(wallet(S.state).available)) {
     note = "The cost is more than your available margin: the exchange will refuse it.";
   }
   setText("pv-note", note);
@@ -1177,8 +1214,8 @@ function bindUI() {
     }
     S.user = user;
     $("login").hidden = true;
+    await useAccount(acct); // first: a trader asks the market reads under its account
     startAll();
-    await useAccount(acct);
   });
   let resizeTimer;
   window.addEventListener("resize", () => {

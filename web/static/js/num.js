@@ -30,6 +30,7 @@ export function exactScaled(s, places) {
 // unitsOf returns how many steps (a decimal string like "0.1") d is, or
 // null when d is not a whole number of steps.
 export function unitsOf(d, step) {
+  if (!/^-?\d+(\.\d+)?$/.test(String(d).trim())) return null; // the exchange's decimals: no ".5", "5." or "+5"
   const p = Math.max(decimals(d), decimals(step));
   const a = exactScaled(d, p), b = scaled(step, p);
   if (a === null || b === null || b === 0n || a % b !== 0n) return null;

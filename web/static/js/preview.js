@@ -209,7 +209,9 @@ export function preview(sym, order, ctx) {
   out.fillLots = lots - left;
 
   // Cost: initial margin and taker fee on the opening part (risk.PreTrade).
-  const lev = BigInt(ctx.leverage || sym.defaultLev);
+  const lv = Number(ctx.leverage || sym.defaultLev);
+  if (!Number.isInteger(lv) || lv <= 0) return { ...out, note: "The leverage is a whole number of times (1, 2, … up to the symbol's maximum)." };
+  const lev = BigInt(lv);
   const closeCap = (buy && pos0.q < 0n) || (!buy && pos0.q > 0n) ? abs(pos0.q) : 0n;
   const open = order.reduceOnly || order.closePosition ? 0n : lots > closeCap ? lots - closeCap : 0n;
   let mp;
@@ -217,6 +219,8 @@ export function preview(sym, order, ctx) {
   else mp = isMarket ? (buy ? hi : ref) : buy ? price : price > ref ? price : ref;
   const n = notional(sym, mp, open);
   out.cost = ceilDiv(n, lev) + mulDiv(n, sym.taker, SCALE, true);
+
+  for (const f of fills) out.fee += fee(notional(sym, f.price, f.lots), f.taker ? sym.taker : sym.maker);
 
   // The account after the fills.
   if (!ctx.account) return out;
@@ -230,10 +234,7 @@ export function preview(sym, order, ctx) {
     if (p.symbol !== sym.name && !iso) others.push({ s, ...positionOf(s, p) });
   }
   const pos = { ...pos0, isolated: !!ctx.isolated, lev, margin: ctx.isolated ? pos0.margin : 0n };
-  for (const f of fills) {
-    out.fee += fee(notional(sym, f.price, f.lots), f.taker ? sym.taker : sym.maker);
-    trade(sym, acct, pos, buy ? f.lots : -f.lots, f.price, f.taker ? sym.taker : sym.maker);
-  }
+  for (const f of fills) trade(sym, acct, pos, buy ? f.lots : -f.lots, f.price, f.taker ? sym.taker : sym.maker);
   if (pos.q === 0n) {
     out.liq = null;
     return out;
