@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compileSymbol, preview } from "../static/js/preview.js";
 import { Book } from "../static/js/book.js";
-import { fmt, nearestUnits, unitsOf, unitsToDecimal, mulDiv, toDecimal } from "../static/js/num.js";
+import { SCALE, fmt, nearestUnits, unitsOf, unitsToDecimal, mulDiv, toDecimal } from "../static/js/num.js";
 
 const syms = Object.fromEntries(JSON.parse(process.env.PERPX_SYMBOLS).map((s) => [s.symbol, compileSymbol(s)]));
 
@@ -83,4 +83,23 @@ test("the fee shows before an account is chosen; a fractional leverage is a note
   const q = preview(s, order, { ...ctx, leverage: 2.5 });
   assert.equal(q.cost, null);
   assert.match(q.note, /whole number/);
+});
+
+test("a resting order costs what it adds to the larger side's reservation (risk's sideReq)", () => {
+  const s = syms["BTC-PERP"];
+  const ctx = (orders) => ({ book: { bids: [], asks: [] }, mark: 300000n, leverage: 10, symbols: syms, isolatedOf: () => false,
+    account: { balances: { USDT: "10000" }, positions: [], open_orders: orders } });
+  const sell = { side: "sell", type: "limit", price: "30000.0", qty: "1.500", tif: "GTC" };
+  const alone = preview(s, sell, ctx([])).cost;
+  // A resting buy of 1.5 at 29000 already reserves its side: the sell adds
+  // only what its side needs beyond that.
+  const buy = { symbol: "BTC-PERP", side: "buy", price: "29000.0", qty: "1.500", filled_qty: "0", status: "new" };
+  const withBuy = preview(s, sell, ctx([buy])).cost;
+  const n = (p) => 1500n * p * s.mult; // 1.5 BTC in lots × ticks × multiplier
+  const need = (v) => (v + 9n) / 10n + (v * s.taker + SCALE - 1n) / SCALE;
+  assert.equal(alone, need(n(300000n)));
+  assert.equal(withBuy, need(n(300000n)) - need(n(290000n)));
+  // On the same side it adds its whole need; a reduce-only order reserves nothing.
+  assert.equal(preview(s, { ...sell, side: "buy", price: "29000.0" }, ctx([buy])).cost, need(n(290000n)));
+  assert.equal(preview(s, sell, ctx([{ ...buy, reduce_only: true }])).cost, alone);
 });

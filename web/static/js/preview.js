@@ -162,6 +162,29 @@ export function walk(levels, side, lots, limit) {
 //   isolated (bool), symbols (name → compiled), isolatedOf(name)}.
 // Returns {cost, fee, fillLots, liq, note} (BigInt money / ticks / lots;
 // liq null when none, undefined when unknown).
+// marginPrice is the price a limit order's reservation is valued at
+// (risk): a linear buy at its price, a sell at its price or the mark (ref)
+// if higher; an inverse contract the other way round.
+function marginPrice(sym, buy, price, ref) {
+  if (sym.inverse) return buy ? (price < ref ? price : ref) : price;
+  return buy ? price : price > ref ? price : ref;
+}
+
+// sideTotals sums the symbol's open plain orders by side as risk does:
+// their open lots and notional at the margin price (now), reduce-only and
+// untriggered ones aside (they reserve nothing).
+function sideTotals(sym, orders, ref) {
+  const t = { buy: { q: 0n, n: 0n }, sell: { q: 0n, n: 0n } };
+  for (const o of orders || []) {
+    if (o.symbol !== sym.name || o.reduce_only || o.status === "untriggered" || !(o.side in t)) continue;
+    const p = unitsOf(o.price, sym.tick), q = unitsOf(o.qty, sym.lot), f = unitsOf(o.filled_qty || "0", sym.lot);
+    if (p === null || p <= 0n || q === null || f === null || q <= f) continue;
+    t[o.side].q += q - f;
+    t[o.side].n += notional(sym, marginPrice(sym, o.side === "buy", p, ref), q - f);
+  }
+  return t;
+}
+
 export function preview(sym, order, ctx) {
   const out = { cost: null, fee: 0n, fillLots: 0n, liq: undefined, note: "" };
   const mark = ctx.mark;
@@ -212,13 +235,31 @@ export function preview(sym, order, ctx) {
   const lv = Number(ctx.leverage || sym.defaultLev);
   if (!Number.isInteger(lv) || lv <= 0) return { ...out, note: "The leverage is a whole number of times (1, 2, … up to the symbol's maximum)." };
   const lev = BigInt(lv);
-  const closeCap = (buy && pos0.q < 0n) || (!buy && pos0.q > 0n) ? abs(pos0.q) : 0n;
-  const open = order.reduceOnly || order.closePosition ? 0n : lots > closeCap ? lots - closeCap : 0n;
+  const closeCap = (b) => ((b && pos0.q < 0n) || (!b && pos0.q > 0n) ? abs(pos0.q) : 0n);
+  const open = order.reduceOnly || order.closePosition ? 0n : lots > closeCap(buy) ? lots - closeCap(buy) : 0n;
   let mp;
-  if (sym.inverse) mp = isMarket ? (buy ? ref : lo) : buy ? (price < ref ? price : ref) : price;
-  else mp = isMarket ? (buy ? hi : ref) : buy ? price : price > ref ? price : ref;
+  if (isMarket) mp = sym.inverse ? (buy ? ref : lo) : buy ? hi : ref;
+  else mp = marginPrice(sym, buy, price, ref);
   const n = notional(sym, mp, open);
   out.cost = ceilDiv(n, lev) + mulDiv(n, sym.taker, SCALE, true);
+  if (!isMarket && !conditional && open > 0n && ctx.account) {
+    // A resting order shares its side's reservation with the symbol's other
+    // open orders, and risk keeps the larger side's need (risk's sideReq):
+    // the order costs what it adds to that.
+    const t = sideTotals(sym, ctx.account.open_orders, ref);
+    const req = (b) => {
+      const s = t[b ? "buy" : "sell"], c = closeCap(b);
+      if (s.q <= c) return 0n;
+      const m = c > 0n ? mulDiv(s.n, s.q - c, s.q, true) : s.n;
+      return ceilDiv(m, lev) + mulDiv(m, sym.taker, SCALE, true);
+    };
+    const max = (a, b) => (a > b ? a : b);
+    const before = max(req(true), req(false));
+    const side = t[buy ? "buy" : "sell"];
+    side.q += lots;
+    side.n += notional(sym, mp, lots);
+    out.cost = max(req(true), req(false)) - before;
+  }
 
   for (const f of fills) out.fee += fee(notional(sym, f.price, f.lots), f.taker ? sym.taker : sym.maker);
 
