@@ -455,3 +455,34 @@ func TestPageOnOutsideNATS(t *testing.T) {
 		p.until("the book over the outside server's WebSocket", ladderHas("asks", "30010.0"))
 	}
 }
+
+// TestCloseWithReduceOnly: the position's Close button closes it although
+// a reduce-only take-profit already covers it (alone the close would be
+// REDUCE_ONLY_REJECTED): the page cancels such orders first.
+func TestCloseWithReduceOnly(t *testing.T) {
+	browser := newBrowser(t)
+	e := startExchange(t, nil, nil)
+	e.index(btc, "30000")
+	e.deposit("mm", "10000000")
+	e.deposit("alice", "100000")
+	e.limit("mm", btc, wire.Sell, "30010.0", "1.000")
+	e.limit("mm", btc, wire.Buy, "29990.0", "1.000")
+	e.limit("alice", btc, wire.Buy, "30010.0", "0.100")
+	var tp wire.OrderReply
+	e.req(e.subj.OrderPlace("alice"), wire.PlaceOrder{Symbol: btc, Side: wire.Sell, Type: wire.Limit, Price: decimal.RequireFromString("31000.0"),
+		Qty: decimal.RequireFromString("0.100"), ReduceOnly: true}, &tp)
+	if !tp.OK {
+		t.Fatalf("take-profit: %v", tp.Error)
+	}
+	p := newTab(t, browser, e.page, 1280, 800)
+	p.until("the book", ladderHas("asks", "30010.0"))
+	p.fill("#acct-input", "alice")
+	p.click("#trade-as button")
+	p.until("the position", `document.querySelector('#t-positions tr[data-symbol="BTC-PERP"] button') !== null`)
+	p.click(`#t-positions tr[data-symbol="BTC-PERP"] button`)
+	p.until("closed", `document.getElementById("n-positions").textContent === ""`)
+	if st := e.state("alice"); len(st.Positions) != 0 || len(st.OpenOrders) != 0 {
+		t.Errorf("after Close: positions %+v, open orders %+v", st.Positions, st.OpenOrders)
+	}
+	e.conserved()
+}

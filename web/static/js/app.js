@@ -886,7 +886,18 @@ async function closePosition(p, btn, err) {
   btn.disabled = true;
   setText(err, "");
   try {
-    const r = await call(subj.acct("order.place"), { symbol: p.symbol, side: p.side === "long" ? "sell" : "buy", type: "market", qty: p.qty, reduce_only: true });
+    const side = p.side === "long" ? "sell" : "buy";
+    const close = { symbol: p.symbol, side, type: "market", qty: p.qty, reduce_only: true };
+    // Reduce-only orders resting on the closing side would leave no room for
+    // the close (REDUCE_ONLY_REJECTED); with the position gone the exchange
+    // cancels them anyway: cancel them first. Their cancels' replies come
+    // once the book let them go, so the close is sent after those (in one
+    // batch with them it would still find them held).
+    const ro = (S.state?.open_orders || []).filter((o) => o.symbol === p.symbol && o.side === side && o.reduce_only && o.status !== "untriggered");
+    if (ro.length > 0) {
+      await call(subj.acct("order.batch"), { orders: ro.slice(0, 20).map((o) => ({ cancel: { symbol: p.symbol, order_id: o.order_id } })) });
+    }
+    const r = await call(subj.acct("order.place"), close);
     if (r.order.status === "expired" && Number(r.order.filled_qty) === 0) msg = "Nothing filled: the book has no liquidity within the price band.";
   } catch (e) {
     msg = sentence(e);
