@@ -631,16 +631,19 @@ func (x *Exchange) Depth(sym string, req wire.Depth, done func(wire.DepthReply))
 		done(wire.DepthReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
+	done = durably(x, done) // what it shows is on disk: a crash takes nothing a client saw back
 	x.send(h.pid, &depthMsg{levels: req.Levels, done: done}, func(e *wire.Error) { done(wire.DepthReply{Reply: wire.Fail(e)}) })
 }
 
 // FundState replies with the fund's balance and recent history.
 func (x *Exchange) FundState(req wire.FundState, done func(wire.FundStateReply)) {
+	done = durably(x, done)
 	x.send(x.fund, &fundStateMsg{req: req, done: done}, func(e *wire.Error) { done(wire.FundStateReply{Reply: wire.Fail(e)}) })
 }
 
 // FundDaily replies with the insurance fund's daily report.
 func (x *Exchange) FundDaily(req wire.FundDaily, done func(wire.FundDailyReply)) {
+	done = durably(x, done)
 	x.send(x.fund, &fundDailyMsg{req: req, done: done}, func(e *wire.Error) { done(wire.FundDailyReply{Reply: wire.Fail(e)}) })
 }
 
@@ -651,6 +654,7 @@ func (x *Exchange) ADLQueue(sym string, req wire.ADLQueue, done func(wire.ADLQue
 		done(wire.ADLQueueReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
+	done = durably(x, done)
 	x.send(x.adl, &queueMsg{sym: h.idx, side: req.Side, done: done}, func(e *wire.Error) { done(wire.ADLQueueReply{Reply: wire.Fail(e)}) })
 }
 

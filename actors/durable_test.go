@@ -19,6 +19,11 @@ import (
 type memJournal struct {
 	mu   sync.Mutex
 	recs []memRecord
+	// hold: records are stored but not durable until release (their
+	// callbacks wait in held).
+	hold    bool
+	held    []func()
+	durable uint64
 }
 
 type memRecord struct {
@@ -31,6 +36,14 @@ func (j *memJournal) Append(kind uint16, actor uint32, payload []byte, onDurable
 	j.mu.Lock()
 	j.recs = append(j.recs, memRecord{kind, actor, slices.Clone(payload)})
 	seq := uint64(len(j.recs))
+	if j.hold {
+		if onDurable != nil {
+			j.held = append(j.held, func() { onDurable(seq, nil) })
+		}
+		j.mu.Unlock()
+		return seq
+	}
+	j.durable = seq
 	j.mu.Unlock()
 	if onDurable != nil {
 		onDurable(seq, nil)
@@ -38,7 +51,30 @@ func (j *memJournal) Append(kind uint16, actor uint32, payload []byte, onDurable
 	return seq
 }
 
-func (j *memJournal) Durable() uint64 { return j.Last() }
+func (j *memJournal) Durable() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.durable
+}
+
+// holdDurability stores the records appended from now on without making
+// them durable until release.
+func (j *memJournal) holdDurability() {
+	j.mu.Lock()
+	j.hold = true
+	j.mu.Unlock()
+}
+
+// release makes every record durable, in order, and stops holding.
+func (j *memJournal) release() {
+	j.mu.Lock()
+	held := j.held
+	j.hold, j.held, j.durable = false, nil, uint64(len(j.recs))
+	j.mu.Unlock()
+	for _, f := range held {
+		f()
+	}
+}
 
 func (j *memJournal) Last() uint64 {
 	j.mu.Lock()
@@ -71,7 +107,7 @@ func (j *memJournal) readFrom(seq uint64) func(func(uint64, uint16, uint32, []by
 func (j *memJournal) clone() *memJournal {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return &memJournal{recs: slices.Clone(j.recs)}
+	return &memJournal{recs: slices.Clone(j.recs), durable: uint64(len(j.recs))}
 }
 
 // snapshotOf is everything a client can read of the exchange, as JSON:
@@ -363,5 +399,54 @@ func TestReplayCaughtUpRunsTheBatch(t *testing.T) {
 		if caughtUp != (early != nil) || early != nil && !errors.Is(err, early) && err.Error() != early.Error() {
 			t.Fatalf("caught up %v: ReplayCaughtUp returned %v (Recover %v)", caughtUp, early, err)
 		}
+	}
+}
+
+// TestReadsWaitForDurability: a market-data read shows only what is on
+// disk: while the journal holds a resting order's record, neither the
+// order's reply nor a depth, recent-trades or fund read that would show it
+// is answered (a crash then would take back what a client saw, and a book
+// rebuilt from that depth's seq would miss the gap after the restart).
+func TestReadsWaitForDurability(t *testing.T) {
+	j := &memJournal{}
+	e := newEnvWith(t, j, market.DemoSymbols()...)
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "100000")
+	e.deposit("bob", "100000")
+	e.mustPlace("bob", "BTC-PERP", wire.Sell, "30010", "0.5")
+	j.holdDurability()
+	placed := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30010"), Qty: dec("0.1"), TIF: wire.GTC},
+		func(r wire.OrderReply) { placed <- r })
+	e.x.quiesce() // the trade is made and journaled, not durable
+	depth := make(chan wire.DepthReply, 1)
+	trades := make(chan wire.RecentTradesReply, 1)
+	ticker := make(chan wire.TickerReply, 1)
+	e.x.Depth("BTC-PERP", wire.Depth{Levels: 5}, func(r wire.DepthReply) { depth <- r })
+	e.x.RecentTrades("BTC-PERP", wire.RecentTrades{Limit: 10}, func(r wire.RecentTradesReply) { trades <- r })
+	e.x.Ticker("BTC-PERP", func(r wire.TickerReply) { ticker <- r })
+	select {
+	case <-placed:
+		t.Fatal("the order was answered before its records were durable")
+	case r := <-depth:
+		t.Fatalf("depth answered before the trade it shows was durable: seq %d", r.Seq)
+	case r := <-trades:
+		t.Fatalf("recent trades answered before durable: %+v", r.Trades)
+	case r := <-ticker:
+		t.Fatalf("ticker answered before durable: %+v", r.Ticker)
+	case <-time.After(100 * time.Millisecond):
+	}
+	j.release()
+	if r := <-placed; !r.OK || r.Order.Status != wire.StatusFilled {
+		t.Fatalf("the order: %+v", r)
+	}
+	if d := <-depth; len(d.Asks) != 1 || !d.Asks[0].Qty().Equal(dec("0.4")) {
+		t.Errorf("depth after the release: %+v", d)
+	}
+	if r := <-trades; len(r.Trades) != 1 {
+		t.Errorf("recent trades after the release: %+v", r.Trades)
+	}
+	if r := <-ticker; r.Ticker == nil || !r.Ticker.Last.Equal(dec("30010")) {
+		t.Errorf("ticker after the release: %+v", r.Ticker)
 	}
 }

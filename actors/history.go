@@ -442,6 +442,7 @@ func (x *Exchange) Klines(sym string, req wire.Klines, done func(wire.KlinesRepl
 		done(wire.KlinesReply{Reply: fail(wire.CodeBadRequest, "%v", err), Klines: []wire.Kline{}})
 		return
 	}
+	done = durably(x, done) // as Depth: only what is on disk
 	m := &klinesMsg{h: h, req: req, iv: iv, done: done}
 	x.send(x.history, m, func(e *wire.Error) { done(wire.KlinesReply{Reply: wire.Fail(e), Klines: []wire.Kline{}}) })
 }
@@ -453,6 +454,7 @@ func (x *Exchange) RecentTrades(sym string, req wire.RecentTrades, done func(wir
 		done(wire.RecentTradesReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), Trades: []wire.Trade{}})
 		return
 	}
+	done = durably(x, done)
 	x.send(x.history, &recentTradesMsg{h: h, req: req, done: done}, func(e *wire.Error) {
 		done(wire.RecentTradesReply{Reply: wire.Fail(e), Trades: []wire.Trade{}})
 	})
@@ -465,6 +467,7 @@ func (x *Exchange) FundingHistory(sym string, req wire.FundingHistory, done func
 		done(wire.FundingHistoryReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.FundingRecord{}})
 		return
 	}
+	done = durably(x, done)
 	x.send(x.history, &fundingHistoryMsg{h: h, req: req, done: done}, func(e *wire.Error) {
 		done(wire.FundingHistoryReply{Reply: wire.Fail(e), History: []wire.FundingRecord{}})
 	})
@@ -477,6 +480,7 @@ func (x *Exchange) Ticker(sym string, done func(wire.TickerReply)) {
 		done(wire.TickerReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym)})
 		return
 	}
+	done = durably(x, done)
 	x.send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
 		x.relay(x.history, &tickerMsg{h: h, oi: oi, done: done})
 	}}, func(e *wire.Error) { done(wire.TickerReply{Reply: wire.Fail(e)}) })
@@ -490,6 +494,7 @@ func (x *Exchange) OpenInterest(sym string, req wire.OpenInterestReq, done func(
 		done(wire.OpenInterestReply{Reply: fail(wire.CodeUnknownSymbol, "unknown symbol %q", sym), History: []wire.OISample{}})
 		return
 	}
+	done = durably(x, done)
 	x.send(x.adl, &oiMsg{sym: h.idx, reply: func(oi book.Lots) {
 		x.relay(x.history, &openInterestMsg{h: h, req: req, now: oi, done: done})
 	}}, func(e *wire.Error) { done(wire.OpenInterestReply{Reply: wire.Fail(e), History: []wire.OISample{}}) })

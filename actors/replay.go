@@ -141,7 +141,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if !r.begun && !r.loaded {
 		ms := x.now()
 		p := binary.AppendUvarint(nil, uint64(ms))
-		if r.w.Append(recGenesis, 0, p, nil) == 0 {
+		if r.w.Append(recGenesis, 0, p, r.durableFn) == 0 { // its durability releases the first reads
 			return 0, fmt.Errorf("%w: the journal refused its genesis record", ErrRecover)
 		}
 		x.genesis(ms) // as replay will: the marks start at the genesis record's time

@@ -16,10 +16,10 @@ import (
 // under traffic that never pauses it waits as long as the traffic lasts. In
 // durable mode every state change is journaled when its actor handles it,
 // so a hash read while the journal's last sequence stood still is the
-// state at that sequence; the hash is taken again otherwise. Like the
-// other reads, the reply does not wait for the journal to be durable up to
-// that sequence.
+// state at that sequence; the hash is taken again otherwise. As every
+// read, the reply waits until the journal is durable up to that sequence.
 func (x *Exchange) StateHashAt(done func(wire.StateHashReply)) {
+	done = durably(x, done)
 	stopped := func() bool {
 		if x.stopped.Load() {
 			done(wire.StateHashReply{Reply: fail(wire.CodeInternal, "the exchange is stopped")})
