@@ -349,6 +349,9 @@ func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
 		m.refuse(unknownOrder(m.req.Symbol, m.req.OrderID, m.req.ClientOrderID))
 		return
 	}
+	// Its reduce-only room is free for what the client sends next (API.md,
+	// BATCH: an item sees the orders earlier items canceled).
+	a.risk(h).Canceling(o.id)
 	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done, quiet: m.quiet})
 }
 
@@ -797,6 +800,7 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 	}
 	if m.code != book.OK || m.err != nil {
 		if m.done != nil {
+			a.risk(a.x.symbols[m.sym]).CancelFailed(m.id) // still open (or gone by a fill): its room back
 			m.done(wire.OrderReply{Reply: wire.Fail(refusal(m.err, m.code))})
 		}
 		return

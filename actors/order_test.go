@@ -230,3 +230,35 @@ func TestAccountRefActsForItsAccount(t *testing.T) {
 	}
 	wantCode(t, "ref resolved after stop", call(t, func(d func(wire.OrderReply)) { late.CancelOrder(wire.Cancel{Symbol: "BTC-PERP", OrderID: "1"}, d) }).Reply, wire.CodeInternal)
 }
+
+// TestCancelThenReduceOnlyClose: a cancel of a reduce-only take-profit and
+// a reduce-only close sent right behind it (as one order.batch sends them,
+// without waiting) both pass: the close sees the room the canceled order
+// held (API.md, BATCH).
+func TestCancelThenReduceOnlyClose(t *testing.T) {
+	e := demoEnv(t)
+	e.deposit("alice", "100000")
+	e.deposit("bob", "100000")
+	e.mustPlace("bob", "BTC-PERP", wire.Sell, "30000", "0.1")
+	e.mustPlace("alice", "BTC-PERP", wire.Buy, "30000", "0.1", wire.IOC)
+	e.mustPlace("bob", "BTC-PERP", wire.Buy, "29990", "0.1")
+	r := e.send("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("31000"), Qty: dec("0.1"),
+		TIF: wire.GTC, ReduceOnly: true, ClientOrderID: "tp"})
+	if !r.OK {
+		t.Fatalf("take-profit: %v", r.Error)
+	}
+	canceled, closed := make(chan wire.OrderReply, 1), make(chan wire.OrderReply, 1)
+	e.x.CancelOrder("alice", wire.Cancel{Symbol: "BTC-PERP", ClientOrderID: "tp"}, func(r wire.OrderReply) { canceled <- r })
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Market, Qty: dec("0.1"), TIF: wire.IOC, ReduceOnly: true},
+		func(r wire.OrderReply) { closed <- r })
+	if c := <-canceled; !c.OK {
+		t.Errorf("cancel: %v", c.Error)
+	}
+	if c := <-closed; !c.OK || c.Order.Status != wire.StatusFilled {
+		t.Fatalf("the close behind the cancel: %+v %v", c.Order, c.Error)
+	}
+	if p := e.position("alice", "BTC-PERP"); p != nil {
+		t.Errorf("alice still holds %+v", p)
+	}
+	e.audit()
+}

@@ -53,6 +53,34 @@ func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark
 	return true
 }
 
+// Canceling marks open order id as being canceled: until the book answers
+// it keeps its margin (it may still fill), but a reduce-only order no
+// longer takes room a later reduce-only order may use, as if gone (a fill
+// that beats the cancel shrinks the position, and reduce-only orders beyond
+// it are trimmed then: ReduceOnlyExcess). CancelFailed undoes it.
+func (a *Account) Canceling(id book.OrderID) {
+	if j := a.orders.Find(id); j >= 0 {
+		if o := a.orders.At(j); !o.canceling {
+			if o.reduceOnly {
+				a.pos[o.slot].side[sideIdx(o.side)].roQty -= o.qty
+			}
+			o.canceling = true
+		}
+	}
+}
+
+// CancelFailed undoes Canceling for an order the book did not cancel.
+func (a *Account) CancelFailed(id book.OrderID) {
+	if j := a.orders.Find(id); j >= 0 {
+		if o := a.orders.At(j); o.canceling {
+			if o.reduceOnly {
+				a.pos[o.slot].side[sideIdx(o.side)].roQty += o.qty
+			}
+			o.canceling = false
+		}
+	}
+}
+
 // OrderQty is open order id's reserved (remaining) quantity.
 func (a *Account) OrderQty(id book.OrderID) (book.Lots, bool) {
 	j := a.orders.Find(id)
@@ -74,7 +102,7 @@ func (a *Account) putOrder(o openOrder) {
 	so := &p.side[sideIdx(o.side)]
 	so.qty += o.qty
 	so.notional += p.sym.Notional(o.price, o.qty)
-	if o.reduceOnly {
+	if o.reduceOnly && !o.canceling {
 		so.roQty += o.qty
 	}
 	a.orders.Add(o.id, o)

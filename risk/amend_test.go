@@ -171,3 +171,52 @@ func TestFirstFillValuedAtTheMark(t *testing.T) {
 		t.Fatalf("position %+v: mark %s, want 100 and the loss against it", p, p.MarkPrice)
 	}
 }
+
+// TestCancelingFreesReduceOnlyRoom: a reduce-only order with a cancel on
+// its way leaves its room to the next reduce-only order (a bot's batch
+// [cancel the take-profit, place the close]) but keeps its margin until the
+// book answers; a fill that beats the cancel takes nothing off the room
+// twice, and a failed cancel gives the room back.
+func TestCancelingFreesReduceOnlyRoom(t *testing.T) {
+	btc, _ := demo()
+	const mark book.Ticks = 300_000
+	a := funded("10000", Cross)
+	trade(t, a, btc, book.Buy, mark, 100, mark, false) // long 100
+	tp := Order{ID: 1, Side: book.Sell, Type: Limit, Price: mark + 1000, Qty: 100, ReduceOnly: true}
+	c, _ := a.PreTrade(btc, tp, mark)
+	mustOK(t, c, "take-profit")
+	closeAll := Order{ID: 2, Side: book.Sell, Type: Market, Qty: 100, ReduceOnly: true, NeverRests: true}
+	if c, _ := a.PreTrade(btc, closeAll, mark); c != ReduceOnlyRejected {
+		t.Fatalf("the close beside the take-profit: %v, want REDUCE_ONLY_REJECTED", c)
+	}
+	a.Canceling(1)
+	mustCheck(t, a)
+	a.CancelFailed(1) // the book kept it: the room is taken again
+	mustCheck(t, a)
+	if c, _ := a.PreTrade(btc, closeAll, mark); c != ReduceOnlyRejected {
+		t.Fatalf("after a failed cancel: %v, want REDUCE_ONLY_REJECTED", c)
+	}
+	a.Canceling(1)
+	c, _ = a.PreTrade(btc, closeAll, mark)
+	mustOK(t, c, "the close once the take-profit's cancel is on its way")
+	mustCheck(t, a)
+	// The take-profit fills 40 before its cancel lands: the room it held is
+	// not taken off again, and the close (100 against 60 now) is in excess.
+	res, code := a.ApplyFill(btc, Fill{OrderID: 1, Side: book.Sell, Price: mark + 1000, Qty: 40, Maker: true, FeeRate: btc.FeeRate(true)})
+	mustOK(t, code, "the take-profit's fill")
+	mustCheck(t, a)
+	if !res.ReduceOnlyExcess {
+		t.Error("a reduce-only close beyond the shrunk position is not reported in excess")
+	}
+	if _, ok := a.OnOrderDone(1); !ok { // the cancel lands
+		t.Fatal("the take-profit is not open")
+	}
+	mustCheck(t, a)
+}
+
+func mustCheck(t *testing.T, a *Account) {
+	t.Helper()
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

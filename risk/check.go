@@ -67,7 +67,7 @@ func (a *Account) Check() error {
 		}
 		so.qty += o.qty
 		so.notional += sym.Notional(o.price, o.qty)
-		if o.reduceOnly {
+		if o.reduceOnly && !o.canceling {
 			so.roQty += o.qty
 		}
 		counts[o.slot]++

@@ -40,6 +40,9 @@ type openOrder struct {
 	reduceOnly bool
 	price      book.Ticks // the margin price (see PreTrade)
 	qty        book.Lots  // remaining
+	// canceling: a cancel of it is on its way to the book (Canceling); it
+	// holds its margin still, but no reduce-only room.
+	canceling bool
 }
 
 // PreTrade runs the pre-trade checks for o in sym with the symbol's current
@@ -184,7 +187,7 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 	// The order's notional before less after, not q's: an inverse value
 	// rounds, so the side's total stays Σ Notional(price, remaining).
 	so.notional -= p.sym.Notional(o.price, o.qty) - p.sym.Notional(o.price, o.qty-q)
-	if o.reduceOnly {
+	if o.reduceOnly && !o.canceling {
 		so.roQty -= q
 	}
 	o.qty -= q
