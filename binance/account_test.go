@@ -207,7 +207,7 @@ func TestModifyOrder(t *testing.T) {
 	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	var o map[string]any
 	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
-		"price", "29000", "quantity", "0.02", "newClientOrderId", "m1"), &o)
+		"price", "29000", "quantity", "0.02", "newClientOrderId", "grid:7/m.1"), &o)
 	id := strconv.FormatFloat(o["orderId"].(float64), 'f', -1, 64)
 	var m map[string]any
 	alice.ok(http.MethodPut, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", id, "side", "BUY", "price", "29100", "quantity", "0.01"), &m)
@@ -227,7 +227,7 @@ func TestModifyOrder(t *testing.T) {
 		{"no change", []string{"orderId", id, "side", "BUY", "price", "29100", "quantity", "0.01"}, -5027},
 		{"the other side", []string{"orderId", id, "side", "SELL", "price", "29200", "quantity", "0.01"}, -1130},
 		{"no price", []string{"orderId", id, "side", "BUY", "quantity", "0.01"}, -1102},
-		{"by client id, off the tick", []string{"origClientOrderId", "m1", "side", "BUY", "price", "29100.05", "quantity", "0.01"}, -1013},
+		{"by client id, off the tick", []string{"origClientOrderId", "grid:7/m.1", "side", "BUY", "price", "29100.05", "quantity", "0.01"}, -1013},
 		{"unknown", []string{"orderId", "999999", "side", "BUY", "price", "29100", "quantity", "0.01"}, -2013},
 	} {
 		status, body := alice.signed(http.MethodPut, "/fapi/v1/order", vals(append([]string{"symbol", "BTCUSDT"}, c.kv...)...))

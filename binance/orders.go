@@ -221,8 +221,8 @@ func (c *call) clientID(param string) (string, *apiError) {
 	if !given {
 		return "px-" + rand.Text()[:22], nil
 	}
-	if !wire.ValidToken(v) || len(v) > 36 {
-		return "", errf(400, codeBadClientID, "Client order id is not valid: 1-36 characters of [A-Za-z0-9_-].")
+	if !wire.ValidClientID(v) || len(v) > 36 {
+		return "", errf(400, codeBadClientID, "Client order id is not valid: 1-36 characters of [A-Za-z0-9_.:/-].")
 	}
 	return v, nil
 }
@@ -265,7 +265,7 @@ func (c *call) orderRef(idName, cidName string) (id, cid string, e *apiError) {
 		return v, "", nil
 	}
 	if v, given := c.str(cidName); given {
-		if !wire.ValidToken(v) {
+		if !wire.ValidClientID(v) {
 			return "", "", errNoSuchOrder
 		}
 		return "", v, nil

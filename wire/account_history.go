@@ -24,7 +24,7 @@ func DecodeOrders(data []byte) (Orders, *Error) {
 	err := decodeObject(data, []field{
 		{"symbol", false, token(&r.Symbol)},
 		{"order_id", false, token(&r.OrderID)},
-		{"client_order_id", false, token(&r.ClientOrderID)},
+		{"client_order_id", false, clientID(&r.ClientOrderID)},
 		{"limit", false, integer(&r.Limit, 1, MaxAccountHistory)},
 	})
 	if err != nil {

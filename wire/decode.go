@@ -135,15 +135,25 @@ func jsonString(raw []byte) (string, bool) {
 	return s, json.Unmarshal(raw, &s) == nil
 }
 
+// clientID parses a client order id: see ValidClientID.
+func clientID(dst *string) parser { return chars(dst, true) }
+
 // token parses an id-like string: see ValidToken.
-func token(dst *string) parser {
+func token(dst *string) parser { return chars(dst, false) }
+
+// chars parses a string of token characters (with id, client order id ones).
+func chars(dst *string, id bool) parser {
+	set := "[A-Za-z0-9_-]"
+	if id {
+		set = "[A-Za-z0-9_.:/-]"
+	}
 	return func(name string, raw []byte) *Error {
 		s, ok := jsonString(raw)
 		if !ok {
 			return wrongType(name, "a string")
 		}
-		if !ValidToken(s) {
-			return Errorf(CodeBadRequest, "field %q: %.80q must be 1-%d characters of [A-Za-z0-9_-]", name, s, MaxTokenLen)
+		if !validChars(s, id) {
+			return Errorf(CodeBadRequest, "field %q: %.80q must be 1-%d characters of %s", name, s, MaxTokenLen, set)
 		}
 		*dst = s
 		return nil

@@ -25,6 +25,8 @@ var placeAccepts = []struct {
 		PlaceOrder{Symbol: "X", Side: Buy, Type: Market, Qty: d("2"), TIF: FOK, STP: DefaultSTP}},
 	{"stp given", `{"symbol":"X","side":"buy","type":"limit","price":"1","qty":"2","stp":"none"}`,
 		PlaceOrder{Symbol: "X", Side: Buy, Type: Limit, Price: d("1"), Qty: d("2"), TIF: GTC, STP: STPNone}},
+	{"client order id with Binance's . : /", `{"symbol":"X","side":"buy","type":"limit","price":"1","qty":"2","client_order_id":"grid:7/leg.2"}`,
+		PlaceOrder{Symbol: "X", Side: Buy, Type: Limit, Price: d("1"), Qty: d("2"), TIF: GTC, ClientOrderID: "grid:7/leg.2", STP: DefaultSTP}},
 	{"post only GTC, whitespace", " {\n\"symbol\" : \"X\", \"side\":\"buy\",\"type\":\"limit\",\"price\":\"1\",\"qty\":\"2\",\"post_only\":true}\n",
 		PlaceOrder{Symbol: "X", Side: Buy, Type: Limit, Price: d("1"), Qty: d("2"), TIF: GTC, PostOnly: true, STP: DefaultSTP}},
 }
@@ -72,6 +74,7 @@ var placeRejects = []struct {
 	{`{` + okPlace + `,"tif":"gtc"}`, CodeBadRequest, `"tif" must be one of`},
 	{`{` + okPlace + `,"reduce_only":"true"}`, CodeBadRequest, "true or false"},
 	{`{` + okPlace + `,"client_order_id":"a b"}`, CodeBadRequest, "client_order_id"},
+	{`{` + okPlace + `,"client_order_id":"a*b>"}`, CodeBadRequest, "client_order_id"},
 	{`{"symbol":"X","side":"buy","type":"limit","qty":"1"}`, CodeBadRequest, `missing field "price"`},
 	{`{"symbol":"X","side":"buy","type":"limit","price":1,"qty":"1"}`, CodeBadRequest, "decimal string"},
 	{`{"symbol":"X","side":"buy","type":"limit","price":"NaN","qty":"1"}`, CodeBadRequest, "plain decimal"},
@@ -122,6 +125,7 @@ var othersAccept = []struct {
 }{
 	{"cancel", `{"symbol":"X","order_id":"42"}`, Cancel{Symbol: "X", OrderID: "42"}},
 	{"cancel", `{"symbol":"X","client_order_id":"c-1"}`, Cancel{Symbol: "X", ClientOrderID: "c-1"}},
+	{"cancel", `{"symbol":"X","client_order_id":"grid:7/leg.2"}`, Cancel{Symbol: "X", ClientOrderID: "grid:7/leg.2"}},
 	{"cancel_all", ``, CancelAll{}},
 	{"cancel_all", `{}`, CancelAll{}},
 	{"cancel_all", `{"symbol":"BTC-PERP"}`, CancelAll{Symbol: "BTC-PERP"}},

@@ -175,12 +175,17 @@ func scanLiteral(data []byte, i int) (kind flatKind, next int, ok bool) {
 // The binders below mirror the parsers of decode.go: each leaves dst alone
 // for an absent value and reports false where the parser would fail.
 
-func (v flatValue) token(dst *string) bool {
+func (v flatValue) token(dst *string) bool { return v.chars(dst, false) }
+
+// clientID is token for a client order id (ValidClientID).
+func (v flatValue) clientID(dst *string) bool { return v.chars(dst, true) }
+
+func (v flatValue) chars(dst *string, id bool) bool {
 	switch v.kind {
 	case flatAbsent:
 		return true
 	case flatString:
-		if validToken(v.str) {
+		if validChars(v.str, id) {
 			*dst = string(v.str)
 			return true
 		}

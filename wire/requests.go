@@ -93,7 +93,7 @@ func placeFields(p *PlaceOrder, seen *placeSeen) []field {
 		placeTIF:             {"tif", false, enum(&p.TIF, GTC, IOC, FOK)},
 		placeReduceOnly:      {"reduce_only", false, present(&seen.reduceOnly, boolean(&p.ReduceOnly))},
 		placePostOnly:        {"post_only", false, boolean(&p.PostOnly)},
-		placeClientOrderID:   {"client_order_id", false, token(&p.ClientOrderID)},
+		placeClientOrderID:   {"client_order_id", false, clientID(&p.ClientOrderID)},
 		placeTriggerPrice:    {"trigger_price", false, present(&seen.trigger, dec(&p.TriggerPrice))},
 		placeTriggerBy:       {"trigger_by", false, enum(&p.TriggerBy, triggerSources...)},
 		placeCallbackRate:    {"callback_rate", false, present(&seen.callback, dec(&p.CallbackRate))},
@@ -128,7 +128,7 @@ func decodePlaceFast(data []byte) (p PlaceOrder, seen placeSeen, ok bool) {
 		flatEnum(v[placeTIF], &p.TIF, GTC, IOC, FOK) &&
 		v[placeReduceOnly].boolean(&p.ReduceOnly) &&
 		v[placePostOnly].boolean(&p.PostOnly) &&
-		v[placeClientOrderID].token(&p.ClientOrderID) &&
+		v[placeClientOrderID].clientID(&p.ClientOrderID) &&
 		v[placeTriggerPrice].decimal(&p.TriggerPrice) &&
 		flatEnum(v[placeTriggerBy], &p.TriggerBy, triggerSources...) &&
 		v[placeCallbackRate].decimal(&p.CallbackRate) &&
@@ -305,7 +305,7 @@ func cancelFields(c *Cancel) []field {
 	return []field{
 		cancelSymbol:        {"symbol", true, token(&c.Symbol)},
 		cancelOrderID:       {"order_id", false, token(&c.OrderID)},
-		cancelClientOrderID: {"client_order_id", false, token(&c.ClientOrderID)},
+		cancelClientOrderID: {"client_order_id", false, clientID(&c.ClientOrderID)},
 	}
 }
 
@@ -327,7 +327,7 @@ func decodeCancelFast(data []byte) (c Cancel, ok bool) {
 	ok = cancelSchema.scan(data, v[:]) &&
 		v[cancelSymbol].internedToken(&c.Symbol) &&
 		v[cancelOrderID].token(&c.OrderID) &&
-		v[cancelClientOrderID].token(&c.ClientOrderID)
+		v[cancelClientOrderID].clientID(&c.ClientOrderID)
 	return c, ok
 }
 
@@ -360,7 +360,7 @@ func DecodeAmend(data []byte) (Amend, *Error) {
 	err := decodeObject(data, []field{
 		{"symbol", true, token(&a.Symbol)},
 		{"order_id", false, token(&a.OrderID)},
-		{"client_order_id", false, token(&a.ClientOrderID)},
+		{"client_order_id", false, clientID(&a.ClientOrderID)},
 		{"price", false, present(&hasPrice, dec(&a.Price))},
 		{"qty", false, present(&hasQty, dec(&a.Qty))},
 		{"trigger_price", false, present(&hasTrigger, dec(&a.TriggerPrice))},

@@ -21,13 +21,22 @@ const Any = "*"
 func ValidToken(s string) bool { return validToken(s) }
 
 // validToken is ValidToken for a string or its bytes.
-func validToken[T ~string | ~[]byte](s T) bool {
+func validToken[T ~string | ~[]byte](s T) bool { return validChars(s, false) }
+
+// ValidClientID reports whether s is 1..MaxTokenLen characters of
+// [A-Za-z0-9_.:/-], Binance's client order id characters: a client order id
+// is never part of a subject, so '.', ':' and '/' are allowed there.
+func ValidClientID(s string) bool { return validChars(s, true) }
+
+// validChars is ValidToken, or with id ValidClientID.
+func validChars[T ~string | ~[]byte](s T, id bool) bool {
 	if len(s) == 0 || len(s) > MaxTokenLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' ||
+			id && (c == '.' || c == ':' || c == '/')) {
 			return false
 		}
 	}
