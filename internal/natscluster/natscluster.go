@@ -27,16 +27,35 @@ type Cluster struct {
 // Start runs n servers named s0..sn-1 in cluster "perpx", their stores
 // under dir, and waits until JetStream has a meta leader.
 func Start(n int, dir string) (*Cluster, error) {
+	c, err := start(n, dir)
+	if errors.Is(err, errNotReady) { // a route port taken after it was picked: once more, with others
+		c, err = start(n, dir)
+	}
+	return c, err
+}
+
+var errNotReady = errors.New("natscluster: a server is not ready")
+
+func start(n int, dir string) (*Cluster, error) {
 	c := &Cluster{Servers: make([]*server.Server, n), proxies: make([][]*proxy, n)}
-	// Route ports first: the proxies must know where they lead.
+	// Route ports first: the proxies must know where they lead. Each is
+	// held until its server starts, so a proxy's own port cannot be it.
 	ports := make([]int, n)
+	held := make([]net.Listener, n)
+	defer func() {
+		for _, ln := range held {
+			if ln != nil {
+				_ = ln.Close()
+			}
+		}
+	}()
 	for i := range ports {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
 		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
+		held[i] = ln
 	}
 	for i := range n {
 		c.proxies[i] = make([]*proxy, n)
@@ -65,6 +84,8 @@ func Start(n int, dir string) (*Cluster, error) {
 				opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route", Host: p.addr()})
 			}
 		}
+		_ = held[i].Close()
+		held[i] = nil
 		s, err := server.NewServer(opts)
 		if err != nil {
 			c.Close()
@@ -76,7 +97,7 @@ func Start(n int, dir string) (*Cluster, error) {
 	for _, s := range c.Servers {
 		if !s.ReadyForConnections(10 * time.Second) {
 			c.Close()
-			return nil, errors.New("natscluster: a server is not ready")
+			return nil, errNotReady
 		}
 	}
 	if err := c.placeable(20 * time.Second); err != nil {
