@@ -349,9 +349,11 @@ func (a *accountActor) cancel(ctx actor.Context, m *cancelReq) {
 		m.refuse(unknownOrder(m.req.Symbol, m.req.OrderID, m.req.ClientOrderID))
 		return
 	}
-	// Its reduce-only room is free for what the client sends next (API.md,
-	// BATCH: an item sees the orders earlier items canceled).
-	a.risk(h).Canceling(o.id)
+	if o.reduceOnly {
+		// Its room is free for what the client sends next (API.md, BATCH:
+		// an item sees the orders earlier items canceled).
+		a.risk(h).Canceling(o.id)
+	}
 	ctx.Send(h.pid, &cancelMsg{id: o.id, from: ctx.Self(), done: m.done, quiet: m.quiet})
 }
 

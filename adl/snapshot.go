@@ -412,9 +412,10 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 }
 
 // maxOwed bounds the profit set aside for a side, and the profit taken out
-// and what rounds charged, each summed over a side: a quarter of int64 leaves SocializeAt's total room for the live
-// profits (live, amounts follow positions the risk limits bound; a decoded
-// snapshot beyond it would make the ADL actor refuse).
+// and what rounds charged, each summed over a side: a quarter of int64
+// leaves SocializeAt's total room for the live profits (live, amounts
+// follow positions the risk limits bound; a decoded snapshot beyond it
+// would make the ADL actor refuse).
 const maxOwed = market.Money(math.MaxInt64 / 4)
 
 // bounded reports whether the amounts of m sum to at most maxOwed.

@@ -17,6 +17,15 @@ func condConfig(t *testing.T) *config.Config {
 	return seedConfig(t, [2]string{"1000000000", "0.01"})
 }
 
+// startAliceMM starts condConfig's exchange with the index at 1000 and
+// alice and mm funded with 1 000 000 each.
+func startAliceMM(t *testing.T) (*exchange, *trader, *trader) {
+	e := start(t, condConfig(t), startOpts{})
+	ts := e.funded("1000000", "alice", "mm")
+	e.index("1000")
+	return e, ts[0], ts[1]
+}
+
 // orderStatuses returns the statuses of acct's order events for order id, in
 // order, and the last event's error code.
 func (e *exchange) orderStatuses(acct, id string) (sts []wire.Status, code wire.Code) {
@@ -155,10 +164,7 @@ func TestE2ETrailingStop(t *testing.T) {
 		{"buy activation", `"side":"buy","callback_rate":"0.5","activation_price":"950"`, []string{"990", "960", "951", "950", "954"}, "955"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := start(t, condConfig(t), startOpts{})
-			ts := e.funded("1000000", "alice", "mm")
-			alice, mm := ts[0], ts[1]
-			e.index("1000")
+			e, alice, mm := startAliceMM(t)
 			mm.limit(wire.Sell, "1300", "5")
 			mm.limit(wire.Buy, "800", "5")
 			r := alice.placeJSON(`{"symbol":"` + tsym + `","type":"trailing_stop_market","qty":"1","trigger_by":"index",` + tc.body + `}`)
@@ -183,10 +189,7 @@ func TestE2ETrailingStop(t *testing.T) {
 // close_position sizes the order when it fires: the position grew after
 // the order was placed, and the whole of it is closed.
 func TestE2EClosePosition(t *testing.T) {
-	e := start(t, condConfig(t), startOpts{})
-	ts := e.funded("1000000", "alice", "mm")
-	alice, mm := ts[0], ts[1]
-	e.index("1000")
+	e, alice, mm := startAliceMM(t)
 	alice.openPosition(mm, wire.Buy, "1000", "3", "10")
 	r := alice.placeJSON(`{"symbol":"` + tsym + `","side":"sell","type":"stop_market","trigger_price":"950","close_position":true}`)
 	mustOK(t, "place", r.Reply)
@@ -289,10 +292,7 @@ func TestE2EStopDuringLiquidation(t *testing.T) {
 // An untriggered order's trigger, limit price and qty amend in place (same
 // id); a trigger the price already reached is refused and changes nothing.
 func TestE2EConditionalAmend(t *testing.T) {
-	e := start(t, condConfig(t), startOpts{})
-	ts := e.funded("1000000", "alice", "mm")
-	alice, mm := ts[0], ts[1]
-	e.index("1000")
+	e, alice, mm := startAliceMM(t)
 	mm.limit(wire.Sell, "1035", "5")
 	r := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.StopLimit, Qty: dec("2"), Price: dec("1020"),
 		TriggerPrice: dec("1010"), ClientOrderID: "s"})
@@ -339,10 +339,7 @@ func TestE2EConditionalAmend(t *testing.T) {
 // take) is answered and leaves no order, so no event names one; a fired
 // stop the book refuses is rejected with the reason in its event.
 func TestE2EBookRefusalEvents(t *testing.T) {
-	e := start(t, condConfig(t), startOpts{})
-	ts := e.funded("1000000", "alice", "mm")
-	alice, mm := ts[0], ts[1]
-	e.index("1000")
+	e, alice, mm := startAliceMM(t)
 	mm.limit(wire.Sell, "1005", "5")
 	r := alice.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("1010"), Qty: dec("1"), PostOnly: true})
 	if r.OK || r.Error.Code != wire.CodePostOnlyWouldTake {

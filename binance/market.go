@@ -130,27 +130,20 @@ func tradeView(t wire.Trade) map[string]any {
 
 // historicalTrades is v1/trades from fromId on (a trade's id is its seq),
 // among the kept 1 000.
-func (c *call) historicalTrades() (any, *apiError) {
-	p, e := c.page("fromId")
-	if e != nil {
-		return nil, e
-	}
-	ts, e := c.recent(p.sym)
-	if e != nil {
-		return nil, e
-	}
-	out := []map[string]any{}
-	for _, t := range ts {
-		if p.in(t.Seq, t.TimeMs) {
-			out = append(out, tradeView(t))
-		}
-	}
-	return cut(&p, out), nil
-}
+func (c *call) historicalTrades() (any, *apiError) { return c.pagedTrades(tradeView) }
 
 // aggTrades: every perpx trade is its own aggregate (a = f = l = its seq);
 // fromId, startTime and endTime select among the kept 1 000.
 func (c *call) aggTrades() (any, *apiError) {
+	return c.pagedTrades(func(t wire.Trade) map[string]any {
+		return map[string]any{"a": t.Seq, "p": t.Price.String(), "q": t.Qty.String(), "f": t.Seq, "l": t.Seq,
+			"T": t.TimeMs, "m": t.TakerSide == wire.Sell}
+	})
+}
+
+// pagedTrades is the kept trades a page (fromId, startTime, endTime)
+// selects, each as view shows it.
+func (c *call) pagedTrades(view func(wire.Trade) map[string]any) (any, *apiError) {
 	p, e := c.page("fromId")
 	if e != nil {
 		return nil, e
@@ -162,8 +155,7 @@ func (c *call) aggTrades() (any, *apiError) {
 	out := []map[string]any{}
 	for _, t := range ts {
 		if p.in(t.Seq, t.TimeMs) {
-			out = append(out, map[string]any{"a": t.Seq, "p": t.Price.String(), "q": t.Qty.String(), "f": t.Seq, "l": t.Seq,
-				"T": t.TimeMs, "m": t.TakerSide == wire.Sell})
+			out = append(out, view(t))
 		}
 	}
 	return cut(&p, out), nil

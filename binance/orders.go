@@ -16,6 +16,21 @@ import (
 
 // placeParams reads an order's parameters as /fapi/v1/order (algo false)
 // or /fapi/v1/algoOrder (algo true) take them.
+// side reads the side parameter, BUY or SELL.
+func (c *call) side() (wire.Side, *apiError) {
+	v, e := c.need("side")
+	if e != nil {
+		return "", e
+	}
+	switch v {
+	case "BUY":
+		return wire.Buy, nil
+	case "SELL":
+		return wire.Sell, nil
+	}
+	return "", errf(400, codeBadSide, "Invalid side.")
+}
+
 func (c *call) placeParams(algo bool) (*symbol, wire.PlaceOrder, *apiError) {
 	var p wire.PlaceOrder
 	sym, e := c.symbol(true)
@@ -23,17 +38,8 @@ func (c *call) placeParams(algo bool) (*symbol, wire.PlaceOrder, *apiError) {
 		return nil, p, e
 	}
 	p.Symbol = sym.name
-	side, e := c.need("side")
-	if e != nil {
+	if p.Side, e = c.side(); e != nil {
 		return nil, p, e
-	}
-	switch side {
-	case "BUY":
-		p.Side = wire.Buy
-	case "SELL":
-		p.Side = wire.Sell
-	default:
-		return nil, p, errf(400, codeBadSide, "Invalid side.")
 	}
 	if ps, given := c.str("positionSide"); given && ps != "BOTH" {
 		return nil, p, errf(400, codePositionSide, "Order's position side does not match user's setting.")
@@ -320,12 +326,9 @@ func (c *call) modifyOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	side, e := c.need("side")
+	side, e := c.side()
 	if e != nil {
 		return nil, e
-	}
-	if side != "BUY" && side != "SELL" {
-		return nil, errf(400, codeBadSide, "Invalid side.")
 	}
 	var a wire.Amend
 	for _, f := range []struct {
@@ -349,7 +352,7 @@ func (c *call) modifyOrder() (any, *apiError) {
 		return nil, errNoSuchOrder
 	case o.Type != wire.Limit:
 		return nil, errf(400, codeBadType, "Invalid orderType: only LIMIT orders can be modified.")
-	case bnSide(o.Side) != side:
+	case o.Side != side:
 		return nil, badData("side")
 	case o.Price.Equal(a.Price) && o.Qty.Equal(a.Qty):
 		return nil, errf(400, codeNoModify, "No need to modify the order.")

@@ -53,32 +53,32 @@ func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark
 	return true
 }
 
-// Canceling marks open order id as being canceled: until the book answers
-// it keeps its margin (it may still fill), but a reduce-only order no
-// longer takes room a later reduce-only order may use, as if gone (a fill
-// that beats the cancel shrinks the position, and reduce-only orders beyond
-// it are trimmed then: ReduceOnlyExcess). CancelFailed undoes it.
-func (a *Account) Canceling(id book.OrderID) {
-	if j := a.orders.Find(id); j >= 0 {
-		if o := a.orders.At(j); !o.canceling {
-			if o.reduceOnly {
-				a.pos[o.slot].side[sideIdx(o.side)].roQty -= o.qty
-			}
-			o.canceling = true
-		}
-	}
-}
+// Canceling marks reduce-only order id as being canceled: until the book
+// answers it keeps its margin (it may still fill), but no longer takes room
+// a later reduce-only order may use, as if gone (a fill that beats the
+// cancel shrinks the position, and reduce-only orders beyond it are trimmed
+// then: ReduceOnlyExcess). CancelFailed undoes it.
+func (a *Account) Canceling(id book.OrderID) { a.setCanceling(id, true) }
 
 // CancelFailed undoes Canceling for an order the book did not cancel.
-func (a *Account) CancelFailed(id book.OrderID) {
-	if j := a.orders.Find(id); j >= 0 {
-		if o := a.orders.At(j); o.canceling {
-			if o.reduceOnly {
-				a.pos[o.slot].side[sideIdx(o.side)].roQty += o.qty
-			}
-			o.canceling = false
-		}
+func (a *Account) CancelFailed(id book.OrderID) { a.setCanceling(id, false) }
+
+func (a *Account) setCanceling(id book.OrderID, on bool) {
+	j := a.orders.Find(id)
+	if j < 0 {
+		return
 	}
+	o := a.orders.At(j)
+	if !o.reduceOnly || o.canceling == on {
+		return
+	}
+	so := &a.pos[o.slot].side[sideIdx(o.side)]
+	if on {
+		so.roQty -= o.qty
+	} else {
+		so.roQty += o.qty
+	}
+	o.canceling = on
 }
 
 // OrderQty is open order id's reserved (remaining) quantity.

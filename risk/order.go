@@ -40,8 +40,8 @@ type openOrder struct {
 	reduceOnly bool
 	price      book.Ticks // the margin price (see PreTrade)
 	qty        book.Lots  // remaining
-	// canceling: a cancel of it is on its way to the book (Canceling); it
-	// holds its margin still, but no reduce-only room.
+	// canceling: a reduce-only order whose cancel is on its way to the book
+	// (Canceling); it holds its margin still, but no reduce-only room.
 	canceling bool
 }
 

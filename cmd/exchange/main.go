@@ -2,8 +2,9 @@
 // embeds a NATS server on 127.0.0.1:4222, runs the demo symbols BTC-PERP and
 // ETH-PERP on a simulated index with two liquidity bots and two noise
 // takers, and serves the web trading page and /metrics (with --pprof,
-// /debug/pprof too) on 127.0.0.1:9090 (the page talks NATS over the embedded server's WebSocket
-// on 127.0.0.1:9222). See README.md for the flags.
+// /debug/pprof too) on 127.0.0.1:9090 (the page talks NATS over the
+// embedded server's WebSocket on 127.0.0.1:9222). See README.md for the
+// flags.
 package main
 
 import (
