@@ -373,6 +373,29 @@ func bookCheck(c *cmp, got, nats json.RawMessage) {
 	}
 }
 
+// allTickersCheck compares watchTickers' BTC and ETH tickers with the
+// exchange's.
+func allTickersCheck(c *cmp, got, nats json.RawMessage) {
+	var g map[string]struct {
+		Symbol                            string
+		Last, Open, High, Low, BaseVolume any
+	}
+	var r map[string]wire.TickerReply
+	c.both(got, nats, &g, &r)
+	for _, sym := range []string{"BTC/USDT:USDT", "ETH/USDT:USDT"} {
+		w := r[sym].Ticker
+		if w == nil {
+			c.t.Fatalf("no ticker of %s from the exchange", sym)
+		}
+		c.same(sym+" symbol", g[sym].Symbol, sym)
+		c.eq(sym+" last", g[sym].Last, w.Last)
+		c.eq(sym+" open", g[sym].Open, w.Open)
+		c.eq(sym+" high", g[sym].High, w.High)
+		c.eq(sym+" low", g[sym].Low, w.Low)
+		c.eq(sym+" baseVolume", g[sym].BaseVolume, w.Volume)
+	}
+}
+
 // ccxtChecks compares each step of suite.mjs.
 var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"loadMarkets": func(c *cmp, got, _ json.RawMessage) {
@@ -641,6 +664,24 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			c.t.Fatalf("watched %d updates of the order, want 1", len(os))
 		}
 		c.order(&os[0], c.one(nats))
+	},
+	"watchTickers":        allTickersCheck,
+	"watchTickers ticker": allTickersCheck,
+	"watchLiquidations": func(c *cmp, got, nats json.RawMessage) {
+		var ls []struct {
+			Symbol, Side     string
+			Contracts, Price any
+		}
+		var r wire.AccountReply
+		c.both(got, nats, &ls, &r)
+		if len(ls) != 1 || r.Account == nil || len(r.Account.Positions) != 1 {
+			c.t.Fatalf("liquidations %s, bob before %s", got, nats)
+		}
+		p := r.Account.Positions[0]
+		c.same("symbol", ls[0].Symbol, "ETH/USDT:USDT")
+		c.same("side (a short's liquidation buys)", ls[0].Side, "buy")
+		c.eq("contracts (the position)", ls[0].Contracts, p.Qty)
+		c.eq("price (the position's bankruptcy price)", ls[0].Price, p.BankruptcyPrice)
 	},
 	"watchPositions": func(c *cmp, got, nats json.RawMessage) {
 		var ps []ccxtPosition
