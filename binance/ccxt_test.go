@@ -43,17 +43,8 @@ func TestCCXT(t *testing.T) {
 	e.index("BTC-PERP", "30000")
 	e.index("ETH-PERP", "2000")
 	// The market maker's ladder: 10 levels a side, 10 apart (ETH 1 apart).
-	for i := 1; i <= 10; i++ {
-		for _, o := range []wire.PlaceOrder{
-			{Symbol: "BTC-PERP", Side: wire.Sell, Price: dec(30000 + 10*i), Qty: dec(0.01)},
-			{Symbol: "BTC-PERP", Side: wire.Buy, Price: dec(30000 - 10*i), Qty: dec(0.01)},
-			{Symbol: "ETH-PERP", Side: wire.Sell, Price: dec(2000 + i), Qty: dec(0.1)},
-			{Symbol: "ETH-PERP", Side: wire.Buy, Price: dec(2000 - i), Qty: dec(0.1)},
-		} {
-			o.Type = wire.Limit
-			mustOK(t, "ladder", e.place("mm", o).Reply)
-		}
-	}
+	e.ladder("BTC-PERP", 30000, 10, 0.01, 10)
+	e.ladder("ETH-PERP", 2000, 1, 0.1, 10)
 	probe := e.probe()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
@@ -373,26 +364,34 @@ func bookCheck(c *cmp, got, nats json.RawMessage) {
 	}
 }
 
+// ccxtTicker is what the ticker checks read of ccxt's tickers.
+type ccxtTicker struct {
+	Symbol                            string
+	Last, Open, High, Low, BaseVolume any
+}
+
+// ticker compares ccxt's ticker of sym with the exchange's.
+func (c *cmp) ticker(sym string, g *ccxtTicker, w *wire.TickerStats) {
+	if w == nil {
+		c.t.Fatalf("no ticker of %s from the exchange", sym)
+	}
+	c.same(sym+" symbol", g.Symbol, sym)
+	c.eq(sym+" last", g.Last, w.Last)
+	c.eq(sym+" open", g.Open, w.Open)
+	c.eq(sym+" high", g.High, w.High)
+	c.eq(sym+" low", g.Low, w.Low)
+	c.eq(sym+" baseVolume", g.BaseVolume, w.Volume)
+}
+
 // allTickersCheck compares watchTickers' BTC and ETH tickers with the
 // exchange's.
 func allTickersCheck(c *cmp, got, nats json.RawMessage) {
-	var g map[string]struct {
-		Symbol                            string
-		Last, Open, High, Low, BaseVolume any
-	}
+	var g map[string]ccxtTicker
 	var r map[string]wire.TickerReply
 	c.both(got, nats, &g, &r)
 	for _, sym := range []string{"BTC/USDT:USDT", "ETH/USDT:USDT"} {
-		w := r[sym].Ticker
-		if w == nil {
-			c.t.Fatalf("no ticker of %s from the exchange", sym)
-		}
-		c.same(sym+" symbol", g[sym].Symbol, sym)
-		c.eq(sym+" last", g[sym].Last, w.Last)
-		c.eq(sym+" open", g[sym].Open, w.Open)
-		c.eq(sym+" high", g[sym].High, w.High)
-		c.eq(sym+" low", g[sym].Low, w.Low)
-		c.eq(sym+" baseVolume", g[sym].BaseVolume, w.Volume)
+		t := g[sym]
+		c.ticker(sym, &t, r[sym].Ticker)
 	}
 }
 
@@ -620,21 +619,10 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	},
 	"watchOrderBook": bookCheck,
 	"watchTicker": func(c *cmp, got, nats json.RawMessage) {
-		var g struct {
-			Symbol                            string
-			Last, Open, High, Low, BaseVolume any
-		}
+		var g ccxtTicker
 		var r wire.TickerReply
 		c.both(got, nats, &g, &r)
-		if r.Ticker == nil {
-			c.t.Fatal("no ticker from the exchange")
-		}
-		c.same("symbol", g.Symbol, "BTC/USDT:USDT")
-		c.eq("last", g.Last, r.Ticker.Last)
-		c.eq("open", g.Open, r.Ticker.Open)
-		c.eq("high", g.High, r.Ticker.High)
-		c.eq("low", g.Low, r.Ticker.Low)
-		c.eq("baseVolume", g.BaseVolume, r.Ticker.Volume)
+		c.ticker("BTC/USDT:USDT", &g, r.Ticker)
 	},
 	"watchTrades": func(c *cmp, got, nats json.RawMessage) {
 		var ts []struct {

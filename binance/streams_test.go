@@ -79,15 +79,7 @@ func TestPartialDepthTickersLiquidations(t *testing.T) {
 	e.deposit("bob", "60")
 	e.index("BTC-PERP", "30000")
 	e.index("ETH-PERP", "2000")
-	for i := 1; i <= 7; i++ {
-		for _, o := range []wire.PlaceOrder{
-			{Symbol: "BTC-PERP", Side: wire.Sell, Price: dec(30000 + 10*i), Qty: dec(0.1)},
-			{Symbol: "BTC-PERP", Side: wire.Buy, Price: dec(30000 - 10*i), Qty: dec(0.1)},
-		} {
-			o.Type = wire.Limit
-			mustOK(t, "ladder", e.place("mm", o).Reply)
-		}
-	}
+	e.ladder("BTC-PERP", 30000, 10, 0.1, 7)
 	ws := "ws://" + strings.TrimPrefix(e.base, "http://")
 	for _, bad := range []string{"btcusdt@depth7", "btcusdt@depth5@250ms", "btcusdt@depth5@1s", "!forceOrder@arr@1s"} {
 		c := dial(t, ws+"/ws")
