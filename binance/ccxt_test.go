@@ -43,17 +43,8 @@ func TestCCXT(t *testing.T) {
 	e.index("BTC-PERP", "30000")
 	e.index("ETH-PERP", "2000")
 	// The market maker's ladder: 10 levels a side, 10 apart (ETH 1 apart).
-	for i := 1; i <= 10; i++ {
-		for _, o := range []wire.PlaceOrder{
-			{Symbol: "BTC-PERP", Side: wire.Sell, Price: dec(30000 + 10*i), Qty: dec(0.01)},
-			{Symbol: "BTC-PERP", Side: wire.Buy, Price: dec(30000 - 10*i), Qty: dec(0.01)},
-			{Symbol: "ETH-PERP", Side: wire.Sell, Price: dec(2000 + i), Qty: dec(0.1)},
-			{Symbol: "ETH-PERP", Side: wire.Buy, Price: dec(2000 - i), Qty: dec(0.1)},
-		} {
-			o.Type = wire.Limit
-			mustOK(t, "ladder", e.place("mm", o).Reply)
-		}
-	}
+	e.ladder("BTC-PERP", 30000, 10, 0.01, 10)
+	e.ladder("ETH-PERP", 2000, 1, 0.1, 10)
 	probe := e.probe()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
@@ -373,6 +364,37 @@ func bookCheck(c *cmp, got, nats json.RawMessage) {
 	}
 }
 
+// ccxtTicker is what the ticker checks read of ccxt's tickers.
+type ccxtTicker struct {
+	Symbol                            string
+	Last, Open, High, Low, BaseVolume any
+}
+
+// ticker compares ccxt's ticker of sym with the exchange's.
+func (c *cmp) ticker(sym string, g *ccxtTicker, w *wire.TickerStats) {
+	if w == nil {
+		c.t.Fatalf("no ticker of %s from the exchange", sym)
+	}
+	c.same(sym+" symbol", g.Symbol, sym)
+	c.eq(sym+" last", g.Last, w.Last)
+	c.eq(sym+" open", g.Open, w.Open)
+	c.eq(sym+" high", g.High, w.High)
+	c.eq(sym+" low", g.Low, w.Low)
+	c.eq(sym+" baseVolume", g.BaseVolume, w.Volume)
+}
+
+// allTickersCheck compares watchTickers' BTC and ETH tickers with the
+// exchange's.
+func allTickersCheck(c *cmp, got, nats json.RawMessage) {
+	var g map[string]ccxtTicker
+	var r map[string]wire.TickerReply
+	c.both(got, nats, &g, &r)
+	for _, sym := range []string{"BTC/USDT:USDT", "ETH/USDT:USDT"} {
+		t := g[sym]
+		c.ticker(sym, &t, r[sym].Ticker)
+	}
+}
+
 // ccxtChecks compares each step of suite.mjs.
 var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"loadMarkets": func(c *cmp, got, _ json.RawMessage) {
@@ -597,21 +619,10 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	},
 	"watchOrderBook": bookCheck,
 	"watchTicker": func(c *cmp, got, nats json.RawMessage) {
-		var g struct {
-			Symbol                            string
-			Last, Open, High, Low, BaseVolume any
-		}
+		var g ccxtTicker
 		var r wire.TickerReply
 		c.both(got, nats, &g, &r)
-		if r.Ticker == nil {
-			c.t.Fatal("no ticker from the exchange")
-		}
-		c.same("symbol", g.Symbol, "BTC/USDT:USDT")
-		c.eq("last", g.Last, r.Ticker.Last)
-		c.eq("open", g.Open, r.Ticker.Open)
-		c.eq("high", g.High, r.Ticker.High)
-		c.eq("low", g.Low, r.Ticker.Low)
-		c.eq("baseVolume", g.BaseVolume, r.Ticker.Volume)
+		c.ticker("BTC/USDT:USDT", &g, r.Ticker)
 	},
 	"watchTrades": func(c *cmp, got, nats json.RawMessage) {
 		var ts []struct {
@@ -641,6 +652,24 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			c.t.Fatalf("watched %d updates of the order, want 1", len(os))
 		}
 		c.order(&os[0], c.one(nats))
+	},
+	"watchTickers":        allTickersCheck,
+	"watchTickers ticker": allTickersCheck,
+	"watchLiquidations": func(c *cmp, got, nats json.RawMessage) {
+		var ls []struct {
+			Symbol, Side     string
+			Contracts, Price any
+		}
+		var r wire.AccountReply
+		c.both(got, nats, &ls, &r)
+		if len(ls) != 1 || r.Account == nil || len(r.Account.Positions) != 1 {
+			c.t.Fatalf("liquidations %s, bob before %s", got, nats)
+		}
+		p := r.Account.Positions[0]
+		c.same("symbol", ls[0].Symbol, "ETH/USDT:USDT")
+		c.same("side (a short's liquidation buys)", ls[0].Side, "buy")
+		c.eq("contracts (the position)", ls[0].Contracts, p.Qty)
+		c.eq("price (the position's bankruptcy price)", ls[0].Price, p.BankruptcyPrice)
 	},
 	"watchPositions": func(c *cmp, got, nats json.RawMessage) {
 		var ps []ccxtPosition

@@ -188,6 +188,18 @@ type bnAlgo struct {
 	GoodTillDate  int64   `json:"goodTillDate"`
 }
 
+// algoStatus is o's status as Binance's algo service says it. A canceled
+// or expired order that filled some had fired: Binance's FINISHED (its
+// triggered order "filled or canceled in the matching engine"); one that
+// filled nothing may or may not have fired (ORDER does not say) and stays
+// CANCELED (EXPIRED).
+func algoStatus(o *wire.Order) string {
+	if (o.Status == wire.StatusCanceled || o.Status == wire.StatusExpired) && o.FilledQty.IsPositive() {
+		return "FINISHED"
+	}
+	return bnAlgoStatus[o.Status]
+}
+
 // toAlgo is a conditional order as Binance's algo service shows it; the
 // order it becomes when it fires keeps its id (actualOrderId).
 func (s *Server) toAlgo(o *wire.Order) bnAlgo {
@@ -198,7 +210,7 @@ func (s *Server) toAlgo(o *wire.Order) bnAlgo {
 	b := bnAlgo{
 		AlgoID: orderID(o.OrderID), ClientAlgoID: o.ClientOrderID, AlgoType: "CONDITIONAL", OrderType: bnTypes[o.Type],
 		Symbol: s.bnName(o.Symbol), Side: bnSide(o.Side), PositionSide: "BOTH", TimeInForce: bnTIF(o), Quantity: o.Qty.String(),
-		AlgoStatus: bnAlgoStatus[o.Status], Price: o.Price.String(), STP: bnSTP[o.STP],
+		AlgoStatus: algoStatus(o), Price: o.Price.String(), STP: bnSTP[o.STP],
 		PriceMatch: "NONE", ReduceOnly: o.ReduceOnly,
 		ActualQty: o.FilledQty.String(), ActualPrice: o.AvgPrice.String(), CreateTime: o.CreatedMs, UpdateTime: updated,
 	}

@@ -13,15 +13,19 @@
 // login allowed every account's subjects (an admin, or the open server).
 //
 // Files:
-//   - server.go: options, routes, the request pipeline (params, security);
+//   - server.go: options, routes, the request pipeline (weight, params,
+//     security);
 //   - auth.go: API keys, timestamp and recvWindow, HMAC-SHA256 signatures;
 //   - errors.go: Binance's error JSON and the mapping of API.md's codes;
 //   - symbols.go: BTC-PERP ↔ BTCUSDT and the filters of exchangeInfo;
 //   - market.go, account.go, orders.go, algo.go: the REST endpoints;
 //   - convert.go: perpx orders and fills as Binance JSON;
 //   - ws.go: WebSocket connections, SUBSCRIBE and the stream names;
-//   - streams.go: market streams (diff depth with U/u/pu, trades, klines,
-//     mark prices, book ticker) fanned out from one NATS subscription each;
+//   - streams.go: market streams (diff and partial depth with U/u/pu,
+//     trades, klines, mark prices, book ticker, tickers, liquidations)
+//     fanned out from one NATS subscription each;
+//   - weights.go: Binance's request weights per IP per minute and the
+//     order counts, in the answers' X-MBX-* headers;
 //   - userstream.go: listen keys and the account events as
 //     ORDER_TRADE_UPDATE, ALGO_UPDATE, ACCOUNT_UPDATE and MARGIN_CALL.
 //

@@ -129,6 +129,22 @@ func (e *env) place(acct string, p wire.PlaceOrder) wire.OrderReply {
 	return r
 }
 
+// ladder has mm quote n levels a side of sym, step apart around mid, qty
+// each.
+func (e *env) ladder(sym string, mid, step, qty float64, n int) {
+	e.t.Helper()
+	for i := 1; i <= n; i++ {
+		for _, side := range []wire.Side{wire.Sell, wire.Buy} {
+			price := mid + step*float64(i)
+			if side == wire.Buy {
+				price = mid - step*float64(i)
+			}
+			o := wire.PlaceOrder{Symbol: sym, Side: side, Type: wire.Limit, Price: decimal.NewFromFloat(price), Qty: decimal.NewFromFloat(qty)}
+			mustOK(e.t, "ladder", e.place("mm", o).Reply)
+		}
+	}
+}
+
 func (e *env) state(acct string) *wire.Account {
 	e.t.Helper()
 	var r wire.AccountReply

@@ -26,11 +26,14 @@ func (c *call) exchangeInfo() (any, *apiError) {
 	}, nil
 }
 
-// rateLimits are exchangeInfo's: the request weight (perpx counts none, so
-// Binance's usual figure), and the order bucket's rate in whole orders per
-// the shortest interval where it is at least one (none when it is off).
+// rateLimits are exchangeInfo's: the request weight per IP per minute
+// (none when off), and the order bucket's rate in whole orders per the
+// shortest interval where it is at least one (none when it is off).
 func (s *Server) rateLimits() []map[string]any {
-	out := []map[string]any{{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400}}
+	out := []map[string]any{}
+	if s.meter.limit > 0 {
+		out = append(out, map[string]any{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": s.meter.limit})
+	}
 	rl := s.cfg.RateLimit
 	if !rl.Enabled() {
 		return out

@@ -47,6 +47,10 @@ type Options struct {
 	// MaxWebSockets caps the open WebSocket connections (default 1024);
 	// one more is refused with HTTP 503, -1008.
 	MaxWebSockets int
+	// WeightPerMinute is each IP's request weight per minute (default
+	// DefaultWeightPerMinute, Binance's; negative: no limit, the weight is
+	// still reported); past it a request is -1003, HTTP 429.
+	WeightPerMinute int
 }
 
 // NATSOptions are the options the face's NATS connection should be opened
@@ -69,6 +73,7 @@ type Server struct {
 	mux     *http.ServeMux
 	hub     *hub
 	users   *userStreams
+	meter   *meter
 
 	maxWS int64
 	nWS   atomic.Int64 // open WebSocket connections
@@ -120,6 +125,14 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Conn.Opts.ReconnectBufSize >= 0 {
 		log.Warn("binance: the NATS connection buffers while reconnecting: an order sent during an outage may execute after its client gave up (use binance.NATSOptions)")
+	}
+	switch {
+	case o.WeightPerMinute == 0:
+		s.meter = newMeter(DefaultWeightPerMinute)
+	case o.WeightPerMinute < 0:
+		s.meter = newMeter(0)
+	default:
+		s.meter = newMeter(o.WeightPerMinute)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hub = newHub(s)
@@ -252,8 +265,13 @@ type handlerFunc func(c *call) (any, *apiError)
 const maxBody = 64 << 10
 
 func (s *Server) handle(pattern string, sec security, h handlerFunc) {
+	weight, ok := weights[pattern]
+	if !ok {
+		panic("binance: no request weight for " + pattern)
+	}
+	rt := route{sec: sec, weight: weight, order: orderRoutes[pattern]}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		out, e := s.serve(r, sec, h)
+		out, e := s.serve(w, r, rt, h)
 		if e != nil {
 			writeError(w, e)
 			return
@@ -274,13 +292,25 @@ func writeJSON(w http.ResponseWriter, status int, out any) {
 	_, _ = w.Write(body)
 }
 
-func (s *Server) serve(r *http.Request, sec security, h handlerFunc) (any, *apiError) {
+// route is what a route asks of its caller and costs it.
+type route struct {
+	sec    security
+	weight weigher
+	order  bool // counted in X-MBX-ORDER-COUNT-*
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, h handlerFunc) (any, *apiError) {
+	sec := rt.sec
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	query, qerr := url.ParseQuery(r.URL.RawQuery)
+	// Weighed first: a refused request costs its weight too.
+	if e := s.meter.weigh(w, r, rt.weight(query)); e != nil {
+		return nil, e
+	}
 	if err != nil || len(body) > maxBody {
 		return nil, errf(400, codeBadData, "The request body is unreadable or over %d bytes.", maxBody)
 	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
+	if qerr != nil {
 		return nil, errf(400, codeIllegalChars, "Illegal characters found in the query string.")
 	}
 	params := query
@@ -306,6 +336,9 @@ func (s *Server) serve(r *http.Request, sec security, h handlerFunc) (any, *apiE
 			if e := s.keys.checkSigned(key, r.URL.RawQuery, string(body), params, time.Now().UnixMilli()); e != nil {
 				return nil, e
 			}
+		}
+		if rt.order {
+			s.meter.countOrder(w, c.account)
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +107,69 @@ func TestNATSDown(t *testing.T) {
 	if d := time.Since(began); d > time.Second {
 		t.Errorf("the refusal took %v", d)
 	}
+}
+
+// TestRequestWeight: every answer says the IP's weight used this minute
+// (Binance's weights: depth by limit, a ticker of every symbol 40),
+// order requests count per account instead, and a request past
+// WeightPerMinute is -1003, HTTP 429 with Retry-After, and costs nothing.
+func TestRequestWeight(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	e.deposit("alice", "10000")
+	e.index("BTC-PERP", "30000")
+	public := e.client("", "")
+	get := func(path string, wantStatus int, wantWeight string) http.Header {
+		t.Helper()
+		resp, err := http.Get(e.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != wantStatus || resp.Header.Get("X-MBX-USED-WEIGHT-1M") != wantWeight {
+			t.Fatalf("GET %s: HTTP %d weight %q, want %d %q", path, resp.StatusCode, resp.Header.Get("X-MBX-USED-WEIGHT-1M"), wantStatus, wantWeight)
+		}
+		return resp.Header
+	}
+	// The counts are per minute of the clock: start early in one.
+	if s := time.Now().Second(); s > 50 {
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+	// The exchange's own face: Binance's limit.
+	get("/fapi/v1/depth?symbol=BTCUSDT&limit=1000", 200, "20")
+	get("/fapi/v1/ticker/24hr", 200, "60")
+
+	serveFace(t, e, binance.Options{WeightPerMinute: 30})
+	var info struct{ RateLimits []map[string]any }
+	public.ok(http.MethodGet, "/fapi/v1/exchangeInfo", nil, &info) // 1
+	if l := info.RateLimits[0]; l["rateLimitType"] != "REQUEST_WEIGHT" || l["limit"] != 30.0 {
+		t.Errorf("exchangeInfo's rate limits: %v", info.RateLimits)
+	}
+	get("/fapi/v1/depth?symbol=BTCUSDT", 200, "11") // limit 500: 10
+	get("/fapi/v1/ticker/24hr?symbol=BTCUSDT", 200, "12")
+	h := get("/fapi/v1/ticker/24hr", 429, "12") // 40 more would pass 30
+	if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+		t.Errorf("Retry-After %q", h.Get("Retry-After"))
+	}
+	status, body := public.raw(http.MethodGet, "/fapi/v1/ticker/24hr", "")
+	fails(t, "past the weight limit", status, body, 429, -1003)
+
+	for i := 1; i <= 2; i++ {
+		req := vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "0.01", "price", "29000",
+			"timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
+		q := req.Encode()
+		r, _ := http.NewRequest(http.MethodPost, e.base+"/fapi/v1/order", strings.NewReader(q+"&signature="+sign("aliceSecret0123456789abcdefghijklmnop", q)))
+		r.Header.Set("X-MBX-APIKEY", "aliceKey0123456789")
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		n := strconv.Itoa(i)
+		if resp.StatusCode != 200 || resp.Header.Get("X-MBX-ORDER-COUNT-1M") != n || resp.Header.Get("X-MBX-ORDER-COUNT-10S") == "" ||
+			resp.Header.Get("X-MBX-USED-WEIGHT-1M") != "12" {
+			t.Errorf("order %d: HTTP %d headers %v, want order count %s and the weight unchanged", i, resp.StatusCode, resp.Header, n)
+		}
+	}
+	get("/fapi/v1/ping", 200, "13")
 }

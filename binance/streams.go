@@ -1,11 +1,13 @@
 package binance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,34 +59,71 @@ func (src *source) publish(data []byte) {
 // lower case, as Binance's stream names are.
 type streamName struct {
 	canonical string
-	sym       *symbol // nil for !markPrice@arr
+	sym       *symbol // nil for the all-market streams (!markPrice@arr, ...)
 	kind      string  // after the '@': depth@100ms, trade, kline_1m, ...
+	// levels and period of a depth stream: levels 0 is the diff stream.
+	levels int
+	period time.Duration
 }
 
+// allMarket are the streams of every served symbol, by name, and their
+// kind (the same as the per-symbol stream's where the event is).
+var allMarket = map[string]string{"!markPrice@arr": "markPrice", "!markPrice@arr@1s": "markPrice@1s",
+	"!forceOrder@arr": "forceOrder", "!ticker@arr": "ticker", "!miniTicker@arr": "miniTicker"}
+
 func (h *hub) parse(name string) (streamName, error) {
+	if kind, ok := allMarket[name]; ok {
+		return streamName{canonical: name, kind: kind}, nil
+	}
 	symPart, kind, found := strings.Cut(name, "@")
 	if !found {
 		return streamName{}, fmt.Errorf("unknown stream %q", name)
-	}
-	if symPart == "!markPrice" {
-		if kind != "arr" && kind != "arr@1s" {
-			return streamName{}, fmt.Errorf("unknown stream %q", name)
-		}
-		return streamName{canonical: name, kind: "markPrice@" + kind}, nil
 	}
 	sym, ok := h.s.syms.lookup(symPart)
 	if !ok {
 		return streamName{}, fmt.Errorf("unknown symbol in stream %q", name)
 	}
+	n := streamName{canonical: sym.lower + "@" + kind, sym: sym, kind: kind}
 	switch {
-	case kind == "depth", kind == "depth@100ms", kind == "depth@250ms", kind == "depth@500ms",
-		kind == "trade", kind == "aggTrade", kind == "markPrice", kind == "markPrice@1s", kind == "bookTicker",
-		kind == "ticker", kind == "miniTicker":
+	case kind == "trade", kind == "aggTrade", kind == "markPrice", kind == "markPrice@1s", kind == "bookTicker",
+		kind == "ticker", kind == "miniTicker", kind == "forceOrder":
 	case strings.HasPrefix(kind, "kline_") && slices.Contains(klineIntervals, strings.TrimPrefix(kind, "kline_")):
+	case strings.HasPrefix(kind, "depth"):
+		if n.levels, n.period, ok = depthKind(kind); !ok {
+			return streamName{}, fmt.Errorf("unknown stream %q", name)
+		}
 	default:
 		return streamName{}, fmt.Errorf("unknown stream %q", name)
 	}
-	return streamName{canonical: sym.lower + "@" + kind, sym: sym, kind: kind}, nil
+	return n, nil
+}
+
+// depthKind parses Binance's depth stream kinds: depth[@100ms|@250ms|@500ms]
+// (the diff stream, levels 0) and depth<5|10|20>[@100ms|@500ms] (the top
+// levels); the period is 250 ms unless named.
+func depthKind(kind string) (levels int, period time.Duration, ok bool) {
+	base, speed, timed := strings.Cut(kind, "@")
+	period = 250 * time.Millisecond
+	if timed {
+		switch speed {
+		case "100ms", "500ms":
+			period, _ = time.ParseDuration(speed)
+		case "250ms":
+			if base != "depth" { // Binance names no partial depth@250ms
+				return 0, 0, false
+			}
+		default:
+			return 0, 0, false
+		}
+	}
+	switch base {
+	case "depth":
+		return 0, period, true
+	case "depth5", "depth10", "depth20":
+		levels, _ = strconv.Atoi(strings.TrimPrefix(base, "depth"))
+		return levels, period, true
+	}
+	return 0, 0, false
 }
 
 func (h *hub) subscribe(w *wsConn, name string) error {
@@ -210,23 +249,39 @@ func (h *hub) start(src *source, n streamName) (func(), error) {
 				"x": k.Closed, "q": k.QuoteVolume.String(), "V": "0", "Q": "0", "B": "0"}})
 			src.publish(b)
 		})
+	case n.levels > 0:
+		return h.partialDepth(src, sym, n.levels, n.period)
 	case strings.HasPrefix(n.kind, "depth"):
-		every := 250 * time.Millisecond
-		if _, ms, ok := strings.Cut(n.kind, "@"); ok {
-			d, _ := time.ParseDuration(ms)
-			every = d
-		}
-		return h.depth(src, sym, every)
+		return h.depth(src, sym, n.period)
 	case n.kind == "bookTicker":
 		return h.bookTicker(src, sym)
 	case n.kind == "ticker" || n.kind == "miniTicker":
 		mini := n.kind == "miniTicker"
+		if sym == nil { // !ticker@arr: the symbols that ticked in the last second
+			return newLatest[wire.TickerStats]().follow(h, src, s.subj.TickerStream(wire.Any), time.Second, false, false,
+				func(t *wire.TickerStats) string { return t.Symbol },
+				func(s *symbol, t *wire.TickerStats) []byte { return tickerEvent(s, t, mini) })
+		}
 		return h.each(s.subj.TickerStream(sym.name), func(data []byte) {
 			var t wire.TickerStats
 			if json.Unmarshal(data, &t) != nil {
 				return
 			}
 			src.publish(tickerEvent(sym, &t, mini))
+		})
+	case n.kind == "forceOrder":
+		subject := s.subj.Liquidations(wire.Any)
+		if sym != nil {
+			subject = s.subj.Liquidations(sym.name)
+		}
+		return h.each(subject, func(data []byte) {
+			var l wire.LiquidationNotice
+			if json.Unmarshal(data, &l) != nil {
+				return
+			}
+			if ls, ok := s.syms.byName[l.Symbol]; ok { // not an unserved (inverse) symbol's
+				src.publish(forceOrderEvent(ls, &l))
+			}
 		})
 	case strings.HasPrefix(n.kind, "markPrice"):
 		every := 3 * time.Second
@@ -357,54 +412,27 @@ func (h *hub) depth(src *source, sym *symbol, period time.Duration) (func(), err
 // marks sends the latest mark of sym (every symbol when nil) each period,
 // as Binance's markPrice streams do whether or not it moved.
 func (h *hub) marks(src *source, sym *symbol, period time.Duration) (func(), error) {
-	var mu sync.Mutex
-	latest := map[string]wire.MarkUpdate{}
 	subject := h.s.subj.Mark(wire.Any)
 	if sym != nil {
 		subject = h.s.subj.Mark(sym.name)
 	}
-	unsub, err := h.each(subject, func(data []byte) {
-		var m wire.MarkUpdate
-		if json.Unmarshal(data, &m) == nil {
-			mu.Lock()
-			latest[m.Symbol] = m
-			mu.Unlock()
-		}
-	})
+	l := newLatest[wire.MarkUpdate]()
+	stop, err := l.follow(h, src, subject, period, true, sym != nil, func(m *wire.MarkUpdate) string { return m.Symbol },
+		func(s *symbol, m *wire.MarkUpdate) []byte {
+			b, _ := json.Marshal(map[string]any{"e": "markPriceUpdate", "E": nowMs(), "s": s.bn, "p": m.Mark.String(),
+				"ap": m.Mark.String(), "i": m.Index.String(), "P": m.Mark.String(), "r": m.FundingRate.String(), "T": m.NextFundingMs})
+			return b
+		})
 	if err != nil {
 		return nil, err
 	}
-	h.s.go_(func() { h.seedMarks(sym, &mu, latest) })
-	stop := h.every(period, func() {
-		mu.Lock()
-		events := make([]map[string]any, 0, len(latest))
-		for _, m := range latest {
-			s, ok := h.s.syms.byName[m.Symbol]
-			if !ok {
-				continue
-			}
-			events = append(events, map[string]any{"e": "markPriceUpdate", "E": nowMs(), "s": s.bn, "p": m.Mark.String(),
-				"ap": m.Mark.String(), "i": m.Index.String(), "P": m.Mark.String(), "r": m.FundingRate.String(), "T": m.NextFundingMs})
-		}
-		mu.Unlock()
-		if len(events) == 0 {
-			return
-		}
-		var b []byte
-		if sym != nil {
-			b, _ = json.Marshal(events[0])
-		} else {
-			slices.SortFunc(events, func(x, y map[string]any) int { return strings.Compare(x["s"].(string), y["s"].(string)) })
-			b, _ = json.Marshal(events)
-		}
-		src.publish(b)
-	})
-	return func() { unsub(); stop() }, nil
+	h.s.go_(func() { h.seedMarks(sym, l) })
+	return stop, nil
 }
 
-// seedMarks fills latest from the tickers, so a stream has something to
-// send before the next mark moves (a manual index may not move for long).
-func (h *hub) seedMarks(sym *symbol, mu *sync.Mutex, latest map[string]wire.MarkUpdate) {
+// seedMarks fills l from the tickers, so a stream has something to send
+// before the next mark moves (a manual index may not move for long).
+func (h *hub) seedMarks(sym *symbol, l *latest[wire.MarkUpdate]) {
 	list := h.s.syms.list
 	if sym != nil {
 		list = []*symbol{sym}
@@ -418,12 +446,67 @@ func (h *hub) seedMarks(sym *symbol, mu *sync.Mutex, latest map[string]wire.Mark
 			continue
 		}
 		t := rep.Ticker
-		mu.Lock()
-		if _, seen := latest[s.name]; !seen {
-			latest[s.name] = wire.MarkUpdate{Symbol: s.name, Index: t.Index, Mark: t.Mark, FundingRate: t.FundingRate,
-				NextFundingMs: t.NextFundingMs, TimeMs: t.TimeMs}
+		l.seed(s.name, wire.MarkUpdate{Symbol: s.name, Index: t.Index, Mark: t.Mark, FundingRate: t.FundingRate,
+			NextFundingMs: t.NextFundingMs, TimeMs: t.TimeMs})
+	}
+}
+
+// latest keeps the newest message of each served symbol of a stream, for
+// the streams sent once a period (markPrice, !ticker@arr).
+type latest[T any] struct {
+	mu    sync.Mutex
+	vals  map[string]T    // by the exchange's symbol name
+	fresh map[string]bool // came since the last period
+}
+
+func newLatest[T any]() *latest[T] { return &latest[T]{vals: map[string]T{}, fresh: map[string]bool{}} }
+
+// follow feeds l from subject (a wildcard for every symbol) and publishes,
+// each period, the event of every symbol it holds (all; as markPrice,
+// whether or not it moved) or of those that came since the last period
+// (else; as !ticker@arr): one event alone when single, else an array by
+// symbol.
+func (l *latest[T]) follow(h *hub, src *source, subject string, period time.Duration, all, single bool,
+	symOf func(*T) string, event func(*symbol, *T) []byte) (func(), error) {
+	unsub, err := h.each(subject, func(data []byte) {
+		var v T
+		if json.Unmarshal(data, &v) != nil {
+			return
 		}
-		mu.Unlock()
+		l.mu.Lock()
+		l.vals[symOf(&v)], l.fresh[symOf(&v)] = v, true
+		l.mu.Unlock()
+	})
+	if err != nil {
+		return nil, err
+	}
+	stop := h.every(period, func() {
+		l.mu.Lock()
+		var events [][]byte
+		for _, s := range h.s.syms.list { // served symbols only, in a fixed order
+			if v, ok := l.vals[s.name]; ok && (all || l.fresh[s.name]) {
+				events = append(events, event(s, &v))
+			}
+		}
+		clear(l.fresh)
+		l.mu.Unlock()
+		switch {
+		case len(events) == 0:
+		case single:
+			src.publish(events[0])
+		default:
+			src.publish(append(append([]byte{'['}, bytes.Join(events, []byte{','})...), ']'))
+		}
+	})
+	return func() { unsub(); stop() }, nil
+}
+
+// seed sets sym's value unless one came already.
+func (l *latest[T]) seed(sym string, v T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, seen := l.vals[sym]; !seen {
+		l.vals[sym] = v
 	}
 }
 
@@ -473,6 +556,13 @@ func top(m map[string]wire.Level, highest bool) (string, string) {
 func (h *hub) bookTicker(src *source, sym *symbol) (func(), error) {
 	src.keep = true
 	b := &localBook{}
+	return h.followBook(sym, b, func() { h.sendBest(src, sym, b) })
+}
+
+// followBook keeps b as sym's book, from a depth snapshot and the updates
+// after it (again from a snapshot after a missed update), and calls
+// changed (b.mu held) after each change.
+func (h *hub) followBook(sym *symbol, b *localBook, changed func()) (func(), error) {
 	resync := make(chan struct{}, 1)
 	resync <- struct{}{}
 	unsub, err := h.each(h.s.subj.Book(sym.name), func(data []byte) {
@@ -495,22 +585,22 @@ func (h *hub) bookTicker(src *source, sym *symbol) (func(), error) {
 			return
 		}
 		b.apply(&u)
-		h.sendBest(src, sym, b)
+		changed()
 	})
 	if err != nil {
 		return nil, err
 	}
-	stop := loop(h, resync, func() { h.snapshot(src, sym, b) })
+	stop := loop(h, resync, func() { h.snapshot(sym, b, changed) })
 	return func() { unsub(); stop() }, nil
 }
 
 // snapshot loads the book and applies the updates that came meanwhile.
-func (h *hub) snapshot(src *source, sym *symbol, b *localBook) {
+func (h *hub) snapshot(sym *symbol, b *localBook, changed func()) {
 	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.timeout)
 	defer cancel()
 	var rep wire.DepthReply
 	if e := h.s.request(ctx, h.s.subj.Depth(sym.name), map[string]int{"levels": wire.MaxDepthLevels}, &rep, ctxOther); e != nil {
-		h.s.log.Warn("binance: bookTicker snapshot", "symbol", sym.name, "err", e)
+		h.s.log.Warn("binance: book snapshot", "symbol", sym.name, "err", e)
 		return
 	}
 	b.mu.Lock()
@@ -523,7 +613,41 @@ func (h *hub) snapshot(src *source, sym *symbol, b *localBook) {
 		}
 	}
 	b.pending, b.synced = nil, true
-	h.sendBest(src, sym, b)
+	changed()
+}
+
+// partialDepth sends sym's top levels each period in which the book
+// changed (and the current ones on subscribing), as Binance's
+// <symbol>@depth<levels>: a depthUpdate whose u is the book's seq, U the
+// first seq after the previous event's u and pu that u.
+func (h *hub) partialDepth(src *source, sym *symbol, levels int, period time.Duration) (func(), error) {
+	src.keep = true
+	b := &localBook{}
+	unfollow, err := h.followBook(sym, b, func() {})
+	if err != nil {
+		return nil, err
+	}
+	var sent uint64 // the u of the last event
+	stop := h.every(period, func() {
+		b.mu.Lock()
+		if !b.synced || b.seq == sent {
+			b.mu.Unlock()
+			return
+		}
+		first := sent + 1
+		if sent == 0 {
+			first = b.seq
+		}
+		bids, asks := sortedLevels(b.bids, true), sortedLevels(b.asks, false)
+		pu, u := sent, b.seq
+		sent = u
+		b.mu.Unlock()
+		now := nowMs()
+		ev, _ := json.Marshal(map[string]any{"e": "depthUpdate", "E": now, "T": now, "s": sym.bn, "U": first, "u": u, "pu": pu,
+			"b": bids[:min(levels, len(bids))], "a": asks[:min(levels, len(asks))]})
+		src.publish(ev)
+	})
+	return func() { unfollow(); stop() }, nil
 }
 
 // sendBest sends the best bid and ask when they changed (b.mu held).
@@ -551,4 +675,19 @@ func tickerEvent(sym *symbol, t *wire.TickerStats, mini bool) []byte {
 	}
 	b, _ := json.Marshal(ev)
 	return b
+}
+
+// forceOrderEvent is Binance's liquidation order event for a position
+// perpx took over (or reduced: kind partial): the order that closes it
+// (a long's is a SELL) of the quantity taken, at the bankruptcy price, the
+// price the position leaves the account at (perpx's notice is the takeover,
+// not the book trades the liquidation engine makes after it).
+func forceOrderEvent(sym *symbol, l *wire.LiquidationNotice) []byte {
+	side := "SELL"
+	if l.Side == wire.Short {
+		side = "BUY"
+	}
+	q, p := l.Qty.String(), l.BankruptcyPrice.String()
+	return fmt.Appendf(nil, `{"e":"forceOrder","E":%d,"o":{"s":%q,"S":%q,"o":"LIMIT","f":"IOC","q":%q,"p":%q,"ap":%q,"X":"FILLED","l":%q,"z":%q,"T":%d}}`,
+		l.TimeMs, sym.bn, side, q, p, p, q, q, l.TimeMs)
 }

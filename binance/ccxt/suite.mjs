@@ -125,6 +125,26 @@ async function main() {
   await sleep(300);
   await ex.createOrder(S, 'market', 'sell', 0.005);
   record('watchPositions', await within(positions, 'watchPositions'), await nats('px.acct.alice.state'));
+
+  // Every symbol's tickers: no symbols is !miniTicker@arr, name 'ticker' !ticker@arr.
+  for (const [step, params] of [['watchTickers', {}], ['watchTickers ticker', { name: 'ticker' }]]) {
+    const seen = {};
+    for (let i = 0; i < 10 && !(seen[S] && seen[E]); i++) {
+      Object.assign(seen, await within(ex.watchTickers(undefined, params), step));
+    }
+    record(step, { [S]: seen[S], [E]: seen[E] },
+      { [S]: await nats('px.md.BTC-PERP.ticker'), [E]: await nats('px.md.ETH-PERP.ticker') });
+  }
+
+  // A liquidation (ETH@forceOrder): bob, short 0.1 ETH at 20x with 25 USDT, and the index up 20 %.
+  await nats('px.admin.deposit', { account: 'bob', asset: 'USDT', amount: '25' });
+  await nats('px.acct.bob.leverage', { symbol: 'ETH-PERP', leverage: '20' });
+  await nats('px.acct.bob.order.place', { symbol: 'ETH-PERP', side: 'sell', type: 'market', qty: '0.1' });
+  const bob = await nats('px.acct.bob.state');
+  const liquidations = ex.watchLiquidations(E);
+  await sleep(500); // the market connection subscribes
+  await nats('px.admin.index.ETH-PERP', { price: '2400' });
+  record('watchLiquidations', await within(liquidations, 'watchLiquidations'), bob);
 }
 
 try {
