@@ -637,7 +637,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	liquidate := false
 	for i := range m.fills {
 		f := &m.fills[i]
-		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i)) || liquidate
+		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i), m.ms) || liquidate
 	}
 	a.setStatus(o, wireStatus(m.status))
 	o.stpCanceled = m.stpKilled
@@ -720,7 +720,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	if o == nil {
 		panic(fmt.Sprintf("actors: a maker fill of %d at %d for order %d, which the account does not know", f.Qty, f.Price, f.MakerID))
 	}
-	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq)
+	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq, m.ms)
 	if f.MakerRemaining == 0 {
 		a.setStatus(o, wire.StatusFilled)
 		a.forget(o)
@@ -733,9 +733,9 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	a.afterFills(ctx, h, liquidate)
 }
 
-// applyFill settles one fill of an open order through risk and publishes
-// it; it reports whether risk asks for a liquidation.
-func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, price book.Ticks, qty book.Lots, maker bool, tradeSeq uint64) bool {
+// applyFill settles one fill of an open order, traded at ms, through risk
+// and publishes it; it reports whether risk asks for a liquidation.
+func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, price book.Ticks, qty book.Lots, maker bool, tradeSeq uint64, ms int64) bool {
 	s := h.sym
 	if o.amending > 0 {
 		// The book made this fill before it saw the amend risk already
@@ -770,7 +770,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 		}
 	}
 	f := a.keepFill(fillRec{h: h, wid: o.wid, clientID: o.clientID, side: o.side, maker: maker, price: price, qty: qty,
-		fee: res.Fee, realized: res.Realized, tradeSeq: tradeSeq, ms: o.updatedMs})
+		fee: res.Fee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms})
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: fillView(f)})
 	}

@@ -82,9 +82,19 @@ func (r *recorder) events(acct string, typ wire.EventType) []wire.AccountEvent {
 }
 
 // clock is a manual unix-ms clock.
-type clock struct{ ms atomic.Int64 }
+// clock is the tests' time; with tick set every reading moves it 1 ms on.
+type clock struct {
+	ms   atomic.Int64
+	tick atomic.Bool
+}
 
-func (c *clock) now() int64              { return c.ms.Load() }
+func (c *clock) now() int64 {
+	if c.tick.Load() {
+		return c.ms.Add(1)
+	}
+	return c.ms.Load()
+}
+
 func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
 // env is an exchange under test with its sink and clock.

@@ -119,9 +119,9 @@ func (m *placeReq) recycle() {
 
 var makerFills = sync.Pool{New: func() any { return new(makerFillMsg) }}
 
-func newMakerFill(sym int, f book.Fill, tradeSeq uint64) *makerFillMsg {
+func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64) *makerFillMsg {
 	m := makerFills.Get().(*makerFillMsg)
-	m.sym, m.fill, m.tradeSeq = sym, f, tradeSeq
+	m.sym, m.fill, m.tradeSeq, m.ms = sym, f, tradeSeq, ms
 	return m
 }
 
@@ -177,6 +177,7 @@ type (
 		// is out of service (symbolActor.refuseFailed).
 		err      *wire.Error
 		tradeSeq uint64
+		ms       int64 // the trades' time (the book's), for the fills
 		done     func(wire.OrderReply)
 		req      *placeReq    // the client order's allocation; nil for a liquidation order
 		one      [1]book.Fill // fills' storage when there is one
@@ -195,6 +196,7 @@ type (
 		sym      int
 		fill     book.Fill
 		tradeSeq uint64
+		ms       int64 // the trade's time (the book's)
 	}
 	// canceledMsg answers a cancel (done set: a client cancel) or a batch
 	// cancel by id (liquidation, reduce-only trimming). code is the book's
