@@ -60,7 +60,10 @@ type Options struct {
 	// any API key trades the account it names) over a NATS login
 	// (NATSURL with NATSUser), which it otherwise refuses.
 	BinanceOpen bool
-	Logger      *slog.Logger // nil discards
+	// BinanceWeight is each IP's request weight per minute on the
+	// Binance face (0: Binance's 2400; negative: no limit).
+	BinanceWeight int
+	Logger        *slog.Logger // nil discards
 	// Now is the exchange's clock in unix milliseconds (marks, funding,
 	// event times); nil is the wall clock. Tests pass a manual clock to
 	// reach a funding time at once.
@@ -515,7 +518,7 @@ func (a *App) serveBinance(o Options, cfg *config.Config) error {
 		return fmt.Errorf("app: the Binance face's NATS connection: %w", err)
 	}
 	bn, err := binance.New(binance.Options{Conn: a.bnNC, Prefix: o.Prefix, Config: cfg, Logger: a.log,
-		Open: o.BinanceOpen})
+		Open: o.BinanceOpen, WeightPerMinute: o.BinanceWeight})
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ func run(args []string) int {
 	cfgPath := fs.String("config", "", "the exchange's config file (symbols, users' API keys); default: the demo symbols")
 	prefix := fs.String("prefix", "px", "the exchange's subject prefix")
 	open := fs.Bool("open", false, "accept open mode (a config without users: any API key trades the account it names, no signature checked) although --nats-user logs in")
+	weight := fs.Int("weight", 0, "request weight per IP per minute (0 = Binance's 2400; negative = no limit: many bots behind one address)")
 	listen := fs.String("listen", "127.0.0.1:8090", "address of the REST and WebSocket server")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -69,7 +70,7 @@ func run(args []string) int {
 		log.Error("cannot listen (--listen)", "err", err)
 		return 1
 	}
-	s, err := binance.New(binance.Options{Conn: nc, Prefix: *prefix, Config: cfg, Logger: log, Open: *open})
+	s, err := binance.New(binance.Options{Conn: nc, Prefix: *prefix, Config: cfg, Logger: log, Open: *open, WeightPerMinute: *weight})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -59,6 +59,7 @@ func run(args []string) int {
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page and /metrics (\"\" = off)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "also serve /debug/pprof on --http (its cmdline shows every flag, --nats-password too: keep --http on loopback)")
 	fs.StringVar(&o.BinanceHTTP, "binance-http", "127.0.0.1:8090", "address of the Binance USDⓈ-M futures compatible REST and WebSocket face (\"\" = off)")
+	fs.IntVar(&o.BinanceWeight, "binance-weight", 0, "request weight per IP per minute on the Binance face (0 = Binance's 2400; negative = no limit: many bots behind one address)")
 	fs.BoolVar(&o.BinanceOpen, "binance-open", false, "let the Binance face run open (config without users: any API key trades the account it names) although --nats-user logs in")
 	fs.StringVar(&o.Data, "data", "perpx-data", "directory of the journal (the embedded server's JetStream store); \"\" = in memory, nothing survives a restart")
 	fs.IntVar(&o.JournalReplicas, "journal-replicas", 1, "replicas of the journal stream with --nats-url (3 on a cluster)")
