@@ -88,27 +88,13 @@ func byHand(sym *market.Symbol, p PositionInfo, mark book.Ticks) (score float64,
 // float64 rounding: 1e-9 relative plus 1e-12 (r = g − 1 cancels near 0);
 // −Inf on either side only when the equity ratio is within 1e-9 of 0.
 func scoreIsExact(sym *market.Symbol, p PositionInfo, mark book.Ticks, v float64) bool {
-	rat := func(x int64) *big.Rat { return new(big.Rat).SetInt64(x) }
-	n := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(int64(p.Qty)), big.NewInt(int64(sym.InverseK))), big.NewInt(int64(mark)))
-	c := rat(int64(p.Cost))
-	pnl := new(big.Rat).Sub(n, c)
-	if p.Side == Long { // an inverse long: C − N
-		pnl.Neg(pnl)
+	want, eq := exactScore(sym, p, mark)
+	if want == nil || math.IsInf(v, -1) {
+		eqC, _ := new(big.Rat).Quo(eq, new(big.Rat).SetInt64(int64(p.Cost))).Float64()
+		return math.IsInf(v, -1) && want == nil || math.Abs(eqC) < 1e-9
 	}
-	eq := new(big.Rat).Add(rat(int64(p.Margin)), pnl)
-	eqC, _ := new(big.Rat).Quo(eq, c).Float64()
-	if eq.Sign() <= 0 || math.IsInf(v, -1) {
-		return math.IsInf(v, -1) && eq.Sign() <= 0 || math.Abs(eqC) < 1e-9
-	}
-	pct := new(big.Rat).Quo(pnl, c)
-	lev := new(big.Rat).Quo(n, eq)
-	var want float64
-	if pnl.Sign() > 0 {
-		want, _ = new(big.Rat).Mul(pct, lev).Float64()
-	} else {
-		want, _ = new(big.Rat).Quo(pct, lev).Float64()
-	}
-	return math.Abs(v-want) <= 1e-9*math.Abs(want)+1e-12
+	w, _ := want.Float64()
+	return math.Abs(v-w) <= 1e-9*math.Abs(w)+1e-12
 }
 
 func nearRel(a, b, rel float64) bool {
@@ -416,6 +402,102 @@ func TestInverseTopMatchesNaiveRanking(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestInverseTopMatchesNaiveNearBankruptcy: positions within a few satoshi
+// of bankruptcy at extreme marks (an inverse short at 8e8 USD is worth a
+// fraction of a satoshi a contract, so its equity M − C + N cancels to that
+// fraction, as in testdata/fuzz/FuzzRankingInverse/09740382ac924ecc), some
+// sharing one key with margins across the bankruptcy edge: Top lists
+// exactly the naive sort, and it is the order of the exact (rational)
+// scores wherever they are more than 1e-6 apart; −Inf exactly for the ones
+// whose equity is gone (by more than rounding).
+func TestInverseTopMatchesNaiveNearBankruptcy(t *testing.T) {
+	sym := xbtusd(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, c := range []struct {
+		side book.Side
+		mark book.Ticks
+	}{{Short, 1_629_565_539}, {Short, 1_000_000_000}, {Short, 61_000}, {Long, 7_000}, {Long, 1}} {
+		rk := mustNew(t, configOf(sym))
+		var ps []genPos
+		for len(ps) < 300 {
+			qty := book.Lots(1 + rng.IntN(1000))
+			cost := sym.Notional(book.Ticks(15_000+rng.IntN(10_000)), qty)
+			n := sym.Notional(c.mark, qty)
+			edge := cost - n // the margin that leaves no equity (a short; a long's is n − cost)
+			if c.side == Long {
+				edge = -edge
+			}
+			// a key's crowd with margins from 2 satoshi under the edge to 2 over
+			for j := range 1 + rng.IntN(3)*rng.IntN(6) {
+				m := edge + market.Money(rng.IntN(5)-2)
+				if j > 0 && rng.IntN(2) == 0 {
+					m = ps[len(ps)-1].margin // same key and margin: one group
+				}
+				if m > 0 {
+					ps = append(ps, genPos{acct: book.AccountID(len(ps) + 1), side: c.side, qty: qty, cost: cost, margin: m})
+				}
+			}
+		}
+		rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+		load(t, rk, ps)
+		if err := rk.SetMark(c.mark); err != nil {
+			t.Fatal(err)
+		}
+		ref := reference(rk, c.side)
+		top, err := rk.Top(c.side, len(ps), nil)
+		if err != nil || len(top) != len(ref) {
+			t.Fatalf("mark %d: Top lists %d (%v), naive %d", c.mark, len(top), err, len(ref))
+		}
+		var prev *big.Rat
+		for i := range ref {
+			if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
+				t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
+					c.mark, c.side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
+			}
+			info, _ := rk.Position(top[i].Account)
+			// the float b and key are M/C and C/qty rounded: the equity
+			// they give is off by 1e-16 × (M + N) ≪ 1e-6 satoshi here
+			want, eq := exactScore(sym, info, c.mark)
+			if f, _ := eq.Float64(); math.IsInf(top[i].Score, -1) != (f <= 0) && math.Abs(f) > 1e-6 {
+				t.Fatalf("mark %d %v account %d: score %v, equity %v satoshi", c.mark, c.side, info.Account, top[i].Score, eq.FloatString(3))
+			}
+			if want == nil {
+				continue
+			}
+			if prev != nil {
+				// want ≤ prev, or above it by 1e-6 of |prev| at most
+				slack := new(big.Rat).Abs(prev)
+				if new(big.Rat).Sub(want, prev).Cmp(slack.Mul(slack, big.NewRat(1, 1_000_000))) > 0 {
+					t.Fatalf("mark %d %v rank %d: account %d exactly scores %v, above the one before (%v)",
+						c.mark, c.side, i+1, info.Account, want.FloatString(12), prev.FloatString(12))
+				}
+			}
+			prev = want
+		}
+	}
+}
+
+// exactScore is doc.go's score of p at mark in rationals on the unrounded
+// N = qty × K / mark, and the equity M + PnL in satoshi; nil once the
+// equity is gone.
+func exactScore(sym *market.Symbol, p PositionInfo, mark book.Ticks) (*big.Rat, *big.Rat) {
+	n := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(int64(p.Qty)), big.NewInt(int64(sym.InverseK))), big.NewInt(int64(mark)))
+	c := new(big.Rat).SetInt64(int64(p.Cost))
+	pnl := new(big.Rat).Sub(n, c)
+	if p.Side == Long { // an inverse long: C − N
+		pnl.Neg(pnl)
+	}
+	eq := new(big.Rat).Add(new(big.Rat).SetInt64(int64(p.Margin)), pnl)
+	if eq.Sign() <= 0 {
+		return nil, eq
+	}
+	// PnL/C × N/eq in profit, PnL/C ÷ (N/eq) in loss
+	if pnl.Sign() > 0 {
+		return new(big.Rat).Quo(new(big.Rat).Mul(pnl, n), new(big.Rat).Mul(c, eq)), eq
+	}
+	return new(big.Rat).Quo(new(big.Rat).Mul(pnl, eq), new(big.Rat).Mul(c, n)), eq
 }
 
 // TestInverseDeleverageBatchEqualsSequential: DeleverageBatch on the
