@@ -376,17 +376,9 @@ func TestInverseTopMatchesNaiveRanking(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, side := range []book.Side{Long, Short} {
-			ref := reference(rk, side)
-			var err error
-			top, err = rk.Top(side, len(ref)+3, top[:0])
-			if err != nil || len(top) != len(ref) {
-				t.Fatalf("mark %d %v: Top lists %d (%v), naive %d", mark, side, len(top), err, len(ref))
-			}
+			var ref []scored
+			top, ref = topIsNaive(t, rk, side, top[:0])
 			for i := range ref {
-				if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
-					t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
-						mark, side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
-				}
 				info, _ := rk.Position(top[i].Account)
 				_, pnl := byHand(sym, info, mark)
 				if top[i].PnL != pnl || !scoreIsExact(sym, info, mark, top[i].Score) {
@@ -410,8 +402,8 @@ func TestInverseTopMatchesNaiveRanking(t *testing.T) {
 // fraction, as in testdata/fuzz/FuzzRankingInverse/09740382ac924ecc), some
 // sharing one key with margins across the bankruptcy edge: Top lists
 // exactly the naive sort, and it is the order of the exact (rational)
-// scores wherever they are more than 1e-6 apart; −Inf exactly for the ones
-// whose equity is gone (by more than rounding).
+// scores, −Inf exactly for the positions whose equity is gone, to the
+// rounding of the ranking's inputs.
 func TestInverseTopMatchesNaiveNearBankruptcy(t *testing.T) {
 	sym := xbtusd(t)
 	rng := rand.New(rand.NewPCG(31, 32))
@@ -420,61 +412,35 @@ func TestInverseTopMatchesNaiveNearBankruptcy(t *testing.T) {
 		mark book.Ticks
 	}{{Short, 1_629_565_539}, {Short, 1_000_000_000}, {Short, 61_000}, {Long, 7_000}, {Long, 1}} {
 		rk := mustNew(t, configOf(sym))
-		var ps []genPos
-		for len(ps) < 300 {
-			qty := book.Lots(1 + rng.IntN(1000))
-			cost := sym.Notional(book.Ticks(15_000+rng.IntN(10_000)), qty)
-			n := sym.Notional(c.mark, qty)
-			edge := cost - n // the margin that leaves no equity (a short; a long's is n − cost)
-			if c.side == Long {
-				edge = -edge
-			}
-			// a key's crowd with margins from 2 satoshi under the edge to 2 over
-			for j := range 1 + rng.IntN(3)*rng.IntN(6) {
-				m := edge + market.Money(rng.IntN(5)-2)
-				if j > 0 && rng.IntN(2) == 0 {
-					m = ps[len(ps)-1].margin // same key and margin: one group
-				}
-				if m > 0 {
-					ps = append(ps, genPos{acct: book.AccountID(len(ps) + 1), side: c.side, qty: qty, cost: cost, margin: m})
-				}
-			}
-		}
-		rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
-		load(t, rk, ps)
+		loadNearBankrupt(t, rng, rk, c.side, 300, func(qty book.Lots) (market.Money, market.Money) {
+			return sym.Notional(book.Ticks(15_000+rng.IntN(10_000)), qty), sym.Notional(c.mark, qty)
+		})
 		if err := rk.SetMark(c.mark); err != nil {
 			t.Fatal(err)
 		}
-		ref := reference(rk, c.side)
-		top, err := rk.Top(c.side, len(ps), nil)
-		if err != nil || len(top) != len(ref) {
-			t.Fatalf("mark %d: Top lists %d (%v), naive %d", c.mark, len(top), err, len(ref))
-		}
-		var prev *big.Rat
-		for i := range ref {
-			if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
-				t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
-					c.mark, c.side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
-			}
-			info, _ := rk.Position(top[i].Account)
-			// the float b and key are M/C and C/qty rounded: the equity
-			// they give is off by 1e-16 × (M + N) ≪ 1e-6 satoshi here
+		top, _ := topIsNaive(t, rk, c.side, nil)
+		prevHi := math.Inf(1) // the highest the previous exact score can be
+		for i, q := range top {
+			info, _ := rk.Position(q.Account)
+			// The ranking's b and key are M/C and C/qty rounded (so is the
+			// mark's value K/m): the equity they give is off by a few
+			// 1e-16 × (M + N) satoshi, a relative dE/E of the score.
 			want, eq := exactScore(sym, info, c.mark)
-			if f, _ := eq.Float64(); math.IsInf(top[i].Score, -1) != (f <= 0) && math.Abs(f) > 1e-6 {
-				t.Fatalf("mark %d %v account %d: score %v, equity %v satoshi", c.mark, c.side, info.Account, top[i].Score, eq.FloatString(3))
+			e, _ := eq.Float64()
+			dE := 1e-15 * (float64(info.Margin) + float64(info.Cost) + float64(info.Qty)*float64(sym.InverseK)/float64(c.mark))
+			if math.IsInf(q.Score, -1) != (e <= 0) && math.Abs(e) > dE {
+				t.Fatalf("mark %d %v account %d: score %v, equity %v satoshi", c.mark, c.side, info.Account, q.Score, e)
 			}
 			if want == nil {
 				continue
 			}
-			if prev != nil {
-				// want ≤ prev, or above it by 1e-6 of |prev| at most
-				slack := new(big.Rat).Abs(prev)
-				if new(big.Rat).Sub(want, prev).Cmp(slack.Mul(slack, big.NewRat(1, 1_000_000))) > 0 {
-					t.Fatalf("mark %d %v rank %d: account %d exactly scores %v, above the one before (%v)",
-						c.mark, c.side, i+1, info.Account, want.FloatString(12), prev.FloatString(12))
-				}
+			w, _ := want.Float64()
+			slack := math.Abs(w) * (dE/e + 1e-12)
+			if w-slack > prevHi {
+				t.Fatalf("mark %d %v rank %d: account %d exactly scores %v, above the one before (at most %v)",
+					c.mark, c.side, i+1, info.Account, w, prevHi)
 			}
-			prev = want
+			prevHi = w + slack
 		}
 	}
 }

@@ -70,27 +70,7 @@ func TestBoundHoldsOverEachStream(t *testing.T) {
 		// two keys anywhere from deep loss to deep profit
 		k1 := mk * (0.3 + 1.5*rng.Float64())
 		k2 := mk * (0.3 + 1.5*rng.Float64())
-		ps, n := pieces(long, bLo, bHi, mk)
-		for _, s := range ps[:n] {
-			in := func(k float64) bool { return k >= s.lo && k < s.hi }
-			if !in(k1) || !in(k2) {
-				continue
-			}
-			first, second := k1, k2
-			if (s.desc && k2 > k1) || (!s.desc && k2 < k1) {
-				first, second = k2, k1
-			}
-			r1, rl1, g1 := ratios(long, first, mk)
-			r2, rl2, g2 := ratios(long, second, mk)
-			bd := bound(r1, rl1, g1, bLo)
-			if s.bankrupt {
-				bd = math.Inf(-1)
-			}
-			if sc := score(r2, rl2, g2, b2); bd < sc {
-				t.Fatalf("long=%v bucket %d piece [%v,%v) desc=%v: bound %v at key %v < score %v at key %v (b=%v)",
-					long, bucket, s.lo, s.hi, s.desc, bd, first, sc, second, b2)
-			}
-		}
+		streamBoundHolds(t, long, bucket, k1, k2, b2, mk)
 	}
 }
 
@@ -185,26 +165,35 @@ func TestBoundHoldsNearBankruptcy(t *testing.T) {
 		case 2:
 			b2 = min(bLo*(1+math.Pow(10, -16+10*rng.Float64())), math.Nextafter(bHi, 0))
 		}
-		ps, n := pieces(up, bLo, bHi, mk)
-		for _, s := range ps[:n] {
-			in := func(k float64) bool { return k >= s.lo && k < s.hi }
-			if !in(k1) || !in(k2) {
-				continue
-			}
-			first, second := k1, k2
-			if (s.desc && k2 > k1) || (!s.desc && k2 < k1) {
-				first, second = k2, k1
-			}
-			r1, rl1, g1 := ratios(up, first, mk)
-			r2, rl2, g2 := ratios(up, second, mk)
-			bd := bound(r1, rl1, g1, bLo)
-			if s.bankrupt {
-				bd = math.Inf(-1)
-			}
-			if sc := score(r2, rl2, g2, b2); bd < sc {
-				t.Fatalf("up=%v bucket %d [%v,%v) piece [%v,%v) desc=%v: bound %v at key %v < score %v at key %v (b=%v)",
-					up, bucket, bLo, bHi, s.lo, s.hi, s.desc, bd, first, sc, second, b2)
-			}
+		streamBoundHolds(t, up, bucket, k1, k2, b2, mk)
+	}
+}
+
+// streamBoundHolds checks, on every piece of the bucket holding keys k1
+// and k2, that the bound at the one walked first is at least the score at
+// the other with margin ratio b2 (in the bucket).
+func streamBoundHolds(t *testing.T, up bool, bucket int, k1, k2, b2, mk float64) {
+	t.Helper()
+	bLo, bHi := bucketLo[bucket], bucketHi(bucket)
+	ps, n := pieces(up, bLo, bHi, mk)
+	for _, s := range ps[:n] {
+		in := func(k float64) bool { return k >= s.lo && k < s.hi }
+		if !in(k1) || !in(k2) {
+			continue
+		}
+		first, second := k1, k2
+		if (s.desc && k2 > k1) || (!s.desc && k2 < k1) {
+			first, second = k2, k1
+		}
+		r1, rl1, g1 := ratios(up, first, mk)
+		r2, rl2, g2 := ratios(up, second, mk)
+		bd := bound(r1, rl1, g1, bLo)
+		if s.bankrupt {
+			bd = math.Inf(-1)
+		}
+		if sc := score(r2, rl2, g2, b2); bd < sc {
+			t.Fatalf("up=%v bucket %d [%v,%v) piece [%v,%v) desc=%v: bound %v at key %v < score %v at key %v (b=%v)",
+				up, bucket, bLo, bHi, s.lo, s.hi, s.desc, bd, first, sc, second, b2)
 		}
 	}
 }
