@@ -51,10 +51,10 @@ func sumErr(a, b, s float64) float64 {
 // near-bankrupt loss has b ≈ −r, and there plain b+r cancels: r's ~1e-16
 // rounding became a relative error of 1e-16/(b+r) in the equity — 1e-8 for
 // a short on an inverse contract at an extreme mark (g ≈ 1e-8, b = 1), so
-// scores ~1 apart by 1e-8 came out in the wrong order, and Top's merge
-// (which orders by the exact function) and the naive sort disagreed
+// scores near −1 that differ by 1e-8 came out in the wrong order, the
+// merge's bounds failed, and Top and the naive sort disagreed
 // (testdata/fuzz/FuzzRankingInverse/09740382ac924ecc). With b and −r within
-// a factor 2 (Sterbenz) b+r is exact, so the equity is the exact b+g−1 of
+// a factor 2 (Sterbenz) b+r is exact, so the equity is the exact b ± (g−1) of
 // the position's float b and g rounded once; elsewhere nothing cancels and
 // it is off by a few ulps. It is monotone in b (monotone roundings
 // composed), so a key's positions stay in tree order (merge.go).
