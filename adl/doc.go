@@ -25,7 +25,9 @@
 //
 // The queue is score descending, ties by account ascending. Money is exact
 // int64 (1e-8); scores are float64 computed without fused multiply-adds, so
-// every platform ranks identically.
+// every platform ranks identically. A loss's equity ratio b+r (below) is
+// summed without cancellation (score.go's equity), so positions a satoshi
+// from bankruptcy still rank by their exact scores.
 //
 // Candidates: every opposite position is in the queue (as on BitMEX and
 // Binance), but a profitable one always ranks before a losing one (score > 0

@@ -108,3 +108,51 @@ func unrealized(t testing.TB, rk *Ranking) market.Money {
 	}
 	return sum
 }
+
+// loadNearBankrupt loads n positions on side, accounts 1..n in random
+// order, a hair from bankruptcy: each key (value gives a random cost and
+// the value at the mark of qty lots) holds up to 11 positions with margins
+// from 2 under the one that leaves no equity to 2 over, some equal (a
+// group).
+func loadNearBankrupt(t *testing.T, rng *rand.Rand, rk *Ranking, side book.Side, n int, value func(book.Lots) (cost, atMark market.Money)) {
+	t.Helper()
+	var ps []genPos
+	for len(ps) < n {
+		qty := book.Lots(1 + rng.IntN(1000))
+		cost, atMark := value(qty)
+		edge := cost - atMark // PnL is atMark − cost when it gains as the value rises
+		if !rk.up(side) {
+			edge = -edge
+		}
+		var m market.Money
+		for j := range 1 + rng.IntN(3)*rng.IntN(6) {
+			if j == 0 || rng.IntN(2) == 0 { // else the same margin: one group
+				m = edge + market.Money(rng.IntN(5)-2)
+			}
+			if m > 0 {
+				ps = append(ps, genPos{acct: book.AccountID(len(ps) + 1), side: side, qty: qty, cost: cost, margin: m})
+			}
+		}
+	}
+	rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+	load(t, rk, ps)
+}
+
+// topIsNaive checks at the mark that Top lists side (into dst) exactly as
+// the naive sort does, accounts and scores, and returns both.
+func topIsNaive(t *testing.T, rk *Ranking, side book.Side, dst []QueueEntry) ([]QueueEntry, []scored) {
+	t.Helper()
+	mark := rk.Mark()
+	ref := reference(rk, side)
+	top, err := rk.Top(side, len(ref)+1, dst)
+	if err != nil || len(top) != len(ref) {
+		t.Fatalf("mark %d %v: Top lists %d (%v), naive %d", mark, side, len(top), err, len(ref))
+	}
+	for i := range ref {
+		if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
+			t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
+				mark, side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
+		}
+	}
+	return top, ref
+}

@@ -81,8 +81,8 @@ func (rk *Ranking) refreshCuts(side book.Side, nowMs int64) {
 	for i := range rk.pos {
 		p := &rk.pos[i]
 		if p.live && p.side == side {
-			r, g := ratios(up, p.key, mk)
-			all = append(all, scored{score(r, g, p.b), p.acct})
+			r, rl, g := ratios(up, p.key, mk)
+			all = append(all, scored{score(r, rl, g, p.b), p.acct})
 		}
 	}
 	n := len(all)

@@ -88,27 +88,13 @@ func byHand(sym *market.Symbol, p PositionInfo, mark book.Ticks) (score float64,
 // float64 rounding: 1e-9 relative plus 1e-12 (r = g − 1 cancels near 0);
 // −Inf on either side only when the equity ratio is within 1e-9 of 0.
 func scoreIsExact(sym *market.Symbol, p PositionInfo, mark book.Ticks, v float64) bool {
-	rat := func(x int64) *big.Rat { return new(big.Rat).SetInt64(x) }
-	n := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(int64(p.Qty)), big.NewInt(int64(sym.InverseK))), big.NewInt(int64(mark)))
-	c := rat(int64(p.Cost))
-	pnl := new(big.Rat).Sub(n, c)
-	if p.Side == Long { // an inverse long: C − N
-		pnl.Neg(pnl)
+	want, eq := exactScore(sym, p, mark)
+	if want == nil || math.IsInf(v, -1) {
+		eqC, _ := new(big.Rat).Quo(eq, new(big.Rat).SetInt64(int64(p.Cost))).Float64()
+		return math.IsInf(v, -1) && want == nil || math.Abs(eqC) < 1e-9
 	}
-	eq := new(big.Rat).Add(rat(int64(p.Margin)), pnl)
-	eqC, _ := new(big.Rat).Quo(eq, c).Float64()
-	if eq.Sign() <= 0 || math.IsInf(v, -1) {
-		return math.IsInf(v, -1) && eq.Sign() <= 0 || math.Abs(eqC) < 1e-9
-	}
-	pct := new(big.Rat).Quo(pnl, c)
-	lev := new(big.Rat).Quo(n, eq)
-	var want float64
-	if pnl.Sign() > 0 {
-		want, _ = new(big.Rat).Mul(pct, lev).Float64()
-	} else {
-		want, _ = new(big.Rat).Quo(pct, lev).Float64()
-	}
-	return math.Abs(v-want) <= 1e-9*math.Abs(want)+1e-12
+	w, _ := want.Float64()
+	return math.Abs(v-w) <= 1e-9*math.Abs(w)+1e-12
 }
 
 func nearRel(a, b, rel float64) bool {
@@ -390,17 +376,9 @@ func TestInverseTopMatchesNaiveRanking(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, side := range []book.Side{Long, Short} {
-			ref := reference(rk, side)
-			var err error
-			top, err = rk.Top(side, len(ref)+3, top[:0])
-			if err != nil || len(top) != len(ref) {
-				t.Fatalf("mark %d %v: Top lists %d (%v), naive %d", mark, side, len(top), err, len(ref))
-			}
+			var ref []scored
+			top, ref = topIsNaive(t, rk, side, top[:0])
 			for i := range ref {
-				if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
-					t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
-						mark, side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
-				}
 				info, _ := rk.Position(top[i].Account)
 				_, pnl := byHand(sym, info, mark)
 				if top[i].PnL != pnl || !scoreIsExact(sym, info, mark, top[i].Score) {
@@ -416,6 +394,76 @@ func TestInverseTopMatchesNaiveRanking(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestInverseTopMatchesNaiveNearBankruptcy: positions within a few satoshi
+// of bankruptcy at extreme marks (an inverse short at 8e8 USD is worth a
+// fraction of a satoshi a contract, so its equity M − C + N cancels to that
+// fraction, as in testdata/fuzz/FuzzRankingInverse/09740382ac924ecc), some
+// sharing one key with margins across the bankruptcy edge: Top lists
+// exactly the naive sort, and it is the order of the exact (rational)
+// scores, −Inf exactly for the positions whose equity is gone, to the
+// rounding of the ranking's inputs.
+func TestInverseTopMatchesNaiveNearBankruptcy(t *testing.T) {
+	sym := xbtusd(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, c := range []struct {
+		side book.Side
+		mark book.Ticks
+	}{{Short, 1_629_565_539}, {Short, 1_000_000_000}, {Short, 61_000}, {Long, 7_000}, {Long, 1}} {
+		rk := mustNew(t, configOf(sym))
+		loadNearBankrupt(t, rng, rk, c.side, 300, func(qty book.Lots) (market.Money, market.Money) {
+			return sym.Notional(book.Ticks(15_000+rng.IntN(10_000)), qty), sym.Notional(c.mark, qty)
+		})
+		if err := rk.SetMark(c.mark); err != nil {
+			t.Fatal(err)
+		}
+		top, _ := topIsNaive(t, rk, c.side, nil)
+		prevHi := math.Inf(1) // the highest the previous exact score can be
+		for i, q := range top {
+			info, _ := rk.Position(q.Account)
+			// The ranking's b and key are M/C and C/qty rounded (so is the
+			// mark's value K/m): the equity they give is off by a few
+			// 1e-16 × (M + N) satoshi, a relative dE/E of the score.
+			want, eq := exactScore(sym, info, c.mark)
+			e, _ := eq.Float64()
+			dE := 1e-15 * (float64(info.Margin) + float64(info.Cost) + float64(info.Qty)*float64(sym.InverseK)/float64(c.mark))
+			if math.IsInf(q.Score, -1) != (e <= 0) && math.Abs(e) > dE {
+				t.Fatalf("mark %d %v account %d: score %v, equity %v satoshi", c.mark, c.side, info.Account, q.Score, e)
+			}
+			if want == nil {
+				continue
+			}
+			w, _ := want.Float64()
+			slack := math.Abs(w) * (dE/e + 1e-12)
+			if w-slack > prevHi {
+				t.Fatalf("mark %d %v rank %d: account %d exactly scores %v, above the one before (at most %v)",
+					c.mark, c.side, i+1, info.Account, w, prevHi)
+			}
+			prevHi = w + slack
+		}
+	}
+}
+
+// exactScore is doc.go's score of p at mark in rationals on the unrounded
+// N = qty × K / mark, and the equity M + PnL in satoshi; nil once the
+// equity is gone.
+func exactScore(sym *market.Symbol, p PositionInfo, mark book.Ticks) (*big.Rat, *big.Rat) {
+	n := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(int64(p.Qty)), big.NewInt(int64(sym.InverseK))), big.NewInt(int64(mark)))
+	c := new(big.Rat).SetInt64(int64(p.Cost))
+	pnl := new(big.Rat).Sub(n, c)
+	if p.Side == Long { // an inverse long: C − N
+		pnl.Neg(pnl)
+	}
+	eq := new(big.Rat).Add(new(big.Rat).SetInt64(int64(p.Margin)), pnl)
+	if eq.Sign() <= 0 {
+		return nil, eq
+	}
+	// PnL/C × N/eq in profit, PnL/C ÷ (N/eq) in loss
+	if pnl.Sign() > 0 {
+		return new(big.Rat).Quo(new(big.Rat).Mul(pnl, n), new(big.Rat).Mul(c, eq)), eq
+	}
+	return new(big.Rat).Quo(new(big.Rat).Mul(pnl, eq), new(big.Rat).Mul(c, n)), eq
 }
 
 // TestInverseDeleverageBatchEqualsSequential: DeleverageBatch on the

@@ -32,9 +32,10 @@ import (
 //
 // One key, one run. The trees order items by (key, b, account). At one key
 // r and g are fixed and the score falls as b grows (profit: r·g/(b+r); loss:
-// r·(b+r)/g once b+r > 0, and −Inf for b ≤ −r, a prefix), so the key's live
-// items in tree order are already in rank order, and positions sharing
-// entry and margin ratio (a group) are contiguous, by account. When a
+// r·(b+r)/g once the equity b+r > 0, and −Inf for b ≤ bustB, a prefix: the
+// equity, score.go, is monotone in b), so the key's live items in tree
+// order are already in rank order, and positions sharing entry and margin
+// ratio (a group) are contiguous, by account. When a
 // stream head leaves the heap, its key becomes a run cursor: an exact entry
 // whose head bounds the rest of the run. Popping it emits the head and
 // pushes the next item, one tree step, so k positions that share an entry
@@ -166,16 +167,16 @@ func (m *merger) begin(side book.Side) {
 func (m *merger) bucketBound(t *btree.BTreeG[item], bLo float64) float64 {
 	if m.up {
 		it, _ := t.Min()
-		if r, g := ratios(m.up, it.key, m.mk); r > 0 {
-			return bound(r, g, bLo)
+		if r, rl, g := ratios(m.up, it.key, m.mk); r > 0 {
+			return bound(r, rl, g, bLo)
 		}
-		return bound(0, 1, bLo)
+		return bound(0, 0, 1, bLo)
 	}
 	if bLo == 0 {
-		return bound(1, 1, 0) // the supremum 1, widened
+		return bound(1, 0, 1, 0) // the supremum 1, widened
 	}
 	rStar := math.Sqrt(float64(bLo*bLo)+bLo) - bLo
-	return bound(rStar, 1-rStar, bLo)
+	return bound(rStar, 0, 1-rStar, bLo)
 }
 
 // open opens bucket i's streams.
@@ -245,8 +246,8 @@ func (m *merger) pushHead(si int32) {
 	s := &m.streams[si]
 	v := math.Inf(-1)
 	if !s.bankrupt {
-		r, g := ratios(m.up, s.cur.key, m.mk)
-		v = bound(r, g, s.bLo)
+		r, rl, g := ratios(m.up, s.cur.key, m.mk)
+		v = bound(r, rl, g, s.bLo)
 	}
 	m.push(entry{v: v, kind: kindHead, s: si, it: s.cur})
 }
@@ -350,12 +351,12 @@ func (m *merger) enterKey(si int32) {
 	if s.desc { // the head is the key's last item
 		first, _ = m.seekUp(s.tree, item{key: first.key, b: math.Inf(-1)}, false, lo, hi)
 	}
-	r, _ := ratios(m.up, first.key, m.mk)
-	if r < 0 && first.b+r <= 0 { // the same test as score's: bankrupt
+	r, rl, _ := ratios(m.up, first.key, m.mk)
+	if r < 0 && equity(first.b, r, rl) <= 0 { // the same test as score's: bankrupt
 		m.push(entry{v: math.Inf(-1), kind: kindSpan, s: si, it: first})
 		var ok bool
-		// b ≤ −r exactly when b+r rounds to ≤ 0: the live part starts after b = −r.
-		if first, ok = m.seekUp(s.tree, item{key: first.key, b: -r, acct: math.MaxUint64}, true, lo, hi); !ok {
+		// the live part starts after the last bankrupt b
+		if first, ok = m.seekUp(s.tree, item{key: first.key, b: bustB(r, rl), acct: math.MaxUint64}, true, lo, hi); !ok {
 			return
 		}
 	}
@@ -384,11 +385,11 @@ func (m *merger) enterRun(si int32, g item, v float64) {
 
 // expandSpan pushes a key's bankrupt groups, from it on, as group cursors.
 func (m *merger) expandSpan(si int32, g item) {
-	r, _ := ratios(m.up, g.key, m.mk)
+	r, rl, _ := ratios(m.up, g.key, m.mk)
 	for {
 		m.push(entry{v: math.Inf(-1), kind: kindGroup, s: si, it: g})
 		nx, ok := m.afterGroup(si, g)
-		if !ok || nx.b+r > 0 {
+		if !ok || equity(nx.b, r, rl) > 0 {
 			return
 		}
 		g = nx
@@ -417,9 +418,9 @@ func (m *merger) successor(e *entry) {
 func (m *merger) pushSingle(it item, cost, margin market.Money, qty book.Lots) {
 	it.key = float64(cost) / float64(qty)
 	it.b = float64(margin) / float64(cost)
-	r, g := ratios(m.up, it.key, m.mk)
+	r, rl, g := ratios(m.up, it.key, m.mk)
 	m.scoredN++
-	m.push(entry{v: score(r, g, it.b), kind: kindSingle, it: it})
+	m.push(entry{v: score(r, rl, g, it.b), kind: kindSingle, it: it})
 }
 
 func (m *merger) score(it item) float64 {

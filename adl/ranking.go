@@ -398,8 +398,8 @@ func (rk *Ranking) info(idx int32) (PositionInfo, bool) {
 	if rk.mark == 0 {
 		return info, true
 	}
-	r, g := ratios(rk.up(p.side), p.key, rk.markValue())
-	info.Score, info.Leverage = score(r, g, p.b), leverage(r, g, p.b)
+	r, rl, g := ratios(rk.up(p.side), p.key, rk.markValue())
+	info.Score, info.Leverage = score(r, rl, g, p.b), leverage(r, rl, g, p.b)
 	var ok bool
 	info.PnL, ok = rk.pnl(p.side, p.qty, p.cost, rk.mark)
 	return info, ok
@@ -423,8 +423,8 @@ func (rk *Ranking) up(side book.Side) bool { return (side == Long) != rk.inverse
 // exact is the record's score at the mark.
 func (rk *Ranking) exact(idx int32) float64 {
 	p := &rk.pos[idx]
-	r, g := ratios(rk.up(p.side), p.key, rk.markValue())
-	return score(r, g, p.b)
+	r, rl, g := ratios(rk.up(p.side), p.key, rk.markValue())
+	return score(r, rl, g, p.b)
 }
 
 // Check verifies the internal state: every live record is in the tree its

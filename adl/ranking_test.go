@@ -129,6 +129,28 @@ func TestTopMatchesNaiveRanking(t *testing.T) {
 	}
 }
 
+// TestTopMatchesNaiveRankingNearBankruptcy: low-leverage longs that lost
+// more than half (g < 0.5, where r = g−1 rounds) and shorts past double
+// (g > 2), margins within a few units of bankruptcy, crowds on one key
+// across the edge: Top lists exactly the naive sort. With the equity summed
+// as plain b+r the two disagreed.
+func TestTopMatchesNaiveRankingNearBankruptcy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct {
+		side book.Side
+		mark book.Ticks
+	}{{Long, 4_841}, {Long, 3_003}, {Long, 17}, {Short, 21_000}, {Short, 977_777}} {
+		rk := mustNew(t, Config{Multiplier: 1000})
+		loadNearBankrupt(t, rng, rk, c.side, 300, func(qty book.Lots) (market.Money, market.Money) {
+			return market.Money(int64(qty) * int64(8_000+rng.IntN(2_000)) * 1000), market.Money(int64(qty) * int64(c.mark) * 1000)
+		})
+		if err := rk.SetMark(c.mark); err != nil {
+			t.Fatal(err)
+		}
+		topIsNaive(t, rk, c.side, nil)
+	}
+}
+
 func TestLargeAccountIDsUseTheSparseIndex(t *testing.T) {
 	rk := mustNew(t, unitConfig)
 	ids := []book.AccountID{0, denseLimit - 1, denseLimit, 1 << 40, 1<<64 - 1}
@@ -213,18 +235,8 @@ func TestTopMatchesNaiveRankingWithCrowds(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, side := range []book.Side{Long, Short} {
-			ref := reference(rk, side)
-			var err error
-			top, err = rk.Top(side, len(ref), top[:0])
-			if err != nil || len(top) != len(ref) {
-				t.Fatalf("mark %d %v: Top lists %d (%v), naive %d", mark, side, len(top), err, len(ref))
-			}
-			for i := range ref {
-				if top[i].Account != ref[i].acct || top[i].Score != ref[i].v {
-					t.Fatalf("mark %d %v rank %d: Top has account %d (score %v), naive %d (score %v)",
-						mark, side, i+1, top[i].Account, top[i].Score, ref[i].acct, ref[i].v)
-				}
-			}
+			var ref []scored
+			top, ref = topIsNaive(t, rk, side, top[:0])
 			// A short listing must be the naive prefix too (the merge stops early).
 			n := 1 + len(ref)/7
 			top, _ = rk.Top(side, n, top[:0])
