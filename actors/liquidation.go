@@ -66,10 +66,13 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 // cross position taken over by a liq.Machine.
 func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 	lq := new(liquidation)
+	before := a.risk(h).Balance()
 	cancels, code := liq.StartInto(&lq.Machine, a.risk(h), h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
 	if code != risk.OK {
 		return
 	}
+	// What backed the positions went with them: the account's whole loss.
+	a.keepIncome(h, 0, incomeLiquidation, a.risk(h).Balance()-before, 0, a.x.clock(&a.j))
 	lq.hs = lq.hsBuf[:0]
 	m := &lq.Machine
 	a.liq = lq
@@ -310,6 +313,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	if res.Deficit > 0 {
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}
+	a.keepTrade(h, incomeADLPnL, res.Realized, res.Fee, res.Deficit, 0, a.x.clock(&a.j))
 	inLiq := false
 	if done > 0 {
 		// Moved from outside, the position may leave reduce-only orders
