@@ -581,6 +581,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /fapi/v1/allOpenOrders", signedEP, (*call).cancelAll)
 	s.handle("GET /fapi/v1/allOrders", signedEP, (*call).allOrders)
 	s.handle("GET /fapi/v1/userTrades", signedEP, (*call).userTrades)
+	s.handle("GET /fapi/v1/income", signedEP, (*call).income)
 	s.handle("POST /fapi/v1/algoOrder", signedEP, (*call).newAlgoOrder)
 	s.handle("GET /fapi/v1/algoOrder", signedEP, (*call).queryAlgoOrder)
 	s.handle("DELETE /fapi/v1/algoOrder", signedEP, (*call).cancelAlgoOrder)
