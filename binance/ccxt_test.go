@@ -122,6 +122,13 @@ func (e *env) probe() string {
 			http.Error(w, err.Error(), 400)
 			return
 		}
+		if req.Subject == "clock.ahead" { // {"ms":N}: the exchange's clock N ms forward
+			var a struct{ MS int64 }
+			_ = json.Unmarshal(req.Body, &a)
+			e.ahead.Add(a.MS)
+			_, _ = w.Write([]byte(`{"ok":true}`))
+			return
+		}
 		m, err := e.nc.Request(req.Subject, req.Body, wait)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
@@ -522,6 +529,57 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			c.eq("amount", g.Amount, f.Qty)
 			c.eq("fee", g.Fee.Cost, f.Fee)
 			c.same("timestamp", g.Timestamp, f.TimeMs)
+		}
+	},
+	"fetchFundingHistory": func(c *cmp, got, nats json.RawMessage) {
+		var fs []struct {
+			Symbol, Code, ID string
+			Amount           any
+			Timestamp        int64
+		}
+		var r wire.IncomeReply
+		c.both(got, nats, &fs, &r)
+		if len(r.Income) == 0 {
+			c.t.Fatal("no funding payment booked")
+		}
+		c.count("funding payments", len(fs), len(r.Income))
+		for i, p := range r.Income {
+			g := fs[i]
+			if p.Type != wire.IncomeFunding || p.Amount.Sign() >= 0 {
+				c.t.Errorf("the long's funding row %+v: a payment, negative", p)
+			}
+			c.same("symbol", g.Symbol, ccxtSymbols[p.Symbol])
+			c.same("code", g.Code, p.Asset)
+			c.same("id", g.ID, fmt.Sprint(p.ID))
+			c.eq("amount", g.Amount, p.Amount)
+			c.same("timestamp", g.Timestamp, p.TimeMs)
+		}
+	},
+	"fetchLedger": func(c *cmp, got, nats json.RawMessage) {
+		var ls []struct {
+			ID, Direction, Currency string
+			Amount                  any
+			Timestamp               int64
+		}
+		var r wire.IncomeReply
+		c.both(got, nats, &ls, &r)
+		c.count("ledger entries (income rows)", len(ls), len(r.Income))
+		sum := decimal.Zero
+		for i, p := range r.Income {
+			g := ls[i]
+			dir := "in"
+			if p.Amount.Sign() < 0 {
+				dir = "out"
+			}
+			c.same("id", g.ID, fmt.Sprint(p.ID))
+			c.same("currency", g.Currency, p.Asset)
+			c.same("direction", g.Direction, dir)
+			c.eq("amount (the direction has the sign)", g.Amount, p.Amount.Abs())
+			c.same("timestamp", g.Timestamp, p.TimeMs)
+			sum = sum.Add(p.Amount)
+		}
+		if b := c.e.state("alice").Balances["USDT"]; !sum.Equal(b) {
+			c.t.Errorf("the ledger adds up to %s, the balance is %s", sum, b)
 		}
 	},
 	"fetchFundingRate": func(c *cmp, got, nats json.RawMessage) {
