@@ -74,7 +74,12 @@ func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.Or
 		}
 		q.id = book.OrderID(id)
 	}
-	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
+	x.askHistory(acct, req.Symbol, m)
+}
+
+// askHistory sends m to acct, of symbol when given (else refuses it).
+func (x *Exchange) askHistory(acct, symbol string, m *historyReq) {
+	if h, ok := x.symbolFilter(symbol, m.refuse); ok {
 		m.h = h
 		x.toAccount(x.Account(acct).e, m)
 	}
@@ -82,11 +87,7 @@ func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.Or
 
 // Fills answers acct's kept fills.
 func (x *Exchange) Fills(acct string, req wire.Fills, done func(wire.FillsReply)) {
-	m := &historyReq{fills: &req, doneF: durably(x, done)} // as AccountState
-	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
-		m.h = h
-		x.toAccount(x.Account(acct).e, m)
-	}
+	x.askHistory(acct, req.Symbol, &historyReq{fills: &req, doneF: durably(x, done)}) // durably as AccountState
 }
 
 // keepClosed records o, which just ended, in the closed-order ring; an

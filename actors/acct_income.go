@@ -82,11 +82,7 @@ func (a *accountActor) keepTrade(h *symbolHandle, kind incomeKind, realized, fee
 
 // Income answers acct's kept income rows.
 func (x *Exchange) Income(acct string, req wire.IncomeQuery, done func(wire.IncomeReply)) {
-	m := &historyReq{income: &req, doneI: durably(x, done)} // as AccountState
-	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
-		m.h = h
-		x.toAccount(x.Account(acct).e, m)
-	}
+	x.askHistory(acct, req.Symbol, &historyReq{income: &req, doneI: durably(x, done)}) // durably as AccountState
 }
 
 func (a *accountActor) incomeReply(m *historyReq) {

@@ -150,21 +150,29 @@ func TestAccountModes(t *testing.T) {
 	}
 }
 
-// TestPagingFromStart: startTime (or fromId) pages forward, as Binance and
-// ccxt's paginated fetches expect: the first limit rows from it, not the
-// newest limit (which skipped rows silently).
-func TestPagingFromStart(t *testing.T) {
+// aliceBuys starts an exchange where alice (100 000 USDT) bought 0.01 BTC
+// at 30010 from mm n times, and returns alice's Binance client.
+func aliceBuys(t *testing.T, n int) (*env, client) {
+	t.Helper()
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "100000")
 	e.deposit("mm", "1000000")
 	e.index("BTC-PERP", "30000")
-	for range 5 {
+	for range n {
 		mustOK(t, "mm", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit,
 			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01")}).Reply)
 		mustOK(t, "alice", e.place("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit,
 			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01"), TIF: wire.IOC}).Reply)
 	}
 	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	return e, alice
+}
+
+// TestPagingFromStart: startTime (or fromId) pages forward, as Binance and
+// ccxt's paginated fetches expect: the first limit rows from it, not the
+// newest limit (which skipped rows silently).
+func TestPagingFromStart(t *testing.T) {
+	_, alice := aliceBuys(t, 5)
 	ids := func(path, idField string, kv ...string) []float64 {
 		t.Helper()
 		var rows []map[string]any
@@ -281,17 +289,7 @@ func TestIncome(t *testing.T) {
 		Time       int64
 		Commission string
 	}
-	e := start(t, `{`+usersJSON+`}`)
-	e.deposit("alice", "100000")
-	e.deposit("mm", "1000000")
-	e.index("BTC-PERP", "30000")
-	for range 3 {
-		mustOK(t, "mm", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit,
-			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01")}).Reply)
-		mustOK(t, "alice", e.place("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit,
-			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01"), TIF: wire.IOC}).Reply)
-	}
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	e, alice := aliceBuys(t, 3)
 	var rows []bnIncome
 	alice.ok(http.MethodGet, "/fapi/v1/income", nil, &rows)
 	var trades []bnTrade

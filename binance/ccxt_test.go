@@ -105,6 +105,27 @@ func dec[T int | float64](v T) decimal.Decimal {
 	return decimal.NewFromInt(int64(v))
 }
 
+// ccxtIncome is a row of ccxt's fetchFundingHistory or fetchLedger.
+type ccxtIncome struct {
+	ID, Symbol, Code, Currency, Direction string
+	Amount                                any
+	Timestamp                             int64
+}
+
+// incomeRows decodes ccxt's rows and the exchange's income rows, one for
+// one, and compares their ids and times.
+func incomeRows(c *cmp, got, nats json.RawMessage, what string) ([]ccxtIncome, []wire.Income) {
+	var gs []ccxtIncome
+	var r wire.IncomeReply
+	c.both(got, nats, &gs, &r)
+	c.count(what+" (income rows)", len(gs), len(r.Income))
+	for i, p := range r.Income {
+		c.same("id", gs[i].ID, fmt.Sprint(p.ID))
+		c.same("timestamp", gs[i].Timestamp, p.TimeMs)
+	}
+	return gs, r.Income
+}
+
 // probe serves POST {"subject","body"} → the exchange's NATS reply, for
 // suite.mjs on loopback.
 func (e *env) probe() string {
@@ -532,50 +553,30 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 		}
 	},
 	"fetchFundingHistory": func(c *cmp, got, nats json.RawMessage) {
-		var fs []struct {
-			Symbol, Code, ID string
-			Amount           any
-			Timestamp        int64
-		}
-		var r wire.IncomeReply
-		c.both(got, nats, &fs, &r)
-		if len(r.Income) == 0 {
+		fs, rows := incomeRows(c, got, nats, "funding payments")
+		if len(rows) == 0 {
 			c.t.Fatal("no funding payment booked")
 		}
-		c.count("funding payments", len(fs), len(r.Income))
-		for i, p := range r.Income {
-			g := fs[i]
+		for i, p := range rows {
 			if p.Type != wire.IncomeFunding || p.Amount.Sign() >= 0 {
 				c.t.Errorf("the long's funding row %+v: a payment, negative", p)
 			}
-			c.same("symbol", g.Symbol, ccxtSymbols[p.Symbol])
-			c.same("code", g.Code, p.Asset)
-			c.same("id", g.ID, fmt.Sprint(p.ID))
-			c.eq("amount", g.Amount, p.Amount)
-			c.same("timestamp", g.Timestamp, p.TimeMs)
+			c.same("symbol", fs[i].Symbol, ccxtSymbols[p.Symbol])
+			c.same("code", fs[i].Code, p.Asset)
+			c.eq("amount", fs[i].Amount, p.Amount)
 		}
 	},
 	"fetchLedger": func(c *cmp, got, nats json.RawMessage) {
-		var ls []struct {
-			ID, Direction, Currency string
-			Amount                  any
-			Timestamp               int64
-		}
-		var r wire.IncomeReply
-		c.both(got, nats, &ls, &r)
-		c.count("ledger entries (income rows)", len(ls), len(r.Income))
+		ls, rows := incomeRows(c, got, nats, "ledger entries")
 		sum := decimal.Zero
-		for i, p := range r.Income {
-			g := ls[i]
+		for i, p := range rows {
 			dir := "in"
 			if p.Amount.Sign() < 0 {
 				dir = "out"
 			}
-			c.same("id", g.ID, fmt.Sprint(p.ID))
-			c.same("currency", g.Currency, p.Asset)
-			c.same("direction", g.Direction, dir)
-			c.eq("amount (the direction has the sign)", g.Amount, p.Amount.Abs())
-			c.same("timestamp", g.Timestamp, p.TimeMs)
+			c.same("currency", ls[i].Currency, p.Asset)
+			c.same("direction", ls[i].Direction, dir)
+			c.eq("amount (the direction has the sign)", ls[i].Amount, p.Amount.Abs())
 			sum = sum.Add(p.Amount)
 		}
 		if b := c.e.state("alice").Balances["USDT"]; !sum.Equal(b) {

@@ -622,14 +622,8 @@ func (c *call) income() (any, *apiError) {
 	if sym != nil {
 		req.Symbol = sym.name
 	}
-	if req.StartMs, _, e = c.integer("startTime", 0, 1<<53); e != nil {
+	if req.StartMs, req.EndMs, e = c.window(); e != nil {
 		return nil, e
-	}
-	if req.EndMs, _, e = c.integer("endTime", 0, 1<<53); e != nil {
-		return nil, e
-	}
-	if req.EndMs != 0 && req.StartMs > req.EndMs {
-		return nil, errf(400, -1023, "Start time is greater than end time.")
 	}
 	typ, hasType := c.str("incomeType")
 	if hasType && !slices.Contains(bnIncomeTypes, typ) {
