@@ -33,9 +33,13 @@ type accountActor struct {
 	byClient map[string]book.OrderID
 	syms     []acctSym // by symbol index
 
-	// closed and fills are the account's history (acct_history.go).
-	closed ring.Ring[order]
-	fills  ring.Ring[fillRec]
+	// closed and fills are the account's history (acct_history.go),
+	// income its balance's movements (acct_income.go): incomeID is the
+	// id of the newest row.
+	closed   ring.Ring[order]
+	fills    ring.Ring[fillRec]
+	income   ring.Ring[incomeRec]
+	incomeID uint64
 
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none
@@ -531,6 +535,7 @@ func (a *accountActor) deposit(ctx actor.Context, m *depositReq) {
 			return
 		}
 		w.deposits += m.amount
+		a.keepIncome(nil, m.asset, incomeDeposit, m.amount, 0, a.x.clock(&a.j))
 		a.afterBackingChange(ctx, m.asset)
 	}
 	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
@@ -771,6 +776,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	}
 	f := a.keepFill(fillRec{h: h, wid: o.wid, clientID: o.clientID, side: o.side, maker: maker, price: price, qty: qty,
 		fee: res.Fee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms})
+	a.keepTrade(h, incomeFillPnL, res.Realized, res.Fee, res.Deficit, tradeSeq, ms)
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: fillView(f)})
 	}
@@ -899,6 +905,7 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	}
 	res := a.risk(h).ApplyFunding(h.sym, m.rate, m.mark)
 	a.wallet(h).funding += res.Delta
+	a.keepIncome(h, 0, incomeFunding, res.Delta, 0, a.x.clock(&a.j))
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventFunding, Funding: &wire.Funding{
 			Symbol: h.sym.Name, Rate: m.rate.Decimal(), Payment: res.Delta.Decimal(), Side: posSide(pos.Qty),

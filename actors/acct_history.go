@@ -32,13 +32,16 @@ type fillRec struct {
 }
 
 type (
-	// historyReq asks an account for its orders (orders set) or fills.
+	// historyReq asks an account for its orders (orders set), income
+	// (income set) or fills.
 	historyReq struct {
 		h      *symbolHandle // nil: every symbol
 		orders *ordersQuery
 		fills  *wire.Fills
+		income *wire.IncomeQuery
 		done   func(wire.OrdersReply)
 		doneF  func(wire.FillsReply)
+		doneI  func(wire.IncomeReply)
 	}
 	ordersQuery struct {
 		req wire.Orders
@@ -47,8 +50,12 @@ type (
 )
 
 func (m *historyReq) refuse(e *wire.Error) {
-	if m.orders != nil {
+	switch {
+	case m.orders != nil:
 		m.done(wire.OrdersReply{Reply: wire.Fail(e), Orders: []wire.Order{}})
+		return
+	case m.income != nil:
+		m.doneI(wire.IncomeReply{Reply: wire.Fail(e), Income: []wire.Income{}})
 		return
 	}
 	m.doneF(wire.FillsReply{Reply: wire.Fail(e), Fills: []wire.Fill{}})
@@ -67,7 +74,12 @@ func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.Or
 		}
 		q.id = book.OrderID(id)
 	}
-	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
+	x.askHistory(acct, req.Symbol, m)
+}
+
+// askHistory sends m to acct, of symbol when given (else refuses it).
+func (x *Exchange) askHistory(acct, symbol string, m *historyReq) {
+	if h, ok := x.symbolFilter(symbol, m.refuse); ok {
 		m.h = h
 		x.toAccount(x.Account(acct).e, m)
 	}
@@ -75,11 +87,7 @@ func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.Or
 
 // Fills answers acct's kept fills.
 func (x *Exchange) Fills(acct string, req wire.Fills, done func(wire.FillsReply)) {
-	m := &historyReq{fills: &req, doneF: durably(x, done)} // as AccountState
-	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
-		m.h = h
-		x.toAccount(x.Account(acct).e, m)
-	}
+	x.askHistory(acct, req.Symbol, &historyReq{fills: &req, doneF: durably(x, done)}) // durably as AccountState
 }
 
 // keepClosed records o, which just ended, in the closed-order ring; an
@@ -119,28 +127,47 @@ func fillView(f *fillRec) *wire.Fill {
 }
 
 func (a *accountActor) history(m *historyReq) {
-	if m.orders != nil {
+	switch {
+	case m.orders != nil:
 		a.ordersReply(m)
 		return
+	case m.income != nil:
+		a.incomeReply(m)
+		return
 	}
-	r := m.fills
-	out := []wire.Fill{}
-	// The first limit from start_ms when it is given (a client pages
-	// forward), else the newest limit: history's window.
-	n, i, step := a.fills.Len(), a.fills.Len()-1, -1
+	out := pageRing(&a.fills, m.fills, func(_ int, f *fillRec) (wire.Fill, bool) {
+		if (m.h != nil && f.h != m.h) || !inWindow(m.fills, f.ms) {
+			return wire.Fill{}, false
+		}
+		return *fillView(f), true
+	})
+	m.doneF(wire.FillsReply{Reply: wire.OK(), Fills: out})
+}
+
+// pageRing returns the views of r's entries that view accepts, oldest
+// first: the first r.Limit from the oldest when r.StartMs is given (a
+// client pages forward), else the newest r.Limit (history's window).
+// view gets each entry's index in the ring.
+func pageRing[T, V any](ring *ring.Ring[T], r *wire.Fills, view func(int, *T) (V, bool)) []V {
+	out := []V{}
+	n, i, step := ring.Len(), ring.Len()-1, -1
 	if r.StartMs > 0 {
 		i, step = 0, 1
 	}
 	for ; i >= 0 && i < n && len(out) < r.Limit; i += step {
-		f := a.fills.At(i)
-		if (m.h == nil || f.h == m.h) && f.ms >= r.StartMs && (r.EndMs == 0 || f.ms <= r.EndMs) {
-			out = append(out, *fillView(f))
+		if v, ok := view(i, ring.At(i)); ok {
+			out = append(out, v)
 		}
 	}
 	if step < 0 {
 		slices.Reverse(out)
 	}
-	m.doneF(wire.FillsReply{Reply: wire.OK(), Fills: out})
+	return out
+}
+
+// inWindow reports whether ms lies in r's [start_ms, end_ms].
+func inWindow(r *wire.Fills, ms int64) bool {
+	return ms >= r.StartMs && (r.EndMs == 0 || ms <= r.EndMs)
 }
 
 func (a *accountActor) ordersReply(m *historyReq) {
@@ -277,7 +304,7 @@ func (a *accountActor) loadHistory(d *payload) {
 // historyHash digests the kept history, so a replay that rebuilt it wrong
 // shows in the state hash.
 func (a *accountActor) historyHash() uint64 {
-	v := make([]uint64, 0, 4*(a.closed.Len()+a.fills.Len())+2)
+	v := make([]uint64, 0, 4*(a.closed.Len()+a.fills.Len()+a.income.Len())+3)
 	for _, o := range a.orders.sorted() {
 		v = append(v, uint64(o.id), uint64(o.updatedMs))
 	}
@@ -290,5 +317,5 @@ func (a *accountActor) historyHash() uint64 {
 		f := a.fills.At(i)
 		v = append(v, f.tradeSeq, uint64(f.qty), uint64(f.fee), uint64(f.ms))
 	}
-	return hashInts(v...)
+	return hashInts(a.incomeHash(v)...)
 }

@@ -93,19 +93,20 @@ type Retention struct {
 	OpenInterestDays int // 5-minute open-interest samples (30)
 	AccountOrders    int // closed orders per account (1000)
 	AccountFills     int // fills per account (1000)
+	AccountIncome    int // income rows per account (1000)
 	FundEvents       int // insurance-fund events for fund.state (fund.DefaultHistoryCap)
 	FundDays         int // UTC days of fund.daily totals per asset (400)
 }
 
 // DefaultRetention is the retention of a zero Retention.
 var DefaultRetention = Retention{CandleDays: 30, RecentTrades: wire.MaxRecentTrades, FundingEvents: 3 * 365 * 3,
-	OpenInterestDays: 30, AccountOrders: 1000, AccountFills: 1000, FundEvents: fund.DefaultHistoryCap, FundDays: fund.DefaultDailyCap}
+	OpenInterestDays: 30, AccountOrders: 1000, AccountFills: 1000, AccountIncome: 1000, FundEvents: fund.DefaultHistoryCap, FundDays: fund.DefaultDailyCap}
 
 func (r Retention) withDefaults() Retention {
 	d := DefaultRetention
 	for _, f := range []struct{ v, def *int }{{&r.CandleDays, &d.CandleDays}, {&r.RecentTrades, &d.RecentTrades},
 		{&r.FundingEvents, &d.FundingEvents}, {&r.OpenInterestDays, &d.OpenInterestDays},
-		{&r.AccountOrders, &d.AccountOrders}, {&r.AccountFills, &d.AccountFills},
+		{&r.AccountOrders, &d.AccountOrders}, {&r.AccountFills, &d.AccountFills}, {&r.AccountIncome, &d.AccountIncome},
 		{&r.FundEvents, &d.FundEvents}, {&r.FundDays, &d.FundDays}} {
 		if *f.v <= 0 {
 			*f.v = *f.def

@@ -266,7 +266,40 @@ func (e *env) audit() AuditReport {
 	if !r.OK || r.OpenOrders != r.Resting || r.Liquidating != 0 || len(r.Failed) != 0 {
 		e.t.Fatalf("audit failed: %s", r.String())
 	}
+	e.checkIncome()
 	return r
+}
+
+// checkIncome holds every account's income rows to its balances: per
+// asset, Σ amount = the balance (every account starts at zero), while the
+// account has kept all its rows.
+func (e *env) checkIncome() {
+	e.t.Helper()
+	for _, ent := range e.x.accounts.all() {
+		bad := call(e.t, func(d func(string)) {
+			e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) {
+				if a.incomeID != uint64(a.income.Len()) {
+					d("") // the oldest rows are gone
+					return
+				}
+				sums := make([]market.Money, len(a.wallets))
+				for i := range a.income.Len() {
+					r := a.income.At(i)
+					sums[r.asset] += r.amount
+				}
+				for i := range a.wallets {
+					if b := a.wallets[i].acct.Balance(); b != sums[i] {
+						d(fmt.Sprintf("%s: income rows add up to %s, the balance is %s", a.x.assets[i], sums[i], b))
+						return
+					}
+				}
+				d("")
+			}})
+		})
+		if bad != "" {
+			e.t.Fatalf("account %s's %s", ent.name, bad)
+		}
+	}
 }
 
 func (r AuditReport) String() string {

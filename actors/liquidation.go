@@ -66,10 +66,13 @@ func (a *accountActor) liquidate(ctx actor.Context, h *symbolHandle) {
 // cross position taken over by a liq.Machine.
 func (a *accountActor) takeOver(ctx actor.Context, h *symbolHandle) {
 	lq := new(liquidation)
+	before := a.risk(h).Balance()
 	cancels, code := liq.StartInto(&lq.Machine, a.risk(h), h.sym, fund.ReservationID(a.x.newID(&a.j)), a.liqConfig(), socialized)
 	if code != risk.OK {
 		return
 	}
+	// What backed the positions went with them: the account's whole loss.
+	a.keepIncome(h, 0, incomeLiquidation, a.risk(h).Balance()-before, 0, a.x.clock(&a.j))
 	lq.hs = lq.hsBuf[:0]
 	m := &lq.Machine
 	a.liq = lq
@@ -162,7 +165,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 		case *liq.Settle:
 			a.settled(ctx, *e)
 		case *liq.AnswerClose:
-			a.answerClose(ctx, lq.deferredClose(e.Token), e.Qty)
+			a.answerClose(ctx, lq.deferredClose(e.Token), e.Qty, 0)
 		default:
 			a.giveBack(ctx, e)
 		}
@@ -269,7 +272,9 @@ func (a *accountActor) onADLFilled(ctx actor.Context, m *adlFilledMsg) {
 	i := a.adlLeg(m.sym, "ADL close")
 	if m.qty > 0 {
 		g := &a.liq.Legs[i]
-		a.adlEvent(a.liq.hs[i], a.e.name, m.counterparty, m.qty, g.Bankruptcy)
+		// The leg was taken over with the account's balance: closing it
+		// realizes nothing of the account's.
+		a.adlEvent(a.liq.hs[i], a.e.name, m.counterparty, closingSide(g.Qty), m.qty, g.Bankruptcy, 0)
 	}
 	a.step(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked})
 }
@@ -297,16 +302,18 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		// A partial liquidation's reduce-only order is in the book against
 		// this position: a forced close now could let it flip it. Close
 		// nothing; the bankrupt account asks the next in line.
-		a.answerClose(ctx, m, 0)
+		a.answerClose(ctx, m, 0, 0)
 		return
 	}
 	done, res, code := a.risk(h).CloseForADL(h.sym, m.side, m.qty, m.price)
+	realized := res.Realized
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))
 	}
 	if res.Deficit > 0 {
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}
+	a.keepTrade(h, incomeADLPnL, res.Realized, res.Fee, res.Deficit, 0, a.x.clock(&a.j))
 	inLiq := false
 	if done > 0 {
 		// Moved from outside, the position may leave reduce-only orders
@@ -337,21 +344,23 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		}
 		inLiq = true
 	}
-	a.answerClose(ctx, m, done)
+	a.answerClose(ctx, m, done, realized)
 	if inLiq {
 		a.perform(ctx)
 	}
 }
 
 // answerClose acknowledges a forced close to the ADL ranking, tells the
-// bankrupt account what it closed and publishes it.
-func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots) {
+// bankrupt account what it closed and publishes it with what it realized
+// (0 for a leg of the account's own liquidation: the takeover had the
+// balance).
+func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money) {
 	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
 	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name})
 	if done > 0 {
 		ctx.Send(a.x.fund, &adlCountMsg{sym: m.sym})
-		a.adlEvent(h, m.name, a.e.name, done, m.price)
+		a.adlEvent(h, m.name, a.e.name, m.side.Opposite(), done, m.price, realized)
 		if a.x.events {
 			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,
 				Counterparty: a.e.name, Qty: h.qty(done), Price: h.price(m.price), TimeMs: a.x.clock(&a.j)})
@@ -359,12 +368,27 @@ func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.
 	}
 }
 
-func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, qty book.Lots, price book.Ticks) {
+// adlEvent publishes the account's "adl" event: a forced close of qty at
+// price, the account's trade on side (0: a socialized-loss charge, which
+// trades nothing), that realized realized and charged no fee.
+func (a *accountActor) adlEvent(h *symbolHandle, bankrupt, counterparty string, side book.Side, qty book.Lots, price book.Ticks, realized market.Money) {
 	if a.wantEvents() {
-		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
-			BankruptAccount: bankrupt, Counterparty: counterparty, Qty: h.qty(qty),
-			Price: h.price(price), TimeMs: a.x.clock(&a.j)}})
+		rp, fee := realized.Decimal(), market.Money(0).Decimal()
+		e := &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: bankrupt, Counterparty: counterparty,
+			Qty: h.qty(qty), Price: h.price(price), TimeMs: a.x.clock(&a.j), RealizedPnL: &rp, Fee: &fee}
+		if side != 0 {
+			e.Side = wireSide(side)
+		}
+		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: e})
 	}
+}
+
+// closingSide is the side of a trade that closes a position of qty (signed).
+func closingSide(qty book.Lots) book.Side {
+	if qty > 0 {
+		return book.Sell
+	}
+	return book.Buy
 }
 
 // describeLiquidation reports the in-flight liquidation for a failure's

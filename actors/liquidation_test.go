@@ -6,6 +6,7 @@ import (
 
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 const tsym = "TEST-PERP"
@@ -159,6 +160,10 @@ func TestADLWithEmptyFund(t *testing.T) {
 			if p := e.position("A", tsym); !p.BankruptcyPrice.Equal(dec("3000")) || !p.LiquidationPrice.Equal(dec("3100")) {
 				t.Fatalf("A: %+v", p)
 			}
+			before := map[string]decimal.Decimal{}
+			for acct := range c.closed {
+				before[acct] = e.state(acct).Balances["USDT"]
+			}
 			e.index(tsym, "3100")
 			e.x.quiesce()
 			if e.liquidations("A") != 1 || e.position("A", tsym) != nil {
@@ -170,6 +175,16 @@ func TestADLWithEmptyFund(t *testing.T) {
 					evs[0].ADL.BankruptAccount != "A" || evs[0].ADL.Counterparty != acct {
 					t.Fatalf("%s's adl events: %+v", acct, evs)
 				}
+				// Booked like a fill: a buy closing the short sold at 3750,
+				// realizing 750 a lot, no fee; the balance moved by exactly that.
+				ev := evs[0].ADL
+				want := dec("750").Mul(dec(qty))
+				if ev.Side != wire.Buy || ev.RealizedPnL == nil || !ev.RealizedPnL.Equal(want) || ev.Fee == nil || !ev.Fee.IsZero() {
+					t.Fatalf("%s's adl close: side %q, realized %v, fee %v; want buy, %s, 0", acct, ev.Side, ev.RealizedPnL, ev.Fee, want)
+				}
+				if got := e.state(acct).Balances["USDT"].Sub(before[acct]); !got.Equal(want) {
+					t.Fatalf("%s's balance moved by %s, the close realized %s", acct, got, want)
+				}
 				p := e.position(acct, tsym)
 				if keep, ok := c.keeps[acct]; ok != (p != nil) || (ok && !p.Qty.Equal(dec(keep))) {
 					t.Fatalf("%s keeps %+v, want %s", acct, p, keep)
@@ -179,8 +194,14 @@ func TestADLWithEmptyFund(t *testing.T) {
 					t.Fatalf("%s after ADL: %v", acct, r.Error)
 				}
 			}
-			if evs := e.rec.events("A", wire.EventADL); len(evs) != len(c.closed) {
+			evs := e.rec.events("A", wire.EventADL)
+			if len(evs) != len(c.closed) {
 				t.Fatalf("bankrupt account's adl events: %+v", evs)
+			}
+			for _, ev := range evs { // its leg's closes: sells, of a position the takeover had
+				if ev.ADL.Side != wire.Sell || ev.ADL.RealizedPnL == nil || !ev.ADL.RealizedPnL.IsZero() {
+					t.Fatalf("bankrupt account's adl event %+v", ev.ADL)
+				}
 			}
 			if !e.fundBalance().IsZero() {
 				t.Fatalf("fund %s", e.fundBalance())

@@ -99,6 +99,7 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 		return
 	}
 	w.deposits -= m.amount
+	a.keepIncome(nil, m.asset, incomeWithdrawal, -m.amount, 0, a.x.clock(&a.j))
 	a.afterBackingChange(ctx, m.asset)
 	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
 }

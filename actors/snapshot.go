@@ -111,6 +111,10 @@ func (x *Exchange) encodeSnapshot(seq uint64) ([]byte, error) {
 			p = t.recv.(*accountActor).wallets[i].appendSnapshot(p)
 		}
 	}
+	for _, e := range accts {
+		t, _ := r.target(actorAccount + uint32(e.id))
+		p = t.recv.(*accountActor).appendIncome(p)
+	}
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...), nil
 }
@@ -214,11 +218,17 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 			}
 		}
 	}
+	if len(d.p) != 0 && d.err == nil { // and before the accounts' income
+		for _, e := range x.accounts.all() {
+			t, _ := r.target(actorAccount + uint32(e.id))
+			t.recv.(*accountActor).loadIncome(d)
+		}
+	}
 	if d.err != nil {
 		return 0, d.err
 	}
 	if len(d.p) != 0 {
-		return 0, fmt.Errorf("%w: %d bytes after the accounts' history", ErrSnapshot, len(d.p))
+		return 0, fmt.Errorf("%w: %d bytes after the accounts' income", ErrSnapshot, len(d.p))
 	}
 	r.loaded = true
 	return seq, nil

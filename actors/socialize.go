@@ -9,7 +9,6 @@ import (
 	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
-	"github.com/perpx/perpx/wire"
 )
 
 // Socialized loss (market.ADLSocialized; the rules are liq's): the ADL
@@ -102,14 +101,11 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 	if paid == 0 {
 		return
 	}
+	a.keepIncome(h, 0, incomeSocialized, res.Realized, 0, a.x.clock(&a.j))
 	a.positionChanged(ctx, h)
-	if a.wantEvents() {
-		// An "adl" event with qty 0: the position is kept; price is the
-		// mark the charge was computed at, the amount is in realized PnL.
-		a.emit(&wire.AccountEvent{Type: wire.EventADL, ADL: &wire.ADLEvent{Symbol: h.sym.Name,
-			BankruptAccount: m.name, Counterparty: a.e.name, Qty: h.qty(0),
-			Price: h.price(m.mark), TimeMs: a.x.clock(&a.j)}})
-	}
+	// An "adl" event with qty 0: the position is kept; price is the mark
+	// the charge was computed at, the amount is in realized PnL.
+	a.adlEvent(h, m.name, a.e.name, 0, 0, m.mark, res.Realized)
 	if res.Liquidate {
 		a.liquidate(ctx, h)
 	}

@@ -81,6 +81,10 @@ func TestSocializedLoss(t *testing.T) {
 		if len(evs) != 1 || evs[0].ADL.BankruptAccount != "A" || evs[0].ADL.Counterparty != acct || !evs[0].ADL.Qty.IsZero() {
 			t.Fatalf("%s's adl events: %+v", acct, evs)
 		}
+		// The charge is its realized PnL (the balance moved by it); it traded nothing.
+		if ev := evs[0].ADL; ev.Side != "" || ev.RealizedPnL == nil || !ev.RealizedPnL.Equal(dec(want[1]).Sub(dec(deps[acct]))) {
+			t.Fatalf("%s's charge: side %q, realized %v", acct, ev.Side, ev.RealizedPnL)
+		}
 		if r := e.place(acct, tsym, wire.Buy, "3000", "1"); !r.OK {
 			t.Fatalf("%s after the charge: %v", acct, r.Error)
 		}

@@ -277,7 +277,7 @@ func (a *App) newExchange(o Options, feed *feed, j actors.Journal) (*term, error
 	xo := actors.Options{Symbols: a.symbols, MarginMode: a.mode, Sink: pub, Logger: a.log, Now: o.Now, Journal: j,
 		Retention: actors.Retention{CandleDays: h.CandleDays, RecentTrades: h.RecentTrades, FundingEvents: h.FundingEvents,
 			OpenInterestDays: h.OpenInterestDays, AccountOrders: h.AccountOrders, AccountFills: h.AccountFills,
-			FundEvents: h.FundEvents, FundDays: h.FundDays}}
+			AccountIncome: h.AccountIncome, FundEvents: h.FundEvents, FundDays: h.FundDays}}
 	if xo.Now == nil {
 		xo.Now = feed.replayClock() // nil but for a replay
 	}

@@ -150,21 +150,29 @@ func TestAccountModes(t *testing.T) {
 	}
 }
 
-// TestPagingFromStart: startTime (or fromId) pages forward, as Binance and
-// ccxt's paginated fetches expect: the first limit rows from it, not the
-// newest limit (which skipped rows silently).
-func TestPagingFromStart(t *testing.T) {
+// aliceBuys starts an exchange where alice (100 000 USDT) bought 0.01 BTC
+// at 30010 from mm n times, and returns alice's Binance client.
+func aliceBuys(t *testing.T, n int) (*env, client) {
+	t.Helper()
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "100000")
 	e.deposit("mm", "1000000")
 	e.index("BTC-PERP", "30000")
-	for range 5 {
+	for range n {
 		mustOK(t, "mm", e.place("mm", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit,
 			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01")}).Reply)
 		mustOK(t, "alice", e.place("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit,
 			Price: decimal.RequireFromString("30010"), Qty: decimal.RequireFromString("0.01"), TIF: wire.IOC}).Reply)
 	}
 	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	return e, alice
+}
+
+// TestPagingFromStart: startTime (or fromId) pages forward, as Binance and
+// ccxt's paginated fetches expect: the first limit rows from it, not the
+// newest limit (which skipped rows silently).
+func TestPagingFromStart(t *testing.T) {
+	_, alice := aliceBuys(t, 5)
 	ids := func(path, idField string, kv ...string) []float64 {
 		t.Helper()
 		var rows []map[string]any
@@ -265,4 +273,77 @@ func TestSymbolConfigAndFees(t *testing.T) {
 	if fee["symbol"] != "BTCUSDT" || fee["makerCommissionRate"] != s.MakerFee.String() || fee["takerCommissionRate"] != s.TakerFee.String() {
 		t.Errorf("commissionRate: %v, config maker %s taker %s", fee, s.MakerFee, s.TakerFee)
 	}
+}
+
+// TestIncome: GET v1/income serves the account's income rows as Binance's
+// (a deposit's TRANSFER, each fill's COMMISSION with its trade id), which
+// add up to the balance, filtered by incomeType and paged like Binance's.
+func TestIncome(t *testing.T) {
+	type bnIncome struct {
+		Symbol, IncomeType, Income, Asset, Info, TradeID string
+		Time                                             int64
+		TranID                                           uint64
+	}
+	type bnTrade struct {
+		ID         uint64
+		Time       int64
+		Commission string
+	}
+	e, alice := aliceBuys(t, 3)
+	var rows []bnIncome
+	alice.ok(http.MethodGet, "/fapi/v1/income", nil, &rows)
+	var trades []bnTrade
+	alice.ok(http.MethodGet, "/fapi/v1/userTrades", vals("symbol", "BTCUSDT"), &trades)
+	if len(rows) != 4 || len(trades) != 3 || rows[0].IncomeType != "TRANSFER" || rows[0].Income != "100000" || rows[0].Symbol != "" || rows[0].Info != "deposit" {
+		t.Fatalf("income %+v, trades %+v", rows, trades)
+	}
+	sum := decimal.Zero
+	for i, r := range rows {
+		sum = sum.Add(decimal.RequireFromString(r.Income))
+		if r.TranID != uint64(i+1) || r.Asset != "USDT" {
+			t.Errorf("row %d: %+v", i, r)
+		}
+		if i == 0 {
+			continue
+		}
+		f := trades[i-1]
+		if r.IncomeType != "COMMISSION" || r.Symbol != "BTCUSDT" || r.TradeID != strconv.FormatUint(f.ID, 10) || r.Time != f.Time ||
+			!decimal.RequireFromString(r.Income).Equal(decimal.RequireFromString(f.Commission).Neg()) || r.Income == "0" {
+			t.Errorf("row %d %+v, its trade %+v", i, r, f)
+		}
+	}
+	if b := e.state("alice").Balances["USDT"]; !sum.Equal(b) {
+		t.Errorf("income adds up to %s, the balance is %s", sum, b)
+	}
+	tranIDs := func(kv ...string) []uint64 {
+		t.Helper()
+		var rs []bnIncome
+		alice.ok(http.MethodGet, "/fapi/v1/income", vals(kv...), &rs)
+		out := []uint64{}
+		for _, r := range rs {
+			out = append(out, r.TranID)
+		}
+		return out
+	}
+	first := strconv.FormatInt(rows[0].Time, 10)
+	for _, c := range []struct {
+		what      string
+		got, want []uint64
+	}{
+		{"COMMISSION", tranIDs("incomeType", "COMMISSION", "symbol", "BTCUSDT"), []uint64{2, 3, 4}},
+		{"FUNDING_FEE", tranIDs("incomeType", "FUNDING_FEE"), []uint64{}},
+		{"WELCOME_BONUS (never booked)", tranIDs("incomeType", "WELCOME_BONUS"), []uint64{}},
+		{"newest", tranIDs("limit", "2"), []uint64{3, 4}},
+		{"newest, page 2", tranIDs("limit", "2", "page", "2"), []uint64{1, 2}},
+		{"from startTime", tranIDs("startTime", first, "limit", "3"), []uint64{1, 2, 3}},
+		{"from startTime, page 2", tranIDs("startTime", first, "limit", "3", "page", "2"), []uint64{4}},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	status, body := alice.signed(http.MethodGet, "/fapi/v1/income", vals("incomeType", "BONUS"))
+	fails(t, "an unknown incomeType", status, body, 400, -1130)
+	status, body = alice.signed(http.MethodGet, "/fapi/v1/income", vals("limit", "1001"))
+	fails(t, "limit 1001", status, body, 400, -1130)
 }

@@ -96,6 +96,27 @@ func dec[T int | float64](v T) decimal.Decimal {
 	return decimal.NewFromInt(int64(v))
 }
 
+// ccxtIncome is a row of ccxt's fetchFundingHistory or fetchLedger.
+type ccxtIncome struct {
+	ID, Symbol, Code, Currency, Direction string
+	Amount                                any
+	Timestamp                             int64
+}
+
+// incomeRows decodes ccxt's rows and the exchange's income rows, one for
+// one, and compares their ids and times.
+func incomeRows(c *cmp, got, nats json.RawMessage, what string) ([]ccxtIncome, []wire.Income) {
+	var gs []ccxtIncome
+	var r wire.IncomeReply
+	c.both(got, nats, &gs, &r)
+	c.count(what+" (income rows)", len(gs), len(r.Income))
+	for i, p := range r.Income {
+		c.same("id", gs[i].ID, fmt.Sprint(p.ID))
+		c.same("timestamp", gs[i].Timestamp, p.TimeMs)
+	}
+	return gs, r.Income
+}
+
 // probe serves POST {"subject","body"} → the exchange's NATS reply, for
 // suite.mjs on loopback.
 func (e *env) probe() string {
@@ -111,6 +132,13 @@ func (e *env) probe() string {
 		data, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(data, &req); err != nil {
 			http.Error(w, err.Error(), 400)
+			return
+		}
+		if req.Subject == "clock.ahead" { // {"ms":N}: the exchange's clock N ms forward
+			var a struct{ MS int64 }
+			_ = json.Unmarshal(req.Body, &a)
+			e.ahead.Add(a.MS)
+			_, _ = w.Write([]byte(`{"ok":true}`))
 			return
 		}
 		m, err := e.nc.Request(req.Subject, req.Body, wait)
@@ -544,6 +572,37 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 			c.eq("amount", g.Amount, f.Qty)
 			c.eq("fee", g.Fee.Cost, f.Fee)
 			c.same("timestamp", g.Timestamp, f.TimeMs)
+		}
+	},
+	"fetchFundingHistory": func(c *cmp, got, nats json.RawMessage) {
+		fs, rows := incomeRows(c, got, nats, "funding payments")
+		if len(rows) == 0 {
+			c.t.Fatal("no funding payment booked")
+		}
+		for i, p := range rows {
+			if p.Type != wire.IncomeFunding || p.Amount.Sign() >= 0 {
+				c.t.Errorf("the long's funding row %+v: a payment, negative", p)
+			}
+			c.same("symbol", fs[i].Symbol, ccxtSymbols[p.Symbol])
+			c.same("code", fs[i].Code, p.Asset)
+			c.eq("amount", fs[i].Amount, p.Amount)
+		}
+	},
+	"fetchLedger": func(c *cmp, got, nats json.RawMessage) {
+		ls, rows := incomeRows(c, got, nats, "ledger entries")
+		sum := decimal.Zero
+		for i, p := range rows {
+			dir := "in"
+			if p.Amount.Sign() < 0 {
+				dir = "out"
+			}
+			c.same("currency", ls[i].Currency, p.Asset)
+			c.same("direction", ls[i].Direction, dir)
+			c.eq("amount (the direction has the sign)", ls[i].Amount, p.Amount.Abs())
+			sum = sum.Add(p.Amount)
+		}
+		if b := c.e.state("alice").Balances["USDT"]; !sum.Equal(b) {
+			c.t.Errorf("the ledger adds up to %s, the balance is %s", sum, b)
 		}
 	},
 	"fetchFundingRate": func(c *cmp, got, nats json.RawMessage) {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type env struct {
 	nc   *nats.Conn
 	subj wire.Subjects
 	base string // http://127.0.0.1:port
+	// ahead moves the exchange's clock (the wall clock's) forward, to reach
+	// a funding time at once.
+	ahead *atomic.Int64
 }
 
 // start runs an exchange with the config file body (the demo symbols when
@@ -56,8 +60,9 @@ func start(t testing.TB, cfgJSON string, tweaks ...func(*config.Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	ahead := new(atomic.Int64)
 	a, err := app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Config: cfg, Index: "manual",
-		BinanceHTTP: "127.0.0.1:0"})
+		BinanceHTTP: "127.0.0.1:0", Now: func() int64 { return time.Now().UnixMilli() + ahead.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,7 @@ func start(t testing.TB, cfgJSON string, tweaks ...func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	return &env{t: t, app: a, cfg: cfg, nc: nc, subj: wire.DefaultSubjects(), base: "http://" + a.BinanceAddr()}
+	return &env{t: t, app: a, cfg: cfg, nc: nc, subj: wire.DefaultSubjects(), base: "http://" + a.BinanceAddr(), ahead: ahead}
 }
 
 // req sends body on subject and decodes the reply into rep.

@@ -466,16 +466,22 @@ func (c *call) page(fromName string) (p page, e *apiError) {
 		return p, e
 	}
 	p.from, p.hasFrom = uint64(from), hasFrom
-	if p.start, _, e = c.integer("startTime", 0, 1<<53); e != nil {
-		return p, e
+	p.start, p.end, e = c.window()
+	return p, e
+}
+
+// window is startTime..endTime (0: not given).
+func (c *call) window() (start, end int64, e *apiError) {
+	if start, _, e = c.integer("startTime", 0, 1<<53); e != nil {
+		return 0, 0, e
 	}
-	if p.end, _, e = c.integer("endTime", 0, 1<<53); e != nil {
-		return p, e
+	if end, _, e = c.integer("endTime", 0, 1<<53); e != nil {
+		return 0, 0, e
 	}
-	if p.end != 0 && p.start > p.end {
-		return p, errf(400, -1023, "Start time is greater than end time.")
+	if end != 0 && start > end {
+		return 0, 0, errf(400, -1023, "Start time is greater than end time.")
 	}
-	return p, nil
+	return start, end, nil
 }
 
 // in reports whether an item with this id and time is selected.
@@ -614,6 +620,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /fapi/v1/allOpenOrders", signedEP, (*call).cancelAll)
 	s.handle("GET /fapi/v1/allOrders", signedEP, (*call).allOrders)
 	s.handle("GET /fapi/v1/userTrades", signedEP, (*call).userTrades)
+	s.handle("GET /fapi/v1/income", signedEP, (*call).income)
 	s.handle("POST /fapi/v1/algoOrder", signedEP, (*call).newAlgoOrder)
 	s.handle("GET /fapi/v1/algoOrder", signedEP, (*call).queryAlgoOrder)
 	s.handle("DELETE /fapi/v1/algoOrder", signedEP, (*call).cancelAlgoOrder)

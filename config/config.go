@@ -83,6 +83,7 @@ type History struct {
 	FundDays         int `json:"fund_days,omitempty"`          // UTC days of fund.daily totals (400)
 	AccountOrders    int `json:"account_orders,omitempty"`     // closed orders per account (1000)
 	AccountFills     int `json:"account_fills,omitempty"`      // fills per account (1000)
+	AccountIncome    int `json:"account_income,omitempty"`     // income rows per account (1000)
 }
 
 // User is one NATS login of the embedded server.
@@ -361,7 +362,7 @@ func (h History) validate() error {
 	}{{"candle_days", h.CandleDays, 3650}, {"recent_trades", h.RecentTrades, wire.MaxRecentTrades},
 		{"funding_events", h.FundingEvents, 100_000}, {"open_interest_days", h.OpenInterestDays, 3650},
 		{"fund_events", h.FundEvents, 1_000_000}, {"fund_days", h.FundDays, 36_500}, {"account_orders", h.AccountOrders, 100_000},
-		{"account_fills", h.AccountFills, 100_000}} {
+		{"account_fills", h.AccountFills, 100_000}, {"account_income", h.AccountIncome, 100_000}} {
 		if f.v < 0 || f.v > f.max {
 			return invalid("history.%s %d: must be 0 (the default) to %d", f.name, f.v, f.max)
 		}

@@ -63,6 +63,10 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeFills, func(x Exchange, rt wire.Route, r wire.Fills, done func(wire.FillsReply)) {
 				x.Fills(rt.Account, r, done)
 			}, jsonBody)},
+		{ep: wire.EpIncome, name: "income", subject: subj.Income(wire.Any),
+			serve: call(wire.DecodeIncome, func(x Exchange, rt wire.Route, r wire.IncomeQuery, done func(wire.IncomeReply)) {
+				x.Income(rt.Account, r, done)
+			}, jsonBody)},
 		{ep: wire.EpAdminDeposit, name: "admin-deposit", subject: subj.AdminDeposit(),
 			serve: call(wire.DecodeDeposit, func(x Exchange, _ wire.Route, r wire.Deposit, done func(wire.BalanceReply)) {
 				x.Deposit(r, done)

@@ -397,3 +397,9 @@ func (f *fake) Fills(acct string, req wire.Fills, done func(wire.FillsReply)) {
 		return wire.FillsReply{Reply: wire.OK(), Fills: []wire.Fill{}}
 	})
 }
+
+func (f *fake) Income(acct string, req wire.IncomeQuery, done func(wire.IncomeReply)) {
+	do(f, "Income", acct, req, done, func() wire.IncomeReply {
+		return wire.IncomeReply{Reply: wire.OK(), Income: []wire.Income{}}
+	})
+}

@@ -42,6 +42,7 @@ type Exchange interface {
 	RecentTrades(sym string, req wire.RecentTrades, done func(wire.RecentTradesReply))
 	AccountOrders(acct string, req wire.Orders, done func(wire.OrdersReply))
 	Fills(acct string, req wire.Fills, done func(wire.FillsReply))
+	Income(acct string, req wire.IncomeQuery, done func(wire.IncomeReply))
 	FundingHistory(sym string, req wire.FundingHistory, done func(wire.FundingHistoryReply))
 	FundDaily(req wire.FundDaily, done func(wire.FundDailyReply))
 	Ticker(sym string, done func(wire.TickerReply))

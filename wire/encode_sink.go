@@ -1,6 +1,10 @@
 package wire
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/shopspring/decimal"
+)
 
 // Encoders of the stream payloads (the actors' Sink), byte-identical to
 // encoding/json like those of encode.go: the publisher encodes every trade,
@@ -121,8 +125,13 @@ func AppendADLEvent(dst []byte, e *ADLEvent) []byte {
 	dst = appendDecimal(dst, e.Price)
 	dst = append(dst, `,"time_ms":`...)
 	dst = strconv.AppendInt(dst, e.TimeMs, 10)
+	dst = appendOmitEmpty(dst, `,"side":`, string(e.Side))
+	dst = appendOmitNil(dst, `,"realized_pnl":`, e.RealizedPnL, appendDecimalPtr)
+	dst = appendOmitNil(dst, `,"fee":`, e.Fee, appendDecimalPtr)
 	return append(dst, '}')
 }
+
+func appendDecimalPtr(dst []byte, d *decimal.Decimal) []byte { return appendDecimal(dst, *d) }
 
 func appendFill(dst []byte, f *Fill) []byte {
 	dst = append(dst, `{"symbol":`...)

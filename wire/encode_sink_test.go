@@ -78,6 +78,8 @@ func TestAppendSinkTable(t *testing.T) {
 	checkAppend(t, benchTrade(), AppendTrade)
 	checkAppend(t, benchMarkUpdate(), AppendMarkUpdate)
 	checkAppend(t, adl, AppendADLEvent)
+	rp, fee := d("-12.5"), d("0")
+	checkAppend(t, &ADLEvent{Symbol: "BTC-PERP", Qty: d("1"), Side: Sell, RealizedPnL: &rp, Fee: &fee}, AppendADLEvent)
 	checkAppend(t, liq, appendLiquidation)
 	checkAppend(t, &LiquidationNotice{Liquidation: *liq, TimeMs: -1}, AppendLiquidationNotice)
 	checkAppend(t, funding, appendFunding)

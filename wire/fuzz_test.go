@@ -29,6 +29,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"recent_trades":   func(b []byte) (any, *Error) { return DecodeRecentTrades(b) },
 	"orders":          func(b []byte) (any, *Error) { return DecodeOrders(b) },
 	"fills":           func(b []byte) (any, *Error) { return DecodeFills(b) },
+	"income":          func(b []byte) (any, *Error) { return DecodeIncome(b) },
 	"funding_history": func(b []byte) (any, *Error) { return DecodeFundingHistory(b) },
 	"fund.daily":      func(b []byte) (any, *Error) { return DecodeFundDaily(b) },
 	"ticker":          func(b []byte) (any, *Error) { return DecodeTicker(b) },

@@ -351,6 +351,14 @@ type ADLEvent struct {
 	Qty             decimal.Decimal `json:"qty"`
 	Price           decimal.Decimal `json:"price"`
 	TimeMs          int64           `json:"time_ms"`
+	// The account event's view of the close, to book it like a fill
+	// (absent on adl.<sym>.events): the side of the account's trade
+	// (closing a long is a sell; absent for a socialized-loss charge), what
+	// it realized (the account's realized PnL moved by it) and its fee (ADL
+	// charges none: always 0).
+	Side        Side             `json:"side,omitempty"`
+	RealizedPnL *decimal.Decimal `json:"realized_pnl,omitempty"`
+	Fee         *decimal.Decimal `json:"fee,omitempty"`
 }
 
 // AccountEvent is published on acct.<acct>.events. Type says which one of

@@ -82,6 +82,7 @@ const (
 	EpOpenInterest
 	EpOrders
 	EpFills
+	EpIncome
 	EpAccountEvents
 	EpTrades
 	EpBook
@@ -98,7 +99,7 @@ var endpointNames = [...]string{
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
-	EpOrders: "orders", EpFills: "fills",
+	EpOrders: "orders", EpFills: "fills", EpIncome: "income",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
 	EpLiquidations: "md.liquidations", EpKline: "md.kline",
@@ -112,7 +113,7 @@ func (e Endpoint) String() string {
 }
 
 // IsRequest reports whether e is a request-reply subject (else a stream).
-func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpFills }
+func (e Endpoint) IsRequest() bool { return e >= EpOrderPlace && e <= EpIncome }
 
 // Route is a parsed subject: the endpoint and the tokens it carries.
 type Route struct {
@@ -174,6 +175,7 @@ func (s Subjects) Withdraw(acct string) string       { return s.acct(acct, "with
 func (s Subjects) State(acct string) string          { return s.acct(acct, "state") }
 func (s Subjects) AccountOrders(acct string) string  { return s.acct(acct, "orders") }
 func (s Subjects) Fills(acct string) string          { return s.acct(acct, "fills") }
+func (s Subjects) Income(acct string) string         { return s.acct(acct, "income") }
 func (s Subjects) Events(acct string) string         { return s.acct(acct, "events") }
 func (s Subjects) AdminDeposit() string              { return s.prefix + ".admin.deposit" }
 func (s Subjects) AdminIndex(sym string) string      { return s.prefix + ".admin.index." + sym }
@@ -268,6 +270,8 @@ func (s Subjects) Build(r Route) string {
 		return s.AccountOrders(r.Account)
 	case EpFills:
 		return s.Fills(r.Account)
+	case EpIncome:
+		return s.Income(r.Account)
 	case EpAccountEvents:
 		return s.Events(r.Account)
 	case EpAdminDeposit:
@@ -380,6 +384,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrders, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "fills":
 		r = Route{Endpoint: EpFills, Account: t[1]}
+	case t[0] == "acct" && n == 3 && t[2] == "income":
+		r = Route{Endpoint: EpIncome, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "events":
 		r = Route{Endpoint: EpAccountEvents, Account: t[1]}
 	// The public reads asked under an account (AccountDepth...): what a
@@ -465,7 +471,7 @@ var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "re
 func needsAccount(e Endpoint) bool {
 	switch e {
 	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpLeverage, EpState,
-		EpMarginMode, EpPositionMargin, EpWithdraw, EpOrders, EpFills, EpAccountEvents:
+		EpMarginMode, EpPositionMargin, EpWithdraw, EpOrders, EpFills, EpIncome, EpAccountEvents:
 		return true
 	}
 	return false

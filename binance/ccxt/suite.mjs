@@ -126,6 +126,15 @@ async function main() {
   await ex.createOrder(S, 'market', 'sell', 0.005);
   record('watchPositions', await within(positions, 'watchPositions'), await nats('px.acct.alice.state'));
 
+  // A funding time (the exchange's clock 8 hours on, an index tick): alice,
+  // long ETH, pays; freqtrade reads it with fetchFundingHistory.
+  await nats('clock.ahead', { ms: 8 * 3600 * 1000 });
+  await nats('px.admin.index.ETH-PERP', { price: '2000' });
+  const funding = () => nats('px.acct.alice.income', { type: 'funding', symbol: 'ETH-PERP' });
+  for (let i = 0; i < 100 && (await funding()).income.length === 0; i++) await sleep(20);
+  record('fetchFundingHistory', await ex.fetchFundingHistory(E), await funding());
+  record('fetchLedger', await ex.fetchLedger('USDT', undefined, 1000), await nats('px.acct.alice.income', { limit: 1000 }));
+
   // Every symbol's tickers: no symbols is !miniTicker@arr, name 'ticker' !ticker@arr.
   for (const [step, params] of [['watchTickers', {}], ['watchTickers ticker', { name: 'ticker' }]]) {
     const seen = {};
