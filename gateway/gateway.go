@@ -64,8 +64,13 @@ const (
 )
 
 // quiet is how long Stop wants to see no new request after the endpoint
-// subscriptions are drained before it trusts that none is still queued.
-const quiet = 20 * time.Millisecond
+// subscriptions are drained before it trusts that none is still queued;
+// quietUndrained while the connection seems to hold some still.
+const (
+	quiet          = 20 * time.Millisecond
+	quietUndrained = 250 * time.Millisecond
+	microVerbSubs  = 9
+)
 
 // flushTimeout bounds Stop's round trip to the server when its context has
 // no deadline.
@@ -174,7 +179,11 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 		_ = g.svc.Stop()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g.subs = nc.NumSubscriptions() - before
+	// The service's subscriptions: one per endpoint and micro's verbs
+	// ($SRV.PING, .INFO, .STATS, each alone, with the name and with the
+	// id), unless fewer came (another part of the process may subscribe
+	// on nc meanwhile, and a count too high would never drain).
+	g.subs = min(nc.NumSubscriptions()-before, len(endpoints(subj))+microVerbSubs)
 	return g, nil
 }
 
@@ -202,18 +211,23 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 	// Drained subscriptions still deliver what they had queued; micro does
 	// not say when that is done, but nats.go drops a draining subscription
-	// from the connection once its queue is empty: wait for the service's
-	// to go, then for a quiet moment with every request answered (the
-	// last one taken from a queue may be on its way to the handler). A
+	// from the connection once its queue is empty. So: a quiet moment with
+	// every request answered once the connection has lost the service's
+	// subscriptions (the last request taken from a queue may be on its
+	// way to the handler), else a longer one (the count is the
+	// connection's, which others share and may change meanwhile). A short
 	// quiet moment alone ended Stop while a starved subscription still
-	// held requests (TestE2ECloseAnswersInFlight under load: 96 of 400
+	// held requests (CI, TestE2ECloseAnswersInFlight under load: 96 of 400
 	// unanswered).
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
 		drained := g.nc.IsClosed() || g.nc.NumSubscriptions() <= g.others
-		idle := time.Since(time.Unix(0, g.lastRecv.Load())) > quiet
-		if drained && g.inflight.Load() == 0 && idle {
+		wait := quiet
+		if !drained {
+			wait = quietUndrained
+		}
+		if g.inflight.Load() == 0 && time.Since(time.Unix(0, g.lastRecv.Load())) > wait {
 			g.intake.close()
 			return nil
 		}
