@@ -102,6 +102,7 @@ var weights = map[string]weigher{
 	"DELETE /fapi/v1/allOpenOrders":   fixed(1),
 	"GET /fapi/v1/allOrders":          fixed(5),
 	"GET /fapi/v1/userTrades":         fixed(5),
+	"GET /fapi/v1/income":             fixed(30),
 	"POST /fapi/v1/algoOrder":         fixed(0), // counted as an order instead
 	"GET /fapi/v1/algoOrder":          fixed(1),
 	"DELETE /fapi/v1/algoOrder":       fixed(1),
