@@ -92,12 +92,16 @@ type worker struct {
 	nqueued   atomic.Int64 // len(queued)
 	closed    atomic.Bool
 	wake      chan struct{}
+	// waiting: w awaits a message from its peer, which then publishes
+	// after every record instead of every replayPublish, and nudges it.
+	waiting atomic.Bool
+	nudge   chan struct{}
 }
 
 func newReplayer(r *durability, n int) *replayer {
 	rp := &replayer{r: r, free: make(chan []job, 2*replayLead/replayBatch)}
 	for i := range max(1, min(n, 2)) {
-		w := &worker{rp: rp, i: i, pids: map[*actor.PID]*target{}, wake: make(chan struct{}, 1)}
+		w := &worker{rp: rp, i: i, pids: map[*actor.PID]*target{}, wake: make(chan struct{}, 1), nudge: make(chan struct{}, 1)}
 		w.ctx = replayCtx{r: r, w: w}
 		rp.ws = append(rp.ws, w)
 	}
@@ -225,6 +229,9 @@ func (rp *replayer) fail(seq uint64, err error) {
 	}
 	rp.mu.Unlock()
 	rp.abort.Store(true)
+	for _, w := range rp.ws {
+		w.wakeWaiter() // it looks at abort
+	}
 }
 
 func (rp *replayer) failure() error {
@@ -272,7 +279,7 @@ func (w *worker) loop() {
 					}
 				}
 				w.ran++
-				if w.ran%replayPublish == 0 {
+				if w.ran%replayPublish == 0 || w.peer.waiting.Load() {
 					w.publish()
 				}
 				b[i] = job{}
@@ -328,6 +335,8 @@ func (w *worker) await(jb *job) *fifo {
 		return nil
 	}
 	w.publish() // the peer may be waiting for this side's records too
+	w.waiting.Store(true)
+	defer w.waiting.Store(false)
 	t := jb.t
 	for spins := 0; ; spins++ {
 		w.drain()
@@ -347,8 +356,21 @@ func (w *worker) await(jb *job) *fifo {
 		if spins < replaySpin {
 			runtime.Gosched()
 		} else {
-			time.Sleep(20 * time.Microsecond) // the peer is not running: do not burn the core it needs
+			// Blocked, not asleep: a sleep lasts ≈ 1 ms on a VM whatever
+			// it asks for. The peer nudges once it published (publish):
+			// it stored its count before it looked at waiting, and w
+			// stored waiting before it looked at the count, so one of
+			// them sees the other.
+			<-w.nudge
 		}
+	}
+}
+
+// wakeWaiter wakes w if it waits for its peer.
+func (w *worker) wakeWaiter() {
+	select {
+	case w.nudge <- struct{}{}:
+	default:
 	}
 }
 
@@ -383,6 +405,9 @@ func (w *worker) publish() {
 		w.out = w.out[:0]
 	}
 	w.done.Store(w.ran)
+	if w.peer != nil && w.peer.waiting.Load() {
+		w.peer.wakeWaiter()
+	}
 }
 
 // target finds the actor of pid (registered before any record of it).
