@@ -109,9 +109,18 @@ func (a *accountActor) keepFill(f fillRec) *fillRec {
 	if a.fills.Cap() == 0 {
 		a.fills = ring.New[fillRec](a.x.keep.AccountFills)
 	}
+	if n := a.fills.Len(); n > 0 {
+		f.ms = max(f.ms, a.fills.At(n-1).ms) // see monotonic
+	}
 	a.fills.Push(f)
 	return a.fills.At(a.fills.Len() - 1)
 }
+
+// monotonic: the kept fills' and income rows' times never decrease in
+// the order the account booked them. A fill's time is its trade's, and
+// another symbol's later trade can reach the account first: paging
+// forward from the last row's time would then skip the earlier one. It
+// takes the later time instead (a few ms at most).
 
 // fillView is f as the fill event and the fills reply show it.
 func fillView(f *fillRec) *wire.Fill {

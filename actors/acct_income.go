@@ -68,6 +68,9 @@ func (a *accountActor) keepIncome(h *symbolHandle, asset int, kind incomeKind, a
 	if a.income.Cap() == 0 {
 		a.income = ring.New[incomeRec](a.x.keep.AccountIncome)
 	}
+	if n := a.income.Len(); n > 0 {
+		ms = max(ms, a.income.At(n-1).ms) // see monotonic
+	}
 	a.incomeID++
 	a.income.Push(incomeRec{h: h, asset: uint8(asset), kind: kind, amount: amount, tradeSeq: tradeSeq, ms: ms})
 }

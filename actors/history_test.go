@@ -2,6 +2,7 @@ package actors
 
 import (
 	"testing"
+	"time"
 
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
@@ -39,5 +40,50 @@ func TestFillTimeIsTradeTime(t *testing.T) {
 				t.Errorf("%s's fill of trade %d at %d ms, the trade at %d ms", who, f.TradeSeq, f.TimeMs, ms)
 			}
 		}
+	}
+}
+
+// TestIncomeTimesNeverDecrease: a deposit queued in the maker's mailbox
+// ahead of its fill, both handled 2 s after the trade: the fill's rows
+// take the deposit's time, not the earlier trade's, so the rows' times
+// never decrease in id order and a client paging forward from its last
+// row's time misses none (monotonic, acct_history.go).
+func TestIncomeTimesNeverDecrease(t *testing.T) {
+	e := newEnv(t, market.DemoSymbols()...)
+	e.index("BTC-PERP", "30000")
+	e.deposit("alice", "100000")
+	e.deposit("mm", "100000")
+	e.mustPlace("mm", "BTC-PERP", wire.Sell, "30010", "0.01")
+	e.x.quiesce()
+	pid := e.x.Account("mm").e.pid
+	release := make(chan struct{})
+	e.x.root.Send(pid, &pauseMsg{until: release}) // mm busy
+	depDone := make(chan wire.BalanceReply, 1)
+	e.x.Deposit(wire.Deposit{Account: "mm", Asset: "USDT", Amount: dec("5")}, func(r wire.BalanceReply) { depDone <- r })
+	time.Sleep(20 * time.Millisecond)                                     // the deposit is queued behind the pause
+	e.mustPlace("alice", "BTC-PERP", wire.Buy, "30010", "0.01", wire.IOC) // trades at T0; mm's fill queued after the deposit
+	e.clk.advance(2 * time.Second)                                        // mm catches up 2 s later
+	close(release)
+	<-depDone
+	e.x.quiesce()
+	rows := e.income("mm", wire.IncomeQuery{})
+	for i, r := range rows {
+		t.Logf("row id=%d %s/%s %s at %d", r.ID, r.Type, r.Info, r.Amount, r.TimeMs)
+		if i > 0 && r.TimeMs < rows[i-1].TimeMs {
+			t.Errorf("row %d at %d ms is older than row %d at %d ms", r.ID, r.TimeMs, rows[i-1].ID, rows[i-1].TimeMs)
+		}
+	}
+	// A client paging forward from its last row's time (inclusive, dedup by id).
+	seen := map[uint64]bool{}
+	start := int64(1)
+	for range 10 {
+		page := e.income("mm", wire.IncomeQuery{Fills: wire.Fills{StartMs: start, Limit: 2}})
+		for _, r := range page {
+			seen[r.ID] = true
+			start = r.TimeMs
+		}
+	}
+	if len(seen) != len(rows) {
+		t.Errorf("forward paging by start_ms saw %d of %d rows", len(seen), len(rows))
 	}
 }
