@@ -628,16 +628,20 @@ func (h *hub) partialDepth(src *source, sym *symbol, levels int, period time.Dur
 		return nil, err
 	}
 	var sent uint64 // the u of the last event
+	started := false
 	stop := h.every(period, func() {
 		b.mu.Lock()
-		if !b.synced || b.seq == sent {
+		// The first event whatever the seq: a book that never changed
+		// (seq 0) still has its (empty) top levels to show.
+		if !b.synced || started && b.seq == sent {
 			b.mu.Unlock()
 			return
 		}
 		first := sent + 1
-		if sent == 0 {
+		if !started {
 			first = b.seq
 		}
+		started = true
 		bids, asks := sortedLevels(b.bids, true), sortedLevels(b.asks, false)
 		pu, u := sent, b.seq
 		sent = u

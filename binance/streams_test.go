@@ -188,3 +188,16 @@ func TestPartialDepthTickersLiquidations(t *testing.T) {
 	}
 	e.audit()
 }
+
+// TestPartialDepthUntouchedBook: a book that never changed (seq 0) still
+// gets its first partial-depth event, its empty top levels: a bot that
+// waits for it before quoting on a new market waited for ever.
+func TestPartialDepthUntouchedBook(t *testing.T) {
+	e := start(t, `{`+usersJSON+`}`)
+	e.index("BTC-PERP", "30000")
+	c := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/ws/btcusdt@depth5@100ms")
+	m := c.next("depth5 of an untouched book", event("depthUpdate"))
+	if b, a := m["b"].([]any), m["a"].([]any); len(b) != 0 || len(a) != 0 || m["u"] != float64(0) || m["pu"] != float64(0) {
+		t.Fatalf("first event %v, want empty levels at u 0", m)
+	}
+}
