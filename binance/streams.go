@@ -590,18 +590,28 @@ func (h *hub) followBook(sym *symbol, b *localBook, changed func()) (func(), err
 	if err != nil {
 		return nil, err
 	}
-	stop := loop(h, resync, func() { h.snapshot(sym, b, changed) })
+	stop := loop(h, resync, func() {
+		if !h.snapshot(sym, b, changed) { // again in a second, else the stream never syncs
+			time.AfterFunc(time.Second, func() {
+				select {
+				case resync <- struct{}{}:
+				default:
+				}
+			})
+		}
+	})
 	return func() { unsub(); stop() }, nil
 }
 
-// snapshot loads the book and applies the updates that came meanwhile.
-func (h *hub) snapshot(sym *symbol, b *localBook, changed func()) {
+// snapshot loads the book and applies the updates that came meanwhile;
+// false when the exchange did not answer.
+func (h *hub) snapshot(sym *symbol, b *localBook, changed func()) bool {
 	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.timeout)
 	defer cancel()
 	var rep wire.DepthReply
 	if e := h.s.request(ctx, h.s.subj.Depth(sym.name), map[string]int{"levels": wire.MaxDepthLevels}, &rep, ctxOther); e != nil {
 		h.s.log.Warn("binance: book snapshot", "symbol", sym.name, "err", e)
-		return
+		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -614,6 +624,7 @@ func (h *hub) snapshot(sym *symbol, b *localBook, changed func()) {
 	}
 	b.pending, b.synced = nil, true
 	changed()
+	return true
 }
 
 // partialDepth sends sym's top levels each period in which the book

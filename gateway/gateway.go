@@ -222,7 +222,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
-		drained := g.nc.IsClosed() || g.nc.NumSubscriptions() <= g.others
+		// Exactly the others: fewer or more means they changed meanwhile
+		// and the count says nothing.
+		drained := g.nc.IsClosed() || g.nc.NumSubscriptions() == g.others
 		wait := quiet
 		if !drained {
 			wait = quietUndrained
