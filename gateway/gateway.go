@@ -222,9 +222,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
-		// Exactly the others: fewer or more means they changed meanwhile
-		// and the count says nothing.
-		drained := g.nc.IsClosed() || g.nc.NumSubscriptions() == g.others
+		drained := g.drained()
 		wait := quiet
 		if !drained {
 			wait = quietUndrained
@@ -240,6 +238,11 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		}
 	}
 }
+
+// drained says the service's subscriptions have left nc (Stop): exactly
+// the others are left. Fewer or more means the others changed meanwhile
+// and the count says nothing.
+func (g *Gateway) drained() bool { return g.nc.IsClosed() || g.nc.NumSubscriptions() == g.others }
 
 // serveNow serves a request from the intake (fairqueue.go). A request
 // refused before it reaches the exchange is answered here with micro's

@@ -622,3 +622,41 @@ func TestOversizedReplyIsAnError(t *testing.T) {
 		t.Fatal("the scripted reply is not over the limit: the test proves nothing")
 	}
 }
+
+// TestStopDrainedCountsOthers: Stop trusts the connection's subscription
+// count only while the others sharing it stay as they were: the app's bots
+// unsubscribe from it while Stop runs, and counting "at most the others"
+// called the service drained while one of its subscriptions still held a
+// queued request (review).
+func TestStopDrainedCountsOthers(t *testing.T) {
+	e := newEnv(t, Options{})
+	var others []*nats.Subscription
+	for i := range 15 {
+		s, err := e.nc.Subscribe(fmt.Sprintf("other.bot.%d", i), func(*nats.Msg) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, s)
+	}
+	e.g.intake.mu.Lock() // the State endpoint's subscription is held in push, a request queued behind it
+	for range 2 {
+		if err := e.cl.PublishRequest(subj.State("alice"), nats.NewInbox(), []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = e.cl.Flush()
+	time.Sleep(50 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.g.Stop(context.Background()) }()
+	time.Sleep(50 * time.Millisecond) // Stop counted the others and drains the service
+	for _, s := range others {
+		_ = s.Unsubscribe()
+	}
+	if e.g.drained() {
+		t.Errorf("drained with %d subscriptions left, %d others counted, one of the service's holding a request", e.nc.NumSubscriptions(), e.g.others)
+	}
+	e.g.intake.mu.Unlock()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
