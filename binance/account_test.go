@@ -347,3 +347,31 @@ func TestIncome(t *testing.T) {
 	status, body = alice.signed(http.MethodGet, "/fapi/v1/income", vals("limit", "1001"))
 	fails(t, "limit 1001", status, body, 400, -1130)
 }
+
+// TestIncomeTypeOfTwoKinds: an incomeType that is two of perpx's kinds
+// (REALIZED_PNL: realized_pnl and socialized_loss) finds its rows behind
+// a thousand of other kinds (history.account_income above 1 000): one read
+// of every kind, filtered in the face, held none of them (review).
+func TestIncomeTypeOfTwoKinds(t *testing.T) {
+	e := start(t, `{`+usersJSON+`,"history":{"account_income":1100}}`)
+	e.deposit("alice", "100000")
+	e.deposit("mm", "1000000")
+	e.index("BTC-PERP", "30000")
+	for range 1000 {
+		e.deposit("alice", "1")
+	}
+	trade := func(maker, taker string, side wire.Side, price string) {
+		mustOK(t, maker, e.place(maker, wire.PlaceOrder{Symbol: "BTC-PERP", Side: side.Opposite(), Type: wire.Limit,
+			Price: decimal.RequireFromString(price), Qty: decimal.RequireFromString("0.01")}).Reply)
+		mustOK(t, taker, e.place(taker, wire.PlaceOrder{Symbol: "BTC-PERP", Side: side, Type: wire.Limit,
+			Price: decimal.RequireFromString(price), Qty: decimal.RequireFromString("0.01"), TIF: wire.IOC}).Reply)
+	}
+	trade("mm", "alice", wire.Buy, "30010")
+	trade("mm", "alice", wire.Sell, "30000") // alice closes at a loss of 0.1
+	var rows []struct{ IncomeType, Income string }
+	e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop").ok(http.MethodGet, "/fapi/v1/income",
+		vals("incomeType", "REALIZED_PNL", "startTime", "1"), &rows)
+	if len(rows) != 1 || rows[0].IncomeType != "REALIZED_PNL" || rows[0].Income != "-0.1" {
+		t.Fatalf("REALIZED_PNL rows %+v, want alice's one close", rows)
+	}
+}

@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"slices"
@@ -638,18 +639,24 @@ func (c *call) income() (any, *apiError) {
 	if hasType && len(natives) == 0 {
 		return []bnIncome{}, nil
 	}
-	if len(natives) == 1 {
-		req.Type = natives[0] // else filtered here
+	if !hasType {
+		natives = []wire.IncomeType{""} // every type
 	}
-	var rep wire.IncomeReply
-	if e := c.s.request(c.ctx, c.s.subj.Income(c.account), req, &rep, ctxQuery); e != nil {
-		return nil, e
-	}
-	out := []bnIncome{}
-	for _, r := range rep.Income {
-		if hasType && incomeTypes[r.Type] != typ {
-			continue
+	// One read per native type, merged by id: one read of every type
+	// filtered here could hold none of a rare type among its 1 000 rows
+	// (history.account_income above 1 000).
+	var rows []wire.Income
+	for _, n := range natives {
+		req.Type = n
+		var rep wire.IncomeReply
+		if e := c.s.request(c.ctx, c.s.subj.Income(c.account), req, &rep, ctxQuery); e != nil {
+			return nil, e
 		}
+		rows = append(rows, rep.Income...)
+	}
+	slices.SortFunc(rows, func(a, b wire.Income) int { return cmp.Compare(a.ID, b.ID) })
+	out := []bnIncome{}
+	for _, r := range rows {
 		b := bnIncome{IncomeType: incomeTypes[r.Type], Income: r.Amount.String(), Asset: r.Asset, Info: r.Info,
 			Time: r.TimeMs, TranID: r.ID}
 		if r.Symbol != "" {
