@@ -147,7 +147,7 @@ func (c *call) aggTrades() (any, *apiError) {
 // pagedTrades is the kept trades a page (fromId, startTime, endTime)
 // selects, each as view shows it.
 func (c *call) pagedTrades(view func(wire.Trade) map[string]any) (any, *apiError) {
-	p, e := c.page("fromId")
+	p, e := c.page(true, 500, "fromId")
 	if e != nil {
 		return nil, e
 	}

@@ -528,7 +528,7 @@ func (c *call) cancelOpen(algo bool) (any, *apiError) {
 // keeps (open, and the last 1 000 closed), from orderId on or the newest
 // limit, within startTime..endTime (creation times).
 func (c *call) allOrders() (any, *apiError) {
-	p, e := c.page("orderId")
+	p, e := c.page(true, 500, "orderId")
 	if e != nil {
 		return nil, e
 	}
@@ -550,7 +550,7 @@ func (c *call) allOrders() (any, *apiError) {
 // (the last 1 000 kept), of orderId, from fromId (a trade id) on, or within
 // startTime..endTime.
 func (c *call) userTrades() (any, *apiError) {
-	p, e := c.page("fromId")
+	p, e := c.page(true, 500, "fromId")
 	if e != nil {
 		return nil, e
 	}
@@ -607,11 +607,7 @@ type bnIncome struct {
 // limit (default 100) from startTime when given, else the newest limit;
 // page n skips n−1 pages of them (within the 1 000 rows one read returns).
 func (c *call) income() (any, *apiError) {
-	sym, e := c.symbol(false)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := c.limit(100, 1000)
+	p, e := c.page(false, 100, "")
 	if e != nil {
 		return nil, e
 	}
@@ -619,12 +615,9 @@ func (c *call) income() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	req := wire.IncomeQuery{Fills: wire.Fills{Limit: wire.MaxAccountHistory}}
-	if sym != nil {
-		req.Symbol = sym.name
-	}
-	if req.StartMs, req.EndMs, e = c.window(); e != nil {
-		return nil, e
+	req := wire.IncomeQuery{Fills: wire.Fills{Limit: wire.MaxAccountHistory, StartMs: p.start, EndMs: p.end}}
+	if p.sym != nil {
+		req.Symbol = p.sym.name
 	}
 	typ, hasType := c.str("incomeType")
 	if hasType && !slices.Contains(bnIncomeTypes, typ) {
@@ -670,10 +663,11 @@ func (c *call) income() (any, *apiError) {
 		}
 		out = append(out, b)
 	}
-	skip := (max(int(pg), 1) - 1) * limit
-	if req.StartMs > 0 {
-		return out[min(skip, len(out)):min(skip+limit, len(out))], nil
+	skip := (max(int(pg), 1) - 1) * p.limit // the pages before, from the side cut keeps
+	if p.start > 0 {
+		out = out[min(skip, len(out)):]
+	} else {
+		out = out[:max(len(out)-skip, 0)]
 	}
-	hi := max(len(out)-skip, 0)
-	return out[max(hi-limit, 0):hi], nil
+	return cut(&p, out), nil
 }

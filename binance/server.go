@@ -442,10 +442,11 @@ func (c *call) limit(def, max int64) (int, *apiError) {
 	return int(n), nil
 }
 
-// page is what a history endpoint selects: the symbol, at most limit
-// (default 500, at most 1000) from the id fromName names on, within
-// startTime..endTime (0: unbounded): the first limit from the id or
-// startTime when given, else the newest limit.
+// page is what a history endpoint selects: the symbol (nil: every one
+// when it may be left out), at most limit (at most 1000) from the id
+// fromName names on (no name: no id), within startTime..endTime (0:
+// unbounded): the first limit from the id or startTime when given, else
+// the newest limit.
 type page struct {
 	sym        *symbol
 	limit      int
@@ -454,18 +455,20 @@ type page struct {
 	start, end int64
 }
 
-func (c *call) page(fromName string) (p page, e *apiError) {
-	if p.sym, e = c.symbol(true); e != nil {
+func (c *call) page(symRequired bool, defLimit int64, fromName string) (p page, e *apiError) {
+	if p.sym, e = c.symbol(symRequired); e != nil {
 		return p, e
 	}
-	if p.limit, e = c.limit(500, 1000); e != nil {
+	if p.limit, e = c.limit(defLimit, 1000); e != nil {
 		return p, e
 	}
-	from, hasFrom, e := c.integer(fromName, 0, 1<<62)
-	if e != nil {
-		return p, e
+	if fromName != "" {
+		from, hasFrom, e := c.integer(fromName, 0, 1<<62)
+		if e != nil {
+			return p, e
+		}
+		p.from, p.hasFrom = uint64(from), hasFrom
 	}
-	p.from, p.hasFrom = uint64(from), hasFrom
 	p.start, p.end, e = c.window()
 	return p, e
 }
