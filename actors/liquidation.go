@@ -306,7 +306,6 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		return
 	}
 	done, res, code := a.risk(h).CloseForADL(h.sym, m.side, m.qty, m.price)
-	realized := res.Realized
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))
 	}
@@ -344,7 +343,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		}
 		inLiq = true
 	}
-	a.answerClose(ctx, m, done, realized)
+	a.answerClose(ctx, m, done, res.Realized)
 	if inLiq {
 		a.perform(ctx)
 	}

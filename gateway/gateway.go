@@ -69,8 +69,12 @@ const (
 const (
 	quiet          = 20 * time.Millisecond
 	quietUndrained = 250 * time.Millisecond
-	microVerbSubs  = 9
 )
+
+// microVerbSubs is how many subscriptions a micro service makes for its
+// verbs: $SRV.PING, .INFO and .STATS, each alone, with the name and with
+// the id.
+const microVerbSubs = 9
 
 // flushTimeout bounds Stop's round trip to the server when its context has
 // no deadline.
@@ -162,7 +166,8 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	for _, e := range endpoints(subj) {
+	eps := endpoints(subj)
+	for _, e := range eps {
 		for _, o := range e.ops {
 			o.latency = g.m.latency.WithLabelValues(o.ep.String())
 		}
@@ -179,11 +184,10 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 		_ = g.svc.Stop()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	// The service's subscriptions: one per endpoint and micro's verbs
-	// ($SRV.PING, .INFO, .STATS, each alone, with the name and with the
-	// id), unless fewer came (another part of the process may subscribe
-	// on nc meanwhile, and a count too high would never drain).
-	g.subs = min(nc.NumSubscriptions()-before, len(endpoints(subj))+microVerbSubs)
+	// The service's subscriptions: one per endpoint and micro's verbs,
+	// unless fewer came (another part of the process may subscribe on nc
+	// meanwhile, and a count too high would never drain).
+	g.subs = min(nc.NumSubscriptions()-before, len(eps)+microVerbSubs)
 	return g, nil
 }
 
