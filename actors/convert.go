@@ -41,6 +41,9 @@ var riskErrors = [...]wireError{
 	risk.AccountInLiquidation: {wire.CodeAccountInLiquidation, "the account is being liquidated"},
 	risk.UnknownOrder:         {wire.CodeUnknownOrder, "the order is not open"},
 	risk.TooManyOrders:        {wire.CodeTooManyOrders, "the account already holds the most open orders allowed in this symbol"},
+	// The order would close the position past its bankruptcy price: more
+	// margin (or a better price) is what it needs.
+	risk.BeyondBankruptcy: {wire.CodeInsufficientMargin, "the price is past the position's bankruptcy price: its margin cannot pay the loss of a fill there"},
 	// SetMarginMode's refusal (the account actor names the position or the
 	// orders itself first: margin.go).
 	risk.PositionOpen: {wire.CodePositionOpen, "the margin mode cannot change while a position or order is open"},

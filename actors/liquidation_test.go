@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -305,5 +306,56 @@ func TestAccountEventsFollowANewListener(t *testing.T) {
 	e.x.quiesce()
 	if evs := e.rec.events("alice", wire.EventOrder); len(evs) != 1 || !evs[0].Order.Price.Equal(dec("3001")) {
 		t.Fatalf("order events %+v, want the second order's", evs)
+	}
+}
+
+// TestCloseBeyondBankruptcy: with one order into a thin book a trader
+// could close a long below its bankruptcy price and leave the loss its
+// margin cannot pay to the insurance fund (empty here: the audit counted it
+// uncovered; a full one paid the counterparty's windfall, an account pair's
+// way to drain it). Such a limit order is refused, placed or amended, with
+// INSUFFICIENT_MARGIN; at the bankruptcy price it is accepted, and a market
+// close stops there (closeBound): nothing reaches the fund.
+func TestCloseBeyondBankruptcy(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "750")
+	for _, a := range []string{"bob", "carol"} {
+		e.deposit(a, "100000")
+	}
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // bankruptcy price 3000
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "2000", "1")
+	for _, tif := range []wire.TIF{wire.IOC, wire.GTC} {
+		r := e.place("alice", tsym, wire.Sell, "2999", "1", tif)
+		if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "bankruptcy price") {
+			t.Fatalf("%s sell below the bankruptcy price: %+v", tif, r.Reply)
+		}
+	}
+	o := e.mustPlace("alice", tsym, wire.Sell, "3400", "1") // rests above carol's bid
+	a := call(t, func(d func(wire.OrderReply)) {
+		e.x.AmendOrder("alice", wire.Amend{Symbol: tsym, OrderID: o.OrderID, Price: dec("2000")}, d)
+	})
+	if a.OK || a.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("amend below the bankruptcy price: %+v", a.Reply)
+	}
+	if c := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, OrderID: o.OrderID}, d)
+	}); !c.OK {
+		t.Fatalf("cancel: %+v", c.Reply)
+	}
+	if o := e.mustPlace("alice", tsym, wire.Sell, "3000", "1", wire.IOC); o.Status != wire.StatusExpired {
+		t.Fatalf("IOC at the bankruptcy price over a bid at 2000: %+v", o)
+	}
+	m := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
+	if !m.OK || m.Order.FilledQty.Sign() != 0 {
+		t.Fatalf("market close over a bid at 2000: %+v %+v", m.Reply, m.Order)
+	}
+	e.x.quiesce()
+	if p := e.position("alice", tsym); p == nil || !p.Qty.Equal(dec("1")) {
+		t.Fatalf("position %+v", p)
+	}
+	if r := e.audit(); r.Uncovered != 0 || !r.Conserved() || !e.fundBalance().IsZero() {
+		t.Fatalf("audit %v, fund %s", r, e.fundBalance())
 	}
 }

@@ -37,6 +37,9 @@ const (
 	ChargeExceedsProfit
 	// TooManyOrders: the account already holds the symbol's MaxOpenOrders.
 	TooManyOrders
+	// BeyondBankruptcy: a limit order that would close the position at a
+	// price past its bankruptcy price, a loss its margin cannot pay.
+	BeyondBankruptcy
 
 	numCodes // not a code: the number of codes (Codes)
 )
@@ -70,6 +73,7 @@ var codeNames = [numCodes]string{
 	Internal:             "INTERNAL",
 	ChargeExceedsProfit:  "CHARGE_EXCEEDS_PROFIT",
 	TooManyOrders:        "TOO_MANY_ORDERS",
+	BeyondBankruptcy:     "BEYOND_BANKRUPTCY",
 }
 
 func (c Code) String() string {

@@ -383,8 +383,9 @@ func TestFundingConservation(t *testing.T) {
 
 // socialize charges up to deficit to the profitable positions opposite leg
 // (socialized-loss mode), in account order, each at most its profit at the
-// mark; what they pay goes to the fund, which paid the deficit. Returns the
-// accounts the charges made liquidatable.
+// mark and what leaves it above its maintenance margin; what they pay goes
+// to the fund, which paid the deficit. Returns the accounts the charges
+// made liquidatable.
 func (w *world) socialize(bankrupt *Account, leg LiquidationLeg, deficit market.Money) []*Account {
 	var hit []*Account
 	s, mark := leg.Symbol, w.mark[leg.Symbol]
@@ -399,7 +400,15 @@ func (w *world) socialize(bankrupt *Account, leg LiquidationLeg, deficit market.
 			w.t.Fatalf("charge above profit: %s", c)
 		}
 		r, c := a.ApplySocializedCharge(s, charge, mark)
+		if c == ChargeExceedsProfit {
+			continue // no headroom above its maintenance margin: it pays nothing
+		}
 		mustOK(w.t, c, "socialized charge")
+		if paid := -r.Realized; paid <= 0 || paid > charge {
+			w.t.Fatalf("charged %s of %s", paid, charge)
+		} else {
+			charge = paid // at most what leaves it above its maintenance margin
+		}
 		w.fund += charge
 		deficit -= charge
 		w.socialized++

@@ -140,7 +140,13 @@ func TestIsolatedFills(t *testing.T) {
 		t.Fatalf("deficit %s", r.Deficit)
 	}
 	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false)
-	r = trade(t, a, btc, book.Sell, 269_000, 1000, 290_000, false) // loss 3100 vs margin 3000
+	// A sell resting at the bankruptcy price 27000; a funding payment of
+	// 100 (0.5 % at 20000) takes the margin to 2900: loss 3000 vs 2900.
+	r = restingFill(t, a, btc, book.Sell, 270_000, 1000, 300_000, false, func() {
+		if f := a.ApplyFunding(btc, 500_000, 200_000); f.Delta != -usdt("100") {
+			t.Fatalf("funding %s", f.Delta)
+		}
+	})
 	if r.Deficit != usdt("100") || a.Balance() < 0 {
 		t.Fatalf("deficit %s balance %s", r.Deficit, a.Balance())
 	}
@@ -150,9 +156,84 @@ func TestIsolatedFills(t *testing.T) {
 func TestCrossCloseBeyondCashIsDeficit(t *testing.T) {
 	btc, _ := demo()
 	a := funded("2000", Cross)
-	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false)       // fee 15
-	r := trade(t, a, btc, book.Sell, 270_000, 1000, 300_000, false) // −3000, fee 13.5
-	if r.Deficit != usdt("1028.5") || a.Cash() != 0 || a.Balance() != 0 {
+	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false) // fee 15: bankruptcy price 30000 − 1985
+	// A sell resting at 28100; funding takes 100 (bankruptcy price 28115):
+	// −1900, fee 14.05, against 1885 of cash.
+	r := restingFill(t, a, btc, book.Sell, 281_000, 1000, 300_000, false, func() { a.ApplyFunding(btc, 500_000, 200_000) })
+	if r.Deficit != usdt("29.05") || a.Cash() != 0 || a.Balance() != 0 {
 		t.Fatalf("deficit %s cash %s", r.Deficit, a.Cash())
+	}
+}
+
+// TestCloseBeyondBankruptcyRefused: a limit order against a position
+// priced past its bankruptcy price is refused (BeyondBankruptcy), placed or
+// amended there, with nothing reserved; at the price itself, opening, a
+// market order or a position backed at any price in the band passes.
+func TestCloseBeyondBankruptcyRefused(t *testing.T) {
+	btc, _ := demo()
+	const mark book.Ticks = 300_000
+	for _, c := range []struct {
+		name  string
+		mode  MarginMode
+		cash  string
+		side  book.Side // the position's
+		bk    book.Ticks
+		limit bool // past bk refused
+	}{
+		{"isolated long", Isolated, "10000", book.Buy, 285_000, true}, // 30000 − margin 1500
+		{"isolated short", Isolated, "10000", book.Sell, 315_000, true},
+		{"cross long", Cross, "2000", book.Buy, 280_150, true}, // 30000 − (2000 − fee 15)
+		{"cross short", Cross, "2000", book.Sell, 319_850, true},
+		{"cross long backed at any price", Cross, "100000", book.Buy, 1, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := funded(c.cash, c.mode)
+			mustOK(t, a.SetLeverage(btc, 20), "lev")
+			trade(t, a, btc, c.side, mark, 1000, mark, false)
+			if bk, _ := a.BankruptcyPrice(btc); bk != c.bk {
+				t.Fatalf("bankruptcy price %d, want %d", bk, c.bk)
+			}
+			closing, dir := book.Sell, book.Ticks(-1)
+			if c.side == book.Sell {
+				closing, dir = book.Buy, 1
+			}
+			lo, hi := btc.Band(mark)
+			past := min(max(c.bk+dir, lo), hi) // a tick past it, or the band's edge
+			pastWant := map[bool]Code{true: BeyondBankruptcy, false: OK}[c.limit]
+			reserved, orders := a.OrderMargin(), len(a.OpenOrders())
+			for _, o := range []struct {
+				o    Order
+				want Code
+			}{
+				{Order{Side: closing, Type: Limit, Price: past, Qty: 500}, pastWant},
+				{Order{Side: closing, Type: Limit, Price: past, Qty: 3000}, pastWant}, // closes, then opens
+				{Order{Side: closing, Type: Limit, Price: min(max(c.bk, lo), hi), Qty: 1000}, OK},
+				{Order{Side: closing, Type: Market, Qty: 1000}, OK},
+				{Order{Side: c.side, Type: Limit, Price: past, Qty: 100}, OK}, // adds: no bankruptcy bound
+			} {
+				o.o.ID = newID()
+				got, _ := a.PreTrade(btc, o.o, mark)
+				if got != o.want {
+					t.Errorf("%+v: %s, want %s", o.o, got, o.want)
+				}
+				if got == OK {
+					a.OnOrderDone(o.o.ID)
+				}
+			}
+			if a.OrderMargin() != reserved || len(a.OpenOrders()) != orders {
+				t.Fatalf("refusals left reservations: %s, %d orders", a.OrderMargin(), len(a.OpenOrders()))
+			}
+			// An amend there is refused too and keeps the order as it was.
+			id := newID()
+			code, _ := a.PreTrade(btc, Order{ID: id, Side: closing, Type: Limit, Price: mark, Qty: 1000}, mark)
+			mustOK(t, code, "close at the mark")
+			before := a.OrderMargin()
+			if got := a.Amend(btc, id, past, 1000, mark); got != pastWant {
+				t.Fatalf("amend past the bankruptcy price: %s, want %s", got, pastWant)
+			}
+			if c.limit && a.OrderMargin() != before {
+				t.Fatalf("refused amend changed the reservation: %s → %s", before, a.OrderMargin())
+			}
+		})
 	}
 }

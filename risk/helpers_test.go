@@ -82,6 +82,24 @@ func trade(t testing.TB, a *Account, sym *market.Symbol, side book.Side, price b
 	return r
 }
 
+// restingFill places a limit order of a at price, runs moved (which moves
+// the position's bankruptcy price past price: a funding payment, another
+// position's mark), then fills it completely at price: how a fill beyond
+// the margin still happens once PreTrade refuses such a price up front.
+func restingFill(t testing.TB, a *Account, sym *market.Symbol, side book.Side, price book.Ticks, qty book.Lots, mark book.Ticks, maker bool, moved func()) FillResult {
+	t.Helper()
+	id := newID()
+	c, _ := a.PreTrade(sym, Order{ID: id, Side: side, Type: Limit, Price: price, Qty: qty}, mark)
+	mustOK(t, c, "PreTrade")
+	moved()
+	if c, _ := a.PreTrade(sym, Order{ID: newID(), Side: side, Type: Limit, Price: price, Qty: qty}, mark); c != BeyondBankruptcy {
+		t.Fatalf("the bankruptcy price did not move past %d: a new order there is %s", price, c)
+	}
+	r, c := a.ApplyFill(sym, Fill{OrderID: id, Side: side, Price: price, Qty: qty, Maker: maker, FeeRate: sym.FeeRate(maker)})
+	mustOK(t, c, "ApplyFill")
+	return r
+}
+
 func funded(amount string, mode MarginMode) *Account {
 	a := NewAccount(1, mode)
 	if c := a.Deposit(usdt(amount)); c != OK {

@@ -57,13 +57,18 @@ type openOrder struct {
 //     → InvalidPrice;
 //  4. notional (at the limit price; at the mark for market orders) below
 //     MinNotional → MinNotional (reduce-only orders are exempt);
-//  5. reduce-only that would not shrink the position → ReduceOnlyRejected:
+//  5. a limit order against the position priced past its bankruptcy price
+//     (a sell below a long's, a buy above a short's) → BeyondBankruptcy:
+//     a fill there loses more than the position's margin, which nobody
+//     pays but the insurance fund (a market order's bound stops at that
+//     price instead: the actors' closeBound);
+//  6. reduce-only that would not shrink the position → ReduceOnlyRejected:
 //     its side must oppose the position and its qty plus the side's open
 //     reduce-only qty must be ≤ |position| (rejected, never trimmed);
-//  6. |position| if every open order of that side filled > MaxQty, or its
+//  7. |position| if every open order of that side filled > MaxQty, or its
 //     notional at the mark > the last tier → InvalidQty; the symbol's
 //     leverage above that notional's tier → LeverageTooHigh;
-//  7. growth of the order margin > Available → InsufficientMargin.
+//  8. growth of the order margin > Available → InsufficientMargin.
 //
 // The margin price is where the order's notional is largest among the
 // prices it may likely fill at (marginPrice): for a linear contract the
@@ -103,6 +108,11 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		return BadRequest, 0
 	}
 	p := &a.pos[i]
+	if o.Type == Limit && p.qty != 0 && (p.qty > 0) != (o.Side == book.Buy) {
+		if _, bk := a.prices(i); o.Side == book.Sell && o.Price < bk || o.Side == book.Buy && o.Price > bk {
+			return BeyondBankruptcy, 0
+		}
+	}
 	if max := sym.MaxOpenOrders; max > 0 && p.orders >= max && o.Type == Limit && !o.NeverRests {
 		return TooManyOrders, 0
 	}
