@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
 )
@@ -60,8 +61,12 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 	var code risk.Code
 	if m.delta > 0 {
 		code = a.risk(h).AddMargin(h.sym, m.delta)
-	} else {
-		code = a.risk(h).RemoveMargin(h.sym, -m.delta)
+	} else if code = a.risk(h).RemoveMargin(h.sym, -m.delta); code == risk.OK {
+		if o := a.closingPast(h.asset, h); o != nil {
+			a.risk(h).AddMargin(h.sym, -m.delta) // back: the removal made Available grow by as much
+			m.refuse(closingPastError(o, "taking that margin out"))
+			return
+		}
 	}
 	switch code {
 	case risk.OK:
@@ -98,8 +103,54 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 		m.refuse(riskError(code))
 		return
 	}
+	if o := a.closingPast(m.asset, nil); o != nil {
+		w.acct.Deposit(m.amount) // back: it was there a moment ago
+		m.refuse(closingPastError(o, "that withdrawal"))
+		return
+	}
 	w.deposits -= m.amount
 	a.keepIncome(nil, m.asset, incomeWithdrawal, -m.amount, 0, a.x.clock(&a.j))
 	a.afterBackingChange(ctx, m.asset)
 	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
+}
+
+// closingPast returns an order that closes a position of wallet asset (in
+// h only, when h is set; else in any cross position, which the wallet's
+// cash backs) and could now fill past the position's bankruptcy price: a
+// limit order priced past it (or whose amend on its way is), or any market
+// close, whose bound is the bankruptcy price of when it was sent. A
+// withdrawal or a margin removal that would leave one is undone and
+// refused: the fill would lose more than what backs the position, and the
+// fund would pay the counterparty for it (API.md, the bankruptcy bound).
+func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
+	for _, o := range a.orders.Values() {
+		if o.h.asset != asset || h != nil && o.h != h || o.cond != nil && !o.cond.fired {
+			continue
+		}
+		acct := a.risk(o.h)
+		pos, _ := acct.Position(o.h.sym)
+		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) || h == nil && pos.Mode != risk.Cross {
+			continue
+		}
+		bk, ok := acct.BankruptcyPrice(o.h.sym)
+		if !ok || o.typ == book.Market {
+			return o
+		}
+		prices := [2]book.Ticks{o.price, o.price}
+		if o.amending > 0 {
+			prices[1] = o.pendPrice // the book may fill it at either until it answers
+		}
+		for _, p := range prices {
+			if o.side == book.Sell && p < bk || o.side == book.Buy && p > bk {
+				return o
+			}
+		}
+	}
+	return nil
+}
+
+// closingPastError is closingPast's refusal of what.
+func closingPastError(o *order, what string) *wire.Error {
+	return wire.Errorf(wire.CodeInsufficientMargin, "%s would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel the order first, or take out less",
+		what, o.wid, o.h.sym.Name)
 }

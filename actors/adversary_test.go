@@ -1,0 +1,162 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// Adversarial scenarios: a trader (or two accounts of one) moving money
+// that is not theirs through the public requests. Each ends with the audit.
+
+// withdraw takes amount out of acct's USDT wallet.
+func (e *env) withdraw(acct, amount string) wire.BalanceReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.BalanceReply)) {
+		e.x.Withdraw(acct, wire.Withdraw{Asset: "USDT", Amount: dec(amount)}, d)
+	})
+}
+
+// positionMargin moves delta into (+) or out of (−) acct's isolated margin.
+func (e *env) positionMargin(acct, delta string) wire.PositionMarginReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.PositionMarginReply)) {
+		e.x.MovePositionMargin(acct, wire.PositionMargin{Symbol: tsym, Delta: dec(delta)}, d)
+	})
+}
+
+func (e *env) marginMode(acct string, mode wire.MarginModeName) {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode(acct, wire.MarginMode{Symbol: tsym, Mode: mode}, d)
+	})
+	if !r.OK {
+		e.t.Fatalf("margin mode %s %s: %v", acct, mode, r.Error)
+	}
+}
+
+// TestWithdrawPastRestingClose: a cross long backed by a large balance
+// rests a sell far below its entry (its bankruptcy price is lower still,
+// so it is accepted), then withdraws down to the initial margin: the
+// bankruptcy price rises past the resting sell, which a second account
+// then takes. The loss beyond the cash left goes to the fund.
+func TestWithdrawPastRestingClose(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "10000")
+	for _, a := range []string{"bob", "carol"} {
+		e.deposit(a, "100000")
+	}
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1") // the band's bottom; bankruptcy price below it
+	// 750 of cash left against a sell at 1875, which loses 1875: refused.
+	if r := e.withdraw("alice", "9250"); r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("withdrawal past the resting sell: %+v", r.Reply)
+	}
+	// 1875 left: the bankruptcy price is the sell's, whose fill the cash pays.
+	if r := e.withdraw("alice", "8125"); !r.OK {
+		t.Fatalf("withdrawal down to the sell's loss: %+v", r.Reply)
+	}
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC)
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+}
+
+// TestRemoveMarginPastRestingClose: the isolated form of the above: margin
+// added, a sell rested at the lowered bankruptcy price, the margin taken
+// back out.
+func TestRemoveMarginPastRestingClose(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "10000")
+	for _, a := range []string{"bob", "carol"} {
+		e.deposit(a, "100000")
+	}
+	e.marginMode("alice", wire.MarginIsolated)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // margin 750, bankruptcy 3000
+	if r := e.positionMargin("alice", "1125"); !r.OK {
+		t.Fatalf("add margin: %+v", r.Reply)
+	}
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1") // at the bankruptcy price now
+	if r := e.positionMargin("alice", "-1"); r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("margin removal past the resting sell: %+v", r.Reply)
+	}
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.Equal(dec("1875")) {
+		t.Fatalf("the refused removal moved the bankruptcy price to %s", p.BankruptcyPrice)
+	}
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC)
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+}
+
+// TestWithdrawBehindMarketClose: a market close's bound is the bankruptcy
+// price of when it was sent; a withdrawal while it is on its way to the
+// book raises that price above the bound, and the close fills below it.
+func TestWithdrawBehindMarketClose(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "10000")
+	for _, a := range []string{"bob", "carol"} {
+		e.deposit(a, "100000")
+	}
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1")
+	until := make(chan struct{})
+	e.x.root.Send(e.x.symbol(tsym).pid, &pauseMsg{until: until}) // the book holds the close
+	placed := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")},
+		func(r wire.OrderReply) { placed <- r })
+	r := e.withdraw("alice", "9250")
+	close(until)
+	if p := <-placed; !p.OK {
+		t.Fatalf("market close: %+v", p.Reply)
+	}
+	if a := e.audit(); !a.OK || a.Uncovered != 0 {
+		t.Fatalf("withdrawal %+v; audit %s", r.Reply, a)
+	}
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("withdrawal behind a market close: %+v", r.Reply)
+	}
+}
+
+// TestIsolatedOpenPastRestingClose: opening an isolated position moves its
+// margin out of the cash that backs a cross position, whose bankruptcy
+// price rises past a sell resting against it. The sell's fill leaves the
+// cash negative, and closing the isolated position at its own bankruptcy
+// price then hands the rest to the fund.
+func TestIsolatedOpenPastRestingClose(t *testing.T) {
+	t.Skip("known: a fill opening an isolated position moves a cross position's bankruptcy price past its resting close (DESIGN.md, an ordinary close beyond the margin)")
+	const other = "OTHER-PERP"
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
+	e.index(tsym, "3750")
+	e.index(other, "3750")
+	e.deposit("alice", "2000")
+	for _, a := range []string{"bob", "carol"} {
+		e.deposit(a, "100000")
+		e.leverage(a, other, 5)
+	}
+	e.leverage("alice", other, 5)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // cross: bankruptcy price 1750
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	if r := call(t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: other, Mode: wire.MarginIsolated}, d)
+	}); !r.OK {
+		t.Fatalf("isolated: %+v", r.Reply)
+	}
+	e.mustPlace("bob", other, wire.Sell, "3750", "1")
+	if o := e.mustPlace("alice", other, wire.Buy, "3750", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("isolated open: %+v", o) // 750 of margin out of the cash: bankruptcy price 2500
+	}
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC)   // −1875 against 1250
+	e.mustPlace("carol", other, wire.Buy, "3000", "1")            // a second account's bid
+	e.mustPlace("alice", other, wire.Sell, "3000", "1", wire.IOC) // at its bankruptcy price
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+}
