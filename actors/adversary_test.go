@@ -3,6 +3,7 @@ package actors
 import (
 	"testing"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -181,5 +182,39 @@ func TestOpenAboveMarkBankrupt(t *testing.T) {
 	a := e.audit()
 	if !a.OK || !e.fundBalance().Equal(dec("10000")) {
 		t.Fatalf("buy at the band's top %+v; fund %s, audit %s", r.Reply, e.fundBalance(), a)
+	}
+}
+
+// feeSymbol is testSymbol with fees.
+func feeSymbol(t *testing.T, maker, taker string) *market.Symbol {
+	t.Helper()
+	off := false
+	cfg := market.SymbolConfig{Symbol: tsym, Tick: dec("1"), Lot: dec("1"), MaxLeverage: dec("100"),
+		PriceBand: dec("0.5"), Funding: &off, MakerFee: dec(maker), TakerFee: dec(taker)}
+	for _, tr := range longTiers() {
+		cfg.MMTiers = append(cfg.MMTiers, market.TierConfig{MaxNotional: dec(tr[0]), MMR: dec(tr[1])})
+	}
+	s, err := cfg.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestCloseAtBankruptcyWithFee: a close exactly at the bankruptcy price
+// loses the whole margin, and its taker fee comes on top.
+func TestCloseAtBankruptcyWithFee(t *testing.T) {
+	e := newEnv(t, feeSymbol(t, "0", "0.001"))
+	e.index(tsym, "3750")
+	e.deposit("alice", "753.75") // 750 of margin and the opening fee
+	e.deposit("bob", "100000")
+	e.deposit("carol", "100000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	p := e.position("alice", tsym)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, p.BankruptcyPrice.String(), "1")
+	r := e.place("alice", tsym, wire.Sell, p.BankruptcyPrice.String(), "1", wire.IOC)
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("bankruptcy price %s, close %+v %+v; fund %s, audit %s", p.BankruptcyPrice, r.Reply, r.Order, e.fundBalance(), a)
 	}
 }

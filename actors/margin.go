@@ -132,7 +132,7 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) || h == nil && pos.Mode != risk.Cross {
 			continue
 		}
-		bk, ok := acct.BankruptcyPrice(o.h.sym)
+		bk, ok := acct.CloseBankruptcyPrice(o.h.sym)
 		if !ok || o.typ == book.Market {
 			return o
 		}
