@@ -115,8 +115,9 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 }
 
 // closingPast returns an order that closes a position of wallet asset (in
-// h only, when h is set; else in any cross position, which the wallet's
-// cash backs) and could now fill past the position's bankruptcy price: a
+// h only, when h is set: an isolated margin backs only its position; the
+// wallet's cash backs the cross positions and pays every close's fee) and
+// could now fill past the position's bankruptcy price: a
 // limit order priced past it (or whose amend on its way is), or any market
 // close, whose bound is the bankruptcy price of when it was sent. A
 // withdrawal or a margin removal that would leave one is undone and
@@ -129,7 +130,7 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 		}
 		acct := a.risk(o.h)
 		pos, _ := acct.Position(o.h.sym)
-		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) || h == nil && pos.Mode != risk.Cross {
+		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
 			continue
 		}
 		bk, ok := acct.CloseBankruptcyPrice(o.h.sym)
