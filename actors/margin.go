@@ -59,19 +59,19 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginReq) {
 	h := m.h
 	var code risk.Code
+	var past *order
 	if m.delta > 0 {
 		code = a.risk(h).AddMargin(h.sym, m.delta)
-	} else if code = a.risk(h).RemoveMargin(h.sym, -m.delta); code == risk.OK {
-		if o := a.closingPast(h.asset, h); o != nil {
-			a.risk(h).AddMargin(h.sym, -m.delta) // back: the removal made Available grow by as much
-			m.refuse(closingPastError(o, "taking that margin out"))
-			return
-		}
+	} else {
+		code = a.risk(h).RemoveMarginChecked(h.sym, -m.delta, func() bool { past = a.closingPast(h.asset, h); return past == nil })
 	}
 	switch code {
 	case risk.OK:
 	case risk.NoPosition:
 		m.refuse(wire.Errorf(wire.CodeNoIsolatedPosition, "no isolated position in %s", h.sym.Name))
+		return
+	case risk.BeyondBankruptcy:
+		m.refuse(closingPastError(past, "taking that margin out"))
 		return
 	case risk.InsufficientMargin:
 		if m.delta > 0 {
@@ -94,18 +94,17 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 // net of it.
 func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 	w := &a.wallets[m.asset]
-	switch code := w.acct.Withdraw(m.amount); code {
+	var past *order
+	switch code := w.acct.WithdrawChecked(m.amount, func() bool { past = a.closingPast(m.asset, nil); return past == nil }); code {
 	case risk.OK:
+	case risk.BeyondBankruptcy:
+		m.refuse(closingPastError(past, "that withdrawal"))
+		return
 	case risk.InsufficientMargin:
 		m.refuse(wire.Errorf(wire.CodeInsufficientMargin, "%s is more than the available %s", m.amount.Decimal(), w.acct.Available().Decimal()))
 		return
 	default:
 		m.refuse(riskError(code))
-		return
-	}
-	if o := a.closingPast(m.asset, nil); o != nil {
-		w.acct.Deposit(m.amount) // back: it was there a moment ago
-		m.refuse(closingPastError(o, "that withdrawal"))
 		return
 	}
 	w.deposits -= m.amount
@@ -121,7 +120,7 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 // limit order priced past it (or whose amend on its way is), or any market
 // close, whose bound is the bankruptcy price of when it was sent. A
 // withdrawal or a margin removal that would leave one is undone and
-// refused: the fill would lose more than what backs the position, and the
+// refused (risk's WithdrawChecked, RemoveMarginChecked): the fill would lose more than what backs the position, and the
 // fund would pay the counterparty for it (API.md, the bankruptcy bound).
 func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 	for _, o := range a.orders.Values() {
