@@ -296,7 +296,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 // closeBound tightens a market order's protection bound to the position's
 // bankruptcy price when the order closes it: a close never sells a long
 // below (or buys a short back above) the price where its margin is used
-// up, so no market close — a fired stop-loss in a gapping market above all
+// up, its taker fee included (risk.CloseBankruptcyPrice), so no market close — a fired stop-loss in a gapping market above all
 // — leaves a loss the account cannot pay; what the book cannot fill within
 // it expires.
 func closeBound(acct *risk.Account, s *market.Symbol, side book.Side, bound book.Ticks) book.Ticks {
@@ -304,7 +304,7 @@ func closeBound(acct *risk.Account, s *market.Symbol, side book.Side, bound book
 	if !ok || pos.Qty == 0 || (pos.Qty > 0) == (side == book.Buy) {
 		return bound
 	}
-	bk, ok := acct.BankruptcyPrice(s)
+	bk, ok := acct.CloseBankruptcyPrice(s)
 	if !ok || bk <= 0 {
 		return bound
 	}

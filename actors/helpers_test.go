@@ -324,12 +324,23 @@ func (e *env) position(acct, sym string) *wire.Position {
 // the maintenance tiers of risk's worked examples.
 func testSymbol(t testing.TB, name string, tiers ...[2]string) *market.Symbol {
 	t.Helper()
+	return compileSymbol(t, testConfig(name, tiers...))
+}
+
+// testConfig is testSymbol's config, for a test to change before
+// compileSymbol.
+func testConfig(name string, tiers ...[2]string) market.SymbolConfig {
 	off := false
 	cfg := market.SymbolConfig{Symbol: name, Tick: dec("1"), Lot: dec("1"), MaxLeverage: dec("100"),
 		PriceBand: dec("0.5"), Funding: &off}
 	for _, tr := range tiers {
 		cfg.MMTiers = append(cfg.MMTiers, market.TierConfig{MaxNotional: dec(tr[0]), MMR: dec(tr[1])})
 	}
+	return cfg
+}
+
+func compileSymbol(t testing.TB, cfg market.SymbolConfig) *market.Symbol {
+	t.Helper()
 	s, err := cfg.Compile()
 	if err != nil {
 		t.Fatal(err)

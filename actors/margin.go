@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/risk"
 	"github.com/perpx/perpx/wire"
 )
@@ -58,15 +59,19 @@ func (a *accountActor) setMarginMode(m *marginModeReq) {
 func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginReq) {
 	h := m.h
 	var code risk.Code
+	var past *order
 	if m.delta > 0 {
 		code = a.risk(h).AddMargin(h.sym, m.delta)
 	} else {
-		code = a.risk(h).RemoveMargin(h.sym, -m.delta)
+		code = a.risk(h).RemoveMarginChecked(h.sym, -m.delta, func() bool { past = a.closingPast(h.asset, h); return past == nil })
 	}
 	switch code {
 	case risk.OK:
 	case risk.NoPosition:
 		m.refuse(wire.Errorf(wire.CodeNoIsolatedPosition, "no isolated position in %s", h.sym.Name))
+		return
+	case risk.BeyondBankruptcy:
+		m.refuse(closingPastError(past, "taking that margin out"))
 		return
 	case risk.InsufficientMargin:
 		if m.delta > 0 {
@@ -89,8 +94,12 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 // net of it.
 func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 	w := &a.wallets[m.asset]
-	switch code := w.acct.Withdraw(m.amount); code {
+	var past *order
+	switch code := w.acct.WithdrawChecked(m.amount, func() bool { past = a.closingPast(m.asset, nil); return past == nil }); code {
 	case risk.OK:
+	case risk.BeyondBankruptcy:
+		m.refuse(closingPastError(past, "that withdrawal"))
+		return
 	case risk.InsufficientMargin:
 		m.refuse(wire.Errorf(wire.CodeInsufficientMargin, "%s is more than the available %s", m.amount.Decimal(), w.acct.Available().Decimal()))
 		return
@@ -102,4 +111,46 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 	a.keepIncome(nil, m.asset, incomeWithdrawal, -m.amount, 0, a.x.clock(&a.j))
 	a.afterBackingChange(ctx, m.asset)
 	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
+}
+
+// closingPast returns an order that closes a position of wallet asset (in
+// h only, when h is set: an isolated margin backs only its position; the
+// wallet's cash backs the cross positions and pays every close's fee) and
+// could now fill past the position's bankruptcy price: a
+// limit order priced past it (or whose amend on its way is), or any market
+// close, whose bound is the bankruptcy price of when it was sent. A
+// withdrawal or a margin removal that would leave one is undone and
+// refused (risk's WithdrawChecked, RemoveMarginChecked): the fill would lose more than what backs the position, and the
+// fund would pay the counterparty for it (API.md, the bankruptcy bound).
+func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
+	for _, o := range a.orders.Values() {
+		if o.h.asset != asset || h != nil && o.h != h || o.cond != nil && !o.cond.fired {
+			continue
+		}
+		acct := a.risk(o.h)
+		pos, _ := acct.Position(o.h.sym)
+		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
+			continue
+		}
+		bk, ok := acct.CloseBankruptcyPrice(o.h.sym)
+		if !ok || o.typ == book.Market {
+			return o
+		}
+		prices := [2]book.Ticks{o.price, o.price}
+		if o.amending > 0 {
+			prices[1] = o.pendPrice // the book may fill it at either until it answers
+		}
+		for _, p := range prices {
+			if o.side == book.Sell && p < bk || o.side == book.Buy && p > bk {
+				return o
+			}
+		}
+	}
+	return nil
+}
+
+// closingPastError is closingPast's refusal of what.
+func closingPastError(o *order, what string) *wire.Error {
+	return wire.Errorf(wire.CodeInsufficientMargin, "%s would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel the order first, or take out less",
+		what, o.wid, o.h.sym.Name)
 }

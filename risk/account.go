@@ -130,7 +130,14 @@ func (a *Account) Deposit(amount market.Money) Code {
 // Withdraw removes amount from cash if the account stays able to carry its
 // positions and orders: amount ≤ Cash and amount ≤ Available (so equity
 // after the withdrawal still covers the initial margin in use).
-func (a *Account) Withdraw(amount market.Money) Code {
+func (a *Account) Withdraw(amount market.Money) Code { return a.WithdrawChecked(amount, nil) }
+
+// WithdrawChecked is Withdraw that, once the money is out, asks keep (when
+// set) whether the account may stay so: the caller's check of what risk
+// does not hold, its orders' limit prices against the bankruptcy prices
+// the withdrawal raised. false puts the money back as it was and returns
+// BeyondBankruptcy.
+func (a *Account) WithdrawChecked(amount market.Money, keep func() bool) Code {
 	switch {
 	case a.inLiq:
 		return AccountInLiquidation
@@ -141,6 +148,11 @@ func (a *Account) Withdraw(amount market.Money) Code {
 	}
 	a.cash -= amount
 	a.afterChange(-1)
+	if keep != nil && !keep() {
+		a.cash += amount
+		a.afterChange(-1)
+		return BeyondBankruptcy
+	}
 	return OK
 }
 

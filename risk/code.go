@@ -38,7 +38,9 @@ const (
 	// TooManyOrders: the account already holds the symbol's MaxOpenOrders.
 	TooManyOrders
 	// BeyondBankruptcy: a limit order that would close the position at a
-	// price past its bankruptcy price, a loss its margin cannot pay.
+	// price past its bankruptcy price, a loss its margin cannot pay; or a
+	// withdrawal or margin removal whose caller found that it would leave
+	// such an order (WithdrawChecked).
 	BeyondBankruptcy
 
 	numCodes // not a code: the number of codes (Codes)

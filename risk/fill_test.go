@@ -166,9 +166,11 @@ func TestCrossCloseBeyondCashIsDeficit(t *testing.T) {
 }
 
 // TestCloseBeyondBankruptcyRefused: a limit order against a position
-// priced past its bankruptcy price is refused (BeyondBankruptcy), placed or
-// amended there, with nothing reserved; at the price itself, opening, a
-// market order or a position backed at any price in the band passes.
+// priced past its bankruptcy price, moved by the close's taker fee where
+// nothing else pays it (CloseBankruptcyPrice), is refused
+// (BeyondBankruptcy), placed or amended there, with nothing reserved; at
+// the price itself, opening, a market order or a position backed at any
+// price in the band passes.
 func TestCloseBeyondBankruptcyRefused(t *testing.T) {
 	btc, _ := demo()
 	const mark book.Ticks = 300_000
@@ -178,13 +180,20 @@ func TestCloseBeyondBankruptcyRefused(t *testing.T) {
 		cash  string
 		side  book.Side // the position's
 		bk    book.Ticks
-		limit bool // past bk refused
+		cbk   book.Ticks // CloseBankruptcyPrice
+		limit bool       // past cbk refused
+		add   Code       // an adding order's
 	}{
-		{"isolated long", Isolated, "10000", book.Buy, 285_000, true}, // 30000 − margin 1500
-		{"isolated short", Isolated, "10000", book.Sell, 315_000, true},
-		{"cross long", Cross, "2000", book.Buy, 280_150, true}, // 30000 − (2000 − fee 15)
-		{"cross short", Cross, "2000", book.Sell, 319_850, true},
-		{"cross long backed at any price", Cross, "100000", book.Buy, 1, false},
+		// 30000 − margin 1500; the cash pays the fee.
+		{"isolated long", Isolated, "10000", book.Buy, 285_000, 285_000, true, OK},
+		{"isolated short", Isolated, "10000", book.Sell, 315_000, 315_000, true, OK},
+		// 30000 − margin 1500, no cash for the fee: x − 0.0005·x ≥ 28500.
+		{"isolated long without cash", Isolated, "1515", book.Buy, 285_000, 285_143, true, InsufficientMargin},
+		// 30000 − (2000 − fee 15); with the close's fee x·0.9995 ≥ 28015
+		// (long), x·1.0005 ≤ 31985 (short).
+		{"cross long", Cross, "2000", book.Buy, 280_150, 280_291, true, OK},
+		{"cross short", Cross, "2000", book.Sell, 319_850, 319_690, true, OK},
+		{"cross long backed at any price", Cross, "100000", book.Buy, 1, 1, false, OK},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := funded(c.cash, c.mode)
@@ -193,12 +202,15 @@ func TestCloseBeyondBankruptcyRefused(t *testing.T) {
 			if bk, _ := a.BankruptcyPrice(btc); bk != c.bk {
 				t.Fatalf("bankruptcy price %d, want %d", bk, c.bk)
 			}
+			if bk, _ := a.CloseBankruptcyPrice(btc); bk != c.cbk {
+				t.Fatalf("close bankruptcy price %d, want %d", bk, c.cbk)
+			}
 			closing, dir := book.Sell, book.Ticks(-1)
 			if c.side == book.Sell {
 				closing, dir = book.Buy, 1
 			}
 			lo, hi := btc.Band(mark)
-			past := min(max(c.bk+dir, lo), hi) // a tick past it, or the band's edge
+			past := min(max(c.cbk+dir, lo), hi) // a tick past it, or the band's edge
 			pastWant := map[bool]Code{true: BeyondBankruptcy, false: OK}[c.limit]
 			reserved, orders := a.OrderMargin(), len(a.OpenOrders())
 			for _, o := range []struct {
@@ -207,9 +219,9 @@ func TestCloseBeyondBankruptcyRefused(t *testing.T) {
 			}{
 				{Order{Side: closing, Type: Limit, Price: past, Qty: 500}, pastWant},
 				{Order{Side: closing, Type: Limit, Price: past, Qty: 3000}, pastWant}, // closes, then opens
-				{Order{Side: closing, Type: Limit, Price: min(max(c.bk, lo), hi), Qty: 1000}, OK},
+				{Order{Side: closing, Type: Limit, Price: min(max(c.cbk, lo), hi), Qty: 1000}, OK},
 				{Order{Side: closing, Type: Market, Qty: 1000}, OK},
-				{Order{Side: c.side, Type: Limit, Price: past, Qty: 100}, OK}, // adds: no bankruptcy bound
+				{Order{Side: c.side, Type: Limit, Price: past, Qty: 100}, c.add}, // adds: no bankruptcy bound
 			} {
 				o.o.ID = newID()
 				got, _ := a.PreTrade(btc, o.o, mark)

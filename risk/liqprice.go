@@ -393,3 +393,41 @@ func (a *Account) BankruptcyPrice(sym *market.Symbol) (bk book.Ticks, ok bool) {
 	_, bk = a.prices(i)
 	return bk, true
 }
+
+// CloseBankruptcyPrice is the worst price a close of sym's position may
+// trade at, its own or its orders': the bankruptcy price, moved as far as
+// the close's taker fee needs where nothing else pays it. A cross close
+// pays loss and fee from what backs the position (its share of the cross
+// equity); an isolated one its loss from the margin and its fee from the
+// cash, so only a fee the cash cannot pay moves it. Clamped to
+// [1, MaxPrice]; ok is false without a position.
+func (a *Account) CloseBankruptcyPrice(sym *market.Symbol) (bk book.Ticks, ok bool) {
+	i := a.find(sym)
+	if i < 0 || a.pos[i].qty == 0 {
+		return 0, false
+	}
+	return a.closeBk(i), true
+}
+
+// closeBk is CloseBankruptcyPrice of slot i.
+func (a *Account) closeBk(i int) book.Ticks {
+	_, bk := a.prices(i)
+	p := &a.pos[i]
+	f := p.sym.TakerFee
+	if f == 0 {
+		return bk
+	}
+	_, w := a.backing(i)
+	if p.mode == Isolated {
+		w += max(a.cash, 0)
+	}
+	pays := func(x int64) bool {
+		fee := market.MustMulDiv(int64(p.sym.Notional(book.Ticks(x), p.qty)), int64(f), market.RateScale, true)
+		return p.equityAt(w, book.Ticks(x)) >= market.Money(fee)
+	}
+	hi := int64(p.sym.MaxPrice)
+	if p.qty > 0 { // the lowest tick that pays
+		return max(bk, book.Ticks(min(lastTrue(func(x int64) bool { return !pays(x) }, 1, hi, int64(bk))+1, hi)))
+	}
+	return min(bk, book.Ticks(max(lastTrue(pays, 1, hi, int64(bk)), 1)))
+}

@@ -58,10 +58,11 @@ type openOrder struct {
 //  4. notional (at the limit price; at the mark for market orders) below
 //     MinNotional → MinNotional (reduce-only orders are exempt);
 //  5. a limit order against the position priced past its bankruptcy price
-//     (a sell below a long's, a buy above a short's) → BeyondBankruptcy:
-//     a fill there loses more than the position's margin, which nobody
-//     pays but the insurance fund (a market order's bound stops at that
-//     price instead: the actors' closeBound);
+//     as CloseBankruptcyPrice moves it by the close's taker fee (a sell
+//     below a long's, a buy above a short's) → BeyondBankruptcy: a fill
+//     there loses more than the position's margin, which nobody pays but
+//     the insurance fund (a market order's bound stops at that price
+//     instead: the actors' closeBound);
 //  6. reduce-only that would not shrink the position → ReduceOnlyRejected:
 //     its side must oppose the position and its qty plus the side's open
 //     reduce-only qty must be ≤ |position| (rejected, never trimmed);
@@ -109,7 +110,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	}
 	p := &a.pos[i]
 	if o.Type == Limit && p.qty != 0 && (p.qty > 0) != (o.Side == book.Buy) {
-		if _, bk := a.prices(i); o.Side == book.Sell && o.Price < bk || o.Side == book.Buy && o.Price > bk {
+		if bk := a.closeBk(i); o.Side == book.Sell && o.Price < bk || o.Side == book.Buy && o.Price > bk {
 			return BeyondBankruptcy, 0
 		}
 	}

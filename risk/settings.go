@@ -103,6 +103,13 @@ func (a *Account) AddMargin(sym *market.Symbol, amount market.Money) Code {
 // RemoveMargin moves amount from sym's isolated margin back to cash while
 // margin − amount + min(uPnL, 0) stays ≥ the position's initial margin.
 func (a *Account) RemoveMargin(sym *market.Symbol, amount market.Money) Code {
+	return a.RemoveMarginChecked(sym, amount, nil)
+}
+
+// RemoveMarginChecked is RemoveMargin that then asks keep, as
+// WithdrawChecked does: false puts the margin back and returns
+// BeyondBankruptcy.
+func (a *Account) RemoveMarginChecked(sym *market.Symbol, amount market.Money, keep func() bool) Code {
 	i, c := a.isolatedSlot(sym)
 	if c != OK {
 		return c
@@ -117,6 +124,12 @@ func (a *Account) RemoveMargin(sym *market.Symbol, amount market.Money) Code {
 	p.margin -= amount
 	a.cash += amount
 	a.afterChange(i)
+	if keep != nil && !keep() {
+		p.margin += amount
+		a.cash -= amount
+		a.afterChange(i)
+		return BeyondBankruptcy
+	}
 	return OK
 }
 

@@ -168,3 +168,58 @@ func TestReportAndRatios(t *testing.T) {
 		t.Fatal("empty account margin ratio")
 	}
 }
+
+// TestCheckedRemovalsPutBack: a withdrawal or a margin removal its caller
+// vetoes (WithdrawChecked, RemoveMarginChecked) leaves the account as it
+// was, with BeyondBankruptcy; the veto sees the money out. The removal's
+// veto puts the margin back even with Available below zero (a cross
+// position's loss), where AddMargin would refuse.
+func TestCheckedRemovalsPutBack(t *testing.T) {
+	btc, eth := demo()
+	a := funded("10000", Isolated)
+	mustOK(t, a.SetLeverage(btc, 20), "lev")
+	trade(t, a, btc, book.Buy, 300_000, 1000, 300_000, false) // margin 1500
+	mustOK(t, a.AddMargin(btc, usdt("1000")), "add")
+	mustOK(t, a.SetMarginMode(eth, Cross), "cross")
+	mustOK(t, a.SetLeverage(eth, 20), "lev")
+	ethMark := book.Ticks(20_000)
+	for a.Available() > 0 { // a cross long losing until nothing is available
+		trade(t, a, eth, book.Buy, ethMark, 10_000, ethMark, false)
+		a.OnMark(eth, ethMark*9/10)
+	}
+	type state struct {
+		cash, avail, margin market.Money
+		bk                  book.Ticks
+	}
+	now := func() state {
+		p, _ := a.Position(btc)
+		bk, _ := a.BankruptcyPrice(btc)
+		return state{a.Cash(), a.Available(), p.Margin, bk}
+	}
+	before := now()
+	if before.avail >= 0 {
+		t.Fatalf("available %s, want it below zero", before.avail)
+	}
+	var seen state
+	veto := func() bool { seen = now(); return false }
+	if c := a.RemoveMarginChecked(btc, usdt("500"), veto); c != BeyondBankruptcy {
+		t.Fatalf("vetoed removal: %s", c)
+	}
+	if seen.margin != before.margin-usdt("500") || seen.bk <= before.bk {
+		t.Fatalf("the veto saw %+v, before %+v", seen, before)
+	}
+	if got := now(); got != before {
+		t.Fatalf("after the vetoed removal %+v, before %+v", got, before)
+	}
+	mustOK(t, a.Deposit(usdt("100000")), "deposit")
+	before = now()
+	if c := a.WithdrawChecked(usdt("50000"), veto); c != BeyondBankruptcy || seen.cash != before.cash-usdt("50000") {
+		t.Fatalf("vetoed withdrawal: %s, the veto saw %+v", c, seen)
+	}
+	if got := now(); got != before {
+		t.Fatalf("after the vetoed withdrawal %+v, before %+v", got, before)
+	}
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,200 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// Adversarial scenarios: a trader (or two accounts of one) moving money
+// that is not theirs through the public requests. Each ends with the audit.
+
+// withdraw takes amount out of acct's USDT wallet.
+func (e *env) withdraw(acct, amount string) wire.BalanceReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.BalanceReply)) {
+		e.x.Withdraw(acct, wire.Withdraw{Asset: "USDT", Amount: dec(amount)}, d)
+	})
+}
+
+// positionMargin moves delta into (+) or out of (−) acct's isolated margin.
+func (e *env) positionMargin(acct, delta string) wire.PositionMarginReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.PositionMarginReply)) {
+		e.x.MovePositionMargin(acct, wire.PositionMargin{Symbol: tsym, Delta: dec(delta)}, d)
+	})
+}
+
+func (e *env) marginMode(acct string, mode wire.MarginModeName) {
+	e.t.Helper()
+	r := call(e.t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode(acct, wire.MarginMode{Symbol: tsym, Mode: mode}, d)
+	})
+	if !r.OK {
+		e.t.Fatalf("margin mode %s %s: %v", acct, mode, r.Error)
+	}
+}
+
+// pairEnv is an exchange of syms (TEST-PERP alone by default) with the
+// index at 3750, alice funded with alice, bob and carol with 100 000 each.
+func pairEnv(t *testing.T, alice string, syms ...*market.Symbol) *env {
+	t.Helper()
+	if len(syms) == 0 {
+		syms = append(syms, testSymbol(t, tsym, longTiers()...))
+	}
+	e := newEnv(t, syms...)
+	for _, s := range syms {
+		e.index(s.Name, "3750")
+	}
+	e.deposit("alice", alice)
+	for _, a := range []string{"bob", "carol"} {
+		e.deposit(a, "100000")
+	}
+	return e
+}
+
+// carolTakes has carol buy 1 at price (IOC, leverage 5) and checks the
+// audit with the fund as it was, empty.
+func (e *env) carolTakes(price string) {
+	e.t.Helper()
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, price, "1", wire.IOC)
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		e.t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+}
+
+// TestWithdrawPastRestingClose: a cross long backed by a large balance
+// rests a sell far below its entry (its bankruptcy price is lower still,
+// so it is accepted), then withdraws down to the initial margin: the
+// bankruptcy price rises past the resting sell, which a second account
+// then takes. The loss beyond the cash left goes to the fund.
+func TestWithdrawPastRestingClose(t *testing.T) {
+	e := pairEnv(t, "10000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1") // the band's bottom; bankruptcy price below it
+	// 750 of cash left against a sell at 1875, which loses 1875: refused.
+	if r := e.withdraw("alice", "9250"); r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("withdrawal past the resting sell: %+v", r.Reply)
+	}
+	// 1875 left: the bankruptcy price is the sell's, whose fill the cash pays.
+	if r := e.withdraw("alice", "8125"); !r.OK {
+		t.Fatalf("withdrawal down to the sell's loss: %+v", r.Reply)
+	}
+	e.carolTakes("1875")
+}
+
+// TestRemoveMarginPastRestingClose: the isolated form of the above: margin
+// added, a sell rested at the lowered bankruptcy price, the margin taken
+// back out.
+func TestRemoveMarginPastRestingClose(t *testing.T) {
+	e := pairEnv(t, "10000")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // margin 750, bankruptcy 3000
+	if r := e.positionMargin("alice", "1125"); !r.OK {
+		t.Fatalf("add margin: %+v", r.Reply)
+	}
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1") // at the bankruptcy price now
+	if r := e.positionMargin("alice", "-1"); r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("margin removal past the resting sell: %+v", r.Reply)
+	}
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.Equal(dec("1875")) {
+		t.Fatalf("the refused removal moved the bankruptcy price to %s", p.BankruptcyPrice)
+	}
+	e.carolTakes("1875")
+}
+
+// TestWithdrawBehindMarketClose: a market close's bound is the bankruptcy
+// price of when it was sent; a withdrawal while it is on its way to the
+// book raises that price above the bound, and the close fills below it.
+func TestWithdrawBehindMarketClose(t *testing.T) {
+	e := pairEnv(t, "10000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1")
+	until := make(chan struct{})
+	e.x.root.Send(e.x.symbol(tsym).pid, &pauseMsg{until: until}) // the book holds the close
+	placed := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")},
+		func(r wire.OrderReply) { placed <- r })
+	r := e.withdraw("alice", "9250")
+	close(until)
+	if p := <-placed; !p.OK {
+		t.Fatalf("market close: %+v", p.Reply)
+	}
+	if a := e.audit(); !a.OK || a.Uncovered != 0 {
+		t.Fatalf("withdrawal %+v; audit %s", r.Reply, a)
+	}
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("withdrawal behind a market close: %+v", r.Reply)
+	}
+}
+
+// TestIsolatedOpenPastRestingClose: opening an isolated position moves its
+// margin out of the cash that backs a cross position, whose bankruptcy
+// price rises past a sell resting against it. The sell's fill leaves the
+// cash negative, and closing the isolated position at its own bankruptcy
+// price then hands the rest to the fund.
+func TestIsolatedOpenPastRestingClose(t *testing.T) {
+	t.Skip("known: a fill opening an isolated position moves a cross position's bankruptcy price past its resting close (DESIGN.md, an ordinary close beyond the margin)")
+	const other = "OTHER-PERP"
+	e := pairEnv(t, "2000", testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
+	for _, a := range []string{"alice", "bob", "carol"} {
+		e.leverage(a, other, 5)
+	}
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // cross: bankruptcy price 1750
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	if r := call(t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: other, Mode: wire.MarginIsolated}, d)
+	}); !r.OK {
+		t.Fatalf("isolated: %+v", r.Reply)
+	}
+	e.mustPlace("bob", other, wire.Sell, "3750", "1")
+	if o := e.mustPlace("alice", other, wire.Buy, "3750", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("isolated open: %+v", o) // 750 of margin out of the cash: bankruptcy price 2500
+	}
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC)   // −1875 against 1250
+	e.mustPlace("carol", other, wire.Buy, "3000", "1")            // a second account's bid
+	e.mustPlace("alice", other, wire.Sell, "3000", "1", wire.IOC) // at its bankruptcy price
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+}
+
+// TestOpenAboveMarkBankrupt: a long opened at the band's top from a second
+// account is bankrupt at the mark the moment it fills (its initial margin
+// is a fifth of the price, the band half of it); its liquidation's IOC
+// then sells into that second account's bid at the band's bottom and the
+// fund pays the difference: the pair nets what the fund lost.
+func TestOpenAboveMarkBankrupt(t *testing.T) {
+	t.Skip("known: an opening order's margin does not carry its open loss against the mark, so a fill far from it is liquidated at once into the pair's bid")
+	e := pairEnv(t, "1125")
+	e.fundDeposit("10000")
+	e.leverage("alice", tsym, 5)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Sell, "5625", "1") // the band's top
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1")  // and its bottom
+	r := e.place("alice", tsym, wire.Buy, "5625", "1", wire.IOC)
+	a := e.audit()
+	if !a.OK || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("buy at the band's top %+v; fund %s, audit %s", r.Reply, e.fundBalance(), a)
+	}
+}
+
+// TestCloseAtBankruptcyWithFee: a close exactly at the bankruptcy price
+// loses the whole margin, and its taker fee comes on top.
+func TestCloseAtBankruptcyWithFee(t *testing.T) {
+	cfg := testConfig(tsym, longTiers()...)
+	cfg.TakerFee = dec("0.001")
+	e := pairEnv(t, "753.75", compileSymbol(t, cfg)) // 750 of margin and the opening fee
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	p := e.position("alice", tsym)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, p.BankruptcyPrice.String(), "1")
+	r := e.place("alice", tsym, wire.Sell, p.BankruptcyPrice.String(), "1", wire.IOC)
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("bankruptcy price %s, close %+v %+v; fund %s, audit %s", p.BankruptcyPrice, r.Reply, r.Order, e.fundBalance(), a)
+	}
+}
