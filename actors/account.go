@@ -337,6 +337,9 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	if code != risk.OK {
 		return riskError(code)
 	}
+	if o.typ == book.Market {
+		bound = a.risk(o.h).OpenBound(s, o.side, o.qty, mark, bound)
+	}
 	m.o = o
 	m.place = placeMsg{
 		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,

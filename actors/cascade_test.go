@@ -73,7 +73,10 @@ const cascadeFund = "10000"
 func newCascade(tb testing.TB, n int) *cascade {
 	tb.Helper()
 	e := newEnv(tb, cascadeSymbol(tb))
-	e.index(csym, "1000")
+	// The longs take the shorts at up to 1049 with IOC buys limited there:
+	// with the mark below it, a 50x buy limited at 1049 would be
+	// liquidatable the moment it filled (risk.WouldLiquidate).
+	e.index(csym, "1049")
 	e.fundDeposit(cascadeFund)
 	c := &cascade{e: e, longs: n / 2, crowd: n / 8}
 	qty := func(i int) int64 { return 1 + int64(i%5) }

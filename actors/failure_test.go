@@ -89,6 +89,7 @@ func TestFailedCounterpartyDoesNotBlockADL(t *testing.T) {
 
 	e.fail("B", func(*accountActor) {})
 	e.x.quiesce()
+	e.leverage("F", tsym, 1) // 5000 is a third above the mark
 	if o := e.mustPlace("F", tsym, wire.Buy, "5000", "1", wire.IOC); o.Status == wire.StatusFilled {
 		t.Fatal("F traded against the failed account's resting order")
 	}

@@ -44,7 +44,7 @@ func TestDualPrice(t *testing.T) {
 	if !p.LiquidationPrice.Equal(dec("3100")) || !p.BankruptcyPrice.Equal(dec("3000")) {
 		t.Fatalf("liquidation %s, bankruptcy %s; want 3100, 3000", p.LiquidationPrice, p.BankruptcyPrice)
 	}
-	e.leverage("carol", tsym, 5)
+	e.leverage("carol", tsym, 1) // a short opened 1750 under the mark
 	e.leverage("dave", tsym, 5)
 	e.mustPlace("carol", tsym, wire.Sell, "2000", "1")
 	if o := e.mustPlace("dave", tsym, wire.Buy, "2000", "1", wire.IOC); o.Status != wire.StatusFilled {

@@ -39,7 +39,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 		{"min notional", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30000"), Qty: dec("0.0001"), TIF: wire.GTC}, wire.CodeInvalidQty},
 		{"margin", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec("30000"), Qty: dec("10"), TIF: wire.GTC}, wire.CodeInsufficientMargin},
 		{"reduce only", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("30000"), Qty: dec("0.1"), TIF: wire.GTC, ReduceOnly: true}, wire.CodeReduceOnlyRejected},
-		{"post only", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("28000"), Qty: dec("0.01"), TIF: wire.GTC, PostOnly: true}, wire.CodePostOnlyWouldTake},
+		{"post only", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("29000"), Qty: dec("0.01"), TIF: wire.GTC, PostOnly: true}, wire.CodePostOnlyWouldTake},
 		{"fok", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.Limit, Price: dec("29000"), Qty: dec("0.2"), TIF: wire.FOK}, wire.CodeFOKNotFilled},
 	}
 	for _, c := range cases {

@@ -123,6 +123,7 @@ func TestSocializedChargeRespreads(t *testing.T) {
 	e.mustPlace("C", tsym, wire.Sell, "3750", "50")
 	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
 	e.mustPlace("D", tsym, wire.Buy, "2900", "200")  // A sells here: deficit 20000
+	e.leverage("E", tsym, 1)                         // a short opened 650 under the mark
 	e.mustPlace("E", tsym, wire.Sell, "3100", "150") // where B closes
 
 	// B's close is matched while B's actor is held: its result, and

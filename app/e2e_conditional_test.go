@@ -167,6 +167,10 @@ func TestE2ETrailingStop(t *testing.T) {
 			e, alice, mm := startAliceMM(t)
 			mm.limit(wire.Sell, "1300", "5")
 			mm.limit(wire.Buy, "800", "5")
+			// Its market order opens a position against quotes a fifth
+			// from the mark: at 1x the fill's loss cannot liquidate it, so
+			// the order's bound (risk.Account.OpenBound) lets it fill.
+			alice.leverage("1")
 			r := alice.placeJSON(`{"symbol":"` + tsym + `","type":"trailing_stop_market","qty":"1","trigger_by":"index",` + tc.body + `}`)
 			mustOK(t, "place", r.Reply)
 			if r.Order.Status != wire.StatusUntriggered || r.Order.CallbackRate.IsZero() {

@@ -36,7 +36,7 @@ func TestE2EDualPrice(t *testing.T) {
 		t.Fatalf("alice's position %+v; want liquidation 3100, bankruptcy 3000", p)
 	}
 
-	carol.leverage("5")
+	carol.leverage("1") // a short opened 1750 under the mark
 	dave.leverage("5")
 	carol.limit(wire.Sell, "2000", "1")
 	if o := dave.limit(wire.Buy, "2000", "1", wire.IOC); o.Status != wire.StatusFilled || !o.AvgPrice.Equal(dec("2000")) {

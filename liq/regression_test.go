@@ -23,8 +23,11 @@ func TestLosingDuelistsSettle(t *testing.T) {
 	x := w.addAccount("X", risk.Cross, usdt("3000"))
 	y := w.addAccount("Y", risk.Cross, usdt("3500"))
 	z := w.addAccount("Z", risk.Cross, usdt("1000000"))
-	w.leverage(x, 0, 50)
-	w.leverage(y, 0, 50)
+	// They open at leverages whose initial margin holds their loss against
+	// the mark (risk.WouldLiquidate), then raise them to 50x: a cross
+	// position's bankruptcy price does not depend on its leverage.
+	w.leverage(x, 0, 34)
+	w.leverage(y, 0, 29)
 	w.leverage(z, 0, 10)
 	w.mustPlace(z, 0, book.Sell, 1000, 100, book.GTC)
 	w.mustPlace(x, 0, book.Buy, 1000, 100, book.IOC)
@@ -32,6 +35,8 @@ func TestLosingDuelistsSettle(t *testing.T) {
 	w.mustPlace(z, 0, book.Buy, 960, 100, book.GTC)
 	w.mustPlace(y, 0, book.Sell, 960, 100, book.IOC)
 	w.drain()
+	w.leverage(x, 0, 50)
+	w.leverage(y, 0, 50)
 	w.position(x, 0, 100, w.syms[0].Value(1000, 100), 0)
 	w.position(y, 0, -100, -w.syms[0].Value(960, 100), 0)
 	if p, _ := z.r.Position(w.syms[0]); p.Qty != 0 {

@@ -161,6 +161,7 @@ func TestFirstFillValuedAtTheMark(t *testing.T) {
 	s := seedSymbol(t, [2]string{"1000000", "0.01"})
 	a := NewAccount(1, Cross)
 	mustOK(t, a.Deposit(market.Money(1_000_000*market.MoneyScale)), "deposit")
+	mustOK(t, a.SetLeverage(s, 5), "lev") // at 20x 10 above the mark would be liquidatable at once
 	c, _ := a.PreTrade(s, Order{ID: 1, Side: book.Buy, Type: Limit, Price: 110, Qty: 2}, 100)
 	mustOK(t, c, "PreTrade")
 	if _, c := a.ApplyFill(s, Fill{OrderID: 1, Side: book.Buy, Price: 110, Qty: 2}); c != OK {

@@ -42,6 +42,11 @@ const (
 	// withdrawal or margin removal whose caller found that it would leave
 	// such an order (WithdrawChecked).
 	BeyondBankruptcy
+	// WouldLiquidate: a limit order whose opening part, filled at its
+	// price, loses so much against the mark that its own initial margin is
+	// left at or under the maintenance margin it adds (in cross the
+	// account's other cash is not counted: the rule holds per order).
+	WouldLiquidate
 
 	numCodes // not a code: the number of codes (Codes)
 )
@@ -76,6 +81,7 @@ var codeNames = [numCodes]string{
 	ChargeExceedsProfit:  "CHARGE_EXCEEDS_PROFIT",
 	TooManyOrders:        "TOO_MANY_ORDERS",
 	BeyondBankruptcy:     "BEYOND_BANKRUPTCY",
+	WouldLiquidate:       "WOULD_LIQUIDATE",
 }
 
 func (c Code) String() string {

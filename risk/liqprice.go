@@ -431,3 +431,28 @@ func (a *Account) closeBk(i int) book.Ticks {
 	}
 	return min(bk, book.Ticks(max(lastTrue(pays, 1, hi, int64(bk)), 1)))
 }
+
+// OpenBound tightens bound, the worst price a market order of qty lots on
+// side may fill at, to where the order's opening part (the lots beyond what
+// closes the position) is not liquidatable the moment it fills
+// (opensUnderMaintenance): a market buy into a thin book would otherwise
+// open far above the mark and be liquidated at once, the fund paying its
+// loss beyond the margin. Call it after PreTrade accepted the order.
+func (a *Account) OpenBound(sym *market.Symbol, side book.Side, qty book.Lots, mark, bound book.Ticks) book.Ticks {
+	i := a.find(sym)
+	if i < 0 || mark <= 0 {
+		return bound
+	}
+	p := &a.pos[i]
+	so, c := &p.side[sideIdx(side)], p.closeCap(side)
+	q := max(so.qty-c, 0) - max(so.qty-qty-c, 0) // PreTrade counted the order in so.qty
+	if q <= 0 {
+		return bound
+	}
+	mm := p.openingMM(p.worstQty(side, 0), q, mark)
+	under := func(x int64) bool { return p.opensUnderMaintenance(side, book.Ticks(x), q, mark, mm) }
+	if side == book.Buy { // the highest price that is not
+		return book.Ticks(max(lastTrue(func(x int64) bool { return !under(x) }, 1, int64(bound), int64(mark)), 1))
+	}
+	return book.Ticks(lastTrue(under, int64(bound), int64(mark), int64(mark)) + 1) // the lowest
+}

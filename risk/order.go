@@ -68,7 +68,12 @@ type openOrder struct {
 //     reduce-only qty must be ≤ |position| (rejected, never trimmed);
 //  7. |position| if every open order of that side filled > MaxQty, or its
 //     notional at the mark > the last tier → InvalidQty; the symbol's
-//     leverage above that notional's tier → LeverageTooHigh;
+//     leverage above that notional's tier → LeverageTooHigh; a limit
+//     order's opening part liquidatable the moment it fills at its price
+//     (opensUnderMaintenance: a buy far above the mark, a sell far below)
+//     → WouldLiquidate: its liquidation would sell at once into whatever
+//     bid waits, the fund paying for the loss beyond its margin (a market
+//     order's bound stops short of that price instead: OpenBound);
 //  8. growth of the order margin > Available → InsufficientMargin.
 //
 // The margin price is where the order's notional is largest among the
@@ -131,6 +136,11 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		}
 		if p.lev > sym.TierFor(n).MaxLeverage {
 			return LeverageTooHigh, 0
+		}
+		c := p.closeCap(o.Side)
+		open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
+		if o.Type == Limit && p.opensUnderMaintenance(o.Side, o.Price, open, mark, p.openingMM(w, open, mark)) {
+			return WouldLiquidate, 0
 		}
 	}
 	add := sym.Notional(price, o.Qty)

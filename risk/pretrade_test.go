@@ -13,6 +13,7 @@ func TestPreTradeRules(t *testing.T) {
 	buy := func(price book.Ticks, qty book.Lots) Order {
 		return Order{Side: book.Buy, Type: Limit, Price: price, Qty: qty}
 	}
+	lev := func(l int64) func(a *Account) { return func(a *Account) { mustOK(t, a.SetLeverage(btc, l), "lev") } }
 	cases := []struct {
 		name  string
 		setup func(a *Account)
@@ -33,9 +34,16 @@ func TestPreTradeRules(t *testing.T) {
 		{"price negative", nil, btc, buy(-1, 100), mark, InvalidPrice},
 		{"price over max", nil, btc, buy(btc.MaxPrice+1, 100), btc.MaxPrice, InvalidPrice},
 		{"above band", nil, btc, buy(330_001, 100), mark, InvalidPrice},
-		{"band top ok", nil, btc, buy(330_000, 100), mark, OK},
+		{"band top ok", lev(2), btc, buy(330_000, 100), mark, OK},
+		// At 20x a long bought 10 % above the mark is bankrupt as it fills.
+		{"band top at 20x", nil, btc, buy(330_000, 100), mark, WouldLiquidate},
+		// 0.1 BTC at 31404.5: IM 157.0225 − fee 1.570225 − loss 140.45 =
+		// 15.002275 > MM 15 (0.5 % of 3000); at 31404.6: 14.99277.
+		{"opening loss edge", nil, btc, buy(314_045, 100), mark, OK},
+		{"opening loss past the edge", nil, btc, buy(314_046, 100), mark, WouldLiquidate},
 		{"below band", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 269_999, Qty: 100}, mark, InvalidPrice},
-		{"band bottom ok", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, OK},
+		{"band bottom ok", lev(2), btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, OK},
+		{"band bottom at 20x", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, WouldLiquidate},
 		{"min notional", nil, btc, buy(40_000, 1), 40_000, MinNotional}, // 4 USDT < 5
 		{"min notional exact", nil, btc, buy(50_000, 1), 50_000, OK},    // 5 USDT
 		{"market min notional at mark", nil, btc, Order{Side: book.Buy, Type: Market, Qty: 1}, 40_000, MinNotional},
@@ -265,5 +273,55 @@ func TestPreTradeMaxOpenOrders(t *testing.T) {
 		if code, _ := a.PreTrade(s, o, 100); code != OK {
 			t.Fatalf("order %d (%v, never rests %v) at the cap: %s", id, o.Type, o.NeverRests, code)
 		}
+	}
+}
+
+// TestOpenBound: a market order's bound stops where a limit order's
+// opening part would be refused WouldLiquidate (31404.5 for 0.1 BTC
+// bought at 20x against a mark of 30000, TestPreTradeRules), on both sides;
+// a close keeps its bound, a flip is bounded by its opening part, and at
+// low leverage the band's edge stays.
+func TestOpenBound(t *testing.T) {
+	btc, _ := demo()
+	const mark book.Ticks = 300_000
+	lo, hi := btc.Band(mark)
+	edge := map[book.Side]book.Ticks{book.Buy: hi, book.Sell: lo}
+	check := func(a *Account, o Order) (Code, book.Ticks) { // as the account actor does: PreTrade, then OpenBound
+		o.ID = newID()
+		c, _ := a.PreTrade(btc, o, mark)
+		b := a.OpenBound(btc, o.Side, o.Qty, mark, edge[o.Side])
+		if c == OK {
+			a.OnOrderDone(o.ID)
+		}
+		return c, b
+	}
+	market := func(a *Account, side book.Side, q book.Lots) book.Ticks {
+		c, b := check(a, Order{Side: side, Type: Market, Qty: q})
+		mustOK(t, c, "market order")
+		return b
+	}
+	a := funded("10000", Cross)
+	if b := market(a, book.Buy, 100); b != 314_045 {
+		t.Fatalf("market buy bound %d, want 314045", b)
+	}
+	for _, side := range []book.Side{book.Buy, book.Sell} {
+		b := market(a, side, 100)
+		past := b + book.Ticks(side.Sign())
+		at, _ := check(a, Order{Side: side, Type: Limit, Price: b, Qty: 100})
+		beyond, _ := check(a, Order{Side: side, Type: Limit, Price: past, Qty: 100})
+		if at != OK || beyond != WouldLiquidate {
+			t.Fatalf("%s: bound %d, but a limit there is %s and one tick past %s", side, b, at, beyond)
+		}
+	}
+	trade(t, a, btc, book.Buy, mark, 100, mark, false) // long 0.1
+	if b := market(a, book.Sell, 100); b != lo {
+		t.Fatalf("a close's bound moved: %d, want %d", b, lo)
+	}
+	if b, want := market(a, book.Sell, 300), market(funded("10000", Cross), book.Sell, 200); b != want || b == lo {
+		t.Fatalf("a flip's bound %d, want its opening part's %d", b, want)
+	}
+	mustOK(t, a.SetLeverage(btc, 2), "lev")
+	if b := market(a, book.Buy, 100); b != hi {
+		t.Fatalf("at 2x the bound is %d, want the band's top %d", b, hi)
 	}
 }
