@@ -449,8 +449,8 @@ func (a *Account) OpenBound(sym *market.Symbol, side book.Side, qty book.Lots, m
 	if q <= 0 {
 		return bound
 	}
-	mm := p.openingMM(p.worstQty(side, 0), q, mark)
-	under := func(x int64) bool { return p.opensUnderMaintenance(side, book.Ticks(x), q, mark, mm) }
+	w := p.worstQty(side, 0)
+	under := func(x int64) bool { return p.opensUnderMaintenance(side, book.Ticks(x), q, w, mark) }
 	if side == book.Buy { // the highest price that is not
 		return book.Ticks(max(lastTrue(func(x int64) bool { return !under(x) }, 1, int64(bound), int64(mark)), 1))
 	}

@@ -139,7 +139,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		}
 		c := p.closeCap(o.Side)
 		open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
-		if o.Type == Limit && p.opensUnderMaintenance(o.Side, o.Price, open, mark, p.openingMM(w, open, mark)) {
+		if o.Type == Limit && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
 			return WouldLiquidate, 0
 		}
 	}

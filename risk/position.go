@@ -103,34 +103,29 @@ func (p *position) sideReq(s book.Side) market.Money {
 	return market.Money(ceilDiv(n, p.lev) + fee)
 }
 
-// opensUnderMaintenance says whether q lots opened on side at price would
-// be liquidatable the moment they fill, on their own: their loss against
-// mark leaves their initial margin, less their taker fee, at or under mm,
-// the maintenance margin they add (liquidatable is equity ≤ maintenance).
-// Each order held to it, the initial margins Available reserves cover their
-// losses, however many fill.
-func (p *position) opensUnderMaintenance(side book.Side, price book.Ticks, q book.Lots, mark book.Ticks, mm market.Money) bool {
-	if q <= 0 {
-		return false
+// opensUnderMaintenance says whether open lots opened on side at price
+// would be liquidatable the moment they fill, on their own: their loss
+// against mark leaves their initial margin, less their taker fee, at or
+// under the maintenance margin they add to the worst position of w lots
+// (|position| if every order of that side fills; liquidatable is equity ≤
+// maintenance). Each order held to it, the initial margins Available
+// reserves cover their losses, however many fill.
+func (p *position) opensUnderMaintenance(side book.Side, price book.Ticks, open, w book.Lots, mark book.Ticks) bool {
+	if open <= 0 || side == book.Buy && price <= mark || side == book.Sell && price >= mark {
+		return false // no loss against the mark
 	}
-	s, signed := p.sym, q
+	s, signed := p.sym, open
 	if side == book.Sell {
-		signed = -q
+		signed = -open
 	}
 	pnl := s.PnL(signed, s.Value(price, signed), mark)
 	if pnl >= 0 {
 		return false
 	}
-	n := int64(s.Notional(price, q))
+	n := int64(s.Notional(price, open))
 	fee := market.MustMulDiv(n, int64(s.TakerFee), market.RateScale, true)
+	mm := s.MaintenanceMargin(s.Notional(mark, w)) - s.MaintenanceMargin(s.Notional(mark, w-open))
 	return market.Money(ceilDiv(n, p.lev)-fee)+pnl <= mm
-}
-
-// openingMM is the maintenance margin that open of the worst position's
-// w lots (|position| if every order of that side fills) add at mark.
-func (p *position) openingMM(w, open book.Lots, mark book.Ticks) market.Money {
-	s := p.sym
-	return s.MaintenanceMargin(s.Notional(mark, w)) - s.MaintenanceMargin(s.Notional(mark, w-open))
 }
 
 // requiredOrderMargin is the larger of the two sides' requirements.
