@@ -171,8 +171,8 @@ func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, 
 		s.moveIndex()
 		if r%25 == 24 || r == rounds-1 {
 			a := s.audit()
-			if r == rounds-1 && a.Liquidating != 0 {
-				t.Fatalf("%d liquidations still in flight at the end", a.Liquidating)
+			if r == rounds-1 {
+				a = s.finish(a)
 			}
 			t.Logf("round %d: liquidating %d, fund %s, fees %s, open interest %v/%v, resting %d, negative cash with positions %d",
 				r+1, a.Liquidating, a.Fund, a.Fees, a.Long, a.Short, a.Resting, a.NegativeOpen)
@@ -193,26 +193,68 @@ func soakRunHook(t *testing.T, j *memJournal, syms []*market.Symbol, scale int, 
 // settled while the fund's still holds its reservation), so a failed
 // audit is taken again (a real break does not go away).
 func (s *soak) audit() AuditReport {
-	var r AuditReport
-	bad := true
-	for try := 0; bad && try < 5; try++ {
-		s.e.x.quiesce()
-		r = call(s.t, func(d func(AuditReport)) { s.e.x.audit(d) })
-		bad = !r.OK || r.OpenOrders != r.Resting || len(r.Failed) != 0
-	}
+	r, bad := s.check()
 	if r.Liquidating > 0 || bad {
-		for _, a := range s.accts {
-			if d := call(s.t, func(d func(string)) {
-				s.e.x.root.Send(s.e.x.accounts.get(s.e.x, a).pid, &testHook{fn: func(a *accountActor) { d(a.describeLiquidation()) }})
-			}); d != "" {
-				s.t.Log(a, d)
-			}
-		}
+		s.describe()
 	}
 	if bad {
 		s.t.Fatalf("audit: %s", r.String())
 	}
 	return r
+}
+
+// check takes the audit at a quiet point, again while it fails (see
+// audit); bad: it still does.
+func (s *soak) check() (r AuditReport, bad bool) {
+	bad = true
+	for try := 0; bad && try < 5; try++ {
+		s.e.x.quiesce()
+		r = call(s.t, func(d func(AuditReport)) { s.e.x.audit(d) })
+		bad = !r.OK || r.OpenOrders != r.Resting || len(r.Failed) != 0
+	}
+	return r, bad
+}
+
+// describe logs every liquidation in flight.
+func (s *soak) describe() {
+	for _, a := range s.accts {
+		if d := call(s.t, func(d func(string)) {
+			s.e.x.root.Send(s.e.x.accounts.get(s.e.x, a).pid, &testHook{fn: func(a *accountActor) { d(a.describeLiquidation()) }})
+		}); d != "" {
+			s.t.Log(a, d)
+		}
+	}
+}
+
+// finishWait bounds finish's wait: ten times the longest retry backoff
+// (the default 1 ms ADLRetry << liq.MaxBackoff ≈ 1 s).
+const finishWait = 10 * time.Second
+
+// finish lets the liquidations still in flight after the last round (a
+// is its audit) run to their end. A leg whose ADL rounds closed nothing
+// while the soak traded (its counterparties were being liquidated
+// themselves, or the ranking had not heard of their takeover yet) waits
+// on a retry timer that doubles up to 1 s, which quiesce does not wait
+// for; with the trading over its next round finds a counterparty. One
+// still in flight after ten such rounds is stuck: the test fails.
+func (s *soak) finish(a AuditReport) AuditReport {
+	start := time.Now()
+	for a.Liquidating != 0 && time.Since(start) < finishWait {
+		time.Sleep(20 * time.Millisecond)
+		var bad bool
+		if a, bad = s.check(); bad {
+			s.describe()
+			s.t.Fatalf("audit: %s", a.String())
+		}
+	}
+	if a.Liquidating != 0 {
+		s.describe()
+		s.t.Fatalf("%d liquidations still in flight %v after the last round", a.Liquidating, finishWait)
+	}
+	if waited := time.Since(start); waited > 20*time.Millisecond {
+		s.t.Logf("the last liquidations settled %v after the last round", waited.Round(time.Millisecond))
+	}
+	return a
 }
 
 func (s *soak) record(acct string, r wire.Reply, o *wire.Order) {
