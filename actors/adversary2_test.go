@@ -52,3 +52,21 @@ func TestFundingDuringLiquidationInFlight(t *testing.T) {
 		t.Fatalf("fees ledger %s: bob was paid funding nobody paid", a.Fees)
 	}
 }
+
+// TestLiquidationIntoPairsBid: alice and carol hold opposite positions (no
+// risk between them). Carol rests twice alice's size to buy at the band's
+// bottom, the only bids; a mark move liquidates alice, the fund reserves
+// the quote's need and the liquidation's IOC sells into carol's bid far
+// below the bankruptcy price: the fund pays the pair the difference.
+func TestLiquidationIntoPairsBid(t *testing.T) {
+	t.Skip("known: a liquidation's IOC sells into whatever the book holds down to the band, the fund paying (DESIGN.md, a thin book)")
+	e := pairEnv(t, "750")
+	e.fundDeposit("100000")
+	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5) // bankruptcy 3000, liquidation 3100
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "2")           // the band's bottom
+	e.index(tsym, "3100")
+	e.audit()
+	if f := e.fundBalance(); f.LessThan(dec("100000")) {
+		t.Fatalf("the fund paid %s to alice and carol", dec("100000").Sub(f))
+	}
+}
