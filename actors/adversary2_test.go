@@ -70,3 +70,89 @@ func TestLiquidationIntoPairsBid(t *testing.T) {
 		t.Fatalf("the fund paid %s to alice and carol", dec("100000").Sub(f))
 	}
 }
+
+// invEnv is an exchange of an inverse TEST-PERP settled in BTC (100-USD
+// lots, tick 0.5, maintenance 0.5 % to 10 BTC, taker 0.075 %, maker
+// −0.025 %) with the index at 40000, alice funded with alice BTC, bob and
+// carol with 100.
+func invEnv(t *testing.T, alice string) *env {
+	t.Helper()
+	cfg := testConfig(tsym, [2]string{"10", "0.005"}, [2]string{"1000", "0.01"})
+	cfg.Contract, cfg.Quote, cfg.Settle = "inverse", "USD", "BTC"
+	cfg.Tick, cfg.Lot = dec("0.5"), dec("100")
+	cfg.TakerFee, cfg.MakerFee = dec("0.00075"), dec("-0.00025")
+	e := newEnv(t, compileSymbol(t, cfg))
+	e.index(tsym, "40000")
+	e.depositIn("alice", "BTC", alice)
+	for _, a := range []string{"bob", "carol"} {
+		e.depositIn(a, "BTC", "100")
+	}
+	return e
+}
+
+// btcAudit is the audit's BTC sums, failing unless nothing is uncovered.
+func (e *env) btcAudit() AssetAudit {
+	e.t.Helper()
+	a := e.audit()
+	for _, as := range a.Assets {
+		if as.Asset == "BTC" {
+			if as.Uncovered != 0 || as.Fund != as.FundDeposits {
+				e.t.Fatalf("BTC: fund %s of %s deposited, uncovered %d: %s", as.Fund, as.FundDeposits, as.Uncovered, a)
+			}
+			return as
+		}
+	}
+	e.t.Fatalf("no BTC in the audit: %s", a)
+	return AssetAudit{}
+}
+
+// TestInverseCloseAtBankruptcy: the linear attacks, inverse: a close at
+// the bankruptcy price with its taker fee, and one past it.
+func TestInverseCloseAtBankruptcy(t *testing.T) {
+	e := invEnv(t, "0.0501875") // 0.25 BTC at 5x and the opening fee
+	e.openPosition("alice", "bob", wire.Buy, "40000", "10000", 5)
+	p := e.position("alice", tsym)
+	t.Logf("bankruptcy %s, liquidation %s, margin %s", p.BankruptcyPrice, p.LiquidationPrice, p.Margin)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, p.BankruptcyPrice.Sub(dec("0.5")).String(), "10000")
+	if r := e.place("alice", tsym, wire.Sell, p.BankruptcyPrice.Sub(dec("0.5")).String(), "10000", wire.IOC); r.OK {
+		t.Fatalf("a close a tick past the bankruptcy price: %+v", r.Order)
+	}
+	x := p.BankruptcyPrice // the lowest price a close is accepted at
+	for !e.place("alice", tsym, wire.Sell, x.String(), "100", wire.IOC).OK {
+		x = x.Add(dec("0.5"))
+	}
+	t.Logf("closes accepted from %s", x)
+	e.mustPlace("carol", tsym, wire.Buy, x.String(), "10000")
+	n := 0
+	for ; n < 100; n++ { // in 1-lot pieces: each rounds its value down
+		if r := e.place("alice", tsym, wire.Sell, x.String(), "100", wire.IOC); !r.OK {
+			break
+		}
+	}
+	t.Logf("%d pieces closed at %s, alice %+v", n, x, e.state("alice"))
+	e.btcAudit()
+}
+
+// TestInverseOpenAboveMark: TestOpenAboveMarkBankrupt, inverse: a long
+// bought at the band's top from a second account, whose bid at the band's
+// bottom its liquidation would sell into.
+func TestInverseOpenAboveMark(t *testing.T) {
+	e := invEnv(t, "0.1")
+	e.fundDepositIn("BTC", "10")
+	e.leverage("alice", tsym, 5)
+	e.leverage("carol", tsym, 1)
+	e.mustPlace("carol", tsym, wire.Sell, "60000", "10000")
+	e.mustPlace("carol", tsym, wire.Buy, "20000", "10000")
+	r := e.place("alice", tsym, wire.Buy, "60000", "10000", wire.IOC)
+	m := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Market, TIF: wire.IOC, Qty: dec("10000")})
+	t.Logf("limit %+v; market %+v %+v", r.Reply, m.Reply, m.Order)
+	// And a short sold at the band's bottom (inverse: worth twice the mark's).
+	s := e.place("alice", tsym, wire.Sell, "20000", "10000", wire.IOC)
+	ms := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("10000")})
+	t.Logf("limit sell %+v; market sell %+v %+v", s.Reply, ms.Reply, ms.Order)
+	e.btcAudit()
+	if e.liquidations("alice") != 0 {
+		t.Fatalf("alice liquidated as she bought: limit %+v, market %+v", r.Order, m.Order)
+	}
+}
