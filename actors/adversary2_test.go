@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,57 @@ func TestInverseOpenAboveMark(t *testing.T) {
 	e.btcAudit()
 	if e.liquidations("alice") != 0 {
 		t.Fatalf("alice liquidated as she bought: limit %+v, market %+v", r.Order, m.Order)
+	}
+}
+
+// TestFlipOpensAboveMark: TestOpenAboveMarkBankrupt's long opened by a
+// flip: dave, short 1, buys 2 at the band's top from the pair's ask. The
+// order leaves the position's size as it was (short 1 to long 1), and the
+// check of its opening part against the mark was skipped with the size
+// checks: the long was bankrupt as it filled, and its liquidation sold
+// into the pair's bid at the band's bottom, the fund paying 2575.
+func TestFlipOpensAboveMark(t *testing.T) {
+	e := pairEnv(t, "100000")
+	e.fundDeposit("10000")
+	e.deposit("dave", "3000")
+	e.openPosition("dave", "bob", wire.Sell, "3750", "1", 5) // dave short 1
+	e.leverage("alice", tsym, 1)
+	e.mustPlace("alice", tsym, wire.Sell, "5600", "2") // the pair's ask
+	e.mustPlace("alice", tsym, wire.Buy, "1875", "2")  // and bid
+	r := e.place("dave", tsym, wire.Buy, "5600", "2", wire.IOC)
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "liquidatable as it fills") {
+		t.Errorf("a flip to a long at 5600 against the mark 3750: %+v %+v", r.Reply, r.Order)
+	}
+	if a := e.audit(); !a.OK || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("fund %s, audit %s, dave liquidated %d times", e.fundBalance(), a, e.liquidations("dave"))
+	}
+}
+
+// TestClosingOrderTurnsOpening: dave's buy far above the mark was a close
+// of his short when placed (his cash paid its loss). He closed the short
+// with a buy priced higher still (an ask of the pair's above his bid), so
+// the resting buy opened a long there: the pair sold into it, the long was
+// bankrupt against the mark the moment it filled, and its liquidation sold
+// into the pair's bid at the band's bottom, the fund paying 2125. PreTrade
+// counts a new order's lots beyond the resting ones' as its opening part:
+// the closing buy is the one checked, and refused.
+func TestClosingOrderTurnsOpening(t *testing.T) {
+	e := pairEnv(t, "100000")
+	e.fundDeposit("10000")
+	e.deposit("dave", "2850") // the short's margin 750, the close's loss 1850, the rest at 5000 (1000) less the short's margin
+	e.openPosition("dave", "bob", wire.Sell, "3750", "1", 5) // dave short 1
+	e.mustPlace("dave", tsym, wire.Buy, "5000", "1")          // a close, its loss 1250 within the cash
+	e.leverage("alice", tsym, 1)
+	e.mustPlace("alice", tsym, wire.Sell, "5600", "1") // above dave's bid
+	// Flat, the buy at 5000 would open: counted as the opening one, this
+	// order is refused (it is, itself, the buy far above the mark).
+	if r := e.place("dave", tsym, wire.Buy, "5600", "1", wire.IOC); r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Errorf("the close that leaves the far buy opening: %+v %+v", r.Reply, r.Order)
+	}
+	e.mustPlace("alice", tsym, wire.Buy, "1875", "2") // the pair's bid at the band's bottom
+	r := e.place("alice", tsym, wire.Sell, "5000", "1", wire.IOC)
+	t.Logf("alice sells into dave's buy: %+v %+v", r.Reply, r.Order)
+	if a := e.audit(); !a.OK || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("fund %s, audit %s, dave liquidated %d times", e.fundBalance(), a, e.liquidations("dave"))
 	}
 }
