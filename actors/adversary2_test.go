@@ -64,7 +64,7 @@ func TestLiquidationIntoPairsBid(t *testing.T) {
 	e := pairEnv(t, "750")
 	e.fundDeposit("100000")
 	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5) // bankruptcy 3000, liquidation 3100
-	e.mustPlace("carol", tsym, wire.Buy, "1875", "2")           // the band's bottom
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "2")          // the band's bottom
 	e.index(tsym, "3100")
 	e.audit()
 	if f := e.fundBalance(); f.LessThan(dec("100000")) {
@@ -192,9 +192,9 @@ func TestFlipOpensAboveMark(t *testing.T) {
 func TestClosingOrderTurnsOpening(t *testing.T) {
 	e := pairEnv(t, "100000")
 	e.fundDeposit("10000")
-	e.deposit("dave", "2850") // the short's margin 750, the close's loss 1850, the rest at 5000 (1000) less the short's margin
+	e.deposit("dave", "2850")                                // the short's margin 750, the close's loss 1850, the rest at 5000 (1000) less the short's margin
 	e.openPosition("dave", "bob", wire.Sell, "3750", "1", 5) // dave short 1
-	e.mustPlace("dave", tsym, wire.Buy, "5000", "1")          // a close, its loss 1250 within the cash
+	e.mustPlace("dave", tsym, wire.Buy, "5000", "1")         // a close, its loss 1250 within the cash
 	e.leverage("alice", tsym, 1)
 	e.mustPlace("alice", tsym, wire.Sell, "5600", "1") // above dave's bid
 	// Flat, the buy at 5000 would open: counted as the opening one, this
