@@ -192,7 +192,7 @@ func TestFlipOpensAboveMark(t *testing.T) {
 func TestClosingOrderTurnsOpening(t *testing.T) {
 	e := pairEnv(t, "100000")
 	e.fundDeposit("10000")
-	e.deposit("dave", "2850")                                // the short's margin 750, the close's loss 1850, the rest at 5000 (1000) less the short's margin
+	e.deposit("dave", "2850")                                // the close at 5600 loses 1850; the far buy's margin is 1000
 	e.openPosition("dave", "bob", wire.Sell, "3750", "1", 5) // dave short 1
 	e.mustPlace("dave", tsym, wire.Buy, "5000", "1")         // a close, its loss 1250 within the cash
 	e.leverage("alice", tsym, 1)
