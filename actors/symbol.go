@@ -333,7 +333,13 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 		s.x.sink.Mark(s.sym.Name, &wire.MarkUpdate{Symbol: s.sym.Name, Index: s.h.price(up.Index),
 			Mark: s.h.price(up.Mark), FundingRate: up.FundingRate.Decimal(), NextFundingMs: up.NextFundingMs, TimeMs: in.NowMs})
 	}
-	mm := &markMsg{sym: s.h.idx, mark: up.Mark}
+	// A funding time's mark comes with its payment, in one message: a mark
+	// that liquidates a position would otherwise take it over before the
+	// payment arrived, and the other side was paid what nobody paid.
+	var mm any = &markMsg{sym: s.h.idx, mark: up.Mark}
+	if up.Due {
+		mm = &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
+	}
 	for _, r := range s.subs {
 		ctx.Send(r.pid, mm)
 	}
@@ -343,10 +349,6 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 	s.fire(ctx, trigger.Mark, up.Mark)
 	if up.Due {
 		ctx.Send(s.x.history, &histFundingMsg{sym: s.h.idx, ms: up.DueMs, rate: up.DueRate, mark: up.Mark})
-		fm := &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
-		for _, r := range s.subs {
-			ctx.Send(r.pid, fm)
-		}
 	}
 	m.done(wire.IndexReply{Reply: wire.OK(), Index: s.h.price(up.Index), Mark: s.h.price(up.Mark)})
 }

@@ -68,8 +68,10 @@ type openOrder struct {
 //     reduce-only qty must be ≤ |position| (rejected, never trimmed);
 //  7. |position| if every open order of that side filled > MaxQty, or its
 //     notional at the mark > the last tier → InvalidQty; the symbol's
-//     leverage above that notional's tier → LeverageTooHigh; a limit
-//     order's opening part liquidatable the moment it fills at its price
+//     leverage above that notional's tier → LeverageTooHigh; (whether or
+//     not the position grows: a flip) a limit order's opening part, its
+//     lots beyond the side's resting ones' closing share, liquidatable
+//     the moment it fills at its price
 //     (opensUnderMaintenance: a buy far above the mark, a sell far below)
 //     → WouldLiquidate: its liquidation would sell at once into whatever
 //     bid waits, the fund paying for the loss beyond its margin (a market
@@ -126,7 +128,8 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	if o.ReduceOnly && so.roQty+o.Qty > p.closeCap(o.Side) {
 		return ReduceOnlyRejected, 0
 	}
-	if w := p.worstQty(o.Side, o.Qty); w > abs(p.qty) {
+	w := p.worstQty(o.Side, o.Qty)
+	if w > abs(p.qty) {
 		if w > sym.MaxQty {
 			return InvalidQty, 0
 		}
@@ -137,11 +140,14 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		if p.lev > sym.TierFor(n).MaxLeverage {
 			return LeverageTooHigh, 0
 		}
-		c := p.closeCap(o.Side)
-		open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
-		if o.Type == Limit && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
-			return WouldLiquidate, 0
-		}
+	}
+	// Not only when the position grows: a flip to the same size (short 1,
+	// buy 2) opens lots too, and its long far above the mark was bankrupt
+	// as it filled.
+	c := p.closeCap(o.Side)
+	open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
+	if o.Type == Limit && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
+		return WouldLiquidate, 0
 	}
 	add := sym.Notional(price, o.Qty)
 	so.qty += o.Qty

@@ -41,6 +41,11 @@ func TestPreTradeRules(t *testing.T) {
 		// 15.002275 > MM 15 (0.5 % of 3000); at 31404.6: 14.99277.
 		{"opening loss edge", nil, btc, buy(314_045, 100), mark, OK},
 		{"opening loss past the edge", nil, btc, buy(314_046, 100), mark, WouldLiquidate},
+		// Short 0.1 to long 0.1: the size does not grow, the long is opened.
+		{"flip at the band top at 20x", func(a *Account) { trade(t, a, btc, book.Sell, mark, 100, mark, false) },
+			btc, buy(330_000, 200), mark, WouldLiquidate},
+		{"flip at the mark", func(a *Account) { trade(t, a, btc, book.Sell, mark, 100, mark, false) },
+			btc, buy(mark, 200), mark, OK},
 		{"below band", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 269_999, Qty: 100}, mark, InvalidPrice},
 		{"band bottom ok", lev(2), btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, OK},
 		{"band bottom at 20x", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, WouldLiquidate},
