@@ -29,6 +29,9 @@ func snapSims() []struct {
 		{3, []symSpec{aaa, soc}, map[int]bool{0: true}},
 		{5, []symSpec{bbb, soc, aaa}, map[int]bool{1: true}},
 		{6, []symSpec{soc, bbb}, map[int]bool{0: true}},
+		// Deferred closes: since a flip's opening part is held to the mark
+		// (risk.WouldLiquidate), the walks above meet none.
+		{14, []symSpec{aaa, bbb, soc}, nil},
 	}
 }
 
