@@ -904,6 +904,7 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	pos, ok := a.risk(h).Position(h.sym)
 	if !ok || pos.Qty == 0 {
 		a.risk(h).OnMark(h.sym, m.mark)
+		a.legFunding(ctx, h, m)
 		return
 	}
 	res := a.risk(h).ApplyFunding(h.sym, m.rate, m.mark)
@@ -919,6 +920,26 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	if res.Liquidate {
 		a.liquidate(ctx, h)
 	}
+}
+
+// legFunding has the fund pay or receive the funding of h's leg while a
+// liquidation holds it (taken over, it is flat in risk): else the other
+// side was paid what nobody paid, out of the fees ledger. The account's
+// funding ledger books it as the leg's, so the audit's sums still add up.
+func (a *accountActor) legFunding(ctx actor.Context, h *symbolHandle, m *fundingMsg) {
+	if a.liq == nil {
+		return
+	}
+	i := a.liq.legOf(h)
+	if i < 0 || a.liq.Legs[i].Remaining == 0 {
+		return
+	}
+	d := risk.FundingPayment(h.sym, a.liq.Legs[i].Remaining, m.rate, m.mark)
+	if d == 0 {
+		return
+	}
+	a.wallet(h).funding += d
+	ctx.Send(a.x.fund, &legFundingMsg{acct: a.e.id, name: a.e.name, sym: h.idx, amount: d})
 }
 
 // afterBackingChange re-reports positions to ADL after cash moved (their

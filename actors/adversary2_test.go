@@ -38,10 +38,11 @@ func TestFundingDuringLiquidation(t *testing.T) {
 
 // TestFundingDuringLiquidationInFlight: as above, but the liquidation was
 // already under way (waiting for its reservation here; an ADL leg waiting
-// for a counterparty can wait across many funding times).
+// for a counterparty can wait across many funding times). The fund holds
+// the leg, so it pays the leg's funding: bob was paid from the fees ledger.
 func TestFundingDuringLiquidationInFlight(t *testing.T) {
-	t.Skip("known: a leg taken over by a liquidation in flight pays no funding, the other side is paid from the fees ledger (DESIGN.md, funding)")
 	e := fundingSymbolEnv(t, "750")
+	e.fundDeposit("1000")
 	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
 	until := make(chan struct{})
 	e.x.root.Send(e.x.fund, &pauseMsg{until: until}) // the liquidation waits for its reservation
@@ -49,8 +50,22 @@ func TestFundingDuringLiquidationInFlight(t *testing.T) {
 	e.clk.advance(8 * time.Hour)
 	e.index(tsym, "3050") // a funding time: longs pay shorts
 	close(until)
-	if a := e.audit(); a.Fees < 0 {
-		t.Fatalf("fees ledger %s: bob was paid funding nobody paid", a.Fees)
+	a := e.audit()
+	received := e.rec.events("bob", wire.EventFunding)
+	if len(received) != 1 || received[0].Funding.Payment.Sign() <= 0 {
+		t.Fatalf("bob's funding %+v", received)
+	}
+	if a.Fees < 0 || !a.OK {
+		t.Fatalf("fees ledger %s, audit %s: bob was paid funding nobody paid", a.Fees, a)
+	}
+	var leg []wire.FundEvent
+	for _, ev := range e.fundHistory() {
+		if ev.Reason == wire.ReasonFunding {
+			leg = append(leg, ev)
+		}
+	}
+	if len(leg) != 1 || !leg[0].Delta.Neg().Equal(received[0].Funding.Payment) || leg[0].Account != "alice" {
+		t.Fatalf("the fund's funding events %+v, bob received %s", leg, received[0].Funding.Payment)
 	}
 }
 

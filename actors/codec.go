@@ -26,7 +26,7 @@ func journaled(m any) bool {
 		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
 		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg, *histTradesMsg, *histMarkMsg, *histFundingMsg, *histOIMsg,
 		*placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
-		*settleMsg, *releaseMsg, *deficitMsg, *adlCountMsg,
+		*settleMsg, *releaseMsg, *deficitMsg, *legFundingMsg, *adlCountMsg,
 		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:
 		return true
 	}

@@ -68,6 +68,17 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	case *deficitMsg:
 		s := a.x.symbols[m.sym].sym
 		a.settle(fund.NoReservation, fund.Settlement{Asset: s.Settle, Symbol: s.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
+	case *legFundingMsg:
+		asset := a.x.symbols[m.sym].sym.Settle
+		ev, uncovered, err := a.f.Funding(asset, m.amount, m.acct, a.x.symbols[m.sym].sym.Name, a.x.clock(&a.j))
+		a.must(err, "book the funding of a leg of account "+m.name+" in liquidation", 0)
+		if uncovered > 0 {
+			a.uncovered[slices.Index(a.x.assets, asset)] += int64(uncovered)
+			a.uncoveredLog.Event("account", m.name, "of", "funding of a leg in liquidation", "uncovered", uncovered)
+		}
+		if ev.Seq != 0 {
+			a.publish(ev, m.name)
+		}
 	case *adlCountMsg:
 		a.f.RecordADL(a.x.symbols[m.sym].sym.Settle, a.x.clock(&a.j))
 	case *fundDepositMsg:
@@ -207,6 +218,8 @@ func (a *fundActor) wireEvent(e fund.Event, name string) wire.FundEvent {
 		reason = wire.ReasonLiquidationDeficit
 	case fund.ReasonLiquidationSurplus, fund.ReasonLiquidationFee:
 		reason = wire.ReasonLiquidationSurplus
+	case fund.ReasonFunding:
+		reason = wire.ReasonFunding
 	}
 	return wire.FundEvent{Seq: e.Seq, TimeMs: e.TimeMs, Asset: e.Asset, Delta: e.Delta.Decimal(),
 		Balance: e.Balance.Decimal(), Reason: reason, Account: name, Symbol: e.Symbol}

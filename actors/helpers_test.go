@@ -244,10 +244,14 @@ func (e *env) state(acct string) *wire.Account {
 	return r.Account
 }
 
-func (e *env) fundBalance() decimal.Decimal {
+func (e *env) fundBalance() decimal.Decimal { e.t.Helper(); return e.fundState().Balances["USDT"] }
+
+// fundHistory is the fund's newest history page.
+func (e *env) fundHistory() []wire.FundEvent { e.t.Helper(); return e.fundState().History }
+
+func (e *env) fundState() wire.FundStateReply {
 	e.t.Helper()
-	r := call(e.t, func(d func(wire.FundStateReply)) { e.x.FundState(wire.FundState{Limit: wire.MaxFundHistoryPage}, d) })
-	return r.Balances["USDT"]
+	return call(e.t, func(d func(wire.FundStateReply)) { e.x.FundState(wire.FundState{Limit: wire.MaxFundHistoryPage}, d) })
 }
 
 func (e *env) hash() uint64 {

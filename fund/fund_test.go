@@ -216,3 +216,41 @@ func TestEventsCarryTheLiquidation(t *testing.T) {
 		}
 	}
 }
+
+// TestFundingOfALegInLiquidation: the fund receives a held leg's funding
+// as surplus and pays it as a deficit from what no reservation holds; what
+// that cannot pay is uncovered, and the books balance (Check).
+func TestFundingOfALegInLiquidation(t *testing.T) {
+	f := mustNew(t, Config{})
+	if _, err := f.Deposit("USDT", usdt(100), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Reserve(1, "USDT", usdt(60)); err != nil || got != usdt(60) {
+		t.Fatalf("reserve %v %v", got, err)
+	}
+	for _, c := range []struct {
+		amount, balance, uncovered market.Money
+	}{
+		{usdt(5), usdt(105), 0},
+		{-usdt(30), usdt(75), 0},
+		{-usdt(20), usdt(60), usdt(5)}, // 15 free beside the 60 reserved
+		{-usdt(1), usdt(60), usdt(1)},
+	} {
+		ev, uncovered, err := f.Funding("USDT", c.amount, 7, "BTC-PERP", 2)
+		if err != nil || uncovered != c.uncovered || f.Balance("USDT") != c.balance {
+			t.Fatalf("funding %v: uncovered %v, balance %v, %v", c.amount, uncovered, f.Balance("USDT"), err)
+		}
+		if paid := c.amount + c.uncovered; paid != 0 && (ev.Reason != ReasonFunding || ev.Delta != paid || ev.Account != 7) {
+			t.Fatalf("funding %v: event %+v", c.amount, ev)
+		} else if paid == 0 && ev.Seq != 0 {
+			t.Fatalf("funding %v: event %+v for no change", c.amount, ev)
+		}
+		mustCheck(t, f)
+	}
+	if l := f.Lifetime("USDT"); l.Surplus != usdt(5) || l.Deficits != usdt(45) || l.Uncovered != usdt(6) || l.Liquidations != 0 {
+		t.Fatalf("totals %+v", l)
+	}
+	if _, _, err := f.Funding("", usdt(1), 7, "", 3); err == nil {
+		t.Fatal("no asset")
+	}
+}

@@ -16,6 +16,9 @@ const (
 	ReasonLiquidationSurplus
 	ReasonLiquidationFee
 	ReasonLiquidationDeficit
+	// ReasonFunding: a funding payment of a position a liquidation holds,
+	// which the fund pays or receives (Fund.Funding).
+	ReasonFunding
 )
 
 func (r Reason) String() string {
@@ -28,6 +31,8 @@ func (r Reason) String() string {
 		return "liquidation_fee"
 	case ReasonLiquidationDeficit:
 		return "liquidation_deficit"
+	case ReasonFunding:
+		return "funding"
 	}
 	return "invalid"
 }

@@ -311,6 +311,10 @@ func (c *cursor) history(f *Fund, names []string) {
 			if e.Delta >= 0 || e.Delta == math.MinInt64 {
 				c.fail("event %d: deficit of %v", e.Seq, e.Delta)
 			}
+		case ReasonFunding:
+			if e.Delta == 0 || e.Delta == math.MinInt64 {
+				c.fail("event %d: funding of %v", e.Seq, e.Delta)
+			}
 		default:
 			c.fail("event %d: reason %d", e.Seq, e.Reason)
 		}

@@ -116,6 +116,9 @@ const (
 	ReasonLiquidationSurplus FundReason = "liquidation_surplus"
 	ReasonLiquidationDeficit FundReason = "liquidation_deficit"
 	ReasonDeposit            FundReason = "deposit"
+	// ReasonFunding: a funding payment of a position a liquidation holds,
+	// paid or received by the fund.
+	ReasonFunding FundReason = "funding"
 )
 
 // Liquidity says whether a fill made (maker) or took (taker) liquidity.
