@@ -986,7 +986,7 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 		m = &adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid}
 	case leg >= 0:
 		g := &a.liq.Legs[leg]
-		p := a.legPosition(h, g.Remaining, liq.RankedCost(g.LiquidationLeg))
+		p := a.legPosition(h, g.Remaining, liq.RankedCost(g.LiquidationLeg), g.Bankruptcy)
 		m = &p
 	case pos.Qty == 0 && st.adl == 0 && len(acked) == 0:
 		return

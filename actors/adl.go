@@ -122,7 +122,7 @@ func (a *adlActor) position(m *adlPositionMsg) book.Lots {
 	if a.refs[m.acct] == nil {
 		a.refs[m.acct] = &adlRef{pid: m.pid, name: m.name}
 	}
-	held, err := a.ranks[m.sym].Report(m.acct, sideOf(m.qty), abs(m.qty), m.cost, m.margin, m.acked, m.bankrupt)
+	held, err := a.ranks[m.sym].Report(m.acct, sideOf(m.qty), abs(m.qty), m.cost, m.margin, m.acked, m.bound)
 	if err != nil {
 		panic(fmt.Sprintf("actors: the ADL ranking of %s refused %s's position %d (cost %d, margin %d): %v",
 			a.x.symbols[m.sym].sym.Name, m.name, m.qty, m.cost, m.margin, err))

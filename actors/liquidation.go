@@ -153,7 +153,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 		case *liq.Deleverage:
 			h := lq.hs[e.Leg]
 			a.syms[h.idx].adl = e.Qty // the ranking holds the leg until the account reports again
-			ctx.Send(a.x.adl, &deleverageMsg{price: e.Price, pos: a.legPosition(h, e.Qty, e.Cost)})
+			ctx.Send(a.x.adl, &deleverageMsg{price: e.Price, pos: a.legPosition(h, e.Qty, e.Cost, e.Price)})
 		case *liq.RetryAfter:
 			fast := e.After < slowRetry
 			if fast {
@@ -249,8 +249,8 @@ func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg)
 
 // legPosition is a leg's remainder as the ADL ranking holds it (see
 // liq.RankedCost): a token margin, it ranks last.
-func (a *accountActor) legPosition(h *symbolHandle, qty book.Lots, cost market.Money) adlPositionMsg {
-	return adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: qty, cost: cost, margin: 1, bankrupt: true}
+func (a *accountActor) legPosition(h *symbolHandle, qty book.Lots, cost market.Money, bound book.Ticks) adlPositionMsg {
+	return adlPositionMsg{sym: h.idx, acct: a.e.id, name: a.e.name, pid: a.e.pid, qty: qty, cost: cost, margin: 1, bound: bound}
 }
 
 // adlLeg returns the liquidation's leg index in symbol sym, or stops the

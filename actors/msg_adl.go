@@ -24,8 +24,9 @@ type (
 		cost   market.Money
 		margin market.Money
 		acked  book.Lots
-		// bankrupt: a liquidation's remainder (adl.Ranking.Report)
-		bankrupt bool
+		// bound > 0: a liquidation's remainder, closing at no price worse
+		// than bound, its bankruptcy price (adl.Ranking.Report)
+		bound book.Ticks
 	}
 	// adlReport carries an account's latest ordinary position report in
 	// one symbol (accountActor.reportPosition): one per account and symbol,

@@ -190,11 +190,14 @@ func (rk *Ranking) deleverageRun(reqs []Request, res []BatchResult, dst []Close)
 			if take < qty {
 				backing -= kept(margin, qty-take, qty)
 			}
-			if realized+backing < 0 && !p.bankrupt {
+			if realized+backing < 0 && !p.bankrupt || p.pastBound(req.Price) {
 				// Closed at the bankrupt leg's price this position would
 				// lose more than its collateral: a deficit nobody
-				// reserved. It is passed over for this request and ranks
-				// again for the next; the leg waits for one that can.
+				// reserved (or, a liquidation's remainder, it would
+				// refuse a price past its own bankruptcy price, and the
+				// leg's rounds stayed empty while others could close it).
+				// It is passed over for this request and ranks again for
+				// the next; the leg waits for one that can.
 				rk.skipped = append(rk.skipped, skip{it: it, qty: qty, cost: cost, margin: margin})
 				continue
 			}

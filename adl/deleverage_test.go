@@ -367,3 +367,41 @@ func affordable(rk *Ranking, ref []scored, qty book.Lots, price book.Ticks) (out
 	}
 	return out, passed
 }
+
+// TestRemainderPastItsBoundIsPassedOver: a liquidation's remainder ranks
+// with a token margin, so in profit at the mark it heads the queue; it
+// closes at no price worse than its own bankruptcy price (its bound), so a
+// request past that passes it over for the next position, and one within
+// it closes it first. Before, the plan counted on the remainder, which
+// refused, and the bankrupt leg's rounds stayed empty while the next
+// position could have closed it.
+func TestRemainderPastItsBoundIsPassedOver(t *testing.T) {
+	for _, c := range []struct {
+		price book.Ticks
+		first book.AccountID
+	}{
+		{3050, 3}, // a short remainder buys back at ≤ 3000: passed over
+		{3000, 2}, // at its bound: it closes
+		{2950, 2},
+	} {
+		rk := mustNew(t, unitConfig)
+		open(t, rk, 1, Long, 10, 3300, 10) // the bankrupt long
+		// A short remainder entered at 3200 (in profit at 3100), bound 3000.
+		cost, _ := notional(10, 3200, rk.cfg.Multiplier)
+		if _, err := rk.Report(2, Short, 10, cost, 1, 0, 3000); err != nil {
+			t.Fatal(err)
+		}
+		open(t, rk, 3, Short, 10, 3150, 5)
+		_ = rk.SetMark(3100)
+		if q, err := rk.Top(Short, 2, nil); err != nil || len(q) != 2 || q[0].Account != 2 {
+			t.Fatalf("queue %+v %v: the remainder should lead", q, err)
+		}
+		out, err := rk.Deleverage(Request{Account: 1, Side: Long, Qty: 10, Price: c.price}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Closes) == 0 || out.Closes[0].Account != c.first || out.Covered != 10 {
+			t.Fatalf("at %d: closes %+v, want account %d first, all covered", c.price, out.Closes, c.first)
+		}
+	}
+}

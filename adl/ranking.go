@@ -111,8 +111,17 @@ type position struct {
 	inTree, dirty bool
 	// bankrupt: the position is a liquidation's remainder (Report): its
 	// margin is a token, and it guards its own closes by its bankruptcy
-	// price, so deleveraging does not test whether it can afford one.
+	// price, so deleveraging does not test whether it can afford one;
+	// bound is that price (0: not known, a version 2 snapshot's), past
+	// which deleveraging passes it over as the remainder would refuse.
 	bankrupt bool
+	bound    book.Ticks
+}
+
+// pastBound says whether a liquidation's remainder would refuse a close at
+// price: a long sells no lower than its bound, a short buys no higher.
+func (p *position) pastBound(price book.Ticks) bool {
+	return p.bound > 0 && (p.side == Long && price < p.bound || p.side == Short && price > p.bound)
 }
 
 func (p *position) item() item { return item{key: p.key, b: p.b, acct: p.acct} }

@@ -17,9 +17,10 @@ import (
 // arguments; qty 0 removes it), acked being the forced closes the account
 // handled since its previous report, whatever it could close. The ranking
 // holds the report less the closes still promised, its cost and margin
-// scaled to what it holds; Report returns that quantity. bankrupt marks a
-// liquidation's remainder (see position.bankrupt).
-func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, cost, margin market.Money, acked book.Lots, bankrupt bool) (book.Lots, error) {
+// scaled to what it holds; Report returns that quantity. bound > 0 marks
+// a liquidation's remainder that closes at no price worse than bound, its
+// bankruptcy price (see position.bankrupt).
+func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, cost, margin market.Money, acked book.Lots, bound book.Ticks) (book.Lots, error) {
 	left := rk.promised[acct] - acked
 	if left <= 0 {
 		delete(rk.promised, acct)
@@ -42,7 +43,7 @@ func (rk *Ranking) Report(acct book.AccountID, side book.Side, qty book.Lots, co
 		return held, err
 	}
 	if idx, ok := rk.index.get(acct); ok {
-		rk.pos[idx].bankrupt = bankrupt
+		rk.pos[idx].bankrupt, rk.pos[idx].bound = bound > 0, max(bound, 0)
 	}
 	return held, nil
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/perpx/perpx/market"
 )
 
-// A ranking snapshot (version 2) holds what the ranking needs to go on
+// A ranking snapshot (version 3) holds what the ranking needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so a ranking has one encoding:
 //
 //	magic     [4]byte "PXAD"
-//	version   uint8   2 (1: the same without gone; still read)
+//	version   uint8   3 (2: the same without bounds, 1: also without gone;
+//	          both still read)
 //	config    symbol (uvarint length, bytes), Multiplier int64 (an inverse
 //	          contract's InverseK), Mode and Kind uint8 (Mode | Kind<<4),
 //	          IndicatorRefreshMs int64
@@ -24,7 +25,8 @@ import (
 //	aside     int64 long, int64 short (set aside for a bankrupt side)
 //	positions uvarint count, then each by ascending account: account
 //	          uint64, side uint8 (1 long, 2 short), bankrupt uint8 (0 or 1),
-//	          qty int64, cost int64, margin int64
+//	          qty int64, cost int64, margin int64, and for a bankrupt one
+//	          its bound int64 (≥ 0)
 //	promised  uvarint count, then each by ascending account: account
 //	          uint64, qty int64 (> 0)
 //	cuts      per side (long, short): valid uint8 (0 or 1); when 1, the
@@ -50,7 +52,7 @@ import (
 // are not state.
 const (
 	snapMagic    = "PXAD"
-	snapVersion  = 2
+	snapVersion  = 3
 	snapPosition = 8 + 1 + 1 + 3*8
 	snapPromise  = 8 + 8
 	snapGone     = 8 + 8
@@ -93,7 +95,11 @@ func (rk *Ranking) AppendSnapshot(dst []byte) []byte {
 		dst = append(dst, byte(p.side), bit(p.bankrupt))
 		dst = le.AppendUint64(dst, uint64(p.qty))
 		dst = le.AppendUint64(dst, uint64(p.cost))
-		return le.AppendUint64(dst, uint64(p.margin))
+		dst = le.AppendUint64(dst, uint64(p.margin))
+		if p.bankrupt {
+			dst = le.AppendUint64(dst, uint64(p.bound))
+		}
+		return dst
 	}
 	for _, v := range rk.index.dense { // ascending accounts below denseLimit
 		if v != 0 {
@@ -282,7 +288,7 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: not a ranking snapshot", ErrSnapshot)
 	}
 	version := p[len(snapMagic)]
-	if version != 1 && version != snapVersion {
+	if version < 1 || version > snapVersion {
 		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, version, snapVersion)
 	}
 	r := &snapReader{p: p[len(snapMagic)+1:]}
@@ -325,16 +331,20 @@ func DecodeSnapshot(p []byte) (*Ranking, []byte, error) {
 		side := book.Side(r.byte("side", byte(Short)))
 		bankrupt := r.byte("bankrupt flag", 1) == 1
 		qty, cost, margin := book.Lots(r.u64("qty")), market.Money(r.u64("cost")), market.Money(r.u64("margin"))
+		var bound book.Ticks
+		if bankrupt && version >= 3 {
+			bound = book.Ticks(r.u64("bound"))
+		}
 		switch {
 		case r.err != nil:
 		case i > 0 && acct <= prev:
 			r.fail("account %d after %d", acct, prev)
-		case !validSide(side) || qty <= 0 || cost <= 0 || margin <= 0:
-			r.fail("account %d: side %d, qty %d, cost %d, margin %d", acct, side, qty, cost, margin)
+		case !validSide(side) || qty <= 0 || cost <= 0 || margin <= 0 || bound < 0:
+			r.fail("account %d: side %d, qty %d, cost %d, margin %d, bound %d", acct, side, qty, cost, margin, bound)
 		default:
 			idx := rk.alloc(acct)
 			q := &rk.pos[idx]
-			q.side, q.qty, q.cost, q.margin, q.bankrupt = side, qty, cost, margin, bankrupt
+			q.side, q.qty, q.cost, q.margin, q.bankrupt, q.bound = side, qty, cost, margin, bankrupt, bound
 			rk.link(idx)
 		}
 		prev = acct

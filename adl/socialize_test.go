@@ -276,7 +276,7 @@ func TestSocializeADLCloseNotedOnce(t *testing.T) {
 		if !closes {
 			left, cost = 4, 40
 		}
-		if _, err := rk.Report(c.Account, Short, left, cost, cost/2, 4, false); err != nil {
+		if _, err := rk.Report(c.Account, Short, left, cost, cost/2, 4, 0); err != nil {
 			t.Fatal(err)
 		}
 		res, _ := rk.SocializeAt(Long, 100, 9, nil)

@@ -593,7 +593,7 @@ func (w *world) positionChanged(a *acct, si int, acked book.Lots, hasAck bool) {
 		p = adlPos{a: a, sym: si}
 	case leg >= 0:
 		g := &a.m.Legs[leg]
-		p = legPosition(a, si, g.Remaining, RankedCost(g.LiquidationLeg))
+		p = legPosition(a, si, g.Remaining, RankedCost(g.LiquidationLeg), g.Bankruptcy)
 	case pos.Qty == 0 && a.adl[si] == 0 && !hasAck:
 		return
 	default:
@@ -608,8 +608,8 @@ func (w *world) positionChanged(a *acct, si int, acked book.Lots, hasAck bool) {
 	w.send(a.ep(), epADL, &p)
 }
 
-func legPosition(a *acct, si int, qty book.Lots, cost market.Money) adlPos {
-	return adlPos{a: a, sym: si, qty: qty, cost: cost, margin: 1, bankrupt: true}
+func legPosition(a *acct, si int, qty book.Lots, cost market.Money, bound book.Ticks) adlPos {
+	return adlPos{a: a, sym: si, qty: qty, cost: cost, margin: 1, bound: bound}
 }
 
 // liquidate is accountActor.liquidate.
@@ -694,7 +694,7 @@ func (w *world) performOne(a *acct, m *Machine, e Effect) {
 		si := w.symIdx(m.Legs[e.Leg].Symbol)
 		a.adl[si] = e.Qty
 		w.st.adlRounds++
-		w.send(a.ep(), epADL, &deleverageMsg{price: e.Price, pos: legPosition(a, si, e.Qty, e.Cost)})
+		w.send(a.ep(), epADL, &deleverageMsg{price: e.Price, pos: legPosition(a, si, e.Qty, e.Cost, e.Price)})
 	case *RetryAfter:
 		w.st.retries++
 		w.send(epTimer, a.ep(), &timerMsg{a: a, sym: w.symIdx(m.Legs[e.Leg].Symbol), res: m.Res})
@@ -1067,13 +1067,13 @@ type adlPos struct {
 	qty          book.Lots
 	cost, margin market.Money
 	acked        book.Lots
-	bankrupt     bool
+	bound        book.Ticks // a remainder's bankruptcy price (adl.Ranking.Report)
 }
 
 func (p *adlPos) deliver(w *world) { w.report(p) }
 
 func (w *world) report(p *adlPos) book.Lots {
-	held, err := w.ranks[p.sym].Report(p.a.id, sideOfQty(p.qty), abs(p.qty), p.cost, p.margin, p.acked, p.bankrupt)
+	held, err := w.ranks[p.sym].Report(p.a.id, sideOfQty(p.qty), abs(p.qty), p.cost, p.margin, p.acked, p.bound)
 	if err != nil {
 		w.fatalf("ranking refused %s's position %d (cost %d, margin %d): %v", p.a.name, p.qty, p.cost, p.margin, err)
 	}
