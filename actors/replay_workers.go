@@ -311,7 +311,8 @@ func (w *worker) exec(jb *job) (err error) {
 			if w.rp.abort.Load() {
 				return nil // another record failed first
 			}
-			return fmt.Errorf("%w: record %d (kind %d, actor %#x): actor %#x handled a message from %#x that was never sent",
+			return fmt.Errorf("%w: record %d (kind %d, actor %#x): actor %#x handled a message from %#x that was never sent "+
+				"(a damaged journal, or one written by another version of perpx: start that version on it once and stop it cleanly, so the journal ends at a snapshot)",
 				ErrRecover, jb.seq, jb.kind, t.n, t.n, jb.from.n)
 		}
 		ctx.msg = q.q[q.head]
