@@ -645,7 +645,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	liquidate := false
 	for i := range m.fills {
 		f := &m.fills[i]
-		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i), m.ms) || liquidate
+		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, h.sym.TakerFee, m.tradeSeq+uint64(i), m.ms) || liquidate
 	}
 	a.setStatus(o, wireStatus(m.status))
 	o.stpCanceled = m.stpKilled
@@ -728,7 +728,13 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	if o == nil {
 		panic(fmt.Sprintf("actors: a maker fill of %d at %d for order %d, which the account does not know", f.Qty, f.Price, f.MakerID))
 	}
-	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.tradeSeq, m.ms)
+	rate := h.sym.MakerFee
+	if m.liquidation {
+		// The liquidation's IOC pays no taker fee (its fee comes out of
+		// the surplus, if any): no rebate is funded, so none is paid.
+		rate = max(rate, 0)
+	}
+	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, rate, m.tradeSeq, m.ms)
 	if f.MakerRemaining == 0 {
 		a.setStatus(o, wire.StatusFilled)
 		a.forget(o)
@@ -741,9 +747,10 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	a.afterFills(ctx, h, liquidate)
 }
 
-// applyFill settles one fill of an open order, traded at ms, through risk
-// and publishes it; it reports whether risk asks for a liquidation.
-func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, price book.Ticks, qty book.Lots, maker bool, tradeSeq uint64, ms int64) bool {
+// applyFill settles one fill of an open order, traded at ms with fee rate
+// rate, through risk and publishes it; it reports whether risk asks for a
+// liquidation.
+func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, price book.Ticks, qty book.Lots, maker bool, rate market.Rate, tradeSeq uint64, ms int64) bool {
 	s := h.sym
 	if o.amending > 0 {
 		// The book made this fill before it saw the amend risk already
@@ -751,7 +758,7 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 		// latest known state), which the amend's answer restates.
 		a.risk(h).Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
 	}
-	res, code := a.risk(h).ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: s.FeeRate(maker)})
+	res, code := a.risk(h).ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: rate})
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", qty, price, o.id, o.side, code))
 	}

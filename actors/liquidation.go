@@ -149,7 +149,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 		case *liq.PlaceIOC:
 			h := lq.hs[e.Leg]
 			ctx.Send(h.pid, &placeMsg{order: book.Order{ID: e.ID, Account: a.e.id, Side: e.Side,
-				Type: book.Limit, TIF: book.IOC, Price: e.Price, Qty: e.Qty}, from: ctx.Self()})
+				Type: book.Limit, TIF: book.IOC, Price: e.Price, Qty: e.Qty}, from: ctx.Self(), liquidation: true})
 		case *liq.Deleverage:
 			h := lq.hs[e.Leg]
 			a.syms[h.idx].adl = e.Qty // the ranking holds the leg until the account reports again

@@ -119,9 +119,9 @@ func (m *placeReq) recycle() {
 
 var makerFills = sync.Pool{New: func() any { return new(makerFillMsg) }}
 
-func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64) *makerFillMsg {
+func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64, liquidation bool) *makerFillMsg {
 	m := makerFills.Get().(*makerFillMsg)
-	m.sym, m.fill, m.tradeSeq, m.ms = sym, f, tradeSeq, ms
+	m.sym, m.fill, m.tradeSeq, m.ms, m.liquidation = sym, f, tradeSeq, ms, liquidation
 	return m
 }
 
@@ -197,6 +197,8 @@ type (
 		fill     book.Fill
 		tradeSeq uint64
 		ms       int64 // the trade's time (the book's)
+		// liquidation: the taker was a liquidation's IOC (no rebate)
+		liquidation bool
 	}
 	// canceledMsg answers a cancel (done set: a client cancel) or a batch
 	// cancel by id (liquidation, reduce-only trimming). code is the book's

@@ -17,6 +17,9 @@ type (
 		from  *actor.PID
 		done  func(wire.OrderReply)
 		req   *placeReq // a client order: the result goes in req.result; nil allocates one
+		// liquidation: a liquidation's IOC, which pays no taker fee, so its
+		// makers get no rebate (makerFillMsg.liquidation)
+		liquidation bool
 	}
 	// amendMsg amends one resting order of acct (a client amend): price 0
 	// keeps the book's price, qty 0 its quantity; qty is the new total

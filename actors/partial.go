@@ -62,7 +62,7 @@ func (a *accountActor) onPartialResult(ctx actor.Context, m *takerResultMsg) {
 	o, h := p.o, p.h
 	for i := range m.fills {
 		f := &m.fills[i]
-		a.applyFill(ctx, h, o, f.Price, f.Qty, false, m.tradeSeq+uint64(i), m.ms)
+		a.applyFill(ctx, h, o, f.Price, f.Qty, false, h.sym.TakerFee, m.tradeSeq+uint64(i), m.ms)
 	}
 	a.risk(h).OnOrderDone(o.id) // its unfilled rest, if any
 	a.canceled(m.canceled)

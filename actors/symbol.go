@@ -122,7 +122,7 @@ func (s *symbolActor) onPlace(ctx actor.Context, m *placeMsg) {
 	s.book.Place(m.order, r)
 	out := m.result()
 	*out = takerResultMsg{sym: s.h.idx, id: m.order.ID, done: m.done, req: m.req}
-	s.answer(ctx, taker, m.from, out)
+	s.answer(ctx, taker, m.from, out, m.liquidation)
 }
 
 // onAmend amends a resting order (book.Book.Amend) and answers like an
@@ -145,13 +145,13 @@ func (s *symbolActor) onAmend(ctx actor.Context, m *amendMsg) {
 		a.price, a.qty, a.open = cur.Price, cur.Qty, cur.Remaining
 	}
 	out := &takerResultMsg{sym: s.h.idx, id: m.id, done: m.done, amend: a}
-	s.answer(ctx, taker, m.from, out)
+	s.answer(ctx, taker, m.from, out, false)
 }
 
 // answer sends the taker's account the outcome in s.res of its order or
-// amend (out, with its identity set), each maker its fill, and publishes
-// the trades and the depth change.
-func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID, out *takerResultMsg) {
+// amend (out, with its identity set), each maker its fill (liq: of a
+// liquidation's IOC), and publishes the trades and the depth change.
+func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID, out *takerResultMsg, liq bool) {
 	r := &s.res
 	out.code, out.status, out.stpKilled = r.Code, r.Status, r.STPKilled
 	if r.Code == book.OK {
@@ -177,7 +177,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 				mk := s.refs[f.MakerAccount]
 				s.filled(f.MakerAccount, mk)
 				s.filled(f.TakerAccount, taker)
-				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq, ms))
+				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq, ms, liq))
 				if trades {
 					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.h.price(f.Price),
 						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: ms})
