@@ -188,7 +188,7 @@ func TestFlipOpensAboveMark(t *testing.T) {
 	e.mustPlace("alice", tsym, wire.Sell, "5600", "2") // the pair's ask
 	e.mustPlace("alice", tsym, wire.Buy, "1875", "2")  // and bid
 	r := e.place("dave", tsym, wire.Buy, "5600", "2", wire.IOC)
-	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "liquidatable as it fills") {
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "against the mark") {
 		t.Errorf("a flip to a long at 5600 against the mark 3750: %+v %+v", r.Reply, r.Order)
 	}
 	if a := e.audit(); !a.OK || !e.fundBalance().Equal(dec("10000")) {

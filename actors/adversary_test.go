@@ -169,8 +169,9 @@ func TestIsolatedOpenPastRestingClose(t *testing.T) {
 // is a fifth of the price, the band half of it); its liquidation's IOC then
 // sold into that second account's bid at the band's bottom and the fund
 // paid the difference: the pair netted what the fund lost (2625 of 10000).
-// Now such a limit buy is refused (risk.WouldLiquidate) and a market buy
-// stops short of that price (risk.OpenBound).
+// Now such a limit buy reserves its open loss (cross: risk's openLoss;
+// alice has no cash for it) or is refused (isolated: risk.WouldLiquidate),
+// and a market buy stops short of that price (risk.OpenBound).
 func TestOpenAboveMarkBankrupt(t *testing.T) {
 	e := pairEnv(t, "1125")
 	e.fundDeposit("10000")
@@ -179,7 +180,7 @@ func TestOpenAboveMarkBankrupt(t *testing.T) {
 	e.mustPlace("carol", tsym, wire.Sell, "5625", "1") // the band's top
 	e.mustPlace("carol", tsym, wire.Buy, "1875", "1")  // and its bottom
 	r := e.place("alice", tsym, wire.Buy, "5625", "1", wire.IOC)
-	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "liquidatable as it fills") {
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "against the mark") {
 		t.Fatalf("buy at the band's top: %+v", r.Reply)
 	}
 	m := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
@@ -205,5 +206,38 @@ func TestCloseAtBankruptcyWithFee(t *testing.T) {
 	r := e.place("alice", tsym, wire.Sell, p.BankruptcyPrice.String(), "1", wire.IOC)
 	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
 		t.Fatalf("bankruptcy price %s, close %+v %+v; fund %s, audit %s", p.BankruptcyPrice, r.Reply, r.Order, e.fundBalance(), a)
+	}
+}
+
+// TestCrossOpenLossReserved: a cross account with the cash to carry it may
+// buy above the mark; the order reserves its initial margin, fee and open
+// loss against the mark (0.1 BTC at 32400, 20x, mark ≈ 30000: 162 + 1.62 +
+// ≈ 240), released when it is canceled. Isolated, the same order is refused:
+// its margin alone would back the loss.
+func TestCrossOpenLossReserved(t *testing.T) {
+	e := demoEnv(t)
+	mark := e.index("BTC-PERP", "30000").Mark // the index plus its funding basis
+	e.deposit("alice", "100000")
+	o := e.mustPlace("alice", "BTC-PERP", wire.Buy, "32400", "0.1")
+	want := dec("100000").Sub(dec("163.62")).Sub(dec("32400").Sub(mark).Mul(dec("0.1")))
+	if got := e.state("alice").Available; !got.Equal(want) {
+		t.Fatalf("available %s, want %s (mark %s)", got, want, mark)
+	}
+	if c := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: "BTC-PERP", OrderID: o.OrderID}, d)
+	}); !c.OK {
+		t.Fatalf("cancel: %+v", c.Reply)
+	}
+	if got := e.state("alice").Available; !got.Equal(dec("100000")) {
+		t.Fatalf("available %s after the cancel", got)
+	}
+	r := call(t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: "BTC-PERP", Mode: wire.MarginIsolated}, d)
+	})
+	if !r.OK {
+		t.Fatalf("isolated: %+v", r.Reply)
+	}
+	if p := e.place("alice", "BTC-PERP", wire.Buy, "32400", "0.1"); p.OK || p.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("isolated buy 8 %% above the mark at 20x: %+v", p.Reply)
 	}
 }

@@ -73,10 +73,11 @@ const cascadeFund = "10000"
 func newCascade(tb testing.TB, n int) *cascade {
 	tb.Helper()
 	e := newEnv(tb, cascadeSymbol(tb))
-	// The longs take the shorts at up to 1049 with IOC buys limited there:
-	// with the mark below it, a 50x buy limited at 1049 would be
-	// liquidatable the moment it filled (risk.WouldLiquidate).
-	e.index(csym, "1049")
+	// The shorts rest at the mark or above it, the longs buy at it or
+	// below it (the index moves to 1049 between them): an order priced
+	// against the mark reserves its open loss, which their margins leave
+	// no room for.
+	e.index(csym, "1000")
 	e.fundDeposit(cascadeFund)
 	c := &cascade{e: e, longs: n / 2, crowd: n / 8}
 	qty := func(i int) int64 { return 1 + int64(i%5) }
@@ -127,6 +128,7 @@ func newCascade(tb testing.TB, n int) *cascade {
 	open("S", wire.Sell, wire.GTC, sPrice, sLev, func(i int) decimal.Decimal {
 		return decimal.NewFromInt(qty(i) * 1060).Div(decimal.NewFromInt(sLev(i))).Round(2).Add(decimal.NewFromInt(qty(i)))
 	})
+	e.index(csym, "1049")
 	open("L", wire.Buy, wire.IOC, func(int) int64 { return 1049 }, func(i int) int64 { return 10 + int64(i%41) },
 		func(i int) decimal.Decimal {
 			return decimal.NewFromInt(qty(i) * 1049).Div(decimal.NewFromInt(10 + int64(i%41))).Round(2).Add(decimal.NewFromInt(qty(i)))

@@ -11,7 +11,7 @@ import (
 // TestLosingDuelistsSettle (a bug found in review): two opposite bankrupt legs that are
 // each other's only counterparty, each losing (against its entry) at the
 // other's bankruptcy price. CloseAgainst would take either close (X's leg
-// at Y's 995 ≥ X's own 970; Y's leg at X's 970 ≤ Y's own 995), but the
+// at Y's 993 ≥ X's own 971; Y's leg at X's 971 ≤ Y's own 993), but the
 // ranking holds each leg with a token margin of 1 and, since e8f0165,
 // passes over a position whose close would lose more than its margin: it
 // never plans the close, and both liquidations retry forever.
@@ -20,12 +20,13 @@ import (
 func TestLosingDuelistsSettle(t *testing.T) {
 	w := newWorld(t, nil, compile(t, symSpec{name: "AAA", tiers: simTiers()}))
 	w.setMark(0, 982)
-	x := w.addAccount("X", risk.Cross, usdt("3000"))
-	y := w.addAccount("Y", risk.Cross, usdt("3500"))
+	// Isolated, at leverages whose initial margin holds their loss against
+	// the mark (risk.WouldLiquidate; in cross the open loss would be
+	// reserved from cash they do not have): X's margin 2941.18 puts its
+	// bankruptcy price at 970.6, Y's 3310.34 at 993.1.
+	x := w.addAccount("X", risk.Isolated, usdt("3000"))
+	y := w.addAccount("Y", risk.Isolated, usdt("3500"))
 	z := w.addAccount("Z", risk.Cross, usdt("1000000"))
-	// They open at leverages whose initial margin holds their loss against
-	// the mark (risk.WouldLiquidate), then raise them to 50x: a cross
-	// position's bankruptcy price does not depend on its leverage.
 	w.leverage(x, 0, 34)
 	w.leverage(y, 0, 29)
 	w.leverage(z, 0, 10)
@@ -35,8 +36,6 @@ func TestLosingDuelistsSettle(t *testing.T) {
 	w.mustPlace(z, 0, book.Buy, 960, 100, book.GTC)
 	w.mustPlace(y, 0, book.Sell, 960, 100, book.IOC)
 	w.drain()
-	w.leverage(x, 0, 50)
-	w.leverage(y, 0, 50)
 	w.position(x, 0, 100, w.syms[0].Value(1000, 100), 0)
 	w.position(y, 0, -100, -w.syms[0].Value(960, 100), 0)
 	if p, _ := z.r.Position(w.syms[0]); p.Qty != 0 {

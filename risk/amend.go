@@ -45,9 +45,10 @@ func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark
 	o := *a.orders.At(j)
 	a.dropOrder(j)
 	if qty > 0 {
-		sym := a.pos[o.slot].sym
-		lo, hi := sym.Band(mark)
-		o.price, o.qty = marginPrice(sym, Order{Side: o.side, Type: Limit, Price: price}, mark, lo, hi), qty
+		p := &a.pos[o.slot]
+		lo, hi := p.sym.Band(mark)
+		o.price, o.qty = marginPrice(p.sym, Order{Side: o.side, Type: Limit, Price: price}, mark, lo, hi), qty
+		o.loss = p.openLoss(o.side, price, qty, mark)
 		a.putOrder(o)
 	}
 	return true
@@ -102,6 +103,7 @@ func (a *Account) putOrder(o openOrder) {
 	so := &p.side[sideIdx(o.side)]
 	so.qty += o.qty
 	so.notional += p.sym.Notional(o.price, o.qty)
+	so.loss += o.loss
 	if o.reduceOnly && !o.canceling {
 		so.roQty += o.qty
 	}

@@ -135,7 +135,7 @@ func TestRestate(t *testing.T) {
 		t.Fatal("Restate of an open order")
 	}
 	// A sell's margin price is max(limit, mark): the mark here.
-	want := twinMargin(t, btc, nil, Order{ID: 1, Side: book.Sell, Type: Limit, Price: mark, Qty: 40}, mark)
+	want := twinMargin(t, btc, nil, Order{ID: 1, Side: book.Sell, Type: Limit, Price: mark - 100, Qty: 40}, mark)
 	if a.OrderMargin() != want {
 		t.Fatalf("order margin %d, want %d", a.OrderMargin(), want)
 	}

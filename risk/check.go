@@ -60,6 +60,8 @@ func (a *Account) Check() error {
 			return bad("order %d qty %d outside [1, %d]", o.id, o.qty, sym.MaxQty)
 		case o.price < 1 || o.price > sym.MaxPrice:
 			return bad("order %d price %d outside [1, %d]", o.id, o.price, sym.MaxPrice)
+		case o.loss < 0 || o.loss > 0 && a.pos[o.slot].mode != Cross:
+			return bad("order %d open loss %d in a %v position", o.id, o.loss, a.pos[o.slot].mode)
 		}
 		so := &sides[o.slot][sideIdx(o.side)]
 		if so.qty > lotsBound(sym)-o.qty {
@@ -67,6 +69,7 @@ func (a *Account) Check() error {
 		}
 		so.qty += o.qty
 		so.notional += sym.Notional(o.price, o.qty)
+		so.loss += o.loss
 		if o.reduceOnly && !o.canceling {
 			so.roQty += o.qty
 		}

@@ -47,6 +47,10 @@ const (
 	// left at or under the maintenance margin it adds (in cross the
 	// account's other cash is not counted: the rule holds per order).
 	WouldLiquidate
+	// OpenLossUncovered is InsufficientMargin for an order that also
+	// reserves its open loss against the mark (a cross order priced against
+	// it: position.openLoss).
+	OpenLossUncovered
 
 	numCodes // not a code: the number of codes (Codes)
 )
@@ -82,6 +86,7 @@ var codeNames = [numCodes]string{
 	TooManyOrders:        "TOO_MANY_ORDERS",
 	BeyondBankruptcy:     "BEYOND_BANKRUPTCY",
 	WouldLiquidate:       "WOULD_LIQUIDATE",
+	OpenLossUncovered:    "OPEN_LOSS_UNCOVERED",
 }
 
 func (c Code) String() string {

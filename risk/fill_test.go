@@ -218,9 +218,9 @@ func TestCloseBeyondBankruptcyRefused(t *testing.T) {
 				want Code
 			}{
 				{Order{Side: closing, Type: Limit, Price: past, Qty: 500}, pastWant},
-				// closes, then opens 2000 lots: where the close is not refused,
-				// the opening part 10 % from the mark at 20x is.
-				{Order{Side: closing, Type: Limit, Price: past, Qty: 3000}, map[bool]Code{true: BeyondBankruptcy, false: WouldLiquidate}[c.limit]},
+				// closes, then opens 2000 lots (in cross its open loss is
+				// reserved)
+				{Order{Side: closing, Type: Limit, Price: past, Qty: 3000}, pastWant},
 				{Order{Side: closing, Type: Limit, Price: min(max(c.cbk, lo), hi), Qty: 1000}, OK},
 				{Order{Side: closing, Type: Market, Qty: 1000}, OK},
 				{Order{Side: c.side, Type: Limit, Price: past, Qty: 100}, c.add}, // adds: no bankruptcy bound

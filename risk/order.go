@@ -40,6 +40,9 @@ type openOrder struct {
 	reduceOnly bool
 	price      book.Ticks // the margin price (see PreTrade)
 	qty        book.Lots  // remaining
+	// loss is the open loss of the remaining qty at the limit price against
+	// the mark it was checked at (position.openLoss; 0 but in cross)
+	loss market.Money
 	// canceling: a reduce-only order whose cancel is on its way to the book
 	// (Canceling); it holds its margin still, but no reduce-only room.
 	canceling bool
@@ -76,7 +79,10 @@ type openOrder struct {
 //     → WouldLiquidate: its liquidation would sell at once into whatever
 //     bid waits, the fund paying for the loss beyond its margin (a market
 //     order's bound stops short of that price instead: OpenBound);
-//  8. growth of the order margin > Available → InsufficientMargin.
+//  8. growth of the order margin > Available → InsufficientMargin
+//     (OpenLossUncovered when the order reserves an open loss: in cross a
+//     limit order priced against the mark reserves what its fill there
+//     loses, position.openLoss, in full while the side opens anything).
 //
 // The margin price is where the order's notional is largest among the
 // prices it may likely fill at (marginPrice): for a linear contract the
@@ -146,17 +152,26 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	// as it filled.
 	c := p.closeCap(o.Side)
 	open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
-	if o.Type == Limit && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
-		return WouldLiquidate, 0
+	var loss market.Money
+	if o.Type == Limit {
+		if p.mode != Cross && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
+			return WouldLiquidate, 0
+		}
+		loss = p.openLoss(o.Side, o.Price, o.Qty, mark)
 	}
 	add := sym.Notional(price, o.Qty)
 	so.qty += o.Qty
 	so.notional += add
+	so.loss += loss
 	om := p.requiredOrderMargin()
 	delta := om - p.orderMargin
 	if delta > 0 && delta > a.Available() {
 		so.qty -= o.Qty
 		so.notional -= add
+		so.loss -= loss
+		if loss > 0 {
+			return OpenLossUncovered, 0
+		}
 		return InsufficientMargin, 0
 	}
 	if o.ReduceOnly {
@@ -164,7 +179,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	}
 	p.orderMargin = om
 	a.orderMargin += delta
-	a.orders.Add(o.ID, openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty})
+	a.orders.Add(o.ID, openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty, loss: loss})
 	p.orders++
 	if p.mark == 0 {
 		p.mark = mark // the symbol's first mark here: its fills are valued at it, not at their own price
@@ -214,6 +229,11 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 	// The order's notional before less after, not q's: an inverse value
 	// rounds, so the side's total stays Σ Notional(price, remaining).
 	so.notional -= p.sym.Notional(o.price, o.qty) - p.sym.Notional(o.price, o.qty-q)
+	if o.loss != 0 { // the rest's share, rounded up
+		left := market.Money(market.MustMulDiv(int64(o.loss), int64(o.qty-q), int64(o.qty), true))
+		so.loss -= o.loss - left
+		o.loss = left
+	}
 	if o.reduceOnly && !o.canceling {
 		so.roQty -= q
 	}

@@ -10,6 +10,7 @@ type sideOrders struct {
 	qty      book.Lots    // remaining quantity
 	roQty    book.Lots    // of which reduce-only
 	notional market.Money // Σ remaining qty × margin price × multiplier
+	loss     market.Money // Σ open loss (openOrder.loss)
 }
 
 // position is one symbol's slot in an account: the one-way position, its
@@ -100,7 +101,25 @@ func (p *position) sideReq(s book.Side) market.Money {
 		n = market.MustMulDiv(n, int64(so.qty-c), int64(so.qty), true)
 	}
 	fee := market.MustMulDiv(n, int64(p.sym.TakerFee), market.RateScale, true)
-	return market.Money(ceilDiv(n, p.lev) + fee)
+	// The open loss in full, not pro rata: the orders that close may be
+	// the ones that lose least.
+	return market.Money(ceilDiv(n, p.lev)+fee) + so.loss
+}
+
+// openLoss is what q lots opened on side at price lose against mark (0
+// when they gain): a cross order reserves it (sideReq), as Binance
+// reserves an order's open loss, so the account's cash carries it when
+// the order fills. An isolated position's order is held to
+// opensUnderMaintenance instead (its margin alone backs it): 0.
+func (p *position) openLoss(side book.Side, price book.Ticks, q book.Lots, mark book.Ticks) market.Money {
+	if p.mode != Cross || q <= 0 || side == book.Buy && price <= mark || side == book.Sell && price >= mark {
+		return 0
+	}
+	s, signed := p.sym, q
+	if side == book.Sell {
+		signed = -q
+	}
+	return max(0, -s.PnL(signed, s.Value(price, signed), mark))
 }
 
 // opensUnderMaintenance says whether open lots opened on side at price

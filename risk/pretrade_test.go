@@ -14,6 +14,7 @@ func TestPreTradeRules(t *testing.T) {
 		return Order{Side: book.Buy, Type: Limit, Price: price, Qty: qty}
 	}
 	lev := func(l int64) func(a *Account) { return func(a *Account) { mustOK(t, a.SetLeverage(btc, l), "lev") } }
+	iso := func(a *Account) { mustOK(t, a.SetMarginMode(btc, Isolated), "isolated") }
 	cases := []struct {
 		name  string
 		setup func(a *Account)
@@ -35,20 +36,29 @@ func TestPreTradeRules(t *testing.T) {
 		{"price over max", nil, btc, buy(btc.MaxPrice+1, 100), btc.MaxPrice, InvalidPrice},
 		{"above band", nil, btc, buy(330_001, 100), mark, InvalidPrice},
 		{"band top ok", lev(2), btc, buy(330_000, 100), mark, OK},
-		// At 20x a long bought 10 % above the mark is bankrupt as it fills.
-		{"band top at 20x", nil, btc, buy(330_000, 100), mark, WouldLiquidate},
+		// Isolated at 20x a long bought 10 % above the mark is bankrupt as it
+		// fills: its margin alone backs it.
+		{"band top at 20x isolated", iso, btc, buy(330_000, 100), mark, WouldLiquidate},
 		// 0.1 BTC at 31404.5: IM 157.0225 − fee 1.570225 − loss 140.45 =
 		// 15.002275 > MM 15 (0.5 % of 3000); at 31404.6: 14.99277.
-		{"opening loss edge", nil, btc, buy(314_045, 100), mark, OK},
-		{"opening loss past the edge", nil, btc, buy(314_046, 100), mark, WouldLiquidate},
+		{"opening loss edge", iso, btc, buy(314_045, 100), mark, OK},
+		{"opening loss past the edge", iso, btc, buy(314_046, 100), mark, WouldLiquidate},
 		// Short 0.1 to long 0.1: the size does not grow, the long is opened.
-		{"flip at the band top at 20x", func(a *Account) { trade(t, a, btc, book.Sell, mark, 100, mark, false) },
-			btc, buy(330_000, 200), mark, WouldLiquidate},
-		{"flip at the mark", func(a *Account) { trade(t, a, btc, book.Sell, mark, 100, mark, false) },
+		// (at 31450, inside the short's bankruptcy price 31500: only the
+		// opening part is past its edge)
+		{"flip past the opening edge", func(a *Account) { iso(a); trade(t, a, btc, book.Sell, mark, 100, mark, false) },
+			btc, buy(314_500, 200), mark, WouldLiquidate},
+		{"flip at the mark", func(a *Account) { iso(a); trade(t, a, btc, book.Sell, mark, 100, mark, false) },
 			btc, buy(mark, 200), mark, OK},
+		// Cross: the cash carries the loss, which the order reserves
+		// (3000 for 1 BTC 3000 above the mark, TestReservations).
+		{"band top at 20x cross", nil, btc, buy(330_000, 100), mark, OK},
+		// 3 BTC: IM 4950 + fee 49.5 + open loss 9000 > 10000 (without the
+		// loss 4999.5 would pass).
+		{"cross open loss beyond available", nil, btc, buy(330_000, 3000), mark, OpenLossUncovered},
 		{"below band", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 269_999, Qty: 100}, mark, InvalidPrice},
 		{"band bottom ok", lev(2), btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, OK},
-		{"band bottom at 20x", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, WouldLiquidate},
+		{"band bottom at 20x isolated", iso, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, WouldLiquidate},
 		{"min notional", nil, btc, buy(40_000, 1), 40_000, MinNotional}, // 4 USDT < 5
 		{"min notional exact", nil, btc, buy(50_000, 1), 50_000, OK},    // 5 USDT
 		{"market min notional at mark", nil, btc, Order{Side: book.Buy, Type: Market, Qty: 1}, 40_000, MinNotional},
@@ -145,9 +155,10 @@ func TestReservations(t *testing.T) {
 	if r != "2398.75" || a.OrderMargin() != usdt("3913.75") {
 		t.Fatalf("larger side reserved %s, order margin %s", r, a.OrderMargin())
 	}
-	// A sell below the mark reserves at the mark (it may fill higher).
+	// A sell below the mark reserves at the mark (it may fill higher),
+	// and its open loss against it (1000: cross).
 	s3, r := place(book.Sell, 290_000, 1000)
-	if r != "1515" {
+	if r != "2515" {
 		t.Fatalf("sell below mark reserved %s", r)
 	}
 	for _, id := range []book.OrderID{s3, b1, s1} {
@@ -300,12 +311,17 @@ func TestOpenBound(t *testing.T) {
 		}
 		return c, b
 	}
+	isolated := func() *Account { // its margin alone backs an order (a cross one reserves its open loss)
+		a := funded("10000", Cross)
+		mustOK(t, a.SetMarginMode(btc, Isolated), "isolated")
+		return a
+	}
 	market := func(a *Account, side book.Side, q book.Lots) book.Ticks {
 		c, b := check(a, Order{Side: side, Type: Market, Qty: q})
 		mustOK(t, c, "market order")
 		return b
 	}
-	a := funded("10000", Cross)
+	a := isolated()
 	if b := market(a, book.Buy, 100); b != 314_045 {
 		t.Fatalf("market buy bound %d, want 314045", b)
 	}
@@ -322,9 +338,10 @@ func TestOpenBound(t *testing.T) {
 	if b := market(a, book.Sell, 100); b != lo {
 		t.Fatalf("a close's bound moved: %d, want %d", b, lo)
 	}
-	if b, want := market(a, book.Sell, 300), market(funded("10000", Cross), book.Sell, 200); b != want || b == lo {
+	if b, want := market(a, book.Sell, 300), market(isolated(), book.Sell, 200); b != want || b == lo {
 		t.Fatalf("a flip's bound %d, want its opening part's %d", b, want)
 	}
+	a = isolated()
 	mustOK(t, a.SetLeverage(btc, 2), "lev")
 	if b := market(a, book.Buy, 100); b != hi {
 		t.Fatalf("at 2x the bound is %d, want the band's top %d", b, hi)

@@ -10,12 +10,12 @@ import (
 	"github.com/perpx/perpx/market"
 )
 
-// An account snapshot (version 1) holds what the account needs to go on
+// An account snapshot (version 2) holds what the account needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so an account has one encoding:
 //
 //	magic    [4]byte "PXRA"
-//	version  uint8   1
+//	version  uint8   2 (1: orders without their open loss; still read)
 //	id       uint64
 //	mode     uint8   margin mode of new symbols (1 cross, 2 isolated)
 //	flags    uint8   bit 0: in liquidation
@@ -25,7 +25,8 @@ import (
 //	         leverage, qty, cost, margin, mark, realized
 //	orders   uvarint, then each open order in the order set's order:
 //	         id uint64, slot uint8, side uint8, reduce-only uint8 (0, 1),
-//	         then int64s: margin price, remaining qty
+//	         then int64s: margin price, remaining qty, open loss (≥ 0, 0
+//	         but in cross)
 //
 // Everything else is derived, and rebuilt on decode by the code that keeps
 // it up to date live: each symbol's open-order totals (Notional is linear,
@@ -42,10 +43,11 @@ import (
 // Liquidation is not the account's; it is snapshotted with its liq.Machine.
 const (
 	snapMagic   = "PXRA"
-	snapVersion = 1
+	snapVersion = 2
 	snapHeader  = 4 + 1 + 8 + 1 + 1 + 8
 	snapSlot    = 1 + 6*8 // after the name
-	snapOrder   = 8 + 3 + 2*8
+	snapOrder   = 8 + 3 + 3*8
+	snapOrderV1 = 8 + 3 + 2*8
 	snapInLiq   = 1 // flags bit
 )
 
@@ -98,6 +100,7 @@ func (a *Account) AppendSnapshot(dst []byte) []byte {
 		dst = append(dst, byte(o.slot), byte(o.side), ro)
 		dst = le.AppendUint64(dst, uint64(o.price))
 		dst = le.AppendUint64(dst, uint64(o.qty))
+		dst = le.AppendUint64(dst, uint64(o.loss))
 	}
 	return dst
 }
@@ -126,8 +129,12 @@ func decodeAccount(p []byte, symbols func(string) *market.Symbol) (*Account, []b
 	if string(p[:4]) != snapMagic {
 		return nil, nil, fmt.Errorf("%w: bad magic %q", ErrSnapshot, p[:4])
 	}
-	if p[4] != snapVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, this build reads %d", ErrSnapshotVersion, p[4], snapVersion)
+	if p[4] != snapVersion && p[4] != 1 {
+		return nil, nil, fmt.Errorf("%w: version %d, this build reads 1 and %d", ErrSnapshotVersion, p[4], snapVersion)
+	}
+	orderSize := snapOrder
+	if p[4] == 1 {
+		orderSize = snapOrderV1
 	}
 	le := binary.LittleEndian
 	a := &Account{id: book.AccountID(le.Uint64(p[5:])), mode: MarginMode(p[13]), cash: market.Money(le.Uint64(p[15:])), crossSlot: -1}
@@ -152,7 +159,7 @@ func decodeAccount(p []byte, symbols func(string) *market.Symbol) (*Account, []b
 			return nil, nil, err
 		}
 	}
-	if n, p, err = snapCount(p, "orders", snapOrder); err != nil {
+	if n, p, err = snapCount(p, "orders", orderSize); err != nil {
 		return nil, nil, err
 	}
 	var lim [MaxSymbols]book.Lots
@@ -160,10 +167,10 @@ func decodeAccount(p []byte, symbols func(string) *market.Symbol) (*Account, []b
 		lim[i] = lotsBound(a.pos[i].sym)
 	}
 	for range n {
-		if err := a.decodeOrder(p[:snapOrder], &lim); err != nil {
+		if err := a.decodeOrder(p[:orderSize], &lim); err != nil {
 			return nil, nil, err
 		}
-		p = p[snapOrder:]
+		p = p[orderSize:]
 	}
 	for i := range a.pos {
 		a.updateOrderMargin(i)
@@ -236,6 +243,9 @@ func (a *Account) decodeOrder(p []byte, lim *[MaxSymbols]book.Lots) error {
 	le := binary.LittleEndian
 	o := openOrder{id: book.OrderID(le.Uint64(p)), slot: int32(p[8]), side: book.Side(p[9]), reduceOnly: p[10] == 1,
 		price: book.Ticks(le.Uint64(p[11:])), qty: book.Lots(le.Uint64(p[19:]))}
+	if len(p) == snapOrder {
+		o.loss = market.Money(le.Uint64(p[27:]))
+	}
 	if int(o.slot) >= len(a.pos) {
 		return fmt.Errorf("%w: order %d in slot %d of %d", ErrSnapshot, o.id, o.slot, len(a.pos))
 	}
@@ -250,6 +260,8 @@ func (a *Account) decodeOrder(p []byte, lim *[MaxSymbols]book.Lots) error {
 		return fmt.Errorf("%w: order %d qty %d outside [1, %d]", ErrSnapshot, o.id, o.qty, sym.MaxQty)
 	case o.price < 1 || o.price > sym.MaxPrice:
 		return fmt.Errorf("%w: order %d price %d outside [1, %d]", ErrSnapshot, o.id, o.price, sym.MaxPrice)
+	case o.loss < 0 || o.loss > 0 && pos.mode != Cross:
+		return fmt.Errorf("%w: order %d open loss %d in a %v position", ErrSnapshot, o.id, o.loss, pos.mode)
 	case a.orders.Find(o.id) >= 0:
 		return fmt.Errorf("%w: order %d twice", ErrSnapshot, o.id)
 	}
@@ -259,6 +271,7 @@ func (a *Account) decodeOrder(p []byte, lim *[MaxSymbols]book.Lots) error {
 	}
 	so.qty += o.qty
 	so.notional += sym.Notional(o.price, o.qty)
+	so.loss += o.loss
 	if o.reduceOnly {
 		so.roQty += o.qty
 	}
