@@ -251,3 +251,28 @@ func TestCloseBeyondBankruptcyRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestPastCloseBoundAgrees: PreTrade's one-test check of a closing price
+// (pastCloseBound) says what comparing it with CloseBankruptcyPrice's
+// search says, around the bound, long and short, cross and isolated.
+func TestPastCloseBoundAgrees(t *testing.T) {
+	btc, _ := demo()
+	const mark book.Ticks = 300_000
+	for _, mode := range []MarginMode{Cross, Isolated} {
+		for _, side := range []book.Side{book.Buy, book.Sell} {
+			for _, cash := range []string{"1515", "2000", "5000"} {
+				a := funded(cash, mode)
+				mustOK(t, a.SetLeverage(btc, 20), "lev")
+				trade(t, a, btc, side, mark, 1000, mark, false)
+				cbk, _ := a.CloseBankruptcyPrice(btc)
+				i := a.find(btc)
+				for x := cbk - 300; x <= cbk+300; x++ {
+					want := side == book.Buy && x < cbk || side == book.Sell && x > cbk
+					if got := a.pastCloseBound(i, x); got != want {
+						t.Fatalf("%v %s %s: at %d past %v, the bound %d says %v", mode, side, cash, x, got, cbk, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -413,23 +413,45 @@ func (a *Account) CloseBankruptcyPrice(sym *market.Symbol) (bk book.Ticks, ok bo
 func (a *Account) closeBk(i int) book.Ticks {
 	_, bk := a.prices(i)
 	p := &a.pos[i]
-	f := p.sym.TakerFee
-	if f == 0 {
+	if p.sym.TakerFee == 0 {
 		return bk
 	}
-	_, w := a.backing(i)
-	if p.mode == Isolated {
-		w += max(a.cash, 0)
-	}
-	pays := func(x int64) bool {
-		fee := market.MustMulDiv(int64(p.sym.Notional(book.Ticks(x), p.qty)), int64(f), market.RateScale, true)
-		return p.equityAt(w, book.Ticks(x)) >= market.Money(fee)
-	}
+	pays := a.closePays(i)
 	hi := int64(p.sym.MaxPrice)
 	if p.qty > 0 { // the lowest tick that pays
 		return max(bk, book.Ticks(min(lastTrue(func(x int64) bool { return !pays(x) }, 1, hi, int64(bk))+1, hi)))
 	}
 	return min(bk, book.Ticks(max(lastTrue(pays, 1, hi, int64(bk)), 1)))
+}
+
+// closePays returns whether a close of slot i's whole position at a price
+// leaves what backs it able to pay the close's taker fee (closeBk):
+// monotone, true from the bound on (a long) or up to it (a short).
+func (a *Account) closePays(i int) func(int64) bool {
+	p := &a.pos[i]
+	_, w := a.backing(i)
+	if p.mode == Isolated {
+		w += max(a.cash, 0)
+	}
+	return func(x int64) bool {
+		fee := market.MustMulDiv(int64(p.sym.Notional(book.Ticks(x), p.qty)), int64(p.sym.TakerFee), market.RateScale, true)
+		return p.equityAt(w, book.Ticks(x)) >= market.Money(fee)
+	}
+}
+
+// pastCloseBound says whether a close of slot i's position at price would
+// trade past CloseBankruptcyPrice (a long's sell below it, a short's buy
+// above it), with one test of the price instead of closeBk's search.
+func (a *Account) pastCloseBound(i int, price book.Ticks) bool {
+	_, bk := a.prices(i)
+	p := &a.pos[i]
+	switch {
+	case p.qty > 0 && price < bk, p.qty < 0 && price > bk:
+		return true
+	case p.sym.TakerFee == 0:
+		return false
+	}
+	return !a.closePays(i)(int64(price))
 }
 
 // OpenBound tightens bound, the worst price a market order of qty lots on

@@ -123,7 +123,7 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	}
 	p := &a.pos[i]
 	if o.Type == Limit && p.qty != 0 && (p.qty > 0) != (o.Side == book.Buy) {
-		if bk := a.closeBk(i); o.Side == book.Sell && o.Price < bk || o.Side == book.Buy && o.Price > bk {
+		if a.pastCloseBound(i, o.Price) {
 			return BeyondBankruptcy, 0
 		}
 	}
