@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/perpx/perpx/book"
-	"github.com/perpx/perpx/market"
 )
 
 func TestFillsPnLAndCrossingZero(t *testing.T) {
@@ -284,12 +283,7 @@ func TestPastCloseBoundAgrees(t *testing.T) {
 // leverages and sizes: the one-test check and the search agree, and the
 // bound is exact (its fee paid there, not one tick worse).
 func TestPastCloseBoundAgreesInverse(t *testing.T) {
-	sym, err := market.SymbolConfig{Symbol: "XBTFEE", Quote: "USD", Contract: "inverse", Settle: "BTC", Tick: dec("0.5"), Lot: dec("1"),
-		TakerFee: dec("0.005"), MakerFee: dec("0.0002"),
-		MMTiers: []market.TierConfig{{MaxNotional: dec("10"), MMR: dec("0.005")}, {MaxNotional: dec("1000"), MMR: dec("0.01")}}}.Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sym := inverseFeeSymbol(t, "0.005")
 	const mark book.Ticks = 20_000 // 10 000 USD
 	var checked, moved int
 	for _, mode := range []MarginMode{Cross, Isolated} {

@@ -355,12 +355,7 @@ func TestOpenBound(t *testing.T) {
 // bound is the last price a limit order of the same lots is not refused
 // WouldLiquidate at, and one tick past it is.
 func TestOpenBoundInverse(t *testing.T) {
-	sym, err := market.SymbolConfig{Symbol: "XBTFEE", Quote: "USD", Contract: "inverse", Settle: "BTC", Tick: dec("0.5"), Lot: dec("1"),
-		TakerFee: dec("0.00075"), PriceBand: dec("0.5"),
-		MMTiers: []market.TierConfig{{MaxNotional: dec("10"), MMR: dec("0.005")}, {MaxNotional: dec("1000"), MMR: dec("0.01")}}}.Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sym := inverseFeeSymbol(t, "0.00075")
 	const mark book.Ticks = 20_000 // 10 000 USD
 	lo, hi := sym.Band(mark)
 	edge := map[book.Side]book.Ticks{book.Buy: hi, book.Sell: lo}
