@@ -276,3 +276,55 @@ func TestPastCloseBoundAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestPastCloseBoundAgreesInverse is TestPastCloseBoundAgrees for an
+// inverse contract with a taker fee (values shrink as the price grows, so
+// a long's fee is largest where its close loses most), at several
+// leverages and sizes: the one-test check and the search agree, and the
+// bound is exact (its fee paid there, not one tick worse).
+func TestPastCloseBoundAgreesInverse(t *testing.T) {
+	sym := inverseFeeSymbol(t, "0.005")
+	const mark book.Ticks = 20_000 // 10 000 USD
+	var checked, moved int
+	for _, mode := range []MarginMode{Cross, Isolated} {
+		for _, side := range []book.Side{book.Buy, book.Sell} {
+			for _, lev := range []int64{2, 10, 50} {
+				for _, cash := range []string{"0.25", "1", "3"} {
+					a := funded(cash, mode)
+					mustOK(t, a.SetLeverage(sym, lev), "lev")
+					// contracts of 1 USD: about half the room at 10 000
+					q := book.Lots(int64(usdt(cash)) / int64(usdt("1")) * lev * 5_000)
+					if q == 0 {
+						q = book.Lots(lev * 1_000)
+					}
+					id := newID()
+					if c, _ := a.PreTrade(sym, Order{ID: id, Side: side, Type: Limit, Price: mark, Qty: q}, mark); c != OK {
+						continue
+					}
+					_, c := a.ApplyFill(sym, Fill{OrderID: id, Side: side, Price: mark, Qty: q, FeeRate: sym.TakerFee})
+					mustOK(t, c, "fill")
+					cbk, _ := a.CloseBankruptcyPrice(sym)
+					i := a.find(sym)
+					_, bk := a.prices(i)
+					pays := a.closePays(i)
+					checked++
+					if cbk != bk {
+						moved++
+					}
+					if cbk != bk && !pays(int64(cbk)) {
+						t.Fatalf("%v %s lev %d cash %s: the fee is not paid at the bound %d", mode, side, lev, cash, cbk)
+					}
+					for x := max(cbk-400, 1); x <= cbk+400; x++ {
+						want := side == book.Buy && x < cbk || side == book.Sell && x > cbk
+						if got := a.pastCloseBound(i, x); got != want {
+							t.Fatalf("%v %s lev %d cash %s: at %d past %v, the bound %d (bankruptcy %d) says %v", mode, side, lev, cash, x, got, cbk, bk, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 20 || moved == 0 {
+		t.Fatalf("%d positions checked, %d bounds moved by the fee", checked, moved)
+	}
+}

@@ -119,3 +119,16 @@ func inverseSymbol(t testing.TB, name string) *market.Symbol {
 	}
 	return s
 }
+
+// inverseFeeSymbol is inverseSymbol with a taker fee, a maker fee of 0.02 %
+// and a price band of 50 %.
+func inverseFeeSymbol(t testing.TB, taker string) *market.Symbol {
+	t.Helper()
+	s, err := market.SymbolConfig{Symbol: "XBTFEE", Quote: "USD", Contract: "inverse", Settle: "BTC", Tick: dec("0.5"), Lot: dec("1"),
+		TakerFee: dec(taker), MakerFee: dec("0.0002"), PriceBand: dec("0.5"),
+		MMTiers: []market.TierConfig{{MaxNotional: dec("10"), MMR: dec("0.005")}, {MaxNotional: dec("1000"), MMR: dec("0.01")}}}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

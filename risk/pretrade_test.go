@@ -347,3 +347,66 @@ func TestOpenBound(t *testing.T) {
 		t.Fatalf("at 2x the bound is %d, want the band's top %d", b, hi)
 	}
 }
+
+// TestOpenBoundInverse is TestOpenBound's agreement for an inverse
+// contract with a taker fee (a buy above the mark and a sell below it lose
+// against it; values shrink as the price grows), isolated, at several
+// leverages and sizes, flat and flipping a position: a market order's
+// bound is the last price a limit order of the same lots is not refused
+// WouldLiquidate at, and one tick past it is.
+func TestOpenBoundInverse(t *testing.T) {
+	sym := inverseFeeSymbol(t, "0.00075")
+	const mark book.Ticks = 20_000 // 10 000 USD
+	lo, hi := sym.Band(mark)
+	edge := map[book.Side]book.Ticks{book.Buy: hi, book.Sell: lo}
+	tightened := 0
+	for _, lev := range []int64{3, 10, 25, 100} {
+		for _, pos := range []book.Lots{0, 20_000, -20_000} {
+			for _, side := range []book.Side{book.Buy, book.Sell} {
+				for _, q := range []book.Lots{1_000, 30_000, 90_000} {
+					a := funded("10", Isolated)
+					mustOK(t, a.SetLeverage(sym, lev), "lev")
+					if pos != 0 {
+						s := book.Buy
+						if pos < 0 {
+							s = book.Sell
+						}
+						trade(t, a, sym, s, mark, abs(pos), mark, false)
+					}
+					id := newID()
+					c, _ := a.PreTrade(sym, Order{ID: id, Side: side, Type: Market, Qty: q}, mark)
+					if c != OK {
+						continue
+					}
+					b := a.OpenBound(sym, side, q, mark, edge[side])
+					a.OnOrderDone(id)
+					limit := func(price book.Ticks) Code {
+						id := newID()
+						c, _ := a.PreTrade(sym, Order{ID: id, Side: side, Type: Limit, Price: price, Qty: q}, mark)
+						if c == OK {
+							a.OnOrderDone(id)
+						}
+						return c
+					}
+					past := b + book.Ticks(side.Sign())
+					at := limit(b)
+					if at == BeyondBankruptcy { // a flip whose close is refused first
+						continue
+					}
+					if at == WouldLiquidate || b == edge[side] && at != OK {
+						t.Fatalf("lev %d pos %d %s %d: bound %d, a limit there %s", lev, pos, side, q, b, at)
+					}
+					if b != edge[side] {
+						tightened++
+						if c := limit(past); c != WouldLiquidate {
+							t.Fatalf("lev %d pos %d %s %d: bound %d, a limit one tick past %s", lev, pos, side, q, b, c)
+						}
+					}
+				}
+			}
+		}
+	}
+	if tightened < 10 {
+		t.Fatalf("only %d bounds tightened", tightened)
+	}
+}
