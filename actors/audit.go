@@ -249,7 +249,7 @@ func (a *accountActor) hash() uint64 {
 	for _, o := range a.orders.sorted() {
 		v = append(v, uint64(o.id), uint64(o.h.idx), uint64(o.side), uint64(o.typ), uint64(o.tif), uint64(o.price),
 			uint64(o.qty), uint64(o.filled), uint64(o.value), hashString(string(o.status)),
-			flag(o.reduceOnly)|flag(o.postOnly)<<1, uint64(len(o.clientID)), hashString(o.clientID))
+			flag(o.reduceOnly)|flag(o.postOnly)<<1, uint64(len(o.clientID)), hashString(o.clientID), uint64(a.risk(o.h).OrderLoss(o.id)))
 		if c := o.cond; c != nil {
 			v = append(v, hashString(string(c.typ)+"/"+string(c.by)), uint64(c.t.Price), uint64(c.t.Callback),
 				flag(c.close)|flag(c.fired)<<1|uint64(c.t.Kind)<<2|flag(c.t.TakeProfit)<<4)

@@ -195,6 +195,15 @@ func (a *Account) Available() market.Money {
 // OrderMargin is the margin reserved by open orders.
 func (a *Account) OrderMargin() market.Money { return a.orderMargin }
 
+// OrderLoss is the open loss open order id reserves (position.openLoss;
+// 0 for an unknown order), for state digests.
+func (a *Account) OrderLoss(id book.OrderID) market.Money {
+	if j := a.orders.Find(id); j >= 0 {
+		return a.orders.At(j).loss
+	}
+	return 0
+}
+
 // Equity is cash + Σ cross uPnL + Σ isolated (margin + uPnL), at the stored
 // marks.
 func (a *Account) Equity() market.Money {

@@ -60,7 +60,7 @@ func (a *Account) Check() error {
 			return bad("order %d qty %d outside [1, %d]", o.id, o.qty, sym.MaxQty)
 		case o.price < 1 || o.price > sym.MaxPrice:
 			return bad("order %d price %d outside [1, %d]", o.id, o.price, sym.MaxPrice)
-		case o.loss < 0 || o.loss > 0 && a.pos[o.slot].mode != Cross:
+		case o.loss < 0 || o.loss > 0 && a.pos[o.slot].mode != Cross || o.loss > maxLoss(sym, o.qty):
 			return bad("order %d open loss %d in a %v position", o.id, o.loss, a.pos[o.slot].mode)
 		}
 		so := &sides[o.slot][sideIdx(o.side)]

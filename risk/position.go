@@ -106,6 +106,13 @@ func (p *position) sideReq(s book.Side) market.Money {
 	return market.Money(ceilDiv(n, p.lev)+fee) + so.loss
 }
 
+// maxLoss bounds what q lots can lose against any mark (openLoss): their
+// value at the price range's ends, so a decoded loss beyond it is damage
+// and the side sums stay within int64 like the notionals.
+func maxLoss(s *market.Symbol, q book.Lots) market.Money {
+	return max(s.Notional(1, q), s.Notional(s.MaxPrice, q))
+}
+
 // openLoss is what q lots opened on side at price lose against mark (0
 // when they gain): a cross order reserves it (sideReq), as Binance
 // reserves an order's open loss, so the account's cash carries it when

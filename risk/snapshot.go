@@ -260,7 +260,7 @@ func (a *Account) decodeOrder(p []byte, lim *[MaxSymbols]book.Lots) error {
 		return fmt.Errorf("%w: order %d qty %d outside [1, %d]", ErrSnapshot, o.id, o.qty, sym.MaxQty)
 	case o.price < 1 || o.price > sym.MaxPrice:
 		return fmt.Errorf("%w: order %d price %d outside [1, %d]", ErrSnapshot, o.id, o.price, sym.MaxPrice)
-	case o.loss < 0 || o.loss > 0 && pos.mode != Cross:
+	case o.loss < 0 || o.loss > 0 && pos.mode != Cross || o.loss > maxLoss(sym, o.qty):
 		return fmt.Errorf("%w: order %d open loss %d in a %v position", ErrSnapshot, o.id, o.loss, pos.mode)
 	case a.orders.Find(o.id) >= 0:
 		return fmt.Errorf("%w: order %d twice", ErrSnapshot, o.id)
