@@ -80,7 +80,7 @@ type openOrder struct {
 //     bid waits, the fund paying for the loss beyond its margin (a market
 //     order's bound stops short of that price instead: OpenBound);
 //  8. growth of the order margin > Available → InsufficientMargin
-//     (OpenLossUncovered when the order reserves an open loss: in cross a
+//     (OpenLossUncovered when its open loss is what does not fit: in cross a
 //     limit order priced against the mark reserves what its fill there
 //     loses, position.openLoss, in full while the side opens anything).
 //
@@ -166,11 +166,12 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	om := p.requiredOrderMargin()
 	delta := om - p.orderMargin
 	if delta > 0 && delta > a.Available() {
+		so.loss -= loss
+		without := p.requiredOrderMargin() - p.orderMargin // had it reserved no open loss
 		so.qty -= o.Qty
 		so.notional -= add
-		so.loss -= loss
-		if loss > 0 {
-			return OpenLossUncovered, 0
+		if loss > 0 && (without <= 0 || without <= a.Available()) {
+			return OpenLossUncovered, 0 // the loss is what the balance cannot carry
 		}
 		return InsufficientMargin, 0
 	}

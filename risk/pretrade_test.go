@@ -56,6 +56,8 @@ func TestPreTradeRules(t *testing.T) {
 		// 3 BTC: IM 4950 + fee 49.5 + open loss 9000 > 10000 (without the
 		// loss 4999.5 would pass).
 		{"cross open loss beyond available", nil, btc, buy(330_000, 3000), mark, OpenLossUncovered},
+		// 7 BTC: the initial margin alone (11550) is beyond it.
+		{"cross margin beyond available, loss too", nil, btc, buy(330_000, 7000), mark, InsufficientMargin},
 		{"below band", nil, btc, Order{Side: book.Sell, Type: Limit, Price: 269_999, Qty: 100}, mark, InvalidPrice},
 		{"band bottom ok", lev(2), btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, OK},
 		{"band bottom at 20x isolated", iso, btc, Order{Side: book.Sell, Type: Limit, Price: 270_000, Qty: 100}, mark, WouldLiquidate},
