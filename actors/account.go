@@ -296,9 +296,9 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 // closeBound tightens a market order's protection bound to the position's
 // bankruptcy price when the order closes it: a close never sells a long
 // below (or buys a short back above) the price where its margin is used
-// up, its taker fee included (risk.CloseBankruptcyPrice), so no market close — a fired stop-loss in a gapping market above all
-// — leaves a loss the account cannot pay; what the book cannot fill within
-// it expires.
+// up, its taker fee included (risk.CloseBankruptcyPrice), so no market
+// close — a fired stop-loss in a gapping market above all — leaves a loss
+// the account cannot pay; what the book cannot fill within it expires.
 func closeBound(acct *risk.Account, s *market.Symbol, side book.Side, bound book.Ticks) book.Ticks {
 	pos, ok := acct.Position(s)
 	if !ok || pos.Qty == 0 || (pos.Qty > 0) == (side == book.Buy) {

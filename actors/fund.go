@@ -14,6 +14,7 @@ import (
 	"github.com/perpx/perpx/fund"
 	"github.com/perpx/perpx/internal/ratelog"
 	"github.com/perpx/perpx/liq"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -72,10 +73,7 @@ func (a *fundActor) Receive(ctx actor.Context) {
 		asset := a.x.symbols[m.sym].sym.Settle
 		ev, uncovered, err := a.f.Funding(asset, m.amount, m.acct, a.x.symbols[m.sym].sym.Name, a.x.clock(&a.j))
 		a.must(err, "book the funding of a leg of account "+m.name+" in liquidation", 0)
-		if uncovered > 0 {
-			a.uncovered[slices.Index(a.x.assets, asset)] += int64(uncovered)
-			a.uncoveredLog.Event("account", m.name, "of", "funding of a leg in liquidation", "uncovered", uncovered)
-		}
+		a.noteUncovered(asset, uncovered, m.name, "funding of a leg in liquidation")
 		if ev.Seq != 0 {
 			a.publish(ev, m.name)
 		}
@@ -189,10 +187,7 @@ func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what 
 	if err != nil {
 		a.must(err, "settle a "+what+" of account "+name+" for", id)
 	}
-	if out.Uncovered > 0 {
-		a.uncovered[slices.Index(a.x.assets, s.Asset)] += int64(out.Uncovered)
-		a.uncoveredLog.Event("account", name, "of", what, "uncovered", out.Uncovered)
-	}
+	a.noteUncovered(s.Asset, out.Uncovered, name, what)
 	if name != "" && s.Account != 0 {
 		if a.names == nil {
 			a.names = map[uint64]string{}
@@ -201,6 +196,15 @@ func (a *fundActor) settle(id fund.ReservationID, s fund.Settlement, name, what 
 	}
 	for _, e := range out.Events {
 		a.publish(e, name)
+	}
+}
+
+// noteUncovered counts (for the audit) and logs what the fund could not
+// pay of account name's what.
+func (a *fundActor) noteUncovered(asset string, amount market.Money, name, what string) {
+	if amount > 0 {
+		a.uncovered[slices.Index(a.x.assets, asset)] += int64(amount)
+		a.uncoveredLog.Event("account", name, "of", what, "uncovered", amount)
 	}
 }
 

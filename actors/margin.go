@@ -116,12 +116,14 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 // closingPast returns an order that closes a position of wallet asset (in
 // h only, when h is set: an isolated margin backs only its position; the
 // wallet's cash backs the cross positions and pays every close's fee) and
-// could now fill past the position's bankruptcy price: a
-// limit order priced past it (or whose amend on its way is), or any market
-// close, whose bound is the bankruptcy price of when it was sent. A
-// withdrawal or a margin removal that would leave one is undone and
-// refused (risk's WithdrawChecked, RemoveMarginChecked): the fill would lose more than what backs the position, and the
-// fund would pay the counterparty for it (API.md, the bankruptcy bound).
+// could now fill past the position's bankruptcy price
+// (risk.Account.PastCloseBound): a limit order priced past it (or whose
+// amend on its way is), or any market close, whose bound is the bankruptcy
+// price of when it was sent. A withdrawal or a margin removal that would
+// leave one is undone and refused (risk's WithdrawChecked,
+// RemoveMarginChecked): the fill would lose more than what backs the
+// position, and the fund would pay the counterparty for it (API.md, the
+// bankruptcy bound).
 func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 	for _, o := range a.orders.Values() {
 		if o.h.asset != asset || h != nil && o.h != h || o.cond != nil && !o.cond.fired {
@@ -132,18 +134,9 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
 			continue
 		}
-		bk, ok := acct.CloseBankruptcyPrice(o.h.sym)
-		if !ok || o.typ == book.Market {
+		// The book may fill an order with an amend on its way at either price.
+		if o.typ == book.Market || acct.PastCloseBound(o.h.sym, o.price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
 			return o
-		}
-		prices := [2]book.Ticks{o.price, o.price}
-		if o.amending > 0 {
-			prices[1] = o.pendPrice // the book may fill it at either until it answers
-		}
-		for _, p := range prices {
-			if o.side == book.Sell && p < bk || o.side == book.Buy && p > bk {
-				return o
-			}
 		}
 	}
 	return nil

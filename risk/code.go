@@ -42,10 +42,10 @@ const (
 	// withdrawal or margin removal whose caller found that it would leave
 	// such an order (WithdrawChecked).
 	BeyondBankruptcy
-	// WouldLiquidate: a limit order whose opening part, filled at its
-	// price, loses so much against the mark that its own initial margin is
-	// left at or under the maintenance margin it adds (in cross the
-	// account's other cash is not counted: the rule holds per order).
+	// WouldLiquidate: an isolated position's limit order whose opening
+	// part, filled at its price, loses so much against the mark that its
+	// own initial margin is left at or under the maintenance margin it adds
+	// (a cross order reserves that loss instead: OpenLossUncovered).
 	WouldLiquidate
 	// OpenLossUncovered is InsufficientMargin for an order that also
 	// reserves its open loss against the mark (a cross order priced against

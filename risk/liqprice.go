@@ -439,14 +439,25 @@ func (a *Account) closePays(i int) func(int64) bool {
 	}
 }
 
+// PastCloseBound says whether a close of sym's position at price would
+// trade past CloseBankruptcyPrice (false without a position).
+func (a *Account) PastCloseBound(sym *market.Symbol, price book.Ticks) bool {
+	i := a.find(sym)
+	return i >= 0 && a.pos[i].qty != 0 && a.pastCloseBound(i, price)
+}
+
 // pastCloseBound says whether a close of slot i's position at price would
 // trade past CloseBankruptcyPrice (a long's sell below it, a short's buy
 // above it), with one test of the price instead of closeBk's search.
 func (a *Account) pastCloseBound(i int, price book.Ticks) bool {
 	_, bk := a.prices(i)
 	p := &a.pos[i]
+	closing := book.Buy
+	if p.qty > 0 {
+		closing = book.Sell
+	}
 	switch {
-	case p.qty > 0 && price < bk, p.qty < 0 && price > bk:
+	case against(closing, price, bk):
 		return true
 	case p.sym.TakerFee == 0:
 		return false

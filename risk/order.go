@@ -72,9 +72,9 @@ type openOrder struct {
 //  7. |position| if every open order of that side filled > MaxQty, or its
 //     notional at the mark > the last tier → InvalidQty; the symbol's
 //     leverage above that notional's tier → LeverageTooHigh; (whether or
-//     not the position grows: a flip) a limit order's opening part, its
-//     lots beyond the side's resting ones' closing share, liquidatable
-//     the moment it fills at its price
+//     not the position grows: a flip) an isolated position's limit order
+//     whose opening part, its lots beyond the side's resting ones' closing
+//     share, is liquidatable the moment it fills at its price
 //     (opensUnderMaintenance: a buy far above the mark, a sell far below)
 //     → WouldLiquidate: its liquidation would sell at once into whatever
 //     bid waits, the fund paying for the loss beyond its margin (a market
@@ -150,12 +150,14 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	// Not only when the position grows: a flip to the same size (short 1,
 	// buy 2) opens lots too, and its long far above the mark was bankrupt
 	// as it filled.
-	c := p.closeCap(o.Side)
-	open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
 	var loss market.Money
 	if o.Type == Limit {
-		if p.mode != Cross && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
-			return WouldLiquidate, 0
+		if p.mode != Cross {
+			c := p.closeCap(o.Side)
+			open := max(so.qty+o.Qty-c, 0) - max(so.qty-c, 0) // this order's lots beyond what closes
+			if p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
+				return WouldLiquidate, 0
+			}
 		}
 		loss = p.openLoss(o.Side, o.Price, o.Qty, mark)
 	}
@@ -166,14 +168,17 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	om := p.requiredOrderMargin()
 	delta := om - p.orderMargin
 	if delta > 0 && delta > a.Available() {
-		so.loss -= loss
-		without := p.requiredOrderMargin() - p.orderMargin // had it reserved no open loss
+		code := InsufficientMargin
+		if so.loss -= loss; loss > 0 {
+			// Had it reserved no open loss, would it fit? Then the loss is
+			// what the balance cannot carry.
+			if without := p.requiredOrderMargin() - p.orderMargin; without <= 0 || without <= a.Available() {
+				code = OpenLossUncovered
+			}
+		}
 		so.qty -= o.Qty
 		so.notional -= add
-		if loss > 0 && (without <= 0 || without <= a.Available()) {
-			return OpenLossUncovered, 0 // the loss is what the balance cannot carry
-		}
-		return InsufficientMargin, 0
+		return code, 0
 	}
 	if o.ReduceOnly {
 		so.roQty += o.Qty

@@ -119,7 +119,16 @@ func maxLoss(s *market.Symbol, q book.Lots) market.Money {
 // the order fills. An isolated position's order is held to
 // opensUnderMaintenance instead (its margin alone backs it): 0.
 func (p *position) openLoss(side book.Side, price book.Ticks, q book.Lots, mark book.Ticks) market.Money {
-	if p.mode != Cross || q <= 0 || side == book.Buy && price <= mark || side == book.Sell && price >= mark {
+	if p.mode != Cross || !against(side, price, mark) {
+		return 0
+	}
+	return p.lossAt(side, price, q, mark)
+}
+
+// lossAt is what q lots opened on side at price lose against mark (0 when
+// they gain).
+func (p *position) lossAt(side book.Side, price book.Ticks, q book.Lots, mark book.Ticks) market.Money {
+	if q <= 0 || !against(side, price, mark) {
 		return 0
 	}
 	s, signed := p.sym, q
@@ -127,6 +136,12 @@ func (p *position) openLoss(side book.Side, price book.Ticks, q book.Lots, mark 
 		signed = -q
 	}
 	return max(0, -s.PnL(signed, s.Value(price, signed), mark))
+}
+
+// against says whether an order on side at price is priced worse than
+// ref for it: a buy above ref, a sell below it.
+func against(side book.Side, price, ref book.Ticks) bool {
+	return side == book.Buy && price > ref || side == book.Sell && price < ref
 }
 
 // opensUnderMaintenance says whether open lots opened on side at price
@@ -137,21 +152,15 @@ func (p *position) openLoss(side book.Side, price book.Ticks, q book.Lots, mark 
 // maintenance). Each order held to it, the initial margins Available
 // reserves cover their losses, however many fill.
 func (p *position) opensUnderMaintenance(side book.Side, price book.Ticks, open, w book.Lots, mark book.Ticks) bool {
-	if open <= 0 || side == book.Buy && price <= mark || side == book.Sell && price >= mark {
-		return false // no loss against the mark
-	}
-	s, signed := p.sym, open
-	if side == book.Sell {
-		signed = -open
-	}
-	pnl := s.PnL(signed, s.Value(price, signed), mark)
-	if pnl >= 0 {
+	loss := p.lossAt(side, price, open, mark)
+	if loss == 0 {
 		return false
 	}
+	s := p.sym
 	n := int64(s.Notional(price, open))
 	fee := market.MustMulDiv(n, int64(s.TakerFee), market.RateScale, true)
 	mm := s.MaintenanceMargin(s.Notional(mark, w)) - s.MaintenanceMargin(s.Notional(mark, w-open))
-	return market.Money(ceilDiv(n, p.lev)-fee)+pnl <= mm
+	return market.Money(ceilDiv(n, p.lev)-fee)-loss <= mm
 }
 
 // requiredOrderMargin is the larger of the two sides' requirements.
