@@ -2,6 +2,7 @@ package actors
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"testing"
 	"time"
@@ -131,7 +132,7 @@ func TestSnapshotWithoutIncomeLoads(t *testing.T) {
 			e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) { d(len(a.appendIncome(nil))) }})
 		})
 	}
-	body := p[:len(p)-sha256.Size-section]
+	body := p[:len(p)-sha256.Size-section-len(binary.AppendUvarint(nil, Behaviour))] // and before behaviour versions
 	sum := sha256.Sum256(body)
 	old := append(slices.Clip(body), sum[:]...)
 

@@ -52,8 +52,19 @@ const (
 	recMarginMode
 	recPositionMargin
 	recWithdraw
-	recLeader // a writer took over the journal (LeaderRecord); changes nothing
+	recLeader  // a writer took over the journal (LeaderRecord); changes nothing
+	recVersion // the Behaviour of the exchange appending the records after it
 )
+
+// Behaviour is the version of the decisions the actors make on the same
+// records. Replay runs the records through this binary's actors, so a
+// journal's records must be replayed by the Behaviour that wrote them:
+// recovery refuses records of another one (DESIGN.md, "Durability").
+// Bump it with any change that makes the actors, or the cores they run,
+// handle the same messages differently; TestBehaviourVersion replays a
+// journal kept in testdata and fails when its state changes while this
+// number did not.
+const Behaviour = 1
 
 // Actor numbers in the journal.
 const (
@@ -168,9 +179,12 @@ type durability struct {
 	rp        *replayer   // the running Recover's (ReplayCaughtUp), for its goroutine only
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	begun     bool        // a record other than a leader's mark was replayed
-	pmu       sync.Mutex  // pending, in recovery (its workers arm and stop timers)
-	pending   map[uint64]*pendingTimer
-	decs      decCache
+	// wrote is the Behaviour that wrote the records being replayed: the
+	// snapshot's, then each version record's (0: none recorded).
+	wrote   uint64
+	pmu     sync.Mutex // pending, in recovery (its workers arm and stop timers)
+	pending map[uint64]*pendingTimer
+	decs    decCache
 }
 
 type waiter struct {

@@ -26,6 +26,9 @@ import (
 // deterministic); the exchange must not start on it.
 var ErrRecover = errors.New("actors: recovery failed")
 
+// errBehaviour: a record was written by another Behaviour than this one.
+var errBehaviour = errors.New("a record of another behaviour")
+
 // fifo is one sender's captured messages to one receiver.
 type fifo struct {
 	q    []any
@@ -146,6 +149,12 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		}
 		x.genesis(ms) // as replay will: the marks start at the genesis record's time
 	}
+	// Every start says which Behaviour appends from here on.
+	v := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(x.now())), Behaviour)
+	if r.w.Append(recVersion, 0, v, r.durableFn) == 0 {
+		return 0, fmt.Errorf("%w: the journal refused its version record", ErrRecover)
+	}
+	r.wrote = Behaviour
 	// A writer opened after the exchange (a standby's, at its takeover)
 	// holds everything up to its Durable: replies wait for nothing older.
 	r.wmu.Lock()
@@ -228,8 +237,19 @@ func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []
 	}
 	p = p[w:]
 	r := x.rec
-	if kind == recLeader {
+	switch kind {
+	case recLeader:
 		return nil
+	case recVersion:
+		v, w := binary.Uvarint(p)
+		if w <= 0 || w != len(p) {
+			return fmt.Errorf("%w: version", errPayload)
+		}
+		r.wrote = v
+		return nil
+	}
+	if r.wrote != Behaviour && kind != recGenesis {
+		return behaviourError(r.wrote)
 	}
 	begun := r.begun
 	r.begun = true
@@ -270,6 +290,16 @@ func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []
 	}
 	rp.dispatch(jb) // its failure, if any, stops the read (Recover)
 	return nil
+}
+
+// behaviourError refuses a record the Behaviour wrote written by another.
+func behaviourError(wrote uint64) error {
+	by := fmt.Sprintf("behaviour version %d", wrote)
+	if wrote == 0 {
+		by = "a version of perpx that did not record its behaviour version"
+	}
+	return fmt.Errorf("%w: written by %s, this exchange is version %d: start the version that wrote the journal on it, "+
+		"stop it cleanly (it takes a snapshot, after which nothing is replayed), then start this one", errBehaviour, by, Behaviour)
 }
 
 // genesis starts every symbol's mark state at the exchange's first start.

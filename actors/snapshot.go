@@ -115,6 +115,7 @@ func (x *Exchange) encodeSnapshot(seq uint64) ([]byte, error) {
 		t, _ := r.target(actorAccount + uint32(e.id))
 		p = t.recv.(*accountActor).appendIncome(p)
 	}
+	p = binary.AppendUvarint(p, Behaviour) // whatever the journal holds after seq, this version wrote
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...), nil
 }
@@ -224,11 +225,15 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 			t.recv.(*accountActor).loadIncome(d)
 		}
 	}
+	r.wrote = 0 // the records after a snapshot of before versions: none recorded
+	if len(d.p) != 0 && d.err == nil {
+		r.wrote = d.uvarint()
+	}
 	if d.err != nil {
 		return 0, d.err
 	}
 	if len(d.p) != 0 {
-		return 0, fmt.Errorf("%w: %d bytes after the accounts' income", ErrSnapshot, len(d.p))
+		return 0, fmt.Errorf("%w: %d bytes after the behaviour version", ErrSnapshot, len(d.p))
 	}
 	r.loaded = true
 	return seq, nil
