@@ -99,7 +99,10 @@ type App struct {
 	// tnc is the running exchange's: nc, but a clustered instance's own
 	// per turn, closed when it steps down, so that nothing it subscribed
 	// (a gateway that did not stop cleanly) outlives its turn.
-	tnc  *nats.Conn
+	tnc *nats.Conn
+	// gnc carries the gateway's subscriptions (serve to stopExchange): on
+	// a connection of their own, its Stop knows when they have drained.
+	gnc  *nats.Conn
 	jw   *journal.Writer // nil in memory
 	jcfg journal.Config
 	data Options // the durable settings (Data, Snapshot*)
@@ -303,7 +306,16 @@ func (a *App) serve(o Options, t *term) (err error) {
 	if a.jw != nil {
 		a.exportDurability(t.metrics, a.jw)
 	}
-	if a.gw, err = gateway.Start(a.tnc, a.x, t.gopts); err != nil {
+	gnc, err := a.serviceConn(o)
+	if err != nil {
+		return err
+	}
+	a.termMu.Lock()
+	a.gnc = gnc
+	a.termMu.Unlock()
+	gopts := t.gopts
+	gopts.Service = gnc
+	if a.gw, err = gateway.Start(a.tnc, a.x, gopts); err != nil {
 		return err
 	}
 	h := a.httpHandler(t.metrics, o, a.cfg)
@@ -375,7 +387,7 @@ func journalConfig(o Options) journal.Config {
 
 func (a *App) connect(o Options, cfg *config.Config) error {
 	if o.NATSURL != "" {
-		nc, err := dial(o)
+		nc, err := dial(o, "perpx-exchange")
 		if err != nil {
 			return err
 		}
@@ -415,11 +427,20 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 	return err
 }
 
+// serviceConn is a connection for the gateway's subscriptions, to the
+// embedded server or o.NATSURL.
+func (a *App) serviceConn(o Options) (*nats.Conn, error) {
+	if a.srv != nil {
+		return a.srv.Connect("perpx-gateway")
+	}
+	return dial(o, "perpx-gateway")
+}
+
 // dial connects to o.NATSURL.
-func dial(o Options) (*nats.Conn, error) {
+func dial(o Options, name string) (*nats.Conn, error) {
 	// Another server of the cluster at once: a lease renewal cannot wait
 	// the default 2 s.
-	nopts := []nats.Option{nats.Name("perpx-exchange"), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
+	nopts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
 	if o.NATSUser != "" {
 		nopts = append(nopts, nats.UserInfo(o.NATSUser, o.NATSPass))
 	}
@@ -614,12 +635,15 @@ func (a *App) stopExchange(ctx context.Context, clean bool) error {
 	}
 	a.handler.Store(nil)
 	a.termMu.Lock()
-	x, jw, tnc := a.x, a.jw, a.tnc
-	a.x, a.jw, a.gw, a.served = nil, nil, nil, false
+	x, jw, tnc, gnc := a.x, a.jw, a.tnc, a.gnc
+	a.x, a.jw, a.gw, a.gnc, a.served = nil, nil, nil, nil, false
 	if tnc != a.nc {
 		a.tnc = nil
 	}
 	a.termMu.Unlock()
+	if gnc != nil { // the gateway stopped, or gave up: its subscriptions go
+		gnc.Close()
+	}
 	if x != nil {
 		x.Stop()
 	}

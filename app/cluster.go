@@ -276,7 +276,7 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 	if err != nil {
 		return false, err
 	}
-	tnc, err := dial(c.o)
+	tnc, err := dial(c.o, "perpx-exchange")
 	if err != nil {
 		feed.closeSource()
 		return false, err
@@ -579,15 +579,18 @@ func (c *cluster) announce(ctx context.Context) {
 	}
 }
 
-// reconnect moves the process's connection, and the term's when it has
-// its own, to the next of --nats-url's servers.
+// reconnect moves the process's connection, the term's when it has its
+// own and the gateway's, to the next of --nats-url's servers.
 func (c *cluster) reconnect() {
 	_ = c.a.nc.ForceReconnect()
 	c.a.termMu.RLock()
-	tnc := c.a.tnc
+	tnc, gnc := c.a.tnc, c.a.gnc
 	c.a.termMu.RUnlock()
 	if tnc != nil && tnc != c.a.nc {
 		_ = tnc.ForceReconnect()
+	}
+	if gnc != nil {
+		_ = gnc.ForceReconnect()
 	}
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,11 @@ type Options struct {
 	RateLimit config.RateLimit
 	Queue     string   // queue group of the endpoints; "" means DefaultQueue
 	Metrics   *Metrics // nil keeps metrics private (not exported)
+	// Service is the connection the endpoints subscribe on (replies go on
+	// nc). One of its own lets Stop see exactly when their subscriptions
+	// have drained; nil shares nc, whose other subscriptions Stop counts
+	// around (they may change meanwhile: then it waits longer).
+	Service *nats.Conn
 }
 
 func (o Options) fill() (wire.Subjects, Options, error) {
@@ -122,6 +128,7 @@ func (o Options) fill() (wire.Subjects, Options, error) {
 // "perpx", one endpoint per request subject, all in one queue group.
 type Gateway struct {
 	nc      *nats.Conn
+	sc      *nats.Conn // the endpoints' subscriptions (Options.Service or nc)
 	x       Exchange
 	subj    wire.Subjects
 	log     *slog.Logger
@@ -134,8 +141,8 @@ type Gateway struct {
 
 	inflight atomic.Int64 // requests received and not yet answered
 	lastRecv atomic.Int64 // unix nanos of the latest request
-	subs     int          // the service's subscriptions on nc
-	// others is nc's other subscriptions, counted at the first Stop.
+	subs     int          // the service's subscriptions on sc
+	// others is sc's other subscriptions, counted at the first Stop.
 	others     int
 	othersOnce sync.Once
 }
@@ -147,11 +154,11 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{nc: nc, x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
+	g := &Gateway{nc: nc, sc: cmp.Or(opts.Service, nc), x: x, subj: subj, log: opts.Logger, m: opts.Metrics, limiter: newLimiter(opts.RateLimit)}
 	g.intake = newIntake(g)
 	g.initReplies(opts)
-	before := nc.NumSubscriptions()
-	g.svc, err = micro.AddService(nc, micro.Config{
+	before := g.sc.NumSubscriptions()
+	g.svc, err = micro.AddService(g.sc, micro.Config{
 		Name:        ServiceName,
 		Version:     ServiceVersion,
 		Description: "perpx perpetual-futures paper-trading exchange (API.md)",
@@ -180,14 +187,14 @@ func Start(nc *nats.Conn, x Exchange, opts Options) (*Gateway, error) {
 	}
 	// Once Start returns the server knows the subscriptions, so a request
 	// sent right after it (a test, the ready line) finds a responder.
-	if err := nc.FlushTimeout(flushTimeout); err != nil {
+	if err := g.sc.FlushTimeout(flushTimeout); err != nil {
 		_ = g.svc.Stop()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	// The service's subscriptions: one per endpoint and micro's verbs,
-	// unless fewer came (another part of the process may subscribe on nc
-	// meanwhile, and a count too high would never drain).
-	g.subs = min(nc.NumSubscriptions()-before, len(eps)+microVerbSubs)
+	// unless fewer came (another part of the process may subscribe on a
+	// shared connection meanwhile, and a count too high would never drain).
+	g.subs = min(g.sc.NumSubscriptions()-before, len(eps)+microVerbSubs)
 	return g, nil
 }
 
@@ -200,7 +207,7 @@ func (g *Gateway) Service() micro.Service { return g.svc }
 // exchange's last published event.
 func (g *Gateway) Stop(ctx context.Context) error {
 	defer g.logs.flush()
-	g.othersOnce.Do(func() { g.others = g.nc.NumSubscriptions() - g.subs })
+	g.othersOnce.Do(func() { g.others = g.sc.NumSubscriptions() - g.subs })
 	if err := g.svc.Stop(); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -210,7 +217,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		fctx, cancel = context.WithTimeout(ctx, flushTimeout)
 		defer cancel()
 	}
-	if err := g.nc.FlushWithContext(fctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	if err := g.sc.FlushWithContext(fctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	// Drained subscriptions still deliver what they had queued; micro does
@@ -243,10 +250,10 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 }
 
-// drained says the service's subscriptions have left nc (Stop): exactly
-// the others are left. Fewer or more means the others changed meanwhile
-// and the count says nothing.
-func (g *Gateway) drained() bool { return g.nc.IsClosed() || g.nc.NumSubscriptions() == g.others }
+// drained says the service's subscriptions have left sc (Stop): exactly
+// the others are left (none on a connection of its own). Fewer or more
+// means the others changed meanwhile and the count says nothing.
+func (g *Gateway) drained() bool { return g.sc.IsClosed() || g.sc.NumSubscriptions() == g.others }
 
 // serveNow serves a request from the intake (fairqueue.go). A request
 // refused before it reaches the exchange is answered here with micro's
