@@ -55,6 +55,7 @@ type Symbol struct {
 	TakerFee           decimal.Decimal `json:"taker_fee"`
 	LiquidationFee     decimal.Decimal `json:"liquidation_fee"`
 	PriceBand          decimal.Decimal `json:"price_band"`
+	LiquidationSlip    decimal.Decimal `json:"liquidation_slippage"`
 	Funding            bool            `json:"funding"`
 	FundingIntervalS   int64           `json:"funding_interval_s"`
 	PartialLiquidation bool            `json:"partial_liquidation"`
@@ -79,7 +80,7 @@ func SymbolOf(s *market.Symbol) Symbol {
 		MaxPrice: s.Price(s.MaxPrice), MaxQty: s.Qty(s.MaxQty),
 		MaxLeverage: s.MaxLeverage, DefaultLeverage: risk.InitialLeverage(s),
 		MakerFee: s.MakerFee.Decimal(), TakerFee: s.TakerFee.Decimal(), LiquidationFee: s.LiquidationFee.Decimal(),
-		PriceBand: s.PriceBand.Decimal(), Funding: s.Funding, FundingIntervalS: s.FundingIntervalMs / 1000,
+		PriceBand: s.PriceBand.Decimal(), LiquidationSlip: s.LiquidationSlippage.Decimal(), Funding: s.Funding, FundingIntervalS: s.FundingIntervalMs / 1000,
 		PartialLiquidation: s.PartialLiquidation,
 		Multiplier:         decimal.NewFromInt(int64(s.Multiplier)).String(),
 		InverseK:           decimal.NewFromInt(int64(s.InverseK)).String()}
