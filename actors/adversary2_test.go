@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,19 +72,33 @@ func TestFundingDuringLiquidationInFlight(t *testing.T) {
 
 // TestLiquidationIntoPairsBid: alice and carol hold opposite positions (no
 // risk between them). Carol rests twice alice's size to buy at the band's
-// bottom, the only bids; a mark move liquidates alice, the fund reserves
-// the quote's need and the liquidation's IOC sells into carol's bid far
-// below the bankruptcy price: the fund pays the pair the difference.
+// bottom, the only bids; a mark move liquidates alice. Her IOC sells no
+// lower than the bankruptcy price less the symbol's liquidation slippage
+// (3000 × (1 − 0.05) = 2850), so it leaves carol's bid alone, and carol's
+// short is closed by ADL at 3000: the fund pays nothing (it paid the pair
+// 1125 when the IOC sold down to the band).
 func TestLiquidationIntoPairsBid(t *testing.T) {
-	t.Skip("known: a liquidation's IOC sells into whatever the book holds down to the band, the fund paying (DESIGN.md, a thin book)")
 	e := pairEnv(t, "750")
 	e.fundDeposit("100000")
 	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5) // bankruptcy 3000, liquidation 3100
-	e.mustPlace("carol", tsym, wire.Buy, "1875", "2")          // the band's bottom
+	bid := e.mustPlace("carol", tsym, wire.Buy, "1875", "2")   // the band's bottom
 	e.index(tsym, "3100")
-	e.audit()
-	if f := e.fundBalance(); f.LessThan(dec("100000")) {
-		t.Fatalf("the fund paid %s to alice and carol", dec("100000").Sub(f))
+	a := e.audit()
+	if f := e.fundBalance(); !f.Equal(dec("100000")) {
+		t.Fatalf("the fund holds %s of 100000: it paid alice and carol", f)
+	}
+	if e.liquidations("alice") != 1 || e.position("alice", tsym) != nil || e.position("carol", tsym) != nil {
+		t.Fatalf("alice liquidated %d times; alice %+v, carol %+v", e.liquidations("alice"), e.position("alice", tsym), e.position("carol", tsym))
+	}
+	adl := e.rec.events("carol", wire.EventADL)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[0].ADL.Qty.Equal(dec("1")) || adl[0].ADL.BankruptAccount != "alice" {
+		t.Fatalf("carol's ADL closes %+v", adl)
+	}
+	if o := e.state("carol").OpenOrders; len(o) != 1 || o[0].OrderID != bid.OrderID || !o[0].FilledQty.IsZero() {
+		t.Fatalf("carol's bid at the band's bottom: %+v", o)
+	}
+	if !a.Conserved() || !slices.Equal(a.Long, a.Short) {
+		t.Fatalf("audit %s", a)
 	}
 }
 

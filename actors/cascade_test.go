@@ -19,9 +19,13 @@ const csym = "CASCADE-PERP"
 func cascadeSymbol(tb testing.TB) *market.Symbol {
 	tb.Helper()
 	off := false
+	// Slippage 0.25 lets the liquidations reach the makers' bids (800-880
+	// against bankruptcy prices up to ≈ 1030), so the fund is drained first.
+	slip := dec("0.25")
 	s, err := market.SymbolConfig{Symbol: csym, Tick: dec("1"), Lot: dec("1"), MaxLeverage: dec("50"),
 		MMTiers:  []market.TierConfig{{MaxNotional: dec("100000"), MMR: dec("0.01")}, {MaxNotional: dec("1000000000"), MMR: dec("0.05")}},
 		MakerFee: dec("0.0002"), TakerFee: dec("0.0005"), LiquidationFee: dec("0.005"), PriceBand: dec("0.5"), Funding: &off,
+		LiquidationSlippage: &slip,
 	}.Compile()
 	if err != nil {
 		tb.Fatal(err)

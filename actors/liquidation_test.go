@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -122,6 +123,47 @@ func TestLiquidationSettlesWithFund(t *testing.T) {
 			}
 			e.audit()
 		})
+	}
+}
+
+// TestLiquidationBoundTakesBidInside: the seed example under the default
+// liquidation slippage (0.05: no sell below 2850 for bankruptcy 3000). A
+// 2-lot long bankrupt at 3000 finds a bid at 2960 (inside the bound) and
+// one at 2840 (beyond it): the IOC sells one lot at 2960, the fund drawing
+// 40 as in the rulebook, and the other lot goes to ADL at 3000 against bob,
+// not to the bid at 2840 (the fund drew 200 when only the band bounded it).
+func TestLiquidationBoundTakesBidInside(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "1500")
+	for _, a := range []string{"bob", "erin", "dave"} {
+		e.deposit(a, "100000")
+		e.leverage(a, tsym, 5)
+	}
+	e.fundDeposit("1000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 5)
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.Equal(dec("3000")) {
+		t.Fatalf("bankruptcy %s, want 3000", p.BankruptcyPrice)
+	}
+	e.mustPlace("erin", tsym, wire.Buy, "2960", "1")
+	far := e.mustPlace("dave", tsym, wire.Buy, "2840", "1")
+	e.index(tsym, "3100")
+	a := e.audit()
+	if f := e.fundBalance(); !f.Equal(dec("960")) {
+		t.Fatalf("fund %s, want 960 (1000 less the 40 of the fill at 2960)", f)
+	}
+	if p := e.position("erin", tsym); p == nil || !p.EntryPrice.Equal(dec("2960")) || !p.Qty.Equal(dec("1")) {
+		t.Fatalf("erin's position from the liquidation order: %+v", p)
+	}
+	if o := e.state("dave").OpenOrders; e.position("dave", tsym) != nil || len(o) != 1 || o[0].OrderID != far.OrderID {
+		t.Fatalf("dave's bid beyond the bound was taken: %+v", o)
+	}
+	adl := e.rec.events("bob", wire.EventADL)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[0].ADL.Qty.Equal(dec("1")) {
+		t.Fatalf("bob's ADL closes %+v", adl)
+	}
+	if !a.Conserved() || !slices.Equal(a.Long, a.Short) {
+		t.Fatalf("audit %s", a)
 	}
 }
 

@@ -114,6 +114,8 @@ func TestParseRejects(t *testing.T) {
 		{`{"symbols":[{"symbol":"A","tick":"-1"}]}`, "tick"},
 		{`{"symbols":[{"symbol":"A","tick":"abc"}]}`, "symbols[0]"},
 		{`{"symbols":[{"symbol":"A","max_leverage":"5000"}]}`, "max_leverage"},
+		{`{"symbols":[{"symbol":"A","liquidation_slippage":"1"}]}`, "A: liquidation_slippage: must be in [0, 1)"},
+		{`{"symbols":[{"symbol":"A","liquidation_slippage":"-0.05"}]}`, "liquidation_slippage"},
 		{`{"margin_mode":"portfolio"}`, "margin_mode"},
 		{`{"margin_mode":"Isolated"}`, "margin_mode"},
 		{`{"rate_limit":{"orders_per_s":-1}}`, "rate_limit"},
@@ -143,6 +145,14 @@ func TestParseRejects(t *testing.T) {
 	if c, err := Parse([]byte(`{"history":{"candle_days":7,"account_fills":5000}}`)); err != nil ||
 		c.History != (History{CandleDays: 7, AccountFills: 5000}) {
 		t.Errorf("history: %+v, %v", c, err)
+	}
+	// An omitted slippage is the default; a given 0 stays 0 (liquidations
+	// trade only at the bankruptcy price or better).
+	if c, err := Parse([]byte(`{"symbols":[{"symbol":"A"},{"symbol":"B","liquidation_slippage":"0"},{"symbol":"C","liquidation_slippage":"0.2"}]}`)); err != nil {
+		t.Errorf("liquidation_slippage: %v", err)
+	} else if syms, err := c.Compile(); err != nil || syms[0].LiquidationSlippage.String() != "0.05" ||
+		syms[1].LiquidationSlippage != 0 || syms[2].LiquidationSlippage.String() != "0.2" {
+		t.Errorf("liquidation_slippage compiled %v: %+v", err, syms)
 	}
 	ok := `{"users":[{"user":"a","nkey":"` + pub + `","account":"a"},{"user":"ops","password":"p","admin":true}]}`
 	if _, err := Parse([]byte(ok)); err != nil {

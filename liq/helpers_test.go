@@ -47,6 +47,7 @@ type symSpec struct {
 	socialized           bool
 	tiers                [][2]string
 	maker, taker, liqFee string // "" is 0
+	slippage             string // "" is the default
 }
 
 func compile(tb testing.TB, s symSpec) *market.Symbol {
@@ -64,6 +65,10 @@ func compile(tb testing.TB, s symSpec) *market.Symbol {
 		if f.v != "" {
 			*f.dst = dec(f.v)
 		}
+	}
+	if s.slippage != "" {
+		v := dec(s.slippage)
+		cfg.LiquidationSlippage = &v
 	}
 	for _, tr := range s.tiers {
 		cfg.MMTiers = append(cfg.MMTiers, market.TierConfig{MaxNotional: dec(tr[0]), MMR: dec(tr[1])})

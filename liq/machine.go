@@ -122,7 +122,7 @@ func StartInto(m *Machine, a *risk.Account, sym *market.Symbol, res fund.Reserva
 		if lg := &m.Legs[len(m.Legs)-1]; lg.Socialized {
 			lg.socialEffects() // allocated here, so that Steps allocate none
 		}
-		r.Legs = append(r.Legs, QuoteLeg{Symbol: g.Symbol, Qty: g.Remaining, Bankruptcy: g.Bankruptcy})
+		r.Legs = append(r.Legs, QuoteLeg{Symbol: g.Symbol, Qty: g.Remaining, Bankruptcy: g.Bankruptcy, Bound: g.PriceBound()})
 	}
 	m.eff.reserve = r
 	m.emit(&m.eff.reserve)

@@ -5,19 +5,23 @@ import "github.com/shopspring/decimal"
 // SymbolConfig is one symbol as written in the config file (API.md): decimals
 // as strings. Compile turns it into the integer Symbol the hot paths use.
 type SymbolConfig struct {
-	Symbol           string          `json:"symbol"`
-	Quote            string          `json:"quote,omitempty"`
-	Tick             decimal.Decimal `json:"tick"`
-	Lot              decimal.Decimal `json:"lot"`
-	MinNotional      decimal.Decimal `json:"min_notional"`
-	MaxLeverage      decimal.Decimal `json:"max_leverage"`
-	MMTiers          []TierConfig    `json:"mm_tiers"`
-	MakerFee         decimal.Decimal `json:"maker_fee"`
-	TakerFee         decimal.Decimal `json:"taker_fee"`
-	LiquidationFee   decimal.Decimal `json:"liquidation_fee"`
-	PriceBand        decimal.Decimal `json:"price_band"`
-	FundingIntervalS int64           `json:"funding_interval_s"`
-	Funding          *bool           `json:"funding,omitempty"`
+	Symbol         string          `json:"symbol"`
+	Quote          string          `json:"quote,omitempty"`
+	Tick           decimal.Decimal `json:"tick"`
+	Lot            decimal.Decimal `json:"lot"`
+	MinNotional    decimal.Decimal `json:"min_notional"`
+	MaxLeverage    decimal.Decimal `json:"max_leverage"`
+	MMTiers        []TierConfig    `json:"mm_tiers"`
+	MakerFee       decimal.Decimal `json:"maker_fee"`
+	TakerFee       decimal.Decimal `json:"taker_fee"`
+	LiquidationFee decimal.Decimal `json:"liquidation_fee"`
+	PriceBand      decimal.Decimal `json:"price_band"`
+	// LiquidationSlippage bounds a liquidation's order to this fraction
+	// of its bankruptcy price beyond it; nil means the default
+	// (DefaultLiquidationSlippage), and 0 is a value (no worse than it).
+	LiquidationSlippage *decimal.Decimal `json:"liquidation_slippage,omitempty"`
+	FundingIntervalS    int64            `json:"funding_interval_s"`
+	Funding             *bool            `json:"funding,omitempty"`
 	// ADLMode is "adl" (default) or "socialized".
 	ADLMode string `json:"adl_mode,omitempty"`
 	// Contract is "linear" (default) or "inverse" (Kind is its older name).

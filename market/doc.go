@@ -98,7 +98,8 @@
 //
 // Zero fields of SymbolConfig take API.md's example values: quote USDT,
 // tick 1, lot 1, max_leverage 100, mm_tiers [{1e9, 0.01}], price_band 0.5,
-// funding_interval_s 28800, funding on, adl_mode "adl". DemoSymbols are
+// funding_interval_s 28800, funding on, adl_mode "adl"; an omitted (nil)
+// liquidation_slippage is 0.05, a given 0 stays 0. DemoSymbols are
 // BTC-PERP and ETH-PERP with max leverage 100, maker 0.0002, taker 0.0005,
 // liquidation fee 0.005, band 0.1, 8 h funding, min notional 5 USDT and six
 // tiers from 0.5 % (100x) to 12.5 % (4x).

@@ -113,6 +113,9 @@ type Symbol struct {
 	LiquidationFee Rate
 	// PriceBand: orders further than PriceBand×mark from the mark are rejected.
 	PriceBand Rate
+	// LiquidationSlippage: a liquidation's order never trades further than
+	// this fraction of its bankruptcy price beyond it (LiquidationBound).
+	LiquidationSlippage Rate
 
 	Funding           bool
 	FundingIntervalMs int64
@@ -169,12 +172,15 @@ const (
 )
 
 var (
-	decOne            = decimal.NewFromInt(1)
-	defaultPriceBand  = decimal.RequireFromString("0.5")
-	defaultTierConfig = []TierConfig{{MaxNotional: decimal.NewFromInt(1_000_000_000), MMR: decimal.RequireFromString("0.01")}}
-	maxRate           = Rate(RateScale)
-	halfRate          = Rate(RateScale / 2)
-	tenthRate         = Rate(RateScale / 10)
+	decOne           = decimal.NewFromInt(1)
+	defaultPriceBand = decimal.RequireFromString("0.5")
+	// defaultLiqSlippage (5 %) keeps the rulebook's examples (a long
+	// bankrupt at 3000 sold at 2960) and bounds what a thin book can cost.
+	defaultLiqSlippage = decimal.RequireFromString("0.05")
+	defaultTierConfig  = []TierConfig{{MaxNotional: decimal.NewFromInt(1_000_000_000), MMR: decimal.RequireFromString("0.01")}}
+	maxRate            = Rate(RateScale)
+	halfRate           = Rate(RateScale / 2)
+	tenthRate          = Rate(RateScale / 10)
 )
 
 func cfgErr(sym, field, format string, args ...any) error {
@@ -205,8 +211,9 @@ func validName(s string) bool {
 
 // Compile validates c and turns it into a Symbol. Omitted (zero) fields get
 // the defaults of API.md's example: tick 1, lot 1, max_leverage 100, one tier
-// {1e9, 0.01}, price_band 0.5, funding every 28800 s, funding on. Every error
-// wraps ErrConfig and names the field.
+// {1e9, 0.01}, price_band 0.5, liquidation_slippage 0.05 (omitted, not
+// zero), funding every 28800 s, funding on. Every error wraps ErrConfig and
+// names the field.
 func (c SymbolConfig) Compile() (*Symbol, error) {
 	name := c.Symbol
 	if !validName(name) {
@@ -419,7 +426,8 @@ func (s *Symbol) compileTiers(cfg []TierConfig) error {
 	return nil
 }
 
-// compileFeesAndFunding sets fees, price band, funding and ADL mode.
+// compileFeesAndFunding sets fees, price band, liquidation slippage,
+// funding and ADL mode.
 func (s *Symbol) compileFeesAndFunding(c SymbolConfig) error {
 	var ok bool
 	if s.TakerFee, ok = RateFromDecimal(c.TakerFee); !ok || s.TakerFee < 0 || s.TakerFee > tenthRate {
@@ -433,6 +441,13 @@ func (s *Symbol) compileFeesAndFunding(c SymbolConfig) error {
 	}
 	if s.PriceBand, ok = RateFromDecimal(orDefault(c.PriceBand, defaultPriceBand)); !ok || s.PriceBand <= 0 || s.PriceBand >= maxRate {
 		return cfgErr(s.Name, "price_band", "must be in (0, 1) with at most 8 decimals")
+	}
+	slip := defaultLiqSlippage
+	if c.LiquidationSlippage != nil {
+		slip = *c.LiquidationSlippage
+	}
+	if s.LiquidationSlippage, ok = RateFromDecimal(slip); !ok || s.LiquidationSlippage < 0 || s.LiquidationSlippage >= maxRate {
+		return cfgErr(s.Name, "liquidation_slippage", "must be in [0, 1) with at most 8 decimals")
 	}
 	iv := c.FundingIntervalS
 	if iv == 0 {
@@ -565,6 +580,18 @@ func (s *Symbol) MarketBound(side book.Side, mark book.Ticks) book.Ticks {
 		return hi
 	}
 	return lo
+}
+
+// LiquidationBound is the worst price a liquidation's order closing a long
+// (a sell, long true) or a short (a buy) with bankruptcy price bk may trade
+// at: bk ∓ floor(bk × LiquidationSlippage), rounded towards bk so a fill
+// there never loses more than the slippage. Within [1, 2×bk) for bk ≥ 1.
+func (s *Symbol) LiquidationBound(long bool, bk book.Ticks) book.Ticks {
+	w := book.Ticks(MustMulDiv(int64(bk), int64(s.LiquidationSlippage), RateScale, false))
+	if long {
+		return bk - w
+	}
+	return bk + w
 }
 
 // Band returns the lowest and highest order price accepted around mark:

@@ -91,20 +91,22 @@ func TestCompileDefaults(t *testing.T) {
 	if !s.TickSize.Equal(decOne) || !s.LotSize.Equal(decOne) || s.Multiplier != MoneyScale ||
 		s.MaxLeverage != 100 || len(s.Tiers) != 1 || s.Tiers[0].MMR != 1_000_000 || s.Tiers[0].MaxLeverage != 50 ||
 		s.PriceBand != 50_000_000 || s.FundingIntervalMs != 28_800_000 || !s.Funding || s.MaxPrice != 100_000 || s.MaxQty != 10_000 ||
-		s.MaxOpenOrders != DefaultMaxOpenOrders {
+		s.MaxOpenOrders != DefaultMaxOpenOrders || s.LiquidationSlippage != 5_000_000 {
 		t.Errorf("defaults: %+v", s)
 	}
-	off := false
-	s, err = SymbolConfig{Symbol: "X", Funding: &off, MaxPrice: d("1000000"), FundingIntervalS: 3600, MaxOpenOrders: 5}.Compile()
+	off, zero := false, d("0")
+	s, err = SymbolConfig{Symbol: "X", Funding: &off, MaxPrice: d("1000000"), FundingIntervalS: 3600, MaxOpenOrders: 5,
+		LiquidationSlippage: &zero}.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Funding || s.MaxPrice != 1_000_000 || s.MaxQty != 1000 || s.InterestRate != 1250 || s.MaxOpenOrders != 5 {
-		t.Errorf("explicit: funding %v max %d/%d interest %d open orders %d", s.Funding, s.MaxPrice, s.MaxQty, s.InterestRate, s.MaxOpenOrders)
+	if s.Funding || s.MaxPrice != 1_000_000 || s.MaxQty != 1000 || s.InterestRate != 1250 || s.MaxOpenOrders != 5 || s.LiquidationSlippage != 0 {
+		t.Errorf("explicit: funding %v max %d/%d interest %d open orders %d slippage %d", s.Funding, s.MaxPrice, s.MaxQty, s.InterestRate, s.MaxOpenOrders, s.LiquidationSlippage)
 	}
 }
 
 func TestCompileErrors(t *testing.T) {
+	ptr := func(v decimal.Decimal) *decimal.Decimal { return &v }
 	tier := func(n, r string) []TierConfig { return []TierConfig{{MaxNotional: d(n), MMR: d(r)}} }
 	cases := []struct {
 		name  string
@@ -156,6 +158,9 @@ func TestCompileErrors(t *testing.T) {
 		{"liquidation fee", SymbolConfig{Symbol: "A", LiquidationFee: d("-0.01")}, "liquidation_fee"},
 		{"band ≥ 1", SymbolConfig{Symbol: "A", PriceBand: d("1")}, "price_band"},
 		{"band negative", SymbolConfig{Symbol: "A", PriceBand: d("-0.1")}, "price_band"},
+		{"slippage 1", SymbolConfig{Symbol: "A", LiquidationSlippage: ptr(d("1"))}, "liquidation_slippage"},
+		{"slippage negative", SymbolConfig{Symbol: "A", LiquidationSlippage: ptr(d("-0.01"))}, "liquidation_slippage"},
+		{"slippage 9 decimals", SymbolConfig{Symbol: "A", LiquidationSlippage: ptr(d("0.000000001"))}, "liquidation_slippage"},
 		{"funding interval short", SymbolConfig{Symbol: "A", FundingIntervalS: 59}, "funding_interval_s"},
 		{"funding interval negative", SymbolConfig{Symbol: "A", FundingIntervalS: -1}, "funding_interval_s"},
 		{"adl mode", SymbolConfig{Symbol: "A", ADLMode: "none"}, "adl_mode"},

@@ -175,8 +175,9 @@
 // account's balance is never negative), is InLiquidation
 // (ACCOUNT_IN_LIQUIDATION) until EndLiquidation and gets the list of orders
 // to cancel. The legs close through IOC liquidation orders (OrderLimit:
-// bankruptcy ∓ R/(q·m) for a fund reservation R, clamped to the price band —
-// DESIGN.md's rule) and, for what the book cannot absorb, ADL closes at the
+// bankruptcy ∓ R/(q·m) for a fund reservation R, never beyond the leg's
+// PriceBound, bankruptcy ∓ liquidation_slippage, and clamped to the price
+// band — DESIGN.md's rule) and, for what the book cannot absorb, ADL closes at the
 // bankruptcy tick (Account.ApplyADLClose for the counterparty, no fee).
 // Settlement:
 //

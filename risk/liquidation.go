@@ -195,35 +195,73 @@ func (l *Liquidation) ApplyFill(sym *market.Symbol, price book.Ticks, qty book.L
 	return OK
 }
 
+// PriceBound is the worst price the leg's liquidation order may trade at,
+// whatever the book and the reservation: its symbol's LiquidationBound of
+// its Bankruptcy tick; 0 (no bound) when that tick is a clamp against the
+// fund (Deficit > 0), no bankruptcy price to measure slippage from: bound
+// there, a thin book would send the leg to ADL at a tick no counterparty
+// can afford, and it would wait forever.
+func (g *LiquidationLeg) PriceBound() book.Ticks {
+	if g.Deficit > 0 {
+		return 0
+	}
+	return g.Symbol.LiquidationBound(g.Qty > 0, g.Bankruptcy)
+}
+
+// BoundLimit clamps the limit x of a liquidation order closing a long (a
+// sell) or a short (a buy) to the leg's bound (PriceBound, 0 none: the
+// tighter wins) and to the price band around mark; 0 when no price in
+// the band is within the bound (the leg goes to ADL).
+func BoundLimit(sym *market.Symbol, long bool, bound, x, mark book.Ticks) book.Ticks {
+	lo, hi := sym.Band(mark)
+	if long {
+		if bound > hi {
+			return 0
+		}
+		return min(max(x, bound, lo), hi)
+	}
+	if bound > 0 && bound < lo {
+		return 0
+	}
+	if bound > 0 {
+		x = min(x, bound)
+	}
+	return max(min(x, hi), lo)
+}
+
 // OrderLimit is the limit of the IOC liquidation order for sym's leg given a
 // coverage reservation R from the fund (DESIGN.md): bankruptcy − R/(q·m) for
 // a long, + for a short, with R/(q·m) rounded down so the deficit of a full
-// fill never exceeds R, clamped to the price band around mark. 0 for an
-// unknown or closed leg.
+// fill never exceeds R, no worse than the leg's PriceBound and clamped to
+// the price band around mark (BoundLimit). 0 for an unknown or closed leg,
+// or when no price in the band is within the bound.
 func (l *Liquidation) OrderLimit(sym *market.Symbol, reserve market.Money, mark book.Ticks) book.Ticks {
 	g := l.Leg(sym)
 	if g == nil || g.Remaining == 0 || reserve < 0 {
 		return 0
 	}
-	lo, hi := sym.Band(mark)
-	q := abs(g.Remaining)
+	long := g.Qty > 0
+	return BoundLimit(sym, long, g.PriceBound(), g.reserveLimit(reserve), mark)
+}
+
+// reserveLimit is the furthest price from bankruptcy whose full fill of
+// the leg's remainder loses at most reserve (unclamped).
+func (g *LiquidationLeg) reserveLimit(reserve market.Money) book.Ticks {
+	sym, q := g.Symbol, abs(g.Remaining)
 	if sym.Kind == market.Inverse {
-		// The furthest price from bankruptcy whose full fill's deficit
-		// (ValueDiff) stays within the reserve.
 		bk := int64(g.Bankruptcy)
 		if g.Qty > 0 {
 			worse := func(x int64) bool { return sym.ValueDiff(g.Bankruptcy, book.Ticks(x), q) > reserve }
-			return min(max(book.Ticks(lastTrue(worse, 1, bk, bk)+1), lo), hi)
+			return book.Ticks(lastTrue(worse, 1, bk, bk) + 1)
 		}
 		ok := func(x int64) bool { return sym.ValueDiff(book.Ticks(x), g.Bankruptcy, q) <= reserve }
-		return min(max(book.Ticks(lastTrue(ok, bk, 2*int64(sym.MaxPrice), bk)), lo), hi)
+		return book.Ticks(lastTrue(ok, bk, 2*int64(sym.MaxPrice), bk))
 	}
-	per := int64(q) * int64(sym.Multiplier)
-	room := book.Ticks(int64(reserve) / per)
+	room := book.Ticks(int64(reserve) / (int64(q) * int64(sym.Multiplier)))
 	if g.Qty > 0 {
-		return min(max(g.Bankruptcy-room, lo), hi)
+		return g.Bankruptcy - room
 	}
-	return min(max(g.Bankruptcy+room, lo), hi)
+	return g.Bankruptcy + room
 }
 
 // Done is true when every leg is closed.

@@ -170,7 +170,8 @@ func TestLiquidationTakeoverAndSettle(t *testing.T) {
 }
 
 func TestLiquidationPartialThenADL(t *testing.T) {
-	cfg := market.SymbolConfig{Symbol: "SEED", LiquidationFee: dec("0.005"), MMTiers: []market.TierConfig{
+	slip := dec("0.9") // the band, not the slippage bound, clamps the limit
+	cfg := market.SymbolConfig{Symbol: "SEED", LiquidationFee: dec("0.005"), LiquidationSlippage: &slip, MMTiers: []market.TierConfig{
 		{MaxNotional: dec("30000"), MMR: dec("0.03")}, {MaxNotional: dec("1000000"), MMR: dec("0.1")}}}
 	sym, err := cfg.Compile()
 	if err != nil {

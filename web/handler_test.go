@@ -44,7 +44,7 @@ func TestHTTPServesPageAndConfig(t *testing.T) {
 		t.Fatalf("config %+v (websocket %s)", c, e.app.WebsocketURL())
 	}
 	btc := c.Symbols[0]
-	if btc.Symbol != "BTC-PERP" || btc.Tick.String() != "0.1" || btc.DefaultLeverage != 20 || btc.Multiplier != "10000" ||
+	if btc.Symbol != "BTC-PERP" || btc.Tick.String() != "0.1" || btc.DefaultLeverage != 20 || btc.Multiplier != "10000" || btc.LiquidationSlippage.String() != "0.05" ||
 		len(btc.MMTiers) != 6 || btc.MMTiers[1].Cum.String() != "250" || btc.MMTiers[1].MaxLeverage != 50 {
 		t.Errorf("BTC-PERP for the page: %+v", btc)
 	}

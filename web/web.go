@@ -40,27 +40,28 @@ type Config struct {
 // lot's money units × ticks), so the page's order preview matches the
 // exchange to the unit.
 type Symbol struct {
-	Symbol             string          `json:"symbol"`
-	Contract           string          `json:"contract"`
-	Quote              string          `json:"quote"`
-	Settle             string          `json:"settle"`
-	Tick               decimal.Decimal `json:"tick"`
-	Lot                decimal.Decimal `json:"lot"`
-	MinNotional        decimal.Decimal `json:"min_notional"`
-	MaxPrice           decimal.Decimal `json:"max_price"`
-	MaxQty             decimal.Decimal `json:"max_qty"`
-	MaxLeverage        int64           `json:"max_leverage"`
-	DefaultLeverage    int64           `json:"default_leverage"`
-	MakerFee           decimal.Decimal `json:"maker_fee"`
-	TakerFee           decimal.Decimal `json:"taker_fee"`
-	LiquidationFee     decimal.Decimal `json:"liquidation_fee"`
-	PriceBand          decimal.Decimal `json:"price_band"`
-	Funding            bool            `json:"funding"`
-	FundingIntervalS   int64           `json:"funding_interval_s"`
-	PartialLiquidation bool            `json:"partial_liquidation"`
-	Multiplier         string          `json:"multiplier"`
-	InverseK           string          `json:"inverse_k"`
-	MMTiers            []Tier          `json:"mm_tiers"`
+	Symbol              string          `json:"symbol"`
+	Contract            string          `json:"contract"`
+	Quote               string          `json:"quote"`
+	Settle              string          `json:"settle"`
+	Tick                decimal.Decimal `json:"tick"`
+	Lot                 decimal.Decimal `json:"lot"`
+	MinNotional         decimal.Decimal `json:"min_notional"`
+	MaxPrice            decimal.Decimal `json:"max_price"`
+	MaxQty              decimal.Decimal `json:"max_qty"`
+	MaxLeverage         int64           `json:"max_leverage"`
+	DefaultLeverage     int64           `json:"default_leverage"`
+	MakerFee            decimal.Decimal `json:"maker_fee"`
+	TakerFee            decimal.Decimal `json:"taker_fee"`
+	LiquidationFee      decimal.Decimal `json:"liquidation_fee"`
+	PriceBand           decimal.Decimal `json:"price_band"`
+	LiquidationSlippage decimal.Decimal `json:"liquidation_slippage"`
+	Funding             bool            `json:"funding"`
+	FundingIntervalS    int64           `json:"funding_interval_s"`
+	PartialLiquidation  bool            `json:"partial_liquidation"`
+	Multiplier          string          `json:"multiplier"`
+	InverseK            string          `json:"inverse_k"`
+	MMTiers             []Tier          `json:"mm_tiers"`
 }
 
 // Tier is one maintenance-margin tier: MM(n) = ⌈n × mmr⌉ − cum for a
@@ -79,7 +80,7 @@ func SymbolOf(s *market.Symbol) Symbol {
 		MaxPrice: s.Price(s.MaxPrice), MaxQty: s.Qty(s.MaxQty),
 		MaxLeverage: s.MaxLeverage, DefaultLeverage: risk.InitialLeverage(s),
 		MakerFee: s.MakerFee.Decimal(), TakerFee: s.TakerFee.Decimal(), LiquidationFee: s.LiquidationFee.Decimal(),
-		PriceBand: s.PriceBand.Decimal(), Funding: s.Funding, FundingIntervalS: s.FundingIntervalMs / 1000,
+		PriceBand: s.PriceBand.Decimal(), LiquidationSlippage: s.LiquidationSlippage.Decimal(), Funding: s.Funding, FundingIntervalS: s.FundingIntervalMs / 1000,
 		PartialLiquidation: s.PartialLiquidation,
 		Multiplier:         decimal.NewFromInt(int64(s.Multiplier)).String(),
 		InverseK:           decimal.NewFromInt(int64(s.InverseK)).String()}
