@@ -63,7 +63,9 @@ func TestFundingPastRestingClose(t *testing.T) {
 		if got := r.hash(); got != want {
 			t.Fatalf("%s: state hash %x, want %x", name, got, want)
 		}
-		o := call(t, func(d func(wire.OrdersReply)) { r.x.AccountOrders("alice", wire.Orders{OrderID: past.OrderID, Limit: 1}, d) })
+		o := call(t, func(d func(wire.OrdersReply)) {
+			r.x.AccountOrders("alice", wire.Orders{OrderID: past.OrderID, Limit: 1}, d)
+		})
 		if !o.OK || len(o.Orders) != 1 || !o.Orders[0].CanceledByBankruptcy {
 			t.Fatalf("%s: order %s: %+v", name, past.OrderID, o)
 		}
