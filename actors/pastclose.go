@@ -45,7 +45,7 @@ func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 	cs := a.closes[:0]
 	for _, o := range a.orders.Values() {
 		if o.h.asset != asset || o.typ != book.Limit || o.tif != book.GTC || o.pastBound || o.cond != nil && !o.cond.fired {
-			continue // an IOC or a market close never rests: bounded when sent (closeBound)
+			continue // not resting: an IOC, FOK or market order ends as it reaches the book
 		}
 		if pos, _ := acct.Position(o.h.sym); pos.Qty != 0 && (pos.Qty > 0) != (o.side == book.Buy) {
 			cs = append(cs, o)
