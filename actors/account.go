@@ -59,6 +59,9 @@ type accountActor struct {
 	// idText holds the text of the account's latest order ids (idString).
 	idText []byte
 
+	// closes is cancelPastCloses' scratch list, empty between messages.
+	closes []*order
+
 	// deadman is the dead man's switch (order.cancel_all_after): the armed
 	// timer, nil when off. gen tells the live timer's message from one a
 	// stopped timer had already posted.
@@ -109,8 +112,12 @@ type order struct {
 	// stpCanceled: self-trade prevention canceled it (set with its
 	// terminal status).
 	stpCanceled bool
-	createdMs   int64
-	updatedMs   int64 // the time of its last change (changed)
+	// pastBound: a change of the account's state left the order closing
+	// its position past the close bound, and its cancel was sent
+	// (cancelPastCloses); canceled, it shows canceled_by_bankruptcy.
+	pastBound bool
+	createdMs int64
+	updatedMs int64 // the time of its last change (changed)
 	// amending counts the order's amends sent to the book and not yet
 	// answered; amendMark is the mark the latest was checked at. Until the
 	// answer, risk holds the amended reservation while the book may still
@@ -666,6 +673,9 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if ev {
 		a.emit(&wire.AccountEvent{Type: wire.EventOrder, Order: w})
 	}
+	if len(m.fills) > 0 {
+		a.cancelPastCloses(ctx, h.asset) // before the reply: a request it prompts elsewhere finds the cancel ahead
+	}
 	m.done(wire.OrderReply{Reply: wire.OK(), Order: w, STPCanceled: stp})
 	a.afterFills(ctx, h, liquidate)
 	m.req.recycle()
@@ -744,6 +754,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 		a.setStatus(o, wire.StatusPartiallyFilled)
 		a.orderEvent(o)
 	}
+	a.cancelPastCloses(ctx, h.asset)
 	a.afterFills(ctx, h, liquidate)
 }
 
@@ -901,8 +912,12 @@ func (a *accountActor) forget(o *order) {
 
 func (a *accountActor) onMark(ctx actor.Context, m *markMsg) {
 	h := a.x.symbols[m.sym]
-	if a.risk(h).OnMark(h.sym, m.mark) {
+	acct := a.risk(h)
+	switch {
+	case acct.OnMark(h.sym, m.mark):
 		a.liquidate(ctx, h)
+	case a.orders.Len() > 0 && acct.SharesCross(h.sym): // the hot path's test: O(1) without orders
+		a.cancelPastCloses(ctx, h.asset) // the cross equity's shares moved
 	}
 }
 
@@ -923,6 +938,7 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 			Qty: h.qty(abs(pos.Qty)), MarkPrice: h.price(m.mark),
 		}})
 	}
+	a.cancelPastCloses(ctx, h.asset)
 	a.positionChanged(ctx, h)
 	if res.Liquidate {
 		a.liquidate(ctx, h)
@@ -1108,7 +1124,8 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 		OrderID: o.wid, ClientOrderID: o.clientID, Account: a.e.name, Symbol: h.sym.Name,
 		Side: wireSide(o.side), Type: wire.Limit, Price: o.wprice, Qty: o.wqty, FilledQty: h.qty(o.filled),
 		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, STP: wireSTP(o.stp),
-		CanceledBySTP: o.stpCanceled, CreatedMs: o.createdMs, UpdatedMs: o.updatedMs,
+		CanceledBySTP: o.stpCanceled, CanceledByBankruptcy: o.pastBound && o.status == wire.StatusCanceled,
+		CreatedMs: o.createdMs, UpdatedMs: o.updatedMs,
 	}
 	if o.typ == book.Market {
 		w.Type = wire.Market

@@ -41,10 +41,16 @@ func (e *env) marginMode(acct string, mode wire.MarginModeName) {
 // index at 3750, alice funded with alice, bob and carol with 100 000 each.
 func pairEnv(t *testing.T, alice string, syms ...*market.Symbol) *env {
 	t.Helper()
+	return pairEnvWith(t, nil, alice, syms...)
+}
+
+// pairEnvWith is pairEnv durable on j (nil: in memory).
+func pairEnvWith(t *testing.T, j *memJournal, alice string, syms ...*market.Symbol) *env {
+	t.Helper()
 	if len(syms) == 0 {
 		syms = append(syms, testSymbol(t, tsym, longTiers()...))
 	}
-	e := newEnv(t, syms...)
+	e := newEnvWith(t, j, syms...)
 	for _, s := range syms {
 		e.index(s.Name, "3750")
 	}
@@ -134,18 +140,18 @@ func TestWithdrawBehindMarketClose(t *testing.T) {
 
 // TestIsolatedOpenPastRestingClose: opening an isolated position moves its
 // margin out of the cash that backs a cross position, whose bankruptcy
-// price rises past a sell resting against it. The sell's fill leaves the
+// price rises past a sell resting against it. Filled, the sell left the
 // cash negative, and closing the isolated position at its own bankruptcy
-// price then hands the rest to the fund.
+// price then handed the rest to the fund. Now the open's fill cancels the
+// sell (before its reply) and carol's buy finds nothing.
 func TestIsolatedOpenPastRestingClose(t *testing.T) {
-	t.Skip("known: a fill opening an isolated position moves a cross position's bankruptcy price past its resting close (DESIGN.md, an ordinary close beyond the margin)")
 	const other = "OTHER-PERP"
 	e := pairEnv(t, "2000", testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
 	for _, a := range []string{"alice", "bob", "carol"} {
 		e.leverage(a, other, 5)
 	}
 	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // cross: bankruptcy price 1750
-	e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
 	if r := call(t, func(d func(wire.MarginModeReply)) {
 		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: other, Mode: wire.MarginIsolated}, d)
 	}); !r.OK {
@@ -156,11 +162,36 @@ func TestIsolatedOpenPastRestingClose(t *testing.T) {
 		t.Fatalf("isolated open: %+v", o) // 750 of margin out of the cash: bankruptcy price 2500
 	}
 	e.leverage("carol", tsym, 5)
-	e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC)   // −1875 against 1250
+	if o := e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC); o.FilledQty.Sign() != 0 {
+		t.Fatalf("carol took alice's sell past its bankruptcy price: %+v", o)
+	}
 	e.mustPlace("carol", other, wire.Buy, "3000", "1")            // a second account's bid
 	e.mustPlace("alice", other, wire.Sell, "3000", "1", wire.IOC) // at its bankruptcy price
 	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
 		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+	e.pastBoundCanceled("alice", sell.OrderID)
+}
+
+// pastBoundCanceled fails unless acct's order id ended canceled by the
+// bankruptcy bound, in its order event and its state (gone from the open
+// orders).
+func (e *env) pastBoundCanceled(acct, id string) {
+	e.t.Helper()
+	e.x.quiesce()
+	var last *wire.Order
+	for _, ev := range e.rec.events(acct, wire.EventOrder) {
+		if ev.Order.OrderID == id {
+			last = ev.Order
+		}
+	}
+	if last == nil || last.Status != wire.StatusCanceled || !last.CanceledByBankruptcy {
+		e.t.Fatalf("order %s's last event %+v: not canceled by the bankruptcy bound", id, last)
+	}
+	for _, o := range e.state(acct).OpenOrders {
+		if o.OrderID == id {
+			e.t.Fatalf("order %s still open: %+v", id, o)
+		}
 	}
 }
 

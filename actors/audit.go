@@ -254,6 +254,9 @@ func (a *accountActor) hash() uint64 {
 			v = append(v, hashString(string(c.typ)+"/"+string(c.by)), uint64(c.t.Price), uint64(c.t.Callback),
 				flag(c.close)|flag(c.fired)<<1|uint64(c.t.Kind)<<2|flag(c.t.TakeProfit)<<4)
 		}
+		if o.pastBound { // its cancel on its way: never at a quiescent point (a snapshot's)
+			v = append(v, 5)
+		}
 	}
 	if a.deadman.timer != nil {
 		v = append(v, 2)

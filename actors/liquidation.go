@@ -324,6 +324,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		if len(ids) > 0 {
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
+		a.cancelPastCloses(ctx, h.asset)
 		if res.Liquidate {
 			a.liquidate(ctx, h)
 		}

@@ -85,6 +85,7 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 		return
 	}
 	pos, _ := a.risk(h).Position(h.sym)
+	a.cancelPastCloses(ctx, h.asset) // margin added left the cash that backs the cross positions
 	a.positionChanged(ctx, h)
 	m.done(wire.PositionMarginReply{Reply: wire.OK(), Symbol: h.sym.Name, Margin: pos.Margin.Decimal(), Available: a.risk(h).Available().Decimal()})
 }

@@ -34,7 +34,8 @@ type soak struct {
 	open   map[string][]string // account -> order ids seen resting
 	counts map[string]int      // reply code -> count
 	// crossOnly keeps every account in cross margin: with an empty fund an
-	// isolated close's deficit has nobody to pay it (DESIGN.md, known gaps).
+	// isolated close's deficit has nobody to pay it (DESIGN.md, an ordinary
+	// close beyond the margin: the race a resting close's cancel can lose).
 	crossOnly bool
 }
 

@@ -102,6 +102,7 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 		return
 	}
 	a.keepIncome(h, 0, incomeSocialized, res.Realized, 0, a.x.clock(&a.j))
+	a.cancelPastCloses(ctx, h.asset)
 	a.positionChanged(ctx, h)
 	// An "adl" event with qty 0: the position is kept; price is the mark
 	// the charge was computed at, the amount is in realized PnL.

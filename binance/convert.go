@@ -40,14 +40,16 @@ var (
 )
 
 // bnOrderStatus is o's status as Binance says it: the rest of an order
-// that never rests (IOC, FOK, market) is EXPIRED, not CANCELED, and an
-// order self-trade prevention took is EXPIRED_IN_MATCH.
+// that never rests (IOC, FOK, market) is EXPIRED, not CANCELED, as is an
+// order the exchange canceled (Binance's for orders it cancels itself:
+// canceled_by_bankruptcy), and an order self-trade prevention took is
+// EXPIRED_IN_MATCH.
 func bnOrderStatus(o *wire.Order) string {
 	switch {
 	case o.Status != wire.StatusCanceled:
 	case o.CanceledBySTP:
 		return "EXPIRED_IN_MATCH"
-	case o.TIF == wire.IOC || o.TIF == wire.FOK || o.Type == wire.Market:
+	case o.TIF == wire.IOC || o.TIF == wire.FOK || o.Type == wire.Market || o.CanceledByBankruptcy:
 		return "EXPIRED"
 	}
 	return bnStatus[o.Status]

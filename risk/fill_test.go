@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
 )
 
 func TestFillsPnLAndCrossingZero(t *testing.T) {
@@ -326,5 +327,50 @@ func TestPastCloseBoundAgreesInverse(t *testing.T) {
 	}
 	if checked < 20 || moved == 0 {
 		t.Fatalf("%d positions checked, %d bounds moved by the fee", checked, moved)
+	}
+}
+
+// TestHoldsClosesAndSharesCross: the two cheap tests the actors run before
+// looking for resting closes past their bound. HoldsCloses is true while a
+// position has an order on its closing side (not for an opening one, nor
+// a closing one without a position); SharesCross only for a cross
+// position sharing the cross equity with another.
+func TestHoldsClosesAndSharesCross(t *testing.T) {
+	a, b := namedSymbol(t, "A", [2]string{"100000", "0.05"}), namedSymbol(t, "B", [2]string{"100000", "0.05"})
+	acct := funded("10000", Cross)
+	place := func(sym *market.Symbol, side book.Side, price book.Ticks) book.OrderID {
+		t.Helper()
+		id := newID()
+		c, _ := acct.PreTrade(sym, Order{ID: id, Side: side, Type: Limit, Price: price, Qty: 1}, 1000)
+		mustOK(t, c, "PreTrade")
+		return id
+	}
+	sell := place(a, book.Sell, 1100) // no position yet: it would open
+	if acct.HoldsCloses() || acct.SharesCross(a) {
+		t.Fatal("flat: no close, no shared equity")
+	}
+	buy := place(a, book.Buy, 900)
+	trade(t, acct, a, book.Buy, 1000, 1, 1000, false) // long A: the sell closes now
+	if !acct.HoldsCloses() || acct.SharesCross(a) {
+		t.Fatalf("long A with a resting sell: closes %v, shares %v", acct.HoldsCloses(), acct.SharesCross(a))
+	}
+	acct.OnCancel(sell)
+	if acct.HoldsCloses() {
+		t.Fatal("only the opening buy left, yet HoldsCloses")
+	}
+	acct.OnCancel(buy)
+	trade(t, acct, b, book.Sell, 1000, 1, 1000, false) // short B, cross
+	if !acct.SharesCross(a) || !acct.SharesCross(b) || acct.HoldsCloses() {
+		t.Fatalf("two cross positions without orders: shares %v %v, closes %v", acct.SharesCross(a), acct.SharesCross(b), acct.HoldsCloses())
+	}
+	place(b, book.Buy, 1000)
+	if !acct.HoldsCloses() {
+		t.Fatal("the short's buy is a close")
+	}
+	iso := funded("10000", Isolated)
+	trade(t, iso, a, book.Buy, 1000, 1, 1000, false)
+	trade(t, iso, b, book.Buy, 1000, 1, 1000, false)
+	if iso.SharesCross(a) {
+		t.Fatal("isolated positions share no equity")
 	}
 }

@@ -452,17 +452,38 @@ func (a *Account) PastCloseBound(sym *market.Symbol, price book.Ticks) bool {
 func (a *Account) pastCloseBound(i int, price book.Ticks) bool {
 	_, bk := a.prices(i)
 	p := &a.pos[i]
-	closing := book.Buy
-	if p.qty > 0 {
-		closing = book.Sell
-	}
 	switch {
-	case against(closing, price, bk):
+	case against(p.closing(), price, bk):
 		return true
 	case p.sym.TakerFee == 0:
 		return false
 	}
 	return !a.closePays(i)(int64(price))
+}
+
+// HoldsCloses says whether some position has open orders on the side that
+// closes it: only those can end past its close bound (PastCloseBound) when
+// the account's state moves its bankruptcy price, so the actors look for
+// them only then. O(positions), no search.
+func (a *Account) HoldsCloses() bool {
+	for i := range a.pos {
+		if p := &a.pos[i]; p.qty != 0 && p.side[sideIdx(p.closing())].qty > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// SharesCross says whether sym's mark moves bankruptcy prices: its
+// position is cross and shares the cross equity with another (doc.go, the
+// joint rule). A lone cross position's bankruptcy price does not depend on
+// a mark, an isolated one's on neither mark nor cash (but for the fee).
+func (a *Account) SharesCross(sym *market.Symbol) bool {
+	if a.nCross < 2 {
+		return false
+	}
+	i := a.find(sym)
+	return i >= 0 && a.pos[i].qty != 0 && a.pos[i].mode == Cross
 }
 
 // OpenBound tightens bound, the worst price a market order of qty lots on

@@ -87,6 +87,14 @@ func (p *position) closeCap(s book.Side) book.Lots {
 	return 0
 }
 
+// closing is the side that closes the position (a sell for a long).
+func (p *position) closing() book.Side {
+	if p.qty > 0 {
+		return book.Sell
+	}
+	return book.Buy
+}
+
 // sideReq is the margin side s's open orders need: initial margin plus taker
 // fee on their opening part (the part beyond what closes the position, its
 // notional pro rata, rounded up).

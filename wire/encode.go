@@ -92,6 +92,9 @@ func AppendOrder(dst []byte, o *Order) []byte {
 	if o.CanceledBySTP {
 		dst = append(dst, `,"canceled_by_stp":true`...)
 	}
+	if o.CanceledByBankruptcy {
+		dst = append(dst, `,"canceled_by_bankruptcy":true`...)
+	}
 	dst = append(dst, `,"created_ms":`...)
 	dst = strconv.AppendInt(dst, o.CreatedMs, 10)
 	dst = append(dst, `,"updated_ms":`...)

@@ -37,6 +37,12 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 				t.Errorf("order reply with stp\n got %s\nwant %s", got, want)
 			}
 		}
+		b := *o
+		b.STP, b.CanceledBySTP, b.CanceledByBankruptcy = STPCancelTaker, false, true
+		want, _ = json.Marshal(OrderReply{Reply: OK(), Order: &b})
+		if got := AppendOrderReply(nil, &b); string(got) != string(want) {
+			t.Errorf("order canceled by the bankruptcy bound\n got %s\nwant %s", got, want)
+		}
 		e := &Error{Code: CodeInvalidQty, Message: s}
 		want, _ = json.Marshal(Fail(e))
 		if got := AppendError(nil, e); string(got) != string(want) {

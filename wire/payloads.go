@@ -229,8 +229,12 @@ type Order struct {
 	STP           STP             `json:"stp"`
 	// CanceledBySTP: self-trade prevention canceled the order (its
 	// remainder as a taker, or the whole of it resting).
-	CanceledBySTP bool  `json:"canceled_by_stp,omitempty"`
-	CreatedMs     int64 `json:"created_ms"`
+	CanceledBySTP bool `json:"canceled_by_stp,omitempty"`
+	// CanceledByBankruptcy: the exchange canceled the resting order
+	// because its position's bankruptcy price had moved past it (API.md,
+	// the bankruptcy bound).
+	CanceledByBankruptcy bool  `json:"canceled_by_bankruptcy,omitempty"`
+	CreatedMs            int64 `json:"created_ms"`
 	// UpdatedMs is the time of the order's last change (its creation,
 	// a fill, an amend, its trigger or its end).
 	UpdatedMs int64 `json:"updated_ms"`

@@ -1,0 +1,142 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// Resting closes that the bankruptcy price moved past after they were
+// placed are canceled (cancelPastCloses); TestIsolatedOpenPastRestingClose
+// has the account's own fill, these the other changes.
+
+// orderOpen fails unless acct's order id is still open.
+func (e *env) orderOpen(acct, id string) {
+	e.t.Helper()
+	for _, o := range e.state(acct).OpenOrders {
+		if o.OrderID == id {
+			return
+		}
+	}
+	e.t.Fatalf("order %s of %s is not open", id, acct)
+}
+
+// TestFundingPastRestingClose: a cross long of 2 at 3750 on 3750 of cash is
+// bankrupt at 1875, where alice rests a sell of 1, and one more at 1876. A
+// funding payment (longs pay) moves the bankruptcy price to 1876: the sell
+// at 1875 is canceled, the one at 1876, within, stays and fills for carol.
+// The exchange is durable: the cancel's reason survives a snapshot and a
+// replay, in the order's history and the state hash.
+func TestFundingPastRestingClose(t *testing.T) {
+	j := &memJournal{}
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	sym := compileSymbol(t, cfg)
+	e := pairEnvWith(t, j, "3750", sym)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 2)
+	past := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	within := e.mustPlace("alice", tsym, wire.Sell, "1876", "1")
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750") // a funding time
+	e.x.quiesce()
+	if f := e.rec.events("alice", wire.EventFunding); len(f) != 1 || f[0].Funding.Payment.Sign() >= 0 {
+		t.Fatalf("alice's funding %+v", f)
+	}
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.Equal(dec("1876")) {
+		t.Fatalf("bankruptcy price %s after the payment", p.BankruptcyPrice)
+	}
+	e.pastBoundCanceled("alice", past.OrderID)
+	e.orderOpen("alice", within.OrderID)
+	e.carolTakes("1876") // the audit, the fund empty
+	if o := e.state("alice").OpenOrders; len(o) != 0 {
+		t.Fatalf("alice's open orders %+v", o)
+	}
+
+	want := e.hash()
+	p, _, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*env{"snapshot": newEnvFrom(t, j.clone(), p, sym), "replay": newEnvWith(t, j.clone(), sym)} {
+		if got := r.hash(); got != want {
+			t.Fatalf("%s: state hash %x, want %x", name, got, want)
+		}
+		o := call(t, func(d func(wire.OrdersReply)) {
+			r.x.AccountOrders("alice", wire.Orders{OrderID: past.OrderID, Limit: 1}, d)
+		})
+		if !o.OK || len(o.Orders) != 1 || !o.Orders[0].CanceledByBankruptcy {
+			t.Fatalf("%s: order %s: %+v", name, past.OrderID, o)
+		}
+	}
+}
+
+// TestCrossMarkPastRestingClose: two cross longs of 1 at 3750 on 3750 of
+// cash share the equity by maintenance margin, half each: bankrupt at
+// 1875, where alice rests a sell of TEST-PERP. OTHER-PERP's mark rising to
+// 4000 gives it the larger share (its maintenance margin grows faster than
+// the equity), and TEST-PERP's bankruptcy price rises past the sell, which
+// is canceled: carol's buy there finds nothing.
+func TestCrossMarkPastRestingClose(t *testing.T) {
+	const other = "OTHER-PERP"
+	e := pairEnv(t, "3750", testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.leverage("alice", other, 5)
+	e.leverage("bob", other, 5)
+	e.mustPlace("bob", other, wire.Sell, "3750", "1")
+	e.mustPlace("alice", other, wire.Buy, "3750", "1", wire.IOC)
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.Equal(dec("1875")) {
+		t.Fatalf("bankruptcy price %s", p.BankruptcyPrice)
+	}
+	sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	e.index(other, "4000")
+	e.x.quiesce()
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.GreaterThan(dec("1875")) {
+		t.Fatalf("bankruptcy price %s after OTHER-PERP's mark rose", p.BankruptcyPrice)
+	}
+	e.pastBoundCanceled("alice", sell.OrderID)
+	e.leverage("carol", tsym, 5)
+	if o := e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC); o.FilledQty.Sign() != 0 {
+		t.Fatalf("carol took alice's sell past its bankruptcy price: %+v", o)
+	}
+	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+	}
+}
+
+// TestAddMarginPastRestingClose: margin added to an isolated position
+// leaves the cash that backs a cross long (1 at 3750 on 2000: bankrupt at
+// 1750), whose bankruptcy price rises past its resting sell at 1875; a
+// sell at 2500, still within, stays.
+func TestAddMarginPastRestingClose(t *testing.T) {
+	const other = "OTHER-PERP"
+	e := pairEnv(t, "3000", testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	if r := call(t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: other, Mode: wire.MarginIsolated}, d)
+	}); !r.OK {
+		t.Fatalf("isolated: %+v", r.Reply)
+	}
+	e.leverage("alice", other, 5)
+	e.leverage("bob", other, 5)
+	e.mustPlace("bob", other, wire.Sell, "3750", "1")
+	e.mustPlace("alice", other, wire.Buy, "3750", "1", wire.IOC) // 750 of margin: cash 2250, bankrupt at 1500
+	past := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	if r := call(t, func(d func(wire.PositionMarginReply)) {
+		e.x.MovePositionMargin("alice", wire.PositionMargin{Symbol: other, Delta: dec("500")}, d)
+	}); !r.OK {
+		t.Fatalf("add margin: %+v", r.Reply) // cash 1750: bankrupt at 2000
+	}
+	e.pastBoundCanceled("alice", past.OrderID)
+	within := e.mustPlace("alice", tsym, wire.Sell, "2500", "1")
+	if r := call(t, func(d func(wire.PositionMarginReply)) {
+		e.x.MovePositionMargin("alice", wire.PositionMargin{Symbol: other, Delta: dec("250")}, d)
+	}); !r.OK {
+		t.Fatalf("add margin: %+v", r.Reply) // cash 1500: bankrupt at 2250
+	}
+	e.x.quiesce()
+	e.orderOpen("alice", within.OrderID)
+	e.carolTakes("1875")
+	e.orderOpen("alice", within.OrderID)
+}
