@@ -59,8 +59,10 @@ type accountActor struct {
 	// idText holds the text of the account's latest order ids (idString).
 	idText []byte
 
-	// closes is cancelPastCloses' scratch list, empty between messages.
+	// closes and worst are cancelPastCloses' scratch: empty, and zero,
+	// between messages.
 	closes []*order
+	worst  []book.Ticks
 
 	// deadman is the dead man's switch (order.cancel_all_after): the armed
 	// timer, nil when off. gen tells the live timer's message from one a

@@ -2,8 +2,8 @@ package actors
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	flagpkg "flag"

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/risk"
 )
 
 // Resting closes the bankruptcy price moved past. Placement refuses a limit
@@ -28,33 +29,19 @@ import (
 // look at its positions.
 func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 	acct := a.wallets[asset].acct
-	if a.partial != nil || a.orders.Len() == 0 || !acct.HoldsCloses() {
+	if a.partial != nil || a.orders.Len() == 0 || !acct.HoldsCloses() || !a.anyPastClose(acct, asset) {
 		return // a partial liquidation cancels every order itself
-	}
-	// extreme is the price of o the book may fill it at that is furthest
-	// against its position (an amend on its way: either).
-	extreme := func(o *order) book.Ticks {
-		if o.amending == 0 {
-			return o.price
-		}
-		if o.side == book.Sell {
-			return min(o.price, o.pendPrice)
-		}
-		return max(o.price, o.pendPrice)
 	}
 	cs := a.closes[:0]
 	for _, o := range a.orders.Values() {
-		if o.h.asset != asset || o.typ != book.Limit || o.tif != book.GTC || o.pastBound || o.cond != nil && !o.cond.fired {
-			continue // not resting: an IOC, FOK or market order ends as it reaches the book
-		}
-		if pos, _ := acct.Position(o.h.sym); pos.Qty != 0 && (pos.Qty > 0) != (o.side == book.Buy) {
+		if a.restingClose(acct, asset, o) {
 			cs = append(cs, o)
 		}
 	}
 	// By symbol, then extreme first (lowest sell, highest buy), then id: a
 	// replay sends the same cancels.
 	slices.SortFunc(cs, func(x, y *order) int {
-		c := cmp.Compare(extreme(x), extreme(y))
+		c := cmp.Compare(x.extreme(), y.extreme())
 		if x.side == book.Buy {
 			c = -c
 		}
@@ -67,7 +54,7 @@ func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 		}
 		var ids []book.OrderID
 		for _, o := range rest[:n] {
-			if !acct.PastCloseBound(h.sym, extreme(o)) {
+			if !acct.PastCloseBound(h.sym, o.extreme()) {
 				break // and so is every order nearer the mark
 			}
 			o.pastBound = true
@@ -80,4 +67,57 @@ func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 	}
 	clear(cs) // keeps no finished order alive
 	a.closes = cs[:0]
+}
+
+// anyPastClose says whether some symbol's most extreme resting close is
+// past its bound: one pass over the orders, one test a symbol, nothing
+// sorted or allocated (this runs on every fill of an account that holds
+// closes; almost always, none is past).
+func (a *accountActor) anyPastClose(acct *risk.Account, asset int) bool {
+	if a.worst == nil {
+		a.worst = make([]book.Ticks, len(a.x.symbols))
+	}
+	for _, o := range a.orders.Values() {
+		if !a.restingClose(acct, asset, o) {
+			continue
+		}
+		// A symbol's closes are all on one side: a long's sells, lowest
+		// first; a short's buys, highest first. Prices are ≥ 1 tick.
+		x, w := o.extreme(), &a.worst[o.h.idx]
+		if *w == 0 || (o.side == book.Sell) == (x < *w) {
+			*w = x
+		}
+	}
+	past := false
+	for i, w := range a.worst {
+		if w != 0 {
+			past = past || acct.PastCloseBound(a.x.symbols[i].sym, w)
+			a.worst[i] = 0
+		}
+	}
+	return past
+}
+
+// restingClose says whether o rests in asset's wallet and closes its
+// position: an IOC, FOK or market order ends as it reaches the book, a
+// conditional one rests only once fired, and one already past has its
+// cancel on the way.
+func (a *accountActor) restingClose(acct *risk.Account, asset int, o *order) bool {
+	if o.h.asset != asset || o.typ != book.Limit || o.tif != book.GTC || o.pastBound || o.cond != nil && !o.cond.fired {
+		return false
+	}
+	q := acct.Qty(o.h.sym)
+	return q != 0 && (q > 0) != (o.side == book.Buy)
+}
+
+// extreme is the price the book may fill o at that is furthest against its
+// position (an amend on its way: either).
+func (o *order) extreme() book.Ticks {
+	if o.amending == 0 {
+		return o.price
+	}
+	if o.side == book.Sell {
+		return min(o.price, o.pendPrice)
+	}
+	return max(o.price, o.pendPrice)
 }

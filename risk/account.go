@@ -263,6 +263,14 @@ type PositionState struct {
 	OrderMargin     market.Money
 }
 
+// Qty is sym's signed position (+ long), 0 when flat or never used.
+func (a *Account) Qty(sym *market.Symbol) book.Lots {
+	if i := a.find(sym); i >= 0 {
+		return a.pos[i].qty
+	}
+	return 0
+}
+
 // Position returns the state of sym; ok is false if the account never used it.
 func (a *Account) Position(sym *market.Symbol) (PositionState, bool) {
 	i := a.find(sym)

@@ -428,15 +428,25 @@ func (a *Account) closeBk(i int) book.Ticks {
 // leaves what backs it able to pay the close's taker fee (closeBk):
 // monotone, true from the bound on (a long) or up to it (a short).
 func (a *Account) closePays(i int) func(int64) bool {
-	p := &a.pos[i]
+	p, w := &a.pos[i], a.closeBacking(i)
+	return func(x int64) bool { return p.paysCloseAt(w, book.Ticks(x)) }
+}
+
+// closeBacking is what backs slot i's position when it closes: its share
+// of the cross equity, or its isolated margin and the free cash.
+func (a *Account) closeBacking(i int) market.Money {
 	_, w := a.backing(i)
-	if p.mode == Isolated {
+	if a.pos[i].mode == Isolated {
 		w += max(a.cash, 0)
 	}
-	return func(x int64) bool {
-		fee := market.MustMulDiv(int64(p.sym.Notional(book.Ticks(x), p.qty)), int64(p.sym.TakerFee), market.RateScale, true)
-		return p.equityAt(w, book.Ticks(x)) >= market.Money(fee)
-	}
+	return w
+}
+
+// paysCloseAt says whether the position closed whole at x, backed by w,
+// still pays the close's taker fee.
+func (p *position) paysCloseAt(w market.Money, x book.Ticks) bool {
+	fee := market.MustMulDiv(int64(p.sym.Notional(x, p.qty)), int64(p.sym.TakerFee), market.RateScale, true)
+	return p.equityAt(w, x) >= market.Money(fee)
 }
 
 // PastCloseBound says whether a close of sym's position at price would
@@ -458,7 +468,7 @@ func (a *Account) pastCloseBound(i int, price book.Ticks) bool {
 	case p.sym.TakerFee == 0:
 		return false
 	}
-	return !a.closePays(i)(int64(price))
+	return !p.paysCloseAt(a.closeBacking(i), price) // no closure: this runs on every fill
 }
 
 // HoldsCloses says whether some position has open orders on the side that
