@@ -52,3 +52,17 @@ func TestWeightOfBodyParams(t *testing.T) {
 		t.Errorf("depth with limit=1000 in the body: HTTP %d weight %q, want 200 and 20", resp.StatusCode, resp.Header.Get("X-MBX-USED-WEIGHT-1M"))
 	}
 }
+
+// TestSubscribeAllOrNothing: a SUBSCRIBE naming one stream that is none is
+// refused whole: the good names before it are not subscribed either.
+func TestSubscribeAllOrNothing(t *testing.T) {
+	e := start(t, `{}`)
+	ws := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/ws")
+	ws.write(map[string]any{"method": "SUBSCRIBE", "params": []string{"btcusdt@trade", "btcusdt@depth@100ms", "nope@trade"}, "id": 1})
+	ws.next("the refusal", func(m map[string]any) bool { return m["id"] == 1.0 && m["error"] != nil })
+	ws.write(map[string]any{"method": "LIST_SUBSCRIPTIONS", "id": 2})
+	list := ws.next("LIST_SUBSCRIPTIONS", func(m map[string]any) bool { return m["id"] == 2.0 })
+	if r, _ := list["result"].([]any); len(r) != 0 {
+		t.Errorf("after a refused SUBSCRIBE: %v, want no streams", list)
+	}
+}
