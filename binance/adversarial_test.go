@@ -9,8 +9,8 @@ import (
 
 // TestOrderIDSpellings: an orderId with leading zeros names the order on
 // every endpoint, as the exchange reads it (openOrder compared it as text
-// and did not find it), and an integer parameter with a sign is no
-// Binance number (-1100).
+// and did not find it); an integer parameter with a sign is no Binance
+// number (-1100), nor a symbol of letters other than ASCII's (-1121).
 func TestOrderIDSpellings(t *testing.T) {
 	e := start(t, `{`+usersJSON+`}`)
 	e.deposit("alice", "10000")
@@ -20,6 +20,8 @@ func TestOrderIDSpellings(t *testing.T) {
 		status, body := alice.raw(http.MethodGet, "/fapi/v1/historicalTrades?symbol=BTCUSDT&"+q, "")
 		fails(t, q, status, body, 400, -1100)
 	}
+	status, body := alice.raw(http.MethodGet, "/fapi/v1/ticker/price?symbol=btcu%C5%BFdt", "") // ſ, which ToUpper makes S
+	fails(t, "a symbol of non-ASCII letters", status, body, 400, -1121)
 	var o map[string]any
 	alice.ok(http.MethodPost, "/fapi/v1/order", vals("symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC",
 		"quantity", "0.01", "price", "29000"), &o)

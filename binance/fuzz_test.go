@@ -155,6 +155,7 @@ func FuzzPlaceParams(f *testing.F) {
 		"symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=99999999999999999999.9999999999&price=0.00000000000000000001",
 		"symbol=BTCUSDT&symbol=ETHUSDT&side=&side=BUY&type=MARKET&quantity=1&price=0",
 		"symbol=%E2%82%BFUSDT&side=BUY&type=LIMIT&quantity=1&price=1",
+		"symbol=btcu%C5%BFdt&side=BUY&type=MARKET&quantity=1",
 		"symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=1&newClientOrderId=" + strings.Repeat("x", 37),
 		"symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1&positionSide=LONG&priceMatch=QUEUE&goodTillDate=1",
 	} {
@@ -173,7 +174,7 @@ func FuzzPlaceParams(f *testing.F) {
 			return
 		}
 		switch {
-		case sym == nil || p.Symbol != sym.name || s.syms.byName[p.Symbol] != sym:
+		case sym == nil || p.Symbol != sym.name || s.syms.byName[p.Symbol] != sym || !asciiFold(c.params.Get("symbol"), sym.bn):
 			t.Fatalf("symbol %v %q", sym, p.Symbol)
 		case p.Side != wire.Buy && p.Side != wire.Sell:
 			t.Fatalf("side %q", p.Side)
@@ -354,6 +355,27 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
+// asciiFold reports whether a and b are equal but for the case of ASCII
+// letters.
+func asciiFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if 'a' <= y && y <= 'z' {
+			y -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 func first2(p url.Values, k string) string {
 	v, _ := first(p, k)
 	return v
@@ -367,7 +389,7 @@ func FuzzStreamName(f *testing.F) {
 		"btcusdt@depth20@500ms", "btcusdt@depth5@250ms", "btcusdt@depth@1ms", "btcusdt@depth0", "btcusdt@depth-5",
 		"btcusdt@kline_1m", "btcusdt@kline_1w", "btcusdt@markPrice@1s", "!markPrice@arr", "!ticker@arr", "@trade",
 		"btcusdt@", "btcusdt", "btcusdt@trade@trade", "ethusdt@bookTicker", "BtcUsdt@forceOrder", "btcusdt@\"x",
-		"\u212aBTCUSDT@trade", "btcusdt@depth10@100ms\x00"} {
+		"\u212aBTCUSDT@trade", "btcu\u017fdt@trade", "btcusdt@depth10@100ms\x00"} {
 		f.Add(seed)
 	}
 	s := fuzzServer(f, 0, true)
@@ -382,7 +404,7 @@ func FuzzStreamName(f *testing.F) {
 		if strings.ContainsAny(n.canonical, "\"\\/") || strings.ContainsFunc(n.canonical, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
 			t.Fatalf("%q: canonical %q cannot go raw into JSON", name, n.canonical)
 		}
-		if n.sym != nil && !strings.HasPrefix(n.canonical, n.sym.lower+"@") {
+		if n.sym != nil && (!strings.HasPrefix(n.canonical, n.sym.lower+"@") || !asciiFold(name[:strings.IndexByte(name, '@')], n.sym.bn)) {
 			t.Fatalf("%q: canonical %q of %s", name, n.canonical, n.sym.bn)
 		}
 		if n.levels != 0 && n.levels != 5 && n.levels != 10 && n.levels != 20 || n.period < 0 {

@@ -231,7 +231,10 @@ func replyBody(id json.RawMessage, result any, e *wsError) []byte {
 func (w *wsConn) subscribeAll(names []string) error {
 	h := w.s.hub
 	w.mu.Lock()
-	had := slices.Clone(w.streams)
+	seen := make(map[string]bool, len(w.streams))
+	for _, st := range w.streams {
+		seen[st] = true
+	}
 	w.mu.Unlock()
 	var added []string
 	for _, name := range names {
@@ -239,11 +242,12 @@ func (w *wsConn) subscribeAll(names []string) error {
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(had, n.canonical) && !slices.Contains(added, n.canonical) {
+		if !seen[n.canonical] {
+			seen[n.canonical] = true
 			added = append(added, n.canonical)
 		}
 	}
-	if len(had)+len(added) > maxStreams {
+	if len(seen) > maxStreams {
 		return errTooManyStreams
 	}
 	for i, name := range added {
