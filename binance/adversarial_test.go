@@ -1,10 +1,15 @@
 package binance_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
 )
 
 // TestOrderIDSpellings: an orderId with leading zeros names the order on
@@ -66,5 +71,21 @@ func TestSubscribeAllOrNothing(t *testing.T) {
 	list := ws.next("LIST_SUBSCRIPTIONS", func(m map[string]any) bool { return m["id"] == 2.0 })
 	if r, _ := list["result"].([]any); len(r) != 0 {
 		t.Errorf("after a refused SUBSCRIBE: %v, want no streams", list)
+	}
+}
+
+// TestLongStreamNameRefused: a connection whose URL names no stream is
+// closed with 1008 and a reason, however long the name (a reason past a
+// close frame's 123 bytes made the library send 1011 with none).
+func TestLongStreamNameRefused(t *testing.T) {
+	e := start(t, `{}`)
+	ws := dial(t, "ws://"+strings.TrimPrefix(e.base, "http://")+"/ws/"+strings.Repeat("é", 100)+"@trade")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, _, err := ws.c.Read(ctx)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.HasPrefix(ce.Reason, "unknown symbol") ||
+		len(ce.Reason) > 123 || !utf8.ValidString(ce.Reason) {
+		t.Fatalf("closed with %v, want 1008 and the reason", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -128,8 +129,20 @@ func (w *wsConn) sendUser(data []byte) {
 	w.send(key, data)
 }
 
+// maxCloseReason is the longest reason a close frame carries (RFC 6455: a
+// control frame's 125 bytes, less the code's two); with a longer one the
+// websocket library sends 1011, internal error, and no reason at all.
+const maxCloseReason = 123
+
 // close ends the connection once: the writer stops, the subscriptions go.
 func (w *wsConn) close(code websocket.StatusCode, reason string) {
+	if len(reason) > maxCloseReason { // a stream name quoted in it can be long
+		cut := maxCloseReason - len("...")
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut] + "..."
+	}
 	w.once.Do(func() {
 		w.mu.Lock()
 		w.closed = true
