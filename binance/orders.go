@@ -267,10 +267,13 @@ func (s *Server) orderRequest(ctx context.Context, subject string, req any, oc o
 // (idName and cidName, the algo endpoints' names differ).
 func (c *call) orderRef(idName, cidName string) (id, cid string, e *apiError) {
 	if v, given := c.str(idName); given {
-		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
 			return "", "", illegal(idName, "^[0-9]{1,20}$")
 		}
-		return v, "", nil
+		// The id as the exchange writes it: openOrder compares it as text,
+		// so 007 must be 7 there as it is to the exchange.
+		return strconv.FormatUint(n, 10), "", nil
 	}
 	if v, given := c.str(cidName); given {
 		if !wire.ValidClientID(v) {

@@ -302,28 +302,29 @@ type route struct {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, h handlerFunc) (any, *apiError) {
 	sec := rt.sec
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	query, qerr := url.ParseQuery(r.URL.RawQuery)
-	// Weighed first: a refused request costs its weight too.
-	if e := s.meter.weigh(w, r, rt.weight(query)); e != nil {
-		return nil, e
-	}
-	if err != nil || len(body) > maxBody {
-		return nil, errf(400, codeBadData, "The request body is unreadable or over %d bytes.", maxBody)
-	}
-	if qerr != nil {
-		return nil, errf(400, codeIllegalChars, "Illegal characters found in the query string.")
-	}
-	params := query
-	if len(body) > 0 {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, errf(400, codeIllegalChars, "Illegal characters found in the request body.")
-		}
+	params, qerr := url.ParseQuery(r.URL.RawQuery)
+	var ferr error
+	if err == nil && len(body) > 0 && len(body) <= maxBody {
+		var form url.Values
+		form, ferr = url.ParseQuery(string(body))
 		for k, v := range form {
 			if _, inQuery := params[k]; !inQuery { // the query string wins, as Binance's
 				params[k] = v
 			}
 		}
+	}
+	// Weighed first, by the parameters the handler reads (a limit in the
+	// body too): a refused request costs its weight too.
+	if e := s.meter.weigh(w, r, rt.weight(params)); e != nil {
+		return nil, e
+	}
+	switch {
+	case err != nil || len(body) > maxBody:
+		return nil, errf(400, codeBadData, "The request body is unreadable or over %d bytes.", maxBody)
+	case qerr != nil:
+		return nil, errf(400, codeIllegalChars, "Illegal characters found in the query string.")
+	case ferr != nil:
+		return nil, errf(400, codeIllegalChars, "Illegal characters found in the request body.")
 	}
 	c := &call{s: s, r: r, params: params}
 	if sec != public {
@@ -406,7 +407,7 @@ func (c *call) integer(name string, lo, hi int64) (int64, bool, *apiError) {
 		return 0, false, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
+	if err != nil || strings.Trim(v, "0123456789") != "" { // ParseInt takes a sign
 		return 0, false, illegal(name, "^[0-9]{1,20}$")
 	}
 	if n < lo || n > hi {

@@ -137,13 +137,18 @@ func (h *hub) subscribe(w *wsConn, name string) error {
 	// first (closed: nothing is added) or finds the stream in w.streams and
 	// drops it from the source, which waits for h.mu, after this add.
 	w.mu.Lock()
-	closed := w.closed
+	closed, full := w.closed, false
 	if !closed && !slices.Contains(w.streams, n.canonical) {
-		w.streams = append(w.streams, n.canonical)
+		if full = len(w.streams) >= maxStreams; !full {
+			w.streams = append(w.streams, n.canonical)
+		}
 	}
 	w.mu.Unlock()
-	if closed {
+	switch {
+	case closed:
 		return errConnClosed
+	case full:
+		return errTooManyStreams
 	}
 	src := h.sources[n.canonical]
 	if src == nil {
@@ -166,6 +171,12 @@ func (h *hub) subscribe(w *wsConn, name string) error {
 }
 
 var errConnClosed = errors.New("the connection is closed")
+
+// maxStreams is Binance's most streams on one connection: every stream a
+// connection follows costs a place in its source and in its own list.
+const maxStreams = 1024
+
+var errTooManyStreams = fmt.Errorf("at most %d streams on one connection", maxStreams)
 
 func (h *hub) unsubscribe(w *wsConn, name string) {
 	n, err := h.parse(name)

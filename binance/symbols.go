@@ -3,6 +3,7 @@ package binance
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/market"
@@ -54,8 +55,14 @@ func newSymbols(cfg *config.Config) (*symbols, error) {
 	return t, nil
 }
 
-// lookup finds a symbol by its Binance name (case-insensitive).
+// lookup finds a symbol by its Binance name, in either case of ASCII: a
+// name of other letters is none, though strings.ToUpper makes ſ an S.
 func (t *symbols) lookup(bn string) (*symbol, bool) {
+	for i := 0; i < len(bn); i++ {
+		if bn[i] >= utf8.RuneSelf {
+			return nil, false
+		}
+	}
 	s, ok := t.byBN[strings.ToUpper(bn)]
 	return s, ok
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -128,8 +129,20 @@ func (w *wsConn) sendUser(data []byte) {
 	w.send(key, data)
 }
 
+// maxCloseReason is the longest reason a close frame carries (RFC 6455: a
+// control frame's 125 bytes, less the code's two); with a longer one the
+// websocket library sends 1011, internal error, and no reason at all.
+const maxCloseReason = 123
+
 // close ends the connection once: the writer stops, the subscriptions go.
 func (w *wsConn) close(code websocket.StatusCode, reason string) {
+	if len(reason) > maxCloseReason { // a stream name quoted in it can be long
+		cut := maxCloseReason - len("...")
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut] + "..."
+	}
 	w.once.Do(func() {
 		w.mu.Lock()
 		w.closed = true
@@ -192,14 +205,18 @@ func (w *wsConn) reader() {
 		if err != nil {
 			return
 		}
-		var req wsRequest
-		if err := json.Unmarshal(data, &req); err != nil {
-			w.reply(nil, nil, &wsError{3, "Invalid JSON: " + err.Error()})
-			continue
-		}
-		result, werr := w.control(&req)
-		w.reply(req.ID, result, werr)
+		w.send("", w.answer(data))
 	}
+}
+
+// answer is the reply to one control message.
+func (w *wsConn) answer(data []byte) []byte {
+	var req wsRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return replyBody(nil, nil, &wsError{3, "Invalid JSON: " + err.Error()})
+	}
+	result, werr := w.control(&req)
+	return replyBody(req.ID, result, werr)
 }
 
 type wsError struct {
@@ -207,7 +224,9 @@ type wsError struct {
 	Msg  string `json:"msg"`
 }
 
-func (w *wsConn) reply(id json.RawMessage, result any, e *wsError) {
+// replyBody is Binance's answer to a control message: its result, or its
+// error, with its id.
+func replyBody(id json.RawMessage, result any, e *wsError) []byte {
 	if id == nil {
 		id = json.RawMessage("null")
 	}
@@ -216,7 +235,43 @@ func (w *wsConn) reply(id json.RawMessage, result any, e *wsError) {
 		body = map[string]any{"error": e, "id": id}
 	}
 	b, _ := json.Marshal(body)
-	w.send("", b)
+	return b
+}
+
+// subscribeAll subscribes w to every stream of names, or to none: a name
+// that is no stream, or one more than maxStreams, refuses the whole
+// request, and a stream that cannot start undoes the ones this added.
+func (w *wsConn) subscribeAll(names []string) error {
+	h := w.s.hub
+	w.mu.Lock()
+	seen := make(map[string]bool, len(w.streams))
+	for _, st := range w.streams {
+		seen[st] = true
+	}
+	w.mu.Unlock()
+	var added []string
+	for _, name := range names {
+		n, err := h.parse(name)
+		if err != nil {
+			return err
+		}
+		if !seen[n.canonical] {
+			seen[n.canonical] = true
+			added = append(added, n.canonical)
+		}
+	}
+	if len(seen) > maxStreams {
+		return errTooManyStreams
+	}
+	for i, name := range added {
+		if err := h.subscribe(w, name); err != nil {
+			for _, a := range added[:i] {
+				h.unsubscribe(w, a)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *wsConn) control(req *wsRequest) (any, *wsError) {
@@ -241,10 +296,8 @@ func (w *wsConn) control(req *wsRequest) (any, *wsError) {
 		if e != nil {
 			return nil, e
 		}
-		for _, n := range ns {
-			if err := w.s.hub.subscribe(w, n); err != nil {
-				return nil, &wsError{2, "Invalid request: " + err.Error()}
-			}
+		if err := w.subscribeAll(ns); err != nil {
+			return nil, &wsError{2, "Invalid request: " + err.Error()}
 		}
 		return nil, nil
 	case "UNSUBSCRIBE":
