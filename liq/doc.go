@@ -3,8 +3,9 @@
 // coverage quoted from the books and reserved from the insurance fund,
 // one IOC order per leg limited so its loss stays within the leg's share
 // of the reservation and its price within the symbol's
-// liquidation_slippage of the bankruptcy price, the remainder auto-deleveraged against the ranked
-// opposite positions at the leg's bankruptcy price, the shortfall on a
+// liquidation_slippage of the bankruptcy price, the remainder
+// auto-deleveraged against the ranked opposite positions at the leg's
+// bankruptcy price, the shortfall on a
 // socialized-loss symbol charged to the winners, and the settlement with
 // the fund. DESIGN.md ("The liquidation protocol") has the states and
 // transitions.

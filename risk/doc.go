@@ -177,8 +177,9 @@
 // to cancel. The legs close through IOC liquidation orders (OrderLimit:
 // bankruptcy ∓ R/(q·m) for a fund reservation R, never beyond the leg's
 // PriceBound, bankruptcy ∓ liquidation_slippage, and clamped to the price
-// band — DESIGN.md's rule) and, for what the book cannot absorb, ADL closes at the
-// bankruptcy tick (Account.ApplyADLClose for the counterparty, no fee).
+// band — DESIGN.md's rule) and, for what the book cannot absorb, ADL closes
+// at the bankruptcy tick (Account.ApplyADLClose for the counterparty, no
+// fee).
 // Settlement:
 //
 //	gain per execution = sign(q) × qₑ × (pₑ − P_bk) × m     (SettlementSurplus)
