@@ -121,9 +121,22 @@ func (s *Server) orderAnswer(r *wire.OrderReply, oc orderCtx) any {
 // batchPlace is POST /fapi/v1/batchOrders (ccxt's createOrders): up to 5
 // orders of /fapi/v1/order's parameters.
 func (c *call) batchPlace() (any, *apiError) {
-	items, out, e := c.batchParams()
+	out, ops, e := c.placeOps()
+	if e == nil {
+		e = c.sendOps(out, ops)
+	}
 	if e != nil {
 		return nil, e
+	}
+	return out, nil
+}
+
+// placeOps reads batchOrders' orders: the answer with the refused ones'
+// errors, and an order.batch place of each other.
+func (c *call) placeOps() ([]any, []op, *apiError) {
+	items, out, e := c.batchParams()
+	if e != nil {
+		return nil, nil, e
 	}
 	var ops []op
 	for i, it := range items {
@@ -141,27 +154,37 @@ func (c *call) batchPlace() (any, *apiError) {
 		}
 		ops = append(ops, op{at: i, item: batchItem{"place": p}, oc: oc})
 	}
-	if e := c.sendOps(out, ops); e != nil {
-		return nil, e
-	}
-	return out, nil
+	return out, ops, nil
 }
 
 // batchCancel is DELETE /fapi/v1/batchOrders (ccxt's cancelOrders): the
 // symbol's orders of orderIdList or origClientOrderIdList (either, not
 // both; ccxt spells them in lower case, as Binance accepts), up to 10.
 func (c *call) batchCancel() (any, *apiError) {
-	sym, e := c.symbol(true)
+	out, ops, e := c.cancelOps()
+	if e == nil {
+		e = c.sendOps(out, ops)
+	}
 	if e != nil {
 		return nil, e
+	}
+	return out, nil
+}
+
+// cancelOps reads the symbol and the list of ids: the answer with the
+// errors of ids no order can have, and an order.batch cancel of each other.
+func (c *call) cancelOps() ([]any, []op, *apiError) {
+	sym, e := c.symbol(true)
+	if e != nil {
+		return nil, nil, e
 	}
 	name, raw, e := c.idList()
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	var list []json.RawMessage
 	if json.Unmarshal([]byte(raw), &list) != nil || len(list) == 0 || len(list) > maxBatchIDs {
-		return nil, errf(400, codeBadData, "Data sent for parameter '%s' is not valid: a JSON list of 1 to %d.", name, maxBatchIDs)
+		return nil, nil, errf(400, codeBadData, "Data sent for parameter '%s' is not valid: a JSON list of 1 to %d.", name, maxBatchIDs)
 	}
 	byID := name == "orderIdList"
 	out := make([]any, len(list))
@@ -170,7 +193,7 @@ func (c *call) batchCancel() (any, *apiError) {
 		id, ok := listElem(v, byID)
 		switch {
 		case !ok:
-			return nil, badData(name)
+			return nil, nil, badData(name)
 		case byID:
 			ops = append(ops, op{at: i, item: cancelItem(sym, id, ""), oc: ctxCancel})
 		case !wire.ValidClientID(id): // no order has it
@@ -179,10 +202,7 @@ func (c *call) batchCancel() (any, *apiError) {
 			ops = append(ops, op{at: i, item: cancelItem(sym, "", id), oc: ctxCancel})
 		}
 	}
-	if e := c.sendOps(out, ops); e != nil {
-		return nil, e
-	}
-	return out, nil
+	return out, ops, nil
 }
 
 // idList is the list of ids DELETE batchOrders names: its parameter's
