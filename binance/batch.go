@@ -118,10 +118,10 @@ func (s *Server) orderAnswer(r *wire.OrderReply, oc orderCtx) any {
 	return s.toOrder(r.Order)
 }
 
-// batchPlace is POST /fapi/v1/batchOrders (ccxt's createOrders): up to 5
-// orders of /fapi/v1/order's parameters.
-func (c *call) batchPlace() (any, *apiError) {
-	out, ops, e := c.placeOps()
+// sendBatchOps answers POST (placeOps) and DELETE (cancelOps)
+// batchOrders: the items read, then sent as order.batch.
+func (c *call) sendBatchOps(read func(*call) ([]any, []op, *apiError)) (any, *apiError) {
+	out, ops, e := read(c)
 	if e == nil {
 		e = c.sendOps(out, ops)
 	}
@@ -131,8 +131,9 @@ func (c *call) batchPlace() (any, *apiError) {
 	return out, nil
 }
 
-// placeOps reads batchOrders' orders: the answer with the refused ones'
-// errors, and an order.batch place of each other.
+// placeOps reads POST /fapi/v1/batchOrders (ccxt's createOrders): up to 5
+// orders of /fapi/v1/order's parameters. It is the answer with the refused
+// ones' errors, and an order.batch place of each other.
 func (c *call) placeOps() ([]any, []op, *apiError) {
 	items, out, e := c.batchParams()
 	if e != nil {
@@ -157,22 +158,11 @@ func (c *call) placeOps() ([]any, []op, *apiError) {
 	return out, ops, nil
 }
 
-// batchCancel is DELETE /fapi/v1/batchOrders (ccxt's cancelOrders): the
+// cancelOps reads DELETE /fapi/v1/batchOrders (ccxt's cancelOrders): the
 // symbol's orders of orderIdList or origClientOrderIdList (either, not
-// both; ccxt spells them in lower case, as Binance accepts), up to 10.
-func (c *call) batchCancel() (any, *apiError) {
-	out, ops, e := c.cancelOps()
-	if e == nil {
-		e = c.sendOps(out, ops)
-	}
-	if e != nil {
-		return nil, e
-	}
-	return out, nil
-}
-
-// cancelOps reads the symbol and the list of ids: the answer with the
-// errors of ids no order can have, and an order.batch cancel of each other.
+// both; ccxt spells them in lower case, as Binance accepts), up to 10. It
+// is the answer with the errors of ids no order can have, and an
+// order.batch cancel of each other.
 func (c *call) cancelOps() ([]any, []op, *apiError) {
 	sym, e := c.symbol(true)
 	if e != nil {

@@ -82,16 +82,23 @@ func sorted(ids ...string) []string {
 	return ids
 }
 
+// batchEnv is an exchange (config: usersJSON and more) with alice's
+// 100 000 USDT and BTC's index at 30 000, and alice's client.
+func batchEnv(t *testing.T, more string) (*env, client) {
+	t.Helper()
+	e := start(t, `{`+usersJSON+more+`}`)
+	e.deposit("alice", "100000")
+	e.index("BTC-PERP", "30000")
+	return e, e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+}
+
 // TestBatchPlace: POST batchOrders places the valid orders of a mixed
 // list in one go; each refused one (by the face's checks or the exchange's)
 // is Binance's error object at its index, the answer in the request's
 // order, HTTP 200; the batch counts 5 and 1 orders and weighs 5.
 func TestBatchPlace(t *testing.T) {
-	e := start(t, `{`+usersJSON+`}`)
-	e.deposit("alice", "100000")
-	e.index("BTC-PERP", "30000")
+	e, alice := batchEnv(t, "")
 	e.index("ETH-PERP", "2000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
 	orders := `[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.010","price":"29000","newClientOrderId":"b-0"},
 	 {"symbol":"BTCUSDT","side":"HOLD","type":"LIMIT","quantity":"0.010","price":"29000"},
 	 {"symbol":"ETHUSDT","side":"SELL","type":"LIMIT","timeInForce":"GTX","quantity":0.1,"price":2100,"reduceOnly":false,"newClientOrderId":"b-2"},
@@ -126,10 +133,7 @@ func TestBatchPlace(t *testing.T) {
 // origClientOrderIdList (and ccxt's lower-case spellings); an unknown id is
 // -2011 at its index and the others are still canceled.
 func TestBatchCancel(t *testing.T) {
-	e := start(t, `{`+usersJSON+`}`)
-	e.deposit("alice", "100000")
-	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	e, alice := batchEnv(t, "")
 	var list []string
 	for i := range 5 {
 		list = append(list, fmt.Sprintf(`{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.01","price":"%d","newClientOrderId":"c-%d"}`, 29000-i, i))
@@ -160,10 +164,7 @@ func TestBatchCancel(t *testing.T) {
 // TestBatchModify: PUT batchOrders modifies in order, each item checked
 // against the orders as the items before left them.
 func TestBatchModify(t *testing.T) {
-	e := start(t, `{`+usersJSON+`}`)
-	e.deposit("alice", "100000")
-	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	e, alice := batchEnv(t, "")
 	placed, _ := batch(t, alice, http.MethodPost, map[string]string{"batchOrders": `[
 	 {"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.02","price":"29000","newClientOrderId":"m-0"},
 	 {"symbol":"BTCUSDT","side":"SELL","type":"LIMIT","timeInForce":"GTC","quantity":"0.02","price":"31000","newClientOrderId":"m-1"}]`}, "NEW", "NEW")
@@ -191,10 +192,7 @@ func TestBatchModify(t *testing.T) {
 // TestBatchLimits: a list too long, empty or malformed is one Binance
 // error for the whole request, and nothing is done.
 func TestBatchLimits(t *testing.T) {
-	e := start(t, `{`+usersJSON+`}`)
-	e.deposit("alice", "100000")
-	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	e, alice := batchEnv(t, "")
 	one := `{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.01","price":"29000"}`
 	six := "[" + strings.TrimSuffix(strings.Repeat(one+",", 6), ",") + "]"
 	var ids, cids []string
@@ -242,10 +240,7 @@ func TestBatchLimits(t *testing.T) {
 // partway is the orders placed and -1003 for the rest; one that finds it
 // empty is a single -1003, HTTP 429.
 func TestBatchRateLimit(t *testing.T) {
-	e := start(t, `{`+usersJSON+`,"rate_limit":{"orders_per_s":0.001,"burst":2}}`)
-	e.deposit("alice", "100000")
-	e.index("BTC-PERP", "30000")
-	alice := e.client("aliceKey0123456789", "aliceSecret0123456789abcdefghijklmnop")
+	e, alice := batchEnv(t, `,"rate_limit":{"orders_per_s":0.001,"burst":2}`)
 	one := `{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.01","price":"29000"}`
 	three := "[" + one + "," + one + "," + one + "]"
 	batch(t, alice, http.MethodPost, map[string]string{"batchOrders": three}, "NEW", "NEW", -1003)
