@@ -312,6 +312,22 @@ func openIDs(a *wire.Account, untriggered bool) []string {
 func (c *cmp) ids(raw json.RawMessage) []string {
 	var os []ccxtOrder
 	c.decode(raw, &os)
+	return c.idsOf(os)
+}
+
+// batch decodes ccxt's answer to a batch: the orders, less the rejected
+// ones (Binance's error elements), which must be rejected many.
+func (c *cmp) batch(raw json.RawMessage, rejected int) []ccxtOrder {
+	c.t.Helper()
+	var os []ccxtOrder
+	c.decode(raw, &os)
+	n := len(os)
+	os = slices.DeleteFunc(os, func(o ccxtOrder) bool { return o.Status == "rejected" })
+	c.same("rejected elements", n-len(os), rejected)
+	return os
+}
+
+func (c *cmp) idsOf(os []ccxtOrder) []string {
 	ids := make([]string, len(os))
 	for i, o := range os {
 		ids[i] = o.ID
@@ -543,6 +559,39 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"fetchOrder trigger":  orderCheck(wire.StatusUntriggered, nil),
 	"cancelOrder":         orderCheck(wire.StatusCanceled, nil),
 	"fetchOrder canceled": orderCheck(wire.StatusCanceled, nil),
+	"createOrders": func(c *cmp, got, nats json.RawMessage) {
+		os := c.batch(got, 1)
+		a := c.account(nats)
+		c.same("placed ids (the exchange's open plain orders)", c.idsOf(os), openIDs(a, false))
+		for i := range os {
+			if k := slices.IndexFunc(a.OpenOrders, func(w wire.Order) bool { return w.OrderID == os[i].ID }); k >= 0 {
+				c.order(&os[i], &a.OpenOrders[k])
+			}
+		}
+	},
+	"editOrders": func(c *cmp, got, nats json.RawMessage) {
+		os, w := c.batch(got, 1), c.one(nats)
+		c.count("edited orders", len(os), 1)
+		c.order(&os[0], w)
+		c.eq("price as edited", os[0].Price, decimal.RequireFromString("29610"))
+		c.eq("amount as edited", os[0].Amount, decimal.RequireFromString("0.015"))
+	},
+	"cancelOrders": func(c *cmp, got, nats json.RawMessage) {
+		os := c.batch(got, 0) // the unknown id's -2011: ccxt keeps the symbol's orders only
+		c.count("canceled orders", len(os), 2)
+		for _, o := range os {
+			c.same("status", o.Status, "canceled")
+		}
+		if ids := openIDs(c.account(nats), false); len(ids) != 1 {
+			c.t.Errorf("open plain orders %v, want the batch's last", ids)
+		}
+	},
+	"cancelOrders clientOrderIds": func(c *cmp, got, nats json.RawMessage) {
+		os, w := c.batch(got, 0), c.one(nats)
+		c.count("canceled orders", len(os), 1)
+		c.same("exchange's status", w.Status, wire.StatusCanceled)
+		c.order(&os[0], w)
+	},
 	"cancelAllOrders": func(c *cmp, got, nats json.RawMessage) {
 		a := c.account(nats)
 		if ids := openIDs(a, false); len(ids) != 0 {

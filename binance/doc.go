@@ -19,6 +19,8 @@
 //   - errors.go: Binance's error JSON and the mapping of API.md's codes;
 //   - symbols.go: BTC-PERP ↔ BTCUSDT and the filters of exchangeInfo;
 //   - market.go, account.go, orders.go, algo.go: the REST endpoints;
+//   - batch.go: /fapi/v1/batchOrders, several orders in one request, sent
+//     as one order.batch (places, cancels) or an order.amend each;
 //   - convert.go: perpx orders and fills as Binance JSON;
 //   - ws.go: WebSocket connections, SUBSCRIBE and the stream names;
 //   - streams.go: market streams (diff and partial depth with U/u/pu,

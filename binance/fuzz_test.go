@@ -214,6 +214,85 @@ func FuzzPlaceParams(f *testing.F) {
 	})
 }
 
+// FuzzBatch: batchOrders and the id lists of the batch endpoints, as any
+// text. A refusal is a well-formed error; otherwise the answer has an
+// element per item, in order: a well-formed error, or an order.batch item
+// (nil until the exchange answers) that is a valid place or cancel.
+func FuzzBatch(f *testing.F) {
+	for _, seed := range []string{
+		`[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.01","price":"30000"}]`,
+		`[{"symbol":"BTCUSDT","side":"SELL","type":"MARKET","quantity":1,"reduceOnly":true},{"symbol":"x"}]`,
+		`[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","quantity":"1","price":{"a":1},"newClientOrderId":null}]`,
+		`[{"quantity":"1","quantity":"2"}, {"symbol":"BTCUSDT","side":"BUY","type":"STOP_MARKET","stopPrice":"1"}]`,
+		`[]`, `[null]`, `[1,2,3]`, `["a","b"]`, `["my-id","bad id!"]`, `[007,"12",-1,1e3]`, `[18446744073709551616]`,
+		`[{},{},{},{},{},{}]`, `{"a":"b"}`, `[1,2,3,4,5,6,7,8,9,10,11]`, `[ 5 , "6" ]`,
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	s := fuzzServer(f, 0, true)
+	f.Fuzz(func(t *testing.T, raw string, byID bool) {
+		c := &call{s: s, params: url.Values{"batchOrders": {raw}}, account: "fuzz"}
+		out, ops, e := c.placeOps()
+		checkOps(t, "placeOps", out, ops, e, maxBatchOrders)
+		for _, o := range ops {
+			p, ok := o.item["place"].(wire.PlaceOrder)
+			if !ok || len(o.item) != 1 || !wire.ValidClientID(p.ClientOrderID) || p.Type.Conditional() || p.Symbol == "" {
+				t.Fatalf("place item %+v", o.item)
+			}
+		}
+		name := "origclientorderidlist"
+		if byID {
+			name = "orderIdList"
+		}
+		c = &call{s: s, params: url.Values{"symbol": {"BTCUSDT"}, name: {raw}}, account: "fuzz"}
+		out, ops, e = c.cancelOps()
+		checkOps(t, "cancelOps", out, ops, e, maxBatchIDs)
+		for _, o := range ops {
+			k, ok := o.item["cancel"].(wire.Cancel)
+			switch {
+			case !ok || len(o.item) != 1 || k.Symbol != "BTC-PERP":
+				t.Fatalf("cancel item %+v", o.item)
+			case byID && (k.ClientOrderID != "" || strconv.FormatUint(orderID(k.OrderID), 10) != k.OrderID):
+				t.Fatalf("cancel by id %+v", k)
+			case !byID && (k.OrderID != "" || !wire.ValidClientID(k.ClientOrderID)):
+				t.Fatalf("cancel by client id %+v", k)
+			}
+		}
+	})
+}
+
+// checkOps checks a batch's answer before the exchange's: 1 to max
+// elements, each a well-formed error or, nil, the index of one op.
+func checkOps(t *testing.T, what string, out []any, ops []op, e *apiError, max int) {
+	t.Helper()
+	if e != nil {
+		wellFormed(t, what, e)
+		return
+	}
+	if len(out) < 1 || len(out) > max {
+		t.Fatalf("%s: %d elements", what, len(out))
+	}
+	k := 0
+	for i, v := range out {
+		if v == nil {
+			if k == len(ops) || ops[k].at != i {
+				t.Fatalf("%s: element %d is neither an error nor sent", what, i)
+			}
+			k++
+			continue
+		}
+		ae, ok := v.(*apiError)
+		if !ok {
+			t.Fatalf("%s: element %d is %T", what, i, v)
+		}
+		wellFormed(t, fmt.Sprint(what, " element ", i), ae)
+	}
+	if k != len(ops) {
+		t.Fatalf("%s: %d ops for %d elements left", what, len(ops), k)
+	}
+}
+
 // FuzzParams: the other parameter readers, as the endpoints call them.
 func FuzzParams(f *testing.F) {
 	for _, seed := range []string{

@@ -197,6 +197,13 @@ func sign(secret, payload string) string {
 // in the query string for GET and DELETE, in the body otherwise.
 func (c client) signed(method, path string, params url.Values) (int, []byte) {
 	c.e.t.Helper()
+	status, body, _ := c.signedH(method, path, params)
+	return status, body
+}
+
+// signedH is signed with the answer's headers.
+func (c client) signedH(method, path string, params url.Values) (int, []byte, http.Header) {
+	c.e.t.Helper()
 	if params == nil {
 		params = url.Values{}
 	}
@@ -206,13 +213,20 @@ func (c client) signed(method, path string, params url.Values) (int, []byte) {
 	q := params.Encode()
 	q += "&signature=" + sign(c.secret, q)
 	if method == http.MethodGet || method == http.MethodDelete {
-		return c.raw(method, path+"?"+q, "")
+		return c.rawH(method, path+"?"+q, "")
 	}
-	return c.raw(method, path, q)
+	return c.rawH(method, path, q)
 }
 
 // raw sends one request with the client's API key as it is given.
 func (c client) raw(method, pathQuery, body string) (int, []byte) {
+	c.e.t.Helper()
+	status, out, _ := c.rawH(method, pathQuery, body)
+	return status, out
+}
+
+// rawH is raw with the answer's headers.
+func (c client) rawH(method, pathQuery, body string) (int, []byte, http.Header) {
 	c.e.t.Helper()
 	req, err := http.NewRequest(method, c.e.base+pathQuery, strings.NewReader(body))
 	if err != nil {
@@ -233,7 +247,7 @@ func (c client) raw(method, pathQuery, body string) (int, []byte) {
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, resp.Header
 }
 
 // ok decodes a successful reply into out.

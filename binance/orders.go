@@ -16,8 +16,6 @@ import (
 // types are Binance's algo orders (algo.go), refused here with -4120 as
 // Binance does since its algo service took them over.
 
-// placeParams reads an order's parameters as /fapi/v1/order (algo false)
-// or /fapi/v1/algoOrder (algo true) take them.
 // side reads the side parameter, BUY or SELL.
 func (c *call) side() (wire.Side, *apiError) {
 	v, e := c.need("side")
@@ -33,6 +31,8 @@ func (c *call) side() (wire.Side, *apiError) {
 	return "", errf(400, codeBadSide, "Invalid side.")
 }
 
+// placeParams reads an order's parameters as /fapi/v1/order (algo false)
+// or /fapi/v1/algoOrder (algo true) take them.
 func (c *call) placeParams(algo bool) (*symbol, wire.PlaceOrder, *apiError) {
 	var p wire.PlaceOrder
 	sym, e := c.symbol(true)
@@ -321,49 +321,74 @@ func (c *call) queryOrder() (any, *apiError) {
 	return c.s.toOrder(o), nil
 }
 
+// modify is an amend as PUT /fapi/v1/order (and each item of PUT
+// batchOrders) says it: the order, its side, and the new price and total
+// quantity, both required.
+type modify struct {
+	sym     *symbol
+	id, cid string
+	side    wire.Side
+	a       wire.Amend
+}
+
+func (c *call) modifyParams() (m modify, e *apiError) {
+	if m.sym, m.id, m.cid, e = c.symbolOrder(); e != nil {
+		return m, e
+	}
+	if m.side, e = c.side(); e != nil {
+		return m, e
+	}
+	for _, f := range []struct {
+		name string
+		v    *decimal.Decimal
+	}{{"quantity", &m.a.Qty}, {"price", &m.a.Price}} {
+		v, given, e := c.decimal(f.name)
+		if e != nil {
+			return m, e
+		}
+		if !given {
+			return m, mandatory(f.name)
+		}
+		*f.v = v
+	}
+	return m, nil
+}
+
+// check refuses what Binance refuses of modifying o (nil: not found) so;
+// otherwise it names o in the amend.
+func (m *modify) check(o *wire.Order) *apiError {
+	switch {
+	case o == nil || o.Status != wire.StatusNew && o.Status != wire.StatusPartiallyFilled:
+		return errNoSuchOrder
+	case o.Type != wire.Limit:
+		return errf(400, codeBadType, "Invalid orderType: only LIMIT orders can be modified.")
+	case o.Side != m.side:
+		return badData("side")
+	case o.Price.Equal(m.a.Price) && o.Qty.Equal(m.a.Qty):
+		return errf(400, codeNoModify, "No need to modify the order.")
+	}
+	m.a.Symbol, m.a.OrderID = m.sym.name, o.OrderID
+	return nil
+}
+
 // modifyOrder is PUT /fapi/v1/order (ccxt's editOrder): an open limit
 // order's new price and quantity (the total, filled part included), both
 // required, and its side, which must be the order's. It is perpx's
 // order.amend: a smaller quantity at the same price keeps the order's
 // place in the queue.
 func (c *call) modifyOrder() (any, *apiError) {
-	sym, id, cid, e := c.symbolOrder()
+	m, e := c.modifyParams()
 	if e != nil {
 		return nil, e
 	}
-	side, e := c.side()
+	o, e := c.findOrder(m.sym, m.id, m.cid)
 	if e != nil {
 		return nil, e
 	}
-	var a wire.Amend
-	for _, f := range []struct {
-		name string
-		v    *decimal.Decimal
-	}{{"quantity", &a.Qty}, {"price", &a.Price}} {
-		v, given, e := c.decimal(f.name)
-		if e != nil {
-			return nil, e
-		}
-		if !given {
-			return nil, mandatory(f.name)
-		}
-		*f.v = v
-	}
-	o, e := c.findOrder(sym, id, cid)
-	switch {
-	case e != nil:
+	if e := m.check(o); e != nil {
 		return nil, e
-	case o.Status != wire.StatusNew && o.Status != wire.StatusPartiallyFilled:
-		return nil, errNoSuchOrder
-	case o.Type != wire.Limit:
-		return nil, errf(400, codeBadType, "Invalid orderType: only LIMIT orders can be modified.")
-	case o.Side != side:
-		return nil, badData("side")
-	case o.Price.Equal(a.Price) && o.Qty.Equal(a.Qty):
-		return nil, errf(400, codeNoModify, "No need to modify the order.")
 	}
-	a.Symbol, a.OrderID = sym.name, o.OrderID
-	res, e := c.s.orderRequest(c.ctx, c.s.subj.OrderAmend(c.account), a, ctxQuery)
+	res, e := c.s.orderRequest(c.ctx, c.s.subj.OrderAmend(c.account), m.a, ctxQuery)
 	if e != nil {
 		return nil, e
 	}
@@ -443,46 +468,71 @@ type batchReply struct {
 	Results []wire.OrderReply `json:"results"`
 }
 
-// cancelChunk is how many cancels one order.batch carries: 20 (its most),
+// batchItem is one item of order.batch: {"place":{..}} or {"cancel":{..}}.
+type batchItem map[string]any
+
+func cancelItem(sym *symbol, id, cid string) batchItem {
+	return batchItem{"cancel": wire.Cancel{Symbol: sym.name, OrderID: id, ClientOrderID: cid}}
+}
+
+// batchChunk is how many items one order.batch carries: 20 (its most),
 // or the rate-limit bucket when that is smaller, since a batch takes one
 // token per item, all or none, and one larger than the bucket never fits.
-func (s *Server) cancelChunk() int {
-	n := 20
+func (s *Server) batchChunk() int {
+	n := wire.MaxBatchItems
 	if rl := s.cfg.RateLimit; rl.Enabled() {
 		n = min(n, rl.BucketSize())
 	}
 	return n
 }
 
-// cancelEach cancels orders in batches of cancelChunk. order.cancel_all
-// is not used: it would take the untriggered conditional orders too, which
-// Binance's allOpenOrders leaves alone. A batch refused for the rate limit
-// is sent again once the bucket has refilled enough, while the request's
-// time lasts; it is not atomic: the batches before a failure stay done. An
-// order that filled or went meanwhile (UNKNOWN_ORDER) is simply not
-// canceled; any other refusal of an item is the answer.
-func (c *call) cancelEach(sym *symbol, os []wire.Order) *apiError {
-	chunk := c.s.cancelChunk()
-	for len(os) > 0 {
-		n := min(len(os), chunk)
-		items := make([]map[string]wire.Cancel, n)
-		for i, o := range os[:n] {
-			items[i] = map[string]wire.Cancel{"cancel": {Symbol: sym.name, OrderID: o.OrderID}}
-		}
+// sendBatch sends items as account's order.batch, in chunks of batchChunk,
+// in order, and returns their replies, one per item, until a chunk fails as
+// a whole: then that error too, with the replies of the chunks before. With
+// refill a chunk refused for the rate limit is sent again once the bucket
+// has refilled enough, while the request's time lasts.
+func (s *Server) sendBatch(ctx context.Context, account string, items []batchItem, oc orderCtx, refill bool) ([]wire.OrderReply, *apiError) {
+	chunk := s.batchChunk()
+	out := make([]wire.OrderReply, 0, len(items))
+	for len(items) > 0 {
+		n := min(len(items), chunk)
 		var rep batchReply
-		e := c.s.request(c.ctx, c.s.subj.OrderBatch(c.account), map[string]any{"orders": items}, &rep, ctxCancel)
+		e := s.request(ctx, s.subj.OrderBatch(account), map[string]any{"orders": items[:n]}, &rep, oc)
+		if e == nil && len(rep.Results) != n {
+			e = errf(500, codeUnknown, "The exchange's batch reply has %d results for %d orders.", len(rep.Results), n)
+		}
 		if e != nil {
-			if e.Code != codeTooManyRequests || !c.s.refill(c.ctx, n) {
-				return e
+			if refill && e.Code == codeTooManyRequests && s.refill(ctx, n) {
+				continue
 			}
-			continue
+			return out, e
 		}
-		for _, r := range rep.Results {
-			if !r.OK && (r.Error == nil || r.Error.Code != wire.CodeUnknownOrder) {
-				return fromReply(r.Reply, ctxCancel)
-			}
+		out = append(out, rep.Results...)
+		items = items[n:]
+	}
+	return out, nil
+}
+
+// cancelEach cancels orders by sendBatch. order.cancel_all is not used: it
+// would take the untriggered conditional orders too, which Binance's
+// allOpenOrders leaves alone. A batch refused for the rate limit is sent
+// again once the bucket has refilled; it is not atomic: the batches before
+// a failure stay done. An order that filled or went meanwhile
+// (UNKNOWN_ORDER) is simply not canceled; any other refusal of an item is
+// the answer.
+func (c *call) cancelEach(sym *symbol, os []wire.Order) *apiError {
+	items := make([]batchItem, len(os))
+	for i, o := range os {
+		items[i] = cancelItem(sym, o.OrderID, "")
+	}
+	reps, e := c.s.sendBatch(c.ctx, c.account, items, ctxCancel, true)
+	if e != nil {
+		return e
+	}
+	for _, r := range reps {
+		if !r.OK && (r.Error == nil || r.Error.Code != wire.CodeUnknownOrder) {
+			return fromReply(r.Reply, ctxCancel)
 		}
-		os = os[n:]
 	}
 	return nil
 }

@@ -296,7 +296,7 @@ func writeJSON(w http.ResponseWriter, status int, out any) {
 type route struct {
 	sec    security
 	weight weigher
-	order  bool // counted in X-MBX-ORDER-COUNT-*
+	order  orderCount // counted in X-MBX-ORDER-COUNT-* (zero: not)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, h handlerFunc) (any, *apiError) {
@@ -338,8 +338,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, h handl
 				return nil, e
 			}
 		}
-		if rt.order {
-			s.meter.countOrder(w, c.account)
+		if rt.order != (orderCount{}) {
+			s.meter.countOrder(w, c.account, rt.order)
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
@@ -622,6 +622,9 @@ func (s *Server) routes() {
 	s.handle("GET /fapi/v1/openOrder", signedEP, (*call).openOrder)
 	s.handle("GET /fapi/v1/openOrders", signedEP, (*call).openOrders)
 	s.handle("DELETE /fapi/v1/allOpenOrders", signedEP, (*call).cancelAll)
+	s.handle("POST /fapi/v1/batchOrders", signedEP, func(c *call) (any, *apiError) { return c.sendBatchOps((*call).placeOps) })
+	s.handle("PUT /fapi/v1/batchOrders", signedEP, (*call).batchModify)
+	s.handle("DELETE /fapi/v1/batchOrders", signedEP, func(c *call) (any, *apiError) { return c.sendBatchOps((*call).cancelOps) })
 	s.handle("GET /fapi/v1/allOrders", signedEP, (*call).allOrders)
 	s.handle("GET /fapi/v1/userTrades", signedEP, (*call).userTrades)
 	s.handle("GET /fapi/v1/income", signedEP, (*call).income)

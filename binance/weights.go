@@ -100,6 +100,9 @@ var weights = map[string]weigher{
 	"GET /fapi/v1/openOrder":          fixed(1),
 	"GET /fapi/v1/openOrders":         perSymbol(1, 40),
 	"DELETE /fapi/v1/allOpenOrders":   fixed(1),
+	"POST /fapi/v1/batchOrders":       fixed(5),
+	"PUT /fapi/v1/batchOrders":        fixed(5),
+	"DELETE /fapi/v1/batchOrders":     fixed(1),
 	"GET /fapi/v1/allOrders":          fixed(5),
 	"GET /fapi/v1/userTrades":         fixed(5),
 	"GET /fapi/v1/income":             fixed(30),
@@ -113,8 +116,13 @@ var weights = map[string]weigher{
 	"DELETE /fapi/v1/listenKey":       fixed(1),
 }
 
-// orderRoutes are the routes counted in X-MBX-ORDER-COUNT-*.
-var orderRoutes = map[string]bool{"POST /fapi/v1/order": true, "PUT /fapi/v1/order": true, "POST /fapi/v1/algoOrder": true}
+// orderCount is what a route adds to X-MBX-ORDER-COUNT-10S and -1M.
+type orderCount struct{ per10s, perMinute int }
+
+// orderRoutes are the routes counted in X-MBX-ORDER-COUNT-*: a batch of
+// orders counts 5 in the 10 s window and 1 in the minute's, as Binance's.
+var orderRoutes = map[string]orderCount{"POST /fapi/v1/order": {1, 1}, "PUT /fapi/v1/order": {1, 1}, "POST /fapi/v1/algoOrder": {1, 1},
+	"POST /fapi/v1/batchOrders": {5, 1}, "PUT /fapi/v1/batchOrders": {5, 1}}
 
 // window counts per key within fixed windows of the clock (each minute,
 // each 10 s); a new window forgets the last, so it holds only the keys
@@ -174,10 +182,10 @@ func (m *meter) weigh(w http.ResponseWriter, r *http.Request, weight int) *apiEr
 }
 
 // countOrder counts an order request of account and says its counts.
-func (m *meter) countOrder(w http.ResponseWriter, account string) {
+func (m *meter) countOrder(w http.ResponseWriter, account string, c orderCount) {
 	now := time.Now()
-	n10, _, _ := m.orders10s.add(account, 1, 0, now)
-	n1, _, _ := m.orders1.add(account, 1, 0, now)
+	n10, _, _ := m.orders10s.add(account, c.per10s, 0, now)
+	n1, _, _ := m.orders1.add(account, c.perMinute, 0, now)
 	w.Header()["X-MBX-ORDER-COUNT-10S"] = []string{strconv.Itoa(n10)}
 	w.Header()["X-MBX-ORDER-COUNT-1M"] = []string{strconv.Itoa(n1)}
 }

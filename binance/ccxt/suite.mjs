@@ -88,6 +88,24 @@ async function main() {
   record('cancelOrder', await ex.cancelOrder(limit.id, S), await order(limit.id));
   record('cancelAllOrders', await ex.cancelAllOrders(S), await nats('px.acct.alice.state', { symbol: 'BTC-PERP' }));
   record('fetchOrder canceled', await ex.fetchOrder(post.id, S), await order(post.id));
+  // Batches (POST, PUT, DELETE batchOrders): one refused order of four is a
+  // rejected element; ccxt sorts the answer by time, so orders are found by id.
+  const placed = await ex.createOrders([
+    { symbol: S, type: 'limit', side: 'buy', amount: 0.01, price: 29600, params: { clientOrderId: 'ccxt-b0' } },
+    { symbol: S, type: 'limit', side: 'buy', amount: 0.01, price: 29600, params: { timeInForce: 'XYZ' } },
+    { symbol: S, type: 'limit', side: 'buy', amount: 0.012, price: 29650, params: { clientOrderId: 'ccxt-b2' } },
+    { symbol: S, type: 'limit', side: 'buy', amount: 0.01, price: 29500, params: { clientOrderId: 'ccxt-b3' } },
+  ]);
+  record('createOrders', placed, await nats('px.acct.alice.state', { symbol: 'BTC-PERP' }));
+  const byCid = (cid) => placed.find((o) => o.clientOrderId === cid).id;
+  const b0 = byCid('ccxt-b0');
+  record('editOrders', await ex.editOrders([
+    { id: b0, symbol: S, type: 'limit', side: 'buy', amount: 0.015, price: 29610 },
+    { id: '987654321', symbol: S, type: 'limit', side: 'buy', amount: 0.015, price: 29610 },
+  ]), await order(b0));
+  record('cancelOrders', await ex.cancelOrders([b0, '987654321', byCid('ccxt-b2')], S),
+    await nats('px.acct.alice.state', { symbol: 'BTC-PERP' }));
+  record('cancelOrders clientOrderIds', await ex.cancelOrders([], S, { clientOrderIds: ['ccxt-b3'] }), await order(byCid('ccxt-b3')));
   record('fetchMyTrades', await ex.fetchMyTrades(S), await nats('px.acct.alice.fills', { symbol: 'BTC-PERP' }));
   record('fetchFundingRate', await ex.fetchFundingRate(S), await nats('px.md.BTC-PERP.ticker'));
   record('fetchTicker', await ex.fetchTicker(S), await nats('px.md.BTC-PERP.ticker'));
