@@ -233,3 +233,106 @@ func TestIsolatedOpenRacesRestingClose(t *testing.T) {
 	e.raceAudit(release, buy)
 	t.Logf("isolated open %+v %+v", o.Reply, o.Order)
 }
+
+// TestStopLimitFiresPastBankruptcy: an untriggered stop is no order risk
+// sees, so neither its placement nor a withdrawal checks its limit against
+// the bankruptcy price. Alice (long 1 at 3750 on 10000) arms a stop-limit
+// sell at 1875 triggered at 3200, withdraws down to 1250 of cash
+// (bankrupt at 2500), and carol bids 1875. The mark fires the stop: the
+// sell would lose 1875 of 1250, so it is refused as it fires (the
+// placement's BeyondBankruptcy), and the fund pays nothing.
+func TestStopLimitFiresPastBankruptcy(t *testing.T) {
+	e := pairEnv(t, "10000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.StopLimit, Price: dec("1875"), Qty: dec("1"),
+		TIF: wire.GTC, TriggerPrice: dec("3200"), ReduceOnly: true, ClientOrderID: "sl"}); !r.OK {
+		t.Fatalf("stop-limit: %+v", r.Reply)
+	}
+	if r := e.withdraw("alice", "8750"); !r.OK {
+		t.Fatalf("withdrawal behind an untriggered stop: %+v", r.Reply)
+	}
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1")
+	e.index(tsym, "3150") // fires the stop; alice (liquidation 2600) is not liquidated
+	a := e.audit()
+	if p := e.position("alice", tsym); p == nil || e.position("carol", tsym) != nil {
+		t.Fatalf("the stop sold into carol's bid past alice's bankruptcy price: alice %+v", p)
+	}
+	if a.Uncovered != 0 || !e.fundBalance().IsZero() || e.liquidations("alice") != 0 {
+		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
+	}
+	var last *wire.Order
+	for _, ev := range e.rec.events("alice", wire.EventOrder) {
+		if ev.Order.ClientOrderID == "sl" {
+			last = ev.Order
+		}
+	}
+	if last == nil || last.Status == wire.StatusNew || last.Status == wire.StatusUntriggered || last.FilledQty.Sign() != 0 {
+		t.Fatalf("the stop's last event %+v: it never fired, or filled", last)
+	}
+	t.Logf("the stop: %s", last.Status)
+}
+
+// TestAmendRacesPastCloseCancel: alice's sell at 1875 is past her
+// bankruptcy price once her isolated open fills, and its cancel is on its
+// way while she amends it (once before the fill, once after): the book
+// holds them all. Whatever order they reach it in, the sell ends canceled
+// by the bound, nothing fills it, and the reservations agree with the
+// book.
+func TestAmendRacesPastCloseCancel(t *testing.T) {
+	for _, early := range []bool{true, false} {
+		e := isolatedOther(t, "2000") // cross long bankrupt at 1750
+		sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+		release := e.holdBook(tsym)
+		amend := func(price string) <-chan wire.OrderReply {
+			ch := make(chan wire.OrderReply, 1)
+			e.x.AmendOrder("alice", wire.Amend{Symbol: tsym, OrderID: sell.OrderID, Price: dec(price)}, func(r wire.OrderReply) { ch <- r })
+			e.drained("alice")
+			return ch
+		}
+		var am <-chan wire.OrderReply
+		if early {
+			am = amend("1900")
+		}
+		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // 750 out of the cash: bankrupt at 2500
+		if !early {
+			am = amend("1900")
+		}
+		release()
+		r := <-am
+		buy := e.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("1900"), Qty: dec("1"), TIF: wire.IOC})
+		if b := <-buy; !b.OK || b.Order.FilledQty.Sign() != 0 {
+			t.Fatalf("early %v: amend %+v; carol's buy %+v %+v", early, r.Reply, b.Reply, b.Order)
+		}
+		if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().IsZero() {
+			t.Fatalf("early %v: fund %s, audit %s", early, e.fundBalance(), a)
+		}
+		e.pastBoundCanceled("alice", sell.OrderID)
+	}
+}
+
+// TestADLAtBankruptcyFarFromMark: the index gaps from 3750 to 2000, far
+// below alice's bankruptcy price (3000), and no bid is within the bound
+// (the band at the new mark reaches 3000, so the IOC goes out and finds
+// nothing). The leg closes by ADL at 3000 against carol, the pair's short:
+// carol realizes 750 instead of the 1750 the mark shows, the fund pays
+// nothing, and whether or not carol is the one ranked first, the pair
+// gains nothing from the fund.
+func TestADLAtBankruptcyFarFromMark(t *testing.T) {
+	e := pairEnv(t, "750")
+	e.fundDeposit("10000")
+	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5)
+	e.index(tsym, "2000")
+	a := e.audit()
+	if !e.fundBalance().Equal(dec("10000")) || a.Uncovered != 0 || e.liquidations("alice") != 1 {
+		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
+	}
+	adl := e.rec.events("carol", wire.EventADL)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec("3000")) || e.position("carol", tsym) != nil {
+		t.Fatalf("carol's ADL closes %+v", adl)
+	}
+	if c := balance(t, e.state("carol")); !dec(c).Equal(dec("100750")) {
+		t.Fatalf("carol %s, want 100750", c)
+	}
+}
