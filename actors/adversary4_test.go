@@ -25,6 +25,18 @@ func (e *env) holdBook(sym string) func() {
 	return func() { close(until) }
 }
 
+// markLeavesFund moves TEST-PERP's index to mark, audits, and fails unless
+// the fund holds want after it (why: what it paid).
+func (e *env) markLeavesFund(mark, want, why string) AuditReport {
+	e.t.Helper()
+	e.index(tsym, mark)
+	a := e.audit()
+	if f := e.fundBalance(); !f.Equal(dec(want)) {
+		e.t.Fatalf("fund %s, want %s (%s)", f, want, why)
+	}
+	return a
+}
+
 // TestPairAtLiquidationBound: the known gap, held to its bound. Alice and
 // carol hold opposite positions; carol rests a bid at alice's bound
 // (3000 × 0.95 = 2850) and one a tick beyond it. The mark liquidates alice:
@@ -37,11 +49,7 @@ func TestPairAtLiquidationBound(t *testing.T) {
 	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5) // bankruptcy 3000
 	e.mustPlace("carol", tsym, wire.Buy, "2850", "1")
 	beyond := e.mustPlace("carol", tsym, wire.Buy, "2849", "1")
-	e.index(tsym, "3100")
-	a := e.audit()
-	if f := e.fundBalance(); !f.Equal(dec("9850")) {
-		t.Fatalf("fund %s, want 9850 (the bound's 150)", f)
-	}
+	a := e.markLeavesFund("3100", "9850", "the bound's 150")
 	if e.position("carol", tsym) != nil || !a.Conserved() || a.Uncovered != 0 {
 		t.Fatalf("carol %+v, audit %s", e.position("carol", tsym), a)
 	}
