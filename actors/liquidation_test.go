@@ -147,11 +147,7 @@ func TestLiquidationBoundTakesBidInside(t *testing.T) {
 	}
 	e.mustPlace("erin", tsym, wire.Buy, "2960", "1")
 	far := e.mustPlace("dave", tsym, wire.Buy, "2840", "1")
-	e.index(tsym, "3100")
-	a := e.audit()
-	if f := e.fundBalance(); !f.Equal(dec("960")) {
-		t.Fatalf("fund %s, want 960 (1000 less the 40 of the fill at 2960)", f)
-	}
+	a := e.markLeavesFund("3100", "960", "1000 less the 40 of the fill at 2960")
 	if p := e.position("erin", tsym); p == nil || !p.EntryPrice.Equal(dec("2960")) || !p.Qty.Equal(dec("1")) {
 		t.Fatalf("erin's position from the liquidation order: %+v", p)
 	}

@@ -60,8 +60,8 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 	h := m.h
 	var code risk.Code
 	var past *order
-	if m.delta > 0 {
-		code = a.risk(h).AddMargin(h.sym, m.delta)
+	if m.delta > 0 { // out of the cash: every close of the wallet may be past
+		code = a.risk(h).AddMarginChecked(h.sym, m.delta, func() bool { past = a.closingPast(h.asset, nil); return past == nil })
 	} else {
 		code = a.risk(h).RemoveMarginChecked(h.sym, -m.delta, func() bool { past = a.closingPast(h.asset, h); return past == nil })
 	}
@@ -71,7 +71,11 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 		m.refuse(wire.Errorf(wire.CodeNoIsolatedPosition, "no isolated position in %s", h.sym.Name))
 		return
 	case risk.BeyondBankruptcy:
-		m.refuse(closingPastError(past, "taking that margin out"))
+		what := "taking that margin out"
+		if m.delta > 0 {
+			what = "adding that margin"
+		}
+		m.refuse(closingPastError(past, what))
 		return
 	case risk.InsufficientMargin:
 		if m.delta > 0 {
@@ -85,7 +89,6 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 		return
 	}
 	pos, _ := a.risk(h).Position(h.sym)
-	a.cancelPastCloses(ctx, h.asset) // margin added left the cash that backs the cross positions
 	a.positionChanged(ctx, h)
 	m.done(wire.PositionMarginReply{Reply: wire.OK(), Symbol: h.sym.Name, Margin: pos.Margin.Decimal(), Available: a.risk(h).Available().Decimal()})
 }

@@ -106,9 +106,12 @@ func TestCrossMarkPastRestingClose(t *testing.T) {
 }
 
 // TestAddMarginPastRestingClose: margin added to an isolated position
-// leaves the cash that backs a cross long (1 at 3750 on 2000: bankrupt at
-// 1750), whose bankruptcy price rises past its resting sell at 1875; a
-// sell at 2500, still within, stays.
+// leaves the cash that backs a cross long (1 at 3750 on 2250: bankrupt at
+// 1500); 500 more would raise its bankruptcy price to 2000, past its
+// resting sell at 1875, so it is refused like a withdrawal (once it
+// canceled the sell, and a buy already queued at the book could fill it
+// first: TestAddMarginRacesRestingClose). With the sell canceled it goes
+// in, and a sell at 2500, still within after 250 more, stays.
 func TestAddMarginPastRestingClose(t *testing.T) {
 	const other = "OTHER-PERP"
 	e := pairEnv(t, "3000", testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
@@ -123,16 +126,20 @@ func TestAddMarginPastRestingClose(t *testing.T) {
 	e.mustPlace("bob", other, wire.Sell, "3750", "1")
 	e.mustPlace("alice", other, wire.Buy, "3750", "1", wire.IOC) // 750 of margin: cash 2250, bankrupt at 1500
 	past := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
-	if r := call(t, func(d func(wire.PositionMarginReply)) {
-		e.x.MovePositionMargin("alice", wire.PositionMargin{Symbol: other, Delta: dec("500")}, d)
-	}); !r.OK {
+	if r := e.positionMarginIn("alice", other, "500"); r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("margin added past the resting sell: %+v", r.Reply)
+	}
+	e.orderOpen("alice", past.OrderID)
+	if c := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, OrderID: past.OrderID}, d)
+	}); !c.OK {
+		t.Fatalf("cancel: %+v", c.Reply)
+	}
+	if r := e.positionMarginIn("alice", other, "500"); !r.OK {
 		t.Fatalf("add margin: %+v", r.Reply) // cash 1750: bankrupt at 2000
 	}
-	e.pastBoundCanceled("alice", past.OrderID)
 	within := e.mustPlace("alice", tsym, wire.Sell, "2500", "1")
-	if r := call(t, func(d func(wire.PositionMarginReply)) {
-		e.x.MovePositionMargin("alice", wire.PositionMargin{Symbol: other, Delta: dec("250")}, d)
-	}); !r.OK {
+	if r := e.positionMarginIn("alice", other, "250"); !r.OK {
 		t.Fatalf("add margin: %+v", r.Reply) // cash 1500: bankrupt at 2250
 	}
 	e.x.quiesce()

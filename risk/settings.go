@@ -85,6 +85,14 @@ func (a *Account) isolatedSlot(sym *market.Symbol) (int, Code) {
 
 // AddMargin moves amount (≤ Available) from cash into sym's isolated margin.
 func (a *Account) AddMargin(sym *market.Symbol, amount market.Money) Code {
+	return a.AddMarginChecked(sym, amount, nil)
+}
+
+// AddMarginChecked is AddMargin that then asks keep, as WithdrawChecked
+// does: the margin leaves the cash that backs the cross positions (and pays
+// every close's fee), so it may raise their bankruptcy prices past a
+// closing order. false puts the cash back and returns BeyondBankruptcy.
+func (a *Account) AddMarginChecked(sym *market.Symbol, amount market.Money, keep func() bool) Code {
 	i, c := a.isolatedSlot(sym)
 	switch {
 	case c != OK:
@@ -97,6 +105,12 @@ func (a *Account) AddMargin(sym *market.Symbol, amount market.Money) Code {
 	a.cash -= amount
 	a.pos[i].margin += amount
 	a.afterChange(i)
+	if keep != nil && !keep() {
+		a.cash += amount
+		a.pos[i].margin -= amount
+		a.afterChange(i)
+		return BeyondBankruptcy
+	}
 	return OK
 }
 

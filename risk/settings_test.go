@@ -169,9 +169,10 @@ func TestReportAndRatios(t *testing.T) {
 	}
 }
 
-// TestCheckedRemovalsPutBack: a withdrawal or a margin removal its caller
-// vetoes (WithdrawChecked, RemoveMarginChecked) leaves the account as it
-// was, with BeyondBankruptcy; the veto sees the money out. The removal's
+// TestCheckedRemovalsPutBack: a withdrawal, a margin removal or margin
+// added that its caller vetoes (WithdrawChecked, RemoveMarginChecked,
+// AddMarginChecked) leaves the account as it was, with BeyondBankruptcy;
+// the veto sees the money moved. The removal's
 // veto puts the margin back even with Available below zero (a cross
 // position's loss), where AddMargin would refuse.
 func TestCheckedRemovalsPutBack(t *testing.T) {
@@ -218,6 +219,13 @@ func TestCheckedRemovalsPutBack(t *testing.T) {
 	}
 	if got := now(); got != before {
 		t.Fatalf("after the vetoed withdrawal %+v, before %+v", got, before)
+	}
+	if c := a.AddMarginChecked(btc, usdt("700"), veto); c != BeyondBankruptcy ||
+		seen.cash != before.cash-usdt("700") || seen.margin != before.margin+usdt("700") {
+		t.Fatalf("vetoed margin added: %s, the veto saw %+v", c, seen)
+	}
+	if got := now(); got != before {
+		t.Fatalf("after the vetoed margin added %+v, before %+v", got, before)
 	}
 	if err := a.Check(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,346 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// Adversarial scenarios, fourth round: the liquidation's price bound
+// (linear, inverse, socialized), the past-close cancel racing fills and
+// amends, conditional orders firing as closes, ADL at a bankruptcy price
+// far from the mark.
+
+// placeAsync sends acct's order and returns where its reply will come.
+func (e *env) placeAsync(acct string, req wire.PlaceOrder) <-chan wire.OrderReply {
+	ch := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder(acct, req, func(r wire.OrderReply) { ch <- r })
+	return ch
+}
+
+// holdBook pauses sym's book; the returned func lets it go on.
+func (e *env) holdBook(sym string) func() {
+	until := make(chan struct{})
+	e.x.root.Send(e.x.symbol(sym).pid, &pauseMsg{until: until})
+	return func() { close(until) }
+}
+
+// markLeavesFund moves TEST-PERP's index to mark, audits, and fails unless
+// the fund holds want after it (why: what it paid).
+func (e *env) markLeavesFund(mark, want, why string) AuditReport {
+	e.t.Helper()
+	e.index(tsym, mark)
+	a := e.audit()
+	if f := e.fundBalance(); !f.Equal(dec(want)) {
+		e.t.Fatalf("fund %s, want %s (%s)", f, want, why)
+	}
+	return a
+}
+
+// TestPairAtLiquidationBound: the known gap, held to its bound. Alice and
+// carol hold opposite positions; carol rests a bid at alice's bound
+// (3000 × 0.95 = 2850) and one a tick beyond it. The mark liquidates alice:
+// her IOC sells to the bid at 2850 and the fund pays 150 (s·B), not a unit
+// more; the bid beyond stays. Repeated, each round costs the pair a
+// liquidation's margin and a mark move, and the fund s·B per unit.
+func TestPairAtLiquidationBound(t *testing.T) {
+	e := pairEnv(t, "750")
+	e.fundDeposit("10000")
+	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5) // bankruptcy 3000
+	e.mustPlace("carol", tsym, wire.Buy, "2850", "1")
+	beyond := e.mustPlace("carol", tsym, wire.Buy, "2849", "1")
+	a := e.markLeavesFund("3100", "9850", "the bound's 150")
+	if e.position("carol", tsym) != nil || !a.Conserved() || a.Uncovered != 0 {
+		t.Fatalf("carol %+v, audit %s", e.position("carol", tsym), a)
+	}
+	e.orderOpen("carol", beyond.OrderID)
+	// carol: +900 on the short, alice −750: the pair's 150 is the fund's.
+	if c, al := balance(t, e.state("carol")), balance(t, e.state("alice")); !dec(c).Equal(dec("100900")) || !dec(al).IsZero() {
+		t.Fatalf("carol %s, alice %s", c, al)
+	}
+}
+
+// TestInverseLiquidationBound: the bound's direction on an inverse symbol
+// (prices in USD, money in BTC): a long's sell no lower than B·(1 − s), a
+// short's buy no higher than B·(1 + s), each rounded toward B. The pair's
+// order at the bound fills, its order a tick beyond is left, the rest goes
+// to ADL at B against the pair's other account, and the fund pays no more
+// than the bound's loss.
+func TestInverseLiquidationBound(t *testing.T) {
+	for _, side := range []wire.Side{wire.Buy, wire.Sell} {
+		t.Run(string(side), func(t *testing.T) {
+			e := invEnv(t, "0.0501875") // 0.25 BTC at 5x and the opening fee
+			e.fundDepositIn("BTC", "10")
+			e.openPosition("alice", "carol", side, "40000", "10000", 5)
+			p := e.position("alice", tsym)
+			bk := p.BankruptcyPrice
+			opp, mark := wire.Sell, p.LiquidationPrice.Add(dec("100"))
+			bound := bk.Mul(dec("1.05")).Div(dec("0.5")).Floor().Mul(dec("0.5"))
+			beyond := bound.Add(dec("0.5"))
+			if side == wire.Buy {
+				opp, mark = wire.Buy, p.LiquidationPrice.Sub(dec("100"))
+				bound = bk.Mul(dec("0.95")).Div(dec("0.5")).Ceil().Mul(dec("0.5"))
+				beyond = bound.Sub(dec("0.5"))
+			}
+			at := e.mustPlace("carol", tsym, opp, bound.String(), "5000")
+			far := e.mustPlace("carol", tsym, opp, beyond.String(), "10000")
+			e.index(tsym, mark.String())
+			if a := e.audit(); !a.Conserved() || a.Uncovered != 0 {
+				t.Fatalf("audit %s", a)
+			}
+			if e.liquidations("alice") != 1 {
+				t.Fatalf("alice %+v not liquidated at mark %s", p, mark)
+			}
+			e.orderOpen("carol", far.OrderID)
+			adl := e.rec.events("carol", wire.EventADL)
+			if len(adl) != 1 || !adl[0].ADL.Price.Equal(bk) || !adl[0].ADL.Qty.Equal(dec("5000")) {
+				t.Fatalf("carol's ADL closes %+v (bankruptcy %s, bound %s)", adl, bk, bound)
+			}
+			for _, o := range e.state("carol").OpenOrders {
+				if o.OrderID == at.OrderID {
+					t.Fatalf("carol's order at the bound %s was left: %+v", bound, o)
+				}
+			}
+			// Half at the bound: the fund pays at most |5000/bound − 5000/B|,
+			// and a unit of 1e-8 BTC of rounding.
+			loss := dec("5000").Div(bound).Sub(dec("5000").Div(bk)).Abs().Add(dec("0.00000001"))
+			if f := e.fundState().Balances["BTC"]; f.LessThan(dec("10").Sub(loss)) {
+				t.Fatalf("the fund paid the pair %s, the bound's loss is %s", dec("10").Sub(f), loss)
+			}
+		})
+	}
+}
+
+// TestSocializedPairAtBound: the known gap with an empty fund on a
+// socialized symbol. Alice's long (against carol's short) is liquidated
+// into carol's bid at the bound, 150 below the bankruptcy price; the
+// shortfall is spread over the shorts in profit by profit, carol among
+// them for the profit she took out by that very fill: the pair nets what
+// dave pays, at most the bound's 150 (DESIGN.md's known gap).
+func TestSocializedPairAtBound(t *testing.T) {
+	sym := socializedSymbol(t, tsym, longTiers()...)
+	e := pairEnv(t, "750", sym)
+	e.deposit("dave", "100000")
+	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5) // bankruptcy 3000
+	e.openPosition("dave", "bob", wire.Sell, "3750", "1", 1)   // another winner when the mark falls
+	e.mustPlace("carol", tsym, wire.Buy, "2850", "1")
+	e.index(tsym, "3100")
+	a := e.audit()
+	if a.Uncovered != 0 || !a.Conserved() || !e.fundBalance().IsZero() {
+		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
+	}
+	carol, dave := dec(balance(t, e.state("carol"))), dec(balance(t, e.state("dave")))
+	t.Logf("carol %s, dave %s", carol, dave)
+	// The 150 is paid by the winners: dave from his short's profit, carol
+	// from the 900 her close took out. Her close raced the first round,
+	// which charged her position (gone: nothing), so the second spread
+	// the rest by what each still held (650 against dave's 575).
+	paid, kept := dec("100000").Sub(dave), carol.Sub(dec("100900"))
+	if paid.Sign() <= 0 || !paid.Sub(kept).Equal(dec("150")) {
+		t.Fatalf("dave paid %s, carol %s of the 150", paid, kept.Neg())
+	}
+}
+
+// drained returns once acct's actor has handled everything sent to it
+// before (a request it forwards to a book is then in that book's mailbox).
+func (e *env) drained(acct string) {
+	e.t.Helper()
+	ent := e.x.accounts.get(e.x, acct)
+	call(e.t, func(d func(bool)) { e.x.root.Send(ent.pid, &testHook{fn: func(*accountActor) { d(true) }}) })
+}
+
+// isolatedOther gives alice, cross long 1 at 3750 in TEST-PERP on cash,
+// an isolated OTHER-PERP at leverage 5 (bob, carol at 5 there too).
+func isolatedOther(t *testing.T, cash string) *env {
+	t.Helper()
+	e := pairEnv(t, cash, testSymbol(t, tsym, longTiers()...), testSymbol(t, otherSym, longTiers()...))
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	if r := call(t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: otherSym, Mode: wire.MarginIsolated}, d)
+	}); !r.OK {
+		t.Fatalf("isolated: %+v", r.Reply)
+	}
+	for _, a := range []string{"alice", "bob", "carol"} {
+		e.leverage(a, otherSym, 5)
+	}
+	e.leverage("carol", tsym, 5)
+	return e
+}
+
+const otherSym = "OTHER-PERP"
+
+// takeBehind has carol send an IOC buy of 1 at price to the held TEST-PERP
+// book, queued there ahead of whatever alice does next, and returns its
+// reply's channel.
+func (e *env) takeBehind(price string) <-chan wire.OrderReply {
+	r := e.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec(price), Qty: dec("1"), TIF: wire.IOC})
+	e.drained("carol")
+	return r
+}
+
+// raceAudit lets the book go, then liquidates alice's isolated
+// OTHER-PERP long (the mark at its liquidation price; bob's short takes it
+// by ADL at its bankruptcy price), and checks that nobody paid for carol's
+// buy: the fund untouched, nothing uncovered. A sell filled past its
+// bankruptcy price left the cash negative behind the isolated margin, and
+// that liquidation handed it to the fund.
+func (e *env) raceAudit(release func(), buy <-chan wire.OrderReply) {
+	e.t.Helper()
+	release()
+	r := <-buy
+	if p := e.position("alice", otherSym); p != nil {
+		e.index(otherSym, p.LiquidationPrice.String())
+	}
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().IsZero() || e.liquidations("alice") != 1 {
+		e.t.Fatalf("carol's buy %+v %+v; fund %s, %d liquidations, audit %s", r.Reply, r.Order, e.fundBalance(), e.liquidations("alice"), a)
+	}
+}
+
+// TestAddMarginRacesRestingClose: alice, cross long 1 at 3750 on 2250 of
+// cash (bankrupt at 1500), rests a sell at 1875. Carol's buy there is
+// queued at the book when alice moves 500 into an isolated position: the
+// cash left (1750) puts her bankruptcy price at 2000, past the sell, whose
+// cancel then reaches the book behind carol's buy. Filled, the sell lost
+// 1875 of 1750: the cash ended negative, and nobody paid the 125. Adding
+// margin is now refused like a withdrawal while a close would be past.
+func TestAddMarginRacesRestingClose(t *testing.T) {
+	e := isolatedOther(t, "3000")
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+	e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // margin 750: cash 2250
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	release := e.holdBook(tsym)
+	buy := e.takeBehind("1875") // within: it fills, at no one's cost
+	r := e.positionMarginIn("alice", otherSym, "500")
+	e.raceAudit(release, buy)
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin {
+		t.Fatalf("margin added past the resting sell: %+v", r.Reply)
+	}
+}
+
+// positionMarginIn moves delta into acct's isolated sym position.
+func (e *env) positionMarginIn(acct, sym, delta string) wire.PositionMarginReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.PositionMarginReply)) {
+		e.x.MovePositionMargin(acct, wire.PositionMargin{Symbol: sym, Delta: dec(delta)}, d)
+	})
+}
+
+// TestIsolatedOpenRacesRestingClose: TestIsolatedOpenPastRestingClose
+// with carol's buy queued at the book before alice's isolated open fills:
+// the cancel the fill sends arrives behind the buy, the sell loses 1875 of
+// the 1250 of cash left, and when the isolated long is liquidated the 625
+// below zero goes to the fund (uncovered here).
+func TestIsolatedOpenRacesRestingClose(t *testing.T) {
+	t.Skip("known gap (DESIGN.md, the race of a resting close): an isolated open's margin leaves the cash only when it fills")
+	e := isolatedOther(t, "2000") // cross long bankrupt at 1750
+	e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+	release := e.holdBook(tsym)
+	buy := e.takeBehind("1875")
+	o := e.place("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // 750 of margin out of the cash
+	e.raceAudit(release, buy)
+	t.Logf("isolated open %+v %+v", o.Reply, o.Order)
+}
+
+// TestStopLimitFiresPastBankruptcy: an untriggered stop is no order risk
+// sees, so neither its placement nor a withdrawal checks its limit against
+// the bankruptcy price. Alice (long 1 at 3750 on 10000) arms a stop-limit
+// sell at 1875 triggered at 3200, withdraws down to 1250 of cash
+// (bankrupt at 2500), and carol bids 1875. The mark fires the stop: the
+// sell would lose 1875 of 1250, so it is refused as it fires (the
+// placement's BeyondBankruptcy), and the fund pays nothing.
+func TestStopLimitFiresPastBankruptcy(t *testing.T) {
+	e := pairEnv(t, "10000")
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.StopLimit, Price: dec("1875"), Qty: dec("1"),
+		TIF: wire.GTC, TriggerPrice: dec("3200"), ReduceOnly: true, ClientOrderID: "sl"}); !r.OK {
+		t.Fatalf("stop-limit: %+v", r.Reply)
+	}
+	if r := e.withdraw("alice", "8750"); !r.OK {
+		t.Fatalf("withdrawal behind an untriggered stop: %+v", r.Reply)
+	}
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "1875", "1")
+	e.index(tsym, "3150") // fires the stop; alice (liquidation 2600) is not liquidated
+	a := e.audit()
+	if p := e.position("alice", tsym); p == nil || e.position("carol", tsym) != nil {
+		t.Fatalf("the stop sold into carol's bid past alice's bankruptcy price: alice %+v", p)
+	}
+	if a.Uncovered != 0 || !e.fundBalance().IsZero() || e.liquidations("alice") != 0 {
+		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
+	}
+	var last *wire.Order
+	for _, ev := range e.rec.events("alice", wire.EventOrder) {
+		if ev.Order.ClientOrderID == "sl" {
+			last = ev.Order
+		}
+	}
+	if last == nil || last.Status == wire.StatusNew || last.Status == wire.StatusUntriggered || last.FilledQty.Sign() != 0 {
+		t.Fatalf("the stop's last event %+v: it never fired, or filled", last)
+	}
+	t.Logf("the stop: %s", last.Status)
+}
+
+// TestAmendRacesPastCloseCancel: alice's sell at 1875 is past her
+// bankruptcy price once her isolated open fills, and its cancel is on its
+// way while she amends it (once before the fill, once after): the book
+// holds them all. Whatever order they reach it in, the sell ends canceled
+// by the bound, nothing fills it, and the reservations agree with the
+// book.
+func TestAmendRacesPastCloseCancel(t *testing.T) {
+	for _, early := range []bool{true, false} {
+		e := isolatedOther(t, "2000") // cross long bankrupt at 1750
+		sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+		release := e.holdBook(tsym)
+		amend := func(price string) <-chan wire.OrderReply {
+			ch := make(chan wire.OrderReply, 1)
+			e.x.AmendOrder("alice", wire.Amend{Symbol: tsym, OrderID: sell.OrderID, Price: dec(price)}, func(r wire.OrderReply) { ch <- r })
+			e.drained("alice")
+			return ch
+		}
+		var am <-chan wire.OrderReply
+		if early {
+			am = amend("1900")
+		}
+		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // 750 out of the cash: bankrupt at 2500
+		if !early {
+			am = amend("1900")
+		}
+		release()
+		r := <-am
+		buy := e.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("1900"), Qty: dec("1"), TIF: wire.IOC})
+		if b := <-buy; !b.OK || b.Order.FilledQty.Sign() != 0 {
+			t.Fatalf("early %v: amend %+v; carol's buy %+v %+v", early, r.Reply, b.Reply, b.Order)
+		}
+		if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().IsZero() {
+			t.Fatalf("early %v: fund %s, audit %s", early, e.fundBalance(), a)
+		}
+		e.pastBoundCanceled("alice", sell.OrderID)
+	}
+}
+
+// TestADLAtBankruptcyFarFromMark: the index gaps from 3750 to 2000, far
+// below alice's bankruptcy price (3000), and no bid is within the bound
+// (the band at the new mark reaches 3000, so the IOC goes out and finds
+// nothing). The leg closes by ADL at 3000 against carol, the pair's short:
+// carol realizes 750 instead of the 1750 the mark shows, the fund pays
+// nothing, and whether or not carol is the one ranked first, the pair
+// gains nothing from the fund.
+func TestADLAtBankruptcyFarFromMark(t *testing.T) {
+	e := pairEnv(t, "750")
+	e.fundDeposit("10000")
+	e.openPosition("alice", "carol", wire.Buy, "3750", "1", 5)
+	e.index(tsym, "2000")
+	a := e.audit()
+	if !e.fundBalance().Equal(dec("10000")) || a.Uncovered != 0 || e.liquidations("alice") != 1 {
+		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
+	}
+	adl := e.rec.events("carol", wire.EventADL)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec("3000")) || e.position("carol", tsym) != nil {
+		t.Fatalf("carol's ADL closes %+v", adl)
+	}
+	if c := balance(t, e.state("carol")); !dec(c).Equal(dec("100750")) {
+		t.Fatalf("carol %s, want 100750", c)
+	}
+}
