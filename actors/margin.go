@@ -89,7 +89,7 @@ func (a *accountActor) movePositionMargin(ctx actor.Context, m *positionMarginRe
 		return
 	}
 	pos, _ := a.risk(h).Position(h.sym)
-	a.positionChanged(ctx, h)
+	a.afterBackingChange(ctx, h.asset) // the cash behind the cross positions moved too
 	m.done(wire.PositionMarginReply{Reply: wire.OK(), Symbol: h.sym.Name, Margin: pos.Margin.Decimal(), Available: a.risk(h).Available().Decimal()})
 }
 
