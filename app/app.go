@@ -100,8 +100,9 @@ type App struct {
 	// per turn, closed when it steps down, so that nothing it subscribed
 	// (a gateway that did not stop cleanly) outlives its turn.
 	tnc *nats.Conn
-	// gnc carries the gateway's subscriptions (serve to stopExchange): on
-	// a connection of their own, its Stop knows when they have drained.
+	// gnc carries the gateway's subscriptions with the embedded server
+	// (serve to stopExchange): on a connection of their own, its Stop knows
+	// exactly when they have drained.
 	gnc  *nats.Conn
 	jw   *journal.Writer // nil in memory
 	jcfg journal.Config
@@ -306,7 +307,7 @@ func (a *App) serve(o Options, t *term) (err error) {
 	if a.jw != nil {
 		a.exportDurability(t.metrics, a.jw)
 	}
-	gnc, err := a.serviceConn(o)
+	gnc, err := a.serviceConn()
 	if err != nil {
 		return err
 	}
@@ -427,13 +428,17 @@ func (a *App) connect(o Options, cfg *config.Config) error {
 	return err
 }
 
-// serviceConn is a connection for the gateway's subscriptions, to the
-// embedded server or o.NATSURL.
-func (a *App) serviceConn(o Options) (*nats.Conn, error) {
-	if a.srv != nil {
-		return a.srv.Connect("perpx-gateway")
+// serviceConn is a connection of its own for the gateway's subscriptions
+// to the embedded server; nil with --nats-url: there a connection picks
+// one of the URLs' servers at random, and one cut off from the cluster
+// with the gateway's subscriptions would leave a leader nobody reaches
+// while its other connections are fine (the cluster's health check moves
+// those it knows). The gateway then shares the exchange's connection.
+func (a *App) serviceConn() (*nats.Conn, error) {
+	if a.srv == nil {
+		return nil, nil
 	}
-	return dial(o, "perpx-gateway")
+	return a.srv.Connect("perpx-gateway")
 }
 
 // dial connects to o.NATSURL.

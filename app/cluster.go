@@ -579,18 +579,15 @@ func (c *cluster) announce(ctx context.Context) {
 	}
 }
 
-// reconnect moves the process's connection, the term's when it has its
-// own and the gateway's, to the next of --nats-url's servers.
+// reconnect moves the process's connection, and the term's when it has
+// its own, to the next of --nats-url's servers.
 func (c *cluster) reconnect() {
 	_ = c.a.nc.ForceReconnect()
 	c.a.termMu.RLock()
-	tnc, gnc := c.a.tnc, c.a.gnc
+	tnc := c.a.tnc
 	c.a.termMu.RUnlock()
 	if tnc != nil && tnc != c.a.nc {
 		_ = tnc.ForceReconnect()
-	}
-	if gnc != nil {
-		_ = gnc.ForceReconnect()
 	}
 }
 
