@@ -660,3 +660,78 @@ func TestStopDrainedCountsOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStopOwnConnection: with Options.Service the endpoints subscribe on
+// that connection and reply on the exchange's; Stop's drained test counts
+// only the service's connection, so subscriptions the exchange's
+// connection gains or loses meanwhile change nothing, and a request still
+// queued in a subscription holds Stop until it is answered.
+func TestStopOwnConnection(t *testing.T) {
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn := func(name string) *nats.Conn {
+		c, err := srv.Connect(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	nc, sc, cl := conn("exchange"), conn("gateway"), conn("client")
+	g, err := Start(nc, newFake(), Options{Service: sc, Metrics: NewMetrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc.NumSubscriptions() != 0 || sc.NumSubscriptions() != g.subs || g.subs == 0 {
+		t.Fatalf("subscriptions: %d on the exchange's connection, %d on the service's, %d the service's", nc.NumSubscriptions(), sc.NumSubscriptions(), g.subs)
+	}
+	replies := make(chan *nats.Msg, 8)
+	inbox := nats.NewInbox()
+	if _, err := cl.ChanSubscribe(inbox, replies); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.PublishRequest(subj.State("alice"), inbox, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-replies; !strings.Contains(string(m.Data), `"ok":true`) {
+		t.Fatalf("reply %s", m.Data)
+	}
+	if o := sc.Stats().OutMsgs; nc.Stats().OutMsgs != 1 || o != 0 {
+		t.Fatalf("replies sent: %d on the exchange's connection, %d on the service's; want 1 and 0", nc.Stats().OutMsgs, o)
+	}
+
+	g.intake.mu.Lock() // a subscription is held in push, a request queued behind it
+	for range 2 {
+		if err := cl.PublishRequest(subj.State("alice"), inbox, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = cl.Flush()
+	time.Sleep(50 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Stop(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := nc.Subscribe("other.bot", func(*nats.Msg) {}); err != nil { // not the service's connection: no matter
+		t.Fatal(err)
+	}
+	if g.drained() || g.others != 0 {
+		t.Errorf("drained with %d subscriptions left on the service's connection (%d others counted), one holding a request", sc.NumSubscriptions(), g.others)
+	}
+	g.intake.mu.Unlock()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if !g.drained() || sc.NumSubscriptions() != 0 {
+		t.Errorf("stopped with %d subscriptions on the service's connection", sc.NumSubscriptions())
+	}
+	for range 2 {
+		select {
+		case <-replies:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a request queued at Stop was not answered")
+		}
+	}
+}
