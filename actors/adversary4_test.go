@@ -464,3 +464,37 @@ func TestADLAtBankruptcyFarFromMark(t *testing.T) {
 		t.Fatalf("carol %s, want 100750", c)
 	}
 }
+
+// TestRestingIsolatedOpenHoldsWithdrawAndMarketClose: a resting isolated
+// open's margin counts as gone for what else moves the cash or closes.
+// Alice (cross long 1 at 3750) rests an isolated buy of 750 margin and a
+// sell at 2600. On 3000 of cash, a withdrawal of 1200 would leave the sell
+// past the bound once the buy fills (1050 left: 2700) and is refused; 1000
+// (2500) goes through. Then carol bids 2000, within the bound at the cash
+// (1750 on 2000) but past the one the buy leaves: alice's market sell
+// stops there and expires, where it sold to carol and the buy's fill then
+// took the cash below zero behind the isolated margin.
+func TestRestingIsolatedOpenHoldsWithdrawAndMarketClose(t *testing.T) {
+	e := isolatedOther(t, "3000")
+	e.mustPlace("alice", otherSym, wire.Buy, "3750", "1")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "2600", "1")
+	if r := e.withdraw("alice", "1200"); r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "order "+sell.OrderID+" ") {
+		t.Fatalf("withdrawal past the sell once the isolated buy fills: %+v", r.Reply)
+	}
+	if r := e.withdraw("alice", "1000"); !r.OK {
+		t.Fatalf("withdrawal within: %+v", r.Reply)
+	}
+	if c := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, OrderID: sell.OrderID}, d)
+	}); !c.OK {
+		t.Fatalf("cancel: %+v", c.Reply)
+	}
+	e.mustPlace("carol", tsym, wire.Buy, "2000", "1")
+	m := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
+	if !m.OK || m.Order.FilledQty.Sign() != 0 {
+		t.Fatalf("market sell into the bid past the bound: %+v %+v", m.Reply, m.Order)
+	}
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1", wire.IOC)
+	release := e.holdBook(tsym)
+	e.raceAudit(release, e.takeBehind("1875"))
+}
