@@ -305,15 +305,17 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 // closeBound tightens a market order's protection bound to the position's
 // bankruptcy price when the order closes it: a close never sells a long
 // below (or buys a short back above) the price where its margin is used
-// up, its taker fee included (risk.CloseBankruptcyPrice), so no market
-// close — a fired stop-loss in a gapping market above all — leaves a loss
-// the account cannot pay; what the book cannot fill within it expires.
+// up, its taker fee included (risk.CloseBankruptcyPrice, with what the
+// resting isolated opening orders may take out of the cash first:
+// risk.CloseBound), so no market close — a fired stop-loss in a gapping
+// market above all — leaves a loss the account cannot pay; what the book
+// cannot fill within it expires.
 func closeBound(acct *risk.Account, s *market.Symbol, side book.Side, bound book.Ticks) book.Ticks {
 	pos, ok := acct.Position(s)
 	if !ok || pos.Qty == 0 || (pos.Qty > 0) == (side == book.Buy) {
 		return bound
 	}
-	bk, ok := acct.CloseBankruptcyPrice(s)
+	bk, ok := acct.CloseBound(s)
 	if !ok || bk <= 0 {
 		return bound
 	}
@@ -341,10 +343,11 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	if o.typ == book.Market {
 		rt, bound = risk.Market, closeBound(a.risk(o.h), s, o.side, s.MarketBound(o.side, mark))
 	}
-	code, _ := a.risk(o.h).PreTrade(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
-		NeverRests: o.tif != book.GTC}, mark)
+	var past *order // an isolated open's margin, once out of the cash, would put it past its bound
+	code, _ := a.risk(o.h).PreTradeChecked(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
+		NeverRests: o.tif != book.GTC}, mark, func() bool { past = a.closingPast(o.h.asset, nil); return past == nil })
 	if code != risk.OK {
-		return riskError(code)
+		return isolatedOpenError(code, past)
 	}
 	if o.typ == book.Market {
 		bound = a.risk(o.h).OpenBound(s, o.side, o.qty, mark, bound)
@@ -448,8 +451,9 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 		mark = h.lastMark()
 	}
 	newPrice, newQty := cmp.Or(price, o.price), cmp.Or(qty, o.qty)
-	if code := a.risk(h).Amend(h.sym, o.id, newPrice, newQty-o.filled, mark); code != risk.OK {
-		m.refuse(riskError(code))
+	var past *order
+	if code := a.risk(h).AmendChecked(h.sym, o.id, newPrice, newQty-o.filled, mark, func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
+		m.refuse(isolatedOpenError(code, past))
 		return
 	}
 	o.amending++

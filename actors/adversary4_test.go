@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/perpx/perpx/wire"
@@ -151,14 +152,17 @@ func (e *env) drained(acct string) {
 
 // isolatedOther gives alice, cross long 1 at 3750 in TEST-PERP on cash,
 // an isolated OTHER-PERP at leverage 5 (bob, carol at 5 there too).
-func isolatedOther(t *testing.T, cash string) *env {
+func isolatedOther(t *testing.T, cash string) *env { return otherEnv(t, cash, wire.MarginIsolated) }
+
+// otherEnv is isolatedOther with alice's OTHER-PERP in mode.
+func otherEnv(t *testing.T, cash string, mode wire.MarginModeName) *env {
 	t.Helper()
 	e := pairEnv(t, cash, testSymbol(t, tsym, longTiers()...), testSymbol(t, otherSym, longTiers()...))
 	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
 	if r := call(t, func(d func(wire.MarginModeReply)) {
-		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: otherSym, Mode: wire.MarginIsolated}, d)
+		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: otherSym, Mode: mode}, d)
 	}); !r.OK {
-		t.Fatalf("isolated: %+v", r.Reply)
+		t.Fatalf("%s: %+v", mode, r.Reply)
 	}
 	for _, a := range []string{"alice", "bob", "carol"} {
 		e.leverage(a, otherSym, 5)
@@ -179,19 +183,21 @@ func (e *env) takeBehind(price string) <-chan wire.OrderReply {
 }
 
 // raceAudit lets the book go, then liquidates alice's isolated
-// OTHER-PERP long (the mark at its liquidation price; bob's short takes it
-// by ADL at its bankruptcy price), and checks that nobody paid for carol's
-// buy: the fund untouched, nothing uncovered. A sell filled past its
-// bankruptcy price left the cash negative behind the isolated margin, and
-// that liquidation handed it to the fund.
+// OTHER-PERP long if she holds one (the mark at its liquidation price;
+// bob's short takes it by ADL at its bankruptcy price), and checks that
+// nobody paid for carol's buy: the fund untouched, nothing uncovered. A
+// sell filled past its bankruptcy price left the cash negative behind the
+// isolated margin, and that liquidation handed it to the fund.
 func (e *env) raceAudit(release func(), buy <-chan wire.OrderReply) {
 	e.t.Helper()
 	release()
 	r := <-buy
+	liqs := 0
 	if p := e.position("alice", otherSym); p != nil {
 		e.index(otherSym, p.LiquidationPrice.String())
+		liqs = 1
 	}
-	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().IsZero() || e.liquidations("alice") != 1 {
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().IsZero() || e.liquidations("alice") != liqs {
 		e.t.Fatalf("carol's buy %+v %+v; fund %s, %d liquidations, audit %s", r.Reply, r.Order, e.fundBalance(), e.liquidations("alice"), a)
 	}
 }
@@ -225,21 +231,135 @@ func (e *env) positionMarginIn(acct, sym, delta string) wire.PositionMarginReply
 	})
 }
 
-// TestIsolatedOpenRacesRestingClose: TestIsolatedOpenPastRestingClose
-// with carol's buy queued at the book before alice's isolated open fills:
-// the cancel the fill sends arrives behind the buy, the sell loses 1875 of
-// the 1250 of cash left, and when the isolated long is liquidated the 625
-// below zero goes to the fund (uncovered here).
+// TestIsolatedOpenRacesRestingClose: alice, cross long 1 at 3750 on 2000
+// (bankrupt at 1750), rests a sell at 1875; carol's buy there is queued at
+// the book when alice opens an isolated long whose 750 of margin leaves
+// the cash only as it fills. Accepted, its fill put the sell past (the
+// bankruptcy price at 2500) and sent the cancel behind carol's buy: the
+// sell lost 1875 of the 1250 of cash left, and when the isolated long was
+// liquidated the 625 below zero went to the fund (uncovered here). The
+// open is now refused at placement; carol's buy fills the sell, within.
 func TestIsolatedOpenRacesRestingClose(t *testing.T) {
-	t.Skip("known gap (DESIGN.md, the race of a resting close): an isolated open's margin leaves the cash only when it fills")
-	e := isolatedOther(t, "2000") // cross long bankrupt at 1750
-	e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	e := isolatedOther(t, "2000")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
 	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
 	release := e.holdBook(tsym)
 	buy := e.takeBehind("1875")
-	o := e.place("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // 750 of margin out of the cash
+	o := e.place("alice", otherSym, wire.Buy, "3750", "1", wire.IOC)
 	e.raceAudit(release, buy)
-	t.Logf("isolated open %+v %+v", o.Reply, o.Order)
+	e.isolatedOpenRefused(o, sell.OrderID)
+	if p := e.position("alice", tsym); p != nil {
+		t.Fatalf("carol's buy did not take the sell, within: alice %+v", p)
+	}
+}
+
+// isolatedOpenRefused fails unless r is the refusal of an isolated open
+// that would put order close past its bound.
+func (e *env) isolatedOpenRefused(r wire.OrderReply, close string) {
+	e.t.Helper()
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "isolated order's margin") ||
+		!strings.Contains(r.Error.Message, "order "+close+" ") {
+		e.t.Fatalf("isolated open past the resting sell %s: %+v", close, r.Reply)
+	}
+}
+
+// closeRefused fails unless r is the refusal of a close past its bound
+// once the resting isolated opens take their margin out of the cash.
+func (e *env) closeRefused(r wire.OrderReply) {
+	e.t.Helper()
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "resting isolated opening orders") {
+		e.t.Fatalf("close past the bound the isolated opens leave: %+v", r.Reply)
+	}
+}
+
+// TestRestingIsolatedOpenRefusesClose: the other order of placement.
+// Alice's isolated buy rests first (750 of margin and fee reserved, out
+// of the cash once it fills); a sell at 1875 would then be past the
+// bankruptcy price that leaves (2500), so it is refused, while one at
+// 2500 is accepted. Bob fills the open and carol's buys find the sell at
+// 2500 and nothing at 1875; liquidated, the isolated long costs the fund
+// nothing.
+func TestRestingIsolatedOpenRefusesClose(t *testing.T) {
+	e := isolatedOther(t, "2000")
+	e.mustPlace("alice", otherSym, wire.Buy, "3750", "1")
+	e.closeRefused(e.place("alice", tsym, wire.Sell, "1875", "1"))
+	within := e.mustPlace("alice", tsym, wire.Sell, "2500", "1")
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1", wire.IOC) // alice's margin leaves the cash: bankrupt at 2500
+	e.x.quiesce()
+	e.orderOpen("alice", within.OrderID)
+	release := e.holdBook(tsym)
+	e.raceAudit(release, e.takeBehind("1875"))
+	if e.position("carol", tsym) != nil {
+		t.Fatalf("carol bought at 1875: %+v", e.position("carol", tsym))
+	}
+	e.carolTakes("2500")
+	if p := e.position("alice", tsym); p != nil {
+		t.Fatalf("carol did not take the sell at 2500: alice %+v", p)
+	}
+}
+
+// TestAmendIsolatedOpenPastClose: amends are held to both rules. Alice
+// (cross long 1 at 3750 on 2000: bankrupt at 1750) rests an isolated buy
+// at 1900 (380 reserved: bankrupt at 2130 once it fills) and a sell at
+// 2200, within. Amending the buy to 3750 (750: 2500) would put the sell
+// past: refused; amending the sell to 2100 too. Both stay as they were;
+// a buy amended down and a sell amended nearer the mark go through.
+func TestAmendIsolatedOpenPastClose(t *testing.T) {
+	e := isolatedOther(t, "2000")
+	open := e.mustPlace("alice", otherSym, wire.Buy, "1900", "1")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "2200", "1")
+	amend := func(sym, id, price string) wire.OrderReply {
+		return call(t, func(d func(wire.OrderReply)) {
+			e.x.AmendOrder("alice", wire.Amend{Symbol: sym, OrderID: id, Price: dec(price)}, d)
+		})
+	}
+	e.isolatedOpenRefused(amend(otherSym, open.OrderID, "3750"), sell.OrderID)
+	e.closeRefused(amend(tsym, sell.OrderID, "2100"))
+	if r := amend(otherSym, open.OrderID, "1875"); !r.OK { // less margin: nothing to check
+		t.Fatalf("amend the buy down: %+v", r.Reply)
+	}
+	if r := amend(tsym, sell.OrderID, "2300"); !r.OK {
+		t.Fatalf("amend the sell nearer the mark: %+v", r.Reply)
+	}
+	e.x.quiesce()
+	for _, o := range e.state("alice").OpenOrders {
+		if o.OrderID == open.OrderID && !o.Price.Equal(dec("1875")) || o.OrderID == sell.OrderID && !o.Price.Equal(dec("2300")) {
+			t.Fatalf("open order %+v", o)
+		}
+	}
+	e.carolTakes("2300")
+	if a := e.audit(); !a.OK || a.Uncovered != 0 {
+		t.Fatalf("audit %s", a)
+	}
+}
+
+// TestIsolatedOpenWithinRestingClose: the check refuses nothing harmless.
+// Alice (cross long 1 at 3750 on 2000) holds a sell at 2500 and opens an
+// isolated long of 750 margin (bankrupt at 2500 after it): in either
+// order of placement both are accepted, the sell stays through the fill,
+// and carol takes it at no one's cost.
+func TestIsolatedOpenWithinRestingClose(t *testing.T) {
+	for _, sellFirst := range []bool{true, false} {
+		e := isolatedOther(t, "2000")
+		var sell *wire.Order
+		if sellFirst {
+			sell = e.mustPlace("alice", tsym, wire.Sell, "2500", "1")
+		}
+		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1")
+		if !sellFirst {
+			sell = e.mustPlace("alice", tsym, wire.Sell, "2500", "1")
+		}
+		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1", wire.IOC)
+		e.x.quiesce()
+		if p := e.position("alice", otherSym); p == nil {
+			t.Fatalf("sell first %v: the isolated open did not fill", sellFirst)
+		}
+		e.orderOpen("alice", sell.OrderID)
+		e.carolTakes("2500")
+		if p := e.position("alice", tsym); p != nil {
+			t.Fatalf("sell first %v: carol did not take the sell: alice %+v", sellFirst, p)
+		}
+	}
 }
 
 // TestStopLimitFiresPastBankruptcy: an untriggered stop is no order risk
@@ -282,14 +402,14 @@ func TestStopLimitFiresPastBankruptcy(t *testing.T) {
 }
 
 // TestAmendRacesPastCloseCancel: alice's sell at 1875 is past her
-// bankruptcy price once her isolated open fills, and its cancel is on its
-// way while she amends it (once before the fill, once after): the book
-// holds them all. Whatever order they reach it in, the sell ends canceled
+// bankruptcy price once her second cross open fills (its share of the
+// equity falls to 1000), and its cancel is on its way while she amends it
+// (once before the fill, once after): the book holds them all. Whatever order they reach it in, the sell ends canceled
 // by the bound, nothing fills it, and the reservations agree with the
 // book.
 func TestAmendRacesPastCloseCancel(t *testing.T) {
 	for _, early := range []bool{true, false} {
-		e := isolatedOther(t, "2000") // cross long bankrupt at 1750
+		e := otherEnv(t, "2000", wire.MarginCross) // cross long bankrupt at 1750
 		sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
 		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
 		release := e.holdBook(tsym)
@@ -303,7 +423,7 @@ func TestAmendRacesPastCloseCancel(t *testing.T) {
 		if early {
 			am = amend("1900")
 		}
-		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // 750 out of the cash: bankrupt at 2500
+		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // the equity split: bankrupt at 2750
 		if !early {
 			am = amend("1900")
 		}
@@ -343,4 +463,38 @@ func TestADLAtBankruptcyFarFromMark(t *testing.T) {
 	if c := balance(t, e.state("carol")); !dec(c).Equal(dec("100750")) {
 		t.Fatalf("carol %s, want 100750", c)
 	}
+}
+
+// TestRestingIsolatedOpenHoldsWithdrawAndMarketClose: a resting isolated
+// open's margin counts as gone for what else moves the cash or closes.
+// Alice (cross long 1 at 3750) rests an isolated buy of 750 margin and a
+// sell at 2600. On 3000 of cash, a withdrawal of 1200 would leave the sell
+// past the bound once the buy fills (1050 left: 2700) and is refused; 1000
+// (2500) goes through. Then carol bids 2000, within the bound at the cash
+// (1750 on 2000) but past the one the buy leaves: alice's market sell
+// stops there and expires, where it sold to carol and the buy's fill then
+// took the cash below zero behind the isolated margin.
+func TestRestingIsolatedOpenHoldsWithdrawAndMarketClose(t *testing.T) {
+	e := isolatedOther(t, "3000")
+	e.mustPlace("alice", otherSym, wire.Buy, "3750", "1")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "2600", "1")
+	if r := e.withdraw("alice", "1200"); r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "order "+sell.OrderID+" ") {
+		t.Fatalf("withdrawal past the sell once the isolated buy fills: %+v", r.Reply)
+	}
+	if r := e.withdraw("alice", "1000"); !r.OK {
+		t.Fatalf("withdrawal within: %+v", r.Reply)
+	}
+	if c := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, OrderID: sell.OrderID}, d)
+	}); !c.OK {
+		t.Fatalf("cancel: %+v", c.Reply)
+	}
+	e.mustPlace("carol", tsym, wire.Buy, "2000", "1")
+	m := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
+	if !m.OK || m.Order.FilledQty.Sign() != 0 {
+		t.Fatalf("market sell into the bid past the bound: %+v %+v", m.Reply, m.Order)
+	}
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1", wire.IOC)
+	release := e.holdBook(tsym)
+	e.raceAudit(release, e.takeBehind("1875"))
 }

@@ -138,35 +138,24 @@ func TestWithdrawBehindMarketClose(t *testing.T) {
 	}
 }
 
-// TestIsolatedOpenPastRestingClose: opening an isolated position moves its
-// margin out of the cash that backs a cross position, whose bankruptcy
-// price rises past a sell resting against it. Filled, the sell left the
-// cash negative, and closing the isolated position at its own bankruptcy
-// price then handed the rest to the fund. Now the open's fill cancels the
-// sell (before its reply) and carol's buy finds nothing.
-func TestIsolatedOpenPastRestingClose(t *testing.T) {
-	const other = "OTHER-PERP"
-	e := pairEnv(t, "2000", testSymbol(t, tsym, longTiers()...), testSymbol(t, other, longTiers()...))
-	for _, a := range []string{"alice", "bob", "carol"} {
-		e.leverage(a, other, 5)
-	}
-	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5) // cross: bankruptcy price 1750
+// TestCrossOpenPastRestingClose: the account's own fill in another symbol
+// moves a bankruptcy price past a resting close. Alice, cross long 1 at
+// 3750 on 2000 (bankrupt at 1750), rests a sell at 1875 and opens a
+// second cross long: the two split the equity by maintenance margin, and
+// the first's share (1000) puts its bankruptcy price at 2750. The open's
+// fill cancels the sell (before its reply) and carol's buy finds nothing.
+// (An isolated open, whose margin leaves the cash, is refused instead:
+// TestIsolatedOpenRacesRestingClose.)
+func TestCrossOpenPastRestingClose(t *testing.T) {
+	e := otherEnv(t, "2000", wire.MarginCross)
 	sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
-	if r := call(t, func(d func(wire.MarginModeReply)) {
-		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: other, Mode: wire.MarginIsolated}, d)
-	}); !r.OK {
-		t.Fatalf("isolated: %+v", r.Reply)
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+	if o := e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("cross open: %+v", o)
 	}
-	e.mustPlace("bob", other, wire.Sell, "3750", "1")
-	if o := e.mustPlace("alice", other, wire.Buy, "3750", "1", wire.IOC); o.Status != wire.StatusFilled {
-		t.Fatalf("isolated open: %+v", o) // 750 of margin out of the cash: bankruptcy price 2500
-	}
-	e.leverage("carol", tsym, 5)
 	if o := e.mustPlace("carol", tsym, wire.Buy, "1875", "1", wire.IOC); o.FilledQty.Sign() != 0 {
 		t.Fatalf("carol took alice's sell past its bankruptcy price: %+v", o)
 	}
-	e.mustPlace("carol", other, wire.Buy, "3000", "1")            // a second account's bid
-	e.mustPlace("alice", other, wire.Sell, "3000", "1", wire.IOC) // at its bankruptcy price
 	if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
 		t.Fatalf("audit %s, fund %s", a, e.fundBalance())
 	}

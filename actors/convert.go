@@ -47,7 +47,11 @@ var riskErrors = [...]wireError{
 	// The order opens so far from the mark that its own margin cannot hold
 	// the loss: more margin (lower leverage) or a price nearer the mark.
 	risk.OpenLossUncovered: {wire.CodeInsufficientMargin, "not enough available margin for the order's initial margin, fee and its loss against the mark at its price (a buy above the mark, a sell below it reserves that loss)"},
-	risk.WouldLiquidate:    {wire.CodeInsufficientMargin, "a fill at this price would lose more against the mark than the order's initial margin holds above the maintenance margin it adds: liquidatable as it fills (lower the leverage, or bring the price nearer the mark)"},
+	// The resting closes and isolated opens of one balance: either may
+	// fill first (the account actor names the close itself: margin.go).
+	risk.IsolatedOpenPastClose:    {wire.CodeInsufficientMargin, "the isolated order's margin and fee, out of the balance once it fills, would leave a closing order past its position's bankruptcy price: cancel that order first, or open less"},
+	risk.CloseBeyondIsolatedOpens: {wire.CodeInsufficientMargin, "the price is past the position's bankruptcy price once the resting isolated opening orders take their margin and fee out of the balance as they fill: cancel them first, or bring the price nearer the mark"},
+	risk.WouldLiquidate:           {wire.CodeInsufficientMargin, "a fill at this price would lose more against the mark than the order's initial margin holds above the maintenance margin it adds: liquidatable as it fills (lower the leverage, or bring the price nearer the mark)"},
 	// SetMarginMode's refusal (the account actor names the position or the
 	// orders itself first: margin.go).
 	risk.PositionOpen: {wire.CodePositionOpen, "the margin mode cannot change while a position or order is open"},

@@ -146,6 +146,16 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 	return nil
 }
 
+// isolatedOpenError is an order's refusal for risk code c; past is the
+// close closingPast found when c is risk.IsolatedOpenPastClose.
+func isolatedOpenError(c risk.Code, past *order) *wire.Error {
+	if c != risk.IsolatedOpenPastClose || past == nil {
+		return riskError(c)
+	}
+	return wire.Errorf(wire.CodeInsufficientMargin, "the isolated order's margin and fee, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel that order first, or open less",
+		past.wid, past.h.sym.Name)
+}
+
 // closingPastError is closingPast's refusal of what.
 func closingPastError(o *order, what string) *wire.Error {
 	return wire.Errorf(wire.CodeInsufficientMargin, "%s would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel the order first, or take out less",

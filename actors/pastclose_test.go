@@ -8,7 +8,7 @@ import (
 )
 
 // Resting closes that the bankruptcy price moved past after they were
-// placed are canceled (cancelPastCloses); TestIsolatedOpenPastRestingClose
+// placed are canceled (cancelPastCloses); TestCrossOpenPastRestingClose
 // has the account's own fill, these the other changes.
 
 // orderOpen fails unless acct's order id is still open.

@@ -50,12 +50,15 @@ type Account struct {
 	cash   market.Money
 	pos    []position               // one slot per symbol ever used; never removed
 	orders book.OrderSet[openOrder] // open orders
-	// orderMargin is Σ pos[i].orderMargin.
-	orderMargin market.Money
-	nOpen       int // positions with qty ≠ 0
-	nCross      int // cross positions with qty ≠ 0
-	crossSlot   int // the slot of that position when nCross == 1
-	inLiq       bool
+	// orderMargin is Σ pos[i].orderMargin; isoOrderMargin its isolated
+	// slots' part: what their opening orders may take out of the cash as
+	// they fill (initial margin and fee), which closes are held to.
+	orderMargin    market.Money
+	isoOrderMargin market.Money
+	nOpen          int // positions with qty ≠ 0
+	nCross         int // cross positions with qty ≠ 0
+	crossSlot      int // the slot of that position when nCross == 1
+	inLiq          bool
 }
 
 // NewAccount returns an empty account whose symbols start in mode (Cross
@@ -135,8 +138,9 @@ func (a *Account) Withdraw(amount market.Money) Code { return a.WithdrawChecked(
 // WithdrawChecked is Withdraw that, once the money is out, asks keep (when
 // set) whether the account may stay so: the caller's check of what risk
 // does not hold, its orders' limit prices against the bankruptcy prices
-// the withdrawal raised. false puts the money back as it was and returns
-// BeyondBankruptcy.
+// the withdrawal raised, with what the isolated opening orders reserve out
+// of the cash too (keepsCloses). false puts the money back as it was and
+// returns BeyondBankruptcy.
 func (a *Account) WithdrawChecked(amount market.Money, keep func() bool) Code {
 	switch {
 	case a.inLiq:
@@ -148,7 +152,7 @@ func (a *Account) WithdrawChecked(amount market.Money, keep func() bool) Code {
 	}
 	a.cash -= amount
 	a.afterChange(-1)
-	if keep != nil && !keep() {
+	if keep != nil && !a.keepsCloses(keep) {
 		a.cash += amount
 		a.afterChange(-1)
 		return BeyondBankruptcy

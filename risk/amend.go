@@ -14,6 +14,12 @@ import (
 // returned. The order keeps its id and its place under MaxOpenOrders.
 // UnknownOrder: id is not an open order of this account in sym.
 func (a *Account) Amend(sym *market.Symbol, id book.OrderID, price book.Ticks, qty book.Lots, mark book.Ticks) Code {
+	return a.AmendChecked(sym, id, price, qty, mark, nil)
+}
+
+// AmendChecked is Amend that asks keep as PreTradeChecked does when the
+// amend raises what the isolated positions' opening orders reserve.
+func (a *Account) AmendChecked(sym *market.Symbol, id book.OrderID, price book.Ticks, qty book.Lots, mark book.Ticks, keep func() bool) Code {
 	if a.inLiq {
 		return AccountInLiquidation
 	}
@@ -21,9 +27,9 @@ func (a *Account) Amend(sym *market.Symbol, id book.OrderID, price book.Ticks, q
 	if j < 0 || a.pos[a.orders.At(j).slot].sym != sym {
 		return UnknownOrder
 	}
-	old := *a.orders.At(j)
+	old, iso := *a.orders.At(j), a.isoOrderMargin
 	a.dropOrder(j)
-	code, _ := a.PreTrade(sym, Order{ID: id, Side: old.side, Type: Limit, Price: price, Qty: qty, ReduceOnly: old.reduceOnly}, mark)
+	code, _ := a.preTrade(sym, Order{ID: id, Side: old.side, Type: Limit, Price: price, Qty: qty, ReduceOnly: old.reduceOnly}, mark, keep, iso)
 	if code != OK {
 		a.putOrder(old)
 	}

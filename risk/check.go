@@ -75,7 +75,7 @@ func (a *Account) Check() error {
 		}
 		counts[o.slot]++
 	}
-	var om market.Money
+	var om, iso market.Money
 	nOpen, nCross, crossSlot := 0, 0, -1
 	for i := range a.pos {
 		p := &a.pos[i]
@@ -88,6 +88,9 @@ func (a *Account) Check() error {
 			return bad("%s reserves %v, its orders require %v", p.sym.Name, p.orderMargin, p.requiredOrderMargin())
 		}
 		om += p.orderMargin
+		if p.mode == Isolated {
+			iso += p.orderMargin
+		}
 		if p.qty != 0 {
 			nOpen++
 			if p.mode == Cross {
@@ -99,6 +102,8 @@ func (a *Account) Check() error {
 	switch {
 	case a.orderMargin != om:
 		return bad("order margin %v, the symbols reserve %v", a.orderMargin, om)
+	case a.isoOrderMargin != iso:
+		return bad("isolated order margin %v, the isolated symbols reserve %v", a.isoOrderMargin, iso)
 	case a.nOpen != nOpen || a.nCross != nCross || a.crossSlot != crossSlot:
 		return bad("counts %d open, %d cross (slot %d); positions %d, %d (slot %d)", a.nOpen, a.nCross, a.crossSlot, nOpen, nCross, crossSlot)
 	case nOpen == 0 && a.cash < 0:

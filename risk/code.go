@@ -51,6 +51,14 @@ const (
 	// reserves its open loss against the mark (a cross order priced against
 	// it: position.openLoss).
 	OpenLossUncovered
+	// IsolatedOpenPastClose: an isolated position's opening order whose
+	// initial margin and fee, out of the cash once it fills (with what the
+	// other isolated opening orders reserve), would leave a closing order
+	// past its position's close bound (PreTradeChecked's caller found it).
+	IsolatedOpenPastClose
+	// CloseBeyondIsolatedOpens is BeyondBankruptcy at the cash less what
+	// the isolated positions' opening orders reserve: they may fill first.
+	CloseBeyondIsolatedOpens
 
 	numCodes // not a code: the number of codes (Codes)
 )
@@ -66,27 +74,29 @@ func Codes() []Code {
 }
 
 var codeNames = [numCodes]string{
-	OK:                   "OK",
-	BadRequest:           "BAD_REQUEST",
-	UnknownSymbol:        "UNKNOWN_SYMBOL",
-	InvalidPrice:         "INVALID_PRICE",
-	InvalidQty:           "INVALID_QTY",
-	MinNotional:          "MIN_NOTIONAL",
-	InsufficientMargin:   "INSUFFICIENT_MARGIN",
-	ReduceOnlyRejected:   "REDUCE_ONLY_REJECTED",
-	LeverageTooHigh:      "LEVERAGE_TOO_HIGH",
-	AccountInLiquidation: "ACCOUNT_IN_LIQUIDATION",
-	UnknownOrder:         "UNKNOWN_ORDER",
-	NoMarkPrice:          "NO_MARK_PRICE",
-	PositionOpen:         "POSITION_OPEN",
-	NoPosition:           "NO_POSITION",
-	NotLiquidatable:      "NOT_LIQUIDATABLE",
-	Internal:             "INTERNAL",
-	ChargeExceedsProfit:  "CHARGE_EXCEEDS_PROFIT",
-	TooManyOrders:        "TOO_MANY_ORDERS",
-	BeyondBankruptcy:     "BEYOND_BANKRUPTCY",
-	WouldLiquidate:       "WOULD_LIQUIDATE",
-	OpenLossUncovered:    "OPEN_LOSS_UNCOVERED",
+	OK:                       "OK",
+	BadRequest:               "BAD_REQUEST",
+	UnknownSymbol:            "UNKNOWN_SYMBOL",
+	InvalidPrice:             "INVALID_PRICE",
+	InvalidQty:               "INVALID_QTY",
+	MinNotional:              "MIN_NOTIONAL",
+	InsufficientMargin:       "INSUFFICIENT_MARGIN",
+	ReduceOnlyRejected:       "REDUCE_ONLY_REJECTED",
+	LeverageTooHigh:          "LEVERAGE_TOO_HIGH",
+	AccountInLiquidation:     "ACCOUNT_IN_LIQUIDATION",
+	UnknownOrder:             "UNKNOWN_ORDER",
+	NoMarkPrice:              "NO_MARK_PRICE",
+	PositionOpen:             "POSITION_OPEN",
+	NoPosition:               "NO_POSITION",
+	NotLiquidatable:          "NOT_LIQUIDATABLE",
+	Internal:                 "INTERNAL",
+	ChargeExceedsProfit:      "CHARGE_EXCEEDS_PROFIT",
+	TooManyOrders:            "TOO_MANY_ORDERS",
+	BeyondBankruptcy:         "BEYOND_BANKRUPTCY",
+	WouldLiquidate:           "WOULD_LIQUIDATE",
+	OpenLossUncovered:        "OPEN_LOSS_UNCOVERED",
+	IsolatedOpenPastClose:    "ISOLATED_OPEN_PAST_CLOSE",
+	CloseBeyondIsolatedOpens: "CLOSE_BEYOND_ISOLATED_OPENS",
 }
 
 func (c Code) String() string {

@@ -471,6 +471,43 @@ func (a *Account) pastCloseBound(i int, price book.Ticks) bool {
 	return !p.paysCloseAt(a.closeBacking(i), price) // no closure: this runs on every fill
 }
 
+// withCashOut returns f's answer with amount out of the cash (the prices
+// it moves recomputed), then puts the cash back as it was: what the
+// account's closes would face were that money gone.
+func (a *Account) withCashOut(amount market.Money, f func() bool) bool {
+	a.cash -= amount
+	a.afterChange(-1)
+	ok := f()
+	a.cash += amount
+	a.afterChange(-1)
+	return ok
+}
+
+// keepsCloses is keep's answer with what the isolated positions' opening
+// orders reserve (isoOrderMargin) out of the cash too: their initial
+// margin and fee leave it as they fill, maybe before a close does, so a
+// move of the cash is judged as if they had (PreTrade holds a new close to
+// it). No reservation: keep asked as the account is.
+func (a *Account) keepsCloses(keep func() bool) bool {
+	if a.isoOrderMargin <= 0 {
+		return keep()
+	}
+	return a.withCashOut(a.isoOrderMargin, keep)
+}
+
+// CloseBound is CloseBankruptcyPrice with what the isolated positions'
+// opening orders reserve out of the cash (keepsCloses): the bound of a
+// market close, which PreTrade holds a limit close to as well. Without
+// such orders (the O(1) test) it is CloseBankruptcyPrice.
+func (a *Account) CloseBound(sym *market.Symbol) (bk book.Ticks, ok bool) {
+	i := a.find(sym)
+	if i < 0 || a.pos[i].qty == 0 {
+		return 0, false
+	}
+	a.keepsCloses(func() bool { bk = a.closeBk(i); return true })
+	return bk, true
+}
+
 // HoldsCloses says whether some position has open orders on the side that
 // closes it: only those can end past its close bound (PastCloseBound) when
 // the account's state moves its bankruptcy price, so the actors look for

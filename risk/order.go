@@ -84,6 +84,12 @@ type openOrder struct {
 //     limit order priced against the mark reserves what its fill there
 //     loses, position.openLoss, in full while the side opens anything).
 //
+// Step 5 holds a close to its bound twice: at the cash, and, while
+// isolated positions' opening orders rest, at the cash less what they
+// reserve (their initial margin and fee leave the cash as they fill, and
+// they may fill first) → CloseBeyondIsolatedOpens. PreTradeChecked adds
+// the converse for an isolated opening order (IsolatedOpenPastClose).
+//
 // The margin price is where the order's notional is largest among the
 // prices it may likely fill at (marginPrice): for a linear contract the
 // limit price for buys and max(limit, mark) for sells (a sell may fill
@@ -91,6 +97,27 @@ type openOrder struct {
 // sells. Order margin per side is (IM + taker fee) on the
 // side's opening part; the symbol reserves the larger side.
 func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, market.Money) {
+	return a.preTrade(sym, o, mark, nil, a.isoOrderMargin)
+}
+
+// PreTradeChecked is PreTrade that, when o raises what the isolated
+// positions' opening orders reserve (isoOrderMargin) while the account
+// holds a position with closing orders, then asks keep, with that
+// reservation out of the cash, whether the account may stay so: the
+// caller's check of what risk does not hold, its closing orders' limit
+// prices against the bounds the money's leaving moves (a cross position's
+// bankruptcy price, any close's fee), as AddMarginChecked asks it. The
+// order's margin leaves the cash only when it fills: a close it then puts
+// past its bound could be filled by an order already at the book before
+// its cancel gets there. false refuses o: IsolatedOpenPastClose.
+func (a *Account) PreTradeChecked(sym *market.Symbol, o Order, mark book.Ticks, keep func() bool) (Code, market.Money) {
+	return a.preTrade(sym, o, mark, keep, a.isoOrderMargin)
+}
+
+// preTrade is PreTradeChecked; keep is asked only when the isolated
+// reservation ends above isoBefore (an amend's is before it dropped the
+// order).
+func (a *Account) preTrade(sym *market.Symbol, o Order, mark book.Ticks, keep func() bool, isoBefore market.Money) (Code, market.Money) {
 	switch {
 	case a.inLiq:
 		return AccountInLiquidation, 0
@@ -125,6 +152,9 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 	if o.Type == Limit && p.qty != 0 && (p.qty > 0) != (o.Side == book.Buy) {
 		if a.pastCloseBound(i, o.Price) {
 			return BeyondBankruptcy, 0
+		}
+		if a.isoOrderMargin > 0 && !a.keepsCloses(func() bool { return !a.pastCloseBound(i, o.Price) }) {
+			return CloseBeyondIsolatedOpens, 0
 		}
 	}
 	if max := sym.MaxOpenOrders; max > 0 && p.orders >= max && o.Type == Limit && !o.NeverRests {
@@ -180,11 +210,15 @@ func (a *Account) PreTrade(sym *market.Symbol, o Order, mark book.Ticks) (Code, 
 		so.notional -= add
 		return code, 0
 	}
+	if iso := a.isoOrderMargin + delta; p.mode == Isolated && iso > isoBefore && keep != nil && a.nOpen > 0 && a.HoldsCloses() && !a.withCashOut(iso, keep) {
+		so.qty -= o.Qty // an isolated order reserves no open loss
+		so.notional -= add
+		return IsolatedOpenPastClose, 0
+	}
 	if o.ReduceOnly {
 		so.roQty += o.Qty
 	}
-	p.orderMargin = om
-	a.orderMargin += delta
+	a.setOrderMargin(i, om)
 	a.orders.Add(o.ID, openOrder{id: o.ID, slot: int32(i), side: o.Side, reduceOnly: o.ReduceOnly, price: price, qty: o.Qty, loss: loss})
 	p.orders++
 	if p.mark == 0 {
@@ -255,11 +289,19 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 // updateOrderMargin recomputes slot i's reservation after its orders or
 // position changed; it returns the change.
 func (a *Account) updateOrderMargin(i int) market.Money {
+	return a.setOrderMargin(i, a.pos[i].requiredOrderMargin())
+}
+
+// setOrderMargin sets slot i's reservation to om, the account's sums with
+// it, and returns the change.
+func (a *Account) setOrderMargin(i int, om market.Money) market.Money {
 	p := &a.pos[i]
-	om := p.requiredOrderMargin()
 	d := om - p.orderMargin
 	p.orderMargin = om
 	a.orderMargin += d
+	if p.mode == Isolated {
+		a.isoOrderMargin += d
+	}
 	return d
 }
 

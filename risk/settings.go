@@ -105,7 +105,7 @@ func (a *Account) AddMarginChecked(sym *market.Symbol, amount market.Money, keep
 	a.cash -= amount
 	a.pos[i].margin += amount
 	a.afterChange(i)
-	if keep != nil && !keep() {
+	if keep != nil && !a.keepsCloses(keep) {
 		a.cash += amount
 		a.pos[i].margin -= amount
 		a.afterChange(i)
@@ -138,7 +138,7 @@ func (a *Account) RemoveMarginChecked(sym *market.Symbol, amount market.Money, k
 	p.margin -= amount
 	a.cash += amount
 	a.afterChange(i)
-	if keep != nil && !keep() {
+	if keep != nil && !a.keepsCloses(keep) {
 		p.margin += amount
 		a.cash -= amount
 		a.afterChange(i)

@@ -282,7 +282,7 @@ func roundTrip(t *testing.T, a *Account, syms []*market.Symbol) *Account {
 // them on demand), and then equal.
 func sameInternals(t *testing.T, a, c *Account) {
 	t.Helper()
-	if a.id != c.id || a.mode != c.mode || a.cash != c.cash || a.orderMargin != c.orderMargin || a.nOpen != c.nOpen ||
+	if a.id != c.id || a.mode != c.mode || a.cash != c.cash || a.orderMargin != c.orderMargin || a.isoOrderMargin != c.isoOrderMargin || a.nOpen != c.nOpen ||
 		a.nCross != c.nCross || a.crossSlot != c.crossSlot || a.inLiq != c.inLiq || len(a.pos) != len(c.pos) {
 		t.Fatalf("account fields differ:\n%+v\n%+v", *a, *c)
 	}
