@@ -10,14 +10,15 @@ import (
 )
 
 // Resting closes the bankruptcy price moved past. Placement refuses a limit
-// order that closes a position past its close bound (risk.BeyondBankruptcy),
-// and withdrawals and margin removals may not move the bound past one
+// order that closes a position past its close bound (risk.BeyondBankruptcy,
+// also with the cash the resting isolated opens may take), and withdrawals,
+// margin moves and isolated opens may not move the bound past one
 // (closingPast); what else moves it — the account's own fills in any symbol,
-// a funding payment, a socialized charge or a forced close, margin added to
-// an isolated position, another cross position's mark — cancels the orders
-// it left past (API.md, the bankruptcy bound). Filled, they would lose more
-// than what backs the position and the fund would pay for it. The book may
-// still fill one before the cancel reaches it (DESIGN.md).
+// a funding payment, a socialized charge or a forced close, another cross
+// position's mark — cancels the orders it left past (API.md, the bankruptcy
+// bound). Filled, they would lose more than what backs the position and the
+// fund would pay for it. The book may still fill one before the cancel
+// reaches it (DESIGN.md).
 
 // cancelPastCloses cancels wallet asset's resting closing orders that are
 // now past their position's close bound (risk.Account.PastCloseBound, the
