@@ -22,57 +22,84 @@ var updateBehaviour = flagpkg.Bool("update-behaviour", false, "rewrite testdata/
 
 const behaviourFile = "testdata/behaviour.journal.gz"
 
-// behaviourMagic starts the golden journal: then Behaviour, the state hash
-// its replay gives, the record count and the records (kind, actor,
-// payload).
-const behaviourMagic = "PERPXBEHAVIOUR1\n"
+// behaviourMagic starts the golden journals: then Behaviour and the
+// journals, each its name (behaviourRuns), the state hash its replay gives,
+// the record count and the records (kind, actor, payload).
+const behaviourMagic = "PERPXBEHAVIOUR2\n"
 
-// TestBehaviourVersion replays a journal a soak wrote (orders of every
+// behaviourRuns are the runs whose journals TestBehaviourVersion keeps: the
+// symbols to replay them with, and how they were written.
+var behaviourRuns = []struct {
+	name  string
+	syms  func(t *testing.T) []*market.Symbol
+	write func(t *testing.T, j *memJournal) *env
+}{
+	{"soak", func(*testing.T) []*market.Symbol { return partialDemo() }, func(t *testing.T, j *memJournal) *env {
+		return soakRun(t, j, partialDemo(), 20, "1000000", 11).e
+	}},
+	{"script", scriptSymbols, behaviourScript},
+}
+
+// TestBehaviourVersion replays journals written by a soak (orders of every
 // kind, amends, cancels, leverage, index moves that liquidate; 34 k
-// records) and compares the state with the one it gave
-// when written: a change that makes the actors decide differently on the
-// same records must bump Behaviour, else recovery would replay an older
-// journal into a state nobody acknowledged. It catches what this journal
-// exercises, not every change.
+// records) and by a script of what the soak does not reach (a liquidation
+// bounded by liquidation_slippage and its ADL, a funding time that cancels a
+// resting close past the bound, refused margin moves and isolated opens) and
+// compares the states with those they gave when written: a change that makes
+// the actors decide differently on the same records must bump Behaviour,
+// else recovery would replay an older journal into a state nobody
+// acknowledged. It catches what these journals exercise, not every change.
 func TestBehaviourVersion(t *testing.T) {
 	if *updateBehaviour {
-		writeBehaviourJournal(t)
+		writeBehaviourJournals(t)
 	}
-	v, want, j := readBehaviourJournal(t)
+	v, runs := readBehaviourJournals(t)
 	if v != Behaviour {
-		t.Fatalf("%s holds behaviour %d's journal, this is %d: run go test ./actors -run TestBehaviourVersion -update-behaviour", behaviourFile, v, Behaviour)
+		t.Fatalf("%s holds behaviour %d's journals, this is %d: run go test ./actors -run TestBehaviourVersion -update-behaviour", behaviourFile, v, Behaviour)
 	}
 	const bump = "the actors decide differently: bump actors.Behaviour (DESIGN.md, Durability) and run go test ./actors -run TestBehaviourVersion -update-behaviour"
-	x, err := Start(Options{Symbols: partialDemo(), Journal: j})
-	if err != nil {
-		t.Fatal(err)
+	if len(runs) != len(behaviourRuns) {
+		t.Fatalf("%s holds %d journals, want %d: %s", behaviourFile, len(runs), len(behaviourRuns), bump)
 	}
-	t.Cleanup(x.Stop)
-	if _, err := x.Recover(j.read); err != nil {
-		t.Fatalf("replaying behaviour %d's journal: %v: %s", v, err, bump)
-	}
-	if got := (&env{t: t, x: x}).hash(); got != want {
-		t.Fatalf("replaying behaviour %d's journal gives state %x, it gave %x: %s", v, got, want, bump)
+	for i, run := range behaviourRuns {
+		r := runs[i]
+		if r.name != run.name {
+			t.Fatalf("%s: journal %d is %q, want %q", behaviourFile, i, r.name, run.name)
+		}
+		x, err := Start(Options{Symbols: run.syms(t), Journal: r.j})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(x.Stop)
+		if _, err := x.Recover(r.j.read); err != nil {
+			t.Fatalf("replaying behaviour %d's %s journal: %v: %s", v, r.name, err, bump)
+		}
+		if got := (&env{t: t, x: x}).hash(); got != r.hash {
+			t.Fatalf("replaying behaviour %d's %s journal gives state %x, it gave %x: %s", v, r.name, got, r.hash, bump)
+		}
 	}
 }
 
-func writeBehaviourJournal(t *testing.T) {
-	j := &memJournal{}
-	s := soakRun(t, j, partialDemo(), 20, "1000000", 11)
-	want := s.e.hash()
-	if got := newEnvWith(t, j.clone(), partialDemo()...).hash(); got != want {
-		t.Fatalf("the soak's journal replays to %x, the soak's state is %x", got, want)
+func writeBehaviourJournals(t *testing.T) {
+	p := binary.AppendUvarint(nil, Behaviour)
+	for _, run := range behaviourRuns {
+		j := &memJournal{}
+		want := run.write(t, j).hash()
+		if got := newEnvWith(t, j.clone(), run.syms(t)...).hash(); got != want {
+			t.Fatalf("%s: the journal replays to %x, the run's state is %x", run.name, got, want)
+		}
+		p = appendStr(p, run.name)
+		p = binary.BigEndian.AppendUint64(p, want)
+		p = binary.AppendUvarint(p, uint64(len(j.recs)))
+		for _, r := range j.recs {
+			p = binary.AppendUvarint(p, uint64(r.kind))
+			p = binary.AppendUvarint(p, uint64(r.actor))
+			p = appendStr(p, string(r.payload))
+		}
+		t.Logf("%s: %d records", run.name, len(j.recs))
 	}
 	var b bytes.Buffer
 	b.WriteString(behaviourMagic)
-	p := binary.AppendUvarint(nil, Behaviour)
-	p = binary.BigEndian.AppendUint64(p, want)
-	p = binary.AppendUvarint(p, uint64(len(j.recs)))
-	for _, r := range j.recs {
-		p = binary.AppendUvarint(p, uint64(r.kind))
-		p = binary.AppendUvarint(p, uint64(r.actor))
-		p = appendStr(p, string(r.payload))
-	}
 	z := gzip.NewWriter(&b)
 	if _, err := z.Write(p); err != nil {
 		t.Fatal(err)
@@ -86,17 +113,26 @@ func writeBehaviourJournal(t *testing.T) {
 	if err := os.WriteFile(behaviourFile, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: behaviour %d, %d records, %d bytes", behaviourFile, Behaviour, len(j.recs), b.Len())
+	t.Logf("%s: behaviour %d, %d bytes", behaviourFile, Behaviour, b.Len())
 }
 
-func readBehaviourJournal(t *testing.T) (uint64, uint64, *memJournal) {
+type behaviourJournal struct {
+	name string
+	hash uint64
+	j    *memJournal
+}
+
+func readBehaviourJournals(t *testing.T) (uint64, []behaviourJournal) {
 	f, err := os.ReadFile(behaviourFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	z, err := gzip.NewReader(bytes.NewReader(bytes.TrimPrefix(f, []byte(behaviourMagic))))
-	if err != nil || !bytes.HasPrefix(f, []byte(behaviourMagic)) {
-		t.Fatalf("%s: not a behaviour journal (%v)", behaviourFile, err)
+	if !bytes.HasPrefix(f, []byte(behaviourMagic)) {
+		t.Fatalf("%s: not a behaviour journal of this format: run go test ./actors -run TestBehaviourVersion -update-behaviour", behaviourFile)
+	}
+	z, err := gzip.NewReader(bytes.NewReader(f[len(behaviourMagic):]))
+	if err != nil {
+		t.Fatal(err)
 	}
 	raw, err := io.ReadAll(z)
 	if err != nil {
@@ -104,20 +140,94 @@ func readBehaviourJournal(t *testing.T) (uint64, uint64, *memJournal) {
 	}
 	d := &payload{p: raw}
 	v := d.uvarint()
-	var hash uint64
-	if len(d.p) >= 8 {
-		hash, d.p = binary.BigEndian.Uint64(d.p), d.p[8:]
+	var runs []behaviourJournal
+	for len(d.p) > 0 && d.err == nil {
+		r := behaviourJournal{name: d.str(), j: &memJournal{}}
+		if len(d.p) < 8 {
+			d.fail("hash")
+			break
+		}
+		r.hash, d.p = binary.BigEndian.Uint64(d.p), d.p[8:]
+		for n := d.uvarint(); n > 0 && d.err == nil; n-- {
+			kind, actor := d.uvarint(), d.uvarint()
+			r.j.recs = append(r.j.recs, memRecord{uint16(kind), uint32(actor), []byte(d.str())})
+		}
+		r.j.durable = uint64(len(r.j.recs))
+		runs = append(runs, r)
 	}
-	j := &memJournal{}
-	for n := d.uvarint(); n > 0 && d.err == nil; n-- {
-		kind, actor := d.uvarint(), d.uvarint()
-		j.recs = append(j.recs, memRecord{uint16(kind), uint32(actor), []byte(d.str())})
+	if d.err != nil {
+		t.Fatalf("%s: damaged (%v)", behaviourFile, d.err)
 	}
-	if d.err != nil || len(d.p) != 0 {
-		t.Fatalf("%s: damaged (%v, %d bytes left)", behaviourFile, d.err, len(d.p))
+	return v, runs
+}
+
+// scriptSymbols are behaviourScript's: TEST-PERP with funding on and
+// OTHER-PERP.
+func scriptSymbols(t *testing.T) []*market.Symbol {
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	return []*market.Symbol{compileSymbol(t, cfg), testSymbol(t, otherSym, longTiers()...)}
+}
+
+// behaviourScript writes the decisions the soak does not reach, checking
+// that each happened: a funding time cancels a resting close past the
+// bound; a liquidation's IOC takes a bid within liquidation_slippage and
+// leaves one beyond it, the rest closed by ADL at the bankruptcy price; an
+// isolated open and a margin move refused for a resting close.
+func behaviourScript(t *testing.T, j *memJournal) *env {
+	e := pairEnvWith(t, j, "3750", scriptSymbols(t)...)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 2)
+	past := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	e.mustPlace("alice", tsym, wire.Sell, "1876", "1")
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750") // a funding time: alice pays, her bankruptcy price rises to 1876
+	e.pastBoundCanceled("alice", past.OrderID)
+	e.carolTakes("1876")
+
+	e.deposit("dan", "1500")
+	for _, a := range []string{"erin", "fay", "gus"} {
+		e.deposit(a, "100000")
+		e.leverage(a, tsym, 5)
 	}
-	j.durable = uint64(len(j.recs))
-	return v, hash, j
+	e.fundDeposit("1000")
+	e.openPosition("dan", "erin", wire.Buy, "3750", "2", 5) // bankrupt at 3000
+	e.mustPlace("fay", tsym, wire.Buy, "2960", "1")
+	far := e.mustPlace("gus", tsym, wire.Buy, "2840", "1") // beyond the bound (2850)
+	e.index(tsym, "3100")
+	e.x.quiesce()
+	if e.liquidations("dan") != 1 || len(e.rec.events("erin", wire.EventADL)) != 1 || e.position("gus", tsym) != nil {
+		t.Fatalf("dan's liquidation: %d, erin's ADL closes %v, gus %+v", e.liquidations("dan"), e.rec.events("erin", wire.EventADL), e.position("gus", tsym))
+	}
+	if r := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("gus", wire.Cancel{Symbol: tsym, OrderID: far.OrderID}, d)
+	}); !r.OK {
+		t.Fatalf("gus's cancel: %+v", r.Reply)
+	}
+
+	e.deposit("hal", "2000")
+	if r := call(t, func(d func(wire.MarginModeReply)) {
+		e.x.SetMarginMode("hal", wire.MarginMode{Symbol: otherSym, Mode: wire.MarginIsolated}, d)
+	}); !r.OK {
+		t.Fatalf("isolated: %+v", r.Reply)
+	}
+	for _, a := range []string{"hal", "bob"} {
+		e.leverage(a, otherSym, 5)
+	}
+	e.index(otherSym, "3100")
+	e.openPosition("hal", "bob", wire.Buy, "3100", "1", 5) // cross: bankrupt near 1100
+	e.mustPlace("hal", tsym, wire.Sell, "1600", "1")
+	e.mustPlace("bob", otherSym, wire.Sell, "3100", "1")
+	if r := e.place("hal", otherSym, wire.Buy, "3100", "1", wire.IOC); r.OK {
+		t.Fatalf("an isolated open whose margin puts hal's resting sell past its bound: %+v", r.Order)
+	}
+	if r := e.positionMarginIn("hal", otherSym, "100"); r.OK {
+		t.Fatalf("margin added to a symbol hal holds nothing in: %+v", r.Reply)
+	}
+	if a := e.audit(); !a.OK {
+		t.Fatalf("audit %s", a)
+	}
+	return e
 }
 
 // TestBehaviourRefused: records another Behaviour wrote, or one that
