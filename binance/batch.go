@@ -3,6 +3,7 @@ package binance
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -52,8 +53,8 @@ func (c *call) batchParams() ([]*call, []any, *apiError) {
 	out := make([]any, len(list))
 	for i, obj := range list {
 		params := url.Values{}
-		for name, v := range obj {
-			v = bytes.TrimSpace(v)
+		for _, name := range slices.Sorted(maps.Keys(obj)) { // the first bad key names the error, whatever the map's order
+			v := bytes.TrimSpace(obj[name])
 			switch v[0] {
 			case 'n': // null
 			case '"':
@@ -61,7 +62,9 @@ func (c *call) batchParams() ([]*call, []any, *apiError) {
 				_ = json.Unmarshal(v, &s) // valid JSON: it was decoded
 				params.Set(name, s)
 			case '{', '[':
-				out[i] = badData(name)
+				if out[i] == nil {
+					out[i] = badData(name)
+				}
 			default: // a number, true or false: its text
 				params.Set(name, string(v))
 			}
