@@ -116,10 +116,13 @@ type order struct {
 	stpCanceled bool
 	// pastBound: a change of the account's state left the order closing
 	// its position past the close bound, and its cancel was sent
-	// (cancelPastCloses); canceled, it shows canceled_by_bankruptcy.
-	pastBound bool
-	createdMs int64
-	updatedMs int64 // the time of its last change (changed)
+	// (cancelPastCloses). boundCanceled: that cancel's own answer from the
+	// book canceled it (set with its terminal status), not another cancel
+	// that reached the book first; it shows canceled_by_bankruptcy.
+	pastBound     bool
+	boundCanceled bool
+	createdMs     int64
+	updatedMs     int64 // the time of its last change (changed)
 	// amending counts the order's amends sent to the book and not yet
 	// answered; amendMark is the mark the latest was checked at. Until the
 	// answer, risk holds the amended reservation while the book may still
@@ -830,7 +833,7 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 			if m.all != nil {
 				m.all.pending++
 			}
-			ctx.Send(a.x.symbols[m.sym].pid, &cancelIDsMsg{ids: ids, from: ctx.Self(), all: m.all, again: true})
+			ctx.Send(a.x.symbols[m.sym].pid, &cancelIDsMsg{ids: ids, from: ctx.Self(), all: m.all, again: true, bankrupt: m.bankrupt})
 		}
 	}
 	if m.code != book.OK || m.err != nil {
@@ -852,6 +855,9 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 		return
 	}
 	if m.done == nil || m.quiet { // no reply, or one nobody reads: no wire view for it
+		if m.bankrupt {
+			a.boundCanceled(m.orders)
+		}
 		a.canceled(m.orders)
 		return
 	}
@@ -864,6 +870,16 @@ func (a *accountActor) onCanceled(ctx actor.Context, m *canceledMsg) {
 
 // canceled books orders that left the book unfilled.
 func (a *accountActor) canceled(cs []book.CanceledOrder) { a.cancelOrders(cs, 0, nil) }
+
+// boundCanceled marks the orders the past-close cancel's answer lists as
+// canceled by it (cancelPastCloses): they show canceled_by_bankruptcy.
+func (a *accountActor) boundCanceled(cs []book.CanceledOrder) {
+	for _, c := range cs {
+		if o := a.orders.get(c.ID); o != nil {
+			o.boundCanceled = true
+		}
+	}
+}
 
 // stpCanceled books the resting orders self-trade prevention removed and
 // returns their ids (nil when none); each one's order event says so.
@@ -1130,7 +1146,7 @@ func (a *accountActor) snapshot(o *order) *wire.Order {
 		OrderID: o.wid, ClientOrderID: o.clientID, Account: a.e.name, Symbol: h.sym.Name,
 		Side: wireSide(o.side), Type: wire.Limit, Price: o.wprice, Qty: o.wqty, FilledQty: h.qty(o.filled),
 		Status: o.status, TIF: wireTIF(o.tif), ReduceOnly: o.reduceOnly, PostOnly: o.postOnly, STP: wireSTP(o.stp),
-		CanceledBySTP: o.stpCanceled, CanceledByBankruptcy: o.pastBound && o.status == wire.StatusCanceled,
+		CanceledBySTP: o.stpCanceled, CanceledByBankruptcy: o.boundCanceled,
 		CreatedMs: o.createdMs, UpdatedMs: o.updatedMs,
 	}
 	if o.typ == book.Market {

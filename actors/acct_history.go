@@ -101,7 +101,7 @@ func (a *accountActor) keepClosed(o *order) {
 	}
 	c := *o
 	c.snap, c.amending, c.pendPrice, c.pendQty = nil, 0, 0, 0
-	c.pastBound = o.pastBound && o.status == wire.StatusCanceled // a cancel the book's fill beat
+	c.pastBound = false // its cancel's answer came: boundCanceled says what it did
 	a.closed.Push(c)
 }
 
@@ -233,7 +233,7 @@ func (a *accountActor) appendHistory(p []byte) []byte {
 		o := a.closed.At(i)
 		p = appendOrder(p, o)
 		p = binary.AppendVarint(p, o.updatedMs)
-		p = append(p, flags(o.stpCanceled, o.cond != nil)|byte(flag(o.pastBound))<<2) // bit 2: 0 before it was kept
+		p = append(p, flags(o.stpCanceled, o.cond != nil)|byte(flag(o.boundCanceled))<<2) // bit 2: 0 before it was kept
 		if c := o.cond; c != nil {
 			v := c.view
 			p = appendStr(p, string(c.typ))
@@ -285,7 +285,7 @@ func (a *accountActor) loadHistory(d *payload) {
 		var cond bool
 		f := d.byte()
 		o.stpCanceled, cond = flagsOf(f)
-		o.pastBound = f&4 != 0
+		o.boundCanceled = f&4 != 0
 		if cond {
 			c := &conditional{typ: wire.OrderType(d.str()), view: &wire.OrderTrigger{TriggerBy: wire.TriggerBy(d.str())}}
 			c.view.ClosePosition, _ = d.flags()
@@ -324,7 +324,7 @@ func (a *accountActor) historyHash() uint64 {
 	for i := range a.closed.Len() {
 		o := a.closed.At(i)
 		v = append(v, uint64(o.id), hashString(string(o.status)), uint64(o.filled), uint64(o.updatedMs))
-		if o.pastBound {
+		if o.boundCanceled {
 			v = append(v, 4) // only then: the hashes of histories without it are as they were
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -17,6 +18,23 @@ func (e *env) placeAsync(acct string, req wire.PlaceOrder) <-chan wire.OrderRepl
 	ch := make(chan wire.OrderReply, 1)
 	e.x.PlaceOrder(acct, req, func(r wire.OrderReply) { ch <- r })
 	return ch
+}
+
+// cancelAsync sends acct's cancel of TEST-PERP order id and returns where
+// its reply will come, once acct's actor has forwarded it to the book.
+func (e *env) cancelAsync(acct, id string) <-chan wire.OrderReply {
+	ch := make(chan wire.OrderReply, 1)
+	e.x.CancelOrder(acct, wire.Cancel{Symbol: tsym, OrderID: id}, func(r wire.OrderReply) { ch <- r })
+	e.drained(acct)
+	return ch
+}
+
+// cancel cancels acct's TEST-PERP order id.
+func (e *env) cancel(acct, id string) {
+	e.t.Helper()
+	if r := <-e.cancelAsync(acct, id); !r.OK {
+		e.t.Fatalf("%s's cancel of %s: %+v", acct, id, r.Reply)
+	}
 }
 
 // holdBook pauses sym's book; the returned func lets it go on.
@@ -157,13 +175,15 @@ func isolatedOther(t *testing.T, cash string) *env { return otherEnv(t, cash, wi
 // otherEnv is isolatedOther with alice's OTHER-PERP in mode.
 func otherEnv(t *testing.T, cash string, mode wire.MarginModeName) *env {
 	t.Helper()
-	e := pairEnv(t, cash, testSymbol(t, tsym, longTiers()...), testSymbol(t, otherSym, longTiers()...))
+	return otherEnvWith(t, cash, mode, testSymbol(t, tsym, longTiers()...))
+}
+
+// otherEnvWith is otherEnv with test as TEST-PERP.
+func otherEnvWith(t *testing.T, cash string, mode wire.MarginModeName, test *market.Symbol) *env {
+	t.Helper()
+	e := pairEnv(t, cash, test, testSymbol(t, otherSym, longTiers()...))
 	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
-	if r := call(t, func(d func(wire.MarginModeReply)) {
-		e.x.SetMarginMode("alice", wire.MarginMode{Symbol: otherSym, Mode: mode}, d)
-	}); !r.OK {
-		t.Fatalf("%s: %+v", mode, r.Reply)
-	}
+	e.marginModeIn("alice", otherSym, mode)
 	for _, a := range []string{"alice", "bob", "carol"} {
 		e.leverage(a, otherSym, 5)
 	}

@@ -29,11 +29,17 @@ func (e *env) positionMargin(acct, delta string) wire.PositionMarginReply {
 
 func (e *env) marginMode(acct string, mode wire.MarginModeName) {
 	e.t.Helper()
+	e.marginModeIn(acct, tsym, mode)
+}
+
+// marginModeIn sets acct's margin mode in sym.
+func (e *env) marginModeIn(acct, sym string, mode wire.MarginModeName) {
+	e.t.Helper()
 	r := call(e.t, func(d func(wire.MarginModeReply)) {
-		e.x.SetMarginMode(acct, wire.MarginMode{Symbol: tsym, Mode: mode}, d)
+		e.x.SetMarginMode(acct, wire.MarginMode{Symbol: sym, Mode: mode}, d)
 	})
 	if !r.OK {
-		e.t.Fatalf("margin mode %s %s: %v", acct, mode, r.Error)
+		e.t.Fatalf("margin mode %s %s %s: %v", acct, sym, mode, r.Error)
 	}
 }
 

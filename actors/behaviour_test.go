@@ -43,12 +43,14 @@ var behaviourRuns = []struct {
 // TestBehaviourVersion replays journals written by a soak (orders of every
 // kind, amends, cancels, leverage, index moves that liquidate; 34 k
 // records) and by a script of what the soak does not reach (a liquidation
-// bounded by liquidation_slippage and its ADL, a funding time that cancels a
-// resting close past the bound, refused margin moves and isolated opens) and
-// compares the states with those they gave when written: a change that makes
-// the actors decide differently on the same records must bump Behaviour,
-// else recovery would replay an older journal into a state nobody
-// acknowledged. It catches what these journals exercise, not every change.
+// bounded by liquidation_slippage and its ADL, a funding time that cancels
+// a resting close past the bound, also with the resting isolated opens'
+// reservation out, refused margin moves and isolated opens, a user's
+// cancel beating the bound's) and compares the states with those they
+// gave when written: a change that makes the actors decide differently on
+// the same records must bump Behaviour, else recovery would replay an
+// older journal into a state nobody acknowledged. It catches what these
+// journals exercise, not every change.
 func TestBehaviourVersion(t *testing.T) {
 	if *updateBehaviour {
 		writeBehaviourJournals(t)
@@ -174,7 +176,10 @@ func scriptSymbols(t *testing.T) []*market.Symbol {
 // that each happened: a funding time cancels a resting close past the
 // bound; a liquidation's IOC takes a bid within liquidation_slippage and
 // leaves one beyond it, the rest closed by ADL at the bankruptcy price; an
-// isolated open and a margin move refused for a resting close.
+// isolated open and a margin move refused for a resting close; a funding
+// time cancels a close within at the cash but past once a resting
+// isolated open fills; a user's cancel that reaches the book before the
+// bound's leaves the order canceled, not by the bound.
 func behaviourScript(t *testing.T, j *memJournal) *env {
 	e := pairEnvWith(t, j, "3750", scriptSymbols(t)...)
 	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 2)
@@ -199,30 +204,52 @@ func behaviourScript(t *testing.T, j *memJournal) *env {
 	if e.liquidations("dan") != 1 || len(e.rec.events("erin", wire.EventADL)) != 1 || e.position("gus", tsym) != nil {
 		t.Fatalf("dan's liquidation: %d, erin's ADL closes %v, gus %+v", e.liquidations("dan"), e.rec.events("erin", wire.EventADL), e.position("gus", tsym))
 	}
-	if r := call(t, func(d func(wire.OrderReply)) {
-		e.x.CancelOrder("gus", wire.Cancel{Symbol: tsym, OrderID: far.OrderID}, d)
-	}); !r.OK {
-		t.Fatalf("gus's cancel: %+v", r.Reply)
-	}
+	e.cancel("gus", far.OrderID)
 
 	e.deposit("hal", "2000")
-	if r := call(t, func(d func(wire.MarginModeReply)) {
-		e.x.SetMarginMode("hal", wire.MarginMode{Symbol: otherSym, Mode: wire.MarginIsolated}, d)
-	}); !r.OK {
-		t.Fatalf("isolated: %+v", r.Reply)
-	}
+	e.marginModeIn("hal", otherSym, wire.MarginIsolated)
 	for _, a := range []string{"hal", "bob"} {
 		e.leverage(a, otherSym, 5)
 	}
 	e.index(otherSym, "3100")
 	e.openPosition("hal", "bob", wire.Buy, "3100", "1", 5) // cross: bankrupt near 1100
-	e.mustPlace("hal", tsym, wire.Sell, "1600", "1")
+	halSell := e.mustPlace("hal", tsym, wire.Sell, "1600", "1")
 	e.mustPlace("bob", otherSym, wire.Sell, "3100", "1")
 	if r := e.place("hal", otherSym, wire.Buy, "3100", "1", wire.IOC); r.OK {
 		t.Fatalf("an isolated open whose margin puts hal's resting sell past its bound: %+v", r.Order)
 	}
 	if r := e.positionMarginIn("hal", otherSym, "100"); r.OK {
 		t.Fatalf("margin added to a symbol hal holds nothing in: %+v", r.Reply)
+	}
+	e.cancel("hal", halSell.OrderID)
+
+	// ivy's sell is within at the cash but past once her resting isolated
+	// buy fills: the funding time cancels it before it does.
+	e.index(tsym, "3750")
+	e.deposit("ivy", "2000")
+	e.marginModeIn("ivy", otherSym, wire.MarginIsolated)
+	e.leverage("ivy", otherSym, 5)
+	e.openPosition("ivy", "bob", wire.Buy, "3750", "1", 5)      // bankrupt at 1750
+	open := e.mustPlace("ivy", otherSym, wire.Buy, "1900", "1") // 380 reserved: 2130
+	sell := e.mustPlace("ivy", tsym, wire.Sell, "2130", "1")
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750")
+	e.pastBoundCanceled("ivy", sell.OrderID)
+	e.orderOpen("ivy", open.OrderID)
+
+	// jay's own cancel reaches the book before the bound's: his order is
+	// canceled, not by the bound.
+	e.deposit("jay", "2000")
+	e.leverage("jay", otherSym, 5)
+	e.openPosition("jay", "bob", wire.Buy, "3750", "1", 5)
+	sell = e.mustPlace("jay", tsym, wire.Sell, "1875", "1")
+	release := e.holdBook(tsym)
+	ch := e.cancelAsync("jay", sell.OrderID)
+	e.mustPlace("jay", otherSym, wire.Buy, "3100", "1", wire.IOC) // bob's sell: the equity split puts the sell past
+	e.boundCancelSent("jay", sell.OrderID)
+	release()
+	if r := <-ch; !r.OK || r.Order.CanceledByBankruptcy {
+		t.Fatalf("jay's cancel: %+v %+v", r.Reply, r.Order)
 	}
 	if a := e.audit(); !a.OK {
 		t.Fatalf("audit %s", a)

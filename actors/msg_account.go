@@ -216,8 +216,9 @@ type (
 		err *wire.Error
 		// unknown lists the ids of a first cancel by ids that were in
 		// neither the book nor the trigger set; again echoes the cancel's.
-		unknown []book.OrderID
-		again   bool
+		unknown  []book.OrderID
+		again    bool
+		bankrupt bool // the cancel's (cancelIDsMsg.bankrupt)
 	}
 	// markMsg is a new mark price of a symbol this account holds.
 	markMsg struct {

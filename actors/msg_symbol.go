@@ -50,6 +50,11 @@ type (
 		from  *actor.PID
 		all   *cancelAllReq // handed back in the answer
 		again bool          // as cancelMsg's
+		// bankrupt: the cancel of closes past their bound
+		// (cancelPastCloses), handed back in the answer: the orders it
+		// cancels show canceled_by_bankruptcy, not those another cancel
+		// reached first.
+		bankrupt bool
 	}
 	// unsubscribeMsg: the account's position is flat; stop sending it
 	// marks unless a fill was sent after the fills it has seen. One per

@@ -15,19 +15,22 @@ import (
 // margin moves and isolated opens may not move the bound past one
 // (closingPast); what else moves it — the account's own fills in any symbol,
 // a funding payment, a socialized charge or a forced close, another cross
-// position's mark — cancels the orders it left past (API.md, the bankruptcy
-// bound). Filled, they would lose more than what backs the position and the
+// position's mark — cancels the orders it left past by placement's test
+// (API.md, the bankruptcy bound). Filled, they would lose more than what backs the position and the
 // fund would pay for it. The book may still fill one before the cancel
 // reaches it (DESIGN.md).
 
 // cancelPastCloses cancels wallet asset's resting closing orders that are
-// now past their position's close bound (risk.Account.PastCloseBound, the
-// test placement applies), each like an ordinary cancel: the book is told,
-// its answer releases the reservation and the order's event says
-// canceled_by_bankruptcy. Only a side's most extreme close (a long's lowest
-// sell) can be the first past, so each side is checked from there inward
-// up to the first order within; an account without closing orders pays one
-// look at its positions.
+// now past their position's close bound, judged as placement judges them:
+// with what the resting isolated opens reserve out of the cash, since they
+// may fill first (risk.Account.AsIsolatedOpensFill, PastCloseBound). Each
+// is canceled like an ordinary cancel: the book is told, its answer
+// releases the reservation, and the orders that answer cancels (not those
+// another cancel reached first) show canceled_by_bankruptcy. Only a side's
+// most extreme close (a long's lowest sell) can be the first past, so each
+// side is checked from there inward up to the first order within; an
+// account without closing orders pays one look at its positions, one with
+// resting isolated opens two recomputations of its prices a test.
 func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 	acct := a.wallets[asset].acct
 	if a.partial != nil || a.orders.Len() == 0 || !acct.HoldsCloses() || !a.anyPastClose(acct, asset) {
@@ -48,21 +51,27 @@ func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 		}
 		return cmp.Or(cmp.Compare(x.h.idx, y.h.idx), c, cmp.Compare(x.id, y.id))
 	})
-	for rest := cs; len(rest) > 0; {
-		h, n := rest[0].h, 1
-		for n < len(rest) && rest[n].h == h {
-			n++
-		}
-		var ids []book.OrderID
-		for _, o := range rest[:n] {
-			if !acct.PastCloseBound(h.sym, o.extreme()) {
-				break // and so is every order nearer the mark
+	acct.AsIsolatedOpensFill(func() bool {
+		for i, o := range cs {
+			// From a symbol's first order on, up to the first within: every
+			// order nearer the mark is within too.
+			first := i == 0 || cs[i-1].h != o.h
+			if (first || cs[i-1].pastBound) && acct.PastCloseBound(o.h.sym, o.extreme()) {
+				o.pastBound = true
 			}
-			o.pastBound = true
-			ids = append(ids, o.id)
+		}
+		return true
+	})
+	for rest := cs; len(rest) > 0; {
+		h, n := rest[0].h, 0
+		var ids []book.OrderID
+		for ; n < len(rest) && rest[n].h == h; n++ {
+			if rest[n].pastBound {
+				ids = append(ids, rest[n].id)
+			}
 		}
 		if len(ids) > 0 {
-			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
+			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self(), bankrupt: true})
 		}
 		rest = rest[n:]
 	}
@@ -71,9 +80,9 @@ func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 }
 
 // anyPastClose says whether some symbol's most extreme resting close is
-// past its bound: one pass over the orders, one test a symbol, nothing
-// sorted or allocated (this runs on every fill of an account that holds
-// closes; almost always, none is past).
+// past its bound (cancelPastCloses' test): one pass over the orders, one
+// test a symbol, nothing sorted or allocated (this runs on every fill of
+// an account that holds closes; almost always, none is past).
 func (a *accountActor) anyPastClose(acct *risk.Account, asset int) bool {
 	if a.worst == nil {
 		a.worst = make([]book.Ticks, len(a.x.symbols))
@@ -90,12 +99,15 @@ func (a *accountActor) anyPastClose(acct *risk.Account, asset int) bool {
 		}
 	}
 	past := false
-	for i, w := range a.worst {
-		if w != 0 {
-			past = past || acct.PastCloseBound(a.x.symbols[i].sym, w)
-			a.worst[i] = 0
+	acct.AsIsolatedOpensFill(func() bool {
+		for i, w := range a.worst {
+			if w != 0 {
+				past = past || acct.PastCloseBound(a.x.symbols[i].sym, w)
+				a.worst[i] = 0
+			}
 		}
-	}
+		return true
+	})
 	return past
 }
 

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +11,23 @@ import (
 // Resting closes that the bankruptcy price moved past after they were
 // placed are canceled (cancelPastCloses); TestCrossOpenPastRestingClose
 // has the account's own fill, these the other changes.
+
+// boundCancelSent fails unless acct's open order id has the past-close
+// cancel on its way (order.pastBound).
+func (e *env) boundCancelSent(acct, id string) {
+	e.t.Helper()
+	ent := e.x.accounts.get(e.x, acct)
+	sent := call(e.t, func(d func(bool)) {
+		e.x.root.Send(ent.pid, &testHook{fn: func(a *accountActor) {
+			o := a.orders.Values()
+			i := slices.IndexFunc(o, func(o *order) bool { return o.wid == id })
+			d(i >= 0 && o[i].pastBound)
+		}})
+	})
+	if !sent {
+		e.t.Fatalf("order %s of %s: no past-close cancel on its way", id, acct)
+	}
+}
 
 // orderOpen fails unless acct's order id is still open.
 func (e *env) orderOpen(acct, id string) {
@@ -146,4 +164,81 @@ func TestAddMarginPastRestingClose(t *testing.T) {
 	e.orderOpen("alice", within.OrderID)
 	e.carolTakes("1875")
 	e.orderOpen("alice", within.OrderID)
+}
+
+// TestFundingPastCloseBehindIsolatedOpen: alice, cross long 1 at 3750 on
+// 2000 (bankrupt at 1750), rests an isolated buy at 1900 (380 reserved:
+// bankrupt at 2130 once it fills) and a sell at 2130, placement's bound.
+// A funding payment moves both bounds up a tick: the sell is within at the
+// cash (1751) but past once the open fills (2131), and it is canceled at
+// once, the open still resting. Before, its cancel waited for the open's
+// fill and reached the book behind carol's buy queued there: the sell
+// filled past the bound, the cash ended below zero, and the fund paid it
+// when the isolated long was liquidated.
+func TestFundingPastCloseBehindIsolatedOpen(t *testing.T) {
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	e := otherEnvWith(t, "2000", wire.MarginIsolated, compileSymbol(t, cfg))
+	open := e.mustPlace("alice", otherSym, wire.Buy, "1900", "1")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "2130", "1")
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750") // a funding time
+	e.x.quiesce()
+	if p := e.position("alice", tsym); !p.BankruptcyPrice.Equal(dec("1751")) {
+		t.Fatalf("bankruptcy price %s after the payment", p.BankruptcyPrice)
+	}
+	e.pastBoundCanceled("alice", sell.OrderID)
+	e.orderOpen("alice", open.OrderID)
+	release := e.holdBook(tsym)
+	buy := e.takeBehind("2130")
+	e.mustPlace("bob", otherSym, wire.Sell, "1900", "1", wire.IOC) // the open fills: bankrupt at 2131
+	e.raceAudit(release, buy)
+	if p := e.position("carol", tsym); p != nil {
+		t.Fatalf("carol's buy took alice's sell: %+v", p)
+	}
+}
+
+// TestUserCancelBeatsPastCloseCancel: alice's sell at 1875 is past her
+// bankruptcy price once her second cross open fills (TestAmendRacesPastCloseCancel),
+// and her own cancel of it is queued at the held book ahead of the
+// bankruptcy cancel that fill sends. Her cancel takes it: the order ends
+// canceled, not by the bankruptcy bound, in her reply, its event and its
+// history. Without her cancel, the bound's cancel takes it and says so.
+func TestUserCancelBeatsPastCloseCancel(t *testing.T) {
+	for _, user := range []bool{true, false} {
+		e := otherEnv(t, "2000", wire.MarginCross) // cross long bankrupt at 1750
+		sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+		release := e.holdBook(tsym)
+		var ch <-chan wire.OrderReply
+		if user {
+			ch = e.cancelAsync("alice", sell.OrderID)
+		}
+		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // the equity split: bankrupt at 2750
+		e.boundCancelSent("alice", sell.OrderID)
+		release()
+		if !user {
+			e.pastBoundCanceled("alice", sell.OrderID)
+			continue
+		}
+		if r := <-ch; !r.OK || r.Order.Status != wire.StatusCanceled || r.Order.CanceledByBankruptcy {
+			t.Fatalf("alice's cancel: %+v %+v", r.Reply, r.Order)
+		}
+		e.x.quiesce()
+		for _, ev := range e.rec.events("alice", wire.EventOrder) {
+			if ev.Order.OrderID == sell.OrderID && ev.Order.CanceledByBankruptcy {
+				t.Fatalf("order event %+v", ev.Order)
+			}
+		}
+		o := call(t, func(d func(wire.OrdersReply)) {
+			e.x.AccountOrders("alice", wire.Orders{OrderID: sell.OrderID, Limit: 1}, d)
+		})
+		if !o.OK || len(o.Orders) != 1 || o.Orders[0].Status != wire.StatusCanceled || o.Orders[0].CanceledByBankruptcy {
+			t.Fatalf("history of %s: %+v", sell.OrderID, o)
+		}
+		if a := e.audit(); !a.OK {
+			t.Fatalf("audit %s", a)
+		}
+	}
 }

@@ -248,7 +248,7 @@ func (s *symbolActor) onCancel(ctx actor.Context, m *cancelMsg) {
 }
 
 func (s *symbolActor) onCancelIDs(ctx actor.Context, m *cancelIDsMsg) {
-	out := &canceledMsg{sym: s.h.idx, all: m.all, again: m.again}
+	out := &canceledMsg{sym: s.h.idx, all: m.all, again: m.again, bankrupt: m.bankrupt}
 	s.depth = s.depth[:0]
 	r := &s.res
 	// By id: the senders list them in their sets' order, which a snapshot's

@@ -142,3 +142,31 @@ func TestCloseBeyondIsolatedOpensRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAsIsolatedOpensFill: inside AsIsolatedOpensFill, PastCloseBound is
+// placement's stricter test. Without isolated opens it sees the account
+// as it is; with a buy resting (380 reserved) a sell at 2129 is within at
+// the cash (bound 1750) but past inside (2130), and the cash and the
+// bound are as they were after.
+func TestAsIsolatedOpensFill(t *testing.T) {
+	a, long, iso := isoOpenAccount(t)
+	past := func(price book.Ticks) (p bool) {
+		a.AsIsolatedOpensFill(func() bool { p = a.PastCloseBound(long, price); return true })
+		return p
+	}
+	if past(1750) || !past(1749) {
+		t.Fatal("without isolated opens: not the bound at the cash")
+	}
+	c, _ := a.PreTradeChecked(iso, Order{ID: newID(), Side: book.Buy, Type: Limit, Price: 1900, Qty: 1}, 3750, func() bool { return true })
+	mustOK(t, c, "isolated open")
+	cash := a.Cash()
+	if a.PastCloseBound(long, 2129) || !past(2129) || past(2130) {
+		t.Fatalf("at 2129: past at the cash %v, with the open's 380 out %v; at 2130 %v", a.PastCloseBound(long, 2129), past(2129), past(2130))
+	}
+	if bk, _ := a.CloseBankruptcyPrice(long); bk != 1750 || a.Cash() != cash {
+		t.Fatalf("after: bound %d, cash %s (was %s)", bk, a.Cash(), cash)
+	}
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

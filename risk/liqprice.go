@@ -495,6 +495,18 @@ func (a *Account) keepsCloses(keep func() bool) bool {
 	return a.withCashOut(a.isoOrderMargin, keep)
 }
 
+// AsIsolatedOpensFill returns f's answer with what the isolated
+// positions' opening orders reserve (isoOrderMargin) out of the cash, the
+// prices that moves recomputed, then puts the cash back (keepsCloses):
+// inside f, PastCloseBound is PreTrade's stricter close test
+// (CloseBeyondIsolatedOpens), which any close past at the cash fails too
+// (less cash never moves a bound back toward the mark). The opens may
+// fill before a close does, so a change of the account after placement is
+// judged so too (the actors' cancel of resting closes past the bound).
+// Without such orders (O(1)) f sees the account as it is. f must not
+// change the account.
+func (a *Account) AsIsolatedOpensFill(f func() bool) bool { return a.keepsCloses(f) }
+
 // CloseBound is CloseBankruptcyPrice with what the isolated positions'
 // opening orders reserve out of the cash (keepsCloses): the bound of a
 // market close, which PreTrade holds a limit close to as well. Without
