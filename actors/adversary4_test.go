@@ -421,6 +421,18 @@ func TestStopLimitFiresPastBankruptcy(t *testing.T) {
 	t.Logf("the stop: %s", last.Status)
 }
 
+// pastCloseRace: alice, cross long 1 at 3750 on 2000 (bankrupt at 1750),
+// rests a sell at 1875 and bob a sell of OTHER-PERP at 3750, whose taking
+// by alice's IOC buy puts her sell past (the equity split: 2750); the
+// TEST-PERP book is held until release.
+func pastCloseRace(t *testing.T) (e *env, sell *wire.Order, release func()) {
+	t.Helper()
+	e = otherEnv(t, "2000", wire.MarginCross)
+	sell = e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
+	return e, sell, e.holdBook(tsym)
+}
+
 // TestAmendRacesPastCloseCancel: alice's sell at 1875 is past her
 // bankruptcy price once her second cross open fills (its share of the
 // equity falls to 1000), and its cancel is on its way while she amends it
@@ -429,10 +441,7 @@ func TestStopLimitFiresPastBankruptcy(t *testing.T) {
 // book.
 func TestAmendRacesPastCloseCancel(t *testing.T) {
 	for _, early := range []bool{true, false} {
-		e := otherEnv(t, "2000", wire.MarginCross) // cross long bankrupt at 1750
-		sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
-		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
-		release := e.holdBook(tsym)
+		e, sell, release := pastCloseRace(t)
 		amend := func(price string) <-chan wire.OrderReply {
 			ch := make(chan wire.OrderReply, 1)
 			e.x.AmendOrder("alice", wire.Amend{Symbol: tsym, OrderID: sell.OrderID, Price: dec(price)}, func(r wire.OrderReply) { ch <- r })

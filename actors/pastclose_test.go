@@ -200,17 +200,14 @@ func TestFundingPastCloseBehindIsolatedOpen(t *testing.T) {
 }
 
 // TestUserCancelBeatsPastCloseCancel: alice's sell at 1875 is past her
-// bankruptcy price once her second cross open fills (TestAmendRacesPastCloseCancel),
-// and her own cancel of it is queued at the held book ahead of the
-// bankruptcy cancel that fill sends. Her cancel takes it: the order ends
+// bankruptcy price once her second cross open fills (pastCloseRace), and
+// her own cancel of it is queued at the held book ahead of the bankruptcy
+// cancel that fill sends. Her cancel takes it: the order ends
 // canceled, not by the bankruptcy bound, in her reply, its event and its
 // history. Without her cancel, the bound's cancel takes it and says so.
 func TestUserCancelBeatsPastCloseCancel(t *testing.T) {
 	for _, user := range []bool{true, false} {
-		e := otherEnv(t, "2000", wire.MarginCross) // cross long bankrupt at 1750
-		sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
-		e.mustPlace("bob", otherSym, wire.Sell, "3750", "1")
-		release := e.holdBook(tsym)
+		e, sell, release := pastCloseRace(t)
 		var ch <-chan wire.OrderReply
 		if user {
 			ch = e.cancelAsync("alice", sell.OrderID)
