@@ -16,9 +16,9 @@ import (
 // (closingPast); what else moves it — the account's own fills in any symbol,
 // a funding payment, a socialized charge or a forced close, another cross
 // position's mark — cancels the orders it left past by placement's test
-// (API.md, the bankruptcy bound). Filled, they would lose more than what backs the position and the
-// fund would pay for it. The book may still fill one before the cancel
-// reaches it (DESIGN.md).
+// (API.md, the bankruptcy bound). Filled, they would lose more than what
+// backs the position and the fund would pay for it. The book may still
+// fill one before the cancel reaches it (DESIGN.md).
 
 // cancelPastCloses cancels wallet asset's resting closing orders that are
 // now past their position's close bound, judged as placement judges them:
@@ -30,7 +30,7 @@ import (
 // most extreme close (a long's lowest sell) can be the first past, so each
 // side is checked from there inward up to the first order within; an
 // account without closing orders pays one look at its positions, one with
-// resting isolated opens two recomputations of its prices a test.
+// resting isolated opens two recomputations of its prices a pass.
 func (a *accountActor) cancelPastCloses(ctx actor.Context, asset int) {
 	acct := a.wallets[asset].acct
 	if a.partial != nil || a.orders.Len() == 0 || !acct.HoldsCloses() || !a.anyPastClose(acct, asset) {
