@@ -164,8 +164,8 @@ func (c *call) placeOps() ([]any, []op, *apiError) {
 // cancelOps reads DELETE /fapi/v1/batchOrders (ccxt's cancelOrders): the
 // symbol's orders of orderIdList or origClientOrderIdList (either, not
 // both; ccxt spells them in lower case, as Binance accepts), up to 10. It
-// is the answer with the errors of ids no order can have, and an
-// order.batch cancel of each other.
+// is the answer with the errors of ids no order can have or that name an
+// algo order (algoOpen), and an order.batch cancel of each other.
 func (c *call) cancelOps() ([]any, []op, *apiError) {
 	sym, e := c.symbol(true)
 	if e != nil {
@@ -180,19 +180,27 @@ func (c *call) cancelOps() ([]any, []op, *apiError) {
 		return nil, nil, errf(400, codeBadData, "Data sent for parameter '%s' is not valid: a JSON list of 1 to %d.", name, maxBatchIDs)
 	}
 	byID := name == "orderIdList"
+	algos, e := c.algoOpen(sym)
+	if e != nil {
+		return nil, nil, e
+	}
 	out := make([]any, len(list))
 	ops := make([]op, 0, len(list))
 	for i, v := range list {
 		id, ok := listElem(v, byID)
+		oid, cid := id, ""
+		if !byID {
+			oid, cid = "", id
+		}
 		switch {
 		case !ok:
 			return nil, nil, badData(name)
-		case byID:
-			ops = append(ops, op{at: i, item: cancelItem(sym, id, ""), oc: ctxCancel})
-		case !wire.ValidClientID(id): // no order has it
+		case !byID && !wire.ValidClientID(id): // no order has it
 			out[i] = errf(400, codeCancelRejected, "Unknown order sent.")
+		case findIn(algos, oid, cid) != nil:
+			out[i] = errCancelAlgo()
 		default:
-			ops = append(ops, op{at: i, item: cancelItem(sym, "", id), oc: ctxCancel})
+			ops = append(ops, op{at: i, item: cancelItem(sym, oid, cid), oc: ctxCancel})
 		}
 	}
 	return out, ops, nil

@@ -559,6 +559,20 @@ var ccxtChecks = map[string]func(c *cmp, got, nats json.RawMessage){
 	"fetchOrder trigger":  orderCheck(wire.StatusUntriggered, nil),
 	"cancelOrder":         orderCheck(wire.StatusCanceled, nil),
 	"fetchOrder canceled": orderCheck(wire.StatusCanceled, nil),
+	"cancelOrder stop as plain": func(c *cmp, got, nats json.RawMessage) {
+		var r struct{ Error string }
+		c.decode(got, &r)
+		c.same("error", r.Error, "OrderNotFound")
+		c.same("exchange's status", c.one(nats).Status, wire.StatusUntriggered)
+	},
+	"cancelOrder trigger": func(c *cmp, got, nats json.RawMessage) {
+		var o ccxtOrder
+		c.decode(got, &o)
+		w := c.one(nats)
+		c.same("exchange's status", w.Status, wire.StatusCanceled)
+		c.same("id", o.ID, w.OrderID)
+		c.same("clientOrderId", o.ClientID, w.ClientOrderID)
+	},
 	"createOrders": func(c *cmp, got, nats json.RawMessage) {
 		os := c.batch(got, 1)
 		a := c.account(nats)

@@ -401,10 +401,38 @@ func (c *call) cancel(sym *symbol, id, cid string) (*wire.Order, *apiError) {
 	return c.s.orderRequest(c.ctx, c.s.subj.OrderCancel(c.account), req, ctxCancel)
 }
 
+// algoOpen is sym's untriggered conditional orders: Binance's algo
+// orders, which v1/order's cancels do not reach (-2011, as for any id of
+// no plain order; GET v1/order does not see them either). DELETE
+// v1/algoOrder cancels them (ccxt's cancelOrder with trigger: true).
+func (c *call) algoOpen(sym *symbol) ([]wire.Order, *apiError) { return c.openOf(sym, true) }
+
+// errCancelAlgo refuses a v1/order cancel of an algo order.
+func errCancelAlgo() *apiError {
+	return errf(400, codeCancelRejected, "Unknown order sent. (an untriggered conditional order: cancel it by DELETE /fapi/v1/algoOrder)")
+}
+
+// findIn is the order of os that id or cid names, nil if none.
+func findIn(os []wire.Order, id, cid string) *wire.Order {
+	for i := range os {
+		if id != "" && os[i].OrderID == id || cid != "" && os[i].ClientOrderID == cid {
+			return &os[i]
+		}
+	}
+	return nil
+}
+
 func (c *call) cancelOrder() (any, *apiError) {
 	sym, id, cid, e := c.symbolOrder()
 	if e != nil {
 		return nil, e
+	}
+	algos, e := c.algoOpen(sym)
+	if e != nil {
+		return nil, e
+	}
+	if findIn(algos, id, cid) != nil {
+		return nil, errCancelAlgo()
 	}
 	o, e := c.cancel(sym, id, cid)
 	if e != nil {
@@ -454,10 +482,8 @@ func (c *call) openOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	for i := range os {
-		if id != "" && os[i].OrderID == id || cid != "" && os[i].ClientOrderID == cid {
-			return c.s.toOrder(&os[i]), nil
-		}
+	if o := findIn(os, id, cid); o != nil {
+		return c.s.toOrder(o), nil
 	}
 	return nil, errNoSuchOrder
 }

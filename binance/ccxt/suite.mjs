@@ -88,6 +88,11 @@ async function main() {
   record('cancelOrder', await ex.cancelOrder(limit.id, S), await order(limit.id));
   record('cancelAllOrders', await ex.cancelAllOrders(S), await nats('px.acct.alice.state', { symbol: 'BTC-PERP' }));
   record('fetchOrder canceled', await ex.fetchOrder(post.id, S), await order(post.id));
+  // A stop is an algo order: cancelOrder without trigger: true sends DELETE
+  // v1/order, which does not reach it (-2011); with it, DELETE v1/algoOrder.
+  record('cancelOrder stop as plain', await ex.cancelOrder(stop.id, S).catch((e) => ({ error: e.constructor.name })),
+    await order(stop.id));
+  record('cancelOrder trigger', await ex.cancelOrder(stop.id, S, { trigger: true }), await order(stop.id));
   // Batches (POST, PUT, DELETE batchOrders): one refused order of four is a
   // rejected element; ccxt sorts the answer by time, so orders are found by id.
   const placed = await ex.createOrders([
