@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -183,6 +184,15 @@ func (e *env) audit() {
 type client struct {
 	e           *env
 	key, secret string
+	from        *http.Client // nil: http.DefaultClient
+}
+
+// fromIP is c sending from the loopback address ip (127.0.0.2, ...): a
+// second client IP for per-IP limits.
+func (c client) fromIP(ip string) client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.from = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	return c
 }
 
 func (e *env) client(key, secret string) client { return client{e: e, key: key, secret: secret} }
@@ -238,7 +248,11 @@ func (c client) rawH(method, pathQuery, body string) (int, []byte, http.Header) 
 	if body != "" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := c.from
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}

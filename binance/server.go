@@ -47,6 +47,12 @@ type Options struct {
 	// MaxWebSockets caps the open WebSocket connections (default 1024);
 	// one more is refused with HTTP 503, -1008.
 	MaxWebSockets int
+	// MaxListenKeys and MaxListenKeysPerIP cap the live listen keys in open
+	// mode, where every API key is an account and so may hold one (defaults
+	// 1024 and 64, by the IP that made the key); a new one past them is
+	// refused, HTTP 503 -1008 and HTTP 429 -1003. With users configured a
+	// key is an account's, so their number is the cap.
+	MaxListenKeys, MaxListenKeysPerIP int
 	// WeightPerMinute is each IP's request weight per minute (default
 	// DefaultWeightPerMinute, Binance's; negative: no limit, the weight is
 	// still reported); past it a request is -1003, HTTP 429.
@@ -119,10 +125,7 @@ func New(o Options) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 5 * time.Second
 	}
-	s.maxWS = int64(o.MaxWebSockets)
-	if s.maxWS <= 0 {
-		s.maxWS = 1024
-	}
+	s.maxWS = int64(orDefault(o.MaxWebSockets, 1024))
 	if o.Conn.Opts.ReconnectBufSize >= 0 {
 		log.Warn("binance: the NATS connection buffers while reconnecting: an order sent during an outage may execute after its client gave up (use binance.NATSOptions)")
 	}
@@ -141,8 +144,19 @@ func New(o Options) (*Server, error) {
 		ttl = time.Hour
 	}
 	s.users = newUserStreams(s, ttl)
+	if s.keys.open {
+		s.users.maxKeys, s.users.maxPerIP = orDefault(o.MaxListenKeys, 1024), orDefault(o.MaxListenKeysPerIP, 64)
+	}
 	s.routes()
 	return s, nil
+}
+
+// orDefault is n, or def when n is not positive.
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
 
 // loggedIn reports whether nc authenticates to its server (a user, token,

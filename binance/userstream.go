@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -26,19 +27,26 @@ import (
 //   - a liquidation: MARGIN_CALL (perpx warns no earlier: it is sent when
 //     the position is taken over), then ACCOUNT_UPDATE.
 // When a key expires its connections get listenKeyExpired and are closed.
+// In open mode any API key is an account, so the live keys are capped per
+// IP and in all (Options.MaxListenKeys); with users the accounts cap them.
 
 type listenKey struct {
 	key, account string
+	ip           string // of the request that made it
 	expires      time.Time
 }
 
 type userStreams struct {
 	s   *Server
 	ttl time.Duration
+	// maxKeys and maxPerIP cap the live keys, all and of one IP, in open
+	// mode (0: no cap): any API key there is an account with a key to make.
+	maxKeys, maxPerIP int
 
 	mu     sync.Mutex
 	keys   map[string]*listenKey
 	byAcct map[string]*listenKey
+	perIP  map[string]int
 	feeds  map[string]*feed // by account
 	conns  map[*wsConn]*feed
 	stop   func()
@@ -46,7 +54,7 @@ type userStreams struct {
 
 func newUserStreams(s *Server, ttl time.Duration) *userStreams {
 	u := &userStreams{s: s, ttl: ttl, keys: map[string]*listenKey{}, byAcct: map[string]*listenKey{},
-		feeds: map[string]*feed{}, conns: map[*wsConn]*feed{}}
+		perIP: map[string]int{}, feeds: map[string]*feed{}, conns: map[*wsConn]*feed{}}
 	u.stop = s.hub.every(min(time.Second, ttl/4), u.expire)
 	return u
 }
@@ -57,8 +65,18 @@ func (c *call) newListenKey() (any, *apiError) {
 	defer u.mu.Unlock()
 	k := u.byAcct[c.account]
 	if k == nil {
-		k = &listenKey{key: rand.Text() + rand.Text(), account: c.account}
+		ip := remoteIP(c.r)
+		switch {
+		case u.maxKeys > 0 && len(u.keys) >= u.maxKeys:
+			return nil, errf(http.StatusServiceUnavailable, codeOverloaded,
+				"Server is currently overloaded with other requests. Please try again in a few minutes. (at most %d live listen keys)", u.maxKeys)
+		case u.maxPerIP > 0 && u.perIP[ip] >= u.maxPerIP:
+			return nil, errf(http.StatusTooManyRequests, codeTooManyRequests,
+				"Too many requests; IP(%s) holds %d live listen keys, the most one IP may: delete one or let it expire.", ip, u.maxPerIP)
+		}
+		k = &listenKey{key: rand.Text() + rand.Text(), account: c.account, ip: ip}
 		u.keys[k.key], u.byAcct[c.account] = k, k
+		u.perIP[ip]++
 	}
 	k.expires = time.Now().Add(u.ttl)
 	return map[string]string{"listenKey": k.key}, nil
@@ -91,6 +109,9 @@ func (c *call) deleteListenKey() (any, *apiError) {
 func (u *userStreams) dropKey(k *listenKey) {
 	delete(u.keys, k.key)
 	delete(u.byAcct, k.account)
+	if u.perIP[k.ip]--; u.perIP[k.ip] <= 0 {
+		delete(u.perIP, k.ip)
+	}
 	for w, f := range u.conns {
 		if f.account == k.account && w.key == k.key {
 			w.closeAfter()

@@ -167,10 +167,7 @@ func newMeter(limit int) *meter {
 // weigh charges the request's weight to its IP and says the weight used
 // in w's headers; past the limit it is -1003 (HTTP 429, with Retry-After).
 func (m *meter) weigh(w http.ResponseWriter, r *http.Request, weight int) *apiError {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
+	ip := remoteIP(r)
 	used, wait, ok := m.weight.add(ip, weight, m.limit, time.Now())
 	w.Header()["X-MBX-USED-WEIGHT-1M"] = []string{strconv.Itoa(used)}
 	if !ok {
@@ -179,6 +176,15 @@ func (m *meter) weigh(w http.ResponseWriter, r *http.Request, weight int) *apiEr
 			"Too many requests; current limit of IP(%s) is %d requests per minute. Please use the websocket for live updates to avoid polling the API.", ip, m.limit)
 	}
 	return nil
+}
+
+// remoteIP is the address of r's connection, whose limits it counts in.
+func remoteIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
 }
 
 // countOrder counts an order request of account and says its counts.

@@ -393,3 +393,41 @@ func TestOrderTradeUpdates(t *testing.T) {
 	}
 	e.audit()
 }
+
+// TestListenKeyCaps: in open mode every API key is an account with a
+// listen key to make, so the live keys are capped per IP (429 -1003) and
+// overall (503 -1008); a key made again or deleted frees nothing twice, a
+// deleted one makes room. With users configured the accounts are the cap.
+func TestListenKeyCaps(t *testing.T) {
+	e := start(t, `{}`)
+	serveFace(t, e, binance.Options{MaxListenKeys: 3, MaxListenKeysPerIP: 2})
+	post := func(c client) (int, []byte) { return c.raw(http.MethodPost, "/fapi/v1/listenKey", "") }
+	for _, k := range []string{"a", "b", "a"} {
+		if status, body := post(e.client(k, "")); status != 200 {
+			t.Fatalf("listen key of %s: HTTP %d %s", k, status, body)
+		}
+	}
+	status, body := post(e.client("c", ""))
+	fails(t, "a third key from one IP", status, body, 429, -1003)
+	other := e.client("d", "").fromIP("127.0.0.2")
+	if status, body := post(other); status != 200 {
+		t.Fatalf("a key from another IP: HTTP %d %s", status, body)
+	}
+	status, body = post(e.client("e", "").fromIP("127.0.0.2"))
+	fails(t, "a fourth key in all", status, body, 503, -1008)
+	if status, body := e.client("a", "").raw(http.MethodDelete, "/fapi/v1/listenKey", ""); status != 200 {
+		t.Fatalf("DELETE listenKey: HTTP %d %s", status, body)
+	}
+	if status, body := post(e.client("c", "")); status != 200 {
+		t.Fatalf("a key after one was deleted: HTTP %d %s", status, body)
+	}
+
+	// Configured: a cap of one per IP does not apply, each account has its key.
+	e = start(t, `{`+usersJSON+`}`)
+	serveFace(t, e, binance.Options{MaxListenKeys: 1, MaxListenKeysPerIP: 1})
+	for _, k := range []string{"aliceKey0123456789", "bobKey0123456789"} {
+		if status, body := post(e.client(k, "")); status != 200 {
+			t.Fatalf("listen key of %s with users: HTTP %d %s", k, status, body)
+		}
+	}
+}
