@@ -53,6 +53,10 @@ type Options struct {
 	// refused, HTTP 503 -1008 and HTTP 429 -1003. With users configured a
 	// key is an account's, so their number is the cap.
 	MaxListenKeys, MaxListenKeysPerIP int
+	// WSMessagesPerSecond is how many messages (SUBSCRIBE and the others) a
+	// WebSocket client may send within a second of the clock (default 10,
+	// Binance's; negative: no limit); one more closes the connection.
+	WSMessagesPerSecond int
 	// WeightPerMinute is each IP's request weight per minute (default
 	// DefaultWeightPerMinute, Binance's; negative: no limit, the weight is
 	// still reported); past it a request is -1003, HTTP 429.
@@ -81,8 +85,9 @@ type Server struct {
 	users   *userStreams
 	meter   *meter
 
-	maxWS int64
-	nWS   atomic.Int64 // open WebSocket connections
+	maxWS  int64
+	wsRate int          // incoming messages per second per connection; ≤ 0: no limit
+	nWS    atomic.Int64 // open WebSocket connections
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -126,6 +131,10 @@ func New(o Options) (*Server, error) {
 		s.timeout = 5 * time.Second
 	}
 	s.maxWS = int64(orDefault(o.MaxWebSockets, 1024))
+	s.wsRate = o.WSMessagesPerSecond // negative: no limit
+	if s.wsRate == 0 {
+		s.wsRate = 10
+	}
 	if o.Conn.Opts.ReconnectBufSize >= 0 {
 		log.Warn("binance: the NATS connection buffers while reconnecting: an order sent during an outage may execute after its client gave up (use binance.NATSOptions)")
 	}

@@ -3,6 +3,7 @@ package binance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,7 +20,8 @@ import (
 // /private/ws?listenKey=<key> (a trailing number is ccxt's connection
 // index, not a stream). A listen key, in the path or as ?listenKey=, puts
 // the account's user data on the connection. Market streams are also
-// added and removed by {"method":"SUBSCRIBE","params":[...],"id":1}.
+// added and removed by {"method":"SUBSCRIBE","params":[...],"id":1}; a
+// client sending more than 10 messages a second is disconnected.
 
 // sendQueue bounds a connection's unsent messages; a client that falls
 // that far behind is disconnected, as Binance does, rather than slowing
@@ -198,11 +200,23 @@ type wsRequest struct {
 	ID     json.RawMessage `json:"id"`
 }
 
+// reader answers the client's messages. More than the server's wsRate
+// within a second of the clock closes the connection unanswered, as
+// Binance's does past its 10 a second.
 func (w *wsConn) reader() {
 	defer w.close(websocket.StatusNormalClosure, "")
+	var sec int64 // the second counted, and its messages
+	var n int
 	for {
 		_, data, err := w.c.Read(w.s.ctx)
 		if err != nil {
+			return
+		}
+		if now := time.Now().Unix(); now != sec {
+			sec, n = now, 0
+		}
+		if n++; w.s.wsRate > 0 && n > w.s.wsRate {
+			w.close(websocket.StatusPolicyViolation, fmt.Sprintf("too many messages: more than %d a second", w.s.wsRate))
 			return
 		}
 		w.send("", w.answer(data))

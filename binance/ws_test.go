@@ -431,3 +431,42 @@ func TestListenKeyCaps(t *testing.T) {
 		}
 	}
 }
+
+// TestWSMessageRate: a client may send 10 messages a second, as on
+// Binance; more closes the connection (policy violation) unanswered.
+func TestWSMessageRate(t *testing.T) {
+	e := start(t, `{}`)
+	ws := "ws://" + strings.TrimPrefix(e.base, "http://") + "/ws"
+	c := dial(t, ws)
+	for round := range 2 { // 10 at once, twice a second apart: within the limit
+		for i := range 10 {
+			c.write(map[string]any{"method": "LIST_SUBSCRIPTIONS", "id": round*10 + i})
+		}
+		for i := range 10 {
+			c.next("a reply within the limit", func(m map[string]any) bool { return m["id"] == float64(round*10+i) })
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	c.attached()
+
+	// 25 at once span at most two seconds of the clock: one has 13 or more.
+	c = dial(t, ws)
+	for i := range 25 {
+		b, _ := json.Marshal(map[string]any{"method": "LIST_SUBSCRIPTIONS", "id": i})
+		if err := c.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+			break // closed already
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		_, data, err := c.c.Read(ctx)
+		if err == nil {
+			continue // a reply to one of the first 10 of a second
+		}
+		if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+			t.Fatalf("after 25 messages at once: %v (last %s), want a policy-violation close", err, data)
+		}
+		break
+	}
+}
