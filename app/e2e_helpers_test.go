@@ -360,8 +360,10 @@ func (e *exchange) checkAudit(r wire.AuditReply) error {
 	return errors.Join(errs...)
 }
 
-// settledAudit waits until the asynchronous settlement (maker fills,
-// liquidations) has caught up and the audit holds, and returns it.
+// settledAudit waits until the asynchronous settlement (maker fills) has
+// caught up and the audit holds, and returns it. A liquidation in flight
+// holds it too (its leg counts in unrealized, the fund is not paid yet): a
+// test that reads the fund waits for the settlement first (settlementEvent).
 func (e *exchange) settledAudit() wire.AuditReply {
 	e.t.Helper()
 	var r wire.AuditReply

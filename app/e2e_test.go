@@ -214,12 +214,25 @@ func TestE2EIsolatedMarginMode(t *testing.T) {
 	e.index("3100")
 
 	e.waitEvents("alice", wire.EventLiquidation, 1)
-	eventually(t, "the liquidation's settlement", func() error {
-		if st := alice.state(); len(st.Positions) != 0 || len(st.OpenOrders) != 0 || !st.Balances["USDT"].Equal(dec("1000")) {
-			return fmt.Errorf("alice %+v", st)
+	// Alice's account is final at the takeover, before the liquidation
+	// order trades; the audit holds while it is in flight too (the leg is
+	// counted in unrealized), so only the fund's event says it settled.
+	ev := e.settlementEvent()
+	if ev.Reason != wire.ReasonLiquidationSurplus || !ev.Delta.Equal(dec("60")) || !ev.Balance.Equal(dec("60")) || ev.Account != "alice" {
+		t.Fatalf("fund event %+v, want the 60 surplus of selling at erin's 3060", ev)
+	}
+	if st := alice.state(); len(st.Positions) != 0 || len(st.OpenOrders) != 0 || !st.Balances["USDT"].Equal(dec("1000")) {
+		t.Fatalf("alice after the liquidation: %+v", st)
+	}
+	eventually(t, "erin's position from the liquidation order", func() error {
+		if p := erin.position(); p == nil || !p.EntryPrice.Equal(dec("3060")) || !p.Qty.Equal(dec("1")) {
+			return fmt.Errorf("erin %+v", p)
 		}
 		return nil
 	})
+	if adl := e.adlEvents(); len(adl) != 0 {
+		t.Fatalf("ADL events %+v: the liquidation order had erin's bid", adl)
+	}
 	if a := e.settledAudit(); !a.Fund.Equal(dec("60")) {
 		t.Fatalf("audit fund %s, want the 60 surplus", a.Fund)
 	}
