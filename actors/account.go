@@ -663,6 +663,9 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 		f := &m.fills[i]
 		liquidate = a.applyFill(ctx, h, o, f.Price, f.Qty, false, h.sym.TakerFee, m.tradeSeq+uint64(i), m.ms) || liquidate
 	}
+	if len(m.fills) > 0 {
+		liquidate = a.tradeMark(h, m.mark) || liquidate
+	}
 	a.setStatus(o, wireStatus(m.status))
 	o.stpCanceled = m.stpKilled
 	done := terminal(o.status)
@@ -754,6 +757,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 		rate = max(rate, 0)
 	}
 	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, rate, m.tradeSeq, m.ms)
+	liquidate = a.tradeMark(h, m.mark) || liquidate
 	if f.MakerRemaining == 0 {
 		a.setStatus(o, wire.StatusFilled)
 		a.forget(o)
@@ -765,6 +769,16 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	}
 	a.cancelPastCloses(ctx, h.asset)
 	a.afterFills(ctx, h, liquidate)
+}
+
+// tradeMark values h's position at the mark of its fills' trades (0: none
+// known) and says whether that liquidates it: without a position the
+// account got no marks, so a fill would value what it opens at the mark
+// of the order's placement until the next tick (a bid filled after the
+// mark fell showed the fall as profit, to withdraw).
+func (a *accountActor) tradeMark(h *symbolHandle, mark book.Ticks) bool {
+	acct := a.risk(h)
+	return mark > 0 && acct.Mark(h.sym) != mark && acct.OnMark(h.sym, mark) // the fill checked the rest
 }
 
 // applyFill settles one fill of an open order, traded at ms with fee rate

@@ -179,7 +179,8 @@ func scriptSymbols(t *testing.T) []*market.Symbol {
 // isolated open and a margin move refused for a resting close; a funding
 // time cancels a close within at the cash but past once a resting
 // isolated open fills; a user's cancel that reaches the book before the
-// bound's leaves the order canceled, not by the bound.
+// bound's leaves the order canceled, not by the bound; a maker fill after
+// the mark moved values the position at the trade's mark.
 func behaviourScript(t *testing.T, j *memJournal) *env {
 	e := pairEnvWith(t, j, "3750", scriptSymbols(t)...)
 	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 2)
@@ -250,6 +251,17 @@ func behaviourScript(t *testing.T, j *memJournal) *env {
 	release()
 	if r := <-ch; !r.OK || r.Order.CanceledByBankruptcy {
 		t.Fatalf("jay's cancel: %+v %+v", r.Reply, r.Order)
+	}
+
+	// kim's bid fills after the mark fell: her long is valued at the
+	// trade's mark, not her placement's.
+	e.deposit("kim", "2000")
+	e.leverage("kim", tsym, 5)
+	e.mustPlace("kim", tsym, wire.Buy, "3500", "1")
+	e.index(tsym, "3600")
+	e.mustPlace("carol", tsym, wire.Sell, "3500", "1", wire.IOC)
+	if p := e.position("kim", tsym); p == nil || !p.MarkPrice.Equal(dec("3600")) {
+		t.Fatalf("kim's long %+v", p)
 	}
 	if a := e.audit(); !a.OK {
 		t.Fatalf("audit %s", a)

@@ -119,9 +119,9 @@ func (m *placeReq) recycle() {
 
 var makerFills = sync.Pool{New: func() any { return new(makerFillMsg) }}
 
-func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64, liquidation bool) *makerFillMsg {
+func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64, mark book.Ticks, liquidation bool) *makerFillMsg {
 	m := makerFills.Get().(*makerFillMsg)
-	m.sym, m.fill, m.tradeSeq, m.ms, m.liquidation = sym, f, tradeSeq, ms, liquidation
+	m.sym, m.fill, m.tradeSeq, m.ms, m.mark, m.liquidation = sym, f, tradeSeq, ms, mark, liquidation
 	return m
 }
 
@@ -177,7 +177,8 @@ type (
 		// is out of service (symbolActor.refuseFailed).
 		err      *wire.Error
 		tradeSeq uint64
-		ms       int64 // the trades' time (the book's), for the fills
+		ms       int64      // the trades' time (the book's), for the fills
+		mark     book.Ticks // the symbol's mark at the trades (makerFillMsg.mark)
 		done     func(wire.OrderReply)
 		req      *placeReq    // the client order's allocation; nil for a liquidation order
 		one      [1]book.Fill // fills' storage when there is one
@@ -197,6 +198,10 @@ type (
 		fill     book.Fill
 		tradeSeq uint64
 		ms       int64 // the trade's time (the book's)
+		// mark is the symbol's at the trade: an account with no position
+		// gets no marks, so its resting order's mark was that of its
+		// placement, and the position the fill opens was valued at it
+		mark book.Ticks
 		// liquidation: the taker was a liquidation's IOC (no rebate)
 		liquidation bool
 	}

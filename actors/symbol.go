@@ -167,7 +167,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 			hist := &histTradesMsg{sym: s.h.idx}
 			hist.trades = hist.one[:0]
 			ms := s.x.clock(&s.j)
-			out.ms = ms // the fills' time is the trades' (an account handles them later)
+			out.ms, out.mark = ms, s.h.lastMark() // the fills' time and mark are the trades' (an account handles them later)
 			for i := range r.Fills {
 				hist.trades = append(hist.trades, histTrade(&r.Fills[i], s.tradeSeq+1+uint64(i), ms))
 			}
@@ -177,7 +177,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 				mk := s.refs[f.MakerAccount]
 				s.filled(f.MakerAccount, mk)
 				s.filled(f.TakerAccount, taker)
-				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq, ms, liq))
+				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq, ms, out.mark, liq))
 				if trades {
 					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.h.price(f.Price),
 						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: ms})

@@ -275,6 +275,14 @@ func (a *Account) Qty(sym *market.Symbol) book.Lots {
 	return 0
 }
 
+// Mark is the mark sym's position is valued at (0 when never used).
+func (a *Account) Mark(sym *market.Symbol) book.Ticks {
+	if i := a.find(sym); i >= 0 {
+		return a.pos[i].mark
+	}
+	return 0
+}
+
 // Position returns the state of sym; ok is false if the account never used it.
 func (a *Account) Position(sym *market.Symbol) (PositionState, bool) {
 	i := a.find(sym)
