@@ -123,6 +123,10 @@ type order struct {
 	boundCanceled bool
 	createdMs     int64
 	updatedMs     int64 // the time of its last change (changed)
+	// bound: a market order's protection bound, the worst price the book
+	// may fill it at (closingPast), set as it is sent; a market order ends
+	// at its book, so no quiescent point (snapshot, hash) holds one.
+	bound book.Ticks
 	// amending counts the order's amends sent to the book and not yet
 	// answered; amendMark is the mark the latest was checked at. Until the
 	// answer, risk holds the amended reservation while the book may still
@@ -354,6 +358,7 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	}
 	if o.typ == book.Market {
 		bound = a.risk(o.h).OpenBound(s, o.side, o.qty, mark, bound)
+		o.bound = bound
 	}
 	m.o = o
 	m.place = placeMsg{

@@ -122,9 +122,9 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 // wallet's cash backs the cross positions and pays every close's fee) and
 // could now fill past the position's bankruptcy price
 // (risk.Account.PastCloseBound): a limit order priced past it (or whose
-// amend on its way is), or any market close, whose bound is the bankruptcy
-// price of when it was sent. A withdrawal or a margin removal that would
-// leave one is undone and refused (risk's WithdrawChecked,
+// amend on its way is), or a market close whose protection bound is (the
+// bankruptcy price of when it was sent, at the latest). A withdrawal or a
+// margin removal that would leave one is undone and refused (risk's WithdrawChecked,
 // RemoveMarginChecked): the fill would lose more than what backs the
 // position, and the fund would pay the counterparty for it (API.md, the
 // bankruptcy bound).
@@ -138,8 +138,13 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
 			continue
 		}
-		// The book may fill an order with an amend on its way at either price.
-		if o.typ == book.Market || acct.PastCloseBound(o.h.sym, o.price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
+		// The book may fill an order with an amend on its way at either
+		// price, a market one down (a buy: up) to its bound.
+		price := o.price
+		if o.typ == book.Market {
+			price = o.bound
+		}
+		if price == 0 || acct.PastCloseBound(o.h.sym, price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
 			return o
 		}
 	}
