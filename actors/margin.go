@@ -151,15 +151,19 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 	return nil
 }
 
-// isolatedOpenError is an order's refusal for risk code c; past is the
-// close closingPast found when c is risk.IsolatedOpenPastClose.
-func isolatedOpenError(c risk.Code, past *order) *wire.Error {
+// isolatedOpenError is the refusal for risk code c of an order or a
+// leverage (what moves the cash, what to do instead); past is the close
+// closingPast found when c is risk.IsolatedOpenPastClose.
+func isolatedOpenError(c risk.Code, past *order, what, instead string) *wire.Error {
 	if c != risk.IsolatedOpenPastClose || past == nil {
 		return riskError(c)
 	}
-	return wire.Errorf(wire.CodeInsufficientMargin, "the isolated order's margin and fee, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel that order first, or open less",
-		past.wid, past.h.sym.Name)
+	return wire.Errorf(wire.CodeInsufficientMargin, "%s, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel that order first, or %s",
+		what, past.wid, past.h.sym.Name, instead)
 }
+
+// An order's isolatedOpenError.
+const isoOpenWhat, isoOpenInstead = "the isolated order's margin and fee", "open less"
 
 // closingPastError is closingPast's refusal of what.
 func closingPastError(o *order, what string) *wire.Error {
