@@ -123,6 +123,10 @@ type order struct {
 	boundCanceled bool
 	createdMs     int64
 	updatedMs     int64 // the time of its last change (changed)
+	// bound: a market order's protection bound, the worst price the book
+	// may fill it at (closingPast), set as it is sent; a market order ends
+	// at its book, so no quiescent point (snapshot, hash) holds one.
+	bound book.Ticks
 	// amending counts the order's amends sent to the book and not yet
 	// answered; amendMark is the mark the latest was checked at. Until the
 	// answer, risk holds the amended reservation while the book may still
@@ -350,10 +354,11 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 	code, _ := a.risk(o.h).PreTradeChecked(s, risk.Order{ID: o.id, Side: o.side, Type: rt, Price: o.price, Qty: o.qty, ReduceOnly: o.reduceOnly,
 		NeverRests: o.tif != book.GTC}, mark, func() bool { past = a.closingPast(o.h.asset, nil); return past == nil })
 	if code != risk.OK {
-		return isolatedOpenError(code, past)
+		return isolatedOpenError(code, past, isoOpenWhat, isoOpenInstead)
 	}
 	if o.typ == book.Market {
 		bound = a.risk(o.h).OpenBound(s, o.side, o.qty, mark, bound)
+		o.bound = bound
 	}
 	m.o = o
 	m.place = placeMsg{
@@ -456,7 +461,7 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 	newPrice, newQty := cmp.Or(price, o.price), cmp.Or(qty, o.qty)
 	var past *order
 	if code := a.risk(h).AmendChecked(h.sym, o.id, newPrice, newQty-o.filled, mark, func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
-		m.refuse(isolatedOpenError(code, past))
+		m.refuse(isolatedOpenError(code, past, isoOpenWhat, isoOpenInstead))
 		return
 	}
 	o.amending++
@@ -539,8 +544,9 @@ func (a *accountActor) setLeverage(m *leverageReq) {
 		return
 	}
 	h := a.x.symbol(m.req.Symbol)
-	if code := a.risk(h).SetLeverage(h.sym, lev.IntPart()); code != risk.OK {
-		m.refuse(riskError(code))
+	var past *order // the isolated opens' margin at lev, once out of the cash, would put it past its bound
+	if code := a.risk(h).SetLeverageChecked(h.sym, lev.IntPart(), func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
+		m.refuse(isolatedOpenError(code, past, "the isolated orders' margin and fee at that leverage", "keep the leverage"))
 		return
 	}
 	m.done(wire.LeverageReply{Reply: wire.OK(), Leverage: decimal.NewFromInt(lev.IntPart())})

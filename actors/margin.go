@@ -122,9 +122,9 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 // wallet's cash backs the cross positions and pays every close's fee) and
 // could now fill past the position's bankruptcy price
 // (risk.Account.PastCloseBound): a limit order priced past it (or whose
-// amend on its way is), or any market close, whose bound is the bankruptcy
-// price of when it was sent. A withdrawal or a margin removal that would
-// leave one is undone and refused (risk's WithdrawChecked,
+// amend on its way is), or a market close whose protection bound is (the
+// bankruptcy price of when it was sent, at the latest). A withdrawal or a
+// margin removal that would leave one is undone and refused (risk's WithdrawChecked,
 // RemoveMarginChecked): the fill would lose more than what backs the
 // position, and the fund would pay the counterparty for it (API.md, the
 // bankruptcy bound).
@@ -138,23 +138,32 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
 			continue
 		}
-		// The book may fill an order with an amend on its way at either price.
-		if o.typ == book.Market || acct.PastCloseBound(o.h.sym, o.price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
+		// The book may fill an order with an amend on its way at either
+		// price, a market one down (a buy: up) to its bound.
+		price := o.price
+		if o.typ == book.Market {
+			price = o.bound
+		}
+		if price == 0 || acct.PastCloseBound(o.h.sym, price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
 			return o
 		}
 	}
 	return nil
 }
 
-// isolatedOpenError is an order's refusal for risk code c; past is the
-// close closingPast found when c is risk.IsolatedOpenPastClose.
-func isolatedOpenError(c risk.Code, past *order) *wire.Error {
+// isolatedOpenError is the refusal for risk code c of an order or a
+// leverage (what moves the cash, what to do instead); past is the close
+// closingPast found when c is risk.IsolatedOpenPastClose.
+func isolatedOpenError(c risk.Code, past *order, what, instead string) *wire.Error {
 	if c != risk.IsolatedOpenPastClose || past == nil {
 		return riskError(c)
 	}
-	return wire.Errorf(wire.CodeInsufficientMargin, "the isolated order's margin and fee, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel that order first, or open less",
-		past.wid, past.h.sym.Name)
+	return wire.Errorf(wire.CodeInsufficientMargin, "%s, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel that order first, or %s",
+		what, past.wid, past.h.sym.Name, instead)
 }
+
+// An order's isolatedOpenError.
+const isoOpenWhat, isoOpenInstead = "the isolated order's margin and fee", "open less"
 
 // closingPastError is closingPast's refusal of what.
 func closingPastError(o *order, what string) *wire.Error {

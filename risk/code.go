@@ -54,7 +54,8 @@ const (
 	// IsolatedOpenPastClose: an isolated position's opening order whose
 	// initial margin and fee, out of the cash once it fills (with what the
 	// other isolated opening orders reserve), would leave a closing order
-	// past its position's close bound (PreTradeChecked's caller found it).
+	// past its position's close bound (PreTradeChecked's caller found it);
+	// SetLeverageChecked's for a leverage that raises what they reserve.
 	IsolatedOpenPastClose
 	// CloseBeyondIsolatedOpens is BeyondBankruptcy at the cash less what
 	// the isolated positions' opening orders reserve: they may fill first.

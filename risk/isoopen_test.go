@@ -170,3 +170,35 @@ func TestAsIsolatedOpensFill(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIsolatedLeverageChecked: a lower leverage raises what a resting
+// isolated open reserves (475 at 4×, 633.33 at 3×), so it is held to the
+// closes as a new open is: with a sell resting at 2300 (within the bound
+// 475 out leaves, 2225), 3× (2383.33) is refused (IsolatedOpenPastClose)
+// and leaves the leverage and the reservation as they were; a higher
+// leverage, which lowers the reservation, asks nothing.
+func TestIsolatedLeverageChecked(t *testing.T) {
+	a, long, iso := isoOpenAccount(t)
+	mustOK(t, a.SetLeverage(iso, 4), "4×")
+	c, _ := a.PreTradeChecked(iso, Order{ID: newID(), Side: book.Buy, Type: Limit, Price: 1900, Qty: 1}, 3750, nil)
+	mustOK(t, c, "isolated open")
+	c, _ = a.PreTrade(long, Order{ID: newID(), Side: book.Sell, Type: Limit, Price: 2300, Qty: 1}, 3750)
+	mustOK(t, c, "the close, within")
+	asked := 0
+	var saw market.Money
+	keep := func() bool { asked++; saw = a.Cash(); return !a.PastCloseBound(long, 2300) }
+	cash := a.Cash()
+	if c := a.SetLeverageChecked(iso, 3, keep); c != IsolatedOpenPastClose || asked != 1 || saw > cash-usdt("633.33") {
+		t.Fatalf("3× past the close: %s; keep asked %d times, saw cash %s", c, asked, saw)
+	}
+	if p, _ := a.Position(iso); p.Leverage != 4 || a.isoOrderMargin != usdt("475") || a.Cash() != cash {
+		t.Fatalf("after the refusal: leverage %d, reserved %s, cash %s", p.Leverage, a.isoOrderMargin, a.Cash())
+	}
+	mustOK(t, a.SetLeverageChecked(iso, 5, keep), "5×")
+	if asked != 1 || a.isoOrderMargin != usdt("380") {
+		t.Fatalf("5×: keep asked %d times, reserved %s", asked, a.isoOrderMargin)
+	}
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -210,7 +210,7 @@ func (a *Account) preTrade(sym *market.Symbol, o Order, mark book.Ticks, keep fu
 		so.notional -= add
 		return code, 0
 	}
-	if iso := a.isoOrderMargin + delta; p.mode == Isolated && iso > isoBefore && keep != nil && a.nOpen > 0 && a.HoldsCloses() && !a.withCashOut(iso, keep) {
+	if p.mode == Isolated && !a.isoOpensKeep(a.isoOrderMargin+delta, isoBefore, keep) {
 		so.qty -= o.Qty // an isolated order reserves no open loss
 		so.notional -= add
 		return IsolatedOpenPastClose, 0
@@ -225,6 +225,14 @@ func (a *Account) preTrade(sym *market.Symbol, o Order, mark book.Ticks, keep fu
 		p.mark = mark // the symbol's first mark here: its fills are valued at it, not at their own price
 	}
 	return OK, max(delta, 0)
+}
+
+// isoOpensKeep says whether iso, what the isolated positions' opening
+// orders are to reserve (before: what they did), leaves the closes as keep
+// wants them: keep is asked, with iso out of the cash, only when iso grows
+// while a position holds closes.
+func (a *Account) isoOpensKeep(iso, before market.Money, keep func() bool) bool {
+	return iso <= before || keep == nil || a.nOpen == 0 || !a.HoldsCloses() || a.withCashOut(iso, keep)
 }
 
 // marginPrice is the price an order's margin is reserved at: where its

@@ -12,6 +12,15 @@ import (
 // would not fit (cross: Available < 0 afterwards; isolated with a position:
 // its margin below the new initial margin — add margin first).
 func (a *Account) SetLeverage(sym *market.Symbol, lev int64) Code {
+	return a.SetLeverageChecked(sym, lev, nil)
+}
+
+// SetLeverageChecked is SetLeverage that asks keep as PreTradeChecked does
+// when the new leverage raises what an isolated position's opening orders
+// reserve: their margin leaves the cash as they fill, so a lower leverage
+// moves the bound a resting close is held to. false puts the leverage back
+// and returns IsolatedOpenPastClose.
+func (a *Account) SetLeverageChecked(sym *market.Symbol, lev int64, keep func() bool) Code {
 	switch {
 	case a.inLiq:
 		return AccountInLiquidation
@@ -31,19 +40,21 @@ func (a *Account) SetLeverage(sym *market.Symbol, lev int64) Code {
 	if lev > sym.TierFor(sym.Notional(p.mark, w)).MaxLeverage {
 		return LeverageTooHigh
 	}
-	old := p.lev
+	old, iso := p.lev, a.isoOrderMargin
 	p.lev = lev
 	a.updateOrderMargin(i)
-	bad := a.Available() < 0 && lev < old
-	if p.mode == Isolated && p.qty != 0 && p.margin < p.initialMargin() {
-		bad = true
+	code := OK
+	switch {
+	case a.Available() < 0 && lev < old, p.mode == Isolated && p.qty != 0 && p.margin < p.initialMargin():
+		code = InsufficientMargin
+	case !a.isoOpensKeep(a.isoOrderMargin, iso, keep):
+		code = IsolatedOpenPastClose
 	}
-	if bad {
+	if code != OK {
 		p.lev = old
 		a.updateOrderMargin(i)
-		return InsufficientMargin
 	}
-	return OK
+	return code
 }
 
 // SetMarginMode sets sym's margin mode; PositionOpen while sym has a
