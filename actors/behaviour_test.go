@@ -45,8 +45,9 @@ var behaviourRuns = []struct {
 // records) and by a script of what the soak does not reach (a liquidation
 // bounded by liquidation_slippage and its ADL, a funding time that cancels
 // a resting close past the bound, also with the resting isolated opens'
-// reservation out, refused margin moves and isolated opens, a user's
-// cancel beating the bound's) and compares the states with those they
+// reservation out, an isolated open refused for a resting close, a
+// user's cancel beating the bound's, a maker fill valued at the trade's
+// mark) and compares the states with those they
 // gave when written: a change that makes the actors decide differently on
 // the same records must bump Behaviour, else recovery would replay an
 // older journal into a state nobody acknowledged. It catches what these
@@ -176,7 +177,7 @@ func scriptSymbols(t *testing.T) []*market.Symbol {
 // that each happened: a funding time cancels a resting close past the
 // bound; a liquidation's IOC takes a bid within liquidation_slippage and
 // leaves one beyond it, the rest closed by ADL at the bankruptcy price; an
-// isolated open and a margin move refused for a resting close; a funding
+// isolated open refused for a resting close; a funding
 // time cancels a close within at the cash but past once a resting
 // isolated open fills; a user's cancel that reaches the book before the
 // bound's leaves the order canceled, not by the bound; a maker fill after
@@ -219,7 +220,7 @@ func behaviourScript(t *testing.T, j *memJournal) *env {
 	if r := e.place("hal", otherSym, wire.Buy, "3100", "1", wire.IOC); r.OK {
 		t.Fatalf("an isolated open whose margin puts hal's resting sell past its bound: %+v", r.Order)
 	}
-	if r := e.positionMarginIn("hal", otherSym, "100"); r.OK {
+	if r := e.positionMarginIn("hal", otherSym, "100"); r.OK || r.Error.Code != wire.CodeNoIsolatedPosition {
 		t.Fatalf("margin added to a symbol hal holds nothing in: %+v", r.Reply)
 	}
 	e.cancel("hal", halSell.OrderID)
