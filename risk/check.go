@@ -84,8 +84,8 @@ func (a *Account) Check() error {
 			return bad("%s order totals %+v, its orders %+v", p.sym.Name, p.side, sides[i])
 		case p.orders != counts[i]:
 			return bad("%s counts %d orders, holds %d", p.sym.Name, p.orders, counts[i])
-		case p.orderMargin != p.requiredOrderMargin():
-			return bad("%s reserves %v, its orders require %v", p.sym.Name, p.orderMargin, p.requiredOrderMargin())
+		case p.orderMargin != a.requiredOrderMargin(i, nil, 0):
+			return bad("%s reserves %v, its orders require %v", p.sym.Name, p.orderMargin, a.requiredOrderMargin(i, nil, 0))
 		}
 		om += p.orderMargin
 		if p.mode == Isolated {

@@ -67,8 +67,9 @@ func (a *Account) ApplyFill(sym *market.Symbol, f Fill) (FillResult, Code) {
 	case f.Price <= 0 || f.Price > sym.MaxPrice:
 		return FillResult{}, InvalidPrice
 	}
+	mp := o.price // removeOrderQty may forget o
 	i, left := a.removeOrderQty(j, f.Qty)
-	res := a.applyTrade(i, book.Lots(f.Side.Sign())*f.Qty, f.Price, f.FeeRate)
+	res := a.applyTrade(i, book.Lots(f.Side.Sign())*f.Qty, f.Price, f.FeeRate, mp)
 	res.OrderDone = left == 0
 	return res, OK
 }
@@ -92,7 +93,7 @@ func (a *Account) ApplyADLClose(sym *market.Symbol, qty book.Lots, price book.Ti
 	if a.pos[i].qty > 0 {
 		d = -qty
 	}
-	return a.applyTrade(i, d, price, 0), OK
+	return a.applyTrade(i, d, price, 0, 0), OK
 }
 
 // CloseForADL is a ranked counterparty's side of a forced close: of qty
@@ -152,13 +153,15 @@ func (a *Account) affordsClose(i int, n book.Lots, price book.Ticks) bool {
 	return eq+d >= 0
 }
 
-// applyTrade trades slot i and brings every derived number up to date.
-func (a *Account) applyTrade(i int, delta book.Lots, price book.Ticks, feeRate market.Rate) FillResult {
+// applyTrade trades slot i and brings every derived number up to date;
+// mp is the order's margin price (0: no order), which bounds what an
+// isolated opening part moves from the cash (trade).
+func (a *Account) applyTrade(i int, delta book.Lots, price book.Ticks, feeRate market.Rate, mp book.Ticks) FillResult {
 	p := &a.pos[i]
 	if p.mark == 0 {
 		p.mark = price // first sight of the symbol: the fill price is the best mark known
 	}
-	tr := a.trade(p, delta, price, feeRate)
+	tr := a.trade(p, delta, price, feeRate, mp)
 	a.afterChange(i)
 	if a.nOpen == 0 && a.cash < 0 {
 		// The account is flat and nothing backs the cross wallet any more:

@@ -195,14 +195,14 @@ func (a *Account) preTrade(sym *market.Symbol, o Order, mark book.Ticks, keep fu
 	so.qty += o.Qty
 	so.notional += add
 	so.loss += loss
-	om := p.requiredOrderMargin()
+	om := a.requiredOrderMargin(i, &o, price)
 	delta := om - p.orderMargin
 	if delta > 0 && delta > a.Available() {
 		code := InsufficientMargin
 		if so.loss -= loss; loss > 0 {
 			// Had it reserved no open loss, would it fit? Then the loss is
 			// what the balance cannot carry.
-			if without := p.requiredOrderMargin() - p.orderMargin; without <= 0 || without <= a.Available() {
+			if without := a.requiredOrderMargin(i, &o, price) - p.orderMargin; without <= 0 || without <= a.Available() {
 				code = OpenLossUncovered
 			}
 		}
@@ -297,7 +297,35 @@ func (a *Account) removeOrderQty(j int, q book.Lots) (slot int, left book.Lots) 
 // updateOrderMargin recomputes slot i's reservation after its orders or
 // position changed; it returns the change.
 func (a *Account) updateOrderMargin(i int) market.Money {
-	return a.setOrderMargin(i, a.pos[i].requiredOrderMargin())
+	return a.setOrderMargin(i, a.requiredOrderMargin(i, nil, 0))
+}
+
+// requiredOrderMargin is slot i's order margin (position.requiredOrderMargin)
+// with the open orders recorded and, when o is not nil, o at margin price mp
+// (PreTrade counts it before recording it). Only an isolated side that both
+// closes and opens needs its least lot's worth (sideReq): a walk over the
+// account's orders, none otherwise.
+func (a *Account) requiredOrderMargin(i int, o *Order, mp book.Ticks) market.Money {
+	p := &a.pos[i]
+	var minLot [2]market.Money
+	if p.mode == Isolated {
+		for k, s := range [2]book.Side{book.Buy, book.Sell} {
+			if c := p.closeCap(s); c == 0 || p.side[k].qty <= c {
+				continue
+			}
+			if o != nil && o.Side == s {
+				minLot[k] = p.sym.Notional(mp, 1)
+			}
+			for _, r := range a.orders.Values() {
+				if int(r.slot) == i && r.side == s {
+					if n := p.sym.Notional(r.price, 1); minLot[k] == 0 || n < minLot[k] {
+						minLot[k] = n
+					}
+				}
+			}
+		}
+	}
+	return p.requiredOrderMargin(minLot)
 }
 
 // setOrderMargin sets slot i's reservation to om, the account's sums with
