@@ -127,8 +127,12 @@ func (a *accountActor) withdraw(ctx actor.Context, m *withdrawReq) {
 // margin removal that would leave one is undone and refused (risk's WithdrawChecked,
 // RemoveMarginChecked): the fill would lose more than what backs the
 // position, and the fund would pay the counterparty for it (API.md, the
-// bankruptcy bound).
+// bankruptcy bound). One whose bound's cancel is on its way counts: the
+// book may fill it before the cancel reaches it (DESIGN.md), and the money
+// moved out would be the fund's loss; another is returned first, as the
+// trader must cancel that one (pastCloseAdvice).
 func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
+	var canceling *order
 	for _, o := range a.orders.Values() {
 		if o.h.asset != asset || h != nil && o.h != h || o.cond != nil && !o.cond.fired {
 			continue
@@ -145,10 +149,25 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 			price = o.bound
 		}
 		if price == 0 || acct.PastCloseBound(o.h.sym, price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
-			return o
+			if !o.pastBound {
+				return o
+			}
+			if canceling == nil {
+				canceling = o
+			}
 		}
 	}
-	return nil
+	return canceling
+}
+
+// pastCloseAdvice is what a refusal for closingPast's o asks first: the
+// trader's cancel, or, when the bound's own cancel is on its way
+// (order.pastBound), its answer: cancel that order first would be no help.
+func pastCloseAdvice(o *order) string {
+	if o.pastBound {
+		return "the exchange is canceling that order (canceled_by_bankruptcy): try again once it is canceled"
+	}
+	return "cancel that order first"
 }
 
 // isolatedOpenError is the refusal for risk code c of an order or a
@@ -158,8 +177,8 @@ func isolatedOpenError(c risk.Code, past *order, what, instead string) *wire.Err
 	if c != risk.IsolatedOpenPastClose || past == nil {
 		return riskError(c)
 	}
-	return wire.Errorf(wire.CodeInsufficientMargin, "%s, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel that order first, or %s",
-		what, past.wid, past.h.sym.Name, instead)
+	return wire.Errorf(wire.CodeInsufficientMargin, "%s, out of the balance once it fills, would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: %s, or %s",
+		what, past.wid, past.h.sym.Name, pastCloseAdvice(past), instead)
 }
 
 // An order's isolatedOpenError.
@@ -167,6 +186,6 @@ const isoOpenWhat, isoOpenInstead = "the isolated order's margin and fee", "open
 
 // closingPastError is closingPast's refusal of what.
 func closingPastError(o *order, what string) *wire.Error {
-	return wire.Errorf(wire.CodeInsufficientMargin, "%s would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: cancel the order first, or take out less",
-		what, o.wid, o.h.sym.Name)
+	return wire.Errorf(wire.CodeInsufficientMargin, "%s would leave order %s closing the %s position past its bankruptcy price, a loss its margin cannot pay: %s, or take out less",
+		what, o.wid, o.h.sym.Name, pastCloseAdvice(o))
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,6 +237,49 @@ func TestUserCancelBeatsPastCloseCancel(t *testing.T) {
 		}
 		if a := e.audit(); !a.OK {
 			t.Fatalf("audit %s", a)
+		}
+	}
+}
+
+// TestWithdrawBesidePastCloseCancel: alice's sell at 1875 is past her
+// bankruptcy price once her second cross open fills (pastCloseRace), and
+// the bound's cancel is on its way to the held book. A withdrawal of 400
+// meanwhile is refused, saying the exchange is canceling the order, not
+// to cancel it: carol's buy queued ahead of that cancel fills the sell,
+// and with the 400 out the cash would end below zero (2000 − 400 − 1875),
+// the fund's loss. Without carol's buy the cancel takes the sell, and the
+// same withdrawal then passes, as the refusal said.
+func TestWithdrawBesidePastCloseCancel(t *testing.T) {
+	for _, race := range []bool{true, false} {
+		e, sell, release := pastCloseRace(t)
+		var buy <-chan wire.OrderReply
+		if race {
+			buy = e.takeBehind("1875")
+		}
+		e.mustPlace("alice", otherSym, wire.Buy, "3750", "1", wire.IOC) // the equity split: bankrupt at 2750
+		e.boundCancelSent("alice", sell.OrderID)
+		r := e.withdraw("alice", "400")
+		if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "the exchange is canceling that order") ||
+			strings.Contains(r.Error.Message, "cancel that order first") {
+			t.Fatalf("race %v: withdrawal beside the bound's cancel: %+v", race, r.Reply)
+		}
+		if !race {
+			release()
+			e.pastBoundCanceled("alice", sell.OrderID)
+			if r := e.withdraw("alice", "400"); !r.OK {
+				t.Fatalf("withdrawal once the sell is canceled: %+v", r.Reply)
+			}
+			continue
+		}
+		release()
+		if b := <-buy; !b.OK || !b.Order.FilledQty.Equal(dec("1")) {
+			t.Fatalf("carol's buy %+v %+v", b.Reply, b.Order)
+		}
+		if a := e.audit(); !a.OK || a.Uncovered != 0 || !e.fundBalance().IsZero() {
+			t.Fatalf("audit %s, fund %s", a, e.fundBalance())
+		}
+		if b := e.state("alice").Balances["USDT"]; b.Sign() < 0 {
+			t.Fatalf("alice's cash %s", b)
 		}
 	}
 }

@@ -121,3 +121,44 @@ func TestInverseRestateKeepsTheMarginPrice(t *testing.T) {
 		}
 	}
 }
+
+// TestInverseOpenLossShrinks: an inverse order's open loss is its exact
+// loss rounded up, so what a partial fill leaves of it, pro rata and
+// rounded up, is never less than the rest would reserve afresh. Six lots
+// sold at 35 837 with the mark at 35 838 lose 0.93 units: the difference of
+// the two values rounded down is 0, four of the lots' is 1, so a loss of 0
+// kept 0 for the 4 lots a fill of 2 left.
+func TestInverseOpenLossShrinks(t *testing.T) {
+	sym := inverseSymbol(t, "XBTUSD")
+	a := funded("1", Cross)
+	c, _ := a.PreTrade(sym, Order{ID: 1, Side: book.Sell, Type: Limit, Price: 35_837, Qty: 6}, 35_838)
+	mustOK(t, c, "PreTrade")
+	_, c = a.ApplyFill(sym, Fill{OrderID: 1, Side: book.Sell, Price: 35_837, Qty: 2})
+	mustOK(t, c, "fill")
+	p := &a.pos[a.find(sym)]
+	if got, want := a.OrderLoss(1), p.openLoss(book.Sell, 35_837, 4, 35_838); got < want || want != 1 {
+		t.Fatalf("4 lots left reserve open loss %d, a fresh order of them %d (want 1)", got, want)
+	}
+	// Every split of orders up to 40 lots a tick or a few off marks across
+	// the range: openLoss is within a unit above the floors' difference,
+	// and its pro-rata share covers the rest's.
+	for mark := book.Ticks(3_000); mark < 2_000_000; mark += 7_919 {
+		for _, side := range []book.Side{book.Buy, book.Sell} {
+			for d := book.Ticks(1); d <= 3; d++ {
+				price := mark + book.Ticks(side.Sign())*d*d // against the mark
+				for q := book.Lots(1); q <= 40; q++ {
+					loss, floors := p.openLoss(side, price, q, mark), p.lossAt(side, price, q, mark)
+					if loss < floors || loss > floors+1 || loss == 0 {
+						t.Fatalf("%s %d at %d, mark %d: open loss %d, the floors' difference %d", side, q, price, mark, loss, floors)
+					}
+					for left := book.Lots(1); left < q; left++ {
+						kept := market.Money(market.MustMulDiv(int64(loss), int64(left), int64(q), true))
+						if fresh := p.openLoss(side, price, left, mark); kept < fresh {
+							t.Fatalf("%s %d at %d, mark %d: %d of open loss %d keep %d, afresh %d", side, q, price, mark, left, loss, kept, fresh)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -29,7 +29,15 @@ func TestOpenLossWalk(t *testing.T) {
 	lin := snapSymbols(t)
 	inv := []*market.Symbol{inverseSymbol(t, "XBTUSD")}
 	var withLoss, shrunk int
-	for seed := uint64(1); seed <= 16; seed++ {
+	// Seeds 1-32, and inverse seeds past them where a shrink kept a unit
+	// less than a fresh reservation while openLoss was lossAt (28 was the
+	// first; 200 seeds take 4 s).
+	var seeds []uint64
+	for seed := uint64(1); seed <= 32; seed++ {
+		seeds = append(seeds, seed)
+	}
+	seeds = append(seeds, 52, 56, 64)
+	for _, seed := range seeds {
 		syms, deposit := lin, usdt("200000")
 		if seed%4 == 0 {
 			syms, deposit = inv, usdt("20")
@@ -149,8 +157,8 @@ func TestOpenLossWalk(t *testing.T) {
 				p := &a.pos[got.slot]
 				want := p.openLoss(o.side, o.price, o.qty, o.mark)
 				// Linear values are exact, so the pro-rata shrink is too; an
-				// inverse value rounds, and each shrink rounds up: at most a
-				// unit more per partial fill, never less.
+				// inverse loss is rounded up (openLoss), and so is each
+				// shrink: at most a unit more per partial fill, never less.
 				slack := market.Money(0)
 				if o.sym.Kind == market.Inverse {
 					slack = market.Money(o.fills)

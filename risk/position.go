@@ -1,6 +1,8 @@
 package risk
 
 import (
+	"math/bits"
+
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
 )
@@ -138,11 +140,35 @@ func maxLoss(s *market.Symbol, q book.Lots) market.Money {
 // reserves an order's open loss, so the account's cash carries it when
 // the order fills. An isolated position's order is held to
 // opensUnderMaintenance instead (its margin alone backs it): 0.
+//
+// An inverse loss is the exact one, q × K × (1/low − 1/high), rounded up:
+// at least lossAt (the difference of two values rounded down) and at most
+// a unit more. Rounded so, a partial fill's pro-rata share of it, rounded
+// up (removeOrderQty), is never less than the fresh openLoss of the rest,
+// ⌈L × left/q⌉ ≤ ⌈⌈L⌉ × left/q⌉; lossAt's differences are not (6 lots
+// sold at 35 837 on XBTUSD, mark 35 838, lose 0 and 4 of them 1), and
+// neither is a lossAt that loses nothing after all, kept 0 for ever.
 func (p *position) openLoss(side book.Side, price book.Ticks, q book.Lots, mark book.Ticks) market.Money {
 	if p.mode != Cross || !against(side, price, mark) {
 		return 0
 	}
-	return p.lossAt(side, price, q, mark)
+	loss := p.lossAt(side, price, q, mark)
+	if p.sym.Kind == market.Inverse && fracAbove(uint64(q), uint64(p.sym.InverseK), uint64(min(price, mark)), uint64(max(price, mark))) {
+		loss++
+	}
+	return loss
+}
+
+// fracAbove says whether q×k/lo has a larger fractional part than q×k/hi
+// (both quotients fit in 64 bits, as the values lossAt took of them do):
+// then the exact difference is above the difference of the floors.
+func fracAbove(q, k, lo, hi uint64) bool {
+	nh, nl := bits.Mul64(q, k)
+	_, rlo := bits.Div64(nh, nl, lo)
+	_, rhi := bits.Div64(nh, nl, hi)
+	ah, al := bits.Mul64(rlo, hi) // rlo/lo > rhi/hi ⇔ rlo×hi > rhi×lo
+	bh, bl := bits.Mul64(rhi, lo)
+	return ah > bh || ah == bh && al > bl
 }
 
 // lossAt is what q lots opened on side at price lose against mark (0 when
