@@ -164,14 +164,20 @@ func readBehaviourJournals(t *testing.T) (uint64, []behaviourJournal) {
 	return v, runs
 }
 
-// scriptSymbols are behaviourScript's: TEST-PERP with funding on and
-// OTHER-PERP.
+// scriptSymbols are behaviourScript's: TEST-PERP with funding on,
+// OTHER-PERP and the inverse INV-PERP settled in BTC.
 func scriptSymbols(t *testing.T) []*market.Symbol {
 	cfg := testConfig(tsym, longTiers()...)
 	on := true
 	cfg.Funding = &on
-	return []*market.Symbol{compileSymbol(t, cfg), testSymbol(t, otherSym, longTiers()...)}
+	inv := testConfig(invSym, [2]string{"10", "0.005"}, [2]string{"1000", "0.01"})
+	inv.Contract, inv.Quote, inv.Settle = "inverse", "USD", "BTC"
+	inv.Tick, inv.Lot = dec("0.5"), dec("100")
+	inv.TakerFee, inv.MakerFee = dec("0.00075"), dec("-0.00025")
+	return []*market.Symbol{compileSymbol(t, cfg), testSymbol(t, otherSym, longTiers()...), compileSymbol(t, inv)}
 }
+
+const invSym = "INV-PERP"
 
 // behaviourScript writes the decisions the soak does not reach, checking
 // that each happened: a funding time cancels a resting close past the
@@ -181,7 +187,8 @@ func scriptSymbols(t *testing.T) []*market.Symbol {
 // time cancels a close within at the cash but past once a resting
 // isolated open fills; a user's cancel that reaches the book before the
 // bound's leaves the order canceled, not by the bound; a maker fill after
-// the mark moved values the position at the trade's mark.
+// the mark moved values the position at the trade's mark; an inverse
+// order's open loss through a partial fill.
 func behaviourScript(t *testing.T, j *memJournal) *env {
 	e := pairEnvWith(t, j, "3750", scriptSymbols(t)...)
 	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 2)
@@ -263,6 +270,17 @@ func behaviourScript(t *testing.T, j *memJournal) *env {
 	e.mustPlace("carol", tsym, wire.Sell, "3500", "1", wire.IOC)
 	if p := e.position("kim", tsym); p == nil || !p.MarkPrice.Equal(dec("3600")) {
 		t.Fatalf("kim's long %+v", p)
+	}
+
+	// lee's inverse buy above the mark reserves its open loss (rounded
+	// up), fills in part and rests the rest.
+	for _, a := range []string{"lee", "max"} {
+		e.depositIn(a, "BTC", "1")
+		e.leverage(a, invSym, 5)
+	}
+	e.mustPlace("max", invSym, wire.Sell, "3757", "300")
+	if o := e.mustPlace("lee", invSym, wire.Buy, "3757", "700"); o.Status != wire.StatusPartiallyFilled {
+		t.Fatalf("lee's inverse buy %+v", o)
 	}
 	if a := e.audit(); !a.OK {
 		t.Fatalf("audit %s", a)
