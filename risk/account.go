@@ -139,7 +139,7 @@ func (a *Account) Withdraw(amount market.Money) Code { return a.WithdrawChecked(
 // set) whether the account may stay so: the caller's check of what risk
 // does not hold, its orders' limit prices against the bankruptcy prices
 // the withdrawal raised, with what the isolated opening orders reserve out
-// of the cash too (keepsCloses). false puts the money back as it was and
+// of the cash too (AsIsolatedOpensFill). false puts the money back as it was and
 // returns BeyondBankruptcy.
 func (a *Account) WithdrawChecked(amount market.Money, keep func() bool) Code {
 	switch {
@@ -152,7 +152,7 @@ func (a *Account) WithdrawChecked(amount market.Money, keep func() bool) Code {
 	}
 	a.cash -= amount
 	a.afterChange(-1)
-	if keep != nil && !a.keepsCloses(keep) {
+	if keep != nil && !a.AsIsolatedOpensFill(keep) {
 		a.cash += amount
 		a.afterChange(-1)
 		return BeyondBankruptcy

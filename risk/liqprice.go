@@ -483,32 +483,26 @@ func (a *Account) withCashOut(amount market.Money, f func() bool) bool {
 	return ok
 }
 
-// keepsCloses is keep's answer with what the isolated positions' opening
-// orders reserve (isoOrderMargin) out of the cash too: their initial
-// margin and fee leave it as they fill, maybe before a close does, so a
-// move of the cash is judged as if they had (PreTrade holds a new close to
-// it). No reservation: keep asked as the account is.
-func (a *Account) keepsCloses(keep func() bool) bool {
-	if a.isoOrderMargin <= 0 {
-		return keep()
-	}
-	return a.withCashOut(a.isoOrderMargin, keep)
-}
-
 // AsIsolatedOpensFill returns f's answer with what the isolated
 // positions' opening orders reserve (isoOrderMargin) out of the cash, the
-// prices that moves recomputed, then puts the cash back (keepsCloses):
-// inside f, PastCloseBound is PreTrade's stricter close test
+// prices that moves recomputed, then puts the cash back: their initial
+// margin and fee leave it as they fill, maybe before a close does, so a
+// move of the cash (PreTrade's new close, a withdrawal, a margin move, the
+// actors' cancel of resting closes past the bound) is judged as if they
+// had. Inside f, PastCloseBound is PreTrade's stricter close test
 // (CloseBeyondIsolatedOpens), which any close past at the cash fails too
-// (less cash never moves a bound back toward the mark). The opens may
-// fill before a close does, so a change of the account after placement is
-// judged so too (the actors' cancel of resting closes past the bound).
-// Without such orders (O(1)) f sees the account as it is. f must not
-// change the account.
-func (a *Account) AsIsolatedOpensFill(f func() bool) bool { return a.keepsCloses(f) }
+// (less cash never moves a bound back toward the mark). Without such
+// orders (O(1)) f sees the account as it is. f must not change the
+// account.
+func (a *Account) AsIsolatedOpensFill(f func() bool) bool {
+	if a.isoOrderMargin <= 0 {
+		return f()
+	}
+	return a.withCashOut(a.isoOrderMargin, f)
+}
 
 // CloseBound is CloseBankruptcyPrice with what the isolated positions'
-// opening orders reserve out of the cash (keepsCloses): the bound of a
+// opening orders reserve out of the cash (AsIsolatedOpensFill): the bound of a
 // market close, which PreTrade holds a limit close to as well. Without
 // such orders (the O(1) test) it is CloseBankruptcyPrice.
 func (a *Account) CloseBound(sym *market.Symbol) (bk book.Ticks, ok bool) {
@@ -516,7 +510,7 @@ func (a *Account) CloseBound(sym *market.Symbol) (bk book.Ticks, ok bool) {
 	if i < 0 || a.pos[i].qty == 0 {
 		return 0, false
 	}
-	a.keepsCloses(func() bool { bk = a.closeBk(i); return true })
+	a.AsIsolatedOpensFill(func() bool { bk = a.closeBk(i); return true })
 	return bk, true
 }
 

@@ -153,7 +153,7 @@ func (a *Account) preTrade(sym *market.Symbol, o Order, mark book.Ticks, keep fu
 		if a.pastCloseBound(i, o.Price) {
 			return BeyondBankruptcy, 0
 		}
-		if a.isoOrderMargin > 0 && !a.keepsCloses(func() bool { return !a.pastCloseBound(i, o.Price) }) {
+		if a.isoOrderMargin > 0 && !a.AsIsolatedOpensFill(func() bool { return !a.pastCloseBound(i, o.Price) }) {
 			return CloseBeyondIsolatedOpens, 0
 		}
 	}

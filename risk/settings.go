@@ -116,7 +116,7 @@ func (a *Account) AddMarginChecked(sym *market.Symbol, amount market.Money, keep
 	a.cash -= amount
 	a.pos[i].margin += amount
 	a.afterChange(i)
-	if keep != nil && !a.keepsCloses(keep) {
+	if keep != nil && !a.AsIsolatedOpensFill(keep) {
 		a.cash += amount
 		a.pos[i].margin -= amount
 		a.afterChange(i)
@@ -149,7 +149,7 @@ func (a *Account) RemoveMarginChecked(sym *market.Symbol, amount market.Money, k
 	p.margin -= amount
 	a.cash += amount
 	a.afterChange(i)
-	if keep != nil && !a.keepsCloses(keep) {
+	if keep != nil && !a.AsIsolatedOpensFill(keep) {
 		p.margin += amount
 		a.cash -= amount
 		a.afterChange(i)
