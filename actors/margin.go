@@ -138,17 +138,15 @@ func (a *accountActor) closingPast(asset int, h *symbolHandle) *order {
 			continue
 		}
 		acct := a.risk(o.h)
-		pos, _ := acct.Position(o.h.sym)
-		if pos.Qty == 0 || (pos.Qty > 0) == (o.side == book.Buy) {
+		if !o.closes(acct) {
 			continue
 		}
-		// The book may fill an order with an amend on its way at either
-		// price, a market one down (a buy: up) to its bound.
-		price := o.price
+		// The book may fill a market order down (a buy: up) to its bound.
+		price := o.extreme()
 		if o.typ == book.Market {
 			price = o.bound
 		}
-		if price == 0 || acct.PastCloseBound(o.h.sym, price) || o.amending > 0 && acct.PastCloseBound(o.h.sym, o.pendPrice) {
+		if price == 0 || acct.PastCloseBound(o.h.sym, price) {
 			if !o.pastBound {
 				return o
 			}

@@ -119,12 +119,18 @@ func (a *accountActor) restingClose(acct *risk.Account, asset int, o *order) boo
 	if o.h.asset != asset || o.typ != book.Limit || o.tif != book.GTC || o.pastBound || o.cond != nil && !o.cond.fired {
 		return false
 	}
+	return o.closes(acct)
+}
+
+// closes says whether o is on the side that closes its position in acct.
+func (o *order) closes(acct *risk.Account) bool {
 	q := acct.Qty(o.h.sym)
 	return q != 0 && (q > 0) != (o.side == book.Buy)
 }
 
 // extreme is the price the book may fill o at that is furthest against its
-// position (an amend on its way: either).
+// position (an amend on its way: either); the close-bound test is monotone
+// in the price, so o is past its bound at either iff at this one.
 func (o *order) extreme() book.Ticks {
 	if o.amending == 0 {
 		return o.price
