@@ -134,6 +134,10 @@ func (f *Follower) Next(ctx context.Context, fn func(seq uint64, kind uint16, ac
 		return fmt.Errorf("journal: %w", err)
 	}
 	if err := f.cur.batch(meta.Sequence.Stream, m.Data(), fn); err != nil {
+		// For good: the batch is consumed, so a later Next (Promote's
+		// catch-up) would wait for the next one and fail on the gap, the
+		// record's error lost.
+		f.err = err
 		return err
 	}
 	f.stream = meta.Sequence.Stream

@@ -151,3 +151,42 @@ func TestFollowerBehind(t *testing.T) {
 		t.Fatal("behind at the end")
 	}
 }
+
+// An error of fn stops the follower for good: Next returns it again at
+// once, and Promote (a standby that won the lease just then) returns it
+// and appends nothing. Before, the failed batch was consumed: Promote's
+// catch-up waited for the next one and failed on a gap or its context,
+// the record's error lost.
+func TestFollowerStopsOnFnError(t *testing.T) {
+	nc := fresh(t)
+	cfg := config("FNERR")
+	w := open(t, nc, cfg)
+	appendTexts(w, nil, texts("a-", 10)...)
+	mustSync(t, w)
+	f, err := Follow(nc, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	refused := errors.New("refused")
+	fn := func(seq uint64, _ uint16, _ uint32, _ []byte) error {
+		if seq == 4 {
+			return refused
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := f.Next(ctx, fn); !errors.Is(err, refused) {
+		t.Fatalf("Next: %v, want the record's error", err)
+	}
+	if err := f.Next(ctx, fn); !errors.Is(err, refused) {
+		t.Fatalf("Next after it: %v, want the record's error again", err)
+	}
+	if _, err := f.Promote(ctx, fn, 9, 0, []byte("mark")); !errors.Is(err, refused) {
+		t.Fatalf("Promote: %v, want the record's error", err)
+	}
+	if _, last := readAll(t, nc, cfg, 1); last != 10 {
+		t.Fatalf("the journal ends at %d after a refused Promote, want 10", last)
+	}
+}
