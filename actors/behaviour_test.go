@@ -334,7 +334,7 @@ func TestBehaviourRefused(t *testing.T) {
 	}
 	refused := func(err error, by string) {
 		t.Helper()
-		if !errors.Is(err, ErrRecover) || !errors.Is(err, errBehaviour) || !strings.Contains(err.Error(), by) {
+		if !errors.Is(err, ErrRecover) || !errors.Is(err, ErrBehaviour) || !strings.Contains(err.Error(), by) {
 			t.Fatalf("recovery: %v, want a refusal naming %q", err, by)
 		}
 	}

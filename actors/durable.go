@@ -82,6 +82,13 @@ func LeaderRecord(ms int64, name string) (kind uint16, actor uint32, payload []b
 	return recLeader, 0, append(binary.AppendUvarint(nil, uint64(ms)), name...)
 }
 
+// VersionRecord is the record every start appends (Recover): the time and
+// the Behaviour v of the exchange appending the records after it. Replay
+// refuses those records unless v is its own (ErrBehaviour).
+func VersionRecord(ms int64, v uint64) (kind uint16, actor uint32, payload []byte) {
+	return recVersion, 0, binary.AppendUvarint(binary.AppendUvarint(nil, uint64(ms)), v)
+}
+
 // maxIDsPerRecord bounds the ids one record issues: ids are seq<<8 | k.
 const maxIDsPerRecord = 256
 

@@ -26,8 +26,10 @@ import (
 // deterministic); the exchange must not start on it.
 var ErrRecover = errors.New("actors: recovery failed")
 
-// errBehaviour: a record was written by another Behaviour than this one.
-var errBehaviour = errors.New("a record of another behaviour")
+// ErrBehaviour is wrapped by Recover's error when a record was written by
+// another Behaviour than this one: no retry helps, only the version that
+// wrote it (a clustered standby stops on it).
+var ErrBehaviour = errors.New("a record of another behaviour")
 
 // fifo is one sender's captured messages to one receiver.
 type fifo struct {
@@ -150,8 +152,8 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		x.genesis(ms) // as replay will: the marks start at the genesis record's time
 	}
 	// Every start says which Behaviour appends from here on.
-	v := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(x.now())), Behaviour)
-	if r.w.Append(recVersion, 0, v, r.durableFn) == 0 {
+	kind, _, v := VersionRecord(x.now(), Behaviour)
+	if r.w.Append(kind, 0, v, r.durableFn) == 0 {
 		return 0, fmt.Errorf("%w: the journal refused its version record", ErrRecover)
 	}
 	r.wrote = Behaviour
@@ -299,7 +301,7 @@ func behaviourError(wrote uint64) error {
 		by = "a version of perpx that did not record its behaviour version"
 	}
 	return fmt.Errorf("%w: written by %s, this exchange is version %d: start the version that wrote the journal on it, "+
-		"stop it cleanly (it takes a snapshot, after which nothing is replayed), then start this one", errBehaviour, by, Behaviour)
+		"stop it cleanly (it takes a snapshot, after which nothing is replayed), then start this one", ErrBehaviour, by, Behaviour)
 }
 
 // genesis starts every symbol's mark state at the exchange's first start.

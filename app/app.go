@@ -134,6 +134,35 @@ type App struct {
 
 	cancel context.CancelFunc // stops feed and bots
 	wg     sync.WaitGroup
+
+	failed   chan struct{} // closed by fail
+	failErr  error         // why, set before failed is closed
+	failOnce sync.Once
+}
+
+// Failed is closed when the instance stopped running the exchange for
+// good by itself: a clustered instance whose journal holds records of
+// another behaviour version (retrying cannot help, and it must never take
+// over). Err says why, which the App does not log: the process reports
+// it, Closes the App and exits non-zero.
+func (a *App) Failed() <-chan struct{} { return a.failed }
+
+// Err is why Failed is closed; nil while it is not.
+func (a *App) Err() error {
+	select {
+	case <-a.failed:
+		return a.failErr
+	default:
+		return nil
+	}
+}
+
+// fail closes Failed with err (the first time).
+func (a *App) fail(err error) {
+	a.failOnce.Do(func() {
+		a.failErr = err
+		close(a.failed)
+	})
 }
 
 // Start brings the exchange up; when it returns, requests are served.
@@ -165,7 +194,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if u, err := url.Parse(o.WebWS); o.WebWS != "" && (err != nil || u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "") {
 		return nil, fmt.Errorf("app: --web-ws %q: want ws://host:port or wss://host:port", o.WebWS)
 	}
-	a = &App{log: log, symbols: syms, cfg: cfg, mode: mode}
+	a = &App{log: log, symbols: syms, cfg: cfg, mode: mode, failed: make(chan struct{})}
 	started := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
@@ -339,7 +368,8 @@ func (a *App) serve(o Options, t *term) (err error) {
 	a.startBots(bg, o, at)
 	a.go_(func() { a.tickers(bg, t.pub) })
 	a.served = true
-	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots, "binance", a.BinanceAddr())
+	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots, "binance", a.BinanceAddr(),
+		"behaviour", actors.Behaviour)
 	return nil
 }
 

@@ -144,6 +144,8 @@ func (a *App) startCluster(ctx context.Context, o Options) error {
 	if err == nil && o.Role == RoleLeader {
 		select {
 		case <-c.leads:
+		case <-a.failed:
+			err = a.Err()
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
@@ -229,7 +231,9 @@ func (c *cluster) setRole(role string, pos func() uint64) {
 
 // run runs terms until the instance is closed. A term that fails is
 // logged and another starts after half a lease; the first one's failure
-// before it follows fails Start instead.
+// before it follows fails Start instead. A journal of another behaviour
+// version ends the instance (App.Failed): every term would fail on the
+// same record, and it must not lead on it.
 func (c *cluster) run(ctx context.Context) {
 	defer close(c.done)
 	for first := true; ctx.Err() == nil; first = false {
@@ -240,6 +244,13 @@ func (c *cluster) run(ctx context.Context) {
 		}
 		if first && !followed {
 			c.first <- err
+			return
+		}
+		if errors.Is(err, actors.ErrBehaviour) {
+			c.a.fail(fmt.Errorf("app: cluster: stopped: the journal holds records of another behaviour version, which "+
+				"this instance can neither follow nor take over on; run the version that writes it here (a cluster changes "+
+				"versions by stopping every instance, the leader last: README.md, \"Upgrading a durable exchange\"): %w", err))
+			c.cancel() // no more announcements
 			return
 		}
 		c.a.log.Error("cluster: the exchange stopped; starting again from the journal", "err", err)
@@ -312,7 +323,7 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 	if first {
 		c.first <- nil
 	}
-	a.log.Info("following the journal", "snapshot", from, "name", c.name)
+	a.log.Info("following the journal", "snapshot", from, "name", c.name, "behaviour", actors.Behaviour)
 
 	fctx, stopFollowing := context.WithCancel(ctx)
 	defer stopFollowing()
@@ -347,8 +358,8 @@ func (c *cluster) term(ctx context.Context, first bool) (followed bool, err erro
 			if err == nil {
 				continue
 			}
-			if ctx.Err() != nil || fctx.Err() == nil {
-				return err // closing, or the journal failed
+			if ctx.Err() != nil || fctx.Err() == nil || !errors.Is(err, context.Canceled) {
+				return err // closing, or the journal or a record failed
 			}
 			break // the lease is won
 		}

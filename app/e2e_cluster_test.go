@@ -6,12 +6,15 @@ package app_test
 // lease taken, a leader's server cut off from the others.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +26,7 @@ import (
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/internal/natscluster"
 	"github.com/perpx/perpx/journal"
+	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -45,6 +49,24 @@ type natsCluster struct {
 	t testing.TB
 	// snapEvery is the nodes' SnapshotEvery (0: the default).
 	snapEvery int
+	// lone replaces the cluster: one server, the journal one replica.
+	lone *natsrv.Server
+}
+
+// urls is the URLs a node or client connects to, server i's first.
+func (c *natsCluster) urls(i int) string {
+	if c.lone != nil {
+		return c.lone.ClientURL()
+	}
+	return c.URLs(i)
+}
+
+// replicas is the journal's.
+func (c *natsCluster) replicas() int {
+	if c.lone != nil {
+		return 1
+	}
+	return len(c.Servers)
 }
 
 func startNATSCluster(t testing.TB) *natsCluster {
@@ -67,7 +89,7 @@ func startNATSCluster(t testing.TB) *natsCluster {
 // connection to server i first.
 func (c *natsCluster) node(name, role string, i int) *app.App {
 	c.t.Helper()
-	a, err := app.Start(context.Background(), app.Options{NATSURL: c.URLs(i), Data: c.t.TempDir(), JournalReplicas: 3,
+	a, err := app.Start(context.Background(), app.Options{NATSURL: c.urls(i), Data: c.t.TempDir(), JournalReplicas: c.replicas(),
 		Role: role, Lease: testLease, Name: name, Config: seedConfig(c.t, longTiers()...), Index: "manual", Logger: testLog(name),
 		SnapshotEvery: c.snapEvery})
 	if err != nil {
@@ -118,7 +140,7 @@ func (c *natsCluster) stopJournalLeader(nc *nats.Conn) stoppedServer {
 // majority's side).
 func (c *natsCluster) client(i int) *exchange {
 	c.t.Helper()
-	nc, err := nats.Connect(c.URLs(i), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.DontRandomize())
+	nc, err := nats.Connect(c.urls(i), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.DontRandomize())
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -514,21 +536,9 @@ func TestClusterDeposedLeaderIsFenced(t *testing.T) {
 	e := c.client(1)
 	u := restingBid(e)
 
-	// The usurper: a follower of the journal promoted with its own mark.
-	jcfg := journal.Config{Stream: "PERPX_JOURNAL_PX", Subject: "$PERPX.px.journal", Replicas: 3, Timeout: wait}
-	f, err := journal.Follow(e.nc, jcfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	usurp(t, e.nc, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	kind, actor, p := actors.LeaderRecord(time.Now().UnixMilli(), "usurper")
-	w, err := f.Promote(ctx, func(uint64, uint16, uint32, []byte) error { return nil }, kind, actor, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close()
 
 	r, ok := ask[wire.OrderReply](e.nc, e.subj.OrderPlace("u"), wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit,
 		Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "fenced"})
@@ -566,6 +576,125 @@ func TestClusterDeposedLeaderIsFenced(t *testing.T) {
 	}
 	waitRole(t, a, app.RoleLeader, testLease+failoverGoal+time.Second)
 	e.settledAudit()
+}
+
+// record is a journal record.
+type record struct {
+	kind  uint16
+	actor uint32
+	p     []byte
+}
+
+// usurp takes the journal over behind its leader's back, as a standby
+// that won a lease the leader still believes it holds: a follower of the
+// journal promoted with its own mark. Then it appends what then returns
+// for the last record before the mark that is an actor's (neither the
+// genesis, a mark nor a version record).
+func usurp(t testing.TB, nc *nats.Conn, replicas int, then func(last record) []record) {
+	t.Helper()
+	jcfg := journal.Config{Stream: "PERPX_JOURNAL_PX", Subject: "$PERPX.px.journal", Replicas: replicas, Timeout: wait}
+	f, err := journal.Follow(nc, jcfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	mark, _, _ := actors.LeaderRecord(0, "")
+	version, _, _ := actors.VersionRecord(0, 0)
+	var last record
+	kind, actor, p := actors.LeaderRecord(time.Now().UnixMilli(), "usurper")
+	w, err := f.Promote(ctx, func(seq uint64, kind uint16, actor uint32, p []byte) error {
+		if seq > 1 && kind != mark && kind != version {
+			last = record{kind, actor, bytes.Clone(p)}
+		}
+		return nil
+	}, kind, actor, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if then == nil {
+		return
+	}
+	for _, r := range then(last) {
+		w.Append(r.kind, r.actor, r.p, nil)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClusterStandbyOfAnotherBehaviour: a leader of another behaviour
+// version takes the journal over (its mark, its version record, one record
+// of its own) while B follows it: B stops for good (App.Failed) with
+// actors.ErrBehaviour and what to do, never leads, and the lease stays
+// free; A, fenced by that leader, meets the same records when it follows
+// again and stops too. One NATS server: the replicas are not the point,
+// and it runs under -race.
+func TestClusterStandbyOfAnotherBehaviour(t *testing.T) {
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", JetStreamDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	c := &natsCluster{t: t, lone: srv}
+	a := c.node("a", app.RoleLeader, 0)
+	b := c.node("b", app.RoleAuto, 0)
+	e := c.client(0)
+	restingBid(e)
+	h := e.stateHash()
+	eventually(t, "b follows", func() error {
+		if b.Applied() < h.Seq {
+			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
+		}
+		return nil
+	})
+	lw := watchLease(t, e.nc)
+
+	usurp(t, e.nc, 1, func(last record) []record {
+		kind, actor, p := actors.VersionRecord(time.Now().UnixMilli(), actors.Behaviour+1)
+		return []record{{kind, actor, p}, last}
+	})
+	stopped := func(x *app.App, name string) time.Time {
+		t.Helper()
+		select {
+		case <-x.Failed():
+		case <-time.After(wait):
+			t.Fatalf("%s is %q after %v, not stopped", name, x.Role(), wait)
+		}
+		err := x.Err()
+		if !errors.Is(err, actors.ErrBehaviour) || !strings.Contains(err.Error(), fmt.Sprintf("behaviour version %d", actors.Behaviour+1)) ||
+			!strings.Contains(err.Error(), "Upgrading a durable exchange") {
+			t.Fatalf("%s stopped with %v, want a refusal of behaviour version %d saying what to do", name, err, actors.Behaviour+1)
+		}
+		if x.Role() != "" {
+			t.Fatalf("%s is %q after it stopped", name, x.Role())
+		}
+		return time.Now()
+	}
+	stopped(b, "b")
+	if b.Takeovers() != 0 {
+		t.Fatalf("b took over %d times", b.Takeovers())
+	}
+	// A's next write is fenced: it steps down, follows, and stops.
+	if r, ok := ask[wire.OrderReply](e.nc, e.subj.OrderPlace("u"), wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit,
+		Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC}); ok && r.OK {
+		t.Fatalf("a fenced leader acknowledged an order: %+v", r)
+	}
+	at := stopped(a, "a")
+	if a.Takeovers() != 1 {
+		t.Fatalf("a took over %d times", a.Takeovers())
+	}
+	// Nobody takes the free lease: two of its lifetimes without a write.
+	time.Sleep(2 * testLease)
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	for _, w := range lw.writes {
+		if w.at.After(at) {
+			t.Fatalf("%s took the lease at %v, after both stopped", w.holder, w.at)
+		}
+	}
 }
 
 // TestClusterPartitionedLeader: A's NATS server is cut off from the other

@@ -103,12 +103,19 @@ func run(args []string) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	<-ctx.Done()
-	log.Info("shutting down")
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case <-a.Failed(): // a standby that must not go on: the operator has to act
+		log.Error("stopped for good", "err", a.Err())
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.Close(sctx); err != nil {
 		log.Error("shutdown", "err", err)
+		return 1
+	}
+	if a.Err() != nil {
 		return 1
 	}
 	log.Info("stopped")

@@ -8,8 +8,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -20,7 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/actors"
 	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/journal"
+	"github.com/perpx/perpx/natsrv"
 )
 
 // exchangeArgs are a quiet exchange's: embedded NATS on a random port,
@@ -243,6 +250,49 @@ func TestMonitorOffWithUsers(t *testing.T) {
 		}
 		if got := monitorAddr(fs, *addr, c.cfg); got != c.want {
 			t.Errorf("%v, %d users: monitor %q, want %q", c.args, len(c.cfg.Users), got, c.want)
+		}
+	}
+}
+
+// TestStandbyOfAnotherBehaviour: a standby (--role auto) whose journal
+// holds records of another behaviour version (its version record, then a
+// record of a kind only that version knows) exits 1, saying why and what to
+// do, instead of retrying for ever.
+func TestStandbyOfAnotherBehaviour(t *testing.T) {
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", JetStreamDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	w, err := journal.Open(nc, journal.Config{Stream: "PERPX_JOURNAL_PX", Subject: "$PERPX.px.journal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := time.Now().UnixMilli()
+	kind, actor, p := actors.VersionRecord(ms, actors.Behaviour+1)
+	w.Append(kind, actor, p, nil)
+	w.Append(math.MaxUint16, 0, binary.AppendUvarint(nil, uint64(ms)), nil)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runExchange(t, exchangeArgs(t.TempDir(), "--nats-url", srv.ClientURL(), "--role", "auto", "--lease", "1s", "--log-level", "error"))
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	last := strings.TrimSpace(stderr)
+	last = last[strings.LastIndexByte(last, '\n')+1:] + "\n"
+	m := oneLine.FindStringSubmatch(last)
+	if m == nil || m[1] != "stopped for good" {
+		t.Fatalf("stderr does not end with the reason:\n%s", stderr)
+	}
+	for _, w := range []string{fmt.Sprintf("written by behaviour version %d", actors.Behaviour+1), "Upgrading a durable exchange"} {
+		if !strings.Contains(m[2], w) {
+			t.Errorf("err %q does not say %q", m[2], w)
 		}
 	}
 }
