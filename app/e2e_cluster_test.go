@@ -226,6 +226,7 @@ type load struct {
 	acked  sync.Map // client_order_id -> account
 	n      atomic.Int64
 	retry  atomic.Int64 // requests that timed out and were looked up
+	dupes  atomic.Int64 // resends refused as duplicates
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -287,30 +288,40 @@ func (l *load) run(acct string, rng *rand.Rand) {
 	}
 }
 
-// place sends req until it is answered, or found after a timeout.
+// place sends req until it is answered, or found after a timeout. A
+// duplicate refusal of a resend says the order is there after all (an
+// attempt the lookup did not see, still open): it is looked up again.
 func (l *load) place(acct string, req wire.PlaceOrder) {
-	for {
+	for resent := false; ; resent = true {
 		r, ok := ask[wire.OrderReply](l.e.nc, l.e.subj.OrderPlace(acct), req)
-		if ok {
-			if r.OK {
-				l.ack(req.ClientOrderID, acct)
-			} else if r.Error.Code != wire.CodeInternal {
-				l.fail(fmt.Errorf("%s refused: %+v", req.ClientOrderID, r.Error))
+		switch {
+		case !ok:
+			if l.lookUp(acct, req.ClientOrderID) {
+				return
 			}
-			return
+			continue
+		case r.OK:
+			l.ack(req.ClientOrderID, acct)
+		case resent && r.Error.Code == wire.CodeDuplicateClientOrderID:
+			l.dupes.Add(1)
+			if !l.lookUp(acct, req.ClientOrderID) {
+				l.fail(fmt.Errorf("%s refused as a duplicate, then unknown", req.ClientOrderID))
+			}
+		case r.Error.Code != wire.CodeInternal:
+			l.fail(fmt.Errorf("%s refused: %+v", req.ClientOrderID, r.Error))
 		}
-		if l.lookUp(acct, req.ClientOrderID) {
-			return
-		}
+		return
 	}
 }
 
 // lookUp asks for cid until an answer comes: true (acknowledged now) when
-// the order is there, false when it must be sent again.
+// the order is there, false when it must be sent again. order.query, not
+// orders: on the subscription of the order requests, it cannot overtake
+// an attempt that is still on its way (TestE2EOrderQueryFollowsPlace).
 func (l *load) lookUp(acct, cid string) bool {
 	l.retry.Add(1)
 	for {
-		r, ok := ask[wire.OrdersReply](l.e.nc, l.e.subj.AccountOrders(acct), wire.Orders{ClientOrderID: cid})
+		r, ok := ask[wire.OrdersReply](l.e.nc, l.e.subj.OrderQuery(acct), wire.Orders{ClientOrderID: cid})
 		switch {
 		case !ok:
 			time.Sleep(10 * time.Millisecond) // no responders comes back at once
@@ -405,7 +416,8 @@ func (l *load) verify(t testing.TB) {
 		}
 		total += len(acked[acct])
 	}
-	t.Logf("%d orders acknowledged, all there once; %d requests timed out and were looked up", total, l.retry.Load())
+	t.Logf("%d orders acknowledged, all there once; %d requests timed out and were looked up, %d resends refused as duplicates",
+		total, l.retry.Load(), l.dupes.Load())
 }
 
 // TestClusterFailover: A leads, B follows; under load A is killed (its

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/natsrv"
 
@@ -471,5 +473,63 @@ func TestE2EBotsTopUpAcrossRestarts(t *testing.T) {
 	// up is a deposit too, but a small one.
 	if grew := deposits[1].Sub(deposits[0]); grew.GreaterThan(deposits[0].Div(decimal.NewFromInt(10))) {
 		t.Fatalf("deposits %s after the first start, %s after a restart: the bots were given their capital again", deposits[0], deposits[1])
+	}
+}
+
+// TestE2EOrderQueryFollowsPlace: the retry rule's lookup (API.md,
+// "Failover") sent right behind its place, as when both wait in a
+// reconnecting client's buffer or in a stalled exchange's socket, sees the
+// place: order.query shares the order requests' subscription. The orders
+// subject, on a subscription of its own, answered UNKNOWN_ORDER to 295 of
+// these 300 lookups (of two subscriptions' goroutines woken together the
+// second typically runs first), after which the client sends the order
+// again: a resting one is refused as a duplicate, but this IOC order,
+// closed at once, would be placed a second time (client_order_id dedupes
+// open orders only).
+func TestE2EOrderQueryFollowsPlace(t *testing.T) {
+	e := start(t, seedConfig(t, longTiers()...), startOpts{data: t.TempDir()})
+	e.index("3000")
+	e.deposit("u", "100000000")
+	placed, found := e.nc.NewRespInbox(), e.nc.NewRespInbox()
+	ps, err := e.nc.SubscribeSync(placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := e.nc.SubscribeSync(found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := func(s *nats.Subscription, r any) {
+		t.Helper()
+		m, err := s.NextMsg(wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(m.Data, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missed := 0
+	for k := range 300 {
+		cid := fmt.Sprintf("c%d", k)
+		// An IOC bid with nothing to take: it expires at once.
+		place := payload(t, wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2990"), Qty: dec("1"), TIF: wire.IOC, ClientOrderID: cid})
+		if err := e.nc.PublishRequest(e.subj.OrderPlace("u"), placed, place); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.nc.PublishRequest(e.subj.OrderQuery("u"), found, payload(t, wire.Orders{ClientOrderID: cid})); err != nil {
+			t.Fatal(err)
+		}
+		var p wire.OrderReply
+		var q wire.OrdersReply
+		reply(ps, &p)
+		reply(fs, &q)
+		mustOK(t, "place "+cid, p.Reply)
+		if !q.OK {
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Fatalf("%d of 300 lookups sent right behind their place did not find it", missed)
 	}
 }

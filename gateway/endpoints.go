@@ -35,6 +35,7 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeAmend, func(x Exchange, rt wire.Route, r wire.Amend, done func(wire.OrderReply)) {
 				x.AmendOrder(rt.Account, r, done)
 			}, orderBody)},
+		{ep: wire.EpOrderQuery, name: "order-query", subject: subj.OrderQuery(wire.Any), serve: serveOrders},
 		{ep: wire.EpLeverage, name: "leverage", subject: subj.Leverage(wire.Any), limited: true,
 			serve: call(wire.DecodeLeverage, func(x Exchange, rt wire.Route, r wire.Leverage, done func(wire.LeverageReply)) {
 				x.SetLeverage(rt.Account, r, done)
@@ -55,10 +56,7 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, r wire.State, done func(wire.AccountReply)) {
 				x.AccountState(rt.Account, r, done)
 			}, jsonBody)},
-		{ep: wire.EpOrders, name: "orders", subject: subj.AccountOrders(wire.Any),
-			serve: call(wire.DecodeOrders, func(x Exchange, rt wire.Route, r wire.Orders, done func(wire.OrdersReply)) {
-				x.AccountOrders(rt.Account, r, done)
-			}, jsonBody)},
+		{ep: wire.EpOrders, name: "orders", subject: subj.AccountOrders(wire.Any), serve: serveOrders},
 		{ep: wire.EpFills, name: "fills", subject: subj.Fills(wire.Any),
 			serve: call(wire.DecodeFills, func(x Exchange, rt wire.Route, r wire.Fills, done func(wire.FillsReply)) {
 				x.Fills(rt.Account, r, done)
@@ -186,10 +184,18 @@ func ownNames[T any](rt wire.Route, rows []T, name func(*T) *string) []T {
 	return out
 }
 
+// serveOrders serves orders and order.query (their bodies and replies are
+// the same; only the subscription differs).
+var serveOrders = call(wire.DecodeOrders, func(x Exchange, rt wire.Route, r wire.Orders, done func(wire.OrdersReply)) {
+	x.AccountOrders(rt.Account, r, done)
+}, jsonBody)
+
 // endpoints groups the ops into micro endpoints. Every order.* op (place,
-// cancel, amend, cancel_all, cancel_all_after, batch) shares one subscription: NATS keeps a connection's messages in order
+// cancel, amend, cancel_all, cancel_all_after, batch, query) shares one subscription: NATS keeps a connection's messages in order
 // only within a subscription, and a trader pipelining a place and its cancel
-// must not see the cancel overtake the place.
+// must not see the cancel overtake the place, nor a lookup after a timeout
+// the place it looks for (of two arriving together, the second's goroutine
+// is typically scheduled first).
 func endpoints(subj wire.Subjects) []*endpoint {
 	var es []*endpoint
 	orders := &endpoint{name: "order", subject: subj.Orders(wire.Any)}

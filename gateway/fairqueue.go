@@ -281,7 +281,7 @@ func (g *Gateway) refuseQueued(e *endpoint, subject, reply string, body []byte) 
 // isRead reports whether ep only reads: charged to the read budget.
 func isRead(ep wire.Endpoint) bool {
 	switch ep {
-	case wire.EpState, wire.EpOrders, wire.EpFills, wire.EpIncome, wire.EpDepth, wire.EpFundState, wire.EpADLQueue, wire.EpKlines, wire.EpRecentTrades, wire.EpFundingHistory, wire.EpFundDaily, wire.EpTicker, wire.EpOpenInterest:
+	case wire.EpState, wire.EpOrders, wire.EpOrderQuery, wire.EpFills, wire.EpIncome, wire.EpDepth, wire.EpFundState, wire.EpADLQueue, wire.EpKlines, wire.EpRecentTrades, wire.EpFundingHistory, wire.EpFundDaily, wire.EpTicker, wire.EpOpenInterest:
 		return true
 	}
 	return false

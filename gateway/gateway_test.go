@@ -149,6 +149,8 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"symbol":"ETH-PERP","open_interest":"0","time_ms":0,"history":[]}`},
 		{subj.AccountOrders("alice"), `{"symbol":"ETH-PERP"}`, `AccountOrders(alice, {"symbol":"ETH-PERP","limit":500})`,
 			`{"ok":true,"orders":[]}`},
+		{subj.OrderQuery("alice"), `{"client_order_id":"c1"}`, `AccountOrders(alice, {"client_order_id":"c1","limit":500})`,
+			`{"ok":true,"orders":[]}`},
 		{subj.Fills("alice"), ``, `Fills(alice, {"limit":500})`, `{"ok":true,"fills":[]}`},
 		{subj.Income("alice"), `{"type":"funding"}`, `Income(alice, {"limit":500,"type":"funding"})`, `{"ok":true,"income":[]}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,

@@ -38,6 +38,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpTicker:              {"ticker", `{}`},
 	EpOpenInterest:        {"open_interest", `{"start_ms":1,"end_ms":2,"limit":5}`},
 	EpOrders:              {"orders", `{"symbol":"BTC-PERP","order_id":"1","limit":5}`},
+	EpOrderQuery:          {"orders", `{"symbol":"BTC-PERP","order_id":"1","limit":5}`},
 	EpFills:               {"fills", `{"symbol":"BTC-PERP","start_ms":1,"end_ms":2,"limit":5}`},
 	EpIncome:              {"income", `{"type":"funding","symbol":"BTC-PERP","start_ms":1,"end_ms":2,"limit":5}`},
 	// EpOrderBatch has its own decoder: TestBatchIsStrict.

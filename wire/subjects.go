@@ -61,6 +61,7 @@ const (
 	EpOrderCancelAll
 	EpOrderCancelAllAfter
 	EpOrderAmend
+	EpOrderQuery
 	EpLeverage
 	EpMarginMode
 	EpPositionMargin
@@ -95,7 +96,7 @@ const (
 
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
-	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend",
+	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend", EpOrderQuery: "order.query",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
@@ -159,6 +160,13 @@ func (s Subjects) OrderBatch(acct string) string  { return s.acct(acct, "order.b
 
 // OrderAmend changes the price or quantity of one of acct's open orders.
 func (s Subjects) OrderAmend(acct string) string { return s.acct(acct, "order.amend") }
+
+// OrderQuery is AccountOrders (the same body and reply) served in order
+// with acct's order.* requests, on their subscription: a lookup after a
+// timeout (API.md, the retry rule) sees the request it checks on when
+// that reached the exchange first. On AccountOrders' own subscription it
+// could overtake it.
+func (s Subjects) OrderQuery(acct string) string { return s.acct(acct, "order.query") }
 
 // OrderCancelAll cancels every open order of acct, or of acct in a symbol.
 func (s Subjects) OrderCancelAll(acct string) string { return s.acct(acct, "order.cancel_all") }
@@ -256,6 +264,8 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderCancelAllAfter(r.Account)
 	case EpOrderAmend:
 		return s.OrderAmend(r.Account)
+	case EpOrderQuery:
+		return s.OrderQuery(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
 	case EpMarginMode:
@@ -370,6 +380,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderCancelAllAfter, Account: t[1]}
 	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "amend":
 		r = Route{Endpoint: EpOrderAmend, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "query":
+		r = Route{Endpoint: EpOrderQuery, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "margin_mode":
@@ -470,7 +482,7 @@ var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "re
 
 func needsAccount(e Endpoint) bool {
 	switch e {
-	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpLeverage, EpState,
+	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpOrderQuery, EpLeverage, EpState,
 		EpMarginMode, EpPositionMargin, EpWithdraw, EpOrders, EpFills, EpIncome, EpAccountEvents:
 		return true
 	}

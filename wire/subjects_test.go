@@ -99,7 +99,7 @@ func TestEndpointKinds(t *testing.T) {
 			t.Errorf("endpoint %d has no name", e)
 		}
 	}
-	if reqs != 28 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
+	if reqs != 29 || EpInvalid.IsRequest() || Endpoint(200).String() != "invalid" {
 		t.Fatalf("%d request endpoints, want the 28 of API.md", reqs)
 	}
 }
