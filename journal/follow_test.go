@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 )
 
 // collect is a follower's fn that keeps copies of the records.
@@ -14,6 +16,17 @@ type collect struct{ recs []Record }
 func (c *collect) fn(seq uint64, kind uint16, actor uint32, p []byte) error {
 	c.recs = append(c.recs, Record{Seq: seq, Kind: kind, Actor: actor, Payload: bytes.Clone(p)})
 	return nil
+}
+
+// following is a Follower from record from on, closed with the test.
+func following(t *testing.T, nc *nats.Conn, cfg Config, from uint64) *Follower {
+	t.Helper()
+	f, err := Follow(nc, cfg, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
 }
 
 func follow(t *testing.T, f *Follower, c *collect, upTo uint64) {
@@ -34,11 +47,7 @@ func follow(t *testing.T, f *Follower, c *collect, upTo uint64) {
 func TestFollowerTailsAndPromoteFences(t *testing.T) {
 	nc := fresh(t)
 	cfg := config("FOLLOW")
-	f, err := Follow(nc, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := following(t, nc, cfg, 1)
 	var c collect
 
 	old := open(t, nc, cfg)
@@ -128,11 +137,7 @@ func TestFollowerBehind(t *testing.T) {
 		appendTexts(w, nil, texts("r", 4)...)
 		mustSync(t, w)
 	}
-	f, err := Follow(nc, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := following(t, nc, cfg, 1)
 	var c collect
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -158,16 +163,11 @@ func TestFollowerBehind(t *testing.T) {
 // catch-up waited for the next one and failed on a gap or its context,
 // the record's error lost.
 func TestFollowerStopsOnFnError(t *testing.T) {
-	nc := fresh(t)
-	cfg := config("FNERR")
+	nc, cfg := fresh(t), config("FNERR")
+	f := following(t, nc, cfg, 1) // before the stream: Follow makes it
 	w := open(t, nc, cfg)
 	appendTexts(w, nil, texts("a-", 10)...)
 	mustSync(t, w)
-	f, err := Follow(nc, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	refused := errors.New("refused")
 	fn := func(seq uint64, _ uint16, _ uint32, _ []byte) error {
 		if seq == 4 {
