@@ -97,6 +97,26 @@ func TestLegFundingMovesBankruptcyPrice(t *testing.T) {
 	}
 }
 
+// fundWhile delivers until alice's leg is in the state in describes (what),
+// pays a funding time of 1 %, which must wait (the price unmoved, paid
+// pending), and runs the liquidation to its end.
+func fundWhile(t *testing.T, w *world, alice *acct, what string, in func(*Leg) bool, paid string) {
+	t.Helper()
+	for alice.m != nil && !in(&alice.m.Legs[0]) {
+		if !w.deliverOne() {
+			t.Fatalf("never %s", what)
+		}
+		w.check(what)
+	}
+	w.funding(0, onePct)
+	if g := alice.m.Legs[0]; g.Bankruptcy != 3000 || g.funding != -usdt(paid) {
+		t.Fatalf("leg %s: the payment should wait for %s", alice.m.Describe(), what)
+	}
+	w.drain()
+	w.quiet()
+	w.liquidated(alice, 1)
+}
+
 // TestLegFundingWaitsForTheADLRound: the funding time passes while alice's
 // ADL request is out. The round's closes are booked at the price it was
 // sent with (the counterparties close there), so the payment waits for the
@@ -124,19 +144,7 @@ func TestLegFundingWaitsForTheADLRound(t *testing.T) {
 			w, alice, _, _, mark := fundingWorld(t, c.social, book.Buy, 1, c.fund)
 			w.tolerate = c.known
 			w.setMark(0, mark)
-			for alice.m != nil && !alice.m.Legs[0].asked {
-				if !w.deliverOne() {
-					t.Fatal("the leg never asked ADL")
-				}
-				w.check("to the round")
-			}
-			w.funding(0, onePct)
-			if g := alice.m.Legs[0]; g.Bankruptcy != 3000 || g.funding != -usdt("30.5") {
-				t.Fatalf("leg %s: the payment should wait for the round", alice.m.Describe())
-			}
-			w.drain()
-			w.quiet()
-			w.liquidated(alice, 1)
+			fundWhile(t, w, alice, "the ADL round", func(g *Leg) bool { return g.asked }, "30.5")
 			w.fundIs(usdt(c.fundEnd))
 			s := effectsOf[Settle](w)
 			if len(s) != 1 || s[0].Fund != usdt(c.settle) || w.machines[0].Charged() != usdt(c.charged) {
@@ -163,19 +171,7 @@ func TestLegFundingWaitsForTheIOC(t *testing.T) {
 	w.mustPlace(carol, 0, book.Buy, 2990, 1, book.GTC)
 	w.drain()
 	w.setMark(0, mark)
-	for alice.m != nil && alice.m.Legs[0].order == 0 {
-		if !w.deliverOne() {
-			t.Fatal("no IOC")
-		}
-		w.check("to the IOC")
-	}
-	w.funding(0, onePct)
-	if g := alice.m.Legs[0]; g.Bankruptcy != 3000 || g.funding != -usdt("61") {
-		t.Fatalf("leg %s: the payment should wait for the IOC", alice.m.Describe())
-	}
-	w.drain()
-	w.quiet()
-	w.liquidated(alice, 1)
+	fundWhile(t, w, alice, "the IOC", func(g *Leg) bool { return g.order != 0 }, "61")
 	if ioc := effectsOf[PlaceIOC](w); len(ioc) != 1 || ioc[0].Price != 2990 {
 		t.Fatalf("IOC %+v", ioc)
 	}
