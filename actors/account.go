@@ -965,10 +965,10 @@ func (a *accountActor) onMark(ctx actor.Context, m *markMsg) {
 
 func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	h := a.x.symbols[m.sym]
+	a.legFunding(ctx, h, m) // first: a position this payment liquidates is no leg yet
 	pos, ok := a.risk(h).Position(h.sym)
 	if !ok || pos.Qty == 0 {
 		a.risk(h).OnMark(h.sym, m.mark)
-		a.legFunding(ctx, h, m)
 		return
 	}
 	res := a.risk(h).ApplyFunding(h.sym, m.rate, m.mark)
@@ -987,10 +987,13 @@ func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	}
 }
 
-// legFunding has the fund pay or receive the funding of h's leg while a
-// liquidation holds it (taken over, it is flat in risk): else the other
-// side was paid what nobody paid, out of the fees ledger. The account's
-// funding ledger books it as the leg's, so the audit's sums still add up.
+// legFunding has the liquidation pay or receive the funding of h's leg
+// while it holds it (taken over, the leg is flat in risk): else the other
+// side was paid what nobody paid, out of the fees ledger. It joins the
+// liquidation's equity and moves the leg's bankruptcy price (liq.Funding),
+// so it is covered like the rest of its loss. The account's funding ledger
+// books it as the leg's, so the audit's sums still add up. A position the
+// account opened again meanwhile (a fill in flight) pays its own too.
 func (a *accountActor) legFunding(ctx actor.Context, h *symbolHandle, m *fundingMsg) {
 	if a.liq == nil {
 		return
@@ -1004,7 +1007,7 @@ func (a *accountActor) legFunding(ctx actor.Context, h *symbolHandle, m *funding
 		return
 	}
 	a.wallet(h).funding += d
-	ctx.Send(a.x.fund, &legFundingMsg{acct: a.e.id, name: a.e.name, sym: h.idx, amount: d})
+	a.step(ctx, liq.Funding{Leg: i, Amount: d})
 }
 
 // afterBackingChange re-reports positions to ADL after cash moved (their

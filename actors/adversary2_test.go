@@ -39,8 +39,11 @@ func TestFundingDuringLiquidation(t *testing.T) {
 
 // TestFundingDuringLiquidationInFlight: as above, but the liquidation was
 // already under way (waiting for its reservation here; an ADL leg waiting
-// for a counterparty can wait across many funding times). The fund holds
-// the leg, so it pays the leg's funding: bob was paid from the fees ledger.
+// for a counterparty can wait across many funding times). The leg pays its
+// funding into the liquidation, which moves its bankruptcy price by the
+// payment (0.305: a tick, 3000 to 3001): bob was paid from the fees ledger
+// before, then the fund paid it; now bob, the ADL counterparty, closes at
+// 3001 and the fund pays nothing.
 func TestFundingDuringLiquidationInFlight(t *testing.T) {
 	e := fundingSymbolEnv(t, "750")
 	e.fundDeposit("1000")
@@ -56,17 +59,23 @@ func TestFundingDuringLiquidationInFlight(t *testing.T) {
 	if len(received) != 1 || received[0].Funding.Payment.Sign() <= 0 {
 		t.Fatalf("bob's funding %+v", received)
 	}
-	if a.Fees < 0 || !a.OK {
+	if a.Fees < 0 || !a.OK || a.Liquidating != 0 {
 		t.Fatalf("fees ledger %s, audit %s: bob was paid funding nobody paid", a.Fees, a)
 	}
-	var leg []wire.FundEvent
+	e.legClosedAt("bob", "3001")
 	for _, ev := range e.fundHistory() {
-		if ev.Reason == wire.ReasonFunding {
-			leg = append(leg, ev)
+		if ev.Reason == wire.ReasonFunding || ev.Delta.IsNegative() {
+			t.Fatalf("the fund paid: %+v", ev)
 		}
 	}
-	if len(leg) != 1 || !leg[0].Delta.Neg().Equal(received[0].Funding.Payment) || leg[0].Account != "alice" {
-		t.Fatalf("the fund's funding events %+v, bob received %s", leg, received[0].Funding.Payment)
+}
+
+// legClosedAt asserts acct's one ADL close, at price.
+func (e *env) legClosedAt(acct, price string) {
+	e.t.Helper()
+	adl := e.rec.events(acct, wire.EventADL)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec(price)) {
+		e.t.Fatalf("%s's ADL closes %+v, want one at %s", acct, adl, price)
 	}
 }
 

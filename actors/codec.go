@@ -26,7 +26,7 @@ func journaled(m any) bool {
 		*makerFillMsg, *takerResultMsg, *canceledMsg, *markMsg, *fundingMsg, *reservedMsg, *adlCloseMsg,
 		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg, *histTradesMsg, *histMarkMsg, *histFundingMsg, *histOIMsg,
 		*placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
-		*settleMsg, *releaseMsg, *deficitMsg, *legFundingMsg, *adlCountMsg,
+		*settleMsg, *releaseMsg, *deficitMsg, *adlCountMsg,
 		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:
 		return true
 	}

@@ -69,14 +69,6 @@ func (a *fundActor) Receive(ctx actor.Context) {
 	case *deficitMsg:
 		s := a.x.symbols[m.sym].sym
 		a.settle(fund.NoReservation, fund.Settlement{Asset: s.Settle, Symbol: s.Name, PnL: -m.amount}, m.acct, "close beyond the account's cash")
-	case *legFundingMsg:
-		asset := a.x.symbols[m.sym].sym.Settle
-		ev, uncovered, err := a.f.Funding(asset, m.amount, m.acct, a.x.symbols[m.sym].sym.Name, a.x.clock(&a.j))
-		a.must(err, "book the funding of a leg of account "+m.name+" in liquidation", 0)
-		a.noteUncovered(asset, uncovered, m.name, "funding of a leg in liquidation")
-		if ev.Seq != 0 {
-			a.publish(ev, m.name)
-		}
 	case *adlCountMsg:
 		a.f.RecordADL(a.x.symbols[m.sym].sym.Settle, a.x.clock(&a.j))
 	case *fundDepositMsg:

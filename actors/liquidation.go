@@ -166,6 +166,9 @@ func (a *accountActor) perform(ctx actor.Context) {
 			a.settled(ctx, *e)
 		case *liq.AnswerClose:
 			a.answerClose(ctx, lq.deferredClose(e.Token), e.Qty, 0)
+		case *liq.Reprice:
+			p := a.legPosition(lq.hs[e.Leg], e.Qty, e.Cost, e.Price)
+			ctx.Send(a.x.adl, &p)
 		default:
 			a.giveBack(ctx, e)
 		}

@@ -53,15 +53,6 @@ type (
 		sym    int
 		amount market.Money
 	}
-	// legFundingMsg books the funding payment (+ received, − paid) of a
-	// leg a liquidation holds: the fund holds the position until the
-	// liquidation settles, so it pays or receives it (fund.Fund.Funding).
-	legFundingMsg struct {
-		acct   book.AccountID
-		name   string
-		sym    int
-		amount market.Money
-	}
 	// releaseMsg gives back a reservation that will never be settled: its
 	// account failed mid-liquidation (failure.go).
 	releaseMsg struct {

@@ -70,16 +70,13 @@ func TestSoak(t *testing.T) {
 func socializedDemo(t *testing.T) []*market.Symbol {
 	cfgs := market.DemoConfigs()
 	syms := make([]*market.Symbol, len(cfgs))
-	// No funding: with the empty fund, a leg that waits for ADL across a
-	// funding time leaves its funding uncovered (the fund pays it from what
-	// it holds: DESIGN.md's known gap), which this soak of socialized
-	// charges is not about; the adl soak keeps funding.
-	off := false
+	// Funding on, as in the adl soak: a leg that waits for ADL across a
+	// funding time pays it into its liquidation (liq.Funding), not from
+	// the empty fund.
 	for i, c := range cfgs {
 		if c.Symbol == "ETH-PERP" {
 			c.ADLMode = "socialized"
 		}
-		c.Funding = &off
 		s, err := c.Compile()
 		if err != nil {
 			t.Fatal(err)

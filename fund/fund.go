@@ -261,38 +261,6 @@ func (f *Fund) Settle(id ReservationID, s Settlement) (Settled, error) {
 	return out, nil
 }
 
-// Funding books a funding payment of a position a liquidation holds (the
-// fund holds it until the liquidation settles): amount > 0 is received and
-// counts as surplus, amount < 0 is paid from the available balance (never
-// the reservations) and counts as a deficit; what the balance cannot pay
-// is uncovered. ev is the balance change (Seq 0 when there was none).
-func (f *Fund) Funding(asset string, amount market.Money, acct book.AccountID, sym string, timeMs int64) (ev Event, uncovered market.Money, err error) {
-	switch {
-	case asset == "":
-		return Event{}, 0, ErrInvalidAsset
-	case amount == math.MinInt64:
-		return Event{}, 0, ErrInvalidAmount
-	case amount > 0 && !fits(f.Balance(asset), amount):
-		return Event{}, 0, ErrOverflow
-	}
-	a := f.asset(asset)
-	d := a.day(asset, DayOf(timeMs), f.cfg.DailyCap)
-	paid := amount
-	if amount < 0 {
-		paid = -min(-amount, a.balance-a.reserved)
-		uncovered = -amount + paid
-	}
-	for _, t := range []*Totals{&a.life, &d.Totals} {
-		t.Surplus += max(paid, 0)
-		t.Deficits -= min(paid, 0)
-		t.Uncovered += uncovered
-	}
-	if paid != 0 {
-		ev = f.record(asset, a, paid, ReasonFunding, acct, sym, timeMs)
-	}
-	return ev, uncovered, nil
-}
-
 // Check verifies the invariants: per asset 0 ≤ reserved ≤ balance, reserved
 // = Σ its open reservations, and balance = deposits + surplus + fees −
 // deficits paid since the start.

@@ -16,8 +16,9 @@ const (
 	ReasonLiquidationSurplus
 	ReasonLiquidationFee
 	ReasonLiquidationDeficit
-	// ReasonFunding: a funding payment of a position a liquidation holds,
-	// which the fund pays or receives (Fund.Funding).
+	// ReasonFunding: a funding payment of a position a liquidation held,
+	// which the fund paid or received; in histories of earlier versions
+	// only (a leg's funding now joins its liquidation), still decoded.
 	ReasonFunding
 )
 

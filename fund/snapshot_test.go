@@ -71,12 +71,6 @@ func (w *fundWalk) op(f *Fund) (string, func(*Fund) []any) {
 			got, err := x.Reserve(id, asset, amount)
 			return []any{got, err}
 		}
-	case n < 46:
-		acct := book.AccountID(1 + r.Uint64N(5))
-		return "funding", func(x *Fund) []any {
-			e, uncovered, err := x.Funding(asset, amount-usdt(300), acct, "BTC-PERP", now)
-			return []any{e, uncovered, err}
-		}
 	case n < 80:
 		id := w.open(f)
 		s := Settlement{Asset: asset, Account: book.AccountID(1 + r.Uint64N(5)), Symbol: []string{"BTC-PERP", "ETH-PERP", ""}[r.IntN(3)], TimeMs: now,

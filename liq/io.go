@@ -62,6 +62,14 @@ type (
 		Leg         int
 		Paid, Asked market.Money
 	}
+	// Funding is a funding payment of the leg's remainder, which the
+	// liquidation holds (+ received, − paid; risk.FundingPayment): it joins
+	// the liquidation's equity and moves the leg's bankruptcy price
+	// (Machine.onFunding).
+	Funding struct {
+		Leg    int
+		Amount market.Money
+	}
 )
 
 // inputName names in's type for a broken invariant's message (fmt's %T
@@ -84,6 +92,8 @@ func inputName(in Input) string {
 		return "SocialPlan"
 	case SocialCharged:
 		return "SocialCharged"
+	case Funding:
+		return "Funding"
 	}
 	return "unknown input"
 }
@@ -96,6 +106,7 @@ func (ADLFilled) input()     {}
 func (TimerFired) input()    {}
 func (SocialPlan) input()    {}
 func (SocialCharged) input() {}
+func (Funding) input()       {}
 
 // Effect is what a Machine asks its caller to do (Ready): a pointer to
 // one of the types below.
@@ -172,6 +183,16 @@ type (
 		Qty, Asked book.Lots
 		Price      book.Ticks
 	}
+	// Reprice reports the leg's remainder to the ADL ranking again (as
+	// Deleverage does, without a request): a funding payment moved its
+	// bankruptcy price, the bound the ranking holds it to as a
+	// counterparty, while it waits between ADL rounds.
+	Reprice struct {
+		Leg   int
+		Price book.Ticks
+		Qty   book.Lots
+		Cost  market.Money
+	}
 	// Release gives the reservation back unsettled (Abandon).
 	Release struct{ ID fund.ReservationID }
 	// ReleaseSocial gives back a leg's set-aside unused (Abandon).
@@ -190,5 +211,6 @@ func (*RetryAfter) effect()    {}
 func (*Socialize) effect()     {}
 func (*Settle) effect()        {}
 func (*AnswerClose) effect()   {}
+func (*Reprice) effect()       {}
 func (*Release) effect()       {}
 func (*ReleaseSocial) effect() {}

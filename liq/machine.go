@@ -53,6 +53,14 @@ type Leg struct {
 
 	social social
 	eff    legEffects
+	// funding is the leg's funding (+ received, − paid) in Base but not
+	// yet in its bankruptcy price: it moves the price once neither its IOC
+	// order nor an ADL round is out (rebase), since their fills and
+	// closes are booked at the price they were sent with. kept is what
+	// moved no price (the leg closed first, or its tick is a clamp): it
+	// stays in the settlement, the fund's (or the winners') like any
+	// deficit.
+	funding, kept market.Money
 	// deferred are counterparty closes waiting for the leg's plan
 	// (CloseAgainst).
 	deferred []AnswerClose
@@ -150,6 +158,7 @@ type legEffects struct {
 	place      PlaceIOC
 	deleverage Deleverage
 	retry      RetryAfter
+	reprice    Reprice
 	social     *socialEffects
 }
 
@@ -223,6 +232,8 @@ func (m *Machine) Step(in Input) error {
 		return m.onSocialPlan(in)
 	case SocialCharged:
 		return m.onSocialCharged(in)
+	case Funding:
+		return m.onFunding(in)
 	}
 	return m.broken("unknown input %s", inputName(in))
 }
@@ -329,6 +340,9 @@ func (m *Machine) onIOCDone(in IOCDone) error {
 			return m.broken("leg %s refused the fill %d at %d (remaining %d): %s", g.Symbol.Name, f.Qty, f.Price, g.Remaining, code)
 		}
 	}
+	if _, err := m.rebase(g); err != nil {
+		return err
+	}
 	if g.Remaining != 0 {
 		return m.askADL(i)
 	}
@@ -404,17 +418,87 @@ func (m *Machine) roundStep(i int) error {
 		return nil
 	}
 	g.asked = false
+	moved, err := m.rebase(g)
+	if err != nil {
+		return err
+	}
 	switch {
 	case g.Remaining == 0:
 		return m.checkDone()
 	case g.progress:
 		g.idle = 0
-		return m.askADL(i)
+		return m.askADL(i) // its Deleverage reports the price
 	}
+	m.reprice(i, moved)
 	g.idle++
 	g.eff.retry = RetryAfter{Leg: i, After: m.cfg.Retry << min(g.idle-1, MaxBackoff)}
 	m.emit(&g.eff.retry)
 	return nil
+}
+
+// onFunding books a funding payment of the leg's remainder, paid or
+// received at a funding time while the liquidation holds it: the
+// liquidation's equity takes it (risk's Liquidation.Funding) and the leg's
+// bankruptcy price moves by it (rebase), so its IOC order's limit, its
+// ADL closes and the settlement count it like the rest of the margin: a
+// payment the book or the ADL counterparties cover at the new price, or
+// the fund or the winners with the rest of the deficit; a payment
+// received lowers the deficit.
+func (m *Machine) onFunding(in Funding) error {
+	g, err := m.leg(in.Leg)
+	if err != nil {
+		return err
+	}
+	if g.Remaining == 0 {
+		return m.broken("funding of %d for leg %s, closed", in.Amount, g.Symbol.Name)
+	}
+	m.L.Funding(in.Amount)
+	g.funding += in.Amount
+	moved, err := m.rebase(g)
+	if err == nil {
+		m.reprice(in.Leg, moved)
+	}
+	return err
+}
+
+// rebase moves the leg's bankruptcy price by its funding not yet in it,
+// unless its IOC order is in the book or an ADL round is out (their fills
+// and closes are booked at the price they were sent with: the round's end
+// or the order's result moves it then, over the lots left). moved reports
+// whether the price moved.
+func (m *Machine) rebase(g *Leg) (moved bool, err error) {
+	if g.funding == 0 || g.order != 0 || g.asked {
+		return false, nil
+	}
+	d := g.funding
+	g.funding = 0
+	if g.Remaining == 0 {
+		g.kept += d
+		return false, nil
+	}
+	deficit := g.Deficit
+	moved, code := m.L.MoveBankruptcy(g.Symbol, d)
+	if code != risk.OK {
+		return false, m.broken("leg %s refused to move its bankruptcy price by %d: %s", g.Symbol.Name, d, code)
+	}
+	if deficit > 0 { // a clamped tick stays
+		g.kept += d
+	} else if g.Deficit > 0 { // clamped now: what the tick could not take
+		g.kept -= g.Deficit
+	}
+	return moved, nil
+}
+
+// reprice tells the ranking the leg's new bankruptcy price when it moved
+// while the remainder is offered and no round is out (a round's
+// Deleverage carries it).
+func (m *Machine) reprice(i int, moved bool) {
+	g := &m.Legs[i]
+	if !moved || !g.offered || g.asked {
+		return
+	}
+	g.eff.reprice = Reprice{Leg: i, Price: g.Bankruptcy, Qty: g.Remaining, Cost: RankedCost(g.LiquidationLeg)}
+	m.emit(&g.eff.reprice)
 }
 
 func (m *Machine) onTimer(in TimerFired) error {
@@ -607,8 +691,8 @@ func (m *Machine) Describe() string {
 		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned)
 	for i := range m.Legs {
 		g := &m.Legs[i]
-		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d social %+v]",
-			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.social)
+		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d funding %d kept %d social %+v]",
+			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.funding, g.kept, g.social)
 	}
 	return out
 }

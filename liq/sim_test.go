@@ -45,6 +45,10 @@ func TestSimProperty(t *testing.T) {
 	// SOC's liquidations may trade far from the bankruptcy price, else
 	// its winners are seldom charged beyond what they can pay.
 	soc := symSpec{name: "SOC", socialized: true, tiers: simTiers(), maker: "-0.0001", taker: "0.0004", liqFee: "0.008", slippage: "0.5"}
+	// Funding times (world.funding) while legs wait: their bankruptcy
+	// prices move (Machine.onFunding).
+	aaaF, bbbF, socF := aaa, bbb, soc
+	aaaF.funding, bbbF.funding, socF.funding = true, true, true
 	runs := []run{
 		{1, []symSpec{aaa, bbb, soc}, 70_000, nil},
 		{2, []symSpec{soc}, 40_000, nil},
@@ -52,6 +56,8 @@ func TestSimProperty(t *testing.T) {
 		{4, []symSpec{aaa}, 30_000, map[int]bool{0: true}},
 		{5, []symSpec{bbb, soc, aaa}, 70_000, map[int]bool{1: true}},
 		{6, []symSpec{soc, bbb}, 40_000, map[int]bool{0: true}},
+		{7, []symSpec{aaaF, socF}, 50_000, map[int]bool{0: true}},
+		{8, []symSpec{bbbF, socF, aaaF}, 50_000, map[int]bool{1: true}},
 	}
 	if testing.Short() {
 		for i := range runs {
@@ -91,6 +97,7 @@ func TestSimProperty(t *testing.T) {
 		{"ADL closes", total.adlCloses}, {"closes against a liquidating account (CloseAgainst)", total.closeAgainst},
 		{"ADL retries", total.retries}, {"set-asides", total.quotes}, {"socialized rounds", total.socialRounds},
 		{"socialized charges", total.charges}, {"re-spread rounds of unpaid charges", total.respread},
+		{"funding times", total.fundings}, {"legs paying or receiving funding", total.legFundings},
 	} {
 		if c.n == 0 {
 			t.Errorf("no %s: the walk is too tame (%s)", c.name, total)
@@ -127,6 +134,11 @@ func (s *stats) add(o stats) {
 	s.uncoveredDeficits += o.uncoveredDeficits
 	s.uncoveredADL += o.uncoveredADL
 	s.overdrawn += o.overdrawn
+	s.fundings += o.fundings
+	s.legFundings += o.legFundings
+	s.fundingWaits += o.fundingWaits
+	s.fundingKept += o.fundingKept
+	s.fundingUncovered += o.fundingUncovered
 }
 
 // simTiers: 1 % up to 200 000 of notional (max leverage 50), 5 % above
@@ -253,6 +265,12 @@ func (s *sim) action() {
 			d = -d
 		}
 		s.setMark(s.stormSym, min(max(s.stormMid+d, 300), 5000))
+		return
+	}
+	if s.syms[si].Funding && s.rng.IntN(40) == 0 {
+		// A funding time at up to ±1 %, far above any real rate, so the
+		// legs' bankruptcy prices move by ticks.
+		s.funding(si, market.Rate(s.rng.IntN(201)-100)*10_000)
 		return
 	}
 	switch k := s.rng.IntN(100); {

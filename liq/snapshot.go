@@ -13,12 +13,12 @@ import (
 	"github.com/perpx/perpx/risk"
 )
 
-// A machine snapshot (version 1) holds what a liquidation needs to go on
+// A machine snapshot (version 2) holds what a liquidation needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so a machine has one encoding:
 //
 //	magic     [4]byte "PXLQ"
-//	version   uint8   1
+//	version   uint8   2
 //	account   uint64
 //	mode      uint8   (1 cross, 2 isolated)
 //	int64s    escrow, base, deficit
@@ -33,17 +33,20 @@ import (
 //	          progress, 4 offered); int64s need, quote mark, share; order
 //	          uint64; int64s pending, expect, idle; social flags uint8 (bit
 //	          0 quoted, 1 asked, 2 planned); int64s capacity, pending,
-//	          charged, unpaid, round paid, rounds; deferred closes uvarint
-//	          count, then each: token uint64, asked int64, price int64
+//	          charged, unpaid, round paid, rounds; int64s funding, kept
+//	          (version 2; 0 in version 1, which reads); deferred closes
+//	          uvarint count, then each: token uint64, asked int64, price
+//	          int64
 //
 // The Config (retry, order ids) is the caller's, given back to
 // DecodeSnapshot. The effects are not state: a snapshot is taken between
 // Steps, once Ready has handed them out (SnapshotReady).
 const (
 	snapMagic    = "PXLQ"
-	snapVersion  = 1
+	snapVersion  = 2
 	snapHeader   = 4 + 1 + 8 + 1 + 3*8 + 8 + 1 + 8
-	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 6*8 // after the name, before the deferred count
+	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 6*8 + 2*8 // after the name, before the deferred count
+	snapLegV1    = snapLeg - 2*8                           // without funding and kept
 	snapDeferred = 3 * 8
 
 	snapReserved  = 1 << 0
@@ -115,6 +118,7 @@ func (g *Leg) appendSnapshot(dst []byte) []byte {
 	sc := &g.social
 	dst = append(dst, flagByte(sc.quoted, sc.asked, sc.planned))
 	dst = appendI64s(dst, int64(sc.capacity), int64(sc.pending), int64(sc.charged), int64(sc.unpaid), int64(sc.roundPaid), int64(sc.rounds))
+	dst = appendI64s(dst, int64(g.funding), int64(g.kept))
 	dst = binary.AppendUvarint(dst, uint64(len(g.deferred)))
 	for _, d := range g.deferred {
 		dst = appendI64s(dst, int64(d.Token), int64(d.Asked), int64(d.Price))
@@ -192,10 +196,15 @@ func DecodeSnapshot(p []byte, symbols func(string) *market.Symbol, cfg Config) (
 	if len(p) < len(snapMagic)+1 || string(p[:len(snapMagic)]) != snapMagic {
 		return nil, nil, fmt.Errorf("%w: not a liquidation snapshot", ErrSnapshot)
 	}
-	if v := p[len(snapMagic)]; v != snapVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, v, snapVersion)
+	v := p[len(snapMagic)]
+	if v != 1 && v != snapVersion {
+		return nil, nil, fmt.Errorf("%w: version %d, want 1 to %d", ErrSnapshotVersion, v, snapVersion)
 	}
-	m, err := decodeMachine(&p, symbols, cfg)
+	leg := snapLeg
+	if v == 1 {
+		leg = snapLegV1
+	}
+	m, err := decodeMachine(&p, symbols, cfg, leg)
 	if err == nil {
 		err = m.check()
 	}
@@ -207,9 +216,9 @@ func DecodeSnapshot(p []byte, symbols func(string) *market.Symbol, cfg Config) (
 
 var errTruncated = errors.New("truncated")
 
-// decodeMachine reads the snapshot at *p (its magic and version checked)
-// and leaves the rest in *p.
-func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (*Machine, error) {
+// decodeMachine reads the snapshot at *p (its magic and version checked;
+// leg is its legs' fixed size) and leaves the rest in *p.
+func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config, leg int) (*Machine, error) {
 	h, ok := take(p, snapHeader)
 	if !ok {
 		return nil, errTruncated
@@ -228,7 +237,7 @@ func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (
 	if m.quotes, ok = count(p, 1); !ok {
 		return nil, errors.New("set-asides due: bad count")
 	}
-	if n, ok = count(p, 1+snapLeg+1); !ok {
+	if n, ok = count(p, 1+leg+1); !ok {
 		return nil, errors.New("legs: bad count")
 	}
 	l.Legs = make([]risk.LiquidationLeg, n)
@@ -237,22 +246,22 @@ func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (
 		m.Legs = make([]Leg, 0, n)
 	}
 	for i := range n {
-		if err := m.decodeLeg(p, i, symbols); err != nil {
+		if err := m.decodeLeg(p, i, symbols, leg); err != nil {
 			return nil, fmt.Errorf("leg %d: %w", i, err)
 		}
 	}
 	return m, nil
 }
 
-// decodeLeg reads leg i and appends it.
-func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbol) error {
+// decodeLeg reads leg i, of fixed size size, and appends it.
+func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbol, size int) error {
 	k, ok := count(p, 1)
 	if !ok {
 		return errors.New("bad name length")
 	}
 	name := string((*p)[:k])
 	*p = (*p)[k:]
-	b, ok := take(p, snapLeg)
+	b, ok := take(p, size)
 	if !ok {
 		return errTruncated
 	}
@@ -284,6 +293,9 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 	sc.quoted, sc.asked, sc.planned = f&socQuoted != 0, f&socAsked != 0, f&socPlanned != 0
 	sc.capacity, sc.pending, sc.charged = market.Money(b.i64()), int(b.i64()), market.Money(b.i64())
 	sc.unpaid, sc.roundPaid, sc.rounds = market.Money(b.i64()), market.Money(b.i64()), int(b.i64())
+	if size == snapLeg {
+		g.funding, g.kept = market.Money(b.i64()), market.Money(b.i64())
+	}
 	nd, ok := count(p, snapDeferred)
 	if !ok {
 		return errors.New("deferred closes: bad count")
@@ -345,6 +357,8 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s need %d quote mark %d share %d", s.Name, g.quote.Need, g.quote.Mark, g.share)
 		case !m.reserved && (g.quote != Quote{} || g.share != 0 || g.order != 0 || g.asked || g.planned || g.offered || sc.quoted):
 			return fmt.Errorf("leg %s under way before the reservation", s.Name)
+		case g.funding != 0 && g.order == 0 && !g.asked:
+			return fmt.Errorf("leg %s: funding %d waits for no order or round", s.Name, g.funding)
 		case g.order != 0 && (g.asked || g.Remaining == 0):
 			return fmt.Errorf("leg %s: order %d with ADL asked %v, remaining %d", s.Name, g.order, g.asked, g.Remaining)
 		case g.asked && !g.offered:

@@ -20,6 +20,8 @@ func snapSims() []struct {
 	aaa := symSpec{name: "AAA", tiers: simTiers(), liqFee: "0.01"}
 	bbb := symSpec{name: "BBB", tiers: simTiers(), maker: "0.0002", taker: "0.0005", liqFee: "0.005"}
 	soc := symSpec{name: "SOC", socialized: true, tiers: simTiers(), maker: "-0.0001", taker: "0.0004", liqFee: "0.008"}
+	aaaF, socF := aaa, soc
+	aaaF.funding, socF.funding = true, true
 	return []struct {
 		seed  uint64
 		syms  []symSpec
@@ -32,6 +34,8 @@ func snapSims() []struct {
 		// Deferred closes: since a flip's opening part is held to the mark
 		// (risk.WouldLiquidate), the walks above meet none.
 		{14, []symSpec{aaa, bbb, soc}, nil},
+		// Funding times: legs' payments waiting for an order or a round.
+		{7, []symSpec{aaaF, socF}, map[int]bool{0: true}},
 	}
 }
 
@@ -155,7 +159,7 @@ func TestSnapshotSwapGoesOnAsTheOriginal(t *testing.T) {
 					g := &m.Legs[i]
 					for k, v := range map[string]bool{"IOC in the book": g.order != 0, "ADL asked": g.asked && !g.planned,
 						"ADL planned": g.asked && g.planned, "deferred closes": len(g.deferred) > 0, "ADL idle": g.idle > 0,
-						"socializing": g.social.asked, "set aside": g.social.quoted} {
+						"socializing": g.social.asked, "set aside": g.social.quoted, "funding waiting": g.funding != 0, "funding kept": g.kept != 0} {
 						if v {
 							seen[k]++
 						}
@@ -173,7 +177,7 @@ func TestSnapshotSwapGoesOnAsTheOriginal(t *testing.T) {
 	}
 	t.Logf("swapped machines: %v", seen)
 	for _, k := range []string{"set-asides due", "several legs", "unreserved", "IOC in the book", "ADL asked", "ADL planned",
-		"deferred closes", "ADL idle", "socializing", "set aside"} {
+		"deferred closes", "ADL idle", "socializing", "set aside", "funding waiting", "funding kept"} {
 		if seen[k] == 0 && !t.Failed() {
 			t.Errorf("no machine swapped with %s", k)
 		}
@@ -250,7 +254,8 @@ func checkDecoded(t *testing.T, p []byte, lookup func(string) *market.Symbol) {
 // TestSnapshotPendingEffects: a machine holding effects Ready has not
 // handed out cannot be snapshotted (SnapshotReady, and AppendSnapshot
 // panics); once they are, it can. The snapshot decodes with the bytes
-// after it left, and refuses another version or an unknown symbol.
+// after it left, reads version 1 (no leg funding), and refuses another
+// version or an unknown symbol.
 func TestSnapshotPendingEffects(t *testing.T) {
 	m, sym := seedMachine(t, true)
 	lookup := symbolsOf([]*market.Symbol{sym})
@@ -283,11 +288,18 @@ func TestSnapshotPendingEffects(t *testing.T) {
 	if err != nil || string(rest) != "\x07" || string(m2.AppendSnapshot(nil)) != string(p) {
 		t.Fatalf("decode: %v, rest %x", err, rest)
 	}
-	p[4] = 2
-	if _, _, err := DecodeSnapshot(p, lookup, m.cfg); !errors.Is(err, ErrSnapshotVersion) {
-		t.Fatalf("version 2: %v", err)
+	// Version 1: the leg without funding and kept (16 bytes before its
+	// deferred count, the last byte here).
+	v1 := append(append([]byte(nil), p[:len(p)-17]...), p[len(p)-1])
+	v1[4] = 1
+	if m1, rest, err := DecodeSnapshot(v1, lookup, m.cfg); err != nil || len(rest) != 0 || string(m1.AppendSnapshot(nil)) != string(p) {
+		t.Fatalf("version 1: %v, rest %x", err, rest)
 	}
-	p[4] = 1
+	p[4] = 3
+	if _, _, err := DecodeSnapshot(p, lookup, m.cfg); !errors.Is(err, ErrSnapshotVersion) {
+		t.Fatalf("version 3: %v", err)
+	}
+	p[4] = 2
 	if _, _, err := DecodeSnapshot(p, func(string) *market.Symbol { return nil }, m.cfg); !errors.Is(err, ErrSnapshot) {
 		t.Fatalf("unknown symbol: %v", err)
 	}

@@ -189,6 +189,11 @@
 //	Fee      = min(max(Surplus, 0), Σ ⌈executed notional × liquidation_fee⌉)
 //	Fund     = Surplus − Fee        (+ into the fund, − drawn from it)
 //
+// A funding payment of a leg while the liquidation holds it goes into Escrow
+// and Base (Liquidation.Funding) and moves the leg's P_bk by it
+// (MoveBankruptcy), rounded in the fund's favour: Base then grows by less
+// than a tick per lot of the leg per payment.
+//
 // Seed: long bankrupt at 3000 sold at 3060 → +60, at 2960 → −40; short at
 // 3000 bought at 2960 → +40, at 3060 → −60 (per unit, no fee). Fills of the
 // account's own orders still in flight are applied normally.

@@ -302,3 +302,77 @@ func (l *Liquidation) Settle() (Settlement, Code) {
 	s.Fund = s.Surplus - s.Fee
 	return s, OK
 }
+
+// Funding books a funding payment (+ received, − paid) of a leg while the
+// liquidation holds it: the escrow takes it, as the account's margin would
+// have, so Base and Deficit move by amount. MoveBankruptcy then moves the
+// leg's tick by it.
+func (l *Liquidation) Funding(amount market.Money) {
+	l.Escrow += amount
+	l.Base += amount
+	l.Deficit = max(0, -l.Base)
+}
+
+// MoveBankruptcy moves the Bankruptcy tick of sym's leg by an equity change
+// of amount (+ more margin, − less: the leg's funding, booked by Funding)
+// spread over its Remaining lots, as a position's bankruptcy price moves
+// with its margin: a long that paid moves up by amount/(q·m), one that
+// received down (a short the other way). The new tick is the nearest whose
+// closing of the remainder gives back at least what amount took from Base
+// (the fund's favour, as at the takeover), so Base stays ≥ its value before
+// Funding: ADL closes and fills at the new tick cover the payment. Clamped
+// to [1, MaxPrice], what the clamp leaves is the leg's Deficit. A closed
+// leg, or one already clamped against the fund (Deficit > 0: its tick is
+// no bankruptcy price), keeps its tick and amount stays in Base; moved
+// reports whether the tick moved. BadRequest for an unknown leg.
+func (l *Liquidation) MoveBankruptcy(sym *market.Symbol, amount market.Money) (moved bool, code Code) {
+	g := l.Leg(sym)
+	if g == nil {
+		return false, BadRequest
+	}
+	if g.Remaining == 0 || amount == 0 || g.Deficit > 0 {
+		return false, OK
+	}
+	long, q := g.Qty > 0, abs(g.Qty)
+	done := q - abs(g.Remaining)
+	// rest is the remaining lots' part of Base at tick x (legGainAt's
+	// telescoping from done on).
+	rest := func(x book.Ticks) market.Money {
+		v := sym.Value(x, q) - sym.Value(x, done)
+		if !long {
+			v = -v
+		}
+		return v
+	}
+	// ok: the tick gives amount back both in Base and to a close of the
+	// whole remainder there (an inverse value rounds each amount apart).
+	n, was, wasAll := abs(g.Remaining), rest(g.Bankruptcy), sym.Value(g.Bankruptcy, abs(g.Remaining))
+	ok := func(x int64) bool {
+		all := sym.Value(book.Ticks(x), n) - wasAll
+		if !long {
+			all = -all
+		}
+		return amount+rest(book.Ticks(x))-was >= 0 && amount+all >= 0
+	}
+	hi, bk := int64(sym.MaxPrice), int64(g.Bankruptcy)
+	var x int64
+	if long { // rest grows with the tick: the lowest that is ok
+		x = lastTrue(func(x int64) bool { return !ok(x) }, 1, hi, bk) + 1
+		for x <= hi && !ok(x) { // an inverse value's rounding
+			x++
+		}
+	} else { // the highest that is ok
+		x = lastTrue(ok, 1, hi, bk)
+		for x >= 1 && !ok(x) {
+			x--
+		}
+	}
+	x = min(max(x, 1), hi)
+	left := amount + rest(book.Ticks(x)) - was
+	l.Base += left - amount
+	l.Deficit = max(0, -l.Base)
+	g.Deficit = max(0, -left)
+	moved = book.Ticks(x) != g.Bankruptcy
+	g.Bankruptcy = book.Ticks(x)
+	return moved, OK
+}

@@ -116,8 +116,8 @@ const (
 	ReasonLiquidationSurplus FundReason = "liquidation_surplus"
 	ReasonLiquidationDeficit FundReason = "liquidation_deficit"
 	ReasonDeposit            FundReason = "deposit"
-	// ReasonFunding: a funding payment of a position a liquidation holds,
-	// paid or received by the fund.
+	// ReasonFunding: a funding payment of a position a liquidation held,
+	// paid or received by the fund; in histories of earlier versions only.
 	ReasonFunding FundReason = "funding"
 )
 
