@@ -1,0 +1,92 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// Adversarial scenarios, sixth round: what an ADL close, a conditional
+// order and an amend leave of the bankruptcy bound and the isolated
+// reservation.
+
+// orderCanceled fails unless acct's order id ended canceled, unfilled.
+func (e *env) orderCanceled(acct, id string) {
+	e.t.Helper()
+	e.x.quiesce()
+	var last *wire.Order
+	for _, ev := range e.rec.events(acct, wire.EventOrder) {
+		if ev.Order.OrderID == id {
+			last = ev.Order
+		}
+	}
+	if last == nil || last.Status != wire.StatusCanceled || last.FilledQty.Sign() != 0 {
+		e.t.Fatalf("order %s's last event %+v: not canceled unfilled", id, last)
+	}
+}
+
+// adlAgainstAlice: alice's isolated long of qty at 3750 at leverage 1
+// (all her cash its margin) rests sells of 1 at 5625, closes reserving
+// nothing; dave's cross short of 1 (bob sells her the rest) is liquidated
+// at 4300 and closes by ADL at its bankruptcy price 4500 against her.
+// The fund holds 10000.
+func adlAgainstAlice(t *testing.T, qty string, sells int) (e *env, ids []string) {
+	t.Helper()
+	e = pairEnv(t, "0")
+	e.fundDeposit("10000")
+	e.deposit("alice", dec(qty).Mul(dec("3750")).String())
+	e.deposit("dave", "750")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.leverage("alice", tsym, 1)
+	e.leverage("dave", tsym, 5)
+	e.leverage("bob", tsym, 5)
+	e.mustPlace("dave", tsym, wire.Sell, "3750", "1")
+	if rest := dec(qty).Sub(dec("1")); rest.Sign() > 0 {
+		e.mustPlace("bob", tsym, wire.Sell, "3750", rest.String())
+	}
+	e.mustPlace("alice", tsym, wire.Buy, "3750", qty, wire.IOC)
+	for range sells {
+		ids = append(ids, e.mustPlace("alice", tsym, wire.Sell, "5625", "1").OrderID)
+	}
+	e.index(tsym, "4300")
+	e.x.quiesce()
+	if adl := e.rec.events("alice", wire.EventADL); len(adl) != 1 || e.liquidations("dave") != 1 {
+		t.Fatalf("alice's ADL closes %+v", adl)
+	}
+	e.leverage("carol", tsym, 5)
+	return e, ids
+}
+
+// TestADLCloseTurnsCloseIntoOpen: alice's isolated long of 1 at 3750 at
+// leverage 1 rests a sell at 5625 (adlAgainstAlice); the ADL close leaves
+// her flat on 4500 of cash, and the sell is now an isolated open needing
+// 5625 of margin, never checked as one. Carol (her second account) took
+// it: the open's margin took the cash to −1125, and the short's
+// liquidation handed that to the fund (10000 → 8875). The ADL close now
+// cancels it.
+func TestADLCloseTurnsCloseIntoOpen(t *testing.T) {
+	e, ids := adlAgainstAlice(t, "1", 1)
+	b := e.mustPlace("carol", tsym, wire.Buy, "5625", "1", wire.IOC)
+	if p := e.position("alice", tsym); p != nil {
+		e.index(tsym, p.LiquidationPrice.String())
+	}
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) || b.FilledQty.Sign() != 0 {
+		t.Fatalf("carol's buy filled %s; fund %s, audit %s", b.FilledQty, e.fundBalance(), a)
+	}
+	e.orderCanceled("alice", ids[0])
+}
+
+// TestADLCloseKeepsTheCloses: of alice's long of 2, the ADL close takes
+// 1; of her two sells only the newer, now an open, is canceled, and the
+// older still closes what is left.
+func TestADLCloseKeepsTheCloses(t *testing.T) {
+	e, ids := adlAgainstAlice(t, "2", 2)
+	e.orderCanceled("alice", ids[1])
+	e.orderOpen("alice", ids[0])
+	if b := e.mustPlace("carol", tsym, wire.Buy, "5625", "2", wire.IOC); !b.FilledQty.Equal(dec("1")) || e.position("alice", tsym) != nil {
+		t.Fatalf("carol's buy %+v", b)
+	}
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
+	}
+}
