@@ -466,6 +466,7 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 	}
 	o.amending++
 	o.amendMark, o.pendPrice, o.pendQty = mark, newPrice, newQty
+	a.restatePending(o)
 	ctx.Send(h.pid, &amendMsg{id: o.id, acct: a.e.id, price: price, qty: qty, from: ctx.Self(), done: m.done})
 }
 
@@ -743,6 +744,9 @@ func (a *accountActor) restatePending(o *order) {
 		if rem := o.pendQty - o.filled; rem > 0 {
 			a.risk(o.h).Restate(o.id, o.pendPrice, max(rem, o.qty-o.filled), o.amendMark)
 		}
+		// Until then the book may fill it as it is: what that fill takes
+		// stays reserved (risk.Account.Hold).
+		a.risk(o.h).Hold(o.id, o.price, o.qty-o.filled, o.amendMark)
 	}
 }
 

@@ -90,3 +90,46 @@ func TestADLCloseKeepsTheCloses(t *testing.T) {
 		t.Fatalf("fund %s, audit %s", e.fundBalance(), a)
 	}
 }
+
+// amendAsync sends acct's amend of TEST-PERP order id to price and returns
+// where its reply will come, once acct's actor has sent it to the book.
+func (e *env) amendAsync(acct, sym, id, price string) <-chan wire.OrderReply {
+	ch := make(chan wire.OrderReply, 1)
+	e.x.AmendOrder(acct, wire.Amend{Symbol: sym, OrderID: id, Price: dec(price)}, func(r wire.OrderReply) { ch <- r })
+	e.drained(acct)
+	return ch
+}
+
+// TestAmendDownRacesFill: alice's isolated buy of 1 at 3750 reserves all
+// her 750. Bob's sell at 3750 is queued at the held book when she amends
+// the buy down to 1875 (375 reserved, checked as a new order) and
+// withdraws the 375 that frees: the book fills the buy as it was, taking
+// 750 of margin from 375 of cash. The cash was −375 behind the isolated
+// margin, and the long's liquidation handed it to the fund. While the
+// amend is on its way risk now holds the larger of the two reservations,
+// so the withdrawal is refused.
+func TestAmendDownRacesFill(t *testing.T) {
+	e := pairEnv(t, "750")
+	e.fundDeposit("10000")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.leverage("alice", tsym, 5)
+	e.leverage("bob", tsym, 5)
+	buy := e.mustPlace("alice", tsym, wire.Buy, "3750", "1")
+	release := e.holdBook(tsym)
+	sell := e.placeAsync("bob", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, Price: dec("3750"), Qty: dec("1"), TIF: wire.IOC})
+	e.drained("bob")
+	am := e.amendAsync("alice", tsym, buy.OrderID, "1875")
+	w := e.withdraw("alice", "375")
+	release()
+	<-sell
+	<-am
+	if p := e.position("alice", tsym); p != nil {
+		e.index(tsym, p.LiquidationPrice.String())
+	}
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("withdrawal %+v; fund %s, audit %s", w.Reply, e.fundBalance(), a)
+	}
+	if w.OK {
+		t.Fatalf("withdrawal of the margin an amend on its way frees: %+v", w.Reply)
+	}
+}
