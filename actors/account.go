@@ -545,12 +545,33 @@ func (a *accountActor) setLeverage(m *leverageReq) {
 		return
 	}
 	h := a.x.symbol(m.req.Symbol)
+	mark := m.mark // read when its record was made (durable mode)
+	if a.x.rec == nil {
+		mark = h.lastMark()
+	}
 	var past *order // the isolated opens' margin at lev, once out of the cash, would put it past its bound
-	if code := a.risk(h).SetLeverageChecked(h.sym, lev.IntPart(), func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
+	if code := a.risk(h).SetLeverageChecked(h.sym, lev.IntPart(), mark, a.restingIn(h), func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
 		m.refuse(isolatedOpenError(code, past, "the isolated orders' margin and fee at that leverage", "keep the leverage"))
 		return
 	}
 	m.done(wire.LeverageReply{Reply: wire.OK(), Leverage: decimal.NewFromInt(lev.IntPart())})
+}
+
+// restingIn is what SetLeverageChecked holds to the new leverage: h's
+// limit orders (at the price furthest against the mark, an amend on its
+// way included) and what is left of them; nil when none.
+func (a *accountActor) restingIn(h *symbolHandle) []risk.Order {
+	var os []risk.Order
+	for _, o := range a.orders.Values() {
+		if o.h == h && o.typ == book.Limit && (o.cond == nil || o.cond.fired) {
+			q := o.qty
+			if o.amending > 0 {
+				q = max(q, o.pendQty)
+			}
+			os = append(os, risk.Order{ID: o.id, Side: o.side, Type: risk.Limit, Price: o.extreme(), Qty: q - o.filled})
+		}
+	}
+	return os
 }
 
 func (a *accountActor) deposit(ctx actor.Context, m *depositReq) {

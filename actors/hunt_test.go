@@ -133,3 +133,31 @@ func TestAmendDownRacesFill(t *testing.T) {
 		t.Fatalf("withdrawal of the margin an amend on its way frees: %+v", w.Reply)
 	}
 }
+
+// TestLeverageRaiseOpensBankrupt: alice's isolated buy at 5625 (the band's
+// top, mark 3750) passes at leverage 1: its 5625 of margin survives the
+// 1875 it loses against the mark. At leverage 5 it would be refused
+// (risk.WouldLiquidate: 1125 of margin does not). Raised to 5 once it
+// rests, it filled for bob, bankrupt at 4500 with the mark at 3750: its
+// liquidation sold into carol's bid at the bound, 4275, and the fund paid
+// 225. The raise is now refused, as the order would be at 5.
+func TestLeverageRaiseOpensBankrupt(t *testing.T) {
+	e := pairEnv(t, "5625")
+	e.fundDeposit("10000")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.leverage("alice", tsym, 1)
+	e.mustPlace("alice", tsym, wire.Buy, "5625", "1")
+	r := call(t, func(d func(wire.LeverageReply)) {
+		e.x.SetLeverage("alice", wire.Leverage{Symbol: tsym, Leverage: dec("5")}, d)
+	})
+	e.leverage("bob", tsym, 5)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "4275", "1")
+	e.mustPlace("bob", tsym, wire.Sell, "5625", "1", wire.IOC)
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("leverage %+v; fund %s, audit %s", r.Reply, e.fundBalance(), a)
+	}
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || e.liquidations("alice") != 0 {
+		t.Fatalf("leverage 5 behind a buy it leaves bankrupt as it fills: %+v", r.Reply)
+	}
+}
