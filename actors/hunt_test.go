@@ -161,3 +161,36 @@ func TestLeverageRaiseOpensBankrupt(t *testing.T) {
 		t.Fatalf("leverage 5 behind a buy it leaves bankrupt as it fills: %+v", r.Reply)
 	}
 }
+
+// TestStopFiresAsIsolatedOpenPastClose (held): alice, cross long 1 at 3750
+// on 2000 (bankrupt at 1750), rests a sell at 1875 and arms a stop-market
+// buy of OTHER-PERP, isolated, at mark 3800. Untriggered it reserves
+// nothing, so nothing refuses it; fired, it meets the pre-trade check of
+// an isolated open: its 760 of margin out of the cash would put the sell
+// past (2510), so it is rejected, and carol's buy at 1875, queued behind,
+// fills the sell at no one's cost.
+func TestStopFiresAsIsolatedOpenPastClose(t *testing.T) {
+	e := isolatedOther(t, "2000")
+	sell := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	e.mustPlace("bob", otherSym, wire.Sell, "3800", "1")
+	if r := e.send("alice", wire.PlaceOrder{Symbol: otherSym, Side: wire.Buy, Type: wire.StopMarket, Qty: dec("1"), TIF: wire.IOC,
+		TriggerPrice: dec("3800"), TriggerBy: wire.TriggerMark, ClientOrderID: "stop"}); !r.OK {
+		t.Fatalf("stop: %+v", r.Reply)
+	}
+	release := e.holdBook(tsym)
+	buy := e.takeBehind("1875")
+	e.index(otherSym, "3800")
+	e.raceAudit(release, buy)
+	var last *wire.Order
+	for _, ev := range e.rec.events("alice", wire.EventOrder) {
+		if ev.Order.ClientOrderID == "stop" {
+			last = ev.Order
+		}
+	}
+	if last == nil || last.Status != wire.StatusRejected || e.position("alice", otherSym) != nil {
+		t.Fatalf("the stop's last event %+v", last)
+	}
+	if p := e.position("alice", tsym); p != nil {
+		t.Fatalf("carol's buy did not take the sell %s, within: alice %+v", sell.OrderID, p)
+	}
+}
