@@ -81,7 +81,7 @@ func moneyWalk(t *testing.T, seed uint64, steps int) {
 				bk := int(pos.BankruptcyPrice.IntPart())
 				p, q = fmt.Sprint(max(bk, m/2+1, 1)+rng.IntN(41)), pos.Qty.String()
 				if side == wire.Buy {
-					p = fmt.Sprint(min(bk, m*3/2)-rng.IntN(41))
+					p = fmt.Sprint(min(bk, m*3/2) - rng.IntN(41))
 				}
 				tif = wire.GTC
 			}
