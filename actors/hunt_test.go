@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/perpx/perpx/wire"
@@ -192,5 +193,36 @@ func TestStopFiresAsIsolatedOpenPastClose(t *testing.T) {
 	}
 	if p := e.position("alice", tsym); p != nil {
 		t.Fatalf("carol's buy did not take the sell %s, within: alice %+v", sell.OrderID, p)
+	}
+}
+
+// TestHedgerCloseBelowItsShare (a refusal kept): alice, cross long 1
+// TEST-PERP and short 1 OTHER-PERP at 3750 on 1500 of cash, splits her
+// equity by maintenance margin, half each: TEST-PERP is bankrupt at 3000 on
+// its share, and liquidated (the whole equity) only at 2489. A sell at 2900
+// would leave her solvent and not liquidatable, and a real exchange takes
+// it; it is refused, because each symbol's resting closes are held to its
+// share so that closes resting in several symbols, all filled before a
+// cancel reaches one, still lose no more than the equity (the joint rule):
+// bounded by what the rest's liquidation needs instead, a sell of each leg
+// at its bound would together lose the equity less the maintenance
+// margins (1170 here) beyond it.
+func TestHedgerCloseBelowItsShare(t *testing.T) {
+	e := otherEnv(t, "1500", wire.MarginCross)
+	e.mustPlace("bob", otherSym, wire.Buy, "3750", "1")
+	e.mustPlace("alice", otherSym, wire.Sell, "3750", "1", wire.IOC)
+	p := e.position("alice", tsym)
+	if !p.BankruptcyPrice.Equal(dec("3000")) || !p.LiquidationPrice.Equal(dec("2489")) {
+		t.Fatalf("TEST-PERP %+v", p)
+	}
+	e.closeRefusedAt(e.place("alice", tsym, wire.Sell, "2900", "1"))
+	e.mustPlace("alice", tsym, wire.Sell, "3000", "1")
+}
+
+// closeRefusedAt fails unless r refused a close past its bankruptcy price.
+func (e *env) closeRefusedAt(r wire.OrderReply) {
+	e.t.Helper()
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "bankruptcy price") {
+		e.t.Fatalf("a close past the bankruptcy price: %+v", r.Reply)
 	}
 }
