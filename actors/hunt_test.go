@@ -11,16 +11,24 @@ import (
 // order and an amend leave of the bankruptcy bound and the isolated
 // reservation.
 
-// orderCanceled fails unless acct's order id ended canceled, unfilled.
-func (e *env) orderCanceled(acct, id string) {
+// lastOrderEvent is the order in acct's last order event of order id (or
+// client order id), once quiescent; nil when none.
+func (e *env) lastOrderEvent(acct, id string) *wire.Order {
 	e.t.Helper()
 	e.x.quiesce()
 	var last *wire.Order
 	for _, ev := range e.rec.events(acct, wire.EventOrder) {
-		if ev.Order.OrderID == id {
+		if ev.Order.OrderID == id || ev.Order.ClientOrderID == id {
 			last = ev.Order
 		}
 	}
+	return last
+}
+
+// orderCanceled fails unless acct's order id ended canceled, unfilled.
+func (e *env) orderCanceled(acct, id string) {
+	e.t.Helper()
+	last := e.lastOrderEvent(acct, id)
 	if last == nil || last.Status != wire.StatusCanceled || last.FilledQty.Sign() != 0 {
 		e.t.Fatalf("order %s's last event %+v: not canceled unfilled", id, last)
 	}
@@ -182,12 +190,7 @@ func TestStopFiresAsIsolatedOpenPastClose(t *testing.T) {
 	buy := e.takeBehind("1875")
 	e.index(otherSym, "3800")
 	e.raceAudit(release, buy)
-	var last *wire.Order
-	for _, ev := range e.rec.events("alice", wire.EventOrder) {
-		if ev.Order.ClientOrderID == "stop" {
-			last = ev.Order
-		}
-	}
+	last := e.lastOrderEvent("alice", "stop")
 	if last == nil || last.Status != wire.StatusRejected || e.position("alice", otherSym) != nil {
 		t.Fatalf("the stop's last event %+v", last)
 	}
