@@ -110,7 +110,7 @@ func TestInverseLiquidationBound(t *testing.T) {
 			if e.liquidations("alice") != 1 {
 				t.Fatalf("alice %+v not liquidated at mark %s", p, mark)
 			}
-			e.orderOpen("carol", far.OrderID)
+			e.orderCanceled("carol", far.OrderID) // unfilled; the ADL close made it an open
 			adl := e.rec.events("carol", wire.EventADL)
 			if len(adl) != 1 || !adl[0].ADL.Price.Equal(bk) || !adl[0].ADL.Qty.Equal(dec("5000")) {
 				t.Fatalf("carol's ADL closes %+v (bankruptcy %s, bound %s)", adl, bk, bound)
