@@ -558,17 +558,25 @@ func (a *accountActor) setLeverage(m *leverageReq) {
 }
 
 // restingIn is what SetLeverageChecked holds to the new leverage: h's
-// limit orders (at the price furthest against the mark, an amend on its
-// way included) and what is left of them; nil when none.
+// orders the book may fill, each at the price furthest against the mark
+// it may fill at (a limit order's, an amend on its way included; a market
+// order's bound, TestLeverageRaiseBehindMarketBuy), and what is left of
+// them; nil when none.
 func (a *accountActor) restingIn(h *symbolHandle) []risk.Order {
 	var os []risk.Order
 	for _, o := range a.orders.Values() {
-		if o.h == h && o.typ == book.Limit && (o.cond == nil || o.cond.fired) {
-			q := o.qty
-			if o.amending > 0 {
-				q = max(q, o.pendQty)
-			}
-			os = append(os, risk.Order{ID: o.id, Side: o.side, Type: risk.Limit, Price: o.extreme(), Qty: q - o.filled})
+		if o.h != h || o.cond != nil && !o.cond.fired {
+			continue
+		}
+		price, q := o.extreme(), o.qty
+		if o.typ == book.Market {
+			price = o.bound
+		}
+		if o.amending > 0 {
+			q = max(q, o.pendQty)
+		}
+		if price > 0 {
+			os = append(os, risk.Order{ID: o.id, Side: o.side, Type: risk.Limit, Price: price, Qty: q - o.filled})
 		}
 	}
 	return os

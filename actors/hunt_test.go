@@ -229,3 +229,33 @@ func (e *env) closeRefusedAt(r wire.OrderReply) {
 		e.t.Fatalf("a close past the bankruptcy price: %+v", r.Reply)
 	}
 }
+
+// TestLeverageRaiseBehindMarketBuy: the market form. Alice's isolated
+// market buy at leverage 1 may fill up to the band's top (5625: its
+// margin survives the loss); raised to 5 while it is on its way, the fill
+// at 5625 was bankrupt at once and its liquidation cost the fund 225. The
+// raise is refused while the order is on its way.
+func TestLeverageRaiseBehindMarketBuy(t *testing.T) {
+	e := pairEnv(t, "5625")
+	e.fundDeposit("10000")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.leverage("alice", tsym, 1)
+	e.leverage("bob", tsym, 5)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Buy, "4275", "1")
+	e.mustPlace("bob", tsym, wire.Sell, "5625", "1")
+	release := e.holdBook(tsym)
+	buy := e.placeAsync("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
+	e.drained("alice")
+	r := call(t, func(d func(wire.LeverageReply)) {
+		e.x.SetLeverage("alice", wire.Leverage{Symbol: tsym, Leverage: dec("5")}, d)
+	})
+	release()
+	b := <-buy
+	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+		t.Fatalf("leverage %+v, buy %+v; fund %s, audit %s", r.Reply, b.Order, e.fundBalance(), a)
+	}
+	if r.OK {
+		t.Fatalf("leverage 5 behind a market buy it leaves bankrupt as it fills: %+v", r.Reply)
+	}
+}
