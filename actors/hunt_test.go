@@ -3,6 +3,7 @@ package actors
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perpx/perpx/wire"
 )
@@ -258,4 +259,38 @@ func TestLeverageRaiseBehindMarketBuy(t *testing.T) {
 	if r.OK {
 		t.Fatalf("leverage 5 behind a market buy it leaves bankrupt as it fills: %+v", r.Reply)
 	}
+}
+
+// TestIsolatedFundingPastRestingClose (held): alice's isolated long of 2 at
+// 3750 at leverage 2 (3750 of margin: bankrupt at 1875) rests a sell of 1
+// at 1875 and one at 1876, and an isolated buy of OTHER-PERP rests beside
+// them. A funding payment comes out of the long's margin and moves its
+// bankruptcy price to 1876: the sell at 1875 is canceled, the other stays
+// and carol takes it at no one's cost; the buy stays.
+func TestIsolatedFundingPastRestingClose(t *testing.T) {
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	e := pairEnv(t, "10000", compileSymbol(t, cfg), testSymbol(t, otherSym, longTiers()...))
+	for _, s := range []string{tsym, otherSym} {
+		e.marginModeIn("alice", s, wire.MarginIsolated)
+	}
+	e.leverage("alice", tsym, 2)
+	e.leverage("alice", otherSym, 5)
+	e.leverage("bob", tsym, 2)
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "2")
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "2", wire.IOC)
+	past := e.mustPlace("alice", tsym, wire.Sell, "1875", "1")
+	within := e.mustPlace("alice", tsym, wire.Sell, "1876", "1")
+	open := e.mustPlace("alice", otherSym, wire.Buy, "3000", "1")
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750")
+	e.x.quiesce()
+	if p := e.position("alice", tsym); p == nil || !p.BankruptcyPrice.Equal(dec("1876")) {
+		t.Fatalf("alice's long after the funding %+v", p)
+	}
+	e.pastBoundCanceled("alice", past.OrderID)
+	e.orderOpen("alice", within.OrderID)
+	e.orderOpen("alice", open.OrderID)
+	e.carolTakes("1876")
 }
