@@ -287,8 +287,15 @@ func (e *env) isolatedOpenRefused(r wire.OrderReply, close string) {
 // once the resting isolated opens take their margin out of the cash.
 func (e *env) closeRefused(r wire.OrderReply) {
 	e.t.Helper()
-	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "resting isolated opening orders") {
-		e.t.Fatalf("close past the bound the isolated opens leave: %+v", r.Reply)
+	e.closeRefusedSaying(r, "resting isolated opening orders")
+}
+
+// closeRefusedSaying fails unless r refused a close past its bound
+// (INSUFFICIENT_MARGIN) saying why.
+func (e *env) closeRefusedSaying(r wire.OrderReply, why string) {
+	e.t.Helper()
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, why) {
+		e.t.Fatalf("a close past its bound (%s): %+v", why, r.Reply)
 	}
 }
 

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +100,19 @@ func TestADLCloseKeepsTheCloses(t *testing.T) {
 	}
 }
 
+// isolatedAlice is pairEnv with alice's TEST-PERP isolated at lev, bob's
+// and carol's at 5, and 10000 in the fund.
+func isolatedAlice(t *testing.T, alice string, lev int64) *env {
+	t.Helper()
+	e := pairEnv(t, alice)
+	e.fundDeposit("10000")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.leverage("alice", tsym, lev)
+	e.leverage("bob", tsym, 5)
+	e.leverage("carol", tsym, 5)
+	return e
+}
+
 // amendAsync sends acct's amend of TEST-PERP order id to price and returns
 // where its reply will come, once acct's actor has sent it to the book.
 func (e *env) amendAsync(acct, sym, id, price string) <-chan wire.OrderReply {
@@ -119,11 +131,7 @@ func (e *env) amendAsync(acct, sym, id, price string) <-chan wire.OrderReply {
 // amend is on its way risk now holds the larger of the two reservations,
 // so the withdrawal is refused.
 func TestAmendDownRacesFill(t *testing.T) {
-	e := pairEnv(t, "750")
-	e.fundDeposit("10000")
-	e.marginMode("alice", wire.MarginIsolated)
-	e.leverage("alice", tsym, 5)
-	e.leverage("bob", tsym, 5)
+	e := isolatedAlice(t, "750", 5)
 	buy := e.mustPlace("alice", tsym, wire.Buy, "3750", "1")
 	release := e.holdBook(tsym)
 	sell := e.placeAsync("bob", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, Price: dec("3750"), Qty: dec("1"), TIF: wire.IOC})
@@ -152,16 +160,11 @@ func TestAmendDownRacesFill(t *testing.T) {
 // liquidation sold into carol's bid at the bound, 4275, and the fund paid
 // 225. The raise is now refused, as the order would be at 5.
 func TestLeverageRaiseOpensBankrupt(t *testing.T) {
-	e := pairEnv(t, "5625")
-	e.fundDeposit("10000")
-	e.marginMode("alice", wire.MarginIsolated)
-	e.leverage("alice", tsym, 1)
+	e := isolatedAlice(t, "5625", 1)
 	e.mustPlace("alice", tsym, wire.Buy, "5625", "1")
 	r := call(t, func(d func(wire.LeverageReply)) {
 		e.x.SetLeverage("alice", wire.Leverage{Symbol: tsym, Leverage: dec("5")}, d)
 	})
-	e.leverage("bob", tsym, 5)
-	e.leverage("carol", tsym, 5)
 	e.mustPlace("carol", tsym, wire.Buy, "4275", "1")
 	e.mustPlace("bob", tsym, wire.Sell, "5625", "1", wire.IOC)
 	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
@@ -219,16 +222,8 @@ func TestHedgerCloseBelowItsShare(t *testing.T) {
 	if !p.BankruptcyPrice.Equal(dec("3000")) || !p.LiquidationPrice.Equal(dec("2489")) {
 		t.Fatalf("TEST-PERP %+v", p)
 	}
-	e.closeRefusedAt(e.place("alice", tsym, wire.Sell, "2900", "1"))
+	e.closeRefusedSaying(e.place("alice", tsym, wire.Sell, "2900", "1"), "bankruptcy price")
 	e.mustPlace("alice", tsym, wire.Sell, "3000", "1")
-}
-
-// closeRefusedAt fails unless r refused a close past its bankruptcy price.
-func (e *env) closeRefusedAt(r wire.OrderReply) {
-	e.t.Helper()
-	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "bankruptcy price") {
-		e.t.Fatalf("a close past the bankruptcy price: %+v", r.Reply)
-	}
 }
 
 // TestLeverageRaiseBehindMarketBuy: the market form. Alice's isolated
@@ -237,12 +232,7 @@ func (e *env) closeRefusedAt(r wire.OrderReply) {
 // at 5625 was bankrupt at once and its liquidation cost the fund 225. The
 // raise is refused while the order is on its way.
 func TestLeverageRaiseBehindMarketBuy(t *testing.T) {
-	e := pairEnv(t, "5625")
-	e.fundDeposit("10000")
-	e.marginMode("alice", wire.MarginIsolated)
-	e.leverage("alice", tsym, 1)
-	e.leverage("bob", tsym, 5)
-	e.leverage("carol", tsym, 5)
+	e := isolatedAlice(t, "5625", 1)
 	e.mustPlace("carol", tsym, wire.Buy, "4275", "1")
 	e.mustPlace("bob", tsym, wire.Sell, "5625", "1")
 	release := e.holdBook(tsym)
