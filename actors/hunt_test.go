@@ -127,28 +127,44 @@ func (e *env) amendAsync(acct, sym, id, price string) <-chan wire.OrderReply {
 // the buy down to 1875 (375 reserved, checked as a new order) and
 // withdraws the 375 that frees: the book fills the buy as it was, taking
 // 750 of margin from 375 of cash. The cash was −375 behind the isolated
-// margin, and the long's liquidation handed it to the fund. While the
+// margin, and the long's liquidation handed it to the fund. Or she bids
+// 1875 with it, and carol's sell fills that too: the same −375. While the
 // amend is on its way risk now holds the larger of the two reservations,
-// so the withdrawal is refused.
+// so the withdrawal and the bid are refused.
 func TestAmendDownRacesFill(t *testing.T) {
-	e := isolatedAlice(t, "750", 5)
-	buy := e.mustPlace("alice", tsym, wire.Buy, "3750", "1")
-	release := e.holdBook(tsym)
-	sell := e.placeAsync("bob", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, Price: dec("3750"), Qty: dec("1"), TIF: wire.IOC})
-	e.drained("bob")
-	am := e.amendAsync("alice", tsym, buy.OrderID, "1875")
-	w := e.withdraw("alice", "375")
-	release()
-	<-sell
-	<-am
-	if p := e.position("alice", tsym); p != nil {
-		e.index(tsym, p.LiquidationPrice.String())
-	}
-	if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
-		t.Fatalf("withdrawal %+v; fund %s, audit %s", w.Reply, e.fundBalance(), a)
-	}
-	if w.OK {
-		t.Fatalf("withdrawal of the margin an amend on its way frees: %+v", w.Reply)
+	for _, bid := range []bool{false, true} {
+		e := isolatedAlice(t, "750", 5)
+		buy := e.mustPlace("alice", tsym, wire.Buy, "3750", "1")
+		release := e.holdBook(tsym)
+		sell := e.placeAsync("bob", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, Price: dec("3750"), Qty: dec("1"), TIF: wire.IOC})
+		e.drained("bob")
+		am := e.amendAsync("alice", tsym, buy.OrderID, "1875")
+		var used wire.Reply
+		var placed <-chan wire.OrderReply
+		if bid { // its reply comes from the held book, when accepted
+			placed = e.placeAsync("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("1875"), Qty: dec("1"), TIF: wire.GTC})
+			e.drained("alice")
+		} else {
+			used = e.withdraw("alice", "375").Reply
+		}
+		release()
+		<-sell
+		<-am
+		if bid {
+			used = (<-placed).Reply
+		}
+		if bid {
+			e.place("carol", tsym, wire.Sell, "1875", "1", wire.IOC)
+		}
+		if p := e.position("alice", tsym); p != nil {
+			e.index(tsym, p.LiquidationPrice.String())
+		}
+		if a := e.audit(); a.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+			t.Fatalf("bid %v: %+v; fund %s, audit %s", bid, used, e.fundBalance(), a)
+		}
+		if used.OK {
+			t.Fatalf("bid %v: the margin an amend on its way frees, used: %+v", bid, used)
+		}
 	}
 }
 
