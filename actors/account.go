@@ -466,6 +466,7 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 	}
 	o.amending++
 	o.amendMark, o.pendPrice, o.pendQty = mark, newPrice, newQty
+	a.restatePending(o)
 	ctx.Send(h.pid, &amendMsg{id: o.id, acct: a.e.id, price: price, qty: qty, from: ctx.Self(), done: m.done})
 }
 
@@ -544,12 +545,41 @@ func (a *accountActor) setLeverage(m *leverageReq) {
 		return
 	}
 	h := a.x.symbol(m.req.Symbol)
+	mark := m.mark // read when its record was made (durable mode)
+	if a.x.rec == nil {
+		mark = h.lastMark()
+	}
 	var past *order // the isolated opens' margin at lev, once out of the cash, would put it past its bound
-	if code := a.risk(h).SetLeverageChecked(h.sym, lev.IntPart(), func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
+	if code := a.risk(h).SetLeverageChecked(h.sym, lev.IntPart(), mark, a.restingIn(h), func() bool { past = a.closingPast(h.asset, nil); return past == nil }); code != risk.OK {
 		m.refuse(isolatedOpenError(code, past, "the isolated orders' margin and fee at that leverage", "keep the leverage"))
 		return
 	}
 	m.done(wire.LeverageReply{Reply: wire.OK(), Leverage: decimal.NewFromInt(lev.IntPart())})
+}
+
+// restingIn is what SetLeverageChecked holds to the new leverage: h's
+// orders the book may fill, each at the price furthest against the mark
+// it may fill at (a limit order's, an amend on its way included; a market
+// order's bound, TestLeverageRaiseBehindMarketBuy), and what is left of
+// them; nil when none.
+func (a *accountActor) restingIn(h *symbolHandle) []risk.Order {
+	var os []risk.Order
+	for _, o := range a.orders.Values() {
+		if o.h != h || o.cond != nil && !o.cond.fired {
+			continue
+		}
+		price, q := o.extreme(), o.qty
+		if o.typ == book.Market {
+			price = o.bound
+		}
+		if o.amending > 0 {
+			q = max(q, o.pendQty)
+		}
+		if price > 0 {
+			os = append(os, risk.Order{ID: o.id, Side: o.side, Type: risk.Limit, Price: price, Qty: q - o.filled})
+		}
+	}
+	return os
 }
 
 func (a *accountActor) deposit(ctx actor.Context, m *depositReq) {
@@ -743,6 +773,9 @@ func (a *accountActor) restatePending(o *order) {
 		if rem := o.pendQty - o.filled; rem > 0 {
 			a.risk(o.h).Restate(o.id, o.pendPrice, max(rem, o.qty-o.filled), o.amendMark)
 		}
+		// Until then the book may fill it as it is: what that fill takes
+		// stays reserved (risk.Account.Hold).
+		a.risk(o.h).Hold(o.id, o.price, o.qty-o.filled, o.amendMark)
 	}
 }
 

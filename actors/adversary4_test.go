@@ -110,7 +110,7 @@ func TestInverseLiquidationBound(t *testing.T) {
 			if e.liquidations("alice") != 1 {
 				t.Fatalf("alice %+v not liquidated at mark %s", p, mark)
 			}
-			e.orderOpen("carol", far.OrderID)
+			e.orderCanceled("carol", far.OrderID) // unfilled; the ADL close made it an open
 			adl := e.rec.events("carol", wire.EventADL)
 			if len(adl) != 1 || !adl[0].ADL.Price.Equal(bk) || !adl[0].ADL.Qty.Equal(dec("5000")) {
 				t.Fatalf("carol's ADL closes %+v (bankruptcy %s, bound %s)", adl, bk, bound)
@@ -287,8 +287,15 @@ func (e *env) isolatedOpenRefused(r wire.OrderReply, close string) {
 // once the resting isolated opens take their margin out of the cash.
 func (e *env) closeRefused(r wire.OrderReply) {
 	e.t.Helper()
-	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, "resting isolated opening orders") {
-		e.t.Fatalf("close past the bound the isolated opens leave: %+v", r.Reply)
+	e.closeRefusedSaying(r, "resting isolated opening orders")
+}
+
+// closeRefusedSaying fails unless r refused a close past its bound
+// (INSUFFICIENT_MARGIN) saying why.
+func (e *env) closeRefusedSaying(r wire.OrderReply, why string) {
+	e.t.Helper()
+	if r.OK || r.Error.Code != wire.CodeInsufficientMargin || !strings.Contains(r.Error.Message, why) {
+		e.t.Fatalf("a close past its bound (%s): %+v", why, r.Reply)
 	}
 }
 

@@ -173,13 +173,7 @@ func TestCrossOpenPastRestingClose(t *testing.T) {
 // orders).
 func (e *env) pastBoundCanceled(acct, id string) {
 	e.t.Helper()
-	e.x.quiesce()
-	var last *wire.Order
-	for _, ev := range e.rec.events(acct, wire.EventOrder) {
-		if ev.Order.OrderID == id {
-			last = ev.Order
-		}
-	}
+	last := e.lastOrderEvent(acct, id)
 	if last == nil || last.Status != wire.StatusCanceled || !last.CanceledByBankruptcy {
 		e.t.Fatalf("order %s's last event %+v: not canceled by the bankruptcy bound", id, last)
 	}

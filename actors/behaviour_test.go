@@ -47,7 +47,7 @@ var behaviourRuns = []struct {
 // a resting close past the bound, also with the resting isolated opens'
 // reservation out, an isolated open refused for a resting close, a
 // user's cancel beating the bound's, a maker fill valued at the trade's
-// mark) and compares the states with those they
+// mark, a leverage raise and a withdrawal beside an amend refused) and compares the states with those they
 // gave when written: a change that makes the actors decide differently on
 // the same records must bump Behaviour, else recovery would replay an
 // older journal into a state nobody acknowledged. It catches what these
@@ -187,8 +187,10 @@ const invSym = "INV-PERP"
 // time cancels a close within at the cash but past once a resting
 // isolated open fills; a user's cancel that reaches the book before the
 // bound's leaves the order canceled, not by the bound; a maker fill after
-// the mark moved values the position at the trade's mark; an inverse
-// order's open loss through a partial fill.
+// the mark moved values the position at the trade's mark; a leverage
+// raise refused for a resting isolated buy; a withdrawal refused beside
+// an amend on its way; an inverse order's open loss through a partial
+// fill.
 func behaviourScript(t *testing.T, j *memJournal) *env {
 	e := pairEnvWith(t, j, "3750", scriptSymbols(t)...)
 	e.openPosition("alice", "bob", wire.Buy, "3750", "2", 2)
@@ -271,6 +273,33 @@ func behaviourScript(t *testing.T, j *memJournal) *env {
 	if p := e.position("kim", tsym); p == nil || !p.MarkPrice.Equal(dec("3600")) {
 		t.Fatalf("kim's long %+v", p)
 	}
+
+	// nat's isolated buy at the band's top, placed at leverage 1, holds
+	// her leverage there (5 would leave it bankrupt as it fills); oli's
+	// isolated buy amended down keeps its reservation until the book
+	// answers, so the margin it frees is not withdrawn meanwhile.
+	for _, a := range []string{"nat", "oli"} {
+		e.deposit(a, "5400")
+		e.marginModeIn(a, tsym, wire.MarginIsolated)
+	}
+	e.leverage("nat", tsym, 1)
+	nat := e.mustPlace("nat", tsym, wire.Buy, "5400", "1")
+	if r := call(t, func(d func(wire.LeverageReply)) {
+		e.x.SetLeverage("nat", wire.Leverage{Symbol: tsym, Leverage: dec("5")}, d)
+	}); r.OK {
+		t.Fatal("nat's leverage raised behind a buy it leaves bankrupt")
+	}
+	e.cancel("nat", nat.OrderID)
+	e.leverage("oli", tsym, 1)
+	oli := e.mustPlace("oli", tsym, wire.Buy, "3600", "1")
+	release = e.holdBook(tsym)
+	am := e.amendAsync("oli", tsym, oli.OrderID, "1800")
+	w := e.withdraw("oli", "3600")
+	release()
+	if r := <-am; !r.OK || w.OK {
+		t.Fatalf("oli's amend %+v, withdrawal beside it %+v", r.Reply, w.Reply)
+	}
+	e.cancel("oli", oli.OrderID)
 
 	// lee's inverse buy above the mark reserves its open loss (rounded
 	// up), fills in part and rests the rest.

@@ -81,8 +81,12 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = binary.AppendUvarint(p, m.gen)
 		return recDeadman, binary.AppendUvarint(p, m.timer)
 	case *leverageReq:
+		if h := x.symbol(m.req.Symbol); h != nil {
+			m.mark = h.lastMark()
+		}
 		p = appendStr(p, m.req.Symbol)
-		return recLeverage, appendDec(p, m.req.Leverage)
+		p = appendDec(p, m.req.Leverage)
+		return recLeverage, binary.AppendVarint(p, int64(m.mark))
 	case *depositReq:
 		return recDeposit, appendAsset(binary.AppendVarint(p, int64(m.amount)), m.asset)
 	case *marginModeReq:
@@ -159,7 +163,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 	case recDeadman:
 		m = &deadmanMsg{gen: d.uvarint(), timer: d.uvarint()}
 	case recLeverage:
-		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}}
+		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}, mark: book.Ticks(d.varint())}
 	case recDeposit:
 		m = &depositReq{amount: market.Money(d.varint()), asset: d.asset(x), done: func(wire.BalanceReply) {}}
 	case recMarginMode:

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -308,6 +309,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		a.answerClose(ctx, m, 0, 0)
 		return
 	}
+	before := a.risk(h).Qty(h.sym)
 	done, res, code := a.risk(h).CloseForADL(h.sym, m.side, m.qty, m.price)
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))
@@ -319,11 +321,14 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	inLiq := false
 	if done > 0 {
 		// Moved from outside, the position may leave reduce-only orders
-		// beyond it, or closing orders that would now open past MaxQty.
-		ids := a.risk(h).ExcessOverMax(h.sym)
+		// beyond it, or closing orders that would now open (past MaxQty,
+		// or at all: never checked as opens).
+		ids := append(a.risk(h).OpenedByClose(h.sym, before), a.risk(h).ExcessOverMax(h.sym)...)
 		if res.ReduceOnlyExcess {
 			ids = append(ids, a.risk(h).ExcessReduceOnly(h.sym)...)
 		}
+		slices.Sort(ids) // once each
+		ids = slices.Compact(ids)
 		if len(ids) > 0 {
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}

@@ -48,6 +48,7 @@ type (
 	leverageReq struct {
 		req  wire.Leverage
 		done func(wire.LeverageReply)
+		mark book.Ticks // the symbol's when its record was made (durable mode)
 	}
 	stateReq struct {
 		h    *symbolHandle // nil: every symbol

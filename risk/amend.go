@@ -51,13 +51,43 @@ func (a *Account) Restate(id book.OrderID, price book.Ticks, qty book.Lots, mark
 	o := *a.orders.At(j)
 	a.dropOrder(j)
 	if qty > 0 {
-		p := &a.pos[o.slot]
-		lo, hi := p.sym.Band(mark)
-		o.price, o.qty = marginPrice(p.sym, Order{Side: o.side, Type: Limit, Price: price}, mark, lo, hi), qty
-		o.loss = p.openLoss(o.side, price, qty, mark)
+		o.price, o.loss = a.pos[o.slot].terms(o.side, price, qty, mark)
+		o.qty = qty
 		a.putOrder(o)
 	}
 	return true
+}
+
+// Hold widens open order id's reservation to cover it also for qty lots
+// at the limit price, unchecked: while an amend is on its way the book
+// may still fill the order as it was, so the amend must not free what
+// that fill takes (an isolated buy amended down, 375 of its 750 withdrawn,
+// filled as it was: the cash at −375, TestAmendDownRacesFill). The record
+// keeps the dearer margin price, the larger quantity and open loss; the
+// caller's Restate ends it once the book answered.
+func (a *Account) Hold(id book.OrderID, price book.Ticks, qty book.Lots, mark book.Ticks) bool {
+	j := a.orders.Find(id)
+	if j < 0 || qty <= 0 {
+		return j >= 0
+	}
+	o := *a.orders.At(j)
+	a.dropOrder(j)
+	p := &a.pos[o.slot]
+	mp, loss := p.terms(o.side, price, qty, mark)
+	q := max(o.qty, qty)
+	if p.sym.Notional(mp, q) > p.sym.Notional(o.price, q) {
+		o.price = mp
+	}
+	o.qty, o.loss = q, max(o.loss, loss)
+	a.putOrder(o)
+	return true
+}
+
+// terms is the margin price and open loss a limit order on side for qty
+// lots at price reserves at mark (PreTrade's).
+func (p *position) terms(side book.Side, price book.Ticks, qty book.Lots, mark book.Ticks) (book.Ticks, market.Money) {
+	lo, hi := p.sym.Band(mark)
+	return marginPrice(p.sym, Order{Side: side, Type: Limit, Price: price}, mark, lo, hi), p.openLoss(side, price, qty, mark)
 }
 
 // Canceling marks reduce-only order id as being canceled: until the book

@@ -188,13 +188,13 @@ func TestIsolatedLeverageChecked(t *testing.T) {
 	var saw market.Money
 	keep := func() bool { asked++; saw = a.Cash(); return !a.PastCloseBound(long, 2300) }
 	cash := a.Cash()
-	if c := a.SetLeverageChecked(iso, 3, keep); c != IsolatedOpenPastClose || asked != 1 || saw > cash-usdt("633.33") {
+	if c := a.SetLeverageChecked(iso, 3, 0, nil, keep); c != IsolatedOpenPastClose || asked != 1 || saw > cash-usdt("633.33") {
 		t.Fatalf("3× past the close: %s; keep asked %d times, saw cash %s", c, asked, saw)
 	}
 	if p, _ := a.Position(iso); p.Leverage != 4 || a.isoOrderMargin != usdt("475") || a.Cash() != cash {
 		t.Fatalf("after the refusal: leverage %d, reserved %s, cash %s", p.Leverage, a.isoOrderMargin, a.Cash())
 	}
-	mustOK(t, a.SetLeverageChecked(iso, 5, keep), "5×")
+	mustOK(t, a.SetLeverageChecked(iso, 5, 0, nil, keep), "5×")
 	if asked != 1 || a.isoOrderMargin != usdt("380") {
 		t.Fatalf("5×: keep asked %d times, reserved %s", asked, a.isoOrderMargin)
 	}

@@ -403,6 +403,27 @@ func (a *Account) ExcessOverMax(sym *market.Symbol) []book.OrderID {
 	return out
 }
 
+// OpenedByClose returns the open orders to cancel, newest first, after a
+// close from outside (an ADL close) shrank sym's position from before
+// lots: the closing side's lots beyond what the position still closes
+// were accepted as closes, never checked as opens (margin, open loss,
+// liquidatable on their own fill), so the side keeps no more opening lots
+// than it had. Filled unchecked, an isolated one took margin the cash did
+// not have (TestADLCloseTurnsCloseIntoOpen).
+func (a *Account) OpenedByClose(sym *market.Symbol, before book.Lots) []book.OrderID {
+	i := a.find(sym)
+	if i < 0 || before == 0 {
+		return nil
+	}
+	p := &a.pos[i]
+	s := book.Sell
+	if before < 0 {
+		s = book.Buy
+	}
+	q := p.side[sideIdx(s)].qty
+	return a.newestOf(i, s, max(q-p.closeCap(s), 0)-max(q-abs(before), 0), false, nil)
+}
+
 // newestOf appends to out slot i's open orders on side s (only the
 // reduce-only ones if reduceOnly), newest (highest id) first, until their
 // quantity covers excess; nothing when excess ≤ 0.

@@ -12,7 +12,7 @@ import (
 // would not fit (cross: Available < 0 afterwards; isolated with a position:
 // its margin below the new initial margin — add margin first).
 func (a *Account) SetLeverage(sym *market.Symbol, lev int64) Code {
-	return a.SetLeverageChecked(sym, lev, nil)
+	return a.SetLeverageChecked(sym, lev, 0, nil, nil)
 }
 
 // SetLeverageChecked is SetLeverage that asks keep as PreTradeChecked does
@@ -20,7 +20,15 @@ func (a *Account) SetLeverage(sym *market.Symbol, lev int64) Code {
 // reserve: their margin leaves the cash as they fill, so a lower leverage
 // moves the bound a resting close is held to. false puts the leverage back
 // and returns IsolatedOpenPastClose.
-func (a *Account) SetLeverageChecked(sym *market.Symbol, lev int64, keep func() bool) Code {
+//
+// A higher leverage for an isolated symbol also holds its resting orders
+// (resting: side, limit price, open quantity, which risk does not keep) to
+// PreTrade's WouldLiquidate at mark: each one's lots that may open must
+// survive their own fill at the new leverage's margin, counting every lot
+// beyond the position as possibly its (a buy at the band's top rested at
+// leverage 1, raised to 5 and filled, was bankrupt at once and its
+// liquidation cost the fund 225: TestLeverageRaiseOpensBankrupt).
+func (a *Account) SetLeverageChecked(sym *market.Symbol, lev int64, mark book.Ticks, resting []Order, keep func() bool) Code {
 	switch {
 	case a.inLiq:
 		return AccountInLiquidation
@@ -37,7 +45,11 @@ func (a *Account) SetLeverageChecked(sym *market.Symbol, lev int64, keep func() 
 	}
 	p := &a.pos[i]
 	w := max(p.worstQty(book.Buy, 0), p.worstQty(book.Sell, 0))
-	if lev > sym.TierFor(sym.Notional(p.mark, w)).MaxLeverage {
+	m := p.mark // a flat symbol's may be old: the caller's, when it has one
+	if mark > 0 {
+		m = mark
+	}
+	if lev > sym.TierFor(sym.Notional(m, w)).MaxLeverage {
 		return LeverageTooHigh
 	}
 	old, iso := p.lev, a.isoOrderMargin
@@ -47,6 +59,8 @@ func (a *Account) SetLeverageChecked(sym *market.Symbol, lev int64, keep func() 
 	switch {
 	case a.Available() < 0 && lev < old, p.mode == Isolated && p.qty != 0 && p.margin < p.initialMargin():
 		code = InsufficientMargin
+	case p.mode == Isolated && lev > old && p.opensUnderMaintenanceAny(resting, mark):
+		code = WouldLiquidate
 	case !a.isoOpensKeep(a.isoOrderMargin, iso, keep):
 		code = IsolatedOpenPastClose
 	}
@@ -165,4 +179,18 @@ func (a *Account) Setting(sym *market.Symbol) (MarginMode, int64) {
 		return a.pos[i].mode, a.pos[i].lev
 	}
 	return a.mode, InitialLeverage(sym)
+}
+
+// opensUnderMaintenanceAny says whether one of the isolated orders os
+// would be liquidatable the moment it fills at mark (opensUnderMaintenance)
+// with as many of its lots opening as its side holds beyond the position.
+func (p *position) opensUnderMaintenanceAny(os []Order, mark book.Ticks) bool {
+	for _, o := range os {
+		w := p.worstQty(o.Side, 0)
+		open := min(o.Qty, max(p.side[sideIdx(o.Side)].qty-p.closeCap(o.Side), 0))
+		if mark > 0 && open > 0 && p.opensUnderMaintenance(o.Side, o.Price, open, w, mark) {
+			return true
+		}
+	}
+	return false
 }
