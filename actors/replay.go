@@ -31,6 +31,12 @@ var ErrRecover = errors.New("actors: recovery failed")
 // wrote it (a clustered standby stops on it).
 var ErrBehaviour = errors.New("a record of another behaviour")
 
+// ErrReplayPanic is wrapped by Recover's error when a record's handler
+// panicked: the record panics wherever it is replayed (the actors are
+// deterministic in the journal), so no retry helps (a clustered instance
+// stops on it). Recover's error names the record's sequence and the panic.
+var ErrReplayPanic = errors.New("an actor panicked replaying it")
+
 // fifo is one sender's captured messages to one receiver.
 type fifo struct {
 	q    []any

@@ -297,7 +297,7 @@ func (w *worker) loop() {
 func (w *worker) exec(jb *job) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: record %d: %v", ErrRecover, jb.seq, p)
+			err = fmt.Errorf("%w: record %d: %w: %v", ErrRecover, jb.seq, ErrReplayPanic, p)
 		}
 	}()
 	t, ctx := jb.t, &w.ctx // one context for every record: handlers do not keep it
@@ -323,6 +323,9 @@ func (w *worker) exec(jb *job) (err error) {
 		w.rp.r.fired(tm.timerID())
 	}
 	t.j.seq, t.j.ms, t.j.ids = jb.seq, jb.ms, 0
+	if cid := replayPanic.Load(); cid != nil {
+		panicForTest(*cid, ctx.msg)
+	}
 	t.recv.Receive(ctx)
 	return nil
 }

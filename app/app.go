@@ -142,8 +142,8 @@ type App struct {
 
 // Failed is closed when the instance stopped running the exchange for
 // good by itself: a clustered instance whose journal holds records of
-// another behaviour version (retrying cannot help, and it must never take
-// over). Err says why, which the App does not log: the process reports
+// another behaviour version, or a record an actor panics on (retrying
+// cannot help, and it must never take over). Err says why, which the App does not log: the process reports
 // it, Closes the App and exits non-zero.
 func (a *App) Failed() <-chan struct{} { return a.failed }
 

@@ -232,8 +232,9 @@ func (c *cluster) setRole(role string, pos func() uint64) {
 // run runs terms until the instance is closed. A term that fails is
 // logged and another starts after half a lease; the first one's failure
 // before it follows fails Start instead. A journal of another behaviour
-// version ends the instance (App.Failed): every term would fail on the
-// same record, and it must not lead on it.
+// version, or a record an actor panics on, ends the instance (App.Failed,
+// stopsForGood): every term would fail on the same record, and it must
+// not lead on it.
 func (c *cluster) run(ctx context.Context) {
 	defer close(c.done)
 	for first := true; ctx.Err() == nil; first = false {
@@ -246,10 +247,8 @@ func (c *cluster) run(ctx context.Context) {
 			c.first <- err
 			return
 		}
-		if errors.Is(err, actors.ErrBehaviour) {
-			c.a.fail(fmt.Errorf("app: cluster: stopped: the journal holds records of another behaviour version, which "+
-				"this instance can neither follow nor take over on; run the version that writes it here (a cluster changes "+
-				"versions by stopping every instance, the leader last: README.md, \"Upgrading a durable exchange\"): %w", err))
+		if fatal := stopsForGood(err); fatal != nil {
+			c.a.fail(fatal)
 			c.cancel() // no more announcements
 			return
 		}
@@ -259,6 +258,24 @@ func (c *cluster) run(ctx context.Context) {
 		case <-time.After(c.ttl / 2):
 		}
 	}
+}
+
+// stopsForGood is the error that ends the instance for a term's err, nil
+// when another term may succeed (a server lost, a gap, a timeout, the
+// lease lost, a record that failed to read). Both errors here are the
+// journal's records, which every term would meet again, and an instance
+// that won the lease meanwhile would take it from one that could lead.
+func stopsForGood(err error) error {
+	switch {
+	case errors.Is(err, actors.ErrBehaviour):
+		return fmt.Errorf("app: cluster: stopped: the journal holds records of another behaviour version, which "+
+			"this instance can neither follow nor take over on; run the version that writes it here (a cluster changes "+
+			"versions by stopping every instance, the leader last: README.md, \"Upgrading a durable exchange\"): %w", err)
+	case errors.Is(err, actors.ErrReplayPanic):
+		return fmt.Errorf("app: cluster: stopped: an actor panics on a record of the journal, on every instance and in every "+
+			"term (a bug: DESIGN.md, \"Durability\", known gaps): %w", err)
+	}
+	return nil
 }
 
 // stop ends the instance: a leader steps down cleanly (snapshot, lease

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,9 +91,7 @@ func startNATSCluster(t testing.TB) *natsCluster {
 // connection to server i first.
 func (c *natsCluster) node(name, role string, i int) *app.App {
 	c.t.Helper()
-	a, err := app.Start(context.Background(), app.Options{NATSURL: c.urls(i), Data: c.t.TempDir(), JournalReplicas: c.replicas(),
-		Role: role, Lease: testLease, Name: name, Config: seedConfig(c.t, longTiers()...), Index: "manual", Logger: testLog(name),
-		SnapshotEvery: c.snapEvery})
+	a, err := c.start(name, role, i)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", name, err)
 	}
@@ -101,6 +101,25 @@ func (c *natsCluster) node(name, role string, i int) *app.App {
 		_ = a.Close(ctx)
 	})
 	return a
+}
+
+// start starts an instance as node does, without stopping it at the end.
+func (c *natsCluster) start(name, role string, i int) (*app.App, error) {
+	return app.Start(context.Background(), app.Options{NATSURL: c.urls(i), Data: c.t.TempDir(), JournalReplicas: c.replicas(),
+		Role: role, Lease: testLease, Name: name, Config: seedConfig(c.t, longTiers()...), Index: "manual", Logger: testLog(name),
+		SnapshotEvery: c.snapEvery})
+}
+
+// loneServer is a "cluster" of one NATS server, for tests where the
+// replicas are not the point (they run under -race).
+func loneServer(t *testing.T) *natsCluster {
+	t.Helper()
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", JetStreamDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return &natsCluster{t: t, lone: srv}
 }
 
 // raftElection bounds how long JetStream takes to elect a new leader for
@@ -645,12 +664,7 @@ func usurp(t testing.TB, nc *nats.Conn, replicas int, then func(last record) []r
 // again and stops too. One NATS server: the replicas are not the point,
 // and it runs under -race.
 func TestClusterStandbyOfAnotherBehaviour(t *testing.T) {
-	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", JetStreamDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	c := &natsCluster{t: t, lone: srv}
+	c := loneServer(t)
 	a := c.node("a", app.RoleLeader, 0)
 	b := c.node("b", app.RoleAuto, 0)
 	e := c.client(0)
@@ -670,18 +684,10 @@ func TestClusterStandbyOfAnotherBehaviour(t *testing.T) {
 	})
 	stopped := func(x *app.App, name string) time.Time {
 		t.Helper()
-		select {
-		case <-x.Failed():
-		case <-time.After(wait):
-			t.Fatalf("%s is %q after %v, not stopped", name, x.Role(), wait)
-		}
-		err := x.Err()
+		err := stoppedForGood(t, x, name)
 		if !errors.Is(err, actors.ErrBehaviour) || !strings.Contains(err.Error(), fmt.Sprintf("behaviour version %d", actors.Behaviour+1)) ||
 			!strings.Contains(err.Error(), "Upgrading a durable exchange") {
 			t.Fatalf("%s stopped with %v, want a refusal of behaviour version %d saying what to do", name, err, actors.Behaviour+1)
-		}
-		if x.Role() != "" {
-			t.Fatalf("%s is %q after it stopped", name, x.Role())
 		}
 		return time.Now()
 	}
@@ -706,6 +712,65 @@ func TestClusterStandbyOfAnotherBehaviour(t *testing.T) {
 		if w.at.After(at) {
 			t.Fatalf("%s took the lease at %v, after both stopped", w.holder, w.at)
 		}
+	}
+}
+
+// stoppedForGood waits until x stopped for good (App.Failed) and returns
+// why; it fails the test when x did not, or still has a role.
+func stoppedForGood(t testing.TB, x *app.App, name string) error {
+	t.Helper()
+	select {
+	case <-x.Failed():
+	case <-time.After(wait):
+		t.Fatalf("%s is %q after %v, not stopped", name, x.Role(), wait)
+	}
+	if x.Role() != "" {
+		t.Fatalf("%s is %q after it stopped", name, x.Role())
+	}
+	return x.Err()
+}
+
+// TestClusterStandbyReplayPanic: a record an actor panics on when it is
+// replayed (a deterministic bug; here a place the test hook makes panic)
+// stops a standby for good, the error naming the record's sequence and the
+// panic, instead of a new term every half lease for ever; the leader,
+// which decided the record live, serves on. A leader started on that
+// journal fails to start, with the same error. One NATS server, as
+// TestClusterStandbyOfAnotherBehaviour.
+func TestClusterStandbyReplayPanic(t *testing.T) {
+	c := loneServer(t)
+	a := c.node("a", app.RoleLeader, 0)
+	b := c.node("b", app.RoleAuto, 0)
+	e := c.client(0)
+	u := restingBid(e)
+	before := e.stateHash().Seq
+	actors.PanicOnReplayForTest("boom")
+	t.Cleanup(func() { actors.PanicOnReplayForTest("") })
+	// Decided live: the leader never replays it.
+	mustOK(t, "the place", u.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"),
+		TIF: wire.GTC, ClientOrderID: "boom"}).Reply)
+	after := e.stateHash().Seq
+
+	err := stoppedForGood(t, b, "b")
+	t.Logf("b: %v", err)
+	m := regexp.MustCompile(`record (\d+): an actor panicked replaying it: test: the replay of place "boom" panics`).FindStringSubmatch(fmt.Sprint(err))
+	if !errors.Is(err, actors.ErrReplayPanic) || m == nil {
+		t.Fatalf("b stopped with %v, want the record and the panic", err)
+	}
+	if seq, _ := strconv.ParseUint(m[1], 10, 64); seq <= before || seq > after {
+		t.Fatalf("b names record %d, the place is after %d, at most %d", seq, before, after)
+	}
+	if b.Takeovers() != 0 {
+		t.Fatalf("b took over %d times", b.Takeovers())
+	}
+	u.limit(wire.Buy, "2970", "1")
+	if a.Err() != nil || a.Role() != app.RoleLeader {
+		t.Fatalf("a is %q, %v", a.Role(), a.Err())
+	}
+
+	<-a.Kill()
+	if _, err := c.start("a2", app.RoleLeader, 0); !errors.Is(err, actors.ErrReplayPanic) {
+		t.Fatalf("a leader started on the journal: %v, want the replay's panic", err)
 	}
 }
 

@@ -1,7 +1,5 @@
 package binance
 
-import "github.com/perpx/perpx/wire"
-
 // Binance's algo orders are perpx's conditional orders (API.md,
 // CONDITIONAL ORDERS): the same order, its id the algoId; it fires into the
 // book keeping that id (actualOrderId), where /fapi/v1/order sees it.
@@ -26,14 +24,13 @@ func (c *call) queryAlgoOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep wire.OrdersReply
-	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
+	o, e := c.lookup(id, cid, ctxQuery)
+	if e != nil {
 		return nil, e
 	}
-	if len(rep.Orders) == 0 || !rep.Orders[0].Type.Conditional() {
+	if !o.Type.Conditional() {
 		return nil, errNoSuchOrder
 	}
-	o := &rep.Orders[0]
 	return c.s.toAlgo(o), nil
 }
 
@@ -42,18 +39,18 @@ func (c *call) cancelAlgoOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var rep wire.OrdersReply // the cancel subject needs the symbol
-	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxCancel); e != nil {
+	found, e := c.lookup(id, cid, ctxCancel) // the cancel subject needs the symbol
+	if e != nil {
 		return nil, e
 	}
-	if len(rep.Orders) == 0 || !rep.Orders[0].Type.Conditional() {
+	if !found.Type.Conditional() {
 		return nil, errf(400, codeCancelRejected, "Unknown order sent.")
 	}
-	sym, known := c.s.syms.byName[rep.Orders[0].Symbol]
+	sym, known := c.s.syms.byName[found.Symbol]
 	if !known {
 		return nil, errBadSymbol
 	}
-	o, e := c.cancel(sym, rep.Orders[0].OrderID, "")
+	o, e := c.cancel(sym, found.OrderID, "")
 	if e != nil {
 		return nil, e
 	}

@@ -157,7 +157,7 @@ func TestHostileReplies(t *testing.T) {
 		"timeInForce", "GTC", "quantity", "0.01", "price", "30000"))
 	fails(t, "an order reply without the order", status, out, 500, -1000)
 	status, out = c.signed(http.MethodDelete, "/fapi/v1/order", vals("symbol", "BTCUSDT", "orderId", "1"))
-	fails(t, "a cancel reply without the order", status, out, 500, -1000)
+	fails(t, "a cancel's lookup reply without the order", status, out, 500, -1000)
 	status, out = c.signed(http.MethodPost, "/fapi/v1/algoOrder", vals("symbol", "BTCUSDT", "side", "SELL", "algoType", "CONDITIONAL",
 		"type", "STOP_MARKET", "quantity", "0.01", "triggerPrice", "20000"))
 	fails(t, "an algo order reply without the order", status, out, 500, -1000)

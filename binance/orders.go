@@ -284,16 +284,32 @@ func (c *call) orderRef(idName, cidName string) (id, cid string, e *apiError) {
 	return "", "", errf(400, codeMandatory, "Either %s or %s must be sent.", idName, cidName)
 }
 
-// findOrder reads one order, open or closed, of sym.
-func (c *call) findOrder(sym *symbol, id, cid string) (*wire.Order, *apiError) {
+// lookup reads the order id or cid names, open or closed (oc: an unknown
+// one is -2013 to a query, -2011 to a cancel). It asks order.query, not
+// orders: on the order requests' subscription, the only order NATS keeps,
+// it cannot overtake a place or cancel this face sent before it
+// (TestLookupFollowsPlace).
+func (c *call) lookup(id, cid string, oc orderCtx) (*wire.Order, *apiError) {
 	var rep wire.OrdersReply
-	if e := c.s.request(c.ctx, c.s.subj.AccountOrders(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, ctxQuery); e != nil {
+	if e := c.s.request(c.ctx, c.s.subj.OrderQuery(c.account), wire.Orders{OrderID: id, ClientOrderID: cid}, &rep, oc); e != nil {
 		return nil, e
 	}
-	if len(rep.Orders) == 0 || rep.Orders[0].Symbol != sym.name {
-		return nil, errNoSuchOrder
+	if len(rep.Orders) == 0 { // the exchange says UNKNOWN_ORDER
+		return nil, errf(500, codeUnknown, "The exchange's order lookup reply has no order.")
 	}
 	return &rep.Orders[0], nil
+}
+
+// findOrder reads one order, open or closed, of sym.
+func (c *call) findOrder(sym *symbol, id, cid string) (*wire.Order, *apiError) {
+	o, e := c.lookup(id, cid, ctxQuery)
+	if e != nil {
+		return nil, e
+	}
+	if o.Symbol != sym.name {
+		return nil, errNoSuchOrder
+	}
+	return o, nil
 }
 
 // symbolOrder is the symbol and the order (orderId or origClientOrderId)
@@ -427,14 +443,16 @@ func (c *call) cancelOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	algos, e := c.algoOpen(sym)
+	// Looked up rather than read from state: a lookup cannot overtake the
+	// algo order's place. Unknown here is unknown to the cancel too.
+	o, e := c.lookup(id, cid, ctxCancel)
 	if e != nil {
 		return nil, e
 	}
-	if findIn(algos, id, cid) != nil {
+	if o.Symbol == sym.name && o.Status == wire.StatusUntriggered {
 		return nil, errCancelAlgo()
 	}
-	o, e := c.cancel(sym, id, cid)
+	o, e = c.cancel(sym, id, cid)
 	if e != nil {
 		return nil, e
 	}
@@ -478,11 +496,12 @@ func (c *call) openOrder() (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	os, e := c.openOf(sym, false)
+	o, e := c.findOrder(sym, id, cid)
 	if e != nil {
 		return nil, e
 	}
-	if o := findIn(os, id, cid); o != nil {
+	switch o.Status {
+	case wire.StatusNew, wire.StatusPartiallyFilled, wire.StatusTriggered: // open, not an algo order
 		return c.s.toOrder(o), nil
 	}
 	return nil, errNoSuchOrder
