@@ -291,3 +291,28 @@ func TestSocializeADLCloseNotedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSocializeChargesRefundedProfitAgain: a position's escrow refunded
+// (its liquidation needed 1 of the 4 it paid) comes off what rounds
+// charged it: the next liquidation may charge the 3 again, not more.
+func TestSocializeChargesRefundedProfitAgain(t *testing.T) {
+	rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
+	open(t, rk, 10, Short, 4, 10, 2) // profit 4 at mark 9
+	open(t, rk, 30, Long, 4, 9, 2)
+	_ = rk.SetMark(9)
+	if _, err := rk.SetAside(Long); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := rk.SocializeAt(Long, 4, 0, nil)
+	rk.Charged(Long, out.Charges) // the escrow: all of it
+	rk.Refunded(Long, 10, 3)
+	rk.Refunded(Long, 10, 0)
+	rk.Refunded(Short, 10, 3) // another side's: nothing to take off
+	if out, _ := rk.SocializeAt(Long, 9, 0, nil); out.Charged != 3 {
+		t.Fatalf("after the refund of 3: %+v", out)
+	}
+	rk.Refunded(Long, 10, 100) // never below nothing
+	if out, _ := rk.SocializeAt(Long, 9, 0, nil); out.Charged != 4 {
+		t.Fatalf("after a refund beyond the charges: %+v", out)
+	}
+}
