@@ -255,28 +255,20 @@ func TestSocializedLossTwoLegs(t *testing.T) {
 
 // TestSocializedWinnerLosesProfitBeforeCharge: the socialized soak's
 // uncovered loss, step by step. A's 200-lot long (bankrupt at 3000) goes
-// to a book whose only bid is 100 below; the only winner W is short 200 at
-// 3750 at leverage 5 (liquidated near 4282). The ranking sees W's profit
-// at 3100 (130000) when A's liquidation asks, and the mark runs to 4270
-// before W hears of any charge. Before the escrow, the set-aside let the
-// IOC sell at 2900, 20000 below B, and W's charge came after the move: W
-// could pay only what left it above its maintenance margin (≈ 2600),
-// nobody else had profit, and the empty fund left ≈ 17400 uncovered. Now
-// the winners pay into escrow before the IOC goes out, at the ranking's
-// mark then (4270: W has no profit), so the IOC may lose nothing beyond B:
-// it stops at 3000, D's bid is left, and the leg closes by ADL at 3000
-// against W. Money and open interest balance.
+// to a book whose only bid is 100 below; the only winner B is short 200 at
+// 3750 at leverage 5 with 150000 (liquidated near 4282). The ranking sees
+// B's profit at 3100 (130000) when A's liquidation asks, and the mark runs
+// to 4270 before B hears of any charge. Before the escrow, the set-aside
+// let the IOC sell at 2900, 20000 below B, and B's charge came after the
+// move: B could pay only what left it above its maintenance margin
+// (≈ 2600), nobody else had profit, and the empty fund left ≈ 17400
+// uncovered. Now the winners pay into escrow before the IOC goes out, at
+// the ranking's mark then (4270: B has no profit), so the IOC may lose
+// nothing beyond the bankruptcy price: it stops at 3000, D's bid is left,
+// and the leg closes by ADL at 3000 against B. Money and open interest
+// balance.
 func TestSocializedWinnerLosesProfitBeforeCharge(t *testing.T) {
-	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
-	e.index(tsym, "3750")
-	for acct, dep := range map[string]string{"A": "150000", "W": "150000", "D": "1000000"} {
-		e.deposit(acct, dep)
-		e.leverage(acct, tsym, 5)
-	}
-	e.mustPlace("W", tsym, wire.Sell, "3750", "200")
-	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
-	e.mustPlace("D", tsym, wire.Buy, "2900", "200")
-
+	e := bidBelowBankruptcy(t, "0", "150000")
 	// The ranking holds A's set-aside request until the mark has moved.
 	until := make(chan struct{})
 	e.x.root.Send(e.x.adl, &pauseMsg{until: until})
@@ -301,26 +293,16 @@ func TestSocializedWinnerLosesProfitBeforeCharge(t *testing.T) {
 	}
 	e.index(tsym, "4270")
 	close(until)
-	e.x.quiesce()
-
-	if e.liquidations("A") != 1 || e.position("A", tsym) != nil || e.liquidations("W") != 0 {
-		t.Fatalf("liquidations: A %d, W %d", e.liquidations("A"), e.liquidations("W"))
+	e.failedAudit() // none failed: money, open interest, nothing uncovered
+	if e.liquidations("A") != 1 || e.position("A", tsym) != nil || e.liquidations("B") != 0 {
+		t.Fatalf("liquidations: A %d, B %d", e.liquidations("A"), e.liquidations("B"))
 	}
-	r := e.audit()
-	if r.Uncovered != 0 || !r.Conserved() {
-		t.Fatalf("audit: %s", r.String())
+	// B closed A's leg by ADL at 3000: 200 × 750 realized, nothing charged.
+	if p := e.position("B", tsym); p != nil {
+		t.Fatalf("B: %+v", p)
 	}
-	for i := range r.Long {
-		if r.Long[i] != r.Short[i] {
-			t.Fatalf("open interest: %s", r.String())
-		}
-	}
-	// W closed A's leg by ADL at 3000: 200 × 750 realized, nothing charged.
-	if p := e.position("W", tsym); p != nil {
-		t.Fatalf("W: %+v", p)
-	}
-	if b := balance(t, e.state("W")); !dec(b).Equal(dec("300000")) {
-		t.Fatalf("W balance %s, want 300000", b)
+	if b := balance(t, e.state("B")); !dec(b).Equal(dec("300000")) {
+		t.Fatalf("B balance %s, want 300000", b)
 	}
 	if p := e.position("D", tsym); p != nil {
 		t.Fatalf("D's bid beyond what the escrow holds was taken: %+v", p)
