@@ -197,9 +197,10 @@ type world struct {
 	fees, deposits, fundDeposits market.Money
 	// tolerate: the property test counts, instead of failing on, what the
 	// fund could not pay in two known cases and checks everything else
-	// (off in the rule tests): a socialized liquidation whose winners paid
-	// less than its IOC lost beyond the reservation (the known issue
-	// TestSocializedShortfallBeyondReservation reproduces: shortfall), and
+	// (off in the rule tests): a socialized liquidation whose base deficit
+	// beyond the reservation its winners could not pay (into its escrow,
+	// nor in the rounds after the fill: shortfall; its IOC never loses
+	// beyond its share and its escrow, see iocDone), and
 	// a close beyond an account's cash (risk's FillResult.Deficit, drawn
 	// without a reservation) while the fund's balance is all reserved
 	// (TestADLCloseBeyondCounterpartyMargin: uncovered).
