@@ -104,7 +104,10 @@
 //   - QuoteSocial and Socialize go to the ADL actor (socialize.go:
 //     adl.Ranking.SetAside, Socialize), which charges each winner; the
 //     winner debits the charge (risk.ApplySocializedCharge), keeps its
-//     position, gets an "adl" event with qty 0 and answers what it paid.
+//     position, gets an "adl" event with qty 0 and answers what it paid
+//     (into the liquidation's escrow, before its order goes out). Refund
+//     goes through the ADL actor (adl.Ranking.Refunded) to the winner
+//     (risk.RefundSocializedCharge).
 //   - Settle goes to the fund actor, which books it and releases the
 //     reservation; the account trades again.
 //

@@ -64,7 +64,7 @@ const (
 // handle the same messages differently; TestBehaviourVersion replays a
 // journal kept in testdata and fails when its state changes while this
 // number did not.
-const Behaviour = 11
+const Behaviour = 12
 
 // Actor numbers in the journal.
 const (

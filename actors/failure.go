@@ -48,13 +48,21 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
 	case *socialMsg:
 		switch m.kind {
-		case socialCharged:
-			if m.amount > 0 { // a winner's payment the abandoned liquidation will never settle
+		case socialCharged: // a winner's payment the abandoned liquidation gives back
+			i := -1
+			if a.liq != nil {
+				i = a.liq.legOf(a.x.symbols[m.sym])
+			}
+			if i >= 0 {
+				a.abandoned(ctx, liq.SocialCharged{Leg: i, Paid: m.amount, Asked: m.asked, Account: m.winner, Qty: m.qty, Closed: m.closed})
+			} else if m.amount > 0 {
 				a.x.log.Error("actors: a socialized-loss payment to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
 			}
+		case socialRefund:
+			a.x.log.Error("actors: a socialized-loss refund to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
 		case socialCharge:
 			a.unable(ctx, m, 0)
-			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name})
+			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
 		case socialCap: // quoted after the failure: give it back
 			if a.liq != nil {
 				if i := a.liq.legOf(a.x.symbols[m.sym]); i >= 0 {

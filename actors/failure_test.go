@@ -256,11 +256,17 @@ func TestCancelAllAnswersWhenTheAccountFails(t *testing.T) {
 // against B, the fund holds 1000, and the only bid (D's, 200 at 2900) is
 // below A's bankruptcy price 3000, so A's liquidation at 3100 reserves all
 // the fund has (1000 of the 20000 the sweep needs).
-func socializedShortfallEnv(t *testing.T) *env {
+func socializedShortfallEnv(t *testing.T) *env { return bidBelowBankruptcy(t, "1000", "1000000") }
+
+// bidBelowBankruptcy is socializedShortfallEnv with a fund of fund and B's
+// deposit bDeposit.
+func bidBelowBankruptcy(t *testing.T, fund, bDeposit string) *env {
 	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
 	e.index(tsym, "3750")
-	e.fundDeposit("1000")
-	for acct, dep := range map[string]string{"A": "150000", "B": "1000000", "D": "1000000"} {
+	if fund != "0" {
+		e.fundDeposit(fund)
+	}
+	for acct, dep := range map[string]string{"A": "150000", "B": bDeposit, "D": "1000000"} {
 		e.deposit(acct, dep)
 		e.leverage(acct, tsym, 5)
 	}

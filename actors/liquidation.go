@@ -162,7 +162,7 @@ func (a *accountActor) perform(ctx actor.Context) {
 			}
 			a.x.after(&a.j, e.After, ctx.Self(), &adlRetryMsg{sym: lq.hs[e.Leg].idx, res: lq.Res, fast: fast, timer: a.x.timerID(&a.j)})
 		case *liq.Socialize:
-			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, mark: e.Mark, pid: a.e.pid, name: a.e.name})
+			ctx.Send(a.x.adl, &socializeMsg{sym: lq.hs[e.Leg].idx, side: e.Side, deficit: e.Deficit, release: e.Release, pid: a.e.pid, name: a.e.name})
 		case *liq.Settle:
 			a.settled(ctx, *e)
 		case *liq.AnswerClose:
@@ -183,6 +183,9 @@ func (a *accountActor) giveBack(ctx actor.Context, e liq.Effect) {
 		ctx.Send(a.x.fund, &releaseMsg{id: e.ID})
 	case *liq.ReleaseSocial:
 		ctx.Send(a.x.adl, &socializeMsg{abandon: true, sym: a.liq.hs[e.Leg].idx, side: e.Side, release: e.Amount})
+	case *liq.Refund: // through the ranking, which takes it off the charges
+		ctx.Send(a.x.adl, &socializeMsg{sym: a.liq.hs[e.Leg].idx, side: e.Side, refund: e.Amount, winner: e.Account, qty: e.Qty, closed: e.Closed,
+			name: a.e.name})
 	case *liq.AnswerClose: // closed nothing
 		m := a.liq.deferredClose(e.Token)
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})

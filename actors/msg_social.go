@@ -17,7 +17,6 @@ type socializeMsg struct {
 	deficit market.Money
 	// release is the capacity the quote set aside, released now.
 	release market.Money
-	mark    book.Ticks // values the winners' profit (0: the ranking's mark)
 	// quote asks instead for the winners' profit not set aside yet, to be
 	// set aside; answered with a socialMsg{kind: socialCap}.
 	quote bool
@@ -30,6 +29,13 @@ type socializeMsg struct {
 	unable book.AccountID
 	closed bool
 	unpaid market.Money // of the charge
+	// refund (a liquidation's, liq.Refund) gives back refund of what
+	// winner paid into its escrow, qty the ranking's lots of it then: the
+	// ADL actor takes it off what rounds charged the position and passes
+	// it on to the winner (socialRefund).
+	refund market.Money
+	winner book.AccountID
+	qty    book.Lots
 	pid    *actor.PID
 	name   string
 }
@@ -49,16 +55,22 @@ const (
 	// socialCap (ADL actor → bankrupt): amount of winners' profit is set
 	// aside for the liquidation.
 	socialCap
+	// socialRefund (ADL actor → winner): amount of its escrow comes back.
+	socialRefund
 )
 
 // socialMsg is every socialized-loss message an account actor receives.
 type socialMsg struct {
-	kind     socialKind
-	sym      int
-	n        int
-	amount   market.Money
-	asked    market.Money // socialCharged: the charge, amount what was paid
-	mark     book.Ticks
+	kind   socialKind
+	sym    int
+	n      int
+	amount market.Money
+	asked  market.Money // socialCharged: the charge, amount what was paid
+	mark   book.Ticks
+	// winner, qty: a charge's winner and the ranking's lots of it then
+	// (a socialCharged echoes them, for its refund: liq.Payer).
+	winner   book.AccountID
+	qty      book.Lots
 	bankrupt *actor.PID
 	name     string // the bankrupt account (charge) or the winner (charged)
 	// closed: a charge against profit the winner took out since it was

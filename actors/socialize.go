@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/adl"
+	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/risk"
@@ -24,6 +25,10 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 		rk.Unable(m.side, m.unable, m.closed, m.unpaid)
 		return
 	}
+	if m.refund > 0 {
+		a.refund(ctx, rk, m)
+		return
+	}
 	if m.quote {
 		avail, err := rk.SetAside(m.side)
 		if err != nil {
@@ -36,7 +41,7 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 	if m.abandon {
 		return
 	}
-	res, err := rk.SocializeAt(m.side, m.deficit, m.mark, a.charges[:0])
+	res, err := rk.SocializeAt(m.side, m.deficit, 0, a.charges[:0])
 	if err != nil && !errors.Is(err, adl.ErrNoMark) { // no mark yet: nobody can be charged
 		panic(fmt.Sprintf("actors: socialized loss of %d on %s refused: %v", m.deficit, a.x.symbols[m.sym].sym.Name, err))
 	}
@@ -47,11 +52,33 @@ func (a *adlActor) socialize(ctx actor.Context, m *socializeMsg) {
 		}
 		n++
 		ctx.Send(a.refs[c.Account].pid, &socialMsg{kind: socialCharge, sym: m.sym, amount: c.Amount, mark: res.Mark, bankrupt: m.pid, name: m.name,
-			closed: c.Closed, side: m.side})
+			closed: c.Closed, side: m.side, winner: c.Account, qty: heldBy(rk, c.Account, m.side)})
 	}
 	rk.Charged(m.side, res.Charges)
 	a.charges = res.Charges[:0]
 	ctx.Send(m.pid, &socialMsg{kind: socialPlan, sym: m.sym, n: n, amount: res.Uncovered})
+}
+
+// refund passes a liquidation's refund of a winner's escrow on to the
+// winner, after taking it off what rounds charged the winner's position,
+// scaled to the lots the ranking still holds of those it paid with
+// (liq.Refund.Uncharged).
+func (a *adlActor) refund(ctx actor.Context, rk *adl.Ranking, m *socializeMsg) {
+	r := liq.Refund{Amount: m.refund, Qty: m.qty, Closed: m.closed}
+	rk.Refunded(m.side, m.winner, r.Uncharged(heldBy(rk, m.winner, m.side)))
+	ref := a.refs[m.winner]
+	if ref == nil { // it paid, so it reported a position
+		panic(fmt.Sprintf("actors: a refund of %d to account %d, which the ranking never saw", m.refund, m.winner))
+	}
+	ctx.Send(ref.pid, &socialMsg{kind: socialRefund, sym: m.sym, amount: m.refund, name: m.name})
+}
+
+// heldBy is the lots acct holds opposite bankrupt side in the ranking.
+func heldBy(rk *adl.Ranking, acct book.AccountID, side book.Side) book.Lots {
+	if info, ok := rk.Position(acct); ok && info.Side == side.Opposite() {
+		return info.Qty
+	}
+	return 0
 }
 
 // onSocial handles the socialized-loss messages of an account actor.
@@ -64,8 +91,24 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 	case socialPlan:
 		a.step(ctx, liq.SocialPlan{Leg: a.adlLeg(m.sym, "socialized-loss plan"), N: m.n, Uncovered: m.amount})
 	case socialCharged:
-		a.step(ctx, liq.SocialCharged{Leg: a.adlLeg(m.sym, "socialized-loss charge"), Paid: m.amount, Asked: m.asked})
+		a.step(ctx, liq.SocialCharged{Leg: a.adlLeg(m.sym, "socialized-loss charge"), Paid: m.amount, Asked: m.asked,
+			Account: m.winner, Qty: m.qty, Closed: m.closed})
+	case socialRefund:
+		a.onRefund(ctx, m)
 	}
+}
+
+// onRefund credits a winner the part of its escrow a liquidation did not
+// need (risk.Account.RefundSocializedCharge).
+func (a *accountActor) onRefund(ctx actor.Context, m *socialMsg) {
+	h := a.x.symbols[m.sym]
+	res, code := a.risk(h).RefundSocializedCharge(h.sym, m.amount)
+	if code != risk.OK {
+		panic(fmt.Sprintf("actors: %s refused a socialized-loss refund of %d from %s: %s", a.e.name, m.amount, m.name, code))
+	}
+	a.keepIncome(h, 0, incomeSocialized, res.Realized, 0, a.x.clock(&a.j))
+	a.positionChanged(ctx, h)
+	a.adlEvent(h, m.name, a.e.name, 0, 0, 0, res.Realized)
 }
 
 // unable tells the ranking that the winner paid only paid of charge m,
@@ -97,7 +140,8 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 		paid = 0
 	}
 	a.unable(ctx, m, paid)
-	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, asked: m.amount, name: a.e.name})
+	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, asked: m.amount, name: a.e.name,
+		winner: m.winner, qty: m.qty, closed: m.closed})
 	if paid == 0 {
 		return
 	}

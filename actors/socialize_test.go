@@ -252,3 +252,59 @@ func TestSocializedLossTwoLegs(t *testing.T) {
 		}
 	}
 }
+
+// TestSocializedWinnerLosesProfitBeforeCharge: the socialized soak's
+// uncovered loss, step by step. A's 200-lot long (bankrupt at 3000) goes
+// to a book whose only bid is 100 below; the only winner B is short 200 at
+// 3750 at leverage 5 with 150000 (liquidated near 4282). The ranking sees
+// B's profit at 3100 (130000) when A's liquidation asks, and the mark runs
+// to 4270 before B hears of any charge. Before the escrow, the set-aside
+// let the IOC sell at 2900, 20000 below B, and B's charge came after the
+// move: B could pay only what left it above its maintenance margin
+// (≈ 2600), nobody else had profit, and the empty fund left ≈ 17400
+// uncovered. Now the winners pay into escrow before the IOC goes out, at
+// the ranking's mark then (4270: B has no profit), so the IOC may lose
+// nothing beyond the bankruptcy price: it stops at 3000, D's bid is left,
+// and the leg closes by ADL at 3000 against B. Money and open interest
+// balance.
+func TestSocializedWinnerLosesProfitBeforeCharge(t *testing.T) {
+	e := bidBelowBankruptcy(t, "0", "150000")
+	// The ranking holds A's set-aside request until the mark has moved.
+	until := make(chan struct{})
+	e.x.root.Send(e.x.adl, &pauseMsg{until: until})
+	e.index(tsym, "3100")
+	pid := e.x.accounts.get(e.x, "A").pid
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		due := call(t, func(d func(int)) {
+			e.x.root.Send(pid, &testHook{fn: func(a *accountActor) {
+				if a.liq == nil {
+					d(0)
+					return
+				}
+				d(a.liq.SetAsidesDue())
+			}})
+		})
+		if due == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A never asked for its set-aside")
+		}
+	}
+	e.index(tsym, "4270")
+	close(until)
+	e.failedAudit() // none failed: money, open interest, nothing uncovered
+	if e.liquidations("A") != 1 || e.position("A", tsym) != nil || e.liquidations("B") != 0 {
+		t.Fatalf("liquidations: A %d, B %d", e.liquidations("A"), e.liquidations("B"))
+	}
+	// B closed A's leg by ADL at 3000: 200 × 750 realized, nothing charged.
+	if p := e.position("B", tsym); p != nil {
+		t.Fatalf("B: %+v", p)
+	}
+	if b := balance(t, e.state("B")); !dec(b).Equal(dec("300000")) {
+		t.Fatalf("B balance %s, want 300000", b)
+	}
+	if p := e.position("D", tsym); p != nil {
+		t.Fatalf("D's bid beyond what the escrow holds was taken: %+v", p)
+	}
+}

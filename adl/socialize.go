@@ -220,16 +220,36 @@ func (rk *Ranking) Unable(bankruptSide book.Side, acct book.AccountID, closed bo
 	if unpaid <= 0 {
 		return
 	}
+	d := rk.uncharge(s, acct, unpaid)
+	// The rest offset profit a close took out (takeOut): it is gone again.
+	if unpaid > d && rk.gone[s][acct] > 0 {
+		rk.gone[s] = addTo(rk.gone[s], acct, unpaid-d)
+	}
+}
+
+// uncharge takes up to amount off what rounds charged acct's position
+// opposite bankrupt side s and returns what it took.
+func (rk *Ranking) uncharge(s int, acct book.AccountID, amount market.Money) market.Money {
 	c := rk.charged[s][acct]
-	d := min(c, unpaid)
+	d := min(c, amount)
 	if d == c {
 		delete(rk.charged[s], acct)
 	} else {
 		rk.charged[s][acct] = c - d
 	}
-	// The rest offset profit a close took out (takeOut): it is gone again.
-	if unpaid > d && rk.gone[s][acct] > 0 {
-		rk.gone[s] = addTo(rk.gone[s], acct, unpaid-d)
+	return d
+}
+
+// Refunded notes that acct got amount of a charge against its position
+// opposite bankruptSide back (the escrow its liquidation did not need):
+// it comes off what rounds charged the position, so later rounds may
+// charge that profit again. The caller scales amount to the lots the
+// position still holds of those it paid with (a charge goes with the lots
+// a close takes out, chargedOut), never more: a refund that came off more
+// would let a later round charge the same profit twice.
+func (rk *Ranking) Refunded(bankruptSide book.Side, acct book.AccountID, amount market.Money) {
+	if validSide(bankruptSide) && amount > 0 {
+		rk.uncharge(sideIndex(bankruptSide), acct, amount)
 	}
 }
 

@@ -226,15 +226,7 @@ func TestSocializePassesOverWinnersUnableToPay(t *testing.T) {
 // the first's rounds go on), so no round charges its profit twice; a
 // close takes its share along.
 func TestSocializeChargesAPositionsProfitOnce(t *testing.T) {
-	rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
-	open(t, rk, 10, Short, 4, 10, 2) // profit 4 at mark 9
-	open(t, rk, 30, Long, 4, 9, 2)
-	_ = rk.SetMark(9)
-	if _, err := rk.SetAside(Long); err != nil {
-		t.Fatal(err)
-	}
-	out, _ := rk.SocializeAt(Long, 4, 9, nil)
-	rk.Charged(Long, out.Charges) // paid 4: all of it
+	rk := chargedAll(t)
 	rk.ReleaseAside(Long, 4)
 	if _, err := rk.SetAside(Long); err != nil { // another liquidation quotes
 		t.Fatal(err)
@@ -290,4 +282,37 @@ func TestSocializeADLCloseNotedOnce(t *testing.T) {
 			t.Fatalf("closed %v: account %d's charges count %d of profit, want 4: %+v", closes, c.Account, sum, res.Charges)
 		}
 	}
+}
+
+// TestSocializeChargesRefundedProfitAgain: a position's escrow refunded
+// (its liquidation needed 1 of the 4 it paid) comes off what rounds
+// charged it: the next liquidation may charge the 3 again, not more.
+func TestSocializeChargesRefundedProfitAgain(t *testing.T) {
+	rk := chargedAll(t) // the escrow
+	rk.Refunded(Long, 10, 3)
+	rk.Refunded(Long, 10, 0)
+	rk.Refunded(Short, 10, 3) // another side's: nothing to take off
+	if out, _ := rk.SocializeAt(Long, 9, 0, nil); out.Charged != 3 {
+		t.Fatalf("after the refund of 3: %+v", out)
+	}
+	rk.Refunded(Long, 10, 100) // never below nothing
+	if out, _ := rk.SocializeAt(Long, 9, 0, nil); out.Charged != 4 {
+		t.Fatalf("after a refund beyond the charges: %+v", out)
+	}
+}
+
+// chargedAll: account 10 short 4 at 10 (profit 4 at mark 9) against 30's
+// long, its profit set aside for the long side and charged in full.
+func chargedAll(t *testing.T) *Ranking {
+	t.Helper()
+	rk := mustNew(t, Config{Multiplier: 1, Mode: ModeSocialized})
+	open(t, rk, 10, Short, 4, 10, 2)
+	open(t, rk, 30, Long, 4, 9, 2)
+	_ = rk.SetMark(9)
+	if _, err := rk.SetAside(Long); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := rk.SocializeAt(Long, 4, 9, nil)
+	rk.Charged(Long, out.Charges) // paid 4: all of it
+	return rk
 }

@@ -57,10 +57,15 @@ type (
 		Uncovered market.Money
 	}
 	// SocialCharged is one winner's answer: of the Asked charge it paid
-	// Paid (0 when its profit no longer covers it).
+	// Paid (0 when its profit no longer covers it). Account is the winner,
+	// Qty its position after paying, Closed whether the charge was against
+	// profit it had taken out (adl.Charge.Closed): its refund needs them.
 	SocialCharged struct {
 		Leg         int
 		Paid, Asked market.Money
+		Account     book.AccountID
+		Qty         book.Lots
+		Closed      bool
 	}
 	// Funding is a funding payment of the leg's remainder, which the
 	// liquidation holds (+ received, − paid; risk.FundingPayment): it joins
@@ -153,16 +158,26 @@ type (
 		After time.Duration
 	}
 	// Socialize asks the ADL ranking to spread Deficit over the winners
-	// opposite the leg (Side is the leg's) and to release Release of the
-	// leg's set-aside; answered by SocialPlan, then one SocialCharged per
-	// charge.
-	// Mark values the winners' profit: the leg's quote mark in the first
-	// round (its set-aside was made then), 0 (the ranking's) after it.
+	// opposite the leg (Side is the leg's), their profit valued at the
+	// ranking's mark, and to release Release of the leg's set-aside;
+	// answered by SocialPlan, then one SocialCharged per charge. Before the
+	// leg's order goes out it collects the escrow; at the settlement, what
+	// a base deficit left beyond it.
 	Socialize struct {
 		Leg              int
 		Side             book.Side
 		Deficit, Release market.Money
-		Mark             book.Ticks
+	}
+	// Refund gives Amount of a winner's payment (Payer) back: the escrow
+	// held more than the settlement needed, or the liquidation was
+	// abandoned. Qty and Closed are the payment's.
+	Refund struct {
+		Leg     int
+		Side    book.Side
+		Account book.AccountID
+		Amount  market.Money
+		Qty     book.Lots
+		Closed  bool
 	}
 	// Settle books the finished liquidation with the fund (Fund: + in,
 	// − out of the reservation, which is then released) and its fee in
@@ -214,3 +229,4 @@ func (*AnswerClose) effect()   {}
 func (*Reprice) effect()       {}
 func (*Release) effect()       {}
 func (*ReleaseSocial) effect() {}
+func (*Refund) effect()        {}

@@ -82,7 +82,16 @@ type Machine struct {
 	abandoned bool
 	amount    market.Money // what it reserved
 	quotes    int          // socialized legs' set-aside quotes not answered yet
-	out       []Effect
+	// collecting counts the socialized legs collecting their escrow
+	// (social.go); payers are the winners' payments, refunds the refunds
+	// emitted; socialEnd: the settlement's socialization started, pay what
+	// the winners' payments give the fund.
+	collecting int
+	payers     []Payer
+	refunds    []Refund
+	socialEnd  bool
+	pay        market.Money
+	out        []Effect
 
 	// Room for the common case (one leg) inside the machine's one
 	// allocation: its leg, the Reserve's leg, the pending effects (a
@@ -251,8 +260,14 @@ func (m *Machine) onReserved(in Reserved) error {
 	}
 	m.reserved, m.amount = true, in.Amount
 	for i := range m.Legs {
+		m.Legs[i].quote = in.Quotes[i]
+	}
+	m.share()
+	m.escrow()
+	for i := range m.Legs {
 		g := &m.Legs[i]
-		g.quote = in.Quotes[i]
+		// Quoted even with nothing to collect: a deficit that comes
+		// later (its funding, kept) is spread over this set-aside.
 		if g.Socialized && g.Remaining != 0 {
 			m.quotes++
 			se := g.socialEffects()
@@ -274,38 +289,45 @@ func (m *Machine) onSocialCap(in SocialCap) error {
 	if g.social.quoted || m.quotes == 0 {
 		return m.broken("set-aside for leg %d not asked", in.Leg)
 	}
-	g.social.quoted, g.social.capacity = true, in.Amount
-	if m.quotes--; m.quotes == 0 {
+	sc := &g.social
+	sc.quoted, sc.capacity = true, in.Amount
+	if want := min(sc.want, sc.capacity); want > 0 {
+		sc.asked, sc.rounds = true, 1
+		m.collecting++
+		m.socialize(in.Leg, want, 0)
+	} else {
+		sc.escrowed = true
+	}
+	if m.quotes--; m.quotes == 0 && m.collecting == 0 {
 		return m.sendOrders()
 	}
 	return nil
 }
 
-// sendOrders splits what the reservation leaves beyond the base deficit
-// over the legs by their quoted need (market.Split, legs in takeover
-// order) and places each open leg's IOC order at Liquidation.OrderLimit
-// for its share; a leg whose limit is out of range goes to ADL at once.
-func (m *Machine) sendOrders() error {
+// share splits what the reservation leaves beyond the base deficit over
+// the legs by their quoted need (market.Split, legs in takeover order).
+func (m *Machine) share() {
 	room := max(0, m.amount-m.L.Deficit) // what the IOC orders may lose
 	var wbuf, sbuf [4]market.Money       // most liquidations have few legs: no allocation
 	w := wbuf[:0]
 	for i := range m.Legs {
 		w = append(w, m.Legs[i].quote.Need)
 	}
-	shares := market.Split(room, w, sbuf[:0])
+	for i, s := range market.Split(room, w, sbuf[:0]) {
+		m.Legs[i].share = s
+	}
+}
+
+// sendOrders places each open leg's IOC order at Liquidation.OrderLimit
+// for its budget (its share of the reservation, and on a socialized leg
+// its escrow); a leg whose limit is out of range goes to ADL at once.
+func (m *Machine) sendOrders() error {
 	for i := range m.Legs {
 		g := &m.Legs[i]
-		g.share = shares[i]
 		if g.Remaining == 0 {
 			continue
 		}
-		share := g.share
-		if g.social.quoted {
-			// Socialized loss: the book may take the quoted need beyond
-			// the reservation, up to the winners' profit set aside.
-			share = min(max(share, g.quote.Need), share+g.social.capacity)
-		}
-		limit := m.L.OrderLimit(g.Symbol, share, g.quote.Mark)
+		limit := m.L.OrderLimit(g.Symbol, g.budget(), g.quote.Mark)
 		if limit <= 0 {
 			if err := m.askADL(i); err != nil {
 				return err
@@ -530,8 +552,8 @@ func (m *Machine) CloseAgainst(sym *market.Symbol, side book.Side, qty book.Lots
 	}
 	g := &m.Legs[i]
 	want := book.Lots(side.Sign()) // the sign of the positions the close is for
-	if g.Remaining*want <= 0 || !m.reserved || m.quotes > 0 || g.order != 0 || qty <= 0 {
-		return 0, false, nil // before the IOC orders went out (reserving, setting aside) or while one is in the book
+	if g.Remaining*want <= 0 || !m.reserved || m.SetAsidesDue() > 0 || g.order != 0 || qty <= 0 {
+		return 0, false, nil // before the IOC orders went out (reserving, setting aside, collecting) or while one is in the book
 	}
 	if (want > 0 && price < g.Bankruptcy) || (want < 0 && price > g.Bankruptcy) {
 		return 0, false, nil
@@ -585,7 +607,7 @@ func (m *Machine) answerDeferred(g *Leg, abandon bool) error {
 // winners' charges on socialized legs, one Settle effect with what the
 // fund gets (+) or pays (−).
 func (m *Machine) checkDone() error {
-	if m.settled || !m.reserved || m.quotes > 0 || !m.L.Done() {
+	if m.settled || !m.reserved || m.SetAsidesDue() > 0 || !m.L.Done() {
 		return nil
 	}
 	for i := range m.Legs {
@@ -605,15 +627,16 @@ func (m *Machine) checkDone() error {
 		volume += m.Legs[i].Executed
 	}
 	m.settled = true
-	m.eff.settle = Settle{ID: m.Res, Fund: s.Fund + m.Charged(), Fee: s.Fee, Volume: volume, Symbol: m.Legs[0].Symbol}
+	m.emitRefunds()
+	m.eff.settle = Settle{ID: m.Res, Fund: s.Fund + m.pay, Fee: s.Fee, Volume: volume, Symbol: m.Legs[0].Symbol}
 	m.emit(&m.eff.settle)
 	return nil
 }
 
 // Abandon gives back what the liquidation holds for others when its
-// account can no longer run it (it failed): the reservation and every
-// set-aside not yet released. Answers still due are then absorbed by Step,
-// giving back what they grant.
+// account can no longer run it (it failed): the reservation, every
+// set-aside not yet released and every winner's payment. Answers still due
+// are then absorbed by Step, giving back what they grant.
 func (m *Machine) Abandon() []Effect {
 	if m.abandoned || m.settled {
 		return m.Ready()
@@ -623,11 +646,15 @@ func (m *Machine) Abandon() []Effect {
 		m.releaseReservation()
 	}
 	for i := range m.Legs {
-		if sc := &m.Legs[i].social; sc.quoted && !sc.asked {
+		if sc := &m.Legs[i].social; sc.quoted && !sc.released {
 			m.releaseSocial(i, sc.capacity)
 		}
 		_ = m.answerDeferred(&m.Legs[i], true) // cannot fail: closes nothing
 	}
+	for k := range m.payers {
+		m.refundOne(k, m.payers[k].Paid)
+	}
+	m.emitRefunds()
 	return m.Ready()
 }
 
@@ -643,6 +670,12 @@ func (m *Machine) afterAbandon(in Input) {
 		if in.Leg >= 0 && in.Leg < len(m.Legs) {
 			m.releaseSocial(in.Leg, in.Amount)
 		}
+	case SocialCharged:
+		if in.Paid > 0 && in.Leg >= 0 && in.Leg < len(m.Legs) {
+			g := &m.Legs[in.Leg]
+			m.refunds = append(m.refunds[:0], Refund{Leg: in.Leg, Side: sideOf(g.Qty), Account: in.Account, Amount: in.Paid, Qty: in.Qty, Closed: in.Closed})
+			m.emit(&m.refunds[0])
+		}
 	}
 }
 
@@ -654,6 +687,7 @@ func (m *Machine) releaseReservation() {
 func (m *Machine) releaseSocial(i int, amount market.Money) {
 	g := &m.Legs[i]
 	se := g.socialEffects()
+	g.social.released = true
 	se.release = ReleaseSocial{Leg: i, Side: sideOf(g.Qty), Amount: amount}
 	m.emit(&se.release)
 }
@@ -687,8 +721,8 @@ func abs[T ~int64](v T) T {
 // Describe is the machine's state in one line, for the log line of a
 // broken invariant.
 func (m *Machine) Describe() string {
-	out := fmt.Sprintf("liquidation %d of account %d: reserved=%v amount=%d base=%d deficit=%d settled=%v abandoned=%v",
-		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned)
+	out := fmt.Sprintf("liquidation %d of account %d: reserved=%v amount=%d base=%d deficit=%d settled=%v abandoned=%v collecting=%d socialEnd=%v pay=%d payers=%v",
+		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned, m.collecting, m.socialEnd, m.pay, m.payers)
 	for i := range m.Legs {
 		g := &m.Legs[i]
 		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d funding %d kept %d social %+v]",

@@ -181,9 +181,14 @@ func TestNoCloseWhileSettingAside(t *testing.T) {
 	w.setMark(0, 1000)
 	x := w.addAccount("X", risk.Cross, usdt("2000"))
 	y := w.addAccount("Y", risk.Cross, usdt("2000"))
+	z := w.addAccount("Z", risk.Cross, usdt("1000000"))
 	w.open(x, y, 0, book.Buy, 1000, 100, 50)
 	w.prices(x, 0, 989, 980)
 	w.prices(y, 0, 1010, 1020)
+	// A bid below X's bankruptcy price: X's book quotes a need, so its
+	// liquidation sets profit aside (a leg the book quotes nothing for
+	// has nothing to escrow).
+	w.mustPlace(z, 0, book.Buy, 950, 100, book.GTC)
 	w.setMark(0, 1010)
 	if y.m == nil || x.m != nil {
 		t.Fatal("Y alone should be liquidating")

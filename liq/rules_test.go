@@ -285,7 +285,7 @@ func TestSeedSocializedLoss(t *testing.T) {
 			w.mustPlace(d, 0, book.Buy, 2900, 200, book.GTC)
 			w.liquidateSeed(a)
 			// The IOC may lose the quoted need (200 × 100) beyond the
-			// reservation, up to the winners' profit set aside.
+			// reservation: the winners paid it into escrow first.
 			if ioc := effectsOf[PlaceIOC](w); len(ioc) != 1 || ioc[0].Price != 2900 {
 				t.Fatalf("liquidation orders %+v, want one limited at 2900", ioc)
 			}
@@ -294,8 +294,14 @@ func TestSeedSocializedLoss(t *testing.T) {
 			}
 			soc := effectsOf[Socialize](w)
 			short := usdt("20000") - usdt(c.reserved)
-			if len(soc) != 1 || soc[0].Deficit != short || soc[0].Release != usdt(c.capacity) || soc[0].Side != book.Buy {
-				t.Fatalf("socializations %+v, want one of %s releasing %s", soc, short, c.capacity)
+			if len(soc) != 1 || soc[0].Deficit != short || soc[0].Release != 0 || soc[0].Side != book.Buy {
+				t.Fatalf("socializations %+v, want one escrow of %s", soc, short)
+			}
+			if rel := effectsOf[ReleaseSocial](w); len(rel) != 1 || rel[0].Amount != usdt(c.capacity) {
+				t.Fatalf("releases %+v, want one of %s", rel, c.capacity)
+			}
+			if rf := effectsOf[Refund](w); len(rf) != 0 {
+				t.Fatalf("refunds %+v: the IOC lost all the escrow", rf)
 			}
 			if s := effectsOf[Settle](w); len(s) != 1 || s[0].Fund != usdt(c.settle) {
 				t.Fatalf("settlements %+v, want %s", s, c.settle)
@@ -456,8 +462,8 @@ func TestStepRejectsBrokenInvariants(t *testing.T) {
 	const ioc = book.OrderID(101) // the first IOC of seedMachine
 	reserved := Reserved{Amount: 0, Quotes: []Quote{{Mark: 3100}}}
 	settled := []Input{reserved, IOCDone{ID: ioc, Fills: []risk.Exec{{Price: 3060, Qty: 1}}}}
-	socialDue := []Input{Reserved{Amount: 0, Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, SocialCap{Leg: 0, Amount: usdt("1000")},
-		IOCDone{ID: ioc, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, SocialPlan{Leg: 0, N: 1}}
+	socialReserved := Reserved{Amount: 0, Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}
+	socialDue := []Input{socialReserved, SocialCap{Leg: 0, Amount: usdt("1000")}, SocialPlan{Leg: 0, N: 1}}
 	inADL := []Input{reserved, IOCDone{ID: ioc}}
 	for _, c := range []struct {
 		name   string
@@ -479,9 +485,9 @@ func TestStepRejectsBrokenInvariants(t *testing.T) {
 		{"a second Reserved", false, []Input{reserved}, reserved},
 		{"Reserved for other legs", false, nil, Reserved{Quotes: []Quote{{}, {}}}},
 		{"SocialCap not asked", false, []Input{reserved}, SocialCap{Leg: 0, Amount: 1}},
-		{"a second SocialCap", true, []Input{reserved, SocialCap{Leg: 0}}, SocialCap{Leg: 0}},
-		{"SocialPlan for a leg that asked nothing", true, []Input{reserved, SocialCap{Leg: 0}}, SocialPlan{Leg: 0}},
-		{"SocialCharged for a leg that asked nothing", true, []Input{reserved, SocialCap{Leg: 0}}, SocialCharged{Leg: 0}},
+		{"a second SocialCap", true, []Input{socialReserved, SocialCap{Leg: 0}}, SocialCap{Leg: 0}},
+		{"SocialPlan for a leg that asked nothing", true, []Input{socialReserved, SocialCap{Leg: 0}}, SocialPlan{Leg: 0}},
+		{"SocialCharged for a leg that asked nothing", true, []Input{socialReserved, SocialCap{Leg: 0}}, SocialCharged{Leg: 0}},
 		{"SocialCharged with Paid > Asked", true, socialDue, SocialCharged{Leg: 0, Paid: usdt("41"), Asked: usdt("40")}},
 		{"SocialCharged with Paid < 0", true, socialDue, SocialCharged{Leg: 0, Paid: -1, Asked: usdt("40")}},
 		{"a second SocialPlan", true, socialDue, SocialPlan{Leg: 0, N: 1}},
@@ -492,7 +498,8 @@ func TestStepRejectsBrokenInvariants(t *testing.T) {
 		{"ADLPlan after the settlement", false, settled, ADLPlan{Leg: 0}},
 		{"ADLFilled after the settlement", false, settled, ADLFilled{Leg: 0}},
 		{"SocialCap after the settlement", false, settled, SocialCap{Leg: 0}},
-		{"SocialCharged after the settlement", true, append(socialDue, SocialCharged{Leg: 0, Paid: usdt("40"), Asked: usdt("40")}), SocialCharged{Leg: 0}},
+		{"SocialCharged after the settlement", true, append(socialDue, SocialCharged{Leg: 0, Paid: usdt("40"), Asked: usdt("40")},
+			IOCDone{ID: ioc, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}), SocialCharged{Leg: 0}},
 		{"an unknown input", false, nil, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -536,11 +543,13 @@ func TestStepSettlesOnce(t *testing.T) {
 	m, sym = seedMachine(t, true)
 	for _, s := range append(socializedOpening(), []step{
 		{SocialPlan{Leg: 0, N: 2}, nil},
-		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, nil},
+		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30"), Account: 2, Qty: -3}, nil},
 		// The second winner could not pay: its 10 is spread again.
-		{SocialCharged{Leg: 0, Paid: 0, Asked: usdt("10")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
+		{SocialCharged{Leg: 0, Paid: 0, Asked: usdt("10"), Account: 3, Qty: -1}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
 		{SocialPlan{Leg: 0, N: 1}, nil},
-		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
+		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10"), Account: 2, Qty: -3}, []Effect{iocAt2960}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("1000")},
+			&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
 	}...) {
 		stepWants(t, m, s.in, s.want...)
 	}
@@ -556,27 +565,30 @@ type step struct {
 }
 
 // socializedOpening takes seedMachine's socialized long (bankrupt at 3000)
-// to its first Socialize: the set-aside quoted, the IOC filled at 2960, a
-// deficit of 40 beyond an empty reservation, valued at the quote's 3100.
+// to its escrow's first Socialize: the set-aside quoted, the book's need
+// of 40 beyond an empty reservation asked of the winners before the IOC.
 func socializedOpening() []step {
 	return []step{
 		{Reserved{Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}, []Effect{&QuoteSocial{Leg: 0, Side: book.Buy}}},
-		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}}},
-		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40"), Release: usdt("1000"), Mark: 3100}}},
+		{SocialCap{Leg: 0, Amount: usdt("1000")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("40")}}},
 	}
 }
 
-// TestSocialUncoveredSpreadAgain: the winners' profit at the quote's mark
-// covers only 30 of the 40 asked (SocialPlan.Uncovered 10); the 10 is
-// spread again at the current mark like an unpaid charge, and the fund
-// pays nothing.
+// iocAt2960 is the IOC the escrow of 40 lets the seed long place.
+var iocAt2960 = &PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2960, Qty: 1}
+
+// TestSocialUncoveredSpreadAgain: the winners' profit covers only 30 of
+// the 40 the escrow asks (SocialPlan.Uncovered 10); the 10 is spread again
+// like an unpaid charge, and the fund pays nothing.
 func TestSocialUncoveredSpreadAgain(t *testing.T) {
 	m, sym := seedMachine(t, true)
 	for _, s := range append(socializedOpening(), []step{
 		{SocialPlan{Leg: 0, N: 1, Uncovered: usdt("10")}, nil},
-		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30")}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
+		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30"), Account: 2, Qty: -3}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("10")}}},
 		{SocialPlan{Leg: 0, N: 1}, nil},
-		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10")}, []Effect{&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
+		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10"), Account: 2, Qty: -3}, []Effect{iocAt2960}},
+		{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2960, Qty: 1}}}, []Effect{&ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("1000")},
+			&Settle{ID: 7, Fund: 0, Volume: usdt("2960"), Symbol: sym}}},
 	}...) {
 		stepWants(t, m, s.in, s.want...)
 	}
@@ -585,10 +597,14 @@ func TestSocialUncoveredSpreadAgain(t *testing.T) {
 	}
 }
 
-// TestAbandon: an abandoned liquidation gives back the fund's reservation
-// and every set-aside not yet released, and what answers still bring.
+// TestAbandon: an abandoned liquidation gives back the fund's reservation,
+// every set-aside not yet released and every winner's escrow, and what
+// answers still bring.
 func TestAbandon(t *testing.T) {
-	reserved := Reserved{Amount: usdt("40"), Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}
+	reserved := Reserved{Amount: usdt("10"), Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}
+	capped := SocialCap{Leg: 0, Amount: usdt("500")}
+	paid := SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30"), Account: 9, Qty: -2}
+	refund := &Refund{Leg: 0, Side: book.Buy, Account: 9, Amount: usdt("30"), Qty: -2}
 	for _, c := range []struct {
 		name   string
 		soc    bool
@@ -603,9 +619,11 @@ func TestAbandon(t *testing.T) {
 			SocialCap{Leg: 0, Amount: usdt("500")}, []Effect{&ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}},
 		{"set-aside quoted", true, []Input{reserved, SocialCap{Leg: 0, Amount: usdt("500")}},
 			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, IOCDone{ID: 101}, nil},
-		// Once the Socialize went out, it releases the set-aside itself.
-		{"socializing", true, []Input{reserved, SocialCap{Leg: 0, Amount: usdt("500")}, IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2950, Qty: 1}}}},
-			[]Effect{&Release{ID: 7}}, SocialPlan{Leg: 0, N: 1}, nil},
+		// The escrow goes back, paid before or after Abandon.
+		{"escrow collecting", true, []Input{reserved, capped, SocialPlan{Leg: 0, N: 1}},
+			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, paid, []Effect{refund}},
+		{"escrow paid", true, []Input{reserved, capped, SocialPlan{Leg: 0, N: 1}, paid},
+			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}, refund}, IOCDone{ID: 101}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, _ := seedMachine(t, c.soc)
@@ -792,6 +810,9 @@ func TestCloseAgainstLockstep(t *testing.T) {
 // profit they held at the quote's mark, so the settlement asks the fund
 // for no more than it reserved (charged at the current mark, nobody paid
 // and fund.Settle left 19000 uncovered).
+//
+// Now the winners pay the need into escrow before the IOC goes out: the
+// mark's move after it changes nothing.
 func TestSocializedShortfallBeyondReservation(t *testing.T) {
 	w := newWorld(t, nil, compile(t, symSpec{name: "SOC", socialized: true, tiers: bigTiers()}))
 	w.setMark(0, 3750)
@@ -888,5 +909,79 @@ func stepWants(t *testing.T, m *Machine, in Input, want ...Effect) {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Fatalf("%T: effect %+v, want %+v", in, got[i], want[i])
 		}
+	}
+}
+
+// TestEscrowRefundsWhatTheSettlementLeaves: two winners pay the seed
+// long's escrow of 40 (30 and 10) before its IOC goes out at 2960; the IOC
+// fills at 2980, a loss of 20: the escrow pays it, split 15 and 5 by what
+// each paid (market.Split), and the rest goes back (15 and 5); the fund
+// neither pays nor gets anything. Filled at nothing, the leg goes to ADL
+// at 3000 and the whole escrow goes back.
+func TestEscrowRefundsWhatTheSettlementLeaves(t *testing.T) {
+	escrow := append(socializedOpening(), []step{
+		{SocialPlan{Leg: 0, N: 2}, nil},
+		{SocialCharged{Leg: 0, Paid: usdt("30"), Asked: usdt("30"), Account: 2, Qty: -3}, nil},
+		{SocialCharged{Leg: 0, Paid: usdt("10"), Asked: usdt("10"), Account: 3, Qty: -1}, []Effect{iocAt2960}},
+	}...)
+	release := &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("1000")}
+	t.Run("filled at 2980", func(t *testing.T) {
+		m, sym := seedMachine(t, true)
+		for _, s := range append(escrow, step{IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2980, Qty: 1}}}, []Effect{release,
+			&Refund{Leg: 0, Side: book.Buy, Account: 2, Amount: usdt("15"), Qty: -3},
+			&Refund{Leg: 0, Side: book.Buy, Account: 3, Amount: usdt("5"), Qty: -1},
+			&Settle{ID: 7, Fund: 0, Volume: usdt("2980"), Symbol: sym}}}) {
+			stepWants(t, m, s.in, s.want...)
+		}
+	})
+	t.Run("closed by ADL", func(t *testing.T) {
+		m, sym := seedMachine(t, true)
+		for _, s := range append(escrow, []step{
+			{IOCDone{ID: 101}, []Effect{&Deleverage{Leg: 0, Price: 3000, Qty: 1, Cost: usdt("3750")}}},
+			{ADLPlan{Leg: 0, Closes: 1, Covered: 1}, nil},
+			{ADLFilled{Leg: 0, Qty: 1, Asked: 1}, []Effect{release,
+				&Refund{Leg: 0, Side: book.Buy, Account: 2, Amount: usdt("30"), Qty: -3},
+				&Refund{Leg: 0, Side: book.Buy, Account: 3, Amount: usdt("10"), Qty: -1},
+				&Settle{ID: 7, Fund: 0, Volume: usdt("3000"), Symbol: sym}}},
+		}...) {
+			stepWants(t, m, s.in, s.want...)
+		}
+	})
+}
+
+// TestEscrowBoundsTheIOC: the winners pay only 25 of the seed long's
+// escrow of 40, and a second round collects nothing: the IOC goes out at
+// 2975, where a full fill loses what the escrow holds, not at the book's
+// 2960; a winner that cannot pay leaves the rest to ADL at 3000, never to
+// the fund.
+func TestEscrowBoundsTheIOC(t *testing.T) {
+	m, _ := seedMachine(t, true)
+	for _, s := range append(socializedOpening(), []step{
+		{SocialPlan{Leg: 0, N: 1}, nil},
+		{SocialCharged{Leg: 0, Paid: usdt("25"), Asked: usdt("40"), Account: 2, Qty: -3}, []Effect{&Socialize{Leg: 0, Side: book.Buy, Deficit: usdt("15")}}},
+		{SocialPlan{Leg: 0, N: 0, Uncovered: usdt("15")}, []Effect{&PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 2975, Qty: 1}}},
+	}...) {
+		stepWants(t, m, s.in, s.want...)
+	}
+	if m.Charged() != usdt("25") {
+		t.Fatalf("escrow %s", m.Charged())
+	}
+}
+
+// TestRefundUncharged: a refund comes off what the ranking counts charged
+// to the position only for the lots the winner still holds of those it
+// paid with.
+func TestRefundUncharged(t *testing.T) {
+	r := Refund{Amount: 90, Qty: -3}
+	for _, c := range []struct {
+		now  book.Lots
+		want market.Money
+	}{{-3, 90}, {-5, 90}, {-1, 30}, {-2, 60}, {0, 0}, {4, 0}} {
+		if got := r.Uncharged(c.now); got != c.want {
+			t.Errorf("holding %d: %d, want %d", c.now, got, c.want)
+		}
+	}
+	if c := (Refund{Amount: 90, Qty: -3, Closed: true}); c.Uncharged(-3) != 0 {
+		t.Error("a refund of a charge on profit taken out uncharged the position")
 	}
 }

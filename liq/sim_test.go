@@ -25,8 +25,8 @@ import (
 // and the reservation rule (an IOC loses at most its leg's share; a
 // settlement draws at most what was reserved); each liquidation must
 // settle exactly once. Two known issues are counted instead of failing
-// (world.tolerate; each has a skipped reproducer in rules_test.go): a
-// socialized settlement beyond its reservation, and a close deficit the
+// (world.tolerate): a socialized settlement beyond its reservation and
+// escrow (a base deficit the winners cannot pay), and a close deficit the
 // fund cannot pay.
 func TestSimProperty(t *testing.T) {
 	type run struct {

@@ -32,12 +32,18 @@ import (
 //	          flags uint8 (bit 0 socialized, 1 asked, 2 planned, 3
 //	          progress, 4 offered); int64s need, quote mark, share; order
 //	          uint64; int64s pending, expect, idle; social flags uint8 (bit
-//	          0 quoted, 1 asked, 2 planned); int64s capacity, pending,
-//	          charged, unpaid, round paid, rounds; int64s funding, kept
-//	          (version 2; 0 in version 1, which reads); deferred closes
-//	          uvarint count, then each: token uint64, asked int64, price
-//	          int64
+//	          0 quoted, 1 asked, 2 planned, 3 released, 4 escrowed); int64s
+//	          capacity, pending, charged, unpaid, round paid, rounds, want,
+//	          base; int64s funding, kept; deferred closes uvarint count, then each: token uint64,
+//	          asked int64, price int64
+//	collecting uvarint escrows being collected
+//	flags     uint8   bit 0 the settlement's socialization started
+//	pay       int64   what the winners' payments give the fund
+//	payers    uvarint count, then each: int64s leg, account, paid, qty;
+//	          uint8 closed
 //
+// Version 1 (before the escrow) is not read: no stored snapshot holds a
+// machine (actors snapshot only with no liquidation in flight).
 // The Config (retry, order ids) is the caller's, given back to
 // DecodeSnapshot. The effects are not state: a snapshot is taken between
 // Steps, once Ready has handed them out (SnapshotReady).
@@ -45,9 +51,9 @@ const (
 	snapMagic    = "PXLQ"
 	snapVersion  = 2
 	snapHeader   = 4 + 1 + 8 + 1 + 3*8 + 8 + 1 + 8
-	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 6*8 + 2*8 // after the name, before the deferred count
-	snapLegV1    = snapLeg - 2*8                           // without funding and kept
+	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 8*8 + 2*8 // after the name, before the deferred count
 	snapDeferred = 3 * 8
+	snapPayer    = 4*8 + 1
 
 	snapReserved  = 1 << 0
 	snapSettled   = 1 << 1
@@ -59,9 +65,11 @@ const (
 	legProgress   = 1 << 3
 	legOffered    = 1 << 4
 
-	socQuoted  = 1 << 0
-	socAsked   = 1 << 1
-	socPlanned = 1 << 2
+	socQuoted   = 1 << 0
+	socAsked    = 1 << 1
+	socPlanned  = 1 << 2
+	socReleased = 1 << 3
+	socEscrowed = 1 << 4
 )
 
 // Errors of DecodeSnapshot and SnapshotReady; the error's text says what
@@ -104,6 +112,11 @@ func (m *Machine) AppendSnapshot(dst []byte) []byte {
 	for i := range m.Legs {
 		dst = m.Legs[i].appendSnapshot(dst)
 	}
+	dst = append(binary.AppendUvarint(dst, uint64(m.collecting)), flagByte(m.socialEnd))
+	dst = binary.AppendUvarint(appendI64s(dst, int64(m.pay)), uint64(len(m.payers)))
+	for _, p := range m.payers {
+		dst = append(appendI64s(dst, int64(p.Leg), int64(p.Account), int64(p.Paid), int64(p.Qty)), flagByte(p.Closed))
+	}
 	return dst
 }
 
@@ -116,8 +129,9 @@ func (g *Leg) appendSnapshot(dst []byte) []byte {
 	dst = appendI64s(dst, int64(g.quote.Need), int64(g.quote.Mark), int64(g.share), int64(g.order),
 		int64(g.pending), int64(g.expect), int64(g.idle))
 	sc := &g.social
-	dst = append(dst, flagByte(sc.quoted, sc.asked, sc.planned))
-	dst = appendI64s(dst, int64(sc.capacity), int64(sc.pending), int64(sc.charged), int64(sc.unpaid), int64(sc.roundPaid), int64(sc.rounds))
+	dst = append(dst, flagByte(sc.quoted, sc.asked, sc.planned, sc.released, sc.escrowed))
+	dst = appendI64s(dst, int64(sc.capacity), int64(sc.pending), int64(sc.charged), int64(sc.unpaid), int64(sc.roundPaid), int64(sc.rounds),
+		int64(sc.want), int64(sc.base))
 	dst = appendI64s(dst, int64(g.funding), int64(g.kept))
 	dst = binary.AppendUvarint(dst, uint64(len(g.deferred)))
 	for _, d := range g.deferred {
@@ -196,15 +210,10 @@ func DecodeSnapshot(p []byte, symbols func(string) *market.Symbol, cfg Config) (
 	if len(p) < len(snapMagic)+1 || string(p[:len(snapMagic)]) != snapMagic {
 		return nil, nil, fmt.Errorf("%w: not a liquidation snapshot", ErrSnapshot)
 	}
-	v := p[len(snapMagic)]
-	if v != 1 && v != snapVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, want 1 to %d", ErrSnapshotVersion, v, snapVersion)
+	if v := p[len(snapMagic)]; v != snapVersion {
+		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, v, snapVersion)
 	}
-	leg := snapLeg
-	if v == 1 {
-		leg = snapLegV1
-	}
-	m, err := decodeMachine(&p, symbols, cfg, leg)
+	m, err := decodeMachine(&p, symbols, cfg)
 	if err == nil {
 		err = m.check()
 	}
@@ -216,9 +225,9 @@ func DecodeSnapshot(p []byte, symbols func(string) *market.Symbol, cfg Config) (
 
 var errTruncated = errors.New("truncated")
 
-// decodeMachine reads the snapshot at *p (its magic and version checked;
-// leg is its legs' fixed size) and leaves the rest in *p.
-func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config, leg int) (*Machine, error) {
+// decodeMachine reads the snapshot at *p (its magic and version checked)
+// and leaves the rest in *p.
+func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (*Machine, error) {
 	h, ok := take(p, snapHeader)
 	if !ok {
 		return nil, errTruncated
@@ -237,7 +246,7 @@ func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config, l
 	if m.quotes, ok = count(p, 1); !ok {
 		return nil, errors.New("set-asides due: bad count")
 	}
-	if n, ok = count(p, 1+leg+1); !ok {
+	if n, ok = count(p, 1+snapLeg+1); !ok {
 		return nil, errors.New("legs: bad count")
 	}
 	l.Legs = make([]risk.LiquidationLeg, n)
@@ -246,22 +255,47 @@ func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config, l
 		m.Legs = make([]Leg, 0, n)
 	}
 	for i := range n {
-		if err := m.decodeLeg(p, i, symbols, leg); err != nil {
+		if err := m.decodeLeg(p, i, symbols); err != nil {
 			return nil, fmt.Errorf("leg %d: %w", i, err)
 		}
+	}
+	if m.collecting, ok = count(p, 1); !ok {
+		return nil, errors.New("escrows collecting: bad count")
+	}
+	b, ok := take(p, 1+8)
+	if !ok {
+		return nil, errTruncated
+	}
+	if f = b.flags(); f&^1 != 0 {
+		return nil, fmt.Errorf("socialization flags %#x", f)
+	}
+	m.socialEnd, m.pay = f != 0, market.Money(b.i64())
+	if n, ok = count(p, snapPayer); !ok {
+		return nil, errors.New("payers: bad count")
+	}
+	if n > 0 {
+		m.payers = make([]Payer, n)
+	}
+	for k := range m.payers {
+		b, _ := take(p, snapPayer) // count saw them in the input
+		m.payers[k] = Payer{Leg: int(b.i64()), Account: book.AccountID(b.u64()), Paid: market.Money(b.i64()), Qty: book.Lots(b.i64())}
+		if f = b.flags(); f&^1 != 0 {
+			return nil, fmt.Errorf("payer %d flags %#x", k, f)
+		}
+		m.payers[k].Closed = f != 0
 	}
 	return m, nil
 }
 
-// decodeLeg reads leg i, of fixed size size, and appends it.
-func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbol, size int) error {
+// decodeLeg reads leg i and appends it.
+func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbol) error {
 	k, ok := count(p, 1)
 	if !ok {
 		return errors.New("bad name length")
 	}
 	name := string((*p)[:k])
 	*p = (*p)[k:]
-	b, ok := take(p, size)
+	b, ok := take(p, snapLeg)
 	if !ok {
 		return errTruncated
 	}
@@ -287,15 +321,15 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 	g.share, g.order = market.Money(b.i64()), book.OrderID(b.u64())
 	g.pending, g.expect, g.idle = int(b.i64()), book.Lots(b.i64()), int(b.i64())
 	sc := &g.social
-	if f = b.flags(); f&^(socQuoted|socAsked|socPlanned) != 0 {
+	if f = b.flags(); f&^(socQuoted|socAsked|socPlanned|socReleased|socEscrowed) != 0 {
 		return fmt.Errorf("socialized-round flags %#x", f)
 	}
 	sc.quoted, sc.asked, sc.planned = f&socQuoted != 0, f&socAsked != 0, f&socPlanned != 0
+	sc.released, sc.escrowed = f&socReleased != 0, f&socEscrowed != 0
 	sc.capacity, sc.pending, sc.charged = market.Money(b.i64()), int(b.i64()), market.Money(b.i64())
 	sc.unpaid, sc.roundPaid, sc.rounds = market.Money(b.i64()), market.Money(b.i64()), int(b.i64())
-	if size == snapLeg {
-		g.funding, g.kept = market.Money(b.i64()), market.Money(b.i64())
-	}
+	sc.want, sc.base = market.Money(b.i64()), market.Money(b.i64())
+	g.funding, g.kept = market.Money(b.i64()), market.Money(b.i64())
 	nd, ok := count(p, snapDeferred)
 	if !ok {
 		return errors.New("deferred closes: bad count")
@@ -331,7 +365,7 @@ func (m *Machine) check() error {
 	case m.quotes > 0 && !m.reserved:
 		return fmt.Errorf("%d set-asides due before the reservation", m.quotes)
 	}
-	due := 0
+	due, collecting := 0, 0
 	for i := range m.Legs {
 		g := &m.Legs[i]
 		sc := &g.social
@@ -343,6 +377,9 @@ func (m *Machine) check() error {
 		}
 		if g.Socialized && !sc.quoted && g.Remaining != 0 {
 			due++
+		}
+		if sc.quoted && !sc.escrowed {
+			collecting++
 		}
 		switch {
 		case g.Qty == 0 || g.Qty == math.MinInt64 || g.Cost == math.MinInt64:
@@ -371,10 +408,12 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s: %d closes deferred, asked %v planned %v", s.Name, len(g.deferred), g.asked, g.planned)
 		case sc.quoted && !g.Socialized, sc.asked && !sc.quoted, sc.planned && !sc.asked:
 			return fmt.Errorf("leg %s: socialized %v, round %+v", s.Name, g.Socialized, *sc)
-		case sc.capacity < 0 || sc.charged < 0 || sc.unpaid < 0 || sc.roundPaid < 0:
+		case sc.capacity < 0 || sc.charged < 0 || sc.unpaid < 0 || sc.roundPaid < 0 || sc.want < 0 || sc.base < 0 || sc.base > sc.want:
 			return fmt.Errorf("leg %s: round amounts %+v", s.Name, *sc)
 		case sc.rounds < 0 || sc.rounds > MaxSocialRounds || sc.asked != (sc.rounds > 0):
 			return fmt.Errorf("leg %s: %d socialized rounds (asked %v)", s.Name, sc.rounds, sc.asked)
+		case sc.escrowed && !sc.quoted, sc.released && !sc.quoted, sc.quoted && !sc.escrowed && !sc.asked:
+			return fmt.Errorf("leg %s: escrow %+v", s.Name, *sc)
 		}
 		for _, d := range g.deferred {
 			if d.Asked <= 0 || d.Price < 1 || d.Price > 2*s.MaxPrice { // ApplyFill's range
@@ -384,6 +423,14 @@ func (m *Machine) check() error {
 	}
 	if m.quotes > due {
 		return fmt.Errorf("%d set-asides due of %d socialized legs unquoted", m.quotes, due)
+	}
+	if m.collecting != collecting || m.pay < 0 || (m.pay > 0 && !m.socialEnd) || (m.socialEnd && !l.Done()) {
+		return fmt.Errorf("collecting %d of %d escrows, socialization started %v paying %d", m.collecting, collecting, m.socialEnd, m.pay)
+	}
+	for _, p := range m.payers {
+		if p.Leg < 0 || p.Leg >= len(m.Legs) || p.Paid <= 0 || !m.Legs[p.Leg].Socialized {
+			return fmt.Errorf("payer %+v", p)
+		}
 	}
 	return nil
 }

@@ -88,3 +88,27 @@ func (a *Account) ApplyClosedCharge(sym *market.Symbol, charge market.Money) (Fi
 	a.afterChange(i)
 	return FillResult{Realized: -take, Position: qty}, OK
 }
+
+// RefundSocializedCharge credits amount (> 0) of a socialized-loss charge
+// back to cash: the part of a winner's escrow (ApplySocializedCharge or
+// ApplyClosedCharge paid at the liquidation's quote) its settlement did
+// not need, or all of it when the liquidation was abandoned. It is booked
+// as realized PnL of sym's position record when there is one. Cash, not an
+// isolated margin: the charge may have come from either, and cash backs
+// whatever the account holds now (the isolated position may be gone). A
+// credit never makes an account liquidatable, and is taken in liquidation
+// too, as a deposit is. BadRequest for amount ≤ 0 or beyond MaxBalance.
+func (a *Account) RefundSocializedCharge(sym *market.Symbol, amount market.Money) (FillResult, Code) {
+	if amount <= 0 || amount > MaxBalance-a.cash {
+		return FillResult{}, BadRequest
+	}
+	a.cash += amount
+	var qty book.Lots
+	i := a.find(sym)
+	if i >= 0 {
+		a.pos[i].realized += amount
+		qty = a.pos[i].qty
+	}
+	a.afterChange(i)
+	return FillResult{Realized: amount, Position: qty}, OK
+}

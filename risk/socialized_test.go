@@ -228,3 +228,32 @@ func shortWinner(t *testing.T, mode MarginMode) (sym *market.Symbol, w, taker *A
 	trade(t, w, sym, book.Sell, 3500, 1, 3500, false)
 	return sym, w, taker
 }
+
+// TestRefundSocializedCharge: an escrow refund goes back to cash (an
+// isolated winner's charge came out of its margin; the refund backs the
+// wallet), booked as the position's realized PnL, and makes nobody
+// liquidatable; bad amounts change nothing.
+func TestRefundSocializedCharge(t *testing.T) {
+	for _, mode := range []MarginMode{Cross, Isolated} {
+		sym, w, _ := shortWinner(t, mode)
+		w.OnMark(sym, 3100)
+		res, c := w.ApplySocializedCharge(sym, usdt("100"), 3100)
+		mustOK(t, c, "charge")
+		bal, cash, before := w.Balance(), w.Cash(), -res.Realized
+		res, c = w.RefundSocializedCharge(sym, usdt("60"))
+		mustOK(t, c, "refund")
+		ps, _ := w.Position(sym)
+		if res.Realized != usdt("60") || res.Position != -1 || res.Liquidate || w.Cash() != cash+usdt("60") || w.Balance() != bal+usdt("60") ||
+			ps.Realized != -before+usdt("60") {
+			t.Fatalf("%v: refund %+v, cash %s → %s, realized %s", mode, res, cash, w.Cash(), ps.Realized)
+		}
+		for _, bad := range []market.Money{0, -1, MaxBalance} {
+			if _, c := w.RefundSocializedCharge(sym, bad); c != BadRequest {
+				t.Fatalf("refund of %s: %s", bad, c)
+			}
+		}
+		if err := w.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
