@@ -236,9 +236,11 @@ func appendSym(p []byte, h *symbolHandle) []byte {
 // appendDec appends a decimal as coefficient and exponent when the
 // coefficient fits 63 bits (every real order), else as text.
 func appendDec(p []byte, v decimal.Decimal) []byte {
-	if c := v.Coefficient(); c.IsInt64() {
+	// Up to 18 digits always fit: no copy of the coefficient (Coefficient
+	// allocates one), which every place's price and quantity would cost.
+	if n := v.NumDigits(); n <= 18 || n == 19 && v.Coefficient().IsInt64() {
 		p = append(p, 0)
-		p = binary.AppendVarint(p, c.Int64())
+		p = binary.AppendVarint(p, v.CoefficientInt64())
 		return binary.AppendVarint(p, int64(v.Exponent()))
 	}
 	return appendStr(append(p, 1), v.String())

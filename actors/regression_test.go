@@ -20,7 +20,7 @@ func init() {
 	testMiddleware = append(testMiddleware, func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 			if _, ok := env.Message.(*adlCloseMsg); ok {
-				if a, ok := c.Actor().(*accountActor); ok {
+				if a, ok := inner(c.Actor()).(*accountActor); ok {
 					if n := panicOnClose.Load(); n != nil && *n == a.e.name && panicOnClose.CompareAndSwap(n, nil) {
 						panic("review: a broken invariant while handling a forced close")
 					}
