@@ -151,7 +151,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		r.TriggerPrice = d.dec()
 		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: mark}
 	case recCancel:
-		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}, quiet: true}
+		m = &cancelReq{req: wire.Cancel{Symbol: d.symName(x), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}, quiet: true}
 	case recCancelAll:
 		m = &cancelAllReq{h: d.sym(x, true), done: func(wire.CancelAllReply) {}}
 	case recCancelAfter:
@@ -159,7 +159,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 	case recDeadman:
 		m = &deadmanMsg{gen: d.uvarint(), timer: d.uvarint()}
 	case recLeverage:
-		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}}
+		m = &leverageReq{req: wire.Leverage{Symbol: d.symName(x), Leverage: d.dec()}, done: func(wire.LeverageReply) {}}
 	case recDeposit:
 		m = &depositReq{amount: market.Money(d.varint()), asset: d.asset(x), done: func(wire.BalanceReply) {}}
 	case recMarginMode:
@@ -294,15 +294,29 @@ func (d *payload) flags() (a, b bool) { return flagsOf(d.byte()) }
 // flagsOf reads the two booleans flags wrote.
 func flagsOf(f byte) (a, b bool) { return f&1 != 0, f&2 != 0 }
 
-func (d *payload) str() string {
+func (d *payload) str() string { return string(d.bytes()) }
+
+// bytes reads a string's bytes, without copying them.
+func (d *payload) bytes() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.p)) {
 		d.fail("string")
-		return ""
+		return nil
 	}
-	s := string(d.p[:n])
+	b := d.p[:n]
 	d.p = d.p[n:]
-	return s
+	return b
+}
+
+// symName reads a string a request names its symbol with: the symbol's
+// own name when it is one, so a replayed cancel allocates no copy (the map
+// lookup does not copy the bytes); a copy otherwise.
+func (d *payload) symName(x *Exchange) string {
+	b := d.bytes()
+	if h, ok := x.bySym[string(b)]; ok {
+		return h.sym.Name
+	}
+	return string(b)
 }
 
 func (d *payload) dec() decimal.Decimal {

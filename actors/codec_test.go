@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+	"unsafe"
 
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
 
@@ -32,6 +35,27 @@ func TestAppendDecEncodingUnchanged(t *testing.T) {
 		d := payload{p: got}
 		if back := d.dec(); d.err != nil || !back.Equal(v) {
 			t.Errorf("%s: decoded %s, %v", s, back, d.err)
+		}
+	}
+}
+
+// TestReplayedCancelSharesTheSymbolName: a replayed cancel's symbol is the
+// symbol's own name, not a copy of the record's bytes (one allocation less
+// a cancel in recovery); a name that is no symbol still decodes.
+func TestReplayedCancelSharesTheSymbolName(t *testing.T) {
+	e := newEnvWith(t, &memJournal{}, market.DemoSymbols()...)
+	for _, sym := range []string{"BTC-PERP", "NOPE-PERP"} {
+		kind, p := e.x.encodeInput(nil, &cancelReq{req: wire.Cancel{Symbol: sym, OrderID: "42"}})
+		m, err := e.x.decodeInput(kind, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := m.(*cancelReq).req
+		if got.Symbol != sym || got.OrderID != "42" || got.ClientOrderID != "" {
+			t.Fatalf("decoded %+v", got)
+		}
+		if h := e.x.symbol(sym); h != nil && unsafe.StringData(got.Symbol) != unsafe.StringData(h.sym.Name) {
+			t.Errorf("%s: the decoded symbol is a copy", sym)
 		}
 	}
 }
