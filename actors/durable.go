@@ -11,6 +11,7 @@ package actors
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -471,6 +472,46 @@ func durably[T any](x *Exchange, done func(T)) func(T) {
 		return done
 	}
 	return func(v T) { x.rec.after(func() { done(v) }) }
+}
+
+// reportSlot is a position report in durable mode, where each report is
+// a message of its own (reportPosition): reused once the ADL actor has
+// handled it, instead of a copy allocated per report.
+type reportSlot struct {
+	m       adlPositionMsg
+	handled atomic.Bool
+}
+
+// free lets s's account reuse it (a no-op for nil: a report not sent
+// from a slot).
+func (s *reportSlot) free() {
+	if s != nil {
+		s.handled.Store(true)
+	}
+}
+
+// reportSlots is an account's report slots of one symbol in the order
+// sent, oldest at head. The ADL actor handles one sender's messages in
+// that order, so the oldest is the first free; when it is not, a new slot
+// joins as the newest.
+type reportSlots struct {
+	q    []*reportSlot
+	head int
+}
+
+// next is the slot for the next report, taken out of the free ones.
+func (r *reportSlots) next() *reportSlot {
+	if len(r.q) > 0 {
+		if s := r.q[r.head]; s.handled.Load() {
+			s.handled.Store(false)
+			r.head = (r.head + 1) % len(r.q)
+			return s
+		}
+	}
+	s := new(reportSlot)
+	r.q = slices.Insert(r.q, r.head, s) // the newest: just before the oldest
+	r.head = (r.head + 1) % len(r.q)
+	return s
 }
 
 // timerRef is a timer an actor armed; id names it in the journal.
