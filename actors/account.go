@@ -91,6 +91,8 @@ type acctSym struct {
 	// reportPosition, unsubscribe).
 	report *adlReport
 	unsub  *unsubscribeMsg
+	// reports are the durable mode's position reports (reportSlots).
+	reports reportSlots
 	// conds counts the untriggered conditional orders (max_conditional_orders).
 	conds int
 }
@@ -1106,9 +1108,9 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 // the report it gets is never older than the one sent would have been.
 func (a *accountActor) reportPosition(ctx actor.Context, st *acctSym, p adlPositionMsg, acked book.Lots) {
 	if a.x.rec != nil { // durable mode: a message per report, so replay sees what the ADL actor saw
-		q := p // a copy, so p stays on the stack in memory mode
-		q.acked = acked
-		ctx.Send(a.x.adl, &q)
+		q := st.reports.next()
+		q.m, q.m.acked, q.m.slot = p, acked, q
+		a.x.deliver(ctx, a.x.adlMB, a.x.adl, &q.m)
 		return
 	}
 	r := st.report

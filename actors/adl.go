@@ -66,6 +66,7 @@ func (a *adlActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *adlPositionMsg:
 		a.position(m)
+		m.slot.free()
 	case *adlReport:
 		p := m.take()
 		a.position(&p)

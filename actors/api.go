@@ -267,22 +267,33 @@ func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*acto
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
 	g := &guard{Actor: a, name: name}
-	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return g }, x.props(actor.WithMailbox(produce),
+	run := x.running(g, mb, j, n)
+	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }, x.props(actor.WithMailbox(produce),
 		actor.WithGuardian(&singletonSupervisor{x: x, g: g}))...), name)
 	if err != nil {
 		panic(fmt.Sprintf("actors: spawn %s: %v", name, err)) // names are unique per system
 	}
 	if x.rec != nil {
-		x.rec.register(n, a, pid, j)
+		x.rec.register(n, a, pid, j, mb)
 	}
 	return pid, mb
+}
+
+// running is what runs actor a (number n, on mailbox mb): a itself, or in
+// durable mode a with a sendCtx and mb prepared (durability.mailbox).
+func (x *Exchange) running(a actor.Actor, mb *mailbox, j *jstate, n uint32) actor.Actor {
+	if x.rec == nil {
+		return a
+	}
+	x.rec.mailbox(mb, j)
+	return &sending{Actor: a, c: sendCtx{r: x.rec, n: n}}
 }
 
 // props are the options every actor of the exchange is spawned with.
 func (x *Exchange) props(more ...actor.PropsOption) []actor.PropsOption {
 	o := append([]actor.PropsOption{actor.WithDispatcher(x.disp), actor.WithReceiverMiddleware(x.middleware...)}, more...)
 	if x.rec != nil {
-		o = append(o, actor.WithSenderMiddleware(x.rec.withSender), actor.WithReceiverMiddleware(x.rec.counting))
+		o = append(o, actor.WithSenderMiddleware(x.rec.withSender))
 	}
 	return o
 }
@@ -294,11 +305,18 @@ func (x *Exchange) props(more ...actor.PropsOption) []actor.PropsOption {
 // replaced (singletons restart on the same mailbox, accounts are never
 // restarted), so the mailbox is the PID's for good. A message to an actor
 // that has stopped (after Stop) is dropped either way; FIFO order per
-// sender holds, since both paths post synchronously.
+// sender holds, since both paths post synchronously. In durable mode the
+// post names the sender (sendCtx; recovery's context captures instead).
 func (x *Exchange) deliver(ctx actor.Context, mb *mailbox, pid *actor.PID, m any) {
-	if mb != nil && x.rec == nil { // durable mode: the sender middleware names the sender
-		mb.PostUserMessage(m)
-		return
+	if mb != nil {
+		if x.rec == nil {
+			mb.PostUserMessage(m)
+			return
+		}
+		if c, ok := ctx.(*sendCtx); ok {
+			c.post(mb, m)
+			return
+		}
 	}
 	ctx.Send(pid, m)
 }

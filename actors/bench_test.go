@@ -22,12 +22,27 @@ import (
 // resting one; a window of orders is kept in flight so mailboxes stay busy.
 // No Sink: events are not built (the replies are). The driver resolves
 // each account once (AccountRef), as a gateway session would.
-func BenchmarkActorsOrders(b *testing.B) {
+func BenchmarkActorsOrders(b *testing.B) { benchActorsOrders(b, nil) }
+
+// BenchmarkActorsOrdersDurable is BenchmarkActorsOrders in durable mode on
+// an in-memory journal, durable at once: the actors' own cost of durability
+// (records, naming senders, replies held and released), without NATS,
+// JetStream or a disk.
+func BenchmarkActorsOrdersDurable(b *testing.B) { benchActorsOrders(b, &memJournal{}) }
+
+func benchActorsOrders(b *testing.B, j *memJournal) {
 	const accounts, window = 1000, 8192
 	syms := market.DemoSymbols()
 	var x *Exchange
 	var err error
-	withoutHooks(func() { x, err = Start(Options{Symbols: syms}) })
+	opts := Options{Symbols: syms}
+	if j != nil {
+		opts.Journal = j
+	}
+	withoutHooks(func() { x, err = Start(opts) })
+	if err == nil && j != nil {
+		_, err = x.Recover(j.read)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -155,7 +155,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		r.TriggerPrice = d.dec()
 		m = &amendReq{req: r, h: h, done: func(wire.OrderReply) {}, mark: mark}
 	case recCancel:
-		m = &cancelReq{req: wire.Cancel{Symbol: d.str(), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}, quiet: true}
+		m = &cancelReq{req: wire.Cancel{Symbol: d.symName(x), OrderID: d.str(), ClientOrderID: d.str()}, done: func(wire.OrderReply) {}, quiet: true}
 	case recCancelAll:
 		m = &cancelAllReq{h: d.sym(x, true), done: func(wire.CancelAllReply) {}}
 	case recCancelAfter:
@@ -163,7 +163,7 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 	case recDeadman:
 		m = &deadmanMsg{gen: d.uvarint(), timer: d.uvarint()}
 	case recLeverage:
-		m = &leverageReq{req: wire.Leverage{Symbol: d.str(), Leverage: d.dec()}, done: func(wire.LeverageReply) {}, mark: book.Ticks(d.varint())}
+		m = &leverageReq{req: wire.Leverage{Symbol: d.symName(x), Leverage: d.dec()}, done: func(wire.LeverageReply) {}, mark: book.Ticks(d.varint())}
 	case recDeposit:
 		m = &depositReq{amount: market.Money(d.varint()), asset: d.asset(x), done: func(wire.BalanceReply) {}}
 	case recMarginMode:
@@ -240,9 +240,11 @@ func appendSym(p []byte, h *symbolHandle) []byte {
 // appendDec appends a decimal as coefficient and exponent when the
 // coefficient fits 63 bits (every real order), else as text.
 func appendDec(p []byte, v decimal.Decimal) []byte {
-	if c := v.Coefficient(); c.IsInt64() {
+	// Up to 18 digits always fit: no copy of the coefficient (Coefficient
+	// allocates one), which every place's price and quantity would cost.
+	if n := v.NumDigits(); n <= 18 || n == 19 && v.Coefficient().IsInt64() {
 		p = append(p, 0)
-		p = binary.AppendVarint(p, c.Int64())
+		p = binary.AppendVarint(p, v.CoefficientInt64())
 		return binary.AppendVarint(p, int64(v.Exponent()))
 	}
 	return appendStr(append(p, 1), v.String())
@@ -296,15 +298,29 @@ func (d *payload) flags() (a, b bool) { return flagsOf(d.byte()) }
 // flagsOf reads the two booleans flags wrote.
 func flagsOf(f byte) (a, b bool) { return f&1 != 0, f&2 != 0 }
 
-func (d *payload) str() string {
+func (d *payload) str() string { return string(d.bytes()) }
+
+// bytes reads a string's bytes, without copying them.
+func (d *payload) bytes() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.p)) {
 		d.fail("string")
-		return ""
+		return nil
 	}
-	s := string(d.p[:n])
+	b := d.p[:n]
 	d.p = d.p[n:]
-	return s
+	return b
+}
+
+// symName reads a string a request names its symbol with: the symbol's
+// own name when it is one, so a replayed cancel allocates no copy (the map
+// lookup does not copy the bytes); a copy otherwise.
+func (d *payload) symName(x *Exchange) string {
+	b := d.bytes()
+	if h, ok := x.bySym[string(b)]; ok {
+		return h.sym.Name
+	}
+	return string(b)
 }
 
 func (d *payload) dec() decimal.Decimal {

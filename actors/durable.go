@@ -11,6 +11,7 @@ package actors
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,10 @@ type jstate struct {
 	ms  int64
 	ids uint64
 	buf []byte // payload scratch (Append copies it)
+	// from is the number of the exchange actor that sent the message
+	// being handled when it was posted straight to the mailbox (sendCtx);
+	// 0 otherwise (an input, or a sender named by an envelope).
+	from uint32
 }
 
 // clock is the time for the handler of j's record: the record's in durable
@@ -159,7 +164,7 @@ type durability struct {
 	w         Journal
 	durableFn func(uint64, error) // onDurable
 
-	ids     sync.Map // *actor.PID -> actor number
+	ids     sync.Map // *actor.PID -> *peer
 	mu      sync.Mutex
 	targets map[uint32]*target
 	// For recovery's goroutine, which alone registers actors meanwhile
@@ -194,6 +199,12 @@ type durability struct {
 	decs    decCache
 }
 
+// peer is a registered actor as its senders see it.
+type peer struct {
+	n  uint32
+	mb *mailbox
+}
+
 type waiter struct {
 	seq uint64
 	fn  func()
@@ -207,10 +218,16 @@ func newDurability(x *Exchange, w Journal) *durability {
 	return r
 }
 
+// mailbox prepares an actor's mailbox, before it is spawned: it names
+// each message's sender in j and counts handled messages out of flight.
+func (r *durability) mailbox(mb *mailbox, j *jstate) {
+	mb.j, mb.inflight = j, &r.inflight
+}
+
 // register makes an actor known by its number: to name senders in live
 // records and to receive records in recovery.
-func (r *durability) register(n uint32, recv actor.Actor, pid *actor.PID, j *jstate) {
-	r.ids.Store(pid, n)
+func (r *durability) register(n uint32, recv actor.Actor, pid *actor.PID, j *jstate, mb *mailbox) {
+	r.ids.Store(pid, &peer{n, mb})
 	r.mu.Lock()
 	t := &target{recv: recv, pid: pid, j: j, n: n}
 	r.targets[n] = t
@@ -264,7 +281,7 @@ func (r *durability) newAccount(e *accountEntry, a *accountActor) {
 			panic(fmt.Sprintf("actors: the journal refused account %s", e.name))
 		}
 	}
-	r.register(n, a, e.pid, &a.j)
+	r.register(n, a, e.pid, &a.j, e.mb)
 }
 
 func (r *durability) target(n uint32) (target, bool) {
@@ -277,9 +294,10 @@ func (r *durability) target(n uint32) (target, bool) {
 	return *t, true
 }
 
-// withSender is the sender middleware of durable mode: every message an
-// actor sends names it, so the receiver's record can, and is counted in
-// flight until handled (counting).
+// withSender is the sender middleware of durable mode, for a send
+// sendCtx cannot post itself: the message names its sender, so the
+// receiver's record can, and is counted in flight until handled (the
+// receiver's mailbox uncounts it).
 func (r *durability) withSender(next actor.SenderFunc) actor.SenderFunc {
 	return func(ctx actor.SenderContext, to *actor.PID, env *actor.MessageEnvelope) {
 		env.Sender = ctx.Self()
@@ -288,17 +306,39 @@ func (r *durability) withSender(next actor.SenderFunc) actor.SenderFunc {
 	}
 }
 
-// counting is the receiver middleware of durable mode: a message counted
-// in flight (post, withSender) is no longer once handled, even by a panic.
-func (r *durability) counting(next actor.ReceiverFunc) actor.ReceiverFunc {
-	return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
-		if !counted(env.Message) {
-			next(ctx, env)
-			return
-		}
-		defer r.inflight.Add(-1)
-		next(ctx, env)
+// sending runs an actor in durable mode with a sendCtx.
+type sending struct {
+	actor.Actor
+	c sendCtx
+}
+
+func (s *sending) Receive(ctx actor.Context) {
+	s.c.Context = ctx
+	s.Actor.Receive(&s.c)
+}
+
+// sendCtx is an actor's context in durable mode. Its Send posts straight
+// into a registered receiver's mailbox with the sender's number (jstate.
+// from), counted in flight: protoactor's sender middleware would wrap
+// every message in an envelope (an allocation) and the receiver look the
+// sender's PID up to name it in its record.
+type sendCtx struct {
+	actor.Context
+	r *durability
+	n uint32 // this actor's number
+}
+
+func (c *sendCtx) Send(pid *actor.PID, m any) {
+	if p, ok := c.r.ids.Load(pid); ok {
+		c.post(p.(*peer).mb, m)
+		return
 	}
+	c.Context.Send(pid, m)
+}
+
+func (c *sendCtx) post(mb *mailbox, m any) {
+	c.r.inflight.Add(1)
+	mb.postFrom(m, c.n)
 }
 
 // counted reports whether m was counted when posted: all but the failure
@@ -306,11 +346,15 @@ func (r *durability) counting(next actor.ReceiverFunc) actor.ReceiverFunc {
 func counted(m any) bool {
 	switch m.(type) {
 	case *failedMsg, *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting,
-		*actor.ReceiveTimeout, actor.SystemMessage, actor.AutoReceiveMessage:
+		*actor.ReceiveTimeout, actor.SystemMessage, actor.AutoReceiveMessage, uncounted:
 		return false
 	}
 	return true
 }
+
+// uncounted is a message posted from outside without being counted in
+// flight: the tests' hooks, which their receiver middleware handles.
+type uncounted interface{ uncounted() }
 
 // post sends m to an actor from outside the actors (a request, a timer, a
 // redelivery): straight to mb when known. In durable mode it waits while a
@@ -360,12 +404,14 @@ func (x *Exchange) begin(ctx actor.Context, j *jstate, n uint32) {
 	ms := x.now()
 	p := binary.AppendUvarint(j.buf[:0], uint64(ms))
 	var kind uint16
-	if from := ctx.Sender(); from != nil {
+	if j.from != 0 {
+		kind, p = recMsg, binary.AppendUvarint(p, uint64(j.from))
+	} else if from := ctx.Sender(); from != nil {
 		v, ok := r.ids.Load(from)
 		if !ok {
 			panic(fmt.Sprintf("actors: %T from unregistered actor %s", m, from.Id))
 		}
-		kind, p = recMsg, binary.AppendUvarint(p, uint64(v.(uint32)))
+		kind, p = recMsg, binary.AppendUvarint(p, uint64(v.(*peer).n))
 	} else {
 		kind, p = x.encodeInput(p, m)
 	}
@@ -433,6 +479,46 @@ func durably[T any](x *Exchange, done func(T)) func(T) {
 		return done
 	}
 	return func(v T) { x.rec.after(func() { done(v) }) }
+}
+
+// reportSlot is a position report in durable mode, where each report is
+// a message of its own (reportPosition): reused once the ADL actor has
+// handled it, instead of a copy allocated per report.
+type reportSlot struct {
+	m       adlPositionMsg
+	handled atomic.Bool
+}
+
+// free lets s's account reuse it (a no-op for nil: a report not sent
+// from a slot).
+func (s *reportSlot) free() {
+	if s != nil {
+		s.handled.Store(true)
+	}
+}
+
+// reportSlots is an account's report slots of one symbol in the order
+// sent, oldest at head. The ADL actor handles one sender's messages in
+// that order, so the oldest is the first free; when it is not, a new slot
+// joins as the newest.
+type reportSlots struct {
+	q    []*reportSlot
+	head int
+}
+
+// next is the slot for the next report, taken out of the free ones.
+func (r *reportSlots) next() *reportSlot {
+	if len(r.q) > 0 {
+		if s := r.q[r.head]; s.handled.Load() {
+			s.handled.Store(false)
+			r.head = (r.head + 1) % len(r.q)
+			return s
+		}
+	}
+	s := new(reportSlot)
+	r.q = slices.Insert(r.q, r.head, s) // the newest: just before the oldest
+	r.head = (r.head + 1) % len(r.q)
+	return s
 }
 
 // timerRef is a timer an actor armed; id names it in the journal.

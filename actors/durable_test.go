@@ -450,3 +450,28 @@ func TestReadsWaitForDurability(t *testing.T) {
 		t.Errorf("ticker after the release: %+v", r.Ticker)
 	}
 }
+
+// TestReportSlotsReuseTheOldestOnceHandled: a durable position report is
+// reused once the ADL actor handled it, oldest first; one still queued is
+// never overwritten.
+func TestReportSlotsReuseTheOldestOnceHandled(t *testing.T) {
+	var r reportSlots
+	a, b := r.next(), r.next()
+	if a == b {
+		t.Fatal("a queued report was reused")
+	}
+	b.free() // handled out of order: a still queued
+	if c := r.next(); c == a || c == b {
+		t.Fatal("reused while the oldest is queued")
+	}
+	a.free()
+	if r.next() != a {
+		t.Fatal("the oldest, handled, was not reused")
+	}
+	if r.next() != b {
+		t.Fatal("the next oldest, handled, was not reused")
+	}
+	if len(r.q) != 3 {
+		t.Fatalf("%d slots, want 3", len(r.q))
+	}
+}

@@ -49,6 +49,14 @@ type mailbox struct {
 	// messages of one take were all posted before any of them is handled
 	// (interest, below).
 	takes uint64
+
+	// Durable mode (durability.mailbox): j.from is set to the sender's
+	// number of each user message while it is handled, and every counted
+	// message is uncounted from inflight once handled, even by a panic
+	// (where a receiver middleware would wrap each message in an
+	// envelope).
+	j        *jstate
+	inflight *atomic.Int64
 }
 
 var _ actor.Mailbox = (*mailbox)(nil)
@@ -62,13 +70,20 @@ func newMailbox() actor.Mailbox {
 
 // msgQueue is a FIFO of messages in a power-of-two circular buffer.
 type msgQueue struct {
-	buf        []any
+	buf        []queued
 	head, size int
 }
 
-func (r *msgQueue) push(v any) {
+// queued is a message and the number of the exchange actor that sent it
+// (postFrom; 0: none, or named by an envelope).
+type queued struct {
+	m    any
+	from uint32
+}
+
+func (r *msgQueue) push(v queued) {
 	if r.size == len(r.buf) {
-		n := make([]any, max(16, 2*len(r.buf)))
+		n := make([]queued, max(16, 2*len(r.buf)))
 		for i := range r.size {
 			n[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
 		}
@@ -78,12 +93,12 @@ func (r *msgQueue) push(v any) {
 	r.size++
 }
 
-func (r *msgQueue) pop() any {
+func (r *msgQueue) pop() queued {
 	if r.size == 0 {
-		return nil
+		return queued{}
 	}
 	v := r.buf[r.head]
-	r.buf[r.head] = nil
+	r.buf[r.head] = queued{}
 	r.head = (r.head + 1) & (len(r.buf) - 1)
 	r.size--
 	return v
@@ -102,8 +117,14 @@ func (m *mailbox) PostUserMessage(message any) {
 			}
 		}
 	}
+	m.postFrom(message, 0)
+}
+
+// postFrom queues a user message from exchange actor from (durable mode:
+// the sender its record names).
+func (m *mailbox) postFrom(message any, from uint32) {
 	m.mu.Lock()
-	m.user.push(message)
+	m.user.push(queued{message, from})
 	m.userN.Add(1)
 	m.mu.Unlock()
 	m.schedule()
@@ -111,7 +132,7 @@ func (m *mailbox) PostUserMessage(message any) {
 
 func (m *mailbox) PostSystemMessage(message any) {
 	m.mu.Lock()
-	m.sys.push(message)
+	m.sys.push(queued{m: message})
 	m.sysN.Add(1)
 	m.mu.Unlock()
 	m.schedule()
@@ -156,8 +177,13 @@ func (m *mailbox) process() {
 // messages it yields, as protoactor's does.
 func (m *mailbox) drain() {
 	var msg any
+	user := false // msg is a user message being handled
 	defer func() {
 		if r := recover(); r != nil {
+			if user {
+				m.j.from = 0
+				m.handled(msg)
+			}
 			m.invoker.EscalateFailure(r, msg)
 		}
 	}()
@@ -169,7 +195,7 @@ func (m *mailbox) drain() {
 		}
 		if m.sysN.Load() > 0 {
 			m.mu.Lock()
-			if msg = m.sys.pop(); msg != nil {
+			if msg = m.sys.pop().m; msg != nil {
 				m.sysN.Add(-1)
 			}
 			m.mu.Unlock()
@@ -199,11 +225,30 @@ func (m *mailbox) drain() {
 			m.userN.Store(0)
 			m.mu.Unlock()
 		}
-		msg = m.local.pop()
+		q := m.local.pop()
+		msg = q.m
 		if m.local.size&63 == 0 {
 			m.localN.Store(int32(m.local.size))
 		}
+		if m.j == nil {
+			m.invoker.InvokeUserMessage(msg)
+			continue
+		}
+		m.j.from, user = q.from, true
 		m.invoker.InvokeUserMessage(msg)
+		m.handled(msg)
+		m.j.from, user = 0, false
+	}
+}
+
+// handled uncounts a user message from inflight (durable mode) if it was
+// counted when posted.
+func (m *mailbox) handled(msg any) {
+	if env, ok := msg.(*actor.MessageEnvelope); ok {
+		msg = env.Message
+	}
+	if counted(msg) {
+		m.inflight.Add(-1)
 	}
 }
 

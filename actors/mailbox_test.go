@@ -16,18 +16,18 @@ func TestRingFIFOAcrossGrowth(t *testing.T) {
 	next, want := 0, 0
 	for round := range 50 {
 		for range round % 7 * 5 {
-			r.push(next)
+			r.push(queued{next, uint32(next)})
 			next++
 		}
 		for range round % 5 * 4 {
 			v := r.pop()
 			if want == next {
-				if v != nil {
+				if v != (queued{}) {
 					t.Fatalf("pop from an empty ring = %v", v)
 				}
 				continue
 			}
-			if v != want {
+			if v.m != want || v.from != uint32(want) {
 				t.Fatalf("pop = %v, want %d", v, want)
 			}
 			want++

@@ -27,6 +27,7 @@ type (
 		// bound > 0: a liquidation's remainder, closing at no price worse
 		// than bound, its bankruptcy price (adl.Ranking.Report)
 		bound book.Ticks
+		slot  *reportSlot // the report's, freed once handled (durable mode)
 	}
 	// adlReport carries an account's latest ordinary position report in
 	// one symbol (accountActor.reportPosition): one per account and symbol,

@@ -58,7 +58,8 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	mb := newMailbox().(*mailbox)
 	a.mb = mb
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, x.props(actor.WithGuardian(r.super), actor.WithMailbox(produce))...)
+	run := x.running(a, mb, &a.j, actorAccount+uint32(e.id))
+	props := actor.PropsFromProducer(func() actor.Actor { return run }, x.props(actor.WithGuardian(r.super), actor.WithMailbox(produce))...)
 	pid, err := x.root.SpawnNamed(props, accountPrefix+name)
 	if err != nil {
 		// Only a name taken outside the registry could collide; fall back

@@ -20,7 +20,7 @@ func init() {
 	testMiddleware = append(testMiddleware, func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 			if _, ok := env.Message.(*adlCloseMsg); ok {
-				if a, ok := c.Actor().(*accountActor); ok {
+				if a, ok := inner(c.Actor()).(*accountActor); ok {
 					if n := panicOnClose.Load(); n != nil && *n == a.e.name && panicOnClose.CompareAndSwap(n, nil) {
 						panic("review: a broken invariant while handling a forced close")
 					}
@@ -55,7 +55,18 @@ func (e *env) liqState(acct string) (bool, string) {
 // Fixed: the supervisor now hands the message that panicked back to the failed account, which
 // answers it "nothing done" (answeredWhenFailed).
 func TestFailingCounterpartyAnswersTheBankrupt(t *testing.T) {
-	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	// Durable too: there a message another actor sent reached the
+	// supervisor wrapped in protoactor's envelope, which is neither
+	// refusable nor answered when failed, so nobody answered A.
+	for _, j := range []*memJournal{nil, {}} {
+		t.Run(map[bool]string{false: "memory", true: "durable"}[j != nil], func(t *testing.T) {
+			failingCounterpartyAnswersTheBankrupt(t, j)
+		})
+	}
+}
+
+func failingCounterpartyAnswersTheBankrupt(t *testing.T, j *memJournal) {
+	e := newEnvWith(t, j, testSymbol(t, tsym, longTiers()...))
 	e.index(tsym, "3750")
 	e.deposit("A", "750")
 	e.deposit("B", "2000")
