@@ -18,17 +18,22 @@ func (j *memJournal) prefix(n int) *memJournal {
 	return &memJournal{recs: slices.Clone(j.recs[:n]), durable: uint64(n)}
 }
 
-// TestReplayCrashMidRun (PERPX_CRASH_CUTS=n runs it with n−1 cuts; off by
-// default: it fails, see DESIGN.md's known gaps): the socialized soak
-// (escrows, refunds, legs' funding) durably, then a restart from the journal cut at points of the
+// TestReplayCrashMidRun (PERPX_CRASH_CUTS=n: n−1 cuts, 12 by default): the
+// socialized soak (escrows, refunds, legs' funding) durably, then a restart from the journal cut at points of the
 // run, in the middle of whatever was in flight (liquidations collecting or
 // holding an escrow among them): the recovered exchange finishes what was
 // in flight with every invariant held (audit), and its journal, prefix and
-// what it wrote since, replays to the same state.
+// what it wrote since, replays to the same state. Before resume held the
+// mailboxes while it posted what was in flight, the restarted exchange's
+// ADL ranking could end a report short (open interest 39915 long, 40042
+// short) where the replay had it whole: most runs failed a cut.
 func TestReplayCrashMidRun(t *testing.T) {
-	cuts, err := strconv.Atoi(os.Getenv("PERPX_CRASH_CUTS"))
-	if err != nil {
-		t.Skip("PERPX_CRASH_CUTS unset: a restart's ADL ranking can lose a report (DESIGN.md, known gaps)")
+	if testing.Short() {
+		t.Skip("a soak and its restarts")
+	}
+	cuts := 13
+	if n, err := strconv.Atoi(os.Getenv("PERPX_CRASH_CUTS")); err == nil { // a longer hunt
+		cuts = n
 	}
 	syms := socializedDemo(t)
 	j := &memJournal{}
