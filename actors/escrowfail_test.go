@@ -8,8 +8,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// aState polls A's liquidation with a hook until ok holds (once false
-// while it has none).
+// awaitLiq polls acct's liquidation with a hook until ok holds of it (as
+// TestFailedLiquidationGivesBackEveryLegsSetAside waits for its quotes).
 func (e *env) awaitLiq(acct, what string, ok func(a *accountActor) bool) {
 	e.t.Helper()
 	pid := e.x.accounts.get(e.x, acct).pid
