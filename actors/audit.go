@@ -182,7 +182,7 @@ func (a *accountActor) auditShare() accountAudit {
 	}
 	out.check = a.checkOrders()
 	if lq := a.liq; lq != nil {
-		out.liquidating, out.base = true, lq.L.Base+lq.Charged() // winners' payments are held until the settlement
+		out.liquidating, out.base = true, lq.L.Base+lq.Held() // winners' payments are held until the settlement (or Abandon)
 		out.liqAsset = lq.hs[0].asset
 		for i := range lq.Legs {
 			g := &lq.Legs[i]

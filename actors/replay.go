@@ -341,11 +341,27 @@ func (x *Exchange) resume() {
 		return cmp.Compare(a.to.n, b.to.n)
 	})
 	r.replaying.Store(false)
+	// Every mailbox holds its messages until all in flight are posted: an
+	// actor handling one first could send the same receiver a new message
+	// ahead of its own older one still in flight, which the journal then
+	// records in an order replay does not give it (each sender's messages
+	// to one receiver are taken in the order sent): the restarted exchange
+	// and a replay of its journal parted (TestReplayCrashMidRun).
+	sys := x.root.ActorSystem()
+	hold := func(m any) {
+		for _, t := range r.targets {
+			if p, ok := sys.ProcessRegistry.Get(t.pid); ok {
+				p.SendSystemMessage(t.pid, m)
+			}
+		}
+	}
+	hold(&actor.SuspendMailbox{})
 	for _, f := range flight {
 		for _, m := range f.q.q[f.q.head:] {
 			x.post(f.to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: f.from.pid})
 		}
 	}
+	hold(&actor.ResumeMailbox{})
 	for _, t := range r.targets {
 		t.in = inbox{}
 	}

@@ -473,7 +473,10 @@ func (w *world) check(where string) {
 			}
 			continue
 		}
-		total += m.L.Base + m.Charged()
+		if err := m.check(); err != nil && !m.abandoned {
+			w.fatalf("%s: %s's machine: %v\n%s", where, a.name, err, m.Describe())
+		}
+		total += m.L.Base + m.Held()
 		for j := range m.Legs {
 			g := &m.Legs[j]
 			i := w.symIdx(g.Symbol)

@@ -49,6 +49,10 @@ func TestSimProperty(t *testing.T) {
 	// prices move (Machine.onFunding).
 	aaaF, bbbF, socF := aaa, bbb, soc
 	aaaF.funding, bbbF.funding, socF.funding = true, true, true
+	// Two socialized symbols with funding: multi-leg escrows, refunds over
+	// both legs' payers, a leg's funding kept spread over the set-asides.
+	sodF := socF
+	sodF.name = "SOD"
 	runs := []run{
 		{1, []symSpec{aaa, bbb, soc}, 70_000, nil},
 		{2, []symSpec{soc}, 40_000, nil},
@@ -58,6 +62,8 @@ func TestSimProperty(t *testing.T) {
 		{6, []symSpec{soc, bbb}, 40_000, map[int]bool{0: true}},
 		{7, []symSpec{aaaF, socF}, 50_000, map[int]bool{0: true}},
 		{8, []symSpec{bbbF, socF, aaaF}, 50_000, map[int]bool{1: true}},
+		{9, []symSpec{socF, sodF}, 40_000, map[int]bool{0: true}},
+		{10, []symSpec{sodF, aaaF, socF}, 40_000, nil},
 	}
 	if testing.Short() {
 		for i := range runs {

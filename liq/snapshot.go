@@ -427,10 +427,21 @@ func (m *Machine) check() error {
 	if m.collecting != collecting || m.pay < 0 || (m.pay > 0 && !m.socialEnd) || (m.socialEnd && !l.Done()) {
 		return fmt.Errorf("collecting %d of %d escrows, socialization started %v paying %d", m.collecting, collecting, m.socialEnd, m.pay)
 	}
+	paid := make([]market.Money, len(m.Legs))
 	for _, p := range m.payers {
 		if p.Leg < 0 || p.Leg >= len(m.Legs) || p.Paid <= 0 || !m.Legs[p.Leg].Socialized {
 			return fmt.Errorf("payer %+v", p)
 		}
+		paid[p.Leg] += p.Paid
+	}
+	// The payers are what refunds give back: each leg's, what it charged.
+	for i := range m.Legs {
+		if paid[i] != m.Legs[i].social.charged {
+			return fmt.Errorf("leg %s: payers paid %d, charged %d", m.Legs[i].Symbol.Name, paid[i], m.Legs[i].social.charged)
+		}
+	}
+	if m.pay > m.Charged() {
+		return fmt.Errorf("paying the fund %d of %d charged", m.pay, m.Charged())
 	}
 	return nil
 }

@@ -62,6 +62,16 @@ func (m *Machine) Charged() market.Money {
 	return sum
 }
 
+// Held is what the liquidation holds of the winners' payments: what they
+// paid, until Abandon gives it all back (an answer after it is refunded
+// as it comes). Money counts (audits) take this, not Charged.
+func (m *Machine) Held() market.Money {
+	if m.abandoned {
+		return 0
+	}
+	return m.Charged()
+}
+
 // escrow sets each socialized leg's want: its quoted need beyond its share
 // of the reservation, plus its part of the base deficit beyond the
 // reservation (market.Split by those needs, all on the first socialized

@@ -1,0 +1,59 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
+)
+
+// awaitLiq polls acct's liquidation with a hook until ok holds of it (as
+// TestFailedLiquidationGivesBackEveryLegsSetAside waits for its quotes).
+func (e *env) awaitLiq(acct, what string, ok func(a *accountActor) bool) {
+	e.t.Helper()
+	pid := e.x.accounts.get(e.x, acct).pid
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		got := make(chan bool, 1)
+		e.x.root.Send(pid, &testHook{fn: func(a *accountActor) { got <- a.liq != nil && ok(a) }})
+		if <-got {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s never %s", acct, what)
+		}
+	}
+}
+
+// TestFailedLiquidationRefundsItsEscrow: A's socialized liquidation
+// collects its escrow from B and C, shorts of 100 each; B has paid and C's
+// payment waits in C's (paused) mailbox when A fails. Both payments go back
+// (Abandon, and the answer after it), and the audit, which counts what a
+// liquidation's winners paid as held by it, must not count B's again once
+// refunded: money is conserved.
+func TestFailedLiquidationRefundsItsEscrow(t *testing.T) {
+	e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+	e.index(tsym, "3750")
+	e.fundDeposit("1000")
+	for acct, dep := range map[string]string{"A": "150000", "B": "1000000", "C": "1000000", "D": "1000000"} {
+		e.deposit(acct, dep)
+		e.leverage(acct, tsym, 5)
+	}
+	e.mustPlace("B", tsym, wire.Sell, "3750", "100")
+	e.mustPlace("C", tsym, wire.Sell, "3750", "100")
+	e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+	e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+	before := map[string]decimal.Decimal{"B": e.state("B").Balances["USDT"], "C": e.state("C").Balances["USDT"]}
+	held := make(chan struct{})
+	e.x.root.Send(e.x.accounts.get(e.x, "C").pid, &pauseMsg{until: held})
+	e.index(tsym, "3100")
+	e.awaitLiq("A", "had B's payment", func(a *accountActor) bool { return a.liq.SetAsidesDue() > 0 && a.liq.Charged() > 0 })
+	e.fail("A", func(*accountActor) {})
+	close(held)
+	e.failedAudit("A")
+	for acct, b := range before {
+		if got := e.state(acct).Balances["USDT"]; !got.Equal(b) {
+			t.Errorf("%s's balance %s, %s before: its escrow was not refunded", acct, got, b)
+		}
+	}
+}
