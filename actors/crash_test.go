@@ -65,15 +65,13 @@ func TestReplayCrashMidRun(t *testing.T) {
 
 type anyHook struct{ fn func(any) }
 
+func (*anyHook) uncounted() {}
+
 func init() {
 	testMiddleware = append(testMiddleware, func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 			if h, ok := env.Message.(*anyHook); ok {
-				a := c.Actor()
-				if g, ok := a.(*guard); ok {
-					a = g.Actor
-				}
-				h.fn(a)
+				h.fn(inner(c.Actor()))
 				return
 			}
 			next(c, env)
