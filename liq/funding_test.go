@@ -196,3 +196,50 @@ func TestLegFundingRepricesAWaitingRemainder(t *testing.T) {
 		t.Fatalf("base %s", m.L.Base)
 	}
 }
+
+// TestLegFundingKeptBeyondAStarvedSetAside (the socialized soak, seed 63
+// of the race binary: 14 liquidations of one side in flight, the first
+// set aside all 283 094 of the winners' profit, the others 0; two of them
+// kept a leg's funding after the ADL round closed it, 1.07 uncovered):
+// erin's long is liquidated with alice's, and the ranking sets aside all
+// the winners' profit for erin, none for alice. The funding time passes
+// while both ADL rounds are out, which close both legs at 3000, so each
+// keeps its 30.5. Capped by its set-aside, alice's settlement spread
+// nothing and the 30.5 ended uncovered (the fund is empty); now it is
+// spread over the winners like the rest of a deficit beyond what its
+// set-aside leaves: bob pays it (the ranking charges no winner beyond
+// its profit).
+func TestLegFundingKeptBeyondAStarvedSetAside(t *testing.T) {
+	w, alice, bob, _, mark := fundingWorld(t, true, book.Buy, 1, "0")
+	erin := w.addAccount("erin", risk.Cross, usdt("750"))
+	w.open(erin, bob, 0, book.Buy, 3750, 1, 5)
+	w.setMark(0, mark)
+	if alice.m == nil || erin.m == nil {
+		t.Fatal("alice and erin not both liquidated")
+	}
+	// erin's set-aside first: she holds all the winners' profit.
+	quote := func(from, to ep) bool { return to == epADL && from == erin.ep() }
+	for !erin.m.Legs[0].social.quoted {
+		if !w.deliverWhere(quote) && !w.deliverOne() {
+			t.Fatal("erin's set-aside never answered")
+		}
+	}
+	for !(alice.m.Legs[0].asked && erin.m.Legs[0].asked) {
+		if !w.deliverOne() {
+			t.Fatal("never both in an ADL round")
+		}
+		w.check("the ADL rounds")
+	}
+	if c := alice.m.Legs[0].social.capacity; c != 0 || erin.m.Legs[0].social.capacity == 0 {
+		t.Fatalf("set-asides alice %s, erin %s: want erin all", c, erin.m.Legs[0].social.capacity)
+	}
+	w.funding(0, onePct)
+	w.drain()
+	w.quiet()
+	w.liquidated(alice, 1)
+	w.liquidated(erin, 1)
+	w.fundIs(0)
+	if c := w.machines[0].Charged() + w.machines[1].Charged(); c != usdt("61") {
+		t.Fatalf("the winners paid %s of the 61 kept", c)
+	}
+}

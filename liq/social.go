@@ -236,31 +236,36 @@ func (m *Machine) socialRound(i int) bool {
 // splitShortfall splits the shortfall beyond the reservation and the
 // escrow over the quoted socialized legs in proportion to each leg's loss
 // beyond its share of the reservation (by their set-asides when none lost
-// beyond its share), with market.Split's rule in leg order, each part
-// capped by what its leg's set-aside leaves beyond its escrow; what the
-// caps leave falls on the fund.
+// beyond its share, all on the first quoted leg when none has one), with
+// market.Split's rule in leg order. The parts are not capped by the
+// set-asides: a set-aside is all the profit no other liquidation in flight
+// set aside, so the first of many on a side holds it all and the others
+// none, and their kept funding ended uncovered although the winners held
+// the profit (TestLegFundingKeptBeyondAStarvedSetAside); the ranking still
+// charges no winner beyond its profit.
 func (m *Machine) splitShortfall(short market.Money) []market.Money {
 	w := make([]market.Money, len(m.Legs))
-	var total market.Money
+	var total, caps market.Money
+	first := -1
 	for i := range m.Legs {
 		if g := &m.Legs[i]; g.social.quoted {
 			w[i] = max(0, -g.Gain-g.share)
 			total += w[i]
-		}
-	}
-	if total == 0 {
-		for i := range m.Legs {
-			if g := &m.Legs[i]; g.social.quoted {
-				w[i] = g.social.capacity
+			caps += g.social.capacity
+			if first < 0 {
+				first = i
 			}
 		}
 	}
-	out := market.Split(max(short, 0), w, nil)
-	for i := range out {
-		sc := &m.Legs[i].social
-		out[i] = min(out[i], max(0, sc.capacity-sc.charged))
+	for i := range m.Legs {
+		if g := &m.Legs[i]; g.social.quoted && total == 0 {
+			w[i] = g.social.capacity
+		}
 	}
-	return out
+	if total == 0 && caps == 0 {
+		w[first] = 1
+	}
+	return market.Split(max(short, 0), w, nil)
 }
 
 func (m *Machine) socialLeg(i int) (*social, error) {
