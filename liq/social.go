@@ -257,13 +257,15 @@ func (m *Machine) splitShortfall(short market.Money) []market.Money {
 			}
 		}
 	}
-	for i := range m.Legs {
-		if g := &m.Legs[i]; g.social.quoted && total == 0 {
-			w[i] = g.social.capacity
-		}
-	}
-	if total == 0 && caps == 0 {
+	switch {
+	case total == 0 && caps == 0:
 		w[first] = 1
+	case total == 0: // by set-aside
+		for i := range m.Legs {
+			if m.Legs[i].social.quoted {
+				w[i] = m.Legs[i].social.capacity
+			}
+		}
 	}
 	return market.Split(max(short, 0), w, nil)
 }
