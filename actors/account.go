@@ -35,11 +35,13 @@ type accountActor struct {
 
 	// closed and fills are the account's history (acct_history.go),
 	// income its balance's movements (acct_income.go): incomeID is the
-	// id of the newest row.
-	closed   ring.Ring[order]
-	fills    ring.Ring[fillRec]
-	income   ring.Ring[incomeRec]
-	incomeID uint64
+	// id of the newest row. closedCond holds the triggers of the kept
+	// closed orders that were conditional.
+	closed     ring.Ring[closedOrder]
+	closedCond map[book.OrderID]*conditional
+	fills      ring.Ring[fillRec]
+	income     ring.Ring[incomeRec]
+	incomeID   uint64
 
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none
@@ -254,6 +256,10 @@ func (a *accountActor) Receive(ctx actor.Context) {
 func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 	r := &m.req
 	h := m.h
+	if len(r.ClientOrderID) > wire.MaxTokenLen { // the gateway's check, for in-process callers: the history keeps it inline (cid)
+		m.refuse(wire.Errorf(wire.CodeBadRequest, "client_order_id longer than %d characters", wire.MaxTokenLen))
+		return
+	}
 	if a.risk(h).InLiquidation() {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
@@ -859,11 +865,11 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
 	}
-	f := a.keepFill(fillRec{h: h, wid: o.wid, clientID: o.clientID, side: o.side, maker: maker, price: price, qty: qty,
+	f := a.keepFill(o, fillRec{side: o.side, maker: maker, price: price, qty: qty,
 		fee: res.Fee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms})
 	a.keepTrade(h, incomeFillPnL, res.Realized, res.Fee, res.Deficit, tradeSeq, ms)
 	if a.wantEvents() {
-		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: fillView(f)})
+		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: a.fillView(f, o.wid, o.clientID)})
 	}
 	return res.Liquidate
 }

@@ -3,8 +3,10 @@ package actors
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/internal/ring"
@@ -18,10 +20,38 @@ import (
 // (every change they record is a journaled message's) and ride in the
 // snapshot's account-history section.
 
+// The kept histories are most of a busy exchange's heap (up to 1 000
+// closed orders, fills and income rows an account), so their records hold
+// no pointer: a symbol by index, an order id by number, a client order id
+// inline. The GC then never scans them and filling one needs no write
+// barrier: with pointers they cost BenchmarkActorsOrders a third of its
+// CPU (bench/README.md, "Stop 23").
+
+// cid is a client order id kept inline; place refuses longer ones.
+type cid struct {
+	n uint8
+	b [wire.MaxTokenLen]byte
+}
+
+// set writes s in place (a cid is large for a return value).
+func (c *cid) set(s string) { c.n = uint8(copy(c.b[:], s)) }
+
+// String returns a copy of the id.
+func (c *cid) String() string { return string(c.b[:c.n]) }
+
+// shared returns the id over c's own bytes: only for use before the
+// record it is in can change.
+func (c *cid) shared() string {
+	if c.n == 0 {
+		return ""
+	}
+	return unsafe.String(&c.b[0], int(c.n))
+}
+
 // fillRec is one fill as the account booked it.
 type fillRec struct {
-	h             *symbolHandle
-	wid, clientID string
+	id            book.OrderID
+	sym           uint32 // Exchange.symbols index
 	side          book.Side
 	maker         bool
 	price         book.Ticks
@@ -29,6 +59,53 @@ type fillRec struct {
 	fee, realized market.Money
 	tradeSeq      uint64
 	ms            int64
+	cid           cid
+}
+
+// closedOrder is a closed order as the account keeps it; reopen gives
+// back the order. A conditional one's trigger is in closedCond.
+type closedOrder struct {
+	id                   book.OrderID
+	price                book.Ticks
+	qty, filled          book.Lots
+	value                market.Money
+	createdMs, updatedMs int64
+	sym                  uint32
+	side                 book.Side
+	typ                  book.OrderType
+	tif                  book.TIF
+	stp                  book.STPMode
+	status               uint8 // statuses index
+	flags                uint8 // closed* bits
+	cid                  cid
+}
+
+const (
+	closedReduceOnly uint8 = 1 << iota
+	closedPostOnly
+	closedSTPCanceled
+	closedBoundCanceled
+	closedCond
+)
+
+// statuses numbers the order statuses for closedOrder, most common first.
+var statuses = [...]wire.Status{wire.StatusFilled, wire.StatusCanceled, wire.StatusExpired, wire.StatusRejected,
+	wire.StatusTriggered, wire.StatusUntriggered, wire.StatusNew, wire.StatusPartiallyFilled}
+
+func bit(on bool, b uint8) uint8 {
+	if on {
+		return b
+	}
+	return 0
+}
+
+func statusCode(s wire.Status) uint8 {
+	for i, v := range statuses {
+		if v == s {
+			return uint8(i)
+		}
+	}
+	panic(fmt.Sprintf("actors: order status %q unknown", s))
 }
 
 type (
@@ -97,24 +174,62 @@ func (a *accountActor) keepClosed(o *order) {
 		return
 	}
 	if a.closed.Cap() == 0 {
-		a.closed = ring.New[order](a.x.keep.AccountOrders)
+		a.closed = ring.New[closedOrder](a.x.keep.AccountOrders)
 	}
-	c := *o
-	c.snap, c.amending, c.pendPrice, c.pendQty = nil, 0, 0, 0
-	c.pastBound = false // its cancel's answer came: boundCanceled says what it did
-	a.closed.Push(c)
+	if a.closed.Len() == a.closed.Cap() {
+		if old := a.closed.At(0); old.flags&closedCond != 0 {
+			delete(a.closedCond, old.id)
+		}
+	}
+	c := a.closed.Add()
+	c.id, c.price, c.qty, c.filled, c.value = o.id, o.price, o.qty, o.filled, o.value
+	c.createdMs, c.updatedMs, c.sym, c.status = o.createdMs, o.updatedMs, uint32(o.h.idx), statusCode(o.status)
+	c.side, c.typ, c.tif, c.stp = o.side, o.typ, o.tif, o.stp
+	c.flags = bit(o.reduceOnly, closedReduceOnly) | bit(o.postOnly, closedPostOnly) | bit(o.stpCanceled, closedSTPCanceled) |
+		bit(o.boundCanceled, closedBoundCanceled) | bit(o.cond != nil, closedCond)
+	c.cid.set(o.clientID)
+	if o.cond != nil {
+		if a.closedCond == nil {
+			a.closedCond = map[book.OrderID]*conditional{}
+		}
+		a.closedCond[o.id] = o.cond
+	}
 }
 
-// keepFill records a booked fill and returns it.
-func (a *accountActor) keepFill(f fillRec) *fillRec {
+// reopen returns c as the order it was. For a view its texts are its own
+// (wid set); else they are c's bytes (wid unset), for use before c changes.
+func (a *accountActor) reopen(c *closedOrder, view bool) order {
+	h := a.x.symbols[c.sym]
+	o := order{id: c.id, h: h, side: c.side, typ: c.typ, tif: c.tif, stp: c.stp, price: c.price, qty: c.qty,
+		filled: c.filled, value: c.value, status: statuses[c.status], createdMs: c.createdMs, updatedMs: c.updatedMs,
+		reduceOnly: c.flags&closedReduceOnly != 0, postOnly: c.flags&closedPostOnly != 0,
+		stpCanceled: c.flags&closedSTPCanceled != 0, boundCanceled: c.flags&closedBoundCanceled != 0,
+		wqty: h.qty(c.qty), clientID: c.cid.shared()}
+	if c.typ != book.Market {
+		o.wprice = h.price(c.price)
+	}
+	if c.flags&closedCond != 0 {
+		o.cond = a.closedCond[c.id]
+	}
+	if view {
+		o.clientID, o.wid = c.cid.String(), strconv.FormatUint(uint64(c.id), 10)
+	}
+	return o
+}
+
+// keepFill records a booked fill of o and returns it.
+func (a *accountActor) keepFill(o *order, f fillRec) *fillRec {
 	if a.fills.Cap() == 0 {
 		a.fills = ring.New[fillRec](a.x.keep.AccountFills)
 	}
 	if n := a.fills.Len(); n > 0 {
 		f.ms = max(f.ms, a.fills.At(n-1).ms) // see monotonic
 	}
-	a.fills.Push(f)
-	return a.fills.At(a.fills.Len() - 1)
+	p := a.fills.Add()
+	*p = f
+	p.id, p.sym = o.id, uint32(o.h.idx)
+	p.cid.set(o.clientID)
+	return p
 }
 
 // monotonic: the kept fills' and income rows' times never decrease in
@@ -123,15 +238,17 @@ func (a *accountActor) keepFill(f fillRec) *fillRec {
 // forward from the last row's time would then skip the earlier one. It
 // takes the later time instead (a few ms at most).
 
-// fillView is f as the fill event and the fills reply show it.
-func fillView(f *fillRec) *wire.Fill {
+// fillView is f as the fill event and the fills reply show it, with its
+// order's id and client id as given.
+func (a *accountActor) fillView(f *fillRec, wid, clientID string) *wire.Fill {
 	liq := wire.Taker
 	if f.maker {
 		liq = wire.Maker
 	}
+	h := a.x.symbols[f.sym]
 	return &wire.Fill{
-		Symbol: f.h.sym.Name, OrderID: f.wid, ClientOrderID: f.clientID,
-		Side: wireSide(f.side), Price: f.h.price(f.price), Qty: f.h.qty(f.qty), Fee: f.fee.Decimal(),
+		Symbol: h.sym.Name, OrderID: wid, ClientOrderID: clientID,
+		Side: wireSide(f.side), Price: h.price(f.price), Qty: h.qty(f.qty), Fee: f.fee.Decimal(),
 		Liquidity: liq, RealizedPnL: f.realized.Decimal(), TradeSeq: f.tradeSeq, TimeMs: f.ms,
 	}
 }
@@ -146,10 +263,10 @@ func (a *accountActor) history(m *historyReq) {
 		return
 	}
 	out := pageRing(&a.fills, m.fills, func(_ int, f *fillRec) (wire.Fill, bool) {
-		if (m.h != nil && f.h != m.h) || !inWindow(m.fills, f.ms) {
+		if (m.h != nil && int(f.sym) != m.h.idx) || !inWindow(m.fills, f.ms) {
 			return wire.Fill{}, false
 		}
-		return *fillView(f), true
+		return *a.fillView(f, strconv.FormatUint(uint64(f.id), 10), f.cid.String()), true
 	})
 	m.doneF(wire.FillsReply{Reply: wire.OK(), Fills: out})
 }
@@ -182,29 +299,36 @@ func inWindow(r *wire.Fills, ms int64) bool {
 
 func (a *accountActor) ordersReply(m *historyReq) {
 	q := m.orders
-	match := func(o *order) bool {
+	match := func(h int, id book.OrderID, clientID string) bool {
 		switch {
-		case m.h != nil && o.h != m.h:
+		case m.h != nil && h != m.h.idx:
 			return false
 		case q.id != 0:
-			return o.id == q.id
+			return id == q.id
 		case q.req.ClientOrderID != "":
-			return o.clientID == q.req.ClientOrderID
+			return clientID == q.req.ClientOrderID
 		}
 		return true
 	}
-	var found []*order
+	// The open orders' and the closed ones' matches, newest first; closed
+	// ones are reopened once the limit is applied.
+	type hit struct {
+		id   book.OrderID
+		open *order
+		c    *closedOrder
+	}
+	var found []hit
 	for _, o := range a.orders.Values() {
-		if match(o) {
-			found = append(found, o)
+		if match(o.h.idx, o.id, o.clientID) {
+			found = append(found, hit{id: o.id, open: o})
 		}
 	}
 	for i := a.closed.Len() - 1; i >= 0; i-- {
-		if o := a.closed.At(i); match(o) {
-			found = append(found, o)
+		if c := a.closed.At(i); match(int(c.sym), c.id, c.cid.shared()) {
+			found = append(found, hit{id: c.id, c: c})
 		}
 	}
-	slices.SortFunc(found, func(x, y *order) int { return cmp.Compare(y.id, x.id) }) // newest first
+	slices.SortFunc(found, func(x, y hit) int { return cmp.Compare(y.id, x.id) })
 	if q.id != 0 || q.req.ClientOrderID != "" {
 		if len(found) == 0 {
 			m.refuse(wire.Errorf(wire.CodeUnknownOrder, "no such order among the open and the last %d closed", a.x.keep.AccountOrders))
@@ -214,7 +338,12 @@ func (a *accountActor) ordersReply(m *historyReq) {
 	}
 	found = found[:min(len(found), q.req.Limit)]
 	out := make([]wire.Order, len(found))
-	for i, o := range found {
+	for i, f := range found {
+		o := f.open
+		if o == nil {
+			c := a.reopen(f.c, true)
+			o = &c
+		}
 		out[len(found)-1-i] = *a.snapshot(o)
 	}
 	m.done(wire.OrdersReply{Reply: wire.OK(), Orders: out})
@@ -230,7 +359,9 @@ func (a *accountActor) appendHistory(p []byte) []byte {
 	}
 	p = binary.AppendUvarint(p, uint64(a.closed.Len()))
 	for i := range a.closed.Len() {
-		o := a.closed.At(i)
+		c := a.closed.At(i)
+		ro := a.reopen(c, false)
+		o := &ro
 		p = appendOrder(p, o)
 		p = binary.AppendVarint(p, o.updatedMs)
 		p = append(p, flags(o.stpCanceled, o.cond != nil)|byte(flag(o.boundCanceled))<<2) // bit 2: 0 before it was kept
@@ -247,9 +378,10 @@ func (a *accountActor) appendHistory(p []byte) []byte {
 	p = binary.AppendUvarint(p, uint64(a.fills.Len()))
 	for i := range a.fills.Len() {
 		f := a.fills.At(i)
-		p = binary.AppendUvarint(p, uint64(f.h.idx))
-		p = appendStr(p, f.wid)
-		p = appendStr(p, f.clientID)
+		p = binary.AppendUvarint(p, uint64(f.sym))
+		var id [20]byte
+		p = appendStr(p, unsafe.String(&id[0], len(strconv.AppendUint(id[:0], uint64(f.id), 10))))
+		p = appendStr(p, f.cid.shared())
 		p = append(p, byte(f.side), flags(f.maker, false))
 		p = binary.AppendVarint(p, int64(f.price))
 		p = binary.AppendVarint(p, int64(f.qty))
@@ -301,7 +433,12 @@ func (a *accountActor) loadHistory(d *payload) {
 		return
 	}
 	for range n {
-		f := fillRec{h: d.sym(a.x, false), wid: d.str(), clientID: d.str(), side: book.Side(d.byte())}
+		h, wid, clientID := d.sym(a.x, false), d.bytes(), d.str()
+		id, err := strconv.ParseUint(string(wid), 10, 64)
+		if err != nil || len(clientID) > wire.MaxTokenLen {
+			d.fail("fill's order")
+		}
+		f := fillRec{side: book.Side(d.byte())}
 		f.maker, _ = d.flags()
 		f.price, f.qty = book.Ticks(d.varint()), book.Lots(d.varint())
 		f.fee, f.realized = market.Money(d.varint()), market.Money(d.varint())
@@ -309,7 +446,7 @@ func (a *accountActor) loadHistory(d *payload) {
 		if d.err != nil {
 			return
 		}
-		a.keepFill(f)
+		a.keepFill(&order{id: book.OrderID(id), h: h, clientID: clientID}, f)
 	}
 }
 
@@ -323,8 +460,8 @@ func (a *accountActor) historyHash() uint64 {
 	v = append(v, uint64(a.closed.Len()))
 	for i := range a.closed.Len() {
 		o := a.closed.At(i)
-		v = append(v, uint64(o.id), hashString(string(o.status)), uint64(o.filled), uint64(o.updatedMs))
-		if o.boundCanceled {
+		v = append(v, uint64(o.id), hashString(string(statuses[o.status])), uint64(o.filled), uint64(o.updatedMs))
+		if o.flags&closedBoundCanceled != 0 {
 			v = append(v, 4) // only then: the hashes of histories without it are as they were
 		}
 	}

@@ -48,7 +48,7 @@ var incomeKinds = [nIncomeKinds]struct {
 
 // incomeRec is one income row; its id is its place in the account's count.
 type incomeRec struct {
-	h        *symbolHandle // nil: no symbol (a transfer)
+	sym      uint32 // Exchange.symbols index + 1; 0: no symbol (a transfer)
 	asset    uint8
 	kind     incomeKind
 	amount   market.Money
@@ -72,7 +72,11 @@ func (a *accountActor) keepIncome(h *symbolHandle, asset int, kind incomeKind, a
 		ms = max(ms, a.income.At(n-1).ms) // see monotonic
 	}
 	a.incomeID++
-	a.income.Push(incomeRec{h: h, asset: uint8(asset), kind: kind, amount: amount, tradeSeq: tradeSeq, ms: ms})
+	sym := uint32(0)
+	if h != nil {
+		sym = uint32(h.idx) + 1
+	}
+	a.income.Push(incomeRec{sym: sym, asset: uint8(asset), kind: kind, amount: amount, tradeSeq: tradeSeq, ms: ms})
 }
 
 // keepTrade records what a fill or an ADL close did to the balance: its
@@ -93,13 +97,13 @@ func (a *accountActor) incomeReply(m *historyReq) {
 	first := a.incomeID - uint64(a.income.Len()) + 1
 	out := pageRing(&a.income, &r.Fills, func(i int, v *incomeRec) (wire.Income, bool) {
 		k := incomeKinds[v.kind]
-		if (m.h != nil && v.h != m.h) || (r.Type != "" && k.typ != r.Type) || !inWindow(&r.Fills, v.ms) {
+		if (m.h != nil && int(v.sym) != m.h.idx+1) || (r.Type != "" && k.typ != r.Type) || !inWindow(&r.Fills, v.ms) {
 			return wire.Income{}, false
 		}
 		row := wire.Income{ID: first + uint64(i), Type: k.typ, Asset: a.x.assets[v.asset], Amount: v.amount.Decimal(),
 			TimeMs: v.ms, TradeSeq: v.tradeSeq, Info: k.info}
-		if v.h != nil {
-			row.Symbol = v.h.sym.Name
+		if v.sym != 0 {
+			row.Symbol = a.x.symbols[v.sym-1].sym.Name
 		}
 		return row, true
 	})
@@ -113,11 +117,7 @@ func (a *accountActor) appendIncome(p []byte) []byte {
 	p = binary.AppendUvarint(p, uint64(a.income.Len()))
 	for i := range a.income.Len() {
 		v := a.income.At(i)
-		sym := uint64(0)
-		if v.h != nil {
-			sym = uint64(v.h.idx) + 1
-		}
-		p = binary.AppendUvarint(p, sym)
+		p = binary.AppendUvarint(p, uint64(v.sym))
 		p = append(p, v.asset, byte(v.kind))
 		p = binary.AppendVarint(p, int64(v.amount))
 		p = binary.AppendUvarint(p, v.tradeSeq)
@@ -135,16 +135,17 @@ func (a *accountActor) loadIncome(d *payload) {
 	}
 	a.incomeID = id - n
 	for range n {
-		v := incomeRec{h: d.sym(a.x, true), asset: d.byte(), kind: incomeKind(d.byte())}
+		h := d.sym(a.x, true)
+		v := incomeRec{asset: d.byte(), kind: incomeKind(d.byte())}
 		v.amount, v.tradeSeq, v.ms = market.Money(d.varint()), d.uvarint(), d.varint()
 		if d.err != nil {
 			return
 		}
-		if v.kind >= nIncomeKinds || int(v.asset) >= len(a.x.assets) || (v.h != nil && v.h.asset != int(v.asset)) {
+		if v.kind >= nIncomeKinds || int(v.asset) >= len(a.x.assets) || (h != nil && h.asset != int(v.asset)) {
 			d.fail("income row")
 			return
 		}
-		a.keepIncome(v.h, int(v.asset), v.kind, v.amount, v.tradeSeq, v.ms)
+		a.keepIncome(h, int(v.asset), v.kind, v.amount, v.tradeSeq, v.ms)
 	}
 }
 

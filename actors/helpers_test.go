@@ -121,9 +121,19 @@ func newEnvWith(t testing.TB, j *memJournal, syms ...*market.Symbol) *env {
 // the records after it.
 func newEnvFrom(t testing.TB, j *memJournal, snap []byte, syms ...*market.Symbol) *env {
 	t.Helper()
+	return newEnvOpts(t, j, snap, nil, syms...)
+}
+
+// newEnvOpts is newEnvFrom with the exchange's options changed by opts
+// (when not nil) before it starts.
+func newEnvOpts(t testing.TB, j *memJournal, snap []byte, opts func(*Options), syms ...*market.Symbol) *env {
+	t.Helper()
 	e := &env{t: t, rec: newRecorder(), clk: &clock{}}
 	e.clk.ms.Store(1_700_000_000_000)
 	o := Options{Symbols: syms, Sink: e.rec, Now: e.clk.now, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	if opts != nil {
+		opts(&o)
+	}
 	if j != nil {
 		o.Journal = j
 	}
@@ -473,11 +483,11 @@ func (e *env) historyLines(name string) []string {
 			}
 			for i := range a.closed.Len() {
 				o := a.closed.At(i)
-				out = append(out, fmt.Sprintf("closed %d %s filled %d updated %d", o.id, o.status, o.filled, o.updatedMs))
+				out = append(out, fmt.Sprintf("closed %d %s filled %d updated %d", o.id, statuses[o.status], o.filled, o.updatedMs))
 			}
 			for i := range a.fills.Len() {
 				f := a.fills.At(i)
-				out = append(out, fmt.Sprintf("fill %s trade %d qty %d fee %d at %d", f.wid, f.tradeSeq, f.qty, f.fee, f.ms))
+				out = append(out, fmt.Sprintf("fill %d trade %d qty %d fee %d at %d", f.id, f.tradeSeq, f.qty, f.fee, f.ms))
 			}
 			d(out)
 		}})

@@ -432,6 +432,9 @@ func (a *accountActor) decodeOrder(d *payload, o *order) bool {
 	o.createdMs = d.varint()
 	o.updatedMs = o.createdMs // the account-history section has the later ones
 	o.wprice, o.wqty = d.dec(), d.dec()
+	if len(o.clientID) > wire.MaxTokenLen {
+		d.fail("client order id")
+	}
 	if d.err != nil {
 		return false
 	}

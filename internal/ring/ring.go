@@ -32,6 +32,17 @@ func New[T any](n int) Ring[T] { return Ring[T]{cap: max(n, 1)} }
 
 // Push records v, dropping the oldest value when full.
 func (r *Ring[T]) Push(v T) {
+	if p := r.Add(); p != nil {
+		*p = v
+	}
+}
+
+// Add makes room for a new newest value, dropping the oldest when full,
+// and returns it zeroed for the caller to fill in place (a large value is
+// then not copied twice); nil when the ring keeps nothing. Whether Add
+// drops a value, and which, Len, Cap and At(0) tell beforehand.
+func (r *Ring[T]) Add() *T {
+	var zero T
 	if r.n < r.cap {
 		c := r.n >> chunkShift
 		if c == len(r.chunks) {
@@ -41,15 +52,17 @@ func (r *Ring[T]) Push(v T) {
 			}
 			r.chunks = append(r.chunks, make([]T, 0, size))
 		}
-		r.chunks[c] = append(r.chunks[c], v)
+		r.chunks[c] = append(r.chunks[c], zero)
 		r.n++
-		return
+		return r.slot(r.n - 1)
 	}
 	if r.cap == 0 {
-		return
+		return nil
 	}
-	*r.slot(r.start) = v
+	p := r.slot(r.start)
+	*p = zero
 	r.start = (r.start + 1) % r.cap
+	return p
 }
 
 func (r *Ring[T]) slot(i int) *T { return &r.chunks[i>>chunkShift][i&chunkMask] }

@@ -56,3 +56,26 @@ func TestRingAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestRingAdd: Add hands out the slot of the newest value, zeroed even
+// when it drops the oldest, and nil from a ring that keeps nothing.
+func TestRingAdd(t *testing.T) {
+	r := New[[2]int](2)
+	for i := 1; i <= 5; i++ {
+		p := r.Add()
+		if *p != [2]int{} {
+			t.Fatalf("add %d: slot holds %v", i, *p)
+		}
+		p[0], p[1] = i, -i
+		if got := *r.At(r.Len() - 1); got != [2]int{i, -i} {
+			t.Fatalf("add %d: newest %v", i, got)
+		}
+	}
+	if r.Len() != 2 || r.At(0)[0] != 4 {
+		t.Fatalf("len %d, oldest %v", r.Len(), *r.At(0))
+	}
+	var zero Ring[int]
+	if zero.Add() != nil {
+		t.Fatal("the zero ring gave a slot")
+	}
+}
