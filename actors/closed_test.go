@@ -2,6 +2,7 @@ package actors
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -124,4 +125,27 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestHistoryRecordsHoldNoPointers keeps the kept histories' records
+// pointer-free (DESIGN.md, "Account income"): a pointer, string, slice,
+// map or interface added to one puts every account's history back under
+// the GC's scan.
+func TestHistoryRecordsHoldNoPointers(t *testing.T) {
+	var walk func(path string, ty reflect.Type)
+	walk = func(path string, ty reflect.Type) {
+		switch ty.Kind() {
+		case reflect.Struct:
+			for i := range ty.NumField() {
+				walk(path+"."+ty.Field(i).Name, ty.Field(i).Type)
+			}
+		case reflect.Array:
+			walk(path+"[]", ty.Elem())
+		case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+			t.Errorf("%s is a %s", path, ty.Kind())
+		}
+	}
+	for _, v := range []any{closedOrder{}, fillRec{}, incomeRec{}} {
+		walk(reflect.TypeOf(v).Name(), reflect.TypeOf(v))
+	}
 }
