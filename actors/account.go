@@ -1113,10 +1113,8 @@ func (a *accountActor) positionChanged(ctx actor.Context, h *symbolHandle, acked
 // quantity carried over): the ranking only wants the latest position, and
 // the report it gets is never older than the one sent would have been.
 func (a *accountActor) reportPosition(ctx actor.Context, st *acctSym, p adlPositionMsg, acked book.Lots) {
-	if a.x.rec != nil { // durable mode: a message per report, so replay sees what the ADL actor saw
-		q := st.reports.next()
-		q.m, q.m.acked, q.m.slot = p, acked, q
-		a.x.deliver(ctx, a.x.adlMB, a.x.adl, &q.m)
+	if a.x.rec != nil {
+		a.reportDurable(ctx, st, p, acked)
 		return
 	}
 	r := st.report
@@ -1127,6 +1125,32 @@ func (a *accountActor) reportPosition(ctx actor.Context, st *acctSym, p adlPosit
 	if r.update(p, acked) {
 		a.x.deliver(ctx, a.x.adlMB, a.x.adl, r)
 	}
+}
+
+// reportDurable is reportPosition in durable mode. Live, a report merges
+// into the one still queued at the ADL actor only while the account has
+// posted nothing else to it since: the ADL actor's record says how many
+// it took (recMerged). Replay sends each report as a message of its own
+// (a reused slot), and that record merges as many, which then lie next
+// to each other among the account's messages (replayMerged).
+func (a *accountActor) reportDurable(ctx actor.Context, st *acctSym, p adlPositionMsg, acked book.Lots) {
+	c, live := ctx.(*sendCtx)
+	if !live {
+		q := st.reports.next()
+		q.m, q.m.acked, q.m.slot = p, acked, q
+		a.x.deliver(ctx, a.x.adlMB, a.x.adl, &q.m)
+		return
+	}
+	r := st.report
+	if r != nil && r.mergeDurable(p, acked, c.adlPosts) {
+		return
+	}
+	if r == nil || r.queuedNow() { // queued behind another post: a report of its own
+		r = new(adlReport)
+		st.report = r
+	}
+	r.setDurable(p, acked, c.adlPosts+1)
+	a.x.deliver(ctx, a.x.adlMB, a.x.adl, r)
 }
 
 // unsubscribe asks h's symbol actor to stop the marks. As with the

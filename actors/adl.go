@@ -62,14 +62,17 @@ func newADLActor(x *Exchange) (*adlActor, error) {
 }
 
 func (a *adlActor) Receive(ctx actor.Context) {
+	var rep adlPositionMsg
+	if r, ok := ctx.Message().(*adlReport); ok {
+		rep, a.j.merged = r.take() // before its record, which says how many it merged
+	}
 	a.x.begin(ctx, &a.j, actorADL)
 	switch m := ctx.Message().(type) {
 	case *adlPositionMsg:
 		a.position(m)
 		m.slot.free()
 	case *adlReport:
-		p := m.take()
-		a.position(&p)
+		a.position(&rep)
 	case *adlMarkMsg:
 		if err := a.ranks[m.sym].SetMark(m.mark); err != nil {
 			panic(fmt.Sprintf("actors: the ADL ranking refused mark %d: %v", m.mark, err))

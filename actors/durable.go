@@ -55,6 +55,9 @@ const (
 	recWithdraw
 	recLeader  // a writer took over the journal (LeaderRecord); changes nothing
 	recVersion // the Behaviour of the exchange appending the records after it
+	// recMerged: the ADL actor took n ≥ 2 position reports an account had
+	// merged while queued (adlReport): the sender's number, then n.
+	recMerged
 )
 
 // Behaviour is the version of the decisions the actors make on the same
@@ -65,7 +68,7 @@ const (
 // handle the same messages differently; TestBehaviourVersion replays a
 // journal kept in testdata and fails when its state changes while this
 // number did not.
-const Behaviour = 13
+const Behaviour = 14
 
 // Actor numbers in the journal.
 const (
@@ -103,6 +106,9 @@ type jstate struct {
 	// being handled when it was posted straight to the mailbox (sendCtx);
 	// 0 otherwise (an input, or a sender named by an envelope).
 	from uint32
+	// merged is how many of the sender's position reports the message
+	// being handled merged (adlReport.take), when more than one.
+	merged uint32
 }
 
 // clock is the time for the handler of j's record: the record's in durable
@@ -326,6 +332,11 @@ type sendCtx struct {
 	actor.Context
 	r *durability
 	n uint32 // this actor's number
+	// adlPosts counts the messages posted to the ADL actor: an account
+	// merges a position report into one still queued there only when it
+	// posted nothing to it since (reportPosition), so replay finds the
+	// merged reports next to each other in its inbox (recMerged).
+	adlPosts uint64
 }
 
 func (c *sendCtx) Send(pid *actor.PID, m any) {
@@ -338,6 +349,9 @@ func (c *sendCtx) Send(pid *actor.PID, m any) {
 
 func (c *sendCtx) post(mb *mailbox, m any) {
 	c.r.inflight.Add(1)
+	if mb == c.r.x.adlMB {
+		c.adlPosts++
+	}
 	mb.postFrom(m, c.n)
 }
 
@@ -406,6 +420,9 @@ func (x *Exchange) begin(ctx actor.Context, j *jstate, n uint32) {
 	var kind uint16
 	if j.from != 0 {
 		kind, p = recMsg, binary.AppendUvarint(p, uint64(j.from))
+		if j.merged > 1 {
+			kind, p = recMerged, binary.AppendUvarint(p, uint64(j.merged))
+		}
 	} else if from := ctx.Sender(); from != nil {
 		v, ok := r.ids.Load(from)
 		if !ok {
@@ -419,7 +436,7 @@ func (x *Exchange) begin(ctx actor.Context, j *jstate, n uint32) {
 	if seq == 0 {
 		panic(fmt.Sprintf("actors: the journal refused the record of %T", m))
 	}
-	j.buf, j.seq, j.ms, j.ids = p, seq, ms, 0
+	j.buf, j.seq, j.ms, j.ids, j.merged = p, seq, ms, 0, 0
 }
 
 // onDurable releases the replies and events waiting for seq. A journal

@@ -33,11 +33,16 @@ type (
 	// one symbol (accountActor.reportPosition): one per account and symbol,
 	// reused, so reports cost no allocation and those that arrive while
 	// one is queued cost no message. queued is true from the send until the
-	// ADL actor takes the report.
+	// ADL actor takes the report. In durable mode n counts the reports
+	// merged into the queued one, which the ADL actor's record names
+	// (recMerged), and posts is the account's count of posts to the ADL
+	// actor that this one's send made (sendCtx.adlPosts).
 	adlReport struct {
 		mu     sync.Mutex
 		queued bool
 		pos    adlPositionMsg
+		n      uint32
+		posts  uint64
 	}
 	// adlMarkMsg is a symbol's new mark.
 	adlMarkMsg struct {
@@ -87,11 +92,43 @@ func (r *adlReport) update(p adlPositionMsg, acked book.Lots) (send bool) {
 	return send
 }
 
-// take returns the report and lets the account send the next one.
-func (r *adlReport) take() adlPositionMsg {
+// mergeDurable merges a durable report into r while r is queued and the
+// account posted nothing else to the ADL actor since r (posts: its count
+// now): replay then finds the reports merged next to each other among
+// the account's messages. ok is false when r cannot take it.
+func (r *adlReport) mergeDurable(p adlPositionMsg, acked book.Lots, posts uint64) (ok bool) {
 	r.mu.Lock()
-	p := r.pos
-	r.queued = false
+	defer r.mu.Unlock()
+	if !r.queued || r.posts != posts {
+		return false
+	}
+	acked += r.pos.acked
+	r.pos, r.pos.acked = p, acked
+	r.n++
+	return true
+}
+
+// queuedNow says whether r waits in the ADL actor's mailbox.
+func (r *adlReport) queuedNow() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.queued
+}
+
+// setDurable makes r the report p, about to be posted as the account's
+// posts-th post to the ADL actor.
+func (r *adlReport) setDurable(p adlPositionMsg, acked book.Lots, posts uint64) {
+	r.mu.Lock()
+	r.pos, r.pos.acked, r.queued, r.n, r.posts = p, acked, true, 1, posts
 	r.mu.Unlock()
-	return p
+}
+
+// take returns the report and how many it merged (durable mode; 0 in
+// memory), and lets the account send the next one.
+func (r *adlReport) take() (adlPositionMsg, uint32) {
+	r.mu.Lock()
+	p, n := r.pos, r.n
+	r.queued, r.n = false, 0
+	r.mu.Unlock()
+	return p, n
 }

@@ -281,9 +281,20 @@ func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []
 		return fmt.Errorf("no actor %#x", id)
 	}
 	jb := job{seq: seq, ms: int64(ms), kind: kind, t: t}
-	if kind == recMsg {
+	if kind == recMsg || kind == recMerged {
 		from, w := binary.Uvarint(p)
-		if w <= 0 || w != len(p) || from > 1<<32-1 {
+		if w <= 0 || from > 1<<32-1 {
+			return fmt.Errorf("%w: sender", errPayload)
+		}
+		jb.merged, p = 1, p[w:]
+		if kind == recMerged {
+			n, w := binary.Uvarint(p)
+			if w <= 0 || n < 2 || n > 1<<32-1 || id != actorADL {
+				return fmt.Errorf("%w: merged reports", errPayload)
+			}
+			jb.merged, p = uint32(n), p[w:]
+		}
+		if len(p) != 0 {
 			return fmt.Errorf("%w: sender", errPayload)
 		}
 		if jb.from = r.replayTarget(uint32(from)); jb.from == nil {

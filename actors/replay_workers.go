@@ -47,7 +47,8 @@ type job struct {
 	ms     int64
 	kind   uint16
 	t      *target
-	from   *target // kind recMsg: the sender
+	from   *target // kinds recMsg, recMerged: the sender
+	merged uint32  // the messages of from it takes (recMerged: position reports to merge)
 	msg    any     // other kinds: the input
 	before uint64  // the records the other worker was given before this one
 }
@@ -302,22 +303,30 @@ func (w *worker) exec(jb *job) (err error) {
 	}()
 	t, ctx := jb.t, &w.ctx // one context for every record: handlers do not keep it
 	ctx.self, ctx.sender, ctx.t, ctx.msg = t.pid, nil, t, jb.msg
-	if jb.kind == recMsg {
-		q := t.in.get(jb.from.n, t.n)
-		if q.head == len(q.q) {
-			q = w.await(jb)
-		}
-		if q == nil {
-			if w.rp.abort.Load() {
-				return nil // another record failed first
+	if jb.kind == recMsg || jb.kind == recMerged {
+		var merged *adlPositionMsg
+		for k := range jb.merged {
+			q := t.in.get(jb.from.n, t.n)
+			if q.head == len(q.q) {
+				q = w.await(jb)
 			}
-			return fmt.Errorf("%w: record %d (kind %d, actor %#x): actor %#x handled a message from %#x that was never sent "+
-				"(a damaged journal, or one written by another version of perpx: start that version on it once and stop it cleanly, so the journal ends at a snapshot)",
-				ErrRecover, jb.seq, jb.kind, t.n, t.n, jb.from.n)
+			if q == nil {
+				if w.rp.abort.Load() {
+					return nil // another record failed first
+				}
+				return fmt.Errorf("%w: record %d (kind %d, actor %#x): actor %#x handled a message from %#x that was never sent "+
+					"(a damaged journal, or one written by another version of perpx: start that version on it once and stop it cleanly, so the journal ends at a snapshot)",
+					ErrRecover, jb.seq, jb.kind, t.n, t.n, jb.from.n)
+			}
+			ctx.msg = q.q[q.head]
+			q.q[q.head] = nil
+			q.head++
+			if jb.kind == recMerged {
+				if merged, err = replayMerged(merged, ctx.msg, k, jb); err != nil {
+					return err
+				}
+			}
 		}
-		ctx.msg = q.q[q.head]
-		q.q[q.head] = nil
-		q.head++
 		ctx.sender = jb.from.pid
 	} else if tm, ok := jb.msg.(timerMsg); ok {
 		w.rp.r.fired(tm.timerID())
@@ -328,6 +337,23 @@ func (w *worker) exec(jb *job) (err error) {
 	}
 	t.recv.Receive(ctx)
 	return nil
+}
+
+// replayMerged merges the k-th message m of a recMerged record into the
+// reports merged so far (prev, the one handled in the end): the latest
+// position, the acked quantities added, as adlReport.mergeDurable did
+// live. Every message must be a position report of one symbol.
+func replayMerged(prev *adlPositionMsg, m any, k uint32, jb *job) (*adlPositionMsg, error) {
+	p, ok := m.(*adlPositionMsg)
+	if !ok || prev != nil && p.sym != prev.sym {
+		return nil, fmt.Errorf("%w: record %d merges %d reports from actor %#x, its message %d is a %T",
+			ErrRecover, jb.seq, jb.merged, jb.from.n, k+1, m)
+	}
+	if prev != nil {
+		p.acked += prev.acked
+		prev.slot.free()
+	}
+	return p, nil
 }
 
 // await waits for the message from jb's sender its receiver's fifo lacks

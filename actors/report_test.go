@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/perpx/perpx/book"
@@ -19,14 +20,37 @@ func TestADLReportKeepsLatest(t *testing.T) {
 	if r.update(adlPositionMsg{qty: 3, cost: 6, margin: 2}, 2) {
 		t.Fatal("a report joined to a queued one was sent again")
 	}
-	if p := r.take(); p.qty != 3 || p.cost != 6 || p.acked != 3 {
+	if p, _ := r.take(); p.qty != 3 || p.cost != 6 || p.acked != 3 {
 		t.Fatalf("took %+v, want qty 3, cost 6, acked 3", p)
 	}
 	if !r.update(adlPositionMsg{qty: 0}, 0) {
 		t.Fatal("report after take not sent")
 	}
-	if p := r.take(); p.qty != 0 || p.acked != 0 {
+	if p, _ := r.take(); p.qty != 0 || p.acked != 0 {
 		t.Fatalf("took %+v: acked carried past a take", p)
+	}
+}
+
+// TestADLReportMergesDurable: in durable mode a report merges into the
+// queued one only while the account posted nothing else to the ADL actor
+// since (posts unchanged), and the take says how many it merged.
+func TestADLReportMergesDurable(t *testing.T) {
+	var r adlReport
+	if r.mergeDurable(adlPositionMsg{qty: 1}, 0, 0) {
+		t.Fatal("merged into a report never sent")
+	}
+	r.setDurable(adlPositionMsg{qty: 5}, 1, 7)
+	if !r.mergeDurable(adlPositionMsg{qty: 4}, 2, 7) || !r.mergeDurable(adlPositionMsg{qty: 3}, 0, 7) {
+		t.Fatal("a report did not merge into the queued one")
+	}
+	if r.mergeDurable(adlPositionMsg{qty: 2}, 0, 8) {
+		t.Fatal("merged past another post to the ADL actor")
+	}
+	if p, n := r.take(); p.qty != 3 || p.acked != 3 || n != 3 {
+		t.Fatalf("took %+v of %d, want qty 3, acked 3, of 3", p, n)
+	}
+	if r.mergeDurable(adlPositionMsg{qty: 2}, 0, 7) || r.queuedNow() {
+		t.Fatal("merged into a report already taken")
 	}
 }
 
@@ -83,5 +107,66 @@ func TestOrderPathAllocs(t *testing.T) {
 	t.Logf("%v allocations for two orders", n)
 	if n > 4.5 {
 		t.Fatalf("%v allocations for two orders, want 4", n)
+	}
+}
+
+// TestMergedReportsReplay: position reports an account sends while the
+// ADL actor is busy merge into the queued one in durable mode, and its
+// record says how many (recMerged); replay, which sends every report as
+// a message of its own, merges as many and ends in the same state. A
+// crash before the ADL actor took them leaves them in flight: recovery
+// delivers each, and the ranking ends where the live one does; after a
+// whole journal nothing is left in flight (no record follows).
+func TestMergedReportsReplay(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	e.leverage("alice", tsym, 5)
+	e.leverage("bob", tsym, 5)
+	until := make(chan struct{})
+	e.x.root.Send(e.x.adl, &pauseMsg{until: until})
+	for range 4 {
+		e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+		if r := e.place("alice", tsym, wire.Buy, "3750", "1", wire.IOC); !r.OK || r.Order.Status != wire.StatusFilled {
+			t.Fatalf("alice's buy: %+v", r)
+		}
+	}
+	crashed := j.clone() // the reports queued, none taken
+	close(until)
+	e.x.quiesce()
+	merged := 0
+	j.mu.Lock()
+	for _, r := range j.recs {
+		if r.kind == recMerged {
+			merged++
+		}
+	}
+	j.mu.Unlock()
+	if merged == 0 {
+		t.Fatal("no merged reports journaled")
+	}
+	want := e.hashParts()
+	for name, jj := range map[string]*memJournal{"replay": j.clone(), "crash": crashed} {
+		n := jj.Last()
+		r := newEnvWith(t, jj, testSymbol(t, tsym, longTiers()...))
+		r.x.quiesce()
+		if name == "replay" {
+			jj.mu.Lock()
+			for _, rec := range jj.recs[n:] {
+				if rec.kind != recVersion { // what a recovery appends first
+					t.Errorf("replay left a message in flight: a record of kind %d followed", rec.kind)
+				}
+			}
+			jj.mu.Unlock()
+		}
+		if got := r.hashParts(); got["adl"] != want["adl"] || (name == "replay" && !maps.Equal(got, want)) {
+			t.Fatalf("%s: state %v, want %v", name, got, want)
+		}
+		for _, side := range []wire.PosSide{wire.Long, wire.Short} {
+			q := call(t, func(d func(wire.ADLQueueReply)) { r.x.ADLQueue(tsym, wire.ADLQueue{Side: side}, d) })
+			w := call(t, func(d func(wire.ADLQueueReply)) { e.x.ADLQueue(tsym, wire.ADLQueue{Side: side}, d) })
+			if !q.OK || jsonOf(t, q) != jsonOf(t, w) {
+				t.Fatalf("%s: the %s ADL queue %s, live %s", name, side, jsonOf(t, q), jsonOf(t, w))
+			}
+		}
 	}
 }
