@@ -604,13 +604,25 @@ func (a *accountActor) deposit(ctx actor.Context, m *depositReq) {
 	m.done(wire.BalanceReply{Reply: wire.OK(), Balance: w.acct.Balance().Decimal()})
 }
 
+// openViews is the open orders (of h when not nil), oldest first: state's
+// open_orders and order.open's reply.
+func (a *accountActor) openViews(h *symbolHandle) []wire.Order {
+	out := make([]wire.Order, 0, a.orders.Len())
+	for _, o := range a.orders.sorted() {
+		if h == nil || o.h == h {
+			out = append(out, *a.snapshot(o))
+		}
+	}
+	return out
+}
+
 // state replies with the ACCOUNT object; positions get their ADL light
 // from the ADL actor, which then calls done.
 func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 	w := &wire.Account{
 		Account:   a.e.name,
 		Balances:  make(map[string]decimal.Decimal, len(a.wallets)),
-		Positions: []wire.Position{}, OpenOrders: make([]wire.Order, 0, a.orders.Len()),
+		Positions: []wire.Position{},
 	}
 	if len(a.wallets) > 1 {
 		w.Wallets = make(map[string]wire.Wallet, len(a.wallets))
@@ -637,11 +649,7 @@ func (a *accountActor) state(ctx actor.Context, m *stateReq) {
 			})
 		}
 	}
-	for _, o := range a.orders.sorted() {
-		if m.h == nil || o.h == m.h {
-			w.OpenOrders = append(w.OpenOrders, *a.snapshot(o))
-		}
-	}
+	w.OpenOrders = a.openViews(m.h)
 	w.Settings = make([]wire.SymbolSetting, 0, len(a.x.symbols))
 	for _, h := range a.x.symbols {
 		if m.h == nil || h == m.h {

@@ -121,8 +121,9 @@ type (
 		doneI  func(wire.IncomeReply)
 	}
 	ordersQuery struct {
-		req wire.Orders
-		id  book.OrderID // parsed req.OrderID; 0 when not given
+		req  wire.Orders
+		id   book.OrderID // parsed req.OrderID; 0 when not given
+		open bool         // order.open: every open order, as state lists them
 	}
 )
 
@@ -152,6 +153,12 @@ func (x *Exchange) AccountOrders(acct string, req wire.Orders, done func(wire.Or
 		q.id = book.OrderID(id)
 	}
 	x.askHistory(acct, req.Symbol, m)
+}
+
+// OpenOrders answers order.open: acct's open orders (of req.Symbol when
+// given) as AccountState lists them, without the rest of the state.
+func (x *Exchange) OpenOrders(acct string, req wire.State, done func(wire.OrdersReply)) {
+	x.askHistory(acct, req.Symbol, &historyReq{orders: &ordersQuery{open: true}, done: durably(x, done)}) // durably as AccountState
 }
 
 // askHistory sends m to acct, of symbol when given (else refuses it).
@@ -299,6 +306,10 @@ func inWindow(r *wire.Fills, ms int64) bool {
 
 func (a *accountActor) ordersReply(m *historyReq) {
 	q := m.orders
+	if q.open {
+		m.done(wire.OrdersReply{Reply: wire.OK(), Orders: a.openViews(m.h)})
+		return
+	}
 	match := func(h int, id book.OrderID, clientID string) bool {
 		switch {
 		case m.h != nil && h != m.h.idx:

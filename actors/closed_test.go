@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -147,5 +148,38 @@ func TestHistoryRecordsHoldNoPointers(t *testing.T) {
 	}
 	for _, v := range []any{closedOrder{}, fillRec{}, incomeRec{}} {
 		walk(reflect.TypeOf(v).Name(), reflect.TypeOf(v))
+	}
+}
+
+// TestOpenOrdersAreStatesOpenOrders: order.open (OpenOrders) lists the
+// open orders exactly as state's open_orders does, untriggered conditional
+// orders included, the closed ones not, of one symbol when asked.
+func TestOpenOrdersAreStatesOpenOrders(t *testing.T) {
+	e := newEnv(t, market.DemoSymbols()...)
+	e.index("BTC-PERP", "30000")
+	e.index("ETH-PERP", "2000")
+	e.deposit("alice", "100000")
+	e.mustPlace("alice", "BTC-PERP", wire.Buy, "29000", "0.01")
+	e.mustPlace("alice", "ETH-PERP", wire.Sell, "2100", "0.1")
+	e.mustPlace("alice", "BTC-PERP", wire.Buy, "29000", "0.01", wire.IOC) // expires: closed
+	if r := e.send("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Sell, Type: wire.StopMarket, TriggerPrice: dec("25000"),
+		Qty: dec("0.01")}); !r.OK {
+		t.Fatalf("stop: %+v", r.Reply)
+	}
+	open := func(sym string) wire.OrdersReply {
+		return call(t, func(d func(wire.OrdersReply)) { e.x.OpenOrders("alice", wire.State{Symbol: sym}, d) })
+	}
+	for _, sym := range []string{"", "BTC-PERP"} {
+		st := call(t, func(d func(wire.AccountReply)) { e.x.AccountState("alice", wire.State{Symbol: sym}, d) })
+		got := open(sym)
+		if !got.OK || jsonOf(t, got.Orders) != jsonOf(t, st.Account.OpenOrders) {
+			t.Fatalf("symbol %q: order.open %s, state's open orders %s", sym, jsonOf(t, got), jsonOf(t, st.Account.OpenOrders))
+		}
+		if want := map[string]int{"": 3, "BTC-PERP": 2}[sym]; len(got.Orders) != want {
+			t.Fatalf("symbol %q: %d open orders, want %d", sym, len(got.Orders), want)
+		}
+	}
+	if r := open("DOGE-PERP"); r.OK || r.Error.Code != wire.CodeUnknownSymbol || r.Orders == nil {
+		t.Fatalf("unknown symbol: %s", jsonOf(t, r))
 	}
 }

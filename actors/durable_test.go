@@ -326,6 +326,7 @@ func TestReadsLeaveNothingInFlight(t *testing.T) {
 	const sym = "BTC-PERP"
 	call(t, func(d func(wire.AccountReply)) { x.AccountState("alice", wire.State{}, d) })
 	call(t, func(d func(wire.OrdersReply)) { x.AccountOrders("alice", wire.Orders{Limit: 5}, d) })
+	call(t, func(d func(wire.OrdersReply)) { x.OpenOrders("alice", wire.State{}, d) })
 	call(t, func(d func(wire.FillsReply)) { x.Fills("alice", wire.Fills{Limit: 5}, d) })
 	call(t, func(d func(wire.DepthReply)) { x.Depth(sym, wire.Depth{Levels: 5}, d) })
 	call(t, func(d func(wire.FundStateReply)) { x.FundState(wire.FundState{Limit: 5}, d) })
@@ -406,7 +407,8 @@ func TestReplayCaughtUpRunsTheBatch(t *testing.T) {
 // disk: while the journal holds a resting order's record, neither the
 // order's reply nor a depth, recent-trades or fund read that would show it
 // is answered (a crash then would take back what a client saw, and a book
-// rebuilt from that depth's seq would miss the gap after the restart).
+// rebuilt from that depth's seq would miss the gap after the restart), nor
+// an open-orders read (order.open) that would not show it.
 func TestReadsWaitForDurability(t *testing.T) {
 	j := &memJournal{}
 	e := newEnvWith(t, j, market.DemoSymbols()...)
@@ -422,9 +424,11 @@ func TestReadsWaitForDurability(t *testing.T) {
 	depth := make(chan wire.DepthReply, 1)
 	trades := make(chan wire.RecentTradesReply, 1)
 	ticker := make(chan wire.TickerReply, 1)
+	open := make(chan wire.OrdersReply, 1)
 	e.x.Depth("BTC-PERP", wire.Depth{Levels: 5}, func(r wire.DepthReply) { depth <- r })
 	e.x.RecentTrades("BTC-PERP", wire.RecentTrades{Limit: 10}, func(r wire.RecentTradesReply) { trades <- r })
 	e.x.Ticker("BTC-PERP", func(r wire.TickerReply) { ticker <- r })
+	e.x.OpenOrders("alice", wire.State{}, func(r wire.OrdersReply) { open <- r })
 	select {
 	case <-placed:
 		t.Fatal("the order was answered before its records were durable")
@@ -434,6 +438,8 @@ func TestReadsWaitForDurability(t *testing.T) {
 		t.Fatalf("recent trades answered before durable: %+v", r.Trades)
 	case r := <-ticker:
 		t.Fatalf("ticker answered before durable: %+v", r.Ticker)
+	case r := <-open:
+		t.Fatalf("open orders answered before durable: %+v", r)
 	case <-time.After(100 * time.Millisecond):
 	}
 	j.release()
@@ -448,6 +454,9 @@ func TestReadsWaitForDurability(t *testing.T) {
 	}
 	if r := <-ticker; r.Ticker == nil || !r.Ticker.Last.Equal(dec("30010")) {
 		t.Errorf("ticker after the release: %+v", r.Ticker)
+	}
+	if r := <-open; !r.OK || len(r.Orders) != 0 {
+		t.Errorf("open orders after the release: %+v", r)
 	}
 }
 

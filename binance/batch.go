@@ -271,11 +271,10 @@ func (c *call) batchModify() (any, *apiError) {
 	if !pending {
 		return out, nil
 	}
-	a, e := c.state(nil)
+	open, e := c.open(nil)
 	if e != nil {
 		return nil, e
 	}
-	open := a.OpenOrders
 	answered := false
 	for i := range mods {
 		if out[i] != nil {

@@ -459,15 +459,31 @@ func (c *call) cancelOrder() (any, *apiError) {
 	return c.s.toOrder(o), nil
 }
 
+// open is the account's open orders (of sym when not nil). It asks
+// order.open, not state: on the order requests' subscription it cannot
+// overtake a place this face sent before it, so a cancel-all or a list
+// right behind a place sees it (TestListsFollowPlace).
+func (c *call) open(sym *symbol) ([]wire.Order, *apiError) {
+	req := wire.State{}
+	if sym != nil {
+		req.Symbol = sym.name
+	}
+	var rep wire.OrdersReply
+	if e := c.s.request(c.ctx, c.s.subj.OrderOpen(c.account), req, &rep, ctxOther); e != nil {
+		return nil, e
+	}
+	return rep.Orders, nil
+}
+
 // openOf is the account's open orders (of sym when not nil); algo picks
 // the untriggered conditional ones, else the others.
 func (c *call) openOf(sym *symbol, algo bool) ([]wire.Order, *apiError) {
-	a, e := c.state(sym)
+	os, e := c.open(sym)
 	if e != nil {
 		return nil, e
 	}
-	out := make([]wire.Order, 0, len(a.OpenOrders))
-	for _, o := range a.OpenOrders {
+	out := make([]wire.Order, 0, len(os))
+	for _, o := range os {
 		if (o.Status == wire.StatusUntriggered) == algo {
 			out = append(out, o)
 		}
@@ -604,7 +620,7 @@ func (s *Server) refill(ctx context.Context, n int) bool {
 }
 
 // cancelAll is DELETE /fapi/v1/allOpenOrders: the symbol's plain open
-// orders, as of the state read (conditional ones are algoOpenOrders').
+// orders, as of the order.open read (conditional ones are algoOpenOrders').
 func (c *call) cancelAll() (any, *apiError) { return c.cancelOpen(false) }
 
 func (c *call) cancelOpen(algo bool) (any, *apiError) {

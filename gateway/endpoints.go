@@ -36,6 +36,10 @@ func ops(subj wire.Subjects) []*op {
 				x.AmendOrder(rt.Account, r, done)
 			}, orderBody)},
 		{ep: wire.EpOrderQuery, name: "order-query", subject: subj.OrderQuery(wire.Any), serve: serveOrders},
+		{ep: wire.EpOrderOpen, name: "order-open", subject: subj.OrderOpen(wire.Any),
+			serve: call(wire.DecodeState, func(x Exchange, rt wire.Route, r wire.State, done func(wire.OrdersReply)) {
+				x.OpenOrders(rt.Account, r, done)
+			}, jsonBody)},
 		{ep: wire.EpLeverage, name: "leverage", subject: subj.Leverage(wire.Any), limited: true,
 			serve: call(wire.DecodeLeverage, func(x Exchange, rt wire.Route, r wire.Leverage, done func(wire.LeverageReply)) {
 				x.SetLeverage(rt.Account, r, done)
@@ -191,11 +195,11 @@ var serveOrders = call(wire.DecodeOrders, func(x Exchange, rt wire.Route, r wire
 }, jsonBody)
 
 // endpoints groups the ops into micro endpoints. Every order.* op (place,
-// cancel, amend, cancel_all, cancel_all_after, batch, query) shares one subscription: NATS keeps a connection's messages in order
+// cancel, amend, cancel_all, cancel_all_after, batch, query, open) shares one subscription: NATS keeps a connection's messages in order
 // only within a subscription, and a trader pipelining a place and its cancel
 // must not see the cancel overtake the place, nor a lookup after a timeout
-// the place it looks for (of two arriving together, the second's goroutine
-// is typically scheduled first).
+// or a list of open orders (a cancel-all's) the place it follows (of two
+// arriving together, the second's goroutine is typically scheduled first).
 func endpoints(subj wire.Subjects) []*endpoint {
 	var es []*endpoint
 	orders := &endpoint{name: "order", subject: subj.Orders(wire.Any)}

@@ -29,8 +29,9 @@ const (
 	queueCap = 1024
 	// maxInflight: an account's requests in the exchange at once.
 	maxInflight = 1024
-	// maxStateInflight: an account's state reads in the exchange at once
-	// (each costs in proportion to what the account holds).
+	// maxStateInflight: an account's state reads (state, order.open) in
+	// the exchange at once (each costs in proportion to what the account
+	// holds).
 	maxStateInflight = 64
 	// maxPublicInflight: a public read subject's (a symbol's depth, its
 	// ADL queue, the fund's state) requests in the exchange at once.
@@ -146,7 +147,7 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 
 // full says whether q is at a bound for it, its next request.
 func (q *reqQueue) full(it queued) bool {
-	state := it.e.ops[0].ep == wire.EpState
+	state := isStateRead(it.e.ops[0].ep)
 	return q.flying >= maxInflight || (q.public && q.flying >= maxPublicInflight) || (state && q.reading >= maxStateInflight)
 }
 
@@ -191,7 +192,7 @@ func (in *intake) work() {
 // return, not while the request is served.
 func (in *intake) serve(q *reqQueue, it queued) {
 	ep := it.e.ops[0].ep
-	s := slot{in: in, q: q, state: ep == wire.EpState, read: isRead(ep)}
+	s := slot{in: in, q: q, state: isStateRead(ep), read: isRead(ep)}
 	if s.read && !q.afford(it.start) {
 		in.mu.Unlock()
 		in.g.refuseQueued(it.e, it.subject, it.reply, readLimitedBody)
@@ -281,11 +282,14 @@ func (g *Gateway) refuseQueued(e *endpoint, subject, reply string, body []byte) 
 // isRead reports whether ep only reads: charged to the read budget.
 func isRead(ep wire.Endpoint) bool {
 	switch ep {
-	case wire.EpState, wire.EpOrders, wire.EpOrderQuery, wire.EpFills, wire.EpIncome, wire.EpDepth, wire.EpFundState, wire.EpADLQueue, wire.EpKlines, wire.EpRecentTrades, wire.EpFundingHistory, wire.EpFundDaily, wire.EpTicker, wire.EpOpenInterest:
+	case wire.EpState, wire.EpOrders, wire.EpOrderQuery, wire.EpOrderOpen, wire.EpFills, wire.EpIncome, wire.EpDepth, wire.EpFundState, wire.EpADLQueue, wire.EpKlines, wire.EpRecentTrades, wire.EpFundingHistory, wire.EpFundDaily, wire.EpTicker, wire.EpOpenInterest:
 		return true
 	}
 	return false
 }
+
+// isStateRead reports whether ep is a state read (maxStateInflight).
+func isStateRead(ep wire.Endpoint) bool { return ep == wire.EpState || ep == wire.EpOrderOpen }
 
 // afford refills the read budget to now and reports whether it is not
 // spent. in.mu held.

@@ -255,6 +255,12 @@ func (f *fake) AccountState(acct string, req wire.State, done func(wire.AccountR
 	})
 }
 
+func (f *fake) OpenOrders(acct string, req wire.State, done func(wire.OrdersReply)) {
+	do(f, "OpenOrders", acct, req, done, func() wire.OrdersReply {
+		return wire.OrdersReply{Reply: wire.OK(), Orders: []wire.Order{}}
+	})
+}
+
 func (f *fake) Deposit(req wire.Deposit, done func(wire.BalanceReply)) {
 	do(f, "Deposit", "", req, done, func() wire.BalanceReply {
 		b := f.balance[req.Account].Add(req.Amount)

@@ -33,6 +33,8 @@ type Exchange interface {
 	MovePositionMargin(acct string, req wire.PositionMargin, done func(wire.PositionMarginReply))
 	Withdraw(acct string, req wire.Withdraw, done func(wire.BalanceReply))
 	AccountState(acct string, req wire.State, done func(wire.AccountReply))
+	// OpenOrders answers order.open: the open orders AccountState lists.
+	OpenOrders(acct string, req wire.State, done func(wire.OrdersReply))
 	Deposit(req wire.Deposit, done func(wire.BalanceReply))
 	SetIndex(sym string, req wire.IndexSet, done func(wire.IndexReply))
 	FundDeposit(req wire.FundDeposit, done func(wire.BalanceReply))

@@ -151,6 +151,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 			`{"ok":true,"orders":[]}`},
 		{subj.OrderQuery("alice"), `{"client_order_id":"c1"}`, `AccountOrders(alice, {"client_order_id":"c1","limit":500})`,
 			`{"ok":true,"orders":[]}`},
+		{subj.OrderOpen("alice"), `{"symbol":"ETH-PERP"}`, `OpenOrders(alice, {"symbol":"ETH-PERP"})`, `{"ok":true,"orders":[]}`},
 		{subj.Fills("alice"), ``, `Fills(alice, {"limit":500})`, `{"ok":true,"fills":[]}`},
 		{subj.Income("alice"), `{"type":"funding"}`, `Income(alice, {"limit":500,"type":"funding"})`, `{"ok":true,"income":[]}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,

@@ -39,6 +39,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpOpenInterest:        {"open_interest", `{"start_ms":1,"end_ms":2,"limit":5}`},
 	EpOrders:              {"orders", `{"symbol":"BTC-PERP","order_id":"1","limit":5}`},
 	EpOrderQuery:          {"orders", `{"symbol":"BTC-PERP","order_id":"1","limit":5}`},
+	EpOrderOpen:           {"state", `{"symbol":"BTC-PERP"}`},
 	EpFills:               {"fills", `{"symbol":"BTC-PERP","start_ms":1,"end_ms":2,"limit":5}`},
 	EpIncome:              {"income", `{"type":"funding","symbol":"BTC-PERP","start_ms":1,"end_ms":2,"limit":5}`},
 	// EpOrderBatch has its own decoder: TestBatchIsStrict.

@@ -62,6 +62,7 @@ const (
 	EpOrderCancelAllAfter
 	EpOrderAmend
 	EpOrderQuery
+	EpOrderOpen
 	EpLeverage
 	EpMarginMode
 	EpPositionMargin
@@ -96,7 +97,7 @@ const (
 
 var endpointNames = [...]string{
 	EpInvalid: "invalid", EpOrderPlace: "order.place", EpOrderCancel: "order.cancel", EpOrderBatch: "order.batch",
-	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend", EpOrderQuery: "order.query",
+	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend", EpOrderQuery: "order.query", EpOrderOpen: "order.open",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
 	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
@@ -167,6 +168,11 @@ func (s Subjects) OrderAmend(acct string) string { return s.acct(acct, "order.am
 // that reached the exchange first. On AccountOrders' own subscription it
 // could overtake it.
 func (s Subjects) OrderQuery(acct string) string { return s.acct(acct, "order.query") }
+
+// OrderOpen is acct's open orders (State's body; State's open_orders as
+// an OrdersReply) served in order with acct's order.* requests, as
+// OrderQuery is: a list read right after a place sees it.
+func (s Subjects) OrderOpen(acct string) string { return s.acct(acct, "order.open") }
 
 // OrderCancelAll cancels every open order of acct, or of acct in a symbol.
 func (s Subjects) OrderCancelAll(acct string) string { return s.acct(acct, "order.cancel_all") }
@@ -266,6 +272,8 @@ func (s Subjects) Build(r Route) string {
 		return s.OrderAmend(r.Account)
 	case EpOrderQuery:
 		return s.OrderQuery(r.Account)
+	case EpOrderOpen:
+		return s.OrderOpen(r.Account)
 	case EpLeverage:
 		return s.Leverage(r.Account)
 	case EpMarginMode:
@@ -382,6 +390,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpOrderAmend, Account: t[1]}
 	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "query":
 		r = Route{Endpoint: EpOrderQuery, Account: t[1]}
+	case t[0] == "acct" && n == 4 && t[2] == "order" && t[3] == "open":
+		r = Route{Endpoint: EpOrderOpen, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "leverage":
 		r = Route{Endpoint: EpLeverage, Account: t[1]}
 	case t[0] == "acct" && n == 3 && t[2] == "margin_mode":
@@ -482,7 +492,7 @@ var accountReads = map[string]Endpoint{"depth": EpDepth, "klines": EpKlines, "re
 
 func needsAccount(e Endpoint) bool {
 	switch e {
-	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpOrderQuery, EpLeverage, EpState,
+	case EpOrderPlace, EpOrderCancel, EpOrderBatch, EpOrderCancelAll, EpOrderCancelAllAfter, EpOrderAmend, EpOrderQuery, EpOrderOpen, EpLeverage, EpState,
 		EpMarginMode, EpPositionMargin, EpWithdraw, EpOrders, EpFills, EpIncome, EpAccountEvents:
 		return true
 	}
