@@ -1,0 +1,123 @@
+package actors
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// A close on its way to the book when an ADL close lands: the book
+// matches it after the position it closed is gone.
+
+// closeBehindADL: alice holds an isolated long of 1 at 3750 at leverage
+// lev on cash; dave's cross short of 1 (750 at 5x, bankrupt at 4500) sold
+// it to her; carol, her second account, bids 1 at bid. Alice's req (a
+// sell of 1, accepted as a close) waits in her mailbox while the mark at
+// 4300 liquidates dave, whose IOC finds no ask: his leg goes to ADL, and
+// alice, the only long, is ranked first. Once dave has his plan (the close
+// is in alice's mailbox, behind the sell), the book is held and alice
+// runs: the sell goes to the book, then the ADL close reaches her. The
+// caller lets the book go with release. The fund holds 10000.
+func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bid string, req wire.PlaceOrder) (e *env, sell <-chan wire.OrderReply, release func()) {
+	t.Helper()
+	e = pairEnv(t, "0", sym)
+	e.fundDeposit("10000")
+	e.deposit("alice", cash)
+	e.deposit("dave", "750")
+	e.marginMode("alice", wire.MarginIsolated)
+	e.leverage("alice", tsym, lev)
+	e.leverage("dave", tsym, 5)
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("dave", tsym, wire.Sell, "3750", "1")
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	e.mustPlace("carol", tsym, wire.Buy, bid, "1")
+	held := make(chan struct{})
+	e.x.root.Send(e.x.accounts.get(e.x, "alice").pid, &pauseMsg{until: held})
+	sell = e.placeAsync("alice", req)
+	e.index(tsym, "4300")
+	e.awaitLiq("dave", "had its ADL plan", func(a *accountActor) bool { return strings.Contains(a.liq.Describe(), "planned true") })
+	release = e.holdBook(tsym)
+	close(held)
+	e.drained("alice")
+	return e, sell, release
+}
+
+// settleBehindADL lets the book go and waits for alice's sell and for the
+// end of dave's liquidation (its ADL rounds retry on a timer while the
+// sell is out).
+func (e *env) settleBehindADL(release func(), sell <-chan wire.OrderReply) wire.OrderReply {
+	e.t.Helper()
+	release()
+	s := <-sell
+	e.awaitAccount("dave", "settled", func(a *accountActor) bool { return a.liq == nil })
+	return s
+}
+
+// closedBySell fails unless alice's sell s closed her long whole and no
+// ADL close took any of it, and dave's leg closed against carol, long
+// from alice's sell, at 4500.
+func (e *env) closedBySell(s wire.OrderReply) {
+	e.t.Helper()
+	if !s.OK || !s.Order.FilledQty.Equal(dec("1")) || e.position("alice", tsym) != nil || len(e.rec.events("alice", wire.EventADL)) != 0 {
+		e.t.Fatalf("alice's sell %+v, position %+v, ADL closes %+v", s.Order, e.position("alice", tsym), e.rec.events("alice", wire.EventADL))
+	}
+	e.legClosedAt("carol", "4500")
+}
+
+// bothModes runs f on TEST-PERP in adl and in socialized mode.
+func bothModes(t *testing.T, f func(t *testing.T, sym *market.Symbol)) {
+	for _, sym := range []*market.Symbol{testSymbol(t, tsym, longTiers()...), socializedSymbol(t, tsym, longTiers()...)} {
+		t.Run(sym.ADL.String(), func(t *testing.T) { f(t, sym) })
+	}
+}
+
+// TestADLCloseBehindMarketClose: alice (5x, 750: bankrupt at 3000) sends
+// a market sell, bounded at 3000 as a close. The ADL close took her long
+// at 4500 (1500 of cash), and the sell, matched after it, sold short to
+// carol's bid at 3000 with the mark at 4300: an open no check judged (as
+// one its bound is 3870), its 600 of margin 1300 under water, liquidated
+// at once at bankruptcy price 3600. Carol's ask at the liquidation's bound
+// (3780), queued behind, took 180 of the fund, in either mode (with an
+// empty fund the IOC stops at 3600 and the leg goes to ADL). Now the ADL
+// close leaves alice the lot her sell is on its way to close: the sell
+// closes it, and dave's leg closes against carol's long at the next round.
+func TestADLCloseBehindMarketClose(t *testing.T) {
+	bothModes(t, func(t *testing.T, sym *market.Symbol) {
+		e, sell, release := closeBehindADL(t, sym, "750", 5, "3000",
+			wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
+		e.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3780"), Qty: dec("1")})
+		e.drained("carol")
+		s := e.settleBehindADL(release, sell)
+		if r := e.audit(); r.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) || e.liquidations("alice") != 0 {
+			t.Fatalf("alice liquidated %d times; fund %s, audit %s", e.liquidations("alice"), e.fundBalance(), r)
+		}
+		e.closedBySell(s)
+	})
+}
+
+// TestADLCloseBehindLimitClose: alice (1x, 3750: bankrupt at 0) sends a
+// sell at 5625, IOC or GTC, accepted as a close (reserving nothing). The
+// ADL close left her flat on 4500, and the sell, matched after it (the
+// GTC's cancel, OpenedByClose's, came behind it), sold short to carol's
+// bid at 5625: an isolated open taking 5625 of margin from 4500 of cash.
+// When the short was liquidated the cash's −1125 went to the fund (10000
+// → 8875, either mode; with an empty fund 1125 uncovered in adl mode, paid
+// by carol, the only winner, socialized). Now the sell closes the long.
+func TestADLCloseBehindLimitClose(t *testing.T) {
+	bothModes(t, func(t *testing.T, sym *market.Symbol) {
+		for _, tif := range []wire.TIF{wire.IOC, wire.GTC} {
+			e, sell, release := closeBehindADL(t, sym, "3750", 1, "5625",
+				wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: tif, Price: dec("5625"), Qty: dec("1")})
+			s := e.settleBehindADL(release, sell)
+			if p := e.position("alice", tsym); p != nil && p.Side == wire.Short {
+				e.index(tsym, p.LiquidationPrice.String())
+			}
+			if r := e.audit(); r.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+				t.Fatalf("%s: fund %s, audit %s", tif, e.fundBalance(), r)
+			}
+			e.closedBySell(s)
+		}
+	})
+}
