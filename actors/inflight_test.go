@@ -12,15 +12,17 @@ import (
 // matches it after the position it closed is gone.
 
 // closeBehindADL: alice holds an isolated long of 1 at 3750 at leverage
-// lev on cash; dave's cross short of 1 (750 at 5x, bankrupt at 4500) sold
-// it to her; carol, her second account, bids 1 at bid. Alice's req (a
-// sell of 1, accepted as a close) waits in her mailbox while the mark at
-// 4300 liquidates dave, whose IOC finds no ask: his leg goes to ADL, and
-// alice, the only long, is ranked first. Once dave has his plan (the close
-// is in alice's mailbox, behind the sell), the book is held and alice
-// runs: the sell goes to the book, then the ADL close reaches her. The
-// caller lets the book go with release. The fund holds 10000.
-func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bid string, req wire.PlaceOrder) (e *env, sell <-chan wire.OrderReply, release func()) {
+// lev on cash (rest: and a resting sell of 1 there, "" for none); dave's
+// cross short of 1 (750 at 5x, bankrupt at 4500) sold it to her; carol,
+// her second account, bids 1 at bid. Alice's request (send: a sell of 1,
+// or an amend of the resting one, accepted as a close) waits in her
+// mailbox while the mark at 4300 liquidates dave, whose IOC finds no ask:
+// his leg goes to ADL, and alice, the only long, is ranked first. Once
+// dave has his plan (the close is in alice's mailbox, behind the request),
+// the book is held and alice runs: the request goes to the book, then the
+// ADL close reaches her. The caller lets the book go with release. The
+// fund holds 10000.
+func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bid, rest string, send func(e *env, resting string) <-chan wire.OrderReply) (e *env, reply <-chan wire.OrderReply, release func()) {
 	t.Helper()
 	e = pairEnv(t, "0", sym)
 	e.fundDeposit("10000")
@@ -32,16 +34,25 @@ func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bi
 	e.leverage("carol", tsym, 5)
 	e.mustPlace("dave", tsym, wire.Sell, "3750", "1")
 	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	var resting string
+	if rest != "" {
+		resting = e.mustPlace("alice", tsym, wire.Sell, rest, "1").OrderID
+	}
 	e.mustPlace("carol", tsym, wire.Buy, bid, "1")
 	held := make(chan struct{})
 	e.x.root.Send(e.x.accounts.get(e.x, "alice").pid, &pauseMsg{until: held})
-	sell = e.placeAsync("alice", req)
+	reply = send(e, resting)
 	e.index(tsym, "4300")
 	e.awaitLiq("dave", "had its ADL plan", func(a *accountActor) bool { return strings.Contains(a.liq.Describe(), "planned true") })
 	release = e.holdBook(tsym)
 	close(held)
 	e.drained("alice")
-	return e, sell, release
+	return e, reply, release
+}
+
+// sellOf sends alice's sell req.
+func sellOf(req wire.PlaceOrder) func(*env, string) <-chan wire.OrderReply {
+	return func(e *env, _ string) <-chan wire.OrderReply { return e.placeAsync("alice", req) }
 }
 
 // settleBehindADL lets the book go and waits for alice's sell and for the
@@ -85,8 +96,8 @@ func bothModes(t *testing.T, f func(t *testing.T, sym *market.Symbol)) {
 // closes it, and dave's leg closes against carol's long at the next round.
 func TestADLCloseBehindMarketClose(t *testing.T) {
 	bothModes(t, func(t *testing.T, sym *market.Symbol) {
-		e, sell, release := closeBehindADL(t, sym, "750", 5, "3000",
-			wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")})
+		e, sell, release := closeBehindADL(t, sym, "750", 5, "3000", "",
+			sellOf(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")}))
 		e.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3780"), Qty: dec("1")})
 		e.drained("carol")
 		s := e.settleBehindADL(release, sell)
@@ -108,8 +119,8 @@ func TestADLCloseBehindMarketClose(t *testing.T) {
 func TestADLCloseBehindLimitClose(t *testing.T) {
 	bothModes(t, func(t *testing.T, sym *market.Symbol) {
 		for _, tif := range []wire.TIF{wire.IOC, wire.GTC} {
-			e, sell, release := closeBehindADL(t, sym, "3750", 1, "5625",
-				wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: tif, Price: dec("5625"), Qty: dec("1")})
+			e, sell, release := closeBehindADL(t, sym, "3750", 1, "5625", "",
+				sellOf(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: tif, Price: dec("5625"), Qty: dec("1")}))
 			s := e.settleBehindADL(release, sell)
 			if p := e.position("alice", tsym); p != nil && p.Side == wire.Short {
 				e.index(tsym, p.LiquidationPrice.String())
@@ -119,5 +130,30 @@ func TestADLCloseBehindLimitClose(t *testing.T) {
 			}
 			e.closedBySell(s)
 		}
+	})
+}
+
+// TestADLCloseBehindAmendedClose: alice (1x, 3750) rests a sell at 5625,
+// a close, and amends it down to carol's bid at 5000 as the ADL close
+// lands. Risk held the amend to the order's close (no margin), and the
+// resting sell is what OpenedByClose cancels; its cancel reached the book
+// behind the amend, which sold short to carol: 5000 of margin from 4500
+// of cash, the fund's 500 at the short's liquidation. The amend on its way
+// holds the lot as a place does.
+func TestADLCloseBehindAmendedClose(t *testing.T) {
+	bothModes(t, func(t *testing.T, sym *market.Symbol) {
+		e, amend, release := closeBehindADL(t, sym, "3750", 1, "5000", "5625", func(e *env, id string) <-chan wire.OrderReply {
+			ch := make(chan wire.OrderReply, 1)
+			e.x.AmendOrder("alice", wire.Amend{Symbol: tsym, OrderID: id, Price: dec("5000")}, func(r wire.OrderReply) { ch <- r })
+			return ch
+		})
+		s := e.settleBehindADL(release, amend)
+		if p := e.position("alice", tsym); p != nil && p.Side == wire.Short {
+			e.index(tsym, p.LiquidationPrice.String())
+		}
+		if r := e.audit(); r.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
+			t.Fatalf("amend %+v: fund %s, audit %s", s.Reply, e.fundBalance(), r)
+		}
+		e.closedBySell(s)
 	})
 }
