@@ -20,11 +20,12 @@ import (
 // his leg goes to ADL, and alice, the only long, is ranked first. Once
 // dave has his plan (the close is in alice's mailbox, behind the request),
 // the book is held and alice runs: the request goes to the book, then the
-// ADL close reaches her. The caller lets the book go with release. The
-// fund holds 10000.
-func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bid, rest string, send func(e *env, resting string) <-chan wire.OrderReply) (e *env, reply <-chan wire.OrderReply, release func()) {
+// ADL close reaches her. settle lets the book go. The fund holds 10000;
+// the exchange is durable.
+func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bid, rest string, send func(e *env, resting string) <-chan wire.OrderReply) *behindADL {
 	t.Helper()
-	e = pairEnv(t, "0", sym)
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "0", sym)
 	e.fundDeposit("10000")
 	e.deposit("alice", cash)
 	e.deposit("dave", "750")
@@ -41,13 +42,23 @@ func closeBehindADL(t *testing.T, sym *market.Symbol, cash string, lev int64, bi
 	e.mustPlace("carol", tsym, wire.Buy, bid, "1")
 	held := make(chan struct{})
 	e.x.root.Send(e.x.accounts.get(e.x, "alice").pid, &pauseMsg{until: held})
-	reply = send(e, resting)
+	b := &behindADL{env: e, j: j, sym: sym, reply: send(e, resting)}
 	e.index(tsym, "4300")
 	e.awaitLiq("dave", "had its ADL plan", func(a *accountActor) bool { return strings.Contains(a.liq.Describe(), "planned true") })
-	release = e.holdBook(tsym)
+	b.release = e.holdBook(tsym)
 	close(held)
 	e.drained("alice")
-	return e, reply, release
+	return b
+}
+
+// behindADL is closeBehindADL's exchange, its journal and symbol, where
+// the reply to alice's request comes, and the book's release.
+type behindADL struct {
+	*env
+	j       *memJournal
+	sym     *market.Symbol
+	reply   <-chan wire.OrderReply
+	release func()
 }
 
 // sellOf sends alice's sell req.
@@ -55,26 +66,43 @@ func sellOf(req wire.PlaceOrder) func(*env, string) <-chan wire.OrderReply {
 	return func(e *env, _ string) <-chan wire.OrderReply { return e.placeAsync("alice", req) }
 }
 
-// settleBehindADL lets the book go and waits for alice's sell and for the
-// end of dave's liquidation (its ADL rounds retry on a timer while the
-// sell is out).
-func (e *env) settleBehindADL(release func(), sell <-chan wire.OrderReply) wire.OrderReply {
-	e.t.Helper()
-	release()
-	s := <-sell
-	e.awaitAccount("dave", "settled", func(a *accountActor) bool { return a.liq == nil })
-	return s
+// settle lets the book go and waits for the reply to alice's request and
+// for the end of dave's liquidation (its ADL rounds retry on a timer
+// while the request is out). A short alice holds then is liquidated.
+func (b *behindADL) settle() wire.OrderReply {
+	b.t.Helper()
+	b.release()
+	r := <-b.reply
+	b.awaitAccount("dave", "settled", func(a *accountActor) bool { return a.liq == nil })
+	if p := b.position("alice", tsym); p != nil && p.Side == wire.Short {
+		b.index(tsym, p.LiquidationPrice.String())
+	}
+	return r
 }
 
-// closedBySell fails unless alice's sell s closed her long whole and no
-// ADL close took any of it, and dave's leg closed against carol, long
-// from alice's sell, at 4500.
-func (e *env) closedBySell(s wire.OrderReply) {
-	e.t.Helper()
-	if !s.OK || !s.Order.FilledQty.Equal(dec("1")) || e.position("alice", tsym) != nil || len(e.rec.events("alice", wire.EventADL)) != 0 {
-		e.t.Fatalf("alice's sell %+v, position %+v, ADL closes %+v", s.Order, e.position("alice", tsym), e.rec.events("alice", wire.EventADL))
+// fundKept fails unless the audit holds with nothing uncovered and the
+// fund's 10000 untouched.
+func (b *behindADL) fundKept() {
+	b.t.Helper()
+	if r := b.audit(); r.Uncovered != 0 || !b.fundBalance().Equal(dec("10000")) || b.liquidations("alice") != 0 {
+		b.t.Fatalf("alice liquidated %d times; fund %s, audit %s", b.liquidations("alice"), b.fundBalance(), r)
 	}
-	e.legClosedAt("carol", "4500")
+}
+
+// closedBySell fails unless alice's request (its reply r) closed her long
+// whole and no ADL close took any of it, dave's leg closed against carol,
+// long from alice's sell, at 4500, and a replay of the journal reaches the
+// same state.
+func (b *behindADL) closedBySell(r wire.OrderReply) {
+	b.t.Helper()
+	if !r.OK || !r.Order.FilledQty.Equal(dec("1")) || b.position("alice", tsym) != nil || len(b.rec.events("alice", wire.EventADL)) != 0 {
+		b.t.Fatalf("alice's sell %+v, position %+v, ADL closes %+v", r.Order, b.position("alice", tsym), b.rec.events("alice", wire.EventADL))
+	}
+	b.legClosedAt("carol", "4500")
+	want := b.hash()
+	if got := newEnvWith(b.t, b.j.clone(), b.sym).hash(); got != want {
+		b.t.Fatalf("replay: state hash %x, want %x", got, want)
+	}
 }
 
 // bothModes runs f on TEST-PERP in adl and in socialized mode.
@@ -87,8 +115,9 @@ func bothModes(t *testing.T, f func(t *testing.T, sym *market.Symbol)) {
 // TestADLCloseBehindMarketClose: alice (5x, 750: bankrupt at 3000) sends
 // a market sell, bounded at 3000 as a close. The ADL close took her long
 // at 4500 (1500 of cash), and the sell, matched after it, sold short to
-// carol's bid at 3000 with the mark at 4300: an open no check judged (as
-// one its bound is 3870), its 600 of margin 1300 under water, liquidated
+// carol's bid at 3000 with the mark at 4300: an open no check judged (an
+// open's bound, OpenBound, stops near 3770), its 600 of margin 1300 under
+// water, liquidated
 // at once at bankruptcy price 3600. Carol's ask at the liquidation's bound
 // (3780), queued behind, took 180 of the fund, in either mode (with an
 // empty fund the IOC stops at 3600 and the leg goes to ADL). Now the ADL
@@ -96,15 +125,13 @@ func bothModes(t *testing.T, f func(t *testing.T, sym *market.Symbol)) {
 // closes it, and dave's leg closes against carol's long at the next round.
 func TestADLCloseBehindMarketClose(t *testing.T) {
 	bothModes(t, func(t *testing.T, sym *market.Symbol) {
-		e, sell, release := closeBehindADL(t, sym, "750", 5, "3000", "",
+		b := closeBehindADL(t, sym, "750", 5, "3000", "",
 			sellOf(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Market, TIF: wire.IOC, Qty: dec("1")}))
-		e.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3780"), Qty: dec("1")})
-		e.drained("carol")
-		s := e.settleBehindADL(release, sell)
-		if r := e.audit(); r.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) || e.liquidations("alice") != 0 {
-			t.Fatalf("alice liquidated %d times; fund %s, audit %s", e.liquidations("alice"), e.fundBalance(), r)
-		}
-		e.closedBySell(s)
+		b.placeAsync("carol", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3780"), Qty: dec("1")})
+		b.drained("carol")
+		r := b.settle()
+		b.fundKept()
+		b.closedBySell(r)
 	})
 }
 
@@ -119,16 +146,11 @@ func TestADLCloseBehindMarketClose(t *testing.T) {
 func TestADLCloseBehindLimitClose(t *testing.T) {
 	bothModes(t, func(t *testing.T, sym *market.Symbol) {
 		for _, tif := range []wire.TIF{wire.IOC, wire.GTC} {
-			e, sell, release := closeBehindADL(t, sym, "3750", 1, "5625", "",
+			b := closeBehindADL(t, sym, "3750", 1, "5625", "",
 				sellOf(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: tif, Price: dec("5625"), Qty: dec("1")}))
-			s := e.settleBehindADL(release, sell)
-			if p := e.position("alice", tsym); p != nil && p.Side == wire.Short {
-				e.index(tsym, p.LiquidationPrice.String())
-			}
-			if r := e.audit(); r.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
-				t.Fatalf("%s: fund %s, audit %s", tif, e.fundBalance(), r)
-			}
-			e.closedBySell(s)
+			r := b.settle()
+			b.fundKept()
+			b.closedBySell(r)
 		}
 	})
 }
@@ -142,18 +164,13 @@ func TestADLCloseBehindLimitClose(t *testing.T) {
 // holds the lot as a place does.
 func TestADLCloseBehindAmendedClose(t *testing.T) {
 	bothModes(t, func(t *testing.T, sym *market.Symbol) {
-		e, amend, release := closeBehindADL(t, sym, "3750", 1, "5000", "5625", func(e *env, id string) <-chan wire.OrderReply {
+		b := closeBehindADL(t, sym, "3750", 1, "5000", "5625", func(e *env, id string) <-chan wire.OrderReply {
 			ch := make(chan wire.OrderReply, 1)
 			e.x.AmendOrder("alice", wire.Amend{Symbol: tsym, OrderID: id, Price: dec("5000")}, func(r wire.OrderReply) { ch <- r })
 			return ch
 		})
-		s := e.settleBehindADL(release, amend)
-		if p := e.position("alice", tsym); p != nil && p.Side == wire.Short {
-			e.index(tsym, p.LiquidationPrice.String())
-		}
-		if r := e.audit(); r.Uncovered != 0 || !e.fundBalance().Equal(dec("10000")) {
-			t.Fatalf("amend %+v: fund %s, audit %s", s.Reply, e.fundBalance(), r)
-		}
-		e.closedBySell(s)
+		r := b.settle()
+		b.fundKept()
+		b.closedBySell(r)
 	})
 }
