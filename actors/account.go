@@ -131,6 +131,10 @@ type order struct {
 	// may fill it at (closingPast), set as it is sent; a market order ends
 	// at its book, so no quiescent point (snapshot, hash) holds one.
 	bound book.Ticks
+	// onWay: sent to the book, whose result has not come back (no
+	// quiescent point holds one either). The book matches it before any
+	// cancel sent now (onADLClose).
+	onWay bool
 	// amending counts the order's amends sent to the book and not yet
 	// answered; amendMark is the mark the latest was checked at. Until the
 	// answer, risk holds the amended reservation while the book may still
@@ -368,6 +372,7 @@ func (a *accountActor) submit(ctx actor.Context, o *order, m *placeReq, mark boo
 		bound = a.risk(o.h).OpenBound(s, o.side, o.qty, mark, bound)
 		o.bound = bound
 	}
+	o.onWay = true
 	m.o = o
 	m.place = placeMsg{
 		order: book.Order{ID: o.id, Account: a.e.id, ClientID: o.clientID, Side: o.side, Type: o.typ, TIF: o.tif,
@@ -692,6 +697,9 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	}
 	if o == nil {
 		panic(fmt.Sprintf("actors: the book's result for order %d, which the account does not know", m.id))
+	}
+	if m.amend == nil {
+		o.onWay = false
 	}
 	if m.code != book.OK || m.err != nil {
 		a.risk(o.h).OnOrderDone(o.id)

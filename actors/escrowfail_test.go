@@ -12,10 +12,18 @@ import (
 // TestFailedLiquidationGivesBackEveryLegsSetAside waits for its quotes).
 func (e *env) awaitLiq(acct, what string, ok func(a *accountActor) bool) {
 	e.t.Helper()
+	e.awaitAccount(acct, what, func(a *accountActor) bool { return a.liq != nil && ok(a) })
+}
+
+// awaitAccount polls acct's actor with a hook until ok holds of it: for a
+// state that no event announces, or one reached after a retry timer that
+// quiesce does not wait for.
+func (e *env) awaitAccount(acct, what string, ok func(a *accountActor) bool) {
+	e.t.Helper()
 	pid := e.x.accounts.get(e.x, acct).pid
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		got := make(chan bool, 1)
-		e.x.root.Send(pid, &testHook{fn: func(a *accountActor) { got <- a.liq != nil && ok(a) }})
+		e.x.root.Send(pid, &testHook{fn: func(a *accountActor) { got <- ok(a) }})
 		if <-got {
 			return
 		}

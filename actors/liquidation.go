@@ -313,7 +313,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		return
 	}
 	before := a.risk(h).Qty(h.sym)
-	done, res, code := a.risk(h).CloseForADL(h.sym, m.side, m.qty, m.price)
+	done, res, code := a.risk(h).CloseForADL(h.sym, m.side, m.qty, m.price, a.closingOnWay(h, m.side.Opposite()))
 	if code != risk.OK {
 		panic(fmt.Sprintf("actors: risk refused an ADL close of %d at %d: %s", m.qty, m.price, code))
 	}
@@ -326,7 +326,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		// Moved from outside, the position may leave reduce-only orders
 		// beyond it, or closing orders that would now open (past MaxQty,
 		// or at all: never checked as opens).
-		ids := append(a.risk(h).OpenedByClose(h.sym, before), a.risk(h).ExcessOverMax(h.sym)...)
+		ids := append(a.risk(h).OpenedByClose(h.sym, before, a.unanswered), a.risk(h).ExcessOverMax(h.sym)...)
 		if res.ReduceOnlyExcess {
 			ids = append(ids, a.risk(h).ExcessReduceOnly(h.sym)...)
 		}
@@ -359,6 +359,32 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	if inLiq {
 		a.perform(ctx)
 	}
+}
+
+// closingOnWay is how many lots h's orders on side may still be matched
+// as the book has them, which no cancel sent now can stop: a place on its
+// way (o.onWay), or an order with an amend on its way, at the larger of
+// its two quantities. A forced close leaves them to close
+// (risk.Account.CloseForADL).
+func (a *accountActor) closingOnWay(h *symbolHandle, side book.Side) book.Lots {
+	var n book.Lots
+	for _, o := range a.orders.Values() {
+		switch {
+		case o.h != h || o.side != side:
+		case o.amending > 0:
+			n += max(o.qty, o.pendQty) - o.filled
+		case o.onWay:
+			n += o.qty - o.filled
+		}
+	}
+	return n
+}
+
+// unanswered says whether the book has yet to answer open order id's place
+// or an amend of it.
+func (a *accountActor) unanswered(id book.OrderID) bool {
+	o := a.orders.get(id)
+	return o != nil && (o.onWay || o.amending > 0)
 }
 
 // answerClose acknowledges a forced close to the ADL ranking, tells the

@@ -1224,7 +1224,7 @@ type adlCloseMsg struct {
 
 func (m *adlCloseMsg) deliver(w *world) {
 	a, s := m.a, w.syms[m.sym]
-	done, res, code := a.r.CloseForADL(s, m.side, m.qty, m.price)
+	done, res, code := a.r.CloseForADL(s, m.side, m.qty, m.price, 0)
 	if code != risk.OK {
 		w.fatalf("%s: risk refused an ADL close of %d at %d: %s", a.name, m.qty, m.price, code)
 	}

@@ -103,12 +103,22 @@ func (a *Account) ApplyADLClose(sym *market.Symbol, qty book.Lots, price book.Ti
 // the close would leave what backs the position below zero (the ranking's
 // view of its collateral may be stale): ADL must not make a counterparty
 // bankrupt, a deficit nobody reserved.
-func (a *Account) CloseForADL(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks) (book.Lots, FillResult, Code) {
+//
+// held is how many lots of the position the account's closing orders on
+// their way to the book count on (sent, not yet answered): the book
+// matches them before any cancel sent now, so they fill as closes only if
+// the position still holds them. The close leaves at least held lots
+// (none when held ≥ the position): taken, the orders would open a
+// position no pre-trade check judged (TestADLCloseBehindLimitClose).
+func (a *Account) CloseForADL(sym *market.Symbol, side book.Side, qty book.Lots, price book.Ticks, held book.Lots) (book.Lots, FillResult, Code) {
 	i := a.find(sym)
 	if i < 0 || qty <= 0 || a.pos[i].qty*book.Lots(side.Sign()) <= 0 {
 		return 0, FillResult{}, OK
 	}
-	n := min(qty, abs(a.pos[i].qty))
+	n := min(qty, abs(a.pos[i].qty)-max(held, 0))
+	if n <= 0 {
+		return 0, FillResult{}, OK
+	}
 	if price <= 0 || price > 2*sym.MaxPrice {
 		return 0, FillResult{}, InvalidPrice
 	}

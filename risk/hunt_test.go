@@ -77,19 +77,51 @@ func TestOpenedByClose(t *testing.T) {
 		c, _ := a.PreTrade(sym, Order{ID: ids[len(ids)-1], Side: book.Sell, Type: Limit, Price: 4000, Qty: q}, 3750)
 		mustOK(t, c, "sell")
 	}
-	if got := a.OpenedByClose(sym, 3); got != nil {
+	if got := a.OpenedByClose(sym, 3, nil); got != nil {
 		t.Fatalf("nothing closed: %v", got)
 	}
 	if _, c := a.ApplyADLClose(sym, 2, 3750); c != OK {
 		t.Fatal(c)
 	}
-	if got := a.OpenedByClose(sym, 3); !slices.Equal(got, []book.OrderID{ids[2]}) {
+	if got := a.OpenedByClose(sym, 3, nil); !slices.Equal(got, []book.OrderID{ids[2]}) {
 		t.Fatalf("opened by the close: %v, want %v", got, ids[2:])
 	}
 	if _, c := a.ApplyADLClose(sym, 1, 3750); c != OK {
 		t.Fatal(c)
 	}
-	if got := a.OpenedByClose(sym, 1); !slices.Equal(got, []book.OrderID{ids[2]}) {
+	if got := a.OpenedByClose(sym, 1, nil); !slices.Equal(got, []book.OrderID{ids[2]}) {
 		t.Fatalf("opened by the last close: %v", got)
+	}
+}
+
+// TestCloseForADLLeavesWhatIsOnItsWay: a long of 3 with a resting sell of
+// 1 and a newer sell of 2 on its way to the book. Asked for all 3, the
+// ADL close takes 1, leaving the 2 the sell on its way will close; of the
+// side's lot now opening, the resting sell is canceled, not the one the
+// book will match before any cancel. With 3 on their way it closes none.
+func TestCloseForADLLeavesWhatIsOnItsWay(t *testing.T) {
+	sym := longSeed(t)
+	a := funded("100000", Isolated)
+	mustOK(t, a.SetLeverage(sym, 5), "5×")
+	trade(t, a, sym, book.Buy, 3750, 3, 3750, false)
+	resting, onWay := newID(), newID()
+	for _, o := range []Order{{ID: resting, Qty: 1}, {ID: onWay, Qty: 2}} {
+		o.Side, o.Type, o.Price = book.Sell, Limit, 4000
+		c, _ := a.PreTrade(sym, o, 3750)
+		mustOK(t, c, "sell")
+	}
+	if n, _, c := a.CloseForADL(sym, book.Buy, 3, 4500, 3); c != OK || n != 0 {
+		t.Fatalf("closed %d (%s) of a long every lot of which is on its way", n, c)
+	}
+	n, r, c := a.CloseForADL(sym, book.Buy, 3, 4500, 2)
+	if c != OK || n != 1 || r.Position != 2 {
+		t.Fatalf("closed %d (%s), position %d; want 1, 2", n, c, r.Position)
+	}
+	sent := func(id book.OrderID) bool { return id == onWay }
+	if got := a.OpenedByClose(sym, 3, sent); !slices.Equal(got, []book.OrderID{resting}) {
+		t.Fatalf("canceled %v, want the resting %d", got, resting)
+	}
+	if got := a.OpenedByClose(sym, 3, nil); !slices.Equal(got, []book.OrderID{onWay}) {
+		t.Fatalf("without onWay: %v", got)
 	}
 }

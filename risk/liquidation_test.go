@@ -232,11 +232,11 @@ func TestLiquidationPartialThenADL(t *testing.T) {
 	}
 	// A stale ranking asks more than b holds (7 short): b closes its 7;
 	// asked of the long side it holds nothing and closes 0.
-	n, r, code := b.CloseForADL(sym, book.Sell, 9, 3000)
+	n, r, code := b.CloseForADL(sym, book.Sell, 9, 3000, 0)
 	if code != OK || n != 7 || r.Position != 0 {
 		t.Fatalf("CloseForADL over the position: %d %+v %s", n, r, code)
 	}
-	if n, _, code := b.CloseForADL(sym, book.Buy, 1, 3000); code != OK || n != 0 {
+	if n, _, code := b.CloseForADL(sym, book.Buy, 1, 3000, 0); code != OK || n != 0 {
 		t.Fatalf("CloseForADL of the other side: %d %s", n, code)
 	}
 }
@@ -352,7 +352,7 @@ func TestCloseForADLOnlyWhatItCanAfford(t *testing.T) {
 			a := funded(deposit, c.mode)
 			mustOK(t, a.SetLeverage(sym, 50), "leverage")
 			trade(t, a, sym, book.Buy, 1100, 10, 1100, false) // long 10 at 1100: isolated margin 220
-			n, r, code := a.CloseForADL(sym, book.Buy, 10, c.price)
+			n, r, code := a.CloseForADL(sym, book.Buy, 10, c.price, 0)
 			mustOK(t, code, "CloseForADL")
 			if n != c.want || r.Deficit != 0 {
 				t.Fatalf("closed %d (deficit %d), want %d", n, r.Deficit, c.want)
@@ -382,7 +382,7 @@ func TestExcessOverMaxAfterADL(t *testing.T) {
 	if ids := a.ExcessOverMax(sym); len(ids) != 0 {
 		t.Fatalf("excess %v while the short stands", ids)
 	}
-	if n, _, code := a.CloseForADL(sym, book.Sell, 10, 1000); code != OK || n != 10 {
+	if n, _, code := a.CloseForADL(sym, book.Sell, 10, 1000, 0); code != OK || n != 10 {
 		t.Fatalf("ADL close %d %s", n, code)
 	}
 	if ids := a.ExcessOverMax(sym); !slices.Equal(ids, []book.OrderID{902}) {

@@ -380,7 +380,7 @@ func (a *Account) ExcessReduceOnly(sym *market.Symbol) []book.OrderID {
 	p := &a.pos[i]
 	var out []book.OrderID
 	for _, s := range [2]book.Side{book.Buy, book.Sell} {
-		out = a.newestOf(i, s, p.side[sideIdx(s)].roQty-p.closeCap(s), true, out)
+		out = a.newestOf(i, s, p.side[sideIdx(s)].roQty-p.closeCap(s), true, nil, out)
 	}
 	return out
 }
@@ -398,7 +398,7 @@ func (a *Account) ExcessOverMax(sym *market.Symbol) []book.OrderID {
 	p := &a.pos[i]
 	var out []book.OrderID
 	for _, s := range [2]book.Side{book.Buy, book.Sell} {
-		out = a.newestOf(i, s, p.worstQty(s, 0)-sym.MaxQty, false, out)
+		out = a.newestOf(i, s, p.worstQty(s, 0)-sym.MaxQty, false, nil, out)
 	}
 	return out
 }
@@ -409,8 +409,11 @@ func (a *Account) ExcessOverMax(sym *market.Symbol) []book.OrderID {
 // were accepted as closes, never checked as opens (margin, open loss,
 // liquidatable on their own fill), so the side keeps no more opening lots
 // than it had. Filled unchecked, an isolated one took margin the cash did
-// not have (TestADLCloseTurnsCloseIntoOpen).
-func (a *Account) OpenedByClose(sym *market.Symbol, before book.Lots) []book.OrderID {
+// not have (TestADLCloseTurnsCloseIntoOpen). Orders for which onWay is
+// true (nil: none) are passed over: a cancel reaches the book after them,
+// so the close left their lots to them (CloseForADL's held) and the
+// resting ones are what must go.
+func (a *Account) OpenedByClose(sym *market.Symbol, before book.Lots, onWay func(book.OrderID) bool) []book.OrderID {
 	i := a.find(sym)
 	if i < 0 || before == 0 {
 		return nil
@@ -421,19 +424,20 @@ func (a *Account) OpenedByClose(sym *market.Symbol, before book.Lots) []book.Ord
 		s = book.Buy
 	}
 	q := p.side[sideIdx(s)].qty
-	return a.newestOf(i, s, max(q-p.closeCap(s), 0)-max(q-abs(before), 0), false, nil)
+	return a.newestOf(i, s, max(q-p.closeCap(s), 0)-max(q-abs(before), 0), false, onWay, nil)
 }
 
 // newestOf appends to out slot i's open orders on side s (only the
-// reduce-only ones if reduceOnly), newest (highest id) first, until their
-// quantity covers excess; nothing when excess ≤ 0.
-func (a *Account) newestOf(i int, s book.Side, excess book.Lots, reduceOnly bool, out []book.OrderID) []book.OrderID {
+// reduce-only ones if reduceOnly, none that skip says to pass over),
+// newest (highest id) first, until their quantity covers excess; nothing
+// when excess ≤ 0.
+func (a *Account) newestOf(i int, s book.Side, excess book.Lots, reduceOnly bool, skip func(book.OrderID) bool, out []book.OrderID) []book.OrderID {
 	if excess <= 0 {
 		return out
 	}
 	var os []openOrder
 	for _, o := range a.orders.Values() {
-		if int(o.slot) == i && o.side == s && (o.reduceOnly || !reduceOnly) {
+		if int(o.slot) == i && o.side == s && (o.reduceOnly || !reduceOnly) && (skip == nil || !skip(o.id)) {
 			os = append(os, o)
 		}
 	}

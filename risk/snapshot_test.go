@@ -213,7 +213,7 @@ func (w *snapWalk) op(a *Account) (string, snapOp) {
 				res, c := x.ApplyADLClose(sym, q, price)
 				return []any{res, c}
 			}
-			got, res, c := x.CloseForADL(sym, side.Opposite(), q, price)
+			got, res, c := x.CloseForADL(sym, side.Opposite(), q, price, 0)
 			return []any{got, res, c}
 		}
 	case n < 96:
