@@ -260,6 +260,9 @@ func (mm *marketMaker) refresh(ctx context.Context) {
 }
 
 // sync reads the account: positions, and which quotes are still open.
+// The open quotes come from order.open, on the subscription of the
+// places: state could be answered before a quote just placed on this
+// connection, which the bot would then forget and leave resting.
 func (mm *marketMaker) sync(ctx context.Context) {
 	c, cancel := mm.callCtx(ctx)
 	defer cancel()
@@ -268,8 +271,13 @@ func (mm *marketMaker) sync(ctx context.Context) {
 		mm.cfg.Log.Warn("market maker: state", "account", mm.acct, "err", err)
 		return
 	}
+	var oo wire.OrdersReply
+	if err := call(c, mm.nc, mm.subj.OrderOpen(mm.acct), wire.State{}, &oo); err != nil {
+		mm.cfg.Log.Warn("market maker: open orders", "account", mm.acct, "err", err)
+		return
+	}
 	open := map[string]bool{}
-	for _, o := range r.Account.OpenOrders {
+	for _, o := range oo.Orders {
 		open[o.ClientOrderID] = true
 	}
 	for i, s := range mm.syms {
