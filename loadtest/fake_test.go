@@ -162,11 +162,17 @@ func (f *fakeExchange) handle(m *nats.Msg) {
 		f.moveIndex(r.Symbol, x.Price)
 		f.respond(m, wire.IndexReply{Reply: wire.OK(), Index: x.Price, Mark: x.Price})
 	case wire.EpState:
+		// No open orders here: the load test's bots read them on order.open,
+		// which a place sent before cannot overtake (a bot reading these
+		// would forget every quote and place it again).
 		acct := &wire.Account{Account: r.Account, Balances: map[string]decimal.Decimal{"USDT": f.deposits[r.Account]}, Equity: f.deposits[r.Account]}
-		for _, o := range f.resting[r.Account] {
-			acct.OpenOrders = append(acct.OpenOrders, o)
-		}
 		f.respond(m, wire.AccountReply{Reply: wire.OK(), Account: acct})
+	case wire.EpOrderOpen:
+		open := []wire.Order{}
+		for _, o := range f.resting[r.Account] {
+			open = append(open, o)
+		}
+		f.respond(m, wire.OrdersReply{Reply: wire.OK(), Orders: open})
 	case wire.EpDepth:
 		f.respond(m, wire.DepthReply{Reply: wire.OK(), Bids: []wire.Level{}, Asks: []wire.Level{}})
 	case wire.EpFundState:
