@@ -1216,11 +1216,7 @@ func (a *accountActor) wantEvents() bool {
 	if !a.x.events {
 		return false
 	}
-	want, ok := a.wants.cached(a.mb)
-	if !ok {
-		want = a.wants.store(a.mb, a.x.wantsAccountEvents(a.e.name))
-	}
-	if want {
+	if a.wants.ask(a.mb, func() bool { return a.x.wantsAccountEvents(a.e.name) }) {
 		return true
 	}
 	a.seq++

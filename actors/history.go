@@ -293,11 +293,7 @@ func (a *historyActor) streamKlines(sym int, ms int64, traded bool) {
 	for k, iv := range klineIntervals {
 		name := klineNames[k]
 		c := &a.klineWant[sym][k]
-		want, ok := c.cached(a.mb)
-		if !ok {
-			want = c.store(a.mb, ks.WantsKline(h.sym.Name, name))
-		}
-		if !want {
+		if !c.ask(a.mb, func() bool { return ks.WantsKline(h.sym.Name, name) }) {
 			continue
 		}
 		open := iv.Open(ms)

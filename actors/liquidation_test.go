@@ -319,11 +319,49 @@ func TestLiquidationNoticeWithoutAccountListeners(t *testing.T) {
 type switchRecorder struct {
 	*recorder
 	follow atomic.Bool
+	mdOff  atomic.Bool // nobody follows the trades and the book
 }
 
 func (s *switchRecorder) WantsAccountEvents(string) bool { return s.follow.Load() }
-func (s *switchRecorder) WantsTrades(string) bool        { return true }
-func (s *switchRecorder) WantsBook(string) bool          { return true }
+func (s *switchRecorder) WantsTrades(string) bool        { return !s.mdOff.Load() }
+func (s *switchRecorder) WantsBook(string) bool          { return !s.mdOff.Load() }
+
+// TestMarketDataFollowsANewSubscriber: a symbol publishes its trades and
+// book updates only while somebody follows them, asking once per take of
+// its mailbox: a trade after a subscriber came is published, although the
+// one before it was not; the book's sequence counts the updates never
+// built, so a client sees the gap.
+func TestMarketDataFollowsANewSubscriber(t *testing.T) {
+	sw := &switchRecorder{recorder: newRecorder()}
+	sw.mdOff.Store(true)
+	e := newEnvSink(t, sw.recorder, sw, testSymbol(t, tsym))
+	e.index(tsym, "3750")
+	e.deposit("alice", "100000")
+	e.deposit("bob", "100000")
+	trade := func(price string) {
+		t.Helper()
+		e.mustPlace("bob", tsym, wire.Sell, price, "1")
+		e.mustPlace("alice", tsym, wire.Buy, price, "1", wire.IOC)
+		e.x.quiesce()
+	}
+	trade("3750")
+	sw.mu.Lock()
+	n, b := len(sw.trades[tsym]), len(sw.books[tsym])
+	sw.mu.Unlock()
+	if n != 0 || b != 0 {
+		t.Fatalf("%d trades and %d book updates published for nobody", n, b)
+	}
+	sw.mdOff.Store(false)
+	trade("3751")
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if ts := sw.trades[tsym]; len(ts) != 1 || !ts[0].Price.Equal(dec("3751")) {
+		t.Fatalf("trades %+v, want the second", ts)
+	}
+	if bs := sw.books[tsym]; len(bs) != 2 || bs[0].Seq != 3 {
+		t.Fatalf("book updates %+v, want the second trade's two (seq 3 and 4)", bs)
+	}
+}
 
 // TestAccountEventsFollowANewListener: an account builds its events only
 // while somebody follows it, and caches the answer for a take of its

@@ -266,11 +266,10 @@ type interest struct {
 	want bool
 }
 
-// cached returns the answer cached for mb's take, ok false if none is.
-func (c *interest) cached(mb *mailbox) (want, ok bool) { return c.want, c.at == mb.takes+1 }
-
-// store caches want for mb's take and returns it.
-func (c *interest) store(mb *mailbox, want bool) bool {
-	c.at, c.want = mb.takes+1, want
-	return want
+// ask returns the answer cached for mb's take, else f's, which it caches.
+func (c *interest) ask(mb *mailbox, f func() bool) bool {
+	if c.at != mb.takes+1 {
+		c.at, c.want = mb.takes+1, f()
+	}
+	return c.want
 }

@@ -36,6 +36,9 @@ type symbolActor struct {
 
 	bids, asks []book.Level // depth scratch
 	depth      []book.DepthChange
+	// wantBook and wantTrades cache whether the book and trade streams
+	// have a subscriber, for the take being handled (interest).
+	wantBook, wantTrades interest
 }
 
 // acctRef is an account as a symbol actor knows it.
@@ -163,7 +166,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 		}
 		if len(r.Fills) > 0 {
 			out.tradeSeq = s.tradeSeq + 1
-			trades := s.x.wantsTrades(s.sym.Name)
+			trades := s.wantTrades.ask(s.h.mb, func() bool { return s.x.wantsTrades(s.sym.Name) })
 			hist := &histTradesMsg{sym: s.h.idx}
 			hist.trades = hist.one[:0]
 			ms := s.x.clock(&s.j)
@@ -293,7 +296,7 @@ func (s *symbolActor) publishDepth(ch []book.DepthChange) {
 		return
 	}
 	s.seq++
-	if !s.x.wantsBook(s.sym.Name) {
+	if !s.wantBook.ask(s.h.mb, func() bool { return s.x.wantsBook(s.sym.Name) }) {
 		return
 	}
 	u := &wire.BookUpdate{Seq: s.seq, Bids: []wire.Level{}, Asks: []wire.Level{}}
