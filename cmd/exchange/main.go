@@ -21,6 +21,7 @@ import (
 
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
+	"github.com/perpx/perpx/internal/gctune"
 )
 
 func main() {
@@ -69,6 +70,7 @@ func run(args []string) int {
 	fs.IntVar(&o.SnapshotEvery, "snapshot-every", 1_000_000, "take a snapshot after this many journal records")
 	fs.DurationVar(&o.SnapshotInterval, "snapshot-interval", 10*time.Minute, "take a snapshot at least this often while records come")
 	level := fs.String("log-level", "info", "debug | info | warn | error")
+	gcPercent := fs.Int("gc-percent", gctune.Default, "GC percentage, held by a memory limit of 3/4 of the machine's or container's memory (0 = Go's defaults; GOGC and GOMEMLIMIT win)")
 	// A bad flag is one line on stderr; -h lists the flags.
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +90,7 @@ func run(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	o.Logger = log
+	gc := gctune.Apply(*gcPercent) // before the start: recovery runs under it too
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		log.Error("cannot load the config", "err", err)
@@ -102,6 +105,9 @@ func run(args []string) int {
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
+	}
+	if gc != (gctune.Setting{}) {
+		log.Info("garbage collector", "percent", gc.Percent, "memory_limit_bytes", gc.Limit)
 	}
 	select {
 	case <-ctx.Done():

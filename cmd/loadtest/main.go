@@ -27,6 +27,7 @@ import (
 	"syscall"
 
 	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/internal/gctune"
 	"github.com/perpx/perpx/loadtest"
 	"github.com/perpx/perpx/natsrv"
 	"github.com/perpx/perpx/wire"
@@ -47,6 +48,7 @@ const (
 // options are the flags that do not map one to one onto loadtest.Config.
 type options struct {
 	embedded       bool
+	gcPercent      int
 	data           string
 	index          string
 	symbols        string
@@ -72,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.embedded, "embedded", false, "start an exchange in this process (implies --index manual)")
+	fs.IntVar(&o.gcPercent, "gc-percent", gctune.Default, "with --embedded: the GC percentage and memory limit cmd/exchange runs with, for the whole process (0 = Go's defaults; GOGC and GOMEMLIMIT win)")
 	fs.StringVar(&o.data, "data", "", "with --embedded: the exchange is durable, its journal in this directory (\"\" = in memory)")
 	fs.StringVar(&cfg.URL, "nats-url", nats.DefaultURL, "NATS server of the exchange")
 	fs.StringVar(&o.user, "user", "", "NATS user (must be an admin: the run deposits and moves the index)")
@@ -193,6 +196,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second signal kills as usual
+	if o.embedded {
+		gctune.Apply(o.gcPercent) // as cmd/exchange runs
+	}
 
 	if o.compareEcho {
 		return compareEcho(ctx, *cfg, o, stdout, stderr)
