@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -63,5 +64,65 @@ func TestFailedLiquidationRefundsItsEscrow(t *testing.T) {
 		if got := e.state(acct).Balances["USDT"]; !got.Equal(b) {
 			t.Errorf("%s's balance %s, %s before: its escrow was not refunded", acct, got, b)
 		}
+	}
+}
+
+// TestRefundToAFailedWinnerIsHeld: B, a winner that paid into A's
+// socialized liquidation's escrow, fails before the rest of its payment
+// comes back, when A settles (E's bid at A's bankruptcy price takes the
+// IOC: the escrow is not needed) or when A fails too (Abandon). The refund
+// reaches a failed account; its frozen risk state cannot take it, so it is
+// held for it beside that state, and the audit counts it in the balances
+// and reports it as held: money is conserved. Before, it was dropped (and
+// logged) and the audit found B's payment missing.
+func TestRefundToAFailedWinnerIsHeld(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		failed []string
+	}{{"settled", []string{"B"}}, {"abandoned", []string{"A", "B"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+			e.index(tsym, "3750")
+			e.fundDeposit("1000")
+			for _, acct := range []string{"A", "B", "C", "D", "E"} { // in the order failedAudit lists them
+				dep := "1000000"
+				if acct == "A" {
+					dep = "150000"
+				}
+				e.deposit(acct, dep)
+				e.leverage(acct, tsym, 5)
+			}
+			e.mustPlace("B", tsym, wire.Sell, "3750", "100")
+			e.mustPlace("C", tsym, wire.Sell, "3750", "100")
+			e.mustPlace("A", tsym, wire.Buy, "3750", "200", wire.IOC)
+			e.mustPlace("D", tsym, wire.Buy, "2900", "200")
+			before := map[string]decimal.Decimal{"B": e.state("B").Balances["USDT"], "C": e.state("C").Balances["USDT"]}
+			held := make(chan struct{})
+			e.x.root.Send(e.x.accounts.get(e.x, "C").pid, &pauseMsg{until: held})
+			e.index(tsym, "3100")
+			e.awaitLiq("A", "had B's payment", func(a *accountActor) bool { return a.liq.SetAsidesDue() > 0 && a.liq.Charged() > 0 })
+			var frozen market.Money
+			e.fail("B", func(a *accountActor) { frozen = a.wallets[0].acct.Balance() })
+			if c.name == "settled" {
+				e.mustPlace("E", tsym, wire.Buy, "3000", "200")
+			} else {
+				e.fail("A", func(*accountActor) {})
+			}
+			close(held)
+			r := e.failedAudit(c.failed...)
+			paid := before["B"].Sub(frozen.Decimal())
+			if !paid.IsPositive() || !r.Held.Decimal().Equal(paid) {
+				t.Fatalf("B paid %s into the escrow, %s held for it: %s", paid, r.Held, r.String())
+			}
+			if w := r.Wire(e.x.symbols); !w.HeldForFailed.Equal(paid) {
+				t.Errorf("admin.audit reports %s held for failed accounts, want %s", w.HeldForFailed, paid)
+			}
+			if got := e.state("C").Balances["USDT"]; !got.Equal(before["C"]) {
+				t.Errorf("C's balance %s, %s before: its escrow was not refunded", got, before["C"])
+			}
+			if c.name == "settled" && e.liquidations("A") != 1 {
+				t.Error("A's liquidation did not settle")
+			}
+		})
 	}
 }

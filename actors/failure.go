@@ -58,8 +58,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			} else if m.amount > 0 {
 				a.x.log.Error("actors: a socialized-loss payment to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
 			}
-		case socialRefund:
-			a.x.log.Error("actors: a socialized-loss refund to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
+		case socialRefund: // the winner's own money: held for it (wallet.held)
+			a.wallet(a.x.symbols[m.sym]).held += m.amount
+			a.x.log.Error("actors: a socialized-loss refund to a failed account held for it", "account", a.e.name, "from", m.name, "amount", m.amount)
 		case socialCharge:
 			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
