@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,67 @@ func TestRefundToAFailedWinnerIsHeld(t *testing.T) {
 				t.Error("A's liquidation did not settle")
 			}
 		})
+	}
+}
+
+// TestADLCloseOfAFailedLiquidationIsBooked: A's bankrupt long goes to ADL
+// (no bid, no fund); its counterparty B closes at A's bankruptcy price
+// after A failed (B was paused with the close in its mailbox). The close
+// happened: B's short is gone and its profit paid, so the abandoned
+// liquidation books it on its frozen leg as a live one would. Before, the
+// answer was dropped: A's leg kept the lot B had closed, 1 long against 0
+// short, and its value at the mark was counted twice.
+func TestADLCloseOfAFailedLiquidationIsBooked(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("A", "750")
+	e.deposit("B", "100000")
+	e.openPosition("A", "B", wire.Buy, "3750", "1", 5)
+	held := make(chan struct{})
+	e.x.root.Send(e.x.accounts.get(e.x, "B").pid, &pauseMsg{until: held})
+	e.index(tsym, "3100")
+	e.awaitLiq("A", "sent its ADL round", func(a *accountActor) bool {
+		return strings.Contains(a.liq.Describe(), "planned true pending 1")
+	})
+	e.fail("A", func(*accountActor) {})
+	close(held)
+	r := e.failedAudit("A")
+	if r.Long[0] != 0 || r.Short[0] != 0 || e.position("B", tsym) != nil {
+		t.Fatalf("B's close was not booked on A's leg: %s", r.String())
+	}
+}
+
+// TestIOCFillOfAFailedLiquidationIsBooked: A's liquidation IOC is queued at
+// the (held) book when A fails; the book then sells it into D's bid at
+// 2990. D booked its long, so the abandoned liquidation books the fill on
+// its frozen leg (10 below A's bankruptcy price 3000, in its gain). Before,
+// the result was dropped: A's leg kept the lot, 2 long against 1 short.
+func TestIOCFillOfAFailedLiquidationIsBooked(t *testing.T) {
+	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.fundDeposit("1000")
+	e.deposit("A", "750")
+	e.deposit("B", "100000")
+	e.deposit("D", "100000")
+	e.openPosition("A", "B", wire.Buy, "3750", "1", 5)
+	e.leverage("D", tsym, 5)
+	e.mustPlace("D", tsym, wire.Buy, "2990", "1")
+	fund := make(chan struct{})
+	e.x.root.Send(e.x.fund, &pauseMsg{until: fund})
+	e.index(tsym, "3100")
+	// Its reservation's quote is in the book's mailbox ahead of the hold.
+	e.awaitLiq("A", "started", func(*accountActor) bool { return true })
+	book := make(chan struct{})
+	e.x.root.Send(e.x.symbol(tsym).pid, &symbolHook{fn: func(*symbolActor) { <-book }})
+	close(fund)
+	e.awaitLiq("A", "sent its IOC", func(a *accountActor) bool { return !strings.Contains(a.liq.Describe(), " order 0 ") })
+	e.fail("A", func(*accountActor) {})
+	close(book)
+	r := e.failedAudit("A")
+	if r.Long[0] != 1 || r.Short[0] != 1 {
+		t.Fatalf("D's fill was not booked on A's leg: %s", r.String())
+	}
+	if p := e.position("D", tsym); p == nil || !p.Qty.Equal(dec("1")) {
+		t.Fatalf("D's bid did not take the IOC: %+v", p)
 	}
 }

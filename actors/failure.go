@@ -37,6 +37,10 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case refusable:
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
 	case *takerResultMsg:
+		if a.liq != nil && a.liq.Owns(m.id) {
+			a.onLiquidationResult(ctx, m)
+			return
+		}
 		if len(m.fills) > 0 {
 			a.x.log.Error("actors: fills of an order of a failed account dropped", "account", a.e.name, "order", m.id, "fills", len(m.fills))
 		}
@@ -79,7 +83,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		if m.fast {
 			a.x.timers.Add(-1) // or quiesce waits for it forever
 		}
-	case *makerFillMsg, *adlFilledMsg, *fundingMsg:
+	case *adlFilledMsg: // a counterparty closed at B: the frozen leg books it
+		if a.liq != nil {
+			if i := a.liq.legOf(a.x.symbols[m.sym]); i >= 0 {
+				a.abandoned(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked})
+				return
+			}
+		}
+		a.x.log.Error("actors: an ADL close for no liquidation of a failed account dropped", "account", a.e.name, "qty", m.qty)
+	case *makerFillMsg, *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 		if f, ok := m.(*makerFillMsg); ok {
 			f.recycle()
@@ -114,7 +126,12 @@ func (a *accountActor) abandoned(ctx actor.Context, in liq.Input) {
 	for _, e := range a.liq.Abandon() { // first, if the failure's own message has not come yet
 		a.giveBack(ctx, e)
 	}
-	_ = a.liq.Step(in) // an abandoned machine only gives back
+	// An abandoned machine only gives back and books what its legs' IOC
+	// orders and ADL closes did; refusing one is a broken invariant of an
+	// account already out of service: said loudly, the audit shows it.
+	if err := a.liq.Step(in); err != nil {
+		a.x.log.Error("actors: the abandoned liquidation of a failed account refused an answer", "account", a.e.name, "error", err)
+	}
 	for _, e := range a.liq.Ready() {
 		a.giveBack(ctx, e)
 	}

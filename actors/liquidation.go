@@ -243,7 +243,7 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 }
 
 // onLiquidationResult feeds an IOC liquidation order's fills to the
-// liquidation.
+// liquidation (an abandoned one too: its makers booked them).
 func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg) {
 	var buf [8]risk.Exec // the input does not escape: on the stack
 	execs := buf[:0]
@@ -251,6 +251,10 @@ func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg)
 		execs = append(execs, risk.Exec{Price: f.Price, Qty: f.Qty})
 	}
 	a.canceled(m.canceled)
+	if a.e.failed.Load() {
+		a.abandoned(ctx, liq.IOCDone{ID: m.id, Fills: execs})
+		return
+	}
 	a.step(ctx, liq.IOCDone{ID: m.id, Fills: execs})
 }
 
