@@ -15,12 +15,16 @@ import (
 // fund reservation and every leg's socialized-loss set-aside of a
 // liquidation it was running are given back, and every forced close or
 // charge other liquidations send it is answered "nothing done" so they go
-// on without it.
+// on without it. Money never vanishes into it: what others already booked
+// their side of is booked on its frozen state (its abandoned liquidation's
+// IOC fills and ADL closes), and a refund of a winner's escrow, its own
+// money, is held for it (wallet.held), which the audit counts.
 
 // refuseAll is a failed account's whole behaviour: requests are answered
 // INTERNAL, protocol messages of other accounts' liquidations are answered
-// as above, fills still in flight to it are dropped (and logged: money
-// sent to it is lost to the audit, which lists the account).
+// as above, money owed to it is kept as above; fills of its own orders
+// still in flight to it are dropped (and logged: the audit, which lists the
+// account, finds them missing).
 func (a *accountActor) refuseAll(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *failedMsg:
