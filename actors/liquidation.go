@@ -250,11 +250,14 @@ func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg)
 	for _, f := range m.fills {
 		execs = append(execs, risk.Exec{Price: f.Price, Qty: f.Qty})
 	}
-	a.canceled(m.canceled)
 	if a.e.failed.Load() {
+		for _, c := range m.canceled { // as refuseAll's canceledMsg: risk is frozen
+			a.orders.Remove(c.ID)
+		}
 		a.abandoned(ctx, liq.IOCDone{ID: m.id, Fills: execs})
 		return
 	}
+	a.canceled(m.canceled)
 	a.step(ctx, liq.IOCDone{ID: m.id, Fills: execs})
 }
 
