@@ -30,8 +30,12 @@ type AssetAudit struct {
 	Asset        string
 	Deposits     market.Money // Σ account deposits, net of withdrawals
 	FundDeposits market.Money
-	Balances     market.Money // Σ account balances (cash + isolated margins)
-	Unrealized   market.Money // Σ unrealized PnL at each symbol's mark
+	Balances     market.Money // Σ account balances (cash + isolated margins), Held included
+	// Held is money held for failed accounts beside their frozen state (a
+	// refund that reached one after it failed: wallet.held), part of
+	// Balances: theirs, not missing.
+	Held       market.Money
+	Unrealized market.Money // Σ unrealized PnL at each symbol's mark
 	// InFlight is the value of liquidations not yet settled (risk's
 	// conservation term: Base + Σ gains + Σ Value(mark − P_bk, Remaining)).
 	InFlight market.Money
@@ -100,7 +104,7 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 	out := wire.AuditReply{Reply: wire.OK(), Deposits: r.Deposits.Decimal(), FundDeposits: r.FundDeposits.Decimal(),
 		Balances: r.Balances.Decimal(), Unrealized: (r.Unrealized + r.InFlight).Decimal(), Fund: r.Fund.Decimal(),
 		Fees: r.Fees.Decimal(), OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: slices.Clone(r.Negative),
-		Uncovered: market.Money(r.Uncovered).Decimal(), Failures: r.Failures, InvariantsOK: r.OK}
+		Uncovered: market.Money(r.Uncovered).Decimal(), HeldForFailed: r.Held.Decimal(), Failures: r.Failures, InvariantsOK: r.OK}
 	if out.NegativeBalances == nil {
 		out.NegativeBalances = []string{}
 	}
@@ -109,7 +113,7 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 		for _, a := range r.Assets {
 			out.Assets[a.Asset] = wire.AuditAsset{Deposits: a.Deposits.Decimal(), FundDeposits: a.FundDeposits.Decimal(),
 				Balances: a.Balances.Decimal(), Unrealized: (a.Unrealized + a.InFlight).Decimal(), Fund: a.Fund.Decimal(),
-				Fees: a.Fees.Decimal(), Uncovered: market.Money(a.Uncovered).Decimal()}
+				Fees: a.Fees.Decimal(), Uncovered: market.Money(a.Uncovered).Decimal(), HeldForFailed: a.Held.Decimal()}
 		}
 	}
 	for i, h := range syms {
@@ -137,6 +141,7 @@ type accountAudit struct {
 
 type walletAudit struct {
 	balance, deposits, fees, funding market.Money
+	held                             market.Money // of balance (wallet.held)
 }
 
 type legAudit struct {
@@ -173,7 +178,8 @@ func (a *accountActor) auditShare() accountAudit {
 		cost: make([]market.Money, len(a.x.symbols))}
 	for i := range a.wallets {
 		w := &a.wallets[i]
-		out.wallets = append(out.wallets, walletAudit{balance: w.acct.Balance(), deposits: w.deposits, fees: w.fees, funding: w.funding})
+		out.wallets = append(out.wallets, walletAudit{balance: w.acct.Balance() + w.held, deposits: w.deposits, fees: w.fees, funding: w.funding,
+			held: w.held})
 	}
 	for _, h := range a.x.symbols {
 		if p, ok := a.risk(h).Position(h.sym); ok {
@@ -379,6 +385,7 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			as := &r.Assets[i]
 			as.Deposits += w.deposits
 			as.Balances += w.balance
+			as.Held += w.held
 			as.Fees += w.fees - w.funding
 			negative = negative || w.balance < 0
 		}

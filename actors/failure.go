@@ -15,12 +15,16 @@ import (
 // fund reservation and every leg's socialized-loss set-aside of a
 // liquidation it was running are given back, and every forced close or
 // charge other liquidations send it is answered "nothing done" so they go
-// on without it.
+// on without it. Money never vanishes into it: what others already booked
+// their side of is booked on its frozen state (its abandoned liquidation's
+// IOC fills and ADL closes), and a refund of a winner's escrow, its own
+// money, is held for it (wallet.held), which the audit counts.
 
 // refuseAll is a failed account's whole behaviour: requests are answered
 // INTERNAL, protocol messages of other accounts' liquidations are answered
-// as above, fills still in flight to it are dropped (and logged: money
-// sent to it is lost to the audit, which lists the account).
+// as above, money owed to it is kept as above; fills of its own orders
+// still in flight to it are dropped (and logged: the audit, which lists the
+// account, finds them missing).
 func (a *accountActor) refuseAll(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *failedMsg:
@@ -37,6 +41,10 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case refusable:
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
 	case *takerResultMsg:
+		if a.liq != nil && a.liq.Owns(m.id) {
+			a.onLiquidationResult(ctx, m)
+			return
+		}
 		if len(m.fills) > 0 {
 			a.x.log.Error("actors: fills of an order of a failed account dropped", "account", a.e.name, "order", m.id, "fills", len(m.fills))
 		}
@@ -58,8 +66,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			} else if m.amount > 0 {
 				a.x.log.Error("actors: a socialized-loss payment to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
 			}
-		case socialRefund:
-			a.x.log.Error("actors: a socialized-loss refund to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
+		case socialRefund: // the winner's own money: held for it (wallet.held)
+			a.wallet(a.x.symbols[m.sym]).held += m.amount
+			a.x.log.Error("actors: a socialized-loss refund to a failed account held for it", "account", a.e.name, "from", m.name, "amount", m.amount)
 		case socialCharge:
 			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
@@ -78,7 +87,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		if m.fast {
 			a.x.timers.Add(-1) // or quiesce waits for it forever
 		}
-	case *makerFillMsg, *adlFilledMsg, *fundingMsg:
+	case *adlFilledMsg: // a counterparty closed at B: the frozen leg books it
+		if a.liq != nil {
+			if i := a.liq.legOf(a.x.symbols[m.sym]); i >= 0 {
+				a.abandoned(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked})
+				return
+			}
+		}
+		a.x.log.Error("actors: an ADL close for no liquidation of a failed account dropped", "account", a.e.name, "qty", m.qty)
+	case *makerFillMsg, *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 		if f, ok := m.(*makerFillMsg); ok {
 			f.recycle()
@@ -113,7 +130,12 @@ func (a *accountActor) abandoned(ctx actor.Context, in liq.Input) {
 	for _, e := range a.liq.Abandon() { // first, if the failure's own message has not come yet
 		a.giveBack(ctx, e)
 	}
-	_ = a.liq.Step(in) // an abandoned machine only gives back
+	// An abandoned machine only gives back and books what its legs' IOC
+	// orders and ADL closes did; refusing one is a broken invariant of an
+	// account already out of service: said loudly, the audit shows it.
+	if err := a.liq.Step(in); err != nil {
+		a.x.log.Error("actors: the abandoned liquidation of a failed account refused an answer", "account", a.e.name, "error", err)
+	}
 	for _, e := range a.liq.Ready() {
 		a.giveBack(ctx, e)
 	}

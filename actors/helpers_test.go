@@ -317,10 +317,10 @@ func (e *env) checkIncome() {
 }
 
 func (r AuditReport) String() string {
-	return fmt.Sprintf("ok=%v conserved=%v (balances %s + unrealized %s + in-flight %s + fund %s + fees %s vs deposits %s + fund %s; diff %s) long=%v short=%v negative=%v open=%d resting=%d liquidating=%d failed=%v uncovered=%d reserved=%d earmarked=%d err=%v",
+	return fmt.Sprintf("ok=%v conserved=%v (balances %s + unrealized %s + in-flight %s + fund %s + fees %s vs deposits %s + fund %s; diff %s) long=%v short=%v negative=%v open=%d resting=%d liquidating=%d failed=%v held=%s uncovered=%d reserved=%d earmarked=%d err=%v",
 		r.OK, r.Conserved(), r.Balances, r.Unrealized, r.InFlight, r.Fund, r.Fees, r.Deposits, r.FundDeposits,
 		r.Balances+r.Unrealized+r.InFlight+r.Fund+r.Fees-r.Deposits-r.FundDeposits,
-		r.Long, r.Short, r.Negative, r.OpenOrders, r.Resting, r.Liquidating, r.Failed, r.Uncovered, r.FundReserved, r.Earmarked, r.Err)
+		r.Long, r.Short, r.Negative, r.OpenOrders, r.Resting, r.Liquidating, r.Failed, r.Held, r.Uncovered, r.FundReserved, r.Earmarked, r.Err)
 }
 
 // position returns acct's position in sym (nil when flat).

@@ -243,12 +243,19 @@ func (a *accountActor) onReserved(ctx actor.Context, m *reservedMsg) {
 }
 
 // onLiquidationResult feeds an IOC liquidation order's fills to the
-// liquidation.
+// liquidation (an abandoned one too: its makers booked them).
 func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg) {
 	var buf [8]risk.Exec // the input does not escape: on the stack
 	execs := buf[:0]
 	for _, f := range m.fills {
 		execs = append(execs, risk.Exec{Price: f.Price, Qty: f.Qty})
+	}
+	if a.e.failed.Load() {
+		for _, c := range m.canceled { // as refuseAll's canceledMsg: risk is frozen
+			a.orders.Remove(c.ID)
+		}
+		a.abandoned(ctx, liq.IOCDone{ID: m.id, Fills: execs})
+		return
 	}
 	a.canceled(m.canceled)
 	a.step(ctx, liq.IOCDone{ID: m.id, Fills: execs})

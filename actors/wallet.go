@@ -16,6 +16,10 @@ type wallet struct {
 	deposits market.Money // Σ deposits − withdrawals
 	fees     market.Money // Σ trading and liquidation fees paid (the fees ledger's share)
 	funding  market.Money // Σ funding received (+) or paid (−)
+	// held is money that reached the account after it failed (a
+	// socialized-loss refund, failure.go): its frozen risk state cannot
+	// take it, so it is kept here, the audit's, until a restart replays it.
+	held market.Money
 }
 
 // risk is the risk.Account of h's wallet.

@@ -221,8 +221,7 @@ func (m *Machine) Step(in Input) error {
 		return m.broken("%s after the settlement", inputName(in))
 	}
 	if m.abandoned {
-		m.afterAbandon(in)
-		return nil
+		return m.afterAbandon(in)
 	}
 	switch in := in.(type) {
 	case Reserved:
@@ -346,22 +345,11 @@ func (m *Machine) sendOrders() error {
 }
 
 func (m *Machine) onIOCDone(in IOCDone) error {
-	i := -1
-	for j := range m.Legs {
-		if in.ID != 0 && m.Legs[j].order == in.ID {
-			i = j
-		}
-	}
-	if i < 0 {
-		return m.broken("result of order %d, not a liquidation order", in.ID)
+	i, err := m.bookIOC(in)
+	if err != nil {
+		return err
 	}
 	g := &m.Legs[i]
-	g.order = 0
-	for _, f := range in.Fills {
-		if code := m.L.ApplyFill(g.Symbol, f.Price, f.Qty); code != risk.OK {
-			return m.broken("leg %s refused the fill %d at %d (remaining %d): %s", g.Symbol.Name, f.Qty, f.Price, g.Remaining, code)
-		}
-	}
 	if _, err := m.rebase(g); err != nil {
 		return err
 	}
@@ -369,6 +357,36 @@ func (m *Machine) onIOCDone(in IOCDone) error {
 		return m.askADL(i)
 	}
 	return m.checkDone()
+}
+
+// bookIOC books an IOC order's fills on its leg (i) and marks the order
+// done.
+func (m *Machine) bookIOC(in IOCDone) (i int, err error) {
+	i = -1
+	for j := range m.Legs {
+		if in.ID != 0 && m.Legs[j].order == in.ID {
+			i = j
+		}
+	}
+	if i < 0 {
+		return i, m.broken("result of order %d, not a liquidation order", in.ID)
+	}
+	g := &m.Legs[i]
+	g.order = 0
+	for _, f := range in.Fills {
+		if err := m.fill(g, f.Price, f.Qty, "fill"); err != nil {
+			return i, err
+		}
+	}
+	return i, nil
+}
+
+// fill books qty of leg g closed at price (risk.Liquidation.ApplyFill).
+func (m *Machine) fill(g *Leg, price book.Ticks, qty book.Lots, what string) error {
+	if code := m.L.ApplyFill(g.Symbol, price, qty); code != risk.OK {
+		return m.broken("leg %s refused the %s %d at %d (remaining %d): %s", g.Symbol.Name, what, qty, price, g.Remaining, code)
+	}
+	return nil
 }
 
 // askADL offers leg i's remainder to ADL at its bankruptcy price (risk
@@ -424,8 +442,8 @@ func (m *Machine) onADLFilled(in ADLFilled) error {
 	g.expect -= in.Asked
 	if in.Qty > 0 {
 		g.progress = true
-		if code := m.L.ApplyFill(g.Symbol, g.Bankruptcy, in.Qty); code != risk.OK {
-			return m.broken("leg %s refused an ADL close of %d (remaining %d): %s", g.Symbol.Name, in.Qty, g.Remaining, code)
+		if err := m.fill(g, g.Bankruptcy, in.Qty, "ADL close"); err != nil {
+			return err
 		}
 	}
 	return m.roundStep(in.Leg)
@@ -658,9 +676,24 @@ func (m *Machine) Abandon() []Effect {
 	return m.Ready()
 }
 
-// afterAbandon gives back what an answer arriving after Abandon grants.
-func (m *Machine) afterAbandon(in Input) {
+// afterAbandon gives back what an answer arriving after Abandon grants,
+// and books on its legs what the market did to them meanwhile: an IOC's
+// fills and the ADL closes its counterparties made at the bankruptcy
+// price (they booked their side; the frozen legs stay the other side, so
+// open interest and money still add up).
+func (m *Machine) afterAbandon(in Input) error {
 	switch in := in.(type) {
+	case IOCDone:
+		_, err := m.bookIOC(in)
+		return err
+	case ADLFilled:
+		if in.Qty > 0 {
+			g, err := m.leg(in.Leg)
+			if err != nil {
+				return err
+			}
+			return m.fill(g, g.Bankruptcy, in.Qty, "ADL close")
+		}
 	case Reserved:
 		if !m.reserved {
 			m.reserved = true
@@ -677,6 +710,7 @@ func (m *Machine) afterAbandon(in Input) {
 			m.emit(&m.refunds[0])
 		}
 	}
+	return nil
 }
 
 func (m *Machine) releaseReservation() {

@@ -618,7 +618,7 @@ func TestAbandon(t *testing.T) {
 		{"set-aside asked", true, []Input{reserved}, []Effect{&Release{ID: 7}},
 			SocialCap{Leg: 0, Amount: usdt("500")}, []Effect{&ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}},
 		{"set-aside quoted", true, []Input{reserved, SocialCap{Leg: 0, Amount: usdt("500")}},
-			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, IOCDone{ID: 101}, nil},
+			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, TimerFired{Leg: 0}, nil},
 		// The escrow goes back, paid before or after Abandon.
 		{"escrow collecting", true, []Input{reserved, capped, SocialPlan{Leg: 0, N: 1}},
 			[]Effect{&Release{ID: 7}, &ReleaseSocial{Leg: 0, Side: book.Buy, Amount: usdt("500")}}, paid, []Effect{refund}},
@@ -659,6 +659,45 @@ func TestAbandon(t *testing.T) {
 			}
 			if m.Settled() {
 				t.Fatal("an abandoned liquidation settled")
+			}
+		})
+	}
+}
+
+// TestAbandonedBooksWhatTheMarketDid: the long's IOC or its ADL round is
+// out when its account fails. Its counterparties booked their side (the
+// IOC's makers, the ADL counterparty at B), so the abandoned machine books
+// the fills and closes on its frozen leg: what is left of it, and what it
+// gained, still balance them in the audit. Before, both were ignored.
+func TestAbandonedBooksWhatTheMarketDid(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		before []Input
+		after  Input
+		gain   market.Money
+	}{
+		{"IOC fill", []Input{Reserved{Amount: usdt("10"), Quotes: []Quote{{Need: usdt("40"), Mark: 3100}}}},
+			IOCDone{ID: 101, Fills: []risk.Exec{{Price: 2990, Qty: 1}}}, usdt("-10")},
+		{"ADL close", []Input{Reserved{Quotes: []Quote{{Mark: 3100}}}, IOCDone{ID: 101}, ADLPlan{Leg: 0, Closes: 1, Covered: 1}},
+			ADLFilled{Leg: 0, Qty: 1, Asked: 1}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, _ := seedMachine(t, false)
+			for _, in := range c.before {
+				if err := m.Step(in); err != nil {
+					t.Fatal(err)
+				}
+				m.Ready()
+			}
+			m.Abandon()
+			if err := m.Step(c.after); err != nil {
+				t.Fatalf("%T after Abandon: %v", c.after, err)
+			}
+			if g := m.Legs[0]; g.Remaining != 0 || g.Gain != c.gain {
+				t.Fatalf("leg after %T: remaining %d, gain %s; want 0, %s", c.after, g.Remaining, g.Gain, c.gain)
+			}
+			if eff := m.Ready(); len(eff) != 0 || m.Settled() {
+				t.Fatalf("an abandoned liquidation went on: %+v", eff)
 			}
 		})
 	}

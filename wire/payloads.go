@@ -121,6 +121,10 @@ type AuditReply struct {
 	// Uncovered sums deficits the insurance fund could not pay (a loss
 	// nobody held money for); anything but 0 fails InvariantsOK.
 	Uncovered decimal.Decimal `json:"uncovered"`
+	// HeldForFailed is the part of Balances held for failed accounts:
+	// money that reached one after it failed (a socialized-loss refund),
+	// kept beside its frozen state rather than dropped.
+	HeldForFailed decimal.Decimal `json:"held_for_failed"`
 	// Failures lists the parts that stopped on a broken invariant or an
 	// internal error, with the reason; a failed fund, ADL or symbol actor
 	// halts trading and fails InvariantsOK, a failed account only itself.
@@ -134,13 +138,14 @@ type AuditReply struct {
 
 // AuditAsset is one settlement asset's part of the audit.
 type AuditAsset struct {
-	Deposits     decimal.Decimal `json:"deposits"`
-	FundDeposits decimal.Decimal `json:"fund_deposits"`
-	Balances     decimal.Decimal `json:"balances"`
-	Unrealized   decimal.Decimal `json:"unrealized"`
-	Fund         decimal.Decimal `json:"fund"`
-	Fees         decimal.Decimal `json:"fees"`
-	Uncovered    decimal.Decimal `json:"uncovered"`
+	Deposits      decimal.Decimal `json:"deposits"`
+	FundDeposits  decimal.Decimal `json:"fund_deposits"`
+	Balances      decimal.Decimal `json:"balances"`
+	Unrealized    decimal.Decimal `json:"unrealized"`
+	Fund          decimal.Decimal `json:"fund"`
+	Fees          decimal.Decimal `json:"fees"`
+	Uncovered     decimal.Decimal `json:"uncovered"`
+	HeldForFailed decimal.Decimal `json:"held_for_failed"`
 }
 
 // StateHashReply answers admin.state_hash: a digest of the whole exchange
