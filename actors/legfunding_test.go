@@ -69,6 +69,9 @@ func TestLegFundingAfterTheADLRound(t *testing.T) {
 	until := make(chan struct{})
 	e.x.root.Send(e.x.adl, &pauseMsg{until: until})
 	e.index(tsym, "3050")
+	// The IOC's answer, then the ADL request: funding before it would move
+	// the price the request goes out at (a busy machine got there first).
+	e.awaitLiq("alice", "offered its leg to ADL", func(a *accountActor) bool { return a.liq.Legs[0].Offered() })
 	e.clk.advance(8 * time.Hour)
 	e.index(tsym, "3050") // a funding time, the ADL request held
 	close(until)
