@@ -855,11 +855,16 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 		// latest known state), which the amend's answer restates.
 		a.risk(h).Restate(o.id, o.price, o.qty-o.filled, o.amendMark)
 	}
-	res, code := a.risk(h).ApplyFill(s, risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: rate})
-	if code != risk.OK {
-		panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", qty, price, o.id, o.side, code))
+	f := risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: rate}
+	taken, legFee := a.fillLeg(ctx, h, f)
+	var res risk.FillResult
+	if f.Qty -= taken; f.Qty > 0 {
+		var code risk.Code
+		if res, code = a.risk(h).ApplyFill(s, f); code != risk.OK {
+			panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", f.Qty, price, o.id, o.side, code))
+		}
 	}
-	a.wallet(h).fees += res.Fee
+	a.wallet(h).fees += res.Fee + legFee
 	o.filled += qty
 	o.value += s.Notional(price, qty)
 	a.changed(o)
@@ -881,13 +886,37 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
 	}
-	f := a.keepFill(o, fillRec{side: o.side, maker: maker, price: price, qty: qty,
-		fee: res.Fee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms})
-	a.keepTrade(h, incomeFillPnL, res.Realized, res.Fee, res.Deficit, tradeSeq, ms)
+	kept := a.keepFill(o, fillRec{side: o.side, maker: maker, price: price, qty: qty,
+		fee: res.Fee + legFee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms})
+	a.keepTrade(h, incomeFillPnL, res.Realized, res.Fee, res.Deficit, tradeSeq, ms) // the leg's part moved no balance
 	if a.wantEvents() {
-		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: a.fillView(f, o.wid, o.clientID)})
+		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: a.fillView(kept, o.wid, o.clientID)})
 	}
 	return res.Liquidate
+}
+
+// fillLeg books on the liquidation's leg in h the lots of fill f that
+// close it (liq.Machine.Closing): the book matched the order before the
+// takeover's cancel reached it (a place or an amend on its way, a resting
+// order a queued taker took), so those lots close the position the
+// liquidation took over, as its execution; opening them again in the flat
+// account made an open that nothing backed (DESIGN.md). It returns how
+// many it booked and their fee, which the liquidation pays.
+func (a *accountActor) fillLeg(ctx actor.Context, h *symbolHandle, f risk.Fill) (book.Lots, market.Money) {
+	if a.liq == nil {
+		return 0, 0
+	}
+	leg, n := a.liq.Closing(h.sym, f.Side)
+	if n == 0 {
+		return 0, 0
+	}
+	taken := min(f.Qty, n)
+	value, fee, code := a.risk(h).TakeFill(h.sym, f, taken)
+	if code != risk.OK {
+		panic(fmt.Sprintf("actors: risk refused the liquidation's part %d of the book's fill of %d at %d for order %d: %s", taken, f.Qty, f.Price, f.OrderID, code))
+	}
+	a.step(ctx, liq.OrderFill{Leg: leg, Price: f.Price, Qty: taken, Value: value, Fee: fee})
+	return taken, fee
 }
 
 // afterFills reports the position to ADL and the mark subscription, and

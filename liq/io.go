@@ -75,6 +75,19 @@ type (
 		Leg    int
 		Amount market.Money
 	}
+	// OrderFill is Qty lots of a fill of one of the account's own orders
+	// that close the leg (Machine.Closing), at Price: the book matched the
+	// order before the takeover's cancel reached it, so the fill came
+	// before the reservation was answered. Value is what those lots'
+	// trade is worth and Fee their fee (risk's Account.TakeFill); the
+	// leg books them as an execution, and its equity pays the fee as a
+	// funding payment (onFunding).
+	OrderFill struct {
+		Leg        int
+		Price      book.Ticks
+		Qty        book.Lots
+		Value, Fee market.Money
+	}
 )
 
 // inputName names in's type for a broken invariant's message (fmt's %T
@@ -99,6 +112,8 @@ func inputName(in Input) string {
 		return "SocialCharged"
 	case Funding:
 		return "Funding"
+	case OrderFill:
+		return "OrderFill"
 	}
 	return "unknown input"
 }
@@ -112,6 +127,7 @@ func (TimerFired) input()    {}
 func (SocialPlan) input()    {}
 func (SocialCharged) input() {}
 func (Funding) input()       {}
+func (OrderFill) input()     {}
 
 // Effect is what a Machine asks its caller to do (Ready): a pointer to
 // one of the types below.

@@ -242,6 +242,8 @@ func (m *Machine) Step(in Input) error {
 		return m.onSocialCharged(in)
 	case Funding:
 		return m.onFunding(in)
+	case OrderFill:
+		return m.onOrderFill(in)
 	}
 	return m.broken("unknown input %s", inputName(in))
 }
@@ -492,13 +494,54 @@ func (m *Machine) onFunding(in Funding) error {
 	if g.Remaining == 0 {
 		return m.broken("funding of %d for leg %s, closed", in.Amount, g.Symbol.Name)
 	}
-	m.L.Funding(in.Amount)
-	g.funding += in.Amount
+	return m.credit(in.Leg, in.Amount)
+}
+
+// credit books amount (+ received, − paid) into the liquidation's equity
+// for leg i and moves its bankruptcy price by it (onFunding).
+func (m *Machine) credit(i int, amount market.Money) error {
+	g := &m.Legs[i]
+	m.L.Funding(amount)
+	g.funding += amount
 	moved, err := m.rebase(g)
 	if err == nil {
-		m.reprice(in.Leg, moved)
+		m.reprice(i, moved)
 	}
 	return err
+}
+
+// Closing is how many lots of a fill on side of one of the account's own
+// orders in sym close the liquidation's leg there (its remainder, when
+// side is the leg's closing side), and the leg's index: those lots are
+// the leg's to book (OrderFill), never the flat account's position to
+// reopen. 0 without such a leg, or once the liquidation is over.
+func (m *Machine) Closing(sym *market.Symbol, side book.Side) (leg int, lots book.Lots) {
+	i := m.Leg(sym)
+	if i < 0 || m.settled || m.abandoned || m.Legs[i].Remaining*book.Lots(side.Sign()) >= 0 {
+		return -1, 0
+	}
+	return i, abs(m.Legs[i].Remaining)
+}
+
+// onOrderFill books an OrderFill on its leg. The book matched the order
+// before the takeover's cancel and so before the quote that precedes the
+// reservation: a fill after it would meet the leg's own IOC order, which
+// counts on the whole remainder.
+func (m *Machine) onOrderFill(in OrderFill) error {
+	g, err := m.leg(in.Leg)
+	if err != nil {
+		return err
+	}
+	if m.reserved {
+		return m.broken("a fill of the account's order of %d at %d for leg %s after the reservation", in.Qty, in.Price, g.Symbol.Name)
+	}
+	if code := m.L.ApplyOrderFill(g.Symbol, in.Price, in.Qty, in.Value); code != risk.OK {
+		return m.broken("leg %s refused the account's fill of %d at %d (remaining %d): %s", g.Symbol.Name, in.Qty, in.Price, g.Remaining, code)
+	}
+	if in.Fee == 0 {
+		return nil
+	}
+	return m.credit(in.Leg, -in.Fee)
 }
 
 // rebase moves the leg's bankruptcy price by its funding not yet in it,

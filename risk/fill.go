@@ -54,24 +54,59 @@ const maxFeeRate market.Rate = market.RateScale / 10
 // A reduce-only fill that crosses zero is applied as it happened (the book
 // matched it); ReduceOnlyExcess tells the caller to trim the rest.
 func (a *Account) ApplyFill(sym *market.Symbol, f Fill) (FillResult, Code) {
-	j := a.orders.Find(f.OrderID)
-	if j < 0 {
-		return FillResult{}, UnknownOrder
+	j, code := a.fillOrder(sym, f)
+	if code != OK {
+		return FillResult{}, code
 	}
-	o := a.orders.At(j)
-	switch {
-	case a.pos[o.slot].sym != sym || f.Side != o.side || f.FeeRate < -maxFeeRate || f.FeeRate > maxFeeRate:
-		return FillResult{}, BadRequest
-	case f.Qty <= 0 || f.Qty > o.qty:
-		return FillResult{}, InvalidQty
-	case f.Price <= 0 || f.Price > sym.MaxPrice:
-		return FillResult{}, InvalidPrice
-	}
-	mp := o.price // removeOrderQty may forget o
+	mp := a.orders.At(j).price // removeOrderQty may forget o
 	i, left := a.removeOrderQty(j, f.Qty)
 	res := a.applyTrade(i, book.Lots(f.Side.Sign())*f.Qty, f.Price, f.FeeRate, mp)
 	res.OrderDone = left == 0
 	return res, OK
+}
+
+// fillOrder finds f's open order and checks f against it (ApplyFill's
+// codes).
+func (a *Account) fillOrder(sym *market.Symbol, f Fill) (int, Code) {
+	j := a.orders.Find(f.OrderID)
+	if j < 0 {
+		return 0, UnknownOrder
+	}
+	o := a.orders.At(j)
+	switch {
+	case a.pos[o.slot].sym != sym || f.Side != o.side || f.FeeRate < -maxFeeRate || f.FeeRate > maxFeeRate:
+		return 0, BadRequest
+	case f.Qty <= 0 || f.Qty > o.qty:
+		return 0, InvalidQty
+	case f.Price <= 0 || f.Price > sym.MaxPrice:
+		return 0, InvalidPrice
+	}
+	return j, OK
+}
+
+// TakeFill books the first taken lots of fill f of an open order in sym
+// while this account's liquidation holds sym's position: the book matched
+// the order before the takeover's cancel reached it, and those lots close
+// the liquidation's leg (Liquidation.ApplyOrderFill), not the account's
+// position. They leave the order and its reservation; TakeFill returns
+// their value (f's whole value less the rest's, so the parts add up to
+// what the counterparty booked) and their fee at f.FeeRate, which the
+// liquidation pays. ApplyFill books the rest, f.Qty − taken lots, if any.
+// ApplyFill's codes; BadRequest when taken is not within [1, f.Qty] or
+// the account is not in liquidation.
+func (a *Account) TakeFill(sym *market.Symbol, f Fill, taken book.Lots) (value, fee market.Money, code Code) {
+	j, code := a.fillOrder(sym, f)
+	switch {
+	case code != OK:
+		return 0, 0, code
+	case taken <= 0 || taken > f.Qty || !a.inLiq:
+		return 0, 0, BadRequest
+	}
+	value = sym.Value(f.Price, f.Qty) - sym.Value(f.Price, f.Qty-taken)
+	fee = tradeFee(sym.Notional(f.Price, taken), f.FeeRate)
+	slot, _ := a.removeOrderQty(j, taken)
+	a.updateOrderMargin(slot)
+	return value, fee, OK
 }
 
 // ApplyADLClose closes qty lots (> 0) of this account's position in sym at

@@ -20,7 +20,13 @@ type Exec struct {
 // the parts of a whole leg add up to exactly the Value(bk, |Qty|) its Base
 // counted (an inverse value rounds per amount; a linear one is additive).
 func legGainAt(sym *market.Symbol, long bool, bk, price book.Ticks, done, q book.Lots) market.Money {
-	g := sym.Value(price, q) - (sym.Value(bk, done+q) - sym.Value(bk, done))
+	return legGainOf(sym, long, bk, sym.Value(price, q), done, q)
+}
+
+// legGainOf is legGainAt for lots whose trade is worth value (a fill's
+// part: Account.TakeFill).
+func legGainOf(sym *market.Symbol, long bool, bk book.Ticks, value market.Money, done, q book.Lots) market.Money {
+	g := value - (sym.Value(bk, done+q) - sym.Value(bk, done))
 	if !long {
 		g = -g
 	}
@@ -180,12 +186,23 @@ func (l *Liquidation) Leg(sym *market.Symbol) *LiquidationLeg {
 // BadRequest for an unknown leg, qty ≤ 0 or above Remaining, or a price
 // outside [1, 2×MaxPrice].
 func (l *Liquidation) ApplyFill(sym *market.Symbol, price book.Ticks, qty book.Lots) Code {
+	if price < 1 || price > 2*sym.MaxPrice {
+		return BadRequest
+	}
+	return l.ApplyOrderFill(sym, price, qty, sym.Value(price, qty))
+}
+
+// ApplyOrderFill is ApplyFill for lots of a fill of the account's own
+// order whose trade is worth value (Account.TakeFill: the part of the
+// fill's value the account's position does not book), so the parts add
+// up to what the counterparty booked. BadRequest as ApplyFill's.
+func (l *Liquidation) ApplyOrderFill(sym *market.Symbol, price book.Ticks, qty book.Lots, value market.Money) Code {
 	g := l.Leg(sym)
 	if g == nil || qty <= 0 || qty > abs(g.Remaining) || price < 1 || price > 2*sym.MaxPrice {
 		return BadRequest
 	}
 	long := g.Qty > 0
-	g.Gain += legGainAt(sym, long, g.Bankruptcy, price, abs(g.Qty)-abs(g.Remaining), qty)
+	g.Gain += legGainOf(sym, long, g.Bankruptcy, value, abs(g.Qty)-abs(g.Remaining), qty)
 	g.Executed += sym.Notional(price, qty)
 	if long {
 		g.Remaining -= qty
@@ -304,9 +321,10 @@ func (l *Liquidation) Settle() (Settlement, Code) {
 }
 
 // Funding books a funding payment (+ received, − paid) of a leg while the
-// liquidation holds it: the escrow takes it, as the account's margin would
-// have, so Base and Deficit move by amount. MoveBankruptcy then moves the
-// leg's tick by it.
+// liquidation holds it, or another change of its equity (the fee of a fill
+// of the account's own order, − paid: Account.TakeFill): the escrow takes
+// it, as the account's margin would have, so Base and Deficit move by
+// amount. MoveBankruptcy then moves the leg's tick by it.
 func (l *Liquidation) Funding(amount market.Money) {
 	l.Escrow += amount
 	l.Base += amount

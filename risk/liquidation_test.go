@@ -389,3 +389,47 @@ func TestExcessOverMaxAfterADL(t *testing.T) {
 		t.Fatalf("excess %v, want the newest buy", ids)
 	}
 }
+
+// TestTakeFill: the seed's isolated long rests a sell of 2 at 3700 (a
+// close and an open, 740 reserved) when it is taken over; the book fills
+// it before the takeover's cancel. TakeFill gives the leg the lot that
+// closes it (its value and fee, the order one lot shorter), and the other
+// lot opens a short on the reservation it made, as ApplyFill books it.
+// Outside a liquidation, or for more than the fill, it refuses.
+func TestTakeFill(t *testing.T) {
+	a, sym := seedLong(t, Isolated)
+	id := newID()
+	c, _ := a.PreTrade(sym, Order{ID: id, Side: book.Sell, Type: Limit, Price: 3700, Qty: 2}, 3750)
+	mustOK(t, c, "PreTrade")
+	f := Fill{OrderID: id, Side: book.Sell, Price: 3700, Qty: 2, FeeRate: market.RateScale / 2000}
+	if _, _, code := a.TakeFill(sym, f, 1); code != BadRequest {
+		t.Fatalf("outside a liquidation: %s", code)
+	}
+	a.OnMark(sym, 3100)
+	l, cancel, code := a.StartLiquidation(sym)
+	mustOK(t, code, "start")
+	if !slices.Equal(cancel, []book.OrderID{id}) {
+		t.Fatalf("cancel %v", cancel)
+	}
+	if _, _, code := a.TakeFill(sym, f, 3); code != BadRequest {
+		t.Fatalf("3 of a fill of 2: %s", code)
+	}
+	cash := a.cash
+	value, fee, code := a.TakeFill(sym, f, 1)
+	mustOK(t, code, "take")
+	if value != usdt("3700") || fee != usdt("1.85") || a.cash != cash {
+		t.Fatalf("value %s fee %s; cash %s, was %s", value, fee, a.cash, cash)
+	}
+	mustOK(t, l.ApplyOrderFill(sym, 3700, 1, value), "leg")
+	f.Qty = 1
+	r, code := a.ApplyFill(sym, f)
+	mustOK(t, code, "the rest")
+	if !r.OrderDone || r.Position != -1 || a.pos[a.find(sym)].margin != usdt("740") || a.cash != cash-usdt("740")-fee {
+		t.Fatalf("rest %+v: margin %s, cash %s", r, a.pos[a.find(sym)].margin, a.cash)
+	}
+	s, code := l.Settle()
+	mustOK(t, code, "settle")
+	if s.Surplus != usdt("700") {
+		t.Fatalf("settlement %+v", s)
+	}
+}

@@ -246,9 +246,7 @@ type tradeResult struct {
 func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate market.Rate, mp book.Ticks) tradeResult {
 	sym := p.sym
 	var r tradeResult
-	n := int64(sym.Notional(price, delta))
-	// Fee rounds toward +∞: charges round up, rebates round down.
-	r.fee = market.Money(market.MustMulDiv(n, int64(feeRate), market.RateScale, feeRate > 0))
+	r.fee = tradeFee(sym.Notional(price, delta), feeRate)
 	a.cash -= r.fee
 
 	closeQty := book.Lots(0)
@@ -303,6 +301,12 @@ func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate 
 		}
 	}
 	return r
+}
+
+// tradeFee is the fee at rate of a trade of notional n, rounded toward +∞:
+// charges round up, rebates round down.
+func tradeFee(n market.Money, rate market.Rate) market.Money {
+	return market.Money(market.MustMulDiv(int64(n), int64(rate), market.RateScale, rate > 0))
 }
 
 // settleIsolatedClose books an isolated close: realized PnL into the
