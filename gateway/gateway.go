@@ -59,10 +59,11 @@ type Exchange interface {
 	StateHashAt(done func(wire.StateHashReply))
 }
 
-// Service identity shown by `nats micro ls`.
+// Service identity shown by `nats micro ls`. The minor version moves
+// when subjects are added (0.2.0: order.query and order.open).
 const (
 	ServiceName    = "perpx"
-	ServiceVersion = "0.1.0"
+	ServiceVersion = "0.2.0"
 	DefaultQueue   = "perpx"
 )
 
