@@ -189,7 +189,10 @@ func TestE2EFloodFairness(t *testing.T) {
 
 func floodFairness(t *testing.T, spec floodSpec) {
 	e := start(t, config.Default(), startOpts{})
-	n, open, p99, worst := 100_000, 1000, 250*time.Millisecond, 5*time.Second
+	// p99 2 s: other jobs on the two cores (a developer's machine, a test
+	// run beside it) took it to 0.7–1.5 s; the fault it guards against
+	// left the victim timing out (10 s).
+	n, open, p99, worst := 100_000, 1000, 2*time.Second, 5*time.Second
 	if raceEnabled {
 		// The race detector makes every request many times dearer and the
 		// two cores are shared with the flooders: only liveness is checked.
