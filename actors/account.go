@@ -886,8 +886,8 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 			ctx.Send(h.pid, &cancelIDsMsg{ids: ids, from: ctx.Self()})
 		}
 	}
-	kept := a.keepFill(o, fillRec{side: o.side, maker: maker, price: price, qty: qty,
-		fee: res.Fee + legFee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms})
+	kept := a.keepFill(fillRec{id: o.id, sym: uint32(h.idx), side: o.side, maker: maker, price: price, qty: qty,
+		fee: res.Fee + legFee, realized: res.Realized, tradeSeq: tradeSeq, ms: ms}, o.clientID)
 	a.keepTrade(h, incomeFillPnL, res.Realized, res.Fee, res.Deficit, tradeSeq, ms) // the leg's part moved no balance
 	if a.wantEvents() {
 		a.emit(&wire.AccountEvent{Type: wire.EventFill, Order: a.snapshot(o), Fill: a.fillView(kept, o.wid, o.clientID)})
@@ -1187,14 +1187,19 @@ func (a *accountActor) reportDurable(ctx actor.Context, st *acctSym, p adlPositi
 		return
 	}
 	r := st.report
-	if r != nil && r.mergeDurable(p, acked, c.adlPosts) {
-		return
-	}
-	if r == nil || r.queuedNow() { // queued behind another post: a report of its own
+	if r == nil {
 		r = new(adlReport)
 		st.report = r
 	}
-	r.setDurable(p, acked, c.adlPosts+1)
+	merged, post := r.putDurable(p, acked, c.adlPosts)
+	if merged {
+		return
+	}
+	if !post { // queued behind another post: a report of its own
+		r = new(adlReport)
+		st.report = r
+		r.putDurable(p, acked, c.adlPosts)
+	}
 	a.x.deliver(ctx, a.x.adlMB, a.x.adl, r)
 }
 

@@ -224,8 +224,9 @@ func (a *accountActor) reopen(c *closedOrder, view bool) order {
 	return o
 }
 
-// keepFill records a booked fill of o and returns it.
-func (a *accountActor) keepFill(o *order, f fillRec) *fillRec {
+// keepFill records a booked fill (of the order with clientID) and
+// returns it.
+func (a *accountActor) keepFill(f fillRec, clientID string) *fillRec {
 	if a.fills.Cap() == 0 {
 		a.fills = ring.New[fillRec](a.x.keep.AccountFills)
 	}
@@ -234,8 +235,7 @@ func (a *accountActor) keepFill(o *order, f fillRec) *fillRec {
 	}
 	p := a.fills.Add()
 	*p = f
-	p.id, p.sym = o.id, uint32(o.h.idx)
-	p.cid.set(o.clientID)
+	p.cid.set(clientID)
 	return p
 }
 
@@ -390,8 +390,9 @@ func (a *accountActor) appendHistory(p []byte) []byte {
 	for i := range a.fills.Len() {
 		f := a.fills.At(i)
 		p = binary.AppendUvarint(p, uint64(f.sym))
-		var id [20]byte
-		p = appendStr(p, unsafe.String(&id[0], len(strconv.AppendUint(id[:0], uint64(f.id), 10))))
+		var id [20]byte // the order id's text, as appendStr writes a string
+		digits := strconv.AppendUint(id[:0], uint64(f.id), 10)
+		p = append(binary.AppendUvarint(p, uint64(len(digits))), digits...)
 		p = appendStr(p, f.cid.shared())
 		p = append(p, byte(f.side), flags(f.maker, false))
 		p = binary.AppendVarint(p, int64(f.price))
@@ -449,7 +450,10 @@ func (a *accountActor) loadHistory(d *payload) {
 		if err != nil || len(clientID) > wire.MaxTokenLen {
 			d.fail("fill's order")
 		}
-		f := fillRec{side: book.Side(d.byte())}
+		f := fillRec{id: book.OrderID(id), side: book.Side(d.byte())}
+		if h != nil {
+			f.sym = uint32(h.idx)
+		}
 		f.maker, _ = d.flags()
 		f.price, f.qty = book.Ticks(d.varint()), book.Lots(d.varint())
 		f.fee, f.realized = market.Money(d.varint()), market.Money(d.varint())
@@ -457,7 +461,7 @@ func (a *accountActor) loadHistory(d *payload) {
 		if d.err != nil {
 			return
 		}
-		a.keepFill(&order{id: book.OrderID(id), h: h, clientID: clientID}, f)
+		a.keepFill(f, clientID)
 	}
 }
 

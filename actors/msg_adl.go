@@ -92,35 +92,25 @@ func (r *adlReport) update(p adlPositionMsg, acked book.Lots) (send bool) {
 	return send
 }
 
-// mergeDurable merges a durable report into r while r is queued and the
-// account posted nothing else to the ADL actor since r (posts: its count
-// now): replay then finds the reports merged next to each other among
-// the account's messages. ok is false when r cannot take it.
-func (r *adlReport) mergeDurable(p adlPositionMsg, acked book.Lots, posts uint64) (ok bool) {
+// putDurable gives r a durable report; posts is the account's count of
+// posts to the ADL actor so far. Queued, r merges it only if the account
+// posted nothing else to the ADL actor since r (replay then finds the
+// merged reports next to each other among its messages): merged. Not
+// queued, r becomes it, to be posted now: post. Neither: r is queued
+// behind another post, and the report needs a message of its own.
+func (r *adlReport) putDurable(p adlPositionMsg, acked book.Lots, posts uint64) (merged, post bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.queued || r.posts != posts {
-		return false
+	switch {
+	case !r.queued:
+		r.pos, r.pos.acked, r.queued, r.n, r.posts = p, acked, true, 1, posts+1
+		return false, true
+	case r.posts != posts:
+		return false, false
 	}
-	acked += r.pos.acked
-	r.pos, r.pos.acked = p, acked
+	r.pos, r.pos.acked = p, acked+r.pos.acked
 	r.n++
-	return true
-}
-
-// queuedNow says whether r waits in the ADL actor's mailbox.
-func (r *adlReport) queuedNow() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.queued
-}
-
-// setDurable makes r the report p, about to be posted as the account's
-// posts-th post to the ADL actor.
-func (r *adlReport) setDurable(p adlPositionMsg, acked book.Lots, posts uint64) {
-	r.mu.Lock()
-	r.pos, r.pos.acked, r.queued, r.n, r.posts = p, acked, true, 1, posts
-	r.mu.Unlock()
+	return true, false
 }
 
 // take returns the report and how many it merged (durable mode; 0 in

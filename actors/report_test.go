@@ -36,21 +36,24 @@ func TestADLReportKeepsLatest(t *testing.T) {
 // since (posts unchanged), and the take says how many it merged.
 func TestADLReportMergesDurable(t *testing.T) {
 	var r adlReport
-	if r.mergeDurable(adlPositionMsg{qty: 1}, 0, 0) {
-		t.Fatal("merged into a report never sent")
+	if merged, post := r.putDurable(adlPositionMsg{qty: 5}, 1, 6); merged || !post {
+		t.Fatalf("a free report: merged %v, post %v", merged, post)
 	}
-	r.setDurable(adlPositionMsg{qty: 5}, 1, 7)
-	if !r.mergeDurable(adlPositionMsg{qty: 4}, 2, 7) || !r.mergeDurable(adlPositionMsg{qty: 3}, 0, 7) {
-		t.Fatal("a report did not merge into the queued one")
+	// r is the account's 7th post, and nothing was posted since.
+	if m1, p1 := r.putDurable(adlPositionMsg{qty: 4}, 2, 7); !m1 || p1 {
+		t.Fatal("the second report did not merge into the queued one")
 	}
-	if r.mergeDurable(adlPositionMsg{qty: 2}, 0, 8) {
+	if m2, p2 := r.putDurable(adlPositionMsg{qty: 3}, 0, 7); !m2 || p2 {
+		t.Fatal("the third report did not merge into the queued one")
+	}
+	if merged, post := r.putDurable(adlPositionMsg{qty: 2}, 0, 8); merged || post {
 		t.Fatal("merged past another post to the ADL actor")
 	}
 	if p, n := r.take(); p.qty != 3 || p.acked != 3 || n != 3 {
 		t.Fatalf("took %+v of %d, want qty 3, acked 3, of 3", p, n)
 	}
-	if r.mergeDurable(adlPositionMsg{qty: 2}, 0, 7) || r.queuedNow() {
-		t.Fatal("merged into a report already taken")
+	if merged, post := r.putDurable(adlPositionMsg{qty: 2}, 0, 7); merged || !post {
+		t.Fatal("a report taken is not free again")
 	}
 }
 
