@@ -31,11 +31,7 @@ type Ring[T any] struct {
 func New[T any](n int) Ring[T] { return Ring[T]{cap: max(n, 1)} }
 
 // Push records v, dropping the oldest value when full.
-func (r *Ring[T]) Push(v T) {
-	if p := r.Add(); p != nil {
-		*p = v
-	}
-}
+func (r *Ring[T]) Push(v T) { r.put(v) }
 
 // Add makes room for a new newest value, dropping the oldest when full,
 // and returns it zeroed for the caller to fill in place (a large value is
@@ -43,6 +39,12 @@ func (r *Ring[T]) Push(v T) {
 // drops a value, and which, Len, Cap and At(0) tell beforehand.
 func (r *Ring[T]) Add() *T {
 	var zero T
+	return r.put(zero)
+}
+
+// put records v as the newest value and returns its slot (nil when the
+// ring keeps nothing).
+func (r *Ring[T]) put(v T) *T {
 	if r.n < r.cap {
 		c := r.n >> chunkShift
 		if c == len(r.chunks) {
@@ -52,7 +54,7 @@ func (r *Ring[T]) Add() *T {
 			}
 			r.chunks = append(r.chunks, make([]T, 0, size))
 		}
-		r.chunks[c] = append(r.chunks[c], zero)
+		r.chunks[c] = append(r.chunks[c], v)
 		r.n++
 		return r.slot(r.n - 1)
 	}
@@ -60,7 +62,7 @@ func (r *Ring[T]) Add() *T {
 		return nil
 	}
 	p := r.slot(r.start)
-	*p = zero
+	*p = v
 	r.start = (r.start + 1) % r.cap
 	return p
 }
