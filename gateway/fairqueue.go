@@ -76,6 +76,7 @@ type reqQueue struct {
 // itself is not touched after the handler returns (micro reads it then).
 type queued struct {
 	e              *endpoint
+	ep             wire.Endpoint // the request's (endpointOf): e may serve several
 	subject, reply string
 	data           []byte
 	start          time.Time
@@ -122,12 +123,13 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 		q = &reqQueue{key: key, public: public, budget: readBurst, budgetAt: start}
 		in.queues[key] = q
 	}
+	ep := endpointOf(e, req.Subject())
 	if len(q.items)-q.head >= queueCap || in.closed {
 		in.mu.Unlock()
-		in.g.overflow(e, req.Subject(), req.Reply())
+		in.g.overflow(ep, req.Subject(), req.Reply())
 		return
 	}
-	it := queued{e: e, subject: req.Subject(), reply: req.Reply(), data: req.Data(), start: start}
+	it := queued{e: e, ep: ep, subject: req.Subject(), reply: req.Reply(), data: req.Data(), start: start}
 	if q.head == len(q.items) && !q.queued && len(in.ready) == 0 && !q.full(it) {
 		// Nothing waits — no requester in line, none of this one's
 		// requests queued or being served: serve it here, in the
@@ -147,7 +149,7 @@ func (in *intake) push(e *endpoint, req micro.Request) {
 
 // full says whether q is at a bound for it, its next request.
 func (q *reqQueue) full(it queued) bool {
-	state := isStateRead(it.e.ops[0].ep)
+	state := isStateRead(it.ep)
 	return q.flying >= maxInflight || (q.public && q.flying >= maxPublicInflight) || (state && q.reading >= maxStateInflight)
 }
 
@@ -191,11 +193,10 @@ func (in *intake) work() {
 // back in line if it has more and room. in.mu is held on entry and on
 // return, not while the request is served.
 func (in *intake) serve(q *reqQueue, it queued) {
-	ep := it.e.ops[0].ep
-	s := slot{in: in, q: q, state: isStateRead(ep), read: isRead(ep)}
+	s := slot{in: in, q: q, state: isStateRead(it.ep), read: isRead(it.ep)}
 	if s.read && !q.afford(it.start) {
 		in.mu.Unlock()
-		in.g.refuseQueued(it.e, it.subject, it.reply, readLimitedBody)
+		in.g.refuseQueued(it.ep, it.subject, it.reply, readLimitedBody)
 	} else {
 		q.flying++
 		if s.state {
@@ -263,15 +264,15 @@ var overflowBody = wire.AppendError(nil, wire.Errorf(wire.CodeRateLimited,
 
 // overflow refuses a request its requester's full queue has no room for,
 // on the subscription's goroutine, so as cheaply as it can.
-func (g *Gateway) overflow(e *endpoint, subject, reply string) {
-	g.refuseQueued(e, subject, reply, overflowBody)
+func (g *Gateway) overflow(ep wire.Endpoint, subject, reply string) {
+	g.refuseQueued(ep, subject, reply, overflowBody)
 }
 
 // refuseQueued answers a request the intake turns down with a ready-made
 // RATE_LIMITED body: no parsing, no micro error headers.
-func (g *Gateway) refuseQueued(e *endpoint, subject, reply string, body []byte) {
-	g.m.reject(e.ops[0].ep, wire.CodeRateLimited)
-	if reply != "" && g.replies.refuse(e.ops[0].ep, subject, reply) == "" {
+func (g *Gateway) refuseQueued(ep wire.Endpoint, subject, reply string, body []byte) {
+	g.m.reject(ep, wire.CodeRateLimited)
+	if reply != "" && g.replies.refuse(ep, subject, reply) == "" {
 		if err := g.nc.Publish(reply, body); err != nil {
 			g.publishFailed(err)
 		}
@@ -286,6 +287,23 @@ func isRead(ep wire.Endpoint) bool {
 		return true
 	}
 	return false
+}
+
+// endpointOf is the endpoint a request to e on subject asks for: e's only
+// op's, or on the shared order endpoint the op its subject's last tokens
+// name (order.query and order.open are reads, charged as such; the first
+// op's when none does: serveNow routes it there and refuses it). No parse:
+// this runs for every request.
+func endpointOf(e *endpoint, subject string) wire.Endpoint {
+	if len(e.ops) > 1 {
+		for _, o := range e.ops {
+			tail := o.ep.String()
+			if n := len(subject) - len(tail); n > 0 && subject[n-1] == '.' && subject[n:] == tail {
+				return o.ep
+			}
+		}
+	}
+	return e.ops[0].ep
 }
 
 // isStateRead reports whether ep is a state read (maxStateInflight).
