@@ -191,10 +191,14 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		return
 	}
 	if a.e.failed.Load() {
+		a.x.begin(ctx, &a.j, actorAccount+uint32(a.e.id)) // its answers are decisions too (failrecord.go)
 		a.refuseAll(ctx)
 		return
 	}
 	a.x.begin(ctx, &a.j, actorAccount+uint32(a.e.id))
+	if f := failTest.Load(); f != nil {
+		f.check(a, ctx.Message())
+	}
 	switch m := ctx.Message().(type) {
 	case *makerFillMsg:
 		a.onMakerFill(ctx, m)

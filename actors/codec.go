@@ -27,7 +27,8 @@ func journaled(m any) bool {
 		*adlPlanMsg, *adlFilledMsg, *socialMsg, *armedMsg, *triggeredMsg, *armMsg, *histTradesMsg, *histMarkMsg, *histFundingMsg, *histOIMsg,
 		*placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
 		*settleMsg, *releaseMsg, *deficitMsg, *adlCountMsg,
-		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg:
+		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg,
+		*repostMsg, *failedMsg:
 		return true
 	}
 	return false
@@ -106,6 +107,10 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		p = binary.AppendUvarint(p, uint64(m.res))
 		p = append(p, flags(m.fast, false))
 		return recADLRetry, binary.AppendUvarint(p, m.timer)
+	case *repostMsg:
+		return recRepost, p
+	case *failedMsg:
+		return recFailedNotice, appendStr(p, m.reason)
 	}
 	panic(fmt.Sprintf("actors: %T reached an actor from outside, and the journal cannot hold it", m))
 }
@@ -183,6 +188,12 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		res := fund.ReservationID(d.uvarint())
 		fast, _ := d.flags()
 		m = &adlRetryMsg{sym: sym, res: res, fast: fast, timer: d.uvarint()}
+	case recFailed:
+		m = &failureRec{seq: d.uvarint(), reason: d.str()}
+	case recRepost:
+		m = &repostMsg{} // the message comes from the failure (replayer.exec)
+	case recFailedNotice:
+		m = &failedMsg{reason: d.str()}
 	default:
 		return nil, fmt.Errorf("%w: unknown record kind %d", errPayload, kind)
 	}

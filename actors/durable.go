@@ -58,6 +58,16 @@ const (
 	// recMerged: the ADL actor took n ≥ 2 position reports an account had
 	// merged while queued (adlReport): the sender's number, then n.
 	recMerged
+	// recFailed: the account's actor panicked (accountSupervisor) on the
+	// record of the sequence it names (0: on a message not journaled), and
+	// the reason; written before the account handles anything else.
+	recFailed
+	// recRepost: the failed account answers the message it panicked on
+	// (repostMsg).
+	recRepost
+	// recFailedNotice: the failed account gives up what it held for others
+	// (failedMsg): the reason.
+	recFailedNotice
 )
 
 // Behaviour is the version of the decisions the actors make on the same
@@ -162,6 +172,9 @@ type target struct {
 	j    *jstate
 	n    uint32
 	in   inbox // recovery: the messages sent to it, by sender (replay.go)
+	// failure is the panic recovery met on this account's record, for
+	// its worker only (failrecord.go).
+	failure *replayFailure
 }
 
 // durability is the exchange's side of the journal.

@@ -26,12 +26,12 @@ import (
 // still in flight to it are dropped (and logged: the audit, which lists the
 // account, finds them missing).
 func (a *accountActor) refuseAll(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	switch m := failedMessage(ctx).(type) {
 	case *failedMsg:
 		a.abandon(ctx)
 		if a.x.events {
 			a.emit(&wire.AccountEvent{Type: wire.EventError, Error: wire.Errorf(wire.CodeInternal,
-				"the account stopped after an internal error and answers INTERNAL until the exchange restarts: %s", m.reason)})
+				"the account stopped after an internal error and answers INTERNAL until an operator repairs it: %s", m.reason)})
 		}
 	case *canceledMsg: // refusable too, but the books no longer hold its orders
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))

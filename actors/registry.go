@@ -3,13 +3,11 @@ package actors
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
-	"github.com/perpx/perpx/wire"
 )
 
 // accountEntry is one account in the registry: its name, interned id and
@@ -125,8 +123,8 @@ func answeredWhenFailed(m any) bool {
 
 // accountSupervisor is the guardian strategy of every account actor. A
 // panic takes the account out of service — no restart: its in-memory state
-// cannot be trusted and durability has not landed — marks it failed,
-// answers the request that panicked INTERNAL and logs. The actor is then
+// cannot be trusted — marks it failed (journaled: failrecord.go), answers
+// the request that panicked INTERNAL and logs. The actor is then
 // resumed rather than stopped, in a refuse-all mode (accountActor.refuseAll)
 // in which every request still queued in its mailbox or sent later is
 // answered INTERNAL exactly once (a stopped actor would drop its mailbox
@@ -135,25 +133,25 @@ func answeredWhenFailed(m any) bool {
 type accountSupervisor struct{ x *Exchange }
 
 func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
-	name := strings.TrimPrefix(child.Id, accountPrefix)
-	first := true
-	if e := s.x.accounts.byPID(child); e != nil {
-		first = !e.failed.Swap(true)
-		name = e.name
+	why := fmt.Sprint(reason)
+	e := s.x.accounts.byPID(child)
+	if e == nil { // no account of the registry: nothing to take out of service
+		s.x.log.Error("actors: an unknown account actor panicked", "actor", child.Id, "reason", why)
+		sup.ResumeChildren(child)
+		return
 	}
-	s.x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until restart",
-		"account", name, "reason", reason)
-	if r, ok := message.(refusable); ok {
-		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", name))
-	} else if first && answeredWhenFailed(message) {
+	if !e.failed.Load() {
+		s.x.journalFailure(e, message, why) // before it handles anything else
+	}
+	first := s.x.accountFailed(e, message, why)
+	if _, ok := message.(refusable); !ok && first && answeredWhenFailed(message) {
 		// Another actor's protocol message (a forced close, a charge, a
 		// book's answer): the failed account answers it as it answers
 		// those queued behind it (refuseAll), or its sender waits forever.
-		s.x.post(child, nil, message)
+		s.x.post(child, nil, &repostMsg{m: message})
 	}
 	sup.ResumeChildren(child)
-	if first { // a later panic (an audit of the broken state) must not give back twice
-		s.x.failed.add("account "+name, fmt.Sprint(reason), false)
-		s.x.root.Send(child, &failedMsg{reason: fmt.Sprint(reason)})
+	if first {
+		s.x.root.Send(child, &failedMsg{reason: why})
 	}
 }

@@ -28,3 +28,39 @@ func panicForTest(cid string, m any) {
 		panic(fmt.Sprintf("test: the replay of place %q panics (PanicOnReplayForTest)", cid))
 	}
 }
+
+// failTest makes an account's actor panic, live and in replay alike, as a
+// deterministic bug would (FailOrderForTest); nil: none (one load a
+// message).
+var failTest atomic.Pointer[failOrder]
+
+type failOrder struct {
+	cid    string
+	result bool // on the order's result from its book, not on its place
+}
+
+// FailOrderForTest makes the account handling the order with client order
+// id cid panic: on its place, or with result on the book's result of it
+// (a protocol message the failed account then answers); "" turns it off.
+// Tests only.
+func FailOrderForTest(cid string, result bool) {
+	if cid == "" {
+		failTest.Store(nil)
+		return
+	}
+	failTest.Store(&failOrder{cid: cid, result: result})
+}
+
+// check panics when a handles the message f names.
+func (f *failOrder) check(a *accountActor, m any) {
+	switch m := m.(type) {
+	case *placeReq:
+		if !f.result && m.req.ClientOrderID == f.cid {
+			panic(fmt.Sprintf("test: the place %q panics (FailOrderForTest)", f.cid))
+		}
+	case *takerResultMsg:
+		if o := a.orders.get(m.id); f.result && o != nil && o.clientID == f.cid {
+			panic(fmt.Sprintf("test: the result of %q panics (FailOrderForTest)", f.cid))
+		}
+	}
+}

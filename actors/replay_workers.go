@@ -70,9 +70,10 @@ type replayer struct {
 	free  chan []job
 	wg    sync.WaitGroup
 	abort atomic.Bool
-	mu    sync.Mutex // err, errAt
+	mu    sync.Mutex // err, errAt, held
 	err   error
 	errAt uint64
+	held  []*replayFailure // panics met on accounts' records (failrecord.go)
 }
 
 // worker runs the records of the actors it owns, in journal order.
@@ -220,6 +221,14 @@ func (rp *replayer) finish() error {
 			w.drain()
 		}
 	}
+	rp.mu.Lock()
+	held := rp.held
+	rp.mu.Unlock()
+	for _, f := range held {
+		if !f.confirmed.Load() {
+			rp.fail(f.seq, f.err)
+		}
+	}
 	return rp.failure()
 }
 
@@ -241,6 +250,11 @@ func (rp *replayer) failure() error {
 	}
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
+	for _, f := range rp.held { // a panic no record confirms is the cause of what failed after it
+		if !f.confirmed.Load() && f.seq < rp.errAt {
+			return f.err
+		}
+	}
 	return rp.err
 }
 
@@ -296,13 +310,29 @@ func (w *worker) loop() {
 
 // exec runs one record's handler.
 func (w *worker) exec(jb *job) (err error) {
+	t, ctx := jb.t, &w.ctx // one context for every record: handlers do not keep it
+	if f := t.failure; f != nil && !f.confirmed.Load() && jb.kind != recFailed {
+		w.rp.fail(f.seq, f.err) // live, the account went on: the panic is this code's
+		return nil
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: record %d: %w: %v", ErrRecover, jb.seq, ErrReplayPanic, p)
+			if w.held(t, jb.seq, ctx.msg, p, err) {
+				err = nil
+			}
 		}
 	}()
-	t, ctx := jb.t, &w.ctx // one context for every record: handlers do not keep it
 	ctx.self, ctx.sender, ctx.t, ctx.msg = t.pid, nil, t, jb.msg
+	switch jb.kind {
+	case recFailed:
+		return w.replayFailed(t, jb.msg.(*failureRec))
+	case recRepost:
+		if t.failure == nil || !t.failure.confirmed.Load() {
+			return fmt.Errorf("%w: record %d: actor %#x answers again a message it did not fail on", ErrRecover, jb.seq, t.n)
+		}
+		ctx.msg = t.failure.msg
+	}
 	if jb.kind == recMsg || jb.kind == recMerged {
 		var merged *adlPositionMsg
 		for k := range jb.merged {

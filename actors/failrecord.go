@@ -1,0 +1,136 @@
+package actors
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/wire"
+)
+
+// A failed account survives a restart. Its failure is journaled like any
+// decision (DESIGN.md, "Durability"): the supervisor appends recFailed
+// before the account handles anything else, and from then on every
+// message the failed account handles is journaled as before (refuseAll's
+// answers are decisions other actors' records depend on), the re-posted
+// message it panicked on as recRepost and its supervisor's failedMsg as
+// recFailedNotice. Replay meets the same panic on the same record (the
+// handlers are deterministic: that is what replay rests on), holds it
+// until the record of the failure confirms it, and then takes the account
+// out of service as the supervisor did live; a panic the journal does not
+// record (a journal written by other code) still stops the recovery.
+
+// repostMsg is the message a failed account panicked on, sent to it again
+// by its supervisor so that it answers it (answeredWhenFailed).
+type repostMsg struct{ m any }
+
+// failureRec is a recFailed record's payload in replay.
+type failureRec struct {
+	seq    uint64 // the record the account panicked on; 0: a message not journaled
+	reason string
+}
+
+// replayFailure is a panic replay met on an account's record, held until
+// the journal's recFailed for it (confirmed) or stopping the recovery.
+type replayFailure struct {
+	seq       uint64
+	msg       any   // what the account handled then: recRepost hands it again
+	err       error // the panic, as Recover reports it when unconfirmed
+	confirmed atomic.Bool
+}
+
+// failedMessage is the message a failed account answers: a re-posted one
+// unwrapped.
+func failedMessage(ctx actor.Context) any {
+	if r, ok := ctx.Message().(*repostMsg); ok {
+		return r.m
+	}
+	return ctx.Message()
+}
+
+// journalFailure appends the record of account e's failure in durable
+// mode, before its actor is resumed (so before any record of what it does
+// next). message is what it panicked on: the record names its sequence
+// when it was journaled, so that replay expects the same panic there.
+func (x *Exchange) journalFailure(e *accountEntry, message any, reason string) {
+	r := x.rec
+	if r == nil || r.replaying.Load() {
+		return
+	}
+	var seq uint64
+	if v, ok := r.ids.Load(e.pid); ok && journaled(unwrapEnvelope(message)) {
+		seq = v.(*peer).mb.j.seq // begin set it before the handler ran
+	}
+	p := binary.AppendUvarint(nil, uint64(x.now()))
+	p = binary.AppendUvarint(p, seq)
+	p = appendStr(p, reason)
+	if r.w.Append(recFailed, actorAccount+uint32(e.id), p, r.durableFn) == 0 {
+		x.log.Error("actors: the journal refused the record of a failed account: a restart will not rebuild it", "account", e.name)
+	}
+}
+
+func unwrapEnvelope(m any) any {
+	if env, ok := m.(*actor.MessageEnvelope); ok {
+		return env.Message
+	}
+	return m
+}
+
+// accountFailed takes account e out of service after its actor panicked on
+// message (live, from its supervisor; in replay, at the failure's record).
+// It reports whether this was its first failure.
+func (x *Exchange) accountFailed(e *accountEntry, message any, reason string) bool {
+	first := !e.failed.Swap(true)
+	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until its journal is repaired",
+		"account", e.name, "reason", reason)
+	if r, ok := message.(refusable); ok {
+		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", e.name))
+	}
+	if first { // a later panic (an audit of the broken state) must not give back twice
+		x.failed.add("account "+e.name, reason, false)
+	}
+	return first
+}
+
+// replayFailed runs a recFailed record for t: the failure replay met on
+// the record it names (or, for a message not journaled, none) becomes the
+// account's, as accountFailed made it live.
+func (w *worker) replayFailed(t *target, f *failureRec) error {
+	a, ok := t.recv.(*accountActor)
+	if !ok {
+		return fmt.Errorf("%w: a failure of actor %#x, which is no account", ErrRecover, t.n)
+	}
+	held := t.failure
+	if f.seq != 0 && (held == nil || held.confirmed.Load() || held.seq != f.seq) {
+		return fmt.Errorf("%w: the journal says account %s failed on record %d (%s); replaying it did not: "+
+			"a journal written by another version of perpx", ErrRecover, a.e.name, f.seq, f.reason)
+	}
+	var msg any
+	if held != nil {
+		msg = held.msg
+		held.confirmed.Store(true)
+	}
+	w.rp.r.x.accountFailed(a.e, msg, f.reason)
+	return nil
+}
+
+// held takes a panic on t's record seq: an account's first is held until
+// the journal's record of its failure (replayFailed), a failed account's
+// later one is handled as its supervisor did live. It reports whether the
+// panic was taken; otherwise it stops the recovery.
+func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
+	a, ok := t.recv.(*accountActor)
+	switch {
+	case !ok || t.failure != nil && !t.failure.confirmed.Load():
+		return false
+	case a.e.failed.Load():
+		w.rp.r.x.accountFailed(a.e, msg, fmt.Sprint(p))
+		return true
+	}
+	t.failure = &replayFailure{seq: seq, msg: msg, err: err}
+	w.rp.mu.Lock()
+	w.rp.held = append(w.rp.held, t.failure)
+	w.rp.mu.Unlock()
+	return true
+}
