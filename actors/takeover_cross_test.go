@@ -87,22 +87,23 @@ func (b *behindADL) settleTakeover(bk ...string) AuditReport {
 
 // TestTakeoverBehindCrossClosePast: a close of alice's TEST-PERP long,
 // on its way (a market sell, bounded at 2750 when sent) or resting (a sell
-// at 3000 a queued buy takes), is matched at carol's 3000 after OTHER-PERP's
-// mark fell to 1974 and took both cross legs over: TEST-PERP's share of
-// the equity left then made it bankrupt at 3586, OTHER-PERP at 1915. The
-// fill closed TEST-PERP 586 beyond its bankruptcy price, a deficit the
-// fund had reserved nothing for. Either close, adl mode: the fund paid it,
-// 10000 → 9415 (OTHER-PERP closed by ADL at 1915 against bob, 1 of dust
-// back), or with an empty fund 585 uncovered; socialized, bob paid the 585
-// as a charge after the fill. A sequenced engine would have sold first, leaving OTHER-PERP bankrupt
-// at 2500 (1250 of cash) and bob's ADL close there. Now the fill's loss
-// beyond the tick is the equity's (liq.Machine.spread): OTHER-PERP's tick
-// moves to 2501 and bob's ADL close there takes it back; the fund gets the
-// 1 of dust. When TEST-PERP's own mark falls instead (to 1975), its tick
-// falls with it (1915), and the close at 3000 leaves the fund 1085 of
-// surplus (and the 1 of dust). Isolated, and cross alone, a close bounded at the takeover's
-// bankruptcy price (3000) fills there and the fund neither pays nor gets
-// anything: the tick moves with nothing else (but a funding payment).
+// at 3000 a queued buy takes), is matched at carol's 3000 after
+// OTHER-PERP's mark fell to 1974 and took both cross legs over: TEST-PERP's
+// share of the equity left then made it bankrupt at 3586, OTHER-PERP at
+// 1915. The fill closed TEST-PERP 586 beyond its bankruptcy price, a
+// deficit the fund had reserved nothing for. Either close, adl mode: the
+// fund paid it, 10000 → 9415 (OTHER-PERP closed by ADL at 1915 against
+// bob, 1 of dust back), or with an empty fund 585 uncovered; socialized,
+// bob paid the 585 as a charge after the fill. A sequenced engine would
+// have sold first, leaving OTHER-PERP bankrupt at 2500 (1250 of cash) and
+// bob's ADL close there. Now the fill's loss beyond the tick is the
+// equity's (liq.Machine.spread): OTHER-PERP's tick moves to 2501 and bob's
+// ADL close there takes it back; the fund gets the 1 of dust. Controls,
+// which held before: when TEST-PERP's own mark falls instead (to 1975),
+// its tick falls with it (1915), and the close at 3000 leaves the fund
+// 1085 of surplus (and the dust); isolated, and cross alone, a close
+// bounded at the takeover's bankruptcy price (3000) fills there and the
+// fund neither pays nor gets anything: no mark moves that tick.
 func TestTakeoverBehindCrossClosePast(t *testing.T) {
 	bothModes(t, func(t *testing.T, sym *market.Symbol) {
 		other := testSymbol(t, otherSym, longTiers()...)
