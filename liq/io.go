@@ -80,8 +80,9 @@ type (
 	// order before the takeover's cancel reached it, so the fill came
 	// before the reservation was answered. Value is what those lots'
 	// trade is worth and Fee their fee (risk's Account.TakeFill); the
-	// leg books them as an execution, and its equity pays the fee as a
-	// funding payment (onFunding).
+	// leg books them as an execution, and the equity pays the fee and
+	// their loss beyond the leg's bankruptcy price, moving the open
+	// legs' prices by it as funding does (Machine.spread).
 	OrderFill struct {
 		Leg        int
 		Price      book.Ticks

@@ -526,7 +526,9 @@ func (m *Machine) Closing(sym *market.Symbol, side book.Side) (leg int, lots boo
 // onOrderFill books an OrderFill on its leg. The book matched the order
 // before the takeover's cancel and so before the quote that precedes the
 // reservation: a fill after it would meet the leg's own IOC order, which
-// counts on the whole remainder.
+// counts on the whole remainder. What the fill cost beyond the leg's
+// bankruptcy price (its loss there, risk's ApplyOrderFill, and its fee)
+// is the equity's (spread).
 func (m *Machine) onOrderFill(in OrderFill) error {
 	g, err := m.leg(in.Leg)
 	if err != nil {
@@ -535,13 +537,49 @@ func (m *Machine) onOrderFill(in OrderFill) error {
 	if m.reserved {
 		return m.broken("a fill of the account's order of %d at %d for leg %s after the reservation", in.Qty, in.Price, g.Symbol.Name)
 	}
-	if code := m.L.ApplyOrderFill(g.Symbol, in.Price, in.Qty, in.Value); code != risk.OK {
+	loss, code := m.L.ApplyOrderFill(g.Symbol, in.Price, in.Qty, in.Value)
+	if code != risk.OK {
 		return m.broken("leg %s refused the account's fill of %d at %d (remaining %d): %s", g.Symbol.Name, in.Qty, in.Price, g.Remaining, code)
 	}
-	if in.Fee == 0 {
+	return m.spread(in.Leg, loss-in.Fee)
+}
+
+// spread books amount (≤ 0), a cost of leg i's order fill beyond its
+// bankruptcy price, into the equity over the legs with lots left whose
+// tick can move (not a clamp), by their remaining notional at their mark
+// (market.Split), moving each one's bankruptcy price (credit): their IOC
+// limits, bounds and ADL closes then take it back as they would the rest
+// of the loss, as a sequenced engine, having filled the order first, would
+// have left them that much less equity; the fund reserved nothing for it.
+// With no such leg it stays with leg i (kept when closed: the fund's, or
+// the winners', with the rest of the deficit).
+func (m *Machine) spread(i int, amount market.Money) error {
+	if amount == 0 {
 		return nil
 	}
-	return m.credit(in.Leg, -in.Fee)
+	var wbuf, pbuf [4]market.Money
+	w := wbuf[:0]
+	var sum market.Money
+	for j := range m.Legs {
+		var n market.Money
+		if g := &m.Legs[j]; g.Remaining != 0 && g.Deficit == 0 {
+			n = g.Symbol.Notional(g.Mark, abs(g.Remaining))
+		}
+		w = append(w, n)
+		sum += n
+	}
+	if sum == 0 {
+		return m.credit(i, amount)
+	}
+	for j, part := range market.Split(-amount, w, pbuf[:0]) {
+		if part == 0 {
+			continue
+		}
+		if err := m.credit(j, -part); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rebase moves the leg's bankruptcy price by its funding not yet in it,

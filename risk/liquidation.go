@@ -186,30 +186,52 @@ func (l *Liquidation) Leg(sym *market.Symbol) *LiquidationLeg {
 // BadRequest for an unknown leg, qty ≤ 0 or above Remaining, or a price
 // outside [1, 2×MaxPrice].
 func (l *Liquidation) ApplyFill(sym *market.Symbol, price book.Ticks, qty book.Lots) Code {
-	if price < 1 || price > 2*sym.MaxPrice {
-		return BadRequest
-	}
-	return l.ApplyOrderFill(sym, price, qty, sym.Value(price, qty))
+	_, code := l.apply(sym, price, qty, sym.Value(price, qty))
+	return code
 }
 
 // ApplyOrderFill is ApplyFill for lots of a fill of the account's own
 // order whose trade is worth value (Account.TakeFill: the part of the
 // fill's value the account's position does not book), so the parts add
-// up to what the counterparty booked. BadRequest as ApplyFill's.
-func (l *Liquidation) ApplyOrderFill(sym *market.Symbol, price book.Ticks, qty book.Lots, value market.Money) Code {
+// up to what the counterparty booked. The order was bounded by the
+// bankruptcy price of its sending (Account.CloseBound; a limit beyond it
+// is refused), which the takeover's tick may have moved past since (on a
+// cross account another position's loss moves every leg's share of the
+// equity): the liquidation's own executions lose beyond the tick only
+// what the fund reserved, this fill anything. Its loss beyond the tick
+// (≤ 0, returned) is therefore no execution's: it stays out of the leg's
+// Gain, and the caller books it into the equity as a change of it
+// (Funding) and moves the open legs' ticks by it (MoveBankruptcy), as a
+// sequenced engine, matching the order before the mark that took the
+// account over, would have left the other positions that much less
+// equity. BadRequest as ApplyFill's.
+func (l *Liquidation) ApplyOrderFill(sym *market.Symbol, price book.Ticks, qty book.Lots, value market.Money) (loss market.Money, code Code) {
+	gain, code := l.apply(sym, price, qty, value)
+	if code != OK {
+		return 0, code
+	}
+	loss = min(0, gain)
+	l.Leg(sym).Gain -= loss
+	return loss, OK
+}
+
+// apply books qty lots of sym's leg closed at price, their trade worth
+// value, and returns their gain (legGainOf).
+func (l *Liquidation) apply(sym *market.Symbol, price book.Ticks, qty book.Lots, value market.Money) (gain market.Money, code Code) {
 	g := l.Leg(sym)
 	if g == nil || qty <= 0 || qty > abs(g.Remaining) || price < 1 || price > 2*sym.MaxPrice {
-		return BadRequest
+		return 0, BadRequest
 	}
 	long := g.Qty > 0
-	g.Gain += legGainOf(sym, long, g.Bankruptcy, value, abs(g.Qty)-abs(g.Remaining), qty)
+	gain = legGainOf(sym, long, g.Bankruptcy, value, abs(g.Qty)-abs(g.Remaining), qty)
+	g.Gain += gain
 	g.Executed += sym.Notional(price, qty)
 	if long {
 		g.Remaining -= qty
 	} else {
 		g.Remaining += qty
 	}
-	return OK
+	return gain, OK
 }
 
 // PriceBound is the worst price the leg's liquidation order may trade at,
@@ -322,7 +344,8 @@ func (l *Liquidation) Settle() (Settlement, Code) {
 
 // Funding books a funding payment (+ received, − paid) of a leg while the
 // liquidation holds it, or another change of its equity (the fee of a fill
-// of the account's own order, − paid: Account.TakeFill): the escrow takes
+// of the account's own order, − paid: Account.TakeFill, and its loss
+// beyond the leg's tick: ApplyOrderFill): the escrow takes
 // it, as the account's margin would have, so Base and Deficit move by
 // amount. MoveBankruptcy then moves the leg's tick by it.
 func (l *Liquidation) Funding(amount market.Money) {

@@ -420,7 +420,11 @@ func TestTakeFill(t *testing.T) {
 	if value != usdt("3700") || fee != usdt("1.85") || a.cash != cash {
 		t.Fatalf("value %s fee %s; cash %s, was %s", value, fee, a.cash, cash)
 	}
-	mustOK(t, l.ApplyOrderFill(sym, 3700, 1, value), "leg")
+	loss, code := l.ApplyOrderFill(sym, 3700, 1, value)
+	mustOK(t, code, "leg")
+	if loss != 0 {
+		t.Fatalf("loss %s beyond the tick", loss)
+	}
 	f.Qty = 1
 	r, code := a.ApplyFill(sym, f)
 	mustOK(t, code, "the rest")
