@@ -1,11 +1,14 @@
 package actors
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -133,4 +136,83 @@ func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
 	w.rp.held = append(w.rp.held, t.failure)
 	w.rp.mu.Unlock()
 	return true
+}
+
+// snapshotFailed returns the failed accounts a snapshot keeps (their
+// state frozen as it is, out of service again when loaded: appendFailed),
+// or why it cannot be taken: a shared actor failed (trading is halted), or
+// an account failed in its liquidation (which a snapshot cannot hold) or
+// with a state that breaks risk's invariants (a snapshot refuses it).
+func (x *Exchange) snapshotFailed() ([]failedAccount, error) {
+	var as []failedAccount
+	for _, f := range x.failed.all() {
+		name, ok := strings.CutPrefix(f.Actor, "account ")
+		if !ok {
+			return nil, fmt.Errorf("%w: %s failed: a snapshot would keep its broken state", ErrSnapshot, f.Actor)
+		}
+		t, _ := x.rec.target(actorAccount + uint32(x.accounts.get(x, name).id))
+		a := t.recv.(*accountActor)
+		if a.liq != nil || a.partial != nil {
+			return nil, fmt.Errorf("%w: account %s failed in its liquidation, which a snapshot cannot keep", ErrSnapshot, name)
+		}
+		for i := range a.wallets {
+			if err := a.wallets[i].acct.Check(); err != nil {
+				return nil, fmt.Errorf("%w: account %s failed with a broken state: %v", ErrSnapshot, name, err)
+			}
+		}
+		as = append(as, failedAccount{a, f.Reason})
+	}
+	return as, nil
+}
+
+// failedAccount is a failed account a snapshot keeps.
+type failedAccount struct {
+	a      *accountActor
+	reason string
+}
+
+// appendFailed ends snapshot p (after its behaviour version, so that
+// snapshots without failed accounts read as before) with the failed
+// accounts, the reasons and the money held for them, and rehashes it.
+func appendFailed(p []byte, as []failedAccount) []byte {
+	if len(as) == 0 {
+		return p
+	}
+	p = p[:len(p)-sha256.Size]
+	p = binary.AppendUvarint(p, uint64(len(as)))
+	for _, f := range as {
+		p = appendStr(p, f.a.e.name)
+		p = appendStr(p, f.reason)
+		for i := range f.a.wallets {
+			p = binary.AppendVarint(p, int64(f.a.wallets[i].held))
+		}
+	}
+	sum := sha256.Sum256(p)
+	return append(p, sum[:]...)
+}
+
+// loadFailed reads what appendFailed wrote: the accounts are out of
+// service again, for the reasons the failures list kept.
+func (x *Exchange) loadFailed(d *payload) {
+	n := d.uvarint()
+	if n > uint64(len(d.p)) {
+		d.fail("failed accounts")
+		return
+	}
+	for range n {
+		e, ok := x.accounts.byName.Load(d.str())
+		if !ok || d.err != nil {
+			d.fail("failed account")
+			return
+		}
+		a := e.(*accountEntry)
+		reason := d.str()
+		t, _ := x.rec.target(actorAccount + uint32(a.id))
+		acct := t.recv.(*accountActor)
+		for i := range acct.wallets {
+			acct.wallets[i].held = market.Money(d.varint())
+		}
+		a.failed.Store(true)
+		x.failed.add("account "+a.name, reason, false)
+	}
 }

@@ -54,11 +54,15 @@ func (x *Exchange) Snapshot(wait time.Duration) (p []byte, seq uint64, err error
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
-	if f := x.failed.all(); len(f) > 0 {
-		return nil, 0, fmt.Errorf("%w: %s failed: a snapshot would keep its broken state", ErrSnapshot, f[0].Actor)
+	failed, err := x.snapshotFailed()
+	if err != nil {
+		return nil, 0, err
 	}
 	seq = r.w.Last()
 	p, err = x.encodeSnapshot(seq)
+	if err == nil {
+		p = appendFailed(p, failed)
+	}
 	return p, seq, err
 }
 
@@ -228,6 +232,9 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 	r.wrote = 0 // the records after a snapshot of before versions: none recorded
 	if len(d.p) != 0 && d.err == nil {
 		r.wrote = d.uvarint()
+	}
+	if len(d.p) != 0 && d.err == nil { // absent from snapshots taken before a failed account was kept
+		x.loadFailed(d)
 	}
 	if d.err != nil {
 		return 0, d.err
