@@ -220,9 +220,7 @@ func TestHeldFillsOutliveARefusedSnapshot(t *testing.T) {
 // the frozen leg, which keeps the lot: with the held sale they net to
 // nothing, and D's long is matched. Before, 2 long against 1 short.
 func TestOwnFillOfAFailedLiquidationIsHeld(t *testing.T) {
-	e := longAgainstB(t, "1000")
-	e.deposit("D", "100000")
-	e.leverage("D", tsym, 5)
+	e := longAgainstBWithD(t)
 	e.mustPlace("A", tsym, wire.Sell, "3200", "1")
 	resume := make(chan struct{})
 	pid := e.x.accounts.get(e.x, "A").pid
