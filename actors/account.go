@@ -43,6 +43,14 @@ type accountActor struct {
 	income     ring.Ring[incomeRec]
 	incomeID   uint64
 
+	// filling is the fill message being handled and booked the lots of
+	// its fills risk has booked so far: when it panics, the failed
+	// account holds only the rest (heldfill.go). held is what it holds,
+	// by symbol (nil until it holds something).
+	filling any
+	booked  book.Lots
+	held    []HeldFill
+
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none
 	seq     uint64       // account event seq
@@ -201,10 +209,14 @@ func (a *accountActor) Receive(ctx actor.Context) {
 	}
 	switch m := ctx.Message().(type) {
 	case *makerFillMsg:
+		a.filling, a.booked = m, 0
 		a.onMakerFill(ctx, m)
+		a.filling = nil
 		m.recycle()
 	case *takerResultMsg:
+		a.filling, a.booked = m, 0
 		a.onTakerResult(ctx, m)
+		a.filling = nil
 	case *placeReq:
 		a.place(ctx, m)
 	case *armedMsg:
@@ -817,13 +829,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	if o == nil {
 		panic(fmt.Sprintf("actors: a maker fill of %d at %d for order %d, which the account does not know", f.Qty, f.Price, f.MakerID))
 	}
-	rate := h.sym.MakerFee
-	if m.liquidation {
-		// The liquidation's IOC pays no taker fee (its fee comes out of
-		// the surplus, if any): no rebate is funded, so none is paid.
-		rate = max(rate, 0)
-	}
-	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, rate, m.tradeSeq, m.ms)
+	liquidate := a.applyFill(ctx, h, o, f.Price, f.Qty, true, m.rate(h), m.tradeSeq, m.ms)
 	liquidate = a.tradeMark(h, m.mark) || liquidate
 	if f.MakerRemaining == 0 {
 		a.setStatus(o, wire.StatusFilled)
@@ -861,12 +867,14 @@ func (a *accountActor) applyFill(ctx actor.Context, h *symbolHandle, o *order, p
 	}
 	f := risk.Fill{OrderID: o.id, Side: o.side, Price: price, Qty: qty, Maker: maker, FeeRate: rate}
 	taken, legFee := a.fillLeg(ctx, h, f)
+	a.booked += taken
 	var res risk.FillResult
 	if f.Qty -= taken; f.Qty > 0 {
 		var code risk.Code
 		if res, code = a.risk(h).ApplyFill(s, f); code != risk.OK {
 			panic(fmt.Sprintf("actors: risk refused the book's fill of %d at %d for order %d (%s): %s", f.Qty, price, o.id, o.side, code))
 		}
+		a.booked += f.Qty
 	}
 	a.wallet(h).fees += res.Fee + legFee
 	o.filled += qty

@@ -82,6 +82,10 @@ type AuditReport struct {
 	// Earmarked is the winners' profit set aside for socialized
 	// liquidations: zero when none is in flight.
 	Earmarked market.Money
+	// HeldFills is, per symbol, the fills of failed accounts' own orders
+	// held beside their frozen state (HeldFill), counted in Long, Short
+	// and Unrealized as theirs.
+	HeldFills []HeldFill
 	Err       error // a core's own consistency check failed
 	OK        bool
 }
@@ -118,6 +122,13 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 	}
 	for i, h := range syms {
 		out.OpenInterest[h.sym.Name] = wire.OpenInterest{Long: h.sym.Qty(r.Long[i]), Short: h.sym.Qty(r.Short[i])}
+		if f := r.HeldFills[i]; f.Fills > 0 {
+			if out.HeldFills == nil {
+				out.HeldFills = map[string]wire.HeldFills{}
+			}
+			out.HeldFills[h.sym.Name] = wire.HeldFills{Fills: f.Fills, Buy: h.sym.Qty(f.Buy), Sell: h.sym.Qty(f.Sell),
+				Cost: f.Cost.Decimal(), Fee: f.Fee.Decimal()}
+		}
 	}
 	return out
 }
@@ -134,6 +145,7 @@ type accountAudit struct {
 	base        market.Money // the liquidation's, with what its winners paid so far
 	legs        []legAudit
 	failed      bool
+	held        []HeldFill // by symbol; nil when none
 	// check: risk's own consistency, and its open orders' quantities
 	// against the account's view of them.
 	check error
@@ -175,7 +187,7 @@ type adlAudit struct {
 
 func (a *accountActor) auditShare() accountAudit {
 	out := accountAudit{name: a.e.name, failed: a.e.failed.Load(), openOrders: a.orders.Len(), qty: make([]book.Lots, len(a.x.symbols)),
-		cost: make([]market.Money, len(a.x.symbols))}
+		cost: make([]market.Money, len(a.x.symbols)), held: slices.Clone(a.held)}
 	for i := range a.wallets {
 		w := &a.wallets[i]
 		out.wallets = append(out.wallets, walletAudit{balance: w.acct.Balance() + w.held, deposits: w.deposits, fees: w.fees, funding: w.funding,
@@ -352,7 +364,8 @@ func (x *Exchange) audit(done func(AuditReport)) {
 
 func (x *Exchange) sumAudit(parts []any) AuditReport {
 	n := len(x.symbols)
-	r := AuditReport{Long: make([]book.Lots, n), Short: make([]book.Lots, n), Assets: make([]AssetAudit, len(x.assets))}
+	r := AuditReport{Long: make([]book.Lots, n), Short: make([]book.Lots, n), Assets: make([]AssetAudit, len(x.assets)),
+		HeldFills: make([]HeldFill, n)}
 	for i, name := range x.assets {
 		r.Assets[i].Asset = name
 	}
@@ -397,18 +410,25 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			r.Failed = append(r.Failed, a.name)
 		}
 		for i, h := range x.symbols {
-			q := a.qty[i]
+			q, cost := a.qty[i], a.cost[i]
+			flat = flat && q == 0
+			if a.held != nil { // the failed account's side of fills it did not book: with its position
+				g := &a.held[i]
+				r.HeldFills[i].add(*g)
+				q, cost = q+g.net(), cost+g.Cost
+				flat = flat && g.Fills == 0
+			}
 			as := &r.Assets[h.asset]
 			switch {
-			case q != 0 && h.sym.Kind == market.Inverse:
+			case cost == 0 && q == 0:
+			case h.sym.Kind == market.Inverse:
 				// Every position at one mark is worth nothing together
 				// (Σ qty = 0), exactly; an inverse value rounds position by
 				// position, so the exact sum of their uPnLs is Σ −cost.
-				as.Unrealized -= a.cost[i]
-			case q != 0:
-				as.Unrealized += h.sym.PnL(q, a.cost[i], marks[i])
+				as.Unrealized -= cost
+			default: // a held close nets to 0 lots: its cost is what it realized
+				as.Unrealized += h.sym.PnL(q, cost, marks[i])
 			}
-			flat = flat && q == 0
 			r.addOI(i, q)
 		}
 		if negative {

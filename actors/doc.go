@@ -138,8 +138,9 @@
 // are given back, and forced closes or charges sent to it are answered
 // "nothing done". What others booked their side of is booked on its frozen
 // liquidation, a refund owed to it is held for it (the audit's
-// held_for_failed); fills of its own orders already in flight to it are
-// lost to it, so the audit lists it. No other account is affected.
+// held_for_failed), and so are fills of its own orders the book matched
+// before the pull (HeldFill, the audit's held_fills). No other account is
+// affected.
 //
 // The singleton actors (fund, ADL, symbols) hold ledgers every account
 // shares: a panic in one takes it out of service and halts trading

@@ -138,6 +138,15 @@ func longAgainstB(t *testing.T, fund string) *env {
 	return e
 }
 
+// longAgainstBWithD is longAgainstB with a fund of 1000 and D (100000,
+// leverage 5) to take A's liquidation.
+func longAgainstBWithD(t *testing.T) *env {
+	e := longAgainstB(t, "1000")
+	e.deposit("D", "100000")
+	e.leverage("D", tsym, 5)
+	return e
+}
+
 // TestADLCloseOfAFailedLiquidationIsBooked: A's bankrupt long goes to ADL
 // (no bid, no fund); its counterparty B closes at A's bankruptcy price
 // after A failed (B was paused with the close in its mailbox). The close
@@ -167,9 +176,7 @@ func TestADLCloseOfAFailedLiquidationIsBooked(t *testing.T) {
 // its frozen leg (10 below A's bankruptcy price 3000, in its gain). Before,
 // the result was dropped: A's leg kept the lot, 2 long against 1 short.
 func TestIOCFillOfAFailedLiquidationIsBooked(t *testing.T) {
-	e := longAgainstB(t, "1000")
-	e.deposit("D", "100000")
-	e.leverage("D", tsym, 5)
+	e := longAgainstBWithD(t)
 	e.mustPlace("D", tsym, wire.Buy, "2990", "1")
 	fund := make(chan struct{})
 	e.x.root.Send(e.x.fund, &pauseMsg{until: fund})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/wire"
 )
@@ -17,14 +18,14 @@ import (
 // charge other liquidations send it is answered "nothing done" so they go
 // on without it. Money never vanishes into it: what others already booked
 // their side of is booked on its frozen state (its abandoned liquidation's
-// IOC fills and ADL closes), and a refund of a winner's escrow, its own
-// money, is held for it (wallet.held), which the audit counts.
+// IOC fills and ADL closes), a refund of a winner's escrow, its own
+// money, is held for it (wallet.held), and so are fills of its own orders
+// the book matched before the pull (HeldFill); the audit counts both.
 
 // refuseAll is a failed account's whole behaviour: requests are answered
 // INTERNAL, protocol messages of other accounts' liquidations are answered
-// as above, money owed to it is kept as above; fills of its own orders
-// still in flight to it are dropped (and logged: the audit, which lists the
-// account, finds them missing).
+// as above, money owed to it and fills of its own orders still in flight
+// to it are held as above.
 func (a *accountActor) refuseAll(ctx actor.Context) {
 	switch m := failedMessage(ctx).(type) {
 	case *failedMsg:
@@ -46,7 +47,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			return
 		}
 		if len(m.fills) > 0 {
-			a.x.log.Error("actors: fills of an order of a failed account dropped", "account", a.e.name, "order", m.id, "fills", len(m.fills))
+			h := a.x.symbols[m.sym]
+			a.hold(h, m.fills[0].TakerSide, m.fills, h.sym.TakerFee, a.bookedOf(m))
+		}
+		// The book is done with what it says is over; the pull takes the rest.
+		if terminal(wireStatus(m.status)) || m.code != book.OK || m.err != nil {
+			a.orders.Remove(m.id)
+		}
+		for _, c := range m.canceled {
+			a.orders.Remove(c.ID)
 		}
 		if m.done != nil {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
@@ -95,11 +104,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			}
 		}
 		a.x.log.Error("actors: an ADL close for no liquidation of a failed account dropped", "account", a.e.name, "qty", m.qty)
-	case *makerFillMsg, *fundingMsg:
-		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
-		if f, ok := m.(*makerFillMsg); ok {
-			f.recycle()
+	case *makerFillMsg:
+		h := a.x.symbols[m.sym]
+		a.hold(h, m.fill.TakerSide.Opposite(), []book.Fill{m.fill}, m.rate(h), a.bookedOf(m))
+		if m.fill.MakerRemaining == 0 {
+			a.orders.Remove(m.fill.MakerID)
 		}
+		m.recycle()
+	case *fundingMsg:
+		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 	}
 }
 

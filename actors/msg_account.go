@@ -129,6 +129,16 @@ func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64, mark book.Tic
 // recycle returns m to the pool once its account actor handled it.
 func (m *makerFillMsg) recycle() { makerFills.Put(m) }
 
+// rate is the maker's fee rate on m. A liquidation's IOC pays no taker fee
+// (its fee comes out of the surplus, if any): no rebate is funded, so none
+// is paid.
+func (m *makerFillMsg) rate(h *symbolHandle) market.Rate {
+	if m.liquidation {
+		return max(h.sym.MakerFee, 0)
+	}
+	return h.sym.MakerFee
+}
+
 func (m *cancelReq) refuse(e *wire.Error)   { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
 func (m *amendReq) refuse(e *wire.Error)    { m.done(wire.OrderReply{Reply: wire.Fail(e)}) }
 func (m *leverageReq) refuse(e *wire.Error) { m.done(wire.LeverageReply{Reply: wire.Fail(e)}) }

@@ -103,7 +103,7 @@ func (a *Account) TakeFill(sym *market.Symbol, f Fill, taken book.Lots) (value, 
 		return 0, 0, BadRequest
 	}
 	value = sym.Value(f.Price, f.Qty) - sym.Value(f.Price, f.Qty-taken)
-	fee = tradeFee(sym.Notional(f.Price, taken), f.FeeRate)
+	fee = TradeFee(sym, f.Price, taken, f.FeeRate)
 	slot, _ := a.removeOrderQty(j, taken)
 	a.updateOrderMargin(slot)
 	return value, fee, OK

@@ -246,7 +246,7 @@ type tradeResult struct {
 func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate market.Rate, mp book.Ticks) tradeResult {
 	sym := p.sym
 	var r tradeResult
-	r.fee = tradeFee(sym.Notional(price, delta), feeRate)
+	r.fee = TradeFee(sym, price, delta, feeRate)
 	a.cash -= r.fee
 
 	closeQty := book.Lots(0)
@@ -303,10 +303,12 @@ func (a *Account) trade(p *position, delta book.Lots, price book.Ticks, feeRate 
 	return r
 }
 
-// tradeFee is the fee at rate of a trade of notional n, rounded toward +∞:
-// charges round up, rebates round down.
-func tradeFee(n market.Money, rate market.Rate) market.Money {
-	return market.Money(market.MustMulDiv(int64(n), int64(rate), market.RateScale, rate > 0))
+// TradeFee is the fee at rate of a trade of q lots (either sign) at price,
+// as a fill books it, rounded toward +∞: charges round up, rebates round
+// down. Exported for a fill no account books (one held for a failed
+// account).
+func TradeFee(sym *market.Symbol, price book.Ticks, q book.Lots, rate market.Rate) market.Money {
+	return market.Money(market.MustMulDiv(int64(sym.Notional(price, q)), int64(rate), market.RateScale, rate > 0))
 }
 
 // settleIsolatedClose books an isolated close: realized PnL into the

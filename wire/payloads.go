@@ -125,6 +125,12 @@ type AuditReply struct {
 	// money that reached one after it failed (a socialized-loss refund),
 	// kept beside its frozen state rather than dropped.
 	HeldForFailed decimal.Decimal `json:"held_for_failed"`
+	// HeldFills lists per symbol the fills of failed accounts' own
+	// orders that reached them after they failed (the book matched them
+	// before the pull), held beside their frozen state: their side of
+	// trades the counterparties booked, counted in OpenInterest and
+	// Unrealized. Absent when nothing is held.
+	HeldFills map[string]HeldFills `json:"held_fills,omitempty"`
 	// Failures lists the parts that stopped on a broken invariant or an
 	// internal error, with the reason; a failed fund, ADL or symbol actor
 	// halts trading and fails InvariantsOK, a failed account only itself.
@@ -134,6 +140,19 @@ type AuditReply struct {
 	// than one (the top-level sums are then the primary asset's: the first
 	// symbol's); each balances on its own.
 	Assets map[string]AuditAsset `json:"assets,omitempty"`
+}
+
+// HeldFills is what a symbol's held fills (AuditReply.HeldFills) did: how
+// many, the quantity bought and sold, their cost (Σ of their values at
+// their prices, in the settlement asset, as a position's cost basis: its
+// unrealized PnL is its value at the mark less the cost) and the fee they
+// would pay, held too (not in fees).
+type HeldFills struct {
+	Fills int             `json:"fills"`
+	Buy   decimal.Decimal `json:"buy"`
+	Sell  decimal.Decimal `json:"sell"`
+	Cost  decimal.Decimal `json:"cost"`
+	Fee   decimal.Decimal `json:"fee"`
 }
 
 // AuditAsset is one settlement asset's part of the audit.
