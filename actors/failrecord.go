@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
@@ -173,7 +174,8 @@ type failedAccount struct {
 
 // appendFailed ends snapshot p (after its behaviour version, so that
 // snapshots without failed accounts read as before) with the failed
-// accounts, the reasons and the money held for them, and rehashes it.
+// accounts, the reasons, the money and the fills held for them, and
+// rehashes it.
 func appendFailed(p []byte, as []failedAccount) []byte {
 	if len(as) == 0 {
 		return p
@@ -185,6 +187,13 @@ func appendFailed(p []byte, as []failedAccount) []byte {
 		p = appendStr(p, f.reason)
 		for i := range f.a.wallets {
 			p = binary.AppendVarint(p, int64(f.a.wallets[i].held))
+		}
+		p = binary.AppendUvarint(p, uint64(len(f.a.held))) // 0 or every symbol
+		for _, g := range f.a.held {
+			p = binary.AppendUvarint(p, uint64(g.Fills))
+			for _, v := range []int64{int64(g.Buy), int64(g.Sell), int64(g.Cost), int64(g.Fee)} {
+				p = binary.AppendVarint(p, v)
+			}
 		}
 	}
 	sum := sha256.Sum256(p)
@@ -211,6 +220,20 @@ func (x *Exchange) loadFailed(d *payload) {
 		acct := t.recv.(*accountActor)
 		for i := range acct.wallets {
 			acct.wallets[i].held = market.Money(d.varint())
+		}
+		switch n := d.uvarint(); n {
+		case 0:
+		case uint64(len(x.symbols)):
+			acct.held = make([]HeldFill, n)
+			for i := range acct.held {
+				g := &acct.held[i]
+				g.Fills = int(d.uvarint())
+				g.Buy, g.Sell = book.Lots(d.varint()), book.Lots(d.varint())
+				g.Cost, g.Fee = market.Money(d.varint()), market.Money(d.varint())
+			}
+		default:
+			d.fail("held fills")
+			return
 		}
 		a.failed.Store(true)
 		x.failed.add("account "+a.name, reason, false)

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,16 +200,26 @@ func TestFillThatFailedTheAccountIsHeldOnce(t *testing.T) {
 // account is failed (it would keep a broken state), so what a failed
 // account holds is never written into one, nor lost by one: after the
 // refusal the audit still holds A's fill. A restart replays the journal
-// through a working account, which books the fill as any.
-func TestHeldFillsOutliveARefusedSnapshot(t *testing.T) {
+// TestHeldFillsSurviveARestart: what is held for a failed account is in the
+// journal (the failure and the failed account's answers are records,
+// failrecord.go) and in a snapshot (with the account): an exchange
+// recovered from either holds the same. Before, no snapshot could be
+// taken, and the replay refused the journal.
+func TestHeldFillsSurviveARestart(t *testing.T) {
 	m := heldMarkets[0]
-	e := m.env(t, wire.MarginCross, &memJournal{}, nil)
+	j := &memJournal{}
+	e := m.env(t, wire.MarginCross, j, nil)
 	ownFillInFlight(e, m, true)
-	e.x.quiesce()
-	if _, _, err := e.x.Snapshot(time.Second); !errors.Is(err, ErrSnapshot) {
-		t.Fatalf("a snapshot with a failed account: %v", err)
+	want := m.want(e, true)
+	e.heldAudit(want)
+	snap, _, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.heldAudit(m.want(e, true))
+	for _, s := range [][]byte{nil, snap} {
+		r := newEnvFrom(t, j.clone(), s, e.x.symbol(tsym).sym)
+		r.heldAudit(want)
+	}
 }
 
 // TestOwnFillOfAFailedLiquidationIsHeld: A's resting close is taken by D
