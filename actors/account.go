@@ -764,7 +764,9 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	if len(m.fills) > 0 {
 		a.cancelPastCloses(ctx, h.asset) // before the reply: a request it prompts elsewhere finds the cancel ahead
 	}
-	m.done(wire.OrderReply{Reply: wire.OK(), Order: w, STPCanceled: stp})
+	reply := m.done
+	m.done = nil // answered: if what follows panics, the re-posted result is not answered again
+	reply(wire.OrderReply{Reply: wire.OK(), Order: w, STPCanceled: stp})
 	a.afterFills(ctx, h, liquidate)
 	m.req.recycle()
 }

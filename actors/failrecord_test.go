@@ -121,3 +121,28 @@ func TestUnrecordedReplayPanicStops(t *testing.T) {
 		}
 	}
 }
+
+// TestFailureAfterTheReplyAnswersOnce: alice's actor panics after it
+// answered her order (here in the reply itself, as it would starting a
+// liquidation after the fills); the result re-posted to the failed
+// account is not answered a second time. Before, it was, INTERNAL after
+// the OK.
+func TestFailureAfterTheReplyAnswersOnce(t *testing.T) {
+	e := pairEnv(t, "100000")
+	e.leverage("alice", tsym, 5)
+	e.leverage("bob", tsym, 5)
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	replies := make(chan wire.OrderReply, 2)
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.IOC, Price: dec("3750"), Qty: dec("1")},
+		func(r wire.OrderReply) {
+			replies <- r
+			if len(replies) == 1 {
+				panic("test: after the reply")
+			}
+		})
+	e.awaitAccount("alice", "failed", func(a *accountActor) bool { return a.e.failed.Load() })
+	e.x.quiesce()
+	if r := <-replies; !r.OK || len(replies) != 0 {
+		t.Fatalf("alice's order answered %+v, then %d more times", r, len(replies))
+	}
+}
