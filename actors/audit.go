@@ -392,6 +392,9 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 			accts = append(accts, v)
 		}
 	}
+	// By name, not by the order the answers came in: the lists it makes
+	// (failed, negative) read the same every time.
+	slices.SortFunc(accts, func(a, b accountAudit) int { return strings.Compare(a.name, b.name) })
 	for _, a := range accts {
 		negative, flat := false, true
 		for i, w := range a.wallets {

@@ -466,7 +466,7 @@ func (r *durability) onDurable(seq uint64, err error) {
 		r.wmu.Unlock()
 		if first {
 			r.x.log.Error("actors: the journal failed; trading halted", "seq", seq, "err", err)
-			r.x.failed.add("journal", err.Error(), true)
+			r.x.failed.add("journal", err.Error(), true, 0)
 		}
 		return
 	}

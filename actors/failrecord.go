@@ -57,10 +57,10 @@ func failedMessage(ctx actor.Context) any {
 // mode, before its actor is resumed (so before any record of what it does
 // next). message is what it panicked on: the record names its sequence
 // when it was journaled, so that replay expects the same panic there.
-func (x *Exchange) journalFailure(e *accountEntry, message any, reason string) {
+func (x *Exchange) journalFailure(e *accountEntry, message any, reason string) (at uint64) {
 	r := x.rec
 	if r == nil || r.replaying.Load() {
-		return
+		return 0
 	}
 	var seq uint64
 	if v, ok := r.ids.Load(e.pid); ok && journaled(unwrapEnvelope(message)) {
@@ -69,9 +69,11 @@ func (x *Exchange) journalFailure(e *accountEntry, message any, reason string) {
 	p := binary.AppendUvarint(nil, uint64(x.now()))
 	p = binary.AppendUvarint(p, seq)
 	p = appendStr(p, reason)
-	if r.w.Append(recFailed, actorAccount+uint32(e.id), p, r.durableFn) == 0 {
+	at = r.w.Append(recFailed, actorAccount+uint32(e.id), p, r.durableFn)
+	if at == 0 {
 		x.log.Error("actors: the journal refused the record of a failed account: a restart will not rebuild it", "account", e.name)
 	}
+	return at
 }
 
 func unwrapEnvelope(m any) any {
@@ -82,9 +84,9 @@ func unwrapEnvelope(m any) any {
 }
 
 // accountFailed takes account e out of service after its actor panicked on
-// message (live, from its supervisor; in replay, at the failure's record).
-// It reports whether this was its first failure.
-func (x *Exchange) accountFailed(e *accountEntry, message any, reason string) bool {
+// message (live, from its supervisor; in replay, at the failure's record,
+// at: its sequence). It reports whether this was its first failure.
+func (x *Exchange) accountFailed(e *accountEntry, message any, reason string, at uint64) bool {
 	first := !e.failed.Swap(true)
 	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until its journal is repaired",
 		"account", e.name, "reason", reason)
@@ -92,7 +94,7 @@ func (x *Exchange) accountFailed(e *accountEntry, message any, reason string) bo
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", e.name))
 	}
 	if first { // a later panic (an audit of the broken state) must not give back twice
-		x.failed.add("account "+e.name, reason, false)
+		x.failed.add("account "+e.name, reason, false, at)
 	}
 	return first
 }
@@ -100,7 +102,7 @@ func (x *Exchange) accountFailed(e *accountEntry, message any, reason string) bo
 // replayFailed runs a recFailed record for t: the failure replay met on
 // the record it names (or, for a message not journaled, none) becomes the
 // account's, as accountFailed made it live.
-func (w *worker) replayFailed(t *target, f *failureRec) error {
+func (w *worker) replayFailed(t *target, seq uint64, f *failureRec) error {
 	a, ok := t.recv.(*accountActor)
 	if !ok {
 		return fmt.Errorf("%w: a failure of actor %#x, which is no account", ErrRecover, t.n)
@@ -115,7 +117,7 @@ func (w *worker) replayFailed(t *target, f *failureRec) error {
 		msg = held.msg
 		held.confirmed.Store(true)
 	}
-	w.rp.r.x.accountFailed(a.e, msg, f.reason)
+	w.rp.r.x.accountFailed(a.e, msg, f.reason, seq)
 	return nil
 }
 
@@ -129,7 +131,7 @@ func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
 	case !ok || t.failure != nil && !t.failure.confirmed.Load():
 		return false
 	case a.e.failed.Load():
-		w.rp.r.x.accountFailed(a.e, msg, fmt.Sprint(p))
+		w.rp.r.x.accountFailed(a.e, msg, fmt.Sprint(p), 0)
 		return true
 	}
 	t.failure = &replayFailure{seq: seq, msg: msg, err: err}
@@ -236,6 +238,6 @@ func (x *Exchange) loadFailed(d *payload) {
 			return
 		}
 		a.failed.Store(true)
-		x.failed.add("account "+a.name, reason, false)
+		x.failed.add("account "+a.name, reason, false, 0) // before any failure the records after it add
 	}
 }

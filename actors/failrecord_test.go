@@ -146,3 +146,54 @@ func TestFailureAfterTheReplyAnswersOnce(t *testing.T) {
 		t.Fatalf("alice's order answered %+v, then %d more times", r, len(replies))
 	}
 }
+
+// TestReplaySoakWithFailures is the replay soak with accounts failing as it
+// trades: every place with client order id c4 (a few hundred in a run,
+// from any account, in any state: resting orders, positions, liquidations
+// in flight, ADL) panics its account on the place, or on the book's result
+// of it. The journal replayed on one worker and on two, and a snapshot
+// taken at the end plus nothing after it, give the live state hashes and
+// audit (the failures, what is held for them).
+func TestReplaySoakWithFailures(t *testing.T) {
+	for _, result := range []bool{false, true} {
+		t.Run(map[bool]string{false: "place", true: "result"}[result], func(t *testing.T) {
+			FailOrderForTest("c4", result)
+			defer FailOrderForTest("", false)
+			j := &memJournal{}
+			syms := partialDemo()
+			s := soakRun(t, j, syms, 8, "1000000", 17)
+			s.e.x.quiesce()
+			live := call(t, func(d func(AuditReport)) { s.e.x.audit(d) })
+			if !live.OK || len(live.Failed) < 2 {
+				t.Fatalf("live: %s", live.String())
+			}
+			t.Logf("%d accounts failed", len(live.Failed))
+			want := s.e.hashParts()
+			snap, _, err := s.e.x.Snapshot(time.Second)
+			if err != nil {
+				t.Logf("no snapshot: %v", err) // an account failed in its liquidation
+			}
+			defer func(f func() int) { replayWorkers = f }(replayWorkers)
+			for _, from := range []string{"journal, 1 worker", "journal, 2 workers", "snapshot"} {
+				if from == "snapshot" && snap == nil {
+					continue
+				}
+				workers := 1 + strings.Count(from, "2")
+				replayWorkers = func() int { return workers }
+				var p []byte
+				if from == "snapshot" {
+					p = snap
+				}
+				r := newEnvFrom(t, j.clone(), p, syms...)
+				if got := r.hashParts(); !maps.Equal(got, want) {
+					t.Fatalf("from the %s: state %v, want %v", from, got, want)
+				}
+				r.x.quiesce()
+				a := call(t, func(d func(AuditReport)) { r.x.audit(d) })
+				if jsonOf(t, a) != jsonOf(t, live) {
+					t.Fatalf("from the %s: audit\n%s\nlive\n%s", from, jsonOf(t, a), jsonOf(t, live))
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/liq"
+	"github.com/perpx/perpx/trigger"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -39,8 +40,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		for _, o := range m.orders {
 			a.orders.Remove(o.ID)
 		}
+	case *armedMsg: // refusable too; refused by its symbol, the order is not there to pull
+		if m.amend == nil && (m.code != trigger.OK || m.err != nil) {
+			a.orders.Remove(m.id)
+		}
+		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
 	case refusable:
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s is unavailable after an internal error", a.e.name))
+	case *triggeredMsg: // fired before the pull reached its symbol: the failed account places nothing
+		a.orders.Remove(m.id)
 	case *takerResultMsg:
 		if a.liq != nil && a.liq.Owns(m.id) {
 			a.onLiquidationResult(ctx, m)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -20,13 +21,22 @@ import (
 type failures struct {
 	mu   sync.Mutex
 	list []wire.Failure
+	at   []uint64 // the journal sequence of each one's record (0: none), the list's order
 	// halted is the first singleton failure's reason, nil while trading.
 	halted atomic.Pointer[string]
 }
 
-func (f *failures) add(who, reason string, halt bool) {
+// add lists a failure; at is its record's journal sequence (0: none). The
+// list keeps the journal's order, whichever supervisor adds first, so a
+// replay lists the same.
+func (f *failures) add(who, reason string, halt bool, at uint64) {
 	f.mu.Lock()
-	f.list = append(f.list, wire.Failure{Actor: who, Reason: reason})
+	i := len(f.at)
+	for i > 0 && f.at[i-1] > at {
+		i--
+	}
+	f.list = slices.Insert(f.list, i, wire.Failure{Actor: who, Reason: reason})
+	f.at = slices.Insert(f.at, i, at)
 	f.mu.Unlock()
 	if halt {
 		f.halted.CompareAndSwap(nil, &reason)
@@ -83,7 +93,7 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 	first := !s.g.failed.Swap(true)
 	s.x.log.Error("actors: a shared actor failed; trading is halted", "actor", s.g.name, "reason", reason)
 	if first {
-		s.x.failed.add(s.g.name, fmt.Sprint(reason), true)
+		s.x.failed.add(s.g.name, fmt.Sprint(reason), true, 0)
 	}
 	if r, ok := message.(refusable); ok {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in %s", s.g.name))

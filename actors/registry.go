@@ -140,10 +140,11 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		sup.ResumeChildren(child)
 		return
 	}
+	var at uint64
 	if !e.failed.Load() {
-		s.x.journalFailure(e, message, why) // before it handles anything else
+		at = s.x.journalFailure(e, message, why) // before it handles anything else
 	}
-	first := s.x.accountFailed(e, message, why)
+	first := s.x.accountFailed(e, message, why, at)
 	if _, ok := message.(refusable); !ok && first && answeredWhenFailed(message) {
 		// Another actor's protocol message (a forced close, a charge, a
 		// book's answer): the failed account answers it as it answers

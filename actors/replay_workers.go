@@ -326,7 +326,7 @@ func (w *worker) exec(jb *job) (err error) {
 	ctx.self, ctx.sender, ctx.t, ctx.msg = t.pid, nil, t, jb.msg
 	switch jb.kind {
 	case recFailed:
-		return w.replayFailed(t, jb.msg.(*failureRec))
+		return w.replayFailed(t, jb.seq, jb.msg.(*failureRec))
 	case recRepost:
 		if t.failure == nil || !t.failure.confirmed.Load() {
 			return fmt.Errorf("%w: record %d: actor %#x answers again a message it did not fail on", ErrRecover, jb.seq, t.n)
