@@ -68,7 +68,7 @@ const (
 // handle the same messages differently; TestBehaviourVersion replays a
 // journal kept in testdata and fails when its state changes while this
 // number did not.
-const Behaviour = 16
+const Behaviour = 17
 
 // Actor numbers in the journal.
 const (

@@ -198,7 +198,7 @@ func TestAdjustCloseUnpaid(t *testing.T) {
 
 	// A close by another liquidation's leg (Account 0) pays nothing: its
 	// part is kept; bob's is asked.
-	m, sym = seedMachineOf(t, false, 2)
+	m, _ = seedMachineOf(t, false, 2)
 	stepWants(t, m, Reserved{Amount: 0, Quotes: []Quote{{Need: 0, Mark: 3100}}}, &PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 3000, Qty: 2})
 	stepWants(t, m, IOCDone{ID: 101}, &Deleverage{Leg: 0, Price: 3000, Qty: 2, Cost: cost})
 	stepWants(t, m, Funding{Leg: 0, Amount: paid})
@@ -207,6 +207,13 @@ func TestAdjustCloseUnpaid(t *testing.T) {
 	stepWants(t, m, ADLFilled{Leg: 0, Qty: 1, Asked: 1, Account: 6}, &AdjustClose{Leg: 0, Account: 6, Qty: 1, Amount: paid / 2})
 	if g := m.Legs[0]; g.kept != paid/2 {
 		t.Fatalf("kept %s, want %s", g.kept, paid/2)
+	}
+	// The account fails meanwhile: what the counterparty paid is booked on
+	// the frozen leg, as its side was.
+	m.Abandon()
+	gain := m.Legs[0].Gain
+	if err := m.Step(CloseAdjusted{Leg: 0, Amount: paid / 2, Asked: paid / 2}); err != nil || m.Legs[0].Gain != gain-paid/2 {
+		t.Fatalf("after Abandon: %v, gain %s", err, m.Legs[0].Gain)
 	}
 
 	// The round closes one lot of two: the price of the other moves by the

@@ -207,6 +207,24 @@ func count(p *[]byte, size int) (int, bool) {
 	return int(v), true
 }
 
+// decodeList reads a count, then that many items of size bytes each
+// (dec reads one); nil for none.
+func decodeList[T any](p *[]byte, size int, what string, dec func(block) T) ([]T, error) {
+	n, ok := count(p, size)
+	if !ok {
+		return nil, fmt.Errorf("%s: bad count", what)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]T, n)
+	for j := range out {
+		b, _ := take(p, size) // count saw them in the input
+		out[j] = dec(b)
+	}
+	return out, nil
+}
+
 // DecodeSnapshot decodes a snapshot written by AppendSnapshot at the start
 // of p and returns the machine, run with cfg, and the rest of p. symbols
 // resolves a leg's symbol by name (config, not state); an unknown one is
@@ -338,27 +356,16 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 	sc.unpaid, sc.roundPaid, sc.rounds = market.Money(b.i64()), market.Money(b.i64()), int(b.i64())
 	sc.want, sc.base = market.Money(b.i64()), market.Money(b.i64())
 	g.funding, g.kept = market.Money(b.i64()), market.Money(b.i64())
-	nd, ok := count(p, snapDeferred)
-	if !ok {
-		return errors.New("deferred closes: bad count")
+	var err error
+	if g.deferred, err = decodeList(p, snapDeferred, "deferred closes", func(d block) AnswerClose {
+		return AnswerClose{Leg: i, Token: d.u64(), Asked: book.Lots(d.i64()), Price: book.Ticks(d.i64())}
+	}); err != nil {
+		return err
 	}
-	if nd > 0 {
-		g.deferred = make([]AnswerClose, nd)
-	}
-	for j := range g.deferred {
-		d, _ := take(p, snapDeferred) // count saw them in the input
-		g.deferred[j] = AnswerClose{Leg: i, Token: d.u64(), Asked: book.Lots(d.i64()), Price: book.Ticks(d.i64())}
-	}
-	nc, ok := count(p, snapCloser)
-	if !ok {
-		return errors.New("closers: bad count")
-	}
-	if nc > 0 {
-		g.closers = make([]closer, nc)
-	}
-	for j := range g.closers {
-		c, _ := take(p, snapCloser) // count saw them in the input
-		g.closers[j] = closer{Account: book.AccountID(c.u64()), Qty: book.Lots(c.i64())}
+	if g.closers, err = decodeList(p, snapCloser, "closers", func(c block) closer {
+		return closer{Account: book.AccountID(c.u64()), Qty: book.Lots(c.i64())}
+	}); err != nil {
+		return err
 	}
 	if g.adjusting, ok = count(p, 0); !ok {
 		return errors.New("adjustments due: bad count")
