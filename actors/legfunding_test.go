@@ -60,8 +60,8 @@ func TestLegFundingEmptyFund(t *testing.T) {
 // ADL request is out (the ADL actor held): its close is booked at the
 // price it was sent with, 3000, and closes the whole leg, so no price is
 // left to move. bob, who closed it, was paid 0.305 on the lot and pays it
-// back as a price adjustment of his close (an "adl" event of qty 0, an
-// income row), as a close at the price the payment moved would have
+// back as a price adjustment of his close (an "adl" event of qty 0, a
+// realized_pnl income row, not a socialized_loss charge), as a close at the price the payment moved would have
 // (liq.AdjustClose): the fund neither pays nor gets anything, the winners
 // pay nothing, nothing is uncovered, with the fund holding 1000 or
 // nothing, in adl and socialized mode; the exchange is durable and a
@@ -99,6 +99,12 @@ func TestLegFundingAfterTheADLRound(t *testing.T) {
 				if len(adl) != 2 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[0].ADL.Qty.Equal(dec("1")) ||
 					!adl[1].ADL.Qty.IsZero() || !adl[1].ADL.RealizedPnL.Equal(dec("-0.305")) {
 					t.Fatalf("bob's ADL events %+v, want a close at 3000 and an adjustment of -0.305", adl)
+				}
+				// The adjustment's row (a socialized-loss charge would show
+				// the same event, but as a socialized_loss row).
+				rows := e.income("bob", wire.IncomeQuery{})
+				if r := rows[len(rows)-1]; r.Type != wire.IncomeRealizedPnL || r.Info != "adl" || !r.Amount.Equal(dec("-0.305")) {
+					t.Fatalf("bob's last income row %+v, want the adjustment", r)
 				}
 				if b := e.fundBalance(); !b.Equal(dec(fund)) {
 					t.Fatalf("fund %s, want %s", b, fund)
