@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/liq"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/trigger"
 	"github.com/perpx/perpx/wire"
 )
@@ -74,11 +75,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case *socialMsg:
 		switch m.kind {
 		case socialCharged: // a winner's payment the abandoned liquidation gives back
-			i := -1
-			if a.liq != nil {
-				i = a.liq.legOf(a.x.symbols[m.sym])
-			}
-			if i >= 0 {
+			if i := a.abandonedLeg(m.sym); i >= 0 {
 				a.abandoned(ctx, liq.SocialCharged{Leg: i, Paid: m.amount, Asked: m.asked, Account: m.winner, Qty: m.qty, Closed: m.closed})
 			} else if m.amount > 0 {
 				a.x.log.Error("actors: a socialized-loss payment to a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
@@ -86,6 +83,20 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		case socialRefund: // the winner's own money: held for it (wallet.held)
 			a.wallet(a.x.symbols[m.sym]).held += m.amount
 			a.x.log.Error("actors: a socialized-loss refund to a failed account held for it", "account", a.e.name, "from", m.name, "amount", m.amount)
+		case adlAdjust: // a receipt is its money, held like a refund; it pays nothing
+			var moved market.Money
+			if m.amount > 0 {
+				moved = m.amount
+				a.wallet(a.x.symbols[m.sym]).held += moved
+				a.x.log.Error("actors: an ADL close adjustment to a failed account held for it", "account", a.e.name, "from", m.name, "amount", moved)
+			}
+			ctx.Send(m.bankrupt, &socialMsg{kind: adlAdjusted, sym: m.sym, amount: moved, asked: m.amount, name: a.e.name})
+		case adlAdjusted: // what a counterparty paid or was paid: the frozen leg books it
+			if i := a.abandonedLeg(m.sym); i >= 0 {
+				a.abandoned(ctx, liq.CloseAdjusted{Leg: i, Amount: m.amount, Asked: m.asked})
+			} else if m.amount != 0 {
+				a.x.log.Error("actors: an ADL close adjustment for no liquidation of a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
+			}
 		case socialCharge:
 			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
@@ -122,6 +133,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 	}
+}
+
+// abandonedLeg is the index of the failed account's liquidation leg in
+// symbol sym, -1 without one.
+func (a *accountActor) abandonedLeg(sym int) int {
+	if a.liq == nil {
+		return -1
+	}
+	return a.liq.legOf(a.x.symbols[sym])
 }
 
 // abandon gives up, once, what the failed account held for others (see

@@ -58,29 +58,86 @@ func TestLegFundingEmptyFund(t *testing.T) {
 
 // TestLegFundingAfterTheADLRound: the funding time passes while alice's
 // ADL request is out (the ADL actor held): its close is booked at the
-// price it was sent with, 3000, and closes the whole leg, so the payment
-// stays in the liquidation's deficit, which the fund pays from what it
-// holds (0.305 of its 1000). With an empty fund in adl mode nobody could
-// (DESIGN.md, the known gap left).
+// price it was sent with, 3000, and closes the whole leg, so no price is
+// left to move. bob, who closed it, was paid 0.305 on the lot and pays it
+// back as a price adjustment of his close (an "adl" event of qty 0, a
+// realized_pnl income row, not a socialized_loss charge), as a close at the price the payment moved would have
+// (liq.AdjustClose): the fund neither pays nor gets anything, the winners
+// pay nothing, nothing is uncovered, with the fund holding 1000 or
+// nothing, in adl and socialized mode; the exchange is durable and a
+// replay of its journal reaches the same state. Before, the payment stayed
+// in the liquidation's deficit: the fund paid it from what it held
+// (999.695), the winners on a socialized symbol, and with an empty fund in
+// adl mode nobody (0.305 uncovered).
 func TestLegFundingAfterTheADLRound(t *testing.T) {
-	e := fundingSymbolEnv(t, "750")
-	e.fundDeposit("1000")
-	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	for _, mode := range []string{"adl", "socialized"} {
+		for _, fund := range []string{"0", "1000"} {
+			t.Run(mode+"/fund="+fund, func(t *testing.T) {
+				cfg := testConfig(tsym, longTiers()...)
+				on := true
+				cfg.Funding = &on
+				cfg.ADLMode = mode
+				sym := compileSymbol(t, cfg)
+				j := &memJournal{}
+				e := pairEnvWith(t, j, "750", sym)
+				if fund != "0" {
+					e.fundDeposit(fund)
+				}
+				e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+				until := e.holdADLRequest(mode == "socialized")
+				e.clk.advance(8 * time.Hour)
+				e.index(tsym, "3050") // a funding time, the ADL request held
+				close(until)
+				a := e.audit()
+				if !a.OK || a.Uncovered != 0 || a.Liquidating != 0 {
+					t.Fatalf("audit %s", a)
+				}
+				if f := e.rec.events("bob", wire.EventFunding); len(f) != 1 || !f[0].Funding.Payment.Equal(dec("0.305")) {
+					t.Fatalf("bob's funding %+v", f)
+				}
+				adl := e.rec.events("bob", wire.EventADL)
+				if len(adl) != 2 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[0].ADL.Qty.Equal(dec("1")) ||
+					!adl[1].ADL.Qty.IsZero() || !adl[1].ADL.RealizedPnL.Equal(dec("-0.305")) {
+					t.Fatalf("bob's ADL events %+v, want a close at 3000 and an adjustment of -0.305", adl)
+				}
+				// The adjustment's row (a socialized-loss charge would show
+				// the same event, but as a socialized_loss row).
+				rows := e.income("bob", wire.IncomeQuery{})
+				if r := rows[len(rows)-1]; r.Type != wire.IncomeRealizedPnL || r.Info != "adl" || !r.Amount.Equal(dec("-0.305")) {
+					t.Fatalf("bob's last income row %+v, want the adjustment", r)
+				}
+				if b := e.fundBalance(); !b.Equal(dec(fund)) {
+					t.Fatalf("fund %s, want %s", b, fund)
+				}
+				want := e.hash()
+				if got := newEnvWith(t, j.clone(), sym).hash(); got != want {
+					t.Fatalf("replay: state hash %x, want %x", got, want)
+				}
+			})
+		}
+	}
+}
+
+// holdADLRequest liquidates alice's long at 3050 and holds the ADL actor
+// once her leg's ADL request is on its way to it: the IOC's answer came
+// (funding before it would move the price the request goes out at); close
+// the channel returned to let it go. On a socialized symbol the ADL actor
+// first answers the leg's set-aside while the book holds the IOC, so the
+// request finds it held again.
+func (e *env) holdADLRequest(social bool) chan struct{} {
+	e.t.Helper()
 	until := make(chan struct{})
 	e.x.root.Send(e.x.adl, &pauseMsg{until: until})
 	e.index(tsym, "3050")
-	// The IOC's answer, then the ADL request: funding before it would move
-	// the price the request goes out at (a busy machine got there first).
+	if social {
+		e.awaitLiq("alice", "asked for its set-aside", func(a *accountActor) bool { return a.liq.SetAsidesDue() > 0 })
+		book := make(chan struct{})
+		e.x.root.Send(e.x.symbol(tsym).pid, &pauseMsg{until: book}) // the IOC waits there
+		close(until)                                                // the set-aside is answered
+		until = make(chan struct{})
+		e.x.root.Send(e.x.adl, &pauseMsg{until: until}) // behind the set-aside
+		close(book)
+	}
 	e.awaitLiq("alice", "offered its leg to ADL", func(a *accountActor) bool { return a.liq.Legs[0].Offered() })
-	e.clk.advance(8 * time.Hour)
-	e.index(tsym, "3050") // a funding time, the ADL request held
-	close(until)
-	a := e.audit()
-	if !a.OK || a.Uncovered != 0 || a.Liquidating != 0 {
-		t.Fatalf("audit %s", a)
-	}
-	e.legClosedAt("bob", "3000")
-	if b := e.fundBalance(); !b.Equal(dec("999.695")) {
-		t.Fatalf("fund %s, want 999.695", b)
-	}
+	return until
 }

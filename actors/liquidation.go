@@ -166,10 +166,13 @@ func (a *accountActor) perform(ctx actor.Context) {
 		case *liq.Settle:
 			a.settled(ctx, *e)
 		case *liq.AnswerClose:
-			a.answerClose(ctx, lq.deferredClose(e.Token), e.Qty, 0)
+			a.answerClose(ctx, lq.deferredClose(e.Token), e.Qty, 0, 0)
 		case *liq.Reprice:
 			p := a.legPosition(lq.hs[e.Leg], e.Qty, e.Cost, e.Price)
 			ctx.Send(a.x.adl, &p)
+		case *liq.AdjustClose:
+			ctx.Send(a.x.accounts.entry(e.Account).pid, &socialMsg{kind: adlAdjust, sym: lq.hs[e.Leg].idx, amount: e.Amount,
+				bankrupt: ctx.Self(), name: a.e.name})
 		default:
 			a.giveBack(ctx, e)
 		}
@@ -206,6 +209,12 @@ func (a *accountActor) settled(ctx actor.Context, s liq.Settle) {
 	for _, h := range lq.hs {
 		a.positionChanged(ctx, h)
 	}
+	a.liquidateAny(ctx)
+}
+
+// liquidateAny liquidates the first position the stored marks make
+// liquidatable, after a change that may have touched any of them.
+func (a *accountActor) liquidateAny(ctx actor.Context) {
 	for _, h := range a.x.symbols {
 		if p, ok := a.risk(h).Position(h.sym); ok && p.Qty != 0 && a.risk(h).OnMark(h.sym, max(a.markOf(h, p), 1)) {
 			a.liquidate(ctx, h)
@@ -290,7 +299,7 @@ func (a *accountActor) onADLFilled(ctx actor.Context, m *adlFilledMsg) {
 		// realizes nothing of the account's.
 		a.adlEvent(a.liq.hs[i], a.e.name, m.counterparty, closingSide(g.Qty), m.qty, g.Bankruptcy, 0)
 	}
-	a.step(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked})
+	a.step(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked, Account: m.acct})
 }
 
 func (a *accountActor) onADLRetry(ctx actor.Context, m *adlRetryMsg) {
@@ -316,7 +325,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		// A partial liquidation's reduce-only order is in the book against
 		// this position: a forced close now could let it flip it. Close
 		// nothing; the bankrupt account asks the next in line.
-		a.answerClose(ctx, m, 0, 0)
+		a.answerClose(ctx, m, 0, 0, 0)
 		return
 	}
 	before := a.risk(h).Qty(h.sym)
@@ -362,7 +371,11 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		}
 		inLiq = true
 	}
-	a.answerClose(ctx, m, done, res.Realized)
+	by := a.e.id
+	if inLiq {
+		by = 0
+	}
+	a.answerClose(ctx, m, done, res.Realized, by)
 	if inLiq {
 		a.perform(ctx)
 	}
@@ -395,13 +408,14 @@ func (a *accountActor) unanswered(id book.OrderID) bool {
 }
 
 // answerClose acknowledges a forced close to the ADL ranking, tells the
-// bankrupt account what it closed and publishes it with what it realized
-// (0 for a leg of the account's own liquidation: the takeover had the
-// balance).
-func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money) {
+// bankrupt account what it closed (by: the account whose position closed,
+// 0 for a leg of its own liquidation, which no adjustment reaches:
+// liq.AdjustClose) and publishes it with what it realized (0 for such a
+// leg: the takeover had the balance).
+func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money, by book.AccountID) {
 	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
-	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name})
+	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name, acct: by})
 	if done > 0 {
 		ctx.Send(a.x.fund, &adlCountMsg{sym: m.sym})
 		a.adlEvent(h, m.name, a.e.name, m.side.Opposite(), done, m.price, realized)

@@ -275,11 +275,14 @@ type (
 	}
 	// adlFilledMsg is a counterparty's answer: qty of the requested close
 	// was done at the bankruptcy price (less than asked when the ranking
-	// was stale).
+	// was stale). acct is the counterparty, 0 when its liquidation's leg
+	// closed (liq.Machine.CloseAgainst): such a close is no account's to
+	// adjust (liq.AdjustClose).
 	adlFilledMsg struct {
 		sym          int
 		qty, asked   book.Lots
 		counterparty string
+		acct         book.AccountID
 	}
 	// adlRetryMsg re-asks ADL after a pause; fast retries count as pending
 	// work for quiescence.

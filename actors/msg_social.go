@@ -57,9 +57,16 @@ const (
 	socialCap
 	// socialRefund (ADL actor → winner): amount of its escrow comes back.
 	socialRefund
+	// adlAdjust (bankrupt → ADL counterparty, liq.AdjustClose): move the
+	// balance by amount (+ in, − out, as far as it can) for its close of
+	// the bankrupt's leg, answered by an adlAdjusted with what moved.
+	// Either mode: not a socialized loss, but the same kind of transfer.
+	adlAdjust
+	adlAdjusted
 )
 
-// socialMsg is every socialized-loss message an account actor receives.
+// socialMsg is every socialized-loss message an account actor receives,
+// and the price adjustments of ADL closes (adlAdjust).
 type socialMsg struct {
 	kind   socialKind
 	sym    int

@@ -95,6 +95,36 @@ func (a *accountActor) onSocial(ctx actor.Context, m *socialMsg) {
 			Account: m.winner, Qty: m.qty, Closed: m.closed})
 	case socialRefund:
 		a.onRefund(ctx, m)
+	case adlAdjust:
+		a.onAdjust(ctx, m)
+	case adlAdjusted:
+		a.step(ctx, liq.CloseAdjusted{Leg: a.adlLeg(m.sym, "ADL close adjustment"), Amount: m.amount, Asked: m.asked})
+	}
+}
+
+// onAdjust books a price adjustment of this account's ADL close of a
+// bankrupt leg whose funding the close missed (liq.AdjustClose,
+// risk.Account.AdjustADLClose: a payment at most what backs the account)
+// and answers the bankrupt account with what moved.
+func (a *accountActor) onAdjust(ctx actor.Context, m *socialMsg) {
+	h := a.x.symbols[m.sym]
+	res, code := a.risk(h).AdjustADLClose(h.sym, m.amount)
+	switch {
+	case code == risk.ChargeExceedsProfit: // nothing to pay it from
+	case code != risk.OK:
+		panic(fmt.Sprintf("actors: %s refused an ADL close adjustment of %d from %s: %s", a.e.name, m.amount, m.name, code))
+	}
+	ctx.Send(m.bankrupt, &socialMsg{kind: adlAdjusted, sym: m.sym, amount: res.Realized, asked: m.amount, name: a.e.name})
+	if res.Realized == 0 {
+		return
+	}
+	a.keepIncome(h, 0, incomeADLPnL, res.Realized, 0, a.x.clock(&a.j))
+	a.cancelPastCloses(ctx, h.asset)
+	a.afterBackingChange(ctx, h.asset)
+	// An "adl" event with qty 0, like a charge: the amount is in realized PnL.
+	a.adlEvent(h, m.name, a.e.name, 0, 0, 0, res.Realized)
+	if res.Liquidate {
+		a.liquidateAny(ctx)
 	}
 }
 

@@ -14,7 +14,9 @@
 // like etcd raft's Step/Ready: the caller feeds it typed inputs (Step) —
 // the fund's reservation, an IOC order's fills, an ADL plan and its
 // closes, a socialization's charges, a fired timer, a leg's funding
-// payment (which moves its bankruptcy price) — and performs the
+// payment (which moves its bankruptcy price, or, when the ADL round out at
+// the time closed the whole leg, is passed to the round's counterparties as
+// an adjustment of their closes) — and performs the
 // typed effects it asks for (Ready): place an order, ask the fund or the
 // ADL actor, wait, settle. It does no I/O, keeps no clock and starts no
 // goroutine. A Step that would break the protocol's bookkeeping (a fill

@@ -1,6 +1,7 @@
 package liq
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -98,9 +99,9 @@ func TestLegFundingMovesBankruptcyPrice(t *testing.T) {
 }
 
 // fundWhile delivers until alice's leg is in the state in describes (what),
-// pays a funding time of 1 %, which must wait (the price unmoved, paid
-// pending), and runs the liquidation to its end.
-func fundWhile(t *testing.T, w *world, alice *acct, what string, in func(*Leg) bool, paid string) {
+// pays a funding time at rate, which must wait (the price unmoved, the
+// payment pending), and runs the liquidation to its end.
+func fundWhile(t *testing.T, w *world, alice *acct, what string, in func(*Leg) bool, rate market.Rate) {
 	t.Helper()
 	for alice.m != nil && !in(&alice.m.Legs[0]) {
 		if !w.deliverOne() {
@@ -108,8 +109,10 @@ func fundWhile(t *testing.T, w *world, alice *acct, what string, in func(*Leg) b
 		}
 		w.check(what)
 	}
-	w.funding(0, onePct)
-	if g := alice.m.Legs[0]; g.Bankruptcy != 3000 || g.funding != -usdt(paid) {
+	g := &alice.m.Legs[0]
+	pay := risk.FundingPayment(g.Symbol, g.Remaining, rate, w.marks[0])
+	w.funding(0, rate)
+	if g.Bankruptcy != 3000 || g.funding != pay {
 		t.Fatalf("leg %s: the payment should wait for %s", alice.m.Describe(), what)
 	}
 	w.drain()
@@ -120,43 +123,109 @@ func fundWhile(t *testing.T, w *world, alice *acct, what string, in func(*Leg) b
 // TestLegFundingWaitsForTheADLRound: the funding time passes while alice's
 // ADL request is out. The round's closes are booked at the price it was
 // sent with (the counterparties close there), so the payment waits for the
-// round's end; the round closes the whole leg, and the 30.5 alice's long
-// paid stays in its deficit: the fund pays it when it can (adl mode), the
-// winners otherwise (socialized, beyond what the fund reserved: nothing).
-// With an empty fund in adl mode nobody can: the known gap (DESIGN.md),
-// uncovered.
+// round's end; the round closes the whole leg, so no price is left to
+// move: bob, who closed it after the payment, pays back the 30.5 he was
+// paid (alice's long paid at 1 %), as a close at the moved price would
+// have, or is paid back the 30.5 he paid (alice received at −1 %)
+// (AdjustClose). Nothing stays in the deficit: the fund neither pays nor
+// gets it, the winners pay nothing, whether the fund holds 1000 or
+// nothing, in adl and socialized mode. Before, the liquidation kept it:
+// the fund paid 30.5 (or got it), the winners on a socialized symbol, and
+// with an empty fund in adl mode nobody (uncovered).
 func TestLegFundingWaitsForTheADLRound(t *testing.T) {
 	for _, c := range []struct {
-		name    string
-		social  bool
-		fund    string
-		fundEnd string
-		settle  string
-		charged string
-		known   bool
-	}{
-		{"adl/fund pays", false, "1000", "969.5", "-30.5", "0", false},
-		{"socialized/winners pay", true, "0", "0", "0", "30.5", false},
-		{"socialized/winners pay beside a fund", true, "1000", "1000", "0", "30.5", false},
-		{"adl/empty fund: the known gap", false, "0", "0", "-30.5", "0", true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w, alice, _, _, mark := fundingWorld(t, c.social, book.Buy, 1, c.fund)
-			w.tolerate = c.known
-			w.setMark(0, mark)
-			fundWhile(t, w, alice, "the ADL round", func(g *Leg) bool { return g.asked }, "30.5")
-			w.fundIs(usdt(c.fundEnd))
-			s := effectsOf[Settle](w)
-			if len(s) != 1 || s[0].Fund != usdt(c.settle) || w.machines[0].Charged() != usdt(c.charged) {
-				t.Fatalf("settlements %+v, charged %s", s, w.machines[0].Charged())
+		name string
+		rate market.Rate
+	}{{"AliceLongPays", onePct}, {"AliceLongReceives", -onePct}} {
+		for _, social := range []bool{false, true} {
+			for _, fund := range []string{"0", "1000"} {
+				t.Run(fmt.Sprintf("%s/socialized=%v/fund=%s", c.name, social, fund), func(t *testing.T) {
+					w, alice, bob, _, mark := fundingWorld(t, social, book.Buy, 1, fund)
+					w.setMark(0, mark)
+					bobBefore := bob.r.Balance()
+					fundWhile(t, w, alice, "the ADL round", func(g *Leg) bool { return g.asked }, c.rate)
+					w.fundIs(usdt(fund))
+					s := effectsOf[Settle](w)
+					if len(s) != 1 || s[0].Fund != 0 || w.machines[0].Charged() != 0 {
+						t.Fatalf("settlements %+v, charged %s", s, w.machines[0].Charged())
+					}
+					if dl := effectsOf[Deleverage](w); len(dl) != 1 || dl[0].Price != 3000 {
+						t.Fatalf("deleverage %+v", dl)
+					}
+					paid := risk.FundingPayment(w.syms[0], 1, c.rate, mark) // alice's: − paid
+					if a := effectsOf[AdjustClose](w); len(a) != 1 || a[0].Account != bob.id || a[0].Qty != 1 || a[0].Amount != paid {
+						t.Fatalf("adjustments %+v, want bob's of %s", a, paid)
+					}
+					// bob: the close at 3000 less what he was paid back; his
+					// funding on the lot he still holds against dave.
+					held := risk.FundingPayment(w.syms[0], -1, c.rate, mark)
+					w.balance(bob, bobBefore+w.syms[0].Value(3750-3000, 1)+held)
+					if w.st.fundingKept != 0 || w.st.fundingUncovered != 0 || w.shortfall != 0 {
+						t.Fatalf("kept %d, uncovered %d (%s)", w.st.fundingKept, w.st.fundingUncovered, w.shortfall)
+					}
+				})
 			}
-			if dl := effectsOf[Deleverage](w); len(dl) != 1 || dl[0].Price != 3000 {
-				t.Fatalf("deleverage %+v", dl)
-			}
-			if got := w.st.fundingUncovered != 0; got != c.known || (c.known && w.shortfall != usdt("30.5")) {
-				t.Fatalf("uncovered leg funding: %d settlements, %s", w.st.fundingUncovered, w.shortfall)
-			}
-		})
+		}
+	}
+}
+
+// TestAdjustCloseUnpaid: what a counterparty cannot pay of its adjustment
+// stays in the deficit (the fund's); a part of the payment the round's
+// other closes by liquidations' legs took is kept the same way; a round
+// that leaves lots moves the price over them as before, and the closes
+// it made pay nothing.
+func TestAdjustCloseUnpaid(t *testing.T) {
+	m, sym := seedMachineOf(t, false, 2)
+	cost := RankedCost(m.Legs[0].LiquidationLeg)
+	stepWants(t, m, Reserved{Amount: 0, Quotes: []Quote{{Need: 0, Mark: 3100}}}, &PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 3000, Qty: 2})
+	stepWants(t, m, IOCDone{ID: 101}, &Deleverage{Leg: 0, Price: 3000, Qty: 2, Cost: cost})
+	paid := risk.FundingPayment(sym, 2, onePct, 3100) // −62
+	stepWants(t, m, Funding{Leg: 0, Amount: paid})
+	stepWants(t, m, ADLPlan{Leg: 0, Closes: 2, Covered: 2})
+	stepWants(t, m, ADLFilled{Leg: 0, Qty: 1, Asked: 1, Account: 5})
+	stepWants(t, m, ADLFilled{Leg: 0, Qty: 1, Asked: 1, Account: 6},
+		&AdjustClose{Leg: 0, Account: 5, Qty: 1, Amount: paid / 2}, &AdjustClose{Leg: 0, Account: 6, Qty: 1, Amount: paid / 2})
+	stepWants(t, m, CloseAdjusted{Leg: 0, Amount: paid / 2, Asked: paid / 2})
+	if err := m.Step(CloseAdjusted{Leg: 0, Amount: 1, Asked: paid / 2}); !errors.Is(err, ErrInvariant) {
+		t.Fatalf("an adjustment the wrong way: %v", err)
+	}
+	unpaid := usdt("10")
+	stepWants(t, m, CloseAdjusted{Leg: 0, Amount: paid/2 + unpaid, Asked: paid / 2},
+		&Settle{ID: 7, Fund: -unpaid + m.L.Base - paid, Volume: sym.Notional(3000, 2), Symbol: sym})
+	if g := m.Legs[0]; g.kept != -unpaid {
+		t.Fatalf("kept %s", g.kept)
+	}
+
+	// A close by another liquidation's leg (Account 0) pays nothing: its
+	// part is kept; bob's is asked.
+	m, _ = seedMachineOf(t, false, 2)
+	stepWants(t, m, Reserved{Amount: 0, Quotes: []Quote{{Need: 0, Mark: 3100}}}, &PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 3000, Qty: 2})
+	stepWants(t, m, IOCDone{ID: 101}, &Deleverage{Leg: 0, Price: 3000, Qty: 2, Cost: cost})
+	stepWants(t, m, Funding{Leg: 0, Amount: paid})
+	stepWants(t, m, ADLPlan{Leg: 0, Closes: 2, Covered: 2})
+	stepWants(t, m, ADLFilled{Leg: 0, Qty: 1, Asked: 1})
+	stepWants(t, m, ADLFilled{Leg: 0, Qty: 1, Asked: 1, Account: 6}, &AdjustClose{Leg: 0, Account: 6, Qty: 1, Amount: paid / 2})
+	if g := m.Legs[0]; g.kept != paid/2 {
+		t.Fatalf("kept %s, want %s", g.kept, paid/2)
+	}
+	// The account fails meanwhile: what the counterparty paid is booked on
+	// the frozen leg, as its side was.
+	m.Abandon()
+	gain := m.Legs[0].Gain
+	if err := m.Step(CloseAdjusted{Leg: 0, Amount: paid / 2, Asked: paid / 2}); err != nil || m.Legs[0].Gain != gain-paid/2 {
+		t.Fatalf("after Abandon: %v, gain %s", err, m.Legs[0].Gain)
+	}
+
+	// The round closes one lot of two: the price of the other moves by the
+	// whole payment, as before, and the close pays nothing.
+	m, _ = seedMachineOf(t, false, 2)
+	stepWants(t, m, Reserved{Amount: 0, Quotes: []Quote{{Need: 0, Mark: 3100}}}, &PlaceIOC{Leg: 0, ID: 101, Side: book.Sell, Price: 3000, Qty: 2})
+	stepWants(t, m, IOCDone{ID: 101}, &Deleverage{Leg: 0, Price: 3000, Qty: 2, Cost: cost})
+	stepWants(t, m, Funding{Leg: 0, Amount: paid})
+	stepWants(t, m, ADLPlan{Leg: 0, Closes: 1, Covered: 1})
+	stepWants(t, m, ADLFilled{Leg: 0, Qty: 1, Asked: 1, Account: 5}, &Deleverage{Leg: 0, Price: 3062, Qty: 1, Cost: cost / 2})
+	if g := m.Legs[0]; len(g.closers) != 0 || g.adjusting != 0 {
+		t.Fatalf("leg %s", m.Describe())
 	}
 }
 
@@ -171,7 +240,7 @@ func TestLegFundingWaitsForTheIOC(t *testing.T) {
 	w.mustPlace(carol, 0, book.Buy, 2990, 1, book.GTC)
 	w.drain()
 	w.setMark(0, mark)
-	fundWhile(t, w, alice, "the IOC", func(g *Leg) bool { return g.order != 0 }, "61")
+	fundWhile(t, w, alice, "the IOC", func(g *Leg) bool { return g.order != 0 }, onePct)
 	if ioc := effectsOf[PlaceIOC](w); len(ioc) != 1 || ioc[0].Price != 2990 {
 		t.Fatalf("IOC %+v", ioc)
 	}
@@ -203,16 +272,21 @@ func TestLegFundingRepricesAWaitingRemainder(t *testing.T) {
 // kept a leg's funding after the ADL round closed it, 1.07 uncovered):
 // erin's long is liquidated with alice's, and the ranking sets aside all
 // the winners' profit for erin, none for alice. The funding time passes
-// while both ADL rounds are out, which close both legs at 3000, so each
-// keeps its 30.5. Capped by its set-aside, alice's settlement spread
-// nothing and the 30.5 ended uncovered (the fund is empty); now it is
-// spread over the winners like the rest of a deficit beyond what its
-// set-aside leaves: bob pays it (the ranking charges no winner beyond
-// its profit).
+// while both IOC orders are in the book, and carol's bid at 3000 takes
+// both legs whole, so each keeps its 30.5 (no price left to move, and the
+// book's counterparty traded at its price). Capped by its set-aside,
+// alice's settlement spread nothing and the 30.5 ended uncovered (the
+// fund is empty); now it is spread over the winners like the rest of a
+// deficit beyond what its set-aside leaves: bob pays it (the ranking
+// charges no winner beyond its profit). (An ADL round closing the legs
+// now has its counterparties pay it back: TestLegFundingWaitsForTheADLRound.)
 func TestLegFundingKeptBeyondAStarvedSetAside(t *testing.T) {
-	w, alice, bob, _, mark := fundingWorld(t, true, book.Buy, 1, "0")
+	w, alice, bob, carol, mark := fundingWorld(t, true, book.Buy, 1, "0")
 	erin := w.addAccount("erin", risk.Cross, usdt("750"))
 	w.open(erin, bob, 0, book.Buy, 3750, 1, 5)
+	w.leverage(carol, 0, 5)
+	w.mustPlace(carol, 0, book.Buy, 3000, 2, book.GTC)
+	w.drain()
 	w.setMark(0, mark)
 	if alice.m == nil || erin.m == nil {
 		t.Fatal("alice and erin not both liquidated")
@@ -224,11 +298,11 @@ func TestLegFundingKeptBeyondAStarvedSetAside(t *testing.T) {
 			t.Fatal("erin's set-aside never answered")
 		}
 	}
-	for !(alice.m.Legs[0].asked && erin.m.Legs[0].asked) {
+	for !(alice.m.Legs[0].order != 0 && erin.m.Legs[0].order != 0) {
 		if !w.deliverOne() {
-			t.Fatal("never both in an ADL round")
+			t.Fatal("never both IOC orders in the book")
 		}
-		w.check("the ADL rounds")
+		w.check("the IOC orders")
 	}
 	if c := alice.m.Legs[0].social.capacity; c != 0 || erin.m.Legs[0].social.capacity == 0 {
 		t.Fatalf("set-asides alice %s, erin %s: want erin all", c, erin.m.Legs[0].social.capacity)
@@ -241,5 +315,8 @@ func TestLegFundingKeptBeyondAStarvedSetAside(t *testing.T) {
 	w.fundIs(0)
 	if c := w.machines[0].Charged() + w.machines[1].Charged(); c != usdt("61") {
 		t.Fatalf("the winners paid %s of the 61 kept", c)
+	}
+	if a := effectsOf[AdjustClose](w); len(a) != 0 {
+		t.Fatalf("adjustments %+v of closes in the book", a)
 	}
 }

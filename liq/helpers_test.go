@@ -169,17 +169,18 @@ type stats struct {
 	uncoveredDeficits, uncoveredADL, overdrawn               int
 	fundings, legFundings, fundingWaits                      int
 	fundingKept, fundingUncovered                            int
+	adjusts, adjustsUnpaid                                   int
 }
 
 func (s stats) String() string {
 	return fmt.Sprintf("steps %d (deliveries %d, actions %d), liquidations %d (settled %d, multi-leg %d, isolated %d), "+
 		"IOC fills %d, fund surplus %d / draws %d, reservations empty %d / partial %d, ADL rounds %d, ADL closes %d, CloseAgainst %d (of %d tries, %d deferred), retries %d, "+
 		"set-asides %d, socialized rounds %d (re-spread %d), charges paid %d / unpaid %d, close deficits %d, trades %d, socialized settlements beyond the reservation %d (short of cover %d), close deficits uncovered %d (of which ADL closes %d), "+
-		"funding times %d, legs paying or receiving %d (waiting for an order or round %d), settlements keeping some %d (uncovered %d)",
+		"funding times %d, legs paying or receiving %d (waiting for an order or round %d), settlements keeping some %d (uncovered %d), close adjustments %d (unpaid %d)",
 		s.steps, s.deliveries, s.actions, s.liquidations, s.settled, s.multiLeg, s.isolated, s.iocFills, s.surplus, s.drawn,
 		s.reserveEmpty, s.reservePartial, s.adlRounds, s.adlCloses, s.closeAgainst, s.closeToLiq, s.closeDeferred, s.retries, s.quotes, s.socialRounds,
 		s.respread, s.charges, s.unpaid, s.deficits, s.trades, s.overdrawn, s.shortfalls, s.uncoveredDeficits, s.uncoveredADL,
-		s.fundings, s.legFundings, s.fundingWaits, s.fundingKept, s.fundingUncovered)
+		s.fundings, s.legFundings, s.fundingWaits, s.fundingKept, s.fundingUncovered, s.adjusts, s.adjustsUnpaid)
 }
 
 // world is the exchange.
@@ -767,7 +768,10 @@ func (w *world) performOne(a *acct, m *Machine, e Effect) {
 			w.fatalf("the liquidation answered close %d, which it never deferred", e.Token)
 		}
 		delete(w.deferred, e.Token)
-		dm.answer(w, e.Qty)
+		dm.answer(w, e.Qty, 0)
+	case *AdjustClose:
+		cp := w.byID[e.Account]
+		w.send(a.ep(), cp.ep(), &adjustMsg{a: cp, sym: w.symIdx(m.Legs[e.Leg].Symbol), amount: e.Amount, bankrupt: a})
 	case *Release:
 		w.send(a.ep(), epFund, &releaseMsg{id: e.ID})
 	case *ReleaseSocial:
@@ -1231,9 +1235,10 @@ func (m *adlCloseMsg) deliver(w *world) {
 	if res.Deficit > 0 {
 		w.send(a.ep(), epFund, &deficitMsg{amount: res.Deficit, adl: true})
 	}
-	inLiq := false
+	inLiq, by := false, book.AccountID(0)
 	if done > 0 {
 		w.st.adlCloses++
+		by = a.id
 		if res.Liquidate {
 			w.liquidate(a, m.sym)
 		}
@@ -1259,18 +1264,19 @@ func (m *adlCloseMsg) deliver(w *world) {
 		}
 		inLiq = true
 	}
-	m.answer(w, done)
+	m.answer(w, done, by)
 	if inLiq && a.m != nil {
 		w.perform(a, a.m)
 	}
 }
 
 // answer is accountActor.answerClose: the acknowledgement to the ranking
-// and the bankrupt account's answer.
-func (m *adlCloseMsg) answer(w *world, done book.Lots) {
+// and the bankrupt account's answer; by is the account that closed (0: a
+// liquidation's leg, CloseAgainst).
+func (m *adlCloseMsg) answer(w *world, done book.Lots, by book.AccountID) {
 	w.positionChanged(m.a, m.sym, m.qty, true)
 	w.send(m.a.ep(), m.bankrupt.ep(), &adlFilledMsg{a: m.bankrupt, sym: m.sym, qty: done, asked: m.qty, price: m.price,
-		d: book.Lots(m.side.Sign()) * done})
+		d: book.Lots(m.side.Sign()) * done, by: by})
 }
 
 // adlFilledMsg: counterparty → bankrupt: qty closed at price; d is the
@@ -1281,6 +1287,7 @@ type adlFilledMsg struct {
 	qty, asked book.Lots
 	price      book.Ticks
 	d          book.Lots
+	by         book.AccountID
 }
 
 func (m *adlFilledMsg) pending(w *world, oi []book.Lots) market.Money {
@@ -1289,7 +1296,49 @@ func (m *adlFilledMsg) pending(w *world, oi []book.Lots) market.Money {
 }
 
 func (m *adlFilledMsg) deliver(w *world) {
-	w.step(m.a, ADLFilled{Leg: w.leg(m.a, m.sym, "ADL close"), Qty: m.qty, Asked: m.asked})
+	w.step(m.a, ADLFilled{Leg: w.leg(m.a, m.sym, "ADL close"), Qty: m.qty, Asked: m.asked, Account: m.by})
+}
+
+// adjustMsg: bankrupt → counterparty (accountActor.onAdjust), a price
+// adjustment of its ADL close (AdjustClose).
+type adjustMsg struct {
+	a        *acct
+	sym      int
+	amount   market.Money
+	bankrupt *acct
+}
+
+func (m *adjustMsg) deliver(w *world) {
+	a := m.a
+	res, code := a.r.AdjustADLClose(w.syms[m.sym], m.amount)
+	if code != risk.OK {
+		w.st.adjustsUnpaid++
+	}
+	w.send(a.ep(), m.bankrupt.ep(), &adjustedMsg{a: m.bankrupt, sym: m.sym, amount: res.Realized, asked: m.amount})
+	w.st.adjusts++
+	w.positionChanged(a, m.sym, 0, false)
+	if res.Liquidate {
+		for i, sym := range w.syms {
+			if p, ok := a.r.Position(sym); ok && p.Qty != 0 && a.r.OnMark(sym, max(w.marks[i], 1)) {
+				w.liquidate(a, i)
+				return
+			}
+		}
+	}
+}
+
+// adjustedMsg: counterparty → bankrupt: amount of asked moved (booked on
+// the counterparty, not yet on the leg).
+type adjustedMsg struct {
+	a             *acct
+	sym           int
+	amount, asked market.Money
+}
+
+func (m *adjustedMsg) pending(*world, []book.Lots) market.Money { return -m.amount }
+
+func (m *adjustedMsg) deliver(w *world) {
+	w.step(m.a, CloseAdjusted{Leg: w.leg(m.a, m.sym, "close adjusted"), Amount: m.amount, Asked: m.asked})
 }
 
 // timerMsg: a RetryAfter's wait is over (accountActor.onADLRetry).
@@ -1489,6 +1538,9 @@ func copyEffect(e Effect) Effect {
 		c := *e
 		return &c
 	case *Refund:
+		c := *e
+		return &c
+	case *AdjustClose:
 		c := *e
 		return &c
 	}

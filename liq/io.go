@@ -40,11 +40,22 @@ type (
 		Covered book.Lots
 	}
 	// ADLFilled is one counterparty's answer: of the Asked lots it closed
-	// Qty at the leg's bankruptcy price.
+	// Qty at the leg's bankruptcy price. Account is the counterparty, 0 for
+	// another liquidation's leg (CloseAgainst): a funding payment of the
+	// leg that the round's closes missed is collected from the accounts
+	// (AdjustClose).
 	ADLFilled struct {
-		Leg   int
-		Qty   book.Lots
-		Asked book.Lots
+		Leg     int
+		Qty     book.Lots
+		Asked   book.Lots
+		Account book.AccountID
+	}
+	// CloseAdjusted answers AdjustClose: of the Asked adjustment, Amount
+	// moved (the counterparty's balance change: all of a receipt; of a
+	// payment what it could pay, 0 to Asked).
+	CloseAdjusted struct {
+		Leg           int
+		Amount, Asked market.Money
 	}
 	// TimerFired: a RetryAfter's wait is over.
 	TimerFired struct{ Leg int }
@@ -115,6 +126,8 @@ func inputName(in Input) string {
 		return "Funding"
 	case OrderFill:
 		return "OrderFill"
+	case CloseAdjusted:
+		return "CloseAdjusted"
 	}
 	return "unknown input"
 }
@@ -129,6 +142,7 @@ func (SocialPlan) input()    {}
 func (SocialCharged) input() {}
 func (Funding) input()       {}
 func (OrderFill) input()     {}
+func (CloseAdjusted) input() {}
 
 // Effect is what a Machine asks its caller to do (Ready): a pointer to
 // one of the types below.
@@ -225,6 +239,19 @@ type (
 		Qty   book.Lots
 		Cost  market.Money
 	}
+	// AdjustClose moves Account's balance by Amount (+ received, − paid,
+	// at most what backs it: risk's Account.AdjustADLClose) for the Qty
+	// lots it closed of the leg by ADL at the bankruptcy price the round
+	// was sent with, when a funding payment of the leg came while the round
+	// was out and the round closed the whole leg: had the payment come a
+	// moment earlier, they would have closed at the price it moved
+	// (Machine.adjustCloses). Answered by CloseAdjusted.
+	AdjustClose struct {
+		Leg     int
+		Account book.AccountID
+		Qty     book.Lots
+		Amount  market.Money
+	}
 	// Release gives the reservation back unsettled (Abandon).
 	Release struct{ ID fund.ReservationID }
 	// ReleaseSocial gives back a leg's set-aside unused (Abandon).
@@ -247,3 +274,4 @@ func (*Reprice) effect()       {}
 func (*Release) effect()       {}
 func (*ReleaseSocial) effect() {}
 func (*Refund) effect()        {}
+func (*AdjustClose) effect()   {}

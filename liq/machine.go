@@ -61,9 +61,23 @@ type Leg struct {
 	// stays in the settlement, the fund's (or the winners') like any
 	// deficit.
 	funding, kept market.Money
+	// closers are the closes booked while funding waits for the round's
+	// end (Account 0: a CloseAgainst); if the round closes the whole leg,
+	// they pay or receive it (adjustCloses: adjusts, adjusting not
+	// answered yet).
+	closers   []closer
+	adjusts   []AdjustClose
+	adjusting int
 	// deferred are counterparty closes waiting for the leg's plan
 	// (CloseAgainst).
 	deferred []AnswerClose
+}
+
+// closer is one close of a leg's ADL round: Qty lots closed by Account
+// (0: another liquidation's leg, CloseAgainst).
+type closer struct {
+	Account book.AccountID
+	Qty     book.Lots
 }
 
 // Offered reports whether the leg's remainder was offered to ADL (the
@@ -244,6 +258,8 @@ func (m *Machine) Step(in Input) error {
 		return m.onFunding(in)
 	case OrderFill:
 		return m.onOrderFill(in)
+	case CloseAdjusted:
+		return m.onCloseAdjusted(in)
 	}
 	return m.broken("unknown input %s", inputName(in))
 }
@@ -352,7 +368,7 @@ func (m *Machine) onIOCDone(in IOCDone) error {
 		return err
 	}
 	g := &m.Legs[i]
-	if _, err := m.rebase(g); err != nil {
+	if _, err := m.rebase(i); err != nil {
 		return err
 	}
 	if g.Remaining != 0 {
@@ -447,6 +463,7 @@ func (m *Machine) onADLFilled(in ADLFilled) error {
 		if err := m.fill(g, g.Bankruptcy, in.Qty, "ADL close"); err != nil {
 			return err
 		}
+		g.closed(in.Account, in.Qty)
 	}
 	return m.roundStep(in.Leg)
 }
@@ -460,7 +477,7 @@ func (m *Machine) roundStep(i int) error {
 		return nil
 	}
 	g.asked = false
-	moved, err := m.rebase(g)
+	moved, err := m.rebase(i)
 	if err != nil {
 		return err
 	}
@@ -503,7 +520,7 @@ func (m *Machine) credit(i int, amount market.Money) error {
 	g := &m.Legs[i]
 	m.L.Funding(amount)
 	g.funding += amount
-	moved, err := m.rebase(g)
+	moved, err := m.rebase(i)
 	if err == nil {
 		m.reprice(i, moved)
 	}
@@ -582,21 +599,24 @@ func (m *Machine) spread(i int, amount market.Money) error {
 	return nil
 }
 
-// rebase moves the leg's bankruptcy price by its funding not yet in it,
+// rebase moves leg i's bankruptcy price by its funding not yet in it,
 // unless its IOC order is in the book or an ADL round is out (their fills
 // and closes are booked at the price they were sent with: the round's end
-// or the order's result moves it then, over the lots left). moved reports
-// whether the price moved.
-func (m *Machine) rebase(g *Leg) (moved bool, err error) {
+// or the order's result moves it then, over the lots left; a round that
+// closed the whole leg passes it to its counterparties, adjustCloses).
+// moved reports whether the price moved.
+func (m *Machine) rebase(i int) (moved bool, err error) {
+	g := &m.Legs[i]
 	if g.funding == 0 || g.order != 0 || g.asked {
 		return false, nil
 	}
 	d := g.funding
 	g.funding = 0
 	if g.Remaining == 0 {
-		g.kept += d
+		g.kept += m.adjustCloses(i, d)
 		return false, nil
 	}
+	g.closers = g.closers[:0]
 	deficit := g.Deficit
 	moved, code := m.L.MoveBankruptcy(g.Symbol, d)
 	if code != risk.OK {
@@ -678,7 +698,80 @@ func (m *Machine) closeLeg(g *Leg, qty book.Lots, price book.Ticks) (book.Lots, 
 	if code := m.L.ApplyFill(g.Symbol, price, done); code != risk.OK {
 		return 0, m.broken("leg %s refused a close of %d at %d as a counterparty: %s", g.Symbol.Name, done, price, code)
 	}
+	g.closed(0, done)
 	return done, nil
+}
+
+// closed notes qty lots of g closed by account (0: another liquidation's
+// leg) while a funding payment waits for the round's end (adjustCloses).
+func (g *Leg) closed(account book.AccountID, qty book.Lots) {
+	if g.funding != 0 {
+		g.closers = append(g.closers, closer{Account: account, Qty: qty})
+	}
+}
+
+// adjustCloses passes leg i's funding d (+ received, − paid), which came
+// while its ADL round was out, to the accounts whose closes of the round
+// closed the whole leg after it at the price the round was sent with, pro
+// rata to their lots (market.Split): had it come a moment earlier, they
+// would have closed at the price it moved, paying it back (or being paid
+// it). AdjustClose asks each; what they cannot pay, and the part of
+// closes by other liquidations' legs, is returned: it stays in the
+// settlement (kept), the fund's or the winners' like any deficit.
+func (m *Machine) adjustCloses(i int, d market.Money) (rest market.Money) {
+	g := &m.Legs[i]
+	if len(g.closers) == 0 {
+		return d
+	}
+	w := make([]market.Money, len(g.closers))
+	for k, c := range g.closers {
+		w[k] = market.Money(c.Qty)
+	}
+	parts := market.Split(abs(d), w, nil)
+	for k, c := range g.closers {
+		part := parts[k]
+		if d < 0 {
+			part = -part
+		}
+		if c.Account == 0 || part == 0 {
+			rest += part
+			continue
+		}
+		g.adjusts = append(g.adjusts, AdjustClose{Leg: i, Account: c.Account, Qty: c.Qty, Amount: part})
+	}
+	g.closers = nil
+	g.adjusting = len(g.adjusts)
+	for k := range g.adjusts { // after the slice stops growing: the effects point into it
+		m.emit(&g.adjusts[k])
+	}
+	return rest
+}
+
+// onCloseAdjusted books a counterparty's answer to AdjustClose: what moved
+// comes off (a receipt) or into (a payment) the leg's gain; what it could
+// not pay stays kept.
+func (m *Machine) onCloseAdjusted(in CloseAdjusted) error {
+	g, err := m.adjusted(in)
+	if err != nil {
+		return err
+	}
+	g.kept += in.Asked - in.Amount
+	return m.checkDone()
+}
+
+// adjusted checks and books a CloseAdjusted on its leg's gain (the
+// counterparty booked its side).
+func (m *Machine) adjusted(in CloseAdjusted) (*Leg, error) {
+	g, err := m.leg(in.Leg)
+	if err != nil {
+		return nil, err
+	}
+	if g.adjusting == 0 || in.Asked == 0 || (in.Amount != 0 && (in.Amount > 0) != (in.Asked > 0)) || abs(in.Amount) > abs(in.Asked) {
+		return nil, m.broken("leg %s: an adjustment of %d moved %d (%d due)", g.Symbol.Name, in.Asked, in.Amount, g.adjusting)
+	}
+	g.adjusting--
+	g.Gain -= in.Amount
+	return g, nil
 }
 
 // answerDeferred closes and answers the counterparty closes that waited
@@ -710,7 +803,7 @@ func (m *Machine) checkDone() error {
 		return nil
 	}
 	for i := range m.Legs {
-		if g := &m.Legs[i]; g.order != 0 || g.asked {
+		if g := &m.Legs[i]; g.order != 0 || g.asked || g.adjusting > 0 {
 			return nil // answers still due
 		}
 	}
@@ -766,6 +859,9 @@ func (m *Machine) afterAbandon(in Input) error {
 	switch in := in.(type) {
 	case IOCDone:
 		_, err := m.bookIOC(in)
+		return err
+	case CloseAdjusted:
+		_, err := m.adjusted(in)
 		return err
 	case ADLFilled:
 		if in.Qty > 0 {
@@ -840,8 +936,8 @@ func (m *Machine) Describe() string {
 		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned, m.collecting, m.socialEnd, m.pay, m.payers)
 	for i := range m.Legs {
 		g := &m.Legs[i]
-		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d funding %d kept %d social %+v]",
-			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.funding, g.kept, g.social)
+		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d funding %d kept %d closers %v adjusting %d social %+v]",
+			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.funding, g.kept, g.closers, g.adjusting, g.social)
 	}
 	return out
 }

@@ -13,12 +13,12 @@ import (
 	"github.com/perpx/perpx/risk"
 )
 
-// A machine snapshot (version 2) holds what a liquidation needs to go on
+// A machine snapshot (version 3) holds what a liquidation needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so a machine has one encoding:
 //
 //	magic     [4]byte "PXLQ"
-//	version   uint8   2
+//	version   uint8   3
 //	account   uint64
 //	mode      uint8   (1 cross, 2 isolated)
 //	int64s    escrow, base, deficit
@@ -35,24 +35,27 @@ import (
 //	          0 quoted, 1 asked, 2 planned, 3 released, 4 escrowed); int64s
 //	          capacity, pending, charged, unpaid, round paid, rounds, want,
 //	          base; int64s funding, kept; deferred closes uvarint count, then each: token uint64,
-//	          asked int64, price int64
+//	          asked int64, price int64; closers uvarint count, then each:
+//	          account uint64, qty int64; adjusting uvarint
 //	collecting uvarint escrows being collected
 //	flags     uint8   bit 0 the settlement's socialization started
 //	pay       int64   what the winners' payments give the fund
 //	payers    uvarint count, then each: int64s leg, account, paid, qty;
 //	          uint8 closed
 //
-// Version 1 (before the escrow) is not read: no stored snapshot holds a
-// machine (actors snapshot only with no liquidation in flight).
+// Versions 1 (before the escrow) and 2 (before the closers) are not read:
+// no stored snapshot holds a machine (actors snapshot only with no
+// liquidation in flight).
 // The Config (retry, order ids) is the caller's, given back to
 // DecodeSnapshot. The effects are not state: a snapshot is taken between
 // Steps, once Ready has handed them out (SnapshotReady).
 const (
 	snapMagic    = "PXLQ"
-	snapVersion  = 2
+	snapVersion  = 3
 	snapHeader   = 4 + 1 + 8 + 1 + 3*8 + 8 + 1 + 8
 	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 8*8 + 2*8 // after the name, before the deferred count
 	snapDeferred = 3 * 8
+	snapCloser   = 2 * 8
 	snapPayer    = 4*8 + 1
 
 	snapReserved  = 1 << 0
@@ -137,7 +140,11 @@ func (g *Leg) appendSnapshot(dst []byte) []byte {
 	for _, d := range g.deferred {
 		dst = appendI64s(dst, int64(d.Token), int64(d.Asked), int64(d.Price))
 	}
-	return dst
+	dst = binary.AppendUvarint(dst, uint64(len(g.closers)))
+	for _, c := range g.closers {
+		dst = appendI64s(dst, int64(c.Account), int64(c.Qty))
+	}
+	return binary.AppendUvarint(dst, uint64(g.adjusting))
 }
 
 // appendI64s appends vs, 8 bytes each, little endian.
@@ -189,14 +196,33 @@ func take(p *[]byte, n int) (block, bool) {
 
 // count cuts a minimal uvarint off *p: a number of items of size bytes
 // each that the rest of *p can hold, so it never sizes an allocation
-// beyond the input; false otherwise.
+// beyond the input (size 0: a number that sizes nothing, at most
+// MaxInt32); false otherwise.
 func count(p *[]byte, size int) (int, bool) {
 	v, k := binary.Uvarint(*p)
-	if k <= 0 || k != (bits.Len64(v|1)+6)/7 || v > uint64((len(*p)-k)/size) {
+	if k <= 0 || k != (bits.Len64(v|1)+6)/7 || v > math.MaxInt32 || size > 0 && v > uint64((len(*p)-k)/size) {
 		return 0, false // truncated, overlong, longer than needed (a second encoding), or beyond the input
 	}
 	*p = (*p)[k:]
 	return int(v), true
+}
+
+// decodeList reads a count, then that many items of size bytes each
+// (dec reads one); nil for none.
+func decodeList[T any](p *[]byte, size int, what string, dec func(block) T) ([]T, error) {
+	n, ok := count(p, size)
+	if !ok {
+		return nil, fmt.Errorf("%s: bad count", what)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]T, n)
+	for j := range out {
+		b, _ := take(p, size) // count saw them in the input
+		out[j] = dec(b)
+	}
+	return out, nil
 }
 
 // DecodeSnapshot decodes a snapshot written by AppendSnapshot at the start
@@ -330,16 +356,19 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 	sc.unpaid, sc.roundPaid, sc.rounds = market.Money(b.i64()), market.Money(b.i64()), int(b.i64())
 	sc.want, sc.base = market.Money(b.i64()), market.Money(b.i64())
 	g.funding, g.kept = market.Money(b.i64()), market.Money(b.i64())
-	nd, ok := count(p, snapDeferred)
-	if !ok {
-		return errors.New("deferred closes: bad count")
+	var err error
+	if g.deferred, err = decodeList(p, snapDeferred, "deferred closes", func(d block) AnswerClose {
+		return AnswerClose{Leg: i, Token: d.u64(), Asked: book.Lots(d.i64()), Price: book.Ticks(d.i64())}
+	}); err != nil {
+		return err
 	}
-	if nd > 0 {
-		g.deferred = make([]AnswerClose, nd)
+	if g.closers, err = decodeList(p, snapCloser, "closers", func(c block) closer {
+		return closer{Account: book.AccountID(c.u64()), Qty: book.Lots(c.i64())}
+	}); err != nil {
+		return err
 	}
-	for j := range g.deferred {
-		d, _ := take(p, snapDeferred) // count saw them in the input
-		g.deferred[j] = AnswerClose{Leg: i, Token: d.u64(), Asked: book.Lots(d.i64()), Price: book.Ticks(d.i64())}
+	if g.adjusting, ok = count(p, 0); !ok {
+		return errors.New("adjustments due: bad count")
 	}
 	return nil
 }
@@ -402,7 +431,7 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s asked ADL without offering", s.Name)
 		case g.idle < 0 || g.idle > math.MaxInt32:
 			return fmt.Errorf("leg %s idle %d", s.Name, g.idle)
-		case m.settled && (g.order != 0 || g.asked || len(g.deferred) > 0):
+		case m.settled && (g.order != 0 || g.asked || len(g.deferred) > 0 || g.adjusting > 0):
 			return fmt.Errorf("leg %s settled with answers due", s.Name)
 		case len(g.deferred) > 0 && (!g.asked || g.planned || m.abandoned):
 			return fmt.Errorf("leg %s: %d closes deferred, asked %v planned %v", s.Name, len(g.deferred), g.asked, g.planned)
@@ -414,6 +443,14 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s: %d socialized rounds (asked %v)", s.Name, sc.rounds, sc.asked)
 		case sc.escrowed && !sc.quoted, sc.released && !sc.quoted, sc.quoted && !sc.escrowed && !sc.asked:
 			return fmt.Errorf("leg %s: escrow %+v", s.Name, *sc)
+		}
+		if len(g.closers) > 0 && (g.funding == 0 || !g.asked) || g.adjusting > 0 && (g.Remaining != 0 || g.asked || g.funding != 0) {
+			return fmt.Errorf("leg %s: closers %v, adjusting %d, funding %d", s.Name, g.closers, g.adjusting, g.funding)
+		}
+		for _, c := range g.closers {
+			if c.Qty <= 0 || c.Qty > abs(g.Qty) {
+				return fmt.Errorf("leg %s: closer %+v", s.Name, c)
+			}
 		}
 		for _, d := range g.deferred {
 			if d.Asked <= 0 || d.Price < 1 || d.Price > 2*s.MaxPrice { // ApplyFill's range

@@ -158,7 +158,8 @@ func TestSnapshotSwapGoesOnAsTheOriginal(t *testing.T) {
 					g := &m.Legs[i]
 					for k, v := range map[string]bool{"IOC in the book": g.order != 0, "ADL asked": g.asked && !g.planned,
 						"ADL planned": g.asked && g.planned, "deferred closes": len(g.deferred) > 0, "ADL idle": g.idle > 0,
-						"socializing": g.social.asked, "set aside": g.social.quoted, "funding waiting": g.funding != 0, "funding kept": g.kept != 0} {
+						"socializing": g.social.asked, "set aside": g.social.quoted, "funding waiting": g.funding != 0, "funding kept or passed on": g.kept != 0 || g.adjusting > 0,
+						"closers noted": len(g.closers) > 0} {
 						if v {
 							seen[k]++
 						}
@@ -176,7 +177,7 @@ func TestSnapshotSwapGoesOnAsTheOriginal(t *testing.T) {
 	}
 	t.Logf("swapped machines: %v", seen)
 	for _, k := range []string{"set-asides due", "several legs", "unreserved", "IOC in the book", "ADL asked", "ADL planned",
-		"deferred closes", "ADL idle", "socializing", "set aside", "funding waiting", "funding kept"} {
+		"deferred closes", "ADL idle", "socializing", "set aside", "funding waiting", "funding kept or passed on", "closers noted"} {
 		if seen[k] == 0 && !t.Failed() {
 			t.Errorf("no machine swapped with %s", k)
 		}
@@ -287,7 +288,7 @@ func TestSnapshotPendingEffects(t *testing.T) {
 	if err != nil || string(rest) != "\x07" || string(m2.AppendSnapshot(nil)) != string(p) {
 		t.Fatalf("decode: %v, rest %x", err, rest)
 	}
-	for _, v := range []byte{1, 3} {
+	for _, v := range []byte{1, 2, 4} {
 		p[4] = v
 		if _, _, err := DecodeSnapshot(p, lookup, m.cfg); !errors.Is(err, ErrSnapshotVersion) {
 			t.Fatalf("version %d: %v", v, err)

@@ -78,15 +78,7 @@ func (a *Account) ApplyClosedCharge(sym *market.Symbol, charge market.Money) (Fi
 	if take <= 0 {
 		return FillResult{}, ChargeExceedsProfit
 	}
-	a.cash -= take
-	var qty book.Lots
-	i := a.find(sym)
-	if i >= 0 {
-		a.pos[i].realized -= take
-		qty = a.pos[i].qty
-	}
-	a.afterChange(i)
-	return FillResult{Realized: -take, Position: qty}, OK
+	return a.bookCash(sym, -take), OK
 }
 
 // RefundSocializedCharge credits amount (> 0) of a socialized-loss charge
@@ -102,6 +94,12 @@ func (a *Account) RefundSocializedCharge(sym *market.Symbol, amount market.Money
 	if amount <= 0 || amount > MaxBalance-a.cash {
 		return FillResult{}, BadRequest
 	}
+	return a.bookCash(sym, amount), OK
+}
+
+// bookCash moves cash by amount (+ in, − out), booked as realized PnL of
+// sym's position record when there is one.
+func (a *Account) bookCash(sym *market.Symbol, amount market.Money) FillResult {
 	a.cash += amount
 	var qty book.Lots
 	i := a.find(sym)
@@ -110,5 +108,39 @@ func (a *Account) RefundSocializedCharge(sym *market.Symbol, amount market.Money
 		qty = a.pos[i].qty
 	}
 	a.afterChange(i)
-	return FillResult{Realized: amount, Position: qty}, OK
+	return FillResult{Realized: amount, Position: qty}
+}
+
+// AdjustADLClose books a price adjustment of ADL closes this account made
+// in sym as a ranked counterparty: amount (+ received, − paid) is what
+// closing them at the bankrupt leg's moved bankruptcy price instead of the
+// one they were sent with changes (a funding payment of the leg that
+// arrived while its ADL round was out: liq.AdjustClose). It moves the
+// cash, booked as realized PnL of sym's position record when there is
+// one. A payment is bounded as a close at the moved price would have been
+// (CloseForADL's affordsClose: what backs it stays at zero or above): it
+// takes at most the cross equity at the stored marks (the cash, once the
+// closes took the position's margin there), and may leave the account
+// liquidatable (Liquidate, at the stored marks; false while in
+// liquidation), as such a close could. The result's Realized is what
+// moved: amount, or −(what could be paid), 0 < |Realized| ≤ |amount|.
+// BadRequest for amount 0 or a credit beyond MaxBalance;
+// ChargeExceedsProfit when nothing can be paid.
+func (a *Account) AdjustADLClose(sym *market.Symbol, amount market.Money) (FillResult, Code) {
+	if amount >= 0 {
+		return a.RefundSocializedCharge(sym, amount)
+	}
+	eq, _ := a.crossEquityMM()
+	take := min(-amount, eq)
+	if take <= 0 {
+		return FillResult{}, ChargeExceedsProfit
+	}
+	res := a.bookCash(sym, -take)
+	for j := range a.pos {
+		if p := &a.pos[j]; p.qty != 0 && p.mode == Cross {
+			res.Liquidate = !a.inLiq && a.liquidatable(j)
+			break
+		}
+	}
+	return res, OK
 }

@@ -257,3 +257,42 @@ func TestRefundSocializedCharge(t *testing.T) {
 		}
 	}
 }
+
+// TestAdjustADLClose: a price adjustment of a counterparty's ADL close
+// (liq.AdjustClose) moves the cash, booked as the position's realized
+// PnL. A payment takes at most the cross equity at the stored marks, as
+// a close at the moved price could (CloseForADL): a short at 3500 marked
+// at 4000 (equity 500) pays 500 of 1000, its cash down to 500 against
+// the loss, and is liquidatable; an isolated
+// one pays from the cash only (300), its margin untouched; nothing is
+// paid from nothing. A receipt is credited whole.
+func TestAdjustADLClose(t *testing.T) {
+	for _, c := range []struct {
+		mode       MarginMode
+		paid, left string
+		liquidate  bool
+	}{{Cross, "500", "500", true}, {Isolated, "300", "0", false}} {
+		sym, w, _ := shortWinner(t, c.mode)
+		w.OnMark(sym, 4000)
+		bal := w.Balance()
+		res, code := w.AdjustADLClose(sym, -usdt("1000"))
+		mustOK(t, code, "adjust")
+		ps, _ := w.Position(sym)
+		if res.Realized != -usdt(c.paid) || res.Liquidate != c.liquidate || w.Cash() != usdt(c.left) || w.Balance() != bal-usdt(c.paid) ||
+			ps.Realized != -usdt(c.paid) || res.Position != -1 {
+			t.Fatalf("%v: %+v, cash %s, realized %s", c.mode, res, w.Cash(), ps.Realized)
+		}
+		if _, code := w.AdjustADLClose(sym, -1); code != ChargeExceedsProfit {
+			t.Fatalf("%v: a payment from nothing: %s", c.mode, code)
+		}
+		if res, code := w.AdjustADLClose(sym, usdt("50")); code != OK || res.Realized != usdt("50") || w.Cash() != usdt(c.left)+usdt("50") {
+			t.Fatalf("%v: receipt %+v %s", c.mode, res, code)
+		}
+		if _, code := w.AdjustADLClose(sym, 0); code != BadRequest {
+			t.Fatalf("%v: adjustment of 0: %s", c.mode, code)
+		}
+		if err := w.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
