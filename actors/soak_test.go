@@ -62,7 +62,7 @@ func TestSoak(t *testing.T) {
 				}
 			}
 		}
-		if n == 0 {
+		if n == 0 && !testing.Short() { // -short's 60 rounds are too few to be sure of one
 			t.Fatal("no XBTUSD liquidation: the BTC wallets were never tested")
 		}
 		t.Logf("%d XBTUSD liquidations", n)
