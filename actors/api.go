@@ -266,7 +266,7 @@ func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*acto
 	mb := newMailbox().(*mailbox)
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
-	g := &guard{Actor: a, name: name}
+	g := &guard{Actor: a, x: x, name: name}
 	run := x.running(g, mb, j, n)
 	pid, err := x.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }, x.props(actor.WithMailbox(produce),
 		actor.WithGuardian(&singletonSupervisor{x: x, g: g}))...), name)
@@ -275,6 +275,7 @@ func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*acto
 	}
 	if x.rec != nil {
 		x.rec.register(n, a, pid, j, mb)
+		x.rec.targets[n].guard = g
 	}
 	return pid, mb
 }

@@ -172,9 +172,10 @@ type target struct {
 	j    *jstate
 	n    uint32
 	in   inbox // recovery: the messages sent to it, by sender (replay.go)
-	// failure is the panic recovery met on this account's record, for
-	// its worker only (failrecord.go).
+	// failure is the panic recovery met on this actor's record, for its
+	// worker only (failrecord.go).
 	failure *replayFailure
+	guard   *guard // a singleton's, nil for an account
 }
 
 // durability is the exchange's side of the journal.

@@ -53,27 +53,46 @@ func failedMessage(ctx actor.Context) any {
 	return ctx.Message()
 }
 
-// journalFailure appends the record of account e's failure in durable
-// mode, before its actor is resumed (so before any record of what it does
-// next). message is what it panicked on: the record names its sequence
-// when it was journaled, so that replay expects the same panic there.
-func (x *Exchange) journalFailure(e *accountEntry, message any, reason string) (at uint64) {
+// journalFailure appends the record of the failure of the actor of pid in
+// durable mode, before its actor is resumed (so before any record of what
+// it does next), and returns its sequence (0: none). message is what it
+// panicked on: the record names its sequence when it was journaled, so
+// that replay expects the same panic there.
+func (x *Exchange) journalFailure(pid *actor.PID, message any, reason string) (at uint64) {
 	r := x.rec
 	if r == nil || r.replaying.Load() {
 		return 0
 	}
-	var seq uint64
-	if v, ok := r.ids.Load(e.pid); ok && journaled(unwrapEnvelope(message)) {
-		seq = v.(*peer).mb.j.seq // begin set it before the handler ran
+	v, ok := r.ids.Load(pid)
+	if !ok {
+		return 0
 	}
-	p := binary.AppendUvarint(nil, uint64(x.now()))
-	p = binary.AppendUvarint(p, seq)
-	p = appendStr(p, reason)
-	at = r.w.Append(recFailed, actorAccount+uint32(e.id), p, r.durableFn)
+	p := v.(*peer)
+	var seq uint64
+	if journaled(unwrapEnvelope(message)) {
+		seq = p.mb.j.seq // begin set it before the handler ran
+	}
+	b := binary.AppendUvarint(nil, uint64(x.now()))
+	b = binary.AppendUvarint(b, seq)
+	b = appendStr(b, reason)
+	at = r.w.Append(recFailed, p.n, b, r.durableFn)
 	if at == 0 {
-		x.log.Error("actors: the journal refused the record of a failed account: a restart will not rebuild it", "account", e.name)
+		x.log.Error("actors: the journal refused the record of a failed actor: a restart will not rebuild it", "actor", pid.Id)
 	}
 	return at
+}
+
+// beginFailed journals the message a failed actor handles, as begin does
+// for one that runs: its answers are decisions other records take.
+func (x *Exchange) beginFailed(ctx actor.Context) {
+	r := x.rec
+	if r == nil || r.replaying.Load() {
+		return
+	}
+	if v, ok := r.ids.Load(ctx.Self()); ok {
+		p := v.(*peer)
+		x.begin(ctx, p.mb.j, p.n)
+	}
 }
 
 func unwrapEnvelope(m any) any {
@@ -101,37 +120,51 @@ func (x *Exchange) accountFailed(e *accountEntry, message any, reason string, at
 
 // replayFailed runs a recFailed record for t: the failure replay met on
 // the record it names (or, for a message not journaled, none) becomes the
-// account's, as accountFailed made it live.
+// actor's, as its supervisor made it live.
 func (w *worker) replayFailed(t *target, seq uint64, f *failureRec) error {
-	a, ok := t.recv.(*accountActor)
-	if !ok {
-		return fmt.Errorf("%w: a failure of actor %#x, which is no account", ErrRecover, t.n)
-	}
 	held := t.failure
 	if f.seq != 0 && (held == nil || held.confirmed.Load() || held.seq != f.seq) {
-		return fmt.Errorf("%w: the journal says account %s failed on record %d (%s); replaying it did not: "+
-			"a journal written by another version of perpx", ErrRecover, a.e.name, f.seq, f.reason)
+		return fmt.Errorf("%w: the journal says actor %#x failed on record %d (%s); replaying it did not: "+
+			"a journal written by another version of perpx", ErrRecover, t.n, f.seq, f.reason)
 	}
 	var msg any
 	if held != nil {
 		msg = held.msg
 		held.confirmed.Store(true)
 	}
-	w.rp.r.x.accountFailed(a.e, msg, f.reason, seq)
+	w.failed(t, msg, f.reason, seq)
 	return nil
 }
 
-// held takes a panic on t's record seq: an account's first is held until
-// the journal's record of its failure (replayFailed), a failed account's
-// later one is handled as its supervisor did live. It reports whether the
-// panic was taken; otherwise it stops the recovery.
+// failed takes t out of service as its supervisor did live (at: the
+// failure's record, 0 for a later panic).
+func (w *worker) failed(t *target, msg any, reason string, at uint64) {
+	x := w.rp.r.x
+	if t.guard != nil {
+		x.sharedFailed(t.guard, msg, reason, at)
+	} else {
+		x.accountFailed(t.recv.(*accountActor).e, msg, reason, at)
+	}
+}
+
+// outOfService says whether t has failed.
+func (t *target) outOfService() bool {
+	if t.guard != nil {
+		return t.guard.failed.Load()
+	}
+	return t.recv.(*accountActor).e.failed.Load()
+}
+
+// held takes a panic on t's record seq: an actor's first is held until the
+// journal's record of its failure (replayFailed), a failed actor's later
+// one is handled as its supervisor did live. It reports whether the panic
+// was taken; otherwise it stops the recovery.
 func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
-	a, ok := t.recv.(*accountActor)
 	switch {
-	case !ok || t.failure != nil && !t.failure.confirmed.Load():
+	case t.failure != nil && !t.failure.confirmed.Load():
 		return false
-	case a.e.failed.Load():
-		w.rp.r.x.accountFailed(a.e, msg, fmt.Sprint(p), 0)
+	case t.failure != nil || t.outOfService():
+		w.failed(t, msg, fmt.Sprint(p), 0)
 		return true
 	}
 	t.failure = &replayFailure{seq: seq, msg: msg, err: err}

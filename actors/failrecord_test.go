@@ -21,9 +21,9 @@ import (
 // her answers, which the book and bob had journaled, were never sent.
 func TestFailedAccountSurvivesRestart(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		result bool
-	}{{"place", false}, {"result", true}} {
+		name string
+		at   FailAt
+	}{{"place", FailPlace}, {"result", FailResult}} {
 		t.Run(c.name, func(t *testing.T) {
 			j := &memJournal{}
 			e := pairEnvWith(t, j, "100000")
@@ -33,8 +33,8 @@ func TestFailedAccountSurvivesRestart(t *testing.T) {
 			e.mustPlace("bob", tsym, wire.Sell, "3750", "3")
 			e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
 			e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
-			FailOrderForTest("boom", c.result)
-			t.Cleanup(func() { FailOrderForTest("", false) })
+			FailOrderForTest("boom", c.at)
+			t.Cleanup(func() { FailOrderForTest("", 0) })
 			// It rests: a result without fills (those a failed account drops).
 			r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"})
 			if r.OK || r.Error.Code != wire.CodeInternal {
@@ -155,10 +155,10 @@ func TestFailureAfterTheReplyAnswersOnce(t *testing.T) {
 // taken at the end plus nothing after it, give the live state hashes and
 // audit (the failures, what is held for them).
 func TestReplaySoakWithFailures(t *testing.T) {
-	for _, result := range []bool{false, true} {
-		t.Run(map[bool]string{false: "place", true: "result"}[result], func(t *testing.T) {
-			FailOrderForTest("c4", result)
-			defer FailOrderForTest("", false)
+	for _, at := range []FailAt{FailPlace, FailResult} {
+		t.Run(map[FailAt]string{FailPlace: "place", FailResult: "result"}[at], func(t *testing.T) {
+			FailOrderForTest("c4", at)
+			defer FailOrderForTest("", 0)
 			j := &memJournal{}
 			syms := partialDemo()
 			s := soakRun(t, j, syms, 8, "1000000", 17)
@@ -195,5 +195,57 @@ func TestReplaySoakWithFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHaltedExchangeSurvivesRestart: the book panics on alice's place (a
+// shared actor: trading halts, its place and later ones refused INTERNAL,
+// the failed book refusing cancels); the journal replayed, on one worker
+// and on two, rebuilds that halted exchange: the same state, the same
+// failure, orders still refused. Before, recovery refused to start.
+func TestHaltedExchangeSurvivesRestart(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	bid := e.mustPlace("bob", tsym, wire.Buy, "3700", "1")
+	FailOrderForTest("boom", FailBook)
+	defer FailOrderForTest("", 0)
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	halted := func(e *env) {
+		t.Helper()
+		refused(t, e, "bob")
+		r := call(t, func(d func(wire.OrderReply)) {
+			e.x.CancelOrder("bob", wire.Cancel{Symbol: tsym, OrderID: bid.OrderID}, d)
+		})
+		if r.OK || r.Error.Code != wire.CodeInternal {
+			t.Fatalf("bob's cancel on the failed book: %+v", r)
+		}
+	}
+	halted(e)
+	e.x.quiesce()
+	live := call(t, func(d func(AuditReport)) { e.x.audit(d) })
+	if !live.Halted || len(live.Failures) != 1 {
+		t.Fatalf("live: %s", jsonOf(t, live))
+	}
+	want := e.hashParts()
+	if _, _, err := e.x.Snapshot(time.Second); !errors.Is(err, ErrSnapshot) {
+		t.Fatalf("a snapshot of a halted exchange: %v", err)
+	}
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		r := newEnvWith(t, j.clone(), testSymbol(t, tsym, longTiers()...))
+		if got := r.hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("%d workers: state %v, want %v", workers, got, want)
+		}
+		r.x.quiesce()
+		if a := call(t, func(d func(AuditReport)) { r.x.audit(d) }); jsonOf(t, a) != jsonOf(t, live) {
+			t.Fatalf("%d workers: audit\n%s\nlive\n%s", workers, jsonOf(t, a), jsonOf(t, live))
+		}
+		halted(r)
 	}
 }

@@ -59,9 +59,11 @@ func (x *Exchange) haltError() *wire.Error {
 
 // guard runs a singleton actor until it fails, then answers its requests
 // INTERNAL and drops the rest; audits and probes still read its frozen
-// state.
+// state. What it handles failed is journaled like any decision
+// (failrecord.go).
 type guard struct {
 	actor.Actor
+	x      *Exchange
 	name   string
 	failed atomic.Bool
 }
@@ -71,10 +73,12 @@ func (g *guard) Receive(ctx actor.Context) {
 		g.Actor.Receive(ctx)
 		return
 	}
-	if f, ok := g.Actor.(interface{ refuseFailed(actor.Context) bool }); ok && f.refuseFailed(ctx) {
+	g.x.beginFailed(ctx)
+	m := failedMessage(ctx)
+	if f, ok := g.Actor.(interface{ refuseFailed(actor.Context, any) bool }); ok && f.refuseFailed(ctx, m) {
 		return
 	}
-	switch m := ctx.Message().(type) {
+	switch m := m.(type) {
 	case *probeMsg, *auditMsg, *hashMsg:
 		g.Actor.Receive(ctx)
 	case refusable:
@@ -90,18 +94,33 @@ type singletonSupervisor struct {
 }
 
 func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
-	first := !s.g.failed.Swap(true)
-	s.x.log.Error("actors: a shared actor failed; trading is halted", "actor", s.g.name, "reason", reason)
-	if first {
-		s.x.failed.add(s.g.name, fmt.Sprint(reason), true, 0)
+	why := fmt.Sprint(reason)
+	var at uint64
+	if !s.g.failed.Load() {
+		at = s.x.journalFailure(child, message, why) // before it handles anything else
 	}
-	if r, ok := message.(refusable); ok {
-		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in %s", s.g.name))
-	} else if first {
+	if s.x.sharedFailed(s.g, message, why, at) {
 		switch message.(type) {
 		case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
-			s.x.post(child, nil, message)
+			s.x.post(child, nil, &repostMsg{m: message})
 		}
 	}
 	sup.ResumeChildren(child)
+}
+
+// sharedFailed takes singleton g out of service after its actor panicked
+// on message (live, from its supervisor; in replay, at the failure's
+// record, at: its sequence) and halts trading. It reports whether this was
+// its first failure.
+func (x *Exchange) sharedFailed(g *guard, message any, reason string, at uint64) bool {
+	first := !g.failed.Swap(true)
+	x.log.Error("actors: a shared actor failed; trading is halted", "actor", g.name, "reason", reason)
+	if first {
+		x.failed.add(g.name, reason, true, at)
+	}
+	if r, ok := message.(refusable); ok {
+		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in %s", g.name))
+		return false
+	}
+	return first
 }

@@ -142,7 +142,7 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 	}
 	var at uint64
 	if !e.failed.Load() {
-		at = s.x.journalFailure(e, message, why) // before it handles anything else
+		at = s.x.journalFailure(child, message, why) // before it handles anything else
 	}
 	first := s.x.accountFailed(e, message, why, at)
 	if _, ok := message.(refusable); !ok && first && answeredWhenFailed(message) {

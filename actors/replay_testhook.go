@@ -29,38 +29,53 @@ func panicForTest(cid string, m any) {
 	}
 }
 
-// failTest makes an account's actor panic, live and in replay alike, as a
+// failTest makes an actor panic, live and in replay alike, as a
 // deterministic bug would (FailOrderForTest); nil: none (one load a
 // message).
 var failTest atomic.Pointer[failOrder]
 
 type failOrder struct {
-	cid    string
-	result bool // on the order's result from its book, not on its place
+	cid string
+	at  FailAt
 }
 
-// FailOrderForTest makes the account handling the order with client order
-// id cid panic: on its place, or with result on the book's result of it
-// (a protocol message the failed account then answers); "" turns it off.
-// Tests only.
-func FailOrderForTest(cid string, result bool) {
+// FailAt is where FailOrderForTest's panic happens.
+type FailAt int
+
+// Where an order's handling panics.
+const (
+	FailPlace  FailAt = iota // its account, on its place
+	FailResult               // its account, on its book's result (a protocol message the failed account then answers)
+	FailBook                 // its book (a shared actor: trading halts)
+)
+
+// FailOrderForTest makes the handling of the order with client order id
+// cid panic at at; "" turns it off. Tests only.
+func FailOrderForTest(cid string, at FailAt) {
 	if cid == "" {
 		failTest.Store(nil)
 		return
 	}
-	failTest.Store(&failOrder{cid: cid, result: result})
+	failTest.Store(&failOrder{cid: cid, at: at})
 }
 
-// check panics when a handles the message f names.
+// check panics when account a handles the message f names.
 func (f *failOrder) check(a *accountActor, m any) {
 	switch m := m.(type) {
 	case *placeReq:
-		if !f.result && m.req.ClientOrderID == f.cid {
+		if f.at == FailPlace && m.req.ClientOrderID == f.cid {
 			panic(fmt.Sprintf("test: the place %q panics (FailOrderForTest)", f.cid))
 		}
 	case *takerResultMsg:
-		if o := a.orders.get(m.id); f.result && o != nil && o.clientID == f.cid {
+		if o := a.orders.get(m.id); f.at == FailResult && o != nil && o.clientID == f.cid {
 			panic(fmt.Sprintf("test: the result of %q panics (FailOrderForTest)", f.cid))
 		}
+	}
+}
+
+// checkBook panics when a book handles the place f names.
+func (f *failOrder) checkBook(m any) {
+	if p, ok := m.(*placeMsg); ok && f.at == FailBook && p.order.ClientID == f.cid {
+		panic(fmt.Sprintf("test: the book's place of %q panics (FailOrderForTest)", f.cid))
 	}
 }

@@ -365,6 +365,10 @@ func (w *worker) exec(jb *job) (err error) {
 	if cid := replayPanic.Load(); cid != nil {
 		panicForTest(*cid, ctx.msg)
 	}
+	if t.guard != nil && t.guard.failed.Load() {
+		t.guard.Receive(ctx) // as it ran live: out of service (halt.go)
+		return nil
+	}
 	t.recv.Receive(ctx)
 	return nil
 }

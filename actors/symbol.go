@@ -59,6 +59,9 @@ func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
 
 func (s *symbolActor) Receive(ctx actor.Context) {
 	s.x.begin(ctx, &s.j, actorSymbol+uint32(s.h.idx))
+	if f := failTest.Load(); f != nil {
+		f.checkBook(ctx.Message())
+	}
 	switch m := ctx.Message().(type) {
 	case *placeMsg:
 		s.onPlace(ctx, m)
@@ -213,9 +216,9 @@ func (m *placeMsg) result() *takerResultMsg {
 // account releases it), an amend or a cancel refused INTERNAL, a cancel by ids
 // answered with nothing canceled (the orders stay where the frozen book
 // holds them).
-func (s *symbolActor) refuseFailed(ctx actor.Context) bool {
+func (s *symbolActor) refuseFailed(ctx actor.Context, m any) bool {
 	e := wire.Errorf(wire.CodeInternal, "the %s book is out of service after an internal error", s.sym.Name)
-	switch m := ctx.Message().(type) {
+	switch m := m.(type) {
 	case *placeMsg:
 		taker := s.ref(m.order.Account, m.from)
 		out := m.result()
