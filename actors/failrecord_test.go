@@ -1,9 +1,12 @@
 package actors
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,5 +147,67 @@ func TestFailureAfterTheReplyAnswersOnce(t *testing.T) {
 	e.x.quiesce()
 	if r := <-replies; !r.OK || len(replies) != 0 {
 		t.Fatalf("alice's order answered %+v, then %d more times", r, len(replies))
+	}
+}
+
+// holdLog is a slog.Handler that holds the goroutine logging a message
+// starting with prefix (the first time) until release closes: to stop the
+// account supervisor between the record of a failure and the rest.
+type holdLog struct {
+	prefix           string
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func newHoldLog(prefix string) *holdLog {
+	return &holdLog{prefix: prefix, entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holdLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *holdLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *holdLog) WithGroup(string) slog.Handler            { return h }
+func (h *holdLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.prefix) {
+		h.once.Do(func() {
+			close(h.entered)
+			<-h.release
+		})
+	}
+	return nil
+}
+
+// TestSnapshotWaitsForTheSupervisor: a snapshot taken while alice's
+// supervisor handles her panic (it has journaled recFailed, not yet taken
+// her out of service nor posted what she answers) is refused as busy.
+// Before, the panicking message was counted out of flight before the
+// supervisor ran, so the snapshot found nothing in flight and kept her as
+// a working account after the record of her failure: the exchange
+// restored from it let her trade.
+func TestSnapshotWaitsForTheSupervisor(t *testing.T) {
+	h := newHoldLog("actors: account actor panicked")
+	j := &memJournal{}
+	e := newEnvOpts(t, j, nil, func(o *Options) { o.Logger = slog.New(h) }, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "100000")
+	e.leverage("alice", tsym, 5)
+	FailOrderForTest("boom", false)
+	t.Cleanup(func() { FailOrderForTest("", false) })
+	reply := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"},
+		func(r wire.OrderReply) { reply <- r })
+	<-h.entered
+	snap, _, err := e.x.Snapshot(0)
+	close(h.release)
+	if r := <-reply; r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	e.failedAudit("alice")
+	if err == nil {
+		rec := newEnvFrom(t, j.clone(), snap, testSymbol(t, tsym, longTiers()...))
+		refused(t, rec, "alice")
+		t.Fatal("a snapshot was taken while the supervisor handled the failure")
+	}
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("the snapshot during the failure: %v, want ErrBusy", err)
 	}
 }

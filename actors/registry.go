@@ -148,10 +148,12 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		// Another actor's protocol message (a forced close, a charge, a
 		// book's answer): the failed account answers it as it answers
 		// those queued behind it (refuseAll), or its sender waits forever.
-		s.x.post(child, nil, &repostMsg{m: message})
+		s.x.relay(child, &repostMsg{m: message})
 	}
 	sup.ResumeChildren(child)
 	if first {
-		s.x.root.Send(child, &failedMsg{reason: why})
+		// Counted in flight as the re-post (relay: the panicking message
+		// still is), so a snapshot waits until the account has handled it.
+		s.x.relay(child, &failedMsg{reason: why})
 	}
 }
