@@ -106,7 +106,10 @@ func (w *worker) replayFailed(t *target, f *failureRec) error {
 		return fmt.Errorf("%w: a failure of actor %#x, which is no account", ErrRecover, t.n)
 	}
 	held := t.failure
-	if f.seq != 0 && (held == nil || held.confirmed.Load() || held.seq != f.seq) {
+	if held != nil && !held.confirmed.Load() && held.seq != f.seq {
+		return held.err // live, the account did not panic there: the panic is this code's
+	}
+	if f.seq != 0 && (held == nil || held.confirmed.Load()) {
 		return fmt.Errorf("%w: the journal says account %s failed on record %d (%s); replaying it did not: "+
 			"a journal written by another version of perpx", ErrRecover, a.e.name, f.seq, f.reason)
 	}

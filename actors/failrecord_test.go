@@ -211,3 +211,36 @@ func TestSnapshotWaitsForTheSupervisor(t *testing.T) {
 		t.Fatalf("the snapshot during the failure: %v, want ErrBusy", err)
 	}
 }
+
+// TestReplayPanicNotTheRecordedFailure: live, alice's place was refused
+// (insufficient margin) and her actor then panicked on a message the
+// journal does not hold (recFailed names no record); replay panics on the
+// place instead. That panic is not the recorded failure: recovery stops
+// on it (ErrReplayPanic), on one worker and two. Before, recFailed's
+// "no record" confirmed whatever panic was held.
+func TestReplayPanicNotTheRecordedFailure(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100")
+	e.leverage("alice", tsym, 5)
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+		t.Fatalf("alice's place beyond her margin: %+v", r)
+	}
+	e.fail("alice", func(*accountActor) {})
+	e.failedAudit("alice")
+	PanicOnReplayForTest("boom")
+	t.Cleanup(func() { PanicOnReplayForTest("") })
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		jj := j.clone()
+		x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Journal: jj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = x.Recover(jj.read)
+		x.Stop()
+		if !errors.Is(err, ErrReplayPanic) {
+			t.Fatalf("%d workers: recovery ended with %v, want the replay's panic", workers, err)
+		}
+	}
+}
