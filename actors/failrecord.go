@@ -42,6 +42,11 @@ type replayFailure struct {
 	msg       any   // what the account handled then: recRepost hands it again
 	err       error // the panic, as Recover reports it when unconfirmed
 	confirmed atomic.Bool
+	// What the supervisor posted the account live (the re-post, the
+	// notice) and no record shows it handled yet: the journal of a crash
+	// right after recFailed ends without them, and resume posts them.
+	repost, notice bool
+	reason         string
 }
 
 // failedMessage is the message a failed account answers: a re-posted one
@@ -113,13 +118,34 @@ func (w *worker) replayFailed(t *target, f *failureRec) error {
 		return fmt.Errorf("%w: the journal says account %s failed on record %d (%s); replaying it did not: "+
 			"a journal written by another version of perpx", ErrRecover, a.e.name, f.seq, f.reason)
 	}
-	var msg any
-	if held != nil {
-		msg = held.msg
+	if held == nil { // failed on a message not journaled
+		held = &replayFailure{}
 		held.confirmed.Store(true)
+		t.failure = held
 	}
-	w.rp.r.x.accountFailed(a.e, msg, f.reason)
+	held.confirmed.Store(true)
+	if w.rp.r.x.accountFailed(a.e, held.msg, f.reason) { // what the supervisor posted
+		_, refused := held.msg.(refusable)
+		held.repost = !refused && answeredWhenFailed(held.msg)
+		held.notice, held.reason = true, f.reason
+	}
 	return nil
+}
+
+// postFailures posts what the supervisors of accounts that failed posted
+// them live and the journal does not show handled (resume).
+func (x *Exchange) postFailures() {
+	for _, t := range x.rec.targets {
+		if f := t.failure; f != nil {
+			if f.repost {
+				x.post(t.pid, nil, &repostMsg{m: f.msg})
+			}
+			if f.notice {
+				x.post(t.pid, nil, &failedMsg{reason: f.reason})
+			}
+			t.failure = nil
+		}
+	}
 }
 
 // held takes a panic on t's record seq: an account's first is held until

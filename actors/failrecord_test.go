@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -241,6 +242,50 @@ func TestReplayPanicNotTheRecordedFailure(t *testing.T) {
 		x.Stop()
 		if !errors.Is(err, ErrReplayPanic) {
 			t.Fatalf("%d workers: recovery ended with %v, want the replay's panic", workers, err)
+		}
+	}
+}
+
+// TestCrashAfterTheFailureRecord: the exchange stops right after the
+// record of alice's failure, before she handled what her supervisor
+// posted her (the re-posted result she panicked on, the failure notice:
+// messages of no actor's handler, which replay does not rebuild). The
+// restarted exchange posts them as the supervisor did: it ends as the live
+// one did, her resting orders pulled. Before, it never did: her orders
+// rested in the book for anyone to trade against, and the order she
+// panicked on stayed open on her side.
+func TestCrashAfterTheFailureRecord(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
+	FailOrderForTest("boom", true)
+	t.Cleanup(func() { FailOrderForTest("", false) })
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	live := e.failedAudit("alice")
+	want := e.hashParts()
+	j.mu.Lock()
+	cut := slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recFailed })
+	j.mu.Unlock()
+	if cut < 0 {
+		t.Fatal("no record of the failure")
+	}
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		rec := newEnvWith(t, j.prefix(cut+1), testSymbol(t, tsym, longTiers()...))
+		a := rec.failedAudit("alice")
+		if got := rec.hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("%d workers: state %v, want %v", workers, got, want)
+		}
+		if jsonOf(t, a) != jsonOf(t, live) {
+			t.Fatalf("%d workers: audit\n%s\nlive\n%s", workers, jsonOf(t, a), jsonOf(t, live))
 		}
 	}
 }
