@@ -60,15 +60,16 @@ func failedMessage(ctx actor.Context) any {
 
 // journalFailure appends the record of account e's failure in durable
 // mode, before its actor is resumed (so before any record of what it does
-// next). message is what it panicked on: the record names its sequence
-// when it was journaled, so that replay expects the same panic there.
+// next). message is what it panicked on (unwrapped): the record names its
+// sequence when it was journaled, so that replay expects the same panic
+// there.
 func (x *Exchange) journalFailure(e *accountEntry, message any, reason string) {
 	r := x.rec
 	if r == nil || r.replaying.Load() {
 		return
 	}
 	var seq uint64
-	if v, ok := r.ids.Load(e.pid); ok && journaled(unwrapEnvelope(message)) {
+	if v, ok := r.ids.Load(e.pid); ok && journaled(message) {
 		seq = v.(*peer).mb.j.seq // begin set it before the handler ran
 	}
 	p := binary.AppendUvarint(nil, uint64(x.now()))

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -287,5 +288,46 @@ func TestCrashAfterTheFailureRecord(t *testing.T) {
 		if jsonOf(t, a) != jsonOf(t, live) {
 			t.Fatalf("%d workers: audit\n%s\nlive\n%s", workers, jsonOf(t, a), jsonOf(t, live))
 		}
+	}
+}
+
+// TestFailureOnARedeliveredMessage: the exchange stopped while the book's
+// result of alice's order, filled against bob, was in flight to her; the
+// restart delivers it (in an envelope naming the book) and her actor
+// panics on it. Her supervisor answers it as any (the failed account holds
+// her side of the fills). Before, it saw the envelope, neither a request
+// nor a protocol message, and the fills bob booked were lost on her side.
+// The restarted exchange's journal replays to it.
+func TestFailureOnARedeliveredMessage(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3750"), Qty: dec("1"), ClientOrderID: "boom"}); !r.OK {
+		t.Fatalf("alice's place: %+v", r)
+	}
+	e.x.quiesce()
+	alice := actorAccount + uint32(e.x.accounts.get(e.x, "alice").id)
+	j.mu.Lock()
+	place := slices.IndexFunc(j.recs, func(r memRecord) bool {
+		return r.kind == recPlace && r.actor == alice && bytes.Contains(r.payload, []byte("boom"))
+	})
+	result := place + 1 + slices.IndexFunc(j.recs[place+1:], func(r memRecord) bool { return r.actor == alice })
+	j.mu.Unlock()
+	if place < 0 || result <= place {
+		t.Fatalf("alice's place at %d, its result at %d", place, result)
+	}
+	FailOrderForTest("boom", true)
+	t.Cleanup(func() { FailOrderForTest("", false) })
+	jj := j.prefix(result)
+	rec := newEnvWith(t, jj, testSymbol(t, tsym, longTiers()...))
+	rec.awaitAccount("alice", "failed", func(a *accountActor) bool { return a.e.failed.Load() })
+	rec.failedAudit("alice")
+	// Its journal replays to it.
+	again := newEnvWith(t, jj.clone(), testSymbol(t, tsym, longTiers()...))
+	if got, want := again.hashParts(), rec.hashParts(); !maps.Equal(got, want) {
+		t.Fatalf("replayed: %v, want %v", got, want)
 	}
 }

@@ -134,6 +134,7 @@ type accountSupervisor struct{ x *Exchange }
 
 func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	why := fmt.Sprint(reason)
+	message = unwrapEnvelope(message) // one in flight at a restart is redelivered in an envelope
 	e := s.x.accounts.byPID(child)
 	if e == nil { // no account of the registry: nothing to take out of service
 		s.x.log.Error("actors: an unknown account actor panicked", "actor", child.Id, "reason", why)
