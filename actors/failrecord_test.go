@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -110,19 +111,26 @@ func TestUnrecordedReplayPanicStops(t *testing.T) {
 			e.mustPlace("alice", tsym, wire.Buy, "3000", "1")
 		}
 		e.x.quiesce()
-		defer func(f func() int) { replayWorkers = f }(replayWorkers)
-		for _, workers := range []int{1, 2} {
-			replayWorkers = func() int { return workers }
-			jj := j.clone()
-			x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Journal: jj})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = x.Recover(jj.read)
-			x.Stop()
-			if !errors.Is(err, ErrReplayPanic) {
-				t.Fatalf("tail %v, %d workers: recovery ended with %v, want the replay's panic", tail, workers, err)
-			}
+		replayPanics(t, j, fmt.Sprintf("tail %v", tail))
+	}
+}
+
+// replayPanics checks that j's recovery, on one worker and two, stops on a
+// replay's panic (what: the case, for the message).
+func replayPanics(t *testing.T, j *memJournal, what string) {
+	t.Helper()
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		jj := j.clone()
+		x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Journal: jj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = x.Recover(jj.read)
+		x.Stop()
+		if !errors.Is(err, ErrReplayPanic) {
+			t.Fatalf("%s, %d workers: recovery ended with %v, want the replay's panic", what, workers, err)
 		}
 	}
 }
@@ -231,20 +239,7 @@ func TestReplayPanicNotTheRecordedFailure(t *testing.T) {
 	e.failedAudit("alice")
 	PanicOnReplayForTest("boom")
 	t.Cleanup(func() { PanicOnReplayForTest("") })
-	defer func(f func() int) { replayWorkers = f }(replayWorkers)
-	for _, workers := range []int{1, 2} {
-		replayWorkers = func() int { return workers }
-		jj := j.clone()
-		x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Journal: jj})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = x.Recover(jj.read)
-		x.Stop()
-		if !errors.Is(err, ErrReplayPanic) {
-			t.Fatalf("%d workers: recovery ended with %v, want the replay's panic", workers, err)
-		}
-	}
+	replayPanics(t, j, "a failure on no record")
 }
 
 // TestCrashAfterTheFailureRecord: the exchange stops right after the
@@ -256,12 +251,7 @@ func TestReplayPanicNotTheRecordedFailure(t *testing.T) {
 // rested in the book for anyone to trade against, and the order she
 // panicked on stayed open on her side.
 func TestCrashAfterTheFailureRecord(t *testing.T) {
-	j := &memJournal{}
-	e := pairEnvWith(t, j, "100000")
-	for _, a := range []string{"alice", "bob"} {
-		e.leverage(a, tsym, 5)
-	}
-	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	j, e := bobSelling(t)
 	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
 	e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
 	FailOrderForTest("boom", true)
@@ -291,6 +281,18 @@ func TestCrashAfterTheFailureRecord(t *testing.T) {
 	}
 }
 
+// bobSelling is a durable pair env in which alice and bob trade at
+// leverage 5 and bob offers 1 at 3750.
+func bobSelling(t *testing.T) (*memJournal, *env) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	return j, e
+}
+
 // TestFailureOnARedeliveredMessage: the exchange stopped while the book's
 // result of alice's order, filled against bob, was in flight to her; the
 // restart delivers it (in an envelope naming the book) and her actor
@@ -299,12 +301,7 @@ func TestCrashAfterTheFailureRecord(t *testing.T) {
 // nor a protocol message, and the fills bob booked were lost on her side.
 // The restarted exchange's journal replays to it.
 func TestFailureOnARedeliveredMessage(t *testing.T) {
-	j := &memJournal{}
-	e := pairEnvWith(t, j, "100000")
-	for _, a := range []string{"alice", "bob"} {
-		e.leverage(a, tsym, 5)
-	}
-	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	j, e := bobSelling(t)
 	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3750"), Qty: dec("1"), ClientOrderID: "boom"}); !r.OK {
 		t.Fatalf("alice's place: %+v", r)
 	}
