@@ -833,3 +833,47 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	}
 	e.settledAudit()
 }
+
+// TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
+// (a broken invariant, actors.FailOrderForTest): u is out of service, its
+// bid pulled. The follower replays the failure from the journal (it holds
+// the panic until the record of the failure confirms it) and, taking over
+// when the leader dies, is the same exchange: the same state, u refused,
+// the others trading.
+func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
+	c := loneServer(t)
+	a := c.node("a", app.RoleLeader, 0)
+	b := c.node("b", app.RoleAuto, 0)
+	e := c.client(0)
+	u := restingBid(e)
+	actors.FailOrderForTest("boom", false)
+	t.Cleanup(func() { actors.FailOrderForTest("", false) })
+	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
+	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	h := e.stateHash()
+	eventually(t, "b applies the failure", func() error {
+		if b.Applied() < h.Seq {
+			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
+		}
+		return nil
+	})
+	if b.Err() != nil || b.Role() != app.RoleFollower {
+		t.Fatalf("b is %q, %v", b.Role(), b.Err())
+	}
+	aDone := a.Kill()
+	t.Cleanup(func() { <-aDone })
+	waitRole(t, b, app.RoleLeader, testLease+failoverGoal+time.Second)
+	if h2 := e.stateHash(); h2.Hash != h.Hash {
+		t.Fatalf("b's state %+v, a's was %+v", h2, h)
+	}
+	boom.ClientOrderID = "after"
+	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("u's place on b: %+v", r)
+	}
+	e.deposit("v", "1000000")
+	v := e.trader("v")
+	v.leverage("5")
+	v.limit(wire.Sell, "2990", "1") // rests: u's bid was pulled
+}
