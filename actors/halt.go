@@ -90,7 +90,9 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 	} else if first {
 		switch message.(type) {
 		case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
-			s.x.post(child, nil, message)
+			// relay: the panicking message is still in flight, so a
+			// snapshot holding the gate would wait for this post.
+			s.x.relay(child, message)
 		}
 	}
 	sup.ResumeChildren(child)
