@@ -328,3 +328,35 @@ func TestFailureOnARedeliveredMessage(t *testing.T) {
 		t.Fatalf("replayed: %v, want %v", got, want)
 	}
 }
+
+// TestSnapshotWaitsForTheFailureNotice: alice failed, and the notice her
+// supervisor posted her (recFailedNotice: pull her orders, give back what
+// she held for others) is queued behind a message she is handling. A
+// snapshot then is refused as busy. Before, the notice was not counted in
+// flight: the snapshot was taken, and after a crash right after it the
+// restarted exchange never had her handle it (no record of it follows the
+// snapshot, and a snapshot's failed account has nothing pending): her sell
+// rested on in the book.
+func TestSnapshotWaitsForTheFailureNotice(t *testing.T) {
+	j, e := bobSelling(t)
+	e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
+	pid := e.x.accounts.get(e.x, "alice").pid
+	paused, until := make(chan struct{}), make(chan struct{})
+	e.fail("alice", func(*accountActor) {
+		e.x.root.Send(pid, &testHook{fn: func(*accountActor) { close(paused); <-until }}) // ahead of the notice
+	})
+	<-paused
+	snap, seq, err := e.x.Snapshot(0)
+	close(until)
+	live := e.failedAudit("alice")
+	if err == nil {
+		rec := newEnvFrom(t, j.prefix(int(seq)), snap, testSymbol(t, tsym, longTiers()...))
+		if a := rec.failedAudit("alice"); a.Resting != live.Resting {
+			t.Fatalf("restarted after the snapshot: %d orders resting, live %d", a.Resting, live.Resting)
+		}
+		t.Fatal("a snapshot was taken with the failure notice queued")
+	}
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("the snapshot with the notice queued: %v, want ErrBusy", err)
+	}
+}
