@@ -738,11 +738,7 @@ func stoppedForGood(t testing.TB, x *app.App, name string) error {
 // journal fails to start, with the same error. One NATS server, as
 // TestClusterStandbyOfAnotherBehaviour.
 func TestClusterStandbyReplayPanic(t *testing.T) {
-	c := loneServer(t)
-	a := c.node("a", app.RoleLeader, 0)
-	b := c.node("b", app.RoleAuto, 0)
-	e := c.client(0)
-	u := restingBid(e)
+	c, a, b, e, u := leaderAndStandby(t)
 	before := e.stateHash().Seq
 	actors.PanicOnReplayForTest("boom")
 	t.Cleanup(func() { actors.PanicOnReplayForTest("") })
@@ -834,6 +830,16 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	e.settledAudit()
 }
 
+// leaderAndStandby is leader a and standby b on one NATS server, with a
+// client of it and u's resting bid (restingBid).
+func leaderAndStandby(t *testing.T) (*natsCluster, *app.App, *app.App, *exchange, *trader) {
+	c := loneServer(t)
+	a := c.node("a", app.RoleLeader, 0)
+	b := c.node("b", app.RoleAuto, 0)
+	e := c.client(0)
+	return c, a, b, e, restingBid(e)
+}
+
 // TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
 // (a broken invariant, actors.FailOrderForTest): u is out of service, its
 // bid pulled. The follower replays the failure from the journal (it holds
@@ -841,11 +847,7 @@ func TestClusterPartitionedLeader(t *testing.T) {
 // when the leader dies, is the same exchange: the same state, u refused,
 // the others trading.
 func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
-	c := loneServer(t)
-	a := c.node("a", app.RoleLeader, 0)
-	b := c.node("b", app.RoleAuto, 0)
-	e := c.client(0)
-	u := restingBid(e)
+	_, a, b, e, u := leaderAndStandby(t)
 	actors.FailOrderForTest("boom", false)
 	t.Cleanup(func() { actors.FailOrderForTest("", false) })
 	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
