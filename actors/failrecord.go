@@ -121,7 +121,6 @@ func (w *worker) replayFailed(t *target, f *failureRec) error {
 	}
 	if held == nil { // failed on a message not journaled
 		held = &replayFailure{}
-		held.confirmed.Store(true)
 		t.failure = held
 	}
 	held.confirmed.Store(true)
