@@ -369,11 +369,11 @@ func (c *sendCtx) post(mb *mailbox, m any) {
 	mb.postFrom(m, c.n)
 }
 
-// counted reports whether m was counted when posted: all but the failure
-// notice and protoactor's own messages.
+// counted reports whether m was counted when posted: all but protoactor's
+// own messages and the tests' hooks.
 func counted(m any) bool {
 	switch m.(type) {
-	case *failedMsg, *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting,
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting,
 		*actor.ReceiveTimeout, actor.SystemMessage, actor.AutoReceiveMessage, uncounted:
 		return false
 	}

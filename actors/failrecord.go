@@ -42,6 +42,11 @@ type replayFailure struct {
 	msg       any   // what the account handled then: recRepost hands it again
 	err       error // the panic, as Recover reports it when unconfirmed
 	confirmed atomic.Bool
+	// What the supervisor posted the actor live (the re-post, an account's
+	// notice) and no record shows it handled yet: the journal of a crash
+	// right after recFailed ends without them, and resume posts them.
+	repost, notice bool
+	reason         string
 }
 
 // failedMessage is the message a failed account answers: a re-posted one
@@ -123,27 +128,61 @@ func (x *Exchange) accountFailed(e *accountEntry, message any, reason string, at
 // actor's, as its supervisor made it live.
 func (w *worker) replayFailed(t *target, seq uint64, f *failureRec) error {
 	held := t.failure
-	if f.seq != 0 && (held == nil || held.confirmed.Load() || held.seq != f.seq) {
+	if held != nil && !held.confirmed.Load() && held.seq != f.seq {
+		return held.err // live, the actor did not panic there: the panic is this code's
+	}
+	if f.seq != 0 && (held == nil || held.confirmed.Load()) {
 		return fmt.Errorf("%w: the journal says actor %#x failed on record %d (%s); replaying it did not: "+
 			"a journal written by another version of perpx", ErrRecover, t.n, f.seq, f.reason)
 	}
-	var msg any
-	if held != nil {
-		msg = held.msg
-		held.confirmed.Store(true)
+	if held == nil { // failed on a message not journaled
+		held = &replayFailure{}
+		t.failure = held
 	}
-	w.failed(t, msg, f.reason, seq)
+	held.confirmed.Store(true)
+	if w.failed(t, held.msg, f.reason, seq) { // what the supervisor posted
+		held.repost = reposted(t, held.msg)
+		held.notice, held.reason = t.guard == nil, f.reason
+	}
 	return nil
 }
 
+// reposted says whether t's supervisor posts m, which t failed on, to t
+// again to be answered (not refused).
+func reposted(t *target, m any) bool {
+	if _, refused := m.(refusable); refused {
+		return false
+	}
+	if t.guard == nil {
+		return answeredWhenFailed(m)
+	}
+	return answeredByFailedBook(m)
+}
+
 // failed takes t out of service as its supervisor did live (at: the
-// failure's record, 0 for a later panic).
-func (w *worker) failed(t *target, msg any, reason string, at uint64) {
+// failure's record, 0 for a later panic) and reports whether this was its
+// first failure.
+func (w *worker) failed(t *target, msg any, reason string, at uint64) bool {
 	x := w.rp.r.x
 	if t.guard != nil {
-		x.sharedFailed(t.guard, msg, reason, at)
-	} else {
-		x.accountFailed(t.recv.(*accountActor).e, msg, reason, at)
+		return x.sharedFailed(t.guard, msg, reason, at)
+	}
+	return x.accountFailed(t.recv.(*accountActor).e, msg, reason, at)
+}
+
+// postFailures posts what the supervisors of actors that failed posted
+// them live and the journal does not show handled (resume).
+func (x *Exchange) postFailures() {
+	for _, t := range x.rec.targets {
+		if f := t.failure; f != nil {
+			if f.repost {
+				x.post(t.pid, nil, &repostMsg{m: f.msg})
+			}
+			if f.notice {
+				x.post(t.pid, nil, &failedMsg{reason: f.reason})
+			}
+			t.failure = nil
+		}
 	}
 }
 

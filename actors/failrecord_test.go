@@ -1,9 +1,15 @@
 package actors
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,19 +111,26 @@ func TestUnrecordedReplayPanicStops(t *testing.T) {
 			e.mustPlace("alice", tsym, wire.Buy, "3000", "1")
 		}
 		e.x.quiesce()
-		defer func(f func() int) { replayWorkers = f }(replayWorkers)
-		for _, workers := range []int{1, 2} {
-			replayWorkers = func() int { return workers }
-			jj := j.clone()
-			x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Journal: jj})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = x.Recover(jj.read)
-			x.Stop()
-			if !errors.Is(err, ErrReplayPanic) {
-				t.Fatalf("tail %v, %d workers: recovery ended with %v, want the replay's panic", tail, workers, err)
-			}
+		replayPanics(t, j, fmt.Sprintf("tail %v", tail))
+	}
+}
+
+// replayPanics checks that j's recovery, on one worker and two, stops on a
+// replay's panic (what: the case, for the message).
+func replayPanics(t *testing.T, j *memJournal, what string) {
+	t.Helper()
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		jj := j.clone()
+		x, err := Start(Options{Symbols: []*market.Symbol{testSymbol(t, tsym, longTiers()...)}, Journal: jj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = x.Recover(jj.read)
+		x.Stop()
+		if !errors.Is(err, ErrReplayPanic) {
+			t.Fatalf("%s, %d workers: recovery ended with %v, want the replay's panic", what, workers, err)
 		}
 	}
 }
@@ -144,6 +157,207 @@ func TestFailureAfterTheReplyAnswersOnce(t *testing.T) {
 	e.x.quiesce()
 	if r := <-replies; !r.OK || len(replies) != 0 {
 		t.Fatalf("alice's order answered %+v, then %d more times", r, len(replies))
+	}
+}
+
+// holdLog is a slog.Handler that holds the goroutine logging a message
+// starting with prefix (the first time) until release closes: to stop the
+// account supervisor between the record of a failure and the rest.
+type holdLog struct {
+	prefix           string
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func newHoldLog(prefix string) *holdLog {
+	return &holdLog{prefix: prefix, entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holdLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *holdLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *holdLog) WithGroup(string) slog.Handler            { return h }
+func (h *holdLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.prefix) {
+		h.once.Do(func() {
+			close(h.entered)
+			<-h.release
+		})
+	}
+	return nil
+}
+
+// TestSnapshotWaitsForTheSupervisor: a snapshot taken while alice's
+// supervisor handles her panic (it has journaled recFailed, not yet taken
+// her out of service nor posted what she answers) is refused as busy.
+// Before, the panicking message was counted out of flight before the
+// supervisor ran, so the snapshot found nothing in flight and kept her as
+// a working account after the record of her failure: the exchange
+// restored from it let her trade.
+func TestSnapshotWaitsForTheSupervisor(t *testing.T) {
+	h := newHoldLog("actors: account actor panicked")
+	j := &memJournal{}
+	e := newEnvOpts(t, j, nil, func(o *Options) { o.Logger = slog.New(h) }, testSymbol(t, tsym, longTiers()...))
+	e.index(tsym, "3750")
+	e.deposit("alice", "100000")
+	e.leverage("alice", tsym, 5)
+	FailOrderForTest("boom", FailPlace)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	reply := make(chan wire.OrderReply, 1)
+	e.x.PlaceOrder("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"},
+		func(r wire.OrderReply) { reply <- r })
+	<-h.entered
+	snap, _, err := e.x.Snapshot(0)
+	close(h.release)
+	if r := <-reply; r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	e.failedAudit("alice")
+	if err == nil {
+		rec := newEnvFrom(t, j.clone(), snap, testSymbol(t, tsym, longTiers()...))
+		refused(t, rec, "alice")
+		t.Fatal("a snapshot was taken while the supervisor handled the failure")
+	}
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("the snapshot during the failure: %v, want ErrBusy", err)
+	}
+}
+
+// TestReplayPanicNotTheRecordedFailure: live, alice's place was refused
+// (insufficient margin) and her actor then panicked on a message the
+// journal does not hold (recFailed names no record); replay panics on the
+// place instead. That panic is not the recorded failure: recovery stops
+// on it (ErrReplayPanic), on one worker and two. Before, recFailed's
+// "no record" confirmed whatever panic was held.
+func TestReplayPanicNotTheRecordedFailure(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100")
+	e.leverage("alice", tsym, 5)
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+		t.Fatalf("alice's place beyond her margin: %+v", r)
+	}
+	e.fail("alice", func(*accountActor) {})
+	e.failedAudit("alice")
+	PanicOnReplayForTest("boom")
+	t.Cleanup(func() { PanicOnReplayForTest("") })
+	replayPanics(t, j, "a failure on no record")
+}
+
+// TestCrashAfterTheFailureRecord: the exchange stops right after the
+// record of alice's failure, before she handled what her supervisor
+// posted her (the re-posted result she panicked on, the failure notice:
+// messages of no actor's handler, which replay does not rebuild). The
+// restarted exchange posts them as the supervisor did: it ends as the live
+// one did, her resting orders pulled. Before, it never did: her orders
+// rested in the book for anyone to trade against, and the order she
+// panicked on stayed open on her side.
+func TestCrashAfterTheFailureRecord(t *testing.T) {
+	j, e := bobSelling(t)
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
+	FailOrderForTest("boom", FailResult)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	live := e.failedAudit("alice")
+	want := e.hashParts()
+	j.mu.Lock()
+	cut := slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recFailed })
+	j.mu.Unlock()
+	if cut < 0 {
+		t.Fatal("no record of the failure")
+	}
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		rec := newEnvWith(t, j.prefix(cut+1), testSymbol(t, tsym, longTiers()...))
+		a := rec.failedAudit("alice")
+		if got := rec.hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("%d workers: state %v, want %v", workers, got, want)
+		}
+		if jsonOf(t, a) != jsonOf(t, live) {
+			t.Fatalf("%d workers: audit\n%s\nlive\n%s", workers, jsonOf(t, a), jsonOf(t, live))
+		}
+	}
+}
+
+// bobSelling is a durable pair env in which alice and bob trade at
+// leverage 5 and bob offers 1 at 3750.
+func bobSelling(t *testing.T) (*memJournal, *env) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	return j, e
+}
+
+// TestFailureOnARedeliveredMessage: the exchange stopped while the book's
+// result of alice's order, filled against bob, was in flight to her; the
+// restart delivers it (in an envelope naming the book) and her actor
+// panics on it. Her supervisor answers it as any (the failed account holds
+// her side of the fills). Before, it saw the envelope, neither a request
+// nor a protocol message, and the fills bob booked were lost on her side.
+// The restarted exchange's journal replays to it.
+func TestFailureOnARedeliveredMessage(t *testing.T) {
+	j, e := bobSelling(t)
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3750"), Qty: dec("1"), ClientOrderID: "boom"}); !r.OK {
+		t.Fatalf("alice's place: %+v", r)
+	}
+	e.x.quiesce()
+	alice := actorAccount + uint32(e.x.accounts.get(e.x, "alice").id)
+	j.mu.Lock()
+	place := slices.IndexFunc(j.recs, func(r memRecord) bool {
+		return r.kind == recPlace && r.actor == alice && bytes.Contains(r.payload, []byte("boom"))
+	})
+	result := place + 1 + slices.IndexFunc(j.recs[place+1:], func(r memRecord) bool { return r.actor == alice })
+	j.mu.Unlock()
+	if place < 0 || result <= place {
+		t.Fatalf("alice's place at %d, its result at %d", place, result)
+	}
+	FailOrderForTest("boom", FailResult)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	jj := j.prefix(result)
+	rec := newEnvWith(t, jj, testSymbol(t, tsym, longTiers()...))
+	rec.awaitAccount("alice", "failed", func(a *accountActor) bool { return a.e.failed.Load() })
+	rec.failedAudit("alice")
+	// Its journal replays to it.
+	again := newEnvWith(t, jj.clone(), testSymbol(t, tsym, longTiers()...))
+	if got, want := again.hashParts(), rec.hashParts(); !maps.Equal(got, want) {
+		t.Fatalf("replayed: %v, want %v", got, want)
+	}
+}
+
+// TestSnapshotWaitsForTheFailureNotice: alice failed, and the notice her
+// supervisor posted her (recFailedNotice: pull her orders, give back what
+// she held for others) is queued behind a message she is handling. A
+// snapshot then is refused as busy. Before, the notice was not counted in
+// flight: the snapshot was taken, and after a crash right after it the
+// restarted exchange never had her handle it (no record of it follows the
+// snapshot, and a snapshot's failed account has nothing pending): her sell
+// rested on in the book.
+func TestSnapshotWaitsForTheFailureNotice(t *testing.T) {
+	j, e := bobSelling(t)
+	e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
+	pid := e.x.accounts.get(e.x, "alice").pid
+	paused, until := make(chan struct{}), make(chan struct{})
+	e.fail("alice", func(*accountActor) {
+		e.x.root.Send(pid, &testHook{fn: func(*accountActor) { close(paused); <-until }}) // ahead of the notice
+	})
+	<-paused
+	snap, seq, err := e.x.Snapshot(0)
+	close(until)
+	live := e.failedAudit("alice")
+	if err == nil {
+		rec := newEnvFrom(t, j.prefix(int(seq)), snap, testSymbol(t, tsym, longTiers()...))
+		if a := rec.failedAudit("alice"); a.Resting != live.Resting {
+			t.Fatalf("restarted after the snapshot: %d orders resting, live %d", a.Resting, live.Resting)
+		}
+		t.Fatal("a snapshot was taken with the failure notice queued")
+	}
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("the snapshot with the notice queued: %v, want ErrBusy", err)
 	}
 }
 

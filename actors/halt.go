@@ -95,17 +95,27 @@ type singletonSupervisor struct {
 
 func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	why := fmt.Sprint(reason)
+	message = unwrapEnvelope(message) // one in flight at a restart is redelivered in an envelope
 	var at uint64
 	if !s.g.failed.Load() {
 		at = s.x.journalFailure(child, message, why) // before it handles anything else
 	}
-	if s.x.sharedFailed(s.g, message, why, at) {
-		switch message.(type) {
-		case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg: // answered by the failed book (refuseFailed)
-			s.x.post(child, nil, &repostMsg{m: message})
-		}
+	if s.x.sharedFailed(s.g, message, why, at) && answeredByFailedBook(message) {
+		// relay: the panicking message is still in flight, so a snapshot
+		// holding the gate would wait for this post.
+		s.x.relay(child, &repostMsg{m: message})
 	}
 	sup.ResumeChildren(child)
+}
+
+// answeredByFailedBook reports whether a failed book answers m
+// (refuseFailed): what its senders wait for.
+func answeredByFailedBook(m any) bool {
+	switch m.(type) {
+	case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg:
+		return true
+	}
+	return false
 }
 
 // sharedFailed takes singleton g out of service after its actor panicked
@@ -120,7 +130,6 @@ func (x *Exchange) sharedFailed(g *guard, message any, reason string, at uint64)
 	}
 	if r, ok := message.(refusable); ok {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in %s", g.name))
-		return false
 	}
 	return first
 }

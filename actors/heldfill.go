@@ -17,8 +17,8 @@ import (
 // they would pay at the symbol's rates. The fee is held too, not charged:
 // nothing moves in or out of a frozen wallet (a maker rebate would be paid
 // to it from the fees ledger), and conservation is exact either way since
-// it moved nowhere. A restart after the operator's repair replays those
-// fills through a working account, which books them as any fill.
+// it moved nowhere. A restart holds them again: the failed account's
+// answers are journaled and a snapshot keeps them (failrecord.go).
 type HeldFill struct {
 	Fills     int
 	Buy, Sell book.Lots

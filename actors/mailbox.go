@@ -182,9 +182,13 @@ func (m *mailbox) drain() {
 		if r := recover(); r != nil {
 			if user {
 				m.j.from = 0
+			}
+			m.invoker.EscalateFailure(r, msg) // runs the supervisor here
+			if user {
+				// After the supervisor: a snapshot finds the message in
+				// flight until what it journals and posts is (counted).
 				m.handled(msg)
 			}
-			m.invoker.EscalateFailure(r, msg)
 		}
 	}()
 	t := m.dispatcher.Throughput()

@@ -134,6 +134,7 @@ type accountSupervisor struct{ x *Exchange }
 
 func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	why := fmt.Sprint(reason)
+	message = unwrapEnvelope(message) // one in flight at a restart is redelivered in an envelope
 	e := s.x.accounts.byPID(child)
 	if e == nil { // no account of the registry: nothing to take out of service
 		s.x.log.Error("actors: an unknown account actor panicked", "actor", child.Id, "reason", why)
@@ -149,10 +150,12 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		// Another actor's protocol message (a forced close, a charge, a
 		// book's answer): the failed account answers it as it answers
 		// those queued behind it (refuseAll), or its sender waits forever.
-		s.x.post(child, nil, &repostMsg{m: message})
+		s.x.relay(child, &repostMsg{m: message})
 	}
 	sup.ResumeChildren(child)
 	if first {
-		s.x.root.Send(child, &failedMsg{reason: why})
+		// Counted in flight as the re-post (relay: the panicking message
+		// still is), so a snapshot waits until the account has handled it.
+		s.x.relay(child, &failedMsg{reason: why})
 	}
 }

@@ -112,6 +112,7 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	r.replaying.Store(true)
 	for _, t := range r.targets {
 		t.in = inbox{} // a second Recover (tests) starts empty
+		t.failure = nil
 	}
 	if r.pending == nil { // LoadSnapshot may have armed some
 		r.pending = map[uint64]*pendingTimer{}
@@ -372,6 +373,7 @@ func (x *Exchange) resume() {
 			x.post(f.to.pid, nil, &actor.MessageEnvelope{Message: m, Sender: f.from.pid})
 		}
 	}
+	x.postFailures()
 	hold(&actor.ResumeMailbox{})
 	for _, t := range r.targets {
 		t.in = inbox{}

@@ -328,10 +328,15 @@ func (w *worker) exec(jb *job) (err error) {
 	case recFailed:
 		return w.replayFailed(t, jb.seq, jb.msg.(*failureRec))
 	case recRepost:
-		if t.failure == nil || !t.failure.confirmed.Load() {
+		if f := t.failure; f == nil || !f.confirmed.Load() || !f.repost {
 			return fmt.Errorf("%w: record %d: actor %#x answers again a message it did not fail on", ErrRecover, jb.seq, t.n)
 		}
+		t.failure.repost = false
 		ctx.msg = t.failure.msg
+	case recFailedNotice:
+		if f := t.failure; f != nil {
+			f.notice = false
+		}
 	}
 	if jb.kind == recMsg || jb.kind == recMerged {
 		var merged *adlPositionMsg

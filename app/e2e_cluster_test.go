@@ -738,11 +738,7 @@ func stoppedForGood(t testing.TB, x *app.App, name string) error {
 // journal fails to start, with the same error. One NATS server, as
 // TestClusterStandbyOfAnotherBehaviour.
 func TestClusterStandbyReplayPanic(t *testing.T) {
-	c := loneServer(t)
-	a := c.node("a", app.RoleLeader, 0)
-	b := c.node("b", app.RoleAuto, 0)
-	e := c.client(0)
-	u := restingBid(e)
+	c, a, b, e, u := leaderAndStandby(t)
 	before := e.stateHash().Seq
 	actors.PanicOnReplayForTest("boom")
 	t.Cleanup(func() { actors.PanicOnReplayForTest("") })
@@ -832,4 +828,54 @@ func TestClusterPartitionedLeader(t *testing.T) {
 		t.Fatalf("open orders %+v", s.OpenOrders)
 	}
 	e.settledAudit()
+}
+
+// leaderAndStandby is leader a and standby b on one NATS server, with a
+// client of it and u's resting bid (restingBid).
+func leaderAndStandby(t *testing.T) (*natsCluster, *app.App, *app.App, *exchange, *trader) {
+	c := loneServer(t)
+	a := c.node("a", app.RoleLeader, 0)
+	b := c.node("b", app.RoleAuto, 0)
+	e := c.client(0)
+	return c, a, b, e, restingBid(e)
+}
+
+// TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
+// (a broken invariant, actors.FailOrderForTest): u is out of service, its
+// bid pulled. The follower replays the failure from the journal (it holds
+// the panic until the record of the failure confirms it) and, taking over
+// when the leader dies, is the same exchange: the same state, u refused,
+// the others trading.
+func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
+	_, a, b, e, u := leaderAndStandby(t)
+	actors.FailOrderForTest("boom", actors.FailPlace)
+	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
+	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
+	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	h := e.stateHash()
+	eventually(t, "b applies the failure", func() error {
+		if b.Applied() < h.Seq {
+			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
+		}
+		return nil
+	})
+	if b.Err() != nil || b.Role() != app.RoleFollower {
+		t.Fatalf("b is %q, %v", b.Role(), b.Err())
+	}
+	aDone := a.Kill()
+	t.Cleanup(func() { <-aDone })
+	waitRole(t, b, app.RoleLeader, testLease+failoverGoal+time.Second)
+	if h2 := e.stateHash(); h2.Hash != h.Hash {
+		t.Fatalf("b's state %+v, a's was %+v", h2, h)
+	}
+	boom.ClientOrderID = "after"
+	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("u's place on b: %+v", r)
+	}
+	e.deposit("v", "1000000")
+	v := e.trader("v")
+	v.leverage("5")
+	v.limit(wire.Sell, "2990", "1") // rests: u's bid was pulled
 }
