@@ -114,7 +114,7 @@ func (x *Exchange) accountFailed(e *accountEntry, message any, reason string, at
 	first := !e.failed.Swap(true)
 	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until its journal is repaired",
 		"account", e.name, "reason", reason)
-	if r, ok := message.(refusable); ok {
+	if r, ok := message.(refusable); ok && !(first && repostedToAccount(message)) {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", e.name))
 	}
 	if first { // a later panic (an audit of the broken state) must not give back twice
@@ -150,13 +150,23 @@ func (w *worker) replayFailed(t *target, seq uint64, f *failureRec) error {
 // reposted says whether t's supervisor posts m, which t failed on, to t
 // again to be answered (not refused).
 func reposted(t *target, m any) bool {
-	if _, refused := m.(refusable); refused {
-		return false
-	}
 	if t.guard == nil {
-		return answeredWhenFailed(m)
+		return repostedToAccount(m)
 	}
 	return answeredByFailedBook(m)
+}
+
+// repostedToAccount reports whether a failed account's supervisor posts m,
+// which it panicked on, to it again: a protocol message another actor
+// waits on (answeredWhenFailed), or a book's cancel answer, whose orders
+// the failed account forgets as it answers it (refuseAll); other requests
+// are refused in place.
+func repostedToAccount(m any) bool {
+	if _, ok := m.(*canceledMsg); ok {
+		return true
+	}
+	_, refused := m.(refusable)
+	return !refused && answeredWhenFailed(m)
 }
 
 // failed takes t out of service as its supervisor did live (at: the

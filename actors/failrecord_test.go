@@ -463,3 +463,33 @@ func TestHaltedExchangeSurvivesRestart(t *testing.T) {
 		halted(r)
 	}
 }
+
+// TestFailureOnACancelAnswer: alice's actor panics on her book's answer to
+// her cancel; the failed account answers it (INTERNAL) and forgets the
+// order the book no longer holds, and a restart does the same. Before, the
+// supervisor refused it in place, and alice kept the order: one open order
+// more than the books held, for good.
+func TestFailureOnACancelAnswer(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	e.leverage("alice", tsym, 5)
+	o := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"})
+	if !o.OK {
+		t.Fatalf("alice's bid: %+v", o)
+	}
+	FailOrderForTest("boom", FailCanceled)
+	defer FailOrderForTest("", 0)
+	r := call(t, func(d func(wire.OrderReply)) { e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, ClientOrderID: "boom"}, d) })
+	if r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the cancel: %+v", r)
+	}
+	live := e.failedAudit("alice")
+	want := e.hashParts()
+	rec := newEnvWith(t, j.clone(), testSymbol(t, tsym, longTiers()...))
+	if got := rec.hashParts(); !maps.Equal(got, want) {
+		t.Fatalf("replayed: state %v, want %v", got, want)
+	}
+	if a := rec.failedAudit("alice"); jsonOf(t, a) != jsonOf(t, live) {
+		t.Fatalf("replayed: audit %s, live %s", jsonOf(t, a), jsonOf(t, live))
+	}
+}

@@ -146,7 +146,7 @@ func (s *accountSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superv
 		at = s.x.journalFailure(child, message, why) // before it handles anything else
 	}
 	first := s.x.accountFailed(e, message, why, at)
-	if _, ok := message.(refusable); !ok && first && answeredWhenFailed(message) {
+	if first && repostedToAccount(message) {
 		// Another actor's protocol message (a forced close, a charge, a
 		// book's answer): the failed account answers it as it answers
 		// those queued behind it (refuseAll), or its sender waits forever.

@@ -47,6 +47,7 @@ const (
 	FailPlace  FailAt = iota // its account, on its place
 	FailResult               // its account, on its book's result (a protocol message the failed account then answers)
 	FailBook                 // its book (a shared actor: trading halts)
+	FailCanceled             // its account, on its book's answer to its cancel
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -69,6 +70,12 @@ func (f *failOrder) check(a *accountActor, m any) {
 	case *takerResultMsg:
 		if o := a.orders.get(m.id); f.at == FailResult && o != nil && o.clientID == f.cid {
 			panic(fmt.Sprintf("test: the result of %q panics (FailOrderForTest)", f.cid))
+		}
+	case *canceledMsg:
+		for _, c := range m.orders {
+			if o := a.orders.get(c.ID); f.at == FailCanceled && o != nil && o.clientID == f.cid {
+				panic(fmt.Sprintf("test: the cancel of %q panics (FailOrderForTest)", f.cid))
+			}
 		}
 	}
 }
