@@ -479,7 +479,9 @@ func TestFailureOnACancelAnswer(t *testing.T) {
 	}
 	FailOrderForTest("boom", FailCanceled)
 	defer FailOrderForTest("", 0)
-	r := call(t, func(d func(wire.OrderReply)) { e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, ClientOrderID: "boom"}, d) })
+	r := call(t, func(d func(wire.OrderReply)) {
+		e.x.CancelOrder("alice", wire.Cancel{Symbol: tsym, ClientOrderID: "boom"}, d)
+	})
 	if r.OK || r.Error.Code != wire.CodeInternal {
 		t.Fatalf("the cancel: %+v", r)
 	}

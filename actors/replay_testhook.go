@@ -44,10 +44,10 @@ type FailAt int
 
 // Where an order's handling panics.
 const (
-	FailPlace  FailAt = iota // its account, on its place
-	FailResult               // its account, on its book's result (a protocol message the failed account then answers)
-	FailBook                 // its book (a shared actor: trading halts)
-	FailCanceled             // its account, on its book's answer to its cancel
+	FailPlace    FailAt = iota // its account, on its place
+	FailResult                 // its account, on its book's result (a protocol message the failed account then answers)
+	FailBook                   // its book (a shared actor: trading halts)
+	FailCanceled               // its account, on its book's answer to its cancel
 )
 
 // FailOrderForTest makes the handling of the order with client order id
