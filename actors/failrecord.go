@@ -23,7 +23,8 @@ import (
 // handlers are deterministic: that is what replay rests on), holds it
 // until the record of the failure confirms it, and then takes the account
 // out of service as the supervisor did live; a panic the journal does not
-// record (a journal written by other code) still stops the recovery.
+// record (a journal written by other code) still stops the recovery,
+// unless it is on the actor's last record (adoptFailures).
 
 // repostMsg is the message a failed account panicked on, sent to it again
 // by its supervisor so that it answers it (answeredWhenFailed).
@@ -38,6 +39,7 @@ type failureRec struct {
 // replayFailure is a panic replay met on an account's record, held until
 // the journal's recFailed for it (confirmed) or stopping the recovery.
 type replayFailure struct {
+	t         *target
 	seq       uint64
 	msg       any   // what the account handled then: recRepost hands it again
 	err       error // the panic, as Recover reports it when unconfirmed
@@ -140,9 +142,42 @@ func (w *worker) replayFailed(t *target, seq uint64, f *failureRec) error {
 		t.failure = held
 	}
 	held.confirmed.Store(true)
-	if w.failed(t, held.msg, f.reason, seq) { // what the supervisor posted
+	w.rp.r.x.replayedFailure(t, held, f.reason, seq)
+	return nil
+}
+
+// replayedFailure takes t out of service for the failure held (confirmed),
+// at the record at, as its supervisor did live, and notes what the
+// supervisor then posted it.
+func (x *Exchange) replayedFailure(t *target, held *replayFailure, reason string, at uint64) {
+	held.confirmed.Store(true)
+	if x.targetFailed(t, held.msg, reason, at) {
 		held.repost = reposted(t, held.msg)
-		held.notice, held.reason = t.guard == nil, f.reason
+		held.notice, held.reason = t.guard == nil, reason
+	}
+}
+
+// adoptFailures ends a recovery whose journal ends with actors' panics it
+// does not record: the live exchange stopped between the record an actor
+// panicked on (its last: a later one would have stopped the recovery) and
+// the record of its failure, which it then takes as its supervisor would
+// have, journaling the failure now. The handlers are deterministic, and
+// the journal's Behaviour is this binary's, so the live actor panicked
+// there too.
+func (x *Exchange) adoptFailures(rp *replayer) error {
+	r := x.rec
+	for _, f := range rp.held {
+		if f.confirmed.Load() {
+			continue
+		}
+		p := binary.AppendUvarint(nil, uint64(x.now()))
+		p = binary.AppendUvarint(p, f.seq)
+		at := r.w.Append(recFailed, f.t.n, appendStr(p, f.reason), r.durableFn)
+		if at == 0 {
+			return f.err
+		}
+		x.log.Error("actors: the journal ends with a panic it does not record: the actor failed there", "actor", f.t.n, "record", f.seq)
+		x.replayedFailure(f.t, f, f.reason, at)
 	}
 	return nil
 }
@@ -169,11 +204,10 @@ func repostedToAccount(m any) bool {
 	return !refused && answeredWhenFailed(m)
 }
 
-// failed takes t out of service as its supervisor did live (at: the
+// targetFailed takes t out of service as its supervisor did live (at: the
 // failure's record, 0 for a later panic) and reports whether this was its
 // first failure.
-func (w *worker) failed(t *target, msg any, reason string, at uint64) bool {
-	x := w.rp.r.x
+func (x *Exchange) targetFailed(t *target, msg any, reason string, at uint64) bool {
 	if t.guard != nil {
 		return x.sharedFailed(t.guard, msg, reason, at)
 	}
@@ -213,10 +247,10 @@ func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
 	case t.failure != nil && !t.failure.confirmed.Load():
 		return false
 	case t.failure != nil || t.outOfService():
-		w.failed(t, msg, fmt.Sprint(p), 0)
+		w.rp.r.x.targetFailed(t, msg, fmt.Sprint(p), 0)
 		return true
 	}
-	t.failure = &replayFailure{seq: seq, msg: msg, err: err}
+	t.failure = &replayFailure{t: t, seq: seq, msg: msg, err: err, reason: fmt.Sprint(p)}
 	w.rp.mu.Lock()
 	w.rp.held = append(w.rp.held, t.failure)
 	w.rp.mu.Unlock()

@@ -495,3 +495,51 @@ func TestFailureOnACancelAnswer(t *testing.T) {
 		t.Fatalf("replayed: audit %s, live %s", jsonOf(t, a), jsonOf(t, live))
 	}
 }
+
+// TestCrashBeforeTheFailureRecord: the exchange stopped after the record
+// alice's actor panicked on and before the record of her failure. The
+// journal's last record of hers panics in replay and nothing confirms it;
+// as the binary is the journal's (the handlers are deterministic), the
+// live actor panicked there too: recovery takes her out of service as her
+// supervisor would have, journals the failure and posts what it would
+// have posted, so the recovered exchange is the live one, and so is one
+// recovered from its journal again. Before, recovery stopped
+// (ErrReplayPanic), and a cluster with it for good.
+func TestCrashBeforeTheFailureRecord(t *testing.T) {
+	for _, at := range []FailAt{FailPlace, FailResult} {
+		j, e := bobSelling(t)
+		e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+		e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
+		FailOrderForTest("boom", at)
+		if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+			t.Fatalf("the failing place: %+v", r)
+		}
+		live := e.failedAudit("alice")
+		want := e.hashParts()
+		j.mu.Lock()
+		cut := slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recFailed })
+		j.mu.Unlock()
+		if cut < 0 {
+			t.Fatal("no record of the failure")
+		}
+		defer func(f func() int) { replayWorkers = f }(replayWorkers)
+		for _, workers := range []int{1, 2} {
+			replayWorkers = func() int { return workers }
+			crashed := j.prefix(cut)
+			for round := range 2 { // the crashed journal, then what recovering it appended
+				jj := crashed.clone()
+				rec := newEnvWith(t, jj, testSymbol(t, tsym, longTiers()...))
+				a := rec.failedAudit("alice")
+				if got := rec.hashParts(); !maps.Equal(got, want) {
+					t.Fatalf("%v, %d workers, round %d: state %v, want %v", at, workers, round, got, want)
+				}
+				if jsonOf(t, a.Failures) != jsonOf(t, live.Failures) || a.String() != live.String() {
+					t.Fatalf("%v, %d workers, round %d: audit\n%s\nlive\n%s", at, workers, round, jsonOf(t, a), jsonOf(t, live))
+				}
+				refused(t, rec, "alice")
+				crashed = jj
+			}
+		}
+		FailOrderForTest("", 0)
+	}
+}

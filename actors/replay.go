@@ -147,6 +147,9 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 	if ferr := rp.finish(); ferr != nil && (err == nil || !errors.Is(err, ferr)) {
 		err = ferr // the record that failed first, read stopping on it or not
 	}
+	if err == nil {
+		err = x.adoptFailures(rp)
+	}
 	if err != nil {
 		return n, err
 	}

@@ -221,14 +221,6 @@ func (rp *replayer) finish() error {
 			w.drain()
 		}
 	}
-	rp.mu.Lock()
-	held := rp.held
-	rp.mu.Unlock()
-	for _, f := range held {
-		if !f.confirmed.Load() {
-			rp.fail(f.seq, f.err)
-		}
-	}
 	return rp.failure()
 }
 
