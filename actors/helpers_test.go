@@ -380,6 +380,9 @@ type (
 	// pauseMsg holds any actor (the fund's, the ADL's) until the channel
 	// closes: to freeze a liquidation at a chosen step.
 	pauseMsg struct{ until <-chan struct{} }
+	// syncMsg closes done once any actor reached it: what it was sent
+	// before has been handled (synced).
+	syncMsg struct{ done chan struct{} }
 )
 
 // withoutHooks runs start without the test hooks' middleware, which wraps
@@ -390,6 +393,7 @@ type (
 func (*testHook) uncounted()   {}
 func (*symbolHook) uncounted() {}
 func (*pauseMsg) uncounted()   {}
+func (*syncMsg) uncounted()    {}
 
 func withoutHooks(start func()) {
 	hooks := testMiddleware
@@ -421,6 +425,8 @@ func init() {
 				m.fn(a.(*symbolActor))
 			case *pauseMsg:
 				<-m.until
+			case *syncMsg:
+				close(m.done)
 			default:
 				next(c, env)
 			}

@@ -104,6 +104,7 @@ func TestSimProperty(t *testing.T) {
 		{"ADL retries", total.retries}, {"set-asides", total.quotes}, {"socialized rounds", total.socialRounds},
 		{"socialized charges", total.charges}, {"re-spread rounds of unpaid charges", total.respread},
 		{"funding times", total.fundings}, {"legs paying or receiving funding", total.legFundings},
+		{"close adjustments (AdjustClose)", total.adjusts},
 	} {
 		if c.n == 0 {
 			t.Errorf("no %s: the walk is too tame (%s)", c.name, total)
@@ -145,6 +146,8 @@ func (s *stats) add(o stats) {
 	s.fundingWaits += o.fundingWaits
 	s.fundingKept += o.fundingKept
 	s.fundingUncovered += o.fundingUncovered
+	s.adjusts += o.adjusts
+	s.adjustsUnpaid += o.adjustsUnpaid
 }
 
 // simTiers: 1 % up to 200 000 of notional (max leverage 50), 5 % above
