@@ -13,35 +13,36 @@ import (
 	"github.com/perpx/perpx/wire"
 )
 
-// A failed account survives a restart. Its failure is journaled like any
-// decision (DESIGN.md, "Durability"): the supervisor appends recFailed
-// before the account handles anything else, and from then on every
-// message the failed account handles is journaled as before (refuseAll's
-// answers are decisions other actors' records depend on), the re-posted
-// message it panicked on as recRepost and its supervisor's failedMsg as
-// recFailedNotice. Replay meets the same panic on the same record (the
-// handlers are deterministic: that is what replay rests on), holds it
-// until the record of the failure confirms it, and then takes the account
-// out of service as the supervisor did live; a panic the journal does not
-// record (a journal written by other code) still stops the recovery,
-// unless it is on the actor's last record (adoptFailures).
+// A failed actor survives a restart: an account out of service, or a
+// shared one (a book, the fund, ADL, history) with trading halted. Its
+// failure is journaled like any decision (DESIGN.md, "Durability"): the
+// supervisor appends recFailed before the actor handles anything else,
+// and from then on every message the failed actor handles is journaled as
+// before (its answers are decisions other actors' records depend on), the
+// re-posted message it panicked on as recRepost and an account's notice
+// (failedMsg) as recFailedNotice. Replay meets the same panic on the same
+// record (the handlers are deterministic: that is what replay rests on),
+// holds it until the record of the failure confirms it, and then takes the
+// actor out of service as the supervisor did live; a panic the journal
+// does not record (a journal written by other code) still stops the
+// recovery, unless it is on the actor's last record (adoptFailures).
 
-// repostMsg is the message a failed account panicked on, sent to it again
-// by its supervisor so that it answers it (answeredWhenFailed).
+// repostMsg is the message a failed actor panicked on, sent to it again by
+// its supervisor so that it answers it (reposted).
 type repostMsg struct{ m any }
 
 // failureRec is a recFailed record's payload in replay.
 type failureRec struct {
-	seq    uint64 // the record the account panicked on; 0: a message not journaled
+	seq    uint64 // the record the actor panicked on; 0: a message not journaled
 	reason string
 }
 
-// replayFailure is a panic replay met on an account's record, held until
+// replayFailure is a panic replay met on an actor's record, held until
 // the journal's recFailed for it (confirmed) or stopping the recovery.
 type replayFailure struct {
 	t         *target
 	seq       uint64
-	msg       any   // what the account handled then: recRepost hands it again
+	msg       any   // what the actor handled then: recRepost hands it again
 	err       error // the panic, as Recover reports it when unconfirmed
 	confirmed atomic.Bool
 	// What the supervisor posted the actor live (the re-post, an account's
@@ -51,7 +52,7 @@ type replayFailure struct {
 	reason         string
 }
 
-// failedMessage is the message a failed account answers: a re-posted one
+// failedMessage is the message a failed actor answers: a re-posted one
 // unwrapped.
 func failedMessage(ctx actor.Context) any {
 	if r, ok := ctx.Message().(*repostMsg); ok {
@@ -114,7 +115,7 @@ func unwrapEnvelope(m any) any {
 // at: its sequence). It reports whether this was its first failure.
 func (x *Exchange) accountFailed(e *accountEntry, message any, reason string, at uint64) bool {
 	first := !e.failed.Swap(true)
-	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until its journal is repaired",
+	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until an operator repairs it",
 		"account", e.name, "reason", reason)
 	if r, ok := message.(refusable); ok && !(first && repostedToAccount(message)) {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", e.name))
