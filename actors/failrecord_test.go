@@ -251,22 +251,7 @@ func TestReplayPanicNotTheRecordedFailure(t *testing.T) {
 // rested in the book for anyone to trade against, and the order she
 // panicked on stayed open on her side.
 func TestCrashAfterTheFailureRecord(t *testing.T) {
-	j, e := bobSelling(t)
-	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
-	e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
-	FailOrderForTest("boom", FailResult)
-	t.Cleanup(func() { FailOrderForTest("", 0) })
-	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
-		t.Fatalf("the failing place: %+v", r)
-	}
-	live := e.failedAudit("alice")
-	want := e.hashParts()
-	j.mu.Lock()
-	cut := slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recFailed })
-	j.mu.Unlock()
-	if cut < 0 {
-		t.Fatal("no record of the failure")
-	}
+	j, live, want, cut := aliceFailsOnBoom(t, FailResult)
 	defer func(f func() int) { replayWorkers = f }(replayWorkers)
 	for _, workers := range []int{1, 2} {
 		replayWorkers = func() int { return workers }
@@ -507,21 +492,7 @@ func TestFailureOnACancelAnswer(t *testing.T) {
 // (ErrReplayPanic), and a cluster with it for good.
 func TestCrashBeforeTheFailureRecord(t *testing.T) {
 	for _, at := range []FailAt{FailPlace, FailResult} {
-		j, e := bobSelling(t)
-		e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
-		e.mustPlace("alice", tsym, wire.Sell, "3800", "1") // rests: pulled when she fails
-		FailOrderForTest("boom", at)
-		if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
-			t.Fatalf("the failing place: %+v", r)
-		}
-		live := e.failedAudit("alice")
-		want := e.hashParts()
-		j.mu.Lock()
-		cut := slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recFailed })
-		j.mu.Unlock()
-		if cut < 0 {
-			t.Fatal("no record of the failure")
-		}
+		j, live, want, cut := aliceFailsOnBoom(t, at)
 		defer func(f func() int) { replayWorkers = f }(replayWorkers)
 		for _, workers := range []int{1, 2} {
 			replayWorkers = func() int { return workers }
@@ -540,6 +511,29 @@ func TestCrashBeforeTheFailureRecord(t *testing.T) {
 				crashed = jj
 			}
 		}
-		FailOrderForTest("", 0)
 	}
+}
+
+// aliceFailsOnBoom: bob sells, alice buys 1 and rests a sell (pulled when
+// she fails), then her order "boom" fails her at at (on for the test). It
+// returns the journal, the live audit and state, and where the journal
+// records her failure.
+func aliceFailsOnBoom(t *testing.T, at FailAt) (j *memJournal, live AuditReport, want map[string]uint64, failure int) {
+	t.Helper()
+	j, e := bobSelling(t)
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	e.mustPlace("alice", tsym, wire.Sell, "3800", "1")
+	FailOrderForTest("boom", at)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3700"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	live, want = e.failedAudit("alice"), e.hashParts()
+	j.mu.Lock()
+	failure = slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recFailed })
+	j.mu.Unlock()
+	if failure < 0 {
+		t.Fatal("no record of the failure")
+	}
+	return j, live, want, failure
 }
