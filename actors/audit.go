@@ -47,6 +47,11 @@ type AssetAudit struct {
 	// FundReserved is the fund's cover reserved for liquidations in
 	// flight: zero when none is, or cover leaked.
 	FundReserved market.Money
+	// FailedShortfall is Σ over failed accounts of what their equity at
+	// the marks (balances, positions and held fills, a frozen liquidation)
+	// is below zero: a loss nobody covers while they are out of service,
+	// which grows as the marks move against their frozen positions.
+	FailedShortfall market.Money
 }
 
 // Conserved reports the money identity
@@ -108,7 +113,8 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 	out := wire.AuditReply{Reply: wire.OK(), Deposits: r.Deposits.Decimal(), FundDeposits: r.FundDeposits.Decimal(),
 		Balances: r.Balances.Decimal(), Unrealized: (r.Unrealized + r.InFlight).Decimal(), Fund: r.Fund.Decimal(),
 		Fees: r.Fees.Decimal(), OpenInterest: map[string]wire.OpenInterest{}, NegativeBalances: slices.Clone(r.Negative),
-		Uncovered: market.Money(r.Uncovered).Decimal(), HeldForFailed: r.Held.Decimal(), Failures: r.Failures, InvariantsOK: r.OK}
+		Uncovered: market.Money(r.Uncovered).Decimal(), HeldForFailed: r.Held.Decimal(), FailedShortfall: r.FailedShortfall.Decimal(),
+		Failures: r.Failures, InvariantsOK: r.OK}
 	if out.NegativeBalances == nil {
 		out.NegativeBalances = []string{}
 	}
@@ -117,7 +123,8 @@ func (r *AuditReport) Wire(syms []*symbolHandle) wire.AuditReply {
 		for _, a := range r.Assets {
 			out.Assets[a.Asset] = wire.AuditAsset{Deposits: a.Deposits.Decimal(), FundDeposits: a.FundDeposits.Decimal(),
 				Balances: a.Balances.Decimal(), Unrealized: (a.Unrealized + a.InFlight).Decimal(), Fund: a.Fund.Decimal(),
-				Fees: a.Fees.Decimal(), Uncovered: market.Money(a.Uncovered).Decimal(), HeldForFailed: a.Held.Decimal()}
+				Fees: a.Fees.Decimal(), Uncovered: market.Money(a.Uncovered).Decimal(), HeldForFailed: a.Held.Decimal(),
+				FailedShortfall: a.FailedShortfall.Decimal()}
 		}
 	}
 	for i, h := range syms {
@@ -395,9 +402,16 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 	// By name, not by the order the answers came in: the lists it makes
 	// (failed, negative) read the same every time.
 	slices.SortFunc(accts, func(a, b accountAudit) int { return strings.Compare(a.name, b.name) })
+	var equity []market.Money // a failed account's, per asset
 	for _, a := range accts {
 		negative, flat := false, true
+		if a.failed {
+			equity = append(equity[:0], make([]market.Money, len(r.Assets))...)
+		}
 		for i, w := range a.wallets {
+			if a.failed {
+				equity[i] += w.balance
+			}
 			as := &r.Assets[i]
 			as.Deposits += w.deposits
 			as.Balances += w.balance
@@ -422,6 +436,9 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 				flat = flat && g.Fills == 0
 			}
 			as := &r.Assets[h.asset]
+			if a.failed && (q != 0 || cost != 0) {
+				equity[h.asset] += h.sym.PnL(q, cost, marks[i])
+			}
 			switch {
 			case cost == 0 && q == 0:
 			case h.sym.Kind == market.Inverse:
@@ -448,11 +465,20 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 				r.Liquidating++
 			}
 			as := &r.Assets[a.liqAsset]
-			as.InFlight += a.base
+			v := a.base
 			for _, g := range a.legs {
 				s := x.symbols[g.sym].sym
-				as.InFlight += g.gain + s.ValueDiff(marks[g.sym], g.bk, g.remaining)
+				v += g.gain + s.ValueDiff(marks[g.sym], g.bk, g.remaining)
 				r.addOI(g.sym, g.remaining)
+			}
+			as.InFlight += v
+			if a.failed {
+				equity[a.liqAsset] += v
+			}
+		}
+		if a.failed {
+			for i, eq := range equity {
+				r.Assets[i].FailedShortfall += max(0, -eq)
 			}
 		}
 	}

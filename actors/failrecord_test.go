@@ -537,3 +537,29 @@ func aliceFailsOnBoom(t *testing.T, at FailAt) (j *memJournal, live AuditReport,
 	}
 	return j, live, want, failure
 }
+
+// TestFailedShortfall: alice fails holding a 5x long; the mark then falls
+// past her bankruptcy price. Her frozen equity at the mark is below zero,
+// a loss nobody covers while she is out of service (bob's profit is only
+// on paper): the audit reports it as the failed shortfall, exactly, and
+// nothing while her equity is positive. Before, the audit showed nothing
+// of it (conservation holds: her negative unrealized PnL is counted).
+func TestFailedShortfall(t *testing.T) {
+	e := pairEnv(t, "1000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	cash := e.state("alice").Balances["USDT"]
+	e.fail("alice", func(*accountActor) {})
+	if r := e.failedAudit("alice"); r.Assets[0].FailedShortfall != 0 {
+		t.Fatalf("shortfall %v at the entry", r.Assets[0].FailedShortfall)
+	}
+	e.index(tsym, "2500")
+	r := e.failedAudit("alice")
+	want := cash.Add(dec("2500")).Sub(dec("3750")).Neg() // her equity at 2500, below zero
+	if got := r.Wire(e.x.symbols).FailedShortfall; !got.Equal(want) || !want.IsPositive() {
+		t.Fatalf("failed shortfall %s, want %s", got, want)
+	}
+}

@@ -155,7 +155,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		{subj.Fills("alice"), ``, `Fills(alice, {"limit":500})`, `{"ok":true,"fills":[]}`},
 		{subj.Income("alice"), `{"type":"funding"}`, `Income(alice, {"limit":500,"type":"funding"})`, `{"ok":true,"income":[]}`},
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,
-			`{"ok":true,"deposits":"9900","fund_deposits":"500","balances":"9900","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","held_for_failed":"0","failures":[],"invariants_ok":true}`},
+			`{"ok":true,"deposits":"9900","fund_deposits":"500","balances":"9900","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","held_for_failed":"0","failed_shortfall":"0","failures":[],"invariants_ok":true}`},
 		{subj.AdminStateHash(), ``, `StateHashAt(, {})`, `{"ok":true,"hash":"4bbd30dfd5935554","seq":0}`},
 	}
 	for i, s := range steps {

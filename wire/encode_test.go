@@ -109,11 +109,11 @@ func TestAuditReplyShape(t *testing.T) {
 	r := AuditReply{Reply: OK(), Deposits: d("100"), FundDeposits: d("5"), Balances: d("90.5"),
 		Unrealized: d("-1.5"), Fund: d("15"), Fees: d("1"),
 		OpenInterest:     map[string]OpenInterest{"BTC-PERP": {Long: d("0.5"), Short: d("0.5")}},
-		NegativeBalances: []string{}, Uncovered: d("2"), HeldForFailed: d("3"), Failures: []Failure{{Actor: "fund", Reason: "x"}},
+		NegativeBalances: []string{}, Uncovered: d("2"), HeldForFailed: d("3"), FailedShortfall: d("4"), Failures: []Failure{{Actor: "fund", Reason: "x"}},
 		HeldFills: map[string]HeldFills{"BTC-PERP": {Fills: 1, Buy: d("0"), Sell: d("0.5"), Cost: d("-25000"), Fee: d("5")}}}
 	want := `{"ok":true,"deposits":"100","fund_deposits":"5","balances":"90.5","unrealized":"-1.5",` +
 		`"fund":"15","fees":"1","open_interest":{"BTC-PERP":{"long":"0.5","short":"0.5"}},` +
-		`"negative_balances":[],"uncovered":"2","held_for_failed":"3",` +
+		`"negative_balances":[],"uncovered":"2","held_for_failed":"3","failed_shortfall":"4",` +
 		`"held_fills":{"BTC-PERP":{"fills":1,"buy":"0","sell":"0.5","cost":"-25000","fee":"5"}},` +
 		`"failures":[{"actor":"fund","reason":"x"}],"invariants_ok":false}`
 	if got := string(Encode(r)); got != want {

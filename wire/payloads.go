@@ -125,6 +125,10 @@ type AuditReply struct {
 	// money that reached one after it failed (a socialized-loss refund),
 	// kept beside its frozen state rather than dropped.
 	HeldForFailed decimal.Decimal `json:"held_for_failed"`
+	// FailedShortfall sums what failed accounts' equity at the marks
+	// (balances, positions, held fills) is below zero: a loss nobody
+	// covers while they are out of service.
+	FailedShortfall decimal.Decimal `json:"failed_shortfall"`
 	// HeldFills lists per symbol the fills of failed accounts' own
 	// orders that reached them after they failed (the book matched them
 	// before the pull), held beside their frozen state: their side of
@@ -157,14 +161,15 @@ type HeldFills struct {
 
 // AuditAsset is one settlement asset's part of the audit.
 type AuditAsset struct {
-	Deposits      decimal.Decimal `json:"deposits"`
-	FundDeposits  decimal.Decimal `json:"fund_deposits"`
-	Balances      decimal.Decimal `json:"balances"`
-	Unrealized    decimal.Decimal `json:"unrealized"`
-	Fund          decimal.Decimal `json:"fund"`
-	Fees          decimal.Decimal `json:"fees"`
-	Uncovered     decimal.Decimal `json:"uncovered"`
-	HeldForFailed decimal.Decimal `json:"held_for_failed"`
+	Deposits        decimal.Decimal `json:"deposits"`
+	FundDeposits    decimal.Decimal `json:"fund_deposits"`
+	Balances        decimal.Decimal `json:"balances"`
+	Unrealized      decimal.Decimal `json:"unrealized"`
+	Fund            decimal.Decimal `json:"fund"`
+	Fees            decimal.Decimal `json:"fees"`
+	Uncovered       decimal.Decimal `json:"uncovered"`
+	HeldForFailed   decimal.Decimal `json:"held_for_failed"`
+	FailedShortfall decimal.Decimal `json:"failed_shortfall"`
 }
 
 // StateHashReply answers admin.state_hash: a digest of the whole exchange
