@@ -105,6 +105,11 @@ type acctSym struct {
 	reports reportSlots
 	// conds counts the untriggered conditional orders (max_conditional_orders).
 	conds int
+	// funded is the funding time (ms) of the last funding message of the
+	// symbol handled, flat or not: an ADL close handled before it was not
+	// paid or charged that time's funding, so it is not adjusted for it
+	// (onADLFilled).
+	funded int64
 }
 
 // order is an open order as the client sees it.
@@ -1065,6 +1070,7 @@ func (a *accountActor) onMark(ctx actor.Context, m *markMsg) {
 
 func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	h := a.x.symbols[m.sym]
+	a.syms[m.sym].funded = m.due
 	a.legFunding(ctx, h, m) // first: a position this payment liquidates is no leg yet
 	pos, ok := a.risk(h).Position(h.sym)
 	if !ok || pos.Qty == 0 {

@@ -156,18 +156,18 @@ func (e *env) synced(pid *actor.PID) {
 	}
 }
 
-// TestLegFundingAdjustsACloseBeforeItsFunding pins a known gap (DESIGN.md,
-// "The round in flight closes the whole leg"): bob handles alice's ADL
+// TestLegFundingAdjustsACloseBeforeItsFunding: bob handles alice's ADL
 // close (at 3000) before his funding time's payment, held in his mailbox
 // behind it, while alice's leg pays the funding (0.305) before bob's answer
-// reaches her. Flat at his funding time, bob was paid nothing, yet the
-// round's end passes the payment to him and he pays 0.305 back; the fees
-// ledger keeps the leg's 0.305 that no short received. Conserved, and the
-// fund (empty) untouched, but a sequenced engine, closing first, would
-// have charged nobody (before the adjustment the fund paid it, 0.305
-// uncovered here). Closing it needs to know whether the counterparty was
-// paid that funding time: a count of funding times in the symbol's and the
-// account's state.
+// reaches her. Flat at his funding time, bob was paid nothing, and his
+// answer says so (the funding time he had handled, acctSym.funded, is
+// before the one the leg took): his close is not adjusted and he is
+// charged nothing, as a sequenced engine, closing first, would charge
+// nobody. The leg's payment stays in the deficit (the fees ledger keeps
+// it: no short received it) and the fund pays it, 999.695 left, the audit
+// conserved; with an empty fund it would be uncovered, as before close
+// adjustments (DESIGN.md). Before, bob paid back the 0.305 he never
+// received. The exchange is durable: a replay reaches the same state.
 func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 	cfg := testConfig(tsym, longTiers()...)
 	on := true
@@ -175,6 +175,7 @@ func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 	sym := compileSymbol(t, cfg)
 	j := &memJournal{}
 	e := pairEnvWith(t, j, "750", sym)
+	e.fundDeposit("1000")
 	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
 	until := e.holdADLRequest(false)
 	bob := make(chan struct{})
@@ -194,11 +195,11 @@ func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 		t.Fatalf("bob's funding %+v: he closed first", f)
 	}
 	adl := e.rec.events("bob", wire.EventADL)
-	if len(adl) != 2 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[1].ADL.Qty.IsZero() || !adl[1].ADL.RealizedPnL.Equal(dec("-0.305")) {
-		t.Fatalf("bob's ADL events %+v, want a close at 3000 and an adjustment of -0.305", adl)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[0].ADL.Qty.Equal(dec("1")) {
+		t.Fatalf("bob's ADL events %+v, want a close at 3000 and no adjustment", adl)
 	}
-	if b := e.fundBalance(); !b.IsZero() {
-		t.Fatalf("fund %s", b)
+	if b := e.fundBalance(); !b.Equal(dec("999.695")) {
+		t.Fatalf("fund %s, want 999.695", b)
 	}
 	want := e.hash()
 	if got := newEnvWith(t, j.clone(), sym).hash(); got != want {

@@ -241,11 +241,13 @@ type (
 		sym  int
 		mark book.Ticks
 	}
-	// fundingMsg is a funding payment due at rate and mark.
+	// fundingMsg is a funding payment due at rate and mark for the
+	// funding time due (ms).
 	fundingMsg struct {
 		sym  int
 		rate market.Rate
 		mark book.Ticks
+		due  int64
 	}
 )
 
@@ -277,12 +279,14 @@ type (
 	// was done at the bankruptcy price (less than asked when the ranking
 	// was stale). acct is the counterparty, 0 when its liquidation's leg
 	// closed (liq.Machine.CloseAgainst): such a close is no account's to
-	// adjust (liq.AdjustClose).
+	// adjust (liq.AdjustClose). funded is the last funding time of sym
+	// the counterparty had handled when it closed (acctSym.funded).
 	adlFilledMsg struct {
 		sym          int
 		qty, asked   book.Lots
 		counterparty string
 		acct         book.AccountID
+		funded       int64
 	}
 	// adlRetryMsg re-asks ADL after a pause; fast retries count as pending
 	// work for quiescence.

@@ -344,7 +344,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 	// payment arrived, and the other side was paid what nobody paid.
 	var mm any = &markMsg{sym: s.h.idx, mark: up.Mark}
 	if up.Due {
-		mm = &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
+		mm = &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark, due: up.DueMs}
 	}
 	for _, r := range s.subs {
 		ctx.Send(r.pid, mm)
