@@ -206,3 +206,40 @@ func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 		t.Fatalf("replay: state hash %x, want %x", got, want)
 	}
 }
+
+// TestSnapshotKeepsTheFundingTime: the last funding time an account
+// handled (acctSym.funded, which decides whether its ADL closes are
+// adjusted) survives a snapshot, and the state hash covers it.
+func TestSnapshotKeepsTheFundingTime(t *testing.T) {
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	sym := compileSymbol(t, cfg)
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "10000", sym)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750") // a funding time
+	funded := func(e *env, acct string) int64 {
+		return call(t, func(d func(int64)) {
+			e.x.root.Send(e.x.accounts.get(e.x, acct).pid, &testHook{fn: func(a *accountActor) { d(a.syms[0].funded) }})
+		})
+	}
+	if f := funded(e, "bob"); f == 0 || f%(8*3600*1000) != 0 {
+		t.Fatalf("bob's funding time %d", f)
+	}
+	e.x.quiesce()
+	p, _, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newEnvFrom(t, j.clone(), p, sym)
+	for _, acct := range []string{"alice", "bob"} {
+		if got, want := funded(r, acct), funded(e, acct); got != want {
+			t.Fatalf("%s's funding time %d from the snapshot, want %d", acct, got, want)
+		}
+	}
+	if got, want := r.hash(), e.hash(); got != want {
+		t.Fatalf("state hash %x from the snapshot, want %x", got, want)
+	}
+}
