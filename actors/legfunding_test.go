@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -169,14 +170,8 @@ func (e *env) synced(pid *actor.PID) {
 // adjustments (DESIGN.md). Before, bob paid back the 0.305 he never
 // received. The exchange is durable: a replay reaches the same state.
 func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
-	cfg := testConfig(tsym, longTiers()...)
-	on := true
-	cfg.Funding = &on
-	sym := compileSymbol(t, cfg)
-	j := &memJournal{}
-	e := pairEnvWith(t, j, "750", sym)
+	e, j, sym := fundingPair(t, "750")
 	e.fundDeposit("1000")
-	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
 	until := e.holdADLRequest(false)
 	bob := make(chan struct{})
 	e.x.root.Send(e.x.accounts.get(e.x, "bob").pid, &pauseMsg{until: bob})
@@ -211,13 +206,7 @@ func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 // handled (acctSym.funded, which decides whether its ADL closes are
 // adjusted) survives a snapshot, and the state hash covers it.
 func TestSnapshotKeepsTheFundingTime(t *testing.T) {
-	cfg := testConfig(tsym, longTiers()...)
-	on := true
-	cfg.Funding = &on
-	sym := compileSymbol(t, cfg)
-	j := &memJournal{}
-	e := pairEnvWith(t, j, "10000", sym)
-	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e, j, sym := fundingPair(t, "10000")
 	e.clk.advance(8 * time.Hour)
 	e.index(tsym, "3750") // a funding time
 	funded := func(e *env, acct string) int64 {
@@ -242,4 +231,57 @@ func TestSnapshotKeepsTheFundingTime(t *testing.T) {
 	if got, want := r.hash(), e.hash(); got != want {
 		t.Fatalf("state hash %x from the snapshot, want %x", got, want)
 	}
+}
+
+// TestLegFundingAdjustsACloseOpenedAfterItsFunding: carol, flat at the
+// funding time (no funding message reaches her), opens her short after it
+// (bob closes his against her) and closes alice's leg by the ADL round in
+// flight at it. Her fill carries the symbol's funding time, so she counts
+// as having seen it: a sequenced engine would have closed her at the
+// price the payment moved, and she pays 0.305 back; the fund (empty)
+// untouched, nothing uncovered, the audit conserved. Without it her close
+// would not be adjusted and the payment uncovered.
+func TestLegFundingAdjustsACloseOpenedAfterItsFunding(t *testing.T) {
+	e, j, sym := fundingPair(t, "750")
+	until := e.holdADLRequest(false)
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3050") // a funding time: bob is paid, alice's leg pays
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Sell, "3050", "1")
+	if o := e.mustPlace("bob", tsym, wire.Buy, "3050", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("bob's close %+v", o)
+	}
+	e.drained("bob")
+	e.drained("carol") // their reports wait behind the request
+	close(until)       // the ranking has carol by the time the request is flushed
+	a := e.audit()
+	if !a.OK || a.Uncovered != 0 || a.Liquidating != 0 {
+		t.Fatalf("audit %s", a)
+	}
+	adl := e.rec.events("carol", wire.EventADL)
+	if len(adl) != 2 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[1].ADL.Qty.IsZero() || !adl[1].ADL.RealizedPnL.Equal(dec("-0.305")) {
+		t.Fatalf("carol's ADL events %+v, want a close at 3000 and an adjustment of -0.305", adl)
+	}
+	if b := e.fundBalance(); !b.IsZero() {
+		t.Fatalf("fund %s", b)
+	}
+	want := e.hash()
+	if got := newEnvWith(t, j.clone(), sym).hash(); got != want {
+		t.Fatalf("replay: state hash %x, want %x", got, want)
+	}
+}
+
+// fundingPair is pairEnvWith on a durable exchange whose test symbol pays
+// funding, alice (with cash alice) long 1 at 3750 at leverage 5 against
+// bob.
+func fundingPair(t *testing.T, alice string) (*env, *memJournal, *market.Symbol) {
+	t.Helper()
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	sym := compileSymbol(t, cfg)
+	j := &memJournal{}
+	e := pairEnvWith(t, j, alice, sym)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	return e, j, sym
 }
