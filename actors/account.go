@@ -105,6 +105,11 @@ type acctSym struct {
 	reports reportSlots
 	// conds counts the untriggered conditional orders (max_conditional_orders).
 	conds int
+	// funded is the latest funding time (ms) of the last funding or fill
+	// message of the symbol handled (symbolActor.funded), flat or not: an
+	// ADL close handled before a funding time's message was not paid or
+	// charged its funding, so it is not adjusted for it (onADLFilled).
+	funded int64
 }
 
 // order is an open order as the client sees it.
@@ -693,6 +698,7 @@ func (a *accountActor) onTakerResult(ctx actor.Context, m *takerResultMsg) {
 	a.syms[m.sym].fills += uint64(len(m.fills))
 	if len(m.fills) > 0 {
 		a.syms[m.sym].subscribed = true
+		a.syms[m.sym].funded = m.funded
 	}
 	if a.liq != nil && a.liq.Owns(m.id) {
 		a.onLiquidationResult(ctx, m)
@@ -826,6 +832,7 @@ func (a *accountActor) onMakerFill(ctx actor.Context, m *makerFillMsg) {
 	st := &a.syms[m.sym]
 	st.fills++
 	st.subscribed = true
+	st.funded = m.funded
 	f := &m.fill
 	o := a.orders.get(f.MakerID)
 	if o == nil {
@@ -1065,6 +1072,7 @@ func (a *accountActor) onMark(ctx actor.Context, m *markMsg) {
 
 func (a *accountActor) onFunding(ctx actor.Context, m *fundingMsg) {
 	h := a.x.symbols[m.sym]
+	a.syms[m.sym].funded = m.funded
 	a.legFunding(ctx, h, m) // first: a position this payment liquidates is no leg yet
 	pos, ok := a.risk(h).Position(h.sym)
 	if !ok || pos.Qty == 0 {

@@ -270,6 +270,9 @@ func (a *accountActor) hash() uint64 {
 			v = append(v, uint64(h.idx), uint64(p.Qty), uint64(p.Cost), uint64(p.Margin), uint64(p.Leverage),
 				uint64(p.BuyQty), uint64(p.SellQty), uint64(p.OrderMargin))
 		}
+		if f := a.syms[h.idx].funded; f != 0 { // decides ADL close adjustments
+			v = append(v, 6, uint64(h.idx), uint64(f))
+		}
 	}
 	for _, o := range a.orders.sorted() {
 		v = append(v, uint64(o.id), uint64(o.h.idx), uint64(o.side), uint64(o.typ), uint64(o.tif), uint64(o.price),

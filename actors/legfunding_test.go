@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -156,26 +157,21 @@ func (e *env) synced(pid *actor.PID) {
 	}
 }
 
-// TestLegFundingAdjustsACloseBeforeItsFunding pins a known gap (DESIGN.md,
-// "The round in flight closes the whole leg"): bob handles alice's ADL
+// TestLegFundingAdjustsACloseBeforeItsFunding: bob handles alice's ADL
 // close (at 3000) before his funding time's payment, held in his mailbox
 // behind it, while alice's leg pays the funding (0.305) before bob's answer
-// reaches her. Flat at his funding time, bob was paid nothing, yet the
-// round's end passes the payment to him and he pays 0.305 back; the fees
-// ledger keeps the leg's 0.305 that no short received. Conserved, and the
-// fund (empty) untouched, but a sequenced engine, closing first, would
-// have charged nobody (before the adjustment the fund paid it, 0.305
-// uncovered here). Closing it needs to know whether the counterparty was
-// paid that funding time: a count of funding times in the symbol's and the
-// account's state.
+// reaches her. Flat at his funding time, bob was paid nothing, and his
+// answer says so (the funding time he had handled, acctSym.funded, is
+// before the one the leg took): his close is not adjusted and he is
+// charged nothing, as a sequenced engine, closing first, would charge
+// nobody. The leg's payment stays in the deficit (the fees ledger keeps
+// it: no short received it) and the fund pays it, 999.695 left, the audit
+// conserved; with an empty fund it would be uncovered, as before close
+// adjustments (DESIGN.md). Before, bob paid back the 0.305 he never
+// received. The exchange is durable: a replay reaches the same state.
 func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
-	cfg := testConfig(tsym, longTiers()...)
-	on := true
-	cfg.Funding = &on
-	sym := compileSymbol(t, cfg)
-	j := &memJournal{}
-	e := pairEnvWith(t, j, "750", sym)
-	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	e, j, sym := fundingPair(t, "750")
+	e.fundDeposit("1000")
 	until := e.holdADLRequest(false)
 	bob := make(chan struct{})
 	e.x.root.Send(e.x.accounts.get(e.x, "bob").pid, &pauseMsg{until: bob})
@@ -194,8 +190,77 @@ func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 		t.Fatalf("bob's funding %+v: he closed first", f)
 	}
 	adl := e.rec.events("bob", wire.EventADL)
+	if len(adl) != 1 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[0].ADL.Qty.Equal(dec("1")) {
+		t.Fatalf("bob's ADL events %+v, want a close at 3000 and no adjustment", adl)
+	}
+	if b := e.fundBalance(); !b.Equal(dec("999.695")) {
+		t.Fatalf("fund %s, want 999.695", b)
+	}
+	want := e.hash()
+	if got := newEnvWith(t, j.clone(), sym).hash(); got != want {
+		t.Fatalf("replay: state hash %x, want %x", got, want)
+	}
+}
+
+// TestSnapshotKeepsTheFundingTime: the last funding time an account
+// handled (acctSym.funded, which decides whether its ADL closes are
+// adjusted) survives a snapshot, and the state hash covers it.
+func TestSnapshotKeepsTheFundingTime(t *testing.T) {
+	e, j, sym := fundingPair(t, "10000")
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3750") // a funding time
+	funded := func(e *env, acct string) int64 {
+		return call(t, func(d func(int64)) {
+			e.x.root.Send(e.x.accounts.get(e.x, acct).pid, &testHook{fn: func(a *accountActor) { d(a.syms[0].funded) }})
+		})
+	}
+	if f := funded(e, "bob"); f == 0 || f%(8*3600*1000) != 0 {
+		t.Fatalf("bob's funding time %d", f)
+	}
+	e.x.quiesce()
+	p, _, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newEnvFrom(t, j.clone(), p, sym)
+	for _, acct := range []string{"alice", "bob"} {
+		if got, want := funded(r, acct), funded(e, acct); got != want {
+			t.Fatalf("%s's funding time %d from the snapshot, want %d", acct, got, want)
+		}
+	}
+	if got, want := r.hash(), e.hash(); got != want {
+		t.Fatalf("state hash %x from the snapshot, want %x", got, want)
+	}
+}
+
+// TestLegFundingAdjustsACloseOpenedAfterItsFunding: carol, flat at the
+// funding time (no funding message reaches her), opens her short after it
+// (bob closes his against her) and closes alice's leg by the ADL round in
+// flight at it. Her fill carries the symbol's funding time, so she counts
+// as having seen it: a sequenced engine would have closed her at the
+// price the payment moved, and she pays 0.305 back; the fund (empty)
+// untouched, nothing uncovered, the audit conserved. Without it her close
+// would not be adjusted and the payment uncovered.
+func TestLegFundingAdjustsACloseOpenedAfterItsFunding(t *testing.T) {
+	e, j, sym := fundingPair(t, "750")
+	until := e.holdADLRequest(false)
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3050") // a funding time: bob is paid, alice's leg pays
+	e.leverage("carol", tsym, 5)
+	e.mustPlace("carol", tsym, wire.Sell, "3050", "1")
+	if o := e.mustPlace("bob", tsym, wire.Buy, "3050", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("bob's close %+v", o)
+	}
+	e.drained("bob")
+	e.drained("carol") // their reports wait behind the request
+	close(until)       // the ranking has carol by the time the request is flushed
+	a := e.audit()
+	if !a.OK || a.Uncovered != 0 || a.Liquidating != 0 {
+		t.Fatalf("audit %s", a)
+	}
+	adl := e.rec.events("carol", wire.EventADL)
 	if len(adl) != 2 || !adl[0].ADL.Price.Equal(dec("3000")) || !adl[1].ADL.Qty.IsZero() || !adl[1].ADL.RealizedPnL.Equal(dec("-0.305")) {
-		t.Fatalf("bob's ADL events %+v, want a close at 3000 and an adjustment of -0.305", adl)
+		t.Fatalf("carol's ADL events %+v, want a close at 3000 and an adjustment of -0.305", adl)
 	}
 	if b := e.fundBalance(); !b.IsZero() {
 		t.Fatalf("fund %s", b)
@@ -204,4 +269,19 @@ func TestLegFundingAdjustsACloseBeforeItsFunding(t *testing.T) {
 	if got := newEnvWith(t, j.clone(), sym).hash(); got != want {
 		t.Fatalf("replay: state hash %x, want %x", got, want)
 	}
+}
+
+// fundingPair is pairEnvWith on a durable exchange whose test symbol pays
+// funding, alice (with cash alice) long 1 at 3750 at leverage 5 against
+// bob.
+func fundingPair(t *testing.T, alice string) (*env, *memJournal, *market.Symbol) {
+	t.Helper()
+	cfg := testConfig(tsym, longTiers()...)
+	on := true
+	cfg.Funding = &on
+	sym := compileSymbol(t, cfg)
+	j := &memJournal{}
+	e := pairEnvWith(t, j, alice, sym)
+	e.openPosition("alice", "bob", wire.Buy, "3750", "1", 5)
+	return e, j, sym
 }

@@ -299,7 +299,14 @@ func (a *accountActor) onADLFilled(ctx actor.Context, m *adlFilledMsg) {
 		// realizes nothing of the account's.
 		a.adlEvent(a.liq.hs[i], a.e.name, m.counterparty, closingSide(g.Qty), m.qty, g.Bankruptcy, 0)
 	}
-	a.step(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked, Account: m.acct})
+	acct := m.acct
+	if m.funded < a.syms[m.sym].funded {
+		// The counterparty closed before the funding time the leg last
+		// took reached it: it was not paid or charged it, so its close
+		// is not adjusted for it; that part stays in the deficit.
+		acct = 0
+	}
+	a.step(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked, Account: acct})
 }
 
 func (a *accountActor) onADLRetry(ctx actor.Context, m *adlRetryMsg) {
@@ -415,7 +422,7 @@ func (a *accountActor) unanswered(id book.OrderID) bool {
 func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money, by book.AccountID) {
 	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
-	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name, acct: by})
+	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name, acct: by, funded: a.syms[m.sym].funded})
 	if done > 0 {
 		ctx.Send(a.x.fund, &adlCountMsg{sym: m.sym})
 		a.adlEvent(h, m.name, a.e.name, m.side.Opposite(), done, m.price, realized)

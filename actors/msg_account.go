@@ -120,9 +120,9 @@ func (m *placeReq) recycle() {
 
 var makerFills = sync.Pool{New: func() any { return new(makerFillMsg) }}
 
-func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64, mark book.Ticks, liquidation bool) *makerFillMsg {
+func newMakerFill(sym int, f book.Fill, tradeSeq uint64, ms int64, mark book.Ticks, funded int64, liquidation bool) *makerFillMsg {
 	m := makerFills.Get().(*makerFillMsg)
-	m.sym, m.fill, m.tradeSeq, m.ms, m.mark, m.liquidation = sym, f, tradeSeq, ms, mark, liquidation
+	m.sym, m.fill, m.tradeSeq, m.ms, m.mark, m.funded, m.liquidation = sym, f, tradeSeq, ms, mark, funded, liquidation
 	return m
 }
 
@@ -190,6 +190,7 @@ type (
 		tradeSeq uint64
 		ms       int64      // the trades' time (the book's), for the fills
 		mark     book.Ticks // the symbol's mark at the trades (makerFillMsg.mark)
+		funded   int64      // the symbol's funding time at the trades (makerFillMsg.funded)
 		done     func(wire.OrderReply)
 		req      *placeReq    // the client order's allocation; nil for a liquidation order
 		one      [1]book.Fill // fills' storage when there is one
@@ -213,6 +214,10 @@ type (
 		// gets no marks, so its resting order's mark was that of its
 		// placement, and the position the fill opens was valued at it
 		mark book.Ticks
+		// funded is the symbol's latest funding time at the trade
+		// (symbolActor.funded): a position opened after a funding time
+		// whose message it did not get has seen it (acctSym.funded)
+		funded int64
 		// liquidation: the taker was a liquidation's IOC (no rebate)
 		liquidation bool
 	}
@@ -241,11 +246,13 @@ type (
 		sym  int
 		mark book.Ticks
 	}
-	// fundingMsg is a funding payment due at rate and mark.
+	// fundingMsg is a funding payment due at rate and mark; funded is the
+	// funding time (symbolActor.funded).
 	fundingMsg struct {
-		sym  int
-		rate market.Rate
-		mark book.Ticks
+		sym    int
+		rate   market.Rate
+		mark   book.Ticks
+		funded int64
 	}
 )
 
@@ -277,12 +284,14 @@ type (
 	// was done at the bankruptcy price (less than asked when the ranking
 	// was stale). acct is the counterparty, 0 when its liquidation's leg
 	// closed (liq.Machine.CloseAgainst): such a close is no account's to
-	// adjust (liq.AdjustClose).
+	// adjust (liq.AdjustClose). funded is the last funding time of sym
+	// the counterparty had handled when it closed (acctSym.funded).
 	adlFilledMsg struct {
 		sym          int
 		qty, asked   book.Lots
 		counterparty string
 		acct         book.AccountID
+		funded       int64
 	}
 	// adlRetryMsg re-asks ADL after a pause; fast retries count as pending
 	// work for quiescence.

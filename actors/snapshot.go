@@ -385,8 +385,11 @@ func (a *accountActor) appendSnapshot(p []byte) ([]byte, error) {
 	p = binary.AppendUvarint(p, a.seq)
 	for _, st := range a.syms {
 		p = binary.AppendUvarint(p, st.fills)
-		p = append(p, flags(st.subscribed, false))
+		p = append(p, flags(st.subscribed, st.funded != 0))
 		p = binary.AppendVarint(p, int64(st.adl))
+		if st.funded != 0 { // flagged, so snapshots written before it load
+			p = binary.AppendVarint(p, st.funded)
+		}
 	}
 	orders := a.orders.sorted()
 	p = binary.AppendUvarint(p, uint64(len(orders)))
@@ -455,8 +458,12 @@ func (a *accountActor) loadSnapshot(d *payload) {
 	for i := range a.syms {
 		st := &a.syms[i]
 		st.fills = d.uvarint()
-		st.subscribed, _ = d.flags()
+		var funded bool
+		st.subscribed, funded = d.flags()
 		st.adl = book.Lots(d.varint())
+		if funded {
+			st.funded = d.varint()
+		}
 	}
 	n := d.uvarint()
 	if n > uint64(len(d.p)) {

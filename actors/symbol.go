@@ -173,7 +173,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 			hist := &histTradesMsg{sym: s.h.idx}
 			hist.trades = hist.one[:0]
 			ms := s.x.clock(&s.j)
-			out.ms, out.mark = ms, s.h.lastMark() // the fills' time and mark are the trades' (an account handles them later)
+			out.ms, out.mark, out.funded = ms, s.h.lastMark(), s.funded() // the fills' time, mark and funding time are the trades' (an account handles them later)
 			for i := range r.Fills {
 				hist.trades = append(hist.trades, histTrade(&r.Fills[i], s.tradeSeq+1+uint64(i), ms))
 			}
@@ -183,7 +183,7 @@ func (s *symbolActor) answer(ctx actor.Context, taker *acctRef, from *actor.PID,
 				mk := s.refs[f.MakerAccount]
 				s.filled(f.MakerAccount, mk)
 				s.filled(f.TakerAccount, taker)
-				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq, ms, out.mark, liq))
+				s.x.deliver(ctx, mk.mb, mk.pid, newMakerFill(s.h.idx, f, s.tradeSeq, ms, out.mark, out.funded, liq))
 				if trades {
 					s.x.sink.Trade(s.sym.Name, &wire.Trade{Symbol: s.sym.Name, Price: s.h.price(f.Price),
 						Qty: s.h.qty(f.Qty), TakerSide: wireSide(f.TakerSide), Seq: s.tradeSeq, TimeMs: ms})
@@ -344,7 +344,7 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 	// payment arrived, and the other side was paid what nobody paid.
 	var mm any = &markMsg{sym: s.h.idx, mark: up.Mark}
 	if up.Due {
-		mm = &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark}
+		mm = &fundingMsg{sym: s.h.idx, rate: up.DueRate, mark: up.Mark, funded: s.funded()}
 	}
 	for _, r := range s.subs {
 		ctx.Send(r.pid, mm)
@@ -357,6 +357,12 @@ func (s *symbolActor) onIndex(ctx actor.Context, m *indexMsg) {
 		ctx.Send(s.x.history, &histFundingMsg{sym: s.h.idx, ms: up.DueMs, rate: up.DueRate, mark: up.Mark})
 	}
 	m.done(wire.IndexReply{Reply: wire.OK(), Index: s.h.price(up.Index), Mark: s.h.price(up.Mark)})
+}
+
+// funded is the latest funding time the symbol's marks passed: its
+// funding and fill messages carry it to the accounts (acctSym.funded).
+func (s *symbolActor) funded() int64 {
+	return s.ms.Last().NextFundingMs - s.sym.FundingIntervalMs
 }
 
 // impactQty is the size of the impact orders at price p.

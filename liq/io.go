@@ -41,9 +41,10 @@ type (
 	}
 	// ADLFilled is one counterparty's answer: of the Asked lots it closed
 	// Qty at the leg's bankruptcy price. Account is the counterparty, 0 for
-	// another liquidation's leg (CloseAgainst): a funding payment of the
-	// leg that the round's closes missed is collected from the accounts
-	// (AdjustClose).
+	// another liquidation's leg (CloseAgainst) or for a counterparty that
+	// closed before its own payment of the funding time the leg took: a
+	// funding payment of the leg that the round's closes missed is
+	// collected from the accounts (AdjustClose), the rest is kept.
 	ADLFilled struct {
 		Leg     int
 		Qty     book.Lots
