@@ -257,7 +257,8 @@ func Start(opts Options) (*Exchange, error) {
 
 // testMiddleware wraps every actor's Receive; only this package's tests
 // set it (to run a function inside an actor or to hold one), so no test
-// hook lives in a production Receive.
+// hook lives in a production Receive but FailOrderForTest's, which must
+// panic after the message is journaled, and in replay too.
 var testMiddleware []actor.ReceiverMiddleware
 
 // spawn starts one of the exchange's singleton actors, guarded: a panic

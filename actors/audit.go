@@ -405,12 +405,10 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 	// By name, not by the order the answers came in: the lists it makes
 	// (failed, negative) read the same every time.
 	slices.SortFunc(accts, func(a, b accountAudit) int { return strings.Compare(a.name, b.name) })
-	var equity []market.Money // a failed account's, per asset
+	equity := make([]market.Money, len(r.Assets)) // a failed account's, per asset
 	for _, a := range accts {
 		negative, flat := false, true
-		if a.failed {
-			equity = append(equity[:0], make([]market.Money, len(r.Assets))...)
-		}
+		clear(equity)
 		for i, w := range a.wallets {
 			if a.failed {
 				equity[i] += w.balance

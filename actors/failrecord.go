@@ -80,14 +80,20 @@ func (x *Exchange) journalFailure(pid *actor.PID, message any, reason string) (a
 	if journaled(unwrapEnvelope(message)) {
 		seq = p.mb.j.seq // begin set it before the handler ran
 	}
-	b := binary.AppendUvarint(nil, uint64(x.now()))
-	b = binary.AppendUvarint(b, seq)
-	b = appendStr(b, reason)
-	at = r.w.Append(recFailed, p.n, b, r.durableFn)
+	at = x.appendFailure(p.n, seq, reason)
 	if at == 0 {
 		x.log.Error("actors: the journal refused the record of a failed actor: a restart will not rebuild it", "actor", pid.Id)
 	}
 	return at
+}
+
+// appendFailure appends a recFailed record: actor n failed on record seq
+// (0: a message not journaled) for reason. It returns its sequence, 0 if
+// the journal refused it.
+func (x *Exchange) appendFailure(n uint32, seq uint64, reason string) uint64 {
+	p := binary.AppendUvarint(nil, uint64(x.now()))
+	p = binary.AppendUvarint(p, seq)
+	return x.rec.w.Append(recFailed, n, appendStr(p, reason), x.rec.durableFn)
 }
 
 // beginFailed journals the message a failed actor handles, as begin does
@@ -142,7 +148,6 @@ func (w *worker) replayFailed(t *target, seq uint64, f *failureRec) error {
 		held = &replayFailure{}
 		t.failure = held
 	}
-	held.confirmed.Store(true)
 	w.rp.r.x.replayedFailure(t, held, f.reason, seq)
 	return nil
 }
@@ -166,14 +171,11 @@ func (x *Exchange) replayedFailure(t *target, held *replayFailure, reason string
 // the journal's Behaviour is this binary's, so the live actor panicked
 // there too.
 func (x *Exchange) adoptFailures(rp *replayer) error {
-	r := x.rec
 	for _, f := range rp.held {
 		if f.confirmed.Load() {
 			continue
 		}
-		p := binary.AppendUvarint(nil, uint64(x.now()))
-		p = binary.AppendUvarint(p, f.seq)
-		at := r.w.Append(recFailed, f.t.n, appendStr(p, f.reason), r.durableFn)
+		at := x.appendFailure(f.t.n, f.seq, f.reason)
 		if at == 0 {
 			return f.err
 		}
