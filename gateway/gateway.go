@@ -225,14 +225,14 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 	// Drained subscriptions still deliver what they had queued; micro does
 	// not say when that is done, but nats.go drops a draining subscription
-	// from the connection once its queue is empty. So: a quiet moment with
-	// every request answered once the connection has lost the service's
-	// subscriptions (the last request taken from a queue may be on its
-	// way to the handler), else a longer one (the count is the
-	// connection's, which others share and may change meanwhile). A short
-	// quiet moment alone ended Stop while a starved subscription still
-	// held requests (CI, TestE2ECloseAnswersInFlight under load: 96 of 400
-	// unanswered).
+	// from the connection once its queue is empty, and counts a message as
+	// queued until its handler returns (v1.55 lowers the count at the top
+	// of the next delivery), so a drained connection has handed every
+	// request to received(). Then a short quiet moment with every request
+	// answered ends Stop; while the count is the connection's, shared with
+	// others that may change meanwhile, a longer one. A short quiet moment
+	// alone ended Stop while a starved subscription still held requests
+	// (CI, TestE2ECloseAnswersInFlight under load: 96 of 400 unanswered).
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -255,12 +255,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 
 // drained says the service's subscriptions have left sc (Stop): exactly
 // the others are left (none on a connection of its own). Fewer or more
-// means the others changed meanwhile and the count says nothing. nats.go
-// drops a draining subscription once its pending count is 0, which it
-// lowers as it takes a message, before the handler runs: a request taken
-// and not yet received is covered only by the quiet moment after (a
-// starved delivery goroutine can outlast it: the rare loss in
-// TestE2ECloseAnswersInFlight under load).
+// means the others changed meanwhile and the count says nothing.
 func (g *Gateway) drained() bool { return g.sc.IsClosed() || g.sc.NumSubscriptions() == g.others }
 
 // serveNow serves a request from the intake (fairqueue.go). A request
