@@ -121,7 +121,7 @@ func unwrapEnvelope(m any) any {
 // at: its sequence). It reports whether this was its first failure.
 func (x *Exchange) accountFailed(e *accountEntry, message any, reason string, at uint64) bool {
 	first := !e.failed.Swap(true)
-	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL until an operator repairs it",
+	x.log.Error("actors: account actor panicked; stopped it, the account answers INTERNAL from now on (no command brings it back yet)",
 		"account", e.name, "reason", reason)
 	if r, ok := message.(refusable); ok && !(first && repostedToAccount(message)) {
 		r.refuse(wire.Errorf(wire.CodeInternal, "internal error in account %s", e.name))

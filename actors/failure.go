@@ -34,7 +34,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		a.abandon(ctx)
 		if a.x.events {
 			a.emit(&wire.AccountEvent{Type: wire.EventError, Error: wire.Errorf(wire.CodeInternal,
-				"the account stopped after an internal error and answers INTERNAL until an operator repairs it: %s", m.reason)})
+				"the account stopped after an internal error and answers INTERNAL from now on; its state is kept for the operators: %s", m.reason)})
 		}
 	case *canceledMsg: // refusable too, but the books no longer hold its orders
 		m.refuse(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))
