@@ -176,6 +176,7 @@ func TestE2ETrailingStop(t *testing.T) {
 			if r.Order.Status != wire.StatusUntriggered || r.Order.CallbackRate.IsZero() {
 				t.Fatalf("placed %+v", r.Order)
 			}
+			e.waitStatus("alice", r.Order.OrderID, wire.StatusUntriggered) // its event is in
 			for _, p := range tc.path {
 				e.index(p)
 			}
@@ -315,6 +316,12 @@ func TestE2EConditionalAmend(t *testing.T) {
 	if o.OrderID != id || o.Status != wire.StatusUntriggered || !o.TriggerPrice.Equal(dec("1030")) || !o.Price.Equal(dec("1040")) || !o.Qty.Equal(dec("3")) {
 		t.Fatalf("amended %+v", o)
 	}
+	eventually(t, "the amend's event", func() error { // events come on their own connection
+		if sts, _ := e.orderStatuses("alice", id); len(sts) < 2 {
+			return fmt.Errorf("statuses %v", sts)
+		}
+		return nil
+	})
 	e.index("1020") // the old trigger would fire here
 	alice.state()
 	if sts, _ := e.orderStatuses("alice", id); len(sts) != 2 { // placed, amended

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -735,6 +736,76 @@ func TestStopOwnConnection(t *testing.T) {
 		case <-replies:
 		case <-time.After(5 * time.Second):
 			t.Fatal("a request queued at Stop was not answered")
+		}
+	}
+}
+
+// TestStopWaitsForAStarvedSubscription: a subscription's goroutine starved
+// between two requests, with more queued behind them, looks quiet: every
+// request it delivered is answered and nothing new arrives. On a
+// connection of its own Stop waits for the subscription to drain instead of
+// ending after a quiet moment and leaving the queued requests unanswered.
+func TestStopWaitsForAStarvedSubscription(t *testing.T) {
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn := func(name string) *nats.Conn {
+		c, err := srv.Connect(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	nc, sc, cl := conn("exchange"), conn("gateway"), conn("client")
+	g, err := Start(nc, newFake(), Options{Service: sc, Metrics: NewMetrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int32
+	starved, resume := make(chan struct{}), make(chan struct{})
+	g.delivered = func(string) {
+		if n.Add(1) == 2 {
+			close(starved)
+			<-resume
+		}
+	}
+	replies := make(chan *nats.Msg, 8)
+	inbox := nats.NewInbox()
+	if _, err := cl.ChanSubscribe(inbox, replies); err != nil {
+		t.Fatal(err)
+	}
+	const sent = 3
+	for range sent {
+		if err := cl.PublishRequest(subj.State("alice"), inbox, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-starved
+	if m := <-replies; !strings.Contains(string(m.Data), `"ok":true`) {
+		t.Fatalf("reply %s", m.Data)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) with two requests queued behind a starved subscription", err)
+	case <-time.After(2 * quietUndrained):
+	}
+	close(resume)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < sent; i++ {
+		select {
+		case m := <-replies:
+			if !strings.Contains(string(m.Data), `"ok":true`) {
+				t.Fatalf("reply %s", m.Data)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d requests answered", i, sent)
 		}
 	}
 }
