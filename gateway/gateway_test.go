@@ -671,24 +671,7 @@ func TestStopDrainedCountsOthers(t *testing.T) {
 // connection gains or loses meanwhile change nothing, and a request still
 // queued in a subscription holds Stop until it is answered.
 func TestStopOwnConnection(t *testing.T) {
-	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn := func(name string) *nats.Conn {
-		c, err := srv.Connect(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c
-	}
-	nc, sc, cl := conn("exchange"), conn("gateway"), conn("client")
-	g, err := Start(nc, newFake(), Options{Service: sc, Metrics: NewMetrics()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, nc, sc, cl := ownConnection(t)
 	if nc.NumSubscriptions() != 0 || sc.NumSubscriptions() != g.subs || g.subs == 0 {
 		t.Fatalf("subscriptions: %d on the exchange's connection, %d on the service's, %d the service's", nc.NumSubscriptions(), sc.NumSubscriptions(), g.subs)
 	}
@@ -746,24 +729,7 @@ func TestStopOwnConnection(t *testing.T) {
 // connection of its own Stop waits for the subscription to drain instead of
 // ending after a quiet moment and leaving the queued requests unanswered.
 func TestStopWaitsForAStarvedSubscription(t *testing.T) {
-	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn := func(name string) *nats.Conn {
-		c, err := srv.Connect(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c
-	}
-	nc, sc, cl := conn("exchange"), conn("gateway"), conn("client")
-	g, err := Start(nc, newFake(), Options{Service: sc, Metrics: NewMetrics()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, _, _, cl := ownConnection(t)
 	var n atomic.Int32
 	starved, resume := make(chan struct{}), make(chan struct{})
 	g.delivered = func(string) {
@@ -808,4 +774,30 @@ func TestStopWaitsForAStarvedSubscription(t *testing.T) {
 			t.Fatalf("%d of %d requests answered", i, sent)
 		}
 	}
+}
+
+// ownConnection starts a gateway whose endpoints subscribe on a
+// connection of their own (sc) and reply on the exchange's (nc), as app
+// wires it, and a client connection.
+func ownConnection(t *testing.T) (g *Gateway, nc, sc, cl *nats.Conn) {
+	t.Helper()
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn := func(name string) *nats.Conn {
+		c, err := srv.Connect(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	nc, sc, cl = conn("exchange"), conn("gateway"), conn("client")
+	g, err = Start(nc, newFake(), Options{Service: sc, Metrics: NewMetrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, nc, sc, cl
 }
