@@ -436,16 +436,10 @@ func (m *Machine) adlLeg(i int) (*Leg, error) {
 }
 
 func (m *Machine) onADLPlan(in ADLPlan) error {
-	g, err := m.adlLeg(in.Leg)
+	g, err := m.plan(in)
 	if err != nil {
 		return err
 	}
-	if g.planned {
-		return m.broken("second ADL plan for leg %s", g.Symbol.Name)
-	}
-	g.planned = true
-	g.pending += in.Closes
-	g.expect += in.Covered
 	if err := m.answerDeferred(g, false); err != nil {
 		return err
 	}
@@ -467,6 +461,22 @@ func (m *Machine) onADLFilled(in ADLFilled) error {
 		g.closed(in.Account, in.Qty)
 	}
 	return m.roundStep(in.Leg)
+}
+
+// plan books an ADL plan on the leg that asked: the closes and lots its
+// round now waits for.
+func (m *Machine) plan(in ADLPlan) (*Leg, error) {
+	g, err := m.adlLeg(in.Leg)
+	if err != nil {
+		return nil, err
+	}
+	if g.planned {
+		return nil, m.broken("second ADL plan for leg %s", g.Symbol.Name)
+	}
+	g.planned = true
+	g.pending += in.Closes
+	g.expect += in.Covered
+	return g, nil
 }
 
 // roundStep ends an ADL round once the plan and every answer are in:
@@ -873,16 +883,10 @@ func (m *Machine) afterAbandon(in Input) error {
 		_, err := m.adjusted(in)
 		return err
 	case ADLPlan:
-		g, err := m.adlLeg(in.Leg)
+		g, err := m.plan(in)
 		if err != nil {
 			return err
 		}
-		if g.planned {
-			return m.broken("second ADL plan for leg %s", g.Symbol.Name)
-		}
-		g.planned = true
-		g.pending += in.Closes
-		g.expect += in.Covered
 		m.abandonedRound(g)
 	case ADLFilled:
 		g, err := m.leg(in.Leg)
