@@ -41,7 +41,9 @@ func TestSnapshotKeepsAQuietAbandonedLiquidation(t *testing.T) {
 			e.index(tsym, "3100")
 			e.awaitLiq("A", "waited for "+c, func(a *accountActor) bool { return strings.Contains(a.liq.Describe(), due) })
 			e.fail("A", func(*accountActor) {})
-			if _, _, err := e.x.Snapshot(10 * time.Millisecond); !errors.Is(err, ErrBusy) {
+			// The timer is no message in flight: only Quiet refuses it.
+			if _, _, err := e.x.Snapshot(10 * time.Millisecond); !errors.Is(err, ErrBusy) ||
+				c == "retry timer" && !strings.Contains(err.Error(), "still waits for answers") {
 				t.Fatalf("a snapshot with the abandoned liquidation's %s due: %v, want ErrBusy", c, err)
 			}
 			close(held)

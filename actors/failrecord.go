@@ -447,7 +447,7 @@ func loadAbandoned(d *payload, failed []*accountActor) {
 			d.err = fmt.Errorf("%w: %w", ErrSnapshot, d.err)
 			return
 		}
-		if lq.L.Account != a.e.id || !lq.Quiet() || !a.risk(a.x.symbol(lq.Legs[0].Symbol.Name)).InLiquidation() {
+		if lq.L.Account != a.e.id || !lq.Quiet() || len(lq.Legs) == 0 || !a.risk(a.x.symbol(lq.Legs[0].Symbol.Name)).InLiquidation() {
 			d.fail("abandoned liquidation of another account, not quiet or not taken over")
 			return
 		}
