@@ -126,8 +126,12 @@ func TestRefundToAFailedWinnerIsHeld(t *testing.T) {
 
 // longAgainstB: A (750) is long 1 at 3750, leverage 5 (bankrupt at 3000),
 // against B (100000); the fund holds fund.
-func longAgainstB(t *testing.T, fund string) *env {
-	e := newEnv(t, testSymbol(t, tsym, longTiers()...))
+func longAgainstB(t *testing.T, fund string) *env { return longAgainstBOn(t, nil, nil, fund) }
+
+// longAgainstBOn is longAgainstB durable on j (nil: in memory), with the
+// exchange's options changed by opts (when not nil).
+func longAgainstBOn(t *testing.T, j *memJournal, opts func(*Options), fund string) *env {
+	e := newEnvOpts(t, j, nil, opts, testSymbol(t, tsym, longTiers()...))
 	e.index(tsym, "3750")
 	if fund != "0" {
 		e.fundDeposit(fund)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/liq"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
@@ -262,9 +263,11 @@ func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
 
 // snapshotFailed returns the failed accounts a snapshot keeps (their
 // state frozen as it is, out of service again when loaded: appendFailed),
-// or why it cannot be taken: a shared actor failed (trading is halted), or
-// an account failed in its liquidation (which a snapshot cannot hold) or
-// with a state that breaks risk's invariants (a snapshot refuses it).
+// or why it cannot be taken: a shared actor failed (trading is halted), an
+// account failed in a partial liquidation (which a snapshot cannot hold)
+// or with a state that breaks risk's invariants (a snapshot refuses it),
+// or an account's abandoned liquidation still waits for an answer
+// (ErrBusy: liq.Machine.Quiet, try later).
 func (x *Exchange) snapshotFailed() ([]failedAccount, error) {
 	var as []failedAccount
 	for _, f := range x.failed.all() {
@@ -274,8 +277,11 @@ func (x *Exchange) snapshotFailed() ([]failedAccount, error) {
 		}
 		t, _ := x.rec.target(actorAccount + uint32(x.accounts.get(x, name).id))
 		a := t.recv.(*accountActor)
-		if a.liq != nil || a.partial != nil {
-			return nil, fmt.Errorf("%w: account %s failed in its liquidation, which a snapshot cannot keep", ErrSnapshot, name)
+		if a.partial != nil {
+			return nil, fmt.Errorf("%w: account %s failed in its partial liquidation, which a snapshot cannot keep", ErrSnapshot, name)
+		}
+		if err := a.abandonedSnapshotable(); err != nil {
+			return nil, err
 		}
 		for i := range a.wallets {
 			if err := a.wallets[i].acct.Check(); err != nil {
@@ -287,6 +293,36 @@ func (x *Exchange) snapshotFailed() ([]failedAccount, error) {
 	return as, nil
 }
 
+// abandonedSnapshotable says why a snapshot cannot keep the failed
+// account's abandoned liquidation yet (nil: none, or one it keeps). It
+// keeps one only once nothing can reach it (liq.Machine.Quiet): every
+// answer it was due is then booked on its frozen legs, and none comes
+// after the snapshot for the restarted exchange to miss. Before, it never
+// did, and from the first account that failed while liquidating no
+// snapshot was ever taken again. A machine its checks refuse (the panic
+// broke it) would make the snapshot unloadable: refused.
+func (a *accountActor) abandonedSnapshotable() error {
+	lq := a.liq
+	if lq == nil {
+		return nil
+	}
+	if !lq.Quiet() || lq.SnapshotReady() != nil {
+		return fmt.Errorf("%w: account %s failed in its liquidation, which still waits for answers", ErrBusy, a.e.name)
+	}
+	if _, _, err := liq.DecodeSnapshot(lq.AppendSnapshot(nil), a.x.symbolOf, liq.Config{}); err != nil {
+		return fmt.Errorf("%w: account %s failed in its liquidation, leaving it broken: %v", ErrSnapshot, a.e.name, err)
+	}
+	return nil
+}
+
+// symbolOf is the compiled symbol named name, nil when none is.
+func (x *Exchange) symbolOf(name string) *market.Symbol {
+	if h := x.symbol(name); h != nil {
+		return h.sym
+	}
+	return nil
+}
+
 // failedAccount is a failed account a snapshot keeps.
 type failedAccount struct {
 	a      *accountActor
@@ -295,8 +331,9 @@ type failedAccount struct {
 
 // appendFailed ends snapshot p (after its behaviour version, so that
 // snapshots without failed accounts read as before) with the failed
-// accounts, the reasons, the money and the fills held for them, and
-// rehashes it.
+// accounts, the reasons, the money and the fills held for them, then (only
+// when there are any, so that snapshots without read as before) their
+// abandoned liquidations, and rehashes it.
 func appendFailed(p []byte, as []failedAccount) []byte {
 	if len(as) == 0 {
 		return p
@@ -317,6 +354,7 @@ func appendFailed(p []byte, as []failedAccount) []byte {
 			}
 		}
 	}
+	p = appendAbandoned(p, as)
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...)
 }
@@ -329,6 +367,7 @@ func (x *Exchange) loadFailed(d *payload) {
 		d.fail("failed accounts")
 		return
 	}
+	var failed []*accountActor
 	for range n {
 		e, ok := x.accounts.byName.Load(d.str())
 		if !ok || d.err != nil {
@@ -358,5 +397,64 @@ func (x *Exchange) loadFailed(d *payload) {
 		}
 		a.failed.Store(true)
 		x.failed.add("account "+a.name, reason, false, 0) // before any failure the records after it add
+		failed = append(failed, acct)
+	}
+	if len(d.p) != 0 && d.err == nil { // absent without an abandoned liquidation
+		loadAbandoned(d, failed)
+	}
+}
+
+// appendAbandoned appends the abandoned liquidations of the failed
+// accounts as (Quiet, snapshotFailed checked it): their count, then each
+// one's index in as and its liq snapshot. None: nothing.
+func appendAbandoned(p []byte, as []failedAccount) []byte {
+	n := 0
+	for _, f := range as {
+		if f.a.liq != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return p
+	}
+	p = binary.AppendUvarint(p, uint64(n))
+	for i, f := range as {
+		if f.a.liq != nil {
+			p = binary.AppendUvarint(p, uint64(i))
+			p = f.a.liq.AppendSnapshot(p)
+		}
+	}
+	return p
+}
+
+// loadAbandoned reads what appendAbandoned wrote: each failed account
+// holds its abandoned liquidation again, quiet as it was.
+func loadAbandoned(d *payload, failed []*accountActor) {
+	n := d.uvarint()
+	if n > uint64(len(failed)) {
+		d.fail("abandoned liquidations")
+		return
+	}
+	for range n {
+		i := d.uvarint()
+		if d.err != nil || i >= uint64(len(failed)) || failed[i].liq != nil {
+			d.fail("abandoned liquidation")
+			return
+		}
+		a := failed[i]
+		lq := new(liquidation)
+		if d.p, d.err = liq.DecodeSnapshotInto(&lq.Machine, d.p, a.x.symbolOf, a.liqConfig()); d.err != nil {
+			d.err = fmt.Errorf("%w: %w", ErrSnapshot, d.err)
+			return
+		}
+		if lq.L.Account != a.e.id || !lq.Quiet() || len(lq.Legs) == 0 || !a.risk(a.x.symbol(lq.Legs[0].Symbol.Name)).InLiquidation() {
+			d.fail("abandoned liquidation of another account, not quiet or not taken over")
+			return
+		}
+		lq.hs = lq.hsBuf[:0]
+		for i := range lq.Legs {
+			lq.hs = append(lq.hs, a.x.symbol(lq.Legs[i].Symbol.Name))
+		}
+		a.liq = lq
 	}
 }

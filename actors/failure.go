@@ -22,7 +22,10 @@ import (
 // their side of is booked on its frozen state (its abandoned liquidation's
 // IOC fills and ADL closes), a refund of a winner's escrow, its own
 // money, is held for it (wallet.held), and so are fills of its own orders
-// the book matched before the pull (HeldFill); the audit counts both.
+// the book matched before the pull (HeldFill); the audit counts both. Its
+// abandoned liquidation counts the answers still due down (plans, closes,
+// charges, a retry's timer); once none is (liq.Machine.Quiet) a snapshot
+// keeps it with the account (appendAbandoned).
 
 // refuseAll is a failed account's whole behaviour: requests are answered
 // INTERNAL, protocol messages of other accounts' liquidations are answered
@@ -97,14 +100,16 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			} else if m.amount != 0 {
 				a.x.log.Error("actors: an ADL close adjustment for no liquidation of a failed account dropped", "account", a.e.name, "from", m.name, "amount", m.amount)
 			}
+		case socialPlan: // counted down, as the charges it announces
+			if i := a.abandonedLeg(m.sym); i >= 0 {
+				a.abandoned(ctx, liq.SocialPlan{Leg: i, N: m.n, Uncovered: m.amount})
+			}
 		case socialCharge:
 			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
 		case socialCap: // quoted after the failure: give it back
-			if a.liq != nil {
-				if i := a.liq.legOf(a.x.symbols[m.sym]); i >= 0 {
-					a.abandoned(ctx, liq.SocialCap{Leg: i, Amount: m.amount})
-				}
+			if i := a.abandonedLeg(m.sym); i >= 0 {
+				a.abandoned(ctx, liq.SocialCap{Leg: i, Amount: m.amount})
 			}
 		}
 	case *reservedMsg: // granted after the failure: give it back
@@ -115,12 +120,19 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		if m.fast {
 			a.x.timers.Add(-1) // or quiesce waits for it forever
 		}
-	case *adlFilledMsg: // a counterparty closed at B: the frozen leg books it
-		if a.liq != nil {
-			if i := a.liq.legOf(a.x.symbols[m.sym]); i >= 0 {
-				a.abandoned(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked})
-				return
+		if a.liq != nil && a.liq.Res == m.res { // its abandoned leg waits for nothing more
+			if i := a.abandonedLeg(m.sym); i >= 0 {
+				a.abandoned(ctx, liq.TimerFired{Leg: i})
 			}
+		}
+	case *adlPlanMsg: // counted down: Quiet waits for the closes it announces
+		if i := a.abandonedLeg(m.sym); i >= 0 {
+			a.abandoned(ctx, liq.ADLPlan{Leg: i, Closes: m.closes, Covered: m.covered})
+		}
+	case *adlFilledMsg: // a counterparty closed at B: the frozen leg books it
+		if i := a.abandonedLeg(m.sym); i >= 0 {
+			a.abandoned(ctx, liq.ADLFilled{Leg: i, Qty: m.qty, Asked: m.asked})
+			return
 		}
 		a.x.log.Error("actors: an ADL close for no liquidation of a failed account dropped", "account", a.e.name, "qty", m.qty)
 	case *makerFillMsg:

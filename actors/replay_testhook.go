@@ -48,6 +48,11 @@ const (
 	FailResult                 // its account, on its book's result (a protocol message the failed account then answers)
 	FailBook                   // its book (a shared actor: trading halts)
 	FailCanceled               // its account, on its book's answer to its cancel
+	// FailLiquidation: any account, on its book's result of a liquidation's
+	// IOC order issued by an odd journal record (ids are the record's
+	// sequence, shifted: replay issues the same), whatever cid: about half
+	// the liquidations that reach the book are abandoned there.
+	FailLiquidation
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -70,6 +75,9 @@ func (f *failOrder) check(a *accountActor, m any) {
 	case *takerResultMsg:
 		if o := a.orders.get(m.id); f.at == FailResult && o != nil && o.clientID == f.cid {
 			panic(fmt.Sprintf("test: the result of %q panics (FailOrderForTest)", f.cid))
+		}
+		if f.at == FailLiquidation && a.liq != nil && a.liq.Owns(m.id) && m.id>>8%2 == 1 {
+			panic(fmt.Sprintf("test: the result of liquidation order %d panics (FailOrderForTest)", m.id))
 		}
 	case *canceledMsg:
 		for _, c := range m.orders {

@@ -378,7 +378,7 @@ func (a *adlActor) loadSnapshot(d *payload) {
 }
 
 func (a *accountActor) appendSnapshot(p []byte) ([]byte, error) {
-	if a.liq != nil || a.partial != nil {
+	if (a.liq != nil && !a.e.failed.Load()) || a.partial != nil { // a failed one's: appendFailed
 		return nil, fmt.Errorf("%w: account %s is being liquidated", ErrBusy, a.e.name)
 	}
 	p = a.wallets[0].appendSnapshot(p) // the other wallets' in the wallets section

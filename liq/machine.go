@@ -39,9 +39,10 @@ type Leg struct {
 	// its plan arrived; pending counts closes not yet answered, expect
 	// the planned quantity not yet answered; progress records whether
 	// the round closed anything, idle the rounds in a row that did not.
-	// (The flags sit next to Socialized: one word for all five.)
+	// (The flags sit next to Socialized: one word for all six.)
 	asked, planned, progress bool
 	offered                  bool // offered to ADL at least once
+	waiting                  bool // a RetryAfter's timer is armed (TimerFired due)
 
 	quote Quote        // the book's quote for the leg (set on Reserved)
 	share market.Money // the leg's share of the reservation
@@ -435,16 +436,10 @@ func (m *Machine) adlLeg(i int) (*Leg, error) {
 }
 
 func (m *Machine) onADLPlan(in ADLPlan) error {
-	g, err := m.adlLeg(in.Leg)
+	g, err := m.plan(in)
 	if err != nil {
 		return err
 	}
-	if g.planned {
-		return m.broken("second ADL plan for leg %s", g.Symbol.Name)
-	}
-	g.planned = true
-	g.pending += in.Closes
-	g.expect += in.Covered
 	if err := m.answerDeferred(g, false); err != nil {
 		return err
 	}
@@ -466,6 +461,22 @@ func (m *Machine) onADLFilled(in ADLFilled) error {
 		g.closed(in.Account, in.Qty)
 	}
 	return m.roundStep(in.Leg)
+}
+
+// plan books an ADL plan on the leg that asked: the closes and lots its
+// round now waits for.
+func (m *Machine) plan(in ADLPlan) (*Leg, error) {
+	g, err := m.adlLeg(in.Leg)
+	if err != nil {
+		return nil, err
+	}
+	if g.planned {
+		return nil, m.broken("second ADL plan for leg %s", g.Symbol.Name)
+	}
+	g.planned = true
+	g.pending += in.Closes
+	g.expect += in.Covered
+	return g, nil
 }
 
 // roundStep ends an ADL round once the plan and every answer are in:
@@ -490,6 +501,7 @@ func (m *Machine) roundStep(i int) error {
 	}
 	m.reprice(i, moved)
 	g.idle++
+	g.waiting = true
 	g.eff.retry = RetryAfter{Leg: i, After: m.cfg.Retry << min(g.idle-1, MaxBackoff)}
 	m.emit(&g.eff.retry)
 	return nil
@@ -643,9 +655,11 @@ func (m *Machine) reprice(i int, moved bool) {
 }
 
 func (m *Machine) onTimer(in TimerFired) error {
-	if _, err := m.leg(in.Leg); err != nil {
+	g, err := m.leg(in.Leg)
+	if err != nil {
 		return err
 	}
+	g.waiting = false
 	return m.askADL(in.Leg)
 }
 
@@ -854,23 +868,47 @@ func (m *Machine) Abandon() []Effect {
 // and books on its legs what the market did to them meanwhile: an IOC's
 // fills and the ADL closes its counterparties made at the bankruptcy
 // price (they booked their side; the frozen legs stay the other side, so
-// open interest and money still add up).
+// open interest and money still add up). It also counts the answers down
+// as a live machine does, asking nothing again, so that Quiet can tell
+// when none is due.
 func (m *Machine) afterAbandon(in Input) error {
 	switch in := in.(type) {
 	case IOCDone:
-		_, err := m.bookIOC(in)
+		i, err := m.bookIOC(in)
+		if err == nil {
+			m.keepFunding(&m.Legs[i])
+		}
 		return err
 	case CloseAdjusted:
 		_, err := m.adjusted(in)
 		return err
+	case ADLPlan:
+		g, err := m.plan(in)
+		if err != nil {
+			return err
+		}
+		m.abandonedRound(g)
 	case ADLFilled:
-		if in.Qty > 0 {
-			g, err := m.leg(in.Leg)
-			if err != nil {
+		g, err := m.leg(in.Leg)
+		if err != nil {
+			return err
+		}
+		if in.Qty > 0 { // booked whatever the counters say: the counterparty booked its side
+			if err := m.fill(g, g.Bankruptcy, in.Qty, "ADL close"); err != nil {
 				return err
 			}
-			return m.fill(g, g.Bankruptcy, in.Qty, "ADL close")
 		}
+		if g.asked {
+			g.pending--
+			g.expect -= in.Asked
+			m.abandonedRound(g)
+		}
+	case TimerFired:
+		g, err := m.leg(in.Leg)
+		if err != nil {
+			return err
+		}
+		g.waiting = false // asks nothing again
 	case Reserved:
 		if !m.reserved {
 			m.reserved = true
@@ -878,16 +916,88 @@ func (m *Machine) afterAbandon(in Input) error {
 		}
 	case SocialCap:
 		if in.Leg >= 0 && in.Leg < len(m.Legs) {
+			if sc := &m.Legs[in.Leg].social; !sc.quoted && m.quotes > 0 {
+				m.quotes-- // answered: nothing to collect, the set-aside goes back
+				sc.quoted, sc.escrowed, sc.capacity = true, true, in.Amount
+			}
 			m.releaseSocial(in.Leg, in.Amount)
 		}
+	case SocialPlan:
+		if in.Leg >= 0 && in.Leg < len(m.Legs) {
+			if sc := &m.Legs[in.Leg].social; sc.asked && !sc.planned {
+				sc.planned = true
+				sc.pending += in.N
+				m.abandonedSocialRound(sc)
+			}
+		}
 	case SocialCharged:
-		if in.Paid > 0 && in.Leg >= 0 && in.Leg < len(m.Legs) {
-			g := &m.Legs[in.Leg]
+		if in.Leg < 0 || in.Leg >= len(m.Legs) {
+			return nil
+		}
+		g := &m.Legs[in.Leg]
+		if in.Paid > 0 {
 			m.refunds = append(m.refunds[:0], Refund{Leg: in.Leg, Side: sideOf(g.Qty), Account: in.Account, Amount: in.Paid, Qty: in.Qty, Closed: in.Closed})
 			m.emit(&m.refunds[0])
 		}
+		if sc := &g.social; sc.asked {
+			sc.pending--
+			m.abandonedSocialRound(sc)
+		}
 	}
 	return nil
+}
+
+// abandonedRound ends an abandoned leg's ADL round once its plan and every
+// answer are in: nothing is asked again.
+func (m *Machine) abandonedRound(g *Leg) {
+	if !g.planned || g.pending > 0 {
+		return
+	}
+	g.asked, g.planned, g.pending, g.expect = false, false, 0, 0
+	m.keepFunding(g)
+}
+
+// keepFunding keeps an abandoned leg's funding that waited for its order
+// or round: it moves no price any more (a live leg's would, rebase).
+func (m *Machine) keepFunding(g *Leg) {
+	if g.order != 0 || g.asked {
+		return
+	}
+	g.kept += g.funding
+	g.funding, g.closers = 0, nil
+}
+
+// abandonedSocialRound ends an abandoned leg's socialized-loss round once
+// its plan and every charge's answer are in (each payment was refunded as
+// it came): nothing is spread again, and an escrow being collected is
+// over.
+func (m *Machine) abandonedSocialRound(sc *social) {
+	if !sc.planned || sc.pending > 0 {
+		return
+	}
+	if !sc.escrowed {
+		sc.escrowed = true
+		m.collecting--
+	}
+	sc.asked, sc.planned, sc.pending, sc.unpaid, sc.roundPaid, sc.rounds = false, false, 0, 0, 0, 0
+}
+
+// Quiet reports whether nothing more can reach the machine: it was
+// abandoned, and no answer it asked for is due — the fund's reservation
+// and every set-aside answered, no IOC order in a book, no ADL round, retry
+// timer, close adjustment or socialized-loss round out. What it booked is
+// then final (a live machine is never quiet: it settles or waits).
+func (m *Machine) Quiet() bool {
+	if !m.abandoned || !m.reserved || m.SetAsidesDue() > 0 {
+		return false
+	}
+	for i := range m.Legs {
+		g := &m.Legs[i]
+		if g.order != 0 || g.asked || g.waiting || g.adjusting > 0 || g.social.asked || len(g.deferred) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Machine) releaseReservation() {
@@ -936,8 +1046,8 @@ func (m *Machine) Describe() string {
 		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned, m.collecting, m.socialEnd, m.pay, m.payers)
 	for i := range m.Legs {
 		g := &m.Legs[i]
-		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d funding %d kept %d closers %v adjusting %d social %+v]",
-			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.funding, g.kept, g.closers, g.adjusting, g.social)
+		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d waiting %v funding %d kept %d closers %v adjusting %d social %+v]",
+			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.waiting, g.funding, g.kept, g.closers, g.adjusting, g.social)
 	}
 	return out
 }

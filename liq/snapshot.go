@@ -13,12 +13,12 @@ import (
 	"github.com/perpx/perpx/risk"
 )
 
-// A machine snapshot (version 3) holds what a liquidation needs to go on
+// A machine snapshot (version 4) holds what a liquidation needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so a machine has one encoding:
 //
 //	magic     [4]byte "PXLQ"
-//	version   uint8   3
+//	version   uint8   4
 //	account   uint64
 //	mode      uint8   (1 cross, 2 isolated)
 //	int64s    escrow, base, deficit
@@ -30,7 +30,7 @@ import (
 //	          symbol name (uvarint length, bytes); int64s qty, remaining,
 //	          cost, bankruptcy, liquidation, mark, deficit, gain, executed;
 //	          flags uint8 (bit 0 socialized, 1 asked, 2 planned, 3
-//	          progress, 4 offered); int64s need, quote mark, share; order
+//	          progress, 4 offered, 5 waiting); int64s need, quote mark, share; order
 //	          uint64; int64s pending, expect, idle; social flags uint8 (bit
 //	          0 quoted, 1 asked, 2 planned, 3 released, 4 escrowed); int64s
 //	          capacity, pending, charged, unpaid, round paid, rounds, want,
@@ -43,15 +43,16 @@ import (
 //	payers    uvarint count, then each: int64s leg, account, paid, qty;
 //	          uint8 closed
 //
-// Versions 1 (before the escrow) and 2 (before the closers) are not read:
-// no stored snapshot holds a machine (actors snapshot only with no
-// liquidation in flight).
+// Versions 1 (before the escrow), 2 (before the closers) and 3 (before
+// the retry timer's flag) are not read: no stored snapshot held a machine
+// before them (actors snapshot only a failed account's abandoned machine,
+// once Quiet).
 // The Config (retry, order ids) is the caller's, given back to
 // DecodeSnapshot. The effects are not state: a snapshot is taken between
 // Steps, once Ready has handed them out (SnapshotReady).
 const (
 	snapMagic    = "PXLQ"
-	snapVersion  = 3
+	snapVersion  = 4
 	snapHeader   = 4 + 1 + 8 + 1 + 3*8 + 8 + 1 + 8
 	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 8*8 + 2*8 // after the name, before the deferred count
 	snapDeferred = 3 * 8
@@ -67,6 +68,7 @@ const (
 	legPlanned    = 1 << 2
 	legProgress   = 1 << 3
 	legOffered    = 1 << 4
+	legWaiting    = 1 << 5
 
 	socQuoted   = 1 << 0
 	socAsked    = 1 << 1
@@ -128,7 +130,7 @@ func (g *Leg) appendSnapshot(dst []byte) []byte {
 	dst = append(binary.AppendUvarint(dst, uint64(len(g.Symbol.Name))), g.Symbol.Name...)
 	dst = appendI64s(dst, int64(g.Qty), int64(g.Remaining), int64(g.Cost), int64(g.Bankruptcy), int64(g.Liquidation),
 		int64(g.Mark), int64(g.Deficit), int64(g.Gain), int64(g.Executed))
-	dst = append(dst, flagByte(g.Socialized, g.asked, g.planned, g.progress, g.offered))
+	dst = append(dst, flagByte(g.Socialized, g.asked, g.planned, g.progress, g.offered, g.waiting))
 	dst = appendI64s(dst, int64(g.quote.Need), int64(g.quote.Mark), int64(g.share), int64(g.order),
 		int64(g.pending), int64(g.expect), int64(g.idle))
 	sc := &g.social
@@ -233,47 +235,59 @@ func decodeList[T any](p *[]byte, size int, what string, dec func(block) T) ([]T
 // check). The machine returned goes on exactly as the one the snapshot was
 // taken of.
 func DecodeSnapshot(p []byte, symbols func(string) *market.Symbol, cfg Config) (*Machine, []byte, error) {
+	m := new(Machine)
+	rest, err := DecodeSnapshotInto(m, p, symbols, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, rest, nil
+}
+
+// DecodeSnapshotInto is DecodeSnapshot into a Machine the caller holds (as
+// StartInto): it overwrites the whole of *m, which must not be copied
+// after, and leaves it unusable on an error.
+func DecodeSnapshotInto(m *Machine, p []byte, symbols func(string) *market.Symbol, cfg Config) ([]byte, error) {
 	if len(p) < len(snapMagic)+1 || string(p[:len(snapMagic)]) != snapMagic {
-		return nil, nil, fmt.Errorf("%w: not a liquidation snapshot", ErrSnapshot)
+		return nil, fmt.Errorf("%w: not a liquidation snapshot", ErrSnapshot)
 	}
 	if v := p[len(snapMagic)]; v != snapVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, v, snapVersion)
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrSnapshotVersion, v, snapVersion)
 	}
-	m, err := decodeMachine(&p, symbols, cfg)
+	err := decodeMachine(m, &p, symbols, cfg)
 	if err == nil {
 		err = m.check()
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	return m, p, nil
+	return p, nil
 }
 
 var errTruncated = errors.New("truncated")
 
 // decodeMachine reads the snapshot at *p (its magic and version checked)
-// and leaves the rest in *p.
-func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (*Machine, error) {
+// into m and leaves the rest in *p.
+func decodeMachine(m *Machine, p *[]byte, symbols func(string) *market.Symbol, cfg Config) error {
 	h, ok := take(p, snapHeader)
 	if !ok {
-		return nil, errTruncated
+		return errTruncated
 	}
 	h = h[len(snapMagic)+1:]
 	l := &risk.Liquidation{Account: book.AccountID(h.u64()), Mode: risk.MarginMode(h.flags())}
 	l.Escrow, l.Base, l.Deficit = market.Money(h.i64()), market.Money(h.i64()), market.Money(h.i64())
-	m := &Machine{L: l, Res: fund.ReservationID(h.u64()), cfg: cfg}
+	*m = Machine{L: l, Res: fund.ReservationID(h.u64()), cfg: cfg}
 	f := h.flags()
 	if f&^(snapReserved|snapSettled|snapAbandoned) != 0 {
-		return nil, fmt.Errorf("flags %#x", f)
+		return fmt.Errorf("flags %#x", f)
 	}
 	m.reserved, m.settled, m.abandoned = f&snapReserved != 0, f&snapSettled != 0, f&snapAbandoned != 0
 	m.amount = market.Money(h.i64())
 	var n int
 	if m.quotes, ok = count(p, 1); !ok {
-		return nil, errors.New("set-asides due: bad count")
+		return errors.New("set-asides due: bad count")
 	}
 	if n, ok = count(p, 1+snapLeg+1); !ok {
-		return nil, errors.New("legs: bad count")
+		return errors.New("legs: bad count")
 	}
 	l.Legs = make([]risk.LiquidationLeg, n)
 	m.Legs, m.out = m.legBuf[:0], m.outBuf[:0]
@@ -282,22 +296,22 @@ func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (
 	}
 	for i := range n {
 		if err := m.decodeLeg(p, i, symbols); err != nil {
-			return nil, fmt.Errorf("leg %d: %w", i, err)
+			return fmt.Errorf("leg %d: %w", i, err)
 		}
 	}
 	if m.collecting, ok = count(p, 1); !ok {
-		return nil, errors.New("escrows collecting: bad count")
+		return errors.New("escrows collecting: bad count")
 	}
 	b, ok := take(p, 1+8)
 	if !ok {
-		return nil, errTruncated
+		return errTruncated
 	}
 	if f = b.flags(); f&^1 != 0 {
-		return nil, fmt.Errorf("socialization flags %#x", f)
+		return fmt.Errorf("socialization flags %#x", f)
 	}
 	m.socialEnd, m.pay = f != 0, market.Money(b.i64())
 	if n, ok = count(p, snapPayer); !ok {
-		return nil, errors.New("payers: bad count")
+		return errors.New("payers: bad count")
 	}
 	if n > 0 {
 		m.payers = make([]Payer, n)
@@ -306,11 +320,11 @@ func decodeMachine(p *[]byte, symbols func(string) *market.Symbol, cfg Config) (
 		b, _ := take(p, snapPayer) // count saw them in the input
 		m.payers[k] = Payer{Leg: int(b.i64()), Account: book.AccountID(b.u64()), Paid: market.Money(b.i64()), Qty: book.Lots(b.i64())}
 		if f = b.flags(); f&^1 != 0 {
-			return nil, fmt.Errorf("payer %d flags %#x", k, f)
+			return fmt.Errorf("payer %d flags %#x", k, f)
 		}
 		m.payers[k].Closed = f != 0
 	}
-	return m, nil
+	return nil
 }
 
 // decodeLeg reads leg i and appends it.
@@ -336,10 +350,11 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 	m.Legs = append(m.Legs, Leg{LiquidationLeg: lg})
 	g := &m.Legs[i]
 	f := b.flags()
-	if f&^(legSocialized|legAsked|legPlanned|legProgress|legOffered) != 0 {
+	if f&^(legSocialized|legAsked|legPlanned|legProgress|legOffered|legWaiting) != 0 {
 		return fmt.Errorf("flags %#x", f)
 	}
 	g.Socialized, g.asked, g.planned, g.progress, g.offered = f&legSocialized != 0, f&legAsked != 0, f&legPlanned != 0, f&legProgress != 0, f&legOffered != 0
+	g.waiting = f&legWaiting != 0
 	if g.Socialized {
 		g.socialEffects() // as Start does
 	}
@@ -429,6 +444,8 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s: order %d with ADL asked %v, remaining %d", s.Name, g.order, g.asked, g.Remaining)
 		case g.asked && !g.offered:
 			return fmt.Errorf("leg %s asked ADL without offering", s.Name)
+		case g.waiting && (g.asked || g.order != 0 || !g.offered):
+			return fmt.Errorf("leg %s waits for a retry with ADL asked %v, order %d, offered %v", s.Name, g.asked, g.order, g.offered)
 		case g.idle < 0 || g.idle > math.MaxInt32:
 			return fmt.Errorf("leg %s idle %d", s.Name, g.idle)
 		case m.settled && (g.order != 0 || g.asked || len(g.deferred) > 0 || g.adjusting > 0):

@@ -1,0 +1,83 @@
+package actors
+
+import (
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perpx/perpx/wire"
+)
+
+// TestSnapshotKeepsAQuietAbandonedLiquidation: A's bankrupt long (no fund,
+// no bid) goes to ADL and A fails while its liquidation waits: for the
+// retry timer of a round that found nobody (B, the only short, failed
+// first), or for B's close at the bankruptcy price (B paused with it in its
+// mailbox). Until the answer comes the abandoned liquidation is not quiet
+// and a snapshot is refused (ErrBusy: the app tries again); once it came
+// (the close booked on A's frozen leg), the snapshot keeps the machine
+// with the failed account, and the exchange restored from it and the
+// records after it (and from the whole journal) has the live state hashes
+// and audit: money conserved, open interest even, A's leg, held money and
+// shortfall as they were. The restored exchange snapshots again. Before,
+// no snapshot was ever taken again once an account failed in its
+// liquidation.
+func TestSnapshotKeepsAQuietAbandonedLiquidation(t *testing.T) {
+	for _, c := range []string{"retry timer", "ADL close"} {
+		t.Run(c, func(t *testing.T) {
+			j := &memJournal{}
+			opts := func(o *Options) { o.ADLRetry = time.Second } // slow: quiesce does not wait for it
+			e := longAgainstBOn(t, j, opts, "0")
+			failed := []string{"A"}
+			held := make(chan struct{})
+			due := "planned true pending 1"
+			if c == "retry timer" {
+				e.fail("B", func(*accountActor) {}) // off the ranking: A's round finds nobody
+				failed, due = []string{"A", "B"}, "waiting true"
+			} else {
+				e.x.root.Send(e.x.accounts.get(e.x, "B").pid, &pauseMsg{until: held})
+			}
+			e.index(tsym, "3100")
+			e.awaitLiq("A", "waited for "+c, func(a *accountActor) bool { return strings.Contains(a.liq.Describe(), due) })
+			e.fail("A", func(*accountActor) {})
+			// The timer is no message in flight: only Quiet refuses it.
+			if _, _, err := e.x.Snapshot(10 * time.Millisecond); !errors.Is(err, ErrBusy) ||
+				c == "retry timer" && !strings.Contains(err.Error(), "still waits for answers") {
+				t.Fatalf("a snapshot with the abandoned liquidation's %s due: %v, want ErrBusy", c, err)
+			}
+			close(held)
+			e.awaitAccount("A", "quiet", func(a *accountActor) bool { return a.liq.Quiet() })
+			e.failedAudit(failed...)
+			snap, _, err := e.x.Snapshot(time.Second)
+			if err != nil {
+				t.Fatalf("a snapshot once the abandoned liquidation is quiet: %v", err)
+			}
+			e.deposit("C", "100000") // records after the snapshot
+			e.leverage("C", tsym, 5)
+			e.mustPlace("C", tsym, wire.Buy, "3000", "1")
+			live := e.failedAudit(failed...)
+			if c == "ADL close" && (live.Long[0] != 0 || e.position("B", tsym) != nil) {
+				t.Fatalf("B's close was not booked on A's leg: %s", live.String())
+			}
+			want := e.hashParts()
+			for _, from := range []string{"journal", "snapshot"} {
+				var s []byte
+				if from == "snapshot" {
+					s = snap
+				}
+				r := newEnvOpts(t, j.clone(), s, opts, testSymbol(t, tsym, longTiers()...))
+				if got := r.hashParts(); !maps.Equal(got, want) {
+					t.Fatalf("from the %s: state %v, want %v", from, got, want)
+				}
+				if a := r.failedAudit(failed...); jsonOf(t, a) != jsonOf(t, live) {
+					t.Fatalf("from the %s: audit\n%s\nlive\n%s", from, jsonOf(t, a), jsonOf(t, live))
+				}
+				refused(t, r, "A")
+				if _, _, err := r.x.Snapshot(time.Second); err != nil {
+					t.Fatalf("from the %s: a snapshot: %v", from, err)
+				}
+			}
+		})
+	}
+}
