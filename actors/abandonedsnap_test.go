@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -60,24 +61,34 @@ func TestSnapshotKeepsAQuietAbandonedLiquidation(t *testing.T) {
 			if c == "ADL close" && (live.Long[0] != 0 || e.position("B", tsym) != nil) {
 				t.Fatalf("B's close was not booked on A's leg: %s", live.String())
 			}
-			want := e.hashParts()
-			for _, from := range []string{"journal", "snapshot"} {
-				var s []byte
-				if from == "snapshot" {
-					s = snap
-				}
-				r := newEnvOpts(t, j.clone(), s, opts, testSymbol(t, tsym, longTiers()...))
-				if got := r.hashParts(); !maps.Equal(got, want) {
-					t.Fatalf("from the %s: state %v, want %v", from, got, want)
-				}
-				if a := r.failedAudit(failed...); jsonOf(t, a) != jsonOf(t, live) {
-					t.Fatalf("from the %s: audit\n%s\nlive\n%s", from, jsonOf(t, a), jsonOf(t, live))
-				}
-				refused(t, r, "A")
-				if _, _, err := r.x.Snapshot(time.Second); err != nil {
-					t.Fatalf("from the %s: a snapshot: %v", from, err)
-				}
-			}
+			e.restartsAlike(j, snap, opts, live, failed, testSymbol(t, tsym, longTiers()...))
 		})
+	}
+}
+
+// restartsAlike checks that the exchange restarted from the whole of j, and
+// from snapshot snap and the records after it, has e's state hashes and
+// audit (live, with the accounts failed), its first failed account still
+// refused, and snapshots again. opts and syms are e's.
+func (e *env) restartsAlike(j *memJournal, snap []byte, opts func(*Options), live AuditReport, failed []string, syms ...*market.Symbol) {
+	t := e.t
+	t.Helper()
+	want := e.hashParts()
+	for _, from := range []string{"journal", "snapshot"} {
+		var s []byte
+		if from == "snapshot" {
+			s = snap
+		}
+		r := newEnvOpts(t, j.clone(), s, opts, syms...)
+		if got := r.hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("from the %s: state differs in %v", from, diffHashes(got, want))
+		}
+		if a := r.failedAudit(failed...); jsonOf(t, a) != jsonOf(t, live) {
+			t.Fatalf("from the %s: audit\n%s\nlive\n%s", from, jsonOf(t, a), jsonOf(t, live))
+		}
+		refused(t, r, failed[0])
+		if _, _, err := r.x.Snapshot(time.Second); err != nil {
+			t.Fatalf("from the %s: a snapshot: %v", from, err)
+		}
 	}
 }

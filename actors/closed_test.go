@@ -119,7 +119,7 @@ func TestPlaceRefusesALongClientID(t *testing.T) {
 	}
 }
 
-func jsonOf(t *testing.T, v any) string {
+func jsonOf(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

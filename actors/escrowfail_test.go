@@ -42,7 +42,17 @@ func (e *env) awaitAccount(acct, what string, ok func(a *accountActor) bool) {
 // paying until held is closed, and B's and C's balances before. accts
 // (A, B, C, D and any other) are made in that order, with leverage 5.
 func escrowFromBAndC(t *testing.T, accts ...string) (e *env, before map[string]decimal.Decimal, held chan struct{}) {
-	e = newEnv(t, socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"}))
+	return escrowFromBAndCOn(t, nil, accts...)
+}
+
+// escrowSymbol is escrowFromBAndC's symbol.
+func escrowSymbol(t *testing.T) *market.Symbol {
+	return socializedSymbol(t, tsym, [2]string{"600000", "0.03"}, [2]string{"1000000000", "0.10"})
+}
+
+// escrowFromBAndCOn is escrowFromBAndC durable on j (nil: in memory).
+func escrowFromBAndCOn(t *testing.T, j *memJournal, accts ...string) (e *env, before map[string]decimal.Decimal, held chan struct{}) {
+	e = newEnvWith(t, j, escrowSymbol(t))
 	e.index(tsym, "3750")
 	e.fundDeposit("1000")
 	for _, acct := range accts {
@@ -61,7 +71,9 @@ func escrowFromBAndC(t *testing.T, accts ...string) (e *env, before map[string]d
 	held = make(chan struct{})
 	e.x.root.Send(e.x.accounts.get(e.x, "C").pid, &pauseMsg{until: held})
 	e.index(tsym, "3100")
-	e.awaitLiq("A", "had B's payment", func(a *accountActor) bool { return a.liq.SetAsidesDue() > 0 && a.liq.Charged() > 0 })
+	e.awaitLiq("A", "had B's payment", func(a *accountActor) bool {
+		return a.e.failed.Load() || a.liq.SetAsidesDue() > 0 && a.liq.Charged() > 0 // failed: on it (FailCharged)
+	})
 	return e, before, held
 }
 
@@ -144,8 +156,11 @@ func longAgainstBOn(t *testing.T, j *memJournal, opts func(*Options), fund strin
 
 // longAgainstBWithD is longAgainstB with a fund of 1000 and D (100000,
 // leverage 5) to take A's liquidation.
-func longAgainstBWithD(t *testing.T) *env {
-	e := longAgainstB(t, "1000")
+func longAgainstBWithD(t *testing.T) *env { return longAgainstBWithDOn(t, nil) }
+
+// longAgainstBWithDOn is longAgainstBWithD durable on j (nil: in memory).
+func longAgainstBWithDOn(t *testing.T, j *memJournal) *env {
+	e := longAgainstBOn(t, j, nil, "1000")
 	e.deposit("D", "100000")
 	e.leverage("D", tsym, 5)
 	return e

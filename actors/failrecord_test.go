@@ -84,7 +84,7 @@ func TestFailedAccountSurvivesRestart(t *testing.T) {
 }
 
 // refused checks that acct's requests are answered INTERNAL.
-func refused(t *testing.T, e *env, acct string) {
+func refused(t testing.TB, e *env, acct string) {
 	t.Helper()
 	if r := e.place(acct, tsym, wire.Buy, "3000", "1"); r.OK || r.Error.Code != wire.CodeInternal {
 		t.Fatalf("%s's place after the failure: %+v", acct, r)

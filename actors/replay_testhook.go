@@ -3,6 +3,8 @@ package actors
 import (
 	"fmt"
 	"sync/atomic"
+
+	"github.com/perpx/perpx/liq"
 )
 
 // replayPanic is the client order id whose place PanicOnReplayForTest
@@ -53,6 +55,13 @@ const (
 	// sequence, shifted: replay issues the same), whatever cid: about half
 	// the liquidations that reach the book are abandoned there.
 	FailLiquidation
+	// FailCharged: a liquidating account, once its liquidation booked a
+	// winner's payment (the answer to a socialized-loss charge, paid) and
+	// carried out what it asked, whatever cid.
+	FailCharged
+	// FailBooked: a liquidating account, once its liquidation booked its
+	// IOC order's fills and carried out what it asked, whatever cid.
+	FailBooked
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -84,6 +93,21 @@ func (f *failOrder) check(a *accountActor, m any) {
 			if o := a.orders.get(c.ID); f.at == FailCanceled && o != nil && o.clientID == f.cid {
 				panic(fmt.Sprintf("test: the cancel of %q panics (FailOrderForTest)", f.cid))
 			}
+		}
+	}
+}
+
+// checkStep panics when a's liquidation took in as f names (after
+// perform: the account panics on the message after the machine booked it).
+func (f *failOrder) checkStep(in liq.Input) {
+	switch in := in.(type) {
+	case liq.SocialCharged:
+		if f.at == FailCharged && in.Paid > 0 {
+			panic(fmt.Sprintf("test: the liquidation booked a payment of %d (FailOrderForTest)", in.Paid))
+		}
+	case liq.IOCDone:
+		if f.at == FailBooked && len(in.Fills) > 0 {
+			panic(fmt.Sprintf("test: the liquidation booked the fills of order %d (FailOrderForTest)", in.ID))
 		}
 	}
 }
