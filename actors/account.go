@@ -50,6 +50,10 @@ type accountActor struct {
 	filling any
 	booked  book.Lots
 	held    []HeldFill
+	// took is the message being handled once its liquidation took its
+	// answer (step): when it panics after, the re-post must not feed the
+	// answer again (accountActor.abandoned).
+	took any
 
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none
@@ -209,6 +213,7 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		return
 	}
 	a.x.begin(ctx, &a.j, actorAccount+uint32(a.e.id))
+	a.took = nil
 	if f := failTest.Load(); f != nil {
 		f.check(a, ctx.Message())
 	}

@@ -183,6 +183,13 @@ func (a *accountActor) abandoned(ctx actor.Context, in liq.Input) {
 	for _, e := range a.liq.Abandon() { // first, if the failure's own message has not come yet
 		a.giveBack(ctx, e)
 	}
+	if failedMessage(ctx) == a.took {
+		// The re-post of the answer the live machine took before the
+		// account panicked: Abandon gave back what it granted (a winner's
+		// payment it booked); fed again it would be given back twice.
+		a.took = nil
+		return
+	}
 	// An abandoned machine only gives back and books what its legs' IOC
 	// orders and ADL closes did; refusing one is a broken invariant of an
 	// account already out of service: said loudly, the audit shows it.

@@ -116,7 +116,11 @@ func (a *accountActor) liqConfig() liq.Config {
 // invariant stops the account (mustOK).
 func (a *accountActor) step(ctx actor.Context, in liq.Input) {
 	a.mustOK(a.liq.Step(in))
+	a.took = ctx.Message()
 	a.perform(ctx)
+	if f := failTest.Load(); f != nil {
+		f.checkStep(in)
+	}
 }
 
 // mustOK stops the account on a broken invariant: the panic goes to the
@@ -267,6 +271,11 @@ func (a *accountActor) onLiquidationResult(ctx actor.Context, m *takerResultMsg)
 		return
 	}
 	a.canceled(m.canceled)
+	// The lots the leg booked, even if the account panics: the re-posted
+	// result no longer names a liquidation order, and refuseAll holds
+	// only the fills beyond them (bookedOf), or they would count twice.
+	g := &a.liq.Legs[a.liq.legOf(a.x.symbols[m.sym])]
+	defer func(rem book.Lots) { a.booked = abs(rem - g.Remaining) }(g.Remaining)
 	a.step(ctx, liq.IOCDone{ID: m.id, Fills: execs})
 }
 
