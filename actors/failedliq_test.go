@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
 
@@ -75,4 +76,45 @@ func TestIOCFillsBookedBeforeTheFailureCountOnce(t *testing.T) {
 	e.mustPlace("D", tsym, wire.Buy, "2800", "1")
 	live = e.failedAudit("A")
 	e.restartsAlike(j, snap, nil, live, []string{"A"}, testSymbol(t, tsym, longTiers()...))
+}
+
+// TestFailedPartialLiquidationEnds: A (2000, leverage 10) is long 20 at
+// 1000 against B on a symbol that liquidates partially; at 926 it sends
+// its reduce order (sell 10, no worse than 900) and panics (FailPartial).
+// D's bid at 920 takes the order; its result reaches the failed account,
+// which holds the fill beside its frozen state and ends the partial
+// liquidation: the book is done with its order and nothing more can
+// come. A snapshot then keeps A, and a restart from the journal and from
+// it has the same state and audit. Before, the partial liquidation never
+// ended and every later snapshot was refused.
+func TestFailedPartialLiquidationEnds(t *testing.T) {
+	FailOrderForTest("any", FailPartial)
+	defer FailOrderForTest("", 0)
+	j := &memJournal{}
+	sym := func() *market.Symbol {
+		s := testSymbol(t, tsym, [2]string{"10000", "0.01"}, [2]string{"1000000", "0.05"})
+		s.PartialLiquidation = true
+		return s
+	}
+	e := newEnvWith(t, j, sym())
+	e.index(tsym, "1000")
+	e.deposit("A", "2000")
+	e.deposit("B", "100000")
+	e.deposit("D", "100000")
+	e.leverage("D", tsym, 10)
+	e.openPosition("A", "B", wire.Buy, "1000", "20", 10)
+	e.mustPlace("D", tsym, wire.Buy, "920", "10")
+	e.index(tsym, "926")
+	e.awaitFailed("A")
+	live := e.failedAudit("A")
+	if f := live.HeldFills[0]; f.Sell != 10 || f.Buy != 0 {
+		t.Fatalf("the reduce order's fill is not held for A: %s", live.String())
+	}
+	snap, _, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatalf("a snapshot after A's partial liquidation's result: %v", err)
+	}
+	e.mustPlace("D", tsym, wire.Buy, "900", "1")
+	live = e.failedAudit("A")
+	e.restartsAlike(j, snap, nil, live, []string{"A"}, sym())
 }

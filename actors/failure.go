@@ -66,6 +66,12 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		if terminal(wireStatus(m.status)) || m.code != book.OK || m.err != nil {
 			a.orders.Remove(m.id)
 		}
+		if p := a.partial; p != nil && p.o.id == m.id {
+			// Its partial liquidation's IOC order: its fills held as
+			// above, it is over and nothing more can come for it, so a
+			// snapshot need not wait for it (risk, frozen, keeps it).
+			a.partial = nil
+		}
 		for _, c := range m.canceled {
 			a.orders.Remove(c.ID)
 		}

@@ -52,6 +52,9 @@ func (a *accountActor) partialLiquidate(ctx actor.Context, h *symbolHandle) bool
 	}
 	ctx.Send(h.pid, &placeMsg{order: book.Order{ID: id, Account: a.e.id, Side: plan.Side, Type: book.Market, TIF: book.IOC,
 		Price: plan.Bound, Qty: plan.Qty, ReduceOnly: true, STP: book.STPCancelMaker}, from: ctx.Self()})
+	if f := failTest.Load(); f != nil && f.at == FailPartial {
+		panic("test: the account panics in its partial liquidation (FailOrderForTest)")
+	}
 	return true
 }
 

@@ -62,6 +62,9 @@ const (
 	// FailBooked: a liquidating account, once its liquidation booked its
 	// IOC order's fills and carried out what it asked, whatever cid.
 	FailBooked
+	// FailPartial: an account, once it sent its partial liquidation's
+	// reduce order, whatever cid.
+	FailPartial
 )
 
 // FailOrderForTest makes the handling of the order with client order id
