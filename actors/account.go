@@ -50,9 +50,12 @@ type accountActor struct {
 	filling any
 	booked  book.Lots
 	held    []HeldFill
-	// took is the message being handled once its liquidation took its
-	// answer (step): when it panics after, the re-post must not feed the
-	// answer again (accountActor.abandoned).
+	// took is the last message whose answer its liquidation took (step):
+	// when the account panics on it after, the re-post must not feed the
+	// answer again (accountActor.abandoned). Not reset per message (a
+	// write on every message would race replay with the actor's system
+	// messages): it keeps the message alive, so no other has its address
+	// (but pooled maker fills and places, which never reach abandoned).
 	took any
 
 	liq     *liquidation // in-flight liquidation, nil when none
@@ -213,7 +216,6 @@ func (a *accountActor) Receive(ctx actor.Context) {
 		return
 	}
 	a.x.begin(ctx, &a.j, actorAccount+uint32(a.e.id))
-	a.took = nil
 	if f := failTest.Load(); f != nil {
 		f.check(a, ctx.Message())
 	}

@@ -30,7 +30,7 @@ func TestPaymentBookedBeforeTheFailureRefundedOnce(t *testing.T) {
 	e, before, held := escrowFromBAndCOn(t, j, "A", "B", "C", "D")
 	e.awaitFailed("A")
 	close(held)
-	live := e.failedAudit("A")
+	e.failedAudit("A")
 	for acct, b := range before {
 		if got := e.state(acct).Balances["USDT"]; !got.Equal(b) {
 			t.Errorf("%s's balance %s, %s before its payment into A's escrow", acct, got, b)
@@ -41,7 +41,7 @@ func TestPaymentBookedBeforeTheFailureRefundedOnce(t *testing.T) {
 		t.Fatalf("a snapshot once A's abandoned liquidation is quiet: %v", err)
 	}
 	e.mustPlace("D", tsym, wire.Buy, "2800", "1") // a record after the snapshot
-	live = e.failedAudit("A")
+	live := e.failedAudit("A")
 	e.restartsAlike(j, snap, nil, live, []string{"A"}, escrowSymbol(t))
 }
 

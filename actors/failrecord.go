@@ -264,8 +264,9 @@ func (w *worker) held(t *target, seq uint64, msg, p any, err error) bool {
 // snapshotFailed returns the failed accounts a snapshot keeps (their
 // state frozen as it is, out of service again when loaded: appendFailed),
 // or why it cannot be taken: a shared actor failed (trading is halted), an
-// account failed in a partial liquidation (which a snapshot cannot hold)
-// or with a state that breaks risk's invariants (a snapshot refuses it),
+// account failed in a partial liquidation whose result has not come (which
+// a snapshot cannot hold) or with a state that breaks risk's invariants (a
+// snapshot refuses it),
 // or an account's abandoned liquidation still waits for an answer
 // (ErrBusy: liq.Machine.Quiet, try later).
 func (x *Exchange) snapshotFailed() ([]failedAccount, error) {
