@@ -27,6 +27,7 @@ import (
 	"syscall"
 
 	"github.com/nats-io/nats.go"
+	"github.com/perpx/perpx/internal/floor"
 	"github.com/perpx/perpx/internal/gctune"
 	"github.com/perpx/perpx/loadtest"
 	"github.com/perpx/perpx/natsrv"
@@ -117,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	fs.BoolVar(&o.compareEcho, "compare-echo", false, "run the echo floor (--echo inproc) and then the embedded exchange at the same rate, mix and seed, and print both latencies, CPU per request and the exchange's p99 over the echo's (implies --embedded; --json, --plot and the profiles are the exchange's run)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the exchange too with --embedded) over the run to FILE")
 	fs.StringVar(&o.traceFile, "trace", "", "write a Go execution trace of this process over the run to FILE")
-	fs.StringVar(&o.echo, "echo", "", "with --embedded: start an echo responder on an embedded NATS server instead of the exchange, connected inproc or tcp (the floor of NATS here)")
+	fs.StringVar(&o.echo, "echo", "", "with --embedded: start an echo responder on an embedded NATS server instead of the exchange, connected inproc or tcp (the floor of NATS here), or gateway: the real gateway in front of a core that answers at once (the floor of the exchange's NATS path)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
@@ -138,6 +139,11 @@ func parseFlags(args []string, stderr io.Writer) (*loadtest.Config, *options, er
 	}
 	if o.echo != "" && !o.embedded {
 		return nil, nil, fmt.Errorf("--echo needs --embedded")
+	}
+	switch o.echo {
+	case "", "inproc", "tcp", "gateway":
+	default:
+		return nil, nil, fmt.Errorf("--echo %q: want inproc, tcp or gateway", o.echo)
 	}
 	switch o.index {
 	case "manual":
@@ -221,7 +227,12 @@ func measure(ctx context.Context, cfg loadtest.Config, o *options, echo string, 
 	switch {
 	case o.embedded && echo != "":
 		cfg.CPUScope = "the embedded NATS server and the echo responder"
-		url, stopEcho, err := natsrv.StartEcho(cfg.Prefix, echo)
+		start := natsrv.StartEcho
+		if echo == "gateway" {
+			cfg.CPUScope = "the embedded NATS server and the gateway in front of a core that answers at once"
+			start = func(prefix, _ string) (string, func(), error) { return floor.Start(prefix, true) }
+		}
+		url, stopEcho, err := start(cfg.Prefix, echo)
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: echo responder: %w", err)
 		}

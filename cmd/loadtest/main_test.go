@@ -102,7 +102,7 @@ func TestCommandUsageErrors(t *testing.T) {
 // canned responder on the embedded server, in process or over loopback TCP,
 // and --cpuprofile and --trace leave non-empty files.
 func TestCommandEchoFloor(t *testing.T) {
-	for _, conn := range []string{"inproc", "tcp"} {
+	for _, conn := range []string{"inproc", "tcp", "gateway"} {
 		dir := t.TempDir()
 		files := map[string]string{"json": filepath.Join(dir, "r.json"), "cpuprofile": filepath.Join(dir, "cpu.prof"), "trace": filepath.Join(dir, "trace.out")}
 		var stdout, stderr bytes.Buffer
@@ -131,7 +131,7 @@ func TestCommandEchoFloor(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if code := run([]string{"--embedded", "--echo", "udp", "--orders", "10"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "inproc or tcp") {
+	if code := run([]string{"--embedded", "--echo", "udp", "--orders", "10"}, &out, &errOut); code != exitError || !strings.Contains(errOut.String(), "inproc, tcp or gateway") {
 		t.Errorf("--echo udp: exit %d, %q", code, errOut.String())
 	}
 }
