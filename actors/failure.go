@@ -79,8 +79,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
 		}
 	case *adlCloseMsg:
+		if a.answeredBefore(m) {
+			return
+		}
+		var c closeBooked // nothing closed, unless risk booked it before the panic
+		if a.closing.m == m {
+			c, a.closing = a.closing, closeBooked{}
+		}
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
-		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
+		a.closeAnswer(ctx, m, c.done, c.by)
 	case *socialMsg:
 		switch m.kind {
 		case socialCharged: // a winner's payment the abandoned liquidation gives back
@@ -111,6 +118,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 				a.abandoned(ctx, liq.SocialPlan{Leg: i, N: m.n, Uncovered: m.amount})
 			}
 		case socialCharge:
+			if a.answeredBefore(m) {
+				return
+			}
 			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
 		case socialCap: // quoted after the failure: give it back
@@ -151,6 +161,18 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 	}
+}
+
+// answeredBefore says whether m is the re-post of the forced close or
+// charge the account answered before it panicked on it (answered): the
+// bankrupt account counts one answer per request, a second would end its
+// round early or find no leg. It forgets m.
+func (a *accountActor) answeredBefore(m any) bool {
+	if m != a.answered {
+		return false
+	}
+	a.answered = nil
+	return true
 }
 
 // abandonedLeg is the index of the failed account's liquidation leg in

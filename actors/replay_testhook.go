@@ -65,6 +65,13 @@ const (
 	// FailPartial: an account, once it sent its partial liquidation's
 	// reduce order, whatever cid.
 	FailPartial
+	// The account named cid: FailADLClosed once risk booked a forced close
+	// (before its answer), FailADLAnswered once it answered one,
+	// FailChargeAnswered once it answered a socialized-loss charge it
+	// paid.
+	FailADLClosed
+	FailADLAnswered
+	FailChargeAnswered
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -112,6 +119,21 @@ func (f *failOrder) checkStep(in liq.Input) {
 		if f.at == FailBooked && len(in.Fills) > 0 {
 			panic(fmt.Sprintf("test: the liquidation booked the fills of order %d (FailOrderForTest)", in.ID))
 		}
+	}
+}
+
+// failAt panics when account a, the one FailOrderForTest names, reaches
+// point at (one load a call).
+func failAt(a *accountActor, at FailAt) {
+	if f := failTest.Load(); f != nil {
+		f.named(a, at)
+	}
+}
+
+// named panics when f names account a and point at.
+func (f *failOrder) named(a *accountActor, at FailAt) {
+	if f.at == at && a.e.name == f.cid {
+		panic(fmt.Sprintf("test: %s panics at %d (FailOrderForTest)", f.cid, at))
 	}
 }
 
