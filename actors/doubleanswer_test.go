@@ -62,6 +62,25 @@ func TestForcedCloseAnsweredOnceByAFailedCounterparty(t *testing.T) {
 	}
 }
 
+// TestADLAnswerCountedByAFailedLiquidation: A panics on its ADL round's
+// plan or on B's close before its liquidation counted it (FailADLPlan,
+// FailADLFilled). Its supervisor re-posts it, and the abandoned machine
+// counts it as it counts those that come later: B's close is booked on
+// A's frozen leg (open interest 0 against 0, money conserved) and the
+// machine ends quiet, so a snapshot keeps it. Before, neither was
+// re-posted: a lost close left A's leg with the lot B closed (1 long
+// against 0 short), a lost plan left the machine never quiet (every
+// snapshot refused).
+func TestADLAnswerCountedByAFailedLiquidation(t *testing.T) {
+	for _, c := range []failedAnswerCase{{"plan", "A", FailADLPlan}, {"close", "A", FailADLFilled}} {
+		t.Run(c.name, func(t *testing.T) {
+			runFailedAnswer(t, c, func(e *env) {
+				e.awaitAccount("A", "quiet", func(a *accountActor) bool { return a.liq != nil && a.liq.Quiet() })
+			})
+		})
+	}
+}
+
 // TestChargeAnsweredOnceByAFailedWinner: B pays its share of A's
 // socialized liquidation's escrow, answers, and panics after
 // (FailChargeAnswered). The re-posted charge is not answered again: A's

@@ -68,10 +68,13 @@ const (
 	// The account named cid: FailADLClosed once risk booked a forced close
 	// (before its answer), FailADLAnswered once it answered one,
 	// FailChargeAnswered once it answered a socialized-loss charge it
-	// paid.
+	// paid, FailADLPlan and FailADLFilled on an ADL plan or close for its
+	// liquidation (before its machine counts it).
 	FailADLClosed
 	FailADLAnswered
 	FailChargeAnswered
+	FailADLPlan
+	FailADLFilled
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -98,6 +101,10 @@ func (f *failOrder) check(a *accountActor, m any) {
 		if f.at == FailLiquidation && a.liq != nil && a.liq.Owns(m.id) && m.id>>8%2 == 1 {
 			panic(fmt.Sprintf("test: the result of liquidation order %d panics (FailOrderForTest)", m.id))
 		}
+	case *adlPlanMsg:
+		f.named(a, FailADLPlan)
+	case *adlFilledMsg:
+		f.named(a, FailADLFilled)
 	case *canceledMsg:
 		for _, c := range m.orders {
 			if o := a.orders.get(c.ID); f.at == FailCanceled && o != nil && o.clientID == f.cid {
