@@ -18,7 +18,8 @@ import (
 // fund reservation and every leg's socialized-loss set-aside of a
 // liquidation it was running are given back, and every forced close or
 // charge other liquidations send it is answered "nothing done" so they go
-// on without it. Money never vanishes into it: what others already booked
+// on without it (the one it panicked on: what it had done, once:
+// answered, closing). Money never vanishes into it: what others already booked
 // their side of is booked on its frozen state (its abandoned liquidation's
 // IOC fills and ADL closes), a refund of a winner's escrow, its own
 // money, is held for it (wallet.held), and so are fills of its own orders
