@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/perpx/perpx/wire"
+	"github.com/shopspring/decimal"
 )
 
 // failedAnswerCase is a run in which account fails at at (FailOrderForTest)
@@ -85,17 +86,13 @@ func TestADLAnswerCountedByAFailedLiquidation(t *testing.T) {
 // socialized liquidation's escrow, answers, and panics after
 // (FailChargeAnswered). The re-posted charge is not answered again: A's
 // round counts B's answer once, and C's payment (held in C's paused
-// mailbox until then) and D's bid end A's liquidation. Money is conserved and a restart from the journal and from
-// a snapshot has the live state hashes and audit. Before, B answered
+// mailbox until then) and D's bid end A's liquidation. Money is
+// conserved and a restart from the journal and from a snapshot has the
+// live state hashes and audit. Before, B answered
 // again, paid 0: A's round counted a second answer (and B's whole share
 // unpaid), A failed too and 5124.48 went missing from the audit.
 func TestChargeAnsweredOnceByAFailedWinner(t *testing.T) {
-	FailOrderForTest("B", FailChargeAnswered)
-	defer FailOrderForTest("", 0)
-	j := &memJournal{}
-	e, _, held := escrowFromBAndCOn(t, j, "A", "B", "C", "D")
-	e.awaitFailed("B")
-	close(held)
+	e, j, _ := escrowFailing(t, "B", "B", FailChargeAnswered)
 	e.awaitAccount("A", "settled", func(a *accountActor) bool { return a.liq == nil })
 	e.failedAudit("B")
 	snap, _, err := e.x.Snapshot(time.Second)
@@ -105,4 +102,17 @@ func TestChargeAnsweredOnceByAFailedWinner(t *testing.T) {
 	e.mustPlace("D", tsym, wire.Buy, "2800", "1")
 	live := e.failedAudit("B")
 	e.restartsAlike(j, snap, nil, live, []string{"B"}, escrowSymbol(t))
+}
+
+// escrowFailing is escrowFromBAndCOn (A, B, C, D) on a new journal with
+// FailOrderForTest(cid, at) until the test ends: it returns once acct
+// failed, C's payment let go.
+func escrowFailing(t *testing.T, acct, cid string, at FailAt) (e *env, j *memJournal, before map[string]decimal.Decimal) {
+	FailOrderForTest(cid, at)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	j = &memJournal{}
+	e, before, held := escrowFromBAndCOn(t, j, "A", "B", "C", "D")
+	e.awaitFailed(acct)
+	close(held)
+	return e, j, before
 }
