@@ -116,3 +116,36 @@ func escrowFailing(t *testing.T, acct, cid string, at FailAt) (e *env, j *memJou
 	close(held)
 	return e, j, before
 }
+
+// TestAdjustmentAnsweredOnceByAFailedCounterparty: bob closed alice's leg
+// by ADL before a funding time the leg then paid (as
+// TestLegFundingAfterTheADLRound, empty fund), pays the 0.305 back as an
+// adjustment of his close, answers, and panics after (FailAdjustAnswered).
+// The re-posted adjustment is not answered again: alice's liquidation
+// counts bob's answer once and settles, nothing uncovered, money
+// conserved, and a restart from the journal and from a snapshot has the
+// live state hashes and audit. Before, bob answered again, moving 0:
+// alice's liquidation took a second answer and alice failed too (a
+// receipt would have been held for bob twice).
+func TestAdjustmentAnsweredOnceByAFailedCounterparty(t *testing.T) {
+	FailOrderForTest("bob", FailAdjustAnswered)
+	defer FailOrderForTest("", 0)
+	e, j, sym := fundingPair(t, "750")
+	until := e.holdADLRequest(false)
+	e.clk.advance(8 * time.Hour)
+	e.index(tsym, "3050") // a funding time, the ADL request held
+	close(until)
+	e.awaitFailed("bob")
+	e.awaitAccount("alice", "settled", func(a *accountActor) bool { return a.liq == nil })
+	if a := e.failedAudit("bob"); a.Uncovered != 0 {
+		t.Fatalf("audit %s", a.String())
+	}
+	snap, _, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatalf("a snapshot: %v", err)
+	}
+	e.leverage("carol", tsym, 5) // records after the snapshot
+	e.mustPlace("carol", tsym, wire.Buy, "3000", "1")
+	live := e.failedAudit("bob")
+	e.restartsAlike(j, snap, nil, live, []string{"bob"}, sym)
+}

@@ -101,6 +101,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			a.wallet(a.x.symbols[m.sym]).held += m.amount
 			a.x.log.Error("actors: a socialized-loss refund to a failed account held for it", "account", a.e.name, "from", m.name, "amount", m.amount)
 		case adlAdjust: // a receipt is its money, held like a refund; it pays nothing
+			if a.answeredBefore(m) { // its frozen state took it
+				return
+			}
 			var moved market.Money
 			if m.amount > 0 {
 				moved = m.amount
@@ -164,8 +167,8 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	}
 }
 
-// answeredBefore says whether m is the re-post of the forced close or
-// charge the account answered before it panicked on it (answered): the
+// answeredBefore says whether m is the re-post of the forced close,
+// charge or close adjustment the account answered before it panicked on it (answered): the
 // bankrupt account counts one answer per request, a second would end its
 // round early or find no leg. It forgets m.
 func (a *accountActor) answeredBefore(m any) bool {

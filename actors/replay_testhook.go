@@ -69,12 +69,14 @@ const (
 	// (before its answer), FailADLAnswered once it answered one,
 	// FailChargeAnswered once it answered a socialized-loss charge it
 	// paid, FailADLPlan and FailADLFilled on an ADL plan or close for its
-	// liquidation (before its machine counts it).
+	// liquidation (before its machine counts it), FailAdjustAnswered once
+	// it answered an ADL close adjustment that moved money.
 	FailADLClosed
 	FailADLAnswered
 	FailChargeAnswered
 	FailADLPlan
 	FailADLFilled
+	FailAdjustAnswered
 )
 
 // FailOrderForTest makes the handling of the order with client order id
