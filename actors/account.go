@@ -57,6 +57,14 @@ type accountActor struct {
 	// messages): it keeps the message alive, so no other has its address
 	// (but pooled maker fills and places, which never reach abandoned).
 	took any
+	// answered is the last forced close, charge or close adjustment the
+	// account answered,
+	// closing the forced close risk (or its liquidation's leg) booked
+	// last: when the account panics on one after, the re-post answers
+	// only what it did not (refuseAll). Set where they happen, kept as
+	// took is.
+	answered any
+	closing  closeBooked
 
 	liq     *liquidation // in-flight liquidation, nil when none
 	partial *partialLiq  // in-flight partial liquidation, nil when none

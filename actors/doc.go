@@ -136,7 +136,7 @@
 // resting orders leave the books, its positions leave the ADL ranking, a
 // liquidation's fund reservation and every leg's socialized-loss set-aside
 // are given back, and forced closes or charges sent to it are answered
-// "nothing done". What others booked their side of is booked on its frozen
+// "nothing done" (the one it panicked on: what it had done, once). What others booked their side of is booked on its frozen
 // liquidation, a refund owed to it is held for it (the audit's
 // held_for_failed), and so are fills of its own orders the book matched
 // before the pull (HeldFill, the audit's held_fills). No other account is

@@ -24,12 +24,7 @@ func (e *env) awaitFailed(acct string) {
 // journal and from a snapshot (once the abandoned liquidation is quiet)
 // gives the same state and audit. Before, B was refunded twice.
 func TestPaymentBookedBeforeTheFailureRefundedOnce(t *testing.T) {
-	FailOrderForTest("any", FailCharged)
-	defer FailOrderForTest("", 0)
-	j := &memJournal{}
-	e, before, held := escrowFromBAndCOn(t, j, "A", "B", "C", "D")
-	e.awaitFailed("A")
-	close(held)
+	e, j, before := escrowFailing(t, "A", "any", FailCharged)
 	e.failedAudit("A")
 	for acct, b := range before {
 		if got := e.state(acct).Balances["USDT"]; !got.Equal(b) {

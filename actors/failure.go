@@ -18,7 +18,8 @@ import (
 // fund reservation and every leg's socialized-loss set-aside of a
 // liquidation it was running are given back, and every forced close or
 // charge other liquidations send it is answered "nothing done" so they go
-// on without it. Money never vanishes into it: what others already booked
+// on without it (the one it panicked on: what it had done, once:
+// answered, closing). Money never vanishes into it: what others already booked
 // their side of is booked on its frozen state (its abandoned liquidation's
 // IOC fills and ADL closes), a refund of a winner's escrow, its own
 // money, is held for it (wallet.held), and so are fills of its own orders
@@ -79,8 +80,15 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			m.done(wire.OrderReply{Reply: wire.Fail(wire.Errorf(wire.CodeInternal, "account %s failed", a.e.name))})
 		}
 	case *adlCloseMsg:
+		if a.answeredBefore(m) {
+			return
+		}
+		var c closeBooked // nothing closed, unless risk booked it before the panic
+		if a.closing.m == m {
+			c, a.closing = a.closing, closeBooked{}
+		}
 		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
-		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
+		a.closeAnswer(ctx, m, c.done, c.by)
 	case *socialMsg:
 		switch m.kind {
 		case socialCharged: // a winner's payment the abandoned liquidation gives back
@@ -93,6 +101,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 			a.wallet(a.x.symbols[m.sym]).held += m.amount
 			a.x.log.Error("actors: a socialized-loss refund to a failed account held for it", "account", a.e.name, "from", m.name, "amount", m.amount)
 		case adlAdjust: // a receipt is its money, held like a refund; it pays nothing
+			if a.answeredBefore(m) { // its frozen state took it
+				return
+			}
 			var moved market.Money
 			if m.amount > 0 {
 				moved = m.amount
@@ -111,6 +122,9 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 				a.abandoned(ctx, liq.SocialPlan{Leg: i, N: m.n, Uncovered: m.amount})
 			}
 		case socialCharge:
+			if a.answeredBefore(m) {
+				return
+			}
 			a.unable(ctx, m, 0)
 			ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, asked: m.amount, name: a.e.name, winner: m.winner, qty: m.qty, closed: m.closed})
 		case socialCap: // quoted after the failure: give it back
@@ -151,6 +165,18 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 	case *fundingMsg:
 		a.x.log.Error("actors: message for a failed account dropped", "account", a.e.name, "message", fmt.Sprintf("%T", m))
 	}
+}
+
+// answeredBefore says whether m is the re-post of the forced close,
+// charge or close adjustment the account answered before it panicked on it (answered): the
+// bankrupt account counts one answer per request, a second would end its
+// round early or find no leg. It forgets m.
+func (a *accountActor) answeredBefore(m any) bool {
+	if m != a.answered {
+		return false
+	}
+	a.answered = nil
+	return true
 }
 
 // abandonedLeg is the index of the failed account's liquidation leg in

@@ -352,6 +352,8 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	if res.Deficit > 0 {
 		ctx.Send(a.x.fund, &deficitMsg{acct: a.e.name, sym: h.idx, amount: res.Deficit})
 	}
+	a.closing = closeBooked{m, done, a.e.id}
+	failAt(a, FailADLClosed)
 	a.keepTrade(h, incomeADLPnL, res.Realized, res.Fee, res.Deficit, 0, a.x.clock(&a.j))
 	inLiq := false
 	if done > 0 {
@@ -385,6 +387,7 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 			lq.deferred[lq.lastClose] = m
 			return // answered once the leg's own plan is in (liq.AnswerClose)
 		}
+		a.closing = closeBooked{m, done, 0}
 		inLiq = true
 	}
 	by := a.e.id
@@ -394,6 +397,24 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 	a.answerClose(ctx, m, done, res.Realized, by)
 	if inLiq {
 		a.perform(ctx)
+	}
+	failAt(a, FailADLAnswered)
+}
+
+// closeBooked is a forced close m that booked done lots, answered as
+// closed by by (answerClose).
+type closeBooked struct {
+	m    *adlCloseMsg
+	done book.Lots
+	by   book.AccountID
+}
+
+// closeAnswer tells the bankrupt account what close m closed and counts
+// a close with the fund.
+func (a *accountActor) closeAnswer(ctx actor.Context, m *adlCloseMsg, done book.Lots, by book.AccountID) {
+	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name, acct: by, funded: a.syms[m.sym].funded})
+	if done > 0 {
+		ctx.Send(a.x.fund, &adlCountMsg{sym: m.sym})
 	}
 }
 
@@ -431,9 +452,9 @@ func (a *accountActor) unanswered(id book.OrderID) bool {
 func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money, by book.AccountID) {
 	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
-	ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, qty: done, asked: m.qty, counterparty: a.e.name, acct: by, funded: a.syms[m.sym].funded})
+	a.closeAnswer(ctx, m, done, by)
+	a.answered = m
 	if done > 0 {
-		ctx.Send(a.x.fund, &adlCountMsg{sym: m.sym})
 		a.adlEvent(h, m.name, a.e.name, m.side.Opposite(), done, m.price, realized)
 		if a.x.events {
 			a.x.sink.ADLEvent(h.sym.Name, &wire.ADLEvent{Symbol: h.sym.Name, BankruptAccount: m.name,

@@ -115,7 +115,8 @@ func (r *registry) byPID(pid *actor.PID) *accountEntry {
 // (refuseAll): the messages whose senders wait for an answer.
 func answeredWhenFailed(m any) bool {
 	switch m.(type) {
-	case *adlCloseMsg, *socialMsg, *takerResultMsg, *reservedMsg, *canceledMsg, *makerFillMsg:
+	case *adlCloseMsg, *socialMsg, *takerResultMsg, *reservedMsg, *canceledMsg, *makerFillMsg,
+		*adlPlanMsg, *adlFilledMsg: // counted by its abandoned liquidation (an ADL close booked on its leg)
 		return true
 	}
 	return false

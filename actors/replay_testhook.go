@@ -65,6 +65,18 @@ const (
 	// FailPartial: an account, once it sent its partial liquidation's
 	// reduce order, whatever cid.
 	FailPartial
+	// The account named cid: FailADLClosed once risk booked a forced close
+	// (before its answer), FailADLAnswered once it answered one,
+	// FailChargeAnswered once it answered a socialized-loss charge it
+	// paid, FailADLPlan and FailADLFilled on an ADL plan or close for its
+	// liquidation (before its machine counts it), FailAdjustAnswered once
+	// it answered an ADL close adjustment that moved money.
+	FailADLClosed
+	FailADLAnswered
+	FailChargeAnswered
+	FailADLPlan
+	FailADLFilled
+	FailAdjustAnswered
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -91,6 +103,10 @@ func (f *failOrder) check(a *accountActor, m any) {
 		if f.at == FailLiquidation && a.liq != nil && a.liq.Owns(m.id) && m.id>>8%2 == 1 {
 			panic(fmt.Sprintf("test: the result of liquidation order %d panics (FailOrderForTest)", m.id))
 		}
+	case *adlPlanMsg:
+		f.named(a, FailADLPlan)
+	case *adlFilledMsg:
+		f.named(a, FailADLFilled)
 	case *canceledMsg:
 		for _, c := range m.orders {
 			if o := a.orders.get(c.ID); f.at == FailCanceled && o != nil && o.clientID == f.cid {
@@ -112,6 +128,21 @@ func (f *failOrder) checkStep(in liq.Input) {
 		if f.at == FailBooked && len(in.Fills) > 0 {
 			panic(fmt.Sprintf("test: the liquidation booked the fills of order %d (FailOrderForTest)", in.ID))
 		}
+	}
+}
+
+// failAt panics when account a, the one FailOrderForTest names, reaches
+// point at (one load a call).
+func failAt(a *accountActor, at FailAt) {
+	if f := failTest.Load(); f != nil {
+		f.named(a, at)
+	}
+}
+
+// named panics when f names account a and point at.
+func (f *failOrder) named(a *accountActor, at FailAt) {
+	if f.at == at && a.e.name == f.cid {
+		panic(fmt.Sprintf("test: %s panics at %d (FailOrderForTest)", f.cid, at))
 	}
 }
 

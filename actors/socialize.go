@@ -115,12 +115,14 @@ func (a *accountActor) onAdjust(ctx actor.Context, m *socialMsg) {
 		panic(fmt.Sprintf("actors: %s refused an ADL close adjustment of %d from %s: %s", a.e.name, m.amount, m.name, code))
 	}
 	ctx.Send(m.bankrupt, &socialMsg{kind: adlAdjusted, sym: m.sym, amount: res.Realized, asked: m.amount, name: a.e.name})
+	a.answered = m
 	if res.Realized == 0 {
 		return
 	}
 	a.keepIncome(h, 0, incomeADLPnL, res.Realized, 0, a.x.clock(&a.j))
 	a.cancelPastCloses(ctx, h.asset)
 	a.afterBackingChange(ctx, h.asset)
+	failAt(a, FailAdjustAnswered)
 	// An "adl" event with qty 0, like a charge: the amount is in realized PnL.
 	a.adlEvent(h, m.name, a.e.name, 0, 0, 0, res.Realized)
 	if res.Liquidate {
@@ -172,12 +174,14 @@ func (a *accountActor) onCharge(ctx actor.Context, m *socialMsg) {
 	a.unable(ctx, m, paid)
 	ctx.Send(m.bankrupt, &socialMsg{kind: socialCharged, sym: m.sym, amount: paid, asked: m.amount, name: a.e.name,
 		winner: m.winner, qty: m.qty, closed: m.closed})
+	a.answered = m
 	if paid == 0 {
 		return
 	}
 	a.keepIncome(h, 0, incomeSocialized, res.Realized, 0, a.x.clock(&a.j))
 	a.cancelPastCloses(ctx, h.asset)
 	a.positionChanged(ctx, h)
+	failAt(a, FailChargeAnswered)
 	// An "adl" event with qty 0: the position is kept; price is the mark
 	// the charge was computed at, the amount is in realized PnL.
 	a.adlEvent(h, m.name, a.e.name, 0, 0, m.mark, res.Realized)
