@@ -848,6 +848,12 @@ func (m *Machine) Abandon() []Effect {
 		return m.Ready()
 	}
 	m.abandoned = true
+	for i := range m.Legs {
+		// It asks nothing again, so its retry timer's firing changes
+		// nothing: not waited for (Quiet), and a timer lost to the panic or
+		// to a restart from a snapshot keeps nothing waiting.
+		m.Legs[i].waiting = false
+	}
 	if m.reserved {
 		m.releaseReservation()
 	}
@@ -903,12 +909,9 @@ func (m *Machine) afterAbandon(in Input) error {
 			g.expect -= in.Asked
 			m.abandonedRound(g)
 		}
-	case TimerFired:
-		g, err := m.leg(in.Leg)
-		if err != nil {
-			return err
-		}
-		g.waiting = false // asks nothing again
+	case TimerFired: // moot: it asks nothing again (Abandon)
+		_, err := m.leg(in.Leg)
+		return err
 	case Reserved:
 		if !m.reserved {
 			m.reserved = true
@@ -984,8 +987,9 @@ func (m *Machine) abandonedSocialRound(sc *social) {
 
 // Quiet reports whether nothing more can reach the machine: it was
 // abandoned, and no answer it asked for is due — the fund's reservation
-// and every set-aside answered, no IOC order in a book, no ADL round, retry
-// timer, close adjustment or socialized-loss round out. What it booked is
+// and every set-aside answered, no IOC order in a book, no ADL round, close
+// adjustment or socialized-loss round out (a retry timer is moot once
+// abandoned: its firing changes nothing). What it booked is
 // then final (a live machine is never quiet: it settles or waits).
 func (m *Machine) Quiet() bool {
 	if !m.abandoned || !m.reserved || m.SetAsidesDue() > 0 {

@@ -10,7 +10,8 @@ import (
 
 // TestQuiet: an abandoned machine is quiet once no answer it asked for
 // can still come (Quiet), and not before: the reservation, a set-aside,
-// its IOC's result, an ADL round's plan and closes, a retry's timer, a
+// its IOC's result, an ADL round's plan and closes (not a retry's timer:
+// TestAbandonedTimerIsMoot), a
 // close adjustment, an escrow round's plan and charges. Each answer after
 // Abandon counts down as a live one does; a quiet machine's snapshot
 // decodes (check) to a quiet machine. A live machine is never quiet.
@@ -37,7 +38,7 @@ func TestQuiet(t *testing.T) {
 		{"ADL closes out", false, 2, []Input{unreserved, IOCDone{ID: 101}, ADLPlan{Leg: 0, Closes: 2, Covered: 2}},
 			[]Input{ADLFilled{Leg: 0, Qty: 1, Asked: 1}, ADLFilled{Leg: 0, Asked: 1}}},
 		{"ADL plan of nothing", false, 1, []Input{unreserved, IOCDone{ID: 101}}, []Input{ADLPlan{Leg: 0}}},
-		{"retry timer armed", false, 1, []Input{unreserved, IOCDone{ID: 101}, ADLPlan{Leg: 0}}, []Input{TimerFired{Leg: 0}}},
+		{"retry timer armed: moot once abandoned", false, 1, []Input{unreserved, IOCDone{ID: 101}, ADLPlan{Leg: 0}}, nil},
 		{"funding waits for the round", false, 2, []Input{unreserved, IOCDone{ID: 101}, Funding{Leg: 0, Amount: funding}, ADLPlan{Leg: 0, Closes: 2, Covered: 2}},
 			[]Input{ADLFilled{Leg: 0, Qty: 1, Asked: 1, Account: 5}, ADLFilled{Leg: 0, Asked: 1, Account: 6}}},
 		{"close adjustments out", false, 2, []Input{unreserved, IOCDone{ID: 101}, Funding{Leg: 0, Amount: funding}, ADLPlan{Leg: 0, Closes: 2, Covered: 2},
@@ -78,5 +79,35 @@ func TestQuiet(t *testing.T) {
 				t.Fatalf("the quiet machine's copy: %v\n%s", err, m.Describe())
 			}
 		})
+	}
+}
+
+// TestAbandonedTimerIsMoot: an abandoned machine asks nothing again, so
+// the retry timer armed before its account failed is not waited for, and
+// its firing changes nothing: a snapshot taken before it fires is the
+// state after it, and a timer never fired (lost to the panic, or to a
+// restart from that snapshot) keeps nothing waiting. Before, Quiet waited
+// for it, so a lost one refused every later snapshot.
+func TestAbandonedTimerIsMoot(t *testing.T) {
+	m, _ := seedMachineOf(t, false, 1)
+	for _, in := range []Input{Reserved{Quotes: []Quote{{Mark: 3100}}}, IOCDone{ID: 101}, ADLPlan{Leg: 0}} {
+		if err := m.Step(in); err != nil {
+			t.Fatalf("%T: %v", in, err)
+		}
+		m.Ready()
+	}
+	if !m.Legs[0].waiting {
+		t.Fatalf("no retry timer armed: %s", m.Describe())
+	}
+	m.Abandon()
+	if !m.Quiet() {
+		t.Fatalf("abandoned, waiting for its timer: %s", m.Describe())
+	}
+	before := string(m.AppendSnapshot(nil))
+	if err := m.Step(TimerFired{Leg: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Ready()) != 0 || string(m.AppendSnapshot(nil)) != before {
+		t.Fatalf("the abandoned machine's timer changed it: %s", m.Describe())
 	}
 }
