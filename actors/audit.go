@@ -291,6 +291,9 @@ func (a *accountActor) hash() uint64 {
 	}
 	if a.liq != nil {
 		v = append(v, 1, uint64(a.liq.L.Base))
+		if a.e.failed.Load() { // abandoned: all of it, so a restored copy that differs shows
+			v = append(v, hashString(a.liq.Describe()))
+		}
 	}
 	if a.partial != nil {
 		v = append(v, 3, uint64(a.partial.o.id))
