@@ -55,7 +55,9 @@ type accountActor struct {
 	// answer again (accountActor.abandoned). Not reset per message (a
 	// write on every message would race replay with the actor's system
 	// messages): it keeps the message alive, so no other has its address
-	// (but pooled maker fills and places, which never reach abandoned).
+	// (but pooled maker fills and places — a client order's result is
+	// inside its place — which abandoned never sees: it is fed only
+	// liquidation answers, never pooled).
 	took any
 	// answered is the last forced close, charge or close adjustment the
 	// account answered,
