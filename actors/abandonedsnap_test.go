@@ -36,8 +36,8 @@ func TestSnapshotKeepsAQuietAbandonedLiquidation(t *testing.T) {
 			held := make(chan struct{})
 			due := "planned true pending 1"
 			if c == "retry timer" {
-				e.fail("B", func(*accountActor) {}) // off the ranking: A's round finds nobody
-				failed, due = []string{"A", "B"}, "waiting true"
+				e.fail("B", func(*accountActor) {})        // off the ranking: A's round finds nobody
+				failed, due = []string{"A", "B"}, "idle 1" // a round that closed nothing: its retry timer armed
 			} else {
 				e.x.root.Send(e.x.accounts.get(e.x, "B").pid, &pauseMsg{until: held})
 			}

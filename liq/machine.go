@@ -39,10 +39,9 @@ type Leg struct {
 	// its plan arrived; pending counts closes not yet answered, expect
 	// the planned quantity not yet answered; progress records whether
 	// the round closed anything, idle the rounds in a row that did not.
-	// (The flags sit next to Socialized: one word for all six.)
+	// (The flags sit next to Socialized: one word for all five.)
 	asked, planned, progress bool
 	offered                  bool // offered to ADL at least once
-	waiting                  bool // a RetryAfter's timer is armed (TimerFired due)
 
 	quote Quote        // the book's quote for the leg (set on Reserved)
 	share market.Money // the leg's share of the reservation
@@ -501,7 +500,6 @@ func (m *Machine) roundStep(i int) error {
 	}
 	m.reprice(i, moved)
 	g.idle++
-	g.waiting = true
 	g.eff.retry = RetryAfter{Leg: i, After: m.cfg.Retry << min(g.idle-1, MaxBackoff)}
 	m.emit(&g.eff.retry)
 	return nil
@@ -655,11 +653,9 @@ func (m *Machine) reprice(i int, moved bool) {
 }
 
 func (m *Machine) onTimer(in TimerFired) error {
-	g, err := m.leg(in.Leg)
-	if err != nil {
+	if _, err := m.leg(in.Leg); err != nil {
 		return err
 	}
-	g.waiting = false
 	return m.askADL(in.Leg)
 }
 
@@ -848,12 +844,6 @@ func (m *Machine) Abandon() []Effect {
 		return m.Ready()
 	}
 	m.abandoned = true
-	for i := range m.Legs {
-		// It asks nothing again, so its retry timer's firing changes
-		// nothing: not waited for (Quiet), and a timer lost to the panic or
-		// to a restart from a snapshot keeps nothing waiting.
-		m.Legs[i].waiting = false
-	}
 	if m.reserved {
 		m.releaseReservation()
 	}
@@ -909,7 +899,7 @@ func (m *Machine) afterAbandon(in Input) error {
 			g.expect -= in.Asked
 			m.abandonedRound(g)
 		}
-	case TimerFired: // moot: it asks nothing again (Abandon)
+	case TimerFired: // moot: it asks nothing again, so Quiet does not wait for it
 		_, err := m.leg(in.Leg)
 		return err
 	case Reserved:
@@ -997,7 +987,7 @@ func (m *Machine) Quiet() bool {
 	}
 	for i := range m.Legs {
 		g := &m.Legs[i]
-		if g.order != 0 || g.asked || g.waiting || g.adjusting > 0 || g.social.asked || len(g.deferred) > 0 {
+		if g.order != 0 || g.asked || g.adjusting > 0 || g.social.asked || len(g.deferred) > 0 {
 			return false
 		}
 	}
@@ -1050,8 +1040,8 @@ func (m *Machine) Describe() string {
 		m.Res, m.L.Account, m.reserved, m.amount, m.L.Base, m.L.Deficit, m.settled, m.abandoned, m.collecting, m.socialEnd, m.pay, m.payers)
 	for i := range m.Legs {
 		g := &m.Legs[i]
-		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d waiting %v funding %d kept %d closers %v adjusting %d social %+v]",
-			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.waiting, g.funding, g.kept, g.closers, g.adjusting, g.social)
+		out += fmt.Sprintf(" [%s qty %d rem %d bk %d gain %d need %d share %d order %d asked %v planned %v pending %d expect %d idle %d funding %d kept %d closers %v adjusting %d social %+v]",
+			g.Symbol.Name, g.Qty, g.Remaining, g.Bankruptcy, g.Gain, g.quote.Need, g.share, g.order, g.asked, g.planned, g.pending, g.expect, g.idle, g.funding, g.kept, g.closers, g.adjusting, g.social)
 	}
 	return out
 }

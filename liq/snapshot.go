@@ -13,12 +13,12 @@ import (
 	"github.com/perpx/perpx/risk"
 )
 
-// A machine snapshot (version 4) holds what a liquidation needs to go on
+// A machine snapshot (version 3) holds what a liquidation needs to go on
 // exactly as if it had never stopped; integers are little endian, counts
 // and lengths minimal uvarints, so a machine has one encoding:
 //
 //	magic     [4]byte "PXLQ"
-//	version   uint8   4
+//	version   uint8   3
 //	account   uint64
 //	mode      uint8   (1 cross, 2 isolated)
 //	int64s    escrow, base, deficit
@@ -30,7 +30,7 @@ import (
 //	          symbol name (uvarint length, bytes); int64s qty, remaining,
 //	          cost, bankruptcy, liquidation, mark, deficit, gain, executed;
 //	          flags uint8 (bit 0 socialized, 1 asked, 2 planned, 3
-//	          progress, 4 offered, 5 waiting); int64s need, quote mark, share; order
+//	          progress, 4 offered); int64s need, quote mark, share; order
 //	          uint64; int64s pending, expect, idle; social flags uint8 (bit
 //	          0 quoted, 1 asked, 2 planned, 3 released, 4 escrowed); int64s
 //	          capacity, pending, charged, unpaid, round paid, rounds, want,
@@ -43,16 +43,16 @@ import (
 //	payers    uvarint count, then each: int64s leg, account, paid, qty;
 //	          uint8 closed
 //
-// Versions 1 (before the escrow), 2 (before the closers) and 3 (before
-// the retry timer's flag) are not read: no stored snapshot held a machine
-// before them (actors snapshot only a failed account's abandoned machine,
-// once Quiet).
+// Versions 1 (before the escrow) and 2 (before the closers) are not read,
+// nor 4 (a retry timer's flag, which nothing needs since an abandoned
+// machine ignores its timer): no stored snapshot held a machine before
+// (actors snapshot only a failed account's abandoned machine, once Quiet).
 // The Config (retry, order ids) is the caller's, given back to
 // DecodeSnapshot. The effects are not state: a snapshot is taken between
 // Steps, once Ready has handed them out (SnapshotReady).
 const (
 	snapMagic    = "PXLQ"
-	snapVersion  = 4
+	snapVersion  = 3
 	snapHeader   = 4 + 1 + 8 + 1 + 3*8 + 8 + 1 + 8
 	snapLeg      = 9*8 + 1 + 3*8 + 8 + 3*8 + 1 + 8*8 + 2*8 // after the name, before the deferred count
 	snapDeferred = 3 * 8
@@ -68,7 +68,6 @@ const (
 	legPlanned    = 1 << 2
 	legProgress   = 1 << 3
 	legOffered    = 1 << 4
-	legWaiting    = 1 << 5
 
 	socQuoted   = 1 << 0
 	socAsked    = 1 << 1
@@ -130,7 +129,7 @@ func (g *Leg) appendSnapshot(dst []byte) []byte {
 	dst = append(binary.AppendUvarint(dst, uint64(len(g.Symbol.Name))), g.Symbol.Name...)
 	dst = appendI64s(dst, int64(g.Qty), int64(g.Remaining), int64(g.Cost), int64(g.Bankruptcy), int64(g.Liquidation),
 		int64(g.Mark), int64(g.Deficit), int64(g.Gain), int64(g.Executed))
-	dst = append(dst, flagByte(g.Socialized, g.asked, g.planned, g.progress, g.offered, g.waiting))
+	dst = append(dst, flagByte(g.Socialized, g.asked, g.planned, g.progress, g.offered))
 	dst = appendI64s(dst, int64(g.quote.Need), int64(g.quote.Mark), int64(g.share), int64(g.order),
 		int64(g.pending), int64(g.expect), int64(g.idle))
 	sc := &g.social
@@ -350,11 +349,10 @@ func (m *Machine) decodeLeg(p *[]byte, i int, symbols func(string) *market.Symbo
 	m.Legs = append(m.Legs, Leg{LiquidationLeg: lg})
 	g := &m.Legs[i]
 	f := b.flags()
-	if f&^(legSocialized|legAsked|legPlanned|legProgress|legOffered|legWaiting) != 0 {
+	if f&^(legSocialized|legAsked|legPlanned|legProgress|legOffered) != 0 {
 		return fmt.Errorf("flags %#x", f)
 	}
 	g.Socialized, g.asked, g.planned, g.progress, g.offered = f&legSocialized != 0, f&legAsked != 0, f&legPlanned != 0, f&legProgress != 0, f&legOffered != 0
-	g.waiting = f&legWaiting != 0
 	if g.Socialized {
 		g.socialEffects() // as Start does
 	}
@@ -444,8 +442,6 @@ func (m *Machine) check() error {
 			return fmt.Errorf("leg %s: order %d with ADL asked %v, remaining %d", s.Name, g.order, g.asked, g.Remaining)
 		case g.asked && !g.offered:
 			return fmt.Errorf("leg %s asked ADL without offering", s.Name)
-		case g.waiting && (g.asked || g.order != 0 || !g.offered):
-			return fmt.Errorf("leg %s waits for a retry with ADL asked %v, order %d, offered %v", s.Name, g.asked, g.order, g.offered)
 		case g.idle < 0 || g.idle > math.MaxInt32:
 			return fmt.Errorf("leg %s idle %d", s.Name, g.idle)
 		case m.settled && (g.order != 0 || g.asked || len(g.deferred) > 0 || g.adjusting > 0):

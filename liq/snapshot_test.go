@@ -288,7 +288,7 @@ func TestSnapshotPendingEffects(t *testing.T) {
 	if err != nil || string(rest) != "\x07" || string(m2.AppendSnapshot(nil)) != string(p) {
 		t.Fatalf("decode: %v, rest %x", err, rest)
 	}
-	for _, v := range []byte{1, 2, 3, 5} {
+	for _, v := range []byte{1, 2, 4, 5} {
 		p[4] = v
 		if _, _, err := DecodeSnapshot(p, lookup, m.cfg); !errors.Is(err, ErrSnapshotVersion) {
 			t.Fatalf("version %d: %v", v, err)
