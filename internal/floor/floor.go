@@ -202,28 +202,30 @@ func Start(prefix string, handoff bool) (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	core := NewCore(handoff)
-	var stops []func()
+	stops := []func(){srv.Shutdown, core.Stop}
 	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}
-	stops = append(stops, srv.Shutdown, core.Stop)
-	nc, err := srv.Connect("perpx-floor")
-	if err == nil {
-		stops = append(stops, nc.Close)
-		sc, serr := srv.Connect("perpx-floor-gateway")
-		if err = serr; err == nil {
-			stops = append(stops, sc.Close)
-			var g *gateway.Gateway
-			if g, err = gateway.Start(nc, core, gateway.Options{Prefix: prefix, Service: sc}); err == nil {
-				stops = append(stops, func() { _ = g.Stop(context.Background()) })
-			}
-		}
-	}
-	if err != nil {
+	fail := func(err error) (string, func(), error) {
 		stop()
 		return "", nil, fmt.Errorf("floor: %w", err)
 	}
+	nc, err := srv.Connect("perpx-floor")
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, nc.Close)
+	sc, err := srv.Connect("perpx-floor-gateway")
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, sc.Close)
+	g, err := gateway.Start(nc, core, gateway.Options{Prefix: prefix, Service: sc})
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, func() { _ = g.Stop(context.Background()) })
 	return srv.ClientURL(), stop, nil
 }
