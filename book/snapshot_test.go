@@ -119,9 +119,16 @@ func checkDecoded(t *testing.T, p []byte) {
 		if s == Sell {
 			price = 1
 		}
-		b.Place(Order{ID: math.MaxUint64, Account: math.MaxUint64, Side: s, TIF: IOC, Price: price, Qty: math.MaxInt64}, &r)
-		if err := b.Check(); err != nil {
-			t.Fatalf("after a sweep of the %v side: %v", s.Opposite(), err)
+		// Each level's total fits int64, a side's need not: sweep until a
+		// sweep fills nothing.
+		for n := b.Len(); n >= 0; n-- {
+			b.Place(Order{ID: math.MaxUint64, Account: math.MaxUint64, Side: s, TIF: IOC, Price: price, Qty: math.MaxInt64}, &r)
+			if err := b.Check(); err != nil {
+				t.Fatalf("after a sweep of the %v side: %v", s.Opposite(), err)
+			}
+			if r.Filled < math.MaxInt64 {
+				break
+			}
 		}
 	}
 	if b.Len() != 0 {
