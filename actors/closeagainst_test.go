@@ -151,3 +151,15 @@ func TestCloseAgainstALiquidatingCounterparty(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { runCloseAgainst(t, c) })
 	}
 }
+
+// TestLegCloseAnsweredOnceByAFailedLiquidatingCounterparty: B's leg books
+// A's forced close (CloseAgainst, at once) and B panics before answering
+// it (FailLegClosed: where mustOK stops B when the machine then refuses
+// its settlement). The re-posted close is answered with what B's leg
+// closed (1): A's leg closes and its liquidation settles, E's close is
+// booked on B's frozen leg, which ends quiet. Before, the close booked on
+// the leg was answered "nothing closed": A's leg kept the lot B's had
+// closed (1 long against 0 short), its rounds retrying.
+func TestLegCloseAnsweredOnceByAFailedLiquidatingCounterparty(t *testing.T) {
+	runCloseAgainst(t, closeAgainstCase{"booked", liquidatingCounterparty, FailLegClosed})
+}

@@ -379,15 +379,18 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		var deferred bool
 		var err error
 		done, deferred, err = lq.CloseAgainst(h.sym, m.side, m.qty, m.price, lq.lastClose)
-		a.mustOK(err)
-		if deferred {
+		if deferred { // never with an error
 			if lq.deferred == nil {
 				lq.deferred = map[uint64]*adlCloseMsg{}
 			}
 			lq.deferred[lq.lastClose] = m
 			return // answered once the leg's own plan is in (liq.AnswerClose)
 		}
+		// Before mustOK: the leg booked done even when the machine then
+		// broke (its settlement refused), and the re-post answers it.
 		a.closing = closeBooked{m, done, 0}
+		failAt(a, FailLegClosed)
+		a.mustOK(err)
 		inLiq = true
 	}
 	by := a.e.id

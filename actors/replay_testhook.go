@@ -70,13 +70,17 @@ const (
 	// FailChargeAnswered once it answered a socialized-loss charge it
 	// paid, FailADLPlan and FailADLFilled on an ADL plan or close for its
 	// liquidation (before its machine counts it), FailAdjustAnswered once
-	// it answered an ADL close adjustment that moved money.
+	// it answered an ADL close adjustment that moved money,
+	// FailLegClosed once its liquidation's leg booked a forced close as a
+	// counterparty (CloseAgainst, a close not deferred: where a refused
+	// settlement stops it), before its answer.
 	FailADLClosed
 	FailADLAnswered
 	FailChargeAnswered
 	FailADLPlan
 	FailADLFilled
 	FailAdjustAnswered
+	FailLegClosed
 )
 
 // FailOrderForTest makes the handling of the order with client order id
