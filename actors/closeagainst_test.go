@@ -163,3 +163,16 @@ func TestCloseAgainstALiquidatingCounterparty(t *testing.T) {
 func TestLegCloseAnsweredOnceByAFailedLiquidatingCounterparty(t *testing.T) {
 	runCloseAgainst(t, closeAgainstCase{"booked", liquidatingCounterparty, FailLegClosed})
 }
+
+// TestDeferredCloseAnsweredByAFailedLiquidatingCounterparty: B's leg
+// closes A's deferred forced close as its own ADL plan comes in (liq's
+// answerDeferred), and B panics before performing the answer
+// (FailPlanStepped: where mustOK stops B when the rest of that Step then
+// fails). Abandon hands the answer over with what the leg closed (1):
+// A's leg closes and its liquidation settles, E's close is booked on B's
+// frozen leg, which ends quiet. Before, giveBack answered every leftover
+// close "nothing closed": A's leg kept the lot B's had closed (1 long
+// against 0 short).
+func TestDeferredCloseAnsweredByAFailedLiquidatingCounterparty(t *testing.T) {
+	runCloseAgainst(t, closeAgainstCase{"deferred", deferredCloseAgainst, FailPlanStepped})
+}
