@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -61,6 +62,32 @@ func TestForcedCloseAnsweredOnceByAFailedCounterparty(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestForcedCloseAcknowledgedTwiceByAFailedCounterparty: B panics between
+// its acknowledgement of A's forced close to the ranking and its answer
+// (FailADLAcked). The re-posted close is answered with what B closed (1),
+// and acknowledged again: harmless, as the second acknowledgement comes
+// with B's position 0 (a failed account is off the ranking), so the
+// promise it takes off can put back no lots, and the ranking ends
+// without B and with nothing promised of it. A's leg closes and its
+// liquidation settles, open interest stays even, money is conserved.
+func TestForcedCloseAcknowledgedTwiceByAFailedCounterparty(t *testing.T) {
+	runFailedAnswer(t, failedAnswerCase{"acknowledged", "B", FailADLAcked}, func(e *env) {
+		e.awaitAccount("A", "settled", func(a *accountActor) bool { return a.liq == nil })
+		e.x.quiesce()
+		id := e.x.accounts.get(e.x, "B").id
+		got := call(t, func(d func(string)) {
+			e.x.root.Send(e.x.adl, &anyHook{fn: func(aa any) {
+				rk := aa.(*adlActor).ranks[0]
+				_, ranked := rk.Position(id)
+				d(fmt.Sprintf("ranked %v promised %d", ranked, rk.Promised(id)))
+			}})
+		})
+		if got != "ranked false promised 0" {
+			t.Fatalf("the ranking holds of B: %s", got)
+		}
+	})
 }
 
 // TestADLAnswerCountedByAFailedLiquidation: A panics on its ADL round's

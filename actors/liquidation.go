@@ -469,6 +469,7 @@ func (a *accountActor) unanswered(id book.OrderID) bool {
 func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money, by book.AccountID) {
 	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
+	failAt(a, FailADLAcked)
 	a.closeAnswer(ctx, m, done, by)
 	a.answered = m
 	if done > 0 {

@@ -75,7 +75,9 @@ const (
 	// counterparty (CloseAgainst, a close not deferred: where a refused
 	// settlement stops it), before its answer, FailPlanStepped once its
 	// liquidation took an ADL plan (and closed the closes it had
-	// deferred), where mustOK stops it when that Step fails.
+	// deferred), where mustOK stops it when that Step fails, FailADLAcked
+	// once it acknowledged a forced close to the ranking, before its
+	// answer.
 	FailADLClosed
 	FailADLAnswered
 	FailChargeAnswered
@@ -84,6 +86,7 @@ const (
 	FailAdjustAnswered
 	FailLegClosed
 	FailPlanStepped
+	FailADLAcked
 )
 
 // FailOrderForTest makes the handling of the order with client order id
