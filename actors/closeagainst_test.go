@@ -126,15 +126,7 @@ func runCloseAgainst(t *testing.T, c closeAgainstCase) {
 	if failed == nil && !e.fundBalance().Equal(dec("40")) { // B's leg's gain on the close at 980
 		t.Fatalf("fund %s, want 40", e.fundBalance())
 	}
-	snap, err := e.snapshotOnceQuiet()
-	if err != nil {
-		t.Fatalf("a snapshot: %v", err)
-	}
-	e.deposit("C", "100000") // records after the snapshot
-	e.leverage("C", tsym, 5)
-	e.mustPlace("C", tsym, wire.Buy, "900", "1")
-	live = e.failedAudit(failed...)
-	e.restartsAlike(j, snap, slowADLRetry, live, failed, duelSymbol(t))
+	e.snapshotRestartsAlike(j, slowADLRetry, failed, "900", duelSymbol(t))
 }
 
 // TestCloseAgainstALiquidatingCounterparty: A's forced close reaches B

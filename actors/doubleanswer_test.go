@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -34,15 +35,22 @@ func runFailedAnswer(t *testing.T, c failedAnswerCase, ended func(e *env)) {
 	if live.Long[0] != 0 || live.Short[0] != 0 {
 		t.Fatalf("B's close booked on one side only: %s", live.String())
 	}
+	e.snapshotRestartsAlike(j, nil, []string{c.account}, "3000", testSymbol(t, tsym, longTiers()...))
+}
+
+// snapshotRestartsAlike takes a snapshot once the abandoned liquidations
+// are quiet, journals records after it (C deposits, bids 1 at bid) and
+// checks restartsAlike with the failed accounts.
+func (e *env) snapshotRestartsAlike(j *memJournal, opts func(*Options), failed []string, bid string, syms ...*market.Symbol) {
+	e.t.Helper()
 	snap, err := e.snapshotOnceQuiet()
 	if err != nil {
-		t.Fatalf("a snapshot: %v", err)
+		e.t.Fatalf("a snapshot: %v", err)
 	}
 	e.deposit("C", "100000") // records after the snapshot
 	e.leverage("C", tsym, 5)
-	e.mustPlace("C", tsym, wire.Buy, "3000", "1")
-	live = e.failedAudit(c.account)
-	e.restartsAlike(j, snap, nil, live, []string{c.account}, testSymbol(t, tsym, longTiers()...))
+	e.mustPlace("C", tsym, wire.Buy, bid, "1")
+	e.restartsAlike(j, snap, opts, e.failedAudit(failed...), failed, syms...)
 }
 
 // TestForcedCloseAnsweredOnceByAFailedCounterparty: B, the counterparty of
