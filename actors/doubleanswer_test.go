@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
 )
@@ -33,15 +35,22 @@ func runFailedAnswer(t *testing.T, c failedAnswerCase, ended func(e *env)) {
 	if live.Long[0] != 0 || live.Short[0] != 0 {
 		t.Fatalf("B's close booked on one side only: %s", live.String())
 	}
+	e.snapshotRestartsAlike(j, nil, []string{c.account}, "3000", testSymbol(t, tsym, longTiers()...))
+}
+
+// snapshotRestartsAlike takes a snapshot once the abandoned liquidations
+// are quiet, journals records after it (C deposits, bids 1 at bid) and
+// checks restartsAlike with the failed accounts.
+func (e *env) snapshotRestartsAlike(j *memJournal, opts func(*Options), failed []string, bid string, syms ...*market.Symbol) {
+	e.t.Helper()
 	snap, err := e.snapshotOnceQuiet()
 	if err != nil {
-		t.Fatalf("a snapshot: %v", err)
+		e.t.Fatalf("a snapshot: %v", err)
 	}
 	e.deposit("C", "100000") // records after the snapshot
 	e.leverage("C", tsym, 5)
-	e.mustPlace("C", tsym, wire.Buy, "3000", "1")
-	live = e.failedAudit(c.account)
-	e.restartsAlike(j, snap, nil, live, []string{c.account}, testSymbol(t, tsym, longTiers()...))
+	e.mustPlace("C", tsym, wire.Buy, bid, "1")
+	e.restartsAlike(j, snap, opts, e.failedAudit(failed...), failed, syms...)
 }
 
 // TestForcedCloseAnsweredOnceByAFailedCounterparty: B, the counterparty of
@@ -61,6 +70,32 @@ func TestForcedCloseAnsweredOnceByAFailedCounterparty(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestForcedCloseAcknowledgedTwiceByAFailedCounterparty: B panics between
+// its acknowledgement of A's forced close to the ranking and its answer
+// (FailADLAcked). The re-posted close is answered with what B closed (1),
+// and acknowledged again: harmless, as the second acknowledgement comes
+// with B's position 0 (a failed account is off the ranking), so the
+// promise it takes off can put back no lots, and the ranking ends
+// without B and with nothing promised of it. A's leg closes and its
+// liquidation settles, open interest stays even, money is conserved.
+func TestForcedCloseAcknowledgedTwiceByAFailedCounterparty(t *testing.T) {
+	runFailedAnswer(t, failedAnswerCase{"acknowledged", "B", FailADLAcked}, func(e *env) {
+		e.awaitAccount("A", "settled", func(a *accountActor) bool { return a.liq == nil })
+		e.x.quiesce()
+		id := e.x.accounts.get(e.x, "B").id
+		got := call(t, func(d func(string)) {
+			e.x.root.Send(e.x.adl, &anyHook{fn: func(aa any) {
+				rk := aa.(*adlActor).ranks[0]
+				_, ranked := rk.Position(id)
+				d(fmt.Sprintf("ranked %v promised %d", ranked, rk.Promised(id)))
+			}})
+		})
+		if got != "ranked false promised 0" {
+			t.Fatalf("the ranking holds of B: %s", got)
+		}
+	})
 }
 
 // TestADLAnswerCountedByAFailedLiquidation: A panics on its ADL round's

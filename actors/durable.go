@@ -78,7 +78,7 @@ const (
 // handle the same messages differently; TestBehaviourVersion replays a
 // journal kept in testdata and fails when its state changes while this
 // number did not.
-const Behaviour = 21
+const Behaviour = 22
 
 // Actor numbers in the journal.
 const (

@@ -87,8 +87,7 @@ func (a *accountActor) refuseAll(ctx actor.Context) {
 		if a.closing.m == m {
 			c, a.closing = a.closing, closeBooked{}
 		}
-		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
-		a.closeAnswer(ctx, m, c.done, c.by)
+		a.answerFailed(ctx, m, c.done, c.by)
 	case *socialMsg:
 		switch m.kind {
 		case socialCharged: // a winner's payment the abandoned liquidation gives back

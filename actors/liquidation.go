@@ -115,10 +115,15 @@ func (a *accountActor) liqConfig() liq.Config {
 // step feeds the liquidation one input and performs its effects; a broken
 // invariant stops the account (mustOK).
 func (a *accountActor) step(ctx actor.Context, in liq.Input) {
-	a.mustOK(a.liq.Step(in))
+	err := a.liq.Step(in)
+	f := failTest.Load()
+	if f != nil {
+		f.stepped(a, in)
+	}
+	a.mustOK(err)
 	a.took = ctx.Message()
 	a.perform(ctx)
-	if f := failTest.Load(); f != nil {
+	if f != nil {
 		f.checkStep(in)
 	}
 }
@@ -193,11 +198,20 @@ func (a *accountActor) giveBack(ctx actor.Context, e liq.Effect) {
 	case *liq.Refund: // through the ranking, which takes it off the charges
 		ctx.Send(a.x.adl, &socializeMsg{sym: a.liq.hs[e.Leg].idx, side: e.Side, refund: e.Amount, winner: e.Account, qty: e.Qty, closed: e.Closed,
 			name: a.e.name})
-	case *liq.AnswerClose: // closed nothing
-		m := a.liq.deferredClose(e.Token)
-		ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
-		ctx.Send(m.bankrupt, &adlFilledMsg{sym: m.sym, asked: m.qty, counterparty: a.e.name})
+	case *liq.AnswerClose:
+		// Abandon's own closed nothing; one a Step closed before the
+		// account failed and never sent (the panic came first) closed
+		// Qty on the frozen leg, which the bankrupt leg must book too.
+		a.answerFailed(ctx, a.liq.deferredClose(e.Token), e.Qty, 0)
 	}
+}
+
+// answerFailed is a failed account's answer to forced close m: the
+// ranking's acknowledgement (its position is off the ranking) and what it
+// closed, done, by by (closeAnswer).
+func (a *accountActor) answerFailed(ctx actor.Context, m *adlCloseMsg, done book.Lots, by book.AccountID) {
+	ctx.Send(a.x.adl, &adlPositionMsg{sym: m.sym, acct: a.e.id, name: a.e.name, pid: a.e.pid, acked: m.qty})
+	a.closeAnswer(ctx, m, done, by)
 }
 
 // settled books a finished liquidation with the fund, lets the account
@@ -379,15 +393,18 @@ func (a *accountActor) onADLClose(ctx actor.Context, m *adlCloseMsg) {
 		var deferred bool
 		var err error
 		done, deferred, err = lq.CloseAgainst(h.sym, m.side, m.qty, m.price, lq.lastClose)
-		a.mustOK(err)
-		if deferred {
+		if deferred { // never with an error
 			if lq.deferred == nil {
 				lq.deferred = map[uint64]*adlCloseMsg{}
 			}
 			lq.deferred[lq.lastClose] = m
 			return // answered once the leg's own plan is in (liq.AnswerClose)
 		}
+		// Before mustOK: the leg booked done even when the machine then
+		// broke (its settlement refused), and the re-post answers it.
 		a.closing = closeBooked{m, done, 0}
+		failAt(a, FailLegClosed)
+		a.mustOK(err)
 		inLiq = true
 	}
 	by := a.e.id
@@ -452,6 +469,7 @@ func (a *accountActor) unanswered(id book.OrderID) bool {
 func (a *accountActor) answerClose(ctx actor.Context, m *adlCloseMsg, done book.Lots, realized market.Money, by book.AccountID) {
 	h := a.x.symbols[m.sym]
 	a.positionChanged(ctx, h, m.qty) // acknowledges the close, whatever it did
+	failAt(a, FailADLAcked)
 	a.closeAnswer(ctx, m, done, by)
 	a.answered = m
 	if done > 0 {

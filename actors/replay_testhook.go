@@ -70,13 +70,23 @@ const (
 	// FailChargeAnswered once it answered a socialized-loss charge it
 	// paid, FailADLPlan and FailADLFilled on an ADL plan or close for its
 	// liquidation (before its machine counts it), FailAdjustAnswered once
-	// it answered an ADL close adjustment that moved money.
+	// it answered an ADL close adjustment that moved money,
+	// FailLegClosed once its liquidation's leg booked a forced close as a
+	// counterparty (CloseAgainst, a close not deferred: where a refused
+	// settlement stops it), before its answer, FailPlanStepped once its
+	// liquidation took an ADL plan (and closed the closes it had
+	// deferred), where mustOK stops it when that Step fails, FailADLAcked
+	// once it acknowledged a forced close to the ranking, before its
+	// answer.
 	FailADLClosed
 	FailADLAnswered
 	FailChargeAnswered
 	FailADLPlan
 	FailADLFilled
 	FailAdjustAnswered
+	FailLegClosed
+	FailPlanStepped
+	FailADLAcked
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -113,6 +123,14 @@ func (f *failOrder) check(a *accountActor, m any) {
 				panic(fmt.Sprintf("test: the cancel of %q panics (FailOrderForTest)", f.cid))
 			}
 		}
+	}
+}
+
+// stepped panics when a's liquidation took in as f names, before mustOK
+// and took (as a Step that failed after booking in would stop a).
+func (f *failOrder) stepped(a *accountActor, in liq.Input) {
+	if _, ok := in.(liq.ADLPlan); ok {
+		f.named(a, FailPlanStepped)
 	}
 }
 
