@@ -219,6 +219,9 @@ func (a *accountActor) Receive(ctx actor.Context) {
 	case *hashMsg:
 		m.reply(a.hash())
 		return
+	case *ordersOnMsg:
+		m.reply(a.ordersOn(m.sym))
+		return
 	}
 	if a.e.failed.Load() {
 		a.x.begin(ctx, &a.j, actorAccount+uint32(a.e.id)) // its answers are decisions too (failrecord.go)

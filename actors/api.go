@@ -243,14 +243,14 @@ func Start(opts Options) (*Exchange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 	}
-	x.adl, x.adlMB = x.spawn(adlActor, "adl", actorADL, &adlActor.j)
+	x.adl, x.adlMB, _ = x.spawn(adlActor, "adl", actorADL, &adlActor.j)
 	fa := newFundActor(x)
-	x.fund, _ = x.spawn(fa, "fund", actorFund, &fa.j)
+	x.fund, _, _ = x.spawn(fa, "fund", actorFund, &fa.j)
 	ha := newHistoryActor(x)
-	x.history, ha.mb = x.spawn(ha, "history", actorHistory, &ha.j)
+	x.history, ha.mb, _ = x.spawn(ha, "history", actorHistory, &ha.j)
 	for _, h := range x.symbols {
 		sa := newSymbolActor(x, h)
-		h.pid, h.mb = x.spawn(sa, "symbol-"+h.sym.Name, actorSymbol+uint32(h.idx), &sa.j)
+		h.pid, h.mb, h.guard = x.spawn(sa, "symbol-"+h.sym.Name, actorSymbol+uint32(h.idx), &sa.j)
 	}
 	return x, nil
 }
@@ -263,7 +263,7 @@ var testMiddleware []actor.ReceiverMiddleware
 
 // spawn starts one of the exchange's singleton actors, guarded: a panic
 // (a broken invariant) takes it out of service and halts trading (halt.go).
-func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*actor.PID, *mailbox) {
+func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*actor.PID, *mailbox, *guard) {
 	mb := newMailbox().(*mailbox)
 	x.shared = append(x.shared, namedMailbox{name, mb})
 	produce := func() actor.Mailbox { return mb } // spawned once: never restarted with a new mailbox
@@ -278,7 +278,7 @@ func (x *Exchange) spawn(a actor.Actor, name string, n uint32, j *jstate) (*acto
 		x.rec.register(n, a, pid, j, mb)
 		x.rec.targets[n].guard = g
 	}
-	return pid, mb
+	return pid, mb, g
 }
 
 // running is what runs actor a (number n, on mailbox mb): a itself, or in
@@ -377,6 +377,7 @@ type symbolHandle struct {
 	conv   market.Conv // the integer fast paths of sym's conversions
 	pid    *actor.PID
 	mb     *mailbox // pid's (deliver)
+	guard  *guard   // takes it out of service when it panics (halt.go)
 	impact market.Money
 	mark   atomic.Int64
 	index  atomic.Int64

@@ -489,17 +489,23 @@ func (x *Exchange) sumAudit(parts []any) AuditReport {
 	slices.Sort(r.Negative)
 	r.Failures, r.Halted = x.failed.all(), x.failed.halted.Load() != nil
 	r.AssetAudit = r.Assets[0]
-	r.OK = !r.Halted && r.Conserved() && len(r.Negative) == 0 && r.Err == nil && (r.Liquidating > 0 || r.Earmarked == 0)
-	for _, as := range r.Assets {
-		r.OK = r.OK && as.Fund >= 0 && as.Uncovered == 0 && (r.Liquidating > 0 || as.FundReserved == 0)
-	}
-	for i := range x.symbols {
-		r.OK = r.OK && r.Long[i] == r.Short[i]
-	}
 	if adlOI != nil && adlOI.err != nil && r.Err == nil {
-		r.Err, r.OK = adlOI.err, false
+		r.Err = adlOI.err
 	}
+	r.OK = r.evaluate()
 	return r
+}
+
+// evaluate says whether every invariant holds and trading is not halted.
+func (r *AuditReport) evaluate() bool {
+	ok := !r.Halted && r.Conserved() && len(r.Negative) == 0 && r.Err == nil && (r.Liquidating > 0 || r.Earmarked == 0)
+	for _, as := range r.Assets {
+		ok = ok && as.Fund >= 0 && as.Uncovered == 0 && (r.Liquidating > 0 || as.FundReserved == 0)
+	}
+	for i := range r.Long {
+		ok = ok && r.Long[i] == r.Short[i]
+	}
+	return ok
 }
 
 func (r *AuditReport) addOI(sym int, q book.Lots) {

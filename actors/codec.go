@@ -28,7 +28,7 @@ func journaled(m any) bool {
 		*placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *reserveMsg, *unsubscribeMsg,
 		*settleMsg, *releaseMsg, *deficitMsg, *adlCountMsg,
 		*adlPositionMsg, *adlReport, *adlMarkMsg, *deleverageMsg, *adlFlushMsg, *socializeMsg,
-		*repostMsg, *failedMsg:
+		*repostMsg, *failedMsg, *resumeMsg:
 		return true
 	}
 	return false
@@ -111,6 +111,8 @@ func (x *Exchange) encodeInput(p []byte, m any) (uint16, []byte) {
 		return recRepost, p
 	case *failedMsg:
 		return recFailedNotice, appendStr(p, m.reason)
+	case *resumeMsg:
+		return recResume, p
 	}
 	panic(fmt.Sprintf("actors: %T reached an actor from outside, and the journal cannot hold it", m))
 }
@@ -194,6 +196,8 @@ func (x *Exchange) decodeInput(kind uint16, p []byte) (any, error) {
 		m = &repostMsg{} // the message comes from the failure (replayer.exec)
 	case recFailedNotice:
 		m = &failedMsg{reason: d.str()}
+	case recResume:
+		m = &resumeMsg{done: func(wire.ResumeReply) {}}
 	default:
 		return nil, fmt.Errorf("%w: unknown record kind %d", errPayload, kind)
 	}

@@ -68,6 +68,8 @@ const (
 	// recFailedNotice: the failed account gives up what it held for others
 	// (failedMsg): the reason.
 	recFailedNotice
+	// recResume: a failed book back in service (admin.resume; resume.go).
+	recResume
 )
 
 // Behaviour is the version of the decisions the actors make on the same

@@ -15,13 +15,16 @@ import (
 // account only stops itself (registry.go). A failed singleton — the fund,
 // the ADL actor or a symbol's book — holds a ledger everyone shares, so
 // the exchange halts: new orders are refused INTERNAL with the reason,
-// cancels still go through, and the audit lists the failure and fails.
+// cancels still go through, and the audit lists the failure and fails,
+// until an operator resumes a failed book (resume.go).
 
 // failures is the exchange's record of the parts taken out of service.
 type failures struct {
 	mu   sync.Mutex
 	list []wire.Failure
 	at   []uint64 // the journal sequence of each one's record (0: none), the list's order
+	// halts: whether each one halts trading (a shared part).
+	halts []bool
 	// halted is the first singleton failure's reason, nil while trading.
 	halted atomic.Pointer[string]
 }
@@ -37,10 +40,11 @@ func (f *failures) add(who, reason string, halt bool, at uint64) {
 	}
 	f.list = slices.Insert(f.list, i, wire.Failure{Actor: who, Reason: reason})
 	f.at = slices.Insert(f.at, i, at)
-	f.mu.Unlock()
+	f.halts = slices.Insert(f.halts, i, halt)
 	if halt {
 		f.halted.CompareAndSwap(nil, &reason)
 	}
+	f.mu.Unlock()
 }
 
 func (f *failures) all() []wire.Failure {
@@ -58,9 +62,9 @@ func (x *Exchange) haltError() *wire.Error {
 }
 
 // guard runs a singleton actor until it fails, then answers its requests
-// INTERNAL and drops the rest; audits and probes still read its frozen
-// state. What it handles failed is journaled like any decision
-// (failrecord.go).
+// INTERNAL and drops the rest (a book holds it: refuseFailed); audits and
+// probes still read its frozen state. What it handles failed is journaled
+// like any decision (failrecord.go).
 type guard struct {
 	actor.Actor
 	x      *Exchange
@@ -70,11 +74,26 @@ type guard struct {
 
 func (g *guard) Receive(ctx actor.Context) {
 	if !g.failed.Load() {
-		g.Actor.Receive(ctx)
+		switch m := ctx.Message().(type) {
+		case *resumeMsg: // a resume raced another: nothing to journal
+			m.done(wire.ResumeReply{Reply: fail(wire.CodeNotResumable, "%s is in service", g.name)})
+		case *resumeCheckMsg:
+			m.reply(fmt.Errorf("it is in service"))
+		default:
+			g.Actor.Receive(ctx)
+		}
 		return
 	}
 	g.x.beginFailed(ctx)
 	m := failedMessage(ctx)
+	switch m := m.(type) {
+	case *resumeMsg:
+		g.resume(ctx, m)
+		return
+	case *resumeCheckMsg:
+		m.reply(g.Actor.(*symbolActor).resumable(m.views))
+		return
+	}
 	if f, ok := g.Actor.(interface{ refuseFailed(actor.Context, any) bool }); ok && f.refuseFailed(ctx, m) {
 		return
 	}

@@ -26,6 +26,9 @@ type symbolActor struct {
 	// trig holds the untriggered conditional orders (conditional.go).
 	trig  *trigger.Set
 	fired []trigger.Order
+	// held is what the book took while out of service and could not
+	// refuse, in the order it came: posted again when it resumes.
+	held []any
 
 	refs []*acctRef                  // by AccountID (dense from 1): every account that sent an order
 	subs map[book.AccountID]*acctRef // accounts holding a position: get marks
@@ -92,7 +95,11 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 		m.reply(symbolAudit{sym: s.h.idx, resting: s.book.Len() + s.trig.Len(), mark: s.h.lastMark()})
 		return
 	case *hashMsg:
-		m.reply(hashInts(s.book.StateHash(), s.trig.StateHash(), s.seq, s.tradeSeq, hashString(string(s.ms.AppendSnapshot(nil)))))
+		h := hashInts(s.book.StateHash(), s.trig.StateHash(), s.seq, s.tradeSeq, hashString(string(s.ms.AppendSnapshot(nil))))
+		if len(s.held) > 0 { // only a failed book holds any
+			h = hashInts(h, uint64(len(s.held)))
+		}
+		m.reply(h)
 		return
 	default:
 		return
@@ -215,7 +222,8 @@ func (m *placeMsg) result() *takerResultMsg {
 // would otherwise wait for it forever: an order is rejected INTERNAL (its
 // account releases it), an amend or a cancel refused INTERNAL, a cancel by ids
 // answered with nothing canceled (the orders stay where the frozen book
-// holds them).
+// holds them). What it cannot refuse (a liquidation's coverage quote, an
+// unsubscribe) it holds until it resumes (resume.go).
 func (s *symbolActor) refuseFailed(ctx actor.Context, m any) bool {
 	e := wire.Errorf(wire.CodeInternal, "the %s book is out of service after an internal error", s.sym.Name)
 	switch m := m.(type) {
@@ -234,6 +242,8 @@ func (s *symbolActor) refuseFailed(ctx actor.Context, m any) bool {
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, all: m.all})
 	case *armMsg:
 		ctx.Send(m.from, &armedMsg{id: m.o.ID, err: e, req: m.req, amend: m.amend})
+	case *reserveMsg, *unsubscribeMsg:
+		s.held = append(s.held, m)
 	default:
 		return false
 	}

@@ -89,6 +89,10 @@ func ops(subj wire.Subjects) []*op {
 			serve: call(wire.DecodeStateHash, func(x Exchange, _ wire.Route, _ wire.StateHash, done func(wire.StateHashReply)) {
 				x.StateHashAt(done)
 			}, jsonBody)},
+		{ep: wire.EpAdminResume, name: "admin-resume", subject: subj.AdminResume(),
+			serve: call(wire.DecodeResume, func(x Exchange, _ wire.Route, r wire.Resume, done func(wire.ResumeReply)) {
+				x.Resume(r, done)
+			}, jsonBody)},
 		{ep: wire.EpDepth, name: "depth", subject: subj.Depth(wire.Any), serve: serveDepth},
 		{ep: wire.EpFundState, name: "fund-state", subject: subj.FundState(), serve: serveFundState},
 		{ep: wire.EpADLQueue, name: "adl-queue", subject: subj.ADLQueue(wire.Any), serve: serveADLQueue},

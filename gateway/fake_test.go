@@ -387,6 +387,12 @@ func (f *fake) StateHashAt(done func(wire.StateHashReply)) {
 	})
 }
 
+func (f *fake) Resume(req wire.Resume, done func(wire.ResumeReply)) {
+	do(f, "Resume", "", req, done, func() wire.ResumeReply {
+		return wire.ResumeReply{Reply: wire.OK(), Actor: req.Actor}
+	})
+}
+
 func (f *fake) StateHash(done func(uint64)) {
 	h := f.Hash()
 	go done(h)

@@ -57,13 +57,17 @@ type Exchange interface {
 	// StateHashAt answers admin.state_hash: the state hash at a quiescent
 	// point and the journal position it is the state of.
 	StateHashAt(done func(wire.StateHashReply))
+	// Resume answers admin.resume: a failed book back in service when its
+	// state is sound.
+	Resume(req wire.Resume, done func(wire.ResumeReply))
 }
 
 // Service identity shown by `nats micro ls`. The minor version moves
-// when subjects are added (0.2.0: order.query and order.open).
+// when subjects are added (0.2.0: order.query and order.open; 0.3.0:
+// admin.resume).
 const (
 	ServiceName    = "perpx"
-	ServiceVersion = "0.2.0"
+	ServiceVersion = "0.3.0"
 	DefaultQueue   = "perpx"
 )
 

@@ -158,6 +158,8 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 		{subj.AdminAudit(), `{}`, `Audit(, {})`,
 			`{"ok":true,"deposits":"9900","fund_deposits":"500","balances":"9900","unrealized":"0","fund":"500","fees":"0","open_interest":{},"negative_balances":[],"uncovered":"0","held_for_failed":"0","failed_shortfall":"0","failures":[],"invariants_ok":true}`},
 		{subj.AdminStateHash(), ``, `StateHashAt(, {})`, `{"ok":true,"hash":"4bbd30dfd5935554","seq":0}`},
+		{subj.AdminResume(), `{"actor":"symbol-ETH-PERP"}`, `Resume(, {"actor":"symbol-ETH-PERP"})`,
+			`{"ok":true,"actor":"symbol-ETH-PERP","halted":false}`},
 	}
 	for i, s := range steps {
 		raw, _ := e.req(s.subject, s.payload)

@@ -158,7 +158,7 @@ func (r *replyRules) account(subject string) string {
 // isAdmin reports whether ep is under P.admin.>, which only admins may use.
 func isAdmin(ep wire.Endpoint) bool {
 	switch ep {
-	case wire.EpAdminDeposit, wire.EpAdminIndex, wire.EpAdminFundDeposit, wire.EpAdminAudit, wire.EpAdminStateHash:
+	case wire.EpAdminDeposit, wire.EpAdminIndex, wire.EpAdminFundDeposit, wire.EpAdminAudit, wire.EpAdminStateHash, wire.EpAdminResume:
 		return true
 	}
 	return false

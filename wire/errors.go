@@ -32,6 +32,8 @@ const (
 	CodeOpenOrders   Code = "OPEN_ORDERS"
 	// CodeNoIsolatedPosition: position_margin needs an isolated position.
 	CodeNoIsolatedPosition Code = "NO_ISOLATED_POSITION"
+	// CodeNotResumable: admin.resume refused; the part stays out of service.
+	CodeNotResumable Code = "NOT_RESUMABLE"
 )
 
 var allCodes = []Code{
@@ -40,7 +42,7 @@ var allCodes = []Code{
 	CodePostOnlyWouldTake, CodeFOKNotFilled, CodeUnknownOrder,
 	CodeDuplicateClientOrderID, CodeLeverageTooHigh, CodeAccountInLiquidation,
 	CodeRateLimited, CodeTooManyOrders, CodeInternal, CodeWouldTriggerImmediately,
-	CodePositionOpen, CodeOpenOrders, CodeNoIsolatedPosition,
+	CodePositionOpen, CodeOpenOrders, CodeNoIsolatedPosition, CodeNotResumable,
 }
 
 // Codes returns every error code of the contract.

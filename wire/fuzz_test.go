@@ -22,6 +22,7 @@ var decoders = map[string]func([]byte) (any, *Error){
 	"adl.queue":       func(b []byte) (any, *Error) { return DecodeADLQueue(b) },
 	"audit":           func(b []byte) (any, *Error) { return DecodeAudit(b) },
 	"state_hash":      func(b []byte) (any, *Error) { return DecodeStateHash(b) },
+	"resume":          func(b []byte) (any, *Error) { return DecodeResume(b) },
 	"margin_mode":     func(b []byte) (any, *Error) { return DecodeMarginMode(b) },
 	"margin":          func(b []byte) (any, *Error) { return DecodePositionMargin(b) },
 	"withdraw":        func(b []byte) (any, *Error) { return DecodeWithdraw(b) },

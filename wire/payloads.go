@@ -183,6 +183,14 @@ type StateHashReply struct {
 	Seq  uint64 `json:"seq"`
 }
 
+// ResumeReply answers admin.resume: the part back in service, and whether
+// trading is still halted (another shared part is still out).
+type ResumeReply struct {
+	Reply
+	Actor  string `json:"actor,omitempty"`
+	Halted bool   `json:"halted"`
+}
+
 // ClusterReply answers admin.cluster: the instances of a clustered exchange
 // (cmd/exchange --role), the leader first, then the others by name.
 type ClusterReply struct {

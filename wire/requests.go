@@ -502,6 +502,21 @@ type Audit struct{}
 // DecodeAudit accepts {} or an empty payload.
 func DecodeAudit(data []byte) (Audit, *Error) { return Audit{}, decodeObject(data, nil) }
 
+// Resume is the body of <prefix>.admin.resume: the part out of service
+// to bring back, as px.admin.audit's failures name it ("symbol-BTC-PERP").
+type Resume struct {
+	Actor string `json:"actor"`
+}
+
+// DecodeResume decodes a resume request; actor is required.
+func DecodeResume(data []byte) (Resume, *Error) {
+	var r Resume
+	if err := decodeObject(data, []field{{"actor", true, token(&r.Actor)}}); err != nil {
+		return Resume{}, err
+	}
+	return r, nil
+}
+
 // StateHash is the (empty) body of <prefix>.admin.state_hash.
 type StateHash struct{}
 

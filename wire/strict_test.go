@@ -28,6 +28,7 @@ var strictBodies = map[Endpoint]struct{ decoder, full string }{
 	EpAdminFundDeposit:    {"fund.deposit", `{"asset":"USDT","amount":"1"}`},
 	EpAdminAudit:          {"audit", `{}`},
 	EpAdminStateHash:      {"state_hash", `{}`},
+	EpAdminResume:         {"resume", `{"actor":"symbol-BTC-PERP"}`},
 	EpDepth:               {"md.depth", `{"levels":5}`},
 	EpFundState:           {"fund.state", `{"before_seq":5,"limit":2}`},
 	EpADLQueue:            {"adl.queue", `{"side":"long"}`},

@@ -73,6 +73,7 @@ const (
 	EpAdminFundDeposit
 	EpAdminAudit
 	EpAdminStateHash
+	EpAdminResume
 	EpDepth
 	EpFundState
 	EpADLQueue
@@ -100,7 +101,7 @@ var endpointNames = [...]string{
 	EpOrderCancelAll: "order.cancel_all", EpOrderCancelAllAfter: "order.cancel_all_after", EpOrderAmend: "order.amend", EpOrderQuery: "order.query", EpOrderOpen: "order.open",
 	EpLeverage: "leverage", EpMarginMode: "margin_mode", EpPositionMargin: "position_margin", EpWithdraw: "withdraw", EpState: "state", EpAdminDeposit: "admin.deposit",
 	EpAdminIndex: "admin.index", EpAdminFundDeposit: "admin.fund.deposit", EpAdminAudit: "admin.audit",
-	EpAdminStateHash: "admin.state_hash", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
+	EpAdminStateHash: "admin.state_hash", EpAdminResume: "admin.resume", EpDepth: "md.depth", EpFundState: "fund.state", EpADLQueue: "adl.queue", EpKlines: "md.klines", EpRecentTrades: "md.recent_trades", EpFundingHistory: "md.funding_history", EpFundDaily: "fund.daily", EpTicker: "md.ticker", EpOpenInterest: "md.open_interest",
 	EpOrders: "orders", EpFills: "fills", EpIncome: "income",
 	EpAccountEvents: "acct.events", EpTrades: "md.trades", EpBook: "md.book",
 	EpMark: "md.mark", EpFundEvents: "fund.events", EpADLEvents: "adl.events",
@@ -196,6 +197,7 @@ func (s Subjects) AdminIndex(sym string) string      { return s.prefix + ".admin
 func (s Subjects) AdminFundDeposit() string          { return s.prefix + ".admin.fund.deposit" }
 func (s Subjects) AdminAudit() string                { return s.prefix + ".admin.audit" }
 func (s Subjects) AdminStateHash() string            { return s.prefix + ".admin.state_hash" }
+func (s Subjects) AdminResume() string               { return s.prefix + ".admin.resume" }
 func (s Subjects) Depth(sym string) string           { return s.md(sym, "depth") }
 func (s Subjects) Klines(sym string) string          { return s.md(sym, "klines") }
 func (s Subjects) RecentTrades(sym string) string    { return s.md(sym, "recent_trades") }
@@ -302,6 +304,8 @@ func (s Subjects) Build(r Route) string {
 		return s.AdminAudit()
 	case EpAdminStateHash:
 		return s.AdminStateHash()
+	case EpAdminResume:
+		return s.AdminResume()
 	case EpDepth:
 		if r.Account != "" {
 			return s.AccountDepth(r.Account, r.Symbol)
@@ -431,6 +435,8 @@ func (s Subjects) Parse(subject string) (Route, *Error) {
 		r = Route{Endpoint: EpAdminAudit}
 	case t[0] == "admin" && n == 2 && t[1] == "state_hash":
 		r = Route{Endpoint: EpAdminStateHash}
+	case t[0] == "admin" && n == 2 && t[1] == "resume":
+		r = Route{Endpoint: EpAdminResume}
 	case t[0] == "md" && n == 4 && t[2] == "kline" && slices.Contains(klineIntervals, t[3]):
 		r = Route{Endpoint: EpKline, Symbol: t[1], Interval: t[3]}
 	case t[0] == "md" && n == 3:

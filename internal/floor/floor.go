@@ -189,6 +189,10 @@ func (c *Core) StateHashAt(done func(wire.StateHashReply)) {
 	ok(c, done, func(r *wire.StateHashReply) { r.Reply = wire.OK() })
 }
 
+func (c *Core) Resume(_ wire.Resume, done func(wire.ResumeReply)) {
+	ok(c, done, func(r *wire.ResumeReply) { r.Reply = wire.OK() })
+}
+
 var _ gateway.Exchange = (*Core)(nil)
 
 // Start runs the embedded server (a random loopback port, subjects under

@@ -1,0 +1,181 @@
+package actors
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/perpx/perpx/book"
+	"github.com/perpx/perpx/market"
+	"github.com/perpx/perpx/wire"
+)
+
+// resume asks for actor back in service.
+func (e *env) resume(actor string) wire.ResumeReply {
+	e.t.Helper()
+	return call(e.t, func(d func(wire.ResumeReply)) { e.x.Resume(wire.Resume{Actor: actor}, d) })
+}
+
+// notResumable checks that resuming actor is refused with a message
+// containing why.
+func (e *env) notResumable(actor, why string) {
+	e.t.Helper()
+	r := e.resume(actor)
+	if r.OK || r.Error.Code != wire.CodeNotResumable || !strings.Contains(r.Error.Message, why) {
+		e.t.Fatalf("resume %s: %+v, want NOT_RESUMABLE saying %q", actor, r, why)
+	}
+}
+
+// haltedByBoom: alice's place "boom" panics the book of tsym (before it
+// touches the book: FailBook), after bob's bid rested; trading halts. The
+// hook stays set until the test ends, so that a replay panics there too,
+// as the same binary does.
+func haltedByBoom(t *testing.T, j *memJournal) (e *env, bid *wire.Order) {
+	e = pairEnvWith(t, j, "100000")
+	for _, a := range []string{"alice", "bob"} {
+		e.leverage(a, tsym, 5)
+	}
+	bid = e.mustPlace("bob", tsym, wire.Buy, "3700", "1")
+	FailOrderForTest("boom", FailBook) // until the test ends: a replay panics there too
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	refused(t, e, "bob")
+	return e, bid
+}
+
+// TestResumeAFailedBook: the book that panicked (its state left sound) is
+// resumed by admin.resume: trading resumes, bob's bid still rests and
+// trades, the audit holds with no failure, and a restart from the journal
+// (one and two workers) and from a snapshot taken after it rebuilds the
+// same trading exchange. Before, a halted exchange stayed halted for good,
+// across restarts too.
+func TestResumeAFailedBook(t *testing.T) {
+	j := &memJournal{}
+	e, bid := haltedByBoom(t, j)
+	book := "symbol-" + tsym
+	e.notResumable("fund", "no part named")
+	e.notResumable("", "no part named")
+	if r := e.resume(book); !r.OK || r.Actor != book || r.Halted {
+		t.Fatalf("resume: %+v", r)
+	}
+	e.notResumable(book, "in service")
+	live := e.failedAudit()
+	if len(live.Failures) != 0 || live.Halted {
+		t.Fatalf("after the resume: %s", live.String())
+	}
+	if r := e.place("alice", tsym, wire.Sell, "3700", "1"); !r.OK || r.Order.Status != wire.StatusFilled {
+		t.Fatalf("alice's sell after the resume: %+v", r)
+	}
+	if o := e.state("bob").OpenOrders; len(o) != 0 {
+		t.Fatalf("bob's bid %s did not trade: %+v", bid.OrderID, o)
+	}
+	want := e.hashParts()
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		r := newEnvWith(t, j.clone(), testSymbol(t, tsym, longTiers()...))
+		if got := r.hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("%d workers: state differs in %v", workers, diffHashes(got, want))
+		}
+		r.failedAudit()
+		r.mustPlace("bob", tsym, wire.Buy, "3600", "1") // trading, not halted
+	}
+	e.snapshotRestartsAlike(j, nil, nil, "3650", testSymbol(t, tsym, longTiers()...))
+}
+
+// TestResumeRefusedWhenTheBookDisagrees: a failed book whose frozen state
+// lost an order the account holds (as a panic mid-match could leave it)
+// or holds it with another quantity stays out of service, saying which,
+// and the exchange stays halted.
+func TestResumeRefusedWhenTheBookDisagrees(t *testing.T) {
+	for _, c := range []struct {
+		name, why string
+		edit      func(b *book.Book, id book.OrderID)
+	}{
+		{"lost", "it holds 0 orders, the accounts 1", func(b *book.Book, id book.OrderID) {
+			var r book.Result
+			b.Cancel(id, &r)
+		}},
+		{"moved", "is not in its book as the account holds it", func(b *book.Book, id book.OrderID) {
+			o, _ := b.Order(id)
+			var r book.Result
+			if b.Amend(id, o.Price-1, o.Remaining, &r); r.Code != book.OK {
+				panic(r.Code)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, _ := haltedByBoom(t, nil)
+			id := call(t, func(d func(book.OrderID)) {
+				e.x.root.Send(e.x.accounts.get(e.x, "bob").pid, &testHook{fn: func(a *accountActor) { d(a.orders.Values()[0].id) }})
+			})
+			call(t, func(d func(bool)) {
+				e.x.root.Send(e.x.symbols[0].pid, &anyHook{fn: func(a any) {
+					c.edit(a.(*symbolActor).book, id)
+					d(true)
+				}})
+			})
+			e.notResumable("symbol-"+tsym, c.why)
+			refused(t, e, "bob")
+		})
+	}
+}
+
+// TestResumeDeliversWhatTheBookHeld: alice, long on two symbols, is
+// liquidated (the first symbol's index falls) while the second symbol's
+// book is out of service; the liquidation's coverage quote, which crosses
+// both books, waits held in the failed one, and the liquidation with it.
+// Resumed, the book takes the quote and the liquidation settles: money
+// conserved, open interest even, and a restart from the journal and from
+// a snapshot is the same exchange. Dropped, as before, the quote left the
+// liquidation waiting for ever.
+func TestResumeDeliversWhatTheBookHeld(t *testing.T) {
+	j := &memJournal{}
+	second := testSymbol(t, "SECOND-PERP", longTiers()...)
+	syms := []*market.Symbol{testSymbol(t, tsym, longTiers()...), second}
+	e := pairEnvWith(t, j, "2000", syms...)
+	e.fundDeposit("100000")
+	for _, s := range syms {
+		for _, a := range []string{"alice", "bob", "carol"} {
+			e.leverage(a, s.Name, 5)
+		}
+		e.mustPlace("bob", s.Name, wire.Sell, "3750", "1")
+		e.mustPlace("alice", s.Name, wire.Buy, "3750", "1", wire.IOC)
+	}
+	e.mustPlace("carol", second.Name, wire.Buy, "3700", "1")
+	FailOrderForTest("boom", FailBook)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	if r := e.send("bob", wire.PlaceOrder{Symbol: second.Name, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	e.index(tsym, "1500")
+	e.x.quiesce()
+	held := func() int {
+		return call(t, func(d func(int)) {
+			e.x.root.Send(e.x.symbols[1].pid, &anyHook{fn: func(a any) { d(len(a.(*symbolActor).held)) }})
+		})
+	}
+	if n := held(); n != 1 {
+		t.Fatalf("the failed book holds %d messages, want the quote", n)
+	}
+	if r := call(t, func(d func(AuditReport)) { e.x.audit(d) }); r.Liquidating != 1 || !r.Halted {
+		t.Fatalf("while halted: %s", r.String())
+	}
+	if got, want := newEnvWith(t, j.clone(), syms...).hashParts(), e.hashParts(); !maps.Equal(got, want) {
+		t.Fatalf("replayed while halted: state differs in %v", diffHashes(got, want))
+	}
+	if r := e.resume("symbol-" + second.Name); !r.OK || r.Halted {
+		t.Fatalf("resume: %+v", r)
+	}
+	e.awaitAccount("alice", "settled", func(a *accountActor) bool { return a.liq == nil })
+	if n := held(); n != 0 {
+		t.Fatalf("the resumed book still holds %d", n)
+	}
+	if p := e.position("alice", tsym); p != nil && !p.Qty.IsZero() {
+		t.Fatalf("alice's %s position after her liquidation: %+v", tsym, p)
+	}
+	e.failedAudit()
+	e.snapshotRestartsAlike(j, nil, nil, "1500", syms...)
+}
