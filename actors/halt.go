@@ -74,14 +74,7 @@ type guard struct {
 
 func (g *guard) Receive(ctx actor.Context) {
 	if !g.failed.Load() {
-		switch m := ctx.Message().(type) {
-		case *resumeMsg: // a resume raced another: nothing to journal
-			m.done(wire.ResumeReply{Reply: fail(wire.CodeNotResumable, "%s is in service", g.name)})
-		case *resumeCheckMsg:
-			m.reply(fmt.Errorf("it is in service"))
-		default:
-			g.Actor.Receive(ctx)
-		}
+		g.Actor.Receive(ctx)
 		return
 	}
 	g.x.beginFailed(ctx)

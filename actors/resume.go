@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -159,6 +160,17 @@ func (g *guard) resume(ctx actor.Context, m *resumeMsg) {
 	}
 	s.held = nil
 	m.done(wire.ResumeReply{Reply: wire.OK(), Actor: g.name, Halted: halted})
+}
+
+// inService answers a resume, or its check, that reached the book named
+// name in service (another resume came first).
+func inService(m any, name string) {
+	switch m := m.(type) {
+	case *resumeMsg:
+		m.done(wire.ResumeReply{Reply: fail(wire.CodeNotResumable, "%s is in service", name)})
+	case *resumeCheckMsg:
+		m.reply(errors.New("it is in service"))
+	}
 }
 
 // lift takes who off the failures and reports whether trading stays

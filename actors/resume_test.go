@@ -179,3 +179,39 @@ func TestResumeDeliversWhatTheBookHeld(t *testing.T) {
 	e.failedAudit()
 	e.snapshotRestartsAlike(j, nil, nil, "1500", syms...)
 }
+
+// TestResumeRacingResume: two resumes of the same failed book at once:
+// one brings it back, the other is NOT_RESUMABLE (in service), whichever
+// step it had reached.
+func TestResumeRacingResume(t *testing.T) {
+	e, _ := haltedByBoom(t, &memJournal{})
+	replies := make(chan wire.ResumeReply, 2)
+	for range 2 {
+		e.x.Resume(wire.Resume{Actor: "symbol-" + tsym}, func(r wire.ResumeReply) { replies <- r })
+	}
+	ok := 0
+	for range 2 {
+		r := <-replies
+		switch {
+		case r.OK:
+			ok++
+		case r.Error.Code != wire.CodeNotResumable || !strings.Contains(r.Error.Message, "in service"):
+			t.Fatalf("the other resume: %+v", r)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d resumes succeeded, want 1", ok)
+	}
+	e.failedAudit()
+}
+
+// TestResumeRefusedWhenTheAuditFails: money that no longer adds up (here
+// a deposits ledger off by one unit) keeps the book out, saying so.
+func TestResumeRefusedWhenTheAuditFails(t *testing.T) {
+	e, _ := haltedByBoom(t, nil)
+	call(t, func(d func(bool)) {
+		e.x.root.Send(e.x.accounts.get(e.x, "bob").pid, &testHook{fn: func(a *accountActor) { a.wallets[0].deposits++; d(true) }})
+	})
+	e.notResumable("symbol-"+tsym, "money not conserved")
+	refused(t, e, "bob")
+}

@@ -94,6 +94,9 @@ func (s *symbolActor) Receive(ctx actor.Context) {
 	case *auditMsg:
 		m.reply(symbolAudit{sym: s.h.idx, resting: s.book.Len() + s.trig.Len(), mark: s.h.lastMark()})
 		return
+	case *resumeMsg, *resumeCheckMsg: // a resume that raced another
+		inService(m, s.h.guard.name)
+		return
 	case *hashMsg:
 		h := hashInts(s.book.StateHash(), s.trig.StateHash(), s.seq, s.tradeSeq, hashString(string(s.ms.AppendSnapshot(nil))))
 		if len(s.held) > 0 { // only a failed book holds any
