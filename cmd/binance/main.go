@@ -49,6 +49,10 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "binance: %v (binance -h lists the flags)\n", err)
 		return 2
 	}
+	if fs.NArg() > 0 { // the flag package ignores every flag after it
+		fmt.Fprintf(os.Stderr, "binance: unexpected argument %q: every argument is a flag, and none after it was read (binance -h lists the flags)\n", fs.Arg(0))
+		return 2
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

@@ -83,6 +83,12 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "exchange: %v (exchange -h lists the flags)\n", err)
 		return 2
 	}
+	// The flag package stops at the first argument that is no flag: what
+	// follows it (a --data, a port) would be ignored without a word.
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "exchange: unexpected argument %q: every argument is a flag, and none after it was read (exchange -h lists the flags)\n", fs.Arg(0))
+		return 2
+	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintln(os.Stderr, "exchange: --log-level:", err)

@@ -215,7 +215,10 @@ func TestStartupFailures(t *testing.T) {
 }
 
 func TestBadFlagIsOneLine(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"--bots", "many"}, {"--log-level", "loud"}} {
+	// A stray argument stops the flag package: the flags after it would be
+	// ignored and the exchange start without them.
+	stray := exchangeArgs("", "stray", "--data", "ignored")
+	for _, args := range [][]string{{"--no-such-flag"}, {"--bots", "many"}, {"--log-level", "loud"}, stray} {
 		code, stderr := runExchange(t, args)
 		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "exchange: ") {
 			t.Errorf("%q: exit %d, stderr:\n%s", args, code, stderr)
