@@ -368,8 +368,10 @@ func (a *App) serve(o Options, t *term) (err error) {
 	a.startBots(bg, o, at)
 	a.go_(func() { a.tickers(bg, t.pub) })
 	a.served = true
-	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots, "binance", a.BinanceAddr(),
-		"behaviour", actors.Behaviour)
+	// Where the page is and where the state lives, as the operator set them
+	// or took the defaults ("" = off, in memory).
+	a.log.Info("ready", "nats", a.url, "http", a.HTTPAddr(), "data", o.Data, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots,
+		"binance", a.BinanceAddr(), "behaviour", actors.Behaviour)
 	return nil
 }
 
