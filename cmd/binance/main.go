@@ -33,7 +33,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("binance", flag.ContinueOnError)
 	url := fs.String("nats-url", "nats://127.0.0.1:4222", "the exchange's NATS server")
 	user := fs.String("nats-user", "", "NATS user (an admin when the server has users)")
-	pass := fs.String("nats-password", "", "NATS password")
+	pass := fs.String("nats-password", "", "NATS password (default $PERPX_NATS_PASSWORD, which the process list does not show)")
 	cfgPath := fs.String("config", "", "the exchange's config file (symbols, users' API keys); default: the demo symbols")
 	prefix := fs.String("prefix", "px", "the exchange's subject prefix")
 	open := fs.Bool("open", false, "accept open mode (a config without users: any API key trades the account it names, no signature checked) although --nats-user logs in")
@@ -52,6 +52,9 @@ func run(args []string) int {
 	if fs.NArg() > 0 { // the flag package ignores every flag after it
 		fmt.Fprintf(os.Stderr, "binance: unexpected argument %q: every argument is a flag, and none after it was read (binance -h lists the flags)\n", fs.Arg(0))
 		return 2
+	}
+	if *pass == "" { // not the flag's default, which -h would print
+		*pass = os.Getenv("PERPX_NATS_PASSWORD")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := config.Load(*cfgPath)

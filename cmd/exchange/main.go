@@ -41,6 +41,10 @@ func monitorAddr(fs *flag.FlagSet, addr string, cfg *config.Config) string {
 	return addr
 }
 
+// passwordEnv holds the --nats-url password, which the process list does
+// not show.
+const passwordEnv = "PERPX_NATS_PASSWORD"
+
 func run(args []string) int {
 	fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
 	var o app.Options
@@ -50,7 +54,8 @@ func run(args []string) int {
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
 	fs.StringVar(&o.WebWS, "web-ws", "", "the NATS WebSocket URL the web page connects to (ws://host:port; with --nats-url, that server's websocket listener; \"\" = the embedded one's, --nats-ws)")
 	fs.StringVar(&o.NATSUser, "nats-user", "", "user for --nats-url")
-	fs.StringVar(&o.NATSPass, "nats-password", os.Getenv("PERPX_NATS_PASSWORD"), "password for --nats-url (default $PERPX_NATS_PASSWORD: a flag shows in the process list)")
+	// Not the flag's default: -h prints defaults, and it would print the password.
+	fs.StringVar(&o.NATSPass, "nats-password", "", "password for --nats-url (default $PERPX_NATS_PASSWORD: a flag shows in the process list)")
 	cfgPath := fs.String("config", "", "config file (JSON, see API.md); default: the demo symbols")
 	fs.StringVar(&o.Prefix, "prefix", "px", "subject prefix")
 	fs.StringVar(&o.Index, "index", "sim", "index source: sim | manual | replay:FILE | nats:SUBJECT")
@@ -88,6 +93,9 @@ func run(args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "exchange: unexpected argument %q: every argument is a flag, and none after it was read (exchange -h lists the flags)\n", fs.Arg(0))
 		return 2
+	}
+	if o.NATSPass == "" {
+		o.NATSPass = os.Getenv(passwordEnv)
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
