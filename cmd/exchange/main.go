@@ -61,7 +61,7 @@ func run(args []string) int {
 	fs.StringVar(&o.Index, "index", "sim", "index source: sim | manual | replay:FILE | nats:SUBJECT")
 	fs.Float64Var(&o.Speed, "speed", 1, "replay speed multiplier for --index replay:FILE")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated index")
-	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
+	fs.IntVar(&o.Bots, "bots", 2, "built-in bots: N market makers (bot-1..N) and N takers (taker-1..N, taker-1 levered so it is liquidated now and then); at each start the insurance fund gets a 100000 top-up for them (0 = none)")
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page and /metrics (\"\" = off)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "also serve /debug/pprof on --http (its cmdline shows every flag, --nats-password too: keep --http on loopback)")
 	fs.StringVar(&o.BinanceHTTP, "binance-http", "127.0.0.1:8090", "address of the Binance USDⓈ-M futures compatible REST and WebSocket face (\"\" = off)")
