@@ -166,7 +166,8 @@ func (f *feed) run(ctx context.Context, a *App) {
 			a.log.Error("index feed stopped", "source", f.name, "err", err)
 			return
 		}
-		if !ok {
+		if !ok { // only a replay ends: say so, or the operator sees a frozen index and clock
+			a.log.Info("index replay ended: the index stays at its last tick", "source", f.name, "time_ms", f.clock.Load())
 			return
 		}
 		if d := time.Until(t.Due); d > 0 {
