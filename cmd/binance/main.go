@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage of binance:")
 			fs.PrintDefaults()
 			return 0
 		}

@@ -49,7 +49,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
 	var o app.Options
 	fs.StringVar(&o.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS server's client address")
-	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off)")
+	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off; off by default when the config has users: it lists every user's connections)")
 	fs.StringVar(&o.NATSWS, "nats-ws", "127.0.0.1:9222", "embedded NATS server's WebSocket address, the web page's connection (\"\" = off)")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
 	fs.StringVar(&o.WebWS, "web-ws", "", "the NATS WebSocket URL the web page connects to (ws://host:port; with --nats-url, that server's websocket listener; \"\" = the embedded one's, --nats-ws)")
