@@ -166,9 +166,11 @@ func (f *feed) run(ctx context.Context, a *App) {
 			a.log.Error("index feed stopped", "source", f.name, "err", err)
 			return
 		}
-		if !ok { // only a replay ends: say so, or the operator sees a frozen index and clock
-			a.log.Info("index replay ended: the index stays at its last tick", "source", f.name, "time_ms", f.clock.Load())
-			return
+		if !ok {
+			if _, replay := f.src.(*index.Replay); replay { // say so, or the operator sees a frozen index and clock
+				a.log.Info("index replay ended: the index stays at its last tick", "time_ms", f.clock.Load())
+			}
+			return // manual's Idle has no ticks at all
 		}
 		if d := time.Until(t.Due); d > 0 {
 			timer.Reset(d)

@@ -53,7 +53,8 @@ func TestReplayFeed(t *testing.T) {
 		}
 		return nil
 	})
-	// Its end is logged, with the clock where the last tick left it.
+	// Its end is logged, with the clock where the last tick left it (and
+	// only a replay's: TestReadyLineSaysWhere's manual index logs none).
 	eventually(t, "the replay's end in the log", func() error {
 		if logs.count("index replay ended") != 1 || logs.count("time_ms=3000") != 1 {
 			return fmt.Errorf("log:\n%s", logs)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/perpx/perpx/app"
@@ -20,9 +21,14 @@ func TestReadyLineSaysWhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close(context.Background())
 	want := regexp.MustCompile(`msg=ready nats=\S+ http=` + regexp.QuoteMeta(o.HTTP) + ` data=` + regexp.QuoteMeta(o.Data) + ` `)
 	if !want.MatchString(logs.String()) {
 		t.Errorf("no ready line with http=%s data=%s:\n%s", o.HTTP, o.Data, logs.String())
+	}
+	if err := a.Close(context.Background()); err != nil { // the feed's goroutine is done
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "replay") { // the manual index has nothing to replay
+		t.Errorf("a manual index logs a replay:\n%s", logs.String())
 	}
 }
