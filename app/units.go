@@ -84,10 +84,12 @@ func unitsDiff(had, want dataUnits) string {
 		return fmt.Sprintf("symbols %v, now %v", h, w)
 	}
 	for i, h := range had.Symbols {
-		if w := want.Symbols[i]; h != w {
-			hb, _ := json.Marshal(h)
-			wb, _ := json.Marshal(w)
-			return fmt.Sprintf("%s %s, now %s", h.Symbol, hb, wb)
+		w := want.Symbols[i]
+		for _, f := range [][3]string{{"contract", h.Contract, w.Contract}, {"quote", h.Quote, w.Quote}, {"settle", h.Settle, w.Settle},
+			{"tick", h.Tick, w.Tick}, {"lot", h.Lot, w.Lot}, {"inverse_k", fmt.Sprint(h.InverseK), fmt.Sprint(w.InverseK)}} {
+			if f[1] != f[2] {
+				return fmt.Sprintf("%s's %s %s, now %s", h.Symbol, f[0], f[1], f[2])
+			}
 		}
 	}
 	return ""

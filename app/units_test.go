@@ -61,7 +61,7 @@ func TestDataKeepsItsUnits(t *testing.T) {
 		prefix string
 		says   string
 	}{
-		{cfg("1"), "", `"tick":"0.1"`},
+		{cfg("1"), "", `BTC-PERP's tick 0.1, now 1`},
 		{config.Default(), "qq", `--prefix "px", now "qq"`},
 	} {
 		if a, err := start(c.cfg, c.prefix); err == nil {
