@@ -262,3 +262,36 @@ func TestCancelThenReduceOnlyClose(t *testing.T) {
 	}
 	e.audit()
 }
+
+// TestRefusalMessagesNameNoPackage: a price or quantity the symbol cannot
+// take is refused with the conversion's sentence and its figures, without
+// the Go package's name ("market: ...") in front of what a trader reads.
+func TestRefusalMessagesNameNoPackage(t *testing.T) {
+	e := demoEnv(t)
+	e.deposit("alice", "10000")
+	o := e.mustPlace("alice", "BTC-PERP", wire.Buy, "29000", "0.1")
+	place := func(price, qty string) wire.Reply {
+		return e.send("alice", wire.PlaceOrder{Symbol: "BTC-PERP", Side: wire.Buy, Type: wire.Limit, Price: dec(price), Qty: dec(qty), TIF: wire.GTC}).Reply
+	}
+	amend := func(price string) wire.Reply {
+		return call(t, func(d func(wire.OrderReply)) {
+			e.x.AmendOrder("alice", wire.Amend{Symbol: "BTC-PERP", OrderID: o.OrderID, Price: dec(price)}, d)
+		}).Reply
+	}
+	for _, c := range []struct {
+		name string
+		r    wire.Reply
+		want string
+	}{
+		{"off tick", place("30000.05", "0.1"), "price is not a multiple of the tick size: 30000.05, tick 0.1"},
+		{"off lot", place("30000", "0.0105"), "quantity is not a multiple of the lot size: 0.0105, lot 0.001"},
+		{"price range", place("99999999", "0.1"), "price out of range: 99999999 must be in (0, 1000000]"},
+		{"qty range", place("30000", "5000"), "quantity out of range: 5000 must be in (0, 1000]"},
+		{"amend off tick", amend("29000.05"), "price is not a multiple of the tick size: 29000.05, tick 0.1"},
+	} {
+		if c.r.OK || c.r.Error.Message != c.want {
+			t.Errorf("%s: %+v, want the message %q", c.name, c.r.Error, c.want)
+		}
+	}
+	e.audit()
+}

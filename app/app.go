@@ -214,6 +214,9 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		if a.unlock, err = lockData(o.Data); err != nil {
 			return nil, err
 		}
+		if err = checkUnits(o.Data, unitsOf(o.Prefix, syms)); err != nil {
+			return nil, err
+		}
 	}
 	// A port in use fails here, before anything has started or logged.
 	if o.HTTP != "" {
@@ -276,10 +279,16 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 }
 
 // startBinance serves the Binance face, once per process (a client of
-// whichever instance leads), and marks the start done.
+// whichever instance leads), and marks the start done, recording the data
+// directory's units (units.go).
 func (a *App) startBinance(o Options) error {
 	if a.bnLn != nil {
 		if err := a.serveBinance(o, a.cfg); err != nil {
+			return err
+		}
+	}
+	if o.Data != "" {
+		if err := writeUnits(o.Data, unitsOf(o.Prefix, a.symbols)); err != nil {
 			return err
 		}
 	}
@@ -368,8 +377,10 @@ func (a *App) serve(o Options, t *term) (err error) {
 	a.startBots(bg, o, at)
 	a.go_(func() { a.tickers(bg, t.pub) })
 	a.served = true
-	a.log.Info("ready", "nats", a.url, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots, "binance", a.BinanceAddr(),
-		"behaviour", actors.Behaviour)
+	// Where the page is and where the state lives, as the operator set them
+	// or took the defaults ("" = off, in memory).
+	a.log.Info("ready", "nats", a.url, "http", a.HTTPAddr(), "data", o.Data, "symbols", len(a.symbols), "index", t.feed.name, "bots", o.Bots,
+		"binance", a.BinanceAddr(), "behaviour", actors.Behaviour)
 	return nil
 }
 

@@ -167,7 +167,10 @@ func (f *feed) run(ctx context.Context, a *App) {
 			return
 		}
 		if !ok {
-			return
+			if _, replay := f.src.(*index.Replay); replay { // say so, or the operator sees a frozen index and clock
+				a.log.Info("index replay ended: the index stays at its last tick", "time_ms", f.clock.Load())
+			}
+			return // manual's Idle has no ticks at all
 		}
 		if d := time.Until(t.Due); d > 0 {
 			timer.Reset(d)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,13 +42,22 @@ func TestReplayFeed(t *testing.T) {
 	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "replay:" + file, speed: 10})
+	logs := &logBuf{}
+	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "replay:" + file, speed: 10, log: slog.New(slog.NewTextHandler(logs, nil))})
 	// OTHER is not a symbol of the exchange: refused and skipped, the rest
 	// still replays, in order.
 	eventually(t, "the replay", func() error {
 		got := strings.Join(e.marks(tsym), " ")
 		if got != "3000 3010 2990" && got != "3010 2990" {
 			return fmt.Errorf("index ticks %q, want 3000 3010 2990 (the first may precede the subscription)", got)
+		}
+		return nil
+	})
+	// Its end is logged, with the clock where the last tick left it (and
+	// only a replay's: TestReadyLineSaysWhere's manual index logs none).
+	eventually(t, "the replay's end in the log", func() error {
+		if logs.count("index replay ended") != 1 || logs.count("time_ms=3000") != 1 {
+			return fmt.Errorf("log:\n%s", logs)
 		}
 		return nil
 	})

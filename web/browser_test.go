@@ -449,10 +449,13 @@ func TestPageOnOutsideNATS(t *testing.T) {
 		t.Cleanup(nc.Close)
 		e := &exchange{t: t, app: a, nc: nc, subj: wire.DefaultSubjects(), page: page}
 		e.index(btc, "30000")
+		p := newTab(t, browser, page, 1280, 800)
+		// No order yet: the page says the book is empty, not one side of it.
+		p.until("the empty book", `document.getElementById("spread-v").textContent === "book empty"`)
 		e.deposit("mm", "1000000")
 		e.limit("mm", btc, wire.Sell, "30010.0", "1.000")
-		p := newTab(t, browser, page, 1280, 800)
 		p.until("the book over the outside server's WebSocket", ladderHas("asks", "30010.0"))
+		p.until("one side", `document.getElementById("spread-v").textContent === "one side empty"`)
 	}
 }
 

@@ -27,13 +27,20 @@ import (
 	"github.com/perpx/perpx/config"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
-func run(args []string) int {
+// run serves until ctx ends (SIGINT or SIGTERM), writing help, errors and
+// the log to stderr.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("binance", flag.ContinueOnError)
 	url := fs.String("nats-url", "nats://127.0.0.1:4222", "the exchange's NATS server")
 	user := fs.String("nats-user", "", "NATS user (an admin when the server has users)")
-	pass := fs.String("nats-password", "", "NATS password")
+	pass := fs.String("nats-password", "", "NATS password (default $PERPX_NATS_PASSWORD, which the process list does not show)")
 	cfgPath := fs.String("config", "", "the exchange's config file (symbols, users' API keys); default: the demo symbols")
 	prefix := fs.String("prefix", "px", "the exchange's subject prefix")
 	open := fs.Bool("open", false, "accept open mode (a config without users: any API key trades the account it names, no signature checked) although --nats-user logs in")
@@ -42,14 +49,22 @@ func run(args []string) int {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage of binance:")
 			fs.PrintDefaults()
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "binance: %v (binance -h lists the flags)\n", err)
+		fmt.Fprintf(stderr, "binance: %v (binance -h lists the flags)\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if fs.NArg() > 0 { // the flag package ignores every flag after it
+		fmt.Fprintf(stderr, "binance: unexpected argument %q: every argument is a flag, and none after it was read (binance -h lists the flags)\n", fs.Arg(0))
+		return 2
+	}
+	if *pass == "" { // not the flag's default, which -h would print
+		*pass = os.Getenv("PERPX_NATS_PASSWORD")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		log.Error("cannot load the config", "err", err)
@@ -77,8 +92,6 @@ func run(args []string) int {
 	}
 	s.Serve(ln)
 	log.Info("ready", "binance", s.Addr(), "nats", *url)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -41,22 +41,27 @@ func monitorAddr(fs *flag.FlagSet, addr string, cfg *config.Config) string {
 	return addr
 }
 
+// passwordEnv holds the --nats-url password, which the process list does
+// not show.
+const passwordEnv = "PERPX_NATS_PASSWORD"
+
 func run(args []string) int {
 	fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
 	var o app.Options
 	fs.StringVar(&o.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS server's client address")
-	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off)")
+	fs.StringVar(&o.NATSMonitor, "nats-monitor", "127.0.0.1:8222", "embedded NATS server's monitoring address (\"\" = off; off by default when the config has users: it lists every user's connections)")
 	fs.StringVar(&o.NATSWS, "nats-ws", "127.0.0.1:9222", "embedded NATS server's WebSocket address, the web page's connection (\"\" = off)")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server or cluster instead of embedding one")
 	fs.StringVar(&o.WebWS, "web-ws", "", "the NATS WebSocket URL the web page connects to (ws://host:port; with --nats-url, that server's websocket listener; \"\" = the embedded one's, --nats-ws)")
 	fs.StringVar(&o.NATSUser, "nats-user", "", "user for --nats-url")
-	fs.StringVar(&o.NATSPass, "nats-password", os.Getenv("PERPX_NATS_PASSWORD"), "password for --nats-url (default $PERPX_NATS_PASSWORD: a flag shows in the process list)")
+	// Not the flag's default: -h prints defaults, and it would print the password.
+	fs.StringVar(&o.NATSPass, "nats-password", "", "password for --nats-url (default $PERPX_NATS_PASSWORD: a flag shows in the process list)")
 	cfgPath := fs.String("config", "", "config file (JSON, see API.md); default: the demo symbols")
 	fs.StringVar(&o.Prefix, "prefix", "px", "subject prefix")
 	fs.StringVar(&o.Index, "index", "sim", "index source: sim | manual | replay:FILE | nats:SUBJECT")
 	fs.Float64Var(&o.Speed, "speed", 1, "replay speed multiplier for --index replay:FILE")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated index")
-	fs.IntVar(&o.Bots, "bots", 2, "built-in liquidity bots (0 = none)")
+	fs.IntVar(&o.Bots, "bots", 2, "built-in bots: N market makers (bot-1..N) and N takers (taker-1..N, taker-1 levered so it is liquidated now and then); at each start the insurance fund gets a 100000 top-up for them (0 = none)")
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9090", "address of the web page and /metrics (\"\" = off)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "also serve /debug/pprof on --http (its cmdline shows every flag, --nats-password too: keep --http on loopback)")
 	fs.StringVar(&o.BinanceHTTP, "binance-http", "127.0.0.1:8090", "address of the Binance USDⓈ-M futures compatible REST and WebSocket face (\"\" = off)")
@@ -82,6 +87,15 @@ func run(args []string) int {
 		}
 		fmt.Fprintf(os.Stderr, "exchange: %v (exchange -h lists the flags)\n", err)
 		return 2
+	}
+	// The flag package stops at the first argument that is no flag: what
+	// follows it (a --data, a port) would be ignored without a word.
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "exchange: unexpected argument %q: every argument is a flag, and none after it was read (exchange -h lists the flags)\n", fs.Arg(0))
+		return 2
+	}
+	if o.NATSPass == "" {
+		o.NATSPass = os.Getenv(passwordEnv)
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {

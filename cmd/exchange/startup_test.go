@@ -215,7 +215,10 @@ func TestStartupFailures(t *testing.T) {
 }
 
 func TestBadFlagIsOneLine(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"--bots", "many"}, {"--log-level", "loud"}} {
+	// A stray argument stops the flag package: the flags after it would be
+	// ignored and the exchange start without them.
+	stray := exchangeArgs("", "stray", "--data", "ignored")
+	for _, args := range [][]string{{"--no-such-flag"}, {"--bots", "many"}, {"--log-level", "loud"}, stray} {
 		code, stderr := runExchange(t, args)
 		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "exchange: ") {
 			t.Errorf("%q: exit %d, stderr:\n%s", args, code, stderr)
@@ -294,5 +297,25 @@ func TestStandbyOfAnotherBehaviour(t *testing.T) {
 		if !strings.Contains(m[2], w) {
 			t.Errorf("err %q does not say %q", m[2], w)
 		}
+	}
+}
+
+// TestPasswordFromEnvironment: the --nats-url password comes from
+// $PERPX_NATS_PASSWORD when no flag gives it (the process list shows
+// flags), and -h, which prints the flags' defaults, does not print it.
+func TestPasswordFromEnvironment(t *testing.T) {
+	const secret = "env-secret-7f3a"
+	t.Setenv("PERPX_NATS_PASSWORD", secret)
+	if code, stderr := runExchange(t, []string{"-h"}); code != 0 || strings.Contains(stderr, secret) {
+		t.Errorf("-h: exit %d, and it shows the password:\n%s", code, stderr)
+	}
+	srv, err := natsrv.Start(natsrv.Options{Listen: "127.0.0.1:-1", Users: []config.User{{User: "ops", Password: secret, Admin: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	stop := readyExchange(t, exchangeArgs("", "--nats-url", srv.ClientURL(), "--nats-user", "ops"))
+	if code := stop(); code != 0 {
+		t.Errorf("exit %d", code)
 	}
 }

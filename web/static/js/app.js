@@ -365,7 +365,7 @@ function renderBook() {
     setText("spread-v", "spread " + unitsToDecimal(BigInt(ba[0] - bb[0]), s.tick));
   } else {
     setText("mid", "—");
-    setText("spread-v", book.seq === null ? "syncing…" : "one side empty");
+    setText("spread-v", book.seq === null ? "syncing…" : ba || bb ? "one side empty" : "book empty");
   }
 }
 
