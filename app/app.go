@@ -126,11 +126,15 @@ type App struct {
 	url      string
 	symbols  []*market.Symbol
 	cfg      *config.Config
-	mode     risk.MarginMode
-	cl       *cluster // nil for a lone exchange
-	bnLn     net.Listener
-	bn       *binance.Server
-	bnNC     *nats.Conn
+	// rulesChanged: the data directory's records were decided under
+	// another config's rules (units.go); records after its newest
+	// snapshot then refuse the start.
+	rulesChanged bool
+	mode         risk.MarginMode
+	cl           *cluster // nil for a lone exchange
+	bnLn         net.Listener
+	bn           *binance.Server
+	bnNC         *nats.Conn
 
 	cancel context.CancelFunc // stops feed and bots
 	wg     sync.WaitGroup
@@ -214,7 +218,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		if a.unlock, err = lockData(o.Data); err != nil {
 			return nil, err
 		}
-		if err = checkUnits(o.Data, unitsOf(o.Prefix, syms)); err != nil {
+		if a.rulesChanged, err = checkUnits(o.Data, unitsOf(o.Prefix, syms, cfg)); err != nil {
 			return nil, err
 		}
 	}
@@ -288,7 +292,7 @@ func (a *App) startBinance(o Options) error {
 		}
 	}
 	if o.Data != "" {
-		if err := writeUnits(o.Data, unitsOf(o.Prefix, a.symbols)); err != nil {
+		if err := writeUnits(o.Data, unitsOf(o.Prefix, a.symbols, a.cfg)); err != nil {
 			return err
 		}
 	}

@@ -251,6 +251,14 @@ func TestE2ESnapshots(t *testing.T) {
 		t.Fatalf("the damaged snapshot was not reported:\n%s", logs.String())
 	}
 
+	// That start replayed the records after the older snapshot, so its
+	// clean stop wrote a new one: the journal ends at a snapshot again.
+	files, _ = filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.bin"))
+	slices.Sort(files)
+	if files[len(files)-1] <= newest {
+		t.Fatalf("the restart that replayed records left no new snapshot: %v", files)
+	}
+
 	// No usable snapshot, and the journal no longer starts at 1: refused.
 	for _, f := range files {
 		if err := os.WriteFile(f, []byte("garbage"), 0o640); err != nil {

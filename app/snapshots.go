@@ -152,6 +152,9 @@ func (a *App) recover(o Options, cfg journal.Config) error {
 	if err != nil {
 		return err
 	}
+	if last := a.jw.Last(); a.rulesChanged && last > from {
+		return rulesUnreplayable(o.Data, from, last)
+	}
 	n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
 		_, err := journal.Read(a.tnc, cfg, from+1, fn)
 		return err
@@ -159,7 +162,16 @@ func (a *App) recover(o Options, cfg journal.Config) error {
 	if err != nil {
 		return fmt.Errorf("app: recovery from the journal after record %d: %w", from, err)
 	}
-	a.recovered(from)
+	if n > 0 {
+		// Records replayed: a clean stop takes a snapshot even if nothing
+		// else happens, so that the journal ends at one (the next start
+		// replays nothing; new rules or a new Behaviour may start on it).
+		a.snapMu.Lock()
+		a.snapSeq, a.snapAt = from, time.Now()
+		a.snapMu.Unlock()
+	} else {
+		a.recovered(from)
+	}
 	a.log.Info("recovered", "snapshot", from, "records", n, "took", time.Since(t).Round(time.Millisecond))
 	return nil
 }

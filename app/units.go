@@ -3,12 +3,15 @@ package app
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/market"
 	"github.com/perpx/perpx/wire"
 )
@@ -25,6 +28,9 @@ const unitsFile = "units.json"
 type dataUnits struct {
 	Prefix  string        `json:"prefix"`
 	Symbols []symbolUnits `json:"symbols"`
+	// Rules fingerprints what the actors decide by (rulesOf): the journal's
+	// records since the newest snapshot were decided under it.
+	Rules string `json:"rules,omitempty"`
 }
 
 type symbolUnits struct {
@@ -37,8 +43,8 @@ type symbolUnits struct {
 	InverseK int64  `json:"inverse_k"` // an inverse contract's size, in its units
 }
 
-func unitsOf(prefix string, syms []*market.Symbol) dataUnits {
-	u := dataUnits{Prefix: cmp.Or(prefix, wire.DefaultPrefix)}
+func unitsOf(prefix string, syms []*market.Symbol, cfg *config.Config) dataUnits {
+	u := dataUnits{Prefix: cmp.Or(prefix, wire.DefaultPrefix), Rules: rulesOf(cfg)}
 	for _, s := range syms {
 		u.Symbols = append(u.Symbols, symbolUnits{Symbol: s.Name, Contract: s.Kind.String(), Quote: s.Quote, Settle: s.Settle,
 			Tick: s.TickSize.String(), Lot: s.LotSize.String(), InverseK: int64(s.InverseK)})
@@ -46,26 +52,57 @@ func unitsOf(prefix string, syms []*market.Symbol) dataUnits {
 	return u
 }
 
+// rulesOf fingerprints the config the actors decide by: every symbol's
+// rules (fees, margin tiers, leverage, funding, bands...), the default
+// margin mode and the history kept. A journal's records replayed under
+// other rules would rebuild a state nobody acknowledged: fees charged
+// differently, a liquidation decided differently.
+func rulesOf(cfg *config.Config) string {
+	b, err := json.Marshal(struct {
+		Symbols    []market.SymbolConfig `json:"symbols"`
+		MarginMode string                `json:"margin_mode"`
+		History    config.History        `json:"history"`
+	}{cfg.Symbols, cfg.MarginMode, cfg.History})
+	if err != nil {
+		panic(fmt.Sprintf("app: the config does not marshal: %v", err)) // it was unmarshaled
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
 // checkUnits refuses to start on a data directory written under other
-// units than want; a directory without the file (new, or of an older
-// version) passes.
-func checkUnits(dir string, want dataUnits) error {
+// units than want, and reports whether its records were decided under
+// other rules (which only records after the newest snapshot make a
+// refusal: rulesUnreplayable); a directory without the file (new, or of
+// an older version) passes.
+func checkUnits(dir string, want dataUnits) (rulesChanged bool, err error) {
 	b, err := os.ReadFile(filepath.Join(dir, unitsFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	var had dataUnits
 	if err == nil {
 		err = json.Unmarshal(b, &had)
 	}
 	if err != nil {
-		return fmt.Errorf("app: data directory %s: %s: %w", dir, unitsFile, err)
+		return false, fmt.Errorf("app: data directory %s: %s: %w", dir, unitsFile, err)
 	}
 	if diff := unitsDiff(had, want); diff != "" {
-		return fmt.Errorf("app: data directory %s was written under other units: %s; its books, orders and positions are kept in them: start it with the config and --prefix it was written under (%s)",
+		return false, fmt.Errorf("app: data directory %s was written under other units: %s; its books, orders and positions are kept in them: start it with the config and --prefix it was written under (%s)",
 			dir, diff, unitsFile)
 	}
-	return nil
+	return had.Rules != "" && had.Rules != want.Rules, nil
+}
+
+// rulesUnreplayable is the refusal of a start whose config changed the
+// rules while the journal holds records after the newest snapshot (at
+// from; last: the journal's end), which were decided under the old ones.
+// After a clean stop the journal ends at its snapshot and the new rules
+// apply from there.
+func rulesUnreplayable(dir string, from, last uint64) error {
+	return fmt.Errorf("app: data directory %s: the journal holds records %d to %d after the newest snapshot, decided under other rules "+
+		"(the config's symbols, margin_mode or history changed since they were written); replaying them under these would rebuild a state nobody acknowledged: "+
+		"start with the config they were written under and stop it cleanly (its snapshot ends the journal), then change the config", dir, from+1, last)
 }
 
 // unitsDiff says the first difference between the directory's units and

@@ -91,3 +91,65 @@ func TestDataKeepsItsUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedRulesNeedACleanStop: the journal's records after the newest
+// snapshot were decided under the config's rules (fees, tiers, leverage,
+// funding, history), and replay decides them again: after a crash
+// (no snapshot after its records) a start whose config changed a fee is
+// refused, saying why and what to do; the old config starts, its clean
+// stop ends the journal at a snapshot, and then the new fee starts.
+// Before, the records were replayed under the new fee without a word.
+func TestChangedRulesNeedACleanStop(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func(fee string) *config.Config {
+		c, err := config.Parse([]byte(`{"symbols":[{"symbol":"BTC-PERP","tick":"0.1","lot":"0.001","taker_fee":"` + fee + `"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	start := func(c *config.Config) (*app.App, error) {
+		return app.Start(context.Background(), app.Options{NATSListen: "127.0.0.1:-1", Index: "manual", Data: dir, Config: c})
+	}
+	a, err := start(cfg("0.0005"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := connect(t, a.URL())
+	for _, r := range [][2]string{{"px.admin.index.BTC-PERP", `{"price":"30000"}`}, {"px.admin.deposit", `{"account":"alice","asset":"USDT","amount":"10000"}`}} {
+		if m, err := nc.Request(r[0], []byte(r[1]), wait); err != nil || !strings.Contains(string(m.Data), `"ok":true`) {
+			t.Fatalf("%s: %v %v", r[0], m, err)
+		}
+	}
+	nc.Close()
+	crash := func(a *app.App) {
+		t.Helper()
+		<-a.Kill()
+		// A lone exchange's Kill still snapshots at its stop (its journal
+		// is local); a crash leaves none after its records.
+		if err := os.RemoveAll(filepath.Join(dir, "snapshots")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crash(a)
+	if a, err := start(cfg("0.001")); err == nil {
+		a.Close(context.Background())
+		t.Fatal("started on records decided under another taker fee")
+	} else if !strings.Contains(err.Error(), "decided under other rules") || !strings.Contains(err.Error(), "stop it cleanly") {
+		t.Fatalf("the refusal: %v", err)
+	}
+	if a, err = start(cfg("0.0005")); err != nil {
+		t.Fatalf("the old rules: %v", err)
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = start(cfg("0.001")); err != nil {
+		t.Fatalf("the new rules after a clean stop: %v", err)
+	}
+	crash(a) // records under the new rules and no snapshot after them: they start again
+	if a, err = start(cfg("0.001")); err != nil {
+		t.Fatalf("the new rules again: %v", err)
+	}
+	a.Close(context.Background())
+}
