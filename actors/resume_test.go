@@ -215,3 +215,38 @@ func TestResumeRefusedWhenTheAuditFails(t *testing.T) {
 	e.notResumable("symbol-"+tsym, "money not conserved")
 	refused(t, e, "bob")
 }
+
+// TestResumedBookFailsAgain: a resumed book that panics again (the same
+// bug, another order) is out of service again, and a restart from the
+// journal (one and two workers) rebuilds both failures and both resumes.
+// Before, replay still counted the book failed from its first failure, so
+// it took the second panic as a later one of a failed actor and then met
+// the journal's record of that failure as one it had not replayed: the
+// recovery stopped, and a follower for good.
+func TestResumedBookFailsAgain(t *testing.T) {
+	j := &memJournal{}
+	e, _ := haltedByBoom(t, j)
+	book := "symbol-" + tsym
+	if r := e.resume(book); !r.OK {
+		t.Fatalf("resume: %+v", r)
+	}
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3900"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the second failing place: %+v", r)
+	}
+	refused(t, e, "bob")
+	want := e.hashParts()
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		r := newEnvWith(t, j.clone(), testSymbol(t, tsym, longTiers()...))
+		if got := r.hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("%d workers: state differs in %v", workers, diffHashes(got, want))
+		}
+		refused(t, r, "bob")
+	}
+	if r := e.resume(book); !r.OK || r.Halted {
+		t.Fatalf("the second resume: %+v", r)
+	}
+	e.mustPlace("alice", tsym, wire.Sell, "3700", "1")
+	e.snapshotRestartsAlike(j, nil, nil, "3650", testSymbol(t, tsym, longTiers()...))
+}
