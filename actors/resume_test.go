@@ -71,17 +71,10 @@ func TestResumeAFailedBook(t *testing.T) {
 	if o := e.state("bob").OpenOrders; len(o) != 0 {
 		t.Fatalf("bob's bid %s did not trade: %+v", bid.OrderID, o)
 	}
-	want := e.hashParts()
-	defer func(f func() int) { replayWorkers = f }(replayWorkers)
-	for _, workers := range []int{1, 2} {
-		replayWorkers = func() int { return workers }
-		r := newEnvWith(t, j.clone(), testSymbol(t, tsym, longTiers()...))
-		if got := r.hashParts(); !maps.Equal(got, want) {
-			t.Fatalf("%d workers: state differs in %v", workers, diffHashes(got, want))
-		}
+	e.replaysAlike(j, func(r *env) {
 		r.failedAudit()
 		r.mustPlace("bob", tsym, wire.Buy, "3600", "1") // trading, not halted
-	}
+	}, testSymbol(t, tsym, longTiers()...))
 	e.snapshotRestartsAlike(j, nil, nil, "3650", testSymbol(t, tsym, longTiers()...))
 }
 
@@ -216,6 +209,91 @@ func TestResumeRefusedWhenTheAuditFails(t *testing.T) {
 	refused(t, e, "bob")
 }
 
+// replaysAlike restarts from j with one and two replay workers, checks
+// that each has e's state and hands it to then.
+func (e *env) replaysAlike(j *memJournal, then func(r *env), syms ...*market.Symbol) {
+	e.t.Helper()
+	want := e.hashParts()
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	for _, workers := range []int{1, 2} {
+		replayWorkers = func() int { return workers }
+		r := newEnvWith(e.t, j.clone(), syms...)
+		if got := r.hashParts(); !maps.Equal(got, want) {
+			e.t.Fatalf("%d workers: state differs in %v", workers, diffHashes(got, want))
+		}
+		then(r)
+	}
+}
+
+// heldBy counts what the book of symbol i holds while out of service.
+func (e *env) heldBy(i int) int {
+	e.t.Helper()
+	return call(e.t, func(d func(int)) {
+		e.x.root.Send(e.x.symbols[i].pid, &anyHook{fn: func(a any) { d(len(a.(*symbolActor).held)) }})
+	})
+}
+
+// TestResumeAfterAPanicOnAQuote: the book panics on alice's liquidation's
+// coverage quote itself, and again on it once resumed (the same bug): the
+// quote is held both times, and replays hold it alike; resumed with the
+// bug gone, the book takes it and the liquidation settles, money
+// conserved. Before, the quote the book panicked on was dropped (its
+// supervisor re-posted only what it answers), so no resume could settle
+// the liquidation: it waited for ever, its fund reservation with it.
+func TestResumeAfterAPanicOnAQuote(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "2000")
+	e.fundDeposit("100000")
+	for _, a := range []string{"alice", "bob", "carol"} {
+		e.leverage(a, tsym, 5)
+	}
+	e.mustPlace("bob", tsym, wire.Sell, "3750", "1")
+	e.mustPlace("alice", tsym, wire.Buy, "3750", "1", wire.IOC)
+	e.mustPlace("carol", tsym, wire.Buy, "3700", "1")
+	FailOrderForTest(tsym, FailQuote) // until the test says: replays panic there too
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	e.index(tsym, "1500")
+	e.x.quiesce()
+	out := func(step string) { // out of service, the quote held, and replays alike
+		t.Helper()
+		e.x.quiesce()
+		if n := e.heldBy(0); n != 1 {
+			t.Fatalf("%s: the book holds %d messages, want the quote", step, n)
+		}
+		if r := call(t, func(d func(AuditReport)) { e.x.audit(d) }); r.Liquidating != 1 || !r.Halted || len(r.Failures) != 1 {
+			t.Fatalf("%s: %s", step, r.String())
+		}
+		e.replaysAlike(j, func(*env) {}, testSymbol(t, tsym, longTiers()...))
+	}
+	out("failed")
+	book := "symbol-" + tsym
+	if r := e.resume(book); !r.OK || r.Halted {
+		t.Fatalf("resume: %+v", r)
+	}
+	out("failed again on the re-posted quote")
+	FailOrderForTest("", 0) // the bug fixed
+	if r := e.resume(book); !r.OK || r.Halted {
+		t.Fatalf("resume without the bug: %+v", r)
+	}
+	e.awaitAccount("alice", "settled", func(a *accountActor) bool { return a.liq == nil })
+	if n := e.heldBy(0); n != 0 {
+		t.Fatalf("the resumed book still holds %d", n)
+	}
+	live := e.failedAudit()
+	snap, err := e.snapshotOnceQuiet()
+	if err != nil {
+		t.Fatalf("a snapshot after the resume: %v", err)
+	}
+	r := newEnvOpts(t, j.clone(), snap, nil, testSymbol(t, tsym, longTiers()...))
+	if got, want := r.hashParts(), e.hashParts(); !maps.Equal(got, want) {
+		t.Fatalf("from the snapshot: state differs in %v", diffHashes(got, want))
+	}
+	if a := r.failedAudit(); jsonOf(t, a) != jsonOf(t, live) {
+		t.Fatalf("from the snapshot: audit\n%s\nlive\n%s", jsonOf(t, a), jsonOf(t, live))
+	}
+	r.mustPlace("bob", tsym, wire.Buy, "1400", "1")
+}
+
 // TestResumedBookFailsAgain: a resumed book that panics again (the same
 // bug, another order) is out of service again, and a restart from the
 // journal (one and two workers) rebuilds both failures and both resumes.
@@ -234,19 +312,34 @@ func TestResumedBookFailsAgain(t *testing.T) {
 		t.Fatalf("the second failing place: %+v", r)
 	}
 	refused(t, e, "bob")
-	want := e.hashParts()
-	defer func(f func() int) { replayWorkers = f }(replayWorkers)
-	for _, workers := range []int{1, 2} {
-		replayWorkers = func() int { return workers }
-		r := newEnvWith(t, j.clone(), testSymbol(t, tsym, longTiers()...))
-		if got := r.hashParts(); !maps.Equal(got, want) {
-			t.Fatalf("%d workers: state differs in %v", workers, diffHashes(got, want))
-		}
-		refused(t, r, "bob")
-	}
+	e.replaysAlike(j, func(r *env) { refused(t, r, "bob") }, testSymbol(t, tsym, longTiers()...))
 	if r := e.resume(book); !r.OK || r.Halted {
 		t.Fatalf("the second resume: %+v", r)
 	}
 	e.mustPlace("alice", tsym, wire.Sell, "3700", "1")
 	e.snapshotRestartsAlike(j, nil, nil, "3650", testSymbol(t, tsym, longTiers()...))
+}
+
+// TestResumeAfterAPanicOnAnArm: the book panics arming alice's stop: the
+// re-posted arm is refused INTERNAL (her account forgets the order), and
+// the book, holding no trace of it, resumes. Before, the arm was dropped:
+// the place was never answered.
+func TestResumeAfterAPanicOnAnArm(t *testing.T) {
+	e := pairEnvWith(t, &memJournal{}, "100000")
+	e.leverage("alice", tsym, 5)
+	FailOrderForTest("boom", FailBook)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.StopMarket, TIF: wire.IOC, TriggerPrice: dec("3900"),
+		Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing stop: %+v", r)
+	}
+	refused(t, e, "alice")
+	if r := e.resume("symbol-" + tsym); !r.OK || r.Halted {
+		t.Fatalf("resume: %+v", r)
+	}
+	if o := e.state("alice").OpenOrders; len(o) != 0 {
+		t.Fatalf("alice's open orders after the refused stop: %+v", o)
+	}
+	e.mustPlace("alice", tsym, wire.Buy, "3700", "1")
+	e.failedAudit()
 }

@@ -63,7 +63,7 @@ func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
 func (s *symbolActor) Receive(ctx actor.Context) {
 	s.x.begin(ctx, &s.j, actorSymbol+uint32(s.h.idx))
 	if f := failTest.Load(); f != nil {
-		f.checkBook(ctx.Message())
+		f.checkBook(s.sym.Name, ctx.Message())
 	}
 	switch m := ctx.Message().(type) {
 	case *placeMsg:
