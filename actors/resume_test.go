@@ -2,6 +2,7 @@ package actors
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,16 +117,11 @@ func TestResumeRefusedWhenTheBookDisagrees(t *testing.T) {
 	}
 }
 
-// TestResumeDeliversWhatTheBookHeld: alice, long on two symbols, is
-// liquidated (the first symbol's index falls) while the second symbol's
-// book is out of service; the liquidation's coverage quote, which crosses
-// both books, waits held in the failed one, and the liquidation with it.
-// Resumed, the book takes the quote and the liquidation settles: money
-// conserved, open interest even, and a restart from the journal and from
-// a snapshot is the same exchange. Dropped, as before, the quote left the
-// liquidation waiting for ever.
-func TestResumeDeliversWhatTheBookHeld(t *testing.T) {
-	j := &memJournal{}
+// quoteHeld: alice, long on two symbols, is about to be liquidated (the
+// first symbol's index falls, after) while the second symbol's book is out
+// of service (bob's place "boom" panics it, the hook left on), so her
+// liquidation's coverage quote will wait held in it.
+func quoteHeld(t *testing.T, j *memJournal) (*env, []*market.Symbol) {
 	second := testSymbol(t, "SECOND-PERP", longTiers()...)
 	syms := []*market.Symbol{testSymbol(t, tsym, longTiers()...), second}
 	e := pairEnvWith(t, j, "2000", syms...)
@@ -143,13 +139,24 @@ func TestResumeDeliversWhatTheBookHeld(t *testing.T) {
 	if r := e.send("bob", wire.PlaceOrder{Symbol: second.Name, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK {
 		t.Fatalf("the failing place: %+v", r)
 	}
+	return e, syms
+}
+
+// TestResumeDeliversWhatTheBookHeld: alice, long on two symbols, is
+// liquidated (the first symbol's index falls) while the second symbol's
+// book is out of service; the liquidation's coverage quote, which crosses
+// both books, waits held in the failed one, and the liquidation with it.
+// Resumed, the book takes the quote and the liquidation settles: money
+// conserved, open interest even, and a restart from the journal and from
+// a snapshot is the same exchange. Dropped, as before, the quote left the
+// liquidation waiting for ever.
+func TestResumeDeliversWhatTheBookHeld(t *testing.T) {
+	j := &memJournal{}
+	e, syms := quoteHeld(t, j)
+	second := syms[1]
 	e.index(tsym, "1500")
 	e.x.quiesce()
-	held := func() int {
-		return call(t, func(d func(int)) {
-			e.x.root.Send(e.x.symbols[1].pid, &anyHook{fn: func(a any) { d(len(a.(*symbolActor).held)) }})
-		})
-	}
+	held := func() int { return e.heldBy(1) }
 	if n := held(); n != 1 {
 		t.Fatalf("the failed book holds %d messages, want the quote", n)
 	}
@@ -342,4 +349,49 @@ func TestResumeAfterAPanicOnAnArm(t *testing.T) {
 	}
 	e.mustPlace("alice", tsym, wire.Buy, "3700", "1")
 	e.failedAudit()
+}
+
+// TestResumeCrashCuts: the exchange of TestResumeDeliversWhatTheBookHeld,
+// its journal cut at every record from a few before the resume to the
+// liquidation's settlement: the restarted exchange is halted with the
+// quote held before the resume's record (resumed then, it settles) and in
+// service from it on, the re-posted quote delivered whether or not its
+// record made it; alice's liquidation settles with every invariant held,
+// and its journal replays to the same state.
+func TestResumeCrashCuts(t *testing.T) {
+	j := &memJournal{}
+	e, syms := quoteHeld(t, j)
+	e.index(tsym, "1500")
+	e.x.quiesce()
+	book := "symbol-" + syms[1].Name
+	if r := e.resume(book); !r.OK {
+		t.Fatalf("resume: %+v", r)
+	}
+	e.awaitAccount("alice", "settled", func(a *accountActor) bool { return a.liq == nil })
+	live := e.failedAudit()
+	at := slices.IndexFunc(j.recs, func(r memRecord) bool { return r.kind == recResume })
+	if at < 0 {
+		t.Fatal("no resume record")
+	}
+	for n := at - 3; n <= len(j.recs); n++ {
+		p := j.prefix(n)
+		r := newEnvWith(t, p, syms...)
+		if n <= at { // the resume's record lost
+			r.x.quiesce()
+			if h := r.heldBy(1); h != 1 {
+				t.Fatalf("cut at %d (resume at %d): the failed book holds %d", n, at+1, h)
+			}
+			if rr := r.resume(book); !rr.OK {
+				t.Fatalf("cut at %d: resume: %+v", n, rr)
+			}
+		}
+		r.awaitAccount("alice", "settled", func(a *accountActor) bool { return a.liq == nil })
+		if a := r.failedAudit(); a.Assets[0].Fund != live.Assets[0].Fund {
+			t.Fatalf("cut at %d: the fund %d, live %d", n, a.Assets[0].Fund, live.Assets[0].Fund)
+		}
+		want := r.hashParts()
+		if got := newEnvWith(t, p.clone(), syms...).hashParts(); !maps.Equal(got, want) {
+			t.Fatalf("cut at %d: its journal replays to another state: %v", n, diffHashes(got, want))
+		}
+	}
 }
