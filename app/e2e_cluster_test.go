@@ -879,3 +879,49 @@ func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
 	v.leverage("5")
 	v.limit(wire.Sell, "2990", "1") // rests: u's bid was pulled
 }
+
+// TestClusterFollowerFollowsAResume: the leader's book panics (trading
+// halts), is resumed, panics again on another order and is resumed again;
+// the follower replays the halts and the resumes from the journal and,
+// taking over when the leader dies, is the same exchange, trading: u's bid
+// still rests and fills. A follower that met the second failure as a
+// later panic of a failed book stopped for good.
+func TestClusterFollowerFollowsAResume(t *testing.T) {
+	_, a, b, e, _ := leaderAndStandby(t)             // u's bid rests
+	actors.FailOrderForTest("boom", actors.FailBook) // the follower's replay panics there too
+	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
+	e.deposit("v", "1000000")
+	v := e.trader("v")
+	v.leverage("5")
+	book := "symbol-" + tsym
+	for _, price := range []string{"3100", "3200"} {
+		if r := v.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec(price), Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+			t.Fatalf("the place that panics the book: %+v", r)
+		}
+		if got := request[wire.ResumeReply](t, e.nc, e.subj.AdminResume(), `{"actor":"`+book+`"}`); !got.OK || got.Halted {
+			t.Fatalf("resume: %+v", got)
+		}
+	}
+	h := e.stateHash()
+	eventually(t, "b applies the resumes", func() error {
+		if b.Applied() < h.Seq {
+			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
+		}
+		return nil
+	})
+	if b.Err() != nil || b.Role() != app.RoleFollower {
+		t.Fatalf("b is %q, %v", b.Role(), b.Err())
+	}
+	aDone := a.Kill()
+	t.Cleanup(func() { <-aDone })
+	waitRole(t, b, app.RoleLeader, testLease+failoverGoal+time.Second)
+	if h2 := e.stateHash(); h2.Hash != h.Hash {
+		t.Fatalf("b's state %+v, a's was %+v", h2, h)
+	}
+	if o := v.limit(wire.Sell, "2990", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("v's sell on b: %+v", o)
+	}
+	if a := e.settledAudit(); !a.InvariantsOK || len(a.Failures) != 0 {
+		t.Fatalf("b's audit: %+v", a)
+	}
+}
