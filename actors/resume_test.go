@@ -395,3 +395,62 @@ func TestResumeCrashCuts(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeReplayedInItsPlace: an order placed right after a resume (the
+// account's record follows the resume's) is accepted in every replay with
+// two workers, as live, however far behind the worker running the book is
+// (500 index ticks the failed book refused). Before, the worker running
+// the account ran its record before the other ran the resume and refused
+// it, the exchange still halted: the book's record of the order then named
+// a message never sent and the recovery stopped (every replay here).
+func TestResumeReplayedInItsPlace(t *testing.T) {
+	j := &memJournal{}
+	e, _ := haltedByBoom(t, j)
+	e.busyBook(500)
+	if r := e.resume("symbol-" + tsym); !r.OK {
+		t.Fatalf("resume: %+v", r)
+	}
+	e.mustPlace("alice", tsym, wire.Sell, "3900", "1")
+	e.replaysBehindTheBook(j)
+}
+
+// TestHaltReplayedInItsPlace: TestResumeReplayedInItsPlace's other half:
+// the order alice places right after the book's failure is refused in
+// every replay, as live. Before, the worker running her record could run it
+// before the other ran the failure's record and accept it: the order went
+// to the book in the recovery's end and the state differed.
+func TestHaltReplayedInItsPlace(t *testing.T) {
+	j := &memJournal{}
+	e := pairEnvWith(t, j, "100000")
+	e.leverage("bob", tsym, 5)
+	e.busyBook(500)
+	FailOrderForTest("boom", FailBook)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	e.send("bob", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"})
+	refused(t, e, "alice") // her records run on the other worker than the book's
+	e.replaysBehindTheBook(j)
+}
+
+// busyBook gives the worker that runs the book in a replay n records
+// (index ticks at the mark, refused by a failed book), so that it runs
+// the records after them late.
+func (e *env) busyBook(n int) {
+	for range n {
+		call(e.t, func(d func(wire.IndexReply)) { e.x.SetIndex(tsym, wire.IndexSet{Price: dec("3750")}, d) })
+	}
+}
+
+// replaysBehindTheBook replays j five times with two workers: each must
+// rebuild e's state.
+func (e *env) replaysBehindTheBook(j *memJournal) {
+	e.t.Helper()
+	e.x.quiesce()
+	want := e.hashParts()
+	defer func(f func() int) { replayWorkers = f }(replayWorkers)
+	replayWorkers = func() int { return 2 }
+	for i := range 5 {
+		if got := newEnvWith(e.t, j.clone(), testSymbol(e.t, tsym, longTiers()...)).hashParts(); !maps.Equal(got, want) {
+			e.t.Fatalf("replay %d: state differs in %v", i, diffHashes(got, want))
+		}
+	}
+}
