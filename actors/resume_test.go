@@ -396,6 +396,34 @@ func TestResumeCrashCuts(t *testing.T) {
 	}
 }
 
+// TestResumePullsAFailedAccountsOrders: bob fails while the book holding
+// his bid is out of service; his pull of it is held, and done when the
+// book resumes: alice's sell at his price rests instead of trading with a
+// failed account, open interest stays 0, and replays agree. Before, the
+// failed book answered the pull "nothing canceled" and the resumed book
+// kept his bid: alice's sell filled against it, a position for the failed
+// account that nothing will ever liquidate.
+func TestResumePullsAFailedAccountsOrders(t *testing.T) {
+	j := &memJournal{}
+	e, _ := haltedByBoom(t, j)
+	e.x.root.Send(e.x.accounts.get(e.x, "bob").pid, &testHook{fn: func(*accountActor) { panic("injected") }})
+	e.x.quiesce()
+	e.replaysAlike(j, func(r *env) {}, testSymbol(t, tsym, longTiers()...))
+	if n := e.heldBy(0); n != 1 {
+		t.Fatalf("the failed book holds %d messages, want bob's pull", n)
+	}
+	if r := e.resume("symbol-" + tsym); !r.OK || r.Halted {
+		t.Fatalf("resume: %+v", r)
+	}
+	if r := e.place("alice", tsym, wire.Sell, "3700", "1"); !r.OK || r.Order.Status != wire.StatusNew {
+		t.Fatalf("alice's sell at failed bob's price: %+v", r)
+	}
+	if r := e.failedAudit("bob"); r.Long[0] != 0 || r.Resting != 1 {
+		t.Fatalf("after the resume: %s", r.String())
+	}
+	e.replaysAlike(j, func(r *env) { r.failedAudit("bob") }, testSymbol(t, tsym, longTiers()...))
+}
+
 // TestResumeReplayedInItsPlace: an order placed right after a resume (the
 // account's record follows the resume's) is accepted in every replay with
 // two workers, as live, however far behind the worker running the book is
