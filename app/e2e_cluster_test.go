@@ -840,22 +840,12 @@ func leaderAndStandby(t *testing.T) (*natsCluster, *app.App, *app.App, *exchange
 	return c, a, b, e, restingBid(e)
 }
 
-// TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
-// (a broken invariant, actors.FailOrderForTest): u is out of service, its
-// bid pulled. The follower replays the failure from the journal (it holds
-// the panic until the record of the failure confirms it) and, taking over
-// when the leader dies, is the same exchange: the same state, u refused,
-// the others trading.
-func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
-	_, a, b, e, u := leaderAndStandby(t)
-	actors.FailOrderForTest("boom", actors.FailPlace)
-	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
-	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
-	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
-		t.Fatalf("the failing place: %+v", r)
-	}
+// takesOverAlike waits until follower b has applied all leader a wrote,
+// kills a and checks that b leads with a's state.
+func takesOverAlike(t *testing.T, a, b *app.App, e *exchange) {
+	t.Helper()
 	h := e.stateHash()
-	eventually(t, "b applies the failure", func() error {
+	eventually(t, "b applies the journal", func() error {
 		if b.Applied() < h.Seq {
 			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
 		}
@@ -870,6 +860,23 @@ func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
 	if h2 := e.stateHash(); h2.Hash != h.Hash {
 		t.Fatalf("b's state %+v, a's was %+v", h2, h)
 	}
+}
+
+// TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
+// (a broken invariant, actors.FailOrderForTest): u is out of service, its
+// bid pulled. The follower replays the failure from the journal (it holds
+// the panic until the record of the failure confirms it) and, taking over
+// when the leader dies, is the same exchange: the same state, u refused,
+// the others trading.
+func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
+	_, a, b, e, u := leaderAndStandby(t)
+	actors.FailOrderForTest("boom", actors.FailPlace)
+	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
+	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
+	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	takesOverAlike(t, a, b, e)
 	boom.ClientOrderID = "after"
 	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
 		t.Fatalf("u's place on b: %+v", r)
@@ -902,22 +909,7 @@ func TestClusterFollowerFollowsAResume(t *testing.T) {
 			t.Fatalf("resume: %+v", got)
 		}
 	}
-	h := e.stateHash()
-	eventually(t, "b applies the resumes", func() error {
-		if b.Applied() < h.Seq {
-			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
-		}
-		return nil
-	})
-	if b.Err() != nil || b.Role() != app.RoleFollower {
-		t.Fatalf("b is %q, %v", b.Role(), b.Err())
-	}
-	aDone := a.Kill()
-	t.Cleanup(func() { <-aDone })
-	waitRole(t, b, app.RoleLeader, testLease+failoverGoal+time.Second)
-	if h2 := e.stateHash(); h2.Hash != h.Hash {
-		t.Fatalf("b's state %+v, a's was %+v", h2, h)
-	}
+	takesOverAlike(t, a, b, e)
 	if o := v.limit(wire.Sell, "2990", "1", wire.IOC); o.Status != wire.StatusFilled {
 		t.Fatalf("v's sell on b: %+v", o)
 	}
