@@ -482,3 +482,43 @@ func (e *env) replaysBehindTheBook(j *memJournal) {
 		}
 	}
 }
+
+// TestResumeTwoFailedBooks: both books fail (the first on a "boom" place,
+// the second on an injected panic while trading is halted); resuming the first leaves trading halted by the second (orders
+// on either refused, the audit naming the second), resuming the second
+// lifts the halt, and a replay with two workers rebuilds each step.
+func TestResumeTwoFailedBooks(t *testing.T) {
+	j := &memJournal{}
+	syms := []*market.Symbol{testSymbol(t, tsym, longTiers()...), testSymbol(t, "SECOND-PERP", longTiers()...)}
+	e := pairEnvWith(t, j, "100000", syms...)
+	FailOrderForTest("boom", FailBook)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	for _, s := range syms {
+		e.leverage("alice", s.Name, 5)
+		e.leverage("bob", s.Name, 5)
+		e.mustPlace("bob", s.Name, wire.Buy, "3700", "1")
+	}
+	if r := e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	e.x.root.Send(e.x.symbols[1].pid, &anyHook{fn: func(any) { panic("injected") }})
+	e.x.quiesce()
+	if r := e.resume("symbol-" + tsym); !r.OK || !r.Halted {
+		t.Fatalf("the first resume: %+v", r)
+	}
+	refused(t, e, "carol")
+	if a := call(t, func(d func(AuditReport)) { e.x.audit(d) }); !a.Halted || len(a.Failures) != 1 || a.Failures[0].Actor != "symbol-SECOND-PERP" {
+		t.Fatalf("after the first resume: %s", a.String())
+	}
+	e.replaysAlike(j, func(r *env) { refused(t, r, "carol") }, syms...)
+	if r := e.resume("symbol-SECOND-PERP"); !r.OK || r.Halted {
+		t.Fatalf("the second resume: %+v", r)
+	}
+	for _, s := range syms {
+		if r := e.place("alice", s.Name, wire.Sell, "3700", "1"); !r.OK || r.Order.Status != wire.StatusFilled {
+			t.Fatalf("alice's sell on %s: %+v", s.Name, r)
+		}
+	}
+	e.failedAudit()
+	e.replaysAlike(j, func(r *env) { r.failedAudit() }, syms...)
+}
