@@ -408,16 +408,8 @@ func TestResumePullsAFailedAccountsOrders(t *testing.T) {
 	e, _ := haltedByBoom(t, j)
 	e.x.root.Send(e.x.accounts.get(e.x, "bob").pid, &testHook{fn: func(*accountActor) { panic("injected") }})
 	e.x.quiesce()
-	e.replaysAlike(j, func(r *env) {}, testSymbol(t, tsym, longTiers()...))
-	if n := e.heldBy(0); n != 1 {
-		t.Fatalf("the failed book holds %d messages, want bob's pull", n)
-	}
-	if r := e.resume("symbol-" + tsym); !r.OK || r.Halted {
-		t.Fatalf("resume: %+v", r)
-	}
-	if r := e.place("alice", tsym, wire.Sell, "3700", "1"); !r.OK || r.Order.Status != wire.StatusNew {
-		t.Fatalf("alice's sell at failed bob's price: %+v", r)
-	}
+	e.replaysAlike(j, func(r *env) { refused(t, r, "alice") }, testSymbol(t, tsym, longTiers()...))
+	e.resumesWithBobsBidPulled("bob's pull")
 	if r := e.failedAudit("bob"); r.Long[0] != 0 || r.Resting != 1 {
 		t.Fatalf("after the resume: %s", r.String())
 	}
@@ -521,4 +513,43 @@ func TestResumeTwoFailedBooks(t *testing.T) {
 	}
 	e.failedAudit()
 	e.replaysAlike(j, func(r *env) { r.failedAudit() }, syms...)
+}
+
+// TestResumeDoesWhatTheDeadMansSwitchAsked: bob's dead man's switch fires
+// while the book holding his bid is out of service; its cancel is held and
+// done when the book resumes: alice's sell at his price then rests. Before,
+// the failed book answered it "nothing canceled" and the resumed book
+// filled his bid, which he had asked to pull.
+func TestResumeDoesWhatTheDeadMansSwitchAsked(t *testing.T) {
+	j := &memJournal{}
+	e, _ := haltedByBoom(t, j)
+	if r := call(t, func(d func(wire.CancelAllAfterReply)) {
+		e.x.CancelAllAfter("bob", wire.CancelAllAfter{TimeoutMs: 1}, d)
+	}); !r.OK {
+		t.Fatalf("cancel_all_after: %+v", r.Reply)
+	}
+	e.awaitAccount("bob", "fired his switch", func(a *accountActor) bool { return a.deadman.timer == nil })
+	e.resumesWithBobsBidPulled("bob's switch's cancel")
+	if o := e.state("bob").OpenOrders; len(o) != 0 {
+		t.Fatalf("bob's orders after his switch fired: %+v", o)
+	}
+	e.failedAudit()
+	e.replaysAlike(j, func(r *env) { r.failedAudit() }, testSymbol(t, tsym, longTiers()...))
+}
+
+// resumesWithBobsBidPulled checks that the failed book of haltedByBoom
+// holds one message (what: bob's cancel), resumes it and has alice sell at
+// bob's bid: it rests, his bid pulled.
+func (e *env) resumesWithBobsBidPulled(what string) {
+	e.t.Helper()
+	e.x.quiesce()
+	if n := e.heldBy(0); n != 1 {
+		e.t.Fatalf("the failed book holds %d messages, want %s", n, what)
+	}
+	if r := e.resume("symbol-" + tsym); !r.OK || r.Halted {
+		e.t.Fatalf("resume: %+v", r)
+	}
+	if r := e.place("alice", tsym, wire.Sell, "3700", "1"); !r.OK || r.Order.Status != wire.StatusNew {
+		e.t.Fatalf("alice's sell at bob's price: %+v", r)
+	}
 }
