@@ -80,7 +80,7 @@ const (
 // handle the same messages differently; TestBehaviourVersion replays a
 // journal kept in testdata and fails when its state changes while this
 // number did not.
-const Behaviour = 22
+const Behaviour = 23
 
 // Actor numbers in the journal.
 const (

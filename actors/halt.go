@@ -120,11 +120,13 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 	sup.ResumeChildren(child)
 }
 
-// answeredByFailedBook reports whether a failed book answers m
-// (refuseFailed): what its senders wait for.
+// answeredByFailedBook reports whether a failed book answers m, or holds
+// it until it resumes (refuseFailed): what its senders wait for. The one it
+// panicked on too: dropped, an arm's account or a liquidation waiting on
+// its quote waited for ever, resumed or not.
 func answeredByFailedBook(m any) bool {
 	switch m.(type) {
-	case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg:
+	case *placeMsg, *amendMsg, *cancelMsg, *cancelIDsMsg, *armMsg, *reserveMsg, *unsubscribeMsg:
 		return true
 	}
 	return false

@@ -87,6 +87,9 @@ const (
 	FailLegClosed
 	FailPlanStepped
 	FailADLAcked
+	// FailQuote: the book of the symbol named cid, on any liquidation's
+	// coverage quote passing through it.
+	FailQuote
 )
 
 // FailOrderForTest makes the handling of the order with client order id
@@ -164,9 +167,16 @@ func (f *failOrder) named(a *accountActor, at FailAt) {
 	}
 }
 
-// checkBook panics when a book handles the place f names.
-func (f *failOrder) checkBook(m any) {
+// checkBook panics when the book of sym handles the place, arm or quote f
+// names.
+func (f *failOrder) checkBook(sym string, m any) {
 	if p, ok := m.(*placeMsg); ok && f.at == FailBook && p.order.ClientID == f.cid {
 		panic(fmt.Sprintf("test: the book's place of %q panics (FailOrderForTest)", f.cid))
+	}
+	if a, ok := m.(*armMsg); ok && f.at == FailBook && a.req != nil && a.req.req.ClientOrderID == f.cid {
+		panic(fmt.Sprintf("test: the book's arm of %q panics (FailOrderForTest)", f.cid))
+	}
+	if _, ok := m.(*reserveMsg); ok && f.at == FailQuote && sym == f.cid {
+		panic(fmt.Sprintf("test: the %s book's quote panics (FailOrderForTest)", sym))
 	}
 }

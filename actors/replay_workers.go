@@ -329,6 +329,8 @@ func (w *worker) exec(jb *job) (err error) {
 		if f := t.failure; f != nil {
 			f.notice = false
 		}
+	case recResume: // back in service: its next panic is a first failure again (held)
+		t.failure = nil
 	}
 	if jb.kind == recMsg || jb.kind == recMerged {
 		var merged *adlPositionMsg

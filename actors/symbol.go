@@ -63,7 +63,7 @@ func newSymbolActor(x *Exchange, h *symbolHandle) *symbolActor {
 func (s *symbolActor) Receive(ctx actor.Context) {
 	s.x.begin(ctx, &s.j, actorSymbol+uint32(s.h.idx))
 	if f := failTest.Load(); f != nil {
-		f.checkBook(ctx.Message())
+		f.checkBook(s.sym.Name, ctx.Message())
 	}
 	switch m := ctx.Message().(type) {
 	case *placeMsg:
@@ -223,10 +223,11 @@ func (m *placeMsg) result() *takerResultMsg {
 
 // refuseFailed answers, once the book is out of service (halt.go), what
 // would otherwise wait for it forever: an order is rejected INTERNAL (its
-// account releases it), an amend or a cancel refused INTERNAL, a cancel by ids
-// answered with nothing canceled (the orders stay where the frozen book
-// holds them). What it cannot refuse (a liquidation's coverage quote, an
-// unsubscribe) it holds until it resumes (resume.go).
+// account releases it), an amend or a cancel refused INTERNAL, a client's
+// cancel-all answered with nothing canceled (the orders stay where the
+// frozen book holds them). What it cannot refuse (a liquidation's coverage
+// quote, an unsubscribe, a cancel by ids nobody waits on) it holds until it
+// resumes (resume.go).
 func (s *symbolActor) refuseFailed(ctx actor.Context, m any) bool {
 	e := wire.Errorf(wire.CodeInternal, "the %s book is out of service after an internal error", s.sym.Name)
 	switch m := m.(type) {
@@ -242,6 +243,10 @@ func (s *symbolActor) refuseFailed(ctx actor.Context, m any) bool {
 	case *cancelMsg:
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, id: m.id, done: m.done, quiet: m.quiet, err: e})
 	case *cancelIDsMsg:
+		if m.all == nil { // no client waits: a failed account's pull, a liquidation's, a dead man's switch: done once resumed
+			s.held = append(s.held, m)
+			break
+		}
 		ctx.Send(m.from, &canceledMsg{sym: s.h.idx, all: m.all})
 	case *armMsg:
 		ctx.Send(m.from, &armedMsg{id: m.o.ID, err: e, req: m.req, amend: m.amend})

@@ -840,22 +840,12 @@ func leaderAndStandby(t *testing.T) (*natsCluster, *app.App, *app.App, *exchange
 	return c, a, b, e, restingBid(e)
 }
 
-// TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
-// (a broken invariant, actors.FailOrderForTest): u is out of service, its
-// bid pulled. The follower replays the failure from the journal (it holds
-// the panic until the record of the failure confirms it) and, taking over
-// when the leader dies, is the same exchange: the same state, u refused,
-// the others trading.
-func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
-	_, a, b, e, u := leaderAndStandby(t)
-	actors.FailOrderForTest("boom", actors.FailPlace)
-	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
-	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
-	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
-		t.Fatalf("the failing place: %+v", r)
-	}
+// takesOverAlike waits until follower b has applied all leader a wrote,
+// kills a and checks that b leads with a's state.
+func takesOverAlike(t *testing.T, a, b *app.App, e *exchange) {
+	t.Helper()
 	h := e.stateHash()
-	eventually(t, "b applies the failure", func() error {
+	eventually(t, "b applies the journal", func() error {
 		if b.Applied() < h.Seq {
 			return fmt.Errorf("b applied %d of %d", b.Applied(), h.Seq)
 		}
@@ -870,6 +860,23 @@ func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
 	if h2 := e.stateHash(); h2.Hash != h.Hash {
 		t.Fatalf("b's state %+v, a's was %+v", h2, h)
 	}
+}
+
+// TestClusterFollowerKeepsAFailedAccount: u's actor panics on the leader
+// (a broken invariant, actors.FailOrderForTest): u is out of service, its
+// bid pulled. The follower replays the failure from the journal (it holds
+// the panic until the record of the failure confirms it) and, taking over
+// when the leader dies, is the same exchange: the same state, u refused,
+// the others trading.
+func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
+	_, a, b, e, u := leaderAndStandby(t)
+	actors.FailOrderForTest("boom", actors.FailPlace)
+	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
+	boom := wire.PlaceOrder{Symbol: tsym, Side: wire.Buy, Type: wire.Limit, Price: dec("2980"), Qty: dec("1"), TIF: wire.GTC, ClientOrderID: "boom"}
+	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
+		t.Fatalf("the failing place: %+v", r)
+	}
+	takesOverAlike(t, a, b, e)
 	boom.ClientOrderID = "after"
 	if r := u.place(boom); r.OK || r.Error.Code != wire.CodeInternal {
 		t.Fatalf("u's place on b: %+v", r)
@@ -878,4 +885,35 @@ func TestClusterFollowerKeepsAFailedAccount(t *testing.T) {
 	v := e.trader("v")
 	v.leverage("5")
 	v.limit(wire.Sell, "2990", "1") // rests: u's bid was pulled
+}
+
+// TestClusterFollowerFollowsAResume: the leader's book panics (trading
+// halts), is resumed, panics again on another order and is resumed again;
+// the follower replays the halts and the resumes from the journal and,
+// taking over when the leader dies, is the same exchange, trading: u's bid
+// still rests and fills. A follower that met the second failure as a
+// later panic of a failed book stopped for good.
+func TestClusterFollowerFollowsAResume(t *testing.T) {
+	_, a, b, e, _ := leaderAndStandby(t)             // u's bid rests
+	actors.FailOrderForTest("boom", actors.FailBook) // the follower's replay panics there too
+	t.Cleanup(func() { actors.FailOrderForTest("", 0) })
+	e.deposit("v", "1000000")
+	v := e.trader("v")
+	v.leverage("5")
+	book := "symbol-" + tsym
+	for _, price := range []string{"3100", "3200"} {
+		if r := v.place(wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec(price), Qty: dec("1"), ClientOrderID: "boom"}); r.OK || r.Error.Code != wire.CodeInternal {
+			t.Fatalf("the place that panics the book: %+v", r)
+		}
+		if got := request[wire.ResumeReply](t, e.nc, e.subj.AdminResume(), `{"actor":"`+book+`"}`); !got.OK || got.Halted {
+			t.Fatalf("resume: %+v", got)
+		}
+	}
+	takesOverAlike(t, a, b, e)
+	if o := v.limit(wire.Sell, "2990", "1", wire.IOC); o.Status != wire.StatusFilled {
+		t.Fatalf("v's sell on b: %+v", o)
+	}
+	if a := e.settledAudit(); !a.InvariantsOK || len(a.Failures) != 0 {
+		t.Fatalf("b's audit: %+v", a)
+	}
 }
