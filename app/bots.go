@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/perpx/perpx/loadtest"
 	"github.com/perpx/perpx/wire"
 	"github.com/shopspring/decimal"
@@ -79,23 +78,37 @@ func (a *App) startBots(ctx context.Context, o Options, at map[string]decimal.De
 	}
 }
 
-// fundSeed is what the demo's insurance fund gets when the bots start (an
-// admin top-up, as px.admin.fund.deposit, counted in the audit's
-// fund_deposits): the bots' liquidations draw on it.
+// fundSeed is what the demo's insurance fund is topped up to when the bots
+// start (an admin top-up, as px.admin.fund.deposit, counted in the audit's
+// fund_deposits): the bots' liquidations draw on it. Topped up, not added:
+// every start of a durable exchange used to add another 100 000.
 var fundSeed = decimal.NewFromInt(100_000)
 
 func (a *App) seedFund(subj wire.Subjects, asset string) {
-	body, err := json.Marshal(wire.FundDeposit{Asset: asset, Amount: fundSeed})
-	if err == nil {
-		var m *nats.Msg
-		if m, err = a.nc.Request(subj.AdminFundDeposit(), body, 2*time.Second); err == nil {
-			var r wire.Reply
-			if err = json.Unmarshal(m.Data, &r); err == nil && !r.OK {
-				err = fmt.Errorf("refused: %v", r.Error)
-			}
+	deposit := func(amount decimal.Decimal) (decimal.Decimal, error) {
+		body, err := json.Marshal(wire.FundDeposit{Asset: asset, Amount: amount})
+		if err != nil {
+			return decimal.Zero, err
 		}
+		m, err := a.nc.Request(subj.AdminFundDeposit(), body, 2*time.Second)
+		if err != nil {
+			return decimal.Zero, err
+		}
+		var r wire.BalanceReply
+		if err = json.Unmarshal(m.Data, &r); err == nil && !r.OK {
+			err = fmt.Errorf("refused: %v", r.Error)
+		}
+		return r.Balance, err
+	}
+	has, err := deposit(decimal.Zero) // 0 reports the balance
+	added := decimal.Zero
+	if err == nil && has.LessThan(fundSeed) {
+		added = fundSeed.Sub(has)
+		_, err = deposit(added)
 	}
 	if err != nil {
 		a.log.Error("bots: insurance fund deposit", "err", err)
+		return
 	}
+	a.log.Info("bots: insurance fund topped up", "to", fundSeed, "added", added)
 }

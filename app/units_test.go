@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,4 +154,28 @@ func TestChangedRulesNeedACleanStop(t *testing.T) {
 		t.Fatalf("the new rules again: %v", err)
 	}
 	a.Close(context.Background())
+}
+
+// TestBotsTopTheFundUp: each start with bots tops the insurance fund up to
+// 100 000, not adds 100 000: a durable exchange started twice (the fund
+// untouched in between: a manual index moves nothing) has 100 000 of
+// fund deposits, not 200 000.
+func TestBotsTopTheFundUp(t *testing.T) {
+	dir := t.TempDir()
+	for run := range 2 {
+		logs := &logBuf{}
+		e := start(t, nil, startOpts{data: dir, bots: 1, log: slog.New(slog.NewTextHandler(logs, nil))})
+		eventually(t, "the fund topped up", func() error {
+			if !strings.Contains(logs.String(), "insurance fund topped up") {
+				return fmt.Errorf("start %d: not yet", run+1)
+			}
+			return nil
+		})
+		if a := e.audit(); !a.FundDeposits.Equal(dec("100000")) || !a.Fund.Equal(dec("100000")) {
+			t.Fatalf("start %d: fund deposits %s, fund %s", run+1, a.FundDeposits, a.Fund)
+		}
+		if err := e.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
