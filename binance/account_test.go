@@ -346,6 +346,9 @@ func TestIncome(t *testing.T) {
 	fails(t, "an unknown incomeType", status, body, 400, -1130)
 	status, body = alice.signed(http.MethodGet, "/fapi/v1/income", vals("limit", "1001"))
 	fails(t, "limit 1001", status, body, 400, -1130)
+	// 20 digits match the pattern the -1100 message names: out of range.
+	status, body = alice.signed(http.MethodGet, "/fapi/v1/income", vals("limit", "99999999999999999999"))
+	fails(t, "limit of 20 digits", status, body, 400, -1130)
 }
 
 // TestIncomeTypeOfTwoKinds: an incomeType that is two of perpx's kinds

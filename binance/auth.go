@@ -84,10 +84,11 @@ func (k keyring) checkSigned(key apiKey, rawQuery, body string, params map[strin
 	window := int64(defaultRecvWindow)
 	if rw, ok := first(params, "recvWindow"); ok {
 		w, err := strconv.ParseInt(rw, 10, 64)
-		if err != nil || w <= 0 {
+		digits := rw != "" && len(rw) <= 20 && strings.Trim(rw, "0123456789") == ""
+		if !digits || err == nil && w <= 0 {
 			return illegal("recvWindow", "^[0-9]{1,20}$")
 		}
-		if w > maxRecvWindow {
+		if err != nil || w > maxRecvWindow { // digits too many for int64 are too large too
 			return errf(400, codeBadRecvWindow, "recvWindow must be less than %d", maxRecvWindow)
 		}
 		window = w

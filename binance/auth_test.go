@@ -65,6 +65,9 @@ func TestSigning(t *testing.T) {
 		{name: "from the future: 1000 ms ahead", key: alice.key, params: vals("timestamp", now(1500)), status: 400, code: -1021},
 		{name: "recvWindow over 60000", key: alice.key, params: vals("recvWindow", "60001"), status: 400, code: -1131},
 		{name: "recvWindow not a number", key: alice.key, params: vals("recvWindow", "5s"), status: 400, code: -1100},
+		// 20 digits match Binance's pattern: too large, not illegal.
+		{name: "recvWindow of 20 digits", key: alice.key, params: vals("recvWindow", "99999999999999999999"), status: 400, code: -1131},
+		{name: "recvWindow of 21 digits", key: alice.key, params: vals("recvWindow", "999999999999999999999"), status: 400, code: -1100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			params := url.Values{}

@@ -429,11 +429,11 @@ func (c *call) integer(name string, lo, hi int64) (int64, bool, *apiError) {
 	if !ok {
 		return 0, false, nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || strings.Trim(v, "0123456789") != "" { // ParseInt takes a sign
+	if v == "" || len(v) > 20 || strings.Trim(v, "0123456789") != "" { // ParseInt takes a sign
 		return 0, false, illegal(name, "^[0-9]{1,20}$")
 	}
-	if n < lo || n > hi {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi { // digits, but too many for int64: out of range as any
 		return 0, false, badData(name)
 	}
 	return n, true, nil
