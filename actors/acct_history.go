@@ -165,7 +165,7 @@ func (x *Exchange) OpenOrders(acct string, req wire.State, done func(wire.Orders
 func (x *Exchange) askHistory(acct, symbol string, m *historyReq) {
 	if h, ok := x.symbolFilter(symbol, m.refuse); ok {
 		m.h = h
-		x.toAccount(x.Account(acct).e, m)
+		x.read(acct, m)
 	}
 }
 

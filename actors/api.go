@@ -582,7 +582,27 @@ func (x *Exchange) AccountState(acct string, req wire.State, done func(wire.Acco
 	m := &stateReq{done: durably(x, done)}
 	if h, ok := x.symbolFilter(req.Symbol, m.refuse); ok {
 		m.h = h
-		x.toAccount(x.Account(acct).e, m)
+		x.read(acct, m)
+	}
+}
+
+// read hands a read to acct's actor; a name never used is answered as a
+// new account would answer (nothing held, nothing kept) by one that is
+// neither registered nor journaled. Before, a read made the account for
+// good: any name anybody asked for was journaled and had an actor.
+func (x *Exchange) read(acct string, m refusable) {
+	if e := x.accounts.lookup(acct); e != nil || x.stopped.Load() {
+		x.toAccount(e, m)
+		return
+	}
+	a := newAccountActor(x, &accountEntry{name: acct})
+	switch m := m.(type) {
+	case *stateReq:
+		a.state(nil, m) // no position: no ranking to ask
+	case *historyReq:
+		a.history(m)
+	default:
+		panic(fmt.Sprintf("actors: %T is not a read", m))
 	}
 }
 

@@ -75,6 +75,14 @@ func (r *registry) get(x *Exchange, name string) *accountEntry {
 	return e
 }
 
+// lookup returns the entry of account name, nil when it was never used.
+func (r *registry) lookup(name string) *accountEntry {
+	if e, ok := r.byName.Load(name); ok {
+		return e.(*accountEntry)
+	}
+	return nil
+}
+
 // mailbox returns the mailbox of account id's actor (nil if unknown).
 func (r *registry) mailbox(id book.AccountID) *mailbox {
 	r.mu.Lock()

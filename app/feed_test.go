@@ -36,14 +36,16 @@ func wantMarks(e *exchange, want ...string) {
 // --index replay:FILE replays a recorded market in order, sped up.
 func TestReplayFeed(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "prices.csv")
-	// 3 s of market at 10× speed: 100 ms between ticks. The first tick goes
-	// out as the exchange starts, before the test's subscription may exist.
+	// 3 s of market at 4× speed: 250 ms between ticks (at 10×, 100 ms, the
+	// subscription of a loaded CI machine missed the second too). The first
+	// tick goes out as the exchange starts, before the test's subscription
+	// may exist.
 	csv := "time_ms,symbol,price\n1000,TEST-PERP,3000\n2000,TEST-PERP,3010\n2500,OTHER,1\n3000,TEST-PERP,2990\n"
 	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logs := &logBuf{}
-	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "replay:" + file, speed: 10, log: slog.New(slog.NewTextHandler(logs, nil))})
+	e := start(t, seedConfig(t, longTiers()...), startOpts{index: "replay:" + file, speed: 4, log: slog.New(slog.NewTextHandler(logs, nil))})
 	// OTHER is not a symbol of the exchange: refused and skipped, the rest
 	// still replays, in order.
 	eventually(t, "the replay", func() error {
