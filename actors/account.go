@@ -309,7 +309,7 @@ func (a *accountActor) place(ctx actor.Context, m *placeReq) {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
-	if e := a.x.haltError(); e != nil {
+	if e := a.x.haltAt(&a.j); e != nil {
 		m.refuse(e)
 		return
 	}
@@ -468,7 +468,7 @@ func (a *accountActor) amend(ctx actor.Context, m *amendReq) {
 		m.refuse(riskError(risk.AccountInLiquidation))
 		return
 	}
-	if e := a.x.haltError(); e != nil {
+	if e := a.x.haltAt(&a.j); e != nil {
 		m.refuse(e)
 		return
 	}

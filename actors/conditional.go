@@ -258,7 +258,7 @@ func (a *accountActor) onTriggered(ctx actor.Context, m *triggeredMsg) {
 	a.syms[h.idx].conds--
 	a.setStatus(o, wire.StatusTriggered)
 	a.orderEvent(o)
-	e := a.x.haltError()
+	e := a.x.haltAt(&a.j)
 	switch {
 	case a.risk(h).InLiquidation():
 		e = riskError(risk.AccountInLiquidation)

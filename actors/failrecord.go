@@ -98,16 +98,19 @@ func (x *Exchange) appendFailure(n uint32, seq uint64, reason string) uint64 {
 }
 
 // beginFailed journals the message a failed actor handles, as begin does
-// for one that runs: its answers are decisions other records take.
-func (x *Exchange) beginFailed(ctx actor.Context) {
+// for one that runs: its answers are decisions other records take. It
+// returns the record's sequence (0: none).
+func (x *Exchange) beginFailed(ctx actor.Context) uint64 {
 	r := x.rec
-	if r == nil || r.replaying.Load() {
-		return
+	if r == nil || r.replaying.Load() || !journaled(ctx.Message()) {
+		return 0
 	}
 	if v, ok := r.ids.Load(ctx.Self()); ok {
 		p := v.(*peer)
 		x.begin(ctx, p.mb.j, p.n)
+		return p.mb.j.seq
 	}
+	return 0
 }
 
 func unwrapEnvelope(m any) any {
@@ -179,6 +182,9 @@ func (x *Exchange) adoptFailures(rp *replayer) error {
 		at := x.appendFailure(f.t.n, f.seq, f.reason)
 		if at == 0 {
 			return f.err
+		}
+		if f.t.guard != nil {
+			x.failed.mark(at, f.t.guard.name, f.reason, true)
 		}
 		x.log.Error("actors: the journal ends with a panic it does not record: the actor failed there", "actor", f.t.n, "record", f.seq)
 		x.replayedFailure(f.t, f, f.reason, at)

@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +29,22 @@ type failures struct {
 	halts []bool
 	// halted is the first singleton failure's reason, nil while trading.
 	halted atomic.Pointer[string]
+	// marks are the journaled halts and lifts (a shared part's failure
+	// record, a book's resume record) in journal order: an account's
+	// order is halted when a halt's record comes before its own, live as
+	// in replay (haltAt). pending counts those being journaled and not
+	// marked yet; unrecorded is a halt with no record (the journal itself
+	// failed, or refused the failure's record): live only.
+	marks      atomic.Pointer[[]haltMark]
+	pending    atomic.Int32
+	unrecorded atomic.Pointer[string]
+}
+
+// haltMark is a halt (on) or a lift of who at journal record seq.
+type haltMark struct {
+	seq      uint64
+	who, why string
+	on       bool
 }
 
 // add lists a failure; at is its record's journal sequence (0: none). The
@@ -43,8 +61,85 @@ func (f *failures) add(who, reason string, halt bool, at uint64) {
 	f.halts = slices.Insert(f.halts, i, halt)
 	if halt {
 		f.halted.CompareAndSwap(nil, &reason)
+		if at == 0 {
+			f.unrecorded.CompareAndSwap(nil, &reason)
+		}
 	}
 	f.mu.Unlock()
+}
+
+// mark notes a halt (on) or a lift of who at record seq, once.
+func (f *failures) mark(seq uint64, who, why string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ms []haltMark
+	if p := f.marks.Load(); p != nil {
+		ms = *p
+	}
+	i, found := slices.BinarySearchFunc(ms, seq, func(m haltMark, s uint64) int { return cmp.Compare(m.seq, s) })
+	if found {
+		return
+	}
+	ms = slices.Insert(slices.Clone(ms), i, haltMark{seq: seq, who: who, why: why, on: on})
+	f.marks.Store(&ms)
+}
+
+// journaling runs appendRecord, which appends a halt's or a lift's
+// record and returns its sequence (0: refused), and marks it: an account
+// that reads the marks meanwhile waits (haltAt), for its own record may
+// come after this one.
+func (f *failures) journaling(who, why string, on bool, appendRecord func() uint64) uint64 {
+	f.pending.Add(1)
+	defer f.pending.Add(-1)
+	seq := appendRecord()
+	if h := haltRecorded.Load(); h != nil {
+		(*h)()
+	}
+	if seq != 0 {
+		f.mark(seq, who, why, on)
+	}
+	return seq
+}
+
+// haltAt is the refusal of an order handled at record j (nil: trading):
+// halted when a shared part's failure record comes before j's and no
+// resume of it does. A flag set after the record is appended would let an
+// order whose record falls in between be decided one way live and the
+// other in replay (whose sends then differ: the recovery stopped). In
+// memory, or with no record, the flag (haltError).
+func (x *Exchange) haltAt(j *jstate) *wire.Error {
+	f := &x.failed
+	if x.rec == nil || j.seq == 0 {
+		return x.haltError()
+	}
+	if r := f.unrecorded.Load(); r != nil {
+		return haltErr(*r)
+	}
+	for f.pending.Load() != 0 { // microseconds: the record is appended, its mark next
+		runtime.Gosched()
+	}
+	p := f.marks.Load()
+	if p == nil {
+		return nil
+	}
+	var out []haltMark // who is out at j: its latest mark before j is on
+	for _, m := range *p {
+		if m.seq >= j.seq {
+			break
+		}
+		out = slices.DeleteFunc(out, func(o haltMark) bool { return o.who == m.who })
+		if m.on {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return haltErr(out[0].why)
+}
+
+func haltErr(why string) *wire.Error {
+	return wire.Errorf(wire.CodeInternal, "trading is halted after an internal error: %s", why)
 }
 
 func (f *failures) all() []wire.Failure {
@@ -56,7 +151,7 @@ func (f *failures) all() []wire.Failure {
 // haltError is the refusal of a halted exchange, nil while trading.
 func (x *Exchange) haltError() *wire.Error {
 	if r := x.failed.halted.Load(); r != nil {
-		return wire.Errorf(wire.CodeInternal, "trading is halted after an internal error: %s", *r)
+		return haltErr(*r)
 	}
 	return nil
 }
@@ -77,12 +172,14 @@ func (g *guard) Receive(ctx actor.Context) {
 		g.Actor.Receive(ctx)
 		return
 	}
-	g.x.beginFailed(ctx)
 	m := failedMessage(ctx)
-	switch m := m.(type) {
-	case *resumeMsg:
-		g.resume(ctx, m)
+	if r, ok := m.(*resumeMsg); ok { // the lift is marked with its record (haltAt)
+		g.x.failed.journaling(g.name, "", false, func() uint64 { return g.x.beginFailed(ctx) })
+		g.resume(ctx, r)
 		return
+	}
+	g.x.beginFailed(ctx)
+	switch m := m.(type) {
 	case *resumeCheckMsg:
 		m.reply(g.Actor.(*symbolActor).resumable(m.views))
 		return
@@ -109,8 +206,8 @@ func (s *singletonSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supe
 	why := fmt.Sprint(reason)
 	message = unwrapEnvelope(message) // one in flight at a restart is redelivered in an envelope
 	var at uint64
-	if !s.g.failed.Load() {
-		at = s.x.journalFailure(child, message, why) // before it handles anything else
+	if !s.g.failed.Load() { // before it handles anything else
+		at = s.x.failed.journaling(s.g.name, why, true, func() uint64 { return s.x.journalFailure(child, message, why) })
 	}
 	if s.x.sharedFailed(s.g, message, why, at) && answeredByFailedBook(message) {
 		// relay: the panicking message is still in flight, so a snapshot

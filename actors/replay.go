@@ -316,6 +316,11 @@ func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []
 	// as live, whichever worker runs them.
 	halt := kind == recResume || kind == recFailed && t.guard != nil
 	if halt {
+		why := ""
+		if f, ok := jb.msg.(*failureRec); ok {
+			why = f.reason
+		}
+		x.failed.mark(seq, t.guard.name, why, kind == recFailed) // before any later record runs (haltAt)
 		rp.barrier()
 	}
 	rp.dispatch(jb) // its failure, if any, stops the read (Recover)

@@ -31,6 +31,10 @@ func panicForTest(cid string, m any) {
 	}
 }
 
+// haltRecorded runs, when set (tests only), between a halt's or a lift's
+// record and its mark (failures.journaling).
+var haltRecorded atomic.Pointer[func()]
+
 // failTest makes an actor panic, live and in replay alike, as a
 // deterministic bug would (FailOrderForTest); nil: none (one load a
 // message).

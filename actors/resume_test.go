@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perpx/perpx/book"
 	"github.com/perpx/perpx/market"
@@ -551,5 +552,50 @@ func (e *env) resumesWithBobsBidPulled(what string) {
 	}
 	if r := e.place("alice", tsym, wire.Sell, "3700", "1"); !r.OK || r.Order.Status != wire.StatusNew {
 		e.t.Fatalf("alice's sell at bob's price: %+v", r)
+	}
+}
+
+// TestHaltDecidedInJournalOrder: bob's order on a healthy book whose
+// record comes after the failure record of another book, but which his
+// account handles before the halt was marked (the supervisor held between
+// the two), is refused as halted, live as in replay. Before, the halt was
+// a flag set after the record: live it accepted and traded the order,
+// replay refused it, and the recovery stopped on the book's record of a
+// place never sent.
+func TestHaltDecidedInJournalOrder(t *testing.T) {
+	j := &memJournal{}
+	second := testSymbol(t, "SECOND-PERP", longTiers()...)
+	syms := []*market.Symbol{testSymbol(t, tsym, longTiers()...), second}
+	e := pairEnvWith(t, j, "100000", syms...)
+	for _, s := range syms {
+		for _, a := range []string{"alice", "bob", "carol"} {
+			e.leverage(a, s.Name, 5)
+		}
+	}
+	e.mustPlace("carol", second.Name, wire.Sell, "3750", "1")
+	inWindow, release := make(chan struct{}), make(chan struct{})
+	hold := func() { close(inWindow); <-release }
+	haltRecorded.Store(&hold)
+	defer haltRecorded.Store(nil)
+	FailOrderForTest("boom", FailBook)
+	t.Cleanup(func() { FailOrderForTest("", 0) })
+	go e.send("alice", wire.PlaceOrder{Symbol: tsym, Side: wire.Sell, Type: wire.Limit, TIF: wire.GTC, Price: dec("3800"), Qty: dec("1"), ClientOrderID: "boom"})
+	<-inWindow
+	haltRecorded.Store(nil)
+	failure := j.Last()
+	bob := make(chan wire.OrderReply, 1)
+	go func() {
+		bob <- e.send("bob", wire.PlaceOrder{Symbol: second.Name, Side: wire.Buy, Type: wire.Limit, TIF: wire.GTC, Price: dec("3750"), Qty: dec("1")})
+	}()
+	for j.Last() == failure { // bob's place is journaled, after the failure's record
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if r := <-bob; r.OK || r.Error.Code != wire.CodeInternal || !strings.Contains(r.Error.Message, "halted") {
+		t.Fatalf("bob's order after the failure's record: %+v", r)
+	}
+	e.x.quiesce()
+	if got, want := newEnvWith(t, j.clone(), syms...).hashParts(), e.hashParts(); !maps.Equal(got, want) {
+		t.Fatalf("replayed: state differs in %v", diffHashes(got, want))
 	}
 }
