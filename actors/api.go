@@ -82,6 +82,11 @@ type Options struct {
 	// Journal makes the exchange durable (durable.go): nil runs in memory.
 	// Call Recover before serving.
 	Journal Journal
+	// Rules fingerprints the configuration the actors decide by (the
+	// symbols' rules, the default margin mode, the history kept; the app
+	// computes it): every start journals it with its Behaviour, and replay
+	// refuses records written under another (ErrRules). 0: unchecked.
+	Rules uint64
 }
 
 // Retention is how much history the exchange keeps; a zero field takes
@@ -132,6 +137,7 @@ type Exchange struct {
 	// interest is the Sink's, when it implements Interest.
 	interest Interest
 	now      func() int64
+	rules    uint64 // Options.Rules
 	mode     risk.MarginMode
 	settle   string // the primary asset: the first symbol's (market.Symbol.Settle)
 	// assets are the symbols' settlement assets, the primary first: an
@@ -184,7 +190,7 @@ func Start(opts Options) (*Exchange, error) {
 		return nil, fmt.Errorf("%w: no symbols", ErrOptions)
 	}
 	x := &Exchange{
-		log: opts.Logger, sink: opts.Sink, events: opts.Sink != nil, now: opts.Now,
+		log: opts.Logger, sink: opts.Sink, events: opts.Sink != nil, now: opts.Now, rules: opts.Rules,
 		mode: opts.MarginMode, retry: opts.ADLRetry, bySym: map[string]*symbolHandle{},
 	}
 	if x.log == nil {

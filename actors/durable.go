@@ -98,11 +98,17 @@ func LeaderRecord(ms int64, name string) (kind uint16, actor uint32, payload []b
 	return recLeader, 0, append(binary.AppendUvarint(nil, uint64(ms)), name...)
 }
 
-// VersionRecord is the record every start appends (Recover): the time and
-// the Behaviour v of the exchange appending the records after it. Replay
-// refuses those records unless v is its own (ErrBehaviour).
-func VersionRecord(ms int64, v uint64) (kind uint16, actor uint32, payload []byte) {
-	return recVersion, 0, binary.AppendUvarint(binary.AppendUvarint(nil, uint64(ms)), v)
+// VersionRecord is the record every start appends (Recover): the time,
+// the Behaviour v of the exchange appending the records after it and the
+// fingerprint of its rules (Options.Rules; 0: not written). Replay refuses
+// those records unless v is its own (ErrBehaviour) and the rules are its
+// own or either is unknown (ErrRules).
+func VersionRecord(ms int64, v, rules uint64) (kind uint16, actor uint32, payload []byte) {
+	p := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(ms)), v)
+	if rules != 0 {
+		p = binary.AppendUvarint(p, rules)
+	}
+	return recVersion, 0, p
 }
 
 // maxIDsPerRecord bounds the ids one record issues: ids are seq<<8 | k.
@@ -214,11 +220,12 @@ type durability struct {
 	loaded    bool        // a snapshot was loaded: the journal is not new
 	begun     bool        // a record other than a leader's mark was replayed
 	// wrote is the Behaviour that wrote the records being replayed: the
-	// snapshot's, then each version record's (0: none recorded).
-	wrote   uint64
-	pmu     sync.Mutex // pending, in recovery (its workers arm and stop timers)
-	pending map[uint64]*pendingTimer
-	decs    decCache
+	// snapshot's, then each version record's (0: none recorded); rules the
+	// version record's rules fingerprint (0: none recorded).
+	wrote, rules uint64
+	pmu          sync.Mutex // pending, in recovery (its workers arm and stop timers)
+	pending      map[uint64]*pendingTimer
+	decs         decCache
 }
 
 // peer is a registered actor as its senders see it.

@@ -31,6 +31,11 @@ var ErrRecover = errors.New("actors: recovery failed")
 // wrote it (a clustered standby stops on it).
 var ErrBehaviour = errors.New("a record of another behaviour")
 
+// ErrRules is wrapped by Recover's error when a record was written under
+// another configuration's rules (Options.Rules): as for ErrBehaviour, only
+// that configuration replays it.
+var ErrRules = errors.New("a record of other rules")
+
 // ErrReplayPanic is wrapped by Recover's error when a record's handler
 // panicked: the record panics wherever it is replayed (the actors are
 // deterministic in the journal), so no retry helps (a clustered instance
@@ -162,11 +167,11 @@ func (x *Exchange) Recover(read func(func(seq uint64, kind uint16, actor uint32,
 		x.genesis(ms) // as replay will: the marks start at the genesis record's time
 	}
 	// Every start says which Behaviour appends from here on.
-	kind, _, v := VersionRecord(x.now(), Behaviour)
+	kind, _, v := VersionRecord(x.now(), Behaviour, x.rules)
 	if r.w.Append(kind, 0, v, r.durableFn) == 0 {
 		return 0, fmt.Errorf("%w: the journal refused its version record", ErrRecover)
 	}
-	r.wrote = Behaviour
+	r.wrote, r.rules = Behaviour, x.rules
 	// A writer opened after the exchange (a standby's, at its takeover)
 	// holds everything up to its Durable: replies wait for nothing older.
 	r.wmu.Lock()
@@ -254,14 +259,25 @@ func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []
 		return nil
 	case recVersion:
 		v, w := binary.Uvarint(p)
-		if w <= 0 || w != len(p) {
+		if w <= 0 {
 			return fmt.Errorf("%w: version", errPayload)
 		}
-		r.wrote = v
+		r.wrote, r.rules, p = v, 0, p[w:]
+		if len(p) > 0 { // journaled since the rules were
+			if r.rules, w = binary.Uvarint(p); w != len(p) {
+				return fmt.Errorf("%w: version's rules", errPayload)
+			}
+		}
 		return nil
 	}
 	if r.wrote != Behaviour && kind != recGenesis {
 		return behaviourError(r.wrote)
+	}
+	if r.rules != 0 && x.rules != 0 && r.rules != x.rules && kind != recGenesis {
+		return fmt.Errorf("%w: written under rules %016x, this exchange's are %016x (a symbol's fees, tiers, leverage, funding or bands, "+
+			"the default margin mode or the history kept changed): replaying them under these would rebuild a state nobody acknowledged; "+
+			"start with the configuration that wrote them, stop it cleanly (it takes a snapshot, after which nothing is replayed), then change it",
+			ErrRules, r.rules, x.rules)
 	}
 	begun := r.begun
 	r.begun = true

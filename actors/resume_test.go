@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -597,5 +598,36 @@ func TestHaltDecidedInJournalOrder(t *testing.T) {
 	e.x.quiesce()
 	if got, want := newEnvWith(t, j.clone(), syms...).hashParts(), e.hashParts(); !maps.Equal(got, want) {
 		t.Fatalf("replayed: state differs in %v", diffHashes(got, want))
+	}
+}
+
+// TestRulesRecorded: every start journals its rules' fingerprint with its
+// Behaviour, and replay refuses the records after it under other rules
+// (ErrRules), replays them under the same, and does not check when either
+// side does not know its rules (0: journals of before, in-process tests).
+// Before, a changed fee replayed an old record's trade under the new fee.
+func TestRulesRecorded(t *testing.T) {
+	j := &memJournal{}
+	syms := []*market.Symbol{testSymbol(t, tsym, longTiers()...)}
+	e := newEnvOpts(t, j, nil, func(o *Options) { o.Rules = 7 }, syms...)
+	e.index(tsym, "3750")
+	e.deposit("alice", "1000")
+	e.x.quiesce()
+	recover := func(rules uint64) error {
+		x, err := Start(Options{Symbols: syms, Journal: j.clone(), Rules: rules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Stop()
+		_, err = x.Recover(j.clone().readFrom(1))
+		return err
+	}
+	if err := recover(8); !errors.Is(err, ErrRules) || !strings.Contains(err.Error(), "0000000000000007") {
+		t.Fatalf("under other rules: %v", err)
+	}
+	for _, rules := range []uint64{7, 0} {
+		if err := recover(rules); err != nil {
+			t.Fatalf("rules %d: %v", rules, err)
+		}
 	}
 }

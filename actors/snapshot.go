@@ -229,7 +229,7 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 			t.recv.(*accountActor).loadIncome(d)
 		}
 	}
-	r.wrote = 0 // the records after a snapshot of before versions: none recorded
+	r.wrote, r.rules = 0, 0 // the records after a snapshot of before versions: none recorded; rules: unknown
 	if len(d.p) != 0 && d.err == nil {
 		r.wrote = d.uvarint()
 	}

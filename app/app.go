@@ -320,7 +320,7 @@ func (a *App) newExchange(o Options, feed *feed, j actors.Journal) (*term, error
 		return nil, err
 	}
 	h := a.cfg.History
-	xo := actors.Options{Symbols: a.symbols, MarginMode: a.mode, Sink: pub, Logger: a.log, Now: o.Now, Journal: j,
+	xo := actors.Options{Symbols: a.symbols, MarginMode: a.mode, Sink: pub, Logger: a.log, Now: o.Now, Journal: j, Rules: rulesFP(a.cfg),
 		Retention: actors.Retention{CandleDays: h.CandleDays, RecentTrades: h.RecentTrades, FundingEvents: h.FundingEvents,
 			OpenInterestDays: h.OpenInterestDays, AccountOrders: h.AccountOrders, AccountFills: h.AccountFills,
 			AccountIncome: h.AccountIncome, FundEvents: h.FundEvents, FundDays: h.FundDays}}

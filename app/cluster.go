@@ -271,6 +271,9 @@ func stopsForGood(err error) error {
 		return fmt.Errorf("app: cluster: stopped: the journal holds records of another behaviour version, which "+
 			"this instance can neither follow nor take over on; run the version that writes it here (a cluster changes "+
 			"versions by stopping every instance, the leader last: README.md, \"Upgrading a durable exchange\"): %w", err)
+	case errors.Is(err, actors.ErrRules):
+		return fmt.Errorf("app: cluster: stopped: the journal holds records written under another configuration's rules, which "+
+			"this instance would decide differently; give every instance the same config: %w", err)
 	case errors.Is(err, actors.ErrReplayPanic):
 		return fmt.Errorf("app: cluster: stopped: an actor panics on a record of the journal, on every instance and in every "+
 			"term (a bug: DESIGN.md, \"Durability\", known gaps): %w", err)

@@ -632,7 +632,7 @@ func usurp(t testing.TB, nc *nats.Conn, replicas int, then func(last record) []r
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	mark, _, _ := actors.LeaderRecord(0, "")
-	version, _, _ := actors.VersionRecord(0, 0)
+	version, _, _ := actors.VersionRecord(0, 0, 0)
 	var last record
 	kind, actor, p := actors.LeaderRecord(time.Now().UnixMilli(), "usurper")
 	w, err := f.Promote(ctx, func(seq uint64, kind uint16, actor uint32, p []byte) error {
@@ -679,7 +679,7 @@ func TestClusterStandbyOfAnotherBehaviour(t *testing.T) {
 	lw := watchLease(t, e.nc)
 
 	usurp(t, e.nc, 1, func(last record) []record {
-		kind, actor, p := actors.VersionRecord(time.Now().UnixMilli(), actors.Behaviour+1)
+		kind, actor, p := actors.VersionRecord(time.Now().UnixMilli(), actors.Behaviour+1, 0)
 		return []record{{kind, actor, p}, last}
 	})
 	stopped := func(x *app.App, name string) time.Time {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +58,12 @@ func unitsOf(prefix string, syms []*market.Symbol, cfg *config.Config) dataUnits
 // other rules would rebuild a state nobody acknowledged: fees charged
 // differently, a liquidation decided differently.
 func rulesOf(cfg *config.Config) string {
+	return fmt.Sprintf("%016x", rulesFP(cfg))
+}
+
+// rulesFP is rulesOf as a number, what the journal's version records
+// carry (actors.Options.Rules).
+func rulesFP(cfg *config.Config) uint64 {
 	b, err := json.Marshal(struct {
 		Symbols    []market.SymbolConfig `json:"symbols"`
 		MarginMode string                `json:"margin_mode"`
@@ -67,7 +73,7 @@ func rulesOf(cfg *config.Config) string {
 		panic(fmt.Sprintf("app: the config does not marshal: %v", err)) // it was unmarshaled
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return max(1, binary.BigEndian.Uint64(sum[:8])) // 0 is "unchecked"
 }
 
 // checkUnits refuses to start on a data directory written under other

@@ -277,7 +277,7 @@ func TestStandbyOfAnotherBehaviour(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := time.Now().UnixMilli()
-	kind, actor, p := actors.VersionRecord(ms, actors.Behaviour+1)
+	kind, actor, p := actors.VersionRecord(ms, actors.Behaviour+1, 0)
 	w.Append(kind, actor, p, nil)
 	w.Append(math.MaxUint16, 0, binary.AppendUvarint(nil, uint64(ms)), nil)
 	if err := w.Close(); err != nil {
