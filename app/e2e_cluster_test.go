@@ -917,3 +917,28 @@ func TestClusterFollowerFollowsAResume(t *testing.T) {
 		t.Fatalf("b's audit: %+v", a)
 	}
 }
+
+// TestClusterFollowerOfOtherRules: a follower whose config's rules differ
+// from its leader's (a taker fee) stops for good on the leader's version
+// record, naming both fingerprints, instead of replaying the leader's
+// records into another state; the leader serves on. Before, it followed,
+// and a takeover would have traded on the other state. One NATS server, as
+// TestClusterStandbyOfAnotherBehaviour.
+func TestClusterFollowerOfOtherRules(t *testing.T) {
+	c := loneServer(t)
+	c.node("a", app.RoleLeader, 0)
+	e := c.client(0)
+	u := restingBid(e)
+	cfg := seedConfig(t, longTiers()...)
+	cfg.Symbols[0].TakerFee = cfg.Symbols[0].TakerFee.Add(dec("0.0001"))
+	b, err := app.Start(context.Background(), app.Options{NATSURL: c.urls(0), Data: t.TempDir(), JournalReplicas: c.replicas(),
+		Role: app.RoleFollower, Lease: testLease, Name: "b", Config: cfg, Index: "manual", Logger: testLog("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	if err := stoppedForGood(t, b, "b"); !errors.Is(err, actors.ErrRules) || !strings.Contains(err.Error(), "same config") {
+		t.Fatalf("b stopped with %v, want a refusal of the leader's rules saying what to do", err)
+	}
+	u.limit(wire.Buy, "2980", "1") // a serves on
+}
