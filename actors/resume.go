@@ -14,8 +14,8 @@ import (
 // A halted exchange's way back (admin.resume). A book that panicked is
 // frozen as the panic left it, and trading halts (halt.go). While it is
 // out of service its guard refuses every request and holds what it cannot
-// refuse (a liquidation's coverage quote, an unsubscribe): both are
-// answered or handled, never lost. An operator who found the cause asks
+// refuse (a liquidation's coverage quote, an unsubscribe, a cancel nobody
+// waits on): each is answered or handled, never lost. An operator who found the cause asks
 // for the book back; it returns only if its frozen state is sound (its
 // own checks) and agrees order by order with what the accounts hold on it,
 // and the exchange's money and open interest balance (the audit less the
