@@ -340,9 +340,11 @@ type failedAccount struct {
 // snapshots without failed accounts read as before) with the failed
 // accounts, the reasons, the money and the fills held for them, then (only
 // when there are any, so that snapshots without read as before) their
-// abandoned liquidations, and rehashes it.
-func appendFailed(p []byte, as []failedAccount) []byte {
-	if len(as) == 0 {
+// abandoned liquidations, then the rules fingerprint the records after it
+// are decided under (Options.Rules; 0: none, and both sections before it
+// then only when there is something in them), and rehashes it.
+func appendFailed(p []byte, as []failedAccount, rules uint64) []byte {
+	if len(as) == 0 && rules == 0 {
 		return p
 	}
 	p = p[:len(p)-sha256.Size]
@@ -361,7 +363,10 @@ func appendFailed(p []byte, as []failedAccount) []byte {
 			}
 		}
 	}
-	p = appendAbandoned(p, as)
+	p = appendAbandoned(p, as, rules != 0)
+	if rules != 0 {
+		p = binary.AppendUvarint(p, rules)
+	}
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...)
 }
@@ -413,15 +418,16 @@ func (x *Exchange) loadFailed(d *payload) {
 
 // appendAbandoned appends the abandoned liquidations of the failed
 // accounts as (Quiet, snapshotFailed checked it): their count, then each
-// one's index in as and its liq snapshot. None: nothing.
-func appendAbandoned(p []byte, as []failedAccount) []byte {
+// one's index in as and its liq snapshot. None: nothing, unless always
+// (a section follows).
+func appendAbandoned(p []byte, as []failedAccount, always bool) []byte {
 	n := 0
 	for _, f := range as {
 		if f.a.liq != nil {
 			n++
 		}
 	}
-	if n == 0 {
+	if n == 0 && !always {
 		return p
 	}
 	p = binary.AppendUvarint(p, uint64(n))

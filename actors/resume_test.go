@@ -604,7 +604,8 @@ func TestHaltDecidedInJournalOrder(t *testing.T) {
 // TestRulesRecorded: every start journals its rules' fingerprint with its
 // Behaviour, and replay refuses the records after it under other rules
 // (ErrRules), replays them under the same, and does not check when either
-// side does not know its rules (0: journals of before, in-process tests).
+// side does not know its rules (0: journals of before, in-process tests);
+// a snapshot carries them for the records after it.
 // Before, a changed fee replayed an old record's trade under the new fee.
 func TestRulesRecorded(t *testing.T) {
 	j := &memJournal{}
@@ -629,5 +630,31 @@ func TestRulesRecorded(t *testing.T) {
 		if err := recover(rules); err != nil {
 			t.Fatalf("rules %d: %v", rules, err)
 		}
+	}
+	// A snapshot carries the rules too: the records after a mid-run
+	// snapshot, before any later version record, are checked by them.
+	snap, seq, err := e.x.Snapshot(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deposit("alice", "1")
+	e.x.quiesce()
+	fromSnap := func(rules uint64) error {
+		x, err := Start(Options{Symbols: syms, Journal: j.clone(), Rules: rules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Stop()
+		if _, err := x.LoadSnapshot(snap); err != nil {
+			t.Fatal(err)
+		}
+		_, err = x.Recover(j.clone().readFrom(seq + 1))
+		return err
+	}
+	if err := fromSnap(8); !errors.Is(err, ErrRules) {
+		t.Fatalf("after the snapshot, under other rules: %v", err)
+	}
+	if err := fromSnap(7); err != nil {
+		t.Fatalf("after the snapshot: %v", err)
 	}
 }

@@ -61,7 +61,7 @@ func (x *Exchange) Snapshot(wait time.Duration) (p []byte, seq uint64, err error
 	seq = r.w.Last()
 	p, err = x.encodeSnapshot(seq)
 	if err == nil {
-		p = appendFailed(p, failed)
+		p = appendFailed(p, failed, x.rules)
 	}
 	return p, seq, err
 }
@@ -229,12 +229,15 @@ func (x *Exchange) LoadSnapshot(p []byte) (seq uint64, err error) {
 			t.recv.(*accountActor).loadIncome(d)
 		}
 	}
-	r.wrote, r.rules = 0, 0 // the records after a snapshot of before versions: none recorded; rules: unknown
+	r.wrote, r.rules = 0, 0 // the records after a snapshot of before versions: none recorded
 	if len(d.p) != 0 && d.err == nil {
 		r.wrote = d.uvarint()
 	}
 	if len(d.p) != 0 && d.err == nil { // absent from snapshots taken before a failed account was kept
 		x.loadFailed(d)
+	}
+	if len(d.p) != 0 && d.err == nil { // absent from snapshots taken before the rules were kept
+		r.rules = d.uvarint()
 	}
 	if d.err != nil {
 		return 0, d.err

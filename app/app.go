@@ -126,15 +126,11 @@ type App struct {
 	url      string
 	symbols  []*market.Symbol
 	cfg      *config.Config
-	// rulesChanged: the data directory's records were decided under
-	// another config's rules (units.go); records after its newest
-	// snapshot then refuse the start.
-	rulesChanged bool
-	mode         risk.MarginMode
-	cl           *cluster // nil for a lone exchange
-	bnLn         net.Listener
-	bn           *binance.Server
-	bnNC         *nats.Conn
+	mode     risk.MarginMode
+	cl       *cluster // nil for a lone exchange
+	bnLn     net.Listener
+	bn       *binance.Server
+	bnNC     *nats.Conn
 
 	cancel context.CancelFunc // stops feed and bots
 	wg     sync.WaitGroup
@@ -218,7 +214,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		if a.unlock, err = lockData(o.Data); err != nil {
 			return nil, err
 		}
-		if a.rulesChanged, err = checkUnits(o.Data, unitsOf(o.Prefix, syms, cfg)); err != nil {
+		if err = checkUnits(o.Data, unitsOf(o.Prefix, syms)); err != nil {
 			return nil, err
 		}
 	}
@@ -292,7 +288,7 @@ func (a *App) startBinance(o Options) error {
 		}
 	}
 	if o.Data != "" {
-		if err := writeUnits(o.Data, unitsOf(o.Prefix, a.symbols, a.cfg)); err != nil {
+		if err := writeUnits(o.Data, unitsOf(o.Prefix, a.symbols)); err != nil {
 			return err
 		}
 	}

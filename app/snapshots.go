@@ -152,9 +152,6 @@ func (a *App) recover(o Options, cfg journal.Config) error {
 	if err != nil {
 		return err
 	}
-	if last := a.jw.Last(); a.rulesChanged && last > from {
-		return rulesUnreplayable(o.Data, from, last)
-	}
 	n, err := a.x.Recover(func(fn func(uint64, uint16, uint32, []byte) error) error {
 		_, err := journal.Read(a.tnc, cfg, from+1, fn)
 		return err

@@ -28,9 +28,6 @@ const unitsFile = "units.json"
 type dataUnits struct {
 	Prefix  string        `json:"prefix"`
 	Symbols []symbolUnits `json:"symbols"`
-	// Rules fingerprints what the actors decide by (rulesOf): the journal's
-	// records since the newest snapshot were decided under it.
-	Rules string `json:"rules,omitempty"`
 }
 
 type symbolUnits struct {
@@ -43,8 +40,8 @@ type symbolUnits struct {
 	InverseK int64  `json:"inverse_k"` // an inverse contract's size, in its units
 }
 
-func unitsOf(prefix string, syms []*market.Symbol, cfg *config.Config) dataUnits {
-	u := dataUnits{Prefix: cmp.Or(prefix, wire.DefaultPrefix), Rules: rulesOf(cfg)}
+func unitsOf(prefix string, syms []*market.Symbol) dataUnits {
+	u := dataUnits{Prefix: cmp.Or(prefix, wire.DefaultPrefix)}
 	for _, s := range syms {
 		u.Symbols = append(u.Symbols, symbolUnits{Symbol: s.Name, Contract: s.Kind.String(), Quote: s.Quote, Settle: s.Settle,
 			Tick: s.TickSize.String(), Lot: s.LotSize.String(), InverseK: int64(s.InverseK)})
@@ -52,17 +49,13 @@ func unitsOf(prefix string, syms []*market.Symbol, cfg *config.Config) dataUnits
 	return u
 }
 
-// rulesOf fingerprints the config the actors decide by: every symbol's
+// rulesFP fingerprints the config the actors decide by: every symbol's
 // rules (fees, margin tiers, leverage, funding, bands...), the default
-// margin mode and the history kept. A journal's records replayed under
-// other rules would rebuild a state nobody acknowledged: fees charged
-// differently, a liquidation decided differently.
-func rulesOf(cfg *config.Config) string {
-	return fmt.Sprintf("%016x", rulesFP(cfg))
-}
-
-// rulesFP is rulesOf as a number, what the journal's version records
-// carry (actors.Options.Rules).
+// margin mode and the history kept. Records replayed under other rules
+// would rebuild a state nobody acknowledged (fees charged differently, a
+// liquidation decided differently): the journal's version records and
+// snapshots carry it, and replay refuses records of another
+// (actors.Options.Rules, ErrRules).
 func rulesFP(cfg *config.Config) uint64 {
 	b, err := json.Marshal(struct {
 		Symbols    []market.SymbolConfig `json:"symbols"`
@@ -77,38 +70,25 @@ func rulesFP(cfg *config.Config) uint64 {
 }
 
 // checkUnits refuses to start on a data directory written under other
-// units than want, and reports whether its records were decided under
-// other rules (which only records after the newest snapshot make a
-// refusal: rulesUnreplayable); a directory without the file (new, or of
-// an older version) passes.
-func checkUnits(dir string, want dataUnits) (rulesChanged bool, err error) {
+// units than want; a directory without the file (new, or of an older
+// version) passes.
+func checkUnits(dir string, want dataUnits) error {
 	b, err := os.ReadFile(filepath.Join(dir, unitsFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return nil
 	}
 	var had dataUnits
 	if err == nil {
 		err = json.Unmarshal(b, &had)
 	}
 	if err != nil {
-		return false, fmt.Errorf("app: data directory %s: %s: %w", dir, unitsFile, err)
+		return fmt.Errorf("app: data directory %s: %s: %w", dir, unitsFile, err)
 	}
 	if diff := unitsDiff(had, want); diff != "" {
-		return false, fmt.Errorf("app: data directory %s was written under other units: %s; its books, orders and positions are kept in them: start it with the config and --prefix it was written under (%s)",
+		return fmt.Errorf("app: data directory %s was written under other units: %s; its books, orders and positions are kept in them: start it with the config and --prefix it was written under (%s)",
 			dir, diff, unitsFile)
 	}
-	return had.Rules != "" && had.Rules != want.Rules, nil
-}
-
-// rulesUnreplayable is the refusal of a start whose config changed the
-// rules while the journal holds records after the newest snapshot (at
-// from; last: the journal's end), which were decided under the old ones.
-// After a clean stop the journal ends at its snapshot and the new rules
-// apply from there.
-func rulesUnreplayable(dir string, from, last uint64) error {
-	return fmt.Errorf("app: data directory %s: the journal holds records %d to %d after the newest snapshot, decided under other rules "+
-		"(the config's symbols, margin_mode or history changed since they were written); replaying them under these would rebuild a state nobody acknowledged: "+
-		"start with the config they were written under and stop it cleanly (its snapshot ends the journal), then change the config", dir, from+1, last)
+	return nil
 }
 
 // unitsDiff says the first difference between the directory's units and

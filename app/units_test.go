@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/perpx/perpx/actors"
 	"github.com/perpx/perpx/app"
 	"github.com/perpx/perpx/config"
 	"github.com/perpx/perpx/wire"
@@ -146,7 +148,7 @@ func TestChangedRulesNeedACleanStop(t *testing.T) {
 	if a, err := start(cfg("0.001")); err == nil {
 		a.Close(context.Background())
 		t.Fatal("started on records decided under another taker fee")
-	} else if !strings.Contains(err.Error(), "decided under other rules") || !strings.Contains(err.Error(), "stop it cleanly") {
+	} else if !errors.Is(err, actors.ErrRules) || !strings.Contains(err.Error(), "stop it cleanly") {
 		t.Fatalf("the refusal: %v", err)
 	}
 	if a, err = start(cfg("0.0005")); err != nil {
