@@ -3,6 +3,7 @@ package actors
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -35,9 +36,17 @@ type failures struct {
 	// in replay (haltAt). pending counts those being journaled and not
 	// marked yet; unrecorded is a halt with no record (the journal itself
 	// failed, or refused the failure's record): live only.
-	marks      atomic.Pointer[[]haltMark]
+	marks      atomic.Pointer[haltMarks]
 	pending    atomic.Int32
 	unrecorded atomic.Pointer[string]
+}
+
+// haltMarks are the marks in journal order, and the halt after the last
+// (why, out): what every record after it sees, without a walk.
+type haltMarks struct {
+	ms  []haltMark
+	why string
+	out bool
 }
 
 // haltMark is a halt (on) or a lift of who at journal record seq.
@@ -74,14 +83,34 @@ func (f *failures) mark(seq uint64, who, why string, on bool) {
 	defer f.mu.Unlock()
 	var ms []haltMark
 	if p := f.marks.Load(); p != nil {
-		ms = *p
+		ms = p.ms
 	}
 	i, found := slices.BinarySearchFunc(ms, seq, func(m haltMark, s uint64) int { return cmp.Compare(m.seq, s) })
 	if found {
 		return
 	}
 	ms = slices.Insert(slices.Clone(ms), i, haltMark{seq: seq, who: who, why: why, on: on})
-	f.marks.Store(&ms)
+	why, out := haltedBefore(ms, math.MaxUint64)
+	f.marks.Store(&haltMarks{ms: ms, why: why, out: out})
+}
+
+// haltedBefore says whether a part is out at a record seq follows in ms
+// (its latest mark before seq is a halt), and the first such one's reason.
+func haltedBefore(ms []haltMark, seq uint64) (why string, out bool) {
+	var halts []haltMark
+	for _, m := range ms {
+		if m.seq >= seq {
+			break
+		}
+		halts = slices.DeleteFunc(halts, func(o haltMark) bool { return o.who == m.who })
+		if m.on {
+			halts = append(halts, m)
+		}
+	}
+	if len(halts) == 0 {
+		return "", false
+	}
+	return halts[0].why, true
 }
 
 // journaling runs appendRecord, which appends a halt's or a lift's
@@ -122,20 +151,14 @@ func (x *Exchange) haltAt(j *jstate) *wire.Error {
 	if p == nil {
 		return nil
 	}
-	var out []haltMark // who is out at j: its latest mark before j is on
-	for _, m := range *p {
-		if m.seq >= j.seq {
-			break
-		}
-		out = slices.DeleteFunc(out, func(o haltMark) bool { return o.who == m.who })
-		if m.on {
-			out = append(out, m)
-		}
+	why, out := p.why, p.out
+	if j.seq <= p.ms[len(p.ms)-1].seq { // a record older than the last mark (replay, or the race above)
+		why, out = haltedBefore(p.ms, j.seq)
 	}
-	if len(out) == 0 {
+	if !out {
 		return nil
 	}
-	return haltErr(out[0].why)
+	return haltErr(why)
 }
 
 func haltErr(why string) *wire.Error {
@@ -179,9 +202,8 @@ func (g *guard) Receive(ctx actor.Context) {
 		return
 	}
 	g.x.beginFailed(ctx)
-	switch m := m.(type) {
-	case *resumeCheckMsg:
-		m.reply(g.Actor.(*symbolActor).resumable(m.views))
+	if c, ok := m.(*resumeCheckMsg); ok {
+		c.reply(g.Actor.(*symbolActor).resumable(c.views))
 		return
 	}
 	if f, ok := g.Actor.(interface{ refuseFailed(actor.Context, any) bool }); ok && f.refuseFailed(ctx, m) {

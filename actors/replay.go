@@ -328,8 +328,9 @@ func (x *Exchange) replay(rp *replayer, seq uint64, kind uint16, id uint32, p []
 		jb.msg = m
 	}
 	// A book's failure or resume sets or lifts the halt every account reads
-	// (haltError): the records before it run before, those after it after,
-	// as live, whichever worker runs them.
+	// (haltAt, by the mark; the guard's own state by the barriers): the
+	// records before it run before, those after it after, as live,
+	// whichever worker runs them.
 	halt := kind == recResume || kind == recFailed && t.guard != nil
 	if halt {
 		why := ""
